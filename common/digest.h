@@ -1,0 +1,47 @@
+/* digest.h: content digests ("sha256:<64 hex>", "sha512:<128 hex>").
+ *
+ * Parse at the edge: inner layers take a `struct digest`, never a raw string.
+ * The hex part is kept lower-case and NUL-terminated.
+ */
+#ifndef COMMON_DIGEST_H
+#define COMMON_DIGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/err.h"
+
+enum digest_alg { DIGEST_SHA256, DIGEST_SHA512 };
+
+/* "sha512:" + 128 hex + NUL */
+#define DIGEST_STR_MAX 136
+
+struct digest {
+	enum digest_alg alg;
+	char hex[129];
+};
+
+/* Parses s[0..len).  Fails with ERR_DIGEST_INVALID for a malformed digest or
+ * an algorithm we do not support (message says which). */
+int digest_parse(const char *s, size_t len, struct digest *out, struct err *e);
+/* Writes "alg:hex" into out and returns out. */
+const char *digest_str(const struct digest *d, char out[DIGEST_STR_MAX]);
+const char *digest_alg_name(enum digest_alg alg);
+size_t digest_hex_len(enum digest_alg alg);
+bool digest_eq(const struct digest *a, const struct digest *b);
+
+/* Incremental hashing (OpenSSL EVP).  hasher_new() never returns NULL. */
+struct hasher;
+struct hasher *hasher_new(enum digest_alg alg);
+void hasher_update(struct hasher *h, const void *data, size_t len);
+/* Finishes into out; the hasher may not be updated afterwards. */
+void hasher_final(struct hasher *h, struct digest *out);
+/* A copy of the running state (to peek at an intermediate digest). */
+struct hasher *hasher_dup(const struct hasher *h);
+void hasher_free(struct hasher *h);
+
+/* One-shot digest of a memory block. */
+void digest_of(enum digest_alg alg, const void *data, size_t len,
+	       struct digest *out);
+
+#endif

@@ -1,0 +1,148 @@
+/* http.h: our HTTP/1.1 server on libevent bufferevents.
+ *
+ * libevent 2.1's evhttp reads a whole request body into memory before any
+ * handler runs; a registry receives multi-GiB blobs, so this layer streams
+ * bodies to the handler piece by piece.  Framing is done by libhttp-parser
+ * (Content-Length and chunked bodies, keep-alive).
+ *
+ * Flow of one request:
+ *   1. headers parsed -> the server's dispatch callback runs with a new
+ *      `struct http_req` (on the connection's event-loop thread);
+ *   2. the handler either replies at once (the rest of the body, if any, is
+ *      discarded or the connection closed), or calls http_req_body() to
+ *      receive the body: `Expect: 100-continue` is answered then, and each
+ *      piece goes to on_data; on_end runs after the last piece;
+ *   3. exactly one http_reply*() call finishes the request; it may come
+ *      later (from a timer on the same thread, or from another thread via
+ *      http_req_defer()), as long as the request is still alive;
+ *   4. if the client goes away first, the on_close callback set with
+ *      http_req_on_close() runs and the handler must forget the request.
+ * The server frees the request after the reply is written or on close.
+ *
+ * HEAD replies keep Content-Length but send no body.  Every reply carries
+ * Content-Length (never chunked) and the headers set with
+ * http_reply_header().  One access-log line is written per request.
+ */
+#ifndef REGISTRY_HTTP_H
+#define REGISTRY_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+struct event_base;
+struct evbuffer;
+struct http_server;
+struct http_req;
+
+enum http_method {
+	HTTP_M_OTHER = 0,
+	HTTP_M_GET,
+	HTTP_M_HEAD,
+	HTTP_M_PUT,
+	HTTP_M_POST,
+	HTTP_M_PATCH,
+	HTTP_M_DELETE,
+	HTTP_M_OPTIONS,
+};
+
+struct http_config {
+	const char *listen;	  /* "host:port", "[v6]:port" or ":port" */
+	int threads;		  /* event-loop threads; 0 = number of cores */
+	const char *tls_cert;	  /* PEM; NULL = plain HTTP */
+	const char *tls_key;
+	const char *tls_client_ca; /* PEM bundle; requests client certs */
+	size_t max_header_bytes;  /* request line + headers; default 64 KiB */
+	int max_headers;	  /* default 100 */
+	int header_timeout_s;	  /* to receive all headers; default 30 */
+	int idle_timeout_s;	  /* keep-alive and body idle; default 120 */
+	int max_conns;		  /* simultaneous connections; default 4096 */
+	const char *port_file;	  /* if set, the bound port is written here */
+};
+
+/* Called once a request's headers are parsed. */
+typedef void (*http_dispatch_fn)(struct http_req *req, void *arg);
+/* A piece of the request body; return 0 to go on, -1 to stop (the handler
+ * must then reply, typically an error: the rest of the body is dropped and
+ * the connection closed after the reply). */
+typedef int (*http_data_fn)(struct http_req *req, const void *data,
+			    size_t len, void *arg);
+/* The whole body has arrived. */
+typedef void (*http_end_fn)(struct http_req *req, void *arg);
+/* The client went away before a reply was sent. */
+typedef void (*http_close_fn)(struct http_req *req, void *arg);
+/* Runs on the request's loop thread after http_req_defer(). */
+typedef void (*http_defer_fn)(struct http_req *req, void *arg);
+
+/* Server lifecycle.  http_server_new() binds the listening socket (so a
+ * failure is reported before run) and logs "listening on ADDR:PORT". */
+struct http_server *http_server_new(const struct http_config *cfg,
+				    http_dispatch_fn dispatch, void *arg,
+				    struct err *e);
+/* Runs the event loops until http_server_stop(); returns 0. */
+int http_server_run(struct http_server *srv);
+/* Async-signal-safe: stops accepting, lets in-flight requests finish for up
+ * to a few seconds, then cuts them. */
+void http_server_stop(struct http_server *srv);
+void http_server_free(struct http_server *srv);
+/* The port actually bound (useful with ":0"). */
+int http_server_port(const struct http_server *srv);
+
+/* Request accessors.  Strings are borrowed and live as long as the request. */
+enum http_method http_req_method(const struct http_req *req);
+const char *http_req_method_name(const struct http_req *req);
+/* The path, percent-decoded, without the query. */
+const char *http_req_path(const struct http_req *req);
+/* The raw query string after '?', or NULL. */
+const char *http_req_query(const struct http_req *req);
+/* Looks up query parameter `name`, percent-decoded; NULL if absent. */
+const char *http_req_query_param(const struct http_req *req,
+				 const char *name);
+/* First header of that name (case-insensitive), or NULL. */
+const char *http_req_header(const struct http_req *req, const char *name);
+/* Declared Content-Length, or -1 when absent or chunked. */
+int64_t http_req_content_length(const struct http_req *req);
+bool http_req_has_body(const struct http_req *req);
+const char *http_req_peer(const struct http_req *req);	/* "ip" */
+const char *http_req_id(const struct http_req *req);	/* for log lines */
+bool http_req_is_tls(const struct http_req *req);
+/* The verified client certificate's subject CN, or NULL. */
+const char *http_req_client_cn(const struct http_req *req);
+struct event_base *http_req_base(const struct http_req *req);
+
+/* A per-request pointer for the handler (not freed by the server). */
+void http_req_set_data(struct http_req *req, void *data);
+void *http_req_data(const struct http_req *req);
+
+/* Asks for the body.  Must be called from dispatch (before returning). */
+void http_req_body(struct http_req *req, http_data_fn on_data,
+		   http_end_fn on_end, void *arg);
+void http_req_on_close(struct http_req *req, http_close_fn on_close,
+		       void *arg);
+/* Thread-safe: runs fn(req, arg) on the request's loop thread.  The caller
+ * must know the request is still alive (it has not replied and on_close has
+ * not run). */
+void http_req_defer(struct http_req *req, http_defer_fn fn, void *arg);
+
+/* Replies.  Headers first, then exactly one of the http_reply*() calls. */
+void http_reply_header(struct http_req *req, const char *name,
+		       const char *value);
+/* body may be NULL; its bytes are moved (drained) into the reply. */
+void http_reply(struct http_req *req, int status, struct evbuffer *body);
+void http_reply_mem(struct http_req *req, int status, const char *ctype,
+		    const void *data, size_t len);
+/* Sends len bytes of fd from off with sendfile; takes ownership of fd. */
+void http_reply_file(struct http_req *req, int status, const char *ctype,
+		     int fd, off_t off, off_t len);
+
+/* Parses a "Range: bytes=a-b" header against a resource of `size` bytes.
+ * Returns 1 and fills [*off, *off + *len) for a satisfiable single range,
+ * 0 when there is no Range header (or one we ignore, e.g. several ranges),
+ * -1 when it is unsatisfiable (reply 416 with Content-Range: bytes * /size). */
+int http_parse_range(const char *hdr, int64_t size, int64_t *off,
+		     int64_t *len);
+
+#endif

@@ -1,0 +1,57 @@
+/* inventory.h: what an image contains, as the detectors find it and the
+ * matcher reads it.  Shared by the image reader/detectors and vulndb.
+ *
+ * Ownership: an inventory owns every string in it; inv_free() releases all.
+ */
+#ifndef SCANNER_INVENTORY_H
+#define SCANNER_INVENTORY_H
+
+#include <stddef.h>
+
+enum scan_eco {
+	ECO_UNKNOWN = 0,
+	ECO_DEBIAN,	/* dpkg on Debian */
+	ECO_UBUNTU,	/* dpkg on Ubuntu */
+	ECO_ALPINE,	/* apk */
+	ECO_RPM,	/* rpm; the OSV ecosystem comes from the OS */
+	ECO_PYPI,
+	ECO_NPM,
+	ECO_GO,
+	ECO_MAVEN,
+	ECO_CRATES,
+};
+
+struct scan_os {
+	char *id;		/* os-release ID: "debian", "alpine", ... or NULL */
+	char *version_id;	/* VERSION_ID: "12", "3.18.0" ... or NULL */
+	char *pretty_name;	/* PRETTY_NAME or NULL */
+	char *codename;		/* VERSION_CODENAME or NULL */
+};
+
+struct scan_pkg {
+	enum scan_eco eco;
+	char *name;		/* as installed (binary package, dist name) */
+	char *version;
+	char *src_name;		/* dpkg Source / apk origin / srpm; or NULL */
+	char *src_version;	/* source version when it differs; or NULL */
+	char *layer;		/* digest of the layer that introduced it */
+	char *path;		/* the file it was read from, in-image path */
+};
+
+struct scan_inventory {
+	struct scan_os os;
+	struct scan_pkg *pkgs;
+	size_t npkgs, alloc;
+	char **notes;		/* "not analysed" and similar remarks */
+	size_t nnotes, notes_alloc;
+};
+
+void inv_init(struct scan_inventory *inv);
+void inv_release(struct scan_inventory *inv);
+/* Appends a copy of p (strings duplicated; NULLs stay NULL). */
+void inv_add_pkg(struct scan_inventory *inv, const struct scan_pkg *p);
+void inv_add_note(struct scan_inventory *inv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+const char *scan_eco_name(enum scan_eco eco); /* "Debian", "PyPI", ... */
+
+#endif
