@@ -122,8 +122,9 @@ struct stor_desc {
 	char *annotations_json; /* or NULL */
 };
 
-/* Stores the manifest body and its rows, links its refs to the repository
- * and points the tag at it, in one transaction. */
+/* Stores the manifest body and its rows, records its refs (the caller has
+ * checked they exist in the repository) and points the tag at it, in one
+ * transaction.  The body must hash to m->digest (ERR_DIGEST_INVALID). */
 int stor_manifest_put(struct stor *st, const struct stor_manifest_put *m,
 		      struct err *e);
 /* By tag (dg NULL) or by digest (tag NULL).  ERR_MANIFEST_UNKNOWN if absent.

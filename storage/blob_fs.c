@@ -1,0 +1,417 @@
+/* blob_fs.c: blob bytes as files under DIR.
+ *
+ * Every path is relative to a directory fd kept open on DIR.  A blob file
+ * appears in blobs/ only through link(2) (or rename(2)) of a file that was
+ * fully written and fsynced elsewhere, so a name under blobs/ always holds
+ * its whole content.  Temporary files live in uploads/ as tmp-<uuid>, which
+ * no upload id can match.
+ */
+#include "storage/storage_int.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/banned.h"
+
+#define FS_CHUNK (64 * 1024)
+#define FS_PATH_MAX 256 /* our relative paths are far shorter */
+
+struct fs {
+	struct stor_blobs base;
+	int dirfd;
+	char *dir;
+};
+
+struct stor_updata {
+	int fd;
+	int64_t size;
+};
+
+static struct fs *fs_of(struct stor_blobs *b)
+{
+	return (struct fs *)b;
+}
+
+static void fs_blob_dir(const struct digest *dg, char out[FS_PATH_MAX])
+{
+	snprintf(out, FS_PATH_MAX, "blobs/%s/%.2s", digest_alg_name(dg->alg),
+		 dg->hex);
+}
+
+static void fs_blob_path(const struct digest *dg, char out[FS_PATH_MAX])
+{
+	snprintf(out, FS_PATH_MAX, "blobs/%s/%.2s/%s",
+		 digest_alg_name(dg->alg), dg->hex, dg->hex);
+}
+
+static void fs_upload_path(const char *id, char out[FS_PATH_MAX])
+{
+	snprintf(out, FS_PATH_MAX, "uploads/%s", id);
+}
+
+/* Writes all of data, retrying on EINTR and short writes; 0 or an errno. */
+static int fs_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fs_fsync_dir(struct fs *fs, const char *rel, struct err *e)
+{
+	int fd = openat(fs->dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir, rel);
+	if (fsync(fd) < 0)
+		ret = err_errno(e, ERR_IO, errno, "fsync %s/%s", fs->dir, rel);
+	close(fd);
+	return ret;
+}
+
+/* mkdir that tolerates an existing directory; a new one is made durable
+ * in its parent. */
+static int fs_mkdir(struct fs *fs, const char *rel, struct err *e)
+{
+	char parent[FS_PATH_MAX];
+	const char *slash;
+
+	if (mkdirat(fs->dirfd, rel, 0755) < 0) {
+		if (errno == EEXIST)
+			return 0;
+		return err_errno(e, ERR_IO, errno, "mkdir %s/%s", fs->dir,
+				 rel);
+	}
+	slash = strrchr(rel, '/');
+	if (!slash)
+		return fs_fsync_dir(fs, ".", e);
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - rel), rel);
+	return fs_fsync_dir(fs, parent, e);
+}
+
+/* Gives the fsynced file src the name of blob dg.  link(2) keeps a blob
+ * that is already there (identical by its name); rename(2) serves
+ * filesystems without hard links.  src stays only after a link. */
+static int fs_publish(struct fs *fs, const char *src, const struct digest *dg,
+		      struct err *e)
+{
+	char dir[FS_PATH_MAX], dst[FS_PATH_MAX];
+
+	fs_blob_dir(dg, dir);
+	fs_blob_path(dg, dst);
+	if (fs_mkdir(fs, dir, e) < 0)
+		return -1;
+	if (linkat(fs->dirfd, src, fs->dirfd, dst, 0) < 0 &&
+	    errno != EEXIST) {
+		if (errno != EPERM && errno != ENOTSUP && errno != ENOSYS)
+			return err_errno(e, ERR_IO, errno, "link %s/%s",
+					 fs->dir, dst);
+		if (renameat(fs->dirfd, src, fs->dirfd, dst) < 0)
+			return err_errno(e, ERR_IO, errno, "rename to %s/%s",
+					 fs->dir, dst);
+	}
+	return fs_fsync_dir(fs, dir, e);
+}
+
+static int fs_stat(struct stor_blobs *b, const struct digest *dg,
+		   int64_t *size_out, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char path[FS_PATH_MAX], ds[DIGEST_STR_MAX];
+	struct stat sb;
+
+	fs_blob_path(dg, path);
+	if (fstatat(fs->dirfd, path, &sb, 0) < 0) {
+		if (errno == ENOENT)
+			return err_set(e, ERR_BLOB_UNKNOWN, "blob %s unknown",
+				       digest_str(dg, ds));
+		return err_errno(e, ERR_IO, errno, "stat %s/%s", fs->dir,
+				 path);
+	}
+	if (!S_ISREG(sb.st_mode))
+		return err_set(e, ERR_IO, "%s/%s is not a file", fs->dir, path);
+	*size_out = sb.st_size;
+	return 0;
+}
+
+static int fs_open(struct stor_blobs *b, const struct digest *dg, int *fd_out,
+		   int64_t *size_out, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char path[FS_PATH_MAX], ds[DIGEST_STR_MAX];
+	struct stat sb;
+	int fd;
+
+	fs_blob_path(dg, path);
+	fd = openat(fs->dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return err_set(e, ERR_BLOB_UNKNOWN, "blob %s unknown",
+				       digest_str(dg, ds));
+		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir,
+				 path);
+	}
+	if (fstat(fd, &sb) < 0) {
+		err_errno(e, ERR_IO, errno, "stat %s/%s", fs->dir, path);
+		close(fd);
+		return -1;
+	}
+	*fd_out = fd;
+	*size_out = sb.st_size;
+	return 0;
+}
+
+static int fs_put(struct stor_blobs *b, const struct digest *dg,
+		  const void *data, size_t len, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char id[STOR_UUID_LEN + 1], tmp[FS_PATH_MAX];
+	int64_t size;
+	int fd = -1, ret = -1, rc;
+
+	if (fs_stat(b, dg, &size, NULL) == 0)
+		return 0;
+	if (stor_uuid(id, e) < 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "uploads/tmp-%s", id);
+	fd = openat(fs->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0644);
+	if (fd < 0)
+		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
+				 tmp);
+	rc = fs_write_all(fd, data, len);
+	if (rc) {
+		err_errno(e, ERR_IO, rc, "write %s/%s", fs->dir, tmp);
+		goto out;
+	}
+	if (fsync(fd) < 0) {
+		err_errno(e, ERR_IO, errno, "fsync %s/%s", fs->dir, tmp);
+		goto out;
+	}
+	ret = fs_publish(fs, tmp, dg, e);
+out:
+	close(fd);
+	unlinkat(fs->dirfd, tmp, 0);
+	return ret;
+}
+
+static int fs_up_create(struct stor_blobs *b, const char *id, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char path[FS_PATH_MAX];
+	int fd;
+
+	fs_upload_path(id, path);
+	fd = openat(fs->dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0644);
+	if (fd < 0)
+		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
+				 path);
+	close(fd);
+	return 0;
+}
+
+static int fs_up_open(struct stor_blobs *b, const char *id,
+		      struct stor_updata **out, int64_t *size_out,
+		      struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char path[FS_PATH_MAX];
+	struct stor_updata *d;
+	struct stat sb;
+	int fd;
+
+	fs_upload_path(id, path);
+	fd = openat(fs->dirfd, path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
+				       "upload %s has no data", id);
+		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir,
+				 path);
+	}
+	if (fstat(fd, &sb) < 0) {
+		err_errno(e, ERR_IO, errno, "stat %s/%s", fs->dir, path);
+		close(fd);
+		return -1;
+	}
+	d = xmalloc(sizeof(*d));
+	d->fd = fd;
+	d->size = sb.st_size;
+	*out = d;
+	*size_out = sb.st_size;
+	return 0;
+}
+
+static int fs_up_append(struct stor_updata *d, const void *data, size_t len,
+			struct err *e)
+{
+	int rc = fs_write_all(d->fd, data, len);
+
+	if (rc) {
+		/* Take back a partial write so data and hash stay in step;
+		 * if that fails too, the size check at the next take sees
+		 * it and re-hashes. */
+		if (ftruncate(d->fd, d->size) < 0)
+			log_errno(LL_WARN, errno, "truncate upload data");
+		return err_errno(e, ERR_IO, rc, "write upload data");
+	}
+	d->size += (int64_t)len;
+	return 0;
+}
+
+static void fs_up_close(struct stor_updata *d)
+{
+	if (!d)
+		return;
+	close(d->fd);
+	free(d);
+}
+
+static int fs_up_hash(struct stor_blobs *b, const char *id, struct hasher *h,
+		      int64_t *size_out, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char path[FS_PATH_MAX];
+	char *chunk = NULL;
+	int64_t total = 0;
+	int fd, ret = -1;
+	ssize_t n;
+
+	fs_upload_path(id, path);
+	fd = openat(fs->dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
+				       "upload %s has no data", id);
+		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir,
+				 path);
+	}
+	chunk = xmalloc(FS_CHUNK);
+	for (;;) {
+		n = read(fd, chunk, FS_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_errno(e, ERR_IO, errno, "read %s/%s", fs->dir,
+				  path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		hasher_update(h, chunk, (size_t)n);
+		total += n;
+	}
+	*size_out = total;
+	ret = 0;
+out:
+	free(chunk);
+	close(fd);
+	return ret;
+}
+
+static int fs_up_commit(struct stor_blobs *b, const char *id,
+			struct stor_updata *d, const struct digest *dg,
+			struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char path[FS_PATH_MAX];
+
+	fs_upload_path(id, path);
+	if (fsync(d->fd) < 0)
+		return err_errno(e, ERR_IO, errno, "fsync %s/%s", fs->dir,
+				 path);
+	return fs_publish(fs, path, dg, e);
+}
+
+static int fs_up_remove(struct stor_blobs *b, const char *id, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char path[FS_PATH_MAX];
+
+	fs_upload_path(id, path);
+	if (unlinkat(fs->dirfd, path, 0) < 0 && errno != ENOENT)
+		return err_errno(e, ERR_IO, errno, "unlink %s/%s", fs->dir,
+				 path);
+	return 0;
+}
+
+static void fs_free(struct stor_blobs *b)
+{
+	struct fs *fs = fs_of(b);
+
+	if (!fs)
+		return;
+	if (fs->dirfd >= 0)
+		close(fs->dirfd);
+	free(fs->dir);
+	free(fs);
+}
+
+static const struct stor_blob_ops fs_ops = {
+	.free = fs_free,
+	.stat = fs_stat,
+	.open = fs_open,
+	.put = fs_put,
+	.up_create = fs_up_create,
+	.up_open = fs_up_open,
+	.up_append = fs_up_append,
+	.up_close = fs_up_close,
+	.up_hash = fs_up_hash,
+	.up_commit = fs_up_commit,
+	.up_remove = fs_up_remove,
+};
+
+static int fs_layout(struct fs *fs, struct err *e)
+{
+	static const char *const dirs[] = { "blobs", "blobs/sha256",
+					    "blobs/sha512", "uploads" };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (fs_mkdir(fs, dirs[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+struct stor_blobs *stor_fs_new(const char *dir, struct err *e)
+{
+	struct fs *fs = xcalloc(1, sizeof(*fs));
+
+	fs->base.ops = &fs_ops;
+	fs->dir = xstrdup(dir);
+	fs->dirfd = -1;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		err_errno(e, ERR_IO, errno, "mkdir %s", dir);
+		goto fail;
+	}
+	fs->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->dirfd < 0) {
+		err_errno(e, ERR_IO, errno, "open %s", dir);
+		goto fail;
+	}
+	if (fs_layout(fs, e) < 0)
+		goto fail;
+	return &fs->base;
+fail:
+	fs_free(&fs->base);
+	return NULL;
+}

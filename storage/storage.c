@@ -1,0 +1,624 @@
+/* storage.c: the public storage API over the two backends.
+ *
+ * The order of operations is what keeps a push crash-safe: blob bytes are
+ * made durable and visible (backend) before any row names them (metadata),
+ * so a crash leaves at most an unreferenced blob for gc, never a row
+ * pointing at nothing.
+ *
+ * Uploads being written are kept in a table of handles with their running
+ * hash, so consecutive PATCH requests continue it without re-reading the
+ * data.  A handle is either held (by one request) or idle; idle handles
+ * hold no fd and only the STOR_IDLE_MAX most recent are kept, so abandoned
+ * uploads cost nothing but their data on disk.  A handle whose hash is
+ * unknown (new, evicted, restarted, or after a failed write or finish) is
+ * rebuilt by re-hashing the data.
+ */
+#include "storage/storage_int.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/banned.h"
+
+struct stor_upload {
+	struct stor *st;
+	char id[STOR_UPLOAD_ID_MAX];
+	char *repo;
+	/* sha256 of the first `offset` bytes; NULL: unknown. */
+	struct hasher *h;
+	int64_t offset;
+	struct stor_updata *data; /* open while held */
+	bool held;
+	struct stor_upload *prev, *next;
+};
+
+struct stor {
+	char *dir;
+	struct stor_blobs *blobs;
+	struct stor_meta *meta;
+	pthread_mutex_t lock; /* guards the upload table below */
+	struct stor_upload *uploads; /* most recently used first */
+	size_t nidle;
+};
+
+/* --- Ids ---------------------------------------------------------------- */
+
+int stor_uuid(char out[STOR_UUID_LEN + 1], struct err *e)
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return err_set(e, ERR_INTERNAL, "no random bytes for an id");
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(out, STOR_UUID_LEN + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+bool stor_upload_id_valid(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i] && i <= STOR_UUID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		      (id[i] >= 'a' && id[i] <= 'f') || id[i] == '-'))
+			return false;
+	return i == STOR_UUID_LEN;
+}
+
+/* --- Open and close ------------------------------------------------------ */
+
+static void upload_free(struct stor *st, struct stor_upload *u)
+{
+	if (u->data)
+		st->blobs->ops->up_close(u->data);
+	hasher_free(u->h);
+	free(u->repo);
+	free(u);
+}
+
+struct stor *stor_open(const char *dir, struct err *e)
+{
+	struct stor *st = xcalloc(1, sizeof(*st));
+
+	st->dir = xstrdup(dir);
+	pthread_mutex_init(&st->lock, NULL);
+	st->blobs = stor_fs_new(dir, e);
+	if (st->blobs)
+		st->meta = stor_sqlite_new(dir, e);
+	if (!st->meta) {
+		stor_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void stor_free(struct stor *st)
+{
+	struct stor_upload *u;
+
+	if (!st)
+		return;
+	while ((u = st->uploads)) {
+		st->uploads = u->next;
+		upload_free(st, u);
+	}
+	if (st->meta)
+		st->meta->ops->free(st->meta);
+	if (st->blobs)
+		st->blobs->ops->free(st->blobs);
+	pthread_mutex_destroy(&st->lock);
+	free(st->dir);
+	free(st);
+}
+
+const char *stor_dir(const struct stor *st)
+{
+	return st->dir;
+}
+
+/* --- Blobs ------------------------------------------------------------ */
+
+static int blob_visible(struct stor *st, const char *repo,
+			const struct digest *dg, struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+	bool linked = false;
+
+	if (!repo)
+		return 0;
+	if (st->meta->ops->blob_linked(st->meta, repo, dg, &linked, e) < 0)
+		return -1;
+	if (!linked)
+		return err_set(e, ERR_BLOB_UNKNOWN, "blob %s unknown in %s",
+			       digest_str(dg, ds), repo);
+	return 0;
+}
+
+int stor_blob_stat(struct stor *st, const char *repo, const struct digest *dg,
+		   int64_t *size_out, struct err *e)
+{
+	if (blob_visible(st, repo, dg, e) < 0)
+		return -1;
+	return st->blobs->ops->stat(st->blobs, dg, size_out, e);
+}
+
+int stor_blob_open(struct stor *st, const char *repo, const struct digest *dg,
+		   int *fd_out, int64_t *size_out, struct err *e)
+{
+	if (blob_visible(st, repo, dg, e) < 0)
+		return -1;
+	return st->blobs->ops->open(st->blobs, dg, fd_out, size_out, e);
+}
+
+int stor_blob_link(struct stor *st, const char *repo, const struct digest *dg,
+		   struct err *e)
+{
+	int64_t size;
+
+	if (st->blobs->ops->stat(st->blobs, dg, &size, e) < 0)
+		return -1;
+	return st->meta->ops->blob_link(st->meta, repo, dg, e);
+}
+
+int stor_blob_unlink(struct stor *st, const char *repo,
+		     const struct digest *dg, struct err *e)
+{
+	return st->meta->ops->blob_unlink(st->meta, repo, dg, e);
+}
+
+/* --- The upload table -------------------------------------------------- */
+
+static void upt_unlink(struct stor *st, struct stor_upload *u)
+{
+	if (u->prev)
+		u->prev->next = u->next;
+	else
+		st->uploads = u->next;
+	if (u->next)
+		u->next->prev = u->prev;
+	u->prev = u->next = NULL;
+}
+
+static void upt_push(struct stor *st, struct stor_upload *u)
+{
+	u->prev = NULL;
+	u->next = st->uploads;
+	if (st->uploads)
+		st->uploads->prev = u;
+	st->uploads = u;
+}
+
+/* Frees the least recently used idle handles beyond STOR_IDLE_MAX. */
+static void upt_trim(struct stor *st)
+{
+	struct stor_upload *u = st->uploads, *prev;
+
+	if (st->nidle <= STOR_IDLE_MAX)
+		return;
+	while (u && u->next)
+		u = u->next;
+	for (; u && st->nidle > STOR_IDLE_MAX; u = prev) {
+		prev = u->prev;
+		if (u->held)
+			continue;
+		upt_unlink(st, u);
+		st->nidle--;
+		upload_free(st, u);
+	}
+}
+
+/* Holds upload id of repo, finding its idle handle or adding a new one
+ * (with an unknown hash), so no one else can take or cancel it meanwhile. */
+static int upt_hold(struct stor *st, const char *repo, const char *id,
+		    struct stor_upload **out, struct err *e)
+{
+	struct stor_upload *u;
+	int ret = 0;
+
+	pthread_mutex_lock(&st->lock);
+	for (u = st->uploads; u && strcmp(u->id, id); u = u->next)
+		;
+	if (u && strcmp(u->repo, repo)) {
+		ret = err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
+			      "upload %s unknown in %s", id, repo);
+	} else if (u && u->held) {
+		ret = err_set(e, ERR_BUSY, "upload %s is in use", id);
+	} else if (u) {
+		u->held = true;
+		st->nidle--;
+		upt_unlink(st, u);
+		upt_push(st, u);
+	} else {
+		u = xcalloc(1, sizeof(*u));
+		u->st = st;
+		snprintf(u->id, sizeof(u->id), "%s", id);
+		u->repo = xstrdup(repo);
+		u->held = true;
+		upt_push(st, u);
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (ret == 0)
+		*out = u;
+	return ret;
+}
+
+/* Forgets a held handle. */
+static void upt_drop(struct stor_upload *u)
+{
+	struct stor *st = u->st;
+
+	pthread_mutex_lock(&st->lock);
+	upt_unlink(st, u);
+	pthread_mutex_unlock(&st->lock);
+	upload_free(st, u);
+}
+
+/* Makes a held handle idle again. */
+static void upt_idle(struct stor_upload *u)
+{
+	struct stor *st = u->st;
+
+	if (u->data) {
+		st->blobs->ops->up_close(u->data);
+		u->data = NULL;
+	}
+	pthread_mutex_lock(&st->lock);
+	u->held = false;
+	st->nidle++;
+	upt_trim(st);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* --- Uploads ------------------------------------------------------------ */
+
+int stor_upload_start(struct stor *st, const char *repo,
+		      char id_out[STOR_UPLOAD_ID_MAX], struct err *e)
+{
+	char id[STOR_UUID_LEN + 1];
+
+	if (stor_uuid(id, e) < 0 ||
+	    st->blobs->ops->up_create(st->blobs, id, e) < 0)
+		return -1;
+	if (st->meta->ops->up_add(st->meta, repo, id, e) < 0) {
+		st->blobs->ops->up_remove(st->blobs, id, NULL);
+		return -1;
+	}
+	snprintf(id_out, STOR_UPLOAD_ID_MAX, "%s", id);
+	return 0;
+}
+
+/* Rebuilds the running hash from the data on disk. */
+static int upload_rehash(struct stor_upload *u, struct err *e)
+{
+	struct stor *st = u->st;
+
+	hasher_free(u->h);
+	u->h = hasher_new(DIGEST_SHA256);
+	if (st->blobs->ops->up_hash(st->blobs, u->id, u->h, &u->offset, e) <
+	    0) {
+		hasher_free(u->h);
+		u->h = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int stor_upload_take(struct stor *st, const char *repo, const char *id,
+		     struct stor_upload **out, struct err *e)
+{
+	struct stor_upload *u;
+	int64_t size;
+
+	if (!stor_upload_id_valid(id))
+		return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
+			       "malformed upload id");
+	if (upt_hold(st, repo, id, &u, e) < 0)
+		return -1;
+	if (st->meta->ops->up_find(st->meta, repo, id, e) < 0 ||
+	    st->blobs->ops->up_open(st->blobs, id, &u->data, &size, e) < 0)
+		goto fail;
+	/* A size that differs from ours means a write failed half-way or
+	 * someone else changed the data: trust the data. */
+	if ((!u->h || size != u->offset) && upload_rehash(u, e) < 0)
+		goto fail;
+	*out = u;
+	return 0;
+fail:
+	upt_drop(u);
+	return -1;
+}
+
+int64_t stor_upload_offset(const struct stor_upload *u)
+{
+	return u->offset;
+}
+
+const char *stor_upload_id(const struct stor_upload *u)
+{
+	return u->id;
+}
+
+int stor_upload_write(struct stor_upload *u, const void *data, size_t len,
+		      struct err *e)
+{
+	struct stor *st = u->st;
+
+	if (!len)
+		return 0;
+	if (st->blobs->ops->up_append(u->data, data, len, e) < 0)
+		return -1;
+	hasher_update(u->h, data, len);
+	u->offset += (int64_t)len;
+	return 0;
+}
+
+void stor_upload_release(struct stor_upload *u)
+{
+	struct stor *st = u->st;
+	struct err e = ERR_INIT;
+
+	if (st->meta->ops->up_touch(st->meta, u->id, u->offset, &e) < 0)
+		log_msg(LL_WARN, "upload %s: %s", u->id, e.msg);
+	upt_idle(u);
+}
+
+/* The digest of the data in alg: the running sha256 if that is what is
+ * asked, else the data is read again.  The running hash is used up. */
+static int upload_digest(struct stor_upload *u, enum digest_alg alg,
+			 struct digest *out, struct err *e)
+{
+	struct stor *st = u->st;
+	struct hasher *h;
+	int64_t size;
+
+	if (alg == DIGEST_SHA256) {
+		hasher_final(u->h, out);
+		hasher_free(u->h);
+		u->h = NULL;
+		return 0;
+	}
+	h = hasher_new(alg);
+	if (st->blobs->ops->up_hash(st->blobs, u->id, h, &size, e) < 0) {
+		hasher_free(h);
+		return -1;
+	}
+	hasher_final(h, out);
+	hasher_free(h);
+	return 0;
+}
+
+/* Deletes the upload for good; the handle is consumed. */
+static void upload_discard(struct stor_upload *u)
+{
+	struct stor *st = u->st;
+	struct err e = ERR_INIT;
+
+	if (st->meta->ops->up_remove(st->meta, u->repo, u->id, &e) < 0 ||
+	    st->blobs->ops->up_remove(st->blobs, u->id, &e) < 0)
+		log_msg(LL_WARN, "upload %s: %s", u->id, e.msg);
+	upt_drop(u);
+}
+
+int stor_upload_finish(struct stor_upload *u, const struct digest *expected,
+		       struct err *e)
+{
+	struct stor *st = u->st;
+	char want[DIGEST_STR_MAX], got_s[DIGEST_STR_MAX];
+	struct digest got;
+	struct err e2 = ERR_INIT;
+
+	if (upload_digest(u, expected->alg, &got, e) < 0)
+		goto keep;
+	if (!digest_eq(&got, expected)) {
+		err_set(e, ERR_DIGEST_INVALID,
+			"upload content has digest %s, not %s",
+			digest_str(&got, got_s), digest_str(expected, want));
+		upload_discard(u);
+		return -1;
+	}
+	if (st->blobs->ops->up_commit(st->blobs, u->id, u->data, expected,
+				      e) < 0 ||
+	    st->meta->ops->up_done(st->meta, u->repo, u->id, expected, e) < 0)
+		goto keep;
+	if (st->blobs->ops->up_remove(st->blobs, u->id, &e2) < 0)
+		log_msg(LL_WARN, "upload %s: %s", u->id, e2.msg);
+	upt_drop(u);
+	return 0;
+keep:
+	/* Still resumable; its hash is rebuilt at the next take. */
+	hasher_free(u->h);
+	u->h = NULL;
+	upt_idle(u);
+	return -1;
+}
+
+int stor_upload_cancel(struct stor *st, const char *repo, const char *id,
+		       struct err *e)
+{
+	struct stor_upload *u;
+	struct err e2 = ERR_INIT;
+	int ret;
+
+	if (!stor_upload_id_valid(id))
+		return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
+			       "malformed upload id");
+	if (upt_hold(st, repo, id, &u, e) < 0)
+		return -1;
+	ret = st->meta->ops->up_remove(st->meta, repo, id, e);
+	if (ret == 0 && st->blobs->ops->up_remove(st->blobs, id, &e2) < 0)
+		log_msg(LL_WARN, "upload %s: %s", id, e2.msg);
+	upt_drop(u);
+	return ret;
+}
+
+/* --- Manifests, tags, referrers ----------------------------------------- */
+
+int stor_manifest_put(struct stor *st, const struct stor_manifest_put *m,
+		      struct err *e)
+{
+	char want[DIGEST_STR_MAX], got_s[DIGEST_STR_MAX];
+	struct digest got;
+
+	if (!m->media_type)
+		return err_set(e, ERR_MANIFEST_INVALID,
+			       "manifest has no media type");
+	/* The file's name must match its content, whoever computed it. */
+	digest_of(m->digest->alg, m->body, m->len, &got);
+	if (!digest_eq(&got, m->digest))
+		return err_set(e, ERR_DIGEST_INVALID,
+			       "manifest has digest %s, not %s",
+			       digest_str(&got, got_s),
+			       digest_str(m->digest, want));
+	if (st->blobs->ops->put(st->blobs, m->digest, m->body, m->len, e) < 0)
+		return -1;
+	return st->meta->ops->mf_put(st->meta, m, e);
+}
+
+/* Reads exactly len bytes from the start of fd. */
+static int read_full(int fd, char *p, size_t len, struct err *e)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = pread(fd, p + off, len - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_errno(e, ERR_IO, errno, "read manifest");
+		if (n == 0)
+			return err_set(e, ERR_IO, "manifest file is short");
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+int stor_manifest_get(struct stor *st, const char *repo, const char *tag,
+		      const struct digest *dg, struct stor_manifest **out,
+		      struct err *e)
+{
+	struct stor_manifest *m = xcalloc(1, sizeof(*m));
+	char ds[DIGEST_STR_MAX];
+	int64_t size, fsize;
+	int fd = -1, ret = -1;
+
+	if (!tag && !dg) {
+		err_set(e, ERR_INVALID, "manifest asked by neither tag nor "
+					"digest");
+		goto out;
+	}
+	if (st->meta->ops->mf_find(st->meta, repo, tag, tag ? NULL : dg,
+				   &m->digest, &m->media_type, &size, e) < 0 ||
+	    st->blobs->ops->open(st->blobs, &m->digest, &fd, &fsize, e) < 0)
+		goto out;
+	/* The file is bounded by what we stored; a mismatch is damage. */
+	if (fsize != size) {
+		err_set(e, ERR_IO, "manifest %s is %lld bytes, not %lld",
+			digest_str(&m->digest, ds), (long long)fsize,
+			(long long)size);
+		goto out;
+	}
+	m->len = (size_t)size;
+	m->body = xmalloc(m->len + 1);
+	if (read_full(fd, m->body, m->len, e) < 0)
+		goto out;
+	m->body[m->len] = '\0';
+	*out = m;
+	m = NULL;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	stor_manifest_free(m);
+	return ret;
+}
+
+void stor_manifest_free(struct stor_manifest *m)
+{
+	if (!m)
+		return;
+	free(m->media_type);
+	free(m->body);
+	free(m);
+}
+
+bool stor_manifest_exists(struct stor *st, const char *repo,
+			  const struct digest *dg)
+{
+	struct digest found;
+	char *media_type = NULL;
+	int64_t size;
+
+	if (st->meta->ops->mf_find(st->meta, repo, NULL, dg, &found,
+				   &media_type, &size, NULL) < 0)
+		return false;
+	free(media_type);
+	return true;
+}
+
+int stor_manifest_delete(struct stor *st, const char *repo,
+			 const struct digest *dg, struct err *e)
+{
+	return st->meta->ops->mf_delete(st->meta, repo, dg, e);
+}
+
+int stor_tag_delete(struct stor *st, const char *repo, const char *tag,
+		    struct err *e)
+{
+	return st->meta->ops->tag_delete(st->meta, repo, tag, e);
+}
+
+int stor_tags_list(struct stor *st, const char *repo, const char *last,
+		   long n, char ***out, size_t *count, bool *more,
+		   struct err *e)
+{
+	return st->meta->ops->tags_list(st->meta, repo, last, n, out, count,
+					more, e);
+}
+
+int stor_catalog(struct stor *st, const char *last, long n, char ***out,
+		 size_t *count, bool *more, struct err *e)
+{
+	return st->meta->ops->catalog(st->meta, last, n, out, count, more, e);
+}
+
+void stor_strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int stor_referrers(struct stor *st, const char *repo, const struct digest *dg,
+		   const char *artifact_type, struct stor_desc **out,
+		   size_t *count, struct err *e)
+{
+	return st->meta->ops->referrers(st->meta, repo, dg, artifact_type, out,
+					count, e);
+}
+
+void stor_desc_free(struct stor_desc *d, size_t count)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		free(d[i].media_type);
+		free(d[i].artifact_type);
+		free(d[i].annotations_json);
+	}
+	free(d);
+}

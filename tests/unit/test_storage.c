@@ -1,0 +1,950 @@
+/* test_storage.c: the storage module against a real store in a temp dir. */
+#define _XOPEN_SOURCE 700 /* nftw */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "storage/storage.h"
+#include "storage/storage_int.h"
+
+#include <ftw.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/banned.h"
+
+#define REPO "library/app"
+
+struct fx {
+	char dir[256];
+	struct stor *st;
+};
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+		    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int fx_setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	const char *tmp = getenv("TMPDIR");
+	struct err e = ERR_INIT;
+
+	snprintf(fx->dir, sizeof(fx->dir), "%s/customs-stor-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(fx->dir))
+		return -1;
+	fx->st = stor_open(fx->dir, &e);
+	if (!fx->st) {
+		fprintf(stderr, "stor_open: %s\n", e.msg);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	stor_free(fx->st);
+	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+static void fx_reopen(struct fx *fx)
+{
+	struct err e = ERR_INIT;
+
+	stor_free(fx->st);
+	fx->st = stor_open(fx->dir, &e);
+	assert_non_null(fx->st);
+}
+
+static struct digest dg_of(const char *s)
+{
+	struct digest d;
+
+	digest_of(DIGEST_SHA256, s, strlen(s), &d);
+	return d;
+}
+
+/* Runs one SQL statement on meta.db and returns the integer it gives. */
+static long long sql_int(struct fx *fx, const char *sql)
+{
+	char path[300];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+
+	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void sql_exec(struct fx *fx, const char *sql)
+{
+	char path[300];
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static bool blob_file_exists(struct fx *fx, const struct digest *d)
+{
+	char path[512];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/blobs/%s/%.2s/%s", fx->dir,
+		 digest_alg_name(d->alg), d->hex, d->hex);
+	return stat(path, &sb) == 0;
+}
+
+/* Number of entries in DIR/uploads. */
+static int uploads_count(struct fx *fx)
+{
+	char cmd[400];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s/uploads' | wc -l", fx->dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+static void push_blob(struct stor *st, const char *repo, const char *data,
+		      struct digest *out)
+{
+	char id[STOR_UPLOAD_ID_MAX];
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+
+	*out = dg_of(data);
+	assert_int_equal(stor_upload_start(st, repo, id, &e), 0);
+	assert_int_equal(stor_upload_take(st, repo, id, &u, &e), 0);
+	assert_int_equal(stor_upload_write(u, data, strlen(data), &e), 0);
+	assert_int_equal(stor_upload_finish(u, out, &e), 0);
+}
+
+static char *read_blob(struct stor *st, const char *repo,
+		       const struct digest *d)
+{
+	struct err e = ERR_INIT;
+	int64_t size;
+	char *p;
+	int fd;
+
+	assert_int_equal(stor_blob_open(st, repo, d, &fd, &size, &e), 0);
+	p = calloc(1, (size_t)size + 1);
+	assert_int_equal(pread(fd, p, (size_t)size, 0), size);
+	close(fd);
+	return p;
+}
+
+struct mf {
+	const char *tag;
+	const char *body;
+	const struct digest *subject;
+	const char *artifact_type;
+	const char *annotations;
+	bool scan;
+};
+
+static int put_mf(struct stor *st, const char *repo, const struct mf *m,
+		  struct digest *out, struct err *e)
+{
+	struct digest refs[2];
+	struct stor_manifest_put p = {
+		.repo = repo,
+		.tag = m->tag,
+		.digest = out,
+		.media_type = "application/vnd.oci.image.manifest.v1+json",
+		.body = m->body,
+		.len = strlen(m->body),
+		.subject = m->subject,
+		.artifact_type = m->artifact_type,
+		.annotations_json = m->annotations,
+		.refs = refs,
+		.nrefs = 2,
+		.enqueue_scan = m->scan,
+	};
+
+	*out = dg_of(m->body);
+	refs[0] = dg_of("config");
+	refs[1] = dg_of("layer");
+	return stor_manifest_put(st, &p, e);
+}
+
+static void expect_tags(struct stor *st, const char *repo, const char *last,
+			long n, const char *want, bool want_more)
+{
+	char **v = NULL, joined[256] = "";
+	size_t count = 0, off = 0;
+	bool more = !want_more;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(
+		stor_tags_list(st, repo, last, n, &v, &count, &more, &e), 0);
+	for (size_t i = 0; i < count; i++)
+		off += (size_t)snprintf(joined + off, sizeof(joined) - off,
+					"%s%s", i ? "," : "", v[i]);
+	assert_string_equal(joined, want);
+	assert_int_equal(more, want_more);
+	stor_strv_free(v, count);
+}
+
+static void expect_catalog(struct stor *st, const char *last, long n,
+			   const char *want, bool want_more)
+{
+	char **v = NULL, joined[256] = "";
+	size_t count = 0, off = 0;
+	bool more = !want_more;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(stor_catalog(st, last, n, &v, &count, &more, &e), 0);
+	for (size_t i = 0; i < count; i++)
+		off += (size_t)snprintf(joined + off, sizeof(joined) - off,
+					"%s%s", i ? "," : "", v[i]);
+	assert_string_equal(joined, want);
+	assert_int_equal(more, want_more);
+	stor_strv_free(v, count);
+}
+
+/* --- Uploads and blobs ---------------------------------------------------- */
+
+static void test_upload_roundtrip(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	struct digest d = dg_of("hello, world");
+	char id[STOR_UPLOAD_ID_MAX], *back;
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+	int64_t size = 0;
+
+	assert_int_equal(stor_upload_start(st, REPO, id, &e), 0);
+	assert_int_equal(strlen(id), 36);
+	assert_int_equal(id[14], '4');
+	assert_true(stor_upload_id_valid(id));
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
+	assert_string_equal(stor_upload_id(u), id);
+	assert_int_equal(stor_upload_offset(u), 0);
+	assert_int_equal(stor_upload_write(u, "hello", 5, &e), 0);
+	assert_int_equal(stor_upload_offset(u), 5);
+	stor_upload_release(u);
+	assert_int_equal(sql_int(fx, "SELECT received FROM uploads"), 5);
+
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_offset(u), 5);
+	assert_int_equal(stor_upload_write(u, ", world", 7, &e), 0);
+	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
+
+	assert_true(blob_file_exists(fx, &d));
+	assert_int_equal(uploads_count(fx), 0);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM uploads"), 0);
+	assert_int_equal(stor_blob_stat(st, REPO, &d, &size, &e), 0);
+	assert_int_equal(size, 12);
+	assert_int_equal(stor_blob_stat(st, NULL, &d, &size, &e), 0);
+	assert_int_equal(stor_blob_stat(st, "other", &d, &size, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
+	back = read_blob(st, REPO, &d);
+	assert_string_equal(back, "hello, world");
+	free(back);
+
+	/* The upload is gone once finished. */
+	err_clear(&e);
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
+}
+
+static void test_empty_blob(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = dg_of("");
+	char id[STOR_UPLOAD_ID_MAX];
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+	int64_t size = -1;
+
+	assert_int_equal(stor_upload_start(fx->st, REPO, id, &e), 0);
+	assert_int_equal(stor_upload_take(fx->st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
+	assert_int_equal(stor_blob_stat(fx->st, REPO, &d, &size, &e), 0);
+	assert_int_equal(size, 0);
+}
+
+static void test_digest_mismatch(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	struct digest want = dg_of("expected"), got = dg_of("actual");
+	char id[STOR_UPLOAD_ID_MAX];
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+	int64_t size;
+
+	assert_int_equal(stor_upload_start(st, REPO, id, &e), 0);
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_write(u, "actual", 6, &e), 0);
+	assert_int_equal(stor_upload_finish(u, &want, &e), -1);
+	assert_int_equal(e.code, ERR_DIGEST_INVALID);
+	assert_non_null(strstr(e.msg, want.hex));
+	assert_non_null(strstr(e.msg, got.hex));
+
+	assert_false(blob_file_exists(fx, &want));
+	assert_false(blob_file_exists(fx, &got));
+	assert_int_equal(uploads_count(fx), 0);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM uploads"), 0);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM repo_blobs"), 0);
+	err_clear(&e);
+	assert_int_equal(stor_blob_stat(st, NULL, &got, &size, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
+	err_clear(&e);
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
+}
+
+static void test_resume_after_restart(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = dg_of("first part|second part|third");
+	char id[STOR_UPLOAD_ID_MAX], *back;
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(stor_upload_start(fx->st, REPO, id, &e), 0);
+	assert_int_equal(stor_upload_take(fx->st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_write(u, "first part|", 11, &e), 0);
+	stor_upload_release(u);
+	fx_reopen(fx);
+
+	assert_int_equal(stor_upload_take(fx->st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_offset(u), 11);
+	assert_int_equal(stor_upload_write(u, "second part|", 12, &e), 0);
+	/* A crash while held: the handle dies with the store. */
+	fx_reopen(fx);
+
+	assert_int_equal(stor_upload_take(fx->st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_offset(u), 23);
+	assert_int_equal(stor_upload_write(u, "third", 5, &e), 0);
+	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
+	back = read_blob(fx->st, REPO, &d);
+	assert_string_equal(back, "first part|second part|third");
+	free(back);
+}
+
+static void test_idle_handles_evicted(void **state)
+{
+	struct fx *fx = *state;
+	enum { N = STOR_IDLE_MAX + 20 };
+	char (*ids)[STOR_UPLOAD_ID_MAX] = calloc(N, sizeof(*ids));
+	struct digest d = dg_of("0123456789"), d0 = dg_of("abcde56789");
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+	char path[512];
+	FILE *f;
+
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(stor_upload_start(fx->st, REPO, ids[i], &e),
+				 0);
+		assert_int_equal(stor_upload_take(fx->st, REPO, ids[i], &u, &e),
+				 0);
+		assert_int_equal(stor_upload_write(u, "01234", 5, &e), 0);
+		stor_upload_release(u);
+	}
+	/* The first ones were dropped from the table, so their hash is
+	 * rebuilt from the data (here changed behind the store's back);
+	 * the last ones continue their cached hash. */
+	snprintf(path, sizeof(path), "%s/uploads/%s", fx->dir, ids[0]);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("abcde", f);
+	fclose(f);
+	for (int i = 0; i < N; i += N - 1) {
+		assert_int_equal(stor_upload_take(fx->st, REPO, ids[i], &u, &e),
+				 0);
+		assert_int_equal(stor_upload_offset(u), 5);
+		assert_int_equal(stor_upload_write(u, "56789", 5, &e), 0);
+		assert_int_equal(stor_upload_finish(u, i ? &d : &d0, &e), 0);
+	}
+	assert_int_equal(uploads_count(fx), N - 2);
+	free(ids);
+}
+
+static void test_busy_and_cancel(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	char id[STOR_UPLOAD_ID_MAX];
+	struct stor_upload *u, *u2;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(stor_upload_start(st, REPO, id, &e), 0);
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_take(st, REPO, id, &u2, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	assert_int_equal(stor_upload_cancel(st, REPO, id, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	/* Another repository does not see it at all. */
+	assert_int_equal(stor_upload_take(st, "other", id, &u2, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
+	err_clear(&e);
+	assert_int_equal(stor_upload_write(u, "data", 4, &e), 0);
+	stor_upload_release(u);
+
+	assert_int_equal(stor_upload_cancel(st, "other", id, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
+	err_clear(&e);
+	assert_int_equal(uploads_count(fx), 1);
+	assert_int_equal(stor_upload_cancel(st, REPO, id, &e), 0);
+	assert_int_equal(uploads_count(fx), 0);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM uploads"), 0);
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
+	err_clear(&e);
+	assert_int_equal(stor_upload_cancel(st, REPO, id, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
+}
+
+static void test_upload_id_validated(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const bad[] = {
+		"../../meta.db",
+		"",
+		"0123",
+		"0123456789ABCDEF0123456789abcdef0123",
+		"0123456789abcdef0123456789abcdef01234",
+		"tmp-0123456789abcdef0123456789abcdef",
+	};
+	struct stor_upload *u;
+	struct err e;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err_clear(&e);
+		assert_false(stor_upload_id_valid(bad[i]));
+		assert_int_equal(stor_upload_take(fx->st, REPO, bad[i], &u, &e),
+				 -1);
+		assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
+		err_clear(&e);
+		assert_int_equal(stor_upload_cancel(fx->st, REPO, bad[i], &e),
+				 -1);
+		assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
+	}
+}
+
+static void test_sha512_upload(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	const char *data = "sha512 content";
+	char id[STOR_UPLOAD_ID_MAX];
+	struct digest d, wrong;
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+	int64_t size;
+
+	digest_of(DIGEST_SHA512, data, strlen(data), &d);
+	assert_int_equal(stor_upload_start(st, REPO, id, &e), 0);
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_write(u, data, 6, &e), 0);
+	stor_upload_release(u);
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_write(u, data + 6, strlen(data) - 6, &e),
+			 0);
+	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
+	assert_true(blob_file_exists(fx, &d));
+	assert_int_equal(stor_blob_stat(st, REPO, &d, &size, &e), 0);
+	assert_int_equal(size, (int64_t)strlen(data));
+
+	digest_of(DIGEST_SHA512, "other", 5, &wrong);
+	assert_int_equal(stor_upload_start(st, REPO, id, &e), 0);
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_write(u, data, strlen(data), &e), 0);
+	assert_int_equal(stor_upload_finish(u, &wrong, &e), -1);
+	assert_int_equal(e.code, ERR_DIGEST_INVALID);
+	assert_non_null(strstr(e.msg, d.hex));
+	assert_false(blob_file_exists(fx, &wrong));
+}
+
+#define NFINISH 8
+
+struct finisher {
+	struct stor *st;
+	pthread_barrier_t *barrier;
+	char repo[32];
+	int ret;
+	struct err e;
+};
+
+static const char same_blob[] = "the same layer, pushed by everyone";
+
+static void *finisher_run(void *arg)
+{
+	struct finisher *f = arg;
+	struct digest d = dg_of(same_blob);
+	char id[STOR_UPLOAD_ID_MAX];
+	struct stor_upload *u = NULL;
+
+	f->ret = stor_upload_start(f->st, f->repo, id, &f->e);
+	if (f->ret == 0)
+		f->ret = stor_upload_take(f->st, f->repo, id, &u, &f->e);
+	if (f->ret == 0)
+		f->ret = stor_upload_write(u, same_blob, strlen(same_blob),
+					   &f->e);
+	pthread_barrier_wait(f->barrier);
+	if (f->ret == 0)
+		f->ret = stor_upload_finish(u, &d, &f->e);
+	else if (u)
+		stor_upload_release(u);
+	return NULL;
+}
+
+static void test_concurrent_finish(void **state)
+{
+	struct fx *fx = *state;
+	struct finisher f[NFINISH];
+	pthread_t th[NFINISH];
+	pthread_barrier_t barrier;
+	struct digest d = dg_of(same_blob);
+	int64_t size;
+	struct err e = ERR_INIT;
+	char *back;
+
+	pthread_barrier_init(&barrier, NULL, NFINISH);
+	for (int i = 0; i < NFINISH; i++) {
+		memset(&f[i], 0, sizeof(f[i]));
+		f[i].st = fx->st;
+		f[i].barrier = &barrier;
+		snprintf(f[i].repo, sizeof(f[i].repo), "repo%d", i % 3);
+		assert_int_equal(
+			pthread_create(&th[i], NULL, finisher_run, &f[i]), 0);
+	}
+	for (int i = 0; i < NFINISH; i++) {
+		pthread_join(th[i], NULL);
+		if (f[i].ret)
+			fprintf(stderr, "finisher %d: %s\n", i, f[i].e.msg);
+		assert_int_equal(f[i].ret, 0);
+	}
+	pthread_barrier_destroy(&barrier);
+
+	assert_int_equal(uploads_count(fx), 0);
+	for (int i = 0; i < 3; i++) {
+		char repo[16];
+
+		snprintf(repo, sizeof(repo), "repo%d", i);
+		assert_int_equal(stor_blob_stat(fx->st, repo, &d, &size, &e),
+				 0);
+		assert_int_equal(size, (int64_t)strlen(same_blob));
+	}
+	back = read_blob(fx->st, "repo0", &d);
+	assert_string_equal(back, same_blob);
+	free(back);
+}
+
+static void test_blob_link_unlink(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	struct digest d, unknown = dg_of("never pushed");
+	struct err e = ERR_INIT;
+	int64_t size;
+	int fd;
+
+	push_blob(st, "a", "shared layer", &d);
+	assert_int_equal(stor_blob_stat(st, "b", &d, &size, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
+	err_clear(&e);
+	assert_int_equal(stor_blob_open(st, "b", &d, &fd, &size, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
+	err_clear(&e);
+
+	assert_int_equal(stor_blob_link(st, "b", &d, &e), 0);
+	assert_int_equal(stor_blob_link(st, "b", &d, &e), 0);
+	assert_int_equal(stor_blob_stat(st, "b", &d, &size, &e), 0);
+	assert_int_equal(stor_blob_link(st, "b", &unknown, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
+	err_clear(&e);
+
+	assert_int_equal(stor_blob_unlink(st, "a", &d, &e), 0);
+	assert_int_equal(stor_blob_stat(st, "a", &d, &size, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
+	err_clear(&e);
+	assert_int_equal(stor_blob_unlink(st, "a", &d, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
+	err_clear(&e);
+	/* Still in b, and the file stays for gc to judge. */
+	assert_int_equal(stor_blob_stat(st, "b", &d, &size, &e), 0);
+	assert_true(blob_file_exists(fx, &d));
+}
+
+/* --- Manifests and tags ------------------------------------------------- */
+
+static void test_manifest_put_get(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	struct mf m = { .tag = "v1", .body = "{\"schemaVersion\":2}" };
+	struct stor_manifest *got = NULL;
+	struct digest d, bad;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(put_mf(st, REPO, &m, &d, &e), 0);
+	assert_true(blob_file_exists(fx, &d));
+
+	assert_int_equal(stor_manifest_get(st, REPO, "v1", NULL, &got, &e), 0);
+	assert_true(digest_eq(&got->digest, &d));
+	assert_string_equal(got->media_type,
+			    "application/vnd.oci.image.manifest.v1+json");
+	assert_int_equal(got->len, strlen(m.body));
+	assert_memory_equal(got->body, m.body, got->len);
+	stor_manifest_free(got);
+
+	assert_int_equal(stor_manifest_get(st, REPO, NULL, &d, &got, &e), 0);
+	assert_memory_equal(got->body, m.body, got->len);
+	stor_manifest_free(got);
+
+	assert_true(stor_manifest_exists(st, REPO, &d));
+	assert_false(stor_manifest_exists(st, "other", &d));
+	assert_int_equal(stor_manifest_get(st, REPO, "v2", NULL, &got, &e), -1);
+	assert_int_equal(e.code, ERR_MANIFEST_UNKNOWN);
+	err_clear(&e);
+	assert_int_equal(stor_manifest_get(st, "other", NULL, &d, &got, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_MANIFEST_UNKNOWN);
+	err_clear(&e);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM manifest_refs"), 2);
+
+	/* A body that does not match its digest is refused. */
+	bad = dg_of("something else");
+	{
+		struct stor_manifest_put p = { .repo = REPO,
+					       .digest = &bad,
+					       .media_type = "x",
+					       .body = "{}",
+					       .len = 2 };
+
+		assert_int_equal(stor_manifest_put(st, &p, &e), -1);
+		assert_int_equal(e.code, ERR_DIGEST_INVALID);
+		assert_false(blob_file_exists(fx, &bad));
+	}
+}
+
+static void test_tag_overwrite(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	struct mf m1 = { .tag = "latest", .body = "{\"v\":1}" };
+	struct mf m2 = { .tag = "latest", .body = "{\"v\":2}" };
+	struct stor_manifest *got;
+	struct digest d1, d2;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(put_mf(st, REPO, &m1, &d1, &e), 0);
+	assert_int_equal(put_mf(st, REPO, &m2, &d2, &e), 0);
+	assert_int_equal(stor_manifest_get(st, REPO, "latest", NULL, &got, &e),
+			 0);
+	assert_true(digest_eq(&got->digest, &d2));
+	stor_manifest_free(got);
+	assert_true(stor_manifest_exists(st, REPO, &d1));
+	expect_tags(st, REPO, NULL, -1, "latest", false);
+
+	/* Pushing the same manifest again (by digest) keeps its tag. */
+	m2.tag = NULL;
+	assert_int_equal(put_mf(st, REPO, &m2, &d2, &e), 0);
+	expect_tags(st, REPO, NULL, -1, "latest", false);
+}
+
+static void test_manifest_delete(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	struct mf a = { .tag = "a", .body = "{\"m\":1}" };
+	struct mf b = { .tag = "b", .body = "{\"m\":1}" };
+	struct mf c = { .tag = "c", .body = "{\"m\":2}" };
+	struct stor_manifest *got;
+	struct digest d1, d2;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(put_mf(st, REPO, &a, &d1, &e), 0);
+	assert_int_equal(put_mf(st, REPO, &b, &d1, &e), 0);
+	assert_int_equal(put_mf(st, REPO, &c, &d2, &e), 0);
+	assert_int_equal(put_mf(st, "other", &a, &d1, &e), 0);
+	expect_tags(st, REPO, NULL, -1, "a,b,c", false);
+
+	assert_int_equal(stor_manifest_delete(st, REPO, &d1, &e), 0);
+	expect_tags(st, REPO, NULL, -1, "c", false);
+	assert_int_equal(stor_manifest_get(st, REPO, "a", NULL, &got, &e), -1);
+	assert_int_equal(e.code, ERR_MANIFEST_UNKNOWN);
+	err_clear(&e);
+	assert_false(stor_manifest_exists(st, REPO, &d1));
+	assert_int_equal(stor_manifest_delete(st, REPO, &d1, &e), -1);
+	assert_int_equal(e.code, ERR_MANIFEST_UNKNOWN);
+	err_clear(&e);
+	/* Other repositories keep theirs. */
+	assert_true(stor_manifest_exists(st, "other", &d1));
+	expect_tags(st, "other", NULL, -1, "a", false);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM manifest_refs"
+				     " WHERE repo = 'library/app'"),
+			 2);
+}
+
+static void test_tag_delete(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	struct mf m = { .tag = "v1", .body = "{}" };
+	struct digest d;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(put_mf(st, REPO, &m, &d, &e), 0);
+	assert_int_equal(stor_tag_delete(st, REPO, "v1", &e), 0);
+	assert_true(stor_manifest_exists(st, REPO, &d));
+	expect_tags(st, REPO, NULL, -1, "", false);
+	assert_int_equal(stor_tag_delete(st, REPO, "v1", &e), -1);
+	assert_int_equal(e.code, ERR_MANIFEST_UNKNOWN);
+}
+
+static void test_tags_paging(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	static const char *const tags[] = { "e", "a", "d", "B", "c", "b" };
+	struct digest d;
+	struct err e = ERR_INIT;
+
+	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+		struct mf m = { .tag = tags[i], .body = "{}" };
+
+		assert_int_equal(put_mf(st, REPO, &m, &d, &e), 0);
+	}
+	expect_tags(st, REPO, NULL, -1, "B,a,b,c,d,e", false);
+	expect_tags(st, REPO, NULL, 2, "B,a", true);
+	expect_tags(st, REPO, "a", 2, "b,c", true);
+	expect_tags(st, REPO, "c", 2, "d,e", false);
+	expect_tags(st, REPO, "c", 3, "d,e", false);
+	expect_tags(st, REPO, "e", 2, "", false);
+	expect_tags(st, REPO, "bb", -1, "c,d,e", false);
+	expect_tags(st, REPO, NULL, 0, "", true);
+	expect_tags(st, REPO, "e", 0, "", false);
+	expect_tags(st, REPO, NULL, 6, "B,a,b,c,d,e", false);
+}
+
+static void test_catalog_paging(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	char id[STOR_UPLOAD_ID_MAX];
+	struct digest d;
+	struct err e = ERR_INIT;
+
+	expect_catalog(st, NULL, -1, "", false);
+	push_blob(st, "zeta", "z", &d);
+	assert_int_equal(stor_blob_link(st, "alpha/one", &d, &e), 0);
+	assert_int_equal(stor_upload_start(st, "Beta", id, &e), 0);
+	{
+		struct mf m = { .tag = "x", .body = "{}" };
+
+		assert_int_equal(put_mf(st, "alpha", &m, &d, &e), 0);
+	}
+	expect_catalog(st, NULL, -1, "Beta,alpha,alpha/one,zeta", false);
+	expect_catalog(st, NULL, 2, "Beta,alpha", true);
+	expect_catalog(st, "alpha", 2, "alpha/one,zeta", false);
+	expect_catalog(st, "alpha/one", 1, "zeta", false);
+	expect_catalog(st, NULL, 0, "", true);
+	expect_catalog(st, "zeta", 10, "", false);
+}
+
+static void test_name_unknown(void **state)
+{
+	struct fx *fx = *state;
+	char **v = NULL;
+	size_t count = 99;
+	bool more = true;
+	struct digest d;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(stor_tags_list(fx->st, "never/seen", NULL, -1, &v,
+					&count, &more, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_NAME_UNKNOWN);
+	push_blob(fx->st, "has/blobs", "only a layer", &d);
+	expect_tags(fx->st, "has/blobs", NULL, -1, "", false);
+}
+
+static void test_referrers(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	struct mf subj = { .tag = "v1", .body = "{\"subject\":true}" };
+	struct digest ds, d1, d2, unknown = dg_of("nothing refers here");
+	struct mf r1 = { .body = "{\"r\":1}",
+			 .subject = &ds,
+			 .artifact_type = "application/vnd.example.sig",
+			 .annotations = "{\"k\":\"v\"}" };
+	struct mf r2 = { .body = "{\"r\":2}",
+			 .subject = &ds,
+			 .artifact_type = "application/vnd.example.sbom" };
+	struct stor_desc *v = NULL;
+	size_t n = 0;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(put_mf(st, REPO, &subj, &ds, &e), 0);
+	assert_int_equal(put_mf(st, REPO, &r1, &d1, &e), 0);
+	assert_int_equal(put_mf(st, REPO, &r2, &d2, &e), 0);
+
+	assert_int_equal(stor_referrers(st, REPO, &ds, NULL, &v, &n, &e), 0);
+	assert_int_equal(n, 2);
+	stor_desc_free(v, n);
+
+	assert_int_equal(stor_referrers(st, REPO, &ds,
+					"application/vnd.example.sig", &v, &n,
+					&e),
+			 0);
+	assert_int_equal(n, 1);
+	assert_true(digest_eq(&v[0].digest, &d1));
+	assert_string_equal(v[0].media_type,
+			    "application/vnd.oci.image.manifest.v1+json");
+	assert_int_equal(v[0].size, (int64_t)strlen(r1.body));
+	assert_string_equal(v[0].artifact_type, "application/vnd.example.sig");
+	assert_string_equal(v[0].annotations_json, "{\"k\":\"v\"}");
+	stor_desc_free(v, n);
+
+	assert_int_equal(stor_referrers(st, REPO, &ds, "application/none", &v,
+					&n, &e),
+			 0);
+	assert_int_equal(n, 0);
+	stor_desc_free(v, n);
+	assert_int_equal(stor_referrers(st, REPO, &unknown, NULL, &v, &n, &e),
+			 0);
+	assert_int_equal(n, 0);
+	stor_desc_free(v, n);
+	assert_int_equal(stor_referrers(st, "other", &ds, NULL, &v, &n, &e), 0);
+	assert_int_equal(n, 0);
+	stor_desc_free(v, n);
+
+	/* Deleting a referrer takes it off the list. */
+	assert_int_equal(stor_manifest_delete(st, REPO, &d1, &e), 0);
+	assert_int_equal(stor_referrers(st, REPO, &ds, NULL, &v, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_true(digest_eq(&v[0].digest, &d2));
+	assert_string_equal(v[0].artifact_type, "application/vnd.example.sbom");
+	assert_null(v[0].annotations_json);
+	stor_desc_free(v, n);
+}
+
+static void test_scan_job_enqueued(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	struct mf m = { .tag = "v1", .body = "{\"scan\":1}", .scan = true };
+	struct mf quiet = { .tag = "v2", .body = "{\"scan\":0}" };
+	struct mf refused = { .tag = "v3", .body = "{\"scan\":2}",
+			      .scan = true };
+	struct digest d;
+	struct err e = ERR_INIT;
+	char sql[256];
+
+	assert_int_equal(put_mf(st, REPO, &m, &d, &e), 0);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM scan_jobs WHERE digest = 'sha256:%s'"
+		 " AND repo = '" REPO "' AND state = 'queued'"
+		 " AND attempts = 0",
+		 d.hex);
+	assert_int_equal(sql_int(fx, sql), 1);
+	assert_int_equal(put_mf(st, REPO, &quiet, &d, &e), 0);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM scan_jobs"), 1);
+
+	/* The job is in the manifest's transaction: if it cannot be
+	 * written, the manifest is not stored either. */
+	sql_exec(fx, "CREATE TRIGGER no_scans BEFORE INSERT ON scan_jobs"
+		     " BEGIN SELECT RAISE(ABORT, 'no scans'); END");
+	assert_int_equal(put_mf(st, REPO, &refused, &d, &e), -1);
+	assert_int_equal(e.code, ERR_DB);
+	assert_false(stor_manifest_exists(st, REPO, &d));
+	expect_tags(st, REPO, NULL, -1, "v1,v2", false);
+	sql_exec(fx, "DROP TRIGGER no_scans");
+	err_clear(&e);
+	assert_int_equal(put_mf(st, REPO, &refused, &d, &e), 0);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM scan_jobs"), 2);
+}
+
+static void test_schema(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(sql_int(fx, "PRAGMA user_version"), 1);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM pragma_journal_mode"
+				     " WHERE journal_mode = 'wal'"),
+			 1);
+	/* A newer schema than we know is refused, not misread. */
+	sql_exec(fx, "PRAGMA user_version = 99");
+	{
+		struct err e = ERR_INIT;
+		struct stor *st2 = stor_open(fx->dir, &e);
+
+		assert_null(st2);
+		assert_int_equal(e.code, ERR_DB);
+		assert_non_null(strstr(e.msg, "99"));
+	}
+	sql_exec(fx, "PRAGMA user_version = 1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+		T(test_upload_roundtrip),
+		T(test_empty_blob),
+		T(test_digest_mismatch),
+		T(test_resume_after_restart),
+		T(test_idle_handles_evicted),
+		T(test_busy_and_cancel),
+		T(test_upload_id_validated),
+		T(test_sha512_upload),
+		T(test_concurrent_finish),
+		T(test_blob_link_unlink),
+		T(test_manifest_put_get),
+		T(test_tag_overwrite),
+		T(test_manifest_delete),
+		T(test_tag_delete),
+		T(test_tags_paging),
+		T(test_catalog_paging),
+		T(test_name_unknown),
+		T(test_referrers),
+		T(test_scan_job_enqueued),
+		T(test_schema),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
