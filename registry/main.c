@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "registry/registry.h"
 #include "scanner/scanner.h"
 
@@ -15,6 +16,7 @@ static const struct subcommand subcommands[] = {
 	{ "serve", reg_serve_main, "run the registry" },
 	{ "scan", scan_cmd_main, "scan an image for known vulnerabilities" },
 	{ "db", scan_db_cmd_main, "import or inspect the vulnerability DB" },
+	{ "user", auth_user_cmd_main, "add or delete a registry user" },
 };
 
 static void usage(FILE *out)

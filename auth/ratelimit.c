@@ -1,0 +1,125 @@
+/* ratelimit.c: failed logins per client address.
+ *
+ * A token bucket per peer: AUTH_RL_BURST failures are allowed, refilled
+ * over AUTH_RL_WINDOW_S; the failure that empties the bucket blocks the
+ * peer for AUTH_RL_BLOCK_S, doubling with each further block up to
+ * AUTH_RL_BLOCK_MAX_S (the bucket does not refill while blocked, so the
+ * first failure after a block starts the next one).  While blocked, no password
+ * is even checked.  A peer quiet for AUTH_RL_BLOCK_MAX_S starts afresh.
+ *
+ * The table is fixed-size and open-addressed (a few probes, the stalest
+ * entry evicted), so a flood of addresses costs no memory and no time.
+ */
+#include "auth/auth_int.h"
+#include "common/xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/banned.h"
+
+#define RL_PROBES 8
+
+void auth_rl_init(struct auth_rl *rl)
+{
+	pthread_mutex_init(&rl->lock, NULL);
+	rl->slots = xcalloc(AUTH_RL_SLOTS, sizeof(*rl->slots));
+}
+
+void auth_rl_release(struct auth_rl *rl)
+{
+	if (!rl->slots)
+		return;
+	pthread_mutex_destroy(&rl->lock);
+	free(rl->slots);
+	rl->slots = NULL;
+}
+
+static size_t rl_hash(const char *peer)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *peer; peer++)
+		h = (h ^ (unsigned char)*peer) * 1099511628211ULL;
+	return (size_t)(h % AUTH_RL_SLOTS);
+}
+
+static bool rl_stale(const struct auth_rl_slot *s, time_t now)
+{
+	return s->last == 0 ||
+	       (now - s->last > AUTH_RL_BLOCK_MAX_S && s->blocked_until <= now);
+}
+
+/* The peer's slot, or with create a fresh one (evicting the stalest). */
+static struct auth_rl_slot *rl_find(struct auth_rl *rl, const char *peer,
+				    time_t now, bool create)
+{
+	size_t h = rl_hash(peer);
+	struct auth_rl_slot *victim = NULL;
+
+	for (size_t i = 0; i < RL_PROBES; i++) {
+		struct auth_rl_slot *s = &rl->slots[(h + i) % AUTH_RL_SLOTS];
+
+		if (s->last && !strcmp(s->peer, peer))
+			return s;
+		if (!victim)
+			victim = s;
+		else if (rl_stale(victim, now))
+			continue;
+		else if (rl_stale(s, now) || s->last < victim->last)
+			victim = s;
+	}
+	if (!create)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	snprintf(victim->peer, sizeof(victim->peer), "%s", peer);
+	victim->tokens = AUTH_RL_BURST;
+	return victim;
+}
+
+int auth_rl_wait(struct auth_rl *rl, const char *peer, time_t now)
+{
+	struct auth_rl_slot *s;
+	int wait = 0;
+
+	pthread_mutex_lock(&rl->lock);
+	s = rl_find(rl, peer ? peer : "", now, false);
+	if (s && s->blocked_until > now)
+		wait = (int)(s->blocked_until - now);
+	pthread_mutex_unlock(&rl->lock);
+	return wait;
+}
+
+void auth_rl_fail(struct auth_rl *rl, const char *peer, time_t now)
+{
+	struct auth_rl_slot *s;
+	time_t block;
+
+	pthread_mutex_lock(&rl->lock);
+	s = rl_find(rl, peer ? peer : "", now, true);
+	if (s->last && now - s->last > AUTH_RL_BLOCK_MAX_S) {
+		s->strikes = 0;
+		s->tokens = AUTH_RL_BURST;
+	} else if (s->last && now > s->last) {
+		s->tokens += (double)(now - s->last) * AUTH_RL_BURST /
+			     AUTH_RL_WINDOW_S;
+		if (s->tokens > AUTH_RL_BURST)
+			s->tokens = AUTH_RL_BURST;
+	}
+	s->last = now;
+	s->tokens -= 1;
+	if (s->tokens < 1) {
+		block = (time_t)AUTH_RL_BLOCK_S
+			<< (s->strikes < 10 ? s->strikes : 10);
+		if (block > AUTH_RL_BLOCK_MAX_S)
+			block = AUTH_RL_BLOCK_MAX_S;
+		s->strikes++;
+		s->blocked_until = now + block;
+		/* Nothing refills during the block, so one more failure
+		 * right after it blocks again, for longer. */
+		s->tokens = 1;
+		s->last = s->blocked_until;
+	}
+	pthread_mutex_unlock(&rl->lock);
+}
