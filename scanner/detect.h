@@ -1,0 +1,106 @@
+/* detect.h: package detectors.  Each one reads one file of an image (from
+ * memory, already bounded by the layer walker) and reports the packages it
+ * names.  Detectors never fail: a file they cannot read becomes a note, so
+ * a scan always says what it could not see.
+ *
+ * Which files are read is decided by path alone (det_want_file()), except
+ * Go binaries: regular files with an exec bit whose first bytes are the ELF
+ * magic (det_is_elf()).
+ */
+#ifndef SCANNER_DETECT_H
+#define SCANNER_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "scanner/inventory.h"
+
+enum det_kind {
+	DET_NONE = 0,
+	DET_OSRELEASE,		/* etc/os-release, usr/lib/os-release */
+	DET_ALPINE_RELEASE,	/* etc/alpine-release */
+	DET_DPKG,		/* var/lib/dpkg/status */
+	DET_DPKG_D,		/* var/lib/dpkg/status.d/<pkg> (distroless) */
+	DET_APK,		/* lib/apk/db/installed */
+	DET_RPM_SQLITE,		/* rpmdb.sqlite */
+	DET_RPM_BDB,		/* Packages (BerkeleyDB): noted, not read */
+	DET_RPM_NDB,		/* Packages.db (NDB): noted, not read */
+	DET_PYTHON,		/* *.dist-info/METADATA, *.egg-info[/PKG-INFO] */
+	DET_NPM_LOCK,		/* package-lock.json, node_modules/.package-lock.json */
+	DET_NPM_PKG,		/* node_modules/<name>/package.json */
+	DET_JAVA,		/* *.jar, *.war, *.ear */
+	DET_GO,			/* ELF executables carrying Go build info */
+};
+
+/* Default caps on what one file may cost. */
+#define DET_MAX_FILE (64u << 20)
+#define DET_MAX_RPMDB (128u << 20)
+#define DET_MAX_GO (256u << 20)
+#define DET_MAX_HEADERS (1u << 20) /* METADATA: the headers come first */
+
+struct det_want {
+	enum det_kind kind;
+	size_t max;	/* read at most this many bytes */
+	bool prefix;	/* a prefix of max bytes is enough: no note if larger */
+	bool read;	/* false: the file's presence is all that matters */
+};
+
+/* Which detector wants the regular file at path (normalised: no leading
+ * "/" or "./", no "." or ".." components).  mode is the tar entry's mode. */
+bool det_want_file(const char *path, unsigned mode, struct det_want *w);
+/* Whether a symlink at path matters (the os-release files). */
+bool det_want_link(const char *path);
+/* Whether a file of this mode may be a Go binary (exec bit set). */
+bool det_maybe_exec(unsigned mode);
+bool det_is_elf(const void *data, size_t len);
+
+/* What one file yields.  inv.os is filled by the os-release detectors only.
+ * loc[i] is the npm install location ("app/node_modules/x") of inv.pkgs[i],
+ * NULL for other ecosystems; it lets lockfiles and installed package.json
+ * files be de-duplicated. */
+struct det_out {
+	struct scan_inventory inv;
+	char **loc;
+	size_t loc_alloc;
+};
+
+void det_out_init(struct det_out *o);
+void det_out_release(struct det_out *o);
+/* Appends a copy of p with install location loc (may be NULL). */
+void det_out_add(struct det_out *o, const struct scan_pkg *p, const char *loc);
+
+/* The file a detector looks at.  data is NUL-terminated (len excludes it). */
+struct det_file {
+	const char *path;
+	const char *layer;
+	const char *data;
+	size_t len;
+};
+
+/* Runs the detector for kind on f, appending to out. */
+void det_run(enum det_kind kind, const struct det_file *f, struct det_out *out);
+
+/* The detectors, one per file format (detect_<name>.c). */
+void det_dpkg(const struct det_file *f, bool status_d, struct det_out *out);
+void det_apk(const struct det_file *f, struct det_out *out);
+void det_rpm_sqlite(const struct det_file *f, struct det_out *out);
+void det_python(const struct det_file *f, struct det_out *out);
+void det_npm_lock(const struct det_file *f, struct det_out *out);
+void det_npm_pkg(const struct det_file *f, struct det_out *out);
+void det_java(const struct det_file *f, struct det_out *out);
+void det_go(const struct det_file *f, struct det_out *out);
+
+/* PEP 503: lower case, runs of "-", "_", "." become one "-".  Caller frees. */
+char *det_pep503(const char *name);
+
+/* Line iteration over a memory block: sets *line and *len to the next line
+ * (without "\n" or "\r\n"); returns false at the end. */
+struct det_lines {
+	const char *p, *end;
+};
+bool det_next_line(struct det_lines *it, const char **line, size_t *len);
+
+/* Longest name or version we accept; longer values mark a record malformed. */
+#define DET_MAX_FIELD 1024
+
+#endif

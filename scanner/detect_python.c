@@ -1,0 +1,72 @@
+/* detect_python.c: *.dist-info/METADATA and *.egg-info/PKG-INFO (core
+ * metadata: RFC 822 headers, then a blank line and the description).
+ *
+ * The name is kept as written ("GitPython"); when its PEP 503 form
+ * ("gitpython") differs, that form goes in src_name, which is what
+ * advisories are matched against.
+ */
+#include "scanner/detect.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/xmalloc.h"
+#include "common/banned.h"
+
+static bool py_header(const char *line, size_t n, const char *key,
+		      const char **v, size_t *vn)
+{
+	size_t k = strlen(key);
+
+	if (n <= k || strncasecmp(line, key, k) || line[k] != ':')
+		return false;
+	line += k + 1;
+	n -= k + 1;
+	while (n && (*line == ' ' || *line == '\t')) {
+		line++;
+		n--;
+	}
+	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	*v = line;
+	*vn = n;
+	return true;
+}
+
+void det_python(const struct det_file *f, struct det_out *out)
+{
+	struct det_lines it = { f->data, f->data + f->len };
+	const char *line, *name = NULL, *ver = NULL, *v;
+	size_t n, name_n = 0, ver_n = 0, vn;
+	struct scan_pkg p = { .eco = ECO_PYPI };
+	char *norm;
+
+	while (det_next_line(&it, &line, &n) && n) {
+		if (!name && py_header(line, n, "Name", &v, &vn)) {
+			name = v;
+			name_n = vn;
+		} else if (!ver && py_header(line, n, "Version", &v, &vn)) {
+			ver = v;
+			ver_n = vn;
+		}
+	}
+	if (!name || !ver || !name_n || !ver_n || name_n > DET_MAX_FIELD ||
+	    ver_n > DET_MAX_FIELD || memchr(name, ' ', name_n) ||
+	    memchr(ver, ' ', ver_n)) {
+		inv_add_note(&out->inv, "%s: no valid Name and Version",
+			     f->path);
+		return;
+	}
+	p.name = xstrndup(name, name_n);
+	p.version = xstrndup(ver, ver_n);
+	norm = det_pep503(p.name);
+	if (strcmp(norm, p.name))
+		p.src_name = norm;
+	p.layer = (char *)f->layer;
+	p.path = (char *)f->path;
+	det_out_add(out, &p, NULL);
+	free(p.name);
+	free(p.version);
+	free(norm);
+}

@@ -1,0 +1,242 @@
+/* detect_rpm.c: the rpm database in its sqlite form (rpm >= 4.16:
+ * var/lib/rpm/rpmdb.sqlite, usr/lib/sysimage/rpm/rpmdb.sqlite).
+ *
+ * The file is opened from memory with sqlite3_deserialize(); each row of
+ * the Packages table holds one rpm header blob:
+ *   be32 il (index entries), be32 dl (data bytes),
+ *   il * { be32 tag, be32 type, be32 offset, be32 count },
+ *   dl bytes of data.
+ * Every read is bounds-checked: the blob is untrusted.
+ */
+#include "scanner/detect.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "common/banned.h"
+
+enum {
+	RPMTAG_NAME = 1000,
+	RPMTAG_VERSION = 1001,
+	RPMTAG_RELEASE = 1002,
+	RPMTAG_EPOCH = 1003,
+	RPMTAG_ARCH = 1022,
+	RPMTAG_SOURCERPM = 1044,
+};
+enum { RPM_INT32 = 4, RPM_STRING = 6, RPM_I18NSTRING = 9 };
+
+#define RPM_MAX_INDEX 0xffff
+#define RPM_MAX_DATA 0x0fffffff
+
+struct rpm_hdr {
+	char *name, *version, *release, *arch, *srpm;
+	long epoch;		/* -1: none */
+};
+
+static uint32_t rpm_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static char *rpm_string(const unsigned char *data, uint32_t dl, uint32_t off)
+{
+	const unsigned char *end;
+
+	if (off >= dl)
+		return NULL;
+	end = memchr(data + off, '\0', dl - off);
+	if (!end || end - (data + off) > DET_MAX_FIELD)
+		return NULL;
+	return xstrdup((const char *)data + off);
+}
+
+/* Returns 0, or -1 when the blob is malformed. */
+static int rpm_parse(const unsigned char *blob, size_t len, struct rpm_hdr *h)
+{
+	const unsigned char *ent, *data;
+	uint32_t il, dl;
+
+	memset(h, 0, sizeof(*h));
+	h->epoch = -1;
+	if (len < 8)
+		return -1;
+	il = rpm_be32(blob);
+	dl = rpm_be32(blob + 4);
+	if (il > RPM_MAX_INDEX || dl > RPM_MAX_DATA ||
+	    8 + (size_t)il * 16 + dl > len)
+		return -1;
+	ent = blob + 8;
+	data = ent + (size_t)il * 16;
+	for (uint32_t i = 0; i < il; i++, ent += 16) {
+		uint32_t tag = rpm_be32(ent), type = rpm_be32(ent + 4);
+		uint32_t off = rpm_be32(ent + 8), cnt = rpm_be32(ent + 12);
+		char **dst = NULL;
+
+		switch (tag) {
+		case RPMTAG_NAME: dst = &h->name; break;
+		case RPMTAG_VERSION: dst = &h->version; break;
+		case RPMTAG_RELEASE: dst = &h->release; break;
+		case RPMTAG_ARCH: dst = &h->arch; break;
+		case RPMTAG_SOURCERPM: dst = &h->srpm; break;
+		case RPMTAG_EPOCH:
+			if (type == RPM_INT32 && cnt >= 1 && dl >= 4 &&
+			    off <= dl - 4)
+				h->epoch = (long)rpm_be32(data + off);
+			continue;
+		default:
+			continue;
+		}
+		if ((type == RPM_STRING || type == RPM_I18NSTRING) && !*dst)
+			*dst = rpm_string(data, dl, off);
+	}
+	return h->name && h->version && h->release ? 0 : -1;
+}
+
+static void rpm_hdr_release(struct rpm_hdr *h)
+{
+	free(h->name);
+	free(h->version);
+	free(h->release);
+	free(h->arch);
+	free(h->srpm);
+}
+
+static const char *rpm_rchr(const char *s, char c, size_t n)
+{
+	while (n--)
+		if (s[n] == c)
+			return s + n;
+	return NULL;
+}
+
+/* "openssl-1.1.1k-4.cm2.src.rpm" -> name "openssl", version "1.1.1k-4.cm2" */
+static void rpm_srpm_split(const char *srpm, char **name, char **ver)
+{
+	size_t n = strlen(srpm);
+	const char *rel, *v;
+
+	*name = *ver = NULL;
+	if (n > 8 && !strcmp(srpm + n - 8, ".src.rpm"))
+		n -= 8;
+	else if (n > 10 && !strcmp(srpm + n - 10, ".nosrc.rpm"))
+		n -= 10;
+	else
+		return;
+	rel = rpm_rchr(srpm, '-', n);
+	if (!rel || rel == srpm)
+		return;
+	v = rpm_rchr(srpm, '-', (size_t)(rel - srpm));
+	if (!v || v == srpm)
+		return;
+	*name = xstrndup(srpm, (size_t)(v - srpm));
+	*ver = xstrndup(v + 1, n - (size_t)(v + 1 - srpm));
+}
+
+static void rpm_emit(const struct det_file *f, const struct rpm_hdr *h,
+		     struct det_out *out)
+{
+	struct scan_pkg p = { .eco = ECO_RPM };
+	char *sname = NULL, *sver = NULL;
+
+	if (h->epoch > 0)
+		p.version = xasprintf("%ld:%s-%s", h->epoch, h->version,
+				      h->release);
+	else
+		p.version = xasprintf("%s-%s", h->version, h->release);
+	if (h->srpm)
+		rpm_srpm_split(h->srpm, &sname, &sver);
+	p.name = h->name;
+	p.src_name = sname;
+	/* The source rpm carries no epoch; it shares the binary's. */
+	if (sver && strcmp(sver, p.version)) {
+		if (h->epoch > 0)
+			p.src_version = xasprintf("%ld:%s", h->epoch, sver);
+		else
+			p.src_version = xstrdup(sver);
+		if (!strcmp(p.src_version, p.version)) {
+			free(p.src_version);
+			p.src_version = NULL;
+		}
+	}
+	p.layer = (char *)f->layer;
+	p.path = (char *)f->path;
+	det_out_add(out, &p, NULL);
+	free(p.version);
+	free(p.src_version);
+	free(sname);
+	free(sver);
+}
+
+static int rpm_open(const struct det_file *f, sqlite3 **out)
+{
+	unsigned char *copy;
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL)) {
+		sqlite3_close(db);
+		return -1;
+	}
+	copy = sqlite3_malloc64(f->len ? f->len : 1);
+	if (!copy) {
+		sqlite3_close(db);
+		return -1;
+	}
+	memcpy(copy, f->data, f->len);
+	/* A WAL-mode file (bytes 18 and 19 are 2) cannot be read from memory;
+	 * as a legacy-mode file its checkpointed content reads fine. */
+	if (f->len >= 100 && copy[18] == 2 && copy[19] == 2)
+		copy[18] = copy[19] = 1;
+	if (sqlite3_deserialize(db, "main", copy, (sqlite3_int64)f->len,
+				(sqlite3_int64)f->len,
+				SQLITE_DESERIALIZE_FREEONCLOSE |
+					SQLITE_DESERIALIZE_READONLY)) {
+		sqlite3_close(db);
+		return -1;
+	}
+	*out = db;
+	return 0;
+}
+
+void det_rpm_sqlite(const struct det_file *f, struct det_out *out)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	size_t bad = 0, gpg = 0;
+	struct rpm_hdr h;
+	int rc;
+
+	if (rpm_open(f, &db) ||
+	    sqlite3_prepare_v2(db, "SELECT blob FROM Packages", -1, &st,
+			       NULL)) {
+		inv_add_note(&out->inv, "%s: not analysed: not an rpm sqlite database (%s)",
+			     f->path, db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *blob = sqlite3_column_blob(st, 0);
+		int n = sqlite3_column_bytes(st, 0);
+
+		if (!blob || n <= 0 || rpm_parse(blob, (size_t)n, &h)) {
+			bad++;
+		} else if (!strcmp(h.name, "gpg-pubkey")) {
+			gpg++; /* imported keys, not software */
+		} else {
+			rpm_emit(f, &h, out);
+		}
+		if (blob && n > 0)
+			rpm_hdr_release(&h);
+	}
+	if (rc != SQLITE_DONE)
+		inv_add_note(&out->inv, "%s: rpm database read stopped early: %s",
+			     f->path, sqlite3_errmsg(db));
+	if (bad)
+		inv_add_note(&out->inv, "%s: %zu malformed rpm headers skipped",
+			     f->path, bad);
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}

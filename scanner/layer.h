@@ -1,0 +1,49 @@
+/* layer.h: walking an image's layers in order and keeping, for the files
+ * the detectors want, what the final filesystem holds.
+ *
+ * Each layer is streamed once through libarchive; no file is written to
+ * disk.  Wanted files are read into memory under their detector's cap and
+ * parsed at once; only the parsed result is kept, tagged with its path and
+ * layer.  Whiteouts (".wh.<name>": name and everything under it;
+ * ".wh..wh..opq": the directory's lower contents) and entries that replace
+ * a path (a file over a directory, a symlink over a file) remove what lower
+ * layers put there, so a package database deleted later is gone.
+ */
+#ifndef SCANNER_LAYER_H
+#define SCANNER_LAYER_H
+
+#include <archive.h>
+#include <stddef.h>
+
+#include "common/err.h"
+#include "scanner/inventory.h"
+
+struct layer_walk;
+
+struct layer_walk *layer_walk_new(void);
+void layer_walk_free(struct layer_walk *w);
+
+/* Reads the next layer from a (positioned before its first header); digest
+ * names the layer in the records.  Returns 0, or -1 when the layer could
+ * not be read to its end: what was read still counts, and a note says so
+ * (e says why). */
+int layer_walk_archive(struct layer_walk *w, struct archive *a,
+		       const char *digest, struct err *e);
+/* Records a note about the walk (e.g. a layer that could not be opened). */
+void layer_walk_note(struct layer_walk *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Moves the final state into inv: the OS (from etc/os-release through
+ * symlinks, usr/lib/os-release, or etc/alpine-release), the packages of
+ * every surviving file and all notes.  The walk is then empty. */
+void layer_walk_finish(struct layer_walk *w, struct scan_inventory *inv);
+
+/* In-image path of a tar entry name: no leading "/" or "./", no "." or
+ * empty components.  NULL when a component is ".." (the entry is
+ * refused) or nothing is left.  Caller frees. */
+char *layer_path_norm(const char *name);
+/* Where a symlink at linkpath pointing to target leads, inside the image
+ * (".." stops at the root).  NULL if nowhere.  Caller frees. */
+char *layer_link_resolve(const char *linkpath, const char *target);
+
+#endif

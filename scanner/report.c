@@ -1,0 +1,465 @@
+/* report.c: the JSON report. */
+#include "scanner/report.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/buf.h"
+#include "common/xmalloc.h"
+#include "common/banned.h"
+
+static const char *const sev_names[] = {
+	[SEV_UNKNOWN] = "unknown", [SEV_LOW] = "low", [SEV_MEDIUM] = "medium",
+	[SEV_HIGH] = "high",	   [SEV_CRITICAL] = "critical",
+};
+
+const char *report_sev_name(enum vuln_severity s)
+{
+	if ((int)s < 0 || s > SEV_CRITICAL)
+		return "unknown";
+	return sev_names[s];
+}
+
+int report_sev_parse(const char *s, enum vuln_severity *out)
+{
+	for (int i = SEV_UNKNOWN; i <= SEV_CRITICAL; i++) {
+		if (!strcasecmp(s, sev_names[i])) {
+			*out = (enum vuln_severity)i;
+			return 0;
+		}
+	}
+	if (!strcasecmp(s, "moderate")) {
+		*out = SEV_MEDIUM;
+		return 0;
+	}
+	return -1;
+}
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static void report_time(time_t now, char out[32])
+{
+	struct tm tm;
+
+	if (!now)
+		now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Percent-encodes all but purl's unreserved characters (and '/' when
+ * keep_slash: namespaces with several segments). */
+static void purl_enc(struct buf *b, const char *s, bool keep_slash)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || c == '.' || c == '-' || c == '_' || c == '~' ||
+		    (keep_slash && c == '/'))
+			buf_add(b, s, 1);
+		else
+			buf_addf(b, "%%%02X", c);
+	}
+}
+
+static void purl_lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+char *report_purl(const struct scan_pkg *p, const struct scan_os *os)
+{
+	const char *osid = os && os->id ? os->id : NULL;
+	const char *ver = p->version, *colon;
+	struct buf b = BUF_INIT;
+	char *epoch = NULL, *name;
+
+	switch (p->eco) {
+	case ECO_DEBIAN:
+	case ECO_UBUNTU:
+		buf_addf(&b, "pkg:deb/%s/", p->eco == ECO_UBUNTU ? "ubuntu" : "debian");
+		break;
+	case ECO_ALPINE:
+		buf_adds(&b, "pkg:apk/alpine/");
+		break;
+	case ECO_RPM:
+		buf_adds(&b, "pkg:rpm/");
+		purl_enc(&b, osid ? osid : "unknown", false);
+		buf_adds(&b, "/");
+		colon = strchr(ver, ':');
+		if (colon) {
+			epoch = xstrndup(ver, (size_t)(colon - ver));
+			ver = colon + 1;
+		}
+		break;
+	case ECO_PYPI:
+		buf_adds(&b, "pkg:pypi/");
+		break;
+	case ECO_NPM:
+		buf_adds(&b, "pkg:npm/");
+		break;
+	case ECO_GO:
+		buf_adds(&b, "pkg:golang/");
+		break;
+	case ECO_MAVEN:
+		buf_adds(&b, "pkg:maven/");
+		break;
+	case ECO_CRATES:
+		buf_adds(&b, "pkg:cargo/");
+		break;
+	default:
+		buf_adds(&b, "pkg:generic/");
+		break;
+	}
+	name = xstrdup(p->name);
+	if (p->eco == ECO_PYPI) {
+		char *n = xstrdup(p->src_name ? p->src_name : p->name);
+
+		purl_lower(n);
+		purl_enc(&b, n, false);
+		free(n);
+	} else if (p->eco == ECO_MAVEN && strchr(name, ':')) {
+		char *c = strchr(name, ':');
+
+		*c = '\0';
+		purl_enc(&b, name, false);
+		buf_adds(&b, "/");
+		purl_enc(&b, c + 1, false);
+	} else if (p->eco == ECO_NPM && name[0] == '@' && strchr(name, '/')) {
+		char *sl = strchr(name, '/');
+
+		*sl = '\0';
+		purl_enc(&b, name, false);
+		buf_adds(&b, "/");
+		purl_enc(&b, sl + 1, false);
+	} else {
+		purl_enc(&b, name, p->eco == ECO_GO);
+	}
+	free(name);
+	buf_adds(&b, "@");
+	purl_enc(&b, ver, false);
+	if (p->eco == ECO_DEBIAN || p->eco == ECO_UBUNTU || p->eco == ECO_RPM ||
+	    p->eco == ECO_ALPINE) {
+		char sep = '?';
+
+		if (epoch) {
+			buf_addf(&b, "%cepoch=", sep);
+			purl_enc(&b, epoch, false);
+			sep = '&';
+		}
+		if (osid && os->version_id) {
+			buf_addf(&b, "%cdistro=", sep);
+			if (p->eco != ECO_ALPINE) {
+				purl_enc(&b, osid, false);
+				buf_adds(&b, "-");
+			}
+			purl_enc(&b, os->version_id, false);
+			sep = '&';
+		}
+		if (p->src_name && strcmp(p->src_name, p->name)) {
+			buf_addf(&b, "%cupstream=", sep);
+			purl_enc(&b, p->src_name, false);
+		}
+	}
+	free(epoch);
+	return buf_detach(&b, NULL);
+}
+
+static json_t *report_source(const struct scan_pkg *p)
+{
+	if (!p->src_name && !p->src_version)
+		return json_null();
+	return json_pack("{s:o, s:o}", "name",
+			 jstr(p->src_name ? p->src_name : p->name), "version",
+			 jstr(p->src_version ? p->src_version : p->version));
+}
+
+static json_t *report_pkg(const struct scan_pkg *p, const struct scan_os *os)
+{
+	char *purl = report_purl(p, os);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s}", "name",
+			      p->name, "version", p->version, "ecosystem",
+			      scan_eco_name(p->eco), "source", report_source(p),
+			      "layer", jstr(p->layer), "path", jstr(p->path),
+			      "purl", purl);
+
+	free(purl);
+	return o;
+}
+
+static json_t *report_strv(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *report_vuln(const struct vuln_finding *f,
+			   const struct scan_inventory *inv)
+{
+	const struct scan_pkg *p = &inv->pkgs[f->pkg];
+	json_t *cvss = json_null();
+
+	if (f->cvss_score >= 0 || f->cvss_vector)
+		cvss = json_pack("{s:o, s:o}", "score",
+				 f->cvss_score >= 0 ? json_real(f->cvss_score)
+						    : json_null(),
+				 "vector", jstr(f->cvss_vector));
+	return json_pack("{s:s, s:o, s:o, s:s, s:o, s:s, s:o, s:o, s:o}", "id",
+			 f->id, "aliases", report_strv(f->aliases, f->naliases),
+			 "package", report_pkg(p, &inv->os), "installed",
+			 p->version, "fixed", jstr(f->fixed), "severity",
+			 report_sev_name(f->severity), "cvss", cvss, "summary",
+			 jstr(f->summary), "references",
+			 report_strv(f->refs, f->nrefs));
+}
+
+struct vref {
+	const struct vuln_finding *f;
+	const struct scan_inventory *inv;
+};
+
+static int vref_cmp(const void *x, const void *y)
+{
+	const struct vref *a = x, *b = y;
+	int c;
+
+	if (a->f->severity != b->f->severity)
+		return a->f->severity > b->f->severity ? -1 : 1;
+	c = strcmp(a->inv->pkgs[a->f->pkg].name, b->inv->pkgs[b->f->pkg].name);
+	if (c)
+		return c;
+	c = strcmp(a->f->id, b->f->id);
+	if (c)
+		return c;
+	return a->f->pkg < b->f->pkg ? -1 : a->f->pkg > b->f->pkg;
+}
+
+static json_t *report_counts(const size_t c[SEV_CRITICAL + 1])
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "critical",
+			 (json_int_t)c[SEV_CRITICAL], "high",
+			 (json_int_t)c[SEV_HIGH], "medium",
+			 (json_int_t)c[SEV_MEDIUM], "low", (json_int_t)c[SEV_LOW],
+			 "unknown", (json_int_t)c[SEV_UNKNOWN]);
+}
+
+static json_t *report_header(const struct report_meta *m)
+{
+	char when[32];
+
+	report_time(m->now, when);
+	return json_pack("{s:i, s:s, s:{s:s, s:s}, s:s, s:o}", "schemaVersion",
+			 1, "mediaType", REPORT_MEDIA_TYPE, "scanner", "name",
+			 "customs", "version", SCAN_VERSION, "created", when,
+			 "db",
+			 m->db_version ? json_pack("{s:s}", "version",
+						   m->db_version)
+				       : json_null());
+}
+
+static json_t *report_platform(const struct image *img)
+{
+	json_t *p = json_object();
+
+	if (img->os)
+		json_object_set_new(p, "os", json_string(img->os));
+	if (img->arch)
+		json_object_set_new(p, "architecture", json_string(img->arch));
+	if (img->variant)
+		json_object_set_new(p, "variant", json_string(img->variant));
+	return p;
+}
+
+static json_t *report_os(const struct scan_os *os)
+{
+	if (!os->id)
+		return json_null();
+	return json_pack("{s:s, s:o, s:o, s:o}", "id", os->id, "version_id",
+			 jstr(os->version_id), "pretty_name",
+			 jstr(os->pretty_name), "codename", jstr(os->codename));
+}
+
+void report_set_findings(json_t *r, const struct scan_inventory *inv,
+			 const struct vuln_finding *f, size_t nf)
+{
+	size_t counts[SEV_CRITICAL + 1] = { 0 };
+	struct vref *v = xcalloc(nf + 1, sizeof(*v));
+	json_t *vulns = json_array();
+
+	for (size_t i = 0; i < nf; i++) {
+		v[i].f = &f[i];
+		v[i].inv = inv;
+	}
+	qsort(v, nf, sizeof(*v), vref_cmp);
+	for (size_t i = 0; i < nf; i++) {
+		json_array_append_new(vulns, report_vuln(v[i].f, inv));
+		counts[v[i].f->severity <= SEV_CRITICAL ? v[i].f->severity : 0]++;
+	}
+	free(v);
+	json_object_set_new(r, "vulnerabilities", vulns);
+	json_object_set_new(r, "counts", report_counts(counts));
+}
+
+static void report_db_note(json_t *r, const struct report_meta *m)
+{
+	json_t *notes = json_object_get(r, "notes"), *kept = json_array(), *n;
+	size_t i;
+
+	json_array_foreach(notes, i, n)
+		if (!json_is_string(n) ||
+		    strncmp(json_string_value(n), REPORT_NO_DB,
+			    strlen(REPORT_NO_DB)))
+			json_array_append(kept, n);
+	if (!m->db_version)
+		json_array_append_new(kept, json_string(m->db_note ? m->db_note
+								   : REPORT_NO_DB));
+	json_object_set_new(r, "notes", kept);
+}
+
+void report_restamp(json_t *r, const struct report_meta *m)
+{
+	json_t *h = report_header(m);
+
+	json_object_set(r, "created", json_object_get(h, "created"));
+	json_object_set(r, "db", json_object_get(h, "db"));
+	json_object_set(r, "scanner", json_object_get(h, "scanner"));
+	json_decref(h);
+	if (!json_is_array(json_object_get(r, "manifests")))
+		report_db_note(r, m);
+}
+
+json_t *report_image(const struct image *img, const struct scan_inventory *inv,
+		     const struct vuln_finding *f, size_t nf,
+		     const struct report_meta *m)
+{
+	json_t *r = report_header(m), *pkgs = json_array();
+	json_t *layers = json_array();
+	char ds[DIGEST_STR_MAX], cs[DIGEST_STR_MAX];
+
+	json_object_set_new(r, "image",
+		json_pack("{s:o, s:s, s:o, s:o, s:s, s:o}", "digest",
+			  img->has_digest ? json_string(digest_str(&img->digest, ds))
+					  : json_null(),
+			  "mediaType", img->media_type, "repository",
+			  jstr(m->repository), "tag", jstr(m->tag), "config",
+			  digest_str(&img->config, cs), "platform",
+			  report_platform(img)));
+	json_object_set_new(r, "os", report_os(&inv->os));
+	for (size_t i = 0; i < img->nlayers; i++)
+		json_array_append_new(layers, json_string(digest_str(
+						      &img->layers[i].digest, ds)));
+	json_object_set_new(r, "layers", layers);
+	for (size_t i = 0; i < inv->npkgs; i++)
+		json_array_append_new(pkgs, report_pkg(&inv->pkgs[i], &inv->os));
+	json_object_set_new(r, "packages", pkgs);
+	report_set_findings(r, inv, f, nf);
+	json_object_set_new(r, "notes", report_strv(inv->notes, inv->nnotes));
+	report_db_note(r, m);
+	return r;
+}
+
+void report_sum_counts(json_t *r)
+{
+	size_t counts[SEV_CRITICAL + 1] = { 0 }, i;
+	json_t *rep;
+
+	json_array_foreach(json_object_get(r, "manifests"), i, rep) {
+		json_t *c = json_object_get(rep, "counts");
+
+		for (int s = SEV_UNKNOWN; s <= SEV_CRITICAL; s++)
+			counts[s] += (size_t)json_integer_value(
+				json_object_get(c, sev_names[s]));
+	}
+	json_object_set_new(r, "counts", report_counts(counts));
+}
+
+json_t *report_index(const struct image_set *set, json_t *reports,
+		     const struct report_meta *m)
+{
+	json_t *r = report_header(m);
+	char ds[DIGEST_STR_MAX];
+
+	json_object_set_new(r, "image",
+		json_pack("{s:s, s:s, s:o, s:o}", "digest",
+			  digest_str(&set->index_digest, ds), "mediaType",
+			  set->index_media_type ? set->index_media_type
+						: MT_OCI_INDEX,
+			  "repository", jstr(m->repository), "tag",
+			  jstr(m->tag)));
+	json_object_set_new(r, "manifests", reports);
+	report_sum_counts(r);
+	json_object_set_new(r, "notes", report_strv(set->notes, set->nnotes));
+	return r;
+}
+
+static enum scan_eco report_eco(const char *name)
+{
+	for (int e = ECO_UNKNOWN; e <= ECO_CRATES; e++)
+		if (name && !strcmp(scan_eco_name((enum scan_eco)e), name))
+			return (enum scan_eco)e;
+	return ECO_UNKNOWN;
+}
+
+static char *jdup(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? xstrdup(s) : NULL;
+}
+
+int report_inventory(const json_t *report, struct scan_inventory *inv,
+		     struct err *e)
+{
+	json_t *pkgs = json_object_get(report, "packages"), *p, *os, *notes, *n;
+	size_t i;
+
+	if (!json_is_array(pkgs))
+		return err_set(e, ERR_INVALID, "report without a package list");
+	inv_release(inv);
+	os = json_object_get(report, "os");
+	inv->os.id = jdup(os, "id");
+	inv->os.version_id = jdup(os, "version_id");
+	inv->os.pretty_name = jdup(os, "pretty_name");
+	inv->os.codename = jdup(os, "codename");
+	json_array_foreach(pkgs, i, p) {
+		json_t *src = json_object_get(p, "source");
+		struct scan_pkg q = { 0 };
+
+		q.eco = report_eco(json_string_value(json_object_get(p, "ecosystem")));
+		q.name = (char *)json_string_value(json_object_get(p, "name"));
+		q.version = (char *)json_string_value(json_object_get(p, "version"));
+		if (!q.name || !q.version) {
+			inv_release(inv);
+			return err_set(e, ERR_INVALID, "report package %zu without name or version",
+				       i);
+		}
+		q.src_name = (char *)json_string_value(json_object_get(src, "name"));
+		q.src_version = (char *)json_string_value(json_object_get(src, "version"));
+		/* The report spells out both; the inventory keeps only what
+		 * differs from the binary package. */
+		if (q.src_name && !strcmp(q.src_name, q.name) &&
+		    q.eco != ECO_DEBIAN && q.eco != ECO_UBUNTU)
+			q.src_name = NULL;
+		if (q.src_version && !strcmp(q.src_version, q.version))
+			q.src_version = NULL;
+		q.layer = (char *)json_string_value(json_object_get(p, "layer"));
+		q.path = (char *)json_string_value(json_object_get(p, "path"));
+		inv_add_pkg(inv, &q);
+	}
+	notes = json_object_get(report, "notes");
+	json_array_foreach(notes, i, n)
+		if (json_is_string(n) &&
+		    strncmp(json_string_value(n), REPORT_NO_DB,
+			    strlen(REPORT_NO_DB)))
+			inv_add_note(inv, "%s", json_string_value(n));
+	return 0;
+}

@@ -1,0 +1,77 @@
+/* report.h: the scan report (DESIGN.md "The report") and its renderings.
+ *
+ * The JSON report is the one source of truth: the table and CycloneDX
+ * outputs are rendered from it, and a stored report can be re-matched
+ * (its package list is the inventory).  Layout of one image's report:
+ *
+ *   schemaVersion, mediaType, scanner {name, version}, created,
+ *   db {version} | null, image {digest, mediaType, repository, tag,
+ *   config, platform}, os {id, version_id, pretty_name, codename} | null,
+ *   layers [digest], packages [{name, version, ecosystem, source
+ *   {name, version} | null, layer, path, purl}], vulnerabilities [{id,
+ *   aliases, package {name, version, ecosystem, source, layer, path, purl},
+ *   installed, fixed | null, severity, cvss {score, vector} | null, summary,
+ *   references}], counts {critical, high, medium, low, unknown}, notes.
+ *
+ * An index's report has the same header, "manifests": [one report per
+ * platform], counts summed over them, and notes about skipped platforms.
+ */
+#ifndef SCANNER_REPORT_H
+#define SCANNER_REPORT_H
+
+#include <jansson.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "scanner/image.h"
+#include "scanner/inventory.h"
+#include "scanner/vulndb.h"
+
+#define SCAN_VERSION "0.1.0"
+/* Notes starting so are about the DB, not the image (dropped on rematch). */
+#define REPORT_NO_DB "no vulnerability data"
+#define REPORT_MEDIA_TYPE "application/vnd.customs.scan.report.v1+json"
+
+struct report_meta {
+	const char *db_version;	/* NULL: no vulnerability data */
+	const char *db_note;	/* with db_version NULL: why, for the notes */
+	const char *repository;	/* or NULL */
+	const char *tag;	/* or NULL */
+	time_t now;
+};
+
+/* Severity words of the report, lower case: "critical" ... "unknown". */
+const char *report_sev_name(enum vuln_severity s);
+/* Parses a severity word, any case; -1 if unknown. */
+int report_sev_parse(const char *s, enum vuln_severity *out);
+
+/* The report of one image; f[i].pkg indexes inv->pkgs. */
+json_t *report_image(const struct image *img, const struct scan_inventory *inv,
+		     const struct vuln_finding *f, size_t nf,
+		     const struct report_meta *m);
+/* The report of an index; steals the reference to reports (an array of
+ * report_image() results). */
+json_t *report_index(const struct image_set *set, json_t *reports,
+		     const struct report_meta *m);
+
+/* Replaces the "vulnerabilities" and "counts" of an image report. */
+void report_set_findings(json_t *report, const struct scan_inventory *inv,
+			 const struct vuln_finding *f, size_t nf);
+/* Re-stamps a report copied for re-matching: time, DB, and the DB note. */
+void report_restamp(json_t *report, const struct report_meta *m);
+/* Sums the counts of an index report's manifests into its own. */
+void report_sum_counts(json_t *index_report);
+
+/* The inventory a report lists (for re-matching). */
+int report_inventory(const json_t *report, struct scan_inventory *inv,
+		     struct err *e);
+
+/* Renderings. */
+int report_write_table(FILE *out, const json_t *report);
+/* A CycloneDX 1.5 BOM of the report (vulnerabilities included). */
+json_t *report_cyclonedx(const json_t *report);
+/* Package URL of a report package object; caller frees. */
+char *report_purl(const struct scan_pkg *p, const struct scan_os *os);
+
+#endif

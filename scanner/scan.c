@@ -1,0 +1,210 @@
+/* scan.c: from an image to its report: layers -> inventory -> findings. */
+#include "scanner/scan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "scanner/image.h"
+#include "scanner/layer.h"
+#include "scanner/report.h"
+#include "scanner/vulndb.h"
+#include "common/banned.h"
+
+static void scan_meta(const struct scan_opts *o, struct report_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->db_version = o->db ? vulndb_version(o->db) : NULL;
+	m->db_note = o->db_note;
+	m->repository = o->repository;
+	m->tag = o->tag;
+	m->now = o->now ? o->now : time(NULL);
+}
+
+static void scan_layer(const struct scan_source *src, struct layer_walk *w,
+		       const struct image_layer *l)
+{
+	char ds[DIGEST_STR_MAX];
+	struct archive *a = NULL;
+	struct err e = ERR_INIT;
+	struct scan_blob b;
+
+	digest_str(&l->digest, ds);
+	scan_blob_init(&b);
+	if (src->open_blob(src->ctx, &l->digest, &b, &e)) {
+		layer_walk_note(w, "layer %s: not analysed: %s", ds, e.msg);
+		goto out;
+	}
+	if (image_blob_archive(&b, false, &a, &e)) {
+		layer_walk_note(w, "layer %s: not analysed: %s", ds, e.msg);
+		goto out;
+	}
+	if (layer_walk_archive(w, a, ds, &e))
+		log_msg(LL_WARN, "scan: %s", e.msg);
+out:
+	archive_read_free(a);
+	scan_blob_close(&b);
+}
+
+/* Reads the layers of img into inv. */
+static void scan_inventory(const struct scan_source *src,
+			   const struct image *img, struct scan_inventory *inv)
+{
+	struct layer_walk *w = layer_walk_new();
+
+	for (size_t i = 0; i < img->nlayers; i++)
+		scan_layer(src, w, &img->layers[i]);
+	layer_walk_finish(w, inv);
+	layer_walk_free(w);
+}
+
+static int scan_image(const struct scan_source *src, struct image *img,
+		      const struct scan_opts *o, const struct report_meta *m,
+		      json_t **out, struct err *e)
+{
+	struct scan_inventory inv;
+	struct vuln_finding *f = NULL;
+	struct err me = ERR_INIT;
+	size_t nf = 0;
+
+	if (image_read_config(src, img, e))
+		return -1;
+	inv_init(&inv);
+	scan_inventory(src, img, &inv);
+	if (o->db && vulndb_match(o->db, &inv, &f, &nf, &me)) {
+		inv_add_note(&inv, "matching failed: %s", me.msg);
+		f = NULL;
+		nf = 0;
+	}
+	*out = report_image(img, &inv, f, nf, m);
+	vuln_findings_free(f, nf);
+	inv_release(&inv);
+	return 0;
+}
+
+int scan_images(const struct scan_source *src, const struct image_set *set,
+		const struct scan_opts *opts, json_t **report, struct err *e)
+{
+	struct err none = ERR_INIT;
+	struct report_meta m;
+	json_t *reps, *failed;
+
+	if (!e)
+		e = &none;
+	scan_meta(opts, &m);
+	if (!set->nimages)
+		return err_set(e, ERR_MANIFEST_UNKNOWN, "no image to scan");
+	if (!set->is_index)
+		return scan_image(src, &set->images[0], opts, &m, report, e);
+	/* One platform that cannot be read (say, a config a pull-through
+	 * store never fetched) does not hide the others. */
+	reps = json_array();
+	failed = json_array();
+	for (size_t i = 0; i < set->nimages; i++) {
+		struct image *img = &set->images[i];
+		struct err pe = ERR_INIT;
+		char ds[DIGEST_STR_MAX];
+		json_t *r;
+
+		if (scan_image(src, img, opts, &m, &r, &pe)) {
+			char *n = xasprintf("platform image %s not scanned: %s",
+					    digest_str(&img->digest, ds), pe.msg);
+
+			json_array_append_new(failed, json_string(n));
+			free(n);
+			if (!e->msg[0])
+				*e = pe;
+			continue;
+		}
+		json_array_append_new(reps, r);
+	}
+	if (!json_array_size(reps)) {
+		json_decref(reps);
+		json_decref(failed);
+		return -1;
+	}
+	err_clear(e);
+	*report = report_index(set, reps, &m);
+	json_array_extend(json_object_get(*report, "notes"), failed);
+	json_decref(failed);
+	return 0;
+}
+
+int scan_run(const struct scan_source *src, const struct digest *dg,
+	     const struct scan_opts *opts, json_t **report, struct err *e)
+{
+	struct image_set set;
+	int r;
+
+	image_set_init(&set);
+	r = image_resolve(src, dg, &set, e);
+	if (!r)
+		r = scan_images(src, &set, opts, report, e);
+	image_set_release(&set);
+	return r;
+}
+
+static int scan_rematch_one(json_t *r, struct vulndb *db,
+			    const struct report_meta *m, struct err *e)
+{
+	struct scan_inventory inv;
+	struct vuln_finding *f = NULL;
+	size_t nf = 0;
+	int rc = -1;
+
+	inv_init(&inv);
+	if (report_inventory(r, &inv, e))
+		goto out;
+	if (db && vulndb_match(db, &inv, &f, &nf, e))
+		goto out;
+	report_set_findings(r, &inv, f, nf);
+	report_restamp(r, m);
+	rc = 0;
+out:
+	vuln_findings_free(f, nf);
+	inv_release(&inv);
+	return rc;
+}
+
+int scan_rematch(const json_t *report, struct vulndb *db, time_t now,
+		 json_t **out, struct err *e)
+{
+	struct scan_opts o = { .db = db, .now = now };
+	json_t *r = json_deep_copy(report), *mans, *m;
+	struct report_meta meta;
+	size_t i;
+
+	scan_meta(&o, &meta);
+	if (!json_is_object(r)) {
+		json_decref(r);
+		return err_set(e, ERR_INVALID, "report is not a JSON object");
+	}
+	mans = json_object_get(r, "manifests");
+	if (json_is_array(mans)) {
+		json_array_foreach(mans, i, m)
+			if (scan_rematch_one(m, db, &meta, e))
+				goto fail;
+		report_restamp(r, &meta);
+		report_sum_counts(r);
+	} else if (scan_rematch_one(r, db, &meta, e)) {
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	json_decref(r);
+	return -1;
+}
+
+int scan_report_max_severity(const json_t *report)
+{
+	static const char *const names[] = { "unknown", "low", "medium",
+					     "high", "critical" };
+	const json_t *c = json_object_get(report, "counts");
+
+	for (int s = 4; s >= 0; s--)
+		if (json_integer_value(json_object_get(c, names[s])) > 0)
+			return s;
+	return -1;
+}

@@ -1,0 +1,96 @@
+/* vulndb_int.h: what vulndb*.c, osv.c and secdb.c share.  Not for other
+ * modules: they use vulndb.h.
+ *
+ * The DB is one sqlite file, built in a temporary file next to the target
+ * and renamed over it (see vulndb_import.c).  Tables:
+ *
+ *   meta(key, value)       schema, content_hash, import_time, records,
+ *                          skipped, inputs
+ *   advisory               one row per OSV record: vid (the OSV id),
+ *                          summary, details, modified, published, withdrawn,
+ *                          aliases (JSON array: aliases, then upstream ids),
+ *                          refs (JSON array of URLs), severity (enum
+ *                          vuln_severity), cvss_score, cvss_vector
+ *   affected               one row per affected[] entry with a package:
+ *                          adv (advisory rowid), ecosystem as written
+ *                          ("Debian:12"), eco_base ("Debian"), name (PEP 503
+ *                          normalised for PyPI), ranges (JSON, ECOSYSTEM and
+ *                          SEMVER ranges only), versions (JSON array or NULL),
+ *                          and the severity that applies to this package
+ *   secfix                 Alpine secdb: distro ("v3.18"), repo ("main"),
+ *                          name (origin), fixed (the secfixes key), vid
+ *
+ * Lookups go through the indexes affected(eco_base, name) and
+ * secfix(distro, name).
+ */
+#ifndef SCANNER_VULNDB_INT_H
+#define SCANNER_VULNDB_INT_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "scanner/vulndb.h"
+
+/* Bump when the schema or the meaning of stored data changes: an older DB
+ * is then refused by vulndb_open() and rebuilt by the next import. */
+#define VULNDB_SCHEMA 1
+
+/* An open DB (vulndb.c); the statements are the matcher's, prepared once
+ * and reused for every package. */
+struct vulndb {
+	sqlite3 *db;
+	sqlite3_stmt *q_affected, *q_secfix, *q_advisory;
+	char version[96];
+};
+
+/* Prepares the matcher's statements (vulndb_match.c). */
+int vulndb_match_prepare(struct vulndb *db, struct err *e);
+
+/* The import in progress (vulndb_import.c owns it). */
+struct vulndb_imp {
+	sqlite3 *db;
+	sqlite3_stmt *find_adv, *del_adv, *del_aff, *ins_adv, *ins_aff,
+		*ins_secfix;
+	size_t advisories; /* OSV records stored */
+	size_t secfixes;   /* secdb (package, CVE, version) rows stored */
+	size_t skipped;	   /* malformed records */
+	size_t duplicates; /* records replaced or ignored by id */
+};
+
+/* Outcome of importing one record or document. */
+enum vulndb_rec { REC_STORED, REC_SKIPPED };
+
+/* Imports one parsed OSV record; name says where it came from (for the
+ * log).  A malformed record is logged and gives REC_SKIPPED; -1 is a
+ * failure of the DB (e set). */
+int osv_import(struct vulndb_imp *imp, json_t *rec, const char *name,
+	       struct err *e);
+
+/* True for an Alpine secdb document (top-level "packages" and
+ * "distroversion"). */
+bool secdb_is_secdb(json_t *doc);
+/* Imports a secdb document; like osv_import(). */
+int secdb_import(struct vulndb_imp *imp, json_t *doc, const char *name,
+		 struct err *e);
+
+/* The severity an OSV record or affected[] entry gives, from its CVSS
+ * vectors (v4, else v3, else v2) or else its severity words.  score < 0
+ * and vector NULL when there is no usable vector; vector is borrowed from
+ * the JSON. */
+struct osv_sev {
+	enum vuln_severity sev;
+	double score;
+	const char *vector;
+};
+void osv_severity(json_t *severity, json_t *eco_specific, json_t *db_specific,
+		  struct osv_sev *out);
+
+/* PEP 503: lower case, runs of "-_." become "-".  The caller frees. */
+char *vulndb_pypi_name(const char *name);
+
+/* sqlite3 helpers: bind a string or NULL; step a statement that returns no
+ * rows and reset it.  Failures set e (ERR_DB) and return -1. */
+int vulndb_bind_text(sqlite3_stmt *st, int col, const char *s, struct err *e);
+int vulndb_step_done(sqlite3_stmt *st, struct err *e);
+
+#endif

@@ -1,0 +1,732 @@
+/* Matching an inventory against the vulnerability DB.
+ *
+ * Each package is looked up by (ecosystem, name) through an index, with
+ * statements prepared once per DB handle:
+ *   dpkg on Debian  "Debian:<VERSION_ID major>", source name and version
+ *   dpkg on Ubuntu  "Ubuntu:<VERSION_ID>" (and its ":LTS" form; the
+ *                   "Ubuntu:Pro:" streams need ESM packages and are left out)
+ *   apk             "Alpine:v<major.minor>", origin name; and Alpine secdb
+ *                   of release "v<major.minor>"
+ *   rpm             by os-release ID: Red Hat ("enterprise_linux:<major>"
+ *                   streams), Rocky Linux, AlmaLinux, openSUSE and SUSE
+ *                   (PRETTY_NAME), Photon OS, Mageia, openEuler; binary and
+ *                   source names.  Other rpm distributions (CBL-Mariner,
+ *                   Fedora, Amazon Linux...) have no OSV ecosystem.
+ *   PyPI (PEP 503 names), npm, Go, Maven, crates.io: the bare ecosystem.
+ * An affected[] entry counts when its ecosystem is the bare name or names
+ * the image's release.  OSV semantics: a version in `versions`, or in an
+ * ECOSYSTEM/SEMVER range (events sorted, "0" first; introduced / fixed /
+ * last_affected / limit), is affected; entries are OR-ed; withdrawn
+ * records are ignored.  Findings are unique per (package, id).
+ */
+#include "scanner/vulndb_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "scanner/version.h"
+#include "common/banned.h"
+
+enum rel_rule {
+	REL_NONE,   /* language ecosystems: no release suffix */
+	REL_EXACT,  /* none, or exactly the release */
+	REL_UBUNTU, /* none, the release, or the release + ":LTS" */
+	REL_REDHAT, /* "enterprise_linux:<release>" [":..."] */
+	REL_PREFIX, /* none, or the release followed by end or '-' */
+};
+
+struct match_query {
+	const char *eco_base;
+	enum rel_rule rule;
+	char release[128]; /* "" when the image's release is unknown */
+	const char *names[2];
+	size_t nnames;
+	char *owned[2];
+	const char *version;
+	enum scan_eco cmp_eco;
+	char secdb[128]; /* Alpine secdb release, or "" */
+};
+
+struct match_out {
+	struct vuln_finding *f;
+	size_t n, alloc;
+};
+
+/* --- Choosing the ecosystem --------------------------------------------- */
+
+/* The leading run of s up to the ndots'th dot ("3.18.0", 2 -> "3.18"). */
+static void match_release_part(const char *s, int ndots, char *out, size_t size)
+{
+	size_t n = 0;
+
+	while (s[n] && (s[n] != '.' || ndots-- > 1) && s[n] != '_')
+		n++;
+	snprintf(out, size, "%.*s", (int)n, s);
+}
+
+static const char *match_debian_codename(const char *codename)
+{
+	static const char *const names[][2] = {
+		{"jessie", "8"},    {"stretch", "9"},	{"buster", "10"},
+		{"bullseye", "11"}, {"bookworm", "12"}, {"trixie", "13"},
+		{"forky", "14"},    {"duke", "15"},
+	};
+
+	for (size_t i = 0; codename && i < sizeof(names) / sizeof(*names); i++)
+		if (!strcmp(codename, names[i][0]))
+			return names[i][1];
+	return NULL;
+}
+
+static bool match_rpm_os(const struct scan_os *os, struct match_query *q)
+{
+	static const struct {
+		const char *id, *eco;
+		enum rel_rule rule;
+		int part; /* 1: major, 0: VERSION_ID, -1: PRETTY_NAME */
+	} map[] = {
+		{"rhel", "Red Hat", REL_REDHAT, 1},
+		{"rocky", "Rocky Linux", REL_EXACT, 1},
+		{"almalinux", "AlmaLinux", REL_EXACT, 1},
+		{"opensuse-leap", "openSUSE", REL_EXACT, -1},
+		{"opensuse-tumbleweed", "openSUSE", REL_EXACT, -1},
+		{"opensuse", "openSUSE", REL_EXACT, -1},
+		{"sles", "SUSE", REL_EXACT, -1},
+		{"sled", "SUSE", REL_EXACT, -1},
+		{"photon", "Photon OS", REL_EXACT, 0},
+		{"mageia", "Mageia", REL_EXACT, 0},
+		{"openEuler", "openEuler", REL_PREFIX, 0},
+	};
+	const char *src;
+
+	for (size_t i = 0; os->id && i < sizeof(map) / sizeof(*map); i++) {
+		if (strcmp(os->id, map[i].id))
+			continue;
+		q->eco_base = map[i].eco;
+		q->rule = map[i].rule;
+		src = map[i].part < 0 ? os->pretty_name : os->version_id;
+		if (src && map[i].part > 0)
+			match_release_part(src, 1, q->release,
+					   sizeof(q->release));
+		else if (src)
+			snprintf(q->release, sizeof(q->release), "%s", src);
+		return true;
+	}
+	return false;
+}
+
+/* "openssl-3.0.7-1.el9.src.rpm" -> "openssl"; a bare name stays. */
+static char *match_srpm_name(const char *src)
+{
+	size_t n = strlen(src);
+	char *s;
+
+	if (n < 8 || strcmp(src + n - 8, ".src.rpm"))
+		return xstrdup(src);
+	s = xstrndup(src, n - 8);
+	for (int i = 0; i < 2; i++) {
+		char *dash = strrchr(s, '-');
+
+		if (dash && dash != s)
+			*dash = '\0';
+	}
+	return s;
+}
+
+static void match_add_name(struct match_query *q, const char *name, char *owned)
+{
+	if (!name || (q->nnames && !strcmp(q->names[0], name))) {
+		free(owned);
+		return;
+	}
+	q->owned[q->nnames] = owned;
+	q->names[q->nnames++] = name;
+}
+
+/* Fills q for p; false when nothing in the DB can apply to p. */
+static bool match_query_init(const struct scan_inventory *inv,
+			     const struct scan_pkg *p, struct match_query *q)
+{
+	const struct scan_os *os = &inv->os;
+	const char *src = p->src_name ? p->src_name : p->name;
+	char *s;
+
+	memset(q, 0, sizeof(*q));
+	q->cmp_eco = p->eco;
+	q->version = p->version;
+	switch (p->eco) {
+	case ECO_DEBIAN:
+		q->eco_base = "Debian";
+		q->rule = REL_EXACT;
+		if (os->version_id)
+			match_release_part(os->version_id, 1, q->release,
+					   sizeof(q->release));
+		else if (match_debian_codename(os->codename))
+			snprintf(q->release, sizeof(q->release), "%s",
+				 match_debian_codename(os->codename));
+		if (p->src_version)
+			q->version = p->src_version;
+		match_add_name(q, src, NULL);
+		break;
+	case ECO_UBUNTU:
+		q->eco_base = "Ubuntu";
+		q->rule = REL_UBUNTU;
+		if (os->version_id)
+			snprintf(q->release, sizeof(q->release), "%s",
+				 os->version_id);
+		if (p->src_version)
+			q->version = p->src_version;
+		match_add_name(q, src, NULL);
+		break;
+	case ECO_ALPINE:
+		q->eco_base = "Alpine";
+		q->rule = REL_EXACT;
+		if (os->version_id) {
+			char mm[64];
+
+			match_release_part(os->version_id, 2, mm, sizeof(mm));
+			snprintf(q->release, sizeof(q->release), "v%s", mm);
+			snprintf(q->secdb, sizeof(q->secdb), "v%s", mm);
+		}
+		match_add_name(q, src, NULL);
+		break;
+	case ECO_RPM:
+		if (!match_rpm_os(os, q))
+			return false;
+		match_add_name(q, p->name, NULL);
+		if (p->src_name) {
+			s = match_srpm_name(p->src_name);
+			match_add_name(q, s, s);
+		}
+		break;
+	case ECO_PYPI:
+		q->eco_base = "PyPI";
+		s = vulndb_pypi_name(p->name);
+		match_add_name(q, s, s);
+		break;
+	case ECO_NPM:
+		q->eco_base = "npm";
+		match_add_name(q, p->name, NULL);
+		break;
+	case ECO_GO:
+		q->eco_base = "Go";
+		match_add_name(q, p->name, NULL);
+		break;
+	case ECO_MAVEN:
+		q->eco_base = "Maven";
+		match_add_name(q, p->name, NULL);
+		break;
+	case ECO_CRATES:
+		q->eco_base = "crates.io";
+		match_add_name(q, p->name, NULL);
+		break;
+	case ECO_UNKNOWN:
+		return false;
+	}
+	return q->nnames > 0 && q->version;
+}
+
+static void match_query_release(struct match_query *q)
+{
+	for (size_t i = 0; i < q->nnames; i++)
+		free(q->owned[i]);
+}
+
+/* Does an affected[] ecosystem ("Debian:12", "Ubuntu:22.04:LTS") apply? */
+static bool match_release(const struct match_query *q, const char *eco)
+{
+	const char *suffix = eco + strlen(q->eco_base);
+	size_t rl = strlen(q->release);
+
+	if (strncmp(eco, q->eco_base, strlen(q->eco_base)) ||
+	    (*suffix && *suffix != ':'))
+		return false;
+	if (!*suffix)
+		return q->rule != REL_REDHAT;
+	suffix++;
+	if (q->rule == REL_NONE || !rl)
+		return false;
+	switch (q->rule) {
+	case REL_EXACT:
+		return !strcmp(suffix, q->release);
+	case REL_UBUNTU:
+		return !strncmp(suffix, q->release, rl) &&
+		       (!suffix[rl] || !strcmp(suffix + rl, ":LTS"));
+	case REL_REDHAT:
+		return !strncmp(suffix, "enterprise_linux:", 17) &&
+		       !strncmp(suffix + 17, q->release, rl) &&
+		       (!suffix[17 + rl] || suffix[17 + rl] == ':');
+	case REL_PREFIX:
+		return !strncmp(suffix, q->release, rl) &&
+		       (!suffix[rl] || suffix[rl] == '-');
+	case REL_NONE:
+		break;
+	}
+	return false;
+}
+
+/* --- OSV ranges --------------------------------------------------------- */
+
+enum ev_kind { EV_INTRODUCED, EV_FIXED, EV_LAST_AFFECTED, EV_LIMIT };
+
+struct osv_event {
+	enum ev_kind kind;
+	const char *v;
+	size_t idx;
+};
+
+static int match_vcmp(const struct match_query *q, bool semver, const char *a,
+		      const char *b)
+{
+	return semver ? ver_cmp_semver(a, b) : ver_cmp(q->cmp_eco, a, b);
+}
+
+static bool ev_is_zero(const struct osv_event *ev)
+{
+	return ev->kind == EV_INTRODUCED && !strcmp(ev->v, "0");
+}
+
+/* Version order, "0" (introduced) first, then the order in the record. */
+static int ev_cmp(const struct match_query *q, bool semver,
+		  const struct osv_event *a, const struct osv_event *b)
+{
+	int c;
+
+	if (ev_is_zero(a) || ev_is_zero(b))
+		c = ev_is_zero(b) - ev_is_zero(a);
+	else
+		c = match_vcmp(q, semver, a->v, b->v);
+	if (!c)
+		c = a->idx < b->idx ? -1 : 1;
+	return c;
+}
+
+static size_t ev_collect(json_t *events, struct osv_event *evs)
+{
+	static const char *const kinds[] = {"introduced", "fixed",
+					    "last_affected", "limit"};
+	size_t i, n = 0;
+	json_t *ev;
+
+	json_array_foreach(events, i, ev) {
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++) {
+			json_t *v = json_object_get(ev, kinds[k]);
+
+			if (!json_is_string(v))
+				continue;
+			evs[n].kind = (enum ev_kind)k;
+			evs[n].v = json_string_value(v);
+			evs[n].idx = n;
+			n++;
+			break;
+		}
+	}
+	return n;
+}
+
+/* Evaluates one range for q->version.  *next_fixed gets the first fixed
+ * version above it (whether or not it is affected). */
+static bool match_range(const struct match_query *q, json_t *range,
+			const char **next_fixed)
+{
+	json_t *events = json_object_get(range, "events");
+	bool semver = !strcmp(json_string_value(json_object_get(range, "type")),
+			      "SEMVER");
+	const char *v = q->version;
+	bool vuln = false, limited = false, below_limit = false;
+	struct osv_event *evs;
+	size_t n, i, j;
+
+	*next_fixed = NULL;
+	if (!json_array_size(events))
+		return false;
+	evs = xmalloc(json_array_size(events) * sizeof(*evs));
+	n = ev_collect(events, evs);
+	for (i = 1; i < n; i++) { /* insertion sort: ranges are short */
+		struct osv_event t = evs[i];
+
+		for (j = i; j > 0 && ev_cmp(q, semver, &evs[j - 1], &t) > 0;
+		     j--)
+			evs[j] = evs[j - 1];
+		evs[j] = t;
+	}
+	for (i = 0; i < n; i++) {
+		switch (evs[i].kind) {
+		case EV_INTRODUCED:
+			if (ev_is_zero(&evs[i]) ||
+			    match_vcmp(q, semver, v, evs[i].v) >= 0)
+				vuln = true;
+			break;
+		case EV_FIXED:
+			if (match_vcmp(q, semver, v, evs[i].v) >= 0)
+				vuln = false;
+			else if (!*next_fixed)
+				*next_fixed = evs[i].v;
+			break;
+		case EV_LAST_AFFECTED:
+			if (match_vcmp(q, semver, v, evs[i].v) > 0)
+				vuln = false;
+			break;
+		case EV_LIMIT:
+			limited = true;
+			if (!strcmp(evs[i].v, "*") ||
+			    match_vcmp(q, semver, v, evs[i].v) < 0)
+				below_limit = true;
+			break;
+		}
+	}
+	/* The fix of an affected version is the first fix above it, unless
+	 * a last_affected closes its interval first. */
+	for (i = 0; vuln && i < n; i++) {
+		if (evs[i].kind == EV_LAST_AFFECTED &&
+		    match_vcmp(q, semver, v, evs[i].v) <= 0) {
+			*next_fixed = NULL;
+			break;
+		}
+		if (evs[i].kind == EV_FIXED &&
+		    match_vcmp(q, semver, v, evs[i].v) < 0)
+			break;
+	}
+	free(evs);
+	return vuln && (!limited || below_limit);
+}
+
+static bool match_versions(const struct match_query *q, json_t *versions)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(versions, i, v)
+		if (!strcmp(json_string_value(v), q->version))
+			return true;
+	/* PyPI lists raw upstream strings ("0.3.2.RC1"): compare normalised. */
+	if (q->cmp_eco != ECO_PYPI)
+		return false;
+	json_array_foreach(versions, i, v)
+		if (!ver_cmp_pep440(json_string_value(v), q->version))
+			return true;
+	return false;
+}
+
+/* Is q->version affected by one affected[] entry?  *fixed gets the fix. */
+static bool match_affected(const struct match_query *q, const char *ranges,
+			   const char *versions, const char **fixed,
+			   json_t **keep)
+{
+	json_t *rs = ranges ? json_loads(ranges, 0, NULL) : NULL, *r;
+	bool hit = false;
+	const char *first_fix = NULL, *nf;
+	size_t i;
+
+	*fixed = NULL;
+	json_array_foreach(rs, i, r) {
+		if (match_range(q, r, &nf)) {
+			hit = true;
+			*fixed = nf;
+			break;
+		}
+		if (!first_fix)
+			first_fix = nf;
+	}
+	if (!hit && versions) {
+		json_t *vs = json_loads(versions, 0, NULL);
+
+		hit = match_versions(q, vs);
+		json_decref(vs);
+		if (hit)
+			*fixed = first_fix;
+	}
+	*keep = rs; /* *fixed points into it */
+	return hit;
+}
+
+/* --- Findings ----------------------------------------------------------- */
+
+static char **match_strings(const char *json, size_t *n, const char *extra)
+{
+	json_t *a = json ? json_loads(json, 0, NULL) : NULL, *v;
+	char **out = xcalloc(json_array_size(a) + 2, sizeof(*out));
+	size_t i;
+
+	*n = 0;
+	json_array_foreach(a, i, v)
+		if (json_is_string(v))
+			out[(*n)++] = xstrdup(json_string_value(v));
+	if (extra)
+		out[(*n)++] = xstrdup(extra);
+	json_decref(a);
+	return out;
+}
+
+static bool match_has_alnum(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z'))
+			return true;
+	return false;
+}
+
+/* A one-line summary: the record's summary, or the first line of its
+ * details that has words in it (details may open with a "---" rule). */
+static char *match_summary(const unsigned char *text)
+{
+	const char *s = (const char *)text;
+
+	while (s && *s) {
+		size_t n;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		n = strcspn(s, "\r\n");
+		if (match_has_alnum(s, n))
+			return xstrndup(s, n > 240 ? 240 : n);
+		s += n;
+		s += strspn(s, "\r\n");
+	}
+	return NULL;
+}
+
+struct match_hit {
+	size_t pkg;
+	const char *id, *fixed, *aliases, *refs, *extra_ref, *vector;
+	const unsigned char *summary;
+	enum vuln_severity sev;
+	double score;
+};
+
+/* Adds a finding unless the package has one with this id already. */
+static void match_emit(struct match_out *out, size_t first,
+		       const struct match_hit *h)
+{
+	struct vuln_finding *f;
+
+	for (size_t i = first; i < out->n; i++) {
+		if (strcmp(out->f[i].id, h->id))
+			continue;
+		if (!out->f[i].fixed && h->fixed)
+			out->f[i].fixed = xstrdup(h->fixed);
+		return;
+	}
+	if (out->n == out->alloc) {
+		out->alloc = out->alloc ? 2 * out->alloc : 16;
+		out->f = xrealloc(out->f, out->alloc * sizeof(*out->f));
+	}
+	f = &out->f[out->n++];
+	memset(f, 0, sizeof(*f));
+	f->pkg = h->pkg;
+	f->id = xstrdup(h->id);
+	f->fixed = h->fixed ? xstrdup(h->fixed) : NULL;
+	f->aliases = match_strings(h->aliases, &f->naliases, NULL);
+	f->refs = match_strings(h->refs, &f->nrefs, h->extra_ref);
+	f->severity = h->sev;
+	f->cvss_score = h->score;
+	f->cvss_vector = h->vector ? xstrdup(h->vector) : NULL;
+	f->summary = match_summary(h->summary);
+}
+
+static const char *col_text(sqlite3_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st, col);
+}
+
+static int match_osv(struct vulndb *db, const struct match_query *q,
+		     const char *name, size_t pkg, struct match_out *out,
+		     size_t first, struct err *e)
+{
+	sqlite3_stmt *st = db->q_affected;
+	int rc;
+
+	if (vulndb_bind_text(st, 1, q->eco_base, e) < 0 ||
+	    vulndb_bind_text(st, 2, name, e) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct match_hit h;
+		json_t *keep = NULL;
+		const char *fixed;
+
+		if (!match_release(q, col_text(st, 4)))
+			continue;
+		if (match_affected(q, col_text(st, 5), col_text(st, 6), &fixed,
+				   &keep)) {
+			h.pkg = pkg;
+			h.id = col_text(st, 0);
+			h.summary = sqlite3_column_text(st, 1);
+			h.aliases = col_text(st, 2);
+			h.refs = col_text(st, 3);
+			h.extra_ref = NULL;
+			h.fixed = fixed;
+			h.sev = (enum vuln_severity)sqlite3_column_int(st, 7);
+			h.score = sqlite3_column_type(st, 8) == SQLITE_NULL
+					  ? -1
+					  : sqlite3_column_double(st, 8);
+			h.vector = col_text(st, 9);
+			match_emit(out, first, &h);
+		}
+		json_decref(keep);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return err_set(e, ERR_DB, "match: %s", sqlite3_errmsg(db->db));
+	return 0;
+}
+
+/* The details of an advisory with this id, if one was imported (an OSV
+ * CVE record gives a secdb finding its summary and severity). */
+static void match_secdb_enrich(struct vulndb *db, struct match_hit *h)
+{
+	sqlite3_stmt *st = db->q_advisory;
+
+	sqlite3_bind_text(st, 1, h->id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		h->summary = sqlite3_column_text(st, 0);
+		h->aliases = col_text(st, 1);
+		h->refs = col_text(st, 2);
+		h->sev = (enum vuln_severity)sqlite3_column_int(st, 3);
+		h->score = sqlite3_column_type(st, 4) == SQLITE_NULL
+				   ? -1
+				   : sqlite3_column_double(st, 4);
+		h->vector = col_text(st, 5);
+	}
+}
+
+/* secdb: affected by X when X is listed under a fixed version K != "0"
+ * and installed < K; the fix is the smallest such K.  Rows come ordered
+ * by id. */
+static int match_secdb(struct vulndb *db, const struct match_query *q,
+		       const char *name, size_t pkg, struct match_out *out,
+		       size_t first, struct err *e)
+{
+	sqlite3_stmt *st = db->q_secfix;
+	char *id = NULL, *fix = NULL;
+	int rc;
+
+	if (vulndb_bind_text(st, 1, q->secdb, e) < 0 ||
+	    vulndb_bind_text(st, 2, name, e) < 0)
+		return -1;
+	for (;;) {
+		const char *k = NULL, *x = NULL;
+
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			k = col_text(st, 0);
+			x = col_text(st, 1);
+		}
+		if (id && (!x || strcmp(x, id))) {
+			struct match_hit h = {pkg,	   id,	 fix,  NULL,
+					      NULL,	   NULL, NULL, NULL,
+					      SEV_UNKNOWN, -1};
+			char *ref = xasprintf(
+				"https://security.alpinelinux.org/vuln/%s", id);
+
+			match_secdb_enrich(db, &h);
+			h.extra_ref = ref;
+			match_emit(out, first, &h);
+			sqlite3_reset(db->q_advisory);
+			free(ref);
+			free(id);
+			free(fix);
+			id = fix = NULL;
+		}
+		if (rc != SQLITE_ROW)
+			break;
+		if (!strcmp(k, "0") || ver_cmp_apk(q->version, k) >= 0)
+			continue;
+		if (!id) {
+			id = xstrdup(x);
+			fix = xstrdup(k);
+		} else if (ver_cmp_apk(k, fix) < 0) {
+			free(fix);
+			fix = xstrdup(k);
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return err_set(e, ERR_DB, "match: %s", sqlite3_errmsg(db->db));
+	return 0;
+}
+
+static int match_pkg(struct vulndb *db, const struct scan_inventory *inv,
+		     size_t pkg, struct match_out *out, struct err *e)
+{
+	struct match_query q;
+	size_t first = out->n;
+	int ret = 0;
+
+	if (!match_query_init(inv, &inv->pkgs[pkg], &q)) {
+		match_query_release(&q);
+		return 0;
+	}
+	for (size_t i = 0; !ret && i < q.nnames; i++) {
+		ret = match_osv(db, &q, q.names[i], pkg, out, first, e);
+		if (!ret && q.secdb[0])
+			ret = match_secdb(db, &q, q.names[i], pkg, out, first,
+					  e);
+	}
+	match_query_release(&q);
+	return ret;
+}
+
+int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
+		 struct vuln_finding **out, size_t *count, struct err *e)
+{
+	struct match_out mo = {NULL, 0, 0};
+
+	for (size_t i = 0; i < inv->npkgs; i++) {
+		if (match_pkg(db, inv, i, &mo, e) < 0) {
+			vuln_findings_free(mo.f, mo.n);
+			return -1;
+		}
+	}
+	*out = mo.f;
+	*count = mo.n;
+	return 0;
+}
+
+void vuln_findings_free(struct vuln_finding *f, size_t count)
+{
+	for (size_t i = 0; f && i < count; i++) {
+		free(f[i].id);
+		for (size_t j = 0; j < f[i].naliases; j++)
+			free(f[i].aliases[j]);
+		free(f[i].aliases);
+		free(f[i].fixed);
+		free(f[i].cvss_vector);
+		free(f[i].summary);
+		for (size_t j = 0; j < f[i].nrefs; j++)
+			free(f[i].refs[j]);
+		free(f[i].refs);
+	}
+	free(f);
+}
+
+int vulndb_match_prepare(struct vulndb *db, struct err *e)
+{
+	static const char affected_sql[] =
+		"SELECT a.vid, coalesce(a.summary, substr(a.details, 1, 400)),"
+		" a.aliases, a.refs, f.ecosystem, f.ranges, f.versions,"
+		" f.severity, f.cvss_score, f.cvss_vector"
+		" FROM affected f JOIN advisory a ON a.id = f.adv"
+		" WHERE f.eco_base = ?1 AND f.name = ?2"
+		" AND a.withdrawn IS NULL ORDER BY a.vid, f.rowid";
+	static const char secfix_sql[] =
+		"SELECT fixed, vid FROM secfix WHERE distro = ?1 AND name = ?2"
+		" ORDER BY vid";
+	static const char advisory_sql[] =
+		"SELECT coalesce(summary, substr(details, 1, 400)), aliases,"
+		" refs, severity, cvss_score, cvss_vector FROM advisory"
+		" WHERE vid = ?1 AND withdrawn IS NULL";
+
+	if (sqlite3_prepare_v2(db->db, affected_sql, -1, &db->q_affected,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db->db, secfix_sql, -1, &db->q_secfix, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_prepare_v2(db->db, advisory_sql, -1, &db->q_advisory,
+			       NULL) != SQLITE_OK)
+		return err_set(e, ERR_DB, "prepare: %s",
+			       sqlite3_errmsg(db->db));
+	return 0;
+}

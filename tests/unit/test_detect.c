@@ -1,0 +1,626 @@
+/* test_detect.c: each package detector on real package databases
+ * (tests/data/images, see SOURCE.md there) and on hostile input. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "common/xmalloc.h"
+#include "scanner/detect.h"
+#include "scanner/osrelease.h"
+
+#define IMAGES "tests/data/images/"
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+
+	assert_non_null(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	return buf_detach(&b, len);
+}
+
+static char *slurp_cmd(const char *cmd, size_t *len)
+{
+	FILE *f = popen(cmd, "r");
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+
+	assert_non_null(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	assert_int_equal(pclose(f), 0);
+	return buf_detach(&b, len);
+}
+
+static void run(enum det_kind kind, const char *path, const char *data,
+		size_t len, struct det_out *out)
+{
+	struct det_file f = { path, "sha256:layer", data, len };
+
+	det_out_init(out);
+	det_run(kind, &f, out);
+}
+
+static void run_file(enum det_kind kind, const char *file, const char *path,
+		     struct det_out *out)
+{
+	size_t len;
+	char *data = slurp(file, &len);
+
+	run(kind, path, data, len, out);
+	free(data);
+}
+
+static const struct scan_pkg *find(const struct det_out *o, const char *name)
+{
+	for (size_t i = 0; i < o->inv.npkgs; i++)
+		if (!strcmp(o->inv.pkgs[i].name, name))
+			return &o->inv.pkgs[i];
+	return NULL;
+}
+
+static void check_pkg(const struct det_out *o, const char *name,
+		      const char *ver, const char *src, const char *srcver)
+{
+	const struct scan_pkg *p = find(o, name);
+
+	assert_non_null(p);
+	assert_string_equal(p->version, ver);
+	if (src)
+		assert_string_equal(p->src_name, src);
+	else
+		assert_null(p->src_name);
+	if (srcver)
+		assert_string_equal(p->src_version, srcver);
+	else
+		assert_null(p->src_version);
+	assert_string_equal(p->layer, "sha256:layer");
+}
+
+static void test_want(void **state)
+{
+	struct det_want w;
+
+	(void)state;
+	assert_true(det_want_file("var/lib/dpkg/status", 0644, &w));
+	assert_int_equal(w.kind, DET_DPKG);
+	assert_true(det_want_file("var/lib/dpkg/status.d/base", 0644, &w));
+	assert_int_equal(w.kind, DET_DPKG_D);
+	assert_false(det_want_file("var/lib/dpkg/status.d/base.md5sums", 0644, &w));
+	assert_false(det_want_file("var/lib/dpkg/status-old", 0644, &w));
+	assert_true(det_want_file("lib/apk/db/installed", 0644, &w));
+	assert_true(det_want_file("usr/lib/sysimage/rpm/rpmdb.sqlite", 0644, &w));
+	assert_true(det_want_file("var/lib/rpm/Packages", 0644, &w));
+	assert_false(w.read);
+	assert_true(det_want_file("usr/lib/python3/dist-packages/a-1.dist-info/METADATA", 0644, &w));
+	assert_true(w.prefix);
+	assert_true(det_want_file("usr/lib/python3/x.egg-info/PKG-INFO", 0644, &w));
+	assert_true(det_want_file("usr/lib/python3/x-1.0.egg-info", 0644, &w));
+	assert_false(det_want_file("usr/lib/python3/METADATA", 0644, &w));
+	assert_true(det_want_file("app/package-lock.json", 0644, &w));
+	assert_true(det_want_file("app/node_modules/.package-lock.json", 0644, &w));
+	assert_int_equal(w.kind, DET_NPM_LOCK);
+	assert_true(det_want_file("app/node_modules/@s/n/package.json", 0644, &w));
+	assert_int_equal(w.kind, DET_NPM_PKG);
+	assert_true(det_want_file("node_modules/a/node_modules/b/package.json", 0644, &w));
+	assert_false(det_want_file("app/node_modules/a/lib/package.json", 0644, &w));
+	assert_false(det_want_file("app/package.json", 0644, &w));
+	assert_true(det_want_file("opt/app.war", 0644, &w));
+	assert_int_equal(w.kind, DET_JAVA);
+	assert_true(det_want_link("etc/os-release"));
+	assert_false(det_want_file("etc/passwd", 0644, &w));
+}
+
+static void test_dpkg_bookworm(void **state)
+{
+	struct det_out o;
+	size_t other_src = 0, other_ver = 0;
+
+	(void)state;
+	run_file(DET_DPKG, IMAGES "debian-bookworm-minbase/var/lib/dpkg/status",
+		 "var/lib/dpkg/status", &o);
+	assert_int_equal(o.inv.npkgs, 88);
+	assert_int_equal(o.inv.nnotes, 0);
+	for (size_t i = 0; i < o.inv.npkgs; i++) {
+		const struct scan_pkg *p = &o.inv.pkgs[i];
+
+		other_src += p->src_name && strcmp(p->src_name, p->name);
+		other_ver += p->src_version != NULL;
+		assert_int_equal(p->eco, ECO_DEBIAN);
+		assert_string_equal(p->path, "var/lib/dpkg/status");
+	}
+	/* The fixture README's counts: 62 other source names, 13 versions. */
+	assert_int_equal(other_src, 62);
+	assert_int_equal(other_ver, 13);
+	check_pkg(&o, "liblzma5", "5.4.1-1+deb12u1", "xz-utils", NULL);
+	check_pkg(&o, "libpcre2-8-0", "10.42-1", "pcre2", NULL);
+	check_pkg(&o, "bash", "5.2.15-2+b13", "bash", "5.2.15-2");
+	check_pkg(&o, "bsdutils", "1:2.38.1-5+deb12u3", "util-linux",
+		  "2.38.1-5+deb12u3");
+	check_pkg(&o, "adduser", "3.134", NULL, NULL);
+	check_pkg(&o, "libsystemd0", "252.39-1~deb12u2", "systemd", NULL);
+	det_out_release(&o);
+}
+
+static void test_dpkg_status_d(void **state)
+{
+	static const char distroless[] =
+		"Package: libssl3\nVersion: 3.0.15-1~deb12u1\n"
+		"Architecture: amd64\nSource: openssl\n";
+	static const char mixed[] =
+		"Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\n"
+		"Package: held\nStatus: hold ok installed\nVersion: 2.0\n\n"
+		"Package: bad name\nStatus: install ok installed\nVersion: 1\n\n"
+		"Package: nover\nStatus: install ok installed\n\n"
+		"Package: srcbad\nStatus: install ok installed\nVersion: 1\n"
+		"Source: x (1.0\n";
+	struct det_out o;
+
+	(void)state;
+	run(DET_DPKG_D, "var/lib/dpkg/status.d/libssl3", distroless,
+	    strlen(distroless), &o);
+	assert_int_equal(o.inv.npkgs, 1);
+	check_pkg(&o, "libssl3", "3.0.15-1~deb12u1", "openssl", NULL);
+	det_out_release(&o);
+	/* In the status file a missing Status means not installed. */
+	run(DET_DPKG, "var/lib/dpkg/status", distroless, strlen(distroless), &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	det_out_release(&o);
+	run(DET_DPKG, "var/lib/dpkg/status", mixed, strlen(mixed), &o);
+	assert_int_equal(o.inv.npkgs, 1);
+	check_pkg(&o, "held", "2.0", NULL, NULL);
+	assert_int_equal(o.inv.nnotes, 1);
+	assert_non_null(strstr(o.inv.notes[0], "3 malformed"));
+	det_out_release(&o);
+}
+
+static void test_dpkg_long_lines(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct det_out o;
+
+	(void)state;
+	buf_adds(&b, "Package: a\nStatus: install ok installed\nVersion: 1\n"
+		     "Description: ");
+	for (int i = 0; i < (8 << 20) / 64; i++)
+		buf_adds(&b, "0123456789012345678901234567890123456789012345678901234567890123");
+	buf_adds(&b, "\n\nPackage: ");
+	for (int i = 0; i < 4096; i++)
+		buf_adds(&b, "n");
+	buf_adds(&b, "\nStatus: install ok installed\nVersion: 1\n\n"
+		     "Package: b\nStatus: install ok installed\nVersion: 2");
+	run(DET_DPKG, "var/lib/dpkg/status", b.buf, b.len, &o);
+	assert_int_equal(o.inv.npkgs, 2);
+	check_pkg(&o, "a", "1", NULL, NULL);
+	check_pkg(&o, "b", "2", NULL, NULL);
+	assert_int_equal(o.inv.nnotes, 1);
+	det_out_release(&o);
+	buf_release(&b);
+}
+
+static void test_apk(void **state)
+{
+	struct det_out o;
+
+	(void)state;
+	run_file(DET_APK, IMAGES "alpine-3.10.4/lib/apk/db/installed",
+		 "lib/apk/db/installed", &o);
+	assert_int_equal(o.inv.npkgs, 14);
+	check_pkg(&o, "libssl1.1", "1.1.1d-r2", "openssl", NULL);
+	check_pkg(&o, "musl-utils", "1.1.22-r3", "musl", NULL);
+	check_pkg(&o, "ssl_client", "1.30.1-r3", "busybox", NULL);
+	assert_int_equal(find(&o, "musl")->eco, ECO_ALPINE);
+	det_out_release(&o);
+	run_file(DET_APK, IMAGES "alpine-3.18.0/lib/apk/db/installed",
+		 "lib/apk/db/installed", &o);
+	assert_int_equal(o.inv.npkgs, 15);
+	check_pkg(&o, "libcrypto3", "3.1.0-r4", "openssl", NULL);
+	check_pkg(&o, "busybox-binsh", "1.36.0-r9", "busybox", NULL);
+	det_out_release(&o);
+}
+
+static void test_rpm(void **state)
+{
+	const char *f = IMAGES "rpm-cbl-mariner-2.0/var/lib/rpm/rpmdb.sqlite.xz";
+	char cmd[512];
+	struct det_out o;
+	size_t len;
+	char *db;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "xz -dc %s", f);
+	db = slurp_cmd(cmd, &len);
+	assert_int_equal(len, 3604480);
+	run(DET_RPM_SQLITE, "var/lib/rpm/rpmdb.sqlite", db, len, &o);
+	assert_int_equal(o.inv.npkgs, 129);
+	assert_int_equal(o.inv.nnotes, 0);
+	for (size_t i = 0; i < o.inv.npkgs; i++) {
+		assert_int_equal(o.inv.pkgs[i].eco, ECO_RPM);
+		assert_non_null(o.inv.pkgs[i].src_name);
+	}
+	check_pkg(&o, "openssl", "1.1.1k-7.cm2", "openssl", NULL);
+	check_pkg(&o, "openssl-libs", "1.1.1k-7.cm2", "openssl", NULL);
+	/* Garbage is a note, not a crash. */
+	det_out_release(&o);
+	memset(db + 100, 0x5a, 4096);
+	run(DET_RPM_SQLITE, "var/lib/rpm/rpmdb.sqlite", db, len, &o);
+	det_out_release(&o);
+	run(DET_RPM_SQLITE, "var/lib/rpm/rpmdb.sqlite", "nope", 4, &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	assert_int_equal(o.inv.nnotes, 1);
+	det_out_release(&o);
+	free(db);
+}
+
+static void test_rpm_bdb_note(void **state)
+{
+	struct det_out o;
+
+	(void)state;
+	run(DET_RPM_BDB, "var/lib/rpm/Packages", "", 0, &o);
+	assert_int_equal(o.inv.nnotes, 1);
+	assert_non_null(strstr(o.inv.notes[0], "BerkeleyDB"));
+	det_out_release(&o);
+}
+
+static void test_python(void **state)
+{
+	static const char *const bookworm[][3] = {
+		{ "GitPython-3.1.30", "GitPython", "3.1.30" },
+		{ "pip-23.0.1", "pip", "23.0.1" },
+		{ "Send2Trash-1.8.1b0", "Send2Trash", "1.8.1b0" },
+		{ "black-23.1.0", "black", "23.1.0" },
+		{ "fastapi-0.92.0", "fastapi", "0.92.0" },
+		{ "../../../../../python-trixie/usr/lib/python3/dist-packages/requests-2.32.3", "requests", "2.32.3" },
+		{ "../../../../../python-trixie/usr/lib/python3/dist-packages/urllib3-2.3.0", "urllib3", "2.3.0" },
+	};
+	struct det_out o;
+	char file[512];
+
+	(void)state;
+	for (size_t i = 0; i < 7; i++) {
+		snprintf(file, sizeof(file),
+			 IMAGES "python-bookworm/usr/lib/python3/dist-packages/%s.dist-info/METADATA",
+			 bookworm[i][0]);
+		run_file(DET_PYTHON, file, "x.dist-info/METADATA", &o);
+		assert_int_equal(o.inv.npkgs, 1);
+		assert_string_equal(o.inv.pkgs[0].name, bookworm[i][1]);
+		assert_string_equal(o.inv.pkgs[0].version, bookworm[i][2]);
+		assert_int_equal(o.inv.pkgs[0].eco, ECO_PYPI);
+		det_out_release(&o);
+	}
+	run_file(DET_PYTHON,
+		 IMAGES "python-bookworm/usr/lib/python3/dist-packages/GitPython-3.1.30.dist-info/METADATA",
+		 "x.dist-info/METADATA", &o);
+	assert_string_equal(o.inv.pkgs[0].src_name, "gitpython");
+	det_out_release(&o);
+	run(DET_PYTHON, "x.egg-info/PKG-INFO", "Metadata-Version: 1.0\n\nName: x\n",
+	    34, &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	assert_int_equal(o.inv.nnotes, 1);
+	det_out_release(&o);
+}
+
+static void test_pep503(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = det_pep503("Foo__Bar.-baz");
+	assert_string_equal(s, "foo-bar-baz");
+	free(s);
+}
+
+static void test_npm_lock(void **state)
+{
+	struct det_out o;
+	const struct scan_pkg *p;
+	size_t nested = 0;
+
+	(void)state;
+	run_file(DET_NPM_LOCK, IMAGES "npm-app/package-lock.json",
+		 "srv/app/package-lock.json", &o);
+	assert_int_equal(o.inv.npkgs, 9);
+	assert_int_equal(o.inv.nnotes, 0);
+	for (size_t i = 0; i < o.inv.npkgs; i++) {
+		p = &o.inv.pkgs[i];
+		assert_int_equal(p->eco, ECO_NPM);
+		if (!strcmp(p->name, "semver") &&
+		    !strcmp(o.loc[i], "srv/app/node_modules/make-dir/node_modules/semver")) {
+			assert_string_equal(p->version, "6.3.0");
+			nested++;
+		}
+	}
+	assert_int_equal(nested, 1);
+	check_pkg(&o, "lodash", "4.17.15", NULL, NULL);
+	det_out_release(&o);
+}
+
+static void test_npm_v1_and_bad(void **state)
+{
+	static const char v1[] =
+		"{\"lockfileVersion\":1,\"dependencies\":{"
+		"\"a\":{\"version\":\"1.0.0\",\"dependencies\":{"
+		"\"b\":{\"version\":\"2.0.0\"}}},"
+		"\"c\":{\"version\":\"file:../c\"},"
+		"\"@s/d\":{\"version\":\"3.0.0\"}}}";
+	static const char bad[] = "{\"packages\": {\"node_modules/a\": {\"version\": ";
+	struct det_out o;
+
+	(void)state;
+	run(DET_NPM_LOCK, "package-lock.json", v1, strlen(v1), &o);
+	assert_int_equal(o.inv.npkgs, 3);
+	check_pkg(&o, "b", "2.0.0", NULL, NULL);
+	assert_string_equal(o.loc[1], "node_modules/a/node_modules/b");
+	check_pkg(&o, "@s/d", "3.0.0", NULL, NULL);
+	det_out_release(&o);
+	run(DET_NPM_LOCK, "package-lock.json", bad, strlen(bad), &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	assert_int_equal(o.inv.nnotes, 1);
+	assert_non_null(strstr(o.inv.notes[0], "malformed JSON"));
+	det_out_release(&o);
+	run_file(DET_NPM_PKG, IMAGES "npm-app/node_modules/make-dir/node_modules/semver/package.json",
+		 "app/node_modules/make-dir/node_modules/semver/package.json", &o);
+	assert_int_equal(o.inv.npkgs, 1);
+	check_pkg(&o, "semver", "6.3.0", NULL, NULL);
+	assert_string_equal(o.loc[0], "app/node_modules/make-dir/node_modules/semver");
+	det_out_release(&o);
+}
+
+/* A zip built in memory with libarchive (no `jar` tool needed). */
+static void zip_add(struct archive *a, const char *name, const void *data,
+		    size_t len)
+{
+	struct archive_entry *e = archive_entry_new();
+
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)len);
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, data, len), (la_ssize_t)len);
+	archive_entry_free(e);
+}
+
+static char *zip_build(const char *const *names, const char *const *data,
+		       const size_t *lens, size_t n, size_t *len)
+{
+	size_t cap = 1 << 20, used = 0;
+	char *out = xmalloc(cap);
+	struct archive *a = archive_write_new();
+
+	archive_write_set_format_zip(a);
+	assert_int_equal(archive_write_open_memory(a, out, cap, &used), ARCHIVE_OK);
+	for (size_t i = 0; i < n; i++)
+		zip_add(a, names[i], data[i], lens[i] ? lens[i] : strlen(data[i]));
+	archive_write_close(a);
+	archive_write_free(a);
+	*len = used;
+	return out;
+}
+
+static void test_java(void **state)
+{
+	static const char inner_pom[] =
+		"#Generated by Maven\ngroupId=org.apache.logging.log4j\n"
+		"artifactId=log4j-core\nversion=2.14.1\n";
+	static const char outer_pom[] =
+		"version = 1.0.0\ngroupId = com.example\nartifactId = webapp\n";
+	const char *in_names[] = { "META-INF/MANIFEST.MF",
+				   "META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties" };
+	const char *in_data[] = { "Manifest-Version: 1.0\n", inner_pom };
+	size_t in_lens[] = { 0, 0 }, inner_len, war_len, out_lens[3];
+	char *inner = zip_build(in_names, in_data, in_lens, 2, &inner_len);
+	const char *out_names[] = { "META-INF/maven/com.example/webapp/pom.properties",
+				    "WEB-INF/lib/log4j-core-2.14.1.jar",
+				    "WEB-INF/web.xml" };
+	const char *out_data[] = { outer_pom, inner, "<web-app/>" };
+	char *war;
+	struct det_out o;
+
+	(void)state;
+	out_lens[0] = 0;
+	out_lens[1] = inner_len;
+	out_lens[2] = 0;
+	war = zip_build(out_names, out_data, out_lens, 3, &war_len);
+	run(DET_JAVA, "opt/app/app.war", war, war_len, &o);
+	assert_int_equal(o.inv.npkgs, 2);
+	check_pkg(&o, "com.example:webapp", "1.0.0", NULL, NULL);
+	check_pkg(&o, "org.apache.logging.log4j:log4j-core", "2.14.1", NULL, NULL);
+	assert_int_equal(find(&o, "com.example:webapp")->eco, ECO_MAVEN);
+	assert_string_equal(find(&o, "com.example:webapp")->path, "opt/app/app.war");
+	det_out_release(&o);
+	/* A truncated archive: a note, no crash. */
+	run(DET_JAVA, "opt/app/app.war", war, war_len / 2, &o);
+	assert_true(o.inv.nnotes >= 1);
+	det_out_release(&o);
+	free(inner);
+	free(war);
+}
+
+/* A minimal ELF64 little-endian file with one PT_LOAD segment mapping the
+ * whole file at vaddr 0x400000, and Go build info at offset 0x1000. */
+#define GO_VA 0x400000u
+static void elf_header(unsigned char *d, size_t len)
+{
+	memset(d, 0, len);
+	memcpy(d, "\177ELF", 4);
+	d[4] = 2; /* 64-bit */
+	d[5] = 1; /* little-endian */
+	d[6] = 1;
+	d[0x20] = 0x40;	/* e_phoff */
+	d[0x36] = 56;	/* e_phentsize */
+	d[0x38] = 1;	/* e_phnum */
+	d[0x40] = 1;	/* PT_LOAD */
+	/* p_offset 0, p_vaddr GO_VA, p_filesz len */
+	d[0x40 + 16 + 2] = 0x40;
+	for (int i = 0; i < 8; i++)
+		d[0x40 + 32 + i] = (unsigned char)(len >> (8 * i));
+}
+
+static const char modinfo[] =
+	"0123456789abcdef" /* sentinel */
+	"path\texample.com/app\n"
+	"mod\texample.com/app\tv1.2.3\th1:abc=\n"
+	"dep\tgolang.org/x/text\tv0.3.7\th1:def=\n"
+	"dep\texample.com/old\tv1.0.0\n"
+	"=>\texample.com/fork\tv1.0.1\th1:ghi=\n"
+	"dep\texample.com/local\tv0.1.0\n"
+	"=>\t../local\t\n"
+	"build\t-compiler=gc\n"
+	"\n0123456789abcde"; /* 16-byte sentinel ending, '\n' first */
+
+static void check_go(const struct det_out *o)
+{
+	assert_int_equal(o->inv.npkgs, 5);
+	check_pkg(o, "stdlib", "1.21.5", NULL, NULL);
+	check_pkg(o, "example.com/app", "v1.2.3", NULL, NULL);
+	check_pkg(o, "golang.org/x/text", "v0.3.7", NULL, NULL);
+	check_pkg(o, "example.com/fork", "v1.0.1", NULL, NULL);
+	check_pkg(o, "example.com/local", "v0.1.0", NULL, NULL);
+	assert_null(find(o, "example.com/old"));
+	assert_int_equal(o->inv.pkgs[0].eco, ECO_GO);
+}
+
+static void test_go_inline(void **state)
+{
+	static const char ver[] = "go1.21.5";
+	unsigned char *d = xcalloc(1, 0x3000), *p;
+	struct det_out o;
+
+	(void)state;
+	elf_header(d, 0x3000);
+	p = d + 0x1000;
+	memcpy(p, "\xff Go buildinf:", 14);
+	p[14] = 8;
+	p[15] = 2; /* inline strings */
+	p += 32;
+	*p++ = (unsigned char)strlen(ver);
+	memcpy(p, ver, strlen(ver));
+	p += strlen(ver);
+	*p++ = (unsigned char)((sizeof(modinfo) - 1) | 0x80);
+	*p++ = (unsigned char)((sizeof(modinfo) - 1) >> 7);
+	memcpy(p, modinfo, sizeof(modinfo) - 1);
+	run(DET_GO, "usr/bin/app", (char *)d, 0x3000, &o);
+	check_go(&o);
+	det_out_release(&o);
+	/* The header at an unaligned offset is not build info. */
+	memmove(d + 0x1001, d + 0x1000, 0x800);
+	d[0x1000] = 0;
+	run(DET_GO, "usr/bin/app", (char *)d, 0x3000, &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	det_out_release(&o);
+	free(d);
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void test_go_pointers(void **state)
+{
+	static const char ver[] = "go1.21.5";
+	unsigned char *d = xcalloc(1, 0x3000);
+	struct det_out o;
+
+	(void)state;
+	elf_header(d, 0x3000);
+	memcpy(d + 0x1000, "\xff Go buildinf:", 14);
+	d[0x1000 + 14] = 8;
+	d[0x1000 + 15] = 0; /* pointers, little-endian */
+	put64(d + 0x1010, GO_VA + 0x1100); /* -> string header of ver */
+	put64(d + 0x1018, GO_VA + 0x1110); /* -> string header of modinfo */
+	put64(d + 0x1100, GO_VA + 0x1200);
+	put64(d + 0x1108, strlen(ver));
+	put64(d + 0x1110, GO_VA + 0x1300);
+	put64(d + 0x1118, sizeof(modinfo) - 1);
+	memcpy(d + 0x1200, ver, strlen(ver));
+	memcpy(d + 0x1300, modinfo, sizeof(modinfo) - 1);
+	run(DET_GO, "usr/bin/app", (char *)d, 0x3000, &o);
+	check_go(&o);
+	det_out_release(&o);
+	/* A pointer outside the file: a note, not a crash. */
+	put64(d + 0x1118, 1u << 30);
+	run(DET_GO, "usr/bin/app", (char *)d, 0x3000, &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	assert_int_equal(o.inv.nnotes, 1);
+	det_out_release(&o);
+	free(d);
+}
+
+static void test_osrelease(void **state)
+{
+	static const char deb[] =
+		"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n"
+		"VERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n";
+	struct scan_os os = { 0 };
+	size_t len;
+	char *d;
+
+	(void)state;
+	osrel_parse(deb, strlen(deb), &os);
+	assert_string_equal(os.id, "debian");
+	assert_string_equal(os.version_id, "12");
+	assert_string_equal(os.codename, "bookworm");
+	assert_string_equal(os.pretty_name, "Debian GNU/Linux 12 (bookworm)");
+	assert_int_equal(osrel_dpkg_eco(&os), ECO_DEBIAN);
+	free(os.id);
+	free(os.version_id);
+	free(os.codename);
+	free(os.pretty_name);
+	memset(&os, 0, sizeof(os));
+	d = slurp(IMAGES "alpine-3.10.4/etc/os-release", &len);
+	osrel_parse(d, len, &os);
+	free(d);
+	assert_string_equal(os.id, "alpine");
+	assert_string_equal(os.version_id, "3.10.4");
+	free(os.id);
+	free(os.version_id);
+	free(os.pretty_name);
+	memset(&os, 0, sizeof(os));
+	osrel_parse_alpine("3.18.0\n", 7, &os);
+	assert_string_equal(os.id, "alpine");
+	assert_string_equal(os.version_id, "3.18.0");
+	free(os.id);
+	free(os.version_id);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_want),
+		cmocka_unit_test(test_dpkg_bookworm),
+		cmocka_unit_test(test_dpkg_status_d),
+		cmocka_unit_test(test_dpkg_long_lines),
+		cmocka_unit_test(test_apk),
+		cmocka_unit_test(test_rpm),
+		cmocka_unit_test(test_rpm_bdb_note),
+		cmocka_unit_test(test_python),
+		cmocka_unit_test(test_pep503),
+		cmocka_unit_test(test_npm_lock),
+		cmocka_unit_test(test_npm_v1_and_bad),
+		cmocka_unit_test(test_java),
+		cmocka_unit_test(test_go_inline),
+		cmocka_unit_test(test_go_pointers),
+		cmocka_unit_test(test_osrelease),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,303 @@
+/* test_report.c: the scan report: JSON fields and order, package URLs,
+ * the table, CycloneDX, and re-matching a stored report. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/xmalloc.h"
+#include "scanner/image.h"
+#include "scanner/report.h"
+#include "scanner/scan.h"
+
+static struct image img;
+static struct scan_inventory inv;
+
+static void add(enum scan_eco eco, const char *name, const char *ver,
+		const char *src, const char *srcver)
+{
+	struct scan_pkg p = { eco, (char *)name, (char *)ver, (char *)src,
+			      (char *)srcver, (char *)"sha256:l1",
+			      (char *)"var/lib/x" };
+
+	inv_add_pkg(&inv, &p);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&img, 0, sizeof(img));
+	img.has_digest = true;
+	digest_of(DIGEST_SHA256, "m", 1, &img.digest);
+	digest_of(DIGEST_SHA256, "c", 1, &img.config);
+	img.media_type = xstrdup(MT_OCI_MANIFEST);
+	img.os = xstrdup("linux");
+	img.arch = xstrdup("amd64");
+	img.layers = xcalloc(1, sizeof(*img.layers));
+	img.nlayers = 1;
+	digest_of(DIGEST_SHA256, "l", 1, &img.layers[0].digest);
+	inv_init(&inv);
+	inv.os.id = xstrdup("debian");
+	inv.os.version_id = xstrdup("12");
+	add(ECO_DEBIAN, "bsdutils", "1:2.38.1-5+deb12u3", "util-linux",
+	    "2.38.1-5+deb12u3");
+	add(ECO_DEBIAN, "liblzma5", "5.4.1-1+deb12u1", "xz-utils", NULL);
+	add(ECO_NPM, "@babel/core", "7.0.0", NULL, NULL);
+	add(ECO_PYPI, "GitPython", "3.1.30", "gitpython", NULL);
+	add(ECO_MAVEN, "org.apache.logging.log4j:log4j-core", "2.14.1", NULL,
+	    NULL);
+	add(ECO_GO, "golang.org/x/text", "v0.3.7", NULL, NULL);
+	add(ECO_RPM, "openssl", "1:1.1.1k-7.cm2", "openssl", NULL);
+	inv_add_note(&inv, "a note");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(img.media_type);
+	free(img.os);
+	free(img.arch);
+	free(img.layers);
+	inv_release(&inv);
+	return 0;
+}
+
+static void test_purl(void **state)
+{
+	static const char *const want[] = {
+		"pkg:deb/debian/bsdutils@1%3A2.38.1-5%2Bdeb12u3?distro=debian-12&upstream=util-linux",
+		"pkg:deb/debian/liblzma5@5.4.1-1%2Bdeb12u1?distro=debian-12&upstream=xz-utils",
+		"pkg:npm/%40babel/core@7.0.0",
+		"pkg:pypi/gitpython@3.1.30",
+		"pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1",
+		"pkg:golang/golang.org/x/text@v0.3.7",
+		"pkg:rpm/debian/openssl@1.1.1k-7.cm2?epoch=1&distro=debian-12",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < inv.npkgs; i++) {
+		char *p = report_purl(&inv.pkgs[i], &inv.os);
+
+		assert_string_equal(p, want[i]);
+		free(p);
+	}
+}
+
+static struct vuln_finding *findings(size_t *n)
+{
+	struct vuln_finding *f = xcalloc(3, sizeof(*f));
+
+	f[0].pkg = 1;
+	f[0].id = xstrdup("DLA-4783-1");
+	f[0].fixed = xstrdup("5.4.1-1+deb12u2");
+	f[0].severity = SEV_LOW;
+	f[0].cvss_score = -1;
+	f[1].pkg = 4;
+	f[1].id = xstrdup("GHSA-jfh8-c2jp-5v3q");
+	f[1].aliases = xcalloc(1, sizeof(char *));
+	f[1].aliases[0] = xstrdup("CVE-2021-44228");
+	f[1].naliases = 1;
+	f[1].fixed = xstrdup("2.15.0");
+	f[1].severity = SEV_CRITICAL;
+	f[1].cvss_score = 10.0;
+	f[1].cvss_vector = xstrdup("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H");
+	f[1].summary = xstrdup("Remote code injection in Log4j");
+	f[1].refs = xcalloc(1, sizeof(char *));
+	f[1].refs[0] = xstrdup("https://logging.apache.org/log4j/2.x/security.html");
+	f[1].nrefs = 1;
+	f[2].pkg = 2;
+	f[2].id = xstrdup("GHSA-0000-0000-0000");
+	f[2].severity = SEV_MEDIUM;
+	f[2].cvss_score = -1;
+	*n = 3;
+	return f;
+}
+
+static void free_findings(struct vuln_finding *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(f[i].id);
+		free(f[i].fixed);
+		free(f[i].cvss_vector);
+		free(f[i].summary);
+		for (size_t k = 0; k < f[i].naliases; k++)
+			free(f[i].aliases[k]);
+		free(f[i].aliases);
+		for (size_t k = 0; k < f[i].nrefs; k++)
+			free(f[i].refs[k]);
+		free(f[i].refs);
+	}
+	free(f);
+}
+
+static json_t *make_report(const char *dbver)
+{
+	struct report_meta m = { dbver, "no vulnerability data: test",
+				 "library/app", "1.0", 1800000000 };
+	struct vuln_finding *f;
+	json_t *r;
+	size_t n;
+
+	f = findings(&n);
+	r = report_image(&img, &inv, f, n, &m);
+	free_findings(f, n);
+	return r;
+}
+
+static void test_json(void **state)
+{
+	json_t *r = make_report("2026-11-28T12:00:00Z/abc"), *v, *c;
+
+	(void)state;
+	assert_string_equal(json_string_value(json_object_get(r, "created")),
+			    "2027-01-15T08:00:00Z");
+	assert_string_equal(json_string_value(json_object_get(
+		json_object_get(r, "db"), "version")), "2026-11-28T12:00:00Z/abc");
+	assert_string_equal(json_string_value(json_object_get(
+		json_object_get(r, "image"), "repository")), "library/app");
+	assert_int_equal(json_array_size(json_object_get(r, "packages")), 7);
+	v = json_object_get(r, "vulnerabilities");
+	assert_int_equal(json_array_size(v), 3);
+	/* Worst first. */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 0), "id")),
+			    "GHSA-jfh8-c2jp-5v3q");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 0), "severity")),
+			    "critical");
+	assert_true(json_real_value(json_object_get(json_object_get(
+		json_array_get(v, 0), "cvss"), "score")) == 10.0);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 2), "id")),
+			    "DLA-4783-1");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		json_object_get(json_array_get(v, 2), "package"), "source"), "name")),
+			    "xz-utils");
+	assert_true(json_is_null(json_object_get(json_array_get(v, 1), "fixed")));
+	assert_true(json_is_null(json_object_get(json_array_get(v, 1), "cvss")));
+	c = json_object_get(r, "counts");
+	assert_int_equal(json_integer_value(json_object_get(c, "critical")), 1);
+	assert_int_equal(json_integer_value(json_object_get(c, "medium")), 1);
+	assert_int_equal(json_integer_value(json_object_get(c, "low")), 1);
+	assert_int_equal(json_integer_value(json_object_get(c, "high")), 0);
+	assert_int_equal(scan_report_max_severity(r), SEV_CRITICAL);
+	assert_int_equal(json_array_size(json_object_get(r, "notes")), 1);
+	json_decref(r);
+
+	r = make_report(NULL);
+	assert_true(json_is_null(json_object_get(r, "db")));
+	assert_string_equal(json_string_value(json_array_get(json_object_get(r, "notes"), 1)),
+			    "no vulnerability data: test");
+	json_decref(r);
+}
+
+static void test_sev(void **state)
+{
+	enum vuln_severity s;
+
+	(void)state;
+	assert_int_equal(report_sev_parse("HIGH", &s), 0);
+	assert_int_equal(s, SEV_HIGH);
+	assert_int_equal(report_sev_parse("moderate", &s), 0);
+	assert_int_equal(s, SEV_MEDIUM);
+	assert_int_equal(report_sev_parse("severe", &s), -1);
+}
+
+static void test_table(void **state)
+{
+	json_t *r = make_report(NULL);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	char *crit, *low;
+
+	(void)state;
+	assert_int_equal(report_write_table(f, r), 0);
+	fclose(f);
+	crit = strstr(text, "GHSA-jfh8-c2jp-5v3q");
+	low = strstr(text, "DLA-4783-1");
+	assert_non_null(crit);
+	assert_non_null(low);
+	assert_true(crit < low);
+	assert_non_null(strstr(text, "2.15.0"));
+	assert_non_null(strstr(text, "(none)"));
+	assert_non_null(strstr(text, "vulnerability DB: none"));
+	free(text);
+	json_decref(r);
+}
+
+static void test_cyclonedx(void **state)
+{
+	json_t *r = make_report("v1"), *bom, *comps, *vulns, *v;
+	const char *ref;
+	size_t i;
+
+	(void)state;
+	bom = report_cyclonedx(r);
+	assert_string_equal(json_string_value(json_object_get(bom, "specVersion")), "1.5");
+	assert_string_equal(json_string_value(json_object_get(bom, "bomFormat")), "CycloneDX");
+	assert_int_equal(strncmp(json_string_value(json_object_get(bom, "serialNumber")),
+				 "urn:uuid:", 9), 0);
+	comps = json_object_get(bom, "components");
+	vulns = json_object_get(bom, "vulnerabilities");
+	assert_int_equal(json_array_size(comps), 7);
+	assert_int_equal(json_array_size(vulns), 3);
+	v = json_array_get(vulns, 0);
+	ref = json_string_value(json_object_get(json_array_get(
+		json_object_get(v, "affects"), 0), "ref"));
+	assert_string_equal(ref, "pkg-4");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(comps, 4), "bom-ref")),
+			    "pkg-4");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+		json_object_get(v, "ratings"), 0), "method")), "CVSSv31");
+	json_array_foreach(vulns, i, v)
+		assert_non_null(json_object_get(v, "source"));
+	json_decref(bom);
+	json_decref(r);
+}
+
+/* A stored report re-matched without a DB: the inventory survives, the
+ * findings go, and the note says why. */
+static void test_rematch(void **state)
+{
+	json_t *r = make_report("v1"), *out = NULL;
+	struct scan_inventory back;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	inv_init(&back);
+	assert_int_equal(report_inventory(r, &back, &e), 0);
+	assert_int_equal(back.npkgs, inv.npkgs);
+	assert_string_equal(back.pkgs[0].src_version, "2.38.1-5+deb12u3");
+	assert_string_equal(back.pkgs[0].src_name, "util-linux");
+	assert_null(back.pkgs[1].src_version);
+	assert_string_equal(back.pkgs[3].src_name, "gitpython");
+	assert_int_equal(back.pkgs[6].eco, ECO_RPM);
+	assert_string_equal(back.os.id, "debian");
+	inv_release(&back);
+	assert_int_equal(scan_rematch(r, NULL, 1800000000, &out, &e), 0);
+	assert_int_equal(json_array_size(json_object_get(out, "vulnerabilities")), 0);
+	assert_true(json_is_null(json_object_get(out, "db")));
+	assert_int_equal(json_array_size(json_object_get(out, "packages")), 7);
+	assert_int_equal(json_array_size(json_object_get(out, "notes")), 2);
+	assert_int_equal(scan_report_max_severity(out), -1);
+	json_decref(out);
+	json_decref(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_purl),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_sev),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_cyclonedx),
+		cmocka_unit_test(test_rematch),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
