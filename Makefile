@@ -12,7 +12,7 @@ TEST_PKGS := cmocka
 DEB_BUILD := build-essential pkg-config libevent-dev libssl-dev \
 	libjansson-dev libsqlite3-dev libarchive-dev libcurl4-openssl-dev \
 	libcmocka-dev libhttp-parser-dev
-DEB_TEST := curl jq skopeo podman docker-registry xz-utils zstd \
+DEB_TEST := curl jq skopeo podman docker-registry docker.io xz-utils zstd \
 	apache2-utils openssl ca-certificates procps psmisc \
 	golang-go python3-jsonschema
 
@@ -105,6 +105,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) conformance
+	$(MAKE) conformance-reference
 
 bench: deps all
 	bench/run

@@ -21,7 +21,12 @@
  *
  * HEAD replies keep Content-Length but send no body.  Every reply carries
  * Content-Length (never chunked) and the headers set with
- * http_reply_header().  One access-log line is written per request.
+ * http_reply_header().  One access-log line is written per request:
+ * "id method path status bytes ms peer" (raw path, never the query; status
+ * 499 when the client left before a reply).
+ *
+ * Threads: dispatch and every callback of a request run on that request's
+ * loop thread; with several threads, different requests run concurrently.
  */
 #ifndef REGISTRY_HTTP_H
 #define REGISTRY_HTTP_H
@@ -78,14 +83,18 @@ typedef void (*http_close_fn)(struct http_req *req, void *arg);
 typedef void (*http_defer_fn)(struct http_req *req, void *arg);
 
 /* Server lifecycle.  http_server_new() binds the listening socket (so a
- * failure is reported before run) and logs "listening on ADDR:PORT". */
+ * failure is reported before run) and logs "listening on ADDR:PORT".  The
+ * first call also sets process-wide state: libevent's pthread locking, its
+ * log routed to log_msg(), and SIGPIPE ignored. */
 struct http_server *http_server_new(const struct http_config *cfg,
 				    http_dispatch_fn dispatch, void *arg,
 				    struct err *e);
 /* Runs the event loops until http_server_stop(); returns 0. */
 int http_server_run(struct http_server *srv);
-/* Async-signal-safe: stops accepting, lets in-flight requests finish for up
- * to a few seconds, then cuts them. */
+/* Async-signal-safe (a write to a pipe), callable from any thread: stops
+ * accepting, closes idle connections, lets in-flight requests finish for up
+ * to 5 s, then cuts them (their on_close runs).  The server installs no
+ * signal handler; call this from yours. */
 void http_server_stop(struct http_server *srv);
 void http_server_free(struct http_server *srv);
 /* The port actually bound (useful with ":0"). */
@@ -124,24 +133,32 @@ void http_req_on_close(struct http_req *req, http_close_fn on_close,
 		       void *arg);
 /* Thread-safe: runs fn(req, arg) on the request's loop thread.  The caller
  * must know the request is still alive (it has not replied and on_close has
- * not run). */
+ * not run).  If the client goes away before fn runs, on_close runs and fn
+ * is dropped (arg is not freed): on_close must deal with a pending defer. */
 void http_req_defer(struct http_req *req, http_defer_fn fn, void *arg);
 
-/* Replies.  Headers first, then exactly one of the http_reply*() calls. */
+/* Replies.  Headers first, then exactly one of the http_reply*() calls.
+ * Content-Length, Connection, Date and Transfer-Encoding are the server's:
+ * a Content-Length set here counts only for HEAD (the size of what GET
+ * would send).  A name or value with CR/LF is dropped.  204 and 304 replies
+ * carry neither a body nor Content-Length. */
 void http_reply_header(struct http_req *req, const char *name,
 		       const char *value);
 /* body may be NULL; its bytes are moved (drained) into the reply. */
 void http_reply(struct http_req *req, int status, struct evbuffer *body);
 void http_reply_mem(struct http_req *req, int status, const char *ctype,
 		    const void *data, size_t len);
-/* Sends len bytes of fd from off with sendfile; takes ownership of fd. */
+/* Sends len bytes of fd from off with sendfile (TLS: read in pieces as
+ * the output drains); takes ownership of fd. */
 void http_reply_file(struct http_req *req, int status, const char *ctype,
 		     int fd, off_t off, off_t len);
 
 /* Parses a "Range: bytes=a-b" header against a resource of `size` bytes.
  * Returns 1 and fills [*off, *off + *len) for a satisfiable single range,
  * 0 when there is no Range header (or one we ignore, e.g. several ranges),
- * -1 when it is unsatisfiable (reply 416 with Content-Range: bytes * /size). */
+ * -1 when it is unsatisfiable (reply 416 with Content-Range: bytes * /size).
+ * Garbage and reversed ranges are ignored (0), as is a suffix range of an
+ * empty resource. */
 int http_parse_range(const char *hdr, int64_t size, int64_t *off,
 		     int64_t *len);
 

@@ -379,7 +379,23 @@ static const struct stor_blob_ops fs_ops = {
 	.up_hash = fs_up_hash,
 	.up_commit = fs_up_commit,
 	.up_remove = fs_up_remove,
+	.walk = stor_fs_walk,
+	.up_walk = stor_fs_up_walk,
+	.up_stat = stor_fs_up_stat,
+	.remove = stor_fs_remove,
+	.quarantine = stor_fs_quarantine,
+	.tmp_remove = stor_fs_tmp_remove,
 };
+
+int stor_fs_dirfd(struct stor_blobs *b)
+{
+	return fs_of(b)->dirfd;
+}
+
+const char *stor_fs_dir(struct stor_blobs *b)
+{
+	return fs_of(b)->dir;
+}
 
 static int fs_layout(struct fs *fs, struct err *e)
 {

@@ -10,7 +10,7 @@
  * The schema carries its version in PRAGMA user_version; sq_migrations[i]
  * takes it from version i to i + 1.
  */
-#include "storage/storage_int.h"
+#include "storage/sqlite_int.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -24,8 +24,6 @@
 #include <time.h>
 
 #include "common/banned.h"
-
-#define SQ_BUSY_MS 10000
 
 static const char *const sq_migrations[] = {
 	/* 0 -> 1 */
@@ -90,41 +88,47 @@ static const char *const sq_migrations[] = {
 	" updated INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	"CREATE INDEX scan_jobs_by_state ON scan_jobs(state, created);",
+	/* 1 -> 2: the scan queue gets priorities, leases, generations,
+	 * retries and a waiting state (an index whose platforms are still
+	 * being scanned); results get a table.  A CHECK cannot be altered,
+	 * so the jobs table is rebuilt. */
+	"CREATE TABLE scan_jobs_v2 ("
+	" digest TEXT PRIMARY KEY,"
+	" repo TEXT NOT NULL,"
+	" state TEXT NOT NULL DEFAULT 'queued'"
+	"  CHECK (state IN ('queued', 'running', 'waiting', 'done',"
+	"   'failed')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" prio INTEGER NOT NULL DEFAULT 0,"
+	" gen INTEGER NOT NULL DEFAULT 0,"
+	" not_before INTEGER NOT NULL DEFAULT 0,"
+	" lease INTEGER NOT NULL DEFAULT 0,"
+	" error TEXT"
+	") WITHOUT ROWID;"
+	"INSERT INTO scan_jobs_v2 (digest, repo, state, attempts, created,"
+	" updated) SELECT digest, repo, state, attempts, created, updated"
+	" FROM scan_jobs;"
+	"DROP TABLE scan_jobs;"
+	"ALTER TABLE scan_jobs_v2 RENAME TO scan_jobs;"
+	"CREATE INDEX scan_jobs_by_state ON scan_jobs(state, prio, created);"
+	"CREATE TABLE scan_results ("
+	" digest TEXT PRIMARY KEY,"
+	" report TEXT NOT NULL,"
+	" findings TEXT NOT NULL,"
+	" db_version TEXT,"
+	" checked_db TEXT,"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 #define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
-enum sq_q {
-	SQ_REPO_ADD,
-	SQ_REPO_EXISTS,
-	SQ_BLOB_LINKED,
-	SQ_BLOB_LINK,
-	SQ_BLOB_UNLINK,
-	SQ_UP_ADD,
-	SQ_UP_FIND,
-	SQ_UP_TOUCH,
-	SQ_UP_DEL,
-	SQ_MF_PUT,
-	SQ_REFS_DEL,
-	SQ_REF_ADD,
-	SQ_TAG_PUT,
-	SQ_SCAN_ADD,
-	SQ_MF_BY_TAG,
-	SQ_MF_BY_DIGEST,
-	SQ_MF_TAGS_DEL,
-	SQ_MF_DEL,
-	SQ_TAG_DEL,
-	SQ_TAGS,
-	SQ_CATALOG,
-	SQ_REFERRERS,
-	SQ__COUNT
-};
 
 /* What each query does (for error messages) and its SQL. */
-static const struct {
-	const char *what;
-	const char *sql;
-} sq_queries[SQ__COUNT] = {
+const struct sq_query sq_queries[SQ__COUNT] = {
 	[SQ_REPO_ADD] = { "add repository",
 			  "INSERT INTO repositories (name, created)"
 			  " VALUES (?1, ?2) ON CONFLICT DO NOTHING" },
@@ -170,16 +174,26 @@ static const struct {
 			 " ON CONFLICT (repo, tag) DO UPDATE SET"
 			 " digest = excluded.digest,"
 			 " updated = excluded.updated" },
-	/* A manifest pushed again is scanned again only if its last scan
-	 * failed; queued, running and done jobs stand. */
+	/* A manifest pushed again re-arms its job: a failed one is scanned
+	 * again; a done one only puts its report into the repository it
+	 * was pushed to (the worker sees the result and reads no layer);
+	 * a queued, running or waiting one gets a new generation, so it is
+	 * queued once more when it finishes.  Pushes come before
+	 * re-matches (prio 0). */
 	[SQ_SCAN_ADD] = { "enqueue scan",
 			  "INSERT INTO scan_jobs (digest, repo, state,"
 			  " attempts, created, updated)"
 			  " VALUES (?1, ?2, 'queued', 0, ?3, ?3)"
 			  " ON CONFLICT (digest) DO UPDATE SET"
-			  " repo = excluded.repo, state = 'queued',"
-			  " attempts = 0, updated = excluded.updated"
-			  " WHERE scan_jobs.state = 'failed'" },
+			  " repo = excluded.repo,"
+			  " state = CASE WHEN state IN ('done', 'failed')"
+			  "  THEN 'queued' ELSE state END,"
+			  " attempts = CASE WHEN state IN ('done', 'failed')"
+			  "  THEN 0 ELSE attempts END,"
+			  " error = CASE WHEN state = 'failed' THEN NULL"
+			  "  ELSE error END,"
+			  " prio = 0, not_before = 0, gen = gen + 1,"
+			  " updated = excluded.updated" },
 	[SQ_MF_BY_TAG] = { "find manifest by tag",
 			   "SELECT m.digest, m.media_type, m.size"
 			   " FROM tags t JOIN manifests m"
@@ -208,28 +222,127 @@ static const struct {
 			   " WHERE repo = ?1 AND subject = ?2"
 			   " AND (?3 IS NULL OR artifact_type = ?3)"
 			   " ORDER BY created, digest" },
+
+	/* --- The scan queue (scan_sqlite.c) --- */
+	[SQ_MF_REPOS] = { "list repositories of manifest",
+			  "SELECT DISTINCT repo FROM manifests"
+			  " WHERE digest = ?1 ORDER BY repo" },
+	[SQ_SCAN_ADD_CHILD] = { "enqueue platform scan",
+				"INSERT INTO scan_jobs (digest, repo, state,"
+				" attempts, created, updated, prio)"
+				" VALUES (?1, ?2, 'queued', 0, ?3, ?3, ?4)"
+				" ON CONFLICT (digest) DO NOTHING" },
+	/* RETURNING: the row is changed by the first step. */
+	[SQ_SCAN_CLAIM] = { "claim scan job",
+			    "UPDATE scan_jobs SET state = 'running',"
+			    " attempts = attempts + 1, lease = ?2,"
+			    " updated = ?1"
+			    " WHERE digest = (SELECT digest FROM scan_jobs"
+			    "  WHERE state = 'queued' AND not_before <= ?1"
+			    "  ORDER BY prio, created LIMIT 1)"
+			    " RETURNING digest, repo, gen, attempts" },
+	[SQ_SCAN_CLAIM_STALE] = { "claim stale scan job",
+				  "UPDATE scan_jobs SET state = 'running',"
+				  " attempts = attempts + 1, lease = ?2,"
+				  " updated = ?1"
+				  " WHERE digest = (SELECT digest"
+				  "  FROM scan_jobs WHERE state = 'running'"
+				  "  AND lease < ?1 ORDER BY lease LIMIT 1)"
+				  " RETURNING digest, repo, gen, attempts" },
+	[SQ_SCAN_RECOVER] = { "recover scan jobs",
+			      "UPDATE scan_jobs SET"
+			      " state = CASE WHEN attempts >= ?2"
+			      "  THEN 'failed' ELSE 'queued' END,"
+			      " error = CASE WHEN attempts >= ?2"
+			      "  THEN 'scan interrupted ' || attempts ||"
+			      "  ' times' ELSE error END,"
+			      " lease = 0, updated = ?1"
+			      " WHERE state = 'running'" },
+	[SQ_SCAN_RESULT_PUT] = { "store scan result",
+				 "INSERT INTO scan_results (digest, report,"
+				 " findings, db_version, checked_db, created,"
+				 " updated)"
+				 " SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?5"
+				 " WHERE EXISTS (SELECT 1 FROM scan_jobs"
+				 "  WHERE digest = ?1)"
+				 " ON CONFLICT (digest) DO UPDATE SET"
+				 " report = excluded.report,"
+				 " findings = excluded.findings,"
+				 " db_version = excluded.db_version,"
+				 " checked_db = excluded.checked_db,"
+				 " updated = excluded.updated" },
+	[SQ_SCAN_CHECKED] = { "note scan re-match",
+			      "UPDATE scan_results SET checked_db = ?2"
+			      " WHERE digest = ?1" },
+	[SQ_SCAN_DONE] = { "finish scan job",
+			   "UPDATE scan_jobs SET"
+			   " state = CASE WHEN gen = ?2 THEN 'done'"
+			   "  ELSE 'queued' END,"
+			   " attempts = 0, lease = 0, not_before = 0,"
+			   " error = NULL, updated = ?3"
+			   " WHERE digest = ?1 AND state = 'running'" },
+	[SQ_SCAN_WAKE_PARENTS] = { "wake index scans",
+				   "UPDATE scan_jobs SET state = 'queued',"
+				   " updated = ?2"
+				   " WHERE state = 'waiting' AND digest IN"
+				   " (SELECT digest FROM manifest_refs"
+				   "  WHERE child = ?1)" },
+	[SQ_SCAN_FAIL] = { "fail scan job",
+			   "UPDATE scan_jobs SET state = ?2,"
+			   " not_before = ?3, error = ?4, lease = 0,"
+			   " updated = ?5"
+			   " WHERE digest = ?1 AND state = 'running'" },
+	[SQ_SCAN_WAIT] = { "park index scan",
+			   "UPDATE scan_jobs SET state = 'waiting',"
+			   " attempts = 0, lease = 0, updated = ?2"
+			   " WHERE digest = ?1 AND state = 'running'" },
+	[SQ_SCAN_CHILD_STATE] = { "read platform scan state",
+				  "SELECT state FROM scan_jobs"
+				  " WHERE digest = ?1" },
+	[SQ_SCAN_GET] = { "read scan",
+			  "SELECT j.state, j.attempts, j.error,"
+			  " r.digest IS NOT NULL,"
+			  " CASE WHEN ?2 THEN r.report END, r.findings,"
+			  " r.db_version, r.checked_db, r.updated"
+			  " FROM (SELECT ?1 AS digest) k"
+			  " LEFT JOIN scan_jobs j ON j.digest = k.digest"
+			  " LEFT JOIN scan_results r ON r.digest = k.digest" },
+	[SQ_SCAN_FORGET_JOB] = { "forget scan job",
+				 "DELETE FROM scan_jobs WHERE digest = ?1"
+				 " AND NOT EXISTS (SELECT 1 FROM manifests"
+				 "  WHERE digest = ?1)" },
+	[SQ_SCAN_FORGET_RESULT] = { "forget scan result",
+				    "DELETE FROM scan_results"
+				    " WHERE digest = ?1"
+				    " AND NOT EXISTS (SELECT 1 FROM manifests"
+				    "  WHERE digest = ?1)" },
+	/* Done jobs whose result was not matched against DB ?2 are queued
+	 * behind any push (prio 1); running and waiting ones get a new
+	 * generation so they run once more. */
+	[SQ_SCAN_REARM] = { "re-arm scans",
+			    "UPDATE scan_jobs SET"
+			    " state = CASE WHEN state = 'done' THEN 'queued'"
+			    "  ELSE state END,"
+			    " prio = CASE WHEN state = 'done' THEN 1"
+			    "  ELSE prio END,"
+			    " gen = gen + 1, updated = ?1"
+			    " WHERE state IN ('running', 'waiting')"
+			    " OR (state = 'done' AND digest IN"
+			    "  (SELECT digest FROM scan_results"
+			    "   WHERE checked_db IS NOT ?2))" },
+	[SQ_SCAN_STATS] = { "count scans",
+			    "SELECT state, count(*) FROM scan_jobs"
+			    " GROUP BY state UNION ALL"
+			    " SELECT 'results', count(*) FROM scan_results" },
 };
 
-struct sq_conn {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[SQ__COUNT];
-	struct sq_conn *next;
-};
-
-struct sq {
-	struct stor_meta base;
-	char *path;
-	pthread_mutex_t lock; /* guards idle */
-	struct sq_conn *idle;
-};
-
-static struct sq *sq_of(struct stor_meta *m)
+struct sq *sq_of(struct stor_meta *m)
 {
 	return (struct sq *)m;
 }
 
 /* sqlite's message goes into the detail, which only the log sees. */
-static int sq_fail(sqlite3 *db, const char *what, struct err *e)
+int sq_fail(sqlite3 *db, const char *what, struct err *e)
 {
 	int rc = sqlite3_errcode(db);
 
@@ -275,7 +388,7 @@ fail:
 }
 
 /* Borrows a connection; give it back with sq_put(). */
-static struct sq_conn *sq_get(struct sq *sq, struct err *e)
+struct sq_conn *sq_get(struct sq *sq, struct err *e)
 {
 	struct sq_conn *c;
 
@@ -287,7 +400,7 @@ static struct sq_conn *sq_get(struct sq *sq, struct err *e)
 	return c ? c : sq_conn_open(sq, e);
 }
 
-static void sq_put(struct sq *sq, struct sq_conn *c)
+void sq_put(struct sq *sq, struct sq_conn *c)
 {
 	if (!c)
 		return;
@@ -299,7 +412,7 @@ static void sq_put(struct sq *sq, struct sq_conn *c)
 	pthread_mutex_unlock(&sq->lock);
 }
 
-static void sq_reset(sqlite3_stmt *s)
+void sq_reset(sqlite3_stmt *s)
 {
 	if (!s)
 		return;
@@ -340,7 +453,7 @@ static sqlite3_stmt *sq_vbind(struct sq_conn *c, enum sq_q q, struct err *e,
 	return *sp;
 }
 
-static sqlite3_stmt *sq_bind(struct sq_conn *c, enum sq_q q, struct err *e,
+sqlite3_stmt *sq_bind(struct sq_conn *c, enum sq_q q, struct err *e,
 			     const char *fmt, ...)
 {
 	sqlite3_stmt *s;
@@ -354,7 +467,7 @@ static sqlite3_stmt *sq_bind(struct sq_conn *c, enum sq_q q, struct err *e,
 
 /* Runs a statement that returns no rows; *changes (if not NULL) gets the
  * number of rows it changed. */
-static int sq_run(struct sq_conn *c, enum sq_q q, int *changes,
+int sq_run(struct sq_conn *c, enum sq_q q, int *changes,
 		  struct err *e, const char *fmt, ...)
 {
 	sqlite3_stmt *s;
@@ -380,7 +493,7 @@ static int sq_run(struct sq_conn *c, enum sq_q q, int *changes,
 
 /* Steps a query expected to give at most one row: 1 for a row (the caller
  * reads it, then calls sq_reset()), 0 for none, -1 on failure. */
-static int sq_row(struct sq_conn *c, sqlite3_stmt *s, enum sq_q q,
+int sq_row(struct sq_conn *c, sqlite3_stmt *s, enum sq_q q,
 		  struct err *e)
 {
 	int rc = sqlite3_step(s);
@@ -401,11 +514,9 @@ static int sq_exec(struct sq_conn *c, const char *sql, const char *what,
 	return 0;
 }
 
-typedef int (*sq_txn_fn)(struct sq_conn *c, const void *arg, struct err *e);
-
 /* Runs fn inside BEGIN IMMEDIATE ... COMMIT on a borrowed connection;
  * any failure rolls everything back. */
-static int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg,
+int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg,
 		  struct err *e)
 {
 	struct sq_conn *c = sq_get(sq, e);
@@ -425,7 +536,7 @@ out:
 	return ret;
 }
 
-static int64_t sq_now(void)
+int64_t sq_now(void)
 {
 	return (int64_t)time(NULL);
 }
@@ -436,7 +547,7 @@ static int sq_repo_add(struct sq_conn *c, const char *repo, struct err *e)
 }
 
 /* Parses a digest column; a malformed one means a damaged database. */
-static int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out,
+int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out,
 			 struct err *e)
 {
 	const char *t = (const char *)sqlite3_column_text(s, col);
@@ -447,7 +558,7 @@ static int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out,
 	return 0;
 }
 
-static char *sq_col_strdup(sqlite3_stmt *s, int col)
+char *sq_col_strdup(sqlite3_stmt *s, int col)
 {
 	const char *t = (const char *)sqlite3_column_text(s, col);
 
@@ -748,7 +859,7 @@ static int64_t sq_limit(long n)
 }
 
 /* Collects column 0 of s's rows, at most n (n < 0: all). */
-static int sq_strings(struct sq_conn *c, sqlite3_stmt *s, enum sq_q q,
+int sq_strings(struct sq_conn *c, sqlite3_stmt *s, enum sq_q q,
 		      long n, char ***out, size_t *count, bool *more,
 		      struct err *e)
 {
@@ -990,6 +1101,25 @@ static const struct stor_meta_ops sq_ops = {
 	.tags_list = sq_tags_list,
 	.catalog = sq_catalog,
 	.referrers = sq_referrers,
+	.mf_repos = sq_mf_repos,
+	.scan_enqueue = sq_scan_enqueue,
+	.scan_claim = sq_scan_claim,
+	.scan_recover = sq_scan_recover,
+	.scan_result_put = sq_scan_result_put,
+	.scan_checked = sq_scan_checked,
+	.scan_done = sq_scan_done,
+	.scan_fail = sq_scan_fail,
+	.scan_wait = sq_scan_wait,
+	.scan_get = sq_scan_get,
+	.scan_forget = sq_scan_forget,
+	.scan_rearm = sq_scan_rearm,
+	.scan_stats = sq_scan_stats,
+	.list = sq_list,
+	.blob_users = sq_blob_users,
+	.blob_forget = sq_blob_forget,
+	.mf_relations = sq_mf_relations,
+	.up_exists = sq_up_exists,
+	.check = sq_check,
 };
 
 struct stor_meta *stor_sqlite_new(const char *dir, struct err *e)

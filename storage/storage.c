@@ -128,6 +128,16 @@ const char *stor_dir(const struct stor *st)
 	return st->dir;
 }
 
+struct stor_blobs *stor_blobs_of(struct stor *st)
+{
+	return st->blobs;
+}
+
+struct stor_meta *stor_meta_of(struct stor *st)
+{
+	return st->meta;
+}
+
 /* --- Blobs ------------------------------------------------------------ */
 
 static int blob_visible(struct stor *st, const char *repo,

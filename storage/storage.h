@@ -6,7 +6,7 @@
  * A blob file exists only if its content matches its name: uploads are
  * written under DIR/uploads/, hashed while written, fsynced and renamed into
  * place.  Metadata (repositories, blob links, manifests, tags, referrers,
- * uploads, scan jobs) lives in DIR/meta.db (WAL).
+ * uploads, scan jobs and results) lives in DIR/meta.db (WAL).
  *
  * Behind this header sit two small vtables (storage_int.h): one for blob
  * bytes, one for metadata, so another backend can replace either.
@@ -161,5 +161,239 @@ int stor_referrers(struct stor *st, const char *repo, const struct digest *dg,
 		   const char *artifact_type, struct stor_desc **out,
 		   size_t *count, struct err *e);
 void stor_desc_free(struct stor_desc *d, size_t count);
+
+/* --- Scan jobs and reports ----------------------------------------------
+ *
+ * Results are per manifest digest: one job and at most one result for a
+ * digest, however many repositories and tags name it.  A manifest PUT with
+ * enqueue_scan adds (or re-arms) the job in the manifest's own
+ * transaction, so a crash loses neither.  A job goes
+ *
+ *	queued -> running (claimed, with a lease) -> done | failed
+ *	                  -> waiting (an index whose platforms are pending)
+ *	                     -> queued (when one of them finishes)
+ *
+ * Re-arming a job bumps its generation: a job re-armed while running (the
+ * image pushed to another repository, a new vulnerability DB) goes back to
+ * queued when it finishes instead of to done, so that work is not lost.
+ * A result keeps the report JSON, which lists the package inventory (so a
+ * re-match needs no layer), the findings in short form (for pull policy),
+ * the DB version the report came from and the one it was last checked
+ * against.  Digests of children are borrowed; strings returned are the
+ * caller's, freed by the matching _release().
+ */
+
+enum stor_scan_state {
+	STOR_SCAN_NONE,		/* no job for this digest */
+	STOR_SCAN_QUEUED,
+	STOR_SCAN_RUNNING,
+	STOR_SCAN_WAITING,
+	STOR_SCAN_DONE,
+	STOR_SCAN_FAILED,
+};
+
+/* A claimed job. */
+struct stor_scan_job {
+	struct digest digest;
+	char *repo;		/* the repository it was last pushed to */
+	int64_t gen;		/* generation at the claim */
+	int attempts;		/* claims since it last finished, this one too */
+};
+void stor_scan_job_release(struct stor_scan_job *job);
+
+struct stor_scan_result {
+	const char *report;	/* report JSON */
+	const char *findings;	/* JSON [{"id","aliases","severity"}...] */
+	const char *db_version; /* of the report's findings; NULL: no data */
+};
+
+/* The state of one digest's scan. */
+struct stor_scan {
+	enum stor_scan_state state;
+	int attempts;
+	char *error;		/* why it failed, or NULL */
+	bool has_result;
+	char *report;		/* if asked for and has_result */
+	char *findings;		/* if has_result */
+	char *db_version;	/* of the report; NULL: no data */
+	char *checked_db;	/* last DB matched against; NULL: none */
+	int64_t updated;	/* when the result last changed (unix time) */
+};
+void stor_scan_release(struct stor_scan *s);
+
+struct stor_scan_stats {
+	size_t queued, running, waiting, done, failed;
+	size_t results;
+};
+
+/* Adds a job for dg (pushed to repo) as a manifest PUT does: a done or
+ * failed job is re-armed.  With if_absent, an existing job of any state
+ * is left alone (an index asking for its platforms). */
+int stor_scan_enqueue(struct stor *st, const char *repo,
+		      const struct digest *dg, bool if_absent, struct err *e);
+/* Claims the next job: queued ones by priority (pushes before re-matches)
+ * and age, else a running one whose lease expired.  Returns 1 with *job
+ * filled, 0 when there is none. */
+int stor_scan_claim(struct stor *st, int64_t lease_s,
+		    struct stor_scan_job *job, struct err *e);
+/* At startup: jobs left running by a crash or a restart are queued again,
+ * or failed once they have been claimed max_attempts times. */
+int stor_scan_recover(struct stor *st, int max_attempts, size_t *n,
+		      struct err *e);
+/* Stores (or replaces) the result of dg.  Does nothing if the job is gone
+ * (the image was deleted meanwhile). */
+int stor_scan_result_put(struct stor *st, const struct digest *dg,
+			 const struct stor_scan_result *r, struct err *e);
+/* Notes that the result was matched against db_version (NULL: no data)
+ * and found unchanged. */
+int stor_scan_checked(struct stor *st, const struct digest *dg,
+		      const char *db_version, struct err *e);
+/* The job is finished: done, or queued again if it was re-armed since the
+ * claim.  Index jobs waiting for it are queued. */
+int stor_scan_done(struct stor *st, const struct stor_scan_job *job,
+		   struct err *e);
+/* The job failed: queued again, not before retry_at (unix time), or with
+ * retry_at < 0 failed for good with why (index jobs waiting for it are
+ * then queued). */
+int stor_scan_fail(struct stor *st, const struct stor_scan_job *job,
+		   const char *why, int64_t retry_at, struct err *e);
+/* An index job and its platform manifests: adds a job for each child that
+ * has none and, unless every child is done or failed (*ready), parks the
+ * index job as waiting; it is queued again when a child finishes. */
+int stor_scan_wait(struct stor *st, const struct stor_scan_job *job,
+		   const struct digest *children, size_t n, bool *ready,
+		   struct err *e);
+/* The job and result of dg; out->state is STOR_SCAN_NONE and has_result
+ * false when the store has neither.  The report text is read only when
+ * with_report. */
+int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
+		  struct stor_scan *out, struct err *e);
+/* Deletes the job and result of dg unless a repository still has dg. */
+int stor_scan_forget(struct stor *st, const struct digest *dg,
+		     struct err *e);
+/* After a vulnerability DB change: every done job whose result was not
+ * matched against db_version (NULL: no data) is queued again at low
+ * priority, and running or waiting ones are re-armed; *n says how many. */
+int stor_scan_rearm(struct stor *st, const char *db_version, size_t *n,
+		    struct err *e);
+int stor_scan_stats(struct stor *st, struct stor_scan_stats *out,
+		    struct err *e);
+
+/* The repositories that have manifest dg, in lexical order.  Free with
+ * stor_strv_free(). */
+int stor_manifest_repos(struct stor *st, const struct digest *dg,
+			char ***out, size_t *count, struct err *e);
+/* Stores a small blob held in memory and links it to repo (a report, the
+ * empty config); *dg_out gets its sha256 digest. */
+int stor_blob_put(struct stor *st, const char *repo, const void *data,
+		  size_t len, struct digest *dg_out, struct err *e);
+
+/* --- Maintenance: gc, fsck (gc.c, fsck.c) -------------------------------
+ *
+ * gc frees what nothing keeps: blobs that no manifest (its body, config,
+ * layers, index children, referrers and scan reports are all manifests or
+ * their references) and no recent repository link (a push whose manifest
+ * is still to come) keeps, once they are older than the grace period;
+ * upload sessions idle for longer than the upload TTL, with their data;
+ * upload data and temporary files that no session owns; and, when asked,
+ * manifests that no tag reaches.  It runs beside a serving registry: a
+ * push in flight is never cut (storage_int.h explains the pin).
+ *
+ * fsck proves the promises: every blob file re-hashed against its name,
+ * every manifest's body and references present and intact, every
+ * repository link backed by a file, the database's own checks.
+ */
+
+#define STOR_GC_GRACE_DEFAULT (60 * 60)	   /* 1 h */
+#define STOR_UPLOAD_TTL_DEFAULT (24 * 60 * 60) /* 24 h */
+
+/* What gc (or fsck) found: kind ("blob", "manifest", "upload", "temp"...),
+ * a name and a size in bytes (-1: none).  Strings are borrowed. */
+typedef void (*stor_note_fn)(void *arg, const char *kind, const char *name,
+			     int64_t size);
+
+struct stor_gc_opts {
+	int64_t grace_s;	/* keep anything younger than this */
+	int64_t upload_ttl_s;	/* idle sessions expire; <= 0: never */
+	bool untagged;		/* delete manifests no tag reaches */
+	bool dry_run;		/* report, change nothing */
+	/* No other process uses the store (the caller holds its lock):
+	 * temporary files are garbage whatever their age. */
+	bool exclusive;
+	stor_note_fn on_free;	/* each thing freed; may be NULL */
+	void *arg;
+};
+
+struct stor_gc_stats {
+	size_t blobs, manifests, uploads, temps; /* freed */
+	int64_t bytes;				 /* freed */
+	size_t blobs_kept;
+};
+
+/* Fills o with the defaults (grace 1 h, upload TTL 24 h). */
+void stor_gc_opts_init(struct stor_gc_opts *o);
+/* One collection.  *out (if not NULL) gets what it freed. */
+int stor_gc(struct stor *st, const struct stor_gc_opts *o,
+	    struct stor_gc_stats *out, struct err *e);
+
+enum stor_fsck_kind {
+	/* Damage: fsck fails. */
+	STOR_FSCK_CORRUPT,	/* a blob whose content does not match */
+	STOR_FSCK_STRAY,	/* a file among the blobs that is not one */
+	STOR_FSCK_MISSING,	/* a manifest or link names an absent blob */
+	STOR_FSCK_MANIFEST,	/* a manifest that lost its body or a ref */
+	STOR_FSCK_DB,		/* the database's own checks */
+	/* Garbage for gc: reported, fails only with strict. */
+	STOR_FSCK_ORPHAN,	/* a blob nothing refers to */
+	STOR_FSCK_UPLOAD,	/* upload data without a session, or back */
+	STOR_FSCK_TEMP,		/* a temporary file left by a crash */
+};
+
+struct stor_fsck_opts {
+	bool repair;	/* quarantine corrupt blobs and strays */
+	bool strict;	/* garbage counts as a problem too */
+	/* Re-hash only blobs written or linked at or after this unix time
+	 * (0: all); the rest are checked for presence and size. */
+	int64_t since;
+	/* As for gc: no other process uses the store. */
+	bool exclusive;
+	/* Each problem, one line of text.  May be NULL. */
+	void (*on_problem)(void *arg, enum stor_fsck_kind kind,
+			   const char *msg);
+	void *arg;
+};
+
+struct stor_fsck_stats {
+	size_t blobs, hashed, manifests, links, uploads;
+	int64_t bytes_hashed;
+	size_t problems[STOR_FSCK_TEMP + 1]; /* by kind */
+	size_t damage;		/* problems that fail fsck */
+	size_t quarantined;
+	int64_t started;	/* unix time */
+};
+
+/* Checks the store; returns 0 when it could run (whatever it found: see
+ * out->damage), -1 when it could not. */
+int stor_fsck(struct stor *st, const struct stor_fsck_opts *o,
+	      struct stor_fsck_stats *out, struct err *e);
+
+/* The lock of a store's owner (`customs serve`), a flock(2) on
+ * DIR/serve.lock: taken without waiting, ERR_BUSY if another process
+ * holds it.  stor_lock_free(NULL) does nothing. */
+struct stor_lock;
+struct stor_lock *stor_lock_take(const char *dir, struct err *e);
+void stor_lock_free(struct stor_lock *l);
+
+/* After a crash, with the store's lock held: deletes temporary files and
+ * upload data that no session owns (nothing can be writing them). */
+int stor_recover(struct stor *st, struct stor_gc_stats *out, struct err *e);
+
+/* "90", "90s", "15m", "1h", "7d" into seconds; -1 if malformed. */
+int64_t stor_parse_duration(const char *s);
+
+/* `customs gc` and `customs fsck`: argv[0] is the subcommand; returns the
+ * exit status. */
+int stor_gc_cmd_main(int argc, char **argv);
+int stor_fsck_cmd_main(int argc, char **argv);
 
 #endif

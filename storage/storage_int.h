@@ -28,6 +28,25 @@ int stor_uuid(char out[STOR_UUID_LEN + 1], struct err *e);
 /* Whether id looks like one of ours; checked before any path is built. */
 bool stor_upload_id_valid(const char *id);
 
+/* Maintenance (gc.c, fsck.c) walks files and rows through callbacks that
+ * return < 0 to fail, 0 to go on, > 0 to stop; the structs are defined at
+ * the end of this header. */
+struct stor_file;
+struct stor_row;
+typedef int (*stor_file_fn)(void *arg, const struct stor_file *f,
+			    struct err *e);
+typedef int (*stor_row_fn)(void *arg, const struct stor_row *r,
+			   struct err *e);
+enum stor_list {
+	STOR_LIST_MANIFESTS,	/* repo, digest, media_type, size, other
+				 * (subject), created */
+	STOR_LIST_REFS,		/* repo, digest (manifest), other (child) */
+	STOR_LIST_TAGS,		/* repo, name (tag), digest, updated */
+	STOR_LIST_LINKS,	/* repo, digest (blob), created */
+	STOR_LIST_UPLOADS,	/* repo, name (id), size (received),
+				 * created, updated */
+};
+
 /* --- Blob bytes (filesystem now; an object store later) ---------------- */
 
 struct stor_blobs;
@@ -68,6 +87,29 @@ struct stor_blob_ops {
 			 struct err *e);
 	/* Deletes the data; absent data is not an error. */
 	int (*up_remove)(struct stor_blobs *b, const char *id, struct err *e);
+
+	/* Maintenance (blob_fs_maint.c). */
+	/* Calls fn for every file among the blobs: a blob (f->dg set) or a
+	 * name that is not one (a stray, f->dg NULL). */
+	int (*walk)(struct stor_blobs *b, stor_file_fn fn, void *arg,
+		    struct err *e);
+	/* Calls fn for every upload's data (f->name the id) and every
+	 * temporary file (f->tmp). */
+	int (*up_walk)(struct stor_blobs *b, stor_file_fn fn, void *arg,
+		       struct err *e);
+	/* Size and last change of an upload's data. */
+	int (*up_stat)(struct stor_blobs *b, const char *id, int64_t *size,
+		       int64_t *changed, struct err *e);
+	/* Deletes blob dg; an absent one is not an error. */
+	int (*remove)(struct stor_blobs *b, const struct digest *dg,
+		      struct err *e);
+	/* Moves a blob or stray file of walk() out of the store, into
+	 * DIR/quarantine/. */
+	int (*quarantine)(struct stor_blobs *b, const struct stor_file *f,
+			  struct err *e);
+	/* Deletes a temporary file of up_walk(). */
+	int (*tmp_remove)(struct stor_blobs *b, const char *name,
+			  struct err *e);
 };
 
 struct stor_blobs {
@@ -130,6 +172,68 @@ struct stor_meta_ops {
 			 const struct digest *dg, const char *artifact_type,
 			 struct stor_desc **out, size_t *count,
 			 struct err *e);
+
+	/* Scan jobs and results: as the stor_scan_*() functions of
+	 * storage.h, which only forward here. */
+	int (*mf_repos)(struct stor_meta *m, const struct digest *dg,
+			char ***out, size_t *count, struct err *e);
+	int (*scan_enqueue)(struct stor_meta *m, const char *repo,
+			    const struct digest *dg, bool if_absent,
+			    struct err *e);
+	int (*scan_claim)(struct stor_meta *m, int64_t lease_s,
+			  struct stor_scan_job *job, struct err *e);
+	int (*scan_recover)(struct stor_meta *m, int max_attempts, size_t *n,
+			    struct err *e);
+	int (*scan_result_put)(struct stor_meta *m, const struct digest *dg,
+			       const struct stor_scan_result *r,
+			       struct err *e);
+	int (*scan_checked)(struct stor_meta *m, const struct digest *dg,
+			    const char *db_version, struct err *e);
+	int (*scan_done)(struct stor_meta *m, const struct stor_scan_job *job,
+			 struct err *e);
+	int (*scan_fail)(struct stor_meta *m, const struct stor_scan_job *job,
+			 const char *why, int64_t retry_at, struct err *e);
+	int (*scan_wait)(struct stor_meta *m, const struct stor_scan_job *job,
+			 const struct digest *children, size_t n, bool *ready,
+			 struct err *e);
+	int (*scan_get)(struct stor_meta *m, const struct digest *dg,
+			bool with_report, struct stor_scan *out,
+			struct err *e);
+	int (*scan_forget)(struct stor_meta *m, const struct digest *dg,
+			   struct err *e);
+	int (*scan_rearm)(struct stor_meta *m, const char *db_version,
+			  size_t *n, struct err *e);
+	int (*scan_stats)(struct stor_meta *m, struct stor_scan_stats *out,
+			  struct err *e);
+
+	/* Maintenance (maint_sqlite.c). */
+	/* Calls fn for each row of a listing, of one repository or (repo
+	 * NULL) of all. */
+	int (*list)(struct stor_meta *m, enum stor_list what, const char *repo,
+		    stor_row_fn fn, void *arg, struct err *e);
+	/* What keeps blob dg: fn gets each manifest (repo, digest) that is
+	 * dg or refers to it; *linked says whether a repository linked dg
+	 * at or after `since` (unix time). */
+	int (*blob_users)(struct stor_meta *m, const struct digest *dg,
+			  int64_t since, stor_row_fn fn, void *arg,
+			  bool *linked, struct err *e);
+	/* Forgets every repository link of dg; *n (if not NULL) gets how
+	 * many there were. */
+	int (*blob_forget)(struct stor_meta *m, const struct digest *dg,
+			   size_t *n, struct err *e);
+	/* What keeps manifest dg of repo: fn gets its tags (name set), the
+	 * manifests that list it (other = parent), its referrers (other =
+	 * referrer) and its subject (other = subject), with r->rel saying
+	 * which. */
+	int (*mf_relations)(struct stor_meta *m, const char *repo,
+			    const struct digest *dg, stor_row_fn fn,
+			    void *arg, struct err *e);
+	int (*up_exists)(struct stor_meta *m, const char *id, bool *out,
+			 struct err *e);
+	/* The database's own consistency checks; fn gets each problem in
+	 * r->name. */
+	int (*check)(struct stor_meta *m, stor_row_fn fn, void *arg,
+		     struct err *e);
 };
 
 struct stor_meta {
@@ -138,5 +242,71 @@ struct stor_meta {
 
 /* The sqlite3 backend: DIR/meta.db. */
 struct stor_meta *stor_sqlite_new(const char *dir, struct err *e);
+
+/* The backends of an open store (for storage/scan_*.c). */
+struct stor_blobs *stor_blobs_of(struct stor *st);
+struct stor_meta *stor_meta_of(struct stor *st);
+
+/* --- Maintenance: gc, fsck ------------------------------------------------
+ *
+ * gc deletes a blob only while it holds the store's pin exclusively, after
+ * checking again that nothing keeps it.  Whatever makes a blob reachable
+ * (an upload finishing, a mount, a manifest PUT) holds the pin shared from
+ * the moment it relies on the blob file until its row is committed, so gc
+ * either sees the row or runs before the file is relied on.  The pin is a
+ * flock(2) on DIR/gc.lock, so it works between processes too. */
+
+/* A file of the blob backend, as walk() and up_walk() report it.  Strings
+ * are borrowed for the call. */
+struct stor_file {
+	const struct digest *dg; /* the blob, or NULL: a stray or upload */
+	const char *name;	 /* path in the store, or upload id */
+	bool tmp;		 /* a temporary file of uploads/ */
+	int64_t size;
+	int64_t changed;	 /* unix time of the last write or link */
+};
+
+enum stor_rel {
+	STOR_REL_NONE,
+	STOR_REL_TAG,		/* name is the tag */
+	STOR_REL_PARENT,	/* other lists the manifest */
+	STOR_REL_REFERRER,	/* other's subject is the manifest */
+	STOR_REL_SUBJECT,	/* other is the manifest's subject */
+};
+
+/* A metadata row; which fields a listing fills is said at enum stor_list.
+ * Strings are borrowed for the call. */
+struct stor_row {
+	const char *repo;
+	const char *name;
+	const char *media_type;
+	struct digest digest;
+	struct digest other;
+	bool has_other;
+	enum stor_rel rel;
+	int64_t size, created, updated;
+};
+
+/* Takes the pin, shared or (for gc) exclusive; *fd_out is released with
+ * stor_unpin(). */
+int stor_pin(struct stor *st, bool exclusive, int *fd_out, struct err *e);
+void stor_unpin(int fd);
+
+/* The filesystem backend's maintenance operations (blob_fs_maint.c) and
+ * what they need of blob_fs.c. */
+int stor_fs_dirfd(struct stor_blobs *b);
+const char *stor_fs_dir(struct stor_blobs *b);
+int stor_fs_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,
+		 struct err *e);
+int stor_fs_up_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,
+		    struct err *e);
+int stor_fs_up_stat(struct stor_blobs *b, const char *id, int64_t *size,
+		    int64_t *changed, struct err *e);
+int stor_fs_remove(struct stor_blobs *b, const struct digest *dg,
+		   struct err *e);
+int stor_fs_quarantine(struct stor_blobs *b, const struct stor_file *f,
+		       struct err *e);
+int stor_fs_tmp_remove(struct stor_blobs *b, const char *name,
+		       struct err *e);
 
 #endif

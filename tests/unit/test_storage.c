@@ -902,7 +902,7 @@ static void test_schema(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(sql_int(fx, "PRAGMA user_version"), 1);
+	assert_int_equal(sql_int(fx, "PRAGMA user_version"), 2);
 	assert_int_equal(sql_int(fx, "SELECT count(*) FROM pragma_journal_mode"
 				     " WHERE journal_mode = 'wal'"),
 			 1);
@@ -916,7 +916,7 @@ static void test_schema(void **state)
 		assert_int_equal(e.code, ERR_DB);
 		assert_non_null(strstr(e.msg, "99"));
 	}
-	sql_exec(fx, "PRAGMA user_version = 1");
+	sql_exec(fx, "PRAGMA user_version = 2");
 }
 
 int main(void)

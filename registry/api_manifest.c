@@ -1,0 +1,272 @@
+/* api_manifest.c: GET, HEAD, PUT and DELETE /v2/<name>/manifests/<ref>. */
+#include "registry/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/xmalloc.h"
+#include "common/log.h"
+#include "registry/policy.h"
+#include "registry/reply.h"
+#include "registry/scan.h"
+#include "common/banned.h"
+
+/* A manifest PUT while its body arrives; freed when the request ends. */
+struct mf_state {
+	struct reg_ctx *ctx;
+	struct http_req *req;
+	char name[REG_NAME_MAX + 1];
+	struct reg_ref ref;
+	struct buf body; /* capped at --max-manifest */
+};
+
+static void mf_digest_headers(struct http_req *req, const struct digest *dg)
+{
+	char s[DIGEST_STR_MAX], etag[DIGEST_STR_MAX + 2];
+
+	digest_str(dg, s);
+	snprintf(etag, sizeof(etag), "\"%s\"", s);
+	http_reply_header(req, "Docker-Content-Digest", s);
+	http_reply_header(req, "ETag", etag);
+}
+
+/* Served byte for byte, with the type it was pushed with; frees m. */
+static void mf_serve(struct http_req *req, struct stor_manifest *m)
+{
+	mf_digest_headers(req, &m->digest);
+	reg_reply_mem(req, 200, m->media_type, m->body, m->len);
+	stor_manifest_free(m);
+}
+
+void api_manifest_get(struct reg_call *c)
+{
+	const struct reg_ref *ref = &c->ref;
+	struct stor_manifest *m = NULL;
+	struct err e = ERR_INIT;
+
+	if (stor_manifest_get(
+		    c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
+		    ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return;
+	}
+	if (!reg_policy_gate(c, m, mf_serve))
+		mf_serve(c->req, m);
+}
+
+void api_manifest_delete(struct reg_call *c)
+{
+	struct err e = ERR_INIT;
+	int rc;
+
+	if (c->ref.is_digest)
+		rc = stor_manifest_delete(c->ctx->st, c->name, &c->ref.digest,
+					  &e);
+	else
+		rc = stor_tag_delete(c->ctx->st, c->name, c->ref.tag, &e);
+	if (rc < 0) {
+		reg_reply_error(c->req, &e);
+		return;
+	}
+	/* The image's scan reports go with it. */
+	if (c->ref.is_digest &&
+	    reg_scan_forget(c->ctx->st, c->name, &c->ref.digest, &e) < 0)
+		log_msg(LL_WARN, "%s: scan reports of deleted manifest: %s",
+			http_req_id(c->req), e.msg);
+	reg_reply_status(c->req, 202);
+}
+
+static int mf_digest_cmp(const void *a, const void *b)
+{
+	const struct digest *x = a, *y = b;
+
+	if (x->alg != y->alg)
+		return x->alg < y->alg ? -1 : 1;
+	return strcmp(x->hex, y->hex);
+}
+
+/* One config or layer: it must be linked to the repository (pushed or
+ * mounted there), unless it is a foreign layer with urls.  Adds what
+ * exists to refs. */
+static int mf_check_blob(struct mf_state *s, const struct reg_mdesc *d,
+			 struct digest *refs, size_t *nrefs, struct err *e)
+{
+	char dg[DIGEST_STR_MAX];
+	struct err sub = ERR_INIT;
+	int64_t size;
+
+	digest_str(&d->digest, dg);
+	if (stor_blob_stat(s->ctx->st, s->name, &d->digest, &size, &sub) < 0) {
+		if (sub.code != ERR_BLOB_UNKNOWN &&
+		    sub.code != ERR_NAME_UNKNOWN)
+			return err_set(e, sub.code, "%s", sub.msg);
+		if (d->has_urls)
+			return 0;
+		return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN,
+			       "blob %s is not in repository %s", dg, s->name);
+	}
+	if (size != d->size)
+		return err_set(e, ERR_MANIFEST_INVALID,
+			       "blob %s has %lld bytes, the manifest says %lld",
+			       dg, (long long)size, (long long)d->size);
+	refs[(*nrefs)++] = d->digest;
+	return 0;
+}
+
+/* Every descriptor must name something the repository has: blobs, and
+ * the child manifests of an index.  A missing one is MANIFEST_BLOB_UNKNOWN
+ * either way: the spec says a manifest rejected for a missing reference
+ * MUST give that code.  refs gets the digests to link, sorted, unique. */
+static int mf_check_refs(struct mf_state *s, const struct reg_manifest *m,
+			 struct digest *refs, size_t *nrefs, struct err *e)
+{
+	char dg[DIGEST_STR_MAX];
+	size_t n = 0;
+
+	*nrefs = 0;
+	for (size_t i = 0; i < m->ndescs; i++) {
+		const struct reg_mdesc *d = &m->descs[i];
+
+		if (!d->is_manifest) {
+			if (mf_check_blob(s, d, refs, nrefs, e) < 0)
+				return -1;
+			continue;
+		}
+		if (!stor_manifest_exists(s->ctx->st, s->name, &d->digest))
+			return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN,
+				       "manifest %s is not in repository %s",
+				       digest_str(&d->digest, dg), s->name);
+		refs[(*nrefs)++] = d->digest;
+	}
+	qsort(refs, *nrefs, sizeof(*refs), mf_digest_cmp);
+	for (size_t i = 0; i < *nrefs; i++)
+		if (n == 0 || !digest_eq(&refs[n - 1], &refs[i]))
+			refs[n++] = refs[i];
+	*nrefs = n;
+	return 0;
+}
+
+static void mf_reply_created(struct mf_state *s, const struct digest *dg,
+			     const struct reg_manifest *m)
+{
+	char d[DIGEST_STR_MAX], *loc;
+
+	loc = xasprintf("/v2/%s/manifests/%s", s->name, digest_str(dg, d));
+	http_reply_header(s->req, "Location", loc);
+	free(loc);
+	mf_digest_headers(s->req, dg);
+	if (m->has_subject)
+		http_reply_header(s->req, "OCI-Subject",
+				  digest_str(&m->subject, d));
+	reg_reply_status(s->req, 201);
+}
+
+/* The whole body is here: check it, store it, reply. */
+static void mf_store(struct mf_state *s)
+{
+	const char *ctype = http_req_header(s->req, "Content-Type");
+	struct stor_manifest_put put;
+	struct digest dg, *refs = NULL;
+	char want[DIGEST_STR_MAX], got[DIGEST_STR_MAX];
+	struct reg_manifest m;
+	struct err e = ERR_INIT;
+	size_t nrefs = 0;
+
+	if (reg_manifest_parse(s->body.buf, s->body.len, ctype, &m, &e) < 0)
+		goto fail;
+	digest_of(s->ref.is_digest ? s->ref.digest.alg : DIGEST_SHA256,
+		  s->body.buf, s->body.len, &dg);
+	if (s->ref.is_digest && !digest_eq(&dg, &s->ref.digest)) {
+		err_set(&e, ERR_DIGEST_INVALID, "manifest digest is %s, not %s",
+			digest_str(&dg, got), digest_str(&s->ref.digest, want));
+		goto fail;
+	}
+	refs = xcalloc(m.ndescs ? m.ndescs : 1, sizeof(*refs));
+	if (mf_check_refs(s, &m, refs, &nrefs, &e) < 0)
+		goto fail;
+	put = (struct stor_manifest_put){
+		.repo = s->name,
+		.tag = s->ref.is_digest ? NULL : s->ref.tag,
+		.digest = &dg,
+		.media_type = m.media_type,
+		.body = s->body.buf,
+		.len = s->body.len,
+		.subject = m.has_subject ? &m.subject : NULL,
+		.artifact_type = m.artifact_type,
+		.annotations_json = m.annotations_json,
+		.refs = refs,
+		.nrefs = nrefs,
+		.enqueue_scan = m.kind != REG_MK_OTHER,
+	};
+	if (stor_manifest_put(s->ctx->st, &put, &e) < 0)
+		goto fail;
+	if (put.enqueue_scan)
+		reg_scan_kick(s->ctx->scan);
+	mf_reply_created(s, &dg, &m);
+	goto out;
+fail:
+	reg_reply_error(s->req, &e);
+out:
+	free(refs);
+	reg_manifest_release(&m);
+}
+
+static void mf_state_free(struct mf_state *s)
+{
+	buf_release(&s->body);
+	free(s);
+}
+
+/* 413 with SIZE_INVALID (reply.c says why not MANIFEST_INVALID). */
+static void mf_reply_too_large(struct http_req *req, size_t cap)
+{
+	reg_reply_errorf(req, ERR_TOO_LARGE,
+			 "manifest is larger than the limit of %zu bytes", cap);
+}
+
+static int mf_on_data(struct http_req *req, const void *data, size_t len,
+		      void *arg)
+{
+	struct mf_state *s = arg;
+
+	if (buf_add(&s->body, data, len) == 0)
+		return 0;
+	mf_reply_too_large(req, s->ctx->cfg->max_manifest);
+	mf_state_free(s);
+	return -1;
+}
+
+static void mf_on_end(struct http_req *req, void *arg)
+{
+	(void)req;
+	mf_store(arg);
+	mf_state_free(arg);
+}
+
+static void mf_on_close(struct http_req *req, void *arg)
+{
+	(void)req;
+	mf_state_free(arg);
+}
+
+void api_manifest_put(struct reg_call *c)
+{
+	size_t cap = c->ctx->cfg->max_manifest;
+	int64_t cl = http_req_content_length(c->req);
+	struct mf_state *s;
+
+	if (cl >= 0 && (uint64_t)cl > cap) {
+		mf_reply_too_large(c->req, cap);
+		return;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->ctx = c->ctx;
+	s->req = c->req;
+	memcpy(s->name, c->name, sizeof(s->name));
+	s->ref = c->ref;
+	buf_init(&s->body, cap);
+	http_req_on_close(c->req, mf_on_close, s);
+	http_req_body(c->req, mf_on_data, mf_on_end, s);
+}

@@ -1,0 +1,407 @@
+/* api_scan.c: the _customs extension and its discovery.
+ *
+ *   GET  /v2/<name>/_customs/scan/<ref>[?wait=N]   a manifest's report
+ *   GET  /v2/_customs/db                            DB version, queue
+ *   POST /v2/_customs/db                            import a feed (body)
+ *   GET  /v2/_oci/ext/discover, /v2/<name>/_oci/ext/discover
+ *   GET  /v2/_customs/doc                           what these are
+ */
+#include "registry/api.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "registry/reply.h"
+#include "registry/scan.h"
+#include "registry/scan_int.h"
+#include "common/banned.h"
+
+/* --- GET /v2/<name>/_customs/scan/<ref> --------------------------------- */
+
+struct scan_wait_ctx {
+	struct reg_ctx *ctx;
+	char name[REG_NAME_MAX + 1];
+	struct digest dg;
+};
+
+static void scan_reply_report(struct http_req *req, const char *name,
+			      const char *text)
+{
+	json_t *r = json_loads(text, 0, NULL), *mine;
+
+	if (!r) {
+		reg_reply_errorf(req, ERR_DB, "stored report is not JSON");
+		return;
+	}
+	mine = rs_report_in(r, name);
+	json_decref(r);
+	reg_reply_json(req, 200, mine);
+}
+
+static void scan_reply_pending(struct http_req *req, enum stor_scan_state s)
+{
+	http_reply_header(req, "Retry-After", "1");
+	reg_reply_json(req, 202,
+		       json_pack("{s:s}", "status",
+				 s == STOR_SCAN_QUEUED ? "queued" : "running"));
+}
+
+/* Replies with the state of dg's scan; false (nothing sent) when it is
+ * pending and the caller may wait. */
+static bool scan_answer(struct reg_ctx *ctx, struct http_req *req,
+			const char *name, const struct digest *dg, bool last)
+{
+	struct err e = ERR_INIT;
+	struct stor_scan sc;
+	bool replied = true;
+
+	if (stor_scan_get(ctx->st, dg, true, &sc, &e) < 0) {
+		reg_reply_error(req, &e);
+		return true;
+	}
+	if (sc.has_result && sc.report) {
+		scan_reply_report(req, name, sc.report);
+	} else if (sc.state == STOR_SCAN_FAILED) {
+		/* The image cannot be scanned (not a container image,
+		 * unreadable config): 422, not the 5xx of a server fault. */
+		reg_reply_json(req, 422,
+			       json_pack("{s:s, s:s}", "status", "failed",
+					 "error",
+					 sc.error ? sc.error : "scan failed"));
+	} else if (sc.state == STOR_SCAN_NONE) {
+		/* Forgotten meanwhile: the manifest was deleted. */
+		reg_reply_errorf(req, ERR_MANIFEST_UNKNOWN,
+				 "manifest unknown in %s", name);
+	} else if (last) {
+		scan_reply_pending(req, sc.state);
+	} else {
+		replied = false;
+	}
+	stor_scan_release(&sc);
+	return replied;
+}
+
+static void scan_woken(struct http_req *req, void *arg,
+		       enum reg_scan_wake why)
+{
+	struct scan_wait_ctx *w = arg;
+
+	if (why != REG_SCAN_CLOSED)
+		scan_answer(w->ctx, req, w->name, &w->dg, true);
+	free(w);
+}
+
+/* A manifest without a job: an image pushed before scanning existed is
+ * queued now; an artifact has nothing to scan.  True when it replied. */
+static bool scan_ensure_job(struct reg_call *c, const struct stor_manifest *m)
+{
+	struct err e = ERR_INIT;
+	struct stor_scan sc;
+	bool none;
+
+	if (stor_scan_get(c->ctx->st, &m->digest, false, &sc, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return true;
+	}
+	none = sc.state == STOR_SCAN_NONE && !sc.has_result;
+	stor_scan_release(&sc);
+	if (!none)
+		return false;
+	if (rs_manifest_kind(m->body, m->len) < 0) {
+		reg_reply_errorf(c->req, ERR_NOT_FOUND,
+				 "not a container image: nothing is scanned");
+		return true;
+	}
+	if (stor_scan_enqueue(c->ctx->st, c->name, &m->digest, false, &e) <
+	    0) {
+		reg_reply_error(c->req, &e);
+		return true;
+	}
+	reg_scan_kick(c->ctx->scan);
+	return false;
+}
+
+void api_scan_get(struct reg_call *c)
+{
+	const struct reg_ref *ref = &c->ref;
+	const char *wait_s = http_req_query_param(c->req, "wait");
+	struct stor_manifest *m = NULL;
+	struct scan_wait_ctx *w;
+	struct err e = ERR_INIT;
+	long wait = 0;
+
+	if (wait_s && reg_parse_page_n(wait_s, c->ctx->cfg->scan_wait_max,
+				       &wait, &e) < 0) {
+		reg_reply_errorf(c->req, ERR_INVALID,
+				 "wait must be a number of seconds");
+		return;
+	}
+	if (stor_manifest_get(c->ctx->st, c->name,
+			      ref->is_digest ? NULL : ref->tag,
+			      ref->is_digest ? &ref->digest : NULL, &m,
+			      &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return;
+	}
+	if (scan_ensure_job(c, m) ||
+	    scan_answer(c->ctx, c->req, c->name, &m->digest, wait <= 0 ||
+			!c->ctx->scan))
+		goto out;
+	w = xcalloc(1, sizeof(*w));
+	w->ctx = c->ctx;
+	memcpy(w->name, c->name, sizeof(w->name));
+	w->dg = m->digest;
+	reg_scan_wait(c->ctx->scan, c->req, &m->digest, (int)wait, scan_woken,
+		      w);
+out:
+	stor_manifest_free(m);
+}
+
+/* --- The vulnerability DB ------------------------------------------------ */
+
+void api_scan_db_get(struct reg_call *c)
+{
+	struct stor_scan_stats st;
+	struct err e = ERR_INIT;
+	char version[96] = "";
+
+	if (stor_scan_stats(c->ctx->st, &st, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return;
+	}
+	if (c->ctx->scan)
+		reg_scan_db_version(c->ctx->scan, version, sizeof(version));
+	reg_reply_json(c->req, 200,
+		       json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+				 "version",
+				 version[0] ? json_string(version)
+					    : json_null(),
+				 "scans", "queued", (json_int_t)st.queued,
+				 "running", (json_int_t)st.running, "waiting",
+				 (json_int_t)st.waiting, "done",
+				 (json_int_t)st.done, "failed",
+				 (json_int_t)st.failed, "reports",
+				 (json_int_t)st.results));
+}
+
+/* A feed being received into a temporary file beside the DB. */
+struct db_post {
+	struct reg_ctx *ctx;
+	int fd;
+	char *path;
+	uint64_t got;
+};
+
+static void db_post_free(struct db_post *d, bool remove_file)
+{
+	if (!d)
+		return;
+	if (d->fd >= 0)
+		close(d->fd);
+	if (remove_file && unlink(d->path) < 0)
+		log_errno(LL_WARN, errno, "remove %s", d->path);
+	free(d->path);
+	free(d);
+}
+
+/* Replies with e and drops the feed. */
+static void db_post_fail(struct http_req *req, struct db_post *d,
+			 const struct err *e)
+{
+	http_req_on_close(req, NULL, NULL);
+	db_post_free(d, true);
+	reg_reply_error(req, e);
+}
+
+static int db_post_data(struct http_req *req, const void *data, size_t len,
+			void *arg)
+{
+	struct db_post *d = arg;
+	const char *p = data;
+	ssize_t n;
+
+	struct err e = ERR_INIT;
+
+	d->got += len;
+	if (d->got > d->ctx->cfg->max_db_upload) {
+		err_set(&e, ERR_TOO_LARGE,
+			"feed is larger than --max-db-upload (%zu bytes)",
+			d->ctx->cfg->max_db_upload);
+		db_post_fail(req, d, &e);
+		return -1;
+	}
+	while (len) {
+		n = write(d->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_errno(&e, ERR_IO, errno, "write feed");
+			db_post_fail(req, d, &e);
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void db_post_done(struct http_req *req,
+			 const struct reg_scan_import_result *r)
+{
+	if (r->e.code != ERR_OK) {
+		reg_reply_error(req, &r->e);
+		return;
+	}
+	reg_reply_json(req, 200,
+		       json_pack("{s:o, s:I, s:I, s:b, s:I}", "version",
+				 r->version[0] ? json_string(r->version)
+					       : json_null(),
+				 "records", (json_int_t)r->records, "skipped",
+				 (json_int_t)r->skipped, "unchanged",
+				 r->unchanged, "rematch",
+				 (json_int_t)r->rematch));
+}
+
+static void db_post_end(struct http_req *req, void *arg)
+{
+	struct db_post *d = arg;
+	struct err e = ERR_INIT;
+
+	int rc = fsync(d->fd);
+
+	if (close(d->fd) < 0)
+		rc = -1;
+	d->fd = -1;
+	if (rc < 0) {
+		err_errno(&e, ERR_IO, errno, "write feed");
+		db_post_fail(req, d, &e);
+		return;
+	}
+	if (!d->got) {
+		err_set(&e, ERR_INVALID,
+			"send the feed (OSV JSON, a zip of it, or Alpine "
+			"secdb JSON) as the body");
+		db_post_fail(req, d, &e);
+		return;
+	}
+	/* The import takes the file and the request's close callback. */
+	http_req_on_close(req, NULL, NULL);
+	if (reg_scan_import(d->ctx->scan, req, d->path, db_post_done, &e) < 0) {
+		db_post_fail(req, d, &e);
+		return;
+	}
+	db_post_free(d, false);
+}
+
+static void db_post_closed(struct http_req *req, void *arg)
+{
+	(void)req;
+	db_post_free(arg, true);
+}
+
+/* JSON feeds are read as JSON; anything else as an archive (all.zip). */
+static char *db_post_tmpname(const char *db_path, bool json)
+{
+	char *copy = xstrdup(db_path), *p;
+
+	p = xasprintf("%s/.feed-XXXXXX%s", dirname(copy), json ? ".json" : "");
+	free(copy);
+	return p;
+}
+
+void api_scan_db_post(struct reg_call *c)
+{
+	const char *ctype = http_req_header(c->req, "Content-Type");
+	int64_t cl = http_req_content_length(c->req);
+	size_t cap = c->ctx->cfg->max_db_upload;
+	bool json = ctype && strstr(ctype, "json");
+	struct db_post *d;
+
+	if (!c->ctx->scan) {
+		reg_reply_errorf(c->req, ERR_UNSUPPORTED,
+				 "scanning is not running");
+		return;
+	}
+	if (cl >= 0 && (uint64_t)cl > cap) {
+		reg_reply_errorf(c->req, ERR_TOO_LARGE,
+				 "feed is larger than --max-db-upload (%zu "
+				 "bytes)",
+				 cap);
+		return;
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->ctx = c->ctx;
+	d->path = db_post_tmpname(c->ctx->cfg->vuln_db, json);
+	d->fd = mkstemps(d->path, json ? 5 : 0);
+	if (d->fd < 0) {
+		struct err e = ERR_INIT;
+
+		err_errno(&e, ERR_IO, errno, "create %s", d->path);
+		reg_reply_error(c->req, &e);
+		free(d->path);
+		free(d);
+		return;
+	}
+	http_req_on_close(c->req, db_post_closed, d);
+	http_req_body(c->req, db_post_data, db_post_end, d);
+}
+
+/* --- Discovery ------------------------------------------------------------ */
+
+#define SCAN_DOC_PATH "/v2/_customs/doc"
+
+static json_t *scan_extension(bool repo_level)
+{
+	json_t *ep = repo_level ? json_pack("[s]", "_customs/scan")
+				: json_pack("[s, s, s]", "_customs/scan",
+					    "_customs/db", "_customs/doc");
+
+	return json_pack("{s:[{s:s, s:s, s:s, s:o}]}", "extensions", "name",
+			 "_customs", "description",
+			 "vulnerability reports of pushed images "
+			 "(scan/<digest>[?wait=N]) and the vulnerability DB "
+			 "they are matched against (db)",
+			 "url", SCAN_DOC_PATH, "endpoints", ep);
+}
+
+void api_ext_discover(struct reg_call *c)
+{
+	reg_reply_json(c->req, 200, scan_extension(c->name[0] != '\0'));
+}
+
+static const char scan_doc[] =
+	"# _customs: scan reports\n"
+	"\n"
+	"Every pushed image (manifest or index) is scanned for known\n"
+	"vulnerabilities; results are per manifest digest.\n"
+	"\n"
+	"- `GET /v2/<name>/_customs/scan/<digest or tag>[?wait=N]`: 200 with\n"
+	"  the report (JSON, media type " REG_SCAN_REPORT_TYPE "); 202\n"
+	"  `{\"status\":\"queued\"|\"running\"}` while pending (with `wait`,\n"
+	"  held up to N seconds first); 422 `{\"status\":\"failed\",\n"
+	"  \"error\"}` when the image cannot be scanned; 404 in the spec's\n"
+	"  error format for an unknown manifest.  An index's report lists\n"
+	"  each platform's report under `manifests`.\n"
+	"- The same report is a referrer of the manifest\n"
+	"  (`GET /v2/<name>/referrers/<digest>`): artifactType\n"
+	"  " REG_SCAN_REPORT_TYPE ", the report as its one layer,\n"
+	"  annotations `dev.customs.scan.{critical,high,medium,low,unknown}`,\n"
+	"  `dev.customs.scan.db`, `org.opencontainers.image.created`.\n"
+	"- `GET /v2/_customs/db`: the DB version and the scan queue.\n"
+	"- `POST /v2/_customs/db`: imports the body (OSV JSON, a zip of it\n"
+	"  such as OSV's all.zip, or Alpine secdb JSON) as the new DB; the\n"
+	"  stored reports are then re-matched and replaced where their\n"
+	"  findings change.  200 with the version and counts.\n";
+
+void api_scan_doc(struct reg_call *c)
+{
+	reg_reply_mem(c->req, 200, "text/markdown; charset=utf-8", scan_doc,
+		      sizeof(scan_doc) - 1);
+}

@@ -1,0 +1,345 @@
+/* api_upload.c: blob uploads (/v2/<name>/blobs/uploads/...).
+ *
+ * A request that carries blob bytes (PATCH, the closing PUT, a monolithic
+ * POST) takes the upload session from storage, streams the body into it
+ * piece by piece and gives it back when the request ends, whichever way it
+ * ends: reply, error, or the client going away (on_close).  The session
+ * therefore stays resumable after a broken connection.
+ */
+#include "registry/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "registry/reply.h"
+#include "common/banned.h"
+
+enum up_kind {
+	UP_PATCH, /* a chunk: 202 */
+	UP_PUT,	  /* the closing PUT: 201 */
+	UP_POST,  /* a monolithic POST: 201; the session is ours alone */
+};
+
+/* A request streaming into an upload; freed when the request ends. */
+struct up_state {
+	struct reg_ctx *ctx;
+	struct http_req *req;
+	struct stor_upload *up; /* NULL once given back or consumed */
+	enum up_kind kind;
+	char name[REG_NAME_MAX + 1];
+	char id[STOR_UPLOAD_ID_MAX];
+	struct digest expected; /* UP_PUT, UP_POST */
+	int64_t left;		/* bytes Content-Range still allows; -1: any */
+};
+
+static void up_location(struct http_req *req, const char *name, const char *id)
+{
+	char *loc = xasprintf("/v2/%s/blobs/uploads/%s", name, id);
+
+	http_reply_header(req, "Location", loc);
+	http_reply_header(req, "Docker-Upload-UUID", id);
+	free(loc);
+}
+
+/* Range: 0-<last byte received>; "0-0" before the first byte, as CNCF
+ * distribution does and clients expect. */
+static void up_range(struct http_req *req, int64_t offset)
+{
+	char v[48];
+
+	snprintf(v, sizeof(v), "0-%lld",
+		 (long long)(offset > 0 ? offset - 1 : 0));
+	http_reply_header(req, "Range", v);
+}
+
+static void up_blob_location(struct http_req *req, const char *name,
+			     const struct digest *dg)
+{
+	char s[DIGEST_STR_MAX], *loc;
+
+	digest_str(dg, s);
+	loc = xasprintf("/v2/%s/blobs/%s", name, s);
+	http_reply_header(req, "Location", loc);
+	http_reply_header(req, "Docker-Content-Digest", s);
+	free(loc);
+}
+
+/* Gives the session back (or, for a monolithic POST, deletes it: nobody
+ * else knows its id) and frees the state. */
+static void up_state_free(struct up_state *s)
+{
+	if (s->up) {
+		stor_upload_release(s->up);
+		s->up = NULL;
+		if (s->kind == UP_POST)
+			stor_upload_cancel(s->ctx->st, s->name, s->id, NULL);
+	}
+	free(s);
+}
+
+/* Replies with e; a 416 also says where the upload stands. */
+static void up_reply_error(struct http_req *req, const char *name,
+			   const char *id, struct stor_upload *up,
+			   const struct err *e)
+{
+	if (e->code == ERR_RANGE_INVALID && up) {
+		up_location(req, name, id);
+		up_range(req, stor_upload_offset(up));
+	}
+	reg_reply_error(req, e);
+}
+
+static int up_on_data(struct http_req *req, const void *data, size_t len,
+		      void *arg)
+{
+	struct up_state *s = arg;
+	struct err e = ERR_INIT;
+
+	if (s->left >= 0 && (uint64_t)len > (uint64_t)s->left) {
+		err_set(&e, ERR_SIZE_INVALID,
+			"body is longer than its Content-Range");
+		goto fail;
+	}
+	if (stor_upload_write(s->up, data, len, &e) < 0)
+		goto fail;
+	if (s->left >= 0)
+		s->left -= (int64_t)len;
+	return 0;
+fail:
+	reg_reply_error(req, &e);
+	up_state_free(s);
+	return -1;
+}
+
+static void up_on_end(struct http_req *req, void *arg)
+{
+	struct up_state *s = arg;
+	struct stor_upload *up = s->up;
+	struct err e = ERR_INIT;
+
+	if (s->left > 0) {
+		err_set(&e, ERR_SIZE_INVALID,
+			"body is %lld bytes shorter than its Content-Range",
+			(long long)s->left);
+		up_location(req, s->name, s->id);
+		up_range(req, stor_upload_offset(up));
+		reg_reply_error(req, &e);
+	} else if (s->kind == UP_PATCH) {
+		up_location(req, s->name, s->id);
+		up_range(req, stor_upload_offset(up));
+		reg_reply_status(req, 202);
+	} else {
+		/* finish consumes the handle, whatever it returns. */
+		s->up = NULL;
+		if (stor_upload_finish(up, &s->expected, &e) < 0) {
+			if (s->kind == UP_POST)
+				stor_upload_cancel(s->ctx->st, s->name, s->id,
+						   NULL);
+			reg_reply_error(req, &e);
+		} else {
+			up_blob_location(req, s->name, &s->expected);
+			reg_reply_status(req, 201);
+		}
+	}
+	up_state_free(s);
+}
+
+static void up_on_close(struct http_req *req, void *arg)
+{
+	(void)req;
+	up_state_free(arg);
+}
+
+/* Streams the request body into u (which the state now owns). */
+static void up_stream(struct reg_call *c, struct stor_upload *u,
+		      enum up_kind kind, const struct digest *expected,
+		      int64_t left)
+{
+	struct up_state *s = xcalloc(1, sizeof(*s));
+
+	s->ctx = c->ctx;
+	s->req = c->req;
+	s->up = u;
+	s->kind = kind;
+	s->left = left;
+	memcpy(s->name, c->name, sizeof(s->name));
+	snprintf(s->id, sizeof(s->id), "%s", stor_upload_id(u));
+	if (expected)
+		s->expected = *expected;
+	http_req_on_close(c->req, up_on_close, s);
+	http_req_body(c->req, up_on_data, up_on_end, s);
+}
+
+/* Checks Content-Range (if any) against the upload's offset and the
+ * declared length; sets *left to the bytes the range covers (-1: no
+ * Content-Range). */
+static int up_check_range(struct reg_call *c, struct stor_upload *u,
+			  int64_t *left, struct err *e)
+{
+	const char *cr = http_req_header(c->req, "Content-Range");
+	int64_t start, end, cl = http_req_content_length(c->req);
+
+	*left = -1;
+	if (!cr)
+		return 0;
+	if (reg_parse_content_range(cr, strlen(cr), &start, &end, e) < 0)
+		return -1;
+	if (start != stor_upload_offset(u))
+		return err_set(e, ERR_RANGE_INVALID,
+			       "chunk starts at %lld, the upload is at %lld",
+			       (long long)start,
+			       (long long)stor_upload_offset(u));
+	if (cl >= 0 && cl != end - start + 1)
+		return err_set(e, ERR_SIZE_INVALID,
+			       "Content-Length %lld does not match "
+			       "Content-Range %lld-%lld",
+			       (long long)cl, (long long)start, (long long)end);
+	*left = end - start + 1;
+	return 0;
+}
+
+/* The `digest` query parameter of a closing PUT or a monolithic POST. */
+static int up_digest_param(struct reg_call *c, struct digest *out,
+			   struct err *e)
+{
+	const char *q = http_req_query_param(c->req, "digest");
+
+	if (!q)
+		return err_set(e, ERR_DIGEST_INVALID,
+			       "the digest query parameter is required");
+	return digest_parse(q, strlen(q), out, e);
+}
+
+/* POST ?mount=<digest>[&from=<repo>]: 201 if linked, 0 if a fresh session
+ * should start instead, -1 after an error reply. */
+static int up_try_mount(struct reg_call *c, const char *mount)
+{
+	const char *from = http_req_query_param(c->req, "from");
+	char from_name[REG_NAME_MAX + 1];
+	struct err e = ERR_INIT;
+	struct digest dg;
+	int64_t size;
+
+	if (digest_parse(mount, strlen(mount), &dg, &e) < 0 ||
+	    (from && reg_parse_name(from, strlen(from), from_name, &e) < 0)) {
+		reg_reply_error(c->req, &e);
+		return -1;
+	}
+	/* Without `from` any blob in the store may be mounted (the spec
+	 * allows it); either way a blob we do not have means a new
+	 * session. */
+	if (stor_blob_stat(c->ctx->st, from ? from_name : NULL, &dg, &size,
+			   &e) < 0) {
+		if (e.code != ERR_BLOB_UNKNOWN && e.code != ERR_NAME_UNKNOWN) {
+			reg_reply_error(c->req, &e);
+			return -1;
+		}
+		return 0;
+	}
+	if (stor_blob_link(c->ctx->st, c->name, &dg, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return -1;
+	}
+	up_blob_location(c->req, c->name, &dg);
+	reg_reply_status(c->req, 201);
+	return 1;
+}
+
+void api_upload_start(struct reg_call *c)
+{
+	const char *mount = http_req_query_param(c->req, "mount");
+	const char *dgq = http_req_query_param(c->req, "digest");
+	char id[STOR_UPLOAD_ID_MAX];
+	struct stor_upload *u = NULL;
+	struct err e = ERR_INIT;
+	struct digest dg;
+
+	if (mount && up_try_mount(c, mount) != 0)
+		return;
+	if (!mount && dgq && digest_parse(dgq, strlen(dgq), &dg, &e) < 0)
+		goto fail;
+	if (stor_upload_start(c->ctx->st, c->name, id, &e) < 0)
+		goto fail;
+	if (mount || !dgq) {
+		/* A session for PATCH/PUT; a body here is ignored. */
+		up_location(c->req, c->name, id);
+		up_range(c->req, 0);
+		reg_reply_status(c->req, 202);
+		return;
+	}
+	if (stor_upload_take(c->ctx->st, c->name, id, &u, &e) < 0) {
+		stor_upload_cancel(c->ctx->st, c->name, id, NULL);
+		goto fail;
+	}
+	up_stream(c, u, UP_POST, &dg, -1);
+	return;
+fail:
+	reg_reply_error(c->req, &e);
+}
+
+void api_upload_status(struct reg_call *c)
+{
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+
+	if (stor_upload_take(c->ctx->st, c->name, c->upload_id, &u, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return;
+	}
+	up_location(c->req, c->name, c->upload_id);
+	up_range(c->req, stor_upload_offset(u));
+	stor_upload_release(u);
+	reg_reply_status(c->req, 204);
+}
+
+void api_upload_patch(struct reg_call *c)
+{
+	struct stor_upload *u = NULL;
+	struct err e = ERR_INIT;
+	int64_t left;
+
+	if (stor_upload_take(c->ctx->st, c->name, c->upload_id, &u, &e) < 0)
+		goto fail;
+	if (up_check_range(c, u, &left, &e) < 0)
+		goto fail;
+	up_stream(c, u, UP_PATCH, NULL, left);
+	return;
+fail:
+	up_reply_error(c->req, c->name, c->upload_id, u, &e);
+	if (u)
+		stor_upload_release(u);
+}
+
+void api_upload_put(struct reg_call *c)
+{
+	struct stor_upload *u = NULL;
+	struct err e = ERR_INIT;
+	struct digest dg;
+	int64_t left;
+
+	if (up_digest_param(c, &dg, &e) < 0)
+		goto fail;
+	if (stor_upload_take(c->ctx->st, c->name, c->upload_id, &u, &e) < 0)
+		goto fail;
+	if (up_check_range(c, u, &left, &e) < 0)
+		goto fail;
+	up_stream(c, u, UP_PUT, &dg, left);
+	return;
+fail:
+	up_reply_error(c->req, c->name, c->upload_id, u, &e);
+	if (u)
+		stor_upload_release(u);
+}
+
+void api_upload_cancel(struct reg_call *c)
+{
+	struct err e = ERR_INIT;
+
+	if (stor_upload_cancel(c->ctx->st, c->name, c->upload_id, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return;
+	}
+	reg_reply_status(c->req, 204);
+}

@@ -1,0 +1,419 @@
+#include "registry/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/xmalloc.h"
+#include "common/banned.h"
+
+#define CFG_OFF(field) offsetof(struct cfg, field)
+
+static const char *const cfg_log_levels[] = {"debug", "info", "warn", "error",
+					     NULL};
+
+static const char *const cfg_severities[] = {"critical", "high", "medium",
+					     "low",	 "unknown", NULL};
+
+const struct cfg_option cfg_options[] = {
+	{"listen", CFG_STRING, 0, 0, ":5000", CFG_OFF(listen), NULL, "ADDR",
+	 "address to listen on: host:port, [v6]:port or :port"},
+	{"data", CFG_STRING, 0, 0, "./var", CFG_OFF(data), NULL, "DIR",
+	 "data directory (blobs, uploads, meta.db)"},
+	{"threads", CFG_INT, 0, 256, "0", CFG_OFF(threads), NULL, "N",
+	 "event-loop threads; 0 = one per core"},
+	{"tls-cert", CFG_STRING, 0, 0, NULL, CFG_OFF(tls_cert), NULL, "FILE",
+	 "PEM certificate chain; serves HTTPS"},
+	{"tls-key", CFG_STRING, 0, 0, NULL, CFG_OFF(tls_key), NULL, "FILE",
+	 "PEM private key of --tls-cert"},
+	{"max-manifest", CFG_SIZE, 1024, 1LL << 30, "4MiB",
+	 CFG_OFF(max_manifest), NULL, "SIZE",
+	 "largest manifest accepted (413 above)"},
+	{"log-level", CFG_STRING, 0, 0, "info", CFG_OFF(log_level),
+	 cfg_log_levels, "LEVEL", "debug, info, warn or error"},
+	{"port-file", CFG_STRING, 0, 0, NULL, CFG_OFF(port_file), NULL, "FILE",
+	 "write the bound port to FILE (useful with port 0)"},
+	{"config", CFG_STRING, 0, 0, NULL, CFG_OFF(config), NULL, "FILE",
+	 "JSON object of these options (keys without the dashes)"},
+	{"scan-workers", CFG_INT, 0, 256, "0", CFG_OFF(scan_workers), NULL, "N",
+	 "vulnerability scan threads; 0 = one per core"},
+	{"vuln-db", CFG_STRING, 0, 0, NULL, CFG_OFF(vuln_db), NULL, "FILE",
+	 "vulnerability DB (customs db import); default DATA/vulndb.db"},
+	{"deny-severity", CFG_STRING, 0, 0, NULL, CFG_OFF(deny_severity),
+	 cfg_severities, "LEVEL",
+	 "refuse manifest GETs of images with findings at or above LEVEL "
+	 "(critical, high, medium, low, unknown)"},
+	{"allow-vuln", CFG_LIST, 0, 0, NULL, CFG_OFF(allow_vuln), NULL, "ID",
+	 "advisory id or alias --deny-severity ignores (comma-separated ok)"},
+	{"policy-wait", CFG_INT, 0, 3600, "30", CFG_OFF(policy_wait), NULL, "S",
+	 "seconds a gated pull waits for a pending scan before refusing"},
+	{"scan-wait-max", CFG_INT, 0, 3600, "600", CFG_OFF(scan_wait_max), NULL,
+	 "S", "longest ?wait on the scan endpoint"},
+	{"max-db-upload", CFG_SIZE, 1024, 1LL << 40, "2GiB",
+	 CFG_OFF(max_db_upload), NULL, "SIZE",
+	 "largest feed POST /v2/_customs/db accepts"},
+	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
+};
+
+static void *cfg_field(struct cfg *c, const struct cfg_option *o)
+{
+	return (char *)c + o->offset;
+}
+
+/* Compares option names ignoring '-', '_' and case: "max-manifest",
+ * "max_manifest", "maxManifest" and "maxmanifest" are one option. */
+static bool cfg_name_eq(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == '-' || *a == '_')
+			a++;
+		while (*b == '-' || *b == '_')
+			b++;
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return false;
+		if (!*a)
+			return true;
+		a++;
+		b++;
+	}
+}
+
+static const struct cfg_option *cfg_find(const char *name)
+{
+	for (const struct cfg_option *o = cfg_options; o->name; o++)
+		if (cfg_name_eq(o->name, name))
+			return o;
+	return NULL;
+}
+
+static int cfg_parse_number(const struct cfg_option *o, const char *value,
+			    long long *out, struct err *e)
+{
+	static const struct {
+		const char *suffix;
+		int shift;
+	} units[] = {
+		{"", 0},     {"k", 10}, {"K", 10},   {"KiB", 10}, {"M", 20},
+		{"MiB", 20}, {"G", 30}, {"GiB", 30}, {"T", 40},	  {"TiB", 40},
+	};
+	char *end;
+	long long v;
+	int shift = -1;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (end == value || errno)
+		goto bad;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].suffix))
+			shift = units[i].shift;
+	if (shift < 0 || (shift && o->type != CFG_SIZE))
+		goto bad;
+	if (v > (LLONG_MAX >> shift) || v < (LLONG_MIN >> shift))
+		goto range;
+	v *= 1LL << shift;
+	if (v < o->min || v > o->max)
+		goto range;
+	*out = v;
+	return 0;
+bad:
+	return err_set(e, ERR_INVALID, "--%s: '%s' is not %s", o->name, value,
+		       o->type == CFG_SIZE ? "a size" : "an integer");
+range:
+	return err_set(e, ERR_INVALID, "--%s: %s is out of range [%lld, %lld]",
+		       o->name, value, o->min, o->max);
+}
+
+static int cfg_parse_bool(const struct cfg_option *o, const char *value,
+			  bool *out, struct err *e)
+{
+	if (!strcasecmp(value, "true") || !strcmp(value, "1") ||
+	    !strcasecmp(value, "yes"))
+		*out = true;
+	else if (!strcasecmp(value, "false") || !strcmp(value, "0") ||
+		 !strcasecmp(value, "no"))
+		*out = false;
+	else
+		return err_set(e, ERR_INVALID, "--%s: '%s' is not a boolean",
+			       o->name, value);
+	return 0;
+}
+
+static int cfg_check_choice(const struct cfg_option *o, const char *value,
+			    struct err *e)
+{
+	if (!o->choices)
+		return 0;
+	for (const char *const *ch = o->choices; *ch; ch++)
+		if (!strcmp(*ch, value))
+			return 0;
+	return err_set(e, ERR_INVALID, "--%s: '%s' is not one of the choices",
+		       o->name, value);
+}
+
+static int cfg_apply(struct cfg *c, const struct cfg_option *o,
+		     const char *value, struct err *e)
+{
+	void *f = cfg_field(c, o);
+	struct cfg_list *l;
+	long long v;
+
+	switch (o->type) {
+	case CFG_STRING:
+		if (cfg_check_choice(o, value, e) < 0)
+			return -1;
+		free(*(char **)f);
+		*(char **)f = xstrdup(value);
+		return 0;
+	case CFG_INT:
+		if (cfg_parse_number(o, value, &v, e) < 0)
+			return -1;
+		*(int *)f = (int)v;
+		return 0;
+	case CFG_SIZE:
+		if (cfg_parse_number(o, value, &v, e) < 0)
+			return -1;
+		*(size_t *)f = (size_t)v;
+		return 0;
+	case CFG_BOOL:
+		return cfg_parse_bool(o, value, (bool *)f, e);
+	case CFG_LIST:
+		l = f;
+		l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+		l->v[l->n++] = xstrdup(value);
+		return 0;
+	}
+	return err_set(e, ERR_INTERNAL, "--%s: bad option type", o->name);
+}
+
+void cfg_defaults(struct cfg *c)
+{
+	struct err e = ERR_INIT;
+
+	memset(c, 0, sizeof(*c));
+	for (const struct cfg_option *o = cfg_options; o->name; o++) {
+		if (o->def && cfg_apply(c, o, o->def, &e) < 0) {
+			/* A bad default is a bug in the table above. */
+			fprintf(stderr, "customs: bad default: %s\n", e.msg);
+			abort();
+		}
+	}
+}
+
+int cfg_set(struct cfg *c, const char *name, const char *value, struct err *e)
+{
+	const struct cfg_option *o = cfg_find(name);
+
+	if (!o)
+		return err_set(e, ERR_INVALID, "unknown option '%s'", name);
+	return cfg_apply(c, o, value, e);
+}
+
+/* One JSON value: strings as on the command line, integers for numbers,
+ * true/false for booleans, an array of strings for lists. */
+static int cfg_set_json(struct cfg *c, const char *key, json_t *v,
+			struct err *e)
+{
+	const struct cfg_option *o = cfg_find(key);
+	char num[32];
+	size_t i;
+	json_t *it;
+
+	if (!o)
+		return err_set(e, ERR_INVALID, "unknown option '%s'", key);
+	if (json_is_string(v))
+		return cfg_apply(c, o, json_string_value(v), e);
+	if (json_is_integer(v) && (o->type == CFG_INT || o->type == CFG_SIZE)) {
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(v));
+		return cfg_apply(c, o, num, e);
+	}
+	if (json_is_boolean(v) && o->type == CFG_BOOL)
+		return cfg_apply(c, o, json_is_true(v) ? "true" : "false", e);
+	if (json_is_array(v) && o->type == CFG_LIST) {
+		json_array_foreach(v, i, it) {
+			if (!json_is_string(it))
+				return err_set(e, ERR_INVALID,
+					       "%s: list items must be strings",
+					       key);
+			if (cfg_apply(c, o, json_string_value(it), e) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	return err_set(e, ERR_INVALID, "%s: value has the wrong JSON type",
+		       key);
+}
+
+int cfg_load_file(struct cfg *c, const char *path, struct err *e)
+{
+	json_error_t jerr;
+	const char *key;
+	json_t *root, *v;
+	int rc = -1;
+
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return err_set(e, ERR_INVALID, "%s:%d: %s", path, jerr.line,
+			       jerr.text);
+	if (!json_is_object(root)) {
+		err_set(e, ERR_INVALID, "%s: not a JSON object", path);
+		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		if (cfg_name_eq(key, "config")) {
+			err_set(e, ERR_INVALID, "%s: 'config' cannot nest",
+				path);
+			goto out;
+		}
+		if (cfg_set_json(c, key, v, e) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* Splits argv[*i] into an option and its value ("--x=v" or "--x v"). */
+static int cfg_next_flag(int argc, char **argv, int *i,
+			 const struct cfg_option **opt, const char **value,
+			 char **owned, struct err *e)
+{
+	const char *arg = argv[*i], *eq;
+	const struct cfg_option *o;
+
+	*owned = NULL;
+	if (strncmp(arg, "--", 2) || !arg[2])
+		return err_set(e, ERR_INVALID, "unexpected argument '%s'", arg);
+	arg += 2;
+	eq = strchr(arg, '=');
+	*owned = eq ? xstrndup(arg, (size_t)(eq - arg)) : xstrdup(arg);
+	o = cfg_find(*owned);
+	if (!o)
+		return err_set(e, ERR_INVALID, "unknown option '--%s'", *owned);
+	if (eq)
+		*value = eq + 1;
+	else if (o->type == CFG_BOOL)
+		*value = "true";
+	else if (*i + 1 < argc)
+		*value = argv[++*i];
+	else
+		return err_set(e, ERR_INVALID, "--%s needs a value", o->name);
+	*opt = o;
+	return 0;
+}
+
+static bool cfg_is_help(const char *arg)
+{
+	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+/* Finds --config among the flags (it must be read before the others). */
+static int cfg_find_config(int argc, char **argv, struct cfg *c, struct err *e)
+{
+	const struct cfg_option *o;
+	const char *value;
+	char *owned;
+	int rc = 0;
+
+	for (int i = 1; i < argc && rc == 0; i++) {
+		rc = cfg_next_flag(argc, argv, &i, &o, &value, &owned, e);
+		if (rc == 0 && o->offset == CFG_OFF(config))
+			rc = cfg_apply(c, o, value, e);
+		free(owned);
+	}
+	return rc;
+}
+
+int cfg_from_args(struct cfg *c, int argc, char **argv, bool *help,
+		  struct err *e)
+{
+	const struct cfg_option *o;
+	const char *value;
+	char *owned;
+	int rc = -1;
+
+	*help = false;
+	cfg_defaults(c);
+	for (int i = 1; i < argc; i++) {
+		if (cfg_is_help(argv[i])) {
+			*help = true;
+			return 0;
+		}
+	}
+	if (cfg_find_config(argc, argv, c, e) < 0)
+		goto out;
+	if (c->config && cfg_load_file(c, c->config, e) < 0)
+		goto out;
+	for (int i = 1; i < argc; i++) {
+		if (cfg_next_flag(argc, argv, &i, &o, &value, &owned, e) < 0 ||
+		    (o->offset != CFG_OFF(config) &&
+		     cfg_apply(c, o, value, e) < 0)) {
+			free(owned);
+			goto out;
+		}
+		free(owned);
+	}
+	rc = cfg_validate(c, e);
+out:
+	if (rc < 0)
+		cfg_release(c);
+	return rc;
+}
+
+int cfg_validate(const struct cfg *c, struct err *e)
+{
+	if (!c->tls_cert != !c->tls_key)
+		return err_set(e, ERR_INVALID,
+			       "--tls-cert and --tls-key go together");
+	if (!c->listen || !*c->listen)
+		return err_set(e, ERR_INVALID, "--listen is empty");
+	if (!c->data || !*c->data)
+		return err_set(e, ERR_INVALID, "--data is empty");
+	return 0;
+}
+
+void cfg_usage(FILE *out, const char *cmd)
+{
+	char flag[64];
+
+	fprintf(out, "usage: customs %s [options]\n\noptions:\n", cmd);
+	for (const struct cfg_option *o = cfg_options; o->name; o++) {
+		snprintf(flag, sizeof(flag), "--%s%s%s", o->name,
+			 o->type == CFG_BOOL ? "" : " ",
+			 o->type == CFG_BOOL ? "" : o->arg);
+		fprintf(out, "  %-24s %s", flag, o->help);
+		if (o->def)
+			fprintf(out, " (default %s)", o->def);
+		if (o->type == CFG_LIST)
+			fprintf(out, " (repeatable)");
+		fputc('\n', out);
+	}
+	fprintf(out, "  %-24s %s\n", "--help", "show this help");
+}
+
+void cfg_release(struct cfg *c)
+{
+	for (const struct cfg_option *o = cfg_options; o->name; o++) {
+		void *f = cfg_field(c, o);
+		struct cfg_list *l;
+
+		if (o->type == CFG_STRING) {
+			free(*(char **)f);
+			*(char **)f = NULL;
+		} else if (o->type == CFG_LIST) {
+			l = f;
+			for (size_t i = 0; i < l->n; i++)
+				free(l->v[i]);
+			free(l->v);
+			l->v = NULL;
+			l->n = 0;
+		}
+	}
+}

@@ -1,0 +1,90 @@
+/* config.h: the settings of `customs serve`.
+ *
+ * One table row per option (redis's static_configs): its name, type,
+ * bounds, default, the offset of its field in struct cfg, and its help.
+ * The same name is the command-line flag (`--max-manifest 4MiB` or
+ * `--max-manifest=4MiB`) and the key of the JSON file given with
+ * `--config FILE` (`"max-manifest": "4MiB"`; '-', '_' and case in keys
+ * are ignored, so "max_manifest" and "maxManifest" work too).  Precedence:
+ * defaults, then the file, then the flags.  Adding an option is adding a
+ * field to struct cfg and a row to the table in config.c.
+ *
+ * Once cfg_from_args() succeeds the config is validated and read-only.
+ * String fields are owned by the struct (cfg_release frees them) and are
+ * NULL when unset without a default.
+ */
+#ifndef REGISTRY_CONFIG_H
+#define REGISTRY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "common/err.h"
+
+/* A repeatable option (e.g. --upstream PREFIX=URL): every value, in order. */
+struct cfg_list {
+	char **v;
+	size_t n;
+};
+
+struct cfg {
+	char *listen; /* host:port */
+	char *data;   /* data directory */
+	int threads;  /* event-loop threads, 0 = cores */
+	char *tls_cert;
+	char *tls_key;
+	size_t max_manifest; /* bytes */
+	char *log_level;     /* debug|info|warn|error */
+	char *port_file;     /* write the bound port here */
+	char *config;	     /* the JSON file read, if any */
+	/* Scanning (scan.h, policy.h). */
+	int scan_workers;	    /* scan threads, 0 = cores */
+	char *vuln_db;		    /* NULL: DATA/vulndb.db */
+	char *deny_severity;	    /* NULL: no pull policy */
+	struct cfg_list allow_vuln; /* advisories the policy ignores */
+	int policy_wait;	    /* seconds a pull waits for a report */
+	int scan_wait_max;	    /* cap of ?wait on the scan endpoint */
+	size_t max_db_upload;	    /* POST /v2/_customs/db body cap */
+};
+
+enum cfg_type {
+	CFG_STRING, /* char *; `choices` may restrict it */
+	CFG_INT,    /* int, within [min, max] */
+	CFG_SIZE,   /* size_t; "4194304", "4M", "4MiB", "64k"... */
+	CFG_BOOL,   /* bool; a bare flag sets it, "=false" clears it */
+	CFG_LIST,   /* struct cfg_list; each occurrence appends */
+};
+
+struct cfg_option {
+	const char *name;
+	enum cfg_type type;
+	long long min, max;	    /* CFG_INT, CFG_SIZE */
+	const char *def;	    /* default as text, or NULL */
+	size_t offset;		    /* offsetof(struct cfg, field) */
+	const char *const *choices; /* CFG_STRING: NULL-terminated */
+	const char *arg;	    /* for --help: "ADDR", "N"... */
+	const char *help;
+};
+
+/* The option table, terminated by a row with name NULL. */
+extern const struct cfg_option cfg_options[];
+
+/* Fills c with the defaults. */
+void cfg_defaults(struct cfg *c);
+/* Sets option `name` from text (as a flag would). */
+int cfg_set(struct cfg *c, const char *name, const char *value, struct err *e);
+/* Applies a JSON object of options. */
+int cfg_load_file(struct cfg *c, const char *path, struct err *e);
+/* Defaults, then --config FILE, then the other flags; then validates.
+ * argv[0] is the subcommand name.  On --help sets *help and returns 0
+ * without validating.  Unknown flags and stray arguments are errors.
+ * On failure c is released. */
+int cfg_from_args(struct cfg *c, int argc, char **argv, bool *help,
+		  struct err *e);
+/* Cross-option checks (e.g. a TLS cert needs its key). */
+int cfg_validate(const struct cfg *c, struct err *e);
+void cfg_usage(FILE *out, const char *cmd);
+void cfg_release(struct cfg *c);
+
+#endif

@@ -1,0 +1,215 @@
+/* http_int.h: the HTTP layer's private structures, for registry/http*.c only
+ * (SQLite's btreeInt.h).  The public contract is http.h.
+ *
+ * Threads: the thread calling http_server_run() runs the "main" event base
+ * (accepting, the stop pipe, the grace timer); each worker thread runs its
+ * own event base and owns the connections handed to it.  Fields marked
+ * "lock" are shared and guarded by the worker's mutex; everything else of a
+ * worker, its connections and their requests is touched only by its thread.
+ */
+#ifndef REGISTRY_HTTP_INT_H
+#define REGISTRY_HTTP_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+/* http_parser.h declares its own `enum http_method`; rename that tag so the
+ * parser and our http.h can share a translation unit. */
+#define http_method http_parser_method
+#include <http_parser.h>
+#undef http_method
+
+#include <openssl/ssl.h>
+
+#include "common/buf.h"
+#include "registry/http.h"
+
+struct event;
+struct http_conn;
+
+/* Bodies are read in pieces of at most this much; the input buffer stops
+ * growing at HTTP_READ_HIGH (the bufferevent stops reading). */
+#define HTTP_READ_HIGH (1024 * 1024)
+#define HTTP_MAX_READ  (256 * 1024)
+#define HTTP_MAX_WRITE (1024 * 1024)
+/* An unread Content-Length body up to this size is read and dropped to keep
+ * the connection; a bigger one closes it. */
+#define HTTP_DRAIN_MAX (64 * 1024)
+/* How long a closing connection keeps reading (and dropping) what the client
+ * still sends, so the client sees our reply rather than a reset. */
+#define HTTP_LINGER_S 2
+/* In-flight requests get this long after http_server_stop(). */
+#define HTTP_GRACE_S 5
+/* Connections past max_conns still get a 503, up to this many more. */
+#define HTTP_REJECT_SLACK 64
+
+struct http_handoff {
+	TAILQ_ENTRY(http_handoff) link;
+	int fd;
+	bool reject;
+	char peer[64];
+};
+
+struct http_defer {
+	TAILQ_ENTRY(http_defer) link;
+	struct http_req *req;
+	http_defer_fn fn;
+	void *arg;
+};
+
+TAILQ_HEAD(http_conn_list, http_conn);
+
+struct http_worker {
+	struct http_server *srv;
+	unsigned idx;
+	struct event_base *base;
+	pthread_t thread;
+	bool started;
+
+	pthread_mutex_t lock;
+	TAILQ_HEAD(, http_handoff) handoffs; /* lock */
+	TAILQ_HEAD(, http_defer) defers;     /* lock */
+	TAILQ_HEAD(, http_defer) ready;	     /* being run by defer_cb */
+
+	struct event *handoff_ev; /* fd -1, fired with event_active() */
+	struct event *defer_ev;
+	struct event *drain_ev;
+	struct event *kill_ev;
+
+	struct http_conn_list conns;
+	uint64_t nreq;
+	bool draining;
+	time_t date_at;
+	char date[40];
+	time_t warn_at;
+};
+
+struct http_server {
+	struct http_config cfg; /* strings are our copies */
+	char *listen, *tls_cert, *tls_key, *tls_client_ca, *port_file;
+	http_dispatch_fn dispatch;
+	void *arg;
+	SSL_CTX *ssl_ctx;
+
+	int lfd;
+	int port;
+	int stop_pipe[2];
+	struct event_base *base;
+	struct event *listen_ev;
+	struct event *stop_ev;
+	struct event *backoff_ev;
+	struct event *grace_ev;
+	struct timespec stop_at;
+	bool listening;
+	bool ran;
+
+	struct http_worker *workers;
+	unsigned nworkers;
+	unsigned next_worker;
+	atomic_int nconns;
+};
+
+struct http_hdr {
+	const char *name;
+	const char *value;
+};
+
+/* Decoded query values handed out by http_req_query_param(). */
+struct http_qval {
+	struct http_qval *next;
+	char value[];
+};
+
+enum http_hstate { HS_URL, HS_FIELD, HS_VALUE, HS_DONE };
+
+struct http_req {
+	struct http_conn *conn;
+	struct http_worker *w;
+	char id[32];
+	struct timespec start;
+
+	/* Request line and headers, as parsed. */
+	struct buf hbuf; /* URL\0 name\0value\0 ... */
+	enum http_hstate hstate;
+	size_t *hoff; /* offsets into hbuf: name, value, name, value... */
+	int nhoff;
+	int hoff_alloc;
+	struct http_hdr *hdrs;
+	int nhdrs;
+	enum http_method method;
+	const char *method_name;
+	char *path;	/* decoded */
+	char *raw_path; /* as sent, for the log */
+	char *query;
+	int64_t clen;
+	bool chunked;
+	bool has_body;
+	bool keep_alive;
+	bool http10;
+	bool expect_continue;
+	bool upgrade;
+	struct http_qval *qvals;
+
+	/* The handler's side. */
+	void *data;
+	http_data_fn on_data;
+	http_end_fn on_end;
+	void *body_arg;
+	http_close_fn on_close;
+	void *close_arg;
+	bool dispatched;
+	bool body_wanted;
+	bool continue_sent;
+	bool stopped; /* on_data returned -1 */
+	bool close_notified;
+
+	/* The reply. */
+	struct evbuffer *rhdrs;
+	int64_t user_clen; /* Content-Length set by the handler, for HEAD */
+	int status;
+	uint64_t bytes;
+	bool replied;
+	bool logged;
+};
+
+/* http.c */
+struct http_conn_list *http_worker_conns(struct http_worker *w);
+bool http_worker_stopping(const struct http_worker *w);
+void http_worker_drop_defers(struct http_worker *w, struct http_req *req);
+const char *http_worker_date(struct http_worker *w);
+void http_conn_gone(struct http_worker *w);
+
+/* http_conn.c */
+void http_conn_new(struct http_worker *w, int fd, const char *peer,
+		   bool reject);
+/* Closes connections with no request in progress; the rest close after
+ * their reply. */
+void http_conn_drain_all(struct http_worker *w);
+/* Closes every connection (on_close runs for unanswered requests). */
+void http_conn_kill_all(struct http_worker *w);
+const char *http_conn_peer(const struct http_conn *c);
+const char *http_conn_client_cn(struct http_conn *c);
+bool http_conn_is_tls(const struct http_conn *c);
+
+/* http_req.c */
+struct http_req *http_req_new(struct http_conn *c, struct http_worker *w);
+void http_req_free(struct http_req *req);
+/* Appends parser bytes to the URL or the current header; -1 when the
+ * header block is over its cap (431). */
+int http_req_add_url(struct http_req *req, const char *at, size_t len);
+int http_req_add_field(struct http_req *req, const char *at, size_t len,
+		       int max_headers);
+int http_req_add_value(struct http_req *req, const char *at, size_t len);
+/* Splits the URL and indexes the headers once they are complete; returns
+ * an HTTP status (400) for a request we refuse, else 0. */
+int http_req_finish_headers(struct http_req *req, const http_parser *p);
+void http_req_log(struct http_req *req);
+/* Percent-decodes src[0..len) into a new string; NULL on a bad escape or
+ * a NUL byte.  plus_space turns '+' into ' ' (query strings). */
+char *http_pct_decode(const char *src, size_t len, bool plus_space);
+
+#endif

@@ -1,0 +1,4 @@
+# registry/: the /v2/ API (api*.c, route.c, parse.c, reply.c, config.c),
+# `customs serve` (serve.c) and the HTTP server (http.c).
+# test_reply sees what the reply helpers hand to the HTTP layer.
+UNIT_LDFLAGS_test_reply := -Wl,--wrap=http_reply_header,--wrap=http_reply_mem,--wrap=http_reply,--wrap=http_req_id,--wrap=http_req_method_name,--wrap=http_req_path

@@ -1,0 +1,203 @@
+#include "registry/reply.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/http.h"
+#include "common/banned.h"
+
+/*
+ * The wire codes are all from the spec's list, which the spec says a JSON
+ * error body MUST use; our own codes borrow the nearest one:
+ * - ERR_RANGE_INVALID (416, chunk out of order) and ERR_BUSY (the upload
+ *   is being written by another request) are upload problems;
+ * - ERR_TOO_LARGE (413, e.g. a manifest over --max-manifest) is
+ *   SIZE_INVALID rather than MANIFEST_INVALID: the body was refused for
+ *   its length before anyone read it, and 413 carries the meaning;
+ * - ERR_NOT_FOUND (no such endpoint) and ERR_INVALID (a malformed query
+ *   parameter) are UNSUPPORTED: the request asks for something we do not
+ *   offer.  ERR_UNSUPPORTED itself is 405 (a method a route lacks), as in
+ *   CNCF distribution.
+ */
+static const struct reg_err_info reg_err_table[ERR__COUNT] = {
+	[ERR_OK] = {200, "UNSUPPORTED", "no error", LL_DEBUG, false},
+	[ERR_BLOB_UNKNOWN] = {404, "BLOB_UNKNOWN", "blob unknown to registry",
+			      LL_INFO, false},
+	[ERR_BLOB_UPLOAD_INVALID] = {400, "BLOB_UPLOAD_INVALID",
+				     "blob upload invalid", LL_INFO, false},
+	[ERR_BLOB_UPLOAD_UNKNOWN] = {404, "BLOB_UPLOAD_UNKNOWN",
+				     "blob upload unknown to registry", LL_INFO,
+				     false},
+	[ERR_DIGEST_INVALID] = {400, "DIGEST_INVALID",
+				"provided digest did not match uploaded "
+				"content",
+				LL_INFO, false},
+	[ERR_MANIFEST_BLOB_UNKNOWN] = {400, "MANIFEST_BLOB_UNKNOWN",
+				       "manifest references a manifest or "
+				       "blob unknown to registry",
+				       LL_INFO, false},
+	[ERR_MANIFEST_INVALID] = {400, "MANIFEST_INVALID", "manifest invalid",
+				  LL_INFO, false},
+	[ERR_MANIFEST_UNKNOWN] = {404, "MANIFEST_UNKNOWN",
+				  "manifest unknown to registry", LL_INFO,
+				  false},
+	[ERR_NAME_INVALID] = {400, "NAME_INVALID", "invalid repository name",
+			      LL_INFO, false},
+	[ERR_NAME_UNKNOWN] = {404, "NAME_UNKNOWN",
+			      "repository name not known to registry", LL_INFO,
+			      false},
+	[ERR_SIZE_INVALID] = {400, "SIZE_INVALID",
+			      "provided length did not match content length",
+			      LL_INFO, false},
+	[ERR_UNAUTHORIZED] = {401, "UNAUTHORIZED", "authentication required",
+			      LL_INFO, false},
+	[ERR_DENIED] = {403, "DENIED",
+			"requested access to the resource is denied", LL_INFO,
+			false},
+	[ERR_UNSUPPORTED] = {405, "UNSUPPORTED", "the operation is unsupported",
+			     LL_INFO, false},
+	[ERR_TOOMANYREQUESTS] = {429, "TOOMANYREQUESTS", "too many requests",
+				 LL_WARN, false},
+	[ERR_RANGE_INVALID] = {416, "BLOB_UPLOAD_INVALID",
+			       "requested range not satisfiable", LL_INFO,
+			       false},
+	[ERR_TOO_LARGE] = {413, "SIZE_INVALID", "payload too large", LL_INFO,
+			   false},
+	[ERR_BUSY] = {409, "BLOB_UPLOAD_INVALID",
+		      "the upload is in use by another request", LL_WARN,
+		      false},
+	[ERR_NOT_FOUND] = {404, "UNSUPPORTED", "no such endpoint", LL_INFO,
+			   false},
+	[ERR_INVALID] = {400, "UNSUPPORTED", "invalid request", LL_INFO, false},
+	[ERR_IO] = {500, "UNKNOWN", "internal server error", LL_ERROR, true},
+	[ERR_NOSPACE] = {507, "UNKNOWN", "insufficient storage", LL_ERROR,
+			 true},
+	[ERR_DB] = {500, "UNKNOWN", "internal server error", LL_ERROR, true},
+	[ERR_INTERNAL] = {500, "UNKNOWN", "internal server error", LL_ERROR,
+			  true},
+};
+
+const struct reg_err_info *reg_err_info(enum err_code code)
+{
+	if ((int)code < 0 || code >= ERR__COUNT || !reg_err_table[code].wire)
+		return &reg_err_table[ERR_INTERNAL];
+	return &reg_err_table[code];
+}
+
+/* Copies s into out[size] with control and non-ASCII bytes as '?': error
+ * messages quote client input, and neither the JSON body (UTF-8 only) nor
+ * a log line (one per event) may be broken by it. */
+static const char *reply_clean(const char *s, char *out, size_t size)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < size; i++)
+		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
+int reg_error_body(const struct err *e, struct buf *out)
+{
+	const struct reg_err_info *info = reg_err_info(e->code);
+	const char *msg = info->internal || !e->msg[0] ? info->text : e->msg;
+	char clean[sizeof(e->msg)];
+	json_t *root, *list;
+	char *s = NULL;
+	int rc = -1;
+
+	msg = reply_clean(msg, clean, sizeof(clean));
+	list = json_array();
+	json_array_append_new(list,
+			      json_pack("{s:s, s:s, s:s}", "code", info->wire,
+					"message", msg, "detail", info->text));
+	root = json_pack("{s:o}", "errors", list);
+	if (!root)
+		goto out;
+	s = json_dumps(root, JSON_COMPACT);
+	if (!s)
+		goto out;
+	rc = buf_adds(out, s);
+out:
+	free(s);
+	json_decref(root);
+	return rc;
+}
+
+static void reply_api_header(struct http_req *req)
+{
+	http_reply_header(req, "Docker-Distribution-API-Version",
+			  "registry/2.0");
+}
+
+void reg_reply_error(struct http_req *req, const struct err *e)
+{
+	const struct reg_err_info *info = reg_err_info(e->code);
+	struct buf body = BUF_INIT;
+	char path[256], msg[sizeof(e->msg)];
+
+	log_msg(info->level, "%s %s %s: %d %s: %s", http_req_id(req),
+		http_req_method_name(req),
+		reply_clean(http_req_path(req), path, sizeof(path)),
+		info->status, info->wire,
+		reply_clean(e->msg[0] ? e->msg : info->text, msg, sizeof(msg)));
+	if (reg_error_body(e, &body) < 0)
+		buf_reset(&body);
+	reg_reply_mem(req, info->status, "application/json", body.buf,
+		      body.len);
+	buf_release(&body);
+}
+
+void reg_reply_errorf(struct http_req *req, enum err_code code, const char *fmt,
+		      ...)
+{
+	struct err e = ERR_INIT;
+	va_list ap;
+
+	e.code = code;
+	va_start(ap, fmt);
+	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+	va_end(ap);
+	reg_reply_error(req, &e);
+}
+
+void reg_reply_status(struct http_req *req, int status)
+{
+	reply_api_header(req);
+	http_reply(req, status, NULL);
+}
+
+void reg_reply_mem(struct http_req *req, int status, const char *ctype,
+		   const void *data, size_t len)
+{
+	reply_api_header(req);
+	http_reply_mem(req, status, ctype, data, len);
+}
+
+void reg_reply_json_type(struct http_req *req, int status, const char *ctype,
+			 json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	if (!s) {
+		reg_reply_errorf(req, ERR_INTERNAL, "cannot serialise reply");
+		return;
+	}
+	reg_reply_mem(req, status, ctype, s, strlen(s));
+	free(s);
+}
+
+void reg_reply_json(struct http_req *req, int status, json_t *j)
+{
+	reg_reply_json_type(req, status, "application/json", j);
+}
+
+void reg_reply_file(struct http_req *req, int status, const char *ctype, int fd,
+		    off_t off, off_t len)
+{
+	reply_api_header(req);
+	http_reply_file(req, status, ctype, fd, off, len);
+}

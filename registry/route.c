@@ -1,0 +1,206 @@
+#include "registry/api.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "registry/reply.h"
+#include "common/banned.h"
+
+/* Order matters where patterns overlap: uploads before blobs. */
+static const struct reg_route reg_routes[] = {
+	{"/v2/", HTTP_M_GET, ROUTE_ARG_NONE, api_base},
+	{"/v2/", HTTP_M_HEAD, ROUTE_ARG_NONE, api_base},
+	{"/v2/_catalog", HTTP_M_GET, ROUTE_ARG_NONE, api_catalog},
+	{"<name>/tags/list", HTTP_M_GET, ROUTE_ARG_NONE, api_tags_list},
+	{"<name>/manifests/<ref>", HTTP_M_GET, ROUTE_ARG_REF, api_manifest_get},
+	{"<name>/manifests/<ref>", HTTP_M_HEAD, ROUTE_ARG_REF,
+	 api_manifest_get},
+	{"<name>/manifests/<ref>", HTTP_M_PUT, ROUTE_ARG_REF, api_manifest_put},
+	{"<name>/manifests/<ref>", HTTP_M_DELETE, ROUTE_ARG_REF,
+	 api_manifest_delete},
+	{"<name>/blobs/uploads/", HTTP_M_POST, ROUTE_ARG_NONE,
+	 api_upload_start},
+	{"<name>/blobs/uploads", HTTP_M_POST, ROUTE_ARG_NONE, api_upload_start},
+	{"<name>/blobs/uploads/<id>", HTTP_M_GET, ROUTE_ARG_UPLOAD,
+	 api_upload_status},
+	{"<name>/blobs/uploads/<id>", HTTP_M_PATCH, ROUTE_ARG_UPLOAD,
+	 api_upload_patch},
+	{"<name>/blobs/uploads/<id>", HTTP_M_PUT, ROUTE_ARG_UPLOAD,
+	 api_upload_put},
+	{"<name>/blobs/uploads/<id>", HTTP_M_DELETE, ROUTE_ARG_UPLOAD,
+	 api_upload_cancel},
+	{"<name>/blobs/<digest>", HTTP_M_GET, ROUTE_ARG_DIGEST, api_blob_get},
+	{"<name>/blobs/<digest>", HTTP_M_HEAD, ROUTE_ARG_DIGEST, api_blob_get},
+	{"<name>/blobs/<digest>", HTTP_M_DELETE, ROUTE_ARG_DIGEST,
+	 api_blob_delete},
+	{"<name>/referrers/<digest>", HTTP_M_GET, ROUTE_ARG_DIGEST,
+	 api_referrers},
+	/* Extensions (api_scan.c). */
+	{"/v2/_oci/ext/discover", HTTP_M_GET, ROUTE_ARG_NONE, api_ext_discover},
+	{"<name>/_oci/ext/discover", HTTP_M_GET, ROUTE_ARG_NONE,
+	 api_ext_discover},
+	{"<name>/_customs/scan/<ref>", HTTP_M_GET, ROUTE_ARG_REF, api_scan_get},
+	{"/v2/_customs/db", HTTP_M_GET, ROUTE_ARG_NONE, api_scan_db_get},
+	{"/v2/_customs/db", HTTP_M_POST, ROUTE_ARG_NONE, api_scan_db_post},
+	{"/v2/_customs/doc", HTTP_M_GET, ROUTE_ARG_NONE, api_scan_doc},
+};
+
+#define ROUTE_NAME   "<name>/"
+#define ROUTE_PREFIX "/v2/"
+
+static const char *const route_method_names[] = {
+	[HTTP_M_OTHER] = NULL,	    [HTTP_M_GET] = "GET",
+	[HTTP_M_HEAD] = "HEAD",	    [HTTP_M_PUT] = "PUT",
+	[HTTP_M_POST] = "POST",	    [HTTP_M_PATCH] = "PATCH",
+	[HTTP_M_DELETE] = "DELETE", [HTTP_M_OPTIONS] = "OPTIONS",
+};
+
+/* Matches the segments of pat (what follows "<name>/") against the end of
+ * path[0..len) (what follows "/v2/"); the name is what precedes them. */
+static bool route_match_tail(const char *pat, const char *path, size_t len,
+			     struct reg_match *m)
+{
+	size_t pi = strlen(pat), si = len;
+
+	m->arg = NULL;
+	m->arg_len = 0;
+	for (;;) {
+		size_t pstart = pi, sstart = si;
+
+		while (pstart > 0 && pat[pstart - 1] != '/')
+			pstart--;
+		while (sstart > 0 && path[sstart - 1] != '/')
+			sstart--;
+		if (sstart == 0)
+			return false; /* nothing left for the name */
+		if (pat[pstart] == '<') {
+			if (sstart == si)
+				return false;
+			m->arg = path + sstart;
+			m->arg_len = si - sstart;
+		} else if (pi - pstart != si - sstart ||
+			   memcmp(pat + pstart, path + sstart, pi - pstart)) {
+			return false;
+		}
+		if (pstart == 0) {
+			m->name = path;
+			m->name_len = sstart - 1;
+			return true;
+		}
+		pi = pstart - 1;
+		si = sstart - 1;
+	}
+}
+
+static bool route_match(const struct reg_route *r, const char *path,
+			struct reg_match *m)
+{
+	size_t plen = strlen(ROUTE_PREFIX);
+
+	if (strncmp(r->pattern, ROUTE_NAME, strlen(ROUTE_NAME))) {
+		m->name = NULL;
+		m->name_len = 0;
+		m->arg = NULL;
+		m->arg_len = 0;
+		return !strcmp(r->pattern, path);
+	}
+	if (strncmp(path, ROUTE_PREFIX, plen))
+		return false;
+	return route_match_tail(r->pattern + strlen(ROUTE_NAME), path + plen,
+				strlen(path) - plen, m);
+}
+
+static void route_allow_add(struct reg_match *m, enum http_method method)
+{
+	const char *name = route_method_names[method];
+	size_t n = strlen(m->allow);
+
+	if (!name || strstr(m->allow, name))
+		return;
+	snprintf(m->allow + n, sizeof(m->allow) - n, "%s%s", n ? ", " : "",
+		 name);
+}
+
+void reg_route_find(enum http_method method, const char *path,
+		    struct reg_match *m)
+{
+	struct reg_match cur;
+
+	memset(m, 0, sizeof(*m));
+	/* "/v2" is the base too (clients probe both). */
+	if (!strcmp(path, "/v2"))
+		path = "/v2/";
+	/* The first row matching path and method wins; rows that match
+	 * only the path make up the Allow list of a 405. */
+	for (size_t i = 0; i < sizeof(reg_routes) / sizeof(reg_routes[0]);
+	     i++) {
+		const struct reg_route *r = &reg_routes[i];
+
+		memset(&cur, 0, sizeof(cur));
+		if (!route_match(r, path, &cur))
+			continue;
+		m->path_known = true;
+		route_allow_add(m, r->method);
+		if (r->method == method && !m->route) {
+			m->route = r;
+			m->name = cur.name;
+			m->name_len = cur.name_len;
+			m->arg = cur.arg;
+			m->arg_len = cur.arg_len;
+		}
+	}
+}
+
+int reg_route_parse(const struct reg_match *m, struct reg_call *c,
+		    struct err *e)
+{
+	c->name[0] = '\0';
+	if (m->name && reg_parse_name(m->name, m->name_len, c->name, e) < 0)
+		return -1;
+	switch (m->route->arg) {
+	case ROUTE_ARG_NONE:
+		return 0;
+	case ROUTE_ARG_REF:
+		return reg_parse_ref(m->arg, m->arg_len, &c->ref, e);
+	case ROUTE_ARG_DIGEST:
+		return digest_parse(m->arg, m->arg_len, &c->digest, e);
+	case ROUTE_ARG_UPLOAD:
+		/* A malformed id cannot name a session: unknown, not bad. */
+		if (!reg_upload_id_valid(m->arg, m->arg_len))
+			return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
+				       "no upload '%.*s'",
+				       (int)(m->arg_len > 64 ? 64 : m->arg_len),
+				       m->arg);
+		memcpy(c->upload_id, m->arg, m->arg_len);
+		c->upload_id[m->arg_len] = '\0';
+		return 0;
+	}
+	return err_set(e, ERR_INTERNAL, "bad route argument kind");
+}
+
+void reg_dispatch(struct http_req *req, void *arg)
+{
+	struct reg_call c = {.ctx = arg, .req = req};
+	const char *path = http_req_path(req);
+	struct err e = ERR_INIT;
+	struct reg_match m;
+
+	reg_route_find(http_req_method(req), path, &m);
+	if (!m.route) {
+		if (m.path_known) {
+			http_reply_header(req, "Allow", m.allow);
+			reg_reply_errorf(req, ERR_UNSUPPORTED,
+					 "method %s not allowed here",
+					 http_req_method_name(req));
+		} else {
+			reg_reply_errorf(req, ERR_NOT_FOUND,
+					 "no endpoint at this path");
+		}
+		return;
+	}
+	if (reg_route_parse(&m, &c, &e) < 0) {
+		reg_reply_error(req, &e);
+		return;
+	}
+	m.route->handler(&c);
+}

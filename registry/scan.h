@@ -1,0 +1,113 @@
+/* scan.h: scan on push, the registry's side.
+ *
+ * A manifest PUT stores the manifest and its scan job in one transaction
+ * (storage.h, "Scan jobs and reports"), then calls reg_scan_kick().  A pool
+ * of worker threads takes the jobs; each has its own vulnerability DB
+ * handle and reads layers straight from the blob store, so no event loop
+ * ever waits for a scan.  A finished job leaves:
+ *   - the report, per manifest digest, in meta.db (with the package
+ *     inventory, so a new DB re-matches it without reading layers);
+ *   - in every repository that has the manifest, a referrer artifact
+ *     (artifactType REG_SCAN_REPORT_TYPE, the empty config, the report as
+ *     its one layer, subject = the manifest, the counts as annotations)
+ *     that replaces the previous one.
+ * An index waits for a job per platform manifest and lists their reports.
+ *
+ * The vulnerability DB is reopened when its file changes (`customs db
+ * import` while the server runs, checked every few seconds), on
+ * reg_scan_reload() (SIGHUP) and after reg_scan_import() (POST
+ * /v2/_customs/db); then every stored report is re-matched and the ones
+ * whose findings changed are replaced.
+ *
+ * Requests waiting for a report (?wait=N, pull policy) register with
+ * reg_scan_wait() and are woken on their own loop thread.
+ */
+#ifndef REGISTRY_SCAN_H
+#define REGISTRY_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/digest.h"
+#include "common/err.h"
+#include "storage/storage.h"
+
+struct http_req;
+struct reg_scan;
+
+#define REG_SCAN_REPORT_TYPE "application/vnd.customs.scan.report.v1+json"
+
+struct reg_scan_config {
+	struct stor *st;	/* borrowed; outlives the pool */
+	int workers;		/* threads; 0: one per core */
+	const char *vuln_db;	/* the DB file; it may not exist (yet) */
+};
+
+/* Starts the workers after queueing again the jobs a crash or a restart
+ * interrupted.  A missing DB is not an error: reports then say "no
+ * vulnerability data". */
+struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg,
+			      struct err *e);
+/* Stops and joins the threads (a scan in progress ends first; its job is
+ * taken again at the next start).  Call before the HTTP server is freed,
+ * and reg_scan_free() after it: closing connections runs the waiters'
+ * close callbacks. */
+void reg_scan_stop(struct reg_scan *s);
+void reg_scan_free(struct reg_scan *s);
+
+/* A job was enqueued: wake a worker.  Thread-safe; s may be NULL. */
+void reg_scan_kick(struct reg_scan *s);
+/* Reopen the DB and re-match if it changed.  Async-signal-safe. */
+void reg_scan_reload(struct reg_scan *s);
+/* The loaded DB's version into out ("" when there is no DB). */
+void reg_scan_db_version(struct reg_scan *s, char *out, size_t n);
+
+/* The manifest dg was deleted from repo: its report referrers there go,
+ * and its job and report once no repository has it. */
+int reg_scan_forget(struct stor *st, const char *repo,
+		    const struct digest *dg, struct err *e);
+
+/* --- Waiting for a report ------------------------------------------------ */
+
+enum reg_scan_wake {
+	REG_SCAN_READY,		/* the report (or a final failure) is there */
+	REG_SCAN_TIMEOUT,
+	REG_SCAN_CLOSED,	/* the client went away: do not reply */
+};
+/* Runs on the request's loop thread, exactly once per reg_scan_wait(). */
+typedef void (*reg_scan_wake_fn)(struct http_req *req, void *arg,
+				 enum reg_scan_wake why);
+
+/* Holds req until dg's scan is final (a result, or failed for good) or
+ * timeout_s passes.  Takes over req's on_close callback.  Call on req's
+ * loop thread; if the scan is already final, fn still runs from the loop
+ * (not from within this call). */
+void reg_scan_wait(struct reg_scan *s, struct http_req *req,
+		   const struct digest *dg, int timeout_s, reg_scan_wake_fn fn,
+		   void *arg);
+/* True once dg has a report or will never get one. */
+bool reg_scan_final(const struct stor_scan *sc);
+
+/* --- Importing a DB (POST /v2/_customs/db) ------------------------------ */
+
+struct reg_scan_import_result {
+	struct err e;		/* e.code ERR_OK on success */
+	size_t records, skipped;
+	bool unchanged;
+	size_t rematch;		/* reports queued for re-matching */
+	char version[96];
+};
+/* Runs on req's loop thread with the outcome, unless the client went
+ * away (then it does not run). */
+typedef void (*reg_scan_import_fn)(struct http_req *req,
+				   const struct reg_scan_import_result *r);
+
+/* Imports the feed file at path (then deletes it) on the pool's own
+ * thread, reloads the DB and re-matches.  Takes over req's on_close.
+ * Fails with ERR_BUSY while another import runs (path is then left to the
+ * caller). */
+int reg_scan_import(struct reg_scan *s, struct http_req *req,
+		    const char *path, reg_scan_import_fn done,
+		    struct err *e);
+
+#endif

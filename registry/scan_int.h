@@ -1,0 +1,153 @@
+/* scan_int.h: what registry/scan_*.c share (see scan.h).
+ *
+ *   scan_pool.c     threads, the DB reload/import thread, kicks
+ *   scan_job.c      one job: scan, re-match or assemble, then publish
+ *   scan_wait.c     requests waiting for a report
+ *   scan_report.c   pure JSON work on reports (unit-tested)
+ *   scan_publish.c  the referrer artifact in each repository
+ */
+#ifndef REGISTRY_SCAN_INT_H
+#define REGISTRY_SCAN_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "registry/scan.h"
+
+/* A job is claimed for this long; a crash-free server never lets it
+ * expire (jobs left running are queued again at start). */
+#define RS_LEASE_S 3600
+/* Claims before a job fails for good (a crash counts as one). */
+#define RS_MAX_ATTEMPTS 3
+/* Wait before retrying a job that failed for a passing reason. */
+#define RS_RETRY_S 5
+/* How often the DB file is checked for a change. */
+#define RS_DB_POLL_S 2
+/* Most platforms an index report lists. */
+#define RS_MAX_PLATFORMS 256
+
+#define RS_EMPTY_TYPE "application/vnd.oci.empty.v1+json"
+#define RS_EMPTY_DIGEST                                                        \
+	"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+#define RS_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+
+struct vulndb;
+struct rs_import;
+struct rs_waiter;
+
+struct rs_worker {
+	struct reg_scan *pool;
+	pthread_t thread;
+	bool started;
+	struct vulndb *db;	/* NULL: no DB */
+	char *db_note;		/* with db NULL: why, for reports */
+	uint64_t db_gen;	/* of db; reopened when the pool's changes */
+};
+
+struct reg_scan {
+	struct stor *st;
+	char *db_path;
+	struct rs_worker *workers;
+	int nworkers;
+	pthread_t manager;
+	bool manager_started;
+
+	pthread_mutex_t lock;	/* guards what follows, to waiters */
+	pthread_cond_t cond;	/* a kick or stop */
+	uint64_t kicks;
+	bool stop;
+	uint64_t db_gen;	/* bumped when the DB file changes */
+	char db_version[96];	/* of the loaded DB; "" none */
+	dev_t db_dev;		/* identity of the file loaded */
+	ino_t db_ino;
+	struct timespec db_mtime;
+	off_t db_size;
+	struct rs_import *import; /* queued or running, or NULL */
+
+	sem_t wake_manager;	/* posted by reg_scan_reload() and imports */
+	volatile sig_atomic_t reload_asked; /* set by reg_scan_reload() */
+
+	pthread_mutex_t wlock;	/* guards the waiters */
+	struct rs_waiter *waiters;
+};
+
+/* scan_pool.c */
+/* The current DB generation and version, for a worker about to run. */
+uint64_t rs_db_gen(struct reg_scan *s);
+
+/* scan_job.c: runs one claimed job to its next state. */
+void rs_job_run(struct rs_worker *w, struct stor_scan_job *job);
+
+/* scan_wait.c: wakes every request waiting for dg.  Thread-safe. */
+void rs_notify(struct reg_scan *s, const struct digest *dg);
+/* Frees waiters still registered (after the HTTP server is gone). */
+void rs_waiters_free(struct reg_scan *s);
+
+/* scan_report.c */
+/* The findings of a report, short: a JSON array of {"id", "aliases",
+ * "severity"} (an index's are its platforms'); the caller frees. */
+char *rs_findings(const json_t *report);
+/* Whether two reports say the same, ignoring when and with which DB and
+ * scanner they were made. */
+bool rs_report_same(const json_t *a, const json_t *b);
+/* A copy of report naming repo as its repository (each platform's too). */
+json_t *rs_report_in(const json_t *report, const char *repo);
+
+/* Whether a manifest body is an index (1), an image manifest (0), or
+ * neither (-1: not JSON, or an artifact). */
+int rs_manifest_kind(const char *body, size_t len);
+
+/* One platform of an index. */
+struct rs_platform {
+	struct digest digest;
+	char name[96];		/* "linux/arm64/v8" */
+};
+/* The platform manifests of an index body, skipping attestations; at
+ * most RS_MAX_PLATFORMS.  *out is the caller's to free. */
+int rs_index_platforms(const char *body, size_t len, struct rs_platform **out,
+		       size_t *n, struct err *e);
+
+/* What an index report is made of. */
+struct rs_index_part {
+	const struct rs_platform *p;
+	const json_t *report;	/* the platform's, or NULL */
+	const char *why;	/* when report is NULL: why not */
+};
+struct rs_index_meta {
+	const struct digest *digest;
+	const char *media_type;
+	const char *repository;
+	const char *db_version;	/* NULL: no vulnerability data */
+	time_t now;
+};
+/* An index's report: header, each platform's report under "manifests",
+ * counts summed, a note per platform without one. */
+json_t *rs_index_report(const struct rs_index_part *parts, size_t n,
+			const struct rs_index_meta *m);
+
+/* The subject of a referrer. */
+struct rs_subject {
+	const struct digest *digest;
+	const char *media_type;
+	int64_t size;
+};
+/* The referrer manifest for a report blob (report_dg, report_len) about
+ * subj; *annotations gets its annotations object as compact JSON.  Built
+ * only from its inputs (the time is the report's), so the same report
+ * gives the same manifest.  Both strings are the caller's. */
+char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
+			   size_t report_len, const struct rs_subject *subj,
+			   char **annotations);
+
+/* scan_publish.c: makes repo's report referrer for subject the one of
+ * report_text (replacing others); nothing if repo no longer has it. */
+int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
+	       const json_t *report, struct err *e);
+
+#endif

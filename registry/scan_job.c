@@ -1,0 +1,331 @@
+/* scan_job.c: one claimed scan job, on a worker thread.
+ *
+ * A job brings one digest's report up to date and puts it in every
+ * repository that has the manifest:
+ *   - an image without a report is scanned (layers from the blob store);
+ *   - an image whose report was made with another DB is re-matched from
+ *     the inventory the report lists;
+ *   - an index waits until each platform's job is final, then lists their
+ *     reports;
+ *   - otherwise (pushed again, to another repository) the report is only
+ *     published.
+ * A report is replaced only when its findings change.  Publishing comes
+ * before the job is marked done, so a crash in between publishes again.
+ */
+#include "registry/scan_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "scanner/scan.h"
+#include "scanner/vulndb.h"
+#include "common/banned.h"
+
+/* What the scanner writes as the note of a report without a DB (it must
+ * start with the scanner's REPORT_NO_DB so a re-match replaces it). */
+#define RS_NO_DB_NOTE                                                          \
+	"no vulnerability data: the registry has no vulnerability DB loaded"
+
+struct rs_job {
+	struct rs_worker *w;
+	struct stor *st;
+	struct stor_scan_job *job;
+	char **repos;
+	size_t nrepos;
+	struct stor_manifest *m;
+	struct stor_scan cur;	/* the stored result, if any */
+	json_t *old;		/* cur's report, parsed */
+	const char *dbv;	/* the worker's DB version, or NULL */
+	const char *what;	/* for the log: "scanned", "re-matched"... */
+};
+
+/* The scanner reads blobs straight from the store.  Any repository's link
+ * will do: the manifest PUT checked its blobs were in its repository. */
+static int rs_open_blob(void *ctx, const struct digest *dg,
+			struct scan_blob *b, struct err *e)
+{
+	struct stor *st = ctx;
+
+	scan_blob_init(b);
+	b->offset = 0;
+	return stor_blob_open(st, NULL, dg, &b->fd, &b->size, e);
+}
+
+/* Reopens the worker's DB when the pool has seen it change. */
+static void rs_worker_db(struct rs_worker *w)
+{
+	uint64_t gen = rs_db_gen(w->pool);
+	struct err e = ERR_INIT;
+
+	if (w->db_gen == gen)
+		return;
+	vulndb_free(w->db);
+	free(w->db_note);
+	w->db_note = NULL;
+	w->db = vulndb_open(w->pool->db_path, &e);
+	if (!w->db) {
+		w->db_note = xstrdup(RS_NO_DB_NOTE);
+		if (e.code != ERR_NOT_FOUND)
+			log_msg(LL_WARN, "scan: vulnerability DB: %s", e.msg);
+	}
+	w->db_gen = gen;
+}
+
+static bool rs_same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Loads the repositories, the manifest and the stored result.  0 when no
+ * repository has the manifest any more. */
+static int rs_job_load(struct rs_job *j, struct err *e)
+{
+	const char *repo;
+	size_t i;
+
+	if (stor_manifest_repos(j->st, &j->job->digest, &j->repos, &j->nrepos,
+				e) < 0)
+		return -1;
+	if (!j->nrepos)
+		return 0;
+	/* Read it where it was last pushed if it is still there. */
+	for (i = 0; i < j->nrepos && strcmp(j->repos[i], j->job->repo); i++)
+		;
+	repo = j->repos[i < j->nrepos ? i : 0];
+	if (stor_manifest_get(j->st, repo, NULL, &j->job->digest, &j->m, e) <
+		    0 ||
+	    stor_scan_get(j->st, &j->job->digest, true, &j->cur, e) < 0)
+		return -1;
+	if (j->cur.has_result && j->cur.report) {
+		j->old = json_loads(j->cur.report, 0, NULL);
+		if (!j->old)
+			log_msg(LL_WARN, "scan: stored report of %s is not JSON;"
+					 " scanning again", repo);
+	}
+	return 1;
+}
+
+static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
+{
+	struct scan_source src = { rs_open_blob, j->st };
+	struct scan_opts o = {
+		.db = j->w->db,
+		.db_note = j->w->db_note,
+		.repository = j->job->repo,
+	};
+
+	if (j->old && rs_same_str(j->cur.checked_db, j->dbv)) {
+		j->what = "published";
+		*out = json_incref(j->old);
+		return 0;
+	}
+	if (j->old) {
+		j->what = "re-matched";
+		return scan_rematch(j->old, j->w->db, 0, out, e);
+	}
+	j->what = "scanned";
+	return scan_run(&src, &j->job->digest, &o, out, e);
+}
+
+/* 1 when the index job was parked to wait for its platforms. */
+static int rs_job_index(struct rs_job *j, json_t **out, struct err *e)
+{
+	struct rs_index_part *parts = NULL;
+	struct stor_scan *scans = NULL;
+	struct rs_platform *p = NULL;
+	struct digest *dgs = NULL;
+	size_t n = 0, i;
+	bool ready = false;
+	int ret = -1;
+
+	if (rs_index_platforms(j->m->body, j->m->len, &p, &n, e) < 0)
+		return -1;
+	dgs = xcalloc(n + 1, sizeof(*dgs));
+	for (i = 0; i < n; i++)
+		dgs[i] = p[i].digest;
+	if (stor_scan_wait(j->st, j->job, dgs, n, &ready, e) < 0)
+		goto out;
+	if (!ready) {
+		ret = 1;
+		goto out;
+	}
+	parts = xcalloc(n + 1, sizeof(*parts));
+	scans = xcalloc(n + 1, sizeof(*scans));
+	for (i = 0; i < n; i++) {
+		parts[i].p = &p[i];
+		if (stor_scan_get(j->st, &p[i].digest, true, &scans[i], e) < 0)
+			goto out;
+		if (scans[i].report)
+			parts[i].report = json_loads(scans[i].report, 0, NULL);
+		parts[i].why = scans[i].error;
+	}
+	*out = rs_index_report(parts, n,
+			       &(struct rs_index_meta){
+				       .digest = &j->job->digest,
+				       .media_type = j->m->media_type,
+				       .repository = j->job->repo,
+				       .db_version = j->dbv,
+				       .now = time(NULL),
+			       });
+	j->what = "assembled";
+	ret = 0;
+out:
+	for (i = 0; parts && i < n; i++)
+		json_decref((json_t *)parts[i].report);
+	for (i = 0; scans && i < n; i++)
+		stor_scan_release(&scans[i]);
+	free(parts);
+	free(scans);
+	free(dgs);
+	free(p);
+	return ret;
+}
+
+/* Stores *report unless it says what the stored one says; then *report
+ * becomes the stored one, so every repository gets the same. */
+static int rs_job_store(struct rs_job *j, json_t **report, struct err *e)
+{
+	struct stor_scan_result r = { 0 };
+	char *text, *findings;
+	int ret;
+
+	if (j->old && rs_report_same(j->old, *report)) {
+		json_decref(*report);
+		*report = json_incref(j->old);
+		if (rs_same_str(j->cur.checked_db, j->dbv))
+			return 0;
+		return stor_scan_checked(j->st, &j->job->digest, j->dbv, e);
+	}
+	text = json_dumps(*report, JSON_COMPACT);
+	findings = rs_findings(*report);
+	if (!text) {
+		free(findings);
+		return err_set(e, ERR_INTERNAL, "cannot serialise report");
+	}
+	r.report = text;
+	r.findings = findings;
+	r.db_version = j->dbv;
+	ret = stor_scan_result_put(j->st, &j->job->digest, &r, e);
+	free(text);
+	free(findings);
+	return ret;
+}
+
+/* Failures of the image itself are final; the rest are retried. */
+static bool rs_final_error(enum err_code c)
+{
+	return c == ERR_UNSUPPORTED || c == ERR_MANIFEST_INVALID ||
+	       c == ERR_MANIFEST_UNKNOWN || c == ERR_INVALID ||
+	       c == ERR_BLOB_UNKNOWN;
+}
+
+static void rs_job_fail(struct rs_job *j, const struct err *why)
+{
+	char ds[DIGEST_STR_MAX];
+	struct err e = ERR_INIT;
+	bool final = rs_final_error(why->code) ||
+		     j->job->attempts >= RS_MAX_ATTEMPTS;
+	int64_t retry_at =
+		final ? -1 : (int64_t)time(NULL) + RS_RETRY_S * j->job->attempts;
+
+	digest_str(&j->job->digest, ds);
+	log_msg(final ? LL_WARN : LL_INFO, "scan %s (%s): %s%s", ds,
+		j->job->repo, why->msg, final ? "" : "; will retry");
+	if (stor_scan_fail(j->st, j->job, why->msg, retry_at, &e) < 0)
+		log_msg(LL_ERROR, "scan %s: %s", ds, e.msg);
+	if (final)
+		rs_notify(j->w->pool, &j->job->digest);
+}
+
+static void rs_job_log(const struct rs_job *j, const json_t *report,
+		       const struct timespec *t0)
+{
+	const json_t *c = json_object_get(report, "counts");
+	struct timespec t1;
+	char ds[DIGEST_STR_MAX];
+	long ms;
+
+	if (LL_INFO < log_min_level)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0->tv_sec) * 1000 +
+	     (t1.tv_nsec - t0->tv_nsec) / 1000000;
+	log_msg(LL_INFO,
+		"scan %s (%s): %s in %ld ms: %" JSON_INTEGER_FORMAT
+		" critical, %" JSON_INTEGER_FORMAT " high, %" JSON_INTEGER_FORMAT
+		" medium, %" JSON_INTEGER_FORMAT " low, %" JSON_INTEGER_FORMAT
+		" unknown; db %s",
+		digest_str(&j->job->digest, ds), j->job->repo, j->what, ms,
+		json_integer_value(json_object_get(c, "critical")),
+		json_integer_value(json_object_get(c, "high")),
+		json_integer_value(json_object_get(c, "medium")),
+		json_integer_value(json_object_get(c, "low")),
+		json_integer_value(json_object_get(c, "unknown")),
+		j->dbv ? j->dbv : "none");
+}
+
+/* Runs the job to a report, or parks it (1). */
+static int rs_job_report(struct rs_job *j, json_t **report, struct err *e)
+{
+	switch (rs_manifest_kind(j->m->body, j->m->len)) {
+	case 1:
+		return rs_job_index(j, report, e);
+	case 0:
+		return rs_job_image(j, report, e);
+	default:
+		return err_set(e, ERR_UNSUPPORTED,
+			       "not a container image: nothing to scan");
+	}
+}
+
+static int rs_job_publish(struct rs_job *j, const json_t *report,
+			  struct err *e)
+{
+	for (size_t i = 0; i < j->nrepos; i++)
+		if (rs_publish(j->st, j->repos[i], &j->job->digest, report,
+			       e) < 0)
+			return -1;
+	return 0;
+}
+
+void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
+{
+	struct rs_job j = { .w = w, .st = w->pool->st, .job = job };
+	struct err e = ERR_INIT;
+	json_t *report = NULL;
+	struct timespec t0;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rs_worker_db(w);
+	j.dbv = w->db ? vulndb_version(w->db) : NULL;
+	rc = rs_job_load(&j, &e);
+	if (rc == 0) {
+		/* Deleted from every repository meanwhile. */
+		if (stor_scan_forget(j.st, &job->digest, &e) < 0)
+			log_msg(LL_ERROR, "scan: %s", e.msg);
+		rs_notify(w->pool, &job->digest);
+		goto out;
+	}
+	if (rc > 0)
+		rc = rs_job_report(&j, &report, &e);
+	if (rc == 1)
+		goto out;
+	if (rc < 0 || rs_job_store(&j, &report, &e) < 0 ||
+	    rs_job_publish(&j, report, &e) < 0 ||
+	    stor_scan_done(j.st, job, &e) < 0) {
+		rs_job_fail(&j, &e);
+		goto out;
+	}
+	rs_job_log(&j, report, &t0);
+	rs_notify(w->pool, &job->digest);
+out:
+	json_decref(report);
+	json_decref(j.old);
+	stor_scan_release(&j.cur);
+	stor_manifest_free(j.m);
+	stor_strv_free(j.repos, j.nrepos);
+}

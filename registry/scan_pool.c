@@ -1,0 +1,422 @@
+/* scan_pool.c: the scan workers and the DB thread.
+ *
+ * Workers claim jobs from meta.db; with none due they sleep on a condition
+ * variable until reg_scan_kick() or a second passes (retries wait in the
+ * queue with a not-before time).  The DB thread ("manager") watches the
+ * vulnerability DB file, runs imports, and when the DB changes bumps a
+ * generation (workers reopen their handles) and re-arms the jobs whose
+ * reports were matched against another DB.
+ */
+#include "registry/scan_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "registry/http.h"
+#include "scanner/vulndb.h"
+#include "common/banned.h"
+
+struct rs_import {
+	struct reg_scan *pool;
+	struct http_req *req;
+	char *path;
+	reg_scan_import_fn done;
+	struct reg_scan_import_result r;
+	bool running;	/* taken by the manager */
+	bool closed;	/* the client went away while it ran */
+	bool deferred;	/* the reply is on its way to the loop */
+};
+
+uint64_t rs_db_gen(struct reg_scan *s)
+{
+	uint64_t gen;
+
+	pthread_mutex_lock(&s->lock);
+	gen = s->db_gen;
+	pthread_mutex_unlock(&s->lock);
+	return gen;
+}
+
+void reg_scan_db_version(struct reg_scan *s, char *out, size_t n)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(out, n, "%s", s->db_version);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void reg_scan_kick(struct reg_scan *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->kicks++;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void reg_scan_reload(struct reg_scan *s)
+{
+	if (!s)
+		return;
+	s->reload_asked = 1;
+	sem_post(&s->wake_manager);
+}
+
+/* --- Workers ------------------------------------------------------------ */
+
+/* Sleeps until a kick after `seen`, a stop, or a second. */
+static void rs_idle(struct reg_scan *s, uint64_t seen)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 1;
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop && s->kicks == seen)
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) ==
+		    ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *rs_worker_main(void *arg)
+{
+	struct rs_worker *w = arg;
+	struct reg_scan *s = w->pool;
+	struct stor_scan_job job;
+	uint64_t seen;
+	bool stop;
+	int rc;
+
+	for (;;) {
+		struct err e = ERR_INIT;
+
+		pthread_mutex_lock(&s->lock);
+		stop = s->stop;
+		seen = s->kicks;
+		pthread_mutex_unlock(&s->lock);
+		if (stop)
+			break;
+		rc = stor_scan_claim(s->st, RS_LEASE_S, &job, &e);
+		if (rc == 1) {
+			rs_job_run(w, &job);
+			stor_scan_job_release(&job);
+			continue;
+		}
+		if (rc < 0)
+			log_msg(LL_ERROR, "scan: claim: %s", e.msg);
+		rs_idle(s, seen);
+	}
+	vulndb_free(w->db);
+	free(w->db_note);
+	return NULL;
+}
+
+/* --- The DB ------------------------------------------------------------- */
+
+/* Reads the DB file's version; "" when there is none usable. */
+static void rs_db_read_version(struct reg_scan *s, char *out, size_t n)
+{
+	struct err e = ERR_INIT;
+	struct vulndb *db = vulndb_open(s->db_path, &e);
+
+	out[0] = '\0';
+	if (db)
+		snprintf(out, n, "%s", vulndb_version(db));
+	else if (e.code != ERR_NOT_FOUND)
+		log_msg(LL_WARN, "scan: vulnerability DB: %s", e.msg);
+	vulndb_free(db);
+}
+
+static bool rs_db_same_file(const struct reg_scan *s, const struct stat *st)
+{
+	return s->db_dev == st->st_dev && s->db_ino == st->st_ino &&
+	       s->db_size == st->st_size &&
+	       s->db_mtime.tv_sec == st->st_mtim.tv_sec &&
+	       s->db_mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* Reloads the DB if its file changed (or when forced): new generation,
+ * and the reports matched against another DB are queued again.  *rearmed
+ * (if not NULL) gets how many. */
+static void rs_db_check(struct reg_scan *s, bool force, size_t *rearmed)
+{
+	char version[sizeof(s->db_version)];
+	struct err e = ERR_INIT;
+	struct stat st;
+	bool changed, present;
+	size_t n = 0;
+
+	if (rearmed)
+		*rearmed = 0;
+	present = stat(s->db_path, &st) == 0;
+	if (!present)
+		memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&s->lock);
+	changed = force || !rs_db_same_file(s, &st);
+	pthread_mutex_unlock(&s->lock);
+	if (!changed)
+		return;
+	rs_db_read_version(s, version, sizeof(version));
+	pthread_mutex_lock(&s->lock);
+	s->db_dev = st.st_dev;
+	s->db_ino = st.st_ino;
+	s->db_size = st.st_size;
+	s->db_mtime = st.st_mtim;
+	changed = strcmp(version, s->db_version) != 0 || s->db_gen == 0;
+	if (changed) {
+		snprintf(s->db_version, sizeof(s->db_version), "%s", version);
+		s->db_gen++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!changed)
+		return;
+	if (stor_scan_rearm(s->st, version[0] ? version : NULL, &n, &e) < 0) {
+		log_msg(LL_ERROR, "scan: re-arm after DB change: %s", e.msg);
+		return;
+	}
+	log_msg(LL_INFO, "scan: vulnerability DB %s; %zu report(s) to re-match",
+		version[0] ? version : "absent (reports say: no vulnerability "
+				       "data)",
+		n);
+	if (rearmed)
+		*rearmed = n;
+	reg_scan_kick(s);
+}
+
+/* --- Imports ------------------------------------------------------------ */
+
+static void rs_import_free(struct rs_import *imp)
+{
+	if (!imp)
+		return;
+	free(imp->path);
+	free(imp);
+}
+
+static void rs_import_deferred(struct http_req *req, void *arg)
+{
+	struct rs_import *imp = arg;
+
+	http_req_on_close(req, NULL, NULL);
+	imp->done(req, &imp->r);
+	rs_import_free(imp);
+}
+
+static void rs_import_closed(struct http_req *req, void *arg)
+{
+	struct rs_import *imp = arg;
+	struct reg_scan *s = imp->pool;
+	bool free_it;
+
+	(void)req;
+	pthread_mutex_lock(&s->lock);
+	imp->req = NULL;
+	if (!imp->running && s->import == imp)
+		s->import = NULL; /* not started: drop it */
+	free_it = imp->deferred || s->import != imp;
+	imp->closed = true;
+	pthread_mutex_unlock(&s->lock);
+	if (free_it) {
+		if (!imp->running && !imp->deferred && unlink(imp->path) < 0)
+			log_errno(LL_WARN, errno, "scan: remove %s",
+				  imp->path);
+		rs_import_free(imp);
+	}
+}
+
+static void rs_import_run(struct reg_scan *s, struct rs_import *imp)
+{
+	const char *paths[1] = { imp->path };
+	struct vulndb_import_stats stats = { 0 };
+	struct reg_scan_import_result *r = &imp->r;
+	bool closed;
+
+	r->e = (struct err)ERR_INIT;
+	if (vulndb_import(s->db_path, paths, 1, &stats, &r->e) == 0) {
+		r->records = stats.records;
+		r->skipped = stats.skipped;
+		r->unchanged = stats.unchanged;
+		rs_db_check(s, false, &r->rematch);
+		log_msg(LL_INFO, "scan: imported %zu advisories (%zu skipped)%s",
+			stats.records, stats.skipped,
+			stats.unchanged ? ", unchanged" : "");
+	} else {
+		log_msg(LL_WARN, "scan: import: %s", r->e.msg);
+	}
+	if (unlink(imp->path) < 0)
+		log_errno(LL_WARN, errno, "scan: remove %s", imp->path);
+	reg_scan_db_version(s, r->version, sizeof(r->version));
+	pthread_mutex_lock(&s->lock);
+	s->import = NULL;
+	closed = imp->closed;
+	if (!closed) {
+		imp->deferred = true;
+		http_req_defer(imp->req, rs_import_deferred, imp);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (closed)
+		rs_import_free(imp);
+}
+
+int reg_scan_import(struct reg_scan *s, struct http_req *req,
+		    const char *path, reg_scan_import_fn done, struct err *e)
+{
+	struct rs_import *imp;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->import) {
+		pthread_mutex_unlock(&s->lock);
+		return err_set(e, ERR_BUSY, "another DB import is running");
+	}
+	imp = xcalloc(1, sizeof(*imp));
+	imp->pool = s;
+	imp->req = req;
+	imp->path = xstrdup(path);
+	imp->done = done;
+	s->import = imp;
+	pthread_mutex_unlock(&s->lock);
+	http_req_on_close(req, rs_import_closed, imp);
+	sem_post(&s->wake_manager);
+	return 0;
+}
+
+/* --- The manager thread ------------------------------------------------- */
+
+static void *rs_manager_main(void *arg)
+{
+	struct reg_scan *s = arg;
+	struct rs_import *imp;
+	struct timespec ts;
+	bool stop;
+
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += RS_DB_POLL_S;
+		while (sem_timedwait(&s->wake_manager, &ts) < 0 &&
+		       errno == EINTR)
+			;
+		pthread_mutex_lock(&s->lock);
+		stop = s->stop;
+		imp = s->import;
+		if (imp && !imp->running)
+			imp->running = true;
+		else
+			imp = NULL;
+		pthread_mutex_unlock(&s->lock);
+		if (stop)
+			break;
+		if (imp) {
+			rs_import_run(s, imp);
+			continue;
+		}
+		rs_db_check(s, s->reload_asked != 0, NULL);
+		s->reload_asked = 0;
+	}
+	return NULL;
+}
+
+/* --- Lifecycle ----------------------------------------------------------- */
+
+static int rs_cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+static int rs_start(struct reg_scan *s, struct err *e)
+{
+	int rc;
+
+	for (int i = 0; i < s->nworkers; i++) {
+		s->workers[i].pool = s;
+		rc = pthread_create(&s->workers[i].thread, NULL,
+				    rs_worker_main, &s->workers[i]);
+		if (rc)
+			return err_errno(e, ERR_INTERNAL, rc,
+					 "start scan worker");
+		s->workers[i].started = true;
+	}
+	rc = pthread_create(&s->manager, NULL, rs_manager_main, s);
+	if (rc)
+		return err_errno(e, ERR_INTERNAL, rc, "start scan DB thread");
+	s->manager_started = true;
+	return 0;
+}
+
+struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg,
+			      struct err *e)
+{
+	struct reg_scan *s = xcalloc(1, sizeof(*s));
+	size_t n = 0;
+
+	s->st = cfg->st;
+	s->db_path = xstrdup(cfg->vuln_db);
+	s->nworkers = cfg->workers > 0 ? cfg->workers : rs_cores();
+	s->workers = xcalloc((size_t)s->nworkers, sizeof(*s->workers));
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	pthread_mutex_init(&s->wlock, NULL);
+	sem_init(&s->wake_manager, 0, 0);
+	if (stor_scan_recover(s->st, RS_MAX_ATTEMPTS, &n, e) < 0)
+		goto fail;
+	if (n)
+		log_msg(LL_INFO, "scan: %zu interrupted job(s) queued again",
+			n);
+	rs_db_check(s, true, NULL);
+	if (rs_start(s, e) < 0)
+		goto fail;
+	log_msg(LL_INFO, "scan: %d worker(s)", s->nworkers);
+	return s;
+fail:
+	reg_scan_stop(s);
+	reg_scan_free(s);
+	return NULL;
+}
+
+void reg_scan_stop(struct reg_scan *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	sem_post(&s->wake_manager);
+	for (int i = 0; i < s->nworkers; i++) {
+		if (s->workers[i].started)
+			pthread_join(s->workers[i].thread, NULL);
+		s->workers[i].started = false;
+	}
+	if (s->manager_started)
+		pthread_join(s->manager, NULL);
+	s->manager_started = false;
+}
+
+void reg_scan_free(struct reg_scan *s)
+{
+	if (!s)
+		return;
+	rs_waiters_free(s);
+	if (s->import) {
+		/* Queued but never run (stopped first). */
+		if (unlink(s->import->path) < 0)
+			log_errno(LL_WARN, errno, "scan: remove %s",
+				  s->import->path);
+		rs_import_free(s->import);
+	}
+	sem_destroy(&s->wake_manager);
+	pthread_mutex_destroy(&s->wlock);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s->workers);
+	free(s->db_path);
+	free(s);
+}

@@ -1,0 +1,323 @@
+/* scan_report.c: reports as JSON: findings, comparison, index reports and
+ * the referrer manifest.  No I/O here. */
+#include "registry/scan_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "common/banned.h"
+
+static const char *const rs_sev_keys[] = { "critical", "high", "medium",
+					   "low", "unknown" };
+#define RS_NSEV (sizeof(rs_sev_keys) / sizeof(rs_sev_keys[0]))
+
+static void rs_findings_add(json_t *out, const json_t *report)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "vulnerabilities"), i, v) {
+		const char *id = json_string_value(json_object_get(v, "id"));
+		const char *sev =
+			json_string_value(json_object_get(v, "severity"));
+		json_t *aliases = json_object_get(v, "aliases");
+
+		if (!id)
+			continue;
+		aliases = json_is_array(aliases) ? json_incref(aliases)
+						 : json_array();
+		json_array_append_new(out, json_pack("{s:s, s:o, s:s}", "id",
+						     id, "aliases", aliases,
+						     "severity",
+						     sev ? sev : "unknown"));
+	}
+}
+
+char *rs_findings(const json_t *report)
+{
+	json_t *out = json_array(), *m;
+	const json_t *mans = json_object_get(report, "manifests");
+	size_t i;
+	char *s;
+
+	if (json_is_array(mans))
+		json_array_foreach(mans, i, m)
+			rs_findings_add(out, m);
+	else
+		rs_findings_add(out, report);
+	s = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	return s ? s : xstrdup("[]");
+}
+
+/* Drops what changes with every run but says nothing about the image. */
+static void rs_strip(json_t *r)
+{
+	json_t *m;
+	size_t i;
+
+	json_object_del(r, "created");
+	json_object_del(r, "db");
+	json_object_del(r, "scanner");
+	json_array_foreach(json_object_get(r, "manifests"), i, m)
+		rs_strip(m);
+}
+
+bool rs_report_same(const json_t *a, const json_t *b)
+{
+	json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
+	bool same;
+
+	rs_strip(x);
+	rs_strip(y);
+	same = json_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	return same;
+}
+
+static void rs_set_repo(json_t *r, const char *repo)
+{
+	json_t *img = json_object_get(r, "image"), *m;
+	size_t i;
+
+	if (json_is_object(img))
+		json_object_set_new(img, "repository", json_string(repo));
+	json_array_foreach(json_object_get(r, "manifests"), i, m)
+		rs_set_repo(m, repo);
+}
+
+json_t *rs_report_in(const json_t *report, const char *repo)
+{
+	json_t *r = json_deep_copy(report);
+
+	rs_set_repo(r, repo);
+	return r;
+}
+
+static bool rs_is_index_type(const char *mt)
+{
+	return mt && (!strcmp(mt, "application/vnd.oci.image.index.v1+json") ||
+		      !strcmp(mt, "application/vnd.docker.distribution."
+				  "manifest.list.v2+json"));
+}
+
+int rs_manifest_kind(const char *body, size_t len)
+{
+	json_t *doc = json_loadb(body, len, 0, NULL);
+	const char *mt, *cmt;
+	int kind = -1;
+
+	if (!json_is_object(doc))
+		goto out;
+	mt = json_string_value(json_object_get(doc, "mediaType"));
+	if (rs_is_index_type(mt) ||
+	    (!mt && json_is_array(json_object_get(doc, "manifests")))) {
+		kind = 1;
+		goto out;
+	}
+	/* An image: a config that is an image config (artifacts such as a
+	 * report or a signature have their own or the empty one). */
+	cmt = json_string_value(json_object_get(
+		json_object_get(doc, "config"), "mediaType"));
+	if (json_is_array(json_object_get(doc, "layers")) && cmt &&
+	    !json_object_get(doc, "artifactType") &&
+	    (!strcmp(cmt, "application/vnd.oci.image.config.v1+json") ||
+	     !strcmp(cmt, "application/vnd.docker.container.image.v1+json")))
+		kind = 0;
+out:
+	json_decref(doc);
+	return kind;
+}
+
+/* Attestations (BuildKit's provenance, SBOMs) sit in indexes beside the
+ * platforms, marked one way or the other. */
+static bool rs_is_attestation(const json_t *desc)
+{
+	const char *t = json_string_value(json_object_get(
+		json_object_get(desc, "annotations"),
+		"vnd.docker.reference.type"));
+	const char *os = json_string_value(
+		json_object_get(json_object_get(desc, "platform"), "os"));
+
+	return (t && !strcmp(t, "attestation-manifest")) ||
+	       (os && !strcmp(os, "unknown"));
+}
+
+static void rs_platform_name(const json_t *p, char *out, size_t n)
+{
+	const char *os = json_string_value(json_object_get(p, "os"));
+	const char *arch = json_string_value(json_object_get(p, "architecture"));
+	const char *var = json_string_value(json_object_get(p, "variant"));
+
+	snprintf(out, n, "%.30s/%.30s%s%.30s", os ? os : "?", arch ? arch : "?",
+		 var ? "/" : "", var ? var : "");
+}
+
+int rs_index_platforms(const char *body, size_t len, struct rs_platform **out,
+		       size_t *n, struct err *e)
+{
+	json_t *doc = json_loadb(body, len, 0, NULL), *mans, *m;
+	struct rs_platform *v = NULL;
+	size_t i, k = 0;
+	int ret = -1;
+
+	mans = json_object_get(doc, "manifests");
+	if (!json_is_array(mans)) {
+		err_set(e, ERR_MANIFEST_INVALID, "index without manifests");
+		goto out;
+	}
+	v = xcalloc(json_array_size(mans) + 1, sizeof(*v));
+	json_array_foreach(mans, i, m) {
+		const char *d = json_string_value(json_object_get(m, "digest"));
+
+		if (k == RS_MAX_PLATFORMS)
+			break;
+		if (rs_is_attestation(m) || !d ||
+		    digest_parse(d, strlen(d), &v[k].digest, NULL) < 0)
+			continue;
+		rs_platform_name(json_object_get(m, "platform"), v[k].name,
+				 sizeof(v[k].name));
+		k++;
+	}
+	*out = v;
+	*n = k;
+	v = NULL;
+	ret = 0;
+out:
+	free(v);
+	json_decref(doc);
+	return ret;
+}
+
+static void rs_time(time_t now, char out[32])
+{
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *rs_counts_sum(const json_t *reports)
+{
+	json_int_t sum[RS_NSEV] = { 0 };
+	json_t *c = json_object(), *r;
+	size_t i;
+
+	json_array_foreach(reports, i, r)
+		for (size_t s = 0; s < RS_NSEV; s++)
+			sum[s] += json_integer_value(json_object_get(
+				json_object_get(r, "counts"), rs_sev_keys[s]));
+	for (size_t s = 0; s < RS_NSEV; s++)
+		json_object_set_new(c, rs_sev_keys[s], json_integer(sum[s]));
+	return c;
+}
+
+json_t *rs_index_report(const struct rs_index_part *parts, size_t n,
+			const struct rs_index_meta *m)
+{
+	json_t *r = json_object(), *reps = json_array(), *notes = json_array();
+	const json_t *scanner = NULL;
+	char when[32], ds[DIGEST_STR_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		if (parts[i].report) {
+			json_array_append(reps, (json_t *)parts[i].report);
+			if (!scanner)
+				scanner = json_object_get(parts[i].report,
+							  "scanner");
+			continue;
+		}
+		json_array_append_new(
+			notes, json_sprintf("platform %s (%s) not scanned: %s",
+					    parts[i].p->name,
+					    digest_str(&parts[i].p->digest, ds),
+					    parts[i].why ? parts[i].why
+							 : "no report"));
+	}
+	if (!n)
+		json_array_append_new(
+			notes, json_string("the index lists no platform image"));
+	rs_time(m->now, when);
+	json_object_set_new(r, "schemaVersion", json_integer(1));
+	json_object_set_new(r, "mediaType", json_string(REG_SCAN_REPORT_TYPE));
+	json_object_set_new(r, "scanner",
+			    scanner ? json_deep_copy(scanner)
+				    : json_pack("{s:s}", "name", "customs"));
+	json_object_set_new(r, "created", json_string(when));
+	json_object_set_new(r, "db",
+			    m->db_version ? json_pack("{s:s}", "version",
+						      m->db_version)
+					  : json_null());
+	json_object_set_new(
+		r, "image",
+		json_pack("{s:s, s:s, s:o, s:n}", "digest",
+			  digest_str(m->digest, ds), "mediaType",
+			  m->media_type, "repository",
+			  m->repository ? json_string(m->repository)
+					: json_null(),
+			  "tag"));
+	json_object_set_new(r, "counts", rs_counts_sum(reps));
+	json_object_set_new(r, "manifests", reps);
+	json_object_set_new(r, "notes", notes);
+	return r;
+}
+
+static json_t *rs_annotations(const json_t *report)
+{
+	const json_t *counts = json_object_get(report, "counts");
+	const char *dbv = json_string_value(
+		json_object_get(json_object_get(report, "db"), "version"));
+	const char *created =
+		json_string_value(json_object_get(report, "created"));
+	json_t *a = json_object();
+	char key[64];
+
+	for (size_t s = 0; s < RS_NSEV; s++) {
+		snprintf(key, sizeof(key), "dev.customs.scan.%s",
+			 rs_sev_keys[s]);
+		json_object_set_new(
+			a, key,
+			json_sprintf("%" JSON_INTEGER_FORMAT,
+				     json_integer_value(json_object_get(
+					     counts, rs_sev_keys[s]))));
+	}
+	json_object_set_new(a, "dev.customs.scan.db",
+			    json_string(dbv ? dbv : "none"));
+	if (created)
+		json_object_set_new(a, "org.opencontainers.image.created",
+				    json_string(created));
+	return a;
+}
+
+char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
+			   size_t report_len, const struct rs_subject *subj,
+			   char **annotations)
+{
+	char rd[DIGEST_STR_MAX], sd[DIGEST_STR_MAX];
+	json_t *ann = rs_annotations(report), *m;
+	char *body;
+
+	m = json_pack("{s:i, s:s, s:s, s:{s:s, s:s, s:i}, s:[{s:s, s:s, s:I}],"
+		      " s:{s:s, s:s, s:I}, s:O}",
+		      "schemaVersion", 2, "mediaType", RS_OCI_MANIFEST,
+		      "artifactType", REG_SCAN_REPORT_TYPE, "config",
+		      "mediaType", RS_EMPTY_TYPE, "digest", RS_EMPTY_DIGEST,
+		      "size", 2, "layers", "mediaType", REG_SCAN_REPORT_TYPE,
+		      "digest", digest_str(report_dg, rd), "size",
+		      (json_int_t)report_len, "subject", "mediaType",
+		      subj->media_type, "digest", digest_str(subj->digest, sd),
+		      "size", (json_int_t)subj->size, "annotations", ann);
+	body = json_dumps(m, JSON_COMPACT);
+	*annotations = json_dumps(ann, JSON_COMPACT);
+	json_decref(m);
+	json_decref(ann);
+	if (!body || !*annotations) {
+		/* jansson fails only on allocation: as xmalloc would. */
+		fprintf(stderr, "customs: out of memory\n");
+		abort();
+	}
+	return body;
+}

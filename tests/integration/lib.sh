@@ -1,0 +1,248 @@
+# lib.sh: sourced by every tests/integration/t_*.sh.
+#
+# Starts the real build/customs (or $BUILD/customs) on 127.0.0.1 at a port
+# the kernel picks, with its data in a fresh temporary directory, and gives
+# the tests small curl helpers.  A test exits 0 when it passes, 77 when it
+# is skipped (skip "why"), anything else when it fails (fail "why").
+#
+#   start_server [flags...]   sets PID, PORT, REG (127.0.0.1:PORT), URL
+#   stop_server               SIGTERM, and waits for a clean exit
+#   req METHOD PATH [curl args...]
+#                             sets STATUS; headers in $H, body in $B
+#   expect STATUS [ERROR_CODE]
+#   expect_hdr NAME VALUE     exact (header names case-insensitive)
+#   hdr NAME                  prints a response header's value
+
+set -eu
+
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+CUSTOMS=$ROOT/$BUILD/customs
+T=$(basename "$0" .sh)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/customs-$T.XXXXXX")
+DATA=$TMP/data
+H=$TMP/resp.headers
+B=$TMP/resp.body
+PID=
+PORT=
+REG=
+URL=
+
+lib_cleanup() {
+	local rc=$?
+
+	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+		kill -TERM "$PID" 2>/dev/null || true
+		wait "$PID" 2>/dev/null || true
+	fi
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -s "$TMP/server.log" ]; then
+		echo "--- last lines of the server log:" >&2
+		tail -n 20 "$TMP/server.log" >&2
+	fi
+	rm -rf "$TMP"
+	exit "$rc"
+}
+trap lib_cleanup EXIT
+
+fail() {
+	echo "FAIL: $T: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "$*"
+	exit 77
+}
+
+need() {
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "$c is not installed"
+	done
+}
+
+need curl jq sha256sum
+[ -x "$CUSTOMS" ] || fail "$CUSTOMS is not built (make BUILD=$BUILD)"
+
+# start_server [extra flags]: the data directory survives restarts.
+start_server() {
+	local i
+
+	rm -f "$TMP/port"
+	"$CUSTOMS" serve --listen 127.0.0.1:0 --port-file "$TMP/port" \
+		--data "$DATA" --threads 2 "$@" >>"$TMP/server.log" 2>&1 &
+	PID=$!
+	for i in $(seq 1 200); do
+		if [ -s "$TMP/port" ]; then
+			PORT=$(cat "$TMP/port")
+			REG=127.0.0.1:$PORT
+			URL=http://$REG
+			return 0
+		fi
+		kill -0 "$PID" 2>/dev/null ||
+			fail "server exited at start: $(tail -n 5 "$TMP/server.log")"
+		sleep 0.05
+	done
+	fail "server did not write its port"
+}
+
+# stop_server: SIGTERM must end it cleanly (exit 0) within a few seconds.
+stop_server() {
+	local rc=0 i
+
+	kill -TERM "$PID"
+	for i in $(seq 1 200); do
+		kill -0 "$PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$PID" 2>/dev/null && fail "server ignored SIGTERM"
+	wait "$PID" || rc=$?
+	PID=
+	[ "$rc" -eq 0 ] || fail "server exited with $rc after SIGTERM"
+}
+
+# req METHOD PATH [curl args]: PATH starts with /v2/.
+req() {
+	local method=$1 path=$2
+
+	shift 2
+	if [ "$method" = HEAD ]; then
+		# curl writes the headers as the output of --head.
+		: >"$B"
+		STATUS=$(curl -sS -o /dev/null -D "$H" -w '%{http_code}' \
+			--max-time 120 --head "$@" "$URL$path") || STATUS=000
+		return 0
+	else
+		set -- -X "$method" "$@"
+	fi
+	STATUS=$(curl -sS -o "$B" -D "$H" -w '%{http_code}' \
+		--max-time 120 "$@" "$URL$path") || STATUS=000
+}
+
+hdr() {
+	# The last header block (after 100 Continue), value without CR.
+	awk -v n="$(echo "$1" | tr 'A-Z' 'a-z')" '
+		/^HTTP\// { delete v }
+		{ sub(/\r$/, "") }
+		{ i = index($0, ":"); if (i) { k = tolower(substr($0, 1, i - 1));
+		  val = substr($0, i + 1); sub(/^[ \t]+/, "", val); v[k] = val } }
+		END { if (n in v) print v[n] }' "$H"
+}
+
+# expect STATUS [ERROR_CODE]: checks the last reply.
+expect() {
+	local code
+
+	[ "$STATUS" = "$1" ] ||
+		fail "expected $1, got $STATUS: $(head -c 300 "$B" 2>/dev/null)"
+	[ "$(hdr Docker-Distribution-API-Version)" = registry/2.0 ] ||
+		fail "reply lacks Docker-Distribution-API-Version"
+	[ $# -ge 2 ] || return 0
+	code=$(jq -r '.errors[0].code' "$B" 2>/dev/null) ||
+		fail "error body is not JSON: $(head -c 300 "$B")"
+	[ "$code" = "$2" ] || fail "expected error $2, got $code: $(cat "$B")"
+	jq -e '.errors[0] | has("message") and has("detail")' "$B" >/dev/null ||
+		fail "error body lacks message/detail: $(cat "$B")"
+}
+
+expect_hdr() {
+	local got
+
+	got=$(hdr "$1")
+	[ "$got" = "$2" ] || fail "header $1: expected '$2', got '$got'"
+}
+
+# sha256 FILE: prints sha256:<hex>.
+sha256() {
+	echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"
+}
+
+# push_blob REPO FILE: monolithic POST; prints the digest.
+push_blob() {
+	local dg
+
+	dg=$(sha256 "$2")
+	req POST "/v2/$1/blobs/uploads/?digest=$dg" --data-binary "@$2" \
+		-H 'Content-Type: application/octet-stream'
+	[ "$STATUS" = 201 ] || fail "push_blob $1 $2: $STATUS $(cat "$B")"
+	echo "$dg"
+}
+
+# push_manifest REPO REF FILE MEDIA_TYPE: expects 201.
+push_manifest() {
+	req PUT "/v2/$1/manifests/$2" --data-binary "@$3" \
+		-H "Content-Type: $4"
+	[ "$STATUS" = 201 ] || fail "push_manifest $1:$2: $STATUS $(cat "$B")"
+}
+
+# upload_location: the path of the Location header (relative or not).
+upload_location() {
+	hdr Location | sed -E 's|^https?://[^/]+||'
+}
+
+# same_file A B: fails unless byte for byte equal.
+same_file() {
+	cmp -s "$1" "$2" || fail "$1 and $2 differ"
+}
+
+# rss_peak_kib: the server's peak resident set size.
+rss_peak_kib() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$PID/status"
+}
+
+OCI_MANIFEST=application/vnd.oci.image.manifest.v1+json
+OCI_INDEX=application/vnd.oci.image.index.v1+json
+OCI_CONFIG=application/vnd.oci.image.config.v1+json
+OCI_LAYER=application/vnd.oci.image.layer.v1.tar+gzip
+
+# make_image DIR NAME: writes a config and a layer blob for a tiny image
+# (a gzipped tar of a small rootfs) under DIR and prints a manifest JSON
+# file path.  The blobs are DIR/<hex>.
+make_image() {
+	local dir=$1 name=$2 root layer config cdg ldg
+
+	root=$dir/rootfs-$name
+	mkdir -p "$root/etc"
+	echo "$name" >"$root/etc/hostname"
+	head -c 4096 /dev/urandom >"$root/etc/random"
+	layer=$dir/layer-$name.tar.gz
+	tar -C "$root" -cf - . | gzip -n >"$layer"
+	ldg=$(sha256 "$layer")
+	config=$dir/config-$name.json
+	printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["%s"]},"config":{}}' \
+		"sha256:$(gunzip -c "$layer" | sha256sum | cut -d' ' -f1)" >"$config"
+	cdg=$(sha256 "$config")
+	printf '{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"%s","digest":"%s","size":%d},"layers":[{"mediaType":"%s","digest":"%s","size":%d}]}' \
+		"$OCI_MANIFEST" "$OCI_CONFIG" "$cdg" "$(stat -c %s "$config")" \
+		"$OCI_LAYER" "$ldg" "$(stat -c %s "$layer")" >"$dir/manifest-$name.json"
+	echo "$dir/manifest-$name.json"
+}
+
+# push_image REPO TAG DIR NAME: pushes make_image's blobs and manifest;
+# prints the manifest digest.
+push_image() {
+	local m
+
+	m=$(make_image "$3" "$4")
+	push_blob "$1" "$3/config-$4.json" >/dev/null
+	push_blob "$1" "$3/layer-$4.tar.gz" >/dev/null
+	push_manifest "$1" "$2" "$m" "$OCI_MANIFEST"
+	sha256 "$m"
+}
+
+# oci_layout DIR NAME: make_image NAME into an OCI image layout at DIR,
+# tagged NAME; prints the manifest path.
+oci_layout() {
+	local dir=$1 name=$2 m f dg
+
+	mkdir -p "$dir/blobs/sha256" "$dir.work"
+	m=$(make_image "$dir.work" "$name")
+	for f in "$dir.work/config-$name.json" "$dir.work/layer-$name.tar.gz" "$m"; do
+		dg=$(sha256 "$f")
+		cp "$f" "$dir/blobs/sha256/${dg#sha256:}"
+	done
+	printf '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+	printf '{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"%s","size":%d,"annotations":{"org.opencontainers.image.ref.name":"%s"}}]}' \
+		"$OCI_MANIFEST" "$(sha256 "$m")" "$(stat -c %s "$m")" "$name" \
+		>"$dir/index.json"
+	echo "$m"
+}

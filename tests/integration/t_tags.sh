@@ -1,0 +1,86 @@
+#!/bin/bash
+# Tag lists and the catalog: lexical order, n/last paging, Link headers,
+# bad parameters, unknown repositories.
+. "$(dirname "$0")/lib.sh"
+start_server
+
+W=$TMP/w
+mkdir -p "$W"
+m=$(make_image "$W" t)
+tags="v1 v10 v2 a latest B _x z.9 z-9"
+push_blob lib/tagged "$W/config-t.json" >/dev/null
+push_blob lib/tagged "$W/layer-t.tar.gz" >/dev/null
+for t in $tags; do
+	push_manifest lib/tagged "$t" "$m" "$OCI_MANIFEST"
+done
+for r in zeta alpha mid/x; do
+	push_blob "$r" "$W/config-t.json" >/dev/null
+	push_blob "$r" "$W/layer-t.tar.gz" >/dev/null
+	push_manifest "$r" latest "$m" "$OCI_MANIFEST"
+done
+sorted=$(printf '%s\n' $tags | LC_ALL=C sort | jq -R . | jq -sc .)
+
+req GET /v2/lib/tagged/tags/list
+expect 200
+expect_hdr Content-Type application/json
+[ "$(jq -c .tags "$B")" = "$sorted" ] || fail "tags: $(cat "$B") want $sorted"
+[ "$(jq -r .name "$B")" = lib/tagged ] || fail "name: $(cat "$B")"
+[ -z "$(hdr Link)" ] || fail "Link without n"
+
+# Walk with n=4 following Link headers.
+got=() next="/v2/lib/tagged/tags/list?n=4" pages=0
+while [ -n "$next" ]; do
+	req GET "$next"
+	expect 200
+	n=$(jq '.tags | length' "$B")
+	[ "$n" -le 4 ] || fail "page of $n > 4"
+	mapfile -t -O "${#got[@]}" got < <(jq -r '.tags[]' "$B")
+	next=$(hdr Link | sed -nE 's/^<([^>]*)>; rel="next"$/\1/p')
+	pages=$((pages + 1))
+	[ "$pages" -le 5 ] || fail "too many pages"
+done
+[ "$(printf '%s\n' "${got[@]}" | jq -R . | jq -sc .)" = "$sorted" ] ||
+	fail "paged tags: ${got[*]}"
+[ "$pages" = 3 ] || fail "$pages pages for 9 tags by 4"
+
+req GET '/v2/lib/tagged/tags/list?n=2&last=latest'
+expect 200
+[ "$(jq -c .tags "$B")" = '["v1","v10"]' ] || fail "n+last: $(cat "$B")"
+expect_hdr Link '</v2/lib/tagged/tags/list?last=v10&n=2>; rel="next"'
+req GET '/v2/lib/tagged/tags/list?last=v2'
+[ "$(jq -c .tags "$B")" = '["z-9","z.9"]' ] || fail "last only: $(cat "$B")"
+req GET '/v2/lib/tagged/tags/list?last=zzz'
+[ "$(jq -c .tags "$B")" = '[]' ] || fail "last past the end: $(cat "$B")"
+req GET '/v2/lib/tagged/tags/list?n=0'
+expect 200
+[ "$(jq -c .tags "$B")" = '[]' ] || fail "n=0: $(cat "$B")"
+[ -z "$(hdr Link)" ] || fail "Link with n=0"
+req GET '/v2/lib/tagged/tags/list?n=100'
+[ "$(jq '.tags | length' "$B")" = 9 ] || fail "n=100: $(cat "$B")"
+[ -z "$(hdr Link)" ] || fail "Link at the end"
+
+for q in n=-1 n=abc n= 'n=1e3' 'last=-bad' 'last=a%2Fb'; do
+	req GET "/v2/lib/tagged/tags/list?$q"
+	expect 400
+done
+req GET /v2/nothere/tags/list
+expect 404 NAME_UNKNOWN
+req GET /v2/Bad/tags/list
+expect 400 NAME_INVALID
+
+# The catalog, paged the same way.
+req GET /v2/_catalog
+expect 200
+[ "$(jq -c .repositories "$B")" = '["alpha","lib/tagged","mid/x","zeta"]' ] ||
+	fail "catalog: $(cat "$B")"
+req GET '/v2/_catalog?n=2'
+[ "$(jq -c .repositories "$B")" = '["alpha","lib/tagged"]' ] ||
+	fail "catalog n=2: $(cat "$B")"
+expect_hdr Link '</v2/_catalog?last=lib/tagged&n=2>; rel="next"'
+req GET '/v2/_catalog?n=2&last=lib/tagged'
+[ "$(jq -c .repositories "$B")" = '["mid/x","zeta"]' ] ||
+	fail "catalog page 2: $(cat "$B")"
+req GET '/v2/_catalog?n=x'
+expect 400
+
+stop_server

@@ -1,0 +1,1601 @@
+/* test_http.c: the HTTP layer against real sockets.  Servers run on
+ * 127.0.0.1 port 0 in threads; a test dispatch function plays the handler;
+ * raw sockets (and libcurl for TLS) play the clients. */
+#define _GNU_SOURCE /* memmem */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "registry/http.h"
+
+#define MIB	  (1024 * 1024)
+#define FILE_SIZE (1024 * 1024 + 123)
+
+/* One server under test. */
+struct tsrv {
+	struct http_server *srv;
+	pthread_t thread;
+	int port;
+	bool running;
+};
+
+static struct tsrv main_srv, small_srv, cap_srv, tls_srv;
+static char tmpdir[64];
+static char file_path[128];
+static bool have_tls;
+
+static atomic_int track_closed;
+static atomic_int hang_closed;
+static atomic_int upload_closed;
+
+/* Test handlers. */
+
+struct upload {
+	size_t bytes, pieces, max;
+	bool stop_mid;
+};
+
+static int upload_data(struct http_req *req, const void *data, size_t len,
+		       void *arg)
+{
+	struct upload *u = arg;
+
+	(void)data;
+	u->bytes += len;
+	u->pieces++;
+	if (len > u->max)
+		u->max = len;
+	if (u->stop_mid) {
+		http_reply_mem(req, 400, "text/plain", "stop\n", 5);
+		free(u);
+		return -1;
+	}
+	return 0;
+}
+
+static void upload_end(struct http_req *req, void *arg)
+{
+	struct upload *u = arg;
+	char msg[128];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "bytes=%zu pieces=%zu max=%zu", u->bytes,
+		     u->pieces, u->max);
+	free(u);
+	http_reply_mem(req, 201, "text/plain", msg, (size_t)n);
+}
+
+static void upload_close(struct http_req *req, void *arg)
+{
+	(void)req;
+	free(arg);
+	atomic_fetch_add(&upload_closed, 1);
+}
+
+static void track_close(struct http_req *req, void *arg)
+{
+	(void)req;
+	free(arg);
+	atomic_fetch_add(&track_closed, 1);
+}
+
+static void start_upload(struct http_req *req, bool stop_mid,
+			 http_close_fn on_close)
+{
+	struct upload *u = calloc(1, sizeof(*u));
+
+	u->stop_mid = stop_mid;
+	http_req_on_close(req, on_close, u);
+	http_req_body(req, upload_data, upload_end, u);
+}
+
+static void reply_echo(struct http_req *req)
+{
+	char msg[512];
+	const char *name = http_req_query_param(req, "name");
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "path=%s\nname=%s\n", http_req_path(req),
+		     name ? name : "(none)");
+	http_reply_mem(req, 200, "text/plain", msg, (size_t)n);
+}
+
+static void reply_file(struct http_req *req)
+{
+	int64_t off = 0, len = 0;
+	struct stat st;
+	char cr[96];
+	int fd, r;
+
+	fd = open(file_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		http_reply_mem(req, 500, "text/plain", "open\n", 5);
+		return;
+	}
+	r = http_parse_range(http_req_header(req, "Range"), st.st_size, &off,
+			     &len);
+	if (r < 0) {
+		snprintf(cr, sizeof(cr), "bytes */%lld", (long long)st.st_size);
+		http_reply_header(req, "Content-Range", cr);
+		http_reply_mem(req, 416, "text/plain", "range\n", 6);
+		close(fd);
+		return;
+	}
+	if (r == 0) {
+		http_reply_file(req, 200, "application/octet-stream", fd, 0,
+				st.st_size);
+		return;
+	}
+	snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)off,
+		 (long long)(off + len - 1), (long long)st.st_size);
+	http_reply_header(req, "Content-Range", cr);
+	http_reply_file(req, 206, "application/octet-stream", fd, off, len);
+}
+
+static void deferred_reply(struct http_req *req, void *arg)
+{
+	char msg[64];
+	int n = snprintf(msg, sizeof(msg), "deferred %s",
+			 pthread_equal(*(pthread_t *)arg, pthread_self())
+				 ? "wrong-thread"
+				 : "ok");
+
+	free(arg);
+	http_reply_mem(req, 200, "text/plain", msg, (size_t)n);
+}
+
+static void *defer_thread(void *arg)
+{
+	struct http_req *req = arg;
+	pthread_t *self = malloc(sizeof(*self));
+	struct timespec ts = {0, 20 * 1000 * 1000};
+
+	*self = pthread_self();
+	nanosleep(&ts, NULL);
+	http_req_defer(req, deferred_reply, self);
+	return NULL;
+}
+
+struct slow {
+	struct event *ev;
+	struct http_req *req;
+};
+
+static void slow_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct slow *s = arg;
+
+	(void)fd;
+	(void)what;
+	event_free(s->ev);
+	http_reply_mem(s->req, 200, "text/plain", "slow\n", 5);
+	free(s);
+}
+
+static void slow_close(struct http_req *req, void *arg)
+{
+	struct slow *s = arg;
+
+	(void)req;
+	event_free(s->ev);
+	free(s);
+}
+
+static void start_slow(struct http_req *req, int ms)
+{
+	struct slow *s = calloc(1, sizeof(*s));
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	s->req = req;
+	s->ev = evtimer_new(http_req_base(req), slow_fire, s);
+	evtimer_add(s->ev, &tv);
+	http_req_on_close(req, slow_close, s);
+}
+
+static void hang_close(struct http_req *req, void *arg)
+{
+	(void)req;
+	(void)arg;
+	atomic_fetch_add(&hang_closed, 1);
+}
+
+static void dispatch(struct http_req *req, void *arg)
+{
+	const char *path = http_req_path(req);
+	pthread_t t;
+	char msg[128];
+	int n;
+
+	(void)arg;
+	if (!strcmp(path, "/hello")) {
+		http_reply_header(req, "X-Test", "yes");
+		http_reply_mem(req, 200, "text/plain", "hello\n", 6);
+	} else if (!strncmp(path, "/echo", 5)) {
+		reply_echo(req);
+	} else if (!strcmp(path, "/upload")) {
+		start_upload(req, false, upload_close);
+	} else if (!strcmp(path, "/stopmid")) {
+		start_upload(req, true, upload_close);
+	} else if (!strcmp(path, "/track")) {
+		start_upload(req, false, track_close);
+	} else if (!strcmp(path, "/early")) {
+		http_reply_mem(req, 413, "text/plain", "too big\n", 8);
+	} else if (!strcmp(path, "/file")) {
+		reply_file(req);
+	} else if (!strcmp(path, "/defer")) {
+		pthread_create(&t, NULL, defer_thread, req);
+		pthread_detach(t);
+	} else if (!strcmp(path, "/slow")) {
+		start_slow(req, 200);
+	} else if (!strcmp(path, "/hang")) {
+		http_req_on_close(req, hang_close, NULL);
+	} else if (!strcmp(path, "/cn")) {
+		n = snprintf(msg, sizeof(msg), "tls=%d cn=%s",
+			     http_req_is_tls(req),
+			     http_req_client_cn(req) ? http_req_client_cn(req)
+						     : "(none)");
+		http_reply_mem(req, 200, "text/plain", msg, (size_t)n);
+	} else {
+		http_reply_mem(req, 404, "text/plain", "no\n", 3);
+	}
+}
+
+/* Servers. */
+
+static void *run_thread(void *arg)
+{
+	struct tsrv *t = arg;
+
+	http_server_run(t->srv);
+	return NULL;
+}
+
+static int tsrv_start(struct tsrv *t, struct http_config *cfg)
+{
+	struct err e = ERR_INIT;
+
+	cfg->listen = "127.0.0.1:0";
+	t->srv = http_server_new(cfg, dispatch, NULL, &e);
+	if (!t->srv) {
+		fprintf(stderr, "http_server_new: %s\n", e.msg);
+		return -1;
+	}
+	t->port = http_server_port(t->srv);
+	if (pthread_create(&t->thread, NULL, run_thread, t))
+		return -1;
+	t->running = true;
+	return 0;
+}
+
+static void tsrv_stop(struct tsrv *t)
+{
+	if (t->running) {
+		http_server_stop(t->srv);
+		pthread_join(t->thread, NULL);
+		t->running = false;
+	}
+	http_server_free(t->srv);
+	t->srv = NULL;
+}
+
+/* Raw clients. */
+
+struct cli {
+	int fd;
+	size_t len;
+	char buf[65536];
+};
+
+struct resp {
+	int status;
+	char head[16384];
+	char *body;
+	size_t blen;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+static struct cli *cli_open(int port)
+{
+	struct cli *c = calloc(1, sizeof(*c));
+	struct sockaddr_in sa;
+	struct timeval tv = {5, 0};
+
+	assert_non_null(c);
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return c;
+}
+
+static void cli_close(struct cli *c)
+{
+	if (c) {
+		close(c->fd);
+		free(c);
+	}
+}
+
+/* Sends all of p; -1 if the server closed on us. */
+static int cli_try_send(struct cli *c, const void *p, size_t n)
+{
+	const char *s = p;
+	ssize_t w;
+
+	while (n) {
+		w = send(c->fd, s, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void cli_send(struct cli *c, const void *p, size_t n)
+{
+	assert_int_equal(cli_try_send(c, p, n), 0);
+}
+
+static void cli_sends(struct cli *c, const char *s)
+{
+	cli_send(c, s, strlen(s));
+}
+
+static void cli_printf(struct cli *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void cli_printf(struct cli *c, const char *fmt, ...)
+{
+	char line[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof(line));
+	cli_send(c, line, (size_t)n);
+}
+
+/* Reads more; bytes read, 0 on EOF, -1 on error or timeout. */
+static ssize_t cli_fill(struct cli *c)
+{
+	ssize_t n;
+
+	if (c->len == sizeof(c->buf))
+		return -1;
+	do
+		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		c->len += (size_t)n;
+	return n;
+}
+
+static void cli_consume(struct cli *c, size_t n)
+{
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+}
+
+static const char *resp_header(const struct resp *r, const char *name,
+			       char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+	const char *p = strstr(r->head, "\r\n");
+
+	while (p && p[2]) {
+		p += 2;
+		if (!strncasecmp(p, name, nl) && p[nl] == ':') {
+			const char *v = p + nl + 1, *end = strstr(v, "\r\n");
+
+			while (*v == ' ')
+				v++;
+			snprintf(out, cap, "%.*s", (int)(end - v), v);
+			return out;
+		}
+		p = strstr(p, "\r\n");
+	}
+	return NULL;
+}
+
+static int body_expected(int status, bool head_req)
+{
+	return !head_req && status >= 200 && status != 204 && status != 304;
+}
+
+/* Reads one response (a 100 Continue counts as one). */
+static int cli_response(struct cli *c, struct resp *r, bool head_req)
+{
+	char *end, v[32];
+	size_t hl, need, got;
+	ssize_t n;
+
+	memset(r, 0, sizeof(*r));
+	while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
+		if (cli_fill(c) <= 0)
+			return -1;
+	hl = (size_t)(end - c->buf) + 4;
+	if (hl >= sizeof(r->head))
+		return -1;
+	memcpy(r->head, c->buf, hl);
+	cli_consume(c, hl);
+	if (sscanf(r->head, "HTTP/1.1 %d", &r->status) != 1)
+		return -1;
+	if (!body_expected(r->status, head_req))
+		return 0;
+	if (!resp_header(r, "Content-Length", v, sizeof(v)))
+		return -1;
+	need = strtoull(v, NULL, 10);
+	r->body = malloc(need + 1);
+	got = need < c->len ? need : c->len;
+	memcpy(r->body, c->buf, got);
+	cli_consume(c, got);
+	while (got < need) {
+		n = recv(c->fd, r->body + got, need - got, 0);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	r->body[need] = '\0';
+	r->blen = need;
+	return 0;
+}
+
+static void resp_free(struct resp *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+/* True if the server closes (EOF or reset) within ms, ignoring data. */
+static bool cli_closed_within(struct cli *c, int ms)
+{
+	struct pollfd p = {c->fd, POLLIN, 0};
+	double until = now_s() + ms / 1000.0;
+	char junk[65536];
+	ssize_t n;
+
+	c->len = 0;
+	while (now_s() < until) {
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		n = recv(c->fd, junk, sizeof(junk), 0);
+		if (n <= 0)
+			return true;
+	}
+	return false;
+}
+
+static void get_ok(struct cli *c, const char *path, const char *want_body)
+{
+	struct resp r;
+
+	cli_printf(c, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	if (want_body)
+		assert_string_equal(r.body, want_body);
+	resp_free(&r);
+}
+
+/* Fixtures. */
+
+static int make_file(void)
+{
+	FILE *f;
+	size_t i;
+
+	snprintf(file_path, sizeof(file_path), "%s/blob", tmpdir);
+	f = fopen(file_path, "w");
+	if (!f)
+		return -1;
+	for (i = 0; i < FILE_SIZE; i++)
+		fputc((int)(i * 7 % 251), f);
+	return fclose(f);
+}
+
+static bool file_matches(const char *data, size_t off, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)data[i] != (off + i) * 7 % 251)
+			return false;
+	return true;
+}
+
+static int run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run_cmd(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* A self-signed server certificate, and a CA that signs a client one. */
+static bool make_certs(void)
+{
+	const char *ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+			 "-nodes";
+
+	if (run_cmd("command -v openssl >/dev/null 2>&1"))
+		return false;
+	return !run_cmd("cd %s && openssl req -x509 %s -keyout srv.key "
+			"-out srv.crt -days 2 -subj /CN=localhost -addext "
+			"subjectAltName=IP:127.0.0.1,DNS:localhost "
+			">/dev/null 2>&1",
+			tmpdir, ec) &&
+	       !run_cmd("cd %s && openssl req -x509 %s -keyout ca.key "
+			"-out ca.crt -days 2 -subj /CN=test-ca >/dev/null 2>&1",
+			tmpdir, ec) &&
+	       !run_cmd("cd %s && openssl req %s -keyout cli.key -out cli.csr "
+			"-subj /CN=client1 >/dev/null 2>&1",
+			tmpdir, ec) &&
+	       !run_cmd("cd %s && openssl x509 -req -in cli.csr -CA ca.crt "
+			"-CAkey ca.key -CAcreateserial -out cli.crt -days 2 "
+			">/dev/null 2>&1",
+			tmpdir);
+}
+
+static int group_setup(void **state)
+{
+	struct http_config cfg;
+	char cert[128], key[128], ca[128];
+
+	(void)state;
+	log_set_level(getenv("TEST_HTTP_VERBOSE") ? LL_DEBUG : LL_WARN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_http.XXXXXX");
+	if (!mkdtemp(tmpdir) || make_file() < 0)
+		return -1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.threads = 2;
+	if (tsrv_start(&main_srv, &cfg) < 0)
+		return -1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.threads = 1;
+	cfg.header_timeout_s = 1;
+	cfg.idle_timeout_s = 1;
+	if (tsrv_start(&small_srv, &cfg) < 0)
+		return -1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.threads = 1;
+	cfg.max_conns = 2;
+	if (tsrv_start(&cap_srv, &cfg) < 0)
+		return -1;
+
+	have_tls = make_certs();
+	if (have_tls) {
+		snprintf(cert, sizeof(cert), "%s/srv.crt", tmpdir);
+		snprintf(key, sizeof(key), "%s/srv.key", tmpdir);
+		snprintf(ca, sizeof(ca), "%s/ca.crt", tmpdir);
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.threads = 2;
+		cfg.tls_cert = cert;
+		cfg.tls_key = key;
+		cfg.tls_client_ca = ca;
+		if (tsrv_start(&tls_srv, &cfg) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	tsrv_stop(&main_srv);
+	tsrv_stop(&small_srv);
+	tsrv_stop(&cap_srv);
+	if (have_tls)
+		tsrv_stop(&tls_srv);
+	run_cmd("rm -rf %s", tmpdir);
+	curl_global_cleanup();
+	return 0;
+}
+
+/* Tests. */
+
+static void test_range_parse(void **state)
+{
+	int64_t off = -7, len = -7;
+
+	(void)state;
+	assert_int_equal(http_parse_range(NULL, 100, &off, &len), 0);
+	assert_int_equal(http_parse_range("bytes=0-9", 100, &off, &len), 1);
+	assert_int_equal(off, 0);
+	assert_int_equal(len, 10);
+	assert_int_equal(http_parse_range("bytes=10-", 100, &off, &len), 1);
+	assert_int_equal(off, 10);
+	assert_int_equal(len, 90);
+	assert_int_equal(http_parse_range("bytes=-30", 100, &off, &len), 1);
+	assert_int_equal(off, 70);
+	assert_int_equal(len, 30);
+	assert_int_equal(http_parse_range("bytes=-300", 100, &off, &len), 1);
+	assert_int_equal(off, 0);
+	assert_int_equal(len, 100);
+	/* The end is clamped to the size. */
+	assert_int_equal(http_parse_range("bytes=90-500", 100, &off, &len), 1);
+	assert_int_equal(off, 90);
+	assert_int_equal(len, 10);
+	assert_int_equal(http_parse_range("Bytes = 5-5", 100, &off, &len), 1);
+	assert_int_equal(off, 5);
+	assert_int_equal(len, 1);
+	/* Unsatisfiable. */
+	assert_int_equal(http_parse_range("bytes=100-", 100, &off, &len), -1);
+	assert_int_equal(http_parse_range("bytes=200-300", 100, &off, &len),
+			 -1);
+	assert_int_equal(http_parse_range("bytes=-0", 100, &off, &len), -1);
+	assert_int_equal(http_parse_range("bytes=0-", 0, &off, &len), -1);
+	/* Ignored: garbage, other units, several ranges, reversed. */
+	assert_int_equal(http_parse_range("bytes=abc", 100, &off, &len), 0);
+	assert_int_equal(http_parse_range("bytes=-", 100, &off, &len), 0);
+	assert_int_equal(http_parse_range("bytes=5", 100, &off, &len), 0);
+	assert_int_equal(http_parse_range("bytes=1-2x", 100, &off, &len), 0);
+	assert_int_equal(http_parse_range("items=0-9", 100, &off, &len), 0);
+	assert_int_equal(http_parse_range("bytes=0-1,5-6", 100, &off, &len), 0);
+	assert_int_equal(http_parse_range("bytes=9-3", 100, &off, &len), 0);
+	assert_int_equal(http_parse_range("bytes=99999999999999999999-", 100,
+					  &off, &len),
+			 0);
+}
+
+static void test_keepalive_get(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	struct resp r;
+	char v[64];
+
+	(void)state;
+	cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello\n");
+	assert_string_equal(resp_header(&r, "X-Test", v, sizeof(v)), "yes");
+	assert_string_equal(resp_header(&r, "Content-Type", v, sizeof(v)),
+			    "text/plain");
+	assert_non_null(resp_header(&r, "Date", v, sizeof(v)));
+	assert_null(resp_header(&r, "Connection", v, sizeof(v)));
+	resp_free(&r);
+	/* Same connection, then two pipelined in one write. */
+	get_ok(c, "/hello", "hello\n");
+	cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+		     "GET /echo/x HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_string_equal(r.body, "hello\n");
+	resp_free(&r);
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_string_equal(r.body, "path=/echo/x\nname=(none)\n");
+	resp_free(&r);
+	/* Connection: close is honoured. */
+	cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+		     "\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_string_equal(resp_header(&r, "Connection", v, sizeof(v)),
+			    "close");
+	resp_free(&r);
+	assert_true(cli_closed_within(c, 2000));
+	cli_close(c);
+}
+
+static void test_http10(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	struct resp r;
+	char v[64];
+
+	(void)state;
+	cli_sends(c, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_string_equal(resp_header(&r, "Connection", v, sizeof(v)),
+			    "keep-alive");
+	resp_free(&r);
+	cli_sends(c, "GET /hello HTTP/1.0\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_string_equal(resp_header(&r, "Connection", v, sizeof(v)),
+			    "close");
+	resp_free(&r);
+	assert_true(cli_closed_within(c, 2000));
+	cli_close(c);
+}
+
+static void test_head(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	struct resp r;
+	char v[64];
+
+	(void)state;
+	cli_sends(c, "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, true), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(resp_header(&r, "Content-Length", v, sizeof(v)),
+			    "6");
+	cli_sends(c, "HEAD /file HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, true), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(strtol(resp_header(&r, "Content-Length", v, sizeof(v)),
+				NULL, 10),
+			 FILE_SIZE);
+	/* No body bytes were sent: the next reply parses cleanly. */
+	get_ok(c, "/hello", "hello\n");
+	assert_int_equal(c->len, 0);
+	cli_close(c);
+}
+
+static void test_path_and_query(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	struct resp r;
+
+	(void)state;
+	get_ok(c, "/echo/a%20b%2Fc?x=1&name=x%2By+z&other",
+	       "path=/echo/a b/c\nname=x+y z\n");
+	get_ok(c, "/echo?name=", "path=/echo\nname=\n");
+	get_ok(c, "/echo?namex=1&name", "path=/echo\nname=\n");
+	cli_sends(c, "GET /a%00b HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	assert_true(cli_closed_within(c, 2000));
+	cli_close(c);
+
+	c = cli_open(main_srv.port);
+	cli_sends(c, "GET /a%zz HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	cli_close(c);
+
+	c = cli_open(main_srv.port);
+	cli_sends(c, "BREW /pot HTCPCP/1.0\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	cli_close(c);
+}
+
+static void send_pattern(struct cli *c, size_t total, size_t piece)
+{
+	static char chunk[65536];
+	size_t n;
+
+	while (total) {
+		n = total < piece ? total : piece;
+		if (n > sizeof(chunk))
+			n = sizeof(chunk);
+		cli_send(c, chunk, n);
+		total -= n;
+	}
+}
+
+static long vm_hwm_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6))
+			kb = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return kb;
+}
+
+static void upload(struct cli *c, size_t total, size_t *pieces, size_t *max)
+{
+	struct resp r;
+	size_t bytes;
+
+	cli_printf(c,
+		   "PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n"
+		   "\r\n",
+		   total);
+	send_pattern(c, total, 65536);
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 201);
+	assert_int_equal(sscanf(r.body, "bytes=%zu pieces=%zu max=%zu", &bytes,
+				pieces, max),
+			 3);
+	assert_int_equal(bytes, total);
+	resp_free(&r);
+}
+
+static void test_body_streamed(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	size_t pieces, max;
+	long before, after;
+
+	(void)state;
+	upload(c, 8 * MIB, &pieces, &max);
+	assert_true(pieces > 8);
+	assert_true(max <= 1 * MIB);
+	/* An empty body still ends. */
+	upload(c, 0, &pieces, &max);
+	assert_int_equal(pieces, 0);
+	/* A big one does not grow the process: bodies are not buffered. */
+	before = vm_hwm_kb();
+	upload(c, 192 * MIB, &pieces, &max);
+	after = vm_hwm_kb();
+#if !defined(__SANITIZE_ADDRESS__)
+	assert_true(after - before < 32 * 1024);
+#else
+	(void)after;
+	(void)before;
+#endif
+	get_ok(c, "/hello", "hello\n");
+	cli_close(c);
+}
+
+static void test_body_chunked(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	static char big[40000];
+	struct resp r;
+	size_t bytes, pieces, max;
+	int closed;
+
+	(void)state;
+	cli_sends(c, "PUT /upload HTTP/1.1\r\nHost: t\r\n"
+		     "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+	cli_printf(c, "%x\r\n", (unsigned)sizeof(big));
+	cli_send(c, big, sizeof(big));
+	cli_sends(c, "\r\n3;ext=1\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 201);
+	assert_int_equal(sscanf(r.body, "bytes=%zu pieces=%zu max=%zu", &bytes,
+				&pieces, &max),
+			 3);
+	assert_int_equal(bytes, 5 + sizeof(big) + 3);
+	resp_free(&r);
+	get_ok(c, "/hello", "hello\n");
+	/* A broken chunk size is a 400 and the handler is told. */
+	closed = atomic_load(&upload_closed);
+	cli_sends(c, "PUT /upload HTTP/1.1\r\nHost: t\r\n"
+		     "Transfer-Encoding: chunked\r\n\r\nzz\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	assert_int_equal(atomic_load(&upload_closed), closed + 1);
+	cli_close(c);
+}
+
+static void test_expect_continue(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	struct resp r;
+	char v[64];
+
+	(void)state;
+	cli_sends(c, "PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n"
+		     "Expect: 100-continue\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 100);
+	cli_sends(c, "0123456789");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 201);
+	assert_non_null(strstr(r.body, "bytes=10 "));
+	resp_free(&r);
+	/* A handler that refuses without asking: no 100, reply, close. */
+	cli_sends(c, "PUT /early HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n"
+		     "Expect: 100-continue\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 413);
+	assert_string_equal(resp_header(&r, "Connection", v, sizeof(v)),
+			    "close");
+	resp_free(&r);
+	assert_true(cli_closed_within(c, 3000));
+	cli_close(c);
+}
+
+static void test_header_limits(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	struct resp r;
+	char *big;
+	int i;
+
+	(void)state;
+	big = malloc(70 * 1024);
+	memset(big, 'a', 70 * 1024);
+	cli_sends(c, "GET /hello HTTP/1.1\r\nX-Big: ");
+	/* The server answers once over the cap and drops the rest. */
+	cli_try_send(c, big, 70 * 1024);
+	cli_try_send(c, "\r\n\r\n", 4);
+	free(big);
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 431);
+	resp_free(&r);
+	assert_true(cli_closed_within(c, 3000));
+	cli_close(c);
+
+	c = cli_open(main_srv.port);
+	cli_sends(c, "GET /hello HTTP/1.1\r\n");
+	for (i = 0; i < 101; i++)
+		cli_printf(c, "X-H%d: v\r\n", i);
+	cli_sends(c, "\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 431);
+	resp_free(&r);
+	cli_close(c);
+
+	/* 99 headers + Host are fine. */
+	c = cli_open(main_srv.port);
+	cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\n");
+	for (i = 0; i < 99; i++)
+		cli_printf(c, "X-H%d: v\r\n", i);
+	cli_sends(c, "\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	cli_close(c);
+}
+
+static void check_range(struct cli *c, const char *range, int status,
+			size_t off, size_t len, const char *crange)
+{
+	struct resp r;
+	char v[96];
+
+	cli_printf(c, "GET /file HTTP/1.1\r\nHost: t\r\nRange: %s\r\n\r\n",
+		   range);
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, status);
+	if (crange)
+		assert_string_equal(
+			resp_header(&r, "Content-Range", v, sizeof(v)), crange);
+	if (status != 416) {
+		assert_int_equal(r.blen, len);
+		assert_true(file_matches(r.body, off, len));
+	}
+	resp_free(&r);
+}
+
+static void test_file_reply(int port)
+{
+	struct cli *c = cli_open(port);
+	char cr[64];
+
+	check_range(c, "none=1", 200, 0, FILE_SIZE, NULL);
+	check_range(c, "bytes=1000-1999", 206, 1000, 1000,
+		    "bytes 1000-1999/1048699");
+	check_range(c, "bytes=-100", 206, FILE_SIZE - 100, 100,
+		    "bytes 1048599-1048698/1048699");
+	check_range(c, "bytes=1048000-", 206, 1048000, FILE_SIZE - 1048000,
+		    "bytes 1048000-1048698/1048699");
+	snprintf(cr, sizeof(cr), "bytes */%d", FILE_SIZE);
+	check_range(c, "bytes=2000000-", 416, 0, 0, cr);
+	check_range(c, "bytes=0-1,4-5", 200, 0, FILE_SIZE, NULL);
+	check_range(c, "bytes=oops", 200, 0, FILE_SIZE, NULL);
+	cli_close(c);
+}
+
+static void test_file_sendfile(void **state)
+{
+	(void)state;
+	test_file_reply(main_srv.port);
+}
+
+static void test_early_reply(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	struct cli *other = cli_open(main_srv.port);
+	struct resp r;
+	char v[64];
+
+	(void)state;
+	/* Refused at the headers while 8 MiB are on their way. */
+	cli_printf(c,
+		   "PUT /early HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n"
+		   "\r\n",
+		   8 * MIB);
+	get_ok(other, "/hello", "hello\n");
+	send_pattern(c, 8 * MIB, 65536);
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 413);
+	assert_string_equal(resp_header(&r, "Connection", v, sizeof(v)),
+			    "close");
+	resp_free(&r);
+	assert_true(cli_closed_within(c, 3000));
+	cli_close(c);
+	get_ok(other, "/hello", "hello\n");
+
+	/* Refused after the first piece of a streamed body. */
+	c = cli_open(main_srv.port);
+	cli_printf(c,
+		   "PUT /stopmid HTTP/1.1\r\nHost: t\r\n"
+		   "Content-Length: %d\r\n\r\n",
+		   4 * MIB);
+	cli_try_send(c, "x", 1);
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(resp_header(&r, "Connection", v, sizeof(v)),
+			    "close");
+	resp_free(&r);
+	assert_true(cli_closed_within(c, 3000));
+	cli_close(c);
+
+	/* A small body is read and dropped: the connection stays. */
+	c = cli_open(main_srv.port);
+	cli_sends(c, "PUT /early HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n"
+		     "\r\n");
+	send_pattern(c, 100, 100);
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 413);
+	assert_null(resp_header(&r, "Connection", v, sizeof(v)));
+	resp_free(&r);
+	get_ok(c, "/hello", "hello\n");
+	cli_close(c);
+	get_ok(other, "/hello", "hello\n");
+	cli_close(other);
+}
+
+static bool wait_count(atomic_int *n, int want, int ms)
+{
+	double until = now_s() + ms / 1000.0;
+
+	while (atomic_load(n) < want && now_s() < until)
+		sleep_ms(10);
+	return atomic_load(n) >= want;
+}
+
+static void test_client_gone_mid_body(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	int before = atomic_load(&track_closed);
+
+	(void)state;
+	cli_sends(c, "PUT /track HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576"
+		     "\r\n\r\n");
+	send_pattern(c, 200000, 65536);
+	sleep_ms(50);
+	cli_close(c);
+	assert_true(wait_count(&track_closed, before + 1, 3000));
+}
+
+static void test_defer(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+
+	(void)state;
+	get_ok(c, "/defer", "deferred ok");
+	get_ok(c, "/defer", "deferred ok");
+	cli_close(c);
+}
+
+static void test_timeouts(void **state)
+{
+	struct cli *quiet = cli_open(small_srv.port);
+	struct cli *partial = cli_open(small_srv.port);
+	struct cli *idle = cli_open(small_srv.port);
+	struct cli *slow;
+	double t0 = now_s(), dt;
+	struct resp r;
+	int i;
+
+	(void)state;
+	cli_sends(partial, "GET /hello HTTP/1.1\r\nHost: t\r\n");
+	get_ok(idle, "/hello", "hello\n");
+	assert_int_equal(cli_response(partial, &r, false), 0);
+	dt = now_s() - t0;
+	assert_int_equal(r.status, 408);
+	resp_free(&r);
+	assert_true(dt > 0.7 && dt < 3.0);
+	assert_true(cli_closed_within(partial, 2000));
+	assert_true(cli_closed_within(quiet, 2000));
+	assert_true(cli_closed_within(idle, 2000));
+	assert_true(now_s() - t0 < 3.5);
+	cli_close(quiet);
+	cli_close(partial);
+	cli_close(idle);
+
+	/* Trickling header bytes does not reset the header timeout. */
+	slow = cli_open(small_srv.port);
+	t0 = now_s();
+	cli_sends(slow, "GET /hello HTTP/1.1\r\n");
+	for (i = 0; i < 20; i++) {
+		struct pollfd p = {slow->fd, POLLIN, 0};
+
+		sleep_ms(150);
+		if (cli_try_send(slow, "X: y\r\n", 6) < 0 || poll(&p, 1, 0) > 0)
+			break;
+	}
+	assert_int_equal(cli_response(slow, &r, false), 0);
+	assert_int_equal(r.status, 408);
+	resp_free(&r);
+	assert_true(now_s() - t0 < 2.5);
+	cli_close(slow);
+}
+
+/* A connection that got a 200 for /hello, retried for up to 3 s while the
+ * server answers 503 (at its connection cap); NULL if it never does. */
+static struct cli *cli_open_served(int port)
+{
+	double until = now_s() + 3;
+	struct cli *c;
+	struct resp r;
+	int status;
+
+	do {
+		c = cli_open(port);
+		cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+		assert_int_equal(cli_response(c, &r, false), 0);
+		status = r.status;
+		resp_free(&r);
+		if (status == 200)
+			return c;
+		cli_close(c);
+		sleep_ms(20);
+	} while (now_s() < until);
+	return NULL;
+}
+
+static void test_conn_cap(void **state)
+{
+	struct cli *a = cli_open(cap_srv.port);
+	struct cli *b = cli_open(cap_srv.port);
+	struct cli *c;
+	struct resp r;
+	char v[64];
+
+	(void)state;
+	get_ok(a, "/hello", "hello\n");
+	get_ok(b, "/hello", "hello\n");
+	c = cli_open(cap_srv.port);
+	cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(resp_header(&r, "Connection", v, sizeof(v)),
+			    "close");
+	resp_free(&r);
+	assert_true(cli_closed_within(c, 3000));
+	cli_close(c);
+	get_ok(a, "/hello", "hello\n");
+
+	/* Below the cap again once one leaves. */
+	cli_close(b);
+	c = cli_open_served(cap_srv.port);
+	assert_non_null(c);
+	cli_close(c);
+	cli_close(a);
+}
+
+/* Runs in a group of its own, before any other server thread exists: the
+ * log level is a plain global, changed here only while no thread reads it. */
+/* Clients that leave in every way (mid-request, after pipelining, while
+ * the reply is being written) give their connection slot back. */
+static void test_abandoned_conns_released(void **state)
+{
+	static const char *const sends[] = {
+		("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+		 "GET /file HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n"),
+		"PUT /upload HTTP/1.1\r\nContent-Length: 5\r\n\r\nab",
+		"GET /hel",
+		"\r\n\r\nGET /hello HTTP/1.1\r\n\r\nGET /file HTTP/1.1\r\n\r\n",
+		"PUT /early HTTP/1.1\r\nContent-Length: 100000\r\n\r\nxx",
+	};
+	struct cli *a, *b;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 60; i++) {
+		struct cli *c = cli_open(cap_srv.port);
+
+		cli_try_send(c, sends[i % 5], strlen(sends[i % 5]));
+		if (i % 2)
+			shutdown(c->fd, SHUT_WR);
+		cli_close(c);
+	}
+	/* Half-close then close while several MiB of replies are queued: the
+	 * end of input and the failed write reach the server together. */
+	for (i = 0; i < 10; i++) {
+		struct cli *c = cli_open(cap_srv.port);
+		int k;
+
+		for (k = 0; k < 8; k++)
+			cli_sends(c, "GET /file HTTP/1.1\r\n\r\n");
+		sleep_ms(20);
+		shutdown(c->fd, SHUT_WR);
+		cli_close(c);
+	}
+	/* Both slots free again (a leak would answer 503 for good). */
+	a = cli_open_served(cap_srv.port);
+	b = cli_open_served(cap_srv.port);
+	assert_non_null(a);
+	assert_non_null(b);
+	cli_close(a);
+	cli_close(b);
+}
+
+static void test_access_log(void **state)
+{
+	char path[] = "/tmp/test_http_log.XXXXXX", *text;
+	struct http_config cfg;
+	struct tsrv t = {0};
+	struct resp r;
+	struct cli *c;
+	int saved, fd;
+	ssize_t n;
+	bool found = false;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	log_set_level(LL_INFO);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.threads = 1;
+	assert_int_equal(tsrv_start(&t, &cfg), 0);
+
+	c = cli_open(t.port);
+	cli_sends(c,
+		  "GET /echo/log%0Aline?token=SECRET1 HTTP/1.1\r\nHost: t\r\n"
+		  "Authorization: Bearer SECRET2\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	resp_free(&r);
+	cli_close(c);
+	tsrv_stop(&t); /* the line is written by then */
+
+	log_set_level(LL_WARN);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	text = calloc(1, 65536);
+	n = pread(fd, text, 65535, 0);
+	close(fd);
+	unlink(path);
+	assert_true(n > 0);
+	found = strstr(text, " GET /echo/log%0Aline 200 ") != NULL;
+	if (!found)
+		fprintf(stderr, "log was:\n%s", text);
+	assert_true(found);
+	assert_non_null(strstr(text, "listening on 127.0.0.1:"));
+	assert_null(strstr(text, "SECRET"));
+	assert_non_null(strstr(text, " 127.0.0.1\n"));
+	free(text);
+}
+
+/* TLS, through libcurl. */
+
+struct membuf {
+	char *data;
+	size_t len;
+};
+
+static size_t mem_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct membuf *m = arg;
+	size_t len = size * n;
+
+	m->data = realloc(m->data, m->len + len + 1);
+	memcpy(m->data + m->len, p, len);
+	m->len += len;
+	m->data[m->len] = '\0';
+	return len;
+}
+
+static size_t upload_left;
+
+static size_t mem_read(char *p, size_t size, size_t n, void *arg)
+{
+	size_t len = size * n;
+
+	(void)arg;
+	if (len > upload_left)
+		len = upload_left;
+	memset(p, 'u', len);
+	upload_left -= len;
+	return len;
+}
+
+static long tls_request(const char *path, const char *cert, size_t put,
+			struct membuf *out)
+{
+	char url[128], f[128];
+	CURL *h = curl_easy_init();
+	long code = -1;
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", tls_srv.port,
+		 path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	snprintf(f, sizeof(f), "%s/srv.crt", tmpdir);
+	curl_easy_setopt(h, CURLOPT_CAINFO, f);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mem_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	if (cert) {
+		snprintf(f, sizeof(f), "%s/%s.crt", tmpdir, cert);
+		curl_easy_setopt(h, CURLOPT_SSLCERT, f);
+		snprintf(f, sizeof(f), "%s/%s.key", tmpdir, cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, f);
+	}
+	if (put) {
+		upload_left = put;
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, mem_read);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)put);
+	}
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(h);
+	return code;
+}
+
+static void membuf_reset(struct membuf *m)
+{
+	free(m->data);
+	m->data = NULL;
+	m->len = 0;
+}
+
+static void test_tls(void **state)
+{
+	struct membuf m = {NULL, 0};
+	struct cli *c;
+
+	(void)state;
+	if (!have_tls)
+		skip();
+	assert_int_equal(tls_request("/cn", NULL, 0, &m), 200);
+	assert_string_equal(m.data, "tls=1 cn=(none)");
+	membuf_reset(&m);
+	assert_int_equal(tls_request("/cn", "cli", 0, &m), 200);
+	assert_string_equal(m.data, "tls=1 cn=client1");
+	membuf_reset(&m);
+	assert_int_equal(tls_request("/upload", "cli", 3 * MIB + 5, &m), 201);
+	assert_non_null(strstr(m.data, "bytes=3145733 "));
+	membuf_reset(&m);
+	/* Files go out in pieces read as the output drains. */
+	assert_int_equal(tls_request("/file", NULL, 0, &m), 200);
+	assert_int_equal(m.len, FILE_SIZE);
+	assert_true(file_matches(m.data, 0, FILE_SIZE));
+	membuf_reset(&m);
+	/* A client certificate the CA did not sign fails the handshake. */
+	assert_int_equal(tls_request("/cn", "srv", 0, &m), -1);
+	membuf_reset(&m);
+	/* Plain HTTP to the TLS port gets nowhere, and breaks nothing. */
+	c = cli_open(tls_srv.port);
+	cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_true(cli_closed_within(c, 3000));
+	cli_close(c);
+	assert_int_equal(tls_request("/cn", NULL, 0, &m), 200);
+	membuf_reset(&m);
+}
+
+static int count_fds(void)
+{
+	int n = 0, fd;
+
+	for (fd = 0; fd < 4096; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n = fd + 1;
+	return n;
+}
+
+/* Out of descriptors, the server pauses accepting for a second (tmux)
+ * instead of spinning, then picks the waiting connections up. */
+static void test_emfile_backoff(void **state)
+{
+	struct sockaddr_in sa;
+	struct rlimit old, low;
+	struct resp r;
+	struct cli *c[2];
+	static int fill[4096];
+	int i, nfill = 0;
+	double t0;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)small_srv.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 2; i++) {
+		c[i] = calloc(1, sizeof(*c[i]));
+		c[i]->fd = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(c[i]->fd >= 0);
+	}
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)count_fds();
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	/* Fill the holes below the limit too. */
+	while (nfill < 4096 && (fill[nfill] = dup(0)) >= 0)
+		nfill++;
+	assert_int_equal(errno, EMFILE);
+	t0 = now_s();
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(
+			connect(c[i]->fd, (struct sockaddr *)&sa, sizeof(sa)),
+			0);
+		cli_sends(c[i], "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	}
+	sleep_ms(300);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	while (nfill > 0)
+		close(fill[--nfill]);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(cli_response(c[i], &r, false), 0);
+		assert_int_equal(r.status, 200);
+		resp_free(&r);
+		cli_close(c[i]);
+	}
+	assert_true(now_s() - t0 > 0.6);
+	assert_true(now_s() - t0 < 3);
+}
+
+static void test_stop(void **state)
+{
+	struct cli *slow = cli_open(main_srv.port);
+	struct cli *hang = cli_open(main_srv.port);
+	struct cli *idle = cli_open(main_srv.port);
+	struct resp r;
+	char v[64];
+	double t0;
+
+	(void)state;
+	get_ok(idle, "/hello", "hello\n");
+	cli_sends(hang, "GET /hang HTTP/1.1\r\nHost: t\r\n\r\n");
+	cli_sends(slow, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+	sleep_ms(50);
+	t0 = now_s();
+	http_server_stop(main_srv.srv);
+	/* Idle connections go at once; the in-flight reply still comes. */
+	assert_true(cli_closed_within(idle, 1000));
+	assert_int_equal(cli_response(slow, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(resp_header(&r, "Connection", v, sizeof(v)),
+			    "close");
+	resp_free(&r);
+	/* The one that never answers is cut after the grace period. */
+	pthread_join(main_srv.thread, NULL);
+	main_srv.running = false;
+	assert_true(now_s() - t0 < 8);
+	assert_int_equal(atomic_load(&hang_closed), 1);
+	assert_true(cli_closed_within(hang, 1000));
+	cli_close(slow);
+	cli_close(hang);
+	cli_close(idle);
+}
+
+static void test_bad_config(void **state)
+{
+	struct http_config cfg;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.listen = "nonsense";
+	assert_null(http_server_new(&cfg, dispatch, NULL, &e));
+	assert_true(e.msg[0]);
+	err_clear(&e);
+	cfg.listen = "127.0.0.1:0";
+	cfg.tls_cert = "/nonexistent/cert.pem";
+	cfg.tls_key = "/nonexistent/key.pem";
+	assert_null(http_server_new(&cfg, dispatch, NULL, &e));
+	assert_non_null(strstr(e.msg, "tls"));
+}
+
+static void test_listen_forms(void **state)
+{
+	struct http_config cfg;
+	struct http_server *srv;
+	struct err e = ERR_INIT;
+	char pf[160], line[32];
+	FILE *f;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.threads = 1;
+	cfg.listen = ":0";
+	snprintf(pf, sizeof(pf), "%s/port", tmpdir);
+	cfg.port_file = pf;
+	srv = http_server_new(&cfg, dispatch, NULL, &e);
+	assert_non_null(srv);
+	assert_true(http_server_port(srv) > 0);
+	f = fopen(pf, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_int_equal(strtol(line, NULL, 10), http_server_port(srv));
+	http_server_free(srv);
+
+	cfg.listen = "[::1]:0";
+	cfg.port_file = NULL;
+	srv = http_server_new(&cfg, dispatch, NULL, &e);
+	if (!srv && strstr(e.msg, "listen"))
+		return; /* no IPv6 loopback here */
+	assert_non_null(srv);
+	http_server_free(srv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_range_parse),
+		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_listen_forms),
+		cmocka_unit_test(test_keepalive_get),
+		cmocka_unit_test(test_http10),
+		cmocka_unit_test(test_head),
+		cmocka_unit_test(test_path_and_query),
+		cmocka_unit_test(test_body_streamed),
+		cmocka_unit_test(test_body_chunked),
+		cmocka_unit_test(test_expect_continue),
+		cmocka_unit_test(test_header_limits),
+		cmocka_unit_test(test_file_sendfile),
+		cmocka_unit_test(test_early_reply),
+		cmocka_unit_test(test_client_gone_mid_body),
+		cmocka_unit_test(test_defer),
+		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_conn_cap),
+		cmocka_unit_test(test_abandoned_conns_released),
+		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_emfile_backoff),
+		cmocka_unit_test(test_stop),
+	};
+
+	const struct CMUnitTest alone[] = {
+		cmocka_unit_test(test_access_log),
+	};
+	int failed;
+
+	failed = cmocka_run_group_tests_name("log", alone, NULL, NULL);
+	failed += cmocka_run_group_tests_name("http", tests, group_setup,
+					      group_teardown);
+	return failed;
+}

@@ -1,0 +1,493 @@
+/* test_scanq.c: the scan queue and results of storage.h against a real
+ * meta.db in a temporary directory. */
+#define _XOPEN_SOURCE 700 /* nftw */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "storage/storage.h"
+
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/banned.h"
+
+#define REPO "team/app"
+
+struct fx {
+	char dir[256];
+	struct stor *st;
+};
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+		    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int fx_setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	const char *tmp = getenv("TMPDIR");
+	struct err e = ERR_INIT;
+
+	snprintf(fx->dir, sizeof(fx->dir), "%s/customs-scanq-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(fx->dir))
+		return -1;
+	fx->st = stor_open(fx->dir, &e);
+	if (!fx->st) {
+		fprintf(stderr, "stor_open: %s\n", e.msg);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	stor_free(fx->st);
+	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+static void sql_exec(struct fx *fx, const char *sql)
+{
+	char path[300];
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static struct digest dg_of(const char *s)
+{
+	struct digest d;
+
+	digest_of(DIGEST_SHA256, s, strlen(s), &d);
+	return d;
+}
+
+/* Stores body as a manifest of repo (its refs need not exist here). */
+static struct digest put(struct fx *fx, const char *repo, const char *body,
+			 bool scan, const struct digest *refs, size_t nrefs)
+{
+	struct digest d = dg_of(body);
+	struct err e = ERR_INIT;
+	struct stor_manifest_put p = {
+		.repo = repo,
+		.digest = &d,
+		.media_type = "application/vnd.oci.image.manifest.v1+json",
+		.body = body,
+		.len = strlen(body),
+		.refs = refs,
+		.nrefs = nrefs,
+		.enqueue_scan = scan,
+	};
+
+	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	return d;
+}
+
+static enum stor_scan_state state_of(struct fx *fx, const struct digest *d)
+{
+	struct stor_scan sc;
+	struct err e = ERR_INIT;
+	enum stor_scan_state s;
+
+	assert_int_equal(stor_scan_get(fx->st, d, false, &sc, &e), 0);
+	s = sc.state;
+	stor_scan_release(&sc);
+	return s;
+}
+
+/* Claims a job and checks it is d's. */
+static void claim(struct fx *fx, const struct digest *d,
+		  struct stor_scan_job *job)
+{
+	struct err e = ERR_INIT;
+
+	assert_int_equal(stor_scan_claim(fx->st, 60, job, &e), 1);
+	assert_true(digest_eq(&job->digest, d));
+}
+
+static void claim_none(struct fx *fx)
+{
+	struct stor_scan_job job;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(stor_scan_claim(fx->st, 60, &job, &e), 0);
+}
+
+static void finish(struct fx *fx, struct stor_scan_job *job,
+		   const char *report, const char *dbv)
+{
+	struct stor_scan_result r = { report, "[]", dbv };
+	struct err e = ERR_INIT;
+
+	if (report)
+		assert_int_equal(
+			stor_scan_result_put(fx->st, &job->digest, &r, &e), 0);
+	assert_int_equal(stor_scan_done(fx->st, job, &e), 0);
+	stor_scan_job_release(job);
+}
+
+static void test_push_claim_done(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = put(fx, REPO, "{\"img\":1}", true, NULL, 0);
+	struct stor_scan_job job;
+	struct stor_scan_result r = { "{\"counts\":{}}",
+				      "[{\"id\":\"CVE-1\",\"aliases\":[],"
+				      "\"severity\":\"high\"}]",
+				      "db1" };
+	struct stor_scan sc;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
+	claim(fx, &d, &job);
+	assert_string_equal(job.repo, REPO);
+	assert_int_equal(job.attempts, 1);
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_RUNNING);
+	claim_none(fx);
+	assert_int_equal(stor_scan_result_put(fx->st, &d, &r, &e), 0);
+	assert_int_equal(stor_scan_done(fx->st, &job, &e), 0);
+	stor_scan_job_release(&job);
+
+	assert_int_equal(stor_scan_get(fx->st, &d, true, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_DONE);
+	assert_true(sc.has_result);
+	assert_string_equal(sc.report, r.report);
+	assert_string_equal(sc.findings, r.findings);
+	assert_string_equal(sc.db_version, "db1");
+	assert_string_equal(sc.checked_db, "db1");
+	assert_null(sc.error);
+	stor_scan_release(&sc);
+	/* Without the report text, the rest still comes. */
+	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
+	assert_true(sc.has_result);
+	assert_null(sc.report);
+	assert_non_null(sc.findings);
+	stor_scan_release(&sc);
+	claim_none(fx);
+}
+
+/* Pushed again while running (another repository): queued once more
+ * when it finishes, so the new repository gets its report. */
+static void test_repush_while_running(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = put(fx, REPO, "{\"img\":2}", true, NULL, 0);
+	struct stor_scan_job job;
+
+	claim(fx, &d, &job);
+	put(fx, "other/app", "{\"img\":2}", true, NULL, 0);
+	finish(fx, &job, "{}", NULL);
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
+	claim(fx, &d, &job);
+	assert_string_equal(job.repo, "other/app");
+	finish(fx, &job, NULL, NULL);
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_DONE);
+	/* Pushed again once done: queued for publishing only. */
+	put(fx, "third/app", "{\"img\":2}", true, NULL, 0);
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
+}
+
+static void test_same_digest_one_job(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_scan_stats st;
+	struct err e = ERR_INIT;
+
+	put(fx, "a/x", "{\"img\":3}", true, NULL, 0);
+	put(fx, "b/x", "{\"img\":3}", true, NULL, 0);
+	put(fx, "c/x", "{\"img\":3}", true, NULL, 0);
+	assert_int_equal(stor_scan_stats(fx->st, &st, &e), 0);
+	assert_int_equal(st.queued, 1);
+	assert_int_equal(st.results, 0);
+}
+
+/* A crash leaves jobs running: queued again at the next start, failed
+ * after RS_MAX_ATTEMPTS-like bound so a poison image cannot loop. */
+static void test_recover(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = put(fx, REPO, "{\"img\":4}", true, NULL, 0);
+	struct stor_scan_job job;
+	struct stor_scan sc;
+	struct err e = ERR_INIT;
+	size_t n = 0;
+
+	for (int i = 1; i <= 3; i++) {
+		claim(fx, &d, &job);
+		assert_int_equal(job.attempts, i);
+		stor_scan_job_release(&job);
+		/* The process dies; the next one starts. */
+		stor_free(fx->st);
+		fx->st = stor_open(fx->dir, &e);
+		assert_non_null(fx->st);
+		assert_int_equal(stor_scan_recover(fx->st, 3, &n, &e), 0);
+		assert_int_equal(n, 1);
+	}
+	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_FAILED);
+	assert_non_null(strstr(sc.error, "interrupted 3 times"));
+	stor_scan_release(&sc);
+	claim_none(fx);
+	/* A new push tries again from scratch. */
+	put(fx, REPO, "{\"img\":4}", true, NULL, 0);
+	claim(fx, &d, &job);
+	assert_int_equal(job.attempts, 1);
+	stor_scan_job_release(&job);
+}
+
+static void test_fail_retry(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = put(fx, REPO, "{\"img\":5}", true, NULL, 0);
+	struct stor_scan_job job;
+	struct stor_scan sc;
+	struct err e = ERR_INIT;
+
+	claim(fx, &d, &job);
+	assert_int_equal(stor_scan_fail(fx->st, &job, "disk hiccup",
+					(int64_t)time(NULL) + 3600, &e),
+			 0);
+	stor_scan_job_release(&job);
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
+	claim_none(fx); /* not before its retry time */
+	sql_exec(fx, "UPDATE scan_jobs SET not_before = 0");
+	claim(fx, &d, &job);
+	assert_int_equal(job.attempts, 2);
+	assert_int_equal(stor_scan_fail(fx->st, &job, "not an image", -1, &e),
+			 0);
+	stor_scan_job_release(&job);
+	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_FAILED);
+	assert_string_equal(sc.error, "not an image");
+	assert_false(sc.has_result);
+	stor_scan_release(&sc);
+	claim_none(fx);
+	put(fx, REPO, "{\"img\":5}", true, NULL, 0);
+	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_QUEUED);
+	assert_null(sc.error);
+	stor_scan_release(&sc);
+}
+
+/* An index waits for its platforms, each scanned once as its own job. */
+static void test_index_waits(void **state)
+{
+	struct fx *fx = *state;
+	struct digest kids[2], idx;
+	struct stor_scan_job job, kid;
+	struct err e = ERR_INIT;
+	bool ready = true;
+
+	kids[0] = put(fx, REPO, "{\"amd64\":1}", false, NULL, 0);
+	kids[1] = put(fx, REPO, "{\"arm64\":1}", false, NULL, 0);
+	idx = put(fx, REPO, "{\"index\":1}", true, kids, 2);
+
+	claim(fx, &idx, &job);
+	assert_int_equal(stor_scan_wait(fx->st, &job, kids, 2, &ready, &e), 0);
+	assert_false(ready);
+	stor_scan_job_release(&job);
+	assert_int_equal(state_of(fx, &idx), STOR_SCAN_WAITING);
+	assert_int_equal(state_of(fx, &kids[0]), STOR_SCAN_QUEUED);
+	assert_int_equal(state_of(fx, &kids[1]), STOR_SCAN_QUEUED);
+
+	/* One platform done: the index looks again, and waits again. */
+	assert_int_equal(stor_scan_claim(fx->st, 60, &kid, &e), 1);
+	finish(fx, &kid, "{}", NULL);
+	assert_int_equal(state_of(fx, &idx), STOR_SCAN_QUEUED);
+	claim(fx, &idx, &job);
+	assert_int_equal(stor_scan_wait(fx->st, &job, kids, 2, &ready, &e), 0);
+	assert_false(ready);
+	stor_scan_job_release(&job);
+
+	/* The other fails for good: final too, so the index is ready. */
+	assert_int_equal(stor_scan_claim(fx->st, 60, &kid, &e), 1);
+	assert_int_equal(stor_scan_fail(fx->st, &kid, "bad", -1, &e), 0);
+	stor_scan_job_release(&kid);
+	claim(fx, &idx, &job);
+	assert_int_equal(stor_scan_wait(fx->st, &job, kids, 2, &ready, &e), 0);
+	assert_true(ready);
+	assert_int_equal(state_of(fx, &idx), STOR_SCAN_RUNNING);
+	finish(fx, &job, "{\"manifests\":[]}", NULL);
+	assert_int_equal(state_of(fx, &idx), STOR_SCAN_DONE);
+	claim_none(fx);
+}
+
+/* A result is kept while a repository has the manifest. */
+static void test_forget(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = put(fx, REPO, "{\"img\":6}", true, NULL, 0);
+	struct stor_scan_job job;
+	struct err e = ERR_INIT;
+
+	put(fx, "other/app", "{\"img\":6}", false, NULL, 0);
+	claim(fx, &d, &job);
+	finish(fx, &job, "{}", NULL);
+	assert_int_equal(stor_manifest_delete(fx->st, REPO, &d, &e), 0);
+	assert_int_equal(stor_scan_forget(fx->st, &d, &e), 0);
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_DONE);
+	assert_int_equal(stor_manifest_delete(fx->st, "other/app", &d, &e), 0);
+	assert_int_equal(stor_scan_forget(fx->st, &d, &e), 0);
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_NONE);
+}
+
+/* A result stored for a job deleted meanwhile is dropped. */
+static void test_result_without_job(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = dg_of("never pushed");
+	struct stor_scan_result r = { "{}", "[]", NULL };
+	struct stor_scan sc;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(stor_scan_result_put(fx->st, &d, &r, &e), 0);
+	assert_int_equal(stor_scan_get(fx->st, &d, true, &sc, &e), 0);
+	assert_false(sc.has_result);
+	assert_int_equal(sc.state, STOR_SCAN_NONE);
+	stor_scan_release(&sc);
+}
+
+/* A new DB re-queues the reports matched against another, behind pushes. */
+static void test_rearm(void **state)
+{
+	struct fx *fx = *state;
+	struct digest a = put(fx, REPO, "{\"img\":7}", true, NULL, 0);
+	struct digest b = put(fx, REPO, "{\"img\":8}", true, NULL, 0), c;
+	struct stor_scan_job job;
+	struct stor_scan sc;
+	struct err e = ERR_INIT;
+	size_t n = 9;
+
+	/* a is matched against DB v1, b against none (claim order within
+	 * a second is not specified). */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(stor_scan_claim(fx->st, 60, &job, &e), 1);
+		finish(fx, &job, "{}",
+		       digest_eq(&job.digest, &a) ? "v1" : NULL);
+	}
+	assert_int_equal(stor_scan_rearm(fx->st, "v1", &n, &e), 0);
+	assert_int_equal(n, 1); /* b, matched against no DB */
+	assert_int_equal(state_of(fx, &a), STOR_SCAN_DONE);
+	assert_int_equal(state_of(fx, &b), STOR_SCAN_QUEUED);
+	assert_int_equal(stor_scan_checked(fx->st, &b, "v1", &e), 0);
+	assert_int_equal(stor_scan_get(fx->st, &b, false, &sc, &e), 0);
+	assert_null(sc.db_version);
+	assert_string_equal(sc.checked_db, "v1");
+	stor_scan_release(&sc);
+
+	assert_int_equal(stor_scan_rearm(fx->st, "v2", &n, &e), 0);
+	assert_int_equal(n, 1); /* a; b is queued already */
+	assert_int_equal(state_of(fx, &a), STOR_SCAN_QUEUED);
+	/* A push made after the re-arm still goes first. */
+	c = put(fx, REPO, "{\"img\":9}", true, NULL, 0);
+	claim(fx, &c, &job);
+	stor_scan_job_release(&job);
+}
+
+static void test_repos_and_blob_put(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = put(fx, "b/app", "{\"img\":10}", false, NULL, 0), bd;
+	struct err e = ERR_INIT;
+	char **v = NULL;
+	size_t n = 0;
+	int64_t size;
+
+	put(fx, "a/app", "{\"img\":10}", false, NULL, 0);
+	assert_int_equal(stor_manifest_repos(fx->st, &d, &v, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "a/app");
+	assert_string_equal(v[1], "b/app");
+	stor_strv_free(v, n);
+
+	assert_int_equal(stor_blob_put(fx->st, "a/app", "{}", 2, &bd, &e), 0);
+	assert_string_equal(bd.hex, "44136fa355b3678a1146ad16f7e8649e94fb4fc21f"
+				    "e77e8310c060f61caaff8a");
+	assert_int_equal(stor_blob_stat(fx->st, "a/app", &bd, &size, &e), 0);
+	assert_int_equal(size, 2);
+	assert_int_equal(stor_blob_stat(fx->st, "b/app", &bd, &size, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
+}
+
+/* A meta.db made by the first schema keeps its jobs through the
+ * migration. */
+static void test_migrate_from_v1(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = put(fx, REPO, "{\"img\":11}", true, NULL, 0);
+	struct stor_scan_job job;
+	struct err e = ERR_INIT;
+
+	stor_free(fx->st);
+	fx->st = NULL;
+	sql_exec(fx,
+		 "DROP TABLE scan_results; DROP TABLE scan_jobs;"
+		 "CREATE TABLE scan_jobs (digest TEXT PRIMARY KEY,"
+		 " repo TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'queued'"
+		 " CHECK (state IN ('queued', 'running', 'done', 'failed')),"
+		 " attempts INTEGER NOT NULL DEFAULT 0,"
+		 " created INTEGER NOT NULL, updated INTEGER NOT NULL)"
+		 " WITHOUT ROWID;"
+		 "CREATE INDEX scan_jobs_by_state ON scan_jobs(state, created);"
+		 "INSERT INTO scan_jobs VALUES ('sha256:"
+		 "0000000000000000000000000000000000000000000000000000000000000000',"
+		 " 'x/y', 'done', 0, 1, 1);"
+		 "PRAGMA user_version = 1;");
+	{
+		char sql[300];
+
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO scan_jobs VALUES ('sha256:%s', '%s',"
+			 " 'queued', 0, 2, 2)",
+			 d.hex, REPO);
+		sql_exec(fx, sql);
+	}
+	fx->st = stor_open(fx->dir, &e);
+	assert_non_null(fx->st);
+	claim(fx, &d, &job);
+	stor_scan_job_release(&job);
+	/* The old done job is kept, as done. */
+	assert_int_equal(state_of(fx, &(struct digest){ DIGEST_SHA256,
+		"0000000000000000000000000000000000000000000000000000000000000000" }),
+			 STOR_SCAN_DONE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+		T(test_push_claim_done),   T(test_repush_while_running),
+		T(test_same_digest_one_job), T(test_recover),
+		T(test_fail_retry),	   T(test_index_waits),
+		T(test_forget),		   T(test_result_without_job),
+		T(test_rearm),		   T(test_repos_and_blob_put),
+		T(test_migrate_from_v1),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

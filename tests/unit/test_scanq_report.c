@@ -1,0 +1,365 @@
+/* test_scanq_report.c: the JSON side of scan on push (registry/
+ * scan_report.c) and the pull policy's arithmetic (registry/policy.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/config.h"
+#include "registry/policy.h"
+#include "registry/scan_int.h"
+
+#include "common/banned.h"
+
+static const char img_report[] =
+	"{\"schemaVersion\":1,\"created\":\"2026-01-01T00:00:00Z\","
+	"\"scanner\":{\"name\":\"customs\",\"version\":\"0.1.0\"},"
+	"\"db\":{\"version\":\"v1\"},"
+	"\"image\":{\"digest\":\"sha256:aa\",\"repository\":\"a/b\"},"
+	"\"packages\":[{\"name\":\"musl\",\"version\":\"1\"}],"
+	"\"vulnerabilities\":["
+	"{\"id\":\"CVE-1\",\"aliases\":[\"GHSA-x\"],\"severity\":\"critical\"},"
+	"{\"id\":\"CVE-2\",\"aliases\":[],\"severity\":\"low\"},"
+	"{\"id\":\"DLA-3\",\"severity\":\"unknown\"}],"
+	"\"counts\":{\"critical\":1,\"high\":0,\"medium\":0,\"low\":1,"
+	"\"unknown\":1},\"notes\":[]}";
+
+static json_t *load(const char *s)
+{
+	json_t *j = json_loads(s, 0, NULL);
+
+	assert_non_null(j);
+	return j;
+}
+
+static void test_findings(void **state)
+{
+	json_t *r = load(img_report), *f, *idx;
+	char *s;
+
+	(void)state;
+	s = rs_findings(r);
+	f = load(s);
+	assert_int_equal(json_array_size(f), 3);
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(f, 0), "id")),
+		"CVE-1");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(
+				    json_array_get(f, 0), "aliases"),
+							     0)),
+			    "GHSA-x");
+	/* A finding without aliases gets an empty list. */
+	assert_true(json_is_array(
+		json_object_get(json_array_get(f, 2), "aliases")));
+	free(s);
+	json_decref(f);
+	/* An index's findings are its platforms'. */
+	idx = json_pack("{s:[O, O]}", "manifests", r, r);
+	s = rs_findings(idx);
+	f = load(s);
+	assert_int_equal(json_array_size(f), 6);
+	free(s);
+	json_decref(f);
+	json_decref(idx);
+	json_decref(r);
+}
+
+static void test_same(void **state)
+{
+	json_t *a = load(img_report), *b = json_deep_copy(a);
+
+	(void)state;
+	json_object_set_new(b, "created", json_string("2027-01-01T00:00:00Z"));
+	json_object_set_new(b, "db", json_pack("{s:s}", "version", "v2"));
+	assert_true(rs_report_same(a, b));
+	json_array_remove(json_object_get(b, "vulnerabilities"), 1);
+	assert_false(rs_report_same(a, b));
+	json_decref(b);
+	/* A note (e.g. "no vulnerability data" going away) is a change. */
+	b = json_deep_copy(a);
+	json_array_append_new(json_object_get(b, "notes"),
+			      json_string("no vulnerability data"));
+	assert_false(rs_report_same(a, b));
+	json_decref(a);
+	json_decref(b);
+}
+
+static void test_report_in(void **state)
+{
+	json_t *r = load(img_report), *idx, *mine;
+
+	(void)state;
+	idx = json_pack("{s:{s:s}, s:[O]}", "image", "repository", "x/y",
+			"manifests", r);
+	mine = rs_report_in(idx, "c/d");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(mine, "image"),
+				    "repository")),
+			    "c/d");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(json_array_get(json_object_get(
+							       mine,
+							       "manifests"),
+						       0),
+					"image"),
+			"repository")),
+		"c/d");
+	/* The original is untouched. */
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(r, "image"), "repository")),
+			    "a/b");
+	json_decref(mine);
+	json_decref(idx);
+	json_decref(r);
+}
+
+static void test_manifest_kind(void **state)
+{
+	static const struct {
+		const char *body;
+		int kind;
+	} cases[] = {
+		{ "{\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+		  "\"manifests\":[]}",
+		  1 },
+		{ "{\"mediaType\":\"application/vnd.docker.distribution."
+		  "manifest.list.v2+json\",\"manifests\":[]}",
+		  1 },
+		{ "{\"schemaVersion\":2,\"manifests\":[]}", 1 },
+		{ "{\"config\":{\"mediaType\":\"application/vnd.oci.image."
+		  "config.v1+json\"},\"layers\":[]}",
+		  0 },
+		{ "{\"config\":{\"mediaType\":\"application/vnd.docker."
+		  "container.image.v1+json\"},\"layers\":[]}",
+		  0 },
+		/* Artifacts: their own config type, or an artifactType. */
+		{ "{\"config\":{\"mediaType\":\"application/vnd.cncf.helm."
+		  "config.v1+json\"},\"layers\":[]}",
+		  -1 },
+		{ "{\"artifactType\":\"application/vnd.customs.scan.report."
+		  "v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci."
+		  "image.config.v1+json\"},\"layers\":[]}",
+		  -1 },
+		{ "not json", -1 },
+		{ "[1,2]", -1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(rs_manifest_kind(cases[i].body,
+						  strlen(cases[i].body)),
+				 cases[i].kind);
+}
+
+static void test_index_platforms(void **state)
+{
+	static const char idx[] =
+		"{\"manifests\":["
+		"{\"digest\":\"sha256:1111111111111111111111111111111111111111"
+		"111111111111111111111111\",\"platform\":{\"os\":\"linux\","
+		"\"architecture\":\"arm64\",\"variant\":\"v8\"}},"
+		"{\"digest\":\"sha256:2222222222222222222222222222222222222222"
+		"222222222222222222222222\",\"platform\":{\"os\":\"unknown\","
+		"\"architecture\":\"unknown\"}},"
+		"{\"digest\":\"sha256:3333333333333333333333333333333333333333"
+		"333333333333333333333333\",\"annotations\":{\"vnd.docker."
+		"reference.type\":\"attestation-manifest\"}},"
+		"{\"digest\":\"bogus\"},"
+		"{\"digest\":\"sha256:4444444444444444444444444444444444444444"
+		"444444444444444444444444\",\"platform\":{\"os\":\"linux\","
+		"\"architecture\":\"amd64\"}}]}";
+	struct rs_platform *p = NULL;
+	struct err e = ERR_INIT;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(rs_index_platforms(idx, strlen(idx), &p, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(p[0].name, "linux/arm64/v8");
+	assert_string_equal(p[1].name, "linux/amd64");
+	assert_int_equal(p[1].digest.hex[0], '4');
+	free(p);
+	assert_int_equal(rs_index_platforms("{}", 2, &p, &n, &e), -1);
+	assert_int_equal(e.code, ERR_MANIFEST_INVALID);
+}
+
+static void test_index_report(void **state)
+{
+	struct rs_platform p[2] = { 0 };
+	json_t *r = load(img_report), *idx;
+	struct digest d;
+	struct rs_index_part parts[2] = {
+		{ &p[0], r, NULL },
+		{ &p[1], NULL, "not a container image" },
+	};
+	const char *note;
+
+	(void)state;
+	digest_of(DIGEST_SHA256, "idx", 3, &d);
+	snprintf(p[1].name, sizeof(p[1].name), "linux/s390x");
+	idx = rs_index_report(parts, 2,
+			      &(struct rs_index_meta){
+				      &d, "application/vnd.oci.image.index.v1+json",
+				      "a/b", "v9", 1700000000 });
+	assert_int_equal(json_array_size(json_object_get(idx, "manifests")), 1);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(idx, "counts"), "critical")),
+			 1);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(idx, "db"), "version")),
+			    "v9");
+	assert_string_equal(json_string_value(json_object_get(idx, "created")),
+			    "2023-11-14T22:13:20Z");
+	note = json_string_value(json_array_get(json_object_get(idx, "notes"),
+						0));
+	assert_non_null(strstr(note, "linux/s390x"));
+	assert_non_null(strstr(note, "not a container image"));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(idx, "scanner"), "name")),
+			    "customs");
+	json_decref(idx);
+	json_decref(r);
+}
+
+static void test_referrer_manifest(void **state)
+{
+	json_t *r = load(img_report), *m, *ann;
+	struct digest rd, sd;
+	struct rs_subject subj = {
+		&sd, "application/vnd.oci.image.manifest.v1+json", 512 };
+	char *body, *body2, *a, *a2;
+
+	(void)state;
+	digest_of(DIGEST_SHA256, "report", 6, &rd);
+	digest_of(DIGEST_SHA256, "subject", 7, &sd);
+	body = rs_referrer_manifest(r, &rd, 1234, &subj, &a);
+	body2 = rs_referrer_manifest(r, &rd, 1234, &subj, &a2);
+	assert_string_equal(body, body2); /* the same report, the same digest */
+	m = load(body);
+	assert_string_equal(
+		json_string_value(json_object_get(m, "artifactType")),
+		REG_SCAN_REPORT_TYPE);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(m, "config"), "digest")),
+			    RS_EMPTY_DIGEST);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(m, "config"), "size")),
+			 2);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(m, "layers"), 0),
+				 "size")),
+			 1234);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(m, "subject"), "size")),
+			 512);
+	ann = json_object_get(m, "annotations");
+	assert_string_equal(json_string_value(json_object_get(
+				    ann, "dev.customs.scan.critical")),
+			    "1");
+	assert_string_equal(json_string_value(json_object_get(
+				    ann, "dev.customs.scan.unknown")),
+			    "1");
+	assert_string_equal(
+		json_string_value(json_object_get(ann, "dev.customs.scan.db")),
+		"v1");
+	assert_string_equal(json_string_value(json_object_get(
+				    ann, "org.opencontainers.image.created")),
+			    "2026-01-01T00:00:00Z");
+	/* What the referrers list shows is the manifest's own object. */
+	ann = load(a);
+	assert_true(json_equal(ann, json_object_get(m, "annotations")));
+	assert_int_equal(json_object_size(ann), 7);
+	json_decref(ann);
+	json_decref(m);
+	free(body);
+	free(body2);
+	free(a);
+	free(a2);
+	json_decref(r);
+}
+
+static void policy_for(struct reg_policy *p, const char *deny,
+		       const char *allow)
+{
+	struct cfg c = { 0 };
+	char *v[1] = { (char *)allow };
+	struct err e = ERR_INIT;
+
+	c.deny_severity = (char *)deny;
+	c.policy_wait = 5;
+	if (allow) {
+		c.allow_vuln.v = v;
+		c.allow_vuln.n = 1;
+	}
+	assert_int_equal(reg_policy_init(p, &c, &e), 0);
+}
+
+static void test_policy_count(void **state)
+{
+	json_t *r = load(img_report);
+	char *f = rs_findings(r);
+	struct reg_policy p;
+
+	(void)state;
+	policy_for(&p, "critical", NULL);
+	assert_int_equal(reg_policy_count(&p, f), 1);
+	reg_policy_release(&p);
+	policy_for(&p, "low", NULL);
+	assert_int_equal(reg_policy_count(&p, f), 2);
+	reg_policy_release(&p);
+	policy_for(&p, "unknown", NULL);
+	assert_int_equal(reg_policy_count(&p, f), 3);
+	reg_policy_release(&p);
+	/* Exempt by alias and by id, comma-separated. */
+	policy_for(&p, "unknown", "GHSA-x, DLA-3");
+	assert_int_equal(p.nallow, 2);
+	assert_int_equal(reg_policy_count(&p, f), 1);
+	assert_int_equal(reg_policy_count(&p, "[]"), 0);
+	assert_int_equal(reg_policy_count(&p, "{oops"), -1);
+	assert_int_equal(reg_policy_count(&p, NULL), -1);
+	reg_policy_release(&p);
+	free(f);
+	json_decref(r);
+}
+
+static void test_policy_init(void **state)
+{
+	struct cfg c = { 0 };
+	struct reg_policy p;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	assert_int_equal(reg_policy_init(&p, &c, &e), 0);
+	assert_int_equal(p.deny, -1);
+	reg_policy_release(&p);
+	c.deny_severity = (char *)"HIGH";
+	assert_int_equal(reg_policy_init(&p, &c, &e), 0);
+	assert_int_equal(p.deny, 3);
+	reg_policy_release(&p);
+	c.deny_severity = (char *)"severe";
+	assert_int_equal(reg_policy_init(&p, &c, &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_findings),
+		cmocka_unit_test(test_same),
+		cmocka_unit_test(test_report_in),
+		cmocka_unit_test(test_manifest_kind),
+		cmocka_unit_test(test_index_platforms),
+		cmocka_unit_test(test_index_report),
+		cmocka_unit_test(test_referrer_manifest),
+		cmocka_unit_test(test_policy_count),
+		cmocka_unit_test(test_policy_init),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
