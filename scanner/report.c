@@ -444,11 +444,9 @@ int report_inventory(const json_t *report, struct scan_inventory *inv,
 		}
 		q.src_name = (char *)json_string_value(json_object_get(src, "name"));
 		q.src_version = (char *)json_string_value(json_object_get(src, "version"));
-		/* The report spells out both; the inventory keeps only what
-		 * differs from the binary package. */
-		if (q.src_name && !strcmp(q.src_name, q.name) &&
-		    q.eco != ECO_DEBIAN && q.eco != ECO_UBUNTU)
-			q.src_name = NULL;
+		/* Keep src_name as the report spells it, so a re-match writes
+		 * the same "source" a scan wrote; only a source version equal
+		 * to the package's is implied. */
 		if (q.src_version && !strcmp(q.src_version, q.version))
 			q.src_version = NULL;
 		q.layer = (char *)json_string_value(json_object_get(p, "layer"));

@@ -107,8 +107,8 @@ char *vulndb_pypi_name(const char *name)
 
 /* --- One document ------------------------------------------------------- */
 
-static int vulndb_doc(struct vulndb_imp *imp, const char *data, size_t len,
-		      const char *name, struct err *e)
+int vulndb_doc(struct vulndb_imp *imp, const char *data, size_t len,
+	       const char *name, struct err *e)
 {
 	json_error_t jerr;
 	json_t *doc = json_loadb(data, len, 0, &jerr);
@@ -404,7 +404,7 @@ static int vulndb_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
 	return 0;
 }
 
-static void vulndb_imp_release(struct vulndb_imp *imp)
+void vulndb_imp_release(struct vulndb_imp *imp)
 {
 	sqlite3_finalize(imp->find_adv);
 	sqlite3_finalize(imp->del_adv);
@@ -428,8 +428,8 @@ static int vulndb_exec(sqlite3 *db, const char *sql, struct err *e)
 	return 0;
 }
 
-static int vulndb_imp_open(struct vulndb_imp *imp, const char *path,
-			   struct err *e)
+int vulndb_imp_open(struct vulndb_imp *imp, const char *path,
+		     struct err *e)
 {
 	memset(imp, 0, sizeof(*imp));
 	if (sqlite3_open_v2(path, &imp->db,
@@ -655,6 +655,14 @@ int vulndb_import(const char *dbpath, const char *const *paths, size_t npaths,
 		goto out;
 	stats->records = imp.advisories + imp.secfixes;
 	stats->skipped = imp.skipped;
+	/* A feed with nothing usable in it is a mistake, not an empty DB:
+	 * keep the data we have. */
+	if (!stats->records) {
+		err_set(e, ERR_INVALID,
+			"no valid advisory in the input (%zu skipped); %s left as it was",
+			stats->skipped, dbpath);
+		goto out;
+	}
 	vulndb_imp_release(&imp);
 	if (vulndb_publish(tmp, dbpath, e) < 0)
 		goto out;

@@ -57,6 +57,16 @@ struct vulndb_imp {
 	size_t duplicates; /* records replaced or ignored by id */
 };
 
+/* Opens an import into a new DB at path (":memory:" works: the fuzzer
+ * uses it), schema created, statements prepared, inside BEGIN. */
+int vulndb_imp_open(struct vulndb_imp *imp, const char *path, struct err *e);
+void vulndb_imp_release(struct vulndb_imp *imp);
+/* Imports one JSON document: an OSV record, an array of them, or an
+ * Alpine secdb document.  Malformed input is logged and counted as
+ * skipped; -1 only when the DB fails. */
+int vulndb_doc(struct vulndb_imp *imp, const char *data, size_t len,
+	       const char *name, struct err *e);
+
 /* Outcome of importing one record or document. */
 enum vulndb_rec { REC_STORED, REC_SKIPPED };
 

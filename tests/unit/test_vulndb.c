@@ -273,6 +273,25 @@ static void test_reimport_noop(void **state)
 
 /* A changed input builds a new file and renames it over the old one: a
  * reader that had the old one open keeps reading it. */
+/* A feed with no usable record must not replace the DB with an empty one. */
+static void test_import_nothing_valid(void **state)
+{
+	struct fx *fx = *state;
+	char *feed = xasprintf("%s/badfeed", fx->dir);
+	const char *paths[] = {feed};
+	struct vulndb_import_stats st;
+	struct stat before, after;
+
+	mkdir(feed, 0755);
+	write_file(feed, "broken.json", "{\"id\": ");
+	assert_int_equal(stat(fx->db, &before), 0);
+	assert_int_equal(import_paths(fx->db, paths, 1, &st, NULL), -1);
+	assert_int_equal(st.skipped, 1);
+	assert_int_equal(stat(fx->db, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
+	free(feed);
+}
+
 static void test_replace_atomic(void **state)
 {
 	struct fx *fx = *state;
@@ -1154,6 +1173,7 @@ int main(void)
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_reimport_noop),
 		cmocka_unit_test(test_replace_atomic),
+		cmocka_unit_test(test_import_nothing_valid),
 		cmocka_unit_test(test_import_zip),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_open_errors),
