@@ -73,6 +73,8 @@ static const char *const err_names[ERR__COUNT] = {
 	[ERR_BUSY] = "BLOB_UPLOAD_INVALID",
 	[ERR_NOT_FOUND] = "NOT_FOUND",
 	[ERR_INVALID] = "UNSUPPORTED",
+	[ERR_UPSTREAM] = "UNKNOWN",
+	[ERR_QUOTA] = "DENIED",
 };
 
 const char *err_code_name(enum err_code code)

@@ -36,6 +36,10 @@ enum err_code {
 	ERR_NOT_FOUND,
 	/* Ours: bad input outside the spec's codes (400). */
 	ERR_INVALID,
+	/* Ours: an upstream registry failed or cannot be reached (502). */
+	ERR_UPSTREAM,
+	/* Ours: a repository over its storage quota (507, DENIED). */
+	ERR_QUOTA,
 	/* Internal failures: 500 on the wire, detail only in the log. */
 	ERR_IO,
 	ERR_NOSPACE,

@@ -24,12 +24,19 @@
 /* What every handler shares; lives as long as the server. */
 struct reg_scan;
 struct reg_policy;
+struct auth;
+struct auth_result;
+struct reg_proxy;
 
 struct reg_ctx {
 	struct stor *st;
 	const struct cfg *cfg;
 	struct reg_scan *scan;		   /* scan workers (scan.h), or NULL */
 	const struct reg_policy *policy;   /* pull policy (policy.h), or NULL */
+	struct auth *auth;		   /* authz.h; NULL with --auth none */
+	struct reg_proxy *proxy;	   /* proxy.h; NULL: no upstream */
+	struct reg_quota *quota;	   /* maint.h; NULL: no --quota */
+	struct reg_limit *limit;	   /* limit.h; NULL: no --rate-limit */
 };
 
 /* One request, as the route table parsed it.  Lives on reg_dispatch()'s
@@ -41,6 +48,7 @@ struct reg_call {
 	struct reg_ref ref;		       /* ROUTE_ARG_REF */
 	struct digest digest;		       /* ROUTE_ARG_DIGEST */
 	char upload_id[REG_UPLOAD_ID_MAX + 1]; /* ROUTE_ARG_UPLOAD */
+	const struct auth_result *who;	       /* who is asking (authz.h) */
 };
 
 typedef void (*reg_handler_fn)(struct reg_call *c);

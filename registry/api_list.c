@@ -7,6 +7,7 @@
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
+#include "registry/authz.h"
 #include "registry/reply.h"
 #include "common/banned.h"
 
@@ -91,7 +92,7 @@ void api_catalog(struct reg_call *c)
 	struct err e = ERR_INIT;
 	const char *last;
 	char **repos = NULL;
-	size_t count = 0;
+	size_t count = 0, shown;
 	bool more = false;
 	long n;
 
@@ -103,9 +104,12 @@ void api_catalog(struct reg_call *c)
 	}
 	if (more && n > 0)
 		list_link(c, "/v2/_catalog", repos[count - 1], n);
+	/* Only what the caller may pull; the page may come out short (the
+	 * Link still goes on from where storage stopped). */
+	shown = reg_authz_catalog(c, repos, count);
 	reg_reply_json(
 		c->req, 200,
-		json_pack("{s:o}", "repositories", list_strings(repos, count)));
+		json_pack("{s:o}", "repositories", list_strings(repos, shown)));
 	stor_strv_free(repos, count);
 }
 

@@ -198,7 +198,8 @@ static void mf_store(struct mf_state *s)
 		.annotations_json = m.annotations_json,
 		.refs = refs,
 		.nrefs = nrefs,
-		.enqueue_scan = m.kind != REG_MK_OTHER,
+		.enqueue_scan = m.kind != REG_MK_OTHER &&
+				reg_scan_wanted(s->body.buf, s->body.len),
 	};
 	if (stor_manifest_put(s->ctx->st, &put, &e) < 0)
 		goto fail;

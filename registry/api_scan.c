@@ -5,6 +5,18 @@
  *   POST /v2/_customs/db                            import a feed (body)
  *   GET  /v2/_oci/ext/discover, /v2/<name>/_oci/ext/discover
  *   GET  /v2/_customs/doc                           what these are
+ *
+ * Beyond DESIGN.md's shapes, and why:
+ *   - <ref> may be a tag too: CI scripts know the tag they pushed;
+ *   - a scan that failed for good (not a container image, unreadable
+ *     config) answers 422 {"status":"failed","error"}: it is neither
+ *     pending (202) nor a server fault (5xx), and a CI gate must stop;
+ *   - a manifest with no scan (an artifact) is 404 UNSUPPORTED, an
+ *     unknown one 404 MANIFEST_UNKNOWN as the issue asks;
+ *   - GET /v2/_customs/db (DB version and queue counts) lets operators
+ *     and tests see when a re-match is over;
+ *   - discovery's "url" is /v2/_customs/doc, served here: the extension
+ *     has no public page.
  */
 #include "registry/api.h"
 
@@ -88,8 +100,7 @@ static bool scan_answer(struct reg_ctx *ctx, struct http_req *req,
 	return replied;
 }
 
-static void scan_woken(struct http_req *req, void *arg,
-		       enum reg_scan_wake why)
+static void scan_woken(struct http_req *req, void *arg, enum reg_scan_wake why)
 {
 	struct scan_wait_ctx *w = arg;
 
@@ -119,8 +130,7 @@ static bool scan_ensure_job(struct reg_call *c, const struct stor_manifest *m)
 				 "not a container image: nothing is scanned");
 		return true;
 	}
-	if (stor_scan_enqueue(c->ctx->st, c->name, &m->digest, false, &e) <
-	    0) {
+	if (stor_scan_enqueue(c->ctx->st, c->name, &m->digest, false, &e) < 0) {
 		reg_reply_error(c->req, &e);
 		return true;
 	}
@@ -143,16 +153,15 @@ void api_scan_get(struct reg_call *c)
 				 "wait must be a number of seconds");
 		return;
 	}
-	if (stor_manifest_get(c->ctx->st, c->name,
-			      ref->is_digest ? NULL : ref->tag,
-			      ref->is_digest ? &ref->digest : NULL, &m,
-			      &e) < 0) {
+	if (stor_manifest_get(
+		    c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
+		    ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {
 		reg_reply_error(c->req, &e);
 		return;
 	}
 	if (scan_ensure_job(c, m) ||
-	    scan_answer(c->ctx, c->req, c->name, &m->digest, wait <= 0 ||
-			!c->ctx->scan))
+	    scan_answer(c->ctx, c->req, c->name, &m->digest,
+			wait <= 0 || !c->ctx->scan))
 		goto out;
 	w = xcalloc(1, sizeof(*w));
 	w->ctx = c->ctx;
@@ -178,17 +187,15 @@ void api_scan_db_get(struct reg_call *c)
 	}
 	if (c->ctx->scan)
 		reg_scan_db_version(c->ctx->scan, version, sizeof(version));
-	reg_reply_json(c->req, 200,
-		       json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
-				 "version",
-				 version[0] ? json_string(version)
-					    : json_null(),
-				 "scans", "queued", (json_int_t)st.queued,
-				 "running", (json_int_t)st.running, "waiting",
-				 (json_int_t)st.waiting, "done",
-				 (json_int_t)st.done, "failed",
-				 (json_int_t)st.failed, "reports",
-				 (json_int_t)st.results));
+	reg_reply_json(
+		c->req, 200,
+		json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "version",
+			  version[0] ? json_string(version) : json_null(),
+			  "scans", "queued", (json_int_t)st.queued, "running",
+			  (json_int_t)st.running, "waiting",
+			  (json_int_t)st.waiting, "done", (json_int_t)st.done,
+			  "failed", (json_int_t)st.failed, "reports",
+			  (json_int_t)st.results));
 }
 
 /* A feed being received into a temporary file beside the DB. */
@@ -205,8 +212,8 @@ static void db_post_free(struct db_post *d, bool remove_file)
 		return;
 	if (d->fd >= 0)
 		close(d->fd);
-	if (remove_file && unlink(d->path) < 0)
-		log_errno(LL_WARN, errno, "remove %s", d->path);
+	if (remove_file)
+		reg_scan_feed_remove(d->path);
 	free(d->path);
 	free(d);
 }
@@ -259,14 +266,13 @@ static void db_post_done(struct http_req *req,
 		reg_reply_error(req, &r->e);
 		return;
 	}
-	reg_reply_json(req, 200,
-		       json_pack("{s:o, s:I, s:I, s:b, s:I}", "version",
-				 r->version[0] ? json_string(r->version)
-					       : json_null(),
-				 "records", (json_int_t)r->records, "skipped",
-				 (json_int_t)r->skipped, "unchanged",
-				 r->unchanged, "rematch",
-				 (json_int_t)r->rematch));
+	reg_reply_json(
+		req, 200,
+		json_pack("{s:o, s:I, s:I, s:b, s:I}", "version",
+			  r->version[0] ? json_string(r->version) : json_null(),
+			  "records", (json_int_t)r->records, "skipped",
+			  (json_int_t)r->skipped, "unchanged", r->unchanged,
+			  "rematch", (json_int_t)r->rematch));
 }
 
 static void db_post_end(struct http_req *req, void *arg)
@@ -306,14 +312,33 @@ static void db_post_closed(struct http_req *req, void *arg)
 	db_post_free(arg, true);
 }
 
-/* JSON feeds are read as JSON; anything else as an archive (all.zip). */
-static char *db_post_tmpname(const char *db_path, bool json)
+/* The feed goes into a directory of its own beside the DB, under a fixed
+ * name: the importer hashes the name with the content, and the same feed
+ * posted twice must look the same.  JSON feeds are read as JSON, anything
+ * else as an archive (all.zip). */
+static int db_post_create(const char *db_path, bool json, char **path,
+			  struct err *e)
 {
-	char *copy = xstrdup(db_path), *p;
+	char *copy = xstrdup(db_path);
+	char *dir = xasprintf("%s/.feed-XXXXXX", dirname(copy));
+	int fd = -1;
 
-	p = xasprintf("%s/.feed-XXXXXX%s", dirname(copy), json ? ".json" : "");
 	free(copy);
-	return p;
+	if (!mkdtemp(dir)) {
+		err_errno(e, ERR_IO, errno, "create a directory for the feed");
+		free(dir);
+		return -1;
+	}
+	*path = xasprintf("%s/feed%s", dir, json ? ".json" : "");
+	fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err_errno(e, ERR_IO, errno, "create the feed file");
+		reg_scan_feed_remove(*path);
+		free(*path);
+		*path = NULL;
+	}
+	free(dir);
+	return fd;
 }
 
 void api_scan_db_post(struct reg_call *c)
@@ -322,6 +347,7 @@ void api_scan_db_post(struct reg_call *c)
 	int64_t cl = http_req_content_length(c->req);
 	size_t cap = c->ctx->cfg->max_db_upload;
 	bool json = ctype && strstr(ctype, "json");
+	struct err e = ERR_INIT;
 	struct db_post *d;
 
 	if (!c->ctx->scan) {
@@ -338,14 +364,9 @@ void api_scan_db_post(struct reg_call *c)
 	}
 	d = xcalloc(1, sizeof(*d));
 	d->ctx = c->ctx;
-	d->path = db_post_tmpname(c->ctx->cfg->vuln_db, json);
-	d->fd = mkstemps(d->path, json ? 5 : 0);
+	d->fd = db_post_create(c->ctx->cfg->vuln_db, json, &d->path, &e);
 	if (d->fd < 0) {
-		struct err e = ERR_INIT;
-
-		err_errno(&e, ERR_IO, errno, "create %s", d->path);
 		reg_reply_error(c->req, &e);
-		free(d->path);
 		free(d);
 		return;
 	}

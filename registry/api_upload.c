@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "registry/authz.h"
 #include "registry/reply.h"
 #include "common/banned.h"
 
@@ -221,12 +222,17 @@ static int up_try_mount(struct reg_call *c, const char *mount)
 	struct err e = ERR_INIT;
 	struct digest dg;
 	int64_t size;
+	int may;
 
 	if (digest_parse(mount, strlen(mount), &dg, &e) < 0 ||
 	    (from && reg_parse_name(from, strlen(from), from_name, &e) < 0)) {
 		reg_reply_error(c->req, &e);
 		return -1;
 	}
+	/* Linking needs pull on the source (authz.h). */
+	may = reg_authz_mount(c, from ? from_name : NULL);
+	if (may <= 0)
+		return may;
 	/* Without `from` any blob in the store may be mounted (the spec
 	 * allows it); either way a blob we do not have means a new
 	 * session. */

@@ -10,12 +10,15 @@
 #include <strings.h>
 
 #include "common/xmalloc.h"
+#include "storage/storage.h"
 #include "common/banned.h"
 
 #define CFG_OFF(field) offsetof(struct cfg, field)
 
 static const char *const cfg_log_levels[] = {"debug", "info", "warn", "error",
 					     NULL};
+
+static const char *const cfg_auth_modes[] = {"none", "basic", "token", NULL};
 
 static const char *const cfg_severities[] = {"critical", "high", "medium",
 					     "low",	 "unknown", NULL};
@@ -57,6 +60,70 @@ const struct cfg_option cfg_options[] = {
 	{"max-db-upload", CFG_SIZE, 1024, 1LL << 40, "2GiB",
 	 CFG_OFF(max_db_upload), NULL, "SIZE",
 	 "largest feed POST /v2/_customs/db accepts"},
+	{"auth", CFG_STRING, 0, 0, "none", CFG_OFF(auth), cfg_auth_modes, "MODE",
+	 "none, basic (htpasswd users) or token (Bearer JWTs from "
+	 "/v2/_customs/token)"},
+	{"htpasswd", CFG_STRING, 0, 0, NULL, CFG_OFF(htpasswd), NULL, "FILE",
+	 "users and bcrypt hashes (customs user add); default DATA/htpasswd"},
+	{"access", CFG_STRING, 0, 0, NULL, CFG_OFF(access), NULL, "FILE",
+	 "access rules (JSON); without it signed-in users may do anything"},
+	{"token-key", CFG_STRING, 0, 0, NULL, CFG_OFF(token_key), NULL, "FILE",
+	 "PEM key (EC P-256 or RSA) our tokens are signed with; default "
+	 "DATA/token.key, made when absent"},
+	{"token-issuer", CFG_STRING, 0, 0, NULL, CFG_OFF(token_issuer), NULL,
+	 "NAME", "iss of an external token issuer to trust"},
+	{"token-trust", CFG_STRING, 0, 0, NULL, CFG_OFF(token_trust), NULL,
+	 "FILE", "PEM public keys or certificates of --token-issuer"},
+	{"token-realm", CFG_STRING, 0, 0, NULL, CFG_OFF(token_realm), NULL,
+	 "URL", "token URL sent in challenges; default the URL the client "
+	 "used + /v2/_customs/token"},
+	{"token-service", CFG_STRING, 0, 0, "customs", CFG_OFF(token_service),
+	 NULL, "NAME", "our service name (the aud tokens must carry)"},
+	{"token-ttl", CFG_INT, 60, 86400, "300", CFG_OFF(token_ttl), NULL, "S",
+	 "lifetime of the access tokens we issue"},
+	{"tls-client-ca", CFG_STRING, 0, 0, NULL, CFG_OFF(tls_client_ca), NULL,
+	 "FILE", "PEM CAs whose client certificates sign in (CN = user)"},
+	{"mirror", CFG_STRING, 0, 0, NULL, CFG_OFF(mirror), NULL, "URL",
+	 "pull-through cache of this registry for every name (what "
+	 "registry-mirrors expect); in the config file an object "
+	 "{url, username, password, ca}"},
+	{"upstream", CFG_LIST, 0, 0, NULL, CFG_OFF(upstream), NULL,
+	 "PREFIX=URL",
+	 "pull names under PREFIX through URL (docker.io/=https://"
+	 "registry-1.docker.io); in the config file also an object "
+	 "{prefix, url, username, password, ca}"},
+	{"proxy-ttl", CFG_INT, 0, 1 << 30, "300", CFG_OFF(proxy_ttl), NULL, "S",
+	 "seconds a pulled-through tag is served before the upstream is "
+	 "asked again (a HEAD)"},
+	{"proxy-workers", CFG_INT, 1, 256, "16", CFG_OFF(proxy_workers), NULL,
+	 "N", "threads fetching from upstreams"},
+	{"gc-interval", CFG_DURATION, 0, 1LL << 31, "1h", CFG_OFF(gc_interval),
+	 NULL, "DURATION", "run gc this often while serving; 0: never"},
+	{"gc-grace", CFG_DURATION, 0, 1LL << 31, "1h", CFG_OFF(gc_grace), NULL,
+	 "DURATION", "gc keeps blobs and manifests younger than this, so a "
+		     "push in flight is never cut"},
+	{"gc-untagged", CFG_BOOL, 0, 0, "false", CFG_OFF(gc_untagged), NULL,
+	 NULL, "gc also deletes manifests that no tag reaches"},
+	{"upload-ttl", CFG_DURATION, 0, 1LL << 31, "24h", CFG_OFF(upload_ttl),
+	 NULL, "DURATION", "upload sessions idle this long expire, with "
+			   "their data; 0: never"},
+	{"quota", CFG_SIZE, 0, 1LL << 60, "0", CFG_OFF(quota), NULL, "SIZE",
+	 "storage per repository (507 DENIED above); 0: none"},
+	{"rate-limit", CFG_INT, 0, 1000000, "0", CFG_OFF(rate_limit), NULL,
+	 "N", "requests a second per client address (429 above); 0: none"},
+	{"rate-burst", CFG_INT, 1, 1000000, "100", CFG_OFF(rate_burst), NULL,
+	 "N", "requests a client may send at once under --rate-limit"},
+	{"max-conns", CFG_INT, 1, 1000000, "4096", CFG_OFF(max_conns), NULL,
+	 "N", "simultaneous connections (503 above)"},
+	{"max-header-bytes", CFG_SIZE, 1024, 16LL << 20, "64KiB",
+	 CFG_OFF(max_header_bytes), NULL, "SIZE",
+	 "request line and headers (431 above)"},
+	{"header-timeout", CFG_DURATION, 1, 3600, "30", CFG_OFF(header_timeout),
+	 NULL, "DURATION", "time to send a request's headers (slow clients "
+			   "are cut off)"},
+	{"idle-timeout", CFG_DURATION, 1, 86400, "120", CFG_OFF(idle_timeout),
+	 NULL, "DURATION", "a kept-alive or stalled connection is closed "
+			   "after this"},
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
 };
 
@@ -129,6 +196,24 @@ range:
 		       o->name, value, o->min, o->max);
 }
 
+static int cfg_parse_duration(const struct cfg_option *o, const char *value,
+			      int64_t *out, struct err *e)
+{
+	int64_t v = stor_parse_duration(value);
+
+	if (v < 0)
+		return err_set(e, ERR_INVALID,
+			       "--%s: '%s' is not a duration (90s, 15m, 1h, "
+			       "7d)",
+			       o->name, value);
+	if (v < o->min || v > o->max)
+		return err_set(e, ERR_INVALID,
+			       "--%s: %s is out of range [%llds, %llds]",
+			       o->name, value, o->min, o->max);
+	*out = v;
+	return 0;
+}
+
 static int cfg_parse_bool(const struct cfg_option *o, const char *value,
 			  bool *out, struct err *e)
 {
@@ -182,6 +267,8 @@ static int cfg_apply(struct cfg *c, const struct cfg_option *o,
 		return 0;
 	case CFG_BOOL:
 		return cfg_parse_bool(o, value, (bool *)f, e);
+	case CFG_DURATION:
+		return cfg_parse_duration(o, value, (int64_t *)f, e);
 	case CFG_LIST:
 		l = f;
 		l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
@@ -214,8 +301,23 @@ int cfg_set(struct cfg *c, const char *name, const char *value, struct err *e)
 	return cfg_apply(c, o, value, e);
 }
 
+/* An object, kept as its compact text (see config.h). */
+static int cfg_apply_object(struct cfg *c, const struct cfg_option *o,
+			    json_t *v, struct err *e)
+{
+	char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	int rc;
+
+	if (!text)
+		return err_set(e, ERR_INTERNAL, "%s: cannot encode", o->name);
+	rc = cfg_apply(c, o, text, e);
+	free(text);
+	return rc;
+}
+
 /* One JSON value: strings as on the command line, integers for numbers,
- * true/false for booleans, an array of strings for lists. */
+ * true/false for booleans, an array of strings for lists; an object (or
+ * objects in a list) for string and list options as their text. */
 static int cfg_set_json(struct cfg *c, const char *key, json_t *v,
 			struct err *e)
 {
@@ -228,7 +330,11 @@ static int cfg_set_json(struct cfg *c, const char *key, json_t *v,
 		return err_set(e, ERR_INVALID, "unknown option '%s'", key);
 	if (json_is_string(v))
 		return cfg_apply(c, o, json_string_value(v), e);
-	if (json_is_integer(v) && (o->type == CFG_INT || o->type == CFG_SIZE)) {
+	if (json_is_object(v) &&
+	    (o->type == CFG_STRING || o->type == CFG_LIST) && !o->choices)
+		return cfg_apply_object(c, o, v, e);
+	if (json_is_integer(v) && (o->type == CFG_INT || o->type == CFG_SIZE ||
+				   o->type == CFG_DURATION)) {
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
 			 json_integer_value(v));
 		return cfg_apply(c, o, num, e);
@@ -237,9 +343,15 @@ static int cfg_set_json(struct cfg *c, const char *key, json_t *v,
 		return cfg_apply(c, o, json_is_true(v) ? "true" : "false", e);
 	if (json_is_array(v) && o->type == CFG_LIST) {
 		json_array_foreach(v, i, it) {
+			if (json_is_object(it)) {
+				if (cfg_apply_object(c, o, it, e) < 0)
+					return -1;
+				continue;
+			}
 			if (!json_is_string(it))
 				return err_set(e, ERR_INVALID,
-					       "%s: list items must be strings",
+					       "%s: list items must be strings"
+					       " or objects",
 					       key);
 			if (cfg_apply(c, o, json_string_value(it), e) < 0)
 				return -1;
@@ -372,6 +484,9 @@ int cfg_validate(const struct cfg *c, struct err *e)
 	if (!c->tls_cert != !c->tls_key)
 		return err_set(e, ERR_INVALID,
 			       "--tls-cert and --tls-key go together");
+	if (c->tls_client_ca && !c->tls_cert)
+		return err_set(e, ERR_INVALID,
+			       "--tls-client-ca needs --tls-cert");
 	if (!c->listen || !*c->listen)
 		return err_set(e, ERR_INVALID, "--listen is empty");
 	if (!c->data || !*c->data)

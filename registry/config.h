@@ -5,7 +5,10 @@
  * The same name is the command-line flag (`--max-manifest 4MiB` or
  * `--max-manifest=4MiB`) and the key of the JSON file given with
  * `--config FILE` (`"max-manifest": "4MiB"`; '-', '_' and case in keys
- * are ignored, so "max_manifest" and "maxManifest" work too).  Precedence:
+ * are ignored, so "max_manifest" and "maxManifest" work too).  A JSON
+ * object given for a string or list option is kept as its compact JSON
+ * text, for the option's user to parse (an upstream with its credentials,
+ * which have no place on a command line).  Precedence:
  * defaults, then the file, then the flags.  Adding an option is adding a
  * field to struct cfg and a row to the table in config.c.
  *
@@ -18,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common/err.h"
@@ -46,6 +50,36 @@ struct cfg {
 	int policy_wait;	    /* seconds a pull waits for a report */
 	int scan_wait_max;	    /* cap of ?wait on the scan endpoint */
 	size_t max_db_upload;	    /* POST /v2/_customs/db body cap */
+	/* Authentication (authz.h, auth/auth.h). */
+	char *auth;	     /* none|basic|token */
+	char *htpasswd;	     /* NULL: DATA/htpasswd */
+	char *access;	     /* access rules (JSON), or NULL */
+	char *token_key;     /* NULL: DATA/token.key */
+	char *token_issuer;  /* an external issuer we trust ... */
+	char *token_trust;   /* ... by these PEM keys or certificates */
+	char *token_realm;   /* NULL: our URL + AUTH_TOKEN_PATH */
+	char *token_service; /* aud of tokens */
+	int token_ttl;	     /* seconds an access token lives */
+	char *tls_client_ca; /* PEM CAs of client certificates (mTLS) */
+	/* Pull-through cache (proxy.h).  An upstream is "URL" (--mirror) or
+	 * "PREFIX=URL" (--upstream), or the compact text of a JSON object
+	 * with credentials and a CA from the config file. */
+	char *mirror;		  /* the upstream every name maps to */
+	struct cfg_list upstream; /* name prefixes and their upstreams */
+	int proxy_ttl;		  /* seconds a cached tag is fresh */
+	int proxy_workers;	  /* threads fetching from upstreams */
+	/* Reliability and limits (maint.h, limit.h; durations in seconds). */
+	int64_t gc_interval;	 /* online gc between runs; 0: none */
+	int64_t gc_grace;	 /* gc keeps anything younger */
+	bool gc_untagged;	 /* gc deletes manifests no tag reaches */
+	int64_t upload_ttl;	 /* idle upload sessions expire; 0: never */
+	size_t quota;		 /* bytes per repository; 0: none */
+	int rate_limit;		 /* requests a second per client; 0: none */
+	int rate_burst;		 /* requests a client may send at once */
+	int max_conns;		 /* simultaneous connections */
+	size_t max_header_bytes; /* request line and headers */
+	int64_t header_timeout;	 /* to receive a request's headers */
+	int64_t idle_timeout;	 /* keep-alive and body idle */
 };
 
 enum cfg_type {
@@ -54,6 +88,7 @@ enum cfg_type {
 	CFG_SIZE,   /* size_t; "4194304", "4M", "4MiB", "64k"... */
 	CFG_BOOL,   /* bool; a bare flag sets it, "=false" clears it */
 	CFG_LIST,   /* struct cfg_list; each occurrence appends */
+	CFG_DURATION, /* int64_t seconds; "90", "90s", "15m", "1h", "7d" */
 };
 
 struct cfg_option {

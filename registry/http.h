@@ -132,9 +132,10 @@ void http_req_body(struct http_req *req, http_data_fn on_data,
 void http_req_on_close(struct http_req *req, http_close_fn on_close,
 		       void *arg);
 /* Thread-safe: runs fn(req, arg) on the request's loop thread.  The caller
- * must know the request is still alive (it has not replied and on_close has
- * not run).  If the client goes away before fn runs, on_close runs and fn
- * is dropped (arg is not freed): on_close must deal with a pending defer. */
+ * must know the request is still alive (it has not replied, or its streamed
+ * reply is not complete, and on_close has not run).  If the client goes
+ * away before fn runs, on_close runs and fn is dropped (arg is not freed):
+ * on_close must deal with a pending defer. */
 void http_req_defer(struct http_req *req, http_defer_fn fn, void *arg);
 
 /* Replies.  Headers first, then exactly one of the http_reply*() calls.
@@ -152,6 +153,27 @@ void http_reply_mem(struct http_req *req, int status, const char *ctype,
  * the output drains); takes ownership of fd. */
 void http_reply_file(struct http_req *req, int status, const char *ctype,
 		     int fd, off_t off, off_t len);
+
+/* Streamed replies, for a body of known length that arrives over time (a
+ * blob a pull-through cache is still fetching).  http_reply_start() sends
+ * the head with Content-Length: len; the handler then adds the body with
+ * http_reply_write() as it gets it, and on_drain runs (on the loop thread)
+ * each time what was written has gone out, so a piece at a time keeps
+ * memory bounded.  The reply is complete once len bytes are written.
+ * Until then the request is alive as before a reply: http_req_defer()
+ * works and on_close runs if the client goes away.  Returns true when the
+ * body is expected, false when the reply is already complete (HEAD, a
+ * status without body, len 0) or could not be sent (the client left). */
+typedef void (*http_drain_fn)(struct http_req *req, void *arg);
+bool http_reply_start(struct http_req *req, int status, const char *ctype,
+		      int64_t len, http_drain_fn on_drain, void *arg);
+/* Adds body bytes; -1 (nothing added) past the promised length or when no
+ * streamed reply is in progress. */
+int http_reply_write(struct http_req *req, const void *data, size_t len);
+/* Gives up on a streamed reply: the connection is cut, so the client sees
+ * a short body (an error), never a wrong one.  on_close does not run; the
+ * request is gone when this returns. */
+void http_reply_abort(struct http_req *req);
 
 /* Parses a "Range: bytes=a-b" header against a resource of `size` bytes.
  * Returns 1 and fills [*off, *off + *len) for a satisfiable single range,

@@ -134,7 +134,8 @@ static void conn_notify_close(struct http_conn *c)
 {
 	struct http_req *req = c->req;
 
-	if (!req || !req->dispatched || req->replied || req->close_notified)
+	if (!req || !req->dispatched || (req->replied && !req->stream_left) ||
+	    req->close_notified)
 		return;
 	req->close_notified = true;
 	if (req->on_close)
@@ -563,6 +564,12 @@ static void conn_on_write(struct http_conn *c)
 	if (evbuffer_get_length(conn_output(c)) || c->lingering ||
 	    c->out != OUT_SENDING)
 		return;
+	if (c->req && c->req->stream_left > 0) {
+		/* A streamed reply: the handler adds the next piece. */
+		if (c->req->on_drain)
+			c->req->on_drain(c->req, c->req->drain_arg);
+		return;
+	}
 	c->out = OUT_SENT;
 	if (c->in == IN_DONE && !c->eof) {
 		conn_request_done(c);
@@ -997,4 +1004,52 @@ void http_reply_file(struct http_req *req, int status, const char *ctype,
 	c->file_off = off;
 	c->file_left = len;
 	conn_fill_file(c);
+}
+
+bool http_reply_start(struct http_req *req, int status, const char *ctype,
+		      int64_t len, http_drain_fn on_drain, void *arg)
+{
+	if (!reply_allowed(req))
+		return false;
+	if (len < 0)
+		len = 0;
+	reply_head(req, status, ctype, len);
+	if (!len || !reply_sends_body(req, status))
+		return false;
+	req->stream_left = len;
+	req->on_drain = on_drain;
+	req->drain_arg = arg;
+	return true;
+}
+
+int http_reply_write(struct http_req *req, const void *data, size_t len)
+{
+	struct http_conn *c = req->conn;
+
+	if (c->dying || req->close_notified || !req->replied ||
+	    (int64_t)len > req->stream_left)
+		return -1;
+	if (evbuffer_add(conn_output(c), data, len) < 0)
+		return -1;
+	req->stream_left -= (int64_t)len;
+	req->bytes += len;
+	return 0;
+}
+
+void http_reply_abort(struct http_req *req)
+{
+	struct http_conn *c = req->conn;
+
+	if (c->dying || c->kill)
+		return;
+	req->stream_left = 0;
+	req->on_drain = NULL;
+	log_msg(LL_WARN, "%s: reply cut after %" PRIu64 " bytes", req->id,
+		req->bytes);
+	/* Freed at the end of this callback, or of the read callback this
+	 * kicks (from a defer); no lingering over a broken reply. */
+	c->close_after = true;
+	c->eof = true;
+	c->kill = true;
+	conn_kick(c);
 }

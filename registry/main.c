@@ -5,6 +5,7 @@
 #include "auth/auth.h"
 #include "registry/registry.h"
 #include "scanner/scanner.h"
+#include "storage/storage.h"
 
 struct subcommand {
 	const char *name;
@@ -17,6 +18,8 @@ static const struct subcommand subcommands[] = {
 	{ "scan", scan_cmd_main, "scan an image for known vulnerabilities" },
 	{ "db", scan_db_cmd_main, "import or inspect the vulnerability DB" },
 	{ "user", auth_user_cmd_main, "add or delete a registry user" },
+	{ "gc", stor_gc_cmd_main, "free unreferenced blobs and stale uploads" },
+	{ "fsck", stor_fsck_cmd_main, "check the store; --repair quarantines" },
 };
 
 static void usage(FILE *out)

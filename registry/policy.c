@@ -39,8 +39,7 @@ static void policy_allow_add(struct reg_policy *p, const char *s, size_t n)
 	p->allow[p->nallow++] = xstrndup(s, n);
 }
 
-int reg_policy_init(struct reg_policy *p, const struct cfg *cfg,
-		    struct err *e)
+int reg_policy_init(struct reg_policy *p, const struct cfg *cfg, struct err *e)
 {
 	enum vuln_severity sev;
 
@@ -112,7 +111,8 @@ long reg_policy_count(const struct reg_policy *p, const char *findings)
 		return -1;
 	}
 	json_array_foreach(all, i, f) {
-		const char *s = json_string_value(json_object_get(f, "severity"));
+		const char *s =
+			json_string_value(json_object_get(f, "severity"));
 
 		if (!s || vuln_severity_parse(s, &sev) < 0)
 			sev = SEV_UNKNOWN;
@@ -166,7 +166,8 @@ static enum policy_verdict policy_judge(struct reg_ctx *ctx,
 	if (sc.has_result) {
 		n = reg_policy_count(p, sc.findings);
 		if (n < 0)
-			log_msg(LL_ERROR, "%s: policy: findings of %s unreadable",
+			log_msg(LL_ERROR,
+				"%s: policy: findings of %s unreadable",
 				http_req_id(req), digest_str(&m->digest, ds));
 		if (n != 0)
 			policy_deny(req, p, name, &m->digest, n < 0 ? 0 : n);
@@ -248,7 +249,7 @@ bool reg_policy_gate(struct reg_call *c, struct stor_manifest *m,
 	memcpy(h->name, c->name, sizeof(h->name));
 	h->m = m;
 	h->serve = serve;
-	reg_scan_wait(c->ctx->scan, c->req, &m->digest, p->wait_s,
-		      policy_woken, h);
+	reg_scan_wait(c->ctx->scan, c->req, &m->digest, p->wait_s, policy_woken,
+		      h);
 	return true;
 }

@@ -23,17 +23,16 @@ struct reg_call;
 struct http_req;
 
 struct reg_policy {
-	int deny;	/* lowest severity refused, as enum vuln_severity;
-			 * -1: no policy */
-	char **allow;	/* advisory ids and aliases exempted */
+	int deny;     /* lowest severity refused, as enum vuln_severity;
+		       * -1: no policy */
+	char **allow; /* advisory ids and aliases exempted */
 	size_t nallow;
-	int wait_s;	/* --policy-wait */
+	int wait_s; /* --policy-wait */
 };
 
 /* From --deny-severity, --allow-vuln (repeatable, or comma-separated) and
  * --policy-wait.  ERR_INVALID for an unknown severity. */
-int reg_policy_init(struct reg_policy *p, const struct cfg *cfg,
-		    struct err *e);
+int reg_policy_init(struct reg_policy *p, const struct cfg *cfg, struct err *e);
 void reg_policy_release(struct reg_policy *p);
 
 /* How many findings (the short JSON of storage's scan results) the policy

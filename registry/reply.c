@@ -71,6 +71,14 @@ static const struct reg_err_info reg_err_table[ERR__COUNT] = {
 	[ERR_NOT_FOUND] = {404, "UNSUPPORTED", "no such endpoint", LL_INFO,
 			   false},
 	[ERR_INVALID] = {400, "UNSUPPORTED", "invalid request", LL_INFO, false},
+	/* A pull-through cache's upstream; the message names it, never the
+	 * credentials. */
+	[ERR_UPSTREAM] = {502, "UNKNOWN",
+			  "the upstream registry failed or cannot be reached",
+			  LL_WARN, false},
+	/* --quota: the storage is there, this repository may not use it. */
+	[ERR_QUOTA] = {507, "DENIED", "repository storage quota exceeded",
+		       LL_INFO, false},
 	[ERR_IO] = {500, "UNKNOWN", "internal server error", LL_ERROR, true},
 	[ERR_NOSPACE] = {507, "UNKNOWN", "insufficient storage", LL_ERROR,
 			 true},

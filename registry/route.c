@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "registry/authz.h"
+#include "registry/proxy.h"
 #include "registry/reply.h"
 #include "common/banned.h"
 
@@ -43,6 +45,9 @@ static const struct reg_route reg_routes[] = {
 	{"/v2/_customs/db", HTTP_M_GET, ROUTE_ARG_NONE, api_scan_db_get},
 	{"/v2/_customs/db", HTTP_M_POST, ROUTE_ARG_NONE, api_scan_db_post},
 	{"/v2/_customs/doc", HTTP_M_GET, ROUTE_ARG_NONE, api_scan_doc},
+	/* The token endpoint (authz.c). */
+	{AUTH_TOKEN_PATH, HTTP_M_GET, ROUTE_ARG_NONE, reg_authz_token},
+	{AUTH_TOKEN_PATH, HTTP_M_POST, ROUTE_ARG_NONE, reg_authz_token},
 };
 
 #define ROUTE_NAME   "<name>/"
@@ -184,6 +189,7 @@ void reg_dispatch(struct http_req *req, void *arg)
 	const char *path = http_req_path(req);
 	struct err e = ERR_INIT;
 	struct reg_match m;
+	struct auth_result who;
 
 	reg_route_find(http_req_method(req), path, &m);
 	if (!m.route) {
@@ -202,5 +208,11 @@ void reg_dispatch(struct http_req *req, void *arg)
 		reg_reply_error(req, &e);
 		return;
 	}
-	m.route->handler(&c);
+	/* A pull-through name is checked (and served) as the store has it. */
+	reg_proxy_map(&c);
+	/* Before the handler, so a refused request's body is never read. */
+	if (reg_authz_check(&c, m.route, &who) &&
+	    !reg_proxy_handle(&c, m.route->handler))
+		m.route->handler(&c);
+	auth_result_release(&who);
 }

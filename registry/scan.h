@@ -38,16 +38,15 @@ struct reg_scan;
 #define REG_SCAN_REPORT_TYPE "application/vnd.customs.scan.report.v1+json"
 
 struct reg_scan_config {
-	struct stor *st;	/* borrowed; outlives the pool */
-	int workers;		/* threads; 0: one per core */
-	const char *vuln_db;	/* the DB file; it may not exist (yet) */
+	struct stor *st;     /* borrowed; outlives the pool */
+	int workers;	     /* threads; 0: one per core */
+	const char *vuln_db; /* the DB file; it may not exist (yet) */
 };
 
 /* Starts the workers after queueing again the jobs a crash or a restart
  * interrupted.  A missing DB is not an error: reports then say "no
  * vulnerability data". */
-struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg,
-			      struct err *e);
+struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e);
 /* Stops and joins the threads (a scan in progress ends first; its job is
  * taken again at the next start).  Call before the HTTP server is freed,
  * and reg_scan_free() after it: closing connections runs the waiters'
@@ -62,17 +61,21 @@ void reg_scan_reload(struct reg_scan *s);
 /* The loaded DB's version into out ("" when there is no DB). */
 void reg_scan_db_version(struct reg_scan *s, char *out, size_t n);
 
+/* Whether a manifest body is something scans read: an image manifest with
+ * an image config, or an index (not an artifact such as a signature). */
+bool reg_scan_wanted(const char *body, size_t len);
+
 /* The manifest dg was deleted from repo: its report referrers there go,
  * and its job and report once no repository has it. */
-int reg_scan_forget(struct stor *st, const char *repo,
-		    const struct digest *dg, struct err *e);
+int reg_scan_forget(struct stor *st, const char *repo, const struct digest *dg,
+		    struct err *e);
 
 /* --- Waiting for a report ------------------------------------------------ */
 
 enum reg_scan_wake {
-	REG_SCAN_READY,		/* the report (or a final failure) is there */
+	REG_SCAN_READY, /* the report (or a final failure) is there */
 	REG_SCAN_TIMEOUT,
-	REG_SCAN_CLOSED,	/* the client went away: do not reply */
+	REG_SCAN_CLOSED, /* the client went away: do not reply */
 };
 /* Runs on the request's loop thread, exactly once per reg_scan_wait(). */
 typedef void (*reg_scan_wake_fn)(struct http_req *req, void *arg,
@@ -91,10 +94,10 @@ bool reg_scan_final(const struct stor_scan *sc);
 /* --- Importing a DB (POST /v2/_customs/db) ------------------------------ */
 
 struct reg_scan_import_result {
-	struct err e;		/* e.code ERR_OK on success */
+	struct err e; /* e.code ERR_OK on success */
 	size_t records, skipped;
 	bool unchanged;
-	size_t rematch;		/* reports queued for re-matching */
+	size_t rematch; /* reports queued for re-matching */
 	char version[96];
 };
 /* Runs on req's loop thread with the outcome, unless the client went
@@ -102,12 +105,15 @@ struct reg_scan_import_result {
 typedef void (*reg_scan_import_fn)(struct http_req *req,
 				   const struct reg_scan_import_result *r);
 
-/* Imports the feed file at path (then deletes it) on the pool's own
- * thread, reloads the DB and re-matches.  Takes over req's on_close.
+/* Imports the feed file at path on the pool's own thread into a new DB,
+ * puts it in place if it holds advisories and differs from the loaded
+ * one, and re-matches.  Then deletes the file and its directory (made for
+ * it alone, see reg_scan_feed_remove()).  Takes over req's on_close.
  * Fails with ERR_BUSY while another import runs (path is then left to the
  * caller). */
-int reg_scan_import(struct reg_scan *s, struct http_req *req,
-		    const char *path, reg_scan_import_fn done,
-		    struct err *e);
+int reg_scan_import(struct reg_scan *s, struct http_req *req, const char *path,
+		    reg_scan_import_fn done, struct err *e);
+/* Deletes a feed file and the directory holding it. */
+void reg_scan_feed_remove(const char *path);
 
 #endif

@@ -1,6 +1,7 @@
 /* scan_int.h: what registry/scan_*.c share (see scan.h).
  *
- *   scan_pool.c     threads, the DB reload/import thread, kicks
+ *   scan_pool.c     threads, the DB thread (reloads), kicks
+ *   scan_import.c   POST /v2/_customs/db: a feed into a new DB
  *   scan_job.c      one job: scan, re-match or assemble, then publish
  *   scan_wait.c     requests waiting for a report
  *   scan_report.c   pure JSON work on reports (unit-tested)
@@ -34,7 +35,8 @@
 
 #define RS_EMPTY_TYPE "application/vnd.oci.empty.v1+json"
 #define RS_EMPTY_DIGEST                                                        \
-	"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+	"sha256:"                                                              \
+	"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 #define RS_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 
 struct vulndb;
@@ -45,9 +47,9 @@ struct rs_worker {
 	struct reg_scan *pool;
 	pthread_t thread;
 	bool started;
-	struct vulndb *db;	/* NULL: no DB */
-	char *db_note;		/* with db NULL: why, for reports */
-	uint64_t db_gen;	/* of db; reopened when the pool's changes */
+	struct vulndb *db; /* NULL: no DB */
+	char *db_note;	   /* with db NULL: why, for reports */
+	uint64_t db_gen;   /* of db; reopened when the pool's changes */
 };
 
 struct reg_scan {
@@ -58,28 +60,49 @@ struct reg_scan {
 	pthread_t manager;
 	bool manager_started;
 
-	pthread_mutex_t lock;	/* guards what follows, to waiters */
-	pthread_cond_t cond;	/* a kick or stop */
+	pthread_mutex_t lock; /* guards what follows, to waiters */
+	pthread_cond_t cond;  /* a kick or stop */
 	uint64_t kicks;
 	bool stop;
-	uint64_t db_gen;	/* bumped when the DB file changes */
-	char db_version[96];	/* of the loaded DB; "" none */
-	dev_t db_dev;		/* identity of the file loaded */
+	uint64_t db_gen;     /* bumped when the DB file changes */
+	char db_version[96]; /* of the loaded DB; "" none */
+	dev_t db_dev;	     /* identity of the file loaded */
 	ino_t db_ino;
 	struct timespec db_mtime;
 	off_t db_size;
 	struct rs_import *import; /* queued or running, or NULL */
 
-	sem_t wake_manager;	/* posted by reg_scan_reload() and imports */
+	sem_t wake_manager; /* posted by reg_scan_reload() and imports */
 	volatile sig_atomic_t reload_asked; /* set by reg_scan_reload() */
 
-	pthread_mutex_t wlock;	/* guards the waiters */
+	pthread_mutex_t wlock; /* guards the waiters */
 	struct rs_waiter *waiters;
 };
 
 /* scan_pool.c */
-/* The current DB generation and version, for a worker about to run. */
+/* The current DB generation, for a worker about to run. */
 uint64_t rs_db_gen(struct reg_scan *s);
+/* Whether reg_scan_stop() has been called. */
+bool rs_stopping(struct reg_scan *s);
+/* Reloads the DB if its file changed (or when forced): new generation,
+ * and the reports matched against another DB are queued again.  *rearmed
+ * (if not NULL) gets how many.  On the DB thread (or before it starts). */
+void rs_db_check(struct reg_scan *s, bool force, size_t *rearmed);
+
+/* scan_import.c: an import asked by reg_scan_import(). */
+struct rs_import {
+	struct reg_scan *pool;
+	struct http_req *req; /* NULL once the client went away */
+	char *path;	      /* the feed, deleted when done */
+	reg_scan_import_fn done;
+	struct reg_scan_import_result r;
+	bool running;  /* taken by the DB thread */
+	bool closed;   /* the client went away while it ran */
+	bool deferred; /* the reply is on its way to the loop */
+};
+/* Runs it on the DB thread, then replies (or frees it). */
+void rs_import_run(struct reg_scan *s, struct rs_import *imp);
+void rs_import_free(struct rs_import *imp);
 
 /* scan_job.c: runs one claimed job to its next state. */
 void rs_job_run(struct rs_worker *w, struct stor_scan_job *job);
@@ -106,7 +129,8 @@ int rs_manifest_kind(const char *body, size_t len);
 /* One platform of an index. */
 struct rs_platform {
 	struct digest digest;
-	char name[96];		/* "linux/arm64/v8" */
+	char name[96];	  /* "linux/arm64/v8" */
+	const char *skip; /* why it is not scanned, or NULL */
 };
 /* The platform manifests of an index body, skipping attestations; at
  * most RS_MAX_PLATFORMS.  *out is the caller's to free. */
@@ -116,14 +140,14 @@ int rs_index_platforms(const char *body, size_t len, struct rs_platform **out,
 /* What an index report is made of. */
 struct rs_index_part {
 	const struct rs_platform *p;
-	const json_t *report;	/* the platform's, or NULL */
-	const char *why;	/* when report is NULL: why not */
+	const json_t *report; /* the platform's, or NULL */
+	const char *why;      /* when report is NULL: why not */
 };
 struct rs_index_meta {
 	const struct digest *digest;
 	const char *media_type;
 	const char *repository;
-	const char *db_version;	/* NULL: no vulnerability data */
+	const char *db_version; /* NULL: no vulnerability data */
 	time_t now;
 };
 /* An index's report: header, each platform's report under "manifests",

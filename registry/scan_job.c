@@ -36,22 +36,31 @@ struct rs_job {
 	char **repos;
 	size_t nrepos;
 	struct stor_manifest *m;
-	struct stor_scan cur;	/* the stored result, if any */
-	json_t *old;		/* cur's report, parsed */
-	const char *dbv;	/* the worker's DB version, or NULL */
-	const char *what;	/* for the log: "scanned", "re-matched"... */
+	const char *repo;     /* the repository the manifest was read from */
+	struct stor_scan cur; /* the stored result, if any */
+	json_t *old;	      /* cur's report, parsed */
+	const char *dbv;      /* the worker's DB version, or NULL */
+	const char *what;     /* for the log: "scanned", "re-matched"... */
+	bool stopped;	      /* the pool stopped while layers were read */
 };
 
 /* The scanner reads blobs straight from the store.  Any repository's link
  * will do: the manifest PUT checked its blobs were in its repository. */
-static int rs_open_blob(void *ctx, const struct digest *dg,
-			struct scan_blob *b, struct err *e)
+static int rs_open_blob(void *ctx, const struct digest *dg, struct scan_blob *b,
+			struct err *e)
 {
-	struct stor *st = ctx;
+	struct rs_job *j = ctx;
 
 	scan_blob_init(b);
 	b->offset = 0;
-	return stor_blob_open(st, NULL, dg, &b->fd, &b->size, e);
+	/* A shutdown ends the scan at the next blob; the report would lack
+	 * layers, so it is dropped and the job taken again at the next
+	 * start. */
+	if (rs_stopping(j->w->pool)) {
+		j->stopped = true;
+		return err_set(e, ERR_IO, "the registry is stopping");
+	}
+	return stor_blob_open(j->st, NULL, dg, &b->fd, &b->size, e);
 }
 
 /* Reopens the worker's DB when the pool has seen it change. */
@@ -95,6 +104,7 @@ static int rs_job_load(struct rs_job *j, struct err *e)
 	for (i = 0; i < j->nrepos && strcmp(j->repos[i], j->job->repo); i++)
 		;
 	repo = j->repos[i < j->nrepos ? i : 0];
+	j->repo = repo;
 	if (stor_manifest_get(j->st, repo, NULL, &j->job->digest, &j->m, e) <
 		    0 ||
 	    stor_scan_get(j->st, &j->job->digest, true, &j->cur, e) < 0)
@@ -102,15 +112,17 @@ static int rs_job_load(struct rs_job *j, struct err *e)
 	if (j->cur.has_result && j->cur.report) {
 		j->old = json_loads(j->cur.report, 0, NULL);
 		if (!j->old)
-			log_msg(LL_WARN, "scan: stored report of %s is not JSON;"
-					 " scanning again", repo);
+			log_msg(LL_WARN,
+				"scan: stored report of %s is not JSON;"
+				" scanning again",
+				repo);
 	}
 	return 1;
 }
 
 static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 {
-	struct scan_source src = { rs_open_blob, j->st };
+	struct scan_source src = {rs_open_blob, j};
 	struct scan_opts o = {
 		.db = j->w->db,
 		.db_note = j->w->db_note,
@@ -130,6 +142,21 @@ static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 	return scan_run(&src, &j->job->digest, &o, out, e);
 }
 
+/* Platforms that are artifacts (an index may list signatures beside the
+ * images) get no job; the report notes them. */
+static void rs_index_filter(struct rs_job *j, struct rs_platform *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct stor_manifest *m = NULL;
+
+		if (stor_manifest_get(j->st, j->repo, NULL, &p[i].digest, &m,
+				      NULL) == 0 &&
+		    !reg_scan_wanted(m->body, m->len))
+			p[i].skip = "not a container image";
+		stor_manifest_free(m);
+	}
+}
+
 /* 1 when the index job was parked to wait for its platforms. */
 static int rs_job_index(struct rs_job *j, json_t **out, struct err *e)
 {
@@ -137,16 +164,18 @@ static int rs_job_index(struct rs_job *j, json_t **out, struct err *e)
 	struct stor_scan *scans = NULL;
 	struct rs_platform *p = NULL;
 	struct digest *dgs = NULL;
-	size_t n = 0, i;
+	size_t n = 0, nimg = 0, i;
 	bool ready = false;
 	int ret = -1;
 
 	if (rs_index_platforms(j->m->body, j->m->len, &p, &n, e) < 0)
 		return -1;
+	rs_index_filter(j, p, n);
 	dgs = xcalloc(n + 1, sizeof(*dgs));
 	for (i = 0; i < n; i++)
-		dgs[i] = p[i].digest;
-	if (stor_scan_wait(j->st, j->job, dgs, n, &ready, e) < 0)
+		if (!p[i].skip)
+			dgs[nimg++] = p[i].digest;
+	if (stor_scan_wait(j->st, j->job, dgs, nimg, &ready, e) < 0)
 		goto out;
 	if (!ready) {
 		ret = 1;
@@ -156,6 +185,9 @@ static int rs_job_index(struct rs_job *j, json_t **out, struct err *e)
 	scans = xcalloc(n + 1, sizeof(*scans));
 	for (i = 0; i < n; i++) {
 		parts[i].p = &p[i];
+		parts[i].why = p[i].skip;
+		if (p[i].skip)
+			continue;
 		if (stor_scan_get(j->st, &p[i].digest, true, &scans[i], e) < 0)
 			goto out;
 		if (scans[i].report)
@@ -188,13 +220,15 @@ out:
  * becomes the stored one, so every repository gets the same. */
 static int rs_job_store(struct rs_job *j, json_t **report, struct err *e)
 {
-	struct stor_scan_result r = { 0 };
+	struct stor_scan_result r = {0};
 	char *text, *findings;
 	int ret;
 
 	if (j->old && rs_report_same(j->old, *report)) {
 		json_decref(*report);
 		*report = json_incref(j->old);
+		if (strcmp(j->what, "published"))
+			j->what = "unchanged";
 		if (rs_same_str(j->cur.checked_db, j->dbv))
 			return 0;
 		return stor_scan_checked(j->st, &j->job->digest, j->dbv, e);
@@ -229,7 +263,8 @@ static void rs_job_fail(struct rs_job *j, const struct err *why)
 	bool final = rs_final_error(why->code) ||
 		     j->job->attempts >= RS_MAX_ATTEMPTS;
 	int64_t retry_at =
-		final ? -1 : (int64_t)time(NULL) + RS_RETRY_S * j->job->attempts;
+		final ? -1
+		      : (int64_t)time(NULL) + RS_RETRY_S * j->job->attempts;
 
 	digest_str(&j->job->digest, ds);
 	log_msg(final ? LL_WARN : LL_INFO, "scan %s (%s): %s%s", ds,
@@ -238,6 +273,21 @@ static void rs_job_fail(struct rs_job *j, const struct err *why)
 		log_msg(LL_ERROR, "scan %s: %s", ds, e.msg);
 	if (final)
 		rs_notify(j->w->pool, &j->job->digest);
+}
+
+/* Back to the queue as it was: the scan was cut short by a shutdown. */
+static void rs_job_requeue(struct rs_job *j)
+{
+	char ds[DIGEST_STR_MAX];
+	struct err e = ERR_INIT;
+
+	digest_str(&j->job->digest, ds);
+	log_msg(LL_INFO,
+		"scan %s (%s): interrupted by shutdown; taken again "
+		"at the next start",
+		ds, j->job->repo);
+	if (stor_scan_fail(j->st, j->job, "interrupted by shutdown", 0, &e) < 0)
+		log_msg(LL_ERROR, "scan %s: %s", ds, e.msg);
 }
 
 static void rs_job_log(const struct rs_job *j, const json_t *report,
@@ -255,9 +305,9 @@ static void rs_job_log(const struct rs_job *j, const json_t *report,
 	     (t1.tv_nsec - t0->tv_nsec) / 1000000;
 	log_msg(LL_INFO,
 		"scan %s (%s): %s in %ld ms: %" JSON_INTEGER_FORMAT
-		" critical, %" JSON_INTEGER_FORMAT " high, %" JSON_INTEGER_FORMAT
-		" medium, %" JSON_INTEGER_FORMAT " low, %" JSON_INTEGER_FORMAT
-		" unknown; db %s",
+		" critical, %" JSON_INTEGER_FORMAT
+		" high, %" JSON_INTEGER_FORMAT " medium, %" JSON_INTEGER_FORMAT
+		" low, %" JSON_INTEGER_FORMAT " unknown; db %s",
 		digest_str(&j->job->digest, ds), j->job->repo, j->what, ms,
 		json_integer_value(json_object_get(c, "critical")),
 		json_integer_value(json_object_get(c, "high")),
@@ -281,19 +331,18 @@ static int rs_job_report(struct rs_job *j, json_t **report, struct err *e)
 	}
 }
 
-static int rs_job_publish(struct rs_job *j, const json_t *report,
-			  struct err *e)
+static int rs_job_publish(struct rs_job *j, const json_t *report, struct err *e)
 {
 	for (size_t i = 0; i < j->nrepos; i++)
-		if (rs_publish(j->st, j->repos[i], &j->job->digest, report,
-			       e) < 0)
+		if (rs_publish(j->st, j->repos[i], &j->job->digest, report, e) <
+		    0)
 			return -1;
 	return 0;
 }
 
 void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 {
-	struct rs_job j = { .w = w, .st = w->pool->st, .job = job };
+	struct rs_job j = {.w = w, .st = w->pool->st, .job = job};
 	struct err e = ERR_INIT;
 	json_t *report = NULL;
 	struct timespec t0;
@@ -314,6 +363,10 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 		rc = rs_job_report(&j, &report, &e);
 	if (rc == 1)
 		goto out;
+	if (j.stopped) {
+		rs_job_requeue(&j);
+		goto out;
+	}
 	if (rc < 0 || rs_job_store(&j, &report, &e) < 0 ||
 	    rs_job_publish(&j, report, &e) < 0 ||
 	    stor_scan_done(j.st, job, &e) < 0) {

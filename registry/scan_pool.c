@@ -5,7 +5,8 @@
  * queue with a not-before time).  The DB thread ("manager") watches the
  * vulnerability DB file, runs imports, and when the DB changes bumps a
  * generation (workers reopen their handles) and re-arms the jobs whose
- * reports were matched against another DB.
+ * reports were matched against another DB.  Imports (scan_import.c) run
+ * on the DB thread too.
  */
 #include "registry/scan_int.h"
 
@@ -22,17 +23,6 @@
 #include "scanner/vulndb.h"
 #include "common/banned.h"
 
-struct rs_import {
-	struct reg_scan *pool;
-	struct http_req *req;
-	char *path;
-	reg_scan_import_fn done;
-	struct reg_scan_import_result r;
-	bool running;	/* taken by the manager */
-	bool closed;	/* the client went away while it ran */
-	bool deferred;	/* the reply is on its way to the loop */
-};
-
 uint64_t rs_db_gen(struct reg_scan *s)
 {
 	uint64_t gen;
@@ -41,6 +31,16 @@ uint64_t rs_db_gen(struct reg_scan *s)
 	gen = s->db_gen;
 	pthread_mutex_unlock(&s->lock);
 	return gen;
+}
+
+bool rs_stopping(struct reg_scan *s)
+{
+	bool stop;
+
+	pthread_mutex_lock(&s->lock);
+	stop = s->stop;
+	pthread_mutex_unlock(&s->lock);
+	return stop;
 }
 
 void reg_scan_db_version(struct reg_scan *s, char *out, size_t n)
@@ -142,10 +142,7 @@ static bool rs_db_same_file(const struct reg_scan *s, const struct stat *st)
 	       s->db_mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* Reloads the DB if its file changed (or when forced): new generation,
- * and the reports matched against another DB are queued again.  *rearmed
- * (if not NULL) gets how many. */
-static void rs_db_check(struct reg_scan *s, bool force, size_t *rearmed)
+void rs_db_check(struct reg_scan *s, bool force, size_t *rearmed)
 {
 	char version[sizeof(s->db_version)];
 	struct err e = ERR_INIT;
@@ -182,109 +179,13 @@ static void rs_db_check(struct reg_scan *s, bool force, size_t *rearmed)
 		return;
 	}
 	log_msg(LL_INFO, "scan: vulnerability DB %s; %zu report(s) to re-match",
-		version[0] ? version : "absent (reports say: no vulnerability "
-				       "data)",
+		version[0] ? version
+			   : "absent (reports say: no vulnerability "
+			     "data)",
 		n);
 	if (rearmed)
 		*rearmed = n;
 	reg_scan_kick(s);
-}
-
-/* --- Imports ------------------------------------------------------------ */
-
-static void rs_import_free(struct rs_import *imp)
-{
-	if (!imp)
-		return;
-	free(imp->path);
-	free(imp);
-}
-
-static void rs_import_deferred(struct http_req *req, void *arg)
-{
-	struct rs_import *imp = arg;
-
-	http_req_on_close(req, NULL, NULL);
-	imp->done(req, &imp->r);
-	rs_import_free(imp);
-}
-
-static void rs_import_closed(struct http_req *req, void *arg)
-{
-	struct rs_import *imp = arg;
-	struct reg_scan *s = imp->pool;
-	bool free_it;
-
-	(void)req;
-	pthread_mutex_lock(&s->lock);
-	imp->req = NULL;
-	if (!imp->running && s->import == imp)
-		s->import = NULL; /* not started: drop it */
-	free_it = imp->deferred || s->import != imp;
-	imp->closed = true;
-	pthread_mutex_unlock(&s->lock);
-	if (free_it) {
-		if (!imp->running && !imp->deferred && unlink(imp->path) < 0)
-			log_errno(LL_WARN, errno, "scan: remove %s",
-				  imp->path);
-		rs_import_free(imp);
-	}
-}
-
-static void rs_import_run(struct reg_scan *s, struct rs_import *imp)
-{
-	const char *paths[1] = { imp->path };
-	struct vulndb_import_stats stats = { 0 };
-	struct reg_scan_import_result *r = &imp->r;
-	bool closed;
-
-	r->e = (struct err)ERR_INIT;
-	if (vulndb_import(s->db_path, paths, 1, &stats, &r->e) == 0) {
-		r->records = stats.records;
-		r->skipped = stats.skipped;
-		r->unchanged = stats.unchanged;
-		rs_db_check(s, false, &r->rematch);
-		log_msg(LL_INFO, "scan: imported %zu advisories (%zu skipped)%s",
-			stats.records, stats.skipped,
-			stats.unchanged ? ", unchanged" : "");
-	} else {
-		log_msg(LL_WARN, "scan: import: %s", r->e.msg);
-	}
-	if (unlink(imp->path) < 0)
-		log_errno(LL_WARN, errno, "scan: remove %s", imp->path);
-	reg_scan_db_version(s, r->version, sizeof(r->version));
-	pthread_mutex_lock(&s->lock);
-	s->import = NULL;
-	closed = imp->closed;
-	if (!closed) {
-		imp->deferred = true;
-		http_req_defer(imp->req, rs_import_deferred, imp);
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (closed)
-		rs_import_free(imp);
-}
-
-int reg_scan_import(struct reg_scan *s, struct http_req *req,
-		    const char *path, reg_scan_import_fn done, struct err *e)
-{
-	struct rs_import *imp;
-
-	pthread_mutex_lock(&s->lock);
-	if (s->import) {
-		pthread_mutex_unlock(&s->lock);
-		return err_set(e, ERR_BUSY, "another DB import is running");
-	}
-	imp = xcalloc(1, sizeof(*imp));
-	imp->pool = s;
-	imp->req = req;
-	imp->path = xstrdup(path);
-	imp->done = done;
-	s->import = imp;
-	pthread_mutex_unlock(&s->lock);
-	http_req_on_close(req, rs_import_closed, imp);
-	sem_post(&s->wake_manager);
-	return 0;
 }
 
 /* --- The manager thread ------------------------------------------------- */
@@ -337,8 +238,8 @@ static int rs_start(struct reg_scan *s, struct err *e)
 
 	for (int i = 0; i < s->nworkers; i++) {
 		s->workers[i].pool = s;
-		rc = pthread_create(&s->workers[i].thread, NULL,
-				    rs_worker_main, &s->workers[i]);
+		rc = pthread_create(&s->workers[i].thread, NULL, rs_worker_main,
+				    &s->workers[i]);
 		if (rc)
 			return err_errno(e, ERR_INTERNAL, rc,
 					 "start scan worker");
@@ -351,8 +252,7 @@ static int rs_start(struct reg_scan *s, struct err *e)
 	return 0;
 }
 
-struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg,
-			      struct err *e)
+struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e)
 {
 	struct reg_scan *s = xcalloc(1, sizeof(*s));
 	size_t n = 0;
@@ -407,9 +307,7 @@ void reg_scan_free(struct reg_scan *s)
 	rs_waiters_free(s);
 	if (s->import) {
 		/* Queued but never run (stopped first). */
-		if (unlink(s->import->path) < 0)
-			log_errno(LL_WARN, errno, "scan: remove %s",
-				  s->import->path);
+		reg_scan_feed_remove(s->import->path);
 		rs_import_free(s->import);
 	}
 	sem_destroy(&s->wake_manager);

@@ -83,8 +83,8 @@ static int rs_drop_old(struct stor *st, const char *repo,
 	size_t n = 0;
 	int ret = 0;
 
-	if (stor_referrers(st, repo, subject, REG_SCAN_REPORT_TYPE, &d, &n,
-			   e) < 0)
+	if (stor_referrers(st, repo, subject, REG_SCAN_REPORT_TYPE, &d, &n, e) <
+	    0)
 		return -1;
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		struct err sub = ERR_INIT;
@@ -107,8 +107,8 @@ static int rs_in_place(struct stor *st, const char *repo,
 	struct stor_desc *d = NULL;
 	size_t n = 0;
 
-	if (stor_referrers(st, repo, subject, REG_SCAN_REPORT_TYPE, &d, &n,
-			   e) < 0)
+	if (stor_referrers(st, repo, subject, REG_SCAN_REPORT_TYPE, &d, &n, e) <
+	    0)
 		return -1;
 	*yes = n == 1 && digest_eq(&d[0].digest, want);
 	stor_desc_free(d, n);
@@ -133,7 +133,7 @@ int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 			return 0;
 		return err_set(e, sub.code, "%s", sub.msg);
 	}
-	subj = (struct rs_subject){ subject, m->media_type, (int64_t)m->len };
+	subj = (struct rs_subject){subject, m->media_type, (int64_t)m->len};
 	r = rs_report_in(report, repo);
 	text = json_dumps(r, JSON_COMPACT);
 	if (!text) {
@@ -154,8 +154,8 @@ out:
 	return ret;
 }
 
-int reg_scan_forget(struct stor *st, const char *repo,
-		    const struct digest *dg, struct err *e)
+int reg_scan_forget(struct stor *st, const char *repo, const struct digest *dg,
+		    struct err *e)
 {
 	if (rs_drop_old(st, repo, dg, NULL, e) < 0)
 		return -1;

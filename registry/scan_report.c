@@ -9,8 +9,8 @@
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
-static const char *const rs_sev_keys[] = { "critical", "high", "medium",
-					   "low", "unknown" };
+static const char *const rs_sev_keys[] = {"critical", "high", "medium", "low",
+					  "unknown"};
 #define RS_NSEV (sizeof(rs_sev_keys) / sizeof(rs_sev_keys[0]))
 
 static void rs_findings_add(json_t *out, const json_t *report)
@@ -28,10 +28,10 @@ static void rs_findings_add(json_t *out, const json_t *report)
 			continue;
 		aliases = json_is_array(aliases) ? json_incref(aliases)
 						 : json_array();
-		json_array_append_new(out, json_pack("{s:s, s:o, s:s}", "id",
-						     id, "aliases", aliases,
-						     "severity",
-						     sev ? sev : "unknown"));
+		json_array_append_new(out,
+				      json_pack("{s:s, s:o, s:s}", "id", id,
+						"aliases", aliases, "severity",
+						sev ? sev : "unknown"));
 	}
 }
 
@@ -52,27 +52,48 @@ char *rs_findings(const json_t *report)
 	return s ? s : xstrdup("[]");
 }
 
-/* Drops what changes with every run but says nothing about the image. */
-static void rs_strip(json_t *r)
+/* What a report says about an image's findings: its counts, notes and
+ * vulnerabilities, each without the package's derived fields (source,
+ * purl: a re-match rebuilds them from the inventory, which may spell them
+ * differently); an index's, its own notes and its platforms'.  The time,
+ * the DB and the scanner are left out: they change with every run. */
+static json_t *rs_gist(const json_t *r)
 {
-	json_t *m;
+	static const char *const pkg_keys[] = {"name", "version", "ecosystem",
+					       "layer", "path"};
+	json_t *g = json_object(), *vulns = json_array(), *mans, *m, *v;
 	size_t i;
 
-	json_object_del(r, "created");
-	json_object_del(r, "db");
-	json_object_del(r, "scanner");
-	json_array_foreach(json_object_get(r, "manifests"), i, m)
-		rs_strip(m);
+	json_object_set(g, "counts", json_object_get(r, "counts"));
+	json_object_set(g, "notes", json_object_get(r, "notes"));
+	json_array_foreach(json_object_get(r, "vulnerabilities"), i, v) {
+		json_t *c = json_deep_copy(v), *pkg = json_object();
+		const json_t *p = json_object_get(v, "package");
+
+		for (size_t k = 0; k < sizeof(pkg_keys) / sizeof(*pkg_keys);
+		     k++)
+			json_object_set(pkg, pkg_keys[k],
+					json_object_get(p, pkg_keys[k]));
+		json_object_set_new(c, "package", pkg);
+		json_array_append_new(vulns, c);
+	}
+	json_object_set_new(g, "vulnerabilities", vulns);
+	mans = json_object_get(r, "manifests");
+	if (json_is_array(mans)) {
+		json_t *gm = json_array();
+
+		json_array_foreach(mans, i, m)
+			json_array_append_new(gm, rs_gist(m));
+		json_object_set_new(g, "manifests", gm);
+	}
+	return g;
 }
 
 bool rs_report_same(const json_t *a, const json_t *b)
 {
-	json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
-	bool same;
+	json_t *x = rs_gist(a), *y = rs_gist(b);
+	bool same = json_equal(x, y);
 
-	rs_strip(x);
-	rs_strip(y);
-	same = json_equal(x, y);
 	json_decref(x);
 	json_decref(y);
 	return same;
@@ -120,8 +141,8 @@ int rs_manifest_kind(const char *body, size_t len)
 	}
 	/* An image: a config that is an image config (artifacts such as a
 	 * report or a signature have their own or the empty one). */
-	cmt = json_string_value(json_object_get(
-		json_object_get(doc, "config"), "mediaType"));
+	cmt = json_string_value(
+		json_object_get(json_object_get(doc, "config"), "mediaType"));
 	if (json_is_array(json_object_get(doc, "layers")) && cmt &&
 	    !json_object_get(doc, "artifactType") &&
 	    (!strcmp(cmt, "application/vnd.oci.image.config.v1+json") ||
@@ -132,13 +153,18 @@ out:
 	return kind;
 }
 
+bool reg_scan_wanted(const char *body, size_t len)
+{
+	return rs_manifest_kind(body, len) >= 0;
+}
+
 /* Attestations (BuildKit's provenance, SBOMs) sit in indexes beside the
  * platforms, marked one way or the other. */
 static bool rs_is_attestation(const json_t *desc)
 {
-	const char *t = json_string_value(json_object_get(
-		json_object_get(desc, "annotations"),
-		"vnd.docker.reference.type"));
+	const char *t = json_string_value(
+		json_object_get(json_object_get(desc, "annotations"),
+				"vnd.docker.reference.type"));
 	const char *os = json_string_value(
 		json_object_get(json_object_get(desc, "platform"), "os"));
 
@@ -149,7 +175,8 @@ static bool rs_is_attestation(const json_t *desc)
 static void rs_platform_name(const json_t *p, char *out, size_t n)
 {
 	const char *os = json_string_value(json_object_get(p, "os"));
-	const char *arch = json_string_value(json_object_get(p, "architecture"));
+	const char *arch =
+		json_string_value(json_object_get(p, "architecture"));
 	const char *var = json_string_value(json_object_get(p, "variant"));
 
 	snprintf(out, n, "%.30s/%.30s%s%.30s", os ? os : "?", arch ? arch : "?",
@@ -202,7 +229,7 @@ static void rs_time(time_t now, char out[32])
 
 static json_t *rs_counts_sum(const json_t *reports)
 {
-	json_int_t sum[RS_NSEV] = { 0 };
+	json_int_t sum[RS_NSEV] = {0};
 	json_t *c = json_object(), *r;
 	size_t i;
 
@@ -239,7 +266,8 @@ json_t *rs_index_report(const struct rs_index_part *parts, size_t n,
 	}
 	if (!n)
 		json_array_append_new(
-			notes, json_string("the index lists no platform image"));
+			notes,
+			json_string("the index lists no platform image"));
 	rs_time(m->now, when);
 	json_object_set_new(r, "schemaVersion", json_integer(1));
 	json_object_set_new(r, "mediaType", json_string(REG_SCAN_REPORT_TYPE));
@@ -247,18 +275,17 @@ json_t *rs_index_report(const struct rs_index_part *parts, size_t n,
 			    scanner ? json_deep_copy(scanner)
 				    : json_pack("{s:s}", "name", "customs"));
 	json_object_set_new(r, "created", json_string(when));
-	json_object_set_new(r, "db",
-			    m->db_version ? json_pack("{s:s}", "version",
-						      m->db_version)
-					  : json_null());
 	json_object_set_new(
-		r, "image",
-		json_pack("{s:s, s:s, s:o, s:n}", "digest",
-			  digest_str(m->digest, ds), "mediaType",
-			  m->media_type, "repository",
-			  m->repository ? json_string(m->repository)
-					: json_null(),
-			  "tag"));
+		r, "db",
+		m->db_version ? json_pack("{s:s}", "version", m->db_version)
+			      : json_null());
+	json_object_set_new(r, "image",
+			    json_pack("{s:s, s:s, s:o, s:n}", "digest",
+				      digest_str(m->digest, ds), "mediaType",
+				      m->media_type, "repository",
+				      m->repository ? json_string(m->repository)
+						    : json_null(),
+				      "tag"));
 	json_object_set_new(r, "counts", rs_counts_sum(reps));
 	json_object_set_new(r, "manifests", reps);
 	json_object_set_new(r, "notes", notes);

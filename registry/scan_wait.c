@@ -26,7 +26,7 @@ struct rs_waiter {
 	struct event *timer;
 	reg_scan_wake_fn fn;
 	void *arg;
-	bool fired;		/* guarded by pool->wlock */
+	bool fired; /* guarded by pool->wlock */
 	struct rs_waiter *prev, *next;
 };
 
@@ -126,7 +126,7 @@ void reg_scan_wait(struct reg_scan *s, struct http_req *req,
 		   void *arg)
 {
 	struct rs_waiter *w = xcalloc(1, sizeof(*w));
-	struct timeval tv = { timeout_s > 0 ? timeout_s : 0, 0 };
+	struct timeval tv = {timeout_s > 0 ? timeout_s : 0, 0};
 	struct stor_scan sc;
 	struct err e = ERR_INIT;
 	bool now;

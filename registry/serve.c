@@ -6,10 +6,14 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "registry/api.h"
+#include "registry/authz.h"
 #include "registry/config.h"
 #include "common/xmalloc.h"
 #include "registry/http.h"
+#include "registry/limit.h"
+#include "registry/maint.h"
 #include "registry/policy.h"
+#include "registry/proxy.h"
 #include "registry/registry.h"
 #include "registry/scan.h"
 #include "storage/storage.h"
@@ -72,6 +76,43 @@ static void serve_http_config(const struct cfg *cfg, struct http_config *hc)
 	hc->tls_cert = cfg->tls_cert;
 	hc->tls_key = cfg->tls_key;
 	hc->port_file = cfg->port_file;
+	hc->tls_client_ca = cfg->tls_client_ca;
+	hc->max_conns = cfg->max_conns;
+	hc->max_header_bytes = cfg->max_header_bytes;
+	hc->header_timeout_s = (int)cfg->header_timeout;
+	hc->idle_timeout_s = (int)cfg->idle_timeout;
+}
+
+/* After a crash: temporary files and ownerless upload data (the store's
+ * lock says no one else writes them); then gc on its schedule, quotas and
+ * the request rate. */
+static int serve_maint_start(const struct cfg *cfg, struct reg_ctx *ctx,
+			     struct reg_gc **gc, struct err *e)
+{
+	struct reg_gc_config gcc = {cfg->gc_interval, cfg->gc_grace,
+				    cfg->upload_ttl, cfg->gc_untagged};
+	struct stor_gc_stats s;
+
+	if (stor_recover(ctx->st, &s, e) < 0)
+		return -1;
+	if (s.temps || s.uploads)
+		log_msg(LL_INFO,
+			"recovered: %zu temporary files and %zu broken uploads "
+			"deleted (%lld bytes)",
+			s.temps, s.uploads, (long long)s.bytes);
+	ctx->quota = reg_quota_new(ctx->st, (int64_t)cfg->quota);
+	ctx->limit = reg_limit_new(cfg->rate_limit, cfg->rate_burst);
+	*gc = reg_gc_start(ctx->st, &gcc, e);
+	return *gc || cfg->gc_interval <= 0 ? 0 : -1;
+}
+
+/* Over its request rate, a client gets 429 before anything else runs. */
+static void serve_dispatch(struct http_req *req, void *arg)
+{
+	struct reg_ctx *ctx = arg;
+
+	if (!reg_limit_reply(ctx->limit, req))
+		reg_dispatch(req, arg);
 }
 
 int reg_serve_main(int argc, char **argv)
@@ -81,6 +122,8 @@ int reg_serve_main(int argc, char **argv)
 	struct err e = ERR_INIT;
 	struct reg_ctx ctx = {0};
 	struct reg_policy policy = {.deny = -1};
+	struct stor_lock *lock = NULL;
+	struct reg_gc *gc = NULL;
 	enum log_level level;
 	struct cfg cfg;
 	bool help;
@@ -99,11 +142,17 @@ int reg_serve_main(int argc, char **argv)
 	if (log_level_parse(cfg.log_level, &level) == 0)
 		log_set_level(level);
 	ctx.cfg = &cfg;
-	ctx.st = stor_open(cfg.data, &e);
-	if (!ctx.st || serve_scan_start(&cfg, &ctx, &policy, &e) < 0)
+	/* One server per data directory: its crash recovery relies on it. */
+	lock = stor_lock_take(cfg.data, &e);
+	if (lock)
+		ctx.st = stor_open(cfg.data, &e);
+	if (!ctx.st || serve_maint_start(&cfg, &ctx, &gc, &e) < 0 ||
+	    reg_authz_new(&cfg, &ctx.auth, &e) < 0 ||
+	    serve_scan_start(&cfg, &ctx, &policy, &e) < 0 ||
+	    reg_proxy_new(&cfg, ctx.st, &ctx.proxy, &e) < 0)
 		goto fail;
 	serve_http_config(&cfg, &hc);
-	srv = http_server_new(&hc, reg_dispatch, &ctx, &e);
+	srv = http_server_new(&hc, serve_dispatch, &ctx, &e);
 	if (!srv)
 		goto fail;
 	serve_srv = srv;
@@ -119,12 +168,21 @@ fail:
 	log_msg(LL_ERROR, "serve: %s", e.msg);
 out:
 	/* Workers stop before the server goes (they wake its requests);
-	 * the pool after (closing connections ends their waits). */
+	 * the pool after (closing connections ends their waits).  Upstream
+	 * fetches end first: they kick the scan workers.  A gc run ends at
+	 * its next item. */
+	reg_gc_stop(gc);
+	reg_proxy_stop(ctx.proxy);
 	reg_scan_stop(ctx.scan);
 	http_server_free(srv);
 	reg_scan_free(ctx.scan);
 	reg_policy_release(&policy);
+	reg_proxy_free(ctx.proxy);
+	auth_free(ctx.auth);
+	reg_quota_free(ctx.quota);
+	reg_limit_free(ctx.limit);
 	stor_free(ctx.st);
+	stor_lock_free(lock);
 	cfg_release(&cfg);
 	return rc;
 }

@@ -279,6 +279,23 @@ static int fs_up_append(struct stor_updata *d, const void *data, size_t len,
 	return 0;
 }
 
+static int fs_up_reader(struct stor_blobs *b, const char *id, int *fd_out,
+			struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char path[FS_PATH_MAX];
+	int fd;
+
+	fs_upload_path(id, path);
+	fd = openat(fs->dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(e, errno == ENOENT ? ERR_BLOB_UPLOAD_UNKNOWN
+						    : ERR_IO,
+				 errno, "open %s/%s", fs->dir, path);
+	*fd_out = fd;
+	return 0;
+}
+
 static void fs_up_close(struct stor_updata *d)
 {
 	if (!d)
@@ -385,6 +402,7 @@ static const struct stor_blob_ops fs_ops = {
 	.remove = stor_fs_remove,
 	.quarantine = stor_fs_quarantine,
 	.tmp_remove = stor_fs_tmp_remove,
+	.up_reader = fs_up_reader,
 };
 
 int stor_fs_dirfd(struct stor_blobs *b)

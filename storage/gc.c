@@ -295,13 +295,19 @@ static int gc_session_over(struct stor_gc_run *g, const struct gc_session *u,
 	if (g->b->ops->up_stat(g->b, u->id, size, &changed, &e2) < 0) {
 		if (e2.code != ERR_BLOB_UPLOAD_UNKNOWN)
 			return err_set(e, e2.code, "%s", e2.msg);
-		*over = g->o->exclusive || last < g->cutoff;
+		*over = g->o->exclusive || last <= g->cutoff;
 		return 0;
 	}
 	if (changed > last)
 		last = changed;
-	*over = g->o->upload_ttl_s > 0 && last < g->now - g->o->upload_ttl_s;
+	*over = g->o->upload_ttl_s > 0 &&
+		last <= g->now - g->o->upload_ttl_s;
 	return 0;
+}
+
+bool stor_gc_stopping(const struct stor_gc_run *g)
+{
+	return g->o->stopping && g->o->stopping(g->o->stop_arg);
 }
 
 static int gc_expire_one(struct stor_gc_run *g, const struct gc_session *u,
@@ -337,7 +343,7 @@ static int gc_expire_uploads(struct stor_gc_run *g, struct err *e)
 	if (g->m->ops->list(g->m, STOR_LIST_UPLOADS, NULL, gc_session_add, &ss,
 			    e) < 0)
 		goto out;
-	for (size_t i = 0; i < ss.n; i++)
+	for (size_t i = 0; i < ss.n && !stor_gc_stopping(g); i++)
 		if (gc_expire_one(g, &ss.v[i], e) < 0)
 			goto out;
 	ret = 0;
@@ -354,7 +360,9 @@ static int gc_upload_file(void *arg, const struct stor_file *f,
 	struct stor_gc_run *g = arg;
 	bool owned = false;
 
-	if (!g->o->exclusive && f->changed >= g->cutoff)
+	if (stor_gc_stopping(g))
+		return 1;
+	if (!g->o->exclusive && f->changed > g->cutoff)
 		return 0;
 	if (!f->tmp && g->m->ops->up_exists(g->m, f->name, &owned, e) < 0)
 		return -1;
@@ -437,8 +445,10 @@ static int gc_blob(void *arg, const struct stor_file *f, struct err *e)
 	char ds[DIGEST_STR_MAX];
 	bool used, freed = true;
 
+	if (stor_gc_stopping(g))
+		return 1;
 	/* Strays are for fsck; young blobs may be a push in flight. */
-	if (!f->dg || f->changed >= g->cutoff)
+	if (!f->dg || f->changed > g->cutoff)
 		goto keep;
 	if (gc_blob_used(g, f->dg, &used, e) < 0)
 		return -1;

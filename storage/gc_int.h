@@ -40,6 +40,8 @@ struct stor_gc_run {
 
 void stor_gc_note(struct stor_gc_run *g, const char *kind, const char *name,
 		  int64_t size);
+/* Whether the caller asked the run to end early. */
+bool stor_gc_stopping(const struct stor_gc_run *g);
 /* Deletes (or with dry_run, collects into g->gone) the manifests that no
  * tag reaches and that are older than the grace period. */
 int stor_gc_untagged(struct stor_gc_run *g, struct err *e);

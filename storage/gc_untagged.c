@@ -103,7 +103,7 @@ static int ut_load_manifest(void *arg, const struct stor_row *row,
 		ut_edge_add(r, &row->digest, &row->other);
 		ut_edge_add(r, &row->other, &row->digest);
 	}
-	if (row->created >= l->cutoff)
+	if (row->created > l->cutoff)
 		ut_root_add(r, &row->digest);
 	return 0;
 }
@@ -236,7 +236,7 @@ static int ut_sweep(struct stor_gc_run *g, struct ut_repo *r, struct err *e)
 			stor_sset_add(doomed,
 				      stor_mf_key(r->name, &r->nodes[i].dg,
 						  key));
-	for (size_t i = 0; i < r->nnodes; i++) {
+	for (size_t i = 0; i < r->nnodes && !stor_gc_stopping(g); i++) {
 		struct ut_node *n = &r->nodes[i];
 
 		if (n->reached)
@@ -295,7 +295,7 @@ int stor_gc_untagged(struct stor_gc_run *g, struct err *e)
 
 	if (g->m->ops->catalog(g->m, NULL, -1, &repos, &n, &more, e) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && !stor_gc_stopping(g); i++)
 		if (ut_repo(g, repos[i], e) < 0)
 			goto out;
 	ret = 0;

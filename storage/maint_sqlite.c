@@ -177,7 +177,7 @@ static int ms_linked_since(struct sq_conn *c, const char *ds, int64_t since,
 			   bool *linked, struct err *e)
 {
 	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM repo_blobs"
-				  " WHERE digest = ?1 AND created >= ?2)";
+				  " WHERE digest = ?1 AND created > ?2)";
 	sqlite3_stmt *s = ms_prepare(c, sql, "find recent blob link", e);
 	int ret = -1;
 

@@ -156,8 +156,7 @@ int sq_scan_result_put(struct stor_meta *m, const struct digest *dg,
 		return -1;
 	ret = sq_run(c, SQ_SCAN_RESULT_PUT, NULL, e, "ssssi",
 		     digest_str(dg, ds), r->report,
-		     r->findings ? r->findings : "[]", r->db_version,
-		     sq_now());
+		     r->findings ? r->findings : "[]", r->db_version, sq_now());
 	sq_put(sq, c);
 	return ret;
 }
@@ -180,8 +179,8 @@ int sq_scan_checked(struct stor_meta *m, const struct digest *dg,
 
 struct sq_finish_arg {
 	const struct stor_scan_job *job;
-	const char *why;	/* failing */
-	int64_t retry_at;	/* failing: < 0 for good */
+	const char *why;  /* failing */
+	int64_t retry_at; /* failing: < 0 for good */
 	bool fail;
 };
 
@@ -193,14 +192,13 @@ static int sq_finish_fn(struct sq_conn *c, const void *arg, struct err *e)
 	bool final = !a->fail || a->retry_at < 0;
 
 	digest_str(&a->job->digest, ds);
-	if (!a->fail && sq_run(c, SQ_SCAN_DONE, NULL, e, "sii", ds,
-			       a->job->gen, now) < 0)
+	if (!a->fail &&
+	    sq_run(c, SQ_SCAN_DONE, NULL, e, "sii", ds, a->job->gen, now) < 0)
 		return -1;
 	if (a->fail &&
 	    sq_run(c, SQ_SCAN_FAIL, NULL, e, "ssisi", ds,
 		   a->retry_at < 0 ? "failed" : "queued",
-		   a->retry_at < 0 ? (int64_t)0 : a->retry_at, a->why,
-		   now) < 0)
+		   a->retry_at < 0 ? (int64_t)0 : a->retry_at, a->why, now) < 0)
 		return -1;
 	if (final &&
 	    sq_run(c, SQ_SCAN_WAKE_PARENTS, NULL, e, "si", ds, now) < 0)
@@ -211,7 +209,7 @@ static int sq_finish_fn(struct sq_conn *c, const void *arg, struct err *e)
 int sq_scan_done(struct stor_meta *m, const struct stor_scan_job *job,
 		 struct err *e)
 {
-	struct sq_finish_arg a = { job, NULL, 0, false };
+	struct sq_finish_arg a = {job, NULL, 0, false};
 
 	return sq_txn(sq_of(m), sq_finish_fn, &a, e);
 }
@@ -219,7 +217,7 @@ int sq_scan_done(struct stor_meta *m, const struct stor_scan_job *job,
 int sq_scan_fail(struct stor_meta *m, const struct stor_scan_job *job,
 		 const char *why, int64_t retry_at, struct err *e)
 {
-	struct sq_finish_arg a = { job, why, retry_at, true };
+	struct sq_finish_arg a = {job, why, retry_at, true};
 
 	return sq_txn(sq_of(m), sq_finish_fn, &a, e);
 }
@@ -232,8 +230,8 @@ struct sq_wait_arg {
 };
 
 /* Adds the child's job if it has none; 1 if it is done or failed. */
-static int sq_child_final(struct sq_conn *c, const char *repo,
-			  const char *ds, struct err *e)
+static int sq_child_final(struct sq_conn *c, const char *repo, const char *ds,
+			  struct err *e)
 {
 	sqlite3_stmt *s;
 	bool final = false;
@@ -278,7 +276,7 @@ int sq_scan_wait(struct stor_meta *m, const struct stor_scan_job *job,
 		 const struct digest *children, size_t n, bool *ready,
 		 struct err *e)
 {
-	struct sq_wait_arg a = { job, children, n, ready };
+	struct sq_wait_arg a = {job, children, n, ready};
 
 	return sq_txn(sq_of(m), sq_wait_fn, &a, e);
 }
@@ -296,8 +294,8 @@ static void sq_scan_row(sqlite3_stmt *s, struct stor_scan *out)
 	out->updated = sqlite3_column_int64(s, 8);
 }
 
-int sq_scan_get(struct stor_meta *m, const struct digest *dg,
-		bool with_report, struct stor_scan *out, struct err *e)
+int sq_scan_get(struct stor_meta *m, const struct digest *dg, bool with_report,
+		struct stor_scan *out, struct err *e)
 {
 	struct sq *sq = sq_of(m);
 	char ds[DIGEST_STR_MAX];
@@ -328,8 +326,7 @@ static int sq_forget_fn(struct sq_conn *c, const void *arg, struct err *e)
 	return sq_run(c, SQ_SCAN_FORGET_RESULT, NULL, e, "s", ds);
 }
 
-int sq_scan_forget(struct stor_meta *m, const struct digest *dg,
-		   struct err *e)
+int sq_scan_forget(struct stor_meta *m, const struct digest *dg, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 
@@ -345,8 +342,7 @@ int sq_scan_rearm(struct stor_meta *m, const char *db_version, size_t *n,
 
 	if (!c)
 		return -1;
-	ret = sq_run(c, SQ_SCAN_REARM, &changes, e, "is", sq_now(),
-		     db_version);
+	ret = sq_run(c, SQ_SCAN_REARM, &changes, e, "is", sq_now(), db_version);
 	sq_put(sq, c);
 	if (ret == 0 && n)
 		*n = (size_t)changes;

@@ -40,8 +40,8 @@ int stor_scan_enqueue(struct stor *st, const char *repo,
 	return meta(st)->ops->scan_enqueue(meta(st), repo, dg, if_absent, e);
 }
 
-int stor_scan_claim(struct stor *st, int64_t lease_s,
-		    struct stor_scan_job *job, struct err *e)
+int stor_scan_claim(struct stor *st, int64_t lease_s, struct stor_scan_job *job,
+		    struct err *e)
 {
 	return meta(st)->ops->scan_claim(meta(st), lease_s, job, e);
 }
@@ -91,8 +91,7 @@ int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 	return meta(st)->ops->scan_get(meta(st), dg, with_report, out, e);
 }
 
-int stor_scan_forget(struct stor *st, const struct digest *dg,
-		     struct err *e)
+int stor_scan_forget(struct stor *st, const struct digest *dg, struct err *e)
 {
 	return meta(st)->ops->scan_forget(meta(st), dg, e);
 }
@@ -103,14 +102,13 @@ int stor_scan_rearm(struct stor *st, const char *db_version, size_t *n,
 	return meta(st)->ops->scan_rearm(meta(st), db_version, n, e);
 }
 
-int stor_scan_stats(struct stor *st, struct stor_scan_stats *out,
-		    struct err *e)
+int stor_scan_stats(struct stor *st, struct stor_scan_stats *out, struct err *e)
 {
 	return meta(st)->ops->scan_stats(meta(st), out, e);
 }
 
-int stor_manifest_repos(struct stor *st, const struct digest *dg,
-			char ***out, size_t *count, struct err *e)
+int stor_manifest_repos(struct stor *st, const struct digest *dg, char ***out,
+			size_t *count, struct err *e)
 {
 	return meta(st)->ops->mf_repos(meta(st), dg, out, count, e);
 }
@@ -122,11 +120,16 @@ int stor_blob_put(struct stor *st, const char *repo, const void *data,
 {
 	struct stor_blobs *b = stor_blobs_of(st);
 	struct digest dg;
+	int pin, ret = -1;
 
 	digest_of(DIGEST_SHA256, data, len, &dg);
-	if (b->ops->put(b, &dg, data, len, e) < 0 ||
-	    meta(st)->ops->blob_link(meta(st), repo, &dg, e) < 0)
+	if (stor_pin(st, false, &pin, e) < 0) /* see gc.c */
 		return -1;
-	*dg_out = dg;
-	return 0;
+	if (b->ops->put(b, &dg, data, len, e) == 0 &&
+	    meta(st)->ops->blob_link(meta(st), repo, &dg, e) == 0)
+		ret = 0;
+	stor_unpin(pin);
+	if (ret == 0)
+		*dg_out = dg;
+	return ret;
 }

@@ -176,10 +176,15 @@ int stor_blob_link(struct stor *st, const char *repo, const struct digest *dg,
 		   struct err *e)
 {
 	int64_t size;
+	int pin, ret;
 
-	if (st->blobs->ops->stat(st->blobs, dg, &size, e) < 0)
+	if (stor_pin(st, false, &pin, e) < 0)
 		return -1;
-	return st->meta->ops->blob_link(st->meta, repo, dg, e);
+	ret = st->blobs->ops->stat(st->blobs, dg, &size, e);
+	if (ret == 0)
+		ret = st->meta->ops->blob_link(st->meta, repo, dg, e);
+	stor_unpin(pin);
+	return ret;
 }
 
 int stor_blob_unlink(struct stor *st, const char *repo,
@@ -374,6 +379,17 @@ int stor_upload_write(struct stor_upload *u, const void *data, size_t len,
 	return 0;
 }
 
+int stor_upload_open_read(struct stor_upload *u, int *fd_out, struct err *e)
+{
+	struct stor *st = u->st;
+
+	if (!st->blobs->ops->up_reader)
+		return err_set(e, ERR_UNSUPPORTED,
+			       "this blob store cannot read uploads in "
+			       "progress");
+	return st->blobs->ops->up_reader(st->blobs, u->id, fd_out, e);
+}
+
 void stor_upload_release(struct stor_upload *u)
 {
 	struct stor *st = u->st;
@@ -415,8 +431,9 @@ static void upload_discard(struct stor_upload *u)
 	struct stor *st = u->st;
 	struct err e = ERR_INIT;
 
-	if (st->meta->ops->up_remove(st->meta, u->repo, u->id, &e) < 0 ||
-	    st->blobs->ops->up_remove(st->blobs, u->id, &e) < 0)
+	/* Data first, as in stor_upload_cancel(). */
+	if (st->blobs->ops->up_remove(st->blobs, u->id, &e) < 0 ||
+	    st->meta->ops->up_remove(st->meta, u->repo, u->id, &e) < 0)
 		log_msg(LL_WARN, "upload %s: %s", u->id, e.msg);
 	upt_drop(u);
 }
@@ -428,6 +445,7 @@ int stor_upload_finish(struct stor_upload *u, const struct digest *expected,
 	char want[DIGEST_STR_MAX], got_s[DIGEST_STR_MAX];
 	struct digest got;
 	struct err e2 = ERR_INIT;
+	int pin;
 
 	if (upload_digest(u, expected->alg, &got, e) < 0)
 		goto keep;
@@ -438,10 +456,16 @@ int stor_upload_finish(struct stor_upload *u, const struct digest *expected,
 		upload_discard(u);
 		return -1;
 	}
+	/* gc may not free the blob between its file and its row. */
+	if (stor_pin(st, false, &pin, e) < 0)
+		goto keep;
 	if (st->blobs->ops->up_commit(st->blobs, u->id, u->data, expected,
 				      e) < 0 ||
-	    st->meta->ops->up_done(st->meta, u->repo, u->id, expected, e) < 0)
+	    st->meta->ops->up_done(st->meta, u->repo, u->id, expected, e) < 0) {
+		stor_unpin(pin);
 		goto keep;
+	}
+	stor_unpin(pin);
 	if (st->blobs->ops->up_remove(st->blobs, u->id, &e2) < 0)
 		log_msg(LL_WARN, "upload %s: %s", u->id, e2.msg);
 	upt_drop(u);
@@ -466,20 +490,51 @@ int stor_upload_cancel(struct stor *st, const char *repo, const char *id,
 			       "malformed upload id");
 	if (upt_hold(st, repo, id, &u, e) < 0)
 		return -1;
-	ret = st->meta->ops->up_remove(st->meta, repo, id, e);
+	/* The data goes first: on a full disk the row cannot be deleted
+	 * until space is freed.  A row left without data is ended by gc. */
+	ret = st->meta->ops->up_find(st->meta, repo, id, e);
 	if (ret == 0 && st->blobs->ops->up_remove(st->blobs, id, &e2) < 0)
 		log_msg(LL_WARN, "upload %s: %s", id, e2.msg);
+	if (ret == 0)
+		ret = st->meta->ops->up_remove(st->meta, repo, id, e);
 	upt_drop(u);
 	return ret;
 }
 
 /* --- Manifests, tags, referrers ----------------------------------------- */
 
+/* Under the pin: the caller checked the refs before, but gc may have freed
+ * one since (a blob pushed long ago, an untagged child). */
+static int manifest_refs_held(struct stor *st,
+			      const struct stor_manifest_put *m, struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+	bool linked;
+	int64_t size;
+
+	for (size_t i = 0; i < m->nrefs; i++) {
+		linked = false;
+		if (st->meta->ops->blob_linked(st->meta, m->repo, &m->refs[i],
+					       &linked, e) < 0)
+			return -1;
+		if ((linked ||
+		     stor_manifest_exists(st, m->repo, &m->refs[i])) &&
+		    st->blobs->ops->stat(st->blobs, &m->refs[i], &size,
+					 NULL) == 0)
+			continue;
+		return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN,
+			       "%s is no longer in repository %s",
+			       digest_str(&m->refs[i], ds), m->repo);
+	}
+	return 0;
+}
+
 int stor_manifest_put(struct stor *st, const struct stor_manifest_put *m,
 		      struct err *e)
 {
 	char want[DIGEST_STR_MAX], got_s[DIGEST_STR_MAX];
 	struct digest got;
+	int pin, ret;
 
 	if (!m->media_type)
 		return err_set(e, ERR_MANIFEST_INVALID,
@@ -491,9 +546,16 @@ int stor_manifest_put(struct stor *st, const struct stor_manifest_put *m,
 			       "manifest has digest %s, not %s",
 			       digest_str(&got, got_s),
 			       digest_str(m->digest, want));
-	if (st->blobs->ops->put(st->blobs, m->digest, m->body, m->len, e) < 0)
+	if (stor_pin(st, false, &pin, e) < 0)
 		return -1;
-	return st->meta->ops->mf_put(st->meta, m, e);
+	ret = m->verify_refs ? manifest_refs_held(st, m, e) : 0;
+	if (ret == 0)
+		ret = st->blobs->ops->put(st->blobs, m->digest, m->body,
+					  m->len, e);
+	if (ret == 0)
+		ret = st->meta->ops->mf_put(st->meta, m, e);
+	stor_unpin(pin);
+	return ret;
 }
 
 /* Reads exactly len bytes from the start of fd. */

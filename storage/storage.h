@@ -75,6 +75,12 @@ const char *stor_upload_id(const struct stor_upload *u);
 /* Appends to the upload (and to its running hash). */
 int stor_upload_write(struct stor_upload *u, const void *data, size_t len,
 		      struct err *e);
+/* A read-only fd on the upload's data as it grows, for readers that follow
+ * the writer (a pull-through fetch streamed to several clients); the
+ * caller owns it.  Bytes up to the offset of a finished write are there to
+ * read; the fd stays readable after the upload finishes or is cancelled.
+ * ERR_UNSUPPORTED where the blob backend cannot do it. */
+int stor_upload_open_read(struct stor_upload *u, int *fd_out, struct err *e);
 /* Gives the upload back; everything written stays, resumable.  The handle
  * is no longer the caller's. */
 void stor_upload_release(struct stor_upload *u);
@@ -104,6 +110,11 @@ struct stor_manifest_put {
 	const struct digest *refs;	/* blobs and child manifests */
 	size_t nrefs;
 	bool enqueue_scan;		/* add a scan job in the same commit */
+	/* Check again, under the gc pin, that every ref is still in the
+	 * repository (linked, or a manifest there) and its file present;
+	 * ERR_MANIFEST_BLOB_UNKNOWN if gc freed one since the caller's
+	 * check.  Registry pushes set it. */
+	bool verify_refs;
 };
 
 struct stor_manifest {
@@ -322,6 +333,10 @@ struct stor_gc_opts {
 	bool exclusive;
 	stor_note_fn on_free;	/* each thing freed; may be NULL */
 	void *arg;
+	/* Asked between items; true ends the run early (a server that is
+	 * stopping).  May be NULL. */
+	bool (*stopping)(void *arg);
+	void *stop_arg;
 };
 
 struct stor_gc_stats {
@@ -387,6 +402,11 @@ void stor_lock_free(struct stor_lock *l);
 /* After a crash, with the store's lock held: deletes temporary files and
  * upload data that no session owns (nothing can be writing them). */
 int stor_recover(struct stor *st, struct stor_gc_stats *out, struct err *e);
+
+/* The bytes repo takes: the blobs linked to it (each once) and its
+ * manifests (quota.c).  Costs a stat per blob: callers cache it. */
+int stor_repo_usage(struct stor *st, const char *repo, int64_t *bytes,
+		    struct err *e);
 
 /* "90", "90s", "15m", "1h", "7d" into seconds; -1 if malformed. */
 int64_t stor_parse_duration(const char *s);

@@ -110,6 +110,11 @@ struct stor_blob_ops {
 	/* Deletes a temporary file of up_walk(). */
 	int (*tmp_remove)(struct stor_blobs *b, const char *name,
 			  struct err *e);
+	/* A read-only fd on an upload's data, which may still grow (a
+	 * pull-through fetch that other clients follow); the caller owns
+	 * it.  May be NULL: stor_upload_open_read() says ERR_UNSUPPORTED. */
+	int (*up_reader)(struct stor_blobs *b, const char *id, int *fd_out,
+			 struct err *e);
 };
 
 struct stor_blobs {
@@ -213,7 +218,7 @@ struct stor_meta_ops {
 		    stor_row_fn fn, void *arg, struct err *e);
 	/* What keeps blob dg: fn gets each manifest (repo, digest) that is
 	 * dg or refers to it; *linked says whether a repository linked dg
-	 * at or after `since` (unix time). */
+	 * after `since` (unix time). */
 	int (*blob_users)(struct stor_meta *m, const struct digest *dg,
 			  int64_t since, stor_row_fn fn, void *arg,
 			  bool *linked, struct err *e);

@@ -20,7 +20,7 @@ SP_DATA=$ROOT/tests/data
 L=$TMP/layout
 . "$SP_DATA/images/mklayout.sh"
 
-need tar gzip zip
+need tar gzip
 
 sp_db() {
 	local db=$1 d inputs=()
@@ -35,6 +35,7 @@ sp_db() {
 sp_feed_zip() {
 	local zip=$1
 
+	need zip
 	shift
 	[ $# -gt 0 ] || set -- osv alpine-secdb
 	(cd "$SP_DATA/advisories" && zip -qr "$zip" "$@") || fail "zip feed"

@@ -137,10 +137,10 @@ static void claim_none(struct fx *fx)
 	assert_int_equal(stor_scan_claim(fx->st, 60, &job, &e), 0);
 }
 
-static void finish(struct fx *fx, struct stor_scan_job *job,
-		   const char *report, const char *dbv)
+static void finish(struct fx *fx, struct stor_scan_job *job, const char *report,
+		   const char *dbv)
 {
-	struct stor_scan_result r = { report, "[]", dbv };
+	struct stor_scan_result r = {report, "[]", dbv};
 	struct err e = ERR_INIT;
 
 	if (report)
@@ -155,10 +155,10 @@ static void test_push_claim_done(void **state)
 	struct fx *fx = *state;
 	struct digest d = put(fx, REPO, "{\"img\":1}", true, NULL, 0);
 	struct stor_scan_job job;
-	struct stor_scan_result r = { "{\"counts\":{}}",
-				      "[{\"id\":\"CVE-1\",\"aliases\":[],"
-				      "\"severity\":\"high\"}]",
-				      "db1" };
+	struct stor_scan_result r = {"{\"counts\":{}}",
+				     "[{\"id\":\"CVE-1\",\"aliases\":[],"
+				     "\"severity\":\"high\"}]",
+				     "db1"};
 	struct stor_scan sc;
 	struct err e = ERR_INIT;
 
@@ -360,7 +360,7 @@ static void test_result_without_job(void **state)
 {
 	struct fx *fx = *state;
 	struct digest d = dg_of("never pushed");
-	struct stor_scan_result r = { "{}", "[]", NULL };
+	struct stor_scan_result r = {"{}", "[]", NULL};
 	struct stor_scan sc;
 	struct err e = ERR_INIT;
 
@@ -454,7 +454,8 @@ static void test_migrate_from_v1(void **state)
 		 " WITHOUT ROWID;"
 		 "CREATE INDEX scan_jobs_by_state ON scan_jobs(state, created);"
 		 "INSERT INTO scan_jobs VALUES ('sha256:"
-		 "0000000000000000000000000000000000000000000000000000000000000000',"
+		 "0000000000000000000000000000000000000000000000000000000000000"
+		 "000',"
 		 " 'x/y', 'done', 0, 1, 1);"
 		 "PRAGMA user_version = 1;");
 	{
@@ -471,20 +472,28 @@ static void test_migrate_from_v1(void **state)
 	claim(fx, &d, &job);
 	stor_scan_job_release(&job);
 	/* The old done job is kept, as done. */
-	assert_int_equal(state_of(fx, &(struct digest){ DIGEST_SHA256,
-		"0000000000000000000000000000000000000000000000000000000000000000" }),
-			 STOR_SCAN_DONE);
+	assert_int_equal(
+		state_of(fx,
+			 &(struct digest){DIGEST_SHA256,
+					  "000000000000000000000000000000000000"
+					  "0000000000000000000000000000"}),
+		STOR_SCAN_DONE);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-		T(test_push_claim_done),   T(test_repush_while_running),
-		T(test_same_digest_one_job), T(test_recover),
-		T(test_fail_retry),	   T(test_index_waits),
-		T(test_forget),		   T(test_result_without_job),
-		T(test_rearm),		   T(test_repos_and_blob_put),
+		T(test_push_claim_done),
+		T(test_repush_while_running),
+		T(test_same_digest_one_job),
+		T(test_recover),
+		T(test_fail_retry),
+		T(test_index_waits),
+		T(test_forget),
+		T(test_result_without_job),
+		T(test_rearm),
+		T(test_repos_and_blob_put),
 		T(test_migrate_from_v1),
 #undef T
 	};

@@ -49,10 +49,10 @@ static void test_findings(void **state)
 	assert_string_equal(
 		json_string_value(json_object_get(json_array_get(f, 0), "id")),
 		"CVE-1");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(
-				    json_array_get(f, 0), "aliases"),
-							     0)),
-			    "GHSA-x");
+	assert_string_equal(
+		json_string_value(json_array_get(
+			json_object_get(json_array_get(f, 0), "aliases"), 0)),
+		"GHSA-x");
 	/* A finding without aliases gets an empty list. */
 	assert_true(json_is_array(
 		json_object_get(json_array_get(f, 2), "aliases")));
@@ -77,6 +77,25 @@ static void test_same(void **state)
 	json_object_set_new(b, "created", json_string("2027-01-01T00:00:00Z"));
 	json_object_set_new(b, "db", json_pack("{s:s}", "version", "v2"));
 	assert_true(rs_report_same(a, b));
+	/* A package's derived fields, as a re-match may spell them. */
+	json_object_set_new(
+		json_array_get(json_object_get(b, "vulnerabilities"), 0),
+		"package",
+		json_pack("{s:s, s:n, s:s}", "name", "musl", "source", "purl",
+			  "pkg:apk/alpine/musl@1"));
+	json_object_set_new(
+		json_array_get(json_object_get(a, "vulnerabilities"), 0),
+		"package",
+		json_pack("{s:s, s:{s:s}}", "name", "musl", "source", "name",
+			  "musl"));
+	assert_true(rs_report_same(a, b));
+	/* The fixed version is a finding's substance. */
+	json_object_set_new(
+		json_array_get(json_object_get(b, "vulnerabilities"), 1),
+		"fixed", json_string("9"));
+	assert_false(rs_report_same(a, b));
+	json_decref(b);
+	b = json_deep_copy(a);
 	json_array_remove(json_object_get(b, "vulnerabilities"), 1);
 	assert_false(rs_report_same(a, b));
 	json_decref(b);
@@ -97,17 +116,16 @@ static void test_report_in(void **state)
 	idx = json_pack("{s:{s:s}, s:[O]}", "image", "repository", "x/y",
 			"manifests", r);
 	mine = rs_report_in(idx, "c/d");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(mine, "image"),
-				    "repository")),
-			    "c/d");
 	assert_string_equal(
 		json_string_value(json_object_get(
-			json_object_get(json_array_get(json_object_get(
-							       mine,
-							       "manifests"),
-						       0),
-					"image"),
+			json_object_get(mine, "image"), "repository")),
+		"c/d");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(
+				json_array_get(
+					json_object_get(mine, "manifests"), 0),
+				"image"),
 			"repository")),
 		"c/d");
 	/* The original is untouched. */
@@ -125,36 +143,36 @@ static void test_manifest_kind(void **state)
 		const char *body;
 		int kind;
 	} cases[] = {
-		{ "{\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
-		  "\"manifests\":[]}",
-		  1 },
-		{ "{\"mediaType\":\"application/vnd.docker.distribution."
-		  "manifest.list.v2+json\",\"manifests\":[]}",
-		  1 },
-		{ "{\"schemaVersion\":2,\"manifests\":[]}", 1 },
-		{ "{\"config\":{\"mediaType\":\"application/vnd.oci.image."
-		  "config.v1+json\"},\"layers\":[]}",
-		  0 },
-		{ "{\"config\":{\"mediaType\":\"application/vnd.docker."
-		  "container.image.v1+json\"},\"layers\":[]}",
-		  0 },
+		{"{\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+		 "\"manifests\":[]}",
+		 1},
+		{"{\"mediaType\":\"application/vnd.docker.distribution."
+		 "manifest.list.v2+json\",\"manifests\":[]}",
+		 1},
+		{"{\"schemaVersion\":2,\"manifests\":[]}", 1},
+		{"{\"config\":{\"mediaType\":\"application/vnd.oci.image."
+		 "config.v1+json\"},\"layers\":[]}",
+		 0},
+		{"{\"config\":{\"mediaType\":\"application/vnd.docker."
+		 "container.image.v1+json\"},\"layers\":[]}",
+		 0},
 		/* Artifacts: their own config type, or an artifactType. */
-		{ "{\"config\":{\"mediaType\":\"application/vnd.cncf.helm."
-		  "config.v1+json\"},\"layers\":[]}",
-		  -1 },
-		{ "{\"artifactType\":\"application/vnd.customs.scan.report."
-		  "v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci."
-		  "image.config.v1+json\"},\"layers\":[]}",
-		  -1 },
-		{ "not json", -1 },
-		{ "[1,2]", -1 },
+		{"{\"config\":{\"mediaType\":\"application/vnd.cncf.helm."
+		 "config.v1+json\"},\"layers\":[]}",
+		 -1},
+		{"{\"artifactType\":\"application/vnd.customs.scan.report."
+		 "v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci."
+		 "image.config.v1+json\"},\"layers\":[]}",
+		 -1},
+		{"not json", -1},
+		{"[1,2]", -1},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_int_equal(rs_manifest_kind(cases[i].body,
-						  strlen(cases[i].body)),
-				 cases[i].kind);
+		assert_int_equal(
+			rs_manifest_kind(cases[i].body, strlen(cases[i].body)),
+			cases[i].kind);
 }
 
 static void test_index_platforms(void **state)
@@ -191,12 +209,12 @@ static void test_index_platforms(void **state)
 
 static void test_index_report(void **state)
 {
-	struct rs_platform p[2] = { 0 };
+	struct rs_platform p[2] = {0};
 	json_t *r = load(img_report), *idx;
 	struct digest d;
 	struct rs_index_part parts[2] = {
-		{ &p[0], r, NULL },
-		{ &p[1], NULL, "not a container image" },
+		{&p[0], r, NULL},
+		{&p[1], NULL, "not a container image"},
 	};
 	const char *note;
 
@@ -205,8 +223,9 @@ static void test_index_report(void **state)
 	snprintf(p[1].name, sizeof(p[1].name), "linux/s390x");
 	idx = rs_index_report(parts, 2,
 			      &(struct rs_index_meta){
-				      &d, "application/vnd.oci.image.index.v1+json",
-				      "a/b", "v9", 1700000000 });
+				      &d,
+				      "application/vnd.oci.image.index.v1+json",
+				      "a/b", "v9", 1700000000});
 	assert_int_equal(json_array_size(json_object_get(idx, "manifests")), 1);
 	assert_int_equal(json_integer_value(json_object_get(
 				 json_object_get(idx, "counts"), "critical")),
@@ -216,8 +235,8 @@ static void test_index_report(void **state)
 			    "v9");
 	assert_string_equal(json_string_value(json_object_get(idx, "created")),
 			    "2023-11-14T22:13:20Z");
-	note = json_string_value(json_array_get(json_object_get(idx, "notes"),
-						0));
+	note = json_string_value(
+		json_array_get(json_object_get(idx, "notes"), 0));
 	assert_non_null(strstr(note, "linux/s390x"));
 	assert_non_null(strstr(note, "not a container image"));
 	assert_string_equal(json_string_value(json_object_get(
@@ -232,7 +251,7 @@ static void test_referrer_manifest(void **state)
 	json_t *r = load(img_report), *m, *ann;
 	struct digest rd, sd;
 	struct rs_subject subj = {
-		&sd, "application/vnd.oci.image.manifest.v1+json", 512 };
+		&sd, "application/vnd.oci.image.manifest.v1+json", 512};
 	char *body, *body2, *a, *a2;
 
 	(void)state;
@@ -251,10 +270,11 @@ static void test_referrer_manifest(void **state)
 	assert_int_equal(json_integer_value(json_object_get(
 				 json_object_get(m, "config"), "size")),
 			 2);
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_array_get(json_object_get(m, "layers"), 0),
-				 "size")),
-			 1234);
+	assert_int_equal(
+		json_integer_value(json_object_get(
+			json_array_get(json_object_get(m, "layers"), 0),
+			"size")),
+		1234);
 	assert_int_equal(json_integer_value(json_object_get(
 				 json_object_get(m, "subject"), "size")),
 			 512);
@@ -287,8 +307,8 @@ static void test_referrer_manifest(void **state)
 static void policy_for(struct reg_policy *p, const char *deny,
 		       const char *allow)
 {
-	struct cfg c = { 0 };
-	char *v[1] = { (char *)allow };
+	struct cfg c = {0};
+	char *v[1] = {(char *)allow};
 	struct err e = ERR_INIT;
 
 	c.deny_severity = (char *)deny;
@@ -330,7 +350,7 @@ static void test_policy_count(void **state)
 
 static void test_policy_init(void **state)
 {
-	struct cfg c = { 0 };
+	struct cfg c = {0};
 	struct reg_policy p;
 	struct err e = ERR_INIT;
 

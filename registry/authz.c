@@ -1,0 +1,417 @@
+/* authz.c: what each route needs of auth/, and the replies it sends. */
+#include "registry/authz.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "registry/reply.h"
+#include "common/banned.h"
+
+/* --- Set-up --------------------------------------------------------------- */
+
+/* The first auth flag set in cfg that mode `mode` has no use for. */
+static const char *authz_stray_flag(const struct cfg *cfg, enum auth_mode mode)
+{
+	if (mode == AUTH_MODE_NONE) {
+		if (cfg->htpasswd)
+			return "htpasswd";
+		if (cfg->access)
+			return "access";
+	}
+	if (mode != AUTH_MODE_TOKEN) {
+		if (cfg->token_key)
+			return "token-key";
+		if (cfg->token_issuer)
+			return "token-issuer";
+		if (cfg->token_trust)
+			return "token-trust";
+		if (cfg->token_realm)
+			return "token-realm";
+	}
+	return NULL;
+}
+
+int reg_authz_new(const struct cfg *cfg, struct auth **out, struct err *e)
+{
+	struct auth_config ac;
+	const char *stray;
+
+	*out = NULL;
+	memset(&ac, 0, sizeof(ac));
+	if (!cfg->auth || !strcmp(cfg->auth, "none"))
+		ac.mode = AUTH_MODE_NONE;
+	else if (!strcmp(cfg->auth, "basic"))
+		ac.mode = AUTH_MODE_BASIC;
+	else if (!strcmp(cfg->auth, "token"))
+		ac.mode = AUTH_MODE_TOKEN;
+	else
+		return err_set(e, ERR_INVALID, "--auth: unknown mode '%s'",
+			       cfg->auth);
+	stray = authz_stray_flag(cfg, ac.mode);
+	if (stray)
+		return err_set(e, ERR_INVALID, "--%s needs --auth %s", stray,
+			       ac.mode == AUTH_MODE_NONE ? "basic or token"
+							 : "token");
+	if (ac.mode == AUTH_MODE_NONE) {
+		if (cfg->tls_client_ca)
+			log_msg(LL_WARN, "auth: --tls-client-ca without "
+					 "--auth: certificates are checked "
+					 "but grant nothing more");
+		return 0;
+	}
+	ac.data_dir = cfg->data;
+	ac.htpasswd = cfg->htpasswd;
+	ac.access = cfg->access;
+	ac.service = cfg->token_service;
+	ac.token_key = cfg->token_key;
+	ac.token_realm = cfg->token_realm;
+	ac.token_issuer = cfg->token_issuer;
+	ac.token_trust = cfg->token_trust;
+	ac.token_ttl_s = cfg->token_ttl;
+	*out = auth_new(&ac, e);
+	if (!*out)
+		return -1;
+	log_msg(LL_INFO, "auth: %s%s%s", cfg->auth,
+		cfg->access ? ", rules from " : "",
+		cfg->access ? cfg->access : "");
+	return 0;
+}
+
+/* --- What a route needs --------------------------------------------------- */
+
+/* Routes whose need the method rule below would get wrong, or that name a
+ * registry-wide resource. */
+static const struct {
+	reg_handler_fn handler;
+	enum reg_authz_need need;
+	const char *resource; /* registry scope; NULL: the repository */
+	unsigned actions;
+} authz_routes[] = {
+	{reg_authz_token, REG_AUTHZ_OPEN, NULL, 0},
+	{api_base, REG_AUTHZ_SIGNED_IN, NULL, 0},
+	{api_catalog, REG_AUTHZ_SCOPE, AUTH_REGISTRY_CATALOG, AUTH_PULL},
+	{api_scan_db_post, REG_AUTHZ_SCOPE, AUTH_REGISTRY_DB, AUTH_ADMIN},
+	/* Every step of an upload is a push (CNCF distribution agrees),
+	 * checking its status and cancelling it included. */
+	{api_upload_start, REG_AUTHZ_SCOPE, NULL, AUTH_PULL | AUTH_PUSH},
+	{api_upload_status, REG_AUTHZ_SCOPE, NULL, AUTH_PULL | AUTH_PUSH},
+	{api_upload_patch, REG_AUTHZ_SCOPE, NULL, AUTH_PULL | AUTH_PUSH},
+	{api_upload_put, REG_AUTHZ_SCOPE, NULL, AUTH_PULL | AUTH_PUSH},
+	{api_upload_cancel, REG_AUTHZ_SCOPE, NULL, AUTH_PULL | AUTH_PUSH},
+};
+
+enum reg_authz_need reg_authz_need(const struct reg_route *r, const char *name,
+				   struct auth_scope *scope)
+{
+	bool read = r->method == HTTP_M_GET || r->method == HTTP_M_HEAD;
+
+	memset(scope, 0, sizeof(*scope));
+	scope->type = AUTH_SCOPE_REPOSITORY;
+	scope->name = name;
+	for (size_t i = 0; i < sizeof(authz_routes) / sizeof(*authz_routes);
+	     i++) {
+		if (authz_routes[i].handler != r->handler)
+			continue;
+		if (authz_routes[i].resource) {
+			scope->type = AUTH_SCOPE_REGISTRY;
+			scope->name = authz_routes[i].resource;
+		}
+		scope->actions = authz_routes[i].actions;
+		return authz_routes[i].need;
+	}
+	if (!name || !*name) {
+		if (read)
+			return REG_AUTHZ_SIGNED_IN;
+		/* A registry-wide change we do not know: admins only. */
+		scope->type = AUTH_SCOPE_REGISTRY;
+		scope->name = AUTH_REGISTRY_DB;
+		scope->actions = AUTH_ADMIN;
+		return REG_AUTHZ_SCOPE;
+	}
+	if (read)
+		scope->actions = AUTH_PULL;
+	else if (r->method == HTTP_M_DELETE)
+		scope->actions = AUTH_DELETE;
+	else
+		scope->actions = AUTH_PULL | AUTH_PUSH;
+	return REG_AUTHZ_SCOPE;
+}
+
+/* --- Checks --------------------------------------------------------------- */
+
+/* A Host header fit to build our URL from: a host name or address and an
+ * optional port, nothing a header or a quoted string could choke on. */
+static bool authz_host_ok(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n > 255)
+		return false;
+	return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789.-_:[]") == n;
+}
+
+/* "http(s)://Host", as the client reached us; NULL without a usable Host
+ * (the realm is then the bare path). */
+static char *authz_base_url(struct http_req *req)
+{
+	const char *host = http_req_header(req, "Host");
+
+	if (!host || !authz_host_ok(host))
+		return NULL;
+	return xasprintf("%s://%s", http_req_is_tls(req) ? "https" : "http",
+			 host);
+}
+
+static void authz_request(struct http_req *req, const char *base,
+			  struct auth_request *ar)
+{
+	ar->authorization = http_req_header(req, "Authorization");
+	ar->client_cn = http_req_client_cn(req);
+	ar->peer = http_req_peer(req);
+	ar->base_url = base;
+}
+
+/* A refusal: its headers, then the error body. */
+static void authz_reply(struct http_req *req, const struct auth_result *res,
+			const char *challenge, const struct err *e)
+{
+	char secs[16];
+
+	if (challenge)
+		http_reply_header(req, "WWW-Authenticate", challenge);
+	else if (res->challenge)
+		http_reply_header(req, "WWW-Authenticate", res->challenge);
+	if (res->retry_after_s > 0) {
+		snprintf(secs, sizeof(secs), "%d", res->retry_after_s);
+		http_reply_header(req, "Retry-After", secs);
+	}
+	reg_reply_error(req, e);
+}
+
+static int authz_run(struct reg_call *c, const struct auth_scope *scope,
+		     struct auth_result *res, struct err *e)
+{
+	struct auth_request ar;
+	char *base = authz_base_url(c->req);
+	int rc;
+
+	authz_request(c->req, base, &ar);
+	rc = auth_check(c->ctx->auth, &ar, scope, res, e);
+	free(base);
+	return rc;
+}
+
+/* A Bearer challenge whose scope also names `extra`: scope="A" becomes
+ * scope="A extra" (scopes hold no quotes: names are [a-z0-9._/-]).  NULL if
+ * ch has no scope to widen. */
+static char *authz_widen(const char *ch, const char *extra)
+{
+	const char *at = ch ? strstr(ch, "scope=\"") : NULL, *end;
+
+	if (!at)
+		return NULL;
+	at += strlen("scope=\"");
+	end = strchr(at, '"');
+	if (!end)
+		return NULL;
+	return xasprintf("%.*s %s%s", (int)(end - ch), ch, extra, end);
+}
+
+/* The source of a cross-repository mount (POST ?mount=&from=), else NULL. */
+static const char *authz_mount_from(struct reg_call *c,
+				    const struct reg_route *r)
+{
+	const char *from = http_req_query_param(c->req, "from");
+
+	if (r->handler != api_upload_start ||
+	    !http_req_query_param(c->req, "mount") || !from ||
+	    !reg_name_valid(from, strlen(from)))
+		return NULL;
+	return from;
+}
+
+bool reg_authz_check(struct reg_call *c, const struct reg_route *r,
+		     struct auth_result *who)
+{
+	struct err e = ERR_INIT;
+	struct auth_scope scope;
+	enum reg_authz_need need;
+	const char *from;
+	char *extra, *ch = NULL;
+
+	memset(who, 0, sizeof(*who));
+	c->who = who;
+	if (!c->ctx->auth)
+		return true;
+	need = reg_authz_need(r, c->name, &scope);
+	if (need == REG_AUTHZ_OPEN)
+		return true;
+	if (authz_run(c, need == REG_AUTHZ_SCOPE ? &scope : NULL, who, &e) == 0)
+		return true;
+	/* A mount needs pull on its source too (reg_authz_mount()): as CNCF
+	 * distribution does, the challenge asks for both at once. */
+	from = authz_mount_from(c, r);
+	if (from) {
+		extra = xasprintf("repository:%s:pull", from);
+		ch = authz_widen(who->challenge, extra);
+		free(extra);
+	}
+	authz_reply(c->req, who, ch, &e);
+	free(ch);
+	return false;
+}
+
+int reg_authz_mount(struct reg_call *c, const char *from)
+{
+	struct auth_scope scope = {AUTH_SCOPE_REPOSITORY, from, AUTH_PULL};
+	struct auth *a = c->ctx->auth;
+	struct auth_result res;
+	struct err e = ERR_INIT;
+	char *ch = NULL, *target;
+	int rc;
+
+	if (!a)
+		return 1;
+	/* Without `from` any blob in the store could be linked by its digest
+	 * alone: with auth on, only a named source we may pull from. */
+	if (!from)
+		return 0;
+	target = xasprintf("repository:%s:pull,push", c->name);
+	if (authz_run(c, &scope, &res, &e) == 0) {
+		rc = 1;
+	} else if (e.code == ERR_UNAUTHORIZED &&
+		   auth_mode(a) == AUTH_MODE_TOKEN &&
+		   auth_may(a, c->who ? c->who->user : NULL, from, AUTH_PULL) &&
+		   (ch = authz_widen(res.challenge, target))) {
+		/* A token that a new one would widen: ask for it. */
+		authz_reply(c->req, &res, ch, &e);
+		free(ch);
+		rc = -1;
+	} else {
+		rc = 0;
+	}
+	auth_result_release(&res);
+	free(target);
+	return rc;
+}
+
+size_t reg_authz_catalog(struct reg_call *c, char **names, size_t n)
+{
+	if (!c->ctx->auth || !c->who)
+		return n;
+	/* char ** to const char **: the filter only reorders pointers. */
+	return auth_catalog_filter(c->ctx->auth, c->who, (const char **)names,
+				   n);
+}
+
+/* --- The token endpoint --------------------------------------------------- */
+
+/* A POST body: it may hold a password, so it sits in one fixed buffer
+ * (never moved by a realloc) and is wiped before it is freed. */
+struct authz_tok {
+	struct auth *auth;
+	size_t len;
+	char form[AUTH_TOKEN_FORM_MAX + 1];
+};
+
+static void authz_tok_free(struct authz_tok *t)
+{
+	OPENSSL_cleanse(t->form, sizeof(t->form));
+	free(t);
+}
+
+static void authz_token_reply(struct auth *a, struct http_req *req,
+			      enum auth_token_method method, const char *form,
+			      size_t len)
+{
+	struct auth_token_req tr = {
+		.method = method,
+		.form = form,
+		.form_len = len,
+		.authorization = http_req_header(req, "Authorization"),
+		.client_cn = http_req_client_cn(req),
+		.peer = http_req_peer(req),
+	};
+	struct auth_result res;
+	struct err e = ERR_INIT;
+	char *json = NULL;
+
+	if (auth_token_request(a, &tr, &res, &json, &e) < 0) {
+		authz_reply(req, &res, NULL, &e);
+	} else {
+		/* RFC 6749 §5.1: tokens are not to be cached. */
+		http_reply_header(req, "Cache-Control", "no-store");
+		http_reply_header(req, "Pragma", "no-cache");
+		reg_reply_mem(req, 200, "application/json", json, strlen(json));
+	}
+	auth_result_release(&res);
+	free(json);
+}
+
+static int authz_tok_data(struct http_req *req, const void *data, size_t len,
+			  void *arg)
+{
+	struct authz_tok *t = arg;
+
+	if (len <= AUTH_TOKEN_FORM_MAX - t->len) {
+		memcpy(t->form + t->len, data, len);
+		t->len += len;
+		return 0;
+	}
+	reg_reply_errorf(req, ERR_TOO_LARGE, "token request over %d bytes",
+			 AUTH_TOKEN_FORM_MAX);
+	authz_tok_free(t);
+	return -1;
+}
+
+static void authz_tok_end(struct http_req *req, void *arg)
+{
+	struct authz_tok *t = arg;
+
+	t->form[t->len] = '\0';
+	authz_token_reply(t->auth, req, AUTH_TOKEN_POST, t->form, t->len);
+	authz_tok_free(t);
+}
+
+static void authz_tok_close(struct http_req *req, void *arg)
+{
+	(void)req;
+	authz_tok_free(arg);
+}
+
+void reg_authz_token(struct reg_call *c)
+{
+	const char *q = http_req_query(c->req);
+	struct authz_tok *t;
+
+	if (!c->ctx->auth || auth_mode(c->ctx->auth) != AUTH_MODE_TOKEN) {
+		reg_reply_errorf(c->req, ERR_NOT_FOUND,
+				 "no token service here");
+		return;
+	}
+	if (http_req_method(c->req) != HTTP_M_POST) {
+		authz_token_reply(c->ctx->auth, c->req, AUTH_TOKEN_GET,
+				  q ? q : "", q ? strlen(q) : 0);
+		return;
+	}
+	if (!http_req_has_body(c->req)) {
+		authz_token_reply(c->ctx->auth, c->req, AUTH_TOKEN_POST, "", 0);
+		return;
+	}
+	if (http_req_content_length(c->req) > AUTH_TOKEN_FORM_MAX) {
+		reg_reply_errorf(c->req, ERR_TOO_LARGE,
+				 "token request over %d bytes",
+				 AUTH_TOKEN_FORM_MAX);
+		return;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->auth = c->ctx->auth;
+	http_req_on_close(c->req, authz_tok_close, t);
+	http_req_body(c->req, authz_tok_data, authz_tok_end, t);
+}

@@ -1,0 +1,56 @@
+/* maint.h: what `customs serve` does to keep the store healthy and fair:
+ * gc on a schedule (with upload expiry), per-repository quotas, and the
+ * per-client request rate.
+ */
+#ifndef REGISTRY_MAINT_H
+#define REGISTRY_MAINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "storage/storage.h"
+
+struct http_req;
+struct reg_limit;
+
+/* --- gc on a schedule ---------------------------------------------------- */
+
+struct reg_gc_config {
+	int64_t interval_s;	/* between runs; <= 0: no online gc */
+	int64_t grace_s;	/* as stor_gc_opts */
+	int64_t upload_ttl_s;
+	bool untagged;
+};
+
+/* A thread that runs stor_gc() every interval (the first run after at
+ * most a minute) and logs what each run freed.  NULL (nothing to free)
+ * when interval_s <= 0. */
+struct reg_gc *reg_gc_start(struct stor *st, const struct reg_gc_config *c,
+			    struct err *e);
+/* Ends a run in progress at the next item, joins the thread, frees it.
+ * reg_gc_stop(NULL) does nothing. */
+void reg_gc_stop(struct reg_gc *g);
+
+/* --- Quotas -------------------------------------------------------------- */
+
+/* limit bytes per repository; limit <= 0 gives NULL (no quota).  A
+ * repository's usage (stor_repo_usage()) is cached for a few seconds and
+ * grown by reg_quota_add() meanwhile, so concurrent uploads may overshoot
+ * by what they carry at once. */
+struct reg_quota *reg_quota_new(struct stor *st, int64_t limit);
+void reg_quota_free(struct reg_quota *q);
+/* Fails with ERR_QUOTA if repo's usage plus extra bytes exceeds the
+ * limit (or with the store's error).  A NULL quota allows everything. */
+int reg_quota_check(struct reg_quota *q, const char *repo, int64_t extra,
+		    struct err *e);
+/* Notes bytes repo now takes in addition (a finished upload). */
+void reg_quota_add(struct reg_quota *q, const char *repo, int64_t bytes);
+
+/* --- Request rate -------------------------------------------------------- */
+
+/* Takes one request of req's client from l (limit.h); when over the rate,
+ * replies 429 TOOMANYREQUESTS with Retry-After and returns true. */
+bool reg_limit_reply(struct reg_limit *l, struct http_req *req);
+
+#endif

@@ -1,0 +1,63 @@
+/* proxy.h: the pull-through cache.
+ *
+ * With --mirror URL every repository is pulled through one upstream (what
+ * dockerd's registry-mirrors and containerd's mirrors expect); with
+ * --upstream PREFIX=URL (repeatable) names under PREFIX are, with PREFIX
+ * taken off for the upstream (docker.io/library/debian is library/debian
+ * at https://registry-1.docker.io).  A pull carrying ?ns=HOST (containerd
+ * sends it) goes to the upstream whose prefix is HOST/.  Names that map to
+ * no upstream are ordinary local repositories; a push into a proxied name
+ * is refused with UNSUPPORTED.
+ *
+ * What comes through is stored like a push and scanned like one:
+ *   - a manifest by tag is served from the store while fresh (--proxy-ttl
+ *     seconds since the upstream last confirmed it); then a HEAD asks the
+ *     upstream for the tag's digest, and only a changed digest is fetched.
+ *     When the upstream cannot be reached or fails, the stored copy is
+ *     served and the fact logged; a tag never stored gives the upstream's
+ *     error.  A manifest by digest is immutable: fetched once.
+ *   - a new image manifest is served at once from memory; its config and
+ *     layers are fetched into the store (joining any client's fetch of
+ *     them), then the manifest is stored with its scan job, so the store
+ *     never holds a manifest without its blobs.  An index is stored at
+ *     once, with the platform manifests the store has as its references.
+ *     The pull policy gates image manifests (an index is judged by the
+ *     platform manifest a client pulls next).
+ *   - a blob is fetched once however many clients ask at the same time:
+ *     the first fetch writes it to an upload in the store, every client
+ *     (range requests too) is served from that file as it grows, and the
+ *     last byte goes out only once the digest is verified and the blob
+ *     committed.  An upstream that fails half-way leaves nothing stored,
+ *     and clients mid-body see the connection cut (never a wrong body).
+ *   - catalog and tags/list show what the store holds.
+ */
+#ifndef REGISTRY_PROXY_H
+#define REGISTRY_PROXY_H
+
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "registry/api.h"
+#include "registry/config.h"
+#include "storage/storage.h"
+
+struct reg_proxy;
+
+/* From --mirror, --upstream, --proxy-ttl and --proxy-workers.  *out is
+ * NULL (and 0 returned) when no upstream is configured. */
+int reg_proxy_new(const struct cfg *cfg, struct stor *st,
+		  struct reg_proxy **out, struct err *e);
+/* Ends transfers in progress and joins the fetch threads.  Call after the
+ * HTTP server has stopped running (no request waits any more). */
+void reg_proxy_stop(struct reg_proxy *p);
+void reg_proxy_free(struct reg_proxy *p);
+
+/* After the route table parsed c, before access checks: a ?ns= that
+ * names an upstream's source host puts its prefix in front of c->name
+ * (and the reply says OCI-Namespace). */
+void reg_proxy_map(struct reg_call *c);
+/* In place of handler: true when the proxy took the request (a pull
+ * through an upstream, or a push into a proxied name it refuses). */
+bool reg_proxy_handle(struct reg_call *c, reg_handler_fn handler);
+
+#endif

@@ -1,0 +1,132 @@
+/* upstream.h: the pull-through cache's client of upstream registries.
+ *
+ * libcurl easy handles, one per worker thread of a small pool, sharing one
+ * connection cache (keep-alive across threads), DNS cache and TLS sessions.
+ * Calls block, so they run only on the pool's threads (ups_submit), never
+ * on an event loop.  TLS is verified (the system's CAs, or a remote's own
+ * bundle); redirects are followed, as blob CDNs need, and curl does not
+ * carry our Authorization header to another host.
+ *
+ * Upstream auth: anonymous, plain basic, and the Bearer token flow of the
+ * distribution spec (Docker Hub's): a 401's WWW-Authenticate challenge
+ * names the realm, service and scope; the token is fetched from the realm
+ * (with the remote's credentials, if it has any) and cached until it
+ * expires.  Credentials and tokens never reach a log line or an error
+ * message.
+ */
+#ifndef REGISTRY_UPSTREAM_H
+#define REGISTRY_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/digest.h"
+#include "common/err.h"
+
+/* One upstream registry, from --mirror or --upstream; read-only once
+ * parsed.  Strings are owned by the struct. */
+struct ups_remote {
+	char *prefix;	/* names under it map here: "docker.io/"; "" mirror */
+	char *ns;	/* ?ns= value that selects it ("docker.io"), or NULL */
+	char *url;	/* "https://registry-1.docker.io", no trailing '/' */
+	char *host;	/* for messages: "registry-1.docker.io" */
+	char *username; /* NULL: anonymous */
+	char *password;
+	char *ca;	/* PEM bundle to verify it with; NULL: the system's */
+	bool docker_hub; /* a one-component name is library/<name> there */
+};
+
+/* Parses a --mirror value ("URL" or a JSON object {url, username,
+ * password, ca}) when mirror, else an --upstream value ("PREFIX=URL" or
+ * {prefix, url, username, password, ca}).  The URL is http(s)://host[:port]
+ * with at most a trailing '/'; the prefix is a repository name ending in
+ * '/'.  ERR_INVALID says what is wrong (never quoting a password). */
+int ups_remote_parse(const char *text, bool mirror, struct ups_remote *out,
+		     struct err *e);
+void ups_remote_release(struct ups_remote *r);
+
+/* A parsed WWW-Authenticate challenge (the first one of the header). */
+enum ups_scheme { UPS_AUTH_NONE, UPS_AUTH_BASIC, UPS_AUTH_BEARER };
+struct ups_challenge {
+	enum ups_scheme scheme;
+	char realm[512];
+	char service[256];
+	char scope[512];
+};
+/* 0 when hdr is a Basic or Bearer challenge we can answer. */
+int ups_parse_challenge(const char *hdr, struct ups_challenge *out);
+
+/* A token endpoint's reply: {"token"|"access_token", "expires_in"}.
+ * *token_out is the caller's; *ttl_out is expires_in, or 60 s as the
+ * spec says when absent. */
+int ups_parse_token(const char *body, size_t len, char **token_out,
+		    long *ttl_out, struct err *e);
+
+struct ups;	  /* the pool: threads, shared curl state, token cache */
+struct ups_conn;  /* one thread's handle */
+
+/* Starts nthreads workers. */
+struct ups *ups_new(int nthreads, struct err *e);
+/* Makes every transfer in progress fail at once and every later one fail
+ * at the start (shutdown); jobs still run, to clean up. */
+void ups_cancel(struct ups *u);
+/* Runs the queued jobs, then joins the threads and frees.  NULL is fine. */
+void ups_free(struct ups *u);
+
+/* Runs fn(conn, arg) on a worker thread, in order of submission. */
+typedef void (*ups_job_fn)(struct ups_conn *c, void *arg);
+void ups_submit(struct ups *u, ups_job_fn fn, void *arg);
+
+/* One request.  The caller fills the inputs; ups_do() the outputs. */
+struct ups_xfer {
+	/* In. */
+	bool head;
+	const char *path;   /* after the remote's URL: "/v2/<name>/..." */
+	const char *repo;   /* the upstream name, for the token scope */
+	const char *accept; /* Accept header, or NULL */
+	const char *range;  /* Range header value, or NULL */
+	size_t max_body;    /* cap of body when sink is NULL */
+	/* The body of a 2xx reply goes to sink if set (else to body);
+	 * sink returns -1 (with its own err) to abort the transfer.
+	 * on_start, if set, runs once before the first byte of it. */
+	int (*on_start)(void *arg, const struct ups_xfer *x);
+	int (*sink)(void *arg, const void *data, size_t len);
+	void *arg;
+	/* Out: of the last reply (after redirects and auth). */
+	long status;
+	int64_t length;		/* Content-Length, or -1 */
+	char digest[DIGEST_STR_MAX]; /* Docker-Content-Digest, or "" */
+	char ctype[256];	/* Content-Type, or "" */
+	char content_range[96]; /* Content-Range, or "" */
+	char retry_after[32];	/* Retry-After, or "" */
+	struct buf body;	/* the body (no sink), or an error's start */
+	/* Private. */
+	char www_auth[1024];
+	bool started;
+	bool sink_failed; /* on_start or sink said stop */
+};
+
+/* Sets the inputs' defaults; the caller then fills in what it needs.
+ * ups_xfer_release() frees the body. */
+void ups_xfer_init(struct ups_xfer *x);
+void ups_xfer_release(struct ups_xfer *x);
+
+/* Runs x against r, with auth as the upstream asks.  0 when the upstream
+ * answered (any status: see x->status); -1 when it could not be reached,
+ * the transfer broke (ERR_UPSTREAM), the body went over max_body
+ * (ERR_TOO_LARGE), or on_start or the sink said stop (x->sink_failed; the
+ * caller has the reason). */
+int ups_do(struct ups_conn *c, const struct ups_remote *r, struct ups_xfer *x,
+	   struct err *e);
+
+/* The error to give a client for an upstream reply that is not a success:
+ * 404 keeps the upstream's code when it is BLOB_UNKNOWN, MANIFEST_UNKNOWN
+ * or NAME_UNKNOWN (else notfound), 401/403 are DENIED, 429
+ * TOOMANYREQUESTS, the rest ERR_UPSTREAM; the message quotes the
+ * upstream's.  Returns -1. */
+int ups_error(const struct ups_remote *r, const struct ups_xfer *x,
+	      enum err_code notfound, struct err *e);
+
+#endif

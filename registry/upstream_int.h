@@ -1,0 +1,88 @@
+/* upstream_int.h: what registry/upstream*.c share (see upstream.h).
+ *
+ *   upstream.c       remotes, one transfer (ups_do), upstream errors
+ *   upstream_auth.c  challenges, the token endpoint, the token cache
+ *   upstream_pool.c  worker threads, the curl share handle
+ */
+#ifndef REGISTRY_UPSTREAM_INT_H
+#define REGISTRY_UPSTREAM_INT_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "registry/upstream.h"
+
+/* Tokens (and "this remote wants basic" notes) kept at most. */
+#define UPS_TOKENS_MAX 1024
+/* A token is dropped this long before it expires. */
+#define UPS_TOKEN_SLACK_S 10
+/* Bytes of a non-2xx reply kept (for its error message). */
+#define UPS_ERR_BODY_MAX (16 * 1024)
+/* A token endpoint's reply is no bigger. */
+#define UPS_TOKEN_BODY_MAX (64 * 1024)
+
+struct ups_job {
+	struct ups_job *next;
+	ups_job_fn fn;
+	void *arg;
+};
+
+/* A cached token for (remote, scope), or with token NULL and scope "" the
+ * note that the remote asks for basic auth. */
+struct ups_token {
+	struct ups_token *next;
+	const struct ups_remote *r;
+	char *scope;
+	char *token;
+	time_t expires;
+};
+
+struct ups {
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+	atomic_bool cancel;
+
+	pthread_mutex_t lock; /* the queue */
+	pthread_cond_t cond;
+	struct ups_job *head, *tail;
+	bool stop;
+	pthread_t *threads;
+	int nthreads;
+
+	pthread_mutex_t tlock; /* the tokens */
+	struct ups_token *tokens;
+	size_t ntokens;
+};
+
+struct ups_conn {
+	struct ups *u;
+	CURL *curl;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* upstream.c: the options every transfer of c starts from. */
+void ups_conn_setup(struct ups_conn *c, const struct ups_remote *r);
+/* upstream_pool.c: progress callback that ends transfers on ups_cancel(). */
+int ups_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+		 curl_off_t ultotal, curl_off_t ulnow);
+
+/* upstream_auth.c */
+/* "Authorization: Bearer ..." for (r, scope) while a token is fresh, else
+ * NULL; the caller frees. */
+char *ups_token_header(struct ups *u, const struct ups_remote *r,
+		       const char *scope);
+/* Whether r asked for basic auth before. */
+bool ups_wants_basic(struct ups *u, const struct ups_remote *r);
+void ups_note_basic(struct ups *u, const struct ups_remote *r);
+/* Gets a token from the challenge's realm and caches it for scope. */
+int ups_token_fetch(struct ups_conn *c, const struct ups_remote *r,
+		    const struct ups_challenge *ch, const char *scope,
+		    struct err *e);
+/* Forgets the token of (r, scope): the upstream refused it. */
+void ups_token_drop(struct ups *u, const struct ups_remote *r,
+		    const char *scope);
+void ups_tokens_free(struct ups *u);
+
+#endif

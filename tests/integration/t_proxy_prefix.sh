@@ -1,0 +1,147 @@
+#!/bin/bash
+# Name-prefix upstreams (--upstream PREFIX=URL): names under docker.io/ come
+# from the upstream with the prefix taken off; ?ns=docker.io (what
+# containerd's mirror config sends) maps a plain name there and the reply
+# says OCI-Namespace; other names stay local, pushes and all.  Blobs: HEAD,
+# range requests (of a blob already cached and of one not yet), unknown
+# digests; manifests by digest; the upstream's errors; bad upstream flags.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/proxy_lib.sh"
+need tar gzip
+
+L=$TMP/layout
+mkdir -p "$TMP/a/etc" "$TMP/b/etc"
+echo a >"$TMP/a/etc/hostname"
+echo b >"$TMP/b/etc/hostname"
+ma=$(oci_image "$L" a "$TMP/a")
+mb=$(oci_image "$L" b "$TMP/b")
+
+up_start
+up_push "$L:a" library/small:v1
+up_push "$L:b" library/other:v1
+# Two loose blobs: one read whole first, one by a range first.
+head -c 3000000 /dev/urandom >"$TMP/blob1"
+head -c 2000000 /dev/urandom >"$TMP/blob2"
+for f in blob1 blob2; do
+	dg=$(sha256 "$TMP/$f")
+	loc=$(curl -sS -D - -o /dev/null -X POST \
+		"$UP_URL/v2/library/small/blobs/uploads/" |
+		awk 'tolower($1) == "location:" { print $2 }' | tr -d '\r')
+	[ -n "$loc" ] || fail "no upload location from the upstream"
+	code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT \
+		-H 'Content-Type: application/octet-stream' \
+		--data-binary "@$TMP/$f" "$loc&digest=$dg")
+	[ "$code" = 201 ] || fail "upstream blob push: $code"
+done
+dg1=$(sha256 "$TMP/blob1")
+dg2=$(sha256 "$TMP/blob2")
+
+start_server --upstream "docker.io/=$UP_URL" \
+	--upstream "ghcr.io/=http://127.0.0.1:$(free_port)"
+
+# A prefixed name, and the same through ?ns=.
+req GET /v2/docker.io/library/small/manifests/v1
+expect 200
+[ "$(hdr Docker-Content-Digest)" = "$ma" ] || fail "digest $(hdr Docker-Content-Digest)"
+same_file "$B" "$L/blobs/sha256/${ma#sha256:}"
+wait_cached docker.io/library/small v1
+n=$(up_count '(GET|HEAD) /v2/')
+req GET "/v2/library/small/manifests/v1?ns=docker.io"
+expect 200
+expect_hdr OCI-Namespace docker.io
+[ "$(hdr Docker-Content-Digest)" = "$ma" ] || fail "?ns= digest"
+[ "$(up_count '(GET|HEAD) /v2/')" = "$n" ] || fail "?ns= was not served from the cache"
+req GET "/v2/library/small/tags/list?ns=docker.io"
+expect 200
+[ "$(jq -r .name "$B")" = docker.io/library/small ] || fail "tags: $(cat "$B")"
+# An ns we have no upstream for is ignored: a local name.
+req GET "/v2/library/small/manifests/v1?ns=quay.io"
+expect 404
+
+# By digest: fetched once, checked against the digest.
+req GET "/v2/docker.io/library/other/manifests/$mb"
+expect 200
+same_file "$B" "$L/blobs/sha256/${mb#sha256:}"
+n=$(up_count 'GET /v2/library/other/manifests/')
+req HEAD "/v2/docker.io/library/other/manifests/$mb"
+expect 200
+[ "$(up_count 'GET /v2/library/other/manifests/')" = "$n" ] ||
+	fail "a manifest by digest was fetched twice"
+
+# Blobs: HEAD (it starts the fetch), a range, the whole; then a blob whose
+# first request is a range.
+req HEAD "/v2/docker.io/library/small/blobs/$dg1"
+expect 200
+expect_hdr Content-Length 3000000
+expect_hdr Docker-Content-Digest "$dg1"
+req GET "/v2/docker.io/library/small/blobs/$dg1" -H 'Range: bytes=1000-1999'
+expect 206
+expect_hdr Content-Range "bytes 1000-1999/3000000"
+cmp -s "$B" <(tail -c +1001 "$TMP/blob1" | head -c 1000) || fail "range bytes"
+req GET "/v2/docker.io/library/small/blobs/$dg1"
+expect 200
+same_file "$B" "$TMP/blob1"
+req GET "/v2/docker.io/library/small/blobs/$dg2" -H 'Range: bytes=-500'
+expect 206
+expect_hdr Content-Range "bytes 1999500-1999999/2000000"
+cmp -s "$B" <(tail -c 500 "$TMP/blob2") || fail "suffix range bytes"
+req GET "/v2/docker.io/library/small/blobs/$dg2" -H 'Range: bytes=5000000-'
+expect 416
+[ "$(up_count "GET /v2/library/small/blobs/$dg2")" = 1 ] ||
+	fail "blob2 fetched $(up_count "GET /v2/library/small/blobs/$dg2") times"
+# The same blob under another proxied name: no new fetch.
+req GET "/v2/docker.io/library/other/blobs/$dg2"
+expect 200
+same_file "$B" "$TMP/blob2"
+[ "$(up_count "GET /v2/library/small/blobs/$dg2")" = 1 ] ||
+	fail "blob2 fetched again for another repository"
+
+# The upstream's errors.
+req GET /v2/docker.io/library/small/manifests/nope
+expect 404 MANIFEST_UNKNOWN
+jq -r '.errors[0].message' "$B" | grep -q "upstream $UP" ||
+	fail "error does not name the upstream: $(cat "$B")"
+req GET "/v2/docker.io/library/small/blobs/sha256:$(printf '%064d' 0)"
+expect 404 BLOB_UNKNOWN
+req GET /v2/ghcr.io/team/app/manifests/v1
+expect 502 UNKNOWN
+req GET "/v2/ghcr.io/team/app/blobs/$dg1"
+expect 502 UNKNOWN
+
+# Other names are local: pushes work there, and are refused under a prefix.
+W=$TMP/w
+mkdir -p "$W"
+push_image team/app v1 "$W" local >/dev/null
+req GET /v2/team/app/manifests/v1
+expect 200
+req POST /v2/docker.io/library/small/blobs/uploads/
+expect 405 UNSUPPORTED
+jq -r '.errors[0].message' "$B" | grep -q "outside docker.io/" ||
+	fail "refusal does not say where to push: $(cat "$B")"
+req GET /v2/_catalog
+expect 200
+[ "$(jq -c '.repositories | map(select(. == "team/app" or
+	. == "docker.io/library/small")) | length' "$B")" = 2 ] ||
+	fail "catalog: $(cat "$B")"
+
+stop_server
+"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
+	fail "fsck: $(tail -n 5 "$TMP/fsck.log")"
+
+# Bad upstream settings stop the server at start, saying why.
+bad() {
+	if "$CUSTOMS" serve --data "$TMP/bad" --listen 127.0.0.1:0 "$@" \
+		>"$TMP/bad.log" 2>&1; then
+		fail "serve $* started"
+	fi
+	grep -q "$BAD" "$TMP/bad.log" || fail "serve $*: $(cat "$TMP/bad.log")"
+}
+BAD="expected PREFIX=URL" bad --upstream docker.io
+BAD="only http and https" bad --upstream "docker.io/=ftp://example.org"
+BAD="no path" bad --mirror "https://example.org/v2"
+BAD="must be a repository name" bad --upstream "Docker.io=https://example.org"
+BAD="two upstreams" bad --upstream "a/=http://x" --upstream "a/=http://y"
+echo '{"mirror": {"url": "https://example.org", "username": "u"}}' >"$TMP/c.json"
+BAD="username and password go together" bad --config "$TMP/c.json"
+echo '{"upstream": [{"prefix": "a/", "url": "https://x", "pasword": "p"}]}' >"$TMP/c.json"
+BAD="unknown key 'pasword'" bad --config "$TMP/c.json"

@@ -1,0 +1,528 @@
+/* test_fsck.c: fsck finds each kind of damage in a real store, repairs
+ * what it can, and names the manifests that lost something. */
+#define _XOPEN_SOURCE 700 /* nftw */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "storage/storage.h"
+#include "storage/storage_int.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/banned.h"
+
+#define REPO "library/app"
+#define MT_IMAGE "application/vnd.oci.image.manifest.v1+json"
+#define MT_INDEX "application/vnd.oci.image.index.v1+json"
+
+struct fx {
+	char dir[256];
+	struct stor *st;
+	char out[8192]; /* the problems: "kind|message\n"... */
+};
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+		    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int fx_setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	const char *tmp = getenv("TMPDIR");
+	struct err e = ERR_INIT;
+
+	snprintf(fx->dir, sizeof(fx->dir), "%s/customs-fsck-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(fx->dir))
+		return -1;
+	fx->st = stor_open(fx->dir, &e);
+	if (!fx->st)
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	stor_free(fx->st);
+	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+static struct digest dg_of(const char *s)
+{
+	struct digest d;
+
+	digest_of(DIGEST_SHA256, s, strlen(s), &d);
+	return d;
+}
+
+static const char *dstr(const struct digest *d)
+{
+	static char buf[4][DIGEST_STR_MAX];
+	static int i;
+
+	return digest_str(d, buf[i++ % 4]);
+}
+
+static void sql_exec(struct fx *fx, const char *sql)
+{
+	char path[300];
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void blob_path(struct fx *fx, const struct digest *d, char out[512])
+{
+	snprintf(out, 512, "%s/blobs/sha256/%.2s/%s", fx->dir, d->hex, d->hex);
+}
+
+static bool exists(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0;
+}
+
+static void write_at(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(data, f);
+	fclose(f);
+}
+
+static struct digest push_blob(struct fx *fx, const char *repo,
+			       const char *data)
+{
+	char id[STOR_UPLOAD_ID_MAX];
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+	struct digest d = dg_of(data);
+
+	assert_int_equal(stor_upload_start(fx->st, repo, id, &e), 0);
+	assert_int_equal(stor_upload_take(fx->st, repo, id, &u, &e), 0);
+	assert_int_equal(stor_upload_write(u, data, strlen(data), &e), 0);
+	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
+	return d;
+}
+
+static struct digest put_manifest(struct fx *fx, const char *repo,
+				  const char *tag, const char *mt,
+				  const char *body, const struct digest *refs,
+				  size_t nrefs)
+{
+	struct digest d = dg_of(body);
+	struct err e = ERR_INIT;
+	struct stor_manifest_put p;
+
+	memset(&p, 0, sizeof(p));
+	p.repo = repo;
+	p.tag = tag;
+	p.digest = &d;
+	p.media_type = mt;
+	p.body = body;
+	p.len = strlen(body);
+	p.refs = refs;
+	p.nrefs = nrefs;
+	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	return d;
+}
+
+/* config + one layer, tagged; *layer_out gets the layer's digest. */
+static struct digest push_image(struct fx *fx, const char *tag,
+				const char *layer, struct digest *layer_out)
+{
+	struct digest refs[2];
+	char body[1024];
+
+	refs[0] = push_blob(fx, REPO, "{}");
+	refs[1] = push_blob(fx, REPO, layer);
+	snprintf(body, sizeof(body),
+		 "{\"schemaVersion\":2,\"mediaType\":\"" MT_IMAGE "\","
+		 "\"config\":{\"mediaType\":\"c\",\"digest\":\"%s\","
+		 "\"size\":2},\"layers\":[{\"mediaType\":\"l\","
+		 "\"digest\":\"%s\",\"size\":%zu}]}",
+		 dstr(&refs[0]), dstr(&refs[1]), strlen(layer));
+	if (layer_out)
+		*layer_out = refs[1];
+	return put_manifest(fx, REPO, tag, MT_IMAGE, body, refs, 2);
+}
+
+static const char *const kinds[] = {
+	[STOR_FSCK_CORRUPT] = "corrupt", [STOR_FSCK_STRAY] = "stray",
+	[STOR_FSCK_MISSING] = "missing", [STOR_FSCK_MANIFEST] = "manifest",
+	[STOR_FSCK_DB] = "db",		 [STOR_FSCK_ORPHAN] = "orphan",
+	[STOR_FSCK_UPLOAD] = "upload",	 [STOR_FSCK_TEMP] = "temp",
+};
+
+static void on_problem(void *arg, enum stor_fsck_kind kind, const char *msg)
+{
+	struct fx *fx = arg;
+	size_t len = strlen(fx->out);
+
+	snprintf(fx->out + len, sizeof(fx->out) - len, "%s|%s\n", kinds[kind],
+		 msg);
+}
+
+static void run_fsck(struct fx *fx, bool repair, bool strict, int64_t since,
+		     struct stor_fsck_stats *s)
+{
+	struct stor_fsck_opts o;
+	struct err e = ERR_INIT;
+
+	memset(&o, 0, sizeof(o));
+	o.repair = repair;
+	o.strict = strict;
+	o.since = since;
+	o.on_problem = on_problem;
+	o.arg = fx;
+	fx->out[0] = '\0';
+	assert_int_equal(stor_fsck(fx->st, &o, s, &e), 0);
+}
+
+static void expect_out(struct fx *fx, const char *needle)
+{
+	if (!strstr(fx->out, needle))
+		fail_msg("'%s' not in:\n%s", needle, fx->out);
+}
+
+static void test_clean(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_fsck_stats s;
+	struct digest kids[1];
+	char body[512];
+
+	kids[0] = push_image(fx, NULL, "layer", NULL);
+	snprintf(body, sizeof(body),
+		 "{\"schemaVersion\":2,\"mediaType\":\"" MT_INDEX
+		 "\",\"manifests\":[{\"mediaType\":\"" MT_IMAGE
+		 "\",\"digest\":\"%s\",\"size\":1}]}",
+		 dstr(&kids[0]));
+	put_manifest(fx, REPO, "multi", MT_INDEX, body, kids, 1);
+	run_fsck(fx, false, true, 0, &s);
+	assert_string_equal(fx->out, "");
+	assert_int_equal(s.damage, 0);
+	assert_int_equal(s.blobs, 4);
+	assert_int_equal(s.hashed, 4);
+	assert_int_equal(s.manifests, 2);
+	assert_int_equal(s.links, 2);
+}
+
+static void test_corrupt_blob(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_fsck_stats s;
+	struct digest m, layer, got;
+	char path[512], q[600], msg[512];
+
+	m = push_image(fx, "v1", "precious layer", &layer);
+	blob_path(fx, &layer, path);
+	write_at(path, "precious lAyer"); /* same size, one bit off */
+
+	run_fsck(fx, false, false, 0, &s);
+	assert_int_equal(s.problems[STOR_FSCK_CORRUPT], 1);
+	assert_int_equal(s.problems[STOR_FSCK_MANIFEST], 1);
+	assert_int_equal(s.problems[STOR_FSCK_MISSING], 1); /* the link */
+	assert_int_equal(s.damage, 3);
+	snprintf(msg, sizeof(msg), "corrupt|corrupt blob %s (14 bytes)",
+		 dstr(&layer));
+	expect_out(fx, msg);
+	snprintf(msg, sizeof(msg),
+		 "manifest|manifest %s@%s (tags: v1) lost blob %s (corrupt)",
+		 REPO, dstr(&m), dstr(&layer));
+	expect_out(fx, msg);
+	got = dg_of("precious lAyer");
+	snprintf(msg, sizeof(msg), "content hashes to %s", dstr(&got));
+	expect_out(fx, msg);
+	assert_true(exists(path));
+
+	/* --since in the future: nothing re-hashed, nothing found. */
+	run_fsck(fx, false, false, (int64_t)time(NULL) + 3600, &s);
+	assert_int_equal(s.hashed, 0);
+	assert_int_equal(s.damage, 0);
+
+	run_fsck(fx, true, false, 0, &s);
+	assert_int_equal(s.quarantined, 1);
+	expect_out(fx, "moved to quarantine");
+	assert_false(exists(path));
+	snprintf(q, sizeof(q), "%s/quarantine/sha256-%s", fx->dir, layer.hex);
+	assert_true(exists(q));
+
+	/* Afterwards the loss is still reported, now as missing. */
+	run_fsck(fx, false, false, 0, &s);
+	assert_int_equal(s.problems[STOR_FSCK_CORRUPT], 0);
+	snprintf(msg, sizeof(msg), "(tags: v1) lost blob %s (missing)",
+		 dstr(&layer));
+	expect_out(fx, msg);
+	snprintf(msg, sizeof(msg), "missing|repository %s lost blob %s "
+				   "(missing)",
+		 REPO, dstr(&layer));
+	expect_out(fx, msg);
+	assert_true(s.damage > 0);
+
+	/* Pushing the layer again heals the store. */
+	push_blob(fx, REPO, "precious layer");
+	run_fsck(fx, false, true, 0, &s);
+	assert_int_equal(s.damage, 0);
+}
+
+static void test_corrupt_manifest_body(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_fsck_stats s;
+	struct digest m = push_image(fx, "v1", "layer", NULL);
+	char path[512], msg[512];
+
+	blob_path(fx, &m, path);
+	write_at(path, "{}");
+	run_fsck(fx, false, false, 0, &s);
+	snprintf(msg, sizeof(msg), "manifest|manifest %s@%s (tags: v1): its "
+				   "body is corrupt",
+		 REPO, dstr(&m));
+	expect_out(fx, msg);
+	assert_int_equal(s.problems[STOR_FSCK_CORRUPT], 1);
+}
+
+static void test_stray_files(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_fsck_stats s;
+	char path[512], q[512];
+
+	push_image(fx, "v1", "layer", NULL);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/ab/not-a-digest",
+		 fx->dir);
+	snprintf(q, sizeof(q), "%s/blobs/sha256/ab", fx->dir);
+	mkdir(q, 0755);
+	write_at(path, "junk");
+	snprintf(q, sizeof(q), "%s/blobs/md5", fx->dir);
+	mkdir(q, 0755);
+	run_fsck(fx, false, false, 0, &s);
+	assert_int_equal(s.problems[STOR_FSCK_STRAY], 2);
+	expect_out(fx, "blobs/sha256/ab/not-a-digest: not a blob");
+	expect_out(fx, "blobs/md5: not a blob");
+	run_fsck(fx, true, false, 0, &s);
+	assert_int_equal(s.quarantined, 2);
+	assert_false(exists(path));
+	snprintf(q, sizeof(q), "%s/quarantine/blobs_sha256_ab_not-a-digest",
+		 fx->dir);
+	assert_true(exists(q));
+	run_fsck(fx, false, true, 0, &s);
+	assert_int_equal(s.damage, 0);
+}
+
+static void test_missing_and_unrecorded(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_fsck_stats s;
+	struct digest layer, m;
+	char path[512], msg[512];
+
+	m = push_image(fx, "v1", "layer", &layer);
+	/* The DB forgets a reference: gc would not keep that blob. */
+	sql_exec(fx, "DELETE FROM manifest_refs");
+	run_fsck(fx, false, false, 0, &s);
+	snprintf(msg, sizeof(msg), "%s is not recorded as a reference",
+		 dstr(&layer));
+	expect_out(fx, msg);
+	assert_int_equal(s.problems[STOR_FSCK_MANIFEST], 2); /* config too */
+
+	blob_path(fx, &m, path);
+	assert_int_equal(unlink(path), 0);
+	run_fsck(fx, false, false, 0, &s);
+	expect_out(fx, "(tags: v1): its body is missing");
+}
+
+static void test_index_child_missing(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_fsck_stats s;
+	struct digest kid, idx;
+	char body[512], msg[512], sql[300];
+	struct err e = ERR_INIT;
+
+	kid = push_image(fx, NULL, "layer", NULL);
+	snprintf(body, sizeof(body),
+		 "{\"schemaVersion\":2,\"mediaType\":\"" MT_INDEX
+		 "\",\"manifests\":[{\"mediaType\":\"" MT_IMAGE
+		 "\",\"digest\":\"%s\",\"size\":1}]}",
+		 dstr(&kid));
+	idx = put_manifest(fx, REPO, "multi", MT_INDEX, body, &kid, 1);
+	/* Bypass the cascade to leave the index with a hole. */
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA foreign_keys = OFF;"
+		 "DELETE FROM manifests WHERE digest = '%s'",
+		 dstr(&kid));
+	sql_exec(fx, sql);
+	(void)e;
+	run_fsck(fx, false, false, 0, &s);
+	snprintf(msg, sizeof(msg),
+		 "manifest %s@%s (tags: multi) lists %s, which is not a "
+		 "manifest of %s",
+		 REPO, dstr(&idx), dstr(&kid), REPO);
+	expect_out(fx, msg);
+	expect_out(fx, "db|meta.db: foreign key check: manifest_refs");
+	assert_true(s.problems[STOR_FSCK_DB] >= 1);
+}
+
+static void test_garbage(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_fsck_stats s;
+	struct stor_fsck_opts o;
+	struct err e = ERR_INIT;
+	struct digest orphan;
+	char path[512], msg[512], id[STOR_UPLOAD_ID_MAX];
+
+	orphan = push_blob(fx, REPO, "nobody's");
+	sql_exec(fx, "DELETE FROM repo_blobs");
+	assert_int_equal(stor_upload_start(fx->st, REPO, id, &e), 0);
+	snprintf(path, sizeof(path), "%s/uploads/%s", fx->dir, id);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/uploads/tmp-crash", fx->dir);
+	write_at(path, "half");
+	snprintf(path, sizeof(path),
+		 "%s/uploads/0b0e52b4-6f0c-4a3c-9d8e-2d6c1d3e4f50", fx->dir);
+	write_at(path, "ownerless");
+
+	run_fsck(fx, false, false, 0, &s);
+	assert_int_equal(s.damage, 0);
+	snprintf(msg, sizeof(msg), "orphan|orphan blob %s (8 bytes)",
+		 dstr(&orphan));
+	expect_out(fx, msg);
+	snprintf(msg, sizeof(msg), "upload|upload session %s of %s has no "
+				   "data",
+		 id, REPO);
+	expect_out(fx, msg);
+	/* Young temporary files and ownerless data may be a server's. */
+	assert_null(strstr(fx->out, "tmp-crash"));
+	assert_int_equal(s.problems[STOR_FSCK_UPLOAD], 1);
+
+	memset(&o, 0, sizeof(o));
+	o.exclusive = true;
+	o.strict = true;
+	o.on_problem = on_problem;
+	o.arg = fx;
+	fx->out[0] = '\0';
+	assert_int_equal(stor_fsck(fx->st, &o, &s, &e), 0);
+	expect_out(fx, "temp|temporary file");
+	expect_out(fx, "upload|upload data "
+		       "0b0e52b4-6f0c-4a3c-9d8e-2d6c1d3e4f50 (9 bytes)");
+	assert_int_equal(s.damage, 4);
+}
+
+/* --- The command ------------------------------------------------------------------ */
+
+static int run_cmd(int (*fn)(int, char **), ...)
+{
+	char *argv[16];
+	const char *a;
+	va_list ap;
+	int argc = 0, rc;
+
+	va_start(ap, fn);
+	while ((a = va_arg(ap, const char *)) && argc < 15)
+		argv[argc++] = strdup(a);
+	va_end(ap);
+	argv[argc] = NULL;
+	rc = fn(argc, argv);
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+	return rc;
+}
+
+static void test_fsck_cmd(void **state)
+{
+	struct fx *fx = *state;
+	struct digest layer;
+	char path[512], missing[300], state_file[300];
+
+	push_image(fx, "v1", "layer", &layer);
+	snprintf(missing, sizeof(missing), "%s/nothing", fx->dir);
+	snprintf(state_file, sizeof(state_file), "%s/fsck.state", fx->dir);
+	stor_free(fx->st);
+	fx->st = NULL;
+	/* No clean run yet: --since last cannot work. */
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
+				 fx->dir, "--since", "last", NULL),
+			 2);
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
+				 fx->dir, NULL),
+			 0);
+	assert_true(exists(state_file));
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
+				 fx->dir, "--since=last", NULL),
+			 0);
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
+				 fx->dir, "--since", "2020-01-02T03:04:05Z",
+				 NULL),
+			 0);
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
+				 fx->dir, "--since", "7d", NULL),
+			 0);
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
+				 fx->dir, "--since", "yesterday", NULL),
+			 2);
+	blob_path(fx, &layer, path);
+	write_at(path, "LAYER");
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
+				 fx->dir, "--quiet", NULL),
+			 1);
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
+				 fx->dir, "--repair", NULL),
+			 1);
+	assert_false(exists(path));
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
+				 missing, NULL),
+			 2);
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--dry-run",
+				 NULL),
+			 2);
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "-h", NULL), 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_clean),
+		T(test_corrupt_blob),
+		T(test_corrupt_manifest_body),
+		T(test_stray_files),
+		T(test_missing_and_unrecorded),
+		T(test_index_child_missing),
+		T(test_garbage),
+		T(test_fsck_cmd),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
