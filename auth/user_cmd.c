@@ -4,7 +4,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -147,6 +149,13 @@ int auth_user_cmd_main(int argc, char **argv)
 	}
 	if (!strcmp(verb, "add") && read_password(pass, sizeof(pass)) < 0)
 		return 1;
+	/* The first user usually comes before the first `serve`, which is
+	 * what would otherwise create the data directory. */
+	if (!file && mkdir(data, 0755) < 0 && errno != EEXIST) {
+		perror("customs user: mkdir");
+		OPENSSL_cleanse(pass, sizeof(pass));
+		return 1;
+	}
 	path = file ? xstrdup(file) : xasprintf("%s/htpasswd", data);
 	r = auth_htpasswd_update(path, name, strcmp(verb, "add") ? NULL : pass,
 				 &e);
