@@ -8,7 +8,8 @@
 #   small50  50 gzip layers of 16 KiB random each
 #
 # and the files the workloads need beside it: $W/debian.status (the
-# image's dpkg status), $W/big.layer (a hard link to the big layer).
+# image's dpkg status), $W/debian.tar.gz and $W/big.layer (hard links to
+# the Debian and the big layer).
 
 LAYER_TAR=application/vnd.oci.image.layer.v1.tar
 LAYER_GZ=application/vnd.oci.image.layer.v1.tar+gzip
@@ -80,7 +81,7 @@ debian_suite() {
 unmount_under() {
 	local m
 
-	findmnt -rn -o TARGET 2>/dev/null | grep "^$1/" | sort -r |
+	findmnt -rn -o TARGET 2>/dev/null | { grep "^$1/" || true; } | sort -r |
 		while read -r m; do umount -l "$m" 2>/dev/null || true; done
 }
 
@@ -168,7 +169,8 @@ make_images() {
 	echo '{"schemaVersion":2,"manifests":[]}' >"$IMG/index.json"
 
 	debian_layer || return 1
-	printf '%s\t%s\tsha256:%s\n' "$W/debian.tar.gz" "$LAYER_GZ" \
+	ln "$W/debian.tar.gz" "$W/debian.layer"
+	printf '%s\t%s\tsha256:%s\n' "$W/debian.layer" "$LAYER_GZ" \
 		"$(gzip -dc "$W/debian.tar.gz" | sha256sum | cut -d' ' -f1)" \
 		>"$W/layers.txt"
 	image_add debian "$W/layers.txt" >/dev/null

@@ -159,7 +159,8 @@ srv_stop() {
 	local who=$1 hwm
 
 	[ -n "${PID[$who]:-}" ] || return 0
-	hwm=$(rss_kib "$who" VmHWM) && rec rss_peak "$who" "$hwm"
+	hwm=$(rss_kib "$who" VmHWM) &&
+		rec rss_peak "$who" "$(awk -v k="$hwm" 'BEGIN { printf "%.1f", k / 1024 }')"
 	srv_kill "$who"
 	rm -rf "${DATA[$who]}" "${DATA[$who]}".*
 }

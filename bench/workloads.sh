@@ -449,7 +449,7 @@ w_scan() {
 
 # mbs BYTES SECONDS: MB/s (10^6 bytes).
 mbs() {
-	awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", s > 0 ? b / s / 1e6 : 0 }'
+	awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0 ? b / s / 1e6 : 0) }'
 }
 
 add() {

@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/xmalloc.h"
 #include "common/log.h"
+#include "registry/maint.h"
 #include "registry/policy.h"
 #include "registry/reply.h"
 #include "registry/scan.h"
@@ -200,9 +201,14 @@ static void mf_store(struct mf_state *s)
 		.nrefs = nrefs,
 		.enqueue_scan = m.kind != REG_MK_OTHER &&
 				reg_scan_wanted(s->body.buf, s->body.len),
+		/* gc may have freed a ref since mf_check_refs(). */
+		.verify_refs = true,
 	};
-	if (stor_manifest_put(s->ctx->st, &put, &e) < 0)
+	if (reg_quota_check(s->ctx->quota, s->name, (int64_t)s->body.len,
+			    &e) < 0 ||
+	    stor_manifest_put(s->ctx->st, &put, &e) < 0)
 		goto fail;
+	reg_quota_add(s->ctx->quota, s->name, (int64_t)s->body.len);
 	if (put.enqueue_scan)
 		reg_scan_kick(s->ctx->scan);
 	mf_reply_created(s, &dg, &m);

@@ -14,6 +14,7 @@
 
 #include "common/xmalloc.h"
 #include "registry/authz.h"
+#include "registry/maint.h"
 #include "registry/reply.h"
 #include "common/banned.h"
 
@@ -103,7 +104,9 @@ static int up_on_data(struct http_req *req, const void *data, size_t len,
 			"body is longer than its Content-Range");
 		goto fail;
 	}
-	if (stor_upload_write(s->up, data, len, &e) < 0)
+	if (reg_quota_check(s->ctx->quota, s->name,
+			    stor_upload_offset(s->up) + (int64_t)len, &e) < 0 ||
+	    stor_upload_write(s->up, data, len, &e) < 0)
 		goto fail;
 	if (s->left >= 0)
 		s->left -= (int64_t)len;
@@ -119,6 +122,7 @@ static void up_on_end(struct http_req *req, void *arg)
 	struct up_state *s = arg;
 	struct stor_upload *up = s->up;
 	struct err e = ERR_INIT;
+	int64_t size = stor_upload_offset(up);
 
 	if (s->left > 0) {
 		err_set(&e, ERR_SIZE_INVALID,
@@ -140,6 +144,7 @@ static void up_on_end(struct http_req *req, void *arg)
 						   NULL);
 			reg_reply_error(req, &e);
 		} else {
+			reg_quota_add(s->ctx->quota, s->name, size);
 			up_blob_location(req, s->name, &s->expected);
 			reg_reply_status(req, 201);
 		}
@@ -244,10 +249,12 @@ static int up_try_mount(struct reg_call *c, const char *mount)
 		}
 		return 0;
 	}
-	if (stor_blob_link(c->ctx->st, c->name, &dg, &e) < 0) {
+	if (reg_quota_check(c->ctx->quota, c->name, size, &e) < 0 ||
+	    stor_blob_link(c->ctx->st, c->name, &dg, &e) < 0) {
 		reg_reply_error(c->req, &e);
 		return -1;
 	}
+	reg_quota_add(c->ctx->quota, c->name, size);
 	up_blob_location(c->req, c->name, &dg);
 	reg_reply_status(c->req, 201);
 	return 1;
@@ -266,7 +273,8 @@ void api_upload_start(struct reg_call *c)
 		return;
 	if (!mount && dgq && digest_parse(dgq, strlen(dgq), &dg, &e) < 0)
 		goto fail;
-	if (stor_upload_start(c->ctx->st, c->name, id, &e) < 0)
+	if (reg_quota_check(c->ctx->quota, c->name, 0, &e) < 0 ||
+	    stor_upload_start(c->ctx->st, c->name, id, &e) < 0)
 		goto fail;
 	if (mount || !dgq) {
 		/* A session for PATCH/PUT; a body here is ignored. */

@@ -23,12 +23,14 @@
  *     once, with the platform manifests the store has as its references.
  *     The pull policy gates image manifests (an index is judged by the
  *     platform manifest a client pulls next).
- *   - a blob is fetched once however many clients ask at the same time:
- *     the first fetch writes it to an upload in the store, every client
- *     (range requests too) is served from that file as it grows, and the
- *     last byte goes out only once the digest is verified and the blob
- *     committed.  An upstream that fails half-way leaves nothing stored,
- *     and clients mid-body see the connection cut (never a wrong body).
+ *   - a blob is fetched once however many clients of a repository ask at
+ *     the same time: the fetch writes it to an upload in the store, every
+ *     client (range requests too) is served from that file as it grows,
+ *     and the last byte goes out only once the digest is verified and the
+ *     blob committed.  An upstream that fails half-way leaves nothing
+ *     stored, and clients mid-body see the connection cut (never a wrong
+ *     body).  A blob the store holds for another repository is served
+ *     once the upstream confirms (a HEAD) that this one has it too.
  *   - catalog and tags/list show what the store holds.
  */
 #ifndef REGISTRY_PROXY_H

@@ -54,9 +54,7 @@ struct pxb {
 struct pxr {
 	struct pxr *next; /* b->waiting */
 	struct pxb *b;
-	struct reg_ctx *ctx;
 	struct http_req *req;
-	char repo[REG_NAME_MAX + 1];
 	int64_t off, end; /* still to send: [off, end) */
 	bool started;	  /* the reply's head is out */
 	bool waiting;	  /* on b->waiting */
@@ -77,13 +75,17 @@ static void pxb_unref(struct pxb *b)
 	free(b);
 }
 
-static struct pxb *pxb_find(struct reg_proxy *p, const struct digest *dg)
+/* Per repository: a client of another one must not get a blob before its
+ * own upstream repository is known to have it (pxb_confirm()). */
+static struct pxb *pxb_find(struct reg_proxy *p, const char *repo,
+			    const struct digest *dg)
 {
 	struct pxb *b;
 
-	for (b = p->blobs; b && !digest_eq(&b->dg, dg); b = b->next)
-		;
-	return b;
+	for (b = p->blobs; b; b = b->next)
+		if (digest_eq(&b->dg, dg) && !strcmp(b->map.local, repo))
+			return b;
+	return NULL;
 }
 
 /* A new entry, in the table, with one reference; under p->lock. */
@@ -224,6 +226,42 @@ out:
 	return ret;
 }
 
+/* The store has the blob, for another repository: the upstream is asked
+ * (a HEAD) whether this one has it too, since it, not our store, says what
+ * a repository holds.  1: linked, and b->fd reads it; 0: not in the store;
+ * -1: the upstream says no, or cannot be asked. */
+static int pxb_confirm(struct ups_conn *conn, struct pxb *b, struct err *e)
+{
+	struct reg_proxy *p = b->p;
+	char path[REG_NAME_MAX + 200], ds[DIGEST_STR_MAX];
+	struct ups_xfer x;
+	int64_t size;
+	int fd, ret = -1;
+
+	if (stor_blob_stat(p->st, NULL, &b->dg, &size, NULL) < 0)
+		return 0;
+	ups_xfer_init(&x);
+	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", b->map.remote,
+		 digest_str(&b->dg, ds));
+	x.head = true;
+	x.path = path;
+	x.repo = b->map.remote;
+	if (ups_do(conn, b->map.r, &x, e) < 0 ||
+	    (x.status != 200 && ups_error(b->map.r, &x, ERR_BLOB_UNKNOWN, e) < 0))
+		goto out;
+	if (stor_blob_link(p->st, b->map.local, &b->dg, e) < 0 ||
+	    stor_blob_open(p->st, b->map.local, &b->dg, &fd, &size, e) < 0)
+		goto out;
+	pthread_mutex_lock(&p->lock);
+	b->fd = fd;
+	b->have = size;
+	pthread_mutex_unlock(&p->lock);
+	ret = 1;
+out:
+	ups_xfer_release(&x);
+	return ret;
+}
+
 /* Runs the fetch of b (state RUNNING, taken by this thread) to its end. */
 static void pxb_run(struct ups_conn *conn, struct pxb *b)
 {
@@ -232,12 +270,19 @@ static void pxb_run(struct ups_conn *conn, struct pxb *b)
 	char id[STOR_UPLOAD_ID_MAX], ds[DIGEST_STR_MAX];
 	struct err e = ERR_INIT;
 	struct pxb **pp;
-	int rc = -1;
+	int rc;
 
 	id[0] = '\0';
-	if (pxb_open(&f, id, &e) == 0 && pxb_transfer(conn, &f, &e) == 0) {
-		rc = stor_upload_finish(f.u, &b->dg, &e);
-		f.u = NULL; /* consumed, either way */
+	rc = pxb_confirm(conn, b, &e);
+	if (rc == 0) {
+		rc = -1;
+		if (pxb_open(&f, id, &e) == 0 &&
+		    pxb_transfer(conn, &f, &e) == 0) {
+			rc = stor_upload_finish(f.u, &b->dg, &e);
+			f.u = NULL; /* consumed, either way */
+		}
+	} else if (rc == 1) {
+		rc = 0;
 	}
 	if (f.u)
 		stor_upload_release(f.u);
@@ -320,7 +365,7 @@ int px_blob_ensure(struct ups_conn *conn, struct reg_proxy *p,
 	if (pxb_present(p, m->local, dg, size, NULL) == 0)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	b = pxb_find(p, dg);
+	b = pxb_find(p, m->local, dg);
 	if (!b) {
 		b = pxb_new(p, m, dg, PXB_RUNNING);
 		run = true;
@@ -378,17 +423,6 @@ static void pxr_close(struct http_req *req, void *arg)
 	pxr_free(r);
 }
 
-/* The reply is complete (or the request gone): links the blob where this
- * client asked for it, once it is in the store. */
-static void pxr_done(struct pxr *r, bool stored)
-{
-	struct err e = ERR_INIT;
-
-	if (stored && strcmp(r->repo, r->b->map.local) &&
-	    stor_blob_link(r->b->p->st, r->repo, &r->b->dg, &e) < 0)
-		log_msg(LL_WARN, "pull-through %s: %s", r->repo, e.msg);
-	pxr_free(r);
-}
 
 static void pxr_fail(struct pxr *r, const struct err *e)
 {
@@ -479,10 +513,8 @@ static void pxr_pump(struct pxr *r)
 {
 	struct pxb *b = r->b;
 	struct reg_proxy *p = b->p;
-	int64_t avail, lim;
+	int64_t avail, lim, size;
 	struct err e;
-	int64_t size;
-	bool done;
 	int fd, rc;
 
 	pthread_mutex_lock(&p->lock);
@@ -494,13 +526,12 @@ static void pxr_pump(struct pxr *r)
 	/* An empty body would be complete at once: only once verified. */
 	if (!r->started && b->state != PXB_FAILED &&
 	    (b->size > 0 || b->state == PXB_DONE)) {
-		done = b->state == PXB_DONE;
-		size = done ? b->have : b->size;
+		size = b->state == PXB_DONE ? b->have : b->size;
 		pthread_mutex_unlock(&p->lock);
 		rc = pxr_begin(r, size);
 		if (rc <= 0) {
 			http_req_on_close(r->req, NULL, NULL);
-			pxr_done(r, rc == 0 && done);
+			pxr_free(r);
 			return;
 		}
 		pthread_mutex_lock(&p->lock);
@@ -535,7 +566,7 @@ static void pxr_pump(struct pxr *r)
 	}
 	if (r->off == r->end) {
 		http_req_on_close(r->req, NULL, NULL);
-		pxr_done(r, true);
+		pxr_free(r);
 	}
 }
 
@@ -557,22 +588,21 @@ void px_blob_get(struct reg_proxy *p, struct reg_call *c,
 	struct pxr *r;
 	struct pxb *b;
 	bool start = false;
+	int64_t size;
 
-	if (pxb_present(p, map->local, &c->digest, -1, &e) == 0) {
+	/* Only a blob of this repository is served without the upstream. */
+	if (stor_blob_stat(p->st, map->local, &c->digest, &size, &e) == 0) {
 		api_blob_get(c);
 		return;
 	}
-	if (e.code != ERR_BLOB_UNKNOWN && e.code != ERR_NAME_UNKNOWN &&
-	    e.code != ERR_OK) {
+	if (e.code != ERR_BLOB_UNKNOWN && e.code != ERR_NAME_UNKNOWN) {
 		reg_reply_error(c->req, &e);
 		return;
 	}
 	r = xcalloc(1, sizeof(*r));
-	r->ctx = c->ctx;
 	r->req = c->req;
-	snprintf(r->repo, sizeof(r->repo), "%s", map->local);
 	pthread_mutex_lock(&p->lock);
-	b = pxb_find(p, &c->digest);
+	b = pxb_find(p, map->local, &c->digest);
 	if (!b) {
 		b = pxb_new(p, map, &c->digest, PXB_QUEUED);
 		start = true;

@@ -19,7 +19,6 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/http.h"
 #include "scanner/vulndb.h"
 #include "common/banned.h"
 

@@ -16,6 +16,7 @@
 #   wait_cached NAME TAG   waits until the store has NAME:TAG (a pulled
 #                          image is stored once its blobs are)
 #   free_port              prints a port nothing listens on
+#   px_bg PID              a helper process, ended when the test exits
 #   SK                     skopeo with a permissive policy, no registries.conf
 
 PX_DATA=$ROOT/tests/data
@@ -132,11 +133,23 @@ up_push() {
 		fail "push $src to the upstream: $(tail -n 3 "$TMP/skopeo.log")"
 }
 
-# The upstream goes first, then lib.sh's cleanup (with the exit status).
-px_exit() {
-	local rc=$?
+# px_bg PID: a helper process of the test, ended at exit.
+PX_PIDS=
+px_bg() {
+	PX_PIDS="$PX_PIDS $1"
+}
 
+# The upstream and helpers go first, then lib.sh's cleanup (with the exit
+# status).
+px_exit() {
+	local rc=$? pid
+
+	set +e # (exit "$rc") below must not end this function
 	up_cleanup
+	for pid in $PX_PIDS; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	(exit "$rc")
 	lib_cleanup
 }

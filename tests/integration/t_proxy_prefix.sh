@@ -19,6 +19,7 @@ mb=$(oci_image "$L" b "$TMP/b")
 up_start
 up_push "$L:a" library/small:v1
 up_push "$L:b" library/other:v1
+up_push "$L:a" library/conc:v1
 # Two loose blobs: one read whole first, one by a range first.
 head -c 3000000 /dev/urandom >"$TMP/blob1"
 head -c 2000000 /dev/urandom >"$TMP/blob2"
@@ -58,6 +59,19 @@ expect 200
 req GET "/v2/library/small/manifests/v1?ns=quay.io"
 expect 404
 
+# Ten clients ask for a tag at once: one upstream fetch.
+for i in $(seq 1 10); do
+	curl -sS -o /dev/null -D "$TMP/conc.$i" \
+		"$URL/v2/docker.io/library/conc/manifests/v1" &
+done
+wait
+for i in $(seq 1 10); do
+	grep -qi "^docker-content-digest: $ma" "$TMP/conc.$i" ||
+		fail "concurrent client $i: $(head -n 1 "$TMP/conc.$i")"
+done
+[ "$(up_count 'GET /v2/library/conc/manifests/v1')" = 1 ] ||
+	fail "$(up_count 'GET /v2/library/conc/manifests/v1') upstream fetches of one tag"
+
 # By digest: fetched once, checked against the digest.
 req GET "/v2/docker.io/library/other/manifests/$mb"
 expect 200
@@ -89,11 +103,17 @@ req GET "/v2/docker.io/library/small/blobs/$dg2" -H 'Range: bytes=5000000-'
 expect 416
 [ "$(up_count "GET /v2/library/small/blobs/$dg2")" = 1 ] ||
 	fail "blob2 fetched $(up_count "GET /v2/library/small/blobs/$dg2") times"
-# The same blob under another proxied name: no new fetch.
+# The same blob under another name: the upstream says whether that
+# repository has it (a HEAD), and the stored bytes are served.
+req GET "/v2/docker.io/library/other/blobs/$dg2"
+expect 404 BLOB_UNKNOWN
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST \
+	"$UP_URL/v2/library/other/blobs/uploads/?mount=$dg2&from=library/small")
+[ "$code" = 201 ] || fail "upstream mount: $code"
 req GET "/v2/docker.io/library/other/blobs/$dg2"
 expect 200
 same_file "$B" "$TMP/blob2"
-[ "$(up_count "GET /v2/library/small/blobs/$dg2")" = 1 ] ||
+[ "$(up_count "GET /v2/library/other/blobs/$dg2")" = 0 ] ||
 	fail "blob2 fetched again for another repository"
 
 # The upstream's errors.

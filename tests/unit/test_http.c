@@ -221,6 +221,105 @@ static void hang_close(struct http_req *req, void *arg)
 	atomic_fetch_add(&hang_closed, 1);
 }
 
+/* Streamed replies (http_reply_start): /stream writes a piece each time
+ * the output drains; /stream-timer from a timer, whatever the output does;
+ * /stream-abort gives up half-way.  The body is stream_byte(0..n-1). */
+static atomic_int stream_closed;
+
+enum stream_mode { STREAM_DRAIN, STREAM_TIMER, STREAM_ABORT };
+
+struct stream {
+	struct http_req *req;
+	struct event *timer;
+	enum stream_mode mode;
+	size_t total, sent;
+};
+
+static char stream_byte(size_t i)
+{
+	return (char)((i * 7 + i / 251) & 0xff);
+}
+
+static void stream_free(struct stream *s)
+{
+	if (s->timer)
+		event_free(s->timer);
+	free(s);
+}
+
+/* Writes the next piece; true when the reply is over (s is freed). */
+static bool stream_piece(struct stream *s)
+{
+	char buf[65536];
+	size_t n = s->total - s->sent;
+
+	if (s->mode == STREAM_ABORT && s->sent >= s->total / 2) {
+		http_reply_abort(s->req);
+		stream_free(s);
+		return true;
+	}
+	if (n > sizeof(buf))
+		n = sizeof(buf);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = stream_byte(s->sent + i);
+	assert_int_equal(http_reply_write(s->req, buf, n), 0);
+	s->sent += n;
+	if (s->sent < s->total)
+		return false;
+	/* Nothing past the promised length. */
+	assert_int_equal(http_reply_write(s->req, "x", 1), -1);
+	stream_free(s);
+	return true;
+}
+
+static void stream_drain(struct http_req *req, void *arg)
+{
+	struct stream *s = arg;
+
+	(void)req;
+	if (s->mode != STREAM_TIMER)
+		stream_piece(s);
+}
+
+static void stream_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *s = arg;
+	struct timeval tv = {0, 1000};
+
+	(void)fd;
+	(void)what;
+	if (!stream_piece(s))
+		evtimer_add(s->timer, &tv);
+}
+
+static void stream_close(struct http_req *req, void *arg)
+{
+	(void)req;
+	atomic_fetch_add(&stream_closed, 1);
+	stream_free(arg);
+}
+
+static void start_stream(struct http_req *req, enum stream_mode mode)
+{
+	const char *n = http_req_query_param(req, "n");
+	struct stream *s = calloc(1, sizeof(*s));
+	struct timeval tv = {0, 1000};
+
+	s->req = req;
+	s->mode = mode;
+	s->total = n ? strtoull(n, NULL, 10) : 1000;
+	http_req_on_close(req, stream_close, s);
+	if (!http_reply_start(req, 200, "application/octet-stream",
+			      (int64_t)s->total, stream_drain, s)) {
+		stream_free(s); /* HEAD: complete already */
+		return;
+	}
+	if (mode == STREAM_TIMER) {
+		s->timer = evtimer_new(http_req_base(req), stream_tick, s);
+		evtimer_add(s->timer, &tv);
+	}
+}
+
 static void dispatch(struct http_req *req, void *arg)
 {
 	const char *path = http_req_path(req);
@@ -249,6 +348,12 @@ static void dispatch(struct http_req *req, void *arg)
 		pthread_detach(t);
 	} else if (!strcmp(path, "/slow")) {
 		start_slow(req, 200);
+	} else if (!strcmp(path, "/stream")) {
+		start_stream(req, STREAM_DRAIN);
+	} else if (!strcmp(path, "/stream-timer")) {
+		start_stream(req, STREAM_TIMER);
+	} else if (!strcmp(path, "/stream-abort")) {
+		start_stream(req, STREAM_ABORT);
 	} else if (!strcmp(path, "/hang")) {
 		http_req_on_close(req, hang_close, NULL);
 	} else if (!strcmp(path, "/cn")) {
@@ -1563,6 +1668,75 @@ static void test_listen_forms(void **state)
 	http_server_free(srv);
 }
 
+static void check_stream_body(const struct resp *r, size_t n)
+{
+	assert_int_equal(r->status, 200);
+	assert_int_equal(r->blen, n);
+	for (size_t i = 0; i < n; i++)
+		if (r->body[i] != stream_byte(i))
+			fail_msg("byte %zu differs", i);
+}
+
+static void test_stream(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	struct resp r;
+	char v[64];
+
+	(void)state;
+	/* Driven by the drains, then by a timer; the connection lives on. */
+	cli_sends(c, "GET /stream?n=3000000 HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	check_stream_body(&r, 3000000);
+	resp_free(&r);
+	cli_sends(c, "GET /stream-timer?n=500001 HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	check_stream_body(&r, 500001);
+	resp_free(&r);
+	get_ok(c, "/hello", "hello\n");
+	/* HEAD: the length, no body. */
+	cli_sends(c, "HEAD /stream?n=1234 HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, true), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(resp_header(&r, "Content-Length", v, sizeof(v)),
+			    "1234");
+	get_ok(c, "/hello", "hello\n");
+	assert_int_equal(c->len, 0);
+	cli_close(c);
+}
+
+static void test_stream_abort(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	int before = atomic_load(&stream_closed);
+	struct resp r;
+
+	(void)state;
+	/* Cut half-way: a short body, then the connection closes, and the
+	 * handler's on_close does not run (it gave up itself). */
+	cli_sends(c, "GET /stream-abort?n=1000000 HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), -1);
+	resp_free(&r);
+	cli_close(c);
+	sleep_ms(50);
+	assert_int_equal(atomic_load(&stream_closed), before);
+}
+
+static void test_stream_client_gone(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	int before = atomic_load(&stream_closed);
+
+	(void)state;
+	/* 1 GiB at a piece per millisecond: the client leaves long before
+	 * the end, and the handler hears of it. */
+	cli_sends(c, "GET /stream-timer?n=1073741824 HTTP/1.1\r\nHost: t"
+		     "\r\n\r\n");
+	assert_true(cli_fill(c) > 0);
+	cli_close(c);
+	assert_true(wait_count(&stream_closed, before + 1, 3000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1581,6 +1755,9 @@ int main(void)
 		cmocka_unit_test(test_early_reply),
 		cmocka_unit_test(test_client_gone_mid_body),
 		cmocka_unit_test(test_defer),
+		cmocka_unit_test(test_stream),
+		cmocka_unit_test(test_stream_abort),
+		cmocka_unit_test(test_stream_client_gone),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_conn_cap),
 		cmocka_unit_test(test_abandoned_conns_released),
