@@ -340,8 +340,9 @@ feed_write() {
 
 # variant_push REPO N: the Debian image again with its own config (a
 # label), so its manifest is new: uploads the config, mounts the layers
-# from bench/scan-base, then PUTs the manifest.  Prints the manifest's
-# digest; sets VARIANT_PUT_AT to the time the manifest PUT began.
+# from bench/scan-base, then PUTs the manifest.  Sets VARIANT_DIGEST to the
+# manifest's digest and VARIANT_PUT_AT to when its PUT began (so: not in a
+# subshell).
 variant_push() {
 	local repo=$1 n=$2 base cfg cdg man mdg dg u
 
@@ -363,11 +364,11 @@ variant_push() {
 	jq -c --arg dg "$cdg" --argjson sz "$(stat -c %s "$cfg")" \
 		'.config.digest = $dg | .config.size = $sz' "$base" >"$man"
 	mdg=sha256:$(sha256sum <"$man" | cut -d' ' -f1)
+	VARIANT_DIGEST=$mdg
 	VARIANT_PUT_AT=$(now)
 	curl -sS -f -X PUT -T "$man" -H "Content-Type: $OCI_MANIFEST" \
 		-H 'Expect:' -o /dev/null --max-time 30 \
-		"${URL[customs]}/v2/$repo/manifests/v$n" || return 1
-	echo "$mdg"
+		"${URL[customs]}/v2/$repo/manifests/v$n"
 }
 
 # scan_idle: until customs has no scan queued or running.
@@ -392,7 +393,7 @@ w_scan_setup() {
 		"docker://$(host_of customs)/bench/scan-base:latest" >>"$LOG" 2>&1 ||
 		return 1
 	for i in $(seq 1 "$SCAN_IMAGES"); do
-		variant_push bench/rematch "$i" >/dev/null || return 1
+		variant_push bench/rematch "$i" || return 1
 	done
 	scan_idle
 }
@@ -411,7 +412,8 @@ w_scan() {
 		failed "customs scan"
 	fi
 
-	if dg=$(variant_push bench/latency "lat$rep"); then
+	if variant_push bench/latency "lat$rep"; then
+		dg=$VARIANT_DIGEST
 		code=$(curl -sS -o "$W/report.json" -w '%{http_code}' --max-time 330 \
 			"${URL[customs]}/v2/bench/latency/_customs/scan/$dg?wait=300")
 		s=$(elapsed "$VARIANT_PUT_AT")

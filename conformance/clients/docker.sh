@@ -62,6 +62,7 @@ expect_id() { # ref config-digest
 case ${1:?scenario} in
 push-pull)
 	start_engine
+	need_layers docker "$cli"
 	if [ -n "${OCI_USERNAME:-}" ]; then
 		echo "$OCI_PASSWORD" | dk login -u "$OCI_USERNAME" \
 			--password-stdin "$CT_REGISTRY"

@@ -72,3 +72,49 @@ push_image() {
 	ensure_images
 	to_reg "oci:$images/image:v1" "$(reg "$1:$2")"
 }
+
+# need_layers podman POD-FUNCTION | need_layers docker DOCKER-CLI: skips
+# the scenario unless the client's own local storage can apply an image
+# layer here (in a chroot whose / is not a mount point it cannot: "remount
+# /, flags: 0x44000: invalid argument"; the client's environment, not the
+# registry).  podman pulls the test image from its layout, the docker CLI
+# loads it as a `docker save` archive: no registry involved; the image is
+# removed again.  Asked once per run.  CUSTOMS_TEST_FORCE_NO_LAYERS=1 makes
+# it skip without trying (to exercise the skip paths).
+need_layers() {
+	local c=$1 ans=$work/layers-$1.why err=$work/layers-$1.err
+
+	shift
+	if [ ! -f "$ans" ]; then
+		if [ "${CUSTOMS_TEST_FORCE_NO_LAYERS:-}" = 1 ]; then
+			echo "forced by CUSTOMS_TEST_FORCE_NO_LAYERS=1" >"$ans"
+		elif "layers_probe_$c" "$@" 2>"$err"; then
+			: >"$ans"
+			cat "$err" >&2
+		else
+			cat "$err" >&2
+			{ grep -m 1 '^Error' "$err" || grep -v -m 1 '^+ ' "$err" ||
+				echo "$c failed saying nothing"; } >"$ans"
+		fi
+	fi
+	[ -s "$ans" ] || return 0
+	echo "SKIP $c: local storage cannot apply layers here ($(cat "$ans"))"
+	exit 77
+}
+
+layers_probe_podman() {
+	local id
+	ensure_images
+	id=$(cd "$images" && "$@" pull -q oci:image:v1) || return 1
+	"$@" rmi -f "$(echo "$id" | tail -n 1)" >/dev/null || true
+}
+
+layers_probe_docker() {
+	local tar=$work/layers-probe.tar
+	ensure_images
+	rm -f "$tar"
+	sk copy -q "oci:$images/image:v1" \
+		"docker-archive:$tar:customs-layers-probe:v1" || return 1
+	run "$1" load -q -i "$tar" >/dev/null || return 1
+	run "$1" rmi -f customs-layers-probe:v1 >/dev/null || true
+}

@@ -13,6 +13,7 @@ pod() {
 		--storage-driver vfs --cgroup-manager cgroupfs \
 		--events-backend file "$@"
 }
+need_layers podman pod
 tls=(--tls-verify=false ${creds[@]+"${creds[@]}"})
 image=$CT_REGISTRY/$CT_NS
 

@@ -246,3 +246,56 @@ oci_layout() {
 		>"$dir/index.json"
 	echo "$m"
 }
+
+# layers_ok podman PODMAN-COMMAND... | layers_ok docker DOCKER-CLI
+#	Whether the client's own local storage can apply an image layer
+#	here: podman (the test's command, with its private --root, --runroot
+#	and vfs) pulls a tiny OCI layout made here, the docker CLI loads a
+#	tiny image tar into the test's engine; no registry is involved, and
+#	the image is removed again.  Some places cannot (in a chroot whose /
+#	is not a mount point, "remount /, flags: 0x44000: invalid argument"):
+#	that is the client's environment, not the registry, so the caller
+#	skips its client steps.  Then prints "SKIP podman: local storage
+#	cannot apply layers here (the error's first line)" and fails.  Asked
+#	once per test.  CUSTOMS_TEST_FORCE_NO_LAYERS=1 makes it fail without
+#	trying, to exercise the skip paths.
+layers_ok() {
+	local c=$1 ans=$TMP/layers-$1.why
+
+	shift
+	if [ ! -f "$ans" ]; then
+		if [ "${CUSTOMS_TEST_FORCE_NO_LAYERS:-}" = 1 ]; then
+			echo "forced by CUSTOMS_TEST_FORCE_NO_LAYERS=1" >"$ans"
+		elif "layers_probe_$c" "$@" 2>"$TMP/layers-$c.err"; then
+			: >"$ans"
+		else
+			{ grep -m 1 '^Error' "$TMP/layers-$c.err" ||
+				grep -m 1 . "$TMP/layers-$c.err" ||
+				echo "$c failed saying nothing"; } >"$ans"
+		fi
+	fi
+	[ -s "$ans" ] || return 0
+	echo "SKIP $c: local storage cannot apply layers here ($(cat "$ans"))"
+	return 1
+}
+
+layers_probe_podman() {
+	local id
+
+	oci_layout "$TMP/layers-probe" probe >/dev/null || return 1
+	id=$(cd "$TMP" && "$@" pull -q oci:layers-probe:probe) || return 1
+	"$@" rmi -f "$(echo "$id" | tail -n 1)" >/dev/null || true
+}
+
+# A `docker save` archive: manifest.json names the config and the layer.
+layers_probe_docker() {
+	local d=$TMP/layers-probe-docker
+
+	make_image "$d" probe >/dev/null || return 1
+	printf '[{"Config":"config-probe.json","RepoTags":["customs-layers-probe:v1"],"Layers":["layer-probe.tar.gz"]}]' \
+		>"$d/manifest.json"
+	tar -C "$d" -cf "$d.tar" manifest.json config-probe.json \
+		layer-probe.tar.gz || return 1
+	"$1" load -q -i "$d.tar" >/dev/null || return 1
+	"$1" rmi -f customs-layers-probe:v1 >/dev/null || true
+}

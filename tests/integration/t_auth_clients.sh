@@ -15,13 +15,18 @@ export REGISTRY_AUTH_FILE=$TMP/auth.json
 echo '{}' >"$REGISTRY_AUTH_FILE"
 "${PM[@]}" images >/dev/null 2>"$TMP/podman.err" ||
 	skip "podman cannot run here: $(tail -n 1 "$TMP/podman.err")"
+# Without local layers podman still logs in and out; no push or pull.
+pm_layers=y
+layers_ok podman "${PM[@]}" || pm_layers=
 
 add_user alice 'alice pw: with spaces'
 m=$(oci_layout "$TMP/layout" cl)
 cfg=$(jq -r .config.digest "$m")
-(cd "$TMP" && "${PM[@]}" pull -q oci:layout:cl) >"$TMP/id" ||
-	fail "podman pull oci:"
-id=$(tail -n 1 "$TMP/id")
+if [ -n "$pm_layers" ]; then
+	(cd "$TMP" && "${PM[@]}" pull -q oci:layout:cl) >"$TMP/id" ||
+		fail "podman pull oci:"
+	id=$(tail -n 1 "$TMP/id")
+fi
 
 for mode in basic token; do
 	start_server --auth "$mode"
@@ -34,13 +39,15 @@ for mode in basic token; do
 	printf 'alice pw: with spaces\n' | "${PM[@]}" login --tls-verify=false \
 		-u alice --password-stdin "$REG" >/dev/null ||
 		fail "$mode: podman login"
-	"${PM[@]}" push -q --tls-verify=false "$id" \
-		"docker://$REG/team/pm:$mode" || fail "$mode: podman push"
-	"${PM[@]}" rmi -f "$REG/team/pm:$mode" >/dev/null 2>&1 || true
-	"${PM[@]}" pull -q --tls-verify=false "$REG/team/pm:$mode" >"$TMP/id" ||
-		fail "$mode: podman pull"
-	[ "sha256:$(tail -n 1 "$TMP/id")" = "$cfg" ] ||
-		fail "$mode: pulled id $(tail -n 1 "$TMP/id")"
+	if [ -n "$pm_layers" ]; then
+		"${PM[@]}" push -q --tls-verify=false "$id" \
+			"docker://$REG/team/pm:$mode" || fail "$mode: podman push"
+		"${PM[@]}" rmi -f "$REG/team/pm:$mode" >/dev/null 2>&1 || true
+		"${PM[@]}" pull -q --tls-verify=false "$REG/team/pm:$mode" \
+			>"$TMP/id" || fail "$mode: podman pull"
+		[ "sha256:$(tail -n 1 "$TMP/id")" = "$cfg" ] ||
+			fail "$mode: pulled id $(tail -n 1 "$TMP/id")"
+	fi
 	"${PM[@]}" logout "$REG" >/dev/null || fail "$mode: podman logout"
 	"${PM[@]}" pull -q --tls-verify=false "$REG/team/pm:$mode" \
 		>/dev/null 2>&1 && fail "$mode: podman pulled without login"

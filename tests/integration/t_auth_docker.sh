@@ -49,6 +49,9 @@ for _ in $(seq 1 150); do
 	sleep 0.2
 done
 [ -n "$up" ] || skip "dockerd could not start here: $(tail -n 1 "$d/dockerd.log")"
+# Without local layers the engine still logs in and out; no pull or push.
+dk_layers=y
+layers_ok docker "$cli" || dk_layers=
 
 add_user alice alice-pw
 printf '{"default":[{"type":"insecureAcceptAnything"}]}' >"$TMP/policy.json"
@@ -79,13 +82,17 @@ for mode in token basic; do
 			"$d/config/config.json" >/dev/null ||
 			fail "token: no identity token in config.json"
 	fi
-	"$cli" pull -q "$src" >/dev/null || fail "$mode: docker pull"
-	[ "$(image_id "$src")" = "$cfg" ] || fail "$mode: image id $(image_id "$src")"
-	"$cli" tag "$src" "$dst" || fail "$mode: docker tag"
-	"$cli" push -q "$dst" >/dev/null || fail "$mode: docker push"
-	"$cli" rmi -f "$src" "$dst" >/dev/null || fail "$mode: docker rmi"
-	"$cli" pull -q "$dst" >/dev/null || fail "$mode: docker pull of the push"
-	[ "$(image_id "$dst")" = "$cfg" ] || fail "$mode: pushed image id"
+	if [ -n "$dk_layers" ]; then
+		"$cli" pull -q "$src" >/dev/null || fail "$mode: docker pull"
+		[ "$(image_id "$src")" = "$cfg" ] ||
+			fail "$mode: image id $(image_id "$src")"
+		"$cli" tag "$src" "$dst" || fail "$mode: docker tag"
+		"$cli" push -q "$dst" >/dev/null || fail "$mode: docker push"
+		"$cli" rmi -f "$src" "$dst" >/dev/null || fail "$mode: docker rmi"
+		"$cli" pull -q "$dst" >/dev/null ||
+			fail "$mode: docker pull of the push"
+		[ "$(image_id "$dst")" = "$cfg" ] || fail "$mode: pushed image id"
+	fi
 	"$cli" logout "$REG" >/dev/null || fail "$mode: docker logout"
 	"$cli" rmi -f "$dst" >/dev/null || true
 	"$cli" pull -q "$dst" >/dev/null 2>&1 && fail "$mode: pulled after logout"

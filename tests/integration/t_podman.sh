@@ -11,6 +11,7 @@ export REGISTRY_AUTH_FILE=$TMP/auth.json
 echo '{}' >"$REGISTRY_AUTH_FILE"
 "${PM[@]}" images >/dev/null 2>"$TMP/podman.err" ||
 	skip "podman cannot run here: $(tail -n 1 "$TMP/podman.err")"
+layers_ok podman "${PM[@]}" || exit 77
 
 m=$(oci_layout "$TMP/layout" pm)
 cfg=$(jq -r .config.digest "$m")

@@ -116,15 +116,15 @@ done
 # podman, into a store of its own.
 PM=(podman --root "$TMP/pm/root" --runroot "$TMP/pm/run" --storage-driver vfs
 	--cgroup-manager cgroupfs --events-backend none)
-if "${PM[@]}" images >/dev/null 2>"$TMP/podman.err"; then
+if ! "${PM[@]}" images >/dev/null 2>"$TMP/podman.err"; then
+	echo "podman cannot run here ($(tail -n 1 "$TMP/podman.err")): its pull skipped"
+elif layers_ok podman "${PM[@]}"; then
 	"${PM[@]}" pull -q --tls-verify=false "$REG/library/multi:v1" \
 		>"$TMP/id" 2>"$TMP/podman.err" ||
 		fail "podman pull: $(tail -n 3 "$TMP/podman.err")"
 	cfg=$(jq -r .config.digest "$L/blobs/sha256/${ma#sha256:}")
 	[ "sha256:$(tail -n 1 "$TMP/id")" = "$cfg" ] ||
 		fail "podman pulled image $(tail -n 1 "$TMP/id"), want $cfg"
-else
-	echo "podman cannot run here ($(tail -n 1 "$TMP/podman.err")): its pull skipped"
 fi
 
 # Freshness: within the TTL the cached tag stands, after it a HEAD asks.

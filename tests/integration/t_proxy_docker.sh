@@ -81,6 +81,7 @@ for _ in $(seq 1 150); do
 done
 "$cli" version >/dev/null 2>&1 ||
 	skip "dockerd did not answer: $(tail -n 1 "$d/dockerd.log")"
+layers_ok docker "$cli" || exit 77
 
 # expect_id REF CONFIG: the engine's image ID is the config digest.
 expect_id() {

@@ -60,11 +60,13 @@ req GET "/v2/library/small/manifests/v1?ns=quay.io"
 expect 404
 
 # Ten clients ask for a tag at once: one upstream fetch.
+pids=
 for i in $(seq 1 10); do
-	curl -sS -o /dev/null -D "$TMP/conc.$i" \
+	curl -sS --max-time 60 -o /dev/null -D "$TMP/conc.$i" \
 		"$URL/v2/docker.io/library/conc/manifests/v1" &
+	pids="$pids $!"
 done
-wait
+for p in $pids; do wait "$p" || fail "a concurrent client failed"; done
 for i in $(seq 1 10); do
 	grep -qi "^docker-content-digest: $ma" "$TMP/conc.$i" ||
 		fail "concurrent client $i: $(head -n 1 "$TMP/conc.$i")"

@@ -91,7 +91,8 @@ same_file "$TMP/skopeo-ref.json" "$TMP/ref.json"
 # --- Alpine 3.10, pushed by podman.
 if PM=(podman --root "$TMP/root" --runroot "$TMP/runroot" --storage-driver vfs
 	--cgroup-manager cgroupfs --events-backend none) &&
-	command -v podman >/dev/null && "${PM[@]}" images >/dev/null 2>&1; then
+	command -v podman >/dev/null && "${PM[@]}" images >/dev/null 2>&1 &&
+	layers_ok podman "${PM[@]}"; then
 	(cd "$TMP" && "${PM[@]}" pull -q oci:layout:alpine310) >"$TMP/id" ||
 		fail "podman pull oci:layout:alpine310"
 	"${PM[@]}" push -q --tls-verify=false "$(tail -n 1 "$TMP/id")" \

@@ -133,14 +133,14 @@ cp "$P/ca.crt" "$TMP/nocert.d/ca.crt"
 	>/dev/null 2>&1 && fail "skopeo without a certificate got in"
 PM=(podman --root "$TMP/root" --runroot "$TMP/runroot" --storage-driver vfs
 	--cgroup-manager cgroupfs --events-backend none)
-if "${PM[@]}" images >/dev/null 2>"$TMP/podman.err"; then
+if ! "${PM[@]}" images >/dev/null 2>"$TMP/podman.err"; then
+	echo "podman cannot run here: $(tail -n 1 "$TMP/podman.err")"
+elif layers_ok podman "${PM[@]}"; then
 	"${PM[@]}" pull -q --cert-dir "$cd_" "$REG/carol/sk:v1" >/dev/null ||
 		fail "podman pull over mTLS"
 	"${PM[@]}" push -q --cert-dir "$cd_" "$REG/carol/sk:v1" \
 		"docker://$REG/carol/pm:v1" || fail "podman push over mTLS"
 	echo "podman ok"
-else
-	echo "podman cannot run here: $(tail -n 1 "$TMP/podman.err")"
 fi
 stop_server
 ! grep -q 'eyJ\|alice-pw' "$TMP/server.log" || fail "a secret in the log"
