@@ -2,8 +2,10 @@
 #
 #   srv_start NAME            NAME is customs or reference: a fresh instance
 #                             with empty storage; sets URL[NAME], PID[NAME]
-#   srv_stop NAME             records its peak RSS (VmHWM), then SIGTERM
+#   srv_stop NAME             records its peak RSS (VmHWM) as rss_peak (or
+#                             $PEAK_METRIC), then SIGTERM
 #   rss_kib NAME FIELD        VmRSS or VmHWM of the running instance, KiB
+#   kib_mib KIB               KiB to MiB, one decimal
 #   cpu_ticks NAME            utime + stime of the instance, clock ticks
 #   timed CMD...              runs CMD (output to the log); prints
 #                             "real user sys" in seconds, fails as CMD does
@@ -160,7 +162,7 @@ srv_stop() {
 
 	[ -n "${PID[$who]:-}" ] || return 0
 	hwm=$(rss_kib "$who" VmHWM) &&
-		rec rss_peak "$who" "$(awk -v k="$hwm" 'BEGIN { printf "%.1f", k / 1024 }')"
+		rec "${PEAK_METRIC:-rss_peak}" "$who" "$(kib_mib "$hwm")"
 	srv_kill "$who"
 	rm -rf "${DATA[$who]}" "${DATA[$who]}".*
 }
@@ -168,6 +170,10 @@ srv_stop() {
 rss_kib() {
 	awk -v f="$2:" '$1 == f { print $2; found = 1 } END { exit !found }' \
 		"/proc/${PID[$1]}/status" 2>/dev/null
+}
+
+kib_mib() {
+	awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'
 }
 
 cpu_ticks() {

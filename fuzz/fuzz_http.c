@@ -22,8 +22,8 @@ struct fz_conn {
 
 static void fz_route(struct http_req *req)
 {
-	static const char *const params[] = { "n", "last", "digest", "mount",
-					      "from", "artifactType" };
+	static const char *const params[] = {"n",     "last", "digest",
+					     "mount", "from", "artifactType"};
 	char mt[REG_MEDIA_TYPE_MAX + 1];
 	const char *path = http_req_path(req), *v;
 	struct reg_call c;
@@ -76,9 +76,8 @@ static int fz_field(http_parser *p, const char *at, size_t len)
 {
 	struct fz_conn *c = p->data;
 
-	return http_req_add_field(c->req, at, len, fz_srv.cfg.max_headers)
-		       ? -1
-		       : 0;
+	return http_req_add_field(c->req, at, len, fz_srv.cfg.max_headers) ? -1
+									   : 0;
 }
 
 static int fz_value(http_parser *p, const char *at, size_t len)

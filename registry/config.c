@@ -92,8 +92,9 @@ const struct cfg_option cfg_options[] = {
 	 "pull names under PREFIX through URL (docker.io/=https://"
 	 "registry-1.docker.io); in the config file also an object "
 	 "{prefix, url, username, password, ca}"},
-	{"proxy-ttl", CFG_INT, 0, 1 << 30, "300", CFG_OFF(proxy_ttl), NULL, "S",
-	 "seconds a pulled-through tag is served before the upstream is "
+	{"proxy-ttl", CFG_DURATION, 0, 1LL << 31, "5m", CFG_OFF(proxy_ttl),
+	 NULL, "DURATION",
+	 "a pulled-through tag is served this long before the upstream is "
 	 "asked again (a HEAD)"},
 	{"proxy-workers", CFG_INT, 1, 256, "16", CFG_OFF(proxy_workers), NULL,
 	 "N", "threads fetching from upstreams"},

@@ -66,7 +66,7 @@ struct cfg {
 	 * with credentials and a CA from the config file. */
 	char *mirror;		  /* the upstream every name maps to */
 	struct cfg_list upstream; /* name prefixes and their upstreams */
-	int proxy_ttl;		  /* seconds a cached tag is fresh */
+	int64_t proxy_ttl;	  /* seconds a cached tag is fresh */
 	int proxy_workers;	  /* threads fetching from upstreams */
 	/* Reliability and limits (maint.h, limit.h; durations in seconds). */
 	int64_t gc_interval;	 /* online gc between runs; 0: none */

@@ -11,8 +11,8 @@
 
 #include "common/banned.h"
 
-#define LIMIT_SLOTS 8192
-#define LIMIT_PROBES 8
+#define LIMIT_SLOTS    8192
+#define LIMIT_PROBES   8
 #define LIMIT_PEER_MAX 64
 
 struct limit_slot {

@@ -39,8 +39,7 @@ static bool gc_stopping(void *arg)
 	return stop;
 }
 
-static void gc_note(void *arg, const char *kind, const char *name,
-		    int64_t size)
+static void gc_note(void *arg, const char *kind, const char *name, int64_t size)
 {
 	(void)arg;
 	log_msg(LL_DEBUG, "gc: freed %s %s (%lld bytes)", kind, name,
@@ -102,7 +101,7 @@ static void *gc_main(void *arg)
 {
 	struct reg_gc *g = arg;
 	int64_t first = g->c.interval_s < GC_FIRST_MAX_S ? g->c.interval_s
-							  : GC_FIRST_MAX_S;
+							 : GC_FIRST_MAX_S;
 
 	if (!gc_wait(g, first))
 		return NULL;
@@ -156,15 +155,15 @@ void reg_gc_stop(struct reg_gc *g)
 
 /* --- Quotas -------------------------------------------------------------- */
 
-#define QUOTA_SLOTS 1024
-#define QUOTA_PROBES 8
+#define QUOTA_SLOTS   1024
+#define QUOTA_PROBES  8
 #define QUOTA_FRESH_S 10.0
 
 struct quota_slot {
 	char repo[256]; /* "" = free */
 	int64_t usage;
-	double at;	/* when usage was computed */
-	double used;	/* last looked at */
+	double at;   /* when usage was computed */
+	double used; /* last looked at */
 };
 
 struct reg_quota {

@@ -17,8 +17,8 @@ struct reg_limit;
 /* --- gc on a schedule ---------------------------------------------------- */
 
 struct reg_gc_config {
-	int64_t interval_s;	/* between runs; <= 0: no online gc */
-	int64_t grace_s;	/* as stor_gc_opts */
+	int64_t interval_s; /* between runs; <= 0: no online gc */
+	int64_t grace_s;    /* as stor_gc_opts */
 	int64_t upload_ttl_s;
 	bool untagged;
 };

@@ -238,7 +238,7 @@ void px_fresh_set(struct reg_proxy *p, const char *repo, const char *tag,
 		  bool confirmed)
 {
 	char key[REG_NAME_MAX + REG_TAG_MAX + 2];
-	int s = confirmed || p->ttl < PX_RETRY_S ? p->ttl : PX_RETRY_S;
+	int64_t s = confirmed || p->ttl < PX_RETRY_S ? p->ttl : PX_RETRY_S;
 	struct px_fresh *f;
 	size_t b;
 

@@ -51,6 +51,9 @@ struct px_fresh {
 /* An index stored while the store lacked some of its platform manifests:
  * when one comes, the index's references are brought up to date. */
 #define PX_PARTIAL_MAX 1024
+/* Tags of a repository whose indexes are looked at too when a platform
+ * manifest comes in (the partial list does not outlive a restart). */
+#define PX_ADOPT_TAGS 256
 struct px_partial {
 	struct px_partial *next;
 	struct digest dg;
@@ -65,7 +68,7 @@ struct reg_proxy {
 	struct ups *ups;
 	struct ups_remote *remotes; /* by prefix length, longest first */
 	size_t nremotes;
-	int ttl;
+	int64_t ttl; /* seconds */
 	size_t max_manifest;
 
 	pthread_mutex_t lock;

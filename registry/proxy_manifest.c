@@ -408,10 +408,26 @@ void px_partials_free(struct reg_proxy *p)
 	p->npartials = 0;
 }
 
+/* An index's report lists the platforms the repository had when it was
+ * made: a new one makes it out of date. */
+static void pxm_index_rescan(struct reg_proxy *p, struct reg_scan *scan,
+			     const char *repo, const struct digest *idx,
+			     struct err *e)
+{
+	struct stor_scan sc;
+
+	if (stor_scan_get(p->st, idx, false, &sc, e) < 0)
+		return;
+	if (sc.state != STOR_SCAN_NONE &&
+	    stor_scan_enqueue(p->st, repo, idx, false, e) == 0)
+		reg_scan_kick(scan);
+	stor_scan_release(&sc);
+}
+
 /* Stores index idx of repo again with the platform manifests repo now
  * has as its references, if child is one of them. */
-static void pxm_index_refresh(struct reg_proxy *p, const char *repo,
-			      const struct digest *idx,
+static void pxm_index_refresh(struct reg_proxy *p, struct reg_scan *scan,
+			      const char *repo, const struct digest *idx,
 			      const struct digest *child)
 {
 	struct stor_manifest *sm = NULL;
@@ -449,6 +465,7 @@ static void pxm_index_refresh(struct reg_proxy *p, const char *repo,
 		goto out;
 	if (!missing)
 		pxm_partial_set(p, repo, idx, false);
+	pxm_index_rescan(p, scan, repo, idx, &e);
 out:
 	if (e.code)
 		log_msg(LL_WARN, "pull-through %s: references of an index: %s",
@@ -458,29 +475,65 @@ out:
 	stor_manifest_free(sm);
 }
 
+/* A list of index digests, without repeats. */
+struct pxm_idxv {
+	struct digest *v;
+	size_t n, cap;
+};
+
+static void pxm_idxv_add(struct pxm_idxv *l, const struct digest *dg)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (digest_eq(&l->v[i], dg))
+			return;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 8;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = *dg;
+}
+
+/* The indexes m's repository's tags point at (the first PX_ADOPT_TAGS):
+ * what survives a restart of what was pulled. */
+static void pxm_tagged_indexes(struct pxm *m, struct pxm_idxv *l)
+{
+	struct stor_manifest *sm;
+	char **tags = NULL;
+	size_t n = 0;
+	bool more;
+
+	if (stor_tags_list(m->p->st, m->map.local, NULL, PX_ADOPT_TAGS, &tags,
+			   &n, &more, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		sm = NULL;
+		if (stor_manifest_get(m->p->st, m->map.local, tags[i], NULL,
+				      &sm, NULL) == 0 &&
+		    px_is_index_type(sm->media_type))
+			pxm_idxv_add(l, &sm->digest);
+		stor_manifest_free(sm);
+	}
+	stor_strv_free(tags, n);
+}
+
 /* A platform manifest came into m's repository: the indexes there that
- * were stored without it record it now. */
+ * list it record it now (and their reports take it in). */
 static void pxm_adopt(struct pxm *m)
 {
 	struct reg_proxy *p = m->p;
-	struct digest *idx = NULL;
+	struct pxm_idxv l = {0};
 	struct px_partial *x;
-	size_t n = 0, cap = 0;
 
 	pthread_mutex_lock(&p->lock);
-	for (x = p->partials; x; x = x->next) {
-		if (strcmp(x->repo, m->map.local))
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 8;
-			idx = xrealloc(idx, cap * sizeof(*idx));
-		}
-		idx[n++] = x->dg;
-	}
+	for (x = p->partials; x; x = x->next)
+		if (!strcmp(x->repo, m->map.local))
+			pxm_idxv_add(&l, &x->dg);
 	pthread_mutex_unlock(&p->lock);
-	for (size_t i = 0; i < n; i++)
-		pxm_index_refresh(p, m->map.local, &idx[i], &m->digest);
-	free(idx);
+	pxm_tagged_indexes(m, &l);
+	for (size_t i = 0; i < l.n; i++)
+		pxm_index_refresh(p, m->ctx->scan, m->map.local, &l.v[i],
+				  &m->digest);
+	free(l.v);
 }
 
 static int pxm_store(struct ups_conn *conn, struct pxm *m,

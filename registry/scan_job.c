@@ -143,16 +143,21 @@ static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 }
 
 /* Platforms that are artifacts (an index may list signatures beside the
- * images) get no job; the report notes them. */
+ * images) get no job; the report notes them.  So do platforms the
+ * repository lacks: a pull-through cache holds an index before the
+ * platforms clients pull (and re-arms the index when one comes). */
 static void rs_index_filter(struct rs_job *j, struct rs_platform *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct stor_manifest *m = NULL;
+		struct err e = ERR_INIT;
 
 		if (stor_manifest_get(j->st, j->repo, NULL, &p[i].digest, &m,
-				      NULL) == 0 &&
+				      &e) == 0 &&
 		    !reg_scan_wanted(m->body, m->len))
 			p[i].skip = "not a container image";
+		else if (e.code == ERR_MANIFEST_UNKNOWN)
+			p[i].skip = "not in this repository (not pulled yet)";
 		stor_manifest_free(m);
 	}
 }

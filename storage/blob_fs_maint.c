@@ -19,7 +19,7 @@
 
 #include "common/banned.h"
 
-#define MAINT_PATH_MAX 512
+#define MAINT_PATH_MAX	 512
 #define MAINT_QUARANTINE "quarantine"
 
 struct walk {
@@ -124,8 +124,7 @@ static int maint_walk_blob(struct walk *w, const char *rel, const char *name)
 	struct digest dg;
 	int n;
 
-	n = snprintf(ds, sizeof(ds), "%.*s:%s", (int)(xx - alg - 1), alg,
-		     name);
+	n = snprintf(ds, sizeof(ds), "%.*s:%s", (int)(xx - alg - 1), alg, name);
 	if (n > 0 && (size_t)n < sizeof(ds) &&
 	    digest_parse(ds, (size_t)n, &dg, NULL) == 0 &&
 	    !strncmp(dg.hex, xx, 2))
@@ -134,8 +133,7 @@ static int maint_walk_blob(struct walk *w, const char *rel, const char *name)
 }
 
 /* An entry of blobs/<alg>/: a directory named by two hex digits. */
-static int maint_walk_prefix(struct walk *w, const char *rel,
-			     const char *name)
+static int maint_walk_prefix(struct walk *w, const char *rel, const char *name)
 {
 	char sub[MAINT_PATH_MAX];
 	struct stat sb;
@@ -165,13 +163,12 @@ static int maint_walk_alg(struct walk *w, const char *rel, const char *name)
 int stor_fs_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,
 		 struct err *e)
 {
-	struct walk w = { b, stor_fs_dirfd(b), fn, arg, e };
+	struct walk w = {b, stor_fs_dirfd(b), fn, arg, e};
 
 	return maint_readdir(&w, "blobs", maint_walk_alg) < 0 ? -1 : 0;
 }
 
-static int maint_walk_upload(struct walk *w, const char *rel,
-			     const char *name)
+static int maint_walk_upload(struct walk *w, const char *rel, const char *name)
 {
 	char path[MAINT_PATH_MAX];
 	struct stor_file f;
@@ -197,7 +194,7 @@ static int maint_walk_upload(struct walk *w, const char *rel,
 int stor_fs_up_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,
 		    struct err *e)
 {
-	struct walk w = { b, stor_fs_dirfd(b), fn, arg, e };
+	struct walk w = {b, stor_fs_dirfd(b), fn, arg, e};
 
 	return maint_readdir(&w, "uploads", maint_walk_upload) < 0 ? -1 : 0;
 }
@@ -216,16 +213,15 @@ int stor_fs_up_stat(struct stor_blobs *b, const char *id, int64_t *size,
 		if (errno == ENOENT)
 			return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
 				       "upload %s has no data", id);
-		return err_errno(e, ERR_IO, errno, "stat %s/%s",
-				 stor_fs_dir(b), path);
+		return err_errno(e, ERR_IO, errno, "stat %s/%s", stor_fs_dir(b),
+				 path);
 	}
 	*size = sb.st_size;
 	*changed = maint_changed(&sb);
 	return 0;
 }
 
-int stor_fs_remove(struct stor_blobs *b, const struct digest *dg,
-		   struct err *e)
+int stor_fs_remove(struct stor_blobs *b, const struct digest *dg, struct err *e)
 {
 	char path[MAINT_PATH_MAX];
 
@@ -237,19 +233,18 @@ int stor_fs_remove(struct stor_blobs *b, const struct digest *dg,
 	return 0;
 }
 
-static int maint_fsync_dir(struct stor_blobs *b, const char *rel,
-			   struct err *e)
+static int maint_fsync_dir(struct stor_blobs *b, const char *rel, struct err *e)
 {
 	int fd = openat(stor_fs_dirfd(b), rel,
 			O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int ret = 0;
 
 	if (fd < 0)
-		return err_errno(e, ERR_IO, errno, "open %s/%s",
-				 stor_fs_dir(b), rel);
+		return err_errno(e, ERR_IO, errno, "open %s/%s", stor_fs_dir(b),
+				 rel);
 	if (fsync(fd) < 0)
-		ret = err_errno(e, ERR_IO, errno, "fsync %s/%s",
-				stor_fs_dir(b), rel);
+		ret = err_errno(e, ERR_IO, errno, "fsync %s/%s", stor_fs_dir(b),
+				rel);
 	close(fd);
 	return ret;
 }
@@ -283,8 +278,8 @@ static int maint_quarantine_name(struct stor_blobs *b,
 		    errno == ENOENT)
 			return 0;
 	}
-	return err_set(e, ERR_IO, "no free name in %s/" MAINT_QUARANTINE
-				  " for %s",
+	return err_set(e, ERR_IO,
+		       "no free name in %s/" MAINT_QUARANTINE " for %s",
 		       stor_fs_dir(b), f->name);
 }
 
@@ -315,8 +310,7 @@ int stor_fs_quarantine(struct stor_blobs *b, const struct stor_file *f,
 	return 0;
 }
 
-int stor_fs_tmp_remove(struct stor_blobs *b, const char *name,
-		       struct err *e)
+int stor_fs_tmp_remove(struct stor_blobs *b, const char *name, struct err *e)
 {
 	char path[MAINT_PATH_MAX];
 

@@ -44,7 +44,8 @@ struct fsck {
 	struct stor_fsck_stats *s;
 	/* Blobs found corrupt ("alg:hex"); quarantined ones too. */
 	struct stor_sset *bad;
-	/* The recorded references of the current repository ("parent>child"). */
+	/* The recorded references of the current repository ("parent>child").
+	 */
 	struct stor_sset *refs;
 	char *refs_repo;
 };
@@ -83,7 +84,8 @@ static int fsck_db_problem(void *arg, const struct stor_row *r, struct err *e)
 	return 0;
 }
 
-/* --- 2. Blob files ---------------------------------------------------------- */
+/* --- 2. Blob files ----------------------------------------------------------
+ */
 
 /* Hashes blob dg's content into *got; 1 if unreadable (damage, not a
  * failure of fsck: *why says what happened). */
@@ -198,8 +200,8 @@ static int fsck_file(void *arg, const struct stor_file *file, struct err *e)
 
 	if (!file->dg) {
 		fsck_problem(f, STOR_FSCK_STRAY,
-			     "stray file %s/%s: not a blob%s",
-			     stor_dir(f->st), file->name,
+			     "stray file %s/%s: not a blob%s", stor_dir(f->st),
+			     file->name,
 			     f->o->repair ? "; moved to quarantine" : "");
 		fsck_quarantine(f, file, file->name);
 		return 0;
@@ -212,7 +214,8 @@ static int fsck_file(void *arg, const struct stor_file *file, struct err *e)
 	return fsck_orphan(f, file, e);
 }
 
-/* --- 3. Manifests ------------------------------------------------------------- */
+/* --- 3. Manifests
+ * ------------------------------------------------------------- */
 
 struct fsck_tags {
 	char list[256];
@@ -235,7 +238,7 @@ static int fsck_tag(void *arg, const struct stor_row *r, struct err *e)
 static const char *fsck_mf_name(struct fsck *f, const char *repo,
 				const struct digest *dg, char out[512])
 {
-	struct fsck_tags t = { "", 0 };
+	struct fsck_tags t = {"", 0};
 	char ds[DIGEST_STR_MAX];
 
 	f->m->ops->mf_relations(f->m, repo, dg, fsck_tag, &t, NULL);
@@ -354,7 +357,7 @@ static int fsck_desc(struct fsck_mf *mf, json_t *d, bool is_child,
 
 static int fsck_descs(struct fsck_mf *mf, json_t *root, struct err *e)
 {
-	static const char *const arrays[] = { "layers", "blobs", "manifests" };
+	static const char *const arrays[] = {"layers", "blobs", "manifests"};
 	json_t *config = json_object_get(root, "config"), *a, *d;
 	size_t i;
 
@@ -415,7 +418,7 @@ out:
 
 static int fsck_manifest(void *arg, const struct stor_row *r, struct err *e)
 {
-	struct fsck_mf mf = { arg, r, "", false };
+	struct fsck_mf mf = {arg, r, "", false};
 	struct fsck *f = mf.f;
 	const char *why = NULL;
 	char ds[DIGEST_STR_MAX];
@@ -454,7 +457,8 @@ out:
 	return ret;
 }
 
-/* --- 4. Repository links ------------------------------------------------------ */
+/* --- 4. Repository links
+ * ------------------------------------------------------ */
 
 struct fsck_lost {
 	char *repo;
@@ -509,7 +513,7 @@ static int fsck_lost_check(struct fsck *f, const struct fsck_lost *l,
 
 static int fsck_links(struct fsck *f, struct err *e)
 {
-	struct fsck_links l = { f, NULL, 0, 0 };
+	struct fsck_links l = {f, NULL, 0, 0};
 	int pin = -1, ret = -1;
 
 	if (f->m->ops->list(f->m, STOR_LIST_LINKS, NULL, fsck_link, &l, e) < 0)
@@ -528,7 +532,8 @@ out:
 	return ret;
 }
 
-/* --- 5. Uploads ------------------------------------------------------------------ */
+/* --- 5. Uploads
+ * ------------------------------------------------------------------ */
 
 static int fsck_upload_file(void *arg, const struct stor_file *file,
 			    struct err *e)
@@ -548,8 +553,8 @@ static int fsck_upload_file(void *arg, const struct stor_file *file,
 	}
 	if (f->m->ops->up_exists(f->m, file->name, &owned, e) < 0)
 		return -1;
-	if (!owned && (f->o->exclusive ||
-		       file->changed < f->s->started - FSCK_TEMP_AGE))
+	if (!owned &&
+	    (f->o->exclusive || file->changed < f->s->started - FSCK_TEMP_AGE))
 		fsck_problem(f, STOR_FSCK_UPLOAD,
 			     "upload data %s (%lld bytes) has no session (gc "
 			     "frees it)",

@@ -179,8 +179,7 @@ struct stor_lock *stor_lock_take(const char *dir, struct err *e)
 			continue;
 		if (errno == EWOULDBLOCK)
 			err_set(e, ERR_BUSY,
-				"%s is in use by another customs process",
-				dir);
+				"%s is in use by another customs process", dir);
 		else
 			err_errno(e, ERR_IO, errno, "lock %s/serve.lock", dir);
 		close(fd);
@@ -206,8 +205,11 @@ int64_t stor_parse_duration(const char *s)
 	static const struct {
 		char unit;
 		int64_t mul;
-	} units[] = { { 's', 1 },     { 'm', 60 },	 { 'h', 3600 },
-		      { 'd', 86400 }, { 'w', 7 * 86400 } };
+	} units[] = {{'s', 1},
+		     {'m', 60},
+		     {'h', 3600},
+		     {'d', 86400},
+		     {'w', 7 * 86400}};
 	int64_t v = 0, mul = 1;
 	const char *p = s;
 
@@ -300,8 +302,7 @@ static int gc_session_over(struct stor_gc_run *g, const struct gc_session *u,
 	}
 	if (changed > last)
 		last = changed;
-	*over = g->o->upload_ttl_s > 0 &&
-		last <= g->now - g->o->upload_ttl_s;
+	*over = g->o->upload_ttl_s > 0 && last <= g->now - g->o->upload_ttl_s;
 	return 0;
 }
 
@@ -337,7 +338,7 @@ static int gc_expire_one(struct stor_gc_run *g, const struct gc_session *u,
 /* Upload sessions that are over, with their data. */
 static int gc_expire_uploads(struct stor_gc_run *g, struct err *e)
 {
-	struct gc_sessions ss = { 0 };
+	struct gc_sessions ss = {0};
 	int ret = -1;
 
 	if (g->m->ops->list(g->m, STOR_LIST_UPLOADS, NULL, gc_session_add, &ss,
@@ -354,8 +355,7 @@ out:
 
 /* A file of uploads/ that no session owns: a temporary file, or data whose
  * session is gone (a crash between creating the data and its row). */
-static int gc_upload_file(void *arg, const struct stor_file *f,
-			  struct err *e)
+static int gc_upload_file(void *arg, const struct stor_file *f, struct err *e)
 {
 	struct stor_gc_run *g = arg;
 	bool owned = false;
@@ -381,7 +381,8 @@ static int gc_upload_file(void *arg, const struct stor_file *f,
 	return 0;
 }
 
-/* --- Blobs ------------------------------------------------------------------ */
+/* --- Blobs ------------------------------------------------------------------
+ */
 
 struct gc_use {
 	struct stor_gc_run *g;
@@ -403,7 +404,7 @@ static int gc_user(void *arg, const struct stor_row *r, struct err *e)
 static int gc_blob_used(struct stor_gc_run *g, const struct digest *dg,
 			bool *used, struct err *e)
 {
-	struct gc_use u = { g, false };
+	struct gc_use u = {g, false};
 	bool linked = false;
 
 	if (g->m->ops->blob_users(g->m, dg, g->cutoff, gc_user, &u, &linked,
@@ -468,11 +469,11 @@ keep:
 	return 0;
 }
 
-/* --- Runs ------------------------------------------------------------------ */
+/* --- Runs ------------------------------------------------------------------
+ */
 
 static void gc_run_init(struct stor_gc_run *g, struct stor *st,
-			const struct stor_gc_opts *o,
-			struct stor_gc_stats *s)
+			const struct stor_gc_opts *o, struct stor_gc_stats *s)
 {
 	memset(g, 0, sizeof(*g));
 	memset(s, 0, sizeof(*s));

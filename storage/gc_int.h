@@ -32,7 +32,7 @@ struct stor_gc_run {
 	const struct stor_gc_opts *o;
 	struct stor_gc_stats *s;
 	int64_t now;
-	int64_t cutoff;		/* now - grace */
+	int64_t cutoff; /* now - grace */
 	/* Manifests a dry run would have deleted (their refs do not keep
 	 * blobs); NULL when none. */
 	struct stor_sset *gone;

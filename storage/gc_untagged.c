@@ -195,15 +195,14 @@ static int ut_delete(struct stor_gc_run *g, const char *repo,
 		     const struct ut_node *n, const struct stor_sset *doomed,
 		     bool *deleted, struct err *e)
 {
-	struct ut_check c = { g, repo, doomed, false };
+	struct ut_check c = {g, repo, doomed, false};
 	struct err e2 = ERR_INIT;
 	int pin, ret = -1;
 
 	*deleted = false;
 	if (stor_pin(g->st, true, &pin, e) < 0)
 		return -1;
-	if (g->m->ops->mf_relations(g->m, repo, &n->dg, ut_relation, &c, e) <
-	    0)
+	if (g->m->ops->mf_relations(g->m, repo, &n->dg, ut_relation, &c, e) < 0)
 		goto out;
 	if (!c.held) {
 		if (stor_manifest_delete(g->st, repo, &n->dg, &e2) < 0) {
@@ -233,9 +232,9 @@ static int ut_sweep(struct stor_gc_run *g, struct ut_repo *r, struct err *e)
 
 	for (size_t i = 0; i < r->nnodes; i++)
 		if (!r->nodes[i].reached)
-			stor_sset_add(doomed,
-				      stor_mf_key(r->name, &r->nodes[i].dg,
-						  key));
+			stor_sset_add(
+				doomed,
+				stor_mf_key(r->name, &r->nodes[i].dg, key));
 	for (size_t i = 0; i < r->nnodes && !stor_gc_stopping(g); i++) {
 		struct ut_node *n = &r->nodes[i];
 
@@ -263,8 +262,8 @@ out:
 
 static int ut_repo(struct stor_gc_run *g, const char *name, struct err *e)
 {
-	struct ut_repo r = { 0 };
-	struct ut_load l = { &r, g->cutoff };
+	struct ut_repo r = {0};
+	struct ut_load l = {&r, g->cutoff};
 	int ret = -1;
 
 	r.name = name;
@@ -272,8 +271,7 @@ static int ut_repo(struct stor_gc_run *g, const char *name, struct err *e)
 			    &l, e) < 0 ||
 	    g->m->ops->list(g->m, STOR_LIST_REFS, name, ut_load_ref, &l, e) <
 		    0 ||
-	    g->m->ops->list(g->m, STOR_LIST_TAGS, name, ut_load_tag, &l, e) <
-		    0)
+	    g->m->ops->list(g->m, STOR_LIST_TAGS, name, ut_load_tag, &l, e) < 0)
 		goto out;
 	qsort(r.nodes, r.nnodes, sizeof(*r.nodes), ut_node_cmp);
 	qsort(r.edges, r.nedges, sizeof(*r.edges), ut_edge_cmp);

@@ -47,28 +47,29 @@ struct maint_opt {
 #define MO_OFF(f) offsetof(struct maint_args, f)
 
 static const struct maint_opt maint_opts[] = {
-	{ "data", MO_STRING, MO_OFF(data), true, true, "DIR",
-	  "data directory (default ./var)" },
-	{ "dry-run", MO_BOOL, MO_OFF(dry_run), true, false, NULL,
-	  "say what would be freed, free nothing" },
-	{ "gc-grace", MO_DURATION, MO_OFF(grace_s), true, false, "DURATION",
-	  "keep blobs and manifests younger than this (default 1h)" },
-	{ "upload-ttl", MO_DURATION, MO_OFF(upload_ttl_s), true, false,
-	  "DURATION", "end upload sessions idle this long (default 24h; 0: "
-		      "never)" },
-	{ "gc-untagged", MO_BOOL, MO_OFF(untagged), true, false, NULL,
-	  "also delete manifests that no tag reaches" },
-	{ "repair", MO_BOOL, MO_OFF(repair), false, true, NULL,
-	  "move corrupt blobs and stray files to DIR/quarantine/" },
-	{ "since", MO_STRING, MO_OFF(since), false, true, "WHEN",
-	  "re-hash only blobs written since WHEN: unix time, a duration "
-	  "ago (24h), YYYY-MM-DD[THH:MM:SSZ], or 'last' (the last clean "
-	  "run)" },
-	{ "strict", MO_BOOL, MO_OFF(strict), false, true, NULL,
-	  "garbage (orphans, stale uploads) fails fsck too" },
-	{ "quiet", MO_BOOL, MO_OFF(quiet), true, true, NULL,
-	  "print only problems and the summary" },
-	{ NULL, 0, 0, false, false, NULL, NULL },
+	{"data", MO_STRING, MO_OFF(data), true, true, "DIR",
+	 "data directory (default ./var)"},
+	{"dry-run", MO_BOOL, MO_OFF(dry_run), true, false, NULL,
+	 "say what would be freed, free nothing"},
+	{"gc-grace", MO_DURATION, MO_OFF(grace_s), true, false, "DURATION",
+	 "keep blobs and manifests younger than this (default 1h)"},
+	{"upload-ttl", MO_DURATION, MO_OFF(upload_ttl_s), true, false,
+	 "DURATION",
+	 "end upload sessions idle this long (default 24h; 0: "
+	 "never)"},
+	{"gc-untagged", MO_BOOL, MO_OFF(untagged), true, false, NULL,
+	 "also delete manifests that no tag reaches"},
+	{"repair", MO_BOOL, MO_OFF(repair), false, true, NULL,
+	 "move corrupt blobs and stray files to DIR/quarantine/"},
+	{"since", MO_STRING, MO_OFF(since), false, true, "WHEN",
+	 "re-hash only blobs written since WHEN: unix time, a duration "
+	 "ago (24h), YYYY-MM-DD[THH:MM:SSZ], or 'last' (the last clean "
+	 "run)"},
+	{"strict", MO_BOOL, MO_OFF(strict), false, true, NULL,
+	 "garbage (orphans, stale uploads) fails fsck too"},
+	{"quiet", MO_BOOL, MO_OFF(quiet), true, true, NULL,
+	 "print only problems and the summary"},
+	{NULL, 0, 0, false, false, NULL, NULL},
 };
 
 /* Option names match ignoring '-', '_' and case, as serve's do. */
@@ -156,14 +157,16 @@ static int maint_config(struct maint_args *a, const char *path)
 		if (json_is_string(v))
 			rc = maint_set(a, o, json_string_value(v));
 		else if (json_is_boolean(v))
-			rc = maint_set(a, o, json_is_true(v) ? "true" : "false");
+			rc = maint_set(a, o,
+				       json_is_true(v) ? "true" : "false");
 		else if (json_is_integer(v)) {
 			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
 				 json_integer_value(v));
 			rc = maint_set(a, o, num);
 		} else {
-			fprintf(stderr, "customs %s: %s: %s has the wrong "
-					"type\n",
+			fprintf(stderr,
+				"customs %s: %s: %s has the wrong "
+				"type\n",
 				a->cmd, path, key);
 			rc = -1;
 		}
@@ -208,7 +211,8 @@ static int maint_parse(struct maint_args *a, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		arg = argv[i];
 		if (strncmp(arg, "--", 2) || !arg[2]) {
-			fprintf(stderr, "customs %s: unexpected argument '%s'\n",
+			fprintf(stderr,
+				"customs %s: unexpected argument '%s'\n",
 				a->cmd, arg);
 			return -1;
 		}
@@ -363,13 +367,14 @@ out:
 	return rc;
 }
 
-/* --- fsck ------------------------------------------------------------------ */
+/* --- fsck ------------------------------------------------------------------
+ */
 
 static const char *const fsck_kind_names[] = {
-	[STOR_FSCK_CORRUPT] = "corrupt",   [STOR_FSCK_STRAY] = "stray",
-	[STOR_FSCK_MISSING] = "missing",   [STOR_FSCK_MANIFEST] = "manifest",
-	[STOR_FSCK_DB] = "database",	   [STOR_FSCK_ORPHAN] = "orphan",
-	[STOR_FSCK_UPLOAD] = "upload",	   [STOR_FSCK_TEMP] = "temp",
+	[STOR_FSCK_CORRUPT] = "corrupt", [STOR_FSCK_STRAY] = "stray",
+	[STOR_FSCK_MISSING] = "missing", [STOR_FSCK_MANIFEST] = "manifest",
+	[STOR_FSCK_DB] = "database",	 [STOR_FSCK_ORPHAN] = "orphan",
+	[STOR_FSCK_UPLOAD] = "upload",	 [STOR_FSCK_TEMP] = "temp",
 };
 
 static void fsck_print(void *arg, enum stor_fsck_kind kind, const char *msg)
@@ -495,9 +500,10 @@ int stor_fsck_cmd_main(int argc, char **argv)
 		o.since = fsck_since(a.data, a.since);
 		if (o.since < 0) {
 			fprintf(stderr, "customs fsck: --since %s: %s\n",
-				a.since, strcmp(a.since, "last")
-						 ? "not a time or duration"
-						 : "no clean run recorded");
+				a.since,
+				strcmp(a.since, "last")
+					? "not a time or duration"
+					: "no clean run recorded");
 			goto out;
 		}
 	}
@@ -516,7 +522,8 @@ int stor_fsck_cmd_main(int argc, char **argv)
 	/* Everything up to this run's start is verified if the blobs before
 	 * `since` were verified by an earlier run. */
 	verified = fsck_state_read(a.data);
-	if (!s.damage && (o.since == 0 || (verified >= 0 && o.since <= verified)))
+	if (!s.damage &&
+	    (o.since == 0 || (verified >= 0 && o.since <= verified)))
 		fsck_state_write(a.data, s.started);
 	rc = s.damage ? 1 : 0;
 out:

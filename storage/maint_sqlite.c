@@ -52,8 +52,8 @@ static const char *ms_text(sqlite3_stmt *s, int col)
 }
 
 /* Fills r from the current row of listing what. */
-static int ms_list_row(enum stor_list what, sqlite3_stmt *s,
-		       struct stor_row *r, struct err *e)
+static int ms_list_row(enum stor_list what, sqlite3_stmt *s, struct stor_row *r,
+		       struct err *e)
 {
 	memset(r, 0, sizeof(*r));
 	r->repo = ms_text(s, 0);
@@ -136,8 +136,8 @@ int sq_list(struct stor_meta *m, enum stor_list what, const char *repo,
 	s = ms_prepare(c, ms_list_sql[what], "list rows", e);
 	if (!s)
 		goto out;
-	if (repo && sqlite3_bind_text(s, 1, repo, -1, SQLITE_STATIC) !=
-			    SQLITE_OK) {
+	if (repo &&
+	    sqlite3_bind_text(s, 1, repo, -1, SQLITE_STATIC) != SQLITE_OK) {
 		sq_fail(c->db, "list rows", e);
 		goto out;
 	}
@@ -197,9 +197,8 @@ out:
 	return ret;
 }
 
-int sq_blob_users(struct stor_meta *m, const struct digest *dg,
-		  int64_t since, stor_row_fn fn, void *arg, bool *linked,
-		  struct err *e)
+int sq_blob_users(struct stor_meta *m, const struct digest *dg, int64_t since,
+		  stor_row_fn fn, void *arg, bool *linked, struct err *e)
 {
 	static const char sql[] =
 		"SELECT repo, digest, 0, NULL, NULL FROM manifests"
@@ -292,8 +291,7 @@ out:
 	return ret;
 }
 
-int sq_up_exists(struct stor_meta *m, const char *id, bool *out,
-		 struct err *e)
+int sq_up_exists(struct stor_meta *m, const char *id, bool *out, struct err *e)
 {
 	static const char sql[] = "SELECT 1 FROM uploads WHERE id = ?1";
 	struct sq *sq = sq_of(m);
@@ -372,8 +370,8 @@ int sq_check(struct stor_meta *m, stor_row_fn fn, void *arg, struct err *e)
 		return -1;
 	if (ms_check_pragma(c, "PRAGMA integrity_check", "integrity check", fn,
 			    arg, e) == 0 &&
-	    ms_check_pragma(c, "PRAGMA foreign_key_check",
-			    "foreign key check", fn, arg, e) == 0)
+	    ms_check_pragma(c, "PRAGMA foreign_key_check", "foreign key check",
+			    fn, arg, e) == 0)
 		ret = 0;
 	sq_put(sq, c);
 	return ret;

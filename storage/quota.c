@@ -37,11 +37,11 @@ int stor_repo_usage(struct stor *st, const char *repo, int64_t *bytes,
 		    struct err *e)
 {
 	struct stor_meta *m = stor_meta_of(st);
-	struct usage u = { stor_blobs_of(st), 0 };
+	struct usage u = {stor_blobs_of(st), 0};
 
 	if (m->ops->list(m, STOR_LIST_LINKS, repo, usage_link, &u, e) < 0 ||
-	    m->ops->list(m, STOR_LIST_MANIFESTS, repo, usage_manifest, &u,
-			 e) < 0)
+	    m->ops->list(m, STOR_LIST_MANIFESTS, repo, usage_manifest, &u, e) <
+		    0)
 		return -1;
 	*bytes = u.bytes;
 	return 0;

@@ -5,7 +5,8 @@
 # and every push acknowledged is pulled back byte for byte afterwards.
 #
 #   LOAD_CONNS=N LOAD_SLOW=N LOAD_SECONDS=N   (defaults 500, 50, 30)
-#   LOAD_RSS_MAX_MIB=N                        peak RSS allowed (512)
+#   LOAD_RSS_MAX_MIB=N                        peak RSS allowed (512; 1024
+#                                             for an ASan build)
 . "$(dirname "$0")/lib.sh"
 need python3
 
@@ -13,6 +14,10 @@ CONNS=${LOAD_CONNS:-500}
 SLOW=${LOAD_SLOW:-50}
 SECS=${LOAD_SECONDS:-30}
 RSS_MAX=${LOAD_RSS_MAX_MIB:-512}
+# AddressSanitizer keeps freed memory in quarantine (256 MiB by default).
+if ldd "$CUSTOMS" 2>/dev/null | grep -q libasan; then
+	RSS_MAX=${LOAD_RSS_MAX_MIB:-1024}
+fi
 # Room for the connections on both sides.
 ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" -gt $((CONNS + SLOW + 100)) ] ||

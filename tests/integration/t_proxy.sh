@@ -101,7 +101,24 @@ req PUT /v2/library/debian/manifests/x --data-binary "@$L/blobs/sha256/${deb#sha
 	-H "Content-Type: $OCI_MANIFEST"
 expect 405 UNSUPPORTED
 
-# An index, all platforms.
+# An index and one of its platforms (as an engine pulls): the index's
+# report lists the one, and notes the other is not here.
+req GET /v2/library/multi/manifests/v1
+expect 200
+req GET "/v2/library/multi/manifests/$ma"
+expect 200
+wait_cached library/multi v1
+# The platform is stored (and the index's report re-made) a moment later.
+for _ in $(seq 1 100); do
+	req GET "/v2/library/multi/_customs/scan/v1?wait=60"
+	[ "$STATUS" = 200 ] && [ "$(jq '.manifests | length' "$B")" = 1 ] && break
+	sleep 0.1
+done
+[ "$(jq '.manifests | length' "$B")" = 1 ] || fail "index report: $(cat "$B")"
+jq -r '.notes[]' "$B" | grep -q "${mb}.*not in this repository" ||
+	fail "index report lacks a note on the missing platform: $(jq -c .notes "$B")"
+
+# All platforms: the index's report takes in the new one.
 "${SK[@]}" copy -q --all --src-tls-verify=false \
 	"docker://$REG/library/multi:v1" "oci:$TMP/outm:v1" ||
 	fail "pull of an index"
@@ -112,6 +129,13 @@ for dg in "$ma" "$mb"; do
 	expect 200
 	same_file "$B" "$L/blobs/sha256/${dg#sha256:}"
 done
+for _ in $(seq 1 100); do
+	req GET /v2/library/multi/_customs/scan/v1
+	[ "$STATUS" = 200 ] && [ "$(jq '.manifests | length' "$B")" = 2 ] && break
+	sleep 0.1
+done
+[ "$(jq '.manifests | length' "$B")" = 2 ] ||
+	fail "the index report did not take in the second platform: $(head -c 300 "$B")"
 
 # podman, into a store of its own.
 PM=(podman --root "$TMP/pm/root" --runroot "$TMP/pm/run" --storage-driver vfs

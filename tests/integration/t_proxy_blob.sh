@@ -7,6 +7,9 @@
 # is left in the store, and fsck is clean.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
+# Under ASan freed memory sits in a quarantine (256 MiB by default) and
+# counts as resident; keep it small so the cap measures our buffers.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8"
 
 # relay.py PORTFILE TARGET_PORT RATE: a TCP relay to 127.0.0.1:TARGET_PORT
 # that sends the replies at RATE bytes/s.
@@ -76,7 +79,7 @@ done
 [ "$(up_count "GET /v2/library/big/blobs/$big")" = 1 ] ||
 	fail "$(up_count "GET /v2/library/big/blobs/$big") upstream fetches"
 rss=$(rss_peak_kib)
-[ "$rss" -lt 262144 ] || fail "server peak RSS $rss KiB for a 200 MiB blob"
+[ "$rss" -lt 131072 ] || fail "server peak RSS $rss KiB for a 200 MiB blob"
 echo "10 clients, one upstream fetch, peak RSS ${rss} KiB"
 # Now from the store.
 [ "$(curl -sS "$URL/v2/library/big/blobs/$big" | sha256sum | cut -d' ' -f1)" = "${big#sha256:}" ] ||

@@ -23,7 +23,7 @@
 
 #include "common/banned.h"
 
-#define REPO "library/app"
+#define REPO	 "library/app"
 #define MT_IMAGE "application/vnd.oci.image.manifest.v1+json"
 #define MT_INDEX "application/vnd.oci.image.index.v1+json"
 
@@ -282,8 +282,9 @@ static void test_corrupt_blob(void **state)
 	snprintf(msg, sizeof(msg), "(tags: v1) lost blob %s (missing)",
 		 dstr(&layer));
 	expect_out(fx, msg);
-	snprintf(msg, sizeof(msg), "missing|repository %s lost blob %s "
-				   "(missing)",
+	snprintf(msg, sizeof(msg),
+		 "missing|repository %s lost blob %s "
+		 "(missing)",
 		 REPO, dstr(&layer));
 	expect_out(fx, msg);
 	assert_true(s.damage > 0);
@@ -304,8 +305,9 @@ static void test_corrupt_manifest_body(void **state)
 	blob_path(fx, &m, path);
 	write_at(path, "{}");
 	run_fsck(fx, false, false, 0, &s);
-	snprintf(msg, sizeof(msg), "manifest|manifest %s@%s (tags: v1): its "
-				   "body is corrupt",
+	snprintf(msg, sizeof(msg),
+		 "manifest|manifest %s@%s (tags: v1): its "
+		 "body is corrupt",
 		 REPO, dstr(&m));
 	expect_out(fx, msg);
 	assert_int_equal(s.problems[STOR_FSCK_CORRUPT], 1);
@@ -418,8 +420,9 @@ static void test_garbage(void **state)
 	snprintf(msg, sizeof(msg), "orphan|orphan blob %s (8 bytes)",
 		 dstr(&orphan));
 	expect_out(fx, msg);
-	snprintf(msg, sizeof(msg), "upload|upload session %s of %s has no "
-				   "data",
+	snprintf(msg, sizeof(msg),
+		 "upload|upload session %s of %s has no "
+		 "data",
 		 id, REPO);
 	expect_out(fx, msg);
 	/* Young temporary files and ownerless data may be a server's. */
@@ -439,7 +442,8 @@ static void test_garbage(void **state)
 	assert_int_equal(s.damage, 4);
 }
 
-/* --- The command ------------------------------------------------------------------ */
+/* --- The command
+ * ------------------------------------------------------------------ */
 
 static int run_cmd(int (*fn)(int, char **), ...)
 {
@@ -471,40 +475,38 @@ static void test_fsck_cmd(void **state)
 	stor_free(fx->st);
 	fx->st = NULL;
 	/* No clean run yet: --since last cannot work. */
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
-				 fx->dir, "--since", "last", NULL),
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
+				 "--since", "last", NULL),
 			 2);
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
-				 fx->dir, NULL),
-			 0);
+	assert_int_equal(
+		run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir, NULL),
+		0);
 	assert_true(exists(state_file));
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
-				 fx->dir, "--since=last", NULL),
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
+				 "--since=last", NULL),
 			 0);
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
-				 fx->dir, "--since", "2020-01-02T03:04:05Z",
-				 NULL),
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
+				 "--since", "2020-01-02T03:04:05Z", NULL),
 			 0);
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
-				 fx->dir, "--since", "7d", NULL),
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
+				 "--since", "7d", NULL),
 			 0);
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
-				 fx->dir, "--since", "yesterday", NULL),
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
+				 "--since", "yesterday", NULL),
 			 2);
 	blob_path(fx, &layer, path);
 	write_at(path, "LAYER");
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
-				 fx->dir, "--quiet", NULL),
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
+				 "--quiet", NULL),
 			 1);
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
-				 fx->dir, "--repair", NULL),
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
+				 "--repair", NULL),
 			 1);
 	assert_false(exists(path));
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data",
-				 missing, NULL),
-			 2);
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--dry-run",
-				 NULL),
+	assert_int_equal(
+		run_cmd(stor_fsck_cmd_main, "fsck", "--data", missing, NULL),
+		2);
+	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--dry-run", NULL),
 			 2);
 	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "-h", NULL), 0);
 }

@@ -24,7 +24,7 @@
 
 #include "common/banned.h"
 
-#define REPO "library/app"
+#define REPO	 "library/app"
 #define MT_IMAGE "application/vnd.oci.image.manifest.v1+json"
 #define MT_INDEX "application/vnd.oci.image.index.v1+json"
 
@@ -120,8 +120,8 @@ static bool blob_exists(struct fx *fx, const struct digest *d)
 	char path[512];
 	struct stat sb;
 
-	snprintf(path, sizeof(path), "%s/blobs/sha256/%.2s/%s", fx->dir,
-		 d->hex, d->hex);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%.2s/%s", fx->dir, d->hex,
+		 d->hex);
 	return stat(path, &sb) == 0;
 }
 
@@ -235,14 +235,13 @@ static struct digest push_index(struct fx *fx, const char *repo,
 	return d;
 }
 
-static void on_free(void *arg, const char *kind, const char *name,
-		    int64_t size)
+static void on_free(void *arg, const char *kind, const char *name, int64_t size)
 {
 	struct fx *fx = arg;
 	size_t len = strlen(fx->freed);
 
-	snprintf(fx->freed + len, sizeof(fx->freed) - len, "%s %s %lld;",
-		 kind, name, (long long)size);
+	snprintf(fx->freed + len, sizeof(fx->freed) - len, "%s %s %lld;", kind,
+		 name, (long long)size);
 }
 
 /* gc with no grace (everything is old enough). */
@@ -268,7 +267,8 @@ static bool has_manifest(struct fx *fx, const char *repo,
 	return stor_manifest_exists(fx->st, repo, d);
 }
 
-/* --- Blobs ----------------------------------------------------------------- */
+/* --- Blobs -----------------------------------------------------------------
+ */
 
 static void test_gc_frees_unreferenced(void **state)
 {
@@ -389,7 +389,7 @@ static void *pin_gc_thread(void *arg)
 static void test_gc_waits_for_pin(void **state)
 {
 	struct fx *fx = *state;
-	struct pin_gc pg = { fx, { 0 }, 0 };
+	struct pin_gc pg = {fx, {0}, 0};
 	struct err e = ERR_INIT;
 	struct digest d = push_blob(fx, REPO, "pinned");
 	pthread_t t;
@@ -437,7 +437,8 @@ static void test_manifest_put_rechecks_refs(void **state)
 	assert_false(has_manifest(fx, REPO, &d));
 }
 
-/* --- Untagged manifests ------------------------------------------------------ */
+/* --- Untagged manifests ------------------------------------------------------
+ */
 
 static void test_gc_untagged(void **state)
 {
@@ -506,7 +507,8 @@ static void test_gc_untagged_grace(void **state)
 	assert_true(has_manifest(fx, REPO, &kid));
 }
 
-/* --- Uploads and temporary files ---------------------------------------------- */
+/* --- Uploads and temporary files
+ * ---------------------------------------------- */
 
 static void test_gc_expires_uploads(void **state)
 {
@@ -644,7 +646,8 @@ static void test_repo_usage(void **state)
 	assert_int_equal(bytes, 10);
 }
 
-/* --- Locks and durations ----------------------------------------------------------- */
+/* --- Locks and durations
+ * ----------------------------------------------------------- */
 
 static void test_store_lock(void **state)
 {
@@ -686,7 +689,8 @@ static void test_parse_duration(void **state)
 	assert_int_equal(stor_parse_duration(NULL), -1);
 }
 
-/* --- The command ---------------------------------------------------------------------- */
+/* --- The command
+ * ---------------------------------------------------------------------- */
 
 /* Runs a command's main with a NULL-terminated list of arguments. */
 static int run_cmd(int (*fn)(int, char **), ...)
@@ -733,9 +737,8 @@ static void test_gc_cmd(void **state)
 	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
 				 "--gc-grace", "soon", NULL),
 			 2);
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", missing,
-				 NULL),
-			 1);
+	assert_int_equal(
+		run_cmd(stor_gc_cmd_main, "gc", "--data", missing, NULL), 1);
 	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--repair", NULL), 2);
 	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--help", NULL), 0);
 	assert_false(file_exists(fx, "nothing"));
