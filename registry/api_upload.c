@@ -104,6 +104,12 @@ static int up_on_data(struct http_req *req, const void *data, size_t len,
 			"body is longer than its Content-Range");
 		goto fail;
 	}
+	if (s->ctx->cfg->max_blob &&
+	    (uint64_t)stor_upload_offset(s->up) + len > s->ctx->cfg->max_blob) {
+		err_set(&e, ERR_TOO_LARGE, "blobs are limited to %zu bytes",
+			s->ctx->cfg->max_blob);
+		goto fail;
+	}
 	if (reg_quota_check(s->ctx->quota, s->name,
 			    stor_upload_offset(s->up) + (int64_t)len, &e) < 0 ||
 	    stor_upload_write(s->up, data, len, &e) < 0)

@@ -110,6 +110,8 @@ const struct cfg_option cfg_options[] = {
 			   "their data; 0: never"},
 	{"quota", CFG_SIZE, 0, 1LL << 60, "0", CFG_OFF(quota), NULL, "SIZE",
 	 "storage per repository (507 DENIED above); 0: none"},
+	{"max-blob", CFG_SIZE, 0, 1LL << 50, "0", CFG_OFF(max_blob), NULL,
+	 "SIZE", "largest blob accepted (413 above); 0: no cap"},
 	{"rate-limit", CFG_INT, 0, 1000000, "0", CFG_OFF(rate_limit), NULL,
 	 "N", "requests a second per client address (429 above); 0: none"},
 	{"rate-burst", CFG_INT, 1, 1000000, "100", CFG_OFF(rate_burst), NULL,

@@ -74,6 +74,7 @@ struct cfg {
 	bool gc_untagged;	 /* gc deletes manifests no tag reaches */
 	int64_t upload_ttl;	 /* idle upload sessions expire; 0: never */
 	size_t quota;		 /* bytes per repository; 0: none */
+	size_t max_blob;	 /* largest blob upload; 0: no cap */
 	int rate_limit;		 /* requests a second per client; 0: none */
 	int rate_burst;		 /* requests a client may send at once */
 	int max_conns;		 /* simultaneous connections */

@@ -67,8 +67,8 @@ static const struct maint_opt maint_opts[] = {
 	 "run)"},
 	{"strict", MO_BOOL, MO_OFF(strict), false, true, NULL,
 	 "garbage (orphans, stale uploads) fails fsck too"},
-	{"quiet", MO_BOOL, MO_OFF(quiet), true, true, NULL,
-	 "print only problems and the summary"},
+	{"quiet", MO_BOOL, MO_OFF(quiet), true, false, NULL,
+	 "print only the summary"},
 	{NULL, 0, 0, false, false, NULL, NULL},
 };
 

@@ -177,7 +177,10 @@ const struct sq_query sq_queries[SQ__COUNT] = {
 	/* A manifest pushed again re-arms its job: a failed one is scanned
 	 * again; a done one only puts its report into the repository it
 	 * was pushed to (the worker sees the result and reads no layer);
-	 * a queued, running or waiting one gets a new generation, so it is
+	 * a waiting one (an index) is queued to look at its platforms
+	 * anew (one may have come in without waking it: a pull-through
+	 * cache records a platform under its index only after storing
+	 * it); a queued or running one gets a new generation, so it is
 	 * queued once more when it finishes.  Pushes come before
 	 * re-matches (prio 0). */
 	[SQ_SCAN_ADD] = { "enqueue scan",
@@ -186,8 +189,8 @@ const struct sq_query sq_queries[SQ__COUNT] = {
 			  " VALUES (?1, ?2, 'queued', 0, ?3, ?3)"
 			  " ON CONFLICT (digest) DO UPDATE SET"
 			  " repo = excluded.repo,"
-			  " state = CASE WHEN state IN ('done', 'failed')"
-			  "  THEN 'queued' ELSE state END,"
+			  " state = CASE WHEN state IN ('done', 'failed',"
+			  "  'waiting') THEN 'queued' ELSE state END,"
 			  " attempts = CASE WHEN state IN ('done', 'failed')"
 			  "  THEN 0 ELSE attempts END,"
 			  " error = CASE WHEN state = 'failed' THEN NULL"

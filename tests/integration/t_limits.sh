@@ -1,6 +1,7 @@
 #!/bin/bash
 # Limits: the request rate per client (429 TOOMANYREQUESTS, Retry-After),
-# a per-repository storage quota (507 DENIED with a message), the number
+# a per-repository storage quota (507 DENIED with a message), the size of
+# a blob (413), the number
 # of connections (503), the size of a request's headers (431), slow
 # headers (cut off), and one server per data directory.
 . "$(dirname "$0")/lib.sh"
@@ -29,8 +30,12 @@ grep -q "in use by another customs process" "$TMP/second.log" ||
 	fail "second server: $(cat "$TMP/second.log")"
 stop_server
 
-# 2. Quota: 64 KiB per repository.
-start_server --quota 64KiB
+# 2. Quota: 64 KiB per repository; blobs of at most 48 KiB.
+start_server --quota 64KiB --max-blob 48KiB
+head -c 50000 /dev/urandom >"$TMP/huge"
+req POST "/v2/quota/blobs/uploads/?digest=$(sha256 "$TMP/huge")" \
+	--data-binary "@$TMP/huge" -H 'Content-Type: application/octet-stream'
+expect 413 SIZE_INVALID
 head -c 40000 /dev/urandom >"$TMP/a"
 head -c 40000 /dev/urandom >"$TMP/b"
 push_blob quota "$TMP/a" >/dev/null

@@ -109,8 +109,8 @@ req GET "/v2/library/multi/manifests/$ma"
 expect 200
 wait_cached library/multi v1
 # The platform is stored (and the index's report re-made) a moment later.
-for _ in $(seq 1 100); do
-	req GET "/v2/library/multi/_customs/scan/v1?wait=60"
+for _ in $(seq 1 30); do
+	req GET "/v2/library/multi/_customs/scan/v1?wait=2"
 	[ "$STATUS" = 200 ] && [ "$(jq '.manifests | length' "$B")" = 1 ] && break
 	sleep 0.1
 done
@@ -129,8 +129,8 @@ for dg in "$ma" "$mb"; do
 	expect 200
 	same_file "$B" "$L/blobs/sha256/${dg#sha256:}"
 done
-for _ in $(seq 1 100); do
-	req GET /v2/library/multi/_customs/scan/v1
+for _ in $(seq 1 30); do
+	req GET "/v2/library/multi/_customs/scan/v1?wait=2"
 	[ "$STATUS" = 200 ] && [ "$(jq '.manifests | length' "$B")" = 2 ] && break
 	sleep 0.1
 done

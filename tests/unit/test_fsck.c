@@ -497,7 +497,7 @@ static void test_fsck_cmd(void **state)
 	blob_path(fx, &layer, path);
 	write_at(path, "LAYER");
 	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
-				 "--quiet", NULL),
+				 "--strict", NULL),
 			 1);
 	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
 				 "--repair", NULL),
