@@ -10,6 +10,7 @@
  */
 #include "registry/scan_int.h"
 
+#include <malloc.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,9 @@ static void *rs_worker_main(void *arg)
 		if (rc == 1) {
 			rs_job_run(w, &job);
 			stor_scan_job_release(&job);
+			/* A scan's layer buffers are large and short-lived:
+			 * give them back rather than let the arena keep them. */
+			malloc_trim(0);
 			continue;
 		}
 		if (rc < 0)
