@@ -41,7 +41,7 @@ LIBS := $(foreach m,$(MODULES),$(if $(call module_srcs,$(m)),$(BUILD)/lib$(m).a)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test unit integration conformance conformance-reference \
+.PHONY: all deps run test test-asan unit integration conformance conformance-reference \
 	bench bench-quick format clean check-deps
 all: $(BUILD)/customs
 
@@ -100,12 +100,23 @@ conformance: all
 conformance-reference:
 	conformance/run-reference
 
+# Without SANITIZE, `make test` also runs the unit and integration tests on an
+# ASan/UBSan build (build-asan/), so CI proves both.
 test: deps
 	$(MAKE) all $(UNIT_BINS)
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) conformance
 	$(MAKE) conformance-reference
+ifndef SANITIZE
+	$(MAKE) test-asan
+endif
+
+test-asan:
+	$(MAKE) SANITIZE=address,undefined BUILD=build-asan all \
+		$(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BINS))
+	$(MAKE) SANITIZE=address,undefined BUILD=build-asan unit
+	$(MAKE) SANITIZE=address,undefined BUILD=build-asan integration
 
 bench: deps all
 	bench/run
