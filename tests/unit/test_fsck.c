@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/unit/tmpstore.h"
 #include "common/banned.h"
 
 #define REPO	 "library/app"
@@ -33,27 +34,11 @@ struct fx {
 	char out[8192]; /* the problems: "kind|message\n"... */
 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int fx_setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
-	const char *tmp = getenv("TMPDIR");
-	struct err e = ERR_INIT;
 
-	snprintf(fx->dir, sizeof(fx->dir), "%s/customs-fsck-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(fx->dir))
-		return -1;
-	fx->st = stor_open(fx->dir, &e);
-	if (!fx->st)
+	if (tmpstore_open(fx->dir, sizeof(fx->dir), "fsck", &fx->st) < 0)
 		return -1;
 	*state = fx;
 	return 0;
@@ -63,8 +48,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	stor_free(fx->st);
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpstore_close(fx->dir, fx->st);
 	free(fx);
 	return 0;
 }

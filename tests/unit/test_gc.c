@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/unit/tmpstore.h"
 #include "common/banned.h"
 
 #define REPO	 "library/app"
@@ -34,27 +35,11 @@ struct fx {
 	char freed[4096]; /* what on_free saw: "kind name size;" */
 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int fx_setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
-	const char *tmp = getenv("TMPDIR");
-	struct err e = ERR_INIT;
 
-	snprintf(fx->dir, sizeof(fx->dir), "%s/customs-gc-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(fx->dir))
-		return -1;
-	fx->st = stor_open(fx->dir, &e);
-	if (!fx->st)
+	if (tmpstore_open(fx->dir, sizeof(fx->dir), "gc", &fx->st) < 0)
 		return -1;
 	*state = fx;
 	return 0;
@@ -64,8 +49,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	stor_free(fx->st);
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpstore_close(fx->dir, fx->st);
 	free(fx);
 	return 0;
 }

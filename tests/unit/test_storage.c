@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/unit/tmpstore.h"
 #include "common/banned.h"
 
 #define REPO "library/app"
@@ -28,30 +29,12 @@ struct fx {
 	struct stor *st;
 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int fx_setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
-	const char *tmp = getenv("TMPDIR");
-	struct err e = ERR_INIT;
 
-	snprintf(fx->dir, sizeof(fx->dir), "%s/customs-stor-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(fx->dir))
+	if (tmpstore_open(fx->dir, sizeof(fx->dir), "stor", &fx->st) < 0)
 		return -1;
-	fx->st = stor_open(fx->dir, &e);
-	if (!fx->st) {
-		fprintf(stderr, "stor_open: %s\n", e.msg);
-		return -1;
-	}
 	*state = fx;
 	return 0;
 }
@@ -60,8 +43,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	stor_free(fx->st);
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpstore_close(fx->dir, fx->st);
 	free(fx);
 	return 0;
 }
