@@ -100,8 +100,8 @@ conformance: all
 conformance-reference:
 	conformance/run-reference
 
-# Without SANITIZE, `make test` also runs the unit and integration tests on an
-# ASan/UBSan build (build-asan/), so CI proves both.
+# Without SANITIZE, `make test` also runs every fuzz target briefly and the
+# unit and integration tests on an ASan/UBSan build (build-asan/).
 test: deps
 	$(MAKE) all $(UNIT_BINS)
 	$(MAKE) unit
@@ -109,6 +109,7 @@ test: deps
 	$(MAKE) conformance
 	$(MAKE) conformance-reference
 ifndef SANITIZE
+	$(MAKE) fuzz-smoke
 	$(MAKE) test-asan
 endif
 

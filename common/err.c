@@ -7,6 +7,10 @@
 
 static int err_vset(struct err *e, enum err_code code, const char *fmt,
 		    va_list ap, const char *suffix)
+	__attribute__((format(printf, 3, 0)));
+
+static int err_vset(struct err *e, enum err_code code, const char *fmt,
+		    va_list ap, const char *suffix)
 {
 	size_t n;
 
