@@ -53,32 +53,12 @@ static int fx_teardown(void **state)
 	return 0;
 }
 
-static struct digest dg_of(const char *s)
-{
-	struct digest d;
-
-	digest_of(DIGEST_SHA256, s, strlen(s), &d);
-	return d;
-}
-
 static const char *dstr(const struct digest *d)
 {
 	static char buf[4][DIGEST_STR_MAX];
 	static int i;
 
 	return digest_str(d, buf[i++ % 4]);
-}
-
-static void sql_exec(struct fx *fx, const char *sql)
-{
-	char path[300];
-	sqlite3 *db = NULL;
-
-	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 static void blob_path(struct fx *fx, const struct digest *d, char out[512])
@@ -334,7 +314,7 @@ static void test_missing_and_unrecorded(void **state)
 
 	m = push_image(fx, "v1", "layer", &layer);
 	/* The DB forgets a reference: gc would not keep that blob. */
-	sql_exec(fx, "DELETE FROM manifest_refs");
+	tmpstore_sql(fx->dir, "DELETE FROM manifest_refs");
 	run_fsck(fx, false, false, 0, &s);
 	snprintf(msg, sizeof(msg), "%s is not recorded as a reference",
 		 dstr(&layer));
@@ -367,7 +347,7 @@ static void test_index_child_missing(void **state)
 		 "PRAGMA foreign_keys = OFF;"
 		 "DELETE FROM manifests WHERE digest = '%s'",
 		 dstr(&kid));
-	sql_exec(fx, sql);
+	tmpstore_sql(fx->dir, sql);
 	(void)e;
 	run_fsck(fx, false, false, 0, &s);
 	snprintf(msg, sizeof(msg),
@@ -389,7 +369,7 @@ static void test_garbage(void **state)
 	char path[512], msg[512], id[STOR_UPLOAD_ID_MAX];
 
 	orphan = push_blob(fx, REPO, "nobody's");
-	sql_exec(fx, "DELETE FROM repo_blobs");
+	tmpstore_sql(fx->dir, "DELETE FROM repo_blobs");
 	assert_int_equal(stor_upload_start(fx->st, REPO, id, &e), 0);
 	snprintf(path, sizeof(path), "%s/uploads/%s", fx->dir, id);
 	assert_int_equal(unlink(path), 0);

@@ -54,32 +54,12 @@ static int fx_teardown(void **state)
 	return 0;
 }
 
-static struct digest dg_of(const char *s)
-{
-	struct digest d;
-
-	digest_of(DIGEST_SHA256, s, strlen(s), &d);
-	return d;
-}
-
 static const char *dstr(const struct digest *d)
 {
 	static char buf[4][DIGEST_STR_MAX];
 	static int i;
 
 	return digest_str(d, buf[i++ % 4]);
-}
-
-static void sql_exec(struct fx *fx, const char *sql)
-{
-	char path[300];
-	sqlite3 *db = NULL;
-
-	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 static long long sql_int(struct fx *fx, const char *sql)
@@ -309,11 +289,11 @@ static void test_gc_recent_link_keeps(void **state)
 	stor_gc_opts_init(&o);
 	o.grace_s = 0;
 	/* The file is "old" for a grace of 0; the link is in the future. */
-	sql_exec(fx, "UPDATE repo_blobs SET created = created + 100");
+	tmpstore_sql(fx->dir, "UPDATE repo_blobs SET created = created + 100");
 	assert_int_equal(stor_gc(fx->st, &o, &s, &e), 0);
 	assert_int_equal(s.blobs, 0);
 	assert_true(blob_exists(fx, &d));
-	sql_exec(fx, "UPDATE repo_blobs SET created = created - 200");
+	tmpstore_sql(fx->dir, "UPDATE repo_blobs SET created = created - 200");
 	assert_int_equal(stor_gc(fx->st, &o, &s, &e), 0);
 	assert_int_equal(s.blobs, 1);
 	assert_false(blob_exists(fx, &d));

@@ -48,26 +48,6 @@ static int fx_teardown(void **state)
 	return 0;
 }
 
-static void sql_exec(struct fx *fx, const char *sql)
-{
-	char path[300];
-	sqlite3 *db = NULL;
-
-	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
-static struct digest dg_of(const char *s)
-{
-	struct digest d;
-
-	digest_of(DIGEST_SHA256, s, strlen(s), &d);
-	return d;
-}
-
 /* Stores body as a manifest of repo (its refs need not exist here). */
 static struct digest put(struct fx *fx, const char *repo, const char *body,
 			 bool scan, const struct digest *refs, size_t nrefs)
@@ -256,7 +236,7 @@ static void test_fail_retry(void **state)
 	stor_scan_job_release(&job);
 	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
 	claim_none(fx); /* not before its retry time */
-	sql_exec(fx, "UPDATE scan_jobs SET not_before = 0");
+	tmpstore_sql(fx->dir, "UPDATE scan_jobs SET not_before = 0");
 	claim(fx, &d, &job);
 	assert_int_equal(job.attempts, 2);
 	assert_int_equal(stor_scan_fail(fx->st, &job, "not an image", -1, &e),
@@ -426,7 +406,7 @@ static void test_migrate_from_v1(void **state)
 
 	stor_free(fx->st);
 	fx->st = NULL;
-	sql_exec(fx,
+	tmpstore_sql(fx->dir,
 		 "DROP TABLE scan_results; DROP TABLE scan_jobs;"
 		 "CREATE TABLE scan_jobs (digest TEXT PRIMARY KEY,"
 		 " repo TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'queued'"
@@ -447,7 +427,7 @@ static void test_migrate_from_v1(void **state)
 			 "INSERT INTO scan_jobs VALUES ('sha256:%s', '%s',"
 			 " 'queued', 0, 2, 2)",
 			 d.hex, REPO);
-		sql_exec(fx, sql);
+		tmpstore_sql(fx->dir, sql);
 	}
 	fx->st = stor_open(fx->dir, &e);
 	assert_non_null(fx->st);

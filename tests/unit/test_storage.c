@@ -57,14 +57,6 @@ static void fx_reopen(struct fx *fx)
 	assert_non_null(fx->st);
 }
 
-static struct digest dg_of(const char *s)
-{
-	struct digest d;
-
-	digest_of(DIGEST_SHA256, s, strlen(s), &d);
-	return d;
-}
-
 /* Runs one SQL statement on meta.db and returns the integer it gives. */
 static long long sql_int(struct fx *fx, const char *sql)
 {
@@ -82,18 +74,6 @@ static long long sql_int(struct fx *fx, const char *sql)
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	return v;
-}
-
-static void sql_exec(struct fx *fx, const char *sql)
-{
-	char path[300];
-	sqlite3 *db = NULL;
-
-	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 static bool blob_file_exists(struct fx *fx, const struct digest *d)
@@ -868,13 +848,13 @@ static void test_scan_job_enqueued(void **state)
 
 	/* The job is in the manifest's transaction: if it cannot be
 	 * written, the manifest is not stored either. */
-	sql_exec(fx, "CREATE TRIGGER no_scans BEFORE INSERT ON scan_jobs"
+	tmpstore_sql(fx->dir, "CREATE TRIGGER no_scans BEFORE INSERT ON scan_jobs"
 		     " BEGIN SELECT RAISE(ABORT, 'no scans'); END");
 	assert_int_equal(put_mf(st, REPO, &refused, &d, &e), -1);
 	assert_int_equal(e.code, ERR_DB);
 	assert_false(stor_manifest_exists(st, REPO, &d));
 	expect_tags(st, REPO, NULL, -1, "v1,v2", false);
-	sql_exec(fx, "DROP TRIGGER no_scans");
+	tmpstore_sql(fx->dir, "DROP TRIGGER no_scans");
 	err_clear(&e);
 	assert_int_equal(put_mf(st, REPO, &refused, &d, &e), 0);
 	assert_int_equal(sql_int(fx, "SELECT count(*) FROM scan_jobs"), 2);
@@ -889,7 +869,7 @@ static void test_schema(void **state)
 				     " WHERE journal_mode = 'wal'"),
 			 1);
 	/* A newer schema than we know is refused, not misread. */
-	sql_exec(fx, "PRAGMA user_version = 99");
+	tmpstore_sql(fx->dir, "PRAGMA user_version = 99");
 	{
 		struct err e = ERR_INIT;
 		struct stor *st2 = stor_open(fx->dir, &e);
@@ -898,7 +878,7 @@ static void test_schema(void **state)
 		assert_int_equal(e.code, ERR_DB);
 		assert_non_null(strstr(e.msg, "99"));
 	}
-	sql_exec(fx, "PRAGMA user_version = 2");
+	tmpstore_sql(fx->dir, "PRAGMA user_version = 2");
 }
 
 int main(void)

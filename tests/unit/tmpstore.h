@@ -1,12 +1,14 @@
 /* tmpstore.h: a store in a fresh temporary directory, for the tests of
  * storage and of what sits on it.  Header-only: each test binary is one
- * translation unit. */
+ * translation unit; include it after <cmocka.h>. */
 #ifndef TESTS_UNIT_TMPSTORE_H
 #define TESTS_UNIT_TMPSTORE_H
 
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sqlite3.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "storage/storage.h"
@@ -44,6 +46,29 @@ static inline void tmpstore_close(const char *dir, struct stor *st)
 {
 	stor_free(st);
 	nftw(dir, tmpstore_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The sha256 digest of a string. */
+static inline struct digest dg_of(const char *s)
+{
+	struct digest d;
+
+	digest_of(DIGEST_SHA256, s, strlen(s), &d);
+	return d;
+}
+
+/* Runs SQL on the store's meta.db behind the store's back (to stage what
+ * a crash or a bug would leave); fails the test if it does not run. */
+static inline void tmpstore_sql(const char *dir, const char *sql)
+{
+	char path[300];
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/meta.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
 }
 
 #endif
