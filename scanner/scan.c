@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "scanner/detect.h"
 #include "scanner/image.h"
 #include "scanner/layer.h"
 #include "scanner/report.h"
@@ -207,4 +208,17 @@ int scan_report_max_severity(const json_t *report)
 		if (json_integer_value(json_object_get(c, names[s])) > 0)
 			return s;
 	return -1;
+}
+
+/* Defaults leave about 10x headroom over what common images use (a Debian
+ * or Node image: < 1 GiB out, < 40k entries a layer, < 3k packages, < 5 s). */
+void scan_budget_defaults(struct scan_budget *b)
+{
+	b->layer_bytes = (int64_t)8 << 30;
+	b->image_bytes = (int64_t)16 << 30;
+	b->ratio = 100;
+	b->layer_entries = 500000;
+	b->file_bytes = (int64_t)DET_MAX_RPMDB;
+	b->packages = 50000;
+	b->deadline_ms = 120000;
 }

@@ -69,7 +69,33 @@ struct scan_source {
 	void *ctx;
 };
 
+/* What one scan may cost.  Untrusted images are read within these; the
+ * first limit reached ends that part of the scan and makes the report
+ * "incomplete" (never a silent skip).  0 means "no limit" for each.
+ *
+ * A report carries
+ *	"status": "complete" | "incomplete",
+ *	"budgets": [ {"budget": "layer_bytes", "limit": 4294967296,
+ *		      "layer": "sha256:…", "detail": "…"}, … ]
+ * ("budgets" only when one was hit).  An absent "status" (reports made
+ * before budgets existed) reads as "complete". */
+struct scan_budget {
+	int64_t layer_bytes;   /* decompressed bytes per layer */
+	int64_t image_bytes;   /* decompressed bytes per image, all layers */
+	int64_t ratio;	       /* decompressed : compressed bytes of a layer,
+				* checked once SCAN_RATIO_FLOOR bytes are out */
+	int64_t layer_entries; /* tar entries per layer */
+	int64_t file_bytes;    /* bytes read of one file a detector wants */
+	int64_t packages;      /* inventory entries per image */
+	int64_t deadline_ms;   /* wall clock per scan */
+};
+#define SCAN_RATIO_FLOOR ((int64_t)64 << 20)
+
+/* Fills b with the defaults (see scan.c for the figures behind them). */
+void scan_budget_defaults(struct scan_budget *b);
+
 struct scan_opts {
+	const struct scan_budget *budget; /* NULL: scan_budget_defaults() */
 	struct vulndb *db;	/* NULL: no vulnerability data (the report
 				 * says so and lists no vulnerabilities) */
 	const char *db_note;	/* with db NULL: the note saying why */
