@@ -50,6 +50,16 @@ struct cfg {
 	int policy_wait;	    /* seconds a pull waits for a report */
 	int scan_wait_max;	    /* cap of ?wait on the scan endpoint */
 	size_t max_db_upload;	    /* POST /v2/_customs/db body cap */
+	/* What one image's scan may cost (scanner/scan.h, scan_budget and
+	 * scan_sandbox); 0: no limit. */
+	size_t scan_memory;	      /* address space of a scan worker */
+	int scan_deadline;	      /* seconds per image */
+	size_t scan_max_layer_bytes;  /* decompressed, per layer */
+	size_t scan_max_image_bytes;  /* decompressed, all layers */
+	int scan_max_ratio;	      /* decompressed : compressed */
+	int scan_max_layer_entries;   /* tar entries per layer */
+	size_t scan_max_file_bytes;   /* of one file a detector reads */
+	int scan_max_packages;	      /* inventory entries per image */
 	/* Authentication (authz.h, auth/auth.h). */
 	char *auth;	     /* none|basic|token */
 	char *htpasswd;	     /* NULL: DATA/htpasswd */

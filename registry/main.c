@@ -4,6 +4,7 @@
 
 #include "auth/auth.h"
 #include "registry/registry.h"
+#include "scanner/scan.h"
 #include "scanner/scanner.h"
 #include "storage/storage.h"
 
@@ -20,13 +21,16 @@ static const struct subcommand subcommands[] = {
 	{ "user", auth_user_cmd_main, "add or delete a registry user" },
 	{ "gc", stor_gc_cmd_main, "free unreferenced blobs and stale uploads" },
 	{ "fsck", stor_fsck_cmd_main, "check the store; --repair quarantines" },
+	/* Not for people: the sandboxed process that reads one image. */
+	{ "scan-worker", scan_worker_main, NULL },
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: customs <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(*subcommands); i++)
-		fprintf(out, "  %-8s %s\n", subcommands[i].name,
+		if (subcommands[i].help)
+			fprintf(out, "  %-8s %s\n", subcommands[i].name,
 			subcommands[i].help);
 	fprintf(out, "\n'customs <command> --help' describes each one.\n");
 }

@@ -30,6 +30,7 @@
 
 #include "common/digest.h"
 #include "common/err.h"
+#include "scanner/scan.h"
 #include "storage/storage.h"
 
 struct http_req;
@@ -41,6 +42,8 @@ struct reg_scan_config {
 	struct stor *st;     /* borrowed; outlives the pool */
 	int workers;	     /* threads; 0: one per core */
 	const char *vuln_db; /* the DB file; it may not exist (yet) */
+	struct scan_budget budget;   /* what one image's scan may cost */
+	struct scan_sandbox sandbox; /* the worker processes' limits */
 };
 
 /* Starts the workers after queueing again the jobs a crash or a restart

@@ -24,10 +24,14 @@
 /* A job is claimed for this long; a crash-free server never lets it
  * expire (jobs left running are queued again at start). */
 #define RS_LEASE_S 3600
-/* Claims before a job fails for good (a crash counts as one). */
-#define RS_MAX_ATTEMPTS 3
-/* Wait before retrying a job that failed for a passing reason. */
-#define RS_RETRY_S 5
+/* Claims before a job that keeps failing for a passing reason (EMFILE,
+ * EIO, a restart in the middle) fails for good: with the backoff below,
+ * about half an hour of retries. */
+#define RS_MAX_ATTEMPTS 8
+/* First wait before retrying such a job; doubled each time, at most
+ * RS_RETRY_MAX_S. */
+#define RS_RETRY_S 30
+#define RS_RETRY_MAX_S 600
 /* How often the DB file is checked for a change. */
 #define RS_DB_POLL_S 2
 /* Most platforms an index report lists. */
@@ -50,11 +54,14 @@ struct rs_worker {
 	struct vulndb *db; /* NULL: no DB */
 	char *db_note;	   /* with db NULL: why, for reports */
 	uint64_t db_gen;   /* of db; reopened when the pool's changes */
+	struct scan_sandbox sb; /* the pool's, telling this worker's pid */
+	pid_t child;		/* the scan process running, or 0 */
 };
 
 struct reg_scan {
 	struct stor *st;
 	char *db_path;
+	struct scan_budget budget;
 	struct rs_worker *workers;
 	int nworkers;
 	pthread_t manager;

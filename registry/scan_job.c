@@ -124,6 +124,7 @@ static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 {
 	struct scan_source src = {rs_open_blob, j};
 	struct scan_opts o = {
+		.budget = &j->w->pool->budget,
 		.db = j->w->db,
 		.db_note = j->w->db_note,
 		.repository = j->job->repo,
@@ -139,7 +140,8 @@ static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 		return scan_rematch(j->old, j->w->db, 0, out, e);
 	}
 	j->what = "scanned";
-	return scan_run(&src, &j->job->digest, &o, out, e);
+	return scan_run_sandboxed(&src, &j->job->digest, &o, &j->w->sb, out,
+				  e);
 }
 
 /* Platforms that are artifacts (an index may list signatures beside the
@@ -253,12 +255,26 @@ static int rs_job_store(struct rs_job *j, json_t **report, struct err *e)
 	return ret;
 }
 
-/* Failures of the image itself are final; the rest are retried. */
+/* Failures of the image itself are final: a malformed image, or a hostile
+ * one (its worker died, or a limit or the deadline killed it) is not
+ * retried blindly.  The rest (EMFILE, EIO, a busy DB) are passing and
+ * retried with a growing wait; the policy treats the image as pending
+ * meanwhile, never as clean. */
 static bool rs_final_error(enum err_code c)
 {
 	return c == ERR_UNSUPPORTED || c == ERR_MANIFEST_INVALID ||
 	       c == ERR_MANIFEST_UNKNOWN || c == ERR_INVALID ||
-	       c == ERR_BLOB_UNKNOWN;
+	       c == ERR_BLOB_UNKNOWN || c == ERR_TOO_LARGE;
+}
+
+/* Seconds before the next try of a job that failed n times. */
+static int64_t rs_backoff(int n)
+{
+	int64_t s = RS_RETRY_S;
+
+	while (--n > 0 && s < RS_RETRY_MAX_S)
+		s *= 2;
+	return s < RS_RETRY_MAX_S ? s : RS_RETRY_MAX_S;
 }
 
 static void rs_job_fail(struct rs_job *j, const struct err *why)
@@ -268,12 +284,14 @@ static void rs_job_fail(struct rs_job *j, const struct err *why)
 	bool final = rs_final_error(why->code) ||
 		     j->job->attempts >= RS_MAX_ATTEMPTS;
 	int64_t retry_at =
-		final ? -1
-		      : (int64_t)time(NULL) + RS_RETRY_S * j->job->attempts;
+		final ? -1 : (int64_t)time(NULL) + rs_backoff(j->job->attempts);
 
 	digest_str(&j->job->digest, ds);
 	log_msg(final ? LL_WARN : LL_INFO, "scan %s (%s): %s%s", ds,
-		j->job->repo, why->msg, final ? "" : "; will retry");
+		j->job->repo, why->msg,
+		final ? (rs_final_error(why->code) ? "; not retried"
+						   : "; giving up")
+		      : "; will retry");
 	if (stor_scan_fail(j->st, j->job, why->msg, retry_at, &e) < 0)
 		log_msg(LL_ERROR, "scan %s: %s", ds, e.msg);
 	if (final)
@@ -368,7 +386,7 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 		rc = rs_job_report(&j, &report, &e);
 	if (rc == 1)
 		goto out;
-	if (j.stopped) {
+	if (j.stopped || (rc < 0 && rs_stopping(w->pool))) {
 		rs_job_requeue(&j);
 		goto out;
 	}

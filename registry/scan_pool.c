@@ -235,12 +235,27 @@ static int rs_cores(void)
 	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
-static int rs_start(struct reg_scan *s, struct err *e)
+/* A worker thread's scan process started (pid) or is about to be reaped
+ * (0); reg_scan_stop() kills the live ones. */
+static void rs_track(void *ctx, pid_t pid)
+{
+	struct rs_worker *w = ctx;
+
+	pthread_mutex_lock(&w->pool->lock);
+	w->child = pid;
+	pthread_mutex_unlock(&w->pool->lock);
+}
+
+static int rs_start(struct reg_scan *s, const struct scan_sandbox *sb,
+		    struct err *e)
 {
 	int rc;
 
 	for (int i = 0; i < s->nworkers; i++) {
 		s->workers[i].pool = s;
+		s->workers[i].sb = *sb;
+		s->workers[i].sb.track = rs_track;
+		s->workers[i].sb.track_ctx = &s->workers[i];
 		rc = pthread_create(&s->workers[i].thread, NULL, rs_worker_main,
 				    &s->workers[i]);
 		if (rc)
@@ -261,6 +276,7 @@ struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e)
 	size_t n = 0;
 
 	s->st = cfg->st;
+	s->budget = cfg->budget;
 	s->db_path = xstrdup(cfg->vuln_db);
 	s->nworkers = cfg->workers > 0 ? cfg->workers : rs_cores();
 	s->workers = xcalloc((size_t)s->nworkers, sizeof(*s->workers));
@@ -274,7 +290,7 @@ struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e)
 		log_msg(LL_INFO, "scan: %zu interrupted job(s) queued again",
 			n);
 	rs_db_check(s, true, NULL);
-	if (rs_start(s, e) < 0)
+	if (rs_start(s, &cfg->sandbox, e) < 0)
 		goto fail;
 	log_msg(LL_INFO, "scan: %d worker(s)", s->nworkers);
 	return s;
@@ -291,6 +307,11 @@ void reg_scan_stop(struct reg_scan *s)
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;
 	pthread_cond_broadcast(&s->cond);
+	/* A scan in progress is cut short; its job is taken again at the
+	 * next start. */
+	for (int i = 0; s->workers && i < s->nworkers; i++)
+		if (s->workers[i].child > 0)
+			kill(s->workers[i].child, SIGKILL);
 	pthread_mutex_unlock(&s->lock);
 	sem_post(&s->wake_manager);
 	for (int i = 0; i < s->nworkers; i++) {

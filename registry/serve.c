@@ -64,7 +64,19 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 	if (reg_policy_init(policy, cfg, e) < 0)
 		return -1;
 	ctx->policy = policy;
-	sc = (struct reg_scan_config){ctx->st, cfg->scan_workers, cfg->vuln_db};
+	sc = (struct reg_scan_config){
+		.st = ctx->st, .workers = cfg->scan_workers, .vuln_db = cfg->vuln_db};
+	sc.budget = (struct scan_budget){
+		.layer_bytes = (int64_t)cfg->scan_max_layer_bytes,
+		.image_bytes = (int64_t)cfg->scan_max_image_bytes,
+		.ratio = cfg->scan_max_ratio,
+		.layer_entries = cfg->scan_max_layer_entries,
+		.file_bytes = (int64_t)cfg->scan_max_file_bytes,
+		.packages = cfg->scan_max_packages,
+		.deadline_ms = (int64_t)cfg->scan_deadline * 1000,
+	};
+	scan_sandbox_defaults(&sc.sandbox);
+	sc.sandbox.memory_bytes = (int64_t)cfg->scan_memory;
 	ctx->scan = reg_scan_new(&sc, e);
 	return ctx->scan ? 0 : -1;
 }

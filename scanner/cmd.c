@@ -314,7 +314,14 @@ int scan_cmd_main(int argc, char **argv)
 		fprintf(stderr, "customs scan: %s\n", e.msg);
 		goto out;
 	}
-	struct scan_opts o = { .db = db, .db_note = note };
+	/* The layers are read by sandboxed workers; only small JSON (the
+	 * layout's index, manifests and configs, each capped) is parsed
+	 * here, and the workers' inventories are matched here. */
+	struct scan_sandbox sb;
+	scan_sandbox_defaults(&sb);
+	struct scan_opts o = { .db = db, .db_note = note,
+			       .image_fn = scan_image_sandboxed,
+			       .image_ctx = &sb };
 	scan_split_ref(set.ref, &repo, &o.tag);
 	o.repository = repo;
 	if (scan_images(&src, &set, &o, &report, &e)) {

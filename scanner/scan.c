@@ -84,6 +84,16 @@ static int scan_image(const struct scan_source *src, struct image *img,
 	return 0;
 }
 
+static int scan_image_one(const struct scan_source *src, struct image *img,
+			  const struct scan_opts *o,
+			  const struct report_meta *m, json_t **out,
+			  struct err *e)
+{
+	if (o->image_fn)
+		return o->image_fn(o->image_ctx, src, img, o, out, e);
+	return scan_image(src, img, o, m, out, e);
+}
+
 int scan_images(const struct scan_source *src, const struct image_set *set,
 		const struct scan_opts *opts, json_t **report, struct err *e)
 {
@@ -97,7 +107,8 @@ int scan_images(const struct scan_source *src, const struct image_set *set,
 	if (!set->nimages)
 		return err_set(e, ERR_MANIFEST_UNKNOWN, "no image to scan");
 	if (!set->is_index)
-		return scan_image(src, &set->images[0], opts, &m, report, e);
+		return scan_image_one(src, &set->images[0], opts, &m, report,
+				      e);
 	/* One platform that cannot be read (say, a config a pull-through
 	 * store never fetched) does not hide the others. */
 	reps = json_array();
@@ -108,7 +119,7 @@ int scan_images(const struct scan_source *src, const struct image_set *set,
 		char ds[DIGEST_STR_MAX];
 		json_t *r;
 
-		if (scan_image(src, img, opts, &m, &r, &pe)) {
+		if (scan_image_one(src, img, opts, &m, &r, &pe)) {
 			char *n = xasprintf("platform image %s not scanned: %s",
 					    digest_str(&img->digest, ds), pe.msg);
 

@@ -94,8 +94,19 @@ struct scan_budget {
 /* Fills b with the defaults (see scan.c for the figures behind them). */
 void scan_budget_defaults(struct scan_budget *b);
 
+struct image;
+struct scan_opts;
+/* Reads one image of a set into its report (scan_images() calls it for
+ * each platform); the sandbox sets it to run the reading elsewhere. */
+typedef int (*scan_image_fn)(void *ctx, const struct scan_source *src,
+			     const struct image *img,
+			     const struct scan_opts *opts, json_t **report,
+			     struct err *e);
+
 struct scan_opts {
 	const struct scan_budget *budget; /* NULL: scan_budget_defaults() */
+	scan_image_fn image_fn;		  /* NULL: read in this process */
+	void *image_ctx;		  /* for image_fn */
 	struct vulndb *db;	/* NULL: no vulnerability data (the report
 				 * says so and lists no vulnerabilities) */
 	const char *db_note;	/* with db NULL: the note saying why */
@@ -112,6 +123,57 @@ struct scan_opts {
  * and files become notes in the report instead. */
 int scan_run(const struct scan_source *src, const struct digest *dg,
 	     const struct scan_opts *opts, json_t **report, struct err *e);
+
+/* --- The sandbox ----------------------------------------------------------
+ *
+ * Untrusted layers are parsed in worker processes, never in the caller's
+ * address space.  Each image gets a fresh `customs scan-worker` (spawned
+ * from exe, so nothing of the caller's memory, locks or descriptors is
+ * inherited) that:
+ *   - has address-space, CPU-time, file-size (0), open-file and core (0)
+ *     limits, and drops to nobody when started as root;
+ *   - runs under a seccomp filter that allows reading, memory and the
+ *     socket to its parent, and opening files read-only: it cannot write
+ *     a file, start a process or reach a network;
+ *   - asks its parent for each blob and gets a descriptor (SCM_RIGHTS),
+ *     or a pipe the parent fills for sources that are not files;
+ *   - sends back the report without findings: matching against the
+ *     vulnerability DB happens in the caller, with scan_rematch().
+ * A worker that crashes, is killed by a limit or outlives the deadline
+ * (the budget's plus a grace) ends that image's scan with ERR_INVALID
+ * ("worker died: ...") or ERR_TOO_LARGE ("... limit"): both mean "this
+ * input is hostile, do not retry".  ERR_IO means a passing failure of
+ * the caller's side (opening a blob, spawning): retry later.
+ */
+struct scan_sandbox {
+	const char *exe;	/* the customs binary; NULL: /proc/self/exe */
+	int64_t memory_bytes;	/* address space of a worker; 0: no limit */
+	int64_t report_bytes;	/* largest report taken from a worker */
+	int grace_s;		/* beyond the budget's deadline */
+	int unsafe_inprocess;	/* 1: no worker (tests of the scanner only) */
+	/* Told each worker's pid as it starts, and 0 before it is reaped,
+	 * so a caller that stops may kill it; NULL: nobody is told. */
+	void (*track)(void *ctx, pid_t pid);
+	void *track_ctx;
+};
+#define SCAN_SANDBOX_MEMORY ((int64_t)1 << 30)
+#define SCAN_SANDBOX_REPORT ((int64_t)32 << 20)
+#define SCAN_SANDBOX_GRACE 10
+
+void scan_sandbox_defaults(struct scan_sandbox *sb);
+
+/* scan_run() with every image read by a sandboxed worker; opts->db is
+ * used here, in the caller, to match the workers' inventories. */
+int scan_run_sandboxed(const struct scan_source *src, const struct digest *dg,
+		       const struct scan_opts *opts,
+		       const struct scan_sandbox *sb, json_t **report,
+		       struct err *e);
+/* The image_fn that does it for one image (ctx: a struct scan_sandbox). */
+int scan_image_sandboxed(void *ctx, const struct scan_source *src,
+			 const struct image *img, const struct scan_opts *opts,
+			 json_t **report, struct err *e);
+/* `customs scan-worker`: the worker's side (its parent is on fd 3). */
+int scan_worker_main(int argc, char **argv);
 
 /* Re-matches a stored report against db (NULL: no data) without reading
  * any layer: the inventory is taken from the report itself.  The new
