@@ -1,0 +1,135 @@
+#!/bin/bash
+# The scan sandbox: layers are read by `customs scan-worker` processes that
+# cannot write files, open sockets or start programs, and whose death
+# (a crash, a limit, the deadline) fails that one scan while the server
+# goes on serving.  A failed scan is final (no crash loop on restart), and
+# SIGTERM ends a server whose worker is deep in a decompression bomb.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/scanpush_lib.sh"
+need python3 zstd
+
+# --- The worker's confinement, as it reports it itself.  Its last act is
+# to open a socket, which the filter answers by killing it (SIGSYS).
+rc=0
+"$CUSTOMS" scan-worker --self-test >"$TMP/self.txt" 2>"$TMP/self.err" || rc=$?
+[ "$rc" -eq $((128 + 31)) ] ||
+	fail "self-test: exit $rc, want death by SIGSYS: $(cat "$TMP/self.txt" "$TMP/self.err")"
+grep -qx "open-for-write Operation not permitted" "$TMP/self.txt" ||
+	fail "self-test: a worker may open files for writing: $(cat "$TMP/self.txt")"
+grep -qx "mkdir Operation not permitted" "$TMP/self.txt" ||
+	fail "self-test: a worker may create directories"
+grep -qx "read-only-open allowed" "$TMP/self.txt" ||
+	fail "self-test: read-only opens should stay allowed"
+grep -qx "rlimit-core 0" "$TMP/self.txt" || fail "self-test: core dumps allowed"
+grep -qx "rlimit-nofile 64" "$TMP/self.txt" || fail "self-test: no fd limit"
+if [ "$(id -u)" = 0 ]; then
+	grep -qx "uid 65534" "$TMP/self.txt" ||
+		fail "self-test: started as root, the worker kept its uid"
+fi
+grep -q "socket allowed" "$TMP/self.txt" && fail "self-test: socket() allowed"
+
+sp_layout
+
+# A layer that takes long to read: a tar entry declaring 512 GiB, then
+# zstd RLE blocks of zeros (4 bytes a 128 KiB block: a 16 MiB blob).
+bomb_layer() {
+	python3 - "$1" <<'EOF'
+import struct, sys, tarfile
+size = 512 << 30
+ti = tarfile.TarInfo("zeros.bin")
+ti.size = size
+hdr = ti.tobuf(format=tarfile.GNU_FORMAT)
+out = bytearray(struct.pack("<I", 0xFD2FB528))
+out += bytes([0x00, 0x38])               # no content size; 128 KiB window
+out += struct.pack("<I", 0 | (len(hdr) << 3))[:3] + hdr  # raw block
+blk = 128 << 10
+n = size // blk
+rle = struct.pack("<I", (1 << 1) | (blk << 3))[:3] + b"\0"
+out += rle * (n - 1)
+out += struct.pack("<I", 1 | (1 << 1) | (blk << 3))[:3] + b"\0"
+open(sys.argv[1], "wb").write(out)
+EOF
+}
+# bomb_push REPO TAG: the debian image with the bomb as a second layer.
+bomb_push() {
+	local m dg bdg bsize
+
+	bomb_layer "$TMP/bomb.tar.zst"
+	bdg=$(push_blob "$1" "$TMP/bomb.tar.zst")
+	bsize=$(stat -c %s "$TMP/bomb.tar.zst")
+	m=$(sp_manifest_file debian)
+	for dg in $(jq -r '.config.digest, .layers[].digest' "$m"); do
+		push_blob "$1" "$L/blobs/sha256/${dg#sha256:}" >/dev/null
+	done
+	jq -c --arg d "$bdg" --argjson s "$bsize" '.layers += [{mediaType:
+		"application/vnd.oci.image.layer.v1.tar+zstd",
+		digest: $d, size: $s}]' "$m" >"$TMP/bomb.json"
+	push_manifest "$1" "$2" "$TMP/bomb.json" "$OCI_MANIFEST"
+	sha256 "$TMP/bomb.json"
+}
+# status REPO DIGEST: the scan endpoint's status (200: "done").
+scan_status() {
+	req GET "/v2/$1/_customs/scan/$2"
+	case $STATUS in
+	200) echo done ;;
+	*) jq -r '.status // "?"' "$B" ;;
+	esac
+}
+alive() {
+	kill -0 "$PID" 2>/dev/null || fail "server died: $(tail -n 5 "$TMP/server.log")"
+	req GET /v2/
+	expect 200
+}
+
+# --- A worker that cannot get memory dies; the server logs it, fails that
+# scan for good and serves on.  A restart does not scan it again.
+start_server --scan-workers 1 --scan-memory 4MiB
+deb=$(sp_push debian sb/deb v1)
+req GET "/v2/sb/deb/_customs/scan/$deb?wait=60"
+expect 422
+jq -e '.status == "failed" and (.error | test("scan worker (died|exited)"))' \
+	"$B" >/dev/null || fail "dying worker: $(cat "$B")"
+alive
+grep -q "scan worker" "$TMP/server.log" || fail "the worker's death is not logged"
+stop_server
+start_server --scan-workers 1
+sleep 1.5
+[ "$(scan_status sb/deb "$deb")" = failed ] ||
+	fail "a failed scan was taken again after a restart"
+alive
+# The same image pushed again elsewhere is not rescanned either: it is
+# the same content.
+stop_server
+
+# --- SIGTERM while a worker is deep in a bomb (budgets off): the server
+# still stops within stop_server's few seconds, and the job is taken again
+# at the next start.
+start_server --scan-workers 1 --scan-max-ratio 0 --scan-max-layer-bytes 0 \
+	--scan-max-image-bytes 0 --scan-deadline 0
+bdg=$(bomb_push sb/bomb v1)
+for i in $(seq 1 100); do
+	pgrep -f "customs scan-worker" >/dev/null && break
+	sleep 0.1
+done
+pgrep -f "customs scan-worker" >/dev/null || fail "no scan worker is running"
+alive
+stop_server
+sleep 0.2
+pgrep -f "customs scan-worker" >/dev/null && fail "a scan worker outlived the server"
+
+# --- The deadline: a one-second budget ends the bomb's scan, final, with
+# the reason; the server answered all along.
+start_server --scan-workers 1 --scan-max-ratio 0 --scan-max-layer-bytes 0 \
+	--scan-max-image-bytes 0 --scan-deadline 1
+alive
+req GET "/v2/sb/bomb/_customs/scan/$bdg?wait=60"
+case $STATUS in
+200) jq -e '.status == "incomplete" and any(.budgets[]; .budget == "deadline")' \
+	"$B" >/dev/null || fail "deadline: $(jq -c '{status, budgets}' "$B")" ;;
+422) jq -e '.error | test("deadline")' "$B" >/dev/null ||
+	fail "deadline: $(cat "$B")" ;;
+*) fail "deadline: status $STATUS: $(cat "$B")" ;;
+esac
+alive
+stop_server
+echo "ok"
