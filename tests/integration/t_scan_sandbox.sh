@@ -82,7 +82,11 @@ alive() {
 }
 
 # --- A worker that cannot get memory dies; the server logs it, fails that
-# scan for good and serves on.  A restart does not scan it again.
+# scan for good and serves on.  A restart does not scan it again.  (Builds
+# with AddressSanitizer set no address-space limit: it needs terabytes.)
+if grep -qx "rlimit-as -1" "$TMP/self.txt"; then
+	echo "sanitizer build: no address-space limit, dying-worker case skipped"
+else
 start_server --scan-workers 1 --scan-memory 4MiB
 deb=$(sp_push debian sb/deb v1)
 req GET "/v2/sb/deb/_customs/scan/$deb?wait=60"
@@ -97,9 +101,8 @@ sleep 1.5
 [ "$(scan_status sb/deb "$deb")" = failed ] ||
 	fail "a failed scan was taken again after a restart"
 alive
-# The same image pushed again elsewhere is not rescanned either: it is
-# the same content.
 stop_server
+fi
 
 # --- SIGTERM while a worker is deep in a bomb (budgets off): the server
 # still stops within stop_server's few seconds, and the job is taken again
