@@ -13,10 +13,23 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <unistd.h>
+
+#include "scanner/scan.h"
 #include <sys/stat.h>
 
-static int run_file(const char *path)
+/* The inputs, read before any runs (a sandboxed target cannot open
+ * files afterwards). */
+struct input {
+	uint8_t *data;
+	size_t len;
+};
+static struct input *inputs;
+static size_t ninputs;
+
+static int load_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *data = NULL;
@@ -37,12 +50,15 @@ static int run_file(const char *path)
 		len += n;
 	} while (n > 0);
 	fclose(f);
-	LLVMFuzzerTestOneInput(data, len);
-	free(data);
+	inputs = realloc(inputs, (ninputs + 1) * sizeof(*inputs));
+	if (!inputs)
+		abort();
+	inputs[ninputs].data = data;
+	inputs[ninputs++].len = len;
 	return 0;
 }
 
-static int run_path(const char *path, size_t *count)
+static int load_path(const char *path)
 {
 	struct dirent *de;
 	struct stat sb;
@@ -54,10 +70,8 @@ static int run_path(const char *path, size_t *count)
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	if (!S_ISDIR(sb.st_mode)) {
-		(*count)++;
-		return run_file(path);
-	}
+	if (!S_ISDIR(sb.st_mode))
+		return load_file(path);
 	d = opendir(path);
 	if (!d)
 		return -1;
@@ -65,7 +79,7 @@ static int run_path(const char *path, size_t *count)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		rc = run_path(sub, count);
+		rc = load_path(sub);
 	}
 	closedir(d);
 	return rc;
@@ -73,12 +87,26 @@ static int run_path(const char *path, size_t *count)
 
 int main(int argc, char **argv)
 {
-	size_t count = 0;
+	bool sandbox = &fuzz_sandboxed && fuzz_sandboxed &&
+		       !getenv("FUZZ_NO_SANDBOX");
 
 	LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc; i++)
-		if (run_path(argv[i], &count) < 0)
+		if (load_path(argv[i]) < 0)
 			return 1;
-	printf("%s: %zu inputs ran\n", argv[0], count);
-	return 0;
+	if (sandbox && scan_sandbox_enter(SCAN_SANDBOX_MEMORY, 0) < 0) {
+		fprintf(stderr, "%s: cannot enter the sandbox\n", argv[0]);
+		return 1;
+	}
+	for (size_t i = 0; i < ninputs; i++) {
+		LLVMFuzzerTestOneInput(inputs[i].data, inputs[i].len);
+		free(inputs[i].data);
+	}
+	free(inputs);
+	printf("%s: %zu inputs ran%s\n", argv[0], ninputs,
+	       sandbox ? " in the scan sandbox" : "");
+	fflush(stdout);
+	/* No exit handlers: LeakSanitizer's would need what the sandbox
+	 * forbids. */
+	_exit(0);
 }

@@ -14,6 +14,11 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Defined (as 1) by targets whose parser runs in the scan workers'
+ * sandbox: driver.c then reads every input first and runs them inside
+ * the same confinement (scan_sandbox_enter()), so a parser that needs a
+ * syscall the sandbox forbids shows up here. */
+extern const int fuzz_sandboxed __attribute__((weak));
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* A NUL-terminated copy of the input, as the parsers are handed files;

@@ -8,6 +8,10 @@
 #include "common/log.h"
 #include "scanner/detect.h"
 
+/* Detectors run in the scan workers' sandbox: so do their fuzz targets
+ * under driver.c (see fuzz.h). */
+const int fuzz_sandboxed = 1;
+
 typedef void (*fuzz_det_fn)(const struct det_file *f, struct det_out *out);
 
 static inline void fuzz_det_run(fuzz_det_fn fn, const char *path,

@@ -47,11 +47,17 @@ fuzz-build: fuzz-deps
 		CFLAGS="$(FUZZ_CFLAGS)" FUZZ_LINK=-fsanitize=fuzzer \
 		fuzz-bins
 
+# What libFuzzer found is then replayed by the driver build, where the
+# detectors' targets run inside the scan workers' sandbox.
 fuzz: fuzz-build
-	FUZZ_BUILD=$(FUZZ_BUILD) fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	$(MAKE) FUZZ_LINK=fuzz/driver.c fuzz-regress-bins
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_REPLAY=$(BUILD)/fuzz-regress \
+		fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-smoke: fuzz-build
-	FUZZ_BUILD=$(FUZZ_BUILD) fuzz/run $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+	$(MAKE) FUZZ_LINK=fuzz/driver.c fuzz-regress-bins
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_REPLAY=$(BUILD)/fuzz-regress \
+		fuzz/run $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-regress:
 	$(MAKE) FUZZ_LINK=fuzz/driver.c fuzz-regress-bins

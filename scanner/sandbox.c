@@ -978,11 +978,8 @@ out:
 
 /* Limits, privileges, filter: from here on the worker reads hostile
  * bytes. */
-static int sb_confine(const json_t *job)
+int scan_sandbox_enter(int64_t mem, int cpu)
 {
-	json_int_t cpu = json_integer_value(json_object_get(job, "cpu_s"));
-	json_int_t mem = json_integer_value(json_object_get(job, "memory"));
-
 	struct stat st;
 	rlim_t fsize = 0;
 
@@ -1018,6 +1015,14 @@ static int sb_confine(const json_t *job)
 		return -1;
 	}
 	return 0;
+}
+
+static int sb_confine(const json_t *job)
+{
+	json_int_t cpu = json_integer_value(json_object_get(job, "cpu_s"));
+	json_int_t mem = json_integer_value(json_object_get(job, "memory"));
+
+	return scan_sandbox_enter(mem, cpu > INT32_MAX ? INT32_MAX : (int)cpu);
 }
 
 static int sb_work(const json_t *job, json_t **report, struct err *e)

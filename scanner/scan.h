@@ -172,6 +172,11 @@ int scan_run_sandboxed(const struct scan_source *src, const struct digest *dg,
 int scan_image_sandboxed(void *ctx, const struct scan_source *src,
 			 const struct image *img, const struct scan_opts *opts,
 			 json_t **report, struct err *e);
+/* Confines the calling process as a worker is confined (limits with
+ * memory_bytes and cpu_s, 0 for none; nobody; the seccomp filter).  For
+ * processes that parse untrusted bytes themselves, such as the fuzz
+ * drivers.  Irreversible. */
+int scan_sandbox_enter(int64_t memory_bytes, int cpu_s);
 /* `customs scan-worker`: the worker's side (its parent is on fd 3). */
 int scan_worker_main(int argc, char **argv);
 
