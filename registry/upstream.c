@@ -24,6 +24,8 @@
 #define UPS_STALL_S	    60
 #define UPS_BUFFER	    (256 * 1024)
 #define UPS_MAX_REDIRS	    5
+/* Header bytes of one reply read at most (a header bomb is cut off). */
+#define UPS_HEADERS_MAX	    (256 * 1024)
 
 /* --- Remotes ------------------------------------------------------------- */
 
@@ -282,6 +284,8 @@ struct ups_call {
 	struct ups_xfer *x;
 	bool too_large;
 	bool err_cut; /* an error's body went on: we have its start */
+	size_t hdr_bytes; /* of the reply being read */
+	bool hdr_bomb;	  /* ... went over UPS_HEADERS_MAX */
 };
 
 static void ups_hdr_copy(char *out, size_t n, const char *v, size_t len)
@@ -301,8 +305,15 @@ static size_t ups_header_cb(char *p, size_t size, size_t n, void *arg)
 
 	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
 		ups_xfer_reset(x);
-		return len;
+		call->hdr_bytes = 0;
 	}
+	call->hdr_bytes += len;
+	if (call->hdr_bytes > UPS_HEADERS_MAX) {
+		call->hdr_bomb = true;
+		return 0;
+	}
+	if (len >= 5 && !strncmp(p, "HTTP/", 5))
+		return len;
 	colon = memchr(p, ':', len);
 	if (!colon)
 		return len;
@@ -438,7 +449,7 @@ static int ups_request(struct ups_conn *c, const struct ups_remote *r,
 		       const char *auth, bool basic, int64_t deadline,
 		       struct err *e)
 {
-	struct ups_call call = {c, x, false, false};
+	struct ups_call call = {c, x, false, false, 0, false};
 	struct curl_slist *hdrs = NULL;
 	int64_t left = deadline - ups_now_ms();
 	CURL *curl = c->curl;
@@ -493,6 +504,10 @@ static int ups_request(struct ups_conn *c, const struct ups_remote *r,
 		/* The receiver has its own reason; this is for the log. */
 		err_set(e, ERR_IO, "upstream %s: transfer stopped by its "
 			"receiver", r->host);
+	} else if (call.hdr_bomb) {
+		err_set(e, ERR_UPSTREAM,
+			"upstream %s: reply headers over %d bytes", r->host,
+			UPS_HEADERS_MAX);
 	} else if (call.too_large) {
 		err_set(e, ERR_TOO_LARGE,
 			"upstream %s: reply larger than %zu bytes", r->host,

@@ -15,6 +15,7 @@ What /v2/<repo>/blobs/<digest> does depends on <repo>:
   endless        200, no Content-Length, zeros at full speed, forever
   trickle        200, no Content-Length, 16 KiB every 0.25 s, forever
   endlesserror   500, no Content-Length, an error body that never ends
+  headerbomb     200 with 1 MiB of headers
   huge           200, Content-Length: 1 TB, then a trickle of zeros
   hugest         200, Content-Length: 1 EiB, then a trickle of zeros
   redirect       307 to http://127.0.0.1:SECRET/secret
@@ -134,6 +135,17 @@ class Upstream(Base):
             return self.stream(b"\0" * 65536, 0)
         if repo == "trickle":
             return self.stream(b"\0" * 16384, 0.25)
+        if repo == "headerbomb":
+            self.send_response(200)
+            for i in range(2048):
+                self.send_header("X-Bomb-%d" % i, "b" * 500)
+            self.send_header("Content-Length", "0")
+            try:
+                self.end_headers()
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         if repo == "endlesserror":
             return self.stream(b"x" * 65536, 0, code=500)
         if repo == "huge":

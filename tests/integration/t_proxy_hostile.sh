@@ -117,6 +117,10 @@ stored "$GOOD" || fail "the good blob was not stored"
 req GET "/v2/endlesserror/blobs/$GOOD"
 expect 502
 grep -q "replied 500" "$B" || fail "endless error: $(cat "$B")"
+# Headers without end.
+req GET "/v2/headerbomb/blobs/$GOOD"
+expect 502
+grep -q "reply headers over" "$B" || fail "header bomb: $(cat "$B")"
 
 # Redirects.  To another port of loopback, by name: refused, and the
 # internal service never asked.
