@@ -296,6 +296,16 @@ static void ups_hdr_copy(char *out, size_t n, const char *v, size_t len)
 	out[len] = '\0';
 }
 
+static int ups_start(struct ups_xfer *x)
+{
+	x->started = true;
+	if (x->on_start && x->on_start(x->arg, x) < 0) {
+		x->sink_failed = true;
+		return -1;
+	}
+	return 0;
+}
+
 static size_t ups_header_cb(char *p, size_t size, size_t n, void *arg)
 {
 	struct ups_call *call = arg;
@@ -314,6 +324,18 @@ static size_t ups_header_cb(char *p, size_t size, size_t n, void *arg)
 	}
 	if (len >= 5 && !strncmp(p, "HTTP/", 5))
 		return len;
+	if (len <= 2 && x->sink && !x->head && !x->started) {
+		long status = 0;
+
+		/* The end of a 2xx's headers: the receiver may refuse it on
+		 * them before a byte of the body comes (or does not). */
+		curl_easy_getinfo(call->c->curl, CURLINFO_RESPONSE_CODE,
+				  &status);
+		x->status = status;
+		if (status / 100 == 2 && ups_start(x) < 0)
+			return 0;
+		return len;
+	}
 	colon = memchr(p, ':', len);
 	if (!colon)
 		return len;
@@ -355,16 +377,6 @@ static size_t ups_header_cb(char *p, size_t size, size_t n, void *arg)
 	}
 #undef IS
 	return len;
-}
-
-static int ups_start(struct ups_xfer *x)
-{
-	x->started = true;
-	if (x->on_start && x->on_start(x->arg, x) < 0) {
-		x->sink_failed = true;
-		return -1;
-	}
-	return 0;
 }
 
 static size_t ups_write_cb(char *p, size_t size, size_t n, void *arg)

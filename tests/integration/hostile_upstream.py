@@ -16,7 +16,7 @@ What /v2/<repo>/blobs/<digest> does depends on <repo>:
   trickle        200, no Content-Length, 16 KiB every 0.25 s, forever
   endlesserror   500, no Content-Length, an error body that never ends
   headerbomb     200 with 1 MiB of headers
-  huge           200, Content-Length: 1 TB, then a trickle of zeros
+  huge           200, Content-Length: 1 TB, then nothing (it waits)
   hugest         200, Content-Length: 1 EiB, then a trickle of zeros
   redirect       307 to http://127.0.0.1:SECRET/secret
   redirect-https 307 to https://127.0.0.1:SECRET/secret (https by name,
@@ -149,7 +149,7 @@ class Upstream(Base):
         if repo == "endlesserror":
             return self.stream(b"x" * 65536, 0, code=500)
         if repo == "huge":
-            return self.stream(b"\0" * 1024, 0.5, 1 << 40)
+            return self.stream(b"", 0.5, 1 << 40)
         if repo == "hugest":
             return self.stream(b"\0" * 1024, 0.5, 1 << 60)
         where = {
