@@ -557,6 +557,7 @@ static int ups_perform(struct ups_conn *c, const struct ups_remote *r,
 	char host[300];
 	int ret = -1;
 
+	ups_guard_begin(c);
 	for (int hops = 0;; hops++) {
 		if (ups_request(c, r, x, url, hop, auth, basic, deadline, e) <
 		    0)

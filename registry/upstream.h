@@ -83,9 +83,10 @@ enum ups_hop {
 	UPS_HOP_HTTPS,	 /* another host, over https */
 };
 enum ups_hop ups_hop_of(const struct ups_remote *r, const char *url);
-/* Whether a hop may connect to an address of kind addr, when the
- * upstream's own address is of kind origin: its origin anywhere; a listed
- * host on a public address or in the upstream's own kind of range; an
+/* Whether a hop may connect to an address of kind addr, when the first
+ * request of the transfer found the upstream at an address of kind origin
+ * (that first request goes wherever the upstream is): its own host and a
+ * listed one on a public address or in the upstream's kind of range; an
  * unlisted https host on a public address only. */
 bool ups_hop_addr_ok(enum ups_hop hop, enum ups_addr_kind origin,
 		     enum ups_addr_kind addr);

@@ -8,12 +8,14 @@
  *   - by name (ups_hop_of), before a request: the upstream's own origin,
  *     a host on its allow list, or any host over https;
  *   - by address (ups_hop_addr_ok), as the connection is made or reused:
- *     the upstream's own origin may be anywhere (the operator put it
- *     there); a listed host must be public, or in the same kind of range
- *     as the upstream itself (a registry on the private network may
- *     redirect to a listed object store there); an unlisted https host
- *     must be public.  The address is the one curl connected to, so a
- *     name that resolves to 127.0.0.1 is caught too.
+ *     the first request of a transfer goes to the upstream wherever it is
+ *     (the operator put it there), and that fixes the upstream's kind of
+ *     range; later ones (redirects, the token realm) may go to a public
+ *     address, or one in that same kind of range if the host is the
+ *     upstream's own or listed (a registry on the private network may
+ *     redirect to a listed object store there), never elsewhere.  The
+ *     address is the one curl connected to, so a name that resolves to
+ *     127.0.0.1 (or is rebound to it between two requests) is caught.
  */
 #include "registry/upstream_int.h"
 
@@ -166,7 +168,7 @@ bool ups_hop_addr_ok(enum ups_hop hop, enum ups_addr_kind origin,
 {
 	switch (hop) {
 	case UPS_HOP_ORIGIN:
-		return true;
+		return addr == UPS_ADDR_PUBLIC || addr == origin;
 	case UPS_HOP_LISTED:
 		return addr == UPS_ADDR_PUBLIC ||
 		       (addr == origin && addr != UPS_ADDR_SPECIAL);
@@ -330,12 +332,17 @@ enum ups_hop ups_hop_of(const struct ups_remote *r, const char *url)
 
 /* --- In the transfer ------------------------------------------------------- */
 
-/* Whether conn may talk to an address of kind k; notes a refusal. */
+/* Whether conn may talk to an address of kind k; notes a refusal.  The
+ * first contact of a transfer (its origin, not yet seen) is not judged:
+ * record says whether it now counts as seen (the connection is made). */
 static bool ups_guard_admit(struct ups_conn *c, enum ups_addr_kind k,
-			    const char *ip)
+			    const char *ip, bool record)
 {
-	if (c->hop == UPS_HOP_ORIGIN) {
-		c->origin = k;
+	if (c->hop == UPS_HOP_ORIGIN && !c->origin_known) {
+		if (record) {
+			c->origin = k;
+			c->origin_known = true;
+		}
 		return true;
 	}
 	if (ups_hop_addr_ok(c->hop, c->origin, k))
@@ -357,7 +364,7 @@ static curl_socket_t ups_opensocket_cb(void *arg, curlsocktype purpose,
 
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, &a->addr, len);
-	if (purpose == CURLSOCKTYPE_IPCXN && c->hop != UPS_HOP_ORIGIN) {
+	if (purpose == CURLSOCKTYPE_IPCXN) {
 		if (ss.ss_family == AF_INET)
 			inet_ntop(AF_INET,
 				  &((struct sockaddr_in *)&ss)->sin_addr, ip,
@@ -368,7 +375,7 @@ static curl_socket_t ups_opensocket_cb(void *arg, curlsocktype purpose,
 				  sizeof(ip));
 		if (!ups_guard_admit(c, ups_addr_kind((struct sockaddr *)&ss,
 						      len),
-				     ip))
+				     ip, false))
 			return CURL_SOCKET_BAD;
 	}
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
@@ -382,7 +389,7 @@ static int ups_prereq_cb(void *arg, char *ip, char *local_ip, int port,
 	(void)local_ip;
 	(void)port;
 	(void)local_port;
-	return ups_guard_admit(arg, ups_addr_kind_str(ip), ip)
+	return ups_guard_admit(arg, ups_addr_kind_str(ip), ip, true)
 		       ? CURL_PREREQFUNC_OK
 		       : CURL_PREREQFUNC_ABORT;
 }
@@ -394,9 +401,8 @@ void ups_guard_setup(struct ups_conn *c, const struct ups_remote *r,
 	CURL *h = c->curl;
 
 	if (c->origin_r != r) {
-		/* Not seen yet: judged as strictly as a public upstream. */
 		c->origin_r = r;
-		c->origin = UPS_ADDR_PUBLIC;
+		c->origin_known = false;
 	}
 	c->hop = hop;
 	c->refused = false;
@@ -411,6 +417,11 @@ void ups_guard_setup(struct ups_conn *c, const struct ups_remote *r,
 	if (hop != UPS_HOP_ORIGIN)
 		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 #endif
+}
+
+void ups_guard_begin(struct ups_conn *c)
+{
+	c->origin_known = false;
 }
 
 int ups_guard_error(struct ups_conn *c, const struct ups_remote *r,

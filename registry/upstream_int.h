@@ -65,6 +65,7 @@ struct ups_conn {
 	/* The guard of the request in progress (upstream_guard.c). */
 	enum ups_hop hop;
 	const struct ups_remote *origin_r; /* whose address origin is */
+	bool origin_known; /* origin is the kind of its first address */
 	enum ups_addr_kind origin;
 	bool refused; /* a connection was refused for its address */
 	enum ups_addr_kind refused_kind;
@@ -84,6 +85,8 @@ int ups_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
  * curl_easy_reset). */
 void ups_guard_setup(struct ups_conn *c, const struct ups_remote *r,
 		     enum ups_hop hop);
+/* A new transfer: its first request fixes where the upstream is. */
+void ups_guard_begin(struct ups_conn *c);
 /* The error for a transfer that c->refused: names the host of url. */
 int ups_guard_error(struct ups_conn *c, const struct ups_remote *r,
 		    const char *url, struct err *e);

@@ -458,8 +458,11 @@ static void test_hop_addr(void **state)
 		for (size_t j = 0; j < n; j++) {
 			enum ups_addr_kind origin = kinds[i], to = kinds[j];
 
-			/* The upstream itself may be anywhere. */
-			assert_true(ups_hop_addr_ok(UPS_HOP_ORIGIN, origin, to));
+			/* Once found, the upstream stays where it is (or
+			 * goes public): no rebinding to loopback. */
+			assert_int_equal(ups_hop_addr_ok(UPS_HOP_ORIGIN, origin,
+							 to),
+					 to == UPS_ADDR_PUBLIC || to == origin);
 			/* Unlisted https: the internet only. */
 			assert_int_equal(ups_hop_addr_ok(UPS_HOP_HTTPS, origin,
 							 to),
@@ -483,6 +486,10 @@ static void test_hop_addr(void **state)
 				     UPS_ADDR_LOOPBACK));
 	assert_true(ups_hop_addr_ok(UPS_HOP_LISTED, UPS_ADDR_PRIVATE,
 				    UPS_ADDR_PRIVATE));
+	assert_false(ups_hop_addr_ok(UPS_HOP_ORIGIN, UPS_ADDR_PUBLIC,
+				     UPS_ADDR_LOOPBACK));
+	assert_true(ups_hop_addr_ok(UPS_HOP_ORIGIN, UPS_ADDR_LOOPBACK,
+				    UPS_ADDR_LOOPBACK));
 }
 
 static void check_hop(const struct ups_remote *r, const char *url,
