@@ -122,6 +122,13 @@ const struct cfg_option cfg_options[] = {
 	 "asked again (a HEAD)"},
 	{"proxy-workers", CFG_INT, 1, 256, "16", CFG_OFF(proxy_workers), NULL,
 	 "N", "threads fetching from upstreams"},
+	{"upstream-redirect-allow", CFG_LIST, 0, 0, NULL,
+	 CFG_OFF(upstream_redirect_allow), NULL, "HOST",
+	 "host (HOST, HOST:PORT, *.DOMAIN) upstreams may redirect to besides"
+	 " their own and public https hosts; per upstream: redirect_allow"},
+	{"upstream-timeout", CFG_DURATION, 1, 1LL << 31, "1h",
+	 CFG_OFF(upstream_timeout), NULL, "DURATION",
+	 "an upstream blob fetch taking longer is cut off (manifests: 2m)"},
 	{"gc-interval", CFG_DURATION, 0, 1LL << 31, "1h", CFG_OFF(gc_interval),
 	 NULL, "DURATION", "run gc this often while serving; 0: never"},
 	{"gc-grace", CFG_DURATION, 0, 1LL << 31, "1h", CFG_OFF(gc_grace), NULL,

@@ -78,6 +78,8 @@ struct cfg {
 	struct cfg_list upstream; /* name prefixes and their upstreams */
 	int64_t proxy_ttl;	  /* seconds a cached tag is fresh */
 	int proxy_workers;	  /* threads fetching from upstreams */
+	struct cfg_list upstream_redirect_allow; /* hosts any may redirect to */
+	int64_t upstream_timeout; /* seconds a blob fetch may take */
 	/* Reliability and limits (maint.h, limit.h; durations in seconds). */
 	int64_t gc_interval;	 /* online gc between runs; 0: none */
 	int64_t gc_grace;	 /* gc keeps anything younger */

@@ -22,13 +22,20 @@ static int px_remote_cmp(const void *a, const void *b)
 	return lx == ly ? strcmp(x->prefix, y->prefix) : (lx > ly ? -1 : 1);
 }
 
-static int px_add_remote(struct reg_proxy *p, const char *text, bool mirror,
-			 struct err *e)
+static int px_add_remote(struct reg_proxy *p, const struct cfg *cfg,
+			 const char *text, bool mirror, struct err *e)
 {
+	const struct cfg_list *allow = &cfg->upstream_redirect_allow;
 	struct ups_remote r;
 
 	if (ups_remote_parse(text, mirror, &r, e) < 0)
 		return -1;
+	for (size_t i = 0; i < allow->n; i++) {
+		if (ups_remote_allow(&r, allow->v[i], e) < 0) {
+			ups_remote_release(&r);
+			return -1;
+		}
+	}
 	for (size_t i = 0; i < p->nremotes; i++) {
 		if (!strcmp(p->remotes[i].prefix, r.prefix)) {
 			err_set(e, ERR_INVALID, "two upstreams for %s",
@@ -47,11 +54,12 @@ static void px_log_remotes(const struct reg_proxy *p)
 	for (size_t i = 0; i < p->nremotes; i++) {
 		const struct ups_remote *r = &p->remotes[i];
 
-		log_msg(LL_INFO, "pull-through: %s%s -> %s%s%s",
+		log_msg(LL_INFO, "pull-through: %s%s -> %s%s%s%s",
 			r->prefix[0] ? r->prefix : "every name",
 			r->prefix[0] ? "*" : "", r->url,
 			r->username ? " (with credentials)" : "",
-			r->ca ? " (own CA bundle)" : "");
+			r->ca ? " (own CA bundle)" : "",
+			r->nallow ? " (redirect allow list)" : "");
 	}
 }
 
@@ -68,13 +76,15 @@ int reg_proxy_new(const struct cfg *cfg, struct stor *st,
 	p->st = st;
 	p->ttl = cfg->proxy_ttl;
 	p->max_manifest = cfg->max_manifest;
-	if (cfg->mirror && px_add_remote(p, cfg->mirror, true, e) < 0)
+	p->max_blob = cfg->max_blob;
+	p->data = xstrdup(cfg->data);
+	if (cfg->mirror && px_add_remote(p, cfg, cfg->mirror, true, e) < 0)
 		goto fail;
 	for (size_t i = 0; i < cfg->upstream.n; i++)
-		if (px_add_remote(p, cfg->upstream.v[i], false, e) < 0)
+		if (px_add_remote(p, cfg, cfg->upstream.v[i], false, e) < 0)
 			goto fail;
 	qsort(p->remotes, p->nremotes, sizeof(*p->remotes), px_remote_cmp);
-	p->ups = ups_new(cfg->proxy_workers, e);
+	p->ups = ups_new(cfg->proxy_workers, cfg->upstream_timeout, e);
 	if (!p->ups)
 		goto fail;
 	px_log_remotes(p);
@@ -102,6 +112,7 @@ void reg_proxy_free(struct reg_proxy *p)
 	for (size_t i = 0; i < p->nremotes; i++)
 		ups_remote_release(&p->remotes[i]);
 	free(p->remotes);
+	free(p->data);
 	px_fresh_free(p);
 	px_partials_free(p);
 	pthread_mutex_destroy(&p->lock);

@@ -26,11 +26,16 @@
  *   - a blob is fetched once however many clients of a repository ask at
  *     the same time: the fetch writes it to an upload in the store, every
  *     client (range requests too) is served from that file as it grows,
- *     and the last byte goes out only once the digest is verified and the
- *     blob committed.  An upstream that fails half-way leaves nothing
- *     stored, and clients mid-body see the connection cut (never a wrong
- *     body).  A blob the store holds for another repository is served
- *     once the upstream confirms (a HEAD) that this one has it too.
+ *     and its last MiB (all of a smaller blob) goes out only once the
+ *     digest is verified and the blob committed.  An upstream that fails
+ *     half-way, or sends other bytes than the digest, leaves nothing
+ *     stored: a client gets a 502, or, mid-body, sees the connection cut
+ *     (never a whole wrong body).  --max-blob and the store's free space
+ *     bound what an upstream may send (refused on its Content-Length or
+ *     the manifest's size, cut off past it), and a redirect is followed
+ *     only where that upstream may send us (upstream.h).  A blob the
+ *     store holds for another repository is served once the upstream
+ *     confirms (a HEAD) that this one has it too.
  *   - catalog and tags/list show what the store holds.
  */
 #ifndef REGISTRY_PROXY_H

@@ -6,8 +6,16 @@
  * (`struct pxr`): each reads the upload's data through its own offset as
  * it grows, a piece each time its output drains, and sleeps on the fetch's
  * list when it has caught up; the fetch wakes it after the next write.
- * The last byte of a whole-body reply is held back until the commit, so a
- * blob that fails its digest check reaches no client complete.
+ * The last PXB_HOLD bytes are held back until the commit: a blob no
+ * bigger (and one whose size the upstream did not say) goes out only once
+ * verified, so a wrong one is a clean 502; of a bigger one a client may
+ * see a first part before the connection is cut, never a whole body.
+ *
+ * What the upstream sends is bounded: a Content-Length, or the size in
+ * the manifest that asked for the blob, over --max-blob or the store's
+ * free space is refused before a byte is read; a body that goes on past
+ * its manifest's size or --max-blob is cut off and discarded; the
+ * transfer has a deadline and a low-speed limit (upstream.h).
  *
  * An entry is QUEUED until a fetch thread takes it: the job submitted for
  * it, or a manifest's fetch that needs the blob and runs it in place (so a
@@ -20,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -30,6 +39,8 @@
 /* A client's reads, and how many per drain of its output. */
 #define PXR_PIECE  (128 * 1024)
 #define PXR_PIECES 4
+/* Bytes at the end of a blob no client gets before the digest check. */
+#define PXB_HOLD (1024 * 1024)
 
 enum pxb_state { PXB_QUEUED, PXB_RUNNING, PXB_DONE, PXB_FAILED };
 
@@ -124,6 +135,49 @@ static void pxb_notify(struct pxb *b)
 	}
 }
 
+/* --- Limits ------------------------------------------------------------------ */
+
+/* Whether size bytes of dg may come from m's upstream: under --max-blob
+ * and within the store's free space.  who says the size ("its manifest"). */
+static int pxb_size_ok(const struct reg_proxy *p, const struct px_map *m,
+		       const struct digest *dg, int64_t size, const char *who,
+		       struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+	struct statvfs sv;
+	uint64_t avail;
+
+	if (p->max_blob && (uint64_t)size > p->max_blob)
+		return err_set(e, ERR_UPSTREAM,
+			       "upstream %s: blob %s has %" PRId64 " bytes (%s"
+			       "), over --max-blob %zu",
+			       m->r->host, digest_str(dg, ds), size, who,
+			       p->max_blob);
+	if (statvfs(p->data, &sv) < 0)
+		return 0; /* the write will tell */
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if ((uint64_t)size > avail)
+		return err_set(e, ERR_UPSTREAM,
+			       "upstream %s: blob %s has %" PRId64 " bytes (%s"
+			       "), more than the store's %" PRIu64 " free",
+			       m->r->host, digest_str(dg, ds), size, who,
+			       avail);
+	return 0;
+}
+
+/* The most bytes b may grow to: its manifest's size, and --max-blob;
+ * under p->lock. */
+static int64_t pxb_cap(const struct pxb *b)
+{
+	int64_t cap = INT64_MAX;
+
+	if (b->p->max_blob && b->p->max_blob < (uint64_t)INT64_MAX)
+		cap = (int64_t)b->p->max_blob;
+	if (b->expect >= 0 && b->expect < cap)
+		cap = b->expect;
+	return cap;
+}
+
 /* --- The fetch ------------------------------------------------------------------ */
 
 struct pxb_fetch {
@@ -137,13 +191,21 @@ static int pxb_on_start(void *arg, const struct ups_xfer *x)
 	struct pxb_fetch *f = arg;
 	struct pxb *b = f->b;
 	char ds[DIGEST_STR_MAX];
+	int64_t expect;
 
-	if (b->expect >= 0 && x->length >= 0 && x->length != b->expect)
+	pthread_mutex_lock(&b->p->lock);
+	expect = b->expect;
+	pthread_mutex_unlock(&b->p->lock);
+	if (expect >= 0 && x->length >= 0 && x->length != expect)
 		return err_set(&f->err, ERR_UPSTREAM,
 			       "upstream %s: blob %s has %" PRId64
 			       " bytes, its manifest says %" PRId64,
 			       b->map.r->host, digest_str(&b->dg, ds),
-			       x->length, b->expect);
+			       x->length, expect);
+	if (x->length >= 0 &&
+	    pxb_size_ok(b->p, &b->map, &b->dg, x->length, "its Content-Length",
+			&f->err) < 0)
+		return -1;
 	pthread_mutex_lock(&b->p->lock);
 	b->size = x->length;
 	pxb_notify(b);
@@ -155,7 +217,21 @@ static int pxb_sink(void *arg, const void *data, size_t len)
 {
 	struct pxb_fetch *f = arg;
 	struct pxb *b = f->b;
+	char ds[DIGEST_STR_MAX];
+	int64_t cap, have;
+	bool sized;
 
+	pthread_mutex_lock(&b->p->lock);
+	cap = pxb_cap(b);
+	have = b->have;
+	sized = b->expect >= 0 && cap == b->expect;
+	pthread_mutex_unlock(&b->p->lock);
+	if ((uint64_t)have + len > (uint64_t)cap)
+		return err_set(&f->err, ERR_UPSTREAM,
+			       "upstream %s: blob %s goes on past %" PRId64
+			       " bytes (%s); cut off",
+			       b->map.r->host, digest_str(&b->dg, ds), cap,
+			       sized ? "its manifest's size" : "--max-blob");
 	if (stor_upload_write(f->u, data, len, &f->err) < 0)
 		return -1;
 	pthread_mutex_lock(&b->p->lock);
@@ -280,6 +356,17 @@ static void pxb_run(struct ups_conn *conn, struct pxb *b)
 		    pxb_transfer(conn, &f, &e) == 0) {
 			rc = stor_upload_finish(f.u, &b->dg, &e);
 			f.u = NULL; /* consumed, either way */
+			if (rc < 0 && e.code == ERR_DIGEST_INVALID) {
+				/* Its fault, not the client's: a 502. */
+				struct err why = e;
+
+				err_clear(&e);
+				err_set(&e, ERR_UPSTREAM,
+					"upstream %s sent other content for "
+					"blob %s; not stored (%s)",
+					b->map.r->host, digest_str(&b->dg, ds),
+					why.msg);
+			}
 		}
 	} else if (rc == 1) {
 		rc = 0;
@@ -364,6 +451,8 @@ int px_blob_ensure(struct ups_conn *conn, struct reg_proxy *p,
 
 	if (pxb_present(p, m->local, dg, size, NULL) == 0)
 		return 0;
+	if (size >= 0 && pxb_size_ok(p, m, dg, size, "its manifest says", e) < 0)
+		return -1;
 	pthread_mutex_lock(&p->lock);
 	b = pxb_find(p, m->local, dg);
 	if (!b) {
@@ -375,7 +464,8 @@ int px_blob_ensure(struct ups_conn *conn, struct reg_proxy *p,
 		if (run)
 			b->state = PXB_RUNNING;
 	}
-	if (run && b->expect < 0)
+	/* A client's fetch of it, running already, is bound by it too. */
+	if (b->expect < 0)
 		b->expect = size;
 	pthread_mutex_unlock(&p->lock);
 	if (run)
@@ -523,9 +613,9 @@ static void pxr_pump(struct pxr *r)
 		pthread_mutex_unlock(&p->lock);
 		return;
 	}
-	/* An empty body would be complete at once: only once verified. */
+	/* A blob within PXB_HOLD (or of a size not said) once verified. */
 	if (!r->started && b->state != PXB_FAILED &&
-	    (b->size > 0 || b->state == PXB_DONE)) {
+	    (b->size > PXB_HOLD || b->state == PXB_DONE)) {
 		size = b->state == PXB_DONE ? b->have : b->size;
 		pthread_mutex_unlock(&p->lock);
 		rc = pxr_begin(r, size);
@@ -542,10 +632,10 @@ static void pxr_pump(struct pxr *r)
 		pxr_fail(r, &e);
 		return;
 	}
-	/* Everything once committed; else all but the last byte. */
-	avail = b->state == PXB_DONE ? b->have
-		: b->have < b->size  ? b->have
-				     : b->size - 1;
+	/* Everything once committed; else all but the last PXB_HOLD. */
+	avail = b->state == PXB_DONE		  ? b->have
+		: b->have < b->size - PXB_HOLD ? b->have
+					       : b->size - PXB_HOLD;
 	lim = avail < r->end ? avail : r->end;
 	if (!r->started || r->off >= lim) {
 		if (!r->waiting) {

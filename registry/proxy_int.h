@@ -70,6 +70,8 @@ struct reg_proxy {
 	size_t nremotes;
 	int64_t ttl; /* seconds */
 	size_t max_manifest;
+	size_t max_blob; /* --max-blob; 0: none */
+	char *data;	 /* the data directory, for its free space */
 
 	pthread_mutex_t lock;
 	struct pxm *manifests; /* in flight */

@@ -619,6 +619,12 @@ static int pxm_fetch(struct ups_conn *conn, struct pxm *m, struct err *e)
 	     ups_error(m->map.r, &x, ERR_MANIFEST_UNKNOWN, &sub) < 0)) {
 		if (m->have_cached && sub.code != ERR_TOO_LARGE)
 			ret = pxm_fallback(m, &sub);
+		else if (sub.code == ERR_TOO_LARGE)
+			/* The upstream's fault, not the client's: a 502. */
+			err_set(e, ERR_UPSTREAM,
+				"upstream %s: manifest larger than "
+				"--max-manifest (%zu bytes); not fetched",
+				m->map.r->host, m->p->max_manifest);
 		else
 			err_set(e, sub.code, "%s", sub.msg);
 		goto out;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -17,11 +18,14 @@
 
 #define UPS_USER_AGENT	    "customs-proxy/1"
 #define UPS_CONNECT_S	    15
-/* A transfer slower than this many bytes/s for UPS_STALL_S fails. */
-#define UPS_STALL_BPS	    1
+/* A transfer slower than this many bytes/s for UPS_STALL_S fails: a
+ * trickle must not hold a fetch thread for its whole deadline. */
+#define UPS_STALL_BPS	    1024
 #define UPS_STALL_S	    60
 #define UPS_BUFFER	    (256 * 1024)
 #define UPS_MAX_REDIRS	    5
+/* Header bytes of one reply read at most (a header bomb is cut off). */
+#define UPS_HEADERS_MAX	    (256 * 1024)
 
 /* --- Remotes ------------------------------------------------------------- */
 
@@ -36,6 +40,9 @@ void ups_remote_release(struct ups_remote *r)
 	free(r->username);
 	free(r->password);
 	free(r->ca);
+	for (size_t i = 0; i < r->nallow; i++)
+		free(r->allow[i]);
+	free(r->allow);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -130,11 +137,36 @@ static int ups_json_str(json_t *o, const char *key, char **out,
 	return 0;
 }
 
+/* "redirect_allow": a host, or an array of them. */
+static int ups_json_allow(json_t *o, struct ups_remote *r, struct err *e)
+{
+	json_t *v = json_object_get(o, "redirect_allow"), *it;
+	size_t i;
+
+	if (!v)
+		return 0;
+	if (json_is_string(v))
+		return ups_remote_allow(r, json_string_value(v), e);
+	if (!json_is_array(v))
+		goto bad;
+	json_array_foreach(v, i, it) {
+		if (!json_is_string(it))
+			goto bad;
+		if (ups_remote_allow(r, json_string_value(it), e) < 0)
+			return -1;
+	}
+	return 0;
+bad:
+	return err_set(e, ERR_INVALID, "upstream: 'redirect_allow' must be a "
+		       "host or an array of hosts");
+}
+
 static int ups_parse_object(const char *text, bool mirror,
 			    struct ups_remote *r, struct err *e)
 {
 	static const char *const keys[] = {"prefix",   "url", "username",
-					   "password", "ca",  NULL};
+					   "password", "ca",  "redirect_allow",
+					   NULL};
 	json_t *o = json_loads(text, 0, NULL), *v;
 	char *url = NULL, *prefix = NULL;
 	const char *key;
@@ -159,7 +191,7 @@ static int ups_parse_object(const char *text, bool mirror,
 	    ups_json_str(o, "prefix", &prefix, e) < 0 ||
 	    ups_json_str(o, "username", &r->username, e) < 0 ||
 	    ups_json_str(o, "password", &r->password, e) < 0 ||
-	    ups_json_str(o, "ca", &r->ca, e) < 0)
+	    ups_json_str(o, "ca", &r->ca, e) < 0 || ups_json_allow(o, r, e) < 0)
 		goto out;
 	if (!url || (!mirror && !prefix)) {
 		err_set(e, ERR_INVALID, "upstream: needs %s",
@@ -251,6 +283,9 @@ struct ups_call {
 	struct ups_conn *c;
 	struct ups_xfer *x;
 	bool too_large;
+	bool err_cut; /* an error's body went on: we have its start */
+	size_t hdr_bytes; /* of the reply being read */
+	bool hdr_bomb;	  /* ... went over UPS_HEADERS_MAX */
 };
 
 static void ups_hdr_copy(char *out, size_t n, const char *v, size_t len)
@@ -259,6 +294,16 @@ static void ups_hdr_copy(char *out, size_t n, const char *v, size_t len)
 		len = n - 1;
 	memcpy(out, v, len);
 	out[len] = '\0';
+}
+
+static int ups_start(struct ups_xfer *x)
+{
+	x->started = true;
+	if (x->on_start && x->on_start(x->arg, x) < 0) {
+		x->sink_failed = true;
+		return -1;
+	}
+	return 0;
 }
 
 static size_t ups_header_cb(char *p, size_t size, size_t n, void *arg)
@@ -270,6 +315,25 @@ static size_t ups_header_cb(char *p, size_t size, size_t n, void *arg)
 
 	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
 		ups_xfer_reset(x);
+		call->hdr_bytes = 0;
+	}
+	call->hdr_bytes += len;
+	if (call->hdr_bytes > UPS_HEADERS_MAX) {
+		call->hdr_bomb = true;
+		return 0;
+	}
+	if (len >= 5 && !strncmp(p, "HTTP/", 5))
+		return len;
+	if (len <= 2 && x->sink && !x->head && !x->started) {
+		long status = 0;
+
+		/* The end of a 2xx's headers: the receiver may refuse it on
+		 * them before a byte of the body comes (or does not). */
+		curl_easy_getinfo(call->c->curl, CURLINFO_RESPONSE_CODE,
+				  &status);
+		x->status = status;
+		if (status / 100 == 2 && ups_start(x) < 0)
+			return 0;
 		return len;
 	}
 	colon = memchr(p, ':', len);
@@ -287,8 +351,18 @@ static size_t ups_header_cb(char *p, size_t size, size_t n, void *arg)
 	if (IS("Content-Length")) {
 		char num[32];
 
+		long status = 0;
+
 		ups_hdr_copy(num, sizeof(num), v, vl);
 		x->length = strtoll(num, NULL, 10);
+		curl_easy_getinfo(call->c->curl, CURLINFO_RESPONSE_CODE,
+				  &status);
+		/* Refused before a byte of it is read. */
+		if (status / 100 == 2 && !x->sink && !x->head &&
+		    x->length > 0 && (uint64_t)x->length > x->max_body) {
+			call->too_large = true;
+			return 0;
+		}
 	} else if (IS("Docker-Content-Digest")) {
 		ups_hdr_copy(x->digest, sizeof(x->digest), v, vl);
 	} else if (IS("Content-Type")) {
@@ -303,16 +377,6 @@ static size_t ups_header_cb(char *p, size_t size, size_t n, void *arg)
 	}
 #undef IS
 	return len;
-}
-
-static int ups_start(struct ups_xfer *x)
-{
-	x->started = true;
-	if (x->on_start && x->on_start(x->arg, x) < 0) {
-		x->sink_failed = true;
-		return -1;
-	}
-	return 0;
 }
 
 static size_t ups_write_cb(char *p, size_t size, size_t n, void *arg)
@@ -335,9 +399,11 @@ static size_t ups_write_cb(char *p, size_t size, size_t n, void *arg)
 	}
 	cap = status / 100 == 2 ? x->max_body : UPS_ERR_BODY_MAX;
 	if (x->body.len + len > cap) {
+		/* The start of an error is enough; the rest is not read. */
 		if (status / 100 != 2)
-			return len; /* the start of an error is enough */
-		call->too_large = true;
+			call->err_cut = true;
+		else
+			call->too_large = true;
 		return 0;
 	}
 	if (buf_add(&x->body, p, len) < 0)
@@ -345,7 +411,8 @@ static size_t ups_write_cb(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-void ups_conn_setup(struct ups_conn *c, const struct ups_remote *r)
+void ups_conn_setup(struct ups_conn *c, const struct ups_remote *r,
+		    enum ups_hop hop)
 {
 	CURL *h = c->curl;
 
@@ -356,8 +423,8 @@ void ups_conn_setup(struct ups_conn *c, const struct ups_remote *r)
 	curl_easy_setopt(h, CURLOPT_USERAGENT, UPS_USER_AGENT);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)UPS_MAX_REDIRS);
+	/* Redirects are ours to follow (ups_perform), each one checked. */
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)UPS_CONNECT_S);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)UPS_STALL_BPS);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)UPS_STALL_S);
@@ -368,22 +435,47 @@ void ups_conn_setup(struct ups_conn *c, const struct ups_remote *r)
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c->u);
 	if (r && r->ca)
 		curl_easy_setopt(h, CURLOPT_CAINFO, r->ca);
+	if (r)
+		ups_guard_setup(c, r, hop);
 	c->errbuf[0] = '\0';
 }
 
-static int ups_perform(struct ups_conn *c, const struct ups_remote *r,
-		       struct ups_xfer *x, const char *auth, bool basic,
+static int64_t ups_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool ups_is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 ||
+	       status == 307 || status == 308;
+}
+
+/* One request of a transfer: to url, which is hop to r.  Our auth goes
+ * only to r's own origin.  0 when it got a reply. */
+static int ups_request(struct ups_conn *c, const struct ups_remote *r,
+		       struct ups_xfer *x, const char *url, enum ups_hop hop,
+		       const char *auth, bool basic, int64_t deadline,
 		       struct err *e)
 {
-	struct ups_call call = {c, x, false};
+	struct ups_call call = {c, x, false, false, 0, false};
 	struct curl_slist *hdrs = NULL;
-	char *url = xasprintf("%s%s", r->url, x->path), *h;
+	int64_t left = deadline - ups_now_ms();
 	CURL *curl = c->curl;
+	char *h, host[300];
 	CURLcode rc;
 	int ret = -1;
 
-	ups_conn_setup(c, r);
+	if (left <= 0)
+		return err_set(e, ERR_UPSTREAM,
+			       "upstream %s: no reply within the deadline",
+			       r->host);
+	ups_conn_setup(c, r, hop);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)left);
 	curl_easy_setopt(curl, CURLOPT_NOBODY, x->head ? 1L : 0L);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, ups_header_cb);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &call);
@@ -399,11 +491,10 @@ static int ups_perform(struct ups_conn *c, const struct ups_remote *r,
 		hdrs = curl_slist_append(hdrs, h);
 		free(h);
 	}
-	/* curl sends a header of ours only to the first host, so a
-	 * redirect to a CDN does not carry the token. */
-	if (auth)
+	/* A redirect to a CDN does not carry the token or the password. */
+	if (auth && hop == UPS_HOP_ORIGIN)
 		hdrs = curl_slist_append(hdrs, auth);
-	if (basic && r->username) {
+	if (basic && r->username && hop == UPS_HOP_ORIGIN) {
 		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(curl, CURLOPT_USERNAME, r->username);
 		curl_easy_setopt(curl, CURLOPT_PASSWORD, r->password);
@@ -412,15 +503,23 @@ static int ups_perform(struct ups_conn *c, const struct ups_remote *r,
 	x->started = false;
 	rc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &x->status);
+	if (rc == CURLE_WRITE_ERROR && call.err_cut)
+		rc = CURLE_OK;
 	if (rc == CURLE_OK && x->status / 100 == 2 && x->sink && !x->started &&
 	    !x->head && ups_start(x) < 0)
 		rc = CURLE_WRITE_ERROR;
 	if (rc == CURLE_OK) {
 		ret = 0;
+	} else if (c->refused) {
+		ups_guard_error(c, r, url, e);
 	} else if (x->sink_failed) {
 		/* The receiver has its own reason; this is for the log. */
 		err_set(e, ERR_IO, "upstream %s: transfer stopped by its "
 			"receiver", r->host);
+	} else if (call.hdr_bomb) {
+		err_set(e, ERR_UPSTREAM,
+			"upstream %s: reply headers over %d bytes", r->host,
+			UPS_HEADERS_MAX);
 	} else if (call.too_large) {
 		err_set(e, ERR_TOO_LARGE,
 			"upstream %s: reply larger than %zu bytes", r->host,
@@ -429,13 +528,67 @@ static int ups_perform(struct ups_conn *c, const struct ups_remote *r,
 		err_set(e, ERR_UPSTREAM, "upstream %s: the registry is stopping",
 			r->host);
 	} else {
-		err_set(e, ERR_UPSTREAM, "upstream %s: %s", r->host,
+		if (hop != UPS_HOP_ORIGIN)
+			ups_url_host(url, host, sizeof(host));
+		err_set(e, ERR_UPSTREAM, "upstream %s%s%s: %s", r->host,
+			hop != UPS_HOP_ORIGIN ? " via " : "",
+			hop != UPS_HOP_ORIGIN ? host : "",
 			c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
 	}
 	/* Nothing of ours may outlive the call in the handle. */
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(hdrs);
+	return ret;
+}
+
+/* A transfer: the request to r, and the redirects r may send us on. */
+static int ups_perform(struct ups_conn *c, const struct ups_remote *r,
+		       struct ups_xfer *x, const char *auth, bool basic,
+		       struct err *e)
+{
+	int64_t timeout = x->sink ? c->u->timeout_s
+			  : c->u->timeout_s < UPS_SMALL_TIMEOUT_S
+				  ? c->u->timeout_s
+				  : UPS_SMALL_TIMEOUT_S;
+	int64_t deadline = ups_now_ms() + timeout * 1000;
+	char *url = xasprintf("%s%s", r->url, x->path), *loc = NULL;
+	enum ups_hop hop = UPS_HOP_ORIGIN;
+	char host[300];
+	int ret = -1;
+
+	ups_guard_begin(c);
+	for (int hops = 0;; hops++) {
+		if (ups_request(c, r, x, url, hop, auth, basic, deadline, e) <
+		    0)
+			goto out;
+		if (!ups_is_redirect(x->status))
+			break;
+		loc = NULL;
+		curl_easy_getinfo(c->curl, CURLINFO_REDIRECT_URL, &loc);
+		if (!loc)
+			break; /* a 3xx without a Location is the reply */
+		if (hops == UPS_MAX_REDIRS) {
+			err_set(e, ERR_UPSTREAM,
+				"upstream %s: more than %d redirects", r->host,
+				UPS_MAX_REDIRS);
+			goto out;
+		}
+		hop = ups_hop_of(r, loc);
+		if (hop == UPS_HOP_REFUSED) {
+			ups_url_host(loc, host, sizeof(host));
+			err_set(e, ERR_UPSTREAM,
+				"upstream %s: refused to follow its redirect "
+				"to %s (not its own host, not https, not in "
+				"its redirect allow list)",
+				r->host, host);
+			goto out;
+		}
+		free(url);
+		url = xstrdup(loc);
+	}
+	ret = 0;
+out:
 	free(url);
 	return ret;
 }

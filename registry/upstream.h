@@ -4,8 +4,11 @@
  * connection cache (keep-alive across threads), DNS cache and TLS sessions.
  * Calls block, so they run only on the pool's threads (ups_submit), never
  * on an event loop.  TLS is verified (the system's CAs, or a remote's own
- * bundle); redirects are followed, as blob CDNs need, and curl does not
- * carry our Authorization header to another host.
+ * bundle).  Redirects are followed, as blob CDNs need, but only to where
+ * the upstream may send us (upstream_guard.c): its own origin, a host on
+ * its allow list, or an https host on a public address; our Authorization
+ * header and credentials go to its own origin only.  Every transfer has a
+ * deadline and a low-speed limit.
  *
  * Upstream auth: anonymous, plain basic, and the Bearer token flow of the
  * distribution spec (Docker Hub's): a 401's WWW-Authenticate challenge
@@ -20,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "common/buf.h"
 #include "common/digest.h"
@@ -36,16 +40,59 @@ struct ups_remote {
 	char *password;
 	char *ca;	/* PEM bundle to verify it with; NULL: the system's */
 	bool docker_hub; /* a one-component name is library/<name> there */
+	/* Hosts besides its own it may redirect us to (and name as its
+	 * token realm), as given: "HOST", "HOST:PORT" or "*.DOMAIN". */
+	char **allow;
+	size_t nallow;
 };
 
 /* Parses a --mirror value ("URL" or a JSON object {url, username,
- * password, ca}) when mirror, else an --upstream value ("PREFIX=URL" or
- * {prefix, url, username, password, ca}).  The URL is http(s)://host[:port]
+ * password, ca, redirect_allow}) when mirror, else an --upstream value
+ * ("PREFIX=URL" or {prefix, url, username, password, ca,
+ * redirect_allow}); redirect_allow is a string or an array of them.  The URL is http(s)://host[:port]
  * with at most a trailing '/'; the prefix is a repository name ending in
  * '/'.  ERR_INVALID says what is wrong (never quoting a password). */
 int ups_remote_parse(const char *text, bool mirror, struct ups_remote *out,
 		     struct err *e);
 void ups_remote_release(struct ups_remote *r);
+/* Adds a host r may redirect to ("HOST", "HOST:PORT", "[v6]:PORT" or
+ * "*.DOMAIN" for any name below DOMAIN); ERR_INVALID if malformed. */
+int ups_remote_allow(struct ups_remote *r, const char *entry, struct err *e);
+
+/* --- Where a transfer may go (upstream_guard.c) --- */
+
+/* The range an address is in. */
+enum ups_addr_kind {
+	UPS_ADDR_PUBLIC,
+	UPS_ADDR_LOOPBACK,  /* 127/8, ::1 */
+	UPS_ADDR_PRIVATE,   /* 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7 */
+	UPS_ADDR_LINKLOCAL, /* 169.254/16 (cloud metadata), fe80::/10 */
+	UPS_ADDR_SPECIAL,   /* unspecified, multicast, documentation... */
+};
+/* Of a socket address (IPv4-mapped and NAT64 IPv6 by their IPv4). */
+enum ups_addr_kind ups_addr_kind(const struct sockaddr *sa, size_t len);
+/* Of a numeric address ("10.0.0.1", "::1"); SPECIAL if not one. */
+enum ups_addr_kind ups_addr_kind_str(const char *ip);
+const char *ups_addr_kind_name(enum ups_addr_kind k);
+
+/* What a URL is to an upstream, by its name. */
+enum ups_hop {
+	UPS_HOP_REFUSED, /* not to be requested at all */
+	UPS_HOP_ORIGIN,	 /* the upstream's own host and port */
+	UPS_HOP_LISTED,	 /* on its allow list */
+	UPS_HOP_HTTPS,	 /* another host, over https */
+};
+enum ups_hop ups_hop_of(const struct ups_remote *r, const char *url);
+/* Whether a hop may connect to an address of kind addr, when the first
+ * request of the transfer found the upstream at an address of kind origin
+ * (that first request goes wherever the upstream is): its own host and a
+ * listed one on a public address or in the upstream's kind of range; an
+ * unlisted https host on a public address only. */
+bool ups_hop_addr_ok(enum ups_hop hop, enum ups_addr_kind origin,
+		     enum ups_addr_kind addr);
+/* "host:port" of url for messages (never its path or query, which may
+ * carry a signature); -1 if it is not a URL. */
+int ups_url_host(const char *url, char *out, size_t n);
 
 /* A parsed WWW-Authenticate challenge (the first one of the header). */
 enum ups_scheme { UPS_AUTH_NONE, UPS_AUTH_BASIC, UPS_AUTH_BEARER };
@@ -67,8 +114,11 @@ int ups_parse_token(const char *body, size_t len, char **token_out,
 struct ups;	  /* the pool: threads, shared curl state, token cache */
 struct ups_conn;  /* one thread's handle */
 
-/* Starts nthreads workers. */
-struct ups *ups_new(int nthreads, struct err *e);
+/* Starts nthreads workers.  A transfer with a sink (a blob) ends after
+ * timeout_s seconds, one without (a manifest, a HEAD, a token) after at
+ * most UPS_SMALL_TIMEOUT_S. */
+#define UPS_SMALL_TIMEOUT_S 120
+struct ups *ups_new(int nthreads, int64_t timeout_s, struct err *e);
 /* Makes every transfer in progress fail at once and every later one fail
  * at the start (shutdown); jobs still run, to clean up. */
 void ups_cancel(struct ups *u);
@@ -87,7 +137,8 @@ struct ups_xfer {
 	const char *repo;   /* the upstream name, for the token scope */
 	const char *accept; /* Accept header, or NULL */
 	const char *range;  /* Range header value, or NULL */
-	size_t max_body;    /* cap of body when sink is NULL */
+	size_t max_body;    /* cap of body when sink is NULL: a 2xx reply
+			     * longer (or saying so) fails, ERR_TOO_LARGE */
 	/* The body of a 2xx reply goes to sink if set (else to body);
 	 * sink returns -1 (with its own err) to abort the transfer.
 	 * on_start, if set, runs once before the first byte of it. */
@@ -113,9 +164,11 @@ struct ups_xfer {
 void ups_xfer_init(struct ups_xfer *x);
 void ups_xfer_release(struct ups_xfer *x);
 
-/* Runs x against r, with auth as the upstream asks.  0 when the upstream
- * answered (any status: see x->status); -1 when it could not be reached,
- * the transfer broke (ERR_UPSTREAM), the body went over max_body
+/* Runs x against r, with auth as the upstream asks, following redirects
+ * where r may send us.  0 when the upstream answered (any status: see
+ * x->status; an error's body is cut at UPS_ERR_BODY_MAX); -1 when it could
+ * not be reached, the transfer broke or ran past its deadline, a redirect
+ * went where it may not (ERR_UPSTREAM), the body went over max_body
  * (ERR_TOO_LARGE), or on_start or the sink said stop (x->sink_failed; the
  * caller has the reason). */
 int ups_do(struct ups_conn *c, const struct ups_remote *r, struct ups_xfer *x,

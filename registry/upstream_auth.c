@@ -278,15 +278,27 @@ int ups_token_fetch(struct ups_conn *c, const struct ups_remote *r,
 		    struct err *e)
 {
 	struct buf body;
-	char *url, *token = NULL;
+	char *url, *token = NULL, host[300];
 	long status = 0, ttl;
+	enum ups_hop hop;
 	CURLcode rc;
 	int ret = -1;
 
 	buf_init(&body, UPS_TOKEN_BODY_MAX);
-	ups_conn_setup(c, r);
 	url = ups_token_url(c->curl, ch, scope);
+	/* The realm is the upstream's word, like a redirect. */
+	hop = ups_hop_of(r, url);
+	if (hop == UPS_HOP_REFUSED) {
+		ups_url_host(url, host, sizeof(host));
+		err_set(e, ERR_UPSTREAM,
+			"upstream %s: refused its token realm at %s (not its "
+			"own host, not https, not in its redirect allow list)",
+			r->host, host);
+		goto out;
+	}
+	ups_conn_setup(c, r, hop);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)UPS_SMALL_TIMEOUT_S);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, ups_token_write);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &body);
 	if (r->username) {
@@ -297,6 +309,10 @@ int ups_token_fetch(struct ups_conn *c, const struct ups_remote *r,
 	}
 	rc = curl_easy_perform(c->curl);
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK && c->refused) {
+		ups_guard_error(c, r, url, e);
+		goto out;
+	}
 	if (rc != CURLE_OK) {
 		err_set(e, ERR_UPSTREAM, "upstream %s: token endpoint: %s",
 			r->host,

@@ -3,6 +3,7 @@
  *   upstream.c       remotes, one transfer (ups_do), upstream errors
  *   upstream_auth.c  challenges, the token endpoint, the token cache
  *   upstream_pool.c  worker threads, the curl share handle
+ *   upstream_guard.c where a transfer may go: names and addresses
  */
 #ifndef REGISTRY_UPSTREAM_INT_H
 #define REGISTRY_UPSTREAM_INT_H
@@ -50,6 +51,7 @@ struct ups {
 	bool stop;
 	pthread_t *threads;
 	int nthreads;
+	int64_t timeout_s; /* of a transfer with a sink */
 
 	pthread_mutex_t tlock; /* the tokens */
 	struct ups_token *tokens;
@@ -60,13 +62,34 @@ struct ups_conn {
 	struct ups *u;
 	CURL *curl;
 	char errbuf[CURL_ERROR_SIZE];
+	/* The guard of the request in progress (upstream_guard.c). */
+	enum ups_hop hop;
+	const struct ups_remote *origin_r; /* whose address origin is */
+	bool origin_known; /* origin is the kind of its first address */
+	enum ups_addr_kind origin;
+	bool refused; /* a connection was refused for its address */
+	enum ups_addr_kind refused_kind;
+	char refused_ip[64];
 };
 
-/* upstream.c: the options every transfer of c starts from. */
-void ups_conn_setup(struct ups_conn *c, const struct ups_remote *r);
+/* upstream.c: the options every request of c starts from, for a URL that
+ * is hop to r. */
+void ups_conn_setup(struct ups_conn *c, const struct ups_remote *r,
+		    enum ups_hop hop);
 /* upstream_pool.c: progress callback that ends transfers on ups_cancel(). */
 int ups_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 		 curl_off_t ultotal, curl_off_t ulnow);
+
+/* upstream_guard.c */
+/* Installs the address checks of hop to r on c's handle (after
+ * curl_easy_reset). */
+void ups_guard_setup(struct ups_conn *c, const struct ups_remote *r,
+		     enum ups_hop hop);
+/* A new transfer: its first request fixes where the upstream is. */
+void ups_guard_begin(struct ups_conn *c);
+/* The error for a transfer that c->refused: names the host of url. */
+int ups_guard_error(struct ups_conn *c, const struct ups_remote *r,
+		    const char *url, struct err *e);
 
 /* upstream_auth.c */
 /* "Authorization: Bearer ..." for (r, scope) while a token is fresh, else

@@ -116,7 +116,7 @@ static int ups_share_new(struct ups *u, struct err *e)
 	return 0;
 }
 
-struct ups *ups_new(int nthreads, struct err *e)
+struct ups *ups_new(int nthreads, int64_t timeout_s, struct err *e)
 {
 	struct ups *u;
 	int rc;
@@ -128,6 +128,7 @@ struct ups *ups_new(int nthreads, struct err *e)
 		return NULL;
 	}
 	u = xcalloc(1, sizeof(*u));
+	u->timeout_s = timeout_s > 0 ? timeout_s : UPS_SMALL_TIMEOUT_S;
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&u->share_locks[i], NULL);
 	pthread_mutex_init(&u->lock, NULL);

@@ -1,6 +1,7 @@
 /* test_proxy.c: the pull-through cache's pure parts: upstream settings
  * (flags and config-file objects), WWW-Authenticate challenges, token
- * replies, upstream errors, which upstream a name maps to, tag freshness.
+ * replies, upstream errors, which upstream a name maps to, tag freshness,
+ * and where a transfer may go (address ranges, redirect targets).
  * The transfers themselves are tested against real registries in
  * tests/integration/t_proxy*.sh. */
 #include <setjmp.h>
@@ -11,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <cmocka.h>
 
@@ -363,6 +367,268 @@ static void test_config_objects(void **state)
 	cfg_release(&c);
 }
 
+/* --- Where a transfer may go ------------------------------------------------- */
+
+static void check_kind(const char *ip, enum ups_addr_kind want)
+{
+	enum ups_addr_kind got = ups_addr_kind_str(ip);
+
+	if (got != want)
+		fail_msg("%s: %s, expected %s", ip, ups_addr_kind_name(got),
+			 ups_addr_kind_name(want));
+}
+
+static void test_addr_kind(void **state)
+{
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+
+	(void)state;
+	check_kind("8.8.8.8", UPS_ADDR_PUBLIC);
+	check_kind("1.1.1.1", UPS_ADDR_PUBLIC);
+	check_kind("172.32.0.1", UPS_ADDR_PUBLIC);
+	check_kind("100.128.0.1", UPS_ADDR_PUBLIC);
+	check_kind("127.0.0.1", UPS_ADDR_LOOPBACK);
+	check_kind("127.255.255.254", UPS_ADDR_LOOPBACK);
+	check_kind("10.1.2.3", UPS_ADDR_PRIVATE);
+	check_kind("172.16.0.1", UPS_ADDR_PRIVATE);
+	check_kind("172.31.255.255", UPS_ADDR_PRIVATE);
+	check_kind("192.168.1.1", UPS_ADDR_PRIVATE);
+	check_kind("100.64.0.1", UPS_ADDR_PRIVATE);
+	check_kind("169.254.169.254", UPS_ADDR_LINKLOCAL);
+	check_kind("0.0.0.0", UPS_ADDR_SPECIAL);
+	check_kind("224.0.0.1", UPS_ADDR_SPECIAL);
+	check_kind("255.255.255.255", UPS_ADDR_SPECIAL);
+	check_kind("192.0.2.1", UPS_ADDR_SPECIAL);
+	/* IPv6, and IPv4 inside it. */
+	check_kind("2606:4700::1111", UPS_ADDR_PUBLIC);
+	check_kind("::1", UPS_ADDR_LOOPBACK);
+	check_kind("::", UPS_ADDR_SPECIAL);
+	check_kind("fd00::1", UPS_ADDR_PRIVATE);
+	check_kind("fc12:3456::1", UPS_ADDR_PRIVATE);
+	check_kind("fe80::1", UPS_ADDR_LINKLOCAL);
+	check_kind("febf::1", UPS_ADDR_LINKLOCAL);
+	check_kind("ff02::1", UPS_ADDR_SPECIAL);
+	check_kind("2001:db8::1", UPS_ADDR_SPECIAL);
+	check_kind("::ffff:127.0.0.1", UPS_ADDR_LOOPBACK);
+	check_kind("::ffff:169.254.169.254", UPS_ADDR_LINKLOCAL);
+	check_kind("::ffff:8.8.8.8", UPS_ADDR_PUBLIC);
+	check_kind("64:ff9b::a00:1", UPS_ADDR_PRIVATE);
+	check_kind("2002:7f00:1::", UPS_ADDR_LOOPBACK);
+	check_kind("::127.0.0.1", UPS_ADDR_SPECIAL);
+	/* Not an address. */
+	check_kind("localhost", UPS_ADDR_SPECIAL);
+	check_kind("", UPS_ADDR_SPECIAL);
+	check_kind(NULL, UPS_ADDR_SPECIAL);
+
+	/* Socket addresses, as curl hands them over. */
+	memset(&in4, 0, sizeof(in4));
+	in4.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &in4.sin_addr);
+	assert_int_equal(ups_addr_kind((struct sockaddr *)&in4, sizeof(in4)),
+			 UPS_ADDR_LOOPBACK);
+	inet_pton(AF_INET, "93.184.216.34", &in4.sin_addr);
+	assert_int_equal(ups_addr_kind((struct sockaddr *)&in4, sizeof(in4)),
+			 UPS_ADDR_PUBLIC);
+	/* Too short for its family: not trusted. */
+	assert_int_equal(ups_addr_kind((struct sockaddr *)&in4, 4),
+			 UPS_ADDR_SPECIAL);
+	memset(&in6, 0, sizeof(in6));
+	in6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "::ffff:10.0.0.1", &in6.sin6_addr);
+	assert_int_equal(ups_addr_kind((struct sockaddr *)&in6, sizeof(in6)),
+			 UPS_ADDR_PRIVATE);
+	inet_pton(AF_INET6, "fe80::1", &in6.sin6_addr);
+	assert_int_equal(ups_addr_kind((struct sockaddr *)&in6, sizeof(in6)),
+			 UPS_ADDR_LINKLOCAL);
+	in6.sin6_family = AF_UNIX;
+	assert_int_equal(ups_addr_kind((struct sockaddr *)&in6, sizeof(in6)),
+			 UPS_ADDR_SPECIAL);
+}
+
+static void test_hop_addr(void **state)
+{
+	static const enum ups_addr_kind kinds[] = {
+		UPS_ADDR_PUBLIC, UPS_ADDR_LOOPBACK, UPS_ADDR_PRIVATE,
+		UPS_ADDR_LINKLOCAL, UPS_ADDR_SPECIAL};
+	const size_t n = sizeof(kinds) / sizeof(kinds[0]);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < n; j++) {
+			enum ups_addr_kind origin = kinds[i], to = kinds[j];
+
+			/* Once found, the upstream stays where it is (or
+			 * goes public): no rebinding to loopback. */
+			assert_int_equal(ups_hop_addr_ok(UPS_HOP_ORIGIN, origin,
+							 to),
+					 to == UPS_ADDR_PUBLIC || to == origin);
+			/* Unlisted https: the internet only. */
+			assert_int_equal(ups_hop_addr_ok(UPS_HOP_HTTPS, origin,
+							 to),
+					 to == UPS_ADDR_PUBLIC);
+			/* Listed: the internet, or where the upstream is. */
+			assert_int_equal(
+				ups_hop_addr_ok(UPS_HOP_LISTED, origin, to),
+				to == UPS_ADDR_PUBLIC ||
+					(to == origin &&
+					 to != UPS_ADDR_SPECIAL));
+			assert_false(
+				ups_hop_addr_ok(UPS_HOP_REFUSED, origin, to));
+		}
+	}
+	/* The cases that matter most, spelled out. */
+	assert_false(ups_hop_addr_ok(UPS_HOP_HTTPS, UPS_ADDR_LOOPBACK,
+				     UPS_ADDR_LOOPBACK));
+	assert_false(ups_hop_addr_ok(UPS_HOP_LISTED, UPS_ADDR_PUBLIC,
+				     UPS_ADDR_LINKLOCAL));
+	assert_false(ups_hop_addr_ok(UPS_HOP_LISTED, UPS_ADDR_PRIVATE,
+				     UPS_ADDR_LOOPBACK));
+	assert_true(ups_hop_addr_ok(UPS_HOP_LISTED, UPS_ADDR_PRIVATE,
+				    UPS_ADDR_PRIVATE));
+	assert_false(ups_hop_addr_ok(UPS_HOP_ORIGIN, UPS_ADDR_PUBLIC,
+				     UPS_ADDR_LOOPBACK));
+	assert_true(ups_hop_addr_ok(UPS_HOP_ORIGIN, UPS_ADDR_LOOPBACK,
+				    UPS_ADDR_LOOPBACK));
+}
+
+static void check_hop(const struct ups_remote *r, const char *url,
+		      enum ups_hop want)
+{
+	enum ups_hop got = ups_hop_of(r, url);
+
+	if (got != want)
+		fail_msg("%s -> %s: hop %d, expected %d", r->url, url, got,
+			 want);
+}
+
+static void test_hop(void **state)
+{
+	struct ups_remote r;
+	struct err e = ERR_INIT;
+	char host[300];
+
+	(void)state;
+	remote_ok("{\"url\":\"http://127.0.0.1:5000\",\"redirect_allow\":"
+		  "[\"minio.internal:9000\",\"*.s3.example.com\","
+		  "\"[fd00::5]:9000\",\"Store.Example\"]}",
+		  true, &r);
+	assert_int_equal(r.nallow, 4);
+	check_hop(&r, "http://127.0.0.1:5000/v2/a/blobs/x", UPS_HOP_ORIGIN);
+	check_hop(&r, "HTTP://127.0.0.1:5000/cdn/x?sig=1", UPS_HOP_ORIGIN);
+	check_hop(&r, "https://127.0.0.1:5000/x", UPS_HOP_ORIGIN);
+	/* Another port of the same host is another service. */
+	check_hop(&r, "http://127.0.0.1:5001/secret", UPS_HOP_REFUSED);
+	check_hop(&r, "http://localhost:5000/x", UPS_HOP_REFUSED);
+	check_hop(&r, "http://169.254.169.254/latest/meta-data/",
+		  UPS_HOP_REFUSED);
+	/* https anywhere, by name; the address is checked on connecting. */
+	check_hop(&r, "https://127.0.0.1:5001/secret", UPS_HOP_HTTPS);
+	check_hop(&r, "https://cdn.example/blob", UPS_HOP_HTTPS);
+	/* The allow list. */
+	check_hop(&r, "http://minio.internal:9000/b/x", UPS_HOP_LISTED);
+	check_hop(&r, "http://MINIO.internal:9000/b/x", UPS_HOP_LISTED);
+	check_hop(&r, "http://minio.internal:9001/b/x", UPS_HOP_REFUSED);
+	check_hop(&r, "http://minio.internal/b/x", UPS_HOP_REFUSED);
+	check_hop(&r, "http://bucket.s3.example.com/x", UPS_HOP_LISTED);
+	check_hop(&r, "http://a.b.s3.example.com:8080/x", UPS_HOP_LISTED);
+	check_hop(&r, "http://s3.example.com/x", UPS_HOP_REFUSED);
+	check_hop(&r, "http://evils3.example.com/x", UPS_HOP_REFUSED);
+	check_hop(&r, "http://[fd00::5]:9000/x", UPS_HOP_LISTED);
+	check_hop(&r, "http://[fd00::5]:9001/x", UPS_HOP_REFUSED);
+	check_hop(&r, "http://store.example:1234/x", UPS_HOP_LISTED);
+	/* Other schemes, and what is no URL. */
+	check_hop(&r, "ftp://127.0.0.1:5000/x", UPS_HOP_REFUSED);
+	check_hop(&r, "file:///etc/passwd", UPS_HOP_REFUSED);
+	check_hop(&r, "gopher://127.0.0.1:5000/x", UPS_HOP_REFUSED);
+	check_hop(&r, "not a url", UPS_HOP_REFUSED);
+	check_hop(&r, "", UPS_HOP_REFUSED);
+	ups_remote_release(&r);
+
+	/* Default ports count. */
+	remote_ok("https://reg.example", true, &r);
+	check_hop(&r, "https://reg.example:443/v2/", UPS_HOP_ORIGIN);
+	check_hop(&r, "https://REG.example/v2/", UPS_HOP_ORIGIN);
+	check_hop(&r, "http://reg.example/v2/", UPS_HOP_REFUSED);
+	check_hop(&r, "http://reg.example:443/v2/", UPS_HOP_ORIGIN);
+	ups_remote_release(&r);
+
+	/* Messages name the host, never a path or a signature. */
+	assert_int_equal(ups_url_host("https://cdn.example/b?X-Sig=s3cr3t",
+				      host, sizeof(host)),
+			 0);
+	assert_string_equal(host, "cdn.example:443");
+	assert_int_equal(ups_url_host("::", host, sizeof(host)), -1);
+
+	/* Entries. */
+	remote_ok("http://a.example", true, &r);
+	assert_int_equal(ups_remote_allow(&r, "b.example", &e), 0);
+	assert_int_equal(ups_remote_allow(&r, "b.example:8080", &e), 0);
+	assert_int_equal(ups_remote_allow(&r, "*.b.example", &e), 0);
+	assert_int_equal(ups_remote_allow(&r, "10.0.0.5", &e), 0);
+	assert_int_equal(ups_remote_allow(&r, "[::1]:5000", &e), 0);
+	static const char *const bad[] = {
+		"",	       "*.",	       "http://b.example", "b.example/x",
+		"b.example:", "b.example:x", "b.example:0",	   "b:70000",
+		"[::1",       "[::1]x",	       "u@b.example",	   "b example",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err_clear(&e);
+		if (ups_remote_allow(&r, bad[i], &e) == 0)
+			fail_msg("allow entry '%s' accepted", bad[i]);
+		assert_int_equal(e.code, ERR_INVALID);
+	}
+	assert_int_equal(r.nallow, 5);
+	ups_remote_release(&r);
+	remote_bad("{\"url\":\"https://x\",\"redirect_allow\":1}", true,
+		   "'redirect_allow' must be");
+	remote_bad("{\"url\":\"https://x\",\"redirect_allow\":[1]}", true,
+		   "'redirect_allow' must be");
+	remote_bad("{\"url\":\"https://x\",\"redirect_allow\":\"a/b\"}", true,
+		   "expected HOST");
+	remote_ok("{\"url\":\"https://x\",\"redirect_allow\":\"s.example\"}",
+		  true, &r);
+	check_hop(&r, "http://s.example/x", UPS_HOP_LISTED);
+	ups_remote_release(&r);
+}
+
+/* --upstream-redirect-allow goes to every upstream; a bad entry stops
+ * the start. */
+static void test_redirect_allow_flag(void **state)
+{
+	struct reg_proxy *p = NULL;
+	struct err e = ERR_INIT;
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_int_equal(c.upstream_timeout, 3600);
+	assert_int_equal(cfg_set(&c, "upstream-timeout", "90s", &e), 0);
+	assert_int_equal(c.upstream_timeout, 90);
+	assert_int_equal(cfg_set(&c, "upstream-timeout", "0", &e), -1);
+	err_clear(&e);
+	assert_int_equal(cfg_set(&c, "proxy-workers", "1", &e), 0);
+	assert_int_equal(cfg_set(&c, "mirror", "http://10.0.0.1:5000", &e), 0);
+	assert_int_equal(cfg_set(&c, "upstream", "q/=https://q.example", &e),
+			 0);
+	assert_int_equal(
+		cfg_set(&c, "upstream-redirect-allow", "minio.lan:9000", &e),
+		0);
+	assert_int_equal(reg_proxy_new(&c, NULL, &p, &e), 0);
+	assert_int_equal(p->nremotes, 2);
+	for (size_t i = 0; i < p->nremotes; i++) {
+		assert_int_equal(p->remotes[i].nallow, 1);
+		check_hop(&p->remotes[i], "http://minio.lan:9000/x",
+			  UPS_HOP_LISTED);
+	}
+	reg_proxy_free(p);
+	assert_int_equal(cfg_set(&c, "upstream-redirect-allow", "a/b", &e), 0);
+	assert_int_equal(reg_proxy_new(&c, NULL, &p, &e), -1);
+	assert_null(p);
+	assert_non_null(strstr(e.msg, "'a/b'"));
+	cfg_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +639,10 @@ int main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_fresh),
 		cmocka_unit_test(test_config_objects),
+		cmocka_unit_test(test_addr_kind),
+		cmocka_unit_test(test_hop_addr),
+		cmocka_unit_test(test_hop),
+		cmocka_unit_test(test_redirect_allow_flag),
 	};
 
 	log_set_level(LL_ERROR);
