@@ -192,7 +192,7 @@ static void test_bad_file(void **state UNUSED)
 
 static void test_usage(void **state UNUSED)
 {
-	char buf[4096] = "";
+	static char buf[16384];
 	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
 
 	assert_non_null(f);
