@@ -96,8 +96,8 @@ struct list_names {
 	size_t n;
 };
 
-static int list_catalog_visible(struct reg_call *c, const char *last,
-				long max, struct list_names *out, struct err *e)
+static int list_catalog_visible(struct reg_call *c, const char *last, long max,
+				struct list_names *out, struct err *e)
 {
 	char *cursor = last ? xstrdup(last) : NULL, **repos;
 	long batch = max < 0 ? -1 : (max < 100 ? 100 : max + 1);
@@ -118,10 +118,10 @@ static int list_catalog_visible(struct reg_call *c, const char *last,
 			cursor = xstrdup(repos[count - 1]);
 		}
 		shown = reg_authz_catalog(c, repos, count);
-		out->v = xrealloc(out->v, (out->n + shown + 1) * sizeof(char *));
+		out->v =
+			xrealloc(out->v, (out->n + shown + 1) * sizeof(char *));
 		for (size_t i = 0; i < count; i++) {
-			if (i < shown &&
-			    (max < 0 || out->n <= (size_t)max)) {
+			if (i < shown && (max < 0 || out->n <= (size_t)max)) {
 				out->v[out->n++] = repos[i];
 				repos[i] = NULL;
 			}

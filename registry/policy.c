@@ -186,8 +186,8 @@ long reg_policy_count(const struct reg_policy *p, const char *findings)
 }
 
 enum reg_policy_verdict reg_policy_decide(const struct reg_policy *p,
-					  const struct stor_scan *sc,
-					  char *why, size_t n)
+					  const struct stor_scan *sc, char *why,
+					  size_t n)
 {
 	struct reg_policy_findings f;
 
@@ -333,9 +333,8 @@ static void policy_woken(struct http_req *req, void *arg,
 			h->m = NULL;
 			break;
 		case POLICY_PENDING:
-			policy_still_pending(req, h->ctx->policy, h->name,
-					     h->m, h->ctx->policy->wait_s,
-					     h->serve);
+			policy_still_pending(req, h->ctx->policy, h->name, h->m,
+					     h->ctx->policy->wait_s, h->serve);
 			h->m = NULL;
 			break;
 		case POLICY_REPLIED:

@@ -38,8 +38,8 @@ struct reg_policy {
 		       * -1: no policy */
 	char **allow; /* advisory ids and aliases exempted */
 	size_t nallow;
-	int wait_s;	    /* --policy-wait */
-	bool allow_errors;  /* --policy-on-scan-error allow */
+	int wait_s;	       /* --policy-wait */
+	bool allow_errors;     /* --policy-on-scan-error allow */
 	bool allow_without_db; /* --policy-without-db allow */
 };
 
@@ -76,8 +76,8 @@ enum reg_policy_verdict {
 /* Judges a stored scan (state, error, findings, db_version) with no I/O;
  * on DENY, why[n] gets the reason (without the report URL). */
 enum reg_policy_verdict reg_policy_decide(const struct reg_policy *p,
-					  const struct stor_scan *sc,
-					  char *why, size_t n);
+					  const struct stor_scan *sc, char *why,
+					  size_t n);
 
 /* Serves a manifest that passed: headers, body; frees m. */
 typedef void (*reg_policy_serve_fn)(struct http_req *req,

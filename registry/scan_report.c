@@ -82,8 +82,8 @@ static char *rs_incomplete_why(const json_t *report)
 		const char *why =
 			json_string_value(json_object_get(f, "error"));
 
-		buf_addf(&w, "%splatform %s not scanned: %s",
-			 w.len ? "; " : "", pl ? pl : "?", why ? why : "?");
+		buf_addf(&w, "%splatform %s not scanned: %s", w.len ? "; " : "",
+			 pl ? pl : "?", why ? why : "?");
 	}
 	if (!w.len)
 		buf_adds(&w, "the report says so");
@@ -108,8 +108,8 @@ char *rs_findings(const json_t *report)
 		rs_findings_add(out, report);
 	if (rs_incomplete(report))
 		why = rs_incomplete_why(report);
-	doc = json_pack("{s:s, s:o}", "status",
-			why ? "incomplete" : "complete", "findings", out);
+	doc = json_pack("{s:s, s:o}", "status", why ? "incomplete" : "complete",
+			"findings", out);
 	if (why)
 		json_object_set_new(doc, "why", json_string(why));
 	s = json_dumps(doc, JSON_COMPACT);
@@ -355,8 +355,8 @@ json_t *rs_index_report(const struct rs_index_part *parts, size_t n,
 							  "scanner");
 			rs_index_budgets(budgets, parts[i].report,
 					 parts[i].p->name);
-			incomplete = incomplete ||
-				     rs_incomplete(parts[i].report);
+			incomplete =
+				incomplete || rs_incomplete(parts[i].report);
 			continue;
 		}
 		digest_str(&parts[i].p->digest, ds);
@@ -398,8 +398,9 @@ json_t *rs_index_report(const struct rs_index_part *parts, size_t n,
 	json_object_set_new(r, "counts", rs_counts_sum(reps));
 	json_object_set_new(r, "manifests", reps);
 	json_object_set_new(r, "notes", notes);
-	json_object_set_new(r, "status",
-			    json_string(incomplete ? "incomplete" : "complete"));
+	json_object_set_new(
+		r, "status",
+		json_string(incomplete ? "incomplete" : "complete"));
 	if (json_array_size(budgets))
 		json_object_set(r, "budgets", budgets);
 	if (json_array_size(failed))

@@ -42,8 +42,8 @@ static json_t *load_findings(const char *s, const char *status)
 {
 	json_t *doc = load(s), *f;
 
-	assert_string_equal(
-		json_string_value(json_object_get(doc, "status")), status);
+	assert_string_equal(json_string_value(json_object_get(doc, "status")),
+			    status);
 	f = json_incref(json_object_get(doc, "findings"));
 	assert_true(json_is_array(f));
 	json_decref(doc);
@@ -92,11 +92,11 @@ static void test_findings_incomplete(void **state)
 
 	(void)state;
 	json_object_set_new(r, "status", json_string("incomplete"));
-	json_object_set_new(
-		r, "budgets",
-		json_pack("[{s:s, s:i}, {s:s, s:i}, {s:s, s:i}]", "budget",
-			  "file_bytes", "limit", 1024, "budget", "layer_bytes",
-			  "limit", 10, "budget", "file_bytes", "limit", 1024));
+	json_object_set_new(r, "budgets",
+			    json_pack("[{s:s, s:i}, {s:s, s:i}, {s:s, s:i}]",
+				      "budget", "file_bytes", "limit", 1024,
+				      "budget", "layer_bytes", "limit", 10,
+				      "budget", "file_bytes", "limit", 1024));
 	s = rs_findings(r);
 	doc = load(s);
 	assert_string_equal(json_string_value(json_object_get(doc, "status")),
@@ -316,11 +316,11 @@ static json_t *index_of(struct rs_index_part *parts, size_t n)
 	static struct digest d;
 
 	digest_of(DIGEST_SHA256, "idx", 3, &d);
-	return rs_index_report(parts, n,
-			       &(struct rs_index_meta){
-				       &d,
-				       "application/vnd.oci.image.index.v1+json",
-				       "a/b", "v9", 1700000000});
+	return rs_index_report(
+		parts, n,
+		&(struct rs_index_meta){
+			&d, "application/vnd.oci.image.index.v1+json", "a/b",
+			"v9", 1700000000});
 }
 
 /* An index is incomplete when a platform's report is (its budgets are the
