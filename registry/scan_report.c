@@ -89,8 +89,14 @@ static char *rs_incomplete_why(const json_t *report)
 		buf_adds(&w, "the report says so");
 	json_decref(names);
 	s = buf_detach(&w, NULL);
-	if (strlen(s) > RS_WHY_MAX)
-		s[RS_WHY_MAX] = '\0';
+	if (strlen(s) > RS_WHY_MAX) {
+		/* Not inside a UTF-8 sequence: jansson takes only UTF-8. */
+		size_t n = RS_WHY_MAX;
+
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+		s[n] = '\0';
+	}
 	return s;
 }
 

@@ -115,6 +115,25 @@ static void test_findings_incomplete(void **state)
 	assert_non_null(json_string_value(json_object_get(doc, "why")));
 	json_decref(doc);
 	free(s);
+	/* A long why is cut short, never inside a UTF-8 sequence: after
+	 * "budgets x, " (11 bytes) every "é" starts at an odd offset, so the
+	 * cut at RS_WHY_MAX (even) falls inside one. */
+	json_object_set_new(r, "budgets", json_pack("[{s:s}]", "budget", "x"));
+	for (int i = 1; i < 20; i++) {
+		char name[64] = "";
+
+		for (int k = 0; k < i; k++)
+			memcpy(name + 2 * k, "\xc3\xa9", 2);
+		json_array_append_new(json_object_get(r, "budgets"),
+				      json_pack("{s:s}", "budget", name));
+	}
+	s = rs_findings(r);
+	doc = load(s);
+	assert_non_null(json_string_value(json_object_get(doc, "why")));
+	assert_int_equal(strlen(json_string_value(json_object_get(doc, "why"))),
+			 RS_WHY_MAX - 1);
+	json_decref(doc);
+	free(s);
 	/* "complete" and no status at all are complete. */
 	json_object_set_new(r, "status", json_string("complete"));
 	s = rs_findings(r);
