@@ -14,6 +14,9 @@
 /* Largest page we hand out at once; a bigger n gets this many and a Link
  * to the rest (the spec allows fewer than n when a Link is given). */
 #define LIST_MAX_N 10000
+/* Fewest names read from storage at once while filling a catalog page
+ * past names the caller may not pull. */
+#define LIST_CATALOG_BATCH 100
 
 void api_base(struct reg_call *c)
 {
@@ -87,20 +90,24 @@ void api_tags_list(struct reg_call *c)
 	stor_strv_free(tags, count);
 }
 
-/* Names the caller may pull, in order, at most max + 1 (the extra one
- * says a next page exists).  Storage is read in batches from `last` on,
- * past the names the caller may not pull, so that neither the page nor
- * its Link tells of one. */
+/* Repository names; v and each name are the owner's. */
 struct list_names {
 	char **v;
 	size_t n;
 };
 
+/* Names after `last` the caller may pull, in order, at most max + 1 (the
+ * extra one says a next page exists; max < 0: all).  Storage is read in
+ * batches past the names the caller may not pull, so that neither the
+ * page nor its Link tells of one.  out is filled even on failure (free
+ * it with stor_strv_free()). */
 static int list_catalog_visible(struct reg_call *c, const char *last, long max,
 				struct list_names *out, struct err *e)
 {
 	char *cursor = last ? xstrdup(last) : NULL, **repos;
-	long batch = max < 0 ? -1 : (max < 100 ? 100 : max + 1);
+	long batch = max < 0			? -1
+		     : max < LIST_CATALOG_BATCH ? LIST_CATALOG_BATCH
+						: max + 1;
 	size_t count, shown;
 	bool more = true;
 	int ret = -1;
