@@ -56,6 +56,24 @@ void err_clear(struct err *e)
 	e->msg[0] = '\0';
 }
 
+/*
+ * The wire codes.  A JSON error body MUST use one of the OCI spec's 14
+ * codes; where none fits, the legacy Docker code CNCF distribution sends
+ * (its API spec's table, which the OCI spec tells clients to expect), and
+ * for the rest the nearest of the 14:
+ * - ERR_RANGE_INVALID is RANGE_INVALID ("invalid content range", 416 in
+ *   distribution): a chunk out of order, and a blob GET's unsatisfiable
+ *   Range, which is about the range, not about an upload;
+ * - a bad `n` is PAGINATION_NUMBER_INVALID, a bad tag as `last` is
+ *   TAG_INVALID (a bad name is NAME_INVALID);
+ * - ERR_BUSY (the upload is written by another request) is an upload
+ *   problem; ERR_TOO_LARGE (413) is SIZE_INVALID: the body was refused
+ *   for its length (reply.c says more);
+ * - ERR_NOT_FOUND (no such endpoint) and ERR_INVALID (a bad parameter of
+ *   our own endpoints, e.g. ?wait=) are UNSUPPORTED, which distribution
+ *   describes as "unsupported due to a missing implementation or invalid
+ *   set of parameters".  ERR_UNSUPPORTED itself is 405.
+ */
 static const char *const err_names[ERR__COUNT] = {
 	[ERR_OK] = "OK",
 	[ERR_BLOB_UNKNOWN] = "BLOB_UNKNOWN",
@@ -72,13 +90,19 @@ static const char *const err_names[ERR__COUNT] = {
 	[ERR_DENIED] = "DENIED",
 	[ERR_UNSUPPORTED] = "UNSUPPORTED",
 	[ERR_TOOMANYREQUESTS] = "TOOMANYREQUESTS",
-	[ERR_RANGE_INVALID] = "BLOB_UPLOAD_INVALID",
+	[ERR_RANGE_INVALID] = "RANGE_INVALID",
 	[ERR_TOO_LARGE] = "SIZE_INVALID",
 	[ERR_BUSY] = "BLOB_UPLOAD_INVALID",
-	[ERR_NOT_FOUND] = "NOT_FOUND",
+	[ERR_NOT_FOUND] = "UNSUPPORTED",
 	[ERR_INVALID] = "UNSUPPORTED",
 	[ERR_UPSTREAM] = "UNKNOWN",
 	[ERR_QUOTA] = "DENIED",
+	[ERR_PAGINATION_INVALID] = "PAGINATION_NUMBER_INVALID",
+	[ERR_TAG_INVALID] = "TAG_INVALID",
+	[ERR_IO] = "UNKNOWN",
+	[ERR_NOSPACE] = "UNKNOWN",
+	[ERR_DB] = "UNKNOWN",
+	[ERR_INTERNAL] = "UNKNOWN",
 };
 
 const char *err_code_name(enum err_code code)

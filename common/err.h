@@ -26,7 +26,8 @@ enum err_code {
 	ERR_DENIED,
 	ERR_UNSUPPORTED,
 	ERR_TOOMANYREQUESTS,
-	/* Ours: the request is well formed but a range does not fit (416). */
+	/* Ours: a range that does not fit: a chunk out of order, a Range
+	 * past a blob's end (416). */
 	ERR_RANGE_INVALID,
 	/* Ours: a body or manifest over its size cap (413). */
 	ERR_TOO_LARGE,
@@ -40,6 +41,10 @@ enum err_code {
 	ERR_UPSTREAM,
 	/* Ours: a repository over its storage quota (507, DENIED). */
 	ERR_QUOTA,
+	/* Legacy Docker codes (distribution's API spec), which the OCI spec
+	 * says clients may meet: a bad `n` (400), a bad tag as `last`. */
+	ERR_PAGINATION_INVALID,
+	ERR_TAG_INVALID,
 	/* Internal failures: 500 on the wire, detail only in the log. */
 	ERR_IO,
 	ERR_NOSPACE,
@@ -67,7 +72,9 @@ int err_errno(struct err *e, enum err_code code, int errnum, const char *fmt,
 /* Forgets any stored error. */
 void err_clear(struct err *e);
 
-/* The spec's wire string ("BLOB_UNKNOWN"); internal codes give "UNKNOWN". */
+/* The code's wire string, the "code" of an error body ("BLOB_UNKNOWN");
+ * internal and unknown codes give "UNKNOWN".  This is the one table of
+ * wire names: registry/reply.c sends what it says. */
 const char *err_code_name(enum err_code code);
 
 #endif

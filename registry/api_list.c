@@ -14,6 +14,9 @@
 /* Largest page we hand out at once; a bigger n gets this many and a Link
  * to the rest (the spec allows fewer than n when a Link is given). */
 #define LIST_MAX_N 10000
+/* Fewest names read from storage at once while filling a catalog page
+ * past names the caller may not pull. */
+#define LIST_CATALOG_BATCH 100
 
 void api_base(struct reg_call *c)
 {
@@ -87,30 +90,86 @@ void api_tags_list(struct reg_call *c)
 	stor_strv_free(tags, count);
 }
 
+/* Repository names; v and each name are the owner's. */
+struct list_names {
+	char **v;
+	size_t n;
+};
+
+/* Names after `last` the caller may pull, in order, at most max + 1 (the
+ * extra one says a next page exists; max < 0: all).  Storage is read in
+ * batches past the names the caller may not pull, so that neither the
+ * page nor its Link tells of one.  out is filled even on failure (free
+ * it with stor_strv_free()). */
+static int list_catalog_visible(struct reg_call *c, const char *last, long max,
+				struct list_names *out, struct err *e)
+{
+	char *cursor = last ? xstrdup(last) : NULL, **repos;
+	long batch = max < 0			? -1
+		     : max < LIST_CATALOG_BATCH ? LIST_CATALOG_BATCH
+						: max + 1;
+	size_t count, shown;
+	bool more = true;
+	int ret = -1;
+
+	out->v = NULL;
+	out->n = 0;
+	while (more && (max < 0 || out->n <= (size_t)max)) {
+		repos = NULL;
+		count = 0;
+		if (stor_catalog(c->ctx->st, cursor, batch, &repos, &count,
+				 &more, e) < 0)
+			goto out;
+		if (count) {
+			free(cursor);
+			cursor = xstrdup(repos[count - 1]);
+		}
+		shown = reg_authz_catalog(c, repos, count);
+		out->v =
+			xrealloc(out->v, (out->n + shown + 1) * sizeof(char *));
+		for (size_t i = 0; i < count; i++) {
+			if (i < shown && (max < 0 || out->n <= (size_t)max)) {
+				out->v[out->n++] = repos[i];
+				repos[i] = NULL;
+			}
+			free(repos[i]);
+		}
+		free(repos);
+		if (!count)
+			break;
+	}
+	ret = 0;
+out:
+	free(cursor);
+	return ret;
+}
+
 void api_catalog(struct reg_call *c)
 {
+	struct list_names names = {0};
 	struct err e = ERR_INIT;
 	const char *last;
-	char **repos = NULL;
-	size_t count = 0, shown;
-	bool more = false;
+	size_t shown;
 	long n;
 
 	if (!list_page(c, false, &n, &last))
 		return;
-	if (stor_catalog(c->ctx->st, last, n, &repos, &count, &more, &e) < 0) {
+	if (n != 0 && list_catalog_visible(c, last, n, &names, &e) < 0) {
 		reg_reply_error(c->req, &e);
+		stor_strv_free(names.v, names.n);
 		return;
 	}
-	if (more && n > 0)
-		list_link(c, "/v2/_catalog", repos[count - 1], n);
-	/* Only what the caller may pull; the page may come out short (the
-	 * Link still goes on from where storage stopped). */
-	shown = reg_authz_catalog(c, repos, count);
-	reg_reply_json(
-		c->req, 200,
-		json_pack("{s:o}", "repositories", list_strings(repos, shown)));
-	stor_strv_free(repos, count);
+	shown = names.n;
+	/* One more than asked for: there is a next page, of names the
+	 * caller may pull. */
+	if (n > 0 && names.n > (size_t)n) {
+		shown = (size_t)n;
+		list_link(c, "/v2/_catalog", names.v[shown - 1], n);
+	}
+	reg_reply_json(c->req, 200,
+		       json_pack("{s:o}", "repositories",
+				 list_strings(names.v, shown)));
+	stor_strv_free(names.v, names.n);
 }
 
 /* One descriptor of the referrers index. */

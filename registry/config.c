@@ -20,6 +20,8 @@ static const char *const cfg_log_levels[] = {"debug", "info", "warn", "error",
 
 static const char *const cfg_auth_modes[] = {"none", "basic", "token", NULL};
 
+static const char *const cfg_allow_deny[] = {"allow", "deny", NULL};
+
 static const char *const cfg_severities[] = {"critical", "high", "medium",
 					     "low",	 "unknown", NULL};
 
@@ -55,6 +57,14 @@ const struct cfg_option cfg_options[] = {
 	 "advisory id or alias --deny-severity ignores (comma-separated ok)"},
 	{"policy-wait", CFG_INT, 0, 3600, "30", CFG_OFF(policy_wait), NULL, "S",
 	 "seconds a gated pull waits for a pending scan before refusing"},
+	{"policy-on-scan-error", CFG_STRING, 0, 0, "deny",
+	 CFG_OFF(policy_on_scan_error), cfg_allow_deny, "MODE",
+	 "deny (403) or allow images whose scan failed, was cut short or is "
+	 "pending after --policy-wait, under --deny-severity"},
+	{"policy-without-db", CFG_STRING, 0, 0, "deny",
+	 CFG_OFF(policy_without_db), cfg_allow_deny, "MODE",
+	 "deny (403) or allow images scanned without a vulnerability DB, "
+	 "under --deny-severity"},
 	{"scan-wait-max", CFG_INT, 0, 3600, "600", CFG_OFF(scan_wait_max), NULL,
 	 "S", "longest ?wait on the scan endpoint"},
 	{"max-db-upload", CFG_SIZE, 1024, 1LL << 40, "2GiB",

@@ -48,6 +48,8 @@ struct cfg {
 	char *deny_severity;	    /* NULL: no pull policy */
 	struct cfg_list allow_vuln; /* advisories the policy ignores */
 	int policy_wait;	    /* seconds a pull waits for a report */
+	char *policy_on_scan_error; /* allow|deny: failed, cut short, pending */
+	char *policy_without_db;    /* allow|deny: no vulnerability data */
 	int scan_wait_max;	    /* cap of ?wait on the scan endpoint */
 	size_t max_db_upload;	    /* POST /v2/_customs/db body cap */
 	/* What one image's scan may cost (scanner/scan.h, scan_budget and

@@ -183,7 +183,7 @@ int reg_parse_page_n(const char *s, long max_n, long *out, struct err *e)
 	}
 	len = strlen(s);
 	if (!parse_u63(s, len, &i, &v) || i != len)
-		return err_set(e, ERR_INVALID,
+		return err_set(e, ERR_PAGINATION_INVALID,
 			       "n must be a non-negative integer");
 	*out = v > max_n ? max_n : (long)v;
 	return 0;
@@ -197,7 +197,8 @@ int reg_parse_last(const char *s, bool is_tag, struct err *e)
 		return 0;
 	len = strlen(s);
 	if (is_tag ? !reg_tag_valid(s, len) : !reg_name_valid(s, len))
-		return err_set(e, ERR_INVALID, "last must be a %s",
+		return err_set(e, is_tag ? ERR_TAG_INVALID : ERR_NAME_INVALID,
+			       "last must be a %s",
 			       is_tag ? "tag" : "repository name");
 	return 0;
 }

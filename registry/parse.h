@@ -52,10 +52,12 @@ int reg_parse_content_range(const char *s, size_t len, int64_t *start,
 			    int64_t *end, struct err *e);
 
 /* The `n` query parameter: NULL gives -1 (no limit); otherwise a decimal
- * integer >= 0, clamped to max_n.  ERR_INVALID when malformed. */
+ * integer >= 0, clamped to max_n.  ERR_PAGINATION_INVALID when
+ * malformed. */
 int reg_parse_page_n(const char *s, long max_n, long *out, struct err *e);
 /* The `last` query parameter of tags/list (a tag) or _catalog (a name);
- * NULL or "" are fine (no `last`).  ERR_INVALID when malformed. */
+ * NULL or "" are fine (no `last`).  ERR_TAG_INVALID or ERR_NAME_INVALID
+ * when malformed. */
 int reg_parse_last(const char *s, bool is_tag, struct err *e);
 
 /* A Content-Type value without its parameters and surrounding blanks,

@@ -1,4 +1,5 @@
-/* policy.c: refusing pulls of images with findings (see policy.h). */
+/* policy.c: refusing pulls of images with findings, or whose scan did
+ * not complete (see policy.h). */
 #include "registry/policy.h"
 
 #include <jansson.h>
@@ -16,6 +17,10 @@
 #include "common/banned.h"
 
 enum policy_verdict { POLICY_SERVE, POLICY_REPLIED, POLICY_PENDING };
+
+#define POLICY_NO_DB_MSG                                                       \
+	"no vulnerability data: the image was scanned without a "              \
+	"vulnerability DB"
 
 /* A request held for a pending report. */
 struct policy_hold {
@@ -46,6 +51,10 @@ int reg_policy_init(struct reg_policy *p, const struct cfg *cfg, struct err *e)
 	memset(p, 0, sizeof(*p));
 	p->deny = -1;
 	p->wait_s = cfg->policy_wait;
+	p->allow_errors = cfg->policy_on_scan_error &&
+			  !strcmp(cfg->policy_on_scan_error, "allow");
+	p->allow_without_db = cfg->policy_without_db &&
+			      !strcmp(cfg->policy_without_db, "allow");
 	for (size_t i = 0; i < cfg->allow_vuln.n; i++) {
 		const char *v = cfg->allow_vuln.v[i], *comma;
 
@@ -99,17 +108,32 @@ static bool policy_exempt(const struct reg_policy *p, const json_t *f)
 	return false;
 }
 
-long reg_policy_count(const struct reg_policy *p, const char *findings)
+void reg_policy_check_db(const struct reg_policy *p, struct reg_scan *scan)
 {
-	json_t *all = json_loads(findings ? findings : "", 0, NULL), *f;
+	char v[96] = "";
+
+	if (p->deny < 0)
+		return;
+	if (scan)
+		reg_scan_db_version(scan, v, sizeof(v));
+	if (v[0])
+		return;
+	log_msg(LL_WARN,
+		"--deny-severity without a vulnerability DB: images scanned "
+		"now have no vulnerability data and are %s until one is "
+		"loaded (customs db import, or POST /v2/_customs/db)",
+		p->allow_without_db ? "served (--policy-without-db allow)"
+				    : "refused");
+}
+
+/* Counts the findings of a JSON array the policy refuses. */
+static long policy_count_array(const struct reg_policy *p, const json_t *all)
+{
 	enum vuln_severity sev;
+	const json_t *f;
 	long n = 0;
 	size_t i;
 
-	if (!json_is_array(all)) {
-		json_decref(all);
-		return -1;
-	}
 	json_array_foreach(all, i, f) {
 		const char *s =
 			json_string_value(json_object_get(f, "severity"));
@@ -119,32 +143,105 @@ long reg_policy_count(const struct reg_policy *p, const char *findings)
 		if ((int)sev >= p->deny && !policy_exempt(p, f))
 			n++;
 	}
-	json_decref(all);
 	return n;
 }
 
-static void policy_deny(struct http_req *req, const struct reg_policy *p,
-			const char *name, const struct digest *dg, long count)
+int reg_policy_read(const struct reg_policy *p, const char *findings,
+		    struct reg_policy_findings *out)
 {
-	char ds[DIGEST_STR_MAX];
+	json_t *doc = json_loads(findings ? findings : "", 0, NULL);
+	const json_t *all = doc;
+	const char *st, *why;
+	int ret = -1;
 
-	reg_reply_errorf(req, ERR_DENIED,
-			 "%s has %ld vulnerabilit%s at or above %s; report: "
-			 "GET /v2/%s/_customs/scan/%s",
-			 digest_str(dg, ds), count, count == 1 ? "y" : "ies",
-			 vuln_severity_name((enum vuln_severity)p->deny), name,
-			 ds);
+	memset(out, 0, sizeof(*out));
+	if (json_is_object(doc)) {
+		all = json_object_get(doc, "findings");
+		st = json_string_value(json_object_get(doc, "status"));
+		if (!st)
+			goto out;
+		/* Anything but "complete" is not: fail closed. */
+		out->incomplete = strcmp(st, "complete") != 0;
+		why = json_string_value(json_object_get(doc, "why"));
+		if (out->incomplete)
+			snprintf(out->why, sizeof(out->why), "%s",
+				 why ? why : st);
+	}
+	if (!json_is_array(all))
+		goto out;
+	out->refused = policy_count_array(p, all);
+	ret = 0;
+out:
+	json_decref(doc);
+	return ret;
 }
 
-static void policy_deny_pending(struct http_req *req, const char *name,
-				const struct digest *dg, int waited)
+long reg_policy_count(const struct reg_policy *p, const char *findings)
 {
-	char ds[DIGEST_STR_MAX];
+	struct reg_policy_findings f;
 
-	reg_reply_errorf(req, ERR_DENIED,
-			 "%s is still being scanned (waited %d s); its report "
-			 "will be at GET /v2/%s/_customs/scan/%s",
-			 digest_str(dg, ds), waited, name, ds);
+	if (reg_policy_read(p, findings, &f) < 0)
+		return -1;
+	return f.refused;
+}
+
+enum reg_policy_verdict reg_policy_decide(const struct reg_policy *p,
+					  const struct stor_scan *sc, char *why,
+					  size_t n)
+{
+	struct reg_policy_findings f;
+
+	why[0] = '\0';
+	if (sc->has_result) {
+		if (reg_policy_read(p, sc->findings, &f) < 0) {
+			snprintf(why, n, "scan report unreadable");
+			return REG_POLICY_DENY;
+		}
+		if (f.refused > 0) {
+			snprintf(why, n, "%ld vulnerabilit%s at or above %s",
+				 f.refused, f.refused == 1 ? "y" : "ies",
+				 vuln_severity_name(
+					 (enum vuln_severity)p->deny));
+			return REG_POLICY_DENY;
+		}
+		if (f.incomplete && !p->allow_errors) {
+			snprintf(why, n, "scan incomplete: %s", f.why);
+			return REG_POLICY_DENY;
+		}
+		if (!sc->db_version && !p->allow_without_db) {
+			snprintf(why, n, "%s", POLICY_NO_DB_MSG);
+			return REG_POLICY_DENY;
+		}
+		return REG_POLICY_SERVE;
+	}
+	switch (sc->state) {
+	case STOR_SCAN_FAILED:
+		if (p->allow_errors)
+			return REG_POLICY_SERVE;
+		snprintf(why, n, "scan failed: %s",
+			 sc->error ? sc->error : "unknown error");
+		return REG_POLICY_DENY;
+	case STOR_SCAN_NONE:
+		return REG_POLICY_NONE;
+	default:
+		return REG_POLICY_PENDING;
+	}
+}
+
+/* 403 DENIED: why, then where the report is.  why is cut short rather
+ * than the report URL. */
+static void policy_deny(struct http_req *req, const char *name,
+			const struct digest *dg, const char *why)
+{
+	char ds[DIGEST_STR_MAX], tail[REG_NAME_MAX + DIGEST_STR_MAX + 64];
+	struct err e = ERR_INIT;
+	int room;
+
+	snprintf(tail, sizeof(tail), "; report: GET /v2/%s/_customs/scan/%s",
+		 name, digest_str(dg, ds));
+	room = (int)sizeof(e.msg) - 1 - (int)strlen(tail);
+	err_set(&e, ERR_DENIED, "%.*s%s", room > 0 ? room : 0, why, tail);
+	reg_reply_error(req, &e);
 }
 
 /* Judges m by its stored scan; may enqueue a scan it lacks. */
@@ -156,28 +253,29 @@ static enum policy_verdict policy_judge(struct reg_ctx *ctx,
 	enum policy_verdict v = POLICY_PENDING;
 	struct err e = ERR_INIT;
 	struct stor_scan sc;
-	char ds[DIGEST_STR_MAX];
-	long n;
+	char ds[DIGEST_STR_MAX], why[256];
 
 	if (stor_scan_get(ctx->st, &m->digest, false, &sc, &e) < 0) {
 		reg_reply_error(req, &e);
 		return POLICY_REPLIED;
 	}
-	if (sc.has_result) {
-		n = reg_policy_count(p, sc.findings);
-		if (n < 0)
-			log_msg(LL_ERROR,
-				"%s: policy: findings of %s unreadable",
-				http_req_id(req), digest_str(&m->digest, ds));
-		if (n != 0)
-			policy_deny(req, p, name, &m->digest, n < 0 ? 0 : n);
-		v = n == 0 ? POLICY_SERVE : POLICY_REPLIED;
-	} else if (sc.state == STOR_SCAN_FAILED) {
-		log_msg(LL_WARN, "%s: policy: scan of %s failed (%s); served",
-			http_req_id(req), digest_str(&m->digest, ds),
-			sc.error ? sc.error : "?");
+	switch (reg_policy_decide(p, &sc, why, sizeof(why))) {
+	case REG_POLICY_SERVE:
+		if (!sc.has_result && sc.state == STOR_SCAN_FAILED)
+			log_msg(LL_WARN,
+				"%s: policy: scan of %s failed (%s); served "
+				"(--policy-on-scan-error allow)",
+				http_req_id(req), digest_str(&m->digest, ds),
+				sc.error ? sc.error : "?");
 		v = POLICY_SERVE;
-	} else if (sc.state == STOR_SCAN_NONE) {
+		break;
+	case REG_POLICY_DENY:
+		policy_deny(req, name, &m->digest, why);
+		v = POLICY_REPLIED;
+		break;
+	case REG_POLICY_PENDING:
+		break;
+	case REG_POLICY_NONE:
 		/* Artifacts are not scanned; an image pushed before scanning
 		 * existed is, now. */
 		if (rs_manifest_kind(m->body, m->len) < 0) {
@@ -189,9 +287,32 @@ static enum policy_verdict policy_judge(struct reg_ctx *ctx,
 		} else {
 			reg_scan_kick(ctx->scan);
 		}
+		break;
 	}
 	stor_scan_release(&sc);
 	return v;
+}
+
+/* Still pending after waiting waited seconds: refused, or served under
+ * --policy-on-scan-error allow.  Takes m. */
+static void policy_still_pending(struct http_req *req,
+				 const struct reg_policy *p, const char *name,
+				 struct stor_manifest *m, int waited,
+				 reg_policy_serve_fn serve)
+{
+	char why[64], ds[DIGEST_STR_MAX];
+
+	if (p->allow_errors) {
+		log_msg(LL_WARN,
+			"%s: policy: %s still being scanned after %d s; served "
+			"(--policy-on-scan-error allow)",
+			http_req_id(req), digest_str(&m->digest, ds), waited);
+		serve(req, m);
+		return;
+	}
+	snprintf(why, sizeof(why), "still being scanned after %d s", waited);
+	policy_deny(req, name, &m->digest, why);
+	stor_manifest_free(m);
 }
 
 static void policy_hold_free(struct policy_hold *h)
@@ -212,8 +333,9 @@ static void policy_woken(struct http_req *req, void *arg,
 			h->m = NULL;
 			break;
 		case POLICY_PENDING:
-			policy_deny_pending(req, h->name, &h->m->digest,
-					    h->ctx->policy->wait_s);
+			policy_still_pending(req, h->ctx->policy, h->name, h->m,
+					     h->ctx->policy->wait_s, h->serve);
+			h->m = NULL;
 			break;
 		case POLICY_REPLIED:
 			break;
@@ -226,9 +348,12 @@ bool reg_policy_gate(struct reg_call *c, struct stor_manifest *m,
 		     reg_policy_serve_fn serve)
 {
 	const struct reg_policy *p = c->ctx->policy;
+	enum http_method method = http_req_method(c->req);
 	struct policy_hold *h;
 
-	if (!p || p->deny < 0 || http_req_method(c->req) != HTTP_M_GET)
+	/* HEAD as GET: a HEAD's 200 lets a client serve its cached copy. */
+	if (!p || p->deny < 0 ||
+	    (method != HTTP_M_GET && method != HTTP_M_HEAD))
 		return false;
 	switch (policy_judge(c->ctx, c->req, c->name, m)) {
 	case POLICY_SERVE:
@@ -240,8 +365,7 @@ bool reg_policy_gate(struct reg_call *c, struct stor_manifest *m,
 		break;
 	}
 	if (p->wait_s <= 0 || !c->ctx->scan) {
-		policy_deny_pending(c->req, c->name, &m->digest, 0);
-		stor_manifest_free(m);
+		policy_still_pending(c->req, p, c->name, m, 0, serve);
 		return true;
 	}
 	h = xcalloc(1, sizeof(*h));

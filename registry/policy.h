@@ -1,13 +1,23 @@
 /* policy.h: pull policy on scan reports.
  *
- * With --deny-severity LEVEL, a manifest GET of an image whose report has
- * findings at or above LEVEL (less those --allow-vuln exempts, by id or
- * alias) is answered 403 DENIED, naming the count and the report
- * endpoint.  A manifest whose scan is still pending is held up to
- * --policy-wait seconds for its report instead of being refused at once;
- * still pending then, it is refused.  A manifest that is not an image
- * (artifacts, report referrers) or whose scan failed for good is served.
- * HEAD requests are not gated: they carry no content.
+ * With --deny-severity LEVEL, a manifest GET or HEAD of an image is served
+ * only when its scan completed and found nothing at or above LEVEL (less
+ * what --allow-vuln exempts, by id or alias).  Otherwise it is answered
+ * 403 DENIED, the message naming why and the report endpoint
+ * (GET /v2/<name>/_customs/scan/<digest>):
+ *   - "N vulnerabilities at or above LEVEL";
+ *   - "scan failed: <reason>" (failed for good, no report);
+ *   - "scan incomplete: budget <name> reached" (the report's "status" is
+ *     "incomplete": a budget cut it short, or a platform of an index has
+ *     no report);
+ *   - "still being scanned after N s": a pending scan is held up to
+ *     --policy-wait seconds for its report first;
+ *   - "no vulnerability data": the report was made without a DB.
+ * --policy-on-scan-error allow serves the failed, incomplete (judged on
+ * what was found) and pending ones; --policy-without-db allow those
+ * without data.  A HEAD is judged exactly like a GET (same status and
+ * headers, no body): a client's cache must not serve what a GET refuses.
+ * A manifest that is not an image (artifacts, report referrers) is served.
  */
 #ifndef REGISTRY_POLICY_H
 #define REGISTRY_POLICY_H
@@ -20,6 +30,7 @@
 #include "storage/storage.h"
 
 struct reg_call;
+struct reg_scan;
 struct http_req;
 
 struct reg_policy {
@@ -27,26 +38,55 @@ struct reg_policy {
 		       * -1: no policy */
 	char **allow; /* advisory ids and aliases exempted */
 	size_t nallow;
-	int wait_s; /* --policy-wait */
+	int wait_s;	       /* --policy-wait */
+	bool allow_errors;     /* --policy-on-scan-error allow */
+	bool allow_without_db; /* --policy-without-db allow */
 };
 
-/* From --deny-severity, --allow-vuln (repeatable, or comma-separated) and
- * --policy-wait.  ERR_INVALID for an unknown severity. */
+/* From --deny-severity, --allow-vuln (repeatable, or comma-separated),
+ * --policy-wait, --policy-on-scan-error and --policy-without-db.
+ * ERR_INVALID for an unknown severity. */
 int reg_policy_init(struct reg_policy *p, const struct cfg *cfg, struct err *e);
 void reg_policy_release(struct reg_policy *p);
 
-/* How many findings (the short JSON of storage's scan results) the policy
- * refuses; -1 if findings is not such JSON. */
+/* At start: warns when the policy is on and scan has no vulnerability DB
+ * (every image is then refused, or served by --policy-without-db allow). */
+void reg_policy_check_db(const struct reg_policy *p, struct reg_scan *scan);
+
+/* What the short JSON of a scan result (storage's findings, see
+ * rs_findings()) says to the policy. */
+struct reg_policy_findings {
+	long refused;	 /* findings the policy refuses */
+	bool incomplete; /* the scan was cut short */
+	char why[192];	 /* if incomplete: why, e.g. "budget X reached" */
+};
+/* Reads findings: the current object form, or the bare array results
+ * stored before it (read as complete).  -1 if it is neither. */
+int reg_policy_read(const struct reg_policy *p, const char *findings,
+		    struct reg_policy_findings *out);
+/* Shorthand: how many findings the policy refuses; -1 if unreadable. */
 long reg_policy_count(const struct reg_policy *p, const char *findings);
+
+enum reg_policy_verdict {
+	REG_POLICY_SERVE,
+	REG_POLICY_DENY,    /* why says why */
+	REG_POLICY_PENDING, /* queued or running: wait, then deny or serve */
+	REG_POLICY_NONE,    /* no job: scan it if it is an image */
+};
+/* Judges a stored scan (state, error, findings, db_version) with no I/O;
+ * on DENY, why[n] gets the reason (without the report URL). */
+enum reg_policy_verdict reg_policy_decide(const struct reg_policy *p,
+					  const struct stor_scan *sc, char *why,
+					  size_t n);
 
 /* Serves a manifest that passed: headers, body; frees m. */
 typedef void (*reg_policy_serve_fn)(struct http_req *req,
 				    struct stor_manifest *m);
 
-/* Called by a manifest GET with the manifest found.  Returns false when
- * the caller may serve m now.  Returns true when the policy has taken the
- * request and m: it has replied 403 (or an error), or holds the request
- * and will either serve m with serve() or refuse it later. */
+/* Called by a manifest GET or HEAD with the manifest found.  Returns false
+ * when the caller may serve m now.  Returns true when the policy has taken
+ * the request and m: it has replied 403 (or an error), or holds the
+ * request and will either serve m with serve() or refuse it later. */
 bool reg_policy_gate(struct reg_call *c, struct stor_manifest *m,
 		     reg_policy_serve_fn serve);
 

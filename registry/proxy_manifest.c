@@ -9,7 +9,7 @@
  *	        --error--> FAILED
  *
  * Waiters are woken when they can be answered: at GOT from memory, except
- * an image's GET under a pull policy, which waits for DONE and the
+ * an image's GET or HEAD under a pull policy, which waits for DONE and the
  * policy's word on the stored copy.
  */
 #include "registry/proxy_int.h"
@@ -31,7 +31,7 @@ struct pxm_waiter {
 	struct pxm_waiter *next;
 	struct pxm *m;
 	struct http_req *req;
-	bool gate; /* a GET under a pull policy */
+	bool gate; /* a GET or HEAD under a pull policy */
 };
 
 struct pxm {
@@ -74,7 +74,8 @@ static void pxm_serve_fn(struct http_req *req, struct stor_manifest *sm)
 	stor_manifest_free(sm);
 }
 
-/* Serves a stored manifest; an image's GET goes past the pull policy. */
+/* Serves a stored manifest; an image's GET or HEAD goes past the pull
+ * policy. */
 static void pxm_serve_stored(struct reg_ctx *ctx, struct http_req *req,
 			     const char *name, struct stor_manifest *sm)
 {
@@ -90,8 +91,11 @@ static void pxm_serve_stored(struct reg_ctx *ctx, struct http_req *req,
 
 static bool pxm_gated(struct reg_ctx *ctx, struct http_req *req)
 {
-	return http_req_method(req) == HTTP_M_GET && ctx->policy &&
-	       ctx->policy->deny >= 0;
+	enum http_method method = http_req_method(req);
+
+	/* HEAD as GET (policy.h). */
+	return (method == HTTP_M_GET || method == HTTP_M_HEAD) &&
+	       ctx->policy && ctx->policy->deny >= 0;
 }
 
 /* --- Entries and waiters ------------------------------------------------------ */

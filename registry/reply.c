@@ -9,89 +9,77 @@
 #include "common/banned.h"
 
 /*
- * The wire codes are all from the spec's list, which the spec says a JSON
- * error body MUST use; our own codes borrow the nearest one:
- * - ERR_RANGE_INVALID (416, chunk out of order) and ERR_BUSY (the upload
- *   is being written by another request) are upload problems;
- * - ERR_TOO_LARGE (413, e.g. a manifest over --max-manifest) is
- *   SIZE_INVALID rather than MANIFEST_INVALID: the body was refused for
- *   its length before anyone read it, and 413 carries the meaning;
- * - ERR_NOT_FOUND (no such endpoint) and ERR_INVALID (a malformed query
- *   parameter) are UNSUPPORTED: the request asks for something we do not
- *   offer.  ERR_UNSUPPORTED itself is 405 (a method a route lacks), as in
- *   CNCF distribution.
+ * Status, text and log level of each code.  The wire code ("code" of the
+ * body) is err_code_name()'s: common/err.c holds the one table of them
+ * and says why each of ours goes out as it does.  ERR_TOO_LARGE (413,
+ * e.g. a manifest over --max-manifest) is SIZE_INVALID rather than
+ * MANIFEST_INVALID: the body was refused for its length before anyone
+ * read it, and 413 carries the meaning.
  */
 static const struct reg_err_info reg_err_table[ERR__COUNT] = {
-	[ERR_OK] = {200, "UNSUPPORTED", "no error", LL_DEBUG, false},
-	[ERR_BLOB_UNKNOWN] = {404, "BLOB_UNKNOWN", "blob unknown to registry",
-			      LL_INFO, false},
-	[ERR_BLOB_UPLOAD_INVALID] = {400, "BLOB_UPLOAD_INVALID",
-				     "blob upload invalid", LL_INFO, false},
-	[ERR_BLOB_UPLOAD_UNKNOWN] = {404, "BLOB_UPLOAD_UNKNOWN",
-				     "blob upload unknown to registry", LL_INFO,
+	[ERR_BLOB_UNKNOWN] = {404, "blob unknown to registry", LL_INFO, false},
+	[ERR_BLOB_UPLOAD_INVALID] = {400, "blob upload invalid", LL_INFO,
 				     false},
-	[ERR_DIGEST_INVALID] = {400, "DIGEST_INVALID",
+	[ERR_BLOB_UPLOAD_UNKNOWN] = {404, "blob upload unknown to registry",
+				     LL_INFO, false},
+	[ERR_DIGEST_INVALID] = {400,
 				"provided digest did not match uploaded "
 				"content",
 				LL_INFO, false},
-	[ERR_MANIFEST_BLOB_UNKNOWN] = {400, "MANIFEST_BLOB_UNKNOWN",
+	[ERR_MANIFEST_BLOB_UNKNOWN] = {400,
 				       "manifest references a manifest or "
 				       "blob unknown to registry",
 				       LL_INFO, false},
-	[ERR_MANIFEST_INVALID] = {400, "MANIFEST_INVALID", "manifest invalid",
-				  LL_INFO, false},
-	[ERR_MANIFEST_UNKNOWN] = {404, "MANIFEST_UNKNOWN",
-				  "manifest unknown to registry", LL_INFO,
+	[ERR_MANIFEST_INVALID] = {400, "manifest invalid", LL_INFO, false},
+	[ERR_MANIFEST_UNKNOWN] = {404, "manifest unknown to registry", LL_INFO,
 				  false},
-	[ERR_NAME_INVALID] = {400, "NAME_INVALID", "invalid repository name",
+	[ERR_NAME_INVALID] = {400, "invalid repository name", LL_INFO, false},
+	[ERR_NAME_UNKNOWN] = {404, "repository name not known to registry",
 			      LL_INFO, false},
-	[ERR_NAME_UNKNOWN] = {404, "NAME_UNKNOWN",
-			      "repository name not known to registry", LL_INFO,
-			      false},
-	[ERR_SIZE_INVALID] = {400, "SIZE_INVALID",
+	[ERR_SIZE_INVALID] = {400,
 			      "provided length did not match content length",
 			      LL_INFO, false},
-	[ERR_UNAUTHORIZED] = {401, "UNAUTHORIZED", "authentication required",
-			      LL_INFO, false},
-	[ERR_DENIED] = {403, "DENIED",
-			"requested access to the resource is denied", LL_INFO,
-			false},
-	[ERR_UNSUPPORTED] = {405, "UNSUPPORTED", "the operation is unsupported",
-			     LL_INFO, false},
-	[ERR_TOOMANYREQUESTS] = {429, "TOOMANYREQUESTS", "too many requests",
-				 LL_WARN, false},
-	[ERR_RANGE_INVALID] = {416, "BLOB_UPLOAD_INVALID",
-			       "requested range not satisfiable", LL_INFO,
-			       false},
-	[ERR_TOO_LARGE] = {413, "SIZE_INVALID", "payload too large", LL_INFO,
-			   false},
-	[ERR_BUSY] = {409, "BLOB_UPLOAD_INVALID",
-		      "the upload is in use by another request", LL_WARN,
+	[ERR_UNAUTHORIZED] = {401, "authentication required", LL_INFO, false},
+	[ERR_DENIED] = {403, "requested access to the resource is denied",
+			LL_INFO, false},
+	[ERR_UNSUPPORTED] = {405, "the operation is unsupported", LL_INFO,
+			     false},
+	[ERR_TOOMANYREQUESTS] = {429, "too many requests", LL_WARN, false},
+	[ERR_RANGE_INVALID] = {416, "invalid content range", LL_INFO, false},
+	[ERR_TOO_LARGE] = {413, "payload too large", LL_INFO, false},
+	[ERR_BUSY] = {409, "the upload is in use by another request", LL_WARN,
 		      false},
-	[ERR_NOT_FOUND] = {404, "UNSUPPORTED", "no such endpoint", LL_INFO,
-			   false},
-	[ERR_INVALID] = {400, "UNSUPPORTED", "invalid request", LL_INFO, false},
+	[ERR_NOT_FOUND] = {404, "no such endpoint", LL_INFO, false},
+	[ERR_INVALID] = {400, "invalid request", LL_INFO, false},
 	/* A pull-through cache's upstream; the message names it, never the
 	 * credentials. */
-	[ERR_UPSTREAM] = {502, "UNKNOWN",
+	[ERR_UPSTREAM] = {502,
 			  "the upstream registry failed or cannot be reached",
 			  LL_WARN, false},
 	/* --quota: the storage is there, this repository may not use it. */
-	[ERR_QUOTA] = {507, "DENIED", "repository storage quota exceeded",
-		       LL_INFO, false},
-	[ERR_IO] = {500, "UNKNOWN", "internal server error", LL_ERROR, true},
-	[ERR_NOSPACE] = {507, "UNKNOWN", "insufficient storage", LL_ERROR,
-			 true},
-	[ERR_DB] = {500, "UNKNOWN", "internal server error", LL_ERROR, true},
-	[ERR_INTERNAL] = {500, "UNKNOWN", "internal server error", LL_ERROR,
-			  true},
+	[ERR_QUOTA] = {507, "repository storage quota exceeded", LL_INFO,
+		       false},
+	[ERR_PAGINATION_INVALID] = {400, "invalid number of results requested",
+				    LL_INFO, false},
+	[ERR_TAG_INVALID] = {400, "invalid tag", LL_INFO, false},
+	[ERR_IO] = {500, "internal server error", LL_ERROR, true},
+	[ERR_NOSPACE] = {507, "insufficient storage", LL_ERROR, true},
+	[ERR_DB] = {500, "internal server error", LL_ERROR, true},
+	[ERR_INTERNAL] = {500, "internal server error", LL_ERROR, true},
 };
+
+/* The code a reply goes out with: an unknown code, or an error reply
+ * without an error, is an internal error. */
+static enum err_code reply_code(enum err_code code)
+{
+	if ((int)code <= 0 || code >= ERR__COUNT || !reg_err_table[code].text)
+		return ERR_INTERNAL;
+	return code;
+}
 
 const struct reg_err_info *reg_err_info(enum err_code code)
 {
-	if ((int)code < 0 || code >= ERR__COUNT || !reg_err_table[code].wire)
-		return &reg_err_table[ERR_INTERNAL];
-	return &reg_err_table[code];
+	return &reg_err_table[reply_code(code)];
 }
 
 /* Copies s into out[size] with control and non-ASCII bytes as '?': error
@@ -110,6 +98,7 @@ static const char *reply_clean(const char *s, char *out, size_t size)
 int reg_error_body(const struct err *e, struct buf *out)
 {
 	const struct reg_err_info *info = reg_err_info(e->code);
+	const char *wire = err_code_name(reply_code(e->code));
 	const char *msg = info->internal || !e->msg[0] ? info->text : e->msg;
 	char clean[sizeof(e->msg)];
 	json_t *root, *list;
@@ -119,7 +108,7 @@ int reg_error_body(const struct err *e, struct buf *out)
 	msg = reply_clean(msg, clean, sizeof(clean));
 	list = json_array();
 	json_array_append_new(list,
-			      json_pack("{s:s, s:s, s:s}", "code", info->wire,
+			      json_pack("{s:s, s:s, s:s}", "code", wire,
 					"message", msg, "detail", info->text));
 	root = json_pack("{s:o}", "errors", list);
 	if (!root)
@@ -149,7 +138,7 @@ void reg_reply_error(struct http_req *req, const struct err *e)
 	log_msg(info->level, "%s %s %s: %d %s: %s", http_req_id(req),
 		http_req_method_name(req),
 		reply_clean(http_req_path(req), path, sizeof(path)),
-		info->status, info->wire,
+		info->status, err_code_name(reply_code(e->code)),
 		reply_clean(e->msg[0] ? e->msg : info->text, msg, sizeof(msg)));
 	if (reg_error_body(e, &body) < 0)
 		buf_reset(&body);

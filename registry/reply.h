@@ -3,7 +3,8 @@
  * Each reply carries `Docker-Distribution-API-Version: registry/2.0`.
  * reg_reply_error() is the only writer of the spec's error body
  * {"errors":[{"code","message","detail"}]}.  A table maps each err_code to
- * an HTTP status, a wire code and a log level (nginx's switch, as data).
+ * an HTTP status and a log level (nginx's switch, as data); its wire code
+ * is err_code_name()'s.
  * Internal codes (ERR_IO, ERR_DB, ERR_INTERNAL, ERR_NOSPACE) go out with a
  * generic message; their detail only reaches the log.
  */
@@ -21,15 +22,15 @@
 
 struct http_req;
 
+/* The wire code of a row is err_code_name()'s (common/err.c). */
 struct reg_err_info {
 	int status;	      /* HTTP status */
-	const char *wire;     /* one of the spec's 14 codes */
 	const char *text;     /* the spec's description of the code */
 	enum log_level level; /* level of the log line for this reply */
 	bool internal;	      /* detail withheld from the client */
 };
 
-/* The row for code; an out-of-range code gives the ERR_INTERNAL row. */
+/* The row for code; ERR_OK and out-of-range codes give ERR_INTERNAL's. */
 const struct reg_err_info *reg_err_info(enum err_code code);
 
 /* Writes the JSON error body for e into out (cap 0 or large enough). */

@@ -120,9 +120,15 @@ void rs_notify(struct reg_scan *s, const struct digest *dg);
 void rs_waiters_free(struct reg_scan *s);
 
 /* scan_report.c */
-/* The findings of a report, short: a JSON array of {"id", "aliases",
- * "severity"} (an index's are its platforms'); the caller frees. */
+/* The findings of a report, short, for the pull policy to read on every
+ * pull without parsing the report:
+ *	{"status": "complete" | "incomplete", "why": "budget X reached",
+ *	 "findings": [{"id", "aliases", "severity"}, ...]}
+ * ("why" only when incomplete, at most RS_WHY_MAX bytes).  An index's
+ * findings are its platforms'.  Results stored before this form are a bare
+ * findings array (policy.c reads both).  The caller frees. */
 char *rs_findings(const json_t *report);
+#define RS_WHY_MAX 160
 /* Whether two reports say the same, ignoring when and with which DB and
  * scanner they were made. */
 bool rs_report_same(const json_t *a, const json_t *b);
@@ -158,7 +164,11 @@ struct rs_index_meta {
 	time_t now;
 };
 /* An index's report: header, each platform's report under "manifests",
- * counts summed, a note per platform without one. */
+ * counts summed, a note per platform without one.  It is "incomplete"
+ * when a platform's report is, or when an image platform (p->skip NULL)
+ * has no report (its scan failed): "budgets" lists the platforms' budgets
+ * (each with its "platform"), "failed" those platforms
+ * ({"platform", "digest", "error"}). */
 json_t *rs_index_report(const struct rs_index_part *parts, size_t n,
 			const struct rs_index_meta *m);
 

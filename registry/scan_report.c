@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
@@ -35,21 +36,97 @@ static void rs_findings_add(json_t *out, const json_t *report)
 	}
 }
 
+/* Whether a report says its scan was cut short; an absent status (reports
+ * made before budgets existed) reads as complete. */
+static bool rs_incomplete(const json_t *report)
+{
+	const char *st = json_string_value(json_object_get(report, "status"));
+
+	return st && strcmp(st, "complete");
+}
+
+/* Why a report is incomplete, in a few words: the budgets it hit ("budget
+ * layer_bytes reached"), else the platforms of an index that have no
+ * report.  The caller frees. */
+static char *rs_incomplete_why(const json_t *report)
+{
+	const json_t *b, *f;
+	json_t *names = json_array();
+	struct buf w = BUF_INIT;
+	size_t i, k;
+	char *s;
+
+	json_array_foreach(json_object_get(report, "budgets"), i, b) {
+		const char *n = json_string_value(json_object_get(b, "budget"));
+		bool dup = false;
+
+		if (!n)
+			continue;
+		json_array_foreach(names, k, f)
+			dup = dup || !strcmp(json_string_value(f), n);
+		if (!dup)
+			json_array_append_new(names, json_string(n));
+	}
+	json_array_foreach(names, i, f)
+		buf_addf(&w, "%s%s", i ? ", " : "", json_string_value(f));
+	if (json_array_size(names)) {
+		char *list = buf_detach(&w, NULL);
+
+		buf_addf(&w, "budget%s %s reached",
+			 json_array_size(names) > 1 ? "s" : "", list);
+		free(list);
+	}
+	json_array_foreach(json_object_get(report, "failed"), i, f) {
+		const char *pl =
+			json_string_value(json_object_get(f, "platform"));
+		const char *why =
+			json_string_value(json_object_get(f, "error"));
+
+		buf_addf(&w, "%splatform %s not scanned: %s", w.len ? "; " : "",
+			 pl ? pl : "?", why ? why : "?");
+	}
+	if (!w.len)
+		buf_adds(&w, "the report says so");
+	json_decref(names);
+	s = buf_detach(&w, NULL);
+	if (strlen(s) > RS_WHY_MAX) {
+		/* Not inside a UTF-8 sequence: jansson takes only UTF-8. */
+		size_t n = RS_WHY_MAX;
+
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+		s[n] = '\0';
+	}
+	return s;
+}
+
 char *rs_findings(const json_t *report)
 {
-	json_t *out = json_array(), *m;
+	json_t *out = json_array(), *m, *doc;
 	const json_t *mans = json_object_get(report, "manifests");
+	char *s, *why = NULL;
 	size_t i;
-	char *s;
 
 	if (json_is_array(mans))
 		json_array_foreach(mans, i, m)
 			rs_findings_add(out, m);
 	else
 		rs_findings_add(out, report);
-	s = json_dumps(out, JSON_COMPACT);
-	json_decref(out);
-	return s ? s : xstrdup("[]");
+	if (rs_incomplete(report))
+		why = rs_incomplete_why(report);
+	doc = json_pack("{s:s, s:o}", "status", why ? "incomplete" : "complete",
+			"findings", out);
+	if (why)
+		json_object_set_new(doc, "why", json_string(why));
+	s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	free(why);
+	if (!s) {
+		/* jansson fails only on allocation: as xmalloc would. */
+		fprintf(stderr, "customs: out of memory\n");
+		abort();
+	}
+	return s;
 }
 
 /* What a report says about an image's findings: its counts, notes and
@@ -66,6 +143,10 @@ static json_t *rs_gist(const json_t *r)
 
 	json_object_set(g, "counts", json_object_get(r, "counts"));
 	json_object_set(g, "notes", json_object_get(r, "notes"));
+	/* A scan cut short is not the same as a whole one. */
+	json_object_set_new(g, "status", json_boolean(!rs_incomplete(r)));
+	json_object_set(g, "budgets", json_object_get(r, "budgets"));
+	json_object_set(g, "failed", json_object_get(r, "failed"));
 	json_array_foreach(json_object_get(r, "vulnerabilities"), i, v) {
 		json_t *c = json_deep_copy(v), *pkg = json_object();
 		const json_t *p = json_object_get(v, "package");
@@ -242,27 +323,61 @@ static json_t *rs_counts_sum(const json_t *reports)
 	return c;
 }
 
+/* The budgets a platform's report hit, each naming the platform. */
+static void rs_index_budgets(json_t *out, const json_t *report,
+			     const char *platform)
+{
+	const json_t *b;
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "budgets"), i, b) {
+		json_t *c = json_deep_copy(b);
+
+		if (!json_is_object(c)) {
+			json_decref(c);
+			continue;
+		}
+		json_object_set_new(c, "platform", json_string(platform));
+		json_array_append_new(out, c);
+	}
+}
+
 json_t *rs_index_report(const struct rs_index_part *parts, size_t n,
 			const struct rs_index_meta *m)
 {
 	json_t *r = json_object(), *reps = json_array(), *notes = json_array();
+	json_t *budgets = json_array(), *failed = json_array();
 	const json_t *scanner = NULL;
 	char when[32], ds[DIGEST_STR_MAX];
+	bool incomplete = false;
 
 	for (size_t i = 0; i < n; i++) {
+		const char *why = parts[i].why ? parts[i].why : "no report";
+
 		if (parts[i].report) {
 			json_array_append(reps, (json_t *)parts[i].report);
 			if (!scanner)
 				scanner = json_object_get(parts[i].report,
 							  "scanner");
+			rs_index_budgets(budgets, parts[i].report,
+					 parts[i].p->name);
+			incomplete =
+				incomplete || rs_incomplete(parts[i].report);
 			continue;
 		}
+		digest_str(&parts[i].p->digest, ds);
 		json_array_append_new(
 			notes, json_sprintf("platform %s (%s) not scanned: %s",
-					    parts[i].p->name,
-					    digest_str(&parts[i].p->digest, ds),
-					    parts[i].why ? parts[i].why
-							 : "no report"));
+					    parts[i].p->name, ds, why));
+		/* An image platform without a report: the index's scan is
+		 * not whole (skipped platforms are not images). */
+		if (!parts[i].p->skip) {
+			incomplete = true;
+			json_array_append_new(
+				failed, json_pack("{s:s, s:s, s:s}", "platform",
+						  parts[i].p->name, "digest",
+						  ds, "error", why));
+		}
 	}
 	if (!n)
 		json_array_append_new(
@@ -289,6 +404,15 @@ json_t *rs_index_report(const struct rs_index_part *parts, size_t n,
 	json_object_set_new(r, "counts", rs_counts_sum(reps));
 	json_object_set_new(r, "manifests", reps);
 	json_object_set_new(r, "notes", notes);
+	json_object_set_new(
+		r, "status",
+		json_string(incomplete ? "incomplete" : "complete"));
+	if (json_array_size(budgets))
+		json_object_set(r, "budgets", budgets);
+	if (json_array_size(failed))
+		json_object_set(r, "failed", failed);
+	json_decref(budgets);
+	json_decref(failed);
 	return r;
 }
 

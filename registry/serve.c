@@ -78,7 +78,10 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 	scan_sandbox_defaults(&sc.sandbox);
 	sc.sandbox.memory_bytes = (int64_t)cfg->scan_memory;
 	ctx->scan = reg_scan_new(&sc, e);
-	return ctx->scan ? 0 : -1;
+	if (!ctx->scan)
+		return -1;
+	reg_policy_check_db(policy, ctx->scan);
+	return 0;
 }
 
 static void serve_http_config(const struct cfg *cfg, struct http_config *hc)

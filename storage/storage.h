@@ -214,7 +214,8 @@ void stor_scan_job_release(struct stor_scan_job *job);
 
 struct stor_scan_result {
 	const char *report;	/* report JSON */
-	const char *findings;	/* JSON [{"id","aliases","severity"}...] */
+	const char *findings;	/* short JSON for the pull policy (opaque
+				 * here; see rs_findings()) */
 	const char *db_version; /* of the report's findings; NULL: no data */
 };
 

@@ -40,7 +40,7 @@ req GET "/v2/lib/one/blobs/$dg" -H 'Range: bytes=99990-'
 expect 206
 expect_hdr Content-Range "bytes 99990-99999/100000"
 req GET "/v2/lib/one/blobs/$dg" -H 'Range: bytes=200000-'
-expect 416
+expect 416 RANGE_INVALID
 expect_hdr Content-Range "bytes */100000"
 
 # Unknown and malformed digests; a blob of another repository.

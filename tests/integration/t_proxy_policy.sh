@@ -3,7 +3,7 @@
 # GET of an image the cache has never seen waits for its blobs to be
 # fetched and its scan to finish, then is refused (findings) or served (a
 # clean image); the second GET is judged at once from the stored report.
-# HEAD and an index are not gated; the index's platform manifest is.
+# HEAD is judged as GET.  An index is not gated; its platform manifest is.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 need tar gzip
@@ -37,14 +37,18 @@ up_push "$L:multi" library/multi:v1 --all
 start_server --mirror "$UP_URL" --vuln-db "$TMP/vulndb.db" \
 	--deny-severity unknown --policy-wait 60
 
+# HEAD is judged as GET: it too waits for the fetch and the scan.
 req HEAD /v2/library/debian/manifests/12
-expect 200
+expect 403
 req GET /v2/library/debian/manifests/12
 expect 403 DENIED
 jq -r '.errors[0].message' "$B" | grep -q "_customs/scan/$deb" ||
 	fail "the refusal does not point at the report: $(cat "$B")"
 req GET "/v2/library/debian/manifests/$deb"
 expect 403 DENIED
+req HEAD /v2/library/clean/manifests/v1
+expect 200
+[ "$(hdr Docker-Content-Digest)" = "$clean" ] || fail "clean digest (HEAD)"
 req GET /v2/library/clean/manifests/v1
 expect 200
 [ "$(hdr Docker-Content-Digest)" = "$clean" ] || fail "clean digest"

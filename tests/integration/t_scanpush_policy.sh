@@ -1,5 +1,5 @@
 #!/bin/bash
-# Pull policy: --deny-severity refuses manifest GETs of images with findings
+# Pull policy: --deny-severity refuses manifest pulls of images with findings
 # at or above a level (403 DENIED naming the count and the report),
 # --allow-vuln exempts advisories, and an image still being scanned is held
 # up to --policy-wait instead of being refused blindly.
@@ -32,9 +32,14 @@ case $msg in
 esac
 req GET "/v2/pol/npm/manifests/$npm"
 expect 403 DENIED
-# HEAD carries no content: not gated.  Neither are the report artifacts.
+# HEAD is judged as GET (a 200 would let a client serve its cached copy):
+# the same status and headers, no body.  The report artifacts are served.
 req HEAD /v2/pol/npm/manifests/v1
+expect 403
+[ "$(hdr Content-Type)" = application/json ] || fail "HEAD content type"
+req HEAD /v2/pol/debian/manifests/v1
 expect 200
+[ "$(hdr Docker-Content-Digest)" = "$deb" ] || fail "HEAD debian digest"
 req GET "/v2/pol/npm/referrers/$npm"
 ref=$(jq -r '.manifests[0].digest' "$B")
 req GET "/v2/pol/npm/manifests/$ref"
@@ -77,8 +82,8 @@ t0=$(ms)
 req GET /v2/pol/slow/manifests/v2
 t1=$(ms)
 expect 403 DENIED
-jq -e '.errors[0].message | contains("still being scanned")' "$B" \
-	>/dev/null || fail "pending denial: $(cat "$B")"
+jq -e '.errors[0].message | contains("still being scanned after 1 s")' \
+	"$B" >/dev/null || fail "pending denial: $(cat "$B")"
 [ $((t1 - t0)) -ge 900 ] || fail "refused after $((t1 - t0)) ms, not held"
 stop_server
 

@@ -59,9 +59,14 @@ req GET '/v2/lib/tagged/tags/list?n=100'
 [ "$(jq '.tags | length' "$B")" = 9 ] || fail "n=100: $(cat "$B")"
 [ -z "$(hdr Link)" ] || fail "Link at the end"
 
-for q in n=-1 n=abc n= 'n=1e3' 'last=-bad' 'last=a%2Fb'; do
+# Bad parameters: the codes of the spec's tables, not UNSUPPORTED.
+for q in n=-1 n=abc n= 'n=1e3'; do
 	req GET "/v2/lib/tagged/tags/list?$q"
-	expect 400
+	expect 400 PAGINATION_NUMBER_INVALID
+done
+for q in 'last=-bad' 'last=a%2Fb'; do
+	req GET "/v2/lib/tagged/tags/list?$q"
+	expect 400 TAG_INVALID
 done
 req GET /v2/nothere/tags/list
 expect 404 NAME_UNKNOWN
@@ -81,6 +86,8 @@ req GET '/v2/_catalog?n=2&last=lib/tagged'
 [ "$(jq -c .repositories "$B")" = '["mid/x","zeta"]' ] ||
 	fail "catalog page 2: $(cat "$B")"
 req GET '/v2/_catalog?n=x'
-expect 400
+expect 400 PAGINATION_NUMBER_INVALID
+req GET '/v2/_catalog?last=Bad'
+expect 400 NAME_INVALID
 
 stop_server

@@ -41,7 +41,7 @@ status_is 0-99999
 # The same chunk again, a gap, a malformed range, a length mismatch: all
 # refused, and the upload does not move.
 req PATCH "$loc" --data-binary "@$TMP/c1" -H 'Content-Range: 0-99999'
-expect 416 BLOB_UPLOAD_INVALID
+expect 416 RANGE_INVALID
 expect_hdr Range 0-99999
 expect_hdr Location "$loc"
 req PATCH "$loc" --data-binary "@$TMP/c2" -H 'Content-Range: 100001-200000'

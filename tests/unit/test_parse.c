@@ -197,13 +197,17 @@ static void test_paging(void **state UNUSED)
 	assert_int_equal(n, 100);
 	assert_int_equal(
 		reg_parse_page_n("99999999999999999999999", 100, &n, &e), -1);
-	assert_int_equal(e.code, ERR_INVALID);
+	/* PAGINATION_NUMBER_INVALID on the wire, not UNSUPPORTED. */
+	assert_int_equal(e.code, ERR_PAGINATION_INVALID);
 	err_clear(&e);
 	assert_int_equal(reg_parse_page_n("", 100, &n, &e), -1);
+	assert_int_equal(e.code, ERR_PAGINATION_INVALID);
 	err_clear(&e);
 	assert_int_equal(reg_parse_page_n("-1", 100, &n, &e), -1);
+	assert_int_equal(e.code, ERR_PAGINATION_INVALID);
 	err_clear(&e);
 	assert_int_equal(reg_parse_page_n("1a", 100, &n, &e), -1);
+	assert_int_equal(e.code, ERR_PAGINATION_INVALID);
 	err_clear(&e);
 
 	assert_int_equal(reg_parse_last(NULL, true, &e), 0);
@@ -211,9 +215,10 @@ static void test_paging(void **state UNUSED)
 	assert_int_equal(reg_parse_last("v1.0", true, &e), 0);
 	assert_int_equal(reg_parse_last("a/b", false, &e), 0);
 	assert_int_equal(reg_parse_last("a/b", true, &e), -1);
-	assert_int_equal(e.code, ERR_INVALID);
+	assert_int_equal(e.code, ERR_TAG_INVALID);
 	err_clear(&e);
 	assert_int_equal(reg_parse_last("Abc", false, &e), -1);
+	assert_int_equal(e.code, ERR_NAME_INVALID);
 }
 
 static void test_media_type(void **state UNUSED)

@@ -37,6 +37,19 @@ static json_t *load(const char *s)
 	return j;
 }
 
+/* rs_findings' short JSON, checked for its status; gives its findings. */
+static json_t *load_findings(const char *s, const char *status)
+{
+	json_t *doc = load(s), *f;
+
+	assert_string_equal(json_string_value(json_object_get(doc, "status")),
+			    status);
+	f = json_incref(json_object_get(doc, "findings"));
+	assert_true(json_is_array(f));
+	json_decref(doc);
+	return f;
+}
+
 static void test_findings(void **state)
 {
 	json_t *r = load(img_report), *f, *idx;
@@ -44,7 +57,8 @@ static void test_findings(void **state)
 
 	(void)state;
 	s = rs_findings(r);
-	f = load(s);
+	f = load_findings(s, "complete");
+	assert_null(strstr(s, "\"why\""));
 	assert_int_equal(json_array_size(f), 3);
 	assert_string_equal(
 		json_string_value(json_object_get(json_array_get(f, 0), "id")),
@@ -61,11 +75,70 @@ static void test_findings(void **state)
 	/* An index's findings are its platforms'. */
 	idx = json_pack("{s:[O, O]}", "manifests", r, r);
 	s = rs_findings(idx);
-	f = load(s);
+	f = load_findings(s, "complete");
 	assert_int_equal(json_array_size(f), 6);
 	free(s);
 	json_decref(f);
 	json_decref(idx);
+	json_decref(r);
+}
+
+/* A report cut short by budgets (scanner/scan.h's contract) says so in its
+ * short form, naming each budget once; an unknown status is incomplete. */
+static void test_findings_incomplete(void **state)
+{
+	json_t *r = load(img_report), *doc;
+	char *s;
+
+	(void)state;
+	json_object_set_new(r, "status", json_string("incomplete"));
+	json_object_set_new(r, "budgets",
+			    json_pack("[{s:s, s:i}, {s:s, s:i}, {s:s, s:i}]",
+				      "budget", "file_bytes", "limit", 1024,
+				      "budget", "layer_bytes", "limit", 10,
+				      "budget", "file_bytes", "limit", 1024));
+	s = rs_findings(r);
+	doc = load(s);
+	assert_string_equal(json_string_value(json_object_get(doc, "status")),
+			    "incomplete");
+	assert_string_equal(json_string_value(json_object_get(doc, "why")),
+			    "budgets file_bytes, layer_bytes reached");
+	assert_int_equal(json_array_size(json_object_get(doc, "findings")), 3);
+	json_decref(doc);
+	free(s);
+	/* Without budgets listed: still incomplete. */
+	json_object_del(r, "budgets");
+	s = rs_findings(r);
+	doc = load(s);
+	assert_string_equal(json_string_value(json_object_get(doc, "status")),
+			    "incomplete");
+	assert_non_null(json_string_value(json_object_get(doc, "why")));
+	json_decref(doc);
+	free(s);
+	/* A long why is cut short, never inside a UTF-8 sequence: after
+	 * "budgets x, " (11 bytes) every "é" starts at an odd offset, so the
+	 * cut at RS_WHY_MAX (even) falls inside one. */
+	json_object_set_new(r, "budgets", json_pack("[{s:s}]", "budget", "x"));
+	for (int i = 1; i < 20; i++) {
+		char name[64] = "";
+
+		for (int k = 0; k < i; k++)
+			memcpy(name + 2 * k, "\xc3\xa9", 2);
+		json_array_append_new(json_object_get(r, "budgets"),
+				      json_pack("{s:s}", "budget", name));
+	}
+	s = rs_findings(r);
+	doc = load(s);
+	assert_non_null(json_string_value(json_object_get(doc, "why")));
+	assert_int_equal(strlen(json_string_value(json_object_get(doc, "why"))),
+			 RS_WHY_MAX - 1);
+	json_decref(doc);
+	free(s);
+	/* "complete" and no status at all are complete. */
+	json_object_set_new(r, "status", json_string("complete"));
+	s = rs_findings(r);
+	json_decref(load_findings(s, "complete"));
+	free(s);
 	json_decref(r);
 }
 
@@ -97,6 +170,13 @@ static void test_same(void **state)
 	json_decref(b);
 	b = json_deep_copy(a);
 	json_array_remove(json_object_get(b, "vulnerabilities"), 1);
+	assert_false(rs_report_same(a, b));
+	json_decref(b);
+	/* So is a scan cut short (absent status reads as complete). */
+	b = json_deep_copy(a);
+	json_object_set_new(b, "status", json_string("complete"));
+	assert_true(rs_report_same(a, b));
+	json_object_set_new(b, "status", json_string("incomplete"));
 	assert_false(rs_report_same(a, b));
 	json_decref(b);
 	/* A note (e.g. "no vulnerability data" going away) is a change. */
@@ -221,6 +301,7 @@ static void test_index_report(void **state)
 	(void)state;
 	digest_of(DIGEST_SHA256, "idx", 3, &d);
 	snprintf(p[1].name, sizeof(p[1].name), "linux/s390x");
+	p[1].skip = "not a container image";
 	idx = rs_index_report(parts, 2,
 			      &(struct rs_index_meta){
 				      &d,
@@ -242,7 +323,72 @@ static void test_index_report(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 				    json_object_get(idx, "scanner"), "name")),
 			    "customs");
+	/* A skipped platform leaves the index whole. */
+	assert_string_equal(json_string_value(json_object_get(idx, "status")),
+			    "complete");
 	json_decref(idx);
+	json_decref(r);
+}
+
+static json_t *index_of(struct rs_index_part *parts, size_t n)
+{
+	static struct digest d;
+
+	digest_of(DIGEST_SHA256, "idx", 3, &d);
+	return rs_index_report(
+		parts, n,
+		&(struct rs_index_meta){
+			&d, "application/vnd.oci.image.index.v1+json", "a/b",
+			"v9", 1700000000});
+}
+
+/* An index is incomplete when a platform's report is (its budgets are the
+ * index's, each naming the platform), or when an image platform has no
+ * report because its scan failed. */
+static void test_index_report_incomplete(void **state)
+{
+	struct rs_platform p[2] = {0};
+	json_t *r = load(img_report), *cut = json_deep_copy(r), *idx, *b;
+	struct rs_index_part parts[2] = {{&p[0], r, NULL}, {&p[1], cut, NULL}};
+	char *s;
+
+	(void)state;
+	snprintf(p[0].name, sizeof(p[0].name), "linux/amd64");
+	snprintf(p[1].name, sizeof(p[1].name), "linux/arm64");
+	json_object_set_new(cut, "status", json_string("incomplete"));
+	json_object_set_new(cut, "budgets",
+			    json_pack("[{s:s, s:i}]", "budget", "file_bytes",
+				      "limit", 4096));
+	idx = index_of(parts, 2);
+	assert_string_equal(json_string_value(json_object_get(idx, "status")),
+			    "incomplete");
+	b = json_array_get(json_object_get(idx, "budgets"), 0);
+	assert_string_equal(json_string_value(json_object_get(b, "platform")),
+			    "linux/arm64");
+	s = rs_findings(idx);
+	assert_non_null(strstr(s, "\"status\":\"incomplete\""));
+	assert_non_null(strstr(s, "budget file_bytes reached"));
+	free(s);
+	json_decref(idx);
+	/* Whole platforms: a whole index. */
+	parts[1].report = r;
+	idx = index_of(parts, 2);
+	assert_string_equal(json_string_value(json_object_get(idx, "status")),
+			    "complete");
+	assert_null(json_object_get(idx, "budgets"));
+	json_decref(idx);
+	/* A platform whose scan failed for good. */
+	parts[1].report = NULL;
+	parts[1].why = "manifest has 1025 layers (limit 1024)";
+	idx = index_of(parts, 2);
+	assert_string_equal(json_string_value(json_object_get(idx, "status")),
+			    "incomplete");
+	s = rs_findings(idx);
+	assert_non_null(strstr(s, "platform linux/arm64 not scanned: manifest "
+				  "has 1025 layers"));
+	free(s);
+	json_decref(idx);
+	json_decref(cut);
 	json_decref(r);
 }
 
@@ -341,11 +487,120 @@ static void test_policy_count(void **state)
 	assert_int_equal(p.nallow, 2);
 	assert_int_equal(reg_policy_count(&p, f), 1);
 	assert_int_equal(reg_policy_count(&p, "[]"), 0);
+	/* Old rows (a bare array) and the current form read alike. */
+	assert_int_equal(
+		reg_policy_count(&p, "[{\"id\":\"X\",\"severity\":\"high\"}]"),
+		1);
+	assert_int_equal(reg_policy_count(&p, "{\"status\":\"complete\","
+					      "\"findings\":[{\"id\":\"X\"}]}"),
+			 1);
+	assert_int_equal(reg_policy_count(&p, "{\"findings\":[]}"), -1);
+	assert_int_equal(reg_policy_count(&p, "{\"status\":\"complete\"}"), -1);
 	assert_int_equal(reg_policy_count(&p, "{oops"), -1);
 	assert_int_equal(reg_policy_count(&p, NULL), -1);
 	reg_policy_release(&p);
 	free(f);
 	json_decref(r);
+}
+
+/* A stored scan with findings f (NULL: none) in state st. */
+static struct stor_scan scan_of(enum stor_scan_state st, const char *f,
+				const char *dbv, const char *error)
+{
+	struct stor_scan sc = {0};
+
+	/* Borrowed for the call: reg_policy_decide() only reads them. */
+	sc.state = st;
+	sc.has_result = f != NULL;
+	sc.findings = (char *)f;
+	sc.db_version = (char *)dbv;
+	sc.error = (char *)error;
+	return sc;
+}
+
+static void expect_verdict(const struct reg_policy *p, struct stor_scan sc,
+			   enum reg_policy_verdict want, const char *why)
+{
+	char got[256];
+
+	assert_int_equal(reg_policy_decide(p, &sc, got, sizeof(got)), want);
+	if (why && !strstr(got, why))
+		fail_msg("why is '%s', want '%s'", got, why);
+}
+
+/* The policy fails closed: a failed, incomplete or DB-less scan is
+ * refused unless the operator allows it. */
+static void test_policy_decide(void **state)
+{
+	json_t *r = load(img_report), *clean = load(img_report);
+	char *f, *fc, *fcut;
+	struct reg_policy p;
+
+	(void)state;
+	f = rs_findings(r);
+	json_object_set_new(clean, "vulnerabilities", json_array());
+	fc = rs_findings(clean);
+	json_object_set_new(clean, "status", json_string("incomplete"));
+	json_object_set_new(clean, "budgets",
+			    json_pack("[{s:s}]", "budget", "layer_bytes"));
+	fcut = rs_findings(clean);
+
+	policy_for(&p, "critical", NULL);
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, f, "v1", NULL),
+		       REG_POLICY_DENY, "1 vulnerability at or above CRITICAL");
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, fc, "v1", NULL),
+		       REG_POLICY_SERVE, NULL);
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, fcut, "v1", NULL),
+		       REG_POLICY_DENY,
+		       "scan incomplete: budget layer_bytes reached");
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, fc, NULL, NULL),
+		       REG_POLICY_DENY, "no vulnerability data");
+	expect_verdict(&p, scan_of(STOR_SCAN_FAILED, NULL, NULL, "too big"),
+		       REG_POLICY_DENY, "scan failed: too big");
+	expect_verdict(&p, scan_of(STOR_SCAN_QUEUED, NULL, NULL, NULL),
+		       REG_POLICY_PENDING, NULL);
+	expect_verdict(&p, scan_of(STOR_SCAN_RUNNING, NULL, NULL, NULL),
+		       REG_POLICY_PENDING, NULL);
+	/* Retried after a passing error: still pending, not passed. */
+	expect_verdict(&p, scan_of(STOR_SCAN_QUEUED, NULL, NULL, "EMFILE"),
+		       REG_POLICY_PENDING, NULL);
+	expect_verdict(&p, scan_of(STOR_SCAN_NONE, NULL, NULL, NULL),
+		       REG_POLICY_NONE, NULL);
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, "junk", "v1", NULL),
+		       REG_POLICY_DENY, "unreadable");
+	/* An old row (a bare array) is a complete scan. */
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, "[]", "v1", NULL),
+		       REG_POLICY_SERVE, NULL);
+	/* Findings are named before the scan being cut short. */
+	json_object_set_new(r, "status", json_string("incomplete"));
+	free(f);
+	f = rs_findings(r);
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, f, "v1", NULL),
+		       REG_POLICY_DENY, "1 vulnerability");
+	reg_policy_release(&p);
+
+	/* --policy-on-scan-error allow: failed and incomplete pass (on what
+	 * was found); no data still does not. */
+	p = (struct reg_policy){0};
+	policy_for(&p, "critical", NULL);
+	p.allow_errors = true;
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, fcut, "v1", NULL),
+		       REG_POLICY_SERVE, NULL);
+	expect_verdict(&p, scan_of(STOR_SCAN_FAILED, NULL, NULL, "x"),
+		       REG_POLICY_SERVE, NULL);
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, f, "v1", NULL),
+		       REG_POLICY_DENY, "1 vulnerability");
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, fc, NULL, NULL),
+		       REG_POLICY_DENY, "no vulnerability data");
+	p.allow_without_db = true;
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, fc, NULL, NULL),
+		       REG_POLICY_SERVE, NULL);
+	reg_policy_release(&p);
+	free(f);
+	free(fc);
+	free(fcut);
+	json_decref(r);
+	json_decref(clean);
 }
 
 static void test_policy_init(void **state)
@@ -362,6 +617,12 @@ static void test_policy_init(void **state)
 	assert_int_equal(reg_policy_init(&p, &c, &e), 0);
 	assert_int_equal(p.deny, 3);
 	reg_policy_release(&p);
+	c.policy_on_scan_error = (char *)"allow";
+	c.policy_without_db = (char *)"deny";
+	assert_int_equal(reg_policy_init(&p, &c, &e), 0);
+	assert_true(p.allow_errors);
+	assert_false(p.allow_without_db);
+	reg_policy_release(&p);
 	c.deny_severity = (char *)"severe";
 	assert_int_equal(reg_policy_init(&p, &c, &e), -1);
 	assert_int_equal(e.code, ERR_INVALID);
@@ -371,13 +632,16 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_findings),
+		cmocka_unit_test(test_findings_incomplete),
 		cmocka_unit_test(test_same),
 		cmocka_unit_test(test_report_in),
 		cmocka_unit_test(test_manifest_kind),
 		cmocka_unit_test(test_index_platforms),
 		cmocka_unit_test(test_index_report),
+		cmocka_unit_test(test_index_report_incomplete),
 		cmocka_unit_test(test_referrer_manifest),
 		cmocka_unit_test(test_policy_count),
+		cmocka_unit_test(test_policy_decide),
 		cmocka_unit_test(test_policy_init),
 	};
 
