@@ -283,13 +283,24 @@ static int maint_quarantine_name(struct stor_blobs *b,
 		       stor_fs_dir(b), f->name);
 }
 
-int stor_fs_quarantine(struct stor_blobs *b, const struct stor_file *f,
+int stor_fs_quarantine(struct stor_blobs *b, const struct stor_file *arg,
 		       struct err *e)
 {
 	char dst[MAINT_PATH_MAX], src_dir[MAINT_PATH_MAX];
+	char path[MAINT_PATH_MAX];
+	struct stor_file blob;
+	const struct stor_file *f = arg;
 	const char *slash;
 
-	if (strncmp(f->name, "blobs/", 6) || strstr(f->name, ".."))
+	if (!f->name && f->dg) {
+		/* A blob named by its digest: its path as blob_fs.c has it. */
+		snprintf(path, sizeof(path), "blobs/%s/%.2s/%s",
+			 digest_alg_name(f->dg->alg), f->dg->hex, f->dg->hex);
+		blob = *f;
+		blob.name = path;
+		f = &blob;
+	}
+	if (!f->name || strncmp(f->name, "blobs/", 6) || strstr(f->name, ".."))
 		return err_set(e, ERR_INTERNAL, "cannot quarantine %s",
 			       f->name);
 	if (mkdirat(stor_fs_dirfd(b), MAINT_QUARANTINE, 0755) < 0 &&

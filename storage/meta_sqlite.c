@@ -122,6 +122,17 @@ static const char *const sq_migrations[] = {
 	" created INTEGER NOT NULL,"
 	" updated INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+	/* 2 -> 3: who opened an upload session (to bound sessions per
+	 * client and per repository), and the size of each blob as its
+	 * verified upload had it (a file of another size is damaged). */
+	"ALTER TABLE uploads ADD COLUMN client TEXT;"
+	"CREATE INDEX uploads_by_repo ON uploads(repo);"
+	"CREATE INDEX uploads_by_client ON uploads(client)"
+	" WHERE client IS NOT NULL;"
+	"CREATE TABLE blob_sizes ("
+	" digest TEXT PRIMARY KEY,"
+	" size INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 #define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
@@ -144,8 +155,22 @@ const struct sq_query sq_queries[SQ__COUNT] = {
 			     "DELETE FROM repo_blobs"
 			     " WHERE repo = ?1 AND digest = ?2" },
 	[SQ_UP_ADD] = { "add upload",
-			"INSERT INTO uploads (id, repo, created, updated)"
-			" VALUES (?1, ?2, ?3, ?3)" },
+			"INSERT INTO uploads (id, repo, created, updated,"
+			" client) VALUES (?1, ?2, ?3, ?3, ?4)" },
+	[SQ_UP_COUNT_REPO] = { "count uploads",
+			       "SELECT count(*) FROM uploads"
+			       " WHERE repo = ?1" },
+	[SQ_UP_COUNT_CLIENT] = { "count uploads",
+				 "SELECT count(*) FROM uploads"
+				 " WHERE client = ?1" },
+	[SQ_BLOB_SIZE_PUT] = { "record blob size",
+			       "INSERT INTO blob_sizes (digest, size)"
+			       " VALUES (?1, ?2) ON CONFLICT DO UPDATE"
+			       " SET size = excluded.size" },
+	[SQ_BLOB_SIZE_GET] = { "find blob size",
+			       "SELECT size FROM blob_sizes WHERE digest = ?1"
+			       " UNION ALL SELECT size FROM manifests"
+			       " WHERE digest = ?1 LIMIT 1" },
 	[SQ_UP_FIND] = { "find upload",
 			 "SELECT 1 FROM uploads WHERE id = ?1 AND repo = ?2" },
 	[SQ_UP_TOUCH] = { "update upload",
@@ -641,23 +666,110 @@ struct sq_up_arg {
 	const char *repo;
 	const char *id;
 	const char *digest;
+	const struct stor_upload_limits *lim; /* sq_up_add() only */
 };
+
+/* The first column of a one-row count. */
+static int sq_count(struct sq_conn *c, enum sq_q q, const char *arg,
+		    int64_t *out, struct err *e)
+{
+	sqlite3_stmt *s = sq_bind(c, q, e, "s", arg);
+	int rc = s ? sq_row(c, s, q, e) : -1;
+
+	if (rc < 0)
+		return -1;
+	*out = rc ? sqlite3_column_int64(s, 0) : 0;
+	sq_reset(s);
+	return 0;
+}
+
+/* Under the write lock, so two starts cannot both take the last slot. */
+static int sq_up_limits(struct sq_conn *c, const struct sq_up_arg *a,
+			struct err *e)
+{
+	const struct stor_upload_limits *lim = a->lim;
+	int64_t n;
+
+	if (!lim)
+		return 0;
+	if (lim->max_per_repo > 0) {
+		if (sq_count(c, SQ_UP_COUNT_REPO, a->repo, &n, e) < 0)
+			return -1;
+		if (n >= lim->max_per_repo)
+			return err_set(e, ERR_TOOMANYREQUESTS,
+				       "repository %s has %lld open upload "
+				       "sessions (the limit is %ld); finish "
+				       "or cancel some",
+				       a->repo, (long long)n,
+				       lim->max_per_repo);
+	}
+	if (lim->client && lim->max_per_client > 0) {
+		if (sq_count(c, SQ_UP_COUNT_CLIENT, lim->client, &n, e) < 0)
+			return -1;
+		if (n >= lim->max_per_client)
+			return err_set(e, ERR_TOOMANYREQUESTS,
+				       "%s has %lld open upload sessions (the "
+				       "limit is %ld); finish or cancel some",
+				       lim->client, (long long)n,
+				       lim->max_per_client);
+	}
+	return 0;
+}
 
 static int sq_up_add_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
 	const struct sq_up_arg *a = arg;
 
-	if (sq_repo_add(c, a->repo, e) < 0)
+	if (sq_up_limits(c, a, e) < 0 || sq_repo_add(c, a->repo, e) < 0)
 		return -1;
-	return sq_run(c, SQ_UP_ADD, NULL, e, "ssi", a->id, a->repo, sq_now());
+	return sq_run(c, SQ_UP_ADD, NULL, e, "ssis", a->id, a->repo, sq_now(),
+		      a->lim ? a->lim->client : NULL);
 }
 
 static int sq_up_add(struct stor_meta *m, const char *repo, const char *id,
-		     struct err *e)
+		     const struct stor_upload_limits *lim, struct err *e)
 {
-	struct sq_up_arg a = { repo, id, NULL };
+	struct sq_up_arg a = { repo, id, NULL, lim };
 
 	return sq_txn(sq_of(m), sq_up_add_fn, &a, e);
+}
+
+/* --- Blob sizes ------------------------------------------------------------ */
+
+static int sq_blob_size_put(struct stor_meta *m, const struct digest *dg,
+			    int64_t size, struct err *e)
+{
+	struct sq *sq = sq_of(m);
+	char ds[DIGEST_STR_MAX];
+	struct sq_conn *c = sq_get(sq, e);
+	int ret;
+
+	if (!c)
+		return -1;
+	ret = sq_run(c, SQ_BLOB_SIZE_PUT, NULL, e, "si", digest_str(dg, ds),
+		     size);
+	sq_put(sq, c);
+	return ret;
+}
+
+static int sq_blob_size(struct stor_meta *m, const struct digest *dg,
+			int64_t *size, struct err *e)
+{
+	struct sq *sq = sq_of(m);
+	char ds[DIGEST_STR_MAX];
+	struct sq_conn *c = sq_get(sq, e);
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (!c)
+		return -1;
+	s = sq_bind(c, SQ_BLOB_SIZE_GET, e, "s", digest_str(dg, ds));
+	if (s)
+		rc = sq_row(c, s, SQ_BLOB_SIZE_GET, e);
+	*size = rc == 1 ? sqlite3_column_int64(s, 0) : -1;
+	sq_reset(s);
+	sq_put(sq, c);
+	return rc < 0 ? -1 : 0;
 }
 
 static int sq_up_find(struct stor_meta *m, const char *repo, const char *id,
@@ -710,7 +822,7 @@ static int sq_up_done(struct stor_meta *m, const char *repo, const char *id,
 		      const struct digest *dg, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
-	struct sq_up_arg a = { repo, id, digest_str(dg, ds) };
+	struct sq_up_arg a = { repo, id, digest_str(dg, ds), NULL };
 
 	return sq_txn(sq_of(m), sq_up_done_fn, &a, e);
 }
@@ -1071,6 +1183,26 @@ out:
 	return ret;
 }
 
+/* On a clean close: everything the WAL holds goes into meta.db and the
+ * WAL is emptied, so meta.db alone is the whole metadata (a lost or
+ * stale meta.db-wal then costs nothing). */
+static void sq_checkpoint(struct sq *sq)
+{
+	struct sq_conn *c = sq->idle;
+	int log = 0, done = 0, rc;
+
+	if (!c)
+		return;
+	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+				       &log, &done);
+	if (rc != SQLITE_OK)
+		log_msg(LL_WARN, "%s: WAL checkpoint: %s", sq->path,
+			sqlite3_errmsg(c->db));
+	else
+		log_msg(LL_DEBUG, "%s: WAL checkpointed (%d frames)", sq->path,
+			done);
+}
+
 static void sq_free(struct stor_meta *m)
 {
 	struct sq *sq = sq_of(m);
@@ -1078,6 +1210,7 @@ static void sq_free(struct stor_meta *m)
 
 	if (!sq)
 		return;
+	sq_checkpoint(sq);
 	while ((c = sq->idle)) {
 		sq->idle = c->next;
 		sq_conn_free(c);
@@ -1093,6 +1226,8 @@ static const struct stor_meta_ops sq_ops = {
 	.blob_link = sq_blob_link,
 	.blob_unlink = sq_blob_unlink,
 	.up_add = sq_up_add,
+	.blob_size_put = sq_blob_size_put,
+	.blob_size = sq_blob_size,
 	.up_find = sq_up_find,
 	.up_touch = sq_up_touch,
 	.up_done = sq_up_done,

@@ -126,7 +126,8 @@ int stor_blob_put(struct stor *st, const char *repo, const void *data,
 	if (stor_pin(st, false, &pin, e) < 0) /* see gc.c */
 		return -1;
 	if (b->ops->put(b, &dg, data, len, e) == 0 &&
-	    meta(st)->ops->blob_link(meta(st), repo, &dg, e) == 0)
+	    meta(st)->ops->blob_link(meta(st), repo, &dg, e) == 0 &&
+	    meta(st)->ops->blob_size_put(meta(st), &dg, (int64_t)len, e) == 0)
 		ret = 0;
 	stor_unpin(pin);
 	if (ret == 0)

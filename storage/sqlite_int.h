@@ -58,6 +58,11 @@ enum sq_q {
 	SQ_SCAN_FORGET_RESULT,
 	SQ_SCAN_REARM,
 	SQ_SCAN_STATS,
+	/* Upload limits and blob sizes. */
+	SQ_UP_COUNT_REPO,
+	SQ_UP_COUNT_CLIENT,
+	SQ_BLOB_SIZE_PUT,
+	SQ_BLOB_SIZE_GET,
 	SQ__COUNT
 };
 

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/banned.h"
@@ -46,6 +47,8 @@ struct stor {
 	pthread_mutex_t lock; /* guards the upload table below */
 	struct stor_upload *uploads; /* most recently used first */
 	size_t nidle;
+	int64_t meta_written;	/* see stor_meta_written() */
+	size_t damaged;		/* blobs found damaged; under lock */
 };
 
 /* --- Ids ---------------------------------------------------------------- */
@@ -88,11 +91,30 @@ static void upload_free(struct stor *st, struct stor_upload *u)
 	free(u);
 }
 
+/* The newest mtime of DIR/meta.db and its WAL, before sqlite touches
+ * either. */
+static int64_t meta_mtime(const char *dir)
+{
+	static const char *const names[] = {"meta.db", "meta.db-wal"};
+	int64_t newest = 0;
+	struct stat sb;
+	char *path;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		path = xasprintf("%s/%s", dir, names[i]);
+		if (stat(path, &sb) == 0 && (int64_t)sb.st_mtime > newest)
+			newest = (int64_t)sb.st_mtime;
+		free(path);
+	}
+	return newest;
+}
+
 struct stor *stor_open(const char *dir, struct err *e)
 {
 	struct stor *st = xcalloc(1, sizeof(*st));
 
 	st->dir = xstrdup(dir);
+	st->meta_written = meta_mtime(dir);
 	pthread_mutex_init(&st->lock, NULL);
 	st->blobs = stor_fs_new(dir, e);
 	if (st->blobs)
@@ -138,6 +160,43 @@ struct stor_meta *stor_meta_of(struct stor *st)
 	return st->meta;
 }
 
+int64_t stor_meta_written(const struct stor *st)
+{
+	return st->meta_written;
+}
+
+size_t stor_blob_damage_count(struct stor *st)
+{
+	size_t n;
+
+	pthread_mutex_lock(&st->lock);
+	n = st->damaged;
+	pthread_mutex_unlock(&st->lock);
+	return n;
+}
+
+void stor_blob_damaged(struct stor *st, const struct digest *dg,
+		       const char *why)
+{
+	struct stor_file f = {dg, NULL, false, -1, 0};
+	char ds[DIGEST_STR_MAX];
+	struct err e = ERR_INIT;
+
+	digest_str(dg, ds);
+	pthread_mutex_lock(&st->lock);
+	st->damaged++;
+	pthread_mutex_unlock(&st->lock);
+	if (st->blobs->ops->quarantine(st->blobs, &f, &e) < 0) {
+		log_msg(LL_ERROR, "damaged blob %s: %s; quarantine failed: %s",
+			ds, why, e.msg);
+		return;
+	}
+	log_msg(LL_ERROR,
+		"damaged blob %s: %s; moved to %s/quarantine/ (a push of "
+		"the blob stores it again)",
+		ds, why, st->dir);
+}
+
 /* --- Blobs ------------------------------------------------------------ */
 
 static int blob_visible(struct stor *st, const char *repo,
@@ -156,20 +215,55 @@ static int blob_visible(struct stor *st, const char *repo,
 	return 0;
 }
 
+/* A blob file of another size than recorded is damaged (truncated,
+ * appended to): it goes to quarantine and the blob is unknown. */
+static int blob_size_ok(struct stor *st, const struct digest *dg,
+			int64_t size, struct err *e)
+{
+	char ds[DIGEST_STR_MAX], why[96];
+	int64_t want;
+
+	if (st->meta->ops->blob_size(st->meta, dg, &want, e) < 0)
+		return -1;
+	if (want < 0 || want == size)
+		return 0;
+	snprintf(why, sizeof(why), "%lld bytes on disk, %lld stored",
+		 (long long)size, (long long)want);
+	stor_blob_damaged(st, dg, why);
+	return err_set(e, ERR_BLOB_UNKNOWN, "blob %s is damaged (%s)",
+		       digest_str(dg, ds), why);
+}
+
 int stor_blob_stat(struct stor *st, const char *repo, const struct digest *dg,
 		   int64_t *size_out, struct err *e)
 {
-	if (blob_visible(st, repo, dg, e) < 0)
+	int64_t size;
+
+	if (blob_visible(st, repo, dg, e) < 0 ||
+	    st->blobs->ops->stat(st->blobs, dg, &size, e) < 0 ||
+	    blob_size_ok(st, dg, size, e) < 0)
 		return -1;
-	return st->blobs->ops->stat(st->blobs, dg, size_out, e);
+	*size_out = size;
+	return 0;
 }
 
 int stor_blob_open(struct stor *st, const char *repo, const struct digest *dg,
 		   int *fd_out, int64_t *size_out, struct err *e)
 {
-	if (blob_visible(st, repo, dg, e) < 0)
+	int64_t size;
+	int fd;
+
+	if (blob_visible(st, repo, dg, e) < 0 ||
+	    st->blobs->ops->open(st->blobs, dg, &fd, &size, e) < 0)
 		return -1;
-	return st->blobs->ops->open(st->blobs, dg, fd_out, size_out, e);
+	/* The size of the open file: what the caller will read. */
+	if (blob_size_ok(st, dg, size, e) < 0) {
+		close(fd);
+		return -1;
+	}
+	*fd_out = fd;
+	*size_out = size;
+	return 0;
 }
 
 int stor_blob_link(struct stor *st, const char *repo, const struct digest *dg,
@@ -301,12 +395,19 @@ static void upt_idle(struct stor_upload *u)
 int stor_upload_start(struct stor *st, const char *repo,
 		      char id_out[STOR_UPLOAD_ID_MAX], struct err *e)
 {
+	return stor_upload_start_limited(st, repo, NULL, id_out, e);
+}
+
+int stor_upload_start_limited(struct stor *st, const char *repo,
+			      const struct stor_upload_limits *lim,
+			      char id_out[STOR_UPLOAD_ID_MAX], struct err *e)
+{
 	char id[STOR_UUID_LEN + 1];
 
 	if (stor_uuid(id, e) < 0 ||
 	    st->blobs->ops->up_create(st->blobs, id, e) < 0)
 		return -1;
-	if (st->meta->ops->up_add(st->meta, repo, id, e) < 0) {
+	if (st->meta->ops->up_add(st->meta, repo, id, lim, e) < 0) {
 		st->blobs->ops->up_remove(st->blobs, id, NULL);
 		return -1;
 	}
@@ -466,6 +567,11 @@ int stor_upload_finish(struct stor_upload *u, const struct digest *expected,
 		goto keep;
 	}
 	stor_unpin(pin);
+	/* Without its size the blob is only checked by the scrub. */
+	if (st->meta->ops->blob_size_put(st->meta, expected, u->offset,
+					 &e2) < 0)
+		log_msg(LL_WARN, "upload %s: %s", u->id, e2.msg);
+	err_clear(&e2);
 	if (st->blobs->ops->up_remove(st->blobs, u->id, &e2) < 0)
 		log_msg(LL_WARN, "upload %s: %s", u->id, e2.msg);
 	upt_drop(u);

@@ -40,13 +40,20 @@ const char *stor_dir(const struct stor *st);
 /* --- Blobs ------------------------------------------------------------ */
 
 /* Size of a blob linked to repo (repo NULL: any blob in the store).
- * ERR_BLOB_UNKNOWN if absent. */
+ * ERR_BLOB_UNKNOWN if absent.  A file whose size differs from the size
+ * recorded when the blob was stored is damaged: it is moved to
+ * DIR/quarantine/, logged and counted (stor_blob_damage_count()), and the
+ * blob is then ERR_BLOB_UNKNOWN, so it is never served and a client that
+ * pushes it again stores it anew. */
 int stor_blob_stat(struct stor *st, const char *repo, const struct digest *dg,
 		   int64_t *size_out, struct err *e);
 /* Opens a blob for reading; the caller owns *fd_out.  Same lookup rules as
  * stor_blob_stat(). */
 int stor_blob_open(struct stor *st, const char *repo, const struct digest *dg,
 		   int *fd_out, int64_t *size_out, struct err *e);
+/* Blobs found damaged (by those checks or the scrub) since the store
+ * was opened. */
+size_t stor_blob_damage_count(struct stor *st);
 /* Links an existing blob to repo (cross-repository mount).
  * ERR_BLOB_UNKNOWN if the store does not have it. */
 int stor_blob_link(struct stor *st, const char *repo, const struct digest *dg,
@@ -63,6 +70,19 @@ int stor_blob_unlink(struct stor *st, const char *repo,
 /* Starts an upload session for repo; writes its id into id_out. */
 int stor_upload_start(struct stor *st, const char *repo,
 		      char id_out[STOR_UPLOAD_ID_MAX], struct err *e);
+
+/* Bounds on open upload sessions (each holds a row and data until it
+ * finishes, is cancelled or expires).  A limit <= 0 is none. */
+struct stor_upload_limits {
+	const char *client; /* who opens it ("addr 10.0.0.1", "user bob") */
+	long max_per_repo;
+	long max_per_client;
+};
+/* stor_upload_start(), refused with ERR_TOOMANYREQUESTS when repo, or
+ * lim->client, already has as many open sessions as its limit allows. */
+int stor_upload_start_limited(struct stor *st, const char *repo,
+			      const struct stor_upload_limits *lim,
+			      char id_out[STOR_UPLOAD_ID_MAX], struct err *e);
 /* Takes the upload for exclusive use (a second taker gets ERR_BUSY).
  * Sessions survive restarts: after one, the data on disk is re-hashed and
  * the upload resumes where that data ends.  ERR_BLOB_UPLOAD_UNKNOWN if no

@@ -104,7 +104,8 @@ struct stor_blob_ops {
 	int (*remove)(struct stor_blobs *b, const struct digest *dg,
 		      struct err *e);
 	/* Moves a blob or stray file of walk() out of the store, into
-	 * DIR/quarantine/. */
+	 * DIR/quarantine/; a blob may be given by f->dg alone (f->name
+	 * NULL). */
 	int (*quarantine)(struct stor_blobs *b, const struct stor_file *f,
 			  struct err *e);
 	/* Deletes a temporary file of up_walk(). */
@@ -140,9 +141,18 @@ struct stor_meta_ops {
 	int (*blob_unlink)(struct stor_meta *m, const char *repo,
 			   const struct digest *dg, struct err *e);
 
-	/* Records a new upload, creating the repository if new. */
+	/* Records a new upload, creating the repository if new; with lim,
+	 * in the same transaction, ERR_TOOMANYREQUESTS if that would pass
+	 * one of its limits. */
 	int (*up_add)(struct stor_meta *m, const char *repo, const char *id,
-		      struct err *e);
+		      const struct stor_upload_limits *lim, struct err *e);
+	/* Records the size of blob dg (its content verified). */
+	int (*blob_size_put)(struct stor_meta *m, const struct digest *dg,
+			     int64_t size, struct err *e);
+	/* The recorded size of dg (a blob's, else a manifest's); -1 when
+	 * none is known (a blob stored before sizes were recorded). */
+	int (*blob_size)(struct stor_meta *m, const struct digest *dg,
+			 int64_t *size, struct err *e);
 	/* ERR_BLOB_UPLOAD_UNKNOWN unless upload id belongs to repo. */
 	int (*up_find)(struct stor_meta *m, const char *repo, const char *id,
 		       struct err *e);
@@ -251,6 +261,15 @@ struct stor_meta *stor_sqlite_new(const char *dir, struct err *e);
 /* The backends of an open store (for storage/scan_*.c). */
 struct stor_blobs *stor_blobs_of(struct stor *st);
 struct stor_meta *stor_meta_of(struct stor *st);
+/* When the metadata was last written before this process opened it (the
+ * newer mtime of meta.db and meta.db-wal; 0: unknown).  fsck compares it
+ * with the blobs' times. */
+int64_t stor_meta_written(const struct stor *st);
+/* A blob found damaged (serve's size check, the scrub): moved to
+ * DIR/quarantine/ (so it is never served and a push can store it again),
+ * counted and logged with why. */
+void stor_blob_damaged(struct stor *st, const struct digest *dg,
+		       const char *why);
 
 /* --- Maintenance: gc, fsck ------------------------------------------------
  *
