@@ -146,6 +146,10 @@ const struct cfg_option cfg_options[] = {
 		     "push in flight is never cut"},
 	{"gc-untagged", CFG_BOOL, 0, 0, "false", CFG_OFF(gc_untagged), NULL,
 	 NULL, "gc also deletes manifests that no tag reaches"},
+	{"max-sweep-share", CFG_INT, 0, 100, "50", CFG_OFF(max_sweep_share),
+	 NULL, "PERCENT",
+	 "a gc run that would free more of the blobs' bytes than this "
+	 "frees none and logs why (lost metadata?); 100: no limit"},
 	{"upload-ttl", CFG_DURATION, 0, 1LL << 31, "24h", CFG_OFF(upload_ttl),
 	 NULL, "DURATION", "upload sessions idle this long expire, with "
 			   "their data; 0: never"},

@@ -65,11 +65,17 @@ static void gc_run(struct reg_gc *g)
 	o.grace_s = g->c.grace_s;
 	o.upload_ttl_s = g->c.upload_ttl_s;
 	o.untagged = g->c.untagged;
+	o.max_sweep_share = g->c.max_sweep_share;
 	o.on_free = gc_note;
 	o.stopping = gc_stopping;
 	o.stop_arg = g;
 	if (stor_gc(g->st, &o, &s, &e) < 0) {
 		log_msg(LL_ERROR, "gc: %s", e.msg);
+		if (e.code == ERR_DENIED)
+			log_msg(LL_ERROR,
+				"gc: no blob freed; check the store with "
+				"`customs fsck`, then free them with `customs "
+				"gc --force` or raise --max-sweep-share");
 		return;
 	}
 	log_msg(s.blobs || s.manifests || s.uploads || s.temps ? LL_INFO

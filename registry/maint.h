@@ -21,6 +21,7 @@ struct reg_gc_config {
 	int64_t grace_s;    /* as stor_gc_opts */
 	int64_t upload_ttl_s;
 	bool untagged;
+	int max_sweep_share; /* as stor_gc_opts; never forced here */
 };
 
 /* A thread that runs stor_gc() every interval (the first run after at

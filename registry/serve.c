@@ -106,7 +106,8 @@ static int serve_maint_start(const struct cfg *cfg, struct reg_ctx *ctx,
 			     struct reg_gc **gc, struct err *e)
 {
 	struct reg_gc_config gcc = {cfg->gc_interval, cfg->gc_grace,
-				    cfg->upload_ttl, cfg->gc_untagged};
+				    cfg->upload_ttl, cfg->gc_untagged,
+				    cfg->max_sweep_share};
 	struct stor_gc_stats s;
 
 	if (stor_recover(ctx->st, &s, e) < 0)

@@ -15,6 +15,11 @@
  *
  * Orphans, ownerless upload data and old temporary files are garbage that
  * gc frees, not damage: they are listed, and fail fsck only with strict.
+ * Except when the metadata itself looks lost: no repository at all while
+ * blobs exist, or several orphans newer than meta.db's last write (a
+ * deleted meta.db-wal, an old meta.db put back).  Then the orphans are
+ * the registry's content, not garbage, and fsck says so (as damage), so
+ * nobody runs gc on them.
  */
 #include "storage/gc_int.h"
 #include "common/xmalloc.h"
@@ -35,6 +40,12 @@
 #define FSCK_BODY_MAX (64 * 1024 * 1024)
 /* Temporary files younger than this may belong to a running server. */
 #define FSCK_TEMP_AGE (60 * 60)
+/* A blob is newer than the metadata when its file changed this long after
+ * meta.db's last write (a push writes its row right after the file). */
+#define FSCK_LOST_SLACK 60
+/* A crash between a blob file and its row leaves one orphan per upload
+ * in flight; more than this many newer than the metadata is no crash. */
+#define FSCK_LOST_MIN 3
 
 struct fsck {
 	struct stor *st;
@@ -48,6 +59,9 @@ struct fsck {
 	 */
 	struct stor_sset *refs;
 	char *refs_repo;
+	/* Orphans, and those newer than the metadata's last write. */
+	size_t orphans, newer;
+	int64_t orphan_bytes, newest;
 };
 
 static bool fsck_is_damage(const struct fsck *f, enum stor_fsck_kind kind)
@@ -185,11 +199,66 @@ static int fsck_orphan(struct fsck *f, const struct stor_file *file,
 	if (f->m->ops->blob_users(f->m, file->dg, INT64_MIN, fsck_any_user,
 				  &used, &linked, e) < 0)
 		return -1;
-	if (!used && !linked)
-		fsck_problem(f, STOR_FSCK_ORPHAN,
-			     "orphan blob %s (%lld bytes): nothing refers to "
-			     "it (gc frees it)",
-			     digest_str(file->dg, ds), (long long)file->size);
+	if (used || linked)
+		return 0;
+	fsck_problem(f, STOR_FSCK_ORPHAN,
+		     "orphan blob %s (%lld bytes): nothing refers to it (gc "
+		     "frees it)",
+		     digest_str(file->dg, ds), (long long)file->size);
+	f->orphans++;
+	f->orphan_bytes += file->size;
+	if (file->changed > f->newest)
+		f->newest = file->changed;
+	if (stor_meta_written(f->st) > 0 &&
+	    file->changed > stor_meta_written(f->st) + FSCK_LOST_SLACK)
+		f->newer++;
+	return 0;
+}
+
+static const char *fsck_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "%lld", (long long)t);
+	return out;
+}
+
+/* Whether the orphans are the registry's content whose metadata was lost
+ * (see the top of this file). */
+static int fsck_lost(struct fsck *f, struct err *e)
+{
+	char **repos = NULL, when[32], newest[32];
+	size_t nrepos = 0;
+	bool more = false;
+
+	if (!f->orphans)
+		return 0;
+	if (stor_catalog(f->st, NULL, 1, &repos, &nrepos, &more, e) < 0)
+		return -1;
+	stor_strv_free(repos, nrepos);
+	if (!nrepos) {
+		fsck_problem(f, STOR_FSCK_LOST,
+			     "meta.db knows no repository, yet the store holds "
+			     "%zu blobs (%lld bytes) that nothing refers to: "
+			     "the metadata looks lost (a deleted meta.db-wal?)."
+			     "  Do not run gc: restore meta.db and "
+			     "meta.db-wal from a backup, or push the images "
+			     "again",
+			     f->orphans, (long long)f->orphan_bytes);
+		return 0;
+	}
+	if (f->newer < FSCK_LOST_MIN)
+		return 0;
+	fsck_problem(f, STOR_FSCK_LOST,
+		     "%zu blobs that nothing refers to are newer than "
+		     "meta.db's last write (%s; the newest %s): its recent "
+		     "writes look lost (a deleted meta.db-wal, an old meta.db "
+		     "put back).  Do not run gc: restore meta.db and "
+		     "meta.db-wal, or push those images again",
+		     f->newer, fsck_time(stor_meta_written(f->st), when),
+		     fsck_time(f->newest, newest));
 	return 0;
 }
 
@@ -602,7 +671,8 @@ int stor_fsck(struct stor *st, const struct stor_fsck_opts *o,
 	    fsck_links(&f, e) < 0 ||
 	    f.m->ops->list(f.m, STOR_LIST_UPLOADS, NULL, fsck_session, &f, e) <
 		    0 ||
-	    f.b->ops->up_walk(f.b, fsck_upload_file, &f, e) < 0)
+	    f.b->ops->up_walk(f.b, fsck_upload_file, &f, e) < 0 ||
+	    fsck_lost(&f, e) < 0)
 		goto out;
 	ret = 0;
 out:

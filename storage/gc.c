@@ -6,8 +6,12 @@
  * reaches; then sweep the blobs.  The database's indexes are the mark
  * phase: for each blob file old enough, a query asks whether a manifest is
  * it or lists it, or a repository linked it within the grace period.  So
- * memory stays flat however large the store.  A blob that looks unused is
- * checked again under the exclusive pin before its links and file go.
+ * memory stays flat however large the store (but for the list of blobs
+ * found unused).  Before any of those goes, their share of the store is
+ * weighed: more than max_sweep_share means the metadata was likely lost
+ * (a deleted meta.db-wal) and the sweep is refused unless forced.  Each
+ * blob is then checked again under the exclusive pin before its links and
+ * file go.
  */
 #include "storage/gc_int.h"
 #include "common/log.h"
@@ -240,6 +244,7 @@ void stor_gc_opts_init(struct stor_gc_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->grace_s = STOR_GC_GRACE_DEFAULT;
 	o->upload_ttl_s = STOR_UPLOAD_TTL_DEFAULT;
+	o->max_sweep_share = STOR_GC_MAX_SWEEP_DEFAULT;
 }
 
 void stor_gc_note(struct stor_gc_run *g, const char *kind, const char *name,
@@ -440,32 +445,93 @@ out:
 	return ret;
 }
 
+/* The walk: counts every blob and notes those nothing keeps. */
 static int gc_blob(void *arg, const struct stor_file *f, struct err *e)
 {
 	struct stor_gc_run *g = arg;
-	char ds[DIGEST_STR_MAX];
-	bool used, freed = true;
+	bool used;
 
 	if (stor_gc_stopping(g))
 		return 1;
-	/* Strays are for fsck; young blobs may be a push in flight. */
-	if (!f->dg || f->changed > g->cutoff)
+	if (!f->dg)
+		return 0; /* strays are for fsck */
+	g->s->total_bytes += f->size;
+	/* Young blobs may be a push in flight. */
+	if (f->changed > g->cutoff)
 		goto keep;
 	if (gc_blob_used(g, f->dg, &used, e) < 0)
 		return -1;
 	if (used)
 		goto keep;
-	if (!g->o->dry_run && gc_blob_free(g, f->dg, &freed, e) < 0)
-		return -1;
-	if (!freed)
-		goto keep;
-	g->s->blobs++;
-	g->s->bytes += f->size;
-	stor_gc_note(g, "blob", digest_str(f->dg, ds), f->size);
+	if (g->ncand == g->acand) {
+		g->acand = g->acand ? 2 * g->acand : 64;
+		g->cand = xrealloc(g->cand, g->acand * sizeof(*g->cand));
+	}
+	g->cand[g->ncand].dg = *f->dg;
+	g->cand[g->ncand].size = f->size;
+	g->ncand++;
+	g->s->sweep_blobs++;
+	g->s->sweep_bytes += f->size;
 	return 0;
 keep:
-	if (f->dg)
-		g->s->blobs_kept++;
+	g->s->blobs_kept++;
+	return 0;
+}
+
+/* Whether the sweep would free more than its share of the store. */
+static bool gc_over_share(const struct stor_gc_run *g)
+{
+	const struct stor_gc_stats *s = g->s;
+	int share = g->o->max_sweep_share;
+	size_t total = s->blobs_kept + s->sweep_blobs;
+
+	if (share >= 100 || !s->sweep_blobs)
+		return false;
+	if (share < 0)
+		share = 0;
+	if (s->total_bytes > 0)
+		return (double)s->sweep_bytes * 100 >
+		       (double)s->total_bytes * share;
+	return s->sweep_blobs * 100 > total * (size_t)share;
+}
+
+static int gc_sweep(struct stor_gc_run *g, struct err *e)
+{
+	struct stor_gc_stats *s = g->s;
+	char ds[DIGEST_STR_MAX];
+	bool freed = true;
+
+	s->over_share = gc_over_share(g);
+	if (s->over_share && !g->o->force && !g->o->dry_run) {
+		err_set(e, ERR_DENIED,
+			       "refusing to free %zu of %zu blobs (%lld of "
+			       "%lld bytes): more than %d%% of the store.  "
+			       "The metadata may be lost (run customs fsck); "
+			       "--force frees them anyway",
+			       s->sweep_blobs, s->sweep_blobs + s->blobs_kept,
+			       (long long)s->sweep_bytes,
+			       (long long)s->total_bytes,
+			       g->o->max_sweep_share);
+		s->blobs_kept += s->sweep_blobs;
+		return -1;
+	}
+	for (size_t i = 0; i < g->ncand; i++) {
+		if (stor_gc_stopping(g)) {
+			s->blobs_kept += g->ncand - i;
+			break;
+		}
+		if (!g->o->dry_run &&
+		    gc_blob_free(g, &g->cand[i].dg, &freed, e) < 0)
+			return -1;
+		if (!freed) {
+			s->blobs_kept++;
+			continue;
+		}
+		s->blobs++;
+		s->bytes += g->cand[i].size;
+		stor_gc_note(g, "blob", digest_str(&g->cand[i].dg, ds),
+			     g->cand[i].size);
+	}
 	return 0;
 }
 
@@ -499,11 +565,12 @@ int stor_gc(struct stor *st, const struct stor_gc_opts *o,
 		goto out;
 	if (o->untagged && stor_gc_untagged(&g, e) < 0)
 		goto out;
-	if (g.b->ops->walk(g.b, gc_blob, &g, e) < 0)
+	if (g.b->ops->walk(g.b, gc_blob, &g, e) < 0 || gc_sweep(&g, e) < 0)
 		goto out;
 	ret = 0;
 out:
 	stor_sset_free(g.gone);
+	free(g.cand);
 	if (out)
 		*out = s;
 	return ret;

@@ -36,6 +36,14 @@ struct stor_gc_run {
 	/* Manifests a dry run would have deleted (their refs do not keep
 	 * blobs); NULL when none. */
 	struct stor_sset *gone;
+	/* The sweep's candidates: blobs found unreferenced on the walk. */
+	struct stor_gc_cand *cand;
+	size_t ncand, acand;
+};
+
+struct stor_gc_cand {
+	struct digest dg;
+	int64_t size;
 };
 
 void stor_gc_note(struct stor_gc_run *g, const char *kind, const char *name,

@@ -29,12 +29,13 @@
 struct maint_args {
 	const char *cmd;
 	char *data;
-	bool dry_run, untagged, quiet, repair, strict;
+	bool dry_run, untagged, quiet, repair, strict, force;
 	int64_t grace_s, upload_ttl_s;
+	int64_t max_sweep_share;
 	char *since;
 };
 
-enum maint_opt_type { MO_STRING, MO_BOOL, MO_DURATION };
+enum maint_opt_type { MO_STRING, MO_BOOL, MO_DURATION, MO_PERCENT };
 
 struct maint_opt {
 	const char *name;
@@ -59,6 +60,13 @@ static const struct maint_opt maint_opts[] = {
 	 "never)"},
 	{"gc-untagged", MO_BOOL, MO_OFF(untagged), true, false, NULL,
 	 "also delete manifests that no tag reaches"},
+	{"max-sweep-share", MO_PERCENT, MO_OFF(max_sweep_share), true, false,
+	 "PERCENT",
+	 "refuse to free more than this share of the blobs' bytes "
+	 "(default 50; 100: no limit): so much garbage means lost "
+	 "metadata"},
+	{"force", MO_BOOL, MO_OFF(force), true, false, NULL,
+	 "free the blobs even past --max-sweep-share"},
 	{"repair", MO_BOOL, MO_OFF(repair), false, true, NULL,
 	 "move corrupt blobs and stray files to DIR/quarantine/"},
 	{"since", MO_STRING, MO_OFF(since), false, true, "WHEN",
@@ -126,6 +134,12 @@ static int maint_set(struct maint_args *a, const struct maint_opt *o,
 		if (d < 0)
 			break;
 		*(int64_t *)f = d;
+		return 0;
+	case MO_PERCENT:
+		if (!*value || strspn(value, "0123456789") != strlen(value) ||
+		    strlen(value) > 3 || strtol(value, NULL, 10) > 100)
+			break;
+		*(int64_t *)f = strtol(value, NULL, 10);
 		return 0;
 	}
 	fprintf(stderr, "customs %s: --%s: bad value '%s'\n", a->cmd, o->name,
@@ -288,6 +302,7 @@ static void maint_args_init(struct maint_args *a, const char *cmd)
 	a->data = xstrdup("./var");
 	a->grace_s = STOR_GC_GRACE_DEFAULT;
 	a->upload_ttl_s = STOR_UPLOAD_TTL_DEFAULT;
+	a->max_sweep_share = STOR_GC_MAX_SWEEP_DEFAULT;
 }
 
 static void maint_args_release(struct maint_args *a)
@@ -343,6 +358,8 @@ int stor_gc_cmd_main(int argc, char **argv)
 	o.upload_ttl_s = a.upload_ttl_s;
 	o.untagged = a.untagged;
 	o.dry_run = a.dry_run;
+	o.max_sweep_share = (int)a.max_sweep_share;
+	o.force = a.force;
 	o.exclusive = lock != NULL;
 	p.dry_run = a.dry_run;
 	p.quiet = a.quiet;
@@ -358,6 +375,12 @@ int stor_gc_cmd_main(int argc, char **argv)
 	       "files: %lld bytes; %zu blobs kept\n",
 	       a.dry_run ? "would free" : "freed", s.blobs, s.manifests,
 	       s.uploads, s.temps, (long long)s.bytes, s.blobs_kept);
+	if (s.over_share)
+		printf("gc: that is more than %d%% of the blobs' bytes (%lld "
+		       "of %lld)%s\n",
+		       o.max_sweep_share, (long long)s.sweep_bytes,
+		       (long long)s.total_bytes,
+		       a.dry_run ? ": without --force gc refuses" : "");
 	rc = 0;
 out:
 	fflush(stdout);
@@ -373,7 +396,8 @@ out:
 static const char *const fsck_kind_names[] = {
 	[STOR_FSCK_CORRUPT] = "corrupt", [STOR_FSCK_STRAY] = "stray",
 	[STOR_FSCK_MISSING] = "missing", [STOR_FSCK_MANIFEST] = "manifest",
-	[STOR_FSCK_DB] = "database",	 [STOR_FSCK_ORPHAN] = "orphan",
+	[STOR_FSCK_DB] = "database",	 [STOR_FSCK_LOST] = "metadata",
+	[STOR_FSCK_ORPHAN] = "orphan",
 	[STOR_FSCK_UPLOAD] = "upload",	 [STOR_FSCK_TEMP] = "temp",
 };
 

@@ -337,6 +337,9 @@ int stor_blob_put(struct stor *st, const char *repo, const void *data,
  */
 
 #define STOR_GC_GRACE_DEFAULT (60 * 60)	   /* 1 h */
+/* gc frees at most this share (percent of the blobs' bytes) in one run
+ * unless forced: more means the metadata was probably lost. */
+#define STOR_GC_MAX_SWEEP_DEFAULT 50
 #define STOR_UPLOAD_TTL_DEFAULT (24 * 60 * 60) /* 24 h */
 
 /* What gc (or fsck) found: kind ("blob", "manifest", "upload", "temp"...),
@@ -349,6 +352,12 @@ struct stor_gc_opts {
 	int64_t upload_ttl_s;	/* idle sessions expire; <= 0: never */
 	bool untagged;		/* delete manifests no tag reaches */
 	bool dry_run;		/* report, change nothing */
+	/* Refuse (ERR_DENIED, freeing no blob) a sweep of more than this
+	 * percentage of the blobs' bytes, unless force; >= 100: no limit.
+	 * A lost meta.db-wal makes every blob look unreferenced: this keeps
+	 * gc from deleting the registry's content. */
+	int max_sweep_share;
+	bool force;
 	/* No other process uses the store (the caller holds its lock):
 	 * temporary files are garbage whatever their age. */
 	bool exclusive;
@@ -364,9 +373,16 @@ struct stor_gc_stats {
 	size_t blobs, manifests, uploads, temps; /* freed */
 	int64_t bytes;				 /* freed */
 	size_t blobs_kept;
+	/* The sweep: blobs (bytes) found unreferenced, of all the blobs;
+	 * over_share when that passes max_sweep_share (a dry run or a
+	 * forced run goes on; else the sweep is refused). */
+	size_t sweep_blobs;
+	int64_t sweep_bytes, total_bytes;
+	bool over_share;
 };
 
-/* Fills o with the defaults (grace 1 h, upload TTL 24 h). */
+/* Fills o with the defaults (grace 1 h, upload TTL 24 h, sweep share
+ * 50 %). */
 void stor_gc_opts_init(struct stor_gc_opts *o);
 /* One collection.  *out (if not NULL) gets what it freed. */
 int stor_gc(struct stor *st, const struct stor_gc_opts *o,
@@ -379,6 +395,10 @@ enum stor_fsck_kind {
 	STOR_FSCK_MISSING,	/* a manifest or link names an absent blob */
 	STOR_FSCK_MANIFEST,	/* a manifest that lost its body or a ref */
 	STOR_FSCK_DB,		/* the database's own checks */
+	/* The metadata looks lost or rolled back (no repository at all, or
+	 * blobs nothing refers to that are newer than its last write: a
+	 * deleted meta.db-wal, an old meta.db restored). */
+	STOR_FSCK_LOST,
 	/* Garbage for gc: reported, fails only with strict. */
 	STOR_FSCK_ORPHAN,	/* a blob nothing refers to */
 	STOR_FSCK_UPLOAD,	/* upload data without a session, or back */

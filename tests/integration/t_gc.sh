@@ -24,6 +24,7 @@ stop_server
 
 # 2. Online: every second, no grace, uploads idle 1 s expire.
 start_server --gc-interval 1 --gc-grace 0 --upload-ttl 1 --gc-untagged \
+	--max-sweep-share 100 \
 	--log-level debug
 push_manifest gc "$(sha256 "$TMP/kept")" "$TMP/kept" "$OCI_MANIFEST"
 req POST /v2/gc/blobs/uploads/

@@ -142,7 +142,8 @@ static struct digest push_image(struct fx *fx, const char *tag,
 static const char *const kinds[] = {
 	[STOR_FSCK_CORRUPT] = "corrupt", [STOR_FSCK_STRAY] = "stray",
 	[STOR_FSCK_MISSING] = "missing", [STOR_FSCK_MANIFEST] = "manifest",
-	[STOR_FSCK_DB] = "db",		 [STOR_FSCK_ORPHAN] = "orphan",
+	[STOR_FSCK_DB] = "db",		 [STOR_FSCK_LOST] = "lost",
+	[STOR_FSCK_ORPHAN] = "orphan",
 	[STOR_FSCK_UPLOAD] = "upload",	 [STOR_FSCK_TEMP] = "temp",
 };
 

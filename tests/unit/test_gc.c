@@ -216,6 +216,7 @@ static void run_gc(struct fx *fx, bool untagged, bool dry_run,
 	struct err e = ERR_INIT;
 
 	stor_gc_opts_init(&o);
+	o.max_sweep_share = 100; /* a tiny store: see test_gc_sweep_share */
 	o.grace_s = 0;
 	o.untagged = untagged;
 	o.dry_run = dry_run;
@@ -269,11 +270,65 @@ static void test_gc_grace_keeps_young(void **state)
 	struct digest loose = push_blob(fx, REPO, "young");
 
 	stor_gc_opts_init(&o);
+	assert_int_equal(o.max_sweep_share, 50);
 	assert_int_equal(o.grace_s, 3600);
 	assert_int_equal(o.upload_ttl_s, 86400);
 	assert_int_equal(stor_gc(fx->st, &o, &s, &e), 0);
 	assert_int_equal(s.blobs, 0);
 	assert_true(blob_exists(fx, &loose));
+}
+
+/* Losing meta.db-wal makes every blob look unreferenced: gc refuses to
+ * sweep more than its share of the store unless forced. */
+static void test_gc_sweep_share(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_gc_opts o;
+	struct stor_gc_stats s;
+	struct err e = ERR_INIT;
+	struct digest kept, a, b;
+
+	kept = push_image(fx, REPO, "v1", "kept layer, the larger one", NULL);
+	a = push_blob(fx, REPO, "loose a");
+	b = push_blob(fx, REPO, "loose b");
+	(void)kept;
+	stor_gc_opts_init(&o);
+	o.grace_s = 0;
+	/* Two loose blobs of 7 bytes: well under half the store. */
+	tmpstore_sql(fx->dir, "DELETE FROM repo_blobs WHERE digest IN "
+			      "(SELECT digest FROM repo_blobs EXCEPT "
+			      "SELECT child FROM manifest_refs)");
+	assert_int_equal(stor_gc(fx->st, &o, &s, &e), 0);
+	assert_int_equal(s.blobs, 2);
+	assert_false(s.over_share);
+	assert_false(blob_exists(fx, &a));
+	assert_false(blob_exists(fx, &b));
+
+	/* The metadata is gone: everything looks unreferenced. */
+	tmpstore_sql(fx->dir, "DELETE FROM tags; DELETE FROM manifest_refs;"
+			      "DELETE FROM manifests; DELETE FROM repo_blobs;");
+	assert_int_equal(stor_gc(fx->st, &o, &s, &e), -1);
+	assert_int_equal(e.code, ERR_DENIED);
+	if (!strstr(e.msg, "refusing to free 3 of 3 blobs"))
+		fail_msg("%s", e.msg);
+	assert_non_null(strstr(e.msg, "--force"));
+	assert_true(s.over_share);
+	assert_int_equal(s.blobs, 0);
+	assert_int_equal(s.blobs_kept, 3);
+	assert_true(blob_exists(fx, &kept));
+	/* A dry run says so and goes on. */
+	err_clear(&e);
+	o.dry_run = true;
+	assert_int_equal(stor_gc(fx->st, &o, &s, &e), 0);
+	assert_true(s.over_share);
+	assert_int_equal(s.blobs, 3);
+	assert_true(blob_exists(fx, &kept));
+	/* A higher share, or force, frees them. */
+	o.dry_run = false;
+	o.max_sweep_share = 100;
+	assert_int_equal(stor_gc(fx->st, &o, &s, &e), 0);
+	assert_int_equal(s.blobs, 3);
+	assert_false(blob_exists(fx, &kept));
 }
 
 /* An old blob file that a repository linked recently (a push whose
@@ -287,6 +342,7 @@ static void test_gc_recent_link_keeps(void **state)
 	struct digest d = push_blob(fx, REPO, "linked again");
 
 	stor_gc_opts_init(&o);
+	o.max_sweep_share = 100; /* a tiny store: see test_gc_sweep_share */
 	o.grace_s = 0;
 	/* The file is "old" for a grace of 0; the link is in the future. */
 	tmpstore_sql(fx->dir, "UPDATE repo_blobs SET created = created + 100");
@@ -344,6 +400,7 @@ static void *pin_gc_thread(void *arg)
 	struct err e = ERR_INIT;
 
 	stor_gc_opts_init(&o);
+	o.max_sweep_share = 100; /* a tiny store: see test_gc_sweep_share */
 	o.grace_s = 0;
 	assert_int_equal(stor_gc(pg->fx->st, &o, &pg->s, &e), 0);
 	pg->done = 1;
@@ -465,6 +522,7 @@ static void test_gc_untagged_grace(void **state)
 	struct digest kid = push_image(fx, REPO, NULL, "child", NULL);
 
 	stor_gc_opts_init(&o);
+	o.max_sweep_share = 100; /* a tiny store: see test_gc_sweep_share */
 	o.untagged = true;
 	assert_int_equal(stor_gc(fx->st, &o, &s, &e), 0);
 	assert_int_equal(s.manifests, 0);
@@ -491,6 +549,7 @@ static void test_gc_expires_uploads(void **state)
 	assert_int_equal(stor_upload_take(fx->st, REPO, held, &h, &e), 0);
 
 	stor_gc_opts_init(&o);
+	o.max_sweep_share = 100; /* a tiny store: see test_gc_sweep_share */
 	o.upload_ttl_s = 1;
 	assert_int_equal(stor_gc(fx->st, &o, &s, &e), 0);
 	assert_int_equal(s.uploads, 0);
@@ -527,6 +586,7 @@ static void test_gc_ownerless_files(void **state)
 	write_file(fx, ownerless, "data");
 	/* Young: kept (a server may be writing them). */
 	stor_gc_opts_init(&o);
+	o.max_sweep_share = 100; /* a tiny store: see test_gc_sweep_share */
 	assert_int_equal(stor_gc(fx->st, &o, &s, &e), 0);
 	assert_int_equal(s.temps + s.uploads, 0);
 	/* Exclusive: garbage whatever the age; the live session stays. */
@@ -579,6 +639,7 @@ static void test_gc_stopping(void **state)
 	struct digest d = push_blob(fx, REPO, "stays");
 
 	stor_gc_opts_init(&o);
+	o.max_sweep_share = 100; /* a tiny store: see test_gc_sweep_share */
 	o.grace_s = 0;
 	o.untagged = true;
 	o.stopping = always;
@@ -693,8 +754,17 @@ static void test_gc_cmd(void **state)
 	/* Beside a server (the lock is held): still collects. */
 	lock = stor_lock_take(fx->dir, &e);
 	assert_non_null(lock);
+	/* The whole store is garbage: refused unless forced. */
 	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
 				 "--gc-grace", "0", "--quiet", NULL),
+			 1);
+	assert_true(blob_exists(fx, &loose));
+	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
+				 "--max-sweep-share", "101", NULL),
+			 2);
+	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
+				 "--gc-grace", "0", "--quiet", "--force",
+				 NULL),
 			 0);
 	stor_lock_free(lock);
 	assert_false(blob_exists(fx, &loose));
@@ -716,6 +786,7 @@ int main(void)
 		T(test_gc_frees_unreferenced),
 		T(test_gc_grace_keeps_young),
 		T(test_gc_recent_link_keeps),
+		T(test_gc_sweep_share),
 		T(test_gc_dry_run),
 		T(test_gc_shared_blob),
 		T(test_gc_waits_for_pin),
