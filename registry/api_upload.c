@@ -5,6 +5,12 @@
  * piece by piece and gives it back when the request ends, whichever way it
  * ends: reply, error, or the client going away (on_close).  The session
  * therefore stays resumable after a broken connection.
+ *
+ * Under --quota each piece is counted against the repository as it is
+ * written (reg_quota_reserve()), so the data of uploads in progress counts
+ * as much as stored blobs: parallel uploads cannot pass the quota
+ * together.  New sessions are bounded per repository and per client
+ * (--max-uploads-per-repo, --max-uploads-per-client: 429 above).
  */
 #include "registry/api.h"
 
@@ -72,11 +78,15 @@ static void up_blob_location(struct http_req *req, const char *name,
  * else knows its id) and frees the state. */
 static void up_state_free(struct up_state *s)
 {
+	int64_t size;
+
 	if (s->up) {
+		size = stor_upload_offset(s->up);
 		stor_upload_release(s->up);
 		s->up = NULL;
-		if (s->kind == UP_POST)
-			stor_upload_cancel(s->ctx->st, s->name, s->id, NULL);
+		if (s->kind == UP_POST &&
+		    stor_upload_cancel(s->ctx->st, s->name, s->id, NULL) == 0)
+			reg_quota_add(s->ctx->quota, s->name, -size);
 	}
 	free(s);
 }
@@ -110,10 +120,12 @@ static int up_on_data(struct http_req *req, const void *data, size_t len,
 			s->ctx->cfg->max_blob);
 		goto fail;
 	}
-	if (reg_quota_check(s->ctx->quota, s->name,
-			    stor_upload_offset(s->up) + (int64_t)len, &e) < 0 ||
-	    stor_upload_write(s->up, data, len, &e) < 0)
+	if (reg_quota_reserve(s->ctx->quota, s->name, (int64_t)len, &e) < 0)
 		goto fail;
+	if (stor_upload_write(s->up, data, len, &e) < 0) {
+		reg_quota_add(s->ctx->quota, s->name, -(int64_t)len);
+		goto fail;
+	}
 	if (s->left >= 0)
 		s->left -= (int64_t)len;
 	return 0;
@@ -145,12 +157,15 @@ static void up_on_end(struct http_req *req, void *arg)
 		/* finish consumes the handle, whatever it returns. */
 		s->up = NULL;
 		if (stor_upload_finish(up, &s->expected, &e) < 0) {
-			if (s->kind == UP_POST)
-				stor_upload_cancel(s->ctx->st, s->name, s->id,
-						   NULL);
+			/* A digest mismatch deletes the upload. */
+			if (e.code == ERR_DIGEST_INVALID ||
+			    (s->kind == UP_POST &&
+			     stor_upload_cancel(s->ctx->st, s->name, s->id,
+						NULL) == 0))
+				reg_quota_add(s->ctx->quota, s->name, -size);
 			reg_reply_error(req, &e);
 		} else {
-			reg_quota_add(s->ctx->quota, s->name, size);
+			/* Its bytes were counted as they came. */
 			up_blob_location(req, s->name, &s->expected);
 			reg_reply_status(req, 201);
 		}
@@ -266,11 +281,22 @@ static int up_try_mount(struct reg_call *c, const char *mount)
 	return 1;
 }
 
+/* Who opens a session, for --max-uploads-per-client: the signed-in user,
+ * else the address. */
+static void up_client(const struct reg_call *c, char *out, size_t size)
+{
+	if (c->who && c->who->user)
+		snprintf(out, size, "user %s", c->who->user);
+	else
+		snprintf(out, size, "address %s", http_req_peer(c->req));
+}
+
 void api_upload_start(struct reg_call *c)
 {
 	const char *mount = http_req_query_param(c->req, "mount");
 	const char *dgq = http_req_query_param(c->req, "digest");
-	char id[STOR_UPLOAD_ID_MAX];
+	char id[STOR_UPLOAD_ID_MAX], client[320];
+	struct stor_upload_limits lim;
 	struct stor_upload *u = NULL;
 	struct err e = ERR_INIT;
 	struct digest dg;
@@ -279,8 +305,12 @@ void api_upload_start(struct reg_call *c)
 		return;
 	if (!mount && dgq && digest_parse(dgq, strlen(dgq), &dg, &e) < 0)
 		goto fail;
+	up_client(c, client, sizeof(client));
+	lim.client = client;
+	lim.max_per_repo = c->ctx->cfg->max_uploads_per_repo;
+	lim.max_per_client = c->ctx->cfg->max_uploads_per_client;
 	if (reg_quota_check(c->ctx->quota, c->name, 0, &e) < 0 ||
-	    stor_upload_start(c->ctx->st, c->name, id, &e) < 0)
+	    stor_upload_start_limited(c->ctx->st, c->name, &lim, id, &e) < 0)
 		goto fail;
 	if (mount || !dgq) {
 		/* A session for PATCH/PUT; a body here is ignored. */

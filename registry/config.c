@@ -154,7 +154,15 @@ const struct cfg_option cfg_options[] = {
 	 NULL, "DURATION", "upload sessions idle this long expire, with "
 			   "their data; 0: never"},
 	{"quota", CFG_SIZE, 0, 1LL << 60, "0", CFG_OFF(quota), NULL, "SIZE",
-	 "storage per repository (507 DENIED above); 0: none"},
+	 "storage per repository, uploads in progress included (507 DENIED "
+	 "above); 0: none"},
+	{"max-uploads-per-repo", CFG_INT, 0, 1000000, "256",
+	 CFG_OFF(max_uploads_per_repo), NULL, "N",
+	 "open upload sessions per repository (429 above); 0: no limit"},
+	{"max-uploads-per-client", CFG_INT, 0, 1000000, "128",
+	 CFG_OFF(max_uploads_per_client), NULL, "N",
+	 "open upload sessions per signed-in user, else per address (429 "
+	 "above); 0: no limit"},
 	{"max-blob", CFG_SIZE, 0, 1LL << 50, "0", CFG_OFF(max_blob), NULL,
 	 "SIZE", "largest blob accepted (413 above); 0: no cap"},
 	{"rate-limit", CFG_INT, 0, 1000000, "0", CFG_OFF(rate_limit), NULL,

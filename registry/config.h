@@ -90,6 +90,8 @@ struct cfg {
 	int64_t upload_ttl;	 /* idle upload sessions expire; 0: never */
 	size_t quota;		 /* bytes per repository; 0: none */
 	size_t max_blob;	 /* largest blob upload; 0: no cap */
+	int max_uploads_per_repo;   /* open upload sessions; 0: no limit */
+	int max_uploads_per_client; /* per user, else address; 0: none */
 	int rate_limit;		 /* requests a second per client; 0: none */
 	int rate_burst;		 /* requests a client may send at once */
 	int max_conns;		 /* simultaneous connections */

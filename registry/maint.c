@@ -168,8 +168,9 @@ void reg_gc_stop(struct reg_gc *g)
 struct quota_slot {
 	char repo[256]; /* "" = free */
 	int64_t usage;
-	double at;   /* when usage was computed */
-	double used; /* last looked at */
+	double at;	/* when usage was computed */
+	double used;	/* last looked at */
+	int64_t added;	/* bytes ever added (reg_quota_add/reserve) */
 };
 
 struct reg_quota {
@@ -235,17 +236,21 @@ static struct quota_slot *quota_slot(struct reg_quota *q, const char *repo,
 }
 
 /* repo's usage, computed again when older than QUOTA_FRESH_S. */
+/* repo's usage, computed again when older than QUOTA_FRESH_S.  Bytes
+ * added while it is computed are added to what the store says too: they
+ * may be counted twice until the next computation, never missed. */
 static int quota_usage(struct reg_quota *q, const char *repo, int64_t *out,
 		       struct err *e)
 {
 	struct quota_slot *s;
 	double now = gc_now();
-	int64_t usage;
+	int64_t usage, mark;
 
 	pthread_mutex_lock(&q->lock);
 	s = quota_slot(q, repo, true);
 	s->used = now;
 	usage = s->usage;
+	mark = s->added;
 	if (s->at && now - s->at < QUOTA_FRESH_S) {
 		pthread_mutex_unlock(&q->lock);
 		*out = usage;
@@ -257,6 +262,8 @@ static int quota_usage(struct reg_quota *q, const char *repo, int64_t *out,
 		return -1;
 	pthread_mutex_lock(&q->lock);
 	s = quota_slot(q, repo, true);
+	if (s->added > mark)
+		usage += s->added - mark;
 	s->usage = usage;
 	s->at = now;
 	pthread_mutex_unlock(&q->lock);
@@ -290,9 +297,47 @@ void reg_quota_add(struct reg_quota *q, const char *repo, int64_t bytes)
 		return;
 	pthread_mutex_lock(&q->lock);
 	s = quota_slot(q, repo, false);
-	if (s && s->at)
+	if (s && s->at) {
 		s->usage += bytes;
+		if (s->usage < 0)
+			s->usage = 0;
+	}
+	if (s && bytes > 0)
+		s->added += bytes;
 	pthread_mutex_unlock(&q->lock);
+}
+
+int reg_quota_reserve(struct reg_quota *q, const char *repo, int64_t bytes,
+		      struct err *e)
+{
+	struct quota_slot *s;
+	int64_t usage;
+
+	if (!q)
+		return 0;
+	if (quota_usage(q, repo, &usage, e) < 0)
+		return -1;
+	/* Check and count in one step: parallel uploads cannot both take
+	 * the last bytes. */
+	pthread_mutex_lock(&q->lock);
+	s = quota_slot(q, repo, true);
+	if (!s->at) { /* taken by another repository meanwhile */
+		s->usage = usage;
+		s->at = gc_now();
+	}
+	usage = s->usage;
+	if (usage + bytes > q->limit) {
+		pthread_mutex_unlock(&q->lock);
+		return err_set(e, ERR_QUOTA,
+			       "repository %s is over its storage quota: %lld "
+			       "of %lld bytes used, uploads in progress "
+			       "included",
+			       repo, (long long)usage, (long long)q->limit);
+	}
+	s->usage += bytes;
+	s->added += bytes;
+	pthread_mutex_unlock(&q->lock);
+	return 0;
 }
 
 /* --- Request rate -------------------------------------------------------- */

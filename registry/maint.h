@@ -36,16 +36,22 @@ void reg_gc_stop(struct reg_gc *g);
 /* --- Quotas -------------------------------------------------------------- */
 
 /* limit bytes per repository; limit <= 0 gives NULL (no quota).  A
- * repository's usage (stor_repo_usage()) is cached for a few seconds and
- * grown by reg_quota_add() meanwhile, so concurrent uploads may overshoot
- * by what they carry at once. */
+ * repository's usage (stor_repo_usage(): blobs, manifests and the data of
+ * open uploads) is cached for a few seconds and kept current meanwhile by
+ * reg_quota_reserve() (each piece of an upload as it is written) and
+ * reg_quota_add(), so parallel uploads cannot pass the limit together. */
 struct reg_quota *reg_quota_new(struct stor *st, int64_t limit);
 void reg_quota_free(struct reg_quota *q);
 /* Fails with ERR_QUOTA if repo's usage plus extra bytes exceeds the
  * limit (or with the store's error).  A NULL quota allows everything. */
 int reg_quota_check(struct reg_quota *q, const char *repo, int64_t extra,
 		    struct err *e);
-/* Notes bytes repo now takes in addition (a finished upload). */
+/* Checks that repo may take bytes more and counts them, in one step
+ * (ERR_QUOTA if not).  For upload data about to be written. */
+int reg_quota_reserve(struct reg_quota *q, const char *repo, int64_t bytes,
+		      struct err *e);
+/* Notes bytes repo now takes in addition (a mount), or no longer takes
+ * (bytes < 0: an upload deleted). */
 void reg_quota_add(struct reg_quota *q, const char *repo, int64_t bytes);
 
 /* --- Request rate -------------------------------------------------------- */

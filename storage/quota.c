@@ -1,4 +1,5 @@
-/* quota.c: how many bytes a repository takes, for --quota. */
+/* quota.c: how many bytes a repository takes, for --quota: its blobs,
+ * its manifests and the data of its open uploads. */
 #include "storage/storage_int.h"
 
 #include "common/banned.h"
@@ -33,6 +34,22 @@ static int usage_manifest(void *arg, const struct stor_row *r, struct err *e)
 	return 0;
 }
 
+/* An open upload takes what its data holds so far. */
+static int usage_upload(void *arg, const struct stor_row *r, struct err *e)
+{
+	struct usage *u = arg;
+	struct err e2 = ERR_INIT;
+	int64_t size, changed;
+
+	if (u->b->ops->up_stat(u->b, r->name, &size, &changed, &e2) < 0) {
+		if (e2.code == ERR_BLOB_UPLOAD_UNKNOWN)
+			return 0;
+		return err_set(e, e2.code, "%s", e2.msg);
+	}
+	u->bytes += size;
+	return 0;
+}
+
 int stor_repo_usage(struct stor *st, const char *repo, int64_t *bytes,
 		    struct err *e)
 {
@@ -41,7 +58,8 @@ int stor_repo_usage(struct stor *st, const char *repo, int64_t *bytes,
 
 	if (m->ops->list(m, STOR_LIST_LINKS, repo, usage_link, &u, e) < 0 ||
 	    m->ops->list(m, STOR_LIST_MANIFESTS, repo, usage_manifest, &u, e) <
-		    0)
+		    0 ||
+	    m->ops->list(m, STOR_LIST_UPLOADS, repo, usage_upload, &u, e) < 0)
 		return -1;
 	*bytes = u.bytes;
 	return 0;

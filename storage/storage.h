@@ -444,8 +444,9 @@ void stor_lock_free(struct stor_lock *l);
  * upload data that no session owns (nothing can be writing them). */
 int stor_recover(struct stor *st, struct stor_gc_stats *out, struct err *e);
 
-/* The bytes repo takes: the blobs linked to it (each once) and its
- * manifests (quota.c).  Costs a stat per blob: callers cache it. */
+/* The bytes repo takes: the blobs linked to it (each once), its
+ * manifests and the data of its open upload sessions (quota.c).  Costs a
+ * stat per blob: callers cache it. */
 int stor_repo_usage(struct stor *st, const char *repo, int64_t *bytes,
 		    struct err *e);
 
