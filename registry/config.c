@@ -150,6 +150,12 @@ const struct cfg_option cfg_options[] = {
 	 NULL, "PERCENT",
 	 "a gc run that would free more of the blobs' bytes than this "
 	 "frees none and logs why (lost metadata?); 100: no limit"},
+	{"scrub-interval", CFG_DURATION, 0, 1LL << 31, "24h",
+	 CFG_OFF(scrub_interval), NULL, "DURATION",
+	 "re-hash every blob this often (a low-priority background pass; a "
+	 "damaged blob is quarantined and logged); 0: never"},
+	{"scrub-rate", CFG_SIZE, 0, 1LL << 40, "20MiB", CFG_OFF(scrub_rate),
+	 NULL, "SIZE", "bytes a second the scrub reads at most; 0: no cap"},
 	{"upload-ttl", CFG_DURATION, 0, 1LL << 31, "24h", CFG_OFF(upload_ttl),
 	 NULL, "DURATION", "upload sessions idle this long expire, with "
 			   "their data; 0: never"},

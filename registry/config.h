@@ -87,6 +87,8 @@ struct cfg {
 	int64_t gc_grace;	 /* gc keeps anything younger */
 	bool gc_untagged;	 /* gc deletes manifests no tag reaches */
 	int max_sweep_share;	 /* % of blob bytes one gc run may free */
+	int64_t scrub_interval;	 /* between scrub passes; 0: none */
+	size_t scrub_rate;	 /* bytes a second the scrub reads */
 	int64_t upload_ttl;	 /* idle upload sessions expire; 0: never */
 	size_t quota;		 /* bytes per repository; 0: none */
 	size_t max_blob;	 /* largest blob upload; 0: no cap */

@@ -1,4 +1,4 @@
-/* maint.c: gc on a schedule, quotas, the request rate (maint.h). */
+/* maint.c: gc and scrub on a schedule, quotas, the request rate (maint.h). */
 #include "registry/maint.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -8,6 +8,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,36 +18,21 @@
 
 #include "common/banned.h"
 
-/* --- gc on a schedule ---------------------------------------------------- */
+/* --- Threads on a schedule ------------------------------------------------ */
 
-#define GC_FIRST_MAX_S 60
+#define FIRST_RUN_MAX_S 60
 
-struct reg_gc {
-	struct stor *st;
-	struct reg_gc_config c;
+/* A thread that runs `run` every interval (the first time after at most a
+ * minute) until stopped. */
+struct maint_thread {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* CLOCK_MONOTONIC */
 	bool stop;
+	int64_t interval_s;
+	void (*run)(void *arg);
+	void *arg;
 };
-
-static bool gc_stopping(void *arg)
-{
-	struct reg_gc *g = arg;
-	bool stop;
-
-	pthread_mutex_lock(&g->lock);
-	stop = g->stop;
-	pthread_mutex_unlock(&g->lock);
-	return stop;
-}
-
-static void gc_note(void *arg, const char *kind, const char *name, int64_t size)
-{
-	(void)arg;
-	log_msg(LL_DEBUG, "gc: freed %s %s (%lld bytes)", kind, name,
-		(long long)size);
-}
 
 static double gc_now(void)
 {
@@ -54,8 +42,108 @@ static double gc_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void gc_run(struct reg_gc *g)
+static bool mt_stopping(struct maint_thread *t)
 {
+	bool stop;
+
+	pthread_mutex_lock(&t->lock);
+	stop = t->stop;
+	pthread_mutex_unlock(&t->lock);
+	return stop;
+}
+
+/* Waits up to secs; false once asked to stop. */
+static bool mt_wait(struct maint_thread *t, double secs)
+{
+	struct timespec until;
+	time_t whole = (time_t)secs;
+	bool stop;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += whole;
+	until.tv_nsec += (long)((secs - (double)whole) * 1e9);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&t->lock);
+	while (!t->stop &&
+	       pthread_cond_timedwait(&t->cond, &t->lock, &until) != ETIMEDOUT)
+		;
+	stop = t->stop;
+	pthread_mutex_unlock(&t->lock);
+	return !stop;
+}
+
+static void *mt_main(void *arg)
+{
+	struct maint_thread *t = arg;
+	int64_t first = t->interval_s < FIRST_RUN_MAX_S ? t->interval_s
+							: FIRST_RUN_MAX_S;
+
+	if (!mt_wait(t, (double)first))
+		return NULL;
+	do
+		t->run(t->arg);
+	while (mt_wait(t, (double)t->interval_s));
+	return NULL;
+}
+
+static int mt_start(struct maint_thread *t, const char *what, struct err *e)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = pthread_create(&t->thread, NULL, mt_main, t);
+	if (rc) {
+		pthread_cond_destroy(&t->cond);
+		pthread_mutex_destroy(&t->lock);
+		return err_errno(e, ERR_INTERNAL, rc, "start the %s thread",
+				 what);
+	}
+	return 0;
+}
+
+/* Ends a run in progress at its next check, joins the thread. */
+static void mt_stop(struct maint_thread *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->stop = true;
+	pthread_cond_signal(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+	pthread_join(t->thread, NULL);
+	pthread_cond_destroy(&t->cond);
+	pthread_mutex_destroy(&t->lock);
+}
+
+/* --- gc on a schedule ---------------------------------------------------- */
+
+struct reg_gc {
+	struct maint_thread t; /* first */
+	struct stor *st;
+	struct reg_gc_config c;
+};
+
+static bool gc_stopping(void *arg)
+{
+	return mt_stopping(&((struct reg_gc *)arg)->t);
+}
+
+static void gc_note(void *arg, const char *kind, const char *name, int64_t size)
+{
+	(void)arg;
+	log_msg(LL_DEBUG, "gc: freed %s %s (%lld bytes)", kind, name,
+		(long long)size);
+}
+
+static void gc_run(void *arg)
+{
+	struct reg_gc *g = arg;
 	struct stor_gc_stats s;
 	struct stor_gc_opts o;
 	struct err e = ERR_INIT;
@@ -86,59 +174,20 @@ static void gc_run(struct reg_gc *g)
 		gc_now() - t0, s.blobs_kept);
 }
 
-/* Waits up to secs; false once asked to stop. */
-static bool gc_wait(struct reg_gc *g, int64_t secs)
-{
-	struct timespec until;
-	bool stop;
-
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += secs;
-	pthread_mutex_lock(&g->lock);
-	while (!g->stop &&
-	       pthread_cond_timedwait(&g->cond, &g->lock, &until) != ETIMEDOUT)
-		;
-	stop = g->stop;
-	pthread_mutex_unlock(&g->lock);
-	return !stop;
-}
-
-static void *gc_main(void *arg)
-{
-	struct reg_gc *g = arg;
-	int64_t first = g->c.interval_s < GC_FIRST_MAX_S ? g->c.interval_s
-							 : GC_FIRST_MAX_S;
-
-	if (!gc_wait(g, first))
-		return NULL;
-	do
-		gc_run(g);
-	while (gc_wait(g, g->c.interval_s));
-	return NULL;
-}
-
 struct reg_gc *reg_gc_start(struct stor *st, const struct reg_gc_config *c,
 			    struct err *e)
 {
 	struct reg_gc *g;
-	pthread_condattr_t ca;
-	int rc;
 
 	if (c->interval_s <= 0)
 		return NULL;
 	g = xcalloc(1, sizeof(*g));
 	g->st = st;
 	g->c = *c;
-	pthread_mutex_init(&g->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&g->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	rc = pthread_create(&g->thread, NULL, gc_main, g);
-	if (rc) {
-		err_errno(e, ERR_INTERNAL, rc, "start the gc thread");
-		pthread_cond_destroy(&g->cond);
-		pthread_mutex_destroy(&g->lock);
+	g->t.interval_s = c->interval_s;
+	g->t.run = gc_run;
+	g->t.arg = g;
+	if (mt_start(&g->t, "gc", e) < 0) {
 		free(g);
 		return NULL;
 	}
@@ -149,14 +198,94 @@ void reg_gc_stop(struct reg_gc *g)
 {
 	if (!g)
 		return;
-	pthread_mutex_lock(&g->lock);
-	g->stop = true;
-	pthread_cond_signal(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-	pthread_join(g->thread, NULL);
-	pthread_cond_destroy(&g->cond);
-	pthread_mutex_destroy(&g->lock);
+	mt_stop(&g->t);
 	free(g);
+}
+
+/* --- Scrub on a schedule ------------------------------------------------- */
+
+struct reg_scrub {
+	struct maint_thread t; /* first */
+	struct stor *st;
+	struct reg_scrub_config c;
+};
+
+static bool scrub_pause(void *arg, double secs)
+{
+	return mt_wait(&((struct reg_scrub *)arg)->t, secs);
+}
+
+static bool scrub_stopping(void *arg)
+{
+	return mt_stopping(&((struct reg_scrub *)arg)->t);
+}
+
+/* The scrub yields the CPU and the disk to requests: nice 19 and the idle
+ * I/O class for this thread alone (Linux). */
+static void scrub_low_priority(void)
+{
+#ifdef __linux__
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	if (setpriority(PRIO_PROCESS, (id_t)tid, 19) < 0)
+		log_errno(LL_DEBUG, errno, "scrub: setpriority");
+	/* IOPRIO_WHO_PROCESS, IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT */
+	if (syscall(SYS_ioprio_set, 1, (int)tid, 3 << 13) < 0)
+		log_errno(LL_DEBUG, errno, "scrub: ioprio_set");
+#endif
+}
+
+static void scrub_run(void *arg)
+{
+	struct reg_scrub *sc = arg;
+	struct stor_scrub_opts o = {0};
+	struct stor_scrub_stats s;
+	struct err e = ERR_INIT;
+
+	scrub_low_priority();
+	o.rate = sc->c.rate;
+	o.pause = scrub_pause;
+	o.stopping = scrub_stopping;
+	o.arg = sc;
+	if (stor_scrub(sc->st, &o, &s, &e) < 0) {
+		log_msg(LL_ERROR, "scrub: %s", e.msg);
+		return;
+	}
+	log_msg(s.damaged ? LL_ERROR : LL_INFO,
+		"scrub: verified %zu blobs (%lld bytes) in %.1f s: %zu "
+		"damaged%s; %zu found damaged since start",
+		s.blobs, (long long)s.bytes, s.seconds, s.damaged,
+		s.damaged ? " (quarantined)" : "",
+		stor_blob_damage_count(sc->st));
+}
+
+struct reg_scrub *reg_scrub_start(struct stor *st,
+				  const struct reg_scrub_config *c,
+				  struct err *e)
+{
+	struct reg_scrub *sc;
+
+	if (c->interval_s <= 0)
+		return NULL;
+	sc = xcalloc(1, sizeof(*sc));
+	sc->st = st;
+	sc->c = *c;
+	sc->t.interval_s = c->interval_s;
+	sc->t.run = scrub_run;
+	sc->t.arg = sc;
+	if (mt_start(&sc->t, "scrub", e) < 0) {
+		free(sc);
+		return NULL;
+	}
+	return sc;
+}
+
+void reg_scrub_stop(struct reg_scrub *sc)
+{
+	if (!sc)
+		return;
+	mt_stop(&sc->t);
+	free(sc);
 }
 
 /* --- Quotas -------------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /* maint.h: what `customs serve` does to keep the store healthy and fair:
- * gc on a schedule (with upload expiry), per-repository quotas, and the
- * per-client request rate.
+ * gc on a schedule (with upload expiry), a scrub that re-hashes the blobs,
+ * per-repository quotas, and the per-client request rate.
  */
 #ifndef REGISTRY_MAINT_H
 #define REGISTRY_MAINT_H
@@ -32,6 +32,23 @@ struct reg_gc *reg_gc_start(struct stor *st, const struct reg_gc_config *c,
 /* Ends a run in progress at the next item, joins the thread, frees it.
  * reg_gc_stop(NULL) does nothing. */
 void reg_gc_stop(struct reg_gc *g);
+
+/* --- Scrub on a schedule ------------------------------------------------- */
+
+struct reg_scrub_config {
+	int64_t interval_s; /* between passes; <= 0: no scrub */
+	int64_t rate;	    /* bytes a second; <= 0: unbounded */
+};
+
+/* A low-priority thread that runs stor_scrub() every interval (the first
+ * pass after at most a minute), logging each damaged blob and a summary of
+ * each pass.  NULL when interval_s <= 0. */
+struct reg_scrub *reg_scrub_start(struct stor *st,
+				  const struct reg_scrub_config *c,
+				  struct err *e);
+/* Ends a pass at its next read, joins the thread, frees it.
+ * reg_scrub_stop(NULL) does nothing. */
+void reg_scrub_stop(struct reg_scrub *sc);
 
 /* --- Quotas -------------------------------------------------------------- */
 

@@ -103,8 +103,11 @@ static void serve_http_config(const struct cfg *cfg, struct http_config *hc)
  * lock says no one else writes them); then gc on its schedule, quotas and
  * the request rate. */
 static int serve_maint_start(const struct cfg *cfg, struct reg_ctx *ctx,
-			     struct reg_gc **gc, struct err *e)
+			     struct reg_gc **gc, struct reg_scrub **scrub,
+			     struct err *e)
 {
+	struct reg_scrub_config scc = {cfg->scrub_interval,
+				       (int64_t)cfg->scrub_rate};
 	struct reg_gc_config gcc = {cfg->gc_interval, cfg->gc_grace,
 				    cfg->upload_ttl, cfg->gc_untagged,
 				    cfg->max_sweep_share};
@@ -120,7 +123,10 @@ static int serve_maint_start(const struct cfg *cfg, struct reg_ctx *ctx,
 	ctx->quota = reg_quota_new(ctx->st, (int64_t)cfg->quota);
 	ctx->limit = reg_limit_new(cfg->rate_limit, cfg->rate_burst);
 	*gc = reg_gc_start(ctx->st, &gcc, e);
-	return *gc || cfg->gc_interval <= 0 ? 0 : -1;
+	if (!*gc && cfg->gc_interval > 0)
+		return -1;
+	*scrub = reg_scrub_start(ctx->st, &scc, e);
+	return *scrub || cfg->scrub_interval <= 0 ? 0 : -1;
 }
 
 /* Over its request rate, a client gets 429 before anything else runs. */
@@ -151,6 +157,7 @@ int reg_serve_main(int argc, char **argv)
 	struct reg_policy policy = {.deny = -1};
 	struct stor_lock *lock = NULL;
 	struct reg_gc *gc = NULL;
+	struct reg_scrub *scrub = NULL;
 	enum log_level level;
 	struct cfg cfg;
 	bool help;
@@ -174,7 +181,7 @@ int reg_serve_main(int argc, char **argv)
 	lock = stor_lock_take(cfg.data, &e);
 	if (lock)
 		ctx.st = stor_open(cfg.data, &e);
-	if (!ctx.st || serve_maint_start(&cfg, &ctx, &gc, &e) < 0 ||
+	if (!ctx.st || serve_maint_start(&cfg, &ctx, &gc, &scrub, &e) < 0 ||
 	    reg_authz_new(&cfg, &ctx.auth, &e) < 0 ||
 	    serve_scan_start(&cfg, &ctx, &policy, &e) < 0 ||
 	    reg_proxy_new(&cfg, ctx.st, &ctx.proxy, &e) < 0)
@@ -200,6 +207,7 @@ out:
 	 * fetches end first: they kick the scan workers.  A gc run ends at
 	 * its next item. */
 	reg_gc_stop(gc);
+	reg_scrub_stop(scrub);
 	reg_proxy_stop(ctx.proxy);
 	reg_scan_stop(ctx.scan);
 	http_server_free(srv);

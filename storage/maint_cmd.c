@@ -12,6 +12,7 @@
 #include "common/xmalloc.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -476,8 +477,29 @@ static int64_t fsck_since(const char *dir, const char *when)
 	return (int64_t)timegm(&tm);
 }
 
-static void fsck_summary(const struct stor_fsck_stats *s)
+/* Files in DIR/quarantine/: damaged blobs that serve, its scrub or
+ * fsck --repair moved aside. */
+static size_t fsck_quarantine_count(const char *dir)
 {
+	char *path = xasprintf("%s/quarantine", dir);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	size_t n = 0;
+
+	free(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void fsck_summary(const struct stor_fsck_stats *s, const char *dir)
+{
+	size_t quarantine = fsck_quarantine_count(dir);
+
 	size_t garbage = s->problems[STOR_FSCK_ORPHAN] +
 			 s->problems[STOR_FSCK_UPLOAD] +
 			 s->problems[STOR_FSCK_TEMP];
@@ -495,6 +517,11 @@ static void fsck_summary(const struct stor_fsck_stats *s)
 	if (s->quarantined)
 		printf("; %zu files quarantined", s->quarantined);
 	printf("\n");
+	if (quarantine)
+		printf("quarantine: %zu damaged files in %s/quarantine/ (moved "
+		       "there by serve, its scrub or --repair; a push of such "
+		       "a blob stores it again)\n",
+		       quarantine, dir);
 }
 
 int stor_fsck_cmd_main(int argc, char **argv)
@@ -542,7 +569,7 @@ int stor_fsck_cmd_main(int argc, char **argv)
 		fprintf(stderr, "customs fsck: %s\n", e.msg);
 		goto out;
 	}
-	fsck_summary(&s);
+	fsck_summary(&s, a.data);
 	/* Everything up to this run's start is verified if the blobs before
 	 * `since` were verified by an earlier run. */
 	verified = fsck_state_read(a.data);

@@ -433,6 +433,36 @@ struct stor_fsck_stats {
 int stor_fsck(struct stor *st, const struct stor_fsck_opts *o,
 	      struct stor_fsck_stats *out, struct err *e);
 
+/* --- Scrub (scrub.c) -----------------------------------------------------
+ *
+ * Re-hashes every blob, at a bounded rate, beside a serving registry.  A
+ * blob whose content does not match its name, or whose size differs from
+ * the recorded one, is damaged: it goes to DIR/quarantine/, is logged and
+ * counted (stor_blob_damage_count()), and is never served again; a push of
+ * the blob stores it anew.  A blob found intact whose size was unknown
+ * (stored by an older customs) gets its size recorded. */
+
+struct stor_scrub_opts {
+	int64_t rate;	/* bytes a second at most; <= 0: as fast as it can */
+	/* Sleeps secs (to keep the rate); false ends the pass (a server
+	 * that is stopping).  May be NULL: no pacing. */
+	bool (*pause)(void *arg, double secs);
+	/* Asked between reads; true ends the pass.  May be NULL. */
+	bool (*stopping)(void *arg);
+	void *arg;
+};
+
+struct stor_scrub_stats {
+	size_t blobs;	/* verified */
+	size_t damaged; /* of those, quarantined */
+	int64_t bytes;	/* read */
+	double seconds;
+};
+
+/* One pass over every blob.  Returns -1 only when it could not run. */
+int stor_scrub(struct stor *st, const struct stor_scrub_opts *o,
+	       struct stor_scrub_stats *out, struct err *e);
+
 /* The lock of a store's owner (`customs serve`), a flock(2) on
  * DIR/serve.lock: taken without waiting, ERR_BUSY if another process
  * holds it.  stor_lock_free(NULL) does nothing. */

@@ -407,6 +407,105 @@ static void test_garbage(void **state)
 	assert_int_equal(s.damage, 4);
 }
 
+/* --- Lost metadata ---------------------------------------------------------- */
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[8192];
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	size_t n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* Closes the store and puts back the meta.db saved as meta.db.saved, as a
+ * crash that lost meta.db-wal leaves it; ago > 0 dates it back. */
+static void lose_metadata(struct fx *fx, int ago)
+{
+	char db[300], saved[300], wal[300];
+	struct timespec ts[2];
+	struct err e = ERR_INIT;
+
+	snprintf(db, sizeof(db), "%s/meta.db", fx->dir);
+	snprintf(saved, sizeof(saved), "%s/meta.db.saved", fx->dir);
+	snprintf(wal, sizeof(wal), "%s/meta.db-wal", fx->dir);
+	stor_free(fx->st);
+	assert_int_equal(rename(saved, db), 0);
+	unlink(wal);
+	if (ago > 0) {
+		clock_gettime(CLOCK_REALTIME, &ts[0]);
+		ts[0].tv_sec -= ago;
+		ts[1] = ts[0];
+		assert_int_equal(utimensat(AT_FDCWD, db, ts, 0), 0);
+	}
+	fx->st = stor_open(fx->dir, &e);
+	assert_non_null(fx->st);
+}
+
+static void save_metadata(struct fx *fx)
+{
+	char db[300], saved[300];
+	struct err e = ERR_INIT;
+
+	snprintf(db, sizeof(db), "%s/meta.db", fx->dir);
+	snprintf(saved, sizeof(saved), "%s/meta.db.saved", fx->dir);
+	stor_free(fx->st); /* checkpoints: meta.db is whole */
+	copy_file(db, saved);
+	fx->st = stor_open(fx->dir, &e);
+	assert_non_null(fx->st);
+}
+
+/* No repository at all, yet blobs: the orphans are the content. */
+static void test_lost_metadata_empty(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_fsck_stats s;
+
+	save_metadata(fx);
+	push_image(fx, "v1", "layer", NULL);
+	lose_metadata(fx, 0);
+	run_fsck(fx, false, false, 0, &s);
+	expect_out(fx, "lost|meta.db knows no repository, yet the store "
+		       "holds 3 blobs");
+	expect_out(fx, "Do not run gc");
+	assert_int_equal(s.problems[STOR_FSCK_LOST], 1);
+	assert_int_equal(s.problems[STOR_FSCK_ORPHAN], 3);
+	assert_true(s.damage >= 1);
+}
+
+/* An older meta.db: blobs newer than its last write that nothing refers
+ * to.  One or two such orphans are a crash's; more are lost writes. */
+static void test_lost_metadata_older(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_fsck_stats s;
+
+	push_image(fx, "v1", "layer one", NULL);
+	save_metadata(fx);
+	push_image(fx, "v2", "layer two", NULL);
+	lose_metadata(fx, 3600);
+	run_fsck(fx, false, false, 0, &s);
+	/* The layer and the body of v2: a crash could leave that. */
+	assert_int_equal(s.problems[STOR_FSCK_ORPHAN], 2);
+	assert_int_equal(s.problems[STOR_FSCK_LOST], 0);
+	assert_int_equal(s.damage, 0);
+
+	save_metadata(fx);
+	push_image(fx, "v3", "layer three", NULL);
+	push_image(fx, "v4", "layer four", NULL);
+	lose_metadata(fx, 3600);
+	run_fsck(fx, false, false, 0, &s);
+	expect_out(fx, "lost|6 blobs that nothing refers to are newer than "
+		       "meta.db's last write");
+	assert_int_equal(s.problems[STOR_FSCK_LOST], 1);
+	assert_int_equal(s.damage, 1);
+}
+
 /* --- The command
  * ------------------------------------------------------------------ */
 
@@ -488,6 +587,8 @@ int main(void)
 		T(test_missing_and_unrecorded),
 		T(test_index_child_missing),
 		T(test_garbage),
+		T(test_lost_metadata_empty),
+		T(test_lost_metadata_older),
 		T(test_fsck_cmd),
 	};
 

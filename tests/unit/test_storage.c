@@ -860,11 +860,179 @@ static void test_scan_job_enqueued(void **state)
 	assert_int_equal(sql_int(fx, "SELECT count(*) FROM scan_jobs"), 2);
 }
 
+/* --- Damaged blobs, the scrub, upload limits, the WAL --------------------- */
+
+static void blob_path(struct fx *fx, const struct digest *d, char out[512])
+{
+	snprintf(out, 512, "%s/blobs/%s/%.2s/%s", fx->dir,
+		 digest_alg_name(d->alg), d->hex, d->hex);
+}
+
+static void quarantine_path(struct fx *fx, const struct digest *d,
+			    char out[512])
+{
+	snprintf(out, 512, "%s/quarantine/%s-%s", fx->dir,
+		 digest_alg_name(d->alg), d->hex);
+}
+
+static void write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(data, f);
+	fclose(f);
+}
+
+/* A blob file of another size than its upload had is never served: it
+ * goes to quarantine, and a new push stores it again. */
+static void test_blob_size_checked(void **state)
+{
+	struct fx *fx = *state;
+	struct err e = ERR_INIT;
+	struct digest a, b;
+	char path[512], q[512], *got;
+	int64_t size;
+	int fd = -1;
+
+	push_blob(fx->st, REPO, "the first blob", &a);
+	push_blob(fx->st, REPO, "the second blob", &b);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM blob_sizes"), 2);
+	/* Truncated. */
+	blob_path(fx, &a, path);
+	assert_int_equal(truncate(path, 5), 0);
+	assert_int_equal(stor_blob_open(fx->st, REPO, &a, &fd, &size, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
+	assert_non_null(strstr(e.msg, "damaged (5 bytes on disk, 14 stored)"));
+	assert_int_equal(fd, -1);
+	quarantine_path(fx, &a, q);
+	assert_false(blob_file_exists(fx, &a));
+	assert_int_equal(access(q, F_OK), 0);
+	assert_int_equal(stor_blob_damage_count(fx->st), 1);
+	/* Grown: stat says so too. */
+	blob_path(fx, &b, path);
+	write_file(path, "the second blob, and more");
+	err_clear(&e);
+	assert_int_equal(stor_blob_stat(fx->st, NULL, &b, &size, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
+	assert_int_equal(stor_blob_damage_count(fx->st), 2);
+	/* Pushed again, served again. */
+	push_blob(fx->st, REPO, "the first blob", &a);
+	got = read_blob(fx->st, REPO, &a);
+	assert_string_equal(got, "the first blob");
+	free(got);
+	/* Small blobs stored whole have their size recorded too. */
+	err_clear(&e);
+	assert_int_equal(stor_blob_put(fx->st, REPO, "report", 6, &b, &e), 0);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM blob_sizes WHERE "
+				     "size = 6"),
+			 1);
+}
+
+/* The scrub finds a blob altered in place (same size), quarantines it,
+ * and records the size of intact blobs that had none. */
+static void test_scrub(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_scrub_stats s;
+	struct stor_scrub_opts o;
+	struct err e = ERR_INIT;
+	struct digest a, b, c;
+	char path[512], q[512];
+	int64_t size;
+
+	push_blob(fx->st, REPO, "intact", &a);
+	push_blob(fx->st, REPO, "altered", &b);
+	push_blob(fx->st, REPO, "stored before sizes", &c);
+	tmpstore_sql(fx->dir, "DELETE FROM blob_sizes WHERE size = 19");
+	blob_path(fx, &b, path);
+	write_file(path, "ALTERED");
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(stor_scrub(fx->st, &o, &s, &e), 0);
+	assert_int_equal(s.blobs, 3);
+	assert_int_equal(s.damaged, 1);
+	assert_int_equal(s.bytes, 6 + 7 + 19);
+	assert_int_equal(stor_blob_damage_count(fx->st), 1);
+	quarantine_path(fx, &b, q);
+	assert_int_equal(access(q, F_OK), 0);
+	assert_false(blob_file_exists(fx, &b));
+	assert_int_equal(stor_blob_stat(fx->st, REPO, &b, &size, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM blob_sizes"), 3);
+	/* Now the size of c is checked when served. */
+	blob_path(fx, &c, path);
+	assert_int_equal(truncate(path, 3), 0);
+	err_clear(&e);
+	assert_int_equal(stor_blob_stat(fx->st, REPO, &c, &size, &e), -1);
+	assert_int_equal(stor_blob_damage_count(fx->st), 2);
+	/* A second pass finds nothing more. */
+	assert_int_equal(stor_scrub(fx->st, &o, &s, &e), 0);
+	assert_int_equal(s.blobs, 1);
+	assert_int_equal(s.damaged, 0);
+}
+
+static void test_upload_limits(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_upload_limits lim = {"address 10.0.0.1", 2, 3};
+	struct stor_upload_limits other = {"address 10.0.0.2", 2, 3};
+	char id[STOR_UPLOAD_ID_MAX], first[STOR_UPLOAD_ID_MAX];
+	struct err e = ERR_INIT;
+
+	assert_int_equal(stor_upload_start_limited(fx->st, "a", &lim, first,
+						   &e),
+			 0);
+	assert_int_equal(stor_upload_start_limited(fx->st, "a", &lim, id, &e),
+			 0);
+	assert_int_equal(stor_upload_start_limited(fx->st, "a", &other, id,
+						   &e),
+			 -1);
+	assert_int_equal(e.code, ERR_TOOMANYREQUESTS);
+	assert_non_null(strstr(e.msg, "repository a has 2 open upload"));
+	err_clear(&e);
+	assert_int_equal(stor_upload_start_limited(fx->st, "b", &lim, id, &e),
+			 0);
+	assert_int_equal(stor_upload_start_limited(fx->st, "c", &lim, id, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_TOOMANYREQUESTS);
+	assert_non_null(strstr(e.msg, "address 10.0.0.1 has 3 open"));
+	err_clear(&e);
+	assert_int_equal(stor_upload_start_limited(fx->st, "c", &other, id,
+						   &e),
+			 0);
+	/* Without limits (the pull-through cache) nothing is counted. */
+	assert_int_equal(stor_upload_start(fx->st, "a", id, &e), 0);
+	/* A cancelled session frees its place. */
+	assert_int_equal(stor_upload_cancel(fx->st, "a", first, &e), 0);
+	assert_int_equal(stor_upload_start_limited(fx->st, "c", &lim, id, &e),
+			 0);
+	assert_int_equal(uploads_count(fx), 5);
+}
+
+/* A clean close leaves everything in meta.db: losing meta.db-wal then
+ * costs nothing. */
+static void test_wal_checkpointed_on_close(void **state)
+{
+	struct fx *fx = *state;
+	char wal[300];
+	struct digest d;
+	struct stat sb;
+
+	push_blob(fx->st, REPO, "kept in meta.db", &d);
+	stor_free(fx->st);
+	fx->st = NULL;
+	snprintf(wal, sizeof(wal), "%s/meta.db-wal", fx->dir);
+	assert_true(stat(wal, &sb) < 0 || sb.st_size == 0);
+	unlink(wal);
+	fx_reopen(fx);
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM repo_blobs"), 1);
+}
+
 static void test_schema(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(sql_int(fx, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(fx, "PRAGMA user_version"), 3);
 	assert_int_equal(sql_int(fx, "SELECT count(*) FROM pragma_journal_mode"
 				     " WHERE journal_mode = 'wal'"),
 			 1);
@@ -878,7 +1046,7 @@ static void test_schema(void **state)
 		assert_int_equal(e.code, ERR_DB);
 		assert_non_null(strstr(e.msg, "99"));
 	}
-	tmpstore_sql(fx->dir, "PRAGMA user_version = 2");
+	tmpstore_sql(fx->dir, "PRAGMA user_version = 3");
 }
 
 int main(void)
@@ -905,6 +1073,10 @@ int main(void)
 		T(test_referrers),
 		T(test_scan_job_enqueued),
 		T(test_schema),
+		T(test_blob_size_checked),
+		T(test_scrub),
+		T(test_upload_limits),
+		T(test_wal_checkpointed_on_close),
 #undef T
 	};
 
