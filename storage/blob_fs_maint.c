@@ -103,6 +103,7 @@ static int maint_emit(struct walk *w, const char *rel, const char *name,
 	f.name = path;
 	f.size = sb.st_size;
 	f.changed = maint_changed(&sb);
+	f.written = (int64_t)sb.st_mtime;
 	return w->fn(w->arg, &f, w->e);
 }
 
@@ -188,6 +189,7 @@ static int maint_walk_upload(struct walk *w, const char *rel, const char *name)
 	f.tmp = !S_ISREG(sb.st_mode) || !stor_upload_id_valid(name);
 	f.size = sb.st_size;
 	f.changed = maint_changed(&sb);
+	f.written = (int64_t)sb.st_mtime;
 	return w->fn(w->arg, &f, w->e);
 }
 

@@ -207,10 +207,12 @@ static int fsck_orphan(struct fsck *f, const struct stor_file *file,
 		     digest_str(file->dg, ds), (long long)file->size);
 	f->orphans++;
 	f->orphan_bytes += file->size;
-	if (file->changed > f->newest)
-		f->newest = file->changed;
+	/* The time of the data, not of the inode: a restore from a backup
+	 * that keeps times makes every inode new. */
+	if (file->written > f->newest)
+		f->newest = file->written;
 	if (stor_meta_written(f->st) > 0 &&
-	    file->changed > stor_meta_written(f->st) + FSCK_LOST_SLACK)
+	    file->written > stor_meta_written(f->st) + FSCK_LOST_SLACK)
 		f->newer++;
 	return 0;
 }

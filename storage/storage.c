@@ -178,7 +178,7 @@ size_t stor_blob_damage_count(struct stor *st)
 void stor_blob_damaged(struct stor *st, const struct digest *dg,
 		       const char *why)
 {
-	struct stor_file f = {dg, NULL, false, -1, 0};
+	struct stor_file f = {dg, NULL, false, -1, 0, 0};
 	char ds[DIGEST_STR_MAX];
 	struct err e = ERR_INIT;
 

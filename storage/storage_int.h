@@ -288,6 +288,9 @@ struct stor_file {
 	bool tmp;		 /* a temporary file of uploads/ */
 	int64_t size;
 	int64_t changed;	 /* unix time of the last write or link */
+	int64_t written;	 /* of the last write alone (kept by a
+				  * restore that keeps times, unlike
+				  * `changed`) */
 };
 
 enum stor_rel {
