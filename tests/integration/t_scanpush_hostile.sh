@@ -1,0 +1,137 @@
+#!/bin/bash
+# The adversarial corpus (tests/data/hostile/gen) pushed to a running
+# `customs serve` with default budgets and a pull policy: for every case the
+# server keeps answering GET /v2/, the scan ends within its deadline with
+# the expected outcome, the policy refuses the image (GET and HEAD alike),
+# the server's RSS stays under 64 MiB, and a restart does not re-enter any
+# scan.  The scanner-level expectations are in tests/data/hostile/README.md.
+. "$(dirname "$0")/lib.sh"
+need python3 zstd gzip
+
+GEN=$ROOT/tests/data/hostile/gen
+C=$TMP/corpus
+python3 "$GEN" "$C" >"$TMP/gen.log" 2>&1 || fail "gen: $(tail -n 3 "$TMP/gen.log")"
+
+# push_manifest_of LAYOUT REPO DIGEST REF: pushes a manifest (and, for an
+# index, its children first) with every blob it names.
+push_manifest_of() {
+	local lay=$1 repo=$2 dg=$3 ref=$4 f mt c
+
+	f=$lay/blobs/sha256/${dg#sha256:}
+	mt=$(jq -r '.mediaType // "application/vnd.oci.image.manifest.v1+json"' "$f")
+	if jq -e '.manifests' "$f" >/dev/null; then
+		for c in $(jq -r '.manifests[].digest' "$f"); do
+			push_manifest_of "$lay" "$repo" "$c" "$c"
+		done
+	else
+		for c in $(jq -r '[.config.digest, .layers[].digest] | unique[]' "$f"); do
+			push_blob "$repo" "$lay/blobs/sha256/${c#sha256:}" >/dev/null
+		done
+	fi
+	push_manifest "$repo" "$ref" "$f" "$mt"
+}
+push_case() { # CASE -> prints the top manifest's digest
+	local lay=$C/$1 dg
+
+	dg=$(jq -r '.manifests[0].digest' "$lay/index.json")
+	push_manifest_of "$lay" "hostile/$1" "$dg" latest
+	echo "$dg"
+}
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status"; }
+probe() { # GET /v2/ answers while scans run
+	local t
+
+	t=$(curl -sS -o /dev/null -w '%{http_code} %{time_total}' "$URL/v2/") ||
+		fail "GET /v2/ failed: $(tail -n 5 "$TMP/server.log")"
+	[ "${t% *}" = 200 ] || fail "GET /v2/ answered ${t% *}"
+	echo "${t#* }" >>"$TMP/probe.txt"
+}
+
+# Each case, with its expected outcome at the scan endpoint: "budget:X"
+# (incomplete, X among the budgets hit), "complete", or "index".
+cases="hardlink-lock:complete statusd-hardlink:complete
+many-pkgjson:budget:packages gzip-bomb:budget:ratio zstd-bomb:budget:ratio
+repeated-layer:complete rpm-view:complete rpm-without-rowid:complete
+rpm-trigger:complete rpm-hugeblob:budget:ratio npm-deep:budget:file_bytes
+npm-huge:budget:file_bytes dpkg-padded:budget:file_bytes index-bomb:index"
+
+mkdir -p "$DATA"
+start_server --scan-workers 2 --deny-severity critical --policy-wait 0 \
+	--policy-on-scan-error deny --policy-without-db allow
+: >"$TMP/probe.txt"
+declare -A DG
+for c in $cases; do
+	name=${c%%:*}
+	[ -d "$C/$name" ] || fail "gen made no $name"
+	DG[$name]=$(push_case "$name")
+	probe
+done
+
+peak=0
+for c in $cases; do
+	name=${c%%:*}
+	want=${c#*:}
+	dg=${DG[$name]}
+	# The endpoint holds the request until the scan is final.
+	t0=$(date +%s)
+	while :; do
+		req GET "/v2/hostile/$name/_customs/scan/$dg?wait=30" &
+		w=$!
+		while kill -0 "$w" 2>/dev/null; do
+			probe
+			r=$(rss_kib)
+			[ "$r" -gt "$peak" ] && peak=$r
+			sleep 0.2
+		done
+		wait "$w"
+		[ "$STATUS" = 202 ] || break
+		[ $(($(date +%s) - t0)) -lt 300 ] || fail "$name: still pending after 300 s"
+	done
+	secs=$(($(date +%s) - t0))
+	case $want in
+	complete)
+		[ "$STATUS" = 200 ] || fail "$name: status $STATUS: $(head -c 300 "$B")"
+		jq -e '(.status // "complete") == "complete"' "$B" >/dev/null ||
+			fail "$name: want complete: $(jq -c '{status, budgets}' "$B")"
+		;;
+	budget:*)
+		[ "$STATUS" = 200 ] || fail "$name: status $STATUS: $(head -c 300 "$B")"
+		jq -e --arg b "${want#budget:}" '.status == "incomplete" and
+			any(.budgets[]; .budget == $b)' "$B" >/dev/null ||
+			fail "$name: want budget ${want#budget:}: $(jq -c '{status, budgets}' "$B")"
+		# An incomplete scan is refused, whatever it found.
+		req GET "/v2/hostile/$name/manifests/latest"
+		expect 403 DENIED
+		grep -q "incomplete" "$B" || fail "$name: refusal does not say why: $(cat "$B")"
+		req HEAD "/v2/hostile/$name/manifests/latest"
+		[ "$STATUS" = 403 ] || fail "$name: HEAD answered $STATUS, GET 403"
+		;;
+	index)
+		[ "$STATUS" = 200 ] || fail "$name: status $STATUS: $(head -c 300 "$B")"
+		jq -e '.status == "incomplete"' "$B" >/dev/null ||
+			fail "$name: want an incomplete index: $(jq -c '{status}' "$B")"
+		req GET "/v2/hostile/$name/manifests/latest"
+		expect 403 DENIED
+		;;
+	esac
+	echo "$name: $want in ${secs}s"
+done
+
+r=$(rss_kib)
+[ "$r" -gt "$peak" ] && peak=$r
+echo "server peak RSS ${peak} KiB while scanning the corpus"
+[ "$peak" -lt $((64 * 1024)) ] || fail "server RSS ${peak} KiB is over 64 MiB"
+slow=$(sort -n "$TMP/probe.txt" | tail -n 1)
+echo "GET /v2/ during the scans: $(wc -l <"$TMP/probe.txt") probes, slowest ${slow}s"
+
+# A restart takes no scan up again: every job is final.
+stop_server
+n0=$(grep -c "scanned in" "$TMP/server.log")
+start_server --scan-workers 2 --deny-severity critical --policy-wait 0
+sleep 3
+probe
+[ "$(grep -c "scanned in" "$TMP/server.log")" = "$n0" ] ||
+	fail "scans were taken again after a restart"
+pgrep -f "customs scan-worker" >/dev/null && fail "a scan worker runs after the restart"
+stop_server
+echo ok
