@@ -32,7 +32,8 @@ enum det_kind {
 	DET_GO,			/* ELF executables carrying Go build info */
 };
 
-/* Default caps on what one file may cost. */
+/* Caps on what one file may cost, per format; the scan's file_bytes
+ * budget may lower them.  A file over its cap is a budget hit, not read. */
 #define DET_MAX_FILE (64u << 20)
 #define DET_MAX_RPMDB (128u << 20)
 #define DET_MAX_GO (256u << 20)
@@ -62,19 +63,28 @@ struct det_out {
 	struct scan_inventory inv;
 	char **loc;
 	size_t loc_alloc;
+	size_t max_pkgs;	/* the packages budget left; 0: no limit */
+	bool full;		/* det_out_add() dropped one for max_pkgs */
 };
 
 void det_out_init(struct det_out *o);
 void det_out_release(struct det_out *o);
-/* Appends a copy of p with install location loc (may be NULL). */
+/* Appends a copy of p with install location loc (may be NULL), unless
+ * max_pkgs are there already: then sets full and drops it. */
 void det_out_add(struct det_out *o, const struct scan_pkg *p, const char *loc);
 
-/* The file a detector looks at.  data is NUL-terminated (len excludes it). */
+struct scan_meter;
+
+/* The file a detector looks at.  data is NUL-terminated (len excludes it).
+ * meter (NULL: no limits) is where a detector records a budget it hit
+ * (the deadline, or a file too costly to parse) and asks whether the scan
+ * must stop. */
 struct det_file {
 	const char *path;
 	const char *layer;
 	const char *data;
 	size_t len;
+	struct scan_meter *meter;
 };
 
 /* Runs the detector for kind on f, appending to out. */

@@ -50,7 +50,7 @@ static char *slurp_cmd(const char *cmd, size_t *len)
 static void run(enum det_kind kind, const char *path, const char *data,
 		size_t len, struct det_out *out)
 {
-	struct det_file f = { path, "sha256:layer", data, len };
+	struct det_file f = { path, "sha256:layer", data, len, NULL };
 
 	det_out_init(out);
 	det_run(kind, &f, out);
