@@ -330,6 +330,13 @@ static void remove_tree(struct layer_walk *w, const char *path)
 	remove_under(w, path);
 }
 
+static void layer_packages_hit(struct layer_walk *w)
+{
+	meter_hit(w->m, BUDGET_PACKAGES, w->m->lim.packages, w->layer,
+		  "over %lld inventory entries (files kept for the detectors and the packages they list); later ones were not analysed",
+		  (long long)w->m->lim.packages);
+}
+
 /* Whether the walk may keep one more inventory entry (the packages
  * budget); records the hit when not. */
 static bool layer_room(struct layer_walk *w)
@@ -338,9 +345,7 @@ static bool layer_room(struct layer_walk *w)
 
 	if (!lim || w->m->entries < lim)
 		return true;
-	meter_hit(w->m, BUDGET_PACKAGES, lim, w->layer,
-		  "over %lld inventory entries (files kept for the detectors and the packages they list); later files were not analysed",
-		  (long long)lim);
+	layer_packages_hit(w);
 	return false;
 }
 
@@ -468,7 +473,7 @@ static void layer_detect(struct layer_walk *w, struct cand *c,
 	r->out.max_pkgs = layer_pkg_room(w);
 	det_run(c->kind, &f, &r->out);
 	if (r->out.full)
-		layer_room(w); /* records the hit */
+		layer_packages_hit(w);
 	res_charge(w, r);
 }
 
