@@ -136,6 +136,7 @@ static void res_charge(struct layer_walk *w, struct cand_res *r)
 {
 	r->charged = (int64_t)r->out.inv.npkgs;
 	w->m->entries += r->charged;
+	meter_peak(w->m);
 }
 
 static void res_unref(struct layer_walk *w, struct cand_res *r)
@@ -370,6 +371,7 @@ static struct cand *cand_new(struct layer_walk *w, const char *path,
 	c->seq = w->cur.n;
 	vec_push(&w->cur, c);
 	w->m->entries++;
+	meter_peak(w->m);
 	return c;
 }
 
@@ -461,6 +463,8 @@ static void layer_detect(struct layer_walk *w, struct cand *c,
 	struct digest dg;
 	struct cand_res *r;
 
+	if ((int64_t)data->len > w->m->used.file_bytes)
+		w->m->used.file_bytes = (int64_t)data->len;
 	digest_of(DIGEST_SHA256, data->buf, data->len, &dg);
 	r = res_find(w, c->kind, dg.hex);
 	if (r) {
@@ -494,7 +498,9 @@ static void layer_unread(struct layer_walk *w, struct cand *c,
 	buf_release(&b);
 }
 
-/* A Go binary candidate (an exec bit, not wanted by path). */
+/* A Go binary candidate (an exec bit, not wanted by path).  Every
+ * executable ELF up to the cap is read to look for Go build information;
+ * a larger one is noted, not a budget hit: most are not Go at all. */
 static int layer_go(struct layer_walk *w, struct archive *a, const char *path,
 		    int64_t size)
 {
@@ -503,9 +509,10 @@ static int layer_go(struct layer_walk *w, struct archive *a, const char *path,
 	struct cand *c;
 	enum lr r;
 
-	if (size > (int64_t)DET_MAX_GO) {
-		/* Peek only: a huge non-ELF file must not cost a note.  We do
-		 * not know it is Go: a note, not a budget. */
+	if (lim && cap > lim)
+		cap = lim;
+	if (size > cap) {
+		/* Peek only: a huge non-ELF file must not cost a note. */
 		r = layer_read(w, a, 64, true, true, &data);
 		buf_release(&data);
 		if (r == LR_OK && layer_room(w)) {
@@ -515,14 +522,8 @@ static int layer_go(struct layer_walk *w, struct archive *a, const char *path,
 		}
 		return r == LR_ERR ? -1 : 0;
 	}
-	if (lim && cap > lim)
-		cap = lim;
 	r = layer_read(w, a, (size_t)cap, false, true, &data);
-	if (r == LR_TOOBIG) {
-		meter_hit(w->m, BUDGET_FILE_BYTES, cap, w->layer,
-			  "%s: an executable of %lld bytes not analysed",
-			  path, (long long)size);
-	} else if (r == LR_OK && layer_room(w)) {
+	if (r == LR_OK && layer_room(w)) {
 		struct cand_res *res;
 
 		c = cand_new(w, path, CAND_FILE, DET_GO);
@@ -741,6 +742,21 @@ static int layer_drain(struct layer_walk *w, struct archive *a)
 	return 0;
 }
 
+static void layer_usage(struct layer_walk *w, struct archive *a,
+			size_t entries)
+{
+	struct scan_usage *u = &w->m->used;
+	int64_t out = archive_filter_bytes(a, 0), in = archive_filter_bytes(a, -1);
+
+	w->m->image_bytes += out;
+	if (out > u->layer_bytes)
+		u->layer_bytes = out;
+	if (in > 0 && out / in > u->ratio)
+		u->ratio = out / in;
+	if ((int64_t)entries > u->layer_entries)
+		u->layer_entries = (int64_t)entries;
+}
+
 int layer_walk_archive(struct layer_walk *w, struct archive *a,
 		       const char *digest, struct err *e)
 {
@@ -786,7 +802,7 @@ int layer_walk_archive(struct layer_walk *w, struct archive *a,
 	if (w->dotdot)
 		layer_walk_note(w, "layer %s: %zu entries with '..' in their path skipped",
 				digest, w->dotdot);
-	w->m->image_bytes += archive_filter_bytes(a, 0);
+	layer_usage(w, a, entries);
 	layer_commit(w);
 	w->layer = NULL;
 	w->layers++;

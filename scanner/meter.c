@@ -27,6 +27,7 @@ void meter_init(struct scan_meter *m, const struct scan_budget *b,
 	else
 		scan_budget_defaults(&m->lim);
 	m->deadline = deadline;
+	m->start = meter_now_ms();
 	if (!deadline && m->lim.deadline_ms > 0)
 		m->deadline = meter_now_ms() + m->lim.deadline_ms;
 }
@@ -102,6 +103,28 @@ bool meter_was_hit(const struct scan_meter *m, const char *budget)
 		if (!strcmp(m->hits[i].budget, budget))
 			return true;
 	return false;
+}
+
+void meter_peak(struct scan_meter *m)
+{
+	if (m->entries > m->used.packages)
+		m->used.packages = m->entries;
+}
+
+json_t *meter_usage(struct scan_meter *m)
+{
+	const struct scan_usage *u = &m->used;
+
+	m->used.image_bytes = m->image_bytes;
+	m->used.ms = meter_now_ms() - m->start;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "layer_bytes", (json_int_t)u->layer_bytes,
+			 "image_bytes", (json_int_t)u->image_bytes,
+			 "ratio", (json_int_t)u->ratio,
+			 "layer_entries", (json_int_t)u->layer_entries,
+			 "file_bytes", (json_int_t)u->file_bytes,
+			 "packages", (json_int_t)u->packages,
+			 "deadline_ms", (json_int_t)u->ms);
 }
 
 json_t *meter_budgets(const struct scan_meter *m)

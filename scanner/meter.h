@@ -37,8 +37,18 @@ struct meter_hit {
 	char *detail;
 };
 
+/* What a scan used of each budget: the largest layer, file and so on
+ * (the report's "usage", for tuning the budgets). */
+struct scan_usage {
+	int64_t layer_bytes, image_bytes, ratio, layer_entries, file_bytes;
+	int64_t packages;	/* peak inventory entries */
+	int64_t ms;
+};
+
 struct scan_meter {
 	struct scan_budget lim;
+	struct scan_usage used;
+	int64_t start;		/* meter_now_ms() at init */
 	int64_t deadline;	/* CLOCK_MONOTONIC ms; 0: none */
 	int64_t image_bytes;	/* decompressed bytes of the layers read */
 	int64_t entries;	/* live inventory entries (see layer.c) */
@@ -66,6 +76,11 @@ void meter_hit(struct scan_meter *m, const char *budget, int64_t limit,
 bool meter_expired(struct scan_meter *m, const char *layer);
 /* Whether budget was hit. */
 bool meter_was_hit(const struct scan_meter *m, const char *budget);
+
+/* Records entries (the walk's live inventory entries) as a peak. */
+void meter_peak(struct scan_meter *m);
+/* The usage as the report's "usage" object (a new reference). */
+json_t *meter_usage(struct scan_meter *m);
 
 /* The hits as the report's "budgets" array (a new reference; empty when
  * nothing was hit). */

@@ -13,7 +13,10 @@
  *   installed, fixed | null, severity, cvss {score, vector} | null, summary,
  *   references}], counts {critical, high, medium, low, unknown}, notes,
  *   status "complete" | "incomplete", budgets [{budget, limit, layer,
- *   detail}] (only when incomplete: the scan budgets hit, see scan.h).
+ *   detail}] (only when incomplete: the scan budgets hit, see scan.h),
+ *   usage {layer_bytes, image_bytes, ratio, layer_entries, file_bytes,
+ *   packages, deadline_ms}: what the scan used of each budget (the
+ *   largest layer, file, ...; for tuning them).
  *
  * An index's report has the same header, "manifests": [one report per
  * platform], counts summed over them, notes about skipped platforms, and

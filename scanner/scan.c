@@ -116,6 +116,7 @@ static int scan_image(const struct scan_source *src, struct image *img,
 	}
 	*out = report_image(img, &inv, f, nf, m);
 	report_set_budgets(*out, meter_budgets(&meter));
+	json_object_set_new(*out, "usage", meter_usage(&meter));
 	vuln_findings_free(f, nf);
 	inv_release(&inv);
 	meter_release(&meter);

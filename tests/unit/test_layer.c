@@ -801,6 +801,10 @@ static void test_hardlinks_once(void **state)
 	assert_int_equal(m.nhits, 0);
 	assert_int_equal(count_eco(&inv, ECO_DEBIAN), 2);
 	assert_int_equal(count_eco(&inv, ECO_NPM), 9);
+	/* What it used: 6002 entries kept (files and links), 11 packages. */
+	assert_int_equal(m.used.layer_entries, 6002);
+	assert_int_equal(m.used.packages, 6002 + 11);
+	assert_true(m.used.layer_bytes > 6002 * 512);
 	inv_release(&inv);
 	meter_release(&m);
 }
