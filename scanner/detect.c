@@ -95,7 +95,7 @@ bool det_want_file(const char *path, unsigned mode, struct det_want *w)
 		det_set(w, DET_NPM_PKG, 1 << 20, false, true);
 	else if (det_ends(base, ".jar") || det_ends(base, ".war") ||
 		 det_ends(base, ".ear"))
-		det_set(w, DET_JAVA, DET_MAX_FILE, false, true);
+		det_set(w, DET_JAVA, DET_MAX_JAR, false, true);
 	return w->kind != DET_NONE;
 }
 

@@ -37,6 +37,7 @@ enum det_kind {
 #define DET_MAX_FILE (64u << 20)
 #define DET_MAX_RPMDB (128u << 20)
 #define DET_MAX_GO (256u << 20)
+#define DET_MAX_JAR (256u << 20) /* fat jars of 100 MB+ are common */
 #define DET_MAX_HEADERS (1u << 20) /* METADATA: the headers come first */
 
 struct det_want {
