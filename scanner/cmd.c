@@ -423,9 +423,10 @@ int scan_cmd_main(int argc, char **argv)
 		fprintf(stderr, "customs scan: %s\n", e.msg);
 		goto out;
 	}
-	struct scan_opts o = { .db = db, .db_note = note, .budget = &a.budget };
+	struct scan_opts o = { .db = db, .db_note = note };
 	scan_split_ref(set.ref, &repo, &o.tag);
 	o.repository = repo;
+	o.budget = &a.budget;
 	if (scan_images(&src, &set, &o, &report, &e)) {
 		fprintf(stderr, "customs scan: %s\n", e.msg);
 		goto out;

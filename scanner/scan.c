@@ -94,9 +94,11 @@ static void scan_inventory(const struct scan_source *src,
 	layer_walk_free(w);
 }
 
+/* Each image (each platform of an index) gets the whole deadline: with
+ * the sandbox, each is read by a worker of its own. */
 static int scan_image(const struct scan_source *src, struct image *img,
 		      const struct scan_opts *o, const struct report_meta *m,
-		      int64_t deadline, json_t **out, struct err *e)
+		      json_t **out, struct err *e)
 {
 	struct scan_inventory inv;
 	struct vuln_finding *f = NULL;
@@ -107,7 +109,7 @@ static int scan_image(const struct scan_source *src, struct image *img,
 	if (image_read_config(src, img, e))
 		return -1;
 	inv_init(&inv);
-	meter_init(&meter, o->budget, deadline);
+	meter_init(&meter, o->budget, 0);
 	scan_inventory(src, img, &meter, &inv);
 	if (o->db && vulndb_match(o->db, &inv, &f, &nf, &me)) {
 		inv_add_note(&inv, "matching failed: %s", me.msg);
@@ -127,27 +129,16 @@ int scan_images(const struct scan_source *src, const struct image_set *set,
 		const struct scan_opts *opts, json_t **report, struct err *e)
 {
 	struct err none = ERR_INIT;
-	struct scan_budget dflt;
-	const struct scan_budget *b = opts->budget;
 	struct report_meta m;
 	json_t *reps, *failed;
-	int64_t deadline = 0;
 
 	if (!e)
 		e = &none;
 	scan_meta(opts, &m);
-	if (!b) {
-		scan_budget_defaults(&dflt);
-		b = &dflt;
-	}
-	/* One deadline for the whole scan, every platform of an index. */
-	if (b->deadline_ms > 0)
-		deadline = meter_now_ms() + b->deadline_ms;
 	if (!set->nimages)
 		return err_set(e, ERR_MANIFEST_UNKNOWN, "no image to scan");
 	if (!set->is_index)
-		return scan_image(src, &set->images[0], opts, &m, deadline,
-				  report, e);
+		return scan_image(src, &set->images[0], opts, &m, report, e);
 	/* One platform that cannot be read (say, a config a pull-through
 	 * store never fetched) does not hide the others. */
 	reps = json_array();
@@ -158,7 +149,7 @@ int scan_images(const struct scan_source *src, const struct image_set *set,
 		char ds[DIGEST_STR_MAX];
 		json_t *r;
 
-		if (scan_image(src, img, opts, &m, deadline, &r, &pe)) {
+		if (scan_image(src, img, opts, &m, &r, &pe)) {
 			char *n = xasprintf("platform image %s not scanned: %s",
 					    digest_str(&img->digest, ds), pe.msg);
 
