@@ -1,7 +1,9 @@
 /* detect.h: package detectors.  Each one reads one file of an image (from
  * memory, already bounded by the layer walker) and reports the packages it
  * names.  Detectors never fail: a file they cannot read becomes a note, so
- * a scan always says what it could not see.
+ * a scan always says what it could not see; one too costly to read whole
+ * (sqlite limits, the deadline, a lockfile jansson would spend too much
+ * on) is also a budget hit on det_file.meter, making the scan incomplete.
  *
  * Which files are read is decided by path alone (det_want_file()), except
  * Go binaries: regular files with an exec bit whose first bytes are the ELF
