@@ -18,7 +18,7 @@ static inline void fuzz_det_run(fuzz_det_fn fn, const char *path,
 				const uint8_t *data, size_t size)
 {
 	char *copy = fuzz_cstr(data, size);
-	struct det_file f = {path, "sha256:0", copy, size};
+	struct det_file f = {path, "sha256:0", copy, size, NULL};
 	struct det_out out;
 
 	det_out_init(&out);

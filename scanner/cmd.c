@@ -1,7 +1,10 @@
 /* cmd.c: `customs scan`. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +31,82 @@ struct scan_args {
 	const char *output;
 	const char *image;
 	json_t *config;		/* --config FILE, kept for its strings */
+	struct scan_budget budget;
 };
+
+/* The budget flags: name, field, whether the value is a byte size (with
+ * an optional k/M/G suffix, powers of 1024), a scale applied to it. */
+static const struct {
+	const char *name;
+	size_t off;
+	bool size;
+	int64_t scale;
+} scan_budget_opts[] = {
+	{ "max-layer-bytes", offsetof(struct scan_budget, layer_bytes), true, 1 },
+	{ "max-image-bytes", offsetof(struct scan_budget, image_bytes), true, 1 },
+	{ "max-ratio", offsetof(struct scan_budget, ratio), false, 1 },
+	{ "max-layer-entries", offsetof(struct scan_budget, layer_entries), false, 1 },
+	{ "max-file-bytes", offsetof(struct scan_budget, file_bytes), true, 1 },
+	{ "max-packages", offsetof(struct scan_budget, packages), false, 1 },
+	{ "scan-deadline", offsetof(struct scan_budget, deadline_ms), false, 1000 },
+};
+#define SCAN_NBUDGET (sizeof(scan_budget_opts) / sizeof(*scan_budget_opts))
+
+/* "123", or with size: "64k", "4M", "4MiB", "1G".  0 means no limit. */
+static int scan_parse_count(const char *s, bool size, int64_t scale,
+			    int64_t *out)
+{
+	unsigned long long v;
+	int64_t mul = 1;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (size && *end) {
+		switch (*end) {
+		case 'k': case 'K': mul = (int64_t)1 << 10; break;
+		case 'm': case 'M': mul = (int64_t)1 << 20; break;
+		case 'g': case 'G': mul = (int64_t)1 << 30; break;
+		case 't': case 'T': mul = (int64_t)1 << 40; break;
+		default: return -1;
+		}
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+	}
+	if (*end || v > (unsigned long long)(INT64_MAX / mul / scale))
+		return -1;
+	*out = (int64_t)v * mul * scale;
+	return 0;
+}
+
+static void scan_size_str(int64_t v, char out[32])
+{
+	if (v && !(v % ((int64_t)1 << 30)))
+		snprintf(out, 32, "%lldG", (long long)(v >> 30));
+	else if (v && !(v % ((int64_t)1 << 20)))
+		snprintf(out, 32, "%lldM", (long long)(v >> 20));
+	else
+		snprintf(out, 32, "%lld", (long long)v);
+}
 
 static void scan_usage(FILE *out)
 {
+	struct scan_budget d;
+	char sz[3][32];
+
+	scan_budget_defaults(&d);
+	scan_size_str(d.layer_bytes, sz[0]);
+	scan_size_str(d.image_bytes, sz[1]);
+	scan_size_str(d.file_bytes, sz[2]);
 	fprintf(out,
 		"usage: customs scan [--db F] [--format json|table|cyclonedx]\n"
-		"                    [--fail-on LEVEL] [--output F] [--config F] IMAGE\n"
+		"                    [--fail-on LEVEL] [--output F] [--config F]\n"
+		"                    [budget flags] IMAGE\n"
 		"\n"
 		"IMAGE is an OCI image layout directory (DIR or DIR:TAG), an OCI\n"
 		"archive (a tar of a layout) or a `docker save` tarball (FILE or\n"
@@ -48,12 +120,30 @@ static void scan_usage(FILE *out)
 		"                  (critical, high, medium, low, unknown)\n"
 		"  --output F      write the report to F instead of standard output\n"
 		"  --config F      JSON file with the same options (\"db\", \"format\",\n"
-		"                  \"fail-on\", \"output\"); flags override it\n"
+		"                  \"fail-on\", \"output\", the budgets); flags override it\n"
+		"\n"
+		"Budgets: what one scan of an untrusted image may cost.  The first limit\n"
+		"reached ends that part of the scan; the report then says \"status\":\n"
+		"\"incomplete\" and lists the budget under \"budgets\".  0 means no limit;\n"
+		"sizes take k, M, G suffixes (powers of 1024).\n"
+		"  --max-layer-bytes N    decompressed bytes per layer (default %s)\n"
+		"  --max-image-bytes N    decompressed bytes per image (default %s)\n"
+		"  --max-ratio N          decompressed:compressed bytes of a layer, checked\n"
+		"                         after the first 64 MiB (default %lld)\n"
+		"  --max-layer-entries N  tar entries per layer (default %lld)\n"
+		"  --max-file-bytes N     bytes read of one file a detector needs; each\n"
+		"                         format has its own lower cap too (default %s)\n"
+		"  --max-packages N       inventory entries per image: files kept for the\n"
+		"                         detectors and the packages they list (default %lld)\n"
+		"  --scan-deadline SECS   wall clock per scan (default %lld)\n"
 		"\n"
 		"Exit status: 0 scanned (no finding at --fail-on level), 1 findings at\n"
 		"or above --fail-on, 2 usage error or the image could not be read,\n"
-		"3 the report was written but a layer could not be read completely.\n",
-		SCAN_DEFAULT_DB);
+		"3 the report was written but is incomplete (a budget was hit or a layer\n"
+		"could not be read completely).\n",
+		SCAN_DEFAULT_DB, sz[0], sz[1], (long long)d.ratio,
+		(long long)d.layer_entries, sz[2], (long long)d.packages,
+		(long long)(d.deadline_ms / 1000));
 }
 
 static int scan_set(struct scan_args *a, const char *opt, const char *val)
@@ -79,6 +169,12 @@ static int scan_set(struct scan_args *a, const char *opt, const char *val)
 	} else if (!strcmp(opt, "output")) {
 		a->output = val;
 	} else {
+		for (size_t i = 0; i < SCAN_NBUDGET; i++)
+			if (!strcmp(opt, scan_budget_opts[i].name))
+				return scan_parse_count(val, scan_budget_opts[i].size,
+					scan_budget_opts[i].scale,
+					(int64_t *)((char *)&a->budget +
+						    scan_budget_opts[i].off));
 		return -1;
 	}
 	return 0;
@@ -117,12 +213,21 @@ static int scan_parse(int argc, char **argv, struct scan_args *a)
 		{ "output", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "max-layer-bytes", required_argument, NULL, '0' },
+		{ "max-image-bytes", required_argument, NULL, '1' },
+		{ "max-ratio", required_argument, NULL, '2' },
+		{ "max-layer-entries", required_argument, NULL, '3' },
+		{ "max-file-bytes", required_argument, NULL, '4' },
+		{ "max-packages", required_argument, NULL, '5' },
+		{ "scan-deadline", required_argument, NULL, '6' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names[128] = { ['d'] = "db", ['f'] = "format",
 				   ['F'] = "fail-on", ['o'] = "output" };
 	int c;
 
+	for (size_t i = 0; i < SCAN_NBUDGET; i++)
+		names['0' + i] = scan_budget_opts[i].name;
 	/* --config first, so that flags override it wherever it appears. */
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		if (!strncmp(argv[i], "--config=", 9) &&
@@ -227,12 +332,15 @@ static int scan_write(const struct scan_args *a, const json_t *report)
 	return r;
 }
 
-/* True when a layer could not be read to its end (see layer.c's notes). */
+/* True when a budget was hit or a layer could not be read to its end (see
+ * layer.c's notes). */
 static bool scan_incomplete(const json_t *report)
 {
 	const json_t *mans = json_object_get(report, "manifests"), *m, *n;
 	size_t i, k;
 
+	if (!report_is_complete(report))
+		return true;
 	if (json_is_array(mans)) {
 		json_array_foreach(mans, i, m)
 			if (scan_incomplete(m))
@@ -299,6 +407,7 @@ int scan_cmd_main(int argc, char **argv)
 	int r, rc = 2;
 
 	image_set_init(&set);
+	scan_budget_defaults(&a.budget);
 	r = scan_parse(argc, argv, &a);
 	if (r) {
 		scan_usage(r > 0 ? stdout : stderr);
@@ -324,6 +433,7 @@ int scan_cmd_main(int argc, char **argv)
 			       .image_ctx = &sb };
 	scan_split_ref(set.ref, &repo, &o.tag);
 	o.repository = repo;
+	o.budget = &a.budget;
 	if (scan_images(&src, &set, &o, &report, &e)) {
 		fprintf(stderr, "customs scan: %s\n", e.msg);
 		goto out;
@@ -334,7 +444,7 @@ int scan_cmd_main(int argc, char **argv)
 	if (a.fail_on >= 0 && scan_report_max_severity(report) >= a.fail_on)
 		rc = 1;
 	else if (scan_incomplete(report)) {
-		fprintf(stderr, "customs scan: some layers could not be read completely (see the report's notes)\n");
+		fprintf(stderr, "customs scan: the scan is incomplete: a budget was hit or a layer could not be read completely (see the report's \"budgets\" and notes)\n");
 		rc = 3;
 	}
 out:

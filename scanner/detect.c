@@ -95,7 +95,7 @@ bool det_want_file(const char *path, unsigned mode, struct det_want *w)
 		det_set(w, DET_NPM_PKG, 1 << 20, false, true);
 	else if (det_ends(base, ".jar") || det_ends(base, ".war") ||
 		 det_ends(base, ".ear"))
-		det_set(w, DET_JAVA, DET_MAX_FILE, false, true);
+		det_set(w, DET_JAVA, DET_MAX_JAR, false, true);
 	return w->kind != DET_NONE;
 }
 
@@ -121,6 +121,8 @@ void det_out_init(struct det_out *o)
 	inv_init(&o->inv);
 	o->loc = NULL;
 	o->loc_alloc = 0;
+	o->max_pkgs = 0;
+	o->full = false;
 }
 
 void det_out_release(struct det_out *o)
@@ -136,6 +138,10 @@ void det_out_add(struct det_out *o, const struct scan_pkg *p, const char *loc)
 {
 	size_t i = o->inv.npkgs;
 
+	if (o->max_pkgs && i >= o->max_pkgs) {
+		o->full = true;
+		return;
+	}
 	inv_add_pkg(&o->inv, p);
 	if (o->loc_alloc < o->inv.alloc) {
 		o->loc = xrealloc(o->loc, o->inv.alloc * sizeof(*o->loc));

@@ -1,7 +1,9 @@
 /* detect.h: package detectors.  Each one reads one file of an image (from
  * memory, already bounded by the layer walker) and reports the packages it
  * names.  Detectors never fail: a file they cannot read becomes a note, so
- * a scan always says what it could not see.
+ * a scan always says what it could not see; one too costly to read whole
+ * (sqlite limits, the deadline, a lockfile jansson would spend too much
+ * on) is also a budget hit on det_file.meter, making the scan incomplete.
  *
  * Which files are read is decided by path alone (det_want_file()), except
  * Go binaries: regular files with an exec bit whose first bytes are the ELF
@@ -32,10 +34,12 @@ enum det_kind {
 	DET_GO,			/* ELF executables carrying Go build info */
 };
 
-/* Default caps on what one file may cost. */
+/* Caps on what one file may cost, per format; the scan's file_bytes
+ * budget may lower them.  A file over its cap is a budget hit, not read. */
 #define DET_MAX_FILE (64u << 20)
 #define DET_MAX_RPMDB (128u << 20)
 #define DET_MAX_GO (256u << 20)
+#define DET_MAX_JAR (256u << 20) /* fat jars of 100 MB+ are common */
 #define DET_MAX_HEADERS (1u << 20) /* METADATA: the headers come first */
 
 struct det_want {
@@ -62,19 +66,28 @@ struct det_out {
 	struct scan_inventory inv;
 	char **loc;
 	size_t loc_alloc;
+	size_t max_pkgs;	/* the packages budget left; 0: no limit */
+	bool full;		/* det_out_add() dropped one for max_pkgs */
 };
 
 void det_out_init(struct det_out *o);
 void det_out_release(struct det_out *o);
-/* Appends a copy of p with install location loc (may be NULL). */
+/* Appends a copy of p with install location loc (may be NULL), unless
+ * max_pkgs are there already: then sets full and drops it. */
 void det_out_add(struct det_out *o, const struct scan_pkg *p, const char *loc);
 
-/* The file a detector looks at.  data is NUL-terminated (len excludes it). */
+struct scan_meter;
+
+/* The file a detector looks at.  data is NUL-terminated (len excludes it).
+ * meter (NULL: no limits) is where a detector records a budget it hit
+ * (the deadline, or a file too costly to parse) and asks whether the scan
+ * must stop. */
 struct det_file {
 	const char *path;
 	const char *layer;
 	const char *data;
 	size_t len;
+	struct scan_meter *meter;
 };
 
 /* Runs the detector for kind on f, appending to out. */

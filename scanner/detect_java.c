@@ -14,6 +14,7 @@
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
+#include "scanner/meter.h"
 #include "common/banned.h"
 
 #define JAVA_MAX_DEPTH 3
@@ -110,7 +111,7 @@ out:
 	free(v);
 }
 
-/* Reads the current entry into b (capped); -1 if too large or broken. */
+/* Reads the current entry into b (capped); -2 if too large, -1 if broken. */
 static int java_read(struct archive *ar, struct archive_entry *ent,
 		     size_t cap, struct buf *b)
 {
@@ -121,10 +122,10 @@ static int java_read(struct archive *ar, struct archive_entry *ent,
 	if (archive_entry_size_is_set(ent) &&
 	    (archive_entry_size(ent) < 0 ||
 	     (uint64_t)archive_entry_size(ent) > cap))
-		return -1;
+		return archive_entry_size(ent) < 0 ? -1 : -2;
 	while ((n = archive_read_data(ar, chunk, sizeof(chunk))) > 0)
 		if (buf_add(b, chunk, (size_t)n))
-			return -1;
+			return -2;
 	return n < 0 ? -1 : 0;
 }
 
@@ -136,6 +137,7 @@ static void java_entry(struct java_ctx *c, struct archive *ar,
 {
 	const char *name = archive_entry_pathname(ent);
 	struct buf b = BUF_INIT;
+	int r;
 
 	if (!name || archive_entry_filetype(ent) != AE_IFREG)
 		return;
@@ -146,10 +148,17 @@ static void java_entry(struct java_ctx *c, struct archive *ar,
 			java_pom(c, b.buf, b.len);
 	} else if ((java_ends(name, ".jar") || java_ends(name, ".war") ||
 		    java_ends(name, ".ear")) && depth < JAVA_MAX_DEPTH) {
-		if (java_read(ar, ent, c->budget, &b)) {
+		r = java_read(ar, ent, c->budget, &b);
+		if (r) {
 			inv_add_note(&c->out->inv,
 				     "%s: nested archive %s not analysed: too large or unreadable",
 				     c->f->path, name);
+			/* What the nested archives hold is unknown. */
+			if (r == -2)
+				meter_hit(c->f->meter, BUDGET_FILE_BYTES,
+					  DET_MAX_JAR, c->f->layer,
+					  "%s: nested archives over %u bytes",
+					  c->f->path, DET_MAX_JAR);
 		} else {
 			c->budget -= b.len;
 			java_archive(c, b.buf, b.len, depth + 1);
@@ -171,8 +180,11 @@ static void java_archive(struct java_ctx *c, const void *data, size_t len,
 		goto out;
 	}
 	while ((r = archive_read_next_header(ar, &ent)) == ARCHIVE_OK ||
-	       r == ARCHIVE_WARN)
+	       r == ARCHIVE_WARN) {
+		if (meter_expired(c->f->meter, c->f->layer))
+			goto out;
 		java_entry(c, ar, ent, depth);
+	}
 	if (r != ARCHIVE_EOF)
 		c->bad++;
 out:
@@ -181,7 +193,7 @@ out:
 
 void det_java(const struct det_file *f, struct det_out *out)
 {
-	struct java_ctx c = { f, out, DET_MAX_FILE, 0 };
+	struct java_ctx c = { f, out, DET_MAX_JAR, 0 };
 
 	java_archive(&c, f->data, f->len, 0);
 	if (c.bad)

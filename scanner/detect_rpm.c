@@ -6,16 +6,20 @@
  *   be32 il (index entries), be32 dl (data bytes),
  *   il * { be32 tag, be32 type, be32 offset, be32 count },
  *   dl bytes of data.
- * Every read is bounds-checked: the blob is untrusted.
+ * Every read is bounds-checked: the blob is untrusted.  So is the whole
+ * database: it is opened read-only and defensive, Packages must be a real
+ * table, and sqlite runs under the limits of rpm_open().
  */
 #include "scanner/detect.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "scanner/meter.h"
 #include "common/banned.h"
 
 enum {
@@ -171,20 +175,86 @@ static void rpm_emit(const struct det_file *f, const struct rpm_hdr *h,
 	free(sver);
 }
 
-static int rpm_open(const struct det_file *f, sqlite3 **out)
+/* What an image-supplied database may cost: the sqlite limits below, a
+ * progress handler that stops at the scan's deadline (or after
+ * RPM_MAX_STEPS handler calls without one), no temp file, and a process
+ * heap limit (sqlite has none per connection). */
+#define RPM_MAX_ROW (64 << 20)		/* one header blob */
+#define RPM_PROGRESS_OPS 10000		/* VM steps between handler calls */
+#define RPM_MAX_STEPS 100000		/* handler calls: 1e9 VM steps */
+#define RPM_HEAP_LIMIT ((sqlite3_int64)1 << 30)
+
+static const struct {
+	int id, value;
+} rpm_limits[] = {
+	{ SQLITE_LIMIT_LENGTH, RPM_MAX_ROW },
+	{ SQLITE_LIMIT_SQL_LENGTH, 100000 },
+	{ SQLITE_LIMIT_COLUMN, 200 },
+	{ SQLITE_LIMIT_EXPR_DEPTH, 100 },
+	{ SQLITE_LIMIT_COMPOUND_SELECT, 4 },
+	{ SQLITE_LIMIT_VDBE_OP, 25000 },
+	{ SQLITE_LIMIT_FUNCTION_ARG, 8 },
+	{ SQLITE_LIMIT_ATTACHED, 0 },
+	{ SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 100 },
+	{ SQLITE_LIMIT_VARIABLE_NUMBER, 10 },
+	{ SQLITE_LIMIT_TRIGGER_DEPTH, 1 },
+	{ SQLITE_LIMIT_WORKER_THREADS, 0 },
+};
+
+static const int rpm_dbconfig[][2] = {
+	{ SQLITE_DBCONFIG_DEFENSIVE, 1 },
+	{ SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0 },
+	{ SQLITE_DBCONFIG_ENABLE_TRIGGER, 0 },
+	{ SQLITE_DBCONFIG_ENABLE_VIEW, 0 },
+	{ SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0 },
+};
+
+struct rpm_ctx {
+	const struct det_file *f;
+	unsigned steps;
+	bool timeout;
+};
+
+static int rpm_progress(void *arg)
+{
+	struct rpm_ctx *c = arg;
+
+	if (++c->steps > RPM_MAX_STEPS || meter_expired(c->f->meter, c->f->layer))
+		c->timeout = true;
+	return c->timeout;
+}
+
+static pthread_once_t rpm_heap_once = PTHREAD_ONCE_INIT;
+
+static void rpm_heap_limit(void)
+{
+	if (sqlite3_hard_heap_limit64(-1) == 0)
+		sqlite3_hard_heap_limit64(RPM_HEAP_LIMIT);
+}
+
+static int rpm_open(const struct det_file *f, struct rpm_ctx *ctx,
+		    sqlite3 **out)
 {
 	unsigned char *copy;
 	sqlite3 *db = NULL;
 
-	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL)) {
-		sqlite3_close(db);
-		return -1;
-	}
+	pthread_once(&rpm_heap_once, rpm_heap_limit);
+	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL))
+		goto fail;
+	for (size_t i = 0; i < sizeof(rpm_dbconfig) / sizeof(*rpm_dbconfig); i++)
+		if (sqlite3_db_config(db, rpm_dbconfig[i][0], rpm_dbconfig[i][1],
+				      (int *)NULL) != SQLITE_OK)
+			goto fail;
+	for (size_t i = 0; i < sizeof(rpm_limits) / sizeof(*rpm_limits); i++)
+		sqlite3_limit(db, rpm_limits[i].id, rpm_limits[i].value);
+	sqlite3_progress_handler(db, RPM_PROGRESS_OPS, rpm_progress, ctx);
+	/* Sorts and such stay in memory (under the heap limit), never in a
+	 * temp file on the host's disk. */
+	if (sqlite3_exec(db, "PRAGMA temp_store=MEMORY", NULL, NULL, NULL))
+		goto fail;
 	copy = sqlite3_malloc64(f->len ? f->len : 1);
-	if (!copy) {
-		sqlite3_close(db);
-		return -1;
-	}
+	if (!copy)
+		goto fail;
 	memcpy(copy, f->data, f->len);
 	/* A WAL-mode file (bytes 18 and 19 are 2) cannot be read from memory;
 	 * as a legacy-mode file its checkpointed content reads fine. */
@@ -193,30 +263,77 @@ static int rpm_open(const struct det_file *f, sqlite3 **out)
 	if (sqlite3_deserialize(db, "main", copy, (sqlite3_int64)f->len,
 				(sqlite3_int64)f->len,
 				SQLITE_DESERIALIZE_FREEONCLOSE |
-					SQLITE_DESERIALIZE_READONLY)) {
-		sqlite3_close(db);
-		return -1;
-	}
+					SQLITE_DESERIALIZE_READONLY))
+		goto fail;
+	if (sqlite3_exec(db, "PRAGMA query_only=1", NULL, NULL, NULL))
+		goto fail;
 	*out = db;
 	return 0;
+fail:
+	sqlite3_close(db);
+	return -1;
+}
+
+/* Whether Packages is a plain table: not a view, not a virtual table
+ * (whose module would run code the image chose).  NULL if so, else why. */
+static const char *rpm_check_schema(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	const char *why = "no Packages table";
+	int n = 0;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT type, sql FROM sqlite_master"
+			       " WHERE name = 'Packages' COLLATE NOCASE",
+			       -1, &st, NULL))
+		return "unreadable schema";
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(st, 0);
+		const char *sql = (const char *)sqlite3_column_text(st, 1);
+
+		n++;
+		if (!type || strcmp(type, "table"))
+			why = "Packages is not a table";
+		else if (!sql || !sqlite3_strnicmp(sql, "CREATE VIRTUAL", 14))
+			why = "Packages is a virtual table";
+		else
+			why = NULL;
+		if (why)
+			break;
+	}
+	if (n > 1)
+		why = "Packages defined twice";
+	sqlite3_finalize(st);
+	return why;
 }
 
 void det_rpm_sqlite(const struct det_file *f, struct det_out *out)
 {
+	struct rpm_ctx ctx = { .f = f };
 	sqlite3_stmt *st = NULL;
 	sqlite3 *db = NULL;
 	size_t bad = 0, gpg = 0;
+	const char *why;
 	struct rpm_hdr h;
 	int rc;
 
-	if (rpm_open(f, &db) ||
-	    sqlite3_prepare_v2(db, "SELECT blob FROM Packages", -1, &st,
-			       NULL)) {
+	if (rpm_open(f, &ctx, &db)) {
 		inv_add_note(&out->inv, "%s: not analysed: not an rpm sqlite database (%s)",
 			     f->path, db ? sqlite3_errmsg(db) : "out of memory");
 		goto out;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	why = rpm_check_schema(db);
+	if (!why && sqlite3_prepare_v2(db, "SELECT blob FROM Packages", -1,
+				       &st, NULL))
+		why = sqlite3_errmsg(db);
+	if (why) {
+		if (ctx.timeout)
+			goto stopped;
+		inv_add_note(&out->inv, "%s: not analysed: not an rpm sqlite database (%s)",
+			     f->path, why);
+		goto out;
+	}
+	while (!out->full && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const void *blob = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
 
@@ -230,12 +347,32 @@ void det_rpm_sqlite(const struct det_file *f, struct det_out *out)
 		if (blob && n > 0)
 			rpm_hdr_release(&h);
 	}
-	if (rc != SQLITE_DONE)
+	if (out->full) {
+		; /* the packages budget: the walk records it */
+	} else if (ctx.timeout) {
+		goto stopped;
+	} else if (rc == SQLITE_TOOBIG || rc == SQLITE_NOMEM) {
+		meter_hit(f->meter, BUDGET_FILE_BYTES, RPM_MAX_ROW, f->layer,
+			  "%s: rpm database read stopped: %s", f->path,
+			  sqlite3_errmsg(db));
 		inv_add_note(&out->inv, "%s: rpm database read stopped early: %s",
 			     f->path, sqlite3_errmsg(db));
+	} else if (rc != SQLITE_DONE) {
+		inv_add_note(&out->inv, "%s: rpm database read stopped early: %s",
+			     f->path, sqlite3_errmsg(db));
+	}
 	if (bad)
 		inv_add_note(&out->inv, "%s: %zu malformed rpm headers skipped",
 			     f->path, bad);
+	goto out;
+stopped:
+	/* The deadline (or, without one, the step cap) stopped sqlite. */
+	if (!meter_was_hit(f->meter, BUDGET_DEADLINE))
+		meter_hit(f->meter, BUDGET_DEADLINE,
+			  f->meter ? f->meter->lim.deadline_ms : 0, f->layer,
+			  "%s: reading the rpm database took too long", f->path);
+	inv_add_note(&out->inv, "%s: rpm database read stopped early: it took too long",
+		     f->path);
 out:
 	sqlite3_finalize(st);
 	sqlite3_close(db);

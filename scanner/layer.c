@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/digest.h"
 #include "common/xmalloc.h"
 #include "scanner/detect.h"
+#include "scanner/meter.h"
 #include "scanner/osrelease.h"
 #include "common/banned.h"
 
@@ -17,7 +19,20 @@
 
 enum cand_type { CAND_FILE, CAND_LINK, CAND_HARDLINK };
 
-/* A file some detector wanted, and what it yielded. */
+/* What one wanted file yielded.  Identical files (same detector, same
+ * content) share one, so a file is analysed once however often an image
+ * holds it, and listed once (hard links resolve to it as well). */
+struct cand_res {
+	unsigned refs;
+	enum det_kind kind;
+	char key[129];		/* sha256 hex of the content; "" for none */
+	bool collected;		/* already listed by layer_collect() */
+	int64_t charged;	/* inventory entries charged to the meter */
+	struct det_out out;
+	struct cand_res *next;	/* hash chain */
+};
+
+/* A file some detector wanted (res: what it yielded), or a link. */
 struct cand {
 	char *path;
 	enum cand_type type;
@@ -25,7 +40,8 @@ struct cand {
 	enum det_kind kind;
 	size_t seq;		/* entry order within its layer */
 	bool dead;		/* removed by a later layer */
-	struct det_out out;
+	struct cand_res *res;	/* CAND_FILE only; never NULL there */
+	char *layer;		/* sharing another layer's res: this one's */
 };
 
 struct cand_vec {
@@ -33,21 +49,122 @@ struct cand_vec {
 	size_t n, alloc;
 };
 
+/* Inventory entries (the meter's "packages"): each cand kept costs one,
+ * each package a detector found one more.  Freed cands and results give
+ * theirs back, so the count is what the walk holds. */
 struct layer_walk {
 	struct cand_vec all;	/* lower layers, sorted by path */
 	struct cand_vec cur;	/* the layer being read, in entry order */
 	struct scan_inventory notes;
 	size_t dotdot;		/* entries refused for ".." in this layer */
 	size_t layers;
+	struct scan_meter *m;	/* borrowed, or &own */
+	struct scan_meter own;
+	const char *layer;	/* digest of the layer being read */
+	bool layer_stop;	/* a budget ended this layer */
+	struct cand_res **tab;	/* results by content, chained */
+	size_t tab_size, tab_n;
 };
 
-static void cand_free(struct cand *c)
+static uint64_t res_hash(const char *key)
+{
+	uint64_t h = 0;
+
+	for (int i = 0; i < 16 && key[i]; i++)
+		h = h << 4 | (uint64_t)(key[i] <= '9' ? key[i] - '0'
+						      : key[i] - 'a' + 10);
+	return h;
+}
+
+static void res_insert(struct layer_walk *w, struct cand_res *r)
+{
+	size_t i;
+
+	if (w->tab_n + 1 > w->tab_size / 4 * 3) {
+		size_t n = w->tab_size ? w->tab_size * 2 : 64;
+		struct cand_res **t = xcalloc(n, sizeof(*t));
+
+		for (i = 0; i < w->tab_size; i++) {
+			while (w->tab[i]) {
+				struct cand_res *x = w->tab[i];
+
+				w->tab[i] = x->next;
+				x->next = t[res_hash(x->key) % n];
+				t[res_hash(x->key) % n] = x;
+			}
+		}
+		free(w->tab);
+		w->tab = t;
+		w->tab_size = n;
+	}
+	i = res_hash(r->key) % w->tab_size;
+	r->next = w->tab[i];
+	w->tab[i] = r;
+	w->tab_n++;
+}
+
+static struct cand_res *res_find(struct layer_walk *w, enum det_kind kind,
+				 const char *key)
+{
+	struct cand_res *r;
+
+	if (!w->tab_size)
+		return NULL;
+	for (r = w->tab[res_hash(key) % w->tab_size]; r; r = r->next)
+		if (r->kind == kind && !strcmp(r->key, key))
+			return r;
+	return NULL;
+}
+
+/* A new result with one reference; key NULL: not shared. */
+static struct cand_res *res_new(struct layer_walk *w, enum det_kind kind,
+				const char *key)
+{
+	struct cand_res *r = xcalloc(1, sizeof(*r));
+
+	r->refs = 1;
+	r->kind = kind;
+	det_out_init(&r->out);
+	if (key) {
+		snprintf(r->key, sizeof(r->key), "%s", key);
+		res_insert(w, r);
+	}
+	return r;
+}
+
+static void res_charge(struct layer_walk *w, struct cand_res *r)
+{
+	r->charged = (int64_t)r->out.inv.npkgs;
+	w->m->entries += r->charged;
+	meter_peak(w->m);
+}
+
+static void res_unref(struct layer_walk *w, struct cand_res *r)
+{
+	if (!r || --r->refs)
+		return;
+	if (r->key[0]) {
+		struct cand_res **pp = &w->tab[res_hash(r->key) % w->tab_size];
+
+		while (*pp != r)
+			pp = &(*pp)->next;
+		*pp = r->next;
+		w->tab_n--;
+	}
+	w->m->entries -= r->charged;
+	det_out_release(&r->out);
+	free(r);
+}
+
+static void cand_free(struct layer_walk *w, struct cand *c)
 {
 	if (!c)
 		return;
 	free(c->path);
 	free(c->target);
-	det_out_release(&c->out);
+	free(c->layer);
+	res_unref(w, c->res);
+	w->m->entries--;
 	free(c);
 }
 
@@ -60,19 +177,22 @@ static void vec_push(struct cand_vec *v, struct cand *c)
 	v->v[v->n++] = c;
 }
 
-static void vec_release(struct cand_vec *v)
+static void vec_release(struct layer_walk *w, struct cand_vec *v)
 {
 	for (size_t i = 0; i < v->n; i++)
-		cand_free(v->v[i]);
+		cand_free(w, v->v[i]);
 	free(v->v);
 	memset(v, 0, sizeof(*v));
 }
 
-struct layer_walk *layer_walk_new(void)
+struct layer_walk *layer_walk_new(struct scan_meter *m)
 {
 	struct layer_walk *w = xcalloc(1, sizeof(*w));
+	struct scan_budget none = { 0 };
 
 	inv_init(&w->notes);
+	meter_init(&w->own, &none, 0);
+	w->m = m ? m : &w->own;
 	return w;
 }
 
@@ -80,9 +200,11 @@ void layer_walk_free(struct layer_walk *w)
 {
 	if (!w)
 		return;
-	vec_release(&w->all);
-	vec_release(&w->cur);
+	vec_release(w, &w->all);
+	vec_release(w, &w->cur);
 	inv_release(&w->notes);
+	free(w->tab);
+	meter_release(&w->own);
 	free(w);
 }
 
@@ -209,6 +331,35 @@ static void remove_tree(struct layer_walk *w, const char *path)
 	remove_under(w, path);
 }
 
+static void layer_packages_hit(struct layer_walk *w)
+{
+	meter_hit(w->m, BUDGET_PACKAGES, w->m->lim.packages, w->layer,
+		  "over %lld inventory entries (files kept for the detectors and the packages they list); later ones were not analysed",
+		  (long long)w->m->lim.packages);
+}
+
+/* Whether the walk may keep one more inventory entry (the packages
+ * budget); records the hit when not. */
+static bool layer_room(struct layer_walk *w)
+{
+	int64_t lim = w->m->lim.packages;
+
+	if (!lim || w->m->entries < lim)
+		return true;
+	layer_packages_hit(w);
+	return false;
+}
+
+/* The packages a detector may still add (0: no limit). */
+static size_t layer_pkg_room(struct layer_walk *w)
+{
+	int64_t lim = w->m->lim.packages;
+
+	if (!lim)
+		return 0;
+	return w->m->entries < lim ? (size_t)(lim - w->m->entries) : 1;
+}
+
 static struct cand *cand_new(struct layer_walk *w, const char *path,
 			     enum cand_type type, enum det_kind kind)
 {
@@ -218,18 +369,52 @@ static struct cand *cand_new(struct layer_walk *w, const char *path,
 	c->type = type;
 	c->kind = kind;
 	c->seq = w->cur.n;
-	det_out_init(&c->out);
 	vec_push(&w->cur, c);
+	w->m->entries++;
+	meter_peak(w->m);
 	return c;
 }
 
-enum lr { LR_OK, LR_TOOBIG, LR_NOTELF, LR_ERR };
+/* Checks the layer's byte budgets and the deadline; true when the layer
+ * must not be read further (the hit is recorded). */
+static bool layer_over(struct layer_walk *w, struct archive *a)
+{
+	const struct scan_budget *lim = &w->m->lim;
+	int64_t out, in;
+
+	if (w->layer_stop)
+		return true;
+	out = archive_filter_bytes(a, 0);
+	in = archive_filter_bytes(a, -1);
+	if (meter_expired(w->m, w->layer)) {
+		w->layer_stop = true;
+	} else if (lim->layer_bytes && out > lim->layer_bytes) {
+		meter_hit(w->m, BUDGET_LAYER_BYTES, lim->layer_bytes, w->layer,
+			  "over %lld bytes decompressed", (long long)lim->layer_bytes);
+		w->layer_stop = true;
+	} else if (lim->image_bytes && w->m->image_bytes + out > lim->image_bytes) {
+		meter_hit(w->m, BUDGET_IMAGE_BYTES, lim->image_bytes, w->layer,
+			  "the image's layers decompress to over %lld bytes",
+			  (long long)lim->image_bytes);
+		w->layer_stop = true;
+	} else if (lim->ratio && out > SCAN_RATIO_FLOOR &&
+		   out / (in > 0 ? in : 1) > lim->ratio) {
+		meter_hit(w->m, BUDGET_RATIO, lim->ratio, w->layer,
+			  "%lld bytes decompressed from %lld (over %lld:1)",
+			  (long long)out, (long long)in, (long long)lim->ratio);
+		w->layer_stop = true;
+	}
+	return w->layer_stop;
+}
+
+enum lr { LR_OK, LR_TOOBIG, LR_NOTELF, LR_ERR, LR_STOP };
 
 /* Reads the current entry's data into out, at most max bytes (prefix:
  * stop there quietly).  elf: give up unless the data starts with the ELF
- * magic.  Holes of sparse entries read as zeros. */
-static enum lr layer_read(struct archive *a, size_t max, bool prefix,
-			  bool elf, struct buf *out)
+ * magic.  Holes of sparse entries read as zeros.  LR_STOP: a budget ended
+ * the layer. */
+static enum lr layer_read(struct layer_walk *w, struct archive *a,
+			  size_t max, bool prefix, bool elf, struct buf *out)
 {
 	const void *blk;
 	la_int64_t off;
@@ -238,6 +423,8 @@ static enum lr layer_read(struct archive *a, size_t max, bool prefix,
 
 	buf_init(out, max);
 	for (;;) {
+		if (layer_over(w, a))
+			return LR_STOP;
 		r = archive_read_data_block(a, &blk, &n, &off);
 		if (r == ARCHIVE_EOF)
 			return LR_OK;
@@ -267,72 +454,138 @@ static enum lr layer_read(struct archive *a, size_t max, bool prefix,
 	}
 }
 
-static void layer_detect(struct cand *c, const char *layer, struct buf *data)
+/* Runs c's detector on data, or shares the result of an identical file
+ * already analysed. */
+static void layer_detect(struct layer_walk *w, struct cand *c,
+			 const struct buf *data)
 {
-	struct det_file f = { c->path, layer, data->buf, data->len };
+	struct det_file f = { c->path, w->layer, data->buf, data->len, w->m };
+	struct digest dg;
+	struct cand_res *r;
 
-	det_run(c->kind, &f, &c->out);
+	if ((int64_t)data->len > w->m->used.file_bytes)
+		w->m->used.file_bytes = (int64_t)data->len;
+	digest_of(DIGEST_SHA256, data->buf, data->len, &dg);
+	r = res_find(w, c->kind, dg.hex);
+	if (r) {
+		r->refs++;
+		c->res = r;
+		c->layer = xstrdup(w->layer);
+		return;
+	}
+	r = c->res = res_new(w, c->kind, dg.hex);
+	r->out.max_pkgs = layer_pkg_room(w);
+	det_run(c->kind, &f, &r->out);
+	if (r->out.full)
+		layer_packages_hit(w);
+	res_charge(w, r);
+}
+
+/* A file its detector does not read: a result with a note only. */
+static void layer_unread(struct layer_walk *w, struct cand *c,
+			 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void layer_unread(struct layer_walk *w, struct cand *c,
+			 const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	c->res = res_new(w, c->kind, NULL);
+	inv_add_note(&c->res->out.inv, "%s", b.buf);
+	buf_release(&b);
+}
+
+/* A Go binary candidate (an exec bit, not wanted by path).  Every
+ * executable ELF up to the cap is read to look for Go build information;
+ * a larger one is noted, not a budget hit: most are not Go at all. */
+static int layer_go(struct layer_walk *w, struct archive *a, const char *path,
+		    int64_t size)
+{
+	int64_t cap = DET_MAX_GO, lim = w->m->lim.file_bytes;
+	struct buf data = BUF_INIT;
+	struct cand *c;
+	enum lr r;
+
+	if (lim && cap > lim)
+		cap = lim;
+	if (size > cap) {
+		/* Peek only: a huge non-ELF file must not cost a note. */
+		r = layer_read(w, a, 64, true, true, &data);
+		buf_release(&data);
+		if (r == LR_OK && layer_room(w)) {
+			c = cand_new(w, path, CAND_FILE, DET_GO);
+			layer_unread(w, c, "%s: not analysed: too large (%lld bytes)",
+				     path, (long long)size);
+		}
+		return r == LR_ERR ? -1 : 0;
+	}
+	r = layer_read(w, a, (size_t)cap, false, true, &data);
+	if (r == LR_OK && layer_room(w)) {
+		struct cand_res *res;
+
+		c = cand_new(w, path, CAND_FILE, DET_GO);
+		layer_detect(w, c, &data);
+		res = c->res;
+		if (!res->out.inv.npkgs && !res->out.inv.nnotes) {
+			/* Not a Go binary: forget it (the cand is last). */
+			w->cur.n--;
+			cand_free(w, c);
+		}
+	}
+	buf_release(&data);
+	return r == LR_ERR ? -1 : 0;
 }
 
 /* A regular file: does a detector want it?  Returns -1 on a read error. */
 static int layer_file(struct layer_walk *w, struct archive *a,
-		      struct archive_entry *ent, const char *path,
-		      const char *layer)
+		      struct archive_entry *ent, const char *path)
 {
 	unsigned mode = archive_entry_perm(ent);
 	int64_t size = archive_entry_size(ent);
+	int64_t lim = w->m->lim.file_bytes;
 	struct buf data = BUF_INIT;
 	struct det_want want;
 	struct cand *c;
+	size_t cap;
 	enum lr r;
 
-	if (det_want_file(path, mode, &want)) {
-		c = cand_new(w, path, CAND_FILE, want.kind);
-		if (!want.read) {
-			layer_detect(c, layer, &data);
+	if (!det_want_file(path, mode, &want)) {
+		if (!det_maybe_exec(mode) || size < 64)
 			return 0;
-		}
-		if (size > (int64_t)want.max && !want.prefix) {
-			inv_add_note(&c->out.inv, "%s: not analysed: too large (%lld bytes)",
-				     path, (long long)size);
-			return 0;
-		}
-		r = layer_read(a, want.max, want.prefix, false, &data);
-		if (r == LR_TOOBIG)
-			inv_add_note(&c->out.inv, "%s: not analysed: too large",
-				     path);
-		else if (r == LR_OK)
-			layer_detect(c, layer, &data);
-		buf_release(&data);
-		return r == LR_ERR ? -1 : 0;
+		return layer_go(w, a, path, size);
 	}
-	if (!det_maybe_exec(mode) || size < 64)
+	if (!layer_room(w))
 		return 0;
-	if (size > (int64_t)DET_MAX_GO) {
-		/* Peek only: a huge non-ELF file must not cost a note. */
-		r = layer_read(a, 64, true, true, &data);
-		buf_release(&data);
-		if (r == LR_OK) {
-			c = cand_new(w, path, CAND_FILE, DET_GO);
-			inv_add_note(&c->out.inv, "%s: not analysed: too large (%lld bytes)",
-				     path, (long long)size);
-		}
-		return r == LR_ERR ? -1 : 0;
+	c = cand_new(w, path, CAND_FILE, want.kind);
+	if (!want.read) {
+		layer_detect(w, c, &data);
+		return 0;
 	}
-	r = layer_read(a, DET_MAX_GO, false, true, &data);
-	if (r == LR_OK) {
-		struct det_out out;
-		struct det_file f = { path, layer, data.buf, data.len };
-
-		det_out_init(&out);
-		det_go(&f, &out);
-		if (out.inv.npkgs || out.inv.nnotes) {
-			c = cand_new(w, path, CAND_FILE, DET_GO);
-			det_out_release(&c->out);
-			c->out = out;
-		} else {
-			det_out_release(&out);
-		}
+	cap = want.max;
+	if (!want.prefix && lim && (int64_t)cap > lim)
+		cap = (size_t)lim;
+	if (size > (int64_t)cap && !want.prefix) {
+		r = LR_TOOBIG;
+	} else {
+		r = layer_read(w, a, cap, want.prefix, false, &data);
+		if (r == LR_OK)
+			layer_detect(w, c, &data);
+	}
+	if (r == LR_TOOBIG) {
+		/* The detector needs the whole file: what it would have listed
+		 * is unknown, so the scan is incomplete. */
+		meter_hit(w->m, BUDGET_FILE_BYTES, (int64_t)cap, w->layer,
+			  "%s: %lld bytes, over the %zu its detector reads",
+			  path, (long long)size, cap);
+		layer_unread(w, c, "%s: not analysed: too large (%lld bytes)",
+			     path, (long long)size);
+	} else if (!c->res) {
+		layer_unread(w, c, "%s: not analysed: %s", path,
+			     r == LR_STOP ? "the layer's budget ran out"
+					  : "read error");
 	}
 	buf_release(&data);
 	return r == LR_ERR ? -1 : 0;
@@ -361,7 +614,7 @@ static bool layer_whiteout(struct layer_walk *w, const char *path)
 }
 
 static int layer_entry(struct layer_walk *w, struct archive *a,
-		       struct archive_entry *ent, const char *layer)
+		       struct archive_entry *ent)
 {
 	const char *name = archive_entry_pathname(ent);
 	const char *hard = archive_entry_hardlink(ent);
@@ -390,7 +643,7 @@ static int layer_entry(struct layer_walk *w, struct archive *a,
 		char *target = layer_path_norm(hard);
 
 		if (target && (det_want_file(path, 0, &want) ||
-			       det_want_link(path))) {
+			       det_want_link(path)) && layer_room(w)) {
 			c = cand_new(w, path, CAND_HARDLINK, want.kind);
 			c->target = target;
 			target = NULL;
@@ -399,12 +652,12 @@ static int layer_entry(struct layer_walk *w, struct archive *a,
 	} else if (type == AE_IFLNK) {
 		const char *t = archive_entry_symlink(ent);
 
-		if (t && det_want_link(path)) {
+		if (t && det_want_link(path) && layer_room(w)) {
 			c = cand_new(w, path, CAND_LINK, DET_NONE);
 			c->target = layer_link_resolve(path, t);
 		}
 	} else if (type == AE_IFREG) {
-		r = layer_file(w, a, ent, path, layer);
+		r = layer_file(w, a, ent, path);
 	}
 out:
 	free(path);
@@ -437,13 +690,13 @@ static void layer_commit(struct layer_walk *w)
 		int c;
 
 		if (lo && lo->dead) {
-			cand_free(lo);
+			cand_free(w, lo);
 			i++;
 			continue;
 		}
 		if (up && j + 1 < w->cur.n &&
 		    !strcmp(up->path, w->cur.v[j + 1]->path)) {
-			cand_free(up);
+			cand_free(w, up);
 			j++;
 			continue;
 		}
@@ -453,7 +706,7 @@ static void layer_commit(struct layer_walk *w)
 			i++;
 		} else {
 			if (c == 0) {
-				cand_free(lo);
+				cand_free(w, lo);
 				i++;
 			}
 			vec_push(&out, up);
@@ -466,23 +719,78 @@ static void layer_commit(struct layer_walk *w)
 	memset(&w->cur, 0, sizeof(w->cur));
 }
 
+/* Reads what is left of the current entry, so that a compressed layer is
+ * never skipped in one uninterruptible call: the budgets and the deadline
+ * are checked between blocks.  Plain tar is skipped by seeking instead.
+ * Returns -1 on a read error. */
+static int layer_drain(struct layer_walk *w, struct archive *a)
+{
+	const void *blk;
+	la_int64_t off;
+	size_t n;
+	int r;
+
+	if (archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE)
+		return 0;
+	while (!layer_over(w, a)) {
+		r = archive_read_data_block(a, &blk, &n, &off);
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r < ARCHIVE_WARN)
+			return -1;
+	}
+	return 0;
+}
+
+static void layer_usage(struct layer_walk *w, struct archive *a,
+			size_t entries)
+{
+	struct scan_usage *u = &w->m->used;
+	int64_t out = archive_filter_bytes(a, 0), in = archive_filter_bytes(a, -1);
+
+	w->m->image_bytes += out;
+	if (out > u->layer_bytes)
+		u->layer_bytes = out;
+	if (in > 0 && out / in > u->ratio)
+		u->ratio = out / in;
+	if ((int64_t)entries > u->layer_entries)
+		u->layer_entries = (int64_t)entries;
+}
+
 int layer_walk_archive(struct layer_walk *w, struct archive *a,
 		       const char *digest, struct err *e)
 {
+	int64_t max_entries = w->m->lim.layer_entries;
 	struct archive_entry *ent;
 	size_t entries = 0;
-	int r, rc = 0;
+	int r = ARCHIVE_EOF, rc = 0;
 
 	w->dotdot = 0;
-	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK ||
-	       r == ARCHIVE_WARN) {
+	w->layer = digest;
+	w->layer_stop = false;
+	while (!layer_over(w, a)) {
+		r = archive_read_next_header(a, &ent);
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+			break;
+		if (max_entries && (int64_t)entries >= max_entries) {
+			meter_hit(w->m, BUDGET_LAYER_ENTRIES, max_entries, digest,
+				  "over %lld tar entries", (long long)max_entries);
+			w->layer_stop = true;
+			break;
+		}
 		entries++;
-		if (layer_entry(w, a, ent, digest)) {
+		if (layer_entry(w, a, ent) || layer_drain(w, a)) {
 			r = ARCHIVE_FATAL;
 			break;
 		}
 	}
-	if (r != ARCHIVE_EOF) {
+	if (w->layer_stop) {
+		err_set(e, ERR_TOO_LARGE, "layer %s: a scan budget ended its reading",
+			digest);
+		layer_walk_note(w, "layer %s: reading stopped after %zu entries by a scan budget (see \"budgets\"); the rest of this layer was not analysed",
+				digest, entries);
+		rc = -1;
+	} else if (r != ARCHIVE_EOF) {
 		const char *msg = archive_error_string(a);
 
 		err_set(e, ERR_INVALID, "layer %s: %s", digest,
@@ -494,7 +802,9 @@ int layer_walk_archive(struct layer_walk *w, struct archive *a,
 	if (w->dotdot)
 		layer_walk_note(w, "layer %s: %zu entries with '..' in their path skipped",
 				digest, w->dotdot);
+	layer_usage(w, a, entries);
 	layer_commit(w);
+	w->layer = NULL;
 	w->layers++;
 	return rc;
 }
@@ -533,8 +843,8 @@ static void layer_os(struct layer_walk *w, struct scan_os *os)
 
 	for (size_t i = 0; i < 2 && !os->id; i++) {
 		c = layer_follow(w, files[i]);
-		if (c && c->kind == DET_OSRELEASE && c->out.inv.os.id) {
-			const struct scan_os *s = &c->out.inv.os;
+		if (c && c->kind == DET_OSRELEASE && c->res->out.inv.os.id) {
+			const struct scan_os *s = &c->res->out.inv.os;
 
 			os->id = xstrdup(s->id);
 			os->version_id = dup_or_null(s->version_id);
@@ -547,10 +857,10 @@ static void layer_os(struct layer_walk *w, struct scan_os *os)
 	if (os->version_id)
 		return;
 	c = layer_follow(w, "etc/alpine-release");
-	if (c && c->kind == DET_ALPINE_RELEASE && c->out.inv.os.id) {
+	if (c && c->kind == DET_ALPINE_RELEASE && c->res->out.inv.os.id) {
 		free(os->id);
 		os->id = xstrdup("alpine");
-		os->version_id = dup_or_null(c->out.inv.os.version_id);
+		os->version_id = dup_or_null(c->res->out.inv.os.version_id);
 	}
 }
 
@@ -616,27 +926,41 @@ static void npm_dedupe(const struct det_out *all, bool *drop)
 	free(v);
 }
 
+/* Lists what the surviving files yielded.  A result is listed once: a
+ * hard link to a file listed already, or a file identical to one, adds
+ * nothing. */
 static void layer_collect(struct layer_walk *w, struct det_out *all)
 {
 	for (size_t i = 0; i < w->all.n; i++) {
 		struct cand *c = w->all.v[i], *t = c;
+		struct cand_res *r;
 
 		if (c->type == CAND_LINK)
 			continue;
 		if (c->type == CAND_HARDLINK)
 			t = layer_follow(w, c->path);
-		if (!t || t->type != CAND_FILE)
+		if (!t || t->type != CAND_FILE || t->res->collected)
 			continue;
-		for (size_t k = 0; k < t->out.inv.npkgs; k++) {
-			struct scan_pkg p = t->out.inv.pkgs[k];
+		r = t->res;
+		r->collected = true;
+		for (size_t k = 0; k < r->out.inv.npkgs; k++) {
+			struct scan_pkg p = r->out.inv.pkgs[k];
+			const char *loc = r->out.loc ? r->out.loc[k] : NULL;
+			char *own = NULL;
 
 			p.path = c->path;
-			if (t->kind == DET_DPKG || t->kind == DET_DPKG_D)
+			if (t->layer)
+				p.layer = t->layer;
+			if (r->kind == DET_DPKG || r->kind == DET_DPKG_D)
 				p.eco = osrel_dpkg_eco(&all->inv.os);
-			det_out_add(all, &p, t->out.loc ? t->out.loc[k] : NULL);
+			/* An installed package.json is where it lies. */
+			if (r->kind == DET_NPM_PKG && loc && strrchr(c->path, '/'))
+				loc = own = xstrndup(c->path, (size_t)(strrchr(c->path, '/') - c->path));
+			det_out_add(all, &p, loc);
+			free(own);
 		}
-		for (size_t k = 0; k < t->out.inv.nnotes; k++)
-			inv_add_note(&all->inv, "%s", t->out.inv.notes[k]);
+		for (size_t k = 0; k < r->out.inv.nnotes; k++)
+			inv_add_note(&all->inv, "%s", r->out.inv.notes[k]);
 	}
 }
 
@@ -663,6 +987,6 @@ void layer_walk_finish(struct layer_walk *w, struct scan_inventory *inv)
 		inv_add_note(inv, "%s", all.inv.notes[i]);
 	free(drop);
 	det_out_release(&all);
-	vec_release(&w->all);
+	vec_release(w, &w->all);
 	inv_release(&w->notes);
 }

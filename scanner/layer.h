@@ -19,8 +19,15 @@
 #include "scanner/inventory.h"
 
 struct layer_walk;
+struct scan_meter;
 
-struct layer_walk *layer_walk_new(void);
+/* m: the budgets the walk spends and records its hits in (borrowed; NULL:
+ * no limits).  A layer stops being read at the first byte, entry or
+ * deadline budget it hits (what was read counts); a file over its
+ * detector's cap, or beyond the packages budget, is not analysed.  A hard
+ * link to a file, or a file identical to one (same detector, same
+ * content), is analysed and listed once. */
+struct layer_walk *layer_walk_new(struct scan_meter *m);
 void layer_walk_free(struct layer_walk *w);
 
 /* Reads the next layer from a (positioned before its first header); digest

@@ -257,10 +257,10 @@ static json_t *report_header(const struct report_meta *m)
 	char when[32];
 
 	report_time(m->now, when);
-	return json_pack("{s:i, s:s, s:{s:s, s:s}, s:s, s:o}", "schemaVersion",
-			 1, "mediaType", REPORT_MEDIA_TYPE, "scanner", "name",
-			 "customs", "version", SCAN_VERSION, "created", when,
-			 "db",
+	return json_pack("{s:i, s:s, s:{s:s, s:s}, s:s, s:s, s:o}",
+			 "schemaVersion", 1, "mediaType", REPORT_MEDIA_TYPE,
+			 "scanner", "name", "customs", "version", SCAN_VERSION,
+			 "created", when, "status", REPORT_COMPLETE, "db",
 			 m->db_version ? json_pack("{s:s}", "version",
 						   m->db_version)
 				       : json_null());
@@ -367,6 +367,32 @@ json_t *report_image(const struct image *img, const struct scan_inventory *inv,
 	return r;
 }
 
+void report_set_budgets(json_t *r, json_t *budgets)
+{
+	if (!json_array_size(budgets)) {
+		json_decref(budgets);
+		json_object_set_new(r, "status", json_string(REPORT_COMPLETE));
+		json_object_del(r, "budgets");
+		return;
+	}
+	json_object_set_new(r, "status", json_string(REPORT_INCOMPLETE));
+	json_object_set_new(r, "budgets", budgets);
+}
+
+bool report_is_complete(const json_t *r)
+{
+	const json_t *mans = json_object_get(r, "manifests"), *m;
+	const char *st = json_string_value(json_object_get(r, "status"));
+	size_t i;
+
+	if (st && strcmp(st, REPORT_COMPLETE))
+		return false;
+	json_array_foreach(mans, i, m)
+		if (!report_is_complete(m))
+			return false;
+	return true;
+}
+
 void report_sum_counts(json_t *r)
 {
 	size_t counts[SEV_CRITICAL + 1] = { 0 }, i;
@@ -398,6 +424,9 @@ json_t *report_index(const struct image_set *set, json_t *reports,
 	json_object_set_new(r, "manifests", reports);
 	report_sum_counts(r);
 	json_object_set_new(r, "notes", report_strv(set->notes, set->nnotes));
+	/* The index is as complete as its least complete platform. */
+	json_object_set_new(r, "status", json_string(report_is_complete(r)
+			? REPORT_COMPLETE : REPORT_INCOMPLETE));
 	return r;
 }
 

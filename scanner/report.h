@@ -11,15 +11,22 @@
  *   {name, version} | null, layer, path, purl}], vulnerabilities [{id,
  *   aliases, package {name, version, ecosystem, source, layer, path, purl},
  *   installed, fixed | null, severity, cvss {score, vector} | null, summary,
- *   references}], counts {critical, high, medium, low, unknown}, notes.
+ *   references}], counts {critical, high, medium, low, unknown}, notes,
+ *   status "complete" | "incomplete", budgets [{budget, limit, layer,
+ *   detail}] (only when incomplete: the scan budgets hit, see scan.h),
+ *   usage {layer_bytes, image_bytes, ratio, layer_entries, file_bytes,
+ *   packages, deadline_ms}: what the scan used of each budget (the
+ *   largest layer, file, ...; for tuning them).
  *
  * An index's report has the same header, "manifests": [one report per
- * platform], counts summed over them, and notes about skipped platforms.
+ * platform], counts summed over them, notes about skipped platforms, and
+ * a status that is "incomplete" when any platform's is.
  */
 #ifndef SCANNER_REPORT_H
 #define SCANNER_REPORT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -32,6 +39,9 @@
 /* Notes starting so are about the DB, not the image (dropped on rematch). */
 #define REPORT_NO_DB "no vulnerability data"
 #define REPORT_MEDIA_TYPE "application/vnd.customs.scan.report.v1+json"
+/* "status" values (scan.h, struct scan_budget). */
+#define REPORT_COMPLETE "complete"
+#define REPORT_INCOMPLETE "incomplete"
 
 struct report_meta {
 	const char *db_version;	/* NULL: no vulnerability data */
@@ -54,6 +64,14 @@ json_t *report_image(const struct image *img, const struct scan_inventory *inv,
  * report_image() results). */
 json_t *report_index(const struct image_set *set, json_t *reports,
 		     const struct report_meta *m);
+
+/* Sets an image report's "status" from budgets (the hits, as
+ * meter_budgets() gives them; the reference is stolen): "incomplete"
+ * with "budgets" when there is any, else "complete". */
+void report_set_budgets(json_t *report, json_t *budgets);
+/* False when the report, or a platform of an index's report, says
+ * "incomplete"; a report without "status" is complete. */
+bool report_is_complete(const json_t *report);
 
 /* Replaces the "vulnerabilities" and "counts" of an image report. */
 void report_set_findings(json_t *report, const struct scan_inventory *inv,

@@ -197,6 +197,27 @@ static json_t *cdx_container(const json_t *r, const char *ref)
 	return c;
 }
 
+/* Whether a scan saw all of the image: a composition per image (the
+ * top one, and each platform of an index), "incomplete" when a budget
+ * ended the scan early, with the budgets as metadata properties. */
+static void cdx_composition(json_t *comps, json_t *props, const json_t *r,
+			    const char *ref)
+{
+	const json_t *b;
+	size_t i;
+
+	json_array_append_new(comps, json_pack("{s:s, s:[s]}", "aggregate",
+		report_is_complete(r) ? "complete" : "incomplete",
+		"assemblies", ref));
+	json_array_foreach(json_object_get(r, "budgets"), i, b) {
+		char *v = xasprintf("%s: %s", cstr(b, "budget"),
+				    cstr(b, "detail") ? cstr(b, "detail") : "");
+
+		cdx_prop(props, "customs:budget", v);
+		free(v);
+	}
+}
+
 /* urn:uuid from the report's digest: the same report, the same BOM. */
 static char *cdx_serial(const json_t *report)
 {
@@ -217,6 +238,7 @@ json_t *report_cyclonedx(const json_t *report)
 {
 	const json_t *mans = json_object_get(report, "manifests"), *m;
 	json_t *bom, *comps = json_array(), *vulns = json_array();
+	json_t *compo = json_array(), *props = json_array();
 	char *serial = cdx_serial(report);
 	size_t i;
 
@@ -229,6 +251,10 @@ json_t *report_cyclonedx(const json_t *report)
 			  "application", "name", "customs", "version",
 			  SCAN_VERSION, "component",
 			  cdx_container(report, "image")));
+	cdx_prop(props, "customs:status", report_is_complete(report)
+						   ? REPORT_COMPLETE
+						   : REPORT_INCOMPLETE);
+	cdx_composition(compo, props, report, "image");
 	if (json_is_array(mans)) {
 		json_array_foreach(mans, i, m) {
 			char ref[32], prefix[32];
@@ -240,11 +266,15 @@ json_t *report_cyclonedx(const json_t *report)
 			cdx_image(m, prefix, nested, vulns);
 			json_object_set_new(c, "components", nested);
 			json_array_append_new(comps, c);
+			cdx_composition(compo, props, m, ref);
 		}
 	} else {
 		cdx_image(report, "", comps, vulns);
 	}
+	json_object_set_new(json_object_get(bom, "metadata"), "properties",
+			    props);
 	json_object_set_new(bom, "components", comps);
+	json_object_set_new(bom, "compositions", compo);
 	json_object_set_new(bom, "vulnerabilities", vulns);
 	return bom;
 }

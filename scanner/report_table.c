@@ -12,6 +12,22 @@ static const char *tstr(const json_t *o, const char *key, const char *dflt)
 	return s ? s : dflt;
 }
 
+/* "Status:" and the budgets hit, when the scan is incomplete. */
+static void table_status(FILE *out, const json_t *r)
+{
+	const json_t *b;
+	size_t i;
+
+	if (report_is_complete(r))
+		return;
+	fprintf(out, "Status:   INCOMPLETE: a scan budget was hit; what the image holds beyond it was not analysed\n");
+	json_array_foreach(json_object_get(r, "budgets"), i, b)
+		fprintf(out, "  - budget %s (limit %lld): %s\n",
+			tstr(b, "budget", "?"),
+			json_integer_value(json_object_get(b, "limit")),
+			tstr(b, "detail", ""));
+}
+
 static void table_image(FILE *out, const json_t *r)
 {
 	const json_t *img = json_object_get(r, "image");
@@ -33,6 +49,7 @@ static void table_image(FILE *out, const json_t *r)
 			: "unknown");
 	fprintf(out, "Packages: %zu\n",
 		json_array_size(json_object_get(r, "packages")));
+	table_status(out, r);
 	c = json_object_get(r, "counts");
 	fprintf(out, "Findings: %zu (critical %lld, high %lld, medium %lld, low %lld, unknown %lld)\n\n",
 		json_array_size(vulns),
@@ -79,6 +96,8 @@ int report_write_table(FILE *out, const json_t *report)
 		fprintf(out, "Index:    %s (%zu platforms)\n",
 			tstr(json_object_get(report, "image"), "digest", "?"),
 			json_array_size(mans));
+		if (!report_is_complete(report))
+			fprintf(out, "Status:   INCOMPLETE (see the platforms below)\n");
 		json_array_foreach(notes, i, n)
 			fprintf(out, "  - %s\n", json_string_value(n));
 		json_array_foreach(mans, i, m) {

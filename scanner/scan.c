@@ -9,6 +9,7 @@
 #include "scanner/detect.h"
 #include "scanner/image.h"
 #include "scanner/layer.h"
+#include "scanner/meter.h"
 #include "scanner/report.h"
 #include "scanner/vulndb.h"
 #include "common/banned.h"
@@ -48,39 +49,79 @@ out:
 	scan_blob_close(&b);
 }
 
-/* Reads the layers of img into inv. */
-static void scan_inventory(const struct scan_source *src,
-			   const struct image *img, struct scan_inventory *inv)
+/* How often layer i's digest is listed, and whether a later listing
+ * follows.  Applying a layer again over the layers between gives what its
+ * last application alone gives (each entry replaces or removes its own
+ * path), so a digest is read once, at its last place. */
+static size_t scan_layer_repeats(const struct image *img, size_t i,
+				 bool *later)
 {
-	struct layer_walk *w = layer_walk_new();
+	size_t n = 1;
 
-	for (size_t i = 0; i < img->nlayers; i++)
-		scan_layer(src, w, &img->layers[i]);
+	*later = false;
+	for (size_t j = 0; j < img->nlayers; j++) {
+		if (j == i || !digest_eq(&img->layers[j].digest,
+					 &img->layers[i].digest))
+			continue;
+		n++;
+		if (j > i)
+			*later = true;
+	}
+	return n;
+}
+
+/* Reads the layers of img into inv, within m's budgets. */
+static void scan_inventory(const struct scan_source *src,
+			   const struct image *img, struct scan_meter *m,
+			   struct scan_inventory *inv)
+{
+	struct layer_walk *w = layer_walk_new(m);
+
+	for (size_t i = 0; i < img->nlayers; i++) {
+		const struct image_layer *l = &img->layers[i];
+		char ds[DIGEST_STR_MAX];
+		bool later;
+		size_t n = scan_layer_repeats(img, i, &later);
+
+		if (later)
+			continue;
+		if (n > 1)
+			layer_walk_note(w, "layer %s: listed %zu times; read once, at its last place",
+					digest_str(&l->digest, ds), n);
+		scan_layer(src, w, l);
+	}
 	layer_walk_finish(w, inv);
 	layer_walk_free(w);
 }
 
+/* Each image (each platform of an index) gets the whole deadline: with
+ * the sandbox, each is read by a worker of its own. */
 static int scan_image(const struct scan_source *src, struct image *img,
 		      const struct scan_opts *o, const struct report_meta *m,
 		      json_t **out, struct err *e)
 {
 	struct scan_inventory inv;
 	struct vuln_finding *f = NULL;
+	struct scan_meter meter;
 	struct err me = ERR_INIT;
 	size_t nf = 0;
 
 	if (image_read_config(src, img, e))
 		return -1;
 	inv_init(&inv);
-	scan_inventory(src, img, &inv);
+	meter_init(&meter, o->budget, 0);
+	scan_inventory(src, img, &meter, &inv);
 	if (o->db && vulndb_match(o->db, &inv, &f, &nf, &me)) {
 		inv_add_note(&inv, "matching failed: %s", me.msg);
 		f = NULL;
 		nf = 0;
 	}
 	*out = report_image(img, &inv, f, nf, m);
+	report_set_budgets(*out, meter_budgets(&meter));
+	json_object_set_new(*out, "usage", meter_usage(&meter));
 	vuln_findings_free(f, nf);
 	inv_release(&inv);
+	meter_release(&meter);
 	return 0;
 }
 
@@ -222,14 +263,16 @@ int scan_report_max_severity(const json_t *report)
 }
 
 /* Defaults leave about 10x headroom over what common images use (a Debian
- * or Node image: < 1 GiB out, < 40k entries a layer, < 3k packages, < 5 s). */
+ * or Node image: < 1 GiB out, < 40k entries a layer, < 3k packages, < 5 s).
+ * file_bytes is the largest per-format cap (Go binaries): the formats'
+ * own caps (detect.h) are lower still. */
 void scan_budget_defaults(struct scan_budget *b)
 {
 	b->layer_bytes = (int64_t)8 << 30;
 	b->image_bytes = (int64_t)16 << 30;
 	b->ratio = 100;
 	b->layer_entries = 500000;
-	b->file_bytes = (int64_t)DET_MAX_RPMDB;
+	b->file_bytes = (int64_t)DET_MAX_GO;
 	b->packages = 50000;
 	b->deadline_ms = 120000;
 }

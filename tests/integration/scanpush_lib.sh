@@ -13,7 +13,7 @@
 #   sp_report REPO REF [WAIT]        GET the scan report (expects 200) into $B
 #   sp_findings FILE                 "package installed id fixed" lines
 #   sp_expected FIXTURE              the same, from the answer key
-#   sp_slow REPO REF N               debian + N filler layers: a scan that
+#   sp_slow REPO REF N               debian + N x 4 MiB of filler: a scan that
 #                                    takes a while; prints the digest
 
 SP_DATA=$ROOT/tests/data
@@ -102,22 +102,49 @@ sp_same_findings() {
 }
 
 sp_slow() {
-	local m filler fdg fsize dir=$TMP/slow
+	local m dg f dir=$TMP/slow list
 
-	mkdir -p "$dir/root"
-	head -c 3M /dev/urandom | base64 -w 100 >"$dir/root/filler.txt"
-	tar -C "$dir/root" -cf - . | gzip -1 >"$dir/filler.tar.gz"
-	fdg=$(push_blob "$1" "$dir/filler.tar.gz")
-	fsize=$(stat -c %s "$dir/filler.tar.gz")
+	mkdir -p "$dir"
+	rm -f "$dir"/l*.gz
+	# N x 4 MiB to read, as distinct layers of 48 MiB of zeros each (a
+	# layer listed twice is read once; one of over 64 MiB would hit the
+	# ratio budget): small to push, seconds to scan.
+	python3 - "$dir" "$3" <<'PY'
+import gzip, sys
+d, n = sys.argv[1], int(sys.argv[2])
+def hdr(name, size):
+    h = bytearray(512)
+    h[0:len(name)] = name.encode()
+    h[100:108] = b"0000644\0"
+    h[108:124] = b"0000000\0" * 2
+    h[124:136] = b"%011o\0" % size
+    h[136:148] = b"00000000000\0"
+    h[148:156] = b" " * 8
+    h[156:157] = b"0"
+    h[257:263] = b"ustar\0"
+    h[263:265] = b"00"
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+size = 48 << 20
+filler = gzip.compress(hdr("filler", size) + bytes(size) + bytes(1024), 6, mtime=0)
+for i in range((n * 4 + 47) // 48):
+    ident = b"%d" % i
+    with open("%s/l%03d.gz" % (d, i), "wb") as f:
+        f.write(gzip.compress(hdr("id", len(ident)) + ident + bytes(512 - len(ident)), 6, mtime=0) + filler)
+PY
 	m=$(sp_manifest_file debian)
 	for dg in $(jq -r '.config.digest, .layers[].digest' "$m"); do
 		push_blob "$1" "$L/blobs/sha256/${dg#sha256:}" >/dev/null
 	done
-	# The same filler layer, N times over: each is read again.
-	jq -c --arg d "$fdg" --argjson s "$fsize" --argjson n "$3" \
-		'.layers += [range($n) | {mediaType:
+	list=$dir/layers.txt
+	: >"$list"
+	for f in "$dir"/l*.gz; do
+		echo "$(push_blob "$1" "$f") $(stat -c %s "$f")" >>"$list"
+	done
+	jq -c --rawfile l "$list" '.layers += [$l | split("\n")[] |
+		select(length > 0) | split(" ") | {mediaType:
 		 "application/vnd.oci.image.layer.v1.tar+gzip",
-		 digest: $d, size: $s}]' "$m" >"$dir/manifest.json"
+		 digest: .[0], size: (.[1] | tonumber)}]' "$m" >"$dir/manifest.json"
 	push_manifest "$1" "$2" "$dir/manifest.json" "$OCI_MANIFEST"
 	sha256 "$dir/manifest.json"
 }

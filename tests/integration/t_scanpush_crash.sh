@@ -11,8 +11,8 @@ mkdir -p "$DATA"
 sp_db "$DATA/vulndb.db"
 start_server --scan-workers 1
 
-# An image whose scan takes a while (the debian layer, then the same
-# 4 MiB filler layer read 400 times), and one queued behind it.
+# An image whose scan takes a while (the debian layer, then 1.6 GB of
+# filler in distinct layers), and one queued behind it.
 slow=$(sp_slow crash/slow v1 400)
 req GET "/v2/crash/slow/_customs/scan/$slow"
 expect 202

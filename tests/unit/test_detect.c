@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <setjmp.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include "common/buf.h"
 #include "common/xmalloc.h"
 #include "scanner/detect.h"
+#include "scanner/meter.h"
 #include "scanner/osrelease.h"
 
 #define IMAGES "tests/data/images/"
@@ -50,7 +52,7 @@ static char *slurp_cmd(const char *cmd, size_t *len)
 static void run(enum det_kind kind, const char *path, const char *data,
 		size_t len, struct det_out *out)
 {
-	struct det_file f = { path, "sha256:layer", data, len };
+	struct det_file f = { path, "sha256:layer", data, len, NULL };
 
 	det_out_init(out);
 	det_run(kind, &f, out);
@@ -265,6 +267,201 @@ static void test_rpm(void **state)
 	assert_int_equal(o.inv.nnotes, 1);
 	det_out_release(&o);
 	free(db);
+}
+
+/* An rpm header blob naming one package (the tags detect_rpm reads). */
+static void rpm_blob(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	static const char data[] = "pkg\0" "1.0\0" "1\0";
+	static const unsigned char hdr[] = {
+		0, 0, 0, 3, 0, 0, 0, 11,
+		0, 0, 3, 232, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1,
+		0, 0, 3, 233, 0, 0, 0, 6, 0, 0, 0, 4, 0, 0, 0, 1,
+		0, 0, 3, 234, 0, 0, 0, 6, 0, 0, 0, 8, 0, 0, 0, 1,
+	};
+	unsigned char b[sizeof(hdr) + 11];
+
+	(void)argc;
+	(void)argv;
+	memcpy(b, hdr, sizeof(hdr));
+	memcpy(b + sizeof(hdr), data, 11);
+	sqlite3_result_blob(ctx, b, sizeof(b), SQLITE_TRANSIENT);
+}
+
+/* The bytes of a database made by sql (rpm_blob() available). */
+static unsigned char *rpm_db(const char *sql, size_t *len)
+{
+	sqlite3_int64 n = 0;
+	unsigned char *mem, *out;
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	sqlite3_create_function(db, "rpm_blob", 0, SQLITE_UTF8, NULL, rpm_blob,
+				NULL, NULL);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	mem = sqlite3_serialize(db, "main", &n, 0);
+	assert_non_null(mem);
+	out = xmalloc((size_t)n + 1);
+	memcpy(out, mem, (size_t)n);
+	sqlite3_free(mem);
+	sqlite3_close(db);
+	*len = (size_t)n;
+	return out;
+}
+
+static void rpm_case(const char *sql, struct scan_meter *m, struct det_out *o)
+{
+	size_t len;
+	unsigned char *db = rpm_db(sql, &len);
+	struct det_file f = { "var/lib/rpm/rpmdb.sqlite", "sha256:layer",
+			      (const char *)db, len, m };
+
+	det_out_init(o);
+	det_run(DET_RPM_SQLITE, &f, o);
+	free(db);
+}
+
+/* Image-supplied databases: a view, a virtual table, a trigger, a WITHOUT
+ * ROWID table, a huge row, and a read that outlives the deadline. */
+static void test_rpm_hostile(void **state)
+{
+	struct scan_budget b = { 0 };
+	struct scan_meter m;
+	struct det_out o;
+
+	(void)state;
+	/* The ~450 byte attack: Packages a view over an endless CTE. */
+	rpm_case("PRAGMA page_size=512;"
+		 "CREATE VIEW Packages AS WITH RECURSIVE c(hnum, blob) AS"
+		 " (SELECT 1, x'00' UNION ALL SELECT hnum + 1, blob || blob"
+		 " FROM c) SELECT hnum, blob FROM c", NULL, &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	assert_int_equal(o.inv.nnotes, 1);
+	assert_non_null(strstr(o.inv.notes[0], "Packages is not a table"));
+	det_out_release(&o);
+	rpm_case("CREATE VIRTUAL TABLE Packages USING fts4(hnum, blob)", NULL, &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	assert_non_null(strstr(o.inv.notes[0], "Packages is a virtual table"));
+	det_out_release(&o);
+	/* A trigger does not run on a read; WITHOUT ROWID reads as usual. */
+	rpm_case("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB);"
+		 "INSERT INTO Packages VALUES (1, rpm_blob());"
+		 "CREATE TABLE log (x);"
+		 "CREATE TRIGGER t AFTER INSERT ON Packages BEGIN INSERT INTO"
+		 " log WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1"
+		 " FROM c) SELECT x FROM c; END", NULL, &o);
+	assert_int_equal(o.inv.npkgs, 1);
+	assert_int_equal(o.inv.nnotes, 0);
+	det_out_release(&o);
+	rpm_case("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB)"
+		 " WITHOUT ROWID; INSERT INTO Packages VALUES (1, rpm_blob())",
+		 NULL, &o);
+	assert_int_equal(o.inv.npkgs, 1);
+	check_pkg(&o, "pkg", "1.0-1", NULL, NULL);
+	det_out_release(&o);
+	/* A row over sqlite's length limit: a budget hit. */
+	meter_init(&m, &b, 0);
+	rpm_case("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB);"
+		 "INSERT INTO Packages VALUES (1, rpm_blob());"
+		 "INSERT INTO Packages VALUES (2, zeroblob(70000000))", &m, &o);
+	assert_int_equal(o.inv.npkgs, 1);
+	assert_true(meter_was_hit(&m, BUDGET_FILE_BYTES));
+	det_out_release(&o);
+	meter_release(&m);
+	/* Past the deadline: the progress handler stops sqlite. */
+	b.deadline_ms = 1;
+	meter_init(&m, &b, meter_now_ms() - 1);
+	rpm_case("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB);"
+		 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+		 " LIMIT 20000) INSERT INTO Packages SELECT x, rpm_blob() FROM c",
+		 &m, &o);
+	assert_true(o.inv.npkgs < 20000);
+	assert_true(meter_was_hit(&m, BUDGET_DEADLINE));
+	assert_non_null(strstr(o.inv.notes[0], "took too long"));
+	det_out_release(&o);
+	meter_release(&m);
+	/* The packages budget: the detector stops adding. */
+	rpm_case("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB);"
+		 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+		 " LIMIT 50) INSERT INTO Packages SELECT x, rpm_blob() FROM c",
+		 NULL, &o);
+	assert_int_equal(o.inv.npkgs, 50);
+	det_out_release(&o);
+}
+
+/* A lockfile jansson would spend too much on: a budget hit, not parsed. */
+static void test_npm_costly(void **state)
+{
+	struct scan_budget b = { 0 };
+	struct scan_meter m;
+	struct det_out o;
+	struct buf doc = BUF_INIT;
+	struct det_file f = { "app/package-lock.json", "sha256:l", NULL, 0, &m };
+
+	(void)state;
+	meter_init(&m, &b, 0);
+	for (int i = 0; i < 300; i++)
+		buf_adds(&doc, "[");
+	for (int i = 0; i < 300; i++)
+		buf_adds(&doc, "]");
+	f.data = doc.buf;
+	f.len = doc.len;
+	det_out_init(&o);
+	det_run(DET_NPM_LOCK, &f, &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	assert_non_null(strstr(o.inv.notes[0], "too costly"));
+	assert_true(meter_was_hit(&m, BUDGET_FILE_BYTES));
+	det_out_release(&o);
+	meter_release(&m);
+	buf_release(&doc);
+
+	/* 3M values; brackets and commas inside strings do not count. */
+	meter_init(&m, &b, 0);
+	buf_adds(&doc, "{\"lockfileVersion\":3,\"x\":\"[[[,,,\\\",\",\"y\":[");
+	for (int i = 0; i < 3000000; i++)
+		buf_adds(&doc, "0,");
+	buf_adds(&doc, "0]}");
+	f.data = doc.buf;
+	f.len = doc.len;
+	det_out_init(&o);
+	det_run(DET_NPM_LOCK, &f, &o);
+	assert_true(meter_was_hit(&m, BUDGET_FILE_BYTES));
+	det_out_release(&o);
+	meter_release(&m);
+	buf_release(&doc);
+
+	meter_init(&m, &b, 0);
+	buf_adds(&doc, "{\"lockfileVersion\":3,\"x\":\"[[[[,,,\",\"packages\":"
+		 "{\"node_modules/a\":{\"version\":\"1.0.0\"}}}");
+	f.data = doc.buf;
+	f.len = doc.len;
+	det_out_init(&o);
+	det_run(DET_NPM_LOCK, &f, &o);
+	assert_int_equal(o.inv.npkgs, 1);
+	assert_int_equal(m.nhits, 0);
+	det_out_release(&o);
+	meter_release(&m);
+	buf_release(&doc);
+}
+
+/* max_pkgs: what the packages budget leaves a detector. */
+static void test_out_full(void **state)
+{
+	static const char st[] =
+		"Package: a\nStatus: install ok installed\nVersion: 1\n\n"
+		"Package: b\nStatus: install ok installed\nVersion: 1\n\n"
+		"Package: c\nStatus: install ok installed\nVersion: 1\n";
+	struct det_file f = { "var/lib/dpkg/status", "sha256:l", st,
+			      sizeof(st) - 1, NULL };
+	struct det_out o;
+
+	(void)state;
+	det_out_init(&o);
+	o.max_pkgs = 2;
+	det_run(DET_DPKG, &f, &o);
+	assert_int_equal(o.inv.npkgs, 2);
+	assert_true(o.full);
+	det_out_release(&o);
 }
 
 static void test_rpm_bdb_note(void **state)
@@ -612,6 +809,9 @@ int main(void)
 		cmocka_unit_test(test_apk),
 		cmocka_unit_test(test_rpm),
 		cmocka_unit_test(test_rpm_bdb_note),
+		cmocka_unit_test(test_rpm_hostile),
+		cmocka_unit_test(test_npm_costly),
+		cmocka_unit_test(test_out_full),
 		cmocka_unit_test(test_python),
 		cmocka_unit_test(test_pep503),
 		cmocka_unit_test(test_npm_lock),

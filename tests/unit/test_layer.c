@@ -17,6 +17,7 @@
 #include "common/buf.h"
 #include "common/xmalloc.h"
 #include "scanner/layer.h"
+#include "scanner/meter.h"
 
 #define IMAGES "tests/data/images/"
 
@@ -188,7 +189,7 @@ static void test_path_norm(void **state)
  * added), then a Python package. */
 static void test_whiteout_layers(void **state)
 {
-	struct layer_walk *w = layer_walk_new();
+	struct layer_walk *w = layer_walk_new(NULL);
 	struct scan_inventory inv;
 	struct tb t;
 
@@ -225,7 +226,7 @@ static void test_whiteout_layers(void **state)
 
 static void test_without_whiteout(void **state)
 {
-	struct layer_walk *w = layer_walk_new();
+	struct layer_walk *w = layer_walk_new(NULL);
 	struct scan_inventory inv;
 	struct tb t;
 
@@ -253,7 +254,7 @@ static void test_without_whiteout(void **state)
 
 static void test_opaque_and_replace(void **state)
 {
-	struct layer_walk *w = layer_walk_new();
+	struct layer_walk *w = layer_walk_new(NULL);
 	struct scan_inventory inv;
 	struct tb t;
 
@@ -273,7 +274,9 @@ static void test_opaque_and_replace(void **state)
 	tb_str(&t, "a/y-2.dist-info/METADATA", meta_y);
 	/* A whiteout hides lower layers only, not this layer's own file. */
 	tb_str(&t, "d/.wh.y-2.dist-info", "");
-	tb_str(&t, "d/y-2.dist-info/METADATA", meta_y);
+	/* (Not identical to a/'s: identical files are listed once.) */
+	tb_str(&t, "d/y-2.dist-info/METADATA",
+	       "Metadata-Version: 2.1\nName: y\nVersion: 2.0\nSummary: d\n");
 	/* A file over a directory removes the directory's contents. */
 	tb_str(&t, "b", "not a dir");
 	/* A symlink over a directory too. */
@@ -291,7 +294,7 @@ static void test_opaque_and_replace(void **state)
 
 static void test_links(void **state)
 {
-	struct layer_walk *w = layer_walk_new();
+	struct layer_walk *w = layer_walk_new(NULL);
 	struct scan_inventory inv;
 	struct tb t;
 
@@ -312,7 +315,7 @@ static void test_links(void **state)
 	inv_release(&inv);
 
 	/* A symlink loop ends nowhere, quietly. */
-	w = layer_walk_new();
+	w = layer_walk_new(NULL);
 	inv_init(&inv);
 	tb_open(&t, false);
 	tb_link(&t, "etc/os-release", "../usr/lib/os-release", false);
@@ -327,7 +330,7 @@ static void test_links(void **state)
 
 static void test_dotdot(void **state)
 {
-	struct layer_walk *w = layer_walk_new();
+	struct layer_walk *w = layer_walk_new(NULL);
 	struct scan_inventory inv;
 	struct tb t;
 
@@ -348,7 +351,7 @@ static void test_dotdot(void **state)
 
 static void test_truncated_gzip(void **state)
 {
-	struct layer_walk *w = layer_walk_new();
+	struct layer_walk *w = layer_walk_new(NULL);
 	struct scan_inventory inv;
 	char *noise = xmalloc(1 << 20);
 	struct tb t;
@@ -377,7 +380,7 @@ static void test_truncated_gzip(void **state)
 
 static void test_sparse_huge(void **state)
 {
-	struct layer_walk *w = layer_walk_new();
+	struct layer_walk *w = layer_walk_new(NULL);
 	struct scan_inventory inv;
 	struct tb t;
 	clock_t start = clock();
@@ -436,7 +439,7 @@ static void test_npm_dedupe(void **state)
 		"make-dir/node_modules/semver", "minimist", "qs", "semver",
 		"yallist",
 	};
-	struct layer_walk *w = layer_walk_new();
+	struct layer_walk *w = layer_walk_new(NULL);
 	struct scan_inventory inv;
 	char file[256], path[256];
 	size_t from_lock = 0;
@@ -470,6 +473,389 @@ static void test_npm_dedupe(void **state)
 	inv_release(&inv);
 }
 
+/* A file of size zero bytes, written a MiB at a time. */
+static void tb_zeros(struct tb *t, const char *path, int64_t size)
+{
+	static const char zeros[1 << 20];
+	struct archive_entry *e = tb_entry(path, AE_IFREG, 0644, size);
+
+	assert_int_equal(archive_write_header(t->a, e), ARCHIVE_OK);
+	for (int64_t left = size; left > 0; left -= (int64_t)sizeof(zeros)) {
+		size_t n = left < (int64_t)sizeof(zeros) ? (size_t)left
+							 : sizeof(zeros);
+
+		assert_int_equal(archive_write_data(t->a, zeros, n), (la_ssize_t)n);
+	}
+	archive_entry_free(e);
+}
+
+/* walk(), and how many decompressed bytes the layer's reading took. */
+static int walk_bytes(struct layer_walk *w, struct tb *t, const char *digest,
+		      int64_t *out)
+{
+	struct archive *a = archive_read_new();
+	struct err e = ERR_INIT;
+	int r;
+
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_memory(a, t->mem, t->used), ARCHIVE_OK);
+	r = layer_walk_archive(w, a, digest, &e);
+	*out = archive_filter_bytes(a, 0);
+	archive_read_free(a);
+	free(t->mem);
+	return r;
+}
+
+static bool hit(const struct scan_meter *m, const char *budget,
+		const char *layer)
+{
+	for (size_t i = 0; i < m->nhits; i++)
+		if (!strcmp(m->hits[i].budget, budget) &&
+		    (!layer || !strcmp(m->hits[i].layer, layer)))
+			return true;
+	return false;
+}
+
+static size_t count_eco(const struct scan_inventory *inv, enum scan_eco eco)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < inv->npkgs; i++)
+		n += inv->pkgs[i].eco == eco;
+	return n;
+}
+
+/* Walks the layers, finishes, and checks every entry was given back. */
+static void finish(struct layer_walk *w, struct scan_meter *m,
+		   struct scan_inventory *inv)
+{
+	inv_init(inv);
+	layer_walk_finish(w, inv);
+	layer_walk_free(w);
+	assert_int_equal(m->entries, 0);
+}
+
+/* Bytes per layer: the layer stops inside the entry that crosses the
+ * limit (a compressed entry is never skipped in one call); what came
+ * before counts, and the next layer is read. */
+static void test_budget_layer_bytes(void **state)
+{
+	struct scan_budget b = { .layer_bytes = 2 << 20 };
+	struct scan_inventory inv;
+	struct scan_meter m;
+	struct layer_walk *w;
+	int64_t out;
+	struct tb t;
+
+	(void)state;
+	meter_init(&m, &b, 0);
+	w = layer_walk_new(&m);
+	tb_open(&t, true);
+	tb_str(&t, "var/lib/dpkg/status", status2);
+	tb_zeros(&t, "srv/zeros", 32 << 20);
+	tb_str(&t, "lib/apk/db/installed", apkdb);
+	tb_close(&t);
+	assert_int_equal(walk_bytes(w, &t, "sha256:l1", &out), -1);
+	assert_true(out < (4 << 20));
+	tb_open(&t, true);
+	tb_str(&t, "usr/lib/x-1.dist-info/METADATA", meta_x);
+	tb_close(&t);
+	assert_int_equal(walk(w, &t, t.used, "sha256:l2"), 0);
+	finish(w, &m, &inv);
+	assert_true(hit(&m, BUDGET_LAYER_BYTES, "sha256:l1"));
+	assert_int_equal(m.nhits, 1);
+	assert_false(m.stop);
+	assert_int_equal(count_eco(&inv, ECO_DEBIAN), 2);
+	assert_int_equal(count_eco(&inv, ECO_ALPINE), 0);
+	assert_int_equal(count_eco(&inv, ECO_PYPI), 1);
+	assert_true(has_note(&inv, "layer sha256:l1: reading stopped"));
+	inv_release(&inv);
+	meter_release(&m);
+}
+
+/* Bytes per image: the scan stops; later layers are not read at all. */
+static void test_budget_image_bytes(void **state)
+{
+	struct scan_budget b = { .image_bytes = 3 << 20 };
+	struct scan_inventory inv;
+	struct scan_meter m;
+	struct layer_walk *w;
+	struct tb t;
+
+	(void)state;
+	meter_init(&m, &b, 0);
+	w = layer_walk_new(&m);
+	tb_open(&t, true);
+	tb_str(&t, "var/lib/dpkg/status", status2);
+	tb_zeros(&t, "a", 2 << 20);
+	tb_close(&t);
+	assert_int_equal(walk(w, &t, t.used, "sha256:l1"), 0);
+	tb_open(&t, true);
+	tb_zeros(&t, "b", 2 << 20);
+	tb_close(&t);
+	assert_int_equal(walk(w, &t, t.used, "sha256:l2"), -1);
+	assert_true(m.stop);
+	tb_open(&t, true);
+	tb_str(&t, "lib/apk/db/installed", apkdb);
+	tb_close(&t);
+	assert_int_equal(walk(w, &t, t.used, "sha256:l3"), -1);
+	finish(w, &m, &inv);
+	assert_true(hit(&m, BUDGET_IMAGE_BYTES, "sha256:l2"));
+	assert_int_equal(m.nhits, 1);
+	assert_int_equal(count_eco(&inv, ECO_DEBIAN), 2);
+	assert_int_equal(count_eco(&inv, ECO_ALPINE), 0);
+	inv_release(&inv);
+	meter_release(&m);
+}
+
+/* The ratio, checked once SCAN_RATIO_FLOOR bytes are out; 0 turns it off. */
+static void test_budget_ratio(void **state)
+{
+	struct scan_budget b = { .ratio = 100 };
+	struct scan_inventory inv;
+	struct scan_meter m;
+	struct layer_walk *w;
+	int64_t out;
+	struct tb t;
+
+	(void)state;
+	for (int pass = 0; pass < 2; pass++) {
+		b.ratio = pass ? 0 : 100;
+		meter_init(&m, &b, 0);
+		w = layer_walk_new(&m);
+		tb_open(&t, true);
+		tb_zeros(&t, "zeros", 96 << 20);
+		tb_str(&t, "var/lib/dpkg/status", status2);
+		tb_close(&t);
+		assert_int_equal(walk_bytes(w, &t, "sha256:l1", &out), pass ? 0 : -1);
+		finish(w, &m, &inv);
+		if (pass) {
+			assert_int_equal(m.nhits, 0);
+			assert_int_equal(count_eco(&inv, ECO_DEBIAN), 2);
+		} else {
+			assert_true(hit(&m, BUDGET_RATIO, "sha256:l1"));
+			assert_true(out > SCAN_RATIO_FLOOR && out < (72 << 20));
+			assert_int_equal(inv.npkgs, 0);
+		}
+		inv_release(&inv);
+		meter_release(&m);
+	}
+}
+
+static void test_budget_entries(void **state)
+{
+	struct scan_budget b = { .layer_entries = 20 };
+	struct scan_inventory inv;
+	struct scan_meter m;
+	struct layer_walk *w;
+	char name[32];
+	struct tb t;
+
+	(void)state;
+	meter_init(&m, &b, 0);
+	w = layer_walk_new(&m);
+	tb_open(&t, false);
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		tb_str(&t, name, "x");
+	}
+	tb_str(&t, "var/lib/dpkg/status", status2);
+	tb_close(&t);
+	assert_int_equal(walk(w, &t, t.used, "sha256:l1"), -1);
+	finish(w, &m, &inv);
+	assert_true(hit(&m, BUDGET_LAYER_ENTRIES, "sha256:l1"));
+	assert_int_equal(inv.npkgs, 0);
+	inv_release(&inv);
+	meter_release(&m);
+}
+
+/* A file its detector needs whole but may not read is a budget hit, not
+ * only a note: what it would list is unknown. */
+static void test_budget_file_bytes(void **state)
+{
+	struct scan_budget b = { .file_bytes = 64 };
+	struct scan_inventory inv;
+	struct scan_meter m;
+	struct layer_walk *w;
+	struct tb t;
+
+	(void)state;
+	meter_init(&m, &b, 0);
+	w = layer_walk_new(&m);
+	tb_open(&t, true);
+	tb_str(&t, "var/lib/dpkg/status", status2);
+	/* A prefix is all METADATA needs: no hit. */
+	tb_str(&t, "usr/lib/x-1.dist-info/METADATA", meta_x);
+	tb_str(&t, "lib/apk/db/installed", apkdb);
+	tb_close(&t);
+	assert_int_equal(walk(w, &t, t.used, "sha256:l1"), 0);
+	finish(w, &m, &inv);
+	assert_true(hit(&m, BUDGET_FILE_BYTES, "sha256:l1"));
+	assert_int_equal(m.nhits, 1);
+	assert_non_null(strstr(m.hits[0].detail, "var/lib/dpkg/status"));
+	assert_int_equal(m.hits[0].limit, 64);
+	assert_int_equal(count_eco(&inv, ECO_DEBIAN), 0);
+	assert_int_equal(count_eco(&inv, ECO_PYPI), 1);
+	assert_int_equal(count_eco(&inv, ECO_ALPINE), 1);
+	assert_true(has_note(&inv, "var/lib/dpkg/status: not analysed: too large"));
+	inv_release(&inv);
+	meter_release(&m);
+}
+
+/* Inventory entries per image: files kept and the packages they list. */
+static void test_budget_packages(void **state)
+{
+	struct scan_budget b = { .packages = 30 };
+	struct scan_inventory inv;
+	struct scan_meter m;
+	struct layer_walk *w;
+	char path[64], doc[64];
+	struct tb t;
+
+	(void)state;
+	meter_init(&m, &b, 0);
+	w = layer_walk_new(&m);
+	tb_open(&t, true);
+	for (int i = 0; i < 100; i++) {
+		snprintf(path, sizeof(path), "node_modules/p%d/package.json", i);
+		snprintf(doc, sizeof(doc), "{\"name\":\"p%d\",\"version\":\"1.0.0\"}", i);
+		tb_str(&t, path, doc);
+	}
+	tb_close(&t);
+	assert_int_equal(walk(w, &t, t.used, "sha256:l1"), 0);
+	assert_true(m.entries <= 30);
+	finish(w, &m, &inv);
+	assert_true(hit(&m, BUDGET_PACKAGES, "sha256:l1"));
+	assert_int_equal(inv.npkgs, 15);
+	inv_release(&inv);
+	meter_release(&m);
+
+	/* A single file naming more packages than are left. */
+	b.packages = 2;
+	meter_init(&m, &b, 0);
+	w = layer_walk_new(&m);
+	tb_open(&t, true);
+	tb_str(&t, "var/lib/dpkg/status", status2);
+	tb_close(&t);
+	walk(w, &t, t.used, "sha256:l1");
+	finish(w, &m, &inv);
+	assert_true(hit(&m, BUDGET_PACKAGES, "sha256:l1"));
+	assert_int_equal(inv.npkgs, 1);
+	inv_release(&inv);
+	meter_release(&m);
+}
+
+static void test_budget_deadline(void **state)
+{
+	struct scan_budget b = { .deadline_ms = 1000 };
+	struct scan_inventory inv;
+	struct scan_meter m;
+	struct layer_walk *w;
+	struct tb t;
+
+	(void)state;
+	meter_init(&m, &b, meter_now_ms() - 1);
+	w = layer_walk_new(&m);
+	tb_open(&t, true);
+	tb_str(&t, "var/lib/dpkg/status", status2);
+	tb_close(&t);
+	assert_int_equal(walk(w, &t, t.used, "sha256:l1"), -1);
+	finish(w, &m, &inv);
+	assert_true(hit(&m, BUDGET_DEADLINE, "sha256:l1"));
+	assert_int_equal(m.hits[0].limit, 1000);
+	assert_true(m.stop);
+	assert_int_equal(inv.npkgs, 0);
+	inv_release(&inv);
+	meter_release(&m);
+}
+
+/* The inventory bomb: one lockfile and thousands of hard links to it (and
+ * the same with status.d) list each package once. */
+static void test_hardlinks_once(void **state)
+{
+	struct scan_budget b;
+	struct scan_inventory inv;
+	struct scan_meter m;
+	struct layer_walk *w;
+	char path[64];
+	struct tb t;
+
+	(void)state;
+	scan_budget_defaults(&b);
+	meter_init(&m, &b, 0);
+	w = layer_walk_new(&m);
+	t.cap = 0;
+	tb_open(&t, true);
+	tb_fixture(&t, IMAGES "npm-app/package-lock.json", "app/package-lock.json");
+	tb_str(&t, "var/lib/dpkg/status.d/base", status2);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(path, sizeof(path), "h/%d/package-lock.json", i);
+		tb_link(&t, path, "app/package-lock.json", true);
+		snprintf(path, sizeof(path), "var/lib/dpkg/status.d/l%d", i);
+		tb_link(&t, path, "var/lib/dpkg/status.d/base", true);
+	}
+	tb_close(&t);
+	assert_int_equal(walk(w, &t, t.used, "sha256:l1"), 0);
+	finish(w, &m, &inv);
+	assert_int_equal(m.nhits, 0);
+	assert_int_equal(count_eco(&inv, ECO_DEBIAN), 2);
+	assert_int_equal(count_eco(&inv, ECO_NPM), 9);
+	/* What it used: 6002 entries kept (files and links), 11 packages. */
+	assert_int_equal(m.used.layer_entries, 6002);
+	assert_int_equal(m.used.packages, 6002 + 11);
+	assert_true(m.used.layer_bytes > 6002 * 512);
+	inv_release(&inv);
+	meter_release(&m);
+}
+
+/* Identical files are analysed and listed once, under a path that still
+ * exists: deleting the first copy does not lose the second. */
+static void test_identical_once(void **state)
+{
+	struct layer_walk *w = layer_walk_new(NULL);
+	struct scan_inventory inv;
+	struct tb t;
+
+	(void)state;
+	inv_init(&inv);
+	tb_open(&t, true);
+	tb_str(&t, "var/lib/dpkg/status.d/a", status2);
+	tb_str(&t, "var/lib/dpkg/status.d/b", status2);
+	tb_str(&t, "var/lib/dpkg/status.d/c", status2);
+	tb_close(&t);
+	walk(w, &t, t.used, "sha256:l1");
+	tb_open(&t, true);
+	tb_str(&t, "var/lib/dpkg/status.d/.wh.a", "");
+	tb_str(&t, "var/lib/dpkg/status.d/d", status2);
+	tb_close(&t);
+	walk(w, &t, t.used, "sha256:l2");
+	layer_walk_finish(w, &inv);
+	layer_walk_free(w);
+	assert_int_equal(inv.npkgs, 2);
+	assert_string_equal(inv.pkgs[0].path, "var/lib/dpkg/status.d/b");
+	assert_string_equal(inv.pkgs[0].layer, "sha256:l1");
+	inv_release(&inv);
+
+	/* Only the copy a later layer added is left: its layer is named. */
+	w = layer_walk_new(NULL);
+	tb_open(&t, true);
+	tb_str(&t, "var/lib/dpkg/status.d/a", status2);
+	tb_close(&t);
+	walk(w, &t, t.used, "sha256:l1");
+	tb_open(&t, true);
+	tb_str(&t, "var/lib/dpkg/status.d/.wh.a", "");
+	tb_str(&t, "var/lib/dpkg/status.d/z", status2);
+	tb_close(&t);
+	walk(w, &t, t.used, "sha256:l2");
+	layer_walk_finish(w, &inv);
+	layer_walk_free(w);
+	assert_int_equal(inv.npkgs, 2);
+	assert_string_equal(inv.pkgs[0].path, "var/lib/dpkg/status.d/z");
+	assert_string_equal(inv.pkgs[0].layer, "sha256:l2");
+	inv_release(&inv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +868,15 @@ int main(void)
 		cmocka_unit_test(test_truncated_gzip),
 		cmocka_unit_test(test_sparse_huge),
 		cmocka_unit_test(test_npm_dedupe),
+		cmocka_unit_test(test_budget_layer_bytes),
+		cmocka_unit_test(test_budget_image_bytes),
+		cmocka_unit_test(test_budget_ratio),
+		cmocka_unit_test(test_budget_entries),
+		cmocka_unit_test(test_budget_file_bytes),
+		cmocka_unit_test(test_budget_packages),
+		cmocka_unit_test(test_budget_deadline),
+		cmocka_unit_test(test_hardlinks_once),
+		cmocka_unit_test(test_identical_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

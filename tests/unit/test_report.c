@@ -12,6 +12,7 @@
 
 #include "common/xmalloc.h"
 #include "scanner/image.h"
+#include "scanner/meter.h"
 #include "scanner/report.h"
 #include "scanner/scan.h"
 
@@ -288,6 +289,128 @@ static void test_rematch(void **state)
 	json_decref(r);
 }
 
+/* A report after a budget hit, as scan.c makes it. */
+static json_t *make_incomplete(void)
+{
+	struct scan_budget b = { .ratio = 100 };
+	struct scan_meter m;
+	json_t *r = make_report("v1");
+
+	meter_init(&m, &b, 0);
+	meter_hit(&m, BUDGET_RATIO, 100, "sha256:l1", "%s", "zeros \xff");
+	meter_hit(&m, BUDGET_RATIO, 100, "sha256:l1", "%s", "again");
+	report_set_budgets(r, meter_budgets(&m));
+	meter_release(&m);
+	return r;
+}
+
+static void test_status(void **state)
+{
+	json_t *r = make_report("v1"), *b;
+
+	(void)state;
+	assert_string_equal(json_string_value(json_object_get(r, "status")),
+			    "complete");
+	report_set_budgets(r, meter_budgets(NULL));
+	assert_true(report_is_complete(r));
+	assert_null(json_object_get(r, "budgets"));
+	json_decref(r);
+
+	r = make_incomplete();
+	assert_string_equal(json_string_value(json_object_get(r, "status")),
+			    "incomplete");
+	assert_false(report_is_complete(r));
+	/* One entry per budget and layer; details kept valid UTF-8. */
+	assert_int_equal(json_array_size(json_object_get(r, "budgets")), 1);
+	b = json_array_get(json_object_get(r, "budgets"), 0);
+	assert_string_equal(json_string_value(json_object_get(b, "budget")), "ratio");
+	assert_int_equal(json_integer_value(json_object_get(b, "limit")), 100);
+	assert_string_equal(json_string_value(json_object_get(b, "layer")), "sha256:l1");
+	assert_string_equal(json_string_value(json_object_get(b, "detail")), "zeros ?");
+	json_decref(r);
+
+	/* Reports made before budgets existed read as complete. */
+	r = json_pack("{s:[]}", "packages");
+	assert_true(report_is_complete(r));
+	json_decref(r);
+}
+
+/* An index is incomplete when any platform is; the renderings say so. */
+static void test_status_index(void **state)
+{
+	struct image_set set;
+	json_t *r, *bom, *c;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	image_set_init(&set);
+	set.is_index = true;
+	digest_of(DIGEST_SHA256, "i", 1, &set.index_digest);
+	r = report_index(&set, json_pack("[o, o]", make_report("v1"),
+					 make_incomplete()),
+			 &(struct report_meta){ .now = 1800000000 });
+	assert_string_equal(json_string_value(json_object_get(r, "status")),
+			    "incomplete");
+	f = open_memstream(&text, &len);
+	assert_int_equal(report_write_table(f, r), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "Status:   INCOMPLETE"));
+	assert_non_null(strstr(text, "budget ratio (limit 100): zeros"));
+	free(text);
+	bom = report_cyclonedx(r);
+	c = json_object_get(bom, "compositions");
+	assert_int_equal(json_array_size(c), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0),
+				"aggregate")), "incomplete");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 1),
+				"aggregate")), "complete");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 2),
+				"aggregate")), "incomplete");
+	json_decref(bom);
+	json_decref(r);
+
+	r = report_index(&set, json_pack("[o]", make_report("v1")),
+			 &(struct report_meta){ .now = 1800000000 });
+	assert_true(report_is_complete(r));
+	bom = report_cyclonedx(r);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+		json_object_get(bom, "compositions"), 0), "aggregate")), "complete");
+	json_decref(bom);
+	json_decref(r);
+	image_set_release(&set);
+}
+
+/* Re-matching keeps what the scan could not see. */
+static void test_rematch_keeps_status(void **state)
+{
+	struct image_set set;
+	json_t *r = make_incomplete(), *out = NULL, *idx;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	assert_int_equal(scan_rematch(r, NULL, 1800000000, &out, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(out, "status")),
+			    "incomplete");
+	assert_true(json_equal(json_object_get(out, "budgets"),
+			       json_object_get(r, "budgets")));
+	json_decref(out);
+	image_set_init(&set);
+	set.is_index = true;
+	digest_of(DIGEST_SHA256, "i", 1, &set.index_digest);
+	idx = report_index(&set, json_pack("[O]", r),
+			   &(struct report_meta){ .now = 1800000000 });
+	assert_int_equal(scan_rematch(idx, NULL, 1800000000, &out, &e), 0);
+	assert_false(report_is_complete(out));
+	assert_string_equal(json_string_value(json_object_get(out, "status")),
+			    "incomplete");
+	json_decref(out);
+	json_decref(idx);
+	json_decref(r);
+	image_set_release(&set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +420,9 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_cyclonedx),
 		cmocka_unit_test(test_rematch),
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_status_index),
+		cmocka_unit_test(test_rematch_keeps_status),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
