@@ -88,7 +88,7 @@ const struct cfg_option cfg_options[] = {
 	{"scan-max-layer-entries", CFG_INT, 0, INT_MAX, "500000",
 	 CFG_OFF(scan_max_layer_entries), NULL, "N",
 	 "tar entries in one layer; 0 = no limit"},
-	{"scan-max-file-bytes", CFG_SIZE, 0, 1LL << 40, "128MiB",
+	{"scan-max-file-bytes", CFG_SIZE, 0, 1LL << 40, "256MiB",
 	 CFG_OFF(scan_max_file_bytes), NULL, "SIZE",
 	 "bytes read of one file a detector wants; 0 = no limit"},
 	{"scan-max-packages", CFG_INT, 0, INT_MAX, "50000",

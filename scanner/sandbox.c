@@ -47,7 +47,8 @@
 extern char **environ;
 
 #define SB_FD 3		      /* the worker's end of the socketpair */
-#define SB_MSG_MAX (64u << 10) /* any frame but a report */
+#define SB_MSG_MAX (64u << 10) /* any frame but a job or a report */
+#define SB_JOB_MAX (8u << 20)	/* a job: an image of up to 1024 layers */
 #define SB_NOBODY 65534
 
 enum sb_kind { SB_JOB = 1, SB_OPEN, SB_BLOB, SB_REPORT, SB_ERROR };
@@ -1104,7 +1105,7 @@ int scan_worker_main(int argc, char **argv)
 		_exit(sb_self_test());
 	/* Nothing of the parent's but the socket. */
 	close_range(SB_FD + 1, ~0U, 0);
-	if (sb_recv(SB_FD, SB_MSG_MAX, 0, &f) || f.kind != SB_JOB)
+	if (sb_recv(SB_FD, SB_JOB_MAX, 0, &f) || f.kind != SB_JOB)
 		goto out;
 	job = json_loadb(f.data, f.len, 0, NULL);
 	if (!job || sb_confine(job))
