@@ -91,7 +91,7 @@ const struct cfg_option cfg_options[] = {
 	{"scan-max-file-bytes", CFG_SIZE, 0, 1LL << 40, "256MiB",
 	 CFG_OFF(scan_max_file_bytes), NULL, "SIZE",
 	 "bytes read of one file a detector wants; 0 = no limit"},
-	{"scan-max-packages", CFG_INT, 0, INT_MAX, "50000",
+	{"scan-max-packages", CFG_INT, 0, INT_MAX, "20000",
 	 CFG_OFF(scan_max_packages), NULL, "N",
 	 "packages in one image's inventory; 0 = no limit"},
 	{"auth", CFG_STRING, 0, 0, "none", CFG_OFF(auth), cfg_auth_modes, "MODE",

@@ -273,6 +273,6 @@ void scan_budget_defaults(struct scan_budget *b)
 	b->ratio = 100;
 	b->layer_entries = 500000;
 	b->file_bytes = (int64_t)DET_MAX_GO;
-	b->packages = 50000;
+	b->packages = 20000;
 	b->deadline_ms = 120000;
 }

@@ -77,7 +77,7 @@ complete statusd-hardlink
 # 2. 200k distinct package.json files: the inventory budget.
 hscan many-pkgjson
 budget many-pkgjson packages
-[ "$(count npm)" -le 50000 ] || bad "many-pkgjson: $(count npm) packages"
+[ "$(count npm)" -le 20000 ] || bad "many-pkgjson: $(count npm) packages"
 hscan many-pkgjson --max-layer-entries 1000
 budget many-pkgjson layer_entries
 
