@@ -112,6 +112,12 @@ void rs_import_run(struct reg_scan *s, struct rs_import *imp);
 void rs_import_free(struct rs_import *imp);
 
 /* scan_job.c: runs one claimed job to its next state. */
+/* When a job that failed with c on its attempts-th claim is tried again:
+ * -1 never (the image is malformed or hostile: a worker died or a limit
+ * killed it; or the passing failures ran out of attempts), else a time
+ * after now that doubles from RS_RETRY_S up to RS_RETRY_MAX_S.  The image
+ * stays pending (and refused by a policy) until then. */
+int64_t rs_retry_at(enum err_code c, int attempts, time_t now);
 void rs_job_run(struct rs_worker *w, struct stor_scan_job *job);
 
 /* scan_wait.c: wakes every request waiting for dg.  Thread-safe. */

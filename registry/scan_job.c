@@ -255,42 +255,36 @@ static int rs_job_store(struct rs_job *j, json_t **report, struct err *e)
 	return ret;
 }
 
-/* Failures of the image itself are final: a malformed image, or a hostile
- * one (its worker died, or a limit or the deadline killed it) is not
- * retried blindly.  The rest (EMFILE, EIO, a busy DB) are passing and
- * retried with a growing wait; the policy treats the image as pending
- * meanwhile, never as clean. */
-static bool rs_final_error(enum err_code c)
+int64_t rs_retry_at(enum err_code c, int attempts, time_t now)
 {
-	return c == ERR_UNSUPPORTED || c == ERR_MANIFEST_INVALID ||
-	       c == ERR_MANIFEST_UNKNOWN || c == ERR_INVALID ||
-	       c == ERR_BLOB_UNKNOWN || c == ERR_TOO_LARGE;
-}
+	int64_t wait = RS_RETRY_S;
 
-/* Seconds before the next try of a job that failed n times. */
-static int64_t rs_backoff(int n)
-{
-	int64_t s = RS_RETRY_S;
-
-	while (--n > 0 && s < RS_RETRY_MAX_S)
-		s *= 2;
-	return s < RS_RETRY_MAX_S ? s : RS_RETRY_MAX_S;
+	/* Failures of the image itself are final: a malformed image, or a
+	 * hostile one (its worker died, or a limit or the deadline killed
+	 * it) is not retried blindly. */
+	if (c == ERR_UNSUPPORTED || c == ERR_MANIFEST_INVALID ||
+	    c == ERR_MANIFEST_UNKNOWN || c == ERR_INVALID ||
+	    c == ERR_BLOB_UNKNOWN || c == ERR_TOO_LARGE)
+		return -1;
+	if (attempts >= RS_MAX_ATTEMPTS)
+		return -1;
+	while (--attempts > 0 && wait < RS_RETRY_MAX_S)
+		wait *= 2;
+	return (int64_t)now + (wait < RS_RETRY_MAX_S ? wait : RS_RETRY_MAX_S);
 }
 
 static void rs_job_fail(struct rs_job *j, const struct err *why)
 {
 	char ds[DIGEST_STR_MAX];
 	struct err e = ERR_INIT;
-	bool final = rs_final_error(why->code) ||
-		     j->job->attempts >= RS_MAX_ATTEMPTS;
-	int64_t retry_at =
-		final ? -1 : (int64_t)time(NULL) + rs_backoff(j->job->attempts);
+	int64_t retry_at = rs_retry_at(why->code, j->job->attempts, time(NULL));
+	bool final = retry_at < 0;
 
 	digest_str(&j->job->digest, ds);
 	log_msg(final ? LL_WARN : LL_INFO, "scan %s (%s): %s%s", ds,
 		j->job->repo, why->msg,
-		final ? (rs_final_error(why->code) ? "; not retried"
-						   : "; giving up")
+		final ? (j->job->attempts < RS_MAX_ATTEMPTS ? "; not retried"
+							    : "; giving up")
 		      : "; will retry");
 	if (stor_scan_fail(j->st, j->job, why->msg, retry_at, &e) < 0)
 		log_msg(LL_ERROR, "scan %s: %s", ds, e.msg);

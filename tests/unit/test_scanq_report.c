@@ -628,6 +628,36 @@ static void test_policy_init(void **state)
 	assert_int_equal(e.code, ERR_INVALID);
 }
 
+/* A hostile or malformed image is never retried; a passing failure (EMFILE,
+ * EIO, a busy DB) is retried for minutes, with a doubling wait, then
+ * given up: never turned into a pass. */
+static void test_retry_at(void **state)
+{
+	const time_t now = 1000000;
+	static const enum err_code hostile[] = {
+		ERR_INVALID, ERR_TOO_LARGE, ERR_MANIFEST_INVALID,
+		ERR_MANIFEST_UNKNOWN, ERR_BLOB_UNKNOWN, ERR_UNSUPPORTED};
+	int64_t total = 0, prev = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(*hostile); i++)
+		assert_int_equal(rs_retry_at(hostile[i], 1, now), -1);
+	for (int n = 1; n < RS_MAX_ATTEMPTS; n++) {
+		int64_t at = rs_retry_at(ERR_IO, n, now);
+
+		assert_true(at > now);
+		assert_true(at - now >= prev);
+		assert_true(at - now <= RS_RETRY_MAX_S);
+		prev = at - now;
+		total += at - now;
+	}
+	assert_int_equal(rs_retry_at(ERR_IO, 1, now), now + RS_RETRY_S);
+	assert_int_equal(rs_retry_at(ERR_IO, 2, now), now + 2 * RS_RETRY_S);
+	assert_int_equal(rs_retry_at(ERR_DB, RS_MAX_ATTEMPTS, now), -1);
+	/* Minutes, not seconds. */
+	assert_true(total >= 15 * 60);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -643,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_policy_count),
 		cmocka_unit_test(test_policy_decide),
 		cmocka_unit_test(test_policy_init),
+		cmocka_unit_test(test_retry_at),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
