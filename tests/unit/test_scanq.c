@@ -407,6 +407,10 @@ static void test_migrate_from_v1(void **state)
 	stor_free(fx->st);
 	fx->st = NULL;
 	tmpstore_sql(fx->dir,
+		 /* What schema 3 added, then schema 2's scan tables. */
+		 "DROP INDEX uploads_by_repo; DROP INDEX uploads_by_client;"
+		 "ALTER TABLE uploads DROP COLUMN client;"
+		 "DROP TABLE blob_sizes;"
 		 "DROP TABLE scan_results; DROP TABLE scan_jobs;"
 		 "CREATE TABLE scan_jobs (digest TEXT PRIMARY KEY,"
 		 " repo TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'queued'"
