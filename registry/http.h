@@ -25,6 +25,9 @@
  * "id method path status bytes ms peer" (raw path, never the query; status
  * 499 when the client left before a reply).
  *
+ * A client that half-closes its side still gets a reply to every complete
+ * request it sent (pipelined ones included); then the connection closes.
+ *
  * Threads: dispatch and every callback of a request run on that request's
  * loop thread; with several threads, different requests run concurrently.
  */

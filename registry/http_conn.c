@@ -211,6 +211,8 @@ static void conn_request_done(struct http_conn *c)
 	timer_arm(c, conn_cfg(c)->idle_timeout_s);
 	if (evbuffer_get_length(conn_input(c)))
 		conn_kick(c); /* a pipelined request */
+	else if (c->eof)
+		c->kill = true; /* half-closed, and every request answered */
 }
 
 static const char *status_text(int status)
@@ -394,6 +396,18 @@ static void conn_parsed(struct http_conn *c)
 	}
 }
 
+/* The client half-closed in the middle of a message: nothing more will
+ * come.  A reply on its way still goes out (then the connection closes);
+ * else the connection ends now. */
+static void conn_input_ended(struct http_conn *c)
+{
+	if (c->out == OUT_SENDING) {
+		c->close_after = true;
+		return;
+	}
+	c->kill = true;
+}
+
 static void conn_process(struct http_conn *c)
 {
 	struct evbuffer *in = conn_input(c);
@@ -402,8 +416,11 @@ static void conn_process(struct http_conn *c)
 	while (!c->kill) {
 		switch (c->in) {
 		case IN_IDLE:
-			if (!evbuffer_get_length(in))
+			if (!evbuffer_get_length(in)) {
+				if (c->eof)
+					c->kill = true;
 				return;
+			}
 			c->in = IN_HEAD;
 			c->head_bytes = 0;
 			timer_arm(c, conn_cfg(c)->header_timeout_s);
@@ -411,8 +428,11 @@ static void conn_process(struct http_conn *c)
 		case IN_HEAD:
 		case IN_BODY:
 		case IN_DRAIN:
-			if (!evbuffer_get_length(in))
+			if (!evbuffer_get_length(in)) {
+				if (c->eof)
+					conn_input_ended(c);
 				return;
+			}
 			status = conn_feed(c);
 			if (status) {
 				conn_fail(c, status);
@@ -571,8 +591,11 @@ static void conn_on_write(struct http_conn *c)
 		return;
 	}
 	c->out = OUT_SENT;
-	if (c->in == IN_DONE && !c->eof) {
+	if (c->in == IN_DONE) {
 		conn_request_done(c);
+	} else if (c->eof && c->in == IN_DRAIN &&
+		   evbuffer_get_length(conn_input(c))) {
+		conn_kick(c); /* the message's end is here: read it first */
 	} else if (c->close_after || c->eof) {
 		http_req_log(c->req);
 		conn_close(c);
@@ -594,11 +617,17 @@ static void conn_on_event(struct http_conn *c, short what)
 	if (!what)
 		return;
 	/* Deferred events are merged: a write error may ride along. */
-	if (what == (BEV_EVENT_EOF | BEV_EVENT_READING) && !c->lingering &&
-	    c->out == OUT_SENDING) {
-		/* The client half-closed after asking: answer, then close. */
+	if (what == (BEV_EVENT_EOF | BEV_EVENT_READING) && !c->lingering) {
+		/* The client half-closed after asking: every complete request
+		 * it sent (pipelined ones too) is answered, then the
+		 * connection closes.  An incomplete one ends it. */
 		c->eof = true;
-		c->close_after = true;
+		conn_process(c);
+		/* A request waiting for its handler: the client may be gone
+		 * for good, so it waits no longer than an idle one. */
+		if ((c->in == IN_HELD || c->in == IN_DONE) &&
+		    c->out == OUT_NONE)
+			timer_arm(c, conn_cfg(c)->idle_timeout_s);
 		return;
 	}
 	if ((what & BEV_EVENT_ERROR) && c->tls)

@@ -208,7 +208,9 @@ int http_req_add_field(struct http_req *req, const char *at, size_t len,
 		       int max_headers);
 int http_req_add_value(struct http_req *req, const char *at, size_t len);
 /* Splits the URL and indexes the headers once they are complete; returns
- * an HTTP status (400) for a request we refuse, else 0. */
+ * an HTTP status (400) for a request we refuse before any handler runs (a
+ * bad URL, a Transfer-Encoding not ending in chunked, an HTTP/1.1 request
+ * without exactly one Host), else 0. */
 int http_req_finish_headers(struct http_req *req, const http_parser *p);
 void http_req_log(struct http_req *req);
 /* Percent-decodes src[0..len) into a new string; NULL on a bad escape or

@@ -195,6 +195,17 @@ static int split_url(struct http_req *req, bool is_connect)
 	return 0;
 }
 
+/* How many headers are named `name`. */
+static int header_count(const struct http_req *req, const char *name)
+{
+	int i, n = 0;
+
+	for (i = 0; i < req->nhdrs; i++)
+		if (!strcasecmp(req->hdrs[i].name, name))
+			n++;
+	return n;
+}
+
 int http_req_finish_headers(struct http_req *req, const http_parser *p)
 {
 	if (hbuf_terminate(req) < 0)
@@ -204,6 +215,11 @@ int http_req_finish_headers(struct http_req *req, const http_parser *p)
 	req->method = method_from_parser(p->method);
 	req->method_name = http_method_str((enum http_parser_method)p->method);
 	req->chunked = p->flags & F_CHUNKED;
+	/* RFC 9112 6.3: a Transfer-Encoding whose last coding is not chunked
+	 * leaves the body's length unknown; 400 and close, and the handler
+	 * never runs (the parser only says so after the headers). */
+	if (p->uses_transfer_encoding && !req->chunked)
+		return 400;
 	if (!req->chunked && (p->flags & F_CONTENTLENGTH)) {
 		if (p->content_length > INT64_MAX)
 			return 400;
@@ -214,6 +230,11 @@ int http_req_finish_headers(struct http_req *req, const http_parser *p)
 	req->http10 =
 		p->http_major < 1 || (p->http_major == 1 && p->http_minor == 0);
 	req->upgrade = p->upgrade;
+	/* RFC 9112 3.2: an HTTP/1.1 request without Host, or any request
+	 * with several, is a 400. */
+	if (header_count(req, "Host") > 1 ||
+	    (!req->http10 && header_count(req, "Host") != 1))
+		return 400;
 	req->expect_continue = p->http_major == 1 && p->http_minor >= 1 &&
 			       expects_continue(req);
 	return split_url(req, p->method == HTTP_CONNECT);

@@ -49,6 +49,7 @@ static bool have_tls;
 static atomic_int track_closed;
 static atomic_int hang_closed;
 static atomic_int upload_closed;
+static atomic_int count_runs;
 
 /* Test handlers. */
 
@@ -328,7 +329,11 @@ static void dispatch(struct http_req *req, void *arg)
 	int n;
 
 	(void)arg;
-	if (!strcmp(path, "/hello")) {
+	if (!strcmp(path, "/count")) {
+		/* A handler with an effect (a DELETE, say): counts its runs. */
+		atomic_fetch_add(&count_runs, 1);
+		http_reply_mem(req, 202, "text/plain", "done\n", 5);
+	} else if (!strcmp(path, "/hello")) {
 		http_reply_header(req, "X-Test", "yes");
 		http_reply_mem(req, 200, "text/plain", "hello\n", 6);
 	} else if (!strncmp(path, "/echo", 5)) {
@@ -1056,7 +1061,7 @@ static void test_header_limits(void **state)
 	(void)state;
 	big = malloc(70 * 1024);
 	memset(big, 'a', 70 * 1024);
-	cli_sends(c, "GET /hello HTTP/1.1\r\nX-Big: ");
+	cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: ");
 	/* The server answers once over the cap and drops the rest. */
 	cli_try_send(c, big, 70 * 1024);
 	cli_try_send(c, "\r\n\r\n", 4);
@@ -1068,8 +1073,8 @@ static void test_header_limits(void **state)
 	cli_close(c);
 
 	c = cli_open(main_srv.port);
-	cli_sends(c, "GET /hello HTTP/1.1\r\n");
-	for (i = 0; i < 101; i++)
+	cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\n");
+	for (i = 0; i < 100; i++)
 		cli_printf(c, "X-H%d: v\r\n", i);
 	cli_sends(c, "\r\n");
 	assert_int_equal(cli_response(c, &r, false), 0);
@@ -1195,6 +1200,126 @@ static bool wait_count(atomic_int *n, int want, int ms)
 	while (atomic_load(n) < want && now_s() < until)
 		sleep_ms(10);
 	return atomic_load(n) >= want;
+}
+
+/* A Transfer-Encoding that does not end in chunked: 400 and close, and
+ * the handler never runs (RFC 9112 6.3). */
+static void test_bad_transfer_encoding(void **state)
+{
+	static const char *const te[] = {"gzip", "chunked, gzip", "identity",
+					  "gzip, chunked, gzip"};
+	int before = atomic_load(&count_runs);
+	struct resp r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(te) / sizeof(te[0]); i++) {
+		struct cli *c = cli_open(main_srv.port);
+
+		cli_printf(c,
+			   "DELETE /count HTTP/1.1\r\nHost: t\r\n"
+			   "Transfer-Encoding: %s\r\n\r\n5\r\nhello\r\n0\r\n"
+			   "\r\n",
+			   te[i]);
+		assert_int_equal(cli_response(c, &r, false), 0);
+		assert_int_equal(r.status, 400);
+		resp_free(&r);
+		assert_true(cli_closed_within(c, 3000));
+		cli_close(c);
+	}
+	assert_int_equal(atomic_load(&count_runs), before);
+	/* chunked last is fine. */
+	{
+		struct cli *c = cli_open(main_srv.port);
+
+		cli_sends(c, "DELETE /count HTTP/1.1\r\nHost: t\r\n"
+			     "Transfer-Encoding: gzip, chunked\r\n\r\n"
+			     "0\r\n\r\n");
+		assert_int_equal(cli_response(c, &r, false), 0);
+		assert_int_equal(r.status, 202);
+		resp_free(&r);
+		cli_close(c);
+	}
+	assert_int_equal(atomic_load(&count_runs), before + 1);
+}
+
+/* HTTP/1.1 needs exactly one Host; HTTP/1.0 may go without. */
+static void test_host_required(void **state)
+{
+	static const char *const bad[] = {
+		"DELETE /count HTTP/1.1\r\n\r\n",
+		"DELETE /count HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+		"DELETE /count HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+	};
+	int before = atomic_load(&count_runs);
+	struct cli *c;
+	struct resp r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = cli_open(main_srv.port);
+		cli_sends(c, bad[i]);
+		assert_int_equal(cli_response(c, &r, false), 0);
+		assert_int_equal(r.status, 400);
+		resp_free(&r);
+		assert_true(cli_closed_within(c, 3000));
+		cli_close(c);
+	}
+	assert_int_equal(atomic_load(&count_runs), before);
+	c = cli_open(main_srv.port);
+	cli_sends(c, "GET /hello HTTP/1.0\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	cli_close(c);
+}
+
+/* Pipelined requests, then a half-close: every complete request gets its
+ * reply (a deferred one and one with a body too), then the connection
+ * closes; an incomplete last one is dropped. */
+static void test_pipeline_half_close(void **state)
+{
+	static const char *const paths[] = {"/hello", "/defer", "/file",
+					    "/upload", "/slow", "/hello"};
+	struct cli *c;
+	struct resp r;
+	size_t i;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 2; round++) {
+		c = cli_open(main_srv.port);
+		for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+			if (!strcmp(paths[i], "/upload"))
+				cli_sends(c, "PUT /upload HTTP/1.1\r\nHost: t"
+					     "\r\nContent-Length: 3\r\n\r\nabc");
+			else
+				cli_printf(c, "GET %s HTTP/1.1\r\nHost: t\r\n"
+					      "\r\n",
+					   paths[i]);
+		}
+		if (round == 1)
+			cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\n");
+		shutdown(c->fd, SHUT_WR);
+		for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+			assert_int_equal(cli_response(c, &r, false), 0);
+			if (!strcmp(paths[i], "/upload")) {
+				assert_int_equal(r.status, 201);
+				assert_string_equal(r.body,
+						    "bytes=3 pieces=1 max=3");
+			} else {
+				assert_int_equal(r.status, 200);
+			}
+			if (!strcmp(paths[i], "/defer"))
+				assert_string_equal(r.body, "deferred ok");
+			if (!strcmp(paths[i], "/file"))
+				assert_int_equal(r.blen, FILE_SIZE);
+			resp_free(&r);
+		}
+		assert_true(cli_closed_within(c, 3000));
+		cli_close(c);
+	}
 }
 
 static void test_client_gone_mid_body(void **state)
@@ -1326,11 +1451,14 @@ static void test_abandoned_conns_released(void **state)
 {
 	static const char *const sends[] = {
 		("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
-		 "GET /file HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n"),
-		"PUT /upload HTTP/1.1\r\nContent-Length: 5\r\n\r\nab",
+		 "GET /file HTTP/1.1\r\nHost: t\r\n\r\n"
+		 "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"),
+		"PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nab",
 		"GET /hel",
-		"\r\n\r\nGET /hello HTTP/1.1\r\n\r\nGET /file HTTP/1.1\r\n\r\n",
-		"PUT /early HTTP/1.1\r\nContent-Length: 100000\r\n\r\nxx",
+		("\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+		 "GET /file HTTP/1.1\r\nHost: t\r\n\r\n"),
+		("PUT /early HTTP/1.1\r\nHost: t\r\n"
+		 "Content-Length: 100000\r\n\r\nxx"),
 	};
 	struct cli *a, *b;
 	size_t i;
@@ -1351,7 +1479,7 @@ static void test_abandoned_conns_released(void **state)
 		int k;
 
 		for (k = 0; k < 8; k++)
-			cli_sends(c, "GET /file HTTP/1.1\r\n\r\n");
+			cli_sends(c, "GET /file HTTP/1.1\r\nHost: t\r\n\r\n");
 		sleep_ms(20);
 		shutdown(c->fd, SHUT_WR);
 		cli_close(c);
@@ -1754,6 +1882,9 @@ int main(void)
 		cmocka_unit_test(test_file_sendfile),
 		cmocka_unit_test(test_early_reply),
 		cmocka_unit_test(test_client_gone_mid_body),
+		cmocka_unit_test(test_bad_transfer_encoding),
+		cmocka_unit_test(test_host_required),
+		cmocka_unit_test(test_pipeline_half_close),
 		cmocka_unit_test(test_defer),
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_stream_abort),
