@@ -80,6 +80,15 @@ static void config_defaults(struct http_config *cfg)
 		cfg->max_conns = 4096;
 }
 
+int http_conns_for_fds(long fds)
+{
+	long n = (fds - HTTP_REJECT_SLACK) / 2;
+
+	if (n < 1)
+		return 0;
+	return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
 static char *xstrdup_or_null(const char *s)
 {
 	return s ? xstrdup(s) : NULL;

@@ -103,6 +103,12 @@ void http_server_free(struct http_server *srv);
 /* The port actually bound (useful with ":0"). */
 int http_server_port(const struct http_server *srv);
 
+/* How many connections (max_conns) `fds` file descriptors carry: each
+ * connection holds its socket and at most one file (a blob it sends, an
+ * upload it writes), and up to HTTP's 503 slack of refused connections
+ * hold a socket each until their 503 is out.  0 if not even one fits. */
+int http_conns_for_fds(long fds);
+
 /* Request accessors.  Strings are borrowed and live as long as the request. */
 enum http_method http_req_method(const struct http_req *req);
 const char *http_req_method_name(const struct http_req *req);

@@ -1,8 +1,12 @@
 /* serve.c: `customs serve`: config, storage, HTTP server, signals. */
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -99,6 +103,67 @@ static void serve_http_config(const struct cfg *cfg, struct http_config *hc)
 	hc->idle_timeout_s = (int)cfg->idle_timeout;
 }
 
+/* File descriptors that are not connections: sqlite (a database, its WAL
+ * and shared memory per connection, a connection per thread), the event
+ * bases, scan workers, upstream connections, logs and the store. */
+static long serve_fd_reserve(const struct cfg *cfg)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long threads = cfg->threads > 0 ? cfg->threads : cores;
+	long workers = cfg->scan_workers > 0 ? cfg->scan_workers : cores;
+	long reserve = 64 + 8 * threads + 16 * workers;
+
+	if (cfg->mirror || cfg->upstream.n)
+		reserve += 8L * cfg->proxy_workers;
+	return reserve;
+}
+
+/* systemd starts services with a soft RLIMIT_NOFILE of 1024: raise it to
+ * the hard limit, then keep --max-conns within what the descriptors allow,
+ * so that past it clients get a 503 instead of waiting on an accept() that
+ * fails with EMFILE.  Logs the values in effect. */
+static int serve_fd_limits(struct cfg *cfg, struct err *e)
+{
+	struct rlimit rl;
+	long reserve = serve_fd_reserve(cfg), fds;
+	int conns;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return err_errno(e, ERR_INTERNAL, errno, "getrlimit");
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = {rl.rlim_max, rl.rlim_max};
+
+		/* An unlimited hard limit is capped by fs.nr_open. */
+		if (want.rlim_cur == RLIM_INFINITY)
+			want.rlim_cur = want.rlim_max = 1 << 20;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl.rlim_cur = want.rlim_cur;
+		else
+			log_errno(LL_WARN, errno,
+				  "cannot raise the open-file limit from %llu",
+				  (unsigned long long)rl.rlim_cur);
+	}
+	fds = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX / 2
+		      ? LONG_MAX / 2
+		      : (long)rl.rlim_cur;
+	conns = http_conns_for_fds(fds - reserve);
+	if (conns < 1)
+		return err_set(e, ERR_INVALID,
+			       "%ld open files (RLIMIT_NOFILE) leave no room for "
+			       "connections; %ld are needed besides them",
+			       fds, reserve);
+	if (cfg->max_conns > conns) {
+		log_msg(LL_WARN,
+			"--max-conns %d lowered to %d: %ld open files allowed "
+			"(RLIMIT_NOFILE), %ld kept for other use",
+			cfg->max_conns, conns, fds, reserve);
+		cfg->max_conns = conns;
+	}
+	log_msg(LL_INFO, "open files: %ld allowed; connections: %d", fds,
+		cfg->max_conns);
+	return 0;
+}
+
 /* After a crash: temporary files and ownerless upload data (the store's
  * lock says no one else writes them); then gc on its schedule, quotas and
  * the request rate. */
@@ -177,6 +242,8 @@ int reg_serve_main(int argc, char **argv)
 		log_set_level(level);
 	serve_tune_malloc();
 	ctx.cfg = &cfg;
+	if (serve_fd_limits(&cfg, &e) < 0)
+		goto fail;
 	/* One server per data directory: its crash recovery relies on it. */
 	lock = stor_lock_take(cfg.data, &e);
 	if (lock)
