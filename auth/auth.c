@@ -119,6 +119,8 @@ struct auth *auth_new(const struct auth_config *cfg, struct err *e)
 	a = xcalloc(1, sizeof(*a));
 	pthread_mutex_init(&a->lock, NULL);
 	auth_rl_init(&a->rl);
+	a->rl.budget = cfg->fail_budget > 0 ? cfg->fail_budget : 0;
+	a->rl.gtokens = a->rl.budget;
 	a->now = wall_clock;
 	a->mode = cfg->mode;
 	a->service = xstrdup(cfg->service ? cfg->service : DEFAULT_SERVICE);
@@ -237,20 +239,39 @@ static int refuse(struct auth *a, const struct auth_request *req,
 
 /* --- Sign-in ------------------------------------------------------------ */
 
+static int too_many(struct auth_result *res, int wait, const char *who,
+		    struct err *e)
+{
+	res->retry_after_s = wait;
+	return err_set(e, ERR_TOOMANYREQUESTS,
+		       "too many failed logins%s; retry in %d s", who, wait);
+}
+
 int auth_login(struct auth *a, const char *peer, const char *user,
-	       const char *pass, unsigned char fp[16], struct auth_result *res,
-	       struct err *e)
+	       const char *pass, bool quick, unsigned char fp[16],
+	       struct auth_result *res, struct err *e)
 {
 	int wait = auth_rl_wait(&a->rl, peer, a->now());
+	bool name_ok = auth_user_name_ok(user), known;
 	int r;
 
-	if (wait > 0) {
-		res->retry_after_s = wait;
-		return err_set(e, ERR_TOOMANYREQUESTS,
-			       "too many failed logins; retry in %d s", wait);
+	if (wait > 0)
+		return too_many(res, wait, "", e);
+	/* A password the cache knows costs nothing: it passes even when
+	 * everyone's budget is spent, so signed-in users keep working
+	 * through a storm of bad logins. */
+	known = name_ok && auth_password_cached(a, user, pass, fp);
+	if (!known && name_ok) {
+		wait = quick ? auth_rl_global_wait(&a->rl, a->now())
+			     : auth_rl_global_take(&a->rl, a->now());
+		if (wait > 0)
+			return too_many(res, wait, " on this registry", e);
+		if (quick)
+			return AUTH_LATER;
 	}
-	r = auth_user_name_ok(user) ? auth_password_check(a, user, pass, fp, e)
-				    : 0;
+	r = known ? 1 : name_ok ? auth_password_check(a, user, pass, fp, e) : 0;
+	if (!known && name_ok && r != 0)
+		auth_rl_global_refund(&a->rl); /* not a failed login */
 	if (r < 0)
 		return -1;
 	if (r == 0) {
@@ -269,7 +290,7 @@ int auth_login(struct auth *a, const char *peer, const char *user,
 }
 
 int auth_basic_login(struct auth *a, const char *cred, const char *peer,
-		     unsigned char fp[16], struct auth_result *res,
+		     bool quick, unsigned char fp[16], struct auth_result *res,
 		     struct err *e)
 {
 	unsigned char *dec;
@@ -289,7 +310,7 @@ int auth_basic_login(struct auth *a, const char *cred, const char *peer,
 			       "malformed Basic credentials");
 	}
 	*colon = '\0';
-	r = auth_login(a, peer, (char *)dec, colon + 1, fp, res, e);
+	r = auth_login(a, peer, (char *)dec, colon + 1, quick, fp, res, e);
 	OPENSSL_cleanse(dec, len);
 	free(dec);
 	return r;
@@ -390,6 +411,7 @@ int auth_check(struct auth *a, const struct auth_request *req,
 	       struct err *e)
 {
 	const char *cred;
+	int r;
 
 	memset(res, 0, sizeof(*res));
 	if (cn_ok(req->client_cn)) {
@@ -409,8 +431,10 @@ int auth_check(struct auth *a, const struct auth_request *req,
 		if (!cred)
 			return refuse(a, req, scope, NULL, ERR_UNAUTHORIZED,
 				      res, e, "Basic credentials required");
-		if (auth_basic_login(a, cred, req->peer, NULL, res, e) < 0)
-			return -1;
+		r = auth_basic_login(a, cred, req->peer, req->quick, NULL, res,
+				     e);
+		if (r != 0)
+			return r;
 		return check_rules(a, req, scope, res, e);
 	}
 	cred = auth_header_cred(req->authorization, "Bearer");

@@ -84,6 +84,10 @@ struct auth_config {
 	const char *token_trust;  /* ... and its PEM public keys or certs */
 	int token_ttl_s;	  /* access tokens: 300 (60 .. 86400) */
 	int refresh_ttl_s;	  /* refresh tokens: 30 days */
+	int fail_budget; /* failed logins a minute from all addresses
+			  * together; past it a password the login cache
+			  * does not know is refused (429) unchecked.
+			  * 0 = no such budget (the per-address one stays) */
 };
 
 /* Loads keys, users and rules.  NULL on a bad config, with `e` saying why
@@ -98,7 +102,16 @@ struct auth_request {
 	const char *client_cn;	   /* verified client certificate CN, or NULL */
 	const char *peer;	   /* client address (rate limiting), or NULL */
 	const char *base_url; /* "https://host:port" as the client sees us */
+	/* Set on an event-loop thread: a password the login cache does not
+	 * know is not checked (bcrypt takes ~50 ms), and the call returns
+	 * AUTH_LATER instead; make it again, with quick false, where
+	 * blocking is fine. */
+	bool quick;
 };
+
+/* What auth_check() and auth_token_request() return when req->quick is
+ * set and a password must be checked. */
+#define AUTH_LATER 1
 
 enum auth_scope_type { AUTH_SCOPE_REPOSITORY, AUTH_SCOPE_REGISTRY };
 
@@ -125,11 +138,13 @@ struct auth_result {
 void auth_result_release(struct auth_result *res);
 
 /* May this request do `scope`?  scope NULL asks only "is the caller signed
- * in?" (GET /v2/).  Returns 0 if allowed; else -1 with e->code:
+ * in?" (GET /v2/).  Returns 0 if allowed, AUTH_LATER (only with
+ * req->quick: nothing decided, `res` empty); else -1 with e->code:
  *   ERR_UNAUTHORIZED     no, bad or expired credentials (or anonymous and
  *                        not allowed): signing in may help; 401;
  *   ERR_DENIED           signed in, but the rules or the token forbid; 403;
- *   ERR_TOOMANYREQUESTS  too many failed logins from this peer; 429;
+ *   ERR_TOOMANYREQUESTS  too many failed logins from this peer, or from
+ *                        everyone (auth_config.fail_budget); 429;
  *   ERR_INTERNAL         a bug or resource failure; 500.
  * `res` says who asked and which headers to send. */
 int auth_check(struct auth *a, const struct auth_request *req,
@@ -171,6 +186,7 @@ struct auth_token_req {
 	const char *authorization; /* GET: Basic credentials, or NULL */
 	const char *client_cn;
 	const char *peer;
+	bool quick; /* as in struct auth_request */
 };
 
 /* The token endpoint (token mode only).
@@ -188,7 +204,7 @@ struct auth_token_req {
  * Else -1 with e->code ERR_INVALID (400), ERR_UNAUTHORIZED (401, bad
  * credentials or refresh token), ERR_TOOMANYREQUESTS (429), ERR_NOT_FOUND
  * (404: not in token mode) or ERR_INTERNAL, and headers in `res` as for
- * auth_check(). */
+ * auth_check().  With req->quick, AUTH_LATER as for auth_check(). */
 int auth_token_request(struct auth *a, const struct auth_token_req *req,
 		       struct auth_result *res, char **json_out, struct err *e);
 

@@ -88,6 +88,10 @@ int auth_users_parse(const char *data, size_t len, struct auth_snap **out,
 		     struct err *e);
 const struct auth_user *auth_users_find(const struct auth_users *u,
 					const char *name);
+/* Whether the login cache knows user/pass as good (no bcrypt); fills
+ * fp_out (optional) as auth_password_check() would. */
+bool auth_password_cached(struct auth *a, const char *user, const char *pass,
+			  unsigned char fp_out[16]);
 /* Checks a password against the htpasswd snapshot.  1 = good, 0 = bad
  * (unknown users cost as much as known ones), -1 = internal error.
  * fp_out (optional, 16 bytes) gets the fingerprint of the stored hash that
@@ -216,6 +220,11 @@ struct auth_rl_slot {
 struct auth_rl {
 	pthread_mutex_t lock;
 	struct auth_rl_slot *slots;
+	/* Failures from all peers together: a token bucket of `budget`
+	 * refilled over AUTH_RL_WINDOW_S; budget 0 = none. */
+	int budget;
+	double gtokens;
+	time_t glast;
 };
 
 void auth_rl_init(struct auth_rl *rl);
@@ -224,18 +233,25 @@ void auth_rl_release(struct auth_rl *rl);
 int auth_rl_wait(struct auth_rl *rl, const char *peer, time_t now);
 /* Records a failed login. */
 void auth_rl_fail(struct auth_rl *rl, const char *peer, time_t now);
+/* The global budget: seconds until a password may be checked (0 = now);
+ * take reserves one failure before the check (0, or the seconds to wait
+ * with nothing taken), refund gives it back after a good password. */
+int auth_rl_global_wait(struct auth_rl *rl, time_t now);
+int auth_rl_global_take(struct auth_rl *rl, time_t now);
+void auth_rl_global_refund(struct auth_rl *rl);
 
 /* --- Sign-in (auth.c) ------------------------------------------------- */
 
 /* Checks user/pass for peer, rate-limited: on success res->user is set;
  * ERR_UNAUTHORIZED (with a Basic challenge in res) or ERR_TOOMANYREQUESTS
- * (with res->retry_after_s) otherwise.  fp as for auth_password_check(). */
+ * (with res->retry_after_s) otherwise.  fp as for auth_password_check().
+ * quick: AUTH_LATER rather than a bcrypt check (auth_request.quick). */
 int auth_login(struct auth *a, const char *peer, const char *user,
-	       const char *pass, unsigned char fp[16], struct auth_result *res,
-	       struct err *e);
+	       const char *pass, bool quick, unsigned char fp[16],
+	       struct auth_result *res, struct err *e);
 /* The same from the base64 of "user:pass". */
 int auth_basic_login(struct auth *a, const char *cred, const char *peer,
-		     unsigned char fp[16], struct auth_result *res,
+		     bool quick, unsigned char fp[16], struct auth_result *res,
 		     struct err *e);
 /* The credentials after "Scheme " (case-insensitive), or NULL. */
 const char *auth_header_cred(const char *hdr, const char *scheme);

@@ -269,6 +269,25 @@ static int bcrypt_check(const char *pass, const char *hash, struct err *e)
 	return ok;
 }
 
+bool auth_password_cached(struct auth *a, const char *user, const char *pass,
+			  unsigned char fp_out[16])
+{
+	struct auth_users *u;
+	unsigned char mac[32], fp[16];
+	bool hit;
+
+	u = (struct auth_users *)auth_watch_get(a, &a->users);
+	if (!u)
+		return false;
+	login_mac(a, user, pass, mac);
+	hit = cache_hit(a, mac, u->gen, fp);
+	if (hit && fp_out)
+		memcpy(fp_out, fp, 16);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	auth_snap_put(a, &u->snap);
+	return hit;
+}
+
 int auth_password_check(struct auth *a, const char *user, const char *pass,
 			unsigned char fp_out[16], struct err *e)
 {

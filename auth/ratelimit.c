@@ -7,6 +7,12 @@
  * first failure after a block starts the next one).  While blocked, no password
  * is even checked.  A peer quiet for AUTH_RL_BLOCK_MAX_S starts afresh.
  *
+ * Besides, one bucket for all peers together (rl->budget failures a
+ * window): a flood of bad logins from many addresses, each under its own
+ * limit, still cannot keep the password checks busy.  A check takes a
+ * failure from it before bcrypt runs (so checks in flight count too) and
+ * gives it back when the password was good.
+ *
  * The table is fixed-size and open-addressed (a few probes, the stalest
  * entry evicted), so a flood of addresses costs no memory and no time.
  */
@@ -25,6 +31,9 @@ void auth_rl_init(struct auth_rl *rl)
 {
 	pthread_mutex_init(&rl->lock, NULL);
 	rl->slots = xcalloc(AUTH_RL_SLOTS, sizeof(*rl->slots));
+	rl->budget = 0;
+	rl->gtokens = 0;
+	rl->glast = 0;
 }
 
 void auth_rl_release(struct auth_rl *rl)
@@ -121,5 +130,69 @@ void auth_rl_fail(struct auth_rl *rl, const char *peer, time_t now)
 		s->tokens = 1;
 		s->last = s->blocked_until;
 	}
+	pthread_mutex_unlock(&rl->lock);
+}
+
+/* With rl->lock held: refills the global bucket up to now. */
+static void rl_global_refill(struct auth_rl *rl, time_t now)
+{
+	if (rl->glast && now > rl->glast) {
+		rl->gtokens += (double)(now - rl->glast) * rl->budget /
+			       AUTH_RL_WINDOW_S;
+		if (rl->gtokens > rl->budget)
+			rl->gtokens = rl->budget;
+	}
+	if (!rl->glast || now > rl->glast)
+		rl->glast = now;
+}
+
+/* With rl->lock held: seconds until a whole token is there. */
+static int rl_global_wait_locked(const struct auth_rl *rl)
+{
+	double missing = 1 - rl->gtokens;
+	int wait;
+
+	if (missing <= 0)
+		return 0;
+	wait = (int)(missing * AUTH_RL_WINDOW_S / rl->budget + 0.999);
+	return wait > 0 ? wait : 1;
+}
+
+int auth_rl_global_wait(struct auth_rl *rl, time_t now)
+{
+	int wait;
+
+	if (rl->budget <= 0)
+		return 0;
+	pthread_mutex_lock(&rl->lock);
+	rl_global_refill(rl, now);
+	wait = rl_global_wait_locked(rl);
+	pthread_mutex_unlock(&rl->lock);
+	return wait;
+}
+
+int auth_rl_global_take(struct auth_rl *rl, time_t now)
+{
+	int wait;
+
+	if (rl->budget <= 0)
+		return 0;
+	pthread_mutex_lock(&rl->lock);
+	rl_global_refill(rl, now);
+	wait = rl_global_wait_locked(rl);
+	if (!wait)
+		rl->gtokens -= 1;
+	pthread_mutex_unlock(&rl->lock);
+	return wait;
+}
+
+void auth_rl_global_refund(struct auth_rl *rl)
+{
+	if (rl->budget <= 0)
+		return;
+	pthread_mutex_lock(&rl->lock);
+	rl->gtokens += 1;
+	if (rl->gtokens > rl->budget)
+		rl->gtokens = rl->budget;
 	pthread_mutex_unlock(&rl->lock);
 }

@@ -306,6 +306,7 @@ static int token_post(struct auth *a, const struct auth_token_req *req,
 		      struct auth_result *res, struct err *e)
 {
 	const char *grant, *client, *user, *pass, *rt, *access_type;
+	int r;
 
 	if (form_get(f, "grant_type", &grant, e) < 0 ||
 	    form_get(f, "client_id", &client, e) < 0 ||
@@ -320,8 +321,10 @@ static int token_post(struct auth *a, const struct auth_token_req *req,
 		if (!user || !pass)
 			return err_set(e, ERR_INVALID,
 				       "username and password are required");
-		if (auth_login(a, req->peer, user, pass, t->fp, res, e) < 0)
-			return -1;
+		r = auth_login(a, req->peer, user, pass, req->quick, t->fp,
+			       res, e);
+		if (r != 0)
+			return r;
 		t->by_password = true;
 		t->offline = access_type && !strcmp(access_type, "offline");
 		return 0;
@@ -342,6 +345,7 @@ static int token_get(struct auth *a, const struct auth_token_req *req,
 		     struct auth_result *res, struct err *e)
 {
 	const char *offline, *account, *cred;
+	int r;
 
 	if (form_get(f, "offline_token", &offline, e) < 0 ||
 	    form_get(f, "account", &account, e) < 0)
@@ -353,8 +357,10 @@ static int token_get(struct auth *a, const struct auth_token_req *req,
 			return err_set(e, ERR_UNAUTHORIZED,
 				       "Basic credentials required");
 		}
-		if (auth_basic_login(a, cred, req->peer, t->fp, res, e) < 0)
-			return -1;
+		r = auth_basic_login(a, cred, req->peer, req->quick, t->fp,
+				     res, e);
+		if (r != 0)
+			return r;
 		t->by_password = true;
 	} else if (req->client_cn && auth_user_name_ok(req->client_cn)) {
 		res->user = xstrdup(req->client_cn);

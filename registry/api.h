@@ -27,6 +27,7 @@ struct reg_policy;
 struct auth;
 struct auth_result;
 struct reg_proxy;
+struct reg_work;
 
 struct reg_ctx {
 	struct stor *st;
@@ -37,6 +38,7 @@ struct reg_ctx {
 	struct reg_proxy *proxy;	   /* proxy.h; NULL: no upstream */
 	struct reg_quota *quota;	   /* maint.h; NULL: no --quota */
 	struct reg_limit *limit;	   /* limit.h; NULL: no --rate-limit */
+	struct reg_work *work; /* work.h: blocking steps; NULL: run inline */
 };
 
 /* One request, as the route table parsed it.  Lives on reg_dispatch()'s
@@ -90,6 +92,9 @@ int reg_route_parse(const struct reg_match *m, struct reg_call *c,
 		    struct err *e);
 /* The http_dispatch_fn; arg is the struct reg_ctx. */
 void reg_dispatch(struct http_req *req, void *arg);
+/* Runs a call that passed its auth check: the pull-through cache or the
+ * route's handler.  c may be a copy made after dispatch (authz.c). */
+void reg_route_run(struct reg_call *c, const struct reg_route *r);
 
 /* Handlers (api_*.c). */
 void api_base(struct reg_call *c);

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "registry/reply.h"
+#include "registry/work.h"
 #include "common/banned.h"
 
 /* --- Set-up --------------------------------------------------------------- */
@@ -73,6 +74,7 @@ int reg_authz_new(const struct cfg *cfg, struct auth **out, struct err *e)
 	ac.token_issuer = cfg->token_issuer;
 	ac.token_trust = cfg->token_trust;
 	ac.token_ttl_s = cfg->token_ttl;
+	ac.fail_budget = cfg->login_fail_budget;
 	*out = auth_new(&ac, e);
 	if (!*out)
 		return -1;
@@ -171,10 +173,21 @@ static char *authz_base_url(struct http_req *req)
 static void authz_request(struct http_req *req, const char *base,
 			  struct auth_request *ar)
 {
+	memset(ar, 0, sizeof(*ar));
 	ar->authorization = http_req_header(req, "Authorization");
 	ar->client_cn = http_req_client_cn(req);
 	ar->peer = http_req_peer(req);
 	ar->base_url = base;
+}
+
+/* The work pool is full: the client retries in a moment. */
+static void authz_busy(struct http_req *req)
+{
+	struct err e = ERR_INIT;
+
+	err_set(&e, ERR_TOOMANYREQUESTS, "too many logins in progress");
+	http_reply_header(req, "Retry-After", "1");
+	reg_reply_error(req, &e);
 }
 
 /* A refusal: its headers, then the error body. */
@@ -194,14 +207,16 @@ static void authz_reply(struct http_req *req, const struct auth_result *res,
 	reg_reply_error(req, e);
 }
 
+/* quick: AUTH_LATER rather than a bcrypt check (auth.h). */
 static int authz_run(struct reg_call *c, const struct auth_scope *scope,
-		     struct auth_result *res, struct err *e)
+		     bool quick, struct auth_result *res, struct err *e)
 {
 	struct auth_request ar;
 	char *base = authz_base_url(c->req);
 	int rc;
 
 	authz_request(c->req, base, &ar);
+	ar.quick = quick;
 	rc = auth_check(c->ctx->auth, &ar, scope, res, e);
 	free(base);
 	return rc;
@@ -236,24 +251,13 @@ static const char *authz_mount_from(struct reg_call *c,
 	return from;
 }
 
-bool reg_authz_check(struct reg_call *c, const struct reg_route *r,
-		     struct auth_result *who)
+/* A refusal of call c of route r. */
+static void authz_refuse(struct reg_call *c, const struct reg_route *r,
+			 const struct auth_result *who, const struct err *e)
 {
-	struct err e = ERR_INIT;
-	struct auth_scope scope;
-	enum reg_authz_need need;
 	const char *from;
 	char *extra, *ch = NULL;
 
-	memset(who, 0, sizeof(*who));
-	c->who = who;
-	if (!c->ctx->auth)
-		return true;
-	need = reg_authz_need(r, c->name, &scope);
-	if (need == REG_AUTHZ_OPEN)
-		return true;
-	if (authz_run(c, need == REG_AUTHZ_SCOPE ? &scope : NULL, who, &e) == 0)
-		return true;
 	/* A mount needs pull on its source too (reg_authz_mount()): as CNCF
 	 * distribution does, the challenge asks for both at once. */
 	from = authz_mount_from(c, r);
@@ -262,9 +266,119 @@ bool reg_authz_check(struct reg_call *c, const struct reg_route *r,
 		ch = authz_widen(who->challenge, extra);
 		free(extra);
 	}
-	authz_reply(c->req, who, ch, &e);
+	authz_reply(c->req, who, ch, e);
 	free(ch);
-	return false;
+}
+
+/* A check waiting for a password: everything it needs, copied (the
+ * request may go while the pool thread works). */
+struct authz_job {
+	struct reg_call call;
+	const struct reg_route *route;
+	char *authorization, *client_cn, *peer, *base;
+	struct auth_result who;
+	struct err err;
+	int rc;
+};
+
+static void authz_job_free(struct authz_job *j)
+{
+	if (j->authorization) {
+		OPENSSL_cleanse(j->authorization, strlen(j->authorization));
+		free(j->authorization);
+	}
+	free(j->client_cn);
+	free(j->peer);
+	free(j->base);
+	auth_result_release(&j->who);
+	free(j);
+}
+
+static char *strdup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/* On a work thread. */
+static void authz_job_run(void *arg)
+{
+	struct authz_job *j = arg;
+	struct auth_request ar = {
+		.authorization = j->authorization,
+		.client_cn = j->client_cn,
+		.peer = j->peer,
+		.base_url = j->base,
+	};
+	struct auth_scope scope;
+	enum reg_authz_need need;
+
+	need = reg_authz_need(j->route, j->call.name, &scope);
+	j->rc = auth_check(j->call.ctx->auth, &ar,
+			   need == REG_AUTHZ_SCOPE ? &scope : NULL, &j->who,
+			   &j->err);
+}
+
+/* Back on the loop: go on, or refuse. */
+static void authz_job_done(struct http_req *req, void *arg)
+{
+	struct authz_job *j = arg;
+
+	if (req && j->rc == 0) {
+		j->call.who = &j->who;
+		reg_route_run(&j->call, j->route);
+	} else if (req) {
+		authz_refuse(&j->call, j->route, &j->who, &j->err);
+	}
+	authz_job_free(j);
+}
+
+static enum reg_authz_verdict authz_later(struct reg_call *c,
+					  const struct reg_route *r)
+{
+	struct authz_job *j = xcalloc(1, sizeof(*j));
+	struct auth_request ar;
+
+	j->call = *c;
+	j->call.who = NULL;
+	j->route = r;
+	j->base = authz_base_url(c->req);
+	authz_request(c->req, j->base, &ar);
+	j->authorization = strdup_or_null(ar.authorization);
+	j->client_cn = strdup_or_null(ar.client_cn);
+	j->peer = strdup_or_null(ar.peer);
+	if (reg_work_run(c->ctx->work, c->req, authz_job_run, authz_job_done,
+			 j) < 0) {
+		authz_job_free(j);
+		authz_busy(c->req);
+		return REG_AUTHZ_REFUSED;
+	}
+	return REG_AUTHZ_LATER;
+}
+
+enum reg_authz_verdict reg_authz_check(struct reg_call *c,
+				       const struct reg_route *r,
+				       struct auth_result *who)
+{
+	struct err e = ERR_INIT;
+	struct auth_scope scope;
+	enum reg_authz_need need;
+	int rc;
+
+	memset(who, 0, sizeof(*who));
+	c->who = who;
+	if (!c->ctx->auth)
+		return REG_AUTHZ_GO;
+	need = reg_authz_need(r, c->name, &scope);
+	if (need == REG_AUTHZ_OPEN)
+		return REG_AUTHZ_GO;
+	rc = authz_run(c, need == REG_AUTHZ_SCOPE ? &scope : NULL,
+		       c->ctx->work != NULL, who, &e);
+	if (rc == AUTH_LATER)
+		return authz_later(c, r);
+	if (rc == 0)
+		return REG_AUTHZ_GO;
+	authz_refuse(c, r, who, &e);
+	return REG_AUTHZ_REFUSED;
 }
 
 int reg_authz_mount(struct reg_call *c, const char *from)
@@ -283,7 +397,9 @@ int reg_authz_mount(struct reg_call *c, const char *from)
 	if (!from)
 		return 0;
 	target = xasprintf("repository:%s:pull,push", c->name);
-	if (authz_run(c, &scope, &res, &e) == 0) {
+	/* The credentials were just checked for c itself, so the login
+	 * cache knows them: no bcrypt on the loop here. */
+	if (authz_run(c, &scope, false, &res, &e) == 0) {
 		rc = 1;
 	} else if (e.code == ERR_UNAUTHORIZED &&
 		   auth_mode(a) == AUTH_MODE_TOKEN &&
@@ -316,6 +432,7 @@ size_t reg_authz_catalog(struct reg_call *c, char **names, size_t n)
  * (never moved by a realloc) and is wiped before it is freed. */
 struct authz_tok {
 	struct auth *auth;
+	struct reg_work *work;
 	size_t len;
 	char form[AUTH_TOKEN_FORM_MAX + 1];
 };
@@ -326,7 +443,104 @@ static void authz_tok_free(struct authz_tok *t)
 	free(t);
 }
 
-static void authz_token_reply(struct auth *a, struct http_req *req,
+/* The reply to a token request that auth_token_request() answered. */
+static void authz_token_send(struct http_req *req, int rc,
+			     const struct auth_result *res, const char *json,
+			     const struct err *e)
+{
+	if (rc < 0) {
+		authz_reply(req, res, NULL, e);
+		return;
+	}
+	/* RFC 6749 §5.1: tokens are not to be cached. */
+	http_reply_header(req, "Cache-Control", "no-store");
+	http_reply_header(req, "Pragma", "no-cache");
+	reg_reply_mem(req, 200, "application/json", json, strlen(json));
+}
+
+/* A token request waiting for a password check, with copies of what it
+ * needs (the form may hold the password: wiped before it is freed). */
+struct authz_tokjob {
+	struct auth *auth;
+	struct auth_token_req tr; /* points at the copies below */
+	char *form, *authorization, *client_cn, *peer;
+	size_t form_len;
+	struct auth_result res;
+	struct err err;
+	char *json;
+	int rc;
+};
+
+static void authz_wipe(char *s, size_t len)
+{
+	if (s) {
+		OPENSSL_cleanse(s, len);
+		free(s);
+	}
+}
+
+static void authz_tokjob_free(struct authz_tokjob *j)
+{
+	authz_wipe(j->form, j->form_len);
+	authz_wipe(j->authorization,
+		   j->authorization ? strlen(j->authorization) : 0);
+	free(j->client_cn);
+	free(j->peer);
+	auth_result_release(&j->res);
+	free(j->json);
+	free(j);
+}
+
+static void authz_tokjob_run(void *arg)
+{
+	struct authz_tokjob *j = arg;
+
+	j->rc = auth_token_request(j->auth, &j->tr, &j->res, &j->json,
+				   &j->err);
+}
+
+static void authz_tokjob_done(struct http_req *req, void *arg)
+{
+	struct authz_tokjob *j = arg;
+
+	if (req)
+		authz_token_send(req, j->rc, &j->res, j->json, &j->err);
+	authz_tokjob_free(j);
+}
+
+static void authz_token_later(struct auth *a, struct reg_work *work,
+			      struct http_req *req,
+			      const struct auth_token_req *tr)
+{
+	struct authz_tokjob *j = xcalloc(1, sizeof(*j));
+
+	j->auth = a;
+	j->form = xmalloc(tr->form_len + 1);
+	memcpy(j->form, tr->form, tr->form_len);
+	j->form[tr->form_len] = '\0';
+	j->form_len = tr->form_len;
+	j->authorization = strdup_or_null(tr->authorization);
+	j->client_cn = strdup_or_null(tr->client_cn);
+	j->peer = strdup_or_null(tr->peer);
+	j->tr = (struct auth_token_req){
+		.method = tr->method,
+		.form = j->form,
+		.form_len = j->form_len,
+		.authorization = j->authorization,
+		.client_cn = j->client_cn,
+		.peer = j->peer,
+	};
+	if (reg_work_run(work, req, authz_tokjob_run, authz_tokjob_done, j) <
+	    0) {
+		authz_tokjob_free(j);
+		authz_busy(req);
+	}
+}
+
+/* Answers a token request; a password the login cache does not know is
+ * checked on a work thread. */
+static void authz_token_reply(struct auth *a, struct reg_work *work,
+			      struct http_req *req,
 			      enum auth_token_method method, const char *form,
 			      size_t len)
 {
@@ -337,19 +551,18 @@ static void authz_token_reply(struct auth *a, struct http_req *req,
 		.authorization = http_req_header(req, "Authorization"),
 		.client_cn = http_req_client_cn(req),
 		.peer = http_req_peer(req),
+		.quick = work != NULL,
 	};
 	struct auth_result res;
 	struct err e = ERR_INIT;
 	char *json = NULL;
+	int rc;
 
-	if (auth_token_request(a, &tr, &res, &json, &e) < 0) {
-		authz_reply(req, &res, NULL, &e);
-	} else {
-		/* RFC 6749 §5.1: tokens are not to be cached. */
-		http_reply_header(req, "Cache-Control", "no-store");
-		http_reply_header(req, "Pragma", "no-cache");
-		reg_reply_mem(req, 200, "application/json", json, strlen(json));
-	}
+	rc = auth_token_request(a, &tr, &res, &json, &e);
+	if (rc == AUTH_LATER)
+		authz_token_later(a, work, req, &tr);
+	else
+		authz_token_send(req, rc, &res, json, &e);
 	auth_result_release(&res);
 	free(json);
 }
@@ -375,7 +588,8 @@ static void authz_tok_end(struct http_req *req, void *arg)
 	struct authz_tok *t = arg;
 
 	t->form[t->len] = '\0';
-	authz_token_reply(t->auth, req, AUTH_TOKEN_POST, t->form, t->len);
+	authz_token_reply(t->auth, t->work, req, AUTH_TOKEN_POST, t->form,
+			  t->len);
 	authz_tok_free(t);
 }
 
@@ -396,12 +610,13 @@ void reg_authz_token(struct reg_call *c)
 		return;
 	}
 	if (http_req_method(c->req) != HTTP_M_POST) {
-		authz_token_reply(c->ctx->auth, c->req, AUTH_TOKEN_GET,
-				  q ? q : "", q ? strlen(q) : 0);
+		authz_token_reply(c->ctx->auth, c->ctx->work, c->req,
+				  AUTH_TOKEN_GET, q ? q : "", q ? strlen(q) : 0);
 		return;
 	}
 	if (!http_req_has_body(c->req)) {
-		authz_token_reply(c->ctx->auth, c->req, AUTH_TOKEN_POST, "", 0);
+		authz_token_reply(c->ctx->auth, c->ctx->work, c->req,
+				  AUTH_TOKEN_POST, "", 0);
 		return;
 	}
 	if (http_req_content_length(c->req) > AUTH_TOKEN_FORM_MAX) {
@@ -412,6 +627,7 @@ void reg_authz_token(struct reg_call *c)
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->auth = c->ctx->auth;
+	t->work = c->ctx->work;
 	http_req_on_close(c->req, authz_tok_close, t);
 	http_req_body(c->req, authz_tok_data, authz_tok_end, t);
 }

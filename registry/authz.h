@@ -39,12 +39,22 @@ enum reg_authz_need {
 enum reg_authz_need reg_authz_need(const struct reg_route *r, const char *name,
 				   struct auth_scope *scope);
 
+enum reg_authz_verdict {
+	REG_AUTHZ_GO,	   /* go on with the call */
+	REG_AUTHZ_REFUSED, /* the reply (401, 403 or 429 with
+			    * WWW-Authenticate / Retry-After) is sent */
+	REG_AUTHZ_LATER,   /* a password is being checked off the loop:
+			    * the call goes on (reg_route_run() on a copy
+			    * of c) or is refused from there */
+};
+
 /* May call c go on?  Sets c->who to *who (filled here; the caller releases
- * it with auth_result_release() whatever this returns).  false: refused,
- * and the reply (401, 403 or 429 with WWW-Authenticate / Retry-After) is
- * sent. */
-bool reg_authz_check(struct reg_call *c, const struct reg_route *r,
-		     struct auth_result *who);
+ * it with auth_result_release() whatever this returns).  Passwords the
+ * login cache does not know are checked on ctx->work's threads (bcrypt
+ * would stall the event loop), or inline without a pool. */
+enum reg_authz_verdict reg_authz_check(struct reg_call *c,
+				       const struct reg_route *r,
+				       struct auth_result *who);
 
 /* A mount into c->name from repository `from` (NULL: no `from` given).
  * 1: go ahead; 0: not allowed, start a plain upload instead (the spec's

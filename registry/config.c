@@ -115,6 +115,11 @@ const struct cfg_option cfg_options[] = {
 	 NULL, "NAME", "our service name (the aud tokens must carry)"},
 	{"token-ttl", CFG_INT, 60, 86400, "300", CFG_OFF(token_ttl), NULL, "S",
 	 "lifetime of the access tokens we issue"},
+	{"login-fail-budget", CFG_INT, 0, 1000000, "300",
+	 CFG_OFF(login_fail_budget), NULL, "N",
+	 "failed logins a minute from all addresses together; past it a "
+	 "password not verified in the last minutes gets 429 unchecked; "
+	 "0: no such budget"},
 	{"tls-client-ca", CFG_STRING, 0, 0, NULL, CFG_OFF(tls_client_ca), NULL,
 	 "FILE", "PEM CAs whose client certificates sign in (CN = user)"},
 	{"mirror", CFG_STRING, 0, 0, NULL, CFG_OFF(mirror), NULL, "URL",

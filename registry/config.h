@@ -97,6 +97,7 @@ struct cfg {
 	int rate_limit;		 /* requests a second per client; 0: none */
 	int rate_burst;		 /* requests a client may send at once */
 	int max_conns;		 /* simultaneous connections */
+	int login_fail_budget;	 /* failed logins a minute, all clients */
 	size_t max_header_bytes; /* request line and headers */
 	int64_t header_timeout;	 /* to receive a request's headers */
 	int64_t idle_timeout;	 /* keep-alive and body idle */

@@ -135,7 +135,9 @@ struct event_base *http_req_base(const struct http_req *req);
 void http_req_set_data(struct http_req *req, void *data);
 void *http_req_data(const struct http_req *req);
 
-/* Asks for the body.  Must be called from dispatch (before returning). */
+/* Asks for the body: from dispatch, or later on the loop thread (after an
+ * http_req_defer()), as long as no reply was sent.  A bodiless request
+ * gets on_end alone. */
 void http_req_body(struct http_req *req, http_data_fn on_data,
 		   http_end_fn on_end, void *arg);
 void http_req_on_close(struct http_req *req, http_close_fn on_close,

@@ -864,6 +864,14 @@ const char *http_conn_client_cn(struct http_conn *c)
 
 /* The handler's calls. */
 
+/* A bodiless message read before the handler asked for its body. */
+static void body_end_deferred(struct http_req *req, void *arg)
+{
+	(void)arg;
+	if (!req->replied && req->on_end)
+		req->on_end(req, req->body_arg);
+}
+
 void http_req_body(struct http_req *req, http_data_fn on_data,
 		   http_end_fn on_end, void *arg)
 {
@@ -884,6 +892,14 @@ void http_req_body(struct http_req *req, http_data_fn on_data,
 		c->in = IN_BODY;
 		timer_arm(c, conn_cfg(c)->idle_timeout_s);
 		conn_kick(c);
+	} else if (c->in == IN_DRAIN && !req->has_body) {
+		/* Asked after dispatch (from a defer): the parser has yet to
+		 * reach the message's end, which now goes to on_end. */
+		c->in = IN_BODY;
+		conn_kick(c);
+	} else if (c->in == IN_DONE && !req->has_body) {
+		/* ... or has reached it already. */
+		http_req_defer(req, body_end_deferred, NULL);
 	}
 }
 

@@ -210,9 +210,16 @@ void reg_dispatch(struct http_req *req, void *arg)
 	}
 	/* A pull-through name is checked (and served) as the store has it. */
 	reg_proxy_map(&c);
-	/* Before the handler, so a refused request's body is never read. */
-	if (reg_authz_check(&c, m.route, &who) &&
-	    !reg_proxy_handle(&c, m.route->handler))
-		m.route->handler(&c);
+	/* Before the handler, so a refused request's body is never read.
+	 * A password to check goes to a work thread, which goes on with
+	 * reg_route_run() from a copy of c. */
+	if (reg_authz_check(&c, m.route, &who) == REG_AUTHZ_GO)
+		reg_route_run(&c, m.route);
 	auth_result_release(&who);
+}
+
+void reg_route_run(struct reg_call *c, const struct reg_route *r)
+{
+	if (!reg_proxy_handle(c, r->handler))
+		r->handler(c);
 }

@@ -21,6 +21,7 @@
 #include "registry/proxy.h"
 #include "registry/registry.h"
 #include "registry/scan.h"
+#include "registry/work.h"
 #include "storage/storage.h"
 #include "common/banned.h"
 
@@ -250,6 +251,7 @@ int reg_serve_main(int argc, char **argv)
 		ctx.st = stor_open(cfg.data, &e);
 	if (!ctx.st || serve_maint_start(&cfg, &ctx, &gc, &scrub, &e) < 0 ||
 	    reg_authz_new(&cfg, &ctx.auth, &e) < 0 ||
+	    !(ctx.work = reg_work_new(0, &e)) ||
 	    serve_scan_start(&cfg, &ctx, &policy, &e) < 0 ||
 	    reg_proxy_new(&cfg, ctx.st, &ctx.proxy, &e) < 0)
 		goto fail;
@@ -277,7 +279,9 @@ out:
 	reg_scrub_stop(scrub);
 	reg_proxy_stop(ctx.proxy);
 	reg_scan_stop(ctx.scan);
+	reg_work_stop(ctx.work);
 	http_server_free(srv);
+	reg_work_free(ctx.work);
 	reg_scan_free(ctx.scan);
 	reg_policy_release(&policy);
 	reg_proxy_free(ctx.proxy);

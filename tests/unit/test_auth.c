@@ -547,7 +547,7 @@ static void test_rate_limit(void **state)
 	struct fx *f = *state;
 	char *good = basic_header("alice", "alice-pw");
 	char *bad = basic_header("alice", "guess");
-	struct auth_request other = {good, NULL, "198.51.100.7", NULL};
+	struct auth_request other = {good, NULL, "198.51.100.7", NULL, false};
 	struct auth_scope sc = {AUTH_SCOPE_REPOSITORY, "r", AUTH_PULL};
 	struct auth_result res;
 	struct err e = ERR_INIT;
@@ -596,6 +596,155 @@ static void test_rate_limit(void **state)
 	free(bad);
 }
 
+static int check_req(struct auth *a, const char *authz, const char *peer,
+		     bool quick, struct auth_result *res, struct err *e)
+{
+	struct auth_request req = {authz, NULL, peer, NULL, quick};
+	struct auth_scope sc = {AUTH_SCOPE_REPOSITORY, "r", AUTH_PULL};
+
+	memset(e, 0, sizeof(*e));
+	return auth_check(a, &req, &sc, res, e);
+}
+
+/* On an event-loop thread (quick) a password the cache does not know is
+ * not checked: AUTH_LATER, with nothing decided or recorded. */
+static void test_quick_login(void **state)
+{
+	struct fx *f = *state;
+	char *good = basic_header("alice", "alice-pw");
+	char *bad = basic_header("alice", "guess");
+	char *bad_name = basic_header("any one", "x");
+	struct auth_result res;
+	struct err e;
+
+	f->a = new_auth(f, AUTH_MODE_BASIC, NULL);
+	assert_int_equal(check_req(f->a, good, "192.0.2.1", true, &res, &e),
+			 AUTH_LATER);
+	assert_null(res.user);
+	auth_result_release(&res);
+	/* Bad passwords wait their turn too; no failure is counted yet. */
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(
+			check_req(f->a, bad, "192.0.2.1", true, &res, &e),
+			AUTH_LATER);
+		auth_result_release(&res);
+	}
+	/* A name that cannot be a user fails at once, like anonymous. */
+	assert_int_equal(check_req(f->a, bad_name, "192.0.2.1", true, &res, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_UNAUTHORIZED);
+	auth_result_release(&res);
+	assert_int_equal(check_req(f->a, NULL, "192.0.2.1", true, &res, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_UNAUTHORIZED);
+	auth_result_release(&res);
+	/* Checked where blocking is fine, the password is then known. */
+	assert_int_equal(check_req(f->a, good, "192.0.2.1", false, &res, &e),
+			 0);
+	assert_string_equal(res.user, "alice");
+	auth_result_release(&res);
+	assert_int_equal(check_req(f->a, good, "192.0.2.1", true, &res, &e), 0);
+	assert_string_equal(res.user, "alice");
+	auth_result_release(&res);
+	free(good);
+	free(bad);
+	free(bad_name);
+}
+
+/* Failed logins from all addresses together have a budget: past it, a
+ * password the cache does not know gets 429 unchecked (with Retry-After),
+ * while one it knows still passes. */
+static void test_global_budget(void **state)
+{
+	struct fx *f = *state;
+	struct auth_config cfg = {0};
+	char *alice = basic_header("alice", "alice-pw");
+	char *bob = basic_header("bob", "bob-pw");
+	char *bad = basic_header("alice", "guess");
+	struct auth_result res;
+	struct err e = ERR_INIT;
+	char peer[32];
+
+	cfg.mode = AUTH_MODE_BASIC;
+	cfg.data_dir = f->dir;
+	cfg.fail_budget = 3;
+	f->a = auth_new(&cfg, &e);
+	assert_non_null(f->a);
+	auth_set_clock(f->a, fake_clock);
+	/* alice signs in before the storm. */
+	assert_int_equal(check_req(f->a, alice, "192.0.2.1", false, &res, &e),
+			 0);
+	auth_result_release(&res);
+	/* Three addresses, one failure each: every one under its own
+	 * limit, but the budget is spent. */
+	for (int i = 0; i < 3; i++) {
+		snprintf(peer, sizeof(peer), "198.51.100.%d", i + 1);
+		assert_int_equal(check_req(f->a, bad, peer, false, &res, &e),
+				 -1);
+		assert_int_equal(e.code, ERR_UNAUTHORIZED);
+		auth_result_release(&res);
+	}
+	assert_int_equal(check_req(f->a, bad, "198.51.100.9", false, &res, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_TOOMANYREQUESTS);
+	assert_int_equal(res.retry_after_s, 20); /* a token per 60/3 s */
+	auth_result_release(&res);
+	/* On the loop, no trip to a pool thread to learn that. */
+	assert_int_equal(check_req(f->a, bob, "192.0.2.2", true, &res, &e), -1);
+	assert_int_equal(e.code, ERR_TOOMANYREQUESTS);
+	assert_true(res.retry_after_s > 0);
+	auth_result_release(&res);
+	/* alice's password is known: she is not held up. */
+	assert_int_equal(check_req(f->a, alice, "192.0.2.1", true, &res, &e),
+			 0);
+	auth_result_release(&res);
+	/* A token later, bob's good password is checked, and gives the
+	 * token back: a failure may still follow, then none. */
+	fake_now += 20;
+	assert_int_equal(check_req(f->a, bob, "192.0.2.2", false, &res, &e),
+			 0);
+	auth_result_release(&res);
+	assert_int_equal(check_req(f->a, bad, "198.51.100.7", false, &res, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_UNAUTHORIZED);
+	auth_result_release(&res);
+	assert_int_equal(check_req(f->a, bad, "198.51.100.8", false, &res, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_TOOMANYREQUESTS);
+	auth_result_release(&res);
+	free(alice);
+	free(bob);
+	free(bad);
+}
+
+static void test_global_budget_bucket(void **state)
+{
+	struct auth_rl rl;
+
+	(void)state;
+	auth_rl_init(&rl);
+	/* No budget: never a wait. */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(auth_rl_global_take(&rl, 100), 0);
+	rl.budget = 60;
+	rl.gtokens = 60;
+	for (int i = 0; i < 60; i++)
+		assert_int_equal(auth_rl_global_take(&rl, 100), 0);
+	assert_int_equal(auth_rl_global_wait(&rl, 100), 1);
+	assert_int_equal(auth_rl_global_take(&rl, 100), 1);
+	/* A second refills one; a refund gives one back. */
+	assert_int_equal(auth_rl_global_take(&rl, 101), 0);
+	assert_int_equal(auth_rl_global_wait(&rl, 101), 1);
+	auth_rl_global_refund(&rl);
+	assert_int_equal(auth_rl_global_wait(&rl, 101), 0);
+	/* Refills stop at the budget. */
+	assert_int_equal(auth_rl_global_wait(&rl, 100000), 0);
+	for (int i = 0; i < 60; i++)
+		assert_int_equal(auth_rl_global_take(&rl, 100000), 0);
+	assert_true(auth_rl_global_take(&rl, 100000) > 0);
+	auth_rl_release(&rl);
+}
+
 static void test_rate_limit_table(void **state)
 {
 	struct auth_rl rl;
@@ -628,7 +777,7 @@ struct hammer {
 static void *hammer_run(void *arg)
 {
 	struct hammer *h = arg;
-	struct auth_request req = {h->authz, NULL, "192.0.2.5", NULL};
+	struct auth_request req = {h->authz, NULL, "192.0.2.5", NULL, false};
 	struct auth_scope sc = {AUTH_SCOPE_REPOSITORY, "team/app", AUTH_PULL};
 	const char *names[] = {"team/a", "x/y"};
 	struct auth_result who = {(char *)"alice", AUTH_VIA_BASIC, NULL, 0};
@@ -759,6 +908,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rate_limit, setup,
 						teardown),
 		cmocka_unit_test(test_rate_limit_table),
+		cmocka_unit_test_setup_teardown(test_quick_login, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_global_budget, setup,
+						teardown),
+		cmocka_unit_test(test_global_budget_bucket),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_errors, setup,
 						teardown),

@@ -92,7 +92,8 @@ static struct auth_result check_as(struct auth *a, const char *authz,
 				   const char *name, unsigned actions,
 				   enum err_code want)
 {
-	struct auth_request req = {authz, cn, "192.0.2.1", "https://reg.test"};
+	struct auth_request req = {authz, cn, "192.0.2.1", "https://reg.test",
+				   false};
 	struct auth_scope sc = {type, name, actions};
 	struct auth_result res;
 	struct err e = ERR_INIT;

@@ -167,6 +167,22 @@ static void deferred_reply(struct http_req *req, void *arg)
 	http_reply_mem(req, 200, "text/plain", msg, (size_t)n);
 }
 
+/* /defer-upload: the handler asks for the body only after a defer. */
+static void deferred_upload(struct http_req *req, void *arg)
+{
+	(void)arg;
+	start_upload(req, false, upload_close);
+}
+
+static void *defer_upload_thread(void *arg)
+{
+	struct timespec ts = {0, 20 * 1000 * 1000};
+
+	nanosleep(&ts, NULL);
+	http_req_defer(arg, deferred_upload, NULL);
+	return NULL;
+}
+
 static void *defer_thread(void *arg)
 {
 	struct http_req *req = arg;
@@ -348,6 +364,9 @@ static void dispatch(struct http_req *req, void *arg)
 		http_reply_mem(req, 413, "text/plain", "too big\n", 8);
 	} else if (!strcmp(path, "/file")) {
 		reply_file(req);
+	} else if (!strcmp(path, "/defer-upload")) {
+		pthread_create(&t, NULL, defer_upload_thread, req);
+		pthread_detach(t);
 	} else if (!strcmp(path, "/defer")) {
 		pthread_create(&t, NULL, defer_thread, req);
 		pthread_detach(t);
@@ -1346,6 +1365,47 @@ static void test_defer(void **state)
 	cli_close(c);
 }
 
+/* The body asked for after a defer (an auth check off the loop): with a
+ * body, with an empty one, and with none at all. */
+static void test_defer_body(void **state)
+{
+	static const struct {
+		const char *req, *want;
+	} cases[] = {
+		{"PUT /defer-upload HTTP/1.1\r\nHost: t\r\nContent-Length: 3"
+		 "\r\n\r\nabc",
+		 "bytes=3 pieces=1 max=3"},
+		{"PUT /defer-upload HTTP/1.1\r\nHost: t\r\nContent-Length: 0"
+		 "\r\n\r\n",
+		 "bytes=0 pieces=0 max=0"},
+		{"GET /defer-upload HTTP/1.1\r\nHost: t\r\n\r\n",
+		 "bytes=0 pieces=0 max=0"},
+		{"PUT /defer-upload HTTP/1.1\r\nHost: t\r\nExpect: 100-continue"
+		 "\r\nContent-Length: 3\r\n\r\n",
+		 "bytes=3 pieces=1 max=3"},
+	};
+	struct cli *c = cli_open(main_srv.port);
+	struct resp r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cli_sends(c, cases[i].req);
+		if (strstr(cases[i].req, "100-continue")) {
+			assert_int_equal(cli_response(c, &r, false), 0);
+			assert_int_equal(r.status, 100);
+			resp_free(&r);
+			cli_sends(c, "abc");
+		}
+		assert_int_equal(cli_response(c, &r, false), 0);
+		assert_int_equal(r.status, 201);
+		assert_string_equal(r.body, cases[i].want);
+		resp_free(&r);
+	}
+	get_ok(c, "/hello", "hello\n");
+	cli_close(c);
+}
+
 static void test_timeouts(void **state)
 {
 	struct cli *quiet = cli_open(small_srv.port);
@@ -1886,6 +1946,7 @@ int main(void)
 		cmocka_unit_test(test_host_required),
 		cmocka_unit_test(test_pipeline_half_close),
 		cmocka_unit_test(test_defer),
+		cmocka_unit_test(test_defer_body),
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_stream_abort),
 		cmocka_unit_test(test_stream_client_gone),

@@ -1,0 +1,208 @@
+/* work.c: the pool behind work.h.
+ *
+ * A job is in one of three hands, and the pool's lock orders the moves:
+ *   queued or running  the pool's: the client leaving only marks it
+ *                      cancelled, and the pool thread ends it;
+ *   deferred           the loop's: http_req_defer() was called under the
+ *                      lock, so on_close (which takes the lock) either
+ *                      came first and cancelled, or comes after and ends
+ *                      the job itself (the HTTP layer drops the defer).
+ * This is the shape of scan_wait.c.
+ */
+#include "registry/work.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "common/banned.h"
+
+#define WORK_THREADS_MAX 4
+
+struct work_job {
+	struct reg_work *pool;
+	struct http_req *req;
+	reg_work_fn run;
+	reg_work_done_fn done;
+	void *arg;
+	bool cancelled; /* lock */
+	bool deferred;	/* lock */
+	struct work_job *next;
+};
+
+struct reg_work {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct work_job *head, *tail; /* lock */
+	size_t queued;		      /* lock */
+	bool stop;		      /* lock */
+	pthread_t *threads;
+	int nthreads;
+};
+
+static void work_end(struct work_job *j, struct http_req *req)
+{
+	reg_work_done_fn done = j->done;
+	void *arg = j->arg;
+
+	free(j);
+	done(req, arg);
+}
+
+/* On the loop thread, from http_req_defer(). */
+static void work_deferred(struct http_req *req, void *arg)
+{
+	struct work_job *j = arg;
+
+	http_req_on_close(req, NULL, NULL);
+	work_end(j, req);
+}
+
+/* On the loop thread: the client went away. */
+static void work_closed(struct http_req *req, void *arg)
+{
+	struct work_job *j = arg;
+	struct reg_work *w = j->pool;
+	bool deferred;
+
+	(void)req;
+	pthread_mutex_lock(&w->lock);
+	deferred = j->deferred;
+	j->cancelled = true;
+	j->req = NULL;
+	pthread_mutex_unlock(&w->lock);
+	/* Deferred: the HTTP layer drops the call, so the job is ours. */
+	if (deferred)
+		work_end(j, NULL);
+}
+
+static struct work_job *work_next(struct reg_work *w)
+{
+	struct work_job *j;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->head && !w->stop)
+		pthread_cond_wait(&w->cond, &w->lock);
+	j = w->stop ? NULL : w->head;
+	if (j) {
+		w->head = j->next;
+		if (!w->head)
+			w->tail = NULL;
+		w->queued--;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return j;
+}
+
+static void *work_main(void *arg)
+{
+	struct reg_work *w = arg;
+	struct work_job *j;
+	bool cancelled;
+
+	while ((j = work_next(w))) {
+		pthread_mutex_lock(&w->lock);
+		cancelled = j->cancelled;
+		pthread_mutex_unlock(&w->lock);
+		if (!cancelled)
+			j->run(j->arg);
+		pthread_mutex_lock(&w->lock);
+		cancelled = j->cancelled;
+		if (!cancelled) {
+			j->deferred = true;
+			http_req_defer(j->req, work_deferred, j);
+		}
+		pthread_mutex_unlock(&w->lock);
+		if (cancelled)
+			work_end(j, NULL);
+	}
+	return NULL;
+}
+
+struct reg_work *reg_work_new(int nthreads, struct err *e)
+{
+	struct reg_work *w = xcalloc(1, sizeof(*w));
+	long cores;
+	int rc;
+
+	if (nthreads <= 0) {
+		cores = sysconf(_SC_NPROCESSORS_ONLN);
+		nthreads = cores > 0 ? (int)cores : 1;
+	}
+	if (nthreads > WORK_THREADS_MAX)
+		nthreads = WORK_THREADS_MAX;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->threads = xcalloc((size_t)nthreads, sizeof(*w->threads));
+	for (int i = 0; i < nthreads; i++) {
+		rc = pthread_create(&w->threads[i], NULL, work_main, w);
+		if (rc) {
+			err_errno(e, ERR_INTERNAL, rc, "start a work thread");
+			reg_work_stop(w);
+			reg_work_free(w);
+			return NULL;
+		}
+		w->nthreads++;
+	}
+	return w;
+}
+
+void reg_work_stop(struct reg_work *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	for (int i = 0; i < w->nthreads; i++)
+		pthread_join(w->threads[i], NULL);
+	w->nthreads = 0;
+}
+
+void reg_work_free(struct reg_work *w)
+{
+	struct work_job *j;
+
+	if (!w)
+		return;
+	while ((j = w->head)) {
+		w->head = j->next;
+		work_end(j, NULL);
+	}
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w->threads);
+	free(w);
+}
+
+int reg_work_run(struct reg_work *w, struct http_req *req, reg_work_fn run,
+		 reg_work_done_fn done, void *arg)
+{
+	struct work_job *j;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->queued >= REG_WORK_QUEUE_MAX || w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		return -1;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->pool = w;
+	j->req = req;
+	j->run = run;
+	j->done = done;
+	j->arg = arg;
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	w->queued++;
+	http_req_on_close(req, work_closed, j);
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
