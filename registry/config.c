@@ -117,9 +117,8 @@ const struct cfg_option cfg_options[] = {
 	 "lifetime of the access tokens we issue"},
 	{"login-fail-budget", CFG_INT, 0, 1000000, "300",
 	 CFG_OFF(login_fail_budget), NULL, "N",
-	 "failed logins a minute from all addresses together; past it a "
-	 "password not verified in the last minutes gets 429 unchecked; "
-	 "0: no such budget"},
+	 "failed logins a minute, all clients together (429 above, but for "
+	 "passwords verified in the last 5 minutes); 0: none"},
 	{"tls-client-ca", CFG_STRING, 0, 0, NULL, CFG_OFF(tls_client_ca), NULL,
 	 "FILE", "PEM CAs whose client certificates sign in (CN = user)"},
 	{"mirror", CFG_STRING, 0, 0, NULL, CFG_OFF(mirror), NULL, "URL",
