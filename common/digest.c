@@ -1,14 +1,24 @@
+/* The hasher uses OpenSSL's SHA256_CTX and SHA512_CTX (the same assembly
+ * as EVP underneath), deprecated in 3.0 but kept there, because EVP gives
+ * no way to save a running state and resume it in another process, which
+ * an upload's hash needs across restarts (hasher_save()). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "common/digest.h"
 #include "common/xmalloc.h"
 
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct hasher {
 	enum digest_alg alg;
-	EVP_MD_CTX *ctx;
+	union {
+		SHA256_CTX s256;
+		SHA512_CTX s512;
+	} u;
 };
 
 const char *digest_alg_name(enum digest_alg alg)
@@ -71,36 +81,41 @@ bool digest_eq(const struct digest *a, const struct digest *b)
 	return a->alg == b->alg && !strcmp(a->hex, b->hex);
 }
 
-static const EVP_MD *digest_md(enum digest_alg alg)
-{
-	return alg == DIGEST_SHA512 ? EVP_sha512() : EVP_sha256();
-}
-
 struct hasher *hasher_new(enum digest_alg alg)
 {
-	struct hasher *h = xmalloc(sizeof(*h));
+	struct hasher *h = xcalloc(1, sizeof(*h));
 
 	h->alg = alg;
-	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || !EVP_DigestInit_ex(h->ctx, digest_md(alg), NULL))
+	if (alg == DIGEST_SHA512 ? !SHA512_Init(&h->u.s512)
+				 : !SHA256_Init(&h->u.s256))
 		abort();
 	return h;
 }
 
 void hasher_update(struct hasher *h, const void *data, size_t len)
 {
-	if (len && !EVP_DigestUpdate(h->ctx, data, len))
+	if (!len)
+		return;
+	if (h->alg == DIGEST_SHA512 ? !SHA512_Update(&h->u.s512, data, len)
+				    : !SHA256_Update(&h->u.s256, data, len))
 		abort();
 }
 
 void hasher_final(struct hasher *h, struct digest *out)
 {
 	static const char hexd[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+	unsigned char md[SHA512_DIGEST_LENGTH];
+	unsigned int n;
 
-	if (!EVP_DigestFinal_ex(h->ctx, md, &n))
-		abort();
+	if (h->alg == DIGEST_SHA512) {
+		n = SHA512_DIGEST_LENGTH;
+		if (!SHA512_Final(md, &h->u.s512))
+			abort();
+	} else {
+		n = SHA256_DIGEST_LENGTH;
+		if (!SHA256_Final(md, &h->u.s256))
+			abort();
+	}
 	out->alg = h->alg;
 	for (unsigned int i = 0; i < n; i++) {
 		out->hex[2 * i] = hexd[md[i] >> 4];
@@ -113,10 +128,7 @@ struct hasher *hasher_dup(const struct hasher *h)
 {
 	struct hasher *c = xmalloc(sizeof(*c));
 
-	c->alg = h->alg;
-	c->ctx = EVP_MD_CTX_new();
-	if (!c->ctx || !EVP_MD_CTX_copy_ex(c->ctx, h->ctx))
-		abort();
+	*c = *h;
 	return c;
 }
 
@@ -124,8 +136,105 @@ void hasher_free(struct hasher *h)
 {
 	if (!h)
 		return;
-	EVP_MD_CTX_free(h->ctx);
+	OPENSSL_cleanse(h, sizeof(*h));
 	free(h);
+}
+
+/* The saved state: a tag, then the context's fields one by one, each in
+ * the byte order of this machine (a state is read back where it was
+ * written), so nothing depends on the struct's padding. */
+#define HASHER_TAG_256 0x32353601u /* "256", version 1 */
+#define HASHER_TAG_512 0x35313201u
+
+struct hasher_io {
+	unsigned char *p;
+	const unsigned char *q;
+	size_t n, cap;
+	bool bad;
+};
+
+static void io_put(struct hasher_io *io, const void *v, size_t len)
+{
+	if (io->n + len > io->cap) {
+		io->bad = true;
+		return;
+	}
+	memcpy(io->p + io->n, v, len);
+	io->n += len;
+}
+
+static void io_get(struct hasher_io *io, void *v, size_t len)
+{
+	if (io->n + len > io->cap) {
+		io->bad = true;
+		memset(v, 0, len);
+		return;
+	}
+	memcpy(v, io->q + io->n, len);
+	io->n += len;
+}
+
+size_t hasher_save(const struct hasher *h, unsigned char *out, size_t cap)
+{
+	struct hasher_io io = {.p = out, .cap = cap};
+	uint32_t tag;
+
+	if (h->alg == DIGEST_SHA512) {
+		const SHA512_CTX *c = &h->u.s512;
+
+		tag = HASHER_TAG_512;
+		io_put(&io, &tag, sizeof(tag));
+		io_put(&io, c->h, sizeof(c->h));
+		io_put(&io, &c->Nl, sizeof(c->Nl));
+		io_put(&io, &c->Nh, sizeof(c->Nh));
+		io_put(&io, c->u.p, sizeof(c->u.p));
+		io_put(&io, &c->num, sizeof(c->num));
+	} else {
+		const SHA256_CTX *c = &h->u.s256;
+
+		tag = HASHER_TAG_256;
+		io_put(&io, &tag, sizeof(tag));
+		io_put(&io, c->h, sizeof(c->h));
+		io_put(&io, &c->Nl, sizeof(c->Nl));
+		io_put(&io, &c->Nh, sizeof(c->Nh));
+		io_put(&io, c->data, sizeof(c->data));
+		io_put(&io, &c->num, sizeof(c->num));
+	}
+	return io.bad ? 0 : io.n;
+}
+
+struct hasher *hasher_load(enum digest_alg alg, const void *in, size_t len)
+{
+	struct hasher_io io = {.q = in, .cap = len};
+	struct hasher *h = hasher_new(alg);
+	uint32_t tag;
+	bool ok;
+
+	io_get(&io, &tag, sizeof(tag));
+	if (alg == DIGEST_SHA512) {
+		SHA512_CTX *c = &h->u.s512;
+
+		io_get(&io, c->h, sizeof(c->h));
+		io_get(&io, &c->Nl, sizeof(c->Nl));
+		io_get(&io, &c->Nh, sizeof(c->Nh));
+		io_get(&io, c->u.p, sizeof(c->u.p));
+		io_get(&io, &c->num, sizeof(c->num));
+		ok = tag == HASHER_TAG_512 && c->num < sizeof(c->u.p);
+	} else {
+		SHA256_CTX *c = &h->u.s256;
+
+		io_get(&io, c->h, sizeof(c->h));
+		io_get(&io, &c->Nl, sizeof(c->Nl));
+		io_get(&io, &c->Nh, sizeof(c->Nh));
+		io_get(&io, c->data, sizeof(c->data));
+		io_get(&io, &c->num, sizeof(c->num));
+		ok = tag == HASHER_TAG_256 && c->num < sizeof(c->data);
+	}
+	if (!ok || io.bad || io.n != len) {
+		hasher_free(h);
+		return NULL;
+	}
+	return h;
 }
 
 void digest_of(enum digest_alg alg, const void *data, size_t len,

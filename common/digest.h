@@ -30,7 +30,7 @@ const char *digest_alg_name(enum digest_alg alg);
 size_t digest_hex_len(enum digest_alg alg);
 bool digest_eq(const struct digest *a, const struct digest *b);
 
-/* Incremental hashing (OpenSSL EVP).  hasher_new() never returns NULL. */
+/* Incremental hashing (OpenSSL).  hasher_new() never returns NULL. */
 struct hasher;
 struct hasher *hasher_new(enum digest_alg alg);
 void hasher_update(struct hasher *h, const void *data, size_t len);
@@ -39,6 +39,14 @@ void hasher_final(struct hasher *h, struct digest *out);
 /* A copy of the running state (to peek at an intermediate digest). */
 struct hasher *hasher_dup(const struct hasher *h);
 void hasher_free(struct hasher *h);
+/* The running state as bytes (at most HASHER_STATE_MAX), to resume with
+ * hasher_load() later, in this process or another on this machine.
+ * Returns the length, 0 if cap is too small. */
+#define HASHER_STATE_MAX 256
+size_t hasher_save(const struct hasher *h, unsigned char *out, size_t cap);
+/* A hasher of alg resumed from hasher_save()'s bytes; NULL if they are not
+ * a state of alg.  The caller frees it. */
+struct hasher *hasher_load(enum digest_alg alg, const void *in, size_t len);
 
 /* One-shot digest of a memory block. */
 void digest_of(enum digest_alg alg, const void *data, size_t len,

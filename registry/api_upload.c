@@ -11,6 +11,10 @@
  * as much as stored blobs: parallel uploads cannot pass the quota
  * together.  New sessions are bounded per repository and per client
  * (--max-uploads-per-repo, --max-uploads-per-client: 429 above).
+ *
+ * Finishing blocks (an fsync, and a read of all the data when the running
+ * sha256 does not give the digest: a sha512 one, or after a crash), so it
+ * runs on a work thread (work.h) and the reply comes from there.
  */
 #include "registry/api.h"
 
@@ -22,6 +26,7 @@
 #include "registry/authz.h"
 #include "registry/maint.h"
 #include "registry/reply.h"
+#include "registry/work.h"
 #include "common/banned.h"
 
 enum up_kind {
@@ -40,6 +45,12 @@ struct up_state {
 	char id[STOR_UPLOAD_ID_MAX];
 	struct digest expected; /* UP_PUT, UP_POST */
 	int64_t left;		/* bytes Content-Range still allows; -1: any */
+	/* The finish, on a work thread: the handle it consumes, its size,
+	 * and the outcome. */
+	struct stor_upload *fin;
+	int64_t fin_size;
+	int fin_rc;
+	struct err fin_err;
 };
 
 static void up_location(struct http_req *req, const char *name, const char *id)
@@ -135,12 +146,56 @@ fail:
 	return -1;
 }
 
+/* On a work thread (or inline without a pool): the blocking part. */
+static void up_finish_run(void *arg)
+{
+	struct up_state *s = arg;
+
+	/* finish consumes the handle, whatever it returns.  The bytes were
+	 * counted against the quota as they came: given back only when
+	 * the upload is gone (a digest mismatch deletes it). */
+	s->fin_rc = stor_upload_finish(s->fin, &s->expected, &s->fin_err);
+	s->fin = NULL;
+	if (s->fin_rc < 0 &&
+	    (s->fin_err.code == ERR_DIGEST_INVALID ||
+	     (s->kind == UP_POST &&
+	      stor_upload_cancel(s->ctx->st, s->name, s->id, NULL) == 0)))
+		reg_quota_add(s->ctx->quota, s->name, -s->fin_size);
+}
+
+/* Back on the loop (req NULL: the client left; nothing to say). */
+static void up_finish_done(struct http_req *req, void *arg)
+{
+	struct up_state *s = arg;
+
+	if (req && s->fin_rc < 0) {
+		reg_reply_error(req, &s->fin_err);
+	} else if (req) {
+		up_blob_location(req, s->name, &s->expected);
+		reg_reply_status(req, 201);
+	}
+	up_state_free(s);
+}
+
+static void up_finish(struct http_req *req, struct up_state *s)
+{
+	s->fin = s->up;
+	s->fin_size = stor_upload_offset(s->up);
+	s->up = NULL;
+	if (s->ctx->work &&
+	    reg_work_run(s->ctx->work, req, up_finish_run, up_finish_done, s) ==
+		    0)
+		return;
+	/* No pool, or its queue is full: here and now. */
+	up_finish_run(s);
+	up_finish_done(req, s);
+}
+
 static void up_on_end(struct http_req *req, void *arg)
 {
 	struct up_state *s = arg;
 	struct stor_upload *up = s->up;
 	struct err e = ERR_INIT;
-	int64_t size = stor_upload_offset(up);
 
 	if (s->left > 0) {
 		err_set(&e, ERR_SIZE_INVALID,
@@ -154,21 +209,8 @@ static void up_on_end(struct http_req *req, void *arg)
 		up_range(req, stor_upload_offset(up));
 		reg_reply_status(req, 202);
 	} else {
-		/* finish consumes the handle, whatever it returns. */
-		s->up = NULL;
-		if (stor_upload_finish(up, &s->expected, &e) < 0) {
-			/* A digest mismatch deletes the upload. */
-			if (e.code == ERR_DIGEST_INVALID ||
-			    (s->kind == UP_POST &&
-			     stor_upload_cancel(s->ctx->st, s->name, s->id,
-						NULL) == 0))
-				reg_quota_add(s->ctx->quota, s->name, -size);
-			reg_reply_error(req, &e);
-		} else {
-			/* Its bytes were counted as they came. */
-			up_blob_location(req, s->name, &s->expected);
-			reg_reply_status(req, 201);
-		}
+		up_finish(req, s);
+		return;
 	}
 	up_state_free(s);
 }

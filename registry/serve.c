@@ -249,7 +249,8 @@ int reg_serve_main(int argc, char **argv)
 	lock = stor_lock_take(cfg.data, &e);
 	if (lock)
 		ctx.st = stor_open(cfg.data, &e);
-	if (!ctx.st || serve_maint_start(&cfg, &ctx, &gc, &scrub, &e) < 0 ||
+	if (!ctx.st || stor_upload_states_keep(ctx.st, &e) < 0 ||
+	    serve_maint_start(&cfg, &ctx, &gc, &scrub, &e) < 0 ||
 	    reg_authz_new(&cfg, &ctx.auth, &e) < 0 ||
 	    !(ctx.work = reg_work_new(0, &e)) ||
 	    serve_scan_start(&cfg, &ctx, &policy, &e) < 0 ||

@@ -4,12 +4,16 @@
  * appears in blobs/ only through link(2) (or rename(2)) of a file that was
  * fully written and fsynced elsewhere, so a name under blobs/ always holds
  * its whole content.  Temporary files live in uploads/ as tmp-<uuid>, which
- * no upload id can match.
+ * no upload id can match.  The saved hash state of an upload is
+ * uploadstate/<id>, and uploadstate/clean says the last owner closed them
+ * properly.
  */
+#define _GNU_SOURCE /* syncfs */
 #include "storage/storage_int.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -54,6 +58,14 @@ static void fs_blob_path(const struct digest *dg, char out[FS_PATH_MAX])
 static void fs_upload_path(const char *id, char out[FS_PATH_MAX])
 {
 	snprintf(out, FS_PATH_MAX, "uploads/%s", id);
+}
+
+#define FS_STATE_DIR   "uploadstate"
+#define FS_STATE_CLEAN FS_STATE_DIR "/clean"
+
+static void fs_state_path(const char *id, char out[FS_PATH_MAX])
+{
+	snprintf(out, FS_PATH_MAX, FS_STATE_DIR "/%s", id);
 }
 
 /* Writes all of data, retrying on EINTR and short writes; 0 or an errno. */
@@ -365,11 +377,127 @@ static int fs_up_remove(struct stor_blobs *b, const char *id, struct err *e)
 	struct fs *fs = fs_of(b);
 	char path[FS_PATH_MAX];
 
+	fs_state_path(id, path);
+	if (unlinkat(fs->dirfd, path, 0) < 0 && errno != ENOENT)
+		log_errno(LL_WARN, errno, "unlink %s/%s", fs->dir, path);
 	fs_upload_path(id, path);
 	if (unlinkat(fs->dirfd, path, 0) < 0 && errno != ENOENT)
 		return err_errno(e, ERR_IO, errno, "unlink %s/%s", fs->dir,
 				 path);
 	return 0;
+}
+
+static int fs_up_state_save(struct stor_blobs *b, const char *id,
+			    const void *data, size_t len, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char path[FS_PATH_MAX];
+	int fd, rc;
+
+	fs_state_path(id, path);
+	fd = openat(fs->dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0644);
+	if (fd < 0)
+		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
+				 path);
+	rc = fs_write_all(fd, data, len);
+	close(fd);
+	if (rc) {
+		unlinkat(fs->dirfd, path, 0);
+		return err_errno(e, ERR_IO, rc, "write %s/%s", fs->dir, path);
+	}
+	return 0;
+}
+
+static int fs_up_state_load(struct stor_blobs *b, const char *id, void *buf,
+			    size_t cap, size_t *len, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char path[FS_PATH_MAX];
+	size_t got = 0;
+	ssize_t n;
+	int fd, ret = 0;
+
+	fs_state_path(id, path);
+	fd = openat(fs->dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir,
+				 path);
+	}
+	while (got < cap) {
+		n = read(fd, (char *)buf + got, cap - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = err_errno(e, ERR_IO, errno, "read %s/%s",
+					fs->dir, path);
+			break;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	*len = got;
+	return ret;
+}
+
+/* Deletes every saved state (not the directory). */
+static int fs_state_wipe(struct fs *fs, struct err *e)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	fd = openat(fs->dirfd, FS_STATE_DIR,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir,
+				 FS_STATE_DIR);
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir,
+				 FS_STATE_DIR);
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	return 0;
+}
+
+static int fs_up_state_open(struct stor_blobs *b, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+
+	/* Present: the states were closed properly; gone from now on, so
+	 * that a crash of this run leaves none trusted. */
+	if (unlinkat(fs->dirfd, FS_STATE_CLEAN, 0) == 0)
+		return fs_fsync_dir(fs, FS_STATE_DIR, e);
+	if (errno != ENOENT)
+		return err_errno(e, ERR_IO, errno, "unlink %s/%s", fs->dir,
+				 FS_STATE_CLEAN);
+	return fs_state_wipe(fs, e);
+}
+
+static int fs_up_state_close(struct stor_blobs *b, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	int fd;
+
+	/* Uploads' data and their states on disk before the mark. */
+	if (syncfs(fs->dirfd) < 0)
+		return err_errno(e, ERR_IO, errno, "syncfs %s", fs->dir);
+	fd = openat(fs->dirfd, FS_STATE_CLEAN,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
+				 FS_STATE_CLEAN);
+	close(fd);
+	return fs_fsync_dir(fs, FS_STATE_DIR, e);
 }
 
 static void fs_free(struct stor_blobs *b)
@@ -403,6 +531,10 @@ static const struct stor_blob_ops fs_ops = {
 	.quarantine = stor_fs_quarantine,
 	.tmp_remove = stor_fs_tmp_remove,
 	.up_reader = fs_up_reader,
+	.up_state_save = fs_up_state_save,
+	.up_state_load = fs_up_state_load,
+	.up_state_open = fs_up_state_open,
+	.up_state_close = fs_up_state_close,
 };
 
 int stor_fs_dirfd(struct stor_blobs *b)
@@ -418,7 +550,8 @@ const char *stor_fs_dir(struct stor_blobs *b)
 static int fs_layout(struct fs *fs, struct err *e)
 {
 	static const char *const dirs[] = { "blobs", "blobs/sha256",
-					    "blobs/sha512", "uploads" };
+					    "blobs/sha512", "uploads",
+					    FS_STATE_DIR };
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (fs_mkdir(fs, dirs[i], e) < 0)

@@ -6,12 +6,17 @@
  * pointing at nothing.
  *
  * Uploads being written are kept in a table of handles with their running
- * hash, so consecutive PATCH requests continue it without re-reading the
+ * sha256, so consecutive PATCH requests continue it without re-reading the
  * data.  A handle is either held (by one request) or idle; idle handles
  * hold no fd and only the STOR_IDLE_MAX most recent are kept, so abandoned
- * uploads cost nothing but their data on disk.  A handle whose hash is
- * unknown (new, evicted, restarted, or after a failed write or finish) is
- * rebuilt by re-hashing the data.
+ * uploads cost nothing but their data on disk.  In the store owner's
+ * process (stor_upload_states_keep()) an evicted handle's hash state is
+ * saved beside the upload, and every state at a clean stop, so a resumed
+ * upload goes on hashing where it was, across restarts too.  Taking an
+ * upload never reads its data: a hash that is unknown all the same (after
+ * a crash or a failed write) stays unknown, the data is written unhashed,
+ * and only the finish hashes it whole (as it does for a sha512 digest),
+ * which the caller runs off its event loop.
  */
 #include "storage/storage_int.h"
 #include "common/log.h"
@@ -49,6 +54,7 @@ struct stor {
 	size_t nidle;
 	int64_t meta_written;	/* see stor_meta_written() */
 	size_t damaged;		/* blobs found damaged; under lock */
+	bool keep_states; /* stor_upload_states_keep() */
 };
 
 /* --- Ids ---------------------------------------------------------------- */
@@ -78,6 +84,98 @@ bool stor_upload_id_valid(const char *id)
 		      (id[i] >= 'a' && id[i] <= 'f') || id[i] == '-'))
 			return false;
 	return i == STOR_UUID_LEN;
+}
+
+/* --- Saved hash states ---------------------------------------------------- */
+
+/* A saved state: magic, offset, the hasher's bytes, and a sha256 of all
+ * that, so a torn or stray file is never taken for a state. */
+#define STATE_MAGIC "customs-uphash-1"
+#define STATE_MAGIC_LEN 16
+#define STATE_MAX (STATE_MAGIC_LEN + 8 + 4 + HASHER_STATE_MAX + 32)
+
+static void state_sum(const unsigned char *p, size_t len, unsigned char sum[32])
+{
+	struct hasher *h = hasher_new(DIGEST_SHA256);
+	struct digest d;
+
+	hasher_update(h, p, len);
+	hasher_final(h, &d);
+	hasher_free(h);
+	for (size_t i = 0; i < 32; i++)
+		sscanf(d.hex + 2 * i, "%2hhx", &sum[i]);
+}
+
+/* Saves u's running hash, if any, beside the upload (only in the store
+ * owner's process); a failure only costs a re-read later. */
+static void upload_state_save(struct stor_upload *u)
+{
+	struct stor *st = u->st;
+	unsigned char buf[STATE_MAX];
+	size_t n = STATE_MAGIC_LEN, hl;
+	uint32_t hl32;
+	struct err e = ERR_INIT;
+
+	if (!st->keep_states || !u->h)
+		return;
+	memcpy(buf, STATE_MAGIC, STATE_MAGIC_LEN);
+	memcpy(buf + n, &u->offset, 8);
+	n += 8;
+	hl = hasher_save(u->h, buf + n + 4, HASHER_STATE_MAX);
+	if (!hl)
+		return;
+	hl32 = (uint32_t)hl;
+	memcpy(buf + n, &hl32, 4);
+	n += 4 + hl;
+	state_sum(buf, n, buf + n);
+	n += 32;
+	if (st->blobs->ops->up_state_save(st->blobs, u->id, buf, n, &e) < 0)
+		log_msg(LL_WARN, "upload %s: %s", u->id, e.msg);
+}
+
+/* The saved sha256 state of u if it is one for exactly `size` bytes of
+ * data, else NULL. */
+static struct hasher *upload_state_load(struct stor_upload *u, int64_t size)
+{
+	struct stor *st = u->st;
+	unsigned char buf[STATE_MAX + 1], sum[32];
+	size_t len = 0, n = STATE_MAGIC_LEN;
+	struct err e = ERR_INIT;
+	int64_t off;
+	uint32_t hl;
+	int r;
+
+	if (!st->keep_states)
+		return NULL;
+	r = st->blobs->ops->up_state_load(st->blobs, u->id, buf, sizeof(buf),
+					  &len, &e);
+	if (r < 0)
+		log_msg(LL_WARN, "upload %s: %s", u->id, e.msg);
+	if (r != 0 || len < n + 8 + 4 + 32 || len > STATE_MAX ||
+	    memcmp(buf, STATE_MAGIC, STATE_MAGIC_LEN))
+		return NULL;
+	memcpy(&off, buf + n, 8);
+	memcpy(&hl, buf + n + 8, 4);
+	n += 12;
+	if (off != size || hl > HASHER_STATE_MAX || n + hl + 32 != len)
+		return NULL;
+	state_sum(buf, n + hl, sum);
+	if (memcmp(sum, buf + n + hl, 32))
+		return NULL;
+	return hasher_load(DIGEST_SHA256, buf + n, hl);
+}
+
+int stor_upload_states_keep(struct stor *st, struct err *e)
+{
+	const struct stor_blob_ops *ops = st->blobs->ops;
+
+	if (!ops->up_state_save || !ops->up_state_load ||
+	    !ops->up_state_open || !ops->up_state_close)
+		return 0;
+	if (ops->up_state_open(st->blobs, e) < 0)
+		return -1;
+	st->keep_states = true;
+	return 0;
 }
 
 /* --- Open and close ------------------------------------------------------ */
@@ -129,13 +227,17 @@ struct stor *stor_open(const char *dir, struct err *e)
 void stor_free(struct stor *st)
 {
 	struct stor_upload *u;
+	struct err e = ERR_INIT;
 
 	if (!st)
 		return;
 	while ((u = st->uploads)) {
 		st->uploads = u->next;
+		upload_state_save(u);
 		upload_free(st, u);
 	}
+	if (st->keep_states && st->blobs->ops->up_state_close(st->blobs, &e) < 0)
+		log_msg(LL_WARN, "saving upload hash states: %s", e.msg);
 	if (st->meta)
 		st->meta->ops->free(st->meta);
 	if (st->blobs)
@@ -324,6 +426,7 @@ static void upt_trim(struct stor *st)
 			continue;
 		upt_unlink(st, u);
 		st->nidle--;
+		upload_state_save(u);
 		upload_free(st, u);
 	}
 }
@@ -415,22 +518,6 @@ int stor_upload_start_limited(struct stor *st, const char *repo,
 	return 0;
 }
 
-/* Rebuilds the running hash from the data on disk. */
-static int upload_rehash(struct stor_upload *u, struct err *e)
-{
-	struct stor *st = u->st;
-
-	hasher_free(u->h);
-	u->h = hasher_new(DIGEST_SHA256);
-	if (st->blobs->ops->up_hash(st->blobs, u->id, u->h, &u->offset, e) <
-	    0) {
-		hasher_free(u->h);
-		u->h = NULL;
-		return -1;
-	}
-	return 0;
-}
-
 int stor_upload_take(struct stor *st, const char *repo, const char *id,
 		     struct stor_upload **out, struct err *e)
 {
@@ -446,9 +533,17 @@ int stor_upload_take(struct stor *st, const char *repo, const char *id,
 	    st->blobs->ops->up_open(st->blobs, id, &u->data, &size, e) < 0)
 		goto fail;
 	/* A size that differs from ours means a write failed half-way or
-	 * someone else changed the data: trust the data. */
-	if ((!u->h || size != u->offset) && upload_rehash(u, e) < 0)
-		goto fail;
+	 * someone else changed the data: trust the data, and forget the
+	 * hash.  An unknown one may have been saved; else it stays unknown
+	 * (nothing is read here: the finish hashes the data). */
+	if (u->h && size != u->offset) {
+		hasher_free(u->h);
+		u->h = NULL;
+	}
+	if (!u->h)
+		u->h = size ? upload_state_load(u, size)
+			    : hasher_new(DIGEST_SHA256);
+	u->offset = size;
 	*out = u;
 	return 0;
 fail:
@@ -459,6 +554,11 @@ fail:
 int64_t stor_upload_offset(const struct stor_upload *u)
 {
 	return u->offset;
+}
+
+bool stor_upload_hash_known(const struct stor_upload *u, enum digest_alg alg)
+{
+	return alg == DIGEST_SHA256 && u->h;
 }
 
 const char *stor_upload_id(const struct stor_upload *u)
@@ -475,7 +575,8 @@ int stor_upload_write(struct stor_upload *u, const void *data, size_t len,
 		return 0;
 	if (st->blobs->ops->up_append(u->data, data, len, e) < 0)
 		return -1;
-	hasher_update(u->h, data, len);
+	if (u->h)
+		hasher_update(u->h, data, len);
 	u->offset += (int64_t)len;
 	return 0;
 }
@@ -502,7 +603,8 @@ void stor_upload_release(struct stor_upload *u)
 }
 
 /* The digest of the data in alg: the running sha256 if that is what is
- * asked, else the data is read again.  The running hash is used up. */
+ * asked and it is known, else the data is read again.  The running hash
+ * is kept (a copy is finished). */
 static int upload_digest(struct stor_upload *u, enum digest_alg alg,
 			 struct digest *out, struct err *e)
 {
@@ -510,10 +612,10 @@ static int upload_digest(struct stor_upload *u, enum digest_alg alg,
 	struct hasher *h;
 	int64_t size;
 
-	if (alg == DIGEST_SHA256) {
-		hasher_final(u->h, out);
-		hasher_free(u->h);
-		u->h = NULL;
+	if (alg == DIGEST_SHA256 && u->h) {
+		h = hasher_dup(u->h);
+		hasher_final(h, out);
+		hasher_free(h);
 		return 0;
 	}
 	h = hasher_new(alg);
@@ -577,9 +679,7 @@ int stor_upload_finish(struct stor_upload *u, const struct digest *expected,
 	upt_drop(u);
 	return 0;
 keep:
-	/* Still resumable; its hash is rebuilt at the next take. */
-	hasher_free(u->h);
-	u->h = NULL;
+	/* Still resumable, with its running hash. */
 	upt_idle(u);
 	return -1;
 }

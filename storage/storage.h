@@ -67,6 +67,12 @@ int stor_blob_unlink(struct stor *st, const char *repo,
 
 #define STOR_UPLOAD_ID_MAX 40 /* a UUID and its NUL, with room to spare */
 
+/* Called by the process that owns the store (serve, holding its lock):
+ * from now on running upload hashes are saved beside their uploads when
+ * evicted and at stor_free(), and those of the last owner are taken up
+ * again if it stopped cleanly (else they are dropped: the finish re-reads
+ * the data).  Without it no state is saved or read. */
+int stor_upload_states_keep(struct stor *st, struct err *e);
 /* Starts an upload session for repo; writes its id into id_out. */
 int stor_upload_start(struct stor *st, const char *repo,
 		      char id_out[STOR_UPLOAD_ID_MAX], struct err *e);
@@ -84,13 +90,17 @@ int stor_upload_start_limited(struct stor *st, const char *repo,
 			      const struct stor_upload_limits *lim,
 			      char id_out[STOR_UPLOAD_ID_MAX], struct err *e);
 /* Takes the upload for exclusive use (a second taker gets ERR_BUSY).
- * Sessions survive restarts: after one, the data on disk is re-hashed and
- * the upload resumes where that data ends.  ERR_BLOB_UPLOAD_UNKNOWN if no
- * such session exists for repo. */
+ * Sessions survive restarts: the upload resumes where the data on disk
+ * ends, with its running sha256 if it was kept (stor_upload_states_keep())
+ * or in memory.  Never reads the data, so it is quick wherever it runs.
+ * ERR_BLOB_UPLOAD_UNKNOWN if no such session exists for repo. */
 int stor_upload_take(struct stor *st, const char *repo, const char *id,
 		     struct stor_upload **out, struct err *e);
 /* Bytes received so far. */
 int64_t stor_upload_offset(const struct stor_upload *u);
+/* Whether finishing with a digest of alg needs no re-read of the data:
+ * true for sha256 while the running hash is known. */
+bool stor_upload_hash_known(const struct stor_upload *u, enum digest_alg alg);
 const char *stor_upload_id(const struct stor_upload *u);
 /* Appends to the upload (and to its running hash). */
 int stor_upload_write(struct stor_upload *u, const void *data, size_t len,
@@ -107,7 +117,9 @@ void stor_upload_release(struct stor_upload *u);
 /* Completes the upload: checks the content against expected, fsyncs,
  * renames the blob into place and links it to the repository.  On a
  * mismatch fails with ERR_DIGEST_INVALID and deletes the upload.  Either
- * way the handle is consumed. */
+ * way the handle is consumed.  Blocks: the fsync, and unless
+ * stor_upload_hash_known(), a read of all the data; not for an event-loop
+ * thread. */
 int stor_upload_finish(struct stor_upload *u, const struct digest *expected,
 		       struct err *e);
 /* Deletes an upload session and its data (DELETE /blobs/uploads/<id>). */

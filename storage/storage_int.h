@@ -116,6 +116,21 @@ struct stor_blob_ops {
 	 * it.  May be NULL: stor_upload_open_read() says ERR_UNSUPPORTED. */
 	int (*up_reader)(struct stor_blobs *b, const char *id, int *fd_out,
 			 struct err *e);
+
+	/* Saved hash states of uploads (storage.c writes and checks their
+	 * bytes; up_remove() deletes an upload's).  All four may be NULL:
+	 * states are then not kept.  save replaces id's state; load reads
+	 * at most cap bytes into buf (1: there is none).  open, at the start
+	 * of the store owner's run, keeps the states if the last owner ended
+	 * with close, else deletes them (after a crash a state may be ahead
+	 * of the data that reached the disk); close makes data and states
+	 * durable first. */
+	int (*up_state_save)(struct stor_blobs *b, const char *id,
+			     const void *data, size_t len, struct err *e);
+	int (*up_state_load)(struct stor_blobs *b, const char *id, void *buf,
+			     size_t cap, size_t *len, struct err *e);
+	int (*up_state_open)(struct stor_blobs *b, struct err *e);
+	int (*up_state_close)(struct stor_blobs *b, struct err *e);
 };
 
 struct stor_blobs {
