@@ -322,6 +322,176 @@ static void test_resume_after_restart(void **state)
 	free(back);
 }
 
+/* hasher_save()/hasher_load(): a state resumed elsewhere ends in the same
+ * digest, at every offset within a block; garbage is refused. */
+static void test_hasher_state(void **state)
+{
+	static const size_t lens[] = {0, 1, 55, 63, 64, 65, 111, 127, 128,
+				      129, 1000};
+	unsigned char data[2048], st[HASHER_STATE_MAX], bad[HASHER_STATE_MAX];
+	enum digest_alg algs[] = {DIGEST_SHA256, DIGEST_SHA512};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 131 + 7);
+	for (size_t a = 0; a < 2; a++) {
+		for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+			struct hasher *h = hasher_new(algs[a]), *r;
+			struct digest want, got;
+			size_t n;
+
+			hasher_update(h, data, lens[k]);
+			n = hasher_save(h, st, sizeof(st));
+			assert_true(n > 0);
+			assert_int_equal(hasher_save(h, st, n - 1), 0);
+			hasher_free(h);
+			r = hasher_load(algs[a], st, n);
+			assert_non_null(r);
+			hasher_update(r, data + lens[k], 777);
+			hasher_final(r, &got);
+			hasher_free(r);
+			digest_of(algs[a], data, lens[k] + 777, &want);
+			assert_true(digest_eq(&got, &want));
+			/* The other algorithm, a short or long buffer, a
+			 * bad tag or block fill: refused. */
+			assert_null(hasher_load(algs[!a], st, n));
+			assert_null(hasher_load(algs[a], st, n - 1));
+			memcpy(bad, st, n);
+			bad[n] = 0;
+			assert_null(hasher_load(algs[a], bad, n + 1));
+			bad[0] ^= 1;
+			assert_null(hasher_load(algs[a], bad, n));
+			memcpy(bad, st, n);
+			memset(bad + n - sizeof(unsigned int), 0xff,
+			       sizeof(unsigned int));
+			assert_null(hasher_load(algs[a], bad, n));
+		}
+	}
+}
+
+static void fx_reopen_keeping(struct fx *fx)
+{
+	struct err e = ERR_INIT;
+
+	fx_reopen(fx);
+	assert_int_equal(stor_upload_states_keep(fx->st, &e), 0);
+}
+
+/* Overwrites an upload's data behind the store's back, keeping its size:
+ * a finish that reads the data again sees it, one that uses the running
+ * hash does not. */
+static void swap_upload_data(struct fx *fx, const char *id, const char *data)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/uploads/%s", fx->dir, id);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(data, f);
+	fclose(f);
+}
+
+static bool state_file_exists(struct fx *fx, const char *id)
+{
+	char path[512];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/uploadstate/%s", fx->dir, id);
+	return stat(path, &sb) == 0;
+}
+
+/* In the owner's process, a clean restart keeps an upload's running hash:
+ * taking it again reads nothing, and neither does a sha256 finish. */
+static void test_state_kept_across_restart(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = dg_of("first part|second part");
+	char id[STOR_UPLOAD_ID_MAX];
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(stor_upload_states_keep(fx->st, &e), 0);
+	assert_int_equal(stor_upload_start(fx->st, REPO, id, &e), 0);
+	assert_int_equal(stor_upload_take(fx->st, REPO, id, &u, &e), 0);
+	assert_true(stor_upload_hash_known(u, DIGEST_SHA256));
+	assert_false(stor_upload_hash_known(u, DIGEST_SHA512));
+	assert_int_equal(stor_upload_write(u, "first part|", 11, &e), 0);
+	stor_upload_release(u);
+	fx_reopen_keeping(fx);
+	assert_true(state_file_exists(fx, id));
+
+	swap_upload_data(fx, id, "FIRST PART|");
+	assert_int_equal(stor_upload_take(fx->st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_offset(u), 11);
+	assert_true(stor_upload_hash_known(u, DIGEST_SHA256));
+	assert_int_equal(stor_upload_write(u, "second part", 11, &e), 0);
+	/* The digest of what was written, not of what is on disk now. */
+	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
+	assert_false(state_file_exists(fx, id));
+}
+
+/* After a crash (no clean close) saved states are not trusted: the hash
+ * is unknown, taking still reads nothing, and the finish hashes the data
+ * as it is on disk. */
+static void test_state_dropped_after_crash(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = dg_of("FIRST PART|second part");
+	char id[STOR_UPLOAD_ID_MAX], path[512];
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(stor_upload_states_keep(fx->st, &e), 0);
+	assert_int_equal(stor_upload_start(fx->st, REPO, id, &e), 0);
+	assert_int_equal(stor_upload_take(fx->st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_write(u, "first part|", 11, &e), 0);
+	stor_upload_release(u);
+	stor_free(fx->st);
+	/* What a crash leaves: states, but no mark of a clean close. */
+	snprintf(path, sizeof(path), "%s/uploadstate/clean", fx->dir);
+	assert_int_equal(unlink(path), 0);
+	fx->st = stor_open(fx->dir, &e);
+	assert_non_null(fx->st);
+	assert_int_equal(stor_upload_states_keep(fx->st, &e), 0);
+	assert_false(state_file_exists(fx, id));
+
+	swap_upload_data(fx, id, "FIRST PART|");
+	assert_int_equal(stor_upload_take(fx->st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_offset(u), 11);
+	assert_false(stor_upload_hash_known(u, DIGEST_SHA256));
+	assert_int_equal(stor_upload_write(u, "second part", 11, &e), 0);
+	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
+}
+
+/* An evicted handle's hash is saved, and taken up again. */
+static void test_state_kept_across_eviction(void **state)
+{
+	struct fx *fx = *state;
+	enum { N = STOR_IDLE_MAX + 2 };
+	char (*ids)[STOR_UPLOAD_ID_MAX] = calloc(N, sizeof(*ids));
+	struct digest d = dg_of("0123456789");
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(stor_upload_states_keep(fx->st, &e), 0);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(stor_upload_start(fx->st, REPO, ids[i], &e),
+				 0);
+		assert_int_equal(stor_upload_take(fx->st, REPO, ids[i], &u, &e),
+				 0);
+		assert_int_equal(stor_upload_write(u, "01234", 5, &e), 0);
+		stor_upload_release(u);
+	}
+	assert_true(state_file_exists(fx, ids[0]));
+	swap_upload_data(fx, ids[0], "abcde");
+	assert_int_equal(stor_upload_take(fx->st, REPO, ids[0], &u, &e), 0);
+	assert_true(stor_upload_hash_known(u, DIGEST_SHA256));
+	assert_int_equal(stor_upload_write(u, "56789", 5, &e), 0);
+	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
+	free(ids);
+}
+
 static void test_idle_handles_evicted(void **state)
 {
 	struct fx *fx = *state;
@@ -1058,6 +1228,10 @@ int main(void)
 		T(test_digest_mismatch),
 		T(test_resume_after_restart),
 		T(test_idle_handles_evicted),
+		cmocka_unit_test(test_hasher_state),
+		T(test_state_kept_across_restart),
+		T(test_state_dropped_after_crash),
+		T(test_state_kept_across_eviction),
 		T(test_busy_and_cancel),
 		T(test_upload_id_validated),
 		T(test_sha512_upload),
