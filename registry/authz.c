@@ -281,12 +281,19 @@ struct authz_job {
 	int rc;
 };
 
+/* Frees a copy that may hold a password. */
+static void authz_wipe(char *s, size_t len)
+{
+	if (s) {
+		OPENSSL_cleanse(s, len);
+		free(s);
+	}
+}
+
 static void authz_job_free(struct authz_job *j)
 {
-	if (j->authorization) {
-		OPENSSL_cleanse(j->authorization, strlen(j->authorization));
-		free(j->authorization);
-	}
+	authz_wipe(j->authorization,
+		   j->authorization ? strlen(j->authorization) : 0);
 	free(j->client_cn);
 	free(j->peer);
 	free(j->base);
@@ -470,14 +477,6 @@ struct authz_tokjob {
 	char *json;
 	int rc;
 };
-
-static void authz_wipe(char *s, size_t len)
-{
-	if (s) {
-		OPENSSL_cleanse(s, len);
-		free(s);
-	}
-}
 
 static void authz_tokjob_free(struct authz_tokjob *j)
 {
