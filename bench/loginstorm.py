@@ -2,7 +2,7 @@
 """loginstorm.py: failed logins from many source addresses at once, while a
 probe asks an anonymous GET /v2/ over and over.
 
-    loginstorm.py PORT [--addrs N] [--per-addr N] [--user U]
+    bench/loginstorm.py PORT [--addrs N] [--per-addr N] [--user U]
                        [--probe PATH] [--probe-auth USER:PASS]
 
 Each of N addresses (127.0.0.2, 127.0.0.3, ...: all loopback on Linux)
