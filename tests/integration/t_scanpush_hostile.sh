@@ -147,6 +147,7 @@ sleep 3
 probe
 [ "$(grep -c "scanned in" "$TMP/server.log")" = "$n0" ] ||
 	fail "scans were taken again after a restart"
-pgrep -f "customs scan-worker" >/dev/null && fail "a scan worker runs after the restart"
+pgrep -P "$PID" -f "scan-worker" >/dev/null &&
+	fail "a scan worker runs after the restart"
 stop_server
 echo ok
