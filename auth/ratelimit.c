@@ -158,7 +158,9 @@ static int rl_global_wait_locked(const struct auth_rl *rl)
 	return wait > 0 ? wait : 1;
 }
 
-int auth_rl_global_wait(struct auth_rl *rl, time_t now)
+/* The wait before the next failed login; with take, a failure is taken
+ * from the budget when there is no wait. */
+static int rl_global(struct auth_rl *rl, time_t now, bool take)
 {
 	int wait;
 
@@ -167,23 +169,20 @@ int auth_rl_global_wait(struct auth_rl *rl, time_t now)
 	pthread_mutex_lock(&rl->lock);
 	rl_global_refill(rl, now);
 	wait = rl_global_wait_locked(rl);
+	if (!wait && take)
+		rl->gtokens -= 1;
 	pthread_mutex_unlock(&rl->lock);
 	return wait;
 }
 
+int auth_rl_global_wait(struct auth_rl *rl, time_t now)
+{
+	return rl_global(rl, now, false);
+}
+
 int auth_rl_global_take(struct auth_rl *rl, time_t now)
 {
-	int wait;
-
-	if (rl->budget <= 0)
-		return 0;
-	pthread_mutex_lock(&rl->lock);
-	rl_global_refill(rl, now);
-	wait = rl_global_wait_locked(rl);
-	if (!wait)
-		rl->gtokens -= 1;
-	pthread_mutex_unlock(&rl->lock);
-	return wait;
+	return rl_global(rl, now, true);
 }
 
 void auth_rl_global_refund(struct auth_rl *rl)
