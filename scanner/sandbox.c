@@ -483,6 +483,7 @@ static int sb_spawn(struct sb_run *r, struct err *e)
  * into e when it did not exit cleanly. */
 static void sb_reap(struct sb_run *r, bool kill_it, struct err *e)
 {
+	struct rusage ru;
 	int st = 0;
 	pid_t p;
 
@@ -495,15 +496,22 @@ static void sb_reap(struct sb_run *r, bool kill_it, struct err *e)
 	/* A worker that said its last word exits at once; give it a moment
 	 * before the kill. */
 	for (int i = 0; i < 200; i++) {
-		p = waitpid(r->pid, &st, WNOHANG);
+		p = wait4(r->pid, &st, WNOHANG, &ru);
 		if (p == r->pid || (p < 0 && errno != EINTR))
 			break;
 		if (i == 100)
 			kill(r->pid, SIGKILL);
 		usleep(i < 20 ? 1000 : 10000);
 	}
-	if (p != r->pid && waitpid(r->pid, &st, 0) != r->pid)
+	if (p != r->pid && wait4(r->pid, &st, 0, &ru) != r->pid) {
 		st = 0;
+		memset(&ru, 0, sizeof(ru));
+	}
+	log_msg(LL_DEBUG, "scan worker %d: %ld ms CPU, %ld KiB peak RSS",
+		(int)r->pid,
+		(long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+			(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000,
+		(long)ru.ru_maxrss);
 	r->pid = -1;
 	if (!e || kill_it)
 		return;
