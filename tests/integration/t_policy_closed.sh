@@ -65,8 +65,34 @@ push_many_layers() {
 	sha256 "$dir/manifest.json"
 }
 
+# push_big_config REPO REF: debian with a config over the scanner's 4 MiB
+# limit for JSON (padded history): the scan fails for good.  Prints the
+# digest.
+push_big_config() {
+	local m dg cfg dir=$TMP/bigcfg
+
+	mkdir -p "$dir"
+	m=$(sp_manifest_file debian)
+	dg=$(jq -r '.config.digest' "$m")
+	jq -c '.history = [range(50000) | {created_by: ("x" * 100)}]' \
+		"$L/blobs/sha256/${dg#sha256:}" >"$dir/config.json"
+	cfg=$(push_blob "$1" "$dir/config.json")
+	for dg in $(jq -r '.layers[].digest' "$m"); do
+		push_blob "$1" "$L/blobs/sha256/${dg#sha256:}" >/dev/null
+	done
+	jq -c --arg d "$cfg" --argjson s "$(stat -c %s "$dir/config.json")" \
+		'.config.digest = $d | .config.size = $s' "$m" >"$dir/manifest.json"
+	push_manifest "$1" "$2" "$dir/manifest.json" "$OCI_MANIFEST"
+	sha256 "$dir/manifest.json"
+}
+
 # --- A scan that failed for good.
 start_server --deny-severity critical --policy-wait 30
+big=$(push_big_config fc/bigcfg v1)
+req GET /v2/fc/bigcfg/manifests/v1
+expect_denied "scan failed: blob of" fc/bigcfg "$big"
+head_like_get /v2/fc/bigcfg/manifests/v1
+[ "$STATUS" = 403 ] || fail "HEAD of an image whose config is too big: $STATUS"
 many=$(push_many_layers fc/many v1)
 deb=$(sp_push debian fc/debian v1)
 # Held until the scan ends, then refused with its reason.
