@@ -8,6 +8,7 @@
  *	worker -> parent  OPEN	 {"digest"}
  *	parent -> worker  BLOB	 {"ok", "offset", "size", "stream"} + fd,
  *				 or {"ok": false, "code", "msg"}
+ *	worker -> parent  STATS	 {"peak_rss_kib"}: what it used (logged)
  *	worker -> parent  REPORT the report JSON, or ERROR {"code", "msg"}
  *
  * Blobs that are files go over as descriptors; the rest (a layer inside
@@ -51,7 +52,7 @@ extern char **environ;
 #define SB_JOB_MAX (8u << 20)	/* a job: an image of up to 1024 layers */
 #define SB_NOBODY 65534
 
-enum sb_kind { SB_JOB = 1, SB_OPEN, SB_BLOB, SB_REPORT, SB_ERROR };
+enum sb_kind { SB_JOB = 1, SB_OPEN, SB_BLOB, SB_REPORT, SB_ERROR, SB_STATS };
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SB_SANITIZED 1
@@ -411,6 +412,7 @@ struct sb_run {
 	pid_t pid;
 	int64_t deadline; /* ms, monotonic */
 	int64_t deadline_s;
+	long peak_rss_kib; /* as the worker said; -1 unknown */
 };
 
 static const char *sb_exe(const struct scan_sandbox *sb)
@@ -507,11 +509,12 @@ static void sb_reap(struct sb_run *r, bool kill_it, struct err *e)
 		st = 0;
 		memset(&ru, 0, sizeof(ru));
 	}
+	/* (ru_maxrss is no use: a spawned child inherits its parent's.) */
 	log_msg(LL_DEBUG, "scan worker %d: %ld ms CPU, %ld KiB peak RSS",
 		(int)r->pid,
 		(long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 			(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000,
-		(long)ru.ru_maxrss);
+		r->peak_rss_kib);
 	r->pid = -1;
 	if (!e || kill_it)
 		return;
@@ -666,12 +669,22 @@ static int sb_final(const struct sb_frame *f, json_t **report, struct err *e)
 	return -1;
 }
 
+static long sb_stat(const struct sb_frame *f, const char *key)
+{
+	json_t *j = json_loadb(f->data, f->len, 0, NULL);
+	long v = (long)json_integer_value(json_object_get(j, key));
+
+	json_decref(j);
+	return v;
+}
+
 /* Runs one job in a fresh worker: a report without findings. */
 static int sb_run(const struct scan_sandbox *sb, const struct scan_source *src,
 		  json_t *job, const struct scan_budget *bud, json_t **report,
 		  struct err *e)
 {
-	struct sb_run r = {.sb = sb, .src = src, .sock = -1, .pid = -1};
+	struct sb_run r = {
+		.sb = sb, .src = src, .sock = -1, .pid = -1, .peak_rss_kib = -1};
 	struct sb_frame f = {.fd = -1};
 	struct err we = ERR_INIT;
 	bool done = false;
@@ -723,6 +736,9 @@ static int sb_run(const struct scan_sandbox *sb, const struct scan_source *src,
 				sb_reap(&r, true, NULL);
 				goto out;
 			}
+			break;
+		case SB_STATS:
+			r.peak_rss_kib = sb_stat(&f, "peak_rss_kib");
 			break;
 		case SB_REPORT:
 		case SB_ERROR:
@@ -1102,6 +1118,25 @@ static int sb_self_test(void)
 	return 1;
 }
 
+/* The worker's own high-water mark (not its parent's, which a spawned
+ * process inherits in ru_maxrss). */
+static void sb_send_stats(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	json_t *j;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6))
+			kib = strtol(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	j = json_pack("{sI}", "peak_rss_kib", (json_int_t)kib);
+	sb_send_json(SB_FD, SB_STATS, j, -1, 0);
+	json_decref(j);
+}
+
 int scan_worker_main(int argc, char **argv)
 {
 	struct sb_frame f = {.fd = -1};
@@ -1121,11 +1156,13 @@ int scan_worker_main(int argc, char **argv)
 	if (sb_work(job, &report, &e) == 0) {
 		char *s = json_dumps(report, JSON_COMPACT);
 
+		sb_send_stats();
 		rc = s && sb_send(SB_FD, SB_REPORT, s, strlen(s), -1, 0) ? 1
 									: 0;
 		free(s);
 		goto out;
 	}
+	sb_send_stats();
 	fail = json_pack("{siss}", "code", (int)e.code, "msg", e.msg);
 	rc = sb_send_json(SB_FD, SB_ERROR, fail, -1, 0) ? 1 : 0;
 	json_decref(fail);
