@@ -493,18 +493,12 @@ sqlite3_stmt *sq_bind(struct sq_conn *c, enum sq_q q, struct err *e,
 	return s;
 }
 
-/* Runs a statement that returns no rows; *changes (if not NULL) gets the
- * number of rows it changed. */
-int sq_run(struct sq_conn *c, enum sq_q q, int *changes,
-		  struct err *e, const char *fmt, ...)
+static int sq_vrun(struct sq_conn *c, enum sq_q q, int *changes, struct err *e,
+		   const char *fmt, va_list ap)
 {
-	sqlite3_stmt *s;
-	va_list ap;
+	sqlite3_stmt *s = sq_vbind(c, q, e, fmt, ap);
 	int rc;
 
-	va_start(ap, fmt);
-	s = sq_vbind(c, q, e, fmt, ap);
-	va_end(ap);
 	if (!s)
 		return -1;
 	rc = sqlite3_step(s);
@@ -517,6 +511,36 @@ int sq_run(struct sq_conn *c, enum sq_q q, int *changes,
 		*changes = sqlite3_changes(c->db);
 	sq_reset(s);
 	return 0;
+}
+
+/* Runs a statement that returns no rows; *changes (if not NULL) gets the
+ * number of rows it changed. */
+int sq_run(struct sq_conn *c, enum sq_q q, int *changes, struct err *e,
+	   const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = sq_vrun(c, q, changes, e, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int sq_do(struct sq *sq, enum sq_q q, int *changes, struct err *e,
+	  const char *fmt, ...)
+{
+	struct sq_conn *c = sq_get(sq, e);
+	va_list ap;
+	int rc;
+
+	if (!c)
+		return -1;
+	va_start(ap, fmt);
+	rc = sq_vrun(c, q, changes, e, fmt, ap);
+	va_end(ap);
+	sq_put(sq, c);
+	return rc;
 }
 
 /* Steps a query expected to give at most one row: 1 for a row (the caller
@@ -644,16 +668,11 @@ static int sq_blob_link(struct stor_meta *m, const char *repo,
 static int sq_blob_unlink(struct stor_meta *m, const char *repo,
 			  const struct digest *dg, struct err *e)
 {
-	struct sq *sq = sq_of(m);
 	char ds[DIGEST_STR_MAX];
-	struct sq_conn *c = sq_get(sq, e);
 	int changes = 0, ret;
 
-	if (!c)
-		return -1;
-	ret = sq_run(c, SQ_BLOB_UNLINK, &changes, e, "ss", repo,
-		     digest_str(dg, ds));
-	sq_put(sq, c);
+	ret = sq_do(sq_of(m), SQ_BLOB_UNLINK, &changes, e, "ss", repo,
+		    digest_str(dg, ds));
 	if (ret == 0 && changes == 0)
 		ret = err_set(e, ERR_BLOB_UNKNOWN, "blob %s unknown in %s", ds,
 			      repo);
@@ -739,17 +758,10 @@ static int sq_up_add(struct stor_meta *m, const char *repo, const char *id,
 static int sq_blob_size_put(struct stor_meta *m, const struct digest *dg,
 			    int64_t size, struct err *e)
 {
-	struct sq *sq = sq_of(m);
 	char ds[DIGEST_STR_MAX];
-	struct sq_conn *c = sq_get(sq, e);
-	int ret;
 
-	if (!c)
-		return -1;
-	ret = sq_run(c, SQ_BLOB_SIZE_PUT, NULL, e, "si", digest_str(dg, ds),
-		     size);
-	sq_put(sq, c);
-	return ret;
+	return sq_do(sq_of(m), SQ_BLOB_SIZE_PUT, NULL, e, "si",
+		     digest_str(dg, ds), size);
 }
 
 static int sq_blob_size(struct stor_meta *m, const struct digest *dg,
@@ -796,15 +808,8 @@ static int sq_up_find(struct stor_meta *m, const char *repo, const char *id,
 static int sq_up_touch(struct stor_meta *m, const char *id, int64_t offset,
 		       struct err *e)
 {
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c = sq_get(sq, e);
-	int ret;
-
-	if (!c)
-		return -1;
-	ret = sq_run(c, SQ_UP_TOUCH, NULL, e, "sii", id, offset, sq_now());
-	sq_put(sq, c);
-	return ret;
+	return sq_do(sq_of(m), SQ_UP_TOUCH, NULL, e, "sii", id, offset,
+		     sq_now());
 }
 
 static int sq_up_done_fn(struct sq_conn *c, const void *arg, struct err *e)
@@ -830,14 +835,9 @@ static int sq_up_done(struct stor_meta *m, const char *repo, const char *id,
 static int sq_up_remove(struct stor_meta *m, const char *repo,
 			const char *id, struct err *e)
 {
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c = sq_get(sq, e);
 	int changes = 0, ret;
 
-	if (!c)
-		return -1;
-	ret = sq_run(c, SQ_UP_DEL, &changes, e, "ss", id, repo);
-	sq_put(sq, c);
+	ret = sq_do(sq_of(m), SQ_UP_DEL, &changes, e, "ss", id, repo);
 	if (ret == 0 && changes == 0)
 		ret = err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
 			      "upload %s unknown in %s", id, repo);
@@ -951,14 +951,9 @@ static int sq_mf_delete(struct stor_meta *m, const char *repo,
 static int sq_tag_delete(struct stor_meta *m, const char *repo,
 			 const char *tag, struct err *e)
 {
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c = sq_get(sq, e);
 	int changes = 0, ret;
 
-	if (!c)
-		return -1;
-	ret = sq_run(c, SQ_TAG_DEL, &changes, e, "ss", repo, tag);
-	sq_put(sq, c);
+	ret = sq_do(sq_of(m), SQ_TAG_DEL, &changes, e, "ss", repo, tag);
 	if (ret == 0 && changes == 0)
 		ret = err_set(e, ERR_MANIFEST_UNKNOWN, "tag %s unknown in %s",
 			      tag, repo);

@@ -130,15 +130,10 @@ int sq_scan_claim(struct stor_meta *m, int64_t lease_s,
 int sq_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
 		    struct err *e)
 {
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c = sq_get(sq, e);
 	int changes = 0, ret;
 
-	if (!c)
-		return -1;
-	ret = sq_run(c, SQ_SCAN_RECOVER, &changes, e, "ii", sq_now(),
-		     (int64_t)max_attempts);
-	sq_put(sq, c);
+	ret = sq_do(sq_of(m), SQ_SCAN_RECOVER, &changes, e, "ii", sq_now(),
+		    (int64_t)max_attempts);
 	if (ret == 0 && n)
 		*n = (size_t)changes;
 	return ret;
@@ -147,34 +142,20 @@ int sq_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
 int sq_scan_result_put(struct stor_meta *m, const struct digest *dg,
 		       const struct stor_scan_result *r, struct err *e)
 {
-	struct sq *sq = sq_of(m);
 	char ds[DIGEST_STR_MAX];
-	struct sq_conn *c = sq_get(sq, e);
-	int ret;
 
-	if (!c)
-		return -1;
-	ret = sq_run(c, SQ_SCAN_RESULT_PUT, NULL, e, "ssssi",
+	return sq_do(sq_of(m), SQ_SCAN_RESULT_PUT, NULL, e, "ssssi",
 		     digest_str(dg, ds), r->report,
 		     r->findings ? r->findings : "[]", r->db_version, sq_now());
-	sq_put(sq, c);
-	return ret;
 }
 
 int sq_scan_checked(struct stor_meta *m, const struct digest *dg,
 		    const char *db_version, struct err *e)
 {
-	struct sq *sq = sq_of(m);
 	char ds[DIGEST_STR_MAX];
-	struct sq_conn *c = sq_get(sq, e);
-	int ret;
 
-	if (!c)
-		return -1;
-	ret = sq_run(c, SQ_SCAN_CHECKED, NULL, e, "ss", digest_str(dg, ds),
-		     db_version);
-	sq_put(sq, c);
-	return ret;
+	return sq_do(sq_of(m), SQ_SCAN_CHECKED, NULL, e, "ss",
+		     digest_str(dg, ds), db_version);
 }
 
 struct sq_finish_arg {
@@ -336,14 +317,10 @@ int sq_scan_forget(struct stor_meta *m, const struct digest *dg, struct err *e)
 int sq_scan_rearm(struct stor_meta *m, const char *db_version, size_t *n,
 		  struct err *e)
 {
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c = sq_get(sq, e);
 	int changes = 0, ret;
 
-	if (!c)
-		return -1;
-	ret = sq_run(c, SQ_SCAN_REARM, &changes, e, "is", sq_now(), db_version);
-	sq_put(sq, c);
+	ret = sq_do(sq_of(m), SQ_SCAN_REARM, &changes, e, "is", sq_now(),
+		    db_version);
 	if (ret == 0 && n)
 		*n = (size_t)changes;
 	return ret;

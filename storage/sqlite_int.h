@@ -103,6 +103,9 @@ sqlite3_stmt *sq_bind(struct sq_conn *c, enum sq_q q, struct err *e,
  * number of rows it changed. */
 int sq_run(struct sq_conn *c, enum sq_q q, int *changes, struct err *e,
 	   const char *fmt, ...);
+/* sq_run() on a connection borrowed for the call. */
+int sq_do(struct sq *sq, enum sq_q q, int *changes, struct err *e,
+	    const char *fmt, ...);
 /* Steps a query expected to give at most one row: 1 for a row (the caller
  * reads it, then calls sq_reset()), 0 for none, -1 on failure. */
 int sq_row(struct sq_conn *c, sqlite3_stmt *s, enum sq_q q, struct err *e);
