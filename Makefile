@@ -14,7 +14,7 @@ DEB_BUILD := build-essential pkg-config libevent-dev libssl-dev \
 	libcmocka-dev libhttp-parser-dev libseccomp-dev
 DEB_TEST := curl jq skopeo podman docker-registry docker.io xz-utils zstd \
 	apache2-utils openssl ca-certificates procps psmisc \
-	golang-go python3-jsonschema zip
+	golang-go python3-jsonschema zip time
 
 CFLAGS_STD := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O2 \
 	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
