@@ -32,10 +32,11 @@ TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS_STD) -I. $(PKG_CFLAGS) $(CFLAGS)
 ALL_LIBS = $(PKG_LIBS) -lhttp_parser -lcrypt -lm
 
-# Link order: a module only uses the ones after it.
+# Link order: a module only uses the ones after it.  A module's library
+# takes its subfolders too (registry/http/, registry/proxy/, registry/scan/).
 MODULES := registry auth scanner storage common
 define module_srcs
-$(filter-out registry/main.c,$(wildcard $(1)/*.c))
+$(filter-out registry/main.c,$(wildcard $(1)/*.c $(1)/*/*.c))
 endef
 LIBS := $(foreach m,$(MODULES),$(if $(call module_srcs,$(m)),$(BUILD)/lib$(m).a))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

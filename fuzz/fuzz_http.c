@@ -8,8 +8,8 @@
 
 #include "common/log.h"
 #include "registry/api.h"
-#include "registry/http.h"
-#include "registry/http_int.h"
+#include "registry/http/http.h"
+#include "registry/http/http_int.h"
 #include "registry/parse.h"
 
 static struct http_server fz_srv;

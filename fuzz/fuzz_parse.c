@@ -6,8 +6,8 @@
 
 #include "common/digest.h"
 #include "common/log.h"
-#include "registry/http.h"
-#include "registry/http_int.h"
+#include "registry/http/http.h"
+#include "registry/http/http_int.h"
 #include "registry/parse.h"
 
 static void fz_check_digest(const char *s, size_t len)

@@ -17,7 +17,7 @@
 #include "common/digest.h"
 #include "common/err.h"
 #include "registry/config.h"
-#include "registry/http.h"
+#include "registry/http/http.h"
 #include "registry/parse.h"
 #include "storage/storage.h"
 

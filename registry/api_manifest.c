@@ -11,7 +11,7 @@
 #include "registry/maint.h"
 #include "registry/policy.h"
 #include "registry/reply.h"
-#include "registry/scan.h"
+#include "registry/scan/scan.h"
 #include "common/banned.h"
 
 /* A manifest PUT while its body arrives; freed when the request ends. */

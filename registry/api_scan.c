@@ -31,8 +31,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "registry/reply.h"
-#include "registry/scan.h"
-#include "registry/scan_int.h"
+#include "registry/scan/scan.h"
 #include "common/banned.h"
 
 /* --- GET /v2/<name>/_customs/scan/<ref> --------------------------------- */

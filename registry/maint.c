@@ -2,7 +2,7 @@
 #include "registry/maint.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/http.h"
+#include "registry/http/http.h"
 #include "registry/limit.h"
 #include "registry/reply.h"
 

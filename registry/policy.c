@@ -11,8 +11,7 @@
 #include "common/xmalloc.h"
 #include "registry/api.h"
 #include "registry/reply.h"
-#include "registry/scan.h"
-#include "registry/scan_int.h"
+#include "registry/scan/scan.h"
 #include "scanner/vulndb.h"
 #include "common/banned.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "registry/http.h"
+#include "registry/http/http.h"
 #include "common/banned.h"
 
 /*

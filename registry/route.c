@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "registry/authz.h"
-#include "registry/proxy.h"
+#include "registry/proxy/proxy.h"
 #include "registry/reply.h"
 #include "common/banned.h"
 

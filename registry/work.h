@@ -27,7 +27,7 @@
 #define REGISTRY_WORK_H
 
 #include "common/err.h"
-#include "registry/http.h"
+#include "registry/http/http.h"
 
 #define REG_WORK_QUEUE_MAX 512
 

@@ -28,7 +28,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
-#include "registry/http.h"
+#include "registry/http/http.h"
 
 #define MIB	  (1024 * 1024)
 #define FILE_SIZE (1024 * 1024 + 123)

@@ -20,8 +20,8 @@
 
 #include "common/log.h"
 #include "registry/config.h"
-#include "registry/proxy_int.h"
-#include "registry/upstream.h"
+#include "registry/proxy/proxy_int.h"
+#include "registry/proxy/upstream.h"
 
 static int remote_ok(const char *text, bool mirror, struct ups_remote *r)
 {

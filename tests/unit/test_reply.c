@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "registry/http.h"
+#include "registry/http/http.h"
 #include "registry/reply.h"
 
 #define UNUSED __attribute__((unused))

@@ -12,7 +12,7 @@
 
 #include "registry/config.h"
 #include "registry/policy.h"
-#include "registry/scan_int.h"
+#include "registry/scan/scan_int.h"
 
 #include "common/banned.h"
 

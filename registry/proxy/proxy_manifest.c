@@ -12,7 +12,7 @@
  * an image's GET or HEAD under a pull policy, which waits for DONE and the
  * policy's word on the stored copy.
  */
-#include "registry/proxy_int.h"
+#include "registry/proxy/proxy_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +22,7 @@
 #include "common/xmalloc.h"
 #include "registry/policy.h"
 #include "registry/reply.h"
-#include "registry/scan.h"
+#include "registry/scan/scan.h"
 #include "common/banned.h"
 
 enum pxm_state { PXM_RUNNING, PXM_GOT, PXM_DONE, PXM_FAILED };

@@ -10,7 +10,7 @@
  * (conn_reap), never under the parser or a handler's call, so handlers may
  * reply from anywhere on the loop thread.
  */
-#include "registry/http_int.h"
+#include "registry/http/http_int.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -6,7 +6,7 @@
  * built only from the report and the subject, so publishing the same
  * report again finds it in place and writes nothing.
  */
-#include "registry/scan_int.h"
+#include "registry/scan/scan_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,10 @@
-/* proxy_int.h: what registry/proxy*.c share (see proxy.h).
+/* proxy_int.h: what registry/proxy/proxy*.c share (see proxy.h).
  *
  *   proxy.c           config, name mapping, dispatch, tag freshness
  *   proxy_manifest.c  manifests: revalidation, fetch, store, waiters
  *   proxy_blob.c      blobs: one fetch per digest, clients following it
+ *   upstream*.c       the libcurl client of upstreams (upstream.h,
+ *                     upstream_int.h)
  *
  * Threads: handlers run on the loop threads; fetches on the upstream
  * pool's threads (upstream.h).  One mutex, p->lock, guards the in-flight
@@ -19,8 +21,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "registry/proxy.h"
-#include "registry/upstream.h"
+#include "registry/proxy/proxy.h"
+#include "registry/proxy/upstream.h"
 
 /* A tag whose upstream failed is served from the store this long before
  * the upstream is tried again (at most --proxy-ttl). */

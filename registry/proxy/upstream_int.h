@@ -1,4 +1,4 @@
-/* upstream_int.h: what registry/upstream*.c share (see upstream.h).
+/* upstream_int.h: what registry/proxy/upstream*.c share (see upstream.h).
  *
  *   upstream.c       remotes, one transfer (ups_do), upstream errors
  *   upstream_auth.c  challenges, the token endpoint, the token cache
@@ -13,7 +13,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#include "registry/upstream.h"
+#include "registry/proxy/upstream.h"
 
 /* Tokens (and "this remote wants basic" notes) kept at most. */
 #define UPS_TOKENS_MAX 1024

@@ -1,6 +1,6 @@
 /* upstream.c: the remotes, one transfer with the auth dance, and what an
  * upstream's failure becomes for our client. */
-#include "registry/upstream_int.h"
+#include "registry/proxy/upstream_int.h"
 
 #include <errno.h>
 #include <jansson.h>

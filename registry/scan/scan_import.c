@@ -10,7 +10,7 @@
  * whose reply is already deferred (the HTTP layer drops that call); an
  * import still running is marked closed and freed by the DB thread.
  */
-#include "registry/scan_int.h"
+#include "registry/scan/scan_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/http.h"
+#include "registry/http/http.h"
 #include "scanner/vulndb.h"
 #include "common/banned.h"
 

@@ -9,14 +9,14 @@
  *     deferred call is dropped by the HTTP layer along with the request.
  * The list lock orders the first against the other two.
  */
-#include "registry/scan_int.h"
+#include "registry/scan/scan_int.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/http.h"
+#include "registry/http/http.h"
 #include "common/banned.h"
 
 struct rs_waiter {

@@ -8,7 +8,7 @@
  * reports were matched against another DB.  Imports (scan_import.c) run
  * on the DB thread too.
  */
-#include "registry/scan_int.h"
+#include "registry/scan/scan_int.h"
 
 #include <malloc.h>
 #include <errno.h>

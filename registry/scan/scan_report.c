@@ -1,6 +1,6 @@
 /* scan_report.c: reports as JSON: findings, comparison, index reports and
  * the referrer manifest.  No I/O here. */
-#include "registry/scan_int.h"
+#include "registry/scan/scan_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

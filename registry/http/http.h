@@ -1,4 +1,15 @@
-/* http.h: our HTTP/1.1 server on libevent bufferevents.
+/* registry/http/http.h: the HTTP room's front door.
+ *
+ * registry/http/ is the server: listening socket, worker loops,
+ * connections, request parsing, replies and TLS.  It is the only code in
+ * registry/ that includes libevent, but for one leftover: scan/scan_wait.c
+ * arms a libevent timer on http_req_base().  The rest of registry/ calls
+ * it through this header only: http_server_new() with a dispatch
+ * callback, then per request the http_req_*() accessors, http_req_body()
+ * for a streamed body, http_req_defer() from other threads, and one
+ * http_reply*() call.  http_int.h is the room's private map.
+ *
+ * Our HTTP/1.1 server on libevent bufferevents.
  *
  * libevent 2.1's evhttp reads a whole request body into memory before any
  * handler runs; a registry receives multi-GiB blobs, so this layer streams

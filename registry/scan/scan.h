@@ -1,4 +1,15 @@
-/* scan.h: scan on push, the registry's side.
+/* registry/scan/scan.h: the scan room's front door.
+ *
+ * registry/scan/ is the scan service: the job queue's workers, the DB
+ * thread (reloads, imports), requests waiting for a report, publishing
+ * reports as referrers, and the JSON of reports.  The rest of registry/
+ * calls it through this header only: serve.c starts and stops it, a
+ * manifest PUT (api_manifest.c, the proxy) stores its job and calls
+ * reg_scan_kick(), the scan API and the pull policy wait with
+ * reg_scan_wait() and read reports with rs_report_in() and
+ * rs_manifest_kind().  scan_int.h is the room's private map.
+ *
+ * Scan on push, the registry's side.
  *
  * A manifest PUT stores the manifest and its scan job in one transaction
  * (storage.h, "Scan jobs and reports"), then calls reg_scan_kick().  A pool
@@ -27,6 +38,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <jansson.h>
 
 #include "common/digest.h"
 #include "common/err.h"
@@ -118,5 +131,14 @@ int reg_scan_import(struct reg_scan *s, struct http_req *req, const char *path,
 		    reg_scan_import_fn done, struct err *e);
 /* Deletes a feed file and the directory holding it. */
 void reg_scan_feed_remove(const char *path);
+
+/* --- Reading reports (scan_report.c; pure, no pool needed) ------------- */
+
+/* A copy of report naming repo as its repository (each platform's too). */
+json_t *rs_report_in(const json_t *report, const char *repo);
+
+/* Whether a manifest body is an index (1), an image manifest (0), or
+ * neither (-1: not JSON, or an artifact). */
+int rs_manifest_kind(const char *body, size_t len);
 
 #endif

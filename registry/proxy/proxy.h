@@ -1,4 +1,14 @@
-/* proxy.h: the pull-through cache.
+/* registry/proxy/proxy.h: the proxy room's front door.
+ *
+ * registry/proxy/ is the pull-through cache and its libcurl client of
+ * upstream registries (upstream*.c, behind upstream.h, which is private
+ * to this folder).  The rest of registry/ calls it through this header
+ * only: serve.c sets it up from the configuration, route.c hands it every
+ * request on a proxied name before the ordinary handlers; it stores what
+ * it pulls through storage.h and queues scans through registry/scan/.
+ * proxy_int.h and upstream_int.h are the room's private maps.
+ *
+ * The pull-through cache.
  *
  * With --mirror URL every repository is pulled through one upstream (what
  * dockerd's registry-mirrors and containerd's mirrors expect); with

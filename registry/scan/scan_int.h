@@ -1,4 +1,4 @@
-/* scan_int.h: what registry/scan_*.c share (see scan.h).
+/* scan_int.h: what registry/scan/scan_*.c share (see scan.h).
  *
  *   scan_pool.c     threads, the DB thread (reloads), kicks
  *   scan_import.c   POST /v2/_customs/db: a feed into a new DB
@@ -19,7 +19,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "registry/scan.h"
+#include "registry/scan/scan.h"
 
 /* A job is claimed for this long; a crash-free server never lets it
  * expire (jobs left running are queued again at start). */
@@ -138,12 +138,7 @@ char *rs_findings(const json_t *report);
 /* Whether two reports say the same, ignoring when and with which DB and
  * scanner they were made. */
 bool rs_report_same(const json_t *a, const json_t *b);
-/* A copy of report naming repo as its repository (each platform's too). */
-json_t *rs_report_in(const json_t *report, const char *repo);
-
-/* Whether a manifest body is an index (1), an image manifest (0), or
- * neither (-1: not JSON, or an artifact). */
-int rs_manifest_kind(const char *body, size_t len);
+/* rs_report_in() and rs_manifest_kind() are in scan.h (the API uses them). */
 
 /* One platform of an index. */
 struct rs_platform {

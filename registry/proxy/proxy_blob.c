@@ -21,7 +21,7 @@
  * it, or a manifest's fetch that needs the blob and runs it in place (so a
  * fetch thread only ever waits for an entry that is running).
  */
-#include "registry/proxy_int.h"
+#include "registry/proxy/proxy_int.h"
 
 #include <errno.h>
 #include <inttypes.h>

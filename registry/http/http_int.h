@@ -1,5 +1,11 @@
-/* http_int.h: the HTTP layer's private structures, for registry/http*.c only
- * (SQLite's btreeInt.h).  The public contract is http.h.
+/* http_int.h: the HTTP layer's private structures, for the files of
+ * registry/http/ only (SQLite's btreeInt.h).  The public contract is http.h.
+ *
+ *   http.c       the server: listener, accept loop, worker threads and
+ *                their event bases, http_req_defer()'s queue, TLS, stop
+ *   http_conn.c  one connection: bufferevent, http_parser, timers, replies
+ *   http_req.c   a request's parsed head, accessors, and the small parsers
+ *                (percent-decoding, query strings, Range)
  *
  * Threads: the thread calling http_server_run() runs the "main" event base
  * (accepting, the stop pipe, the grace timer); each worker thread runs its
@@ -26,7 +32,7 @@
 #include <openssl/ssl.h>
 
 #include "common/buf.h"
-#include "registry/http.h"
+#include "registry/http/http.h"
 
 struct event;
 struct http_conn;

@@ -1,7 +1,7 @@
 /* upstream_pool.c: the threads that talk to upstreams, each with its own
  * curl handle; they share connections, DNS and TLS sessions through one
  * curl share handle. */
-#include "registry/upstream_int.h"
+#include "registry/proxy/upstream_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,6 @@
 /* upstream.h: the pull-through cache's client of upstream registries.
+ * Private to registry/proxy/: only proxy*.c (and its unit test) use it;
+ * the rest of registry/ goes through proxy.h.
  *
  * libcurl easy handles, one per worker thread of a small pool, sharing one
  * connection cache (keep-alive across threads), DNS cache and TLS sessions.

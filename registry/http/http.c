@@ -3,7 +3,7 @@
  * connections, http_req_defer()'s queue, TLS setup, and the stop sequence.
  * Connections themselves live in http_conn.c. */
 #define _GNU_SOURCE /* accept4 */
-#include "registry/http_int.h"
+#include "registry/http/http_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,7 @@
  * A report is replaced only when its findings change.  Publishing comes
  * before the job is marked done, so a crash in between publishes again.
  */
-#include "registry/scan_int.h"
+#include "registry/scan/scan_int.h"
 
 #include <stdlib.h>
 #include <string.h>

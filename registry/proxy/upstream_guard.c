@@ -17,7 +17,7 @@
  *     address is the one curl connected to, so a name that resolves to
  *     127.0.0.1 (or is rebound to it between two requests) is caught.
  */
-#include "registry/upstream_int.h"
+#include "registry/proxy/upstream_int.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -1,6 +1,6 @@
 /* http_req.c: a request's parsed head, its accessors, and the small parsers
  * (percent-decoding, query strings, Range) that need no connection. */
-#include "registry/http_int.h"
+#include "registry/http/http_int.h"
 
 #include <ctype.h>
 #include <inttypes.h>

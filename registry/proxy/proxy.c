@@ -1,6 +1,6 @@
 /* proxy.c: the pull-through cache's setup, which names go where, the
  * dispatch hook, and how fresh each pulled tag is. */
-#include "registry/proxy_int.h"
+#include "registry/proxy/proxy_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

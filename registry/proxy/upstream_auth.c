@@ -1,7 +1,7 @@
 /* upstream_auth.c: WWW-Authenticate challenges, the token endpoint, and the
  * tokens we hold until they expire.  Nothing here logs a token or a
  * password. */
-#include "registry/upstream_int.h"
+#include "registry/proxy/upstream_int.h"
 
 #include <ctype.h>
 #include <jansson.h>
