@@ -10,6 +10,9 @@
 #   sp_layout                        builds $L with tags debian, alpine310, npm
 #   sp_push TAG REPO REF             pushes layout image TAG with curl; prints
 #                                    the manifest digest
+#   sp_push_layout DIR REPO REF      pushes the first image (or index, with
+#                                    its children) of the layout DIR; prints
+#                                    its digest
 #   sp_report REPO REF [WAIT]        GET the scan report (expects 200) into $B
 #   sp_findings FILE                 "package installed id fixed" lines
 #   sp_expected FIXTURE              the same, from the answer key
@@ -73,6 +76,33 @@ sp_push() {
 	done
 	push_manifest "$2" "$3" "$m" "$OCI_MANIFEST"
 	sha256 "$m"
+}
+
+# sp_push_manifest LAYOUT REPO DIGEST REF: a manifest (for an index, its
+# children first, by digest) with every blob it names.
+sp_push_manifest() {
+	local lay=$1 repo=$2 dg=$3 ref=$4 f mt c
+
+	f=$lay/blobs/sha256/${dg#sha256:}
+	mt=$(jq -r '.mediaType // "application/vnd.oci.image.manifest.v1+json"' "$f")
+	if jq -e '.manifests' "$f" >/dev/null; then
+		for c in $(jq -r '.manifests[].digest' "$f"); do
+			sp_push_manifest "$lay" "$repo" "$c" "$c"
+		done
+	else
+		for c in $(jq -r '[.config.digest, .layers[].digest] | unique[]' "$f"); do
+			push_blob "$repo" "$lay/blobs/sha256/${c#sha256:}" >/dev/null
+		done
+	fi
+	push_manifest "$repo" "$ref" "$f" "$mt"
+}
+
+sp_push_layout() {
+	local dg
+
+	dg=$(jq -r '.manifests[0].digest' "$1/index.json")
+	sp_push_manifest "$1" "$2" "$dg" "$3"
+	echo "$dg"
 }
 
 sp_report() {

@@ -30,43 +30,10 @@ grep -q "socket allowed" "$TMP/self.txt" && fail "self-test: socket() allowed"
 
 sp_layout
 
-# A layer that takes long to read: a tar entry declaring 512 GiB, then
-# zstd RLE blocks of zeros (4 bytes a 128 KiB block: a 16 MiB blob).
-bomb_layer() {
-	python3 - "$1" <<'EOF'
-import struct, sys, tarfile
-size = 512 << 30
-ti = tarfile.TarInfo("zeros.bin")
-ti.size = size
-hdr = ti.tobuf(format=tarfile.GNU_FORMAT)
-out = bytearray(struct.pack("<I", 0xFD2FB528))
-out += bytes([0x00, 0x38])               # no content size; 128 KiB window
-out += struct.pack("<I", 0 | (len(hdr) << 3))[:3] + hdr  # raw block
-blk = 128 << 10
-n = size // blk
-rle = struct.pack("<I", (1 << 1) | (blk << 3))[:3] + b"\0"
-out += rle * (n - 1)
-out += struct.pack("<I", 1 | (1 << 1) | (blk << 3))[:3] + b"\0"
-open(sys.argv[1], "wb").write(out)
-EOF
-}
-# bomb_push REPO TAG: the debian image with the bomb as a second layer.
-bomb_push() {
-	local m dg bdg bsize
-
-	bomb_layer "$TMP/bomb.tar.zst"
-	bdg=$(push_blob "$1" "$TMP/bomb.tar.zst")
-	bsize=$(stat -c %s "$TMP/bomb.tar.zst")
-	m=$(sp_manifest_file debian)
-	for dg in $(jq -r '.config.digest, .layers[].digest' "$m"); do
-		push_blob "$1" "$L/blobs/sha256/${dg#sha256:}" >/dev/null
-	done
-	jq -c --arg d "$bdg" --argjson s "$bsize" '.layers += [{mediaType:
-		"application/vnd.oci.image.layer.v1.tar+zstd",
-		digest: $d, size: $s}]' "$m" >"$TMP/bomb.json"
-	push_manifest "$1" "$2" "$TMP/bomb.json" "$OCI_MANIFEST"
-	sha256 "$TMP/bomb.json"
-}
+# A layer that takes long to read when the budgets are off: the corpus's
+# zstd bomb (100 GiB of zeros in 3 MiB).
+python3 "$ROOT/tests/data/hostile/gen" "$TMP/corpus" zstd-bomb \
+	>"$TMP/gen.log" 2>&1 || fail "gen: $(tail -n 3 "$TMP/gen.log")"
 # status REPO DIGEST: the scan endpoint's status (200: "done").
 scan_status() {
 	req GET "/v2/$1/_customs/scan/$2"
@@ -109,7 +76,7 @@ fi
 # at the next start.
 start_server --scan-workers 1 --scan-max-ratio 0 --scan-max-layer-bytes 0 \
 	--scan-max-image-bytes 0 --scan-deadline 0
-bdg=$(bomb_push sb/bomb v1)
+bdg=$(sp_push_layout "$TMP/corpus/zstd-bomb" sb/bomb v1)
 # Workers are the server's children (other servers may run beside this
 # test: look at this one's only).
 workers=

@@ -13,30 +13,8 @@ GEN=$ROOT/tests/data/hostile/gen
 C=$TMP/corpus
 python3 "$GEN" "$C" >"$TMP/gen.log" 2>&1 || fail "gen: $(tail -n 3 "$TMP/gen.log")"
 
-# push_manifest_of LAYOUT REPO DIGEST REF: pushes a manifest (and, for an
-# index, its children first) with every blob it names.
-push_manifest_of() {
-	local lay=$1 repo=$2 dg=$3 ref=$4 f mt c
-
-	f=$lay/blobs/sha256/${dg#sha256:}
-	mt=$(jq -r '.mediaType // "application/vnd.oci.image.manifest.v1+json"' "$f")
-	if jq -e '.manifests' "$f" >/dev/null; then
-		for c in $(jq -r '.manifests[].digest' "$f"); do
-			push_manifest_of "$lay" "$repo" "$c" "$c"
-		done
-	else
-		for c in $(jq -r '[.config.digest, .layers[].digest] | unique[]' "$f"); do
-			push_blob "$repo" "$lay/blobs/sha256/${c#sha256:}" >/dev/null
-		done
-	fi
-	push_manifest "$repo" "$ref" "$f" "$mt"
-}
 push_case() { # CASE -> prints the top manifest's digest
-	local lay=$C/$1 dg
-
-	dg=$(jq -r '.manifests[0].digest' "$lay/index.json")
-	push_manifest_of "$lay" "hostile/$1" "$dg" latest
-	echo "$dg"
+	sp_push_layout "$C/$1" "hostile/$1" latest
 }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status"; }
 probe() { # GET /v2/ answers while scans run
