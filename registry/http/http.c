@@ -506,6 +506,7 @@ static void worker_release(struct http_worker *w)
 		event_free(w->kill_ev);
 	if (w->base)
 		event_base_free(w->base);
+	free(w->rbuf);
 	pthread_mutex_destroy(&w->lock);
 }
 

@@ -265,38 +265,50 @@ static int parse_error_status(struct http_conn *c, enum http_errno err)
 	return 400;
 }
 
+/* Runs the parser over len bytes at p; *used gets how many it took (it
+ * stops early when a parser callback paused it: c->pev).  Returns an HTTP
+ * status to fail with, or 0. */
+static int conn_feed_mem(struct http_conn *c, const char *p, size_t len,
+			 size_t *used)
+{
+	size_t max = conn_cfg(c)->max_header_bytes, want = len, n;
+	enum http_errno err;
+
+	if (c->in == IN_HEAD && want > max + 1 - c->head_bytes)
+		want = max + 1 - c->head_bytes;
+	n = http_parser_execute(&c->parser, &parser_settings, p, want);
+	*used = n;
+	if (c->in == IN_HEAD)
+		c->head_bytes += n;
+	err = HTTP_PARSER_ERRNO(&c->parser);
+	if (err == HPE_PAUSED) {
+		http_parser_pause(&c->parser, 0);
+		return 0;
+	}
+	if (err != HPE_OK)
+		return parse_error_status(c, err);
+	if (c->in == IN_HEAD && c->head_bytes > max)
+		return 431;
+	return n < want ? 400 : 0;
+}
+
 /* Runs the parser over the input buffer until it is empty or a parser
  * callback stopped it (c->pev).  Returns an HTTP status to fail with, or 0.
  */
 static int conn_feed(struct http_conn *c)
 {
 	struct evbuffer *in = conn_input(c);
-	size_t max = conn_cfg(c)->max_header_bytes, want, n;
 	struct evbuffer_iovec v;
-	enum http_errno err;
+	size_t n;
+	int status;
 
 	c->pev = PEV_NONE;
 	while (c->pev == PEV_NONE && evbuffer_get_length(in) &&
 	       evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
-		want = v.iov_len;
-		if (c->in == IN_HEAD && want > max + 1 - c->head_bytes)
-			want = max + 1 - c->head_bytes;
-		n = http_parser_execute(&c->parser, &parser_settings,
-					v.iov_base, want);
+		status = conn_feed_mem(c, v.iov_base, v.iov_len, &n);
 		evbuffer_drain(in, n);
-		if (c->in == IN_HEAD)
-			c->head_bytes += n;
-		err = HTTP_PARSER_ERRNO(&c->parser);
-		if (err == HPE_PAUSED) {
-			http_parser_pause(&c->parser, 0);
-			continue;
-		}
-		if (err != HPE_OK)
-			return parse_error_status(c, err);
-		if (c->in == IN_HEAD && c->head_bytes > max)
-			return 431;
-		if (n < want)
-			return 400;
+		if (status)
+			return status;
 	}
 	return 0;
 }
@@ -646,37 +658,46 @@ static void conn_on_timeout(struct http_conn *c)
 
 /* libevent 2.1 reads at most 4 KiB per readiness event, whatever
  * bufferevent_set_max_single_read() says (EVBUFFER_MAX_READ in buffer.c),
- * which held a streamed body to ~250 MB/s at four syscalls per 4 KiB.
- * While a body streams over plain TCP, read what else is there straight
- * into the input in HTTP_MAX_READ pieces, up to the high watermark.  The
- * bufferevent keeps the input's end frozen outside its own reads. */
-static void conn_read_more(struct http_conn *c)
+ * and every evbuffer chain is fresh memory: its page faults and munmap
+ * cost more CPU than hashing the body.  So while a body streams over plain
+ * TCP and the input is empty, read straight into the worker's buffer and
+ * parse it in place (on_data gets pointers into it); only what the parser
+ * leaves (it paused) goes to the input.  At most HTTP_READ_HIGH a
+ * callback, so that one upload does not hold the loop.  The bufferevent
+ * keeps the input's end frozen outside its own reads. */
+static void conn_read_body(struct http_conn *c)
 {
 	struct evbuffer *in = conn_input(c);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
-	struct evbuffer_iovec v;
-	size_t have, want;
+	size_t budget = HTTP_READ_HIGH, used;
 	ssize_t n;
+	int status;
 
-	if (c->tls || c->in != IN_BODY || fd < 0)
+	if (c->tls || fd < 0)
 		return;
-	evbuffer_unfreeze(in, 0);
-	while ((have = evbuffer_get_length(in)) < HTTP_READ_HIGH) {
-		want = HTTP_READ_HIGH - have;
-		if (want > HTTP_MAX_READ)
-			want = HTTP_MAX_READ;
-		if (evbuffer_reserve_space(in, (ev_ssize_t)want, &v, 1) < 1)
-			break;
-		if (v.iov_len > want)
-			v.iov_len = want;
-		n = read(fd, v.iov_base, v.iov_len);
-		v.iov_len = n > 0 ? (size_t)n : 0;
-		evbuffer_commit_space(in, &v, 1);
-		/* Drained; EOF and errors are for the bufferevent's next read. */
-		if (n < (ssize_t)want)
-			break;
+	if (!c->w->rbuf)
+		c->w->rbuf = xmalloc(HTTP_MAX_READ);
+	while (budget && !c->kill && c->in == IN_BODY &&
+	       !evbuffer_get_length(in)) {
+		n = read(fd, c->w->rbuf, HTTP_MAX_READ);
+		if (n <= 0)
+			return; /* EOF and errors: the bufferevent's next read */
+		budget -= (size_t)n < budget ? (size_t)n : budget;
+		c->pev = PEV_NONE;
+		status = conn_feed_mem(c, c->w->rbuf, (size_t)n, &used);
+		if (status) {
+			conn_fail(c, status);
+			return;
+		}
+		if (used < (size_t)n) {
+			evbuffer_unfreeze(in, 0);
+			evbuffer_add(in, c->w->rbuf + used, (size_t)n - used);
+			evbuffer_freeze(in, 0);
+		}
+		conn_parsed(c);
+		if (n < HTTP_MAX_READ)
+			return;
 	}
-	evbuffer_freeze(in, 0);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -686,8 +707,9 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->in == IN_BODY)
 		timer_arm(c, conn_cfg(c)->idle_timeout_s);
-	conn_read_more(c);
 	conn_process(c);
+	conn_read_body(c);
+	conn_process(c); /* what the parser left, if it paused */
 	conn_reap(c);
 }
 

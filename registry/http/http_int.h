@@ -92,6 +92,9 @@ struct http_worker {
 	time_t date_at;
 	char date[40];
 	time_t warn_at;
+	/* Streamed bodies are read into this (HTTP_MAX_READ bytes, allocated
+	 * on first use) and parsed in place: no evbuffer chain per read. */
+	char *rbuf;
 };
 
 struct http_server {
