@@ -12,9 +12,12 @@
  * together.  New sessions are bounded per repository and per client
  * (--max-uploads-per-repo, --max-uploads-per-client: 429 above).
  *
- * Finishing blocks (an fsync, and a read of all the data when the running
- * sha256 does not give the digest: a sha512 one, or after a crash), so it
- * runs on a work thread (work.h) and the reply comes from there.
+ * Every step that touches the database or waits on the disk runs on a work
+ * thread (work.h) and the request goes on from there: opening, taking and
+ * giving back a session (sqlite writes), a mount, a cancel, and the finish
+ * (an fsync, and a read of all the data when the running sha256 does not
+ * give the digest: a sha512 one, or after a crash).  The loop only moves
+ * the body's bytes into the session.
  */
 #include "registry/api.h"
 
@@ -45,12 +48,40 @@ struct up_state {
 	char id[STOR_UPLOAD_ID_MAX];
 	struct digest expected; /* UP_PUT, UP_POST */
 	int64_t left;		/* bytes Content-Range still allows; -1: any */
-	/* The finish, on a work thread: the handle it consumes, its size,
-	 * and the outcome. */
+	/* The finish or the give-back, on a work thread: the handle the
+	 * finish consumes, the size, and the outcome to reply with. */
 	struct stor_upload *fin;
 	int64_t fin_size;
 	int fin_rc;
 	struct err fin_err;
+	bool fin_where; /* the reply says where the upload stands */
+};
+
+/* What a request needs of a session before its body flows (POST, PATCH,
+ * PUT, GET status), got on a work thread: the request's head is parsed
+ * on the loop into these fields first. */
+struct up_open {
+	struct reg_ctx *ctx;
+	enum up_kind kind;
+	bool fresh;	/* POST: a new session */
+	bool status;	/* GET: only the offset */
+	bool mount;	/* POST ?mount=: link mount_dg if it exists */
+	bool has_from;
+	char name[REG_NAME_MAX + 1];
+	char from[REG_NAME_MAX + 1];
+	char id[STOR_UPLOAD_ID_MAX];
+	char client[320];
+	struct digest mount_dg;
+	struct digest dg;	/* UP_PUT, UP_POST */
+	bool has_range;		/* Content-Range: start-end */
+	bool bad_range;		/* malformed: e says why */
+	int64_t start, end, cl;
+	/* The outcome. */
+	int rc;			/* -1 error, 0 a session, 1 mounted */
+	bool taken;		/* offset is the session's */
+	struct stor_upload *u;	/* the session taken, to stream into */
+	int64_t offset, left, size;
+	struct err e;
 };
 
 static void up_location(struct http_req *req, const char *name, const char *id)
@@ -86,32 +117,63 @@ static void up_blob_location(struct http_req *req, const char *name,
 }
 
 /* Gives the session back (or, for a monolithic POST, deletes it: nobody
- * else knows its id) and frees the state. */
-static void up_state_free(struct up_state *s)
+ * else knows its id).  On a work thread: it writes to the database. */
+static void up_giveback_run(void *arg)
 {
+	struct up_state *s = arg;
 	int64_t size;
 
-	if (s->up) {
-		size = stor_upload_offset(s->up);
-		stor_upload_release(s->up);
-		s->up = NULL;
-		if (s->kind == UP_POST &&
-		    stor_upload_cancel(s->ctx->st, s->name, s->id, NULL) == 0)
-			reg_quota_add(s->ctx->quota, s->name, -size);
+	if (!s->up)
+		return;
+	size = stor_upload_offset(s->up);
+	stor_upload_release(s->up);
+	s->up = NULL;
+	if (s->kind == UP_POST &&
+	    stor_upload_cancel(s->ctx->st, s->name, s->id, NULL) == 0)
+		reg_quota_add(s->ctx->quota, s->name, -size);
+}
+
+/* Back on the loop, the session given back: the reply (the client may
+ * take the session again at once), then the state goes. */
+static void up_giveback_done(struct http_req *req, void *arg)
+{
+	struct up_state *s = arg;
+
+	up_giveback_run(s); /* shutdown: the pool did not get to it */
+	if (req && s->fin_where) {
+		up_location(req, s->name, s->id);
+		up_range(req, s->fin_size);
 	}
+	if (req && s->fin_rc < 0)
+		reg_reply_error(req, &s->fin_err);
+	else if (req)
+		reg_reply_status(req, 202);
 	free(s);
 }
 
-/* Replies with e; a 416 also says where the upload stands. */
-static void up_reply_error(struct http_req *req, const char *name,
-			   const char *id, struct stor_upload *up,
-			   const struct err *e)
+/* Frees the state; a session it still holds is given back on the pool,
+ * no request waiting. */
+static void up_state_free(struct up_state *s)
 {
-	if (e->code == ERR_RANGE_INVALID && up) {
-		up_location(req, name, id);
-		up_range(req, stor_upload_offset(up));
+	if (!s->up) {
+		free(s);
+		return;
 	}
-	reg_reply_error(req, e);
+	reg_work_call(s->ctx->work, NULL, up_giveback_run, up_giveback_done,
+		      s);
+}
+
+/* Gives the session back, then replies with e (NULL: 202); where: with
+ * Location and Range. */
+static void up_giveback_reply(struct http_req *req, struct up_state *s,
+			      const struct err *e, bool where)
+{
+	s->fin_size = stor_upload_offset(s->up);
+	s->fin_rc = e ? -1 : 0;
+	if (e)
+		s->fin_err = *e;
+	s->fin_where = where;
+	reg_work_call(s->ctx->work, req, up_giveback_run, up_giveback_done, s);
 }
 
 static int up_on_data(struct http_req *req, const void *data, size_t len,
@@ -141,8 +203,7 @@ static int up_on_data(struct http_req *req, const void *data, size_t len,
 		s->left -= (int64_t)len;
 	return 0;
 fail:
-	reg_reply_error(req, &e);
-	up_state_free(s);
+	up_giveback_reply(req, s, &e, false);
 	return -1;
 }
 
@@ -182,37 +243,24 @@ static void up_finish(struct http_req *req, struct up_state *s)
 	s->fin = s->up;
 	s->fin_size = stor_upload_offset(s->up);
 	s->up = NULL;
-	if (s->ctx->work &&
-	    reg_work_run(s->ctx->work, req, up_finish_run, up_finish_done, s) ==
-		    0)
-		return;
-	/* No pool, or its queue is full: here and now. */
-	up_finish_run(s);
-	up_finish_done(req, s);
+	reg_work_call(s->ctx->work, req, up_finish_run, up_finish_done, s);
 }
 
 static void up_on_end(struct http_req *req, void *arg)
 {
 	struct up_state *s = arg;
-	struct stor_upload *up = s->up;
 	struct err e = ERR_INIT;
 
 	if (s->left > 0) {
 		err_set(&e, ERR_SIZE_INVALID,
 			"body is %lld bytes shorter than its Content-Range",
 			(long long)s->left);
-		up_location(req, s->name, s->id);
-		up_range(req, stor_upload_offset(up));
-		reg_reply_error(req, &e);
+		up_giveback_reply(req, s, &e, true);
 	} else if (s->kind == UP_PATCH) {
-		up_location(req, s->name, s->id);
-		up_range(req, stor_upload_offset(up));
-		reg_reply_status(req, 202);
+		up_giveback_reply(req, s, NULL, true);
 	} else {
 		up_finish(req, s);
-		return;
 	}
-	up_state_free(s);
 }
 
 static void up_on_close(struct http_req *req, void *arg)
@@ -222,50 +270,65 @@ static void up_on_close(struct http_req *req, void *arg)
 }
 
 /* Streams the request body into u (which the state now owns). */
-static void up_stream(struct reg_call *c, struct stor_upload *u,
+static void up_stream(struct reg_ctx *ctx, struct http_req *req,
+		      const char *name, struct stor_upload *u,
 		      enum up_kind kind, const struct digest *expected,
 		      int64_t left)
 {
 	struct up_state *s = xcalloc(1, sizeof(*s));
 
-	s->ctx = c->ctx;
-	s->req = c->req;
+	s->ctx = ctx;
+	s->req = req;
 	s->up = u;
 	s->kind = kind;
 	s->left = left;
-	memcpy(s->name, c->name, sizeof(s->name));
+	snprintf(s->name, sizeof(s->name), "%s", name);
 	snprintf(s->id, sizeof(s->id), "%s", stor_upload_id(u));
 	if (expected)
 		s->expected = *expected;
-	http_req_on_close(c->req, up_on_close, s);
-	http_req_body(c->req, up_on_data, up_on_end, s);
+	if (!req) { /* the client left while the session was taken */
+		up_state_free(s);
+		return;
+	}
+	http_req_on_close(req, up_on_close, s);
+	http_req_body(req, up_on_data, up_on_end, s);
 }
 
-/* Checks Content-Range (if any) against the upload's offset and the
- * declared length; sets *left to the bytes the range covers (-1: no
- * Content-Range). */
-static int up_check_range(struct reg_call *c, struct stor_upload *u,
-			  int64_t *left, struct err *e)
+/* Parses Content-Range (if any) and Content-Length into o; they are
+ * checked once the session is taken (an unknown session is the error to
+ * report first). */
+static void up_parse_range(struct reg_call *c, struct up_open *o)
 {
 	const char *cr = http_req_header(c->req, "Content-Range");
-	int64_t start, end, cl = http_req_content_length(c->req);
 
-	*left = -1;
-	if (!cr)
-		return 0;
-	if (reg_parse_content_range(cr, strlen(cr), &start, &end, e) < 0)
+	o->cl = http_req_content_length(c->req);
+	o->has_range = cr != NULL;
+	if (cr && reg_parse_content_range(cr, strlen(cr), &o->start, &o->end,
+					  &o->e) < 0)
+		o->bad_range = true;
+}
+
+/* Checks the parsed Content-Range against the session's offset and the
+ * declared length; sets o->left to the bytes the range covers (-1: no
+ * Content-Range). */
+static int up_check_range(struct up_open *o, struct err *e)
+{
+	o->left = -1;
+	if (o->bad_range)
 		return -1;
-	if (start != stor_upload_offset(u))
+	if (!o->has_range)
+		return 0;
+	if (o->start != o->offset)
 		return err_set(e, ERR_RANGE_INVALID,
 			       "chunk starts at %lld, the upload is at %lld",
-			       (long long)start,
-			       (long long)stor_upload_offset(u));
-	if (cl >= 0 && cl != end - start + 1)
+			       (long long)o->start, (long long)o->offset);
+	if (o->cl >= 0 && o->cl != o->end - o->start + 1)
 		return err_set(e, ERR_SIZE_INVALID,
 			       "Content-Length %lld does not match "
 			       "Content-Range %lld-%lld",
-			       (long long)cl, (long long)start, (long long)end);
-	*left = end - start + 1;
+			       (long long)o->cl, (long long)o->start,
+			       (long long)o->end);
+	o->left = o->end - o->start + 1;
 	return 0;
 }
 
@@ -281,46 +344,141 @@ static int up_digest_param(struct reg_call *c, struct digest *out,
 	return digest_parse(q, strlen(q), out, e);
 }
 
-/* POST ?mount=<digest>[&from=<repo>]: 201 if linked, 0 if a fresh session
- * should start instead, -1 after an error reply. */
-static int up_try_mount(struct reg_call *c, const char *mount)
+/* On the pool: links mount_dg from the source.  1 if linked, 0 if a fresh
+ * session should start instead, -1 on failure. */
+static int up_mount_run(struct up_open *o)
 {
-	const char *from = http_req_query_param(c->req, "from");
-	char from_name[REG_NAME_MAX + 1];
-	struct err e = ERR_INIT;
-	struct digest dg;
+	const char *from = o->has_from ? o->from : NULL;
+	struct err sub = ERR_INIT;
 	int64_t size;
-	int may;
 
-	if (digest_parse(mount, strlen(mount), &dg, &e) < 0 ||
-	    (from && reg_parse_name(from, strlen(from), from_name, &e) < 0)) {
-		reg_reply_error(c->req, &e);
-		return -1;
-	}
-	/* Linking needs pull on the source (authz.h). */
-	may = reg_authz_mount(c, from ? from_name : NULL);
-	if (may <= 0)
-		return may;
 	/* Without `from` any blob in the store may be mounted (the spec
 	 * allows it); either way a blob we do not have means a new
 	 * session. */
-	if (stor_blob_stat(c->ctx->st, from ? from_name : NULL, &dg, &size,
-			   &e) < 0) {
-		if (e.code != ERR_BLOB_UNKNOWN && e.code != ERR_NAME_UNKNOWN) {
-			reg_reply_error(c->req, &e);
-			return -1;
-		}
+	if (stor_blob_stat(o->ctx->st, from, &o->mount_dg, &size, &sub) < 0) {
+		if (sub.code != ERR_BLOB_UNKNOWN && sub.code != ERR_NAME_UNKNOWN)
+			return err_set(&o->e, sub.code, "%s", sub.msg);
 		return 0;
 	}
-	if (reg_quota_check(c->ctx->quota, c->name, size, &e) < 0 ||
-	    stor_blob_link(c->ctx->st, c->name, &dg, &e) < 0) {
+	if (reg_quota_check(o->ctx->quota, o->name, size, &o->e) < 0 ||
+	    stor_blob_link(o->ctx->st, o->name, &o->mount_dg, &o->e) < 0)
+		return -1;
+	reg_quota_add(o->ctx->quota, o->name, size);
+	return 1;
+}
+
+/* On the pool: a new session (POST). */
+static int up_start_run(struct up_open *o)
+{
+	struct stor_upload_limits lim;
+
+	lim.client = o->client;
+	lim.max_per_repo = o->ctx->cfg->max_uploads_per_repo;
+	lim.max_per_client = o->ctx->cfg->max_uploads_per_client;
+	if (reg_quota_check(o->ctx->quota, o->name, 0, &o->e) < 0 ||
+	    stor_upload_start_limited(o->ctx->st, o->name, &lim, o->id,
+				      &o->e) < 0)
+		return -1;
+	if (o->kind != UP_POST)
+		return 0;
+	if (stor_upload_take(o->ctx->st, o->name, o->id, &o->u, &o->e) < 0) {
+		stor_upload_cancel(o->ctx->st, o->name, o->id, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* On the pool: takes an existing session (PATCH, PUT, GET status). */
+static int up_take_run(struct up_open *o)
+{
+	struct stor_upload *u;
+
+	/* The usage now, so that the pieces' reservations need no scan. */
+	if (!o->status && reg_quota_check(o->ctx->quota, o->name, 0, &o->e) < 0)
+		return -1;
+	if (stor_upload_take(o->ctx->st, o->name, o->id, &u, &o->e) < 0)
+		return -1;
+	o->offset = stor_upload_offset(u);
+	o->taken = true;
+	if (o->status || up_check_range(o, &o->e) < 0) {
+		stor_upload_release(u);
+		return o->status ? 0 : -1;
+	}
+	o->u = u;
+	return 0;
+}
+
+static void up_open_run(void *arg)
+{
+	struct up_open *o = arg;
+
+	o->rc = o->mount ? up_mount_run(o) : 0;
+	if (o->rc)
+		return;
+	o->rc = o->fresh ? up_start_run(o) : up_take_run(o);
+}
+
+/* Back on the loop: reply, or stream the body into the session. */
+static void up_open_done(struct http_req *req, void *arg)
+{
+	struct up_open *o = arg;
+	struct digest dg;
+
+	if (o->u) { /* the body goes in (or, req NULL, it is given back) */
+		up_stream(o->ctx, req, o->name, o->u, o->kind,
+			  o->kind == UP_PATCH ? NULL : &o->dg, o->left);
+	} else if (req && o->rc < 0) {
+		if (o->e.code == ERR_RANGE_INVALID && o->taken) {
+			up_location(req, o->name, o->id);
+			up_range(req, o->offset);
+		}
+		reg_reply_error(req, &o->e);
+	} else if (req && o->rc > 0) {
+		dg = o->mount_dg;
+		up_blob_location(req, o->name, &dg);
+		reg_reply_status(req, 201);
+	} else if (req) { /* a session for PATCH/PUT, or its status */
+		up_location(req, o->name, o->id);
+		up_range(req, o->offset);
+		reg_reply_status(req, o->status ? 204 : 202);
+	}
+	free(o);
+}
+
+static struct up_open *up_open_new(struct reg_call *c, enum up_kind kind)
+{
+	struct up_open *o = xcalloc(1, sizeof(*o));
+
+	o->ctx = c->ctx;
+	o->kind = kind;
+	o->left = -1;
+	memcpy(o->name, c->name, sizeof(o->name));
+	snprintf(o->id, sizeof(o->id), "%s", c->upload_id);
+	return o;
+}
+
+/* POST ?mount=<digest>[&from=<repo>]: fills o for the pool; 0 to go on,
+ * 1 if a fresh session should start without trying, -1 after an error
+ * reply. */
+static int up_mount_prepare(struct reg_call *c, const char *mount,
+			    struct up_open *o)
+{
+	const char *from = http_req_query_param(c->req, "from");
+	struct err e = ERR_INIT;
+	int may;
+
+	if (digest_parse(mount, strlen(mount), &o->mount_dg, &e) < 0 ||
+	    (from && reg_parse_name(from, strlen(from), o->from, &e) < 0)) {
 		reg_reply_error(c->req, &e);
 		return -1;
 	}
-	reg_quota_add(c->ctx->quota, c->name, size);
-	up_blob_location(c->req, c->name, &dg);
-	reg_reply_status(c->req, 201);
-	return 1;
+	o->has_from = from != NULL;
+	/* Linking needs pull on the source (authz.h). */
+	may = reg_authz_mount(c, from ? o->from : NULL);
+	if (may < 0)
+		return -1;
+	o->mount = may > 0;
+	return 0;
 }
 
 /* Who opens a session, for --max-uploads-per-client: the signed-in user,
@@ -337,101 +495,81 @@ void api_upload_start(struct reg_call *c)
 {
 	const char *mount = http_req_query_param(c->req, "mount");
 	const char *dgq = http_req_query_param(c->req, "digest");
-	char id[STOR_UPLOAD_ID_MAX], client[320];
-	struct stor_upload_limits lim;
-	struct stor_upload *u = NULL;
+	struct up_open *o = up_open_new(c, UP_PATCH);
 	struct err e = ERR_INIT;
-	struct digest dg;
 
-	if (mount && up_try_mount(c, mount) != 0)
-		return;
-	if (!mount && dgq && digest_parse(dgq, strlen(dgq), &dg, &e) < 0)
-		goto fail;
-	up_client(c, client, sizeof(client));
-	lim.client = client;
-	lim.max_per_repo = c->ctx->cfg->max_uploads_per_repo;
-	lim.max_per_client = c->ctx->cfg->max_uploads_per_client;
-	if (reg_quota_check(c->ctx->quota, c->name, 0, &e) < 0 ||
-	    stor_upload_start_limited(c->ctx->st, c->name, &lim, id, &e) < 0)
-		goto fail;
-	if (mount || !dgq) {
-		/* A session for PATCH/PUT; a body here is ignored. */
-		up_location(c->req, c->name, id);
-		up_range(c->req, 0);
-		reg_reply_status(c->req, 202);
+	o->fresh = true;
+	if (mount && up_mount_prepare(c, mount, o) < 0) {
+		free(o);
 		return;
 	}
-	if (stor_upload_take(c->ctx->st, c->name, id, &u, &e) < 0) {
-		stor_upload_cancel(c->ctx->st, c->name, id, NULL);
-		goto fail;
+	if (!mount && dgq) {
+		/* A monolithic POST: the body is the blob. */
+		if (digest_parse(dgq, strlen(dgq), &o->dg, &e) < 0) {
+			reg_reply_error(c->req, &e);
+			free(o);
+			return;
+		}
+		o->kind = UP_POST;
 	}
-	up_stream(c, u, UP_POST, &dg, -1);
-	return;
-fail:
-	reg_reply_error(c->req, &e);
+	up_client(c, o->client, sizeof(o->client));
+	reg_work_call(c->ctx->work, c->req, up_open_run, up_open_done, o);
 }
 
 void api_upload_status(struct reg_call *c)
 {
-	struct stor_upload *u;
+	struct up_open *o = up_open_new(c, UP_PATCH);
+
+	o->status = true;
+	reg_work_call(c->ctx->work, c->req, up_open_run, up_open_done, o);
+}
+
+/* PATCH and the closing PUT. */
+static void up_append(struct reg_call *c, enum up_kind kind)
+{
+	struct up_open *o = up_open_new(c, kind);
 	struct err e = ERR_INIT;
 
-	if (stor_upload_take(c->ctx->st, c->name, c->upload_id, &u, &e) < 0) {
+	if (kind == UP_PUT && up_digest_param(c, &o->dg, &e) < 0) {
 		reg_reply_error(c->req, &e);
+		free(o);
 		return;
 	}
-	up_location(c->req, c->name, c->upload_id);
-	up_range(c->req, stor_upload_offset(u));
-	stor_upload_release(u);
-	reg_reply_status(c->req, 204);
+	up_parse_range(c, o);
+	reg_work_call(c->ctx->work, c->req, up_open_run, up_open_done, o);
 }
 
 void api_upload_patch(struct reg_call *c)
 {
-	struct stor_upload *u = NULL;
-	struct err e = ERR_INIT;
-	int64_t left;
-
-	if (stor_upload_take(c->ctx->st, c->name, c->upload_id, &u, &e) < 0)
-		goto fail;
-	if (up_check_range(c, u, &left, &e) < 0)
-		goto fail;
-	up_stream(c, u, UP_PATCH, NULL, left);
-	return;
-fail:
-	up_reply_error(c->req, c->name, c->upload_id, u, &e);
-	if (u)
-		stor_upload_release(u);
+	up_append(c, UP_PATCH);
 }
 
 void api_upload_put(struct reg_call *c)
 {
-	struct stor_upload *u = NULL;
-	struct err e = ERR_INIT;
-	struct digest dg;
-	int64_t left;
+	up_append(c, UP_PUT);
+}
 
-	if (up_digest_param(c, &dg, &e) < 0)
-		goto fail;
-	if (stor_upload_take(c->ctx->st, c->name, c->upload_id, &u, &e) < 0)
-		goto fail;
-	if (up_check_range(c, u, &left, &e) < 0)
-		goto fail;
-	up_stream(c, u, UP_PUT, &dg, left);
-	return;
-fail:
-	up_reply_error(c->req, c->name, c->upload_id, u, &e);
-	if (u)
-		stor_upload_release(u);
+/* DELETE, on the pool. */
+static void up_cancel_run(void *arg)
+{
+	struct up_open *o = arg;
+
+	o->rc = stor_upload_cancel(o->ctx->st, o->name, o->id, &o->e);
+}
+
+static void up_cancel_done(struct http_req *req, void *arg)
+{
+	struct up_open *o = arg;
+
+	if (req && o->rc < 0)
+		reg_reply_error(req, &o->e);
+	else if (req)
+		reg_reply_status(req, 204);
+	free(o);
 }
 
 void api_upload_cancel(struct reg_call *c)
 {
-	struct err e = ERR_INIT;
-
-	if (stor_upload_cancel(c->ctx->st, c->name, c->upload_id, &e) < 0) {
-		reg_reply_error(c->req, &e);
-		return;
-	}
-	reg_reply_status(c->req, 204);
+	reg_work_call(c->ctx->work, c->req, up_cancel_run, up_cancel_done,
+		      up_open_new(c, UP_PATCH));
 }

@@ -14,13 +14,12 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
-#define WORK_THREADS_MAX 4
+#define WORK_THREADS_MAX 8
 
 struct work_job {
 	struct reg_work *pool;
@@ -110,7 +109,7 @@ static void *work_main(void *arg)
 		if (!cancelled)
 			j->run(j->arg);
 		pthread_mutex_lock(&w->lock);
-		cancelled = j->cancelled;
+		cancelled = j->cancelled || !j->req; /* none waits */
 		if (!cancelled) {
 			j->deferred = true;
 			http_req_defer(j->req, work_deferred, j);
@@ -125,13 +124,10 @@ static void *work_main(void *arg)
 struct reg_work *reg_work_new(int nthreads, struct err *e)
 {
 	struct reg_work *w = xcalloc(1, sizeof(*w));
-	long cores;
 	int rc;
 
-	if (nthreads <= 0) {
-		cores = sysconf(_SC_NPROCESSORS_ONLN);
-		nthreads = cores > 0 ? (int)cores : 1;
-	}
+	if (nthreads <= 0)
+		nthreads = REG_WORK_THREADS;
 	if (nthreads > WORK_THREADS_MAX)
 		nthreads = WORK_THREADS_MAX;
 	pthread_mutex_init(&w->lock, NULL);
@@ -201,8 +197,18 @@ int reg_work_run(struct reg_work *w, struct http_req *req, reg_work_fn run,
 		w->head = j;
 	w->tail = j;
 	w->queued++;
-	http_req_on_close(req, work_closed, j);
+	if (req)
+		http_req_on_close(req, work_closed, j);
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
+}
+
+void reg_work_call(struct reg_work *w, struct http_req *req, reg_work_fn run,
+		   reg_work_done_fn done, void *arg)
+{
+	if (w && reg_work_run(w, req, run, done, arg) == 0)
+		return;
+	run(arg);
+	done(req, arg);
 }

@@ -1,9 +1,11 @@
 /* work.h: blocking work off the event loops.
  *
  * Some steps of a request block for a while: checking a password (bcrypt,
- * ~50 ms on purpose), hashing an upload again (a second per GiB).  On an
- * event-loop thread they would stall every other client of that thread, so
- * a handler hands them to this pool:
+ * ~50 ms on purpose), hashing an upload again (a second per GiB), an
+ * fsync, any sqlite write (its commit fsyncs, and BEGIN IMMEDIATE may wait
+ * up to 10 s for the write lock), a scan of a repository's blobs for its
+ * quota.  On an event-loop thread they would stall every other client of
+ * that thread, so a handler hands them to this pool:
  *
  *   reg_work_run(w, req, run, done, arg)
  *     run(arg)             on a pool thread: the blocking part; it must not
@@ -21,7 +23,11 @@
  *
  * The queue is bounded: reg_work_run() returns -1 (nothing queued, nothing
  * called) when REG_WORK_QUEUE_MAX jobs wait; the caller then replies (a
- * 429 or 503 asking to retry).
+ * 429 or 503 asking to retry), or runs the job itself (reg_work_call()).
+ *
+ * A job with req NULL is one no request waits for (giving back an upload
+ * after its client left): done(NULL, arg) follows run on the pool thread,
+ * or comes without run at shutdown, so done must finish what run did not.
  */
 #ifndef REGISTRY_WORK_H
 #define REGISTRY_WORK_H
@@ -36,7 +42,9 @@ struct reg_work;
 typedef void (*reg_work_fn)(void *arg);
 typedef void (*reg_work_done_fn)(struct http_req *req, void *arg);
 
-/* Starts nthreads (0: one per core, at most 4) pool threads. */
+/* Starts nthreads (0: REG_WORK_THREADS) pool threads.  Its jobs mostly
+ * wait on the disk, so there are more of them than cores. */
+#define REG_WORK_THREADS 4
 struct reg_work *reg_work_new(int nthreads, struct err *e);
 /* Stops the threads: a job running finishes (and its done is deferred to
  * the loop as usual), queued ones stay queued.  Call before the HTTP
@@ -49,5 +57,10 @@ void reg_work_free(struct reg_work *w);
  * Call on the request's loop thread. */
 int reg_work_run(struct reg_work *w, struct http_req *req, reg_work_fn run,
 		 reg_work_done_fn done, void *arg);
+/* reg_work_run(), or when there is no pool (w NULL) or its queue is full,
+ * run(arg) then done(req, arg) here and now: the step is slow, but it
+ * happens. */
+void reg_work_call(struct reg_work *w, struct http_req *req, reg_work_fn run,
+		   reg_work_done_fn done, void *arg);
 
 #endif
