@@ -1,10 +1,18 @@
-/* api_blob.c: GET, HEAD and DELETE /v2/<name>/blobs/<digest>. */
+/* api_blob.c: GET, HEAD and DELETE /v2/<name>/blobs/<digest>.
+ *
+ * GET and HEAD stay on the loop: the lookup is a read, which in WAL mode
+ * never waits for a writer, then an open and an fstat.  DELETE writes, so
+ * it runs on the work pool. */
 #include "registry/api.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "common/xmalloc.h"
 #include "registry/reply.h"
+#include "registry/work.h"
 #include "common/banned.h"
 
 void api_blob_get(struct reg_call *c)
@@ -54,13 +62,40 @@ void api_blob_get(struct reg_call *c)
 		       (off_t)size);
 }
 
+/* A DELETE, on the pool: the unlink writes to the database. */
+struct blob_del {
+	struct reg_ctx *ctx;
+	char name[REG_NAME_MAX + 1];
+	struct digest digest;
+	int rc;
+	struct err e;
+};
+
+static void blob_delete_run(void *arg)
+{
+	struct blob_del *d = arg;
+
+	d->rc = stor_blob_unlink(d->ctx->st, d->name, &d->digest, &d->e);
+}
+
+static void blob_delete_done(struct http_req *req, void *arg)
+{
+	struct blob_del *d = arg;
+
+	if (req && d->rc < 0)
+		reg_reply_error(req, &d->e);
+	else if (req)
+		reg_reply_status(req, 202);
+	free(d);
+}
+
 void api_blob_delete(struct reg_call *c)
 {
-	struct err e = ERR_INIT;
+	struct blob_del *d = xcalloc(1, sizeof(*d));
 
-	if (stor_blob_unlink(c->ctx->st, c->name, &c->digest, &e) < 0) {
-		reg_reply_error(c->req, &e);
-		return;
-	}
-	reg_reply_status(c->req, 202);
+	d->ctx = c->ctx;
+	memcpy(d->name, c->name, sizeof(d->name));
+	d->digest = c->digest;
+	reg_work_call(c->ctx->work, c->req, blob_delete_run, blob_delete_done,
+		      d);
 }

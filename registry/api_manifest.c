@@ -12,6 +12,7 @@
 #include "registry/policy.h"
 #include "registry/reply.h"
 #include "registry/scan/scan.h"
+#include "registry/work.h"
 #include "common/banned.h"
 
 /* A manifest PUT while its body arrives; freed when the request ends. */
@@ -21,6 +22,14 @@ struct mf_state {
 	char name[REG_NAME_MAX + 1];
 	struct reg_ref ref;
 	struct buf body; /* capped at --max-manifest */
+	/* Stored on the pool (the commit fsyncs and may wait for the write
+	 * lock): the request's Content-Type, then the outcome. */
+	char *ctype;
+	int rc;
+	struct err err;
+	struct digest dg;
+	bool has_subject;
+	struct digest subject;
 };
 
 static void mf_digest_headers(struct http_req *req, const struct digest *dg)
@@ -57,26 +66,52 @@ void api_manifest_get(struct reg_call *c)
 		mf_serve(c->req, m);
 }
 
+/* A DELETE, on the pool: it writes to the database. */
+struct mf_del {
+	struct reg_ctx *ctx;
+	char name[REG_NAME_MAX + 1];
+	struct reg_ref ref;
+	int rc;
+	struct err e;
+	struct err forget; /* the scan reports' removal, logged only */
+};
+
+static void mf_delete_run(void *arg)
+{
+	struct mf_del *d = arg;
+	const struct reg_ref *ref = &d->ref;
+
+	if (ref->is_digest)
+		d->rc = stor_manifest_delete(d->ctx->st, d->name, &ref->digest,
+					     &d->e);
+	else
+		d->rc = stor_tag_delete(d->ctx->st, d->name, ref->tag, &d->e);
+	/* The image's scan reports go with it. */
+	if (d->rc == 0 && ref->is_digest &&
+	    reg_scan_forget(d->ctx->st, d->name, &ref->digest, &d->forget) < 0)
+		log_msg(LL_WARN, "%s: scan reports of deleted manifest: %s",
+			d->name, d->forget.msg);
+}
+
+static void mf_delete_done(struct http_req *req, void *arg)
+{
+	struct mf_del *d = arg;
+
+	if (req && d->rc < 0)
+		reg_reply_error(req, &d->e);
+	else if (req)
+		reg_reply_status(req, 202);
+	free(d);
+}
+
 void api_manifest_delete(struct reg_call *c)
 {
-	struct err e = ERR_INIT;
-	int rc;
+	struct mf_del *d = xcalloc(1, sizeof(*d));
 
-	if (c->ref.is_digest)
-		rc = stor_manifest_delete(c->ctx->st, c->name, &c->ref.digest,
-					  &e);
-	else
-		rc = stor_tag_delete(c->ctx->st, c->name, c->ref.tag, &e);
-	if (rc < 0) {
-		reg_reply_error(c->req, &e);
-		return;
-	}
-	/* The image's scan reports go with it. */
-	if (c->ref.is_digest &&
-	    reg_scan_forget(c->ctx->st, c->name, &c->ref.digest, &e) < 0)
-		log_msg(LL_WARN, "%s: scan reports of deleted manifest: %s",
-			http_req_id(c->req), e.msg);
-	reg_reply_status(c->req, 202);
+	d->ctx = c->ctx;
+	memcpy(d->name, c->name, sizeof(d->name));
+	d->ref = c->ref;
+	reg_work_call(c->ctx->work, c->req, mf_delete_run, mf_delete_done, d);
 }
 
 static int mf_digest_cmp(const void *a, const void *b)
@@ -149,25 +184,24 @@ static int mf_check_refs(struct mf_state *s, const struct reg_manifest *m,
 	return 0;
 }
 
-static void mf_reply_created(struct mf_state *s, const struct digest *dg,
-			     const struct reg_manifest *m)
+static void mf_reply_created(struct http_req *req, const struct mf_state *s)
 {
 	char d[DIGEST_STR_MAX], *loc;
 
-	loc = xasprintf("/v2/%s/manifests/%s", s->name, digest_str(dg, d));
-	http_reply_header(s->req, "Location", loc);
+	loc = xasprintf("/v2/%s/manifests/%s", s->name, digest_str(&s->dg, d));
+	http_reply_header(req, "Location", loc);
 	free(loc);
-	mf_digest_headers(s->req, dg);
-	if (m->has_subject)
-		http_reply_header(s->req, "OCI-Subject",
-				  digest_str(&m->subject, d));
-	reg_reply_status(s->req, 201);
+	mf_digest_headers(req, &s->dg);
+	if (s->has_subject)
+		http_reply_header(req, "OCI-Subject",
+				  digest_str(&s->subject, d));
+	reg_reply_status(req, 201);
 }
 
-/* The whole body is here: check it, store it, reply. */
-static void mf_store(struct mf_state *s)
+/* The whole body is here: check it and store it (on the pool). */
+static void mf_store_run(void *arg)
 {
-	const char *ctype = http_req_header(s->req, "Content-Type");
+	struct mf_state *s = arg;
 	struct stor_manifest_put put;
 	struct digest dg, *refs = NULL;
 	char want[DIGEST_STR_MAX], got[DIGEST_STR_MAX];
@@ -175,7 +209,7 @@ static void mf_store(struct mf_state *s)
 	struct err e = ERR_INIT;
 	size_t nrefs = 0;
 
-	if (reg_manifest_parse(s->body.buf, s->body.len, ctype, &m, &e) < 0)
+	if (reg_manifest_parse(s->body.buf, s->body.len, s->ctype, &m, &e) < 0)
 		goto fail;
 	digest_of(s->ref.is_digest ? s->ref.digest.alg : DIGEST_SHA256,
 		  s->body.buf, s->body.len, &dg);
@@ -211,10 +245,13 @@ static void mf_store(struct mf_state *s)
 	reg_quota_add(s->ctx->quota, s->name, (int64_t)s->body.len);
 	if (put.enqueue_scan)
 		reg_scan_kick(s->ctx->scan);
-	mf_reply_created(s, &dg, &m);
+	s->dg = dg;
+	s->has_subject = m.has_subject;
+	s->subject = m.subject;
 	goto out;
 fail:
-	reg_reply_error(s->req, &e);
+	s->rc = -1;
+	s->err = e;
 out:
 	free(refs);
 	reg_manifest_release(&m);
@@ -223,7 +260,20 @@ out:
 static void mf_state_free(struct mf_state *s)
 {
 	buf_release(&s->body);
+	free(s->ctype);
 	free(s);
+}
+
+/* Back on the loop (req NULL: the client left). */
+static void mf_store_done(struct http_req *req, void *arg)
+{
+	struct mf_state *s = arg;
+
+	if (req && s->rc < 0)
+		reg_reply_error(req, &s->err);
+	else if (req)
+		mf_reply_created(req, s);
+	mf_state_free(s);
 }
 
 /* 413 with SIZE_INVALID (reply.c says why not MANIFEST_INVALID). */
@@ -247,9 +297,11 @@ static int mf_on_data(struct http_req *req, const void *data, size_t len,
 
 static void mf_on_end(struct http_req *req, void *arg)
 {
-	(void)req;
-	mf_store(arg);
-	mf_state_free(arg);
+	struct mf_state *s = arg;
+	const char *ctype = http_req_header(req, "Content-Type");
+
+	s->ctype = ctype ? xstrdup(ctype) : NULL;
+	reg_work_call(s->ctx->work, req, mf_store_run, mf_store_done, s);
 }
 
 static void mf_on_close(struct http_req *req, void *arg)

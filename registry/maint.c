@@ -440,11 +440,20 @@ int reg_quota_reserve(struct reg_quota *q, const char *repo, int64_t bytes,
 		      struct err *e)
 {
 	struct quota_slot *s;
-	int64_t usage;
+	int64_t usage = 0;
+	bool known;
 
 	if (!q)
 		return 0;
-	if (quota_usage(q, repo, &usage, e) < 0)
+	/* Each piece of a body, on the loop: the usage the request's start
+	 * computed on the pool (reg_quota_check()) serves, however old, as
+	 * every byte since was added to it.  A scan here only if the slot
+	 * went to another repository meanwhile. */
+	pthread_mutex_lock(&q->lock);
+	s = quota_slot(q, repo, false);
+	known = s && s->at;
+	pthread_mutex_unlock(&q->lock);
+	if (!known && quota_usage(q, repo, &usage, e) < 0)
 		return -1;
 	/* Check and count in one step: parallel uploads cannot both take
 	 * the last bytes. */

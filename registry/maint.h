@@ -64,7 +64,8 @@ void reg_quota_free(struct reg_quota *q);
 int reg_quota_check(struct reg_quota *q, const char *repo, int64_t extra,
 		    struct err *e);
 /* Checks that repo may take bytes more and counts them, in one step
- * (ERR_QUOTA if not).  For upload data about to be written. */
+ * (ERR_QUOTA if not).  For upload data about to be written, on the loop:
+ * it scans the store only if no reg_quota_check() computed the usage. */
 int reg_quota_reserve(struct reg_quota *q, const char *repo, int64_t bytes,
 		      struct err *e);
 /* Notes bytes repo now takes in addition (a mount), or no longer takes
