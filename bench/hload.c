@@ -11,9 +11,17 @@
  *	rps X
  *	p50_ms X
  *	p99_ms X
+ *	max_ms X
  *
- * usage: hload [-t THREADS] [-c CONNS] [-d SECONDS] [-m METHOD]
- *              [-H "Name: value"]... http://127.0.0.1:PORT/PATH
+ * usage: hload [-t THREADS] [-c CONNS] [-d SECONDS] [-m METHOD] [-r RATE]
+ *              [-H "Name: value"]... http://127.0.0.1:PORT/PATH [URL]...
+ *
+ * With several URLs (same host and port) the connections take them in
+ * turn.  With -r each connection sends RATE requests a second on a fixed
+ * schedule, and a request's latency counts from when it was due, not from
+ * when it could be sent (no coordinated omission): a light load that
+ * measures how long the server keeps a request waiting while something
+ * else loads it.
  *
  * Responses must carry Content-Length (or be to HEAD); chunked bodies are
  * counted as errors, which is enough for registry blobs and manifests.
@@ -36,8 +44,12 @@
 
 #define HL_BUF 65536
 #define HL_HDR_MAX 16384
-#define HL_HIST_US 1000000	/* 1 us buckets up to 1 s, then one more */
+/* Latency buckets: 1 us up to 1 s, then 1 ms up to a minute, then one. */
+#define HL_HIST_US 1000000
+#define HL_HIST_MS 59000
+#define HL_BUCKETS (HL_HIST_US + HL_HIST_MS + 1)
 #define HL_MAX_CONNS 1024
+#define HL_MAX_URLS 8
 
 struct hl_conn {
 	int fd;
@@ -46,20 +58,26 @@ struct hl_conn {
 	int64_t body_left;	/* -1: still reading the header */
 	bool close_after;
 	bool ok;		/* 2xx */
-	int64_t t0;		/* when the request was started, us */
+	int64_t t0;		/* when the request was started (or due), us */
+	bool waiting;		/* -r: until t0 */
+	const char *req;	/* the request it sends */
+	size_t req_len;
 	char hdr[HL_HDR_MAX];
 };
 
 struct hl_thread {
 	pthread_t tid;
 	int nconns;
+	int first;		/* index of its first connection, overall */
 	uint64_t requests, errors;
-	uint32_t *hist;		/* HL_HIST_US + 1 buckets */
+	uint32_t *hist;		/* HL_BUCKETS */
 };
 
 static struct sockaddr_in hl_addr;
-static char *hl_req;
-static size_t hl_req_len;
+static char *hl_reqs[HL_MAX_URLS];
+static size_t hl_req_lens[HL_MAX_URLS];
+static int hl_nreqs;
+static int64_t hl_interval;	/* -r: us between a connection's requests */
 static bool hl_head;
 static int64_t hl_deadline;
 
@@ -109,7 +127,10 @@ static void hl_record(struct hl_thread *t, int64_t us)
 {
 	if (us < 0)
 		us = 0;
-	t->hist[us < HL_HIST_US ? us : HL_HIST_US]++;
+	if (us >= HL_HIST_US)
+		us = HL_HIST_US + ((us - HL_HIST_US) / 1000 < HL_HIST_MS ?
+					   (us - HL_HIST_US) / 1000 : HL_HIST_MS);
+	t->hist[us]++;
 	t->requests++;
 }
 
@@ -154,8 +175,8 @@ static int hl_send(struct hl_conn *c, int ep)
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 	ssize_t n;
 
-	while (c->sent < hl_req_len) {
-		n = write(c->fd, hl_req + c->sent, hl_req_len - c->sent);
+	while (c->sent < c->req_len) {
+		n = write(c->fd, c->req + c->sent, c->req_len - c->sent);
 		if (n < 0 && errno == EAGAIN) {
 			ev.events = EPOLLOUT;
 			break;
@@ -181,6 +202,12 @@ static void hl_next(struct hl_thread *t, struct hl_conn *c, int ep)
 	c->sent = 0;
 	c->hlen = 0;
 	c->body_left = -1;
+	if (hl_interval) {
+		/* Due on the schedule; hl_run sends it then. */
+		c->t0 += hl_interval;
+		c->waiting = true;
+		return;
+	}
 	c->t0 = hl_now_us();
 	if (hl_send(c, ep) < 0)
 		goto fail;
@@ -228,6 +255,15 @@ static int hl_read(struct hl_thread *t, struct hl_conn *c, int ep)
 	}
 }
 
+/* The connection failed: counted, and a new one takes its place. */
+static void hl_fail(struct hl_thread *t, struct hl_conn *c, int ep)
+{
+	t->errors++;
+	hl_drop(c, ep);
+	if (hl_connect(c, ep) < 0)
+		t->errors++;
+}
+
 static void hl_event(struct hl_thread *t, struct hl_conn *c, int ep,
 		     uint32_t events)
 {
@@ -246,10 +282,7 @@ static void hl_event(struct hl_thread *t, struct hl_conn *c, int ep,
 		goto fail;
 	return;
 fail:
-	t->errors++;
-	hl_drop(c, ep);
-	if (hl_connect(c, ep) < 0)
-		t->errors++;
+	hl_fail(t, c, ep);
 }
 
 static void *hl_run(void *arg)
@@ -257,6 +290,7 @@ static void *hl_run(void *arg)
 	struct hl_thread *t = arg;
 	struct epoll_event evs[64];
 	struct hl_conn *conns;
+	int64_t now;
 	int ep, i, n;
 
 	conns = calloc((size_t)t->nconns, sizeof(*conns));
@@ -266,11 +300,21 @@ static void *hl_run(void *arg)
 		free(conns);
 		return NULL;
 	}
-	for (i = 0; i < t->nconns; i++)
+	for (i = 0; i < t->nconns; i++) {
+		conns[i].req = hl_reqs[(t->first + i) % hl_nreqs];
+		conns[i].req_len = hl_req_lens[(t->first + i) % hl_nreqs];
 		if (hl_connect(&conns[i], ep) < 0)
 			t->errors++;
-	while (hl_now_us() < hl_deadline) {
-		n = epoll_wait(ep, evs, 64, 10);
+	}
+	while ((now = hl_now_us()) < hl_deadline) {
+		for (i = 0; i < t->nconns; i++) {
+			if (!conns[i].waiting || conns[i].t0 > now)
+				continue;
+			conns[i].waiting = false;
+			if (hl_send(&conns[i], ep) < 0)
+				hl_fail(t, &conns[i], ep);
+		}
+		n = epoll_wait(ep, evs, 64, hl_interval ? 1 : 10);
 		for (i = 0; i < n; i++)
 			hl_event(t, evs[i].data.ptr, ep, evs[i].events);
 	}
@@ -288,16 +332,20 @@ static double hl_pct(const uint64_t *hist, uint64_t total, double p)
 
 	if (want == 0)
 		want = 1;
-	for (i = 0; i <= HL_HIST_US; i++) {
+	for (i = 0; i < HL_BUCKETS; i++) {
 		seen += hist[i];
 		if (seen >= want)
-			return (double)i / 1000.0;
+			break;
 	}
-	return (double)HL_HIST_US / 1000.0;
+	if (i < HL_HIST_US)
+		return (double)i / 1000.0;
+	return (double)(HL_HIST_US / 1000 + (i - HL_HIST_US));
 }
 
+/* Parses url into hl_addr (every URL must name the same one) and *path. */
 static int hl_url(const char *url, const char **path)
 {
+	struct sockaddr_in first = hl_addr;
 	char host[64];
 	const char *p = url + 7, *colon, *slash;
 	long port;
@@ -318,6 +366,10 @@ static int hl_url(const char *url, const char **path)
 	hl_addr.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host, &hl_addr.sin_addr) != 1)
 		return -1;
+	if (first.sin_family &&
+	    (first.sin_port != hl_addr.sin_port ||
+	     first.sin_addr.s_addr != hl_addr.sin_addr.s_addr))
+		return -1;
 	*path = slash;
 	return 0;
 }
@@ -325,13 +377,14 @@ static int hl_url(const char *url, const char **path)
 static void hl_usage(void)
 {
 	fprintf(stderr, "usage: hload [-t THREADS] [-c CONNS] [-d SECONDS] "
-		"[-m METHOD] [-H HEADER]... http://IPV4:PORT/PATH\n");
+		"[-m METHOD] [-r RATE] [-H HEADER]... http://IPV4:PORT/PATH "
+		"[URL]...\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	int threads = 2, conns = 32, secs = 10, i, opt;
+	int threads = 2, conns = 32, secs = 10, rate = 0, i, opt;
 	const char *method = "GET", *path;
 	char hdrs[4096] = "";
 	size_t hl = 0, j;
@@ -339,8 +392,9 @@ int main(int argc, char **argv)
 	struct hl_thread *ts;
 	int64_t t0, t1;
 
-	while ((opt = getopt(argc, argv, "t:c:d:m:H:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:c:d:m:r:H:")) != -1) {
 		switch (opt) {
+		case 'r': rate = atoi(optarg); break;
 		case 't': threads = atoi(optarg); break;
 		case 'c': conns = atoi(optarg); break;
 		case 'd': secs = atoi(optarg); break;
@@ -354,31 +408,42 @@ int main(int argc, char **argv)
 		default: hl_usage();
 		}
 	}
-	if (optind != argc - 1 || threads < 1 || conns < threads ||
-	    conns > HL_MAX_CONNS || secs < 1 || hl_url(argv[optind], &path) < 0)
+	hl_nreqs = argc - optind;
+	if (hl_nreqs < 1 || hl_nreqs > HL_MAX_URLS || threads < 1 ||
+	    conns < threads || conns > HL_MAX_CONNS || secs < 1 || rate < 0 ||
+	    rate > 1000)
 		hl_usage();
+	hl_interval = rate ? 1000000 / rate : 0;
 	hl_head = !strcmp(method, "HEAD");
-	hl_req_len = strlen(method) + strlen(path) + hl + 64;
-	hl_req = malloc(hl_req_len);
-	hist = calloc(HL_HIST_US + 1, sizeof(*hist));
+	for (i = 0; i < hl_nreqs; i++) {
+		if (hl_url(argv[optind + i], &path) < 0)
+			hl_usage();
+		hl_req_lens[i] = strlen(method) + strlen(path) + hl + 64;
+		hl_reqs[i] = malloc(hl_req_lens[i]);
+		if (!hl_reqs[i])
+			return 1;
+		hl_req_lens[i] = (size_t)snprintf(
+			hl_reqs[i], hl_req_lens[i],
+			"%s %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", method, path,
+			"bench", hdrs);
+	}
+	hist = calloc(HL_BUCKETS, sizeof(*hist));
 	ts = calloc((size_t)threads, sizeof(*ts));
-	if (!hl_req || !hist || !ts)
+	if (!hist || !ts)
 		return 1;
-	hl_req_len = (size_t)snprintf(hl_req, hl_req_len,
-				      "%s %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
-				      method, path, "bench", hdrs);
 	t0 = hl_now_us();
 	hl_deadline = t0 + (int64_t)secs * 1000000;
 	for (i = 0; i < threads; i++) {
 		ts[i].nconns = conns / threads + (i < conns % threads);
-		ts[i].hist = calloc(HL_HIST_US + 1, sizeof(uint32_t));
+		ts[i].first = i ? ts[i - 1].first + ts[i - 1].nconns : 0;
+		ts[i].hist = calloc(HL_BUCKETS, sizeof(uint32_t));
 		if (!ts[i].hist ||
 		    pthread_create(&ts[i].tid, NULL, hl_run, &ts[i]) != 0)
 			return 1;
 	}
 	for (i = 0; i < threads; i++) {
 		pthread_join(ts[i].tid, NULL);
-		for (j = 0; j <= HL_HIST_US; j++)
+		for (j = 0; j < HL_BUCKETS; j++)
 			hist[j] += ts[i].hist[j];
 		total += ts[i].requests;
 		errors += ts[i].errors;
@@ -386,12 +451,14 @@ int main(int argc, char **argv)
 	}
 	t1 = hl_now_us();
 	printf("requests %llu\nerrors %llu\nrps %.2f\np50_ms %.3f\n"
-	       "p99_ms %.3f\n", (unsigned long long)total,
+	       "p99_ms %.3f\nmax_ms %.3f\n", (unsigned long long)total,
 	       (unsigned long long)errors,
 	       (double)total * 1e6 / (double)(t1 - t0),
-	       hl_pct(hist, total, 0.50), hl_pct(hist, total, 0.99));
+	       hl_pct(hist, total, 0.50), hl_pct(hist, total, 0.99),
+	       hl_pct(hist, total, 1.0));
 	free(hist);
 	free(ts);
-	free(hl_req);
+	for (i = 0; i < hl_nreqs; i++)
+		free(hl_reqs[i]);
 	return total > 0 ? 0 : 1;
 }

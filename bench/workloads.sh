@@ -123,6 +123,8 @@ w_curl_push() {
 		c1=$(cpu_ticks "$who")
 		rec "curl_push_$kind" "$who" "$(mbs "$BIG_BYTES" "$s")"
 		rec "curl_push_${kind}_srvcpu" "$who" "$(ticks_s "$c0" "$c1")"
+		rec "curl_push_${kind}_cpugib" "$who" "$(awk -v t="$(ticks_s "$c0" "$c1")" \
+			-v b="$BIG_BYTES" 'BEGIN { printf "%.3f", t * 1073741824 / b }')"
 	done
 }
 
@@ -201,6 +203,51 @@ w_http() {
 	done
 }
 
+# w_loadmix REP MPATH: how long light requests wait while the server
+# takes pushes.  LOAD_PUSHERS clients push the 64 MiB blob $W/load.blob
+# (POST and one PUT, each client to its own repository, again and again)
+# while 50 connections GET /v2/ and MPATH (a manifest), each 20 times a
+# second for LOAD_SECS seconds (hload -r: a request's latency counts from
+# when it was due, so a stalled server cannot hide its stall).  Records
+# the light requests' p50, p99 and maximum, and the pushes' MB/s.
+w_loadmix() {
+	local rep=$1 mpath=$2 who i end t0 s out pids n
+
+	for who in $(order "$rep"); do
+		settle
+		echo "+ loadmix ${URL[$who]}" >>"$LOG"
+		: >"$W/loadmix.done"
+		t0=$(now)
+		end=$(($(date +%s) + LOAD_SECS + 1))
+		pids=()
+		for i in $(seq 1 "$LOAD_PUSHERS"); do
+			while [ "$(date +%s)" -lt "$end" ]; do
+				put_mono "$who" "bench/load$i" "$W/load.blob" \
+					"$LOAD_DIGEST" >>"$LOG" 2>&1 ||
+					{ echo fail >>"$W/loadmix.done"; break; }
+				echo ok >>"$W/loadmix.done"
+			done &
+			pids+=($!)
+		done
+		sleep 1
+		out=$(timeout $((LOAD_SECS + 30)) "$HLOAD" -t 1 -c 50 -r 20 \
+			-d "$LOAD_SECS" -H "$ACCEPT" "${URL[$who]}/v2/" \
+			"${URL[$who]}$mpath" 2>>"$LOG") || out=
+		wait "${pids[@]}"
+		s=$(elapsed "$t0")
+		echo "$out" >>"$LOG"
+		grep -q fail "$W/loadmix.done" &&
+			{ failed "loadmix: a push to $who failed"; continue; }
+		[ -n "$out" ] && [ "$(awk '$1 == "errors" { print $2 }' <<<"$out")" = 0 ] ||
+			{ failed "loadmix: hload against $who"; continue; }
+		n=$(grep -c ok "$W/loadmix.done")
+		rec loadmix_p50 "$who" "$(awk '$1 == "p50_ms" { print $2 }' <<<"$out")"
+		rec loadmix_p99 "$who" "$(awk '$1 == "p99_ms" { print $2 }' <<<"$out")"
+		rec loadmix_max "$who" "$(awk '$1 == "max_ms" { print $2 }' <<<"$out")"
+		rec loadmix_push_mbs "$who" "$(mbs $((n << 26)) "$s")"
+	done
+}
+
 # wrk_ms OUTPUT PCT: a latency percentile of wrk --latency, in ms.
 wrk_ms() {
 	awk -v p="$2" '$1 == p {
@@ -219,6 +266,8 @@ w_sha256() {
 	[ -n "$k" ] || { failed "openssl speed"; return 0; }
 	# "1234.56k": thousands of bytes per second.
 	rec sha256 machine "$(awk -v k="${k%k}" 'BEGIN { printf "%.1f", k / 1000 }')"
+	rec sha256_gib machine "$(awk -v k="${k%k}" \
+		'BEGIN { printf "%.3f", 1073741.824 / k }')"
 }
 
 w_gunzip() {
