@@ -55,7 +55,26 @@ struct up_state {
 	int fin_rc;
 	struct err fin_err;
 	bool fin_where; /* the reply says where the upload stands */
+	/* The loop gathers the body in pend; a work thread writes (and
+	 * hashes) it a piece at a time from wbuf, so that a disk that
+	 * stalls stalls this upload, not the loop's other clients. */
+	char *pend, *wbuf;
+	size_t pend_len, pend_cap, wbuf_cap, wlen;
+	bool writing;	  /* a write is out: the pool has s->up */
+	bool paused;	  /* the body waits for it */
+	bool ended;	  /* the body is all here */
+	int64_t received; /* offset, as the loop counts it */
+	int64_t written;  /* of that, in the session */
+	int wrc;
+	struct err werr;
+	bool wfailed;	  /* a write failed: pend is dropped */
+	bool failed;	  /* reply ferr once no write is out */
+	struct err ferr;
 };
+
+/* What arrives while a piece is written is the next piece; the body
+ * pauses once that much waits. */
+#define UP_PIECE (1024 * 1024)
 
 /* What a request needs of a session before its body flows (POST, PATCH,
  * PUT, GET status), got on a work thread: the request's head is parsed
@@ -116,16 +135,30 @@ static void up_blob_location(struct http_req *req, const char *name,
 	free(loc);
 }
 
+static void up_state_destroy(struct up_state *s)
+{
+	free(s->pend);
+	free(s->wbuf);
+	free(s);
+}
+
 /* Gives the session back (or, for a monolithic POST, deletes it: nobody
  * else knows its id).  On a work thread: it writes to the database. */
 static void up_giveback_run(void *arg)
 {
 	struct up_state *s = arg;
+	struct err e = ERR_INIT;
 	int64_t size;
 
 	if (!s->up)
 		return;
+	/* What arrived before the end stays in the session, resumable. */
+	if (s->pend_len &&
+	    stor_upload_write(s->up, s->pend, s->pend_len, &e) < 0)
+		reg_quota_add(s->ctx->quota, s->name, -(int64_t)s->pend_len);
+	s->pend_len = 0;
 	size = stor_upload_offset(s->up);
+	s->fin_size = size;
 	stor_upload_release(s->up);
 	s->up = NULL;
 	if (s->kind == UP_POST &&
@@ -148,7 +181,7 @@ static void up_giveback_done(struct http_req *req, void *arg)
 		reg_reply_error(req, &s->fin_err);
 	else if (req)
 		reg_reply_status(req, 202);
-	free(s);
+	up_state_destroy(s);
 }
 
 /* Frees the state; a session it still holds is given back on the pool,
@@ -156,7 +189,7 @@ static void up_giveback_done(struct http_req *req, void *arg)
 static void up_state_free(struct up_state *s)
 {
 	if (!s->up) {
-		free(s);
+		up_state_destroy(s);
 		return;
 	}
 	reg_work_call(s->ctx->work, NULL, up_giveback_run, up_giveback_done,
@@ -168,12 +201,102 @@ static void up_state_free(struct up_state *s)
 static void up_giveback_reply(struct http_req *req, struct up_state *s,
 			      const struct err *e, bool where)
 {
-	s->fin_size = stor_upload_offset(s->up);
 	s->fin_rc = e ? -1 : 0;
 	if (e)
 		s->fin_err = *e;
 	s->fin_where = where;
 	reg_work_call(s->ctx->work, req, up_giveback_run, up_giveback_done, s);
+}
+
+static void up_on_close(struct http_req *req, void *arg);
+static void up_end(struct http_req *req, struct up_state *s);
+
+/* On a work thread: one piece into the session. */
+static void up_write_run(void *arg)
+{
+	struct up_state *s = arg;
+
+	s->wrc = stor_upload_write(s->up, s->wbuf, s->wlen, &s->werr);
+}
+
+/* The piece is written (or not): count it. */
+static void up_write_landed(struct up_state *s)
+{
+	s->writing = false;
+	if (s->wrc < 0 && !s->failed) {
+		s->failed = true;
+		s->wfailed = true;
+		s->ferr = s->werr;
+	} else if (s->wrc == 0) {
+		s->written += (int64_t)s->wlen;
+	}
+}
+
+static void up_write_done(struct http_req *req, void *arg);
+
+/* Hands what pend holds to a work thread (or, its queue full, writes it
+ * here). */
+static void up_write_start(struct http_req *req, struct up_state *s)
+{
+	char *b = s->wbuf;
+	size_t cap = s->wbuf_cap;
+
+	s->wbuf = s->pend;
+	s->wbuf_cap = s->pend_cap;
+	s->wlen = s->pend_len;
+	s->pend = b;
+	s->pend_cap = cap;
+	s->pend_len = 0;
+	s->writing = true;
+	if (s->ctx->work && reg_work_run(s->ctx->work, req, up_write_run,
+					 up_write_done, s) == 0)
+		return;
+	up_write_run(s);
+	up_write_landed(s);
+}
+
+/* Fails the upload once no write is out: the session goes back to
+ * storage with what was received before the failure (after a failed
+ * write, without it: those bytes go back to the quota), then the reply. */
+static void up_fail(struct http_req *req, struct up_state *s)
+{
+	if (s->wfailed) {
+		reg_quota_add(s->ctx->quota, s->name,
+			      -(s->received - s->written));
+		s->pend_len = 0;
+	}
+	up_giveback_reply(req, s, &s->ferr, false);
+}
+
+/* After a write: the next piece, the body again, or its end. */
+static void up_write_next(struct http_req *req, struct up_state *s)
+{
+	while (!s->failed && !s->writing && s->pend_len)
+		up_write_start(req, s);
+	if (s->failed && !s->writing) {
+		up_fail(req, s);
+		return;
+	}
+	if (s->paused && s->pend_len < UP_PIECE) {
+		s->paused = false;
+		http_req_resume(req);
+	}
+	if (s->ended && !s->writing)
+		up_end(req, s);
+}
+
+/* Back on the loop (req NULL: the client left). */
+static void up_write_done(struct http_req *req, void *arg)
+{
+	struct up_state *s = arg;
+
+	up_write_landed(s);
+	if (!req) {
+		up_state_free(s);
+		return;
+	}
+	http_req_on_close(req, up_on_close, s);
+	up_write_next(req, s);
 }
 
 static int up_on_data(struct http_req *req, const void *data, size_t len,
@@ -188,22 +311,42 @@ static int up_on_data(struct http_req *req, const void *data, size_t len,
 		goto fail;
 	}
 	if (s->ctx->cfg->max_blob &&
-	    (uint64_t)stor_upload_offset(s->up) + len > s->ctx->cfg->max_blob) {
+	    (uint64_t)s->received + len > s->ctx->cfg->max_blob) {
 		err_set(&e, ERR_TOO_LARGE, "blobs are limited to %zu bytes",
 			s->ctx->cfg->max_blob);
 		goto fail;
 	}
 	if (reg_quota_reserve(s->ctx->quota, s->name, (int64_t)len, &e) < 0)
 		goto fail;
-	if (stor_upload_write(s->up, data, len, &e) < 0) {
-		reg_quota_add(s->ctx->quota, s->name, -(int64_t)len);
-		goto fail;
+	if (s->pend_len + len > s->pend_cap) {
+		s->pend_cap = s->pend_len + len > 2 * UP_PIECE
+				      ? s->pend_len + len
+				      : 2 * UP_PIECE;
+		s->pend = xrealloc(s->pend, s->pend_cap);
 	}
+	memcpy(s->pend + s->pend_len, data, len);
+	s->pend_len += len;
+	s->received += (int64_t)len;
 	if (s->left >= 0)
 		s->left -= (int64_t)len;
+	if (!s->writing)
+		up_write_start(req, s);
+	if (s->failed && !s->writing) {
+		up_fail(req, s);
+		return -1;
+	}
+	if (s->writing && s->pend_len >= UP_PIECE) {
+		s->paused = true;
+		return 1;
+	}
 	return 0;
 fail:
-	up_giveback_reply(req, s, &e, false);
+	if (!s->failed) {
+		s->failed = true;
+		s->ferr = e;
+	}
+	if (!s->writing) /* else up_write_done replies */
+		up_fail(req, s);
 	return -1;
 }
 
@@ -246,9 +389,9 @@ static void up_finish(struct http_req *req, struct up_state *s)
 	reg_work_call(s->ctx->work, req, up_finish_run, up_finish_done, s);
 }
 
-static void up_on_end(struct http_req *req, void *arg)
+/* The body is all here and written. */
+static void up_end(struct http_req *req, struct up_state *s)
 {
-	struct up_state *s = arg;
 	struct err e = ERR_INIT;
 
 	if (s->left > 0) {
@@ -263,8 +406,18 @@ static void up_on_end(struct http_req *req, void *arg)
 	}
 }
 
+static void up_on_end(struct http_req *req, void *arg)
+{
+	struct up_state *s = arg;
+
+	s->ended = true;
+	if (!s->writing) /* else up_write_done goes on */
+		up_write_next(req, s);
+}
+
 static void up_on_close(struct http_req *req, void *arg)
 {
+	/* Not while a write is out: the pool has the request's close. */
 	(void)req;
 	up_state_free(arg);
 }

@@ -84,9 +84,11 @@ struct http_config {
 
 /* Called once a request's headers are parsed. */
 typedef void (*http_dispatch_fn)(struct http_req *req, void *arg);
-/* A piece of the request body; return 0 to go on, -1 to stop (the handler
- * must then reply, typically an error: the rest of the body is dropped and
- * the connection closed after the reply). */
+/* A piece of the request body; return 0 to go on, 1 to pause (the piece
+ * is taken; the rest waits until http_req_resume(), so a handler whose
+ * disk is slow holds back its client, not the loop), -1 to stop (the
+ * handler must then reply, typically an error: the rest of the body is
+ * dropped and the connection closed after the reply). */
 typedef int (*http_data_fn)(struct http_req *req, const void *data,
 			    size_t len, void *arg);
 /* The whole body has arrived. */
@@ -151,6 +153,9 @@ void *http_req_data(const struct http_req *req);
  * gets on_end alone. */
 void http_req_body(struct http_req *req, http_data_fn on_data,
 		   http_end_fn on_end, void *arg);
+/* After on_data paused the body: the rest flows again.  On the loop
+ * thread; nothing if it is not paused. */
+void http_req_resume(struct http_req *req);
 void http_req_on_close(struct http_req *req, http_close_fn on_close,
 		       void *arg);
 /* Thread-safe: runs fn(req, arg) on the request's loop thread.  The caller

@@ -384,10 +384,16 @@ static void conn_message_done(struct http_conn *c)
 
 static void conn_body_stopped(struct http_conn *c)
 {
-	/* on_data said stop without replying yet: hold the rest. */
+	/* on_data said stop without replying yet, or pause: hold the rest
+	 * (the parser stopped short of the last body byte, so the message's
+	 * end is still to parse). */
 	if (c->in == IN_BODY && !c->req->replied) {
 		timer_stop(c);
 		c->in = IN_HELD;
+		/* Paused: leave the rest in the socket (libevent would read
+		 * it 4 KiB a call into the input). */
+		if (c->req->paused)
+			bufferevent_disable(c->bev, EV_READ);
 	}
 }
 
@@ -518,12 +524,16 @@ static int on_headers_complete(http_parser *p)
 static void conn_body(struct http_conn *c, const char *at, size_t len)
 {
 	struct http_req *req = c->req;
+	int rc;
 
 	if (c->in != IN_BODY || req->replied || req->stopped)
 		return; /* drained */
-	if (req->on_data && req->on_data(req, at, len, req->body_arg) < 0)
+	rc = req->on_data ? req->on_data(req, at, len, req->body_arg) : 0;
+	if (rc < 0)
 		req->stopped = true;
-	if (req->stopped || req->replied) {
+	else if (rc > 0)
+		req->paused = true;
+	if (req->stopped || req->replied || req->paused) {
 		c->pev = PEV_STOP;
 		http_parser_pause(&c->parser, 1);
 	}
@@ -922,6 +932,21 @@ void http_req_body(struct http_req *req, http_data_fn on_data,
 	} else if (c->in == IN_DONE && !req->has_body) {
 		/* ... or has reached it already. */
 		http_req_defer(req, body_end_deferred, NULL);
+	}
+}
+
+void http_req_resume(struct http_req *req)
+{
+	struct http_conn *c = req->conn;
+
+	if (!req->paused || req->replied || c->dying)
+		return;
+	req->paused = false;
+	bufferevent_enable(c->bev, EV_READ);
+	if (c->in == IN_HELD) {
+		c->in = IN_BODY;
+		timer_arm(c, conn_cfg(c)->idle_timeout_s);
+		conn_kick(c);
 	}
 }
 

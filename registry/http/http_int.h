@@ -174,6 +174,7 @@ struct http_req {
 	bool body_wanted;
 	bool continue_sent;
 	bool stopped; /* on_data returned -1 */
+	bool paused;  /* on_data returned 1 */
 	bool close_notified;
 
 	/* The reply. */
