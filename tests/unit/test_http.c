@@ -56,7 +56,15 @@ static atomic_int count_runs;
 struct upload {
 	size_t bytes, pieces, max;
 	bool stop_mid;
+	bool pause; /* each piece pauses the body; a timer resumes it */
 };
+
+static void upload_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	http_req_resume(arg);
+}
 
 static int upload_data(struct http_req *req, const void *data, size_t len,
 		       void *arg)
@@ -72,6 +80,13 @@ static int upload_data(struct http_req *req, const void *data, size_t len,
 		http_reply_mem(req, 400, "text/plain", "stop\n", 5);
 		free(u);
 		return -1;
+	}
+	if (u->pause) {
+		struct timeval tv = {0, 1000};
+
+		event_base_once(http_req_base(req), -1, EV_TIMEOUT,
+				upload_resume, req, &tv);
+		return 1;
 	}
 	return 0;
 }
@@ -102,12 +117,15 @@ static void track_close(struct http_req *req, void *arg)
 	atomic_fetch_add(&track_closed, 1);
 }
 
-static void start_upload(struct http_req *req, bool stop_mid,
+enum upload_mode { UPLOAD_PLAIN, UPLOAD_STOP_MID, UPLOAD_PAUSE };
+
+static void start_upload(struct http_req *req, enum upload_mode mode,
 			 http_close_fn on_close)
 {
 	struct upload *u = calloc(1, sizeof(*u));
 
-	u->stop_mid = stop_mid;
+	u->stop_mid = mode == UPLOAD_STOP_MID;
+	u->pause = mode == UPLOAD_PAUSE;
 	http_req_on_close(req, on_close, u);
 	http_req_body(req, upload_data, upload_end, u);
 }
@@ -171,7 +189,7 @@ static void deferred_reply(struct http_req *req, void *arg)
 static void deferred_upload(struct http_req *req, void *arg)
 {
 	(void)arg;
-	start_upload(req, false, upload_close);
+	start_upload(req, UPLOAD_PLAIN, upload_close);
 }
 
 static void *defer_upload_thread(void *arg)
@@ -355,11 +373,13 @@ static void dispatch(struct http_req *req, void *arg)
 	} else if (!strncmp(path, "/echo", 5)) {
 		reply_echo(req);
 	} else if (!strcmp(path, "/upload")) {
-		start_upload(req, false, upload_close);
+		start_upload(req, UPLOAD_PLAIN, upload_close);
+	} else if (!strcmp(path, "/pause-upload")) {
+		start_upload(req, UPLOAD_PAUSE, upload_close);
 	} else if (!strcmp(path, "/stopmid")) {
-		start_upload(req, true, upload_close);
+		start_upload(req, UPLOAD_STOP_MID, upload_close);
 	} else if (!strcmp(path, "/track")) {
-		start_upload(req, false, track_close);
+		start_upload(req, UPLOAD_PLAIN, track_close);
 	} else if (!strcmp(path, "/early")) {
 		http_reply_mem(req, 413, "text/plain", "too big\n", 8);
 	} else if (!strcmp(path, "/file")) {
@@ -1006,6 +1026,37 @@ static void test_body_streamed(void **state)
 	(void)before;
 #endif
 	get_ok(c, "/hello", "hello\n");
+	cli_close(c);
+}
+
+/* A handler that pauses the body after every piece (its disk is slow)
+ * gets all of it, the message's end too, and the request pipelined
+ * behind it is served. */
+static void test_body_paused(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	size_t bytes, pieces, max, total = 2 * MIB;
+	struct resp r;
+
+	(void)state;
+	cli_printf(c,
+		   "PUT /pause-upload HTTP/1.1\r\nHost: t\r\n"
+		   "Content-Length: %zu\r\n\r\n",
+		   total);
+	send_pattern(c, total, 65536);
+	cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 201);
+	assert_int_equal(sscanf(r.body, "bytes=%zu pieces=%zu max=%zu", &bytes,
+				&pieces, &max),
+			 3);
+	assert_int_equal(bytes, total);
+	assert_true(pieces > 1);
+	resp_free(&r);
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello\n");
+	resp_free(&r);
 	cli_close(c);
 }
 
@@ -1947,6 +1998,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_half_close),
 		cmocka_unit_test(test_defer),
 		cmocka_unit_test(test_defer_body),
+		cmocka_unit_test(test_body_paused),
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_stream_abort),
 		cmocka_unit_test(test_stream_client_gone),
