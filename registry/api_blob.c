@@ -6,11 +6,8 @@
 #include "registry/api.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#include "common/xmalloc.h"
 #include "registry/reply.h"
 #include "registry/work.h"
 #include "common/banned.h"
@@ -64,38 +61,22 @@ void api_blob_get(struct reg_call *c)
 
 /* A DELETE, on the pool: the unlink writes to the database. */
 struct blob_del {
-	struct reg_ctx *ctx;
-	char name[REG_NAME_MAX + 1];
+	struct reg_work_job job;
 	struct digest digest;
-	int rc;
-	struct err e;
 };
 
-static void blob_delete_run(void *arg)
+static int blob_delete_call(struct reg_work_job *j, struct err *e)
 {
-	struct blob_del *d = arg;
+	struct blob_del *d = (struct blob_del *)j;
 
-	d->rc = stor_blob_unlink(d->ctx->st, d->name, &d->digest, &d->e);
-}
-
-static void blob_delete_done(struct http_req *req, void *arg)
-{
-	struct blob_del *d = arg;
-
-	if (req && d->rc < 0)
-		reg_reply_error(req, &d->e);
-	else if (req)
-		reg_reply_status(req, 202);
-	free(d);
+	return stor_blob_unlink(j->st, j->name, &d->digest, e);
 }
 
 void api_blob_delete(struct reg_call *c)
 {
-	struct blob_del *d = xcalloc(1, sizeof(*d));
+	struct blob_del *d = reg_work_job_new(sizeof(*d), blob_delete_call, 202,
+					      c->ctx->st, c->name);
 
-	d->ctx = c->ctx;
-	memcpy(d->name, c->name, sizeof(d->name));
 	d->digest = c->digest;
-	reg_work_call(c->ctx->work, c->req, blob_delete_run, blob_delete_done,
-		      d);
+	reg_work_reply(c->ctx->work, c->req, &d->job);
 }

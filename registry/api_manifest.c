@@ -68,50 +68,34 @@ void api_manifest_get(struct reg_call *c)
 
 /* A DELETE, on the pool: it writes to the database. */
 struct mf_del {
-	struct reg_ctx *ctx;
-	char name[REG_NAME_MAX + 1];
+	struct reg_work_job job;
 	struct reg_ref ref;
-	int rc;
-	struct err e;
-	struct err forget; /* the scan reports' removal, logged only */
 };
 
-static void mf_delete_run(void *arg)
+static int mf_delete_call(struct reg_work_job *j, struct err *e)
 {
-	struct mf_del *d = arg;
+	struct mf_del *d = (struct mf_del *)j;
 	const struct reg_ref *ref = &d->ref;
+	struct err sub = ERR_INIT;
 
-	if (ref->is_digest)
-		d->rc = stor_manifest_delete(d->ctx->st, d->name, &ref->digest,
-					     &d->e);
-	else
-		d->rc = stor_tag_delete(d->ctx->st, d->name, ref->tag, &d->e);
+	if (!ref->is_digest)
+		return stor_tag_delete(j->st, j->name, ref->tag, e);
+	if (stor_manifest_delete(j->st, j->name, &ref->digest, e) < 0)
+		return -1;
 	/* The image's scan reports go with it. */
-	if (d->rc == 0 && ref->is_digest &&
-	    reg_scan_forget(d->ctx->st, d->name, &ref->digest, &d->forget) < 0)
+	if (reg_scan_forget(j->st, j->name, &ref->digest, &sub) < 0)
 		log_msg(LL_WARN, "%s: scan reports of deleted manifest: %s",
-			d->name, d->forget.msg);
-}
-
-static void mf_delete_done(struct http_req *req, void *arg)
-{
-	struct mf_del *d = arg;
-
-	if (req && d->rc < 0)
-		reg_reply_error(req, &d->e);
-	else if (req)
-		reg_reply_status(req, 202);
-	free(d);
+			j->name, sub.msg);
+	return 0;
 }
 
 void api_manifest_delete(struct reg_call *c)
 {
-	struct mf_del *d = xcalloc(1, sizeof(*d));
+	struct mf_del *d = reg_work_job_new(sizeof(*d), mf_delete_call, 202,
+					    c->ctx->st, c->name);
 
-	d->ctx = c->ctx;
-	memcpy(d->name, c->name, sizeof(d->name));
 	d->ref = c->ref;
-	reg_work_call(c->ctx->work, c->req, mf_delete_run, mf_delete_done, d);
+	reg_work_reply(c->ctx->work, c->req, &d->job);
 }
 
 static int mf_digest_cmp(const void *a, const void *b)

@@ -703,26 +703,23 @@ void api_upload_put(struct reg_call *c)
 }
 
 /* DELETE, on the pool. */
-static void up_cancel_run(void *arg)
+struct up_cancel {
+	struct reg_work_job job;
+	char id[REG_UPLOAD_ID_MAX + 1];
+};
+
+static int up_cancel_call(struct reg_work_job *j, struct err *e)
 {
-	struct up_open *o = arg;
+	struct up_cancel *u = (struct up_cancel *)j;
 
-	o->rc = stor_upload_cancel(o->ctx->st, o->name, o->id, &o->e);
-}
-
-static void up_cancel_done(struct http_req *req, void *arg)
-{
-	struct up_open *o = arg;
-
-	if (req && o->rc < 0)
-		reg_reply_error(req, &o->e);
-	else if (req)
-		reg_reply_status(req, 204);
-	free(o);
+	return stor_upload_cancel(j->st, j->name, u->id, e);
 }
 
 void api_upload_cancel(struct reg_call *c)
 {
-	reg_work_call(c->ctx->work, c->req, up_cancel_run, up_cancel_done,
-		      up_open_new(c, UP_PATCH));
+	struct up_cancel *u = reg_work_job_new(sizeof(*u), up_cancel_call, 204,
+					       c->ctx->st, c->name);
+
+	memcpy(u->id, c->upload_id, sizeof(u->id));
+	reg_work_reply(c->ctx->work, c->req, &u->job);
 }

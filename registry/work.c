@@ -13,10 +13,12 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "registry/reply.h"
 #include "common/banned.h"
 
 #define WORK_THREADS_MAX 8
@@ -211,4 +213,40 @@ void reg_work_call(struct reg_work *w, struct http_req *req, reg_work_fn run,
 		return;
 	run(arg);
 	done(req, arg);
+}
+
+static void work_job_run(void *arg)
+{
+	struct reg_work_job *j = arg;
+
+	j->rc = j->call(j, &j->e);
+}
+
+static void work_job_done(struct http_req *req, void *arg)
+{
+	struct reg_work_job *j = arg;
+
+	if (req && j->rc < 0)
+		reg_reply_error(req, &j->e);
+	else if (req)
+		reg_reply_status(req, j->status);
+	free(j);
+}
+
+void *reg_work_job_new(size_t size, reg_work_call_fn call, int status,
+		       struct stor *st, const char *name)
+{
+	struct reg_work_job *j = xcalloc(1, size);
+
+	j->call = call;
+	j->status = status;
+	j->st = st;
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	return j;
+}
+
+void reg_work_reply(struct reg_work *w, struct http_req *req,
+		    struct reg_work_job *j)
+{
+	reg_work_call(w, req, work_job_run, work_job_done, j);
 }

@@ -32,8 +32,13 @@
 #ifndef REGISTRY_WORK_H
 #define REGISTRY_WORK_H
 
+#include <stddef.h>
+
 #include "common/err.h"
 #include "registry/http/http.h"
+#include "registry/parse.h"
+
+struct stor;
 
 #define REG_WORK_QUEUE_MAX 512
 
@@ -62,5 +67,26 @@ int reg_work_run(struct reg_work *w, struct http_req *req, reg_work_fn run,
  * happens. */
 void reg_work_call(struct reg_work *w, struct http_req *req, reg_work_fn run,
 		   reg_work_done_fn done, void *arg);
+
+/* The common shape, a blocking call on a repository's storage whose
+ * reply is a bare status or its error (a DELETE): embed this first in a
+ * struct with what else call needs; call runs on the pool and returns 0
+ * or -1 with e set. */
+struct reg_work_job;
+typedef int (*reg_work_call_fn)(struct reg_work_job *j, struct err *e);
+struct reg_work_job {
+	reg_work_call_fn call;
+	int status; /* the reply on success */
+	struct stor *st;
+	char name[REG_NAME_MAX + 1];
+	int rc;
+	struct err e;
+};
+/* A zeroed job of size bytes (the embedding struct), name copied. */
+void *reg_work_job_new(size_t size, reg_work_call_fn call, int status,
+		       struct stor *st, const char *name);
+/* Runs j->call (reg_work_call()), replies, and free()s j. */
+void reg_work_reply(struct reg_work *w, struct http_req *req,
+		    struct reg_work_job *j);
 
 #endif
