@@ -15,6 +15,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -22,6 +25,7 @@
 #include "common/banned.h"
 
 #define WORK_THREADS_MAX 8
+#define WORK_NICE 5
 
 struct work_job {
 	struct reg_work *pool;
@@ -103,6 +107,10 @@ static void *work_main(void *arg)
 	struct reg_work *w = arg;
 	struct work_job *j;
 	bool cancelled;
+
+	/* Below the loops: when the CPU is short, a request waiting to be
+	 * parsed or answered goes first, hashing and bcrypt after. */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORK_NICE);
 
 	while ((j = work_next(w))) {
 		pthread_mutex_lock(&w->lock);
