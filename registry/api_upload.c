@@ -74,7 +74,7 @@ struct up_state {
 
 /* What arrives while a piece is written is the next piece; the body
  * pauses once that much waits. */
-#define UP_PIECE (1024 * 1024)
+#define UP_PIECE (512 * 1024)
 
 /* What a request needs of a session before its body flows (POST, PATCH,
  * PUT, GET status), got on a work thread: the request's head is parsed
@@ -319,9 +319,10 @@ static int up_on_data(struct http_req *req, const void *data, size_t len,
 	if (reg_quota_reserve(s->ctx->quota, s->name, (int64_t)len, &e) < 0)
 		goto fail;
 	if (s->pend_len + len > s->pend_cap) {
-		s->pend_cap = s->pend_len + len > 2 * UP_PIECE
+		/* Room for a piece and the read that completes it. */
+		s->pend_cap = s->pend_len + len > UP_PIECE + UP_PIECE / 2
 				      ? s->pend_len + len
-				      : 2 * UP_PIECE;
+				      : UP_PIECE + UP_PIECE / 2;
 		s->pend = xrealloc(s->pend, s->pend_cap);
 	}
 	memcpy(s->pend + s->pend_len, data, len);
