@@ -203,17 +203,34 @@ w_http() {
 	done
 }
 
-# w_loadmix REP MPATH: how long light requests wait while the server
-# takes pushes.  LOAD_PUSHERS clients push the 64 MiB blob $W/load.blob
-# (POST and one PUT, each client to its own repository, again and again)
-# while 50 connections GET /v2/ and MPATH (a manifest), each 20 times a
-# second for LOAD_SECS seconds (hload -r: a request's latency counts from
-# when it was due, so a stalled server cannot hide its stall).  Records
-# the light requests' p50, p99 and maximum, and the pushes' MB/s.
+# loadmix_manifest WHO: pushes a one-config image to bench/loadmix:latest.
+loadmix_manifest() {
+	local cfg=$W/loadmix.cfg man=$W/loadmix.man cdg
+
+	echo '{}' >"$cfg"
+	cdg=sha256:$(sha256sum <"$cfg" | cut -d' ' -f1)
+	put_mono "$1" bench/loadmix "$cfg" "$cdg" || return 1
+	printf '{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":3},"layers":[]}' \
+		"$OCI_MANIFEST" "$cdg" >"$man"
+	curl -sS -f -X PUT -T "$man" -H "Content-Type: $OCI_MANIFEST" \
+		-H 'Expect:' -o /dev/null --max-time 30 \
+		"${URL[$1]}/v2/bench/loadmix/manifests/latest"
+}
+
+# w_loadmix REP: how long light requests wait while the server takes
+# pushes.  LOAD_PUSHERS clients push the 64 MiB blob $W/load.blob (POST
+# and one PUT, each client to its own repository, again and again) while
+# 50 connections GET /v2/ and a manifest, each 20 times a second for
+# LOAD_SECS seconds (hload -r: a request's latency counts from when it
+# was due, so a stalled server cannot hide its stall).  Records the light
+# requests' p50, p99 and maximum, and the pushes' MB/s.
 w_loadmix() {
-	local rep=$1 mpath=$2 who i end t0 s out pids n
+	local rep=$1 mpath=/v2/bench/loadmix/manifests/latest who i end t0 s
+	local out pids n
 
 	for who in $(order "$rep"); do
+		loadmix_manifest "$who" >>"$LOG" 2>&1 ||
+			{ failed "loadmix: manifest push to $who"; continue; }
 		settle
 		echo "+ loadmix ${URL[$who]}" >>"$LOG"
 		: >"$W/loadmix.done"

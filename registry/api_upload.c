@@ -99,7 +99,7 @@ struct up_open {
 	int rc;			/* -1 error, 0 a session, 1 mounted */
 	bool taken;		/* offset is the session's */
 	struct stor_upload *u;	/* the session taken, to stream into */
-	int64_t offset, left, size;
+	int64_t offset, left;
 	struct err e;
 };
 
@@ -576,7 +576,6 @@ static void up_open_run(void *arg)
 static void up_open_done(struct http_req *req, void *arg)
 {
 	struct up_open *o = arg;
-	struct digest dg;
 
 	if (o->u) { /* the body goes in (or, req NULL, it is given back) */
 		up_stream(o->ctx, req, o->name, o->u, o->kind,
@@ -588,8 +587,7 @@ static void up_open_done(struct http_req *req, void *arg)
 		}
 		reg_reply_error(req, &o->e);
 	} else if (req && o->rc > 0) {
-		dg = o->mount_dg;
-		up_blob_location(req, o->name, &dg);
+		up_blob_location(req, o->name, &o->mount_dg);
 		reg_reply_status(req, 201);
 	} else if (req) { /* a session for PATCH/PUT, or its status */
 		up_location(req, o->name, o->id);
@@ -611,8 +609,8 @@ static struct up_open *up_open_new(struct reg_call *c, enum up_kind kind)
 	return o;
 }
 
-/* POST ?mount=<digest>[&from=<repo>]: fills o for the pool; 0 to go on,
- * 1 if a fresh session should start without trying, -1 after an error
+/* POST ?mount=<digest>[&from=<repo>]: fills o for the pool (o->mount
+ * false: a fresh session without trying); 0, or -1 after an error
  * reply. */
 static int up_mount_prepare(struct reg_call *c, const char *mount,
 			    struct up_open *o)
