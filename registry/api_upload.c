@@ -67,8 +67,8 @@ struct up_state {
 	int64_t written;  /* of that, in the session */
 	int wrc;
 	struct err werr;
-	bool wfailed;	  /* a write failed: pend is dropped */
-	bool failed;	  /* reply ferr once no write is out */
+	bool wfailed; /* a write failed: pend is dropped */
+	bool failed;  /* reply ferr once no write is out */
 	struct err ferr;
 };
 
@@ -82,23 +82,23 @@ struct up_state {
 struct up_open {
 	struct reg_ctx *ctx;
 	enum up_kind kind;
-	bool fresh;	/* POST: a new session */
-	bool status;	/* GET: only the offset */
-	bool mount;	/* POST ?mount=: link mount_dg if it exists */
+	bool fresh;  /* POST: a new session */
+	bool status; /* GET: only the offset */
+	bool mount;  /* POST ?mount=: link mount_dg if it exists */
 	bool has_from;
 	char name[REG_NAME_MAX + 1];
 	char from[REG_NAME_MAX + 1];
 	char id[STOR_UPLOAD_ID_MAX];
 	char client[320];
 	struct digest mount_dg;
-	struct digest dg;	/* UP_PUT, UP_POST */
-	bool has_range;		/* Content-Range: start-end */
-	bool bad_range;		/* malformed: e says why */
+	struct digest dg; /* UP_PUT, UP_POST */
+	bool has_range;	  /* Content-Range: start-end */
+	bool bad_range;	  /* malformed: e says why */
 	int64_t start, end, cl;
 	/* The outcome. */
-	int rc;			/* -1 error, 0 a session, 1 mounted */
-	bool taken;		/* offset is the session's */
-	struct stor_upload *u;	/* the session taken, to stream into */
+	int rc;		       /* -1 error, 0 a session, 1 mounted */
+	bool taken;	       /* offset is the session's */
+	struct stor_upload *u; /* the session taken, to stream into */
 	int64_t offset, left;
 	struct err e;
 };
@@ -192,8 +192,7 @@ static void up_state_free(struct up_state *s)
 		up_state_destroy(s);
 		return;
 	}
-	reg_work_call(s->ctx->work, NULL, up_giveback_run, up_giveback_done,
-		      s);
+	reg_work_call(s->ctx->work, NULL, up_giveback_run, up_giveback_done, s);
 }
 
 /* Gives the session back, then replies with e (NULL: 202); where: with
@@ -510,7 +509,8 @@ static int up_mount_run(struct up_open *o)
 	 * allows it); either way a blob we do not have means a new
 	 * session. */
 	if (stor_blob_stat(o->ctx->st, from, &o->mount_dg, &size, &sub) < 0) {
-		if (sub.code != ERR_BLOB_UNKNOWN && sub.code != ERR_NAME_UNKNOWN)
+		if (sub.code != ERR_BLOB_UNKNOWN &&
+		    sub.code != ERR_NAME_UNKNOWN)
 			return err_set(&o->e, sub.code, "%s", sub.msg);
 		return 0;
 	}
@@ -525,13 +525,13 @@ static int up_mount_run(struct up_open *o)
 static int up_start_run(struct up_open *o)
 {
 	struct stor_upload_limits lim;
+	struct stor *st = o->ctx->st;
 
 	lim.client = o->client;
 	lim.max_per_repo = o->ctx->cfg->max_uploads_per_repo;
 	lim.max_per_client = o->ctx->cfg->max_uploads_per_client;
 	if (reg_quota_check(o->ctx->quota, o->name, 0, &o->e) < 0 ||
-	    stor_upload_start_limited(o->ctx->st, o->name, &lim, o->id,
-				      &o->e) < 0)
+	    stor_upload_start_limited(st, o->name, &lim, o->id, &o->e) < 0)
 		return -1;
 	if (o->kind != UP_POST)
 		return 0;

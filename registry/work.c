@@ -25,7 +25,7 @@
 #include "common/banned.h"
 
 #define WORK_THREADS_MAX 8
-#define WORK_NICE 5
+#define WORK_NICE	 5
 
 struct work_job {
 	struct reg_work *pool;

@@ -691,7 +691,7 @@ static void conn_read_body(struct http_conn *c)
 	       !evbuffer_get_length(in)) {
 		n = read(fd, c->w->rbuf, HTTP_MAX_READ);
 		if (n <= 0)
-			return; /* EOF and errors: the bufferevent's next read */
+			return; /* EOF, errors: the bufferevent's next read */
 		budget -= (size_t)n < budget ? (size_t)n : budget;
 		c->pev = PEV_NONE;
 		status = conn_feed_mem(c, c->w->rbuf, (size_t)n, &used);
