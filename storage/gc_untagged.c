@@ -37,23 +37,16 @@ struct ut_repo {
 	size_t nroots, aroots;
 };
 
-static int ut_dgcmp(const struct digest *a, const struct digest *b)
-{
-	if (a->alg != b->alg)
-		return a->alg < b->alg ? -1 : 1;
-	return strcmp(a->hex, b->hex);
-}
-
 static int ut_node_cmp(const void *a, const void *b)
 {
-	return ut_dgcmp(&((const struct ut_node *)a)->dg,
-			&((const struct ut_node *)b)->dg);
+	return digest_cmp(&((const struct ut_node *)a)->dg,
+			  &((const struct ut_node *)b)->dg);
 }
 
 static int ut_edge_cmp(const void *a, const void *b)
 {
-	return ut_dgcmp(&((const struct ut_edge *)a)->from,
-			&((const struct ut_edge *)b)->from);
+	return digest_cmp(&((const struct ut_edge *)a)->from,
+			  &((const struct ut_edge *)b)->from);
 }
 
 static void *ut_grow(void *v, size_t n, size_t *alloc, size_t size)
@@ -154,9 +147,9 @@ static void ut_mark(struct ut_repo *r)
 			     ut_edge_cmp);
 		if (!ed)
 			continue;
-		while (ed > r->edges && !ut_dgcmp(&ed[-1].from, &dg))
+		while (ed > r->edges && !digest_cmp(&ed[-1].from, &dg))
 			ed--;
-		for (; ed < r->edges + r->nedges && !ut_dgcmp(&ed->from, &dg);
+		for (; ed < r->edges + r->nedges && !digest_cmp(&ed->from, &dg);
 		     ed++)
 			ut_root_add(r, &ed->to);
 	}
