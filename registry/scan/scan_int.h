@@ -38,7 +38,6 @@
 /* Most platforms an index report lists. */
 #define RS_MAX_PLATFORMS 256
 
-
 struct vulndb;
 struct rs_import;
 struct rs_waiter;

@@ -29,7 +29,7 @@ static void test_type_of(void **state)
 		{OCI_MT_CONFIG, OCI_TYPE_OTHER},
 		{"application/json", OCI_TYPE_OTHER},
 		{"", OCI_TYPE_OTHER},
-		/* Parameters are the caller's to strip (reg_parse_media_type). */
+		/* Parameters: the caller strips them (reg_parse_media_type). */
 		{OCI_MT_MANIFEST "; charset=utf-8", OCI_TYPE_OTHER},
 		{NULL, OCI_TYPE_OTHER},
 	};
@@ -48,8 +48,8 @@ static void test_configs_layers(void **state)
 	assert_true(oci_is_image_config(OCI_MT_CONFIG));
 	assert_true(oci_is_image_config(OCI_MT_DOCKER_CONFIG));
 	assert_false(oci_is_image_config(OCI_MT_EMPTY));
-	assert_false(
-		oci_is_image_config("application/vnd.cncf.helm.config.v1+json"));
+	assert_false(oci_is_image_config(
+		"application/vnd.cncf.helm.config.v1+json"));
 	assert_false(oci_is_image_config(NULL));
 
 	assert_true(oci_is_layer("application/vnd.oci.image.layer.v1.tar"));
