@@ -209,8 +209,7 @@ unsigned auth_claims_granted(const struct auth_claims *c,
 #define AUTH_RL_WINDOW_S    60	/* ... refilled over this many seconds */
 #define AUTH_RL_BLOCK_S	    30	/* first block; doubles per block ... */
 #define AUTH_RL_BLOCK_MAX_S 900 /* ... up to this */
-
-#define AUTH_RL_PEER_MAX	    48
+#define AUTH_RL_PEER_MAX    48	/* bytes of a peer address kept */
 
 struct auth_rl_slot {
 	time_t last; /* last failure (the end of a block while blocked) */
