@@ -196,9 +196,9 @@ static void test_usage(void **state UNUSED)
 	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
 
 	assert_non_null(f);
-	cfg_usage(f, "serve");
+	cfg_usage(f);
 	fclose(f);
-	for (const struct cfg_option *o = cfg_options; o->name; o++) {
+	for (const struct opt *o = cfg_options; o->name; o++) {
 		char flag[64];
 
 		snprintf(flag, sizeof(flag), "--%s", o->name);
