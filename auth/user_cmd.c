@@ -30,7 +30,8 @@ static const struct opt user_opts[] = {
 	 "the users and their bcrypt hashes (default DIR/htpasswd)"},
 	{"data", OPT_STRING, 0, 0, DEFAULT_DATA, UA_OFF(data), NULL, "DIR",
 	 "data directory"},
-	OPT_CONFIG_ROW(struct user_args, config),
+	{"config", OPT_CONFIG, 0, 0, NULL, UA_OFF(config), NULL, NULL,
+	 OPT_CONFIG_HELP},
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
 };
 
@@ -38,7 +39,7 @@ static const struct opt user_opts[] = {
 static const struct opt_cmd user_cmd = {
 	.name = "user",
 	.synopsis = "add|del NAME [options]",
-	.about = "add reads the password from stdin (one line; asked twice "
+	.notes = "add reads the password from stdin (one line; asked twice "
 		 "without echo\n"
 		 "on a terminal) and stores its bcrypt hash, replacing any "
 		 "old one.\n"

@@ -166,13 +166,21 @@ static int opt_parse_bool(const struct opt *o, const char *value, bool *out,
 static int opt_check_choice(const struct opt *o, const char *value,
 			    struct err *e)
 {
+	char list[128];
+	size_t n = 0;
+
 	if (!o->choices)
 		return 0;
-	for (const char *const *ch = o->choices; *ch; ch++)
+	list[0] = '\0';
+	for (const char *const *ch = o->choices; *ch; ch++) {
 		if (!strcmp(*ch, value))
 			return 0;
-	return err_set(e, ERR_INVALID, "--%s: '%s' is not one of the choices",
-		       o->name, value);
+		if (n < sizeof(list))
+			n += (size_t)snprintf(list + n, sizeof(list) - n,
+					      "%s%s", n ? ", " : "", *ch);
+	}
+	return err_set(e, ERR_INVALID, "--%s: '%s' is not one of %s", o->name,
+		       value, list);
 }
 
 static int opt_apply(void *dst, const struct opt *o, const char *value,
@@ -363,9 +371,9 @@ enum opt_token { OPT_TOK_FLAG, OPT_TOK_OPERAND, OPT_TOK_END_OF_FLAGS };
 
 /* What argv[*i] is; for a flag its row and value ("--x=v", or "--x v"
  * which advances *i).  -1 on an unknown flag or a missing value. */
-static int opt_next(const struct opt_cmd *cmd, int argc, char **argv,
-		    int *i, bool flags_over, const struct opt **opt,
-		    const char **value, struct err *e)
+static int opt_next(const struct opt_cmd *cmd, int argc, char **argv, int *i,
+		    bool flags_over, const struct opt **opt, const char **value,
+		    struct err *e)
 {
 	const char *arg = argv[*i], *eq;
 	const struct opt *o;
@@ -407,9 +415,8 @@ static bool opt_wants_help(int argc, char **argv)
 /* One pass over argv: with config, only the --config flags are applied
  * (the file comes before the other flags wherever it is named); without,
  * the others, and the operands are collected. */
-static int opt_pass(const struct opt_cmd *cmd, void *dst, int argc,
-		    char **argv, bool config, struct opt_args *args,
-		    struct err *e)
+static int opt_pass(const struct opt_cmd *cmd, void *dst, int argc, char **argv,
+		    bool config, struct opt_args *args, struct err *e)
 {
 	bool flags_over = false;
 	const struct opt *o = NULL;
@@ -534,8 +541,8 @@ static void opt_format_duration(int64_t v, char *out, size_t size)
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++) {
 		if (v && !(v % units[i].s)) {
-			snprintf(out, size, "%lld%c", (long long)(v / units[i].s),
-				 units[i].unit);
+			snprintf(out, size, "%lld%c",
+				 (long long)(v / units[i].s), units[i].unit);
 			return;
 		}
 	}
@@ -605,11 +612,8 @@ void opt_usage(const struct opt_cmd *cmd, const void *defaults, FILE *out)
 		if (o->help && n > width)
 			width = n < 32 ? n : 32;
 	}
-	fprintf(out, "usage: customs %s %s\n\n", cmd->name,
+	fprintf(out, "usage: customs %s %s\n\noptions:\n", cmd->name,
 		cmd->synopsis ? cmd->synopsis : "[options]");
-	if (cmd->about)
-		fprintf(out, "%s\n\n", cmd->about);
-	fprintf(out, "options:\n");
 	for (const struct opt *o = cmd->opts; o->name; o++) {
 		if (!o->help)
 			continue;
@@ -633,4 +637,6 @@ void opt_usage(const struct opt_cmd *cmd, const void *defaults, FILE *out)
 	if (durations)
 		fprintf(out, "DURATION is seconds, or with an s, m, h, d or w "
 			     "suffix (90s, 15m, 1h, 7d).\n");
+	if (cmd->notes)
+		fprintf(out, "\n%s\n", cmd->notes);
 }

@@ -16,7 +16,8 @@
  * Every command reports a usage error the same way, on one line:
  * `customs <cmd>: <what is wrong>; see customs <cmd> --help`, and exits
  * 2; `--help` (or -h) anywhere prints the usage line, then one line per
- * flag with its argument and default, then what the units mean.
+ * flag with its argument and default, then what the units mean, then the
+ * command's notes.
  *
  * String and list fields are owned by the struct: opt_release() frees
  * them.  Fields without a row are the command's own business.
@@ -58,10 +59,8 @@ struct opt {
 	const char *help;	    /* NULL: accepted but not listed */
 };
 
-/* The row of `--config FILE` for a command's struct type T. */
-#define OPT_CONFIG_ROW(T, field)                                             \
-	{"config", OPT_CONFIG, 0, 0, NULL, offsetof(T, field), NULL, "FILE", \
-	 "JSON object of these options (the names are its keys)"}
+/* The help of every command's --config row. */
+#define OPT_CONFIG_HELP "JSON object of these options (the names are its keys)"
 
 enum opt_cmd_flags {
 	/* The --config file is shared with other commands (serve's): keys
@@ -70,9 +69,9 @@ enum opt_cmd_flags {
 };
 
 struct opt_cmd {
-	const char *name;	/* "serve": the messages say "customs serve" */
-	const char *synopsis;	/* after "usage: customs NAME "; NULL: "[options]" */
-	const char *about;	/* printed between usage and options, or NULL */
+	const char *name;	/* "serve": "customs serve: ..." */
+	const char *synopsis;	/* after the name; NULL: "[options]" */
+	const char *notes;	/* printed after the options, or NULL */
 	const struct opt *opts; /* terminated by a row with name NULL */
 	int max_operands;	/* -1: any number */
 	unsigned flags;		/* enum opt_cmd_flags */
@@ -80,8 +79,8 @@ struct opt_cmd {
 
 /* What opt_parse() found besides the options. */
 struct opt_args {
-	bool help;	    /* --help or -h: nothing else was parsed */
-	const char **v;	    /* the operands, borrowed from argv */
+	bool help;	/* --help or -h: nothing else was parsed */
+	const char **v; /* the operands, borrowed from argv */
 	size_t n;
 };
 

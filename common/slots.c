@@ -65,8 +65,8 @@ static bool slot_is(const unsigned char *s, const char *key, size_t len)
 }
 
 /* key's slot; without it, the one to take over when victim is set. */
-static unsigned char *slots_probe(struct slots *t, const char *key,
-				  size_t len, unsigned char **victim)
+static unsigned char *slots_probe(struct slots *t, const char *key, size_t len,
+				  unsigned char **victim)
 {
 	size_t h = slots_hash(t, key, len);
 	unsigned char *s, *v = NULL;
@@ -75,10 +75,10 @@ static unsigned char *slots_probe(struct slots *t, const char *key,
 		s = t->mem + ((h + i) % t->count) * t->size;
 		if (slot_is(s, key, len))
 			return s;
-		if (!v || (slot_used(v) &&
-			   (!slot_used(s) ||
-			    t->stamp(s + t->value_off) <
-				    t->stamp(v + t->value_off))))
+		if (!v ||
+		    (slot_used(v) &&
+		     (!slot_used(s) ||
+		      t->stamp(s + t->value_off) < t->stamp(v + t->value_off))))
 			v = s;
 	}
 	if (victim)

@@ -35,7 +35,8 @@ const struct opt cfg_options[] = {
 	 cfg_log_levels, "LEVEL", "debug, info, warn or error"},
 	{"port-file", OPT_STRING, 0, 0, NULL, CFG_OFF(port_file), NULL, "FILE",
 	 "write the bound port to FILE (useful with port 0)"},
-	OPT_CONFIG_ROW(struct cfg, config),
+	{"config", OPT_CONFIG, 0, 0, NULL, CFG_OFF(config), NULL, NULL,
+	 OPT_CONFIG_HELP},
 	{"scan-workers", OPT_INT, 0, 256, "0", CFG_OFF(scan_workers), NULL, "N",
 	 "vulnerability scan threads; 0 = one per core"},
 	{"vuln-db", OPT_STRING, 0, 0, NULL, CFG_OFF(vuln_db), NULL, "FILE",
@@ -46,7 +47,8 @@ const struct opt cfg_options[] = {
 	 "(critical, high, medium, low, unknown)"},
 	{"allow-vuln", OPT_LIST, 0, 0, NULL, CFG_OFF(allow_vuln), NULL, "ID",
 	 "advisory id or alias --deny-severity ignores (comma-separated ok)"},
-	{"policy-wait", OPT_INT, 0, 3600, "30", CFG_OFF(policy_wait), NULL, "S",
+	{"policy-wait", OPT_INT, 0, 3600, "30", CFG_OFF(policy_wait), NULL,
+	 "SECONDS",
 	 "seconds a gated pull waits for a pending scan before refusing"},
 	{"policy-on-scan-error", OPT_STRING, 0, 0, "deny",
 	 CFG_OFF(policy_on_scan_error), cfg_allow_deny, "MODE",
@@ -57,16 +59,18 @@ const struct opt cfg_options[] = {
 	 "deny (403) or allow images scanned without a vulnerability DB, "
 	 "under --deny-severity"},
 	{"scan-wait-max", OPT_INT, 0, 3600, "600", CFG_OFF(scan_wait_max), NULL,
-	 "S", "longest ?wait on the scan endpoint"},
+	 "SECONDS", "longest ?wait on the scan endpoint"},
 	{"max-db-upload", OPT_SIZE, 1024, 1LL << 40, "2GiB",
 	 CFG_OFF(max_db_upload), NULL, "SIZE",
 	 "largest feed POST /v2/_customs/db accepts"},
 	/* Scan budgets: a limit reached makes the report "incomplete" (the
 	 * policy refuses it); a worker killed by one fails the scan. */
 	{"scan-memory", OPT_SIZE, 0, 1LL << 40, "1GiB", CFG_OFF(scan_memory),
-	 NULL, "SIZE", "address-space limit of a scan worker process; 0 = none"},
+	 NULL, "SIZE",
+	 "address-space limit of a scan worker process; 0 = none"},
 	{"scan-deadline", OPT_INT, 0, 86400, "120", CFG_OFF(scan_deadline),
-	 NULL, "S", "wall-clock seconds one image's scan may take; 0 = none"},
+	 NULL, "SECONDS",
+	 "wall-clock seconds one image's scan may take; 0 = none"},
 	{"scan-max-layer-bytes", OPT_SIZE, 0, 1LL << 50, "8GiB",
 	 CFG_OFF(scan_max_layer_bytes), NULL, "SIZE",
 	 "decompressed bytes read of one layer; 0 = no limit"},
@@ -85,7 +89,8 @@ const struct opt cfg_options[] = {
 	{"scan-max-packages", OPT_INT, 0, INT_MAX, "20000",
 	 CFG_OFF(scan_max_packages), NULL, "N",
 	 "packages in one image's inventory; 0 = no limit"},
-	{"auth", OPT_STRING, 0, 0, "none", CFG_OFF(auth), cfg_auth_modes, "MODE",
+	{"auth", OPT_STRING, 0, 0, "none", CFG_OFF(auth), cfg_auth_modes,
+	 "MODE",
 	 "none, basic (htpasswd users) or token (Bearer JWTs from "
 	 "/v2/_customs/token)"},
 	{"htpasswd", OPT_STRING, 0, 0, NULL, CFG_OFF(htpasswd), NULL, "FILE",
@@ -100,12 +105,13 @@ const struct opt cfg_options[] = {
 	{"token-trust", OPT_STRING, 0, 0, NULL, CFG_OFF(token_trust), NULL,
 	 "FILE", "PEM public keys or certificates of --token-issuer"},
 	{"token-realm", OPT_STRING, 0, 0, NULL, CFG_OFF(token_realm), NULL,
-	 "URL", "token URL sent in challenges; default the URL the client "
+	 "URL",
+	 "token URL sent in challenges; default the URL the client "
 	 "used + /v2/_customs/token"},
 	{"token-service", OPT_STRING, 0, 0, "customs", CFG_OFF(token_service),
 	 NULL, "NAME", "our service name (the aud tokens must carry)"},
-	{"token-ttl", OPT_INT, 60, 86400, "300", CFG_OFF(token_ttl), NULL, "S",
-	 "lifetime of the access tokens we issue"},
+	{"token-ttl", OPT_INT, 60, 86400, "300", CFG_OFF(token_ttl), NULL,
+	 "SECONDS", "lifetime of the access tokens we issue"},
 	{"login-fail-budget", OPT_INT, 0, 1000000, "300",
 	 CFG_OFF(login_fail_budget), NULL, "N",
 	 "failed logins a minute, all clients together (429 above, but for "
@@ -137,8 +143,9 @@ const struct opt cfg_options[] = {
 	{"gc-interval", OPT_DURATION, 0, 1LL << 31, "1h", CFG_OFF(gc_interval),
 	 NULL, "DURATION", "run gc this often while serving; 0: never"},
 	{"gc-grace", OPT_DURATION, 0, 1LL << 31, "1h", CFG_OFF(gc_grace), NULL,
-	 "DURATION", "gc keeps blobs and manifests younger than this, so a "
-		     "push in flight is never cut"},
+	 "DURATION",
+	 "gc keeps blobs and manifests younger than this, so a "
+	 "push in flight is never cut"},
 	{"gc-untagged", OPT_BOOL, 0, 0, "false", CFG_OFF(gc_untagged), NULL,
 	 NULL, "gc also deletes manifests that no tag reaches"},
 	{"max-sweep-share", OPT_INT, 0, 100, "50", CFG_OFF(max_sweep_share),
@@ -152,8 +159,9 @@ const struct opt cfg_options[] = {
 	{"scrub-rate", OPT_SIZE, 0, 1LL << 40, "20MiB", CFG_OFF(scrub_rate),
 	 NULL, "SIZE", "bytes a second the scrub reads at most; 0: no cap"},
 	{"upload-ttl", OPT_DURATION, 0, 1LL << 31, "24h", CFG_OFF(upload_ttl),
-	 NULL, "DURATION", "upload sessions idle this long expire, with "
-			   "their data; 0: never"},
+	 NULL, "DURATION",
+	 "upload sessions idle this long expire, with "
+	 "their data; 0: never"},
 	{"quota", OPT_SIZE, 0, 1LL << 60, "0", CFG_OFF(quota), NULL, "SIZE",
 	 "storage per repository, uploads in progress included (507 DENIED "
 	 "above); 0: none"},
@@ -166,8 +174,8 @@ const struct opt cfg_options[] = {
 	 "above); 0: no limit"},
 	{"max-blob", OPT_SIZE, 0, 1LL << 50, "0", CFG_OFF(max_blob), NULL,
 	 "SIZE", "largest blob accepted (413 above); 0: no cap"},
-	{"rate-limit", OPT_INT, 0, 1000000, "0", CFG_OFF(rate_limit), NULL,
-	 "N", "requests a second per client address (429 above); 0: none"},
+	{"rate-limit", OPT_INT, 0, 1000000, "0", CFG_OFF(rate_limit), NULL, "N",
+	 "requests a second per client address (429 above); 0: none"},
 	{"rate-burst", OPT_INT, 1, 1000000, "100", CFG_OFF(rate_burst), NULL,
 	 "N", "requests a client may send at once under --rate-limit"},
 	{"max-conns", OPT_INT, 1, 1000000, "4096", CFG_OFF(max_conns), NULL,
@@ -176,11 +184,13 @@ const struct opt cfg_options[] = {
 	 CFG_OFF(max_header_bytes), NULL, "SIZE",
 	 "request line and headers (431 above)"},
 	{"header-timeout", OPT_DURATION, 1, 3600, "30", CFG_OFF(header_timeout),
-	 NULL, "DURATION", "time to send a request's headers (slow clients "
-			   "are cut off)"},
+	 NULL, "DURATION",
+	 "time to send a request's headers (slow clients "
+	 "are cut off)"},
 	{"idle-timeout", OPT_DURATION, 1, 86400, "120", CFG_OFF(idle_timeout),
-	 NULL, "DURATION", "a kept-alive or stalled connection is closed "
-			   "after this"},
+	 NULL, "DURATION",
+	 "a kept-alive or stalled connection is closed "
+	 "after this"},
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
 };
 

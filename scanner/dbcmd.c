@@ -29,14 +29,15 @@ static const struct opt dbcmd_opts[] = {
 	{"vuln-db", OPT_STRING, 0, 0, NULL, DB_OFF(db), NULL, "FILE", NULL},
 	{"data", OPT_STRING, 0, 0, NULL, DB_OFF(data), NULL, "DIR",
 	 "the data directory (default " DBCMD_DEFAULT_DATA ")"},
-	OPT_CONFIG_ROW(struct dbcmd_opts, config),
+	{"config", OPT_CONFIG, 0, 0, NULL, DB_OFF(config), NULL, NULL,
+	 OPT_CONFIG_HELP},
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
 };
 
 static const struct opt_cmd dbcmd_cmd = {
 	.name = "db",
 	.synopsis = "import|status [options] [PATH...]",
-	.about = "import  reads OSV JSON (a .json file, a directory tree of "
+	.notes = "import  reads OSV JSON (a .json file, a directory tree of "
 		 "them,\n"
 		 "        or an archive such as OSV's per-ecosystem all.zip) "
 		 "and\n"
@@ -49,8 +50,8 @@ static const struct opt_cmd dbcmd_cmd = {
 	.flags = OPT_SHARED_FILE,
 };
 
-static int dbcmd_import(struct dbcmd_opts *o, const char **paths,
-			size_t npaths, bool default_dir)
+static int dbcmd_import(struct dbcmd_opts *o, const char **paths, size_t npaths,
+			bool default_dir)
 {
 	struct vulndb_import_stats stats;
 	struct err e = ERR_INIT;
@@ -78,8 +79,7 @@ static int dbcmd_import(struct dbcmd_opts *o, const char **paths,
 	return 0;
 }
 
-static int dbcmd_status(struct dbcmd_opts *o, const char **extra,
-			size_t nextra)
+static int dbcmd_status(struct dbcmd_opts *o, const char **extra, size_t nextra)
 {
 	struct err e = ERR_INIT;
 	struct vulndb *db;

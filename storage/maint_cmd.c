@@ -57,7 +57,8 @@ static const struct opt gc_opts[] = {
 	 "free the blobs even past --max-sweep-share"},
 	{"quiet", OPT_BOOL, 0, 0, NULL, MO_OFF(quiet), NULL, NULL,
 	 "print only the summary"},
-	OPT_CONFIG_ROW(struct maint_args, config),
+	{"config", OPT_CONFIG, 0, 0, NULL, MO_OFF(config), NULL, NULL,
+	 OPT_CONFIG_HELP},
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
 };
 
@@ -72,14 +73,15 @@ static const struct opt fsck_opts[] = {
 	 "run)"},
 	{"strict", OPT_BOOL, 0, 0, NULL, MO_OFF(strict), NULL, NULL,
 	 "garbage (orphans, stale uploads) fails fsck too"},
-	OPT_CONFIG_ROW(struct maint_args, config),
+	{"config", OPT_CONFIG, 0, 0, NULL, MO_OFF(config), NULL, NULL,
+	 OPT_CONFIG_HELP},
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
 };
 
 /* The file may be serve's: the keys of its other options are left. */
 static const struct opt_cmd gc_cmd = {
 	.name = "gc",
-	.about = "Frees unreferenced blobs, expired uploads and temporary "
+	.notes = "Frees unreferenced blobs, expired uploads and temporary "
 		 "files\n(and untagged manifests with --gc-untagged).",
 	.opts = gc_opts,
 	.flags = OPT_SHARED_FILE,
@@ -87,7 +89,7 @@ static const struct opt_cmd gc_cmd = {
 
 static const struct opt_cmd fsck_cmd = {
 	.name = "fsck",
-	.about = "Checks every blob against its digest, every manifest's "
+	.notes = "Checks every blob against its digest, every manifest's "
 		 "references and\nevery repository link.  Exit status: 0 "
 		 "clean, 1 damage found, 2 could not run.",
 	.opts = fsck_opts,
@@ -362,8 +364,9 @@ int stor_fsck_cmd_main(int argc, char **argv)
 	if (a.since) {
 		o.since = fsck_since(a.data, a.since);
 		if (o.since < 0 && strcmp(a.since, "last")) {
-			opt_fail(&fsck_cmd, "--since: '%s' is not a time or "
-				 "a duration", a.since);
+			opt_fail(&fsck_cmd,
+				 "--since: '%s' is not a time or a duration",
+				 a.since);
 			goto out;
 		}
 		if (o.since < 0) {

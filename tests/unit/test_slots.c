@@ -78,8 +78,8 @@ static void test_evicts_stalest(void **state)
 	for (int i = 0; i < SLOTS_PROBES; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
 		if (i != 3)
-			assert_int_equal(
-				((struct val *)slots_find(&t, key))->n, i);
+			assert_int_equal(((struct val *)slots_find(&t, key))->n,
+					 i);
 	}
 	/* Then k0, the next stalest. */
 	((struct val *)slots_get(&t, "newer", NULL))->at = 300;
