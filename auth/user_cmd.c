@@ -20,7 +20,6 @@
 struct user_args {
 	char *htpasswd;
 	char *data;
-	char *config;
 };
 
 #define UA_OFF(f) offsetof(struct user_args, f)
@@ -30,8 +29,6 @@ static const struct opt user_opts[] = {
 	 "the users and their bcrypt hashes (default DIR/htpasswd)"},
 	{"data", OPT_STRING, 0, 0, DEFAULT_DATA, UA_OFF(data), NULL, "DIR",
 	 "data directory"},
-	{"config", OPT_CONFIG, 0, 0, NULL, UA_OFF(config), NULL, NULL,
-	 OPT_CONFIG_HELP},
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
 };
 
@@ -116,7 +113,7 @@ static int read_password(char *pass, size_t size)
 
 int auth_user_cmd_main(int argc, char **argv)
 {
-	struct user_args a = {NULL, NULL, NULL};
+	struct user_args a = {NULL, NULL};
 	struct opt_args args = {0};
 	const char *verb, *name;
 	char pass[AUTH_PASS_MAX + 2];

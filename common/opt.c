@@ -13,6 +13,19 @@
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
+/* Every command's --config FILE, handled here rather than by a row of its
+ * table. */
+static const struct opt opt_config = {
+	"config",
+	OPT_STRING,
+	0,
+	0,
+	NULL,
+	0,
+	NULL,
+	"FILE",
+	"JSON object of these options (the names are its keys)"};
+
 static void *opt_field(void *dst, const struct opt *o)
 {
 	return (char *)dst + o->offset;
@@ -192,7 +205,6 @@ static int opt_apply(void *dst, const struct opt *o, const char *value,
 
 	switch (o->type) {
 	case OPT_STRING:
-	case OPT_CONFIG:
 		if (opt_check_choice(o, value, e) < 0)
 			return -1;
 		free(*(char **)f);
@@ -251,7 +263,7 @@ void opt_release(const struct opt_cmd *cmd, void *dst)
 		void *f = opt_field(dst, o);
 		struct opt_list *l;
 
-		if (o->type == OPT_STRING || o->type == OPT_CONFIG) {
+		if (o->type == OPT_STRING) {
 			free(*(char **)f);
 			*(char **)f = NULL;
 		} else if (o->type == OPT_LIST) {
@@ -343,16 +355,16 @@ int opt_load_file(const struct opt_cmd *cmd, void *dst, const char *path,
 		goto out;
 	}
 	json_object_foreach(root, key, v) {
+		if (opt_name_eq(opt_config.name, key, strlen(key))) {
+			err_set(e, ERR_INVALID, "%s: '%s' cannot nest", path,
+				key);
+			goto out;
+		}
 		o = opt_find(cmd, key, strlen(key));
 		if (!o && (cmd->flags & OPT_SHARED_FILE))
 			continue;
 		if (!o) {
 			err_set(e, ERR_INVALID, "%s: unknown option '%s'", path,
-				key);
-			goto out;
-		}
-		if (o->type == OPT_CONFIG) {
-			err_set(e, ERR_INVALID, "%s: '%s' cannot nest", path,
 				key);
 			goto out;
 		}
@@ -388,7 +400,8 @@ static int opt_next(const struct opt_cmd *cmd, int argc, char **argv, int *i,
 	arg += 2;
 	eq = strchr(arg, '=');
 	len = eq ? (size_t)(eq - arg) : strlen(arg);
-	o = opt_find(cmd, arg, len);
+	o = opt_name_eq(opt_config.name, arg, len) ? &opt_config
+						   : opt_find(cmd, arg, len);
 	if (!o)
 		return err_set(e, ERR_INVALID, "unknown option '--%.*s'",
 			       (int)len, arg);
@@ -412,9 +425,9 @@ static bool opt_wants_help(int argc, char **argv)
 	return false;
 }
 
-/* One pass over argv: with config, only the --config flags are applied
- * (the file comes before the other flags wherever it is named); without,
- * the others, and the operands are collected. */
+/* One pass over argv: with config, only --config is taken (the file comes
+ * before the other flags wherever it is named); without, the other flags
+ * are applied and the operands collected. */
 static int opt_pass(const struct opt_cmd *cmd, void *dst, int argc, char **argv,
 		    bool config, struct opt_args *args, struct err *e)
 {
@@ -436,8 +449,10 @@ static int opt_pass(const struct opt_cmd *cmd, void *dst, int argc, char **argv,
 					       "unexpected argument '%s'",
 					       argv[i]);
 			args->v[args->n++] = argv[i];
-		} else if (t == OPT_TOK_FLAG &&
-			   config == (o->type == OPT_CONFIG) &&
+		} else if (t == OPT_TOK_FLAG && o == &opt_config) {
+			if (config)
+				args->config = value;
+		} else if (t == OPT_TOK_FLAG && !config &&
 			   opt_apply(dst, o, value, e) < 0) {
 			return -1;
 		}
@@ -448,19 +463,15 @@ static int opt_pass(const struct opt_cmd *cmd, void *dst, int argc, char **argv,
 int opt_parse(const struct opt_cmd *cmd, void *dst, int argc, char **argv,
 	      struct opt_args *args, struct err *e)
 {
-	const char *file = NULL;
-
 	args->help = opt_wants_help(argc, argv);
+	args->config = NULL;
 	args->v = xcalloc(argc > 0 ? (size_t)argc : 1, sizeof(*args->v));
 	args->n = 0;
 	if (args->help)
 		return 0;
 	if (opt_pass(cmd, dst, argc, argv, true, args, e) < 0)
 		return -1;
-	for (const struct opt *o = cmd->opts; o->name; o++)
-		if (o->type == OPT_CONFIG)
-			file = *(char **)opt_field(dst, o);
-	if (file && opt_load_file(cmd, dst, file, e) < 0)
+	if (args->config && opt_load_file(cmd, dst, args->config, e) < 0)
 		return -1;
 	return opt_pass(cmd, dst, argc, argv, false, args, e);
 }
@@ -470,6 +481,7 @@ void opt_args_release(struct opt_args *args)
 	free(args->v);
 	args->v = NULL;
 	args->n = 0;
+	args->config = NULL;
 }
 
 int opt_fail(const struct opt_cmd *cmd, const char *fmt, ...)
@@ -510,7 +522,6 @@ static const char *opt_arg(const struct opt *o)
 		[OPT_STRING] = "VALUE", [OPT_INT] = "N",
 		[OPT_SIZE] = "SIZE",	[OPT_BOOL] = "",
 		[OPT_LIST] = "VALUE",	[OPT_DURATION] = "DURATION",
-		[OPT_CONFIG] = "FILE",
 	};
 
 	if (o->type == OPT_BOOL)
@@ -587,7 +598,6 @@ static void opt_default_text(const struct opt *o, const void *defaults,
 			opt_format_duration(*(const int64_t *)f, out, size);
 		break;
 	case OPT_LIST:
-	case OPT_CONFIG:
 		break;
 	}
 }
@@ -600,11 +610,27 @@ static int opt_flag_text(const struct opt *o, char *flag, size_t size)
 	return snprintf(flag, size, "--%s%s%s", o->name, *arg ? " " : "", arg);
 }
 
+/* One line of the help: the flag, its argument, help and default. */
+static void opt_usage_row(const struct opt *o, const void *defaults, int width,
+			  FILE *out)
+{
+	char flag[64], def[64];
+
+	opt_flag_text(o, flag, sizeof(flag));
+	fprintf(out, "  %-*s  %s", width, flag, o->help);
+	opt_default_text(o, defaults, def, sizeof(def));
+	if (*def)
+		fprintf(out, " (default %s)", def);
+	if (o->type == OPT_LIST)
+		fprintf(out, " (repeatable)");
+	fputc('\n', out);
+}
+
 void opt_usage(const struct opt_cmd *cmd, const void *defaults, FILE *out)
 {
 	bool sizes = false, durations = false;
-	char flag[64], def[64];
-	int width = 6; /* "--help" */
+	char flag[64];
+	int width = opt_flag_text(&opt_config, flag, sizeof(flag));
 
 	for (const struct opt *o = cmd->opts; o->name; o++) {
 		int n = opt_flag_text(o, flag, sizeof(flag));
@@ -617,17 +643,11 @@ void opt_usage(const struct opt_cmd *cmd, const void *defaults, FILE *out)
 	for (const struct opt *o = cmd->opts; o->name; o++) {
 		if (!o->help)
 			continue;
-		opt_flag_text(o, flag, sizeof(flag));
-		fprintf(out, "  %-*s  %s", width, flag, o->help);
-		opt_default_text(o, defaults, def, sizeof(def));
-		if (*def)
-			fprintf(out, " (default %s)", def);
-		if (o->type == OPT_LIST)
-			fprintf(out, " (repeatable)");
-		fputc('\n', out);
+		opt_usage_row(o, defaults, width, out);
 		sizes |= o->type == OPT_SIZE;
 		durations |= o->type == OPT_DURATION;
 	}
+	opt_usage_row(&opt_config, NULL, width, out);
 	fprintf(out, "  %-*s  %s\n", width, "--help", "show this help");
 	if (sizes || durations)
 		fputc('\n', out);

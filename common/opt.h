@@ -6,12 +6,12 @@
  * its field in the command's own struct, and its help.  The same name is
  * the flag (`--max-manifest 4MiB` or `--max-manifest=4MiB`; a bool is a
  * bare `--dry-run`, cleared by `--dry-run=false`) and the key of the JSON
- * object read with `--config FILE` (`"max-manifest": "4MiB"`; '-', '_'
- * and case are ignored in names, so "max_manifest" and "maxManifest"
- * work too).  A JSON object given for a string or list option is kept as
- * its compact JSON text, for the option's user to parse.  Precedence:
- * the defaults, then the file, then the flags.  Arguments that are not
- * flags are operands; `--` makes every later argument one.
+ * object read with `--config FILE`, which every command takes
+ * (`"max-manifest": "4MiB"`; '-', '_' and case are ignored in names, so
+ * "max_manifest" and "maxManifest" work too).  A JSON object given for a string
+ * or list option is kept as its compact JSON text, for the option's user to
+ * parse.  Precedence: the defaults, then the file, then the flags.  Arguments
+ * that are not flags are operands; `--` makes every later argument one.
  *
  * Every command reports a usage error the same way, on one line:
  * `customs <cmd>: <what is wrong>; see customs <cmd> --help`, and exits
@@ -45,7 +45,6 @@ enum opt_type {
 	OPT_BOOL,     /* bool; a bare flag sets it, "=false" clears it */
 	OPT_LIST,     /* struct opt_list; each occurrence appends */
 	OPT_DURATION, /* int64_t seconds: "90", "90s", "15m", "1h", "7d" */
-	OPT_CONFIG,   /* char *: the JSON file of options, read first */
 };
 
 struct opt {
@@ -58,9 +57,6 @@ struct opt {
 	const char *arg;	    /* for --help ("ADDR"); NULL: by type */
 	const char *help;	    /* NULL: accepted but not listed */
 };
-
-/* The help of every command's --config row. */
-#define OPT_CONFIG_HELP "JSON object of these options (the names are its keys)"
 
 enum opt_cmd_flags {
 	/* The --config file is shared with other commands (serve's): keys
@@ -79,9 +75,10 @@ struct opt_cmd {
 
 /* What opt_parse() found besides the options. */
 struct opt_args {
-	bool help;	/* --help or -h: nothing else was parsed */
-	const char **v; /* the operands, borrowed from argv */
-	size_t n;
+	bool help;	    /* --help or -h: nothing else was parsed */
+	const char *config; /* the --config FILE read, or NULL */
+	const char **v;	    /* the operands */
+	size_t n;	    /* (all borrowed from argv) */
 };
 
 /* Sets the fields of rows with a default; the others are left alone, so

@@ -35,8 +35,6 @@ const struct opt cfg_options[] = {
 	 cfg_log_levels, "LEVEL", "debug, info, warn or error"},
 	{"port-file", OPT_STRING, 0, 0, NULL, CFG_OFF(port_file), NULL, "FILE",
 	 "write the bound port to FILE (useful with port 0)"},
-	{"config", OPT_CONFIG, 0, 0, NULL, CFG_OFF(config), NULL, NULL,
-	 OPT_CONFIG_HELP},
 	{"scan-workers", OPT_INT, 0, 256, "0", CFG_OFF(scan_workers), NULL, "N",
 	 "vulnerability scan threads; 0 = one per core"},
 	{"vuln-db", OPT_STRING, 0, 0, NULL, CFG_OFF(vuln_db), NULL, "FILE",

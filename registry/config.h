@@ -35,7 +35,6 @@ struct cfg {
 	size_t max_manifest; /* bytes */
 	char *log_level;     /* debug|info|warn|error */
 	char *port_file;     /* write the bound port here */
-	char *config;	     /* the JSON file read, if any */
 	/* Scanning (scan.h, policy.h). */
 	int scan_workers;	    /* scan threads, 0 = cores */
 	char *vuln_db;		    /* NULL: DATA/vulndb.db */

@@ -29,7 +29,6 @@ struct scan_args {
 	char *format;
 	char *fail_on;
 	char *output;
-	char *config;
 	size_t layer_bytes, image_bytes, file_bytes;
 	int ratio, layer_entries, packages;
 	int64_t deadline_s;
@@ -51,8 +50,6 @@ static const struct opt scan_opts[] = {
 	 "medium, low, unknown)"},
 	{"output", OPT_STRING, 0, 0, NULL, SA_OFF(output), NULL, "FILE",
 	 "write the report to FILE instead of standard output"},
-	{"config", OPT_CONFIG, 0, 0, NULL, SA_OFF(config), NULL, NULL,
-	 OPT_CONFIG_HELP},
 	{"max-layer-bytes", OPT_SIZE, 0, 1LL << 60, NULL, SA_OFF(layer_bytes),
 	 NULL, NULL, "decompressed bytes per layer"},
 	{"max-image-bytes", OPT_SIZE, 0, 1LL << 60, NULL, SA_OFF(image_bytes),

@@ -15,9 +15,8 @@
 #define DBCMD_DEFAULT_DATA "./var"
 
 struct dbcmd_opts {
-	char *db;     /* --db, or DATA/vulndb.db */
-	char *data;   /* --data */
-	char *config; /* --config */
+	char *db;   /* --db, or DATA/vulndb.db */
+	char *data; /* --data */
 };
 
 #define DB_OFF(f) offsetof(struct dbcmd_opts, f)
@@ -29,8 +28,6 @@ static const struct opt dbcmd_opts[] = {
 	{"vuln-db", OPT_STRING, 0, 0, NULL, DB_OFF(db), NULL, "FILE", NULL},
 	{"data", OPT_STRING, 0, 0, NULL, DB_OFF(data), NULL, "DIR",
 	 "the data directory (default " DBCMD_DEFAULT_DATA ")"},
-	{"config", OPT_CONFIG, 0, 0, NULL, DB_OFF(config), NULL, NULL,
-	 OPT_CONFIG_HELP},
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
 };
 
@@ -104,7 +101,7 @@ static int dbcmd_status(struct dbcmd_opts *o, const char **extra, size_t nextra)
 
 int scan_db_cmd_main(int argc, char **argv)
 {
-	struct dbcmd_opts o = {NULL, NULL, NULL};
+	struct dbcmd_opts o = {NULL, NULL};
 	struct opt_args args = {0};
 	const char *sub;
 	int ret;

@@ -28,7 +28,6 @@
 
 struct maint_args {
 	char *data;
-	char *config;
 	bool dry_run, untagged, quiet, repair, strict, force;
 	int64_t grace_s, upload_ttl_s;
 	int max_sweep_share;
@@ -57,8 +56,6 @@ static const struct opt gc_opts[] = {
 	 "free the blobs even past --max-sweep-share"},
 	{"quiet", OPT_BOOL, 0, 0, NULL, MO_OFF(quiet), NULL, NULL,
 	 "print only the summary"},
-	{"config", OPT_CONFIG, 0, 0, NULL, MO_OFF(config), NULL, NULL,
-	 OPT_CONFIG_HELP},
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
 };
 
@@ -73,8 +70,6 @@ static const struct opt fsck_opts[] = {
 	 "run)"},
 	{"strict", OPT_BOOL, 0, 0, NULL, MO_OFF(strict), NULL, NULL,
 	 "garbage (orphans, stale uploads) fails fsck too"},
-	{"config", OPT_CONFIG, 0, 0, NULL, MO_OFF(config), NULL, NULL,
-	 OPT_CONFIG_HELP},
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
 };
 

@@ -23,7 +23,6 @@ struct t_args {
 	bool flag;
 	int64_t wait;
 	struct opt_list tags;
-	char *config;
 	char *alias_target;
 };
 
@@ -43,8 +42,6 @@ static const struct opt t_opts[] = {
 	{"wait", OPT_DURATION, 0, 86400, NULL, T_OFF(wait), NULL, NULL,
 	 "how long"},
 	{"tag", OPT_LIST, 0, 0, NULL, T_OFF(tags), NULL, "TAG", "a tag"},
-	{"config", OPT_CONFIG, 0, 0, NULL, T_OFF(config), NULL, NULL,
-	 OPT_CONFIG_HELP},
 	{"old-name", OPT_STRING, 0, 0, NULL, T_OFF(alias_target), NULL, NULL,
 	 NULL},
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
@@ -64,8 +61,8 @@ static const struct opt_cmd t_shared = {
 	.flags = OPT_SHARED_FILE,
 };
 
-/* Parses the NULL-terminated arguments after "test" into a (zeroed, then
- * defaults); args is released by the caller. */
+/* Parses the NULL-terminated arguments after the command's name into a
+ * (zeroed, then the defaults); the caller releases a and args. */
 static int parse(const struct opt_cmd *cmd, struct t_args *a,
 		 struct opt_args *args, struct err *e, ...)
 {
@@ -85,14 +82,17 @@ static int parse(const struct opt_cmd *cmd, struct t_args *a,
 	return opt_parse(cmd, a, argc, argv, args, e);
 }
 
-static char *write_tmp(const char *text)
+/* The JSON file of a test: text in /tmp/test_opt_PID.json. */
+static const char *t_file(const char *text)
 {
-	char *path = strdup("/tmp/test_opt_XXXXXX");
-	int fd = mkstemp(path);
+	static char path[64];
+	FILE *f;
 
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+	snprintf(path, sizeof(path), "/tmp/test_opt_%d.json", (int)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
 	return path;
 }
 
@@ -159,6 +159,16 @@ static void check_size(const char *text, size_t want)
 
 static void test_units(void **state UNUSED)
 {
+	static const struct {
+		const char *text;
+		int64_t s;
+	} durations[] = {
+		{"0", 0},	    {"90", 90},	  {"90s", 90},
+		{"15m", 900},	    {"1h", 3600}, {"7d", 7 * 86400},
+		{"2w", 14 * 86400}, {"1x", -1},	  {"h", -1},
+		{"-1", -1},	    {"1hh", -1},  {"99999999999999999999", -1},
+	};
+
 	check_size("4096", 4096);
 	check_size("64k", 64 << 10);
 	check_size("64K", 64 << 10);
@@ -171,72 +181,53 @@ static void test_units(void **state UNUSED)
 	check_size("1GiB", 1 << 30);
 	check_size("1T", 1ULL << 40);
 	check_size("1GB", 1 << 30);
-	assert_int_equal(opt_duration("0"), 0);
-	assert_int_equal(opt_duration("90"), 90);
-	assert_int_equal(opt_duration("90s"), 90);
-	assert_int_equal(opt_duration("15m"), 900);
-	assert_int_equal(opt_duration("1h"), 3600);
-	assert_int_equal(opt_duration("7d"), 7 * 86400);
-	assert_int_equal(opt_duration("2w"), 14 * 86400);
-	assert_int_equal(opt_duration("1x"), -1);
-	assert_int_equal(opt_duration("h"), -1);
-	assert_int_equal(opt_duration("-1"), -1);
-	assert_int_equal(opt_duration("1hh"), -1);
+	for (size_t i = 0; i < sizeof(durations) / sizeof(*durations); i++)
+		if (opt_duration(durations[i].text) != durations[i].s)
+			fail_msg("%s: %lld", durations[i].text,
+				 (long long)opt_duration(durations[i].text));
 	assert_int_equal(opt_duration(NULL), -1);
-	assert_int_equal(opt_duration("99999999999999999999"), -1);
-}
-
-static void check_bad(const char *want, ...)
-{
-	struct opt_args args;
-	struct err e = ERR_INIT;
-	char *argv[8];
-	int argc = 0;
-	struct t_args a;
-	va_list ap;
-	int rc;
-
-	argv[argc++] = (char *)"test";
-	va_start(ap, want);
-	for (char *s; (s = va_arg(ap, char *)) && argc < 7;)
-		argv[argc++] = s;
-	va_end(ap);
-	argv[argc] = NULL;
-	memset(&a, 0, sizeof(a));
-	opt_defaults(&t_cmd, &a);
-	rc = opt_parse(&t_cmd, &a, argc, argv, &args, &e);
-	opt_args_release(&args);
-	opt_release(&t_cmd, &a);
-	if (rc == 0)
-		fail_msg("accepted %s", argv[1]);
-	assert_int_equal(e.code, ERR_INVALID);
-	if (!strstr(e.msg, want))
-		fail_msg("'%s' lacks '%s'", e.msg, want);
 }
 
 static void test_bad(void **state UNUSED)
 {
-	check_bad("unknown option '--nope'", "--nope", NULL);
-	check_bad("unknown option '--nope'", "--nope=1", NULL);
-	check_bad("unknown option '-x'", "-x", NULL);
-	check_bad("--count needs a value", "--count", NULL);
-	check_bad("--count: 'many' is not an integer", "--count", "many", NULL);
-	check_bad("not an integer", "--count", "4k", NULL);
-	check_bad("--count: 101 is out of range [0, 100]", "--count", "101",
-		  NULL);
-	check_bad("out of range", "--count", "-1", NULL);
-	check_bad("not a size", "--max-size", "4 MB", NULL);
-	check_bad("not a size", "--max-size", "4Q", NULL);
-	check_bad("not a size", "--max-size", "4MiBs", NULL);
-	check_bad("out of range", "--max-size", "0", NULL);
-	check_bad("out of range", "--max-size", "2T", NULL);
-	check_bad("out of range", "--max-size", "99999999999999999T", NULL);
-	check_bad("not a boolean", "--flag=maybe", NULL);
-	check_bad("not a duration", "--wait", "soon", NULL);
-	check_bad("out of range", "--wait", "2d", NULL);
-	check_bad("'medium' is not one of fast, slow", "--mode", "medium",
-		  NULL);
-	check_bad("unexpected argument 'c'", "a", "b", "c", NULL);
+	static const struct {
+		const char *want, *argv[4]; /* NULL-terminated */
+	} bad[] = {
+		{"unknown option '--nope'", {"--nope"}},
+		{"unknown option '--nope'", {"--nope=1"}},
+		{"unknown option '-x'", {"-x"}},
+		{"--count needs a value", {"--count"}},
+		{"--count: 'many' is not an integer", {"--count", "many"}},
+		{"not an integer", {"--count", "4k"}},
+		{"--count: 101 is out of range [0, 100]", {"--count", "101"}},
+		{"out of range", {"--count", "-1"}},
+		{"not a size", {"--max-size", "4 MB"}},
+		{"not a size", {"--max-size", "4Q"}},
+		{"not a size", {"--max-size", "4MiBs"}},
+		{"out of range", {"--max-size", "0"}},
+		{"out of range", {"--max-size", "2T"}},
+		{"out of range", {"--max-size", "99999999999999999T"}},
+		{"not a boolean", {"--flag=maybe"}},
+		{"not a duration", {"--wait", "soon"}},
+		{"out of range", {"--wait", "2d"}},
+		{"'medium' is not one of fast, slow", {"--mode", "medium"}},
+		{"unexpected argument 'c'", {"a", "b", "c"}},
+	};
+	struct opt_args args;
+	struct err e = ERR_INIT;
+	struct t_args a;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		rc = parse(&t_cmd, &a, &args, &e, bad[i].argv[0],
+			   bad[i].argv[1], bad[i].argv[2], NULL);
+		opt_args_release(&args);
+		opt_release(&t_cmd, &a);
+		if (rc == 0 || e.code != ERR_INVALID ||
+		    !strstr(e.msg, bad[i].want))
+			fail_msg("%s: rc %d, '%s' lacks '%s'", bad[i].argv[0],
+				 rc, e.msg, bad[i].want);
+	}
 }
 
 static void test_operands(void **state UNUSED)
@@ -296,10 +287,10 @@ static void test_help(void **state UNUSED)
 
 static void test_file(void **state UNUSED)
 {
-	char *path = write_tmp("{\"name\": \"file\", \"count\": 9, "
-			       "\"max_size\": \"1M\", \"Flag\": true, "
-			       "\"wait\": 60, \"tag\": [\"x\", {\"b\": 1, "
-			       "\"a\": 2}], \"mode\": \"fast\"}");
+	const char *path = t_file("{\"name\": \"file\", \"count\": 9, "
+				  "\"max_size\": \"1M\", \"Flag\": true, "
+				  "\"wait\": 60, \"tag\": [\"x\", {\"b\": 1, "
+				  "\"a\": 2}], \"mode\": \"fast\"}");
 	struct opt_args args;
 	struct err e = ERR_INIT;
 	struct t_args a;
@@ -316,56 +307,48 @@ static void test_file(void **state UNUSED)
 	assert_int_equal(a.tags.n, 2);
 	assert_string_equal(a.tags.v[0], "x");
 	assert_string_equal(a.tags.v[1], "{\"a\":2,\"b\":1}");
-	assert_string_equal(a.config, path);
+	assert_string_equal(args.config, path);
 	opt_args_release(&args);
 	opt_release(&t_cmd, &a);
 	unlink(path);
-	free(path);
-}
-
-static void check_bad_file(const struct opt_cmd *cmd, const char *text,
-			   const char *want)
-{
-	char *path = write_tmp(text);
-	struct opt_args args;
-	struct err e = ERR_INIT;
-	struct t_args a;
-	int rc;
-
-	rc = parse(cmd, &a, &args, &e, "--config", path, NULL);
-	opt_args_release(&args);
-	opt_release(cmd, &a);
-	if (want && rc == 0)
-		fail_msg("accepted config %s", text);
-	if (want && !strstr(e.msg, want))
-		fail_msg("'%s' lacks '%s'", e.msg, want);
-	if (!want && rc < 0)
-		fail_msg("refused config %s: %s", text, e.msg);
-	unlink(path);
-	free(path);
 }
 
 static void test_bad_file(void **state UNUSED)
 {
+	static const struct {
+		const struct opt_cmd *cmd;
+		const char *text, *want; /* want NULL: accepted */
+	} files[] = {
+		{&t_cmd, "{\"nope\": 1}", "unknown option 'nope'"},
+		{&t_cmd, "[1]", "not a JSON object"},
+		{&t_cmd, "{\"name\": ", ":1:"},
+		{&t_cmd, "{\"count\": true}", "wrong JSON type"},
+		{&t_cmd, "{\"mode\": {\"a\": 1}}", "wrong JSON type"},
+		{&t_cmd, "{\"count\": 1000}", "out of range"},
+		{&t_cmd, "{\"tag\": [1]}", "list items"},
+		{&t_cmd, "{\"name\": \"a\", \"name\": \"b\"}", "duplicate"},
+		{&t_cmd, "{\"config\": \"x\"}", "cannot nest"},
+		/* A shared file: others' keys are left, ours still checked. */
+		{&t_shared, "{\"listen\": \":5000\", \"count\": 2}", NULL},
+		{&t_shared, "{\"listen\": 1, \"count\": \"x\"}",
+		 "not an integer"},
+	};
 	struct opt_args args;
 	struct err e = ERR_INIT;
 	struct t_args a;
+	const char *path;
+	int rc;
 
-	check_bad_file(&t_cmd, "{\"nope\": 1}", "unknown option 'nope'");
-	check_bad_file(&t_cmd, "[1]", "not a JSON object");
-	check_bad_file(&t_cmd, "{\"name\": ", ":1:");
-	check_bad_file(&t_cmd, "{\"count\": true}", "wrong JSON type");
-	check_bad_file(&t_cmd, "{\"mode\": {\"a\": 1}}", "wrong JSON type");
-	check_bad_file(&t_cmd, "{\"count\": 1000}", "out of range");
-	check_bad_file(&t_cmd, "{\"tag\": [1]}", "list items");
-	check_bad_file(&t_cmd, "{\"name\": \"a\", \"name\": \"b\"}",
-		       "duplicate");
-	check_bad_file(&t_cmd, "{\"config\": \"x\"}", "cannot nest");
-	/* A shared file: others' keys are left, ours still checked. */
-	check_bad_file(&t_shared, "{\"listen\": \":5000\", \"count\": 2}",
-		       NULL);
-	check_bad_file(&t_shared, "{\"listen\": 1, \"count\": \"x\"}",
-		       "not an integer");
+	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+		path = t_file(files[i].text);
+		rc = parse(files[i].cmd, &a, &args, &e, "--config", path, NULL);
+		opt_args_release(&args);
+		opt_release(files[i].cmd, &a);
+		if (files[i].want ? rc == 0 || !strstr(e.msg, files[i].want)
+				  : rc < 0)
+			fail_msg("%s: rc %d, '%s'", files[i].text, rc, e.msg);
+		unlink(path);
+	}
 	assert_int_equal(parse(&t_cmd, &a, &args, &e, "--config",
 			       "/nonexistent/x.json", NULL),
 			 -1);
