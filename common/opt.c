@@ -16,15 +16,11 @@
 /* Every command's --config FILE, handled here rather than by a row of its
  * table. */
 static const struct opt opt_config = {
-	"config",
-	OPT_STRING,
-	0,
-	0,
-	NULL,
-	0,
-	NULL,
-	"FILE",
-	"JSON object of these options (the names are its keys)"};
+	.name = "config",
+	.type = OPT_STRING,
+	.arg = "FILE",
+	.help = "JSON object of these options (the names are its keys)",
+};
 
 static void *opt_field(void *dst, const struct opt *o)
 {
