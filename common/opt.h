@@ -8,10 +8,11 @@
  * bare `--dry-run`, cleared by `--dry-run=false`) and the key of the JSON
  * object read with `--config FILE`, which every command takes
  * (`"max-manifest": "4MiB"`; '-', '_' and case are ignored in names, so
- * "max_manifest" and "maxManifest" work too).  A JSON object given for a string
- * or list option is kept as its compact JSON text, for the option's user to
- * parse.  Precedence: the defaults, then the file, then the flags.  Arguments
- * that are not flags are operands; `--` makes every later argument one.
+ * "max_manifest" and "maxManifest" work too).  A JSON object given for a
+ * string or list option is kept as its compact JSON text, for the
+ * option's user to parse.  Precedence: the defaults, then the file, then
+ * the flags.  Arguments that are not flags are operands; `--` makes every
+ * later argument one.
  *
  * Every command reports a usage error the same way, on one line:
  * `customs <cmd>: <what is wrong>; see customs <cmd> --help`, and exits
