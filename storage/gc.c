@@ -15,6 +15,7 @@
  */
 #include "storage/gc_int.h"
 #include "common/log.h"
+#include "common/opt.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -206,35 +207,7 @@ void stor_lock_free(struct stor_lock *l)
 
 int64_t stor_parse_duration(const char *s)
 {
-	static const struct {
-		char unit;
-		int64_t mul;
-	} units[] = {{'s', 1},
-		     {'m', 60},
-		     {'h', 3600},
-		     {'d', 86400},
-		     {'w', 7 * 86400}};
-	int64_t v = 0, mul = 1;
-	const char *p = s;
-
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (INT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	if (*p) {
-		mul = 0;
-		for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++)
-			if (*p == units[i].unit && !p[1])
-				mul = units[i].mul;
-		if (!mul)
-			return -1;
-	}
-	if (v > INT64_MAX / mul)
-		return -1;
-	return v * mul;
+	return opt_duration(s);
 }
 
 /* --- Uploads and temporary files ------------------------------------------ */
