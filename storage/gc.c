@@ -108,11 +108,6 @@ bool stor_sset_has(const struct stor_sset *set, const char *s)
 	return set && set->v[sset_slot(set->v, set->cap, s)] != NULL;
 }
 
-size_t stor_sset_count(const struct stor_sset *set)
-{
-	return set ? set->n : 0;
-}
-
 const char *stor_mf_key(const char *repo, const struct digest *dg,
 			char out[STOR_MF_KEY_MAX])
 {
