@@ -131,8 +131,9 @@ static int ms_rel_each(void *arg, sqlite3_stmt *s, struct err *e)
 	return x->fn(x->arg, &r, e);
 }
 
-static int ms_blob_users_fn(struct sq_conn *c, const char *ds, int64_t since,
-			    struct ms_each *x, bool *linked, struct err *e)
+static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
+			 int64_t since, stor_row_fn fn, void *arg,
+			 bool *linked, struct err *e)
 {
 	static const struct sq_stmt users = SQ_STMT(
 		"find blob users",
@@ -144,30 +145,16 @@ static int ms_blob_users_fn(struct sq_conn *c, const char *ds, int64_t since,
 		"find recent blob link",
 		"SELECT EXISTS (SELECT 1 FROM repo_blobs"
 		" WHERE digest = ?1 AND created > ?2)");
+	struct ms_each x = { STOR_LIST_MANIFESTS, fn, arg };
+	char ds[DIGEST_STR_MAX];
 	int64_t n = 0;
 
-	if (sq_run(c, &users, ms_rel_each, x, e, "s", ds) < 0 ||
-	    sq_run(c, &recent, sq_row_int64, &n, e, "si", ds, since) < 0)
+	digest_str(dg, ds);
+	if (sq_do(sq_of(m), &users, ms_rel_each, &x, e, "s", ds) < 0 ||
+	    sq_do(sq_of(m), &recent, sq_row_int64, &n, e, "si", ds, since) < 0)
 		return -1;
 	*linked = n != 0;
 	return 0;
-}
-
-static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
-			 int64_t since, stor_row_fn fn, void *arg,
-			 bool *linked, struct err *e)
-{
-	struct sq *sq = sq_of(m);
-	struct ms_each x = { STOR_LIST_MANIFESTS, fn, arg };
-	char ds[DIGEST_STR_MAX];
-	struct sq_conn *c = sq_get(sq, e);
-	int ret;
-
-	if (!c)
-		return -1;
-	ret = ms_blob_users_fn(c, digest_str(dg, ds), since, &x, linked, e);
-	sq_put(sq, c);
-	return ret;
 }
 
 static int ms_blob_forget(struct stor_meta *m, const struct digest *dg,
@@ -257,17 +244,11 @@ static int ms_check(struct stor_meta *m, stor_row_fn fn, void *arg,
 		SQ_STMT("foreign key check", "PRAGMA foreign_key_check");
 	struct ms_check a = { integrity.what, fn, arg };
 	struct ms_check b = { fkeys.what, fn, arg };
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c = sq_get(sq, e);
-	int ret = -1;
 
-	if (!c)
+	if (sq_do(sq_of(m), &integrity, ms_check_row, &a, e, "") < 0 ||
+	    sq_do(sq_of(m), &fkeys, ms_check_row, &b, e, "") < 0)
 		return -1;
-	if (sq_run(c, &integrity, ms_check_row, &a, e, "") >= 0 &&
-	    sq_run(c, &fkeys, ms_check_row, &b, e, "") >= 0)
-		ret = 0;
-	sq_put(sq, c);
-	return ret;
+	return 0;
 }
 
 const struct stor_maint_ops sq_maint_ops = {

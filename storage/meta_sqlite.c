@@ -35,13 +35,11 @@ static int sq_blob_linked(struct stor_meta *m, const char *repo,
 		SQ_STMT("find blob link", "SELECT 1 FROM repo_blobs"
 					  " WHERE repo = ?1 AND digest = ?2");
 	char ds[DIGEST_STR_MAX];
-	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "ss", repo,
-		      digest_str(dg, ds));
+	int n;
 
-	if (n < 0)
-		return -1;
+	n = sq_do(sq_of(m), &q, NULL, NULL, e, "ss", repo, digest_str(dg, ds));
 	*out = n > 0;
-	return 0;
+	return n < 0 ? -1 : 0;
 }
 
 /* Links a->digest to a->repo; also inside an upload's finish. */
@@ -455,8 +453,9 @@ static int sq_strv_out(struct sq_strv *sv, int ret, char ***out,
 	return 0;
 }
 
-static int sq_tags_list_fn(struct sq_conn *c, const char *repo,
-			   const char *last, struct sq_strv *sv, struct err *e)
+static int sq_tags_list(struct stor_meta *m, const char *repo,
+			const char *last, long n, char ***out, size_t *count,
+			bool *more, struct err *e)
 {
 	static const struct sq_stmt exists = SQ_STMT(
 		"find repository", "SELECT 1 FROM repositories WHERE name = ?1");
@@ -464,30 +463,15 @@ static int sq_tags_list_fn(struct sq_conn *c, const char *repo,
 		SQ_STMT("list tags",
 			"SELECT tag FROM tags WHERE repo = ?1 AND tag > ?2"
 			" ORDER BY tag LIMIT ?3");
-	int n = sq_run(c, &exists, NULL, NULL, e, "s", repo);
+	struct sq_strv sv = { NULL, 0, 0, n, false };
+	int ret = sq_do(sq_of(m), &exists, NULL, NULL, e, "s", repo);
 
-	if (n == 0)
+	if (ret == 0)
 		return err_set(e, ERR_NAME_UNKNOWN, "repository %s unknown",
 			       repo);
-	if (n < 0)
-		return -1;
-	return sq_run(c, &tags, sq_strv_row, sv, e, "ssi", repo,
-		      last ? last : "", sq_limit(sv->max));
-}
-
-static int sq_tags_list(struct stor_meta *m, const char *repo,
-			const char *last, long n, char ***out, size_t *count,
-			bool *more, struct err *e)
-{
-	struct sq *sq = sq_of(m);
-	struct sq_strv sv = { NULL, 0, 0, n, false };
-	struct sq_conn *c = sq_get(sq, e);
-	int ret;
-
-	if (!c)
-		return -1;
-	ret = sq_tags_list_fn(c, repo, last, &sv, e);
-	sq_put(sq, c);
+	if (ret > 0)
+		ret = sq_do(sq_of(m), &tags, sq_strv_row, &sv, e, "ssi", repo,
+			    last ? last : "", sq_limit(n));
 	return sq_strv_out(&sv, ret, out, count, more);
 }
 

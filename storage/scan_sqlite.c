@@ -102,14 +102,14 @@ static int sq_claim_row(void *arg, sqlite3_stmt *s, struct err *e)
 }
 
 /* Runs a claim statement: 1 with *job filled, 0 when nothing was due.
- * The row is changed by the first step; sq_run() steps on to the end,
+ * The row is changed by the first step; sq_do() steps on to the end,
  * so the statement's transaction commits. */
-static int sq_claim_one(struct sq_conn *c, const struct sq_stmt *q,
+static int sq_claim_one(struct sq *sq, const struct sq_stmt *q,
 			int64_t lease_s, struct stor_scan_job *job,
 			struct err *e)
 {
 	int64_t now = sq_now();
-	int n = sq_run(c, q, sq_claim_row, job, e, "ii", now, now + lease_s);
+	int n = sq_do(sq, q, sq_claim_row, job, e, "ii", now, now + lease_s);
 
 	if (n < 0)
 		stor_scan_job_release(job);
@@ -135,17 +135,12 @@ static int sq_scan_claim(struct stor_meta *m, int64_t lease_s,
 		"  WHERE state = 'running' AND lease < ?1"
 		"  ORDER BY lease LIMIT 1)"
 		" RETURNING digest, repo, gen, attempts");
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c = sq_get(sq, e);
 	int ret;
 
-	if (!c)
-		return -1;
 	memset(job, 0, sizeof(*job));
-	ret = sq_claim_one(c, &queued, lease_s, job, e);
+	ret = sq_claim_one(sq_of(m), &queued, lease_s, job, e);
 	if (ret == 0)
-		ret = sq_claim_one(c, &stale, lease_s, job, e);
-	sq_put(sq, c);
+		ret = sq_claim_one(sq_of(m), &stale, lease_s, job, e);
 	return ret;
 }
 

@@ -196,7 +196,8 @@ fail:
 	return NULL;
 }
 
-struct sq_conn *sq_get(struct sq *sq, struct err *e)
+/* Borrows a connection; give it back with sq_put(). */
+static struct sq_conn *sq_get(struct sq *sq, struct err *e)
 {
 	struct sq_conn *c;
 
@@ -208,7 +209,7 @@ struct sq_conn *sq_get(struct sq *sq, struct err *e)
 	return c ? c : sq_conn_open(sq, e);
 }
 
-void sq_put(struct sq *sq, struct sq_conn *c)
+static void sq_put(struct sq *sq, struct sq_conn *c)
 {
 	if (!c)
 		return;

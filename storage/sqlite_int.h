@@ -53,9 +53,6 @@ struct sq *sq_of(struct stor_meta *m);
 int64_t sq_now(void);
 /* sqlite's message goes into the detail, which only the log sees. */
 int sq_fail(sqlite3 *db, const char *what, struct err *e);
-/* Borrows a connection; give it back with sq_put(). */
-struct sq_conn *sq_get(struct sq *sq, struct err *e);
-void sq_put(struct sq *sq, struct sq_conn *c);
 
 /* Reads the current row of a statement (its columns stay valid until it
  * returns): < 0 fails (e set), 0 asks for the next row, > 0 stops. */

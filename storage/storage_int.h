@@ -6,12 +6,13 @@
  * vtable per section of storage.h it serves, so that each section reads in
  * one place:
  *
- *	section of storage.h	front		vtable		backend
- *	blobs, uploads,		storage.c	stor_blob_ops	blob_fs.c
- *	manifests, tags			stor_meta_ops	meta_sqlite.c
- *	scan queue		scan_store.c	stor_scanq_ops	scan_sqlite.c
- *	maintenance		gc.c, fsck.c,	stor_maint_ops,	maint_sqlite.c,
- *				scrub.c ...	stor_blob_maint_ops blob_fs_maint.c
+ *	section			vtable			backend
+ *	Blobs, Uploads		stor_blob_ops		blob_fs.c
+ *	Blobs, Uploads,		stor_meta_ops		meta_sqlite.c
+ *	Manifests, tags...
+ *	Scan jobs, reports	stor_scanq_ops		scan_sqlite.c
+ *	Maintenance		stor_maint_ops		maint_sqlite.c
+ *				stor_blob_maint_ops	blob_fs_maint.c
  *
  * Each backend embeds its base struct first and fills in its vtables;
  * every operation must be callable from several threads at once.  Strings
