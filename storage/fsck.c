@@ -197,7 +197,7 @@ static int fsck_orphan(struct fsck *f, const struct stor_file *file,
 	bool used = false, linked = false;
 
 	if (f->m->maint->blob_users(f->m, file->dg, INT64_MIN, fsck_any_user,
-				  &used, &linked, e) < 0)
+				    &used, &linked, e) < 0)
 		return -1;
 	if (used || linked)
 		return 0;
@@ -363,7 +363,7 @@ static int fsck_refs_of(struct fsck *f, const char *repo, struct err *e)
 	f->refs = stor_sset_new();
 	f->refs_repo = xstrdup(repo);
 	return f->m->maint->list(f->m, STOR_LIST_REFS, repo, fsck_load_refs, f,
-			       e);
+				 e);
 }
 
 struct fsck_mf {
@@ -587,7 +587,8 @@ static int fsck_links(struct fsck *f, struct err *e)
 	struct fsck_links l = {f, NULL, 0, 0};
 	int pin = -1, ret = -1;
 
-	if (f->m->maint->list(f->m, STOR_LIST_LINKS, NULL, fsck_link, &l, e) < 0)
+	if (f->m->maint->list(f->m, STOR_LIST_LINKS, NULL, fsck_link, &l, e) <
+	    0)
 		goto out;
 	if (l.n && stor_pin(f->st, false, &pin, e) < 0)
 		goto out;
@@ -669,10 +670,10 @@ int stor_fsck(struct stor *st, const struct stor_fsck_opts *o,
 	if (f.m->maint->check(f.m, fsck_db_problem, &f, e) < 0 ||
 	    f.b->maint->walk(f.b, fsck_file, &f, e) < 0 ||
 	    f.m->maint->list(f.m, STOR_LIST_MANIFESTS, NULL, fsck_manifest, &f,
-			   e) < 0 ||
+			     e) < 0 ||
 	    fsck_links(&f, e) < 0 ||
-	    f.m->maint->list(f.m, STOR_LIST_UPLOADS, NULL, fsck_session, &f, e) <
-		    0 ||
+	    f.m->maint->list(f.m, STOR_LIST_UPLOADS, NULL, fsck_session, &f,
+			     e) < 0 ||
 	    f.b->maint->up_walk(f.b, fsck_upload_file, &f, e) < 0 ||
 	    fsck_lost(&f, e) < 0)
 		goto out;

@@ -341,8 +341,8 @@ static int gc_expire_uploads(struct stor_gc_run *g, struct err *e)
 	struct gc_sessions ss = {0};
 	int ret = -1;
 
-	if (g->m->maint->list(g->m, STOR_LIST_UPLOADS, NULL, gc_session_add, &ss,
-			    e) < 0)
+	if (g->m->maint->list(g->m, STOR_LIST_UPLOADS, NULL, gc_session_add,
+			      &ss, e) < 0)
 		goto out;
 	for (size_t i = 0; i < ss.n && !stor_gc_stopping(g); i++)
 		if (gc_expire_one(g, &ss.v[i], e) < 0)
@@ -408,7 +408,7 @@ static int gc_blob_used(struct stor_gc_run *g, const struct digest *dg,
 	bool linked = false;
 
 	if (g->m->maint->blob_users(g->m, dg, g->cutoff, gc_user, &u, &linked,
-				  e) < 0)
+				    e) < 0)
 		return -1;
 	*used = u.used || linked;
 	return 0;

@@ -83,11 +83,11 @@ static int ms_list(struct stor_meta *m, enum stor_list what, const char *repo,
 			"SELECT repo, digest, media_type, size, subject,"
 			" created FROM manifests WHERE ?1 IS NULL OR repo = ?1"
 			" ORDER BY repo, digest"),
-		[STOR_LIST_REFS] = SQ_STMT(
-			"list manifest refs",
-			"SELECT repo, digest, child FROM manifest_refs"
-			" WHERE ?1 IS NULL OR repo = ?1"
-			" ORDER BY repo, digest, child"),
+		[STOR_LIST_REFS] =
+			SQ_STMT("list manifest refs",
+				"SELECT repo, digest, child FROM manifest_refs"
+				" WHERE ?1 IS NULL OR repo = ?1"
+				" ORDER BY repo, digest, child"),
 		[STOR_LIST_TAGS] = SQ_STMT(
 			"list tags",
 			"SELECT repo, tag, digest, updated FROM tags"
@@ -96,19 +96,20 @@ static int ms_list(struct stor_meta *m, enum stor_list what, const char *repo,
 			"list blob links",
 			"SELECT repo, digest, created FROM repo_blobs"
 			" WHERE ?1 IS NULL OR repo = ?1 ORDER BY repo, digest"),
-		[STOR_LIST_UPLOADS] = SQ_STMT(
-			"list uploads",
-			"SELECT repo, id, received, created, updated"
-			" FROM uploads WHERE ?1 IS NULL OR repo = ?1"
-			" ORDER BY repo, id"),
+		[STOR_LIST_UPLOADS] =
+			SQ_STMT("list uploads",
+				"SELECT repo, id, received, created, updated"
+				" FROM uploads WHERE ?1 IS NULL OR repo = ?1"
+				" ORDER BY repo, id"),
 	};
-	struct ms_each x = { what, fn, arg };
+	struct ms_each x = {what, fn, arg};
+	int n;
 
 	if ((unsigned)what >= sizeof(lists) / sizeof(*lists))
 		return err_set(e, ERR_INTERNAL, "unknown listing %d",
 			       (int)what);
-	return sq_do(sq_of(m), &lists[what], ms_list_each, &x, e, "s",
-		     repo) < 0 ? -1 : 0;
+	n = sq_do(sq_of(m), &lists[what], ms_list_each, &x, e, "s", repo);
+	return n < 0 ? -1 : 0;
 }
 
 /* Rows (repo, digest, rel, name, other) of blob_users and mf_relations. */
@@ -132,20 +133,20 @@ static int ms_rel_each(void *arg, sqlite3_stmt *s, struct err *e)
 }
 
 static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
-			 int64_t since, stor_row_fn fn, void *arg,
-			 bool *linked, struct err *e)
+			 int64_t since, stor_row_fn fn, void *arg, bool *linked,
+			 struct err *e)
 {
-	static const struct sq_stmt users = SQ_STMT(
-		"find blob users",
-		"SELECT repo, digest, 0, NULL, NULL FROM manifests"
-		" WHERE digest = ?1"
-		" UNION ALL SELECT repo, digest, 0, NULL, NULL"
-		" FROM manifest_refs WHERE child = ?1");
-	static const struct sq_stmt recent = SQ_STMT(
-		"find recent blob link",
-		"SELECT EXISTS (SELECT 1 FROM repo_blobs"
-		" WHERE digest = ?1 AND created > ?2)");
-	struct ms_each x = { STOR_LIST_MANIFESTS, fn, arg };
+	static const struct sq_stmt users =
+		SQ_STMT("find blob users",
+			"SELECT repo, digest, 0, NULL, NULL FROM manifests"
+			" WHERE digest = ?1"
+			" UNION ALL SELECT repo, digest, 0, NULL, NULL"
+			" FROM manifest_refs WHERE child = ?1");
+	static const struct sq_stmt recent =
+		SQ_STMT("find recent blob link",
+			"SELECT EXISTS (SELECT 1 FROM repo_blobs"
+			" WHERE digest = ?1 AND created > ?2)");
+	struct ms_each x = {STOR_LIST_MANIFESTS, fn, arg};
 	char ds[DIGEST_STR_MAX];
 	int64_t n = 0;
 
@@ -160,11 +161,12 @@ static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
 static int ms_blob_forget(struct stor_meta *m, const struct digest *dg,
 			  size_t *n, struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
-		"forget blob links", "DELETE FROM repo_blobs WHERE digest = ?1");
+	static const struct sq_stmt q =
+		SQ_STMT("forget blob links",
+			"DELETE FROM repo_blobs WHERE digest = ?1");
 	char ds[DIGEST_STR_MAX];
-	int changes = sq_do(sq_of(m), &q, NULL, NULL, e, "s",
-			    digest_str(dg, ds));
+	int changes =
+		sq_do(sq_of(m), &q, NULL, NULL, e, "s", digest_str(dg, ds));
 
 	if (changes >= 0 && n)
 		*n = (size_t)changes;
@@ -175,22 +177,24 @@ static int ms_mf_relations(struct stor_meta *m, const char *repo,
 			   const struct digest *dg, stor_row_fn fn, void *arg,
 			   struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
-		"find manifest relations",
-		"SELECT repo, digest, 1, tag, NULL FROM tags"
-		" WHERE repo = ?1 AND digest = ?2"
-		" UNION ALL SELECT repo, child, 2, NULL, digest"
-		" FROM manifest_refs WHERE repo = ?1 AND child = ?2"
-		" UNION ALL SELECT repo, subject, 3, NULL, digest"
-		" FROM manifests WHERE repo = ?1 AND subject = ?2"
-		" UNION ALL SELECT repo, digest, 4, NULL, subject"
-		" FROM manifests WHERE repo = ?1 AND digest = ?2"
-		" AND subject IS NOT NULL");
-	struct ms_each x = { STOR_LIST_MANIFESTS, fn, arg };
+	static const struct sq_stmt q =
+		SQ_STMT("find manifest relations",
+			"SELECT repo, digest, 1, tag, NULL FROM tags"
+			" WHERE repo = ?1 AND digest = ?2"
+			" UNION ALL SELECT repo, child, 2, NULL, digest"
+			" FROM manifest_refs WHERE repo = ?1 AND child = ?2"
+			" UNION ALL SELECT repo, subject, 3, NULL, digest"
+			" FROM manifests WHERE repo = ?1 AND subject = ?2"
+			" UNION ALL SELECT repo, digest, 4, NULL, subject"
+			" FROM manifests WHERE repo = ?1 AND digest = ?2"
+			" AND subject IS NOT NULL");
+	struct ms_each x = {STOR_LIST_MANIFESTS, fn, arg};
 	char ds[DIGEST_STR_MAX];
+	int n;
 
-	return sq_do(sq_of(m), &q, ms_rel_each, &x, e, "ss", repo,
-		     digest_str(dg, ds)) < 0 ? -1 : 0;
+	n = sq_do(sq_of(m), &q, ms_rel_each, &x, e, "ss", repo,
+		  digest_str(dg, ds));
+	return n < 0 ? -1 : 0;
 }
 
 static int ms_up_exists(struct stor_meta *m, const char *id, bool *out,
@@ -242,8 +246,8 @@ static int ms_check(struct stor_meta *m, stor_row_fn fn, void *arg,
 		SQ_STMT("integrity check", "PRAGMA integrity_check");
 	static const struct sq_stmt fkeys =
 		SQ_STMT("foreign key check", "PRAGMA foreign_key_check");
-	struct ms_check a = { integrity.what, fn, arg };
-	struct ms_check b = { fkeys.what, fn, arg };
+	struct ms_check a = {integrity.what, fn, arg};
+	struct ms_check b = {fkeys.what, fn, arg};
 
 	if (sq_do(sq_of(m), &integrity, ms_check_row, &a, e, "") < 0 ||
 	    sq_do(sq_of(m), &fkeys, ms_check_row, &b, e, "") < 0)

@@ -76,12 +76,12 @@ static int sq_blob_unlink(struct stor_meta *m, const char *repo,
 		      digest_str(dg, ds));
 
 	if (n == 0)
-		return err_set(e, ERR_BLOB_UNKNOWN, "blob %s unknown in %s",
-			       ds, repo);
+		return err_set(e, ERR_BLOB_UNKNOWN, "blob %s unknown in %s", ds,
+			       repo);
 	return n < 0 ? -1 : 0;
 }
 
-/* --- Blob sizes ------------------------------------------------------------ */
+/* --- Blob sizes ------------------------------------------------------- */
 
 static int sq_blob_size_put(struct stor_meta *m, const struct digest *dg,
 			    int64_t size, struct err *e)
@@ -91,9 +91,10 @@ static int sq_blob_size_put(struct stor_meta *m, const struct digest *dg,
 				    " VALUES (?1, ?2) ON CONFLICT DO UPDATE"
 				    " SET size = excluded.size");
 	char ds[DIGEST_STR_MAX];
+	int n;
 
-	return sq_do(sq_of(m), &q, NULL, NULL, e, "si", digest_str(dg, ds),
-		     size) < 0 ? -1 : 0;
+	n = sq_do(sq_of(m), &q, NULL, NULL, e, "si", digest_str(dg, ds), size);
+	return n < 0 ? -1 : 0;
 }
 
 static int sq_blob_size(struct stor_meta *m, const struct digest *dg,
@@ -105,10 +106,11 @@ static int sq_blob_size(struct stor_meta *m, const struct digest *dg,
 			" UNION ALL SELECT size FROM manifests"
 			" WHERE digest = ?1 LIMIT 1");
 	char ds[DIGEST_STR_MAX];
+	int n;
 
 	*size = -1;
-	return sq_do(sq_of(m), &q, sq_row_int64, size, e, "s",
-		     digest_str(dg, ds)) < 0 ? -1 : 0;
+	n = sq_do(sq_of(m), &q, sq_row_int64, size, e, "s", digest_str(dg, ds));
+	return n < 0 ? -1 : 0;
 }
 
 /* --- Uploads ------------------------------------------------------------ */
@@ -124,8 +126,9 @@ struct sq_up_arg {
 static int sq_up_limits(struct sq_conn *c, const struct sq_up_arg *a,
 			struct err *e)
 {
-	static const struct sq_stmt by_repo = SQ_STMT(
-		"count uploads", "SELECT count(*) FROM uploads WHERE repo = ?1");
+	static const struct sq_stmt by_repo =
+		SQ_STMT("count uploads",
+			"SELECT count(*) FROM uploads WHERE repo = ?1");
 	static const struct sq_stmt by_client =
 		SQ_STMT("count uploads",
 			"SELECT count(*) FROM uploads WHERE client = ?1");
@@ -161,10 +164,9 @@ static int sq_up_limits(struct sq_conn *c, const struct sq_up_arg *a,
 
 static int sq_up_add_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("add upload",
-			"INSERT INTO uploads (id, repo, created, updated,"
-			" client) VALUES (?1, ?2, ?3, ?3, ?4)");
+	static const struct sq_stmt q = SQ_STMT(
+		"add upload", "INSERT INTO uploads (id, repo, created, updated,"
+			      " client) VALUES (?1, ?2, ?3, ?3, ?4)");
 	const struct sq_up_arg *a = arg;
 
 	if (sq_up_limits(c, a, e) < 0 || sq_repo_add(c, a->repo, e) < 0)
@@ -184,8 +186,9 @@ static int sq_up_add(struct stor_meta *m, const char *repo, const char *id,
 static int sq_up_find(struct stor_meta *m, const char *repo, const char *id,
 		      struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
-		"find upload", "SELECT 1 FROM uploads WHERE id = ?1 AND repo = ?2");
+	static const struct sq_stmt q =
+		SQ_STMT("find upload",
+			"SELECT 1 FROM uploads WHERE id = ?1 AND repo = ?2");
 	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "ss", id, repo);
 
 	if (n == 0)
@@ -202,8 +205,9 @@ static int sq_up_touch(struct stor_meta *m, const char *id, int64_t offset,
 			"UPDATE uploads SET received = ?2, updated = ?3"
 			" WHERE id = ?1");
 
-	return sq_do(sq_of(m), &q, NULL, NULL, e, "sii", id, offset,
-		     sq_now()) < 0 ? -1 : 0;
+	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "sii", id, offset, sq_now());
+
+	return n < 0 ? -1 : 0;
 }
 
 static const struct sq_stmt sq_up_del = SQ_STMT(
@@ -212,7 +216,7 @@ static const struct sq_stmt sq_up_del = SQ_STMT(
 static int sq_up_done_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
 	const struct sq_up_arg *a = arg;
-	struct sq_link_arg l = { a->repo, a->digest };
+	struct sq_link_arg l = {a->repo, a->digest};
 
 	if (sq_blob_link_fn(c, &l, e) < 0)
 		return -1;
@@ -244,10 +248,9 @@ static int sq_up_remove(struct stor_meta *m, const char *repo,
 static int sq_refs_del(struct sq_conn *c, const char *repo, const char *ds,
 		       struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("clear manifest refs",
-			"DELETE FROM manifest_refs"
-			" WHERE repo = ?1 AND digest = ?2");
+	static const struct sq_stmt q = SQ_STMT(
+		"clear manifest refs", "DELETE FROM manifest_refs"
+				       " WHERE repo = ?1 AND digest = ?2");
 
 	return sq_run(c, &q, NULL, NULL, e, "ss", repo, ds);
 }
@@ -272,22 +275,22 @@ static int sq_mf_refs(struct sq_conn *c, const struct stor_manifest_put *mp,
 
 static int sq_mf_put_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt put = SQ_STMT(
-		"store manifest",
-		"INSERT INTO manifests (repo, digest, media_type, size,"
-		" subject, artifact_type, annotations_json, created)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-		" ON CONFLICT (repo, digest) DO UPDATE SET"
-		" media_type = excluded.media_type,"
-		" size = excluded.size, subject = excluded.subject,"
-		" artifact_type = excluded.artifact_type,"
-		" annotations_json = excluded.annotations_json");
-	static const struct sq_stmt tag =
-		SQ_STMT("set tag", "INSERT INTO tags (repo, tag, digest, updated)"
-				   " VALUES (?1, ?2, ?3, ?4)"
-				   " ON CONFLICT (repo, tag) DO UPDATE SET"
-				   " digest = excluded.digest,"
-				   " updated = excluded.updated");
+	static const struct sq_stmt put =
+		SQ_STMT("store manifest",
+			"INSERT INTO manifests (repo, digest, media_type, size,"
+			" subject, artifact_type, annotations_json, created)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+			" ON CONFLICT (repo, digest) DO UPDATE SET"
+			" media_type = excluded.media_type,"
+			" size = excluded.size, subject = excluded.subject,"
+			" artifact_type = excluded.artifact_type,"
+			" annotations_json = excluded.annotations_json");
+	static const struct sq_stmt tag = SQ_STMT(
+		"set tag", "INSERT INTO tags (repo, tag, digest, updated)"
+			   " VALUES (?1, ?2, ?3, ?4)"
+			   " ON CONFLICT (repo, tag) DO UPDATE SET"
+			   " digest = excluded.digest,"
+			   " updated = excluded.updated");
 	const struct stor_manifest_put *mp = arg;
 	char ds[DIGEST_STR_MAX], subj[DIGEST_STR_MAX];
 	int64_t now = sq_now();
@@ -302,8 +305,8 @@ static int sq_mf_put_fn(struct sq_conn *c, const void *arg, struct err *e)
 		return -1;
 	if (sq_mf_refs(c, mp, ds, e) < 0)
 		return -1;
-	if (mp->tag && sq_run(c, &tag, NULL, NULL, e, "sssi", mp->repo,
-			      mp->tag, ds, now) < 0)
+	if (mp->tag && sq_run(c, &tag, NULL, NULL, e, "sssi", mp->repo, mp->tag,
+			      ds, now) < 0)
 		return -1;
 	if (mp->enqueue_scan && sq_scan_add(c, ds, mp->repo, now, e) < 0)
 		return -1;
@@ -349,7 +352,7 @@ static int sq_mf_find(struct stor_meta *m, const char *repo, const char *tag,
 		SQ_STMT("find manifest",
 			"SELECT digest, media_type, size FROM manifests"
 			" WHERE repo = ?1 AND digest = ?2");
-	struct sq_mf_row r = { dg_out, media_type, size };
+	struct sq_mf_row r = {dg_out, media_type, size};
 	char ds[DIGEST_STR_MAX];
 	const char *key = tag ? tag : digest_str(dg, ds);
 	int n = sq_do(sq_of(m), tag ? &by_tag : &by_digest, sq_mf_row, &r, e,
@@ -366,9 +369,9 @@ static int sq_mf_delete_fn(struct sq_conn *c, const void *arg, struct err *e)
 	static const struct sq_stmt tags =
 		SQ_STMT("delete manifest tags",
 			"DELETE FROM tags WHERE repo = ?1 AND digest = ?2");
-	static const struct sq_stmt mf =
-		SQ_STMT("delete manifest",
-			"DELETE FROM manifests WHERE repo = ?1 AND digest = ?2");
+	static const struct sq_stmt mf = SQ_STMT(
+		"delete manifest",
+		"DELETE FROM manifests WHERE repo = ?1 AND digest = ?2");
 	const struct sq_link_arg *a = arg;
 	int n;
 
@@ -439,8 +442,8 @@ static int sq_strv_row(void *arg, sqlite3_stmt *s, struct err *e)
 }
 
 /* Hands the strings of a finished listing (ret its sq_run()) over. */
-static int sq_strv_out(struct sq_strv *sv, int ret, char ***out,
-		       size_t *count, bool *more)
+static int sq_strv_out(struct sq_strv *sv, int ret, char ***out, size_t *count,
+		       bool *more)
 {
 	if (ret < 0) {
 		stor_strv_free(sv->v, sv->len);
@@ -457,13 +460,13 @@ static int sq_tags_list(struct stor_meta *m, const char *repo,
 			const char *last, long n, char ***out, size_t *count,
 			bool *more, struct err *e)
 {
-	static const struct sq_stmt exists = SQ_STMT(
-		"find repository", "SELECT 1 FROM repositories WHERE name = ?1");
-	static const struct sq_stmt tags =
-		SQ_STMT("list tags",
-			"SELECT tag FROM tags WHERE repo = ?1 AND tag > ?2"
-			" ORDER BY tag LIMIT ?3");
-	struct sq_strv sv = { NULL, 0, 0, n, false };
+	static const struct sq_stmt exists =
+		SQ_STMT("find repository",
+			"SELECT 1 FROM repositories WHERE name = ?1");
+	static const struct sq_stmt tags = SQ_STMT(
+		"list tags", "SELECT tag FROM tags WHERE repo = ?1 AND tag > ?2"
+			     " ORDER BY tag LIMIT ?3");
+	struct sq_strv sv = {NULL, 0, 0, n, false};
 	int ret = sq_do(sq_of(m), &exists, NULL, NULL, e, "s", repo);
 
 	if (ret == 0)
@@ -482,7 +485,7 @@ static int sq_catalog(struct stor_meta *m, const char *last, long n,
 		SQ_STMT("list repositories",
 			"SELECT name FROM repositories WHERE name > ?1"
 			" ORDER BY name LIMIT ?2");
-	struct sq_strv sv = { NULL, 0, 0, n, false };
+	struct sq_strv sv = {NULL, 0, 0, n, false};
 	int ret = sq_do(sq_of(m), &q, sq_strv_row, &sv, e, "si",
 			last ? last : "", sq_limit(n));
 
@@ -496,7 +499,7 @@ static int sq_mf_repos(struct stor_meta *m, const struct digest *dg,
 		SQ_STMT("list repositories of manifest",
 			"SELECT DISTINCT repo FROM manifests"
 			" WHERE digest = ?1 ORDER BY repo");
-	struct sq_strv sv = { NULL, 0, 0, -1, false };
+	struct sq_strv sv = {NULL, 0, 0, -1, false};
 	char ds[DIGEST_STR_MAX];
 	int ret = sq_do(sq_of(m), &q, sq_strv_row, &sv, e, "s",
 			digest_str(dg, ds));
@@ -543,7 +546,7 @@ static int sq_referrers(struct stor_meta *m, const char *repo,
 			" WHERE repo = ?1 AND subject = ?2"
 			" AND (?3 IS NULL OR artifact_type = ?3)"
 			" ORDER BY created, digest");
-	struct sq_descs dv = { NULL, 0, 0 };
+	struct sq_descs dv = {NULL, 0, 0};
 	char ds[DIGEST_STR_MAX];
 
 	if (sq_do(sq_of(m), &q, sq_desc_row, &dv, e, "sss", repo,

@@ -57,8 +57,8 @@ int stor_repo_usage(struct stor *st, const char *repo, int64_t *bytes,
 	struct usage u = {stor_blobs_of(st), 0};
 
 	if (m->maint->list(m, STOR_LIST_LINKS, repo, usage_link, &u, e) < 0 ||
-	    m->maint->list(m, STOR_LIST_MANIFESTS, repo, usage_manifest, &u, e) <
-		    0 ||
+	    m->maint->list(m, STOR_LIST_MANIFESTS, repo, usage_manifest, &u,
+			   e) < 0 ||
 	    m->maint->list(m, STOR_LIST_UPLOADS, repo, usage_upload, &u, e) < 0)
 		return -1;
 	*bytes = u.bytes;

@@ -43,26 +43,26 @@ static bool sq_scan_final(enum stor_scan_state s)
  * under its index only after storing it); a queued or running one gets a
  * new generation, so it is queued once more when it finishes.  Pushes
  * come before re-matches (prio 0). */
-static const struct sq_stmt sq_scan_add_q = SQ_STMT(
-	"enqueue scan",
-	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
-	" updated) VALUES (?1, ?2, 'queued', 0, ?3, ?3)"
-	" ON CONFLICT (digest) DO UPDATE SET"
-	" repo = excluded.repo,"
-	" state = CASE WHEN state IN ('done', 'failed', 'waiting')"
-	"  THEN 'queued' ELSE state END,"
-	" attempts = CASE WHEN state IN ('done', 'failed')"
-	"  THEN 0 ELSE attempts END,"
-	" error = CASE WHEN state = 'failed' THEN NULL ELSE error END,"
-	" prio = 0, not_before = 0, gen = gen + 1,"
-	" updated = excluded.updated");
+static const struct sq_stmt sq_scan_add_q =
+	SQ_STMT("enqueue scan",
+		"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
+		" updated) VALUES (?1, ?2, 'queued', 0, ?3, ?3)"
+		" ON CONFLICT (digest) DO UPDATE SET"
+		" repo = excluded.repo,"
+		" state = CASE WHEN state IN ('done', 'failed', 'waiting')"
+		"  THEN 'queued' ELSE state END,"
+		" attempts = CASE WHEN state IN ('done', 'failed')"
+		"  THEN 0 ELSE attempts END,"
+		" error = CASE WHEN state = 'failed' THEN NULL ELSE error END,"
+		" prio = 0, not_before = 0, gen = gen + 1,"
+		" updated = excluded.updated");
 
 /* An index's platform, or stor_scan_enqueue() with if_absent. */
-static const struct sq_stmt sq_scan_add_child = SQ_STMT(
-	"enqueue platform scan",
-	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
-	" updated, prio) VALUES (?1, ?2, 'queued', 0, ?3, ?3, ?4)"
-	" ON CONFLICT (digest) DO NOTHING");
+static const struct sq_stmt sq_scan_add_child =
+	SQ_STMT("enqueue platform scan",
+		"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
+		" updated, prio) VALUES (?1, ?2, 'queued', 0, ?3, ?3, ?4)"
+		" ON CONFLICT (digest) DO NOTHING");
 
 int sq_scan_add(struct sq_conn *c, const char *ds, const char *repo,
 		int64_t now, struct err *e)
@@ -104,9 +104,8 @@ static int sq_claim_row(void *arg, sqlite3_stmt *s, struct err *e)
 /* Runs a claim statement: 1 with *job filled, 0 when nothing was due.
  * The row is changed by the first step; sq_do() steps on to the end,
  * so the statement's transaction commits. */
-static int sq_claim_one(struct sq *sq, const struct sq_stmt *q,
-			int64_t lease_s, struct stor_scan_job *job,
-			struct err *e)
+static int sq_claim_one(struct sq *sq, const struct sq_stmt *q, int64_t lease_s,
+			struct stor_scan_job *job, struct err *e)
 {
 	int64_t now = sq_now();
 	int n = sq_do(sq, q, sq_claim_row, job, e, "ii", now, now + lease_s);
@@ -119,22 +118,22 @@ static int sq_claim_one(struct sq *sq, const struct sq_stmt *q,
 static int sq_scan_claim(struct stor_meta *m, int64_t lease_s,
 			 struct stor_scan_job *job, struct err *e)
 {
-	static const struct sq_stmt queued = SQ_STMT(
-		"claim scan job",
-		"UPDATE scan_jobs SET state = 'running',"
-		" attempts = attempts + 1, lease = ?2, updated = ?1"
-		" WHERE digest = (SELECT digest FROM scan_jobs"
-		"  WHERE state = 'queued' AND not_before <= ?1"
-		"  ORDER BY prio, created LIMIT 1)"
-		" RETURNING digest, repo, gen, attempts");
-	static const struct sq_stmt stale = SQ_STMT(
-		"claim stale scan job",
-		"UPDATE scan_jobs SET state = 'running',"
-		" attempts = attempts + 1, lease = ?2, updated = ?1"
-		" WHERE digest = (SELECT digest FROM scan_jobs"
-		"  WHERE state = 'running' AND lease < ?1"
-		"  ORDER BY lease LIMIT 1)"
-		" RETURNING digest, repo, gen, attempts");
+	static const struct sq_stmt queued =
+		SQ_STMT("claim scan job",
+			"UPDATE scan_jobs SET state = 'running',"
+			" attempts = attempts + 1, lease = ?2, updated = ?1"
+			" WHERE digest = (SELECT digest FROM scan_jobs"
+			"  WHERE state = 'queued' AND not_before <= ?1"
+			"  ORDER BY prio, created LIMIT 1)"
+			" RETURNING digest, repo, gen, attempts");
+	static const struct sq_stmt stale =
+		SQ_STMT("claim stale scan job",
+			"UPDATE scan_jobs SET state = 'running',"
+			" attempts = attempts + 1, lease = ?2, updated = ?1"
+			" WHERE digest = (SELECT digest FROM scan_jobs"
+			"  WHERE state = 'running' AND lease < ?1"
+			"  ORDER BY lease LIMIT 1)"
+			" RETURNING digest, repo, gen, attempts");
 	int ret;
 
 	memset(job, 0, sizeof(*job));
@@ -144,19 +143,19 @@ static int sq_scan_claim(struct stor_meta *m, int64_t lease_s,
 	return ret;
 }
 
-static int sq_scan_recover(struct stor_meta *m, int max_attempts,
-			   size_t *n, struct err *e)
+static int sq_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
+			   struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
-		"recover scan jobs",
-		"UPDATE scan_jobs SET"
-		" state = CASE WHEN attempts >= ?2 THEN 'failed'"
-		"  ELSE 'queued' END,"
-		" error = CASE WHEN attempts >= ?2"
-		"  THEN 'scan interrupted ' || attempts || ' times'"
-		"  ELSE error END,"
-		" lease = 0, updated = ?1"
-		" WHERE state = 'running'");
+	static const struct sq_stmt q =
+		SQ_STMT("recover scan jobs",
+			"UPDATE scan_jobs SET"
+			" state = CASE WHEN attempts >= ?2 THEN 'failed'"
+			"  ELSE 'queued' END,"
+			" error = CASE WHEN attempts >= ?2"
+			"  THEN 'scan interrupted ' || attempts || ' times'"
+			"  ELSE error END,"
+			" lease = 0, updated = ?1"
+			" WHERE state = 'running'");
 	int changes = sq_do(sq_of(m), &q, NULL, NULL, e, "ii", sq_now(),
 			    (int64_t)max_attempts);
 
@@ -182,24 +181,27 @@ static int sq_scan_result_put(struct stor_meta *m, const struct digest *dg,
 			      const struct stor_scan_result *r, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
+	int n;
 
-	return sq_do(sq_of(m), &sq_scan_result_put_q, NULL, NULL, e, "ssssi",
-		     digest_str(dg, ds), r->report,
-		     r->findings ? r->findings : "[]", r->db_version,
-		     sq_now()) < 0 ? -1 : 0;
+	n = sq_do(sq_of(m), &sq_scan_result_put_q, NULL, NULL, e, "ssssi",
+		  digest_str(dg, ds), r->report,
+		  r->findings ? r->findings : "[]", r->db_version, sq_now());
+	return n < 0 ? -1 : 0;
 }
 
-static const struct sq_stmt sq_scan_checked_q = SQ_STMT(
-	"note scan re-match",
-	"UPDATE scan_results SET checked_db = ?2 WHERE digest = ?1");
+static const struct sq_stmt sq_scan_checked_q =
+	SQ_STMT("note scan re-match",
+		"UPDATE scan_results SET checked_db = ?2 WHERE digest = ?1");
 
 static int sq_scan_checked(struct stor_meta *m, const struct digest *dg,
 			   const char *db_version, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
+	int n;
 
-	return sq_do(sq_of(m), &sq_scan_checked_q, NULL, NULL, e, "ss",
-		     digest_str(dg, ds), db_version) < 0 ? -1 : 0;
+	n = sq_do(sq_of(m), &sq_scan_checked_q, NULL, NULL, e, "ss",
+		  digest_str(dg, ds), db_version);
+	return n < 0 ? -1 : 0;
 }
 
 struct sq_finish_arg {
@@ -218,16 +220,16 @@ static int sq_finish_fn(struct sq_conn *c, const void *arg, struct err *e)
 		" attempts = 0, lease = 0, not_before = 0,"
 		" error = NULL, updated = ?3"
 		" WHERE digest = ?1 AND state = 'running'");
-	static const struct sq_stmt fail = SQ_STMT(
-		"fail scan job",
-		"UPDATE scan_jobs SET state = ?2, not_before = ?3,"
-		" error = ?4, lease = 0, updated = ?5"
-		" WHERE digest = ?1 AND state = 'running'");
-	static const struct sq_stmt wake = SQ_STMT(
-		"wake index scans",
-		"UPDATE scan_jobs SET state = 'queued', updated = ?2"
-		" WHERE state = 'waiting' AND digest IN"
-		" (SELECT digest FROM manifest_refs WHERE child = ?1)");
+	static const struct sq_stmt fail =
+		SQ_STMT("fail scan job",
+			"UPDATE scan_jobs SET state = ?2, not_before = ?3,"
+			" error = ?4, lease = 0, updated = ?5"
+			" WHERE digest = ?1 AND state = 'running'");
+	static const struct sq_stmt wake =
+		SQ_STMT("wake index scans",
+			"UPDATE scan_jobs SET state = 'queued', updated = ?2"
+			" WHERE state = 'waiting' AND digest IN"
+			" (SELECT digest FROM manifest_refs WHERE child = ?1)");
 	const struct sq_finish_arg *a = arg;
 	char ds[DIGEST_STR_MAX];
 	int64_t now = sq_now();
@@ -242,8 +244,7 @@ static int sq_finish_fn(struct sq_conn *c, const void *arg, struct err *e)
 		   a->retry_at < 0 ? "failed" : "queued",
 		   a->retry_at < 0 ? (int64_t)0 : a->retry_at, a->why, now) < 0)
 		return -1;
-	if (final &&
-	    sq_run(c, &wake, NULL, NULL, e, "si", ds, now) < 0)
+	if (final && sq_run(c, &wake, NULL, NULL, e, "si", ds, now) < 0)
 		return -1;
 	return 0;
 }
@@ -282,9 +283,9 @@ static int sq_state_row(void *arg, sqlite3_stmt *s, struct err *e)
 static int sq_child_final(struct sq_conn *c, const char *repo, const char *ds,
 			  struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
-		"read platform scan state",
-		"SELECT state FROM scan_jobs WHERE digest = ?1");
+	static const struct sq_stmt q =
+		SQ_STMT("read platform scan state",
+			"SELECT state FROM scan_jobs WHERE digest = ?1");
 	enum stor_scan_state state = STOR_SCAN_NONE;
 
 	if (sq_run(c, &sq_scan_add_child, NULL, NULL, e, "ssii", ds, repo,
@@ -296,11 +297,11 @@ static int sq_child_final(struct sq_conn *c, const char *repo, const char *ds,
 
 static int sq_wait_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
-		"park index scan",
-		"UPDATE scan_jobs SET state = 'waiting', attempts = 0,"
-		" lease = 0, updated = ?2"
-		" WHERE digest = ?1 AND state = 'running'");
+	static const struct sq_stmt q =
+		SQ_STMT("park index scan",
+			"UPDATE scan_jobs SET state = 'waiting', attempts = 0,"
+			" lease = 0, updated = ?2"
+			" WHERE digest = ?1 AND state = 'running'");
 	const struct sq_wait_arg *a = arg;
 	char ds[DIGEST_STR_MAX];
 	bool ready = true;
@@ -407,8 +408,8 @@ static const struct sq_stmt sq_scan_rearm_q = SQ_STMT(
 	" OR (state = 'done' AND digest IN"
 	"  (SELECT digest FROM scan_results WHERE checked_db IS NOT ?2))");
 
-static int sq_scan_rearm(struct stor_meta *m, const char *db_version,
-			 size_t *n, struct err *e)
+static int sq_scan_rearm(struct stor_meta *m, const char *db_version, size_t *n,
+			 struct err *e)
 {
 	int changes;
 
@@ -450,8 +451,7 @@ static int sq_stats_row(void *arg, sqlite3_stmt *s, struct err *e)
 	const char *what = (const char *)sqlite3_column_text(s, 0);
 
 	(void)e;
-	sq_stats_add(arg, what ? what : "",
-		     (size_t)sqlite3_column_int64(s, 1));
+	sq_stats_add(arg, what ? what : "", (size_t)sqlite3_column_int64(s, 1));
 	return 0;
 }
 

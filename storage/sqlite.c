@@ -181,8 +181,7 @@ static struct sq_conn *sq_conn_open(struct sq *sq, struct err *e)
 		if (c->db)
 			sq_fail(c->db, "open", e);
 		else
-			err_set(e, ERR_DB, "meta.db: cannot open %s",
-				sq->path);
+			err_set(e, ERR_DB, "meta.db: cannot open %s", sq->path);
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
@@ -295,8 +294,8 @@ out:
 	return ret;
 }
 
-int sq_run(struct sq_conn *c, const struct sq_stmt *q, sq_row_fn fn,
-	   void *arg, struct err *e, const char *fmt, ...)
+int sq_run(struct sq_conn *c, const struct sq_stmt *q, sq_row_fn fn, void *arg,
+	   struct err *e, const char *fmt, ...)
 {
 	va_list ap;
 	int ret;
@@ -357,8 +356,7 @@ out:
 	return ret;
 }
 
-int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out,
-		  struct err *e)
+int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out, struct err *e)
 {
 	const char *t = (const char *)sqlite3_column_text(s, col);
 

@@ -30,14 +30,17 @@ struct sq_stmt {
 	const char *what; /* for error messages: "delete tag" */
 	const char *sql;
 };
-#define SQ_STMT(what, sql) {(what), (sql)}
+#define SQ_STMT(what, sql)                                                     \
+	{                                                                      \
+		(what), (sql)                                                  \
+	}
 
 struct sq_conn {
 	sqlite3 *db;
 	struct sq_cached {
 		const struct sq_stmt *q;
 		sqlite3_stmt *s;
-	} *stmts;
+	} * stmts;
 	size_t nstmts, astmts;
 	struct sq_conn *next;
 };
@@ -62,8 +65,8 @@ typedef int (*sq_row_fn)(void *arg, sqlite3_stmt *s, struct err *e);
  * row goes to fn (NULL: rows are only counted); fn must not run q again
  * on c.  Returns how many rows fn was given or, for a statement without
  * result columns, how many rows it changed; -1 on failure. */
-int sq_run(struct sq_conn *c, const struct sq_stmt *q, sq_row_fn fn,
-	   void *arg, struct err *e, const char *fmt, ...);
+int sq_run(struct sq_conn *c, const struct sq_stmt *q, sq_row_fn fn, void *arg,
+	   struct err *e, const char *fmt, ...);
 /* sq_run() on a connection borrowed for the call. */
 int sq_do(struct sq *sq, const struct sq_stmt *q, sq_row_fn fn, void *arg,
 	  struct err *e, const char *fmt, ...);

@@ -234,8 +234,8 @@ void stor_desc_free(struct stor_desc *d, size_t count);
 
 /* The repositories that have manifest dg, in lexical order.  Free with
  * stor_strv_free(). */
-int stor_manifest_repos(struct stor *st, const struct digest *dg,
-			char ***out, size_t *count, struct err *e);
+int stor_manifest_repos(struct stor *st, const struct digest *dg, char ***out,
+			size_t *count, struct err *e);
 
 /* --- Scan jobs and reports ----------------------------------------------
  *

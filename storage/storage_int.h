@@ -296,13 +296,13 @@ struct stor_blob_maint_ops {
 };
 
 enum stor_list {
-	STOR_LIST_MANIFESTS,	/* repo, digest, media_type, size, other
-				 * (subject), created */
-	STOR_LIST_REFS,		/* repo, digest (manifest), other (child) */
-	STOR_LIST_TAGS,		/* repo, name (tag), digest, updated */
-	STOR_LIST_LINKS,	/* repo, digest (blob), created */
-	STOR_LIST_UPLOADS,	/* repo, name (id), size (received),
-				 * created, updated */
+	STOR_LIST_MANIFESTS, /* repo, digest, media_type, size, other
+			      * (subject), created */
+	STOR_LIST_REFS,	     /* repo, digest (manifest), other (child) */
+	STOR_LIST_TAGS,	     /* repo, name (tag), digest, updated */
+	STOR_LIST_LINKS,     /* repo, digest (blob), created */
+	STOR_LIST_UPLOADS,   /* repo, name (id), size (received),
+			      * created, updated */
 };
 
 enum stor_rel {
@@ -325,8 +325,7 @@ struct stor_row {
 	enum stor_rel rel;
 	int64_t size, created, updated;
 };
-typedef int (*stor_row_fn)(void *arg, const struct stor_row *r,
-			   struct err *e);
+typedef int (*stor_row_fn)(void *arg, const struct stor_row *r, struct err *e);
 
 struct stor_maint_ops {
 	/* Calls fn for each row of a listing, of one repository or (repo
@@ -348,8 +347,8 @@ struct stor_maint_ops {
 	 * referrer) and its subject (other = subject), with r->rel saying
 	 * which. */
 	int (*mf_relations)(struct stor_meta *m, const char *repo,
-			    const struct digest *dg, stor_row_fn fn,
-			    void *arg, struct err *e);
+			    const struct digest *dg, stor_row_fn fn, void *arg,
+			    struct err *e);
 	int (*up_exists)(struct stor_meta *m, const char *id, bool *out,
 			 struct err *e);
 	/* The database's own consistency checks; fn gets each problem in
