@@ -78,29 +78,43 @@ static int ms_list(struct stor_meta *m, enum stor_list what, const char *repo,
 		   stor_row_fn fn, void *arg, struct err *e)
 {
 	static const struct sq_stmt lists[] = {
-		[STOR_LIST_MANIFESTS] = SQ_STMT(
-			"list manifests",
-			"SELECT repo, digest, media_type, size, subject,"
-			" created FROM manifests WHERE ?1 IS NULL OR repo = ?1"
-			" ORDER BY repo, digest"),
+		[STOR_LIST_MANIFESTS] =
+			{
+				"list manifests",
+				"SELECT repo, digest, media_type, size, "
+				"subject,"
+				" created FROM manifests WHERE ?1 IS NULL OR "
+				"repo = ?1"
+				" ORDER BY repo, digest",
+			},
 		[STOR_LIST_REFS] =
-			SQ_STMT("list manifest refs",
+			{
+				"list manifest refs",
 				"SELECT repo, digest, child FROM manifest_refs"
 				" WHERE ?1 IS NULL OR repo = ?1"
-				" ORDER BY repo, digest, child"),
-		[STOR_LIST_TAGS] = SQ_STMT(
-			"list tags",
-			"SELECT repo, tag, digest, updated FROM tags"
-			" WHERE ?1 IS NULL OR repo = ?1 ORDER BY repo, tag"),
-		[STOR_LIST_LINKS] = SQ_STMT(
-			"list blob links",
-			"SELECT repo, digest, created FROM repo_blobs"
-			" WHERE ?1 IS NULL OR repo = ?1 ORDER BY repo, digest"),
+				" ORDER BY repo, digest, child",
+			},
+		[STOR_LIST_TAGS] =
+			{
+				"list tags",
+				"SELECT repo, tag, digest, updated FROM tags"
+				" WHERE ?1 IS NULL OR repo = ?1 ORDER BY repo, "
+				"tag",
+			},
+		[STOR_LIST_LINKS] =
+			{
+				"list blob links",
+				"SELECT repo, digest, created FROM repo_blobs"
+				" WHERE ?1 IS NULL OR repo = ?1"
+				" ORDER BY repo, digest",
+			},
 		[STOR_LIST_UPLOADS] =
-			SQ_STMT("list uploads",
+			{
+				"list uploads",
 				"SELECT repo, id, received, created, updated"
 				" FROM uploads WHERE ?1 IS NULL OR repo = ?1"
-				" ORDER BY repo, id"),
+				" ORDER BY repo, id",
+			},
 	};
 	struct ms_each x = {what, fn, arg};
 	int n;
@@ -136,16 +150,18 @@ static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
 			 int64_t since, stor_row_fn fn, void *arg, bool *linked,
 			 struct err *e)
 {
-	static const struct sq_stmt users =
-		SQ_STMT("find blob users",
-			"SELECT repo, digest, 0, NULL, NULL FROM manifests"
-			" WHERE digest = ?1"
-			" UNION ALL SELECT repo, digest, 0, NULL, NULL"
-			" FROM manifest_refs WHERE child = ?1");
-	static const struct sq_stmt recent =
-		SQ_STMT("find recent blob link",
-			"SELECT EXISTS (SELECT 1 FROM repo_blobs"
-			" WHERE digest = ?1 AND created > ?2)");
+	static const struct sq_stmt users = {
+		"find blob users",
+		"SELECT repo, digest, 0, NULL, NULL FROM manifests"
+		" WHERE digest = ?1"
+		" UNION ALL SELECT repo, digest, 0, NULL, NULL"
+		" FROM manifest_refs WHERE child = ?1",
+	};
+	static const struct sq_stmt recent = {
+		"find recent blob link",
+		"SELECT EXISTS (SELECT 1 FROM repo_blobs"
+		" WHERE digest = ?1 AND created > ?2)",
+	};
 	struct ms_each x = {STOR_LIST_MANIFESTS, fn, arg};
 	char ds[DIGEST_STR_MAX];
 	int64_t n = 0;
@@ -161,9 +177,10 @@ static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
 static int ms_blob_forget(struct stor_meta *m, const struct digest *dg,
 			  size_t *n, struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("forget blob links",
-			"DELETE FROM repo_blobs WHERE digest = ?1");
+	static const struct sq_stmt q = {
+		"forget blob links",
+		"DELETE FROM repo_blobs WHERE digest = ?1",
+	};
 	char ds[DIGEST_STR_MAX];
 	int changes =
 		sq_do(sq_of(m), &q, NULL, NULL, e, "s", digest_str(dg, ds));
@@ -177,17 +194,18 @@ static int ms_mf_relations(struct stor_meta *m, const char *repo,
 			   const struct digest *dg, stor_row_fn fn, void *arg,
 			   struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("find manifest relations",
-			"SELECT repo, digest, 1, tag, NULL FROM tags"
-			" WHERE repo = ?1 AND digest = ?2"
-			" UNION ALL SELECT repo, child, 2, NULL, digest"
-			" FROM manifest_refs WHERE repo = ?1 AND child = ?2"
-			" UNION ALL SELECT repo, subject, 3, NULL, digest"
-			" FROM manifests WHERE repo = ?1 AND subject = ?2"
-			" UNION ALL SELECT repo, digest, 4, NULL, subject"
-			" FROM manifests WHERE repo = ?1 AND digest = ?2"
-			" AND subject IS NOT NULL");
+	static const struct sq_stmt q = {
+		"find manifest relations",
+		"SELECT repo, digest, 1, tag, NULL FROM tags"
+		" WHERE repo = ?1 AND digest = ?2"
+		" UNION ALL SELECT repo, child, 2, NULL, digest"
+		" FROM manifest_refs WHERE repo = ?1 AND child = ?2"
+		" UNION ALL SELECT repo, subject, 3, NULL, digest"
+		" FROM manifests WHERE repo = ?1 AND subject = ?2"
+		" UNION ALL SELECT repo, digest, 4, NULL, subject"
+		" FROM manifests WHERE repo = ?1 AND digest = ?2"
+		" AND subject IS NOT NULL",
+	};
 	struct ms_each x = {STOR_LIST_MANIFESTS, fn, arg};
 	char ds[DIGEST_STR_MAX];
 	int n;
@@ -200,8 +218,10 @@ static int ms_mf_relations(struct stor_meta *m, const char *repo,
 static int ms_up_exists(struct stor_meta *m, const char *id, bool *out,
 			struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("find upload", "SELECT 1 FROM uploads WHERE id = ?1");
+	static const struct sq_stmt q = {
+		"find upload",
+		"SELECT 1 FROM uploads WHERE id = ?1",
+	};
 	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "s", id);
 
 	if (n < 0)
@@ -242,10 +262,14 @@ static int ms_check_row(void *arg, sqlite3_stmt *s, struct err *e)
 static int ms_check(struct stor_meta *m, stor_row_fn fn, void *arg,
 		    struct err *e)
 {
-	static const struct sq_stmt integrity =
-		SQ_STMT("integrity check", "PRAGMA integrity_check");
-	static const struct sq_stmt fkeys =
-		SQ_STMT("foreign key check", "PRAGMA foreign_key_check");
+	static const struct sq_stmt integrity = {
+		"integrity check",
+		"PRAGMA integrity_check",
+	};
+	static const struct sq_stmt fkeys = {
+		"foreign key check",
+		"PRAGMA foreign_key_check",
+	};
 	struct ms_check a = {integrity.what, fn, arg};
 	struct ms_check b = {fkeys.what, fn, arg};
 

@@ -14,9 +14,11 @@
 
 static int sq_repo_add(struct sq_conn *c, const char *repo, struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
-		"add repository", "INSERT INTO repositories (name, created)"
-				  " VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+	static const struct sq_stmt q = {
+		"add repository",
+		"INSERT INTO repositories (name, created)"
+		" VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+	};
 
 	return sq_run(c, &q, NULL, NULL, e, "si", repo, sq_now());
 }
@@ -31,9 +33,11 @@ struct sq_link_arg {
 static int sq_blob_linked(struct stor_meta *m, const char *repo,
 			  const struct digest *dg, bool *out, struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("find blob link", "SELECT 1 FROM repo_blobs"
-					  " WHERE repo = ?1 AND digest = ?2");
+	static const struct sq_stmt q = {
+		"find blob link",
+		"SELECT 1 FROM repo_blobs"
+		" WHERE repo = ?1 AND digest = ?2",
+	};
 	char ds[DIGEST_STR_MAX];
 	int n;
 
@@ -45,9 +49,11 @@ static int sq_blob_linked(struct stor_meta *m, const char *repo,
 /* Links a->digest to a->repo; also inside an upload's finish. */
 static int sq_blob_link_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
-		"link blob", "INSERT INTO repo_blobs (repo, digest, created)"
-			     " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING");
+	static const struct sq_stmt q = {
+		"link blob",
+		"INSERT INTO repo_blobs (repo, digest, created)"
+		" VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+	};
 	const struct sq_link_arg *a = arg;
 
 	if (sq_repo_add(c, a->repo, e) < 0)
@@ -68,9 +74,11 @@ static int sq_blob_link(struct stor_meta *m, const char *repo,
 static int sq_blob_unlink(struct stor_meta *m, const char *repo,
 			  const struct digest *dg, struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("unlink blob", "DELETE FROM repo_blobs"
-				       " WHERE repo = ?1 AND digest = ?2");
+	static const struct sq_stmt q = {
+		"unlink blob",
+		"DELETE FROM repo_blobs"
+		" WHERE repo = ?1 AND digest = ?2",
+	};
 	char ds[DIGEST_STR_MAX];
 	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "ss", repo,
 		      digest_str(dg, ds));
@@ -86,10 +94,12 @@ static int sq_blob_unlink(struct stor_meta *m, const char *repo,
 static int sq_blob_size_put(struct stor_meta *m, const struct digest *dg,
 			    int64_t size, struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
-		"record blob size", "INSERT INTO blob_sizes (digest, size)"
-				    " VALUES (?1, ?2) ON CONFLICT DO UPDATE"
-				    " SET size = excluded.size");
+	static const struct sq_stmt q = {
+		"record blob size",
+		"INSERT INTO blob_sizes (digest, size)"
+		" VALUES (?1, ?2) ON CONFLICT DO UPDATE"
+		" SET size = excluded.size",
+	};
 	char ds[DIGEST_STR_MAX];
 	int n;
 
@@ -100,11 +110,12 @@ static int sq_blob_size_put(struct stor_meta *m, const struct digest *dg,
 static int sq_blob_size(struct stor_meta *m, const struct digest *dg,
 			int64_t *size, struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("find blob size",
-			"SELECT size FROM blob_sizes WHERE digest = ?1"
-			" UNION ALL SELECT size FROM manifests"
-			" WHERE digest = ?1 LIMIT 1");
+	static const struct sq_stmt q = {
+		"find blob size",
+		"SELECT size FROM blob_sizes WHERE digest = ?1"
+		" UNION ALL SELECT size FROM manifests"
+		" WHERE digest = ?1 LIMIT 1",
+	};
 	char ds[DIGEST_STR_MAX];
 	int n;
 
@@ -126,12 +137,14 @@ struct sq_up_arg {
 static int sq_up_limits(struct sq_conn *c, const struct sq_up_arg *a,
 			struct err *e)
 {
-	static const struct sq_stmt by_repo =
-		SQ_STMT("count uploads",
-			"SELECT count(*) FROM uploads WHERE repo = ?1");
-	static const struct sq_stmt by_client =
-		SQ_STMT("count uploads",
-			"SELECT count(*) FROM uploads WHERE client = ?1");
+	static const struct sq_stmt by_repo = {
+		"count uploads",
+		"SELECT count(*) FROM uploads WHERE repo = ?1",
+	};
+	static const struct sq_stmt by_client = {
+		"count uploads",
+		"SELECT count(*) FROM uploads WHERE client = ?1",
+	};
 	const struct stor_upload_limits *lim = a->lim;
 	int64_t n = 0;
 
@@ -164,9 +177,11 @@ static int sq_up_limits(struct sq_conn *c, const struct sq_up_arg *a,
 
 static int sq_up_add_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
-		"add upload", "INSERT INTO uploads (id, repo, created, updated,"
-			      " client) VALUES (?1, ?2, ?3, ?3, ?4)");
+	static const struct sq_stmt q = {
+		"add upload",
+		"INSERT INTO uploads (id, repo, created, updated,"
+		" client) VALUES (?1, ?2, ?3, ?3, ?4)",
+	};
 	const struct sq_up_arg *a = arg;
 
 	if (sq_up_limits(c, a, e) < 0 || sq_repo_add(c, a->repo, e) < 0)
@@ -186,9 +201,10 @@ static int sq_up_add(struct stor_meta *m, const char *repo, const char *id,
 static int sq_up_find(struct stor_meta *m, const char *repo, const char *id,
 		      struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("find upload",
-			"SELECT 1 FROM uploads WHERE id = ?1 AND repo = ?2");
+	static const struct sq_stmt q = {
+		"find upload",
+		"SELECT 1 FROM uploads WHERE id = ?1 AND repo = ?2",
+	};
 	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "ss", id, repo);
 
 	if (n == 0)
@@ -200,18 +216,21 @@ static int sq_up_find(struct stor_meta *m, const char *repo, const char *id,
 static int sq_up_touch(struct stor_meta *m, const char *id, int64_t offset,
 		       struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("update upload",
-			"UPDATE uploads SET received = ?2, updated = ?3"
-			" WHERE id = ?1");
+	static const struct sq_stmt q = {
+		"update upload",
+		"UPDATE uploads SET received = ?2, updated = ?3"
+		" WHERE id = ?1",
+	};
 
 	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "sii", id, offset, sq_now());
 
 	return n < 0 ? -1 : 0;
 }
 
-static const struct sq_stmt sq_up_del = SQ_STMT(
-	"delete upload", "DELETE FROM uploads WHERE id = ?1 AND repo = ?2");
+static const struct sq_stmt sq_up_del = {
+	"delete upload",
+	"DELETE FROM uploads WHERE id = ?1 AND repo = ?2",
+};
 
 static int sq_up_done_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
@@ -248,9 +267,11 @@ static int sq_up_remove(struct stor_meta *m, const char *repo,
 static int sq_refs_del(struct sq_conn *c, const char *repo, const char *ds,
 		       struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
-		"clear manifest refs", "DELETE FROM manifest_refs"
-				       " WHERE repo = ?1 AND digest = ?2");
+	static const struct sq_stmt q = {
+		"clear manifest refs",
+		"DELETE FROM manifest_refs"
+		" WHERE repo = ?1 AND digest = ?2",
+	};
 
 	return sq_run(c, &q, NULL, NULL, e, "ss", repo, ds);
 }
@@ -258,10 +279,11 @@ static int sq_refs_del(struct sq_conn *c, const char *repo, const char *ds,
 static int sq_mf_refs(struct sq_conn *c, const struct stor_manifest_put *mp,
 		      const char *ds, struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("add manifest ref",
-			"INSERT INTO manifest_refs (repo, digest, child)"
-			" VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING");
+	static const struct sq_stmt q = {
+		"add manifest ref",
+		"INSERT INTO manifest_refs (repo, digest, child)"
+		" VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+	};
 	char rs[DIGEST_STR_MAX];
 
 	if (sq_refs_del(c, mp->repo, ds, e) < 0)
@@ -275,22 +297,25 @@ static int sq_mf_refs(struct sq_conn *c, const struct stor_manifest_put *mp,
 
 static int sq_mf_put_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt put =
-		SQ_STMT("store manifest",
-			"INSERT INTO manifests (repo, digest, media_type, size,"
-			" subject, artifact_type, annotations_json, created)"
-			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-			" ON CONFLICT (repo, digest) DO UPDATE SET"
-			" media_type = excluded.media_type,"
-			" size = excluded.size, subject = excluded.subject,"
-			" artifact_type = excluded.artifact_type,"
-			" annotations_json = excluded.annotations_json");
-	static const struct sq_stmt tag = SQ_STMT(
-		"set tag", "INSERT INTO tags (repo, tag, digest, updated)"
-			   " VALUES (?1, ?2, ?3, ?4)"
-			   " ON CONFLICT (repo, tag) DO UPDATE SET"
-			   " digest = excluded.digest,"
-			   " updated = excluded.updated");
+	static const struct sq_stmt put = {
+		"store manifest",
+		"INSERT INTO manifests (repo, digest, media_type, size,"
+		" subject, artifact_type, annotations_json, created)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+		" ON CONFLICT (repo, digest) DO UPDATE SET"
+		" media_type = excluded.media_type,"
+		" size = excluded.size, subject = excluded.subject,"
+		" artifact_type = excluded.artifact_type,"
+		" annotations_json = excluded.annotations_json",
+	};
+	static const struct sq_stmt tag = {
+		"set tag",
+		"INSERT INTO tags (repo, tag, digest, updated)"
+		" VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT (repo, tag) DO UPDATE SET"
+		" digest = excluded.digest,"
+		" updated = excluded.updated",
+	};
 	const struct stor_manifest_put *mp = arg;
 	char ds[DIGEST_STR_MAX], subj[DIGEST_STR_MAX];
 	int64_t now = sq_now();
@@ -342,16 +367,18 @@ static int sq_mf_find(struct stor_meta *m, const char *repo, const char *tag,
 		      const struct digest *dg, struct digest *dg_out,
 		      char **media_type, int64_t *size, struct err *e)
 {
-	static const struct sq_stmt by_tag =
-		SQ_STMT("find manifest by tag",
-			"SELECT m.digest, m.media_type, m.size"
-			" FROM tags t JOIN manifests m"
-			" ON m.repo = t.repo AND m.digest = t.digest"
-			" WHERE t.repo = ?1 AND t.tag = ?2");
-	static const struct sq_stmt by_digest =
-		SQ_STMT("find manifest",
-			"SELECT digest, media_type, size FROM manifests"
-			" WHERE repo = ?1 AND digest = ?2");
+	static const struct sq_stmt by_tag = {
+		"find manifest by tag",
+		"SELECT m.digest, m.media_type, m.size"
+		" FROM tags t JOIN manifests m"
+		" ON m.repo = t.repo AND m.digest = t.digest"
+		" WHERE t.repo = ?1 AND t.tag = ?2",
+	};
+	static const struct sq_stmt by_digest = {
+		"find manifest",
+		"SELECT digest, media_type, size FROM manifests"
+		" WHERE repo = ?1 AND digest = ?2",
+	};
 	struct sq_mf_row r = {dg_out, media_type, size};
 	char ds[DIGEST_STR_MAX];
 	const char *key = tag ? tag : digest_str(dg, ds);
@@ -366,12 +393,14 @@ static int sq_mf_find(struct stor_meta *m, const char *repo, const char *tag,
 
 static int sq_mf_delete_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt tags =
-		SQ_STMT("delete manifest tags",
-			"DELETE FROM tags WHERE repo = ?1 AND digest = ?2");
-	static const struct sq_stmt mf = SQ_STMT(
+	static const struct sq_stmt tags = {
+		"delete manifest tags",
+		"DELETE FROM tags WHERE repo = ?1 AND digest = ?2",
+	};
+	static const struct sq_stmt mf = {
 		"delete manifest",
-		"DELETE FROM manifests WHERE repo = ?1 AND digest = ?2");
+		"DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
+	};
 	const struct sq_link_arg *a = arg;
 	int n;
 
@@ -398,8 +427,10 @@ static int sq_mf_delete(struct stor_meta *m, const char *repo,
 static int sq_tag_delete(struct stor_meta *m, const char *repo,
 			 const char *tag, struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
-		"delete tag", "DELETE FROM tags WHERE repo = ?1 AND tag = ?2");
+	static const struct sq_stmt q = {
+		"delete tag",
+		"DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
+	};
 	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "ss", repo, tag);
 
 	if (n == 0)
@@ -460,12 +491,15 @@ static int sq_tags_list(struct stor_meta *m, const char *repo,
 			const char *last, long n, char ***out, size_t *count,
 			bool *more, struct err *e)
 {
-	static const struct sq_stmt exists =
-		SQ_STMT("find repository",
-			"SELECT 1 FROM repositories WHERE name = ?1");
-	static const struct sq_stmt tags = SQ_STMT(
-		"list tags", "SELECT tag FROM tags WHERE repo = ?1 AND tag > ?2"
-			     " ORDER BY tag LIMIT ?3");
+	static const struct sq_stmt exists = {
+		"find repository",
+		"SELECT 1 FROM repositories WHERE name = ?1",
+	};
+	static const struct sq_stmt tags = {
+		"list tags",
+		"SELECT tag FROM tags WHERE repo = ?1 AND tag > ?2"
+		" ORDER BY tag LIMIT ?3",
+	};
 	struct sq_strv sv = {NULL, 0, 0, n, false};
 	int ret = sq_do(sq_of(m), &exists, NULL, NULL, e, "s", repo);
 
@@ -481,10 +515,11 @@ static int sq_tags_list(struct stor_meta *m, const char *repo,
 static int sq_catalog(struct stor_meta *m, const char *last, long n,
 		      char ***out, size_t *count, bool *more, struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("list repositories",
-			"SELECT name FROM repositories WHERE name > ?1"
-			" ORDER BY name LIMIT ?2");
+	static const struct sq_stmt q = {
+		"list repositories",
+		"SELECT name FROM repositories WHERE name > ?1"
+		" ORDER BY name LIMIT ?2",
+	};
 	struct sq_strv sv = {NULL, 0, 0, n, false};
 	int ret = sq_do(sq_of(m), &q, sq_strv_row, &sv, e, "si",
 			last ? last : "", sq_limit(n));
@@ -495,10 +530,11 @@ static int sq_catalog(struct stor_meta *m, const char *last, long n,
 static int sq_mf_repos(struct stor_meta *m, const struct digest *dg,
 		       char ***out, size_t *count, struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("list repositories of manifest",
-			"SELECT DISTINCT repo FROM manifests"
-			" WHERE digest = ?1 ORDER BY repo");
+	static const struct sq_stmt q = {
+		"list repositories of manifest",
+		"SELECT DISTINCT repo FROM manifests"
+		" WHERE digest = ?1 ORDER BY repo",
+	};
 	struct sq_strv sv = {NULL, 0, 0, -1, false};
 	char ds[DIGEST_STR_MAX];
 	int ret = sq_do(sq_of(m), &q, sq_strv_row, &sv, e, "s",
@@ -539,13 +575,14 @@ static int sq_referrers(struct stor_meta *m, const char *repo,
 			const struct digest *dg, const char *artifact_type,
 			struct stor_desc **out, size_t *count, struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("list referrers",
-			"SELECT digest, media_type, size, artifact_type,"
-			" annotations_json FROM manifests"
-			" WHERE repo = ?1 AND subject = ?2"
-			" AND (?3 IS NULL OR artifact_type = ?3)"
-			" ORDER BY created, digest");
+	static const struct sq_stmt q = {
+		"list referrers",
+		"SELECT digest, media_type, size, artifact_type,"
+		" annotations_json FROM manifests"
+		" WHERE repo = ?1 AND subject = ?2"
+		" AND (?3 IS NULL OR artifact_type = ?3)"
+		" ORDER BY created, digest",
+	};
 	struct sq_descs dv = {NULL, 0, 0};
 	char ds[DIGEST_STR_MAX];
 

@@ -43,26 +43,28 @@ static bool sq_scan_final(enum stor_scan_state s)
  * under its index only after storing it); a queued or running one gets a
  * new generation, so it is queued once more when it finishes.  Pushes
  * come before re-matches (prio 0). */
-static const struct sq_stmt sq_scan_add_q =
-	SQ_STMT("enqueue scan",
-		"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
-		" updated) VALUES (?1, ?2, 'queued', 0, ?3, ?3)"
-		" ON CONFLICT (digest) DO UPDATE SET"
-		" repo = excluded.repo,"
-		" state = CASE WHEN state IN ('done', 'failed', 'waiting')"
-		"  THEN 'queued' ELSE state END,"
-		" attempts = CASE WHEN state IN ('done', 'failed')"
-		"  THEN 0 ELSE attempts END,"
-		" error = CASE WHEN state = 'failed' THEN NULL ELSE error END,"
-		" prio = 0, not_before = 0, gen = gen + 1,"
-		" updated = excluded.updated");
+static const struct sq_stmt sq_scan_add_q = {
+	"enqueue scan",
+	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
+	" updated) VALUES (?1, ?2, 'queued', 0, ?3, ?3)"
+	" ON CONFLICT (digest) DO UPDATE SET"
+	" repo = excluded.repo,"
+	" state = CASE WHEN state IN ('done', 'failed', 'waiting')"
+	"  THEN 'queued' ELSE state END,"
+	" attempts = CASE WHEN state IN ('done', 'failed')"
+	"  THEN 0 ELSE attempts END,"
+	" error = CASE WHEN state = 'failed' THEN NULL ELSE error END,"
+	" prio = 0, not_before = 0, gen = gen + 1,"
+	" updated = excluded.updated",
+};
 
 /* An index's platform, or stor_scan_enqueue() with if_absent. */
-static const struct sq_stmt sq_scan_add_child =
-	SQ_STMT("enqueue platform scan",
-		"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
-		" updated, prio) VALUES (?1, ?2, 'queued', 0, ?3, ?3, ?4)"
-		" ON CONFLICT (digest) DO NOTHING");
+static const struct sq_stmt sq_scan_add_child = {
+	"enqueue platform scan",
+	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
+	" updated, prio) VALUES (?1, ?2, 'queued', 0, ?3, ?3, ?4)"
+	" ON CONFLICT (digest) DO NOTHING",
+};
 
 int sq_scan_add(struct sq_conn *c, const char *ds, const char *repo,
 		int64_t now, struct err *e)
@@ -118,22 +120,24 @@ static int sq_claim_one(struct sq *sq, const struct sq_stmt *q, int64_t lease_s,
 static int sq_scan_claim(struct stor_meta *m, int64_t lease_s,
 			 struct stor_scan_job *job, struct err *e)
 {
-	static const struct sq_stmt queued =
-		SQ_STMT("claim scan job",
-			"UPDATE scan_jobs SET state = 'running',"
-			" attempts = attempts + 1, lease = ?2, updated = ?1"
-			" WHERE digest = (SELECT digest FROM scan_jobs"
-			"  WHERE state = 'queued' AND not_before <= ?1"
-			"  ORDER BY prio, created LIMIT 1)"
-			" RETURNING digest, repo, gen, attempts");
-	static const struct sq_stmt stale =
-		SQ_STMT("claim stale scan job",
-			"UPDATE scan_jobs SET state = 'running',"
-			" attempts = attempts + 1, lease = ?2, updated = ?1"
-			" WHERE digest = (SELECT digest FROM scan_jobs"
-			"  WHERE state = 'running' AND lease < ?1"
-			"  ORDER BY lease LIMIT 1)"
-			" RETURNING digest, repo, gen, attempts");
+	static const struct sq_stmt queued = {
+		"claim scan job",
+		"UPDATE scan_jobs SET state = 'running',"
+		" attempts = attempts + 1, lease = ?2, updated = ?1"
+		" WHERE digest = (SELECT digest FROM scan_jobs"
+		"  WHERE state = 'queued' AND not_before <= ?1"
+		"  ORDER BY prio, created LIMIT 1)"
+		" RETURNING digest, repo, gen, attempts",
+	};
+	static const struct sq_stmt stale = {
+		"claim stale scan job",
+		"UPDATE scan_jobs SET state = 'running',"
+		" attempts = attempts + 1, lease = ?2, updated = ?1"
+		" WHERE digest = (SELECT digest FROM scan_jobs"
+		"  WHERE state = 'running' AND lease < ?1"
+		"  ORDER BY lease LIMIT 1)"
+		" RETURNING digest, repo, gen, attempts",
+	};
 	int ret;
 
 	memset(job, 0, sizeof(*job));
@@ -146,16 +150,17 @@ static int sq_scan_claim(struct stor_meta *m, int64_t lease_s,
 static int sq_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
 			   struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("recover scan jobs",
-			"UPDATE scan_jobs SET"
-			" state = CASE WHEN attempts >= ?2 THEN 'failed'"
-			"  ELSE 'queued' END,"
-			" error = CASE WHEN attempts >= ?2"
-			"  THEN 'scan interrupted ' || attempts || ' times'"
-			"  ELSE error END,"
-			" lease = 0, updated = ?1"
-			" WHERE state = 'running'");
+	static const struct sq_stmt q = {
+		"recover scan jobs",
+		"UPDATE scan_jobs SET"
+		" state = CASE WHEN attempts >= ?2 THEN 'failed'"
+		"  ELSE 'queued' END,"
+		" error = CASE WHEN attempts >= ?2"
+		"  THEN 'scan interrupted ' || attempts || ' times'"
+		"  ELSE error END,"
+		" lease = 0, updated = ?1"
+		" WHERE state = 'running'",
+	};
 	int changes = sq_do(sq_of(m), &q, NULL, NULL, e, "ii", sq_now(),
 			    (int64_t)max_attempts);
 
@@ -164,7 +169,7 @@ static int sq_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
 	return changes < 0 ? -1 : 0;
 }
 
-static const struct sq_stmt sq_scan_result_put_q = SQ_STMT(
+static const struct sq_stmt sq_scan_result_put_q = {
 	"store scan result",
 	"INSERT INTO scan_results (digest, report, findings, db_version,"
 	" checked_db, created, updated)"
@@ -175,7 +180,8 @@ static const struct sq_stmt sq_scan_result_put_q = SQ_STMT(
 	" findings = excluded.findings,"
 	" db_version = excluded.db_version,"
 	" checked_db = excluded.checked_db,"
-	" updated = excluded.updated");
+	" updated = excluded.updated",
+};
 
 static int sq_scan_result_put(struct stor_meta *m, const struct digest *dg,
 			      const struct stor_scan_result *r, struct err *e)
@@ -189,9 +195,10 @@ static int sq_scan_result_put(struct stor_meta *m, const struct digest *dg,
 	return n < 0 ? -1 : 0;
 }
 
-static const struct sq_stmt sq_scan_checked_q =
-	SQ_STMT("note scan re-match",
-		"UPDATE scan_results SET checked_db = ?2 WHERE digest = ?1");
+static const struct sq_stmt sq_scan_checked_q = {
+	"note scan re-match",
+	"UPDATE scan_results SET checked_db = ?2 WHERE digest = ?1",
+};
 
 static int sq_scan_checked(struct stor_meta *m, const struct digest *dg,
 			   const char *db_version, struct err *e)
@@ -213,23 +220,26 @@ struct sq_finish_arg {
 
 static int sq_finish_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt done = SQ_STMT(
+	static const struct sq_stmt done = {
 		"finish scan job",
 		"UPDATE scan_jobs SET"
 		" state = CASE WHEN gen = ?2 THEN 'done' ELSE 'queued' END,"
 		" attempts = 0, lease = 0, not_before = 0,"
 		" error = NULL, updated = ?3"
-		" WHERE digest = ?1 AND state = 'running'");
-	static const struct sq_stmt fail =
-		SQ_STMT("fail scan job",
-			"UPDATE scan_jobs SET state = ?2, not_before = ?3,"
-			" error = ?4, lease = 0, updated = ?5"
-			" WHERE digest = ?1 AND state = 'running'");
-	static const struct sq_stmt wake =
-		SQ_STMT("wake index scans",
-			"UPDATE scan_jobs SET state = 'queued', updated = ?2"
-			" WHERE state = 'waiting' AND digest IN"
-			" (SELECT digest FROM manifest_refs WHERE child = ?1)");
+		" WHERE digest = ?1 AND state = 'running'",
+	};
+	static const struct sq_stmt fail = {
+		"fail scan job",
+		"UPDATE scan_jobs SET state = ?2, not_before = ?3,"
+		" error = ?4, lease = 0, updated = ?5"
+		" WHERE digest = ?1 AND state = 'running'",
+	};
+	static const struct sq_stmt wake = {
+		"wake index scans",
+		"UPDATE scan_jobs SET state = 'queued', updated = ?2"
+		" WHERE state = 'waiting' AND digest IN"
+		" (SELECT digest FROM manifest_refs WHERE child = ?1)",
+	};
 	const struct sq_finish_arg *a = arg;
 	char ds[DIGEST_STR_MAX];
 	int64_t now = sq_now();
@@ -283,9 +293,10 @@ static int sq_state_row(void *arg, sqlite3_stmt *s, struct err *e)
 static int sq_child_final(struct sq_conn *c, const char *repo, const char *ds,
 			  struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("read platform scan state",
-			"SELECT state FROM scan_jobs WHERE digest = ?1");
+	static const struct sq_stmt q = {
+		"read platform scan state",
+		"SELECT state FROM scan_jobs WHERE digest = ?1",
+	};
 	enum stor_scan_state state = STOR_SCAN_NONE;
 
 	if (sq_run(c, &sq_scan_add_child, NULL, NULL, e, "ssii", ds, repo,
@@ -297,11 +308,12 @@ static int sq_child_final(struct sq_conn *c, const char *repo, const char *ds,
 
 static int sq_wait_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt q =
-		SQ_STMT("park index scan",
-			"UPDATE scan_jobs SET state = 'waiting', attempts = 0,"
-			" lease = 0, updated = ?2"
-			" WHERE digest = ?1 AND state = 'running'");
+	static const struct sq_stmt q = {
+		"park index scan",
+		"UPDATE scan_jobs SET state = 'waiting', attempts = 0,"
+		" lease = 0, updated = ?2"
+		" WHERE digest = ?1 AND state = 'running'",
+	};
 	const struct sq_wait_arg *a = arg;
 	char ds[DIGEST_STR_MAX];
 	bool ready = true;
@@ -351,14 +363,15 @@ static int sq_scan_row(void *arg, sqlite3_stmt *s, struct err *e)
 static int sq_scan_get(struct stor_meta *m, const struct digest *dg,
 		       bool with_report, struct stor_scan *out, struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
+	static const struct sq_stmt q = {
 		"read scan",
 		"SELECT j.state, j.attempts, j.error, r.digest IS NOT NULL,"
 		" CASE WHEN ?2 THEN r.report END, r.findings,"
 		" r.db_version, r.checked_db, r.updated"
 		" FROM (SELECT ?1 AS digest) k"
 		" LEFT JOIN scan_jobs j ON j.digest = k.digest"
-		" LEFT JOIN scan_results r ON r.digest = k.digest");
+		" LEFT JOIN scan_results r ON r.digest = k.digest",
+	};
 	char ds[DIGEST_STR_MAX];
 	int n;
 
@@ -372,14 +385,16 @@ static int sq_scan_get(struct stor_meta *m, const struct digest *dg,
 
 static int sq_forget_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt job = SQ_STMT(
+	static const struct sq_stmt job = {
 		"forget scan job",
 		"DELETE FROM scan_jobs WHERE digest = ?1"
-		" AND NOT EXISTS (SELECT 1 FROM manifests WHERE digest = ?1)");
-	static const struct sq_stmt result = SQ_STMT(
+		" AND NOT EXISTS (SELECT 1 FROM manifests WHERE digest = ?1)",
+	};
+	static const struct sq_stmt result = {
 		"forget scan result",
 		"DELETE FROM scan_results WHERE digest = ?1"
-		" AND NOT EXISTS (SELECT 1 FROM manifests WHERE digest = ?1)");
+		" AND NOT EXISTS (SELECT 1 FROM manifests WHERE digest = ?1)",
+	};
 	const char *ds = arg;
 
 	if (sq_run(c, &job, NULL, NULL, e, "s", ds) < 0)
@@ -398,7 +413,7 @@ static int sq_scan_forget(struct stor_meta *m, const struct digest *dg,
 /* Done jobs whose result was not matched against DB ?2 are queued behind
  * any push (prio 1); running and waiting ones get a new generation so
  * they run once more. */
-static const struct sq_stmt sq_scan_rearm_q = SQ_STMT(
+static const struct sq_stmt sq_scan_rearm_q = {
 	"re-arm scans",
 	"UPDATE scan_jobs SET"
 	" state = CASE WHEN state = 'done' THEN 'queued' ELSE state END,"
@@ -406,7 +421,8 @@ static const struct sq_stmt sq_scan_rearm_q = SQ_STMT(
 	" gen = gen + 1, updated = ?1"
 	" WHERE state IN ('running', 'waiting')"
 	" OR (state = 'done' AND digest IN"
-	"  (SELECT digest FROM scan_results WHERE checked_db IS NOT ?2))");
+	"  (SELECT digest FROM scan_results WHERE checked_db IS NOT ?2))",
+};
 
 static int sq_scan_rearm(struct stor_meta *m, const char *db_version, size_t *n,
 			 struct err *e)
@@ -458,10 +474,11 @@ static int sq_stats_row(void *arg, sqlite3_stmt *s, struct err *e)
 static int sq_scan_stats(struct stor_meta *m, struct stor_scan_stats *out,
 			 struct err *e)
 {
-	static const struct sq_stmt q = SQ_STMT(
+	static const struct sq_stmt q = {
 		"count scans",
 		"SELECT state, count(*) FROM scan_jobs GROUP BY state"
-		" UNION ALL SELECT 'results', count(*) FROM scan_results");
+		" UNION ALL SELECT 'results', count(*) FROM scan_results",
+	};
 
 	memset(out, 0, sizeof(*out));
 	return sq_do(sq_of(m), &q, sq_stats_row, out, e, "") < 0 ? -1 : 0;

@@ -377,8 +377,10 @@ char *sq_col_strdup(sqlite3_stmt *s, int col)
 
 static int sq_migrate_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt version =
-		SQ_STMT("read schema version", "PRAGMA user_version");
+	static const struct sq_stmt version = {
+		"read schema version",
+		"PRAGMA user_version",
+	};
 	char sql[64];
 	int64_t v = 0;
 
@@ -412,8 +414,10 @@ static int sq_wal_mode(void *arg, sqlite3_stmt *s, struct err *e)
  * file, so switching once is enough. */
 static int sq_wal(struct sq *sq, struct err *e)
 {
-	static const struct sq_stmt wal =
-		SQ_STMT("switch to WAL", "PRAGMA journal_mode = WAL");
+	static const struct sq_stmt wal = {
+		"switch to WAL",
+		"PRAGMA journal_mode = WAL",
+	};
 
 	return sq_do(sq, &wal, sq_wal_mode, sq->path, e, "") < 0 ? -1 : 0;
 }

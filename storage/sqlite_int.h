@@ -21,8 +21,10 @@
 
 /* A statement, defined beside the function that runs it:
  *
- *	static const struct sq_stmt q = SQ_STMT("delete tag",
- *		"DELETE FROM tags WHERE repo = ?1 AND tag = ?2");
+ *	static const struct sq_stmt q = {
+ *		"delete tag",
+ *		"DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
+ *	};
  *
  * Each connection prepares it on first use and keeps it, found by its
  * address, so it must have static storage. */
@@ -30,17 +32,16 @@ struct sq_stmt {
 	const char *what; /* for error messages: "delete tag" */
 	const char *sql;
 };
-#define SQ_STMT(what, sql)                                                     \
-	{                                                                      \
-		(what), (sql)                                                  \
-	}
+
+/* A statement as prepared on one connection. */
+struct sq_cached {
+	const struct sq_stmt *q;
+	sqlite3_stmt *s;
+};
 
 struct sq_conn {
 	sqlite3 *db;
-	struct sq_cached {
-		const struct sq_stmt *q;
-		sqlite3_stmt *s;
-	} * stmts;
+	struct sq_cached *stmts;
 	size_t nstmts, astmts;
 	struct sq_conn *next;
 };

@@ -1235,20 +1235,21 @@ static int count_row(void *arg, sqlite3_stmt *s, struct err *e)
 
 static void test_sq_run(void **state)
 {
-	static const struct sq_stmt add = SQ_STMT(
-		"add repository", "INSERT INTO repositories (name, created)"
-				  " VALUES (?1, 0) ON CONFLICT DO NOTHING");
-	static const struct sq_stmt names = SQ_STMT(
+	static const struct sq_stmt add = {
+		"add repository",
+		"INSERT INTO repositories (name, created)"
+		" VALUES (?1, 0) ON CONFLICT DO NOTHING",
+	};
+	static const struct sq_stmt names = {
 		"list repositories",
-		"SELECT name FROM repositories WHERE name > ?1 ORDER BY name");
-	static const struct sq_stmt bad =
-		SQ_STMT("bad statement", "SELECT nothing FROM nowhere");
-#define ONE   SQ_STMT("one", "SELECT 1")
-#define EIGHT ONE, ONE, ONE, ONE, ONE, ONE, ONE, ONE
-	static const struct sq_stmt many[40] = {EIGHT, EIGHT, EIGHT, EIGHT,
-						EIGHT};
-#undef EIGHT
-#undef ONE
+		"SELECT name FROM repositories WHERE name > ?1 ORDER BY name",
+	};
+	static const struct sq_stmt bad = {
+		"bad statement",
+		"SELECT nothing FROM nowhere",
+	};
+	/* Distinct statements have distinct addresses. */
+	static struct sq_stmt many[40];
 	struct fx *fx = *state;
 	struct sq *sq = sq_of(stor_meta_of(fx->st));
 	struct err e = ERR_INIT;
@@ -1272,8 +1273,11 @@ static void test_sq_run(void **state)
 	assert_int_equal(e.code, ERR_DB);
 	assert_non_null(strstr(e.msg, "bad statement"));
 	e = (struct err)ERR_INIT;
-	for (int i = 0; i < 40; i++)
+	for (int i = 0; i < 40; i++) {
+		many[i].what = "one";
+		many[i].sql = "SELECT 1";
 		assert_int_equal(sq_do(sq, &many[i], NULL, NULL, &e, ""), 1);
+	}
 	assert_int_equal(sq_do(sq, &names, NULL, NULL, &e, "s", "b"), 1);
 }
 
