@@ -195,7 +195,8 @@ static int ut_delete(struct stor_gc_run *g, const char *repo,
 	*deleted = false;
 	if (stor_pin(g->st, true, &pin, e) < 0)
 		return -1;
-	if (g->m->ops->mf_relations(g->m, repo, &n->dg, ut_relation, &c, e) < 0)
+	if (g->m->maint->mf_relations(g->m, repo, &n->dg, ut_relation, &c, e) <
+	    0)
 		goto out;
 	if (!c.held) {
 		if (stor_manifest_delete(g->st, repo, &n->dg, &e2) < 0) {
@@ -260,11 +261,12 @@ static int ut_repo(struct stor_gc_run *g, const char *name, struct err *e)
 	int ret = -1;
 
 	r.name = name;
-	if (g->m->ops->list(g->m, STOR_LIST_MANIFESTS, name, ut_load_manifest,
-			    &l, e) < 0 ||
-	    g->m->ops->list(g->m, STOR_LIST_REFS, name, ut_load_ref, &l, e) <
+	if (g->m->maint->list(g->m, STOR_LIST_MANIFESTS, name, ut_load_manifest,
+			      &l, e) < 0 ||
+	    g->m->maint->list(g->m, STOR_LIST_REFS, name, ut_load_ref, &l, e) <
 		    0 ||
-	    g->m->ops->list(g->m, STOR_LIST_TAGS, name, ut_load_tag, &l, e) < 0)
+	    g->m->maint->list(g->m, STOR_LIST_TAGS, name, ut_load_tag, &l, e) <
+		    0)
 		goto out;
 	qsort(r.nodes, r.nnodes, sizeof(*r.nodes), ut_node_cmp);
 	qsort(r.edges, r.nedges, sizeof(*r.edges), ut_edge_cmp);
