@@ -12,7 +12,7 @@
 #include "registry/api.h"
 #include "registry/reply.h"
 #include "registry/scan/scan.h"
-#include "scanner/vulndb.h"
+#include "scanner/scanner.h"
 #include "common/banned.h"
 
 enum policy_verdict { POLICY_SERVE, POLICY_REPLIED, POLICY_PENDING };

@@ -1,12 +1,12 @@
 /* detect.c: which files the detectors want, and the shared helpers. */
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xmalloc.h"
-#include "scanner/osrelease.h"
+#include "scanner/osrelease_int.h"
 #include "common/banned.h"
 
 static bool det_ends(const char *s, const char *suffix)

@@ -5,7 +5,7 @@
  * Version and Source matter.  "Source: name (version)" gives the source
  * package and, for binNMUs and epoch differences, its own version.
  */
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * ("gitpython") differs, that form goes in src_name, which is what
  * advisories are matched against.
  */
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 
 #include <stdlib.h>
 #include <string.h>

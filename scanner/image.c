@@ -1,5 +1,5 @@
 /* image.c: manifests, indexes and configs into a list of images. */
-#include "scanner/image.h"
+#include "scanner/image_int.h"
 
 #include <jansson.h>
 #include <stdarg.h>

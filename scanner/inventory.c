@@ -1,5 +1,5 @@
 /* inventory.c: the package list the detectors fill and the matcher reads. */
-#include "scanner/inventory.h"
+#include "scanner/inventory_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>

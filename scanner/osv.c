@@ -9,7 +9,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "scanner/cvss.h"
+#include "scanner/cvss_int.h"
 #include "common/banned.h"
 
 /* Why a record is malformed; set by the checks below. */

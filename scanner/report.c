@@ -1,5 +1,5 @@
 /* report.c: the JSON report. */
-#include "scanner/report.h"
+#include "scanner/report_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -316,12 +316,12 @@ static void report_db_note(json_t *r, const struct report_meta *m)
 
 	json_array_foreach(notes, i, n)
 		if (!json_is_string(n) ||
-		    strncmp(json_string_value(n), REPORT_NO_DB,
-			    strlen(REPORT_NO_DB)))
+		    strncmp(json_string_value(n), SCAN_NO_DB,
+			    strlen(SCAN_NO_DB)))
 			json_array_append(kept, n);
 	if (!m->db_version)
 		json_array_append_new(kept, json_string(m->db_note ? m->db_note
-								   : REPORT_NO_DB));
+								   : SCAN_NO_DB));
 	json_object_set_new(r, "notes", kept);
 }
 
@@ -485,8 +485,8 @@ int report_inventory(const json_t *report, struct scan_inventory *inv,
 	notes = json_object_get(report, "notes");
 	json_array_foreach(notes, i, n)
 		if (json_is_string(n) &&
-		    strncmp(json_string_value(n), REPORT_NO_DB,
-			    strlen(REPORT_NO_DB)))
+		    strncmp(json_string_value(n), SCAN_NO_DB,
+			    strlen(SCAN_NO_DB)))
 			inv_add_note(inv, "%s", json_string_value(n));
 	return 0;
 }

@@ -1,4 +1,4 @@
-#include "scanner/version.h"
+#include "scanner/version_int.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* rpm version ordering: rpmvercmp() on epoch, version and release. */
-#include "scanner/version.h"
+#include "scanner/version_int.h"
 
 #include <stdlib.h>
 #include <string.h>

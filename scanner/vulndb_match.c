@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
-#include "scanner/version.h"
+#include "scanner/version_int.h"
 #include "common/banned.h"
 
 enum rel_rule {

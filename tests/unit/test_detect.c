@@ -15,9 +15,9 @@
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
-#include "scanner/detect.h"
-#include "scanner/meter.h"
-#include "scanner/osrelease.h"
+#include "scanner/detect_int.h"
+#include "scanner/meter_int.h"
+#include "scanner/osrelease_int.h"
 
 #define IMAGES "tests/data/images/"
 

@@ -11,10 +11,10 @@
 #include <cmocka.h>
 
 #include "common/xmalloc.h"
-#include "scanner/image.h"
-#include "scanner/meter.h"
-#include "scanner/report.h"
-#include "scanner/scan.h"
+#include "scanner/image_int.h"
+#include "scanner/meter_int.h"
+#include "scanner/report_int.h"
+#include "scanner/scan_int.h"
 
 static struct image img;
 static struct scan_inventory inv;

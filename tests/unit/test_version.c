@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "scanner/version.h"
+#include "scanner/version_int.h"
 
 #define VECTORS "tests/data/version-vectors/"
 

@@ -21,9 +21,9 @@
 #include <cmocka.h>
 
 #include "common/xmalloc.h"
-#include "scanner/inventory.h"
+#include "scanner/inventory_int.h"
 #include "scanner/scanner.h"
-#include "scanner/vulndb.h"
+#include "scanner/vulndb_int.h"
 
 #define ADV "tests/data/advisories/"
 

@@ -1,4 +1,4 @@
-/* detect.h: package detectors.  Each one reads one file of an image (from
+/* detect_int.h: package detectors.  Each one reads one file of an image (from
  * memory, already bounded by the layer walker) and reports the packages it
  * names.  Detectors never fail: a file they cannot read becomes a note, so
  * a scan always says what it could not see; one too costly to read whole
@@ -9,13 +9,13 @@
  * Go binaries: regular files with an exec bit whose first bytes are the ELF
  * magic (det_is_elf()).
  */
-#ifndef SCANNER_DETECT_H
-#define SCANNER_DETECT_H
+#ifndef SCANNER_DETECT_INT_H
+#define SCANNER_DETECT_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "scanner/inventory.h"
+#include "scanner/inventory_int.h"
 
 enum det_kind {
 	DET_NONE = 0,

@@ -1,10 +1,10 @@
-/* inventory.h: what an image contains, as the detectors find it and the
+/* inventory_int.h: what an image contains, as the detectors find it and the
  * matcher reads it.  Shared by the image reader/detectors and vulndb.
  *
  * Ownership: an inventory owns every string in it; inv_free() releases all.
  */
-#ifndef SCANNER_INVENTORY_H
-#define SCANNER_INVENTORY_H
+#ifndef SCANNER_INVENTORY_INT_H
+#define SCANNER_INVENTORY_INT_H
 
 #include <stddef.h>
 

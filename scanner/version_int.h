@@ -1,4 +1,4 @@
-/* version.h: version ordering, one comparator per packaging ecosystem.
+/* version_int.h: version ordering, one comparator per packaging ecosystem.
  *
  * Every comparator returns <0, 0 or >0 (always -1, 0 or +1) like strcmp.
  * They take any NUL-terminated string: a version the ecosystem would reject
@@ -6,13 +6,13 @@
  * error and never a crash.  Numbers are compared as digit strings, so they
  * may be arbitrarily long.
  */
-#ifndef SCANNER_VERSION_H
-#define SCANNER_VERSION_H
+#ifndef SCANNER_VERSION_INT_H
+#define SCANNER_VERSION_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "scanner/inventory.h"
+#include "scanner/inventory_int.h"
 
 /* The comparator for an inventory ecosystem: dpkg for Debian and Ubuntu,
  * apk, rpm, PEP 440 for PyPI, SemVer for npm, Go and crates.io, Maven.
