@@ -1,7 +1,6 @@
 /* detect.c: which files the detectors want, and the shared helpers. */
 #include "scanner/detect_int.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,25 +200,6 @@ void det_run(enum det_kind kind, const struct det_file *f, struct det_out *out)
 	case DET_NONE:
 		break;
 	}
-}
-
-char *det_pep503(const char *name)
-{
-	size_t n = strlen(name), j = 0;
-	char *s = xmalloc(n + 1);
-
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (c == '-' || c == '_' || c == '.') {
-			if (j == 0 || s[j - 1] != '-')
-				s[j++] = '-';
-			continue;
-		}
-		s[j++] = (char)tolower((unsigned char)c);
-	}
-	s[j] = '\0';
-	return s;
 }
 
 bool det_next_line(struct det_lines *it, const char **line, size_t *len)

@@ -103,9 +103,6 @@ void det_npm_pkg(const struct det_file *f, struct det_out *out);
 void det_java(const struct det_file *f, struct det_out *out);
 void det_go(const struct det_file *f, struct det_out *out);
 
-/* PEP 503: lower case, runs of "-", "_", "." become one "-".  Caller frees. */
-char *det_pep503(const char *name);
-
 /* Line iteration over a memory block: sets *line and *len to the next line
  * (without "\n" or "\r\n"); returns false at the end. */
 struct det_lines {

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "common/xmalloc.h"
+#include "scanner/eco_int.h"
 #include "common/banned.h"
 
 static bool py_header(const char *line, size_t n, const char *key,
@@ -60,7 +61,7 @@ void det_python(const struct det_file *f, struct det_out *out)
 	}
 	p.name = xstrndup(name, name_n);
 	p.version = xstrndup(ver, ver_n);
-	norm = det_pep503(p.name);
+	norm = eco_pep503(p.name);
 	if (strcmp(norm, p.name))
 		p.src_name = norm;
 	p.layer = (char *)f->layer;

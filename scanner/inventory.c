@@ -100,18 +100,3 @@ void inv_add_note(struct scan_inventory *inv, const char *fmt, ...)
 	}
 	inv->notes[inv->nnotes++] = s;
 }
-
-static const char *const eco_names[] = {
-	[ECO_UNKNOWN] = "unknown", [ECO_DEBIAN] = "Debian",
-	[ECO_UBUNTU] = "Ubuntu",   [ECO_ALPINE] = "Alpine",
-	[ECO_RPM] = "RPM",	   [ECO_PYPI] = "PyPI",
-	[ECO_NPM] = "npm",	   [ECO_GO] = "Go",
-	[ECO_MAVEN] = "Maven",	   [ECO_CRATES] = "crates.io",
-};
-
-const char *scan_eco_name(enum scan_eco eco)
-{
-	if ((int)eco < 0 || (size_t)eco >= sizeof(eco_names) / sizeof(*eco_names))
-		return "unknown";
-	return eco_names[eco];
-}

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "scanner/cvss_int.h"
+#include "scanner/eco_int.h"
 #include "common/banned.h"
 
 /* Why a record is malformed; set by the checks below. */
@@ -284,6 +285,7 @@ static int osv_store_affected(struct vulndb_imp *imp, sqlite3_int64 adv,
 	json_t *pkg = json_object_get(af, "package");
 	const char *eco, *name, *colon;
 	char *base = NULL, *norm = NULL, *ranges = NULL, *versions = NULL;
+	const struct eco_info *ei;
 	struct osv_sev sev;
 	sqlite3_stmt *st = imp->ins_aff;
 	int ret = -1;
@@ -294,8 +296,9 @@ static int osv_store_affected(struct vulndb_imp *imp, sqlite3_int64 adv,
 	name = json_string_value(json_object_get(pkg, "name"));
 	colon = strchr(eco, ':');
 	base = colon ? xstrndup(eco, (size_t)(colon - eco)) : xstrdup(eco);
-	if (!strcmp(base, "PyPI"))
-		norm = vulndb_pypi_name(name);
+	ei = eco_by_osv(base);
+	if (ei && ei->names == ECO_NAMES_PEP503)
+		norm = eco_pep503(name);
 	ranges = osv_ranges(af);
 	if (json_array_size(json_object_get(af, "versions")))
 		versions = json_dumps(json_object_get(af, "versions"),

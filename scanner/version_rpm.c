@@ -100,11 +100,6 @@ static int rpm_vercmp(const char *a, const char *ae, const char *b,
 	return a >= ae ? -1 : 1;
 }
 
-int ver_rpmvercmp(const char *a, const char *b)
-{
-	return rpm_vercmp(a, a + strlen(a), b, b + strlen(b));
-}
-
 struct rpm_evr {
 	const char *e, *ee, *v, *ve, *r, *re;
 };

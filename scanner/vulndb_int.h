@@ -123,9 +123,6 @@ struct osv_sev {
 void osv_severity(json_t *severity, json_t *eco_specific, json_t *db_specific,
 		  struct osv_sev *out);
 
-/* PEP 503: lower case, runs of "-_." become "-".  The caller frees. */
-char *vulndb_pypi_name(const char *name);
-
 /* sqlite3 helpers: bind a string or NULL; step a statement that returns no
  * rows and reset it.  Failures set e (ERR_DB) and return -1. */
 int vulndb_bind_text(sqlite3_stmt *st, int col, const char *s, struct err *e);

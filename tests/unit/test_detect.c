@@ -518,7 +518,7 @@ static void test_pep503(void **state)
 	char *s;
 
 	(void)state;
-	s = det_pep503("Foo__Bar.-baz");
+	s = eco_pep503("Foo__Bar.-baz");
 	assert_string_equal(s, "foo-bar-baz");
 	free(s);
 }
