@@ -333,7 +333,7 @@ int scan_cmd_main(int argc, char **argv)
 	if (scan_write(&a, fmt, report))
 		goto out;
 	rc = 0;
-	if (fail_on >= 0 && scan_report_max_severity(report) >= fail_on)
+	if (fail_on >= 0 && report_max_severity(report) >= fail_on)
 		rc = 1;
 	else if (scan_incomplete(report)) {
 		fprintf(stderr, "customs scan: the scan is incomplete: a budget was hit or a layer could not be read completely (see the report's \"budgets\" and notes)\n");

@@ -54,17 +54,12 @@ struct image_set {
 
 void image_set_init(struct image_set *s);
 void image_set_release(struct image_set *s);
-void image_set_note(struct image_set *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 /* Reads the manifest or index dg from src into set (appending images).
  * Indexes nest at most a few levels; attestation manifests and non-image
  * artifacts are skipped with a note. */
 int image_resolve(const struct scan_source *src, const struct digest *dg,
 		  struct image_set *set, struct err *e);
-/* Adds the image of one manifest body (already read) to set. */
-int image_add_manifest(struct image_set *set, const struct digest *dg,
-		       const char *body, size_t len, struct err *e);
 /* Reads and parses the config of img: platform and, via diff_ids, nothing
  * else; fills img->os/arch/variant if unset. */
 int image_read_config(const struct scan_source *src, struct image *img,
@@ -73,9 +68,6 @@ int image_read_config(const struct scan_source *src, struct image *img,
 /* Blob helpers. */
 int image_blob_read_all(struct scan_blob *b, size_t cap, struct buf *out,
 			struct err *e);
-int image_read_json_blob(const struct scan_source *src,
-			 const struct digest *dg, struct buf *out,
-			 struct err *e);
 /* Opens b for libarchive with every filter and the tar format (raw: also
  * the "raw" format, to sniff what a blob is).  b stays the caller's and
  * must outlive *out. */

@@ -140,6 +140,15 @@ static bool osv_check(json_t *rec, struct osv_why *w)
 
 /* --- Severity ----------------------------------------------------------- */
 
+/* The severity an OSV record or affected[] entry gives: score < 0 and
+ * vector NULL when there is no usable vector; vector is borrowed from the
+ * JSON. */
+struct osv_sev {
+	enum vuln_severity sev;
+	double score;
+	const char *vector;
+};
+
 static int osv_cvss_rank(const char *type)
 {
 	if (!strcmp(type, "CVSS_V4"))
@@ -160,8 +169,10 @@ static bool osv_sev_word(json_t *obj, const char *key, enum vuln_severity *out)
 	       vuln_severity_parse(json_string_value(v), out) == 0;
 }
 
-void osv_severity(json_t *severity, json_t *eco_specific, json_t *db_specific,
-		  struct osv_sev *out)
+/* From the CVSS vectors (v4, else v3, else v2), or else the severity
+ * words. */
+static void osv_severity(json_t *severity, json_t *eco_specific,
+			 json_t *db_specific, struct osv_sev *out)
 {
 	int best = 0;
 	size_t i;

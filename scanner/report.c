@@ -16,7 +16,7 @@ static const char *const sev_names[] = {
 	[SEV_HIGH] = "high",	   [SEV_CRITICAL] = "critical",
 };
 
-const char *report_sev_name(enum vuln_severity s)
+static const char *report_sev_name(enum vuln_severity s)
 {
 	if ((int)s < 0 || s > SEV_CRITICAL)
 		return "unknown";
@@ -389,6 +389,16 @@ bool report_is_complete(const json_t *r)
 		if (!report_is_complete(m))
 			return false;
 	return true;
+}
+
+int report_max_severity(const json_t *report)
+{
+	const json_t *c = json_object_get(report, "counts");
+
+	for (int s = SEV_CRITICAL; s >= SEV_UNKNOWN; s--)
+		if (json_integer_value(json_object_get(c, sev_names[s])) > 0)
+			return s;
+	return -1;
 }
 
 void report_sum_counts(json_t *r)

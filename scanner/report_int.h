@@ -49,8 +49,6 @@ struct report_meta {
 	time_t now;
 };
 
-/* Severity words of the report, lower case: "critical" ... "unknown". */
-const char *report_sev_name(enum vuln_severity s);
 /* Parses a severity word, any case; -1 if unknown. */
 int report_sev_parse(const char *s, enum vuln_severity *out);
 
@@ -76,6 +74,9 @@ void report_set_findings(json_t *report, const struct scan_inventory *inv,
 			 const struct vuln_finding *f, size_t nf);
 /* Re-stamps a report copied for re-matching: time, DB, and the DB note. */
 void report_restamp(json_t *report, const struct report_meta *m);
+/* Highest severity counted in a report (an index's counts are its
+ * platforms' sum), as an enum vuln_severity; -1 when it has no finding. */
+int report_max_severity(const json_t *report);
 /* Sums the counts of an index report's manifests into its own. */
 void report_sum_counts(json_t *index_report);
 

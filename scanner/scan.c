@@ -252,18 +252,6 @@ fail:
 	return -1;
 }
 
-int scan_report_max_severity(const json_t *report)
-{
-	static const char *const names[] = { "unknown", "low", "medium",
-					     "high", "critical" };
-	const json_t *c = json_object_get(report, "counts");
-
-	for (int s = 4; s >= 0; s--)
-		if (json_integer_value(json_object_get(c, names[s])) > 0)
-			return s;
-	return -1;
-}
-
 /* Defaults leave about 10x headroom over what common images use (a Debian
  * or Node image: < 1 GiB out, < 40k entries a layer, < 3k packages, < 5 s).
  * file_bytes is the largest per-format cap (Go binaries): the formats'

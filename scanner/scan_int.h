@@ -28,9 +28,4 @@ int scan_image_sandboxed(const struct scan_sandbox *sb,
 			 const struct image *img, const struct scan_opts *opts,
 			 json_t **report, struct err *e);
 
-/* Highest severity found in a report ("critical" ... "unknown"), as an
- * index into the report's "counts" order: 4 critical, 3 high, 2 medium,
- * 1 low, 0 unknown; -1 when the report has no finding. */
-int scan_report_max_severity(const json_t *report);
-
 #endif

@@ -111,18 +111,6 @@ bool secdb_is_secdb(json_t *doc);
 int secdb_import(struct vulndb_imp *imp, json_t *doc, const char *name,
 		 struct err *e);
 
-/* The severity an OSV record or affected[] entry gives, from its CVSS
- * vectors (v4, else v3, else v2) or else its severity words.  score < 0
- * and vector NULL when there is no usable vector; vector is borrowed from
- * the JSON. */
-struct osv_sev {
-	enum vuln_severity sev;
-	double score;
-	const char *vector;
-};
-void osv_severity(json_t *severity, json_t *eco_specific, json_t *db_specific,
-		  struct osv_sev *out);
-
 /* sqlite3 helpers: bind a string or NULL; step a statement that returns no
  * rows and reset it.  Failures set e (ERR_DB) and return -1. */
 int vulndb_bind_text(sqlite3_stmt *st, int col, const char *s, struct err *e);
