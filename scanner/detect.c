@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/xmalloc.h"
 #include "scanner/osrelease_int.h"
@@ -200,6 +201,27 @@ void det_run(enum det_kind kind, const struct det_file *f, struct det_out *out)
 	case DET_NONE:
 		break;
 	}
+}
+
+bool det_field(const char *line, size_t n, const char *key, bool nocase,
+	       const char **v, size_t *vn)
+{
+	size_t k = strlen(key);
+
+	if (n <= k || line[k] != ':' ||
+	    (nocase ? strncasecmp(line, key, k) : memcmp(line, key, k)))
+		return false;
+	line += k + 1;
+	n -= k + 1;
+	while (n && (*line == ' ' || *line == '\t')) {
+		line++;
+		n--;
+	}
+	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	*v = line;
+	*vn = n;
+	return true;
 }
 
 bool det_next_line(struct det_lines *it, const char **line, size_t *len)

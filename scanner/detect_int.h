@@ -103,6 +103,12 @@ void det_npm_pkg(const struct det_file *f, struct det_out *out);
 void det_java(const struct det_file *f, struct det_out *out);
 void det_go(const struct det_file *f, struct det_out *out);
 
+/* A "Key: value" line (RFC 822 style headers, dpkg stanzas): if line
+ * (n bytes) is field key (any case when nocase), sets *v and *vn to the
+ * value without surrounding blanks. */
+bool det_field(const char *line, size_t n, const char *key, bool nocase,
+	       const char **v, size_t *vn);
+
 /* Line iteration over a memory block: sets *line and *len to the next line
  * (without "\n" or "\r\n"); returns false at the end. */
 struct det_lines {
