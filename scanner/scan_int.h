@@ -13,7 +13,7 @@
 #include "scanner/scanner.h"
 
 /* scan_run_sandboxed() without the sandbox: the layers are read in this
- * process (the worker's side, and sandbox->unsafe_inprocess). */
+ * process (the worker's side, and sb->unsafe_inprocess). */
 int scan_run(const struct scan_source *src, const struct digest *dg,
 	     const struct scan_opts *opts, json_t **report, struct err *e);
 
