@@ -11,6 +11,7 @@
 /* Each row: name, version order, OSV ecosystem {name, release rule,
  * VERSION_ID part, prefix}, names looked up, purl type, namespace and
  * name, flags. */
+/* clang-format off */
 static const struct eco_info ecos[ECO_COUNT] = {
 	[ECO_UNKNOWN] = {"unknown", NULL, {NULL, ECO_REL_NONE, 0, NULL},
 			 ECO_NAMES_BINARY, "generic", NULL, ECO_PURL_NAME, 0},
@@ -43,6 +44,7 @@ static const struct eco_info ecos[ECO_COUNT] = {
 			{"crates.io", ECO_REL_NONE, 0, NULL}, ECO_NAMES_BINARY,
 			"cargo", NULL, ECO_PURL_NAME, 0},
 };
+/* clang-format on */
 
 const struct eco_info *eco_info(enum scan_eco eco)
 {

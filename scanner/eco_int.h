@@ -12,10 +12,10 @@
 
 enum scan_eco {
 	ECO_UNKNOWN = 0,
-	ECO_DEBIAN,	/* dpkg on Debian */
-	ECO_UBUNTU,	/* dpkg on Ubuntu */
-	ECO_ALPINE,	/* apk */
-	ECO_RPM,	/* rpm; the OSV ecosystem comes from the OS */
+	ECO_DEBIAN, /* dpkg on Debian */
+	ECO_UBUNTU, /* dpkg on Ubuntu */
+	ECO_ALPINE, /* apk */
+	ECO_RPM,    /* rpm; the OSV ecosystem comes from the OS */
 	ECO_PYPI,
 	ECO_NPM,
 	ECO_GO,
@@ -29,37 +29,37 @@ enum scan_eco {
 enum eco_rel_rule {
 	ECO_REL_NONE,	/* language ecosystems: no release suffix */
 	ECO_REL_EXACT,	/* none, or exactly the release */
-	ECO_REL_UBUNTU,	/* none, the release, or the release + ":LTS" */
-	ECO_REL_REDHAT,	/* "enterprise_linux:<release>" [":..."] */
-	ECO_REL_PREFIX,	/* none, or the release followed by end or '-' */
+	ECO_REL_UBUNTU, /* none, the release, or the release + ":LTS" */
+	ECO_REL_REDHAT, /* "enterprise_linux:<release>" [":..."] */
+	ECO_REL_PREFIX, /* none, or the release followed by end or '-' */
 };
 
 /* The OSV ecosystem of a package, and the release of the image's OS its
  * entries name, taken from os-release. */
 struct eco_osv {
-	const char *eco;	/* "Debian"; NULL: none (see ECO_OSV_BY_OS) */
+	const char *eco; /* "Debian"; NULL: none (see ECO_OSV_BY_OS) */
 	enum eco_rel_rule rule;
-	int part;		/* VERSION_ID's leading components (1: "12",
-				 * 2: "3.18"); 0: all of it; -1: PRETTY_NAME */
-	const char *prefix;	/* before the release: "v" (Alpine), or NULL */
+	int part;	    /* VERSION_ID's leading components (1: "12",
+			     * 2: "3.18"); 0: all of it; -1: PRETTY_NAME */
+	const char *prefix; /* before the release: "v" (Alpine), or NULL */
 };
 
 /* Which package names are looked up in the DB. */
 enum eco_names {
-	ECO_NAMES_BINARY,	/* the name as installed */
-	ECO_NAMES_SOURCE,	/* the source package's (dpkg Source, apk
-				 * origin), else the name */
-	ECO_NAMES_SRPM,		/* the name and the source rpm's name */
-	ECO_NAMES_PEP503,	/* the name PEP 503 normalised, as stored */
+	ECO_NAMES_BINARY, /* the name as installed */
+	ECO_NAMES_SOURCE, /* the source package's (dpkg Source, apk
+			   * origin), else the name */
+	ECO_NAMES_SRPM,	  /* the name and the source rpm's name */
+	ECO_NAMES_PEP503, /* the name PEP 503 normalised, as stored */
 };
 
 /* How the name is written in a package URL. */
 enum eco_purl_name {
-	ECO_PURL_NAME,		/* as is */
-	ECO_PURL_LOWER,		/* the dist (source) name, lower case */
-	ECO_PURL_GROUP,		/* "group:artifact": group is the namespace */
-	ECO_PURL_SCOPE,		/* "@scope/name": @scope is the namespace */
-	ECO_PURL_PATH,		/* a module path: its '/' stay */
+	ECO_PURL_NAME,	/* as is */
+	ECO_PURL_LOWER, /* the dist (source) name, lower case */
+	ECO_PURL_GROUP, /* "group:artifact": group is the namespace */
+	ECO_PURL_SCOPE, /* "@scope/name": @scope is the namespace */
+	ECO_PURL_PATH,	/* a module path: its '/' stay */
 };
 
 enum eco_flags {
@@ -85,15 +85,15 @@ enum eco_flags {
 };
 
 struct eco_info {
-	const char *name;	/* in reports: "Debian", "crates.io" */
+	const char *name; /* in reports: "Debian", "crates.io" */
 	/* Version order, as version_int.h's comparators; NULL: byte order. */
 	int (*cmp)(const char *a, const char *b);
 	struct eco_osv osv;
 	enum eco_names names;
-	const char *purl_type;	/* "deb", "cargo"; "generic" */
-	const char *purl_ns;	/* fixed namespace ("debian"), or NULL */
+	const char *purl_type; /* "deb", "cargo"; "generic" */
+	const char *purl_ns;   /* fixed namespace ("debian"), or NULL */
 	enum eco_purl_name purl_name;
-	unsigned flags;		/* enum eco_flags */
+	unsigned flags; /* enum eco_flags */
 };
 
 /* The row of eco; values out of range get ECO_UNKNOWN's.  Never NULL. */

@@ -24,8 +24,8 @@ int scan_images(const struct scan_source *src, const struct image_set *set,
 		json_t **report, struct err *e);
 /* Reads one image in a worker of sb (scan_images() calls it per image). */
 int scan_image_sandboxed(const struct scan_sandbox *sb,
-			 const struct scan_source *src,
-			 const struct image *img, const struct scan_opts *opts,
-			 json_t **report, struct err *e);
+			 const struct scan_source *src, const struct image *img,
+			 const struct scan_opts *opts, json_t **report,
+			 struct err *e);
 
 #endif

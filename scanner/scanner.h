@@ -77,13 +77,13 @@ int scan_worker_main(int argc, char **argv);
  * [offset, offset + size) are the blob; read with pread, so the fd may be
  * shared), or a pull reader (fd == -1). */
 struct scan_blob {
-	int fd;			/* closed by scan_blob_close() */
+	int fd; /* closed by scan_blob_close() */
 	int64_t offset;
-	int64_t size;		/* -1 if unknown (readers only) */
+	int64_t size; /* -1 if unknown (readers only) */
 	/* Pull reader: sets *buf to the next bytes and returns their count,
 	 * 0 at the end, -1 on error (detail in e). */
 	ssize_t (*read)(void *ctx, const void **buf, struct err *e);
-	void (*close)(void *ctx);	/* releases ctx */
+	void (*close)(void *ctx); /* releases ctx */
 	void *ctx;
 };
 
@@ -165,11 +165,11 @@ struct scan_opts {
  * the caller's side (opening a blob, spawning): retry later.
  */
 struct scan_sandbox {
-	const char *exe;	/* the customs binary; NULL: /proc/self/exe */
-	int64_t memory_bytes;	/* address space of a worker; 0: no limit */
-	int64_t report_bytes;	/* largest report taken from a worker */
-	int grace_s;		/* beyond the budget's deadline */
-	int unsafe_inprocess;	/* 1: no worker (tests of the scanner only) */
+	const char *exe;      /* the customs binary; NULL: /proc/self/exe */
+	int64_t memory_bytes; /* address space of a worker; 0: no limit */
+	int64_t report_bytes; /* largest report taken from a worker */
+	int grace_s;	      /* beyond the budget's deadline */
+	int unsafe_inprocess; /* 1: no worker (tests of the scanner only) */
 	/* Told each worker's pid as it starts, and 0 before it is reaped,
 	 * so a caller that stops may kill it; NULL: nobody is told. */
 	void (*track)(void *ctx, pid_t pid);
@@ -177,7 +177,7 @@ struct scan_sandbox {
 };
 #define SCAN_SANDBOX_MEMORY ((int64_t)1 << 30)
 #define SCAN_SANDBOX_REPORT ((int64_t)32 << 20)
-#define SCAN_SANDBOX_GRACE 10
+#define SCAN_SANDBOX_GRACE  10
 
 void scan_sandbox_defaults(struct scan_sandbox *sb);
 
@@ -212,9 +212,9 @@ int scan_rematch(const json_t *report, struct vulndb *db, time_t now,
  * JSON (a file, a directory tree, or a zip such as OSV's all.zip) and
  * Alpine secdb JSON, and atomically replaces the DB file. */
 struct vulndb_import_stats {
-	size_t records;		/* advisories stored */
-	size_t skipped;		/* malformed records, each logged by name */
-	bool unchanged;		/* same data as before: nothing replaced */
+	size_t records; /* advisories stored */
+	size_t skipped; /* malformed records, each logged by name */
+	bool unchanged; /* same data as before: nothing replaced */
 };
 
 /* Imports paths into dbpath (created or atomically replaced). */
