@@ -208,7 +208,6 @@ static int mf_on_data(struct http_req *req, const void *data, size_t len,
 	if (buf_add(&s->body, data, len) == 0)
 		return 0;
 	mf_reply_too_large(req, s->ctx->cfg->max_manifest);
-	mf_state_free(s);
 	return -1;
 }
 
@@ -216,13 +215,12 @@ static void mf_on_end(struct http_req *req, void *arg)
 {
 	(void)req;
 	mf_store(arg);
-	mf_state_free(arg);
 }
 
-static void mf_on_close(struct http_req *req, void *arg)
+static void mf_state_dtor(void *ptr, bool gone)
 {
-	(void)req;
-	mf_state_free(arg);
+	(void)gone;
+	mf_state_free(ptr);
 }
 
 void api_manifest_put(struct reg_call *c)
@@ -241,6 +239,6 @@ void api_manifest_put(struct reg_call *c)
 	memcpy(s->name, c->name, sizeof(s->name));
 	s->ref = c->ref;
 	buf_init(&s->body, cap);
-	http_req_on_close(c->req, mf_on_close, s);
+	http_req_attach(c->req, s, mf_state_dtor);
 	http_req_body(c->req, mf_on_data, mf_on_end, s);
 }

@@ -197,12 +197,14 @@ void api_scan_db_get(struct reg_call *c)
 			  (json_int_t)st.results));
 }
 
-/* A feed being received into a temporary file beside the DB. */
+/* A feed being received into a temporary file beside the DB; freed when
+ * the request ends. */
 struct db_post {
 	struct reg_ctx *ctx;
 	int fd;
 	char *path;
 	uint64_t got;
+	bool imported; /* the import took the file */
 };
 
 static void db_post_free(struct db_post *d, bool remove_file)
@@ -215,15 +217,6 @@ static void db_post_free(struct db_post *d, bool remove_file)
 		reg_scan_feed_remove(d->path);
 	free(d->path);
 	free(d);
-}
-
-/* Replies with e and drops the feed. */
-static void db_post_fail(struct http_req *req, struct db_post *d,
-			 const struct err *e)
-{
-	http_req_on_close(req, NULL, NULL);
-	db_post_free(d, true);
-	reg_reply_error(req, e);
 }
 
 static int db_post_data(struct http_req *req, const void *data, size_t len,
@@ -240,7 +233,7 @@ static int db_post_data(struct http_req *req, const void *data, size_t len,
 		err_set(&e, ERR_TOO_LARGE,
 			"feed is larger than --max-db-upload (%zu bytes)",
 			d->ctx->cfg->max_db_upload);
-		db_post_fail(req, d, &e);
+		reg_reply_error(req, &e);
 		return -1;
 	}
 	while (len) {
@@ -249,7 +242,7 @@ static int db_post_data(struct http_req *req, const void *data, size_t len,
 			continue;
 		if (n < 0) {
 			err_errno(&e, ERR_IO, errno, "write feed");
-			db_post_fail(req, d, &e);
+			reg_reply_error(req, &e);
 			return -1;
 		}
 		p += n;
@@ -286,29 +279,30 @@ static void db_post_end(struct http_req *req, void *arg)
 	d->fd = -1;
 	if (rc < 0) {
 		err_errno(&e, ERR_IO, errno, "write feed");
-		db_post_fail(req, d, &e);
+		reg_reply_error(req, &e);
 		return;
 	}
 	if (!d->got) {
 		err_set(&e, ERR_INVALID,
 			"send the feed (OSV JSON, a zip of it, or Alpine "
 			"secdb JSON) as the body");
-		db_post_fail(req, d, &e);
+		reg_reply_error(req, &e);
 		return;
 	}
-	/* The import takes the file and the request's close callback. */
-	http_req_on_close(req, NULL, NULL);
+	/* The import takes the file. */
 	if (reg_scan_import(d->ctx->scan, req, d->path, db_post_done, &e) < 0) {
-		db_post_fail(req, d, &e);
+		reg_reply_error(req, &e);
 		return;
 	}
-	db_post_free(d, false);
+	d->imported = true;
 }
 
-static void db_post_closed(struct http_req *req, void *arg)
+static void db_post_dtor(void *ptr, bool gone)
 {
-	(void)req;
-	db_post_free(arg, true);
+	struct db_post *d = ptr;
+
+	(void)gone;
+	db_post_free(d, !d->imported);
 }
 
 /* The feed goes into a directory of its own beside the DB, under a fixed
@@ -369,7 +363,7 @@ void api_scan_db_post(struct reg_call *c)
 		free(d);
 		return;
 	}
-	http_req_on_close(c->req, db_post_closed, d);
+	http_req_attach(c->req, d, db_post_dtor);
 	http_req_body(c->req, db_post_data, db_post_end, d);
 }
 

@@ -3,8 +3,8 @@
  * A request that carries blob bytes (PATCH, the closing PUT, a monolithic
  * POST) takes the upload session from storage, streams the body into it
  * piece by piece and gives it back when the request ends, whichever way it
- * ends: reply, error, or the client going away (on_close).  The session
- * therefore stays resumable after a broken connection.
+ * ends: reply, error, or the client going away (its destructor).  The
+ * session therefore stays resumable after a broken connection.
  *
  * Under --quota each piece is counted against the repository as it is
  * written (reg_quota_reserve()), so the data of uploads in progress counts
@@ -86,8 +86,9 @@ static void up_blob_location(struct http_req *req, const char *name,
 }
 
 /* Gives the session back (or, for a monolithic POST, deletes it: nobody
- * else knows its id) and frees the state. */
-static void up_state_free(struct up_state *s)
+ * else knows its id).  Before a reply: the client's next request may come
+ * on another connection at once. */
+static void up_release(struct up_state *s)
 {
 	int64_t size;
 
@@ -99,6 +100,11 @@ static void up_state_free(struct up_state *s)
 		    stor_upload_cancel(s->ctx->st, s->name, s->id, NULL) == 0)
 			reg_quota_add(s->ctx->quota, s->name, -size);
 	}
+}
+
+static void up_state_free(struct up_state *s)
+{
+	up_release(s);
 	free(s);
 }
 
@@ -142,7 +148,7 @@ static int up_on_data(struct http_req *req, const void *data, size_t len,
 	return 0;
 fail:
 	reg_reply_error(req, &e);
-	up_state_free(s);
+	up_release(s);
 	return -1;
 }
 
@@ -179,6 +185,8 @@ static void up_finish_done(struct http_req *req, void *arg)
 
 static void up_finish(struct http_req *req, struct up_state *s)
 {
+	/* The job takes s; up_finish_done() frees it. */
+	http_req_detach(req, s);
 	s->fin = s->up;
 	s->fin_size = stor_upload_offset(s->up);
 	s->up = NULL;
@@ -212,13 +220,13 @@ static void up_on_end(struct http_req *req, void *arg)
 		up_finish(req, s);
 		return;
 	}
-	up_state_free(s);
+	up_release(s);
 }
 
-static void up_on_close(struct http_req *req, void *arg)
+static void up_state_dtor(void *ptr, bool gone)
 {
-	(void)req;
-	up_state_free(arg);
+	(void)gone;
+	up_state_free(ptr);
 }
 
 /* Streams the request body into u (which the state now owns). */
@@ -237,7 +245,7 @@ static void up_stream(struct reg_call *c, struct stor_upload *u,
 	snprintf(s->id, sizeof(s->id), "%s", stor_upload_id(u));
 	if (expected)
 		s->expected = *expected;
-	http_req_on_close(c->req, up_on_close, s);
+	http_req_attach(c->req, s, up_state_dtor);
 	http_req_body(c->req, up_on_data, up_on_end, s);
 }
 

@@ -578,7 +578,6 @@ static int authz_tok_data(struct http_req *req, const void *data, size_t len,
 	}
 	reg_reply_errorf(req, ERR_TOO_LARGE, "token request over %d bytes",
 			 AUTH_TOKEN_FORM_MAX);
-	authz_tok_free(t);
 	return -1;
 }
 
@@ -589,13 +588,14 @@ static void authz_tok_end(struct http_req *req, void *arg)
 	t->form[t->len] = '\0';
 	authz_token_reply(t->auth, t->work, req, AUTH_TOKEN_POST, t->form,
 			  t->len);
-	authz_tok_free(t);
+	/* A password goes now, not when the reply has been written. */
+	OPENSSL_cleanse(t->form, sizeof(t->form));
 }
 
-static void authz_tok_close(struct http_req *req, void *arg)
+static void authz_tok_dtor(void *ptr, bool gone)
 {
-	(void)req;
-	authz_tok_free(arg);
+	(void)gone;
+	authz_tok_free(ptr);
 }
 
 void reg_authz_token(struct reg_call *c)
@@ -627,6 +627,6 @@ void reg_authz_token(struct reg_call *c)
 	t = xcalloc(1, sizeof(*t));
 	t->auth = c->ctx->auth;
 	t->work = c->ctx->work;
-	http_req_on_close(c->req, authz_tok_close, t);
+	http_req_attach(c->req, t, authz_tok_dtor);
 	http_req_body(c->req, authz_tok_data, authz_tok_end, t);
 }
