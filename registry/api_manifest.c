@@ -9,7 +9,6 @@
 #include "common/xmalloc.h"
 #include "common/log.h"
 #include "registry/maint.h"
-#include "registry/policy.h"
 #include "registry/reply.h"
 #include "registry/scan/scan.h"
 #include "common/banned.h"
@@ -23,23 +22,24 @@ struct mf_state {
 	struct buf body; /* capped at --max-manifest */
 };
 
-void api_manifest_get(struct reg_call *c)
+enum reg_status api_manifest_get(struct reg_call *c)
 {
 	const struct reg_ref *ref = &c->ref;
-	struct stor_manifest *m = NULL;
+	struct stor_manifest *m = c->manifest; /* the one the policy judged */
 	struct err e = ERR_INIT;
 
-	if (stor_manifest_get(
-		    c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
-		    ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {
+	c->manifest = NULL;
+	if (!m && stor_manifest_get(
+			  c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
+			  ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
-	if (!reg_policy_gate(c, m, reg_reply_stored_manifest))
-		reg_reply_stored_manifest(c->req, m);
+	reg_reply_stored_manifest(c->req, m);
+	return REG_DONE;
 }
 
-void api_manifest_delete(struct reg_call *c)
+enum reg_status api_manifest_delete(struct reg_call *c)
 {
 	struct err e = ERR_INIT;
 	int rc;
@@ -51,7 +51,7 @@ void api_manifest_delete(struct reg_call *c)
 		rc = stor_tag_delete(c->ctx->st, c->name, c->ref.tag, &e);
 	if (rc < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	/* The image's scan reports go with it. */
 	if (c->ref.is_digest &&
@@ -59,6 +59,7 @@ void api_manifest_delete(struct reg_call *c)
 		log_msg(LL_WARN, "%s: scan reports of deleted manifest: %s",
 			http_req_id(c->req), e.msg);
 	reg_reply_status(c->req, 202);
+	return REG_DONE;
 }
 
 /* One config or layer: it must be linked to the repository (pushed or
@@ -223,7 +224,7 @@ static void mf_state_dtor(void *ptr, bool gone)
 	mf_state_free(ptr);
 }
 
-void api_manifest_put(struct reg_call *c)
+enum reg_status api_manifest_put(struct reg_call *c)
 {
 	size_t cap = c->ctx->cfg->max_manifest;
 	int64_t cl = http_req_content_length(c->req);
@@ -231,7 +232,7 @@ void api_manifest_put(struct reg_call *c)
 
 	if (cl >= 0 && (uint64_t)cl > cap) {
 		mf_reply_too_large(c->req, cap);
-		return;
+		return REG_DONE;
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->ctx = c->ctx;
@@ -241,4 +242,5 @@ void api_manifest_put(struct reg_call *c)
 	buf_init(&s->body, cap);
 	http_req_attach(c->req, s, mf_state_dtor);
 	http_req_body(c->req, mf_on_data, mf_on_end, s);
+	return REG_DEFERRED;
 }

@@ -137,12 +137,13 @@ static bool scan_ensure_job(struct reg_call *c, const struct stor_manifest *m)
 	return false;
 }
 
-void api_scan_get(struct reg_call *c)
+enum reg_status api_scan_get(struct reg_call *c)
 {
 	const struct reg_ref *ref = &c->ref;
 	const char *wait_s = http_req_query_param(c->req, "wait");
 	struct stor_manifest *m = NULL;
 	struct scan_wait_ctx *w;
+	enum reg_status st = REG_DONE;
 	struct err e = ERR_INIT;
 	long wait = 0;
 
@@ -150,13 +151,13 @@ void api_scan_get(struct reg_call *c)
 				       &wait, &e) < 0) {
 		reg_reply_errorf(c->req, ERR_INVALID,
 				 "wait must be a number of seconds");
-		return;
+		return REG_DONE;
 	}
 	if (stor_manifest_get(
 		    c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
 		    ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	if (scan_ensure_job(c, m) ||
 	    scan_answer(c->ctx, c->req, c->name, &m->digest,
@@ -168,13 +169,15 @@ void api_scan_get(struct reg_call *c)
 	w->dg = m->digest;
 	reg_scan_wait(c->ctx->scan, c->req, &m->digest, (int)wait, scan_woken,
 		      w);
+	st = REG_DEFERRED;
 out:
 	stor_manifest_free(m);
+	return st;
 }
 
 /* --- The vulnerability DB ------------------------------------------------ */
 
-void api_scan_db_get(struct reg_call *c)
+enum reg_status api_scan_db_get(struct reg_call *c)
 {
 	struct stor_scan_stats st;
 	struct err e = ERR_INIT;
@@ -182,7 +185,7 @@ void api_scan_db_get(struct reg_call *c)
 
 	if (stor_scan_stats(c->ctx->st, &st, &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	if (c->ctx->scan)
 		reg_scan_db_version(c->ctx->scan, version, sizeof(version));
@@ -195,6 +198,7 @@ void api_scan_db_get(struct reg_call *c)
 			  (json_int_t)st.waiting, "done", (json_int_t)st.done,
 			  "failed", (json_int_t)st.failed, "reports",
 			  (json_int_t)st.results));
+	return REG_DONE;
 }
 
 /* A feed being received into a temporary file beside the DB; freed when
@@ -334,7 +338,7 @@ static int db_post_create(const char *db_path, bool json, char **path,
 	return fd;
 }
 
-void api_scan_db_post(struct reg_call *c)
+enum reg_status api_scan_db_post(struct reg_call *c)
 {
 	const char *ctype = http_req_header(c->req, "Content-Type");
 	int64_t cl = http_req_content_length(c->req);
@@ -346,14 +350,14 @@ void api_scan_db_post(struct reg_call *c)
 	if (!c->ctx->scan) {
 		reg_reply_errorf(c->req, ERR_UNSUPPORTED,
 				 "scanning is not running");
-		return;
+		return REG_DONE;
 	}
 	if (cl >= 0 && (uint64_t)cl > cap) {
 		reg_reply_errorf(c->req, ERR_TOO_LARGE,
 				 "feed is larger than --max-db-upload (%zu "
 				 "bytes)",
 				 cap);
-		return;
+		return REG_DONE;
 	}
 	d = xcalloc(1, sizeof(*d));
 	d->ctx = c->ctx;
@@ -361,10 +365,11 @@ void api_scan_db_post(struct reg_call *c)
 	if (d->fd < 0) {
 		reg_reply_error(c->req, &e);
 		free(d);
-		return;
+		return REG_DONE;
 	}
 	http_req_attach(c->req, d, db_post_dtor);
 	http_req_body(c->req, db_post_data, db_post_end, d);
+	return REG_DEFERRED;
 }
 
 /* --- Discovery ------------------------------------------------------------ */
@@ -385,9 +390,10 @@ static json_t *scan_extension(bool repo_level)
 			 "url", SCAN_DOC_PATH, "endpoints", ep);
 }
 
-void api_ext_discover(struct reg_call *c)
+enum reg_status api_ext_discover(struct reg_call *c)
 {
 	reg_reply_json(c->req, 200, scan_extension(c->name[0] != '\0'));
+	return REG_DONE;
 }
 
 static const char scan_doc[] =
@@ -414,8 +420,9 @@ static const char scan_doc[] =
 	"  stored reports are then re-matched and replaced where their\n"
 	"  findings change.  200 with the version and counts.\n";
 
-void api_scan_doc(struct reg_call *c)
+enum reg_status api_scan_doc(struct reg_call *c)
 {
 	reg_reply_mem(c->req, 200, "text/markdown; charset=utf-8", scan_doc,
 		      sizeof(scan_doc) - 1);
+	return REG_DONE;
 }

@@ -230,9 +230,9 @@ static void up_state_dtor(void *ptr, bool gone)
 }
 
 /* Streams the request body into u (which the state now owns). */
-static void up_stream(struct reg_call *c, struct stor_upload *u,
-		      enum up_kind kind, const struct digest *expected,
-		      int64_t left)
+static enum reg_status up_stream(struct reg_call *c, struct stor_upload *u,
+				 enum up_kind kind,
+				 const struct digest *expected, int64_t left)
 {
 	struct up_state *s = xcalloc(1, sizeof(*s));
 
@@ -247,6 +247,7 @@ static void up_stream(struct reg_call *c, struct stor_upload *u,
 		s->expected = *expected;
 	http_req_attach(c->req, s, up_state_dtor);
 	http_req_body(c->req, up_on_data, up_on_end, s);
+	return REG_DEFERRED;
 }
 
 /* Checks Content-Range (if any) against the upload's offset and the
@@ -341,7 +342,7 @@ static void up_client(const struct reg_call *c, char *out, size_t size)
 		snprintf(out, size, "address %s", http_req_peer(c->req));
 }
 
-void api_upload_start(struct reg_call *c)
+enum reg_status api_upload_start(struct reg_call *c)
 {
 	const char *mount = http_req_query_param(c->req, "mount");
 	const char *dgq = http_req_query_param(c->req, "digest");
@@ -352,7 +353,7 @@ void api_upload_start(struct reg_call *c)
 	struct digest dg;
 
 	if (mount && up_try_mount(c, mount) != 0)
-		return;
+		return REG_DONE;
 	if (!mount && dgq && digest_parse(dgq, strlen(dgq), &dg, &e) < 0)
 		goto fail;
 	up_client(c, client, sizeof(client));
@@ -367,34 +368,35 @@ void api_upload_start(struct reg_call *c)
 		up_location(c->req, c->name, id);
 		up_range(c->req, 0);
 		reg_reply_status(c->req, 202);
-		return;
+		return REG_DONE;
 	}
 	if (stor_upload_take(c->ctx->st, c->name, id, &u, &e) < 0) {
 		stor_upload_cancel(c->ctx->st, c->name, id, NULL);
 		goto fail;
 	}
-	up_stream(c, u, UP_POST, &dg, -1);
-	return;
+	return up_stream(c, u, UP_POST, &dg, -1);
 fail:
 	reg_reply_error(c->req, &e);
+	return REG_DONE;
 }
 
-void api_upload_status(struct reg_call *c)
+enum reg_status api_upload_status(struct reg_call *c)
 {
 	struct stor_upload *u;
 	struct err e = ERR_INIT;
 
 	if (stor_upload_take(c->ctx->st, c->name, c->upload_id, &u, &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	up_location(c->req, c->name, c->upload_id);
 	up_range(c->req, stor_upload_offset(u));
 	stor_upload_release(u);
 	reg_reply_status(c->req, 204);
+	return REG_DONE;
 }
 
-void api_upload_patch(struct reg_call *c)
+enum reg_status api_upload_patch(struct reg_call *c)
 {
 	struct stor_upload *u = NULL;
 	struct err e = ERR_INIT;
@@ -404,15 +406,15 @@ void api_upload_patch(struct reg_call *c)
 		goto fail;
 	if (up_check_range(c, u, &left, &e) < 0)
 		goto fail;
-	up_stream(c, u, UP_PATCH, NULL, left);
-	return;
+	return up_stream(c, u, UP_PATCH, NULL, left);
 fail:
 	up_reply_error(c->req, c->name, c->upload_id, u, &e);
 	if (u)
 		stor_upload_release(u);
+	return REG_DONE;
 }
 
-void api_upload_put(struct reg_call *c)
+enum reg_status api_upload_put(struct reg_call *c)
 {
 	struct stor_upload *u = NULL;
 	struct err e = ERR_INIT;
@@ -425,21 +427,22 @@ void api_upload_put(struct reg_call *c)
 		goto fail;
 	if (up_check_range(c, u, &left, &e) < 0)
 		goto fail;
-	up_stream(c, u, UP_PUT, &dg, left);
-	return;
+	return up_stream(c, u, UP_PUT, &dg, left);
 fail:
 	up_reply_error(c->req, c->name, c->upload_id, u, &e);
 	if (u)
 		stor_upload_release(u);
+	return REG_DONE;
 }
 
-void api_upload_cancel(struct reg_call *c)
+enum reg_status api_upload_cancel(struct reg_call *c)
 {
 	struct err e = ERR_INIT;
 
 	if (stor_upload_cancel(c->ctx->st, c->name, c->upload_id, &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	reg_reply_status(c->req, 204);
+	return REG_DONE;
 }

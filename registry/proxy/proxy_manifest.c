@@ -67,7 +67,8 @@ static void pxm_serve_stored(struct reg_ctx *ctx, struct http_req *req,
 
 	if (oci_type_of(sm->media_type) != OCI_TYPE_INDEX) {
 		snprintf(call.name, sizeof(call.name), "%s", name);
-		if (reg_policy_gate(&call, sm, reg_reply_stored_manifest))
+		if (reg_policy_gate(&call, sm, reg_reply_stored_manifest) !=
+		    REG_CONTINUE)
 			return;
 	}
 	reg_reply_stored_manifest(req, sm);
