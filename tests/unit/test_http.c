@@ -236,7 +236,8 @@ static void hang_dtor(void *ptr, bool gone)
 
 /* /attach: state attached, and the reply sent at once; /attach?ms=N: the
  * reply deferred from a thread after N ms, unless the request ended first
- * (the thread asks under a lock, as registry/work.c does). */
+ * (the thread asks under a lock, as registry/work.c does);
+ * /attach?detach=1: the state taken off again before the reply. */
 static atomic_int attach_ok, attach_gone, attach_late;
 
 struct attach {
@@ -296,6 +297,12 @@ static void start_attach(struct http_req *req)
 	a->req = req;
 	atomic_init(&a->refs, 1);
 	http_req_attach(req, a, attach_dtor);
+	if (http_req_query_param(req, "detach")) {
+		http_req_detach(req, a);
+		attach_unref(a);
+		http_reply_mem(req, 200, "text/plain", "detached\n", 9);
+		return;
+	}
 	if (!ms) {
 		http_reply_mem(req, 200, "text/plain", "now\n", 4);
 		return;
@@ -1423,7 +1430,7 @@ static void test_client_gone_mid_body(void **state)
 
 /* Attached state goes exactly once: after a reply sent at once, after one
  * sent from a defer, and when the client leaves while a reply is deferred
- * (whose deferred call then never comes). */
+ * (whose deferred call then never comes); detached state not at all. */
 static void test_attach(void **state)
 {
 	struct cli *c = cli_open(main_srv.port), *gone;
@@ -1432,6 +1439,7 @@ static void test_attach(void **state)
 	struct linger lg = {1, 0};
 
 	(void)state;
+	get_ok(c, "/attach?detach=1", "detached\n");
 	get_ok(c, "/attach", "now\n");
 	assert_true(wait_count(&attach_ok, ok + 1, 3000));
 	get_ok(c, "/attach?ms=20", "late\n");
