@@ -12,7 +12,7 @@
 #include "registry/work.h"
 #include "common/banned.h"
 
-void api_blob_get(struct reg_call *c)
+enum reg_status api_blob_get(struct reg_call *c)
 {
 	char dg[DIGEST_STR_MAX], etag[DIGEST_STR_MAX + 2], range[96];
 	int64_t size = 0, off = 0, len;
@@ -24,7 +24,7 @@ void api_blob_get(struct reg_call *c)
 	if (stor_blob_open(c->ctx->st, c->name, &c->digest, &fd, &size, &e) <
 	    0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	digest_str(&c->digest, dg);
 	snprintf(etag, sizeof(etag), "\"%s\"", dg);
@@ -44,7 +44,7 @@ void api_blob_get(struct reg_call *c)
 				 "range not satisfiable for a blob of %lld "
 				 "bytes",
 				 (long long)size);
-		return;
+		return REG_DONE;
 	}
 	if (r == 1) {
 		snprintf(range, sizeof(range), "bytes %lld-%lld/%lld",
@@ -53,10 +53,11 @@ void api_blob_get(struct reg_call *c)
 		http_reply_header(c->req, "Content-Range", range);
 		reg_reply_file(c->req, 206, "application/octet-stream", fd,
 			       (off_t)off, (off_t)len);
-		return;
+		return REG_DONE;
 	}
 	reg_reply_file(c->req, 200, "application/octet-stream", fd, 0,
 		       (off_t)size);
+	return REG_DONE;
 }
 
 /* A DELETE, on the pool: the unlink writes to the database. */
@@ -72,11 +73,12 @@ static int blob_delete_call(struct reg_work_job *j, struct err *e)
 	return stor_blob_unlink(j->st, j->name, &d->digest, e);
 }
 
-void api_blob_delete(struct reg_call *c)
+enum reg_status api_blob_delete(struct reg_call *c)
 {
 	struct blob_del *d = reg_work_job_new(sizeof(*d), blob_delete_call, 202,
 					      c->ctx->st, c->name);
 
 	d->digest = c->digest;
 	reg_work_reply(c->ctx->work, c->req, &d->job);
+	return REG_DEFERRED;
 }

@@ -9,13 +9,13 @@
 #include "common/xmalloc.h"
 #include "common/log.h"
 #include "registry/maint.h"
-#include "registry/policy.h"
 #include "registry/reply.h"
 #include "registry/scan/scan.h"
 #include "registry/work.h"
 #include "common/banned.h"
 
-/* A manifest PUT while its body arrives; freed when the request ends. */
+/* A manifest PUT: attached to the request while its body arrives, then
+ * the store job's. */
 struct mf_state {
 	struct reg_ctx *ctx;
 	struct http_req *req;
@@ -32,38 +32,21 @@ struct mf_state {
 	struct digest subject;
 };
 
-static void mf_digest_headers(struct http_req *req, const struct digest *dg)
-{
-	char s[DIGEST_STR_MAX], etag[DIGEST_STR_MAX + 2];
-
-	digest_str(dg, s);
-	snprintf(etag, sizeof(etag), "\"%s\"", s);
-	http_reply_header(req, "Docker-Content-Digest", s);
-	http_reply_header(req, "ETag", etag);
-}
-
-/* Served byte for byte, with the type it was pushed with; frees m. */
-static void mf_serve(struct http_req *req, struct stor_manifest *m)
-{
-	mf_digest_headers(req, &m->digest);
-	reg_reply_mem(req, 200, m->media_type, m->body, m->len);
-	stor_manifest_free(m);
-}
-
-void api_manifest_get(struct reg_call *c)
+enum reg_status api_manifest_get(struct reg_call *c)
 {
 	const struct reg_ref *ref = &c->ref;
-	struct stor_manifest *m = NULL;
+	struct stor_manifest *m = c->manifest; /* the one the policy judged */
 	struct err e = ERR_INIT;
 
-	if (stor_manifest_get(
-		    c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
-		    ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {
+	c->manifest = NULL;
+	if (!m && stor_manifest_get(
+			  c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
+			  ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
-	if (!reg_policy_gate(c, m, mf_serve))
-		mf_serve(c->req, m);
+	reg_reply_stored_manifest(c->req, m);
+	return REG_DONE;
 }
 
 /* A DELETE, on the pool: it writes to the database. */
@@ -89,22 +72,14 @@ static int mf_delete_call(struct reg_work_job *j, struct err *e)
 	return 0;
 }
 
-void api_manifest_delete(struct reg_call *c)
+enum reg_status api_manifest_delete(struct reg_call *c)
 {
 	struct mf_del *d = reg_work_job_new(sizeof(*d), mf_delete_call, 202,
 					    c->ctx->st, c->name);
 
 	d->ref = c->ref;
 	reg_work_reply(c->ctx->work, c->req, &d->job);
-}
-
-static int mf_digest_cmp(const void *a, const void *b)
-{
-	const struct digest *x = a, *y = b;
-
-	if (x->alg != y->alg)
-		return x->alg < y->alg ? -1 : 1;
-	return strcmp(x->hex, y->hex);
+	return REG_DEFERRED;
 }
 
 /* One config or layer: it must be linked to the repository (pushed or
@@ -143,7 +118,6 @@ static int mf_check_refs(struct mf_state *s, const struct reg_manifest *m,
 			 struct digest *refs, size_t *nrefs, struct err *e)
 {
 	char dg[DIGEST_STR_MAX];
-	size_t n = 0;
 
 	*nrefs = 0;
 	for (size_t i = 0; i < m->ndescs; i++) {
@@ -160,11 +134,7 @@ static int mf_check_refs(struct mf_state *s, const struct reg_manifest *m,
 				       digest_str(&d->digest, dg), s->name);
 		refs[(*nrefs)++] = d->digest;
 	}
-	qsort(refs, *nrefs, sizeof(*refs), mf_digest_cmp);
-	for (size_t i = 0; i < *nrefs; i++)
-		if (n == 0 || !digest_eq(&refs[n - 1], &refs[i]))
-			refs[n++] = refs[i];
-	*nrefs = n;
+	digest_sort_unique(refs, nrefs);
 	return 0;
 }
 
@@ -175,7 +145,7 @@ static void mf_reply_created(struct http_req *req, const struct mf_state *s)
 	loc = xasprintf("/v2/%s/manifests/%s", s->name, digest_str(&s->dg, d));
 	http_reply_header(req, "Location", loc);
 	free(loc);
-	mf_digest_headers(req, &s->dg);
+	reg_reply_digest_headers(req, &s->dg);
 	if (s->has_subject)
 		http_reply_header(req, "OCI-Subject",
 				  digest_str(&s->subject, d));
@@ -217,8 +187,7 @@ static void mf_store_run(void *arg)
 		.annotations_json = m.annotations_json,
 		.refs = refs,
 		.nrefs = nrefs,
-		.enqueue_scan = m.kind != REG_MK_OTHER &&
-				reg_scan_wanted(s->body.buf, s->body.len),
+		.enqueue_scan = m.kind != OCI_KIND_ARTIFACT,
 		/* gc may have freed a ref since mf_check_refs(). */
 		.verify_refs = true,
 	};
@@ -275,7 +244,6 @@ static int mf_on_data(struct http_req *req, const void *data, size_t len,
 	if (buf_add(&s->body, data, len) == 0)
 		return 0;
 	mf_reply_too_large(req, s->ctx->cfg->max_manifest);
-	mf_state_free(s);
 	return -1;
 }
 
@@ -285,16 +253,18 @@ static void mf_on_end(struct http_req *req, void *arg)
 	const char *ctype = http_req_header(req, "Content-Type");
 
 	s->ctype = ctype ? xstrdup(ctype) : NULL;
+	/* The job takes s; mf_store_done() frees it. */
+	http_req_detach(req, s);
 	reg_work_call(s->ctx->work, req, mf_store_run, mf_store_done, s);
 }
 
-static void mf_on_close(struct http_req *req, void *arg)
+static void mf_state_dtor(void *ptr, bool gone)
 {
-	(void)req;
-	mf_state_free(arg);
+	(void)gone;
+	mf_state_free(ptr);
 }
 
-void api_manifest_put(struct reg_call *c)
+enum reg_status api_manifest_put(struct reg_call *c)
 {
 	size_t cap = c->ctx->cfg->max_manifest;
 	int64_t cl = http_req_content_length(c->req);
@@ -302,7 +272,7 @@ void api_manifest_put(struct reg_call *c)
 
 	if (cl >= 0 && (uint64_t)cl > cap) {
 		mf_reply_too_large(c->req, cap);
-		return;
+		return REG_DONE;
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->ctx = c->ctx;
@@ -310,6 +280,7 @@ void api_manifest_put(struct reg_call *c)
 	memcpy(s->name, c->name, sizeof(s->name));
 	s->ref = c->ref;
 	buf_init(&s->body, cap);
-	http_req_on_close(c->req, mf_on_close, s);
+	http_req_attach(c->req, s, mf_state_dtor);
 	http_req_body(c->req, mf_on_data, mf_on_end, s);
+	return REG_DEFERRED;
 }

@@ -3,8 +3,8 @@
  * A request that carries blob bytes (PATCH, the closing PUT, a monolithic
  * POST) takes the upload session from storage, streams the body into it
  * piece by piece and gives it back when the request ends, whichever way it
- * ends: reply, error, or the client going away (on_close).  The session
- * therefore stays resumable after a broken connection.
+ * ends: reply, error, or the client going away (its destructor).  The
+ * session therefore stays resumable after a broken connection.
  *
  * Under --quota each piece is counted against the repository as it is
  * written (reg_quota_reserve()), so the data of uploads in progress counts
@@ -38,7 +38,9 @@ enum up_kind {
 	UP_POST,  /* a monolithic POST: 201; the session is ours alone */
 };
 
-/* A request streaming into an upload; freed when the request ends. */
+/* A request streaming into an upload.  Attached to the request, except
+ * while a work job has it (a write, the finish, the give-back): then the
+ * job's done frees it, or attaches it again. */
 struct up_state {
 	struct reg_ctx *ctx;
 	struct http_req *req;
@@ -204,10 +206,12 @@ static void up_giveback_reply(struct http_req *req, struct up_state *s,
 	if (e)
 		s->fin_err = *e;
 	s->fin_where = where;
+	/* The job takes s; up_giveback_done() frees it. */
+	http_req_detach(req, s);
 	reg_work_call(s->ctx->work, req, up_giveback_run, up_giveback_done, s);
 }
 
-static void up_on_close(struct http_req *req, void *arg);
+static void up_state_dtor(void *ptr, bool gone);
 static void up_end(struct http_req *req, struct up_state *s);
 
 /* On a work thread: one piece into the session. */
@@ -248,8 +252,12 @@ static void up_write_start(struct http_req *req, struct up_state *s)
 	s->pend_len = 0;
 	s->writing = true;
 	if (s->ctx->work && reg_work_run(s->ctx->work, req, up_write_run,
-					 up_write_done, s) == 0)
+					 up_write_done, s) == 0) {
+		/* The job has s until up_write_done(): the request ending
+		 * meanwhile must not free it under the write. */
+		http_req_detach(req, s);
 		return;
+	}
 	up_write_run(s);
 	up_write_landed(s);
 }
@@ -294,7 +302,7 @@ static void up_write_done(struct http_req *req, void *arg)
 		up_state_free(s);
 		return;
 	}
-	http_req_on_close(req, up_on_close, s);
+	http_req_attach(req, s, up_state_dtor);
 	up_write_next(req, s);
 }
 
@@ -383,6 +391,8 @@ static void up_finish_done(struct http_req *req, void *arg)
 
 static void up_finish(struct http_req *req, struct up_state *s)
 {
+	/* The job takes s; up_finish_done() frees it. */
+	http_req_detach(req, s);
 	s->fin = s->up;
 	s->fin_size = stor_upload_offset(s->up);
 	s->up = NULL;
@@ -415,11 +425,11 @@ static void up_on_end(struct http_req *req, void *arg)
 		up_write_next(req, s);
 }
 
-static void up_on_close(struct http_req *req, void *arg)
+static void up_state_dtor(void *ptr, bool gone)
 {
-	/* Not while a write is out: the pool has the request's close. */
-	(void)req;
-	up_state_free(arg);
+	/* Not while a job has s: it is detached then. */
+	(void)gone;
+	up_state_free(ptr);
 }
 
 /* Streams the request body into u (which the state now owns). */
@@ -443,7 +453,7 @@ static void up_stream(struct reg_ctx *ctx, struct http_req *req,
 		up_state_free(s);
 		return;
 	}
-	http_req_on_close(req, up_on_close, s);
+	http_req_attach(req, s, up_state_dtor);
 	http_req_body(req, up_on_data, up_on_end, s);
 }
 
@@ -643,7 +653,7 @@ static void up_client(const struct reg_call *c, char *out, size_t size)
 		snprintf(out, size, "address %s", http_req_peer(c->req));
 }
 
-void api_upload_start(struct reg_call *c)
+enum reg_status api_upload_start(struct reg_call *c)
 {
 	const char *mount = http_req_query_param(c->req, "mount");
 	const char *dgq = http_req_query_param(c->req, "digest");
@@ -653,31 +663,33 @@ void api_upload_start(struct reg_call *c)
 	o->fresh = true;
 	if (mount && up_mount_prepare(c, mount, o) < 0) {
 		free(o);
-		return;
+		return REG_DONE;
 	}
 	if (!mount && dgq) {
 		/* A monolithic POST: the body is the blob. */
 		if (digest_parse(dgq, strlen(dgq), &o->dg, &e) < 0) {
 			reg_reply_error(c->req, &e);
 			free(o);
-			return;
+			return REG_DONE;
 		}
 		o->kind = UP_POST;
 	}
 	up_client(c, o->client, sizeof(o->client));
 	reg_work_call(c->ctx->work, c->req, up_open_run, up_open_done, o);
+	return REG_DEFERRED;
 }
 
-void api_upload_status(struct reg_call *c)
+enum reg_status api_upload_status(struct reg_call *c)
 {
 	struct up_open *o = up_open_new(c, UP_PATCH);
 
 	o->status = true;
 	reg_work_call(c->ctx->work, c->req, up_open_run, up_open_done, o);
+	return REG_DEFERRED;
 }
 
 /* PATCH and the closing PUT. */
-static void up_append(struct reg_call *c, enum up_kind kind)
+static enum reg_status up_append(struct reg_call *c, enum up_kind kind)
 {
 	struct up_open *o = up_open_new(c, kind);
 	struct err e = ERR_INIT;
@@ -685,20 +697,21 @@ static void up_append(struct reg_call *c, enum up_kind kind)
 	if (kind == UP_PUT && up_digest_param(c, &o->dg, &e) < 0) {
 		reg_reply_error(c->req, &e);
 		free(o);
-		return;
+		return REG_DONE;
 	}
 	up_parse_range(c, o);
 	reg_work_call(c->ctx->work, c->req, up_open_run, up_open_done, o);
+	return REG_DEFERRED;
 }
 
-void api_upload_patch(struct reg_call *c)
+enum reg_status api_upload_patch(struct reg_call *c)
 {
-	up_append(c, UP_PATCH);
+	return up_append(c, UP_PATCH);
 }
 
-void api_upload_put(struct reg_call *c)
+enum reg_status api_upload_put(struct reg_call *c)
 {
-	up_append(c, UP_PUT);
+	return up_append(c, UP_PUT);
 }
 
 /* DELETE, on the pool. */
@@ -714,11 +727,12 @@ static int up_cancel_call(struct reg_work_job *j, struct err *e)
 	return stor_upload_cancel(j->st, j->name, u->id, e);
 }
 
-void api_upload_cancel(struct reg_call *c)
+enum reg_status api_upload_cancel(struct reg_call *c)
 {
 	struct up_cancel *u = reg_work_job_new(sizeof(*u), up_cancel_call, 204,
 					       c->ctx->st, c->name);
 
 	memcpy(u->id, c->upload_id, sizeof(u->id));
 	reg_work_reply(c->ctx->work, c->req, &u->job);
+	return REG_DEFERRED;
 }

@@ -4,7 +4,6 @@
 
 #include "auth/auth.h"
 #include "registry/registry.h"
-#include "scanner/scan.h"
 #include "scanner/scanner.h"
 #include "storage/storage.h"
 
@@ -49,7 +48,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(*subcommands); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "customs: unknown command '%s'\n", argv[1]);
-	usage(stderr);
+	fprintf(stderr, "customs: unknown command '%s'; see customs --help\n",
+		argv[1]);
 	return 2;
 }

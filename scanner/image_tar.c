@@ -9,7 +9,7 @@
  * memory during the first pass, and each layer is read by streaming the
  * tarball again up to that member, one pass per layer.
  */
-#include "scanner/image.h"
+#include "scanner/image_int.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "common/xmalloc.h"
-#include "scanner/image_int.h"
 #include "common/banned.h"
 
 #define TAR_MAX_MEMBERS 100000
@@ -360,7 +359,7 @@ static int tar_docker_image(struct image_input *in, json_t *ent,
 			json_array_size(layers));
 		goto out;
 	}
-	img.media_type = xstrdup(MT_DOCKER_MANIFEST);
+	img.media_type = xstrdup(OCI_MT_DOCKER_MANIFEST);
 	img.layers = xcalloc(json_array_size(layers) + 1, sizeof(*img.layers));
 	json_array_foreach(layers, i, l) {
 		const char *name = json_string_value(l);

@@ -9,7 +9,7 @@
  * properly.
  */
 #define _GNU_SOURCE /* syncfs */
-#include "storage/storage_int.h"
+#include "storage/blob_fs_int.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -524,12 +524,6 @@ static const struct stor_blob_ops fs_ops = {
 	.up_hash = fs_up_hash,
 	.up_commit = fs_up_commit,
 	.up_remove = fs_up_remove,
-	.walk = stor_fs_walk,
-	.up_walk = stor_fs_up_walk,
-	.up_stat = stor_fs_up_stat,
-	.remove = stor_fs_remove,
-	.quarantine = stor_fs_quarantine,
-	.tmp_remove = stor_fs_tmp_remove,
 	.up_reader = fs_up_reader,
 	.up_state_save = fs_up_state_save,
 	.up_state_load = fs_up_state_load,
@@ -564,6 +558,7 @@ struct stor_blobs *stor_fs_new(const char *dir, struct err *e)
 	struct fs *fs = xcalloc(1, sizeof(*fs));
 
 	fs->base.ops = &fs_ops;
+	fs->base.maint = &stor_fs_maint_ops;
 	fs->dir = xstrdup(dir);
 	fs->dirfd = -1;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {

@@ -11,8 +11,9 @@
  * tables, every in-flight entry's state and waiter lists, and the
  * freshness table.  A loop thread is woken with http_req_defer(), always
  * called under p->lock by the side that takes a waiter off its list, so
- * a client's on_close (which takes p->lock too) either finds its waiter
- * still listed or knows a defer is pending (which the HTTP layer drops).
+ * a client's request destructor (which takes p->lock too) either finds
+ * its waiter still listed or knows a defer is pending (which the HTTP
+ * layer drops).
  */
 #ifndef REGISTRY_PROXY_INT_H
 #define REGISTRY_PROXY_INT_H
@@ -30,12 +31,6 @@
 /* Freshness entries kept at most; past that the table starts over. */
 #define PX_FRESH_MAX 65536
 #define PX_FRESH_BUCKETS 4096
-
-#define PX_ACCEPT_MANIFESTS                                                    \
-	"application/vnd.oci.image.index.v1+json, "                            \
-	"application/vnd.oci.image.manifest.v1+json, "                         \
-	"application/vnd.docker.distribution.manifest.list.v2+json, "          \
-	"application/vnd.docker.distribution.manifest.v2+json"
 
 /* Where a repository's pulls go. */
 struct px_map {
@@ -93,8 +88,6 @@ bool px_fresh(struct reg_proxy *p, const char *repo, const char *tag);
 void px_fresh_set(struct reg_proxy *p, const char *repo, const char *tag,
 		  bool confirmed);
 void px_fresh_free(struct reg_proxy *p);
-/* Whether a media type is an index (or a Docker manifest list). */
-bool px_is_index_type(const char *media_type);
 
 /* proxy_manifest.c: GET and HEAD of /v2/<name>/manifests/<ref>. */
 void px_manifest_get(struct reg_proxy *p, struct reg_call *c,

@@ -23,7 +23,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "registry/http/http.h"
-#include "scanner/vulndb.h"
+#include "scanner/scanner.h"
 #include "common/banned.h"
 
 void rs_import_free(struct rs_import *imp)

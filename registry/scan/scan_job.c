@@ -20,12 +20,11 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "scanner/scan.h"
-#include "scanner/vulndb.h"
+#include "scanner/scanner.h"
 #include "common/banned.h"
 
 /* What the scanner writes as the note of a report without a DB (it must
- * start with the scanner's REPORT_NO_DB so a re-match replaces it). */
+ * start with the scanner's SCAN_NO_DB so a re-match replaces it). */
 #define RS_NO_DB_NOTE                                                          \
 	"no vulnerability data: the registry has no vulnerability DB loaded"
 
@@ -156,7 +155,7 @@ static void rs_index_filter(struct rs_job *j, struct rs_platform *p, size_t n)
 
 		if (stor_manifest_get(j->st, j->repo, NULL, &p[i].digest, &m,
 				      &e) == 0 &&
-		    !reg_scan_wanted(m->body, m->len))
+		    oci_manifest_kind_of(m->body, m->len) == OCI_KIND_ARTIFACT)
 			p[i].skip = "not a container image";
 		else if (e.code == ERR_MANIFEST_UNKNOWN)
 			p[i].skip = "not in this repository (not pulled yet)";

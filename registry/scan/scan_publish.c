@@ -30,7 +30,7 @@ static int rs_put_referrer(struct stor *st, const char *repo,
 	if (stor_blob_put(st, repo, "{}", 2, &empty, e) < 0 ||
 	    stor_blob_put(st, repo, text, len, &refs[1], e) < 0)
 		goto out;
-	if (strcmp(digest_str(&empty, es), RS_EMPTY_DIGEST)) {
+	if (strcmp(digest_str(&empty, es), OCI_EMPTY_DIGEST)) {
 		err_set(e, ERR_INTERNAL, "empty descriptor digest is %s", es);
 		goto out;
 	}
@@ -40,7 +40,7 @@ static int rs_put_referrer(struct stor *st, const char *repo,
 	put = (struct stor_manifest_put){
 		.repo = repo,
 		.digest = &mdg,
-		.media_type = RS_OCI_MANIFEST,
+		.media_type = OCI_MT_MANIFEST,
 		.body = body,
 		.len = strlen(body),
 		.subject = subj->digest,
