@@ -12,6 +12,7 @@
 #include "registry/api.h"
 #include "registry/reply.h"
 #include "registry/scan/scan.h"
+#include "registry/waiters.h"
 #include "scanner/vulndb.h"
 #include "common/banned.h"
 
@@ -320,12 +321,11 @@ static void policy_hold_free(struct policy_hold *h)
 	free(h);
 }
 
-static void policy_woken(struct http_req *req, void *arg,
-			 enum reg_scan_wake why)
+static void policy_woken(struct http_req *req, void *arg, enum reg_wake why)
 {
 	struct policy_hold *h = arg;
 
-	if (why != REG_SCAN_CLOSED) {
+	if (why != REG_WAKE_CLOSED) {
 		switch (policy_judge(h->ctx, req, h->name, h->m)) {
 		case POLICY_SERVE:
 			h->serve(req, h->m);
@@ -372,7 +372,7 @@ bool reg_policy_gate(struct reg_call *c, struct stor_manifest *m,
 	memcpy(h->name, c->name, sizeof(h->name));
 	h->m = m;
 	h->serve = serve;
-	reg_scan_wait(c->ctx->scan, c->req, &m->digest, p->wait_s, policy_woken,
-		      h);
+	reg_waiters_scan(c->ctx->waiters, c->req, &m->digest, p->wait_s,
+			 policy_woken, h);
 	return true;
 }

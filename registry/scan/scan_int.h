@@ -1,9 +1,8 @@
 /* scan_int.h: what registry/scan/scan_*.c share (see scan.h).
  *
- *   scan_pool.c     threads, the DB thread (reloads), kicks
+ *   scan_pool.c     threads, the DB thread (reloads), kicks, completions
  *   scan_import.c   POST /v2/_customs/db: a feed into a new DB
  *   scan_job.c      one job: scan, re-match or assemble, then publish
- *   scan_wait.c     requests waiting for a report
  *   scan_report.c   pure JSON work on reports (unit-tested)
  *   scan_publish.c  the referrer artifact in each repository
  */
@@ -45,7 +44,6 @@
 
 struct vulndb;
 struct rs_import;
-struct rs_waiter;
 
 struct rs_worker {
 	struct reg_scan *pool;
@@ -82,8 +80,8 @@ struct reg_scan {
 	sem_t wake_manager; /* posted by reg_scan_reload() and imports */
 	volatile sig_atomic_t reload_asked; /* set by reg_scan_reload() */
 
-	pthread_mutex_t wlock; /* guards the waiters */
-	struct rs_waiter *waiters;
+	reg_scan_final_fn on_final; /* lock; the subscriber, or NULL */
+	void *on_final_arg;
 };
 
 /* scan_pool.c */
@@ -96,20 +94,21 @@ bool rs_stopping(struct reg_scan *s);
  * (if not NULL) gets how many.  On the DB thread (or before it starts). */
 void rs_db_check(struct reg_scan *s, bool force, size_t *rearmed);
 
+/* Tells the subscriber that dg's scan became final.  Thread-safe. */
+void rs_notify(struct reg_scan *s, const struct digest *dg);
+
 /* scan_import.c: an import asked by reg_scan_import(). */
 struct rs_import {
-	struct reg_scan *pool;
-	struct http_req *req; /* NULL once the client went away */
-	char *path;	      /* the feed, deleted when done */
+	char *path; /* the feed, deleted when done */
 	reg_scan_import_fn done;
+	void *arg;
 	struct reg_scan_import_result r;
-	bool running;  /* taken by the DB thread */
-	bool closed;   /* the client went away while it ran */
-	bool deferred; /* the reply is on its way to the loop */
+	bool running; /* taken by the DB thread */
 };
-/* Runs it on the DB thread, then replies (or frees it). */
+/* Runs it on the DB thread, reports to its done callback and frees it. */
 void rs_import_run(struct reg_scan *s, struct rs_import *imp);
-void rs_import_free(struct rs_import *imp);
+/* One that never ran (the pool stopped first): done says so. */
+void rs_import_drop(struct rs_import *imp);
 
 /* scan_job.c: runs one claimed job to its next state. */
 /* When a job that failed with c on its attempts-th claim is tried again:
@@ -119,11 +118,6 @@ void rs_import_free(struct rs_import *imp);
  * stays pending (and refused by a policy) until then. */
 int64_t rs_retry_at(enum err_code c, int attempts, time_t now);
 void rs_job_run(struct rs_worker *w, struct stor_scan_job *job);
-
-/* scan_wait.c: wakes every request waiting for dg.  Thread-safe. */
-void rs_notify(struct reg_scan *s, const struct digest *dg);
-/* Frees waiters still registered (after the HTTP server is gone). */
-void rs_waiters_free(struct reg_scan *s);
 
 /* scan_report.c */
 /* The findings of a report, short, for the pull policy to read on every
