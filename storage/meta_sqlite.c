@@ -619,11 +619,6 @@ char *sq_col_strdup(sqlite3_stmt *s, int col)
 
 /* --- Blob links ------------------------------------------------------- */
 
-struct sq_link_arg {
-	const char *repo;
-	const char *digest;
-};
-
 static int sq_blob_linked(struct stor_meta *m, const char *repo,
 			  const struct digest *dg, bool *out, struct err *e)
 {
@@ -646,7 +641,7 @@ static int sq_blob_linked(struct stor_meta *m, const char *repo,
 	return 0;
 }
 
-static int sq_blob_link_fn(struct sq_conn *c, const void *arg, struct err *e)
+int sq_blob_link_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
 	const struct sq_link_arg *a = arg;
 
@@ -860,7 +855,7 @@ static int sq_mf_refs(struct sq_conn *c, const struct stor_manifest_put *mp,
 	return 0;
 }
 
-static int sq_mf_put_fn(struct sq_conn *c, const void *arg, struct err *e)
+int sq_mf_put_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
 	const struct stor_manifest_put *mp = arg;
 	char ds[DIGEST_STR_MAX], subj[DIGEST_STR_MAX];
@@ -923,7 +918,7 @@ static int sq_mf_find(struct stor_meta *m, const char *repo, const char *tag,
 	return ret;
 }
 
-static int sq_mf_delete_fn(struct sq_conn *c, const void *arg, struct err *e)
+int sq_mf_delete_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
 	const struct sq_link_arg *a = arg;
 	int changes = 0;
@@ -1247,6 +1242,8 @@ static const struct stor_meta_ops sq_ops = {
 	.scan_forget = sq_scan_forget,
 	.scan_rearm = sq_scan_rearm,
 	.scan_stats = sq_scan_stats,
+	.scan_claim_rematch = sq_scan_claim_rematch,
+	.scan_finish_many = sq_scan_finish_many,
 	.list = sq_list,
 	.blob_users = sq_blob_users,
 	.blob_forget = sq_blob_forget,

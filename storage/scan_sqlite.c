@@ -379,3 +379,143 @@ int sq_scan_stats(struct stor_meta *m, struct stor_scan_stats *out,
 	sq_put(sq, c);
 	return s && rc == SQLITE_DONE ? 0 : -1;
 }
+
+/* Re-match jobs are those stor_scan_rearm() queued (prio 1); a queued push
+ * (prio 0) keeps them waiting. */
+static const char sq_claim_rematch_sql[] =
+	"UPDATE scan_jobs SET state = 'running',"
+	" attempts = attempts + 1, lease = ?2, updated = ?1"
+	" WHERE digest IN (SELECT digest FROM scan_jobs"
+	"  WHERE state = 'queued' AND prio = 1 AND not_before <= ?1"
+	"  AND NOT EXISTS (SELECT 1 FROM scan_jobs WHERE state = 'queued'"
+	"   AND prio = 0 AND not_before <= ?1)"
+	"  ORDER BY created LIMIT ?3)"
+	" RETURNING digest, repo, gen, attempts";
+
+int sq_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
+			  struct stor_scan_job *jobs, size_t max, size_t *n,
+			  struct err *e)
+{
+	struct sq *sq = sq_of(m);
+	struct sq_conn *c = sq_get(sq, e);
+	int64_t now = sq_now();
+	sqlite3_stmt *s = NULL;
+	size_t got = 0;
+	int rc, ret = -1;
+
+	if (!c)
+		return -1;
+	if (sqlite3_prepare_v2(c->db, sq_claim_rematch_sql, -1, &s, NULL) !=
+	    SQLITE_OK) {
+		sq_fail(c->db, "claim re-match jobs", e);
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, now + lease_s);
+	sqlite3_bind_int64(s, 3, (int64_t)max);
+	/* Every row is read: the statement commits when it is done. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct stor_scan_job *job = &jobs[got];
+
+		if (got == max)
+			continue;
+		memset(job, 0, sizeof(*job));
+		if (sq_col_digest(s, 0, &job->digest, e) < 0)
+			goto out;
+		job->repo = sq_col_strdup(s, 1);
+		if (!job->repo)
+			job->repo = xstrdup("");
+		job->gen = sqlite3_column_int64(s, 2);
+		job->attempts = sqlite3_column_int(s, 3);
+		got++;
+	}
+	if (rc != SQLITE_DONE) {
+		sq_fail(c->db, "claim re-match jobs", e);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0) {
+		while (got)
+			stor_scan_job_release(&jobs[--got]);
+	}
+	*n = got;
+	sqlite3_finalize(s);
+	sq_put(sq, c);
+	return ret;
+}
+
+/* A referrer's rows: its blobs linked and sized, the manifest, the ones
+ * it replaces deleted. */
+static int sq_referrer_rows(struct sq_conn *c, const struct stor_scan_referrer *r,
+			    struct err *e)
+{
+	const char *repo = r->put->repo;
+	char ds[DIGEST_STR_MAX];
+
+	for (size_t i = 0; i < r->nblobs; i++) {
+		struct sq_link_arg a = {repo, digest_str(r->blobs[i].digest, ds)};
+
+		if (sq_blob_link_fn(c, &a, e) < 0 ||
+		    sq_run(c, SQ_BLOB_SIZE_PUT, NULL, e, "si", ds,
+			   (int64_t)r->blobs[i].len) < 0)
+			return -1;
+	}
+	if (sq_mf_put_fn(c, r->put, e) < 0)
+		return -1;
+	for (size_t i = 0; i < r->ndrop; i++) {
+		struct sq_link_arg a = {repo, digest_str(&r->drop[i], ds)};
+		struct err sub = ERR_INIT;
+
+		if (sq_mf_delete_fn(c, &a, &sub) < 0 &&
+		    sub.code != ERR_MANIFEST_UNKNOWN)
+			return err_set(e, sub.code, "%s", sub.msg);
+	}
+	return 0;
+}
+
+static int sq_outcome_rows(struct sq_conn *c, const struct stor_scan_outcome *o,
+			   struct err *e)
+{
+	const struct stor_scan_result *r = o->result;
+	struct sq_finish_arg done = {o->job, NULL, 0, false};
+	char ds[DIGEST_STR_MAX];
+
+	for (size_t i = 0; i < o->nrefs; i++)
+		if (sq_referrer_rows(c, &o->refs[i], e) < 0)
+			return -1;
+	digest_str(&o->job->digest, ds);
+	if (r && sq_run(c, SQ_SCAN_RESULT_PUT, NULL, e, "ssssi", ds, r->report,
+			r->findings ? r->findings : "[]", r->db_version,
+			sq_now()) < 0)
+		return -1;
+	if (!r &&
+	    sq_run(c, SQ_SCAN_CHECKED, NULL, e, "ss", ds, o->checked_db) < 0)
+		return -1;
+	return sq_finish_fn(c, &done, e);
+}
+
+struct sq_many_arg {
+	const struct stor_scan_outcome *v;
+	size_t n;
+};
+
+static int sq_finish_many_fn(struct sq_conn *c, const void *arg,
+			     struct err *e)
+{
+	const struct sq_many_arg *a = arg;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (sq_outcome_rows(c, &a->v[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+int sq_scan_finish_many(struct stor_meta *m,
+			const struct stor_scan_outcome *v, size_t n,
+			struct err *e)
+{
+	struct sq_many_arg a = {v, n};
+
+	return sq_txn(sq_of(m), sq_finish_many_fn, &a, e);
+}

@@ -151,6 +151,22 @@ int sq_scan_rearm(struct stor_meta *m, const char *db_version, size_t *n,
 		  struct err *e);
 int sq_scan_stats(struct stor_meta *m, struct stor_scan_stats *out,
 		  struct err *e);
+int sq_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
+			  struct stor_scan_job *jobs, size_t max, size_t *n,
+			  struct err *e);
+int sq_scan_finish_many(struct stor_meta *m,
+			const struct stor_scan_outcome *v, size_t n,
+			struct err *e);
+
+/* Transaction bodies of meta_sqlite.c that the scan queue's batches run
+ * in their own transaction. */
+struct sq_link_arg {
+	const char *repo;
+	const char *digest;
+};
+int sq_blob_link_fn(struct sq_conn *c, const void *arg, struct err *e);
+int sq_mf_put_fn(struct sq_conn *c, const void *arg, struct err *e);
+int sq_mf_delete_fn(struct sq_conn *c, const void *arg, struct err *e);
 
 /* The maintenance operations of struct stor_meta_ops (maint_sqlite.c). */
 int sq_list(struct stor_meta *m, enum stor_list what, const char *repo,

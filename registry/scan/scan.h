@@ -125,7 +125,8 @@ void reg_scan_feed_remove(const char *path);
 
 /* --- Reading reports (scan_report.c; pure, no pool needed) ------------- */
 
-/* A copy of report naming repo as its repository (each platform's too). */
+/* A copy of report naming repo as its repository (each platform's too).
+ * It shares the other members with report: read it, do not change it. */
 json_t *rs_report_in(const json_t *report, const char *repo);
 
 /* Whether a manifest body is an index (1), an image manifest (0), or

@@ -33,6 +33,8 @@
 #define RS_RETRY_MAX_S 600
 /* How often the DB file is checked for a change. */
 #define RS_DB_POLL_S 2
+/* Most re-match jobs a worker claims and writes at once. */
+#define RS_BATCH 64
 /* Most platforms an index report lists. */
 #define RS_MAX_PLATFORMS 256
 
@@ -119,6 +121,39 @@ void rs_import_drop(struct rs_import *imp);
 int64_t rs_retry_at(enum err_code c, int attempts, time_t now);
 void rs_job_run(struct rs_worker *w, struct stor_scan_job *job);
 
+/* A job being run (scan_job.c, and scan_batch.c for re-matches). */
+struct rs_job {
+	struct rs_worker *w;
+	struct stor *st;
+	struct stor_scan_job *job;
+	char **repos;
+	size_t nrepos;
+	struct stor_manifest *m;
+	const char *repo;     /* the repository the manifest was read from */
+	struct stor_scan cur; /* the stored result, if any */
+	json_t *old;	      /* cur's report, parsed */
+	const char *dbv;      /* the worker's DB version, or NULL */
+	const char *what;     /* for the log: "scanned", "re-matched"... */
+	bool stopped;	      /* the pool stopped while layers were read */
+};
+/* Reopens the worker's DB when the pool has seen it change. */
+void rs_worker_db(struct rs_worker *w);
+/* Loads the repositories, the manifest and the stored result.  0 when no
+ * repository has the manifest any more. */
+int rs_job_load(struct rs_job *j, struct err *e);
+/* Frees what rs_job_load() loaded. */
+void rs_job_release(struct rs_job *j);
+/* Queues the job again later, or fails it for good (see rs_retry_at()). */
+void rs_job_fail(struct rs_job *j, const struct err *why);
+/* The log line of a finished job (t0: when it began, CLOCK_MONOTONIC). */
+void rs_job_log(const struct rs_job *j, const json_t *report,
+		const struct timespec *t0);
+bool rs_same_str(const char *a, const char *b);
+
+/* scan_batch.c: claims up to RS_BATCH re-match jobs and runs them with
+ * one write for all; false when none was due. */
+bool rs_batch_run(struct rs_worker *w);
+
 /* scan_report.c */
 /* The findings of a report, short, for the pull policy to read on every
  * pull without parsing the report:
@@ -182,8 +217,22 @@ char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
 			   char **annotations);
 
 /* scan_publish.c: makes repo's report referrer for subject the one of
- * report_text (replacing others); nothing if repo no longer has it. */
+ * report (replacing others); nothing if repo no longer has it. */
 int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	       const json_t *report, struct err *e);
+/* What rs_publish() would write, read but not written. */
+struct rs_pub {
+	char *text, *body, *ann;  /* the report, its referrer, annotations */
+	struct digest refs[2];	  /* the empty config, the report */
+	struct digest mdg;	  /* the referrer's */
+	struct stor_blob_data blobs[2]; /* of refs */
+	struct stor_manifest_put put;	/* put.repo NULL: repo lacks subject */
+	struct digest *drop;		/* the other report referrers */
+	size_t ndrop;
+	bool in_place; /* the referrer is there alone: nothing to write */
+};
+int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
+		const json_t *report, struct rs_pub *p, struct err *e);
+void rs_pub_release(struct rs_pub *p);
 
 #endif

@@ -29,21 +29,6 @@
 #define RS_NO_DB_NOTE                                                          \
 	"no vulnerability data: the registry has no vulnerability DB loaded"
 
-struct rs_job {
-	struct rs_worker *w;
-	struct stor *st;
-	struct stor_scan_job *job;
-	char **repos;
-	size_t nrepos;
-	struct stor_manifest *m;
-	const char *repo;     /* the repository the manifest was read from */
-	struct stor_scan cur; /* the stored result, if any */
-	json_t *old;	      /* cur's report, parsed */
-	const char *dbv;      /* the worker's DB version, or NULL */
-	const char *what;     /* for the log: "scanned", "re-matched"... */
-	bool stopped;	      /* the pool stopped while layers were read */
-};
-
 /* The scanner reads blobs straight from the store.  Any repository's link
  * will do: the manifest PUT checked its blobs were in its repository. */
 static int rs_open_blob(void *ctx, const struct digest *dg, struct scan_blob *b,
@@ -63,8 +48,7 @@ static int rs_open_blob(void *ctx, const struct digest *dg, struct scan_blob *b,
 	return stor_blob_open(j->st, NULL, dg, &b->fd, &b->size, e);
 }
 
-/* Reopens the worker's DB when the pool has seen it change. */
-static void rs_worker_db(struct rs_worker *w)
+void rs_worker_db(struct rs_worker *w)
 {
 	uint64_t gen = rs_db_gen(w->pool);
 	struct err e = ERR_INIT;
@@ -83,14 +67,12 @@ static void rs_worker_db(struct rs_worker *w)
 	w->db_gen = gen;
 }
 
-static bool rs_same_str(const char *a, const char *b)
+bool rs_same_str(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-/* Loads the repositories, the manifest and the stored result.  0 when no
- * repository has the manifest any more. */
-static int rs_job_load(struct rs_job *j, struct err *e)
+int rs_job_load(struct rs_job *j, struct err *e)
 {
 	const char *repo;
 	size_t i;
@@ -273,7 +255,7 @@ int64_t rs_retry_at(enum err_code c, int attempts, time_t now)
 	return (int64_t)now + (wait < RS_RETRY_MAX_S ? wait : RS_RETRY_MAX_S);
 }
 
-static void rs_job_fail(struct rs_job *j, const struct err *why)
+void rs_job_fail(struct rs_job *j, const struct err *why)
 {
 	char ds[DIGEST_STR_MAX];
 	struct err e = ERR_INIT;
@@ -307,8 +289,8 @@ static void rs_job_requeue(struct rs_job *j)
 		log_msg(LL_ERROR, "scan %s: %s", ds, e.msg);
 }
 
-static void rs_job_log(const struct rs_job *j, const json_t *report,
-		       const struct timespec *t0)
+void rs_job_log(const struct rs_job *j, const json_t *report,
+		const struct timespec *t0)
 {
 	const json_t *c = json_object_get(report, "counts");
 	struct timespec t1;
@@ -394,8 +376,17 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 	rs_notify(w->pool, &job->digest);
 out:
 	json_decref(report);
-	json_decref(j.old);
-	stor_scan_release(&j.cur);
-	stor_manifest_free(j.m);
-	stor_strv_free(j.repos, j.nrepos);
+	rs_job_release(&j);
+}
+
+void rs_job_release(struct rs_job *j)
+{
+	json_decref(j->old);
+	stor_scan_release(&j->cur);
+	stor_manifest_free(j->m);
+	stor_strv_free(j->repos, j->nrepos);
+	j->old = NULL;
+	j->m = NULL;
+	j->repos = NULL;
+	j->nrepos = 0;
 }

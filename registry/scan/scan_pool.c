@@ -130,6 +130,10 @@ static void *rs_worker_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		if (stop)
 			break;
+		if (rs_batch_run(w)) {
+			malloc_trim(0);
+			continue;
+		}
 		rc = stor_scan_claim(s->st, RS_LEASE_S, &job, &e);
 		if (rc == 1) {
 			rs_job_run(w, &job);
