@@ -145,10 +145,10 @@ static int scan_blobs(const struct stor_scan_outcome *v, size_t n,
 	for (size_t i = 0; i < k; i++) {
 		digest_of(b[i].digest->alg, b[i].data, b[i].len, &got);
 		if (!digest_eq(&got, b[i].digest)) {
+			err_set(e, ERR_DIGEST_INVALID, "report blob is not %s",
+				digest_str(b[i].digest, ds));
 			free(b);
-			return err_set(e, ERR_DIGEST_INVALID,
-				       "report blob is not %s",
-				       digest_str(b[i].digest, ds));
+			return -1;
 		}
 	}
 	*out = b;
