@@ -238,28 +238,37 @@ out:
 	return ret;
 }
 
+/* Writes data to the file path (made with O_CREAT | oflags), not synced;
+ * on failure the file is gone. */
+static int fs_write_file(struct fs *fs, const char *path, int oflags,
+			 const void *data, size_t len, struct err *e)
+{
+	int fd, rc;
+
+	fd = openat(fs->dirfd, path, O_WRONLY | O_CREAT | O_CLOEXEC | oflags,
+		    0644);
+	if (fd < 0)
+		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
+				 path);
+	rc = fs_write_all(fd, data, len);
+	close(fd);
+	if (rc) {
+		unlinkat(fs->dirfd, path, 0);
+		return err_errno(e, ERR_IO, rc, "write %s/%s", fs->dir, path);
+	}
+	return 0;
+}
+
 /* Writes data to a new temporary file (not synced); its name into tmp. */
 static int fs_write_tmp(struct fs *fs, const void *data, size_t len,
 			char tmp[FS_PATH_MAX], struct err *e)
 {
 	char id[STOR_UUID_LEN + 1];
-	int fd, rc;
 
 	if (stor_uuid(id, e) < 0)
 		return -1;
 	snprintf(tmp, FS_PATH_MAX, "uploads/tmp-%s", id);
-	fd = openat(fs->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0644);
-	if (fd < 0)
-		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
-				 tmp);
-	rc = fs_write_all(fd, data, len);
-	close(fd);
-	if (rc) {
-		unlinkat(fs->dirfd, tmp, 0);
-		return err_errno(e, ERR_IO, rc, "write %s/%s", fs->dir, tmp);
-	}
-	return 0;
+	return fs_write_file(fs, tmp, O_EXCL, data, len, e);
 }
 
 /* Two syncs in all instead of two a blob: the data is durable before any
@@ -464,21 +473,9 @@ static int fs_up_state_save(struct stor_blobs *b, const char *id,
 {
 	struct fs *fs = fs_of(b);
 	char path[FS_PATH_MAX];
-	int fd, rc;
 
 	fs_state_path(id, path);
-	fd = openat(fs->dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0644);
-	if (fd < 0)
-		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
-				 path);
-	rc = fs_write_all(fd, data, len);
-	close(fd);
-	if (rc) {
-		unlinkat(fs->dirfd, path, 0);
-		return err_errno(e, ERR_IO, rc, "write %s/%s", fs->dir, path);
-	}
-	return 0;
+	return fs_write_file(fs, path, O_TRUNC, data, len, e);
 }
 
 static int fs_up_state_load(struct stor_blobs *b, const char *id, void *buf,

@@ -85,7 +85,7 @@ static int rs_item_refs(struct rs_item *it, const json_t *report,
 		struct rs_pub *p = &it->pubs[i];
 
 		if (rs_pub_plan(j->st, j->repos[i], &j->job->digest, report,
-				p, e) < 0)
+				it->text, p, e) < 0)
 			return -1;
 		if (!p->put.repo || p->in_place)
 			continue;
@@ -246,13 +246,11 @@ static int rs_item_prepare(struct rs_worker *w, struct stor_scan_job *job,
 		if (rs_item_match(it, memo, &e) == 0)
 			return 1;
 		rs_job_fail(&it->j, &e);
-	} else if (rc >= 0 || !rs_stopping(w->pool)) {
-		/* Deleted, an index, or no usable report: the usual way.
-		 * A read that failed is tried again there. */
+	} else {
+		/* Deleted, an index, no usable report, or a read that
+		 * failed: the usual way (which reads again). */
 		rs_job_release(&it->j);
 		rs_job_run(w, job);
-	} else {
-		rs_job_fail(&it->j, &e);
 	}
 	rs_item_release(it);
 	return 0;

@@ -220,7 +220,8 @@ char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
  * report (replacing others); nothing if repo no longer has it. */
 int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	       const json_t *report, struct err *e);
-/* What rs_publish() would write, read but not written. */
+/* What rs_publish() would write, read but not written.  text, if not NULL,
+ * is report as compact JSON (saves making it again). */
 struct rs_pub {
 	char *text, *body, *ann;  /* the report, its referrer, annotations */
 	struct digest refs[2];	  /* the empty config, the report */
@@ -232,7 +233,8 @@ struct rs_pub {
 	bool in_place; /* the referrer is there alone: nothing to write */
 };
 int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
-		const json_t *report, struct rs_pub *p, struct err *e);
+		const json_t *report, const char *text, struct rs_pub *p,
+		struct err *e);
 void rs_pub_release(struct rs_pub *p);
 
 #endif

@@ -62,8 +62,19 @@ static int rs_others(struct stor *st, struct rs_pub *p,
 	return 0;
 }
 
+/* Whether report already names repo (an image's report in the repository
+ * it was scanned for). */
+static bool rs_names(const json_t *report, const char *repo)
+{
+	const char *r = json_string_value(
+		json_object_get(json_object_get(report, "image"), "repository"));
+
+	return r && !strcmp(r, repo) && !json_object_get(report, "manifests");
+}
+
 int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
-		const json_t *report, struct rs_pub *p, struct err *e)
+		const json_t *report, const char *text, struct rs_pub *p,
+		struct err *e)
 {
 	struct stor_manifest *m = NULL;
 	struct err sub = ERR_INIT;
@@ -81,7 +92,8 @@ int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
 	}
 	subj = (struct rs_subject){subject, m->media_type, (int64_t)m->len};
 	r = rs_report_in(report, repo);
-	p->text = json_dumps(r, JSON_COMPACT);
+	p->text = text && rs_names(report, repo) ? xstrdup(text)
+						 : json_dumps(r, JSON_COMPACT);
 	if (!p->text) {
 		err_set(e, ERR_INTERNAL, "cannot serialise report");
 		goto out;
@@ -138,7 +150,7 @@ int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	struct rs_pub p;
 	int ret = -1;
 
-	if (rs_pub_plan(st, repo, subject, report, &p, e) < 0)
+	if (rs_pub_plan(st, repo, subject, report, NULL, &p, e) < 0)
 		return -1;
 	if (!p.put.repo || p.in_place) {
 		ret = 0;
