@@ -7,7 +7,7 @@
  *                      lock, so on_close (which takes the lock) either
  *                      came first and cancelled, or comes after and ends
  *                      the job itself (the HTTP layer drops the defer).
- * This is the shape of scan_wait.c.
+ * This is the shape of waiters.c.
  */
 #include "registry/work.h"
 
