@@ -17,6 +17,7 @@
 #include "auth/auth.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/slots.h"
 
 #define AUTH_USER_MAX	255	   /* bytes in a user name */
 #define AUTH_PASS_MAX	1024	   /* bytes in a password */
@@ -208,10 +209,10 @@ unsigned auth_claims_granted(const struct auth_claims *c,
 #define AUTH_RL_WINDOW_S    60	/* ... refilled over this many seconds */
 #define AUTH_RL_BLOCK_S	    30	/* first block; doubles per block ... */
 #define AUTH_RL_BLOCK_MAX_S 900 /* ... up to this */
+#define AUTH_RL_PEER_MAX    48	/* bytes of a peer address kept */
 
 struct auth_rl_slot {
-	char peer[48];
-	time_t last; /* last failure; 0 = free slot */
+	time_t last; /* last failure (the end of a block while blocked) */
 	double tokens;
 	unsigned strikes; /* blocks so far */
 	time_t blocked_until;
@@ -219,7 +220,7 @@ struct auth_rl_slot {
 
 struct auth_rl {
 	pthread_mutex_t lock;
-	struct auth_rl_slot *slots;
+	struct slots slots; /* peer -> struct auth_rl_slot */
 	/* Failures from all peers together: a token bucket of `budget`
 	 * refilled over AUTH_RL_WINDOW_S; budget 0 = none. */
 	int budget;

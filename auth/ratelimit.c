@@ -17,20 +17,20 @@
  * entry evicted), so a flood of addresses costs no memory and no time.
  */
 #include "auth/auth_int.h"
-#include "common/xmalloc.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "common/banned.h"
 
-#define RL_PROBES 8
+/* A blocked peer's last is the end of its block: it is evicted last. */
+static double rl_stamp(const void *v)
+{
+	return (double)((const struct auth_rl_slot *)v)->last;
+}
 
 void auth_rl_init(struct auth_rl *rl)
 {
 	pthread_mutex_init(&rl->lock, NULL);
-	rl->slots = xcalloc(AUTH_RL_SLOTS, sizeof(*rl->slots));
+	slots_init(&rl->slots, AUTH_RL_SLOTS, AUTH_RL_PEER_MAX,
+		   sizeof(struct auth_rl_slot), rl_stamp);
 	rl->budget = 0;
 	rl->gtokens = 0;
 	rl->glast = 0;
@@ -38,53 +38,25 @@ void auth_rl_init(struct auth_rl *rl)
 
 void auth_rl_release(struct auth_rl *rl)
 {
-	if (!rl->slots)
+	if (!rl->slots.mem)
 		return;
 	pthread_mutex_destroy(&rl->lock);
-	free(rl->slots);
-	rl->slots = NULL;
-}
-
-static size_t rl_hash(const char *peer)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (; *peer; peer++)
-		h = (h ^ (unsigned char)*peer) * 1099511628211ULL;
-	return (size_t)(h % AUTH_RL_SLOTS);
-}
-
-static bool rl_stale(const struct auth_rl_slot *s, time_t now)
-{
-	return s->last == 0 ||
-	       (now - s->last > AUTH_RL_BLOCK_MAX_S && s->blocked_until <= now);
+	slots_release(&rl->slots);
 }
 
 /* The peer's slot, or with create a fresh one (evicting the stalest). */
 static struct auth_rl_slot *rl_find(struct auth_rl *rl, const char *peer,
-				    time_t now, bool create)
+				    bool create)
 {
-	size_t h = rl_hash(peer);
-	struct auth_rl_slot *victim = NULL;
+	struct auth_rl_slot *s;
+	bool fresh;
 
-	for (size_t i = 0; i < RL_PROBES; i++) {
-		struct auth_rl_slot *s = &rl->slots[(h + i) % AUTH_RL_SLOTS];
-
-		if (s->last && !strcmp(s->peer, peer))
-			return s;
-		if (!victim)
-			victim = s;
-		else if (rl_stale(victim, now))
-			continue;
-		else if (rl_stale(s, now) || s->last < victim->last)
-			victim = s;
-	}
 	if (!create)
-		return NULL;
-	memset(victim, 0, sizeof(*victim));
-	snprintf(victim->peer, sizeof(victim->peer), "%s", peer);
-	victim->tokens = AUTH_RL_BURST;
-	return victim;
+		return slots_find(&rl->slots, peer);
+	s = slots_get(&rl->slots, peer, &fresh);
+	if (fresh)
+		s->tokens = AUTH_RL_BURST;
+	return s;
 }
 
 int auth_rl_wait(struct auth_rl *rl, const char *peer, time_t now)
@@ -93,7 +65,7 @@ int auth_rl_wait(struct auth_rl *rl, const char *peer, time_t now)
 	int wait = 0;
 
 	pthread_mutex_lock(&rl->lock);
-	s = rl_find(rl, peer ? peer : "", now, false);
+	s = rl_find(rl, peer ? peer : "", false);
 	if (s && s->blocked_until > now)
 		wait = (int)(s->blocked_until - now);
 	pthread_mutex_unlock(&rl->lock);
@@ -106,7 +78,7 @@ void auth_rl_fail(struct auth_rl *rl, const char *peer, time_t now)
 	time_t block;
 
 	pthread_mutex_lock(&rl->lock);
-	s = rl_find(rl, peer ? peer : "", now, true);
+	s = rl_find(rl, peer ? peer : "", true);
 	if (s->last && now - s->last > AUTH_RL_BLOCK_MAX_S) {
 		s->strikes = 0;
 		s->tokens = AUTH_RL_BURST;

@@ -1,5 +1,6 @@
 /* user_cmd.c: customs user add|del NAME [--htpasswd FILE] [--data DIR]. */
 #include "auth/auth_int.h"
+#include "common/opt.h"
 #include "common/xmalloc.h"
 
 #include <stdio.h>
@@ -16,19 +17,34 @@
 
 #define DEFAULT_DATA "./var"
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: customs user add NAME [--htpasswd FILE] [--data DIR]\n"
-		"       customs user del NAME [--htpasswd FILE] [--data DIR]\n"
-		"\n"
-		"add reads the password from stdin (one line; asked twice "
-		"without echo\n"
-		"on a terminal) and stores its bcrypt hash, replacing any "
-		"old one.\n"
-		"The file defaults to DIR/htpasswd (DIR: " DEFAULT_DATA "); "
-		"a running\nregistry picks up the change by itself.\n");
-}
+struct user_args {
+	char *htpasswd;
+	char *data;
+};
+
+#define UA_OFF(f) offsetof(struct user_args, f)
+
+static const struct opt user_opts[] = {
+	{"htpasswd", OPT_STRING, 0, 0, NULL, UA_OFF(htpasswd), NULL, "FILE",
+	 "the users and their bcrypt hashes (default DIR/htpasswd)"},
+	{"data", OPT_STRING, 0, 0, DEFAULT_DATA, UA_OFF(data), NULL, "DIR",
+	 "data directory"},
+	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
+};
+
+/* serve's --config file works: its other keys are serve's. */
+static const struct opt_cmd user_cmd = {
+	.name = "user",
+	.synopsis = "add|del NAME [options]",
+	.notes = "add reads the password from stdin (one line; asked twice "
+		 "without echo\n"
+		 "on a terminal) and stores its bcrypt hash, replacing any "
+		 "old one.\n"
+		 "A running registry picks up the change by itself.",
+	.opts = user_opts,
+	.max_operands = 2,
+	.flags = OPT_SHARED_FILE,
+};
 
 /* One line of at most AUTH_PASS_MAX bytes, without its newline. */
 static int read_line(FILE *in, char *buf, size_t size)
@@ -95,76 +111,60 @@ static int read_password(char *pass, size_t size)
 	return r;
 }
 
-/* "--opt VALUE" or "--opt=VALUE"; advances *i past what it used. */
-static const char *opt_value(int argc, char **argv, int *i, const char *opt)
-{
-	size_t n = strlen(opt);
-
-	if (!strncmp(argv[*i], opt, n) && argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (!strcmp(argv[*i], opt) && *i + 1 < argc)
-		return argv[++*i];
-	return NULL;
-}
-
 int auth_user_cmd_main(int argc, char **argv)
 {
-	const char *verb = NULL, *name = NULL, *file = NULL;
-	const char *data = DEFAULT_DATA, *v;
+	struct user_args a = {NULL, NULL};
+	struct opt_args args = {0};
+	const char *verb, *name;
 	char pass[AUTH_PASS_MAX + 2];
 	struct err e = ERR_INIT;
-	char *path;
-	int r;
+	char *path = NULL;
+	int rc, r;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else if ((v = opt_value(argc, argv, &i, "--htpasswd"))) {
-			file = v;
-		} else if ((v = opt_value(argc, argv, &i, "--data"))) {
-			data = v;
-		} else if (argv[i][0] == '-' || (verb && name)) {
-			fprintf(stderr, "customs user: unexpected '%s'\n",
-				argv[i]);
-			usage(stderr);
-			return 2;
-		} else if (!verb) {
-			verb = argv[i];
-		} else {
-			name = argv[i];
-		}
+	pass[0] = '\0';
+	if (!opt_cli(&user_cmd, &a, argc, argv, &args, &rc))
+		goto out;
+	verb = args.n > 0 ? args.v[0] : "";
+	name = args.n > 1 ? args.v[1] : NULL;
+	rc = 2;
+	if (strcmp(verb, "add") && strcmp(verb, "del")) {
+		opt_fail(&user_cmd, "expected add or del");
+		goto out;
 	}
-	if (!verb || !name || (strcmp(verb, "add") && strcmp(verb, "del"))) {
-		usage(stderr);
-		return 2;
+	if (!name) {
+		opt_fail(&user_cmd, "%s needs a NAME", verb);
+		goto out;
 	}
 	if (!auth_user_name_ok(name)) {
-		fprintf(stderr,
-			"customs user: invalid user name '%s' (no ':', "
-			"spaces or control characters; not 'anonymous' or "
-			"'*')\n",
-			name);
-		return 2;
+		opt_fail(&user_cmd,
+			 "invalid user name '%s' (no ':', spaces or control "
+			 "characters; not 'anonymous' or '*')",
+			 name);
+		goto out;
 	}
+	rc = 1;
 	if (!strcmp(verb, "add") && read_password(pass, sizeof(pass)) < 0)
-		return 1;
+		goto out;
 	/* The first user usually comes before the first `serve`, which is
 	 * what would otherwise create the data directory. */
-	if (!file && mkdir(data, 0755) < 0 && errno != EEXIST) {
+	if (!a.htpasswd && mkdir(a.data, 0755) < 0 && errno != EEXIST) {
 		perror("customs user: mkdir");
-		OPENSSL_cleanse(pass, sizeof(pass));
-		return 1;
+		goto out;
 	}
-	path = file ? xstrdup(file) : xasprintf("%s/htpasswd", data);
+	path = a.htpasswd ? xstrdup(a.htpasswd)
+			  : xasprintf("%s/htpasswd", a.data);
 	r = auth_htpasswd_update(path, name, strcmp(verb, "add") ? NULL : pass,
 				 &e);
-	OPENSSL_cleanse(pass, sizeof(pass));
 	if (r < 0)
 		fprintf(stderr, "customs user: %s\n", e.msg);
 	else
 		fprintf(stderr, "customs user: %s %s in %s\n", name,
 			strcmp(verb, "add") ? "removed" : "set", path);
+	rc = r < 0 ? 1 : 0;
+out:
+	OPENSSL_cleanse(pass, sizeof(pass));
 	free(path);
-	return r < 0 ? 1 : 0;
+	opt_args_release(&args);
+	opt_release(&user_cmd, &a);
+	return rc;
 }

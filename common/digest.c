@@ -81,6 +81,31 @@ bool digest_eq(const struct digest *a, const struct digest *b)
 	return a->alg == b->alg && !strcmp(a->hex, b->hex);
 }
 
+int digest_cmp(const struct digest *a, const struct digest *b)
+{
+	if (a->alg != b->alg)
+		return a->alg < b->alg ? -1 : 1;
+	return strcmp(a->hex, b->hex);
+}
+
+static int digest_qsort_cmp(const void *a, const void *b)
+{
+	return digest_cmp(a, b);
+}
+
+void digest_sort_unique(struct digest *v, size_t *n)
+{
+	size_t k = 0;
+
+	if (*n == 0)
+		return;
+	qsort(v, *n, sizeof(*v), digest_qsort_cmp);
+	for (size_t i = 0; i < *n; i++)
+		if (k == 0 || !digest_eq(&v[k - 1], &v[i]))
+			v[k++] = v[i];
+	*n = k;
+}
+
 struct hasher *hasher_new(enum digest_alg alg)
 {
 	struct hasher *h = xcalloc(1, sizeof(*h));

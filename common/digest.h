@@ -29,6 +29,11 @@ const char *digest_str(const struct digest *d, char out[DIGEST_STR_MAX]);
 const char *digest_alg_name(enum digest_alg alg);
 size_t digest_hex_len(enum digest_alg alg);
 bool digest_eq(const struct digest *a, const struct digest *b);
+/* A total order (algorithm, then hex): <0, 0 or >0, as strcmp(). */
+int digest_cmp(const struct digest *a, const struct digest *b);
+/* Sorts v[0..*n) by digest_cmp() and drops the repeats; *n becomes the
+ * number left. */
+void digest_sort_unique(struct digest *v, size_t *n);
 
 /* Incremental hashing (OpenSSL).  hasher_new() never returns NULL. */
 struct hasher;

@@ -16,6 +16,7 @@
 
 #include "common/digest.h"
 #include "common/err.h"
+#include "common/oci.h"
 #include "registry/config.h"
 #include "registry/http/http.h"
 #include "registry/parse.h"
@@ -122,12 +123,6 @@ void api_ext_discover(struct reg_call *c);
 
 /* --- Manifest parsing (api_mparse.c) ------------------------------------ */
 
-enum reg_mkind {
-	REG_MK_IMAGE, /* OCI image manifest, Docker schema 2 manifest */
-	REG_MK_INDEX, /* OCI image index, Docker manifest list */
-	REG_MK_OTHER, /* another media type (artifacts) */
-};
-
 /* A descriptor the manifest points at. */
 struct reg_mdesc {
 	struct digest digest;
@@ -138,7 +133,9 @@ struct reg_mdesc {
 
 struct reg_manifest {
 	char media_type[REG_MEDIA_TYPE_MAX + 1];
-	enum reg_mkind kind;
+	enum oci_type type; /* of media_type: which fields the body needs */
+	enum oci_kind kind; /* what scans see in it; an artifact when type is
+			     * OCI_TYPE_OTHER */
 	struct reg_mdesc *descs; /* config first, then layers/manifests */
 	size_t ndescs;
 	bool has_subject;

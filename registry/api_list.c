@@ -236,10 +236,9 @@ void api_referrers(struct reg_call *c)
 	if (filter)
 		http_reply_header(c->req, "OCI-Filters-Applied",
 				  "artifactType");
-	reg_reply_json_type(
-		c->req, 200, "application/vnd.oci.image.index.v1+json",
-		json_pack("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType",
-			  "application/vnd.oci.image.index.v1+json",
-			  "manifests", list));
+	reg_reply_json_type(c->req, 200, OCI_MT_INDEX,
+			    json_pack("{s:i, s:s, s:o}", "schemaVersion", 2,
+				      "mediaType", OCI_MT_INDEX, "manifests",
+				      list));
 	free(filter);
 }

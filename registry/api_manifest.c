@@ -23,24 +23,6 @@ struct mf_state {
 	struct buf body; /* capped at --max-manifest */
 };
 
-static void mf_digest_headers(struct http_req *req, const struct digest *dg)
-{
-	char s[DIGEST_STR_MAX], etag[DIGEST_STR_MAX + 2];
-
-	digest_str(dg, s);
-	snprintf(etag, sizeof(etag), "\"%s\"", s);
-	http_reply_header(req, "Docker-Content-Digest", s);
-	http_reply_header(req, "ETag", etag);
-}
-
-/* Served byte for byte, with the type it was pushed with; frees m. */
-static void mf_serve(struct http_req *req, struct stor_manifest *m)
-{
-	mf_digest_headers(req, &m->digest);
-	reg_reply_mem(req, 200, m->media_type, m->body, m->len);
-	stor_manifest_free(m);
-}
-
 void api_manifest_get(struct reg_call *c)
 {
 	const struct reg_ref *ref = &c->ref;
@@ -53,8 +35,8 @@ void api_manifest_get(struct reg_call *c)
 		reg_reply_error(c->req, &e);
 		return;
 	}
-	if (!reg_policy_gate(c, m, mf_serve))
-		mf_serve(c->req, m);
+	if (!reg_policy_gate(c, m, reg_reply_stored_manifest))
+		reg_reply_stored_manifest(c->req, m);
 }
 
 void api_manifest_delete(struct reg_call *c)
@@ -77,15 +59,6 @@ void api_manifest_delete(struct reg_call *c)
 		log_msg(LL_WARN, "%s: scan reports of deleted manifest: %s",
 			http_req_id(c->req), e.msg);
 	reg_reply_status(c->req, 202);
-}
-
-static int mf_digest_cmp(const void *a, const void *b)
-{
-	const struct digest *x = a, *y = b;
-
-	if (x->alg != y->alg)
-		return x->alg < y->alg ? -1 : 1;
-	return strcmp(x->hex, y->hex);
 }
 
 /* One config or layer: it must be linked to the repository (pushed or
@@ -124,7 +97,6 @@ static int mf_check_refs(struct mf_state *s, const struct reg_manifest *m,
 			 struct digest *refs, size_t *nrefs, struct err *e)
 {
 	char dg[DIGEST_STR_MAX];
-	size_t n = 0;
 
 	*nrefs = 0;
 	for (size_t i = 0; i < m->ndescs; i++) {
@@ -141,11 +113,7 @@ static int mf_check_refs(struct mf_state *s, const struct reg_manifest *m,
 				       digest_str(&d->digest, dg), s->name);
 		refs[(*nrefs)++] = d->digest;
 	}
-	qsort(refs, *nrefs, sizeof(*refs), mf_digest_cmp);
-	for (size_t i = 0; i < *nrefs; i++)
-		if (n == 0 || !digest_eq(&refs[n - 1], &refs[i]))
-			refs[n++] = refs[i];
-	*nrefs = n;
+	digest_sort_unique(refs, nrefs);
 	return 0;
 }
 
@@ -157,7 +125,7 @@ static void mf_reply_created(struct mf_state *s, const struct digest *dg,
 	loc = xasprintf("/v2/%s/manifests/%s", s->name, digest_str(dg, d));
 	http_reply_header(s->req, "Location", loc);
 	free(loc);
-	mf_digest_headers(s->req, dg);
+	reg_reply_digest_headers(s->req, dg);
 	if (m->has_subject)
 		http_reply_header(s->req, "OCI-Subject",
 				  digest_str(&m->subject, d));
@@ -199,8 +167,7 @@ static void mf_store(struct mf_state *s)
 		.annotations_json = m.annotations_json,
 		.refs = refs,
 		.nrefs = nrefs,
-		.enqueue_scan = m.kind != REG_MK_OTHER &&
-				reg_scan_wanted(s->body.buf, s->body.len),
+		.enqueue_scan = m.kind != OCI_KIND_ARTIFACT,
 		/* gc may have freed a ref since mf_check_refs(). */
 		.verify_refs = true,
 	};

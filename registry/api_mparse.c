@@ -8,48 +8,8 @@
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
-#define MT_DOCKER_MANIFEST                                                     \
-	"application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_LIST                                                         \
-	"application/vnd.docker.distribution.manifest.list.v2+json"
-
-static const struct {
-	const char *type;
-	enum reg_mkind kind;
-} mparse_types[] = {
-	{MT_OCI_MANIFEST, REG_MK_IMAGE},
-	{MT_OCI_INDEX, REG_MK_INDEX},
-	{MT_DOCKER_MANIFEST, REG_MK_IMAGE},
-	{MT_DOCKER_LIST, REG_MK_INDEX},
-};
-
-static const char *const mparse_schema1[] = {
-	"application/vnd.docker.distribution.manifest.v1+json",
-	"application/vnd.docker.distribution.manifest.v1+prettyjws",
-};
-
 #define MPARSE_SCHEMA1_MSG                                                     \
 	"Docker schema 1 manifests are not supported; push schema 2 or OCI"
-
-static bool mparse_is_schema1(const char *mt)
-{
-	for (size_t i = 0; i < sizeof(mparse_schema1) / sizeof(*mparse_schema1);
-	     i++)
-		if (!strcmp(mt, mparse_schema1[i]))
-			return true;
-	return false;
-}
-
-static enum reg_mkind mparse_kind(const char *mt)
-{
-	for (size_t i = 0; i < sizeof(mparse_types) / sizeof(*mparse_types);
-	     i++)
-		if (!strcmp(mt, mparse_types[i].type))
-			return mparse_types[i].kind;
-	return REG_MK_OTHER;
-}
 
 /* Checks one descriptor; `what` names it in errors ("layers[2]"). */
 static int mparse_desc(json_t *d, const char *what, struct reg_mdesc *out,
@@ -135,7 +95,7 @@ static size_t mparse_count(json_t *root)
 static int mparse_refs(struct reg_manifest *m, json_t *root, struct err *e)
 {
 	json_t *config = json_object_get(root, "config");
-	bool image = m->kind == REG_MK_IMAGE;
+	bool image = m->type == OCI_TYPE_MANIFEST;
 
 	m->descs = xcalloc(mparse_count(root), sizeof(*m->descs));
 	if (image && !config)
@@ -143,12 +103,12 @@ static int mparse_refs(struct reg_manifest *m, json_t *root, struct err *e)
 			       "an image manifest needs a config");
 	if (config && mparse_add(m, config, "config", false, e) < 0)
 		return -1;
-	if (m->kind != REG_MK_INDEX &&
+	if (m->type != OCI_TYPE_INDEX &&
 	    (mparse_array(m, root, "layers", image, false, e) < 0 ||
 	     mparse_array(m, root, "blobs", false, false, e) < 0))
 		return -1;
-	if (m->kind != REG_MK_IMAGE &&
-	    mparse_array(m, root, "manifests", m->kind == REG_MK_INDEX, true,
+	if (m->type != OCI_TYPE_MANIFEST &&
+	    mparse_array(m, root, "manifests", m->type == OCI_TYPE_INDEX, true,
 			 e) < 0)
 		return -1;
 	return 0;
@@ -175,7 +135,7 @@ static int mparse_extras(struct reg_manifest *m, json_t *root, struct err *e)
 			       "artifactType is not a string");
 	if (at && json_string_length(at))
 		m->artifact_type = xstrdup(json_string_value(at));
-	else if (m->kind != REG_MK_INDEX &&
+	else if (m->type != OCI_TYPE_INDEX &&
 		 json_is_string(json_object_get(config, "mediaType")))
 		m->artifact_type = xstrdup(json_string_value(
 			json_object_get(config, "mediaType")));
@@ -216,7 +176,8 @@ static int mparse_media_type(struct reg_manifest *m, json_t *root,
 	     strcmp(body_mt, json_string_value(v))))
 		return err_set(e, ERR_MANIFEST_INVALID,
 			       "mediaType is not a valid media type");
-	if (mparse_is_schema1(ct) || mparse_is_schema1(body_mt))
+	if (oci_type_of(ct) == OCI_TYPE_SCHEMA1 ||
+	    oci_type_of(body_mt) == OCI_TYPE_SCHEMA1)
 		return err_set(e, ERR_MANIFEST_INVALID, MPARSE_SCHEMA1_MSG);
 	if (ct[0] && body_mt[0] && strcmp(ct, body_mt))
 		return err_set(e, ERR_MANIFEST_INVALID,
@@ -229,9 +190,9 @@ static int mparse_media_type(struct reg_manifest *m, json_t *root,
 		memcpy(m->media_type, ct, sizeof(ct));
 	else
 		snprintf(m->media_type, sizeof(m->media_type), "%s",
-			 json_object_get(root, "manifests") ? MT_OCI_INDEX
-							    : MT_OCI_MANIFEST);
-	m->kind = mparse_kind(m->media_type);
+			 json_object_get(root, "manifests") ? OCI_MT_INDEX
+							    : OCI_MT_MANIFEST);
+	m->type = oci_type_of(m->media_type);
 	return 0;
 }
 
@@ -242,7 +203,7 @@ static int mparse_schema_version(struct reg_manifest *m, json_t *root,
 
 	if (json_is_integer(v) && json_integer_value(v) == 1)
 		return err_set(e, ERR_MANIFEST_INVALID, MPARSE_SCHEMA1_MSG);
-	if (m->kind != REG_MK_OTHER &&
+	if (m->type != OCI_TYPE_OTHER &&
 	    (!json_is_integer(v) || json_integer_value(v) != 2))
 		return err_set(e, ERR_MANIFEST_INVALID,
 			       "schemaVersion must be 2");
@@ -271,6 +232,9 @@ int reg_manifest_parse(const char *body, size_t len, const char *content_type,
 	    mparse_schema_version(m, root, e) < 0 ||
 	    mparse_refs(m, root, e) < 0 || mparse_extras(m, root, e) < 0)
 		goto out;
+	/* What scan-on-push decides by, from this one parse. */
+	m->kind = m->type == OCI_TYPE_OTHER ? OCI_KIND_ARTIFACT
+					    : oci_manifest_kind(root);
 	rc = 0;
 out:
 	json_decref(root);

@@ -1,16 +1,12 @@
 /* config.h: the settings of `customs serve`.
  *
- * One table row per option (redis's static_configs): its name, type,
- * bounds, default, the offset of its field in struct cfg, and its help.
- * The same name is the command-line flag (`--max-manifest 4MiB` or
- * `--max-manifest=4MiB`) and the key of the JSON file given with
- * `--config FILE` (`"max-manifest": "4MiB"`; '-', '_' and case in keys
- * are ignored, so "max_manifest" and "maxManifest" work too).  A JSON
- * object given for a string or list option is kept as its compact JSON
- * text, for the option's user to parse (an upstream with its credentials,
- * which have no place on a command line).  Precedence:
- * defaults, then the file, then the flags.  Adding an option is adding a
- * field to struct cfg and a row to the table in config.c.
+ * One table row per option (common/opt.h): its name, type, bounds,
+ * default, the offset of its field in struct cfg, and its help.  The same
+ * name is the flag and the key of the `--config FILE` JSON object, as for
+ * every command.  A JSON object given for a string or list option is kept
+ * as its compact JSON text (an upstream with its credentials, which have
+ * no place on a command line).  Adding an option is adding a field to
+ * struct cfg and a row to the table in config.c.
  *
  * Once cfg_from_args() succeeds the config is validated and read-only.
  * String fields are owned by the struct (cfg_release frees them) and are
@@ -25,12 +21,10 @@
 #include <stdio.h>
 
 #include "common/err.h"
+#include "common/opt.h"
 
-/* A repeatable option (e.g. --upstream PREFIX=URL): every value, in order. */
-struct cfg_list {
-	char **v;
-	size_t n;
-};
+/* A repeatable option's values, by serve's name. */
+#define cfg_list opt_list
 
 struct cfg {
 	char *listen; /* host:port */
@@ -41,7 +35,6 @@ struct cfg {
 	size_t max_manifest; /* bytes */
 	char *log_level;     /* debug|info|warn|error */
 	char *port_file;     /* write the bound port here */
-	char *config;	     /* the JSON file read, if any */
 	/* Scanning (scan.h, policy.h). */
 	int scan_workers;	    /* scan threads, 0 = cores */
 	char *vuln_db;		    /* NULL: DATA/vulndb.db */
@@ -103,28 +96,10 @@ struct cfg {
 	int64_t idle_timeout;	 /* keep-alive and body idle */
 };
 
-enum cfg_type {
-	CFG_STRING, /* char *; `choices` may restrict it */
-	CFG_INT,    /* int, within [min, max] */
-	CFG_SIZE,   /* size_t; "4194304", "4M", "4MiB", "64k"... */
-	CFG_BOOL,   /* bool; a bare flag sets it, "=false" clears it */
-	CFG_LIST,   /* struct cfg_list; each occurrence appends */
-	CFG_DURATION, /* int64_t seconds; "90", "90s", "15m", "1h", "7d" */
-};
-
-struct cfg_option {
-	const char *name;
-	enum cfg_type type;
-	long long min, max;	    /* CFG_INT, CFG_SIZE */
-	const char *def;	    /* default as text, or NULL */
-	size_t offset;		    /* offsetof(struct cfg, field) */
-	const char *const *choices; /* CFG_STRING: NULL-terminated */
-	const char *arg;	    /* for --help: "ADDR", "N"... */
-	const char *help;
-};
-
-/* The option table, terminated by a row with name NULL. */
-extern const struct cfg_option cfg_options[];
+/* The option table, terminated by a row with name NULL, and the command
+ * (for opt_fail()). */
+extern const struct opt cfg_options[];
+extern const struct opt_cmd cfg_cmd;
 
 /* Fills c with the defaults. */
 void cfg_defaults(struct cfg *c);
@@ -140,7 +115,7 @@ int cfg_from_args(struct cfg *c, int argc, char **argv, bool *help,
 		  struct err *e);
 /* Cross-option checks (e.g. a TLS cert needs its key). */
 int cfg_validate(const struct cfg *c, struct err *e);
-void cfg_usage(FILE *out, const char *cmd);
+void cfg_usage(FILE *out);
 void cfg_release(struct cfg *c);
 
 #endif

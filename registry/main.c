@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(*subcommands); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "customs: unknown command '%s'\n", argv[1]);
-	usage(stderr);
+	fprintf(stderr, "customs: unknown command '%s'; see customs --help\n",
+		argv[1]);
 	return 2;
 }

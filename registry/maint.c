@@ -1,6 +1,7 @@
 /* maint.c: gc and scrub on a schedule, quotas, the request rate (maint.h). */
 #include "registry/maint.h"
 #include "common/log.h"
+#include "common/slots.h"
 #include "common/xmalloc.h"
 #include "registry/http/http.h"
 #include "registry/limit.h"
@@ -290,14 +291,13 @@ void reg_scrub_stop(struct reg_scrub *sc)
 
 /* --- Quotas -------------------------------------------------------------- */
 
-#define QUOTA_SLOTS   1024
-#define QUOTA_PROBES  8
-#define QUOTA_FRESH_S 10.0
+#define QUOTA_SLOTS    1024
+#define QUOTA_REPO_MAX 256
+#define QUOTA_FRESH_S  10.0
 
 struct quota_slot {
-	char repo[256]; /* "" = free */
 	int64_t usage;
-	double at;	/* when usage was computed */
+	double at;	/* when usage was computed; 0: unknown */
 	double used;	/* last looked at */
 	int64_t added;	/* bytes ever added (reg_quota_add/reserve) */
 };
@@ -306,8 +306,13 @@ struct reg_quota {
 	struct stor *st;
 	int64_t limit;
 	pthread_mutex_t lock;
-	struct quota_slot *slots;
+	struct slots slots; /* repository -> struct quota_slot */
 };
+
+static double quota_stamp(const void *v)
+{
+	return ((const struct quota_slot *)v)->used;
+}
 
 struct reg_quota *reg_quota_new(struct stor *st, int64_t limit)
 {
@@ -319,7 +324,8 @@ struct reg_quota *reg_quota_new(struct stor *st, int64_t limit)
 	q->st = st;
 	q->limit = limit;
 	pthread_mutex_init(&q->lock, NULL);
-	q->slots = xcalloc(QUOTA_SLOTS, sizeof(*q->slots));
+	slots_init(&q->slots, QUOTA_SLOTS, QUOTA_REPO_MAX,
+		   sizeof(struct quota_slot), quota_stamp);
 	return q;
 }
 
@@ -328,43 +334,10 @@ void reg_quota_free(struct reg_quota *q)
 	if (!q)
 		return;
 	pthread_mutex_destroy(&q->lock);
-	free(q->slots);
+	slots_release(&q->slots);
 	free(q);
 }
 
-static size_t quota_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)(h % QUOTA_SLOTS);
-}
-
-/* repo's slot, or NULL; with create, the stalest probe made over to it
- * (its usage unknown: at = 0). */
-static struct quota_slot *quota_slot(struct reg_quota *q, const char *repo,
-				     bool create)
-{
-	struct quota_slot *s, *victim = NULL;
-	size_t h = quota_hash(repo);
-
-	for (size_t i = 0; i < QUOTA_PROBES; i++) {
-		s = &q->slots[(h + i) % QUOTA_SLOTS];
-		if (!strcmp(s->repo, repo))
-			return s;
-		if (!victim || !s->repo[0] ||
-		    (victim->repo[0] && s->used < victim->used))
-			victim = s;
-	}
-	if (!create)
-		return NULL;
-	memset(victim, 0, sizeof(*victim));
-	snprintf(victim->repo, sizeof(victim->repo), "%s", repo);
-	return victim;
-}
-
-/* repo's usage, computed again when older than QUOTA_FRESH_S. */
 /* repo's usage, computed again when older than QUOTA_FRESH_S.  Bytes
  * added while it is computed are added to what the store says too: they
  * may be counted twice until the next computation, never missed. */
@@ -376,7 +349,7 @@ static int quota_usage(struct reg_quota *q, const char *repo, int64_t *out,
 	int64_t usage, mark;
 
 	pthread_mutex_lock(&q->lock);
-	s = quota_slot(q, repo, true);
+	s = slots_get(&q->slots, repo, NULL);
 	s->used = now;
 	usage = s->usage;
 	mark = s->added;
@@ -390,7 +363,7 @@ static int quota_usage(struct reg_quota *q, const char *repo, int64_t *out,
 	if (stor_repo_usage(q->st, repo, &usage, e) < 0)
 		return -1;
 	pthread_mutex_lock(&q->lock);
-	s = quota_slot(q, repo, true);
+	s = slots_get(&q->slots, repo, NULL);
 	if (s->added > mark)
 		usage += s->added - mark;
 	s->usage = usage;
@@ -425,7 +398,7 @@ void reg_quota_add(struct reg_quota *q, const char *repo, int64_t bytes)
 	if (!q)
 		return;
 	pthread_mutex_lock(&q->lock);
-	s = quota_slot(q, repo, false);
+	s = slots_find(&q->slots, repo);
 	if (s && s->at) {
 		s->usage += bytes;
 		if (s->usage < 0)
@@ -449,7 +422,7 @@ int reg_quota_reserve(struct reg_quota *q, const char *repo, int64_t bytes,
 	/* Check and count in one step: parallel uploads cannot both take
 	 * the last bytes. */
 	pthread_mutex_lock(&q->lock);
-	s = quota_slot(q, repo, true);
+	s = slots_get(&q->slots, repo, NULL);
 	if (!s->at) { /* taken by another repository meanwhile */
 		s->usage = usage;
 		s->at = gc_now();

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/digest.h"
 #include "registry/http/http.h"
+#include "storage/storage.h"
 #include "common/banned.h"
 
 /*
@@ -197,4 +199,27 @@ void reg_reply_file(struct http_req *req, int status, const char *ctype, int fd,
 {
 	reply_api_header(req);
 	http_reply_file(req, status, ctype, fd, off, len);
+}
+
+void reg_reply_digest_headers(struct http_req *req, const struct digest *dg)
+{
+	char s[DIGEST_STR_MAX], etag[DIGEST_STR_MAX + 2];
+
+	digest_str(dg, s);
+	snprintf(etag, sizeof(etag), "\"%s\"", s);
+	http_reply_header(req, "Docker-Content-Digest", s);
+	http_reply_header(req, "ETag", etag);
+}
+
+void reg_reply_manifest(struct http_req *req, const struct digest *dg,
+			const char *media_type, const void *body, size_t len)
+{
+	reg_reply_digest_headers(req, dg);
+	reg_reply_mem(req, 200, media_type, body, len);
+}
+
+void reg_reply_stored_manifest(struct http_req *req, struct stor_manifest *m)
+{
+	reg_reply_manifest(req, &m->digest, m->media_type, m->body, m->len);
+	stor_manifest_free(m);
 }

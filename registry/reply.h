@@ -21,6 +21,8 @@
 #include "common/log.h"
 
 struct http_req;
+struct digest;
+struct stor_manifest;
 
 /* The wire code of a row is err_code_name()'s (common/err.c). */
 struct reg_err_info {
@@ -54,5 +56,17 @@ void reg_reply_json_type(struct http_req *req, int status, const char *ctype,
 /* Sends [off, off + len) of fd; takes ownership of fd. */
 void reg_reply_file(struct http_req *req, int status, const char *ctype, int fd,
 		    off_t off, off_t len);
+
+/* Docker-Content-Digest and ETag, naming the manifest dg. */
+void reg_reply_digest_headers(struct http_req *req, const struct digest *dg);
+/* 200 with a manifest byte for byte, under the media type it was pushed
+ * with, and its digest headers; a HEAD gets the headers alone.  Borrows
+ * everything.  The one manifest reply of the API and the pull-through
+ * cache. */
+void reg_reply_manifest(struct http_req *req, const struct digest *dg,
+			const char *media_type, const void *body, size_t len);
+/* reg_reply_manifest() of a stored manifest, then frees m: the
+ * reg_policy_serve_fn (policy.h) of every manifest GET and HEAD. */
+void reg_reply_stored_manifest(struct http_req *req, struct stor_manifest *m);
 
 #endif

@@ -231,13 +231,10 @@ int reg_serve_main(int argc, char **argv)
 	bool help;
 	int rc = 1;
 
-	if (cfg_from_args(&cfg, argc, argv, &help, &e) < 0) {
-		fprintf(stderr, "customs serve: %s\n", e.msg);
-		fprintf(stderr, "'customs serve --help' lists the options.\n");
-		return 2;
-	}
+	if (cfg_from_args(&cfg, argc, argv, &help, &e) < 0)
+		return opt_fail(&cfg_cmd, "%s", e.msg);
 	if (help) {
-		cfg_usage(stdout, "serve");
+		cfg_usage(stdout);
 		rc = 0;
 		goto out;
 	}

@@ -85,29 +85,6 @@ int image_read_json_blob(const struct scan_source *src,
 	return r;
 }
 
-static bool image_layer_type_ok(const char *mt)
-{
-	static const char *const types[] = {
-		"application/vnd.oci.image.layer.v1.tar",
-		"application/vnd.oci.image.layer.v1.tar+gzip",
-		"application/vnd.oci.image.layer.v1.tar+zstd",
-		"application/vnd.oci.image.layer.nondistributable.v1.tar",
-		"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-		"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-		"application/vnd.docker.image.rootfs.diff.tar",
-		"application/vnd.docker.image.rootfs.diff.tar.gzip",
-		"application/vnd.docker.image.rootfs.diff.tar.zstd",
-		"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-	};
-
-	if (!mt)
-		return true;
-	for (size_t i = 0; i < sizeof(types) / sizeof(*types); i++)
-		if (!strcmp(mt, types[i]))
-			return true;
-	return false;
-}
-
 int image_add_manifest(struct image_set *set, const struct digest *dg,
 		       const char *body, size_t len, struct err *e)
 {
@@ -131,7 +108,7 @@ int image_add_manifest(struct image_set *set, const struct digest *dg,
 		goto out;
 	}
 	cmt = json_string_value(json_object_get(config, "mediaType"));
-	if (cmt && strcmp(cmt, MT_OCI_CONFIG) && strcmp(cmt, MT_DOCKER_CONFIG)) {
+	if (cmt && !oci_is_image_config(cmt)) {
 		err_set(e, ERR_UNSUPPORTED, "not a container image (config media type %s)",
 			cmt);
 		goto out;
@@ -150,7 +127,7 @@ int image_add_manifest(struct image_set *set, const struct digest *dg,
 	img.media_type = image_strdup_or_null(
 		json_string_value(json_object_get(doc, "mediaType")));
 	if (!img.media_type)
-		img.media_type = xstrdup(MT_OCI_MANIFEST);
+		img.media_type = xstrdup(OCI_MT_MANIFEST);
 	img.layers = xcalloc(json_array_size(layers) + 1, sizeof(*img.layers));
 	json_array_foreach(layers, i, l) {
 		struct image_layer *il = &img.layers[img.nlayers];
@@ -158,7 +135,7 @@ int image_add_manifest(struct image_set *set, const struct digest *dg,
 
 		if (image_desc_digest(l, &il->digest, e))
 			goto out;
-		if (!image_layer_type_ok(mt)) {
+		if (mt && !oci_is_layer(mt)) {
 			err_set(e, ERR_UNSUPPORTED, "layer media type %s is not a filesystem layer",
 				mt);
 			goto out;
@@ -175,18 +152,6 @@ out:
 	image_release(&img);
 	json_decref(doc);
 	return r;
-}
-
-static bool image_is_attestation(json_t *desc)
-{
-	json_t *ann = json_object_get(desc, "annotations");
-	const char *t = json_string_value(
-		json_object_get(ann, "vnd.docker.reference.type"));
-	json_t *plat = json_object_get(desc, "platform");
-	const char *os = json_string_value(json_object_get(plat, "os"));
-
-	return (t && !strcmp(t, "attestation-manifest")) ||
-	       (os && !strcmp(os, "unknown"));
 }
 
 static int image_resolve_depth(const struct scan_source *src,
@@ -218,7 +183,7 @@ static int image_index(const struct scan_source *src, json_t *doc,
 
 		if (set->nimages >= IMAGE_MAX_PLATFORMS)
 			break;
-		if (image_is_attestation(m))
+		if (oci_desc_is_attestation(m))
 			continue;
 		image_platform_str(json_object_get(m, "platform"), plat,
 				   sizeof(plat));
@@ -260,12 +225,11 @@ static int image_resolve_depth(const struct scan_source *src,
 		goto out;
 	}
 	mt = json_string_value(json_object_get(doc, "mediaType"));
-	if ((mt && (!strcmp(mt, MT_OCI_INDEX) || !strcmp(mt, MT_DOCKER_LIST))) ||
-	    (!mt && json_is_array(json_object_get(doc, "manifests")))) {
+	if (oci_manifest_kind(doc) == OCI_KIND_INDEX) {
 		if (depth == 0) {
 			set->is_index = true;
 			set->index_digest = *dg;
-			set->index_media_type = xstrdup(mt ? mt : MT_OCI_INDEX);
+			set->index_media_type = xstrdup(mt ? mt : OCI_MT_INDEX);
 		}
 		r = image_index(src, doc, set, depth, e);
 		goto out;
@@ -400,7 +364,7 @@ int image_layout_select(const struct scan_source *src, const char *index_json,
 		/* index.json itself lists the platforms of one image. */
 		set->is_index = true;
 		digest_of(DIGEST_SHA256, index_json, len, &set->index_digest);
-		set->index_media_type = xstrdup(MT_OCI_INDEX);
+		set->index_media_type = xstrdup(OCI_MT_INDEX);
 		r = image_index(src, doc, set, 0, e);
 		goto out;
 	}

@@ -16,19 +16,13 @@
 #include "common/buf.h"
 #include "common/digest.h"
 #include "common/err.h"
+#include "common/oci.h"
 #include "scanner/scan.h"
 
 /* Manifests, indexes and configs are small; a bigger one is refused. */
 #define IMAGE_MAX_JSON (4u << 20)
 #define IMAGE_MAX_LAYERS 1024
 #define IMAGE_MAX_PLATFORMS 256
-
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 
 struct image_layer {
 	struct digest digest;	/* blob digest (docker save: the diff_id) */

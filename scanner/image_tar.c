@@ -360,7 +360,7 @@ static int tar_docker_image(struct image_input *in, json_t *ent,
 			json_array_size(layers));
 		goto out;
 	}
-	img.media_type = xstrdup(MT_DOCKER_MANIFEST);
+	img.media_type = xstrdup(OCI_MT_DOCKER_MANIFEST);
 	img.layers = xcalloc(json_array_size(layers) + 1, sizeof(*img.layers));
 	json_array_foreach(layers, i, l) {
 		const char *name = json_string_value(l);

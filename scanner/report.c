@@ -418,7 +418,7 @@ json_t *report_index(const struct image_set *set, json_t *reports,
 		json_pack("{s:s, s:s, s:o, s:o}", "digest",
 			  digest_str(&set->index_digest, ds), "mediaType",
 			  set->index_media_type ? set->index_media_type
-						: MT_OCI_INDEX,
+						: OCI_MT_INDEX,
 			  "repository", jstr(m->repository), "tag",
 			  jstr(m->tag)));
 	json_object_set_new(r, "manifests", reports);

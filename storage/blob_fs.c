@@ -9,7 +9,7 @@
  * properly.
  */
 #define _GNU_SOURCE /* syncfs */
-#include "storage/storage_int.h"
+#include "storage/blob_fs_int.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -204,45 +204,13 @@ static int fs_open(struct stor_blobs *b, const struct digest *dg, int *fd_out,
 	return 0;
 }
 
-static int fs_put(struct stor_blobs *b, const struct digest *dg,
-		  const void *data, size_t len, struct err *e)
-{
-	struct fs *fs = fs_of(b);
-	char id[STOR_UUID_LEN + 1], tmp[FS_PATH_MAX];
-	int64_t size;
-	int fd = -1, ret = -1, rc;
-
-	if (fs_stat(b, dg, &size, NULL) == 0)
-		return 0;
-	if (stor_uuid(id, e) < 0)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "uploads/tmp-%s", id);
-	fd = openat(fs->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0644);
-	if (fd < 0)
-		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
-				 tmp);
-	rc = fs_write_all(fd, data, len);
-	if (rc) {
-		err_errno(e, ERR_IO, rc, "write %s/%s", fs->dir, tmp);
-		goto out;
-	}
-	if (fsync(fd) < 0) {
-		err_errno(e, ERR_IO, errno, "fsync %s/%s", fs->dir, tmp);
-		goto out;
-	}
-	ret = fs_publish(fs, tmp, dg, e);
-out:
-	close(fd);
-	unlinkat(fs->dirfd, tmp, 0);
-	return ret;
-}
-
-/* Writes data to the file path (made with O_CREAT | oflags), not synced;
- * on failure the file is gone. */
+/* Writes data to the file path (made with O_CREAT | oflags), fsynced if
+ * sync; on failure the file is gone. */
 static int fs_write_file(struct fs *fs, const char *path, int oflags,
-			 const void *data, size_t len, struct err *e)
+			 bool sync, const void *data, size_t len,
+			 struct err *e)
 {
+	const char *what = "write";
 	int fd, rc;
 
 	fd = openat(fs->dirfd, path, O_WRONLY | O_CREAT | O_CLOEXEC | oflags,
@@ -251,24 +219,46 @@ static int fs_write_file(struct fs *fs, const char *path, int oflags,
 		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
 				 path);
 	rc = fs_write_all(fd, data, len);
+	if (!rc && sync && fsync(fd) < 0) {
+		rc = errno;
+		what = "fsync";
+	}
 	close(fd);
 	if (rc) {
 		unlinkat(fs->dirfd, path, 0);
-		return err_errno(e, ERR_IO, rc, "write %s/%s", fs->dir, path);
+		return err_errno(e, ERR_IO, rc, "%s %s/%s", what, fs->dir,
+				 path);
 	}
 	return 0;
 }
 
-/* Writes data to a new temporary file (not synced); its name into tmp. */
+/* Writes data to a new temporary file; its name into tmp. */
 static int fs_write_tmp(struct fs *fs, const void *data, size_t len,
-			char tmp[FS_PATH_MAX], struct err *e)
+			bool sync, char tmp[FS_PATH_MAX], struct err *e)
 {
 	char id[STOR_UUID_LEN + 1];
 
 	if (stor_uuid(id, e) < 0)
 		return -1;
 	snprintf(tmp, FS_PATH_MAX, "uploads/tmp-%s", id);
-	return fs_write_file(fs, tmp, O_EXCL, data, len, e);
+	return fs_write_file(fs, tmp, O_EXCL, sync, data, len, e);
+}
+
+static int fs_put(struct stor_blobs *b, const struct digest *dg,
+		  const void *data, size_t len, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char tmp[FS_PATH_MAX];
+	int64_t size;
+	int ret;
+
+	if (fs_stat(b, dg, &size, NULL) == 0)
+		return 0;
+	if (fs_write_tmp(fs, data, len, true, tmp, e) < 0)
+		return -1;
+	ret = fs_publish(fs, tmp, dg, e);
+	unlinkat(fs->dirfd, tmp, 0);
+	return ret;
 }
 
 /* Two syncs in all instead of two a blob: the data is durable before any
@@ -285,7 +275,8 @@ static int fs_put_many(struct stor_blobs *b, const struct stor_blob_data *v,
 
 	for (i = 0; i < n; i++)
 		if (fs_stat(b, v[i].digest, &size, NULL) < 0 &&
-		    fs_write_tmp(fs, v[i].data, v[i].len, tmp[i], e) < 0)
+		    fs_write_tmp(fs, v[i].data, v[i].len, false, tmp[i],
+				 e) < 0)
 			goto out;
 	if (syncfs(fs->dirfd) < 0) {
 		err_errno(e, ERR_IO, errno, "syncfs %s", fs->dir);
@@ -475,7 +466,7 @@ static int fs_up_state_save(struct stor_blobs *b, const char *id,
 	char path[FS_PATH_MAX];
 
 	fs_state_path(id, path);
-	return fs_write_file(fs, path, O_TRUNC, data, len, e);
+	return fs_write_file(fs, path, O_TRUNC, false, data, len, e);
 }
 
 static int fs_up_state_load(struct stor_blobs *b, const char *id, void *buf,
@@ -594,12 +585,6 @@ static const struct stor_blob_ops fs_ops = {
 	.up_hash = fs_up_hash,
 	.up_commit = fs_up_commit,
 	.up_remove = fs_up_remove,
-	.walk = stor_fs_walk,
-	.up_walk = stor_fs_up_walk,
-	.up_stat = stor_fs_up_stat,
-	.remove = stor_fs_remove,
-	.quarantine = stor_fs_quarantine,
-	.tmp_remove = stor_fs_tmp_remove,
 	.up_reader = fs_up_reader,
 	.up_state_save = fs_up_state_save,
 	.up_state_load = fs_up_state_load,
@@ -634,6 +619,7 @@ struct stor_blobs *stor_fs_new(const char *dir, struct err *e)
 	struct fs *fs = xcalloc(1, sizeof(*fs));
 
 	fs->base.ops = &fs_ops;
+	fs->base.maint = &stor_fs_maint_ops;
 	fs->dir = xstrdup(dir);
 	fs->dirfd = -1;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {

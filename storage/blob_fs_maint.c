@@ -5,7 +5,7 @@
  * (wrong directory, upper-case hex, a directory) is a stray.  Callbacks may
  * delete the file they are given.
  */
-#include "storage/storage_int.h"
+#include "storage/blob_fs_int.h"
 #include "common/xmalloc.h"
 
 #include <dirent.h>
@@ -161,8 +161,8 @@ static int maint_walk_alg(struct walk *w, const char *rel, const char *name)
 	return maint_emit(w, rel, name, NULL);
 }
 
-int stor_fs_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,
-		 struct err *e)
+static int maint_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,
+		      struct err *e)
 {
 	struct walk w = {b, stor_fs_dirfd(b), fn, arg, e};
 
@@ -193,16 +193,16 @@ static int maint_walk_upload(struct walk *w, const char *rel, const char *name)
 	return w->fn(w->arg, &f, w->e);
 }
 
-int stor_fs_up_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,
-		    struct err *e)
+static int maint_up_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,
+			 struct err *e)
 {
 	struct walk w = {b, stor_fs_dirfd(b), fn, arg, e};
 
 	return maint_readdir(&w, "uploads", maint_walk_upload) < 0 ? -1 : 0;
 }
 
-int stor_fs_up_stat(struct stor_blobs *b, const char *id, int64_t *size,
-		    int64_t *changed, struct err *e)
+static int maint_up_stat(struct stor_blobs *b, const char *id, int64_t *size,
+			 int64_t *changed, struct err *e)
 {
 	char path[MAINT_PATH_MAX];
 	struct stat sb;
@@ -223,7 +223,8 @@ int stor_fs_up_stat(struct stor_blobs *b, const char *id, int64_t *size,
 	return 0;
 }
 
-int stor_fs_remove(struct stor_blobs *b, const struct digest *dg, struct err *e)
+static int maint_remove(struct stor_blobs *b, const struct digest *dg,
+			struct err *e)
 {
 	char path[MAINT_PATH_MAX];
 
@@ -285,8 +286,8 @@ static int maint_quarantine_name(struct stor_blobs *b,
 		       stor_fs_dir(b), f->name);
 }
 
-int stor_fs_quarantine(struct stor_blobs *b, const struct stor_file *arg,
-		       struct err *e)
+static int maint_quarantine(struct stor_blobs *b, const struct stor_file *arg,
+			    struct err *e)
 {
 	char dst[MAINT_PATH_MAX], src_dir[MAINT_PATH_MAX];
 	char path[MAINT_PATH_MAX];
@@ -323,7 +324,8 @@ int stor_fs_quarantine(struct stor_blobs *b, const struct stor_file *arg,
 	return 0;
 }
 
-int stor_fs_tmp_remove(struct stor_blobs *b, const char *name, struct err *e)
+static int maint_tmp_remove(struct stor_blobs *b, const char *name,
+			    struct err *e)
 {
 	char path[MAINT_PATH_MAX];
 
@@ -339,3 +341,12 @@ int stor_fs_tmp_remove(struct stor_blobs *b, const char *name, struct err *e)
 	return err_errno(e, ERR_IO, errno, "unlink %s/%s", stor_fs_dir(b),
 			 path);
 }
+
+const struct stor_blob_maint_ops stor_fs_maint_ops = {
+	.walk = maint_walk,
+	.up_walk = maint_up_walk,
+	.up_stat = maint_up_stat,
+	.remove = maint_remove,
+	.quarantine = maint_quarantine,
+	.tmp_remove = maint_tmp_remove,
+};

@@ -149,7 +149,7 @@ static void fsck_quarantine(struct fsck *f, const struct stor_file *file,
 
 	if (!f->o->repair)
 		return;
-	if (f->b->ops->quarantine(f->b, file, &e2) < 0) {
+	if (f->b->maint->quarantine(f->b, file, &e2) < 0) {
 		fsck_problem(f, file->dg ? STOR_FSCK_CORRUPT : STOR_FSCK_STRAY,
 			     "%s could not be quarantined: %s", what, e2.msg);
 		return;
@@ -196,8 +196,8 @@ static int fsck_orphan(struct fsck *f, const struct stor_file *file,
 	char ds[DIGEST_STR_MAX];
 	bool used = false, linked = false;
 
-	if (f->m->ops->blob_users(f->m, file->dg, INT64_MIN, fsck_any_user,
-				  &used, &linked, e) < 0)
+	if (f->m->maint->blob_users(f->m, file->dg, INT64_MIN, fsck_any_user,
+				    &used, &linked, e) < 0)
 		return -1;
 	if (used || linked)
 		return 0;
@@ -312,7 +312,7 @@ static const char *fsck_mf_name(struct fsck *f, const char *repo,
 	struct fsck_tags t = {"", 0};
 	char ds[DIGEST_STR_MAX];
 
-	f->m->ops->mf_relations(f->m, repo, dg, fsck_tag, &t, NULL);
+	f->m->maint->mf_relations(f->m, repo, dg, fsck_tag, &t, NULL);
 	snprintf(out, 512, "%s@%s (%s%s)", repo, digest_str(dg, ds),
 		 t.len ? "tags: " : "untagged", t.list);
 	return out;
@@ -362,8 +362,8 @@ static int fsck_refs_of(struct fsck *f, const char *repo, struct err *e)
 	free(f->refs_repo);
 	f->refs = stor_sset_new();
 	f->refs_repo = xstrdup(repo);
-	return f->m->ops->list(f->m, STOR_LIST_REFS, repo, fsck_load_refs, f,
-			       e);
+	return f->m->maint->list(f->m, STOR_LIST_REFS, repo, fsck_load_refs, f,
+				 e);
 }
 
 struct fsck_mf {
@@ -587,7 +587,8 @@ static int fsck_links(struct fsck *f, struct err *e)
 	struct fsck_links l = {f, NULL, 0, 0};
 	int pin = -1, ret = -1;
 
-	if (f->m->ops->list(f->m, STOR_LIST_LINKS, NULL, fsck_link, &l, e) < 0)
+	if (f->m->maint->list(f->m, STOR_LIST_LINKS, NULL, fsck_link, &l, e) <
+	    0)
 		goto out;
 	if (l.n && stor_pin(f->st, false, &pin, e) < 0)
 		goto out;
@@ -622,7 +623,7 @@ static int fsck_upload_file(void *arg, const struct stor_file *file,
 				     (long long)file->size);
 		return 0;
 	}
-	if (f->m->ops->up_exists(f->m, file->name, &owned, e) < 0)
+	if (f->m->maint->up_exists(f->m, file->name, &owned, e) < 0)
 		return -1;
 	if (!owned &&
 	    (f->o->exclusive || file->changed < f->s->started - FSCK_TEMP_AGE))
@@ -640,7 +641,7 @@ static int fsck_session(void *arg, const struct stor_row *r, struct err *e)
 	int64_t size, changed;
 
 	f->s->uploads++;
-	if (f->b->ops->up_stat(f->b, r->name, &size, &changed, &e2) == 0)
+	if (f->b->maint->up_stat(f->b, r->name, &size, &changed, &e2) == 0)
 		return 0;
 	if (e2.code != ERR_BLOB_UPLOAD_UNKNOWN)
 		return err_set(e, e2.code, "%s", e2.msg);
@@ -666,14 +667,14 @@ int stor_fsck(struct stor *st, const struct stor_fsck_opts *o,
 	f.o = o;
 	f.s = &s;
 	f.bad = stor_sset_new();
-	if (f.m->ops->check(f.m, fsck_db_problem, &f, e) < 0 ||
-	    f.b->ops->walk(f.b, fsck_file, &f, e) < 0 ||
-	    f.m->ops->list(f.m, STOR_LIST_MANIFESTS, NULL, fsck_manifest, &f,
-			   e) < 0 ||
+	if (f.m->maint->check(f.m, fsck_db_problem, &f, e) < 0 ||
+	    f.b->maint->walk(f.b, fsck_file, &f, e) < 0 ||
+	    f.m->maint->list(f.m, STOR_LIST_MANIFESTS, NULL, fsck_manifest, &f,
+			     e) < 0 ||
 	    fsck_links(&f, e) < 0 ||
-	    f.m->ops->list(f.m, STOR_LIST_UPLOADS, NULL, fsck_session, &f, e) <
-		    0 ||
-	    f.b->ops->up_walk(f.b, fsck_upload_file, &f, e) < 0 ||
+	    f.m->maint->list(f.m, STOR_LIST_UPLOADS, NULL, fsck_session, &f,
+			     e) < 0 ||
+	    f.b->maint->up_walk(f.b, fsck_upload_file, &f, e) < 0 ||
 	    fsck_lost(&f, e) < 0)
 		goto out;
 	ret = 0;

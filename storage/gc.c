@@ -15,6 +15,7 @@
  */
 #include "storage/gc_int.h"
 #include "common/log.h"
+#include "common/opt.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -106,11 +107,6 @@ bool stor_sset_add(struct stor_sset *set, const char *s)
 bool stor_sset_has(const struct stor_sset *set, const char *s)
 {
 	return set && set->v[sset_slot(set->v, set->cap, s)] != NULL;
-}
-
-size_t stor_sset_count(const struct stor_sset *set)
-{
-	return set ? set->n : 0;
 }
 
 const char *stor_mf_key(const char *repo, const struct digest *dg,
@@ -206,35 +202,7 @@ void stor_lock_free(struct stor_lock *l)
 
 int64_t stor_parse_duration(const char *s)
 {
-	static const struct {
-		char unit;
-		int64_t mul;
-	} units[] = {{'s', 1},
-		     {'m', 60},
-		     {'h', 3600},
-		     {'d', 86400},
-		     {'w', 7 * 86400}};
-	int64_t v = 0, mul = 1;
-	const char *p = s;
-
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (INT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	if (*p) {
-		mul = 0;
-		for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++)
-			if (*p == units[i].unit && !p[1])
-				mul = units[i].mul;
-		if (!mul)
-			return -1;
-	}
-	if (v > INT64_MAX / mul)
-		return -1;
-	return v * mul;
+	return opt_duration(s);
 }
 
 /* --- Uploads and temporary files ------------------------------------------ */
@@ -299,7 +267,7 @@ static int gc_session_over(struct stor_gc_run *g, const struct gc_session *u,
 
 	*over = false;
 	*size = 0;
-	if (g->b->ops->up_stat(g->b, u->id, size, &changed, &e2) < 0) {
+	if (g->b->maint->up_stat(g->b, u->id, size, &changed, &e2) < 0) {
 		if (e2.code != ERR_BLOB_UPLOAD_UNKNOWN)
 			return err_set(e, e2.code, "%s", e2.msg);
 		*over = g->o->exclusive || last <= g->cutoff;
@@ -346,8 +314,8 @@ static int gc_expire_uploads(struct stor_gc_run *g, struct err *e)
 	struct gc_sessions ss = {0};
 	int ret = -1;
 
-	if (g->m->ops->list(g->m, STOR_LIST_UPLOADS, NULL, gc_session_add, &ss,
-			    e) < 0)
+	if (g->m->maint->list(g->m, STOR_LIST_UPLOADS, NULL, gc_session_add,
+			      &ss, e) < 0)
 		goto out;
 	for (size_t i = 0; i < ss.n && !stor_gc_stopping(g); i++)
 		if (gc_expire_one(g, &ss.v[i], e) < 0)
@@ -369,12 +337,12 @@ static int gc_upload_file(void *arg, const struct stor_file *f, struct err *e)
 		return 1;
 	if (!g->o->exclusive && f->changed > g->cutoff)
 		return 0;
-	if (!f->tmp && g->m->ops->up_exists(g->m, f->name, &owned, e) < 0)
+	if (!f->tmp && g->m->maint->up_exists(g->m, f->name, &owned, e) < 0)
 		return -1;
 	if (owned)
 		return 0;
 	if (!g->o->dry_run &&
-	    (f->tmp ? g->b->ops->tmp_remove(g->b, f->name, e)
+	    (f->tmp ? g->b->maint->tmp_remove(g->b, f->name, e)
 		    : g->b->ops->up_remove(g->b, f->name, e)) < 0)
 		return -1;
 	if (f->tmp)
@@ -412,8 +380,8 @@ static int gc_blob_used(struct stor_gc_run *g, const struct digest *dg,
 	struct gc_use u = {g, false};
 	bool linked = false;
 
-	if (g->m->ops->blob_users(g->m, dg, g->cutoff, gc_user, &u, &linked,
-				  e) < 0)
+	if (g->m->maint->blob_users(g->m, dg, g->cutoff, gc_user, &u, &linked,
+				    e) < 0)
 		return -1;
 	*used = u.used || linked;
 	return 0;
@@ -434,8 +402,8 @@ static int gc_blob_free(struct stor_gc_run *g, const struct digest *dg,
 	if (gc_blob_used(g, dg, &used, e) < 0)
 		goto out;
 	if (!used) {
-		if (g->m->ops->blob_forget(g->m, dg, NULL, e) < 0 ||
-		    g->b->ops->remove(g->b, dg, e) < 0)
+		if (g->m->maint->blob_forget(g->m, dg, NULL, e) < 0 ||
+		    g->b->maint->remove(g->b, dg, e) < 0)
 			goto out;
 		*freed = true;
 	}
@@ -561,11 +529,11 @@ int stor_gc(struct stor *st, const struct stor_gc_opts *o,
 
 	gc_run_init(&g, st, o, &s);
 	if (gc_expire_uploads(&g, e) < 0 ||
-	    g.b->ops->up_walk(g.b, gc_upload_file, &g, e) < 0)
+	    g.b->maint->up_walk(g.b, gc_upload_file, &g, e) < 0)
 		goto out;
 	if (o->untagged && stor_gc_untagged(&g, e) < 0)
 		goto out;
-	if (g.b->ops->walk(g.b, gc_blob, &g, e) < 0 || gc_sweep(&g, e) < 0)
+	if (g.b->maint->walk(g.b, gc_blob, &g, e) < 0 || gc_sweep(&g, e) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -588,7 +556,7 @@ int stor_recover(struct stor *st, struct stor_gc_stats *out, struct err *e)
 	o.upload_ttl_s = 0; /* only sessions without data */
 	gc_run_init(&g, st, &o, &s);
 	if (gc_expire_uploads(&g, e) == 0 &&
-	    g.b->ops->up_walk(g.b, gc_upload_file, &g, e) == 0)
+	    g.b->maint->up_walk(g.b, gc_upload_file, &g, e) == 0)
 		ret = 0;
 	if (out)
 		*out = s;

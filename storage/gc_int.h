@@ -17,7 +17,6 @@ void stor_sset_free(struct stor_sset *s);
 /* Adds s; returns true if it was not there yet. */
 bool stor_sset_add(struct stor_sset *set, const char *s);
 bool stor_sset_has(const struct stor_sset *set, const char *s);
-size_t stor_sset_count(const struct stor_sset *set);
 
 /* "repo@alg:hex", the key of a manifest in a set. */
 #define STOR_MF_KEY_MAX (256 + DIGEST_STR_MAX)

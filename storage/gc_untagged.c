@@ -37,23 +37,16 @@ struct ut_repo {
 	size_t nroots, aroots;
 };
 
-static int ut_dgcmp(const struct digest *a, const struct digest *b)
-{
-	if (a->alg != b->alg)
-		return a->alg < b->alg ? -1 : 1;
-	return strcmp(a->hex, b->hex);
-}
-
 static int ut_node_cmp(const void *a, const void *b)
 {
-	return ut_dgcmp(&((const struct ut_node *)a)->dg,
-			&((const struct ut_node *)b)->dg);
+	return digest_cmp(&((const struct ut_node *)a)->dg,
+			  &((const struct ut_node *)b)->dg);
 }
 
 static int ut_edge_cmp(const void *a, const void *b)
 {
-	return ut_dgcmp(&((const struct ut_edge *)a)->from,
-			&((const struct ut_edge *)b)->from);
+	return digest_cmp(&((const struct ut_edge *)a)->from,
+			  &((const struct ut_edge *)b)->from);
 }
 
 static void *ut_grow(void *v, size_t n, size_t *alloc, size_t size)
@@ -154,9 +147,9 @@ static void ut_mark(struct ut_repo *r)
 			     ut_edge_cmp);
 		if (!ed)
 			continue;
-		while (ed > r->edges && !ut_dgcmp(&ed[-1].from, &dg))
+		while (ed > r->edges && !digest_cmp(&ed[-1].from, &dg))
 			ed--;
-		for (; ed < r->edges + r->nedges && !ut_dgcmp(&ed->from, &dg);
+		for (; ed < r->edges + r->nedges && !digest_cmp(&ed->from, &dg);
 		     ed++)
 			ut_root_add(r, &ed->to);
 	}
@@ -202,7 +195,8 @@ static int ut_delete(struct stor_gc_run *g, const char *repo,
 	*deleted = false;
 	if (stor_pin(g->st, true, &pin, e) < 0)
 		return -1;
-	if (g->m->ops->mf_relations(g->m, repo, &n->dg, ut_relation, &c, e) < 0)
+	if (g->m->maint->mf_relations(g->m, repo, &n->dg, ut_relation, &c, e) <
+	    0)
 		goto out;
 	if (!c.held) {
 		if (stor_manifest_delete(g->st, repo, &n->dg, &e2) < 0) {
@@ -267,11 +261,12 @@ static int ut_repo(struct stor_gc_run *g, const char *name, struct err *e)
 	int ret = -1;
 
 	r.name = name;
-	if (g->m->ops->list(g->m, STOR_LIST_MANIFESTS, name, ut_load_manifest,
-			    &l, e) < 0 ||
-	    g->m->ops->list(g->m, STOR_LIST_REFS, name, ut_load_ref, &l, e) <
+	if (g->m->maint->list(g->m, STOR_LIST_MANIFESTS, name, ut_load_manifest,
+			      &l, e) < 0 ||
+	    g->m->maint->list(g->m, STOR_LIST_REFS, name, ut_load_ref, &l, e) <
 		    0 ||
-	    g->m->ops->list(g->m, STOR_LIST_TAGS, name, ut_load_tag, &l, e) < 0)
+	    g->m->maint->list(g->m, STOR_LIST_TAGS, name, ut_load_tag, &l, e) <
+		    0)
 		goto out;
 	qsort(r.nodes, r.nnodes, sizeof(*r.nodes), ut_node_cmp);
 	qsort(r.edges, r.nedges, sizeof(*r.edges), ut_edge_cmp);

@@ -1,8 +1,7 @@
-/* maint_sqlite.c: the metadata queries of gc and fsck.
+/* maint_sqlite.c: the maintenance vtable (struct stor_maint_ops): the
+ * metadata queries of gc and fsck.
  *
- * They run seldom and walk whole tables, so their statements are prepared
- * per call rather than cached with the hot ones of meta_sqlite.c.  A
- * listing steps its statement while calling back: the callback may use
+ * A listing steps its statement while calling back: the callback may use
  * the store (another pooled connection), and WAL gives the listing a
  * stable snapshot meanwhile.
  */
@@ -14,37 +13,12 @@
 
 #include "common/banned.h"
 
-static const char *const ms_list_sql[] = {
-	[STOR_LIST_MANIFESTS] = "SELECT repo, digest, media_type, size,"
-				" subject, created FROM manifests"
-				" WHERE ?1 IS NULL OR repo = ?1"
-				" ORDER BY repo, digest",
-	[STOR_LIST_REFS] = "SELECT repo, digest, child FROM manifest_refs"
-			   " WHERE ?1 IS NULL OR repo = ?1"
-			   " ORDER BY repo, digest, child",
-	[STOR_LIST_TAGS] = "SELECT repo, tag, digest, updated FROM tags"
-			   " WHERE ?1 IS NULL OR repo = ?1"
-			   " ORDER BY repo, tag",
-	[STOR_LIST_LINKS] = "SELECT repo, digest, created FROM repo_blobs"
-			    " WHERE ?1 IS NULL OR repo = ?1"
-			    " ORDER BY repo, digest",
-	[STOR_LIST_UPLOADS] = "SELECT repo, id, received, created, updated"
-			      " FROM uploads WHERE ?1 IS NULL OR repo = ?1"
-			      " ORDER BY repo, id",
+/* The row of a listing or a relation, as the caller's callback sees it. */
+struct ms_each {
+	enum stor_list what; /* a listing's */
+	stor_row_fn fn;
+	void *arg;
 };
-
-static sqlite3_stmt *ms_prepare(struct sq_conn *c, const char *sql,
-				const char *what, struct err *e)
-{
-	sqlite3_stmt *s = NULL;
-
-	if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		sq_fail(c->db, what, e);
-		sqlite3_finalize(s);
-		return NULL;
-	}
-	return s;
-}
 
 static const char *ms_text(sqlite3_stmt *s, int col)
 {
@@ -90,174 +64,138 @@ static int ms_list_row(enum stor_list what, sqlite3_stmt *s, struct stor_row *r,
 	return err_set(e, ERR_INTERNAL, "unknown listing %d", (int)what);
 }
 
-/* Steps s, calling fn for each row as fill() reads it. */
-static int ms_each(struct sq_conn *c, sqlite3_stmt *s, const char *what,
-		   int (*fill)(int kind, sqlite3_stmt *s, struct stor_row *r,
-			       struct err *e),
-		   int kind, stor_row_fn fn, void *arg, struct err *e)
+static int ms_list_each(void *arg, sqlite3_stmt *s, struct err *e)
 {
+	const struct ms_each *x = arg;
 	struct stor_row r;
-	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (fill(kind, s, &r, e) < 0)
-			return -1;
-		rc = fn(arg, &r, e);
-		if (rc < 0)
-			return -1;
-		if (rc > 0)
-			return 0;
-	}
-	if (rc != SQLITE_DONE)
-		return sq_fail(c->db, what, e);
-	return 0;
+	if (ms_list_row(x->what, s, &r, e) < 0)
+		return -1;
+	return x->fn(x->arg, &r, e);
 }
 
-static int ms_list_fill(int kind, sqlite3_stmt *s, struct stor_row *r,
-			struct err *e)
+static int ms_list(struct stor_meta *m, enum stor_list what, const char *repo,
+		   stor_row_fn fn, void *arg, struct err *e)
 {
-	return ms_list_row((enum stor_list)kind, s, r, e);
-}
+	static const struct sq_stmt lists[] = {
+		[STOR_LIST_MANIFESTS] =
+			{
+				"list manifests",
+				"SELECT repo, digest, media_type, size, "
+				"subject,"
+				" created FROM manifests WHERE ?1 IS NULL OR "
+				"repo = ?1"
+				" ORDER BY repo, digest",
+			},
+		[STOR_LIST_REFS] =
+			{
+				"list manifest refs",
+				"SELECT repo, digest, child FROM manifest_refs"
+				" WHERE ?1 IS NULL OR repo = ?1"
+				" ORDER BY repo, digest, child",
+			},
+		[STOR_LIST_TAGS] =
+			{
+				"list tags",
+				"SELECT repo, tag, digest, updated FROM tags"
+				" WHERE ?1 IS NULL OR repo = ?1 ORDER BY repo, "
+				"tag",
+			},
+		[STOR_LIST_LINKS] =
+			{
+				"list blob links",
+				"SELECT repo, digest, created FROM repo_blobs"
+				" WHERE ?1 IS NULL OR repo = ?1"
+				" ORDER BY repo, digest",
+			},
+		[STOR_LIST_UPLOADS] =
+			{
+				"list uploads",
+				"SELECT repo, id, received, created, updated"
+				" FROM uploads WHERE ?1 IS NULL OR repo = ?1"
+				" ORDER BY repo, id",
+			},
+	};
+	struct ms_each x = {what, fn, arg};
+	int n;
 
-int sq_list(struct stor_meta *m, enum stor_list what, const char *repo,
-	    stor_row_fn fn, void *arg, struct err *e)
-{
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c;
-	sqlite3_stmt *s = NULL;
-	int ret = -1;
-
-	if ((unsigned)what >= sizeof(ms_list_sql) / sizeof(*ms_list_sql))
+	if ((unsigned)what >= sizeof(lists) / sizeof(*lists))
 		return err_set(e, ERR_INTERNAL, "unknown listing %d",
 			       (int)what);
-	c = sq_get(sq, e);
-	if (!c)
-		return -1;
-	s = ms_prepare(c, ms_list_sql[what], "list rows", e);
-	if (!s)
-		goto out;
-	if (repo &&
-	    sqlite3_bind_text(s, 1, repo, -1, SQLITE_STATIC) != SQLITE_OK) {
-		sq_fail(c->db, "list rows", e);
-		goto out;
-	}
-	ret = ms_each(c, s, "list rows", ms_list_fill, (int)what, fn, arg, e);
-out:
-	sqlite3_finalize(s);
-	sq_put(sq, c);
-	return ret;
+	n = sq_do(sq_of(m), &lists[what], ms_list_each, &x, e, "s", repo);
+	return n < 0 ? -1 : 0;
 }
 
 /* Rows (repo, digest, rel, name, other) of blob_users and mf_relations. */
-static int ms_rel_fill(int kind, sqlite3_stmt *s, struct stor_row *r,
-		       struct err *e)
+static int ms_rel_each(void *arg, sqlite3_stmt *s, struct err *e)
 {
-	(void)kind;
-	memset(r, 0, sizeof(*r));
-	r->repo = ms_text(s, 0);
-	r->rel = (enum stor_rel)sqlite3_column_int(s, 2);
-	r->name = ms_text(s, 3);
+	const struct ms_each *x = arg;
+	struct stor_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.repo = ms_text(s, 0);
+	r.rel = (enum stor_rel)sqlite3_column_int(s, 2);
+	r.name = ms_text(s, 3);
 	if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
-		if (sq_col_digest(s, 4, &r->other, e) < 0)
+		if (sq_col_digest(s, 4, &r.other, e) < 0)
 			return -1;
-		r->has_other = true;
+		r.has_other = true;
 	}
-	return sq_col_digest(s, 1, &r->digest, e);
-}
-
-static int ms_bind_digest(struct sq_conn *c, sqlite3_stmt *s, int i,
-			  const char *ds, struct err *e)
-{
-	if (sqlite3_bind_text(s, i, ds, -1, SQLITE_STATIC) != SQLITE_OK)
-		return sq_fail(c->db, "bind digest", e);
-	return 0;
-}
-
-static int ms_linked_since(struct sq_conn *c, const char *ds, int64_t since,
-			   bool *linked, struct err *e)
-{
-	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM repo_blobs"
-				  " WHERE digest = ?1 AND created > ?2)";
-	sqlite3_stmt *s = ms_prepare(c, sql, "find recent blob link", e);
-	int ret = -1;
-
-	if (!s)
+	if (sq_col_digest(s, 1, &r.digest, e) < 0)
 		return -1;
-	if (ms_bind_digest(c, s, 1, ds, e) < 0 ||
-	    sqlite3_bind_int64(s, 2, since) != SQLITE_OK)
-		goto out;
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sq_fail(c->db, "find recent blob link", e);
-		goto out;
-	}
-	*linked = sqlite3_column_int(s, 0) != 0;
-	ret = 0;
-out:
-	sqlite3_finalize(s);
-	return ret;
+	return x->fn(x->arg, &r, e);
 }
 
-int sq_blob_users(struct stor_meta *m, const struct digest *dg, int64_t since,
-		  stor_row_fn fn, void *arg, bool *linked, struct err *e)
+static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
+			 int64_t since, stor_row_fn fn, void *arg, bool *linked,
+			 struct err *e)
 {
-	static const char sql[] =
+	static const struct sq_stmt users = {
+		"find blob users",
 		"SELECT repo, digest, 0, NULL, NULL FROM manifests"
 		" WHERE digest = ?1"
 		" UNION ALL SELECT repo, digest, 0, NULL, NULL"
-		" FROM manifest_refs WHERE child = ?1";
-	struct sq *sq = sq_of(m);
+		" FROM manifest_refs WHERE child = ?1",
+	};
+	static const struct sq_stmt recent = {
+		"find recent blob link",
+		"SELECT EXISTS (SELECT 1 FROM repo_blobs"
+		" WHERE digest = ?1 AND created > ?2)",
+	};
+	struct ms_each x = {STOR_LIST_MANIFESTS, fn, arg};
 	char ds[DIGEST_STR_MAX];
-	struct sq_conn *c = sq_get(sq, e);
-	sqlite3_stmt *s = NULL;
-	int ret = -1;
+	int64_t n = 0;
 
-	if (!c)
-		return -1;
 	digest_str(dg, ds);
-	s = ms_prepare(c, sql, "find blob users", e);
-	if (!s || ms_bind_digest(c, s, 1, ds, e) < 0 ||
-	    ms_each(c, s, "find blob users", ms_rel_fill, 0, fn, arg, e) < 0)
-		goto out;
-	ret = ms_linked_since(c, ds, since, linked, e);
-out:
-	sqlite3_finalize(s);
-	sq_put(sq, c);
-	return ret;
-}
-
-int sq_blob_forget(struct stor_meta *m, const struct digest *dg, size_t *n,
-		   struct err *e)
-{
-	static const char sql[] = "DELETE FROM repo_blobs WHERE digest = ?1";
-	struct sq *sq = sq_of(m);
-	char ds[DIGEST_STR_MAX];
-	struct sq_conn *c = sq_get(sq, e);
-	sqlite3_stmt *s = NULL;
-	int ret = -1;
-
-	if (!c)
+	if (sq_do(sq_of(m), &users, ms_rel_each, &x, e, "s", ds) < 0 ||
+	    sq_do(sq_of(m), &recent, sq_row_int64, &n, e, "si", ds, since) < 0)
 		return -1;
-	s = ms_prepare(c, sql, "forget blob links", e);
-	if (!s || ms_bind_digest(c, s, 1, digest_str(dg, ds), e) < 0)
-		goto out;
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		sq_fail(c->db, "forget blob links", e);
-		goto out;
-	}
-	if (n)
-		*n = (size_t)sqlite3_changes(c->db);
-	ret = 0;
-out:
-	sqlite3_finalize(s);
-	sq_put(sq, c);
-	return ret;
+	*linked = n != 0;
+	return 0;
 }
 
-int sq_mf_relations(struct stor_meta *m, const char *repo,
-		    const struct digest *dg, stor_row_fn fn, void *arg,
-		    struct err *e)
+static int ms_blob_forget(struct stor_meta *m, const struct digest *dg,
+			  size_t *n, struct err *e)
 {
-	static const char sql[] =
+	static const struct sq_stmt q = {
+		"forget blob links",
+		"DELETE FROM repo_blobs WHERE digest = ?1",
+	};
+	char ds[DIGEST_STR_MAX];
+	int changes =
+		sq_do(sq_of(m), &q, NULL, NULL, e, "s", digest_str(dg, ds));
+
+	if (changes >= 0 && n)
+		*n = (size_t)changes;
+	return changes < 0 ? -1 : 0;
+}
+
+static int ms_mf_relations(struct stor_meta *m, const char *repo,
+			   const struct digest *dg, stor_row_fn fn, void *arg,
+			   struct err *e)
+{
+	static const struct sq_stmt q = {
+		"find manifest relations",
 		"SELECT repo, digest, 1, tag, NULL FROM tags"
 		" WHERE repo = ?1 AND digest = ?2"
 		" UNION ALL SELECT repo, child, 2, NULL, digest"
@@ -266,113 +204,86 @@ int sq_mf_relations(struct stor_meta *m, const char *repo,
 		" FROM manifests WHERE repo = ?1 AND subject = ?2"
 		" UNION ALL SELECT repo, digest, 4, NULL, subject"
 		" FROM manifests WHERE repo = ?1 AND digest = ?2"
-		" AND subject IS NOT NULL";
-	struct sq *sq = sq_of(m);
+		" AND subject IS NOT NULL",
+	};
+	struct ms_each x = {STOR_LIST_MANIFESTS, fn, arg};
 	char ds[DIGEST_STR_MAX];
-	struct sq_conn *c = sq_get(sq, e);
-	sqlite3_stmt *s = NULL;
-	int ret = -1;
+	int n;
 
-	if (!c)
-		return -1;
-	s = ms_prepare(c, sql, "find manifest relations", e);
-	if (!s)
-		goto out;
-	if (sqlite3_bind_text(s, 1, repo, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    ms_bind_digest(c, s, 2, digest_str(dg, ds), e) < 0) {
-		sq_fail(c->db, "find manifest relations", e);
-		goto out;
-	}
-	ret = ms_each(c, s, "find manifest relations", ms_rel_fill, 0, fn, arg,
-		      e);
-out:
-	sqlite3_finalize(s);
-	sq_put(sq, c);
-	return ret;
+	n = sq_do(sq_of(m), &q, ms_rel_each, &x, e, "ss", repo,
+		  digest_str(dg, ds));
+	return n < 0 ? -1 : 0;
 }
 
-int sq_up_exists(struct stor_meta *m, const char *id, bool *out, struct err *e)
+static int ms_up_exists(struct stor_meta *m, const char *id, bool *out,
+			struct err *e)
 {
-	static const char sql[] = "SELECT 1 FROM uploads WHERE id = ?1";
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c = sq_get(sq, e);
-	sqlite3_stmt *s = NULL;
-	int rc, ret = -1;
+	static const struct sq_stmt q = {
+		"find upload",
+		"SELECT 1 FROM uploads WHERE id = ?1",
+	};
+	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "s", id);
 
-	if (!c)
+	if (n < 0)
 		return -1;
-	s = ms_prepare(c, sql, "find upload", e);
-	if (!s)
-		goto out;
-	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
-		sq_fail(c->db, "find upload", e);
-		goto out;
-	}
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		sq_fail(c->db, "find upload", e);
-		goto out;
-	}
-	*out = rc == SQLITE_ROW;
-	ret = 0;
-out:
-	sqlite3_finalize(s);
-	sq_put(sq, c);
-	return ret;
-}
-
-/* Runs one checking pragma; every row that is not "ok" is a problem,
- * its columns joined with spaces. */
-static int ms_check_pragma(struct sq_conn *c, const char *sql,
-			   const char *label, stor_row_fn fn, void *arg,
-			   struct err *e)
-{
-	sqlite3_stmt *s = ms_prepare(c, sql, label, e);
-	struct stor_row r;
-	char msg[512];
-	const char *t;
-	size_t len;
-	int rc;
-
-	if (!s)
-		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		len = (size_t)snprintf(msg, sizeof(msg), "%s:", label);
-		for (int i = 0; i < sqlite3_column_count(s); i++) {
-			t = ms_text(s, i);
-			if (len < sizeof(msg))
-				len += (size_t)snprintf(msg + len,
-							sizeof(msg) - len,
-							" %s", t ? t : "-");
-		}
-		if (!strcmp(msg + strlen(label) + 1, " ok"))
-			continue;
-		memset(&r, 0, sizeof(r));
-		r.name = msg;
-		if (fn(arg, &r, e) < 0) {
-			sqlite3_finalize(s);
-			return -1;
-		}
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return sq_fail(c->db, label, e);
+	*out = n > 0;
 	return 0;
 }
 
-int sq_check(struct stor_meta *m, stor_row_fn fn, void *arg, struct err *e)
-{
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c = sq_get(sq, e);
-	int ret = -1;
+/* Every row of a checking pragma that is not "ok" is a problem, its
+ * columns joined with spaces. */
+struct ms_check {
+	const char *label;
+	stor_row_fn fn;
+	void *arg;
+};
 
-	if (!c)
-		return -1;
-	if (ms_check_pragma(c, "PRAGMA integrity_check", "integrity check", fn,
-			    arg, e) == 0 &&
-	    ms_check_pragma(c, "PRAGMA foreign_key_check", "foreign key check",
-			    fn, arg, e) == 0)
-		ret = 0;
-	sq_put(sq, c);
-	return ret;
+static int ms_check_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	const struct ms_check *x = arg;
+	struct stor_row r;
+	char msg[512];
+	const char *t;
+	size_t len = (size_t)snprintf(msg, sizeof(msg), "%s:", x->label);
+
+	for (int i = 0; i < sqlite3_column_count(s); i++) {
+		t = ms_text(s, i);
+		if (len < sizeof(msg))
+			len += (size_t)snprintf(msg + len, sizeof(msg) - len,
+						" %s", t ? t : "-");
+	}
+	if (!strcmp(msg + strlen(x->label) + 1, " ok"))
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.name = msg;
+	return x->fn(x->arg, &r, e) < 0 ? -1 : 0;
 }
+
+static int ms_check(struct stor_meta *m, stor_row_fn fn, void *arg,
+		    struct err *e)
+{
+	static const struct sq_stmt integrity = {
+		"integrity check",
+		"PRAGMA integrity_check",
+	};
+	static const struct sq_stmt fkeys = {
+		"foreign key check",
+		"PRAGMA foreign_key_check",
+	};
+	struct ms_check a = {integrity.what, fn, arg};
+	struct ms_check b = {fkeys.what, fn, arg};
+
+	if (sq_do(sq_of(m), &integrity, ms_check_row, &a, e, "") < 0 ||
+	    sq_do(sq_of(m), &fkeys, ms_check_row, &b, e, "") < 0)
+		return -1;
+	return 0;
+}
+
+const struct stor_maint_ops sq_maint_ops = {
+	.list = ms_list,
+	.blob_users = ms_blob_users,
+	.blob_forget = ms_blob_forget,
+	.mf_relations = ms_mf_relations,
+	.up_exists = ms_up_exists,
+	.check = ms_check,
+};

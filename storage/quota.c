@@ -41,7 +41,7 @@ static int usage_upload(void *arg, const struct stor_row *r, struct err *e)
 	struct err e2 = ERR_INIT;
 	int64_t size, changed;
 
-	if (u->b->ops->up_stat(u->b, r->name, &size, &changed, &e2) < 0) {
+	if (u->b->maint->up_stat(u->b, r->name, &size, &changed, &e2) < 0) {
 		if (e2.code == ERR_BLOB_UPLOAD_UNKNOWN)
 			return 0;
 		return err_set(e, e2.code, "%s", e2.msg);
@@ -56,10 +56,10 @@ int stor_repo_usage(struct stor *st, const char *repo, int64_t *bytes,
 	struct stor_meta *m = stor_meta_of(st);
 	struct usage u = {stor_blobs_of(st), 0};
 
-	if (m->ops->list(m, STOR_LIST_LINKS, repo, usage_link, &u, e) < 0 ||
-	    m->ops->list(m, STOR_LIST_MANIFESTS, repo, usage_manifest, &u, e) <
-		    0 ||
-	    m->ops->list(m, STOR_LIST_UPLOADS, repo, usage_upload, &u, e) < 0)
+	if (m->maint->list(m, STOR_LIST_LINKS, repo, usage_link, &u, e) < 0 ||
+	    m->maint->list(m, STOR_LIST_MANIFESTS, repo, usage_manifest, &u,
+			   e) < 0 ||
+	    m->maint->list(m, STOR_LIST_UPLOADS, repo, usage_upload, &u, e) < 0)
 		return -1;
 	*bytes = u.bytes;
 	return 0;

@@ -3,7 +3,8 @@
  * Jobs and results are keyed by manifest digest (see storage.h).  Every
  * change of state is one statement or one BEGIN IMMEDIATE transaction, so
  * a claim, a finish and a push that re-arms a job never interleave
- * half-way.  The statements live with the schema in meta_sqlite.c.
+ * half-way.  This file is the scan-queue vtable (struct stor_scanq_ops);
+ * each statement sits beside the function that runs it.
  */
 #include "storage/sqlite_int.h"
 #include "common/xmalloc.h"
@@ -34,128 +35,180 @@ static bool sq_scan_final(enum stor_scan_state s)
 	return s == STOR_SCAN_DONE || s == STOR_SCAN_FAILED;
 }
 
-int sq_mf_repos(struct stor_meta *m, const struct digest *dg, char ***out,
-		size_t *count, struct err *e)
-{
-	struct sq *sq = sq_of(m);
-	char ds[DIGEST_STR_MAX];
-	struct sq_conn *c = sq_get(sq, e);
-	sqlite3_stmt *s;
-	bool more;
-	int rc = -1;
+/* A manifest pushed again re-arms its job: a failed one is scanned
+ * again; a done one only puts its report into the repository it was
+ * pushed to (the worker sees the result and reads no layer); a waiting
+ * one (an index) is queued to look at its platforms anew (one may have
+ * come in without waking it: a pull-through cache records a platform
+ * under its index only after storing it); a queued or running one gets a
+ * new generation, so it is queued once more when it finishes.  Pushes
+ * come before re-matches (prio 0). */
+static const struct sq_stmt sq_scan_add_q = {
+	"enqueue scan",
+	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
+	" updated) VALUES (?1, ?2, 'queued', 0, ?3, ?3)"
+	" ON CONFLICT (digest) DO UPDATE SET"
+	" repo = excluded.repo,"
+	" state = CASE WHEN state IN ('done', 'failed', 'waiting')"
+	"  THEN 'queued' ELSE state END,"
+	" attempts = CASE WHEN state IN ('done', 'failed')"
+	"  THEN 0 ELSE attempts END,"
+	" error = CASE WHEN state = 'failed' THEN NULL ELSE error END,"
+	" prio = 0, not_before = 0, gen = gen + 1,"
+	" updated = excluded.updated",
+};
 
-	if (!c)
-		return -1;
-	s = sq_bind(c, SQ_MF_REPOS, e, "s", digest_str(dg, ds));
-	if (s)
-		rc = sq_strings(c, s, SQ_MF_REPOS, -1, out, count, &more, e);
-	sq_reset(s);
-	sq_put(sq, c);
-	return rc;
+/* An index's platform, or stor_scan_enqueue() with if_absent. */
+static const struct sq_stmt sq_scan_add_child = {
+	"enqueue platform scan",
+	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
+	" updated, prio) VALUES (?1, ?2, 'queued', 0, ?3, ?3, ?4)"
+	" ON CONFLICT (digest) DO NOTHING",
+};
+
+int sq_scan_add(struct sq_conn *c, const char *ds, const char *repo,
+		int64_t now, struct err *e)
+{
+	return sq_run(c, &sq_scan_add_q, NULL, NULL, e, "ssi", ds, repo, now);
 }
 
-int sq_scan_enqueue(struct stor_meta *m, const char *repo,
-		    const struct digest *dg, bool if_absent, struct err *e)
+static int sq_scan_enqueue(struct stor_meta *m, const char *repo,
+			   const struct digest *dg, bool if_absent,
+			   struct err *e)
 {
-	struct sq *sq = sq_of(m);
 	char ds[DIGEST_STR_MAX];
-	struct sq_conn *c = sq_get(sq, e);
-	int ret;
+	int n;
 
-	if (!c)
-		return -1;
 	digest_str(dg, ds);
 	if (if_absent)
-		ret = sq_run(c, SQ_SCAN_ADD_CHILD, NULL, e, "ssii", ds, repo,
-			     sq_now(), (int64_t)0);
+		n = sq_do(sq_of(m), &sq_scan_add_child, NULL, NULL, e, "ssii",
+			  ds, repo, sq_now(), (int64_t)0);
 	else
-		ret = sq_run(c, SQ_SCAN_ADD, NULL, e, "ssi", ds, repo,
-			     sq_now());
-	sq_put(sq, c);
-	return ret;
+		n = sq_do(sq_of(m), &sq_scan_add_q, NULL, NULL, e, "ssi", ds,
+			  repo, sq_now());
+	return n < 0 ? -1 : 0;
 }
 
-/* Runs a claim statement: 1 with *job filled, 0 when nothing was due. */
-static int sq_claim_one(struct sq_conn *c, enum sq_q q, int64_t lease_s,
+static int sq_claim_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	struct stor_scan_job *job = arg;
+
+	if (sq_col_digest(s, 0, &job->digest, e) < 0)
+		return -1;
+	job->repo = sq_col_strdup(s, 1);
+	if (!job->repo)
+		job->repo = xstrdup("");
+	job->gen = sqlite3_column_int64(s, 2);
+	job->attempts = sqlite3_column_int(s, 3);
+	return 0;
+}
+
+/* Runs a claim statement: 1 with *job filled, 0 when nothing was due.
+ * The row is changed by the first step; sq_do() steps on to the end,
+ * so the statement's transaction commits. */
+static int sq_claim_one(struct sq *sq, const struct sq_stmt *q, int64_t lease_s,
 			struct stor_scan_job *job, struct err *e)
 {
 	int64_t now = sq_now();
-	sqlite3_stmt *s = sq_bind(c, q, e, "ii", now, now + lease_s);
-	int rc, ret = -1;
+	int n = sq_do(sq, q, sq_claim_row, job, e, "ii", now, now + lease_s);
 
-	if (!s)
-		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		ret = 0;
-	} else if (rc != SQLITE_ROW) {
-		sq_fail(c->db, sq_queries[q].what, e);
-	} else if (sq_col_digest(s, 0, &job->digest, e) == 0) {
-		job->repo = sq_col_strdup(s, 1);
-		if (!job->repo)
-			job->repo = xstrdup("");
-		job->gen = sqlite3_column_int64(s, 2);
-		job->attempts = sqlite3_column_int(s, 3);
-		/* Finish the statement so its transaction commits. */
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-			;
-		if (rc == SQLITE_DONE) {
-			ret = 1;
-		} else {
-			sq_fail(c->db, sq_queries[q].what, e);
-			stor_scan_job_release(job);
-		}
-	}
-	sq_reset(s);
-	return ret;
+	if (n < 0)
+		stor_scan_job_release(job);
+	return n < 0 ? -1 : n > 0;
 }
 
-int sq_scan_claim(struct stor_meta *m, int64_t lease_s,
-		  struct stor_scan_job *job, struct err *e)
+static int sq_scan_claim(struct stor_meta *m, int64_t lease_s,
+			 struct stor_scan_job *job, struct err *e)
 {
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c = sq_get(sq, e);
+	static const struct sq_stmt queued = {
+		"claim scan job",
+		"UPDATE scan_jobs SET state = 'running',"
+		" attempts = attempts + 1, lease = ?2, updated = ?1"
+		" WHERE digest = (SELECT digest FROM scan_jobs"
+		"  WHERE state = 'queued' AND not_before <= ?1"
+		"  ORDER BY prio, created LIMIT 1)"
+		" RETURNING digest, repo, gen, attempts",
+	};
+	static const struct sq_stmt stale = {
+		"claim stale scan job",
+		"UPDATE scan_jobs SET state = 'running',"
+		" attempts = attempts + 1, lease = ?2, updated = ?1"
+		" WHERE digest = (SELECT digest FROM scan_jobs"
+		"  WHERE state = 'running' AND lease < ?1"
+		"  ORDER BY lease LIMIT 1)"
+		" RETURNING digest, repo, gen, attempts",
+	};
 	int ret;
 
-	if (!c)
-		return -1;
 	memset(job, 0, sizeof(*job));
-	ret = sq_claim_one(c, SQ_SCAN_CLAIM, lease_s, job, e);
+	ret = sq_claim_one(sq_of(m), &queued, lease_s, job, e);
 	if (ret == 0)
-		ret = sq_claim_one(c, SQ_SCAN_CLAIM_STALE, lease_s, job, e);
-	sq_put(sq, c);
+		ret = sq_claim_one(sq_of(m), &stale, lease_s, job, e);
 	return ret;
 }
 
-int sq_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
-		    struct err *e)
+static int sq_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
+			   struct err *e)
 {
-	int changes = 0, ret;
+	static const struct sq_stmt q = {
+		"recover scan jobs",
+		"UPDATE scan_jobs SET"
+		" state = CASE WHEN attempts >= ?2 THEN 'failed'"
+		"  ELSE 'queued' END,"
+		" error = CASE WHEN attempts >= ?2"
+		"  THEN 'scan interrupted ' || attempts || ' times'"
+		"  ELSE error END,"
+		" lease = 0, updated = ?1"
+		" WHERE state = 'running'",
+	};
+	int changes = sq_do(sq_of(m), &q, NULL, NULL, e, "ii", sq_now(),
+			    (int64_t)max_attempts);
 
-	ret = sq_do(sq_of(m), SQ_SCAN_RECOVER, &changes, e, "ii", sq_now(),
-		    (int64_t)max_attempts);
-	if (ret == 0 && n)
+	if (changes >= 0 && n)
 		*n = (size_t)changes;
-	return ret;
+	return changes < 0 ? -1 : 0;
 }
 
-int sq_scan_result_put(struct stor_meta *m, const struct digest *dg,
-		       const struct stor_scan_result *r, struct err *e)
+static const struct sq_stmt sq_scan_result_put_q = {
+	"store scan result",
+	"INSERT INTO scan_results (digest, report, findings, db_version,"
+	" checked_db, created, updated)"
+	" SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?5"
+	" WHERE EXISTS (SELECT 1 FROM scan_jobs WHERE digest = ?1)"
+	" ON CONFLICT (digest) DO UPDATE SET"
+	" report = excluded.report,"
+	" findings = excluded.findings,"
+	" db_version = excluded.db_version,"
+	" checked_db = excluded.checked_db,"
+	" updated = excluded.updated",
+};
+
+static int sq_scan_result_put(struct stor_meta *m, const struct digest *dg,
+			      const struct stor_scan_result *r, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
+	int n;
 
-	return sq_do(sq_of(m), SQ_SCAN_RESULT_PUT, NULL, e, "ssssi",
-		     digest_str(dg, ds), r->report,
-		     r->findings ? r->findings : "[]", r->db_version, sq_now());
+	n = sq_do(sq_of(m), &sq_scan_result_put_q, NULL, NULL, e, "ssssi",
+		  digest_str(dg, ds), r->report,
+		  r->findings ? r->findings : "[]", r->db_version, sq_now());
+	return n < 0 ? -1 : 0;
 }
 
-int sq_scan_checked(struct stor_meta *m, const struct digest *dg,
-		    const char *db_version, struct err *e)
+static const struct sq_stmt sq_scan_checked_q = {
+	"note scan re-match",
+	"UPDATE scan_results SET checked_db = ?2 WHERE digest = ?1",
+};
+
+static int sq_scan_checked(struct stor_meta *m, const struct digest *dg,
+			   const char *db_version, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
+	int n;
 
-	return sq_do(sq_of(m), SQ_SCAN_CHECKED, NULL, e, "ss",
-		     digest_str(dg, ds), db_version);
+	n = sq_do(sq_of(m), &sq_scan_checked_q, NULL, NULL, e, "ss",
+		  digest_str(dg, ds), db_version);
+	return n < 0 ? -1 : 0;
 }
 
 struct sq_finish_arg {
@@ -167,6 +220,26 @@ struct sq_finish_arg {
 
 static int sq_finish_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
+	static const struct sq_stmt done = {
+		"finish scan job",
+		"UPDATE scan_jobs SET"
+		" state = CASE WHEN gen = ?2 THEN 'done' ELSE 'queued' END,"
+		" attempts = 0, lease = 0, not_before = 0,"
+		" error = NULL, updated = ?3"
+		" WHERE digest = ?1 AND state = 'running'",
+	};
+	static const struct sq_stmt fail = {
+		"fail scan job",
+		"UPDATE scan_jobs SET state = ?2, not_before = ?3,"
+		" error = ?4, lease = 0, updated = ?5"
+		" WHERE digest = ?1 AND state = 'running'",
+	};
+	static const struct sq_stmt wake = {
+		"wake index scans",
+		"UPDATE scan_jobs SET state = 'queued', updated = ?2"
+		" WHERE state = 'waiting' AND digest IN"
+		" (SELECT digest FROM manifest_refs WHERE child = ?1)",
+	};
 	const struct sq_finish_arg *a = arg;
 	char ds[DIGEST_STR_MAX];
 	int64_t now = sq_now();
@@ -174,29 +247,28 @@ static int sq_finish_fn(struct sq_conn *c, const void *arg, struct err *e)
 
 	digest_str(&a->job->digest, ds);
 	if (!a->fail &&
-	    sq_run(c, SQ_SCAN_DONE, NULL, e, "sii", ds, a->job->gen, now) < 0)
+	    sq_run(c, &done, NULL, NULL, e, "sii", ds, a->job->gen, now) < 0)
 		return -1;
 	if (a->fail &&
-	    sq_run(c, SQ_SCAN_FAIL, NULL, e, "ssisi", ds,
+	    sq_run(c, &fail, NULL, NULL, e, "ssisi", ds,
 		   a->retry_at < 0 ? "failed" : "queued",
 		   a->retry_at < 0 ? (int64_t)0 : a->retry_at, a->why, now) < 0)
 		return -1;
-	if (final &&
-	    sq_run(c, SQ_SCAN_WAKE_PARENTS, NULL, e, "si", ds, now) < 0)
+	if (final && sq_run(c, &wake, NULL, NULL, e, "si", ds, now) < 0)
 		return -1;
 	return 0;
 }
 
-int sq_scan_done(struct stor_meta *m, const struct stor_scan_job *job,
-		 struct err *e)
+static int sq_scan_done(struct stor_meta *m, const struct stor_scan_job *job,
+			struct err *e)
 {
 	struct sq_finish_arg a = {job, NULL, 0, false};
 
 	return sq_txn(sq_of(m), sq_finish_fn, &a, e);
 }
 
-int sq_scan_fail(struct stor_meta *m, const struct stor_scan_job *job,
-		 const char *why, int64_t retry_at, struct err *e)
+static int sq_scan_fail(struct stor_meta *m, const struct stor_scan_job *job,
+			const char *why, int64_t retry_at, struct err *e)
 {
 	struct sq_finish_arg a = {job, why, retry_at, true};
 
@@ -210,29 +282,38 @@ struct sq_wait_arg {
 	bool *ready;
 };
 
+static int sq_state_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	(void)e;
+	*(enum stor_scan_state *)arg = sq_scan_state(sqlite3_column_text(s, 0));
+	return 0;
+}
+
 /* Adds the child's job if it has none; 1 if it is done or failed. */
 static int sq_child_final(struct sq_conn *c, const char *repo, const char *ds,
 			  struct err *e)
 {
-	sqlite3_stmt *s;
-	bool final = false;
-	int rc;
+	static const struct sq_stmt q = {
+		"read platform scan state",
+		"SELECT state FROM scan_jobs WHERE digest = ?1",
+	};
+	enum stor_scan_state state = STOR_SCAN_NONE;
 
-	if (sq_run(c, SQ_SCAN_ADD_CHILD, NULL, e, "ssii", ds, repo, sq_now(),
-		   (int64_t)0) < 0)
+	if (sq_run(c, &sq_scan_add_child, NULL, NULL, e, "ssii", ds, repo,
+		   sq_now(), (int64_t)0) < 0 ||
+	    sq_run(c, &q, sq_state_row, &state, e, "s", ds) < 0)
 		return -1;
-	s = sq_bind(c, SQ_SCAN_CHILD_STATE, e, "s", ds);
-	if (!s)
-		return -1;
-	rc = sq_row(c, s, SQ_SCAN_CHILD_STATE, e);
-	if (rc == 1)
-		final = sq_scan_final(sq_scan_state(sqlite3_column_text(s, 0)));
-	sq_reset(s);
-	return rc < 0 ? -1 : final;
+	return sq_scan_final(state);
 }
 
 static int sq_wait_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
+	static const struct sq_stmt q = {
+		"park index scan",
+		"UPDATE scan_jobs SET state = 'waiting', attempts = 0,"
+		" lease = 0, updated = ?2"
+		" WHERE digest = ?1 AND state = 'running'",
+	};
 	const struct sq_wait_arg *a = arg;
 	char ds[DIGEST_STR_MAX];
 	bool ready = true;
@@ -246,24 +327,27 @@ static int sq_wait_fn(struct sq_conn *c, const void *arg, struct err *e)
 		if (!rc)
 			ready = false;
 	}
-	if (!ready && sq_run(c, SQ_SCAN_WAIT, NULL, e, "si",
+	if (!ready && sq_run(c, &q, NULL, NULL, e, "si",
 			     digest_str(&a->job->digest, ds), sq_now()) < 0)
 		return -1;
 	*a->ready = ready;
 	return 0;
 }
 
-int sq_scan_wait(struct stor_meta *m, const struct stor_scan_job *job,
-		 const struct digest *children, size_t n, bool *ready,
-		 struct err *e)
+static int sq_scan_wait(struct stor_meta *m, const struct stor_scan_job *job,
+			const struct digest *children, size_t n, bool *ready,
+			struct err *e)
 {
 	struct sq_wait_arg a = {job, children, n, ready};
 
 	return sq_txn(sq_of(m), sq_wait_fn, &a, e);
 }
 
-static void sq_scan_row(sqlite3_stmt *s, struct stor_scan *out)
+static int sq_scan_row(void *arg, sqlite3_stmt *s, struct err *e)
 {
+	struct stor_scan *out = arg;
+
+	(void)e;
 	out->state = sq_scan_state(sqlite3_column_text(s, 0));
 	out->attempts = sqlite3_column_int(s, 1);
 	out->error = sq_col_strdup(s, 2);
@@ -273,57 +357,83 @@ static void sq_scan_row(sqlite3_stmt *s, struct stor_scan *out)
 	out->db_version = sq_col_strdup(s, 6);
 	out->checked_db = sq_col_strdup(s, 7);
 	out->updated = sqlite3_column_int64(s, 8);
+	return 0;
 }
 
-int sq_scan_get(struct stor_meta *m, const struct digest *dg, bool with_report,
-		struct stor_scan *out, struct err *e)
+static int sq_scan_get(struct stor_meta *m, const struct digest *dg,
+		       bool with_report, struct stor_scan *out, struct err *e)
 {
-	struct sq *sq = sq_of(m);
+	static const struct sq_stmt q = {
+		"read scan",
+		"SELECT j.state, j.attempts, j.error, r.digest IS NOT NULL,"
+		" CASE WHEN ?2 THEN r.report END, r.findings,"
+		" r.db_version, r.checked_db, r.updated"
+		" FROM (SELECT ?1 AS digest) k"
+		" LEFT JOIN scan_jobs j ON j.digest = k.digest"
+		" LEFT JOIN scan_results r ON r.digest = k.digest",
+	};
 	char ds[DIGEST_STR_MAX];
-	struct sq_conn *c = sq_get(sq, e);
-	sqlite3_stmt *s;
-	int rc = -1;
+	int n;
 
-	if (!c)
-		return -1;
 	memset(out, 0, sizeof(*out));
-	s = sq_bind(c, SQ_SCAN_GET, e, "si", digest_str(dg, ds),
-		    (int64_t)with_report);
-	if (s)
-		rc = sq_row(c, s, SQ_SCAN_GET, e);
-	if (rc == 1)
-		sq_scan_row(s, out);
-	sq_reset(s);
-	sq_put(sq, c);
-	return rc < 0 ? -1 : 0;
+	n = sq_do(sq_of(m), &q, sq_scan_row, out, e, "si", digest_str(dg, ds),
+		  (int64_t)with_report);
+	if (n < 0)
+		stor_scan_release(out);
+	return n < 0 ? -1 : 0;
 }
 
 static int sq_forget_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
+	static const struct sq_stmt job = {
+		"forget scan job",
+		"DELETE FROM scan_jobs WHERE digest = ?1"
+		" AND NOT EXISTS (SELECT 1 FROM manifests WHERE digest = ?1)",
+	};
+	static const struct sq_stmt result = {
+		"forget scan result",
+		"DELETE FROM scan_results WHERE digest = ?1"
+		" AND NOT EXISTS (SELECT 1 FROM manifests WHERE digest = ?1)",
+	};
 	const char *ds = arg;
 
-	if (sq_run(c, SQ_SCAN_FORGET_JOB, NULL, e, "s", ds) < 0)
+	if (sq_run(c, &job, NULL, NULL, e, "s", ds) < 0)
 		return -1;
-	return sq_run(c, SQ_SCAN_FORGET_RESULT, NULL, e, "s", ds);
+	return sq_run(c, &result, NULL, NULL, e, "s", ds);
 }
 
-int sq_scan_forget(struct stor_meta *m, const struct digest *dg, struct err *e)
+static int sq_scan_forget(struct stor_meta *m, const struct digest *dg,
+			  struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 
 	return sq_txn(sq_of(m), sq_forget_fn, digest_str(dg, ds), e);
 }
 
-int sq_scan_rearm(struct stor_meta *m, const char *db_version, size_t *n,
-		  struct err *e)
-{
-	int changes = 0, ret;
+/* Done jobs whose result was not matched against DB ?2 are queued behind
+ * any push (prio 1); running and waiting ones get a new generation so
+ * they run once more. */
+static const struct sq_stmt sq_scan_rearm_q = {
+	"re-arm scans",
+	"UPDATE scan_jobs SET"
+	" state = CASE WHEN state = 'done' THEN 'queued' ELSE state END,"
+	" prio = CASE WHEN state = 'done' THEN 1 ELSE prio END,"
+	" gen = gen + 1, updated = ?1"
+	" WHERE state IN ('running', 'waiting')"
+	" OR (state = 'done' AND digest IN"
+	"  (SELECT digest FROM scan_results WHERE checked_db IS NOT ?2))",
+};
 
-	ret = sq_do(sq_of(m), SQ_SCAN_REARM, &changes, e, "is", sq_now(),
-		    db_version);
-	if (ret == 0 && n)
+static int sq_scan_rearm(struct stor_meta *m, const char *db_version, size_t *n,
+			 struct err *e)
+{
+	int changes;
+
+	changes = sq_do(sq_of(m), &sq_scan_rearm_q, NULL, NULL, e, "is",
+			sq_now(), db_version);
+	if (changes >= 0 && n)
 		*n = (size_t)changes;
-	return ret;
+	return changes < 0 ? -1 : 0;
 }
 
 static void sq_stats_add(struct stor_scan_stats *out, const char *what,
@@ -352,128 +462,83 @@ static void sq_stats_add(struct stor_scan_stats *out, const char *what,
 	}
 }
 
-int sq_scan_stats(struct stor_meta *m, struct stor_scan_stats *out,
-		  struct err *e)
+static int sq_stats_row(void *arg, sqlite3_stmt *s, struct err *e)
 {
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c = sq_get(sq, e);
-	sqlite3_stmt *s;
-	int rc = SQLITE_ERROR;
+	const char *what = (const char *)sqlite3_column_text(s, 0);
 
-	if (!c)
-		return -1;
-	memset(out, 0, sizeof(*out));
-	s = sq_bind(c, SQ_SCAN_STATS, e, "");
-	if (s) {
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			const char *what =
-				(const char *)sqlite3_column_text(s, 0);
-
-			sq_stats_add(out, what ? what : "",
-				     (size_t)sqlite3_column_int64(s, 1));
-		}
-		if (rc != SQLITE_DONE)
-			sq_fail(c->db, sq_queries[SQ_SCAN_STATS].what, e);
-	}
-	sq_reset(s);
-	sq_put(sq, c);
-	return s && rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* Re-match jobs are those stor_scan_rearm() queued (prio 1); a queued push
- * (prio 0) keeps them waiting. */
-static const char sq_claim_rematch_sql[] =
-	"UPDATE scan_jobs SET state = 'running',"
-	" attempts = attempts + 1, lease = ?2, updated = ?1"
-	" WHERE digest IN (SELECT digest FROM scan_jobs"
-	"  WHERE state = 'queued' AND prio = 1 AND not_before <= ?1"
-	"  AND NOT EXISTS (SELECT 1 FROM scan_jobs WHERE state = 'queued'"
-	"   AND prio = 0 AND not_before <= ?1)"
-	"  ORDER BY created LIMIT ?3)"
-	" RETURNING digest, repo, gen, attempts";
-
-int sq_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
-			  struct stor_scan_job *jobs, size_t max, size_t *n,
-			  struct err *e)
-{
-	struct sq *sq = sq_of(m);
-	struct sq_conn *c = sq_get(sq, e);
-	int64_t now = sq_now();
-	sqlite3_stmt *s = NULL;
-	size_t got = 0;
-	int rc, ret = -1;
-
-	if (!c)
-		return -1;
-	if (sqlite3_prepare_v2(c->db, sq_claim_rematch_sql, -1, &s, NULL) !=
-	    SQLITE_OK) {
-		sq_fail(c->db, "claim re-match jobs", e);
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, now + lease_s);
-	sqlite3_bind_int64(s, 3, (int64_t)max);
-	/* Every row is read: the statement commits when it is done. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct stor_scan_job *job = &jobs[got];
-
-		if (got == max)
-			continue;
-		memset(job, 0, sizeof(*job));
-		if (sq_col_digest(s, 0, &job->digest, e) < 0)
-			goto out;
-		job->repo = sq_col_strdup(s, 1);
-		if (!job->repo)
-			job->repo = xstrdup("");
-		job->gen = sqlite3_column_int64(s, 2);
-		job->attempts = sqlite3_column_int(s, 3);
-		got++;
-	}
-	if (rc != SQLITE_DONE) {
-		sq_fail(c->db, "claim re-match jobs", e);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (ret < 0) {
-		while (got)
-			stor_scan_job_release(&jobs[--got]);
-	}
-	*n = got;
-	sqlite3_finalize(s);
-	sq_put(sq, c);
-	return ret;
-}
-
-/* A referrer's rows: its blobs linked and sized, the manifest, the ones
- * it replaces deleted. */
-static int sq_referrer_rows(struct sq_conn *c, const struct stor_scan_referrer *r,
-			    struct err *e)
-{
-	const char *repo = r->put->repo;
-	char ds[DIGEST_STR_MAX];
-
-	for (size_t i = 0; i < r->nblobs; i++) {
-		struct sq_link_arg a = {repo, digest_str(r->blobs[i].digest, ds)};
-
-		if (sq_blob_link_fn(c, &a, e) < 0 ||
-		    sq_run(c, SQ_BLOB_SIZE_PUT, NULL, e, "si", ds,
-			   (int64_t)r->blobs[i].len) < 0)
-			return -1;
-	}
-	if (sq_mf_put_fn(c, r->put, e) < 0)
-		return -1;
-	for (size_t i = 0; i < r->ndrop; i++) {
-		struct sq_link_arg a = {repo, digest_str(&r->drop[i], ds)};
-		struct err sub = ERR_INIT;
-
-		if (sq_mf_delete_fn(c, &a, &sub) < 0 &&
-		    sub.code != ERR_MANIFEST_UNKNOWN)
-			return err_set(e, sub.code, "%s", sub.msg);
-	}
+	(void)e;
+	sq_stats_add(arg, what ? what : "", (size_t)sqlite3_column_int64(s, 1));
 	return 0;
 }
 
+static int sq_scan_stats(struct stor_meta *m, struct stor_scan_stats *out,
+			 struct err *e)
+{
+	static const struct sq_stmt q = {
+		"count scans",
+		"SELECT state, count(*) FROM scan_jobs GROUP BY state"
+		" UNION ALL SELECT 'results', count(*) FROM scan_results",
+	};
+
+	memset(out, 0, sizeof(*out));
+	return sq_do(sq_of(m), &q, sq_stats_row, out, e, "") < 0 ? -1 : 0;
+}
+
+struct sq_claim_many {
+	struct stor_scan_job *jobs;
+	size_t max, got;
+};
+
+static int sq_claim_many_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	struct sq_claim_many *a = arg;
+	struct stor_scan_job *job;
+
+	/* Every row is read: the statement commits when it is done. */
+	if (a->got == a->max)
+		return 0;
+	job = &a->jobs[a->got];
+	memset(job, 0, sizeof(*job));
+	if (sq_claim_row(job, s, e) < 0) {
+		stor_scan_job_release(job);
+		return -1;
+	}
+	a->got++;
+	return 0;
+}
+
+static int sq_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
+				 struct stor_scan_job *jobs, size_t max,
+				 size_t *n, struct err *e)
+{
+	/* Re-match jobs are those stor_scan_rearm() queued (prio 1); a
+	 * queued push (prio 0) keeps them waiting. */
+	static const struct sq_stmt q = {
+		"claim re-match jobs",
+		"UPDATE scan_jobs SET state = 'running',"
+		" attempts = attempts + 1, lease = ?2, updated = ?1"
+		" WHERE digest IN (SELECT digest FROM scan_jobs"
+		"  WHERE state = 'queued' AND prio = 1 AND not_before <= ?1"
+		"  AND NOT EXISTS (SELECT 1 FROM scan_jobs WHERE state = 'queued'"
+		"   AND prio = 0 AND not_before <= ?1)"
+		"  ORDER BY created LIMIT ?3)"
+		" RETURNING digest, repo, gen, attempts",
+	};
+	struct sq_claim_many a = {jobs, max, 0};
+	int64_t now = sq_now();
+	int rows;
+
+	rows = sq_do(sq_of(m), &q, sq_claim_many_row, &a, e, "iii", now,
+		     now + lease_s, (int64_t)max);
+	if (rows < 0)
+		while (a.got)
+			stor_scan_job_release(&jobs[--a.got]);
+	*n = a.got;
+	return rows < 0 ? -1 : 0;
+}
+
+/* One re-matched job's rows: its referrers, its result (or the DB it was
+ * checked against), then stor_scan_done(). */
 static int sq_outcome_rows(struct sq_conn *c, const struct stor_scan_outcome *o,
 			   struct err *e)
 {
@@ -482,15 +547,15 @@ static int sq_outcome_rows(struct sq_conn *c, const struct stor_scan_outcome *o,
 	char ds[DIGEST_STR_MAX];
 
 	for (size_t i = 0; i < o->nrefs; i++)
-		if (sq_referrer_rows(c, &o->refs[i], e) < 0)
+		if (sq_referrer_put(c, &o->refs[i], e) < 0)
 			return -1;
 	digest_str(&o->job->digest, ds);
-	if (r && sq_run(c, SQ_SCAN_RESULT_PUT, NULL, e, "ssssi", ds, r->report,
-			r->findings ? r->findings : "[]", r->db_version,
-			sq_now()) < 0)
+	if (r && sq_run(c, &sq_scan_result_put_q, NULL, NULL, e, "ssssi", ds,
+			r->report, r->findings ? r->findings : "[]",
+			r->db_version, sq_now()) < 0)
 		return -1;
-	if (!r &&
-	    sq_run(c, SQ_SCAN_CHECKED, NULL, e, "ss", ds, o->checked_db) < 0)
+	if (!r && sq_run(c, &sq_scan_checked_q, NULL, NULL, e, "ss", ds,
+			 o->checked_db) < 0)
 		return -1;
 	return sq_finish_fn(c, &done, e);
 }
@@ -511,11 +576,28 @@ static int sq_finish_many_fn(struct sq_conn *c, const void *arg,
 	return 0;
 }
 
-int sq_scan_finish_many(struct stor_meta *m,
-			const struct stor_scan_outcome *v, size_t n,
-			struct err *e)
+static int sq_scan_finish_many(struct stor_meta *m,
+			       const struct stor_scan_outcome *v, size_t n,
+			       struct err *e)
 {
 	struct sq_many_arg a = {v, n};
 
 	return sq_txn(sq_of(m), sq_finish_many_fn, &a, e);
 }
+
+const struct stor_scanq_ops sq_scanq_ops = {
+	.scan_enqueue = sq_scan_enqueue,
+	.scan_claim = sq_scan_claim,
+	.scan_recover = sq_scan_recover,
+	.scan_result_put = sq_scan_result_put,
+	.scan_checked = sq_scan_checked,
+	.scan_done = sq_scan_done,
+	.scan_fail = sq_scan_fail,
+	.scan_wait = sq_scan_wait,
+	.scan_get = sq_scan_get,
+	.scan_forget = sq_scan_forget,
+	.scan_rearm = sq_scan_rearm,
+	.scan_stats = sq_scan_stats,
+	.scan_claim_rematch = sq_scan_claim_rematch,
+	.scan_finish_many = sq_scan_finish_many,
+};

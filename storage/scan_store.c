@@ -1,6 +1,5 @@
 /* scan_store.c: the "Scan jobs and reports" part of storage.h, over the
- * metadata backend, and stor_blob_put() for the small blobs of a report
- * referrer. */
+ * metadata backend's scan queue (struct stor_scanq_ops). */
 #include "storage/storage_int.h"
 #include "common/xmalloc.h"
 
@@ -37,19 +36,19 @@ void stor_scan_release(struct stor_scan *s)
 int stor_scan_enqueue(struct stor *st, const char *repo,
 		      const struct digest *dg, bool if_absent, struct err *e)
 {
-	return meta(st)->ops->scan_enqueue(meta(st), repo, dg, if_absent, e);
+	return meta(st)->scanq->scan_enqueue(meta(st), repo, dg, if_absent, e);
 }
 
 int stor_scan_claim(struct stor *st, int64_t lease_s, struct stor_scan_job *job,
 		    struct err *e)
 {
-	return meta(st)->ops->scan_claim(meta(st), lease_s, job, e);
+	return meta(st)->scanq->scan_claim(meta(st), lease_s, job, e);
 }
 
 int stor_scan_recover(struct stor *st, int max_attempts, size_t *n,
 		      struct err *e)
 {
-	return meta(st)->ops->scan_recover(meta(st), max_attempts, n, e);
+	return meta(st)->scanq->scan_recover(meta(st), max_attempts, n, e);
 }
 
 int stor_scan_result_put(struct stor *st, const struct digest *dg,
@@ -57,54 +56,54 @@ int stor_scan_result_put(struct stor *st, const struct digest *dg,
 {
 	if (!r->report)
 		return err_set(e, ERR_INTERNAL, "scan result without report");
-	return meta(st)->ops->scan_result_put(meta(st), dg, r, e);
+	return meta(st)->scanq->scan_result_put(meta(st), dg, r, e);
 }
 
 int stor_scan_checked(struct stor *st, const struct digest *dg,
 		      const char *db_version, struct err *e)
 {
-	return meta(st)->ops->scan_checked(meta(st), dg, db_version, e);
+	return meta(st)->scanq->scan_checked(meta(st), dg, db_version, e);
 }
 
 int stor_scan_done(struct stor *st, const struct stor_scan_job *job,
 		   struct err *e)
 {
-	return meta(st)->ops->scan_done(meta(st), job, e);
+	return meta(st)->scanq->scan_done(meta(st), job, e);
 }
 
 int stor_scan_fail(struct stor *st, const struct stor_scan_job *job,
 		   const char *why, int64_t retry_at, struct err *e)
 {
-	return meta(st)->ops->scan_fail(meta(st), job, why, retry_at, e);
+	return meta(st)->scanq->scan_fail(meta(st), job, why, retry_at, e);
 }
 
 int stor_scan_wait(struct stor *st, const struct stor_scan_job *job,
 		   const struct digest *children, size_t n, bool *ready,
 		   struct err *e)
 {
-	return meta(st)->ops->scan_wait(meta(st), job, children, n, ready, e);
+	return meta(st)->scanq->scan_wait(meta(st), job, children, n, ready, e);
 }
 
 int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		  struct stor_scan *out, struct err *e)
 {
-	return meta(st)->ops->scan_get(meta(st), dg, with_report, out, e);
+	return meta(st)->scanq->scan_get(meta(st), dg, with_report, out, e);
 }
 
 int stor_scan_forget(struct stor *st, const struct digest *dg, struct err *e)
 {
-	return meta(st)->ops->scan_forget(meta(st), dg, e);
+	return meta(st)->scanq->scan_forget(meta(st), dg, e);
 }
 
 int stor_scan_rearm(struct stor *st, const char *db_version, size_t *n,
 		    struct err *e)
 {
-	return meta(st)->ops->scan_rearm(meta(st), db_version, n, e);
+	return meta(st)->scanq->scan_rearm(meta(st), db_version, n, e);
 }
 
 int stor_scan_stats(struct stor *st, struct stor_scan_stats *out, struct err *e)
 {
-	return meta(st)->ops->scan_stats(meta(st), out, e);
+	return meta(st)->scanq->scan_stats(meta(st), out, e);
 }
 
 int stor_scan_claim_rematch(struct stor *st, int64_t lease_s,
@@ -114,8 +113,8 @@ int stor_scan_claim_rematch(struct stor *st, int64_t lease_s,
 	*n = 0;
 	if (!max)
 		return 0;
-	return meta(st)->ops->scan_claim_rematch(meta(st), lease_s, jobs, max,
-						 n, e);
+	return meta(st)->scanq->scan_claim_rematch(meta(st), lease_s, jobs,
+						   max, n, e);
 }
 
 /* Every blob of a batch, manifests included, checked against its digest. */
@@ -177,37 +176,9 @@ int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 					   b[i].len, e);
 	}
 	if (ret == 0)
-		ret = meta(st)->ops->scan_finish_many(meta(st), v, n, e);
+		ret = meta(st)->scanq->scan_finish_many(meta(st), v, n, e);
 	stor_unpin(pin);
 out:
 	free(b);
-	return ret;
-}
-
-int stor_manifest_repos(struct stor *st, const struct digest *dg, char ***out,
-			size_t *count, struct err *e)
-{
-	return meta(st)->ops->mf_repos(meta(st), dg, out, count, e);
-}
-
-/* Same order as an upload: the bytes are durable and visible before the
- * row that links them. */
-int stor_blob_put(struct stor *st, const char *repo, const void *data,
-		  size_t len, struct digest *dg_out, struct err *e)
-{
-	struct stor_blobs *b = stor_blobs_of(st);
-	struct digest dg;
-	int pin, ret = -1;
-
-	digest_of(DIGEST_SHA256, data, len, &dg);
-	if (stor_pin(st, false, &pin, e) < 0) /* see gc.c */
-		return -1;
-	if (b->ops->put(b, &dg, data, len, e) == 0 &&
-	    meta(st)->ops->blob_link(meta(st), repo, &dg, e) == 0 &&
-	    meta(st)->ops->blob_size_put(meta(st), &dg, (int64_t)len, e) == 0)
-		ret = 0;
-	stor_unpin(pin);
-	if (ret == 0)
-		*dg_out = dg;
 	return ret;
 }

@@ -154,7 +154,7 @@ int stor_scrub(struct stor *st, const struct stor_scrub_opts *o,
 	sc.s = &s;
 	sc.chunk = xmalloc(SCRUB_CHUNK);
 	sc.t0 = scrub_now();
-	ret = sc.b->ops->walk(sc.b, scrub_blob, &sc, e);
+	ret = sc.b->maint->walk(sc.b, scrub_blob, &sc, e);
 	s.seconds = scrub_now() - sc.t0;
 	free(sc.chunk);
 	if (out)

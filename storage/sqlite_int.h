@@ -1,9 +1,11 @@
 /* sqlite_int.h: what the sqlite3 metadata backend shares between its files.
  *
- * meta_sqlite.c holds the schema, every statement (sq_queries[]), the
- * connection pool and the repository/manifest/upload operations;
- * scan_sqlite.c the scan queue's operations on the same connections.
- * Nothing outside storage/ includes this.
+ * sqlite.c is the engine: the schema, the connection pool, the statement
+ * cache and the one function that runs a statement (sq_run()).  Each of
+ * the three vtables of struct stor_meta has its file, and each file keeps
+ * its SQL beside the function that runs it: meta_sqlite.c (repositories,
+ * blobs, uploads, manifests, tags), scan_sqlite.c (the scan queue),
+ * maint_sqlite.c (gc and fsck).  Nothing outside storage/ includes this.
  */
 #ifndef STORAGE_SQLITE_INT_H
 #define STORAGE_SQLITE_INT_H
@@ -17,65 +19,30 @@
 
 #define SQ_BUSY_MS 10000
 
-enum sq_q {
-	SQ_REPO_ADD,
-	SQ_REPO_EXISTS,
-	SQ_BLOB_LINKED,
-	SQ_BLOB_LINK,
-	SQ_BLOB_UNLINK,
-	SQ_UP_ADD,
-	SQ_UP_FIND,
-	SQ_UP_TOUCH,
-	SQ_UP_DEL,
-	SQ_MF_PUT,
-	SQ_REFS_DEL,
-	SQ_REF_ADD,
-	SQ_TAG_PUT,
-	SQ_SCAN_ADD,
-	SQ_MF_BY_TAG,
-	SQ_MF_BY_DIGEST,
-	SQ_MF_TAGS_DEL,
-	SQ_MF_DEL,
-	SQ_TAG_DEL,
-	SQ_TAGS,
-	SQ_CATALOG,
-	SQ_REFERRERS,
-	/* The scan queue (scan_sqlite.c). */
-	SQ_MF_REPOS,
-	SQ_SCAN_ADD_CHILD,
-	SQ_SCAN_CLAIM,
-	SQ_SCAN_CLAIM_STALE,
-	SQ_SCAN_RECOVER,
-	SQ_SCAN_RESULT_PUT,
-	SQ_SCAN_CHECKED,
-	SQ_SCAN_DONE,
-	SQ_SCAN_WAKE_PARENTS,
-	SQ_SCAN_FAIL,
-	SQ_SCAN_WAIT,
-	SQ_SCAN_CHILD_STATE,
-	SQ_SCAN_GET,
-	SQ_SCAN_FORGET_JOB,
-	SQ_SCAN_FORGET_RESULT,
-	SQ_SCAN_REARM,
-	SQ_SCAN_STATS,
-	/* Upload limits and blob sizes. */
-	SQ_UP_COUNT_REPO,
-	SQ_UP_COUNT_CLIENT,
-	SQ_BLOB_SIZE_PUT,
-	SQ_BLOB_SIZE_GET,
-	SQ__COUNT
-};
-
-/* What each query does (for error messages) and its SQL. */
-struct sq_query {
-	const char *what;
+/* A statement, defined beside the function that runs it:
+ *
+ *	static const struct sq_stmt q = {
+ *		"delete tag",
+ *		"DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
+ *	};
+ *
+ * Each connection prepares it on first use and keeps it, found by its
+ * address, so it must have static storage. */
+struct sq_stmt {
+	const char *what; /* for error messages: "delete tag" */
 	const char *sql;
 };
-extern const struct sq_query sq_queries[SQ__COUNT];
+
+/* A statement as prepared on one connection. */
+struct sq_cached {
+	const struct sq_stmt *q;
+	sqlite3_stmt *s;
+};
 
 struct sq_conn {
 	sqlite3 *db;
-	sqlite3_stmt *stmt[SQ__COUNT];
+	struct sq_cached *stmts;
+	size_t nstmts, astmts;
 	struct sq_conn *next;
 };
 
@@ -90,25 +57,22 @@ struct sq *sq_of(struct stor_meta *m);
 int64_t sq_now(void);
 /* sqlite's message goes into the detail, which only the log sees. */
 int sq_fail(sqlite3 *db, const char *what, struct err *e);
-/* Borrows a connection; give it back with sq_put(). */
-struct sq_conn *sq_get(struct sq *sq, struct err *e);
-void sq_put(struct sq *sq, struct sq_conn *c);
-void sq_reset(sqlite3_stmt *s);
-/* Prepares query q (once per connection) and binds its parameters as fmt
- * says: 's' a string (NULL binds NULL), 'i' an int64_t.  Strings are
- * borrowed until sq_reset(). */
-sqlite3_stmt *sq_bind(struct sq_conn *c, enum sq_q q, struct err *e,
-		      const char *fmt, ...);
-/* Runs a statement that returns no rows; *changes (if not NULL) gets the
- * number of rows it changed. */
-int sq_run(struct sq_conn *c, enum sq_q q, int *changes, struct err *e,
-	   const char *fmt, ...);
+
+/* Reads the current row of a statement (its columns stay valid until it
+ * returns): < 0 fails (e set), 0 asks for the next row, > 0 stops. */
+typedef int (*sq_row_fn)(void *arg, sqlite3_stmt *s, struct err *e);
+/* Runs q on c with its parameters bound as fmt says: 's' a string (NULL
+ * binds NULL), 'i' an int64_t; strings are borrowed for the call.  Each
+ * row goes to fn (NULL: rows are only counted); fn must not run q again
+ * on c.  Returns how many rows fn was given or, for a statement without
+ * result columns, how many rows it changed; -1 on failure. */
+int sq_run(struct sq_conn *c, const struct sq_stmt *q, sq_row_fn fn, void *arg,
+	   struct err *e, const char *fmt, ...);
 /* sq_run() on a connection borrowed for the call. */
-int sq_do(struct sq *sq, enum sq_q q, int *changes, struct err *e,
-	    const char *fmt, ...);
-/* Steps a query expected to give at most one row: 1 for a row (the caller
- * reads it, then calls sq_reset()), 0 for none, -1 on failure. */
-int sq_row(struct sq_conn *c, sqlite3_stmt *s, enum sq_q q, struct err *e);
+int sq_do(struct sq *sq, const struct sq_stmt *q, sq_row_fn fn, void *arg,
+	  struct err *e, const char *fmt, ...);
+/* A row reader for sq_run(): column 0 into the int64_t at arg. */
+int sq_row_int64(void *arg, sqlite3_stmt *s, struct err *e);
 
 typedef int (*sq_txn_fn)(struct sq_conn *c, const void *arg, struct err *e);
 /* Runs fn inside BEGIN IMMEDIATE ... COMMIT on a borrowed connection;
@@ -119,68 +83,19 @@ int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e);
 int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out,
 		  struct err *e);
 char *sq_col_strdup(sqlite3_stmt *s, int col);
-/* Collects column 0 of s's rows, at most n (n < 0: all). */
-int sq_strings(struct sq_conn *c, sqlite3_stmt *s, enum sq_q q, long n,
-	       char ***out, size_t *count, bool *more, struct err *e);
 
-/* The scan-queue operations of struct stor_meta_ops (scan_sqlite.c). */
-int sq_mf_repos(struct stor_meta *m, const struct digest *dg, char ***out,
-		size_t *count, struct err *e);
-int sq_scan_enqueue(struct stor_meta *m, const char *repo,
-		    const struct digest *dg, bool if_absent, struct err *e);
-int sq_scan_claim(struct stor_meta *m, int64_t lease_s,
-		  struct stor_scan_job *job, struct err *e);
-int sq_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
+/* The three vtables (meta_sqlite.c, scan_sqlite.c, maint_sqlite.c). */
+extern const struct stor_meta_ops sq_meta_ops;
+extern const struct stor_scanq_ops sq_scanq_ops;
+extern const struct stor_maint_ops sq_maint_ops;
+void sq_free(struct stor_meta *m);
+/* Adds (or re-arms) dg's scan job inside the caller's transaction, as
+ * stor_scan_enqueue() does: a manifest PUT with enqueue_scan. */
+int sq_scan_add(struct sq_conn *c, const char *ds, const char *repo,
+		int64_t now, struct err *e);
+/* Stores a report referrer's rows (see struct stor_scan_referrer) inside
+ * the caller's transaction: a re-match batch (scan_sqlite.c). */
+int sq_referrer_put(struct sq_conn *c, const struct stor_scan_referrer *r,
 		    struct err *e);
-int sq_scan_result_put(struct stor_meta *m, const struct digest *dg,
-		       const struct stor_scan_result *r, struct err *e);
-int sq_scan_checked(struct stor_meta *m, const struct digest *dg,
-		    const char *db_version, struct err *e);
-int sq_scan_done(struct stor_meta *m, const struct stor_scan_job *job,
-		 struct err *e);
-int sq_scan_fail(struct stor_meta *m, const struct stor_scan_job *job,
-		 const char *why, int64_t retry_at, struct err *e);
-int sq_scan_wait(struct stor_meta *m, const struct stor_scan_job *job,
-		 const struct digest *children, size_t n, bool *ready,
-		 struct err *e);
-int sq_scan_get(struct stor_meta *m, const struct digest *dg,
-		bool with_report, struct stor_scan *out, struct err *e);
-int sq_scan_forget(struct stor_meta *m, const struct digest *dg,
-		   struct err *e);
-int sq_scan_rearm(struct stor_meta *m, const char *db_version, size_t *n,
-		  struct err *e);
-int sq_scan_stats(struct stor_meta *m, struct stor_scan_stats *out,
-		  struct err *e);
-int sq_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
-			  struct stor_scan_job *jobs, size_t max, size_t *n,
-			  struct err *e);
-int sq_scan_finish_many(struct stor_meta *m,
-			const struct stor_scan_outcome *v, size_t n,
-			struct err *e);
-
-/* Transaction bodies of meta_sqlite.c that the scan queue's batches run
- * in their own transaction. */
-struct sq_link_arg {
-	const char *repo;
-	const char *digest;
-};
-int sq_blob_link_fn(struct sq_conn *c, const void *arg, struct err *e);
-int sq_mf_put_fn(struct sq_conn *c, const void *arg, struct err *e);
-int sq_mf_delete_fn(struct sq_conn *c, const void *arg, struct err *e);
-
-/* The maintenance operations of struct stor_meta_ops (maint_sqlite.c). */
-int sq_list(struct stor_meta *m, enum stor_list what, const char *repo,
-	    stor_row_fn fn, void *arg, struct err *e);
-int sq_blob_users(struct stor_meta *m, const struct digest *dg,
-		  int64_t since, stor_row_fn fn, void *arg, bool *linked,
-		  struct err *e);
-int sq_blob_forget(struct stor_meta *m, const struct digest *dg, size_t *n,
-		   struct err *e);
-int sq_mf_relations(struct stor_meta *m, const char *repo,
-		    const struct digest *dg, stor_row_fn fn, void *arg,
-		    struct err *e);
-int sq_up_exists(struct stor_meta *m, const char *id, bool *out,
-		 struct err *e);
-int sq_check(struct stor_meta *m, stor_row_fn fn, void *arg, struct err *e);
 
 #endif

@@ -288,7 +288,7 @@ void stor_blob_damaged(struct stor *st, const struct digest *dg,
 	pthread_mutex_lock(&st->lock);
 	st->damaged++;
 	pthread_mutex_unlock(&st->lock);
-	if (st->blobs->ops->quarantine(st->blobs, &f, &e) < 0) {
+	if (st->blobs->maint->quarantine(st->blobs, &f, &e) < 0) {
 		log_msg(LL_ERROR, "damaged blob %s: %s; quarantine failed: %s",
 			ds, why, e.msg);
 		return;
@@ -387,6 +387,27 @@ int stor_blob_unlink(struct stor *st, const char *repo,
 		     const struct digest *dg, struct err *e)
 {
 	return st->meta->ops->blob_unlink(st->meta, repo, dg, e);
+}
+
+/* Same order as an upload: the bytes are durable and visible before the
+ * row that links them. */
+int stor_blob_put(struct stor *st, const char *repo, const void *data,
+		  size_t len, struct digest *dg_out, struct err *e)
+{
+	struct digest dg;
+	int pin, ret = -1;
+
+	digest_of(DIGEST_SHA256, data, len, &dg);
+	if (stor_pin(st, false, &pin, e) < 0) /* see gc.c */
+		return -1;
+	if (st->blobs->ops->put(st->blobs, &dg, data, len, e) == 0 &&
+	    st->meta->ops->blob_link(st->meta, repo, &dg, e) == 0 &&
+	    st->meta->ops->blob_size_put(st->meta, &dg, (int64_t)len, e) == 0)
+		ret = 0;
+	stor_unpin(pin);
+	if (ret == 0)
+		*dg_out = dg;
+	return ret;
 }
 
 /* --- The upload table -------------------------------------------------- */
@@ -887,6 +908,12 @@ int stor_referrers(struct stor *st, const char *repo, const struct digest *dg,
 {
 	return st->meta->ops->referrers(st->meta, repo, dg, artifact_type, out,
 					count, e);
+}
+
+int stor_manifest_repos(struct stor *st, const struct digest *dg, char ***out,
+			size_t *count, struct err *e)
+{
+	return st->meta->ops->mf_repos(st->meta, dg, out, count, e);
 }
 
 void stor_desc_free(struct stor_desc *d, size_t count)

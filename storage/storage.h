@@ -8,8 +8,24 @@
  * place.  Metadata (repositories, blob links, manifests, tags, referrers,
  * uploads, scan jobs and results) lives in DIR/meta.db (WAL).
  *
- * Behind this header sit two small vtables (storage_int.h): one for blob
- * bytes, one for metadata, so another backend can replace either.
+ * This is the module's one public header (other modules include nothing
+ * else of storage/), in five sections.  The split is behind it: each
+ * section is implemented in one place, over its own vtable of
+ * storage_int.h, so that another backend can replace any of them:
+ *
+ *	section			front		backend (vtable)
+ *	Blobs, Uploads		storage.c	blob_fs.c (stor_blob_ops),
+ *						meta_sqlite.c (stor_meta_ops)
+ *	Manifests, tags,	storage.c	meta_sqlite.c (stor_meta_ops)
+ *	referrers
+ *	Scan jobs and reports	scan_store.c	scan_sqlite.c (stor_scanq_ops)
+ *	Maintenance		gc.c, fsck.c,	maint_sqlite.c (stor_maint_ops),
+ *				scrub.c, ...	blob_fs_maint.c
+ *						(stor_blob_maint_ops)
+ *
+ * The scan queue and maintenance share the metadata's database (a push
+ * adds its scan job in its own transaction) but not its vtable: each has
+ * its own, and its SQL in its own file, beside the code that runs it.
  *
  * All functions are thread-safe.  Names and tags are validated by the caller
  * (registry/), digests arrive parsed.  Failures use the OCI codes of err.h
@@ -37,6 +53,13 @@ struct stor *stor_open(const char *dir, struct err *e);
 void stor_free(struct stor *st);
 const char *stor_dir(const struct stor *st);
 
+/* The lock of a store's owner (`customs serve`), a flock(2) on
+ * DIR/serve.lock: taken without waiting, ERR_BUSY if another process
+ * holds it.  stor_lock_free(NULL) does nothing. */
+struct stor_lock;
+struct stor_lock *stor_lock_take(const char *dir, struct err *e);
+void stor_lock_free(struct stor_lock *l);
+
 /* --- Blobs ------------------------------------------------------------ */
 
 /* Size of a blob linked to repo (repo NULL: any blob in the store).
@@ -62,6 +85,10 @@ int stor_blob_link(struct stor *st, const char *repo, const struct digest *dg,
  * nothing links to it.  ERR_BLOB_UNKNOWN if it was not linked. */
 int stor_blob_unlink(struct stor *st, const char *repo,
 		     const struct digest *dg, struct err *e);
+/* Stores a small blob held in memory and links it to repo (a report, the
+ * empty config); *dg_out gets its sha256 digest. */
+int stor_blob_put(struct stor *st, const char *repo, const void *data,
+		  size_t len, struct digest *dg_out, struct err *e);
 
 /* --- Uploads ------------------------------------------------------------ */
 
@@ -204,6 +231,11 @@ int stor_referrers(struct stor *st, const char *repo, const struct digest *dg,
 		   const char *artifact_type, struct stor_desc **out,
 		   size_t *count, struct err *e);
 void stor_desc_free(struct stor_desc *d, size_t count);
+
+/* The repositories that have manifest dg, in lexical order.  Free with
+ * stor_strv_free(). */
+int stor_manifest_repos(struct stor *st, const struct digest *dg, char ***out,
+			size_t *count, struct err *e);
 
 /* --- Scan jobs and reports ----------------------------------------------
  *
@@ -362,16 +394,7 @@ struct stor_scan_outcome {
 int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 			  size_t n, struct err *e);
 
-/* The repositories that have manifest dg, in lexical order.  Free with
- * stor_strv_free(). */
-int stor_manifest_repos(struct stor *st, const struct digest *dg,
-			char ***out, size_t *count, struct err *e);
-/* Stores a small blob held in memory and links it to repo (a report, the
- * empty config); *dg_out gets its sha256 digest. */
-int stor_blob_put(struct stor *st, const char *repo, const void *data,
-		  size_t len, struct digest *dg_out, struct err *e);
-
-/* --- Maintenance: gc, fsck (gc.c, fsck.c) -------------------------------
+/* --- Maintenance: gc, fsck (gc.c, gc_untagged.c, fsck.c) ----------------
  *
  * gc frees what nothing keeps: blobs that no manifest (its body, config,
  * layers, index children, referrers and scan reports are all manifests or
@@ -484,7 +507,7 @@ struct stor_fsck_stats {
 int stor_fsck(struct stor *st, const struct stor_fsck_opts *o,
 	      struct stor_fsck_stats *out, struct err *e);
 
-/* --- Scrub (scrub.c) -----------------------------------------------------
+/* --- Maintenance: scrub (scrub.c) ----------------------------------------
  *
  * Re-hashes every blob, at a bounded rate, beside a serving registry.  A
  * blob whose content does not match its name, or whose size differs from
@@ -514,12 +537,7 @@ struct stor_scrub_stats {
 int stor_scrub(struct stor *st, const struct stor_scrub_opts *o,
 	       struct stor_scrub_stats *out, struct err *e);
 
-/* The lock of a store's owner (`customs serve`), a flock(2) on
- * DIR/serve.lock: taken without waiting, ERR_BUSY if another process
- * holds it.  stor_lock_free(NULL) does nothing. */
-struct stor_lock;
-struct stor_lock *stor_lock_take(const char *dir, struct err *e);
-void stor_lock_free(struct stor_lock *l);
+/* --- Maintenance: recovery, quotas, commands ----------------------------- */
 
 /* After a crash, with the store's lock held: deletes temporary files and
  * upload data that no session owns (nothing can be writing them). */

@@ -1,11 +1,23 @@
-/* storage_int.h: the two backends behind storage.h.
+/* storage_int.h: the backends behind storage.h.
  *
  * storage.c keeps the public API, the upload handle table and the order of
  * operations that makes a push crash-safe; the backends only move bytes
- * (struct stor_blobs) or rows (struct stor_meta).  Each backend embeds its
- * base struct first and fills in `ops`; every operation must be callable
- * from several threads at once.  Strings and digests are borrowed for the
- * call; errors go through err_set() as in storage.h.
+ * (struct stor_blobs) or rows (struct stor_meta).  A backend carries one
+ * vtable per section of storage.h it serves, so that each section reads in
+ * one place:
+ *
+ *	section			vtable			backend
+ *	Blobs, Uploads		stor_blob_ops		blob_fs.c
+ *	Blobs, Uploads,		stor_meta_ops		meta_sqlite.c
+ *	Manifests, tags...
+ *	Scan jobs, reports	stor_scanq_ops		scan_sqlite.c
+ *	Maintenance		stor_maint_ops		maint_sqlite.c
+ *				stor_blob_maint_ops	blob_fs_maint.c
+ *
+ * Each backend embeds its base struct first and fills in its vtables;
+ * every operation must be callable from several threads at once.  Strings
+ * and digests are borrowed for the call; errors go through err_set() as
+ * in storage.h.
  */
 #ifndef STORAGE_STORAGE_INT_H
 #define STORAGE_STORAGE_INT_H
@@ -27,25 +39,6 @@
 int stor_uuid(char out[STOR_UUID_LEN + 1], struct err *e);
 /* Whether id looks like one of ours; checked before any path is built. */
 bool stor_upload_id_valid(const char *id);
-
-/* Maintenance (gc.c, fsck.c) walks files and rows through callbacks that
- * return < 0 to fail, 0 to go on, > 0 to stop; the structs are defined at
- * the end of this header. */
-struct stor_file;
-struct stor_row;
-typedef int (*stor_file_fn)(void *arg, const struct stor_file *f,
-			    struct err *e);
-typedef int (*stor_row_fn)(void *arg, const struct stor_row *r,
-			   struct err *e);
-enum stor_list {
-	STOR_LIST_MANIFESTS,	/* repo, digest, media_type, size, other
-				 * (subject), created */
-	STOR_LIST_REFS,		/* repo, digest (manifest), other (child) */
-	STOR_LIST_TAGS,		/* repo, name (tag), digest, updated */
-	STOR_LIST_LINKS,	/* repo, digest (blob), created */
-	STOR_LIST_UPLOADS,	/* repo, name (id), size (received),
-				 * created, updated */
-};
 
 /* --- Blob bytes (filesystem now; an object store later) ---------------- */
 
@@ -91,29 +84,6 @@ struct stor_blob_ops {
 	/* Deletes the data; absent data is not an error. */
 	int (*up_remove)(struct stor_blobs *b, const char *id, struct err *e);
 
-	/* Maintenance (blob_fs_maint.c). */
-	/* Calls fn for every file among the blobs: a blob (f->dg set) or a
-	 * name that is not one (a stray, f->dg NULL). */
-	int (*walk)(struct stor_blobs *b, stor_file_fn fn, void *arg,
-		    struct err *e);
-	/* Calls fn for every upload's data (f->name the id) and every
-	 * temporary file (f->tmp). */
-	int (*up_walk)(struct stor_blobs *b, stor_file_fn fn, void *arg,
-		       struct err *e);
-	/* Size and last change of an upload's data. */
-	int (*up_stat)(struct stor_blobs *b, const char *id, int64_t *size,
-		       int64_t *changed, struct err *e);
-	/* Deletes blob dg; an absent one is not an error. */
-	int (*remove)(struct stor_blobs *b, const struct digest *dg,
-		      struct err *e);
-	/* Moves a blob or stray file of walk() out of the store, into
-	 * DIR/quarantine/; a blob may be given by f->dg alone (f->name
-	 * NULL). */
-	int (*quarantine)(struct stor_blobs *b, const struct stor_file *f,
-			  struct err *e);
-	/* Deletes a temporary file of up_walk(). */
-	int (*tmp_remove)(struct stor_blobs *b, const char *name,
-			  struct err *e);
 	/* A read-only fd on an upload's data, which may still grow (a
 	 * pull-through fetch that other clients follow); the caller owns
 	 * it.  May be NULL: stor_upload_open_read() says ERR_UNSUPPORTED. */
@@ -138,6 +108,7 @@ struct stor_blob_ops {
 
 struct stor_blobs {
 	const struct stor_blob_ops *ops;
+	const struct stor_blob_maint_ops *maint; /* see Maintenance below */
 };
 
 /* The filesystem backend: DIR/blobs/<alg>/<xx>/<hex>, DIR/uploads/<id>. */
@@ -206,10 +177,40 @@ struct stor_meta_ops {
 			 struct stor_desc **out, size_t *count,
 			 struct err *e);
 
-	/* Scan jobs and results: as the stor_scan_*() functions of
-	 * storage.h, which only forward here. */
+	/* The repositories that have manifest dg, in lexical order. */
 	int (*mf_repos)(struct stor_meta *m, const struct digest *dg,
 			char ***out, size_t *count, struct err *e);
+};
+
+struct stor_meta {
+	const struct stor_meta_ops *ops;
+	const struct stor_scanq_ops *scanq;
+	const struct stor_maint_ops *maint;
+};
+
+/* The sqlite3 backend: DIR/meta.db. */
+struct stor_meta *stor_sqlite_new(const char *dir, struct err *e);
+
+/* The backends of an open store (for scan_store.c and maintenance). */
+struct stor_blobs *stor_blobs_of(struct stor *st);
+struct stor_meta *stor_meta_of(struct stor *st);
+/* When the metadata was last written before this process opened it (the
+ * newer mtime of meta.db and meta.db-wal; 0: unknown).  fsck compares it
+ * with the blobs' times. */
+int64_t stor_meta_written(const struct stor *st);
+/* A blob found damaged (serve's size check, the scrub): moved to
+ * DIR/quarantine/ (so it is never served and a push can store it again),
+ * counted and logged with why. */
+void stor_blob_damaged(struct stor *st, const struct digest *dg,
+		       const char *why);
+
+/* --- Scan queue (scan_sqlite.c) ------------------------------------------
+ *
+ * As the stor_scan_*() functions of storage.h, which only forward here.
+ * It shares the metadata's database: a manifest PUT adds its scan job in
+ * its own transaction (stor_manifest_put.enqueue_scan). */
+
+struct stor_scanq_ops {
 	int (*scan_enqueue)(struct stor_meta *m, const char *repo,
 			    const struct digest *dg, bool if_absent,
 			    struct err *e);
@@ -238,6 +239,7 @@ struct stor_meta_ops {
 			  size_t *n, struct err *e);
 	int (*scan_stats)(struct stor_meta *m, struct stor_scan_stats *out,
 			  struct err *e);
+	/* Claims up to max re-match jobs in one statement. */
 	int (*scan_claim_rematch)(struct stor_meta *m, int64_t lease_s,
 				  struct stor_scan_job *jobs, size_t max,
 				  size_t *n, struct err *e);
@@ -245,65 +247,24 @@ struct stor_meta_ops {
 	int (*scan_finish_many)(struct stor_meta *m,
 				const struct stor_scan_outcome *v, size_t n,
 				struct err *e);
-
-	/* Maintenance (maint_sqlite.c). */
-	/* Calls fn for each row of a listing, of one repository or (repo
-	 * NULL) of all. */
-	int (*list)(struct stor_meta *m, enum stor_list what, const char *repo,
-		    stor_row_fn fn, void *arg, struct err *e);
-	/* What keeps blob dg: fn gets each manifest (repo, digest) that is
-	 * dg or refers to it; *linked says whether a repository linked dg
-	 * after `since` (unix time). */
-	int (*blob_users)(struct stor_meta *m, const struct digest *dg,
-			  int64_t since, stor_row_fn fn, void *arg,
-			  bool *linked, struct err *e);
-	/* Forgets every repository link of dg; *n (if not NULL) gets how
-	 * many there were. */
-	int (*blob_forget)(struct stor_meta *m, const struct digest *dg,
-			   size_t *n, struct err *e);
-	/* What keeps manifest dg of repo: fn gets its tags (name set), the
-	 * manifests that list it (other = parent), its referrers (other =
-	 * referrer) and its subject (other = subject), with r->rel saying
-	 * which. */
-	int (*mf_relations)(struct stor_meta *m, const char *repo,
-			    const struct digest *dg, stor_row_fn fn,
-			    void *arg, struct err *e);
-	int (*up_exists)(struct stor_meta *m, const char *id, bool *out,
-			 struct err *e);
-	/* The database's own consistency checks; fn gets each problem in
-	 * r->name. */
-	int (*check)(struct stor_meta *m, stor_row_fn fn, void *arg,
-		     struct err *e);
 };
 
-struct stor_meta {
-	const struct stor_meta_ops *ops;
-};
-
-/* The sqlite3 backend: DIR/meta.db. */
-struct stor_meta *stor_sqlite_new(const char *dir, struct err *e);
-
-/* The backends of an open store (for storage/scan_*.c). */
-struct stor_blobs *stor_blobs_of(struct stor *st);
-struct stor_meta *stor_meta_of(struct stor *st);
-/* When the metadata was last written before this process opened it (the
- * newer mtime of meta.db and meta.db-wal; 0: unknown).  fsck compares it
- * with the blobs' times. */
-int64_t stor_meta_written(const struct stor *st);
-/* A blob found damaged (serve's size check, the scrub): moved to
- * DIR/quarantine/ (so it is never served and a push can store it again),
- * counted and logged with why. */
-void stor_blob_damaged(struct stor *st, const struct digest *dg,
-		       const char *why);
-
-/* --- Maintenance: gc, fsck ------------------------------------------------
+/* --- Maintenance: gc, fsck, scrub, quotas --------------------------------
  *
  * gc deletes a blob only while it holds the store's pin exclusively, after
  * checking again that nothing keeps it.  Whatever makes a blob reachable
  * (an upload finishing, a mount, a manifest PUT) holds the pin shared from
  * the moment it relies on the blob file until its row is committed, so gc
  * either sees the row or runs before the file is relied on.  The pin is a
- * flock(2) on DIR/gc.lock, so it works between processes too. */
+ * flock(2) on DIR/gc.lock, so it works between processes too.
+ *
+ * Maintenance walks files and rows through callbacks that return < 0 to
+ * fail, 0 to go on, > 0 to stop. */
+
+/* Takes the pin, shared or (for gc) exclusive; *fd_out is released with
+ * stor_unpin(). */
+int stor_pin(struct stor *st, bool exclusive, int *fd_out, struct err *e);
+void stor_unpin(int fd);
 
 /* A file of the blob backend, as walk() and up_walk() report it.  Strings
  * are borrowed for the call. */
@@ -316,6 +277,43 @@ struct stor_file {
 	int64_t written;	 /* of the last write alone (kept by a
 				  * restore that keeps times, unlike
 				  * `changed`) */
+};
+typedef int (*stor_file_fn)(void *arg, const struct stor_file *f,
+			    struct err *e);
+
+struct stor_blob_maint_ops {
+	/* Calls fn for every file among the blobs: a blob (f->dg set) or a
+	 * name that is not one (a stray, f->dg NULL). */
+	int (*walk)(struct stor_blobs *b, stor_file_fn fn, void *arg,
+		    struct err *e);
+	/* Calls fn for every upload's data (f->name the id) and every
+	 * temporary file (f->tmp). */
+	int (*up_walk)(struct stor_blobs *b, stor_file_fn fn, void *arg,
+		       struct err *e);
+	/* Size and last change of an upload's data. */
+	int (*up_stat)(struct stor_blobs *b, const char *id, int64_t *size,
+		       int64_t *changed, struct err *e);
+	/* Deletes blob dg; an absent one is not an error. */
+	int (*remove)(struct stor_blobs *b, const struct digest *dg,
+		      struct err *e);
+	/* Moves a blob or stray file of walk() out of the store, into
+	 * DIR/quarantine/; a blob may be given by f->dg alone (f->name
+	 * NULL). */
+	int (*quarantine)(struct stor_blobs *b, const struct stor_file *f,
+			  struct err *e);
+	/* Deletes a temporary file of up_walk(). */
+	int (*tmp_remove)(struct stor_blobs *b, const char *name,
+			  struct err *e);
+};
+
+enum stor_list {
+	STOR_LIST_MANIFESTS, /* repo, digest, media_type, size, other
+			      * (subject), created */
+	STOR_LIST_REFS,	     /* repo, digest (manifest), other (child) */
+	STOR_LIST_TAGS,	     /* repo, name (tag), digest, updated */
+	STOR_LIST_LINKS,     /* repo, digest (blob), created */
+	STOR_LIST_UPLOADS,   /* repo, name (id), size (received),
+			      * created, updated */
 };
 
 enum stor_rel {
@@ -338,27 +336,36 @@ struct stor_row {
 	enum stor_rel rel;
 	int64_t size, created, updated;
 };
+typedef int (*stor_row_fn)(void *arg, const struct stor_row *r, struct err *e);
 
-/* Takes the pin, shared or (for gc) exclusive; *fd_out is released with
- * stor_unpin(). */
-int stor_pin(struct stor *st, bool exclusive, int *fd_out, struct err *e);
-void stor_unpin(int fd);
-
-/* The filesystem backend's maintenance operations (blob_fs_maint.c) and
- * what they need of blob_fs.c. */
-int stor_fs_dirfd(struct stor_blobs *b);
-const char *stor_fs_dir(struct stor_blobs *b);
-int stor_fs_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,
-		 struct err *e);
-int stor_fs_up_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,
-		    struct err *e);
-int stor_fs_up_stat(struct stor_blobs *b, const char *id, int64_t *size,
-		    int64_t *changed, struct err *e);
-int stor_fs_remove(struct stor_blobs *b, const struct digest *dg,
-		   struct err *e);
-int stor_fs_quarantine(struct stor_blobs *b, const struct stor_file *f,
-		       struct err *e);
-int stor_fs_tmp_remove(struct stor_blobs *b, const char *name,
-		       struct err *e);
+struct stor_maint_ops {
+	/* Calls fn for each row of a listing, of one repository or (repo
+	 * NULL) of all. */
+	int (*list)(struct stor_meta *m, enum stor_list what, const char *repo,
+		    stor_row_fn fn, void *arg, struct err *e);
+	/* What keeps blob dg: fn gets each manifest (repo, digest) that is
+	 * dg or refers to it; *linked says whether a repository linked dg
+	 * after `since` (unix time). */
+	int (*blob_users)(struct stor_meta *m, const struct digest *dg,
+			  int64_t since, stor_row_fn fn, void *arg,
+			  bool *linked, struct err *e);
+	/* Forgets every repository link of dg; *n (if not NULL) gets how
+	 * many there were. */
+	int (*blob_forget)(struct stor_meta *m, const struct digest *dg,
+			   size_t *n, struct err *e);
+	/* What keeps manifest dg of repo: fn gets its tags (name set), the
+	 * manifests that list it (other = parent), its referrers (other =
+	 * referrer) and its subject (other = subject), with r->rel saying
+	 * which. */
+	int (*mf_relations)(struct stor_meta *m, const char *repo,
+			    const struct digest *dg, stor_row_fn fn, void *arg,
+			    struct err *e);
+	int (*up_exists)(struct stor_meta *m, const char *id, bool *out,
+			 struct err *e);
+	/* The database's own consistency checks; fn gets each problem in
+	 * r->name. */
+	int (*check)(struct stor_meta *m, stor_row_fn fn, void *arg,
+		     struct err *e);
+};
 
 #endif

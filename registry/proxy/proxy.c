@@ -203,13 +203,6 @@ bool reg_proxy_handle(struct reg_call *c, reg_handler_fn handler)
 	return true;
 }
 
-bool px_is_index_type(const char *mt)
-{
-	return !strcmp(mt, "application/vnd.oci.image.index.v1+json") ||
-	       !strcmp(mt, "application/vnd.docker.distribution.manifest."
-			   "list.v2+json");
-}
-
 /* --- Freshness -------------------------------------------------------------- */
 
 static size_t px_fresh_hash(const char *key)

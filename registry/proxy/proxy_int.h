@@ -31,12 +31,6 @@
 #define PX_FRESH_MAX 65536
 #define PX_FRESH_BUCKETS 4096
 
-#define PX_ACCEPT_MANIFESTS                                                    \
-	"application/vnd.oci.image.index.v1+json, "                            \
-	"application/vnd.oci.image.manifest.v1+json, "                         \
-	"application/vnd.docker.distribution.manifest.list.v2+json, "          \
-	"application/vnd.docker.distribution.manifest.v2+json"
-
 /* Where a repository's pulls go. */
 struct px_map {
 	const struct ups_remote *r;
@@ -93,8 +87,6 @@ bool px_fresh(struct reg_proxy *p, const char *repo, const char *tag);
 void px_fresh_set(struct reg_proxy *p, const char *repo, const char *tag,
 		  bool confirmed);
 void px_fresh_free(struct reg_proxy *p);
-/* Whether a media type is an index (or a Docker manifest list). */
-bool px_is_index_type(const char *media_type);
 
 /* proxy_manifest.c: GET and HEAD of /v2/<name>/manifests/<ref>. */
 void px_manifest_get(struct reg_proxy *p, struct reg_call *c,

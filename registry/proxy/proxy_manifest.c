@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/oci.h"
 #include "common/xmalloc.h"
 #include "registry/policy.h"
 #include "registry/reply.h"
@@ -57,23 +58,6 @@ struct pxm {
 
 /* --- Replies ---------------------------------------------------------------- */
 
-static void pxm_headers(struct http_req *req, const struct digest *dg)
-{
-	char s[DIGEST_STR_MAX], etag[DIGEST_STR_MAX + 2];
-
-	digest_str(dg, s);
-	snprintf(etag, sizeof(etag), "\"%s\"", s);
-	http_reply_header(req, "Docker-Content-Digest", s);
-	http_reply_header(req, "ETag", etag);
-}
-
-static void pxm_serve_fn(struct http_req *req, struct stor_manifest *sm)
-{
-	pxm_headers(req, &sm->digest);
-	reg_reply_mem(req, 200, sm->media_type, sm->body, sm->len);
-	stor_manifest_free(sm);
-}
-
 /* Serves a stored manifest; an image's GET or HEAD goes past the pull
  * policy. */
 static void pxm_serve_stored(struct reg_ctx *ctx, struct http_req *req,
@@ -81,12 +65,12 @@ static void pxm_serve_stored(struct reg_ctx *ctx, struct http_req *req,
 {
 	struct reg_call call = {.ctx = ctx, .req = req};
 
-	if (!px_is_index_type(sm->media_type)) {
+	if (oci_type_of(sm->media_type) != OCI_TYPE_INDEX) {
 		snprintf(call.name, sizeof(call.name), "%s", name);
-		if (reg_policy_gate(&call, sm, pxm_serve_fn))
+		if (reg_policy_gate(&call, sm, reg_reply_stored_manifest))
 			return;
 	}
-	pxm_serve_fn(req, sm);
+	reg_reply_stored_manifest(req, sm);
 }
 
 static bool pxm_gated(struct reg_ctx *ctx, struct http_req *req)
@@ -208,8 +192,8 @@ static void pxm_waiter_run(struct http_req *req, void *arg)
 	memory = m->body && !(w->gate && !m->is_index);
 	pthread_mutex_unlock(&m->p->lock);
 	if (memory) {
-		pxm_headers(req, &m->digest);
-		reg_reply_mem(req, 200, m->media_type, m->body, m->len);
+		reg_reply_manifest(req, &m->digest, m->media_type, m->body,
+				   m->len);
 	} else if (state == PXM_FAILED) {
 		reg_reply_error(req, &e);
 	} else {
@@ -253,7 +237,7 @@ static int pxm_revalidate(struct ups_conn *conn, struct pxm *m)
 	x.head = true;
 	x.path = path;
 	x.repo = m->map.remote;
-	x.accept = PX_ACCEPT_MANIFESTS;
+	x.accept = OCI_ACCEPT_MANIFESTS;
 	if (ups_do(conn, m->map.r, &x, &e) < 0 ||
 	    (x.status != 200 && ups_error(m->map.r, &x, ERR_MANIFEST_UNKNOWN,
 					  &e) < 0)) {
@@ -297,26 +281,6 @@ static int pxm_check_digest(struct pxm *m, const struct ups_xfer *x,
 	return 0;
 }
 
-static int pxm_digest_cmp(const void *a, const void *b)
-{
-	const struct digest *x = a, *y = b;
-
-	if (x->alg != y->alg)
-		return x->alg < y->alg ? -1 : 1;
-	return strcmp(x->hex, y->hex);
-}
-
-static void pxm_refs_sort(struct digest *refs, size_t *n)
-{
-	size_t k = 0;
-
-	qsort(refs, *n, sizeof(*refs), pxm_digest_cmp);
-	for (size_t i = 0; i < *n; i++)
-		if (k == 0 || !digest_eq(&refs[k - 1], &refs[i]))
-			refs[k++] = refs[i];
-	*n = k;
-}
-
 /* An index's references: the platform manifests repo has.  *missing
  * says whether it lacks any. */
 static void pxm_index_refs(struct reg_proxy *p, const char *repo,
@@ -335,7 +299,7 @@ static void pxm_index_refs(struct reg_proxy *p, const char *repo,
 		else
 			*missing = true;
 	}
-	pxm_refs_sort(refs, n);
+	digest_sort_unique(refs, n);
 }
 
 /* The references to record, sorted and unique: every blob, fetched if
@@ -360,7 +324,7 @@ static int pxm_refs(struct ups_conn *conn, struct pxm *m,
 		}
 		refs[(*n)++] = d->digest;
 	}
-	pxm_refs_sort(refs, n);
+	digest_sort_unique(refs, n);
 	return 0;
 }
 
@@ -513,7 +477,7 @@ static void pxm_tagged_indexes(struct pxm *m, struct pxm_idxv *l)
 		sm = NULL;
 		if (stor_manifest_get(m->p->st, m->map.local, tags[i], NULL,
 				      &sm, NULL) == 0 &&
-		    px_is_index_type(sm->media_type))
+		    oci_type_of(sm->media_type) == OCI_TYPE_INDEX)
 			pxm_idxv_add(l, &sm->digest);
 		stor_manifest_free(sm);
 	}
@@ -550,7 +514,7 @@ static int pxm_store(struct ups_conn *conn, struct pxm *m,
 	bool had, missing = false;
 	int ret = -1;
 
-	if (mf->kind == REG_MK_INDEX)
+	if (mf->type == OCI_TYPE_INDEX)
 		pxm_index_refs(m->p, m->map.local, mf, refs, &nrefs, &missing);
 	else if (pxm_refs(conn, m, mf, refs, &nrefs, e) < 0)
 		goto out;
@@ -567,7 +531,7 @@ static int pxm_store(struct ups_conn *conn, struct pxm *m,
 		.annotations_json = mf->annotations_json,
 		.refs = refs,
 		.nrefs = nrefs,
-		.enqueue_scan = mf->kind == REG_MK_IMAGE && !had,
+		.enqueue_scan = mf->kind == OCI_KIND_IMAGE && !had,
 		.verify_refs = true,
 	};
 	if (stor_manifest_put(m->p->st, &put, e) < 0)
@@ -597,7 +561,7 @@ static void pxm_got(struct pxm *m, struct ups_xfer *x,
 	pthread_mutex_lock(&m->p->lock);
 	m->body = body;
 	snprintf(m->media_type, sizeof(m->media_type), "%s", mf->media_type);
-	m->is_index = mf->kind == REG_MK_INDEX;
+	m->is_index = mf->type == OCI_TYPE_INDEX;
 	m->state = PXM_GOT;
 	pxm_notify(m);
 	pthread_mutex_unlock(&m->p->lock);
@@ -616,7 +580,7 @@ static int pxm_fetch(struct ups_conn *conn, struct pxm *m, struct err *e)
 	pxm_path(m, path, sizeof(path));
 	x.path = path;
 	x.repo = m->map.remote;
-	x.accept = PX_ACCEPT_MANIFESTS;
+	x.accept = OCI_ACCEPT_MANIFESTS;
 	x.max_body = m->p->max_manifest;
 	if (ups_do(conn, m->map.r, &x, &sub) < 0 ||
 	    (x.status != 200 &&

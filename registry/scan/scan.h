@@ -76,10 +76,6 @@ void reg_scan_reload(struct reg_scan *s);
 /* The loaded DB's version into out ("" when there is no DB). */
 void reg_scan_db_version(struct reg_scan *s, char *out, size_t n);
 
-/* Whether a manifest body is something scans read: an image manifest with
- * an image config, or an index (not an artifact such as a signature). */
-bool reg_scan_wanted(const char *body, size_t len);
-
 /* The manifest dg was deleted from repo: its report referrers there go,
  * and its job and report once no repository has it. */
 int reg_scan_forget(struct stor *st, const char *repo, const struct digest *dg,
@@ -130,7 +126,8 @@ void reg_scan_feed_remove(const char *path);
 json_t *rs_report_in(const json_t *report, const char *repo);
 
 /* Whether a manifest body is an index (1), an image manifest (0), or
- * neither (-1: not JSON, or an artifact). */
+ * neither (-1: not JSON, or an artifact): oci_manifest_kind_of()
+ * (common/oci.h) as a number. */
 int rs_manifest_kind(const char *body, size_t len);
 
 #endif

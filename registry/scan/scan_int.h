@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "common/oci.h"
 #include "registry/scan/scan.h"
 
 /* A job is claimed for this long; a crash-free server never lets it
@@ -37,12 +38,6 @@
 #define RS_BATCH 64
 /* Most platforms an index report lists. */
 #define RS_MAX_PLATFORMS 256
-
-#define RS_EMPTY_TYPE "application/vnd.oci.empty.v1+json"
-#define RS_EMPTY_DIGEST                                                        \
-	"sha256:"                                                              \
-	"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
-#define RS_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 
 struct vulndb;
 struct rs_import;

@@ -138,7 +138,7 @@ static void rs_index_filter(struct rs_job *j, struct rs_platform *p, size_t n)
 
 		if (stor_manifest_get(j->st, j->repo, NULL, &p[i].digest, &m,
 				      &e) == 0 &&
-		    !reg_scan_wanted(m->body, m->len))
+		    oci_manifest_kind_of(m->body, m->len) == OCI_KIND_ARTIFACT)
 			p[i].skip = "not a container image";
 		else if (e.code == ERR_MANIFEST_UNKNOWN)
 			p[i].skip = "not in this repository (not pulled yet)";

@@ -99,7 +99,7 @@ int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
 		goto out;
 	}
 	digest_of(DIGEST_SHA256, "{}", 2, &p->refs[0]);
-	if (strcmp(digest_str(&p->refs[0], es), RS_EMPTY_DIGEST)) {
+	if (strcmp(digest_str(&p->refs[0], es), OCI_EMPTY_DIGEST)) {
 		err_set(e, ERR_INTERNAL, "empty descriptor digest is %s", es);
 		goto out;
 	}
@@ -113,7 +113,7 @@ int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
 	p->put = (struct stor_manifest_put){
 		.repo = repo,
 		.digest = &p->mdg,
-		.media_type = RS_OCI_MANIFEST,
+		.media_type = OCI_MT_MANIFEST,
 		.body = p->body,
 		.len = strlen(p->body),
 		.subject = subject,

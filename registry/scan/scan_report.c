@@ -203,58 +203,17 @@ json_t *rs_report_in(const json_t *report, const char *repo)
 	return r;
 }
 
-static bool rs_is_index_type(const char *mt)
-{
-	return mt && (!strcmp(mt, "application/vnd.oci.image.index.v1+json") ||
-		      !strcmp(mt, "application/vnd.docker.distribution."
-				  "manifest.list.v2+json"));
-}
-
 int rs_manifest_kind(const char *body, size_t len)
 {
-	json_t *doc = json_loadb(body, len, 0, NULL);
-	const char *mt, *cmt;
-	int kind = -1;
-
-	if (!json_is_object(doc))
-		goto out;
-	mt = json_string_value(json_object_get(doc, "mediaType"));
-	if (rs_is_index_type(mt) ||
-	    (!mt && json_is_array(json_object_get(doc, "manifests")))) {
-		kind = 1;
-		goto out;
+	switch (oci_manifest_kind_of(body, len)) {
+	case OCI_KIND_INDEX:
+		return 1;
+	case OCI_KIND_IMAGE:
+		return 0;
+	case OCI_KIND_ARTIFACT:
+		break;
 	}
-	/* An image: a config that is an image config (artifacts such as a
-	 * report or a signature have their own or the empty one). */
-	cmt = json_string_value(
-		json_object_get(json_object_get(doc, "config"), "mediaType"));
-	if (json_is_array(json_object_get(doc, "layers")) && cmt &&
-	    !json_object_get(doc, "artifactType") &&
-	    (!strcmp(cmt, "application/vnd.oci.image.config.v1+json") ||
-	     !strcmp(cmt, "application/vnd.docker.container.image.v1+json")))
-		kind = 0;
-out:
-	json_decref(doc);
-	return kind;
-}
-
-bool reg_scan_wanted(const char *body, size_t len)
-{
-	return rs_manifest_kind(body, len) >= 0;
-}
-
-/* Attestations (BuildKit's provenance, SBOMs) sit in indexes beside the
- * platforms, marked one way or the other. */
-static bool rs_is_attestation(const json_t *desc)
-{
-	const char *t = json_string_value(
-		json_object_get(json_object_get(desc, "annotations"),
-				"vnd.docker.reference.type"));
-	const char *os = json_string_value(
-		json_object_get(json_object_get(desc, "platform"), "os"));
-
-	return (t && !strcmp(t, "attestation-manifest")) ||
-	       (os && !strcmp(os, "unknown"));
+	return -1;
 }
 
 static void rs_platform_name(const json_t *p, char *out, size_t n)
@@ -287,7 +246,7 @@ int rs_index_platforms(const char *body, size_t len, struct rs_platform **out,
 
 		if (k == RS_MAX_PLATFORMS)
 			break;
-		if (rs_is_attestation(m) || !d ||
+		if (oci_desc_is_attestation(m) || !d ||
 		    digest_parse(d, strlen(d), &v[k].digest, NULL) < 0)
 			continue;
 		rs_platform_name(json_object_get(m, "platform"), v[k].name,
@@ -457,9 +416,9 @@ char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
 
 	m = json_pack("{s:i, s:s, s:s, s:{s:s, s:s, s:i}, s:[{s:s, s:s, s:I}],"
 		      " s:{s:s, s:s, s:I}, s:O}",
-		      "schemaVersion", 2, "mediaType", RS_OCI_MANIFEST,
+		      "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST,
 		      "artifactType", REG_SCAN_REPORT_TYPE, "config",
-		      "mediaType", RS_EMPTY_TYPE, "digest", RS_EMPTY_DIGEST,
+		      "mediaType", OCI_MT_EMPTY, "digest", OCI_EMPTY_DIGEST,
 		      "size", 2, "layers", "mediaType", REG_SCAN_REPORT_TYPE,
 		      "digest", digest_str(report_dg, rd), "size",
 		      (json_int_t)report_len, "subject", "mediaType",

@@ -434,7 +434,8 @@ static void test_manifest_image(void **state UNUSED)
 
 	assert_int_equal(mparse(body, OCI_M "; charset=utf-8", &m, &e), 0);
 	assert_string_equal(m.media_type, OCI_M);
-	assert_int_equal(m.kind, REG_MK_IMAGE);
+	assert_int_equal(m.type, OCI_TYPE_MANIFEST);
+	assert_int_equal(m.kind, OCI_KIND_IMAGE);
 	assert_int_equal(m.ndescs, 3);
 	assert_int_equal(m.descs[0].size, 10);
 	assert_false(m.descs[1].has_urls);
@@ -478,7 +479,8 @@ static void test_manifest_index(void **state UNUSED)
 	/* No mediaType and no Content-Type: "manifests" makes it an index. */
 	assert_int_equal(mparse(body, NULL, &m, &e), 0);
 	assert_string_equal(m.media_type, OCI_I);
-	assert_int_equal(m.kind, REG_MK_INDEX);
+	assert_int_equal(m.type, OCI_TYPE_INDEX);
+	assert_int_equal(m.kind, OCI_KIND_INDEX);
 	assert_int_equal(m.ndescs, 2);
 	assert_true(m.descs[0].is_manifest);
 	assert_true(m.descs[1].is_manifest);
@@ -494,7 +496,8 @@ static void test_manifest_index(void **state UNUSED)
 		       "vnd.docker.distribution.manifest.list.v2+json",
 		       &m, &e),
 		0);
-	assert_int_equal(m.kind, REG_MK_INDEX);
+	assert_int_equal(m.type, OCI_TYPE_INDEX);
+	assert_int_equal(m.kind, OCI_KIND_INDEX);
 	assert_null(m.artifact_type);
 	reg_manifest_release(&m);
 }
@@ -510,8 +513,38 @@ static void test_manifest_artifact(void **state UNUSED)
 				"application/vnd.example.thing+json", &m, &e),
 			 0);
 	assert_string_equal(m.media_type, "application/vnd.example.thing+json");
-	assert_int_equal(m.kind, REG_MK_OTHER);
+	assert_int_equal(m.type, OCI_TYPE_OTHER);
+	assert_int_equal(m.kind, OCI_KIND_ARTIFACT);
 	assert_int_equal(m.ndescs, 1);
+	reg_manifest_release(&m);
+
+	/* Another type is an artifact even if its body looks like an index:
+	 * scans go by what the push said it is. */
+	assert_int_equal(mparse("{\"manifests\":[]}",
+				"application/vnd.example.thing+json", &m, &e),
+			 0);
+	assert_int_equal(m.kind, OCI_KIND_ARTIFACT);
+	reg_manifest_release(&m);
+
+	/* An image manifest whose config is not an image's (a Helm chart),
+	 * or one with an artifactType: artifacts, nothing to scan. */
+	assert_int_equal(
+		mparse("{\"schemaVersion\":2,\"config\":{\"mediaType\":"
+		       "\"application/vnd.cncf.helm.config.v1+json\","
+		       "\"digest\":\"" DG_A "\",\"size\":1},\"layers\":[]}",
+		       OCI_M, &m, &e),
+		0);
+	assert_int_equal(m.type, OCI_TYPE_MANIFEST);
+	assert_int_equal(m.kind, OCI_KIND_ARTIFACT);
+	reg_manifest_release(&m);
+	assert_int_equal(
+		mparse("{\"schemaVersion\":2,\"artifactType\":\"a/b\","
+		       "\"config\":{\"mediaType\":\"application/vnd.oci.image."
+		       "config.v1+json\",\"digest\":\"" DG_A "\",\"size\":1},"
+		       "\"layers\":[]}",
+		       OCI_M, &m, &e),
+		0);
+	assert_int_equal(m.kind, OCI_KIND_ARTIFACT);
 	reg_manifest_release(&m);
 }
 

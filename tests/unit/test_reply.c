@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "common/digest.h"
 #include "registry/http/http.h"
 #include "registry/reply.h"
 
@@ -311,6 +312,28 @@ static void test_reply_json(void **state UNUSED)
 	assert_int_equal(sent.status, 500);
 }
 
+/* The one manifest reply (API and pull-through): the bytes under their own
+ * type, the digest and its ETag. */
+static void test_reply_manifest(void **state UNUSED)
+{
+	static const char body[] = "{\"schemaVersion\":2}";
+	struct digest dg;
+	char want[3 * DIGEST_STR_MAX], ds[DIGEST_STR_MAX];
+
+	digest_of(DIGEST_SHA256, body, strlen(body), &dg);
+	reg_reply_manifest(NULL, &dg, "application/vnd.oci.image.index.v1+json",
+			   body, strlen(body));
+	assert_int_equal(sent.status, 200);
+	assert_string_equal(sent.ctype,
+			    "application/vnd.oci.image.index.v1+json");
+	assert_string_equal(sent.body, body);
+	snprintf(want, sizeof(want),
+		 "Docker-Content-Digest: %s\nETag: \"%s\"\n"
+		 "Docker-Distribution-API-Version: registry/2.0\n",
+		 digest_str(&dg, ds), ds);
+	assert_string_equal(sent.headers, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +342,7 @@ int main(void)
 		cmocka_unit_test_setup(test_reply_error, reset),
 		cmocka_unit_test_setup(test_one_table, reset),
 		cmocka_unit_test_setup(test_reply_json, reset),
+		cmocka_unit_test_setup(test_reply_manifest, reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

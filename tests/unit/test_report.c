@@ -36,7 +36,7 @@ static int setup(void **state)
 	img.has_digest = true;
 	digest_of(DIGEST_SHA256, "m", 1, &img.digest);
 	digest_of(DIGEST_SHA256, "c", 1, &img.config);
-	img.media_type = xstrdup(MT_OCI_MANIFEST);
+	img.media_type = xstrdup(OCI_MT_MANIFEST);
 	img.os = xstrdup("linux");
 	img.arch = xstrdup("amd64");
 	img.layers = xcalloc(1, sizeof(*img.layers));

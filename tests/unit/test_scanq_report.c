@@ -412,7 +412,7 @@ static void test_referrer_manifest(void **state)
 		REG_SCAN_REPORT_TYPE);
 	assert_string_equal(json_string_value(json_object_get(
 				    json_object_get(m, "config"), "digest")),
-			    RS_EMPTY_DIGEST);
+			    OCI_EMPTY_DIGEST);
 	assert_int_equal(json_integer_value(json_object_get(
 				 json_object_get(m, "config"), "size")),
 			 2);

@@ -9,6 +9,7 @@
 
 #include "storage/storage.h"
 #include "storage/storage_int.h"
+#include "storage/sqlite_int.h"
 
 #include <ftw.h>
 #include <pthread.h>
@@ -1219,6 +1220,67 @@ static void test_schema(void **state)
 	tmpstore_sql(fx->dir, "PRAGMA user_version = 3");
 }
 
+/* sq_run()'s counts: rows for a statement with result columns, rows changed
+ * for one without; a callback can stop early or fail, and a connection
+ * keeps more statements than its first cache holds. */
+static int count_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	int *left = arg;
+
+	(void)s;
+	if (*left < 0)
+		return err_set(e, ERR_INTERNAL, "row refused");
+	return --*left == 0;
+}
+
+static void test_sq_run(void **state)
+{
+	static const struct sq_stmt add = {
+		"add repository",
+		"INSERT INTO repositories (name, created)"
+		" VALUES (?1, 0) ON CONFLICT DO NOTHING",
+	};
+	static const struct sq_stmt names = {
+		"list repositories",
+		"SELECT name FROM repositories WHERE name > ?1 ORDER BY name",
+	};
+	static const struct sq_stmt bad = {
+		"bad statement",
+		"SELECT nothing FROM nowhere",
+	};
+	/* Distinct statements have distinct addresses. */
+	static struct sq_stmt many[40];
+	struct fx *fx = *state;
+	struct sq *sq = sq_of(stor_meta_of(fx->st));
+	struct err e = ERR_INIT;
+	int left;
+
+	assert_int_equal(sq_do(sq, &add, NULL, NULL, &e, "s", "a"), 1);
+	assert_int_equal(sq_do(sq, &add, NULL, NULL, &e, "s", "a"), 0);
+	assert_int_equal(sq_do(sq, &add, NULL, NULL, &e, "s", "b"), 1);
+	assert_int_equal(sq_do(sq, &add, NULL, NULL, &e, "s", "c"), 1);
+	assert_int_equal(sq_do(sq, &names, NULL, NULL, &e, "s", ""), 3);
+	assert_int_equal(sq_do(sq, &names, NULL, NULL, &e, "s", "a"), 2);
+	left = 2;
+	assert_int_equal(sq_do(sq, &names, count_row, &left, &e, "s", ""), 2);
+	left = -1;
+	assert_int_equal(sq_do(sq, &names, count_row, &left, &e, "s", ""), -1);
+	assert_int_equal(e.code, ERR_INTERNAL);
+	/* The failed run left the statement reset: it runs again. */
+	e = (struct err)ERR_INIT;
+	assert_int_equal(sq_do(sq, &names, NULL, NULL, &e, "s", ""), 3);
+	assert_int_equal(sq_do(sq, &bad, NULL, NULL, &e, ""), -1);
+	assert_int_equal(e.code, ERR_DB);
+	assert_non_null(strstr(e.msg, "bad statement"));
+	e = (struct err)ERR_INIT;
+	for (int i = 0; i < 40; i++) {
+		many[i].what = "one";
+		many[i].sql = "SELECT 1";
+		assert_int_equal(sq_do(sq, &many[i], NULL, NULL, &e, ""), 1);
+	}
+	assert_int_equal(sq_do(sq, &names, NULL, NULL, &e, "s", "b"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1251,6 +1313,7 @@ int main(void)
 		T(test_scrub),
 		T(test_upload_limits),
 		T(test_wal_checkpointed_on_close),
+		T(test_sq_run),
 #undef T
 	};
 

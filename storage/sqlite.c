@@ -1,0 +1,476 @@
+/* sqlite.c: the engine of the sqlite3 metadata backend (DIR/meta.db, WAL).
+ *
+ * Connections are pooled: an operation borrows one (opening a new one when
+ * none is idle), so each is used by one thread at a time and sqlite runs in
+ * its multi-thread mode.  Each connection caches its prepared statements,
+ * found by the address of their struct sq_stmt.  Writes of more than one
+ * statement run inside BEGIN IMMEDIATE, which takes the write lock up front
+ * (waiting up to the busy timeout) instead of failing when a read turns
+ * into a write.
+ *
+ * The schema carries its version in PRAGMA user_version; sq_migrations[i]
+ * takes it from version i to i + 1.
+ */
+#include "storage/sqlite_int.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/banned.h"
+
+static const char *const sq_migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE repositories ("
+	" name TEXT PRIMARY KEY,"
+	" created INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE repo_blobs ("
+	" repo TEXT NOT NULL REFERENCES repositories(name),"
+	" digest TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" PRIMARY KEY (repo, digest)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX repo_blobs_by_digest ON repo_blobs(digest);"
+	"CREATE TABLE manifests ("
+	" repo TEXT NOT NULL REFERENCES repositories(name),"
+	" digest TEXT NOT NULL,"
+	" media_type TEXT NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" subject TEXT,"
+	" artifact_type TEXT,"
+	" annotations_json TEXT,"
+	" created INTEGER NOT NULL,"
+	" PRIMARY KEY (repo, digest)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX manifests_by_subject ON manifests(repo, subject)"
+	" WHERE subject IS NOT NULL;"
+	"CREATE INDEX manifests_by_digest ON manifests(digest);"
+	"CREATE TABLE tags ("
+	" repo TEXT NOT NULL,"
+	" tag TEXT NOT NULL,"
+	" digest TEXT NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" PRIMARY KEY (repo, tag),"
+	" FOREIGN KEY (repo, digest) REFERENCES manifests(repo, digest)"
+	"  ON DELETE CASCADE"
+	") WITHOUT ROWID;"
+	"CREATE INDEX tags_by_manifest ON tags(repo, digest);"
+	"CREATE TABLE manifest_refs ("
+	" repo TEXT NOT NULL,"
+	" digest TEXT NOT NULL,"
+	" child TEXT NOT NULL,"
+	" PRIMARY KEY (repo, digest, child),"
+	" FOREIGN KEY (repo, digest) REFERENCES manifests(repo, digest)"
+	"  ON DELETE CASCADE"
+	") WITHOUT ROWID;"
+	"CREATE INDEX manifest_refs_by_child ON manifest_refs(child);"
+	"CREATE TABLE uploads ("
+	" id TEXT PRIMARY KEY,"
+	" repo TEXT NOT NULL REFERENCES repositories(name),"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" received INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;"
+	"CREATE TABLE scan_jobs ("
+	" digest TEXT PRIMARY KEY,"
+	" repo TEXT NOT NULL,"
+	" state TEXT NOT NULL DEFAULT 'queued'"
+	"  CHECK (state IN ('queued', 'running', 'done', 'failed')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX scan_jobs_by_state ON scan_jobs(state, created);",
+	/* 1 -> 2: the scan queue gets priorities, leases, generations,
+	 * retries and a waiting state (an index whose platforms are still
+	 * being scanned); results get a table.  A CHECK cannot be altered,
+	 * so the jobs table is rebuilt. */
+	"CREATE TABLE scan_jobs_v2 ("
+	" digest TEXT PRIMARY KEY,"
+	" repo TEXT NOT NULL,"
+	" state TEXT NOT NULL DEFAULT 'queued'"
+	"  CHECK (state IN ('queued', 'running', 'waiting', 'done',"
+	"   'failed')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" prio INTEGER NOT NULL DEFAULT 0,"
+	" gen INTEGER NOT NULL DEFAULT 0,"
+	" not_before INTEGER NOT NULL DEFAULT 0,"
+	" lease INTEGER NOT NULL DEFAULT 0,"
+	" error TEXT"
+	") WITHOUT ROWID;"
+	"INSERT INTO scan_jobs_v2 (digest, repo, state, attempts, created,"
+	" updated) SELECT digest, repo, state, attempts, created, updated"
+	" FROM scan_jobs;"
+	"DROP TABLE scan_jobs;"
+	"ALTER TABLE scan_jobs_v2 RENAME TO scan_jobs;"
+	"CREATE INDEX scan_jobs_by_state ON scan_jobs(state, prio, created);"
+	"CREATE TABLE scan_results ("
+	" digest TEXT PRIMARY KEY,"
+	" report TEXT NOT NULL,"
+	" findings TEXT NOT NULL,"
+	" db_version TEXT,"
+	" checked_db TEXT,"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL"
+	") WITHOUT ROWID;",
+	/* 2 -> 3: who opened an upload session (to bound sessions per
+	 * client and per repository), and the size of each blob as its
+	 * verified upload had it (a file of another size is damaged). */
+	"ALTER TABLE uploads ADD COLUMN client TEXT;"
+	"CREATE INDEX uploads_by_repo ON uploads(repo);"
+	"CREATE INDEX uploads_by_client ON uploads(client)"
+	" WHERE client IS NOT NULL;"
+	"CREATE TABLE blob_sizes ("
+	" digest TEXT PRIMARY KEY,"
+	" size INTEGER NOT NULL"
+	") WITHOUT ROWID;",
+};
+
+#define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
+
+struct sq *sq_of(struct stor_meta *m)
+{
+	return (struct sq *)m;
+}
+
+int64_t sq_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int sq_fail(sqlite3 *db, const char *what, struct err *e)
+{
+	int rc = sqlite3_errcode(db);
+
+	return err_set(e, rc == SQLITE_FULL ? ERR_NOSPACE : ERR_DB,
+		       "meta.db: %s: %s", what, sqlite3_errmsg(db));
+}
+
+/* --- Connections ---------------------------------------------------------- */
+
+static void sq_conn_free(struct sq_conn *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nstmts; i++)
+		sqlite3_finalize(c->stmts[i].s);
+	free(c->stmts);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static struct sq_conn *sq_conn_open(struct sq *sq, struct err *e)
+{
+	static const char pragmas[] = "PRAGMA foreign_keys = ON;"
+				      "PRAGMA synchronous = FULL;";
+	struct sq_conn *c = xcalloc(1, sizeof(*c));
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX;
+
+	if (sqlite3_open_v2(sq->path, &c->db, flags, NULL) != SQLITE_OK) {
+		if (c->db)
+			sq_fail(c->db, "open", e);
+		else
+			err_set(e, ERR_DB, "meta.db: cannot open %s", sq->path);
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
+	if (sqlite3_exec(c->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+		sq_fail(c->db, "set pragmas", e);
+		goto fail;
+	}
+	return c;
+fail:
+	sq_conn_free(c);
+	return NULL;
+}
+
+/* Borrows a connection; give it back with sq_put(). */
+static struct sq_conn *sq_get(struct sq *sq, struct err *e)
+{
+	struct sq_conn *c;
+
+	pthread_mutex_lock(&sq->lock);
+	c = sq->idle;
+	if (c)
+		sq->idle = c->next;
+	pthread_mutex_unlock(&sq->lock);
+	return c ? c : sq_conn_open(sq, e);
+}
+
+static void sq_put(struct sq *sq, struct sq_conn *c)
+{
+	if (!c)
+		return;
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_lock(&sq->lock);
+	c->next = sq->idle;
+	sq->idle = c;
+	pthread_mutex_unlock(&sq->lock);
+}
+
+/* --- Statements ----------------------------------------------------------- */
+
+/* q as prepared on c, prepared now if it is new there.  A linear search:
+ * a connection holds a few dozen statements, and a step costs far more. */
+static sqlite3_stmt *sq_prepare(struct sq_conn *c, const struct sq_stmt *q,
+				struct err *e)
+{
+	struct sq_cached *k;
+
+	for (size_t i = 0; i < c->nstmts; i++)
+		if (c->stmts[i].q == q)
+			return c->stmts[i].s;
+	if (c->nstmts == c->astmts) {
+		c->astmts = c->astmts ? 2 * c->astmts : 32;
+		c->stmts = xrealloc(c->stmts, c->astmts * sizeof(*c->stmts));
+	}
+	k = &c->stmts[c->nstmts];
+	if (sqlite3_prepare_v3(c->db, q->sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &k->s, NULL) != SQLITE_OK) {
+		sq_fail(c->db, q->what, e);
+		return NULL;
+	}
+	k->q = q;
+	c->nstmts++;
+	return k->s;
+}
+
+static int sq_vbind(sqlite3_stmt *s, const char *fmt, va_list ap)
+{
+	const char *str;
+	int rc = SQLITE_OK;
+
+	for (int i = 1; *fmt && rc == SQLITE_OK; fmt++, i++) {
+		if (*fmt == 'i') {
+			rc = sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
+			continue;
+		}
+		str = va_arg(ap, const char *);
+		rc = str ? sqlite3_bind_text(s, i, str, -1, SQLITE_STATIC)
+			 : sqlite3_bind_null(s, i);
+	}
+	return rc;
+}
+
+/* The one place that binds, steps and resets a statement. */
+static int sq_vrun(struct sq_conn *c, const struct sq_stmt *q, sq_row_fn fn,
+		   void *arg, struct err *e, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *s = sq_prepare(c, q, e);
+	int rc, r, rows = 0, ret = -1;
+
+	if (!s)
+		return -1;
+	rc = sq_vbind(s, fmt, ap);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		rows++;
+		r = fn ? fn(arg, s, e) : 0;
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			break;
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sq_fail(c->db, q->what, e);
+		goto out;
+	}
+	ret = sqlite3_column_count(s) ? rows : sqlite3_changes(c->db);
+out:
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int sq_run(struct sq_conn *c, const struct sq_stmt *q, sq_row_fn fn, void *arg,
+	   struct err *e, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = sq_vrun(c, q, fn, arg, e, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int sq_do(struct sq *sq, const struct sq_stmt *q, sq_row_fn fn, void *arg,
+	  struct err *e, const char *fmt, ...)
+{
+	struct sq_conn *c = sq_get(sq, e);
+	va_list ap;
+	int ret;
+
+	if (!c)
+		return -1;
+	va_start(ap, fmt);
+	ret = sq_vrun(c, q, fn, arg, e, fmt, ap);
+	va_end(ap);
+	sq_put(sq, c);
+	return ret;
+}
+
+int sq_row_int64(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	(void)e;
+	*(int64_t *)arg = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
+static int sq_exec(struct sq_conn *c, const char *sql, const char *what,
+		   struct err *e)
+{
+	if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sq_fail(c->db, what, e);
+	return 0;
+}
+
+int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e)
+{
+	struct sq_conn *c = sq_get(sq, e);
+	int ret = -1;
+
+	if (!c)
+		return -1;
+	if (sq_exec(c, "BEGIN IMMEDIATE", "begin", e) < 0)
+		goto out;
+	if (fn(c, arg, e) < 0 || sq_exec(c, "COMMIT", "commit", e) < 0) {
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	ret = 0;
+out:
+	sq_put(sq, c);
+	return ret;
+}
+
+int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out, struct err *e)
+{
+	const char *t = (const char *)sqlite3_column_text(s, col);
+
+	if (!t || digest_parse(t, strlen(t), out, NULL) < 0)
+		return err_set(e, ERR_DB, "meta.db: malformed digest '%.80s'",
+			       t ? t : "(null)");
+	return 0;
+}
+
+char *sq_col_strdup(sqlite3_stmt *s, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(s, col);
+
+	return t ? xstrdup(t) : NULL;
+}
+
+/* --- Setup ---------------------------------------------------------------- */
+
+static int sq_migrate_fn(struct sq_conn *c, const void *arg, struct err *e)
+{
+	static const struct sq_stmt version = {
+		"read schema version",
+		"PRAGMA user_version",
+	};
+	char sql[64];
+	int64_t v = 0;
+
+	(void)arg;
+	if (sq_run(c, &version, sq_row_int64, &v, e, "") < 0)
+		return -1;
+	if (v > SQ_VERSION)
+		return err_set(e, ERR_DB,
+			       "meta.db: schema version %lld is newer than "
+			       "this customs knows (%d)",
+			       (long long)v, SQ_VERSION);
+	for (; v < SQ_VERSION; v++)
+		if (sq_exec(c, sq_migrations[v], "migrate schema", e) < 0)
+			return -1;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SQ_VERSION);
+	return sq_exec(c, sql, "set schema version", e);
+}
+
+static int sq_wal_mode(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	const char *mode = (const char *)sqlite3_column_text(s, 0);
+
+	(void)e;
+	if (!mode || strcmp(mode, "wal"))
+		log_msg(LL_WARN, "%s: journal mode is %s, not wal",
+			(const char *)arg, mode ? mode : "unknown");
+	return 0;
+}
+
+/* WAL lets readers run beside the one writer; the mode is stored in the
+ * file, so switching once is enough. */
+static int sq_wal(struct sq *sq, struct err *e)
+{
+	static const struct sq_stmt wal = {
+		"switch to WAL",
+		"PRAGMA journal_mode = WAL",
+	};
+
+	return sq_do(sq, &wal, sq_wal_mode, sq->path, e, "") < 0 ? -1 : 0;
+}
+
+/* On a clean close: everything the WAL holds goes into meta.db and the
+ * WAL is emptied, so meta.db alone is the whole metadata (a lost or
+ * stale meta.db-wal then costs nothing). */
+static void sq_checkpoint(struct sq *sq)
+{
+	struct sq_conn *c = sq->idle;
+	int log = 0, done = 0, rc;
+
+	if (!c)
+		return;
+	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+				       &log, &done);
+	if (rc != SQLITE_OK)
+		log_msg(LL_WARN, "%s: WAL checkpoint: %s", sq->path,
+			sqlite3_errmsg(c->db));
+	else
+		log_msg(LL_DEBUG, "%s: WAL checkpointed (%d frames)", sq->path,
+			done);
+}
+
+void sq_free(struct stor_meta *m)
+{
+	struct sq *sq = sq_of(m);
+	struct sq_conn *c;
+
+	if (!sq)
+		return;
+	sq_checkpoint(sq);
+	while ((c = sq->idle)) {
+		sq->idle = c->next;
+		sq_conn_free(c);
+	}
+	pthread_mutex_destroy(&sq->lock);
+	free(sq->path);
+	free(sq);
+}
+
+struct stor_meta *stor_sqlite_new(const char *dir, struct err *e)
+{
+	struct sq *sq = xcalloc(1, sizeof(*sq));
+
+	sq->base.ops = &sq_meta_ops;
+	sq->base.scanq = &sq_scanq_ops;
+	sq->base.maint = &sq_maint_ops;
+	sq->path = xasprintf("%s/meta.db", dir);
+	pthread_mutex_init(&sq->lock, NULL);
+	if (sq_wal(sq, e) < 0 || sq_txn(sq, sq_migrate_fn, NULL, e) < 0) {
+		sq_free(&sq->base);
+		return NULL;
+	}
+	return &sq->base;
+}
