@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "scanner/scan.h"
+#include "scanner/scanner.h"
 #include <sys/stat.h>
 
 /* The inputs, read before any runs (a sandboxed target cannot open

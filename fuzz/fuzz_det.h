@@ -6,7 +6,7 @@
 #include "fuzz/fuzz.h"
 
 #include "common/log.h"
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 
 /* Detectors run in the scan workers' sandbox: so do their fuzz targets
  * under driver.c (see fuzz.h). */

@@ -1,10 +1,19 @@
 /* api.h: the /v2/ API, inside registry/.
  *
- * reg_dispatch() is the HTTP server's dispatch callback: it matches the
- * route table (route.c), parses the name and the reference, digest or
- * upload id into a struct reg_call, and calls the endpoint's handler.
- * Every handler ends in exactly one reg_reply_*() (reply.h), either at
- * once or, when it reads a body, from the body callbacks.
+ * reg_dispatch() is the HTTP server's dispatch callback.  Like nginx, it
+ * runs a request through a list of phases (route.c), in order:
+ *   route    match the route table, parse the name and the reference,
+ *            digest or upload id into a struct reg_call;
+ *   auth     may the caller do this (authz.h), before any body is read;
+ *   proxy    a pull-through name: the cache answers (proxy/proxy.h);
+ *   policy   a manifest GET or HEAD: its scan verdict (policy.h);
+ *   handler  the route's handler (api_*.c).
+ * Each phase and handler returns an enum reg_status: REG_CONTINUE hands
+ * the call to the next phase, REG_DONE says it replied, REG_DEFERRED that
+ * the reply (or the rest of the phases, reg_phase_resume()) comes later
+ * from a callback.  Every request ends in exactly one reg_reply_*()
+ * (reply.h).  What a phase or handler keeps for later is attached to the
+ * request (http_req_attach()) and freed when the request ends.
  */
 #ifndef REGISTRY_API_H
 #define REGISTRY_API_H
@@ -45,18 +54,35 @@ struct reg_ctx {
 };
 
 /* One request, as the route table parsed it.  Lives on reg_dispatch()'s
- * stack: a handler that reads a body copies what it needs. */
+ * stack: a phase that defers keeps a copy (its pointers live as long as
+ * the request, manifest aside) and resumes that; a handler that reads a
+ * body copies what it needs. */
 struct reg_call {
 	struct reg_ctx *ctx;
 	struct http_req *req;
+	const struct reg_route *route;	       /* from the route phase */
+	unsigned phase;			       /* the phase running */
 	char name[REG_NAME_MAX + 1];	       /* "" for /v2/ and _catalog */
 	struct reg_ref ref;		       /* ROUTE_ARG_REF */
 	struct digest digest;		       /* ROUTE_ARG_DIGEST */
 	char upload_id[REG_UPLOAD_ID_MAX + 1]; /* ROUTE_ARG_UPLOAD */
-	const struct auth_result *who;	       /* who is asking (authz.h) */
+	/* Who is asking (authz.h); NULL: anyone (no auth, an open route). */
+	const struct auth_result *who;
+	/* The manifest the policy phase judged: the handler takes it (sets
+	 * NULL); one left is freed after the phases. */
+	struct stor_manifest *manifest;
 };
 
-typedef void (*reg_handler_fn)(struct reg_call *c);
+/* What a phase or a handler did with a call (nginx's NGX_DECLINED,
+ * NGX_OK, NGX_AGAIN). */
+enum reg_status {
+	REG_CONTINUE, /* not this phase's: the next one goes on */
+	REG_DONE,     /* replied */
+	REG_DEFERRED, /* taken: a callback replies, or resumes the phases,
+		       * later (or has already) */
+};
+
+typedef enum reg_status (*reg_handler_fn)(struct reg_call *c);
 
 enum reg_route_arg {
 	ROUTE_ARG_NONE,
@@ -93,33 +119,33 @@ void reg_route_find(enum http_method method, const char *path,
 /* Fills c from a match: checks the name and parses the argument. */
 int reg_route_parse(const struct reg_match *m, struct reg_call *c,
 		    struct err *e);
-/* The http_dispatch_fn; arg is the struct reg_ctx. */
+/* The http_dispatch_fn; arg is the struct reg_ctx.  Runs the phases. */
 void reg_dispatch(struct http_req *req, void *arg);
-/* Runs a call that passed its auth check: the pull-through cache or the
- * route's handler.  c may be a copy made after dispatch (authz.c). */
-void reg_route_run(struct reg_call *c, const struct reg_route *r);
+/* Goes on with the phases after the one that deferred c (on the request's
+ * loop thread, the request alive); c is that phase's copy of the call. */
+void reg_phase_resume(struct reg_call *c);
 
-/* Handlers (api_*.c). */
-void api_base(struct reg_call *c);
-void api_catalog(struct reg_call *c);
-void api_tags_list(struct reg_call *c);
-void api_referrers(struct reg_call *c);
-void api_blob_get(struct reg_call *c);
-void api_blob_delete(struct reg_call *c);
-void api_upload_start(struct reg_call *c);
-void api_upload_status(struct reg_call *c);
-void api_upload_patch(struct reg_call *c);
-void api_upload_put(struct reg_call *c);
-void api_upload_cancel(struct reg_call *c);
-void api_manifest_get(struct reg_call *c);
-void api_manifest_put(struct reg_call *c);
-void api_manifest_delete(struct reg_call *c);
+/* Handlers (api_*.c): REG_DONE, or REG_DEFERRED when a callback replies. */
+enum reg_status api_base(struct reg_call *c);
+enum reg_status api_catalog(struct reg_call *c);
+enum reg_status api_tags_list(struct reg_call *c);
+enum reg_status api_referrers(struct reg_call *c);
+enum reg_status api_blob_get(struct reg_call *c);
+enum reg_status api_blob_delete(struct reg_call *c);
+enum reg_status api_upload_start(struct reg_call *c);
+enum reg_status api_upload_status(struct reg_call *c);
+enum reg_status api_upload_patch(struct reg_call *c);
+enum reg_status api_upload_put(struct reg_call *c);
+enum reg_status api_upload_cancel(struct reg_call *c);
+enum reg_status api_manifest_get(struct reg_call *c);
+enum reg_status api_manifest_put(struct reg_call *c);
+enum reg_status api_manifest_delete(struct reg_call *c);
 /* The _customs extension (api_scan.c). */
-void api_scan_get(struct reg_call *c);
-void api_scan_db_get(struct reg_call *c);
-void api_scan_db_post(struct reg_call *c);
-void api_scan_doc(struct reg_call *c);
-void api_ext_discover(struct reg_call *c);
+enum reg_status api_scan_get(struct reg_call *c);
+enum reg_status api_scan_db_get(struct reg_call *c);
+enum reg_status api_scan_db_post(struct reg_call *c);
+enum reg_status api_scan_doc(struct reg_call *c);
+enum reg_status api_ext_discover(struct reg_call *c);
 
 /* --- Manifest parsing (api_mparse.c) ------------------------------------ */
 

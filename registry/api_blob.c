@@ -7,7 +7,7 @@
 #include "registry/reply.h"
 #include "common/banned.h"
 
-void api_blob_get(struct reg_call *c)
+enum reg_status api_blob_get(struct reg_call *c)
 {
 	char dg[DIGEST_STR_MAX], etag[DIGEST_STR_MAX + 2], range[96];
 	int64_t size = 0, off = 0, len;
@@ -19,7 +19,7 @@ void api_blob_get(struct reg_call *c)
 	if (stor_blob_open(c->ctx->st, c->name, &c->digest, &fd, &size, &e) <
 	    0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	digest_str(&c->digest, dg);
 	snprintf(etag, sizeof(etag), "\"%s\"", dg);
@@ -39,7 +39,7 @@ void api_blob_get(struct reg_call *c)
 				 "range not satisfiable for a blob of %lld "
 				 "bytes",
 				 (long long)size);
-		return;
+		return REG_DONE;
 	}
 	if (r == 1) {
 		snprintf(range, sizeof(range), "bytes %lld-%lld/%lld",
@@ -48,19 +48,21 @@ void api_blob_get(struct reg_call *c)
 		http_reply_header(c->req, "Content-Range", range);
 		reg_reply_file(c->req, 206, "application/octet-stream", fd,
 			       (off_t)off, (off_t)len);
-		return;
+		return REG_DONE;
 	}
 	reg_reply_file(c->req, 200, "application/octet-stream", fd, 0,
 		       (off_t)size);
+	return REG_DONE;
 }
 
-void api_blob_delete(struct reg_call *c)
+enum reg_status api_blob_delete(struct reg_call *c)
 {
 	struct err e = ERR_INIT;
 
 	if (stor_blob_unlink(c->ctx->st, c->name, &c->digest, &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	reg_reply_status(c->req, 202);
+	return REG_DONE;
 }

@@ -18,9 +18,10 @@
  * past names the caller may not pull. */
 #define LIST_CATALOG_BATCH 100
 
-void api_base(struct reg_call *c)
+enum reg_status api_base(struct reg_call *c)
 {
 	reg_reply_json(c->req, 200, json_object());
+	return REG_DONE;
 }
 
 /* Reads n and last; false if a reply (an error) was sent. */
@@ -63,7 +64,7 @@ static json_t *list_strings(char **v, size_t count)
 	return a;
 }
 
-void api_tags_list(struct reg_call *c)
+enum reg_status api_tags_list(struct reg_call *c)
 {
 	struct err e = ERR_INIT;
 	const char *last;
@@ -73,11 +74,11 @@ void api_tags_list(struct reg_call *c)
 	long n;
 
 	if (!list_page(c, true, &n, &last))
-		return;
+		return REG_DONE;
 	if (stor_tags_list(c->ctx->st, c->name, last, n, &tags, &count, &more,
 			   &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	if (more && n > 0) {
 		base = xasprintf("/v2/%s/tags/list", c->name);
@@ -88,6 +89,7 @@ void api_tags_list(struct reg_call *c)
 		       json_pack("{s:s, s:o}", "name", c->name, "tags",
 				 list_strings(tags, count)));
 	stor_strv_free(tags, count);
+	return REG_DONE;
 }
 
 /* Repository names; v and each name are the owner's. */
@@ -144,7 +146,7 @@ out:
 	return ret;
 }
 
-void api_catalog(struct reg_call *c)
+enum reg_status api_catalog(struct reg_call *c)
 {
 	struct list_names names = {0};
 	struct err e = ERR_INIT;
@@ -153,11 +155,11 @@ void api_catalog(struct reg_call *c)
 	long n;
 
 	if (!list_page(c, false, &n, &last))
-		return;
+		return REG_DONE;
 	if (n != 0 && list_catalog_visible(c, last, n, &names, &e) < 0) {
 		reg_reply_error(c->req, &e);
 		stor_strv_free(names.v, names.n);
-		return;
+		return REG_DONE;
 	}
 	shown = names.n;
 	/* One more than asked for: there is a next page, of names the
@@ -170,6 +172,7 @@ void api_catalog(struct reg_call *c)
 		       json_pack("{s:o}", "repositories",
 				 list_strings(names.v, shown)));
 	stor_strv_free(names.v, names.n);
+	return REG_DONE;
 }
 
 /* One descriptor of the referrers index. */
@@ -212,7 +215,7 @@ static char *list_filter(struct reg_call *c)
 	return f;
 }
 
-void api_referrers(struct reg_call *c)
+enum reg_status api_referrers(struct reg_call *c)
 {
 	char *filter = list_filter(c);
 	struct stor_desc *descs = NULL;
@@ -227,7 +230,7 @@ void api_referrers(struct reg_call *c)
 	    e.code != ERR_NAME_UNKNOWN && e.code != ERR_MANIFEST_UNKNOWN) {
 		reg_reply_error(c->req, &e);
 		free(filter);
-		return;
+		return REG_DONE;
 	}
 	list = json_array();
 	for (size_t i = 0; i < count; i++)
@@ -241,4 +244,5 @@ void api_referrers(struct reg_call *c)
 				      "mediaType", OCI_MT_INDEX, "manifests",
 				      list));
 	free(filter);
+	return REG_DONE;
 }

@@ -9,7 +9,6 @@
 #include "common/xmalloc.h"
 #include "common/log.h"
 #include "registry/maint.h"
-#include "registry/policy.h"
 #include "registry/reply.h"
 #include "registry/scan/scan.h"
 #include "common/banned.h"
@@ -23,23 +22,24 @@ struct mf_state {
 	struct buf body; /* capped at --max-manifest */
 };
 
-void api_manifest_get(struct reg_call *c)
+enum reg_status api_manifest_get(struct reg_call *c)
 {
 	const struct reg_ref *ref = &c->ref;
-	struct stor_manifest *m = NULL;
+	struct stor_manifest *m = c->manifest; /* the one the policy judged */
 	struct err e = ERR_INIT;
 
-	if (stor_manifest_get(
-		    c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
-		    ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {
+	c->manifest = NULL;
+	if (!m && stor_manifest_get(
+			  c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
+			  ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
-	if (!reg_policy_gate(c, m, reg_reply_stored_manifest))
-		reg_reply_stored_manifest(c->req, m);
+	reg_reply_stored_manifest(c->req, m);
+	return REG_DONE;
 }
 
-void api_manifest_delete(struct reg_call *c)
+enum reg_status api_manifest_delete(struct reg_call *c)
 {
 	struct err e = ERR_INIT;
 	int rc;
@@ -51,7 +51,7 @@ void api_manifest_delete(struct reg_call *c)
 		rc = stor_tag_delete(c->ctx->st, c->name, c->ref.tag, &e);
 	if (rc < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	/* The image's scan reports go with it. */
 	if (c->ref.is_digest &&
@@ -59,6 +59,7 @@ void api_manifest_delete(struct reg_call *c)
 		log_msg(LL_WARN, "%s: scan reports of deleted manifest: %s",
 			http_req_id(c->req), e.msg);
 	reg_reply_status(c->req, 202);
+	return REG_DONE;
 }
 
 /* One config or layer: it must be linked to the repository (pushed or
@@ -208,7 +209,6 @@ static int mf_on_data(struct http_req *req, const void *data, size_t len,
 	if (buf_add(&s->body, data, len) == 0)
 		return 0;
 	mf_reply_too_large(req, s->ctx->cfg->max_manifest);
-	mf_state_free(s);
 	return -1;
 }
 
@@ -216,16 +216,15 @@ static void mf_on_end(struct http_req *req, void *arg)
 {
 	(void)req;
 	mf_store(arg);
-	mf_state_free(arg);
 }
 
-static void mf_on_close(struct http_req *req, void *arg)
+static void mf_state_dtor(void *ptr, bool gone)
 {
-	(void)req;
-	mf_state_free(arg);
+	(void)gone;
+	mf_state_free(ptr);
 }
 
-void api_manifest_put(struct reg_call *c)
+enum reg_status api_manifest_put(struct reg_call *c)
 {
 	size_t cap = c->ctx->cfg->max_manifest;
 	int64_t cl = http_req_content_length(c->req);
@@ -233,7 +232,7 @@ void api_manifest_put(struct reg_call *c)
 
 	if (cl >= 0 && (uint64_t)cl > cap) {
 		mf_reply_too_large(c->req, cap);
-		return;
+		return REG_DONE;
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->ctx = c->ctx;
@@ -241,6 +240,7 @@ void api_manifest_put(struct reg_call *c)
 	memcpy(s->name, c->name, sizeof(s->name));
 	s->ref = c->ref;
 	buf_init(&s->body, cap);
-	http_req_on_close(c->req, mf_on_close, s);
+	http_req_attach(c->req, s, mf_state_dtor);
 	http_req_body(c->req, mf_on_data, mf_on_end, s);
+	return REG_DEFERRED;
 }

@@ -138,12 +138,13 @@ static bool scan_ensure_job(struct reg_call *c, const struct stor_manifest *m)
 	return false;
 }
 
-void api_scan_get(struct reg_call *c)
+enum reg_status api_scan_get(struct reg_call *c)
 {
 	const struct reg_ref *ref = &c->ref;
 	const char *wait_s = http_req_query_param(c->req, "wait");
 	struct stor_manifest *m = NULL;
 	struct scan_wait_ctx *w;
+	enum reg_status st = REG_DONE;
 	struct err e = ERR_INIT;
 	long wait = 0;
 
@@ -151,13 +152,13 @@ void api_scan_get(struct reg_call *c)
 				       &wait, &e) < 0) {
 		reg_reply_errorf(c->req, ERR_INVALID,
 				 "wait must be a number of seconds");
-		return;
+		return REG_DONE;
 	}
 	if (stor_manifest_get(
 		    c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
 		    ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	if (scan_ensure_job(c, m) ||
 	    scan_answer(c->ctx, c->req, c->name, &m->digest,
@@ -169,13 +170,15 @@ void api_scan_get(struct reg_call *c)
 	w->dg = m->digest;
 	reg_waiters_scan(c->ctx->waiters, c->req, &m->digest, (int)wait,
 			 scan_woken, w);
+	st = REG_DEFERRED;
 out:
 	stor_manifest_free(m);
+	return st;
 }
 
 /* --- The vulnerability DB ------------------------------------------------ */
 
-void api_scan_db_get(struct reg_call *c)
+enum reg_status api_scan_db_get(struct reg_call *c)
 {
 	struct stor_scan_stats st;
 	struct err e = ERR_INIT;
@@ -183,7 +186,7 @@ void api_scan_db_get(struct reg_call *c)
 
 	if (stor_scan_stats(c->ctx->st, &st, &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	if (c->ctx->scan)
 		reg_scan_db_version(c->ctx->scan, version, sizeof(version));
@@ -196,14 +199,17 @@ void api_scan_db_get(struct reg_call *c)
 			  (json_int_t)st.waiting, "done", (json_int_t)st.done,
 			  "failed", (json_int_t)st.failed, "reports",
 			  (json_int_t)st.results));
+	return REG_DONE;
 }
 
-/* A feed being received into a temporary file beside the DB. */
+/* A feed being received into a temporary file beside the DB; freed when
+ * the request ends. */
 struct db_post {
 	struct reg_ctx *ctx;
 	int fd;
 	char *path;
 	uint64_t got;
+	bool imported; /* the import took the file */
 };
 
 static void db_post_free(struct db_post *d, bool remove_file)
@@ -216,15 +222,6 @@ static void db_post_free(struct db_post *d, bool remove_file)
 		reg_scan_feed_remove(d->path);
 	free(d->path);
 	free(d);
-}
-
-/* Replies with e and drops the feed. */
-static void db_post_fail(struct http_req *req, struct db_post *d,
-			 const struct err *e)
-{
-	http_req_on_close(req, NULL, NULL);
-	db_post_free(d, true);
-	reg_reply_error(req, e);
 }
 
 static int db_post_data(struct http_req *req, const void *data, size_t len,
@@ -241,7 +238,7 @@ static int db_post_data(struct http_req *req, const void *data, size_t len,
 		err_set(&e, ERR_TOO_LARGE,
 			"feed is larger than --max-db-upload (%zu bytes)",
 			d->ctx->cfg->max_db_upload);
-		db_post_fail(req, d, &e);
+		reg_reply_error(req, &e);
 		return -1;
 	}
 	while (len) {
@@ -250,7 +247,7 @@ static int db_post_data(struct http_req *req, const void *data, size_t len,
 			continue;
 		if (n < 0) {
 			err_errno(&e, ERR_IO, errno, "write feed");
-			db_post_fail(req, d, &e);
+			reg_reply_error(req, &e);
 			return -1;
 		}
 		p += n;
@@ -310,14 +307,14 @@ static void db_post_end(struct http_req *req, void *arg)
 	d->fd = -1;
 	if (rc < 0) {
 		err_errno(&e, ERR_IO, errno, "write feed");
-		db_post_fail(req, d, &e);
+		reg_reply_error(req, &e);
 		return;
 	}
 	if (!d->got) {
 		err_set(&e, ERR_INVALID,
 			"send the feed (OSV JSON, a zip of it, or Alpine "
 			"secdb JSON) as the body");
-		db_post_fail(req, d, &e);
+		reg_reply_error(req, &e);
 		return;
 	}
 	/* The import takes the file, the hold the request's close callback.
@@ -327,17 +324,18 @@ static void db_post_end(struct http_req *req, void *arg)
 	imp->r.e = (struct err)ERR_INIT;
 	if (reg_scan_import(d->ctx->scan, d->path, db_import_done, imp,
 			    &imp->r.e) < 0) {
-		db_post_free(d, true);
 		reg_hold_wake(imp->hold);
 		return;
 	}
-	db_post_free(d, false);
+	d->imported = true;
 }
 
-static void db_post_closed(struct http_req *req, void *arg)
+static void db_post_dtor(void *ptr, bool gone)
 {
-	(void)req;
-	db_post_free(arg, true);
+	struct db_post *d = ptr;
+
+	(void)gone;
+	db_post_free(d, !d->imported);
 }
 
 /* The feed goes into a directory of its own beside the DB, under a fixed
@@ -369,7 +367,7 @@ static int db_post_create(const char *db_path, bool json, char **path,
 	return fd;
 }
 
-void api_scan_db_post(struct reg_call *c)
+enum reg_status api_scan_db_post(struct reg_call *c)
 {
 	const char *ctype = http_req_header(c->req, "Content-Type");
 	int64_t cl = http_req_content_length(c->req);
@@ -381,14 +379,14 @@ void api_scan_db_post(struct reg_call *c)
 	if (!c->ctx->scan) {
 		reg_reply_errorf(c->req, ERR_UNSUPPORTED,
 				 "scanning is not running");
-		return;
+		return REG_DONE;
 	}
 	if (cl >= 0 && (uint64_t)cl > cap) {
 		reg_reply_errorf(c->req, ERR_TOO_LARGE,
 				 "feed is larger than --max-db-upload (%zu "
 				 "bytes)",
 				 cap);
-		return;
+		return REG_DONE;
 	}
 	d = xcalloc(1, sizeof(*d));
 	d->ctx = c->ctx;
@@ -396,10 +394,11 @@ void api_scan_db_post(struct reg_call *c)
 	if (d->fd < 0) {
 		reg_reply_error(c->req, &e);
 		free(d);
-		return;
+		return REG_DONE;
 	}
-	http_req_on_close(c->req, db_post_closed, d);
+	http_req_attach(c->req, d, db_post_dtor);
 	http_req_body(c->req, db_post_data, db_post_end, d);
+	return REG_DEFERRED;
 }
 
 /* --- Discovery ------------------------------------------------------------ */
@@ -420,9 +419,10 @@ static json_t *scan_extension(bool repo_level)
 			 "url", SCAN_DOC_PATH, "endpoints", ep);
 }
 
-void api_ext_discover(struct reg_call *c)
+enum reg_status api_ext_discover(struct reg_call *c)
 {
 	reg_reply_json(c->req, 200, scan_extension(c->name[0] != '\0'));
+	return REG_DONE;
 }
 
 static const char scan_doc[] =
@@ -449,8 +449,9 @@ static const char scan_doc[] =
 	"  stored reports are then re-matched and replaced where their\n"
 	"  findings change.  200 with the version and counts.\n";
 
-void api_scan_doc(struct reg_call *c)
+enum reg_status api_scan_doc(struct reg_call *c)
 {
 	reg_reply_mem(c->req, 200, "text/markdown; charset=utf-8", scan_doc,
 		      sizeof(scan_doc) - 1);
+	return REG_DONE;
 }

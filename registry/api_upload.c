@@ -3,8 +3,8 @@
  * A request that carries blob bytes (PATCH, the closing PUT, a monolithic
  * POST) takes the upload session from storage, streams the body into it
  * piece by piece and gives it back when the request ends, whichever way it
- * ends: reply, error, or the client going away (on_close).  The session
- * therefore stays resumable after a broken connection.
+ * ends: reply, error, or the client going away (its destructor).  The
+ * session therefore stays resumable after a broken connection.
  *
  * Under --quota each piece is counted against the repository as it is
  * written (reg_quota_reserve()), so the data of uploads in progress counts
@@ -86,8 +86,9 @@ static void up_blob_location(struct http_req *req, const char *name,
 }
 
 /* Gives the session back (or, for a monolithic POST, deletes it: nobody
- * else knows its id) and frees the state. */
-static void up_state_free(struct up_state *s)
+ * else knows its id).  Before a reply: the client's next request may come
+ * on another connection at once. */
+static void up_release(struct up_state *s)
 {
 	int64_t size;
 
@@ -99,6 +100,11 @@ static void up_state_free(struct up_state *s)
 		    stor_upload_cancel(s->ctx->st, s->name, s->id, NULL) == 0)
 			reg_quota_add(s->ctx->quota, s->name, -size);
 	}
+}
+
+static void up_state_free(struct up_state *s)
+{
+	up_release(s);
 	free(s);
 }
 
@@ -142,7 +148,7 @@ static int up_on_data(struct http_req *req, const void *data, size_t len,
 	return 0;
 fail:
 	reg_reply_error(req, &e);
-	up_state_free(s);
+	up_release(s);
 	return -1;
 }
 
@@ -179,6 +185,8 @@ static void up_finish_done(struct http_req *req, void *arg)
 
 static void up_finish(struct http_req *req, struct up_state *s)
 {
+	/* The job takes s; up_finish_done() frees it. */
+	http_req_detach(req, s);
 	s->fin = s->up;
 	s->fin_size = stor_upload_offset(s->up);
 	s->up = NULL;
@@ -212,19 +220,19 @@ static void up_on_end(struct http_req *req, void *arg)
 		up_finish(req, s);
 		return;
 	}
-	up_state_free(s);
+	up_release(s);
 }
 
-static void up_on_close(struct http_req *req, void *arg)
+static void up_state_dtor(void *ptr, bool gone)
 {
-	(void)req;
-	up_state_free(arg);
+	(void)gone;
+	up_state_free(ptr);
 }
 
 /* Streams the request body into u (which the state now owns). */
-static void up_stream(struct reg_call *c, struct stor_upload *u,
-		      enum up_kind kind, const struct digest *expected,
-		      int64_t left)
+static enum reg_status up_stream(struct reg_call *c, struct stor_upload *u,
+				 enum up_kind kind,
+				 const struct digest *expected, int64_t left)
 {
 	struct up_state *s = xcalloc(1, sizeof(*s));
 
@@ -237,8 +245,9 @@ static void up_stream(struct reg_call *c, struct stor_upload *u,
 	snprintf(s->id, sizeof(s->id), "%s", stor_upload_id(u));
 	if (expected)
 		s->expected = *expected;
-	http_req_on_close(c->req, up_on_close, s);
+	http_req_attach(c->req, s, up_state_dtor);
 	http_req_body(c->req, up_on_data, up_on_end, s);
+	return REG_DEFERRED;
 }
 
 /* Checks Content-Range (if any) against the upload's offset and the
@@ -333,7 +342,7 @@ static void up_client(const struct reg_call *c, char *out, size_t size)
 		snprintf(out, size, "address %s", http_req_peer(c->req));
 }
 
-void api_upload_start(struct reg_call *c)
+enum reg_status api_upload_start(struct reg_call *c)
 {
 	const char *mount = http_req_query_param(c->req, "mount");
 	const char *dgq = http_req_query_param(c->req, "digest");
@@ -344,7 +353,7 @@ void api_upload_start(struct reg_call *c)
 	struct digest dg;
 
 	if (mount && up_try_mount(c, mount) != 0)
-		return;
+		return REG_DONE;
 	if (!mount && dgq && digest_parse(dgq, strlen(dgq), &dg, &e) < 0)
 		goto fail;
 	up_client(c, client, sizeof(client));
@@ -359,34 +368,35 @@ void api_upload_start(struct reg_call *c)
 		up_location(c->req, c->name, id);
 		up_range(c->req, 0);
 		reg_reply_status(c->req, 202);
-		return;
+		return REG_DONE;
 	}
 	if (stor_upload_take(c->ctx->st, c->name, id, &u, &e) < 0) {
 		stor_upload_cancel(c->ctx->st, c->name, id, NULL);
 		goto fail;
 	}
-	up_stream(c, u, UP_POST, &dg, -1);
-	return;
+	return up_stream(c, u, UP_POST, &dg, -1);
 fail:
 	reg_reply_error(c->req, &e);
+	return REG_DONE;
 }
 
-void api_upload_status(struct reg_call *c)
+enum reg_status api_upload_status(struct reg_call *c)
 {
 	struct stor_upload *u;
 	struct err e = ERR_INIT;
 
 	if (stor_upload_take(c->ctx->st, c->name, c->upload_id, &u, &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	up_location(c->req, c->name, c->upload_id);
 	up_range(c->req, stor_upload_offset(u));
 	stor_upload_release(u);
 	reg_reply_status(c->req, 204);
+	return REG_DONE;
 }
 
-void api_upload_patch(struct reg_call *c)
+enum reg_status api_upload_patch(struct reg_call *c)
 {
 	struct stor_upload *u = NULL;
 	struct err e = ERR_INIT;
@@ -396,15 +406,15 @@ void api_upload_patch(struct reg_call *c)
 		goto fail;
 	if (up_check_range(c, u, &left, &e) < 0)
 		goto fail;
-	up_stream(c, u, UP_PATCH, NULL, left);
-	return;
+	return up_stream(c, u, UP_PATCH, NULL, left);
 fail:
 	up_reply_error(c->req, c->name, c->upload_id, u, &e);
 	if (u)
 		stor_upload_release(u);
+	return REG_DONE;
 }
 
-void api_upload_put(struct reg_call *c)
+enum reg_status api_upload_put(struct reg_call *c)
 {
 	struct stor_upload *u = NULL;
 	struct err e = ERR_INIT;
@@ -417,21 +427,22 @@ void api_upload_put(struct reg_call *c)
 		goto fail;
 	if (up_check_range(c, u, &left, &e) < 0)
 		goto fail;
-	up_stream(c, u, UP_PUT, &dg, left);
-	return;
+	return up_stream(c, u, UP_PUT, &dg, left);
 fail:
 	up_reply_error(c->req, c->name, c->upload_id, u, &e);
 	if (u)
 		stor_upload_release(u);
+	return REG_DONE;
 }
 
-void api_upload_cancel(struct reg_call *c)
+enum reg_status api_upload_cancel(struct reg_call *c)
 {
 	struct err e = ERR_INIT;
 
 	if (stor_upload_cancel(c->ctx->st, c->name, c->upload_id, &e) < 0) {
 		reg_reply_error(c->req, &e);
-		return;
+		return REG_DONE;
 	}
 	reg_reply_status(c->req, 204);
+	return REG_DONE;
 }

@@ -274,7 +274,6 @@ static void authz_refuse(struct reg_call *c, const struct reg_route *r,
  * request may go while the pool thread works). */
 struct authz_job {
 	struct reg_call call;
-	const struct reg_route *route;
 	char *authorization, *client_cn, *peer, *base;
 	struct auth_result who;
 	struct err err;
@@ -319,35 +318,52 @@ static void authz_job_run(void *arg)
 	struct auth_scope scope;
 	enum reg_authz_need need;
 
-	need = reg_authz_need(j->route, j->call.name, &scope);
+	need = reg_authz_need(j->call.route, j->call.name, &scope);
 	j->rc = auth_check(j->call.ctx->auth, &ar,
 			   need == REG_AUTHZ_SCOPE ? &scope : NULL, &j->who,
 			   &j->err);
 }
 
-/* Back on the loop: go on, or refuse. */
+static void authz_who_free(void *ptr, bool gone)
+{
+	(void)gone;
+	auth_result_release(ptr);
+	free(ptr);
+}
+
+/* Moves *res into a copy that lives as long as req (c->who of the call
+ * and of its copies). */
+static const struct auth_result *authz_who_keep(struct http_req *req,
+						struct auth_result *res)
+{
+	struct auth_result *who = xmalloc(sizeof(*who));
+
+	*who = *res;
+	memset(res, 0, sizeof(*res));
+	http_req_attach(req, who, authz_who_free);
+	return who;
+}
+
+/* Back on the loop: go on with the phases, or refuse. */
 static void authz_job_done(struct http_req *req, void *arg)
 {
 	struct authz_job *j = arg;
 
 	if (req && j->rc == 0) {
-		j->call.who = &j->who;
-		reg_route_run(&j->call, j->route);
+		j->call.who = authz_who_keep(req, &j->who);
+		reg_phase_resume(&j->call);
 	} else if (req) {
-		authz_refuse(&j->call, j->route, &j->who, &j->err);
+		authz_refuse(&j->call, j->call.route, &j->who, &j->err);
 	}
 	authz_job_free(j);
 }
 
-static enum reg_authz_verdict authz_later(struct reg_call *c,
-					  const struct reg_route *r)
+static enum reg_status authz_later(struct reg_call *c)
 {
 	struct authz_job *j = xcalloc(1, sizeof(*j));
 	struct auth_request ar;
 
 	j->call = *c;
-	j->call.who = NULL;
-	j->route = r;
 	j->base = authz_base_url(c->req);
 	authz_request(c->req, j->base, &ar);
 	j->authorization = strdup_or_null(ar.authorization);
@@ -357,35 +373,38 @@ static enum reg_authz_verdict authz_later(struct reg_call *c,
 			 j) < 0) {
 		authz_job_free(j);
 		authz_busy(c->req);
-		return REG_AUTHZ_REFUSED;
+		return REG_DONE;
 	}
-	return REG_AUTHZ_LATER;
+	return REG_DEFERRED;
 }
 
-enum reg_authz_verdict reg_authz_check(struct reg_call *c,
-				       const struct reg_route *r,
-				       struct auth_result *who)
+enum reg_status reg_authz_phase(struct reg_call *c)
 {
+	struct auth_result res = {0};
 	struct err e = ERR_INIT;
+	enum reg_status st = REG_DONE;
 	struct auth_scope scope;
 	enum reg_authz_need need;
 	int rc;
 
-	memset(who, 0, sizeof(*who));
-	c->who = who;
+	c->who = NULL;
 	if (!c->ctx->auth)
-		return REG_AUTHZ_GO;
-	need = reg_authz_need(r, c->name, &scope);
+		return REG_CONTINUE;
+	need = reg_authz_need(c->route, c->name, &scope);
 	if (need == REG_AUTHZ_OPEN)
-		return REG_AUTHZ_GO;
+		return REG_CONTINUE;
 	rc = authz_run(c, need == REG_AUTHZ_SCOPE ? &scope : NULL,
-		       c->ctx->work != NULL, who, &e);
-	if (rc == AUTH_LATER)
-		return authz_later(c, r);
-	if (rc == 0)
-		return REG_AUTHZ_GO;
-	authz_refuse(c, r, who, &e);
-	return REG_AUTHZ_REFUSED;
+		       c->ctx->work != NULL, &res, &e);
+	if (rc == AUTH_LATER) {
+		st = authz_later(c);
+	} else if (rc == 0) {
+		c->who = authz_who_keep(c->req, &res);
+		st = REG_CONTINUE;
+	} else {
+		authz_refuse(c, c->route, &res, &e);
+	}
+	auth_result_release(&res);
+	return st;
 }
 
 int reg_authz_mount(struct reg_call *c, const char *from)
@@ -507,9 +526,9 @@ static void authz_tokjob_done(struct http_req *req, void *arg)
 	authz_tokjob_free(j);
 }
 
-static void authz_token_later(struct auth *a, struct reg_work *work,
-			      struct http_req *req,
-			      const struct auth_token_req *tr)
+static enum reg_status authz_token_later(struct auth *a, struct reg_work *work,
+					 struct http_req *req,
+					 const struct auth_token_req *tr)
 {
 	struct authz_tokjob *j = xcalloc(1, sizeof(*j));
 
@@ -533,15 +552,17 @@ static void authz_token_later(struct auth *a, struct reg_work *work,
 	    0) {
 		authz_tokjob_free(j);
 		authz_busy(req);
+		return REG_DONE;
 	}
+	return REG_DEFERRED;
 }
 
 /* Answers a token request; a password the login cache does not know is
  * checked on a work thread. */
-static void authz_token_reply(struct auth *a, struct reg_work *work,
-			      struct http_req *req,
-			      enum auth_token_method method, const char *form,
-			      size_t len)
+static enum reg_status authz_token_reply(struct auth *a, struct reg_work *work,
+					 struct http_req *req,
+					 enum auth_token_method method,
+					 const char *form, size_t len)
 {
 	struct auth_token_req tr = {
 		.method = method,
@@ -552,6 +573,7 @@ static void authz_token_reply(struct auth *a, struct reg_work *work,
 		.peer = http_req_peer(req),
 		.quick = work != NULL,
 	};
+	enum reg_status st = REG_DONE;
 	struct auth_result res;
 	struct err e = ERR_INIT;
 	char *json = NULL;
@@ -559,11 +581,12 @@ static void authz_token_reply(struct auth *a, struct reg_work *work,
 
 	rc = auth_token_request(a, &tr, &res, &json, &e);
 	if (rc == AUTH_LATER)
-		authz_token_later(a, work, req, &tr);
+		st = authz_token_later(a, work, req, &tr);
 	else
 		authz_token_send(req, rc, &res, json, &e);
 	auth_result_release(&res);
 	free(json);
+	return st;
 }
 
 static int authz_tok_data(struct http_req *req, const void *data, size_t len,
@@ -578,7 +601,6 @@ static int authz_tok_data(struct http_req *req, const void *data, size_t len,
 	}
 	reg_reply_errorf(req, ERR_TOO_LARGE, "token request over %d bytes",
 			 AUTH_TOKEN_FORM_MAX);
-	authz_tok_free(t);
 	return -1;
 }
 
@@ -589,16 +611,17 @@ static void authz_tok_end(struct http_req *req, void *arg)
 	t->form[t->len] = '\0';
 	authz_token_reply(t->auth, t->work, req, AUTH_TOKEN_POST, t->form,
 			  t->len);
-	authz_tok_free(t);
+	/* A password goes now, not when the reply has been written. */
+	OPENSSL_cleanse(t->form, sizeof(t->form));
 }
 
-static void authz_tok_close(struct http_req *req, void *arg)
+static void authz_tok_dtor(void *ptr, bool gone)
 {
-	(void)req;
-	authz_tok_free(arg);
+	(void)gone;
+	authz_tok_free(ptr);
 }
 
-void reg_authz_token(struct reg_call *c)
+enum reg_status reg_authz_token(struct reg_call *c)
 {
 	const char *q = http_req_query(c->req);
 	struct authz_tok *t;
@@ -606,27 +629,25 @@ void reg_authz_token(struct reg_call *c)
 	if (!c->ctx->auth || auth_mode(c->ctx->auth) != AUTH_MODE_TOKEN) {
 		reg_reply_errorf(c->req, ERR_NOT_FOUND,
 				 "no token service here");
-		return;
+		return REG_DONE;
 	}
-	if (http_req_method(c->req) != HTTP_M_POST) {
-		authz_token_reply(c->ctx->auth, c->ctx->work, c->req,
-				  AUTH_TOKEN_GET, q ? q : "", q ? strlen(q) : 0);
-		return;
-	}
-	if (!http_req_has_body(c->req)) {
-		authz_token_reply(c->ctx->auth, c->ctx->work, c->req,
-				  AUTH_TOKEN_POST, "", 0);
-		return;
-	}
+	if (http_req_method(c->req) != HTTP_M_POST)
+		return authz_token_reply(c->ctx->auth, c->ctx->work, c->req,
+					 AUTH_TOKEN_GET, q ? q : "",
+					 q ? strlen(q) : 0);
+	if (!http_req_has_body(c->req))
+		return authz_token_reply(c->ctx->auth, c->ctx->work, c->req,
+					 AUTH_TOKEN_POST, "", 0);
 	if (http_req_content_length(c->req) > AUTH_TOKEN_FORM_MAX) {
 		reg_reply_errorf(c->req, ERR_TOO_LARGE,
 				 "token request over %d bytes",
 				 AUTH_TOKEN_FORM_MAX);
-		return;
+		return REG_DONE;
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->auth = c->ctx->auth;
 	t->work = c->ctx->work;
-	http_req_on_close(c->req, authz_tok_close, t);
+	http_req_attach(c->req, t, authz_tok_dtor);
 	http_req_body(c->req, authz_tok_data, authz_tok_end, t);
+	return REG_DEFERRED;
 }

@@ -3,9 +3,10 @@
  *
  *   - reg_authz_new() turns the serve config into a `struct auth` (none in
  *     --auth none: then every check below passes without a look);
- *   - reg_dispatch() calls reg_authz_check() once the route and its name
- *     are parsed and before any body is read: a refused PATCH or PUT never
- *     reaches storage, and the HTTP layer drops its body;
+ *   - reg_authz_phase() is the auth phase of reg_dispatch() (api.h): after
+ *     the route and its name are parsed, before any body is read: a
+ *     refused PATCH or PUT never reaches storage, and the HTTP layer drops
+ *     its body;
  *   - handlers ask again where one request touches a second resource (a
  *     cross-repository mount) or lists several (the catalog);
  *   - the built-in token endpoint (AUTH_TOKEN_PATH) is a handler here.
@@ -39,22 +40,17 @@ enum reg_authz_need {
 enum reg_authz_need reg_authz_need(const struct reg_route *r, const char *name,
 				   struct auth_scope *scope);
 
-enum reg_authz_verdict {
-	REG_AUTHZ_GO,	   /* go on with the call */
-	REG_AUTHZ_REFUSED, /* the reply (401, 403 or 429 with
-			    * WWW-Authenticate / Retry-After) is sent */
-	REG_AUTHZ_LATER,   /* a password is being checked off the loop:
-			    * the call goes on (reg_route_run() on a copy
-			    * of c) or is refused from there */
-};
-
-/* May call c go on?  Sets c->who to *who (filled here; the caller releases
- * it with auth_result_release() whatever this returns).  Passwords the
- * login cache does not know are checked on ctx->work's threads (bcrypt
- * would stall the event loop), or inline without a pool. */
-enum reg_authz_verdict reg_authz_check(struct reg_call *c,
-				       const struct reg_route *r,
-				       struct auth_result *who);
+/* The auth phase: may call c (of route c->route) go on?
+ *   REG_CONTINUE  yes; c->who says who asks (attached to the request, so
+ *                 it lives as long as the request), or is NULL when no
+ *                 check was made (--auth none, an open route);
+ *   REG_DONE      no: the reply (401, 403 or 429 with WWW-Authenticate /
+ *                 Retry-After) is sent;
+ *   REG_DEFERRED  a password is being checked on ctx->work's threads
+ *                 (bcrypt would stall the event loop; inline without a
+ *                 pool): the call goes on from there (reg_phase_resume()
+ *                 on a copy of c), or is refused. */
+enum reg_status reg_authz_phase(struct reg_call *c);
 
 /* A mount into c->name from repository `from` (NULL: no `from` given).
  * 1: go ahead; 0: not allowed, start a plain upload instead (the spec's
@@ -68,6 +64,6 @@ int reg_authz_mount(struct reg_call *c, const char *from);
 size_t reg_authz_catalog(struct reg_call *c, char **names, size_t n);
 
 /* GET and POST AUTH_TOKEN_PATH (auth_token_request()). */
-void reg_authz_token(struct reg_call *c);
+enum reg_status reg_authz_token(struct reg_call *c);
 
 #endif

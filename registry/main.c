@@ -4,7 +4,6 @@
 
 #include "auth/auth.h"
 #include "registry/registry.h"
-#include "scanner/scan.h"
 #include "scanner/scanner.h"
 #include "storage/storage.h"
 

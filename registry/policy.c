@@ -13,7 +13,7 @@
 #include "registry/reply.h"
 #include "registry/scan/scan.h"
 #include "registry/waiters.h"
-#include "scanner/vulndb.h"
+#include "scanner/scanner.h"
 #include "common/banned.h"
 
 enum policy_verdict { POLICY_SERVE, POLICY_REPLIED, POLICY_PENDING };
@@ -24,10 +24,9 @@ enum policy_verdict { POLICY_SERVE, POLICY_REPLIED, POLICY_PENDING };
 
 /* A request held for a pending report. */
 struct policy_hold {
-	struct reg_ctx *ctx;
-	char name[REG_NAME_MAX + 1];
+	struct reg_call call; /* a copy: dispatch has returned */
 	struct stor_manifest *m;
-	reg_policy_serve_fn serve;
+	reg_policy_serve_fn serve; /* NULL: the policy phase's call */
 };
 
 static void policy_allow_add(struct reg_policy *p, const char *s, size_t n)
@@ -293,12 +292,11 @@ static enum policy_verdict policy_judge(struct reg_ctx *ctx,
 	return v;
 }
 
-/* Still pending after waiting waited seconds: refused, or served under
- * --policy-on-scan-error allow.  Takes m. */
-static void policy_still_pending(struct http_req *req,
+/* Still pending after waiting waited seconds: true to serve it under
+ * --policy-on-scan-error allow; else refused (replied). */
+static bool policy_still_pending(struct http_req *req,
 				 const struct reg_policy *p, const char *name,
-				 struct stor_manifest *m, int waited,
-				 reg_policy_serve_fn serve)
+				 const struct stor_manifest *m, int waited)
 {
 	char why[64], ds[DIGEST_STR_MAX];
 
@@ -307,12 +305,26 @@ static void policy_still_pending(struct http_req *req,
 			"%s: policy: %s still being scanned after %d s; served "
 			"(--policy-on-scan-error allow)",
 			http_req_id(req), digest_str(&m->digest, ds), waited);
-		serve(req, m);
-		return;
+		return true;
 	}
 	snprintf(why, sizeof(why), "still being scanned after %d s", waited);
 	policy_deny(req, name, &m->digest, why);
-	stor_manifest_free(m);
+	return false;
+}
+
+/* A held request passed: served by its gate's caller, or by the rest of
+ * the phases (with the manifest judged). */
+static void policy_pass(struct policy_hold *h)
+{
+	struct stor_manifest *m = h->m;
+
+	h->m = NULL;
+	if (h->serve) {
+		h->serve(h->call.req, m);
+		return;
+	}
+	h->call.manifest = m;
+	reg_phase_resume(&h->call);
 }
 
 static void policy_hold_free(struct policy_hold *h)
@@ -324,17 +336,17 @@ static void policy_hold_free(struct policy_hold *h)
 static void policy_woken(struct http_req *req, void *arg, enum reg_wake why)
 {
 	struct policy_hold *h = arg;
+	struct reg_ctx *ctx = h->call.ctx;
 
 	if (why != REG_WAKE_CLOSED) {
-		switch (policy_judge(h->ctx, req, h->name, h->m)) {
+		switch (policy_judge(ctx, req, h->call.name, h->m)) {
 		case POLICY_SERVE:
-			h->serve(req, h->m);
-			h->m = NULL;
+			policy_pass(h);
 			break;
 		case POLICY_PENDING:
-			policy_still_pending(req, h->ctx->policy, h->name, h->m,
-					     h->ctx->policy->wait_s, h->serve);
-			h->m = NULL;
+			if (policy_still_pending(req, ctx->policy, h->call.name,
+						 h->m, ctx->policy->wait_s))
+				policy_pass(h);
 			break;
 		case POLICY_REPLIED:
 			break;
@@ -343,36 +355,74 @@ static void policy_woken(struct http_req *req, void *arg, enum reg_wake why)
 	policy_hold_free(h);
 }
 
-bool reg_policy_gate(struct reg_call *c, struct stor_manifest *m,
-		     reg_policy_serve_fn serve)
+static bool policy_applies(const struct reg_call *c)
 {
 	const struct reg_policy *p = c->ctx->policy;
 	enum http_method method = http_req_method(c->req);
-	struct policy_hold *h;
 
 	/* HEAD as GET: a HEAD's 200 lets a client serve its cached copy. */
-	if (!p || p->deny < 0 ||
-	    (method != HTTP_M_GET && method != HTTP_M_HEAD))
-		return false;
+	return p && p->deny >= 0 &&
+	       (method == HTTP_M_GET || method == HTTP_M_HEAD);
+}
+
+/* The gate of reg_policy_gate() and of the policy phase (serve NULL:
+ * a held call resumes its phases). */
+static enum reg_status policy_gate(struct reg_call *c, struct stor_manifest *m,
+				   reg_policy_serve_fn serve)
+{
+	const struct reg_policy *p = c->ctx->policy;
+	struct policy_hold *h;
+
 	switch (policy_judge(c->ctx, c->req, c->name, m)) {
 	case POLICY_SERVE:
-		return false;
+		return REG_CONTINUE;
 	case POLICY_REPLIED:
 		stor_manifest_free(m);
-		return true;
+		return REG_DONE;
 	case POLICY_PENDING:
 		break;
 	}
 	if (p->wait_s <= 0 || !c->ctx->scan) {
-		policy_still_pending(c->req, p, c->name, m, 0, serve);
-		return true;
+		if (policy_still_pending(c->req, p, c->name, m, 0))
+			return REG_CONTINUE;
+		stor_manifest_free(m);
+		return REG_DONE;
 	}
 	h = xcalloc(1, sizeof(*h));
-	h->ctx = c->ctx;
-	memcpy(h->name, c->name, sizeof(h->name));
+	h->call = *c;
+	h->call.manifest = NULL;
 	h->m = m;
 	h->serve = serve;
 	reg_waiters_scan(c->ctx->waiters, c->req, &m->digest, p->wait_s,
 			 policy_woken, h);
-	return true;
+	return REG_DEFERRED;
+}
+
+enum reg_status reg_policy_gate(struct reg_call *c, struct stor_manifest *m,
+				reg_policy_serve_fn serve)
+{
+	if (!policy_applies(c))
+		return REG_CONTINUE;
+	return policy_gate(c, m, serve);
+}
+
+enum reg_status reg_policy_phase(struct reg_call *c)
+{
+	const struct reg_ref *ref = &c->ref;
+	struct stor_manifest *m = NULL;
+	struct err e = ERR_INIT;
+	enum reg_status st;
+
+	if (c->route->handler != api_manifest_get || !policy_applies(c))
+		return REG_CONTINUE;
+	if (stor_manifest_get(
+		    c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
+		    ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return REG_DONE;
+	}
+	st = policy_gate(c, m, NULL);
+	if (st == REG_CONTINUE)
+		c->manifest = m; /* the handler serves this one */
+	return st;
 }

@@ -26,12 +26,11 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "registry/api.h"
 #include "registry/config.h"
 #include "storage/storage.h"
 
-struct reg_call;
 struct reg_scan;
-struct http_req;
 
 struct reg_policy {
 	int deny;     /* lowest severity refused, as enum vuln_severity;
@@ -83,11 +82,22 @@ enum reg_policy_verdict reg_policy_decide(const struct reg_policy *p,
 typedef void (*reg_policy_serve_fn)(struct http_req *req,
 				    struct stor_manifest *m);
 
-/* Called by a manifest GET or HEAD with the manifest found.  Returns false
- * when the caller may serve m now.  Returns true when the policy has taken
- * the request and m: it has replied 403 (or an error), or holds the
- * request and will either serve m with serve() or refuse it later. */
-bool reg_policy_gate(struct reg_call *c, struct stor_manifest *m,
-		     reg_policy_serve_fn serve);
+/* The policy phase (api.h): a manifest GET or HEAD of the store's own
+ * (the proxy phase took the pulled-through ones) is looked up and judged.
+ *   REG_CONTINUE  served: c->manifest is the manifest judged, for the
+ *                 handler (the tag may move meanwhile);
+ *   REG_DONE      refused with 403 (or an error: no such manifest);
+ *   REG_DEFERRED  held for its report: then refused, or the phases go on
+ *                 (reg_phase_resume()) with c->manifest set.
+ * Any other call: REG_CONTINUE with nothing looked up. */
+enum reg_status reg_policy_phase(struct reg_call *c);
+
+/* The same gate for a manifest GET or HEAD that found m itself (the
+ * pull-through cache).  REG_CONTINUE: the caller serves m now (it keeps
+ * m).  Else the policy took the request and m: REG_DONE, it replied 403
+ * (or an error); REG_DEFERRED, it holds the request and will serve m with
+ * serve() or refuse it later. */
+enum reg_status reg_policy_gate(struct reg_call *c, struct stor_manifest *m,
+				reg_policy_serve_fn serve);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "registry/authz.h"
+#include "registry/policy.h"
 #include "registry/proxy/proxy.h"
 #include "registry/reply.h"
 #include "common/banned.h"
@@ -183,43 +184,81 @@ int reg_route_parse(const struct reg_match *m, struct reg_call *c,
 	return err_set(e, ERR_INTERNAL, "bad route argument kind");
 }
 
+/* The route phase: which endpoint, with its name and argument parsed. */
+static enum reg_status reg_route_phase(struct reg_call *c)
+{
+	struct err e = ERR_INIT;
+	struct reg_match m;
+
+	reg_route_find(http_req_method(c->req), http_req_path(c->req), &m);
+	if (!m.route) {
+		if (m.path_known) {
+			http_reply_header(c->req, "Allow", m.allow);
+			reg_reply_errorf(c->req, ERR_UNSUPPORTED,
+					 "method %s not allowed here",
+					 http_req_method_name(c->req));
+		} else {
+			reg_reply_errorf(c->req, ERR_NOT_FOUND,
+					 "no endpoint at this path");
+		}
+		return REG_DONE;
+	}
+	if (reg_route_parse(&m, c, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return REG_DONE;
+	}
+	c->route = m.route;
+	/* A pull-through name is checked (and served) as the store has it. */
+	reg_proxy_map(c);
+	return REG_CONTINUE;
+}
+
+static enum reg_status reg_handler_phase(struct reg_call *c)
+{
+	return c->route->handler(c);
+}
+
+/* In order; each hands the call on (REG_CONTINUE), or keeps it. */
+static const reg_handler_fn reg_phases[] = {
+	reg_route_phase,   /* which endpoint (api.h) */
+	reg_authz_phase,   /* authz.h: before any body is read */
+	reg_proxy_phase,   /* proxy/proxy.h */
+	reg_policy_phase,  /* policy.h */
+	reg_handler_phase, /* the route's handler (api_*.c) */
+};
+
+#define REG_NPHASES (sizeof(reg_phases) / sizeof(reg_phases[0]))
+
+/* Runs c's phases from c->phase on. */
+static void reg_phases_run(struct reg_call *c)
+{
+	enum reg_status st;
+
+	for (;;) {
+		st = reg_phases[c->phase](c);
+		if (st != REG_CONTINUE || c->phase + 1 == REG_NPHASES)
+			break;
+		c->phase++;
+	}
+	/* Every request gets a reply: a phase that claims one it did not
+	 * send is a bug, not a reason to leave the client hanging. */
+	if (st != REG_DEFERRED && !http_req_replied(c->req)) {
+		reg_reply_errorf(c->req, ERR_INTERNAL, "no reply from phase %u",
+				 c->phase);
+	}
+	stor_manifest_free(c->manifest);
+	c->manifest = NULL;
+}
+
 void reg_dispatch(struct http_req *req, void *arg)
 {
 	struct reg_call c = {.ctx = arg, .req = req};
-	const char *path = http_req_path(req);
-	struct err e = ERR_INIT;
-	struct reg_match m;
-	struct auth_result who;
 
-	reg_route_find(http_req_method(req), path, &m);
-	if (!m.route) {
-		if (m.path_known) {
-			http_reply_header(req, "Allow", m.allow);
-			reg_reply_errorf(req, ERR_UNSUPPORTED,
-					 "method %s not allowed here",
-					 http_req_method_name(req));
-		} else {
-			reg_reply_errorf(req, ERR_NOT_FOUND,
-					 "no endpoint at this path");
-		}
-		return;
-	}
-	if (reg_route_parse(&m, &c, &e) < 0) {
-		reg_reply_error(req, &e);
-		return;
-	}
-	/* A pull-through name is checked (and served) as the store has it. */
-	reg_proxy_map(&c);
-	/* Before the handler, so a refused request's body is never read.
-	 * A password to check goes to a work thread, which goes on with
-	 * reg_route_run() from a copy of c. */
-	if (reg_authz_check(&c, m.route, &who) == REG_AUTHZ_GO)
-		reg_route_run(&c, m.route);
-	auth_result_release(&who);
+	reg_phases_run(&c);
 }
 
-void reg_route_run(struct reg_call *c, const struct reg_route *r)
+void reg_phase_resume(struct reg_call *c)
 {
-	if (!reg_proxy_handle(c, r->handler))
-		r->handler(c);
+	c->phase++;
+	reg_phases_run(c);
 }

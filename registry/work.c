@@ -1,12 +1,15 @@
 /* work.c: the pool behind work.h.
  *
- * A job is in one of three hands, and the pool's lock orders the moves:
- *   queued or running  the pool's: the client leaving only marks it
+ * A job is attached to its request, and is in one of three hands; the
+ * pool's lock orders the moves:
+ *   queued or running  the pool's: the request ending only marks it
  *                      cancelled, and the pool thread ends it;
  *   deferred           the loop's: http_req_defer() was called under the
- *                      lock, so on_close (which takes the lock) either
- *                      came first and cancelled, or comes after and ends
- *                      the job itself (the HTTP layer drops the defer).
+ *                      lock, so the request's destructor (which takes the
+ *                      lock) either came first and cancelled, or comes
+ *                      after and ends the job itself (the HTTP layer drops
+ *                      the defer);
+ *   finished           done(req) ran; the destructor frees the job.
  * This is the shape of waiters.c.
  */
 #include "registry/work.h"
@@ -30,6 +33,7 @@ struct work_job {
 	void *arg;
 	bool cancelled; /* lock */
 	bool deferred;	/* lock */
+	bool finished;	/* loop thread: done(req) ran */
 	struct work_job *next;
 };
 
@@ -43,13 +47,14 @@ struct reg_work {
 	int nthreads;
 };
 
-static void work_end(struct work_job *j, struct http_req *req)
+/* Ends a job whose request is gone. */
+static void work_end(struct work_job *j)
 {
 	reg_work_done_fn done = j->done;
 	void *arg = j->arg;
 
 	free(j);
-	done(req, arg);
+	done(NULL, arg);
 }
 
 /* On the loop thread, from http_req_defer(). */
@@ -57,18 +62,22 @@ static void work_deferred(struct http_req *req, void *arg)
 {
 	struct work_job *j = arg;
 
-	http_req_on_close(req, NULL, NULL);
-	work_end(j, req);
+	j->finished = true;
+	j->done(req, j->arg);
 }
 
-/* On the loop thread: the client went away. */
-static void work_closed(struct http_req *req, void *arg)
+/* On the loop thread: the request ended (http_req_attach()). */
+static void work_req_end(void *ptr, bool gone)
 {
-	struct work_job *j = arg;
+	struct work_job *j = ptr;
 	struct reg_work *w = j->pool;
 	bool deferred;
 
-	(void)req;
+	(void)gone;
+	if (j->finished) {
+		free(j);
+		return;
+	}
 	pthread_mutex_lock(&w->lock);
 	deferred = j->deferred;
 	j->cancelled = true;
@@ -76,7 +85,7 @@ static void work_closed(struct http_req *req, void *arg)
 	pthread_mutex_unlock(&w->lock);
 	/* Deferred: the HTTP layer drops the call, so the job is ours. */
 	if (deferred)
-		work_end(j, NULL);
+		work_end(j);
 }
 
 static struct work_job *work_next(struct reg_work *w)
@@ -117,7 +126,7 @@ static void *work_main(void *arg)
 		}
 		pthread_mutex_unlock(&w->lock);
 		if (cancelled)
-			work_end(j, NULL);
+			work_end(j);
 	}
 	return NULL;
 }
@@ -171,7 +180,7 @@ void reg_work_free(struct reg_work *w)
 		return;
 	while ((j = w->head)) {
 		w->head = j->next;
-		work_end(j, NULL);
+		work_end(j);
 	}
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
@@ -201,7 +210,7 @@ int reg_work_run(struct reg_work *w, struct http_req *req, reg_work_fn run,
 		w->head = j;
 	w->tail = j;
 	w->queued++;
-	http_req_on_close(req, work_closed, j);
+	http_req_attach(req, j, work_req_end);
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	return 0;

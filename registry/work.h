@@ -10,14 +10,13 @@
  *                          touch the request (it may be gone meanwhile);
  *     done(req, arg)       then, on the request's loop thread: reply, or go
  *                          on with the request;
- *     done(NULL, arg)      instead, if the client went away: release what
- *                          arg holds.  This runs on whichever thread
- *                          notices (the loop's or the pool's), possibly
- *                          without run having run (the client left while
- *                          the job waited).
- * Exactly one done() call per job.  Until done runs the pool owns the
- * request's on_close (http_req_on_close()): a handler that goes on after
- * done sets its own again.
+ *     done(NULL, arg)      instead, if the request ended first (the client
+ *                          went away): release what arg holds.  This runs
+ *                          on whichever thread notices (the loop's or the
+ *                          pool's), possibly without run having run (the
+ *                          client left while the job waited).
+ * Exactly one done() call per job.  The job is attached to the request
+ * (http_req_attach()) beside whatever the handler attaches itself.
  *
  * The queue is bounded: reg_work_run() returns -1 (nothing queued, nothing
  * called) when REG_WORK_QUEUE_MAX jobs wait; the caller then replies (a

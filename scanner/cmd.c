@@ -12,11 +12,9 @@
 #include "common/log.h"
 #include "common/opt.h"
 #include "common/xmalloc.h"
-#include "scanner/image.h"
-#include "scanner/report.h"
-#include "scanner/scan.h"
-#include "scanner/scanner.h"
-#include "scanner/vulndb.h"
+#include "scanner/report_int.h"
+#include "scanner/scan_int.h"
+#include "scanner/vulndb_int.h"
 #include "common/banned.h"
 
 #define SCAN_DEFAULT_DB "./var/vulndb.db"
@@ -254,7 +252,7 @@ static struct vulndb *scan_open_db(const struct scan_args *a, char **note,
 	if (!a->db && stat(SCAN_DEFAULT_DB, &st) && errno == ENOENT) {
 		*note = xasprintf("%s: %s not found (import one with 'customs "
 				  "db import')",
-				  REPORT_NO_DB, SCAN_DEFAULT_DB);
+				  SCAN_NO_DB, SCAN_DEFAULT_DB);
 		return NULL;
 	}
 	return vulndb_open(a->db ? a->db : SCAN_DEFAULT_DB, e);
@@ -324,20 +322,18 @@ int scan_cmd_main(int argc, char **argv)
 	 * here, and the workers' inventories are matched here. */
 	struct scan_sandbox sb;
 	scan_sandbox_defaults(&sb);
-	struct scan_opts o = { .db = db, .db_note = note,
-			       .image_fn = scan_image_sandboxed,
-			       .image_ctx = &sb };
+	struct scan_opts o = { .db = db, .db_note = note };
 	scan_split_ref(set.ref, &repo, &o.tag);
 	o.repository = repo;
 	o.budget = &budget;
-	if (scan_images(&src, &set, &o, &report, &e)) {
+	if (scan_images(&src, &set, &o, &sb, &report, &e)) {
 		fprintf(stderr, "customs scan: %s\n", e.msg);
 		goto out;
 	}
 	if (scan_write(&a, fmt, report))
 		goto out;
 	rc = 0;
-	if (fail_on >= 0 && scan_report_max_severity(report) >= fail_on)
+	if (fail_on >= 0 && report_max_severity(report) >= fail_on)
 		rc = 1;
 	else if (scan_incomplete(report)) {
 		fprintf(stderr, "customs scan: the scan is incomplete: a budget was hit or a layer could not be read completely (see the report's \"budgets\" and notes)\n");

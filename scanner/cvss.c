@@ -1,5 +1,5 @@
 /* CVSS v2 and v3.x base scores, from the specifications' formulas. */
-#include "scanner/cvss.h"
+#include "scanner/cvss_int.h"
 
 #include <math.h>
 #include <string.h>

@@ -9,7 +9,7 @@
 #include "common/opt.h"
 #include "common/xmalloc.h"
 #include "scanner/scanner.h"
-#include "scanner/vulndb.h"
+#include "scanner/vulndb_int.h"
 #include "common/banned.h"
 
 #define DBCMD_DEFAULT_DATA "./var"

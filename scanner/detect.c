@@ -1,12 +1,12 @@
 /* detect.c: which files the detectors want, and the shared helpers. */
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/xmalloc.h"
-#include "scanner/osrelease.h"
+#include "scanner/osrelease_int.h"
 #include "common/banned.h"
 
 static bool det_ends(const char *s, const char *suffix)
@@ -203,23 +203,25 @@ void det_run(enum det_kind kind, const struct det_file *f, struct det_out *out)
 	}
 }
 
-char *det_pep503(const char *name)
+bool det_field(const char *line, size_t n, const char *key, bool nocase,
+	       const char **v, size_t *vn)
 {
-	size_t n = strlen(name), j = 0;
-	char *s = xmalloc(n + 1);
+	size_t k = strlen(key);
 
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (c == '-' || c == '_' || c == '.') {
-			if (j == 0 || s[j - 1] != '-')
-				s[j++] = '-';
-			continue;
-		}
-		s[j++] = (char)tolower((unsigned char)c);
+	if (n <= k || line[k] != ':' ||
+	    (nocase ? strncasecmp(line, key, k) : memcmp(line, key, k)))
+		return false;
+	line += k + 1;
+	n -= k + 1;
+	while (n && (*line == ' ' || *line == '\t')) {
+		line++;
+		n--;
 	}
-	s[j] = '\0';
-	return s;
+	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	*v = line;
+	*vn = n;
+	return true;
 }
 
 bool det_next_line(struct det_lines *it, const char **line, size_t *len)

@@ -3,7 +3,7 @@
  * Records of "K:value" lines separated by blank lines; P is the package,
  * V its version, o its origin (the source package advisories name).
  */
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * Version and Source matter.  "Source: name (version)" gives the source
  * package and, for binNMUs and epoch differences, its own version.
  */
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,26 +18,6 @@ struct dpkg_stanza {
 	size_t pkg_len, ver_len, status_len, src_len;
 	bool any;
 };
-
-static bool dpkg_field(const char *line, size_t n, const char *name,
-		       const char **v, size_t *vlen)
-{
-	size_t k = strlen(name);
-
-	if (n <= k || memcmp(line, name, k) || line[k] != ':')
-		return false;
-	line += k + 1;
-	n -= k + 1;
-	while (n && (*line == ' ' || *line == '\t')) {
-		line++;
-		n--;
-	}
-	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-		n--;
-	*v = line;
-	*vlen = n;
-	return true;
-}
 
 /* A name or version: non-empty, bounded, no blanks or parentheses. */
 static bool dpkg_token_ok(const char *s, size_t n)
@@ -131,10 +111,11 @@ void det_dpkg(const struct det_file *f, bool status_d, struct det_out *out)
 		st.any = true;
 		if (line[0] == ' ' || line[0] == '\t')
 			continue;
-		if (dpkg_field(line, n, "Package", &st.pkg, &st.pkg_len) ||
-		    dpkg_field(line, n, "Version", &st.ver, &st.ver_len) ||
-		    dpkg_field(line, n, "Status", &st.status, &st.status_len) ||
-		    dpkg_field(line, n, "Source", &st.src, &st.src_len))
+		if (det_field(line, n, "Package", false, &st.pkg, &st.pkg_len) ||
+		    det_field(line, n, "Version", false, &st.ver, &st.ver_len) ||
+		    det_field(line, n, "Status", false, &st.status,
+			      &st.status_len) ||
+		    det_field(line, n, "Source", false, &st.src, &st.src_len))
 			continue;
 	} while (more);
 	if (bad)

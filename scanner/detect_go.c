@@ -11,7 +11,7 @@
  *   dep  <tab> golang.org/x/text <tab> v0.3.7 <tab> h1:...
  *   =>   <tab> replacement <tab> version <tab> sum   (replaces the line before)
  */
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 
 #include <stdint.h>
 #include <stdlib.h>

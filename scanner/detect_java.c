@@ -3,7 +3,7 @@
  * Maven artifact; archives inside archives (WEB-INF/lib/x.jar, fat jars)
  * are opened in turn, to a bounded depth and size.
  */
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -14,7 +14,7 @@
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
-#include "scanner/meter.h"
+#include "scanner/meter_int.h"
 #include "common/banned.h"
 
 #define JAVA_MAX_DEPTH 3

@@ -6,7 +6,7 @@
  * node_modules/b") so that the scan can keep one entry per installed copy
  * when a lockfile and the installed package.json files both name it.
  */
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
-#include "scanner/meter.h"
+#include "scanner/meter_int.h"
 #include "common/banned.h"
 
 #define NPM_MAX_DEPTH 64

@@ -5,34 +5,14 @@
  * ("gitpython") differs, that form goes in src_name, which is what
  * advisories are matched against.
  */
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/xmalloc.h"
+#include "scanner/eco_int.h"
 #include "common/banned.h"
-
-static bool py_header(const char *line, size_t n, const char *key,
-		      const char **v, size_t *vn)
-{
-	size_t k = strlen(key);
-
-	if (n <= k || strncasecmp(line, key, k) || line[k] != ':')
-		return false;
-	line += k + 1;
-	n -= k + 1;
-	while (n && (*line == ' ' || *line == '\t')) {
-		line++;
-		n--;
-	}
-	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-		n--;
-	*v = line;
-	*vn = n;
-	return true;
-}
 
 void det_python(const struct det_file *f, struct det_out *out)
 {
@@ -43,10 +23,10 @@ void det_python(const struct det_file *f, struct det_out *out)
 	char *norm;
 
 	while (det_next_line(&it, &line, &n) && n) {
-		if (!name && py_header(line, n, "Name", &v, &vn)) {
+		if (!name && det_field(line, n, "Name", true, &v, &vn)) {
 			name = v;
 			name_n = vn;
-		} else if (!ver && py_header(line, n, "Version", &v, &vn)) {
+		} else if (!ver && det_field(line, n, "Version", true, &v, &vn)) {
 			ver = v;
 			ver_n = vn;
 		}
@@ -60,7 +40,7 @@ void det_python(const struct det_file *f, struct det_out *out)
 	}
 	p.name = xstrndup(name, name_n);
 	p.version = xstrndup(ver, ver_n);
-	norm = det_pep503(p.name);
+	norm = eco_pep503(p.name);
 	if (strcmp(norm, p.name))
 		p.src_name = norm;
 	p.layer = (char *)f->layer;

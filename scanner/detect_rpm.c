@@ -10,7 +10,7 @@
  * database: it is opened read-only and defensive, Packages must be a real
  * table, and sqlite runs under the limits of rpm_open().
  */
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
-#include "scanner/meter.h"
+#include "scanner/meter_int.h"
 #include "common/banned.h"
 
 enum {

@@ -1,5 +1,5 @@
 /* image.c: manifests, indexes and configs into a list of images. */
-#include "scanner/image.h"
+#include "scanner/image_int.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -40,7 +40,9 @@ void image_set_release(struct image_set *s)
 	image_set_init(s);
 }
 
-void image_set_note(struct image_set *s, const char *fmt, ...)
+static void image_set_note(struct image_set *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void image_set_note(struct image_set *s, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	va_list ap;
@@ -66,9 +68,10 @@ static int image_desc_digest(json_t *desc, struct digest *dg, struct err *e)
 	return digest_parse(s, strlen(s), dg, e);
 }
 
-int image_read_json_blob(const struct scan_source *src,
-			 const struct digest *dg, struct buf *out,
-			 struct err *e)
+/* Reads blob dg, a manifest, index or config, capped at IMAGE_MAX_JSON. */
+static int image_read_json_blob(const struct scan_source *src,
+				const struct digest *dg, struct buf *out,
+				struct err *e)
 {
 	struct scan_blob b;
 	char ds[DIGEST_STR_MAX];
@@ -85,8 +88,9 @@ int image_read_json_blob(const struct scan_source *src,
 	return r;
 }
 
-int image_add_manifest(struct image_set *set, const struct digest *dg,
-		       const char *body, size_t len, struct err *e)
+/* Adds the image of one manifest body (already read) to set. */
+static int image_add_manifest(struct image_set *set, const struct digest *dg,
+			      const char *body, size_t len, struct err *e)
 {
 	json_t *doc, *config, *layers, *l;
 	struct image img = { 0 };

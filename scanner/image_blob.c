@@ -1,6 +1,6 @@
 /* image_blob.c: reading blobs (fd ranges or pull readers), whole or as a
  * libarchive stream. */
-#include "scanner/image.h"
+#include "scanner/image_int.h"
 
 #include <archive.h>
 #include <errno.h>

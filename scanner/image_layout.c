@@ -1,6 +1,6 @@
 /* image_layout.c: an OCI image layout directory (oci-layout, index.json,
  * blobs/<alg>/<hex>) as a scan source. */
-#include "scanner/image.h"
+#include "scanner/image_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "common/xmalloc.h"
-#include "scanner/image_int.h"
 #include "common/banned.h"
 
 static int layout_open_blob(void *ctx, const struct digest *dg,

@@ -9,7 +9,7 @@
  * memory during the first pass, and each layer is read by streaming the
  * tarball again up to that member, one pass per layer.
  */
-#include "scanner/image.h"
+#include "scanner/image_int.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "common/xmalloc.h"
-#include "scanner/image_int.h"
 #include "common/banned.h"
 
 #define TAR_MAX_MEMBERS 100000

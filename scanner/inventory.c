@@ -1,5 +1,5 @@
 /* inventory.c: the package list the detectors fill and the matcher reads. */
-#include "scanner/inventory.h"
+#include "scanner/inventory_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,19 +99,4 @@ void inv_add_note(struct scan_inventory *inv, const char *fmt, ...)
 				      inv->notes_alloc * sizeof(*inv->notes));
 	}
 	inv->notes[inv->nnotes++] = s;
-}
-
-static const char *const eco_names[] = {
-	[ECO_UNKNOWN] = "unknown", [ECO_DEBIAN] = "Debian",
-	[ECO_UBUNTU] = "Ubuntu",   [ECO_ALPINE] = "Alpine",
-	[ECO_RPM] = "RPM",	   [ECO_PYPI] = "PyPI",
-	[ECO_NPM] = "npm",	   [ECO_GO] = "Go",
-	[ECO_MAVEN] = "Maven",	   [ECO_CRATES] = "crates.io",
-};
-
-const char *scan_eco_name(enum scan_eco eco)
-{
-	if ((int)eco < 0 || (size_t)eco >= sizeof(eco_names) / sizeof(*eco_names))
-		return "unknown";
-	return eco_names[eco];
 }

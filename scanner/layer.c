@@ -1,5 +1,5 @@
 /* layer.c: the layer walk (see layer.h). */
-#include "scanner/layer.h"
+#include "scanner/layer_int.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -10,9 +10,9 @@
 #include "common/buf.h"
 #include "common/digest.h"
 #include "common/xmalloc.h"
-#include "scanner/detect.h"
-#include "scanner/meter.h"
-#include "scanner/osrelease.h"
+#include "scanner/detect_int.h"
+#include "scanner/meter_int.h"
+#include "scanner/osrelease_int.h"
 #include "common/banned.h"
 
 #define LAYER_MAX_LINK_HOPS 8

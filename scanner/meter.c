@@ -1,5 +1,5 @@
 /* meter.c: budget accounting for one scan (see meter.h). */
-#include "scanner/meter.h"
+#include "scanner/meter_int.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

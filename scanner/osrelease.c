@@ -1,12 +1,12 @@
 /* osrelease.c: os-release(5) and etc/alpine-release. */
-#include "scanner/osrelease.h"
+#include "scanner/osrelease_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
-#include "scanner/detect.h"
+#include "scanner/detect_int.h"
 #include "common/banned.h"
 
 /* Unquotes a value the way os-release(5) allows: "..." or '...' with

@@ -9,7 +9,8 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "scanner/cvss.h"
+#include "scanner/cvss_int.h"
+#include "scanner/eco_int.h"
 #include "common/banned.h"
 
 /* Why a record is malformed; set by the checks below. */
@@ -139,6 +140,15 @@ static bool osv_check(json_t *rec, struct osv_why *w)
 
 /* --- Severity ----------------------------------------------------------- */
 
+/* The severity an OSV record or affected[] entry gives: score < 0 and
+ * vector NULL when there is no usable vector; vector is borrowed from the
+ * JSON. */
+struct osv_sev {
+	enum vuln_severity sev;
+	double score;
+	const char *vector;
+};
+
 static int osv_cvss_rank(const char *type)
 {
 	if (!strcmp(type, "CVSS_V4"))
@@ -159,8 +169,10 @@ static bool osv_sev_word(json_t *obj, const char *key, enum vuln_severity *out)
 	       vuln_severity_parse(json_string_value(v), out) == 0;
 }
 
-void osv_severity(json_t *severity, json_t *eco_specific, json_t *db_specific,
-		  struct osv_sev *out)
+/* From the CVSS vectors (v4, else v3, else v2), or else the severity
+ * words. */
+static void osv_severity(json_t *severity, json_t *eco_specific,
+			 json_t *db_specific, struct osv_sev *out)
 {
 	int best = 0;
 	size_t i;
@@ -284,6 +296,7 @@ static int osv_store_affected(struct vulndb_imp *imp, sqlite3_int64 adv,
 	json_t *pkg = json_object_get(af, "package");
 	const char *eco, *name, *colon;
 	char *base = NULL, *norm = NULL, *ranges = NULL, *versions = NULL;
+	const struct eco_info *ei;
 	struct osv_sev sev;
 	sqlite3_stmt *st = imp->ins_aff;
 	int ret = -1;
@@ -294,8 +307,9 @@ static int osv_store_affected(struct vulndb_imp *imp, sqlite3_int64 adv,
 	name = json_string_value(json_object_get(pkg, "name"));
 	colon = strchr(eco, ':');
 	base = colon ? xstrndup(eco, (size_t)(colon - eco)) : xstrdup(eco);
-	if (!strcmp(base, "PyPI"))
-		norm = vulndb_pypi_name(name);
+	ei = eco_by_osv(base);
+	if (ei && ei->names == ECO_NAMES_PEP503)
+		norm = eco_pep503(name);
 	ranges = osv_ranges(af);
 	if (json_array_size(json_object_get(af, "versions")))
 		versions = json_dumps(json_object_get(af, "versions"),

@@ -1,5 +1,5 @@
 /* report.c: the JSON report. */
-#include "scanner/report.h"
+#include "scanner/report_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
+#include "scanner/eco_int.h"
 #include "common/banned.h"
 
 static const char *const sev_names[] = {
@@ -15,7 +16,7 @@ static const char *const sev_names[] = {
 	[SEV_HIGH] = "high",	   [SEV_CRITICAL] = "critical",
 };
 
-const char *report_sev_name(enum vuln_severity s)
+static const char *report_sev_name(enum vuln_severity s)
 {
 	if ((int)s < 0 || s > SEV_CRITICAL)
 		return "unknown";
@@ -73,100 +74,97 @@ static void purl_lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/* name "ns<sep>rest" as "ns/rest", each part encoded; without sep, the
+ * name alone. */
+static void purl_split(struct buf *b, const char *name, char sep)
+{
+	const char *c = strchr(name, sep);
+	char *ns;
+
+	if (!c) {
+		purl_enc(b, name, false);
+		return;
+	}
+	ns = xstrndup(name, (size_t)(c - name));
+	purl_enc(b, ns, false);
+	buf_adds(b, "/");
+	purl_enc(b, c + 1, false);
+	free(ns);
+}
+
+static void purl_name(struct buf *b, const struct eco_info *ei,
+		      const struct scan_pkg *p)
+{
+	char *n;
+
+	switch (ei->purl_name) {
+	case ECO_PURL_LOWER:
+		n = xstrdup(p->src_name ? p->src_name : p->name);
+		purl_lower(n);
+		purl_enc(b, n, false);
+		free(n);
+		break;
+	case ECO_PURL_GROUP:
+		purl_split(b, p->name, ':');
+		break;
+	case ECO_PURL_SCOPE:
+		if (p->name[0] == '@')
+			purl_split(b, p->name, '/');
+		else
+			purl_enc(b, p->name, false);
+		break;
+	case ECO_PURL_NAME:
+	case ECO_PURL_PATH:
+		purl_enc(b, p->name, ei->purl_name == ECO_PURL_PATH);
+		break;
+	}
+}
+
 char *report_purl(const struct scan_pkg *p, const struct scan_os *os)
 {
+	const struct eco_info *ei = eco_info(p->eco);
 	const char *osid = os && os->id ? os->id : NULL;
 	const char *ver = p->version, *colon;
 	struct buf b = BUF_INIT;
-	char *epoch = NULL, *name;
+	char *epoch = NULL;
+	char sep = '?';
 
-	switch (p->eco) {
-	case ECO_DEBIAN:
-	case ECO_UBUNTU:
-		buf_addf(&b, "pkg:deb/%s/", p->eco == ECO_UBUNTU ? "ubuntu" : "debian");
-		break;
-	case ECO_ALPINE:
-		buf_adds(&b, "pkg:apk/alpine/");
-		break;
-	case ECO_RPM:
-		buf_adds(&b, "pkg:rpm/");
+	buf_addf(&b, "pkg:%s/", ei->purl_type);
+	if (ei->purl_ns) {
+		buf_addf(&b, "%s/", ei->purl_ns);
+	} else if (ei->flags & ECO_OS_PACKAGE) {
 		purl_enc(&b, osid ? osid : "unknown", false);
 		buf_adds(&b, "/");
-		colon = strchr(ver, ':');
-		if (colon) {
-			epoch = xstrndup(ver, (size_t)(colon - ver));
-			ver = colon + 1;
-		}
-		break;
-	case ECO_PYPI:
-		buf_adds(&b, "pkg:pypi/");
-		break;
-	case ECO_NPM:
-		buf_adds(&b, "pkg:npm/");
-		break;
-	case ECO_GO:
-		buf_adds(&b, "pkg:golang/");
-		break;
-	case ECO_MAVEN:
-		buf_adds(&b, "pkg:maven/");
-		break;
-	case ECO_CRATES:
-		buf_adds(&b, "pkg:cargo/");
-		break;
-	default:
-		buf_adds(&b, "pkg:generic/");
-		break;
 	}
-	name = xstrdup(p->name);
-	if (p->eco == ECO_PYPI) {
-		char *n = xstrdup(p->src_name ? p->src_name : p->name);
-
-		purl_lower(n);
-		purl_enc(&b, n, false);
-		free(n);
-	} else if (p->eco == ECO_MAVEN && strchr(name, ':')) {
-		char *c = strchr(name, ':');
-
-		*c = '\0';
-		purl_enc(&b, name, false);
-		buf_adds(&b, "/");
-		purl_enc(&b, c + 1, false);
-	} else if (p->eco == ECO_NPM && name[0] == '@' && strchr(name, '/')) {
-		char *sl = strchr(name, '/');
-
-		*sl = '\0';
-		purl_enc(&b, name, false);
-		buf_adds(&b, "/");
-		purl_enc(&b, sl + 1, false);
-	} else {
-		purl_enc(&b, name, p->eco == ECO_GO);
+	colon = strchr(ver, ':');
+	if ((ei->flags & ECO_PURL_EPOCH) && colon) {
+		epoch = xstrndup(ver, (size_t)(colon - ver));
+		ver = colon + 1;
 	}
-	free(name);
+	purl_name(&b, ei, p);
 	buf_adds(&b, "@");
 	purl_enc(&b, ver, false);
-	if (p->eco == ECO_DEBIAN || p->eco == ECO_UBUNTU || p->eco == ECO_RPM ||
-	    p->eco == ECO_ALPINE) {
-		char sep = '?';
-
-		if (epoch) {
-			buf_addf(&b, "%cepoch=", sep);
-			purl_enc(&b, epoch, false);
-			sep = '&';
-		}
-		if (osid && os->version_id) {
-			buf_addf(&b, "%cdistro=", sep);
-			if (p->eco != ECO_ALPINE) {
-				purl_enc(&b, osid, false);
-				buf_adds(&b, "-");
-			}
-			purl_enc(&b, os->version_id, false);
-			sep = '&';
-		}
-		if (p->src_name && strcmp(p->src_name, p->name)) {
-			buf_addf(&b, "%cupstream=", sep);
-			purl_enc(&b, p->src_name, false);
-		}
+	if (!(ei->flags & ECO_OS_PACKAGE))
+		goto out;
+	if (epoch) {
+		buf_addf(&b, "%cepoch=", sep);
+		purl_enc(&b, epoch, false);
+		sep = '&';
 	}
+	if (osid && os->version_id) {
+		buf_addf(&b, "%cdistro=", sep);
+		if (!(ei->flags & ECO_PURL_DISTRO_BARE)) {
+			purl_enc(&b, osid, false);
+			buf_adds(&b, "-");
+		}
+		purl_enc(&b, os->version_id, false);
+		sep = '&';
+	}
+	if (p->src_name && strcmp(p->src_name, p->name)) {
+		buf_addf(&b, "%cupstream=", sep);
+		purl_enc(&b, p->src_name, false);
+	}
+out:
 	free(epoch);
 	return buf_detach(&b, NULL);
 }
@@ -316,12 +314,12 @@ static void report_db_note(json_t *r, const struct report_meta *m)
 
 	json_array_foreach(notes, i, n)
 		if (!json_is_string(n) ||
-		    strncmp(json_string_value(n), REPORT_NO_DB,
-			    strlen(REPORT_NO_DB)))
+		    strncmp(json_string_value(n), SCAN_NO_DB,
+			    strlen(SCAN_NO_DB)))
 			json_array_append(kept, n);
 	if (!m->db_version)
 		json_array_append_new(kept, json_string(m->db_note ? m->db_note
-								   : REPORT_NO_DB));
+								   : SCAN_NO_DB));
 	json_object_set_new(r, "notes", kept);
 }
 
@@ -393,6 +391,16 @@ bool report_is_complete(const json_t *r)
 	return true;
 }
 
+int report_max_severity(const json_t *report)
+{
+	const json_t *c = json_object_get(report, "counts");
+
+	for (int s = SEV_CRITICAL; s >= SEV_UNKNOWN; s--)
+		if (json_integer_value(json_object_get(c, sev_names[s])) > 0)
+			return s;
+	return -1;
+}
+
 void report_sum_counts(json_t *r)
 {
 	size_t counts[SEV_CRITICAL + 1] = { 0 }, i;
@@ -430,14 +438,6 @@ json_t *report_index(const struct image_set *set, json_t *reports,
 	return r;
 }
 
-static enum scan_eco report_eco(const char *name)
-{
-	for (int e = ECO_UNKNOWN; e <= ECO_CRATES; e++)
-		if (name && !strcmp(scan_eco_name((enum scan_eco)e), name))
-			return (enum scan_eco)e;
-	return ECO_UNKNOWN;
-}
-
 static char *jdup(const json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -463,7 +463,7 @@ int report_inventory(const json_t *report, struct scan_inventory *inv,
 		json_t *src = json_object_get(p, "source");
 		struct scan_pkg q = { 0 };
 
-		q.eco = report_eco(json_string_value(json_object_get(p, "ecosystem")));
+		q.eco = eco_by_name(json_string_value(json_object_get(p, "ecosystem")));
 		q.name = (char *)json_string_value(json_object_get(p, "name"));
 		q.version = (char *)json_string_value(json_object_get(p, "version"));
 		if (!q.name || !q.version) {
@@ -485,8 +485,8 @@ int report_inventory(const json_t *report, struct scan_inventory *inv,
 	notes = json_object_get(report, "notes");
 	json_array_foreach(notes, i, n)
 		if (json_is_string(n) &&
-		    strncmp(json_string_value(n), REPORT_NO_DB,
-			    strlen(REPORT_NO_DB)))
+		    strncmp(json_string_value(n), SCAN_NO_DB,
+			    strlen(SCAN_NO_DB)))
 			inv_add_note(inv, "%s", json_string_value(n));
 	return 0;
 }

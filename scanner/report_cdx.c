@@ -4,7 +4,7 @@
  * For an index each platform image is a "container" component with its
  * packages nested inside.
  */
-#include "scanner/report.h"
+#include "scanner/report_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* report_table.c: the report as a table for people, worst first. */
-#include "scanner/report.h"
+#include "scanner/report_int.h"
 
 #include <string.h>
 

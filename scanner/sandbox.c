@@ -1,4 +1,4 @@
-/* sandbox.c: reading untrusted images in worker processes (see scan.h).
+/* sandbox.c: reading untrusted images in worker processes (see scanner.h).
  *
  * The parent and its worker talk over a stream socketpair (the worker's
  * fd 3) in frames: a 4-byte length, a 1-byte kind, then the payload; a
@@ -18,7 +18,7 @@
  * parsed by jansson with a size cap like any other client JSON.
  */
 #define _GNU_SOURCE /* close_range, pipe2 */
-#include "scanner/scan.h"
+#include "scanner/scan_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -42,7 +42,6 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "scanner/image.h"
 #include "common/banned.h"
 
 extern char **environ;
@@ -798,11 +797,11 @@ static int sb_match(json_t *raw, const struct scan_opts *o, json_t **report,
 	return r;
 }
 
-int scan_image_sandboxed(void *ctx, const struct scan_source *src,
+int scan_image_sandboxed(const struct scan_sandbox *sb,
+			 const struct scan_source *src,
 			 const struct image *img, const struct scan_opts *opts,
 			 json_t **report, struct err *e)
 {
-	const struct scan_sandbox *sb = ctx;
 	struct scan_budget bud;
 	json_t *job, *raw = NULL;
 	int r;
@@ -825,7 +824,6 @@ int scan_run_sandboxed(const struct scan_source *src, const struct digest *dg,
 		       const struct scan_sandbox *sb, json_t **report,
 		       struct err *e)
 {
-	struct scan_opts o = *opts;
 	struct scan_budget bud;
 	char ds[DIGEST_STR_MAX];
 	json_t *job, *raw = NULL;
@@ -837,8 +835,7 @@ int scan_run_sandboxed(const struct scan_source *src, const struct digest *dg,
 		bud = *opts->budget;
 	else
 		scan_budget_defaults(&bud);
-	o.image_fn = NULL;
-	job = sb_job(&o, &bud);
+	job = sb_job(opts, &bud);
 	json_object_set_new(job, "digest", json_string(digest_str(dg, ds)));
 	r = sb_run(sb, src, job, &bud, &raw, e);
 	json_decref(job);
@@ -1072,7 +1069,7 @@ static int sb_work(const json_t *job, json_t **report, struct err *e)
 		image_set_release(&set);
 		return err_set(e, ERR_INVALID, "scan worker: malformed job");
 	}
-	r = scan_images(&src, &set, &o, report, e);
+	r = scan_images(&src, &set, &o, NULL, report, e);
 	image_set_release(&set);
 	return r;
 }

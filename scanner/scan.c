@@ -1,17 +1,17 @@
 /* scan.c: from an image to its report: layers -> inventory -> findings. */
-#include "scanner/scan.h"
+#include "scanner/scan_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "scanner/detect.h"
-#include "scanner/image.h"
-#include "scanner/layer.h"
-#include "scanner/meter.h"
-#include "scanner/report.h"
-#include "scanner/vulndb.h"
+#include "scanner/detect_int.h"
+#include "scanner/image_int.h"
+#include "scanner/layer_int.h"
+#include "scanner/meter_int.h"
+#include "scanner/report_int.h"
+#include "scanner/vulndb_int.h"
 #include "common/banned.h"
 
 static void scan_meta(const struct scan_opts *o, struct report_meta *m)
@@ -127,16 +127,18 @@ static int scan_image(const struct scan_source *src, struct image *img,
 
 static int scan_image_one(const struct scan_source *src, struct image *img,
 			  const struct scan_opts *o,
+			  const struct scan_sandbox *sb,
 			  const struct report_meta *m, json_t **out,
 			  struct err *e)
 {
-	if (o->image_fn)
-		return o->image_fn(o->image_ctx, src, img, o, out, e);
+	if (sb)
+		return scan_image_sandboxed(sb, src, img, o, out, e);
 	return scan_image(src, img, o, m, out, e);
 }
 
 int scan_images(const struct scan_source *src, const struct image_set *set,
-		const struct scan_opts *opts, json_t **report, struct err *e)
+		const struct scan_opts *opts, const struct scan_sandbox *sb,
+		json_t **report, struct err *e)
 {
 	struct err none = ERR_INIT;
 	struct report_meta m;
@@ -148,8 +150,8 @@ int scan_images(const struct scan_source *src, const struct image_set *set,
 	if (!set->nimages)
 		return err_set(e, ERR_MANIFEST_UNKNOWN, "no image to scan");
 	if (!set->is_index)
-		return scan_image_one(src, &set->images[0], opts, &m, report,
-				      e);
+		return scan_image_one(src, &set->images[0], opts, sb, &m,
+				      report, e);
 	/* One platform that cannot be read (say, a config a pull-through
 	 * store never fetched) does not hide the others. */
 	reps = json_array();
@@ -160,7 +162,7 @@ int scan_images(const struct scan_source *src, const struct image_set *set,
 		char ds[DIGEST_STR_MAX];
 		json_t *r;
 
-		if (scan_image_one(src, img, opts, &m, &r, &pe)) {
+		if (scan_image_one(src, img, opts, sb, &m, &r, &pe)) {
 			char *n = xasprintf("platform image %s not scanned: %s",
 					    digest_str(&img->digest, ds), pe.msg);
 
@@ -193,7 +195,7 @@ int scan_run(const struct scan_source *src, const struct digest *dg,
 	image_set_init(&set);
 	r = image_resolve(src, dg, &set, e);
 	if (!r)
-		r = scan_images(src, &set, opts, report, e);
+		r = scan_images(src, &set, opts, NULL, report, e);
 	image_set_release(&set);
 	return r;
 }
@@ -250,22 +252,10 @@ fail:
 	return -1;
 }
 
-int scan_report_max_severity(const json_t *report)
-{
-	static const char *const names[] = { "unknown", "low", "medium",
-					     "high", "critical" };
-	const json_t *c = json_object_get(report, "counts");
-
-	for (int s = 4; s >= 0; s--)
-		if (json_integer_value(json_object_get(c, names[s])) > 0)
-			return s;
-	return -1;
-}
-
 /* Defaults leave about 10x headroom over what common images use (a Debian
  * or Node image: < 1 GiB out, < 40k entries a layer, < 3k packages, < 5 s).
  * file_bytes is the largest per-format cap (Go binaries): the formats'
- * own caps (detect.h) are lower still. */
+ * own caps (detect_int.h) are lower still. */
 void scan_budget_defaults(struct scan_budget *b)
 {
 	b->layer_bytes = (int64_t)8 << 30;

@@ -1,15 +1,245 @@
-/* scanner.h: the scanner's public face (used by registry/ and main).
+/* scanner.h: the scanner's one public header, for registry/, main and the
+ * tests of other modules.  Everything else in scanner/ is private (_int.h).
  *
- * Command-line entry points; each parses its own argv (argv[0] is the
- * subcommand name) and returns the process exit status.
+ * What it offers:
+ *   - the subcommands `customs scan`, `customs db` and `customs
+ *     scan-worker` (scan_cmd_main() ...: each parses its own argv, argv[0]
+ *     being the subcommand, and returns the process exit status);
+ *   - scanning an image read through a scan_source, one callback that
+ *     opens a blob by digest, with its layers parsed in sandboxed worker
+ *     processes and within a scan_budget: scan_run_sandboxed();
+ *   - re-matching a stored report against the current DB without reading
+ *     any layer: scan_rematch();
+ *   - the vulnerability DB: vulndb_import(), vulndb_open(), its version;
+ *   - severities, as reports and policies spell them.
+ *
+ * How the registry calls it: it wraps its blob store in a scan_source
+ * (stor_blob_open() already gives an fd), opens one vulndb per worker
+ * thread and scans each pushed image:
+ *
+ *	static int job_open_blob(void *ctx, const struct digest *dg,
+ *				 struct scan_blob *b, struct err *e)
+ *	{
+ *		struct scan_job *j = ctx;
+ *
+ *		scan_blob_init(b);
+ *		b->offset = 0;
+ *		return stor_blob_open(j->st, j->repo, dg, &b->fd, &b->size, e);
+ *	}
+ *
+ *	struct scan_source src = { job_open_blob, job };
+ *	struct scan_opts o = { .db = db, .repository = job->repo };
+ *	struct scan_sandbox sb;
+ *	json_t *report;
+ *
+ *	scan_sandbox_defaults(&sb);
+ *	if (scan_run_sandboxed(&src, &dg, &o, &sb, &report, &e) == 0) {
+ *		char *text = json_dumps(report, JSON_COMPACT);
+ *		... store text, build the referrer from report's "counts" ...
+ *	}
+ *
+ * The report is JSON (DESIGN.md "The report"): "counts" {critical, high,
+ * medium, low, unknown}, "status" "complete" | "incomplete", "db"
+ * {version} | null, "packages", "vulnerabilities", "notes", ...; an index
+ * gets one report per platform in "manifests".
+ *
+ * Layers are streamed once, in order, through libarchive (gzip, zstd or
+ * plain tar); only files a detector wants are read, each under a size cap,
+ * and nothing is written to disk.  Every call uses its own state, so scans
+ * may run on several threads at once (each with its own vulndb handle).
  */
 #ifndef SCANNER_SCANNER_H
 #define SCANNER_SCANNER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/digest.h"
+#include "common/err.h"
+
+/* --- Subcommands --------------------------------------------------------- */
 
 /* customs scan [--db F] [--format json|table|cyclonedx] [--fail-on LEVEL]
  *              IMAGE */
 int scan_cmd_main(int argc, char **argv);
 /* customs db import [--db F] PATH... | customs db status [--db F] */
 int scan_db_cmd_main(int argc, char **argv);
+/* `customs scan-worker`: the sandbox worker's side (its parent is on fd 3). */
+int scan_worker_main(int argc, char **argv);
+
+/* --- Where the image comes from ------------------------------------------ */
+
+/* An open blob: either a byte range of an fd (fd >= 0: bytes
+ * [offset, offset + size) are the blob; read with pread, so the fd may be
+ * shared), or a pull reader (fd == -1). */
+struct scan_blob {
+	int fd; /* closed by scan_blob_close() */
+	int64_t offset;
+	int64_t size; /* -1 if unknown (readers only) */
+	/* Pull reader: sets *buf to the next bytes and returns their count,
+	 * 0 at the end, -1 on error (detail in e). */
+	ssize_t (*read)(void *ctx, const void **buf, struct err *e);
+	void (*close)(void *ctx); /* releases ctx */
+	void *ctx;
+};
+
+/* fd -1, offset 0, size -1, no reader. */
+void scan_blob_init(struct scan_blob *b);
+/* Closes the fd or the reader; the blob is then as after init. */
+void scan_blob_close(struct scan_blob *b);
+
+struct scan_source {
+	/* Opens blob dg into *b (initialised by the callee).  Fails with
+	 * ERR_BLOB_UNKNOWN when the source does not have it. */
+	int (*open_blob)(void *ctx, const struct digest *dg,
+			 struct scan_blob *b, struct err *e);
+	void *ctx;
+};
+
+/* --- What a scan may cost ------------------------------------------------ */
+
+/* Untrusted images are read within these; the first limit reached ends
+ * that part of the scan and makes the report "incomplete" (never a silent
+ * skip).  0 means "no limit" for each.
+ *
+ * A report carries
+ *	"status": "complete" | "incomplete",
+ *	"budgets": [ {"budget": "layer_bytes", "limit": 4294967296,
+ *		      "layer": "sha256:…", "detail": "…"}, … ]
+ * ("budgets" only when one was hit).  An absent "status" (reports made
+ * before budgets existed) reads as "complete". */
+struct scan_budget {
+	int64_t layer_bytes;   /* decompressed bytes per layer */
+	int64_t image_bytes;   /* decompressed bytes per image, all layers */
+	int64_t ratio;	       /* decompressed : compressed bytes of a layer,
+				* checked once SCAN_RATIO_FLOOR bytes are out */
+	int64_t layer_entries; /* tar entries per layer */
+	int64_t file_bytes;    /* bytes read of one file a detector wants */
+	int64_t packages;      /* inventory entries per image */
+	int64_t deadline_ms;   /* wall clock per scan */
+};
+#define SCAN_RATIO_FLOOR ((int64_t)64 << 20)
+
+/* Fills b with the defaults (see scan.c for the figures behind them). */
+void scan_budget_defaults(struct scan_budget *b);
+
+/* --- Scanning ------------------------------------------------------------ */
+
+struct vulndb;
+
+/* A note given as scan_opts.db_note must start so: a re-match with a DB
+ * then drops it. */
+#define SCAN_NO_DB "no vulnerability data"
+
+struct scan_opts {
+	const struct scan_budget *budget; /* NULL: scan_budget_defaults() */
+	struct vulndb *db;	/* NULL: no vulnerability data (the report
+				 * says so and lists no vulnerabilities) */
+	const char *db_note;	/* with db NULL: the note saying why */
+	const char *repository; /* for the report, or NULL */
+	const char *tag;	/* for the report, or NULL */
+	time_t now;		/* report time; 0: time(NULL) */
+};
+
+/* Untrusted layers are parsed in worker processes, never in the caller's
+ * address space.  Each image gets a fresh `customs scan-worker` (spawned
+ * from exe, so nothing of the caller's memory, locks or descriptors is
+ * inherited) that:
+ *   - has address-space, CPU-time, file-size (0), open-file and core (0)
+ *     limits, and drops to nobody when started as root;
+ *   - runs under a seccomp filter that allows reading, memory and the
+ *     socket to its parent, and opening files read-only: it cannot write
+ *     a file, start a process or reach a network;
+ *   - asks its parent for each blob and gets a descriptor (SCM_RIGHTS),
+ *     or a pipe the parent fills for sources that are not files;
+ *   - sends back the report without findings: matching against the
+ *     vulnerability DB happens in the caller, with scan_rematch().
+ * A worker that crashes, is killed by a limit or outlives the deadline
+ * (the budget's plus a grace) ends that image's scan with ERR_INVALID
+ * ("worker died: ...") or ERR_TOO_LARGE ("... limit"): both mean "this
+ * input is hostile, do not retry".  ERR_IO means a passing failure of
+ * the caller's side (opening a blob, spawning): retry later.
+ */
+struct scan_sandbox {
+	const char *exe;      /* the customs binary; NULL: /proc/self/exe */
+	int64_t memory_bytes; /* address space of a worker; 0: no limit */
+	int64_t report_bytes; /* largest report taken from a worker */
+	int grace_s;	      /* beyond the budget's deadline */
+	int unsafe_inprocess; /* 1: no worker (tests of the scanner only) */
+	/* Told each worker's pid as it starts, and 0 before it is reaped,
+	 * so a caller that stops may kill it; NULL: nobody is told. */
+	void (*track)(void *ctx, pid_t pid);
+	void *track_ctx;
+};
+#define SCAN_SANDBOX_MEMORY ((int64_t)1 << 30)
+#define SCAN_SANDBOX_REPORT ((int64_t)32 << 20)
+#define SCAN_SANDBOX_GRACE  10
+
+void scan_sandbox_defaults(struct scan_sandbox *sb);
+
+/* Scans the image manifest or image index dg, each image read by a
+ * sandboxed worker; opts->db is used here, in the caller, to match the
+ * workers' inventories.  For an index, each platform image is scanned and
+ * gets its own report inside the index's report.  On success *report is
+ * a new reference the caller json_decref()s.  Fails only when the image
+ * itself cannot be read (manifest, index or config missing or malformed,
+ * not a container image) or a worker failed as above; unreadable layers
+ * and files become notes in the report instead. */
+int scan_run_sandboxed(const struct scan_source *src, const struct digest *dg,
+		       const struct scan_opts *opts,
+		       const struct scan_sandbox *sb, json_t **report,
+		       struct err *e);
+
+/* Confines the calling process as a worker is confined (limits with
+ * memory_bytes and cpu_s, 0 for none; nobody; the seccomp filter).  For
+ * processes that parse untrusted bytes themselves, such as the fuzz
+ * drivers.  Irreversible. */
+int scan_sandbox_enter(int64_t memory_bytes, int cpu_s);
+
+/* Re-matches a stored report against db (NULL: no data) without reading
+ * any layer: the inventory is taken from the report itself.  The new
+ * report keeps the image, OS, packages and notes; *out is the caller's. */
+int scan_rematch(const json_t *report, struct vulndb *db, time_t now,
+		 json_t **out, struct err *e);
+
+/* --- The vulnerability DB ------------------------------------------------ */
+
+/* Data is imported, never fetched at scan time.  vulndb_import() reads OSV
+ * JSON (a file, a directory tree, or a zip such as OSV's all.zip) and
+ * Alpine secdb JSON, and atomically replaces the DB file. */
+struct vulndb_import_stats {
+	size_t records; /* advisories stored */
+	size_t skipped; /* malformed records, each logged by name */
+	bool unchanged; /* same data as before: nothing replaced */
+};
+
+/* Imports paths into dbpath (created or atomically replaced). */
+int vulndb_import(const char *dbpath, const char *const *paths, size_t npaths,
+		  struct vulndb_import_stats *stats, struct err *e);
+
+/* Opens read-only.  Each thread opens its own. */
+struct vulndb *vulndb_open(const char *dbpath, struct err *e);
+void vulndb_free(struct vulndb *db);
+/* A version string for reports: e.g. "2026-11-28T12:00:00Z/<sha256 prefix>";
+ * borrowed from db. */
+const char *vulndb_version(const struct vulndb *db);
+
+/* --- Severities ---------------------------------------------------------- */
+
+enum vuln_severity {
+	SEV_UNKNOWN = 0,
+	SEV_LOW,
+	SEV_MEDIUM,
+	SEV_HIGH,
+	SEV_CRITICAL,
+};
+const char *vuln_severity_name(enum vuln_severity s); /* "CRITICAL" ... */
+/* Any case; also the words advisories use ("moderate", "important",
+ * "negligible", ...).  -1 if unknown. */
+int vuln_severity_parse(const char *s, enum vuln_severity *out);
 
 #endif

@@ -1,4 +1,4 @@
-#include "scanner/version.h"
+#include "scanner/version_int.h"
 
 #include <string.h>
 
@@ -24,27 +24,11 @@ int ver_numcmp(const char *a, size_t alen, const char *b, size_t blen)
 
 int ver_cmp(enum scan_eco eco, const char *a, const char *b)
 {
+	const struct eco_info *ei = eco_info(eco);
 	int c;
 
-	switch (eco) {
-	case ECO_DEBIAN:
-	case ECO_UBUNTU:
-		return ver_cmp_dpkg(a, b);
-	case ECO_ALPINE:
-		return ver_cmp_apk(a, b);
-	case ECO_RPM:
-		return ver_cmp_rpm(a, b);
-	case ECO_PYPI:
-		return ver_cmp_pep440(a, b);
-	case ECO_NPM:
-	case ECO_GO:
-	case ECO_CRATES:
-		return ver_cmp_semver(a, b);
-	case ECO_MAVEN:
-		return ver_cmp_maven(a, b);
-	case ECO_UNKNOWN:
-		break;
-	}
+	if (ei->cmp)
+		return ei->cmp(a, b);
 	c = strcmp(a, b);
 	return (c > 0) - (c < 0);
 }

@@ -2,7 +2,7 @@
  * (Gentoo-style digit{.digit}...{letter}{_suf{#}}...{-r#}).  Both strings
  * are cut into typed tokens in lock step; the first differing value or
  * token type decides.  Numbers are digit strings, so there is no overflow. */
-#include "scanner/version.h"
+#include "scanner/version_int.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* dpkg version ordering (deb-version(7)). */
-#include "scanner/version.h"
+#include "scanner/version_int.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  * "" < sp < any other, others alphabetically); trailing "null" items (0,
  * "", empty lists) are dropped from every list.  When kinds differ, a
  * qualifier < a list < an integer. */
-#include "scanner/version.h"
+#include "scanner/version_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * versions (its normalisation of spellings included).  Strings that do not
  * parse are "legacy" versions, ordered by setuptools' legacy key and before
  * every valid version (packaging < 22's LegacyVersion). */
-#include "scanner/version.h"
+#include "scanner/version_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* rpm version ordering: rpmvercmp() on epoch, version and release. */
-#include "scanner/version.h"
+#include "scanner/version_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,11 +98,6 @@ static int rpm_vercmp(const char *a, const char *ae, const char *b,
 	if (a >= ae && b >= be)
 		return 0;
 	return a >= ae ? -1 : 1;
-}
-
-int ver_rpmvercmp(const char *a, const char *b)
-{
-	return rpm_vercmp(a, a + strlen(a), b, b + strlen(b));
 }
 
 struct rpm_evr {

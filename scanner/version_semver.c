@@ -1,6 +1,6 @@
 /* SemVer 2.0 precedence (npm, crates.io, Go), parsed leniently: real
  * version strings carry a "v" (Go), two or four components, or junk. */
-#include "scanner/version.h"
+#include "scanner/version_int.h"
 
 #include <string.h>
 

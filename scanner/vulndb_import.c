@@ -87,24 +87,6 @@ int vulndb_step_done(sqlite3_stmt *st, struct err *e)
 	return 0;
 }
 
-char *vulndb_pypi_name(const char *name)
-{
-	char *out = xmalloc(strlen(name) + 1), *o = out;
-
-	for (const char *p = name; *p; p++) {
-		if (*p == '-' || *p == '_' || *p == '.') {
-			if (o == out || o[-1] != '-')
-				*o++ = '-';
-		} else if (*p >= 'A' && *p <= 'Z') {
-			*o++ = (char)(*p - 'A' + 'a');
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* --- One document ------------------------------------------------------- */
 
 int vulndb_doc(struct vulndb_imp *imp, const char *data, size_t len,

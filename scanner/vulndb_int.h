@@ -1,5 +1,6 @@
-/* vulndb_int.h: what vulndb*.c, osv.c and secdb.c share.  Not for other
- * modules: they use vulndb.h.
+/* vulndb_int.h: the vulnerability database (sqlite) and the matcher;
+ * what vulndb*.c, osv.c and secdb.c share, and what scan.c and report.c
+ * take from the matcher.  Not for other modules: they use scanner.h.
  *
  * The DB is one sqlite file, built in a temporary file next to the target
  * and renamed over it (see vulndb_import.c).  Tables:
@@ -28,8 +29,13 @@
 
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
-#include "scanner/vulndb.h"
+#include "common/err.h"
+#include "scanner/inventory_int.h"
+#include "scanner/scanner.h"
 
 /* Bump when the schema or the meaning of stored data changes: an older DB
  * is then refused by vulndb_open() and rebuilt by the next import. */
@@ -42,6 +48,28 @@ struct vulndb {
 	sqlite3_stmt *q_affected, *q_secfix, *q_advisory;
 	char version[96];
 };
+
+/* Prints counts per ecosystem and the import time. */
+int vulndb_status(struct vulndb *db, FILE *out, struct err *e);
+
+struct vuln_finding {
+	size_t pkg;		/* index into inv->pkgs */
+	char *id;
+	char **aliases;
+	size_t naliases;
+	char *fixed;		/* fixed version, or NULL if none */
+	enum vuln_severity severity;
+	double cvss_score;	/* < 0 when unknown */
+	char *cvss_vector;	/* or NULL */
+	char *summary;		/* or NULL */
+	char **refs;
+	size_t nrefs;
+};
+
+/* Matches every package of inv; *out is the caller's (vuln_findings_free). */
+int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
+		 struct vuln_finding **out, size_t *count, struct err *e);
+void vuln_findings_free(struct vuln_finding *f, size_t count);
 
 /* Prepares the matcher's statements (vulndb_match.c). */
 int vulndb_match_prepare(struct vulndb *db, struct err *e);
@@ -82,21 +110,6 @@ bool secdb_is_secdb(json_t *doc);
 /* Imports a secdb document; like osv_import(). */
 int secdb_import(struct vulndb_imp *imp, json_t *doc, const char *name,
 		 struct err *e);
-
-/* The severity an OSV record or affected[] entry gives, from its CVSS
- * vectors (v4, else v3, else v2) or else its severity words.  score < 0
- * and vector NULL when there is no usable vector; vector is borrowed from
- * the JSON. */
-struct osv_sev {
-	enum vuln_severity sev;
-	double score;
-	const char *vector;
-};
-void osv_severity(json_t *severity, json_t *eco_specific, json_t *db_specific,
-		  struct osv_sev *out);
-
-/* PEP 503: lower case, runs of "-_." become "-".  The caller frees. */
-char *vulndb_pypi_name(const char *name);
 
 /* sqlite3 helpers: bind a string or NULL; step a statement that returns no
  * rows and reset it.  Failures set e (ERR_DB) and return -1. */

@@ -26,26 +26,19 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
-#include "scanner/version.h"
+#include "scanner/eco_int.h"
+#include "scanner/version_int.h"
 #include "common/banned.h"
 
-enum rel_rule {
-	REL_NONE,   /* language ecosystems: no release suffix */
-	REL_EXACT,  /* none, or exactly the release */
-	REL_UBUNTU, /* none, the release, or the release + ":LTS" */
-	REL_REDHAT, /* "enterprise_linux:<release>" [":..."] */
-	REL_PREFIX, /* none, or the release followed by end or '-' */
-};
-
 struct match_query {
-	const char *eco_base;
-	enum rel_rule rule;
+	const struct eco_info *ei;
+	const struct eco_osv *osv;
 	char release[128]; /* "" when the image's release is unknown */
 	const char *names[2];
 	size_t nnames;
 	char *owned[2];
 	const char *version;
-	enum scan_eco cmp_eco;
+	enum scan_eco eco;
 	char secdb[128]; /* Alpine secdb release, or "" */
 };
 
@@ -80,41 +73,46 @@ static const char *match_debian_codename(const char *codename)
 	return NULL;
 }
 
-static bool match_rpm_os(const struct scan_os *os, struct match_query *q)
+/* The release osv names, from os-release ("" when unknown). */
+static void match_os_release(const struct scan_os *os,
+			     const struct eco_osv *osv, char *out, size_t size)
+{
+	const char *src = osv->part < 0 ? os->pretty_name : os->version_id;
+	char part[128];
+
+	if (!src)
+		return;
+	if (osv->part > 0) {
+		match_release_part(src, osv->part, part, sizeof(part));
+		src = part;
+	}
+	snprintf(out, size, "%s%s", osv->prefix ? osv->prefix : "", src);
+}
+
+/* rpm distributions with an OSV ecosystem, by os-release ID. */
+static const struct eco_osv *match_rpm_os(const struct scan_os *os)
 {
 	static const struct {
-		const char *id, *eco;
-		enum rel_rule rule;
-		int part; /* 1: major, 0: VERSION_ID, -1: PRETTY_NAME */
+		const char *id;
+		struct eco_osv osv;
 	} map[] = {
-		{"rhel", "Red Hat", REL_REDHAT, 1},
-		{"rocky", "Rocky Linux", REL_EXACT, 1},
-		{"almalinux", "AlmaLinux", REL_EXACT, 1},
-		{"opensuse-leap", "openSUSE", REL_EXACT, -1},
-		{"opensuse-tumbleweed", "openSUSE", REL_EXACT, -1},
-		{"opensuse", "openSUSE", REL_EXACT, -1},
-		{"sles", "SUSE", REL_EXACT, -1},
-		{"sled", "SUSE", REL_EXACT, -1},
-		{"photon", "Photon OS", REL_EXACT, 0},
-		{"mageia", "Mageia", REL_EXACT, 0},
-		{"openEuler", "openEuler", REL_PREFIX, 0},
+		{"rhel", {"Red Hat", ECO_REL_REDHAT, 1, NULL}},
+		{"rocky", {"Rocky Linux", ECO_REL_EXACT, 1, NULL}},
+		{"almalinux", {"AlmaLinux", ECO_REL_EXACT, 1, NULL}},
+		{"opensuse-leap", {"openSUSE", ECO_REL_EXACT, -1, NULL}},
+		{"opensuse-tumbleweed", {"openSUSE", ECO_REL_EXACT, -1, NULL}},
+		{"opensuse", {"openSUSE", ECO_REL_EXACT, -1, NULL}},
+		{"sles", {"SUSE", ECO_REL_EXACT, -1, NULL}},
+		{"sled", {"SUSE", ECO_REL_EXACT, -1, NULL}},
+		{"photon", {"Photon OS", ECO_REL_EXACT, 0, NULL}},
+		{"mageia", {"Mageia", ECO_REL_EXACT, 0, NULL}},
+		{"openEuler", {"openEuler", ECO_REL_PREFIX, 0, NULL}},
 	};
-	const char *src;
 
-	for (size_t i = 0; os->id && i < sizeof(map) / sizeof(*map); i++) {
-		if (strcmp(os->id, map[i].id))
-			continue;
-		q->eco_base = map[i].eco;
-		q->rule = map[i].rule;
-		src = map[i].part < 0 ? os->pretty_name : os->version_id;
-		if (src && map[i].part > 0)
-			match_release_part(src, 1, q->release,
-					   sizeof(q->release));
-		else if (src)
-			snprintf(q->release, sizeof(q->release), "%s", src);
-		return true;
-	}
-	return false;
+	for (size_t i = 0; os->id && i < sizeof(map) / sizeof(*map); i++)
+		if (!strcmp(os->id, map[i].id))
+			return &map[i].osv;
+	return NULL;
 }
 
 /* "openssl-3.0.7-1.el9.src.rpm" -> "openssl"; a bare name stays. */
@@ -154,76 +152,39 @@ static bool match_query_init(const struct scan_inventory *inv,
 	char *s;
 
 	memset(q, 0, sizeof(*q));
-	q->cmp_eco = p->eco;
+	q->ei = eco_info(p->eco);
+	q->eco = p->eco;
 	q->version = p->version;
-	switch (p->eco) {
-	case ECO_DEBIAN:
-		q->eco_base = "Debian";
-		q->rule = REL_EXACT;
-		if (os->version_id)
-			match_release_part(os->version_id, 1, q->release,
-					   sizeof(q->release));
-		else if (match_debian_codename(os->codename))
-			snprintf(q->release, sizeof(q->release), "%s",
-				 match_debian_codename(os->codename));
-		if (p->src_version)
-			q->version = p->src_version;
+	q->osv = q->ei->flags & ECO_OSV_BY_OS ? match_rpm_os(os) : &q->ei->osv;
+	if (!q->osv || !q->osv->eco)
+		return false;
+	match_os_release(os, q->osv, q->release, sizeof(q->release));
+	if ((q->ei->flags & ECO_CODENAME) && !os->version_id &&
+	    match_debian_codename(os->codename))
+		snprintf(q->release, sizeof(q->release), "%s",
+			 match_debian_codename(os->codename));
+	if ((q->ei->flags & ECO_SECDB) && os->version_id)
+		snprintf(q->secdb, sizeof(q->secdb), "%s", q->release);
+	if ((q->ei->flags & ECO_SOURCE_VERSION) && p->src_version)
+		q->version = p->src_version;
+	switch (q->ei->names) {
+	case ECO_NAMES_BINARY:
+		match_add_name(q, p->name, NULL);
+		break;
+	case ECO_NAMES_SOURCE:
 		match_add_name(q, src, NULL);
 		break;
-	case ECO_UBUNTU:
-		q->eco_base = "Ubuntu";
-		q->rule = REL_UBUNTU;
-		if (os->version_id)
-			snprintf(q->release, sizeof(q->release), "%s",
-				 os->version_id);
-		if (p->src_version)
-			q->version = p->src_version;
-		match_add_name(q, src, NULL);
-		break;
-	case ECO_ALPINE:
-		q->eco_base = "Alpine";
-		q->rule = REL_EXACT;
-		if (os->version_id) {
-			char mm[64];
-
-			match_release_part(os->version_id, 2, mm, sizeof(mm));
-			snprintf(q->release, sizeof(q->release), "v%s", mm);
-			snprintf(q->secdb, sizeof(q->secdb), "v%s", mm);
-		}
-		match_add_name(q, src, NULL);
-		break;
-	case ECO_RPM:
-		if (!match_rpm_os(os, q))
-			return false;
+	case ECO_NAMES_SRPM:
 		match_add_name(q, p->name, NULL);
 		if (p->src_name) {
 			s = match_srpm_name(p->src_name);
 			match_add_name(q, s, s);
 		}
 		break;
-	case ECO_PYPI:
-		q->eco_base = "PyPI";
-		s = vulndb_pypi_name(p->name);
+	case ECO_NAMES_PEP503:
+		s = eco_pep503(p->name);
 		match_add_name(q, s, s);
 		break;
-	case ECO_NPM:
-		q->eco_base = "npm";
-		match_add_name(q, p->name, NULL);
-		break;
-	case ECO_GO:
-		q->eco_base = "Go";
-		match_add_name(q, p->name, NULL);
-		break;
-	case ECO_MAVEN:
-		q->eco_base = "Maven";
-		match_add_name(q, p->name, NULL);
-		break;
-	case ECO_CRATES:
-		q->eco_base = "crates.io";
-		match_add_name(q, p->name, NULL);
-		break;
-	case ECO_UNKNOWN:
-		return false;
 	}
 	return q->nnames > 0 && q->version;
 }
@@ -237,31 +198,31 @@ static void match_query_release(struct match_query *q)
 /* Does an affected[] ecosystem ("Debian:12", "Ubuntu:22.04:LTS") apply? */
 static bool match_release(const struct match_query *q, const char *eco)
 {
-	const char *suffix = eco + strlen(q->eco_base);
+	const char *base = q->osv->eco;
+	const char *suffix = eco + strlen(base);
 	size_t rl = strlen(q->release);
 
-	if (strncmp(eco, q->eco_base, strlen(q->eco_base)) ||
-	    (*suffix && *suffix != ':'))
+	if (strncmp(eco, base, strlen(base)) || (*suffix && *suffix != ':'))
 		return false;
 	if (!*suffix)
-		return q->rule != REL_REDHAT;
+		return q->osv->rule != ECO_REL_REDHAT;
 	suffix++;
-	if (q->rule == REL_NONE || !rl)
+	if (q->osv->rule == ECO_REL_NONE || !rl)
 		return false;
-	switch (q->rule) {
-	case REL_EXACT:
+	switch (q->osv->rule) {
+	case ECO_REL_EXACT:
 		return !strcmp(suffix, q->release);
-	case REL_UBUNTU:
+	case ECO_REL_UBUNTU:
 		return !strncmp(suffix, q->release, rl) &&
 		       (!suffix[rl] || !strcmp(suffix + rl, ":LTS"));
-	case REL_REDHAT:
+	case ECO_REL_REDHAT:
 		return !strncmp(suffix, "enterprise_linux:", 17) &&
 		       !strncmp(suffix + 17, q->release, rl) &&
 		       (!suffix[17 + rl] || suffix[17 + rl] == ':');
-	case REL_PREFIX:
+	case ECO_REL_PREFIX:
 		return !strncmp(suffix, q->release, rl) &&
 		       (!suffix[rl] || suffix[rl] == '-');
-	case REL_NONE:
+	case ECO_REL_NONE:
 		break;
 	}
 	return false;
@@ -280,7 +241,7 @@ struct osv_event {
 static int match_vcmp(const struct match_query *q, bool semver, const char *a,
 		      const char *b)
 {
-	return semver ? ver_cmp_semver(a, b) : ver_cmp(q->cmp_eco, a, b);
+	return semver ? ver_cmp_semver(a, b) : ver_cmp(q->eco, a, b);
 }
 
 static bool ev_is_zero(const struct osv_event *ev)
@@ -401,11 +362,11 @@ static bool match_versions(const struct match_query *q, json_t *versions)
 	json_array_foreach(versions, i, v)
 		if (!strcmp(json_string_value(v), q->version))
 			return true;
-	/* PyPI lists raw upstream strings ("0.3.2.RC1"): compare normalised. */
-	if (q->cmp_eco != ECO_PYPI)
+	/* PyPI lists raw upstream strings ("0.3.2.RC1"): compare in order. */
+	if (!(q->ei->flags & ECO_VERSIONS_BY_ORDER))
 		return false;
 	json_array_foreach(versions, i, v)
-		if (!ver_cmp_pep440(json_string_value(v), q->version))
+		if (!ver_cmp(q->eco, json_string_value(v), q->version))
 			return true;
 	return false;
 }
@@ -540,7 +501,7 @@ static int match_osv(struct vulndb *db, const struct match_query *q,
 	sqlite3_stmt *st = db->q_affected;
 	int rc;
 
-	if (vulndb_bind_text(st, 1, q->eco_base, e) < 0 ||
+	if (vulndb_bind_text(st, 1, q->osv->eco, e) < 0 ||
 	    vulndb_bind_text(st, 2, name, e) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

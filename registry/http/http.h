@@ -2,12 +2,13 @@
  *
  * registry/http/ is the server: listening socket, worker loops,
  * connections, request parsing, replies and TLS.  It is the only code in
- * registry/ that includes libevent, but for one leftover: scan/scan_wait.c
+ * registry/ that includes libevent, but for one leftover: waiters.c
  * arms a libevent timer on http_req_base().  The rest of registry/ calls
  * it through this header only: http_server_new() with a dispatch
- * callback, then per request the http_req_*() accessors, http_req_body()
- * for a streamed body, http_req_defer() from other threads, and one
- * http_reply*() call.  http_int.h is the room's private map.
+ * callback, then per request the http_req_*() accessors, http_req_attach()
+ * for the handler's state, http_req_body() for a streamed body,
+ * http_req_defer() from other threads, and one http_reply*() call.
+ * http_int.h is the room's private map.
  *
  * Our HTTP/1.1 server on libevent bufferevents.
  *
@@ -26,9 +27,10 @@
  *   3. exactly one http_reply*() call finishes the request; it may come
  *      later (from a timer on the same thread, or from another thread via
  *      http_req_defer()), as long as the request is still alive;
- *   4. if the client goes away first, the on_close callback set with
- *      http_req_on_close() runs and the handler must forget the request.
- * The server frees the request after the reply is written or on close.
+ *   4. the request ends when its reply is written, or when the client goes
+ *      away first; then the destructors of what the handler attached with
+ *      http_req_attach() run, told which it was.
+ * The server frees the request after that.
  *
  * HEAD replies keep Content-Length but send no body.  Every reply carries
  * Content-Length (never chunked) and the headers set with
@@ -91,8 +93,10 @@ typedef int (*http_data_fn)(struct http_req *req, const void *data,
 			    size_t len, void *arg);
 /* The whole body has arrived. */
 typedef void (*http_end_fn)(struct http_req *req, void *arg);
-/* The client went away before a reply was sent. */
+/* The client went away before a reply was sent (http_req_on_close()). */
 typedef void (*http_close_fn)(struct http_req *req, void *arg);
+/* Frees what a handler attached to a request (http_req_attach()). */
+typedef void (*http_dtor_fn)(void *ptr, bool gone);
 /* Runs on the request's loop thread after http_req_defer(). */
 typedef void (*http_defer_fn)(struct http_req *req, void *arg);
 
@@ -107,8 +111,8 @@ struct http_server *http_server_new(const struct http_config *cfg,
 int http_server_run(struct http_server *srv);
 /* Async-signal-safe (a write to a pipe), callable from any thread: stops
  * accepting, closes idle connections, lets in-flight requests finish for up
- * to 5 s, then cuts them (their on_close runs).  The server installs no
- * signal handler; call this from yours. */
+ * to 5 s, then cuts them (their destructors run, gone).  The server
+ * installs no signal handler; call this from yours. */
 void http_server_stop(struct http_server *srv);
 void http_server_free(struct http_server *srv);
 /* The port actually bound (useful with ":0"). */
@@ -142,22 +146,47 @@ bool http_req_is_tls(const struct http_req *req);
 const char *http_req_client_cn(const struct http_req *req);
 struct event_base *http_req_base(const struct http_req *req);
 
-/* A per-request pointer for the handler (not freed by the server). */
-void http_req_set_data(struct http_req *req, void *data);
-void *http_req_data(const struct http_req *req);
+/* Request-scoped state (nginx's pool cleanups): hangs ptr on the request;
+ * the server calls dtor(ptr, gone) exactly once, on the loop thread, when
+ * the request ends:
+ *   gone false  the handler's reply is complete: written out, or queued
+ *               in full when the connection closed;
+ *   gone true   before that: the client went away, the server cut the
+ *               connection (a timeout, a bad request, stop), or the
+ *               handler gave up a streamed reply (http_reply_abort()).
+ *               The request is dead from then on: no reply, no body
+ *               callback.
+ * Either way a pending http_req_defer() is dropped after the destructors
+ * ran (its arg not freed): the destructor of whoever deferred deals with
+ * it.  Destructors run last attached first, and never while the handler
+ * is inside a call of this header: ptr may be used up to the reply and
+ * after it.  State that other requests must see released at once (a lock,
+ * an upload session) is released by the handler before it replies; the
+ * destructor then frees what is left. */
+void http_req_attach(struct http_req *req, void *ptr, http_dtor_fn dtor);
+/* Takes ptr off the request without running its destructor: its owner
+ * changed (a work job took it, and frees it). */
+void http_req_detach(struct http_req *req, void *ptr);
+
+/* True once a reply is under way (an http_reply*() call) or can no longer
+ * be sent (the request ended gone). */
+bool http_req_replied(const struct http_req *req);
 
 /* Asks for the body: from dispatch, or later on the loop thread (after an
  * http_req_defer()), as long as no reply was sent.  A bodiless request
  * gets on_end alone. */
 void http_req_body(struct http_req *req, http_data_fn on_data,
 		   http_end_fn on_end, void *arg);
+/* The older form of a gone destructor, one per request, which the handler
+ * sets and clears by hand: on_close(req, arg) runs if the client goes away
+ * before the reply is complete (not after http_reply_abort()).  Kept for
+ * registry/waiters.c until it moves to http_req_attach(). */
 void http_req_on_close(struct http_req *req, http_close_fn on_close,
 		       void *arg);
 /* Thread-safe: runs fn(req, arg) on the request's loop thread.  The caller
  * must know the request is still alive (it has not replied, or its streamed
- * reply is not complete, and on_close has not run).  If the client goes
- * away before fn runs, on_close runs and fn is dropped (arg is not freed):
- * on_close must deal with a pending defer. */
+ * reply is not complete, and its destructors have not run).  If the request
+ * ends before fn runs, fn is dropped (see http_req_attach()). */
 void http_req_defer(struct http_req *req, http_defer_fn fn, void *arg);
 
 /* Replies.  Headers first, then exactly one of the http_reply*() calls.
@@ -183,9 +212,10 @@ void http_reply_file(struct http_req *req, int status, const char *ctype,
  * each time what was written has gone out, so a piece at a time keeps
  * memory bounded.  The reply is complete once len bytes are written.
  * Until then the request is alive as before a reply: http_req_defer()
- * works and on_close runs if the client goes away.  Returns true when the
- * body is expected, false when the reply is already complete (HEAD, a
- * status without body, len 0) or could not be sent (the client left). */
+ * works, and the destructors run gone if the client goes away.  Returns
+ * true when the body is expected, false when the reply is already complete
+ * (HEAD, a status without body, len 0) or could not be sent (the client
+ * left). */
 typedef void (*http_drain_fn)(struct http_req *req, void *arg);
 bool http_reply_start(struct http_req *req, int status, const char *ctype,
 		      int64_t len, http_drain_fn on_drain, void *arg);
@@ -193,8 +223,9 @@ bool http_reply_start(struct http_req *req, int status, const char *ctype,
  * streamed reply is in progress. */
 int http_reply_write(struct http_req *req, const void *data, size_t len);
 /* Gives up on a streamed reply: the connection is cut, so the client sees
- * a short body (an error), never a wrong one.  on_close does not run; the
- * request is gone when this returns. */
+ * a short body (an error), never a wrong one.  The handler may call
+ * nothing more on req; its destructors run (gone) once this callback
+ * returns. */
 void http_reply_abort(struct http_req *req);
 
 /* Parses a "Range: bytes=a-b" header against a resource of `size` bytes.

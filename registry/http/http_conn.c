@@ -130,16 +130,36 @@ static void conn_kick(struct http_conn *c)
 				    BEV_TRIG_DEFER_CALLBACKS);
 }
 
+/* The request lost its client before its reply was complete: the
+ * handler's state goes now (gone), and it must forget the request. */
 static void conn_notify_close(struct http_conn *c)
 {
 	struct http_req *req = c->req;
 
-	if (!req || !req->dispatched || (req->replied && !req->stream_left) ||
+	if (!req || !req->dispatched ||
+	    (req->replied && !req->stream_left && !req->cut) ||
 	    req->close_notified)
 		return;
 	req->close_notified = true;
-	if (req->on_close)
+	if (req->on_close && !req->cut)
 		req->on_close(req, req->close_arg);
+	http_req_cleanup(req, true);
+}
+
+/* The handler is done with the request.  Its destructors run before its
+ * pending defers are dropped: one of them may be deferring under its own
+ * lock. */
+static void conn_req_release(struct http_conn *c)
+{
+	http_req_cleanup(c->req, c->req->cut);
+	http_worker_drop_defers(c->w, c->req);
+}
+
+static void conn_req_end(struct http_conn *c)
+{
+	conn_req_release(c);
+	http_req_free(c->req);
+	c->req = NULL;
 }
 
 static void conn_free(struct http_conn *c)
@@ -154,9 +174,7 @@ static void conn_free(struct http_conn *c)
 			req->status = 499; /* nginx: client closed request */
 		if (req->dispatched || req->replied)
 			http_req_log(req);
-		http_worker_drop_defers(w, req);
-		http_req_free(req);
-		c->req = NULL;
+		conn_req_end(c);
 	}
 	TAILQ_REMOVE(http_worker_conns(w), c, link);
 	event_free(c->timer);
@@ -198,9 +216,7 @@ static void conn_request_done(struct http_conn *c)
 	struct http_req *req = c->req;
 
 	http_req_log(req);
-	http_worker_drop_defers(c->w, req);
-	http_req_free(req);
-	c->req = NULL;
+	conn_req_end(c);
 	c->out = OUT_NONE;
 	if (c->close_after || http_worker_stopping(c->w)) {
 		conn_close(c);
@@ -598,6 +614,7 @@ static void conn_on_write(struct http_conn *c)
 		conn_kick(c); /* the message's end is here: read it first */
 	} else if (c->close_after || c->eof) {
 		http_req_log(c->req);
+		conn_req_release(c); /* now, not after the linger */
 		conn_close(c);
 	}
 	/* else IN_DRAIN: the request ends when its message does */
@@ -1125,6 +1142,7 @@ void http_reply_abort(struct http_req *req)
 		return;
 	req->stream_left = 0;
 	req->on_drain = NULL;
+	req->cut = true;
 	log_msg(LL_WARN, "%s: reply cut after %" PRIu64 " bytes", req->id,
 		req->bytes);
 	/* Freed at the end of this callback, or of the read callback this

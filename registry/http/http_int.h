@@ -60,6 +60,13 @@ struct http_handoff {
 	char peer[64];
 };
 
+/* A destructor attached to a request (http_req_attach()). */
+struct http_cleanup {
+	struct http_cleanup *next;
+	void *ptr;
+	http_dtor_fn dtor;
+};
+
 struct http_defer {
 	TAILQ_ENTRY(http_defer) link;
 	struct http_req *req;
@@ -161,7 +168,7 @@ struct http_req {
 	struct http_qval *qvals;
 
 	/* The handler's side. */
-	void *data;
+	struct http_cleanup *cleanups; /* last attached first */
 	http_data_fn on_data;
 	http_end_fn on_end;
 	void *body_arg;
@@ -182,6 +189,7 @@ struct http_req {
 	int status;
 	uint64_t bytes;
 	bool replied;
+	bool cut; /* http_reply_abort(): the reply never went out whole */
 	bool logged;
 };
 
@@ -198,7 +206,7 @@ void http_conn_new(struct http_worker *w, int fd, const char *peer,
 /* Closes connections with no request in progress; the rest close after
  * their reply. */
 void http_conn_drain_all(struct http_worker *w);
-/* Closes every connection (on_close runs for unanswered requests). */
+/* Closes every connection (unanswered requests end gone). */
 void http_conn_kill_all(struct http_worker *w);
 const char *http_conn_peer(const struct http_conn *c);
 const char *http_conn_client_cn(struct http_conn *c);
@@ -206,6 +214,9 @@ bool http_conn_is_tls(const struct http_conn *c);
 
 /* http_req.c */
 struct http_req *http_req_new(struct http_conn *c, struct http_worker *w);
+/* Runs and drops the request's destructors (http_req_attach()). */
+void http_req_cleanup(struct http_req *req, bool gone);
+/* Frees req; its destructors must have run (http_req_cleanup()). */
 void http_req_free(struct http_req *req);
 /* Appends parser bytes to the URL or the current header; -1 when the
  * header block is over its cap (431). */

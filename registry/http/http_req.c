@@ -429,14 +429,44 @@ struct event_base *http_req_base(const struct http_req *req)
 	return req->w->base;
 }
 
-void http_req_set_data(struct http_req *req, void *data)
+bool http_req_replied(const struct http_req *req)
 {
-	req->data = data;
+	return req->replied || req->close_notified;
 }
 
-void *http_req_data(const struct http_req *req)
+void http_req_attach(struct http_req *req, void *ptr, http_dtor_fn dtor)
 {
-	return req->data;
+	struct http_cleanup *cl = xmalloc(sizeof(*cl));
+
+	cl->ptr = ptr;
+	cl->dtor = dtor;
+	cl->next = req->cleanups;
+	req->cleanups = cl;
+}
+
+void http_req_detach(struct http_req *req, void *ptr)
+{
+	struct http_cleanup **pp, *cl;
+
+	for (pp = &req->cleanups; (cl = *pp); pp = &cl->next) {
+		if (cl->ptr == ptr) {
+			*pp = cl->next;
+			free(cl);
+			return;
+		}
+	}
+}
+
+void http_req_cleanup(struct http_req *req, bool gone)
+{
+	struct http_cleanup *cl;
+
+	/* Popped before the call: a destructor may attach (it runs too). */
+	while ((cl = req->cleanups)) {
+		req->cleanups = cl->next;
+		cl->dtor(cl->ptr, gone);
+		free(cl);
+	}
 }
 
 /* Parses a decimal int64 at *s, moving *s past it; -1 if none or too big. */

@@ -173,23 +173,26 @@ static bool px_is_push(reg_handler_fn h)
 	       h == api_upload_put || h == api_upload_cancel;
 }
 
-bool reg_proxy_handle(struct reg_call *c, reg_handler_fn handler)
+enum reg_status reg_proxy_phase(struct reg_call *c)
 {
 	struct reg_proxy *p = c->ctx->proxy;
+	reg_handler_fn handler = c->route->handler;
 	struct px_map m;
 
 	if (!p || !c->name[0] || !px_lookup(p, c->name, &m))
-		return false;
+		return REG_CONTINUE;
+	/* The cache replies, now or once it has what was asked for. */
 	if (handler == api_manifest_get) {
 		px_manifest_get(p, c, &m);
-		return true;
+		return REG_DEFERRED;
 	}
 	if (handler == api_blob_get) {
 		px_blob_get(p, c, &m);
-		return true;
+		return REG_DEFERRED;
 	}
+	/* Lists, deletes (cache eviction) and scans are the store's. */
 	if (!px_is_push(handler))
-		return false; /* lists, deletes (cache eviction), scans */
+		return REG_CONTINUE;
 	if (!m.r->prefix[0])
 		reg_reply_errorf(c->req, ERR_UNSUPPORTED,
 				 "this registry is a pull-through cache of %s "
@@ -200,7 +203,7 @@ bool reg_proxy_handle(struct reg_call *c, reg_handler_fn handler)
 				 "%s is pulled through %s and takes no pushes;"
 				 " push to a name outside %s",
 				 c->name, m.r->host, m.r->prefix);
-	return true;
+	return REG_DONE;
 }
 
 /* --- Freshness -------------------------------------------------------------- */

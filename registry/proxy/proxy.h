@@ -3,9 +3,10 @@
  * registry/proxy/ is the pull-through cache and its libcurl client of
  * upstream registries (upstream*.c, behind upstream.h, which is private
  * to this folder).  The rest of registry/ calls it through this header
- * only: serve.c sets it up from the configuration, route.c hands it every
- * request on a proxied name before the ordinary handlers; it stores what
- * it pulls through storage.h and queues scans through registry/scan/.
+ * only: serve.c sets it up from the configuration, its phase in route.c
+ * sees every request on a proxied name before the ordinary handlers; it
+ * stores what it pulls through storage.h and queues scans through
+ * registry/scan/.
  * proxy_int.h and upstream_int.h are the room's private maps.
  *
  * The pull-through cache.
@@ -73,8 +74,10 @@ void reg_proxy_free(struct reg_proxy *p);
  * names an upstream's source host puts its prefix in front of c->name
  * (and the reply says OCI-Namespace). */
 void reg_proxy_map(struct reg_call *c);
-/* In place of handler: true when the proxy took the request (a pull
- * through an upstream, or a push into a proxied name it refuses). */
-bool reg_proxy_handle(struct reg_call *c, reg_handler_fn handler);
+/* The proxy phase (api.h), after auth: a pull of a proxied name goes
+ * through the cache (REG_DEFERRED: it replies, at once or later) and a
+ * push into one is refused (REG_DONE); REG_CONTINUE for the rest (local
+ * names, lists, deletes, scans). */
+enum reg_status reg_proxy_phase(struct reg_call *c);
 
 #endif

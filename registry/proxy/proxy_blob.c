@@ -495,12 +495,14 @@ static void pxr_free(struct pxr *r)
 	free(r);
 }
 
-static void pxr_close(struct http_req *req, void *arg)
+/* The request ended (http_req_attach()): a client that went away may
+ * still be on the list. */
+static void pxr_end(void *ptr, bool gone)
 {
-	struct pxr *r = arg, **pp;
+	struct pxr *r = ptr, **pp;
 	struct reg_proxy *p = r->b->p;
 
-	(void)req;
+	(void)gone;
 	/* A pending wake-up is dropped by the HTTP layer. */
 	pthread_mutex_lock(&p->lock);
 	for (pp = &r->b->waiting; r->waiting && *pp; pp = &(*pp)->next) {
@@ -516,12 +518,10 @@ static void pxr_close(struct http_req *req, void *arg)
 
 static void pxr_fail(struct pxr *r, const struct err *e)
 {
-	http_req_on_close(r->req, NULL, NULL);
 	if (r->started)
 		http_reply_abort(r->req);
 	else
 		reg_reply_error(r->req, e);
-	pxr_free(r);
 }
 
 static void pxr_pump(struct pxr *r);
@@ -619,11 +619,8 @@ static void pxr_pump(struct pxr *r)
 		size = b->state == PXB_DONE ? b->have : b->size;
 		pthread_mutex_unlock(&p->lock);
 		rc = pxr_begin(r, size);
-		if (rc <= 0) {
-			http_req_on_close(r->req, NULL, NULL);
-			pxr_free(r);
+		if (rc <= 0)
 			return;
-		}
 		pthread_mutex_lock(&p->lock);
 	}
 	if (b->state == PXB_FAILED) {
@@ -648,16 +645,8 @@ static void pxr_pump(struct pxr *r)
 	}
 	fd = b->fd;
 	pthread_mutex_unlock(&p->lock);
-	if (!pxr_send(r, fd, lim)) {
-		http_req_on_close(r->req, NULL, NULL);
+	if (!pxr_send(r, fd, lim))
 		http_reply_abort(r->req);
-		pxr_free(r);
-		return;
-	}
-	if (r->off == r->end) {
-		http_req_on_close(r->req, NULL, NULL);
-		pxr_free(r);
-	}
 }
 
 static void pxr_wake(struct http_req *req, void *arg)
@@ -700,7 +689,7 @@ void px_blob_get(struct reg_proxy *p, struct reg_call *c,
 	b->refs++;
 	r->b = b;
 	pthread_mutex_unlock(&p->lock);
-	http_req_on_close(c->req, pxr_close, r);
+	http_req_attach(c->req, r, pxr_end);
 	if (start)
 		ups_submit(p->ups, pxb_job, b);
 	pxr_pump(r);

@@ -11,8 +11,9 @@
  * tables, every in-flight entry's state and waiter lists, and the
  * freshness table.  A loop thread is woken with http_req_defer(), always
  * called under p->lock by the side that takes a waiter off its list, so
- * a client's on_close (which takes p->lock too) either finds its waiter
- * still listed or knows a defer is pending (which the HTTP layer drops).
+ * a client's request destructor (which takes p->lock too) either finds
+ * its waiter still listed or knows a defer is pending (which the HTTP
+ * layer drops).
  */
 #ifndef REGISTRY_PROXY_INT_H
 #define REGISTRY_PROXY_INT_H

@@ -67,7 +67,8 @@ static void pxm_serve_stored(struct reg_ctx *ctx, struct http_req *req,
 
 	if (oci_type_of(sm->media_type) != OCI_TYPE_INDEX) {
 		snprintf(call.name, sizeof(call.name), "%s", name);
-		if (reg_policy_gate(&call, sm, reg_reply_stored_manifest))
+		if (reg_policy_gate(&call, sm, reg_reply_stored_manifest) !=
+		    REG_CONTINUE)
 			return;
 	}
 	reg_reply_stored_manifest(req, sm);
@@ -135,12 +136,14 @@ static void pxm_waiter_free(struct pxm_waiter *w)
 	free(w);
 }
 
-static void pxm_waiter_close(struct http_req *req, void *arg)
+/* The request ended (http_req_attach()): a client that went away may
+ * still be waiting. */
+static void pxm_waiter_end(void *ptr, bool gone)
 {
-	struct pxm_waiter *w = arg, **pp;
+	struct pxm_waiter *w = ptr, **pp;
 	struct reg_proxy *p = w->m->p;
 
-	(void)req;
+	(void)gone;
 	pthread_mutex_lock(&p->lock);
 	for (pp = &w->m->waiters; *pp; pp = &(*pp)->next) {
 		if (*pp == w) {
@@ -183,7 +186,6 @@ static void pxm_waiter_run(struct http_req *req, void *arg)
 	enum pxm_state state;
 	struct err e;
 
-	http_req_on_close(req, NULL, NULL);
 	pthread_mutex_lock(&m->p->lock);
 	state = m->state;
 	e = m->err;
@@ -199,7 +201,6 @@ static void pxm_waiter_run(struct http_req *req, void *arg)
 	} else {
 		pxm_reply_stored(m, req);
 	}
-	pxm_waiter_free(w);
 }
 
 /* --- The job ------------------------------------------------------------------ */
@@ -702,7 +703,7 @@ static void pxm_join(struct reg_proxy *p, struct reg_call *c,
 	m->waiters = w;
 	pxm_notify(m);
 	pthread_mutex_unlock(&p->lock);
-	http_req_on_close(c->req, pxm_waiter_close, w);
+	http_req_attach(c->req, w, pxm_waiter_end);
 	if (start)
 		ups_submit(p->ups, pxm_job, m);
 }

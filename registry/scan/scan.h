@@ -44,7 +44,7 @@
 
 #include "common/digest.h"
 #include "common/err.h"
-#include "scanner/scan.h"
+#include "scanner/scanner.h"
 #include "storage/storage.h"
 
 struct reg_scan;

@@ -19,8 +19,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "scanner/scan.h"
-#include "scanner/vulndb.h"
+#include "scanner/scanner.h"
 #include "common/banned.h"
 
 /* What one re-matched job keeps until the batch is written; the parsed

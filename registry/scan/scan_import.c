@@ -19,7 +19,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "scanner/vulndb.h"
+#include "scanner/scanner.h"
 #include "common/banned.h"
 
 static void rs_import_free(struct rs_import *imp)

@@ -20,12 +20,11 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "scanner/scan.h"
-#include "scanner/vulndb.h"
+#include "scanner/scanner.h"
 #include "common/banned.h"
 
 /* What the scanner writes as the note of a report without a DB (it must
- * start with the scanner's REPORT_NO_DB so a re-match replaces it). */
+ * start with the scanner's SCAN_NO_DB so a re-match replaces it). */
 #define RS_NO_DB_NOTE                                                          \
 	"no vulnerability data: the registry has no vulnerability DB loaded"
 

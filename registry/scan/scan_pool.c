@@ -20,7 +20,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "scanner/vulndb.h"
+#include "scanner/scanner.h"
 #include "common/banned.h"
 
 uint64_t rs_db_gen(struct reg_scan *s)

@@ -96,9 +96,10 @@ static void test_route_needs(void **state UNUSED)
 }
 
 /* A route the table above does not know gets the method's rule. */
-static void dummy(struct reg_call *c)
+static enum reg_status dummy(struct reg_call *c)
 {
 	(void)c;
+	return REG_DONE;
 }
 
 static void test_default_needs(void **state UNUSED)

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "scanner/cvss.h"
+#include "scanner/cvss_int.h"
 
 struct known {
 	const char *vector;

@@ -15,9 +15,9 @@
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
-#include "scanner/detect.h"
-#include "scanner/meter.h"
-#include "scanner/osrelease.h"
+#include "scanner/detect_int.h"
+#include "scanner/meter_int.h"
+#include "scanner/osrelease_int.h"
 
 #define IMAGES "tests/data/images/"
 
@@ -518,7 +518,7 @@ static void test_pep503(void **state)
 	char *s;
 
 	(void)state;
-	s = det_pep503("Foo__Bar.-baz");
+	s = eco_pep503("Foo__Bar.-baz");
 	assert_string_equal(s, "foo-bar-baz");
 	free(s);
 }

@@ -70,7 +70,6 @@ static int upload_data(struct http_req *req, const void *data, size_t len,
 		u->max = len;
 	if (u->stop_mid) {
 		http_reply_mem(req, 400, "text/plain", "stop\n", 5);
-		free(u);
 		return -1;
 	}
 	return 0;
@@ -84,31 +83,30 @@ static void upload_end(struct http_req *req, void *arg)
 
 	n = snprintf(msg, sizeof(msg), "bytes=%zu pieces=%zu max=%zu", u->bytes,
 		     u->pieces, u->max);
-	free(u);
 	http_reply_mem(req, 201, "text/plain", msg, (size_t)n);
 }
 
-static void upload_close(struct http_req *req, void *arg)
+/* The *_closed counters count the ends without a whole reply. */
+static void upload_dtor(void *ptr, bool gone)
 {
-	(void)req;
-	free(arg);
-	atomic_fetch_add(&upload_closed, 1);
+	free(ptr);
+	if (gone)
+		atomic_fetch_add(&upload_closed, 1);
 }
 
-static void track_close(struct http_req *req, void *arg)
+static void track_dtor(void *ptr, bool gone)
 {
-	(void)req;
-	free(arg);
-	atomic_fetch_add(&track_closed, 1);
+	free(ptr);
+	if (gone)
+		atomic_fetch_add(&track_closed, 1);
 }
 
-static void start_upload(struct http_req *req, bool stop_mid,
-			 http_close_fn on_close)
+static void start_upload(struct http_req *req, bool stop_mid, http_dtor_fn dtor)
 {
 	struct upload *u = calloc(1, sizeof(*u));
 
 	u->stop_mid = stop_mid;
-	http_req_on_close(req, on_close, u);
+	http_req_attach(req, u, dtor);
 	http_req_body(req, upload_data, upload_end, u);
 }
 
@@ -171,7 +169,7 @@ static void deferred_reply(struct http_req *req, void *arg)
 static void deferred_upload(struct http_req *req, void *arg)
 {
 	(void)arg;
-	start_upload(req, false, upload_close);
+	start_upload(req, false, upload_dtor);
 }
 
 static void *defer_upload_thread(void *arg)
@@ -206,16 +204,14 @@ static void slow_fire(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	event_free(s->ev);
 	http_reply_mem(s->req, 200, "text/plain", "slow\n", 5);
-	free(s);
 }
 
-static void slow_close(struct http_req *req, void *arg)
+static void slow_dtor(void *ptr, bool gone)
 {
-	struct slow *s = arg;
+	struct slow *s = ptr;
 
-	(void)req;
+	(void)gone;
 	event_free(s->ev);
 	free(s);
 }
@@ -228,14 +224,93 @@ static void start_slow(struct http_req *req, int ms)
 	s->req = req;
 	s->ev = evtimer_new(http_req_base(req), slow_fire, s);
 	evtimer_add(s->ev, &tv);
-	http_req_on_close(req, slow_close, s);
+	http_req_attach(req, s, slow_dtor);
 }
 
-static void hang_close(struct http_req *req, void *arg)
+static void hang_dtor(void *ptr, bool gone)
 {
-	(void)req;
+	(void)ptr;
+	if (gone)
+		atomic_fetch_add(&hang_closed, 1);
+}
+
+/* /attach: state attached, and the reply sent at once; /attach?ms=N: the
+ * reply deferred from a thread after N ms, unless the request ended first
+ * (the thread asks under a lock, as registry/work.c does);
+ * /attach?detach=1: the state taken off again before the reply. */
+static atomic_int attach_ok, attach_gone, attach_late;
+
+struct attach {
+	pthread_mutex_t lock;
+	struct http_req *req; /* NULL once the request ended */
+	int ms;
+	atomic_int refs; /* the request's, and the thread's */
+};
+
+static void attach_unref(struct attach *a)
+{
+	if (atomic_fetch_sub(&a->refs, 1) == 1) {
+		pthread_mutex_destroy(&a->lock);
+		free(a);
+	}
+}
+
+static void attach_dtor(void *ptr, bool gone)
+{
+	struct attach *a = ptr;
+
+	pthread_mutex_lock(&a->lock);
+	a->req = NULL;
+	pthread_mutex_unlock(&a->lock);
+	atomic_fetch_add(gone ? &attach_gone : &attach_ok, 1);
+	attach_unref(a);
+}
+
+static void attach_reply(struct http_req *req, void *arg)
+{
 	(void)arg;
-	atomic_fetch_add(&hang_closed, 1);
+	atomic_fetch_add(&attach_late, 1);
+	http_reply_mem(req, 200, "text/plain", "late\n", 5);
+}
+
+static void *attach_thread(void *arg)
+{
+	struct attach *a = arg;
+	struct timespec ts = {a->ms / 1000, (a->ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+	pthread_mutex_lock(&a->lock);
+	if (a->req)
+		http_req_defer(a->req, attach_reply, a);
+	pthread_mutex_unlock(&a->lock);
+	attach_unref(a);
+	return NULL;
+}
+
+static void start_attach(struct http_req *req)
+{
+	const char *ms = http_req_query_param(req, "ms");
+	struct attach *a = calloc(1, sizeof(*a));
+	pthread_t t;
+
+	pthread_mutex_init(&a->lock, NULL);
+	a->req = req;
+	atomic_init(&a->refs, 1);
+	http_req_attach(req, a, attach_dtor);
+	if (http_req_query_param(req, "detach")) {
+		http_req_detach(req, a);
+		attach_unref(a);
+		http_reply_mem(req, 200, "text/plain", "detached\n", 9);
+		return;
+	}
+	if (!ms) {
+		http_reply_mem(req, 200, "text/plain", "now\n", 4);
+		return;
+	}
+	a->ms = atoi(ms);
+	atomic_fetch_add(&a->refs, 1);
+	pthread_create(&t, NULL, attach_thread, a);
+	pthread_detach(t);
 }
 
 /* Streamed replies (http_reply_start): /stream writes a piece each time
@@ -264,7 +339,7 @@ static void stream_free(struct stream *s)
 	free(s);
 }
 
-/* Writes the next piece; true when the reply is over (s is freed). */
+/* Writes the next piece; true when the reply is over. */
 static bool stream_piece(struct stream *s)
 {
 	char buf[65536];
@@ -272,7 +347,6 @@ static bool stream_piece(struct stream *s)
 
 	if (s->mode == STREAM_ABORT && s->sent >= s->total / 2) {
 		http_reply_abort(s->req);
-		stream_free(s);
 		return true;
 	}
 	if (n > sizeof(buf))
@@ -285,7 +359,6 @@ static bool stream_piece(struct stream *s)
 		return false;
 	/* Nothing past the promised length. */
 	assert_int_equal(http_reply_write(s->req, "x", 1), -1);
-	stream_free(s);
 	return true;
 }
 
@@ -309,11 +382,11 @@ static void stream_tick(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(s->timer, &tv);
 }
 
-static void stream_close(struct http_req *req, void *arg)
+static void stream_dtor(void *ptr, bool gone)
 {
-	(void)req;
-	atomic_fetch_add(&stream_closed, 1);
-	stream_free(arg);
+	if (gone)
+		atomic_fetch_add(&stream_closed, 1);
+	stream_free(ptr);
 }
 
 static void start_stream(struct http_req *req, enum stream_mode mode)
@@ -325,12 +398,10 @@ static void start_stream(struct http_req *req, enum stream_mode mode)
 	s->req = req;
 	s->mode = mode;
 	s->total = n ? strtoull(n, NULL, 10) : 1000;
-	http_req_on_close(req, stream_close, s);
+	http_req_attach(req, s, stream_dtor);
 	if (!http_reply_start(req, 200, "application/octet-stream",
-			      (int64_t)s->total, stream_drain, s)) {
-		stream_free(s); /* HEAD: complete already */
-		return;
-	}
+			      (int64_t)s->total, stream_drain, s))
+		return; /* HEAD: complete already */
 	if (mode == STREAM_TIMER) {
 		s->timer = evtimer_new(http_req_base(req), stream_tick, s);
 		evtimer_add(s->timer, &tv);
@@ -355,11 +426,11 @@ static void dispatch(struct http_req *req, void *arg)
 	} else if (!strncmp(path, "/echo", 5)) {
 		reply_echo(req);
 	} else if (!strcmp(path, "/upload")) {
-		start_upload(req, false, upload_close);
+		start_upload(req, false, upload_dtor);
 	} else if (!strcmp(path, "/stopmid")) {
-		start_upload(req, true, upload_close);
+		start_upload(req, true, upload_dtor);
 	} else if (!strcmp(path, "/track")) {
-		start_upload(req, false, track_close);
+		start_upload(req, false, track_dtor);
 	} else if (!strcmp(path, "/early")) {
 		http_reply_mem(req, 413, "text/plain", "too big\n", 8);
 	} else if (!strcmp(path, "/file")) {
@@ -379,7 +450,9 @@ static void dispatch(struct http_req *req, void *arg)
 	} else if (!strcmp(path, "/stream-abort")) {
 		start_stream(req, STREAM_ABORT);
 	} else if (!strcmp(path, "/hang")) {
-		http_req_on_close(req, hang_close, NULL);
+		http_req_attach(req, &hang_closed, hang_dtor);
+	} else if (!strcmp(path, "/attach")) {
+		start_attach(req);
 	} else if (!strcmp(path, "/cn")) {
 		n = snprintf(msg, sizeof(msg), "tls=%d cn=%s",
 			     http_req_is_tls(req),
@@ -1355,6 +1428,40 @@ static void test_client_gone_mid_body(void **state)
 	assert_true(wait_count(&track_closed, before + 1, 3000));
 }
 
+/* Attached state goes exactly once: after a reply sent at once, after one
+ * sent from a defer, and when the client leaves while a reply is deferred
+ * (whose deferred call then never comes); detached state not at all. */
+static void test_attach(void **state)
+{
+	struct cli *c = cli_open(main_srv.port), *gone;
+	int ok = atomic_load(&attach_ok), left = atomic_load(&attach_gone);
+	int late = atomic_load(&attach_late);
+	struct linger lg = {1, 0};
+
+	(void)state;
+	get_ok(c, "/attach?detach=1", "detached\n");
+	get_ok(c, "/attach", "now\n");
+	assert_true(wait_count(&attach_ok, ok + 1, 3000));
+	get_ok(c, "/attach?ms=20", "late\n");
+	assert_true(wait_count(&attach_ok, ok + 2, 3000));
+	assert_int_equal(atomic_load(&attach_late), late + 1);
+	/* A reset, not a half-close (which still gets its reply). */
+	gone = cli_open(main_srv.port);
+	cli_sends(gone, "GET /attach?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n");
+	sleep_ms(50);
+	assert_int_equal(
+		setsockopt(gone->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)),
+		0);
+	cli_close(gone);
+	assert_true(wait_count(&attach_gone, left + 1, 3000));
+	sleep_ms(400); /* past the thread's wake-up */
+	assert_int_equal(atomic_load(&attach_late), late + 1);
+	assert_int_equal(atomic_load(&attach_ok), ok + 2);
+	assert_int_equal(atomic_load(&attach_gone), left + 1);
+	get_ok(c, "/hello", "hello\n");
+	cli_close(c);
+}
+
 static void test_defer(void **state)
 {
 	struct cli *c = cli_open(main_srv.port);
@@ -1901,13 +2008,14 @@ static void test_stream_abort(void **state)
 
 	(void)state;
 	/* Cut half-way: a short body, then the connection closes, and the
-	 * handler's on_close does not run (it gave up itself). */
+	 * handler's state goes as for a reply that never went out whole. */
 	cli_sends(c, "GET /stream-abort?n=1000000 HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cli_response(c, &r, false), -1);
 	resp_free(&r);
 	cli_close(c);
+	assert_true(wait_count(&stream_closed, before + 1, 3000));
 	sleep_ms(50);
-	assert_int_equal(atomic_load(&stream_closed), before);
+	assert_int_equal(atomic_load(&stream_closed), before + 1);
 }
 
 static void test_stream_client_gone(void **state)
@@ -1946,6 +2054,7 @@ int main(void)
 		cmocka_unit_test(test_host_required),
 		cmocka_unit_test(test_pipeline_half_close),
 		cmocka_unit_test(test_defer),
+		cmocka_unit_test(test_attach),
 		cmocka_unit_test(test_defer_body),
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_stream_abort),

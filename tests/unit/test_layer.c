@@ -16,8 +16,8 @@
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
-#include "scanner/layer.h"
-#include "scanner/meter.h"
+#include "scanner/layer_int.h"
+#include "scanner/meter_int.h"
 
 #define IMAGES "tests/data/images/"
 

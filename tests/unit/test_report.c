@@ -11,10 +11,10 @@
 #include <cmocka.h>
 
 #include "common/xmalloc.h"
-#include "scanner/image.h"
-#include "scanner/meter.h"
-#include "scanner/report.h"
-#include "scanner/scan.h"
+#include "scanner/image_int.h"
+#include "scanner/meter_int.h"
+#include "scanner/report_int.h"
+#include "scanner/scan_int.h"
 
 static struct image img;
 static struct scan_inventory inv;
@@ -184,7 +184,7 @@ static void test_json(void **state)
 	assert_int_equal(json_integer_value(json_object_get(c, "medium")), 1);
 	assert_int_equal(json_integer_value(json_object_get(c, "low")), 1);
 	assert_int_equal(json_integer_value(json_object_get(c, "high")), 0);
-	assert_int_equal(scan_report_max_severity(r), SEV_CRITICAL);
+	assert_int_equal(report_max_severity(r), SEV_CRITICAL);
 	assert_int_equal(json_array_size(json_object_get(r, "notes")), 1);
 	json_decref(r);
 
@@ -284,7 +284,7 @@ static void test_rematch(void **state)
 	assert_true(json_is_null(json_object_get(out, "db")));
 	assert_int_equal(json_array_size(json_object_get(out, "packages")), 7);
 	assert_int_equal(json_array_size(json_object_get(out, "notes")), 2);
-	assert_int_equal(scan_report_max_severity(out), -1);
+	assert_int_equal(report_max_severity(out), -1);
 	json_decref(out);
 	json_decref(r);
 }

@@ -11,7 +11,8 @@
 
 #include <cmocka.h>
 
-#include "scanner/version.h"
+#include "scanner/eco_int.h"
+#include "scanner/version_int.h"
 
 #define VECTORS "tests/data/version-vectors/"
 
@@ -288,6 +289,34 @@ static void test_dispatch(void **state)
 	assert_int_equal(ver_cmp(ECO_UNKNOWN, "a", "b"), -1);
 }
 
+/* Every ecosystem has a complete row, found again by its report name;
+ * values out of range read as ECO_UNKNOWN. */
+static void test_eco_table(void **state)
+{
+	(void)state;
+	for (int e = 0; e < ECO_COUNT; e++) {
+		const struct eco_info *ei = eco_info((enum scan_eco)e);
+
+		assert_non_null(ei->name);
+		assert_non_null(ei->purl_type);
+		assert_int_equal(eco_by_name(ei->name), e);
+		assert_true(e == ECO_UNKNOWN || ei->cmp != NULL);
+		/* An advisory source: its own OSV ecosystem, or the OS's. */
+		assert_true(e == ECO_UNKNOWN || ei->osv.eco != NULL ||
+			    (ei->flags & ECO_OSV_BY_OS));
+		if (ei->osv.eco)
+			assert_ptr_equal(eco_by_osv(ei->osv.eco), ei);
+	}
+	assert_ptr_equal(eco_info((enum scan_eco)ECO_COUNT),
+			 eco_info(ECO_UNKNOWN));
+	assert_ptr_equal(eco_info((enum scan_eco)-1), eco_info(ECO_UNKNOWN));
+	assert_int_equal(eco_by_name("Arch"), ECO_UNKNOWN);
+	assert_int_equal(eco_by_name(NULL), ECO_UNKNOWN);
+	assert_null(eco_by_osv("Red Hat"));
+	assert_string_equal(scan_eco_name(ECO_CRATES), "crates.io");
+	assert_int_equal(eco_by_osv("PyPI")->names, ECO_NAMES_PEP503);
+}
+
 static void test_numcmp(void **state)
 {
 	(void)state;
@@ -389,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_go),
 		cmocka_unit_test(test_semver_eco),
 		cmocka_unit_test(test_dispatch),
+		cmocka_unit_test(test_eco_table),
 		cmocka_unit_test(test_numcmp),
 		cmocka_unit_test(test_invalid),
 	};

@@ -21,9 +21,9 @@
 #include <cmocka.h>
 
 #include "common/xmalloc.h"
-#include "scanner/inventory.h"
+#include "scanner/inventory_int.h"
 #include "scanner/scanner.h"
-#include "scanner/vulndb.h"
+#include "scanner/vulndb_int.h"
 
 #define ADV "tests/data/advisories/"
 
@@ -940,6 +940,19 @@ static const char *const semantic_recs[][2] = {
 	 "\"npm\",\"name\":\"arr\"},\"ranges\":[{\"type\":\"SEMVER\","
 	 "\"events\":"
 	 "[{\"introduced\":\"1.0.1\"}]}]}]}]"},
+	{"release.json",
+	 "[{\"id\":\"TEST-CODENAME-1\",\"affected\":[{\"package\":"
+	 "{\"ecosystem\":\"Debian:12\",\"name\":\"zlib\"},\"ranges\":[{"
+	 "\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},"
+	 "{\"fixed\":\"1:1.2.13.dfsg-2\"}]}]}]},"
+	 "{\"id\":\"TEST-SUSE-1\",\"affected\":[{\"package\":"
+	 "{\"ecosystem\":\"openSUSE:openSUSE Leap 15.5\",\"name\":\"curl\"},"
+	 "\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":"
+	 "\"0\"},{\"fixed\":\"8.0.1-150400.5.26.1\"}]}]}]},"
+	 "{\"id\":\"TEST-EULER-1\",\"affected\":[{\"package\":"
+	 "{\"ecosystem\":\"openEuler:22.03-LTS-SP1\",\"name\":\"bash\"},"
+	 "\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":"
+	 "\"0\"},{\"fixed\":\"5.1.8-7\"}]}]}]}]"},
 	{"rocky.json",
 	 "{\"id\":\"TEST-ROCKY-1\",\"affected\":[{\"package\":{\"ecosystem\":"
 	 "\"Rocky Linux:9\",\"name\":\"openssl\"},\"ranges\":[{\"type\":"
@@ -962,7 +975,7 @@ static struct vulndb *semantic_db(struct fx *fx)
 		write_file(dir, semantic_recs[i][0], semantic_recs[i][1]);
 	assert_int_equal(import_paths(db, paths, 1, &st, NULL), 0);
 	assert_int_equal(st.skipped, 0);
-	assert_int_equal(st.records, 13); /* TEST-DUP-1 once */
+	assert_int_equal(st.records, 16); /* TEST-DUP-1 once */
 	h = vulndb_open(db, &e);
 	assert_non_null(h);
 	free(dir);
@@ -1068,6 +1081,61 @@ static void test_semantics(void **state)
 			fail_msg("case %zu: severity %s, want %s", i,
 				 vuln_severity_name(v->severity),
 				 vuln_severity_name(c->sev));
+		vuln_findings_free(f, n);
+		inv_release(&inv);
+	}
+	vulndb_free(h);
+}
+
+/* How each ecosystem's row reads the release from os-release: Debian's
+ * codename without VERSION_ID, openSUSE's PRETTY_NAME, openEuler's prefix
+ * ("22.03" names "22.03-LTS-SP1"); an unknown ecosystem matches nothing. */
+static void test_release_rules(void **state)
+{
+	static const struct {
+		enum scan_eco eco;
+		const char *id, *version_id, *pretty, *codename;
+		const char *name, *version, *src, *vid;
+		bool hit;
+	} cases[] = {
+		{ECO_DEBIAN, "debian", NULL, NULL, "bookworm", "zlib1g",
+		 "1:1.2.13.dfsg-1", "zlib", "TEST-CODENAME-1", true},
+		{ECO_DEBIAN, "debian", NULL, NULL, "bullseye", "zlib1g",
+		 "1:1.2.13.dfsg-1", "zlib", "TEST-CODENAME-1", false},
+		{ECO_DEBIAN, "debian", "11", NULL, "bookworm", "zlib1g",
+		 "1:1.2.13.dfsg-1", "zlib", "TEST-CODENAME-1", false},
+		{ECO_RPM, "opensuse-leap", "15.5", "openSUSE Leap 15.5", NULL,
+		 "curl", "8.0.1-150400.5.25.1", NULL, "TEST-SUSE-1", true},
+		{ECO_RPM, "opensuse-leap", "15.4", "openSUSE Leap 15.4", NULL,
+		 "curl", "8.0.1-150400.5.25.1", NULL, "TEST-SUSE-1", false},
+		{ECO_RPM, "openEuler", "22.03", NULL, NULL, "bash", "5.1.8-6",
+		 NULL, "TEST-EULER-1", true},
+		{ECO_RPM, "openEuler", "22.0", NULL, NULL, "bash", "5.1.8-6",
+		 NULL, "TEST-EULER-1", false},
+		{ECO_UNKNOWN, "openEuler", "22.03", NULL, NULL, "bash", "5.1.8-6",
+		 NULL, "TEST-EULER-1", false},
+	};
+	struct fx *fx = *state;
+	struct vulndb *h = semantic_db(fx);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct scan_inventory inv;
+		struct vuln_finding *f;
+		size_t n;
+		bool hit;
+
+		inv_init(&inv);
+		inv_os(&inv, cases[i].id, cases[i].version_id, cases[i].pretty);
+		if (cases[i].codename)
+			inv.os.codename = xstrdup(cases[i].codename);
+		inv_pkg(&inv, cases[i].eco, cases[i].name, cases[i].version,
+			cases[i].src, NULL);
+		f = match(h, &inv, &n);
+		hit = find(&inv, f, n, cases[i].name, cases[i].vid) != NULL;
+		if (hit != cases[i].hit)
+			fail_msg("case %zu: %s %s %s %s", i, cases[i].name,
+				 cases[i].version, hit ? "matched" : "missed",
+				 cases[i].vid);
 		vuln_findings_free(f, n);
 		inv_release(&inv);
 	}
@@ -1182,6 +1250,7 @@ int main(void)
 		cmocka_unit_test(test_finding_details),
 		cmocka_unit_test(test_speed),
 		cmocka_unit_test(test_semantics),
+		cmocka_unit_test(test_release_rules),
 		cmocka_unit_test(test_severity_choice),
 		cmocka_unit_test(test_cli),
 	};

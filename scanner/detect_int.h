@@ -1,4 +1,4 @@
-/* detect.h: package detectors.  Each one reads one file of an image (from
+/* detect_int.h: package detectors.  Each one reads one file of an image (from
  * memory, already bounded by the layer walker) and reports the packages it
  * names.  Detectors never fail: a file they cannot read becomes a note, so
  * a scan always says what it could not see; one too costly to read whole
@@ -9,13 +9,13 @@
  * Go binaries: regular files with an exec bit whose first bytes are the ELF
  * magic (det_is_elf()).
  */
-#ifndef SCANNER_DETECT_H
-#define SCANNER_DETECT_H
+#ifndef SCANNER_DETECT_INT_H
+#define SCANNER_DETECT_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "scanner/inventory.h"
+#include "scanner/inventory_int.h"
 
 enum det_kind {
 	DET_NONE = 0,
@@ -103,8 +103,11 @@ void det_npm_pkg(const struct det_file *f, struct det_out *out);
 void det_java(const struct det_file *f, struct det_out *out);
 void det_go(const struct det_file *f, struct det_out *out);
 
-/* PEP 503: lower case, runs of "-", "_", "." become one "-".  Caller frees. */
-char *det_pep503(const char *name);
+/* A "Key: value" line (RFC 822 style headers, dpkg stanzas): if line
+ * (n bytes) is field key (any case when nocase), sets *v and *vn to the
+ * value without surrounding blanks. */
+bool det_field(const char *line, size_t n, const char *key, bool nocase,
+	       const char **v, size_t *vn);
 
 /* Line iteration over a memory block: sets *line and *len to the next line
  * (without "\n" or "\r\n"); returns false at the end. */

@@ -1,4 +1,4 @@
-/* cvss.h: scores computed from CVSS vector strings.
+/* cvss_int.h: scores computed from CVSS vector strings.
  *
  * v2 ("AV:N/AC:L/Au:N/C:P/I:P/A:P") and v3.0/v3.1 ("CVSS:3.1/AV:N/...")
  * give the base score of the specification's formulas.  v4.0
@@ -7,13 +7,13 @@
  * environmental metrics of the vector applied if it has any (a vector with
  * base metrics only, as advisories carry, gives the CVSS-B base score).
  */
-#ifndef SCANNER_CVSS_H
-#define SCANNER_CVSS_H
+#ifndef SCANNER_CVSS_INT_H
+#define SCANNER_CVSS_INT_H
 
 #include <stddef.h>
 
 #include "common/err.h"
-#include "scanner/vulndb.h"
+#include "scanner/scanner.h"
 
 struct cvss_score {
 	int major;    /* 2, 3 or 4 */

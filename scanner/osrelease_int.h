@@ -1,11 +1,11 @@
-/* osrelease.h: the operating system of an image, from os-release(5) or
+/* osrelease_int.h: the operating system of an image, from os-release(5) or
  * etc/alpine-release. */
-#ifndef SCANNER_OSRELEASE_H
-#define SCANNER_OSRELEASE_H
+#ifndef SCANNER_OSRELEASE_INT_H
+#define SCANNER_OSRELEASE_INT_H
 
 #include <stddef.h>
 
-#include "scanner/inventory.h"
+#include "scanner/inventory_int.h"
 
 /* Parses os-release text (KEY=value lines, values optionally quoted with
  * shell escapes) into os, replacing what it held.  Unknown keys are

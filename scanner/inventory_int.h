@@ -1,25 +1,14 @@
-/* inventory.h: what an image contains, as the detectors find it and the
+/* inventory_int.h: what an image contains, as the detectors find it and the
  * matcher reads it.  Shared by the image reader/detectors and vulndb.
  *
- * Ownership: an inventory owns every string in it; inv_free() releases all.
+ * Ownership: an inventory owns every string in it; inv_release() releases all.
  */
-#ifndef SCANNER_INVENTORY_H
-#define SCANNER_INVENTORY_H
+#ifndef SCANNER_INVENTORY_INT_H
+#define SCANNER_INVENTORY_INT_H
 
 #include <stddef.h>
 
-enum scan_eco {
-	ECO_UNKNOWN = 0,
-	ECO_DEBIAN,	/* dpkg on Debian */
-	ECO_UBUNTU,	/* dpkg on Ubuntu */
-	ECO_ALPINE,	/* apk */
-	ECO_RPM,	/* rpm; the OSV ecosystem comes from the OS */
-	ECO_PYPI,
-	ECO_NPM,
-	ECO_GO,
-	ECO_MAVEN,
-	ECO_CRATES,
-};
+#include "scanner/eco_int.h"
 
 struct scan_os {
 	char *id;		/* os-release ID: "debian", "alpine", ... or NULL */
@@ -52,6 +41,5 @@ void inv_release(struct scan_inventory *inv);
 void inv_add_pkg(struct scan_inventory *inv, const struct scan_pkg *p);
 void inv_add_note(struct scan_inventory *inv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-const char *scan_eco_name(enum scan_eco eco); /* "Debian", "PyPI", ... */
 
 #endif

@@ -1,4 +1,4 @@
-/* layer.h: walking an image's layers in order and keeping, for the files
+/* layer_int.h: walking an image's layers in order and keeping, for the files
  * the detectors want, what the final filesystem holds.
  *
  * Each layer is streamed once through libarchive; no file is written to
@@ -9,14 +9,14 @@
  * a path (a file over a directory, a symlink over a file) remove what lower
  * layers put there, so a package database deleted later is gone.
  */
-#ifndef SCANNER_LAYER_H
-#define SCANNER_LAYER_H
+#ifndef SCANNER_LAYER_INT_H
+#define SCANNER_LAYER_INT_H
 
 #include <archive.h>
 #include <stddef.h>
 
 #include "common/err.h"
-#include "scanner/inventory.h"
+#include "scanner/inventory_int.h"
 
 struct layer_walk;
 struct scan_meter;

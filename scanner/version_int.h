@@ -1,4 +1,4 @@
-/* version.h: version ordering, one comparator per packaging ecosystem.
+/* version_int.h: version ordering, one comparator per packaging ecosystem.
  *
  * Every comparator returns <0, 0 or >0 (always -1, 0 or +1) like strcmp.
  * They take any NUL-terminated string: a version the ecosystem would reject
@@ -6,17 +6,17 @@
  * error and never a crash.  Numbers are compared as digit strings, so they
  * may be arbitrarily long.
  */
-#ifndef SCANNER_VERSION_H
-#define SCANNER_VERSION_H
+#ifndef SCANNER_VERSION_INT_H
+#define SCANNER_VERSION_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "scanner/inventory.h"
+#include "scanner/eco_int.h"
 
-/* The comparator for an inventory ecosystem: dpkg for Debian and Ubuntu,
- * apk, rpm, PEP 440 for PyPI, SemVer for npm, Go and crates.io, Maven.
- * ECO_UNKNOWN falls back to strcmp. */
+/* The comparator of an ecosystem (its eco_info row: dpkg for Debian and
+ * Ubuntu, apk, rpm, PEP 440 for PyPI, SemVer for npm, Go and crates.io,
+ * Maven); ECO_UNKNOWN falls back to strcmp. */
 int ver_cmp(enum scan_eco eco, const char *a, const char *b);
 
 /* dpkg: [epoch:]upstream[-revision]; `~` sorts before everything, even the
@@ -29,8 +29,6 @@ int ver_cmp_apk(const char *a, const char *b);
 /* rpm: [epoch:]version[-release] with rpmvercmp() on each part (tilde sorts
  * first, caret after the end of a string but before anything else). */
 int ver_cmp_rpm(const char *a, const char *b);
-/* rpmvercmp() alone, for a single version or release string. */
-int ver_rpmvercmp(const char *a, const char *b);
 /* SemVer 2.0 precedence, leniently: an optional leading "v", any number of
  * numeric components (missing ones are 0; a fourth and later one is build
  * data), pre-release after '-', build metadata after '+' ignored (so Go's

@@ -1,4 +1,4 @@
-/* report.h: the scan report (DESIGN.md "The report") and its renderings.
+/* report_int.h: the scan report (DESIGN.md "The report") and its renderings.
  *
  * The JSON report is the one source of truth: the table and CycloneDX
  * outputs are rendered from it, and a stored report can be re-matched
@@ -13,7 +13,7 @@
  *   installed, fixed | null, severity, cvss {score, vector} | null, summary,
  *   references}], counts {critical, high, medium, low, unknown}, notes,
  *   status "complete" | "incomplete", budgets [{budget, limit, layer,
- *   detail}] (only when incomplete: the scan budgets hit, see scan.h),
+ *   detail}] (only when incomplete: the scan budgets hit, see scanner.h),
  *   usage {layer_bytes, image_bytes, ratio, layer_entries, file_bytes,
  *   packages, deadline_ms}: what the scan used of each budget (the
  *   largest layer, file, ...; for tuning them).
@@ -22,8 +22,8 @@
  * platform], counts summed over them, notes about skipped platforms, and
  * a status that is "incomplete" when any platform's is.
  */
-#ifndef SCANNER_REPORT_H
-#define SCANNER_REPORT_H
+#ifndef SCANNER_REPORT_INT_H
+#define SCANNER_REPORT_INT_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -31,15 +31,13 @@
 #include <time.h>
 
 #include "common/err.h"
-#include "scanner/image.h"
-#include "scanner/inventory.h"
-#include "scanner/vulndb.h"
+#include "scanner/image_int.h"
+#include "scanner/inventory_int.h"
+#include "scanner/vulndb_int.h"
 
 #define SCAN_VERSION "0.1.0"
-/* Notes starting so are about the DB, not the image (dropped on rematch). */
-#define REPORT_NO_DB "no vulnerability data"
 #define REPORT_MEDIA_TYPE "application/vnd.customs.scan.report.v1+json"
-/* "status" values (scan.h, struct scan_budget). */
+/* "status" values (scanner.h, struct scan_budget). */
 #define REPORT_COMPLETE "complete"
 #define REPORT_INCOMPLETE "incomplete"
 
@@ -51,8 +49,6 @@ struct report_meta {
 	time_t now;
 };
 
-/* Severity words of the report, lower case: "critical" ... "unknown". */
-const char *report_sev_name(enum vuln_severity s);
 /* Parses a severity word, any case; -1 if unknown. */
 int report_sev_parse(const char *s, enum vuln_severity *out);
 
@@ -78,6 +74,9 @@ void report_set_findings(json_t *report, const struct scan_inventory *inv,
 			 const struct vuln_finding *f, size_t nf);
 /* Re-stamps a report copied for re-matching: time, DB, and the DB note. */
 void report_restamp(json_t *report, const struct report_meta *m);
+/* Highest severity counted in a report (an index's counts are its
+ * platforms' sum), as an enum vuln_severity; -1 when it has no finding. */
+int report_max_severity(const json_t *report);
 /* Sums the counts of an index report's manifests into its own. */
 void report_sum_counts(json_t *index_report);
 

@@ -1,4 +1,4 @@
-/* meter.h: what a scan has spent of its budget (struct scan_budget), and
+/* meter_int.h: what a scan has spent of its budget (struct scan_budget), and
  * the budgets it hit.
  *
  * One meter per image: the layer walk, the detectors and the inventory
@@ -9,14 +9,14 @@
  *
  * A NULL meter means "no limits" wherever a function takes one.
  */
-#ifndef SCANNER_METER_H
-#define SCANNER_METER_H
+#ifndef SCANNER_METER_INT_H
+#define SCANNER_METER_INT_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "scanner/scan.h"
+#include "scanner/scanner.h"
 
 /* The names of the budgets, as the report spells them. */
 #define BUDGET_LAYER_BYTES "layer_bytes"

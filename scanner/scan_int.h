@@ -1,0 +1,31 @@
+/* scan_int.h: from an image to its report (scan.c), in this process or in
+ * the sandbox's workers (sandbox.c).  Not for other modules: they use
+ * scanner.h.
+ */
+#ifndef SCANNER_SCAN_INT_H
+#define SCANNER_SCAN_INT_H
+
+#include <jansson.h>
+
+#include "common/digest.h"
+#include "common/err.h"
+#include "scanner/image_int.h"
+#include "scanner/scanner.h"
+
+/* scan_run_sandboxed() without the sandbox: the layers are read in this
+ * process (the worker's side, and sb->unsafe_inprocess). */
+int scan_run(const struct scan_source *src, const struct digest *dg,
+	     const struct scan_opts *opts, json_t **report, struct err *e);
+
+/* Scans every image of set; *report as for scan_run().  sb NULL: each
+ * image is read in this process; else by a worker of sb. */
+int scan_images(const struct scan_source *src, const struct image_set *set,
+		const struct scan_opts *opts, const struct scan_sandbox *sb,
+		json_t **report, struct err *e);
+/* Reads one image in a worker of sb (scan_images() calls it per image). */
+int scan_image_sandboxed(const struct scan_sandbox *sb,
+			 const struct scan_source *src, const struct image *img,
+			 const struct scan_opts *opts, json_t **report,
+			 struct err *e);
+
+#endif
