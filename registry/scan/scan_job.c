@@ -9,8 +9,10 @@
  *     reports;
  *   - otherwise (pushed again, to another repository) the report is only
  *     published.
- * A report is replaced only when its findings change.  Publishing comes
- * before the job is marked done, so a crash in between publishes again.
+ * A report is replaced only when its findings change.  Its referrers are
+ * published before the report is stored and the job marked done: a client
+ * that sees the report finds its referrer, and a crash in between
+ * publishes again.
  */
 #include "registry/scan/scan_int.h"
 
@@ -204,25 +206,35 @@ out:
 	return ret;
 }
 
-/* Stores *report unless it says what the stored one says; then *report
- * becomes the stored one, so every repository gets the same. */
-static int rs_job_store(struct rs_job *j, json_t **report, struct err *e)
+/* When *report says what the stored one says, *report becomes the stored
+ * one (so every repository gets the same) and true is returned. */
+static bool rs_job_keep_old(struct rs_job *j, json_t **report)
+{
+	if (!j->old || !rs_report_same(j->old, *report))
+		return false;
+	json_decref(*report);
+	*report = json_incref(j->old);
+	if (strcmp(j->what, "published"))
+		j->what = "unchanged";
+	return true;
+}
+
+/* Stores report, or (kept: it is the stored one) notes the DB it was
+ * checked against. */
+static int rs_job_store(struct rs_job *j, const json_t *report, bool kept,
+			struct err *e)
 {
 	struct stor_scan_result r = {0};
 	char *text, *findings;
 	int ret;
 
-	if (j->old && rs_report_same(j->old, *report)) {
-		json_decref(*report);
-		*report = json_incref(j->old);
-		if (strcmp(j->what, "published"))
-			j->what = "unchanged";
+	if (kept) {
 		if (rs_same_str(j->cur.checked_db, j->dbv))
 			return 0;
 		return stor_scan_checked(j->st, &j->job->digest, j->dbv, e);
 	}
-	text = json_dumps(*report, JSON_COMPACT);
-	findings = rs_findings(*report);
+	text = json_dumps(report, JSON_COMPACT);
+	findings = rs_findings(report);
 	if (!text) {
 		free(findings);
 		return err_set(e, ERR_INTERNAL, "cannot serialise report");
@@ -344,6 +356,7 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 	struct err e = ERR_INIT;
 	json_t *report = NULL;
 	struct timespec t0;
+	bool kept = false;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -365,8 +378,11 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 		rs_job_requeue(&j);
 		goto out;
 	}
-	if (rc < 0 || rs_job_store(&j, &report, &e) < 0 ||
-	    rs_job_publish(&j, report, &e) < 0 ||
+	/* Referrers first: whoever sees the report finds its referrer. */
+	if (rc >= 0)
+		kept = rs_job_keep_old(&j, &report);
+	if (rc < 0 || rs_job_publish(&j, report, &e) < 0 ||
+	    rs_job_store(&j, report, kept, &e) < 0 ||
 	    stor_scan_done(j.st, job, &e) < 0) {
 		rs_job_fail(&j, &e);
 		goto out;
