@@ -38,11 +38,13 @@ struct auth;
 struct auth_result;
 struct reg_proxy;
 struct reg_work;
+struct reg_waiters;
 
 struct reg_ctx {
 	struct stor *st;
 	const struct cfg *cfg;
 	struct reg_scan *scan;		   /* scan workers (scan.h), or NULL */
+	struct reg_waiters *waiters;	   /* waiters.h; with scan */
 	const struct reg_policy *policy;   /* pull policy (policy.h), or NULL */
 	struct auth *auth;		   /* authz.h; NULL with --auth none */
 	struct reg_proxy *proxy;	   /* proxy.h; NULL: no upstream */

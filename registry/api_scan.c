@@ -32,6 +32,7 @@
 #include "common/xmalloc.h"
 #include "registry/reply.h"
 #include "registry/scan/scan.h"
+#include "registry/waiters.h"
 #include "common/banned.h"
 
 /* --- GET /v2/<name>/_customs/scan/<ref> --------------------------------- */
@@ -99,11 +100,11 @@ static bool scan_answer(struct reg_ctx *ctx, struct http_req *req,
 	return replied;
 }
 
-static void scan_woken(struct http_req *req, void *arg, enum reg_scan_wake why)
+static void scan_woken(struct http_req *req, void *arg, enum reg_wake why)
 {
 	struct scan_wait_ctx *w = arg;
 
-	if (why != REG_SCAN_CLOSED)
+	if (why != REG_WAKE_CLOSED)
 		scan_answer(w->ctx, req, w->name, &w->dg, true);
 	free(w);
 }
@@ -167,8 +168,8 @@ enum reg_status api_scan_get(struct reg_call *c)
 	w->ctx = c->ctx;
 	memcpy(w->name, c->name, sizeof(w->name));
 	w->dg = m->digest;
-	reg_scan_wait(c->ctx->scan, c->req, &m->digest, (int)wait, scan_woken,
-		      w);
+	reg_waiters_scan(c->ctx->waiters, c->req, &m->digest, (int)wait,
+			 scan_woken, w);
 	st = REG_DEFERRED;
 out:
 	stor_manifest_free(m);
@@ -255,12 +256,32 @@ static int db_post_data(struct http_req *req, const void *data, size_t len,
 	return 0;
 }
 
-static void db_post_done(struct http_req *req,
-			 const struct reg_scan_import_result *r)
+/* An import under way: its outcome, and the request waiting for it. */
+struct db_import {
+	struct reg_hold *hold;
+	struct reg_scan_import_result r;
+};
+
+/* On the scan pool's DB thread. */
+static void db_import_done(void *arg, const struct reg_scan_import_result *r)
 {
+	struct db_import *imp = arg;
+
+	imp->r = *r;
+	reg_hold_wake(imp->hold);
+}
+
+static void db_import_woken(struct http_req *req, void *arg,
+			    enum reg_wake why)
+{
+	struct db_import *imp = arg;
+	const struct reg_scan_import_result *r = &imp->r;
+
+	if (why == REG_WAKE_CLOSED)
+		goto out;
 	if (r->e.code != ERR_OK) {
 		reg_reply_error(req, &r->e);
-		return;
+		goto out;
 	}
 	reg_reply_json(
 		req, 200,
@@ -269,11 +290,14 @@ static void db_post_done(struct http_req *req,
 			  "records", (json_int_t)r->records, "skipped",
 			  (json_int_t)r->skipped, "unchanged", r->unchanged,
 			  "rematch", (json_int_t)r->rematch));
+out:
+	free(imp);
 }
 
 static void db_post_end(struct http_req *req, void *arg)
 {
 	struct db_post *d = arg;
+	struct db_import *imp;
 	struct err e = ERR_INIT;
 
 	int rc = fsync(d->fd);
@@ -293,9 +317,14 @@ static void db_post_end(struct http_req *req, void *arg)
 		reg_reply_error(req, &e);
 		return;
 	}
-	/* The import takes the file. */
-	if (reg_scan_import(d->ctx->scan, req, d->path, db_post_done, &e) < 0) {
-		reg_reply_error(req, &e);
+	/* The import takes the file, the hold the request's close callback.
+	 * A refused import is replied to through the hold as well. */
+	imp = xcalloc(1, sizeof(*imp));
+	imp->hold = reg_hold_new(d->ctx->waiters, req, db_import_woken, imp);
+	imp->r.e = (struct err)ERR_INIT;
+	if (reg_scan_import(d->ctx->scan, d->path, db_import_done, imp,
+			    &imp->r.e) < 0) {
+		reg_hold_wake(imp->hold);
 		return;
 	}
 	d->imported = true;

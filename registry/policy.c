@@ -12,6 +12,7 @@
 #include "registry/api.h"
 #include "registry/reply.h"
 #include "registry/scan/scan.h"
+#include "registry/waiters.h"
 #include "scanner/scanner.h"
 #include "common/banned.h"
 
@@ -332,13 +333,12 @@ static void policy_hold_free(struct policy_hold *h)
 	free(h);
 }
 
-static void policy_woken(struct http_req *req, void *arg,
-			 enum reg_scan_wake why)
+static void policy_woken(struct http_req *req, void *arg, enum reg_wake why)
 {
 	struct policy_hold *h = arg;
 	struct reg_ctx *ctx = h->call.ctx;
 
-	if (why != REG_SCAN_CLOSED) {
+	if (why != REG_WAKE_CLOSED) {
 		switch (policy_judge(ctx, req, h->call.name, h->m)) {
 		case POLICY_SERVE:
 			policy_pass(h);
@@ -393,8 +393,8 @@ static enum reg_status policy_gate(struct reg_call *c, struct stor_manifest *m,
 	h->call.manifest = NULL;
 	h->m = m;
 	h->serve = serve;
-	reg_scan_wait(c->ctx->scan, c->req, &m->digest, p->wait_s, policy_woken,
-		      h);
+	reg_waiters_scan(c->ctx->waiters, c->req, &m->digest, p->wait_s,
+			 policy_woken, h);
 	return REG_DEFERRED;
 }
 

@@ -21,6 +21,7 @@
 #include "registry/proxy/proxy.h"
 #include "registry/registry.h"
 #include "registry/scan/scan.h"
+#include "registry/waiters.h"
 #include "registry/work.h"
 #include "storage/storage.h"
 #include "common/banned.h"
@@ -85,6 +86,7 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 	ctx->scan = reg_scan_new(&sc, e);
 	if (!ctx->scan)
 		return -1;
+	ctx->waiters = reg_waiters_new(ctx->st, ctx->scan);
 	reg_policy_check_db(policy, ctx->scan);
 	return 0;
 }
@@ -270,7 +272,8 @@ fail:
 	log_msg(LL_ERROR, "serve: %s", e.msg);
 out:
 	/* Workers stop before the server goes (they wake its requests);
-	 * the pool after (closing connections ends their waits).  Upstream
+	 * the pool after, the waiters last (closing connections ends their
+	 * waits, freeing the pool an import never run).  Upstream
 	 * fetches end first: they kick the scan workers.  A gc run ends at
 	 * its next item. */
 	reg_gc_stop(gc);
@@ -281,6 +284,7 @@ out:
 	http_server_free(srv);
 	reg_work_free(ctx.work);
 	reg_scan_free(ctx.scan);
+	reg_waiters_free(ctx.waiters);
 	reg_policy_release(&policy);
 	reg_proxy_free(ctx.proxy);
 	auth_free(ctx.auth);

@@ -12,7 +12,7 @@
  *   finished           taken off the request and freed before done(req)
  *                      runs: a request that hands its body to the pool a
  *                      piece at a time does not pile up finished jobs.
- * This is the shape of scan_wait.c.
+ * This is the shape of waiters.c.
  */
 #include "registry/work.h"
 

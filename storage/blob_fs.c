@@ -120,13 +120,14 @@ static int fs_mkdir(struct fs *fs, const char *rel, struct err *e)
 	return fs_fsync_dir(fs, parent, e);
 }
 
-/* Gives the fsynced file src the name of blob dg.  link(2) keeps a blob
- * that is already there (identical by its name); rename(2) serves
- * filesystems without hard links.  src stays only after a link. */
-static int fs_publish(struct fs *fs, const char *src, const struct digest *dg,
-		      struct err *e)
+/* Gives the durable file src the name of blob dg; dir gets the blob's
+ * directory.  link(2) keeps a blob that is already there (identical by
+ * its name); rename(2) serves filesystems without hard links.  src stays
+ * only after a link. */
+static int fs_name(struct fs *fs, const char *src, const struct digest *dg,
+		   char dir[FS_PATH_MAX], struct err *e)
 {
-	char dir[FS_PATH_MAX], dst[FS_PATH_MAX];
+	char dst[FS_PATH_MAX];
 
 	fs_blob_dir(dg, dir);
 	fs_blob_path(dg, dst);
@@ -141,6 +142,17 @@ static int fs_publish(struct fs *fs, const char *src, const struct digest *dg,
 			return err_errno(e, ERR_IO, errno, "rename to %s/%s",
 					 fs->dir, dst);
 	}
+	return 0;
+}
+
+/* fs_name(), made durable. */
+static int fs_publish(struct fs *fs, const char *src, const struct digest *dg,
+		      struct err *e)
+{
+	char dir[FS_PATH_MAX];
+
+	if (fs_name(fs, src, dg, dir, e) < 0)
+		return -1;
 	return fs_fsync_dir(fs, dir, e);
 }
 
@@ -192,37 +204,97 @@ static int fs_open(struct stor_blobs *b, const struct digest *dg, int *fd_out,
 	return 0;
 }
 
+/* Writes data to the file path (made with O_CREAT | oflags), fsynced if
+ * sync; on failure the file is gone. */
+static int fs_write_file(struct fs *fs, const char *path, int oflags,
+			 bool sync, const void *data, size_t len,
+			 struct err *e)
+{
+	const char *what = "write";
+	int fd, rc;
+
+	fd = openat(fs->dirfd, path, O_WRONLY | O_CREAT | O_CLOEXEC | oflags,
+		    0644);
+	if (fd < 0)
+		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
+				 path);
+	rc = fs_write_all(fd, data, len);
+	if (!rc && sync && fsync(fd) < 0) {
+		rc = errno;
+		what = "fsync";
+	}
+	close(fd);
+	if (rc) {
+		unlinkat(fs->dirfd, path, 0);
+		return err_errno(e, ERR_IO, rc, "%s %s/%s", what, fs->dir,
+				 path);
+	}
+	return 0;
+}
+
+/* Writes data to a new temporary file; its name into tmp. */
+static int fs_write_tmp(struct fs *fs, const void *data, size_t len,
+			bool sync, char tmp[FS_PATH_MAX], struct err *e)
+{
+	char id[STOR_UUID_LEN + 1];
+
+	if (stor_uuid(id, e) < 0)
+		return -1;
+	snprintf(tmp, FS_PATH_MAX, "uploads/tmp-%s", id);
+	return fs_write_file(fs, tmp, O_EXCL, sync, data, len, e);
+}
+
 static int fs_put(struct stor_blobs *b, const struct digest *dg,
 		  const void *data, size_t len, struct err *e)
 {
 	struct fs *fs = fs_of(b);
-	char id[STOR_UUID_LEN + 1], tmp[FS_PATH_MAX];
+	char tmp[FS_PATH_MAX];
 	int64_t size;
-	int fd = -1, ret = -1, rc;
+	int ret;
 
 	if (fs_stat(b, dg, &size, NULL) == 0)
 		return 0;
-	if (stor_uuid(id, e) < 0)
+	if (fs_write_tmp(fs, data, len, true, tmp, e) < 0)
 		return -1;
-	snprintf(tmp, sizeof(tmp), "uploads/tmp-%s", id);
-	fd = openat(fs->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0644);
-	if (fd < 0)
-		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
-				 tmp);
-	rc = fs_write_all(fd, data, len);
-	if (rc) {
-		err_errno(e, ERR_IO, rc, "write %s/%s", fs->dir, tmp);
-		goto out;
-	}
-	if (fsync(fd) < 0) {
-		err_errno(e, ERR_IO, errno, "fsync %s/%s", fs->dir, tmp);
-		goto out;
-	}
 	ret = fs_publish(fs, tmp, dg, e);
-out:
-	close(fd);
 	unlinkat(fs->dirfd, tmp, 0);
+	return ret;
+}
+
+/* Two syncs in all instead of two a blob: the data is durable before any
+ * name points at it, and the names before this returns. */
+static int fs_put_many(struct stor_blobs *b, const struct stor_blob_data *v,
+		       size_t n, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char (*tmp)[FS_PATH_MAX] = xcalloc(n + 1, sizeof(*tmp));
+	char dir[FS_PATH_MAX];
+	int64_t size;
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; i < n; i++)
+		if (fs_stat(b, v[i].digest, &size, NULL) < 0 &&
+		    fs_write_tmp(fs, v[i].data, v[i].len, false, tmp[i],
+				 e) < 0)
+			goto out;
+	if (syncfs(fs->dirfd) < 0) {
+		err_errno(e, ERR_IO, errno, "syncfs %s", fs->dir);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (tmp[i][0] && fs_name(fs, tmp[i], v[i].digest, dir, e) < 0)
+			goto out;
+	if (syncfs(fs->dirfd) < 0) {
+		err_errno(e, ERR_IO, errno, "syncfs %s", fs->dir);
+		goto out;
+	}
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		if (tmp[i][0])
+			unlinkat(fs->dirfd, tmp[i], 0);
+	free(tmp);
 	return ret;
 }
 
@@ -392,21 +464,9 @@ static int fs_up_state_save(struct stor_blobs *b, const char *id,
 {
 	struct fs *fs = fs_of(b);
 	char path[FS_PATH_MAX];
-	int fd, rc;
 
 	fs_state_path(id, path);
-	fd = openat(fs->dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0644);
-	if (fd < 0)
-		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
-				 path);
-	rc = fs_write_all(fd, data, len);
-	close(fd);
-	if (rc) {
-		unlinkat(fs->dirfd, path, 0);
-		return err_errno(e, ERR_IO, rc, "write %s/%s", fs->dir, path);
-	}
-	return 0;
+	return fs_write_file(fs, path, O_TRUNC, false, data, len, e);
 }
 
 static int fs_up_state_load(struct stor_blobs *b, const char *id, void *buf,
@@ -517,6 +577,7 @@ static const struct stor_blob_ops fs_ops = {
 	.stat = fs_stat,
 	.open = fs_open,
 	.put = fs_put,
+	.put_many = fs_put_many,
 	.up_create = fs_up_create,
 	.up_open = fs_up_open,
 	.up_append = fs_up_append,

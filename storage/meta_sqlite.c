@@ -91,19 +91,21 @@ static int sq_blob_unlink(struct stor_meta *m, const char *repo,
 
 /* --- Blob sizes ------------------------------------------------------- */
 
+static const struct sq_stmt sq_blob_size_q = {
+	"record blob size",
+	"INSERT INTO blob_sizes (digest, size)"
+	" VALUES (?1, ?2) ON CONFLICT DO UPDATE"
+	" SET size = excluded.size",
+};
+
 static int sq_blob_size_put(struct stor_meta *m, const struct digest *dg,
 			    int64_t size, struct err *e)
 {
-	static const struct sq_stmt q = {
-		"record blob size",
-		"INSERT INTO blob_sizes (digest, size)"
-		" VALUES (?1, ?2) ON CONFLICT DO UPDATE"
-		" SET size = excluded.size",
-	};
 	char ds[DIGEST_STR_MAX];
 	int n;
 
-	n = sq_do(sq_of(m), &q, NULL, NULL, e, "si", digest_str(dg, ds), size);
+	n = sq_do(sq_of(m), &sq_blob_size_q, NULL, NULL, e, "si",
+		  digest_str(dg, ds), size);
 	return n < 0 ? -1 : 0;
 }
 
@@ -422,6 +424,35 @@ static int sq_mf_delete(struct stor_meta *m, const char *repo,
 	struct sq_link_arg a = { repo, digest_str(dg, ds) };
 
 	return sq_txn(sq_of(m), sq_mf_delete_fn, &a, e);
+}
+
+/* As stor_blob_put() for each blob, then sq_mf_put_fn(), then the
+ * replaced referrers deleted where they still are. */
+int sq_referrer_put(struct sq_conn *c, const struct stor_scan_referrer *r,
+		    struct err *e)
+{
+	const char *repo = r->put->repo;
+	char ds[DIGEST_STR_MAX];
+
+	for (size_t i = 0; i < r->nblobs; i++) {
+		struct sq_link_arg a = {repo, digest_str(r->blobs[i].digest, ds)};
+
+		if (sq_blob_link_fn(c, &a, e) < 0 ||
+		    sq_run(c, &sq_blob_size_q, NULL, NULL, e, "si", ds,
+			   (int64_t)r->blobs[i].len) < 0)
+			return -1;
+	}
+	if (sq_mf_put_fn(c, r->put, e) < 0)
+		return -1;
+	for (size_t i = 0; i < r->ndrop; i++) {
+		struct sq_link_arg a = {repo, digest_str(&r->drop[i], ds)};
+		struct err sub = ERR_INIT;
+
+		if (sq_mf_delete_fn(c, &a, &sub) < 0 &&
+		    sub.code != ERR_MANIFEST_UNKNOWN)
+			return err_set(e, sub.code, "%s", sub.msg);
+	}
+	return 0;
 }
 
 static int sq_tag_delete(struct stor_meta *m, const char *repo,

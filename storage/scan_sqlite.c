@@ -484,6 +484,107 @@ static int sq_scan_stats(struct stor_meta *m, struct stor_scan_stats *out,
 	return sq_do(sq_of(m), &q, sq_stats_row, out, e, "") < 0 ? -1 : 0;
 }
 
+struct sq_claim_many {
+	struct stor_scan_job *jobs;
+	size_t max, got;
+};
+
+static int sq_claim_many_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	struct sq_claim_many *a = arg;
+	struct stor_scan_job *job;
+
+	/* Every row is read: the statement commits when it is done. */
+	if (a->got == a->max)
+		return 0;
+	job = &a->jobs[a->got];
+	memset(job, 0, sizeof(*job));
+	if (sq_claim_row(job, s, e) < 0) {
+		stor_scan_job_release(job);
+		return -1;
+	}
+	a->got++;
+	return 0;
+}
+
+static int sq_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
+				 struct stor_scan_job *jobs, size_t max,
+				 size_t *n, struct err *e)
+{
+	/* Re-match jobs are those stor_scan_rearm() queued (prio 1); a
+	 * queued push (prio 0) keeps them waiting. */
+	static const struct sq_stmt q = {
+		"claim re-match jobs",
+		"UPDATE scan_jobs SET state = 'running',"
+		" attempts = attempts + 1, lease = ?2, updated = ?1"
+		" WHERE digest IN (SELECT digest FROM scan_jobs"
+		"  WHERE state = 'queued' AND prio = 1 AND not_before <= ?1"
+		"  AND NOT EXISTS (SELECT 1 FROM scan_jobs WHERE state = 'queued'"
+		"   AND prio = 0 AND not_before <= ?1)"
+		"  ORDER BY created LIMIT ?3)"
+		" RETURNING digest, repo, gen, attempts",
+	};
+	struct sq_claim_many a = {jobs, max, 0};
+	int64_t now = sq_now();
+	int rows;
+
+	rows = sq_do(sq_of(m), &q, sq_claim_many_row, &a, e, "iii", now,
+		     now + lease_s, (int64_t)max);
+	if (rows < 0)
+		while (a.got)
+			stor_scan_job_release(&jobs[--a.got]);
+	*n = a.got;
+	return rows < 0 ? -1 : 0;
+}
+
+/* One re-matched job's rows: its referrers, its result (or the DB it was
+ * checked against), then stor_scan_done(). */
+static int sq_outcome_rows(struct sq_conn *c, const struct stor_scan_outcome *o,
+			   struct err *e)
+{
+	const struct stor_scan_result *r = o->result;
+	struct sq_finish_arg done = {o->job, NULL, 0, false};
+	char ds[DIGEST_STR_MAX];
+
+	for (size_t i = 0; i < o->nrefs; i++)
+		if (sq_referrer_put(c, &o->refs[i], e) < 0)
+			return -1;
+	digest_str(&o->job->digest, ds);
+	if (r && sq_run(c, &sq_scan_result_put_q, NULL, NULL, e, "ssssi", ds,
+			r->report, r->findings ? r->findings : "[]",
+			r->db_version, sq_now()) < 0)
+		return -1;
+	if (!r && sq_run(c, &sq_scan_checked_q, NULL, NULL, e, "ss", ds,
+			 o->checked_db) < 0)
+		return -1;
+	return sq_finish_fn(c, &done, e);
+}
+
+struct sq_many_arg {
+	const struct stor_scan_outcome *v;
+	size_t n;
+};
+
+static int sq_finish_many_fn(struct sq_conn *c, const void *arg,
+			     struct err *e)
+{
+	const struct sq_many_arg *a = arg;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (sq_outcome_rows(c, &a->v[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+static int sq_scan_finish_many(struct stor_meta *m,
+			       const struct stor_scan_outcome *v, size_t n,
+			       struct err *e)
+{
+	struct sq_many_arg a = {v, n};
+
+	return sq_txn(sq_of(m), sq_finish_many_fn, &a, e);
+}
+
 const struct stor_scanq_ops sq_scanq_ops = {
 	.scan_enqueue = sq_scan_enqueue,
 	.scan_claim = sq_scan_claim,
@@ -497,4 +598,6 @@ const struct stor_scanq_ops sq_scanq_ops = {
 	.scan_forget = sq_scan_forget,
 	.scan_rearm = sq_scan_rearm,
 	.scan_stats = sq_scan_stats,
+	.scan_claim_rematch = sq_scan_claim_rematch,
+	.scan_finish_many = sq_scan_finish_many,
 };

@@ -93,5 +93,9 @@ void sq_free(struct stor_meta *m);
  * stor_scan_enqueue() does: a manifest PUT with enqueue_scan. */
 int sq_scan_add(struct sq_conn *c, const char *ds, const char *repo,
 		int64_t now, struct err *e);
+/* Stores a report referrer's rows (see struct stor_scan_referrer) inside
+ * the caller's transaction: a re-match batch (scan_sqlite.c). */
+int sq_referrer_put(struct sq_conn *c, const struct stor_scan_referrer *r,
+		    struct err *e);
 
 #endif

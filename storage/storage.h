@@ -355,6 +355,45 @@ int stor_scan_rearm(struct stor *st, const char *db_version, size_t *n,
 int stor_scan_stats(struct stor *st, struct stor_scan_stats *out,
 		    struct err *e);
 
+/* Re-matching after a DB change, in batches: one write for many jobs. */
+/* Claims up to max jobs that stor_scan_rearm() queued, as
+ * stor_scan_claim() would, in one statement; none while a push waits
+ * (pushes come first).  *n gets how many; each of jobs[0..*n) is the
+ * caller's to release. */
+int stor_scan_claim_rematch(struct stor *st, int64_t lease_s,
+			    struct stor_scan_job *jobs, size_t max, size_t *n,
+			    struct err *e);
+/* A small blob held in memory; digest is data's (checked). */
+struct stor_blob_data {
+	const struct digest *digest;
+	const void *data;
+	size_t len;
+};
+/* A report referrer to store in put->repo: its blobs (linked to that
+ * repository, as stor_blob_put() does), then the manifest, then the
+ * referrers it replaces there deleted (absent ones are no error). */
+struct stor_scan_referrer {
+	const struct stor_manifest_put *put;
+	const struct stor_blob_data *blobs;
+	size_t nblobs;
+	const struct digest *drop;
+	size_t ndrop;
+};
+/* What one re-matched job leaves. */
+struct stor_scan_outcome {
+	const struct stor_scan_job *job;
+	const struct stor_scan_result *result; /* NULL: findings unchanged */
+	const char *checked_db; /* result NULL: as stor_scan_checked() */
+	const struct stor_scan_referrer *refs;
+	size_t nrefs;
+};
+/* Finishes claimed jobs: each one's result (or checked DB), referrers and
+ * stor_scan_done().  The blobs are made durable together, then every row
+ * changes in one transaction: all or nothing (blobs left over by a
+ * failure are gc's). */
+int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
+			  size_t n, struct err *e);
+
 /* --- Maintenance: gc, fsck (gc.c, gc_untagged.c, fsck.c) ----------------
  *
  * gc frees what nothing keeps: blobs that no manifest (its body, config,

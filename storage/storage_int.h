@@ -57,6 +57,9 @@ struct stor_blob_ops {
 	/* Stores a small blob whose content the caller verified. */
 	int (*put)(struct stor_blobs *b, const struct digest *dg,
 		   const void *data, size_t len, struct err *e);
+	/* put() for several blobs, durable together (NULL: one by one). */
+	int (*put_many)(struct stor_blobs *b, const struct stor_blob_data *v,
+			size_t n, struct err *e);
 
 	/* Creates empty data for a new upload. */
 	int (*up_create)(struct stor_blobs *b, const char *id, struct err *e);
@@ -236,6 +239,14 @@ struct stor_scanq_ops {
 			  size_t *n, struct err *e);
 	int (*scan_stats)(struct stor_meta *m, struct stor_scan_stats *out,
 			  struct err *e);
+	/* Claims up to max re-match jobs in one statement. */
+	int (*scan_claim_rematch)(struct stor_meta *m, int64_t lease_s,
+				  struct stor_scan_job *jobs, size_t max,
+				  size_t *n, struct err *e);
+	/* The rows of stor_scan_finish_many(); the blobs are in place. */
+	int (*scan_finish_many)(struct stor_meta *m,
+				const struct stor_scan_outcome *v, size_t n,
+				struct err *e);
 };
 
 /* --- Maintenance: gc, fsck, scrub, quotas --------------------------------

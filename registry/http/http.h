@@ -2,7 +2,7 @@
  *
  * registry/http/ is the server: listening socket, worker loops,
  * connections, request parsing, replies and TLS.  It is the only code in
- * registry/ that includes libevent, but for one leftover: scan/scan_wait.c
+ * registry/ that includes libevent, but for one leftover: waiters.c
  * arms a libevent timer on http_req_base().  The rest of registry/ calls
  * it through this header only: http_server_new() with a dispatch
  * callback, then per request the http_req_*() accessors, http_req_attach()
@@ -185,7 +185,7 @@ void http_req_resume(struct http_req *req);
 /* The older form of a gone destructor, one per request, which the handler
  * sets and clears by hand: on_close(req, arg) runs if the client goes away
  * before the reply is complete (not after http_reply_abort()).  Kept for
- * registry/scan/'s waiters until they move to http_req_attach(). */
+ * registry/waiters.c until it moves to http_req_attach(). */
 void http_req_on_close(struct http_req *req, http_close_fn on_close,
 		       void *arg);
 /* Thread-safe: runs fn(req, arg) on the request's loop thread.  The caller

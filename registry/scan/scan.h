@@ -1,13 +1,14 @@
 /* registry/scan/scan.h: the scan room's front door.
  *
  * registry/scan/ is the scan service: the job queue's workers, the DB
- * thread (reloads, imports), requests waiting for a report, publishing
- * reports as referrers, and the JSON of reports.  The rest of registry/
+ * thread (reloads, imports), publishing reports as referrers, and the
+ * JSON of reports.  The rest of registry/
  * calls it through this header only: serve.c starts and stops it, a
  * manifest PUT (api_manifest.c, the proxy) stores its job and calls
- * reg_scan_kick(), the scan API and the pull policy wait with
- * reg_scan_wait() and read reports with rs_report_in() and
- * rs_manifest_kind().  scan_int.h is the room's private map.
+ * reg_scan_kick(), registry/waiters.c learns of finished scans through
+ * reg_scan_on_final(), and the scan API reads reports with rs_report_in()
+ * and rs_manifest_kind().  Nothing here takes a request.  scan_int.h is
+ * the room's private map.
  *
  * Scan on push, the registry's side.
  *
@@ -30,8 +31,8 @@
  * /v2/_customs/db); then every stored report is re-matched and the ones
  * whose findings changed are replaced.
  *
- * Requests waiting for a report (?wait=N, pull policy) register with
- * reg_scan_wait() and are woken on their own loop thread.
+ * Requests waiting for a report (?wait=N, pull policy) are held by
+ * registry/waiters.c, which the pool tells of each scan that became final.
  */
 #ifndef REGISTRY_SCAN_H
 #define REGISTRY_SCAN_H
@@ -46,7 +47,6 @@
 #include "scanner/scanner.h"
 #include "storage/storage.h"
 
-struct http_req;
 struct reg_scan;
 
 #define REG_SCAN_REPORT_TYPE "application/vnd.customs.scan.report.v1+json"
@@ -64,9 +64,8 @@ struct reg_scan_config {
  * vulnerability data". */
 struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e);
 /* Stops and joins the threads (a scan in progress ends first; its job is
- * taken again at the next start).  Call before the HTTP server is freed,
- * and reg_scan_free() after it: closing connections runs the waiters'
- * close callbacks. */
+ * taken again at the next start); completions stop with them.  Call
+ * before the HTTP server is freed. */
 void reg_scan_stop(struct reg_scan *s);
 void reg_scan_free(struct reg_scan *s);
 
@@ -82,24 +81,16 @@ void reg_scan_db_version(struct reg_scan *s, char *out, size_t n);
 int reg_scan_forget(struct stor *st, const char *repo, const struct digest *dg,
 		    struct err *e);
 
-/* --- Waiting for a report ------------------------------------------------ */
+/* --- Completions ---------------------------------------------------------
+ *
+ * The service knows no requests: registry/waiters.c holds them and is told
+ * what ended. */
 
-enum reg_scan_wake {
-	REG_SCAN_READY, /* the report (or a final failure) is there */
-	REG_SCAN_TIMEOUT,
-	REG_SCAN_CLOSED, /* the client went away: do not reply */
-};
-/* Runs on the request's loop thread, exactly once per reg_scan_wait(). */
-typedef void (*reg_scan_wake_fn)(struct http_req *req, void *arg,
-				 enum reg_scan_wake why);
-
-/* Holds req until dg's scan is final (a result, or failed for good) or
- * timeout_s passes.  Takes over req's on_close callback.  Call on req's
- * loop thread; if the scan is already final, fn still runs from the loop
- * (not from within this call). */
-void reg_scan_wait(struct reg_scan *s, struct http_req *req,
-		   const struct digest *dg, int timeout_s, reg_scan_wake_fn fn,
-		   void *arg);
+/* dg's scan became final (see reg_scan_final()).  Called from a worker
+ * thread; it must be quick and must not call back into the pool. */
+typedef void (*reg_scan_final_fn)(void *arg, const struct digest *dg);
+/* Sets the one subscriber (fn NULL: none); arg is borrowed. */
+void reg_scan_on_final(struct reg_scan *s, reg_scan_final_fn fn, void *arg);
 /* True once dg has a report or will never get one. */
 bool reg_scan_final(const struct stor_scan *sc);
 
@@ -112,25 +103,26 @@ struct reg_scan_import_result {
 	size_t rematch; /* reports queued for re-matching */
 	char version[96];
 };
-/* Runs on req's loop thread with the outcome, unless the client went
- * away (then it does not run). */
-typedef void (*reg_scan_import_fn)(struct http_req *req,
+/* Runs once per accepted import with its outcome, on the pool's DB
+ * thread (or in reg_scan_free() for an import that never ran). */
+typedef void (*reg_scan_import_fn)(void *arg,
 				   const struct reg_scan_import_result *r);
 
 /* Imports the feed file at path on the pool's own thread into a new DB,
  * puts it in place if it holds advisories and differs from the loaded
  * one, and re-matches.  Then deletes the file and its directory (made for
- * it alone, see reg_scan_feed_remove()).  Takes over req's on_close.
+ * it alone, see reg_scan_feed_remove()) and calls done(arg, result).
  * Fails with ERR_BUSY while another import runs (path is then left to the
- * caller). */
-int reg_scan_import(struct reg_scan *s, struct http_req *req, const char *path,
-		    reg_scan_import_fn done, struct err *e);
+ * caller, and done is not called). */
+int reg_scan_import(struct reg_scan *s, const char *path,
+		    reg_scan_import_fn done, void *arg, struct err *e);
 /* Deletes a feed file and the directory holding it. */
 void reg_scan_feed_remove(const char *path);
 
 /* --- Reading reports (scan_report.c; pure, no pool needed) ------------- */
 
-/* A copy of report naming repo as its repository (each platform's too). */
+/* A copy of report naming repo as its repository (each platform's too).
+ * It shares the other members with report: read it, do not change it. */
 json_t *rs_report_in(const json_t *report, const char *repo);
 
 /* Whether a manifest body is an index (1), an image manifest (0), or

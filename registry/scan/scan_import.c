@@ -3,12 +3,9 @@
  * The feed is imported into a new DB file beside the live one, which it
  * replaces (rename) only if it holds advisories and differs from it: a
  * truncated or wrong upload must not leave the registry without data, and
- * the same feed posted again must not re-match every report.
- *
- * The request's lifetime: the client may go away at any point.  Under the
- * pool's lock, rs_import_closed() frees an import that has not started or
- * whose reply is already deferred (the HTTP layer drops that call); an
- * import still running is marked closed and freed by the DB thread.
+ * the same feed posted again must not re-match every report.  The
+ * outcome goes to the caller's done callback; the request behind it is
+ * registry/'s business (api_scan.c, waiters.c).
  */
 #include "registry/scan/scan_int.h"
 
@@ -22,11 +19,10 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/http/http.h"
 #include "scanner/scanner.h"
 #include "common/banned.h"
 
-void rs_import_free(struct rs_import *imp)
+static void rs_import_free(struct rs_import *imp)
 {
 	if (!imp)
 		return;
@@ -45,39 +41,8 @@ void reg_scan_feed_remove(const char *path)
 	free(copy);
 }
 
-static void rs_import_deferred(struct http_req *req, void *arg)
-{
-	struct rs_import *imp = arg;
-
-	http_req_on_close(req, NULL, NULL);
-	imp->done(req, &imp->r);
-	rs_import_free(imp);
-}
-
-static void rs_import_closed(struct http_req *req, void *arg)
-{
-	struct rs_import *imp = arg;
-	struct reg_scan *s = imp->pool;
-	bool free_it, started;
-
-	(void)req;
-	pthread_mutex_lock(&s->lock);
-	imp->req = NULL;
-	imp->closed = true;
-	started = imp->running;
-	if (!started && s->import == imp)
-		s->import = NULL;
-	free_it = imp->deferred || !started;
-	pthread_mutex_unlock(&s->lock);
-	if (!free_it)
-		return;
-	if (!started)
-		reg_scan_feed_remove(imp->path);
-	rs_import_free(imp);
-}
-
-int reg_scan_import(struct reg_scan *s, struct http_req *req, const char *path,
-		    reg_scan_import_fn done, struct err *e)
+int reg_scan_import(struct reg_scan *s, const char *path,
+		    reg_scan_import_fn done, void *arg, struct err *e)
 {
 	struct rs_import *imp;
 
@@ -87,13 +52,11 @@ int reg_scan_import(struct reg_scan *s, struct http_req *req, const char *path,
 		return err_set(e, ERR_BUSY, "another DB import is running");
 	}
 	imp = xcalloc(1, sizeof(*imp));
-	imp->pool = s;
-	imp->req = req;
 	imp->path = xstrdup(path);
 	imp->done = done;
+	imp->arg = arg;
 	s->import = imp;
 	pthread_mutex_unlock(&s->lock);
-	http_req_on_close(req, rs_import_closed, imp);
 	sem_post(&s->wake_manager);
 	return 0;
 }
@@ -177,19 +140,20 @@ static void rs_import_feed(struct reg_scan *s, struct rs_import *imp)
 
 void rs_import_run(struct reg_scan *s, struct rs_import *imp)
 {
-	bool closed;
-
 	rs_import_feed(s, imp);
 	reg_scan_feed_remove(imp->path);
 	reg_scan_db_version(s, imp->r.version, sizeof(imp->r.version));
 	pthread_mutex_lock(&s->lock);
 	s->import = NULL;
-	closed = imp->closed;
-	if (!closed) {
-		imp->deferred = true;
-		http_req_defer(imp->req, rs_import_deferred, imp);
-	}
 	pthread_mutex_unlock(&s->lock);
-	if (closed)
-		rs_import_free(imp);
+	imp->done(imp->arg, &imp->r);
+	rs_import_free(imp);
+}
+
+void rs_import_drop(struct rs_import *imp)
+{
+	reg_scan_feed_remove(imp->path);
+	err_set(&imp->r.e, ERR_IO, "the registry is stopping");
+	imp->done(imp->arg, &imp->r);
+	rs_import_free(imp);
 }

@@ -1,9 +1,8 @@
 /* scan_int.h: what registry/scan/scan_*.c share (see scan.h).
  *
- *   scan_pool.c     threads, the DB thread (reloads), kicks
+ *   scan_pool.c     threads, the DB thread (reloads), kicks, completions
  *   scan_import.c   POST /v2/_customs/db: a feed into a new DB
  *   scan_job.c      one job: scan, re-match or assemble, then publish
- *   scan_wait.c     requests waiting for a report
  *   scan_report.c   pure JSON work on reports (unit-tested)
  *   scan_publish.c  the referrer artifact in each repository
  */
@@ -35,12 +34,13 @@
 #define RS_RETRY_MAX_S 600
 /* How often the DB file is checked for a change. */
 #define RS_DB_POLL_S 2
+/* Most re-match jobs a worker claims and writes at once. */
+#define RS_BATCH 64
 /* Most platforms an index report lists. */
 #define RS_MAX_PLATFORMS 256
 
 struct vulndb;
 struct rs_import;
-struct rs_waiter;
 
 struct rs_worker {
 	struct reg_scan *pool;
@@ -77,8 +77,8 @@ struct reg_scan {
 	sem_t wake_manager; /* posted by reg_scan_reload() and imports */
 	volatile sig_atomic_t reload_asked; /* set by reg_scan_reload() */
 
-	pthread_mutex_t wlock; /* guards the waiters */
-	struct rs_waiter *waiters;
+	reg_scan_final_fn on_final; /* lock; the subscriber, or NULL */
+	void *on_final_arg;
 };
 
 /* scan_pool.c */
@@ -91,20 +91,21 @@ bool rs_stopping(struct reg_scan *s);
  * (if not NULL) gets how many.  On the DB thread (or before it starts). */
 void rs_db_check(struct reg_scan *s, bool force, size_t *rearmed);
 
+/* Tells the subscriber that dg's scan became final.  Thread-safe. */
+void rs_notify(struct reg_scan *s, const struct digest *dg);
+
 /* scan_import.c: an import asked by reg_scan_import(). */
 struct rs_import {
-	struct reg_scan *pool;
-	struct http_req *req; /* NULL once the client went away */
-	char *path;	      /* the feed, deleted when done */
+	char *path; /* the feed, deleted when done */
 	reg_scan_import_fn done;
+	void *arg;
 	struct reg_scan_import_result r;
-	bool running;  /* taken by the DB thread */
-	bool closed;   /* the client went away while it ran */
-	bool deferred; /* the reply is on its way to the loop */
+	bool running; /* taken by the DB thread */
 };
-/* Runs it on the DB thread, then replies (or frees it). */
+/* Runs it on the DB thread, reports to its done callback and frees it. */
 void rs_import_run(struct reg_scan *s, struct rs_import *imp);
-void rs_import_free(struct rs_import *imp);
+/* One that never ran (the pool stopped first): done says so. */
+void rs_import_drop(struct rs_import *imp);
 
 /* scan_job.c: runs one claimed job to its next state. */
 /* When a job that failed with c on its attempts-th claim is tried again:
@@ -115,10 +116,38 @@ void rs_import_free(struct rs_import *imp);
 int64_t rs_retry_at(enum err_code c, int attempts, time_t now);
 void rs_job_run(struct rs_worker *w, struct stor_scan_job *job);
 
-/* scan_wait.c: wakes every request waiting for dg.  Thread-safe. */
-void rs_notify(struct reg_scan *s, const struct digest *dg);
-/* Frees waiters still registered (after the HTTP server is gone). */
-void rs_waiters_free(struct reg_scan *s);
+/* A job being run (scan_job.c, and scan_batch.c for re-matches). */
+struct rs_job {
+	struct rs_worker *w;
+	struct stor *st;
+	struct stor_scan_job *job;
+	char **repos;
+	size_t nrepos;
+	struct stor_manifest *m;
+	const char *repo;     /* the repository the manifest was read from */
+	struct stor_scan cur; /* the stored result, if any */
+	json_t *old;	      /* cur's report, parsed */
+	const char *dbv;      /* the worker's DB version, or NULL */
+	const char *what;     /* for the log: "scanned", "re-matched"... */
+	bool stopped;	      /* the pool stopped while layers were read */
+};
+/* Reopens the worker's DB when the pool has seen it change. */
+void rs_worker_db(struct rs_worker *w);
+/* Loads the repositories, the manifest and the stored result.  0 when no
+ * repository has the manifest any more. */
+int rs_job_load(struct rs_job *j, struct err *e);
+/* Frees what rs_job_load() loaded. */
+void rs_job_release(struct rs_job *j);
+/* Queues the job again later, or fails it for good (see rs_retry_at()). */
+void rs_job_fail(struct rs_job *j, const struct err *why);
+/* The log line of a finished job (t0: when it began, CLOCK_MONOTONIC). */
+void rs_job_log(const struct rs_job *j, const json_t *report,
+		const struct timespec *t0);
+bool rs_same_str(const char *a, const char *b);
+
+/* scan_batch.c: claims up to RS_BATCH re-match jobs and runs them with
+ * one write for all; false when none was due. */
+bool rs_batch_run(struct rs_worker *w);
 
 /* scan_report.c */
 /* The findings of a report, short, for the pull policy to read on every
@@ -183,8 +212,24 @@ char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
 			   char **annotations);
 
 /* scan_publish.c: makes repo's report referrer for subject the one of
- * report_text (replacing others); nothing if repo no longer has it. */
+ * report (replacing others); nothing if repo no longer has it. */
 int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	       const json_t *report, struct err *e);
+/* What rs_publish() would write, read but not written.  text, if not NULL,
+ * is report as compact JSON (saves making it again). */
+struct rs_pub {
+	char *text, *body, *ann;  /* the report, its referrer, annotations */
+	struct digest refs[2];	  /* the empty config, the report */
+	struct digest mdg;	  /* the referrer's */
+	struct stor_blob_data blobs[2]; /* of refs */
+	struct stor_manifest_put put;	/* put.repo NULL: repo lacks subject */
+	struct digest *drop;		/* the other report referrers */
+	size_t ndrop;
+	bool in_place; /* the referrer is there alone: nothing to write */
+};
+int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
+		const json_t *report, const char *text, struct rs_pub *p,
+		struct err *e);
+void rs_pub_release(struct rs_pub *p);
 
 #endif

@@ -9,8 +9,10 @@
  *     reports;
  *   - otherwise (pushed again, to another repository) the report is only
  *     published.
- * A report is replaced only when its findings change.  Publishing comes
- * before the job is marked done, so a crash in between publishes again.
+ * A report is replaced only when its findings change.  Its referrers are
+ * published before the report is stored and the job marked done: a client
+ * that sees the report finds its referrer, and a crash in between
+ * publishes again.
  */
 #include "registry/scan/scan_int.h"
 
@@ -27,21 +29,6 @@
  * start with the scanner's SCAN_NO_DB so a re-match replaces it). */
 #define RS_NO_DB_NOTE                                                          \
 	"no vulnerability data: the registry has no vulnerability DB loaded"
-
-struct rs_job {
-	struct rs_worker *w;
-	struct stor *st;
-	struct stor_scan_job *job;
-	char **repos;
-	size_t nrepos;
-	struct stor_manifest *m;
-	const char *repo;     /* the repository the manifest was read from */
-	struct stor_scan cur; /* the stored result, if any */
-	json_t *old;	      /* cur's report, parsed */
-	const char *dbv;      /* the worker's DB version, or NULL */
-	const char *what;     /* for the log: "scanned", "re-matched"... */
-	bool stopped;	      /* the pool stopped while layers were read */
-};
 
 /* The scanner reads blobs straight from the store.  Any repository's link
  * will do: the manifest PUT checked its blobs were in its repository. */
@@ -62,8 +49,7 @@ static int rs_open_blob(void *ctx, const struct digest *dg, struct scan_blob *b,
 	return stor_blob_open(j->st, NULL, dg, &b->fd, &b->size, e);
 }
 
-/* Reopens the worker's DB when the pool has seen it change. */
-static void rs_worker_db(struct rs_worker *w)
+void rs_worker_db(struct rs_worker *w)
 {
 	uint64_t gen = rs_db_gen(w->pool);
 	struct err e = ERR_INIT;
@@ -82,14 +68,12 @@ static void rs_worker_db(struct rs_worker *w)
 	w->db_gen = gen;
 }
 
-static bool rs_same_str(const char *a, const char *b)
+bool rs_same_str(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-/* Loads the repositories, the manifest and the stored result.  0 when no
- * repository has the manifest any more. */
-static int rs_job_load(struct rs_job *j, struct err *e)
+int rs_job_load(struct rs_job *j, struct err *e)
 {
 	const char *repo;
 	size_t i;
@@ -222,25 +206,35 @@ out:
 	return ret;
 }
 
-/* Stores *report unless it says what the stored one says; then *report
- * becomes the stored one, so every repository gets the same. */
-static int rs_job_store(struct rs_job *j, json_t **report, struct err *e)
+/* When *report says what the stored one says, *report becomes the stored
+ * one (so every repository gets the same) and true is returned. */
+static bool rs_job_keep_old(struct rs_job *j, json_t **report)
+{
+	if (!j->old || !rs_report_same(j->old, *report))
+		return false;
+	json_decref(*report);
+	*report = json_incref(j->old);
+	if (strcmp(j->what, "published"))
+		j->what = "unchanged";
+	return true;
+}
+
+/* Stores report, or (kept: it is the stored one) notes the DB it was
+ * checked against. */
+static int rs_job_store(struct rs_job *j, const json_t *report, bool kept,
+			struct err *e)
 {
 	struct stor_scan_result r = {0};
 	char *text, *findings;
 	int ret;
 
-	if (j->old && rs_report_same(j->old, *report)) {
-		json_decref(*report);
-		*report = json_incref(j->old);
-		if (strcmp(j->what, "published"))
-			j->what = "unchanged";
+	if (kept) {
 		if (rs_same_str(j->cur.checked_db, j->dbv))
 			return 0;
 		return stor_scan_checked(j->st, &j->job->digest, j->dbv, e);
 	}
-	text = json_dumps(*report, JSON_COMPACT);
-	findings = rs_findings(*report);
+	text = json_dumps(report, JSON_COMPACT);
+	findings = rs_findings(report);
 	if (!text) {
 		free(findings);
 		return err_set(e, ERR_INTERNAL, "cannot serialise report");
@@ -272,7 +266,7 @@ int64_t rs_retry_at(enum err_code c, int attempts, time_t now)
 	return (int64_t)now + (wait < RS_RETRY_MAX_S ? wait : RS_RETRY_MAX_S);
 }
 
-static void rs_job_fail(struct rs_job *j, const struct err *why)
+void rs_job_fail(struct rs_job *j, const struct err *why)
 {
 	char ds[DIGEST_STR_MAX];
 	struct err e = ERR_INIT;
@@ -306,8 +300,8 @@ static void rs_job_requeue(struct rs_job *j)
 		log_msg(LL_ERROR, "scan %s: %s", ds, e.msg);
 }
 
-static void rs_job_log(const struct rs_job *j, const json_t *report,
-		       const struct timespec *t0)
+void rs_job_log(const struct rs_job *j, const json_t *report,
+		const struct timespec *t0)
 {
 	const json_t *c = json_object_get(report, "counts");
 	struct timespec t1;
@@ -362,6 +356,7 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 	struct err e = ERR_INIT;
 	json_t *report = NULL;
 	struct timespec t0;
+	bool kept = false;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -383,8 +378,11 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 		rs_job_requeue(&j);
 		goto out;
 	}
-	if (rc < 0 || rs_job_store(&j, &report, &e) < 0 ||
-	    rs_job_publish(&j, report, &e) < 0 ||
+	/* Referrers first: whoever sees the report finds its referrer. */
+	if (rc >= 0)
+		kept = rs_job_keep_old(&j, &report);
+	if (rc < 0 || rs_job_publish(&j, report, &e) < 0 ||
+	    rs_job_store(&j, report, kept, &e) < 0 ||
 	    stor_scan_done(j.st, job, &e) < 0) {
 		rs_job_fail(&j, &e);
 		goto out;
@@ -393,8 +391,17 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 	rs_notify(w->pool, &job->digest);
 out:
 	json_decref(report);
-	json_decref(j.old);
-	stor_scan_release(&j.cur);
-	stor_manifest_free(j.m);
-	stor_strv_free(j.repos, j.nrepos);
+	rs_job_release(&j);
+}
+
+void rs_job_release(struct rs_job *j)
+{
+	json_decref(j->old);
+	stor_scan_release(&j->cur);
+	stor_manifest_free(j->m);
+	stor_strv_free(j->repos, j->nrepos);
+	j->old = NULL;
+	j->m = NULL;
+	j->repos = NULL;
+	j->nrepos = 0;
 }

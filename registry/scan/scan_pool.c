@@ -50,6 +50,33 @@ void reg_scan_db_version(struct reg_scan *s, char *out, size_t n)
 	pthread_mutex_unlock(&s->lock);
 }
 
+bool reg_scan_final(const struct stor_scan *sc)
+{
+	return sc->has_result || sc->state == STOR_SCAN_NONE ||
+	       sc->state == STOR_SCAN_DONE || sc->state == STOR_SCAN_FAILED;
+}
+
+void reg_scan_on_final(struct reg_scan *s, reg_scan_final_fn fn, void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	s->on_final = fn;
+	s->on_final_arg = arg;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void rs_notify(struct reg_scan *s, const struct digest *dg)
+{
+	reg_scan_final_fn fn;
+	void *arg;
+
+	pthread_mutex_lock(&s->lock);
+	fn = s->on_final;
+	arg = s->on_final_arg;
+	pthread_mutex_unlock(&s->lock);
+	if (fn)
+		fn(arg, dg);
+}
+
 void reg_scan_kick(struct reg_scan *s)
 {
 	if (!s)
@@ -103,6 +130,10 @@ static void *rs_worker_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		if (stop)
 			break;
+		if (rs_batch_run(w)) {
+			malloc_trim(0);
+			continue;
+		}
 		rc = stor_scan_claim(s->st, RS_LEASE_S, &job, &e);
 		if (rc == 1) {
 			rs_job_run(w, &job);
@@ -282,7 +313,6 @@ struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e)
 	s->workers = xcalloc((size_t)s->nworkers, sizeof(*s->workers));
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
-	pthread_mutex_init(&s->wlock, NULL);
 	sem_init(&s->wake_manager, 0, 0);
 	if (stor_scan_recover(s->st, RS_MAX_ATTEMPTS, &n, e) < 0)
 		goto fail;
@@ -328,14 +358,9 @@ void reg_scan_free(struct reg_scan *s)
 {
 	if (!s)
 		return;
-	rs_waiters_free(s);
-	if (s->import) {
-		/* Queued but never run (stopped first). */
-		reg_scan_feed_remove(s->import->path);
-		rs_import_free(s->import);
-	}
+	if (s->import)
+		rs_import_drop(s->import);
 	sem_destroy(&s->wake_manager);
-	pthread_mutex_destroy(&s->wlock);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s->workers);

@@ -4,7 +4,9 @@
  * repository never lacks a report; a crash in between leaves two, and the
  * next publication of that subject removes the stale one.  The manifest is
  * built only from the report and the subject, so publishing the same
- * report again finds it in place and writes nothing.
+ * report again finds it in place and writes nothing.  rs_pub_plan() works
+ * out what to write; rs_publish() writes it at once, a re-match batch
+ * (scan_batch.c) with its other jobs.
  */
 #include "registry/scan/scan_int.h"
 
@@ -14,65 +16,6 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
-
-/* Stores the referrer of one report; *out gets its digest. */
-static int rs_put_referrer(struct stor *st, const char *repo,
-			   const json_t *report, const char *text,
-			   const struct rs_subject *subj, struct digest *out,
-			   struct err *e)
-{
-	struct digest refs[2], empty, mdg;
-	char *body = NULL, *ann = NULL, es[DIGEST_STR_MAX];
-	struct stor_manifest_put put;
-	size_t len = strlen(text);
-	int ret = -1;
-
-	if (stor_blob_put(st, repo, "{}", 2, &empty, e) < 0 ||
-	    stor_blob_put(st, repo, text, len, &refs[1], e) < 0)
-		goto out;
-	if (strcmp(digest_str(&empty, es), OCI_EMPTY_DIGEST)) {
-		err_set(e, ERR_INTERNAL, "empty descriptor digest is %s", es);
-		goto out;
-	}
-	refs[0] = empty;
-	body = rs_referrer_manifest(report, &refs[1], len, subj, &ann);
-	digest_of(DIGEST_SHA256, body, strlen(body), &mdg);
-	put = (struct stor_manifest_put){
-		.repo = repo,
-		.digest = &mdg,
-		.media_type = OCI_MT_MANIFEST,
-		.body = body,
-		.len = strlen(body),
-		.subject = subj->digest,
-		.artifact_type = REG_SCAN_REPORT_TYPE,
-		.annotations_json = ann,
-		.refs = refs,
-		.nrefs = 2,
-		.enqueue_scan = false,
-	};
-	if (stor_manifest_put(st, &put, e) < 0)
-		goto out;
-	*out = mdg;
-	ret = 0;
-out:
-	free(body);
-	free(ann);
-	return ret;
-}
-
-/* The referrer a report would get, without storing anything. */
-static void rs_would_be(const json_t *report, const char *text,
-			const struct rs_subject *subj, struct digest *out)
-{
-	struct digest rdg;
-	char *body, *ann;
-
-	digest_of(DIGEST_SHA256, text, strlen(text), &rdg);
-	body = rs_referrer_manifest(report, &rdg, strlen(text), subj, &ann);
-	digest_of(DIGEST_SHA256, body, strlen(body), out);
-	free(body);
-	free(ann);
-}
 
 /* Deletes every report referrer of subject in repo but keep (NULL: all). */
 static int rs_drop_old(struct stor *st, const char *repo,
@@ -99,34 +42,48 @@ static int rs_drop_old(struct stor *st, const char *repo,
 	return ret;
 }
 
-/* Whether repo's only report referrer of subject is want. */
-static int rs_in_place(struct stor *st, const char *repo,
-		       const struct digest *subject, const struct digest *want,
-		       bool *yes, struct err *e)
+/* The report referrers of subject in repo other than want; *in_place when
+ * want is the only one. */
+static int rs_others(struct stor *st, struct rs_pub *p,
+		     const struct digest *subject, struct err *e)
 {
 	struct stor_desc *d = NULL;
 	size_t n = 0;
 
-	if (stor_referrers(st, repo, subject, REG_SCAN_REPORT_TYPE, &d, &n, e) <
-	    0)
+	if (stor_referrers(st, p->put.repo, subject, REG_SCAN_REPORT_TYPE, &d,
+			   &n, e) < 0)
 		return -1;
-	*yes = n == 1 && digest_eq(&d[0].digest, want);
+	p->in_place = n == 1 && digest_eq(&d[0].digest, &p->mdg);
+	p->drop = xcalloc(n + 1, sizeof(*p->drop));
+	for (size_t i = 0; i < n; i++)
+		if (!digest_eq(&d[i].digest, &p->mdg))
+			p->drop[p->ndrop++] = d[i].digest;
 	stor_desc_free(d, n);
 	return 0;
 }
 
-int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
-	       const json_t *report, struct err *e)
+/* Whether report already names repo (an image's report in the repository
+ * it was scanned for). */
+static bool rs_names(const json_t *report, const char *repo)
+{
+	const char *r = json_string_value(
+		json_object_get(json_object_get(report, "image"), "repository"));
+
+	return r && !strcmp(r, repo) && !json_object_get(report, "manifests");
+}
+
+int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
+		const json_t *report, const char *text, struct rs_pub *p,
+		struct err *e)
 {
 	struct stor_manifest *m = NULL;
 	struct err sub = ERR_INIT;
-	struct digest want, got;
 	struct rs_subject subj;
+	char es[DIGEST_STR_MAX];
 	json_t *r = NULL;
-	char *text = NULL;
-	bool done = false;
 	int ret = -1;
 
+	memset(p, 0, sizeof(*p));
 	if (stor_manifest_get(st, repo, NULL, subject, &m, &sub) < 0) {
 		/* Deleted meanwhile: nothing to annotate. */
 		if (sub.code == ERR_MANIFEST_UNKNOWN)
@@ -135,22 +92,80 @@ int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	}
 	subj = (struct rs_subject){subject, m->media_type, (int64_t)m->len};
 	r = rs_report_in(report, repo);
-	text = json_dumps(r, JSON_COMPACT);
-	if (!text) {
+	p->text = text && rs_names(report, repo) ? xstrdup(text)
+						 : json_dumps(r, JSON_COMPACT);
+	if (!p->text) {
 		err_set(e, ERR_INTERNAL, "cannot serialise report");
 		goto out;
 	}
-	rs_would_be(r, text, &subj, &want);
-	if (rs_in_place(st, repo, subject, &want, &done, e) < 0)
+	digest_of(DIGEST_SHA256, "{}", 2, &p->refs[0]);
+	if (strcmp(digest_str(&p->refs[0], es), OCI_EMPTY_DIGEST)) {
+		err_set(e, ERR_INTERNAL, "empty descriptor digest is %s", es);
 		goto out;
-	if (!done && (rs_put_referrer(st, repo, r, text, &subj, &got, e) < 0 ||
-		      rs_drop_old(st, repo, subject, &got, e) < 0))
+	}
+	digest_of(DIGEST_SHA256, p->text, strlen(p->text), &p->refs[1]);
+	p->body = rs_referrer_manifest(r, &p->refs[1], strlen(p->text), &subj,
+				       &p->ann);
+	digest_of(DIGEST_SHA256, p->body, strlen(p->body), &p->mdg);
+	p->blobs[0] = (struct stor_blob_data){&p->refs[0], "{}", 2};
+	p->blobs[1] = (struct stor_blob_data){&p->refs[1], p->text,
+					      strlen(p->text)};
+	p->put = (struct stor_manifest_put){
+		.repo = repo,
+		.digest = &p->mdg,
+		.media_type = OCI_MT_MANIFEST,
+		.body = p->body,
+		.len = strlen(p->body),
+		.subject = subject,
+		.artifact_type = REG_SCAN_REPORT_TYPE,
+		.annotations_json = p->ann,
+		.refs = p->refs,
+		.nrefs = 2,
+		.enqueue_scan = false,
+	};
+	if (rs_others(st, p, subject, e) < 0)
 		goto out;
 	ret = 0;
 out:
-	free(text);
 	json_decref(r);
 	stor_manifest_free(m);
+	if (ret < 0)
+		rs_pub_release(p);
+	return ret;
+}
+
+void rs_pub_release(struct rs_pub *p)
+{
+	free(p->text);
+	free(p->body);
+	free(p->ann);
+	free(p->drop);
+	memset(p, 0, sizeof(*p));
+}
+
+int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
+	       const json_t *report, struct err *e)
+{
+	struct digest got;
+	struct rs_pub p;
+	int ret = -1;
+
+	if (rs_pub_plan(st, repo, subject, report, NULL, &p, e) < 0)
+		return -1;
+	if (!p.put.repo || p.in_place) {
+		ret = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < 2; i++)
+		if (stor_blob_put(st, repo, p.blobs[i].data, p.blobs[i].len,
+				  &got, e) < 0)
+			goto out;
+	if (stor_manifest_put(st, &p.put, e) < 0 ||
+	    rs_drop_old(st, repo, subject, &p.mdg, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	rs_pub_release(&p);
 	return ret;
 }
 

@@ -180,22 +180,26 @@ bool rs_report_same(const json_t *a, const json_t *b)
 	return same;
 }
 
-static void rs_set_repo(json_t *r, const char *repo)
-{
-	json_t *img = json_object_get(r, "image"), *m;
-	size_t i;
-
-	if (json_is_object(img))
-		json_object_set_new(img, "repository", json_string(repo));
-	json_array_foreach(json_object_get(r, "manifests"), i, m)
-		rs_set_repo(m, repo);
-}
-
+/* Only the members on the way to "repository" are copied: a report is
+ * large, and the copy is read, never changed. */
 json_t *rs_report_in(const json_t *report, const char *repo)
 {
-	json_t *r = json_deep_copy(report);
+	json_t *r = json_copy((json_t *)report), *img, *mans, *m, *copy;
+	size_t i;
 
-	rs_set_repo(r, repo);
+	img = json_object_get(r, "image");
+	if (json_is_object(img)) {
+		img = json_copy(img);
+		json_object_set_new(img, "repository", json_string(repo));
+		json_object_set_new(r, "image", img);
+	}
+	mans = json_object_get(r, "manifests");
+	if (json_is_array(mans)) {
+		copy = json_array();
+		json_array_foreach(mans, i, m)
+			json_array_append_new(copy, rs_report_in(m, repo));
+		json_object_set_new(r, "manifests", copy);
+	}
 	return r;
 }
 

@@ -395,6 +395,135 @@ static void test_repos_and_blob_put(void **state)
 	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
 }
 
+/* Re-match jobs are claimed together, never before a push. */
+static void test_claim_rematch(void **state)
+{
+	struct fx *fx = *state;
+	struct digest a = put(fx, REPO, "{\"img\":11}", true, NULL, 0);
+	struct digest b = put(fx, REPO, "{\"img\":12}", true, NULL, 0), c;
+	struct stor_scan_job job, jobs[4];
+	struct err e = ERR_INIT;
+	size_t n = 9;
+
+	/* Pushes are not re-matches. */
+	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs, 4, &n, &e),
+			 0);
+	assert_int_equal(n, 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(stor_scan_claim(fx->st, 60, &job, &e), 1);
+		finish(fx, &job, "{}", "v1");
+	}
+	assert_int_equal(stor_scan_rearm(fx->st, "v2", &n, &e), 0);
+	assert_int_equal(n, 2);
+	/* A push waiting keeps them back. */
+	c = put(fx, REPO, "{\"img\":13}", true, NULL, 0);
+	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs, 4, &n, &e),
+			 0);
+	assert_int_equal(n, 0);
+	claim(fx, &c, &job);
+	finish(fx, &job, "{}", "v2");
+	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs, 1, &n, &e),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(jobs[0].attempts, 1);
+	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs + 1, 4, &n,
+						 &e),
+			 0);
+	assert_int_equal(n, 1);
+	assert_false(digest_eq(&jobs[0].digest, &jobs[1].digest));
+	assert_true(digest_eq(&jobs[0].digest, &a) ||
+		    digest_eq(&jobs[0].digest, &b));
+	assert_int_equal(state_of(fx, &a), STOR_SCAN_RUNNING);
+	assert_int_equal(state_of(fx, &b), STOR_SCAN_RUNNING);
+	stor_scan_job_release(&jobs[0]);
+	stor_scan_job_release(&jobs[1]);
+}
+
+/* A batch writes results, referrers and done in one go. */
+static void test_finish_many(void **state)
+{
+	struct fx *fx = *state;
+	struct digest a = put(fx, REPO, "{\"img\":14}", true, NULL, 0);
+	struct digest b = put(fx, REPO, "{\"img\":15}", true, NULL, 0);
+	struct digest old, blob_dg, ref_dg, bad;
+	struct stor_scan_job job, jobs[2];
+	const char *blob = "{\"report\":1}", *ref = "{\"referrer\":1}";
+	struct stor_scan_result r = {"{\"new\":1}", "[]", "v2"};
+	struct stor_blob_data bd = {&blob_dg, blob, strlen(blob)};
+	struct stor_manifest_put mp;
+	struct stor_scan_referrer sr;
+	struct stor_scan_outcome out[2];
+	struct stor_manifest *m = NULL;
+	struct stor_desc *d = NULL;
+	struct stor_scan sc;
+	struct err e = ERR_INIT;
+	int64_t size;
+	size_t n;
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(stor_scan_claim(fx->st, 60, &job, &e), 1);
+		finish(fx, &job, "{}", "v1");
+	}
+	old = put(fx, REPO, "{\"old-referrer\":1}", false, NULL, 0);
+	assert_int_equal(stor_scan_rearm(fx->st, "v2", &n, &e), 0);
+	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs, 2, &n, &e),
+			 0);
+	assert_int_equal(n, 2);
+	if (!digest_eq(&jobs[0].digest, &a)) {
+		job = jobs[0];
+		jobs[0] = jobs[1];
+		jobs[1] = job;
+	}
+	blob_dg = dg_of(blob);
+	ref_dg = dg_of(ref);
+	mp = (struct stor_manifest_put){
+		.repo = REPO,
+		.digest = &ref_dg,
+		.media_type = "application/vnd.oci.image.manifest.v1+json",
+		.body = ref,
+		.len = strlen(ref),
+		.subject = &a,
+		.artifact_type = "application/x-report",
+		.refs = &blob_dg,
+		.nrefs = 1,
+	};
+	sr = (struct stor_scan_referrer){&mp, &bd, 1, &old, 1};
+	out[0] = (struct stor_scan_outcome){&jobs[0], &r, NULL, &sr, 1};
+	out[1] = (struct stor_scan_outcome){&jobs[1], NULL, "v2", NULL, 0};
+	assert_int_equal(stor_scan_finish_many(fx->st, out, 2, &e), 0);
+
+	assert_int_equal(stor_scan_get(fx->st, &a, true, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_DONE);
+	assert_string_equal(sc.report, r.report);
+	assert_string_equal(sc.db_version, "v2");
+	stor_scan_release(&sc);
+	assert_int_equal(stor_scan_get(fx->st, &b, true, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_DONE);
+	assert_string_equal(sc.report, "{}");
+	assert_string_equal(sc.db_version, "v1");
+	assert_string_equal(sc.checked_db, "v2");
+	stor_scan_release(&sc);
+	assert_int_equal(stor_blob_stat(fx->st, REPO, &blob_dg, &size, &e), 0);
+	assert_int_equal(size, (int64_t)strlen(blob));
+	assert_int_equal(stor_referrers(fx->st, REPO, &a, NULL, &d, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_true(digest_eq(&d[0].digest, &ref_dg));
+	stor_desc_free(d, n);
+	/* The referrer it replaces is gone. */
+	assert_int_equal(stor_manifest_get(fx->st, REPO, NULL, &old, &m, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_MANIFEST_UNKNOWN);
+	e = (struct err)ERR_INIT;
+
+	/* A blob that is not what its digest says: nothing is written. */
+	bad = dg_of("other");
+	bd.digest = &bad;
+	assert_int_equal(stor_scan_finish_many(fx->st, out, 1, &e), -1);
+	assert_int_equal(e.code, ERR_DIGEST_INVALID);
+	stor_scan_job_release(&jobs[0]);
+	stor_scan_job_release(&jobs[1]);
+}
+
 /* A meta.db made by the first schema keeps its jobs through the
  * migration. */
 static void test_migrate_from_v1(void **state)
@@ -460,6 +589,8 @@ int main(void)
 		T(test_result_without_job),
 		T(test_rearm),
 		T(test_repos_and_blob_put),
+		T(test_claim_rematch),
+		T(test_finish_many),
 		T(test_migrate_from_v1),
 #undef T
 	};
