@@ -12,12 +12,10 @@
  */
 #include "registry/waiters.h"
 
-#include <event2/event.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "common/log.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
@@ -26,7 +24,7 @@ struct reg_hold {
 	struct http_req *req;
 	reg_wake_fn fn;
 	void *arg;
-	struct event *timer; /* scan waits only */
+	struct http_timer *timer; /* scan waits only */
 	struct digest dg;
 	/* Guarded by ws->lock: */
 	bool listed;   /* in ws->list: a completion of dg wakes it */
@@ -42,16 +40,16 @@ struct reg_waiters {
 	struct reg_hold *list; /* scan waits not woken yet */
 };
 
-static void hold_closed(struct http_req *req, void *arg);
+static void hold_gone(void *ptr, bool gone);
 
-/* The request's close callback is the hold's while it is held: the one
- * place that arms and disarms it. */
+/* The hold is attached to its request while held: the one place that
+ * attaches and takes it off. */
 static void hold_watch(struct reg_hold *h, bool on)
 {
 	if (on)
-		http_req_on_close(h->req, hold_closed, h);
+		http_req_attach(h->req, h, hold_gone);
 	else
-		http_req_on_close(h->req, NULL, NULL);
+		http_req_detach(h->req, h);
 }
 
 static void hold_end(struct reg_hold *h, struct http_req *req,
@@ -60,8 +58,7 @@ static void hold_end(struct reg_hold *h, struct http_req *req,
 	reg_wake_fn fn = h->fn;
 	void *arg = h->arg;
 
-	if (h->timer)
-		event_free(h->timer);
+	http_timer_free(h->timer);
 	if (why != REG_WAKE_CLOSED)
 		hold_watch(h, false);
 	free(h);
@@ -96,13 +93,15 @@ static void hold_fire(struct reg_hold *h)
 	http_req_defer(h->req, hold_deferred, h);
 }
 
-static void hold_closed(struct http_req *req, void *arg)
+/* The request ended while held: its client went away (a hold replies
+ * only after it is taken off, so gone is always true here). */
+static void hold_gone(void *ptr, bool gone)
 {
-	struct reg_hold *h = arg;
+	struct reg_hold *h = ptr;
 	struct reg_waiters *ws = h->ws;
 	bool later;
 
-	(void)req;
+	(void)gone;
 	pthread_mutex_lock(&ws->lock);
 	hold_unlink(h);
 	later = h->external;
@@ -115,14 +114,12 @@ static void hold_closed(struct http_req *req, void *arg)
 		hold_end(h, NULL, REG_WAKE_CLOSED);
 }
 
-static void hold_timeout(evutil_socket_t fd, short what, void *arg)
+static void hold_timeout(void *arg)
 {
 	struct reg_hold *h = arg;
 	struct reg_waiters *ws = h->ws;
 	bool fired;
 
-	(void)fd;
-	(void)what;
 	pthread_mutex_lock(&ws->lock);
 	fired = h->fired;
 	hold_unlink(h);
@@ -188,18 +185,11 @@ void reg_waiters_scan(struct reg_waiters *ws, struct http_req *req,
 		      void *arg)
 {
 	struct reg_hold *h = hold_new(ws, req, fn, arg);
-	struct timeval tv = {timeout_s > 0 ? timeout_s : 0, 0};
 	struct err e = ERR_INIT;
 	struct stor_scan sc;
 	bool now;
 
 	h->dg = *dg;
-	h->timer = evtimer_new(http_req_base(req), hold_timeout, h);
-	if (!h->timer) {
-		log_msg(LL_ERROR, "%s: no timer for a scan wait",
-			http_req_id(req));
-		abort();
-	}
 	pthread_mutex_lock(&ws->lock);
 	h->listed = true;
 	h->next = ws->list;
@@ -208,7 +198,7 @@ void reg_waiters_scan(struct reg_waiters *ws, struct http_req *req,
 	ws->list = h;
 	pthread_mutex_unlock(&ws->lock);
 	hold_watch(h, true);
-	evtimer_add(h->timer, &tv);
+	h->timer = http_timer_new(req, timeout_s, hold_timeout, h);
 	/* Registered first, checked second: a report landing in between
 	 * is not missed.  A read error ends the wait too (the callback
 	 * reads again and replies with the error). */
@@ -242,8 +232,7 @@ void reg_waiters_free(struct reg_waiters *ws)
 	/* Only left if the HTTP server was not freed first. */
 	while ((h = ws->list)) {
 		ws->list = h->next;
-		if (h->timer)
-			event_free(h->timer);
+		http_timer_free(h->timer);
 		free(h);
 	}
 	pthread_mutex_destroy(&ws->lock);

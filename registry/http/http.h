@@ -2,8 +2,7 @@
  *
  * registry/http/ is the server: listening socket, worker loops,
  * connections, request parsing, replies and TLS.  It is the only code in
- * registry/ that includes libevent, but for one leftover: waiters.c
- * arms a libevent timer on http_req_base().  The rest of registry/ calls
+ * registry/ that includes libevent.  The rest of registry/ calls
  * it through this header only: http_server_new() with a dispatch
  * callback, then per request the http_req_*() accessors, http_req_attach()
  * for the handler's state, http_req_body() for a streamed body,
@@ -95,8 +94,6 @@ typedef int (*http_data_fn)(struct http_req *req, const void *data,
 			    size_t len, void *arg);
 /* The whole body has arrived. */
 typedef void (*http_end_fn)(struct http_req *req, void *arg);
-/* The client went away before a reply was sent (http_req_on_close()). */
-typedef void (*http_close_fn)(struct http_req *req, void *arg);
 /* Frees what a handler attached to a request (http_req_attach()). */
 typedef void (*http_dtor_fn)(void *ptr, bool gone);
 /* Runs on the request's loop thread after http_req_defer(). */
@@ -182,12 +179,14 @@ void http_req_body(struct http_req *req, http_data_fn on_data,
 /* After on_data paused the body: the rest flows again.  On the loop
  * thread; nothing if it is not paused. */
 void http_req_resume(struct http_req *req);
-/* The older form of a gone destructor, one per request, which the handler
- * sets and clears by hand: on_close(req, arg) runs if the client goes away
- * before the reply is complete (not after http_reply_abort()).  Kept for
- * registry/waiters.c until it moves to http_req_attach(). */
-void http_req_on_close(struct http_req *req, http_close_fn on_close,
-		       void *arg);
+/* A one-shot timer on req's loop thread: fn(arg) runs after secs seconds
+ * unless http_timer_free() came first.  Its owner frees it (at the latest
+ * in the destructor of the state it belongs to); it does not follow the
+ * request's end by itself. */
+struct http_timer;
+struct http_timer *http_timer_new(struct http_req *req, int secs,
+				  void (*fn)(void *arg), void *arg);
+void http_timer_free(struct http_timer *t);
 /* Thread-safe: runs fn(req, arg) on the request's loop thread.  The caller
  * must know the request is still alive (it has not replied, or its streamed
  * reply is not complete, and its destructors have not run).  If the request

@@ -141,8 +141,6 @@ static void conn_notify_close(struct http_conn *c)
 	    req->close_notified)
 		return;
 	req->close_notified = true;
-	if (req->on_close && !req->cut)
-		req->on_close(req, req->close_arg);
 	http_req_cleanup(req, true);
 }
 
@@ -965,12 +963,6 @@ void http_req_resume(struct http_req *req)
 		timer_arm(c, conn_cfg(c)->idle_timeout_s);
 		conn_kick(c);
 	}
-}
-
-void http_req_on_close(struct http_req *req, http_close_fn on_close, void *arg)
-{
-	req->on_close = on_close;
-	req->close_arg = arg;
 }
 
 static bool header_name_ok(const char *s)

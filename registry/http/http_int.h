@@ -175,8 +175,6 @@ struct http_req {
 	http_data_fn on_data;
 	http_end_fn on_end;
 	void *body_arg;
-	http_close_fn on_close;
-	void *close_arg;
 	bool dispatched;
 	bool body_wanted;
 	bool continue_sent;

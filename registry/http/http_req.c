@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -534,4 +535,43 @@ int http_parse_range(const char *hdr, int64_t size, int64_t *off, int64_t *len)
 	*off = first;
 	*len = last - first + 1;
 	return 1;
+}
+
+struct http_timer {
+	struct event *ev;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void timer_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_timer *t = arg;
+
+	(void)fd;
+	(void)what;
+	t->fn(t->arg);
+}
+
+struct http_timer *http_timer_new(struct http_req *req, int secs,
+				  void (*fn)(void *arg), void *arg)
+{
+	struct http_timer *t = xcalloc(1, sizeof(*t));
+	struct timeval tv = {secs > 0 ? secs : 0, 0};
+
+	t->fn = fn;
+	t->arg = arg;
+	t->ev = evtimer_new(req->w->base, timer_fire, t);
+	if (!t->ev || evtimer_add(t->ev, &tv) < 0) {
+		log_msg(LL_ERROR, "%s: cannot arm a timer", req->id);
+		abort();
+	}
+	return t;
+}
+
+void http_timer_free(struct http_timer *t)
+{
+	if (!t)
+		return;
+	event_free(t->ev);
+	free(t);
 }
