@@ -7,10 +7,10 @@
 #include "fuzz/fuzz.h"
 
 #include "common/log.h"
-#include "registry/api.h"
+#include "registry/api_int.h"
 #include "registry/http/http.h"
 #include "registry/http/http_int.h"
-#include "registry/parse.h"
+#include "registry/parse_int.h"
 
 static struct http_server fz_srv;
 static struct http_worker fz_w;

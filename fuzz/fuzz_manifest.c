@@ -3,7 +3,7 @@
 #include "fuzz/fuzz.h"
 
 #include "common/log.h"
-#include "registry/api.h"
+#include "registry/api_int.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

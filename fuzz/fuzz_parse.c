@@ -8,7 +8,7 @@
 #include "common/log.h"
 #include "registry/http/http.h"
 #include "registry/http/http_int.h"
-#include "registry/parse.h"
+#include "registry/parse_int.h"
 
 static void fz_check_digest(const char *s, size_t len)
 {

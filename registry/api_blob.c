@@ -3,13 +3,13 @@
  * GET and HEAD stay on the loop: the lookup is a read, which in WAL mode
  * never waits for a writer, then an open and an fstat.  DELETE writes, so
  * it runs on the work pool. */
-#include "registry/api.h"
+#include "registry/api_int.h"
 
 #include <stdio.h>
 #include <unistd.h>
 
-#include "registry/reply.h"
-#include "registry/work.h"
+#include "registry/reply_int.h"
+#include "registry/work_int.h"
 #include "common/banned.h"
 
 enum reg_status api_blob_get(struct reg_call *c)

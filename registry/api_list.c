@@ -1,5 +1,5 @@
 /* api_list.c: the base endpoint and the lists: tags, catalog, referrers. */
-#include "registry/api.h"
+#include "registry/api_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,8 +7,8 @@
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
-#include "registry/authz.h"
-#include "registry/reply.h"
+#include "registry/authz_int.h"
+#include "registry/reply_int.h"
 #include "common/banned.h"
 
 /* Largest page we hand out at once; a bigger n gets this many and a Link

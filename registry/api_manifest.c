@@ -1,5 +1,5 @@
 /* api_manifest.c: GET, HEAD, PUT and DELETE /v2/<name>/manifests/<ref>. */
-#include "registry/api.h"
+#include "registry/api_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +8,10 @@
 #include "common/buf.h"
 #include "common/xmalloc.h"
 #include "common/log.h"
-#include "registry/maint.h"
-#include "registry/reply.h"
+#include "registry/maint_int.h"
+#include "registry/reply_int.h"
 #include "registry/scan/scan.h"
-#include "registry/work.h"
+#include "registry/work_int.h"
 #include "common/banned.h"
 
 /* A manifest PUT: attached to the request while its body arrives, then

@@ -1,5 +1,5 @@
 /* api_mparse.c: what a pushed manifest says, checked before it is stored. */
-#include "registry/api.h"
+#include "registry/api_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

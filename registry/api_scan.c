@@ -18,7 +18,7 @@
  *   - discovery's "url" is /v2/_customs/doc, served here: the extension
  *     has no public page.
  */
-#include "registry/api.h"
+#include "registry/api_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,9 +30,9 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/reply.h"
+#include "registry/reply_int.h"
 #include "registry/scan/scan.h"
-#include "registry/waiters.h"
+#include "registry/waiters_int.h"
 #include "common/banned.h"
 
 /* --- GET /v2/<name>/_customs/scan/<ref> --------------------------------- */

@@ -13,23 +13,23 @@
  * (--max-uploads-per-repo, --max-uploads-per-client: 429 above).
  *
  * Every step that touches the database or waits on the disk runs on a work
- * thread (work.h) and the request goes on from there: opening, taking and
+ * thread (work_int.h) and the request goes on from there: opening, taking and
  * giving back a session (sqlite writes), a mount, a cancel, and the finish
  * (an fsync, and a read of all the data when the running sha256 does not
  * give the digest: a sha512 one, or after a crash).  The loop only moves
  * the body's bytes into the session.
  */
-#include "registry/api.h"
+#include "registry/api_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xmalloc.h"
-#include "registry/authz.h"
-#include "registry/maint.h"
-#include "registry/reply.h"
-#include "registry/work.h"
+#include "registry/authz_int.h"
+#include "registry/maint_int.h"
+#include "registry/reply_int.h"
+#include "registry/work_int.h"
 #include "common/banned.h"
 
 enum up_kind {
@@ -635,7 +635,7 @@ static int up_mount_prepare(struct reg_call *c, const char *mount,
 		return -1;
 	}
 	o->has_from = from != NULL;
-	/* Linking needs pull on the source (authz.h). */
+	/* Linking needs pull on the source (authz_int.h). */
 	may = reg_authz_mount(c, from ? o->from : NULL);
 	if (may < 0)
 		return -1;

@@ -1,5 +1,5 @@
 /* authz.c: what each route needs of auth/, and the replies it sends. */
-#include "registry/authz.h"
+#include "registry/authz_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +9,8 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/reply.h"
-#include "registry/work.h"
+#include "registry/reply_int.h"
+#include "registry/work_int.h"
 #include "common/banned.h"
 
 /* --- Set-up --------------------------------------------------------------- */

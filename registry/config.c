@@ -1,4 +1,4 @@
-#include "registry/config.h"
+#include "registry/config_int.h"
 
 #include <limits.h>
 #include <string.h>

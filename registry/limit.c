@@ -1,5 +1,5 @@
-/* limit.c: per-client token buckets (limit.h). */
-#include "registry/limit.h"
+/* limit.c: per-client token buckets (limit_int.h). */
+#include "registry/limit_int.h"
 #include "common/slots.h"
 #include "common/xmalloc.h"
 

@@ -1,11 +1,11 @@
-/* maint.c: gc and scrub on a schedule, quotas, the request rate (maint.h). */
-#include "registry/maint.h"
+/* maint.c: gc and scrub on a schedule, quotas, the request rate (maint_int.h). */
+#include "registry/maint_int.h"
 #include "common/log.h"
 #include "common/slots.h"
 #include "common/xmalloc.h"
 #include "registry/http/http.h"
-#include "registry/limit.h"
-#include "registry/reply.h"
+#include "registry/limit_int.h"
+#include "registry/reply_int.h"
 
 #include <errno.h>
 #include <pthread.h>

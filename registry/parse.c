@@ -1,4 +1,4 @@
-#include "registry/parse.h"
+#include "registry/parse_int.h"
 
 #include <string.h>
 

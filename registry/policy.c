@@ -1,6 +1,6 @@
 /* policy.c: refusing pulls of images with findings, or whose scan did
- * not complete (see policy.h). */
-#include "registry/policy.h"
+ * not complete (see policy_int.h). */
+#include "registry/policy_int.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -9,10 +9,10 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/api.h"
-#include "registry/reply.h"
+#include "registry/api_int.h"
+#include "registry/reply_int.h"
 #include "registry/scan/scan.h"
-#include "registry/waiters.h"
+#include "registry/waiters_int.h"
 #include "scanner/scanner.h"
 #include "common/banned.h"
 

@@ -1,4 +1,4 @@
-#include "registry/reply.h"
+#include "registry/reply_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>

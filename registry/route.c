@@ -1,12 +1,12 @@
-#include "registry/api.h"
+#include "registry/api_int.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "registry/authz.h"
-#include "registry/policy.h"
+#include "registry/authz_int.h"
+#include "registry/policy_int.h"
 #include "registry/proxy/proxy.h"
-#include "registry/reply.h"
+#include "registry/reply_int.h"
 #include "common/banned.h"
 
 /* Order matters where patterns overlap: uploads before blobs. */
@@ -220,10 +220,10 @@ static enum reg_status reg_handler_phase(struct reg_call *c)
 
 /* In order; each hands the call on (REG_CONTINUE), or keeps it. */
 static const reg_handler_fn reg_phases[] = {
-	reg_route_phase,   /* which endpoint (api.h) */
-	reg_authz_phase,   /* authz.h: before any body is read */
+	reg_route_phase,   /* which endpoint (api_int.h) */
+	reg_authz_phase,   /* authz_int.h: before any body is read */
 	reg_proxy_phase,   /* proxy/proxy.h */
-	reg_policy_phase,  /* policy.h */
+	reg_policy_phase,  /* policy_int.h */
 	reg_handler_phase, /* the route's handler (api_*.c) */
 };
 

@@ -1,4 +1,4 @@
-/* waiters.c: requests held for the scan service (see waiters.h).
+/* waiters.c: requests held for the scan service (see waiters_int.h).
  *
  * A hold ends in exactly one callback.  What can end it:
  *   - a wake (a completion for its digest, or reg_hold_wake(); any
@@ -10,7 +10,7 @@
  *     there.
  * The waiters' lock orders the wake against the other two.
  */
-#include "registry/waiters.h"
+#include "registry/waiters_int.h"
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* work.c: the pool behind work.h.
+/* work.c: the pool behind work_int.h.
  *
  * A job is attached to its request, and is in one of three hands; the
  * pool's lock orders the moves:
@@ -14,7 +14,7 @@
  *                      piece at a time does not pile up finished jobs.
  * This is the shape of waiters.c.
  */
-#include "registry/work.h"
+#include "registry/work_int.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -26,7 +26,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/reply.h"
+#include "registry/reply_int.h"
 #include "common/banned.h"
 
 #define WORK_THREADS_MAX 8

@@ -9,7 +9,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/reply.h"
+#include "registry/reply_int.h"
 #include "common/banned.h"
 
 /* --- Setup ------------------------------------------------------------------ */

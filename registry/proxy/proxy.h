@@ -55,8 +55,8 @@
 #include <stdbool.h>
 
 #include "common/err.h"
-#include "registry/api.h"
-#include "registry/config.h"
+#include "registry/api_int.h"
+#include "registry/config_int.h"
 #include "storage/storage.h"
 
 struct reg_proxy;
@@ -74,7 +74,7 @@ void reg_proxy_free(struct reg_proxy *p);
  * names an upstream's source host puts its prefix in front of c->name
  * (and the reply says OCI-Namespace). */
 void reg_proxy_map(struct reg_call *c);
-/* The proxy phase (api.h), after auth: a pull of a proxied name goes
+/* The proxy phase (api_int.h), after auth: a pull of a proxied name goes
  * through the cache (REG_DEFERRED: it replies, at once or later) and a
  * push into one is refused (REG_DONE); REG_CONTINUE for the rest (local
  * names, lists, deletes, scans). */

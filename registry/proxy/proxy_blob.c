@@ -33,7 +33,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/reply.h"
+#include "registry/reply_int.h"
 #include "common/banned.h"
 
 /* A client's reads, and how many per drain of its output. */

@@ -21,8 +21,8 @@
 #include "common/log.h"
 #include "common/oci.h"
 #include "common/xmalloc.h"
-#include "registry/policy.h"
-#include "registry/reply.h"
+#include "registry/policy_int.h"
+#include "registry/reply_int.h"
 #include "registry/scan/scan.h"
 #include "common/banned.h"
 
@@ -78,7 +78,7 @@ static bool pxm_gated(struct reg_ctx *ctx, struct http_req *req)
 {
 	enum http_method method = http_req_method(req);
 
-	/* HEAD as GET (policy.h). */
+	/* HEAD as GET (policy_int.h). */
 	return (method == HTTP_M_GET || method == HTTP_M_HEAD) &&
 	       ctx->policy && ctx->policy->deny >= 0;
 }

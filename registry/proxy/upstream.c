@@ -13,7 +13,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/parse.h"
+#include "registry/parse_int.h"
 #include "common/banned.h"
 
 #define UPS_USER_AGENT	    "customs-proxy/1"

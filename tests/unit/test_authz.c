@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "registry/authz.h"
+#include "registry/authz_int.h"
 
 #define UNUSED __attribute__((unused))
 

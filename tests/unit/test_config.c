@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "registry/config.h"
+#include "registry/config_int.h"
 
 #define UNUSED __attribute__((unused))
 

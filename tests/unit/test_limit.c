@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "registry/limit.h"
+#include "registry/limit_int.h"
 
 #include <stdio.h>
 

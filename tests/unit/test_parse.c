@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "registry/api.h"
-#include "registry/parse.h"
+#include "registry/api_int.h"
+#include "registry/parse_int.h"
 
 #define UNUSED __attribute__((unused))
 

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "common/log.h"
-#include "registry/config.h"
+#include "registry/config_int.h"
 #include "registry/proxy/proxy_int.h"
 #include "registry/proxy/upstream.h"
 

@@ -13,7 +13,7 @@
 
 #include "common/digest.h"
 #include "registry/http/http.h"
-#include "registry/reply.h"
+#include "registry/reply_int.h"
 
 #define UNUSED __attribute__((unused))
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "registry/config.h"
-#include "registry/policy.h"
+#include "registry/config_int.h"
+#include "registry/policy_int.h"
 #include "registry/scan/scan_int.h"
 
 #include "common/banned.h"

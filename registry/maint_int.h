@@ -1,9 +1,9 @@
-/* maint.h: what `customs serve` does to keep the store healthy and fair:
+/* maint_int.h: what `customs serve` does to keep the store healthy and fair:
  * gc on a schedule (with upload expiry), a scrub that re-hashes the blobs,
  * per-repository quotas, and the per-client request rate.
  */
-#ifndef REGISTRY_MAINT_H
-#define REGISTRY_MAINT_H
+#ifndef REGISTRY_MAINT_INT_H
+#define REGISTRY_MAINT_INT_H
 
 #include <stdbool.h>
 #include <stdint.h>

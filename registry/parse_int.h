@@ -1,4 +1,4 @@
-/* parse.h: typed values from the edge of the API.
+/* parse_int.h: typed values from the edge of the API.
  *
  * Everything a client puts in a URL or a header is checked here once and
  * turned into a bounded, typed value; handlers and storage never see the
@@ -6,8 +6,8 @@
  * Parsers fill their output only on success and report failures with the
  * OCI code a reply should carry.
  */
-#ifndef REGISTRY_PARSE_H
-#define REGISTRY_PARSE_H
+#ifndef REGISTRY_PARSE_INT_H
+#define REGISTRY_PARSE_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* limit.h: the request rate of each client (a token bucket per peer
+/* limit_int.h: the request rate of each client (a token bucket per peer
  * address), for --rate-limit and --rate-burst.
  *
  * The table has a fixed size and is open-addressed (a few probes, the
@@ -6,8 +6,8 @@
  * nor time; a client evicted that way merely starts with a full bucket.
  * Thread-safe.
  */
-#ifndef REGISTRY_LIMIT_H
-#define REGISTRY_LIMIT_H
+#ifndef REGISTRY_LIMIT_INT_H
+#define REGISTRY_LIMIT_INT_H
 
 struct reg_limit;
 

@@ -1,4 +1,4 @@
-/* waiters.h: requests held until another thread is done with them.
+/* waiters_int.h: requests held until another thread is done with them.
  *
  * The scan service knows nothing of requests: it reports a scan that
  * became final (reg_scan_on_final()) and an import that ended (its done
@@ -11,8 +11,8 @@
  *                                     dg's scan is final or the timeout
  *   reg_hold_new(w, req, fn, arg)     until reg_hold_wake() (an import)
  */
-#ifndef REGISTRY_WAITERS_H
-#define REGISTRY_WAITERS_H
+#ifndef REGISTRY_WAITERS_INT_H
+#define REGISTRY_WAITERS_INT_H
 
 #include "common/digest.h"
 #include "registry/http/http.h"

@@ -1,4 +1,4 @@
-/* config.h: the settings of `customs serve`.
+/* config_int.h: the settings of `customs serve`.
  *
  * One table row per option (common/opt.h): its name, type, bounds,
  * default, the offset of its field in struct cfg, and its help.  The same
@@ -12,8 +12,8 @@
  * String fields are owned by the struct (cfg_release frees them) and are
  * NULL when unset without a default.
  */
-#ifndef REGISTRY_CONFIG_H
-#define REGISTRY_CONFIG_H
+#ifndef REGISTRY_CONFIG_INT_H
+#define REGISTRY_CONFIG_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>

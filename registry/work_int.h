@@ -1,4 +1,4 @@
-/* work.h: blocking work off the event loops.
+/* work_int.h: blocking work off the event loops.
  *
  * Some steps of a request block for a while: checking a password (bcrypt,
  * ~50 ms on purpose), hashing an upload again (a second per GiB), an
@@ -31,14 +31,14 @@
  * after its client left): done(NULL, arg) follows run on the pool thread,
  * or comes without run at shutdown, so done must finish what run did not.
  */
-#ifndef REGISTRY_WORK_H
-#define REGISTRY_WORK_H
+#ifndef REGISTRY_WORK_INT_H
+#define REGISTRY_WORK_INT_H
 
 #include <stddef.h>
 
 #include "common/err.h"
 #include "registry/http/http.h"
-#include "registry/parse.h"
+#include "registry/parse_int.h"
 
 struct stor;
 

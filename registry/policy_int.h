@@ -1,4 +1,4 @@
-/* policy.h: pull policy on scan reports.
+/* policy_int.h: pull policy on scan reports.
  *
  * With --deny-severity LEVEL, a manifest GET or HEAD of an image is served
  * only when its scan completed and found nothing at or above LEVEL (less
@@ -19,15 +19,15 @@
  * headers, no body): a client's cache must not serve what a GET refuses.
  * A manifest that is not an image (artifacts, report referrers) is served.
  */
-#ifndef REGISTRY_POLICY_H
-#define REGISTRY_POLICY_H
+#ifndef REGISTRY_POLICY_INT_H
+#define REGISTRY_POLICY_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "common/err.h"
-#include "registry/api.h"
-#include "registry/config.h"
+#include "registry/api_int.h"
+#include "registry/config_int.h"
 #include "storage/storage.h"
 
 struct reg_scan;

@@ -1,4 +1,4 @@
-/* authz.h: the /v2/ API's side of auth/ (auth/auth.h says who may do what;
+/* authz_int.h: the /v2/ API's side of auth/ (auth/auth.h says who may do what;
  * this file says what each route needs and puts the answer on the wire).
  *
  *   - reg_authz_new() turns the serve config into a `struct auth` (none in
@@ -12,15 +12,15 @@
  *   - the built-in token endpoint (AUTH_TOKEN_PATH) is a handler here.
  * Nothing here logs an Authorization header, a password or a token.
  */
-#ifndef REGISTRY_AUTHZ_H
-#define REGISTRY_AUTHZ_H
+#ifndef REGISTRY_AUTHZ_INT_H
+#define REGISTRY_AUTHZ_INT_H
 
 #include <stddef.h>
 
 #include "auth/auth.h"
 #include "common/err.h"
-#include "registry/api.h"
-#include "registry/config.h"
+#include "registry/api_int.h"
+#include "registry/config_int.h"
 
 /* Builds the auth module from --auth and friends.  *out is NULL in mode
  * none (the other auth flags are then refused, --tls-client-ca aside). */

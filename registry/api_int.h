@@ -1,4 +1,4 @@
-/* api.h: the /v2/ API, inside registry/.
+/* api_int.h: the /v2/ API, inside registry/.
  *
  * reg_dispatch() is the HTTP server's dispatch callback.  Like nginx, it
  * runs a request through a list of phases (route.c), in order:
@@ -15,8 +15,8 @@
  * (reply.h).  What a phase or handler keeps for later is attached to the
  * request (http_req_attach()) and freed when the request ends.
  */
-#ifndef REGISTRY_API_H
-#define REGISTRY_API_H
+#ifndef REGISTRY_API_INT_H
+#define REGISTRY_API_INT_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -26,9 +26,9 @@
 #include "common/digest.h"
 #include "common/err.h"
 #include "common/oci.h"
-#include "registry/config.h"
+#include "registry/config_int.h"
 #include "registry/http/http.h"
-#include "registry/parse.h"
+#include "registry/parse_int.h"
 #include "storage/storage.h"
 
 /* What every handler shares; lives as long as the server. */

@@ -1,4 +1,4 @@
-/* reply.h: every reply the API sends goes through here.
+/* reply_int.h: every reply the API sends goes through here.
  *
  * Each reply carries `Docker-Distribution-API-Version: registry/2.0`.
  * reg_reply_error() is the only writer of the spec's error body
@@ -8,8 +8,8 @@
  * Internal codes (ERR_IO, ERR_DB, ERR_INTERNAL, ERR_NOSPACE) go out with a
  * generic message; their detail only reaches the log.
  */
-#ifndef REGISTRY_REPLY_H
-#define REGISTRY_REPLY_H
+#ifndef REGISTRY_REPLY_INT_H
+#define REGISTRY_REPLY_INT_H
 
 #include <jansson.h>
 #include <stdbool.h>
