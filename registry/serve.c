@@ -240,6 +240,9 @@ int reg_serve_main(int argc, char **argv)
 	}
 	if (log_level_parse(cfg.log_level, &level) == 0)
 		log_set_level(level);
+	/* The event loops must never wait on a write to the log. */
+	if (log_async_start(0) < 0)
+		log_msg(LL_WARN, "serve: no logger thread: logs synchronously");
 	serve_tune_malloc();
 	ctx.cfg = &cfg;
 	if (serve_fd_limits(&cfg, &e) < 0)
@@ -293,5 +296,6 @@ out:
 	stor_free(ctx.st);
 	stor_lock_free(lock);
 	cfg_release(&cfg);
+	log_async_stop();
 	return rc;
 }
