@@ -92,8 +92,9 @@ int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
 	}
 	subj = (struct rs_subject){subject, m->media_type, (int64_t)m->len};
 	r = rs_report_in(report, repo);
-	p->text = text && rs_names(report, repo) ? xstrdup(text)
-						 : json_dumps(r, JSON_COMPACT);
+	/* A batch holds many reports: text is borrowed, not copied. */
+	p->borrowed = text && rs_names(report, repo);
+	p->text = p->borrowed ? (char *)text : json_dumps(r, JSON_COMPACT);
 	if (!p->text) {
 		err_set(e, ERR_INTERNAL, "cannot serialise report");
 		goto out;
@@ -136,7 +137,8 @@ out:
 
 void rs_pub_release(struct rs_pub *p)
 {
-	free(p->text);
+	if (!p->borrowed)
+		free(p->text);
 	free(p->body);
 	free(p->ann);
 	free(p->drop);
