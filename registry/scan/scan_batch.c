@@ -83,9 +83,12 @@ static int rs_item_refs(struct rs_item *it, const json_t *report,
 	it->refs = xcalloc(j->nrepos + 1, sizeof(*it->refs));
 	for (size_t i = 0; i < j->nrepos; i++) {
 		struct rs_pub *p = &it->pubs[i];
+		/* The manifest was just read from j->repo: not again. */
+		const struct stor_manifest *known =
+			j->repos[i] == j->repo ? j->m : NULL;
 
-		if (rs_pub_plan(j->st, j->repos[i], &j->job->digest, report,
-				it->text, p, e) < 0)
+		if (rs_pub_plan(j->st, j->repos[i], &j->job->digest, known,
+				report, it->text, p, e) < 0)
 			return -1;
 		if (!p->put.repo || p->in_place)
 			continue;

@@ -227,7 +227,9 @@ char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
 int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	       const json_t *report, struct err *e);
 /* What rs_publish() would write, read but not written.  text, if not NULL,
- * is report as compact JSON (saves making it again; it must outlive p). */
+ * is report as compact JSON (saves making it again; it must outlive p).
+ * known, if not NULL, is subject's manifest as just read from repo (saves
+ * reading it again). */
 struct rs_pub {
 	char *text, *body, *ann;  /* the report, its referrer, annotations */
 	struct digest refs[2];	  /* the empty config, the report */
@@ -240,8 +242,8 @@ struct rs_pub {
 	bool borrowed; /* text is rs_pub_plan()'s, kept by its caller */
 };
 int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
-		const json_t *report, const char *text, struct rs_pub *p,
-		struct err *e);
+		const struct stor_manifest *known, const json_t *report,
+		const char *text, struct rs_pub *p, struct err *e);
 void rs_pub_release(struct rs_pub *p);
 
 #endif
