@@ -67,7 +67,8 @@ static void rs_item_slim(struct rs_item *it, json_t *report)
  * was matched against another DB. */
 static bool rs_batchable(const struct rs_job *j)
 {
-	return j->old && !rs_same_str(j->cur.checked_db, j->dbv) &&
+	return j->cur.has_result && j->cur.report &&
+	       !rs_same_str(j->cur.checked_db, j->dbv) &&
 	       rs_manifest_kind(j->m->body, j->m->len) == 0;
 }
 
@@ -82,9 +83,12 @@ static int rs_item_refs(struct rs_item *it, const json_t *report,
 	it->refs = xcalloc(j->nrepos + 1, sizeof(*it->refs));
 	for (size_t i = 0; i < j->nrepos; i++) {
 		struct rs_pub *p = &it->pubs[i];
+		/* The manifest was just read from j->repo: not again. */
+		const struct stor_manifest *known =
+			j->repos[i] == j->repo ? j->m : NULL;
 
-		if (rs_pub_plan(j->st, j->repos[i], &j->job->digest, report,
-				it->text, p, e) < 0)
+		if (rs_pub_plan(j->st, j->repos[i], &j->job->digest, known,
+				report, it->text, p, e) < 0)
 			return -1;
 		if (!p->put.repo || p->in_place)
 			continue;
@@ -111,16 +115,252 @@ struct rs_memo_entry {
 	json_t *changes;   /* the members the re-match set */
 };
 
+/* Parsing a stored report and writing the new one cost most of a
+ * re-match: a report lists every package and finding.  The reports of
+ * images of one inventory, last matched against one DB, differ only in
+ * members a re-match keeps (the image, the scan's usage...): a batch
+ * parses and re-matches the first, and makes the others from it as text,
+ * parsing only their members that differ from the first's.  Compared as
+ * text, so a report that differs in any other way is parsed as usual. */
+#define RS_TEXT_MAX 4
+
+/* The members a re-match and rs_report_same() read. */
+static const char *const rs_text_keys[] = {
+	"packages", "os",     "notes",		 "counts",    "status",
+	"budgets",  "failed", "vulnerabilities", "manifests",
+};
+#define RS_NTEXT_KEYS (sizeof(rs_text_keys) / sizeof(rs_text_keys[0]))
+
+struct rs_text_entry {
+	char *old;		 /* the first stored report */
+	struct rs_text_span *sp; /* its members */
+	size_t nsp;
+	json_t *report;	    /* its re-match */
+	json_t *changes;    /* the members the re-match set */
+	const char **ckeys; /* their keys and values as text, in order */
+	char **ctext;
+	size_t nc;
+	bool same;	/* rs_report_same(old, report) */
+	char *findings; /* rs_findings(report) unless same */
+};
+
 struct rs_memo {
 	struct rs_memo_entry e[RS_MEMO_MAX];
 	size_t n, next;
+	struct rs_text_entry t[RS_TEXT_MAX];
+	size_t tn, tnext;
 };
+
+static void rs_text_entry_release(struct rs_text_entry *t)
+{
+	for (size_t i = 0; i < t->nc; i++)
+		free(t->ctext[i]);
+	free(t->ctext);
+	free(t->ckeys);
+	json_decref(t->changes);
+	json_decref(t->report);
+	free(t->findings);
+	free(t->sp);
+	free(t->old);
+	memset(t, 0, sizeof(*t));
+}
 
 static void rs_memo_release(struct rs_memo *m)
 {
 	for (size_t i = 0; i < m->n; i++)
 		json_decref(m->e[i].changes);
+	for (size_t i = 0; i < m->tn; i++)
+		rs_text_entry_release(&m->t[i]);
 	memset(m, 0, sizeof(*m));
+}
+
+static const struct rs_text_span *rs_span_find(const char *text,
+					       const struct rs_text_span *sp,
+					       size_t n, const char *key,
+					       size_t klen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sp[i].klen == klen && !memcmp(text + sp[i].key, key, klen))
+			return &sp[i];
+	return NULL;
+}
+
+/* Whether member x of text a is written as member y of b (both absent
+ * counts). */
+static bool rs_span_eq(const char *a, const struct rs_text_span *x,
+		       const char *b, const struct rs_text_span *y)
+{
+	if (!x || !y)
+		return x == y;
+	return x->vlen == y->vlen && !memcmp(a + x->val, b + y->val, x->vlen);
+}
+
+/* The entry whose first report has s's inventory and findings, or NULL. */
+static struct rs_text_entry *rs_text_find(struct rs_memo *m, const char *s,
+					  const struct rs_text_span *sp,
+					  size_t n)
+{
+	for (size_t i = 0; i < m->tn; i++) {
+		struct rs_text_entry *t = &m->t[i];
+		size_t k;
+
+		for (k = 0; k < RS_NTEXT_KEYS; k++) {
+			const char *key = rs_text_keys[k];
+			size_t kl = strlen(key);
+
+			if (!rs_span_eq(t->old,
+					rs_span_find(t->old, t->sp, t->nsp, key,
+						     kl),
+					s, rs_span_find(s, sp, n, key, kl)))
+				break;
+		}
+		if (k == RS_NTEXT_KEYS)
+			return t;
+	}
+	return NULL;
+}
+
+/* Whether a key can be written between quotes as it is. */
+static bool rs_key_plain(const char *k)
+{
+	for (; *k; k++)
+		if (*k == '"' || *k == '\\' || (unsigned char)*k < 0x20)
+			return false;
+	return true;
+}
+
+/* Remembers a re-match: old (taken; its members sp, taken) parsed as oldj
+ * and re-matched to report. */
+static void rs_text_put(struct rs_memo *m, char *old, struct rs_text_span *sp,
+			size_t nsp, const json_t *oldj, json_t *report,
+			bool same, const char *findings)
+{
+	struct rs_text_entry t = {
+		.old = old,
+		.sp = sp,
+		.nsp = nsp,
+		.same = same,
+		.findings = findings ? xstrdup(findings) : NULL,
+		.report = json_incref(report),
+		.changes = json_object(),
+	};
+	const char *k;
+	json_t *v;
+
+	/* A re-match that drops a member is not made as text. */
+	json_object_foreach((json_t *)oldj, k, v)
+		if (!json_object_get(report, k))
+			goto drop;
+	json_object_foreach(report, k, v)
+		if (!json_equal(v, json_object_get(oldj, k)))
+			json_object_set(t.changes, k, v);
+	t.ckeys = xcalloc(json_object_size(t.changes) + 1, sizeof(*t.ckeys));
+	t.ctext = xcalloc(json_object_size(t.changes) + 1, sizeof(*t.ctext));
+	json_object_foreach(t.changes, k, v) {
+		t.ckeys[t.nc] = k;
+		t.ctext[t.nc] = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!t.ctext[t.nc++] || !rs_key_plain(k))
+			goto drop;
+	}
+	if (m->tn == RS_TEXT_MAX)
+		rs_text_entry_release(&m->t[m->tnext]);
+	else
+		m->tn++;
+	m->t[m->tnext] = t;
+	m->tnext = (m->tnext + 1) % RS_TEXT_MAX;
+	return;
+drop:
+	rs_text_entry_release(&t);
+}
+
+/* The value text of member key (klen bytes) if t's re-match set it. */
+static const char *rs_text_change(const struct rs_text_entry *t,
+				  const char *key, size_t klen)
+{
+	for (size_t i = 0; i < t->nc; i++)
+		if (strlen(t->ckeys[i]) == klen &&
+		    !memcmp(t->ckeys[i], key, klen))
+			return t->ctext[i];
+	return NULL;
+}
+
+/* The re-match of s (members sp) from t's: s's members with t's changes,
+ * as rs_rematch() makes it.  *text only when the report says something
+ * new.  -1 when a member of s is not JSON. */
+static int rs_text_apply(const struct rs_text_entry *t, const char *s,
+			 const struct rs_text_span *sp, size_t n,
+			 json_t **report, char **text)
+{
+	json_t *r = json_copy(t->report), *v;
+	size_t i, len = strlen(s) + 2, o = 0, cl;
+	const char *c, *key;
+	char *out;
+
+	/* The members in which s differs from the first report. */
+	for (i = 0; i < n; i++) {
+		key = s + sp[i].key;
+		if (rs_text_change(t, key, sp[i].klen) ||
+		    rs_span_eq(t->old,
+			       rs_span_find(t->old, t->sp, t->nsp, key,
+					    sp[i].klen),
+			       s, &sp[i]))
+			continue;
+		v = json_loadb(s + sp[i].val, sp[i].vlen, JSON_DECODE_ANY,
+			       NULL);
+		if (!v) {
+			json_decref(r);
+			return -1;
+		}
+		json_object_setn_new(r, key, sp[i].klen, v);
+	}
+	for (i = 0; i < t->nsp; i++) {
+		key = t->old + t->sp[i].key;
+		if (!rs_text_change(t, key, t->sp[i].klen) &&
+		    !rs_span_find(s, sp, n, key, t->sp[i].klen))
+			json_object_deln(r, key, t->sp[i].klen);
+	}
+	*report = r;
+	*text = NULL;
+	if (t->same)
+		return 0;
+	for (i = 0; i < t->nc; i++)
+		len += strlen(t->ckeys[i]) + strlen(t->ctext[i]) + 4;
+	out = xmalloc(len);
+	out[o++] = '{';
+	for (i = 0; i < n; i++) {
+		key = s + sp[i].key;
+		c = rs_text_change(t, key, sp[i].klen);
+		if (i)
+			out[o++] = ',';
+		out[o++] = '"';
+		memcpy(out + o, key, sp[i].klen);
+		o += sp[i].klen;
+		out[o++] = '"';
+		out[o++] = ':';
+		cl = c ? strlen(c) : sp[i].vlen;
+		memcpy(out + o, c ? c : s + sp[i].val, cl);
+		o += cl;
+	}
+	/* Members the re-match added go last, as json_object_set() puts
+	 * them. */
+	for (i = 0; i < t->nc; i++) {
+		cl = strlen(t->ckeys[i]);
+		if (rs_span_find(s, sp, n, t->ckeys[i], cl))
+			continue;
+		if (o > 1)
+			out[o++] = ',';
+		out[o++] = '"';
+		memcpy(out + o, t->ckeys[i], cl);
+		o += cl;
+		out[o++] = '"';
+		out[o++] = ':';
+		memcpy(out + o, t->ctext[i], strlen(t->ctext[i]));
+		o += strlen(t->ctext[i]);
+	}
+	out[o++] = '}';
+	out[o] = '\0';
+	*text = out;
+	return 0;
 }
 
 static void rs_memo_key(const json_t *report, struct digest *key)
@@ -191,37 +431,86 @@ static int rs_rematch(struct rs_job *j, struct rs_memo *m, json_t **out,
 	return 0;
 }
 
-/* Re-matches a batchable job into it->out. */
+/* Re-matches a batchable job's stored report into *report, and when it
+ * says something new (*same false) into it->text and it->findings: made
+ * from the memo's text when it can, else parsed and matched.  0 when the
+ * stored report is not JSON. */
+static int rs_item_rematch(struct rs_item *it, struct rs_memo *memo,
+			   json_t **report, bool *same, struct err *e)
+{
+	struct rs_job *j = &it->j;
+	const char *s = j->cur.report;
+	struct rs_text_span *sp = NULL;
+	struct rs_text_entry *t = NULL;
+	size_t nsp = 0;
+	int ret = -1;
+
+	*report = NULL;
+	if (rs_text_split(s, strlen(s), &sp, &nsp) == 0)
+		t = rs_text_find(memo, s, sp, nsp);
+	if (t && rs_text_apply(t, s, sp, nsp, report, &it->text) == 0) {
+		*same = t->same;
+		it->findings = t->findings ? xstrdup(t->findings) : NULL;
+		ret = 1;
+		goto out;
+	}
+	j->old = json_loads(s, 0, NULL);
+	if (!j->old) {
+		ret = 0;
+		goto out;
+	}
+	if (rs_rematch(j, memo, report, e) < 0)
+		goto out;
+	*same = rs_report_same(j->old, *report);
+	if (!*same) {
+		it->text = json_dumps(*report, JSON_COMPACT);
+		if (!it->text) {
+			err_set(e, ERR_INTERNAL, "cannot serialise report");
+			goto out;
+		}
+		it->findings = rs_findings(*report);
+	}
+	if (sp && !t) {
+		rs_text_put(memo, j->cur.report, sp, nsp, j->old, *report,
+			    *same, it->findings);
+		j->cur.report = NULL;
+		sp = NULL;
+	}
+	ret = 1;
+out:
+	free(sp);
+	return ret;
+}
+
+/* Re-matches a batchable job into it->out: 1 done, 0 when its stored
+ * report is not JSON. */
 static int rs_item_match(struct rs_item *it, struct rs_memo *memo,
 			 struct err *e)
 {
 	struct rs_job *j = &it->j;
 	json_t *report = NULL;
-	int ret = -1;
+	bool same = false;
+	int ret;
 
-	if (rs_rematch(j, memo, &report, e) < 0)
-		return -1;
+	ret = rs_item_rematch(it, memo, &report, &same, e);
+	if (ret <= 0)
+		goto out;
+	ret = -1;
 	it->out.job = j->job;
-	if (rs_report_same(j->old, report)) {
+	if (same) {
 		j->what = "unchanged";
 		it->out.checked_db = j->dbv;
-		ret = 0;
+		ret = 1;
 		goto out;
 	}
 	j->what = "re-matched";
-	it->text = json_dumps(report, JSON_COMPACT);
-	if (!it->text) {
-		err_set(e, ERR_INTERNAL, "cannot serialise report");
-		goto out;
-	}
-	it->findings = rs_findings(report);
 	it->result = (struct stor_scan_result){it->text, it->findings, j->dbv};
 	it->out.result = &it->result;
 	if (rs_item_refs(it, report, e) < 0)
 		goto out;
 	it->out.refs = it->refs;
 	it->out.nrefs = it->nrefs;
-	ret = 0;
+	ret = 1;
 out:
 	rs_item_slim(it, report);
 	json_decref(report);
@@ -240,10 +529,15 @@ static int rs_item_prepare(struct rs_worker *w, struct stor_scan_job *job,
 	clock_gettime(CLOCK_MONOTONIC, &it->t0);
 	it->j = (struct rs_job){.w = w, .st = w->pool->st, .job = job};
 	it->j.dbv = w->db ? vulndb_version(w->db) : NULL;
+	it->j.lazy = true; /* parsed only if the memo cannot make it */
 	rc = rs_job_load(&it->j, &e);
-	if (rc > 0 && rs_batchable(&it->j)) {
-		if (rs_item_match(it, memo, &e) == 0)
-			return 1;
+	if (rc > 0 && rs_batchable(&it->j))
+		rc = rs_item_match(it, memo, &e);
+	else
+		rc = 0;
+	if (rc > 0)
+		return 1;
+	if (rc < 0) {
 		rs_job_fail(&it->j, &e);
 	} else {
 		/* Deleted, an index, no usable report, or a read that

@@ -130,6 +130,7 @@ struct rs_job {
 	const char *dbv;      /* the worker's DB version, or NULL */
 	const char *what;     /* for the log: "scanned", "re-matched"... */
 	bool stopped;	      /* the pool stopped while layers were read */
+	bool lazy;	      /* rs_job_load() leaves cur.report unparsed */
 };
 /* Reopens the worker's DB when the pool has seen it change. */
 void rs_worker_db(struct rs_worker *w);
@@ -162,6 +163,16 @@ char *rs_findings(const json_t *report);
 /* Whether two reports say the same, ignoring when and with which DB and
  * scanner they were made. */
 bool rs_report_same(const json_t *a, const json_t *b);
+/* A member of a JSON object's text: its key (without quotes) and value. */
+struct rs_text_span {
+	size_t key, klen, val, vlen; /* offsets and lengths in the text */
+};
+/* The top-level members of a JSON object's text (n bytes), in order, into
+ * *out (the caller's to free).  Only the structure is read, not the
+ * values: for re-matching reports without parsing them (scan_batch.c).
+ * -1 when it is not an object, or a key has an escape. */
+int rs_text_split(const char *text, size_t n, struct rs_text_span **out,
+		  size_t *count);
 /* rs_report_in() and rs_manifest_kind() are in scan.h (the API uses them). */
 
 /* One platform of an index. */
@@ -216,7 +227,9 @@ char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
 int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	       const json_t *report, struct err *e);
 /* What rs_publish() would write, read but not written.  text, if not NULL,
- * is report as compact JSON (saves making it again). */
+ * is report as compact JSON (saves making it again; it must outlive p).
+ * known, if not NULL, is subject's manifest as just read from repo (saves
+ * reading it again). */
 struct rs_pub {
 	char *text, *body, *ann;  /* the report, its referrer, annotations */
 	struct digest refs[2];	  /* the empty config, the report */
@@ -226,10 +239,11 @@ struct rs_pub {
 	struct digest *drop;		/* the other report referrers */
 	size_t ndrop;
 	bool in_place; /* the referrer is there alone: nothing to write */
+	bool borrowed; /* text is rs_pub_plan()'s, kept by its caller */
 };
 int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
-		const json_t *report, const char *text, struct rs_pub *p,
-		struct err *e);
+		const struct stor_manifest *known, const json_t *report,
+		const char *text, struct rs_pub *p, struct err *e);
 void rs_pub_release(struct rs_pub *p);
 
 #endif

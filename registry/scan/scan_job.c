@@ -92,7 +92,7 @@ int rs_job_load(struct rs_job *j, struct err *e)
 		    0 ||
 	    stor_scan_get(j->st, &j->job->digest, true, &j->cur, e) < 0)
 		return -1;
-	if (j->cur.has_result && j->cur.report) {
+	if (j->cur.has_result && j->cur.report && !j->lazy) {
 		j->old = json_loads(j->cur.report, 0, NULL);
 		if (!j->old)
 			log_msg(LL_WARN,

@@ -73,8 +73,8 @@ static bool rs_names(const json_t *report, const char *repo)
 }
 
 int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
-		const json_t *report, const char *text, struct rs_pub *p,
-		struct err *e)
+		const struct stor_manifest *known, const json_t *report,
+		const char *text, struct rs_pub *p, struct err *e)
 {
 	struct stor_manifest *m = NULL;
 	struct err sub = ERR_INIT;
@@ -84,16 +84,23 @@ int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
 	int ret = -1;
 
 	memset(p, 0, sizeof(*p));
-	if (stor_manifest_get(st, repo, NULL, subject, &m, &sub) < 0) {
+	if (!known &&
+	    stor_manifest_get(st, repo, NULL, subject, &m, &sub) < 0) {
 		/* Deleted meanwhile: nothing to annotate. */
 		if (sub.code == ERR_MANIFEST_UNKNOWN)
 			return 0;
 		return err_set(e, sub.code, "%s", sub.msg);
 	}
-	subj = (struct rs_subject){subject, m->media_type, (int64_t)m->len};
+	if (known)
+		subj = (struct rs_subject){subject, known->media_type,
+					   (int64_t)known->len};
+	else
+		subj = (struct rs_subject){subject, m->media_type,
+					   (int64_t)m->len};
 	r = rs_report_in(report, repo);
-	p->text = text && rs_names(report, repo) ? xstrdup(text)
-						 : json_dumps(r, JSON_COMPACT);
+	/* A batch holds many reports: text is borrowed, not copied. */
+	p->borrowed = text && rs_names(report, repo);
+	p->text = p->borrowed ? (char *)text : json_dumps(r, JSON_COMPACT);
 	if (!p->text) {
 		err_set(e, ERR_INTERNAL, "cannot serialise report");
 		goto out;
@@ -136,7 +143,8 @@ out:
 
 void rs_pub_release(struct rs_pub *p)
 {
-	free(p->text);
+	if (!p->borrowed)
+		free(p->text);
 	free(p->body);
 	free(p->ann);
 	free(p->drop);
@@ -150,7 +158,7 @@ int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	struct rs_pub p;
 	int ret = -1;
 
-	if (rs_pub_plan(st, repo, subject, report, NULL, &p, e) < 0)
+	if (rs_pub_plan(st, repo, subject, NULL, report, NULL, &p, e) < 0)
 		return -1;
 	if (!p.put.repo || p.in_place) {
 		ret = 0;

@@ -435,3 +435,115 @@ char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
 	}
 	return body;
 }
+
+/* The end of the JSON string starting at s[i] ('"'), past its quote; 0
+ * if it does not end. */
+static size_t rs_text_string_end(const char *s, size_t n, size_t i)
+{
+	for (i++; i < n; i++) {
+		if (s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			return i + 1;
+	}
+	return 0;
+}
+
+/* The end of the JSON value starting at s[i]; 0 if it does not end. */
+static size_t rs_text_value_end(const char *s, size_t n, size_t i)
+{
+	size_t depth = 0;
+
+	for (; i < n; i++) {
+		switch (s[i]) {
+		case '"':
+			i = rs_text_string_end(s, n, i);
+			if (!i)
+				return 0;
+			if (!depth)
+				return i;
+			i--;
+			break;
+		case '{':
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			if (!depth)
+				return i;
+			if (!--depth)
+				return i + 1;
+			break;
+		case ',':
+		case ' ':
+		case '\t':
+		case '\r':
+		case '\n':
+			if (!depth)
+				return i;
+			break;
+		default:
+			break;
+		}
+	}
+	return depth ? 0 : i;
+}
+
+static size_t rs_text_space(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+			 s[i] == '\n'))
+		i++;
+	return i;
+}
+
+int rs_text_split(const char *text, size_t n, struct rs_text_span **out,
+		  size_t *count)
+{
+	struct rs_text_span *v = NULL;
+	size_t i = rs_text_space(text, n, 0), k, nv = 0, cap = 0;
+
+	*out = NULL;
+	*count = 0;
+	if (i >= n || text[i] != '{')
+		return -1;
+	i = rs_text_space(text, n, i + 1);
+	if (i < n && text[i] == '}')
+		goto done;
+	for (;;) {
+		if (i >= n || text[i] != '"')
+			goto bad;
+		k = rs_text_string_end(text, n, i);
+		/* Keys with escapes are left to the parser. */
+		if (!k || memchr(text + i, '\\', k - i))
+			goto bad;
+		if (nv == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[nv] = (struct rs_text_span){.key = i + 1, .klen = k - i - 2};
+		i = rs_text_space(text, n, k);
+		if (i >= n || text[i] != ':')
+			goto bad;
+		i = rs_text_space(text, n, i + 1);
+		k = rs_text_value_end(text, n, i);
+		if (!k || k == i)
+			goto bad;
+		v[nv].val = i;
+		v[nv++].vlen = k - i;
+		i = rs_text_space(text, n, k);
+		if (i < n && text[i] == '}')
+			goto done;
+		if (i >= n || text[i] != ',')
+			goto bad;
+		i = rs_text_space(text, n, i + 1);
+	}
+done:
+	*out = v;
+	*count = nv;
+	return 0;
+bad:
+	free(v);
+	return -1;
+}

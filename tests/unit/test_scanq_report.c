@@ -658,6 +658,40 @@ static void test_retry_at(void **state)
 	assert_true(total >= 15 * 60);
 }
 
+/* rs_text_split() finds each top-level member as written, whatever its
+ * value holds, and refuses what is not an object. */
+static void test_text_split(void **state)
+{
+	static const char text[] =
+		" {\"a\":1, \"b\" : {\"x\":[1,{\"y\":\"}]\\\"\"}]},"
+		"\"c\":\"s,}\",\"d\":[],\"e\":null}";
+	static const char *const keys[] = {"a", "b", "c", "d", "e"};
+	static const char *const vals[] = {
+		"1", "{\"x\":[1,{\"y\":\"}]\\\"\"}]}", "\"s,}\"", "[]", "null"};
+	static const char *const bad[] = {
+		"", "[1]", "{\"a\":1", "{\"a\" 1}", "{\"a\":}", "{\"a\":\"x}",
+		"{\"a\":1,}", "{\"a\\\"b\":1}", "{\"a\":1 \"b\":2}"};
+	struct rs_text_span *sp;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(rs_text_split(text, strlen(text), &sp, &n), 0);
+	assert_int_equal(n, 5);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(sp[i].klen, strlen(keys[i]));
+		assert_memory_equal(text + sp[i].key, keys[i], sp[i].klen);
+		assert_int_equal(sp[i].vlen, strlen(vals[i]));
+		assert_memory_equal(text + sp[i].val, vals[i], sp[i].vlen);
+	}
+	free(sp);
+	assert_int_equal(rs_text_split("{ }", 3, &sp, &n), 0);
+	assert_int_equal(n, 0);
+	free(sp);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		assert_int_equal(rs_text_split(bad[i], strlen(bad[i]), &sp, &n),
+				 -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -674,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_policy_decide),
 		cmocka_unit_test(test_policy_init),
 		cmocka_unit_test(test_retry_at),
+		cmocka_unit_test(test_text_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
