@@ -84,10 +84,10 @@ struct auth_config {
 	const char *token_trust;  /* ... and its PEM public keys or certs */
 	int token_ttl_s;	  /* access tokens: 300 (60 .. 86400) */
 	int refresh_ttl_s;	  /* refresh tokens: 30 days */
-	int fail_budget; /* failed logins a minute from all addresses
-			  * together; past it a password the login cache
-			  * does not know is refused (429) unchecked.
-			  * 0 = no such budget (the per-address one stays) */
+	int fail_budget;	  /* failed logins a minute from all addresses
+				   * together; past it a password the login cache
+				   * does not know is refused (429) unchecked.
+				   * 0 = no such budget (the per-address one stays) */
 };
 
 /* Loads keys, users and rules.  NULL on a bad config, with `e` saying why

@@ -321,8 +321,8 @@ static int token_post(struct auth *a, const struct auth_token_req *req,
 		if (!user || !pass)
 			return err_set(e, ERR_INVALID,
 				       "username and password are required");
-		r = auth_login(a, req->peer, user, pass, req->quick, t->fp,
-			       res, e);
+		r = auth_login(a, req->peer, user, pass, req->quick, t->fp, res,
+			       e);
 		if (r != 0)
 			return r;
 		t->by_password = true;
@@ -357,8 +357,8 @@ static int token_get(struct auth *a, const struct auth_token_req *req,
 			return err_set(e, ERR_UNAUTHORIZED,
 				       "Basic credentials required");
 		}
-		r = auth_basic_login(a, cred, req->peer, req->quick, t->fp,
-				     res, e);
+		r = auth_basic_login(a, cred, req->peer, req->quick, t->fp, res,
+				     e);
 		if (r != 0)
 			return r;
 		t->by_password = true;

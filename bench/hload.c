@@ -42,25 +42,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HL_BUF 65536
+#define HL_BUF	   65536
 #define HL_HDR_MAX 16384
 /* Latency buckets: 1 us up to 1 s, then 1 ms up to a minute, then one. */
-#define HL_HIST_US 1000000
-#define HL_HIST_MS 59000
-#define HL_BUCKETS (HL_HIST_US + HL_HIST_MS + 1)
+#define HL_HIST_US   1000000
+#define HL_HIST_MS   59000
+#define HL_BUCKETS   (HL_HIST_US + HL_HIST_MS + 1)
 #define HL_MAX_CONNS 1024
-#define HL_MAX_URLS 8
+#define HL_MAX_URLS  8
 
 struct hl_conn {
 	int fd;
-	size_t sent;		/* bytes of the request written */
-	size_t hlen;		/* header bytes buffered */
-	int64_t body_left;	/* -1: still reading the header */
+	size_t sent;	   /* bytes of the request written */
+	size_t hlen;	   /* header bytes buffered */
+	int64_t body_left; /* -1: still reading the header */
 	bool close_after;
-	bool ok;		/* 2xx */
-	int64_t t0;		/* when the request was started (or due), us */
-	bool waiting;		/* -r: until t0 */
-	const char *req;	/* the request it sends */
+	bool ok;	 /* 2xx */
+	int64_t t0;	 /* when the request was started (or due), us */
+	bool waiting;	 /* -r: until t0 */
+	const char *req; /* the request it sends */
 	size_t req_len;
 	char hdr[HL_HDR_MAX];
 };
@@ -68,16 +68,16 @@ struct hl_conn {
 struct hl_thread {
 	pthread_t tid;
 	int nconns;
-	int first;		/* index of its first connection, overall */
+	int first; /* index of its first connection, overall */
 	uint64_t requests, errors;
-	uint32_t *hist;		/* HL_BUCKETS */
+	uint32_t *hist; /* HL_BUCKETS */
 };
 
 static struct sockaddr_in hl_addr;
 static char *hl_reqs[HL_MAX_URLS];
 static size_t hl_req_lens[HL_MAX_URLS];
 static int hl_nreqs;
-static int64_t hl_interval;	/* -r: us between a connection's requests */
+static int64_t hl_interval; /* -r: us between a connection's requests */
 static bool hl_head;
 static int64_t hl_deadline;
 
@@ -91,7 +91,7 @@ static int64_t hl_now_us(void)
 
 static int hl_connect(struct hl_conn *c, int ep)
 {
-	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
 	int one = 1;
 
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -128,8 +128,9 @@ static void hl_record(struct hl_thread *t, int64_t us)
 	if (us < 0)
 		us = 0;
 	if (us >= HL_HIST_US)
-		us = HL_HIST_US + ((us - HL_HIST_US) / 1000 < HL_HIST_MS ?
-					   (us - HL_HIST_US) / 1000 : HL_HIST_MS);
+		us = HL_HIST_US + ((us - HL_HIST_US) / 1000 < HL_HIST_MS
+					   ? (us - HL_HIST_US) / 1000
+					   : HL_HIST_MS);
 	t->hist[us]++;
 	t->requests++;
 }
@@ -172,7 +173,7 @@ static int hl_parse_header(struct hl_conn *c)
 /* Starts the next request on c; -1 if the socket failed. */
 static int hl_send(struct hl_conn *c, int ep)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 	ssize_t n;
 
 	while (c->sent < c->req_len) {
@@ -231,8 +232,9 @@ static int hl_read(struct hl_thread *t, struct hl_conn *c, int ep)
 			n = read(c->fd, c->hdr + c->hlen,
 				 sizeof(c->hdr) - c->hlen);
 		} else {
-			size_t want = c->body_left < HL_BUF ?
-				(size_t)c->body_left : HL_BUF;
+			size_t want = c->body_left < HL_BUF
+					      ? (size_t)c->body_left
+					      : HL_BUF;
 
 			if (want == 0) {
 				hl_next(t, c, ep);
@@ -376,7 +378,8 @@ static int hl_url(const char *url, const char **path)
 
 static void hl_usage(void)
 {
-	fprintf(stderr, "usage: hload [-t THREADS] [-c CONNS] [-d SECONDS] "
+	fprintf(stderr,
+		"usage: hload [-t THREADS] [-c CONNS] [-d SECONDS] "
 		"[-m METHOD] [-r RATE] [-H HEADER]... http://IPV4:PORT/PATH "
 		"[URL]...\n");
 	exit(2);
@@ -394,18 +397,29 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "t:c:d:m:r:H:")) != -1) {
 		switch (opt) {
-		case 'r': rate = atoi(optarg); break;
-		case 't': threads = atoi(optarg); break;
-		case 'c': conns = atoi(optarg); break;
-		case 'd': secs = atoi(optarg); break;
-		case 'm': method = optarg; break;
+		case 'r':
+			rate = atoi(optarg);
+			break;
+		case 't':
+			threads = atoi(optarg);
+			break;
+		case 'c':
+			conns = atoi(optarg);
+			break;
+		case 'd':
+			secs = atoi(optarg);
+			break;
+		case 'm':
+			method = optarg;
+			break;
 		case 'H':
 			if (hl + strlen(optarg) + 3 > sizeof(hdrs))
 				hl_usage();
 			hl += (size_t)snprintf(hdrs + hl, sizeof(hdrs) - hl,
 					       "%s\r\n", optarg);
 			break;
-		default: hl_usage();
+		default:
+			hl_usage();
 		}
 	}
 	hl_nreqs = argc - optind;
@@ -422,10 +436,10 @@ int main(int argc, char **argv)
 		hl_reqs[i] = malloc(hl_req_lens[i]);
 		if (!hl_reqs[i])
 			return 1;
-		hl_req_lens[i] = (size_t)snprintf(
-			hl_reqs[i], hl_req_lens[i],
-			"%s %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", method, path,
-			"bench", hdrs);
+		hl_req_lens[i] =
+			(size_t)snprintf(hl_reqs[i], hl_req_lens[i],
+					 "%s %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
+					 method, path, "bench", hdrs);
 	}
 	hist = calloc(HL_BUCKETS, sizeof(*hist));
 	ts = calloc((size_t)threads, sizeof(*ts));
@@ -451,8 +465,8 @@ int main(int argc, char **argv)
 	}
 	t1 = hl_now_us();
 	printf("requests %llu\nerrors %llu\nrps %.2f\np50_ms %.3f\n"
-	       "p99_ms %.3f\nmax_ms %.3f\n", (unsigned long long)total,
-	       (unsigned long long)errors,
+	       "p99_ms %.3f\nmax_ms %.3f\n",
+	       (unsigned long long)total, (unsigned long long)errors,
 	       (double)total * 1e6 / (double)(t1 - t0),
 	       hl_pct(hist, total, 0.50), hl_pct(hist, total, 0.99),
 	       hl_pct(hist, total, 1.0));

@@ -21,7 +21,10 @@ struct buf {
 };
 
 extern char buf_empty[];
-#define BUF_INIT { buf_empty, 0, 0, 0 }
+#define BUF_INIT                                                               \
+	{                                                                      \
+		buf_empty, 0, 0, 0                                             \
+	}
 
 void buf_init(struct buf *b, size_t cap);
 /* Frees the contents; the buffer is then as after buf_init (same cap). */

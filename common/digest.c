@@ -71,8 +71,7 @@ int digest_parse(const char *s, size_t len, struct digest *out, struct err *e)
 
 const char *digest_str(const struct digest *d, char out[DIGEST_STR_MAX])
 {
-	snprintf(out, DIGEST_STR_MAX, "%s:%s", digest_alg_name(d->alg),
-		 d->hex);
+	snprintf(out, DIGEST_STR_MAX, "%s:%s", digest_alg_name(d->alg), d->hex);
 	return out;
 }
 

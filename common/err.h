@@ -31,7 +31,8 @@ enum err_code {
 	ERR_RANGE_INVALID,
 	/* Ours: a body or manifest over its size cap (413). */
 	ERR_TOO_LARGE,
-	/* Ours: a resource is busy (e.g. an upload written by another request). */
+	/* Ours: a resource is busy (e.g. an upload written by another request).
+	 */
 	ERR_BUSY,
 	/* Ours: the thing asked for does not exist (generic, non-OCI 404). */
 	ERR_NOT_FOUND,
@@ -58,7 +59,10 @@ struct err {
 	char msg[256];
 };
 
-#define ERR_INIT { ERR_OK, "" }
+#define ERR_INIT                                                               \
+	{                                                                      \
+		ERR_OK, ""                                                     \
+	}
 
 /* Stores code and message unless a message is stored already; returns -1. */
 int err_set(struct err *e, enum err_code code, const char *fmt, ...)

@@ -18,9 +18,9 @@
 
 enum log_level log_min_level = LL_INFO;
 
-static const char *const log_names[] = { "debug", "info", "warn", "error" };
+static const char *const log_names[] = {"debug", "info", "warn", "error"};
 
-#define LOG_LINE_MAX 2048
+#define LOG_LINE_MAX  2048
 #define LOG_QUEUE_CAP (256u << 10)
 
 /* The queue is two buffers: callers append to cur under mu (a memcpy, no
@@ -39,7 +39,7 @@ static struct {
 	bool stopping;
 	bool atexit_set;
 	pthread_t thread;
-} lq = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+} lq = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 /* running, readable without mu: a synchronous caller (the sandboxed scan
  * worker above all) never touches the lock. */
@@ -92,11 +92,10 @@ static size_t log_format(char *line, enum log_level level, int errnum,
 	return n;
 }
 
-static size_t log_format_args(char *line, enum log_level level,
-			      const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static size_t log_format_args(char *line, enum log_level level,
-			      const char *fmt, ...)
+static size_t log_format_args(char *line, enum log_level level, const char *fmt,
+			      ...) __attribute__((format(printf, 3, 4)));
+static size_t log_format_args(char *line, enum log_level level, const char *fmt,
+			      ...)
 {
 	va_list ap;
 	size_t n;

@@ -16,8 +16,8 @@ char *fx_tag(struct ct *t, const char *what)
 	return ct_printf(t, "%s-%s", ct_cfg(t)->run, what);
 }
 
-static const char *const octet[] = { "Content-Type: application/octet-stream",
-				     NULL };
+static const char *const octet[] = {"Content-Type: application/octet-stream",
+				    NULL};
 
 int fx_push_blob(struct ct *t, const char *repo, const void *data, size_t len,
 		 const char *alg, char *digest_out)
@@ -56,7 +56,7 @@ int fx_push_random(struct ct *t, const char *repo, size_t n,
 
 char *fx_start_upload(struct ct *t, const char *repo)
 {
-	static const char *const zero[] = { "Content-Length: 0", NULL };
+	static const char *const zero[] = {"Content-Length: 0", NULL};
 	struct ct_resp *r =
 		ct_do(t, "POST", ct_printf(t, "/v2/%s/blobs/uploads/", repo),
 		      zero, NULL, 0, 0);
@@ -71,8 +71,8 @@ struct ct_resp *fx_patch(struct ct *t, const char *loc,
 {
 	const char *hdrs[] = {
 		"Content-Type: application/octet-stream",
-		ct_printf(t, "Content-Range: %zu-%zu", off, off + len - 1), NULL
-	};
+		ct_printf(t, "Content-Range: %zu-%zu", off, off + len - 1),
+		NULL};
 
 	return ct_do(t, "PATCH", loc, hdrs, data + off, len, 0);
 }
@@ -98,7 +98,7 @@ struct ct_resp *fx_close(struct ct *t, const char *loc, const char *digest,
 			 const unsigned char *data, size_t off, size_t len,
 			 bool range)
 {
-	const char *hdrs[3] = { NULL, NULL, NULL };
+	const char *hdrs[3] = {NULL, NULL, NULL};
 
 	if (len > 0) {
 		hdrs[0] = "Content-Type: application/octet-stream";
@@ -155,8 +155,8 @@ void fx_manifest_set(struct ct *t, struct fx_manifest *m,
 int fx_put_manifest(struct ct *t, const char *repo, const char *ref,
 		    const struct fx_manifest *m)
 {
-	const char *hdrs[] = { ct_printf(t, "Content-Type: %s", m->media_type),
-			       NULL };
+	const char *hdrs[] = {ct_printf(t, "Content-Type: %s", m->media_type),
+			      NULL};
 	struct ct_resp *r;
 	const char *dcd;
 
@@ -255,8 +255,8 @@ void fx_make_index(struct ct *t, const struct fx_manifest *const *children,
 		   size_t n, json_t *extra, struct fx_manifest *out)
 {
 	json_t *list = json_array(), *idx;
-	static const char *const arch[] = { "amd64", "arm64", "s390x",
-					    "ppc64le" };
+	static const char *const arch[] = {"amd64", "arm64", "s390x",
+					   "ppc64le"};
 	char *text;
 
 	for (size_t i = 0; i < n; i++) {

@@ -117,7 +117,7 @@ static void ct_set_msg(struct ct *t, const char *fmt, va_list ap)
 
 static void ct_set_msg(struct ct *t, const char *fmt, va_list ap)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	sbuf_vaddf(&b, fmt, ap);
 	free(t->msg);
@@ -186,7 +186,7 @@ char *ct_strdup(struct ct *t, const char *s)
 
 char *ct_printf(struct ct *t, const char *fmt, ...)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -420,9 +420,9 @@ static void print_one_line(const char *msg)
 static void run_one(const struct ct_cfg *cfg, struct ct_http *http,
 		    const struct ct_test *test, struct ct_outcome *out)
 {
-	struct ct t = { .cfg = cfg, .http = http, .result = CT_PASS };
+	struct ct t = {.cfg = cfg, .http = http, .result = CT_PASS};
 	double start = now_secs();
-	static const char *const label[] = { "PASS", "FAIL", "SKIP" };
+	static const char *const label[] = {"PASS", "FAIL", "SKIP"};
 
 	test->fn(&t);
 	ct_release(&t);

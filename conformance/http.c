@@ -213,9 +213,9 @@ static int fetch_token(struct ct *t, const char *challenge)
 	char *realm = challenge_param(challenge, "realm");
 	char *service = challenge_param(challenge, "service");
 	char *scope = challenge_param(challenge, "scope");
-	struct sbuf url = { 0 };
-	struct io io = { 0 };
-	struct ct_resp r = { 0 };
+	struct sbuf url = {0};
+	struct io io = {0};
+	struct ct_resp r = {0};
 	json_t *j = NULL;
 	const char *tok;
 	int ret = -1;
@@ -295,7 +295,7 @@ static struct curl_slist *build_headers(struct ct_http *h,
 					const char *method, unsigned flags)
 {
 	struct curl_slist *l = NULL;
-	struct sbuf auth = { 0 };
+	struct sbuf auth = {0};
 
 	for (const char *const *p = hdrs; p && *p; p++)
 		l = curl_slist_append(l, *p);
@@ -370,7 +370,7 @@ static CURLcode attempt(struct ct *t, struct ct_resp *r, const char *method,
 			const char *url, const char *const *hdrs,
 			const void *body, size_t len, unsigned flags)
 {
-	struct io io = { .r = r };
+	struct io io = {.r = r};
 	struct curl_slist *hl = build_headers(t->http, hdrs, method, flags);
 	CURLcode rc;
 
@@ -418,7 +418,7 @@ static const char *path_of(const char *url)
 static void note_request(struct ct *t, const char *method, const char *url,
 			 const char *const *hdrs, size_t len, unsigned flags)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	sbuf_addf(&b, "> %s %s", method, path_of(url));
 	for (const char *const *h = hdrs; h && *h; h++)
@@ -502,7 +502,7 @@ const char *ct_hdr(const struct ct_resp *r, const char *name)
 
 const char *ct_hdr_all(struct ct *t, const struct ct_resp *r, const char *name)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	for (size_t i = 0; i < r->nhdrs; i++) {
 		if (strcasecmp(r->hdrs[i].name, name) != 0)

@@ -107,7 +107,7 @@ out:
 
 static void random_run(char out[9])
 {
-	unsigned char b[4] = { 0 };
+	unsigned char b[4] = {0};
 	FILE *f = fopen("/dev/urandom", "rb");
 
 	if (!f || fread(b, 1, sizeof(b), f) != sizeof(b)) {
@@ -173,19 +173,19 @@ struct args {
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
-		{ "namespace", required_argument, NULL, 'n' },
-		{ "crossmount-namespace", required_argument, NULL, 'm' },
-		{ "run", required_argument, NULL, 'r' },
-		{ "skip", required_argument, NULL, 's' },
-		{ "no-clients", no_argument, NULL, 'C' },
-		{ "strict", no_argument, NULL, 'S' },
-		{ "junit", required_argument, NULL, 'j' },
-		{ "clients-dir", required_argument, NULL, 'D' },
-		{ "keep", no_argument, NULL, 'k' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"namespace", required_argument, NULL, 'n'},
+		{"crossmount-namespace", required_argument, NULL, 'm'},
+		{"run", required_argument, NULL, 'r'},
+		{"skip", required_argument, NULL, 's'},
+		{"no-clients", no_argument, NULL, 'C'},
+		{"strict", no_argument, NULL, 'S'},
+		{"junit", required_argument, NULL, 'j'},
+		{"clients-dir", required_argument, NULL, 'D'},
+		{"keep", no_argument, NULL, 'k'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"list", no_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int opt;
 
@@ -294,9 +294,9 @@ static void banner(const struct ct_cfg *c, const struct args *a)
 
 int main(int argc, char **argv)
 {
-	struct ct_cfg c = { 0 };
-	struct ct_run_opts o = { 0 };
-	struct args a = { .c = &c, .o = &o };
+	struct ct_cfg c = {0};
+	struct ct_run_opts o = {0};
+	struct args a = {.c = &c, .o = &o};
 	char tmpl[4096];
 	int fails, ret;
 

@@ -66,7 +66,7 @@ static void child(const struct ct_cfg *c, const char *script,
 static char *read_all(const char *path)
 {
 	FILE *f = fopen(path, "r");
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	char chunk[4096];
 	size_t n;
 
@@ -92,7 +92,7 @@ static void forward(int sig)
 
 static int wait_child(pid_t pid, int *status)
 {
-	struct sigaction sa = { 0 }, old_int, old_term;
+	struct sigaction sa = {0}, old_int, old_term;
 	int ret = 0;
 
 	sa.sa_handler = forward;
@@ -163,30 +163,30 @@ SCENARIO(t_podman_pull, "podman.sh", "pull")
 SCENARIO(t_docker, "docker.sh", "push-pull")
 
 const struct ct_test ct_client_tests[] = {
-	{ "clients/skopeo-copy-image",
-	  "client: skopeo copy of an OCI image there and back, digests kept",
-	  t_skopeo_copy_image },
-	{ "clients/skopeo-copy-index",
-	  "client: skopeo copy --all of a two-platform index there and back",
-	  t_skopeo_copy_index },
-	{ "clients/skopeo-inspect",
-	  "client: skopeo inspect (digest, platform, --raw bytes, --config)",
-	  t_skopeo_inspect },
-	{ "clients/skopeo-list-tags", "client: skopeo list-tags",
-	  t_skopeo_list_tags },
-	{ "clients/skopeo-delete",
-	  "client: skopeo delete, then the image is gone", t_skopeo_delete },
-	{ "clients/podman-push",
-	  "client: podman push (vfs storage, private root), rmi, pull back: "
-	  "same image ID",
-	  t_podman_push },
-	{ "clients/podman-pull",
-	  "client: podman pull of a two-platform index (--arch arm64) and of "
-	  "a manifest by digest",
-	  t_podman_pull },
-	{ "clients/docker-push-pull",
-	  "client: docker CLI pull, tag, push, rmi, pull, and a platform of "
-	  "an index (needs dockerd)",
-	  t_docker },
-	{ NULL, NULL, NULL },
+	{"clients/skopeo-copy-image",
+	 "client: skopeo copy of an OCI image there and back, digests kept",
+	 t_skopeo_copy_image},
+	{"clients/skopeo-copy-index",
+	 "client: skopeo copy --all of a two-platform index there and back",
+	 t_skopeo_copy_index},
+	{"clients/skopeo-inspect",
+	 "client: skopeo inspect (digest, platform, --raw bytes, --config)",
+	 t_skopeo_inspect},
+	{"clients/skopeo-list-tags", "client: skopeo list-tags",
+	 t_skopeo_list_tags},
+	{"clients/skopeo-delete",
+	 "client: skopeo delete, then the image is gone", t_skopeo_delete},
+	{"clients/podman-push",
+	 "client: podman push (vfs storage, private root), rmi, pull back: "
+	 "same image ID",
+	 t_podman_push},
+	{"clients/podman-pull",
+	 "client: podman pull of a two-platform index (--arch arm64) and of "
+	 "a manifest by digest",
+	 t_podman_pull},
+	{"clients/docker-push-pull",
+	 "client: docker CLI pull, tag, push, rmi, pull, and a platform of "
+	 "an index (needs dockerd)",
+	 t_docker},
+	{NULL, NULL, NULL},
 };

@@ -7,9 +7,9 @@
 
 #include "fixtures.h"
 
-static const char *const accept_all[] = { ACCEPT_ALL, NULL };
-static const char *const octet[] = { "Content-Type: application/octet-stream",
-				     NULL };
+static const char *const accept_all[] = {ACCEPT_ALL, NULL};
+static const char *const octet[] = {"Content-Type: application/octet-stream",
+				    NULL};
 
 static void t_api_version(struct ct *t)
 {
@@ -106,7 +106,7 @@ static void t_dcd_manifest_put(struct ct *t)
 {
 	const char *ns = ct_cfg(t)->ns;
 	struct fx_manifest m;
-	const char *hdrs[] = { "Content-Type: " MT_OCI_MANIFEST, NULL };
+	const char *hdrs[] = {"Content-Type: " MT_OCI_MANIFEST, NULL};
 	struct ct_resp *r;
 
 	CT_TRY(fx_make_image(t, ns, NULL, false, &m));
@@ -240,7 +240,7 @@ static void t_upload_range(struct ct *t)
 
 static void t_chunk_min_length(struct ct *t)
 {
-	static const char *const zero[] = { "Content-Length: 0", NULL };
+	static const char *const zero[] = {"Content-Length: 0", NULL};
 	struct ct_resp *r = ct_do(
 		t, "POST", ct_printf(t, "/v2/%s/blobs/uploads/", ct_cfg(t)->ns),
 		zero, NULL, 0, 0);
@@ -262,7 +262,7 @@ static void t_docker_schema2(struct ct *t)
 	const char *ns = ct_cfg(t)->ns;
 	struct fx_blob config, layer;
 	struct fx_manifest m;
-	const char *hdrs[] = { "Accept: " MT_DOCKER_MANIFEST, NULL };
+	const char *hdrs[] = {"Accept: " MT_DOCKER_MANIFEST, NULL};
 	struct ct_resp *r;
 	json_t *j;
 	char *text, *tag = fx_tag(t, "docker");
@@ -293,14 +293,13 @@ static void t_docker_list(struct ct *t)
 {
 	const char *ns = ct_cfg(t)->ns;
 	struct fx_manifest img[2], list;
-	const char *hdrs[] = { "Accept: " MT_DOCKER_LIST
-			       ", " MT_DOCKER_MANIFEST,
-			       NULL };
+	const char *hdrs[] = {"Accept: " MT_DOCKER_LIST ", " MT_DOCKER_MANIFEST,
+			      NULL};
 	struct ct_resp *r;
 	json_t *arr = json_array(), *j;
 	char *text, *tag = fx_tag(t, "docker-list");
 	const char *ctype;
-	static const char *const arch[] = { "amd64", "arm64" };
+	static const char *const arch[] = {"amd64", "arm64"};
 
 	for (int i = 0; i < 2; i++) {
 		struct fx_blob config, layer;
@@ -397,74 +396,74 @@ static void t_warnings(struct ct *t)
 }
 
 const struct ct_test ct_compat_tests[] = {
-	{ "compat/api-version-header",
-	  "client behaviour (docker): /v2/ sends Docker-Distribution-API-"
-	  "Version: registry/2.0 (§Legacy Docker support HTTP headers)",
-	  t_api_version },
-	{ "compat/dcd-manifest-get",
-	  "client behaviour: Docker-Content-Digest on manifest GET (by tag "
-	  "and digest) = digest of the body (§Pulling manifests SHOULD)",
-	  t_dcd_manifest_get },
-	{ "compat/dcd-manifest-head",
-	  "client behaviour (docker/containerd resolve tags by HEAD): "
-	  "Docker-Content-Digest on manifest HEAD (§Checking if content "
-	  "exists SHOULD)",
-	  t_dcd_manifest_head },
-	{ "compat/dcd-blob-get",
-	  "client behaviour: Docker-Content-Digest on blob GET (§Pulling "
-	  "blobs SHOULD)",
-	  t_dcd_blob_get },
-	{ "compat/dcd-blob-head",
-	  "client behaviour: Docker-Content-Digest on blob HEAD (§Checking if "
-	  "content exists SHOULD)",
-	  t_dcd_blob_head },
-	{ "compat/dcd-blob-put",
-	  "client behaviour: Docker-Content-Digest on the 201 of a blob "
-	  "upload (Docker Registry API V2)",
-	  t_dcd_blob_put },
-	{ "compat/dcd-manifest-put",
-	  "client behaviour: Docker-Content-Digest on manifest PUT (§Pushing "
-	  "Manifests: MUST equal the digest)",
-	  t_dcd_manifest_put },
-	{ "compat/dcd-mount",
-	  "client behaviour: Docker-Content-Digest on the 201 of a mount "
-	  "(§Mounting a blob)",
-	  t_dcd_mount },
-	{ "compat/head-content-length",
-	  "§Checking if content exists: HEAD SHOULD carry Content-Length (the "
-	  "size) for manifests and blobs",
-	  t_head_content_length },
-	{ "compat/head-content-type",
-	  "client behaviour (containerd takes the media type from HEAD): "
-	  "manifest HEAD Content-Type",
-	  t_head_content_type },
-	{ "compat/location-forms",
-	  "§POST then PUT: Location MAY be absolute or relative; every "
-	  "Location of a push resolves and works",
-	  t_location_forms },
-	{ "compat/upload-range",
-	  "client behaviour: Range on upload replies (PATCH 202 and status "
-	  "204) after a streamed PATCH",
-	  t_upload_range },
-	{ "compat/chunk-min-length",
-	  "§Pushing a blob in chunks: OCI-Chunk-Min-Length, if sent, is a "
-	  "size in bytes",
-	  t_chunk_min_length },
-	{ "compat/docker-schema2",
-	  "client behaviour (docker push): Docker Image Manifest V2 Schema 2 "
-	  "stored and served with its media type",
-	  t_docker_schema2 },
-	{ "compat/docker-manifest-list",
-	  "client behaviour (docker buildx): Docker manifest list stored and "
-	  "served with its media type",
-	  t_docker_list },
-	{ "compat/expect-100-continue",
-	  "client behaviour (curl-based clients): a 3 MiB PUT with Expect: "
-	  "100-continue (RFC 9110 §10.1.1)",
-	  t_expect_continue },
-	{ "compat/warnings",
-	  "§Warnings: Warning headers, if any, are 299 - \"text\", at most "
-	  "4096 bytes",
-	  t_warnings },
-	{ NULL, NULL, NULL },
+	{"compat/api-version-header",
+	 "client behaviour (docker): /v2/ sends Docker-Distribution-API-"
+	 "Version: registry/2.0 (§Legacy Docker support HTTP headers)",
+	 t_api_version},
+	{"compat/dcd-manifest-get",
+	 "client behaviour: Docker-Content-Digest on manifest GET (by tag "
+	 "and digest) = digest of the body (§Pulling manifests SHOULD)",
+	 t_dcd_manifest_get},
+	{"compat/dcd-manifest-head",
+	 "client behaviour (docker/containerd resolve tags by HEAD): "
+	 "Docker-Content-Digest on manifest HEAD (§Checking if content "
+	 "exists SHOULD)",
+	 t_dcd_manifest_head},
+	{"compat/dcd-blob-get",
+	 "client behaviour: Docker-Content-Digest on blob GET (§Pulling "
+	 "blobs SHOULD)",
+	 t_dcd_blob_get},
+	{"compat/dcd-blob-head",
+	 "client behaviour: Docker-Content-Digest on blob HEAD (§Checking if "
+	 "content exists SHOULD)",
+	 t_dcd_blob_head},
+	{"compat/dcd-blob-put",
+	 "client behaviour: Docker-Content-Digest on the 201 of a blob "
+	 "upload (Docker Registry API V2)",
+	 t_dcd_blob_put},
+	{"compat/dcd-manifest-put",
+	 "client behaviour: Docker-Content-Digest on manifest PUT (§Pushing "
+	 "Manifests: MUST equal the digest)",
+	 t_dcd_manifest_put},
+	{"compat/dcd-mount",
+	 "client behaviour: Docker-Content-Digest on the 201 of a mount "
+	 "(§Mounting a blob)",
+	 t_dcd_mount},
+	{"compat/head-content-length",
+	 "§Checking if content exists: HEAD SHOULD carry Content-Length (the "
+	 "size) for manifests and blobs",
+	 t_head_content_length},
+	{"compat/head-content-type",
+	 "client behaviour (containerd takes the media type from HEAD): "
+	 "manifest HEAD Content-Type",
+	 t_head_content_type},
+	{"compat/location-forms",
+	 "§POST then PUT: Location MAY be absolute or relative; every "
+	 "Location of a push resolves and works",
+	 t_location_forms},
+	{"compat/upload-range",
+	 "client behaviour: Range on upload replies (PATCH 202 and status "
+	 "204) after a streamed PATCH",
+	 t_upload_range},
+	{"compat/chunk-min-length",
+	 "§Pushing a blob in chunks: OCI-Chunk-Min-Length, if sent, is a "
+	 "size in bytes",
+	 t_chunk_min_length},
+	{"compat/docker-schema2",
+	 "client behaviour (docker push): Docker Image Manifest V2 Schema 2 "
+	 "stored and served with its media type",
+	 t_docker_schema2},
+	{"compat/docker-manifest-list",
+	 "client behaviour (docker buildx): Docker manifest list stored and "
+	 "served with its media type",
+	 t_docker_list},
+	{"compat/expect-100-continue",
+	 "client behaviour (curl-based clients): a 3 MiB PUT with Expect: "
+	 "100-continue (RFC 9110 §10.1.1)",
+	 t_expect_continue},
+	{"compat/warnings",
+	 "§Warnings: Warning headers, if any, are 299 - \"text\", at most "
+	 "4096 bytes",
+	 t_warnings},
+	{NULL, NULL, NULL},
 };

@@ -6,15 +6,14 @@
 #include "fixtures.h"
 
 /* The tags these tests push, in the order they must be listed. */
-static const char *const tag_names[] = { "ls-a", "ls-b", "ls-c", "ls-d",
-					 "ls-e" };
+static const char *const tag_names[] = {"ls-a", "ls-b", "ls-c", "ls-d", "ls-e"};
 #define NTAGS (sizeof(tag_names) / sizeof(*tag_names))
 
 /* Pushed once (one image, five tags, out of order); later calls reuse. */
 static int push_tags(struct ct *t)
 {
 	static int state; /* 0 not yet, 1 done, -1 failed */
-	static const int order[NTAGS] = { 2, 4, 0, 3, 1 };
+	static const int order[NTAGS] = {2, 4, 0, 3, 1};
 	struct fx_manifest m;
 
 	if (state)
@@ -425,47 +424,47 @@ static void t_catalog_paginate(struct ct *t)
 }
 
 const struct ct_test ct_discovery_tests[] = {
-	{ "discovery/tags-list",
-	  "§Listing Tags, end-8a: 200, {\"name\",\"tags\"}, tags MUST be in "
-	  "lexical order",
-	  t_tags_list },
-	{ "discovery/tags-n",
-	  "§Listing Tags, end-8b: n=<int> MUST give <int> results (fewer only "
-	  "with a Link), from the start, in order",
-	  t_tags_n },
-	{ "discovery/tags-n-last",
-	  "§Listing Tags, end-8b: n & last: up to n tags after <last>, not "
-	  "inclusive",
-	  t_tags_n_last },
-	{ "discovery/tags-last",
-	  "§Listing Tags: 'last' without n: the tags after it", t_tags_last },
-	{ "discovery/tags-n-zero",
-	  "§Listing Tags: n=0 MUST give an empty list and MUST NOT have a "
-	  "Link header",
-	  t_tags_n_zero },
-	{ "discovery/tags-paginate",
-	  "§Listing Tags: walking pages of n=2 (by Link, else by last) gives "
-	  "the whole list once, in order",
-	  t_tags_paginate },
-	{ "discovery/tags-link",
-	  "§Listing Tags: Link MAY be sent; if so RFC 5988 rel=\"next\" to the "
-	  "next page",
-	  t_tags_link },
-	{ "discovery/tags-none",
-	  "§Listing Tags: a repository that exists MUST be 200; the list MAY "
-	  "be empty (only untagged manifests)",
-	  t_tags_none },
-	{ "discovery/tags-unknown-repo",
-	  "§Listing Tags, end-8a: 404 for an unknown repository; §Error Codes "
-	  "NAME_UNKNOWN",
-	  t_tags_unknown_repo },
-	{ "discovery/catalog",
-	  "client behaviour (docker/skopeo tooling): GET /v2/_catalog lists "
-	  "repositories in order (Docker Registry HTTP API V2 §Catalog)",
-	  t_catalog },
-	{ "discovery/catalog-paginate",
-	  "client behaviour: /v2/_catalog n, last and Link rel=\"next\" "
-	  "(Docker Registry HTTP API V2 §Catalog Pagination)",
-	  t_catalog_paginate },
-	{ NULL, NULL, NULL },
+	{"discovery/tags-list",
+	 "§Listing Tags, end-8a: 200, {\"name\",\"tags\"}, tags MUST be in "
+	 "lexical order",
+	 t_tags_list},
+	{"discovery/tags-n",
+	 "§Listing Tags, end-8b: n=<int> MUST give <int> results (fewer only "
+	 "with a Link), from the start, in order",
+	 t_tags_n},
+	{"discovery/tags-n-last",
+	 "§Listing Tags, end-8b: n & last: up to n tags after <last>, not "
+	 "inclusive",
+	 t_tags_n_last},
+	{"discovery/tags-last",
+	 "§Listing Tags: 'last' without n: the tags after it", t_tags_last},
+	{"discovery/tags-n-zero",
+	 "§Listing Tags: n=0 MUST give an empty list and MUST NOT have a "
+	 "Link header",
+	 t_tags_n_zero},
+	{"discovery/tags-paginate",
+	 "§Listing Tags: walking pages of n=2 (by Link, else by last) gives "
+	 "the whole list once, in order",
+	 t_tags_paginate},
+	{"discovery/tags-link",
+	 "§Listing Tags: Link MAY be sent; if so RFC 5988 rel=\"next\" to the "
+	 "next page",
+	 t_tags_link},
+	{"discovery/tags-none",
+	 "§Listing Tags: a repository that exists MUST be 200; the list MAY "
+	 "be empty (only untagged manifests)",
+	 t_tags_none},
+	{"discovery/tags-unknown-repo",
+	 "§Listing Tags, end-8a: 404 for an unknown repository; §Error Codes "
+	 "NAME_UNKNOWN",
+	 t_tags_unknown_repo},
+	{"discovery/catalog",
+	 "client behaviour (docker/skopeo tooling): GET /v2/_catalog lists "
+	 "repositories in order (Docker Registry HTTP API V2 §Catalog)",
+	 t_catalog},
+	{"discovery/catalog-paginate",
+	 "client behaviour: /v2/_catalog n, last and Link rel=\"next\" "
+	 "(Docker Registry HTTP API V2 §Catalog Pagination)",
+	 t_catalog_paginate},
+	{NULL, NULL, NULL},
 };

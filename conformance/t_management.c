@@ -4,7 +4,7 @@
 
 #include "fixtures.h"
 
-static const char *const accept_all[] = { ACCEPT_ALL, NULL };
+static const char *const accept_all[] = {ACCEPT_ALL, NULL};
 
 static struct ct_resp *get_manifest(struct ct *t, const char *repo,
 				    const char *ref)
@@ -81,7 +81,7 @@ static void t_delete_index(struct ct *t)
 {
 	const char *repo = fx_repo(t, "del-index");
 	struct fx_manifest a, b, idx;
-	const struct fx_manifest *kids[] = { &a, &b };
+	const struct fx_manifest *kids[] = {&a, &b};
 
 	CT_TRY(fx_push_image(t, repo, NULL, NULL, &a));
 	CT_TRY(fx_push_image(t, repo, NULL, NULL, &b));
@@ -163,35 +163,35 @@ static void t_delete_blob_other_repo(struct ct *t)
 }
 
 const struct ct_test ct_management_tests[] = {
-	{ "management/delete-tag",
-	  "§Deleting tags, end-9: 202, then GET of the tag is 404; other tags "
-	  "and the digest stay (400/405 if disabled)",
-	  t_delete_tag },
-	{ "management/delete-manifest",
-	  "§Deleting Manifests, end-9: 202, then the digest and any tag "
-	  "pointing to it are 404",
-	  t_delete_manifest },
-	{ "management/delete-index",
-	  "§Deleting Manifests: deleting an index leaves the manifests it "
-	  "lists",
-	  t_delete_index },
-	{ "management/delete-manifest-unknown",
-	  "§Deleting Manifests, end-9: unknown manifest 404; §Error Codes "
-	  "MANIFEST_UNKNOWN",
-	  t_delete_manifest_unknown },
-	{ "management/delete-manifest-unknown-repo",
-	  "§Deleting Manifests: if the repository does not exist, MUST be 404",
-	  t_delete_manifest_unknown_repo },
-	{ "management/delete-blob",
-	  "§Deleting Blobs, end-10: 202, then GET and HEAD are 404",
-	  t_delete_blob },
-	{ "management/delete-blob-unknown",
-	  "§Deleting Blobs: if the blob is not found, MUST be 404; §Error "
-	  "Codes BLOB_UNKNOWN",
-	  t_delete_blob_unknown },
-	{ "management/delete-blob-one-repo",
-	  "§Deleting Blobs, end-10: deletes from <name> only; the same blob "
-	  "in another repository stays",
-	  t_delete_blob_other_repo },
-	{ NULL, NULL, NULL },
+	{"management/delete-tag",
+	 "§Deleting tags, end-9: 202, then GET of the tag is 404; other tags "
+	 "and the digest stay (400/405 if disabled)",
+	 t_delete_tag},
+	{"management/delete-manifest",
+	 "§Deleting Manifests, end-9: 202, then the digest and any tag "
+	 "pointing to it are 404",
+	 t_delete_manifest},
+	{"management/delete-index",
+	 "§Deleting Manifests: deleting an index leaves the manifests it "
+	 "lists",
+	 t_delete_index},
+	{"management/delete-manifest-unknown",
+	 "§Deleting Manifests, end-9: unknown manifest 404; §Error Codes "
+	 "MANIFEST_UNKNOWN",
+	 t_delete_manifest_unknown},
+	{"management/delete-manifest-unknown-repo",
+	 "§Deleting Manifests: if the repository does not exist, MUST be 404",
+	 t_delete_manifest_unknown_repo},
+	{"management/delete-blob",
+	 "§Deleting Blobs, end-10: 202, then GET and HEAD are 404",
+	 t_delete_blob},
+	{"management/delete-blob-unknown",
+	 "§Deleting Blobs: if the blob is not found, MUST be 404; §Error "
+	 "Codes BLOB_UNKNOWN",
+	 t_delete_blob_unknown},
+	{"management/delete-blob-one-repo",
+	 "§Deleting Blobs, end-10: deletes from <name> only; the same blob "
+	 "in another repository stays",
+	 t_delete_blob_other_repo},
+	{NULL, NULL, NULL},
 };

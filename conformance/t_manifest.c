@@ -6,7 +6,7 @@
 
 #include "fixtures.h"
 
-static const char *const accept_all[] = { ACCEPT_ALL, NULL };
+static const char *const accept_all[] = {ACCEPT_ALL, NULL};
 
 /* GET by ref gives exactly m's bytes with m's media type. */
 static int check_manifest(struct ct *t, const char *repo, const char *ref,
@@ -57,7 +57,7 @@ static void t_location_pullable(struct ct *t)
 	const char *ns = ct_cfg(t)->ns;
 	struct fx_manifest m;
 	struct ct_resp *r;
-	const char *hdrs[] = { "Content-Type: " MT_OCI_MANIFEST, NULL };
+	const char *hdrs[] = {"Content-Type: " MT_OCI_MANIFEST, NULL};
 	char *loc;
 
 	CT_TRY(fx_make_image(t, ns, NULL, false, &m));
@@ -171,7 +171,7 @@ static void t_index(struct ct *t)
 {
 	const char *ns = ct_cfg(t)->ns;
 	struct fx_manifest a, b, idx;
-	const struct fx_manifest *kids[] = { &a, &b };
+	const struct fx_manifest *kids[] = {&a, &b};
 	char *tag = fx_tag(t, "index");
 
 	CT_TRY(fx_push_image(t, ns, NULL, NULL, &a));
@@ -187,8 +187,8 @@ static void t_nested_index(struct ct *t)
 {
 	const char *ns = ct_cfg(t)->ns;
 	struct fx_manifest a, b, c, inner, outer;
-	const struct fx_manifest *in_kids[] = { &a, &b };
-	const struct fx_manifest *out_kids[] = { &inner, &c };
+	const struct fx_manifest *in_kids[] = {&a, &b};
+	const struct fx_manifest *out_kids[] = {&inner, &c};
 	char *tag = fx_tag(t, "nested");
 
 	CT_TRY(fx_push_image(t, ns, NULL, NULL, &a));
@@ -207,7 +207,7 @@ static void t_sha512(struct ct *t)
 	const char *ns = ct_cfg(t)->ns;
 	struct fx_manifest m;
 	char *dg;
-	const char *hdrs[] = { "Content-Type: " MT_OCI_MANIFEST, NULL };
+	const char *hdrs[] = {"Content-Type: " MT_OCI_MANIFEST, NULL};
 	const char *dcd;
 	struct ct_resp *r;
 
@@ -228,7 +228,7 @@ static void t_digest_mismatch(struct ct *t)
 	const char *ns = ct_cfg(t)->ns;
 	struct fx_manifest m;
 	char *wrong = ct_digest_unknown(t);
-	const char *hdrs[] = { "Content-Type: " MT_OCI_MANIFEST, NULL };
+	const char *hdrs[] = {"Content-Type: " MT_OCI_MANIFEST, NULL};
 	struct ct_resp *r;
 
 	CT_TRY(fx_make_image(t, ns, NULL, false, &m));
@@ -242,7 +242,7 @@ static void t_digest_mismatch(struct ct *t)
 
 static void t_invalid_json(struct ct *t)
 {
-	const char *hdrs[] = { "Content-Type: " MT_OCI_MANIFEST, NULL };
+	const char *hdrs[] = {"Content-Type: " MT_OCI_MANIFEST, NULL};
 	const char *body = "{\"schemaVersion\": 2, \"mediaType\": ";
 	struct ct_resp *r;
 
@@ -259,9 +259,9 @@ static void dangling(struct ct *t, bool index)
 {
 	const char *ns = ct_cfg(t)->ns;
 	struct fx_manifest m, ghost;
-	const struct fx_manifest *kids[] = { &ghost };
+	const struct fx_manifest *kids[] = {&ghost};
 	struct ct_resp *r;
-	const char *hdrs[2] = { NULL, NULL };
+	const char *hdrs[2] = {NULL, NULL};
 
 	if (index) {
 		CT_TRY(fx_make_image(t, ns, NULL, false, &ghost));
@@ -341,9 +341,8 @@ static void t_content_type_params(struct ct *t)
 {
 	const char *ns = ct_cfg(t)->ns;
 	struct fx_manifest m;
-	const char *hdrs[] = { "Content-Type: " MT_OCI_MANIFEST
-			       "; charset=utf-8",
-			       NULL };
+	const char *hdrs[] = {
+		"Content-Type: " MT_OCI_MANIFEST "; charset=utf-8", NULL};
 	char *tag = fx_tag(t, "ctype-params");
 	struct ct_resp *r;
 
@@ -359,7 +358,7 @@ static void t_oversize(struct ct *t)
 	const char *ns = ct_cfg(t)->ns;
 	size_t n = 32u << 20;
 	char *body = ct_keep(t, malloc(n), free);
-	const char *hdrs[] = { "Content-Type: " MT_OCI_MANIFEST, NULL };
+	const char *hdrs[] = {"Content-Type: " MT_OCI_MANIFEST, NULL};
 	struct ct_resp *r;
 	static const char head[] =
 		"{\"schemaVersion\":2,\"annotations\":{\"x\":\"";
@@ -426,7 +425,7 @@ static void bad_tag(struct ct *t, const char *tag)
 {
 	const char *ns = ct_cfg(t)->ns;
 	struct fx_manifest m;
-	const char *hdrs[] = { "Content-Type: " MT_OCI_MANIFEST, NULL };
+	const char *hdrs[] = {"Content-Type: " MT_OCI_MANIFEST, NULL};
 	struct ct_resp *r;
 
 	CT_TRY(fx_make_image(t, ns, NULL, false, &m));
@@ -475,100 +474,100 @@ static void t_name_invalid(struct ct *t)
 }
 
 const struct ct_test ct_manifest_tests[] = {
-	{ "manifest/put-by-tag",
-	  "§Pushing Manifests, end-7: PUT by tag MUST be 201 + Location; "
-	  "GET by tag and digest give it back",
-	  t_put_by_tag },
-	{ "manifest/put-by-digest",
-	  "§Pushing Manifests, end-7: <reference> MAY be a digest; 201",
-	  t_put_by_digest },
-	{ "manifest/location-pullable",
-	  "§Pushing Manifests: Location MUST be a pullable manifest URL",
-	  t_location_pullable },
-	{ "manifest/exact-bytes",
-	  "§Pushing Manifests: the registry MUST store the manifest in the "
-	  "exact byte representation provided",
-	  t_exact_bytes },
-	{ "manifest/custom-fields",
-	  "image-spec considerations.md §Extensibility: unknown fields are "
-	  "ignored, kept byte for byte (§Pushing Manifests)",
-	  t_custom_fields },
-	{ "manifest/data-field",
-	  "image-spec descriptor.md 'data' (embedded content) in a "
-	  "descriptor; stored byte for byte",
-	  t_data_field },
-	{ "manifest/artifact",
-	  "image-spec manifest.md artifact guidelines: artifactType + empty "
-	  "config descriptor",
-	  t_artifact },
-	{ "manifest/index",
-	  "§Pushing Manifests with an image index (image-index.md); "
-	  "Content-Type is the index type",
-	  t_index },
-	{ "manifest/nested-index",
-	  "image-index.md: an index MAY list indexes; push and pull of an "
-	  "index of an index",
-	  t_nested_index },
-	{ "manifest/sha512",
-	  "§Pushing Manifests by a sha512 digest; Docker-Content-Digest MUST "
-	  "equal the client provided digest",
-	  t_sha512 },
-	{ "manifest/digest-mismatch",
-	  "§Pushing Manifests: the digest MUST equal the client provided one "
-	  "-> refused (400 DIGEST_INVALID), nothing stored",
-	  t_digest_mismatch },
-	{ "manifest/invalid",
-	  "§Error Codes MANIFEST_INVALID (400) for a body that is not a "
-	  "manifest",
-	  t_invalid_json },
-	{ "manifest/blob-unknown",
-	  "§Push: MAY reject a manifest referencing unknown blobs; then MUST "
-	  "be MANIFEST_BLOB_UNKNOWN",
-	  t_blob_unknown },
-	{ "manifest/index-child-unknown",
-	  "§Push: MAY reject an index referencing unknown manifests; then "
-	  "MUST be MANIFEST_BLOB_UNKNOWN",
-	  t_index_child_unknown },
-	{ "manifest/subject-missing",
-	  "§Push: MUST accept a manifest whose subject does not exist",
-	  t_subject_missing },
-	{ "manifest/4mb",
-	  "§Pushing Manifests: SHOULD support manifests of at least 4 "
-	  "megabytes",
-	  t_big },
-	{ "manifest/content-type-parameters",
-	  "§Pushing Manifests: the registry SHOULD ignore parameters on the "
-	  "Content-Type header",
-	  t_content_type_params },
-	{ "manifest/oversize",
-	  "§Pushing Manifests: SHOULD limit manifest size and answer 413 "
-	  "over it (a 32 MiB body; 400 without a limit)",
-	  t_oversize },
-	{ "manifest/tag-overwrite",
-	  "§Definitions 'Tag': a pointer; pushing a tag again moves it, the "
-	  "old manifest stays by digest",
-	  t_tag_overwrite },
-	{ "manifest/many-tags",
-	  "§Definitions 'Tag': a manifest may have many tags", t_many_tags },
-	{ "manifest/tag-grammar",
-	  "§Pulling manifests: a tag is [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127} "
-	  "(128 characters, whole alphabet)",
-	  t_tag_grammar },
-	{ "manifest/tag-too-long",
-	  "§Pulling manifests: a tag MUST be at most 128 characters (129 is "
-	  "refused, 400/404)",
-	  t_tag_too_long },
-	{ "manifest/tag-bad-start",
-	  "§Pulling manifests: a tag MUST match [a-zA-Z0-9_]... ('.' first is "
-	  "refused)",
-	  t_tag_bad_start },
-	{ "manifest/name-grammar",
-	  "§Pulling manifests: <name> grammar with '.', '_', '__', '-', '--' "
-	  "and several components",
-	  t_name_grammar },
-	{ "manifest/name-invalid",
-	  "§Pulling manifests: <name> MUST match the grammar (upper case is "
-	  "refused, NAME_INVALID)",
-	  t_name_invalid },
-	{ NULL, NULL, NULL },
+	{"manifest/put-by-tag",
+	 "§Pushing Manifests, end-7: PUT by tag MUST be 201 + Location; "
+	 "GET by tag and digest give it back",
+	 t_put_by_tag},
+	{"manifest/put-by-digest",
+	 "§Pushing Manifests, end-7: <reference> MAY be a digest; 201",
+	 t_put_by_digest},
+	{"manifest/location-pullable",
+	 "§Pushing Manifests: Location MUST be a pullable manifest URL",
+	 t_location_pullable},
+	{"manifest/exact-bytes",
+	 "§Pushing Manifests: the registry MUST store the manifest in the "
+	 "exact byte representation provided",
+	 t_exact_bytes},
+	{"manifest/custom-fields",
+	 "image-spec considerations.md §Extensibility: unknown fields are "
+	 "ignored, kept byte for byte (§Pushing Manifests)",
+	 t_custom_fields},
+	{"manifest/data-field",
+	 "image-spec descriptor.md 'data' (embedded content) in a "
+	 "descriptor; stored byte for byte",
+	 t_data_field},
+	{"manifest/artifact",
+	 "image-spec manifest.md artifact guidelines: artifactType + empty "
+	 "config descriptor",
+	 t_artifact},
+	{"manifest/index",
+	 "§Pushing Manifests with an image index (image-index.md); "
+	 "Content-Type is the index type",
+	 t_index},
+	{"manifest/nested-index",
+	 "image-index.md: an index MAY list indexes; push and pull of an "
+	 "index of an index",
+	 t_nested_index},
+	{"manifest/sha512",
+	 "§Pushing Manifests by a sha512 digest; Docker-Content-Digest MUST "
+	 "equal the client provided digest",
+	 t_sha512},
+	{"manifest/digest-mismatch",
+	 "§Pushing Manifests: the digest MUST equal the client provided one "
+	 "-> refused (400 DIGEST_INVALID), nothing stored",
+	 t_digest_mismatch},
+	{"manifest/invalid",
+	 "§Error Codes MANIFEST_INVALID (400) for a body that is not a "
+	 "manifest",
+	 t_invalid_json},
+	{"manifest/blob-unknown",
+	 "§Push: MAY reject a manifest referencing unknown blobs; then MUST "
+	 "be MANIFEST_BLOB_UNKNOWN",
+	 t_blob_unknown},
+	{"manifest/index-child-unknown",
+	 "§Push: MAY reject an index referencing unknown manifests; then "
+	 "MUST be MANIFEST_BLOB_UNKNOWN",
+	 t_index_child_unknown},
+	{"manifest/subject-missing",
+	 "§Push: MUST accept a manifest whose subject does not exist",
+	 t_subject_missing},
+	{"manifest/4mb",
+	 "§Pushing Manifests: SHOULD support manifests of at least 4 "
+	 "megabytes",
+	 t_big},
+	{"manifest/content-type-parameters",
+	 "§Pushing Manifests: the registry SHOULD ignore parameters on the "
+	 "Content-Type header",
+	 t_content_type_params},
+	{"manifest/oversize",
+	 "§Pushing Manifests: SHOULD limit manifest size and answer 413 "
+	 "over it (a 32 MiB body; 400 without a limit)",
+	 t_oversize},
+	{"manifest/tag-overwrite",
+	 "§Definitions 'Tag': a pointer; pushing a tag again moves it, the "
+	 "old manifest stays by digest",
+	 t_tag_overwrite},
+	{"manifest/many-tags",
+	 "§Definitions 'Tag': a manifest may have many tags", t_many_tags},
+	{"manifest/tag-grammar",
+	 "§Pulling manifests: a tag is [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127} "
+	 "(128 characters, whole alphabet)",
+	 t_tag_grammar},
+	{"manifest/tag-too-long",
+	 "§Pulling manifests: a tag MUST be at most 128 characters (129 is "
+	 "refused, 400/404)",
+	 t_tag_too_long},
+	{"manifest/tag-bad-start",
+	 "§Pulling manifests: a tag MUST match [a-zA-Z0-9_]... ('.' first is "
+	 "refused)",
+	 t_tag_bad_start},
+	{"manifest/name-grammar",
+	 "§Pulling manifests: <name> grammar with '.', '_', '__', '-', '--' "
+	 "and several components",
+	 t_name_grammar},
+	{"manifest/name-invalid",
+	 "§Pulling manifests: <name> MUST match the grammar (upper case is "
+	 "refused, NAME_INVALID)",
+	 t_name_invalid},
+	{NULL, NULL, NULL},
 };

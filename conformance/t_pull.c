@@ -3,7 +3,7 @@
 
 #include "fixtures.h"
 
-static const char *const accept_all[] = { ACCEPT_ALL, NULL };
+static const char *const accept_all[] = {ACCEPT_ALL, NULL};
 
 static void t_api_v2(struct ct *t)
 {
@@ -13,9 +13,9 @@ static void t_api_v2(struct ct *t)
 }
 
 const struct ct_test ct_base_tests[] = {
-	{ "base/api-v2", "§Determining Support, end-1: GET /v2/ MUST be 200",
-	  t_api_v2 },
-	{ NULL, NULL, NULL },
+	{"base/api-v2", "§Determining Support, end-1: GET /v2/ MUST be 200",
+	 t_api_v2},
+	{NULL, NULL, NULL},
 };
 
 static bool same_bytes(const struct ct_resp *r, const void *p, size_t n)
@@ -274,7 +274,7 @@ static void range(struct ct *t, const char *spec, size_t off, size_t len)
 {
 	const struct fx_base *b = fx_base_image(t);
 	const struct fx_blob *l;
-	const char *hdrs[2] = { NULL, NULL };
+	const char *hdrs[2] = {NULL, NULL};
 	struct ct_resp *r;
 	const char *cr, *want;
 
@@ -312,7 +312,7 @@ static void t_blob_range_suffix(struct ct *t)
 static void t_blob_range_unsatisfiable(struct ct *t)
 {
 	const struct fx_base *b = fx_base_image(t);
-	const char *hdrs[] = { "Range: bytes=5000-6000", NULL };
+	const char *hdrs[] = {"Range: bytes=5000-6000", NULL};
 	struct ct_resp *r;
 	const char *cr;
 
@@ -330,86 +330,86 @@ static void t_blob_range_unsatisfiable(struct ct *t)
 }
 
 const struct ct_test ct_pull_tests[] = {
-	{ "pull/manifest-by-tag",
-	  "§Pulling manifests, end-3: GET by tag MUST be 200 with the manifest",
-	  t_manifest_by_tag },
-	{ "pull/manifest-by-digest",
-	  "§Pulling manifests, end-3: GET by digest MUST be 200 with the "
-	  "manifest",
-	  t_manifest_by_digest },
-	{ "pull/manifest-content-type",
-	  "§Pulling manifests: Content-Type SHOULD match the pushed type, "
-	  "SHOULD NOT carry parameters",
-	  t_manifest_content_type },
-	{ "pull/manifest-head-tag",
-	  "§Checking if content exists, end-3: HEAD by tag MUST be 200",
-	  t_manifest_head_tag },
-	{ "pull/manifest-head-digest",
-	  "§Checking if content exists, end-3: HEAD by digest MUST be 200",
-	  t_manifest_head_digest },
-	{ "pull/manifest-unknown-tag",
-	  "§Pulling manifests: unknown tag MUST be 404; §Error Codes "
-	  "MANIFEST_UNKNOWN",
-	  t_manifest_unknown_tag },
-	{ "pull/manifest-unknown-digest",
-	  "§Pulling manifests: unknown digest MUST be 404; §Error Codes "
-	  "MANIFEST_UNKNOWN",
-	  t_manifest_unknown_digest },
-	{ "pull/manifest-head-unknown",
-	  "§Checking if content exists: unknown manifest MUST be 404",
-	  t_manifest_head_unknown },
-	{ "pull/manifest-unknown-repo",
-	  "§Pulling manifests: not in the repository MUST be 404; §Error "
-	  "Codes NAME_UNKNOWN",
-	  t_manifest_unknown_repo },
-	{ "pull/manifest-other-repo",
-	  "§Pulling manifests: a manifest not in the repository MUST be 404 "
-	  "(pushed only to the cross-mount repository)",
-	  t_manifest_other_repo },
-	{ "pull/manifest-without-accept",
-	  "§Pulling manifests: GET of an existing manifest MUST be 200 "
-	  "(Accept is only a SHOULD of the client)",
-	  t_manifest_without_accept },
-	{ "pull/manifest-digest-invalid",
-	  "§Pulling manifests: <reference> MUST be a digest or a tag; a "
-	  "malformed one is a client error (4xx), §Error Codes",
-	  t_manifest_digest_invalid },
-	{ "pull/blob",
-	  "§Pulling blobs, end-2: GET MUST be 200 with the blob; "
-	  "Docker-Content-Digest, if present, MUST match the body",
-	  t_blob },
-	{ "pull/blob-head",
-	  "§Checking if content exists, end-2: HEAD MUST be 200", t_blob_head },
-	{ "pull/blob-unknown",
-	  "§Pulling blobs: unknown blob MUST be 404; §Error Codes BLOB_UNKNOWN",
-	  t_blob_unknown },
-	{ "pull/blob-head-unknown",
-	  "§Checking if content exists: unknown blob MUST be 404",
-	  t_blob_head_unknown },
-	{ "pull/blob-other-repo",
-	  "§Pulling blobs: a blob not in the repository MUST be 404 (pushed "
-	  "only to the cross-mount repository)",
-	  t_blob_other_repo },
-	{ "pull/blob-digest-invalid",
-	  "§Pulling blobs, end-2: malformed digest gives 400/404; §Error Codes "
-	  "DIGEST_INVALID",
-	  t_blob_digest_invalid },
-	{ "pull/blob-digest-uppercase",
-	  "image-spec descriptor.md: a sha256 digest's hex MUST be lower "
-	  "case; an upper-case one is no digest of anything here (400/404)",
-	  t_blob_digest_uppercase },
-	{ "pull/blob-range",
-	  "§Pulling blobs: SHOULD support Range (RFC 9110 §14.2): bytes=a-b",
-	  t_blob_range },
-	{ "pull/blob-range-open",
-	  "§Pulling blobs: SHOULD support Range (RFC 9110 §14.2): bytes=a-",
-	  t_blob_range_open },
-	{ "pull/blob-range-suffix",
-	  "§Pulling blobs: SHOULD support Range (RFC 9110 §14.1.2): bytes=-n",
-	  t_blob_range_suffix },
-	{ "pull/blob-range-unsatisfiable",
-	  "§Pulling blobs: SHOULD support Range: unsatisfiable range is 416 "
-	  "(RFC 9110 §15.5.17)",
-	  t_blob_range_unsatisfiable },
-	{ NULL, NULL, NULL },
+	{"pull/manifest-by-tag",
+	 "§Pulling manifests, end-3: GET by tag MUST be 200 with the manifest",
+	 t_manifest_by_tag},
+	{"pull/manifest-by-digest",
+	 "§Pulling manifests, end-3: GET by digest MUST be 200 with the "
+	 "manifest",
+	 t_manifest_by_digest},
+	{"pull/manifest-content-type",
+	 "§Pulling manifests: Content-Type SHOULD match the pushed type, "
+	 "SHOULD NOT carry parameters",
+	 t_manifest_content_type},
+	{"pull/manifest-head-tag",
+	 "§Checking if content exists, end-3: HEAD by tag MUST be 200",
+	 t_manifest_head_tag},
+	{"pull/manifest-head-digest",
+	 "§Checking if content exists, end-3: HEAD by digest MUST be 200",
+	 t_manifest_head_digest},
+	{"pull/manifest-unknown-tag",
+	 "§Pulling manifests: unknown tag MUST be 404; §Error Codes "
+	 "MANIFEST_UNKNOWN",
+	 t_manifest_unknown_tag},
+	{"pull/manifest-unknown-digest",
+	 "§Pulling manifests: unknown digest MUST be 404; §Error Codes "
+	 "MANIFEST_UNKNOWN",
+	 t_manifest_unknown_digest},
+	{"pull/manifest-head-unknown",
+	 "§Checking if content exists: unknown manifest MUST be 404",
+	 t_manifest_head_unknown},
+	{"pull/manifest-unknown-repo",
+	 "§Pulling manifests: not in the repository MUST be 404; §Error "
+	 "Codes NAME_UNKNOWN",
+	 t_manifest_unknown_repo},
+	{"pull/manifest-other-repo",
+	 "§Pulling manifests: a manifest not in the repository MUST be 404 "
+	 "(pushed only to the cross-mount repository)",
+	 t_manifest_other_repo},
+	{"pull/manifest-without-accept",
+	 "§Pulling manifests: GET of an existing manifest MUST be 200 "
+	 "(Accept is only a SHOULD of the client)",
+	 t_manifest_without_accept},
+	{"pull/manifest-digest-invalid",
+	 "§Pulling manifests: <reference> MUST be a digest or a tag; a "
+	 "malformed one is a client error (4xx), §Error Codes",
+	 t_manifest_digest_invalid},
+	{"pull/blob",
+	 "§Pulling blobs, end-2: GET MUST be 200 with the blob; "
+	 "Docker-Content-Digest, if present, MUST match the body",
+	 t_blob},
+	{"pull/blob-head",
+	 "§Checking if content exists, end-2: HEAD MUST be 200", t_blob_head},
+	{"pull/blob-unknown",
+	 "§Pulling blobs: unknown blob MUST be 404; §Error Codes BLOB_UNKNOWN",
+	 t_blob_unknown},
+	{"pull/blob-head-unknown",
+	 "§Checking if content exists: unknown blob MUST be 404",
+	 t_blob_head_unknown},
+	{"pull/blob-other-repo",
+	 "§Pulling blobs: a blob not in the repository MUST be 404 (pushed "
+	 "only to the cross-mount repository)",
+	 t_blob_other_repo},
+	{"pull/blob-digest-invalid",
+	 "§Pulling blobs, end-2: malformed digest gives 400/404; §Error Codes "
+	 "DIGEST_INVALID",
+	 t_blob_digest_invalid},
+	{"pull/blob-digest-uppercase",
+	 "image-spec descriptor.md: a sha256 digest's hex MUST be lower "
+	 "case; an upper-case one is no digest of anything here (400/404)",
+	 t_blob_digest_uppercase},
+	{"pull/blob-range",
+	 "§Pulling blobs: SHOULD support Range (RFC 9110 §14.2): bytes=a-b",
+	 t_blob_range},
+	{"pull/blob-range-open",
+	 "§Pulling blobs: SHOULD support Range (RFC 9110 §14.2): bytes=a-",
+	 t_blob_range_open},
+	{"pull/blob-range-suffix",
+	 "§Pulling blobs: SHOULD support Range (RFC 9110 §14.1.2): bytes=-n",
+	 t_blob_range_suffix},
+	{"pull/blob-range-unsatisfiable",
+	 "§Pulling blobs: SHOULD support Range: unsatisfiable range is 416 "
+	 "(RFC 9110 §15.5.17)",
+	 t_blob_range_unsatisfiable},
+	{NULL, NULL, NULL},
 };

@@ -4,8 +4,8 @@
 
 #include "fixtures.h"
 
-static const char *const octet[] = { "Content-Type: application/octet-stream",
-				     NULL };
+static const char *const octet[] = {"Content-Type: application/octet-stream",
+				    NULL};
 
 static void t_monolithic(struct ct *t)
 {
@@ -304,73 +304,73 @@ static void t_mount_unknown(struct ct *t)
 }
 
 const struct ct_test ct_push_tests[] = {
-	{ "push/monolithic",
-	  "§POST then PUT, end-4a/end-6: POST MUST be 202 + Location, PUT "
-	  "MUST be 201 + Location (a pullable blob URL)",
-	  t_monolithic },
-	{ "push/upload-location-uuid",
-	  "§POST then PUT: the <location> MUST contain a UUID (a unique "
-	  "session ID)",
-	  t_location_uuid },
-	{ "push/single-post",
-	  "§Single POST, end-4b: MAY; 201 + Location, or 202 + Location and "
-	  "the client goes on with PUT",
-	  t_single_post },
-	{ "push/chunked",
-	  "§Pushing a blob in chunks, end-5/end-6: PATCH MUST be 202 + "
-	  "Location + Range 0-<end>, closing PUT MUST be 201 + Location",
-	  t_chunked },
-	{ "push/chunked-final-in-put",
-	  "§Pushing a blob in chunks: the final chunk MAY come with the "
-	  "closing PUT",
-	  t_chunked_final_put },
-	{ "push/chunked-final-in-put-no-range",
-	  "§Pushing a blob in chunks: the closing PUT's Content-Range is "
-	  "only 'if present'; a final chunk without it",
-	  t_chunked_final_put_plain },
-	{ "push/streamed-patch",
-	  "client behaviour (docker, containerd, containers/image): one "
-	  "PATCH, Transfer-Encoding: chunked, no Content-Range; end-5 202 + "
-	  "Range",
-	  t_streamed_patch },
-	{ "push/empty-blob",
-	  "§Pushing blobs: the empty blob (0 bytes, sha256:e3b0...) is a "
-	  "blob like any other; HEAD Content-Length 0",
-	  t_empty_blob },
-	{ "push/sha512-blob",
-	  "§Pushing blobs with a sha512 digest (image-spec descriptor.md "
-	  "registered algorithm); Docker-Content-Digest MUST match the body",
-	  t_sha512_blob },
-	{ "push/blob-twice",
-	  "§Use Cases: Layer Upload De-duplication: pushing a known blob "
-	  "again succeeds (201)",
-	  t_reupload },
-	{ "push/put-digest-mismatch",
-	  "end-6 400; §Error Codes DIGEST_INVALID: digest did not match the "
-	  "uploaded content",
-	  t_put_digest_mismatch },
-	{ "push/put-digest-missing",
-	  "§Pushing a blob in chunks: the closing PUT MUST include the digest; "
-	  "end-6 400",
-	  t_put_digest_missing },
-	{ "push/put-digest-malformed",
-	  "end-6 400; §Error Codes DIGEST_INVALID (malformed digest)",
-	  t_put_digest_malformed },
-	{ "push/put-digest-unsupported",
-	  "end-6 400; §Error Codes DIGEST_INVALID/UNSUPPORTED (md5 is no "
-	  "registered algorithm)",
-	  t_put_digest_unsupported },
-	{ "push/mount-from",
-	  "§Mounting a blob from another repository, end-11: MUST be 201 + "
-	  "Location; blob then pullable from <name>",
-	  t_mount_from },
-	{ "push/mount-without-from",
-	  "§Mounting a blob: the registry MAY treat 'from' as optional (201), "
-	  "else 202 with an upload session",
-	  t_mount_without_from },
-	{ "push/mount-unknown-blob",
-	  "§Mounting a blob: unable to mount SHOULD be 202 with an upload "
-	  "session",
-	  t_mount_unknown },
-	{ NULL, NULL, NULL },
+	{"push/monolithic",
+	 "§POST then PUT, end-4a/end-6: POST MUST be 202 + Location, PUT "
+	 "MUST be 201 + Location (a pullable blob URL)",
+	 t_monolithic},
+	{"push/upload-location-uuid",
+	 "§POST then PUT: the <location> MUST contain a UUID (a unique "
+	 "session ID)",
+	 t_location_uuid},
+	{"push/single-post",
+	 "§Single POST, end-4b: MAY; 201 + Location, or 202 + Location and "
+	 "the client goes on with PUT",
+	 t_single_post},
+	{"push/chunked",
+	 "§Pushing a blob in chunks, end-5/end-6: PATCH MUST be 202 + "
+	 "Location + Range 0-<end>, closing PUT MUST be 201 + Location",
+	 t_chunked},
+	{"push/chunked-final-in-put",
+	 "§Pushing a blob in chunks: the final chunk MAY come with the "
+	 "closing PUT",
+	 t_chunked_final_put},
+	{"push/chunked-final-in-put-no-range",
+	 "§Pushing a blob in chunks: the closing PUT's Content-Range is "
+	 "only 'if present'; a final chunk without it",
+	 t_chunked_final_put_plain},
+	{"push/streamed-patch",
+	 "client behaviour (docker, containerd, containers/image): one "
+	 "PATCH, Transfer-Encoding: chunked, no Content-Range; end-5 202 + "
+	 "Range",
+	 t_streamed_patch},
+	{"push/empty-blob",
+	 "§Pushing blobs: the empty blob (0 bytes, sha256:e3b0...) is a "
+	 "blob like any other; HEAD Content-Length 0",
+	 t_empty_blob},
+	{"push/sha512-blob",
+	 "§Pushing blobs with a sha512 digest (image-spec descriptor.md "
+	 "registered algorithm); Docker-Content-Digest MUST match the body",
+	 t_sha512_blob},
+	{"push/blob-twice",
+	 "§Use Cases: Layer Upload De-duplication: pushing a known blob "
+	 "again succeeds (201)",
+	 t_reupload},
+	{"push/put-digest-mismatch",
+	 "end-6 400; §Error Codes DIGEST_INVALID: digest did not match the "
+	 "uploaded content",
+	 t_put_digest_mismatch},
+	{"push/put-digest-missing",
+	 "§Pushing a blob in chunks: the closing PUT MUST include the digest; "
+	 "end-6 400",
+	 t_put_digest_missing},
+	{"push/put-digest-malformed",
+	 "end-6 400; §Error Codes DIGEST_INVALID (malformed digest)",
+	 t_put_digest_malformed},
+	{"push/put-digest-unsupported",
+	 "end-6 400; §Error Codes DIGEST_INVALID/UNSUPPORTED (md5 is no "
+	 "registered algorithm)",
+	 t_put_digest_unsupported},
+	{"push/mount-from",
+	 "§Mounting a blob from another repository, end-11: MUST be 201 + "
+	 "Location; blob then pullable from <name>",
+	 t_mount_from},
+	{"push/mount-without-from",
+	 "§Mounting a blob: the registry MAY treat 'from' as optional (201), "
+	 "else 202 with an upload session",
+	 t_mount_without_from},
+	{"push/mount-unknown-blob",
+	 "§Mounting a blob: unable to mount SHOULD be 202 with an upload "
+	 "session",
+	 t_mount_unknown},
+	{NULL, NULL, NULL},
 };

@@ -25,8 +25,8 @@ static bool check_subject_header;
 static int put_referrer(struct ct *t, const char *repo,
 			const struct fx_manifest *m, const char *subject)
 {
-	const char *hdrs[] = { ct_printf(t, "Content-Type: %s", m->media_type),
-			       NULL };
+	const char *hdrs[] = {ct_printf(t, "Content-Type: %s", m->media_type),
+			      NULL};
 	struct ct_resp *r;
 	const char *hs;
 
@@ -104,7 +104,7 @@ static int make_family(struct ct *t, const char *repo, struct family *f,
 	return put_referrer(t, repo, &f->idx, f->subject.digest);
 }
 
-static const char *const accept_all[] = { ACCEPT_ALL, NULL };
+static const char *const accept_all[] = {ACCEPT_ALL, NULL};
 
 /* What the descriptor of manifest m must say of its artifactType: its own,
  * else (an image manifest) its config's mediaType, else nothing. */
@@ -443,46 +443,46 @@ static void t_after_delete(struct ct *t)
 }
 
 const struct ct_test ct_referrers_tests[] = {
-	{ "referrers/oci-subject-header",
-	  "§Pushing Manifests with Subject: a registry with the referrers API "
-	  "MUST answer OCI-Subject: <subject digest>",
-	  t_subject_header },
-	{ "referrers/list",
-	  "§Listing Referrers, end-12a: 200, index Content-Type; each entry a "
-	  "manifest of <name> with that subject; descriptors "
-	  "with artifactType (or config mediaType; omitted for an index) and "
-	  "annotations",
-	  t_list },
-	{ "referrers/empty",
-	  "§Listing Referrers: no referrers MUST give an empty manifests list "
-	  "(entries the registry made itself must be genuine referrers)",
-	  t_empty },
-	{ "referrers/unknown-subject",
-	  "§Listing Referrers: MUST NOT be 404 when the API is supported; an "
-	  "unknown digest gives an empty list",
-	  t_unknown_subject },
-	{ "referrers/artifact-type-filter",
-	  "§Listing Referrers, end-12b: SHOULD filter on artifactType; "
-	  "OCI-Filters-Applied MUST then say artifactType",
-	  t_filter },
-	{ "referrers/artifact-type-filter-none",
-	  "§Listing Referrers, end-12b: a filter that matches nothing gives an "
-	  "empty list (+ OCI-Filters-Applied)",
-	  t_filter_none },
-	{ "referrers/subject-pushed-later",
-	  "§Push: a subject that does not exist MUST be accepted; referrers "
-	  "listed before and after the subject is pushed",
-	  t_subject_later },
-	{ "referrers/other-repository",
-	  "§Listing Referrers: descriptors are of manifests in the same "
-	  "<name> namespace",
-	  t_other_repo },
-	{ "referrers/bad-digest",
-	  "§Listing Referrers: a <digest> with invalid syntax MUST be 400",
-	  t_bad_digest },
-	{ "referrers/after-delete",
-	  "§Deleting Manifests + §Listing Referrers: a deleted referrer is no "
-	  "longer listed",
-	  t_after_delete },
-	{ NULL, NULL, NULL },
+	{"referrers/oci-subject-header",
+	 "§Pushing Manifests with Subject: a registry with the referrers API "
+	 "MUST answer OCI-Subject: <subject digest>",
+	 t_subject_header},
+	{"referrers/list",
+	 "§Listing Referrers, end-12a: 200, index Content-Type; each entry a "
+	 "manifest of <name> with that subject; descriptors "
+	 "with artifactType (or config mediaType; omitted for an index) and "
+	 "annotations",
+	 t_list},
+	{"referrers/empty",
+	 "§Listing Referrers: no referrers MUST give an empty manifests list "
+	 "(entries the registry made itself must be genuine referrers)",
+	 t_empty},
+	{"referrers/unknown-subject",
+	 "§Listing Referrers: MUST NOT be 404 when the API is supported; an "
+	 "unknown digest gives an empty list",
+	 t_unknown_subject},
+	{"referrers/artifact-type-filter",
+	 "§Listing Referrers, end-12b: SHOULD filter on artifactType; "
+	 "OCI-Filters-Applied MUST then say artifactType",
+	 t_filter},
+	{"referrers/artifact-type-filter-none",
+	 "§Listing Referrers, end-12b: a filter that matches nothing gives an "
+	 "empty list (+ OCI-Filters-Applied)",
+	 t_filter_none},
+	{"referrers/subject-pushed-later",
+	 "§Push: a subject that does not exist MUST be accepted; referrers "
+	 "listed before and after the subject is pushed",
+	 t_subject_later},
+	{"referrers/other-repository",
+	 "§Listing Referrers: descriptors are of manifests in the same "
+	 "<name> namespace",
+	 t_other_repo},
+	{"referrers/bad-digest",
+	 "§Listing Referrers: a <digest> with invalid syntax MUST be 400",
+	 t_bad_digest},
+	{"referrers/after-delete",
+	 "§Deleting Manifests + §Listing Referrers: a deleted referrer is no "
+	 "longer listed",
+	 t_after_delete},
+	{NULL, NULL, NULL},
 };

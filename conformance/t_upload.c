@@ -70,8 +70,8 @@ static void t_range_length_mismatch(struct ct *t)
 {
 	const unsigned char *data = ct_random(t, 100);
 	char *loc = fx_start_upload(t, ct_cfg(t)->ns);
-	const char *hdrs[] = { "Content-Type: application/octet-stream",
-			       "Content-Range: 0-199", NULL };
+	const char *hdrs[] = {"Content-Type: application/octet-stream",
+			      "Content-Range: 0-199", NULL};
 	struct ct_resp *r;
 
 	CT_CHECK(t, loc, "no upload");
@@ -195,53 +195,53 @@ static void t_cancel_fresh(struct ct *t)
 }
 
 const struct ct_test ct_upload_tests[] = {
-	{ "upload/status",
-	  "§Pushing a blob in chunks, end-13: GET <location> MUST be 204 + "
-	  "Location + Range 0-<end>",
-	  t_status },
-	{ "upload/chunk-out-of-order",
-	  "§Pushing a blob in chunks, end-5: a chunk out of order MUST be 416 "
-	  "(first chunk not at 0)",
-	  t_out_of_order },
-	{ "upload/chunk-replayed",
-	  "§Pushing a blob in chunks, end-5: a chunk out of order MUST be 416 "
-	  "(the same chunk twice)",
-	  t_replayed },
-	{ "upload/chunk-gap",
-	  "§Pushing a blob in chunks, end-5: a chunk MUST start at <end>+1, "
-	  "else 416",
-	  t_gap },
-	{ "upload/content-range-mismatch",
-	  "§Pushing a blob in chunks: <range> is the chunk's byte range; a "
-	  "Content-Range that disagrees with the body is refused (400/416)",
-	  t_range_length_mismatch },
-	{ "upload/resume-after-416",
-	  "§Pushing a blob in chunks: after 416, GET gives the offset (204 + "
-	  "Range) and the upload goes on from there",
-	  t_resume_after_416 },
-	{ "upload/status-finished",
-	  "end-13 404; §Error Codes BLOB_UPLOAD_UNKNOWN (status of a "
-	  "completed upload)",
-	  t_status_finished },
-	{ "upload/patch-finished",
-	  "end-5 404; §Error Codes BLOB_UPLOAD_UNKNOWN (PATCH to a completed "
-	  "upload)",
-	  t_patch_finished },
-	{ "upload/put-finished",
-	  "end-6 404; §Error Codes BLOB_UPLOAD_UNKNOWN (PUT to a completed "
-	  "upload)",
-	  t_put_finished },
-	{ "upload/unknown-session",
-	  "end-13 404; §Error Codes BLOB_UPLOAD_UNKNOWN (an id never issued)",
-	  t_unknown_session },
-	{ "upload/cancel",
-	  "upload cancel: DELETE <location> is 204, then the session is "
-	  "unknown (404 BLOB_UPLOAD_UNKNOWN) (distribution-spec main end-14; "
-	  "Docker Registry API V2 'Canceling an Upload')",
-	  t_cancel },
-	{ "upload/cancel-fresh",
-	  "upload cancel of a session with no data: 204, then 404 "
-	  "(distribution-spec main end-14)",
-	  t_cancel_fresh },
-	{ NULL, NULL, NULL },
+	{"upload/status",
+	 "§Pushing a blob in chunks, end-13: GET <location> MUST be 204 + "
+	 "Location + Range 0-<end>",
+	 t_status},
+	{"upload/chunk-out-of-order",
+	 "§Pushing a blob in chunks, end-5: a chunk out of order MUST be 416 "
+	 "(first chunk not at 0)",
+	 t_out_of_order},
+	{"upload/chunk-replayed",
+	 "§Pushing a blob in chunks, end-5: a chunk out of order MUST be 416 "
+	 "(the same chunk twice)",
+	 t_replayed},
+	{"upload/chunk-gap",
+	 "§Pushing a blob in chunks, end-5: a chunk MUST start at <end>+1, "
+	 "else 416",
+	 t_gap},
+	{"upload/content-range-mismatch",
+	 "§Pushing a blob in chunks: <range> is the chunk's byte range; a "
+	 "Content-Range that disagrees with the body is refused (400/416)",
+	 t_range_length_mismatch},
+	{"upload/resume-after-416",
+	 "§Pushing a blob in chunks: after 416, GET gives the offset (204 + "
+	 "Range) and the upload goes on from there",
+	 t_resume_after_416},
+	{"upload/status-finished",
+	 "end-13 404; §Error Codes BLOB_UPLOAD_UNKNOWN (status of a "
+	 "completed upload)",
+	 t_status_finished},
+	{"upload/patch-finished",
+	 "end-5 404; §Error Codes BLOB_UPLOAD_UNKNOWN (PATCH to a completed "
+	 "upload)",
+	 t_patch_finished},
+	{"upload/put-finished",
+	 "end-6 404; §Error Codes BLOB_UPLOAD_UNKNOWN (PUT to a completed "
+	 "upload)",
+	 t_put_finished},
+	{"upload/unknown-session",
+	 "end-13 404; §Error Codes BLOB_UPLOAD_UNKNOWN (an id never issued)",
+	 t_unknown_session},
+	{"upload/cancel",
+	 "upload cancel: DELETE <location> is 204, then the session is "
+	 "unknown (404 BLOB_UPLOAD_UNKNOWN) (distribution-spec main end-14; "
+	 "Docker Registry API V2 'Canceling an Upload')",
+	 t_cancel},
+	{"upload/cancel-fresh",
+	 "upload cancel of a session with no data: 204, then 404 "
+	 "(distribution-spec main end-14)",
+	 t_cancel_fresh},
+	{NULL, NULL, NULL},
 };

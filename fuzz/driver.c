@@ -87,8 +87,8 @@ static int load_path(const char *path)
 
 int main(int argc, char **argv)
 {
-	bool sandbox = &fuzz_sandboxed && fuzz_sandboxed &&
-		       !getenv("FUZZ_NO_SANDBOX");
+	bool sandbox =
+		&fuzz_sandboxed && fuzz_sandboxed && !getenv("FUZZ_NO_SANDBOX");
 
 	LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc; i++)

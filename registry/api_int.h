@@ -43,13 +43,13 @@ struct reg_waiters;
 struct reg_ctx {
 	struct stor *st;
 	const struct cfg *cfg;
-	struct reg_scan *scan;		   /* scan workers (scan.h), or NULL */
-	struct reg_waiters *waiters;	   /* waiters.h; with scan */
-	const struct reg_policy *policy;   /* pull policy (policy.h), or NULL */
-	struct auth *auth;		   /* authz.h; NULL with --auth none */
-	struct reg_proxy *proxy;	   /* proxy.h; NULL: no upstream */
-	struct reg_quota *quota;	   /* maint.h; NULL: no --quota */
-	struct reg_limit *limit;	   /* limit.h; NULL: no --rate-limit */
+	struct reg_scan *scan;		 /* scan workers (scan.h), or NULL */
+	struct reg_waiters *waiters;	 /* waiters.h; with scan */
+	const struct reg_policy *policy; /* pull policy (policy.h), or NULL */
+	struct auth *auth;		 /* authz.h; NULL with --auth none */
+	struct reg_proxy *proxy;	 /* proxy.h; NULL: no upstream */
+	struct reg_quota *quota;	 /* maint.h; NULL: no --quota */
+	struct reg_limit *limit;	 /* limit.h; NULL: no --rate-limit */
 	struct reg_work *work; /* work.h: blocking steps; NULL: run inline */
 };
 

@@ -191,8 +191,8 @@ static void mf_store_run(void *arg)
 		/* gc may have freed a ref since mf_check_refs(). */
 		.verify_refs = true,
 	};
-	if (reg_quota_check(s->ctx->quota, s->name, (int64_t)s->body.len,
-			    &e) < 0 ||
+	if (reg_quota_check(s->ctx->quota, s->name, (int64_t)s->body.len, &e) <
+		    0 ||
 	    stor_manifest_put(s->ctx->st, &put, &e) < 0)
 		goto fail;
 	reg_quota_add(s->ctx->quota, s->name, (int64_t)s->body.len);

@@ -271,8 +271,7 @@ static void db_import_done(void *arg, const struct reg_scan_import_result *r)
 	reg_hold_wake(imp->hold);
 }
 
-static void db_import_woken(struct http_req *req, void *arg,
-			    enum reg_wake why)
+static void db_import_woken(struct http_req *req, void *arg, enum reg_wake why)
 {
 	struct db_import *imp = arg;
 	const struct reg_scan_import_result *r = &imp->r;

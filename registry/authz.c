@@ -513,8 +513,7 @@ static void authz_tokjob_run(void *arg)
 {
 	struct authz_tokjob *j = arg;
 
-	j->rc = auth_token_request(j->auth, &j->tr, &j->res, &j->json,
-				   &j->err);
+	j->rc = auth_token_request(j->auth, &j->tr, &j->res, &j->json, &j->err);
 }
 
 static void authz_tokjob_done(struct http_req *req, void *arg)

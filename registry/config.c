@@ -14,7 +14,7 @@ static const char *const cfg_auth_modes[] = {"none", "basic", "token", NULL};
 
 static const char *const cfg_allow_deny[] = {"allow", "deny", NULL};
 
-static const char *const cfg_severities[] = {"critical", "high", "medium",
+static const char *const cfg_severities[] = {"critical", "high",    "medium",
 					     "low",	 "unknown", NULL};
 
 const struct opt cfg_options[] = {

@@ -47,14 +47,14 @@ struct cfg {
 	size_t max_db_upload;	    /* POST /v2/_customs/db body cap */
 	/* What one image's scan may cost (scanner/scan.h, scan_budget and
 	 * scan_sandbox); 0: no limit. */
-	size_t scan_memory;	      /* address space of a scan worker */
-	int scan_deadline;	      /* seconds per image */
-	size_t scan_max_layer_bytes;  /* decompressed, per layer */
-	size_t scan_max_image_bytes;  /* decompressed, all layers */
-	int scan_max_ratio;	      /* decompressed : compressed */
-	int scan_max_layer_entries;   /* tar entries per layer */
-	size_t scan_max_file_bytes;   /* of one file a detector reads */
-	int scan_max_packages;	      /* inventory entries per image */
+	size_t scan_memory;	     /* address space of a scan worker */
+	int scan_deadline;	     /* seconds per image */
+	size_t scan_max_layer_bytes; /* decompressed, per layer */
+	size_t scan_max_image_bytes; /* decompressed, all layers */
+	int scan_max_ratio;	     /* decompressed : compressed */
+	int scan_max_layer_entries;  /* tar entries per layer */
+	size_t scan_max_file_bytes;  /* of one file a detector reads */
+	int scan_max_packages;	     /* inventory entries per image */
 	/* Authentication (authz.h, auth/auth.h). */
 	char *auth;	     /* none|basic|token */
 	char *htpasswd;	     /* NULL: DATA/htpasswd */
@@ -76,24 +76,24 @@ struct cfg {
 	struct cfg_list upstream_redirect_allow; /* hosts any may redirect to */
 	int64_t upstream_timeout; /* seconds a blob fetch may take */
 	/* Reliability and limits (maint.h, limit.h; durations in seconds). */
-	int64_t gc_interval;	 /* online gc between runs; 0: none */
-	int64_t gc_grace;	 /* gc keeps anything younger */
-	bool gc_untagged;	 /* gc deletes manifests no tag reaches */
-	int max_sweep_share;	 /* % of blob bytes one gc run may free */
-	int64_t scrub_interval;	 /* between scrub passes; 0: none */
-	size_t scrub_rate;	 /* bytes a second the scrub reads */
-	int64_t upload_ttl;	 /* idle upload sessions expire; 0: never */
-	size_t quota;		 /* bytes per repository; 0: none */
-	size_t max_blob;	 /* largest blob upload; 0: no cap */
+	int64_t gc_interval;	    /* online gc between runs; 0: none */
+	int64_t gc_grace;	    /* gc keeps anything younger */
+	bool gc_untagged;	    /* gc deletes manifests no tag reaches */
+	int max_sweep_share;	    /* % of blob bytes one gc run may free */
+	int64_t scrub_interval;	    /* between scrub passes; 0: none */
+	size_t scrub_rate;	    /* bytes a second the scrub reads */
+	int64_t upload_ttl;	    /* idle upload sessions expire; 0: never */
+	size_t quota;		    /* bytes per repository; 0: none */
+	size_t max_blob;	    /* largest blob upload; 0: no cap */
 	int max_uploads_per_repo;   /* open upload sessions; 0: no limit */
 	int max_uploads_per_client; /* per user, else address; 0: none */
-	int rate_limit;		 /* requests a second per client; 0: none */
-	int rate_burst;		 /* requests a client may send at once */
-	int max_conns;		 /* simultaneous connections */
-	int login_fail_budget;	 /* failed logins a minute, all clients */
-	size_t max_header_bytes; /* request line and headers */
-	int64_t header_timeout;	 /* to receive a request's headers */
-	int64_t idle_timeout;	 /* keep-alive and body idle */
+	int rate_limit;		    /* requests a second per client; 0: none */
+	int rate_burst;		    /* requests a client may send at once */
+	int max_conns;		    /* simultaneous connections */
+	int login_fail_budget;	    /* failed logins a minute, all clients */
+	size_t max_header_bytes;    /* request line and headers */
+	int64_t header_timeout;	    /* to receive a request's headers */
+	int64_t idle_timeout;	    /* keep-alive and body idle */
 };
 
 /* The option table, terminated by a row with name NULL, and the command

@@ -14,14 +14,14 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-	{ "serve", reg_serve_main, "run the registry" },
-	{ "scan", scan_cmd_main, "scan an image for known vulnerabilities" },
-	{ "db", scan_db_cmd_main, "import or inspect the vulnerability DB" },
-	{ "user", auth_user_cmd_main, "add or delete a registry user" },
-	{ "gc", stor_gc_cmd_main, "free unreferenced blobs and stale uploads" },
-	{ "fsck", stor_fsck_cmd_main, "check the store; --repair quarantines" },
+	{"serve", reg_serve_main, "run the registry"},
+	{"scan", scan_cmd_main, "scan an image for known vulnerabilities"},
+	{"db", scan_db_cmd_main, "import or inspect the vulnerability DB"},
+	{"user", auth_user_cmd_main, "add or delete a registry user"},
+	{"gc", stor_gc_cmd_main, "free unreferenced blobs and stale uploads"},
+	{"fsck", stor_fsck_cmd_main, "check the store; --repair quarantines"},
 	/* Not for people: the sandboxed process that reads one image. */
-	{ "scan-worker", scan_worker_main, NULL },
+	{"scan-worker", scan_worker_main, NULL},
 };
 
 static void usage(FILE *out)
@@ -30,7 +30,7 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(*subcommands); i++)
 		if (subcommands[i].help)
 			fprintf(out, "  %-8s %s\n", subcommands[i].name,
-			subcommands[i].help);
+				subcommands[i].help);
 	fprintf(out, "\n'customs <command> --help' describes each one.\n");
 }
 

@@ -1,4 +1,5 @@
-/* maint.c: gc and scrub on a schedule, quotas, the request rate (maint_int.h). */
+/* maint.c: gc and scrub on a schedule, quotas, the request rate (maint_int.h).
+ */
 #include "registry/maint_int.h"
 #include "common/log.h"
 #include "common/slots.h"
@@ -297,9 +298,9 @@ void reg_scrub_stop(struct reg_scrub *sc)
 
 struct quota_slot {
 	int64_t usage;
-	double at;	/* when usage was computed; 0: unknown */
-	double used;	/* last looked at */
-	int64_t added;	/* bytes ever added (reg_quota_add/reserve) */
+	double at;     /* when usage was computed; 0: unknown */
+	double used;   /* last looked at */
+	int64_t added; /* bytes ever added (reg_quota_add/reserve) */
 };
 
 struct reg_quota {

@@ -70,8 +70,9 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 	if (reg_policy_init(policy, cfg, e) < 0)
 		return -1;
 	ctx->policy = policy;
-	sc = (struct reg_scan_config){
-		.st = ctx->st, .workers = cfg->scan_workers, .vuln_db = cfg->vuln_db};
+	sc = (struct reg_scan_config){.st = ctx->st,
+				      .workers = cfg->scan_workers,
+				      .vuln_db = cfg->vuln_db};
 	sc.budget = (struct scan_budget){
 		.layer_bytes = (int64_t)cfg->scan_max_layer_bytes,
 		.image_bytes = (int64_t)cfg->scan_max_image_bytes,
@@ -151,10 +152,11 @@ static int serve_fd_limits(struct cfg *cfg, struct err *e)
 		      : (long)rl.rlim_cur;
 	conns = http_conns_for_fds(fds - reserve);
 	if (conns < 1)
-		return err_set(e, ERR_INVALID,
-			       "%ld open files (RLIMIT_NOFILE) leave no room for "
-			       "connections; %ld are needed besides them",
-			       fds, reserve);
+		return err_set(
+			e, ERR_INVALID,
+			"%ld open files (RLIMIT_NOFILE) leave no room for "
+			"connections; %ld are needed besides them",
+			fds, reserve);
 	if (cfg->max_conns > conns) {
 		log_msg(LL_WARN,
 			"--max-conns %d lowered to %d: %ld open files allowed "

@@ -30,8 +30,7 @@ enum reg_wake {
 /* Runs once per hold: on the request's loop thread, except for CLOSED
  * after reg_hold_new(), which runs where the client's going and the wake
  * have both happened (req is then NULL). */
-typedef void (*reg_wake_fn)(struct http_req *req, void *arg,
-			    enum reg_wake why);
+typedef void (*reg_wake_fn)(struct http_req *req, void *arg, enum reg_wake why);
 
 /* Waits on scan's completions; st and scan are borrowed.  Free it last:
  * after the HTTP server (closing connections ends the holds) and after

@@ -126,8 +126,8 @@ static int scan_open_input(const char *arg, struct image_input **in,
 			   struct scan_source *src, struct image_set *set,
 			   struct err *e)
 {
-	static const char *const prefixes[] = { "oci:", "oci-archive:",
-						"docker-archive:" };
+	static const char *const prefixes[] = {
+		"oci:", "oci-archive:", "docker-archive:"};
 	char *path = NULL;
 	const char *tag = NULL;
 	struct stat st;
@@ -158,7 +158,8 @@ static int scan_open_input(const char *arg, struct image_input **in,
 	else if (S_ISREG(st.st_mode))
 		r = image_tar_open(path, tag, in, src, set, e);
 	else
-		r = err_set(e, ERR_INVALID, "%s: not a directory or a file", path);
+		r = err_set(e, ERR_INVALID, "%s: not a directory or a file",
+			    path);
 out:
 	free(path);
 	return r;
@@ -286,7 +287,7 @@ int scan_cmd_main(int argc, char **argv)
 	struct opt_args args = {0};
 	struct scan_budget budget;
 	struct image_input *in = NULL;
-	struct scan_source src = { 0 };
+	struct scan_source src = {0};
 	struct image_set set;
 	struct err e = ERR_INIT;
 	struct vulndb *db = NULL;
@@ -322,7 +323,7 @@ int scan_cmd_main(int argc, char **argv)
 	 * here, and the workers' inventories are matched here. */
 	struct scan_sandbox sb;
 	scan_sandbox_defaults(&sb);
-	struct scan_opts o = { .db = db, .db_note = note };
+	struct scan_opts o = {.db = db, .db_note = note};
 	scan_split_ref(set.ref, &repo, &o.tag);
 	o.repository = repo;
 	o.budget = &budget;
@@ -336,7 +337,10 @@ int scan_cmd_main(int argc, char **argv)
 	if (fail_on >= 0 && report_max_severity(report) >= fail_on)
 		rc = 1;
 	else if (scan_incomplete(report)) {
-		fprintf(stderr, "customs scan: the scan is incomplete: a budget was hit or a layer could not be read completely (see the report's \"budgets\" and notes)\n");
+		fprintf(stderr,
+			"customs scan: the scan is incomplete: a budget was "
+			"hit or a layer could not be read completely (see the "
+			"report's \"budgets\" and notes)\n");
 		rc = 3;
 	}
 out:

@@ -174,9 +174,10 @@ void det_run(enum det_kind kind, const struct det_file *f, struct det_out *out)
 		det_rpm_sqlite(f, out);
 		break;
 	case DET_RPM_BDB:
-		inv_add_note(&out->inv,
-			     "%s: rpm database in BerkeleyDB format not analysed",
-			     f->path);
+		inv_add_note(
+			&out->inv,
+			"%s: rpm database in BerkeleyDB format not analysed",
+			f->path);
 		break;
 	case DET_RPM_NDB:
 		inv_add_note(&out->inv,

@@ -30,7 +30,7 @@ static bool apk_ok(const char *s, size_t n)
 static bool apk_emit(const struct det_file *f, const struct apk_rec *r,
 		     struct det_out *out)
 {
-	struct scan_pkg p = { .eco = ECO_ALPINE };
+	struct scan_pkg p = {.eco = ECO_ALPINE};
 
 	if (!apk_ok(r->p, r->pn) || !apk_ok(r->v, r->vn) ||
 	    (r->o && !apk_ok(r->o, r->on)))
@@ -49,8 +49,8 @@ static bool apk_emit(const struct det_file *f, const struct apk_rec *r,
 
 void det_apk(const struct det_file *f, struct det_out *out)
 {
-	struct det_lines it = { f->data, f->data + f->len };
-	struct apk_rec r = { 0 };
+	struct det_lines it = {f->data, f->data + f->len};
+	struct apk_rec r = {0};
 	const char *line;
 	size_t bad = 0, n;
 	bool more;

@@ -48,7 +48,7 @@ static bool dpkg_installed(const struct dpkg_stanza *st, bool status_d)
 static bool dpkg_emit(const struct det_file *f, const struct dpkg_stanza *st,
 		      bool status_d, struct det_out *out)
 {
-	struct scan_pkg p = { .eco = ECO_DEBIAN };
+	struct scan_pkg p = {.eco = ECO_DEBIAN};
 	const char *sv = NULL, *sp;
 	size_t sn = 0, svn = 0;
 	bool ok = false;
@@ -63,8 +63,11 @@ static bool dpkg_emit(const struct det_file *f, const struct dpkg_stanza *st,
 		sn = sp ? (size_t)(sp - st->src) : st->src_len;
 		if (sp) {
 			const char *open = memchr(sp, '(', st->src_len - sn);
-			const char *close = open ? memchr(open, ')',
-				(size_t)(st->src + st->src_len - open)) : NULL;
+			const char *close =
+				open ? memchr(open, ')',
+					      (size_t)(st->src + st->src_len -
+						       open))
+				     : NULL;
 
 			if (!open || !close)
 				return false;
@@ -94,8 +97,8 @@ static bool dpkg_emit(const struct det_file *f, const struct dpkg_stanza *st,
 
 void det_dpkg(const struct det_file *f, bool status_d, struct det_out *out)
 {
-	struct det_lines it = { f->data, f->data + f->len };
-	struct dpkg_stanza st = { 0 };
+	struct det_lines it = {f->data, f->data + f->len};
+	struct dpkg_stanza st = {0};
 	size_t bad = 0, n;
 	const char *line;
 	bool more;
@@ -111,14 +114,17 @@ void det_dpkg(const struct det_file *f, bool status_d, struct det_out *out)
 		st.any = true;
 		if (line[0] == ' ' || line[0] == '\t')
 			continue;
-		if (det_field(line, n, "Package", false, &st.pkg, &st.pkg_len) ||
-		    det_field(line, n, "Version", false, &st.ver, &st.ver_len) ||
+		if (det_field(line, n, "Package", false, &st.pkg,
+			      &st.pkg_len) ||
+		    det_field(line, n, "Version", false, &st.ver,
+			      &st.ver_len) ||
 		    det_field(line, n, "Status", false, &st.status,
 			      &st.status_len) ||
 		    det_field(line, n, "Source", false, &st.src, &st.src_len))
 			continue;
 	} while (more);
 	if (bad)
-		inv_add_note(&out->inv, "%s: %zu malformed dpkg entries skipped",
-			     f->path, bad);
+		inv_add_note(&out->inv,
+			     "%s: %zu malformed dpkg entries skipped", f->path,
+			     bad);
 }

@@ -20,10 +20,10 @@
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
-#define GO_MAGIC "\xff Go buildinf:"
+#define GO_MAGIC     "\xff Go buildinf:"
 #define GO_MAGIC_LEN 14
-#define GO_HDR 32
-#define GO_MAX_STR (16u << 20)
+#define GO_HDR	     32
+#define GO_MAX_STR   (16u << 20)
 
 struct go_elf {
 	const unsigned char *d;
@@ -36,7 +36,8 @@ static uint64_t go_uint(const unsigned char *p, size_t size, bool big)
 	uint64_t v = 0;
 
 	for (size_t i = 0; i < size; i++)
-		v |= (uint64_t)p[big ? i : size - 1 - i] << (8 * (size - 1 - i));
+		v |= (uint64_t)p[big ? i : size - 1 - i]
+		     << (8 * (size - 1 - i));
 	return v;
 }
 
@@ -136,15 +137,14 @@ static const unsigned char *go_find(const unsigned char *d, size_t n)
 	return NULL;
 }
 
-static void go_add(const struct det_file *f, const char *name,
-		   const char *ver, struct det_out *out)
+static void go_add(const struct det_file *f, const char *name, const char *ver,
+		   struct det_out *out)
 {
-	struct scan_pkg p = { .eco = ECO_GO };
+	struct scan_pkg p = {.eco = ECO_GO};
 
 	/* "(devel)": built from a working tree, no release to match. */
 	if (!*name || !*ver || !strcmp(ver, "(devel)") ||
-	    strlen(name) > DET_MAX_FIELD ||
-	    strlen(ver) > DET_MAX_FIELD)
+	    strlen(name) > DET_MAX_FIELD || strlen(ver) > DET_MAX_FIELD)
 		return;
 	p.name = (char *)name;
 	p.version = (char *)ver;
@@ -171,7 +171,7 @@ static int go_fields(char *line, char **f, int max)
 static void go_modinfo(const struct det_file *f, char *mod, size_t len,
 		       struct det_out *out)
 {
-	char *line, *next, *pend[2] = { NULL, NULL }, *fl[4];
+	char *line, *next, *pend[2] = {NULL, NULL}, *fl[4];
 	bool pending = false;
 
 	/* Strip the 16-byte sentinels around the text. */
@@ -200,7 +200,8 @@ static void go_modinfo(const struct det_file *f, char *mod, size_t len,
 		if (pending)
 			go_add(f, pend[0], pend[1], out);
 		pending = false;
-		if (n >= 3 && (!strcmp(fl[0], "mod") || !strcmp(fl[0], "dep"))) {
+		if (n >= 3 &&
+		    (!strcmp(fl[0], "mod") || !strcmp(fl[0], "dep"))) {
 			pend[0] = fl[1];
 			pend[1] = fl[2];
 			pending = true;
@@ -226,7 +227,7 @@ static void go_stdlib(const struct det_file *f, const char *gover,
 void det_go(const struct det_file *f, struct det_out *out)
 {
 	const unsigned char *d = (const unsigned char *)f->data, *h, *p;
-	struct go_elf e = { d, f->len, false, false };
+	struct go_elf e = {d, f->len, false, false};
 	char *ver = NULL, *mod = NULL;
 	unsigned ptr, flags;
 	uint64_t va;
@@ -252,7 +253,8 @@ void det_go(const struct det_file *f, struct det_out *out)
 		mod = ver ? go_string_at(&e, va, ptr) : NULL;
 	}
 	if (!ver || !mod) {
-		inv_add_note(&out->inv, "%s: Go build info unreadable", f->path);
+		inv_add_note(&out->inv, "%s: Go build info unreadable",
+			     f->path);
 		goto out;
 	}
 	go_stdlib(f, ver, out);

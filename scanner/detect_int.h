@@ -19,34 +19,34 @@
 
 enum det_kind {
 	DET_NONE = 0,
-	DET_OSRELEASE,		/* etc/os-release, usr/lib/os-release */
-	DET_ALPINE_RELEASE,	/* etc/alpine-release */
-	DET_DPKG,		/* var/lib/dpkg/status */
-	DET_DPKG_D,		/* var/lib/dpkg/status.d/<pkg> (distroless) */
-	DET_APK,		/* lib/apk/db/installed */
-	DET_RPM_SQLITE,		/* rpmdb.sqlite */
-	DET_RPM_BDB,		/* Packages (BerkeleyDB): noted, not read */
-	DET_RPM_NDB,		/* Packages.db (NDB): noted, not read */
-	DET_PYTHON,		/* *.dist-info/METADATA, *.egg-info[/PKG-INFO] */
-	DET_NPM_LOCK,		/* package-lock.json, node_modules/.package-lock.json */
-	DET_NPM_PKG,		/* node_modules/<name>/package.json */
-	DET_JAVA,		/* *.jar, *.war, *.ear */
-	DET_GO,			/* ELF executables carrying Go build info */
+	DET_OSRELEASE,	    /* etc/os-release, usr/lib/os-release */
+	DET_ALPINE_RELEASE, /* etc/alpine-release */
+	DET_DPKG,	    /* var/lib/dpkg/status */
+	DET_DPKG_D,	    /* var/lib/dpkg/status.d/<pkg> (distroless) */
+	DET_APK,	    /* lib/apk/db/installed */
+	DET_RPM_SQLITE,	    /* rpmdb.sqlite */
+	DET_RPM_BDB,	    /* Packages (BerkeleyDB): noted, not read */
+	DET_RPM_NDB,	    /* Packages.db (NDB): noted, not read */
+	DET_PYTHON,	    /* *.dist-info/METADATA, *.egg-info[/PKG-INFO] */
+	DET_NPM_LOCK, /* package-lock.json, node_modules/.package-lock.json */
+	DET_NPM_PKG,  /* node_modules/<name>/package.json */
+	DET_JAVA,     /* *.jar, *.war, *.ear */
+	DET_GO,	      /* ELF executables carrying Go build info */
 };
 
 /* Caps on what one file may cost, per format; the scan's file_bytes
  * budget may lower them.  A file over its cap is a budget hit, not read. */
-#define DET_MAX_FILE (64u << 20)
-#define DET_MAX_RPMDB (128u << 20)
-#define DET_MAX_GO (256u << 20)
-#define DET_MAX_JAR (256u << 20) /* fat jars of 100 MB+ are common */
-#define DET_MAX_HEADERS (1u << 20) /* METADATA: the headers come first */
+#define DET_MAX_FILE	(64u << 20)
+#define DET_MAX_RPMDB	(128u << 20)
+#define DET_MAX_GO	(256u << 20)
+#define DET_MAX_JAR	(256u << 20) /* fat jars of 100 MB+ are common */
+#define DET_MAX_HEADERS (1u << 20)   /* METADATA: the headers come first */
 
 struct det_want {
 	enum det_kind kind;
-	size_t max;	/* read at most this many bytes */
-	bool prefix;	/* a prefix of max bytes is enough: no note if larger */
-	bool read;	/* false: the file's presence is all that matters */
+	size_t max;  /* read at most this many bytes */
+	bool prefix; /* a prefix of max bytes is enough: no note if larger */
+	bool read;   /* false: the file's presence is all that matters */
 };
 
 /* Which detector wants the regular file at path (normalised: no leading
@@ -66,8 +66,8 @@ struct det_out {
 	struct scan_inventory inv;
 	char **loc;
 	size_t loc_alloc;
-	size_t max_pkgs;	/* the packages budget left; 0: no limit */
-	bool full;		/* det_out_add() dropped one for max_pkgs */
+	size_t max_pkgs; /* the packages budget left; 0: no limit */
+	bool full;	 /* det_out_add() dropped one for max_pkgs */
 };
 
 void det_out_init(struct det_out *o);

@@ -23,7 +23,7 @@
 struct java_ctx {
 	const struct det_file *f;
 	struct det_out *out;
-	size_t budget;		/* bytes nested archives may still take */
+	size_t budget; /* bytes nested archives may still take */
 	size_t bad;
 };
 
@@ -49,7 +49,7 @@ static bool java_is_pom(const char *name)
 
 static char *java_prop(const char *data, size_t len, const char *key)
 {
-	struct det_lines it = { data, data + len };
+	struct det_lines it = {data, data + len};
 	size_t k = strlen(key), n;
 	const char *line;
 
@@ -86,7 +86,7 @@ static void java_pom(struct java_ctx *c, const char *data, size_t len)
 	char *g = java_prop(data, len, "groupId");
 	char *a = java_prop(data, len, "artifactId");
 	char *v = java_prop(data, len, "version");
-	struct scan_pkg p = { .eco = ECO_MAVEN };
+	struct scan_pkg p = {.eco = ECO_MAVEN};
 
 	if (!g || !a || !v) {
 		c->bad++;
@@ -112,8 +112,8 @@ out:
 }
 
 /* Reads the current entry into b (capped); -2 if too large, -1 if broken. */
-static int java_read(struct archive *ar, struct archive_entry *ent,
-		     size_t cap, struct buf *b)
+static int java_read(struct archive *ar, struct archive_entry *ent, size_t cap,
+		     struct buf *b)
 {
 	char chunk[16384];
 	la_ssize_t n;
@@ -147,11 +147,13 @@ static void java_entry(struct java_ctx *c, struct archive *ar,
 		else
 			java_pom(c, b.buf, b.len);
 	} else if ((java_ends(name, ".jar") || java_ends(name, ".war") ||
-		    java_ends(name, ".ear")) && depth < JAVA_MAX_DEPTH) {
+		    java_ends(name, ".ear")) &&
+		   depth < JAVA_MAX_DEPTH) {
 		r = java_read(ar, ent, c->budget, &b);
 		if (r) {
 			inv_add_note(&c->out->inv,
-				     "%s: nested archive %s not analysed: too large or unreadable",
+				     "%s: nested archive %s not analysed: too "
+				     "large or unreadable",
 				     c->f->path, name);
 			/* What the nested archives hold is unknown. */
 			if (r == -2)
@@ -193,7 +195,7 @@ out:
 
 void det_java(const struct det_file *f, struct det_out *out)
 {
-	struct java_ctx c = { f, out, DET_MAX_JAR, 0 };
+	struct java_ctx c = {f, out, DET_MAX_JAR, 0};
 
 	java_archive(&c, f->data, f->len, 0);
 	if (c.bad)

@@ -23,7 +23,7 @@
  * the nesting well below its own 2048 limit.  A large real lockfile has
  * ~10 values a package: 2 M values is ~200k packages. */
 #define NPM_MAX_JSON_VALUES 2000000
-#define NPM_MAX_JSON_DEPTH 256
+#define NPM_MAX_JSON_DEPTH  256
 
 /* The directory the lockfile describes ("" for the image root). */
 static char *npm_root(const char *path)
@@ -54,7 +54,7 @@ static bool npm_str_ok(const char *s)
 static void npm_add(const struct det_file *f, const char *name,
 		    const char *version, const char *loc, struct det_out *out)
 {
-	struct scan_pkg p = { .eco = ECO_NPM };
+	struct scan_pkg p = {.eco = ECO_NPM};
 
 	p.name = (char *)name;
 	p.version = (char *)version;
@@ -88,7 +88,8 @@ static void npm_packages(const struct det_file *f, json_t *pkgs,
 		if (strncmp(key, "node_modules/", 13) &&
 		    !strstr(key, "/node_modules/"))
 			continue; /* the project itself, or a workspace */
-		if (!json_is_object(v) || json_is_true(json_object_get(v, "link")))
+		if (!json_is_object(v) ||
+		    json_is_true(json_object_get(v, "link")))
 			continue;
 		version = json_string_value(json_object_get(v, "version"));
 		name = json_string_value(json_object_get(v, "name"));
@@ -129,8 +130,8 @@ static void npm_deps(const struct det_file *f, json_t *deps, const char *at,
 		/* "file:" and git versions are not registry versions. */
 		if (!strchr(version, ':'))
 			npm_add(f, name, version, loc, out);
-		npm_deps(f, json_object_get(v, "dependencies"), loc,
-			 depth + 1, out, bad);
+		npm_deps(f, json_object_get(v, "dependencies"), loc, depth + 1,
+			 out, bad);
 		free(loc);
 	}
 }
@@ -156,10 +157,11 @@ static bool npm_json_affordable(const struct det_file *f, struct det_out *out)
 			str = true;
 		} else if (c == '[' || c == '{') {
 			if (++depth > NPM_MAX_JSON_DEPTH) {
-				meter_hit(f->meter, BUDGET_FILE_BYTES,
-					  NPM_MAX_JSON_DEPTH, f->layer,
-					  "%s: JSON nested deeper than %d levels",
-					  f->path, NPM_MAX_JSON_DEPTH);
+				meter_hit(
+					f->meter, BUDGET_FILE_BYTES,
+					NPM_MAX_JSON_DEPTH, f->layer,
+					"%s: JSON nested deeper than %d levels",
+					f->path, NPM_MAX_JSON_DEPTH);
 				goto fail;
 			}
 		} else if (c == ']' || c == '}') {
@@ -176,7 +178,8 @@ static bool npm_json_affordable(const struct det_file *f, struct det_out *out)
 	}
 	return true;
 fail:
-	inv_add_note(&out->inv, "%s: not analysed: too costly to parse (see \"budgets\")",
+	inv_add_note(&out->inv,
+		     "%s: not analysed: too costly to parse (see \"budgets\")",
 		     f->path);
 	return false;
 }
@@ -192,7 +195,8 @@ void det_npm_lock(const struct det_file *f, struct det_out *out)
 		return;
 	doc = json_loadb(f->data, f->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(doc)) {
-		inv_add_note(&out->inv, "%s: not analysed: malformed JSON (%s, line %d)",
+		inv_add_note(&out->inv,
+			     "%s: not analysed: malformed JSON (%s, line %d)",
 			     f->path, doc ? "not an object" : jerr.text,
 			     doc ? 1 : jerr.line);
 		json_decref(doc);
@@ -223,7 +227,8 @@ void det_npm_pkg(const struct det_file *f, struct det_out *out)
 	name = json_string_value(json_object_get(doc, "name"));
 	version = json_string_value(json_object_get(doc, "version"));
 	if (!doc) {
-		inv_add_note(&out->inv, "%s: not analysed: malformed JSON (%s, line %d)",
+		inv_add_note(&out->inv,
+			     "%s: not analysed: malformed JSON (%s, line %d)",
 			     f->path, jerr.text, jerr.line);
 	} else if (npm_str_ok(name) && npm_str_ok(version)) {
 		slash = strrchr(f->path, '/');

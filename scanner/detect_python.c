@@ -16,17 +16,18 @@
 
 void det_python(const struct det_file *f, struct det_out *out)
 {
-	struct det_lines it = { f->data, f->data + f->len };
+	struct det_lines it = {f->data, f->data + f->len};
 	const char *line, *name = NULL, *ver = NULL, *v;
 	size_t n, name_n = 0, ver_n = 0, vn;
-	struct scan_pkg p = { .eco = ECO_PYPI };
+	struct scan_pkg p = {.eco = ECO_PYPI};
 	char *norm;
 
 	while (det_next_line(&it, &line, &n) && n) {
 		if (!name && det_field(line, n, "Name", true, &v, &vn)) {
 			name = v;
 			name_n = vn;
-		} else if (!ver && det_field(line, n, "Version", true, &v, &vn)) {
+		} else if (!ver &&
+			   det_field(line, n, "Version", true, &v, &vn)) {
 			ver = v;
 			ver_n = vn;
 		}

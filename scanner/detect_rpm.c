@@ -33,11 +33,11 @@ enum {
 enum { RPM_INT32 = 4, RPM_STRING = 6, RPM_I18NSTRING = 9 };
 
 #define RPM_MAX_INDEX 0xffff
-#define RPM_MAX_DATA 0x0fffffff
+#define RPM_MAX_DATA  0x0fffffff
 
 struct rpm_hdr {
 	char *name, *version, *release, *arch, *srpm;
-	long epoch;		/* -1: none */
+	long epoch; /* -1: none */
 };
 
 static uint32_t rpm_be32(const unsigned char *p)
@@ -81,11 +81,21 @@ static int rpm_parse(const unsigned char *blob, size_t len, struct rpm_hdr *h)
 		char **dst = NULL;
 
 		switch (tag) {
-		case RPMTAG_NAME: dst = &h->name; break;
-		case RPMTAG_VERSION: dst = &h->version; break;
-		case RPMTAG_RELEASE: dst = &h->release; break;
-		case RPMTAG_ARCH: dst = &h->arch; break;
-		case RPMTAG_SOURCERPM: dst = &h->srpm; break;
+		case RPMTAG_NAME:
+			dst = &h->name;
+			break;
+		case RPMTAG_VERSION:
+			dst = &h->version;
+			break;
+		case RPMTAG_RELEASE:
+			dst = &h->release;
+			break;
+		case RPMTAG_ARCH:
+			dst = &h->arch;
+			break;
+		case RPMTAG_SOURCERPM:
+			dst = &h->srpm;
+			break;
 		case RPMTAG_EPOCH:
 			if (type == RPM_INT32 && cnt >= 1 && dl >= 4 &&
 			    off <= dl - 4)
@@ -143,7 +153,7 @@ static void rpm_srpm_split(const char *srpm, char **name, char **ver)
 static void rpm_emit(const struct det_file *f, const struct rpm_hdr *h,
 		     struct det_out *out)
 {
-	struct scan_pkg p = { .eco = ECO_RPM };
+	struct scan_pkg p = {.eco = ECO_RPM};
 	char *sname = NULL, *sver = NULL;
 
 	if (h->epoch > 0)
@@ -179,34 +189,34 @@ static void rpm_emit(const struct det_file *f, const struct rpm_hdr *h,
  * progress handler that stops at the scan's deadline (or after
  * RPM_MAX_STEPS handler calls without one), no temp file, and a process
  * heap limit (sqlite has none per connection). */
-#define RPM_MAX_ROW (64 << 20)		/* one header blob */
-#define RPM_PROGRESS_OPS 10000		/* VM steps between handler calls */
-#define RPM_MAX_STEPS 100000		/* handler calls: 1e9 VM steps */
-#define RPM_HEAP_LIMIT ((sqlite3_int64)1 << 30)
+#define RPM_MAX_ROW	 (64 << 20) /* one header blob */
+#define RPM_PROGRESS_OPS 10000	    /* VM steps between handler calls */
+#define RPM_MAX_STEPS	 100000	    /* handler calls: 1e9 VM steps */
+#define RPM_HEAP_LIMIT	 ((sqlite3_int64)1 << 30)
 
 static const struct {
 	int id, value;
 } rpm_limits[] = {
-	{ SQLITE_LIMIT_LENGTH, RPM_MAX_ROW },
-	{ SQLITE_LIMIT_SQL_LENGTH, 100000 },
-	{ SQLITE_LIMIT_COLUMN, 200 },
-	{ SQLITE_LIMIT_EXPR_DEPTH, 100 },
-	{ SQLITE_LIMIT_COMPOUND_SELECT, 4 },
-	{ SQLITE_LIMIT_VDBE_OP, 25000 },
-	{ SQLITE_LIMIT_FUNCTION_ARG, 8 },
-	{ SQLITE_LIMIT_ATTACHED, 0 },
-	{ SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 100 },
-	{ SQLITE_LIMIT_VARIABLE_NUMBER, 10 },
-	{ SQLITE_LIMIT_TRIGGER_DEPTH, 1 },
-	{ SQLITE_LIMIT_WORKER_THREADS, 0 },
+	{SQLITE_LIMIT_LENGTH, RPM_MAX_ROW},
+	{SQLITE_LIMIT_SQL_LENGTH, 100000},
+	{SQLITE_LIMIT_COLUMN, 200},
+	{SQLITE_LIMIT_EXPR_DEPTH, 100},
+	{SQLITE_LIMIT_COMPOUND_SELECT, 4},
+	{SQLITE_LIMIT_VDBE_OP, 25000},
+	{SQLITE_LIMIT_FUNCTION_ARG, 8},
+	{SQLITE_LIMIT_ATTACHED, 0},
+	{SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 100},
+	{SQLITE_LIMIT_VARIABLE_NUMBER, 10},
+	{SQLITE_LIMIT_TRIGGER_DEPTH, 1},
+	{SQLITE_LIMIT_WORKER_THREADS, 0},
 };
 
 static const int rpm_dbconfig[][2] = {
-	{ SQLITE_DBCONFIG_DEFENSIVE, 1 },
-	{ SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0 },
-	{ SQLITE_DBCONFIG_ENABLE_TRIGGER, 0 },
-	{ SQLITE_DBCONFIG_ENABLE_VIEW, 0 },
-	{ SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0 },
+	{SQLITE_DBCONFIG_DEFENSIVE, 1},
+	{SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0},
+	{SQLITE_DBCONFIG_ENABLE_TRIGGER, 0},
+	{SQLITE_DBCONFIG_ENABLE_VIEW, 0},
+	{SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0},
 };
 
 struct rpm_ctx {
@@ -219,7 +229,8 @@ static int rpm_progress(void *arg)
 {
 	struct rpm_ctx *c = arg;
 
-	if (++c->steps > RPM_MAX_STEPS || meter_expired(c->f->meter, c->f->layer))
+	if (++c->steps > RPM_MAX_STEPS ||
+	    meter_expired(c->f->meter, c->f->layer))
 		c->timeout = true;
 	return c->timeout;
 }
@@ -241,8 +252,10 @@ static int rpm_open(const struct det_file *f, struct rpm_ctx *ctx,
 	pthread_once(&rpm_heap_once, rpm_heap_limit);
 	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL))
 		goto fail;
-	for (size_t i = 0; i < sizeof(rpm_dbconfig) / sizeof(*rpm_dbconfig); i++)
-		if (sqlite3_db_config(db, rpm_dbconfig[i][0], rpm_dbconfig[i][1],
+	for (size_t i = 0; i < sizeof(rpm_dbconfig) / sizeof(*rpm_dbconfig);
+	     i++)
+		if (sqlite3_db_config(db, rpm_dbconfig[i][0],
+				      rpm_dbconfig[i][1],
 				      (int *)NULL) != SQLITE_OK)
 			goto fail;
 	for (size_t i = 0; i < sizeof(rpm_limits) / sizeof(*rpm_limits); i++)
@@ -309,7 +322,7 @@ static const char *rpm_check_schema(sqlite3 *db)
 
 void det_rpm_sqlite(const struct det_file *f, struct det_out *out)
 {
-	struct rpm_ctx ctx = { .f = f };
+	struct rpm_ctx ctx = {.f = f};
 	sqlite3_stmt *st = NULL;
 	sqlite3 *db = NULL;
 	size_t bad = 0, gpg = 0;
@@ -318,19 +331,23 @@ void det_rpm_sqlite(const struct det_file *f, struct det_out *out)
 	int rc;
 
 	if (rpm_open(f, &ctx, &db)) {
-		inv_add_note(&out->inv, "%s: not analysed: not an rpm sqlite database (%s)",
-			     f->path, db ? sqlite3_errmsg(db) : "out of memory");
+		inv_add_note(
+			&out->inv,
+			"%s: not analysed: not an rpm sqlite database (%s)",
+			f->path, db ? sqlite3_errmsg(db) : "out of memory");
 		goto out;
 	}
 	why = rpm_check_schema(db);
-	if (!why && sqlite3_prepare_v2(db, "SELECT blob FROM Packages", -1,
-				       &st, NULL))
+	if (!why &&
+	    sqlite3_prepare_v2(db, "SELECT blob FROM Packages", -1, &st, NULL))
 		why = sqlite3_errmsg(db);
 	if (why) {
 		if (ctx.timeout)
 			goto stopped;
-		inv_add_note(&out->inv, "%s: not analysed: not an rpm sqlite database (%s)",
-			     f->path, why);
+		inv_add_note(
+			&out->inv,
+			"%s: not analysed: not an rpm sqlite database (%s)",
+			f->path, why);
 		goto out;
 	}
 	while (!out->full && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -355,11 +372,13 @@ void det_rpm_sqlite(const struct det_file *f, struct det_out *out)
 		meter_hit(f->meter, BUDGET_FILE_BYTES, RPM_MAX_ROW, f->layer,
 			  "%s: rpm database read stopped: %s", f->path,
 			  sqlite3_errmsg(db));
-		inv_add_note(&out->inv, "%s: rpm database read stopped early: %s",
-			     f->path, sqlite3_errmsg(db));
+		inv_add_note(&out->inv,
+			     "%s: rpm database read stopped early: %s", f->path,
+			     sqlite3_errmsg(db));
 	} else if (rc != SQLITE_DONE) {
-		inv_add_note(&out->inv, "%s: rpm database read stopped early: %s",
-			     f->path, sqlite3_errmsg(db));
+		inv_add_note(&out->inv,
+			     "%s: rpm database read stopped early: %s", f->path,
+			     sqlite3_errmsg(db));
 	}
 	if (bad)
 		inv_add_note(&out->inv, "%s: %zu malformed rpm headers skipped",
@@ -370,8 +389,10 @@ stopped:
 	if (!meter_was_hit(f->meter, BUDGET_DEADLINE))
 		meter_hit(f->meter, BUDGET_DEADLINE,
 			  f->meter ? f->meter->lim.deadline_ms : 0, f->layer,
-			  "%s: reading the rpm database took too long", f->path);
-	inv_add_note(&out->inv, "%s: rpm database read stopped early: it took too long",
+			  "%s: reading the rpm database took too long",
+			  f->path);
+	inv_add_note(&out->inv,
+		     "%s: rpm database read stopped early: it took too long",
 		     f->path);
 out:
 	sqlite3_finalize(st);

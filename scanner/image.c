@@ -64,7 +64,8 @@ static int image_desc_digest(json_t *desc, struct digest *dg, struct err *e)
 	const char *s = json_string_value(json_object_get(desc, "digest"));
 
 	if (!s)
-		return err_set(e, ERR_MANIFEST_INVALID, "descriptor without a digest");
+		return err_set(e, ERR_MANIFEST_INVALID,
+			       "descriptor without a digest");
 	return digest_parse(s, strlen(s), dg, e);
 }
 
@@ -93,7 +94,7 @@ static int image_add_manifest(struct image_set *set, const struct digest *dg,
 			      const char *body, size_t len, struct err *e)
 {
 	json_t *doc, *config, *layers, *l;
-	struct image img = { 0 };
+	struct image img = {0};
 	json_error_t jerr;
 	const char *cmt;
 	size_t i;
@@ -101,24 +102,27 @@ static int image_add_manifest(struct image_set *set, const struct digest *dg,
 
 	doc = json_loadb(body, len, 0, &jerr);
 	if (!json_is_object(doc)) {
-		err_set(e, ERR_MANIFEST_INVALID, "manifest is not a JSON object: %s",
+		err_set(e, ERR_MANIFEST_INVALID,
+			"manifest is not a JSON object: %s",
 			doc ? "wrong type" : jerr.text);
 		goto out;
 	}
 	config = json_object_get(doc, "config");
 	layers = json_object_get(doc, "layers");
 	if (!json_is_object(config) || !json_is_array(layers)) {
-		err_set(e, ERR_MANIFEST_INVALID, "manifest without config or layers");
+		err_set(e, ERR_MANIFEST_INVALID,
+			"manifest without config or layers");
 		goto out;
 	}
 	cmt = json_string_value(json_object_get(config, "mediaType"));
 	if (cmt && !oci_is_image_config(cmt)) {
-		err_set(e, ERR_UNSUPPORTED, "not a container image (config media type %s)",
-			cmt);
+		err_set(e, ERR_UNSUPPORTED,
+			"not a container image (config media type %s)", cmt);
 		goto out;
 	}
 	if (json_array_size(layers) > IMAGE_MAX_LAYERS) {
-		err_set(e, ERR_MANIFEST_INVALID, "manifest has %zu layers (limit %d)",
+		err_set(e, ERR_MANIFEST_INVALID,
+			"manifest has %zu layers (limit %d)",
 			json_array_size(layers), IMAGE_MAX_LAYERS);
 		goto out;
 	}
@@ -135,12 +139,14 @@ static int image_add_manifest(struct image_set *set, const struct digest *dg,
 	img.layers = xcalloc(json_array_size(layers) + 1, sizeof(*img.layers));
 	json_array_foreach(layers, i, l) {
 		struct image_layer *il = &img.layers[img.nlayers];
-		const char *mt = json_string_value(json_object_get(l, "mediaType"));
+		const char *mt =
+			json_string_value(json_object_get(l, "mediaType"));
 
 		if (image_desc_digest(l, &il->digest, e))
 			goto out;
 		if (mt && !oci_is_layer(mt)) {
-			err_set(e, ERR_UNSUPPORTED, "layer media type %s is not a filesystem layer",
+			err_set(e, ERR_UNSUPPORTED,
+				"layer media type %s is not a filesystem layer",
 				mt);
 			goto out;
 		}
@@ -165,7 +171,8 @@ static int image_resolve_depth(const struct scan_source *src,
 static void image_platform_str(json_t *p, char *out, size_t n)
 {
 	const char *os = json_string_value(json_object_get(p, "os"));
-	const char *arch = json_string_value(json_object_get(p, "architecture"));
+	const char *arch =
+		json_string_value(json_object_get(p, "architecture"));
 	const char *var = json_string_value(json_object_get(p, "variant"));
 
 	snprintf(out, n, "%s/%s%s%s", os ? os : "?", arch ? arch : "?",
@@ -179,7 +186,8 @@ static int image_index(const struct scan_source *src, json_t *doc,
 	size_t i, before = set->nimages;
 
 	if (!json_is_array(mans))
-		return err_set(e, ERR_MANIFEST_INVALID, "index without manifests");
+		return err_set(e, ERR_MANIFEST_INVALID,
+			       "index without manifests");
 	json_array_foreach(mans, i, m) {
 		struct err sub = ERR_INIT;
 		char plat[128], ds[DIGEST_STR_MAX];
@@ -196,15 +204,18 @@ static int image_index(const struct scan_source *src, json_t *doc,
 					json_object_get(m, "platform"),
 					depth + 1, &sub))
 			image_set_note(set, "platform %s (%s) not scanned: %s",
-				       plat, image_desc_digest(m, &d, NULL)
-						     ? "?" : digest_str(&d, ds),
+				       plat,
+				       image_desc_digest(m, &d, NULL)
+					       ? "?"
+					       : digest_str(&d, ds),
 				       sub.msg);
 	}
 	if (set->nimages == before)
-		return err_set(e, ERR_MANIFEST_UNKNOWN,
-			       "index lists no container image that could be read%s%s",
-			       set->nnotes ? ": " : "",
-			       set->nnotes ? set->notes[set->nnotes - 1] : "");
+		return err_set(
+			e, ERR_MANIFEST_UNKNOWN,
+			"index lists no container image that could be read%s%s",
+			set->nnotes ? ": " : "",
+			set->nnotes ? set->notes[set->nnotes - 1] : "");
 	return 0;
 }
 
@@ -219,12 +230,14 @@ static int image_resolve_depth(const struct scan_source *src,
 	int r = -1;
 
 	if (depth > IMAGE_MAX_NESTING)
-		return err_set(e, ERR_MANIFEST_INVALID, "indexes nested too deep");
+		return err_set(e, ERR_MANIFEST_INVALID,
+			       "indexes nested too deep");
 	if (image_read_json_blob(src, dg, &body, e))
 		goto out;
 	doc = json_loadb(body.buf, body.len, 0, &jerr);
 	if (!json_is_object(doc)) {
-		err_set(e, ERR_MANIFEST_INVALID, "manifest is not a JSON object: %s",
+		err_set(e, ERR_MANIFEST_INVALID,
+			"manifest is not a JSON object: %s",
 			doc ? "wrong type" : jerr.text);
 		goto out;
 	}
@@ -245,9 +258,11 @@ static int image_resolve_depth(const struct scan_source *src,
 
 		if ((s = json_string_value(json_object_get(platform, "os"))))
 			img->os = xstrdup(s);
-		if ((s = json_string_value(json_object_get(platform, "architecture"))))
+		if ((s = json_string_value(
+			     json_object_get(platform, "architecture"))))
 			img->arch = xstrdup(s);
-		if ((s = json_string_value(json_object_get(platform, "variant"))))
+		if ((s = json_string_value(
+			     json_object_get(platform, "variant"))))
 			img->variant = xstrdup(s);
 	}
 out:
@@ -275,7 +290,8 @@ int image_read_config(const struct scan_source *src, struct image *img,
 		goto out;
 	doc = json_loadb(body.buf, body.len, 0, &jerr);
 	if (!json_is_object(doc)) {
-		err_set(e, ERR_MANIFEST_INVALID, "image config is not a JSON object");
+		err_set(e, ERR_MANIFEST_INVALID,
+			"image config is not a JSON object");
 		goto out;
 	}
 	if (!img->os && (s = json_string_value(json_object_get(doc, "os"))))
@@ -310,7 +326,8 @@ static bool image_desc_has_tag(json_t *m, const char *tag)
 		return false;
 	fn = strlen(full);
 	return !strcmp(full, tag) ||
-	       (fn > n && (full[fn - n - 1] == ':' || full[fn - n - 1] == '/') &&
+	       (fn > n &&
+		(full[fn - n - 1] == ':' || full[fn - n - 1] == '/') &&
 		!strcmp(full + fn - n, tag));
 }
 
@@ -320,11 +337,12 @@ static void image_list_tags(json_t *mans, struct buf *b)
 	size_t i;
 
 	json_array_foreach(mans, i, m) {
-		const char *ref = json_string_value(json_object_get(
-			json_object_get(m, "annotations"),
-			"org.opencontainers.image.ref.name"));
+		const char *ref = json_string_value(
+			json_object_get(json_object_get(m, "annotations"),
+					"org.opencontainers.image.ref.name"));
 
-		buf_addf(b, "%s%s", b->len ? ", " : "", ref ? ref : "(untagged)");
+		buf_addf(b, "%s%s", b->len ? ", " : "",
+			 ref ? ref : "(untagged)");
 		if (b->len > 200) {
 			buf_adds(b, ", ...");
 			break;
@@ -358,8 +376,9 @@ int image_layout_select(const struct scan_source *src, const char *index_json,
 	}
 	image_list_tags(mans, &tags);
 	if (tag && !pick) {
-		err_set(e, ERR_MANIFEST_UNKNOWN, "no image tagged '%s' (tags: %s)",
-			tag, tags.len ? tags.buf : "none");
+		err_set(e, ERR_MANIFEST_UNKNOWN,
+			"no image tagged '%s' (tags: %s)", tag,
+			tags.len ? tags.buf : "none");
 		goto out;
 	}
 	if (!pick && json_array_size(mans) == 1)
@@ -374,7 +393,8 @@ int image_layout_select(const struct scan_source *src, const char *index_json,
 	}
 	if (!pick) {
 		err_set(e, ERR_MANIFEST_UNKNOWN,
-			json_array_size(mans) ? "several images; name one as IMAGE:TAG (tags: %s)"
+			json_array_size(mans) ? "several images; name one as "
+						"IMAGE:TAG (tags: %s)"
 					      : "no image in index.json%s",
 			tags.buf);
 		goto out;
@@ -382,9 +402,9 @@ int image_layout_select(const struct scan_source *src, const char *index_json,
 	if (image_desc_digest(pick, &d, e))
 		goto out;
 	if (!tag)
-		tag = json_string_value(json_object_get(
-			json_object_get(pick, "annotations"),
-			"org.opencontainers.image.ref.name"));
+		tag = json_string_value(
+			json_object_get(json_object_get(pick, "annotations"),
+					"org.opencontainers.image.ref.name"));
 	set->ref = tag ? xstrdup(tag) : NULL;
 	r = image_resolve_depth(src, &d, set, json_object_get(pick, "platform"),
 				0, e);

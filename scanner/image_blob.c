@@ -104,7 +104,8 @@ static la_ssize_t blob_rd_read(struct archive *a, void *ud, const void **buf)
 		n = pread(b->fd, r->chunk, want, b->offset + r->pos);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		archive_set_error(a, errno, "reading blob: %s", strerror(errno));
+		archive_set_error(a, errno, "reading blob: %s",
+				  strerror(errno));
 		return ARCHIVE_FATAL;
 	}
 	if (n == 0) {
@@ -137,8 +138,9 @@ static la_int64_t blob_rd_seek(struct archive *a, void *ud, la_int64_t off,
 			       int whence)
 {
 	struct blob_rd *r = ud;
-	int64_t base = whence == SEEK_SET ? 0
-		       : whence == SEEK_CUR ? r->pos : r->b->size;
+	int64_t base = whence == SEEK_SET   ? 0
+		       : whence == SEEK_CUR ? r->pos
+					    : r->b->size;
 
 	if (r->b->fd < 0 || base + off < 0 || base + off > r->b->size) {
 		archive_set_error(a, EINVAL, "seek outside blob");
@@ -184,8 +186,9 @@ int image_blob_archive(struct scan_blob *b, bool raw, struct archive **out,
 		archive_read_set_seek_callback(a, blob_rd_seek);
 	archive_read_set_close_callback(a, blob_rd_close);
 	if (archive_read_open1(a) != ARCHIVE_OK) {
-		err_set(e, ERR_INVALID, "%s", archive_error_string(a)
-				 ? archive_error_string(a) : "unreadable archive");
+		err_set(e, ERR_INVALID, "%s",
+			archive_error_string(a) ? archive_error_string(a)
+						: "unreadable archive");
 		archive_read_free(a);
 		return -1;
 	}
@@ -204,12 +207,14 @@ int image_blob_read_all(struct scan_blob *b, size_t cap, struct buf *out,
 	if (blob_fix_size(b, e))
 		return -1;
 	if (b->size > (int64_t)cap)
-		return err_set(e, ERR_TOO_LARGE, "blob of %lld bytes over the %zu byte limit",
+		return err_set(e, ERR_TOO_LARGE,
+			       "blob of %lld bytes over the %zu byte limit",
 			       (long long)b->size, cap);
 	if (b->fd < 0) {
 		while ((n = b->read(b->ctx, &p, e)) > 0)
 			if (buf_add(out, p, (size_t)n))
-				return err_set(e, ERR_TOO_LARGE, "blob over the %zu byte limit",
+				return err_set(e, ERR_TOO_LARGE,
+					       "blob over the %zu byte limit",
 					       cap);
 		return n < 0 ? -1 : 0;
 	}
@@ -224,8 +229,10 @@ int image_blob_read_all(struct scan_blob *b, size_t cap, struct buf *out,
 			continue;
 		if (n <= 0) {
 			buf_release(out);
-			return n < 0 ? err_errno(e, ERR_IO, errno, "reading blob")
-				     : err_set(e, ERR_IO, "blob shorter than its size");
+			return n < 0 ? err_errno(e, ERR_IO, errno,
+						 "reading blob")
+				     : err_set(e, ERR_IO,
+					       "blob shorter than its size");
 		}
 		buf_add(out, chunk, (size_t)n);
 		pos += n;

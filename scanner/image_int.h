@@ -21,18 +21,18 @@
 #include "scanner/scanner.h"
 
 /* Manifests, indexes and configs are small; a bigger one is refused. */
-#define IMAGE_MAX_JSON (4u << 20)
-#define IMAGE_MAX_LAYERS 1024
+#define IMAGE_MAX_JSON	    (4u << 20)
+#define IMAGE_MAX_LAYERS    1024
 #define IMAGE_MAX_PLATFORMS 256
 
 struct image_layer {
-	struct digest digest;	/* blob digest (docker save: the diff_id) */
-	char *media_type;	/* NULL when the format has none */
+	struct digest digest; /* blob digest (docker save: the diff_id) */
+	char *media_type;     /* NULL when the format has none */
 };
 
 struct image {
-	bool has_digest;	/* docker save tarballs have no manifest */
-	struct digest digest;	/* of the manifest */
+	bool has_digest;      /* docker save tarballs have no manifest */
+	struct digest digest; /* of the manifest */
 	char *media_type;
 	struct digest config;
 	char *os, *arch, *variant;
@@ -45,10 +45,10 @@ struct image_set {
 	bool is_index;
 	struct digest index_digest;
 	char *index_media_type;
-	char *ref;		/* the tag or name the input gave, or NULL */
+	char *ref; /* the tag or name the input gave, or NULL */
 	struct image *images;
 	size_t nimages;
-	char **notes;		/* platforms skipped and why */
+	char **notes; /* platforms skipped and why */
 	size_t nnotes;
 };
 
@@ -80,9 +80,9 @@ void image_blob_memory(struct scan_blob *b, const void *data, size_t len);
  * tag may be NULL: then the input must name exactly one image (or one
  * index, which is scanned per platform). */
 struct image_input;
-int image_layout_open(const char *dir, const char *tag,
-		      struct image_input **in, struct scan_source *src,
-		      struct image_set *set, struct err *e);
+int image_layout_open(const char *dir, const char *tag, struct image_input **in,
+		      struct scan_source *src, struct image_set *set,
+		      struct err *e);
 int image_tar_open(const char *file, const char *tag, struct image_input **in,
 		   struct scan_source *src, struct image_set *set,
 		   struct err *e);
@@ -99,22 +99,22 @@ int image_layout_select(const struct scan_source *src, const char *index_json,
 /* --- The input formats' shared state (image_layout.c, image_tar.c) ----- */
 
 struct tar_member {
-	char *name;		/* normalised: no "./" or leading "/" */
+	char *name; /* normalised: no "./" or leading "/" */
 	int64_t size;
-	int64_t offset;		/* of the data in the file; -1 if unknown */
-	char *cached;		/* small JSON members of compressed tarballs */
+	int64_t offset; /* of the data in the file; -1 if unknown */
+	char *cached;	/* small JSON members of compressed tarballs */
 };
 
 struct tar_alias {
-	struct digest dg;	/* docker save: a layer's diff_id, the config */
+	struct digest dg; /* docker save: a layer's diff_id, the config */
 	size_t member;
 };
 
 struct image_input {
-	char *dir;		/* layout directory */
-	char *file;		/* tarball */
+	char *dir;  /* layout directory */
+	char *file; /* tarball */
 	int fd;
-	bool seekable;		/* members can be read with pread */
+	bool seekable; /* members can be read with pread */
 	struct tar_member *m;
 	size_t nm;
 	struct tar_alias *alias;

@@ -27,15 +27,17 @@ static int layout_open_blob(void *ctx, const struct digest *dg,
 		int err = errno;
 
 		free(path);
-		return err == ENOENT ? err_set(e, ERR_BLOB_UNKNOWN, "blob %s:%s not in the layout",
-					       digest_alg_name(dg->alg), dg->hex)
-				     : err_errno(e, ERR_IO, err, "open blob");
+		return err == ENOENT
+			       ? err_set(e, ERR_BLOB_UNKNOWN,
+					 "blob %s:%s not in the layout",
+					 digest_alg_name(dg->alg), dg->hex)
+			       : err_errno(e, ERR_IO, err, "open blob");
 	}
 	free(path);
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return err_set(e, ERR_BLOB_UNKNOWN, "blob %s is not a regular file",
-			       dg->hex);
+		return err_set(e, ERR_BLOB_UNKNOWN,
+			       "blob %s is not a regular file", dg->hex);
 	}
 	b->fd = fd;
 	b->offset = 0;

@@ -25,7 +25,7 @@
 #include "common/banned.h"
 
 #define TAR_MAX_MEMBERS 100000
-#define TAR_CACHE_MAX (1u << 20)
+#define TAR_CACHE_MAX	(1u << 20)
 #define TAR_CACHE_TOTAL (64u << 20)
 
 static const char *tar_norm(const char *name)
@@ -47,7 +47,8 @@ static struct archive *tar_reader(int fd, struct err *e)
 	if (lseek(fd, 0, SEEK_SET) < 0 ||
 	    archive_read_open_fd(a, fd, 64 << 10) != ARCHIVE_OK) {
 		err_set(e, ERR_INVALID, "not a tar archive: %s",
-			archive_error_string(a) ? archive_error_string(a) : "?");
+			archive_error_string(a) ? archive_error_string(a)
+						: "?");
 		archive_read_free(a);
 		return NULL;
 	}
@@ -107,7 +108,8 @@ static int tar_index(struct image_input *in, struct err *e)
 			continue;
 		if (in->nm >= TAR_MAX_MEMBERS) {
 			archive_read_free(a);
-			return err_set(e, ERR_INVALID, "tarball has over %d files",
+			return err_set(e, ERR_INVALID,
+				       "tarball has over %d files",
 				       TAR_MAX_MEMBERS);
 		}
 		in->m = xrealloc(in->m, (in->nm + 1) * sizeof(*in->m));
@@ -127,7 +129,8 @@ static int tar_index(struct image_input *in, struct err *e)
 	}
 	if (r != ARCHIVE_EOF) {
 		err_set(e, ERR_INVALID, "reading tarball: %s",
-			archive_error_string(a) ? archive_error_string(a) : "?");
+			archive_error_string(a) ? archive_error_string(a)
+						: "?");
 		archive_read_free(a);
 		return -1;
 	}
@@ -206,8 +209,9 @@ static int tar_open_stream(struct image_input *in, const struct tar_member *m,
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
 		archive_read_free(a);
 		close(fd);
-		return err_set(e, ERR_BLOB_UNKNOWN, "%s: member %s not found again",
-			       in->file, m->name);
+		return err_set(e, ERR_BLOB_UNKNOWN,
+			       "%s: member %s not found again", in->file,
+			       m->name);
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->a = a;
@@ -254,7 +258,8 @@ static int tar_open_blob(void *ctx, const struct digest *dg,
 		 dg->hex);
 	m = tar_find(in, name);
 	if (!m)
-		return err_set(e, ERR_BLOB_UNKNOWN, "blob %s:%s not in the tarball",
+		return err_set(e, ERR_BLOB_UNKNOWN,
+			       "blob %s:%s not in the tarball",
 			       digest_alg_name(dg->alg), dg->hex);
 	return tar_open_member(in, m, b, e);
 }
@@ -294,8 +299,8 @@ static const char *tar_repotag_match(json_t *tags, const char *tag)
 		/* "busybox:latest" names "docker.io/library/busybox:latest";
 		 * a bare "latest" names any repository's. */
 		if (s && (!strcmp(s, tag) ||
-			  (sn > n && (s[sn - n - 1] == ':' ||
-				      s[sn - n - 1] == '/') &&
+			  (sn > n &&
+			   (s[sn - n - 1] == ':' || s[sn - n - 1] == '/') &&
 			   !strcmp(s + sn - n, tag))))
 			return s;
 	}
@@ -309,7 +314,8 @@ static json_t *tar_docker_pick(json_t *doc, const char *tag, struct err *e)
 	size_t i;
 
 	if (!json_is_array(doc) || !json_array_size(doc)) {
-		err_set(e, ERR_MANIFEST_INVALID, "manifest.json: not a non-empty array");
+		err_set(e, ERR_MANIFEST_INVALID,
+			"manifest.json: not a non-empty array");
 		return NULL;
 	}
 	if (!tag) {
@@ -322,7 +328,8 @@ static json_t *tar_docker_pick(json_t *doc, const char *tag, struct err *e)
 	json_array_foreach(doc, i, m)
 		if (tar_repotag_match(json_object_get(m, "RepoTags"), tag))
 			return m;
-	err_set(e, ERR_MANIFEST_UNKNOWN, "no image tagged '%s' in the tarball", tag);
+	err_set(e, ERR_MANIFEST_UNKNOWN, "no image tagged '%s' in the tarball",
+		tag);
 	return NULL;
 }
 
@@ -331,8 +338,9 @@ static int tar_docker_image(struct image_input *in, json_t *ent,
 			    struct image_set *set, struct err *e)
 {
 	const char *cfgname = json_string_value(json_object_get(ent, "Config"));
-	json_t *layers = json_object_get(ent, "Layers"), *diffs, *cfg = NULL, *l;
-	struct image img = { 0 };
+	json_t *layers = json_object_get(ent, "Layers"), *diffs, *cfg = NULL,
+	       *l;
+	struct image img = {0};
 	struct buf body = BUF_INIT;
 	struct tar_member *cm;
 	size_t i;
@@ -340,7 +348,8 @@ static int tar_docker_image(struct image_input *in, json_t *ent,
 
 	cm = cfgname ? tar_find(in, cfgname) : NULL;
 	if (!cm || !json_is_array(layers)) {
-		err_set(e, ERR_MANIFEST_INVALID, "manifest.json: entry without Config or Layers");
+		err_set(e, ERR_MANIFEST_INVALID,
+			"manifest.json: entry without Config or Layers");
 		goto out;
 	}
 	if (json_array_size(layers) > IMAGE_MAX_LAYERS) {
@@ -355,7 +364,8 @@ static int tar_docker_image(struct image_input *in, json_t *ent,
 	diffs = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
 	if (json_array_size(diffs) != json_array_size(layers)) {
 		err_set(e, ERR_MANIFEST_INVALID,
-			"config rootfs.diff_ids does not match the %zu layers of manifest.json",
+			"config rootfs.diff_ids does not match the %zu layers "
+			"of manifest.json",
 			json_array_size(layers));
 		goto out;
 	}
@@ -367,12 +377,13 @@ static int tar_docker_image(struct image_input *in, json_t *ent,
 		struct tar_member *lm = name ? tar_find(in, name) : NULL;
 
 		if (!lm) {
-			err_set(e, ERR_BLOB_UNKNOWN, "layer %s not in the tarball",
+			err_set(e, ERR_BLOB_UNKNOWN,
+				"layer %s not in the tarball",
 				name ? name : "(no name)");
 			goto out;
 		}
-		if (!diff || digest_parse(diff, strlen(diff),
-					  &img.layers[i].digest, e))
+		if (!diff ||
+		    digest_parse(diff, strlen(diff), &img.layers[i].digest, e))
 			goto out;
 		tar_alias(in, &img.layers[i].digest, lm);
 		img.nlayers++;
@@ -418,9 +429,9 @@ out:
 	return r;
 }
 
-int image_tar_open(const char *file, const char *tag,
-		   struct image_input **inp, struct scan_source *src,
-		   struct image_set *set, struct err *e)
+int image_tar_open(const char *file, const char *tag, struct image_input **inp,
+		   struct scan_source *src, struct image_set *set,
+		   struct err *e)
 {
 	struct image_input *in = xcalloc(1, sizeof(*in));
 	struct tar_member *idx, *mf;
@@ -447,7 +458,8 @@ int image_tar_open(const char *file, const char *tag,
 		r = tar_docker(in, mf, tag, set, e);
 	} else {
 		err_set(e, ERR_INVALID,
-			"%s: neither an OCI archive (index.json) nor a docker save tarball (manifest.json)",
+			"%s: neither an OCI archive (index.json) nor a docker "
+			"save tarball (manifest.json)",
 			file);
 	}
 out:

@@ -58,7 +58,8 @@ void inv_add_pkg(struct scan_inventory *inv, const struct scan_pkg *p)
 
 	if (inv->npkgs == inv->alloc) {
 		inv->alloc = inv->alloc ? inv->alloc * 2 : 16;
-		inv->pkgs = xrealloc(inv->pkgs, inv->alloc * sizeof(*inv->pkgs));
+		inv->pkgs =
+			xrealloc(inv->pkgs, inv->alloc * sizeof(*inv->pkgs));
 	}
 	d = &inv->pkgs[inv->npkgs++];
 	d->eco = p->eco;

@@ -11,27 +11,27 @@
 #include "scanner/eco_int.h"
 
 struct scan_os {
-	char *id;		/* os-release ID: "debian", "alpine", ... or NULL */
-	char *version_id;	/* VERSION_ID: "12", "3.18.0" ... or NULL */
-	char *pretty_name;	/* PRETTY_NAME or NULL */
-	char *codename;		/* VERSION_CODENAME or NULL */
+	char *id;	   /* os-release ID: "debian", "alpine", ... or NULL */
+	char *version_id;  /* VERSION_ID: "12", "3.18.0" ... or NULL */
+	char *pretty_name; /* PRETTY_NAME or NULL */
+	char *codename;	   /* VERSION_CODENAME or NULL */
 };
 
 struct scan_pkg {
 	enum scan_eco eco;
-	char *name;		/* as installed (binary package, dist name) */
+	char *name; /* as installed (binary package, dist name) */
 	char *version;
-	char *src_name;		/* dpkg Source / apk origin / srpm; or NULL */
-	char *src_version;	/* source version when it differs; or NULL */
-	char *layer;		/* digest of the layer that introduced it */
-	char *path;		/* the file it was read from, in-image path */
+	char *src_name;	   /* dpkg Source / apk origin / srpm; or NULL */
+	char *src_version; /* source version when it differs; or NULL */
+	char *layer;	   /* digest of the layer that introduced it */
+	char *path;	   /* the file it was read from, in-image path */
 };
 
 struct scan_inventory {
 	struct scan_os os;
 	struct scan_pkg *pkgs;
 	size_t npkgs, alloc;
-	char **notes;		/* "not analysed" and similar remarks */
+	char **notes; /* "not analysed" and similar remarks */
 	size_t nnotes, notes_alloc;
 };
 

@@ -25,23 +25,23 @@ enum cand_type { CAND_FILE, CAND_LINK, CAND_HARDLINK };
 struct cand_res {
 	unsigned refs;
 	enum det_kind kind;
-	char key[129];		/* sha256 hex of the content; "" for none */
-	bool collected;		/* already listed by layer_collect() */
-	int64_t charged;	/* inventory entries charged to the meter */
+	char key[129];	 /* sha256 hex of the content; "" for none */
+	bool collected;	 /* already listed by layer_collect() */
+	int64_t charged; /* inventory entries charged to the meter */
 	struct det_out out;
-	struct cand_res *next;	/* hash chain */
+	struct cand_res *next; /* hash chain */
 };
 
 /* A file some detector wanted (res: what it yielded), or a link. */
 struct cand {
 	char *path;
 	enum cand_type type;
-	char *target;		/* links: resolved in-image path */
+	char *target; /* links: resolved in-image path */
 	enum det_kind kind;
-	size_t seq;		/* entry order within its layer */
-	bool dead;		/* removed by a later layer */
-	struct cand_res *res;	/* CAND_FILE only; never NULL there */
-	char *layer;		/* sharing another layer's res: this one's */
+	size_t seq;	      /* entry order within its layer */
+	bool dead;	      /* removed by a later layer */
+	struct cand_res *res; /* CAND_FILE only; never NULL there */
+	char *layer;	      /* sharing another layer's res: this one's */
 };
 
 struct cand_vec {
@@ -53,16 +53,16 @@ struct cand_vec {
  * each package a detector found one more.  Freed cands and results give
  * theirs back, so the count is what the walk holds. */
 struct layer_walk {
-	struct cand_vec all;	/* lower layers, sorted by path */
-	struct cand_vec cur;	/* the layer being read, in entry order */
+	struct cand_vec all; /* lower layers, sorted by path */
+	struct cand_vec cur; /* the layer being read, in entry order */
 	struct scan_inventory notes;
-	size_t dotdot;		/* entries refused for ".." in this layer */
+	size_t dotdot; /* entries refused for ".." in this layer */
 	size_t layers;
-	struct scan_meter *m;	/* borrowed, or &own */
+	struct scan_meter *m; /* borrowed, or &own */
 	struct scan_meter own;
-	const char *layer;	/* digest of the layer being read */
-	bool layer_stop;	/* a budget ended this layer */
-	struct cand_res **tab;	/* results by content, chained */
+	const char *layer;     /* digest of the layer being read */
+	bool layer_stop;       /* a budget ended this layer */
+	struct cand_res **tab; /* results by content, chained */
 	size_t tab_size, tab_n;
 };
 
@@ -188,7 +188,7 @@ static void vec_release(struct layer_walk *w, struct cand_vec *v)
 struct layer_walk *layer_walk_new(struct scan_meter *m)
 {
 	struct layer_walk *w = xcalloc(1, sizeof(*w));
-	struct scan_budget none = { 0 };
+	struct scan_budget none = {0};
 
 	inv_init(&w->notes);
 	meter_init(&w->own, &none, 0);
@@ -334,7 +334,8 @@ static void remove_tree(struct layer_walk *w, const char *path)
 static void layer_packages_hit(struct layer_walk *w)
 {
 	meter_hit(w->m, BUDGET_PACKAGES, w->m->lim.packages, w->layer,
-		  "over %lld inventory entries (files kept for the detectors and the packages they list); later ones were not analysed",
+		  "over %lld inventory entries (files kept for the detectors "
+		  "and the packages they list); later ones were not analysed",
 		  (long long)w->m->lim.packages);
 }
 
@@ -390,9 +391,11 @@ static bool layer_over(struct layer_walk *w, struct archive *a)
 		w->layer_stop = true;
 	} else if (lim->layer_bytes && out > lim->layer_bytes) {
 		meter_hit(w->m, BUDGET_LAYER_BYTES, lim->layer_bytes, w->layer,
-			  "over %lld bytes decompressed", (long long)lim->layer_bytes);
+			  "over %lld bytes decompressed",
+			  (long long)lim->layer_bytes);
 		w->layer_stop = true;
-	} else if (lim->image_bytes && w->m->image_bytes + out > lim->image_bytes) {
+	} else if (lim->image_bytes &&
+		   w->m->image_bytes + out > lim->image_bytes) {
 		meter_hit(w->m, BUDGET_IMAGE_BYTES, lim->image_bytes, w->layer,
 			  "the image's layers decompress to over %lld bytes",
 			  (long long)lim->image_bytes);
@@ -413,8 +416,8 @@ enum lr { LR_OK, LR_TOOBIG, LR_NOTELF, LR_ERR, LR_STOP };
  * stop there quietly).  elf: give up unless the data starts with the ELF
  * magic.  Holes of sparse entries read as zeros.  LR_STOP: a budget ended
  * the layer. */
-static enum lr layer_read(struct layer_walk *w, struct archive *a,
-			  size_t max, bool prefix, bool elf, struct buf *out)
+static enum lr layer_read(struct layer_walk *w, struct archive *a, size_t max,
+			  bool prefix, bool elf, struct buf *out)
 {
 	const void *blk;
 	la_int64_t off;
@@ -441,7 +444,8 @@ static enum lr layer_read(struct layer_walk *w, struct archive *a,
 			static const char zeros[4096];
 			size_t z = (size_t)off - out->len;
 
-			buf_add(out, zeros, z < sizeof(zeros) ? z : sizeof(zeros));
+			buf_add(out, zeros,
+				z < sizeof(zeros) ? z : sizeof(zeros));
 		}
 		if (n > max - out->len) {
 			if (!prefix)
@@ -459,7 +463,7 @@ static enum lr layer_read(struct layer_walk *w, struct archive *a,
 static void layer_detect(struct layer_walk *w, struct cand *c,
 			 const struct buf *data)
 {
-	struct det_file f = { c->path, w->layer, data->buf, data->len, w->m };
+	struct det_file f = {c->path, w->layer, data->buf, data->len, w->m};
 	struct digest dg;
 	struct cand_res *r;
 
@@ -482,10 +486,10 @@ static void layer_detect(struct layer_walk *w, struct cand *c,
 }
 
 /* A file its detector does not read: a result with a note only. */
-static void layer_unread(struct layer_walk *w, struct cand *c,
-			 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void layer_unread(struct layer_walk *w, struct cand *c,
-			 const char *fmt, ...)
+static void layer_unread(struct layer_walk *w, struct cand *c, const char *fmt,
+			 ...) __attribute__((format(printf, 3, 4)));
+static void layer_unread(struct layer_walk *w, struct cand *c, const char *fmt,
+			 ...)
 {
 	struct buf b = BUF_INIT;
 	va_list ap;
@@ -517,7 +521,8 @@ static int layer_go(struct layer_walk *w, struct archive *a, const char *path,
 		buf_release(&data);
 		if (r == LR_OK && layer_room(w)) {
 			c = cand_new(w, path, CAND_FILE, DET_GO);
-			layer_unread(w, c, "%s: not analysed: too large (%lld bytes)",
+			layer_unread(w, c,
+				     "%s: not analysed: too large (%lld bytes)",
 				     path, (long long)size);
 		}
 		return r == LR_ERR ? -1 : 0;
@@ -642,8 +647,9 @@ static int layer_entry(struct layer_walk *w, struct archive *a,
 	if (hard) {
 		char *target = layer_path_norm(hard);
 
-		if (target && (det_want_file(path, 0, &want) ||
-			       det_want_link(path)) && layer_room(w)) {
+		if (target &&
+		    (det_want_file(path, 0, &want) || det_want_link(path)) &&
+		    layer_room(w)) {
 			c = cand_new(w, path, CAND_HARDLINK, want.kind);
 			c->target = target;
 			target = NULL;
@@ -679,7 +685,7 @@ static int cand_cmp(const void *x, const void *y)
  * within one layer the last entry does (as when extracting). */
 static void layer_commit(struct layer_walk *w)
 {
-	struct cand_vec out = { 0 };
+	struct cand_vec out = {0};
 	size_t i = 0, j = 0;
 
 	if (w->cur.n)
@@ -742,11 +748,11 @@ static int layer_drain(struct layer_walk *w, struct archive *a)
 	return 0;
 }
 
-static void layer_usage(struct layer_walk *w, struct archive *a,
-			size_t entries)
+static void layer_usage(struct layer_walk *w, struct archive *a, size_t entries)
 {
 	struct scan_usage *u = &w->m->used;
-	int64_t out = archive_filter_bytes(a, 0), in = archive_filter_bytes(a, -1);
+	int64_t out = archive_filter_bytes(a, 0),
+		in = archive_filter_bytes(a, -1);
 
 	w->m->image_bytes += out;
 	if (out > u->layer_bytes)
@@ -773,8 +779,9 @@ int layer_walk_archive(struct layer_walk *w, struct archive *a,
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
 			break;
 		if (max_entries && (int64_t)entries >= max_entries) {
-			meter_hit(w->m, BUDGET_LAYER_ENTRIES, max_entries, digest,
-				  "over %lld tar entries", (long long)max_entries);
+			meter_hit(w->m, BUDGET_LAYER_ENTRIES, max_entries,
+				  digest, "over %lld tar entries",
+				  (long long)max_entries);
 			w->layer_stop = true;
 			break;
 		}
@@ -785,9 +792,12 @@ int layer_walk_archive(struct layer_walk *w, struct archive *a,
 		}
 	}
 	if (w->layer_stop) {
-		err_set(e, ERR_TOO_LARGE, "layer %s: a scan budget ended its reading",
-			digest);
-		layer_walk_note(w, "layer %s: reading stopped after %zu entries by a scan budget (see \"budgets\"); the rest of this layer was not analysed",
+		err_set(e, ERR_TOO_LARGE,
+			"layer %s: a scan budget ended its reading", digest);
+		layer_walk_note(w,
+				"layer %s: reading stopped after %zu entries "
+				"by a scan budget (see \"budgets\"); the rest "
+				"of this layer was not analysed",
 				digest, entries);
 		rc = -1;
 	} else if (r != ARCHIVE_EOF) {
@@ -795,13 +805,17 @@ int layer_walk_archive(struct layer_walk *w, struct archive *a,
 
 		err_set(e, ERR_INVALID, "layer %s: %s", digest,
 			msg ? msg : "unreadable");
-		layer_walk_note(w, "layer %s: read error after %zu entries (%s); the rest of this layer was not analysed",
+		layer_walk_note(w,
+				"layer %s: read error after %zu entries (%s); "
+				"the rest of this layer was not analysed",
 				digest, entries, msg ? msg : "unreadable");
 		rc = -1;
 	}
 	if (w->dotdot)
-		layer_walk_note(w, "layer %s: %zu entries with '..' in their path skipped",
-				digest, w->dotdot);
+		layer_walk_note(
+			w,
+			"layer %s: %zu entries with '..' in their path skipped",
+			digest, w->dotdot);
 	layer_usage(w, a, entries);
 	layer_commit(w);
 	w->layer = NULL;
@@ -837,8 +851,8 @@ static char *dup_or_null(const char *s)
 
 static void layer_os(struct layer_walk *w, struct scan_os *os)
 {
-	static const char *const files[] = { "etc/os-release",
-					     "usr/lib/os-release" };
+	static const char *const files[] = {"etc/os-release",
+					    "usr/lib/os-release"};
 	struct cand *c;
 
 	for (size_t i = 0; i < 2 && !os->id; i++) {
@@ -954,8 +968,12 @@ static void layer_collect(struct layer_walk *w, struct det_out *all)
 			if (r->kind == DET_DPKG || r->kind == DET_DPKG_D)
 				p.eco = osrel_dpkg_eco(&all->inv.os);
 			/* An installed package.json is where it lies. */
-			if (r->kind == DET_NPM_PKG && loc && strrchr(c->path, '/'))
-				loc = own = xstrndup(c->path, (size_t)(strrchr(c->path, '/') - c->path));
+			if (r->kind == DET_NPM_PKG && loc &&
+			    strrchr(c->path, '/'))
+				loc = own = xstrndup(
+					c->path,
+					(size_t)(strrchr(c->path, '/') -
+						 c->path));
 			det_out_add(all, &p, loc);
 			free(own);
 		}

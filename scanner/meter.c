@@ -91,7 +91,8 @@ bool meter_expired(struct scan_meter *m, const char *layer)
 		return true;
 	if (m->deadline && meter_now_ms() >= m->deadline) {
 		meter_hit(m, BUDGET_DEADLINE, m->lim.deadline_ms, layer,
-			  "the scan ran out of time; what was read until then is reported");
+			  "the scan ran out of time; what was read until then "
+			  "is reported");
 		return true;
 	}
 	return false;
@@ -117,14 +118,13 @@ json_t *meter_usage(struct scan_meter *m)
 
 	m->used.image_bytes = m->image_bytes;
 	m->used.ms = meter_now_ms() - m->start;
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "layer_bytes", (json_int_t)u->layer_bytes,
-			 "image_bytes", (json_int_t)u->image_bytes,
-			 "ratio", (json_int_t)u->ratio,
-			 "layer_entries", (json_int_t)u->layer_entries,
-			 "file_bytes", (json_int_t)u->file_bytes,
-			 "packages", (json_int_t)u->packages,
-			 "deadline_ms", (json_int_t)u->ms);
+	return json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "layer_bytes",
+		(json_int_t)u->layer_bytes, "image_bytes",
+		(json_int_t)u->image_bytes, "ratio", (json_int_t)u->ratio,
+		"layer_entries", (json_int_t)u->layer_entries, "file_bytes",
+		(json_int_t)u->file_bytes, "packages", (json_int_t)u->packages,
+		"deadline_ms", (json_int_t)u->ms);
 }
 
 json_t *meter_budgets(const struct scan_meter *m)
@@ -134,10 +134,13 @@ json_t *meter_budgets(const struct scan_meter *m)
 	for (size_t i = 0; m && i < m->nhits; i++) {
 		const struct meter_hit *h = &m->hits[i];
 
-		json_array_append_new(a, json_pack("{s:s, s:I, s:o, s:s}",
-			"budget", h->budget, "limit", (json_int_t)h->limit,
-			"layer", h->layer ? json_string(h->layer) : json_null(),
-			"detail", h->detail));
+		json_array_append_new(a,
+				      json_pack("{s:s, s:I, s:o, s:s}",
+						"budget", h->budget, "limit",
+						(json_int_t)h->limit, "layer",
+						h->layer ? json_string(h->layer)
+							 : json_null(),
+						"detail", h->detail));
 	}
 	return a;
 }

@@ -19,21 +19,21 @@
 #include "scanner/scanner.h"
 
 /* The names of the budgets, as the report spells them. */
-#define BUDGET_LAYER_BYTES "layer_bytes"
-#define BUDGET_IMAGE_BYTES "image_bytes"
-#define BUDGET_RATIO "ratio"
+#define BUDGET_LAYER_BYTES   "layer_bytes"
+#define BUDGET_IMAGE_BYTES   "image_bytes"
+#define BUDGET_RATIO	     "ratio"
 #define BUDGET_LAYER_ENTRIES "layer_entries"
-#define BUDGET_FILE_BYTES "file_bytes"
-#define BUDGET_PACKAGES "packages"
-#define BUDGET_DEADLINE "deadline"
+#define BUDGET_FILE_BYTES    "file_bytes"
+#define BUDGET_PACKAGES	     "packages"
+#define BUDGET_DEADLINE	     "deadline"
 
 /* Hits kept per image; more say nothing new. */
 #define METER_MAX_HITS 32
 
 struct meter_hit {
-	const char *budget;	/* one of the BUDGET_ names */
+	const char *budget; /* one of the BUDGET_ names */
 	int64_t limit;
-	char *layer;		/* digest, or NULL */
+	char *layer; /* digest, or NULL */
 	char *detail;
 };
 
@@ -41,18 +41,18 @@ struct meter_hit {
  * (the report's "usage", for tuning the budgets). */
 struct scan_usage {
 	int64_t layer_bytes, image_bytes, ratio, layer_entries, file_bytes;
-	int64_t packages;	/* peak inventory entries */
+	int64_t packages; /* peak inventory entries */
 	int64_t ms;
 };
 
 struct scan_meter {
 	struct scan_budget lim;
 	struct scan_usage used;
-	int64_t start;		/* meter_now_ms() at init */
-	int64_t deadline;	/* CLOCK_MONOTONIC ms; 0: none */
-	int64_t image_bytes;	/* decompressed bytes of the layers read */
-	int64_t entries;	/* live inventory entries (see layer.c) */
-	bool stop;		/* deadline or image budget hit: read no more */
+	int64_t start;	     /* meter_now_ms() at init */
+	int64_t deadline;    /* CLOCK_MONOTONIC ms; 0: none */
+	int64_t image_bytes; /* decompressed bytes of the layers read */
+	int64_t entries;     /* live inventory entries (see layer.c) */
+	bool stop;	     /* deadline or image budget hit: read no more */
 	struct meter_hit *hits;
 	size_t nhits, hits_alloc;
 };

@@ -39,7 +39,7 @@ static void osrel_set(char **field, const char *v, size_t len)
 
 void osrel_parse(const char *data, size_t len, struct scan_os *os)
 {
-	struct det_lines it = { data, data + len };
+	struct det_lines it = {data, data + len};
 	const char *line, *eq;
 	size_t n, klen;
 
@@ -64,7 +64,7 @@ void osrel_parse(const char *data, size_t len, struct scan_os *os)
 
 void osrel_parse_alpine(const char *data, size_t len, struct scan_os *os)
 {
-	struct det_lines it = { data, data + len };
+	struct det_lines it = {data, data + len};
 	const char *line;
 	size_t n;
 

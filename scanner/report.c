@@ -12,8 +12,9 @@
 #include "common/banned.h"
 
 static const char *const sev_names[] = {
-	[SEV_UNKNOWN] = "unknown", [SEV_LOW] = "low", [SEV_MEDIUM] = "medium",
-	[SEV_HIGH] = "high",	   [SEV_CRITICAL] = "critical",
+	[SEV_UNKNOWN] = "unknown",   [SEV_LOW] = "low",
+	[SEV_MEDIUM] = "medium",     [SEV_HIGH] = "high",
+	[SEV_CRITICAL] = "critical",
 };
 
 static const char *report_sev_name(enum vuln_severity s)
@@ -60,8 +61,8 @@ static void purl_enc(struct buf *b, const char *s, bool keep_slash)
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (isalnum(c) || c == '.' || c == '-' || c == '_' || c == '~' ||
-		    (keep_slash && c == '/'))
+		if (isalnum(c) || c == '.' || c == '-' || c == '_' ||
+		    c == '~' || (keep_slash && c == '/'))
 			buf_add(b, s, 1);
 		else
 			buf_addf(b, "%%%02X", c);
@@ -243,11 +244,11 @@ static int vref_cmp(const void *x, const void *y)
 
 static json_t *report_counts(const size_t c[SEV_CRITICAL + 1])
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "critical",
-			 (json_int_t)c[SEV_CRITICAL], "high",
-			 (json_int_t)c[SEV_HIGH], "medium",
-			 (json_int_t)c[SEV_MEDIUM], "low", (json_int_t)c[SEV_LOW],
-			 "unknown", (json_int_t)c[SEV_UNKNOWN]);
+	return json_pack(
+		"{s:I, s:I, s:I, s:I, s:I}", "critical",
+		(json_int_t)c[SEV_CRITICAL], "high", (json_int_t)c[SEV_HIGH],
+		"medium", (json_int_t)c[SEV_MEDIUM], "low",
+		(json_int_t)c[SEV_LOW], "unknown", (json_int_t)c[SEV_UNKNOWN]);
 }
 
 static json_t *report_header(const struct report_meta *m)
@@ -259,9 +260,9 @@ static json_t *report_header(const struct report_meta *m)
 			 "schemaVersion", 1, "mediaType", REPORT_MEDIA_TYPE,
 			 "scanner", "name", "customs", "version", SCAN_VERSION,
 			 "created", when, "status", REPORT_COMPLETE, "db",
-			 m->db_version ? json_pack("{s:s}", "version",
-						   m->db_version)
-				       : json_null());
+			 m->db_version
+				 ? json_pack("{s:s}", "version", m->db_version)
+				 : json_null());
 }
 
 static json_t *report_platform(const struct image *img)
@@ -289,7 +290,7 @@ static json_t *report_os(const struct scan_os *os)
 void report_set_findings(json_t *r, const struct scan_inventory *inv,
 			 const struct vuln_finding *f, size_t nf)
 {
-	size_t counts[SEV_CRITICAL + 1] = { 0 };
+	size_t counts[SEV_CRITICAL + 1] = {0};
 	struct vref *v = xcalloc(nf + 1, sizeof(*v));
 	json_t *vulns = json_array();
 
@@ -300,7 +301,8 @@ void report_set_findings(json_t *r, const struct scan_inventory *inv,
 	qsort(v, nf, sizeof(*v), vref_cmp);
 	for (size_t i = 0; i < nf; i++) {
 		json_array_append_new(vulns, report_vuln(v[i].f, inv));
-		counts[v[i].f->severity <= SEV_CRITICAL ? v[i].f->severity : 0]++;
+		counts[v[i].f->severity <= SEV_CRITICAL ? v[i].f->severity
+							: 0]++;
 	}
 	free(v);
 	json_object_set_new(r, "vulnerabilities", vulns);
@@ -318,8 +320,9 @@ static void report_db_note(json_t *r, const struct report_meta *m)
 			    strlen(SCAN_NO_DB)))
 			json_array_append(kept, n);
 	if (!m->db_version)
-		json_array_append_new(kept, json_string(m->db_note ? m->db_note
-								   : SCAN_NO_DB));
+		json_array_append_new(
+			kept,
+			json_string(m->db_note ? m->db_note : SCAN_NO_DB));
 	json_object_set_new(r, "notes", kept);
 }
 
@@ -343,21 +346,25 @@ json_t *report_image(const struct image *img, const struct scan_inventory *inv,
 	json_t *layers = json_array();
 	char ds[DIGEST_STR_MAX], cs[DIGEST_STR_MAX];
 
-	json_object_set_new(r, "image",
+	json_object_set_new(
+		r, "image",
 		json_pack("{s:o, s:s, s:o, s:o, s:s, s:o}", "digest",
-			  img->has_digest ? json_string(digest_str(&img->digest, ds))
-					  : json_null(),
+			  img->has_digest
+				  ? json_string(digest_str(&img->digest, ds))
+				  : json_null(),
 			  "mediaType", img->media_type, "repository",
 			  jstr(m->repository), "tag", jstr(m->tag), "config",
 			  digest_str(&img->config, cs), "platform",
 			  report_platform(img)));
 	json_object_set_new(r, "os", report_os(&inv->os));
 	for (size_t i = 0; i < img->nlayers; i++)
-		json_array_append_new(layers, json_string(digest_str(
-						      &img->layers[i].digest, ds)));
+		json_array_append_new(
+			layers,
+			json_string(digest_str(&img->layers[i].digest, ds)));
 	json_object_set_new(r, "layers", layers);
 	for (size_t i = 0; i < inv->npkgs; i++)
-		json_array_append_new(pkgs, report_pkg(&inv->pkgs[i], &inv->os));
+		json_array_append_new(pkgs,
+				      report_pkg(&inv->pkgs[i], &inv->os));
 	json_object_set_new(r, "packages", pkgs);
 	report_set_findings(r, inv, f, nf);
 	json_object_set_new(r, "notes", report_strv(inv->notes, inv->nnotes));
@@ -403,7 +410,7 @@ int report_max_severity(const json_t *report)
 
 void report_sum_counts(json_t *r)
 {
-	size_t counts[SEV_CRITICAL + 1] = { 0 }, i;
+	size_t counts[SEV_CRITICAL + 1] = {0}, i;
 	json_t *rep;
 
 	json_array_foreach(json_object_get(r, "manifests"), i, rep) {
@@ -422,7 +429,8 @@ json_t *report_index(const struct image_set *set, json_t *reports,
 	json_t *r = report_header(m);
 	char ds[DIGEST_STR_MAX];
 
-	json_object_set_new(r, "image",
+	json_object_set_new(
+		r, "image",
 		json_pack("{s:s, s:s, s:o, s:o}", "digest",
 			  digest_str(&set->index_digest, ds), "mediaType",
 			  set->index_media_type ? set->index_media_type
@@ -433,8 +441,10 @@ json_t *report_index(const struct image_set *set, json_t *reports,
 	report_sum_counts(r);
 	json_object_set_new(r, "notes", report_strv(set->notes, set->nnotes));
 	/* The index is as complete as its least complete platform. */
-	json_object_set_new(r, "status", json_string(report_is_complete(r)
-			? REPORT_COMPLETE : REPORT_INCOMPLETE));
+	json_object_set_new(r, "status",
+			    json_string(report_is_complete(r)
+						? REPORT_COMPLETE
+						: REPORT_INCOMPLETE));
 	return r;
 }
 
@@ -461,24 +471,31 @@ int report_inventory(const json_t *report, struct scan_inventory *inv,
 	inv->os.codename = jdup(os, "codename");
 	json_array_foreach(pkgs, i, p) {
 		json_t *src = json_object_get(p, "source");
-		struct scan_pkg q = { 0 };
+		struct scan_pkg q = {0};
 
-		q.eco = eco_by_name(json_string_value(json_object_get(p, "ecosystem")));
+		q.eco = eco_by_name(
+			json_string_value(json_object_get(p, "ecosystem")));
 		q.name = (char *)json_string_value(json_object_get(p, "name"));
-		q.version = (char *)json_string_value(json_object_get(p, "version"));
+		q.version = (char *)json_string_value(
+			json_object_get(p, "version"));
 		if (!q.name || !q.version) {
 			inv_release(inv);
-			return err_set(e, ERR_INVALID, "report package %zu without name or version",
-				       i);
+			return err_set(
+				e, ERR_INVALID,
+				"report package %zu without name or version",
+				i);
 		}
-		q.src_name = (char *)json_string_value(json_object_get(src, "name"));
-		q.src_version = (char *)json_string_value(json_object_get(src, "version"));
+		q.src_name =
+			(char *)json_string_value(json_object_get(src, "name"));
+		q.src_version = (char *)json_string_value(
+			json_object_get(src, "version"));
 		/* Keep src_name as the report spells it, so a re-match writes
 		 * the same "source" a scan wrote; only a source version equal
 		 * to the package's is implied. */
 		if (q.src_version && !strcmp(q.src_version, q.version))
 			q.src_version = NULL;
-		q.layer = (char *)json_string_value(json_object_get(p, "layer"));
+		q.layer =
+			(char *)json_string_value(json_object_get(p, "layer"));
 		q.path = (char *)json_string_value(json_object_get(p, "path"));
 		inv_add_pkg(inv, &q);
 	}

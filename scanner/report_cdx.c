@@ -29,8 +29,8 @@ static void cdx_prop(json_t *props, const char *name, const char *value)
 static json_t *cdx_component(const json_t *p, const char *ref)
 {
 	json_t *c = json_pack("{s:s, s:s, s:s, s:s}", "type", "library",
-			      "bom-ref", ref, "name", cstr(p, "name"), "version",
-			      cstr(p, "version"));
+			      "bom-ref", ref, "name", cstr(p, "name"),
+			      "version", cstr(p, "version"));
 	json_t *props = json_array();
 	const json_t *src = json_object_get(p, "source");
 
@@ -53,12 +53,16 @@ static json_t *cdx_source(const char *id)
 	static const struct {
 		const char *prefix, *name, *url;
 	} srcs[] = {
-		{ "GHSA-", "GitHub Advisory Database", "https://github.com/advisories/" },
-		{ "CVE-", "NVD", "https://nvd.nist.gov/vuln/detail/" },
-		{ "DSA-", "Debian", "https://security-tracker.debian.org/tracker/" },
-		{ "DLA-", "Debian", "https://security-tracker.debian.org/tracker/" },
-		{ "PYSEC-", "PyPA", "https://osv.dev/vulnerability/" },
-		{ "GO-", "Go Vulnerability Database", "https://pkg.go.dev/vuln/" },
+		{"GHSA-", "GitHub Advisory Database",
+		 "https://github.com/advisories/"},
+		{"CVE-", "NVD", "https://nvd.nist.gov/vuln/detail/"},
+		{"DSA-", "Debian",
+		 "https://security-tracker.debian.org/tracker/"},
+		{"DLA-", "Debian",
+		 "https://security-tracker.debian.org/tracker/"},
+		{"PYSEC-", "PyPA", "https://osv.dev/vulnerability/"},
+		{"GO-", "Go Vulnerability Database",
+		 "https://pkg.go.dev/vuln/"},
 	};
 	char *url;
 	json_t *o;
@@ -66,7 +70,8 @@ static json_t *cdx_source(const char *id)
 	for (size_t i = 0; i < sizeof(srcs) / sizeof(*srcs); i++) {
 		if (!strncmp(id, srcs[i].prefix, strlen(srcs[i].prefix))) {
 			url = xasprintf("%s%s", srcs[i].url, id);
-			o = json_pack("{s:s, s:s}", "name", srcs[i].name, "url", url);
+			o = json_pack("{s:s, s:s}", "name", srcs[i].name, "url",
+				      url);
 			free(url);
 			return o;
 		}
@@ -103,7 +108,8 @@ static json_t *cdx_vuln(const json_t *v, const char *ref, size_t n)
 	snprintf(bref, sizeof(bref), "vuln-%zu", n);
 	rating = json_pack("{s:s}", "severity", cstr(v, "severity"));
 	if (json_is_number(json_object_get(cvss, "score")))
-		json_object_set(rating, "score", json_object_get(cvss, "score"));
+		json_object_set(rating, "score",
+				json_object_get(cvss, "score"));
 	if (vec)
 		json_object_set_new(rating, "vector", json_string(vec));
 	json_object_set_new(rating, "method", json_string(cdx_method(vec)));
@@ -114,13 +120,16 @@ static json_t *cdx_vuln(const json_t *v, const char *ref, size_t n)
 				    json_string(cstr(v, "summary")));
 	json_array_foreach(json_object_get(v, "aliases"), i, a)
 		if (json_is_string(a))
-			json_array_append_new(refs, json_pack("{s:s, s:o}", "id",
-				json_string_value(a), "source",
-				cdx_source(json_string_value(a))));
+			json_array_append_new(
+				refs,
+				json_pack("{s:s, s:o}", "id",
+					  json_string_value(a), "source",
+					  cdx_source(json_string_value(a))));
 	json_array_foreach(json_object_get(v, "references"), i, a)
 		if (json_is_string(a))
-			json_array_append_new(adv, json_pack("{s:s}", "url",
-							     json_string_value(a)));
+			json_array_append_new(adv,
+					      json_pack("{s:s}", "url",
+							json_string_value(a)));
 	if (json_array_size(refs))
 		json_object_set_new(o, "references", refs);
 	else
@@ -130,16 +139,19 @@ static json_t *cdx_vuln(const json_t *v, const char *ref, size_t n)
 	else
 		json_decref(adv);
 	if (cstr(v, "fixed")) {
-		char *rec = xasprintf("Upgrade %s to %s or later",
-				      cstr(json_object_get(v, "package"), "name"),
-				      cstr(v, "fixed"));
+		char *rec =
+			xasprintf("Upgrade %s to %s or later",
+				  cstr(json_object_get(v, "package"), "name"),
+				  cstr(v, "fixed"));
 
 		json_object_set_new(o, "recommendation", json_string(rec));
 		free(rec);
 	}
 	json_object_set_new(o, "affects",
-		json_pack("[{s:s, s:[{s:s, s:s}]}]", "ref", ref, "versions",
-			  "version", cstr(v, "installed"), "status", "affected"));
+			    json_pack("[{s:s, s:[{s:s, s:s}]}]", "ref", ref,
+				      "versions", "version",
+				      cstr(v, "installed"), "status",
+				      "affected"));
 	return o;
 }
 
@@ -171,12 +183,14 @@ static void cdx_image(const json_t *r, const char *prefix, json_t *comps,
 				       json_object_get(vp, "path")) &&
 			    json_equal(json_object_get(p, "layer"),
 				       json_object_get(vp, "layer"))) {
-				snprintf(ref, sizeof(ref), "%spkg-%zu", prefix, k);
+				snprintf(ref, sizeof(ref), "%spkg-%zu", prefix,
+					 k);
 				break;
 			}
 		}
 		if (ref[0])
-			json_array_append_new(vulns,
+			json_array_append_new(
+				vulns,
 				cdx_vuln(v, ref, json_array_size(vulns)));
 	}
 }
@@ -206,9 +220,11 @@ static void cdx_composition(json_t *comps, json_t *props, const json_t *r,
 	const json_t *b;
 	size_t i;
 
-	json_array_append_new(comps, json_pack("{s:s, s:[s]}", "aggregate",
-		report_is_complete(r) ? "complete" : "incomplete",
-		"assemblies", ref));
+	json_array_append_new(
+		comps,
+		json_pack("{s:s, s:[s]}", "aggregate",
+			  report_is_complete(r) ? "complete" : "incomplete",
+			  "assemblies", ref));
 	json_array_foreach(json_object_get(r, "budgets"), i, b) {
 		char *v = xasprintf("%s: %s", cstr(b, "budget"),
 				    cstr(b, "detail") ? cstr(b, "detail") : "");
@@ -230,8 +246,8 @@ static char *cdx_serial(const json_t *report)
 	h = d.hex;
 	h[12] = '4'; /* version 4 layout, variant bits below */
 	h[16] = "89ab"[h[16] % 4];
-	return xasprintf("urn:uuid:%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8,
-			 h + 12, h + 16, h + 20);
+	return xasprintf("urn:uuid:%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12,
+			 h + 16, h + 20);
 }
 
 json_t *report_cyclonedx(const json_t *report)
@@ -243,17 +259,19 @@ json_t *report_cyclonedx(const json_t *report)
 	size_t i;
 
 	bom = json_pack("{s:s, s:s, s:s, s:i}", "bomFormat", "CycloneDX",
-			"specVersion", "1.5", "serialNumber", serial, "version", 1);
+			"specVersion", "1.5", "serialNumber", serial, "version",
+			1);
 	free(serial);
 	json_object_set_new(bom, "metadata",
-		json_pack("{s:s, s:{s:[{s:s, s:s, s:s}]}, s:o}", "timestamp",
-			  cstr(report, "created"), "tools", "components", "type",
-			  "application", "name", "customs", "version",
-			  SCAN_VERSION, "component",
-			  cdx_container(report, "image")));
-	cdx_prop(props, "customs:status", report_is_complete(report)
-						   ? REPORT_COMPLETE
-						   : REPORT_INCOMPLETE);
+			    json_pack("{s:s, s:{s:[{s:s, s:s, s:s}]}, s:o}",
+				      "timestamp", cstr(report, "created"),
+				      "tools", "components", "type",
+				      "application", "name", "customs",
+				      "version", SCAN_VERSION, "component",
+				      cdx_container(report, "image")));
+	cdx_prop(props, "customs:status",
+		 report_is_complete(report) ? REPORT_COMPLETE
+					    : REPORT_INCOMPLETE);
 	cdx_composition(compo, props, report, "image");
 	if (json_is_array(mans)) {
 		json_array_foreach(mans, i, m) {

@@ -35,16 +35,16 @@
 #include "scanner/inventory_int.h"
 #include "scanner/vulndb_int.h"
 
-#define SCAN_VERSION "0.1.0"
+#define SCAN_VERSION	  "0.1.0"
 #define REPORT_MEDIA_TYPE "application/vnd.customs.scan.report.v1+json"
 /* "status" values (scanner.h, struct scan_budget). */
-#define REPORT_COMPLETE "complete"
+#define REPORT_COMPLETE	  "complete"
 #define REPORT_INCOMPLETE "incomplete"
 
 struct report_meta {
-	const char *db_version;	/* NULL: no vulnerability data */
+	const char *db_version; /* NULL: no vulnerability data */
 	const char *db_note;	/* with db_version NULL: why, for the notes */
-	const char *repository;	/* or NULL */
+	const char *repository; /* or NULL */
 	const char *tag;	/* or NULL */
 	time_t now;
 };

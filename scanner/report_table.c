@@ -20,7 +20,8 @@ static void table_status(FILE *out, const json_t *r)
 
 	if (report_is_complete(r))
 		return;
-	fprintf(out, "Status:   INCOMPLETE: a scan budget was hit; what the image holds beyond it was not analysed\n");
+	fprintf(out, "Status:   INCOMPLETE: a scan budget was hit; what the "
+		     "image holds beyond it was not analysed\n");
 	json_array_foreach(json_object_get(r, "budgets"), i, b)
 		fprintf(out, "  - budget %s (limit %lld): %s\n",
 			tstr(b, "budget", "?"),
@@ -37,7 +38,8 @@ static void table_image(FILE *out, const json_t *r)
 	const json_t *notes = json_object_get(r, "notes"), *v, *c;
 	size_t i;
 
-	fprintf(out, "Image:    %s", tstr(img, "digest", "(no manifest digest)"));
+	fprintf(out, "Image:    %s",
+		tstr(img, "digest", "(no manifest digest)"));
 	if (json_object_size(plat))
 		fprintf(out, " (%s/%s%s%s)", tstr(plat, "os", "?"),
 			tstr(plat, "architecture", "?"),
@@ -51,7 +53,9 @@ static void table_image(FILE *out, const json_t *r)
 		json_array_size(json_object_get(r, "packages")));
 	table_status(out, r);
 	c = json_object_get(r, "counts");
-	fprintf(out, "Findings: %zu (critical %lld, high %lld, medium %lld, low %lld, unknown %lld)\n\n",
+	fprintf(out,
+		"Findings: %zu (critical %lld, high %lld, medium %lld, low "
+		"%lld, unknown %lld)\n\n",
 		json_array_size(vulns),
 		json_integer_value(json_object_get(c, "critical")),
 		json_integer_value(json_object_get(c, "high")),
@@ -66,8 +70,9 @@ static void table_image(FILE *out, const json_t *r)
 			const char *sum = tstr(v, "summary", "");
 
 			fprintf(out, "%-9s %-22s %-28s %-24s %-24s %.60s\n",
-				tstr(v, "severity", "unknown"), tstr(v, "id", "?"),
-				tstr(p, "name", "?"), tstr(v, "installed", "?"),
+				tstr(v, "severity", "unknown"),
+				tstr(v, "id", "?"), tstr(p, "name", "?"),
+				tstr(v, "installed", "?"),
 				tstr(v, "fixed", "(none)"), sum);
 		}
 	}
@@ -97,7 +102,8 @@ int report_write_table(FILE *out, const json_t *report)
 			tstr(json_object_get(report, "image"), "digest", "?"),
 			json_array_size(mans));
 		if (!report_is_complete(report))
-			fprintf(out, "Status:   INCOMPLETE (see the platforms below)\n");
+			fprintf(out, "Status:   INCOMPLETE (see the platforms "
+				     "below)\n");
 		json_array_foreach(notes, i, n)
 			fprintf(out, "  - %s\n", json_string_value(n));
 		json_array_foreach(mans, i, m) {

@@ -46,10 +46,10 @@
 
 extern char **environ;
 
-#define SB_FD 3		      /* the worker's end of the socketpair */
+#define SB_FD	   3	       /* the worker's end of the socketpair */
 #define SB_MSG_MAX (64u << 10) /* any frame but a job or a report */
-#define SB_JOB_MAX (8u << 20)	/* a job: an image of up to 1024 layers */
-#define SB_NOBODY 65534
+#define SB_JOB_MAX (8u << 20)  /* a job: an image of up to 1024 layers */
+#define SB_NOBODY  65534
 
 enum sb_kind { SB_JOB = 1, SB_OPEN, SB_BLOB, SB_REPORT, SB_ERROR, SB_STATS };
 
@@ -308,8 +308,9 @@ static json_t *sb_budget_json(const struct scan_budget *b)
 	for (size_t i = 0; i < SB_NKEYS; i++)
 		json_object_set_new(
 			o, sb_budget_keys[i].name,
-			json_integer(*(const int64_t *)((const char *)b +
-							sb_budget_keys[i].off)));
+			json_integer(
+				*(const int64_t *)((const char *)b +
+						   sb_budget_keys[i].off)));
 	return o;
 }
 
@@ -461,8 +462,8 @@ static int sb_spawn(struct sb_run *r, struct err *e)
 	sigfillset(&def);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setflags(&at,
-				 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+					      POSIX_SPAWN_SETSIGDEF);
 	rc = posix_spawn(&r->pid, sb_exe(r->sb), &fa, &at, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -682,17 +683,20 @@ static int sb_run(const struct scan_sandbox *sb, const struct scan_source *src,
 		  json_t *job, const struct scan_budget *bud, json_t **report,
 		  struct err *e)
 {
-	struct sb_run r = {
-		.sb = sb, .src = src, .sock = -1, .pid = -1, .peak_rss_kib = -1};
+	struct sb_run r = {.sb = sb,
+			   .src = src,
+			   .sock = -1,
+			   .pid = -1,
+			   .peak_rss_kib = -1};
 	struct sb_frame f = {.fd = -1};
 	struct err we = ERR_INIT;
 	bool done = false;
 	int ret = -1;
 
 	r.deadline_s = bud->deadline_ms / 1000 + sb->grace_s;
-	json_object_set_new(job, "cpu_s", json_integer(bud->deadline_ms
-							       ? r.deadline_s + 1
-							       : 0));
+	json_object_set_new(
+		job, "cpu_s",
+		json_integer(bud->deadline_ms ? r.deadline_s + 1 : 0));
 	json_object_set_new(job, "memory", json_integer(sb->memory_bytes));
 	if (sb_spawn(&r, e))
 		goto out;
@@ -757,8 +761,7 @@ static int sb_run(const struct scan_sandbox *sb, const struct scan_source *src,
 died:
 	sb_reap(&r, false, &we);
 	if (we.code == ERR_OK)
-		err_set(&we, ERR_INVALID,
-			"scan worker ended without a report");
+		err_set(&we, ERR_INVALID, "scan worker ended without a report");
 	err_set(e, we.code, "%s", we.msg);
 out:
 	sb_frame_release(&f);
@@ -776,8 +779,8 @@ static json_t *sb_job(const struct scan_opts *o, const struct scan_budget *b)
 	json_object_set_new(j, "budget", sb_budget_json(b));
 	json_object_set_new(j, "repository", sb_str_or_null(o->repository));
 	json_object_set_new(j, "tag", sb_str_or_null(o->tag));
-	json_object_set_new(j, "now", json_integer(o->now ? o->now
-							  : time(NULL)));
+	json_object_set_new(j, "now",
+			    json_integer(o->now ? o->now : time(NULL)));
 	json_object_set_new(j, "db_note", sb_str_or_null(o->db_note));
 	return j;
 }
@@ -798,9 +801,9 @@ static int sb_match(json_t *raw, const struct scan_opts *o, json_t **report,
 }
 
 int scan_image_sandboxed(const struct scan_sandbox *sb,
-			 const struct scan_source *src,
-			 const struct image *img, const struct scan_opts *opts,
-			 json_t **report, struct err *e)
+			 const struct scan_source *src, const struct image *img,
+			 const struct scan_opts *opts, json_t **report,
+			 struct err *e)
 {
 	struct scan_budget bud;
 	json_t *job, *raw = NULL;
@@ -946,24 +949,85 @@ static int sb_rule(scmp_filter_ctx f, const char *name)
 static int sb_seccomp(void)
 {
 	static const char *const allow[] = {
-		"read", "readv", "pread64", "preadv", "write", "writev",
-		"lseek", "close", "fstat", "newfstatat", "stat", "lstat",
-		"statx", "mmap", "munmap", "mremap", "brk", "mprotect",
-		"madvise", "exit", "exit_group", "rt_sigreturn",
-		"rt_sigprocmask", "rt_sigaction", "sigaltstack", "futex",
-		"clock_gettime", "clock_getres", "clock_nanosleep",
-		"nanosleep", "gettimeofday", "time", "getpid", "gettid",
-		"getrandom", "fcntl", "recvmsg", "sendmsg", "recvfrom",
-		"sendto", "poll", "ppoll", "getrusage", "prlimit64",
-		"getrlimit", "sched_yield", "dup", "uname", "getuid",
-		"geteuid", "getgid", "getegid", "getcwd", "readlink",
-		"readlinkat", "access", "faccessat", "faccessat2",
-		"sched_getaffinity", "tgkill", "ioctl", "fadvise64",
+		"read",
+		"readv",
+		"pread64",
+		"preadv",
+		"write",
+		"writev",
+		"lseek",
+		"close",
+		"fstat",
+		"newfstatat",
+		"stat",
+		"lstat",
+		"statx",
+		"mmap",
+		"munmap",
+		"mremap",
+		"brk",
+		"mprotect",
+		"madvise",
+		"exit",
+		"exit_group",
+		"rt_sigreturn",
+		"rt_sigprocmask",
+		"rt_sigaction",
+		"sigaltstack",
+		"futex",
+		"clock_gettime",
+		"clock_getres",
+		"clock_nanosleep",
+		"nanosleep",
+		"gettimeofday",
+		"time",
+		"getpid",
+		"gettid",
+		"getrandom",
+		"fcntl",
+		"recvmsg",
+		"sendmsg",
+		"recvfrom",
+		"sendto",
+		"poll",
+		"ppoll",
+		"getrusage",
+		"prlimit64",
+		"getrlimit",
+		"sched_yield",
+		"dup",
+		"uname",
+		"getuid",
+		"geteuid",
+		"getgid",
+		"getegid",
+		"getcwd",
+		"readlink",
+		"readlinkat",
+		"access",
+		"faccessat",
+		"faccessat2",
+		"sched_getaffinity",
+		"tgkill",
+		"ioctl",
+		"fadvise64",
 	};
 	static const char *const kill_these[] = {
-		"execve", "execveat", "fork", "vfork", "clone", "clone3",
-		"ptrace", "socket", "connect", "bind", "listen", "accept",
-		"accept4", "process_vm_writev", "process_vm_readv",
+		"execve",
+		"execveat",
+		"fork",
+		"vfork",
+		"clone",
+		"clone3",
+		"ptrace",
+		"socket",
+		"connect",
+		"bind",
+		"listen",
+		"accept",
+		"accept4",
+		"process_vm_writev",
+		"process_vm_readv",
 	};
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	int rc = -1;
@@ -1103,7 +1167,7 @@ static int sb_self_test(void)
 	       (unsigned)getuid(), werr ? strerror(werr) : "allowed",
 	       derr ? strerror(derr) : "allowed",
 	       (fd = open("/etc/hostname", O_RDONLY)) >= 0 ? "allowed"
-							    : strerror(errno),
+							   : strerror(errno),
 	       as.rlim_cur == RLIM_INFINITY ? -1LL : (long long)as.rlim_cur,
 	       fsz.rlim_cur == RLIM_INFINITY ? -1LL : (long long)fsz.rlim_cur,
 	       (long long)core.rlim_cur, (long long)nofile.rlim_cur);
@@ -1155,7 +1219,7 @@ int scan_worker_main(int argc, char **argv)
 
 		sb_send_stats();
 		rc = s && sb_send(SB_FD, SB_REPORT, s, strlen(s), -1, 0) ? 1
-									: 0;
+									 : 0;
 		free(s);
 		goto out;
 	}

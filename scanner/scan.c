@@ -53,15 +53,14 @@ out:
  * follows.  Applying a layer again over the layers between gives what its
  * last application alone gives (each entry replaces or removes its own
  * path), so a digest is read once, at its last place. */
-static size_t scan_layer_repeats(const struct image *img, size_t i,
-				 bool *later)
+static size_t scan_layer_repeats(const struct image *img, size_t i, bool *later)
 {
 	size_t n = 1;
 
 	*later = false;
 	for (size_t j = 0; j < img->nlayers; j++) {
-		if (j == i || !digest_eq(&img->layers[j].digest,
-					 &img->layers[i].digest))
+		if (j == i ||
+		    !digest_eq(&img->layers[j].digest, &img->layers[i].digest))
 			continue;
 		n++;
 		if (j > i)
@@ -86,7 +85,9 @@ static void scan_inventory(const struct scan_source *src,
 		if (later)
 			continue;
 		if (n > 1)
-			layer_walk_note(w, "layer %s: listed %zu times; read once, at its last place",
+			layer_walk_note(w,
+					"layer %s: listed %zu times; read "
+					"once, at its last place",
 					digest_str(&l->digest, ds), n);
 		scan_layer(src, w, l);
 	}
@@ -163,8 +164,9 @@ int scan_images(const struct scan_source *src, const struct image_set *set,
 		json_t *r;
 
 		if (scan_image_one(src, img, opts, sb, &m, &r, &pe)) {
-			char *n = xasprintf("platform image %s not scanned: %s",
-					    digest_str(&img->digest, ds), pe.msg);
+			char *n =
+				xasprintf("platform image %s not scanned: %s",
+					  digest_str(&img->digest, ds), pe.msg);
 
 			json_array_append_new(failed, json_string(n));
 			free(n);
@@ -225,7 +227,7 @@ out:
 int scan_rematch(const json_t *report, struct vulndb *db, time_t now,
 		 json_t **out, struct err *e)
 {
-	struct scan_opts o = { .db = db, .now = now };
+	struct scan_opts o = {.db = db, .now = now};
 	json_t *r = json_deep_copy(report), *mans, *m;
 	struct report_meta meta;
 	size_t i;

@@ -410,8 +410,7 @@ static int vulndb_exec(sqlite3 *db, const char *sql, struct err *e)
 	return 0;
 }
 
-int vulndb_imp_open(struct vulndb_imp *imp, const char *path,
-		     struct err *e)
+int vulndb_imp_open(struct vulndb_imp *imp, const char *path, struct err *e)
 {
 	memset(imp, 0, sizeof(*imp));
 	if (sqlite3_open_v2(path, &imp->db,
@@ -641,7 +640,8 @@ int vulndb_import(const char *dbpath, const char *const *paths, size_t npaths,
 	 * keep the data we have. */
 	if (!stats->records) {
 		err_set(e, ERR_INVALID,
-			"no valid advisory in the input (%zu skipped); %s left as it was",
+			"no valid advisory in the input (%zu skipped); %s left "
+			"as it was",
 			stats->skipped, dbpath);
 		goto out;
 	}

@@ -53,15 +53,15 @@ struct vulndb {
 int vulndb_status(struct vulndb *db, FILE *out, struct err *e);
 
 struct vuln_finding {
-	size_t pkg;		/* index into inv->pkgs */
+	size_t pkg; /* index into inv->pkgs */
 	char *id;
 	char **aliases;
 	size_t naliases;
-	char *fixed;		/* fixed version, or NULL if none */
+	char *fixed; /* fixed version, or NULL if none */
 	enum vuln_severity severity;
-	double cvss_score;	/* < 0 when unknown */
-	char *cvss_vector;	/* or NULL */
-	char *summary;		/* or NULL */
+	double cvss_score; /* < 0 when unknown */
+	char *cvss_vector; /* or NULL */
+	char *summary;	   /* or NULL */
 	char **refs;
 	size_t nrefs;
 };

@@ -24,7 +24,7 @@
 
 #include "common/banned.h"
 
-#define FS_CHUNK (64 * 1024)
+#define FS_CHUNK    (64 * 1024)
 #define FS_PATH_MAX 256 /* our relative paths are far shorter */
 
 struct fs {
@@ -51,8 +51,8 @@ static void fs_blob_dir(const struct digest *dg, char out[FS_PATH_MAX])
 
 static void fs_blob_path(const struct digest *dg, char out[FS_PATH_MAX])
 {
-	snprintf(out, FS_PATH_MAX, "blobs/%s/%.2s/%s",
-		 digest_alg_name(dg->alg), dg->hex, dg->hex);
+	snprintf(out, FS_PATH_MAX, "blobs/%s/%.2s/%s", digest_alg_name(dg->alg),
+		 dg->hex, dg->hex);
 }
 
 static void fs_upload_path(const char *id, char out[FS_PATH_MAX])
@@ -110,8 +110,7 @@ static int fs_mkdir(struct fs *fs, const char *rel, struct err *e)
 	if (mkdirat(fs->dirfd, rel, 0755) < 0) {
 		if (errno == EEXIST)
 			return 0;
-		return err_errno(e, ERR_IO, errno, "mkdir %s/%s", fs->dir,
-				 rel);
+		return err_errno(e, ERR_IO, errno, "mkdir %s/%s", fs->dir, rel);
 	}
 	slash = strrchr(rel, '/');
 	if (!slash)
@@ -133,8 +132,7 @@ static int fs_name(struct fs *fs, const char *src, const struct digest *dg,
 	fs_blob_path(dg, dst);
 	if (fs_mkdir(fs, dir, e) < 0)
 		return -1;
-	if (linkat(fs->dirfd, src, fs->dirfd, dst, 0) < 0 &&
-	    errno != EEXIST) {
+	if (linkat(fs->dirfd, src, fs->dirfd, dst, 0) < 0 && errno != EEXIST) {
 		if (errno != EPERM && errno != ENOTSUP && errno != ENOSYS)
 			return err_errno(e, ERR_IO, errno, "link %s/%s",
 					 fs->dir, dst);
@@ -168,8 +166,7 @@ static int fs_stat(struct stor_blobs *b, const struct digest *dg,
 		if (errno == ENOENT)
 			return err_set(e, ERR_BLOB_UNKNOWN, "blob %s unknown",
 				       digest_str(dg, ds));
-		return err_errno(e, ERR_IO, errno, "stat %s/%s", fs->dir,
-				 path);
+		return err_errno(e, ERR_IO, errno, "stat %s/%s", fs->dir, path);
 	}
 	if (!S_ISREG(sb.st_mode))
 		return err_set(e, ERR_IO, "%s/%s is not a file", fs->dir, path);
@@ -191,8 +188,7 @@ static int fs_open(struct stor_blobs *b, const struct digest *dg, int *fd_out,
 		if (errno == ENOENT)
 			return err_set(e, ERR_BLOB_UNKNOWN, "blob %s unknown",
 				       digest_str(dg, ds));
-		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir,
-				 path);
+		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir, path);
 	}
 	if (fstat(fd, &sb) < 0) {
 		err_errno(e, ERR_IO, errno, "stat %s/%s", fs->dir, path);
@@ -206,9 +202,8 @@ static int fs_open(struct stor_blobs *b, const struct digest *dg, int *fd_out,
 
 /* Writes data to the file path (made with O_CREAT | oflags), fsynced if
  * sync; on failure the file is gone. */
-static int fs_write_file(struct fs *fs, const char *path, int oflags,
-			 bool sync, const void *data, size_t len,
-			 struct err *e)
+static int fs_write_file(struct fs *fs, const char *path, int oflags, bool sync,
+			 const void *data, size_t len, struct err *e)
 {
 	const char *what = "write";
 	int fd, rc;
@@ -233,8 +228,8 @@ static int fs_write_file(struct fs *fs, const char *path, int oflags,
 }
 
 /* Writes data to a new temporary file; its name into tmp. */
-static int fs_write_tmp(struct fs *fs, const void *data, size_t len,
-			bool sync, char tmp[FS_PATH_MAX], struct err *e)
+static int fs_write_tmp(struct fs *fs, const void *data, size_t len, bool sync,
+			char tmp[FS_PATH_MAX], struct err *e)
 {
 	char id[STOR_UUID_LEN + 1];
 
@@ -267,7 +262,7 @@ static int fs_put_many(struct stor_blobs *b, const struct stor_blob_data *v,
 		       size_t n, struct err *e)
 {
 	struct fs *fs = fs_of(b);
-	char (*tmp)[FS_PATH_MAX] = xcalloc(n + 1, sizeof(*tmp));
+	char(*tmp)[FS_PATH_MAX] = xcalloc(n + 1, sizeof(*tmp));
 	char dir[FS_PATH_MAX];
 	int64_t size;
 	size_t i;
@@ -275,8 +270,7 @@ static int fs_put_many(struct stor_blobs *b, const struct stor_blob_data *v,
 
 	for (i = 0; i < n; i++)
 		if (fs_stat(b, v[i].digest, &size, NULL) < 0 &&
-		    fs_write_tmp(fs, v[i].data, v[i].len, false, tmp[i],
-				 e) < 0)
+		    fs_write_tmp(fs, v[i].data, v[i].len, false, tmp[i], e) < 0)
 			goto out;
 	if (syncfs(fs->dirfd) < 0) {
 		err_errno(e, ERR_IO, errno, "syncfs %s", fs->dir);
@@ -330,8 +324,7 @@ static int fs_up_open(struct stor_blobs *b, const char *id,
 		if (errno == ENOENT)
 			return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
 				       "upload %s has no data", id);
-		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir,
-				 path);
+		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir, path);
 	}
 	if (fstat(fd, &sb) < 0) {
 		err_errno(e, ERR_IO, errno, "stat %s/%s", fs->dir, path);
@@ -373,9 +366,9 @@ static int fs_up_reader(struct stor_blobs *b, const char *id, int *fd_out,
 	fs_upload_path(id, path);
 	fd = openat(fs->dirfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return err_errno(e, errno == ENOENT ? ERR_BLOB_UPLOAD_UNKNOWN
-						    : ERR_IO,
-				 errno, "open %s/%s", fs->dir, path);
+		return err_errno(
+			e, errno == ENOENT ? ERR_BLOB_UPLOAD_UNKNOWN : ERR_IO,
+			errno, "open %s/%s", fs->dir, path);
 	*fd_out = fd;
 	return 0;
 }
@@ -404,8 +397,7 @@ static int fs_up_hash(struct stor_blobs *b, const char *id, struct hasher *h,
 		if (errno == ENOENT)
 			return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
 				       "upload %s has no data", id);
-		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir,
-				 path);
+		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir, path);
 	}
 	chunk = xmalloc(FS_CHUNK);
 	for (;;) {
@@ -483,16 +475,15 @@ static int fs_up_state_load(struct stor_blobs *b, const char *id, void *buf,
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 1;
-		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir,
-				 path);
+		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir, path);
 	}
 	while (got < cap) {
 		n = read(fd, (char *)buf + got, cap - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ret = err_errno(e, ERR_IO, errno, "read %s/%s",
-					fs->dir, path);
+			ret = err_errno(e, ERR_IO, errno, "read %s/%s", fs->dir,
+					path);
 			break;
 		}
 		if (n == 0)
@@ -604,9 +595,9 @@ const char *stor_fs_dir(struct stor_blobs *b)
 
 static int fs_layout(struct fs *fs, struct err *e)
 {
-	static const char *const dirs[] = { "blobs", "blobs/sha256",
-					    "blobs/sha512", "uploads",
-					    FS_STATE_DIR };
+	static const char *const dirs[] = {"blobs", "blobs/sha256",
+					   "blobs/sha512", "uploads",
+					   FS_STATE_DIR};
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (fs_mkdir(fs, dirs[i], e) < 0)

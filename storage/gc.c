@@ -472,14 +472,13 @@ static int gc_sweep(struct stor_gc_run *g, struct err *e)
 	s->over_share = gc_over_share(g);
 	if (s->over_share && !g->o->force && !g->o->dry_run) {
 		err_set(e, ERR_DENIED,
-			       "refusing to free %zu of %zu blobs (%lld of "
-			       "%lld bytes): more than %d%% of the store.  "
-			       "The metadata may be lost (run customs fsck); "
-			       "--force frees them anyway",
-			       s->sweep_blobs, s->sweep_blobs + s->blobs_kept,
-			       (long long)s->sweep_bytes,
-			       (long long)s->total_bytes,
-			       g->o->max_sweep_share);
+			"refusing to free %zu of %zu blobs (%lld of "
+			"%lld bytes): more than %d%% of the store.  "
+			"The metadata may be lost (run customs fsck); "
+			"--force frees them anyway",
+			s->sweep_blobs, s->sweep_blobs + s->blobs_kept,
+			(long long)s->sweep_bytes, (long long)s->total_bytes,
+			g->o->max_sweep_share);
 		s->blobs_kept += s->sweep_blobs;
 		return -1;
 	}

@@ -213,8 +213,8 @@ static const char *const fsck_kind_names[] = {
 	[STOR_FSCK_CORRUPT] = "corrupt", [STOR_FSCK_STRAY] = "stray",
 	[STOR_FSCK_MISSING] = "missing", [STOR_FSCK_MANIFEST] = "manifest",
 	[STOR_FSCK_DB] = "database",	 [STOR_FSCK_LOST] = "metadata",
-	[STOR_FSCK_ORPHAN] = "orphan",
-	[STOR_FSCK_UPLOAD] = "upload",	 [STOR_FSCK_TEMP] = "temp",
+	[STOR_FSCK_ORPHAN] = "orphan",	 [STOR_FSCK_UPLOAD] = "upload",
+	[STOR_FSCK_TEMP] = "temp",
 };
 
 static void fsck_print(void *arg, enum stor_fsck_kind kind, const char *msg)

@@ -66,7 +66,7 @@ static int sq_blob_link(struct stor_meta *m, const char *repo,
 			const struct digest *dg, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
-	struct sq_link_arg a = { repo, digest_str(dg, ds) };
+	struct sq_link_arg a = {repo, digest_str(dg, ds)};
 
 	return sq_txn(sq_of(m), sq_blob_link_fn, &a, e);
 }
@@ -195,7 +195,7 @@ static int sq_up_add_fn(struct sq_conn *c, const void *arg, struct err *e)
 static int sq_up_add(struct stor_meta *m, const char *repo, const char *id,
 		     const struct stor_upload_limits *lim, struct err *e)
 {
-	struct sq_up_arg a = { repo, id, NULL, lim };
+	struct sq_up_arg a = {repo, id, NULL, lim};
 
 	return sq_txn(sq_of(m), sq_up_add_fn, &a, e);
 }
@@ -248,13 +248,13 @@ static int sq_up_done(struct stor_meta *m, const char *repo, const char *id,
 		      const struct digest *dg, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
-	struct sq_up_arg a = { repo, id, digest_str(dg, ds), NULL };
+	struct sq_up_arg a = {repo, id, digest_str(dg, ds), NULL};
 
 	return sq_txn(sq_of(m), sq_up_done_fn, &a, e);
 }
 
-static int sq_up_remove(struct stor_meta *m, const char *repo,
-			const char *id, struct err *e)
+static int sq_up_remove(struct stor_meta *m, const char *repo, const char *id,
+			struct err *e)
 {
 	int n = sq_do(sq_of(m), &sq_up_del, NULL, NULL, e, "ss", id, repo);
 
@@ -412,8 +412,7 @@ static int sq_mf_delete_fn(struct sq_conn *c, const void *arg, struct err *e)
 	n = sq_run(c, &mf, NULL, NULL, e, "ss", a->repo, a->digest);
 	if (n == 0)
 		return err_set(e, ERR_MANIFEST_UNKNOWN,
-			       "manifest %s unknown in %s", a->digest,
-			       a->repo);
+			       "manifest %s unknown in %s", a->digest, a->repo);
 	return n;
 }
 
@@ -421,7 +420,7 @@ static int sq_mf_delete(struct stor_meta *m, const char *repo,
 			const struct digest *dg, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
-	struct sq_link_arg a = { repo, digest_str(dg, ds) };
+	struct sq_link_arg a = {repo, digest_str(dg, ds)};
 
 	return sq_txn(sq_of(m), sq_mf_delete_fn, &a, e);
 }
@@ -435,7 +434,8 @@ int sq_referrer_put(struct sq_conn *c, const struct stor_scan_referrer *r,
 	char ds[DIGEST_STR_MAX];
 
 	for (size_t i = 0; i < r->nblobs; i++) {
-		struct sq_link_arg a = {repo, digest_str(r->blobs[i].digest, ds)};
+		struct sq_link_arg a = {repo,
+					digest_str(r->blobs[i].digest, ds)};
 
 		if (sq_blob_link_fn(c, &a, e) < 0 ||
 		    sq_run(c, &sq_blob_size_q, NULL, NULL, e, "si", ds,
@@ -455,8 +455,8 @@ int sq_referrer_put(struct sq_conn *c, const struct stor_scan_referrer *r,
 	return 0;
 }
 
-static int sq_tag_delete(struct stor_meta *m, const char *repo,
-			 const char *tag, struct err *e)
+static int sq_tag_delete(struct stor_meta *m, const char *repo, const char *tag,
+			 struct err *e)
 {
 	static const struct sq_stmt q = {
 		"delete tag",
@@ -518,9 +518,9 @@ static int sq_strv_out(struct sq_strv *sv, int ret, char ***out, size_t *count,
 	return 0;
 }
 
-static int sq_tags_list(struct stor_meta *m, const char *repo,
-			const char *last, long n, char ***out, size_t *count,
-			bool *more, struct err *e)
+static int sq_tags_list(struct stor_meta *m, const char *repo, const char *last,
+			long n, char ***out, size_t *count, bool *more,
+			struct err *e)
 {
 	static const struct sq_stmt exists = {
 		"find repository",

@@ -519,7 +519,8 @@ static int sq_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
 		" attempts = attempts + 1, lease = ?2, updated = ?1"
 		" WHERE digest IN (SELECT digest FROM scan_jobs"
 		"  WHERE state = 'queued' AND prio = 1 AND not_before <= ?1"
-		"  AND NOT EXISTS (SELECT 1 FROM scan_jobs WHERE state = 'queued'"
+		"  AND NOT EXISTS (SELECT 1 FROM scan_jobs WHERE state = "
+		"'queued'"
 		"   AND prio = 0 AND not_before <= ?1)"
 		"  ORDER BY created LIMIT ?3)"
 		" RETURNING digest, repo, gen, attempts",
@@ -565,8 +566,7 @@ struct sq_many_arg {
 	size_t n;
 };
 
-static int sq_finish_many_fn(struct sq_conn *c, const void *arg,
-			     struct err *e)
+static int sq_finish_many_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
 	const struct sq_many_arg *a = arg;
 

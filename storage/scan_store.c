@@ -113,14 +113,13 @@ int stor_scan_claim_rematch(struct stor *st, int64_t lease_s,
 	*n = 0;
 	if (!max)
 		return 0;
-	return meta(st)->scanq->scan_claim_rematch(meta(st), lease_s, jobs,
-						   max, n, e);
+	return meta(st)->scanq->scan_claim_rematch(meta(st), lease_s, jobs, max,
+						   n, e);
 }
 
 /* Every blob of a batch, manifests included, checked against its digest. */
 static int scan_blobs(const struct stor_scan_outcome *v, size_t n,
-		      struct stor_blob_data **out, size_t *count,
-		      struct err *e)
+		      struct stor_blob_data **out, size_t *count, struct err *e)
 {
 	struct stor_blob_data *b;
 	char ds[DIGEST_STR_MAX];
@@ -172,8 +171,8 @@ int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 	} else {
 		ret = 0;
 		for (size_t i = 0; i < nb && ret == 0; i++)
-			ret = bs->ops->put(bs, b[i].digest, b[i].data,
-					   b[i].len, e);
+			ret = bs->ops->put(bs, b[i].digest, b[i].data, b[i].len,
+					   e);
 	}
 	if (ret == 0)
 		ret = meta(st)->scanq->scan_finish_many(meta(st), v, n, e);

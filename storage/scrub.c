@@ -30,7 +30,7 @@ struct scrub {
 	const struct stor_scrub_opts *o;
 	struct stor_scrub_stats *s;
 	char *chunk;
-	double t0;   /* when the pass started */
+	double t0;    /* when the pass started */
 	int64_t read; /* bytes read in this pass */
 };
 
@@ -132,8 +132,7 @@ static int scrub_blob(void *arg, const struct stor_file *f, struct err *e)
 		return 0;
 	}
 	/* Intact: now its size is known. */
-	if (want < 0 &&
-	    sc->m->ops->blob_size_put(sc->m, f->dg, size, &e2) < 0)
+	if (want < 0 && sc->m->ops->blob_size_put(sc->m, f->dg, size, &e2) < 0)
 		return err_set(e, e2.code, "%s", e2.msg);
 	return 0;
 }

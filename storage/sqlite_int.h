@@ -80,8 +80,7 @@ typedef int (*sq_txn_fn)(struct sq_conn *c, const void *arg, struct err *e);
 int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e);
 
 /* Parses a digest column; a malformed one means a damaged database. */
-int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out,
-		  struct err *e);
+int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out, struct err *e);
 char *sq_col_strdup(sqlite3_stmt *s, int col);
 
 /* The three vtables (meta_sqlite.c, scan_sqlite.c, maint_sqlite.c). */

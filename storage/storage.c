@@ -49,12 +49,12 @@ struct stor {
 	char *dir;
 	struct stor_blobs *blobs;
 	struct stor_meta *meta;
-	pthread_mutex_t lock; /* guards the upload table below */
+	pthread_mutex_t lock;	     /* guards the upload table below */
 	struct stor_upload *uploads; /* most recently used first */
 	size_t nidle;
-	int64_t meta_written;	/* see stor_meta_written() */
-	size_t damaged;		/* blobs found damaged; under lock */
-	bool keep_states; /* stor_upload_states_keep() */
+	int64_t meta_written; /* see stor_meta_written() */
+	size_t damaged;	      /* blobs found damaged; under lock */
+	bool keep_states;     /* stor_upload_states_keep() */
 };
 
 /* --- Ids ---------------------------------------------------------------- */
@@ -90,9 +90,9 @@ bool stor_upload_id_valid(const char *id)
 
 /* A saved state: magic, offset, the hasher's bytes, and a sha256 of all
  * that, so a torn or stray file is never taken for a state. */
-#define STATE_MAGIC "customs-uphash-1"
+#define STATE_MAGIC	"customs-uphash-1"
 #define STATE_MAGIC_LEN 16
-#define STATE_MAX (STATE_MAGIC_LEN + 8 + 4 + HASHER_STATE_MAX + 32)
+#define STATE_MAX	(STATE_MAGIC_LEN + 8 + 4 + HASHER_STATE_MAX + 32)
 
 static void state_sum(const unsigned char *p, size_t len, unsigned char sum[32])
 {
@@ -169,8 +169,8 @@ int stor_upload_states_keep(struct stor *st, struct err *e)
 {
 	const struct stor_blob_ops *ops = st->blobs->ops;
 
-	if (!ops->up_state_save || !ops->up_state_load ||
-	    !ops->up_state_open || !ops->up_state_close)
+	if (!ops->up_state_save || !ops->up_state_load || !ops->up_state_open ||
+	    !ops->up_state_close)
 		return 0;
 	if (ops->up_state_open(st->blobs, e) < 0)
 		return -1;
@@ -236,7 +236,8 @@ void stor_free(struct stor *st)
 		upload_state_save(u);
 		upload_free(st, u);
 	}
-	if (st->keep_states && st->blobs->ops->up_state_close(st->blobs, &e) < 0)
+	if (st->keep_states &&
+	    st->blobs->ops->up_state_close(st->blobs, &e) < 0)
 		log_msg(LL_WARN, "saving upload hash states: %s", e.msg);
 	if (st->meta)
 		st->meta->ops->free(st->meta);
@@ -319,8 +320,8 @@ static int blob_visible(struct stor *st, const char *repo,
 
 /* A blob file of another size than recorded is damaged (truncated,
  * appended to): it goes to quarantine and the blob is unknown. */
-static int blob_size_ok(struct stor *st, const struct digest *dg,
-			int64_t size, struct err *e)
+static int blob_size_ok(struct stor *st, const struct digest *dg, int64_t size,
+			struct err *e)
 {
 	char ds[DIGEST_STR_MAX], why[96];
 	int64_t want;
@@ -383,8 +384,8 @@ int stor_blob_link(struct stor *st, const char *repo, const struct digest *dg,
 	return ret;
 }
 
-int stor_blob_unlink(struct stor *st, const char *repo,
-		     const struct digest *dg, struct err *e)
+int stor_blob_unlink(struct stor *st, const char *repo, const struct digest *dg,
+		     struct err *e)
 {
 	return st->meta->ops->blob_unlink(st->meta, repo, dg, e);
 }
@@ -683,16 +684,16 @@ int stor_upload_finish(struct stor_upload *u, const struct digest *expected,
 	/* gc may not free the blob between its file and its row. */
 	if (stor_pin(st, false, &pin, e) < 0)
 		goto keep;
-	if (st->blobs->ops->up_commit(st->blobs, u->id, u->data, expected,
-				      e) < 0 ||
+	if (st->blobs->ops->up_commit(st->blobs, u->id, u->data, expected, e) <
+		    0 ||
 	    st->meta->ops->up_done(st->meta, u->repo, u->id, expected, e) < 0) {
 		stor_unpin(pin);
 		goto keep;
 	}
 	stor_unpin(pin);
 	/* Without its size the blob is only checked by the scrub. */
-	if (st->meta->ops->blob_size_put(st->meta, expected, u->offset,
-					 &e2) < 0)
+	if (st->meta->ops->blob_size_put(st->meta, expected, u->offset, &e2) <
+	    0)
 		log_msg(LL_WARN, "upload %s: %s", u->id, e2.msg);
 	err_clear(&e2);
 	if (st->blobs->ops->up_remove(st->blobs, u->id, &e2) < 0)
@@ -746,8 +747,8 @@ static int manifest_refs_held(struct stor *st,
 			return -1;
 		if ((linked ||
 		     stor_manifest_exists(st, m->repo, &m->refs[i])) &&
-		    st->blobs->ops->stat(st->blobs, &m->refs[i], &size,
-					 NULL) == 0)
+		    st->blobs->ops->stat(st->blobs, &m->refs[i], &size, NULL) ==
+			    0)
 			continue;
 		return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN,
 			       "%s is no longer in repository %s",
@@ -769,16 +770,15 @@ int stor_manifest_put(struct stor *st, const struct stor_manifest_put *m,
 	/* The file's name must match its content, whoever computed it. */
 	digest_of(m->digest->alg, m->body, m->len, &got);
 	if (!digest_eq(&got, m->digest))
-		return err_set(e, ERR_DIGEST_INVALID,
-			       "manifest has digest %s, not %s",
-			       digest_str(&got, got_s),
-			       digest_str(m->digest, want));
+		return err_set(
+			e, ERR_DIGEST_INVALID, "manifest has digest %s, not %s",
+			digest_str(&got, got_s), digest_str(m->digest, want));
 	if (stor_pin(st, false, &pin, e) < 0)
 		return -1;
 	ret = m->verify_refs ? manifest_refs_held(st, m, e) : 0;
 	if (ret == 0)
-		ret = st->blobs->ops->put(st->blobs, m->digest, m->body,
-					  m->len, e);
+		ret = st->blobs->ops->put(st->blobs, m->digest, m->body, m->len,
+					  e);
 	if (ret == 0)
 		ret = st->meta->ops->mf_put(st->meta, m, e);
 	stor_unpin(pin);
@@ -814,8 +814,9 @@ int stor_manifest_get(struct stor *st, const char *repo, const char *tag,
 	int fd = -1, ret = -1;
 
 	if (!tag && !dg) {
-		err_set(e, ERR_INVALID, "manifest asked by neither tag nor "
-					"digest");
+		err_set(e, ERR_INVALID,
+			"manifest asked by neither tag nor "
+			"digest");
 		goto out;
 	}
 	if (st->meta->ops->mf_find(st->meta, repo, tag, tag ? NULL : dg,
@@ -879,9 +880,8 @@ int stor_tag_delete(struct stor *st, const char *repo, const char *tag,
 	return st->meta->ops->tag_delete(st->meta, repo, tag, e);
 }
 
-int stor_tags_list(struct stor *st, const char *repo, const char *last,
-		   long n, char ***out, size_t *count, bool *more,
-		   struct err *e)
+int stor_tags_list(struct stor *st, const char *repo, const char *last, long n,
+		   char ***out, size_t *count, bool *more, struct err *e)
 {
 	return st->meta->ops->tags_list(st->meta, repo, last, n, out, count,
 					more, e);

@@ -83,8 +83,8 @@ int stor_blob_link(struct stor *st, const char *repo, const struct digest *dg,
 		   struct err *e);
 /* Unlinks a blob from repo (DELETE).  The file itself is removed by gc once
  * nothing links to it.  ERR_BLOB_UNKNOWN if it was not linked. */
-int stor_blob_unlink(struct stor *st, const char *repo,
-		     const struct digest *dg, struct err *e);
+int stor_blob_unlink(struct stor *st, const char *repo, const struct digest *dg,
+		     struct err *e);
 /* Stores a small blob held in memory and links it to repo (a report, the
  * empty config); *dg_out gets its sha256 digest. */
 int stor_blob_put(struct stor *st, const char *repo, const void *data,
@@ -157,18 +157,18 @@ int stor_upload_cancel(struct stor *st, const char *repo, const char *id,
 
 struct stor_manifest_put {
 	const char *repo;
-	const char *tag;		/* NULL when pushed by digest */
-	const struct digest *digest;	/* of body, computed by the caller */
+	const char *tag;	     /* NULL when pushed by digest */
+	const struct digest *digest; /* of body, computed by the caller */
 	const char *media_type;
 	const void *body;
 	size_t len;
-	const struct digest *subject;	/* NULL if the manifest has none */
+	const struct digest *subject; /* NULL if the manifest has none */
 	/* For the referrers list: artifactType, else config.mediaType. */
 	const char *artifact_type;
-	const char *annotations_json;	/* the "annotations" object, or NULL */
-	const struct digest *refs;	/* blobs and child manifests */
+	const char *annotations_json; /* the "annotations" object, or NULL */
+	const struct digest *refs;    /* blobs and child manifests */
 	size_t nrefs;
-	bool enqueue_scan;		/* add a scan job in the same commit */
+	bool enqueue_scan; /* add a scan job in the same commit */
 	/* Check again, under the gc pin, that every ref is still in the
 	 * repository (linked, or a manifest there) and its file present;
 	 * ERR_MANIFEST_BLOB_UNKNOWN if gc freed one since the caller's
@@ -216,9 +216,8 @@ int stor_tag_delete(struct stor *st, const char *repo, const char *tag,
 /* Tags of repo in lexical order, after `last` (NULL: from the start), at
  * most n (n < 0: all).  *more says whether more follow.  ERR_NAME_UNKNOWN
  * for a repository the store has never seen.  Free with stor_strv_free(). */
-int stor_tags_list(struct stor *st, const char *repo, const char *last,
-		   long n, char ***out, size_t *count, bool *more,
-		   struct err *e);
+int stor_tags_list(struct stor *st, const char *repo, const char *last, long n,
+		   char ***out, size_t *count, bool *more, struct err *e);
 /* Repositories in lexical order, with the same paging. */
 int stor_catalog(struct stor *st, const char *last, long n, char ***out,
 		 size_t *count, bool *more, struct err *e);
@@ -259,7 +258,7 @@ int stor_manifest_repos(struct stor *st, const struct digest *dg, char ***out,
  */
 
 enum stor_scan_state {
-	STOR_SCAN_NONE,		/* no job for this digest */
+	STOR_SCAN_NONE, /* no job for this digest */
 	STOR_SCAN_QUEUED,
 	STOR_SCAN_RUNNING,
 	STOR_SCAN_WAITING,
@@ -270,9 +269,9 @@ enum stor_scan_state {
 /* A claimed job. */
 struct stor_scan_job {
 	struct digest digest;
-	char *repo;		/* the repository it was last pushed to */
-	int64_t gen;		/* generation at the claim */
-	int attempts;		/* claims since it last finished, this one too */
+	char *repo;   /* the repository it was last pushed to */
+	int64_t gen;  /* generation at the claim */
+	int attempts; /* claims since it last finished, this one too */
 };
 void stor_scan_job_release(struct stor_scan_job *job);
 
@@ -287,13 +286,13 @@ struct stor_scan_result {
 struct stor_scan {
 	enum stor_scan_state state;
 	int attempts;
-	char *error;		/* why it failed, or NULL */
+	char *error; /* why it failed, or NULL */
 	bool has_result;
-	char *report;		/* if asked for and has_result */
-	char *findings;		/* if has_result */
-	char *db_version;	/* of the report; NULL: no data */
-	char *checked_db;	/* last DB matched against; NULL: none */
-	int64_t updated;	/* when the result last changed (unix time) */
+	char *report;	  /* if asked for and has_result */
+	char *findings;	  /* if has_result */
+	char *db_version; /* of the report; NULL: no data */
+	char *checked_db; /* last DB matched against; NULL: none */
+	int64_t updated;  /* when the result last changed (unix time) */
 };
 void stor_scan_release(struct stor_scan *s);
 
@@ -310,8 +309,8 @@ int stor_scan_enqueue(struct stor *st, const char *repo,
 /* Claims the next job: queued ones by priority (pushes before re-matches)
  * and age, else a running one whose lease expired.  Returns 1 with *job
  * filled, 0 when there is none. */
-int stor_scan_claim(struct stor *st, int64_t lease_s,
-		    struct stor_scan_job *job, struct err *e);
+int stor_scan_claim(struct stor *st, int64_t lease_s, struct stor_scan_job *job,
+		    struct err *e);
 /* At startup: jobs left running by a crash or a restart are queued again,
  * or failed once they have been claimed max_attempts times. */
 int stor_scan_recover(struct stor *st, int max_attempts, size_t *n,
@@ -345,8 +344,7 @@ int stor_scan_wait(struct stor *st, const struct stor_scan_job *job,
 int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		  struct stor_scan *out, struct err *e);
 /* Deletes the job and result of dg unless a repository still has dg. */
-int stor_scan_forget(struct stor *st, const struct digest *dg,
-		     struct err *e);
+int stor_scan_forget(struct stor *st, const struct digest *dg, struct err *e);
 /* After a vulnerability DB change: every done job whose result was not
  * matched against db_version (NULL: no data) is queued again at low
  * priority, and running or waiting ones are re-armed; *n says how many. */
@@ -410,11 +408,11 @@ int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
  * repository link backed by a file, the database's own checks.
  */
 
-#define STOR_GC_GRACE_DEFAULT (60 * 60)	   /* 1 h */
+#define STOR_GC_GRACE_DEFAULT (60 * 60) /* 1 h */
 /* gc frees at most this share (percent of the blobs' bytes) in one run
  * unless forced: more means the metadata was probably lost. */
 #define STOR_GC_MAX_SWEEP_DEFAULT 50
-#define STOR_UPLOAD_TTL_DEFAULT (24 * 60 * 60) /* 24 h */
+#define STOR_UPLOAD_TTL_DEFAULT	  (24 * 60 * 60) /* 24 h */
 
 /* What gc (or fsck) found: kind ("blob", "manifest", "upload", "temp"...),
  * a name and a size in bytes (-1: none).  Strings are borrowed. */
@@ -422,10 +420,10 @@ typedef void (*stor_note_fn)(void *arg, const char *kind, const char *name,
 			     int64_t size);
 
 struct stor_gc_opts {
-	int64_t grace_s;	/* keep anything younger than this */
-	int64_t upload_ttl_s;	/* idle sessions expire; <= 0: never */
-	bool untagged;		/* delete manifests no tag reaches */
-	bool dry_run;		/* report, change nothing */
+	int64_t grace_s;      /* keep anything younger than this */
+	int64_t upload_ttl_s; /* idle sessions expire; <= 0: never */
+	bool untagged;	      /* delete manifests no tag reaches */
+	bool dry_run;	      /* report, change nothing */
 	/* Refuse (ERR_DENIED, freeing no blob) a sweep of more than this
 	 * percentage of the blobs' bytes, unless force; >= 100: no limit.
 	 * A lost meta.db-wal makes every blob look unreferenced: this keeps
@@ -435,7 +433,7 @@ struct stor_gc_opts {
 	/* No other process uses the store (the caller holds its lock):
 	 * temporary files are garbage whatever their age. */
 	bool exclusive;
-	stor_note_fn on_free;	/* each thing freed; may be NULL */
+	stor_note_fn on_free; /* each thing freed; may be NULL */
 	void *arg;
 	/* Asked between items; true ends the run early (a server that is
 	 * stopping).  May be NULL. */
@@ -464,24 +462,24 @@ int stor_gc(struct stor *st, const struct stor_gc_opts *o,
 
 enum stor_fsck_kind {
 	/* Damage: fsck fails. */
-	STOR_FSCK_CORRUPT,	/* a blob whose content does not match */
-	STOR_FSCK_STRAY,	/* a file among the blobs that is not one */
-	STOR_FSCK_MISSING,	/* a manifest or link names an absent blob */
-	STOR_FSCK_MANIFEST,	/* a manifest that lost its body or a ref */
-	STOR_FSCK_DB,		/* the database's own checks */
+	STOR_FSCK_CORRUPT,  /* a blob whose content does not match */
+	STOR_FSCK_STRAY,    /* a file among the blobs that is not one */
+	STOR_FSCK_MISSING,  /* a manifest or link names an absent blob */
+	STOR_FSCK_MANIFEST, /* a manifest that lost its body or a ref */
+	STOR_FSCK_DB,	    /* the database's own checks */
 	/* The metadata looks lost or rolled back (no repository at all, or
 	 * blobs nothing refers to that are newer than its last write: a
 	 * deleted meta.db-wal, an old meta.db restored). */
 	STOR_FSCK_LOST,
 	/* Garbage for gc: reported, fails only with strict. */
-	STOR_FSCK_ORPHAN,	/* a blob nothing refers to */
-	STOR_FSCK_UPLOAD,	/* upload data without a session, or back */
-	STOR_FSCK_TEMP,		/* a temporary file left by a crash */
+	STOR_FSCK_ORPHAN, /* a blob nothing refers to */
+	STOR_FSCK_UPLOAD, /* upload data without a session, or back */
+	STOR_FSCK_TEMP,	  /* a temporary file left by a crash */
 };
 
 struct stor_fsck_opts {
-	bool repair;	/* quarantine corrupt blobs and strays */
-	bool strict;	/* garbage counts as a problem too */
+	bool repair; /* quarantine corrupt blobs and strays */
+	bool strict; /* garbage counts as a problem too */
 	/* Re-hash only blobs written or linked at or after this unix time
 	 * (0: all); the rest are checked for presence and size. */
 	int64_t since;
@@ -497,9 +495,9 @@ struct stor_fsck_stats {
 	size_t blobs, hashed, manifests, links, uploads;
 	int64_t bytes_hashed;
 	size_t problems[STOR_FSCK_TEMP + 1]; /* by kind */
-	size_t damage;		/* problems that fail fsck */
+	size_t damage;			     /* problems that fail fsck */
 	size_t quarantined;
-	int64_t started;	/* unix time */
+	int64_t started; /* unix time */
 };
 
 /* Checks the store; returns 0 when it could run (whatever it found: see
@@ -517,7 +515,7 @@ int stor_fsck(struct stor *st, const struct stor_fsck_opts *o,
  * (stored by an older customs) gets its size recorded. */
 
 struct stor_scrub_opts {
-	int64_t rate;	/* bytes a second at most; <= 0: as fast as it can */
+	int64_t rate; /* bytes a second at most; <= 0: as fast as it can */
 	/* Sleeps secs (to keep the rate); false ends the pass (a server
 	 * that is stopping).  May be NULL: no pacing. */
 	bool (*pause)(void *arg, double secs);

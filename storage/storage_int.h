@@ -174,8 +174,7 @@ struct stor_meta_ops {
 		       char ***out, size_t *count, bool *more, struct err *e);
 	int (*referrers)(struct stor_meta *m, const char *repo,
 			 const struct digest *dg, const char *artifact_type,
-			 struct stor_desc **out, size_t *count,
-			 struct err *e);
+			 struct stor_desc **out, size_t *count, struct err *e);
 
 	/* The repositories that have manifest dg, in lexical order. */
 	int (*mf_repos)(struct stor_meta *m, const struct digest *dg,
@@ -219,8 +218,7 @@ struct stor_scanq_ops {
 	int (*scan_recover)(struct stor_meta *m, int max_attempts, size_t *n,
 			    struct err *e);
 	int (*scan_result_put)(struct stor_meta *m, const struct digest *dg,
-			       const struct stor_scan_result *r,
-			       struct err *e);
+			       const struct stor_scan_result *r, struct err *e);
 	int (*scan_checked)(struct stor_meta *m, const struct digest *dg,
 			    const char *db_version, struct err *e);
 	int (*scan_done)(struct stor_meta *m, const struct stor_scan_job *job,
@@ -231,8 +229,7 @@ struct stor_scanq_ops {
 			 const struct digest *children, size_t n, bool *ready,
 			 struct err *e);
 	int (*scan_get)(struct stor_meta *m, const struct digest *dg,
-			bool with_report, struct stor_scan *out,
-			struct err *e);
+			bool with_report, struct stor_scan *out, struct err *e);
 	int (*scan_forget)(struct stor_meta *m, const struct digest *dg,
 			   struct err *e);
 	int (*scan_rearm)(struct stor_meta *m, const char *db_version,
@@ -273,10 +270,10 @@ struct stor_file {
 	const char *name;	 /* path in the store, or upload id */
 	bool tmp;		 /* a temporary file of uploads/ */
 	int64_t size;
-	int64_t changed;	 /* unix time of the last write or link */
-	int64_t written;	 /* of the last write alone (kept by a
-				  * restore that keeps times, unlike
-				  * `changed`) */
+	int64_t changed; /* unix time of the last write or link */
+	int64_t written; /* of the last write alone (kept by a
+			  * restore that keeps times, unlike
+			  * `changed`) */
 };
 typedef int (*stor_file_fn)(void *arg, const struct stor_file *f,
 			    struct err *e);
@@ -318,10 +315,10 @@ enum stor_list {
 
 enum stor_rel {
 	STOR_REL_NONE,
-	STOR_REL_TAG,		/* name is the tag */
-	STOR_REL_PARENT,	/* other lists the manifest */
-	STOR_REL_REFERRER,	/* other's subject is the manifest */
-	STOR_REL_SUBJECT,	/* other is the manifest's subject */
+	STOR_REL_TAG,	   /* name is the tag */
+	STOR_REL_PARENT,   /* other lists the manifest */
+	STOR_REL_REFERRER, /* other's subject is the manifest */
+	STOR_REL_SUBJECT,  /* other is the manifest's subject */
 };
 
 /* A metadata row; which fields a listing fills is said at enum stor_list.

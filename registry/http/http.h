@@ -70,17 +70,17 @@ enum http_method {
 };
 
 struct http_config {
-	const char *listen;	  /* "host:port", "[v6]:port" or ":port" */
-	int threads;		  /* event-loop threads; 0 = number of cores */
-	const char *tls_cert;	  /* PEM; NULL = plain HTTP */
+	const char *listen;   /* "host:port", "[v6]:port" or ":port" */
+	int threads;	      /* event-loop threads; 0 = number of cores */
+	const char *tls_cert; /* PEM; NULL = plain HTTP */
 	const char *tls_key;
 	const char *tls_client_ca; /* PEM bundle; requests client certs */
-	size_t max_header_bytes;  /* request line + headers; default 64 KiB */
-	int max_headers;	  /* default 100 */
-	int header_timeout_s;	  /* to receive all headers; default 30 */
-	int idle_timeout_s;	  /* keep-alive and body idle; default 120 */
-	int max_conns;		  /* simultaneous connections; default 4096 */
-	const char *port_file;	  /* if set, the bound port is written here */
+	size_t max_header_bytes;   /* request line + headers; default 64 KiB */
+	int max_headers;	   /* default 100 */
+	int header_timeout_s;	   /* to receive all headers; default 30 */
+	int idle_timeout_s;	   /* keep-alive and body idle; default 120 */
+	int max_conns;		   /* simultaneous connections; default 4096 */
+	const char *port_file;	   /* if set, the bound port is written here */
 };
 
 /* Called once a request's headers are parsed. */
@@ -90,8 +90,8 @@ typedef void (*http_dispatch_fn)(struct http_req *req, void *arg);
  * disk is slow holds back its client, not the loop), -1 to stop (the
  * handler must then reply, typically an error: the rest of the body is
  * dropped and the connection closed after the reply). */
-typedef int (*http_data_fn)(struct http_req *req, const void *data,
-			    size_t len, void *arg);
+typedef int (*http_data_fn)(struct http_req *req, const void *data, size_t len,
+			    void *arg);
 /* The whole body has arrived. */
 typedef void (*http_end_fn)(struct http_req *req, void *arg);
 /* Frees what a handler attached to a request (http_req_attach()). */
@@ -131,15 +131,14 @@ const char *http_req_path(const struct http_req *req);
 /* The raw query string after '?', or NULL. */
 const char *http_req_query(const struct http_req *req);
 /* Looks up query parameter `name`, percent-decoded; NULL if absent. */
-const char *http_req_query_param(const struct http_req *req,
-				 const char *name);
+const char *http_req_query_param(const struct http_req *req, const char *name);
 /* First header of that name (case-insensitive), or NULL. */
 const char *http_req_header(const struct http_req *req, const char *name);
 /* Declared Content-Length, or -1 when absent or chunked. */
 int64_t http_req_content_length(const struct http_req *req);
 bool http_req_has_body(const struct http_req *req);
-const char *http_req_peer(const struct http_req *req);	/* "ip" */
-const char *http_req_id(const struct http_req *req);	/* for log lines */
+const char *http_req_peer(const struct http_req *req); /* "ip" */
+const char *http_req_id(const struct http_req *req);   /* for log lines */
 bool http_req_is_tls(const struct http_req *req);
 /* The verified client certificate's subject CN, or NULL. */
 const char *http_req_client_cn(const struct http_req *req);
@@ -238,7 +237,6 @@ void http_reply_abort(struct http_req *req);
  * -1 when it is unsatisfiable (reply 416 with Content-Range: bytes * /size).
  * Garbage and reversed ranges are ignored (0), as is a suffix range of an
  * empty resource. */
-int http_parse_range(const char *hdr, int64_t size, int64_t *off,
-		     int64_t *len);
+int http_parse_range(const char *hdr, int64_t size, int64_t *off, int64_t *len);
 
 #endif

@@ -184,7 +184,7 @@ struct http_req {
 
 	/* The reply. */
 	struct evbuffer *rhdrs;
-	int64_t user_clen; /* Content-Length set by the handler, for HEAD */
+	int64_t user_clen;   /* Content-Length set by the handler, for HEAD */
 	int64_t stream_left; /* a streamed reply's bytes still to write */
 	http_drain_fn on_drain;
 	void *drain_arg;

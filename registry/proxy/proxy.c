@@ -12,7 +12,8 @@
 #include "registry/reply_int.h"
 #include "common/banned.h"
 
-/* --- Setup ------------------------------------------------------------------ */
+/* --- Setup ------------------------------------------------------------------
+ */
 
 static int px_remote_cmp(const void *a, const void *b)
 {
@@ -119,7 +120,8 @@ void reg_proxy_free(struct reg_proxy *p)
 	free(p);
 }
 
-/* --- Names ------------------------------------------------------------------ */
+/* --- Names ------------------------------------------------------------------
+ */
 
 bool px_lookup(const struct reg_proxy *p, const char *name, struct px_map *m)
 {
@@ -206,7 +208,8 @@ enum reg_status reg_proxy_phase(struct reg_call *c)
 	return REG_DONE;
 }
 
-/* --- Freshness -------------------------------------------------------------- */
+/* --- Freshness --------------------------------------------------------------
+ */
 
 static size_t px_fresh_hash(const char *key)
 {

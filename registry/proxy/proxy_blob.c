@@ -73,7 +73,8 @@ struct pxr {
 	char *buf;
 };
 
-/* --- Entries ---------------------------------------------------------------- */
+/* --- Entries ----------------------------------------------------------------
+ */
 
 /* Under p->lock. */
 static void pxb_unref(struct pxb *b)
@@ -135,7 +136,8 @@ static void pxb_notify(struct pxb *b)
 	}
 }
 
-/* --- Limits ------------------------------------------------------------------ */
+/* --- Limits ------------------------------------------------------------------
+ */
 
 /* Whether size bytes of dg may come from m's upstream: under --max-blob
  * and within the store's free space.  who says the size ("its manifest"). */
@@ -178,7 +180,8 @@ static int64_t pxb_cap(const struct pxb *b)
 	return cap;
 }
 
-/* --- The fetch ------------------------------------------------------------------ */
+/* --- The fetch
+ * ------------------------------------------------------------------ */
 
 struct pxb_fetch {
 	struct pxb *b;
@@ -202,9 +205,8 @@ static int pxb_on_start(void *arg, const struct ups_xfer *x)
 			       " bytes, its manifest says %" PRId64,
 			       b->map.r->host, digest_str(&b->dg, ds),
 			       x->length, expect);
-	if (x->length >= 0 &&
-	    pxb_size_ok(b->p, &b->map, &b->dg, x->length, "its Content-Length",
-			&f->err) < 0)
+	if (x->length >= 0 && pxb_size_ok(b->p, &b->map, &b->dg, x->length,
+					  "its Content-Length", &f->err) < 0)
 		return -1;
 	pthread_mutex_lock(&b->p->lock);
 	b->size = x->length;
@@ -323,7 +325,8 @@ static int pxb_confirm(struct ups_conn *conn, struct pxb *b, struct err *e)
 	x.path = path;
 	x.repo = b->map.remote;
 	if (ups_do(conn, b->map.r, &x, e) < 0 ||
-	    (x.status != 200 && ups_error(b->map.r, &x, ERR_BLOB_UNKNOWN, e) < 0))
+	    (x.status != 200 &&
+	     ups_error(b->map.r, &x, ERR_BLOB_UNKNOWN, e) < 0))
 		goto out;
 	if (stor_blob_link(p->st, b->map.local, &b->dg, e) < 0 ||
 	    stor_blob_open(p->st, b->map.local, &b->dg, &fd, &size, e) < 0)
@@ -398,8 +401,9 @@ static void pxb_run(struct ups_conn *conn, struct pxb *b)
 	pthread_cond_broadcast(&b->done);
 	pthread_mutex_unlock(&p->lock);
 	if (rc == 0)
-		log_msg(LL_INFO, "pull-through %s: cached blob %s (%" PRId64
-				 " bytes) from %s",
+		log_msg(LL_INFO,
+			"pull-through %s: cached blob %s (%" PRId64
+			" bytes) from %s",
 			b->map.local, ds, b->have, b->map.r->host);
 }
 
@@ -451,7 +455,8 @@ int px_blob_ensure(struct ups_conn *conn, struct reg_proxy *p,
 
 	if (pxb_present(p, m->local, dg, size, NULL) == 0)
 		return 0;
-	if (size >= 0 && pxb_size_ok(p, m, dg, size, "its manifest says", e) < 0)
+	if (size >= 0 &&
+	    pxb_size_ok(p, m, dg, size, "its manifest says", e) < 0)
 		return -1;
 	pthread_mutex_lock(&p->lock);
 	b = pxb_find(p, m->local, dg);
@@ -482,7 +487,8 @@ int px_blob_ensure(struct ups_conn *conn, struct reg_proxy *p,
 	return pxb_present(p, m->local, dg, size, e);
 }
 
-/* --- Clients ------------------------------------------------------------------ */
+/* --- Clients
+ * ------------------------------------------------------------------ */
 
 static void pxr_free(struct pxr *r)
 {
@@ -514,7 +520,6 @@ static void pxr_end(void *ptr, bool gone)
 	pthread_mutex_unlock(&p->lock);
 	pxr_free(r);
 }
-
 
 static void pxr_fail(struct pxr *r, const struct err *e)
 {
@@ -630,7 +635,7 @@ static void pxr_pump(struct pxr *r)
 		return;
 	}
 	/* Everything once committed; else all but the last PXB_HOLD. */
-	avail = b->state == PXB_DONE		  ? b->have
+	avail = b->state == PXB_DONE	       ? b->have
 		: b->have < b->size - PXB_HOLD ? b->have
 					       : b->size - PXB_HOLD;
 	lim = avail < r->end ? avail : r->end;

@@ -29,14 +29,14 @@
  * the upstream is tried again (at most --proxy-ttl). */
 #define PX_RETRY_S 30
 /* Freshness entries kept at most; past that the table starts over. */
-#define PX_FRESH_MAX 65536
+#define PX_FRESH_MAX	 65536
 #define PX_FRESH_BUCKETS 4096
 
 /* Where a repository's pulls go. */
 struct px_map {
 	const struct ups_remote *r;
-	char local[REG_NAME_MAX + 1];	   /* the name in our store */
-	char remote[REG_NAME_MAX + 16];	   /* the name at the upstream */
+	char local[REG_NAME_MAX + 1];	/* the name in our store */
+	char remote[REG_NAME_MAX + 16]; /* the name at the upstream */
 };
 
 struct px_fresh {

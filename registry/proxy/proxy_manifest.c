@@ -56,7 +56,8 @@ struct pxm {
 	struct pxm_waiter *waiters;
 };
 
-/* --- Replies ---------------------------------------------------------------- */
+/* --- Replies ----------------------------------------------------------------
+ */
 
 /* Serves a stored manifest; an image's GET or HEAD goes past the pull
  * policy. */
@@ -79,11 +80,12 @@ static bool pxm_gated(struct reg_ctx *ctx, struct http_req *req)
 	enum http_method method = http_req_method(req);
 
 	/* HEAD as GET (policy_int.h). */
-	return (method == HTTP_M_GET || method == HTTP_M_HEAD) &&
-	       ctx->policy && ctx->policy->deny >= 0;
+	return (method == HTTP_M_GET || method == HTTP_M_HEAD) && ctx->policy &&
+	       ctx->policy->deny >= 0;
 }
 
-/* --- Entries and waiters ------------------------------------------------------ */
+/* --- Entries and waiters
+ * ------------------------------------------------------ */
 
 /* Under p->lock. */
 static void pxm_unref(struct pxm *m)
@@ -169,8 +171,8 @@ static void pxm_reply_stored(struct pxm *m, struct http_req *req)
 				       ref->is_digest ? &ref->digest : NULL,
 				       &sm, &e);
 	else
-		rc = stor_manifest_get(m->p->st, m->map.local, NULL,
-				       &m->digest, &sm, &e);
+		rc = stor_manifest_get(m->p->st, m->map.local, NULL, &m->digest,
+				       &sm, &e);
 	if (rc < 0) {
 		reg_reply_error(req, &e);
 		return;
@@ -203,7 +205,8 @@ static void pxm_waiter_run(struct http_req *req, void *arg)
 	}
 }
 
-/* --- The job ------------------------------------------------------------------ */
+/* --- The job
+ * ------------------------------------------------------------------ */
 
 static void pxm_path(const struct pxm *m, char *out, size_t n)
 {
@@ -240,8 +243,8 @@ static int pxm_revalidate(struct ups_conn *conn, struct pxm *m)
 	x.repo = m->map.remote;
 	x.accept = OCI_ACCEPT_MANIFESTS;
 	if (ups_do(conn, m->map.r, &x, &e) < 0 ||
-	    (x.status != 200 && ups_error(m->map.r, &x, ERR_MANIFEST_UNKNOWN,
-					  &e) < 0)) {
+	    (x.status != 200 &&
+	     ups_error(m->map.r, &x, ERR_MANIFEST_UNKNOWN, &e) < 0)) {
 		pxm_fallback(m, &e);
 		ret = 1;
 	} else if (x.digest[0] &&
@@ -329,7 +332,8 @@ static int pxm_refs(struct ups_conn *conn, struct pxm *m,
 	return 0;
 }
 
-/* --- Indexes stored before their platform manifests ------------------------- */
+/* --- Indexes stored before their platform manifests -------------------------
+ */
 
 static void pxm_partial_set(struct reg_proxy *p, const char *repo,
 			    const struct digest *dg, bool partial)
@@ -544,8 +548,7 @@ static int pxm_store(struct ups_conn *conn, struct pxm *m,
 	else if (m->ref.is_digest)
 		pxm_adopt(m);
 	log_msg(LL_INFO, "pull-through %s%s%s: cached %s from %s", m->map.local,
-		m->ref.is_digest ? "" : ":",
-		m->ref.is_digest ? "" : m->ref.tag,
+		m->ref.is_digest ? "" : ":", m->ref.is_digest ? "" : m->ref.tag,
 		digest_str(&m->digest, ds), m->map.r->host);
 	ret = 0;
 out:
@@ -658,7 +661,8 @@ static void pxm_job(struct ups_conn *conn, void *arg)
 	pxm_finish(m, rc, &e);
 }
 
-/* --- The handler ---------------------------------------------------------------- */
+/* --- The handler
+ * ---------------------------------------------------------------- */
 
 static bool pxm_same(const struct pxm *m, const char *local,
 		     const struct reg_ref *ref)
@@ -716,10 +720,9 @@ void px_manifest_get(struct reg_proxy *p, struct reg_call *c,
 	struct err e = ERR_INIT;
 	struct digest cached;
 
-	if (stor_manifest_get(p->st, map->local,
-			      ref->is_digest ? NULL : ref->tag,
-			      ref->is_digest ? &ref->digest : NULL, &sm,
-			      &e) == 0) {
+	if (stor_manifest_get(
+		    p->st, map->local, ref->is_digest ? NULL : ref->tag,
+		    ref->is_digest ? &ref->digest : NULL, &sm, &e) == 0) {
 		/* By digest it never changes; by tag while fresh. */
 		if (ref->is_digest || px_fresh(p, map->local, ref->tag)) {
 			pxm_serve_stored(c->ctx, c->req, map->local, sm);

@@ -16,16 +16,16 @@
 #include "registry/parse_int.h"
 #include "common/banned.h"
 
-#define UPS_USER_AGENT	    "customs-proxy/1"
-#define UPS_CONNECT_S	    15
+#define UPS_USER_AGENT "customs-proxy/1"
+#define UPS_CONNECT_S  15
 /* A transfer slower than this many bytes/s for UPS_STALL_S fails: a
  * trickle must not hold a fetch thread for its whole deadline. */
-#define UPS_STALL_BPS	    1024
-#define UPS_STALL_S	    60
-#define UPS_BUFFER	    (256 * 1024)
-#define UPS_MAX_REDIRS	    5
+#define UPS_STALL_BPS  1024
+#define UPS_STALL_S    60
+#define UPS_BUFFER     (256 * 1024)
+#define UPS_MAX_REDIRS 5
 /* Header bytes of one reply read at most (a header bomb is cut off). */
-#define UPS_HEADERS_MAX	    (256 * 1024)
+#define UPS_HEADERS_MAX (256 * 1024)
 
 /* --- Remotes ------------------------------------------------------------- */
 
@@ -47,8 +47,7 @@ void ups_remote_release(struct ups_remote *r)
 }
 
 /* Normalises url to scheme://host[:port] and fills r->url and r->host. */
-static int ups_parse_url(const char *url, struct ups_remote *r,
-			 struct err *e)
+static int ups_parse_url(const char *url, struct ups_remote *r, struct err *e)
 {
 	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
 	char *query = NULL, *frag = NULL, *user = NULL;
@@ -123,16 +122,15 @@ static int ups_parse_prefix(const char *p, size_t len, struct ups_remote *r,
 	return 0;
 }
 
-static int ups_json_str(json_t *o, const char *key, char **out,
-			struct err *e)
+static int ups_json_str(json_t *o, const char *key, char **out, struct err *e)
 {
 	json_t *v = json_object_get(o, key);
 
 	if (!v)
 		return 0;
 	if (!json_is_string(v))
-		return err_set(e, ERR_INVALID, "upstream: '%s' must be a string",
-			       key);
+		return err_set(e, ERR_INVALID,
+			       "upstream: '%s' must be a string", key);
 	*out = xstrdup(json_string_value(v));
 	return 0;
 }
@@ -157,12 +155,13 @@ static int ups_json_allow(json_t *o, struct ups_remote *r, struct err *e)
 	}
 	return 0;
 bad:
-	return err_set(e, ERR_INVALID, "upstream: 'redirect_allow' must be a "
+	return err_set(e, ERR_INVALID,
+		       "upstream: 'redirect_allow' must be a "
 		       "host or an array of hosts");
 }
 
-static int ups_parse_object(const char *text, bool mirror,
-			    struct ups_remote *r, struct err *e)
+static int ups_parse_object(const char *text, bool mirror, struct ups_remote *r,
+			    struct err *e)
 {
 	static const char *const keys[] = {"prefix",   "url", "username",
 					   "password", "ca",  "redirect_allow",
@@ -238,8 +237,10 @@ int ups_remote_parse(const char *text, bool mirror, struct ups_remote *out,
 			goto fail;
 	}
 	if (!r.username != !r.password) {
-		err_set(e, ERR_INVALID, "upstream %s: username and password "
-			"go together", r.host);
+		err_set(e, ERR_INVALID,
+			"upstream %s: username and password "
+			"go together",
+			r.host);
 		goto fail;
 	}
 	if (r.ca && access(r.ca, R_OK) < 0) {
@@ -254,7 +255,8 @@ fail:
 	return -1;
 }
 
-/* --- One transfer ----------------------------------------------------------- */
+/* --- One transfer -----------------------------------------------------------
+ */
 
 void ups_xfer_init(struct ups_xfer *x)
 {
@@ -283,7 +285,7 @@ struct ups_call {
 	struct ups_conn *c;
 	struct ups_xfer *x;
 	bool too_large;
-	bool err_cut; /* an error's body went on: we have its start */
+	bool err_cut;	  /* an error's body went on: we have its start */
 	size_t hdr_bytes; /* of the reply being read */
 	bool hdr_bomb;	  /* ... went over UPS_HEADERS_MAX */
 };
@@ -344,8 +346,8 @@ static size_t ups_header_cb(char *p, size_t size, size_t n, void *arg)
 	vl = len - nl - 1;
 	while (vl && (*v == ' ' || *v == '\t'))
 		v++, vl--;
-	while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' ||
-		      v[vl - 1] == ' '))
+	while (vl &&
+	       (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
 		vl--;
 #define IS(name) (nl == sizeof(name) - 1 && !strncasecmp(p, name, nl))
 	if (IS("Content-Length")) {
@@ -368,8 +370,7 @@ static size_t ups_header_cb(char *p, size_t size, size_t n, void *arg)
 	} else if (IS("Content-Type")) {
 		ups_hdr_copy(x->ctype, sizeof(x->ctype), v, vl);
 	} else if (IS("Content-Range")) {
-		ups_hdr_copy(x->content_range, sizeof(x->content_range), v,
-			     vl);
+		ups_hdr_copy(x->content_range, sizeof(x->content_range), v, vl);
 	} else if (IS("Retry-After")) {
 		ups_hdr_copy(x->retry_after, sizeof(x->retry_after), v, vl);
 	} else if (IS("WWW-Authenticate") && !x->www_auth[0]) {
@@ -514,8 +515,10 @@ static int ups_request(struct ups_conn *c, const struct ups_remote *r,
 		ups_guard_error(c, r, url, e);
 	} else if (x->sink_failed) {
 		/* The receiver has its own reason; this is for the log. */
-		err_set(e, ERR_IO, "upstream %s: transfer stopped by its "
-			"receiver", r->host);
+		err_set(e, ERR_IO,
+			"upstream %s: transfer stopped by its "
+			"receiver",
+			r->host);
 	} else if (call.hdr_bomb) {
 		err_set(e, ERR_UPSTREAM,
 			"upstream %s: reply headers over %d bytes", r->host,
@@ -525,8 +528,8 @@ static int ups_request(struct ups_conn *c, const struct ups_remote *r,
 			"upstream %s: reply larger than %zu bytes", r->host,
 			x->max_body);
 	} else if (atomic_load(&c->u->cancel)) {
-		err_set(e, ERR_UPSTREAM, "upstream %s: the registry is stopping",
-			r->host);
+		err_set(e, ERR_UPSTREAM,
+			"upstream %s: the registry is stopping", r->host);
 	} else {
 		if (hop != UPS_HOP_ORIGIN)
 			ups_url_host(url, host, sizeof(host));
@@ -628,7 +631,8 @@ out:
 	return ret;
 }
 
-/* --- Errors ------------------------------------------------------------------ */
+/* --- Errors ------------------------------------------------------------------
+ */
 
 /* The upstream's own error code and message, if its body has them. */
 static void ups_error_body(const struct ups_xfer *x, char *code, size_t cn,

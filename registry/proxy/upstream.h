@@ -40,7 +40,7 @@ struct ups_remote {
 	char *host;	/* for messages: "registry-1.docker.io" */
 	char *username; /* NULL: anonymous */
 	char *password;
-	char *ca;	/* PEM bundle to verify it with; NULL: the system's */
+	char *ca;	 /* PEM bundle to verify it with; NULL: the system's */
 	bool docker_hub; /* a one-component name is library/<name> there */
 	/* Hosts besides its own it may redirect us to (and name as its
 	 * token realm), as given: "HOST", "HOST:PORT" or "*.DOMAIN". */
@@ -51,8 +51,9 @@ struct ups_remote {
 /* Parses a --mirror value ("URL" or a JSON object {url, username,
  * password, ca, redirect_allow}) when mirror, else an --upstream value
  * ("PREFIX=URL" or {prefix, url, username, password, ca,
- * redirect_allow}); redirect_allow is a string or an array of them.  The URL is http(s)://host[:port]
- * with at most a trailing '/'; the prefix is a repository name ending in
+ * redirect_allow}); redirect_allow is a string or an array of them.  The URL is
+ * http(s)://host[:port] with at most a trailing '/'; the prefix is a repository
+ * name ending in
  * '/'.  ERR_INVALID says what is wrong (never quoting a password). */
 int ups_remote_parse(const char *text, bool mirror, struct ups_remote *out,
 		     struct err *e);
@@ -66,8 +67,8 @@ int ups_remote_allow(struct ups_remote *r, const char *entry, struct err *e);
 /* The range an address is in. */
 enum ups_addr_kind {
 	UPS_ADDR_PUBLIC,
-	UPS_ADDR_LOOPBACK,  /* 127/8, ::1 */
-	UPS_ADDR_PRIVATE,   /* 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7 */
+	UPS_ADDR_LOOPBACK, /* 127/8, ::1 */
+	UPS_ADDR_PRIVATE, /* 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7 */
 	UPS_ADDR_LINKLOCAL, /* 169.254/16 (cloud metadata), fe80::/10 */
 	UPS_ADDR_SPECIAL,   /* unspecified, multicast, documentation... */
 };
@@ -113,8 +114,8 @@ int ups_parse_challenge(const char *hdr, struct ups_challenge *out);
 int ups_parse_token(const char *body, size_t len, char **token_out,
 		    long *ttl_out, struct err *e);
 
-struct ups;	  /* the pool: threads, shared curl state, token cache */
-struct ups_conn;  /* one thread's handle */
+struct ups;	 /* the pool: threads, shared curl state, token cache */
+struct ups_conn; /* one thread's handle */
 
 /* Starts nthreads workers.  A transfer with a sink (a blob) ends after
  * timeout_s seconds, one without (a manifest, a HEAD, a token) after at
@@ -149,12 +150,12 @@ struct ups_xfer {
 	void *arg;
 	/* Out: of the last reply (after redirects and auth). */
 	long status;
-	int64_t length;		/* Content-Length, or -1 */
+	int64_t length;		     /* Content-Length, or -1 */
 	char digest[DIGEST_STR_MAX]; /* Docker-Content-Digest, or "" */
-	char ctype[256];	/* Content-Type, or "" */
-	char content_range[96]; /* Content-Range, or "" */
-	char retry_after[32];	/* Retry-After, or "" */
-	struct buf body;	/* the body (no sink), or an error's start */
+	char ctype[256];	     /* Content-Type, or "" */
+	char content_range[96];	     /* Content-Range, or "" */
+	char retry_after[32];	     /* Retry-After, or "" */
+	struct buf body; /* the body (no sink), or an error's start */
 	/* Private. */
 	char www_auth[1024];
 	bool started;

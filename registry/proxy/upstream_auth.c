@@ -17,7 +17,8 @@
 /* The spec's default when a token reply has no expires_in. */
 #define UPS_TOKEN_TTL_DEFAULT 60
 
-/* --- Parsing ------------------------------------------------------------------ */
+/* --- Parsing
+ * ------------------------------------------------------------------ */
 
 static const char *ups_skip(const char *p)
 {
@@ -131,7 +132,8 @@ out:
 	return rc;
 }
 
-/* --- The cache ----------------------------------------------------------------- */
+/* --- The cache
+ * ----------------------------------------------------------------- */
 
 static void ups_token_free(struct ups_token *t)
 {
@@ -248,7 +250,8 @@ void ups_tokens_free(struct ups *u)
 	u->ntokens = 0;
 }
 
-/* --- The token endpoint ------------------------------------------------------- */
+/* --- The token endpoint
+ * ------------------------------------------------------- */
 
 static size_t ups_token_write(char *p, size_t size, size_t n, void *arg)
 {

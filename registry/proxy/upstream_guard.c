@@ -39,27 +39,27 @@ struct ups_net4 {
 	enum ups_addr_kind kind;
 };
 
-#define NET4(a, b, c, d) \
-	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | \
-	 (uint32_t)(d))
+#define NET4(a, b, c, d)                                                       \
+	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) |                       \
+	 ((uint32_t)(c) << 8) | (uint32_t)(d))
 
 /* IANA's special-purpose registry, the parts that are not the internet. */
 static const struct ups_net4 ups_nets4[] = {
-	{NET4(0, 0, 0, 0), 8, UPS_ADDR_SPECIAL},	/* "this network" */
+	{NET4(0, 0, 0, 0), 8, UPS_ADDR_SPECIAL}, /* "this network" */
 	{NET4(10, 0, 0, 0), 8, UPS_ADDR_PRIVATE},
-	{NET4(100, 64, 0, 0), 10, UPS_ADDR_PRIVATE},	/* carrier NAT */
+	{NET4(100, 64, 0, 0), 10, UPS_ADDR_PRIVATE}, /* carrier NAT */
 	{NET4(127, 0, 0, 0), 8, UPS_ADDR_LOOPBACK},
 	{NET4(169, 254, 0, 0), 16, UPS_ADDR_LINKLOCAL}, /* cloud metadata */
 	{NET4(172, 16, 0, 0), 12, UPS_ADDR_PRIVATE},
 	{NET4(192, 0, 0, 0), 24, UPS_ADDR_SPECIAL},
-	{NET4(192, 0, 2, 0), 24, UPS_ADDR_SPECIAL},	/* documentation */
+	{NET4(192, 0, 2, 0), 24, UPS_ADDR_SPECIAL}, /* documentation */
 	{NET4(192, 88, 99, 0), 24, UPS_ADDR_SPECIAL},
 	{NET4(192, 168, 0, 0), 16, UPS_ADDR_PRIVATE},
-	{NET4(198, 18, 0, 0), 15, UPS_ADDR_PRIVATE},	/* benchmarking */
+	{NET4(198, 18, 0, 0), 15, UPS_ADDR_PRIVATE}, /* benchmarking */
 	{NET4(198, 51, 100, 0), 24, UPS_ADDR_SPECIAL},
 	{NET4(203, 0, 113, 0), 24, UPS_ADDR_SPECIAL},
-	{NET4(224, 0, 0, 0), 4, UPS_ADDR_SPECIAL},	/* multicast */
-	{NET4(240, 0, 0, 0), 4, UPS_ADDR_SPECIAL},	/* and broadcast */
+	{NET4(224, 0, 0, 0), 4, UPS_ADDR_SPECIAL}, /* multicast */
+	{NET4(240, 0, 0, 0), 4, UPS_ADDR_SPECIAL}, /* and broadcast */
 };
 
 static enum ups_addr_kind ups_kind4(const unsigned char a[4])
@@ -88,7 +88,7 @@ static bool ups_prefix6(const unsigned char a[16], const unsigned char *p,
 static enum ups_addr_kind ups_kind6(const unsigned char a[16])
 {
 	static const unsigned char zero[16];
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,	   0,
 						 0, 0, 0, 0, 0xff, 0xff};
 	static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
 	static const unsigned char six2four[2] = {0x20, 0x02};
@@ -180,7 +180,8 @@ bool ups_hop_addr_ok(enum ups_hop hop, enum ups_addr_kind origin,
 	return false;
 }
 
-/* --- Names ------------------------------------------------------------------ */
+/* --- Names ------------------------------------------------------------------
+ */
 
 /* The scheme, host (lower case; "[v6]" in brackets) and port of url. */
 struct ups_origin {
@@ -330,7 +331,8 @@ enum ups_hop ups_hop_of(const struct ups_remote *r, const char *url)
 	return UPS_HOP_REFUSED;
 }
 
-/* --- In the transfer ------------------------------------------------------- */
+/* --- In the transfer -------------------------------------------------------
+ */
 
 /* Whether conn may talk to an address of kind k; notes a refusal.  The
  * first contact of a transfer (its origin, not yet seen) is not judged:
@@ -373,8 +375,8 @@ static curl_socket_t ups_opensocket_cb(void *arg, curlsocktype purpose,
 			inet_ntop(AF_INET6,
 				  &((struct sockaddr_in6 *)&ss)->sin6_addr, ip,
 				  sizeof(ip));
-		if (!ups_guard_admit(c, ups_addr_kind((struct sockaddr *)&ss,
-						      len),
+		if (!ups_guard_admit(c,
+				     ups_addr_kind((struct sockaddr *)&ss, len),
 				     ip, false))
 			return CURL_SOCKET_BAD;
 	}

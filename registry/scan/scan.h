@@ -52,9 +52,9 @@ struct reg_scan;
 #define REG_SCAN_REPORT_TYPE "application/vnd.customs.scan.report.v1+json"
 
 struct reg_scan_config {
-	struct stor *st;     /* borrowed; outlives the pool */
-	int workers;	     /* threads; 0: one per core */
-	const char *vuln_db; /* the DB file; it may not exist (yet) */
+	struct stor *st;	     /* borrowed; outlives the pool */
+	int workers;		     /* threads; 0: one per core */
+	const char *vuln_db;	     /* the DB file; it may not exist (yet) */
 	struct scan_budget budget;   /* what one image's scan may cost */
 	struct scan_sandbox sandbox; /* the worker processes' limits */
 };

@@ -74,8 +74,7 @@ static bool rs_batchable(const struct rs_job *j)
 
 /* The referrers of a changed report, for every repository that lacks
  * them. */
-static int rs_item_refs(struct rs_item *it, const json_t *report,
-			struct err *e)
+static int rs_item_refs(struct rs_item *it, const json_t *report, struct err *e)
 {
 	struct rs_job *j = &it->j;
 
@@ -558,8 +557,8 @@ bool rs_batch_run(struct rs_worker *w)
 	struct err e = ERR_INIT;
 	size_t n = 0, k = 0, i;
 
-	if (stor_scan_claim_rematch(w->pool->st, RS_LEASE_S, jobs, RS_BATCH,
-				    &n, &e) < 0)
+	if (stor_scan_claim_rematch(w->pool->st, RS_LEASE_S, jobs, RS_BATCH, &n,
+				    &e) < 0)
 		log_msg(LL_ERROR, "scan: claim re-matches: %s", e.msg);
 	if (n)
 		rs_worker_db(w);

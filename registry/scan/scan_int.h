@@ -30,7 +30,7 @@
 #define RS_MAX_ATTEMPTS 8
 /* First wait before retrying such a job; doubled each time, at most
  * RS_RETRY_MAX_S. */
-#define RS_RETRY_S 30
+#define RS_RETRY_S     30
 #define RS_RETRY_MAX_S 600
 /* How often the DB file is checked for a change. */
 #define RS_DB_POLL_S 2
@@ -46,9 +46,9 @@ struct rs_worker {
 	struct reg_scan *pool;
 	pthread_t thread;
 	bool started;
-	struct vulndb *db; /* NULL: no DB */
-	char *db_note;	   /* with db NULL: why, for reports */
-	uint64_t db_gen;   /* of db; reopened when the pool's changes */
+	struct vulndb *db;	/* NULL: no DB */
+	char *db_note;		/* with db NULL: why, for reports */
+	uint64_t db_gen;	/* of db; reopened when the pool's changes */
 	struct scan_sandbox sb; /* the pool's, telling this worker's pid */
 	pid_t child;		/* the scan process running, or 0 */
 };
@@ -231,9 +231,9 @@ int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
  * known, if not NULL, is subject's manifest as just read from repo (saves
  * reading it again). */
 struct rs_pub {
-	char *text, *body, *ann;  /* the report, its referrer, annotations */
-	struct digest refs[2];	  /* the empty config, the report */
-	struct digest mdg;	  /* the referrer's */
+	char *text, *body, *ann; /* the report, its referrer, annotations */
+	struct digest refs[2];	 /* the empty config, the report */
+	struct digest mdg;	 /* the referrer's */
 	struct stor_blob_data blobs[2]; /* of refs */
 	struct stor_manifest_put put;	/* put.repo NULL: repo lacks subject */
 	struct digest *drop;		/* the other report referrers */

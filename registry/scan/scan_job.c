@@ -123,8 +123,7 @@ static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 		return scan_rematch(j->old, j->w->db, 0, out, e);
 	}
 	j->what = "scanned";
-	return scan_run_sandboxed(&src, &j->job->digest, &o, &j->w->sb, out,
-				  e);
+	return scan_run_sandboxed(&src, &j->job->digest, &o, &j->w->sb, out, e);
 }
 
 /* Platforms that are artifacts (an index may list signatures beside the

@@ -139,7 +139,8 @@ static void *rs_worker_main(void *arg)
 			rs_job_run(w, &job);
 			stor_scan_job_release(&job);
 			/* A scan's layer buffers are large and short-lived:
-			 * give them back rather than let the arena keep them. */
+			 * give them back rather than let the arena keep them.
+			 */
 			malloc_trim(0);
 			continue;
 		}

@@ -66,8 +66,8 @@ static int rs_others(struct stor *st, struct rs_pub *p,
  * it was scanned for). */
 static bool rs_names(const json_t *report, const char *repo)
 {
-	const char *r = json_string_value(
-		json_object_get(json_object_get(report, "image"), "repository"));
+	const char *r = json_string_value(json_object_get(
+		json_object_get(report, "image"), "repository"));
 
 	return r && !strcmp(r, repo) && !json_object_get(report, "manifests");
 }
@@ -115,8 +115,8 @@ int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
 				       &p->ann);
 	digest_of(DIGEST_SHA256, p->body, strlen(p->body), &p->mdg);
 	p->blobs[0] = (struct stor_blob_data){&p->refs[0], "{}", 2};
-	p->blobs[1] = (struct stor_blob_data){&p->refs[1], p->text,
-					      strlen(p->text)};
+	p->blobs[1] =
+		(struct stor_blob_data){&p->refs[1], p->text, strlen(p->text)};
 	p->put = (struct stor_manifest_put){
 		.repo = repo,
 		.digest = &p->mdg,

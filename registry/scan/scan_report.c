@@ -492,8 +492,8 @@ static size_t rs_text_value_end(const char *s, size_t n, size_t i)
 
 static size_t rs_text_space(const char *s, size_t n, size_t i)
 {
-	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
-			 s[i] == '\n'))
+	while (i < n &&
+	       (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
 		i++;
 	return i;
 }

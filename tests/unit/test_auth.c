@@ -379,8 +379,7 @@ static void test_client_cert(void **state)
 	expect(f->a, NULL, "anonymous", "team/app", AUTH_PULL,
 	       ERR_UNAUTHORIZED);
 	expect(f->a, NULL, "a:b", "team/app", AUTH_PULL, ERR_UNAUTHORIZED);
-	expect(f->a, NULL, "bad\xff", "team/app", AUTH_PULL,
-	       ERR_UNAUTHORIZED);
+	expect(f->a, NULL, "bad\xff", "team/app", AUTH_PULL, ERR_UNAUTHORIZED);
 	expect(f->a, NULL, "Jos\xc3\xa9", "team/app", AUTH_PULL, ERR_OK);
 	/* Credentials in the header, when present, are what counts. */
 	expect(f->a, wrong, "alice", "team/app", AUTH_PULL, ERR_UNAUTHORIZED);
@@ -701,8 +700,7 @@ static void test_global_budget(void **state)
 	/* A token later, bob's good password is checked, and gives the
 	 * token back: a failure may still follow, then none. */
 	fake_now += 20;
-	assert_int_equal(check_req(f->a, bob, "192.0.2.2", false, &res, &e),
-			 0);
+	assert_int_equal(check_req(f->a, bob, "192.0.2.2", false, &res, &e), 0);
 	auth_result_release(&res);
 	assert_int_equal(check_req(f->a, bad, "198.51.100.7", false, &res, &e),
 			 -1);

@@ -122,8 +122,8 @@ static int teardown(void **state)
 static int token_quick(struct auth *a, enum auth_token_method m,
 		       const char *form, const char *authz)
 {
-	struct auth_token_req req = {m,	    form, strlen(form),
-				     authz, NULL, "192.0.2.9", true};
+	struct auth_token_req req = {m,	   form,	strlen(form), authz,
+				     NULL, "192.0.2.9", true};
 	struct auth_result res;
 	struct err e = ERR_INIT;
 	char *out = NULL;
@@ -138,8 +138,8 @@ static json_t *token_req(struct auth *a, enum auth_token_method m,
 			 const char *form, const char *authz,
 			 struct auth_result *res, struct err *e)
 {
-	struct auth_token_req req = {m,	    form, strlen(form),
-				     authz, NULL, "192.0.2.9", false};
+	struct auth_token_req req = {m,	   form,	strlen(form), authz,
+				     NULL, "192.0.2.9", false};
 	char *out = NULL;
 	json_t *j;
 
@@ -1012,12 +1012,11 @@ static void test_token_quick(void **state)
 	 * loop until the cache knows them; no credentials: answered. */
 	assert_int_equal(token_quick(f->a, AUTH_TOKEN_GET, "", alice),
 			 AUTH_LATER);
-	assert_int_equal(
-		token_quick(f->a, AUTH_TOKEN_POST,
-			    "grant_type=password&username=alice&"
-			    "password=alice-pw&client_id=c",
-			    NULL),
-		AUTH_LATER);
+	assert_int_equal(token_quick(f->a, AUTH_TOKEN_POST,
+				     "grant_type=password&username=alice&"
+				     "password=alice-pw&client_id=c",
+				     NULL),
+			 AUTH_LATER);
 	assert_int_equal(token_quick(f->a, AUTH_TOKEN_GET, "", NULL), 0);
 	j = token_req(f->a, AUTH_TOKEN_GET, "", alice, &res, &e);
 	assert_non_null(j);

@@ -52,7 +52,7 @@ static char *slurp_cmd(const char *cmd, size_t *len)
 static void run(enum det_kind kind, const char *path, const char *data,
 		size_t len, struct det_out *out)
 {
-	struct det_file f = { path, "sha256:layer", data, len, NULL };
+	struct det_file f = {path, "sha256:layer", data, len, NULL};
 
 	det_out_init(out);
 	det_run(kind, &f, out);
@@ -103,24 +103,33 @@ static void test_want(void **state)
 	assert_int_equal(w.kind, DET_DPKG);
 	assert_true(det_want_file("var/lib/dpkg/status.d/base", 0644, &w));
 	assert_int_equal(w.kind, DET_DPKG_D);
-	assert_false(det_want_file("var/lib/dpkg/status.d/base.md5sums", 0644, &w));
+	assert_false(
+		det_want_file("var/lib/dpkg/status.d/base.md5sums", 0644, &w));
 	assert_false(det_want_file("var/lib/dpkg/status-old", 0644, &w));
 	assert_true(det_want_file("lib/apk/db/installed", 0644, &w));
-	assert_true(det_want_file("usr/lib/sysimage/rpm/rpmdb.sqlite", 0644, &w));
+	assert_true(
+		det_want_file("usr/lib/sysimage/rpm/rpmdb.sqlite", 0644, &w));
 	assert_true(det_want_file("var/lib/rpm/Packages", 0644, &w));
 	assert_false(w.read);
-	assert_true(det_want_file("usr/lib/python3/dist-packages/a-1.dist-info/METADATA", 0644, &w));
+	assert_true(det_want_file(
+		"usr/lib/python3/dist-packages/a-1.dist-info/METADATA", 0644,
+		&w));
 	assert_true(w.prefix);
-	assert_true(det_want_file("usr/lib/python3/x.egg-info/PKG-INFO", 0644, &w));
+	assert_true(
+		det_want_file("usr/lib/python3/x.egg-info/PKG-INFO", 0644, &w));
 	assert_true(det_want_file("usr/lib/python3/x-1.0.egg-info", 0644, &w));
 	assert_false(det_want_file("usr/lib/python3/METADATA", 0644, &w));
 	assert_true(det_want_file("app/package-lock.json", 0644, &w));
-	assert_true(det_want_file("app/node_modules/.package-lock.json", 0644, &w));
+	assert_true(
+		det_want_file("app/node_modules/.package-lock.json", 0644, &w));
 	assert_int_equal(w.kind, DET_NPM_LOCK);
-	assert_true(det_want_file("app/node_modules/@s/n/package.json", 0644, &w));
+	assert_true(
+		det_want_file("app/node_modules/@s/n/package.json", 0644, &w));
 	assert_int_equal(w.kind, DET_NPM_PKG);
-	assert_true(det_want_file("node_modules/a/node_modules/b/package.json", 0644, &w));
-	assert_false(det_want_file("app/node_modules/a/lib/package.json", 0644, &w));
+	assert_true(det_want_file("node_modules/a/node_modules/b/package.json",
+				  0644, &w));
+	assert_false(
+		det_want_file("app/node_modules/a/lib/package.json", 0644, &w));
 	assert_false(det_want_file("app/package.json", 0644, &w));
 	assert_true(det_want_file("opt/app.war", 0644, &w));
 	assert_int_equal(w.kind, DET_JAVA);
@@ -165,9 +174,11 @@ static void test_dpkg_status_d(void **state)
 		"Package: libssl3\nVersion: 3.0.15-1~deb12u1\n"
 		"Architecture: amd64\nSource: openssl\n";
 	static const char mixed[] =
-		"Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\n"
+		"Package: gone\nStatus: deinstall ok config-files\nVersion: "
+		"1.0\n\n"
 		"Package: held\nStatus: hold ok installed\nVersion: 2.0\n\n"
-		"Package: bad name\nStatus: install ok installed\nVersion: 1\n\n"
+		"Package: bad name\nStatus: install ok installed\nVersion: "
+		"1\n\n"
 		"Package: nover\nStatus: install ok installed\n\n"
 		"Package: srcbad\nStatus: install ok installed\nVersion: 1\n"
 		"Source: x (1.0\n";
@@ -180,7 +191,8 @@ static void test_dpkg_status_d(void **state)
 	check_pkg(&o, "libssl3", "3.0.15-1~deb12u1", "openssl", NULL);
 	det_out_release(&o);
 	/* In the status file a missing Status means not installed. */
-	run(DET_DPKG, "var/lib/dpkg/status", distroless, strlen(distroless), &o);
+	run(DET_DPKG, "var/lib/dpkg/status", distroless, strlen(distroless),
+	    &o);
 	assert_int_equal(o.inv.npkgs, 0);
 	det_out_release(&o);
 	run(DET_DPKG, "var/lib/dpkg/status", mixed, strlen(mixed), &o);
@@ -200,7 +212,8 @@ static void test_dpkg_long_lines(void **state)
 	buf_adds(&b, "Package: a\nStatus: install ok installed\nVersion: 1\n"
 		     "Description: ");
 	for (int i = 0; i < (8 << 20) / 64; i++)
-		buf_adds(&b, "0123456789012345678901234567890123456789012345678901234567890123");
+		buf_adds(&b, "0123456789012345678901234567890123456789012345678"
+			     "901234567890123");
 	buf_adds(&b, "\n\nPackage: ");
 	for (int i = 0; i < 4096; i++)
 		buf_adds(&b, "n");
@@ -238,7 +251,8 @@ static void test_apk(void **state)
 
 static void test_rpm(void **state)
 {
-	const char *f = IMAGES "rpm-cbl-mariner-2.0/var/lib/rpm/rpmdb.sqlite.xz";
+	const char *f =
+		IMAGES "rpm-cbl-mariner-2.0/var/lib/rpm/rpmdb.sqlite.xz";
 	char cmd[512];
 	struct det_out o;
 	size_t len;
@@ -272,12 +286,13 @@ static void test_rpm(void **state)
 /* An rpm header blob naming one package (the tags detect_rpm reads). */
 static void rpm_blob(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	static const char data[] = "pkg\0" "1.0\0" "1\0";
+	static const char data[] = "pkg\0"
+				   "1.0\0"
+				   "1\0";
 	static const unsigned char hdr[] = {
-		0, 0, 0, 3, 0, 0, 0, 11,
-		0, 0, 3, 232, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1,
-		0, 0, 3, 233, 0, 0, 0, 6, 0, 0, 0, 4, 0, 0, 0, 1,
-		0, 0, 3, 234, 0, 0, 0, 6, 0, 0, 0, 8, 0, 0, 0, 1,
+		0, 0, 0, 3, 0, 0,   0, 11, 0,	0, 3, 232, 0, 0, 0, 6, 0, 0, 0,
+		0, 0, 0, 0, 1, 0,   0, 3,  233, 0, 0, 0,   6, 0, 0, 0, 4, 0, 0,
+		0, 1, 0, 0, 3, 234, 0, 0,  0,	6, 0, 0,   0, 8, 0, 0, 0, 1,
 	};
 	unsigned char b[sizeof(hdr) + 11];
 
@@ -313,8 +328,8 @@ static void rpm_case(const char *sql, struct scan_meter *m, struct det_out *o)
 {
 	size_t len;
 	unsigned char *db = rpm_db(sql, &len);
-	struct det_file f = { "var/lib/rpm/rpmdb.sqlite", "sha256:layer",
-			      (const char *)db, len, m };
+	struct det_file f = {"var/lib/rpm/rpmdb.sqlite", "sha256:layer",
+			     (const char *)db, len, m};
 
 	det_out_init(o);
 	det_run(DET_RPM_SQLITE, &f, o);
@@ -325,7 +340,7 @@ static void rpm_case(const char *sql, struct scan_meter *m, struct det_out *o)
  * ROWID table, a huge row, and a read that outlives the deadline. */
 static void test_rpm_hostile(void **state)
 {
-	struct scan_budget b = { 0 };
+	struct scan_budget b = {0};
 	struct scan_meter m;
 	struct det_out o;
 
@@ -334,12 +349,14 @@ static void test_rpm_hostile(void **state)
 	rpm_case("PRAGMA page_size=512;"
 		 "CREATE VIEW Packages AS WITH RECURSIVE c(hnum, blob) AS"
 		 " (SELECT 1, x'00' UNION ALL SELECT hnum + 1, blob || blob"
-		 " FROM c) SELECT hnum, blob FROM c", NULL, &o);
+		 " FROM c) SELECT hnum, blob FROM c",
+		 NULL, &o);
 	assert_int_equal(o.inv.npkgs, 0);
 	assert_int_equal(o.inv.nnotes, 1);
 	assert_non_null(strstr(o.inv.notes[0], "Packages is not a table"));
 	det_out_release(&o);
-	rpm_case("CREATE VIRTUAL TABLE Packages USING fts4(hnum, blob)", NULL, &o);
+	rpm_case("CREATE VIRTUAL TABLE Packages USING fts4(hnum, blob)", NULL,
+		 &o);
 	assert_int_equal(o.inv.npkgs, 0);
 	assert_non_null(strstr(o.inv.notes[0], "Packages is a virtual table"));
 	det_out_release(&o);
@@ -349,7 +366,8 @@ static void test_rpm_hostile(void **state)
 		 "CREATE TABLE log (x);"
 		 "CREATE TRIGGER t AFTER INSERT ON Packages BEGIN INSERT INTO"
 		 " log WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1"
-		 " FROM c) SELECT x FROM c; END", NULL, &o);
+		 " FROM c) SELECT x FROM c; END",
+		 NULL, &o);
 	assert_int_equal(o.inv.npkgs, 1);
 	assert_int_equal(o.inv.nnotes, 0);
 	det_out_release(&o);
@@ -363,7 +381,8 @@ static void test_rpm_hostile(void **state)
 	meter_init(&m, &b, 0);
 	rpm_case("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB);"
 		 "INSERT INTO Packages VALUES (1, rpm_blob());"
-		 "INSERT INTO Packages VALUES (2, zeroblob(70000000))", &m, &o);
+		 "INSERT INTO Packages VALUES (2, zeroblob(70000000))",
+		 &m, &o);
 	assert_int_equal(o.inv.npkgs, 1);
 	assert_true(meter_was_hit(&m, BUDGET_FILE_BYTES));
 	det_out_release(&o);
@@ -371,20 +390,23 @@ static void test_rpm_hostile(void **state)
 	/* Past the deadline: the progress handler stops sqlite. */
 	b.deadline_ms = 1;
 	meter_init(&m, &b, meter_now_ms() - 1);
-	rpm_case("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB);"
-		 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
-		 " LIMIT 20000) INSERT INTO Packages SELECT x, rpm_blob() FROM c",
-		 &m, &o);
+	rpm_case(
+		"CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB);"
+		"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+		" LIMIT 20000) INSERT INTO Packages SELECT x, rpm_blob() FROM "
+		"c",
+		&m, &o);
 	assert_true(o.inv.npkgs < 20000);
 	assert_true(meter_was_hit(&m, BUDGET_DEADLINE));
 	assert_non_null(strstr(o.inv.notes[0], "took too long"));
 	det_out_release(&o);
 	meter_release(&m);
 	/* The packages budget: the detector stops adding. */
-	rpm_case("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB);"
-		 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
-		 " LIMIT 50) INSERT INTO Packages SELECT x, rpm_blob() FROM c",
-		 NULL, &o);
+	rpm_case(
+		"CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB);"
+		"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+		" LIMIT 50) INSERT INTO Packages SELECT x, rpm_blob() FROM c",
+		NULL, &o);
 	assert_int_equal(o.inv.npkgs, 50);
 	det_out_release(&o);
 }
@@ -392,11 +414,11 @@ static void test_rpm_hostile(void **state)
 /* A lockfile jansson would spend too much on: a budget hit, not parsed. */
 static void test_npm_costly(void **state)
 {
-	struct scan_budget b = { 0 };
+	struct scan_budget b = {0};
 	struct scan_meter m;
 	struct det_out o;
 	struct buf doc = BUF_INIT;
-	struct det_file f = { "app/package-lock.json", "sha256:l", NULL, 0, &m };
+	struct det_file f = {"app/package-lock.json", "sha256:l", NULL, 0, &m};
 
 	(void)state;
 	meter_init(&m, &b, 0);
@@ -432,7 +454,7 @@ static void test_npm_costly(void **state)
 
 	meter_init(&m, &b, 0);
 	buf_adds(&doc, "{\"lockfileVersion\":3,\"x\":\"[[[[,,,\",\"packages\":"
-		 "{\"node_modules/a\":{\"version\":\"1.0.0\"}}}");
+		       "{\"node_modules/a\":{\"version\":\"1.0.0\"}}}");
 	f.data = doc.buf;
 	f.len = doc.len;
 	det_out_init(&o);
@@ -451,8 +473,8 @@ static void test_out_full(void **state)
 		"Package: a\nStatus: install ok installed\nVersion: 1\n\n"
 		"Package: b\nStatus: install ok installed\nVersion: 1\n\n"
 		"Package: c\nStatus: install ok installed\nVersion: 1\n";
-	struct det_file f = { "var/lib/dpkg/status", "sha256:l", st,
-			      sizeof(st) - 1, NULL };
+	struct det_file f = {"var/lib/dpkg/status", "sha256:l", st,
+			     sizeof(st) - 1, NULL};
 	struct det_out o;
 
 	(void)state;
@@ -478,13 +500,17 @@ static void test_rpm_bdb_note(void **state)
 static void test_python(void **state)
 {
 	static const char *const bookworm[][3] = {
-		{ "GitPython-3.1.30", "GitPython", "3.1.30" },
-		{ "pip-23.0.1", "pip", "23.0.1" },
-		{ "Send2Trash-1.8.1b0", "Send2Trash", "1.8.1b0" },
-		{ "black-23.1.0", "black", "23.1.0" },
-		{ "fastapi-0.92.0", "fastapi", "0.92.0" },
-		{ "../../../../../python-trixie/usr/lib/python3/dist-packages/requests-2.32.3", "requests", "2.32.3" },
-		{ "../../../../../python-trixie/usr/lib/python3/dist-packages/urllib3-2.3.0", "urllib3", "2.3.0" },
+		{"GitPython-3.1.30", "GitPython", "3.1.30"},
+		{"pip-23.0.1", "pip", "23.0.1"},
+		{"Send2Trash-1.8.1b0", "Send2Trash", "1.8.1b0"},
+		{"black-23.1.0", "black", "23.1.0"},
+		{"fastapi-0.92.0", "fastapi", "0.92.0"},
+		{"../../../../../python-trixie/usr/lib/python3/dist-packages/"
+		 "requests-2.32.3",
+		 "requests", "2.32.3"},
+		{"../../../../../python-trixie/usr/lib/python3/dist-packages/"
+		 "urllib3-2.3.0",
+		 "urllib3", "2.3.0"},
 	};
 	struct det_out o;
 	char file[512];
@@ -492,7 +518,8 @@ static void test_python(void **state)
 	(void)state;
 	for (size_t i = 0; i < 7; i++) {
 		snprintf(file, sizeof(file),
-			 IMAGES "python-bookworm/usr/lib/python3/dist-packages/%s.dist-info/METADATA",
+			 IMAGES "python-bookworm/usr/lib/python3/dist-packages/"
+				"%s.dist-info/METADATA",
 			 bookworm[i][0]);
 		run_file(DET_PYTHON, file, "x.dist-info/METADATA", &o);
 		assert_int_equal(o.inv.npkgs, 1);
@@ -502,12 +529,13 @@ static void test_python(void **state)
 		det_out_release(&o);
 	}
 	run_file(DET_PYTHON,
-		 IMAGES "python-bookworm/usr/lib/python3/dist-packages/GitPython-3.1.30.dist-info/METADATA",
+		 IMAGES "python-bookworm/usr/lib/python3/dist-packages/"
+			"GitPython-3.1.30.dist-info/METADATA",
 		 "x.dist-info/METADATA", &o);
 	assert_string_equal(o.inv.pkgs[0].src_name, "gitpython");
 	det_out_release(&o);
-	run(DET_PYTHON, "x.egg-info/PKG-INFO", "Metadata-Version: 1.0\n\nName: x\n",
-	    34, &o);
+	run(DET_PYTHON, "x.egg-info/PKG-INFO",
+	    "Metadata-Version: 1.0\n\nName: x\n", 34, &o);
 	assert_int_equal(o.inv.npkgs, 0);
 	assert_int_equal(o.inv.nnotes, 1);
 	det_out_release(&o);
@@ -538,7 +566,8 @@ static void test_npm_lock(void **state)
 		p = &o.inv.pkgs[i];
 		assert_int_equal(p->eco, ECO_NPM);
 		if (!strcmp(p->name, "semver") &&
-		    !strcmp(o.loc[i], "srv/app/node_modules/make-dir/node_modules/semver")) {
+		    !strcmp(o.loc[i], "srv/app/node_modules/make-dir/"
+				      "node_modules/semver")) {
 			assert_string_equal(p->version, "6.3.0");
 			nested++;
 		}
@@ -556,7 +585,8 @@ static void test_npm_v1_and_bad(void **state)
 		"\"b\":{\"version\":\"2.0.0\"}}},"
 		"\"c\":{\"version\":\"file:../c\"},"
 		"\"@s/d\":{\"version\":\"3.0.0\"}}}";
-	static const char bad[] = "{\"packages\": {\"node_modules/a\": {\"version\": ";
+	static const char bad[] =
+		"{\"packages\": {\"node_modules/a\": {\"version\": ";
 	struct det_out o;
 
 	(void)state;
@@ -571,11 +601,15 @@ static void test_npm_v1_and_bad(void **state)
 	assert_int_equal(o.inv.nnotes, 1);
 	assert_non_null(strstr(o.inv.notes[0], "malformed JSON"));
 	det_out_release(&o);
-	run_file(DET_NPM_PKG, IMAGES "npm-app/node_modules/make-dir/node_modules/semver/package.json",
-		 "app/node_modules/make-dir/node_modules/semver/package.json", &o);
+	run_file(DET_NPM_PKG,
+		 IMAGES "npm-app/node_modules/make-dir/node_modules/semver/"
+			"package.json",
+		 "app/node_modules/make-dir/node_modules/semver/package.json",
+		 &o);
 	assert_int_equal(o.inv.npkgs, 1);
 	check_pkg(&o, "semver", "6.3.0", NULL, NULL);
-	assert_string_equal(o.loc[0], "app/node_modules/make-dir/node_modules/semver");
+	assert_string_equal(o.loc[0],
+			    "app/node_modules/make-dir/node_modules/semver");
 	det_out_release(&o);
 }
 
@@ -602,9 +636,11 @@ static char *zip_build(const char *const *names, const char *const *data,
 	struct archive *a = archive_write_new();
 
 	archive_write_set_format_zip(a);
-	assert_int_equal(archive_write_open_memory(a, out, cap, &used), ARCHIVE_OK);
+	assert_int_equal(archive_write_open_memory(a, out, cap, &used),
+			 ARCHIVE_OK);
 	for (size_t i = 0; i < n; i++)
-		zip_add(a, names[i], data[i], lens[i] ? lens[i] : strlen(data[i]));
+		zip_add(a, names[i], data[i],
+			lens[i] ? lens[i] : strlen(data[i]));
 	archive_write_close(a);
 	archive_write_free(a);
 	*len = used;
@@ -618,15 +654,16 @@ static void test_java(void **state)
 		"artifactId=log4j-core\nversion=2.14.1\n";
 	static const char outer_pom[] =
 		"version = 1.0.0\ngroupId = com.example\nartifactId = webapp\n";
-	const char *in_names[] = { "META-INF/MANIFEST.MF",
-				   "META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties" };
-	const char *in_data[] = { "Manifest-Version: 1.0\n", inner_pom };
-	size_t in_lens[] = { 0, 0 }, inner_len, war_len, out_lens[3];
+	const char *in_names[] = {"META-INF/MANIFEST.MF",
+				  "META-INF/maven/org.apache.logging.log4j/"
+				  "log4j-core/pom.properties"};
+	const char *in_data[] = {"Manifest-Version: 1.0\n", inner_pom};
+	size_t in_lens[] = {0, 0}, inner_len, war_len, out_lens[3];
 	char *inner = zip_build(in_names, in_data, in_lens, 2, &inner_len);
-	const char *out_names[] = { "META-INF/maven/com.example/webapp/pom.properties",
-				    "WEB-INF/lib/log4j-core-2.14.1.jar",
-				    "WEB-INF/web.xml" };
-	const char *out_data[] = { outer_pom, inner, "<web-app/>" };
+	const char *out_names[] = {
+		"META-INF/maven/com.example/webapp/pom.properties",
+		"WEB-INF/lib/log4j-core-2.14.1.jar", "WEB-INF/web.xml"};
+	const char *out_data[] = {outer_pom, inner, "<web-app/>"};
 	char *war;
 	struct det_out o;
 
@@ -638,9 +675,11 @@ static void test_java(void **state)
 	run(DET_JAVA, "opt/app/app.war", war, war_len, &o);
 	assert_int_equal(o.inv.npkgs, 2);
 	check_pkg(&o, "com.example:webapp", "1.0.0", NULL, NULL);
-	check_pkg(&o, "org.apache.logging.log4j:log4j-core", "2.14.1", NULL, NULL);
+	check_pkg(&o, "org.apache.logging.log4j:log4j-core", "2.14.1", NULL,
+		  NULL);
 	assert_int_equal(find(&o, "com.example:webapp")->eco, ECO_MAVEN);
-	assert_string_equal(find(&o, "com.example:webapp")->path, "opt/app/app.war");
+	assert_string_equal(find(&o, "com.example:webapp")->path,
+			    "opt/app/app.war");
 	det_out_release(&o);
 	/* A truncated archive: a note, no crash. */
 	run(DET_JAVA, "opt/app/app.war", war, war_len / 2, &o);
@@ -660,7 +699,7 @@ static void elf_header(unsigned char *d, size_t len)
 	d[4] = 2; /* 64-bit */
 	d[5] = 1; /* little-endian */
 	d[6] = 1;
-	d[0x20] = 0x40;	/* e_phoff */
+	d[0x20] = 0x40; /* e_phoff */
 	d[0x36] = 56;	/* e_phentsize */
 	d[0x38] = 1;	/* e_phnum */
 	d[0x40] = 1;	/* PT_LOAD */
@@ -741,7 +780,7 @@ static void test_go_pointers(void **state)
 	elf_header(d, 0x3000);
 	memcpy(d + 0x1000, "\xff Go buildinf:", 14);
 	d[0x1000 + 14] = 8;
-	d[0x1000 + 15] = 0; /* pointers, little-endian */
+	d[0x1000 + 15] = 0;		   /* pointers, little-endian */
 	put64(d + 0x1010, GO_VA + 0x1100); /* -> string header of ver */
 	put64(d + 0x1018, GO_VA + 0x1110); /* -> string header of modinfo */
 	put64(d + 0x1100, GO_VA + 0x1200);
@@ -765,9 +804,10 @@ static void test_go_pointers(void **state)
 static void test_osrelease(void **state)
 {
 	static const char deb[] =
-		"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n"
+		"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian "
+		"GNU/Linux\"\n"
 		"VERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n";
-	struct scan_os os = { 0 };
+	struct scan_os os = {0};
 	size_t len;
 	char *d;
 

@@ -143,8 +143,8 @@ static const char *const kinds[] = {
 	[STOR_FSCK_CORRUPT] = "corrupt", [STOR_FSCK_STRAY] = "stray",
 	[STOR_FSCK_MISSING] = "missing", [STOR_FSCK_MANIFEST] = "manifest",
 	[STOR_FSCK_DB] = "db",		 [STOR_FSCK_LOST] = "lost",
-	[STOR_FSCK_ORPHAN] = "orphan",
-	[STOR_FSCK_UPLOAD] = "upload",	 [STOR_FSCK_TEMP] = "temp",
+	[STOR_FSCK_ORPHAN] = "orphan",	 [STOR_FSCK_UPLOAD] = "upload",
+	[STOR_FSCK_TEMP] = "temp",
 };
 
 static void on_problem(void *arg, enum stor_fsck_kind kind, const char *msg)
@@ -407,7 +407,8 @@ static void test_garbage(void **state)
 	assert_int_equal(s.damage, 4);
 }
 
-/* --- Lost metadata ---------------------------------------------------------- */
+/* --- Lost metadata ----------------------------------------------------------
+ */
 
 static void copy_file(const char *from, const char *to)
 {

@@ -763,8 +763,7 @@ static void test_gc_cmd(void **state)
 				 "--max-sweep-share", "101", NULL),
 			 2);
 	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
-				 "--gc-grace", "0", "--quiet", "--force",
-				 NULL),
+				 "--gc-grace", "0", "--quiet", "--force", NULL),
 			 0);
 	stor_lock_free(lock);
 	assert_false(blob_exists(fx, &loose));

@@ -1354,7 +1354,7 @@ static bool wait_count(atomic_int *n, int want, int ms)
 static void test_bad_transfer_encoding(void **state)
 {
 	static const char *const te[] = {"gzip", "chunked, gzip", "identity",
-					  "gzip, chunked, gzip"};
+					 "gzip, chunked, gzip"};
 	int before = atomic_load(&count_runs);
 	struct resp r;
 	size_t i;
@@ -1427,8 +1427,8 @@ static void test_host_required(void **state)
  * closes; an incomplete last one is dropped. */
 static void test_pipeline_half_close(void **state)
 {
-	static const char *const paths[] = {"/hello", "/defer", "/file",
-					    "/upload", "/slow", "/hello"};
+	static const char *const paths[] = {"/hello",  "/defer", "/file",
+					    "/upload", "/slow",	 "/hello"};
 	struct cli *c;
 	struct resp r;
 	size_t i;
@@ -1439,11 +1439,13 @@ static void test_pipeline_half_close(void **state)
 		c = cli_open(main_srv.port);
 		for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 			if (!strcmp(paths[i], "/upload"))
-				cli_sends(c, "PUT /upload HTTP/1.1\r\nHost: t"
-					     "\r\nContent-Length: 3\r\n\r\nabc");
+				cli_sends(c,
+					  "PUT /upload HTTP/1.1\r\nHost: t"
+					  "\r\nContent-Length: 3\r\n\r\nabc");
 			else
-				cli_printf(c, "GET %s HTTP/1.1\r\nHost: t\r\n"
-					      "\r\n",
+				cli_printf(c,
+					   "GET %s HTTP/1.1\r\nHost: t\r\n"
+					   "\r\n",
 					   paths[i]);
 		}
 		if (round == 1)
@@ -1675,7 +1677,8 @@ static void test_abandoned_conns_released(void **state)
 		("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
 		 "GET /file HTTP/1.1\r\nHost: t\r\n\r\n"
 		 "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"),
-		"PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nab",
+		"PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: "
+		"5\r\n\r\nab",
 		"GET /hel",
 		("\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
 		 "GET /file HTTP/1.1\r\nHost: t\r\n\r\n"),

@@ -38,8 +38,9 @@ static void tb_open(struct tb *t, bool gzip)
 	if (gzip)
 		archive_write_add_filter_gzip(t->a);
 	archive_write_set_bytes_in_last_block(t->a, 1);
-	assert_int_equal(archive_write_open_memory(t->a, t->mem, t->cap, &t->used),
-			 ARCHIVE_OK);
+	assert_int_equal(
+		archive_write_open_memory(t->a, t->mem, t->cap, &t->used),
+		ARCHIVE_OK);
 }
 
 static struct archive_entry *tb_entry(const char *path, unsigned type,
@@ -61,7 +62,8 @@ static void tb_file(struct tb *t, const char *path, const void *data,
 
 	assert_int_equal(archive_write_header(t->a, e), ARCHIVE_OK);
 	if (len)
-		assert_int_equal(archive_write_data(t->a, data, len), (la_ssize_t)len);
+		assert_int_equal(archive_write_data(t->a, data, len),
+				 (la_ssize_t)len);
 	archive_entry_free(e);
 }
 
@@ -81,8 +83,8 @@ static void tb_dir(struct tb *t, const char *path)
 static void tb_link(struct tb *t, const char *path, const char *target,
 		    bool hard)
 {
-	struct archive_entry *e = tb_entry(path, hard ? AE_IFREG : AE_IFLNK,
-					   0777, 0);
+	struct archive_entry *e =
+		tb_entry(path, hard ? AE_IFREG : AE_IFLNK, 0777, 0);
 
 	if (hard)
 		archive_entry_set_hardlink(e, target);
@@ -145,22 +147,28 @@ static bool has_note(const struct scan_inventory *inv, const char *s)
 }
 
 static const char status2[] =
-	"Package: libc6\nStatus: install ok installed\nVersion: 2.36-9+deb12u14\n"
+	"Package: libc6\nStatus: install ok installed\nVersion: "
+	"2.36-9+deb12u14\n"
 	"Source: glibc\n\n"
 	"Package: bash\nStatus: install ok installed\nVersion: 5.2.15-2+b13\n"
 	"Source: bash (5.2.15-2)\n";
 static const char apkdb[] = "P:musl\nV:1.2.4-r0\no:musl\n\n";
 static const char osrel[] = "ID=debian\nVERSION_ID=\"12\"\n";
-static const char meta_x[] = "Metadata-Version: 2.1\nName: x\nVersion: 1.0\n\nbody\n";
+static const char meta_x[] =
+	"Metadata-Version: 2.1\nName: x\nVersion: 1.0\n\nbody\n";
 static const char meta_y[] = "Metadata-Version: 2.1\nName: y\nVersion: 2.0\n";
 
 static void test_path_norm(void **state)
 {
 	static const char *const cases[][2] = {
-		{ "./a//b/./c", "a/b/c" }, { "/etc/os-release", "etc/os-release" },
-		{ "a/b/", "a/b" },	   { "..foo/x", "..foo/x" },
-		{ "a/../b", NULL },	   { "../etc/passwd", NULL },
-		{ "./", NULL },		   { "a/..", NULL },
+		{"./a//b/./c", "a/b/c"},
+		{"/etc/os-release", "etc/os-release"},
+		{"a/b/", "a/b"},
+		{"..foo/x", "..foo/x"},
+		{"a/../b", NULL},
+		{"../etc/passwd", NULL},
+		{"./", NULL},
+		{"a/..", NULL},
 	};
 	char *s;
 
@@ -208,7 +216,8 @@ static void test_whiteout_layers(void **state)
 	tb_close(&t);
 	assert_int_equal(walk(w, &t, t.used, "sha256:l2"), 0);
 	tb_open(&t, false);
-	tb_str(&t, "usr/lib/python3/dist-packages/x-1.0.dist-info/METADATA", meta_x);
+	tb_str(&t, "usr/lib/python3/dist-packages/x-1.0.dist-info/METADATA",
+	       meta_x);
 	tb_close(&t);
 	assert_int_equal(walk(w, &t, t.used, "sha256:l3"), 0);
 	layer_walk_finish(w, &inv);
@@ -240,7 +249,8 @@ static void test_without_whiteout(void **state)
 	/* Same path again in a later layer: the upper copy wins. */
 	tb_open(&t, false);
 	tb_str(&t, "var/lib/dpkg/status",
-	       "Package: libc6\nStatus: install ok installed\nVersion: 2.36-9+deb12u15\n");
+	       "Package: libc6\nStatus: install ok installed\nVersion: "
+	       "2.36-9+deb12u15\n");
 	tb_close(&t);
 	walk(w, &t, t.used, "sha256:l2");
 	layer_walk_finish(w, &inv);
@@ -269,7 +279,8 @@ static void test_opaque_and_replace(void **state)
 	tb_close(&t);
 	walk(w, &t, t.used, "sha256:l1");
 	tb_open(&t, false);
-	/* Opaque: everything a/ had below is gone; what this layer adds stays. */
+	/* Opaque: everything a/ had below is gone; what this layer adds stays.
+	 */
 	tb_str(&t, "a/.wh..wh..opq", "");
 	tb_str(&t, "a/y-2.dist-info/METADATA", meta_y);
 	/* A whiteout hides lower layers only, not this layer's own file. */
@@ -375,7 +386,6 @@ static void test_truncated_gzip(void **state)
 	assert_null(find(&inv, "musl"));
 	assert_true(has_note(&inv, "layer sha256:bad: read error"));
 	inv_release(&inv);
-
 }
 
 static void test_sparse_huge(void **state)
@@ -401,7 +411,8 @@ static void test_sparse_huge(void **state)
 	/* Skipped without being read: a second's CPU is plenty. */
 	assert_true(clock() - start < CLOCKS_PER_SEC);
 	assert_int_equal(inv.npkgs, 1);
-	assert_true(has_note(&inv, "var/lib/dpkg/status: not analysed: too large"));
+	assert_true(
+		has_note(&inv, "var/lib/dpkg/status: not analysed: too large"));
 	assert_true(has_note(&inv, "usr/bin/huge: not analysed: too large"));
 	assert_int_equal(inv.nnotes, 2);
 	inv_release(&inv);
@@ -435,8 +446,14 @@ static void tb_fixture(struct tb *t, const char *file, const char *path)
 static void test_npm_dedupe(void **state)
 {
 	static const char *const mods[] = {
-		"json5", "lodash", "lru-cache", "make-dir",
-		"make-dir/node_modules/semver", "minimist", "qs", "semver",
+		"json5",
+		"lodash",
+		"lru-cache",
+		"make-dir",
+		"make-dir/node_modules/semver",
+		"minimist",
+		"qs",
+		"semver",
 		"yallist",
 	};
 	struct layer_walk *w = layer_walk_new(NULL);
@@ -448,14 +465,17 @@ static void test_npm_dedupe(void **state)
 	(void)state;
 	inv_init(&inv);
 	tb_open(&t, false);
-	tb_fixture(&t, IMAGES "npm-app/package-lock.json", "srv/app/package-lock.json");
+	tb_fixture(&t, IMAGES "npm-app/package-lock.json",
+		   "srv/app/package-lock.json");
 	for (size_t i = 0; i < sizeof(mods) / sizeof(*mods); i++) {
-		snprintf(file, sizeof(file), IMAGES "npm-app/node_modules/%s/package.json",
+		snprintf(file, sizeof(file),
+			 IMAGES "npm-app/node_modules/%s/package.json",
 			 mods[i]);
-		snprintf(path, sizeof(path), "srv/app/node_modules/%s/package.json",
-			 mods[i]);
+		snprintf(path, sizeof(path),
+			 "srv/app/node_modules/%s/package.json", mods[i]);
 		if (!strcmp(mods[i], "qs"))
-			tb_str(&t, path, "{\"name\":\"qs\",\"version\":\"6.5.3\"}");
+			tb_str(&t, path,
+			       "{\"name\":\"qs\",\"version\":\"6.5.3\"}");
 		else
 			tb_fixture(&t, file, path);
 	}
@@ -465,7 +485,8 @@ static void test_npm_dedupe(void **state)
 	layer_walk_free(w);
 	assert_int_equal(inv.npkgs, 9);
 	for (size_t i = 0; i < inv.npkgs; i++)
-		from_lock += !strcmp(inv.pkgs[i].path, "srv/app/package-lock.json");
+		from_lock +=
+			!strcmp(inv.pkgs[i].path, "srv/app/package-lock.json");
 	assert_int_equal(from_lock, 8);
 	assert_string_equal(find(&inv, "qs")->version, "6.5.3");
 	assert_string_equal(find(&inv, "qs")->path,
@@ -484,7 +505,8 @@ static void tb_zeros(struct tb *t, const char *path, int64_t size)
 		size_t n = left < (int64_t)sizeof(zeros) ? (size_t)left
 							 : sizeof(zeros);
 
-		assert_int_equal(archive_write_data(t->a, zeros, n), (la_ssize_t)n);
+		assert_int_equal(archive_write_data(t->a, zeros, n),
+				 (la_ssize_t)n);
 	}
 	archive_entry_free(e);
 }
@@ -499,7 +521,8 @@ static int walk_bytes(struct layer_walk *w, struct tb *t, const char *digest,
 
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
-	assert_int_equal(archive_read_open_memory(a, t->mem, t->used), ARCHIVE_OK);
+	assert_int_equal(archive_read_open_memory(a, t->mem, t->used),
+			 ARCHIVE_OK);
 	r = layer_walk_archive(w, a, digest, &e);
 	*out = archive_filter_bytes(a, 0);
 	archive_read_free(a);
@@ -541,7 +564,7 @@ static void finish(struct layer_walk *w, struct scan_meter *m,
  * before counts, and the next layer is read. */
 static void test_budget_layer_bytes(void **state)
 {
-	struct scan_budget b = { .layer_bytes = 2 << 20 };
+	struct scan_budget b = {.layer_bytes = 2 << 20};
 	struct scan_inventory inv;
 	struct scan_meter m;
 	struct layer_walk *w;
@@ -577,7 +600,7 @@ static void test_budget_layer_bytes(void **state)
 /* Bytes per image: the scan stops; later layers are not read at all. */
 static void test_budget_image_bytes(void **state)
 {
-	struct scan_budget b = { .image_bytes = 3 << 20 };
+	struct scan_budget b = {.image_bytes = 3 << 20};
 	struct scan_inventory inv;
 	struct scan_meter m;
 	struct layer_walk *w;
@@ -612,7 +635,7 @@ static void test_budget_image_bytes(void **state)
 /* The ratio, checked once SCAN_RATIO_FLOOR bytes are out; 0 turns it off. */
 static void test_budget_ratio(void **state)
 {
-	struct scan_budget b = { .ratio = 100 };
+	struct scan_budget b = {.ratio = 100};
 	struct scan_inventory inv;
 	struct scan_meter m;
 	struct layer_walk *w;
@@ -628,7 +651,8 @@ static void test_budget_ratio(void **state)
 		tb_zeros(&t, "zeros", 96 << 20);
 		tb_str(&t, "var/lib/dpkg/status", status2);
 		tb_close(&t);
-		assert_int_equal(walk_bytes(w, &t, "sha256:l1", &out), pass ? 0 : -1);
+		assert_int_equal(walk_bytes(w, &t, "sha256:l1", &out),
+				 pass ? 0 : -1);
 		finish(w, &m, &inv);
 		if (pass) {
 			assert_int_equal(m.nhits, 0);
@@ -645,7 +669,7 @@ static void test_budget_ratio(void **state)
 
 static void test_budget_entries(void **state)
 {
-	struct scan_budget b = { .layer_entries = 20 };
+	struct scan_budget b = {.layer_entries = 20};
 	struct scan_inventory inv;
 	struct scan_meter m;
 	struct layer_walk *w;
@@ -674,7 +698,7 @@ static void test_budget_entries(void **state)
  * only a note: what it would list is unknown. */
 static void test_budget_file_bytes(void **state)
 {
-	struct scan_budget b = { .file_bytes = 64 };
+	struct scan_budget b = {.file_bytes = 64};
 	struct scan_inventory inv;
 	struct scan_meter m;
 	struct layer_walk *w;
@@ -698,7 +722,8 @@ static void test_budget_file_bytes(void **state)
 	assert_int_equal(count_eco(&inv, ECO_DEBIAN), 0);
 	assert_int_equal(count_eco(&inv, ECO_PYPI), 1);
 	assert_int_equal(count_eco(&inv, ECO_ALPINE), 1);
-	assert_true(has_note(&inv, "var/lib/dpkg/status: not analysed: too large"));
+	assert_true(
+		has_note(&inv, "var/lib/dpkg/status: not analysed: too large"));
 	inv_release(&inv);
 	meter_release(&m);
 }
@@ -706,7 +731,7 @@ static void test_budget_file_bytes(void **state)
 /* Inventory entries per image: files kept and the packages they list. */
 static void test_budget_packages(void **state)
 {
-	struct scan_budget b = { .packages = 30 };
+	struct scan_budget b = {.packages = 30};
 	struct scan_inventory inv;
 	struct scan_meter m;
 	struct layer_walk *w;
@@ -718,8 +743,10 @@ static void test_budget_packages(void **state)
 	w = layer_walk_new(&m);
 	tb_open(&t, true);
 	for (int i = 0; i < 100; i++) {
-		snprintf(path, sizeof(path), "node_modules/p%d/package.json", i);
-		snprintf(doc, sizeof(doc), "{\"name\":\"p%d\",\"version\":\"1.0.0\"}", i);
+		snprintf(path, sizeof(path), "node_modules/p%d/package.json",
+			 i);
+		snprintf(doc, sizeof(doc),
+			 "{\"name\":\"p%d\",\"version\":\"1.0.0\"}", i);
 		tb_str(&t, path, doc);
 	}
 	tb_close(&t);
@@ -748,7 +775,7 @@ static void test_budget_packages(void **state)
 
 static void test_budget_deadline(void **state)
 {
-	struct scan_budget b = { .deadline_ms = 1000 };
+	struct scan_budget b = {.deadline_ms = 1000};
 	struct scan_inventory inv;
 	struct scan_meter m;
 	struct layer_walk *w;
@@ -787,7 +814,8 @@ static void test_hardlinks_once(void **state)
 	w = layer_walk_new(&m);
 	t.cap = 0;
 	tb_open(&t, true);
-	tb_fixture(&t, IMAGES "npm-app/package-lock.json", "app/package-lock.json");
+	tb_fixture(&t, IMAGES "npm-app/package-lock.json",
+		   "app/package-lock.json");
 	tb_str(&t, "var/lib/dpkg/status.d/base", status2);
 	for (int i = 0; i < 3000; i++) {
 		snprintf(path, sizeof(path), "h/%d/package-lock.json", i);

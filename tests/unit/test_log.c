@@ -21,7 +21,7 @@
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
-#define LOG_THREADS 8
+#define LOG_THREADS    8
 #define LOG_PER_THREAD 3000
 
 static int saved_err = -1;
@@ -283,8 +283,8 @@ static void test_drops_counted(void **state)
 	}
 	note = NULL;
 	for (p = d.buf + junk; (p = strstr(p, " warn ")); p++) {
-		assert_int_equal(
-			sscanf(p, " warn %lu log lines dropped", &k), 1);
+		assert_int_equal(sscanf(p, " warn %lu log lines dropped", &k),
+				 1);
 		noted += k;
 		note = p;
 	}

@@ -145,9 +145,8 @@ static void test_challenge(void **state)
 
 	assert_int_equal(ups_parse_challenge("Digest realm=\"x\"", &ch), -1);
 	assert_int_equal(ups_parse_challenge("Bearer service=\"s\"", &ch), -1);
-	assert_int_equal(ups_parse_challenge("Bearer realm=\"file:///etc\"",
-					     &ch),
-			 -1);
+	assert_int_equal(
+		ups_parse_challenge("Bearer realm=\"file:///etc\"", &ch), -1);
 	assert_int_equal(ups_parse_challenge("Bearer realm=\"https://x", &ch),
 			 -1);
 	assert_int_equal(ups_parse_challenge("", &ch), -1);
@@ -209,16 +208,18 @@ static void test_upstream_errors(void **state)
 		    "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\","
 		    "\"message\":\"blob unknown to registry\"}]}",
 		    ERR_BLOB_UNKNOWN, "upstream up.example: blob unknown");
-	check_error(404,
-		    "{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"x\"}]}",
-		    ERR_NAME_UNKNOWN, "up.example");
+	check_error(
+		404,
+		"{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"x\"}]}",
+		ERR_NAME_UNKNOWN, "up.example");
 	check_error(404, "not json", ERR_MANIFEST_UNKNOWN, "HTTP 404");
 	check_error(401, "", ERR_DENIED, "refused access (401)");
 	check_error(403, "", ERR_DENIED, "refused access (403)");
 	check_error(429, "", ERR_TOOMANYREQUESTS, "too many requests");
-	check_error(500,
-		    "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"boom\"}]}",
-		    ERR_UPSTREAM, "replied 500: boom");
+	check_error(
+		500,
+		"{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"boom\"}]}",
+		ERR_UPSTREAM, "replied 500: boom");
 }
 
 static struct reg_proxy *proxy_with(const char *mirror, ...)
@@ -367,7 +368,8 @@ static void test_config_objects(void **state)
 	cfg_release(&c);
 }
 
-/* --- Where a transfer may go ------------------------------------------------- */
+/* --- Where a transfer may go -------------------------------------------------
+ */
 
 static void check_kind(const char *ip, enum ups_addr_kind want)
 {
@@ -460,13 +462,13 @@ static void test_hop_addr(void **state)
 
 			/* Once found, the upstream stays where it is (or
 			 * goes public): no rebinding to loopback. */
-			assert_int_equal(ups_hop_addr_ok(UPS_HOP_ORIGIN, origin,
-							 to),
-					 to == UPS_ADDR_PUBLIC || to == origin);
+			assert_int_equal(
+				ups_hop_addr_ok(UPS_HOP_ORIGIN, origin, to),
+				to == UPS_ADDR_PUBLIC || to == origin);
 			/* Unlisted https: the internet only. */
-			assert_int_equal(ups_hop_addr_ok(UPS_HOP_HTTPS, origin,
-							 to),
-					 to == UPS_ADDR_PUBLIC);
+			assert_int_equal(
+				ups_hop_addr_ok(UPS_HOP_HTTPS, origin, to),
+				to == UPS_ADDR_PUBLIC);
 			/* Listed: the internet, or where the upstream is. */
 			assert_int_equal(
 				ups_hop_addr_ok(UPS_HOP_LISTED, origin, to),
@@ -568,9 +570,9 @@ static void test_hop(void **state)
 	assert_int_equal(ups_remote_allow(&r, "10.0.0.5", &e), 0);
 	assert_int_equal(ups_remote_allow(&r, "[::1]:5000", &e), 0);
 	static const char *const bad[] = {
-		"",	       "*.",	       "http://b.example", "b.example/x",
-		"b.example:", "b.example:x", "b.example:0",	   "b:70000",
-		"[::1",       "[::1]x",	       "u@b.example",	   "b example",
+		"",	      "*.",	     "http://b.example", "b.example/x",
+		"b.example:", "b.example:x", "b.example:0",	 "b:70000",
+		"[::1",	      "[::1]x",	     "u@b.example",	 "b example",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err_clear(&e);

@@ -22,9 +22,13 @@ static struct scan_inventory inv;
 static void add(enum scan_eco eco, const char *name, const char *ver,
 		const char *src, const char *srcver)
 {
-	struct scan_pkg p = { eco, (char *)name, (char *)ver, (char *)src,
-			      (char *)srcver, (char *)"sha256:l1",
-			      (char *)"var/lib/x" };
+	struct scan_pkg p = {eco,
+			     (char *)name,
+			     (char *)ver,
+			     (char *)src,
+			     (char *)srcver,
+			     (char *)"sha256:l1",
+			     (char *)"var/lib/x"};
 
 	inv_add_pkg(&inv, &p);
 }
@@ -72,8 +76,11 @@ static int teardown(void **state)
 static void test_purl(void **state)
 {
 	static const char *const want[] = {
-		"pkg:deb/debian/bsdutils@1%3A2.38.1-5%2Bdeb12u3?distro=debian-12&upstream=util-linux",
-		"pkg:deb/debian/liblzma5@5.4.1-1%2Bdeb12u1?distro=debian-12&upstream=xz-utils",
+		"pkg:deb/debian/"
+		"bsdutils@1%3A2.38.1-5%2Bdeb12u3?distro=debian-12&upstream="
+		"util-linux",
+		"pkg:deb/debian/"
+		"liblzma5@5.4.1-1%2Bdeb12u1?distro=debian-12&upstream=xz-utils",
 		"pkg:npm/%40babel/core@7.0.0",
 		"pkg:pypi/gitpython@3.1.30",
 		"pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1",
@@ -107,10 +114,12 @@ static struct vuln_finding *findings(size_t *n)
 	f[1].fixed = xstrdup("2.15.0");
 	f[1].severity = SEV_CRITICAL;
 	f[1].cvss_score = 10.0;
-	f[1].cvss_vector = xstrdup("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H");
+	f[1].cvss_vector =
+		xstrdup("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H");
 	f[1].summary = xstrdup("Remote code injection in Log4j");
 	f[1].refs = xcalloc(1, sizeof(char *));
-	f[1].refs[0] = xstrdup("https://logging.apache.org/log4j/2.x/security.html");
+	f[1].refs[0] =
+		xstrdup("https://logging.apache.org/log4j/2.x/security.html");
 	f[1].nrefs = 1;
 	f[2].pkg = 2;
 	f[2].id = xstrdup("GHSA-0000-0000-0000");
@@ -139,8 +148,8 @@ static void free_findings(struct vuln_finding *f, size_t n)
 
 static json_t *make_report(const char *dbver)
 {
-	struct report_meta m = { dbver, "no vulnerability data: test",
-				 "library/app", "1.0", 1800000000 };
+	struct report_meta m = {dbver, "no vulnerability data: test",
+				"library/app", "1.0", 1800000000};
 	struct vuln_finding *f;
 	json_t *r;
 	size_t n;
@@ -159,26 +168,38 @@ static void test_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(r, "created")),
 			    "2027-01-15T08:00:00Z");
 	assert_string_equal(json_string_value(json_object_get(
-		json_object_get(r, "db"), "version")), "2026-11-28T12:00:00Z/abc");
+				    json_object_get(r, "db"), "version")),
+			    "2026-11-28T12:00:00Z/abc");
 	assert_string_equal(json_string_value(json_object_get(
-		json_object_get(r, "image"), "repository")), "library/app");
+				    json_object_get(r, "image"), "repository")),
+			    "library/app");
 	assert_int_equal(json_array_size(json_object_get(r, "packages")), 7);
 	v = json_object_get(r, "vulnerabilities");
 	assert_int_equal(json_array_size(v), 3);
 	/* Worst first. */
-	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 0), "id")),
-			    "GHSA-jfh8-c2jp-5v3q");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 0), "severity")),
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(v, 0), "id")),
+		"GHSA-jfh8-c2jp-5v3q");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(v, 0), "severity")),
 			    "critical");
-	assert_true(json_real_value(json_object_get(json_object_get(
-		json_array_get(v, 0), "cvss"), "score")) == 10.0);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 2), "id")),
-			    "DLA-4783-1");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-		json_object_get(json_array_get(v, 2), "package"), "source"), "name")),
-			    "xz-utils");
-	assert_true(json_is_null(json_object_get(json_array_get(v, 1), "fixed")));
-	assert_true(json_is_null(json_object_get(json_array_get(v, 1), "cvss")));
+	assert_true(json_real_value(json_object_get(
+			    json_object_get(json_array_get(v, 0), "cvss"),
+			    "score")) == 10.0);
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(v, 2), "id")),
+		"DLA-4783-1");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(json_object_get(json_array_get(v, 2),
+							"package"),
+					"source"),
+			"name")),
+		"xz-utils");
+	assert_true(
+		json_is_null(json_object_get(json_array_get(v, 1), "fixed")));
+	assert_true(
+		json_is_null(json_object_get(json_array_get(v, 1), "cvss")));
 	c = json_object_get(r, "counts");
 	assert_int_equal(json_integer_value(json_object_get(c, "critical")), 1);
 	assert_int_equal(json_integer_value(json_object_get(c, "medium")), 1);
@@ -190,7 +211,8 @@ static void test_json(void **state)
 
 	r = make_report(NULL);
 	assert_true(json_is_null(json_object_get(r, "db")));
-	assert_string_equal(json_string_value(json_array_get(json_object_get(r, "notes"), 1)),
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(r, "notes"), 1)),
 			    "no vulnerability data: test");
 	json_decref(r);
 }
@@ -238,22 +260,31 @@ static void test_cyclonedx(void **state)
 
 	(void)state;
 	bom = report_cyclonedx(r);
-	assert_string_equal(json_string_value(json_object_get(bom, "specVersion")), "1.5");
-	assert_string_equal(json_string_value(json_object_get(bom, "bomFormat")), "CycloneDX");
-	assert_int_equal(strncmp(json_string_value(json_object_get(bom, "serialNumber")),
-				 "urn:uuid:", 9), 0);
+	assert_string_equal(
+		json_string_value(json_object_get(bom, "specVersion")), "1.5");
+	assert_string_equal(
+		json_string_value(json_object_get(bom, "bomFormat")),
+		"CycloneDX");
+	assert_int_equal(
+		strncmp(json_string_value(json_object_get(bom, "serialNumber")),
+			"urn:uuid:", 9),
+		0);
 	comps = json_object_get(bom, "components");
 	vulns = json_object_get(bom, "vulnerabilities");
 	assert_int_equal(json_array_size(comps), 7);
 	assert_int_equal(json_array_size(vulns), 3);
 	v = json_array_get(vulns, 0);
-	ref = json_string_value(json_object_get(json_array_get(
-		json_object_get(v, "affects"), 0), "ref"));
+	ref = json_string_value(json_object_get(
+		json_array_get(json_object_get(v, "affects"), 0), "ref"));
 	assert_string_equal(ref, "pkg-4");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(comps, 4), "bom-ref")),
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(comps, 4), "bom-ref")),
 			    "pkg-4");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(
-		json_object_get(v, "ratings"), 0), "method")), "CVSSv31");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(v, "ratings"), 0),
+			"method")),
+		"CVSSv31");
 	json_array_foreach(vulns, i, v)
 		assert_non_null(json_object_get(v, "source"));
 	json_decref(bom);
@@ -280,7 +311,8 @@ static void test_rematch(void **state)
 	assert_string_equal(back.os.id, "debian");
 	inv_release(&back);
 	assert_int_equal(scan_rematch(r, NULL, 1800000000, &out, &e), 0);
-	assert_int_equal(json_array_size(json_object_get(out, "vulnerabilities")), 0);
+	assert_int_equal(
+		json_array_size(json_object_get(out, "vulnerabilities")), 0);
 	assert_true(json_is_null(json_object_get(out, "db")));
 	assert_int_equal(json_array_size(json_object_get(out, "packages")), 7);
 	assert_int_equal(json_array_size(json_object_get(out, "notes")), 2);
@@ -292,7 +324,7 @@ static void test_rematch(void **state)
 /* A report after a budget hit, as scan.c makes it. */
 static json_t *make_incomplete(void)
 {
-	struct scan_budget b = { .ratio = 100 };
+	struct scan_budget b = {.ratio = 100};
 	struct scan_meter m;
 	json_t *r = make_report("v1");
 
@@ -323,10 +355,13 @@ static void test_status(void **state)
 	/* One entry per budget and layer; details kept valid UTF-8. */
 	assert_int_equal(json_array_size(json_object_get(r, "budgets")), 1);
 	b = json_array_get(json_object_get(r, "budgets"), 0);
-	assert_string_equal(json_string_value(json_object_get(b, "budget")), "ratio");
+	assert_string_equal(json_string_value(json_object_get(b, "budget")),
+			    "ratio");
 	assert_int_equal(json_integer_value(json_object_get(b, "limit")), 100);
-	assert_string_equal(json_string_value(json_object_get(b, "layer")), "sha256:l1");
-	assert_string_equal(json_string_value(json_object_get(b, "detail")), "zeros ?");
+	assert_string_equal(json_string_value(json_object_get(b, "layer")),
+			    "sha256:l1");
+	assert_string_equal(json_string_value(json_object_get(b, "detail")),
+			    "zeros ?");
 	json_decref(r);
 
 	/* Reports made before budgets existed read as complete. */
@@ -348,9 +383,9 @@ static void test_status_index(void **state)
 	image_set_init(&set);
 	set.is_index = true;
 	digest_of(DIGEST_SHA256, "i", 1, &set.index_digest);
-	r = report_index(&set, json_pack("[o, o]", make_report("v1"),
-					 make_incomplete()),
-			 &(struct report_meta){ .now = 1800000000 });
+	r = report_index(
+		&set, json_pack("[o, o]", make_report("v1"), make_incomplete()),
+		&(struct report_meta){.now = 1800000000});
 	assert_string_equal(json_string_value(json_object_get(r, "status")),
 			    "incomplete");
 	f = open_memstream(&text, &len);
@@ -362,21 +397,27 @@ static void test_status_index(void **state)
 	bom = report_cyclonedx(r);
 	c = json_object_get(bom, "compositions");
 	assert_int_equal(json_array_size(c), 3);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0),
-				"aggregate")), "incomplete");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 1),
-				"aggregate")), "complete");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 2),
-				"aggregate")), "incomplete");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(c, 0), "aggregate")),
+			    "incomplete");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(c, 1), "aggregate")),
+			    "complete");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(c, 2), "aggregate")),
+			    "incomplete");
 	json_decref(bom);
 	json_decref(r);
 
 	r = report_index(&set, json_pack("[o]", make_report("v1")),
-			 &(struct report_meta){ .now = 1800000000 });
+			 &(struct report_meta){.now = 1800000000});
 	assert_true(report_is_complete(r));
 	bom = report_cyclonedx(r);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(
-		json_object_get(bom, "compositions"), 0), "aggregate")), "complete");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(bom, "compositions"), 0),
+			"aggregate")),
+		"complete");
 	json_decref(bom);
 	json_decref(r);
 	image_set_release(&set);
@@ -400,7 +441,7 @@ static void test_rematch_keeps_status(void **state)
 	set.is_index = true;
 	digest_of(DIGEST_SHA256, "i", 1, &set.index_digest);
 	idx = report_index(&set, json_pack("[O]", r),
-			   &(struct report_meta){ .now = 1800000000 });
+			   &(struct report_meta){.now = 1800000000});
 	assert_int_equal(scan_rematch(idx, NULL, 1800000000, &out, &e), 0);
 	assert_false(report_is_complete(out));
 	assert_string_equal(json_string_value(json_object_get(out, "status")),

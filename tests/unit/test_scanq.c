@@ -426,9 +426,8 @@ static void test_claim_rematch(void **state)
 			 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(jobs[0].attempts, 1);
-	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs + 1, 4, &n,
-						 &e),
-			 0);
+	assert_int_equal(
+		stor_scan_claim_rematch(fx->st, 60, jobs + 1, 4, &n, &e), 0);
 	assert_int_equal(n, 1);
 	assert_false(digest_eq(&jobs[0].digest, &jobs[1].digest));
 	assert_true(digest_eq(&jobs[0].digest, &a) ||
@@ -535,24 +534,25 @@ static void test_migrate_from_v1(void **state)
 
 	stor_free(fx->st);
 	fx->st = NULL;
-	tmpstore_sql(fx->dir,
-		 /* What schema 3 added, then schema 2's scan tables. */
-		 "DROP INDEX uploads_by_repo; DROP INDEX uploads_by_client;"
-		 "ALTER TABLE uploads DROP COLUMN client;"
-		 "DROP TABLE blob_sizes;"
-		 "DROP TABLE scan_results; DROP TABLE scan_jobs;"
-		 "CREATE TABLE scan_jobs (digest TEXT PRIMARY KEY,"
-		 " repo TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'queued'"
-		 " CHECK (state IN ('queued', 'running', 'done', 'failed')),"
-		 " attempts INTEGER NOT NULL DEFAULT 0,"
-		 " created INTEGER NOT NULL, updated INTEGER NOT NULL)"
-		 " WITHOUT ROWID;"
-		 "CREATE INDEX scan_jobs_by_state ON scan_jobs(state, created);"
-		 "INSERT INTO scan_jobs VALUES ('sha256:"
-		 "0000000000000000000000000000000000000000000000000000000000000"
-		 "000',"
-		 " 'x/y', 'done', 0, 1, 1);"
-		 "PRAGMA user_version = 1;");
+	tmpstore_sql(
+		fx->dir,
+		/* What schema 3 added, then schema 2's scan tables. */
+		"DROP INDEX uploads_by_repo; DROP INDEX uploads_by_client;"
+		"ALTER TABLE uploads DROP COLUMN client;"
+		"DROP TABLE blob_sizes;"
+		"DROP TABLE scan_results; DROP TABLE scan_jobs;"
+		"CREATE TABLE scan_jobs (digest TEXT PRIMARY KEY,"
+		" repo TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'queued'"
+		" CHECK (state IN ('queued', 'running', 'done', 'failed')),"
+		" attempts INTEGER NOT NULL DEFAULT 0,"
+		" created INTEGER NOT NULL, updated INTEGER NOT NULL)"
+		" WITHOUT ROWID;"
+		"CREATE INDEX scan_jobs_by_state ON scan_jobs(state, created);"
+		"INSERT INTO scan_jobs VALUES ('sha256:"
+		"0000000000000000000000000000000000000000000000000000000000000"
+		"000',"
+		" 'x/y', 'done', 0, 1, 1);"
+		"PRAGMA user_version = 1;");
 	{
 		char sql[300];
 

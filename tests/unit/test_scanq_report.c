@@ -635,7 +635,7 @@ static void test_retry_at(void **state)
 {
 	const time_t now = 1000000;
 	static const enum err_code hostile[] = {
-		ERR_INVALID, ERR_TOO_LARGE, ERR_MANIFEST_INVALID,
+		ERR_INVALID,	      ERR_TOO_LARGE,	ERR_MANIFEST_INVALID,
 		ERR_MANIFEST_UNKNOWN, ERR_BLOB_UNKNOWN, ERR_UNSUPPORTED};
 	int64_t total = 0, prev = 0;
 
@@ -668,9 +668,15 @@ static void test_text_split(void **state)
 	static const char *const keys[] = {"a", "b", "c", "d", "e"};
 	static const char *const vals[] = {
 		"1", "{\"x\":[1,{\"y\":\"}]\\\"\"}]}", "\"s,}\"", "[]", "null"};
-	static const char *const bad[] = {
-		"", "[1]", "{\"a\":1", "{\"a\" 1}", "{\"a\":}", "{\"a\":\"x}",
-		"{\"a\":1,}", "{\"a\\\"b\":1}", "{\"a\":1 \"b\":2}"};
+	static const char *const bad[] = {"",
+					  "[1]",
+					  "{\"a\":1",
+					  "{\"a\" 1}",
+					  "{\"a\":}",
+					  "{\"a\":\"x}",
+					  "{\"a\":1,}",
+					  "{\"a\\\"b\":1}",
+					  "{\"a\":1 \"b\":2}"};
 	struct rs_text_span *sp;
 	size_t n;
 

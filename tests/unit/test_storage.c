@@ -327,8 +327,8 @@ static void test_resume_after_restart(void **state)
  * digest, at every offset within a block; garbage is refused. */
 static void test_hasher_state(void **state)
 {
-	static const size_t lens[] = {0, 1, 55, 63, 64, 65, 111, 127, 128,
-				      129, 1000};
+	static const size_t lens[] = {0,   1,	55,  63,  64,  65,
+				      111, 127, 128, 129, 1000};
 	unsigned char data[2048], st[HASHER_STATE_MAX], bad[HASHER_STATE_MAX];
 	enum digest_alg algs[] = {DIGEST_SHA256, DIGEST_SHA512};
 
@@ -470,7 +470,7 @@ static void test_state_kept_across_eviction(void **state)
 {
 	struct fx *fx = *state;
 	enum { N = STOR_IDLE_MAX + 2 };
-	char (*ids)[STOR_UPLOAD_ID_MAX] = calloc(N, sizeof(*ids));
+	char(*ids)[STOR_UPLOAD_ID_MAX] = calloc(N, sizeof(*ids));
 	struct digest d = dg_of("0123456789");
 	struct stor_upload *u;
 	struct err e = ERR_INIT;
@@ -497,7 +497,7 @@ static void test_idle_handles_evicted(void **state)
 {
 	struct fx *fx = *state;
 	enum { N = STOR_IDLE_MAX + 20 };
-	char (*ids)[STOR_UPLOAD_ID_MAX] = calloc(N, sizeof(*ids));
+	char(*ids)[STOR_UPLOAD_ID_MAX] = calloc(N, sizeof(*ids));
 	struct digest d = dg_of("0123456789"), d0 = dg_of("abcde56789");
 	struct stor_upload *u;
 	struct err e = ERR_INIT;
@@ -746,7 +746,7 @@ static void test_manifest_put_get(void **state)
 {
 	struct fx *fx = *state;
 	struct stor *st = fx->st;
-	struct mf m = { .tag = "v1", .body = "{\"schemaVersion\":2}" };
+	struct mf m = {.tag = "v1", .body = "{\"schemaVersion\":2}"};
 	struct stor_manifest *got = NULL;
 	struct digest d, bad;
 	struct err e = ERR_INIT;
@@ -780,11 +780,11 @@ static void test_manifest_put_get(void **state)
 	/* A body that does not match its digest is refused. */
 	bad = dg_of("something else");
 	{
-		struct stor_manifest_put p = { .repo = REPO,
-					       .digest = &bad,
-					       .media_type = "x",
-					       .body = "{}",
-					       .len = 2 };
+		struct stor_manifest_put p = {.repo = REPO,
+					      .digest = &bad,
+					      .media_type = "x",
+					      .body = "{}",
+					      .len = 2};
 
 		assert_int_equal(stor_manifest_put(st, &p, &e), -1);
 		assert_int_equal(e.code, ERR_DIGEST_INVALID);
@@ -796,8 +796,8 @@ static void test_tag_overwrite(void **state)
 {
 	struct fx *fx = *state;
 	struct stor *st = fx->st;
-	struct mf m1 = { .tag = "latest", .body = "{\"v\":1}" };
-	struct mf m2 = { .tag = "latest", .body = "{\"v\":2}" };
+	struct mf m1 = {.tag = "latest", .body = "{\"v\":1}"};
+	struct mf m2 = {.tag = "latest", .body = "{\"v\":2}"};
 	struct stor_manifest *got;
 	struct digest d1, d2;
 	struct err e = ERR_INIT;
@@ -821,9 +821,9 @@ static void test_manifest_delete(void **state)
 {
 	struct fx *fx = *state;
 	struct stor *st = fx->st;
-	struct mf a = { .tag = "a", .body = "{\"m\":1}" };
-	struct mf b = { .tag = "b", .body = "{\"m\":1}" };
-	struct mf c = { .tag = "c", .body = "{\"m\":2}" };
+	struct mf a = {.tag = "a", .body = "{\"m\":1}"};
+	struct mf b = {.tag = "b", .body = "{\"m\":1}"};
+	struct mf c = {.tag = "c", .body = "{\"m\":2}"};
 	struct stor_manifest *got;
 	struct digest d1, d2;
 	struct err e = ERR_INIT;
@@ -855,7 +855,7 @@ static void test_tag_delete(void **state)
 {
 	struct fx *fx = *state;
 	struct stor *st = fx->st;
-	struct mf m = { .tag = "v1", .body = "{}" };
+	struct mf m = {.tag = "v1", .body = "{}"};
 	struct digest d;
 	struct err e = ERR_INIT;
 
@@ -871,12 +871,12 @@ static void test_tags_paging(void **state)
 {
 	struct fx *fx = *state;
 	struct stor *st = fx->st;
-	static const char *const tags[] = { "e", "a", "d", "B", "c", "b" };
+	static const char *const tags[] = {"e", "a", "d", "B", "c", "b"};
 	struct digest d;
 	struct err e = ERR_INIT;
 
 	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
-		struct mf m = { .tag = tags[i], .body = "{}" };
+		struct mf m = {.tag = tags[i], .body = "{}"};
 
 		assert_int_equal(put_mf(st, REPO, &m, &d, &e), 0);
 	}
@@ -905,7 +905,7 @@ static void test_catalog_paging(void **state)
 	assert_int_equal(stor_blob_link(st, "alpha/one", &d, &e), 0);
 	assert_int_equal(stor_upload_start(st, "Beta", id, &e), 0);
 	{
-		struct mf m = { .tag = "x", .body = "{}" };
+		struct mf m = {.tag = "x", .body = "{}"};
 
 		assert_int_equal(put_mf(st, "alpha", &m, &d, &e), 0);
 	}
@@ -938,15 +938,15 @@ static void test_referrers(void **state)
 {
 	struct fx *fx = *state;
 	struct stor *st = fx->st;
-	struct mf subj = { .tag = "v1", .body = "{\"subject\":true}" };
+	struct mf subj = {.tag = "v1", .body = "{\"subject\":true}"};
 	struct digest ds, d1, d2, unknown = dg_of("nothing refers here");
-	struct mf r1 = { .body = "{\"r\":1}",
-			 .subject = &ds,
-			 .artifact_type = "application/vnd.example.sig",
-			 .annotations = "{\"k\":\"v\"}" };
-	struct mf r2 = { .body = "{\"r\":2}",
-			 .subject = &ds,
-			 .artifact_type = "application/vnd.example.sbom" };
+	struct mf r1 = {.body = "{\"r\":1}",
+			.subject = &ds,
+			.artifact_type = "application/vnd.example.sig",
+			.annotations = "{\"k\":\"v\"}"};
+	struct mf r2 = {.body = "{\"r\":2}",
+			.subject = &ds,
+			.artifact_type = "application/vnd.example.sbom"};
 	struct stor_desc *v = NULL;
 	size_t n = 0;
 	struct err e = ERR_INIT;
@@ -972,9 +972,9 @@ static void test_referrers(void **state)
 	assert_string_equal(v[0].annotations_json, "{\"k\":\"v\"}");
 	stor_desc_free(v, n);
 
-	assert_int_equal(stor_referrers(st, REPO, &ds, "application/none", &v,
-					&n, &e),
-			 0);
+	assert_int_equal(
+		stor_referrers(st, REPO, &ds, "application/none", &v, &n, &e),
+		0);
 	assert_int_equal(n, 0);
 	stor_desc_free(v, n);
 	assert_int_equal(stor_referrers(st, REPO, &unknown, NULL, &v, &n, &e),
@@ -999,10 +999,9 @@ static void test_scan_job_enqueued(void **state)
 {
 	struct fx *fx = *state;
 	struct stor *st = fx->st;
-	struct mf m = { .tag = "v1", .body = "{\"scan\":1}", .scan = true };
-	struct mf quiet = { .tag = "v2", .body = "{\"scan\":0}" };
-	struct mf refused = { .tag = "v3", .body = "{\"scan\":2}",
-			      .scan = true };
+	struct mf m = {.tag = "v1", .body = "{\"scan\":1}", .scan = true};
+	struct mf quiet = {.tag = "v2", .body = "{\"scan\":0}"};
+	struct mf refused = {.tag = "v3", .body = "{\"scan\":2}", .scan = true};
 	struct digest d;
 	struct err e = ERR_INIT;
 	char sql[256];
@@ -1019,7 +1018,8 @@ static void test_scan_job_enqueued(void **state)
 
 	/* The job is in the manifest's transaction: if it cannot be
 	 * written, the manifest is not stored either. */
-	tmpstore_sql(fx->dir, "CREATE TRIGGER no_scans BEFORE INSERT ON scan_jobs"
+	tmpstore_sql(fx->dir,
+		     "CREATE TRIGGER no_scans BEFORE INSERT ON scan_jobs"
 		     " BEGIN SELECT RAISE(ABORT, 'no scans'); END");
 	assert_int_equal(put_mf(st, REPO, &refused, &d, &e), -1);
 	assert_int_equal(e.code, ERR_DB);
@@ -1150,13 +1150,11 @@ static void test_upload_limits(void **state)
 	char id[STOR_UPLOAD_ID_MAX], first[STOR_UPLOAD_ID_MAX];
 	struct err e = ERR_INIT;
 
-	assert_int_equal(stor_upload_start_limited(fx->st, "a", &lim, first,
-						   &e),
-			 0);
+	assert_int_equal(
+		stor_upload_start_limited(fx->st, "a", &lim, first, &e), 0);
 	assert_int_equal(stor_upload_start_limited(fx->st, "a", &lim, id, &e),
 			 0);
-	assert_int_equal(stor_upload_start_limited(fx->st, "a", &other, id,
-						   &e),
+	assert_int_equal(stor_upload_start_limited(fx->st, "a", &other, id, &e),
 			 -1);
 	assert_int_equal(e.code, ERR_TOOMANYREQUESTS);
 	assert_non_null(strstr(e.msg, "repository a has 2 open upload"));
@@ -1168,8 +1166,7 @@ static void test_upload_limits(void **state)
 	assert_int_equal(e.code, ERR_TOOMANYREQUESTS);
 	assert_non_null(strstr(e.msg, "address 10.0.0.1 has 3 open"));
 	err_clear(&e);
-	assert_int_equal(stor_upload_start_limited(fx->st, "c", &other, id,
-						   &e),
+	assert_int_equal(stor_upload_start_limited(fx->st, "c", &other, id, &e),
 			 0);
 	/* Without limits (the pull-through cache) nothing is counted. */
 	assert_int_equal(stor_upload_start(fx->st, "a", id, &e), 0);

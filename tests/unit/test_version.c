@@ -309,7 +309,7 @@ static void test_eco_table(void **state)
 	}
 	assert_ptr_equal(eco_info((enum scan_eco)ECO_COUNT),
 			 eco_info(ECO_UNKNOWN));
-	assert_ptr_equal(eco_info((enum scan_eco)-1), eco_info(ECO_UNKNOWN));
+	assert_ptr_equal(eco_info((enum scan_eco) - 1), eco_info(ECO_UNKNOWN));
 	assert_int_equal(eco_by_name("Arch"), ECO_UNKNOWN);
 	assert_int_equal(eco_by_name(NULL), ECO_UNKNOWN);
 	assert_null(eco_by_osv("Red Hat"));

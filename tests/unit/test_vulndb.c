@@ -1112,8 +1112,8 @@ static void test_release_rules(void **state)
 		 NULL, "TEST-EULER-1", true},
 		{ECO_RPM, "openEuler", "22.0", NULL, NULL, "bash", "5.1.8-6",
 		 NULL, "TEST-EULER-1", false},
-		{ECO_UNKNOWN, "openEuler", "22.03", NULL, NULL, "bash", "5.1.8-6",
-		 NULL, "TEST-EULER-1", false},
+		{ECO_UNKNOWN, "openEuler", "22.03", NULL, NULL, "bash",
+		 "5.1.8-6", NULL, "TEST-EULER-1", false},
 	};
 	struct fx *fx = *state;
 	struct vulndb *h = semantic_db(fx);

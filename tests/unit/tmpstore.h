@@ -29,8 +29,8 @@ static inline int tmpstore_open(char *dir, size_t dirsz, const char *tag,
 	const char *tmp = getenv("TMPDIR");
 	struct err e = ERR_INIT;
 
-	snprintf(dir, dirsz, "%s/customs-%s-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp", tag);
+	snprintf(dir, dirsz, "%s/customs-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp",
+		 tag);
 	if (!mkdtemp(dir))
 		return -1;
 	*st = stor_open(dir, &e);
