@@ -18,7 +18,6 @@
  * the store job's. */
 struct mf_state {
 	struct reg_ctx *ctx;
-	struct http_req *req;
 	char name[REG_NAME_MAX + 1];
 	struct reg_ref ref;
 	struct buf body; /* capped at --max-manifest */
@@ -276,7 +275,6 @@ enum reg_status api_manifest_put(struct reg_call *c)
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->ctx = c->ctx;
-	s->req = c->req;
 	memcpy(s->name, c->name, sizeof(s->name));
 	s->ref = c->ref;
 	buf_init(&s->body, cap);

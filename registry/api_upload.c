@@ -43,7 +43,6 @@ enum up_kind {
  * job's done frees it, or attaches it again. */
 struct up_state {
 	struct reg_ctx *ctx;
-	struct http_req *req;
 	struct stor_upload *up; /* NULL once given back or consumed */
 	enum up_kind kind;
 	char name[REG_NAME_MAX + 1];
@@ -441,7 +440,6 @@ static void up_stream(struct reg_ctx *ctx, struct http_req *req,
 	struct up_state *s = xcalloc(1, sizeof(*s));
 
 	s->ctx = ctx;
-	s->req = req;
 	s->up = u;
 	s->kind = kind;
 	s->left = left;

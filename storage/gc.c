@@ -15,7 +15,6 @@
  */
 #include "storage/gc_int.h"
 #include "common/log.h"
-#include "common/opt.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -196,13 +195,6 @@ void stor_lock_free(struct stor_lock *l)
 		return;
 	close(l->fd);
 	free(l);
-}
-
-/* --- Durations ------------------------------------------------------------ */
-
-int64_t stor_parse_duration(const char *s)
-{
-	return opt_duration(s);
 }
 
 /* --- Uploads and temporary files ------------------------------------------ */

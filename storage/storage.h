@@ -547,9 +547,6 @@ int stor_recover(struct stor *st, struct stor_gc_stats *out, struct err *e);
 int stor_repo_usage(struct stor *st, const char *repo, int64_t *bytes,
 		    struct err *e);
 
-/* "90", "90s", "15m", "1h", "7d" into seconds; -1 if malformed. */
-int64_t stor_parse_duration(const char *s);
-
 /* `customs gc` and `customs fsck`: argv[0] is the subcommand; returns the
  * exit status. */
 int stor_gc_cmd_main(int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "common/opt.h"
 #include "storage/storage.h"
 #include "storage/storage_int.h"
 
@@ -697,21 +698,21 @@ static void test_store_lock(void **state)
 static void test_parse_duration(void **state)
 {
 	(void)state;
-	assert_int_equal(stor_parse_duration("0"), 0);
-	assert_int_equal(stor_parse_duration("90"), 90);
-	assert_int_equal(stor_parse_duration("90s"), 90);
-	assert_int_equal(stor_parse_duration("15m"), 900);
-	assert_int_equal(stor_parse_duration("1h"), 3600);
-	assert_int_equal(stor_parse_duration("7d"), 7 * 86400);
-	assert_int_equal(stor_parse_duration("2w"), 14 * 86400);
-	assert_int_equal(stor_parse_duration(""), -1);
-	assert_int_equal(stor_parse_duration("h"), -1);
-	assert_int_equal(stor_parse_duration("-1"), -1);
-	assert_int_equal(stor_parse_duration("1hh"), -1);
-	assert_int_equal(stor_parse_duration("1y"), -1);
-	assert_int_equal(stor_parse_duration("99999999999999999999"), -1);
-	assert_int_equal(stor_parse_duration("9999999999999999d"), -1);
-	assert_int_equal(stor_parse_duration(NULL), -1);
+	assert_int_equal(opt_duration("0"), 0);
+	assert_int_equal(opt_duration("90"), 90);
+	assert_int_equal(opt_duration("90s"), 90);
+	assert_int_equal(opt_duration("15m"), 900);
+	assert_int_equal(opt_duration("1h"), 3600);
+	assert_int_equal(opt_duration("7d"), 7 * 86400);
+	assert_int_equal(opt_duration("2w"), 14 * 86400);
+	assert_int_equal(opt_duration(""), -1);
+	assert_int_equal(opt_duration("h"), -1);
+	assert_int_equal(opt_duration("-1"), -1);
+	assert_int_equal(opt_duration("1hh"), -1);
+	assert_int_equal(opt_duration("1y"), -1);
+	assert_int_equal(opt_duration("99999999999999999999"), -1);
+	assert_int_equal(opt_duration("9999999999999999d"), -1);
+	assert_int_equal(opt_duration(NULL), -1);
 }
 
 /* --- The command
