@@ -5,13 +5,13 @@
 CC ?= cc
 BUILD ?= build
 PKGS := libevent libevent_openssl libevent_pthreads openssl jansson sqlite3 libseccomp \
-	libarchive libcurl
+	libarchive libcurl yajl
 TEST_PKGS := cmocka
 
 # Debian packages: libraries, then the clients the tests drive.
 DEB_BUILD := build-essential pkg-config libevent-dev libssl-dev \
 	libjansson-dev libsqlite3-dev libarchive-dev libcurl4-openssl-dev \
-	libcmocka-dev libhttp-parser-dev libseccomp-dev
+	libcmocka-dev libhttp-parser-dev libseccomp-dev libyajl-dev
 DEB_TEST := curl jq skopeo podman docker-registry docker.io xz-utils zstd \
 	apache2-utils openssl ca-certificates procps psmisc \
 	golang-go python3-jsonschema zip time
