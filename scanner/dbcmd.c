@@ -33,12 +33,15 @@ static const struct opt dbcmd_opts[] = {
 
 static const struct opt_cmd dbcmd_cmd = {
 	.name = "db",
-	.synopsis = "import|status [options] [PATH...]",
+	.synopsis = "import|status [options] [[KIND=]PATH...]",
 	.notes = "import  reads OSV JSON (a .json file, a directory tree of "
 		 "them,\n"
 		 "        or an archive such as OSV's per-ecosystem all.zip) "
 		 "and\n"
 		 "        Alpine secdb JSON, and atomically replaces the DB;\n"
+		 "        KIND=PATH names what PATH holds: osv, alpine-secdb,\n"
+		 "        debian-tracker (the Security Tracker's JSON) or nvd\n"
+		 "        (NVD CVE JSON 2.0, a feed file, gzip'd or not);\n"
 		 "        importing unchanged inputs again changes nothing\n"
 		 "status  prints the DB version, import time and counts per\n"
 		 "        ecosystem",
@@ -47,11 +50,26 @@ static const struct opt_cmd dbcmd_cmd = {
 	.flags = OPT_SHARED_FILE,
 };
 
+/* PATH, or KIND=PATH for a kind that content does not tell. */
+static void dbcmd_input(const char *arg, struct vulndb_input *in)
+{
+	const char *eq = strchr(arg, '=');
+	char *kind = eq ? xstrndup(arg, (size_t)(eq - arg)) : NULL;
+
+	memset(in, 0, sizeof(*in));
+	in->path = arg;
+	if (kind && vulndb_kind_parse(kind, &in->kind) == 0)
+		in->path = eq + 1;
+	free(kind);
+}
+
 static int dbcmd_import(struct dbcmd_opts *o, const char **paths, size_t npaths,
 			bool default_dir)
 {
 	struct vulndb_import_stats stats;
+	struct vulndb_input *in;
 	struct err e = ERR_INIT;
+	int rc;
 
 	if (!npaths)
 		return opt_fail(&dbcmd_cmd, "import needs a PATH");
@@ -62,7 +80,12 @@ static int dbcmd_import(struct dbcmd_opts *o, const char **paths, size_t npaths,
 			DBCMD_DEFAULT_DATA, strerror(errno));
 		return 1;
 	}
-	if (vulndb_import(o->db, paths, npaths, &stats, &e) < 0) {
+	in = xcalloc(npaths, sizeof(*in));
+	for (size_t i = 0; i < npaths; i++)
+		dbcmd_input(paths[i], &in[i]);
+	rc = vulndb_import_inputs(o->db, in, npaths, &stats, &e);
+	free(in);
+	if (rc < 0) {
 		fprintf(stderr, "customs db import: %s\n", e.msg);
 		return 1;
 	}

@@ -217,9 +217,41 @@ struct vulndb_import_stats {
 	bool unchanged; /* same data as before: nothing replaced */
 };
 
-/* Imports paths into dbpath (created or atomically replaced). */
+/* Imports paths into dbpath (created or atomically replaced), each read
+ * as VULNDB_AUTO. */
 int vulndb_import(const char *dbpath, const char *const *paths, size_t npaths,
 		  struct vulndb_import_stats *stats, struct err *e);
+
+/* What an input holds.  VULNDB_AUTO tells OSV records and Alpine secdb
+ * documents apart by their content, in files, directory trees and
+ * archives; the large feeds that are streamed are named:
+ *   VULNDB_DEBIAN_TRACKER  the Debian Security Tracker's JSON
+ *   VULNDB_NVD             NVD CVE API 2.0 JSON or a 2.0 feed file
+ * Streamed inputs may be compressed (gzip, xz, zstd). */
+enum vulndb_kind {
+	VULNDB_AUTO = 0,
+	VULNDB_OSV,
+	VULNDB_ALPINE_SECDB,
+	VULNDB_DEBIAN_TRACKER,
+	VULNDB_NVD,
+};
+/* "osv", "alpine-secdb", "debian-tracker", "nvd" (and "auto"); -1 when s
+ * names no kind. */
+int vulndb_kind_parse(const char *s, enum vulndb_kind *out);
+const char *vulndb_kind_name(enum vulndb_kind k);
+
+struct vulndb_input {
+	const char *path;
+	enum vulndb_kind kind;
+	const char *source; /* its name in the DB's status, or NULL */
+	size_t records;	    /* out: records stored from it */
+	size_t skipped;	    /* out: malformed records skipped */
+};
+
+/* Imports the inputs into dbpath, as vulndb_import() does. */
+int vulndb_import_inputs(const char *dbpath, struct vulndb_input *in,
+			 size_t n, struct vulndb_import_stats *stats,
+			 struct err *e);
 
 /* Opens read-only.  Each thread opens its own. */
 struct vulndb *vulndb_open(const char *dbpath, struct err *e);

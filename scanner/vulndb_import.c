@@ -39,8 +39,41 @@ struct vulndb_walk {
 	struct vulndb_imp *imp; /* importing, or NULL when hashing */
 	struct hasher *h;	/* hashing, or NULL when importing */
 	struct err *e;
-	size_t root_len; /* of the input path being walked */
+	size_t root_len;	/* of the input path being walked */
+	enum vulndb_kind kind;	/* of the input being walked */
 };
+
+static const char *const vulndb_kinds[] = {
+	[VULNDB_AUTO] = "auto",
+	[VULNDB_OSV] = "osv",
+	[VULNDB_ALPINE_SECDB] = "alpine-secdb",
+	[VULNDB_DEBIAN_TRACKER] = "debian-tracker",
+	[VULNDB_NVD] = "nvd",
+};
+
+int vulndb_kind_parse(const char *s, enum vulndb_kind *out)
+{
+	for (size_t i = 0; i < sizeof(vulndb_kinds) / sizeof(*vulndb_kinds);
+	     i++)
+		if (!strcmp(s, vulndb_kinds[i])) {
+			*out = (enum vulndb_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *vulndb_kind_name(enum vulndb_kind k)
+{
+	return (size_t)k < sizeof(vulndb_kinds) / sizeof(*vulndb_kinds)
+		       ? vulndb_kinds[k]
+		       : "?";
+}
+
+/* Streamed kinds are read as one document each, never loaded whole. */
+static bool vulndb_kind_streamed(enum vulndb_kind k)
+{
+	return k == VULNDB_DEBIAN_TRACKER || k == VULNDB_NVD;
+}
 
 static bool vulndb_has_suffix(const char *name, const char *suffix)
 {
@@ -323,6 +356,19 @@ static int vulndb_walk_dir(struct vulndb_walk *w, const char *path, int depth)
 	return ret;
 }
 
+/* One file of a streamed kind. */
+static int vulndb_streamed_file(struct vulndb_walk *w, const char *path)
+{
+	if (w->h)
+		return vulndb_hash_file(w, path);
+	switch (w->kind) {
+	default:
+		return err_set(w->e, ERR_UNSUPPORTED,
+			       "%s: %s feeds cannot be imported", path,
+			       vulndb_kind_name(w->kind));
+	}
+}
+
 static int vulndb_walk_path(struct vulndb_walk *w, const char *path, bool top,
 			    int depth)
 {
@@ -335,6 +381,8 @@ static int vulndb_walk_path(struct vulndb_walk *w, const char *path, bool top,
 	if (!S_ISREG(st.st_mode))
 		return top ? err_set(w->e, ERR_INVALID, "%s: not a file", path)
 			   : 0;
+	if (vulndb_kind_streamed(w->kind))
+		return vulndb_streamed_file(w, path);
 	if (vulndb_is_json(path))
 		return vulndb_json_file(w, path);
 	/* Named on the command line: try it as an archive, whatever its
@@ -344,15 +392,75 @@ static int vulndb_walk_path(struct vulndb_walk *w, const char *path, bool top,
 	return 0;
 }
 
-static int vulndb_walk_all(struct vulndb_walk *w, const char *const *paths,
-			   size_t npaths)
+static int vulndb_walk_all(struct vulndb_walk *w, struct vulndb_input *in,
+			   size_t n)
 {
-	for (size_t i = 0; i < npaths; i++) {
-		w->root_len = strlen(paths[i]);
-		if (vulndb_walk_path(w, paths[i], true, 0) < 0)
+	for (size_t i = 0; i < n; i++) {
+		struct vulndb_imp before = w->imp ? *w->imp
+						  : (struct vulndb_imp){0};
+
+		w->root_len = strlen(in[i].path);
+		w->kind = in[i].kind;
+		if (w->h)
+			vulndb_hash_name(w->h, vulndb_kind_name(in[i].kind));
+		if (vulndb_walk_path(w, in[i].path, true, 0) < 0)
 			return -1;
+		if (!w->imp)
+			continue;
+		in[i].records = w->imp->advisories + w->imp->secfixes -
+				before.advisories - before.secfixes;
+		in[i].skipped = w->imp->skipped - before.skipped;
 	}
 	return 0;
+}
+
+/* --- Streamed inputs ---------------------------------------------------- */
+
+int vulndb_stream(const char *path, size_t depth, size_t max_value,
+		  jstream_fn fn, void *ctx, struct err *e)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ent;
+	struct jstream *js = jstream_new(depth, max_value, fn, ctx);
+	la_ssize_t n;
+	int ret = -1;
+
+	/* "raw" reads any bytes as one entry, decompressed by the filters. */
+	archive_read_support_format_raw(a);
+	archive_read_support_filter_all(a);
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &ent) != ARCHIVE_OK) {
+		err_set(e, ERR_INVALID, "%s: %s", path,
+			archive_error_string(a));
+		goto out;
+	}
+	for (;;) {
+		char buf[65536];
+
+		n = archive_read_data(a, buf, sizeof(buf));
+		if (n < 0) {
+			err_set(e, ERR_INVALID, "%s: %s", path,
+				archive_error_string(a));
+			goto out;
+		}
+		if (!n)
+			break;
+		if (jstream_feed(js, buf, (size_t)n, e) < 0)
+			goto out;
+	}
+	if (jstream_end(js, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret < 0 && strncmp(e->msg, path, strlen(path))) {
+		struct err inner = *e;
+
+		err_clear(e);
+		err_set(e, inner.code, "%s: %s", path, inner.msg);
+	}
+	jstream_free(js);
+	archive_read_free(a);
+	return ret;
 }
 
 /* --- The DB file -------------------------------------------------------- */
@@ -471,25 +579,33 @@ static int vulndb_set_meta(sqlite3 *db, const char *key, const char *value,
 	return ret;
 }
 
-static char *vulndb_inputs_json(const char *const *paths, size_t npaths)
+/* [{"path", "kind", "source", "records", "skipped"}, ...] */
+static char *vulndb_inputs_json(const struct vulndb_input *in, size_t n)
 {
 	json_t *a = json_array();
 	char *s;
 
-	for (size_t i = 0; i < npaths; i++)
-		json_array_append_new(a, json_string(paths[i]));
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:s?, s:I, s:I}", "path",
+				     in[i].path, "kind",
+				     vulndb_kind_name(in[i].kind), "source",
+				     in[i].source, "records",
+				     (json_int_t)in[i].records, "skipped",
+				     (json_int_t)in[i].skipped));
 	s = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
 	return s;
 }
 
 static int vulndb_finish(struct vulndb_imp *imp, const char *hash,
-			 const char *const *paths, size_t npaths, struct err *e)
+			 const struct vulndb_input *in, size_t n,
+			 struct err *e)
 {
 	char stamp[32], num[32];
 	time_t now = time(NULL);
 	struct tm tm;
-	char *inputs = vulndb_inputs_json(paths, npaths);
+	char *inputs = vulndb_inputs_json(in, n);
 	int ret = -1;
 
 	gmtime_r(&now, &tm);
@@ -576,10 +692,11 @@ out:
 	return ret;
 }
 
-static int vulndb_hash_inputs(const char *const *paths, size_t npaths,
+static int vulndb_hash_inputs(struct vulndb_input *in, size_t n,
 			      char out[DIGEST_STR_MAX], struct err *e)
 {
-	struct vulndb_walk w = {NULL, hasher_new(DIGEST_SHA256), e, 0};
+	struct vulndb_walk w = {NULL, hasher_new(DIGEST_SHA256), e, 0,
+				VULNDB_AUTO};
 	struct digest dg;
 	char tag[32];
 	int ret;
@@ -587,7 +704,7 @@ static int vulndb_hash_inputs(const char *const *paths, size_t npaths,
 	/* The schema is part of the hash: a new importer rebuilds. */
 	snprintf(tag, sizeof(tag), "customs-vulndb-%d", VULNDB_SCHEMA);
 	vulndb_hash_name(w.h, tag);
-	ret = vulndb_walk_all(&w, paths, npaths);
+	ret = vulndb_walk_all(&w, in, n);
 	hasher_final(w.h, &dg);
 	hasher_free(w.h);
 	digest_str(&dg, out);
@@ -597,8 +714,22 @@ static int vulndb_hash_inputs(const char *const *paths, size_t npaths,
 int vulndb_import(const char *dbpath, const char *const *paths, size_t npaths,
 		  struct vulndb_import_stats *stats, struct err *e)
 {
+	struct vulndb_input *in = xcalloc(npaths ? npaths : 1, sizeof(*in));
+	int ret;
+
+	for (size_t i = 0; i < npaths; i++)
+		in[i].path = paths[i];
+	ret = vulndb_import_inputs(dbpath, in, npaths, stats, e);
+	free(in);
+	return ret;
+}
+
+int vulndb_import_inputs(const char *dbpath, struct vulndb_input *in,
+			 size_t npaths, struct vulndb_import_stats *stats,
+			 struct err *e)
+{
 	struct vulndb_imp imp = {0};
-	struct vulndb_walk w = {&imp, NULL, e, 0};
+	struct vulndb_walk w = {&imp, NULL, e, 0, VULNDB_AUTO};
 	char hash[DIGEST_STR_MAX], *tmp = NULL, *cur = NULL;
 	size_t records = 0;
 	int fd, ret = -1;
@@ -606,7 +737,7 @@ int vulndb_import(const char *dbpath, const char *const *paths, size_t npaths,
 	memset(stats, 0, sizeof(*stats));
 	if (!npaths)
 		return err_set(e, ERR_INVALID, "nothing to import");
-	if (vulndb_hash_inputs(paths, npaths, hash, e) < 0)
+	if (vulndb_hash_inputs(in, npaths, hash, e) < 0)
 		return -1;
 	cur = vulndb_current_hash(dbpath, &records);
 	if (cur && !strcmp(cur, hash)) {
@@ -631,8 +762,8 @@ int vulndb_import(const char *dbpath, const char *const *paths, size_t npaths,
 	}
 	close(fd);
 	if (vulndb_imp_open(&imp, tmp, e) < 0 ||
-	    vulndb_walk_all(&w, paths, npaths) < 0 ||
-	    vulndb_finish(&imp, hash, paths, npaths, e) < 0)
+	    vulndb_walk_all(&w, in, npaths) < 0 ||
+	    vulndb_finish(&imp, hash, in, npaths, e) < 0)
 		goto out;
 	stats->records = imp.advisories + imp.secfixes;
 	stats->skipped = imp.skipped;

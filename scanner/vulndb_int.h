@@ -34,6 +34,7 @@
 #include <stdio.h>
 
 #include "common/err.h"
+#include "common/jstream.h"
 #include "scanner/inventory_int.h"
 #include "scanner/scanner.h"
 
@@ -110,6 +111,12 @@ bool secdb_is_secdb(json_t *doc);
 /* Imports a secdb document; like osv_import(). */
 int secdb_import(struct vulndb_imp *imp, json_t *doc, const char *name,
 		 struct err *e);
+
+/* Streams the JSON file at path (plain or compressed) through jstream:
+ * fn gets each value at depth (see common/jstream.h).  For the streamed
+ * kinds' importers. */
+int vulndb_stream(const char *path, size_t depth, size_t max_value,
+		  jstream_fn fn, void *ctx, struct err *e);
 
 /* sqlite3 helpers: bind a string or NULL; step a statement that returns no
  * rows and reset it.  Failures set e (ERR_DB) and return -1. */
