@@ -319,10 +319,12 @@ static void report_db_note(json_t *r, const struct report_meta *m)
 		    strncmp(json_string_value(n), SCAN_NO_DB,
 			    strlen(SCAN_NO_DB)))
 			json_array_append(kept, n);
-	if (!m->db_version)
+	if (!m->db_version) {
 		json_array_append_new(
 			kept,
 			json_string(m->db_note ? m->db_note : SCAN_NO_DB));
+		json_object_set_new(r, "counts", json_string(REPORT_NO_DATA));
+	}
 	json_object_set_new(r, "notes", kept);
 }
 
@@ -408,6 +410,11 @@ int report_max_severity(const json_t *report)
 	return -1;
 }
 
+bool report_has_data(const json_t *report)
+{
+	return json_is_object(json_object_get(report, "counts"));
+}
+
 void report_sum_counts(json_t *r)
 {
 	size_t counts[SEV_CRITICAL + 1] = {0}, i;
@@ -415,6 +422,12 @@ void report_sum_counts(json_t *r)
 
 	json_array_foreach(json_object_get(r, "manifests"), i, rep) {
 		json_t *c = json_object_get(rep, "counts");
+
+		if (!report_has_data(rep)) {
+			json_object_set_new(r, "counts",
+					    json_string(REPORT_NO_DATA));
+			return;
+		}
 
 		for (int s = SEV_UNKNOWN; s <= SEV_CRITICAL; s++)
 			counts[s] += (size_t)json_integer_value(
