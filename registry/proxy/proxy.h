@@ -16,7 +16,10 @@
  * --upstream PREFIX=URL (repeatable) names under PREFIX are, with PREFIX
  * taken off for the upstream (docker.io/library/debian is library/debian
  * at https://registry-1.docker.io).  A pull carrying ?ns=HOST (containerd
- * sends it) goes to the upstream whose prefix is HOST/.  Names that map to
+ * sends it) goes to the upstream whose prefix is HOST/; a prefix with a
+ * port, registry.local:5000/, is kept in the store as registry.local_5000/
+ * (a repository name has no ':') and taken by ?ns=registry.local:5000.
+ * Names that map to
  * no upstream are ordinary local repositories; a push into a proxied name
  * is refused with UNSUPPORTED.
  *

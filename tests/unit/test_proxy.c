@@ -72,6 +72,17 @@ static void test_remote_parse(void **state)
 	assert_null(r.ns);
 	ups_remote_release(&r);
 
+	/* A registry with a port: stored with '_', picked by ?ns=HOST:PORT. */
+	remote_ok("127.0.0.1:5706/=http://127.0.0.1:5706", false, &r);
+	assert_string_equal(r.prefix, "127.0.0.1_5706/");
+	assert_string_equal(r.ns, "127.0.0.1:5706");
+	ups_remote_release(&r);
+	remote_ok("registry.local:5000/team/=https://registry.local:5000",
+		  false, &r);
+	assert_string_equal(r.prefix, "registry.local_5000/team/");
+	assert_null(r.ns);
+	ups_remote_release(&r);
+
 	/* Config-file objects, with credentials and a CA bundle. */
 	remote_ok("{\"prefix\":\"ghcr.io/\",\"url\":\"https://ghcr.io\","
 		  "\"username\":\"u\",\"password\":\"p\",\"ca\":\"/dev/null\"}",
@@ -89,6 +100,13 @@ static void test_remote_parse(void **state)
 	remote_bad("docker.io=https://x", false, "must be a repository name");
 	remote_bad("Docker.io/=https://x", false, "must be a repository name");
 	remote_bad("/=https://x", false, "must be a repository name");
+	remote_bad("a:0/=https://x", false, "must be a repository name");
+	remote_bad("a:65536/=https://x", false, "must be a repository name");
+	remote_bad("a:/=https://x", false, "must be a repository name");
+	remote_bad(":80/=https://x", false, "must be a repository name");
+	remote_bad("a:80:1/=https://x", false, "must be a repository name");
+	remote_bad("a/b:80/=https://x", false, "must be a repository name");
+	remote_bad("a:80=https://x", false, "must be a repository name");
 	remote_bad("a/=ftp://x", false, "only http and https");
 	remote_bad("a/=not a url", false, "is not a URL");
 	remote_bad("https://x/v2", true, "no path");
@@ -299,6 +317,12 @@ static void test_lookup(void **state)
 	check_map(p, "library/debian", "127.0.0.1:5000", "library/debian");
 	check_map(p, "debian", "127.0.0.1:5000", "debian");
 	check_map(p, "quay.io/coreos/etcd", "quay.io", "coreos/etcd");
+	reg_proxy_free(p);
+
+	/* A prefix with a port is a name with '_' in our store. */
+	p = proxy_with(NULL, "127.0.0.1:5706/=http://127.0.0.1:5706", NULL);
+	check_map(p, "127.0.0.1_5706/a/b", "127.0.0.1:5706", "a/b");
+	check_map(p, "127.0.0.1/a/b", NULL, NULL);
 	reg_proxy_free(p);
 }
 
