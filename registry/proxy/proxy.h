@@ -29,7 +29,9 @@
  *     upstream for the tag's digest, and only a changed digest is fetched.
  *     When the upstream cannot be reached or fails, the stored copy is
  *     served and the fact logged; a tag never stored gives the upstream's
- *     error.  A manifest by digest is immutable: fetched once.
+ *     error, or MANIFEST_UNKNOWN (404) saying why when the upstream cannot
+ *     be reached or fails (clients print a 404's message, not a 502's).
+ *     A manifest by digest is immutable: fetched once.
  *   - a new image manifest is served at once from memory; its config and
  *     layers are fetched into the store (joining any client's fetch of
  *     them), then the manifest is stored with its scan job, so the store

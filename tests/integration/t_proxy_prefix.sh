@@ -126,7 +126,7 @@ jq -r '.errors[0].message' "$B" | grep -q "upstream $UP" ||
 req GET "/v2/docker.io/library/small/blobs/sha256:$(printf '%064d' 0)"
 expect 404 BLOB_UNKNOWN
 req GET /v2/ghcr.io/team/app/manifests/v1
-expect 502 UNKNOWN
+expect 404 MANIFEST_UNKNOWN
 req GET "/v2/ghcr.io/team/app/blobs/$dg1"
 expect 502 UNKNOWN
 
