@@ -84,27 +84,62 @@ expect 200
 [ "$(up_count 'GET /v2/library/other/manifests/')" = "$n" ] ||
 	fail "a manifest by digest was fetched twice"
 
-# Blobs: HEAD (it starts the fetch), a range, the whole; then a blob whose
-# first request is a range.
+# Blobs the store lacks: a HEAD asks the upstream with a HEAD, a range GET
+# with that range, streamed through and not stored (the upstream's access
+# log counts the bytes it sent); a whole GET fetches and stores the blob,
+# and later ranges come from the store.
+stored() {
+	local hex=${1#sha256:}
+
+	[ -e "$DATA/blobs/sha256/${hex:0:2}/$hex" ]
+}
+b1=/v2/library/small/blobs/$dg1
+b2=/v2/library/small/blobs/$dg2
 req HEAD "/v2/docker.io/library/small/blobs/$dg1"
 expect 200
 expect_hdr Content-Length 3000000
 expect_hdr Docker-Content-Digest "$dg1"
+[ "$(up_count "HEAD $b1")" = 1 ] || fail "HEAD: $(up_count "HEAD $b1") upstream HEADs"
+[ "$(up_count "GET $b1")" = 0 ] || fail "a HEAD started a fetch"
 req GET "/v2/docker.io/library/small/blobs/$dg1" -H 'Range: bytes=1000-1999'
 expect 206
 expect_hdr Content-Range "bytes 1000-1999/3000000"
 cmp -s "$B" <(tail -c +1001 "$TMP/blob1" | head -c 1000) || fail "range bytes"
-req GET "/v2/docker.io/library/small/blobs/$dg1"
-expect 200
-same_file "$B" "$TMP/blob1"
+[ "$(up_bytes "GET $b1")" = 1000 ] ||
+	fail "a 1000-byte range cost $(up_bytes "GET $b1") upstream bytes"
 req GET "/v2/docker.io/library/small/blobs/$dg2" -H 'Range: bytes=-500'
 expect 206
 expect_hdr Content-Range "bytes 1999500-1999999/2000000"
 cmp -s "$B" <(tail -c 500 "$TMP/blob2") || fail "suffix range bytes"
 req GET "/v2/docker.io/library/small/blobs/$dg2" -H 'Range: bytes=5000000-'
-expect 416
-[ "$(up_count "GET /v2/library/small/blobs/$dg2")" = 1 ] ||
-	fail "blob2 fetched $(up_count "GET /v2/library/small/blobs/$dg2") times"
+expect 416 RANGE_INVALID
+expect_hdr Content-Range "bytes */2000000"
+# Several ranges: the upstream's multipart reply, passed through.
+req GET "/v2/docker.io/library/small/blobs/$dg2" -H 'Range: bytes=0-9,100-109'
+expect 206
+hdr Content-Type | grep -q '^multipart/byteranges; boundary=' ||
+	fail "several ranges: $(hdr Content-Type)"
+grep -q "Content-Range: bytes 100-109/2000000" "$B" || fail "multipart body"
+n=$(up_bytes "GET $b2")
+[ "$n" -lt 2000 ] || fail "ranges of blob2 cost $n upstream bytes"
+sleep 0.2
+stored "$dg1" && fail "a range or HEAD stored blob1"
+stored "$dg2" && fail "a range stored blob2"
+[ -z "$(find "$DATA/uploads" -type f 2>/dev/null)" ] || fail "an upload was left"
+# The whole blob: fetched once, stored; then a range is the store's.
+req GET "/v2/docker.io/library/small/blobs/$dg1"
+expect 200
+same_file "$B" "$TMP/blob1"
+req GET "/v2/docker.io/library/small/blobs/$dg1" -H 'Range: bytes=2000-2099'
+expect 206
+cmp -s "$B" <(tail -c +2001 "$TMP/blob1" | head -c 100) || fail "stored range bytes"
+[ "$(up_count "GET $b1")" = 2 ] || fail "blob1: $(up_count "GET $b1") upstream GETs"
+stored "$dg1" || fail "blob1 was not stored"
+# "bytes=0-" is the whole blob: fetched and stored as such.
+req GET "/v2/docker.io/library/small/blobs/$dg2" -H 'Range: bytes=0-'
+expect 206
+same_file "$B" "$TMP/blob2"
+stored "$dg2" || fail "blob2 (bytes=0-) was not stored"
 # The same blob under another name: the upstream says whether that
 # repository has it (a HEAD), and the stored bytes are served.
 req GET "/v2/docker.io/library/other/blobs/$dg2"
