@@ -2,9 +2,11 @@
 # Name-prefix upstreams (--upstream PREFIX=URL): names under docker.io/ come
 # from the upstream with the prefix taken off; ?ns=docker.io (what
 # containerd's mirror config sends) maps a plain name there and the reply
-# says OCI-Namespace; other names stay local, pushes and all.  Blobs: HEAD,
-# range requests (of a blob already cached and of one not yet), unknown
-# digests; manifests by digest; the upstream's errors; bad upstream flags.
+# says OCI-Namespace; a prefix with a port (127.0.0.1:PORT/) is stored as
+# 127.0.0.1_PORT/ and taken by ?ns=127.0.0.1:PORT; other names stay local,
+# pushes and all.  Blobs: HEAD, range requests (of a blob already cached
+# and of one not yet), unknown digests; manifests by digest; the
+# upstream's errors; bad upstream flags.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 need tar gzip
@@ -38,7 +40,10 @@ dg1=$(sha256 "$TMP/blob1")
 dg2=$(sha256 "$TMP/blob2")
 
 start_server --upstream "docker.io/=$UP_URL" \
-	--upstream "ghcr.io/=http://127.0.0.1:$(free_port)"
+	--upstream "ghcr.io/=http://127.0.0.1:$(free_port)" \
+	--upstream "$UP/=$UP_URL"
+grep -q "pull-through: 127.0.0.1_${UP_PORT}/\* (?ns=$UP) -> $UP_URL" \
+	"$TMP/server.log" || fail "the port prefix was not logged"
 
 # A prefixed name, and the same through ?ns=.
 req GET /v2/docker.io/library/small/manifests/v1
@@ -55,6 +60,18 @@ expect_hdr OCI-Namespace docker.io
 req GET "/v2/library/small/tags/list?ns=docker.io"
 expect 200
 [ "$(jq -r .name "$B")" = docker.io/library/small ] || fail "tags: $(cat "$B")"
+# ?ns=HOST:PORT, as containerd sends it for a hosts.toml mirror of a
+# registry with a port; the same image under the name our store keeps.
+req GET "/v2/library/other/manifests/v1?ns=$UP"
+expect 200
+expect_hdr OCI-Namespace "$UP"
+[ "$(hdr Docker-Content-Digest)" = "$mb" ] || fail "?ns=$UP digest"
+wait_cached "127.0.0.1_$UP_PORT/library/other" v1
+req GET "/v2/127.0.0.1_$UP_PORT/library/other/manifests/v1"
+expect 200
+[ "$(hdr Docker-Content-Digest)" = "$mb" ] || fail "127.0.0.1_$UP_PORT digest"
+req GET "/v2/library/other/manifests/v1?ns=127.0.0.1:1"
+expect 404
 # An ns we have no upstream for is ignored: a local name.
 req GET "/v2/library/small/manifests/v1?ns=quay.io"
 expect 404
@@ -197,6 +214,8 @@ BAD="expected PREFIX=URL" bad --upstream docker.io
 BAD="only http and https" bad --upstream "docker.io/=ftp://example.org"
 BAD="no path" bad --mirror "https://example.org/v2"
 BAD="must be a repository name" bad --upstream "Docker.io=https://example.org"
+BAD="may have a :PORT" bad --upstream "a:99999/=https://example.org"
+BAD="two upstreams" bad --upstream "a:80/=http://x" --upstream "a_80/=http://y"
 BAD="two upstreams" bad --upstream "a/=http://x" --upstream "a/=http://y"
 echo '{"mirror": {"url": "https://example.org", "username": "u"}}' >"$TMP/c.json"
 BAD="username and password go together" bad --config "$TMP/c.json"
