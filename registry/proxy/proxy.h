@@ -52,6 +52,10 @@
  *     only where that upstream may send us (upstream.h).  A blob the
  *     store holds for another repository is served once the upstream
  *     confirms (a HEAD) that this one has it too.
+ *   - a HEAD, or a GET of ranges, of a blob neither stored nor being
+ *     fetched asks the upstream for just that (a HEAD; the ranges,
+ *     streamed through and not stored): a client reading a part of a big
+ *     layer does not make us fetch all of it.  "bytes=0-" is a whole GET.
  *   - catalog and tags/list show what the store holds.
  */
 #ifndef REGISTRY_PROXY_H

@@ -455,12 +455,13 @@ void px_part_get(struct reg_proxy *p, struct http_req *req,
 	x->req = req;
 	x->map = *map;
 	x->dg = *dg;
-	if (http_req_method(req) != HTTP_M_HEAD)
+	if (http_req_method(req) != HTTP_M_HEAD) {
 		snprintf(x->range, sizeof(x->range), "%s", range);
+		x->buf = xmalloc(PXP_BUF);
+	}
 	x->refs = 2;
 	x->state = PXP_RUNNING;
 	x->length = -1;
-	x->buf = xmalloc(PXP_BUF);
 	pthread_cond_init(&x->room, NULL);
 	http_req_attach(req, x, pxp_end);
 	ups_submit(p->ups, pxp_job, x);
