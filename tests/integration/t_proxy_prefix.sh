@@ -139,18 +139,36 @@ hdr Content-Type | grep -q '^multipart/byteranges; boundary=' ||
 grep -q "Content-Range: bytes 100-109/2000000" "$B" || fail "multipart body"
 n=$(up_bytes "GET $b2")
 [ "$n" -lt 2000 ] || fail "ranges of blob2 cost $n upstream bytes"
+# A range far bigger than what is held between the upstream and a client,
+# and clients that hang up half-way through one.
+req GET "/v2/docker.io/library/small/blobs/$dg1" -H 'Range: bytes=1-'
+expect 206
+cmp -s "$B" <(tail -c +2 "$TMP/blob1") || fail "a big range's bytes"
+n=$(up_bytes "GET $b1")
+for i in 1 2 3; do
+	curl -sS -N --max-time 30 -H 'Range: bytes=1-' \
+		"$URL/v2/docker.io/library/small/blobs/$dg1" 2>/dev/null |
+		head -c 300000 >/dev/null
+done
+echo "3 clients leaving after 300000 bytes of a 2999999-byte range:" \
+	"$(($(up_bytes "GET $b1") - n)) bytes from the upstream"
+req GET "/v2/docker.io/library/small/blobs/$dg1" -H 'Range: bytes=10-19'
+expect 206
+cmp -s "$B" <(tail -c +11 "$TMP/blob1" | head -c 10) || fail "range after hang-ups"
 sleep 0.2
 stored "$dg1" && fail "a range or HEAD stored blob1"
 stored "$dg2" && fail "a range stored blob2"
 [ -z "$(find "$DATA/uploads" -type f 2>/dev/null)" ] || fail "an upload was left"
 # The whole blob: fetched once, stored; then a range is the store's.
+n=$(up_count "GET $b1")
 req GET "/v2/docker.io/library/small/blobs/$dg1"
 expect 200
 same_file "$B" "$TMP/blob1"
 req GET "/v2/docker.io/library/small/blobs/$dg1" -H 'Range: bytes=2000-2099'
 expect 206
 cmp -s "$B" <(tail -c +2001 "$TMP/blob1" | head -c 100) || fail "stored range bytes"
-[ "$(up_count "GET $b1")" = 2 ] || fail "blob1: $(up_count "GET $b1") upstream GETs"
+[ "$(up_count "GET $b1")" = $((n + 1)) ] ||
+	fail "blob1: $(($(up_count "GET $b1") - n)) upstream GETs for a GET and a range"
 stored "$dg1" || fail "blob1 was not stored"
 # "bytes=0-" is the whole blob: fetched and stored as such.
 req GET "/v2/docker.io/library/small/blobs/$dg2" -H 'Range: bytes=0-'
