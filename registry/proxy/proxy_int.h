@@ -114,6 +114,13 @@ int px_blob_ensure(struct ups_conn *conn, struct reg_proxy *p,
 /* Whether req asks for no more than a part: a HEAD, or a Range that may
  * go on to the upstream (not "bytes=0-"). */
 bool px_part_wanted(struct http_req *req);
+/* Whether a Range header may go on to the upstream as it is: "bytes="
+ * then offsets, '-', ',' and spaces, at most 256 bytes; not "bytes=0-"
+ * (the whole blob). */
+bool px_range_forwardable(const char *h);
+/* Whether an upstream's Content-Range cr ("bytes A-B/N") is the one-range
+ * ask ("bytes=A-", "bytes=A-B", "bytes=-S") of a body of length bytes. */
+bool px_content_range_ok(const char *cr, const char *ask, int64_t length);
 void px_part_get(struct reg_proxy *p, struct http_req *req,
 		 const struct px_map *map, const struct digest *dg);
 

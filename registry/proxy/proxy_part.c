@@ -96,9 +96,7 @@ static void pxp_notify(struct pxp *x)
 /* --- Which requests --------------------------------------------------------
  */
 
-/* "bytes=" then offsets, '-', ',' and spaces: what may go on to the
- * upstream as it is.  Not "bytes=0-": that is the whole blob. */
-static bool pxp_range_ok(const char *h)
+bool px_range_forwardable(const char *h)
 {
 	size_t n;
 
@@ -114,16 +112,13 @@ static bool pxp_range_ok(const char *h)
 bool px_part_wanted(struct http_req *req)
 {
 	return http_req_method(req) == HTTP_M_HEAD ||
-	       pxp_range_ok(http_req_header(req, "Range"));
+	       px_range_forwardable(http_req_header(req, "Range"));
 }
 
 /* --- The transfer, on a fetch thread -----------------------------------------
  */
 
-/* Whether "bytes A-B/N" fits a body of length bytes and a one-range ask
- * ("bytes=A-", "bytes=A-B", "bytes=-S"). */
-static bool pxp_content_range_ok(const char *cr, const char *ask,
-				 int64_t length)
+bool px_content_range_ok(const char *cr, const char *ask, int64_t length)
 {
 	long long a, b, n, qa, qb;
 	int used = 0;
@@ -164,8 +159,8 @@ static int pxp_on_start(void *arg, const struct ups_xfer *u)
 		goto out;
 	}
 	if (several ? strncmp(u->ctype, "multipart/byteranges", 20) != 0
-		    : !pxp_content_range_ok(u->content_range, x->range,
-					    u->length)) {
+		    : !px_content_range_ok(u->content_range, x->range,
+					   u->length)) {
 		err_set(&x->err, ERR_UPSTREAM,
 			"upstream %s: blob %s: its reply to '%s' is not that "
 			"range (Content-Range '%s', %" PRId64 " bytes)",

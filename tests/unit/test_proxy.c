@@ -326,6 +326,60 @@ static void test_lookup(void **state)
 	reg_proxy_free(p);
 }
 
+/* What of a client's Range goes on to an upstream, and which of its
+ * Content-Range replies are the range asked for. */
+static void test_part_ranges(void **state)
+{
+	char big[300];
+
+	(void)state;
+	assert_true(px_range_forwardable("bytes=100-199"));
+	assert_true(px_range_forwardable("bytes=-500"));
+	assert_true(px_range_forwardable("bytes=10-"));
+	assert_true(px_range_forwardable("bytes=0-9, 100-109"));
+	assert_false(px_range_forwardable(NULL));
+	assert_false(px_range_forwardable("bytes=0-")); /* the whole blob */
+	assert_false(px_range_forwardable("bytes="));
+	assert_false(px_range_forwardable("bytes=12"));
+	assert_false(px_range_forwardable("items=0-9"));
+	assert_false(px_range_forwardable("bytes=0-9\r\nX-Evil: 1"));
+	assert_false(px_range_forwardable("bytes=0-9;x"));
+	memset(big, '1', sizeof(big));
+	memcpy(big, "bytes=1-", 8);
+	big[sizeof(big) - 1] = '\0';
+	assert_false(px_range_forwardable(big));
+
+	assert_true(px_content_range_ok("bytes 100-199/1000", "bytes=100-199",
+					100));
+	assert_true(px_content_range_ok("bytes 900-999/1000", "bytes=900-5000",
+					100));
+	assert_true(px_content_range_ok("bytes 10-999/1000", "bytes=10-", 990));
+	assert_true(px_content_range_ok("bytes 500-999/1000", "bytes=-500",
+					500));
+	assert_true(px_content_range_ok("bytes 0-999/1000", "bytes=-5000",
+					1000));
+	/* Another range, a length that is not the range's, nonsense. */
+	assert_false(px_content_range_ok("bytes 0-9/1000", "bytes=100-109",
+					 10));
+	assert_false(px_content_range_ok("bytes 100-109/1000", "bytes=100-199",
+					 10));
+	assert_false(px_content_range_ok("bytes 100-199/1000", "bytes=100-199",
+					 99));
+	assert_false(px_content_range_ok("bytes 10-998/1000", "bytes=10-", 989));
+	assert_false(px_content_range_ok("bytes 400-899/1000", "bytes=-500",
+					 500));
+	assert_false(px_content_range_ok("bytes 100-199/150", "bytes=100-199",
+					 100));
+	assert_false(px_content_range_ok("bytes 199-100/1000", "bytes=100-199",
+					 100));
+	assert_false(px_content_range_ok("bytes -1-9/1000", "bytes=-1-9", 11));
+	assert_false(px_content_range_ok("bytes */1000", "bytes=1-2", 2));
+	assert_false(px_content_range_ok("", "bytes=1-2", 2));
+	assert_false(px_content_range_ok("bytes 1-2/1000x", "bytes=1-2", 2));
+	assert_false(px_content_range_ok("bytes 0-99999999999999999999/1",
+					 "bytes=0-", 1));
+}
+
 static void test_fresh(void **state)
 {
 	struct reg_proxy *p = proxy_with("http://127.0.0.1:5000", NULL);
@@ -663,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_upstream_errors),
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_part_ranges),
 		cmocka_unit_test(test_fresh),
 		cmocka_unit_test(test_config_objects),
 		cmocka_unit_test(test_addr_kind),
