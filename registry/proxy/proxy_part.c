@@ -293,10 +293,8 @@ static void pxp_job(struct ups_conn *conn, void *arg)
 		ups_error(x->map.r, &u, ERR_BLOB_UNKNOWN, &x->err);
 		x->state = PXP_FAILED;
 	} else if (u.head) {
-		if (pxp_head_done(x, &u, &e) < 0) {
-			x->err = e;
+		if (pxp_head_done(x, &u, &x->err) < 0)
 			x->state = PXP_FAILED;
-		}
 	} else {
 		x->state = PXP_DONE;
 	}
