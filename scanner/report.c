@@ -212,13 +212,25 @@ static json_t *report_vuln(const struct vuln_finding *f,
 				 f->cvss_score >= 0 ? json_real(f->cvss_score)
 						    : json_null(),
 				 "vector", jstr(f->cvss_vector));
-	return json_pack("{s:s, s:o, s:o, s:s, s:o, s:s, s:o, s:o, s:o}", "id",
-			 f->id, "aliases", report_strv(f->aliases, f->naliases),
-			 "package", report_pkg(p, &inv->os), "installed",
-			 p->version, "fixed", jstr(f->fixed), "severity",
-			 report_sev_name(f->severity), "cvss", cvss, "summary",
-			 jstr(f->summary), "references",
-			 report_strv(f->refs, f->nrefs));
+	json_t *v = json_pack(
+		"{s:s, s:o, s:o, s:s, s:o, s:s, s:o, s:o, s:o}", "id", f->id,
+		"aliases", report_strv(f->aliases, f->naliases), "package",
+		report_pkg(p, &inv->os), "installed", p->version, "fixed",
+		jstr(f->fixed), "severity", report_sev_name(f->severity),
+		"cvss", cvss, "summary", jstr(f->summary), "references",
+		report_strv(f->refs, f->nrefs));
+
+	/* What the distribution says: status, and its own rating. */
+	json_object_set_new(v, "status",
+			    json_string(vuln_status_name(f->status, f->fixed)));
+	json_object_set_new(
+		v, "vendor_severity",
+		f->vendor_severity
+			? json_pack("{s:s, s:s}", "source",
+				    f->vendor_source ? f->vendor_source : "",
+				    "rating", f->vendor_severity)
+			: json_null());
+	return v;
 }
 
 struct vref {
