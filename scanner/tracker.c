@@ -79,8 +79,7 @@ static const char *tracker_str(json_t *o, const char *key, bool *bad)
 static int tracker_status_parse(const char *s)
 {
 	for (size_t i = 0;
-	     s && i < sizeof(tracker_statuses) / sizeof(*tracker_statuses);
-	     i++)
+	     s && i < sizeof(tracker_statuses) / sizeof(*tracker_statuses); i++)
 		if (!strcmp(s, tracker_statuses[i]))
 			return (int)i;
 	return -1;

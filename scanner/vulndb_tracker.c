@@ -49,9 +49,9 @@ struct tracker_match {
 };
 
 static const char *const debian_releases[][2] = {
-	{"squeeze", "6"},   {"wheezy", "7"},	{"jessie", "8"},
-	{"stretch", "9"},   {"buster", "10"},	{"bullseye", "11"},
-	{"bookworm", "12"}, {"trixie", "13"},	{"forky", "14"},
+	{"squeeze", "6"},   {"wheezy", "7"},  {"jessie", "8"},
+	{"stretch", "9"},   {"buster", "10"}, {"bullseye", "11"},
+	{"bookworm", "12"}, {"trixie", "13"}, {"forky", "14"},
 	{"duke", "15"},
 };
 
@@ -96,8 +96,7 @@ const char *vuln_status_name(enum vuln_status s, const char *fixed)
 }
 
 /* The release the tracker names the image's OS by, or "". */
-static void tracker_os_release(const struct scan_os *os, char *out,
-			       size_t size)
+static void tracker_os_release(const struct scan_os *os, char *out, size_t size)
 {
 	const char *name = os->codename;
 	char major[16];
@@ -221,7 +220,6 @@ static void tracker_finding(struct tracker_match *tm, sqlite3_stmt *st,
 	const char *urgency = (const char *)sqlite3_column_text(st, 4);
 	enum vuln_severity sev = SEV_UNKNOWN;
 
-	memset(f, 0, sizeof(*f));
 	f->pkg = pkg;
 	f->status = status;
 	f->id = xstrdup((const char *)sqlite3_column_text(st, 0));
@@ -253,13 +251,13 @@ static const char *tracker_cve(const char *id)
 }
 
 /* The tracker entries of one package: every issue it names (findings or
- * not), and the findings. */
+ * not), sorted, and the findings. */
 struct tracker_set {
 	char **issues;
 	ssize_t *finding; /* per issue: index into f, or -1 */
-	size_t nissues;
+	size_t nissues, ialloc;
 	struct vuln_finding *f;
-	size_t nf;
+	size_t nf, falloc;
 };
 
 static void tracker_set_release(struct tracker_set *s)
@@ -271,11 +269,11 @@ static void tracker_set_release(struct tracker_set *s)
 	vuln_findings_free(s->f, s->nf);
 }
 
+/* The index of id in s->issues, or -(where it would go) - 1. */
 static ssize_t tracker_set_find(const struct tracker_set *s, const char *id)
 {
 	size_t lo = 0, hi = s->nissues;
 
-	/* issues come sorted (ORDER BY i.name) */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(s->issues[mid], id);
@@ -287,7 +285,38 @@ static ssize_t tracker_set_find(const struct tracker_set *s, const char *id)
 		else
 			hi = mid;
 	}
-	return -1;
+	return -(ssize_t)lo - 1;
+}
+
+/* Inserts issue id at its place; with_finding: it gets a new finding,
+ * returned (zeroed), else NULL. */
+static struct vuln_finding *tracker_set_add(struct tracker_set *s,
+					    const char *id, bool with_finding)
+{
+	size_t at = (size_t)(-tracker_set_find(s, id) - 1);
+
+	if (s->nissues == s->ialloc) {
+		s->ialloc = s->ialloc ? 2 * s->ialloc : 16;
+		s->issues = xrealloc(s->issues, s->ialloc * sizeof(*s->issues));
+		s->finding =
+			xrealloc(s->finding, s->ialloc * sizeof(*s->finding));
+	}
+	memmove(s->issues + at + 1, s->issues + at,
+		(s->nissues - at) * sizeof(*s->issues));
+	memmove(s->finding + at + 1, s->finding + at,
+		(s->nissues - at) * sizeof(*s->finding));
+	s->issues[at] = xstrdup(id);
+	s->finding[at] = -1;
+	s->nissues++;
+	if (!with_finding)
+		return NULL;
+	if (s->nf == s->falloc) {
+		s->falloc = s->falloc ? 2 * s->falloc : 16;
+		s->f = xrealloc(s->f, s->falloc * sizeof(*s->f));
+	}
+	s->finding[at] = (ssize_t)s->nf;
+	memset(&s->f[s->nf], 0, sizeof(*s->f));
+	return &s->f[s->nf++];
 }
 
 static void tracker_add_alias(struct vuln_finding *f, const char *id)
@@ -295,26 +324,57 @@ static void tracker_add_alias(struct vuln_finding *f, const char *id)
 	for (size_t i = 0; i < f->naliases; i++)
 		if (!strcmp(f->aliases[i], id))
 			return;
-	f->aliases = xrealloc(f->aliases,
-			      (f->naliases + 1) * sizeof(*f->aliases));
+	f->aliases =
+		xrealloc(f->aliases, (f->naliases + 1) * sizeof(*f->aliases));
 	f->aliases[f->naliases++] = xstrdup(id);
 }
 
-/* Folds OSV finding o into the tracker's findings; false when it names
- * no issue the tracker has for this package. */
+static char *tracker_dup(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/* A row for a CVE the tracker does not list, from OSV finding o that
+ * names it next to ones it does: o's fix and details, o's id an alias. */
+static void tracker_from_osv(struct vuln_finding *f,
+			     const struct vuln_finding *o, const char *cve)
+{
+	*f = *o;
+	f->id = xstrdup(cve);
+	f->aliases = xcalloc(1, sizeof(*f->aliases));
+	f->naliases = 0;
+	tracker_add_alias(f, o->id);
+	f->fixed = tracker_dup(o->fixed);
+	f->cvss_vector = tracker_dup(o->cvss_vector);
+	f->summary = tracker_dup(o->summary);
+	f->vendor_severity = tracker_dup(o->vendor_severity);
+	f->refs = xcalloc(o->nrefs + 1, sizeof(*f->refs));
+	for (size_t i = 0; i < o->nrefs; i++)
+		f->refs[i] = xstrdup(o->refs[i]);
+}
+
+/* Folds OSV finding o into the tracker's findings; false (o stays as it
+ * is) when it names no issue the tracker has for this package. */
 static bool tracker_fold(struct tracker_set *s, const struct vuln_finding *o)
 {
 	bool known = false;
 
-	for (size_t i = 0; i <= o->naliases; i++) {
+	for (size_t i = 0; !known && i <= o->naliases; i++) {
+		const char *cve = tracker_cve(i ? o->aliases[i - 1] : o->id);
+
+		known = cve && tracker_set_find(s, cve) >= 0;
+	}
+	for (size_t i = 0; known && i <= o->naliases; i++) {
 		const char *cve = tracker_cve(i ? o->aliases[i - 1] : o->id);
 		ssize_t k = cve ? tracker_set_find(s, cve) : -1;
 		struct vuln_finding *f;
 
-		if (k < 0)
+		if (cve && k < 0) {
+			f = tracker_set_add(s, cve, true);
+			tracker_from_osv(f, o, cve);
 			continue;
-		known = true;
-		if (s->finding[k] < 0)
+		}
+		if (k < 0 || s->finding[k] < 0)
 			continue;
 		f = &s->f[s->finding[k]];
 		tracker_add_alias(f, o->id);
@@ -330,7 +390,6 @@ static int tracker_collect(struct tracker_match *tm, const struct scan_pkg *p,
 	sqlite3_stmt *st = tm->q_rows;
 	const char *src = p->src_name ? p->src_name : p->name;
 	const char *sver = p->src_version ? p->src_version : p->version;
-	size_t alloc = 0;
 	int rc;
 
 	if (vulndb_bind_text(st, 1, tm->release, e) < 0 ||
@@ -338,23 +397,12 @@ static int tracker_collect(struct tracker_match *tm, const struct scan_pkg *p,
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		enum vuln_status status = tracker_status(st, sver);
+		struct vuln_finding *f = tracker_set_add(
+			s, (const char *)sqlite3_column_text(st, 0),
+			status != VULN_STATUS_UNSET);
 
-		if (s->nissues == alloc) {
-			alloc = alloc ? 2 * alloc : 16;
-			s->issues = xrealloc(s->issues,
-					     alloc * sizeof(*s->issues));
-			s->finding = xrealloc(s->finding,
-					      alloc * sizeof(*s->finding));
-			s->f = xrealloc(s->f, alloc * sizeof(*s->f));
-		}
-		s->issues[s->nissues] =
-			xstrdup((const char *)sqlite3_column_text(st, 0));
-		s->finding[s->nissues] = -1;
-		if (status != VULN_STATUS_UNSET) {
-			s->finding[s->nissues] = (ssize_t)s->nf;
-			tracker_finding(tm, st, pkg, status, &s->f[s->nf++]);
-		}
-		s->nissues++;
+		if (f)
+			tracker_finding(tm, st, pkg, status, f);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)

@@ -7,11 +7,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -21,6 +19,7 @@
 #include "scanner/inventory_int.h"
 #include "scanner/scanner.h"
 #include "scanner/vulndb_int.h"
+#include "tests/unit/vulndb_test.h"
 
 #define DT "tests/data/debian-tracker/"
 
@@ -33,56 +32,11 @@ struct fx {
 
 /* --- Helpers ------------------------------------------------------------ */
 
-static char *write_file(const char *dir, const char *name, const char *text)
+/* Writes dir/name; returns its path (the caller's). */
+static char *tmp_file(const char *dir, const char *name, const char *text)
 {
-	char *path = xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	return path;
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *s = NULL;
-	size_t n = 0;
-
-	assert_non_null(f);
-	if (getdelim(&s, &n, '\0', f) < 0) {
-		free(s);
-		s = xstrdup("");
-	}
-	fclose(f);
-	return s;
-}
-
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	struct dirent *de;
-	DIR *d;
-
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode) && (d = opendir(path))) {
-		while ((de = readdir(d))) {
-			char *sub;
-
-			if (!strcmp(de->d_name, ".") ||
-			    !strcmp(de->d_name, ".."))
-				continue;
-			sub = xasprintf("%s/%s", path, de->d_name);
-			rm_rf(sub);
-			free(sub);
-		}
-		closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
+	write_file(dir, name, text);
+	return xasprintf("%s/%s", dir, name);
 }
 
 /* Imports (kind, path) pairs into db; the error message in *msg. */
@@ -106,8 +60,8 @@ static int import_tracker(const char *db, const char *path,
 	return import(db, &in, 1, st, msg, size);
 }
 
-static void inv_os(struct scan_inventory *inv, const char *version_id,
-		   const char *codename)
+static void inv_debian(struct scan_inventory *inv, const char *version_id,
+		       const char *codename)
 {
 	inv->os.id = xstrdup("debian");
 	inv->os.version_id = version_id ? xstrdup(version_id) : NULL;
@@ -128,50 +82,9 @@ static void inv_fixture(struct scan_inventory *inv, const char *version_id,
 	inv_init(inv);
 	for (size_t i = 0; i < out.inv.npkgs; i++)
 		inv_add_pkg(inv, &out.inv.pkgs[i]);
-	inv_os(inv, version_id, codename);
+	inv_debian(inv, version_id, codename);
 	det_out_release(&out);
 	free(data);
-}
-
-static void inv_pkg(struct scan_inventory *inv, const char *name,
-		    const char *version, const char *src,
-		    const char *src_version)
-{
-	struct scan_pkg p = {ECO_DEBIAN,  (char *)name,	       (char *)version,
-			     (char *)src, (char *)src_version, NULL,
-			     NULL};
-
-	inv_add_pkg(inv, &p);
-}
-
-static struct vuln_finding *match(struct vulndb *h,
-				  const struct scan_inventory *inv, size_t *n)
-{
-	struct vuln_finding *f = NULL;
-	struct err e = ERR_INIT;
-
-	if (vulndb_match(h, inv, &f, n, &e) < 0)
-		fail_msg("match: %s", e.msg);
-	return f;
-}
-
-static const struct vuln_finding *find(const struct scan_inventory *inv,
-				       const struct vuln_finding *f, size_t n,
-				       const char *name, const char *id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(f[i].id, id) &&
-		    !strcmp(inv->pkgs[f[i].pkg].name, name))
-			return &f[i];
-	return NULL;
-}
-
-static bool has_alias(const struct vuln_finding *f, const char *id)
-{
-	for (size_t i = 0; i < f->naliases; i++)
-		if (!strcmp(f->aliases[i], id))
-			return true;
-	return false;
 }
 
 static int line_cmp(const void *a, const void *b)
@@ -183,10 +96,12 @@ static int line_cmp(const void *a, const void *b)
 static const char *key_status(const char *s)
 {
 	static const char *const map[][2] = {
-		{"resolved", "fixed"},	       {"open", "affected"},
-		{"no-dsa", "fix_deferred"},    {"postponed", "fix_deferred"},
-		{"ignored", "will_not_fix"},   {"undetermined",
-						"under_investigation"},
+		{"resolved", "fixed"},
+		{"open", "affected"},
+		{"no-dsa", "fix_deferred"},
+		{"postponed", "fix_deferred"},
+		{"ignored", "will_not_fix"},
+		{"undetermined", "under_investigation"},
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++)
@@ -200,7 +115,8 @@ static const char *key_status(const char *s)
 
 static const char osv_extra[] =
 	/* DEBIAN-CVE record of a CVE the tracker lists for sqlite3 */
-	"[{\"id\":\"DEBIAN-CVE-2025-29088\",\"modified\":\"2025-04-10T00:00:00Z\","
+	"[{\"id\":\"DEBIAN-CVE-2025-29088\",\"modified\":\"2025-04-10T00:00:"
+	"00Z\","
 	"\"upstream\":[\"CVE-2025-29088\"],\"affected\":[{\"package\":{"
 	"\"ecosystem\":\"Debian:12\",\"name\":\"sqlite3\"},\"ranges\":[{"
 	"\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"}]}]}]},"
@@ -233,27 +149,26 @@ static int group_setup(void **state)
 	if (!mkdtemp(fx->dir))
 		return -1;
 	fx->db = xasprintf("%s/vulndb.db", fx->dir);
-	in[2].path = write_file(fx->dir, "extra.json", osv_extra);
+	in[2].path = tmp_file(fx->dir, "extra.json", osv_extra);
 	if (import(fx->db, in, 3, &fx->stats, msg, sizeof(msg)) < 0) {
 		print_error("import: %s\n", msg);
 		return -1;
 	}
 	free((char *)in[2].path);
-	fx->h = vulndb_open(fx->db, &e);
-	if (!fx->h) {
-		print_error("open: %s\n", e.msg);
-		return -1;
-	}
 	*state = fx;
-	return 0;
+	fx->h = vulndb_open(fx->db, &e);
+	if (fx->h)
+		return 0;
+	print_error("open: %s\n", e.msg);
+	return -1;
 }
 
 static int group_teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	vulndb_free(fx->h);
 	rm_rf(fx->dir);
+	vulndb_free(fx->h);
 	free(fx->db);
 	free(fx);
 	return 0;
@@ -280,30 +195,31 @@ static long long count(const char *db, const char *sql)
 static void test_import(void **state)
 {
 	struct fx *fx = *state;
+	static const struct {
+		const char *where;
+		long long n;
+	} counts[] = {
+		/* the fixture README's figures */
+		{"tracker", 676},
+		{"tracker_issue", 168},
+		{"tracker_issue WHERE description IS NOT NULL", 119},
+		{"tracker WHERE release = 'bookworm' AND status = 1", 64},
+		{"tracker WHERE nodsa IS NOT NULL", 34},
+		{"tracker WHERE nodsa_reason = 'postponed'", 4},
+		{"tracker WHERE urgency = 'unimportant'", 125},
+		{"tracker WHERE release = 'bullseye'", 0},
+	};
 
-	/* 169 (source, issue) records + the OSV records */
 	assert_int_equal(fx->stats.skipped, 0);
-	assert_int_equal(count(fx->db, "SELECT count(*) FROM tracker"), 676);
-	assert_int_equal(count(fx->db, "SELECT count(*) FROM tracker_issue"),
-			 168);
-	assert_int_equal(count(fx->db, "SELECT count(*) FROM tracker_issue"
-				       " WHERE description IS NOT NULL"),
-			 119);
-	assert_int_equal(count(fx->db, "SELECT count(*) FROM tracker WHERE"
-				       " release = 'bookworm' AND status = 1"),
-			 64);
-	assert_int_equal(count(fx->db, "SELECT count(*) FROM tracker WHERE"
-				       " nodsa IS NOT NULL"),
-			 34);
-	assert_int_equal(count(fx->db, "SELECT count(*) FROM tracker WHERE"
-				       " nodsa_reason = 'postponed'"),
-			 4);
-	assert_int_equal(count(fx->db, "SELECT count(*) FROM tracker WHERE"
-				       " urgency = 'unimportant'"),
-			 125);
-	assert_int_equal(count(fx->db, "SELECT count(*) FROM tracker WHERE"
-				       " release = 'bullseye'"),
-			 0);
+	for (size_t i = 0; i < sizeof(counts) / sizeof(*counts); i++) {
+		char *sql =
+			xasprintf("SELECT count(*) FROM %s", counts[i].where);
+
+		if (count(fx->db, sql) != counts[i].n)
+			fail_msg("%s: %lld, want %lld", sql, count(fx->db, sql),
+				 counts[i].n);
+		free(sql);
+	}
 }
 
 static void test_samples(void **state)
@@ -325,8 +241,9 @@ static void test_samples(void **state)
 	assert_int_equal(in[0].records, 6); /* chromium-browser has "[]" */
 	assert_int_equal(in[1].records, 3);
 	/* starred urgencies and old releases are kept as written */
-	assert_int_equal(count(db, "SELECT count(*) FROM tracker WHERE"
-				   " urgency = 'high**' AND release = 'jessie'"),
+	assert_int_equal(count(db,
+			       "SELECT count(*) FROM tracker WHERE"
+			       " urgency = 'high**' AND release = 'jessie'"),
 			 1);
 	assert_int_equal(count(db, "SELECT count(*) FROM tracker WHERE"
 				   " urgency = 'end-of-life'"),
@@ -349,29 +266,30 @@ static void test_hostile(void **state)
 
 	/* Documents that are not tracker JSON fail, saying so. */
 	for (size_t i = 0; i < sizeof(foreign) / sizeof(*foreign); i++) {
-		p = write_file(fx->dir, "foreign.json", foreign[i]);
+		p = tmp_file(fx->dir, "foreign.json", foreign[i]);
 		assert_int_equal(import_tracker(db, p, &st, msg, sizeof(msg)),
 				 -1);
 		assert_non_null(strstr(msg, "not Debian Security Tracker"));
 		free(p);
 	}
-	p = write_file(fx->dir, "empty.json", "{}");
+	p = tmp_file(fx->dir, "empty.json", "{}");
 	assert_int_equal(import_tracker(db, p, &st, msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "no Debian Security Tracker record"));
 	free(p);
-	p = write_file(fx->dir, "cut.json", "{\"curl\":{\"CVE-1\":{\"rel");
+	p = tmp_file(fx->dir, "cut.json", "{\"curl\":{\"CVE-1\":{\"rel");
 	assert_int_equal(import_tracker(db, p, &st, msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "cut.json"));
 	free(p);
 	assert_int_equal(access(db, F_OK), -1); /* nothing was made */
 
 	/* Malformed entries are skipped and counted, the rest stored. */
-	p = write_file(
+	p = tmp_file(
 		fx->dir, "mixed.json",
 		"{\"a\":{\"CVE-1\":{\"releases\":{\"bookworm\":{\"status\":"
 		"\"open\",\"urgency\":\"low\"},\"trixie\":{\"status\":"
 		"\"weird\"},\"sid\":{\"status\":\"resolved\","
-		"\"fixed_version\":3}}},\"CVE-2\":5,\"CVE-3\":{\"releases\":7}},"
+		"\"fixed_version\":3}}},\"CVE-2\":5,\"CVE-3\":{\"releases\":7}}"
+		","
 		"\"b\":7,\"bad name\":{\"CVE-4\":{\"releases\":{}}}}");
 	if (import_tracker(db, p, &st, msg, sizeof(msg)) < 0)
 		fail_msg("mixed: %s", msg);
@@ -380,7 +298,7 @@ static void test_hostile(void **state)
 	free(p);
 
 	/* A bad feed later leaves the DB as it was. */
-	p = write_file(fx->dir, "cut.json", "{\"a\":{\"CVE-1\":{\"releases\"");
+	p = tmp_file(fx->dir, "cut.json", "{\"a\":{\"CVE-1\":{\"releases\"");
 	assert_int_equal(import_tracker(db, p, &st, msg, sizeof(msg)), -1);
 	assert_int_equal(count(db, "SELECT count(*) FROM tracker"), 1);
 	free(p);
@@ -431,10 +349,9 @@ static char **expected_lines(size_t *n)
 			assert_non_null(col[k]);
 		}
 		assert_true(*n < 128);
-		lines[(*n)++] =
-			xasprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", col[0], col[1],
-				  col[2], col[3], col[4], key_status(col[5]),
-				  col[6]);
+		lines[(*n)++] = xasprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", col[0],
+					  col[1], col[2], col[3], col[4],
+					  key_status(col[5]), col[6]);
 	}
 	qsort(lines, *n, sizeof(*lines), line_cmp);
 	free(text);
@@ -514,8 +431,8 @@ static void test_other_release(void **state)
 	size_t n;
 
 	inv_init(&inv);
-	inv_os(&inv, "11", "bullseye");
-	inv_pkg(&inv, "libc6", "2.31-13+deb11u2", "glibc", NULL);
+	inv_debian(&inv, "11", "bullseye");
+	inv_pkg(&inv, ECO_DEBIAN, "libc6", "2.31-13+deb11u2", "glibc", NULL);
 	f = match(fx->h, &inv, &n);
 	assert_non_null(find(&inv, f, n, "libc6", "DSA-5514-1"));
 	assert_null(find(&inv, f, n, "libc6", "CVE-2023-4911"));
@@ -525,13 +442,14 @@ static void test_other_release(void **state)
 	/* Each release its own entries: CVE-2024-8096 is no-dsa in
 	 * bookworm, fixed in trixie by 8.10.0-1. */
 	inv_init(&inv);
-	inv_os(&inv, NULL, "trixie");
-	inv_pkg(&inv, "curl", "8.14.1-2+deb13u7", NULL, NULL);
-	inv_pkg(&inv, "libcurl4t64", "8.9.1-2", "curl", NULL);
+	inv_debian(&inv, NULL, "trixie");
+	inv_pkg(&inv, ECO_DEBIAN, "curl", "8.14.1-2+deb13u7", NULL, NULL);
+	inv_pkg(&inv, ECO_DEBIAN, "libcurl4t64", "8.9.1-2", "curl", NULL);
 	f = match(fx->h, &inv, &n);
 	assert_null(find(&inv, f, n, "curl", "CVE-2024-8096"));
-	assert_int_equal(find(&inv, f, n, "libcurl4t64", "CVE-2024-8096")->status,
-			 VULN_FIXED);
+	assert_int_equal(
+		find(&inv, f, n, "libcurl4t64", "CVE-2024-8096")->status,
+		VULN_FIXED);
 	vuln_findings_free(f, n);
 	inv_release(&inv);
 }
@@ -545,11 +463,12 @@ static void test_merge(void **state)
 	size_t n;
 
 	inv_init(&inv);
-	inv_os(&inv, "12", "bookworm");
-	inv_pkg(&inv, "libc6", "2.36-9+deb12u3", "glibc", NULL);
-	inv_pkg(&inv, "libsqlite3-0", "3.40.1-2+deb12u1", "sqlite3", NULL);
-	inv_pkg(&inv, "curl", "7.88.1-10+deb12u6", NULL, NULL);
-	inv_pkg(&inv, "libncursesw6", "6.4-4", "ncurses", NULL);
+	inv_debian(&inv, "12", "bookworm");
+	inv_pkg(&inv, ECO_DEBIAN, "libc6", "2.36-9+deb12u3", "glibc", NULL);
+	inv_pkg(&inv, ECO_DEBIAN, "libsqlite3-0", "3.40.1-2+deb12u1", "sqlite3",
+		NULL);
+	inv_pkg(&inv, ECO_DEBIAN, "curl", "7.88.1-10+deb12u6", NULL, NULL);
+	inv_pkg(&inv, ECO_DEBIAN, "libncursesw6", "6.4-4", "ncurses", NULL);
 	f = match(fx->h, &inv, &n);
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(f[i].id, "CVE-", 4) && strncmp(f[i].id, "TEMP-", 5))
@@ -558,20 +477,21 @@ static void test_merge(void **state)
 	 * the fixture's tracker data): one row each, the DSA an alias. */
 	v = find(&inv, f, n, "libc6", "CVE-2023-6246");
 	assert_non_null(v);
-	assert_true(has_alias(v, "DSA-5611-1"));
+	assert_true(has_string(v->aliases, v->naliases, "DSA-5611-1"));
 	assert_int_equal(v->status, VULN_FIXED);
 	assert_string_equal(v->fixed, "2.36-9+deb12u4");
 	v = find(&inv, f, n, "libc6", "CVE-2023-6779");
 	assert_non_null(v);
-	assert_true(has_alias(v, "DSA-5611-1"));
+	assert_true(has_string(v->aliases, v->naliases, "DSA-5611-1"));
 	assert_string_equal(v->fixed, "2.36-9+deb12u4");
 	v = find(&inv, f, n, "libc6", "CVE-2024-33602");
 	assert_non_null(v);
-	assert_true(has_alias(v, "DSA-5678-1"));
+	assert_true(has_string(v->aliases, v->naliases, "DSA-5678-1"));
 	/* DEBIAN-CVE-2025-29088 is the tracker's CVE-2025-29088 */
 	v = find(&inv, f, n, "libsqlite3-0", "CVE-2025-29088");
 	assert_non_null(v);
-	assert_true(has_alias(v, "DEBIAN-CVE-2025-29088"));
+	assert_true(
+		has_string(v->aliases, v->naliases, "DEBIAN-CVE-2025-29088"));
 	assert_int_equal(v->status, VULN_AFFECTED);
 	assert_null(find(&inv, f, n, "libsqlite3-0", "DEBIAN-CVE-2025-29088"));
 	/* an advisory of CVEs the tracker does not know stays as it is */
@@ -620,15 +540,15 @@ static void test_rules(void **state)
 	char msg[512];
 	size_t n;
 
-	p = write_file(fx->dir, "rules.json", rules_json);
+	p = tmp_file(fx->dir, "rules.json", rules_json);
 	if (import_tracker(db, p, &st, msg, sizeof(msg)) < 0)
 		fail_msg("rules: %s", msg);
 	h = vulndb_open(db, &e);
 	assert_non_null(h);
 	inv_init(&inv);
-	inv_os(&inv, "12", "bookworm");
+	inv_debian(&inv, "12", "bookworm");
 	/* binary epoch 1:, source 1.0-3 (no epoch): 1.0-3 < 1:1.0-2 */
-	inv_pkg(&inv, "libpkg1", "1:1.0-3", "pkg", "1.0-3");
+	inv_pkg(&inv, ECO_DEBIAN, "libpkg1", "1:1.0-3", "pkg", "1.0-3");
 	f = match(h, &inv, &n);
 	assert_int_equal(n, 6);
 	v = find(&inv, f, n, "libpkg1", "CVE-2000-0001");
@@ -660,8 +580,8 @@ static void test_rules(void **state)
 
 	/* Installed at the fix: nothing; Ubuntu packages: not the tracker's */
 	inv_init(&inv);
-	inv_os(&inv, "12", "bookworm");
-	inv_pkg(&inv, "libpkg1", "1:1.0-9", "pkg", "1:1.0-9");
+	inv_debian(&inv, "12", "bookworm");
+	inv_pkg(&inv, ECO_DEBIAN, "libpkg1", "1:1.0-9", "pkg", "1:1.0-9");
 	f = match(h, &inv, &n);
 	assert_null(find(&inv, f, n, "libpkg1", "CVE-2000-0005"));
 	assert_null(find(&inv, f, n, "libpkg1", "CVE-2000-0006"));
