@@ -212,25 +212,29 @@ static json_t *report_vuln(const struct vuln_finding *f,
 				 f->cvss_score >= 0 ? json_real(f->cvss_score)
 						    : json_null(),
 				 "vector", jstr(f->cvss_vector));
-	json_t *v = json_pack(
-		"{s:s, s:o, s:o, s:s, s:o, s:s, s:o, s:o, s:o}", "id", f->id,
-		"aliases", report_strv(f->aliases, f->naliases), "package",
-		report_pkg(p, &inv->os), "installed", p->version, "fixed",
-		jstr(f->fixed), "severity", report_sev_name(f->severity),
-		"cvss", cvss, "summary", jstr(f->summary), "references",
-		report_strv(f->refs, f->nrefs));
+	return json_pack("{s:s, s:o, s:o, s:s, s:o, s:s, s:o, s:o, s:o}", "id",
+			 f->id, "aliases", report_strv(f->aliases, f->naliases),
+			 "package", report_pkg(p, &inv->os), "installed",
+			 p->version, "fixed", jstr(f->fixed), "severity",
+			 report_sev_name(f->severity), "cvss", cvss, "summary",
+			 jstr(f->summary), "references",
+			 report_strv(f->refs, f->nrefs));
+}
 
-	/* What the distribution says: status, and its own rating. */
-	json_object_set_new(v, "status",
+/* Adds what the distribution says of f to its entry o: "status" (every
+ * finding has one) and "vendor_severity" {source, rating} or null. */
+static json_t *report_vuln_vendor(json_t *o, const struct vuln_finding *f)
+{
+	json_object_set_new(o, "status",
 			    json_string(vuln_status_name(f->status, f->fixed)));
 	json_object_set_new(
-		v, "vendor_severity",
+		o, "vendor_severity",
 		f->vendor_severity
 			? json_pack("{s:s, s:s}", "source",
 				    f->vendor_source ? f->vendor_source : "",
 				    "rating", f->vendor_severity)
 			: json_null());
-	return v;
+	return o;
 }
 
 struct vref {
@@ -312,7 +316,9 @@ void report_set_findings(json_t *r, const struct scan_inventory *inv,
 	}
 	qsort(v, nf, sizeof(*v), vref_cmp);
 	for (size_t i = 0; i < nf; i++) {
-		json_array_append_new(vulns, report_vuln(v[i].f, inv));
+		json_array_append_new(
+			vulns, report_vuln_vendor(report_vuln(v[i].f, inv),
+						  v[i].f));
 		counts[v[i].f->severity <= SEV_CRITICAL ? v[i].f->severity
 							: 0]++;
 	}

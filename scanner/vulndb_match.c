@@ -59,11 +59,6 @@ static void match_release_part(const char *s, int ndots, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)n, s);
 }
 
-static const char *match_debian_codename(const char *codename)
-{
-	return debian_release_number(codename);
-}
-
 /* The release osv names, from os-release ("" when unknown). */
 static void match_os_release(const struct scan_os *os,
 			     const struct eco_osv *osv, char *out, size_t size)
@@ -151,9 +146,9 @@ static bool match_query_init(const struct scan_inventory *inv,
 		return false;
 	match_os_release(os, q->osv, q->release, sizeof(q->release));
 	if ((q->ei->flags & ECO_CODENAME) && !os->version_id &&
-	    match_debian_codename(os->codename))
+	    debian_release_number(os->codename))
 		snprintf(q->release, sizeof(q->release), "%s",
-			 match_debian_codename(os->codename));
+			 debian_release_number(os->codename));
 	if ((q->ei->flags & ECO_SECDB) && os->version_id)
 		snprintf(q->secdb, sizeof(q->secdb), "%s", q->release);
 	if ((q->ei->flags & ECO_SOURCE_VERSION) && p->src_version)

@@ -81,7 +81,9 @@ jq -e '[.vulnerabilities[] | select(.id == "DSA-5611-1")] | length == 1 and
 	debian-tracker="$DT/samples/vunnel-debian.json" \
 	debian-tracker="$DT/samples/vuln-list-update-debian.json" \
 	>"$W/samples.log" 2>&1 || { cat "$W/samples.log"; bad "samples import failed"; }
-"$CUSTOMS" db status --db "$W/samples.db" >/dev/null || bad "db status failed"
+"$CUSTOMS" db status --db "$W/samples.db" >"$W/status.txt" || bad "db status failed"
+grep -q "tracker: *32 release entries, 7 issues" "$W/status.txt" ||
+	bad "db status: $(grep tracker "$W/status.txt")"
 if "$CUSTOMS" db import --db "$W/wrong.db" \
 	debian-tracker="$FX/advisories/osv/Debian/real/DSA-3029-1.json" \
 	>"$W/wrong.log" 2>&1; then

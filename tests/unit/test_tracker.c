@@ -575,6 +575,8 @@ static void test_rules(void **state)
 	assert_string_equal(vuln_status_name(v->status, v->fixed),
 			    "fix_deferred");
 	assert_null(find(&inv, f, n, "libpkg1", "CVE-2000-0008"));
+	assert_string_equal(vuln_status_name(VULN_STATUS_UNSET, NULL),
+			    "affected");
 	vuln_findings_free(f, n);
 	inv_release(&inv);
 
