@@ -198,9 +198,28 @@ static int tracker_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
 	return 0;
 }
 
-int tracker_import(struct vulndb_imp *imp, const char *path, struct err *e)
+/* Streams from the file at path, or (path NULL) from data. */
+static int tracker_feed(struct tracker_imp *t, const char *path,
+			const void *data, size_t len, struct err *e)
 {
-	struct tracker_imp t = {imp, path, NULL, NULL, 0, 0};
+	struct jstream *js;
+	int ret;
+
+	if (path)
+		return vulndb_stream(path, 2, TRACKER_MAX_RECORD,
+				     tracker_record, t, e);
+	js = jstream_new(2, TRACKER_MAX_RECORD, tracker_record, t);
+	ret = jstream_feed(js, data, len, e) < 0 || jstream_end(js, e) < 0 ? -1
+									   : 0;
+	jstream_free(js);
+	return ret;
+}
+
+static int tracker_run(struct vulndb_imp *imp, const char *name,
+		       const char *path, const void *data, size_t len,
+		       struct err *e)
+{
+	struct tracker_imp t = {imp, name, NULL, NULL, 0, 0};
 	int ret = -1;
 
 	if (tracker_prepare(imp->db,
@@ -213,19 +232,17 @@ int tracker_import(struct vulndb_imp *imp, const char *path, struct err *e)
 			    "INSERT OR REPLACE INTO tracker (release, source,"
 			    " issue, status, fixed, urgency, nodsa,"
 			    " nodsa_reason) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-			    &t.ins_row, e) < 0)
-		goto out;
-	if (vulndb_stream(path, 2, TRACKER_MAX_RECORD, tracker_record, &t, e) <
-	    0)
+			    &t.ins_row, e) < 0 ||
+	    tracker_feed(&t, path, data, len, e) < 0)
 		goto out;
 	if (t.skipped > TRACKER_MAX_LOGGED)
 		log_msg(LL_WARN, "vulndb: %s: %zu malformed entries skipped",
-			path, t.skipped);
+			name, t.skipped);
 	if (!t.records) {
 		err_set(e, ERR_INVALID,
 			"%s: no Debian Security Tracker record in it (%zu "
 			"malformed entries skipped)",
-			path, t.skipped);
+			name, t.skipped);
 		goto out;
 	}
 	ret = 0;
@@ -235,4 +252,15 @@ out:
 	sqlite3_finalize(t.ins_issue);
 	sqlite3_finalize(t.ins_row);
 	return ret;
+}
+
+int tracker_import(struct vulndb_imp *imp, const char *path, struct err *e)
+{
+	return tracker_run(imp, path, path, NULL, 0, e);
+}
+
+int tracker_import_mem(struct vulndb_imp *imp, const void *data, size_t len,
+		       const char *name, struct err *e)
+{
+	return tracker_run(imp, name, NULL, data, len, e);
 }

@@ -158,6 +158,9 @@ enum tracker_status {
  * (tracker.c).  Malformed entries are logged and counted as skipped; a
  * document that is not tracker-shaped fails (ERR_INVALID). */
 int tracker_import(struct vulndb_imp *imp, const char *path, struct err *e);
+/* The same from memory (the fuzzer); name is for messages. */
+int tracker_import_mem(struct vulndb_imp *imp, const void *data, size_t len,
+		       const char *name, struct err *e);
 
 /* Matching against the tracker (vulndb_tracker.c), per vulndb_match()
  * call: NULL in *out (and 0) when the image is not Debian or the DB has
