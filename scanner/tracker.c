@@ -153,8 +153,9 @@ static int tracker_record(void *ctx, const char *const *keys, size_t depth,
 	const char *issue = depth > 1 ? keys[1] : NULL;
 	json_t *rels = json_object_get(v, "releases"), *ent;
 	sqlite3_int64 id = -1;
-	const char *rel, *desc;
-	bool bad = false;
+	/* a description of another type is left out, not a reason to skip */
+	const char *desc = json_string_value(json_object_get(v, "description"));
+	const char *rel;
 	size_t stored = 0;
 
 	if (depth != 2 || !source || !issue) {
@@ -168,9 +169,8 @@ static int tracker_record(void *ctx, const char *const *keys, size_t depth,
 		tracker_skip(t, source, issue, "not a (source, issue) record");
 		return 0;
 	}
-	desc = tracker_str(v, "description", &bad);
 	/* The tracker writes an issue with no release left as "[]". */
-	if (json_is_array(rels) && !json_array_size(rels) && source && issue)
+	if (json_is_array(rels) && !json_array_size(rels))
 		return 0;
 	if (!json_is_object(v) || !json_is_object(rels) ||
 	    !tracker_name_ok(source) || !tracker_name_ok(issue)) {
