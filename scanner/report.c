@@ -229,10 +229,10 @@ static json_t *report_vuln_vendor(json_t *o, const struct vuln_finding *f)
 			    json_string(vuln_status_name(f->status, f->fixed)));
 	json_object_set_new(
 		o, "vendor_severity",
-		f->vendor_severity
+		f->vendor_rating
 			? json_pack("{s:s, s:s}", "source",
-				    f->vendor_source ? f->vendor_source : "",
-				    "rating", f->vendor_severity)
+				    f->vendor ? f->vendor : "", "rating",
+				    f->vendor_rating)
 			: json_null());
 	return o;
 }

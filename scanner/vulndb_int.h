@@ -81,7 +81,7 @@ const char *vuln_status_name(enum vuln_status s, const char *fixed);
 
 struct vuln_finding {
 	size_t pkg; /* index into inv->pkgs */
-	enum vuln_status status;
+	enum vuln_status status; /* what the distribution says */
 	char *id;
 	char **aliases;
 	size_t naliases;
@@ -89,22 +89,22 @@ struct vuln_finding {
 	enum vuln_severity severity;
 	double cvss_score; /* < 0 when unknown */
 	char *cvss_vector; /* or NULL */
-	char *summary;	   /* or NULL */
+	/* The distribution's own rating (Ubuntu priority, Debian urgency),
+	 * SEV_UNKNOWN when none; vendor names it ("ubuntu", "debian"). */
+	enum vuln_severity vendor_severity;
+	char *vendor;
+	char *summary; /* or NULL */
 	char **refs;
 	size_t nrefs;
-	/* The distribution's own rating, as it writes it (Debian urgency:
-	 * "unimportant", "high**", "not yet assigned"), and whose it is
-	 * ("debian", static); both NULL when it gave none. */
-	char *vendor_severity;
-	const char *vendor_source;
+	/* The vendor's rating as it writes it (Debian urgency: "unimportant",
+	 * "high**", "not yet assigned", "end-of-life"), or NULL. */
+	char *vendor_rating;
 };
 
 /* Matches every package of inv; *out is the caller's (vuln_findings_free). */
 int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
 		 struct vuln_finding **out, size_t *count, struct err *e);
 void vuln_findings_free(struct vuln_finding *f, size_t count);
-/* Releases what one finding owns (not the finding itself). */
-void vuln_findings_free_one(struct vuln_finding *f);
 
 /* Prepares the matcher's statements (vulndb_match.c). */
 int vulndb_match_prepare(struct vulndb *db, struct err *e);

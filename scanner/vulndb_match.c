@@ -642,25 +642,22 @@ int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
 	return 0;
 }
 
-void vuln_findings_free_one(struct vuln_finding *f)
-{
-	free(f->id);
-	for (size_t j = 0; j < f->naliases; j++)
-		free(f->aliases[j]);
-	free(f->aliases);
-	free(f->fixed);
-	free(f->cvss_vector);
-	free(f->summary);
-	for (size_t j = 0; j < f->nrefs; j++)
-		free(f->refs[j]);
-	free(f->refs);
-	free(f->vendor_severity);
-}
-
 void vuln_findings_free(struct vuln_finding *f, size_t count)
 {
-	for (size_t i = 0; f && i < count; i++)
-		vuln_findings_free_one(&f[i]);
+	for (size_t i = 0; f && i < count; i++) {
+		free(f[i].id);
+		for (size_t j = 0; j < f[i].naliases; j++)
+			free(f[i].aliases[j]);
+		free(f[i].aliases);
+		free(f[i].fixed);
+		free(f[i].cvss_vector);
+		free(f[i].vendor);
+		free(f[i].vendor_rating);
+		free(f[i].summary);
+		for (size_t j = 0; j < f[i].nrefs; j++)
+			free(f[i].refs[j]);
+		free(f[i].refs);
+	}
 	free(f);
 }
 

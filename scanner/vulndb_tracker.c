@@ -227,14 +227,14 @@ static void tracker_finding(struct tracker_match *tm, sqlite3_stmt *st,
 	if (status == VULN_FIXED)
 		f->fixed = xstrdup((const char *)sqlite3_column_text(st, 3));
 	if (urgency && vuln_severity_parse(urgency, &sev) == 0)
-		f->severity = sev;
+		f->severity = f->vendor_severity = sev;
 	f->cvss_score = -1;
 	f->summary = match_summary(sqlite3_column_text(st, 1));
 	f->refs = xcalloc(1, sizeof(*f->refs));
 	f->refs[f->nrefs++] = xasprintf(TRACKER_URL "%s", f->id);
 	if (urgency) {
-		f->vendor_severity = xstrdup(urgency);
-		f->vendor_source = "debian";
+		f->vendor_rating = xstrdup(urgency);
+		f->vendor = xstrdup("debian");
 	}
 	tracker_enrich(tm, f);
 }
@@ -347,7 +347,8 @@ static void tracker_from_osv(struct vuln_finding *f,
 	f->fixed = tracker_dup(o->fixed);
 	f->cvss_vector = tracker_dup(o->cvss_vector);
 	f->summary = tracker_dup(o->summary);
-	f->vendor_severity = tracker_dup(o->vendor_severity);
+	f->vendor = tracker_dup(o->vendor);
+	f->vendor_rating = tracker_dup(o->vendor_rating);
 	f->refs = xcalloc(o->nrefs + 1, sizeof(*f->refs));
 	for (size_t i = 0; i < o->nrefs; i++)
 		f->refs[i] = xstrdup(o->refs[i]);
@@ -418,7 +419,8 @@ int tracker_match_pkg(struct tracker_match *tm,
 {
 	const struct scan_pkg *p = &inv->pkgs[pkg];
 	struct tracker_set s = {0};
-	size_t kept = first;
+	struct vuln_finding *folded;
+	size_t kept = first, nfolded = 0;
 
 	if (!tm || p->eco != ECO_DEBIAN)
 		return 0;
@@ -426,12 +428,14 @@ int tracker_match_pkg(struct tracker_match *tm,
 		tracker_set_release(&s);
 		return -1;
 	}
+	folded = xcalloc(*n - first + 1, sizeof(*folded));
 	for (size_t i = first; i < *n; i++) {
 		if (tracker_fold(&s, &(*f)[i]))
-			vuln_findings_free_one(&(*f)[i]);
+			folded[nfolded++] = (*f)[i];
 		else
 			(*f)[kept++] = (*f)[i];
 	}
+	vuln_findings_free(folded, nfolded);
 	*n = kept;
 	if (*n + s.nf > *alloc) {
 		*alloc = *n + s.nf;

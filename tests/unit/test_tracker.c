@@ -326,7 +326,7 @@ static char **fixture_lines(struct vulndb *h, const char *version_id,
 			p->src_name ? p->src_name : p->name, p->version,
 			f[i].id, f[i].fixed ? f[i].fixed : "",
 			vuln_status_name(f[i].status, f[i].fixed),
-			f[i].vendor_severity ? f[i].vendor_severity : "");
+			f[i].vendor_rating ? f[i].vendor_rating : "");
 	}
 	qsort(lines, *n, sizeof(*lines), line_cmp);
 	vuln_findings_free(f, *n);
@@ -405,8 +405,8 @@ static void test_summary_counts(void **state)
 	f = match(fx->h, &inv, &n);
 	for (size_t i = 0; i < n; i++) {
 		st[f[i].status]++;
-		assert_string_equal(f[i].vendor_source, "debian");
-		if (!strcmp(f[i].vendor_severity, "unimportant")) {
+		assert_string_equal(f[i].vendor, "debian");
+		if (!strcmp(f[i].vendor_rating, "unimportant")) {
 			unimportant++;
 			low += f[i].severity == SEV_LOW;
 		}
@@ -554,7 +554,8 @@ static void test_rules(void **state)
 	v = find(&inv, f, n, "libpkg1", "CVE-2000-0001");
 	assert_int_equal(v->status, VULN_WILL_NOT_FIX);
 	assert_int_equal(v->severity, SEV_LOW);
-	assert_string_equal(v->vendor_severity, "low**");
+	assert_string_equal(v->vendor_rating, "low**");
+	assert_int_equal(v->vendor_severity, SEV_LOW);
 	assert_null(v->fixed);
 	v = find(&inv, f, n, "libpkg1", "CVE-2000-0002");
 	assert_int_equal(v->status, VULN_UNDER_INVESTIGATION);
