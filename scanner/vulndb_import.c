@@ -415,8 +415,8 @@ static int vulndb_walk_all(struct vulndb_walk *w, struct vulndb_input *in,
 			return -1;
 		if (!w->imp)
 			continue;
-		in[i].records =
-			vulndb_imp_records(w->imp) - vulndb_imp_records(&before);
+		in[i].records = vulndb_imp_records(w->imp) -
+				vulndb_imp_records(&before);
 		in[i].skipped = w->imp->skipped - before.skipped;
 	}
 	return 0;

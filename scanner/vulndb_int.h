@@ -80,7 +80,7 @@ enum vuln_status {
 const char *vuln_status_name(enum vuln_status s, const char *fixed);
 
 struct vuln_finding {
-	size_t pkg; /* index into inv->pkgs */
+	size_t pkg;		 /* index into inv->pkgs */
 	enum vuln_status status; /* what the distribution says */
 	char *id;
 	char **aliases;
