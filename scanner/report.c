@@ -221,6 +221,21 @@ static json_t *report_vuln(const struct vuln_finding *f,
 			 report_strv(f->refs, f->nrefs));
 }
 
+/* Adds what the distribution says of f to its entry o: "status" (every
+ * finding has one) and "vendor_severity" {source, rating} or null. */
+static json_t *report_vuln_vendor(json_t *o, const struct vuln_finding *f)
+{
+	json_object_set_new(o, "status",
+			    json_string(vuln_status_name(f->status, f->fixed)));
+	json_object_set_new(o, "vendor_severity",
+			    f->vendor_rating
+				    ? json_pack("{s:s, s:s}", "source",
+						f->vendor ? f->vendor : "",
+						"rating", f->vendor_rating)
+				    : json_null());
+	return o;
+}
+
 struct vref {
 	const struct vuln_finding *f;
 	const struct scan_inventory *inv;
@@ -300,7 +315,9 @@ void report_set_findings(json_t *r, const struct scan_inventory *inv,
 	}
 	qsort(v, nf, sizeof(*v), vref_cmp);
 	for (size_t i = 0; i < nf; i++) {
-		json_array_append_new(vulns, report_vuln(v[i].f, inv));
+		json_array_append_new(
+			vulns,
+			report_vuln_vendor(report_vuln(v[i].f, inv), v[i].f));
 		counts[v[i].f->severity <= SEV_CRITICAL ? v[i].f->severity
 							: 0]++;
 	}
