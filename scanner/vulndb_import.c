@@ -362,6 +362,8 @@ static int vulndb_streamed_file(struct vulndb_walk *w, const char *path)
 	if (w->h)
 		return vulndb_hash_file(w, path);
 	switch (w->kind) {
+	case VULNDB_NVD:
+		return nvd_import(w->imp, path, w->e);
 	default:
 		return err_set(w->e, ERR_UNSUPPORTED,
 			       "%s: %s feeds cannot be imported", path,
@@ -407,8 +409,9 @@ static int vulndb_walk_all(struct vulndb_walk *w, struct vulndb_input *in,
 			return -1;
 		if (!w->imp)
 			continue;
-		in[i].records = w->imp->advisories + w->imp->secfixes -
-				before.advisories - before.secfixes;
+		in[i].records = w->imp->advisories + w->imp->secfixes +
+				w->imp->nvd - before.advisories -
+				before.secfixes - before.nvd;
 		in[i].skipped = w->imp->skipped - before.skipped;
 	}
 	return 0;
@@ -471,20 +474,29 @@ static const char vulndb_schema_sql[] =
 	" id INTEGER PRIMARY KEY, vid TEXT NOT NULL UNIQUE,"
 	" summary TEXT, details TEXT, modified TEXT, published TEXT,"
 	" withdrawn TEXT, aliases TEXT NOT NULL, refs TEXT NOT NULL,"
-	" severity INTEGER NOT NULL, cvss_score REAL, cvss_vector TEXT);"
+	" severity INTEGER NOT NULL, cvss_score REAL, cvss_vector TEXT,"
+	" vendor_sev INTEGER NOT NULL);"
 	"CREATE TABLE affected ("
 	" adv INTEGER NOT NULL, ecosystem TEXT NOT NULL,"
 	" eco_base TEXT NOT NULL, name TEXT NOT NULL, ranges TEXT,"
 	" versions TEXT, severity INTEGER NOT NULL, cvss_score REAL,"
-	" cvss_vector TEXT);"
+	" cvss_vector TEXT, vendor_sev INTEGER NOT NULL);"
 	"CREATE TABLE secfix (distro TEXT NOT NULL, repo TEXT NOT NULL,"
 	" name TEXT NOT NULL, fixed TEXT NOT NULL, vid TEXT NOT NULL);"
+	"CREATE TABLE nvd (cve TEXT PRIMARY KEY, modified TEXT NOT NULL,"
+	" rejected INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE nvd_cvss (cve TEXT NOT NULL, version TEXT NOT NULL,"
+	" vector TEXT NOT NULL, score REAL NOT NULL, severity INTEGER NOT NULL,"
+	" source TEXT NOT NULL, type TEXT NOT NULL, rank INTEGER NOT NULL,"
+	" PRIMARY KEY (cve, version)) WITHOUT ROWID;"
 	/* Replacing a duplicate record deletes its rows by adv. */
 	"CREATE INDEX affected_adv ON affected (adv);";
 
 static const char vulndb_index_sql[] =
 	"CREATE INDEX affected_pkg ON affected (eco_base, name);"
-	"CREATE INDEX secfix_pkg ON secfix (distro, name);";
+	"CREATE INDEX secfix_pkg ON secfix (distro, name);"
+	/* Rejected CVEs were kept as markers only (nvd.c). */
+	"DELETE FROM nvd WHERE rejected = 1;";
 
 static int vulndb_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
 			  struct err *e)
@@ -546,13 +558,14 @@ int vulndb_imp_open(struct vulndb_imp *imp, const char *path, struct err *e)
 	if (vulndb_prepare(imp->db,
 			   "INSERT INTO advisory (vid, summary, details,"
 			   " modified, published, withdrawn, aliases, refs,"
-			   " severity, cvss_score, cvss_vector)"
-			   " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+			   " severity, cvss_score, cvss_vector, vendor_sev)"
+			   " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
 			   &imp->ins_adv, e) < 0 ||
 	    vulndb_prepare(imp->db,
 			   "INSERT INTO affected (adv, ecosystem, eco_base,"
 			   " name, ranges, versions, severity, cvss_score,"
-			   " cvss_vector) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+			   " cvss_vector, vendor_sev)"
+			   " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
 			   &imp->ins_aff, e) < 0 ||
 	    vulndb_prepare(imp->db,
 			   "INSERT INTO secfix (distro, repo, name, fixed, vid)"
@@ -616,7 +629,8 @@ static int vulndb_finish(struct vulndb_imp *imp, const char *hash,
 	    vulndb_set_meta(imp->db, "import_time", stamp, e) < 0 ||
 	    vulndb_set_meta(imp->db, "inputs", inputs, e) < 0)
 		goto out;
-	snprintf(num, sizeof(num), "%zu", imp->advisories + imp->secfixes);
+	snprintf(num, sizeof(num), "%zu",
+		 imp->advisories + imp->secfixes + imp->nvd);
 	if (vulndb_set_meta(imp->db, "records", num, e) < 0)
 		goto out;
 	snprintf(num, sizeof(num), "%zu", imp->skipped);
@@ -765,7 +779,7 @@ int vulndb_import_inputs(const char *dbpath, struct vulndb_input *in,
 	    vulndb_walk_all(&w, in, npaths) < 0 ||
 	    vulndb_finish(&imp, hash, in, npaths, e) < 0)
 		goto out;
-	stats->records = imp.advisories + imp.secfixes;
+	stats->records = imp.advisories + imp.secfixes + imp.nvd;
 	stats->skipped = imp.skipped;
 	/* A feed with nothing usable in it is a mistake, not an empty DB:
 	 * keep the data we have. */

@@ -20,9 +20,24 @@
  *                          and the severity that applies to this package
  *   secfix                 Alpine secdb: distro ("v3.18"), repo ("main"),
  *                          name (origin), fixed (the secfixes key), vid
+ *   nvd                    one row per NVD CVE record (nvd.c): cve,
+ *                          modified (its lastModified: the later copy
+ *                          wins), rejected (1 only during the import)
+ *   nvd_cvss               per CVE and CVSS version ("4.0", "3.1", "3.0",
+ *                          "2.0") the metric nvd.c chose: vector, score,
+ *                          severity, source (who scored it: nvd@nist.gov,
+ *                          a CNA, an ADP), type (Primary, Secondary), rank
+ *                          (4 NVD Primary, 3 other Primary, 2 the CNA's
+ *                          Secondary, 1 other Secondary such as CISA-ADP)
  *
- * Lookups go through the indexes affected(eco_base, name) and
- * secfix(distro, name).
+ * advisory and affected rows carry two ratings: severity/cvss_score/
+ * cvss_vector, the advisory's own (from its CVSS vectors, else a severity
+ * word such as GHSA's), and vendor_sev, a distribution's own rating (Ubuntu
+ * priority, Debian urgency, a distribution's database_specific severity)
+ * or 0 (SEV_UNKNOWN) when there is none.
+ *
+ * Lookups go through the indexes affected(eco_base, name),
+ * secfix(distro, name) and nvd_cvss's key (cve, version).
  */
 #ifndef SCANNER_VULNDB_INT_H
 #define SCANNER_VULNDB_INT_H
@@ -40,18 +55,39 @@
 
 /* Bump when the schema or the meaning of stored data changes: an older DB
  * is then refused by vulndb_open() and rebuilt by the next import. */
-#define VULNDB_SCHEMA 1
+#define VULNDB_SCHEMA 2
 
 /* An open DB (vulndb.c); the statements are the matcher's, prepared once
  * and reused for every package. */
 struct vulndb {
 	sqlite3 *db;
-	sqlite3_stmt *q_affected, *q_secfix, *q_advisory;
+	sqlite3_stmt *q_affected, *q_secfix, *q_advisory, *q_nvd;
 	char version[96];
+	enum vuln_sev_pref pref; /* vulndb_prefer() */
 };
 
 /* Prints counts per ecosystem and the import time. */
 int vulndb_status(struct vulndb *db, FILE *out, struct err *e);
+
+/* Where a finding's severity comes from (vuln_rate()). */
+enum vuln_sev_source {
+	SEVSRC_UNKNOWN = 0,
+	SEVSRC_VENDOR,	 /* the distribution's own rating: f->vendor */
+	SEVSRC_NVD,	 /* NVD's CVSS of the CVE */
+	SEVSRC_ADVISORY, /* the advisory's own (its CVSS or word) */
+};
+
+/* One CVSS rating a finding shows. */
+struct vuln_cvss {
+	char version[4]; /* "4.0", "3.1", "3.0", "2.0" */
+	char *vector;
+	double score;
+	enum vuln_severity severity;
+	bool nvd;	/* NVD's (for cve), else the advisory's own */
+	char *cve;	/* NVD: the CVE it rates */
+	char *assigner; /* NVD: who scored it (nvd@nist.gov, a CNA...) */
+	char *type;	/* NVD: "Primary" or "Secondary" */
+};
 
 struct vuln_finding {
 	size_t pkg; /* index into inv->pkgs */
@@ -59,13 +95,36 @@ struct vuln_finding {
 	char **aliases;
 	size_t naliases;
 	char *fixed; /* fixed version, or NULL if none */
+	/* The severity shown, and where it came from: set by vuln_rate()
+	 * from the ratings below. */
 	enum vuln_severity severity;
+	enum vuln_sev_source severity_source;
+	/* The advisory's own rating. */
+	enum vuln_severity adv_severity;
 	double cvss_score; /* < 0 when unknown */
 	char *cvss_vector; /* or NULL */
-	char *summary;	   /* or NULL */
+	/* The distribution's own rating (Ubuntu priority, Debian urgency),
+	 * SEV_UNKNOWN when none; vendor names it ("ubuntu", "debian"). */
+	enum vuln_severity vendor_severity;
+	char *vendor;
+	/* The ratings a report shows (NVD's, then the advisory's own). */
+	struct vuln_cvss *cvss;
+	size_t ncvss;
+	char *summary; /* or NULL */
 	char **refs;
 	size_t nrefs;
 };
+
+/* Frees n ratings and the array. */
+void vuln_cvss_free(struct vuln_cvss *c, size_t n);
+
+/* Rates findings (severity, severity_source, cvss) from their vendor and
+ * advisory ratings and NVD's data in db, as db's preference says:
+ * vendor > NVD > advisory > unknown, or NVD first with VULN_PREFER_NVD.
+ * vulndb_match() calls it; a matcher of another source that adds findings
+ * later calls it for those. */
+int vuln_rate(struct vulndb *db, struct vuln_finding *f, size_t n,
+	      struct err *e);
 
 /* Matches every package of inv; *out is the caller's (vuln_findings_free). */
 int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
@@ -84,6 +143,7 @@ struct vulndb_imp {
 	size_t secfixes;   /* secdb (package, CVE, version) rows stored */
 	size_t skipped;	   /* malformed records */
 	size_t duplicates; /* records replaced or ignored by id */
+	size_t nvd;	   /* NVD CVE records stored */
 };
 
 /* Opens an import into a new DB at path (":memory:" works: the fuzzer
@@ -111,6 +171,11 @@ bool secdb_is_secdb(json_t *doc);
 /* Imports a secdb document; like osv_import(). */
 int secdb_import(struct vulndb_imp *imp, json_t *doc, const char *name,
 		 struct err *e);
+
+/* Imports an NVD CVE API 2.0 JSON file (plain or compressed), streamed;
+ * malformed records are logged and skipped, -1 when the file is not
+ * JSON, a record is too large, or the DB fails. */
+int nvd_import(struct vulndb_imp *imp, const char *path, struct err *e);
 
 /* Streams the JSON file at path (plain or compressed) through jstream:
  * fn gets each value at depth (see common/jstream.h).  For the streamed
