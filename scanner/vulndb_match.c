@@ -702,7 +702,7 @@ int vulndb_match_prepare(struct vulndb *db, struct err *e)
 		" WHERE vid = ?1 AND withdrawn IS NULL";
 	static const char nvd_sql[] =
 		"SELECT version, vector, score, severity, source, type, rank"
-		" FROM nvd_cvss WHERE cve = ?1";
+		" FROM nvd_cvss WHERE cve = ?1 ORDER BY version DESC";
 
 	if (sqlite3_prepare_v2(db->db, affected_sql, -1, &db->q_affected,
 			       NULL) != SQLITE_OK ||
