@@ -255,15 +255,21 @@ static void nvd_bare_add(struct nvd_ctx *c, const char *const *keys,
 	static const char *const scalars[] = {
 		"id", "sourceIdentifier", "lastModified", "vulnStatus"};
 	json_t *m;
+	size_t i;
 
 	if (depth == 1) {
-		for (size_t i = 0; i < sizeof(scalars) / sizeof(*scalars); i++)
+		for (i = 0; i < sizeof(scalars) / sizeof(*scalars); i++)
 			if (keys[0] && !strcmp(keys[0], scalars[i]))
 				json_object_set(c->bare, keys[0], v);
 		return;
 	}
 	if (depth != 2 || !keys[0] || !keys[1] || strcmp(keys[0], "metrics"))
 		return;
+	for (i = 0; i < NVD_NVERSIONS; i++)
+		if (!strcmp(keys[1], nvd_versions[i].key))
+			break;
+	if (i == NVD_NVERSIONS)
+		return; /* kept: only what a record of its own would use */
 	m = json_object_get(c->bare, "metrics");
 	if (!m) {
 		m = json_object();
