@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "scanner/cvss_int.h"
 #include "common/banned.h"
 
 #define RATE_NVD_ROWS 4 /* one per CVSS version */
@@ -145,17 +146,6 @@ static int rate_nvd(struct vulndb *db, const struct vuln_finding *f,
 	return ret;
 }
 
-static const char *rate_vector_version(const char *v)
-{
-	if (!strncmp(v, "CVSS:4.0/", 9))
-		return "4.0";
-	if (!strncmp(v, "CVSS:3.1/", 9))
-		return "3.1";
-	if (!strncmp(v, "CVSS:3.0/", 9))
-		return "3.0";
-	return "2.0";
-}
-
 /* f->cvss: NVD's rows, then the advisory's own vector. */
 static void rate_cvss_list(struct vuln_finding *f, struct rate_nvd *nvd)
 {
@@ -168,9 +158,12 @@ static void rate_cvss_list(struct vuln_finding *f, struct rate_nvd *nvd)
 	nvd->n = 0; /* moved */
 	if (f->cvss_vector) {
 		struct vuln_cvss *c = &f->cvss[n - 1];
+		struct cvss_score cs;
 
-		snprintf(c->version, sizeof(c->version), "%s",
-			 rate_vector_version(f->cvss_vector));
+		/* osv.c stores only vectors cvss_compute() reads. */
+		if (cvss_compute(f->cvss_vector, &cs, NULL) == 0)
+			snprintf(c->version, sizeof(c->version), "%d.%d",
+				 cs.major, cs.minor);
 		c->vector = xstrdup(f->cvss_vector);
 		c->score = f->cvss_score;
 		c->severity = f->adv_severity;

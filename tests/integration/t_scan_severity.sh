@@ -6,20 +6,13 @@
 # imported as nvd=FILE), real Ubuntu OSV records and two records written
 # here; checked in the JSON, table and CycloneDX outputs and --fail-on.
 # Exit 0 pass, 1 fail, 77 skip.
-set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-CUSTOMS=$BUILD/customs
-DATA=$ROOT/tests/data
-for tool in jq tar gzip sha256sum; do
-	command -v $tool >/dev/null || { echo "skip: $tool missing"; exit 77; }
-done
-[ -x "$CUSTOMS" ] || { echo "skip: $CUSTOMS not built"; exit 77; }
-. "$DATA/images/mklayout.sh"
-
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+set +e # the checks below read exit statuses
+need tar gzip
+FX=$ROOT/tests/data
+. "$FX/images/mklayout.sh"
+T=$TMP/w
+mkdir -p "$T"
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 
@@ -43,7 +36,7 @@ cat >"$T/osv/TEST-ZLIB-2.json" <<'EOF'
   {"package": {"ecosystem": "Debian:12", "name": "zlib"},
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]}]}
 EOF
-F=$DATA/feeds
+F=$FX/feeds
 "$CUSTOMS" db import --db "$T/vuln.db" "$T/osv" "$F/ubuntu-osv/canonical" \
 	"nvd=$F/nvd/nvdcve-2.0-fixture.json.gz" >"$T/import.log" 2>&1 ||
 	{ cat "$T/import.log"; bad "db import"; exit 1; }
@@ -51,7 +44,7 @@ F=$DATA/feeds
 	bad "db status does not count 90 NVD CVEs"
 
 # Images: the Debian fixture, and an Ubuntu 22.04 one with sqlite3.
-fixture_stage "$DATA/images/debian-bookworm-minbase" "$T/s/debian"
+fixture_stage "$FX/images/debian-bookworm-minbase" "$T/s/debian"
 mkdir -p "$T/s/ubuntu/etc" "$T/s/ubuntu/var/lib/dpkg"
 cat >"$T/s/ubuntu/etc/os-release" <<'EOF'
 NAME="Ubuntu"

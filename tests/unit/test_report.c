@@ -178,6 +178,12 @@ static json_t *make_report(const char *dbver)
 	return r;
 }
 
+/* a[i][key] as a string, or NULL. */
+static const char *elem_str(const json_t *a, size_t i, const char *key)
+{
+	return json_string_value(json_object_get(json_array_get(a, i), key));
+}
+
 static void test_json(void **state)
 {
 	json_t *r = make_report("2026-11-28T12:00:00Z/abc"), *v, *c;
@@ -206,24 +212,12 @@ static void test_json(void **state)
 	assert_int_equal(json_array_size(c), 2);
 	assert_true(json_real_value(json_object_get(json_array_get(c, 0),
 						    "score")) == 10.0);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(c, 0), "source")),
-			    "nvd");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(c, 0), "cve")),
-			    "CVE-2021-44228");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(c, 1), "source")),
-			    "advisory");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(v, 0), "severity_source")),
-			    "nvd");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(v, 1), "severity_source")),
-			    "advisory");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(v, 2), "severity_source")),
-			    "debian");
+	assert_string_equal(elem_str(c, 0, "source"), "nvd");
+	assert_string_equal(elem_str(c, 0, "cve"), "CVE-2021-44228");
+	assert_string_equal(elem_str(c, 1, "source"), "advisory");
+	assert_string_equal(elem_str(v, 0, "severity_source"), "nvd");
+	assert_string_equal(elem_str(v, 1, "severity_source"), "advisory");
+	assert_string_equal(elem_str(v, 2, "severity_source"), "debian");
 	assert_string_equal(
 		json_string_value(json_object_get(json_array_get(v, 2), "id")),
 		"DLA-4783-1");
@@ -291,6 +285,15 @@ static void test_table(void **state)
 	json_decref(r);
 }
 
+/* The source name of a CycloneDX vulnerability's first rating. */
+static const char *rating_source(const json_t *v)
+{
+	return json_string_value(json_object_get(
+		json_object_get(json_array_get(json_object_get(v, "ratings"), 0),
+				"source"),
+		"name"));
+}
+
 static void test_cyclonedx(void **state)
 {
 	json_t *r = make_report("v1"), *bom, *comps, *vulns, *v;
@@ -324,30 +327,14 @@ static void test_cyclonedx(void **state)
 			json_array_get(json_object_get(v, "ratings"), 0),
 			"method")),
 		"CVSSv31");
-	assert_string_equal(
-		json_string_value(json_object_get(
-			json_object_get(
-				json_array_get(json_object_get(v, "ratings"),
-					       0),
-				"source"),
-			"name")),
-		"NVD");
+	assert_string_equal(rating_source(v), "NVD");
 	assert_int_equal(json_array_size(json_object_get(v, "ratings")), 2);
 	/* The DLA's rating is Debian's own. */
 	v = json_array_get(vulns, 2);
-	assert_string_equal(
-		json_string_value(json_object_get(
-			json_object_get(
-				json_array_get(json_object_get(v, "ratings"),
-					       0),
-				"source"),
-			"name")),
-		"debian");
-	assert_string_equal(
-		json_string_value(json_object_get(
-			json_array_get(json_object_get(v, "properties"), 0),
-			"value")),
-		"debian");
+	assert_string_equal(rating_source(v), "debian");
+	assert_string_equal(elem_str(json_object_get(v, "properties"), 0,
+				     "value"),
+			    "debian");
 	json_array_foreach(vulns, i, v)
 		assert_non_null(json_object_get(v, "source"));
 	json_decref(bom);
