@@ -154,7 +154,8 @@ static void rate_cvss_list(struct vuln_finding *f, struct rate_nvd *nvd)
 	vuln_cvss_free(f->cvss, f->ncvss);
 	f->cvss = n ? xcalloc(n, sizeof(*f->cvss)) : NULL;
 	f->ncvss = n;
-	memcpy(f->cvss, nvd->c, nvd->n * sizeof(*nvd->c));
+	if (nvd->n)
+		memcpy(f->cvss, nvd->c, nvd->n * sizeof(*nvd->c));
 	nvd->n = 0; /* moved */
 	if (f->cvss_vector) {
 		struct vuln_cvss *c = &f->cvss[n - 1];
