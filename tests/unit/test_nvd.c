@@ -557,6 +557,51 @@ static void test_ubuntu_match(void **state)
 	vulndb_free(h);
 }
 
+/* A stored report re-matched gets the same fields a scan gives, and a
+ * second re-match changes nothing. */
+static void test_rematch_fields(void **state)
+{
+	struct fx *fx = *state;
+	struct err e = ERR_INIT;
+	struct vulndb *h = vulndb_open(fx->ubuntu_db, &e);
+	json_t *rep, *out = NULL, *again = NULL, *v;
+	size_t i, hits = 0;
+
+	assert_non_null(h);
+	rep = json_pack("{s:{s:s, s:s}, s:[{s:s, s:s, s:s, s:{s:s, s:s}}],"
+			" s:[]}",
+			"os", "id", "ubuntu", "version_id", "22.04", "packages",
+			"name", "libsqlite3-0", "version", "3.37.2-2ubuntu0.3",
+			"ecosystem", scan_eco_name(ECO_UBUNTU), "source", "name",
+			"sqlite3", "version", "3.37.2-2ubuntu0.3", "notes");
+	assert_int_equal(scan_rematch(rep, h, 1, &out, &e), 0);
+	json_array_foreach(json_object_get(out, "vulnerabilities"), i, v) {
+		if (strcmp(json_string_value(json_object_get(v, "id")),
+			   "UBUNTU-CVE-2025-29088"))
+			continue;
+		hits++;
+		assert_string_equal(
+			json_string_value(json_object_get(v, "severity")),
+			"medium");
+		assert_string_equal(json_string_value(json_object_get(
+					    v, "severity_source")),
+				    "ubuntu");
+		assert_string_equal(
+			json_string_value(json_object_get(
+				json_array_get(json_object_get(v, "cvss"), 0),
+				"source")),
+			"nvd");
+	}
+	assert_int_equal(hits, 1);
+	assert_int_equal(scan_rematch(out, h, 1, &again, &e), 0);
+	assert_true(json_equal(json_object_get(out, "vulnerabilities"),
+			       json_object_get(again, "vulnerabilities")));
+	json_decref(rep);
+	json_decref(out);
+	json_decref(again);
+	vulndb_free(h);
+}
+
 /* --- Choosing a finding's severity ------------------------------------------ */
 
 static void finding(struct vuln_finding *f, const char *id, const char *alias,
@@ -659,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_ubuntu_priorities),
 		cmocka_unit_test(test_ubuntu_match),
+		cmocka_unit_test(test_rematch_fields),
 		cmocka_unit_test(test_severity_order),
 	};
 
