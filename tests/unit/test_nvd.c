@@ -49,8 +49,9 @@ static int group_setup(void **state)
 	struct vulndb_input feed = {NVD "nvdcve-2.0-fixture.json.gz",
 				    VULNDB_NVD, NULL, 0, 0};
 	struct vulndb_input recs = {NVD "records", VULNDB_NVD, NULL, 0, 0};
-	struct vulndb_input ubu[2] = {
+	struct vulndb_input ubu[3] = {
 		{UBU "canonical", VULNDB_AUTO, NULL, 0, 0},
+		{UBU "vunnel", VULNDB_AUTO, NULL, 0, 0},
 		{NVD "nvdcve-2.0-fixture.json.gz", VULNDB_NVD, NULL, 0, 0}};
 
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/customs-nvd-XXXXXX");
@@ -60,7 +61,8 @@ static int group_setup(void **state)
 	assert_int_equal(feed.records, 90); /* 91, one rejected */
 	fx->records_db = import(fx, "records.db", &recs, 1);
 	assert_int_equal(recs.records, 90);
-	fx->ubuntu_db = import(fx, "ubuntu.db", ubu, 2);
+	fx->ubuntu_db = import(fx, "ubuntu.db", ubu, 3);
+	assert_int_equal(ubu[0].records + ubu[1].records, 28);
 	*state = fx;
 	return 0;
 }
@@ -469,6 +471,8 @@ static void test_ubuntu_priorities(void **state)
 		{"UBUNTU-CVE-2022-3715", "CVE-2022-3715"},
 		{"UBUNTU-CVE-2024-12133", "CVE-2024-12133"},
 		{"UBUNTU-CVE-2025-5278", "CVE-2025-5278"},
+		{"UBUNTU-CVE-2020-36325", "CVE-2020-36325"},
+		{"USN-5614-1", "CVE-2021-3782"},
 	};
 	/* vid, ecosystem, Ubuntu's priority, the advisory's own rating */
 	static const struct {
@@ -493,6 +497,12 @@ static void test_ubuntu_priorities(void **state)
 		{"USN-7275-1", "Ubuntu:22.04:LTS", SEV_MEDIUM, SEV_UNKNOWN},
 		{"USN-6477-1", "Ubuntu:Pro:16.04:LTS", SEV_LOW, SEV_UNKNOWN},
 		{"USN-6543-1", "Ubuntu:22.04:LTS", SEV_UNKNOWN, SEV_UNKNOWN},
+		{"USN-5614-1", "Ubuntu:18.04:LTS", SEV_MEDIUM, SEV_UNKNOWN},
+		/* negligible counts as low; NVD-style CVSS 7.5 beside it */
+		{"UBUNTU-CVE-2016-20013", "Ubuntu:22.04:LTS", SEV_LOW,
+		 SEV_HIGH},
+		{"UBUNTU-CVE-2014-9913", "Ubuntu:16.04:LTS", SEV_LOW,
+		 SEV_MEDIUM},
 	};
 	struct fx *fx = *state;
 	sqlite3 *db = db_open(fx->ubuntu_db);
@@ -500,6 +510,12 @@ static void test_ubuntu_priorities(void **state)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++)
 		ubuntu_row(db, rows[i].vid, rows[i].eco, rows[i].vendor,
 			   rows[i].own);
+	/* Withdrawn records are kept as such (the matcher skips them). */
+	assert_int_equal(db_count(db,
+				  "SELECT count(*) FROM advisory WHERE"
+				  " withdrawn IS NOT NULL AND vid GLOB ?1",
+				  "UBUNTU-CVE-*"),
+			 3);
 	/* CVE ids: from upstream's UBUNTU-CVE-…, related, or the id. */
 	for (size_t i = 0; i < sizeof(cves) / sizeof(*cves); i++)
 		if (!has_alias(db, cves[i][0], cves[i][1]))
