@@ -44,8 +44,8 @@ const struct opt cfg_options[] = {
 	 cfg_severities, "LEVEL",
 	 "refuse manifest GETs of images with findings at or above LEVEL "
 	 "(critical, high, medium, low, unknown)"},
-	{"severity-source", OPT_STRING, 0, 0, "vendor", CFG_OFF(severity_source),
-	 cfg_sev_sources, "WHOSE",
+	{"severity-source", OPT_STRING, 0, 0, "vendor",
+	 CFG_OFF(severity_source), cfg_sev_sources, "WHOSE",
 	 "nvd: findings take NVD's CVSS rating before a distribution's "
 	 "own; vendor: Ubuntu's priority or Debian's urgency first for "
 	 "their packages"},

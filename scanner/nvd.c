@@ -218,8 +218,7 @@ static int nvd_record(struct nvd_ctx *c, json_t *cve, struct err *e)
 
 	c->n++;
 	if (!json_is_object(cve) || !nvd_is_cve_id(id) || !mod ||
-	    strlen(mod) > NVD_MAX_ID ||
-	    (metrics && !json_is_object(metrics))) {
+	    strlen(mod) > NVD_MAX_ID || (metrics && !json_is_object(metrics))) {
 		log_msg(LL_WARN,
 			"vulndb: skipping %s record %zu: not an NVD CVE record "
 			"(id, lastModified, metrics)",
@@ -252,8 +251,8 @@ static int nvd_record(struct nvd_ctx *c, json_t *cve, struct err *e)
 static void nvd_bare_add(struct nvd_ctx *c, const char *const *keys,
 			 size_t depth, json_t *v)
 {
-	static const char *const scalars[] = {
-		"id", "sourceIdentifier", "lastModified", "vulnStatus"};
+	static const char *const scalars[] = {"id", "sourceIdentifier",
+					      "lastModified", "vulnStatus"};
 	json_t *m;
 	size_t i;
 

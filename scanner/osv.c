@@ -201,14 +201,14 @@ static enum vuln_severity osv_vendor(json_t *severity, json_t *eco_specific,
 	json_t *c;
 	size_t i;
 
-	if (v != SEV_UNKNOWN || osv_sev_word(eco_specific, "ubuntu_priority",
-					     &v) ||
+	if (v != SEV_UNKNOWN ||
+	    osv_sev_word(eco_specific, "ubuntu_priority", &v) ||
 	    osv_sev_word(eco_specific, "urgency", &v))
 		return v;
-	json_array_foreach(json_object_get(json_object_get(db_specific,
-							   "cves_map"),
-					   "cves"),
-			   i, c) {
+	json_array_foreach(
+		json_object_get(json_object_get(db_specific, "cves_map"),
+				"cves"),
+		i, c) {
 		w = osv_ubuntu_priority(json_object_get(c, "severity"));
 		if (w > v)
 			v = w;
@@ -404,9 +404,10 @@ static int osv_store_affected(struct vulndb_imp *imp, sqlite3_int64 adv,
 	}
 	/* A distribution's record-level word is its own rating too. */
 	if (sev.vendor == SEV_UNKNOWN)
-		sev.vendor = os && rec_sev->sev != SEV_UNKNOWN && !rec_sev->vector
-				     ? rec_sev->sev
-				     : rec_sev->vendor;
+		sev.vendor =
+			os && rec_sev->sev != SEV_UNKNOWN && !rec_sev->vector
+				? rec_sev->sev
+				: rec_sev->vendor;
 	if (sqlite3_bind_int64(st, 1, adv) != SQLITE_OK ||
 	    vulndb_bind_text(st, 2, eco, e) < 0 ||
 	    vulndb_bind_text(st, 3, base, e) < 0 ||

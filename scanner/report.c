@@ -225,12 +225,12 @@ static json_t *report_cvss(const struct vuln_finding *f)
 
 	for (size_t i = 0; i < f->ncvss; i++) {
 		const struct vuln_cvss *c = &f->cvss[i];
-		json_t *o = json_pack(
-			"{s:s, s:s, s:o, s:s, s:s}", "version", c->version,
-			"vector", c->vector, "score",
-			c->score >= 0 ? json_real(c->score) : json_null(),
-			"severity", report_sev_name(c->severity), "source",
-			c->nvd ? "nvd" : "advisory");
+		json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s}", "version",
+				      c->version, "vector", c->vector, "score",
+				      c->score >= 0 ? json_real(c->score)
+						    : json_null(),
+				      "severity", report_sev_name(c->severity),
+				      "source", c->nvd ? "nvd" : "advisory");
 
 		if (c->nvd)
 			json_object_update_new(
@@ -248,15 +248,14 @@ static json_t *report_vuln(const struct vuln_finding *f,
 {
 	const struct scan_pkg *p = &inv->pkgs[f->pkg];
 
-	return json_pack("{s:s, s:o, s:o, s:s, s:o, s:s, s:s, s:o, s:o, s:o}",
-			 "id", f->id, "aliases",
-			 report_strv(f->aliases, f->naliases), "package",
-			 report_pkg(p, &inv->os), "installed", p->version,
-			 "fixed", jstr(f->fixed), "severity",
-			 report_sev_name(f->severity), "severity_source",
-			 report_sev_source(f), "cvss", report_cvss(f),
-			 "summary", jstr(f->summary), "references",
-			 report_strv(f->refs, f->nrefs));
+	return json_pack(
+		"{s:s, s:o, s:o, s:s, s:o, s:s, s:s, s:o, s:o, s:o}", "id",
+		f->id, "aliases", report_strv(f->aliases, f->naliases),
+		"package", report_pkg(p, &inv->os), "installed", p->version,
+		"fixed", jstr(f->fixed), "severity",
+		report_sev_name(f->severity), "severity_source",
+		report_sev_source(f), "cvss", report_cvss(f), "summary",
+		jstr(f->summary), "references", report_strv(f->refs, f->nrefs));
 }
 
 struct vref {

@@ -120,7 +120,8 @@ static json_t *cdx_rating(const json_t *c, const char *id)
  * rating of its source, or the vendor's own (method "other"). */
 static json_t *cdx_ratings(const json_t *v, const char *id)
 {
-	const char *src = cstr(v, "severity_source"), *sev = cstr(v, "severity");
+	const char *src = cstr(v, "severity_source"),
+		   *sev = cstr(v, "severity");
 	const json_t *c;
 	json_t *out = json_array();
 	size_t i, first = (size_t)-1;
@@ -161,11 +162,11 @@ static json_t *cdx_vuln(const json_t *v, const char *ref, size_t n)
 	o = json_pack("{s:s, s:s, s:o, s:o}", "bom-ref", bref, "id", id,
 		      "source", cdx_source(id), "ratings", cdx_ratings(v, id));
 	if (cstr(v, "severity_source"))
-		json_object_set_new(
-			o, "properties",
-			json_pack("[{s:s, s:s}]", "name",
-				  "customs:severity_source", "value",
-				  cstr(v, "severity_source")));
+		json_object_set_new(o, "properties",
+				    json_pack("[{s:s, s:s}]", "name",
+					      "customs:severity_source",
+					      "value",
+					      cstr(v, "severity_source")));
 	if (cstr(v, "summary"))
 		json_object_set_new(o, "description",
 				    json_string(cstr(v, "summary")));

@@ -11,9 +11,10 @@
  *   {name, version} | null, layer, path, purl}], vulnerabilities [{id,
  *   aliases, package {name, version, ecosystem, source, layer, path, purl},
  *   installed, fixed | null, severity, severity_source, cvss [...],
- *   summary, references}], counts {critical, high, medium, low, unknown}, notes,
- *   status "complete" | "incomplete", budgets [{budget, limit, layer,
- *   detail}] (only when incomplete: the scan budgets hit, see scanner.h),
+ *   summary, references}], counts {critical, high, medium, low,
+ *   unknown}, notes, status "complete" | "incomplete", budgets [{budget,
+ *   limit, layer, detail}] (only when incomplete: the scan budgets hit,
+ *   see scanner.h),
  *   usage {layer_bytes, image_bytes, ratio, layer_entries, file_bytes,
  *   packages, deadline_ms}: what the scan used of each budget (the
  *   largest layer, file, ...; for tuning them).

@@ -20,9 +20,9 @@
 #include "scanner/scanner.h"
 #include "scanner/vulndb_int.h"
 
-#define NVD   "tests/data/feeds/nvd/"
-#define UBU   "tests/data/feeds/ubuntu-osv/"
-#define CISA  "134c704f-9b21-4f2e-91b3-4a467353bcc0"
+#define NVD  "tests/data/feeds/nvd/"
+#define UBU  "tests/data/feeds/ubuntu-osv/"
+#define CISA "134c704f-9b21-4f2e-91b3-4a467353bcc0"
 
 struct fx {
 	char dir[64];
@@ -121,8 +121,8 @@ static void db_metric(sqlite3 *db, const char *cve, const char *version,
 		src[0] = '\0';
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(out, n, "%.1f/%s", sqlite3_column_double(st, 0),
-			 vuln_severity_name(
-				 (enum vuln_severity)sqlite3_column_int(st, 1)));
+			 vuln_severity_name((
+				 enum vuln_severity)sqlite3_column_int(st, 1)));
 		if (src)
 			snprintf(src, srcn, "%s", sqlite3_column_text(st, 2));
 	}
@@ -185,8 +185,8 @@ static void check_answer_key(const char *path)
 				 1);
 		/* best_v3_score, _severity, _source "kind:source" */
 		db_metric(db, col[0], "3", got, sizeof(got), src, sizeof(src));
-		snprintf(want, sizeof(want), "%s%s%s", col[2], *col[2] ? "/" : "",
-			 col[3]);
+		snprintf(want, sizeof(want), "%s%s%s", col[2],
+			 *col[2] ? "/" : "", col[3]);
 		if (strcmp(got, want))
 			fail_msg("%s: best v3 %s, want %s", col[0], got, want);
 		if (*col[4] && strcmp(src, strchr(col[4], ':') + 1))
@@ -255,10 +255,10 @@ static void test_api_page(void **state)
 	sqlite3 *db = db_open(path);
 
 	assert_int_equal(in.records, 1);
-	assert_int_equal(db_count(db,
-				  "SELECT count(*) FROM nvd_cvss WHERE cve = ?1",
-				  "CVE-2022-1576") > 0,
-			 1);
+	assert_int_equal(
+		db_count(db, "SELECT count(*) FROM nvd_cvss WHERE cve = ?1",
+			 "CVE-2022-1576") > 0,
+		1);
 	sqlite3_close(db);
 	free(path);
 }
@@ -281,8 +281,10 @@ static char *nvd_doc(const char *mod, const char *status, double score)
 		"\"id\":\"CVE-2099-0001\",\"sourceIdentifier\":\"cna@x\","
 		"\"lastModified\":\"%s\",\"vulnStatus\":\"%s\",\"metrics\":{"
 		"\"cvssMetricV31\":[{\"source\":\"nvd@nist.gov\",\"type\":"
-		"\"Primary\",\"cvssData\":{\"version\":\"3.1\",\"vectorString\":"
-		"\"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N\",\"baseScore\":"
+		"\"Primary\",\"cvssData\":{\"version\":\"3.1\","
+		"\"vectorString\":"
+		"\"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/"
+		"A:N\",\"baseScore\":"
 		"%.1f,\"baseSeverity\":\"X\"}}]}}}]}",
 		mod, status, score);
 }
@@ -290,8 +292,8 @@ static char *nvd_doc(const char *mod, const char *status, double score)
 static double one_score(const char *path, const char *cve)
 {
 	sqlite3 *db = db_open(path);
-	sqlite3_stmt *st = query2(db, "SELECT score FROM nvd_cvss WHERE cve = ?1",
-				  cve, NULL);
+	sqlite3_stmt *st = query2(
+		db, "SELECT score FROM nvd_cvss WHERE cve = ?1", cve, NULL);
 	double s = -1;
 
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -352,11 +354,10 @@ static void test_newer_wins(void **state)
 	/* Rejected after, or before, the older copy (with the fixture
 	 * feed, so that the DB is not empty). */
 	{
-		struct vulndb_input in3[3] = {
-			{rej, VULNDB_NVD, NULL, 0, 0},
-			{old, VULNDB_NVD, NULL, 0, 0},
-			{NVD "nvdcve-2.0-fixture.json.gz", VULNDB_NVD, NULL, 0,
-			 0}};
+		struct vulndb_input in3[3] = {{rej, VULNDB_NVD, NULL, 0, 0},
+					      {old, VULNDB_NVD, NULL, 0, 0},
+					      {NVD "nvdcve-2.0-fixture.json.gz",
+					       VULNDB_NVD, NULL, 0, 0}};
 
 		db = import(fx, "rej1.db", in3, 3);
 		assert_true(one_score(db, "CVE-2099-0001") < 0);
@@ -430,7 +431,8 @@ static void test_bad_inputs(void **state)
 	free(db);
 }
 
-/* --- Ubuntu priorities ------------------------------------------------------ */
+/* --- Ubuntu priorities ------------------------------------------------------
+ */
 
 /* vendor_sev and severity of vid's affected rows in ecosystem eco. */
 static void ubuntu_row(sqlite3 *db, const char *vid, const char *eco,
@@ -588,8 +590,9 @@ static void test_rematch_fields(void **state)
 			" s:[]}",
 			"os", "id", "ubuntu", "version_id", "22.04", "packages",
 			"name", "libsqlite3-0", "version", "3.37.2-2ubuntu0.3",
-			"ecosystem", scan_eco_name(ECO_UBUNTU), "source", "name",
-			"sqlite3", "version", "3.37.2-2ubuntu0.3", "notes");
+			"ecosystem", scan_eco_name(ECO_UBUNTU), "source",
+			"name", "sqlite3", "version", "3.37.2-2ubuntu0.3",
+			"notes");
 	assert_int_equal(scan_rematch(rep, h, 1, &out, &e), 0);
 	json_array_foreach(json_object_get(out, "vulnerabilities"), i, v) {
 		if (strcmp(json_string_value(json_object_get(v, "id")),
@@ -618,7 +621,8 @@ static void test_rematch_fields(void **state)
 	vulndb_free(h);
 }
 
-/* --- Choosing a finding's severity ------------------------------------------ */
+/* --- Choosing a finding's severity ------------------------------------------
+ */
 
 static void finding(struct vuln_finding *f, const char *id, const char *alias,
 		    enum vuln_severity vendor, enum vuln_severity own)
@@ -664,8 +668,7 @@ static void test_severity_order(void **state)
 	finding(&f[0], "CVE-2023-45853", NULL, SEV_LOW, SEV_UNKNOWN);
 	/* A DSA: the CVE alias NVD rates highest; the advisory's own is
 	 * below NVD's. */
-	finding(&f[1], "DSA-0000-1", "CVE-2023-45853", SEV_UNKNOWN,
-		SEV_MEDIUM);
+	finding(&f[1], "DSA-0000-1", "CVE-2023-45853", SEV_UNKNOWN, SEV_MEDIUM);
 	/* No NVD data: the advisory's own. */
 	finding(&f[2], "GHSA-aaaa-bbbb-cccc", NULL, SEV_UNKNOWN, SEV_HIGH);
 	finding(&f[3], "CVE-2099-9999", NULL, SEV_UNKNOWN, SEV_UNKNOWN);
@@ -681,10 +684,10 @@ static void test_severity_order(void **state)
 		vulndb_prefer(h, pass ? VULN_PREFER_NVD : VULN_PREFER_VENDOR);
 		assert_int_equal(vuln_rate(h, f, 8, &e), 0);
 		for (size_t i = 0; i < 8; i++) {
-			enum vuln_severity s = pass ? want[i].nvd_sev
-						    : want[i].sev;
-			enum vuln_sev_source src = pass ? want[i].nvd_src
-							: want[i].src;
+			enum vuln_severity s =
+				pass ? want[i].nvd_sev : want[i].sev;
+			enum vuln_sev_source src =
+				pass ? want[i].nvd_src : want[i].src;
 
 			if (f[i].severity != s || f[i].severity_source != src)
 				fail_msg("pass %d, %s: %s from %d, want %s "

@@ -289,8 +289,9 @@ static void test_table(void **state)
 static const char *rating_source(const json_t *v)
 {
 	return json_string_value(json_object_get(
-		json_object_get(json_array_get(json_object_get(v, "ratings"), 0),
-				"source"),
+		json_object_get(
+			json_array_get(json_object_get(v, "ratings"), 0),
+			"source"),
 		"name"));
 }
 
@@ -332,9 +333,9 @@ static void test_cyclonedx(void **state)
 	/* The DLA's rating is Debian's own. */
 	v = json_array_get(vulns, 2);
 	assert_string_equal(rating_source(v), "debian");
-	assert_string_equal(elem_str(json_object_get(v, "properties"), 0,
-				     "value"),
-			    "debian");
+	assert_string_equal(
+		elem_str(json_object_get(v, "properties"), 0, "value"),
+		"debian");
 	json_array_foreach(vulns, i, v)
 		assert_non_null(json_object_get(v, "source"));
 	json_decref(bom);
