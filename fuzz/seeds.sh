@@ -26,6 +26,7 @@ copy python $(find $img -name METADATA -o -name PKG-INFO)
 copy npm $(find $img -name package-lock.json -o -name package.json)
 copy osv $(find tests/data/advisories -name '*.json')
 copy tracker $(find tests/data/debian-tracker -name '*.json')
+copy nvd tests/data/feeds/nvd/records/*.json tests/data/feeds/nvd/*.json.gz
 
 # rpm: the package headers of the rpmdb fixture, one blob per seed.
 db=tests/data/images/rpm-cbl-mariner-2.0/var/lib/rpm/rpmdb.sqlite.xz

@@ -13,6 +13,7 @@ static const char *const cfg_log_levels[] = {"debug", "info", "warn", "error",
 static const char *const cfg_auth_modes[] = {"none", "basic", "token", NULL};
 
 static const char *const cfg_allow_deny[] = {"allow", "deny", NULL};
+static const char *const cfg_sev_sources[] = {"vendor", "nvd", NULL};
 
 static const char *const cfg_severities[] = {"critical", "high",    "medium",
 					     "low",	 "unknown", NULL};
@@ -43,6 +44,11 @@ const struct opt cfg_options[] = {
 	 cfg_severities, "LEVEL",
 	 "refuse manifest GETs of images with findings at or above LEVEL "
 	 "(critical, high, medium, low, unknown)"},
+	{"severity-source", OPT_STRING, 0, 0, "vendor",
+	 CFG_OFF(severity_source), cfg_sev_sources, "WHOSE",
+	 "nvd: findings take NVD's CVSS rating before a distribution's "
+	 "own; vendor: Ubuntu's priority or Debian's urgency first for "
+	 "their packages"},
 	{"allow-vuln", OPT_LIST, 0, 0, NULL, CFG_OFF(allow_vuln), NULL, "ID",
 	 "advisory id or alias --deny-severity ignores (comma-separated ok)"},
 	{"policy-wait", OPT_INT, 0, 3600, "30", CFG_OFF(policy_wait), NULL,

@@ -39,6 +39,7 @@ struct cfg {
 	int scan_workers;	    /* scan threads, 0 = cores */
 	char *vuln_db;		    /* NULL: DATA/vulndb.db */
 	char *deny_severity;	    /* NULL: no pull policy */
+	char *severity_source;	    /* vendor|nvd: whose rating first */
 	struct cfg_list allow_vuln; /* advisories the policy ignores */
 	int policy_wait;	    /* seconds a pull waits for a report */
 	char *policy_on_scan_error; /* allow|deny: failed, cut short, pending */

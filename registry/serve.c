@@ -84,6 +84,8 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 	};
 	scan_sandbox_defaults(&sc.sandbox);
 	sc.sandbox.memory_bytes = (int64_t)cfg->scan_memory;
+	if (cfg->severity_source)
+		vuln_sev_pref_parse(cfg->severity_source, &sc.sev_pref);
 	ctx->scan = reg_scan_new(&sc, e);
 	if (!ctx->scan)
 		return -1;

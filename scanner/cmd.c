@@ -26,6 +26,7 @@ struct scan_args {
 	char *db; /* NULL: SCAN_DEFAULT_DB, and absent is no error */
 	char *format;
 	char *fail_on;
+	char *severity_source;
 	char *output;
 	size_t layer_bytes, image_bytes, file_bytes;
 	int ratio, layer_entries, packages;
@@ -35,6 +36,7 @@ struct scan_args {
 #define SA_OFF(f) offsetof(struct scan_args, f)
 
 static const char *const scan_formats[] = {"json", "table", "cyclonedx", NULL};
+static const char *const scan_sev_sources[] = {"vendor", "nvd", NULL};
 
 /* The budgets' defaults are scan_budget_defaults() (scan_args_init). */
 static const struct opt scan_opts[] = {
@@ -46,6 +48,11 @@ static const struct opt scan_opts[] = {
 	{"fail-on", OPT_STRING, 0, 0, NULL, SA_OFF(fail_on), NULL, "LEVEL",
 	 "exit 1 if a finding of LEVEL or worse exists (critical, high, "
 	 "medium, low, unknown)"},
+	{"severity-source", OPT_STRING, 0, 0, "vendor", SA_OFF(severity_source),
+	 scan_sev_sources, "WHOSE",
+	 "whose rating a finding's severity is first: vendor (a "
+	 "distribution's own for its packages, then NVD's CVSS, then the "
+	 "advisory's) or nvd (NVD's CVSS everywhere)"},
 	{"output", OPT_STRING, 0, 0, NULL, SA_OFF(output), NULL, "FILE",
 	 "write the report to FILE instead of standard output"},
 	{"max-layer-bytes", OPT_SIZE, 0, 1LL << 60, NULL, SA_OFF(layer_bytes),
@@ -296,6 +303,7 @@ int scan_cmd_main(int argc, char **argv)
 	json_t *report = NULL;
 	char *note = NULL, *repo = NULL;
 	enum scan_fmt fmt;
+	enum vuln_sev_pref pref;
 	int fail_on, rc;
 
 	image_set_init(&set);
@@ -316,6 +324,8 @@ int scan_cmd_main(int argc, char **argv)
 			a.db ? a.db : SCAN_DEFAULT_DB, e.msg);
 		goto out;
 	}
+	if (db && vuln_sev_pref_parse(a.severity_source, &pref) == 0)
+		vulndb_prefer(db, pref);
 	if (scan_open_input(args.v[0], &in, &src, &set, &e)) {
 		fprintf(stderr, "customs scan: %s\n", e.msg);
 		goto out;

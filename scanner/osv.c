@@ -140,13 +140,14 @@ static bool osv_check(json_t *rec, struct osv_why *w)
 
 /* --- Severity ----------------------------------------------------------- */
 
-/* The severity an OSV record or affected[] entry gives: score < 0 and
- * vector NULL when there is no usable vector; vector is borrowed from the
- * JSON. */
+/* The ratings an OSV record or affected[] entry gives: the advisory's own
+ * (sev; score < 0 and vector NULL when there is no usable vector; vector
+ * is borrowed from the JSON) and a distribution's own (vendor). */
 struct osv_sev {
 	enum vuln_severity sev;
 	double score;
 	const char *vector;
+	enum vuln_severity vendor;
 };
 
 static int osv_cvss_rank(const char *type)
@@ -169,10 +170,59 @@ static bool osv_sev_word(json_t *obj, const char *key, enum vuln_severity *out)
 	       vuln_severity_parse(json_string_value(v), out) == 0;
 }
 
-/* From the CVSS vectors (v4, else v3, else v2), or else the severity
- * words. */
+/* The highest Ubuntu priority of a severity[] array, or SEV_UNKNOWN. */
+static enum vuln_severity osv_ubuntu_priority(json_t *severity)
+{
+	enum vuln_severity best = SEV_UNKNOWN, v;
+	size_t i;
+	json_t *s;
+
+	json_array_foreach(severity, i, s) {
+		const char *type =
+			json_string_value(json_object_get(s, "type"));
+		const char *score =
+			json_string_value(json_object_get(s, "score"));
+
+		if (type && score && !strcmp(type, "Ubuntu") &&
+		    vuln_severity_parse(score, &v) == 0 && v > best)
+			best = v;
+	}
+	return best;
+}
+
+/* A distribution's own rating: Ubuntu's priority (the "Ubuntu" severity
+ * type of schema 1.7, ecosystem_specific.ubuntu_priority of 1.6, or per
+ * CVE in a USN's database_specific.cves_map, the highest), Debian's
+ * urgency, or, for an OS package (os), a severity word. */
+static enum vuln_severity osv_vendor(json_t *severity, json_t *eco_specific,
+				     json_t *db_specific, bool os)
+{
+	enum vuln_severity v = osv_ubuntu_priority(severity), w;
+	json_t *c;
+	size_t i;
+
+	if (v != SEV_UNKNOWN ||
+	    osv_sev_word(eco_specific, "ubuntu_priority", &v) ||
+	    osv_sev_word(eco_specific, "urgency", &v))
+		return v;
+	json_array_foreach(
+		json_object_get(json_object_get(db_specific, "cves_map"),
+				"cves"),
+		i, c) {
+		w = osv_ubuntu_priority(json_object_get(c, "severity"));
+		if (w > v)
+			v = w;
+	}
+	if (v == SEV_UNKNOWN && os &&
+	    !osv_sev_word(eco_specific, "severity", &v))
+		osv_sev_word(db_specific, "severity", &v);
+	return v;
+}
+
+/* The advisory's own rating from the CVSS vectors (v4, else v3, else v2),
+ * or else the severity words; the vendor's from osv_vendor(). */
 static void osv_severity(json_t *severity, json_t *eco_specific,
-			 json_t *db_specific, struct osv_sev *out)
+			 json_t *db_specific, bool os, struct osv_sev *out)
 {
 	int best = 0;
 	size_t i;
@@ -181,6 +231,7 @@ static void osv_severity(json_t *severity, json_t *eco_specific,
 	out->sev = SEV_UNKNOWN;
 	out->score = -1;
 	out->vector = NULL;
+	out->vendor = osv_vendor(severity, eco_specific, db_specific, os);
 	json_array_foreach(severity, i, s) {
 		const char *type =
 			json_string_value(json_object_get(s, "type"));
@@ -197,42 +248,67 @@ static void osv_severity(json_t *severity, json_t *eco_specific,
 			out->sev = cvss_severity(&cs);
 			out->score = cs.score;
 			out->vector = score;
-		} else if (!best && !strcmp(type, "Ubuntu")) {
-			vuln_severity_parse(score, &out->sev);
 		}
 	}
-	if (out->sev != SEV_UNKNOWN)
+	if (out->sev != SEV_UNKNOWN || os)
 		return;
-	/* GHSA: database_specific.severity; Go and others:
-	 * ecosystem_specific.severity; Debian: ecosystem_specific.urgency. */
-	if (!osv_sev_word(eco_specific, "severity", &out->sev) &&
-	    !osv_sev_word(db_specific, "severity", &out->sev))
-		osv_sev_word(eco_specific, "urgency", &out->sev);
+	/* GHSA: database_specific.severity; others:
+	 * ecosystem_specific.severity. */
+	if (!osv_sev_word(eco_specific, "severity", &out->sev))
+		osv_sev_word(db_specific, "severity", &out->sev);
 }
 
 /* --- Storing ------------------------------------------------------------ */
 
-/* aliases, then upstream ids, without repeats or the record's own id. */
+static void osv_alias_add(json_t *out, const char *id, const char *a)
+{
+	bool seen = !strcmp(a, id);
+
+	for (size_t j = 0; !seen && j < json_array_size(out); j++)
+		seen = !strcmp(a, json_string_value(json_array_get(out, j)));
+	if (!seen)
+		json_array_append_new(out, json_string(a));
+}
+
+/* Ubuntu's records name their CVE as "UBUNTU-CVE-…" (upstream, or the id
+ * itself) or in "related", and leave aliases empty: the CVE id is what
+ * NVD's data is found by. */
+static void osv_ubuntu_cves(json_t *rec, const char *id, json_t *out)
+{
+	static const char *const keys[] = {"upstream", "related"};
+	bool ubuntu = !strncmp(id, "UBUNTU-", 7) || !strncmp(id, "USN-", 4);
+	json_t *v;
+	size_t i;
+
+	if (!strncmp(id, "UBUNTU-CVE-", 11))
+		osv_alias_add(out, id, id + 7);
+	for (size_t k = 0; k < 2; k++) {
+		json_array_foreach(json_object_get(rec, keys[k]), i, v) {
+			const char *a = json_string_value(v);
+
+			if (!a)
+				continue;
+			if (!strncmp(a, "UBUNTU-CVE-", 11))
+				osv_alias_add(out, id, a + 7);
+			else if (ubuntu && !strncmp(a, "CVE-", 4))
+				osv_alias_add(out, id, a);
+		}
+	}
+}
+
+/* aliases, then upstream ids, then the CVE ids of Ubuntu's records,
+ * without repeats or the record's own id. */
 static char *osv_aliases(json_t *rec, const char *id)
 {
 	static const char *const keys[] = {"aliases", "upstream"};
 	json_t *out = json_array(), *v;
 	char *s;
-	size_t i, j;
+	size_t i;
 
-	for (size_t k = 0; k < 2; k++) {
-		json_array_foreach(json_object_get(rec, keys[k]), i, v) {
-			const char *a = json_string_value(v);
-			bool seen = !strcmp(a, id);
-
-			for (j = 0; !seen && j < json_array_size(out); j++)
-				seen = !strcmp(a,
-					       json_string_value(
-						       json_array_get(out, j)));
-			if (!seen)
-				json_array_append_new(out, json_string(a));
-		}
-	}
+	for (size_t k = 0; k < 2; k++)
+		json_array_foreach(json_object_get(rec, keys[k]), i, v)
+			osv_alias_add(out, id, json_string_value(v));
+	osv_ubuntu_cves(rec, id, out);
 	s = json_dumps(out, JSON_COMPACT);
 	json_decref(out);
 	return s;
@@ -278,10 +354,12 @@ static char *osv_ranges(json_t *af)
 	return s;
 }
 
+/* Binds sev, score, vector and vendor at col .. col + 3. */
 static int osv_bind_sev(sqlite3_stmt *st, int col, const struct osv_sev *sev,
 			struct err *e)
 {
 	if (sqlite3_bind_int(st, col, (int)sev->sev) != SQLITE_OK ||
+	    sqlite3_bind_int(st, col + 3, (int)sev->vendor) != SQLITE_OK ||
 	    (sev->score >= 0 ? sqlite3_bind_double(st, col + 1, sev->score)
 			     : sqlite3_bind_null(st, col + 1)) != SQLITE_OK)
 		return err_set(e, ERR_DB, "bind: %s",
@@ -299,6 +377,7 @@ static int osv_store_affected(struct vulndb_imp *imp, sqlite3_int64 adv,
 	const struct eco_info *ei;
 	struct osv_sev sev;
 	sqlite3_stmt *st = imp->ins_aff;
+	bool os;
 	int ret = -1;
 
 	if (!json_is_object(pkg))
@@ -314,11 +393,21 @@ static int osv_store_affected(struct vulndb_imp *imp, sqlite3_int64 adv,
 	if (json_array_size(json_object_get(af, "versions")))
 		versions = json_dumps(json_object_get(af, "versions"),
 				      JSON_COMPACT);
+	os = ei && (ei->flags & ECO_OS_PACKAGE);
 	osv_severity(json_object_get(af, "severity"),
 		     json_object_get(af, "ecosystem_specific"),
-		     json_object_get(af, "database_specific"), &sev);
-	if (sev.sev == SEV_UNKNOWN)
-		sev = *rec_sev;
+		     json_object_get(af, "database_specific"), os, &sev);
+	if (sev.sev == SEV_UNKNOWN) {
+		sev.sev = rec_sev->sev;
+		sev.score = rec_sev->score;
+		sev.vector = rec_sev->vector;
+	}
+	/* A distribution's record-level word is its own rating too. */
+	if (sev.vendor == SEV_UNKNOWN)
+		sev.vendor =
+			os && rec_sev->sev != SEV_UNKNOWN && !rec_sev->vector
+				? rec_sev->sev
+				: rec_sev->vendor;
 	if (sqlite3_bind_int64(st, 1, adv) != SQLITE_OK ||
 	    vulndb_bind_text(st, 2, eco, e) < 0 ||
 	    vulndb_bind_text(st, 3, base, e) < 0 ||
@@ -396,7 +485,7 @@ static int osv_store(struct vulndb_imp *imp, json_t *rec, struct err *e)
 	aliases = osv_aliases(rec, id);
 	refs = osv_refs(rec);
 	osv_severity(json_object_get(rec, "severity"), NULL,
-		     json_object_get(rec, "database_specific"), &sev);
+		     json_object_get(rec, "database_specific"), false, &sev);
 	if (vulndb_bind_text(st, 1, id, e) < 0 ||
 	    vulndb_bind_text(st, 2,
 			     json_string_value(json_object_get(rec, "summary")),

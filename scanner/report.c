@@ -201,24 +201,61 @@ static json_t *report_strv(char *const *v, size_t n)
 	return a;
 }
 
+/* "severity_source": the vendor's name, "nvd", "advisory" or "unknown". */
+static const char *report_sev_source(const struct vuln_finding *f)
+{
+	switch (f->severity_source) {
+	case SEVSRC_VENDOR:
+		return f->vendor ? f->vendor : "vendor";
+	case SEVSRC_NVD:
+		return "nvd";
+	case SEVSRC_ADVISORY:
+		return "advisory";
+	case SEVSRC_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+/* [{version, vector, score, severity, source "nvd" | "advisory", and for
+ * NVD's: cve, assigner, type}] */
+static json_t *report_cvss(const struct vuln_finding *f)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < f->ncvss; i++) {
+		const struct vuln_cvss *c = &f->cvss[i];
+		json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s}", "version",
+				      c->version, "vector", c->vector, "score",
+				      c->score >= 0 ? json_real(c->score)
+						    : json_null(),
+				      "severity", report_sev_name(c->severity),
+				      "source", c->nvd ? "nvd" : "advisory");
+
+		if (c->nvd)
+			json_object_update_new(
+				o, json_pack("{s:o, s:o, s:o}", "cve",
+					     jstr(c->cve), "assigner",
+					     jstr(c->assigner), "type",
+					     jstr(c->type)));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 static json_t *report_vuln(const struct vuln_finding *f,
 			   const struct scan_inventory *inv)
 {
 	const struct scan_pkg *p = &inv->pkgs[f->pkg];
-	json_t *cvss = json_null();
 
-	if (f->cvss_score >= 0 || f->cvss_vector)
-		cvss = json_pack("{s:o, s:o}", "score",
-				 f->cvss_score >= 0 ? json_real(f->cvss_score)
-						    : json_null(),
-				 "vector", jstr(f->cvss_vector));
-	return json_pack("{s:s, s:o, s:o, s:s, s:o, s:s, s:o, s:o, s:o}", "id",
-			 f->id, "aliases", report_strv(f->aliases, f->naliases),
-			 "package", report_pkg(p, &inv->os), "installed",
-			 p->version, "fixed", jstr(f->fixed), "severity",
-			 report_sev_name(f->severity), "cvss", cvss, "summary",
-			 jstr(f->summary), "references",
-			 report_strv(f->refs, f->nrefs));
+	return json_pack(
+		"{s:s, s:o, s:o, s:s, s:o, s:s, s:s, s:o, s:o, s:o}", "id",
+		f->id, "aliases", report_strv(f->aliases, f->naliases),
+		"package", report_pkg(p, &inv->os), "installed", p->version,
+		"fixed", jstr(f->fixed), "severity",
+		report_sev_name(f->severity), "severity_source",
+		report_sev_source(f), "cvss", report_cvss(f), "summary",
+		jstr(f->summary), "references", report_strv(f->refs, f->nrefs));
 }
 
 /* Adds what the distribution says of f to its entry o: "status" (every

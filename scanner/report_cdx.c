@@ -97,24 +97,76 @@ static const char *cdx_method(const char *vector)
 	return "other";
 }
 
+/* One CVSS rating of the report as a CycloneDX rating. */
+static json_t *cdx_rating(const json_t *c, const char *id)
+{
+	const char *vec = cstr(c, "vector"), *cve = cstr(c, "cve");
+	bool nvd = !strcmp(cstr(c, "source"), "nvd");
+	json_t *r = json_pack("{s:s, s:s}", "severity", cstr(c, "severity"),
+			      "method", cdx_method(vec));
+
+	json_object_set_new(r, "source", cdx_source(nvd && cve ? cve : id));
+	if (nvd)
+		json_object_set_new(json_object_get(r, "source"), "name",
+				    json_string("NVD"));
+	if (json_is_number(json_object_get(c, "score")))
+		json_object_set(r, "score", json_object_get(c, "score"));
+	if (vec)
+		json_object_set_new(r, "vector", json_string(vec));
+	return r;
+}
+
+/* The ratings, the one the report's severity comes from first: a CVSS
+ * rating of its source, or the vendor's own (method "other"). */
+static json_t *cdx_ratings(const json_t *v, const char *id)
+{
+	const char *src = cstr(v, "severity_source"),
+		   *sev = cstr(v, "severity");
+	const json_t *c;
+	json_t *out = json_array();
+	size_t i, first = (size_t)-1;
+
+	if (!src)
+		src = "unknown";
+	json_array_foreach(json_object_get(v, "cvss"), i, c)
+		if (first == (size_t)-1 && cstr(c, "source") &&
+		    !strcmp(cstr(c, "source"), src) && cstr(c, "severity") &&
+		    sev && !strcmp(cstr(c, "severity"), sev))
+			first = i;
+	if (first == (size_t)-1)
+		json_array_append_new(
+			out, json_pack("{s:s, s:{s:s}, s:s}", "severity",
+				       sev ? sev : "unknown", "source", "name",
+				       src, "method", "other"));
+	else
+		json_array_append_new(
+			out,
+			cdx_rating(json_array_get(json_object_get(v, "cvss"),
+						  first),
+				   id));
+	json_array_foreach(json_object_get(v, "cvss"), i, c)
+		if (i != first && cstr(c, "source") && cstr(c, "severity"))
+			json_array_append_new(out, cdx_rating(c, id));
+	return out;
+}
+
 static json_t *cdx_vuln(const json_t *v, const char *ref, size_t n)
 {
-	const json_t *cvss = json_object_get(v, "cvss"), *a;
-	const char *id = cstr(v, "id"), *vec = cstr(cvss, "vector");
-	json_t *o, *rating, *refs = json_array(), *adv = json_array();
+	const json_t *a;
+	const char *id = cstr(v, "id");
+	json_t *o, *refs = json_array(), *adv = json_array();
 	char bref[64];
 	size_t i;
 
 	snprintf(bref, sizeof(bref), "vuln-%zu", n);
-	rating = json_pack("{s:s}", "severity", cstr(v, "severity"));
-	if (json_is_number(json_object_get(cvss, "score")))
-		json_object_set(rating, "score",
-				json_object_get(cvss, "score"));
-	if (vec)
-		json_object_set_new(rating, "vector", json_string(vec));
-	json_object_set_new(rating, "method", json_string(cdx_method(vec)));
-	o = json_pack("{s:s, s:s, s:o, s:[o]}", "bom-ref", bref, "id", id,
-		      "source", cdx_source(id), "ratings", rating);
+	o = json_pack("{s:s, s:s, s:o, s:o}", "bom-ref", bref, "id", id,
+		      "source", cdx_source(id), "ratings", cdx_ratings(v, id));
+	if (cstr(v, "severity_source"))
+		json_object_set_new(o, "properties",
+				    json_pack("[{s:s, s:s}]", "name",
+					      "customs:severity_source",
+					      "value",
+					      cstr(v, "severity_source")));
 	if (cstr(v, "summary"))
 		json_object_set_new(o, "description",
 				    json_string(cstr(v, "summary")));

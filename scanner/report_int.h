@@ -10,13 +10,21 @@
  *   layers [digest], packages [{name, version, ecosystem, source
  *   {name, version} | null, layer, path, purl}], vulnerabilities [{id,
  *   aliases, package {name, version, ecosystem, source, layer, path, purl},
- *   installed, fixed | null, severity, cvss {score, vector} | null, summary,
- *   references}], counts {critical, high, medium, low, unknown}, notes,
- *   status "complete" | "incomplete", budgets [{budget, limit, layer,
- *   detail}] (only when incomplete: the scan budgets hit, see scanner.h),
+ *   installed, fixed | null, severity, severity_source, cvss [...],
+ *   summary, references}], counts {critical, high, medium, low,
+ *   unknown}, notes, status "complete" | "incomplete", budgets [{budget,
+ *   limit, layer, detail}] (only when incomplete: the scan budgets hit,
+ *   see scanner.h),
  *   usage {layer_bytes, image_bytes, ratio, layer_entries, file_bytes,
  *   packages, deadline_ms}: what the scan used of each budget (the
  *   largest layer, file, ...; for tuning them).
+ *
+ * A finding's severity_source says whose rating "severity" is: the
+ * distribution's (its os-release id: "debian", "ubuntu"), "nvd",
+ * "advisory" or "unknown" (vulndb_rate.c says how it is chosen).  "cvss"
+ * lists the CVSS ratings known: NVD's per version {version, vector, score,
+ * severity, source "nvd", cve, assigner (who scored it), type (Primary,
+ * Secondary)}, then the advisory's own {..., source "advisory"}.
  *
  * An index's report has the same header, "manifests": [one report per
  * platform], counts summed over them, notes about skipped platforms, and

@@ -270,6 +270,18 @@ enum vuln_severity {
 	SEV_CRITICAL,
 };
 const char *vuln_severity_name(enum vuln_severity s); /* "CRITICAL" ... */
+
+/* Whose rating a finding shows first: a distribution's own (Ubuntu
+ * priority, Debian urgency) for its packages, then NVD's CVSS, then the
+ * advisory's; or NVD's CVSS everywhere (--severity-source nvd). */
+enum vuln_sev_pref {
+	VULN_PREFER_VENDOR = 0,
+	VULN_PREFER_NVD,
+};
+/* "vendor" or "nvd"; -1 otherwise. */
+int vuln_sev_pref_parse(const char *s, enum vuln_sev_pref *out);
+/* Sets db's preference (default VULN_PREFER_VENDOR) for its matches. */
+void vulndb_prefer(struct vulndb *db, enum vuln_sev_pref p);
 /* Any case; also the words advisories use ("moderate", "important",
  * "negligible", ...).  -1 if unknown. */
 int vuln_severity_parse(const char *s, enum vuln_severity *out);

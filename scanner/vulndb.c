@@ -117,6 +117,7 @@ void vulndb_free(struct vulndb *db)
 	sqlite3_finalize(db->q_affected);
 	sqlite3_finalize(db->q_secfix);
 	sqlite3_finalize(db->q_advisory);
+	sqlite3_finalize(db->q_nvd);
 	sqlite3_close(db->db);
 	free(db);
 }
@@ -124,6 +125,22 @@ void vulndb_free(struct vulndb *db)
 const char *vulndb_version(const struct vulndb *db)
 {
 	return db->version;
+}
+
+int vuln_sev_pref_parse(const char *s, enum vuln_sev_pref *out)
+{
+	if (!strcmp(s, "vendor"))
+		*out = VULN_PREFER_VENDOR;
+	else if (!strcmp(s, "nvd"))
+		*out = VULN_PREFER_NVD;
+	else
+		return -1;
+	return 0;
+}
+
+void vulndb_prefer(struct vulndb *db, enum vuln_sev_pref p)
+{
+	db->pref = p;
 }
 
 static int vulndb_status_rows(struct vulndb *db, FILE *out, const char *title,
@@ -179,6 +196,9 @@ int vulndb_status(struct vulndb *db, FILE *out, struct err *e)
 	fprintf(out, "tracker:     %lld release entries, %lld issues\n",
 		vulndb_count(db, "SELECT count(*) FROM tracker"),
 		vulndb_count(db, "SELECT count(*) FROM tracker_issue"));
+	fprintf(out, "NVD CVEs:    %lld (%lld with CVSS)\n",
+		vulndb_count(db, "SELECT count(*) FROM nvd"),
+		vulndb_count(db, "SELECT count(DISTINCT cve) FROM nvd_cvss"));
 	fprintf(out, "skipped:     %s (malformed at import)\n",
 		skipped ? skipped : "0");
 	ret = vulndb_status_rows(

@@ -123,7 +123,7 @@ int vulndb_step_done(sqlite3_stmt *st, struct err *e)
 /* Records of every kind stored so far. */
 static size_t vulndb_imp_records(const struct vulndb_imp *imp)
 {
-	return imp->advisories + imp->secfixes + imp->tracker;
+	return imp->advisories + imp->secfixes + imp->tracker + imp->nvd;
 }
 
 /* --- One document ------------------------------------------------------- */
@@ -370,6 +370,8 @@ static int vulndb_streamed_file(struct vulndb_walk *w, const char *path)
 	switch (w->kind) {
 	case VULNDB_DEBIAN_TRACKER:
 		return tracker_import(w->imp, path, w->e);
+	case VULNDB_NVD:
+		return nvd_import(w->imp, path, w->e);
 	default:
 		return err_set(w->e, ERR_UNSUPPORTED,
 			       "%s: %s feeds cannot be imported", path,
@@ -479,12 +481,13 @@ static const char vulndb_schema_sql[] =
 	" id INTEGER PRIMARY KEY, vid TEXT NOT NULL UNIQUE,"
 	" summary TEXT, details TEXT, modified TEXT, published TEXT,"
 	" withdrawn TEXT, aliases TEXT NOT NULL, refs TEXT NOT NULL,"
-	" severity INTEGER NOT NULL, cvss_score REAL, cvss_vector TEXT);"
+	" severity INTEGER NOT NULL, cvss_score REAL, cvss_vector TEXT,"
+	" vendor_sev INTEGER NOT NULL);"
 	"CREATE TABLE affected ("
 	" adv INTEGER NOT NULL, ecosystem TEXT NOT NULL,"
 	" eco_base TEXT NOT NULL, name TEXT NOT NULL, ranges TEXT,"
 	" versions TEXT, severity INTEGER NOT NULL, cvss_score REAL,"
-	" cvss_vector TEXT);"
+	" cvss_vector TEXT, vendor_sev INTEGER NOT NULL);"
 	"CREATE TABLE secfix (distro TEXT NOT NULL, repo TEXT NOT NULL,"
 	" name TEXT NOT NULL, fixed TEXT NOT NULL, vid TEXT NOT NULL);"
 	"CREATE TABLE tracker_issue (id INTEGER PRIMARY KEY,"
@@ -494,12 +497,20 @@ static const char vulndb_schema_sql[] =
 	" issue INTEGER NOT NULL, status INTEGER NOT NULL, fixed TEXT,"
 	" urgency TEXT, nodsa TEXT, nodsa_reason TEXT,"
 	" PRIMARY KEY (release, source, issue)) WITHOUT ROWID;"
+	"CREATE TABLE nvd (cve TEXT PRIMARY KEY, modified TEXT NOT NULL,"
+	" rejected INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE nvd_cvss (cve TEXT NOT NULL, version TEXT NOT NULL,"
+	" vector TEXT NOT NULL, score REAL NOT NULL, severity INTEGER NOT NULL,"
+	" source TEXT NOT NULL, type TEXT NOT NULL, rank INTEGER NOT NULL,"
+	" PRIMARY KEY (cve, version)) WITHOUT ROWID;"
 	/* Replacing a duplicate record deletes its rows by adv. */
 	"CREATE INDEX affected_adv ON affected (adv);";
 
 static const char vulndb_index_sql[] =
 	"CREATE INDEX affected_pkg ON affected (eco_base, name);"
-	"CREATE INDEX secfix_pkg ON secfix (distro, name);";
+	"CREATE INDEX secfix_pkg ON secfix (distro, name);"
+	/* Rejected CVEs were kept as markers only (nvd.c). */
+	"DELETE FROM nvd WHERE rejected = 1;";
 
 static int vulndb_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
 			  struct err *e)
@@ -561,13 +572,14 @@ int vulndb_imp_open(struct vulndb_imp *imp, const char *path, struct err *e)
 	if (vulndb_prepare(imp->db,
 			   "INSERT INTO advisory (vid, summary, details,"
 			   " modified, published, withdrawn, aliases, refs,"
-			   " severity, cvss_score, cvss_vector)"
-			   " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+			   " severity, cvss_score, cvss_vector, vendor_sev)"
+			   " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
 			   &imp->ins_adv, e) < 0 ||
 	    vulndb_prepare(imp->db,
 			   "INSERT INTO affected (adv, ecosystem, eco_base,"
 			   " name, ranges, versions, severity, cvss_score,"
-			   " cvss_vector) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+			   " cvss_vector, vendor_sev)"
+			   " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
 			   &imp->ins_aff, e) < 0 ||
 	    vulndb_prepare(imp->db,
 			   "INSERT INTO secfix (distro, repo, name, fixed, vid)"

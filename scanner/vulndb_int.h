@@ -32,9 +32,25 @@
  *                          "end-of-life"), nodsa (the no-DSA comment, ""
  *                          included, or NULL when not flagged) and
  *                          nodsa_reason ("", "ignored", "postponed")
+ *   nvd                    one row per NVD CVE record (nvd.c): cve,
+ *                          modified (its lastModified: the later copy
+ *                          wins), rejected (1 only during the import)
+ *   nvd_cvss               per CVE and CVSS version ("4.0", "3.1", "3.0",
+ *                          "2.0") the metric nvd.c chose: vector, score,
+ *                          severity, source (who scored it: nvd@nist.gov,
+ *                          a CNA, an ADP), type (Primary, Secondary), rank
+ *                          (4 NVD Primary, 3 other Primary, 2 the CNA's
+ *                          Secondary, 1 other Secondary such as CISA-ADP)
+ *
+ * advisory and affected rows carry two ratings: severity/cvss_score/
+ * cvss_vector, the advisory's own (from its CVSS vectors, else a severity
+ * word such as GHSA's), and vendor_sev, a distribution's own rating (Ubuntu
+ * priority, Debian urgency, a distribution's database_specific severity)
+ * or 0 (SEV_UNKNOWN) when there is none.
  *
  * Lookups go through the indexes affected(eco_base, name),
- * secfix(distro, name) and tracker's key (release, source, issue).
+ * secfix(distro, name), tracker's key (release, source, issue) and
+ * nvd_cvss's key (cve, version).
  */
 #ifndef SCANNER_VULNDB_INT_H
 #define SCANNER_VULNDB_INT_H
@@ -52,14 +68,15 @@
 
 /* Bump when the schema or the meaning of stored data changes: an older DB
  * is then refused by vulndb_open() and rebuilt by the next import. */
-#define VULNDB_SCHEMA 2
+#define VULNDB_SCHEMA 3
 
 /* An open DB (vulndb.c); the statements are the matcher's, prepared once
  * and reused for every package. */
 struct vulndb {
 	sqlite3 *db;
-	sqlite3_stmt *q_affected, *q_secfix, *q_advisory;
+	sqlite3_stmt *q_affected, *q_secfix, *q_advisory, *q_nvd;
 	char version[96];
+	enum vuln_sev_pref pref; /* vulndb_prefer() */
 };
 
 /* Prints counts per ecosystem and the import time. */
@@ -78,6 +95,25 @@ enum vuln_status {
 };
 /* "affected", "fixed", "fix_deferred", ... (UNSET as above). */
 const char *vuln_status_name(enum vuln_status s, const char *fixed);
+/* Where a finding's severity comes from (vuln_rate()). */
+enum vuln_sev_source {
+	SEVSRC_UNKNOWN = 0,
+	SEVSRC_VENDOR,	 /* the distribution's own rating: f->vendor */
+	SEVSRC_NVD,	 /* NVD's CVSS of the CVE */
+	SEVSRC_ADVISORY, /* the advisory's own (its CVSS or word) */
+};
+
+/* One CVSS rating a finding shows. */
+struct vuln_cvss {
+	char version[4]; /* "4.0", "3.1", "3.0", "2.0" */
+	char *vector;
+	double score;
+	enum vuln_severity severity;
+	bool nvd;	/* NVD's (for cve), else the advisory's own */
+	char *cve;	/* NVD: the CVE it rates */
+	char *assigner; /* NVD: who scored it (nvd@nist.gov, a CNA...) */
+	char *type;	/* NVD: "Primary" or "Secondary" */
+};
 
 struct vuln_finding {
 	size_t pkg;		 /* index into inv->pkgs */
@@ -86,13 +122,21 @@ struct vuln_finding {
 	char **aliases;
 	size_t naliases;
 	char *fixed; /* fixed version, or NULL if none */
+	/* The severity shown, and where it came from: set by vuln_rate()
+	 * from the ratings below. */
 	enum vuln_severity severity;
+	enum vuln_sev_source severity_source;
+	/* The advisory's own rating. */
+	enum vuln_severity adv_severity;
 	double cvss_score; /* < 0 when unknown */
 	char *cvss_vector; /* or NULL */
 	/* The distribution's own rating (Ubuntu priority, Debian urgency),
 	 * SEV_UNKNOWN when none; vendor names it ("ubuntu", "debian"). */
 	enum vuln_severity vendor_severity;
 	char *vendor;
+	/* The ratings a report shows (NVD's, then the advisory's own). */
+	struct vuln_cvss *cvss;
+	size_t ncvss;
 	char *summary; /* or NULL */
 	char **refs;
 	size_t nrefs;
@@ -100,6 +144,17 @@ struct vuln_finding {
 	 * "high**", "not yet assigned", "end-of-life"), or NULL. */
 	char *vendor_rating;
 };
+
+/* Frees n ratings and the array. */
+void vuln_cvss_free(struct vuln_cvss *c, size_t n);
+
+/* Rates findings (severity, severity_source, cvss) from their vendor and
+ * advisory ratings and NVD's data in db, as db's preference says:
+ * vendor > NVD > advisory > unknown, or NVD first with VULN_PREFER_NVD.
+ * vulndb_match() calls it; a matcher of another source that adds findings
+ * later calls it for those. */
+int vuln_rate(struct vulndb *db, struct vuln_finding *f, size_t n,
+	      struct err *e);
 
 /* Matches every package of inv; *out is the caller's (vuln_findings_free). */
 int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
@@ -119,6 +174,7 @@ struct vulndb_imp {
 	size_t tracker;	   /* tracker (source, issue) records stored */
 	size_t skipped;	   /* malformed records */
 	size_t duplicates; /* records replaced or ignored by id */
+	size_t nvd;	   /* NVD CVE records stored */
 };
 
 /* Opens an import into a new DB at path (":memory:" works: the fuzzer
@@ -184,6 +240,10 @@ const char *debian_release_codename(const char *number);
 
 /* A one-line summary of an advisory text (vulndb_match.c); caller frees. */
 char *match_summary(const unsigned char *text);
+/* Imports an NVD CVE API 2.0 JSON file (plain or compressed), streamed;
+ * malformed records are logged and skipped, -1 when the file is not
+ * JSON, a record is too large, or the DB fails. */
+int nvd_import(struct vulndb_imp *imp, const char *path, struct err *e);
 
 /* Streams the JSON file at path (plain or compressed) through jstream:
  * fn gets each value at depth (see common/jstream.h).  For the streamed

@@ -17,7 +17,8 @@
  * the image's release.  OSV semantics: a version in `versions`, or in an
  * ECOSYSTEM/SEMVER range (events sorted, "0" first; introduced / fixed /
  * last_affected / limit), is affected; entries are OR-ed; withdrawn
- * records are ignored.  Findings are unique per (package, id).
+ * records are ignored.  Findings are unique per (package, id); each is
+ * then rated by vuln_rate() (vulndb_rate.c).
  */
 #include "scanner/vulndb_int.h"
 
@@ -39,7 +40,8 @@ struct match_query {
 	char *owned[2];
 	const char *version;
 	enum scan_eco eco;
-	char secdb[128]; /* Alpine secdb release, or "" */
+	char secdb[128];    /* Alpine secdb release, or "" */
+	const char *vendor; /* the OS's id for its packages, or NULL */
 };
 
 struct match_out {
@@ -141,6 +143,7 @@ static bool match_query_init(const struct scan_inventory *inv,
 	q->ei = eco_info(p->eco);
 	q->eco = p->eco;
 	q->version = p->version;
+	q->vendor = q->ei->flags & ECO_OS_PACKAGE ? os->id : NULL;
 	q->osv = q->ei->flags & ECO_OSV_BY_OS ? match_rpm_os(os) : &q->ei->osv;
 	if (!q->osv || !q->osv->eco)
 		return false;
@@ -443,6 +446,8 @@ struct match_hit {
 	const unsigned char *summary;
 	enum vuln_severity sev;
 	double score;
+	enum vuln_severity vendor_sev;
+	const char *vendor;
 };
 
 /* Adds a finding unless the package has one with this id already. */
@@ -469,7 +474,11 @@ static void match_emit(struct match_out *out, size_t first,
 	f->fixed = h->fixed ? xstrdup(h->fixed) : NULL;
 	f->aliases = match_strings(h->aliases, &f->naliases, NULL);
 	f->refs = match_strings(h->refs, &f->nrefs, h->extra_ref);
-	f->severity = h->sev;
+	f->adv_severity = h->sev;
+	f->vendor_severity = h->vendor ? h->vendor_sev : SEV_UNKNOWN;
+	f->vendor = h->vendor && h->vendor_sev != SEV_UNKNOWN
+			    ? xstrdup(h->vendor)
+			    : NULL;
 	f->cvss_score = h->score;
 	f->cvss_vector = h->vector ? xstrdup(h->vector) : NULL;
 	f->summary = match_summary(h->summary);
@@ -511,6 +520,9 @@ static int match_osv(struct vulndb *db, const struct match_query *q,
 					  ? -1
 					  : sqlite3_column_double(st, 8);
 			h.vector = col_text(st, 9);
+			h.vendor_sev =
+				(enum vuln_severity)sqlite3_column_int(st, 10);
+			h.vendor = q->vendor;
 			match_emit(out, first, &h);
 		}
 		json_decref(keep);
@@ -563,9 +575,11 @@ static int match_secdb(struct vulndb *db, const struct match_query *q,
 			x = col_text(st, 1);
 		}
 		if (id && (!x || strcmp(x, id))) {
-			struct match_hit h = {pkg,	   id,	 fix,  NULL,
-					      NULL,	   NULL, NULL, NULL,
-					      SEV_UNKNOWN, -1};
+			struct match_hit h = {.pkg = pkg,
+					      .id = id,
+					      .fixed = fix,
+					      .sev = SEV_UNKNOWN,
+					      .score = -1};
 			char *ref = xasprintf(
 				"https://security.alpinelinux.org/vuln/%s", id);
 
@@ -637,6 +651,10 @@ int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
 		}
 	}
 	tracker_match_free(tm);
+	if (vuln_rate(db, mo.f, mo.n, e) < 0) {
+		vuln_findings_free(mo.f, mo.n);
+		return -1;
+	}
 	*out = mo.f;
 	*count = mo.n;
 	return 0;
@@ -653,6 +671,7 @@ void vuln_findings_free(struct vuln_finding *f, size_t count)
 		free(f[i].cvss_vector);
 		free(f[i].vendor);
 		free(f[i].vendor_rating);
+		vuln_cvss_free(f[i].cvss, f[i].ncvss);
 		free(f[i].summary);
 		for (size_t j = 0; j < f[i].nrefs; j++)
 			free(f[i].refs[j]);
@@ -666,7 +685,7 @@ int vulndb_match_prepare(struct vulndb *db, struct err *e)
 	static const char affected_sql[] =
 		"SELECT a.vid, coalesce(a.summary, substr(a.details, 1, 400)),"
 		" a.aliases, a.refs, f.ecosystem, f.ranges, f.versions,"
-		" f.severity, f.cvss_score, f.cvss_vector"
+		" f.severity, f.cvss_score, f.cvss_vector, f.vendor_sev"
 		" FROM affected f JOIN advisory a ON a.id = f.adv"
 		" WHERE f.eco_base = ?1 AND f.name = ?2"
 		" AND a.withdrawn IS NULL ORDER BY a.vid, f.rowid";
@@ -677,13 +696,18 @@ int vulndb_match_prepare(struct vulndb *db, struct err *e)
 		"SELECT coalesce(summary, substr(details, 1, 400)), aliases,"
 		" refs, severity, cvss_score, cvss_vector FROM advisory"
 		" WHERE vid = ?1 AND withdrawn IS NULL";
+	static const char nvd_sql[] =
+		"SELECT version, vector, score, severity, source, type, rank"
+		" FROM nvd_cvss WHERE cve = ?1 ORDER BY version DESC";
 
 	if (sqlite3_prepare_v2(db->db, affected_sql, -1, &db->q_affected,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db->db, secfix_sql, -1, &db->q_secfix, NULL) !=
 		    SQLITE_OK ||
 	    sqlite3_prepare_v2(db->db, advisory_sql, -1, &db->q_advisory,
-			       NULL) != SQLITE_OK)
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db->db, nvd_sql, -1, &db->q_nvd, NULL) !=
+		    SQLITE_OK)
 		return err_set(e, ERR_DB, "prepare: %s",
 			       sqlite3_errmsg(db->db));
 	return 0;

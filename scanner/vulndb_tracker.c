@@ -17,12 +17,12 @@
  *   open                                 affected
  *   undetermined                         under_investigation
  *
- * Severity: the urgency is kept as written in vendor_severity (source
- * "debian"); severity is the urgency's rank when it has one ("low**" and
- * "high**", NVD's rank as the tracker copies it, included).  "unimportant"
- * (Debian: no security impact worth an update) is reported, as severity
- * low; "not yet assigned" and "end-of-life" leave severity to the OSV
- * record of the same id, if one was imported, else unknown.
+ * Severity: the urgency is kept as written in vendor_rating, and its rank
+ * ("low**" and "high**", NVD's rank as the tracker copies it, included) as
+ * vendor_severity (vendor "debian"); vuln_rate() then chooses.
+ * "unimportant" (Debian: no security impact worth an update) ranks low;
+ * "not yet assigned" and "end-of-life" have no rank, so NVD's CVSS or the
+ * OSV record of the same id decides.
  *
  * DSA/DLA records (OSV "Debian:12" ecosystem) and DEBIAN-CVE records name
  * the CVEs they fix.  When the tracker has an entry for such a CVE, the OSV
@@ -201,9 +201,7 @@ static void tracker_enrich(struct tracker_match *tm, struct vuln_finding *f)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		if (!f->summary)
 			f->summary = match_summary(sqlite3_column_text(st, 0));
-		if (f->severity == SEV_UNKNOWN)
-			f->severity =
-				(enum vuln_severity)sqlite3_column_int(st, 3);
+		f->adv_severity = (enum vuln_severity)sqlite3_column_int(st, 3);
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
 			f->cvss_score = sqlite3_column_double(st, 4);
 		if (sqlite3_column_text(st, 5))
@@ -227,7 +225,7 @@ static void tracker_finding(struct tracker_match *tm, sqlite3_stmt *st,
 	if (status == VULN_FIXED)
 		f->fixed = xstrdup((const char *)sqlite3_column_text(st, 3));
 	if (urgency && vuln_severity_parse(urgency, &sev) == 0)
-		f->severity = f->vendor_severity = sev;
+		f->vendor_severity = sev;
 	f->cvss_score = -1;
 	f->summary = match_summary(sqlite3_column_text(st, 1));
 	f->refs = xcalloc(1, sizeof(*f->refs));
@@ -352,6 +350,8 @@ static void tracker_from_osv(struct vuln_finding *f,
 	f->refs = xcalloc(o->nrefs + 1, sizeof(*f->refs));
 	for (size_t i = 0; i < o->nrefs; i++)
 		f->refs[i] = xstrdup(o->refs[i]);
+	f->cvss = NULL; /* vuln_rate() fills it later */
+	f->ncvss = 0;
 }
 
 /* Folds OSV finding o into the tracker's findings; false (o stays as it
@@ -379,8 +379,8 @@ static bool tracker_fold(struct tracker_set *s, const struct vuln_finding *o)
 			continue;
 		f = &s->f[s->finding[k]];
 		tracker_add_alias(f, o->id);
-		if (f->severity == SEV_UNKNOWN)
-			f->severity = o->severity;
+		if (f->adv_severity == SEV_UNKNOWN)
+			f->adv_severity = o->adv_severity;
 	}
 	return known;
 }

@@ -57,6 +57,7 @@ struct reg_scan_config {
 	const char *vuln_db;	     /* the DB file; it may not exist (yet) */
 	struct scan_budget budget;   /* what one image's scan may cost */
 	struct scan_sandbox sandbox; /* the worker processes' limits */
+	enum vuln_sev_pref sev_pref; /* whose severity first */
 };
 
 /* Starts the workers after queueing again the jobs a crash or a restart

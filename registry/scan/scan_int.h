@@ -56,6 +56,7 @@ struct rs_worker {
 struct reg_scan {
 	struct stor *st;
 	char *db_path;
+	enum vuln_sev_pref sev_pref; /* set on each DB handle opened */
 	struct scan_budget budget;
 	struct rs_worker *workers;
 	int nworkers;

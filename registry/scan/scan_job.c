@@ -60,6 +60,8 @@ void rs_worker_db(struct rs_worker *w)
 	free(w->db_note);
 	w->db_note = NULL;
 	w->db = vulndb_open(w->pool->db_path, &e);
+	if (w->db)
+		vulndb_prefer(w->db, w->pool->sev_pref);
 	if (!w->db) {
 		w->db_note = xstrdup(RS_NO_DB_NOTE);
 		if (e.code != ERR_NOT_FOUND)

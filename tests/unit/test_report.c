@@ -105,6 +105,8 @@ static struct vuln_finding *findings(size_t *n)
 	f[0].id = xstrdup("DLA-4783-1");
 	f[0].fixed = xstrdup("5.4.1-1+deb12u2");
 	f[0].severity = SEV_LOW;
+	f[0].severity_source = SEVSRC_VENDOR;
+	f[0].vendor = xstrdup("debian");
 	f[0].cvss_score = -1;
 	f[1].pkg = 4;
 	f[1].id = xstrdup("GHSA-jfh8-c2jp-5v3q");
@@ -113,9 +115,22 @@ static struct vuln_finding *findings(size_t *n)
 	f[1].naliases = 1;
 	f[1].fixed = xstrdup("2.15.0");
 	f[1].severity = SEV_CRITICAL;
+	f[1].severity_source = SEVSRC_NVD;
 	f[1].cvss_score = 10.0;
 	f[1].cvss_vector =
 		xstrdup("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H");
+	f[1].cvss = xcalloc(2, sizeof(*f[1].cvss));
+	f[1].ncvss = 2;
+	for (size_t i = 0; i < 2; i++) {
+		strcpy(f[1].cvss[i].version, "3.1");
+		f[1].cvss[i].vector = xstrdup(f[1].cvss_vector);
+		f[1].cvss[i].score = 10.0;
+		f[1].cvss[i].severity = SEV_CRITICAL;
+	}
+	f[1].cvss[0].nvd = true;
+	f[1].cvss[0].cve = xstrdup("CVE-2021-44228");
+	f[1].cvss[0].assigner = xstrdup("nvd@nist.gov");
+	f[1].cvss[0].type = xstrdup("Primary");
 	f[1].summary = xstrdup("Remote code injection in Log4j");
 	f[1].refs = xcalloc(1, sizeof(char *));
 	f[1].refs[0] =
@@ -124,6 +139,7 @@ static struct vuln_finding *findings(size_t *n)
 	f[2].pkg = 2;
 	f[2].id = xstrdup("GHSA-0000-0000-0000");
 	f[2].severity = SEV_MEDIUM;
+	f[2].severity_source = SEVSRC_ADVISORY;
 	f[2].cvss_score = -1;
 	*n = 3;
 	return f;
@@ -135,6 +151,8 @@ static void free_findings(struct vuln_finding *f, size_t n)
 		free(f[i].id);
 		free(f[i].fixed);
 		free(f[i].cvss_vector);
+		free(f[i].vendor);
+		vuln_cvss_free(f[i].cvss, f[i].ncvss);
 		free(f[i].summary);
 		for (size_t k = 0; k < f[i].naliases; k++)
 			free(f[i].aliases[k]);
@@ -160,6 +178,12 @@ static json_t *make_report(const char *dbver)
 	return r;
 }
 
+/* a[i][key] as a string, or NULL. */
+static const char *elem_str(const json_t *a, size_t i, const char *key)
+{
+	return json_string_value(json_object_get(json_array_get(a, i), key));
+}
+
 static void test_json(void **state)
 {
 	json_t *r = make_report("2026-11-28T12:00:00Z/abc"), *v, *c;
@@ -183,9 +207,17 @@ static void test_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 				    json_array_get(v, 0), "severity")),
 			    "critical");
-	assert_true(json_real_value(json_object_get(
-			    json_object_get(json_array_get(v, 0), "cvss"),
-			    "score")) == 10.0);
+	/* NVD's rating first, then the advisory's own. */
+	c = json_object_get(json_array_get(v, 0), "cvss");
+	assert_int_equal(json_array_size(c), 2);
+	assert_true(json_real_value(json_object_get(json_array_get(c, 0),
+						    "score")) == 10.0);
+	assert_string_equal(elem_str(c, 0, "source"), "nvd");
+	assert_string_equal(elem_str(c, 0, "cve"), "CVE-2021-44228");
+	assert_string_equal(elem_str(c, 1, "source"), "advisory");
+	assert_string_equal(elem_str(v, 0, "severity_source"), "nvd");
+	assert_string_equal(elem_str(v, 1, "severity_source"), "advisory");
+	assert_string_equal(elem_str(v, 2, "severity_source"), "debian");
 	assert_string_equal(
 		json_string_value(json_object_get(json_array_get(v, 2), "id")),
 		"DLA-4783-1");
@@ -198,8 +230,9 @@ static void test_json(void **state)
 		"xz-utils");
 	assert_true(
 		json_is_null(json_object_get(json_array_get(v, 1), "fixed")));
-	assert_true(
-		json_is_null(json_object_get(json_array_get(v, 1), "cvss")));
+	assert_int_equal(
+		json_array_size(json_object_get(json_array_get(v, 1), "cvss")),
+		0);
 	c = json_object_get(r, "counts");
 	assert_int_equal(json_integer_value(json_object_get(c, "critical")), 1);
 	assert_int_equal(json_integer_value(json_object_get(c, "medium")), 1);
@@ -252,6 +285,16 @@ static void test_table(void **state)
 	json_decref(r);
 }
 
+/* The source name of a CycloneDX vulnerability's first rating. */
+static const char *rating_source(const json_t *v)
+{
+	return json_string_value(json_object_get(
+		json_object_get(
+			json_array_get(json_object_get(v, "ratings"), 0),
+			"source"),
+		"name"));
+}
+
 static void test_cyclonedx(void **state)
 {
 	json_t *r = make_report("v1"), *bom, *comps, *vulns, *v;
@@ -285,6 +328,14 @@ static void test_cyclonedx(void **state)
 			json_array_get(json_object_get(v, "ratings"), 0),
 			"method")),
 		"CVSSv31");
+	assert_string_equal(rating_source(v), "NVD");
+	assert_int_equal(json_array_size(json_object_get(v, "ratings")), 2);
+	/* The DLA's rating is Debian's own. */
+	v = json_array_get(vulns, 2);
+	assert_string_equal(rating_source(v), "debian");
+	assert_string_equal(
+		elem_str(json_object_get(v, "properties"), 0, "value"),
+		"debian");
 	json_array_foreach(vulns, i, v)
 		assert_non_null(json_object_get(v, "source"));
 	json_decref(bom);
