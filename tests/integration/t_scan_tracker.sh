@@ -93,5 +93,31 @@ grep -q "not Debian Security Tracker JSON" "$W/wrong.log" ||
 	bad "no clear message for a foreign document: $(cat "$W/wrong.log")"
 [ -e "$W/wrong.db" ] && bad "a failed import left a DB"
 
+# With NVD's data too: Debian's urgency rates what it ranks (unimportant:
+# low), NVD's CVSS the rest ("not yet assigned"), unknown where neither
+# has a rating; the same 67 rows, so nothing is listed twice.
+"$CUSTOMS" db import --db "$W/nvd.db" \
+	debian-tracker="$DT/tracker-bookworm-15src.json" \
+	"$FX/advisories/osv/Debian" \
+	nvd="$FX/feeds/nvd/nvdcve-2.0-fixture.json.gz" >"$W/nvd.log" 2>&1 ||
+	{ cat "$W/nvd.log"; bad "import with NVD failed"; }
+"$CUSTOMS" scan --db "$W/nvd.db" "$L:bookworm" >"$W/n.json" ||
+	bad "scan with NVD: exit $?"
+jq -e '(.vulnerabilities | length) == 67 and
+	.counts == {"critical": 3, "high": 12, "medium": 22, "low": 24,
+		"unknown": 6} and
+	all(.vulnerabilities[]; if .vendor_severity.rating == "unimportant"
+		then .severity == "low" and .severity_source == "debian"
+		else .severity_source != "debian" end) and
+	([.vulnerabilities[] | select(.severity_source == "nvd")] | length)
+		== 42' "$W/n.json" >/dev/null ||
+	bad "severities with NVD: $(jq -c '[.counts, (.vulnerabilities |
+		group_by(.severity_source) | map([.[0].severity_source,
+		length]))]' "$W/n.json")"
+rc=0
+"$CUSTOMS" scan --db "$W/nvd.db" --fail-on critical "$L:bookworm" \
+	>/dev/null 2>&1 || rc=$?
+[ $rc -eq 1 ] || bad "--fail-on critical should exit 1 with NVD's ratings"
+
 [ $fail -eq 0 ] && echo "ok: 67 tracker findings as expected, DSAs merged"
 exit $fail
