@@ -65,7 +65,8 @@ static const struct opt_cmd dbcmd_cmd = {
 		 "        (NVD CVE JSON 2.0, a feed file, gzip'd or not);\n"
 		 "        importing unchanged inputs again changes nothing\n"
 		 "update  downloads the feeds (--source, or the configured\n"
-		 "        db-source list, or the public feeds) into DATA/feeds/,\n"
+		 "        db-source list, or the public feeds) into\n"
+		 "        DATA/advisories/ (one directory per feed),\n"
 		 "        asking only for what changed, and imports them; a\n"
 		 "        feed that fails keeps its previous copy (exit 1)\n"
 		 "status  prints the DB version, import time and counts per\n"
@@ -124,32 +125,29 @@ static int dbcmd_import(struct dbcmd_opts *o, const char **paths, size_t npaths,
 	return 0;
 }
 
-/* The feeds' cache: DATA/feeds, or beside --db. */
+/* The feeds' cache: DATA/advisories, or beside --db. */
 static char *dbcmd_cache_dir(const struct dbcmd_opts *o)
 {
 	char *copy, *dir;
 
 	if (o->data)
-		return xasprintf("%s/feeds", o->data);
+		return xasprintf("%s/" VULNDB_CACHE_DIR, o->data);
 	copy = xstrdup(o->db);
-	dir = xasprintf("%s/feeds", dirname(copy));
+	dir = xasprintf("%s/" VULNDB_CACHE_DIR, dirname(copy));
 	free(copy);
 	return dir;
 }
 
-/* One line per feed: name, last success and age, records, last error. */
+/* Per feed: its name, last success and age, records, last error. */
 static void dbcmd_print_sources(const char *cache)
 {
 	json_t *v = vulndb_sources_status(cache, time(NULL)), *row;
 	size_t i;
 
-	if (!json_array_size(v)) {
+	if (!json_array_size(v))
 		printf("feeds:       none fetched (customs db update)\n");
-		json_decref(v);
-		return;
-	}
-	printf("feeds:       %-28s %-20s %-9s %8s\n", "", "last success", "age",
-	       "");
+	else
+		printf("feeds:\n");
 	json_array_foreach(v, i, row) {
 		json_t *age = json_object_get(row, "age_s");
 		const char *ok = json_string_value(
@@ -157,19 +155,18 @@ static void dbcmd_print_sources(const char *cache)
 		const char *err = json_string_value(
 			json_object_get(row, "last_error"));
 
-		char agebuf[32] = "-";
-
-		if (json_is_integer(age))
-			snprintf(agebuf, sizeof(agebuf), "%lldh%02lldm",
-				 (long long)(json_integer_value(age) / 3600),
-				 (long long)(json_integer_value(age) % 3600 /
-					     60));
-		printf("  %-28s %-20s %-9s %8lld records%s%s\n",
-		       json_string_value(json_object_get(row, "name")),
-		       ok ? ok : "never", agebuf,
-		       (long long)json_integer_value(
-			       json_object_get(row, "records")),
-		       err ? "  error: " : "", err ? err : "");
+		printf("  %s\n", json_string_value(json_object_get(row, "name")));
+		if (ok)
+			printf("    last success %s (%lldh%02lldm ago), "
+			       "%lld records\n",
+			       ok, (long long)(json_integer_value(age) / 3600),
+			       (long long)(json_integer_value(age) % 3600 / 60),
+			       (long long)json_integer_value(
+				       json_object_get(row, "records")));
+		else
+			printf("    never fetched\n");
+		if (err)
+			printf("    last error: %s\n", err);
 	}
 	json_decref(v);
 }

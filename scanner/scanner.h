@@ -260,6 +260,9 @@ int vulndb_import_inputs(const char *dbpath, struct vulndb_input *in,
  * the source publishes (sizes, x-goog-hash, NVD's .meta), keeps the last
  * good copy when a download fails, and imports every source's copy into a
  * new DB that replaces the old one only when something changed. */
+/* The cache's name in a data directory (DATA/advisories). */
+#define VULNDB_CACHE_DIR "advisories"
+
 struct vulndb_source {
 	char *name; /* unique: status and cache directory */
 	enum vulndb_kind kind;
