@@ -112,7 +112,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         extra = cond + (" range" if status == 206 else "")
         once = fault == "truncate-once" and path not in ONCE
         if fault == "truncate" or once:
-            ONCE.add(path)
+            if once:
+                ONCE.add(path)
             self.wfile.write(body[:len(body) // 2])
             self.wfile.flush()
             self.note(status, extra + " truncated")
