@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "registry/maint_int.h"
 #include "registry/scan/scan.h"
 #include "scanner/scanner.h"
+#include "storage/storage.h"
 #include "common/banned.h"
 
 /* With updates off, how often the DB's age is looked at. */
@@ -22,6 +24,7 @@ struct reg_dbupdate {
 	struct reg_dbupdate_config c;
 	struct vulndb_source *src;
 	size_t nsrc;
+	bool configured; /* src is --db-source's, not the defaults */
 	pthread_mutex_t lock; /* guards what follows */
 	json_t *sources;      /* vulndb_sources_status() at status_at */
 	time_t status_at;
@@ -70,6 +73,73 @@ static void dbu_check_age(struct reg_dbupdate *u)
 		(long long)(u->c.max_age_s / 3600));
 }
 
+/* "os:alpine:3.18.4" -> "v3.18"; NULL for anything else. */
+static char *dbu_alpine_branch(const char *os)
+{
+	const char *v = os + strlen("os:alpine:");
+	const char *dot = strchr(v, '.');
+	size_t n;
+
+	if (strncmp(os, "os:alpine:", strlen("os:alpine:")) || !dot ||
+	    dot == v)
+		return NULL;
+	n = (size_t)(dot - v) + 1 + strspn(dot + 1, "0123456789");
+	if (n == (size_t)(dot - v) + 1)
+		return NULL;
+	return xasprintf("v%.*s", (int)n, v);
+}
+
+static void dbu_log_sources(const struct reg_dbupdate *u, const char *why)
+{
+	struct buf b;
+
+	buf_init(&b, 8192);
+	for (size_t i = 0; i < u->nsrc; i++)
+		buf_addf(&b, "%s%s", i ? " " : "", u->src[i].name);
+	log_msg(LL_INFO, "db update: %zu public feed(s) for %s: %s", u->nsrc,
+		why, b.buf);
+	buf_release(&b);
+}
+
+/* Without configured sources: the public feeds of the ecosystems and
+ * Alpine branches the stored reports name, or all of them while there is
+ * no report (a new registry gets its first images' data at once).  The
+ * list replaces u->src. */
+static void dbu_default_sources(struct reg_dbupdate *u)
+{
+	struct vulndb_want want = {.all = true};
+	struct err e = ERR_INIT;
+	char **names = NULL, **branches = NULL;
+	size_t n = 0, nb = 0;
+
+	if (u->c.st &&
+	    stor_scan_ecosystems(u->c.st, &names, &n, &e) < 0)
+		log_msg(LL_WARN, "db update: which feeds the images use: %s "
+			"(fetching them all)", e.msg);
+	if (n) {
+		branches = xcalloc(n, sizeof(*branches));
+		for (size_t i = 0; i < n; i++) {
+			char *b = dbu_alpine_branch(names[i]);
+
+			if (b)
+				branches[nb++] = b;
+		}
+		want = (struct vulndb_want){false, (const char *const *)names,
+					    n, (const char *const *)branches,
+					    nb};
+	}
+	vulndb_sources_free(u->src, u->nsrc);
+	vulndb_sources_default(&want, time(NULL), &u->src, &u->nsrc);
+	dbu_log_sources(u, n ? "what the stored images use"
+			     : "every ecosystem (no image stored yet)");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	for (size_t i = 0; i < nb; i++)
+		free(branches[i]);
+	free(names);
+	free(branches);
+}
+
 static bool dbu_stopping(void *arg)
 {
 	return mt_stopping(&((struct reg_dbupdate *)arg)->t);
@@ -91,6 +161,11 @@ static void dbu_run(void *arg)
 	int rc;
 
 	if (u->c.interval_s > 0) {
+		if (!u->configured) {
+			dbu_default_sources(u);
+			o.sources = u->src;
+			o.nsources = u->nsrc;
+		}
 		vulndb_fetch_defaults(&o.limits);
 		rc = vulndb_update(&o, &r, &e);
 		log_msg(rc < 0 ? LL_WARN : LL_INFO,
@@ -119,6 +194,7 @@ struct reg_dbupdate *reg_dbupdate_start(const struct reg_dbupdate_config *c,
 	u->c = *c;
 	pthread_mutex_init(&u->lock, NULL);
 	if (l && l->n) {
+		u->configured = true;
 		u->src = xcalloc(l->n, sizeof(*u->src));
 		for (; u->nsrc < l->n; u->nsrc++)
 			if (vulndb_source_parse(l->v[u->nsrc],

@@ -2,7 +2,8 @@
  *
  * A thread (maint_int.h's schedule, never an event loop) runs
  * vulndb_update() (scanner.h) every --db-update-interval over the
- * --db-source list, or the public feeds when none is configured; after a
+ * --db-source list, or when none is configured the public feeds of what
+ * the stored reports use (all of them while there is none); after a
  * run that replaced the DB it asks the scan service to reload, which
  * re-matches every stored report as after POST /v2/_customs/db.  Each
  * run, and every hour with updates off, a DB older than --db-max-age is
@@ -20,6 +21,7 @@
 #include "common/opt.h"
 
 struct reg_scan;
+struct stor;
 
 struct reg_dbupdate_config {
 	const char *dbpath;
@@ -28,6 +30,7 @@ struct reg_dbupdate_config {
 	int64_t interval_s;	       /* <= 0: no updates */
 	int64_t max_age_s;	       /* <= 0: no age check */
 	struct reg_scan *scan;	       /* told after a swap; may be NULL */
+	struct stor *st; /* the reports say which default feeds are used */
 };
 
 /* Parses the sources (a bad one fails with ERR_INVALID) and starts the

@@ -103,6 +103,7 @@ static int serve_dbupdate_start(const struct cfg *cfg, struct reg_ctx *ctx,
 		.interval_s = cfg->db_update_interval,
 		.max_age_s = cfg->db_max_age,
 		.scan = ctx->scan,
+		.st = ctx->st,
 	};
 
 	*cache = xasprintf("%s/" VULNDB_CACHE_DIR, cfg->data);

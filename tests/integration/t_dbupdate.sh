@@ -9,6 +9,7 @@
 #     say why (exit 1, `db status`, GET /v2/_customs/db);
 #   - inside serve, the scheduled update imports, and a changed feed
 #     swaps the DB and re-matches the stored reports with no push;
+#     without configured feeds, the public ones the images use are picked;
 #   - a DB older than --db-max-age puts a note in reports and a warning in
 #     the log.
 . "$(dirname "$0")/lib.sh"
@@ -199,6 +200,24 @@ wait_db '.update.last_error != null'
 jq -e --arg v "$s2" '.version == $v and any(.update.sources[];
 	.last_error != null and (.last_error | test("HTTP 500")))' "$B" \
 	>/dev/null || fail "failed feed status: $(cat "$B")"
+stop_server
+
+# --- No --db-source: the public feeds of what the stored images use
+# (this machine may have no internet: only the choice is checked).
+start_server --db-update-interval 1
+for i in $(seq 1 100); do
+	grep -q 'public feed(s) for' "$TMP/server.log" && break
+	sleep 0.1
+done
+pick=$(grep -m1 'public feed(s) for' "$TMP/server.log")
+grep -q 'for what the stored images use' <<<"$pick" || fail "feeds: $pick"
+for f in osv:Debian osv:Alpine alpine-secdb:v3.10/main \
+	alpine-secdb:v3.10/community debian-tracker nvd:modified; do
+	grep -q " $f\( \|\$\)" <<<"$pick" || fail "$f not fetched: $pick"
+done
+for f in osv:PyPI osv:npm alpine-secdb:v3.19/main; do
+	grep -q " $f\( \|\$\)" <<<"$pick" && fail "$f fetched: $pick"
+done
 stop_server
 
 # --- Air-gapped: no updates; a DB older than --db-max-age is noted.
