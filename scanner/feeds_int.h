@@ -35,7 +35,7 @@ struct feed_state {
 	char url[1024];			  /* the copy came from */
 	int64_t last_success;		  /* 0: never */
 	int64_t last_attempt;		  /* 0: never */
-	char last_error[256];		  /* "" when the last run worked */
+	char last_error[320];		  /* "" when the last run worked */
 	int64_t records, skipped;	  /* in the DB from this source */
 	bool pending;			  /* copy not yet in the DB */
 };

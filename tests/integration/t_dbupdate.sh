@@ -131,6 +131,51 @@ same_file "$TMP/main.json" "$CLI/advisories/alpine-secdb_"*"/main.json" ||
 	fail "the empty copy replaced the good one"
 cp "$TMP/main.json" "$FEEDS/v3.10/main.json"
 
+# NVD: the .meta's sha256 and size of the JSON are checked; an unchanged
+# .meta saves the download.  (A synthetic one-record feed in NVD's 2.0
+# format; whether it imports is the NVD importer's business.)
+mkdir -p "$FEEDS/nvd" "$TMP/nvd"
+cat >"$TMP/nvdcve.json" <<'JSON'
+{"resultsPerPage": 1, "startIndex": 0, "totalResults": 1,
+ "format": "NVD_CVE", "version": "2.0", "timestamp": "2026-12-01T00:00:00.000",
+ "vulnerabilities": [{"cve": {"id": "CVE-2024-0001",
+  "sourceIdentifier": "cve@mitre.org", "published": "2024-01-01T00:00:00.000",
+  "lastModified": "2024-01-02T00:00:00.000", "vulnStatus": "Analyzed",
+  "descriptions": [{"lang": "en", "value": "A test record."}],
+  "metrics": {"cvssMetricV31": [{"source": "nvd@nist.gov", "type": "Primary",
+   "cvssData": {"version": "3.1",
+    "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+    "baseScore": 9.8, "baseSeverity": "CRITICAL"}}]}}}]}
+JSON
+gzip -c "$TMP/nvdcve.json" >"$FEEDS/nvd/nvdcve-2.0-2024.json.gz"
+nvd_meta() {
+	printf 'lastModifiedDate:2026-12-01T00:00:00-05:00\r\nsize:%s\r\n' \
+		"$(stat -c %s "$TMP/nvdcve.json")" >"$FEEDS/nvd/nvdcve-2.0-2024.meta"
+	printf 'gzSize:1\r\nsha256:%s\r\n' "$1" >>"$FEEDS/nvd/nvdcve-2.0-2024.meta"
+}
+NVD=(--source "osv=$FURL/osv/all.zip"
+	--source "nvd=$FURL/nvd/nvdcve-2.0-2024.json.gz")
+nvd_meta 0000000000000000000000000000000000000000000000000000000000000000
+RC=0
+"$CUSTOMS" db update --data "$TMP/nvd" "${NVD[@]}" >"$TMP/out" 2>&1 || RC=$?
+[ "$RC" = 1 ] && grep -q 'its .meta says' "$TMP/out" ||
+	fail "NVD feed against a wrong .meta: $RC $(cat "$TMP/out")"
+ls "$TMP/nvd/advisories/"nvd*/ | grep -q 'json.gz' &&
+	fail "a feed that fails its .meta was kept"
+nvd_meta "$(sha256sum <"$TMP/nvdcve.json" | cut -d' ' -f1 | tr a-f A-F)"
+RC=0
+"$CUSTOMS" db update --data "$TMP/nvd" "${NVD[@]}" >"$TMP/out" 2>&1 || RC=$?
+grep -q 'meta' "$TMP/out" && fail "NVD feed matching its .meta: $(cat "$TMP/out")"
+[ "$RC" = 0 ] || grep -q 'cannot be imported' "$TMP/out" ||
+	fail "NVD feed: $RC $(cat "$TMP/out")"
+if [ "$RC" = 0 ]; then
+	: >"$FEEDS/.requests.log"
+	"$CUSTOMS" db update --data "$TMP/nvd" "${NVD[@]}" >"$TMP/out" 2>&1 ||
+		fail "NVD again: $(cat "$TMP/out")"
+	grep -q 'nvdcve-2.0-2024.json.gz' "$FEEDS/.requests.log" &&
+		fail "an unchanged .meta did not save the download"
+fi
+
 # Only http and https.
 RC=0
 "$CUSTOMS" db update --data "$CLI" --source osv=file:///etc/passwd \
