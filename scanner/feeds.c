@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -828,8 +829,9 @@ int vulndb_update(const struct vulndb_update_opts *o,
 	struct feed_src *fs = xcalloc(o->nsources ? o->nsources : 1,
 				      sizeof(*fs));
 	struct err ie = ERR_INIT;
+	char *lock_path = NULL;
 	size_t n = 0;
-	int ret = -1;
+	int lock = -1, ret = -1;
 
 	memset(r, 0, sizeof(*r));
 	if (!o->nsources) {
@@ -838,6 +840,19 @@ int vulndb_update(const struct vulndb_update_opts *o,
 	}
 	if (feed_mkdir(o->cache_dir, e) < 0)
 		goto out;
+	/* serve's updater and `customs db update` share the cache: one at
+	 * a time (the lock goes with the process). */
+	lock_path = xasprintf("%s/.lock", o->cache_dir);
+	lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lock < 0) {
+		err_errno(e, ERR_IO, errno, "open %s", lock_path);
+		goto out;
+	}
+	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		err_set(e, errno == EWOULDBLOCK ? ERR_BUSY : ERR_IO,
+			"another update of %s is running", o->cache_dir);
+		goto out;
+	}
 	for (; n < o->nsources; n++) {
 		feed_src_init(o, &o->sources[n], &fs[n]);
 		if (feed_mkdir(fs[n].dir, e) < 0) {
@@ -878,6 +893,9 @@ out:
 	for (size_t i = 0; i < n; i++)
 		feed_src_release(&fs[i]);
 	free(fs);
+	if (lock >= 0)
+		close(lock);
+	free(lock_path);
 	return ret;
 }
 

@@ -104,6 +104,19 @@ check_kept corrupt 'x-goog-hash'
 faults '{"/osv/all.zip": "stall"}'
 update --attempts 1 --stall-timeout 1
 check_kept stalled 'too slow'
+# One update at a time per cache.
+"$CUSTOMS" db update --data "$CLI" "${SRC[@]}" --attempts 1 \
+	--stall-timeout 3 >/dev/null 2>&1 &
+other=$!
+for i in $(seq 1 50); do
+	grep -q 'stalled' "$FEEDS/.requests.log" && [ "$(grep -c stalled \
+		"$FEEDS/.requests.log")" -ge 2 ] && break
+	sleep 0.1
+done
+update
+[ "$RC" = 1 ] && grep -q 'another update' <<<"$OUT" ||
+	fail "two updates at once: $RC $OUT"
+wait "$other" || true
 
 # A body cut short once is resumed where it stopped (Range, If-Range).
 faults '{"/osv/all.zip": "truncate-once"}'
