@@ -34,17 +34,9 @@ struct reg_dbupdate {
 
 int64_t reg_db_version_age(const char *version, time_t now)
 {
-	struct tm tm;
+	time_t t = vulndb_version_time(version);
 
-	memset(&tm, 0, sizeof(tm));
-	if (!version ||
-	    sscanf(version, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year,
-		   &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-		   &tm.tm_sec) != 6)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)(now - timegm(&tm));
+	return t ? (int64_t)(now - t) : -1;
 }
 
 static void dbu_refresh(struct reg_dbupdate *u)

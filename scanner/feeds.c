@@ -13,7 +13,6 @@
 #include "scanner/feeds_int.h"
 
 #include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +29,7 @@
 #include "common/digest.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "scanner/vulndb_int.h"
 #include "common/banned.h"
 
 /* A state file or a .meta is small; anything larger is not one. */
@@ -341,8 +341,7 @@ int feed_meta_parse(const char *text, size_t len, struct feed_meta *m,
 static int feed_json_digest(const char *path, char hex[FEED_SHA_MAX],
 			    int64_t *size, struct err *e)
 {
-	struct archive *a = archive_read_new();
-	struct archive_entry *ent;
+	struct archive *a = vulndb_raw_open(path, e);
 	struct hasher *h = hasher_new(DIGEST_SHA256);
 	char buf[65536], full[DIGEST_STR_MAX];
 	struct digest dg;
@@ -350,14 +349,8 @@ static int feed_json_digest(const char *path, char hex[FEED_SHA_MAX],
 	int ret = -1;
 
 	*size = 0;
-	archive_read_support_format_raw(a);
-	archive_read_support_filter_all(a);
-	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK ||
-	    archive_read_next_header(a, &ent) != ARCHIVE_OK) {
-		err_set(e, ERR_INVALID, "%s: %s", path,
-			archive_error_string(a));
+	if (!a)
 		goto out;
-	}
 	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
 		hasher_update(h, buf, (size_t)n);
 		*size += n;
@@ -373,7 +366,8 @@ static int feed_json_digest(const char *path, char hex[FEED_SHA_MAX],
 	ret = 0;
 out:
 	hasher_free(h);
-	archive_read_free(a);
+	if (a)
+		archive_read_free(a);
 	return ret;
 }
 
@@ -612,23 +606,30 @@ static char *feed_db_content(const char *path)
 	return c;
 }
 
+time_t vulndb_version_time(const char *version)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!version ||
+	    sscanf(version, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year,
+		   &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+		   &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
 time_t vulndb_import_time(const char *dbpath)
 {
 	struct err e = ERR_INIT;
 	struct vulndb *db = vulndb_open(dbpath, &e);
-	struct tm tm;
-	time_t t = 0;
+	time_t t;
 
 	if (!db)
 		return 0;
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(vulndb_version(db), "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year,
-		   &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-		   &tm.tm_sec) == 6) {
-		tm.tm_year -= 1900;
-		tm.tm_mon -= 1;
-		t = timegm(&tm);
-	}
+	t = vulndb_version_time(vulndb_version(db));
 	vulndb_free(db);
 	return t;
 }

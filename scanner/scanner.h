@@ -333,6 +333,9 @@ int vulndb_update(const struct vulndb_update_opts *o,
 json_t *vulndb_sources_status(const char *cache_dir, time_t now);
 /* When the DB at dbpath was imported (unix time); 0 if unknown. */
 time_t vulndb_import_time(const char *dbpath);
+/* The import time a DB version names ("<import time>/<hash>"); 0 if
+ * none. */
+time_t vulndb_version_time(const char *version);
 
 /* Opens read-only.  Each thread opens its own. */
 struct vulndb *vulndb_open(const char *dbpath, struct err *e);

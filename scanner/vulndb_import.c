@@ -416,14 +416,10 @@ static int vulndb_walk_all(struct vulndb_walk *w, struct vulndb_input *in,
 
 /* --- Streamed inputs ---------------------------------------------------- */
 
-int vulndb_stream(const char *path, size_t depth, size_t max_value,
-		  jstream_fn fn, void *ctx, struct err *e)
+struct archive *vulndb_raw_open(const char *path, struct err *e)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *ent;
-	struct jstream *js = jstream_new(depth, max_value, fn, ctx);
-	la_ssize_t n;
-	int ret = -1;
 
 	/* "raw" reads any bytes as one entry, decompressed by the filters. */
 	archive_read_support_format_raw(a);
@@ -432,8 +428,22 @@ int vulndb_stream(const char *path, size_t depth, size_t max_value,
 	    archive_read_next_header(a, &ent) != ARCHIVE_OK) {
 		err_set(e, ERR_INVALID, "%s: %s", path,
 			archive_error_string(a));
-		goto out;
+		archive_read_free(a);
+		return NULL;
 	}
+	return a;
+}
+
+int vulndb_stream(const char *path, size_t depth, size_t max_value,
+		  jstream_fn fn, void *ctx, struct err *e)
+{
+	struct archive *a = vulndb_raw_open(path, e);
+	struct jstream *js = jstream_new(depth, max_value, fn, ctx);
+	la_ssize_t n;
+	int ret = -1;
+
+	if (!a)
+		goto out;
 	for (;;) {
 		char buf[65536];
 
