@@ -16,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -575,20 +574,6 @@ static void feed_roll_back(struct feed_src *f, const char *why)
 
 /* --- The import ----------------------------------------------------------- */
 
-static int feed_fsync_dir(const char *file, struct err *e)
-{
-	char *copy = xstrdup(file);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret = 0;
-
-	if (fd < 0 || fsync(fd) < 0)
-		ret = err_errno(e, ERR_IO, errno, "sync the DB's directory");
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return ret;
-}
-
 /* The content part of a DB's version ("<import time>/<content hash>");
  * NULL when there is no readable DB at path.  The caller frees. */
 static char *feed_db_content(const char *path)
@@ -735,12 +720,10 @@ static int feed_install(const char *tmp, const char *dbpath, bool *swapped,
 		ret = 0;
 		goto out;
 	}
-	if (rename(tmp, dbpath) < 0) {
-		err_errno(e, ERR_IO, errno, "rename %s to %s", tmp, dbpath);
+	if (vulndb_publish(tmp, dbpath, e) < 0)
 		goto out;
-	}
 	*swapped = true;
-	ret = feed_fsync_dir(dbpath, e);
+	ret = 0;
 out:
 	free(cur);
 	free(next);

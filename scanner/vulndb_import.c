@@ -683,9 +683,7 @@ static int vulndb_fsync_path(const char *path, bool dir, struct err *e)
 	return 0;
 }
 
-/* Makes the finished temporary DB the DB: fsync, rename, fsync the
- * directory so that the rename itself survives a crash. */
-static int vulndb_publish(const char *tmp, const char *dbpath, struct err *e)
+int vulndb_publish(const char *tmp, const char *dbpath, struct err *e)
 {
 	char *copy = xstrdup(dbpath);
 	int ret = -1;

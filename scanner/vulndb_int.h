@@ -124,6 +124,10 @@ int vulndb_stream(const char *path, size_t depth, size_t max_value,
  * archive_read_free()s it.  For vulndb_stream() and feeds.c. */
 struct archive *vulndb_raw_open(const char *path, struct err *e);
 
+/* Makes the finished temporary DB tmp the DB: fsync, rename, fsync the
+ * directory so that the rename itself survives a crash. */
+int vulndb_publish(const char *tmp, const char *dbpath, struct err *e);
+
 /* sqlite3 helpers: bind a string or NULL; step a statement that returns no
  * rows and reset it.  Failures set e (ERR_DB) and return -1. */
 int vulndb_bind_text(sqlite3_stmt *st, int col, const char *s, struct err *e);
