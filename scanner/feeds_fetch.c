@@ -29,6 +29,8 @@
 
 /* Longest wait between two tries. */
 #define FEED_BACKOFF_MAX_S 60
+/* An error response's body is read this far, then the request ends. */
+#define FEED_ERROR_BODY_MAX ((int64_t)64 << 10)
 
 static pthread_once_t feed_curl_once = PTHREAD_ONCE_INIT;
 
@@ -41,6 +43,7 @@ void vulndb_fetch_defaults(struct vulndb_fetch_limits *l)
 {
 	l->connect_timeout_s = 30;
 	l->stall_timeout_s = 60;
+	l->timeout_s = 3600;
 	l->max_bytes = VULNDB_FETCH_MAX_BYTES;
 	l->attempts = 4;
 	l->backoff_s = 1;
@@ -238,6 +241,7 @@ struct feed_xfer {
 	bool started;	/* the first body byte of this response came */
 	bool over_cap;
 	bool bad_body; /* came whole but wrong: never resumed */
+	int64_t discarded; /* bytes of an error response's body */
 	int write_errno;
 };
 
@@ -270,9 +274,11 @@ static size_t feed_write_cb(char *data, size_t size, size_t n, void *arg)
 	size_t len = size * n, done = 0;
 	long st = x->g->h.status;
 
-	/* Error bodies are not kept. */
-	if (st != 200 && st != 206)
-		return len;
+	/* Error bodies are not kept, nor read past a few pages. */
+	if (st != 200 && st != 206) {
+		x->discarded += (int64_t)len;
+		return x->discarded > FEED_ERROR_BODY_MAX ? 0 : len;
+	}
 	if (!x->started) {
 		x->started = true;
 		if (feed_body_start(x) < 0)
@@ -318,12 +324,16 @@ static CURL *feed_handle(struct feed_xfer *x, char *errbuf)
 		return NULL;
 	curl_easy_setopt(h, CURLOPT_URL, x->g->url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* An https feed is never redirected down to http. */
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR,
+			 strncasecmp(x->g->url, "https:", 6) ? "http,https"
+							     : "https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)l->max_redirects);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)l->connect_timeout_s);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)l->stall_timeout_s);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)l->timeout_s);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
 			 (curl_off_t)x->g->max_bytes);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -422,6 +432,7 @@ static enum feed_try feed_try_once(struct feed_xfer *x, struct err *e)
 	x->started = false;
 	x->over_cap = false;
 	x->bad_body = false;
+	x->discarded = 0;
 	x->write_errno = 0;
 	if (x->resume > 0) {
 		/* If-Range: the rest of this very body, or all of a new one. */
@@ -452,6 +463,9 @@ static enum feed_try feed_try_once(struct feed_xfer *x, struct err *e)
 	} else if (x->over_cap || rc == CURLE_FILESIZE_EXCEEDED) {
 		err_set(e, ERR_TOO_LARGE, "%s: larger than %lld bytes", g->url,
 			(long long)g->max_bytes);
+	} else if (x->discarded > FEED_ERROR_BODY_MAX) {
+		err_set(e, ERR_UPSTREAM, "%s: HTTP %ld", g->url, g->h.status);
+		t = g->h.status >= 500 ? FEED_RETRY : FEED_FAIL;
 	} else if (x->write_errno) {
 		err_errno(e, ERR_IO, x->write_errno, "write %s", g->path);
 	} else if (rc != CURLE_OK) {

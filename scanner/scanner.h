@@ -294,6 +294,7 @@ void vulndb_sources_default(const struct vulndb_want *want, time_t now,
 struct vulndb_fetch_limits {
 	int connect_timeout_s; /* to connect (DNS and TLS included) */
 	int stall_timeout_s;   /* under 1 KiB/s this long ends a download */
+	int timeout_s;	       /* one request, all of it */
 	int64_t max_bytes;     /* one download's body */
 	int attempts;	       /* tries for passing failures (5xx, network) */
 	int backoff_s;	       /* first wait between them, then doubled */
