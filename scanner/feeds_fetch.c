@@ -242,6 +242,7 @@ struct feed_xfer {
 	bool over_cap;
 	bool bad_body; /* came whole but wrong: never resumed */
 	int64_t discarded; /* bytes of an error response's body */
+	bool bad_range;	   /* a 206 of another range than asked */
 	int write_errno;
 };
 
@@ -258,8 +259,10 @@ static int feed_body_start(struct feed_xfer *x)
 {
 	if (x->g->h.status == 206 && x->g->h.range_start == x->resume)
 		return 0;
-	if (x->g->h.status == 206)
-		return -1; /* not the range we asked for */
+	if (x->g->h.status == 206) {
+		x->bad_range = true; /* not the range we asked for */
+		return -1;
+	}
 	if (ftruncate(x->fd, 0) < 0 || lseek(x->fd, 0, SEEK_SET) < 0) {
 		x->write_errno = errno;
 		return -1;
@@ -433,6 +436,7 @@ static enum feed_try feed_try_once(struct feed_xfer *x, struct err *e)
 	x->over_cap = false;
 	x->bad_body = false;
 	x->discarded = 0;
+	x->bad_range = false;
 	x->write_errno = 0;
 	if (x->resume > 0) {
 		/* If-Range: the rest of this very body, or all of a new one. */
@@ -463,6 +467,12 @@ static enum feed_try feed_try_once(struct feed_xfer *x, struct err *e)
 	} else if (x->over_cap || rc == CURLE_FILESIZE_EXCEEDED) {
 		err_set(e, ERR_TOO_LARGE, "%s: larger than %lld bytes", g->url,
 			(long long)g->max_bytes);
+	} else if (x->bad_range) {
+		err_set(e, ERR_UPSTREAM,
+			"%s: answered another range than bytes=%lld-", g->url,
+			(long long)x->resume);
+		x->bad_body = true;
+		t = FEED_RETRY;
 	} else if (x->discarded > FEED_ERROR_BODY_MAX) {
 		err_set(e, ERR_UPSTREAM, "%s: HTTP %ld", g->url, g->h.status);
 		t = g->h.status >= 500 ? FEED_RETRY : FEED_FAIL;
