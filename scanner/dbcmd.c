@@ -246,9 +246,10 @@ static int dbcmd_update(struct dbcmd_opts *o, const char **extra,
 	ret = vulndb_update(&uo, &r, &e) < 0 ? 1 : 0;
 	printf("%zu feed(s): %zu new, %zu unchanged, %zu failed; %s\n", n,
 	       r.fetched, r.unchanged, r.failed,
-	       r.swapped    ? "the DB was replaced"
-	       : r.imported ? "same data: the DB is unchanged"
-			    : "nothing to import: the DB is unchanged");
+	       r.swapped		  ? "the DB was replaced"
+	       : r.imported && !r.records ? "the DB is unchanged"
+	       : r.imported		  ? "same data: the DB is unchanged"
+					  : "nothing to import: the DB is unchanged");
 	if (r.swapped)
 		printf("%zu records in %s\n", r.records, o->db);
 	if (ret)

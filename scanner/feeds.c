@@ -815,7 +815,7 @@ int vulndb_update(const struct vulndb_update_opts *o,
 	struct err ie = ERR_INIT;
 	char *lock_path = NULL;
 	size_t n = 0;
-	int lock = -1, ret = -1;
+	int lock = -1, ret = -1, rc;
 
 	memset(r, 0, sizeof(*r));
 	if (!o->nsources) {
@@ -850,17 +850,16 @@ int vulndb_update(const struct vulndb_update_opts *o,
 		err_set(e, ERR_IO, "stopped");
 		goto save;
 	}
-	if (feed_import(o, fs, n, r, &ie) < 0) {
-		err_set(e, ie.code, "import: %s; the DB is unchanged", ie.msg);
-		goto save;
-	}
+	rc = feed_import(o, fs, n, r, &ie);
 	/* Copies the import refused were rolled back: failed after all. */
 	r->failed = r->fetched = 0;
 	for (size_t i = 0; i < n; i++) {
 		r->failed += fs[i].failed;
 		r->fetched += fs[i].changed;
 	}
-	if (!r->failed)
+	if (rc < 0)
+		err_set(e, ie.code, "import: %s; the DB is unchanged", ie.msg);
+	else if (!r->failed)
 		ret = 0;
 	else
 		feed_summary(fs, n, r, e);
