@@ -39,10 +39,26 @@ int64_t reg_db_version_age(const char *version, time_t now)
 	return t ? (int64_t)(now - t) : -1;
 }
 
+/* The status of the sources in use (the cache may hold others, from an
+ * earlier configuration). */
 static void dbu_refresh(struct reg_dbupdate *u)
 {
 	time_t now = time(NULL);
-	json_t *s = vulndb_sources_status(u->c.cache_dir, now);
+	json_t *s = vulndb_sources_status(u->c.cache_dir, now), *row;
+	size_t i;
+
+	json_array_foreach(s, i, row) {
+		const char *name =
+			json_string_value(json_object_get(row, "name"));
+		size_t j = 0;
+
+		while (j < u->nsrc && strcmp(u->src[j].name, name))
+			j++;
+		if (j == u->nsrc) {
+			json_array_remove(s, i);
+			i--;
+		}
+	}
 
 	pthread_mutex_lock(&u->lock);
 	json_decref(u->sources);

@@ -71,6 +71,12 @@ grep -q '0 new, 2 unchanged, 0 failed; nothing to import' <<<"$OUT" ||
 	[ "$(requests ' 304 conditional')" = 2 ] ||
 	fail "unchanged feeds cost more than a 304 each: $(cat "$FEEDS/.requests.log")"
 [ "$(stat -c %i:%Y "$CLI/vulndb.db")" = "$ino" ] || fail "the DB was rewritten"
+# The same feeds named in serve's config file.
+jq -n --arg o "osv=$FURL/osv/all.zip" --arg a "alpine-secdb=$FURL/v3.10/main.json" \
+	'{"db-source": [$o, $a], "db-update-interval": "1h"}' >"$TMP/config.json"
+"$CUSTOMS" db update --data "$CLI" --config "$TMP/config.json" >"$TMP/out" 2>&1 ||
+	fail "update from the config: $(cat "$TMP/out")"
+grep -q '0 new, 2 unchanged' "$TMP/out" || fail "config: $(cat "$TMP/out")"
 
 # --- Failures keep the DB and the previous copy, and say why.
 osv_feed npm PyPI # a changed feed the failures hide
