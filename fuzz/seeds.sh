@@ -25,6 +25,7 @@ copy apk $img/*/lib/apk/db/installed
 copy python $(find $img -name METADATA -o -name PKG-INFO)
 copy npm $(find $img -name package-lock.json -o -name package.json)
 copy osv $(find tests/data/advisories -name '*.json')
+copy tracker $(find tests/data/debian-tracker -name '*.json')
 
 # rpm: the package headers of the rpmdb fixture, one blob per seed.
 db=tests/data/images/rpm-cbl-mariner-2.0/var/lib/rpm/rpmdb.sqlite.xz

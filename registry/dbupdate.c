@@ -18,9 +18,14 @@
 /* With updates off, how often the DB's age is looked at. */
 #define DBU_AGE_CHECK_S 3600
 
-struct reg_dbupdate {
+/* The thread (freed by mt_start() if it cannot start). */
+struct dbu_thread {
 	struct maint_thread t; /* first */
-	bool started;
+	struct reg_dbupdate *u;
+};
+
+struct reg_dbupdate {
+	struct dbu_thread *th; /* NULL: no thread */
 	struct reg_dbupdate_config c;
 	struct vulndb_source *src;
 	size_t nsrc;
@@ -150,12 +155,12 @@ static void dbu_default_sources(struct reg_dbupdate *u)
 
 static bool dbu_stopping(void *arg)
 {
-	return mt_stopping(&((struct reg_dbupdate *)arg)->t);
+	return mt_stopping(&((struct reg_dbupdate *)arg)->th->t);
 }
 
 static void dbu_run(void *arg)
 {
-	struct reg_dbupdate *u = arg;
+	struct reg_dbupdate *u = ((struct dbu_thread *)arg)->u;
 	struct vulndb_update_opts o = {
 		.dbpath = u->c.dbpath,
 		.cache_dir = u->c.cache_dir,
@@ -215,12 +220,13 @@ struct reg_dbupdate *reg_dbupdate_start(const struct reg_dbupdate_config *c,
 	dbu_check_age(u);
 	if (c->interval_s <= 0 && c->max_age_s <= 0)
 		return u;
-	u->t.interval_s = c->interval_s > 0 ? c->interval_s : DBU_AGE_CHECK_S;
-	u->t.run = dbu_run;
-	u->t.arg = u;
-	if (mt_start(&u->t, "db update", e) < 0)
+	u->th = xcalloc(1, sizeof(*u->th));
+	u->th->u = u;
+	u->th = mt_start(&u->th->t,
+			 c->interval_s > 0 ? c->interval_s : DBU_AGE_CHECK_S,
+			 dbu_run, "db update", e);
+	if (!u->th)
 		goto fail;
-	u->started = true;
 	if (c->interval_s > 0)
 		log_msg(LL_INFO,
 			"db update: %zu source(s), every %lld s, into %s",
@@ -235,8 +241,10 @@ void reg_dbupdate_stop(struct reg_dbupdate *u)
 {
 	if (!u)
 		return;
-	if (u->started)
-		mt_stop(&u->t);
+	if (u->th) {
+		mt_stop(&u->th->t);
+		free(u->th);
+	}
 	vulndb_sources_free(u->src, u->nsrc);
 	json_decref(u->sources);
 	pthread_mutex_destroy(&u->lock);

@@ -78,11 +78,15 @@ static void *mt_main(void *arg)
 	return NULL;
 }
 
-int mt_start(struct maint_thread *t, const char *what, struct err *e)
+void *mt_start(struct maint_thread *t, int64_t interval_s,
+		      void (*run)(void *), const char *what, struct err *e)
 {
 	pthread_condattr_t ca;
 	int rc;
 
+	t->interval_s = interval_s;
+	t->run = run;
+	t->arg = t;
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -92,10 +96,11 @@ int mt_start(struct maint_thread *t, const char *what, struct err *e)
 	if (rc) {
 		pthread_cond_destroy(&t->cond);
 		pthread_mutex_destroy(&t->lock);
-		return err_errno(e, ERR_INTERNAL, rc, "start the %s thread",
-				 what);
+		err_errno(e, ERR_INTERNAL, rc, "start the %s thread", what);
+		free(t);
+		return NULL;
 	}
-	return 0;
+	return t;
 }
 
 void mt_stop(struct maint_thread *t)
@@ -172,14 +177,7 @@ struct reg_gc *reg_gc_start(struct stor *st, const struct reg_gc_config *c,
 	g = xcalloc(1, sizeof(*g));
 	g->st = st;
 	g->c = *c;
-	g->t.interval_s = c->interval_s;
-	g->t.run = gc_run;
-	g->t.arg = g;
-	if (mt_start(&g->t, "gc", e) < 0) {
-		free(g);
-		return NULL;
-	}
-	return g;
+	return mt_start(&g->t, c->interval_s, gc_run, "gc", e);
 }
 
 void reg_gc_stop(struct reg_gc *g)
@@ -258,14 +256,7 @@ struct reg_scrub *reg_scrub_start(struct stor *st,
 	sc = xcalloc(1, sizeof(*sc));
 	sc->st = st;
 	sc->c = *c;
-	sc->t.interval_s = c->interval_s;
-	sc->t.run = scrub_run;
-	sc->t.arg = sc;
-	if (mt_start(&sc->t, "scrub", e) < 0) {
-		free(sc);
-		return NULL;
-	}
-	return sc;
+	return mt_start(&sc->t, c->interval_s, scrub_run, "scrub", e);
 }
 
 void reg_scrub_stop(struct reg_scrub *sc)

@@ -89,7 +89,9 @@ static const struct opt_cmd scan_cmd = {
 		 "1 findings at or above --fail-on, 2 usage error or the\n"
 		 "image could not be read, 3 the report was written but is\n"
 		 "incomplete (a budget was hit or a layer could not be\n"
-		 "read completely).",
+		 "read completely), 4 --fail-on cannot be judged: there\n"
+		 "is no vulnerability data (the report's counts say\n"
+		 "\"no data\").",
 	.opts = scan_opts,
 	.max_operands = 1,
 };
@@ -334,7 +336,11 @@ int scan_cmd_main(int argc, char **argv)
 	if (scan_write(&a, fmt, report))
 		goto out;
 	rc = 0;
-	if (fail_on >= 0 && report_max_severity(report) >= fail_on)
+	if (fail_on >= 0 && !report_has_data(report)) {
+		fprintf(stderr, "customs scan: cannot judge --fail-on %s: %s\n",
+			a.fail_on, note ? note : SCAN_NO_DB);
+		rc = 4;
+	} else if (fail_on >= 0 && report_max_severity(report) >= fail_on)
 		rc = 1;
 	else if (scan_incomplete(report)) {
 		fprintf(stderr,

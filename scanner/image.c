@@ -40,6 +40,13 @@ void image_set_release(struct image_set *s)
 	image_set_init(s);
 }
 
+void image_set_take(struct image_set *s, struct image *img)
+{
+	s->images = xrealloc(s->images, (s->nimages + 1) * sizeof(*s->images));
+	s->images[s->nimages++] = *img;
+	memset(img, 0, sizeof(*img));
+}
+
 static void image_set_note(struct image_set *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void image_set_note(struct image_set *s, const char *fmt, ...)
@@ -153,10 +160,7 @@ static int image_add_manifest(struct image_set *set, const struct digest *dg,
 		il->media_type = image_strdup_or_null(mt);
 		img.nlayers++;
 	}
-	set->images = xrealloc(set->images,
-			       (set->nimages + 1) * sizeof(*set->images));
-	set->images[set->nimages++] = img;
-	memset(&img, 0, sizeof(img));
+	image_set_take(set, &img);
 	r = 0;
 out:
 	image_release(&img);

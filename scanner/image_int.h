@@ -54,6 +54,8 @@ struct image_set {
 
 void image_set_init(struct image_set *s);
 void image_set_release(struct image_set *s);
+/* Moves *img to the end of s; *img is then empty. */
+void image_set_take(struct image_set *s, struct image *img);
 
 /* Reads the manifest or index dg from src into set (appending images).
  * Indexes nest at most a few levels; attestation manifests and non-image

@@ -388,10 +388,7 @@ static int tar_docker_image(struct image_input *in, json_t *ent,
 		tar_alias(in, &img.layers[i].digest, lm);
 		img.nlayers++;
 	}
-	set->images = xrealloc(set->images,
-			       (set->nimages + 1) * sizeof(*set->images));
-	set->images[set->nimages++] = img;
-	memset(&img, 0, sizeof(img));
+	image_set_take(set, &img);
 	r = 0;
 out:
 	for (i = 0; i < img.nlayers; i++)

@@ -221,6 +221,21 @@ static json_t *report_vuln(const struct vuln_finding *f,
 			 report_strv(f->refs, f->nrefs));
 }
 
+/* Adds what the distribution says of f to its entry o: "status" (every
+ * finding has one) and "vendor_severity" {source, rating} or null. */
+static json_t *report_vuln_vendor(json_t *o, const struct vuln_finding *f)
+{
+	json_object_set_new(o, "status",
+			    json_string(vuln_status_name(f->status, f->fixed)));
+	json_object_set_new(o, "vendor_severity",
+			    f->vendor_rating
+				    ? json_pack("{s:s, s:s}", "source",
+						f->vendor ? f->vendor : "",
+						"rating", f->vendor_rating)
+				    : json_null());
+	return o;
+}
+
 struct vref {
 	const struct vuln_finding *f;
 	const struct scan_inventory *inv;
@@ -300,7 +315,9 @@ void report_set_findings(json_t *r, const struct scan_inventory *inv,
 	}
 	qsort(v, nf, sizeof(*v), vref_cmp);
 	for (size_t i = 0; i < nf; i++) {
-		json_array_append_new(vulns, report_vuln(v[i].f, inv));
+		json_array_append_new(
+			vulns,
+			report_vuln_vendor(report_vuln(v[i].f, inv), v[i].f));
 		counts[v[i].f->severity <= SEV_CRITICAL ? v[i].f->severity
 							: 0]++;
 	}
@@ -319,10 +336,12 @@ static void report_db_note(json_t *r, const struct report_meta *m)
 		    strncmp(json_string_value(n), SCAN_NO_DB,
 			    strlen(SCAN_NO_DB)))
 			json_array_append(kept, n);
-	if (!m->db_version)
+	if (!m->db_version) {
 		json_array_append_new(
 			kept,
 			json_string(m->db_note ? m->db_note : SCAN_NO_DB));
+		json_object_set_new(r, "counts", json_string(REPORT_NO_DATA));
+	}
 	json_object_set_new(r, "notes", kept);
 }
 
@@ -408,6 +427,11 @@ int report_max_severity(const json_t *report)
 	return -1;
 }
 
+bool report_has_data(const json_t *report)
+{
+	return json_is_object(json_object_get(report, "counts"));
+}
+
 void report_sum_counts(json_t *r)
 {
 	size_t counts[SEV_CRITICAL + 1] = {0}, i;
@@ -415,6 +439,12 @@ void report_sum_counts(json_t *r)
 
 	json_array_foreach(json_object_get(r, "manifests"), i, rep) {
 		json_t *c = json_object_get(rep, "counts");
+
+		if (!report_has_data(rep)) {
+			json_object_set_new(r, "counts",
+					    json_string(REPORT_NO_DATA));
+			return;
+		}
 
 		for (int s = SEV_UNKNOWN; s <= SEV_CRITICAL; s++)
 			counts[s] += (size_t)json_integer_value(

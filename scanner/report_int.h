@@ -39,6 +39,8 @@
 #define REPORT_MEDIA_TYPE "application/vnd.customs.scan.report.v1+json"
 /* "status" values (scanner.h, struct scan_budget). */
 #define REPORT_COMPLETE	  "complete"
+/* "counts" of a report matched against no DB: zeros would read as clean. */
+#define REPORT_NO_DATA "no data"
 #define REPORT_INCOMPLETE "incomplete"
 
 struct report_meta {
@@ -77,6 +79,8 @@ void report_restamp(json_t *report, const struct report_meta *m);
 /* Highest severity counted in a report (an index's counts are its
  * platforms' sum), as an enum vuln_severity; -1 when it has no finding. */
 int report_max_severity(const json_t *report);
+/* False when the report was matched against no DB (counts "no data"). */
+bool report_has_data(const json_t *report);
 /* Sums the counts of an index report's manifests into its own. */
 void report_sum_counts(json_t *index_report);
 

@@ -53,15 +53,21 @@ static void table_image(FILE *out, const json_t *r)
 		json_array_size(json_object_get(r, "packages")));
 	table_status(out, r);
 	c = json_object_get(r, "counts");
-	fprintf(out,
-		"Findings: %zu (critical %lld, high %lld, medium %lld, low "
-		"%lld, unknown %lld)\n\n",
-		json_array_size(vulns),
-		json_integer_value(json_object_get(c, "critical")),
-		json_integer_value(json_object_get(c, "high")),
-		json_integer_value(json_object_get(c, "medium")),
-		json_integer_value(json_object_get(c, "low")),
-		json_integer_value(json_object_get(c, "unknown")));
+	if (!json_is_object(c))
+		fprintf(out, "Findings: unknown, %s\n\n",
+			json_string_value(c) ? json_string_value(c)
+					     : "no data");
+	else
+		fprintf(out,
+			"Findings: %zu (critical %lld, high %lld, medium %lld, "
+			"low "
+			"%lld, unknown %lld)\n\n",
+			json_array_size(vulns),
+			json_integer_value(json_object_get(c, "critical")),
+			json_integer_value(json_object_get(c, "high")),
+			json_integer_value(json_object_get(c, "medium")),
+			json_integer_value(json_object_get(c, "low")),
+			json_integer_value(json_object_get(c, "unknown")));
 	if (json_array_size(vulns)) {
 		fprintf(out, "%-9s %-22s %-28s %-24s %-24s %s\n", "SEVERITY",
 			"ID", "PACKAGE", "INSTALLED", "FIXED", "SUMMARY");

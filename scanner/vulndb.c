@@ -176,6 +176,9 @@ int vulndb_status(struct vulndb *db, FILE *out, struct err *e)
 				 " WHERE withdrawn IS NOT NULL"));
 	fprintf(out, "secdb fixes: %lld\n",
 		vulndb_count(db, "SELECT count(*) FROM secfix"));
+	fprintf(out, "tracker:     %lld release entries, %lld issues\n",
+		vulndb_count(db, "SELECT count(*) FROM tracker"),
+		vulndb_count(db, "SELECT count(*) FROM tracker_issue"));
 	fprintf(out, "skipped:     %s (malformed at import)\n",
 		skipped ? skipped : "0");
 	ret = vulndb_status_rows(

@@ -120,6 +120,12 @@ int vulndb_step_done(sqlite3_stmt *st, struct err *e)
 	return 0;
 }
 
+/* Records of every kind stored so far. */
+static size_t vulndb_imp_records(const struct vulndb_imp *imp)
+{
+	return imp->advisories + imp->secfixes + imp->tracker;
+}
+
 /* --- One document ------------------------------------------------------- */
 
 int vulndb_doc(struct vulndb_imp *imp, const char *data, size_t len,
@@ -362,6 +368,8 @@ static int vulndb_streamed_file(struct vulndb_walk *w, const char *path)
 	if (w->h)
 		return vulndb_hash_file(w, path);
 	switch (w->kind) {
+	case VULNDB_DEBIAN_TRACKER:
+		return tracker_import(w->imp, path, w->e);
 	default:
 		return err_set(w->e, ERR_UNSUPPORTED,
 			       "%s: %s feeds cannot be imported", path,
@@ -407,8 +415,8 @@ static int vulndb_walk_all(struct vulndb_walk *w, struct vulndb_input *in,
 			return -1;
 		if (!w->imp)
 			continue;
-		in[i].records = w->imp->advisories + w->imp->secfixes -
-				before.advisories - before.secfixes;
+		in[i].records = vulndb_imp_records(w->imp) -
+				vulndb_imp_records(&before);
 		in[i].skipped = w->imp->skipped - before.skipped;
 	}
 	return 0;
@@ -489,6 +497,13 @@ static const char vulndb_schema_sql[] =
 	" cvss_vector TEXT);"
 	"CREATE TABLE secfix (distro TEXT NOT NULL, repo TEXT NOT NULL,"
 	" name TEXT NOT NULL, fixed TEXT NOT NULL, vid TEXT NOT NULL);"
+	"CREATE TABLE tracker_issue (id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE, description TEXT);"
+	/* The key is the matcher's lookup: release, then source. */
+	"CREATE TABLE tracker (release TEXT NOT NULL, source TEXT NOT NULL,"
+	" issue INTEGER NOT NULL, status INTEGER NOT NULL, fixed TEXT,"
+	" urgency TEXT, nodsa TEXT, nodsa_reason TEXT,"
+	" PRIMARY KEY (release, source, issue)) WITHOUT ROWID;"
 	/* Replacing a duplicate record deletes its rows by adv. */
 	"CREATE INDEX affected_adv ON affected (adv);";
 
@@ -626,7 +641,7 @@ static int vulndb_finish(struct vulndb_imp *imp, const char *hash,
 	    vulndb_set_meta(imp->db, "import_time", stamp, e) < 0 ||
 	    vulndb_set_meta(imp->db, "inputs", inputs, e) < 0)
 		goto out;
-	snprintf(num, sizeof(num), "%zu", imp->advisories + imp->secfixes);
+	snprintf(num, sizeof(num), "%zu", vulndb_imp_records(imp));
 	if (vulndb_set_meta(imp->db, "records", num, e) < 0)
 		goto out;
 	snprintf(num, sizeof(num), "%zu", imp->skipped);
@@ -773,7 +788,7 @@ int vulndb_import_inputs(const char *dbpath, struct vulndb_input *in,
 	    vulndb_walk_all(&w, in, npaths) < 0 ||
 	    vulndb_finish(&imp, hash, in, npaths, e) < 0)
 		goto out;
-	stats->records = imp.advisories + imp.secfixes;
+	stats->records = vulndb_imp_records(&imp);
 	stats->skipped = imp.skipped;
 	/* A feed with nothing usable in it is a mistake, not an empty DB:
 	 * keep the data we have. */

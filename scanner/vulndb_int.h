@@ -20,9 +20,21 @@
  *                          and the severity that applies to this package
  *   secfix                 Alpine secdb: distro ("v3.18"), repo ("main"),
  *                          name (origin), fixed (the secfixes key), vid
+ *   tracker_issue          Debian Security Tracker: one row per issue
+ *                          ("CVE-2024-1", "TEMP-0290435-0B57B5"): name,
+ *                          description (the first one seen, or NULL)
+ *   tracker                one row per (release, source package, issue):
+ *                          release ("bookworm"), source, issue
+ *                          (tracker_issue rowid), status (enum
+ *                          tracker_status), fixed (fixed_version or NULL;
+ *                          "0": not affected), urgency as written
+ *                          ("unimportant", "high**", "not yet assigned",
+ *                          "end-of-life"), nodsa (the no-DSA comment, ""
+ *                          included, or NULL when not flagged) and
+ *                          nodsa_reason ("", "ignored", "postponed")
  *
- * Lookups go through the indexes affected(eco_base, name) and
- * secfix(distro, name).
+ * Lookups go through the indexes affected(eco_base, name),
+ * secfix(distro, name) and tracker's key (release, source, issue).
  */
 #ifndef SCANNER_VULNDB_INT_H
 #define SCANNER_VULNDB_INT_H
@@ -41,7 +53,7 @@
 
 /* Bump when the schema or the meaning of stored data changes: an older DB
  * is then refused by vulndb_open() and rebuilt by the next import. */
-#define VULNDB_SCHEMA 1
+#define VULNDB_SCHEMA 2
 
 /* An open DB (vulndb.c); the statements are the matcher's, prepared once
  * and reused for every package. */
@@ -54,8 +66,23 @@ struct vulndb {
 /* Prints counts per ecosystem and the import time. */
 int vulndb_status(struct vulndb *db, FILE *out, struct err *e);
 
+/* What the distribution says of a finding.  UNSET (OSV, secdb): "fixed"
+ * when a fixed version is known, else "affected". */
+enum vuln_status {
+	VULN_STATUS_UNSET = 0,
+	VULN_AFFECTED,		  /* no fix yet */
+	VULN_FIXED,		  /* a fixed version newer than the installed */
+	VULN_FIX_DEFERRED,	  /* Debian no-dsa / postponed: no fix yet */
+	VULN_WILL_NOT_FIX,	  /* Debian ignored */
+	VULN_END_OF_LIFE,	  /* Debian urgency end-of-life: no support */
+	VULN_UNDER_INVESTIGATION, /* Debian undetermined */
+};
+/* "affected", "fixed", "fix_deferred", ... (UNSET as above). */
+const char *vuln_status_name(enum vuln_status s, const char *fixed);
+
 struct vuln_finding {
-	size_t pkg; /* index into inv->pkgs */
+	size_t pkg;		 /* index into inv->pkgs */
+	enum vuln_status status; /* what the distribution says */
 	char *id;
 	char **aliases;
 	size_t naliases;
@@ -63,9 +90,16 @@ struct vuln_finding {
 	enum vuln_severity severity;
 	double cvss_score; /* < 0 when unknown */
 	char *cvss_vector; /* or NULL */
-	char *summary;	   /* or NULL */
+	/* The distribution's own rating (Ubuntu priority, Debian urgency),
+	 * SEV_UNKNOWN when none; vendor names it ("ubuntu", "debian"). */
+	enum vuln_severity vendor_severity;
+	char *vendor;
+	char *summary; /* or NULL */
 	char **refs;
 	size_t nrefs;
+	/* The vendor's rating as it writes it (Debian urgency: "unimportant",
+	 * "high**", "not yet assigned", "end-of-life"), or NULL. */
+	char *vendor_rating;
 };
 
 /* Matches every package of inv; *out is the caller's (vuln_findings_free). */
@@ -83,6 +117,7 @@ struct vulndb_imp {
 		*ins_secfix;
 	size_t advisories; /* OSV records stored */
 	size_t secfixes;   /* secdb (package, CVE, version) rows stored */
+	size_t tracker;	   /* tracker (source, issue) records stored */
 	size_t skipped;	   /* malformed records */
 	size_t duplicates; /* records replaced or ignored by id */
 };
@@ -112,6 +147,44 @@ bool secdb_is_secdb(json_t *doc);
 /* Imports a secdb document; like osv_import(). */
 int secdb_import(struct vulndb_imp *imp, json_t *doc, const char *name,
 		 struct err *e);
+
+/* tracker.status, as the tracker's JSON says it. */
+enum tracker_status {
+	TRACKER_RESOLVED = 0,
+	TRACKER_OPEN,
+	TRACKER_UNDETERMINED,
+};
+
+/* Imports the Debian Security Tracker JSON at path, streamed
+ * (tracker.c).  Malformed entries are logged and counted as skipped; a
+ * document that is not tracker-shaped fails (ERR_INVALID). */
+int tracker_import(struct vulndb_imp *imp, const char *path, struct err *e);
+/* The same from memory (the fuzzer); name is for messages. */
+int tracker_import_mem(struct vulndb_imp *imp, const void *data, size_t len,
+		       const char *name, struct err *e);
+
+/* Matching against the tracker (vulndb_tracker.c), per vulndb_match()
+ * call: NULL in *out (and 0) when the image is not Debian or the DB has
+ * no tracker data for its release; OSV matching then works alone. */
+struct tracker_match;
+int tracker_match_open(struct vulndb *db, const struct scan_os *os,
+		       struct tracker_match **out, struct err *e);
+void tracker_match_free(struct tracker_match *tm);
+/* Adds the tracker's findings for package pkg to (*f)[0..*n) and folds
+ * the OSV findings in [first, *n) that name the same CVEs (DSA/DLA,
+ * DEBIAN-CVE records) into them as aliases: one row per (package, CVE). */
+int tracker_match_pkg(struct tracker_match *tm,
+		      const struct scan_inventory *inv, size_t pkg,
+		      struct vuln_finding **f, size_t *n, size_t *alloc,
+		      size_t first, struct err *e);
+
+/* Debian release number <-> codename ("12" <-> "bookworm"); NULL when
+ * unknown. */
+const char *debian_release_number(const char *codename);
+const char *debian_release_codename(const char *number);
+
+/* A one-line summary of an advisory text (vulndb_match.c); caller frees. */
+char *match_summary(const unsigned char *text);
 
 /* Streams the JSON file at path (plain or compressed) through jstream:
  * fn gets each value at depth (see common/jstream.h).  For the streamed

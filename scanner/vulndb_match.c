@@ -59,20 +59,6 @@ static void match_release_part(const char *s, int ndots, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)n, s);
 }
 
-static const char *match_debian_codename(const char *codename)
-{
-	static const char *const names[][2] = {
-		{"jessie", "8"},    {"stretch", "9"},	{"buster", "10"},
-		{"bullseye", "11"}, {"bookworm", "12"}, {"trixie", "13"},
-		{"forky", "14"},    {"duke", "15"},
-	};
-
-	for (size_t i = 0; codename && i < sizeof(names) / sizeof(*names); i++)
-		if (!strcmp(codename, names[i][0]))
-			return names[i][1];
-	return NULL;
-}
-
 /* The release osv names, from os-release ("" when unknown). */
 static void match_os_release(const struct scan_os *os,
 			     const struct eco_osv *osv, char *out, size_t size)
@@ -160,9 +146,9 @@ static bool match_query_init(const struct scan_inventory *inv,
 		return false;
 	match_os_release(os, q->osv, q->release, sizeof(q->release));
 	if ((q->ei->flags & ECO_CODENAME) && !os->version_id &&
-	    match_debian_codename(os->codename))
+	    debian_release_number(os->codename))
 		snprintf(q->release, sizeof(q->release), "%s",
-			 match_debian_codename(os->codename));
+			 debian_release_number(os->codename));
 	if ((q->ei->flags & ECO_SECDB) && os->version_id)
 		snprintf(q->secdb, sizeof(q->secdb), "%s", q->release);
 	if ((q->ei->flags & ECO_SOURCE_VERSION) && p->src_version)
@@ -433,7 +419,7 @@ static bool match_has_alnum(const char *s, size_t n)
 
 /* A one-line summary: the record's summary, or the first line of its
  * details that has words in it (details may open with a "---" rule). */
-static char *match_summary(const unsigned char *text)
+char *match_summary(const unsigned char *text)
 {
 	const char *s = (const char *)text;
 
@@ -611,7 +597,8 @@ static int match_secdb(struct vulndb *db, const struct match_query *q,
 }
 
 static int match_pkg(struct vulndb *db, const struct scan_inventory *inv,
-		     size_t pkg, struct match_out *out, struct err *e)
+		     size_t pkg, struct tracker_match *tm,
+		     struct match_out *out, struct err *e)
 {
 	struct match_query q;
 	size_t first = out->n;
@@ -627,6 +614,9 @@ static int match_pkg(struct vulndb *db, const struct scan_inventory *inv,
 			ret = match_secdb(db, &q, q.names[i], pkg, out, first,
 					  e);
 	}
+	if (!ret)
+		ret = tracker_match_pkg(tm, inv, pkg, &out->f, &out->n,
+					&out->alloc, first, e);
 	match_query_release(&q);
 	return ret;
 }
@@ -635,13 +625,18 @@ int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
 		 struct vuln_finding **out, size_t *count, struct err *e)
 {
 	struct match_out mo = {NULL, 0, 0};
+	struct tracker_match *tm;
 
+	if (tracker_match_open(db, &inv->os, &tm, e) < 0)
+		return -1;
 	for (size_t i = 0; i < inv->npkgs; i++) {
-		if (match_pkg(db, inv, i, &mo, e) < 0) {
+		if (match_pkg(db, inv, i, tm, &mo, e) < 0) {
+			tracker_match_free(tm);
 			vuln_findings_free(mo.f, mo.n);
 			return -1;
 		}
 	}
+	tracker_match_free(tm);
 	*out = mo.f;
 	*count = mo.n;
 	return 0;
@@ -656,6 +651,8 @@ void vuln_findings_free(struct vuln_finding *f, size_t count)
 		free(f[i].aliases);
 		free(f[i].fixed);
 		free(f[i].cvss_vector);
+		free(f[i].vendor);
+		free(f[i].vendor_rating);
 		free(f[i].summary);
 		for (size_t j = 0; j < f[i].nrefs; j++)
 			free(f[i].refs[j]);

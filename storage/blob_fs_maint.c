@@ -81,29 +81,41 @@ static int maint_readdir(struct walk *w, const char *rel,
 
 /* Reports rel/name: a blob if dg is set and it is a regular file, else a
  * stray.  A name that vanished meanwhile (gc) is skipped. */
+/* Stats rel/name into path and f (zeroed, then its size and times): 1,
+ * or 0 when it vanished meanwhile (gc), or -1. */
+static int maint_stat(struct walk *w, const char *rel, const char *name,
+		      char path[MAINT_PATH_MAX], struct stor_file *f,
+		      struct stat *sb)
+{
+	if ((size_t)snprintf(path, MAINT_PATH_MAX, "%s/%s", rel, name) >=
+	    MAINT_PATH_MAX)
+		return err_set(w->e, ERR_IO, "%s/%s/%.64s...: name too long",
+			       stor_fs_dir(w->b), rel, name);
+	if (fstatat(w->dirfd, path, sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return err_errno(w->e, ERR_IO, errno, "stat %s/%s",
+				 stor_fs_dir(w->b), path);
+	}
+	memset(f, 0, sizeof(*f));
+	f->size = sb->st_size;
+	f->changed = maint_changed(sb);
+	f->written = (int64_t)sb->st_mtime;
+	return 1;
+}
+
 static int maint_emit(struct walk *w, const char *rel, const char *name,
 		      const struct digest *dg)
 {
 	char path[MAINT_PATH_MAX];
 	struct stor_file f;
 	struct stat sb;
+	int rc = maint_stat(w, rel, name, path, &f, &sb);
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", rel, name) >=
-	    sizeof(path))
-		return err_set(w->e, ERR_IO, "%s/%s/%.64s...: name too long",
-			       stor_fs_dir(w->b), rel, name);
-	if (fstatat(w->dirfd, path, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return err_errno(w->e, ERR_IO, errno, "stat %s/%s",
-				 stor_fs_dir(w->b), path);
-	}
-	memset(&f, 0, sizeof(f));
+	if (rc <= 0)
+		return rc;
 	f.dg = S_ISREG(sb.st_mode) ? dg : NULL;
 	f.name = path;
-	f.size = sb.st_size;
-	f.changed = maint_changed(&sb);
-	f.written = (int64_t)sb.st_mtime;
 	return w->fn(w->arg, &f, w->e);
 }
 
@@ -174,22 +186,14 @@ static int maint_walk_upload(struct walk *w, const char *rel, const char *name)
 	char path[MAINT_PATH_MAX];
 	struct stor_file f;
 	struct stat sb;
+	int rc = maint_stat(w, rel, name, path, &f, &sb);
 
-	snprintf(path, sizeof(path), "%s/%s", rel, name);
-	if (fstatat(w->dirfd, path, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return err_errno(w->e, ERR_IO, errno, "stat %s/%s",
-				 stor_fs_dir(w->b), path);
-	}
-	memset(&f, 0, sizeof(f));
+	if (rc <= 0)
+		return rc;
 	f.name = name;
 	/* Anything but an upload's data is a temporary file (tmp-<uuid>)
 	 * or junk: either way nobody resumes it. */
 	f.tmp = !S_ISREG(sb.st_mode) || !stor_upload_id_valid(name);
-	f.size = sb.st_size;
-	f.changed = maint_changed(&sb);
-	f.written = (int64_t)sb.st_mtime;
 	return w->fn(w->arg, &f, w->e);
 }
 

@@ -55,9 +55,12 @@ static void px_log_remotes(const struct reg_proxy *p)
 	for (size_t i = 0; i < p->nremotes; i++) {
 		const struct ups_remote *r = &p->remotes[i];
 
-		log_msg(LL_INFO, "pull-through: %s%s -> %s%s%s%s",
+		bool ported = r->ns && strchr(r->ns, ':');
+
+		log_msg(LL_INFO, "pull-through: %s%s%s%s%s -> %s%s%s%s",
 			r->prefix[0] ? r->prefix : "every name",
-			r->prefix[0] ? "*" : "", r->url,
+			r->prefix[0] ? "*" : "", ported ? " (?ns=" : "",
+			ported ? r->ns : "", ported ? ")" : "", r->url,
 			r->username ? " (with credentials)" : "",
 			r->ca ? " (own CA bundle)" : "",
 			r->nallow ? " (redirect allow list)" : "");

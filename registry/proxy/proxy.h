@@ -16,7 +16,10 @@
  * --upstream PREFIX=URL (repeatable) names under PREFIX are, with PREFIX
  * taken off for the upstream (docker.io/library/debian is library/debian
  * at https://registry-1.docker.io).  A pull carrying ?ns=HOST (containerd
- * sends it) goes to the upstream whose prefix is HOST/.  Names that map to
+ * sends it) goes to the upstream whose prefix is HOST/; a prefix with a
+ * port, registry.local:5000/, is kept in the store as registry.local_5000/
+ * (a repository name has no ':') and taken by ?ns=registry.local:5000.
+ * Names that map to
  * no upstream are ordinary local repositories; a push into a proxied name
  * is refused with UNSUPPORTED.
  *
@@ -26,7 +29,9 @@
  *     upstream for the tag's digest, and only a changed digest is fetched.
  *     When the upstream cannot be reached or fails, the stored copy is
  *     served and the fact logged; a tag never stored gives the upstream's
- *     error.  A manifest by digest is immutable: fetched once.
+ *     error, or MANIFEST_UNKNOWN (404) saying why when the upstream cannot
+ *     be reached or fails (clients print a 404's message, not a 502's).
+ *     A manifest by digest is immutable: fetched once.
  *   - a new image manifest is served at once from memory; its config and
  *     layers are fetched into the store (joining any client's fetch of
  *     them), then the manifest is stored with its scan job, so the store
@@ -47,6 +52,10 @@
  *     only where that upstream may send us (upstream.h).  A blob the
  *     store holds for another repository is served once the upstream
  *     confirms (a HEAD) that this one has it too.
+ *   - a HEAD, or a GET of ranges, of a blob neither stored nor being
+ *     fetched asks the upstream for just that (a HEAD; the ranges,
+ *     streamed through and not stored): a client reading a part of a big
+ *     layer does not make us fetch all of it.  "bytes=0-" is a whole GET.
  *   - catalog and tags/list show what the store holds.
  */
 #ifndef REGISTRY_PROXY_H

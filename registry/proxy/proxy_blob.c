@@ -665,14 +665,35 @@ static void pxr_wake(struct http_req *req, void *arg)
 	pxr_pump(r);
 }
 
+void px_blob_follow(struct reg_proxy *p, struct http_req *req,
+		    const struct px_map *map, const struct digest *dg)
+{
+	struct pxr *r = xcalloc(1, sizeof(*r));
+	struct pxb *b;
+	bool start = false;
+
+	r->req = req;
+	pthread_mutex_lock(&p->lock);
+	b = pxb_find(p, map->local, dg);
+	if (!b) {
+		b = pxb_new(p, map, dg, PXB_QUEUED);
+		start = true;
+	}
+	b->refs++;
+	r->b = b;
+	pthread_mutex_unlock(&p->lock);
+	http_req_attach(req, r, pxr_end);
+	if (start)
+		ups_submit(p->ups, pxb_job, b);
+	pxr_pump(r);
+}
+
 void px_blob_get(struct reg_proxy *p, struct reg_call *c,
 		 const struct px_map *map)
 {
 	struct err e = ERR_INIT;
-	struct pxr *r;
-	struct pxb *b;
-	bool start = false;
 	int64_t size;
+	bool running;
 
 	/* Only a blob of this repository is served without the upstream. */
 	if (stor_blob_stat(p->st, map->local, &c->digest, &size, &e) == 0) {
@@ -683,19 +704,16 @@ void px_blob_get(struct reg_proxy *p, struct reg_call *c,
 		reg_reply_error(c->req, &e);
 		return;
 	}
-	r = xcalloc(1, sizeof(*r));
-	r->req = c->req;
+	/* A part of a blob neither stored nor on its way: just that part
+	 * (proxy_part.c).  One stored for another repository costs only a
+	 * HEAD upstream (pxb_confirm()). */
 	pthread_mutex_lock(&p->lock);
-	b = pxb_find(p, map->local, &c->digest);
-	if (!b) {
-		b = pxb_new(p, map, &c->digest, PXB_QUEUED);
-		start = true;
-	}
-	b->refs++;
-	r->b = b;
+	running = pxb_find(p, map->local, &c->digest) != NULL;
 	pthread_mutex_unlock(&p->lock);
-	http_req_attach(c->req, r, pxr_end);
-	if (start)
-		ups_submit(p->ups, pxb_job, b);
-	pxr_pump(r);
+	if (!running && px_part_wanted(c->req) &&
+	    stor_blob_stat(p->st, NULL, &c->digest, &size, NULL) < 0) {
+		px_part_get(p, c->req, map, &c->digest);
+		return;
+	}
+	px_blob_follow(p, c->req, map, &c->digest);
 }

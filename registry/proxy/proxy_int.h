@@ -3,6 +3,7 @@
  *   proxy.c           config, name mapping, dispatch, tag freshness
  *   proxy_manifest.c  manifests: revalidation, fetch, store, waiters
  *   proxy_blob.c      blobs: one fetch per digest, clients following it
+ *   proxy_part.c      a HEAD or range of a blob not stored: just that
  *   upstream*.c       the libcurl client of upstreams (upstream.h,
  *                     upstream_int.h)
  *
@@ -97,11 +98,30 @@ void px_partials_free(struct reg_proxy *p);
 /* proxy_blob.c: GET and HEAD of /v2/<name>/blobs/<digest>. */
 void px_blob_get(struct reg_proxy *p, struct reg_call *c,
 		 const struct px_map *m);
+/* Serves req (a GET or HEAD of blob dg) from the fetch of it into the
+ * store, starting it if none runs. */
+void px_blob_follow(struct reg_proxy *p, struct http_req *req,
+		    const struct px_map *map, const struct digest *dg);
 /* On a fetch thread: makes blob dg (size bytes per its descriptor, -1 if
  * unknown) present and linked in m->local, fetching it (or waiting for
  * the fetch in progress) if the store lacks it. */
 int px_blob_ensure(struct ups_conn *conn, struct reg_proxy *p,
 		   const struct px_map *m, const struct digest *dg,
 		   int64_t size, struct err *e);
+
+/* proxy_part.c: a HEAD, or a GET of ranges, of a blob the store lacks is
+ * asked of the upstream as such, and not stored. */
+/* Whether req asks for no more than a part: a HEAD, or a Range that may
+ * go on to the upstream (not "bytes=0-"). */
+bool px_part_wanted(struct http_req *req);
+/* Whether a Range header may go on to the upstream as it is: "bytes="
+ * then offsets, '-', ',' and spaces, at most 256 bytes; not "bytes=0-"
+ * (the whole blob). */
+bool px_range_forwardable(const char *h);
+/* Whether an upstream's Content-Range cr ("bytes A-B/N") is the one-range
+ * ask ("bytes=A-", "bytes=A-B", "bytes=-S") of a body of length bytes. */
+bool px_content_range_ok(const char *cr, const char *ask, int64_t length);
+void px_part_get(struct reg_proxy *p, struct http_req *req,
+		 const struct px_map *map, const struct digest *dg);
 
 #endif

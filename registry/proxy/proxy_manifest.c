@@ -571,6 +571,21 @@ static void pxm_got(struct pxm *m, struct ups_xfer *x,
 	pthread_mutex_unlock(&m->p->lock);
 }
 
+/* Never cached, and the upstream is down or failing: a 404
+ * MANIFEST_UNKNOWN, as distribution answers.  A 5xx reaches the user of
+ * docker, podman or skopeo as "unexpected HTTP status: 502 Bad Gateway"
+ * alone; a 404's code and message they print, and containerd and dockerd
+ * try the next host of a mirror configuration (the upstream itself). */
+static void pxm_unreachable(const struct pxm *m, const struct err *why,
+			    struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+
+	err_set(e, ERR_MANIFEST_UNKNOWN, "%s is not cached, and %s",
+		m->ref.is_digest ? digest_str(&m->ref.digest, ds) : m->ref.tag,
+		why->msg);
+}
+
 static int pxm_fetch(struct ups_conn *conn, struct pxm *m, struct err *e)
 {
 	char path[REG_NAME_MAX + 200];
@@ -597,6 +612,8 @@ static int pxm_fetch(struct ups_conn *conn, struct pxm *m, struct err *e)
 				"upstream %s: manifest larger than "
 				"--max-manifest (%zu bytes); not fetched",
 				m->map.r->host, m->p->max_manifest);
+		else if (sub.code == ERR_UPSTREAM)
+			pxm_unreachable(m, &sub, e);
 		else
 			err_set(e, sub.code, "%s", sub.msg);
 		goto out;

@@ -106,20 +106,52 @@ out:
 	return rc;
 }
 
-/* "docker.io/", "ghcr.io/team/": a repository name and a '/'. */
+/* The length of a ":PORT" (1-65535) at the start of s, else 0. */
+static size_t ups_port_len(const char *s, size_t len)
+{
+	size_t n = 1;
+	long port = 0;
+
+	if (!len || s[0] != ':')
+		return 0;
+	for (; n < len && n <= 5 && s[n] >= '0' && s[n] <= '9'; n++)
+		port = port * 10 + (s[n] - '0');
+	return n > 1 && port > 0 && port <= 65535 ? n : 0;
+}
+
+/* "docker.io/", "ghcr.io/team/": a repository name and a '/'.  A first
+ * component may carry a port ("registry.local:5000/", the host containerd
+ * names in ?ns=); our store keeps those names with '_' for the ':'
+ * ("registry.local_5000/"), which no host name contains. */
 static int ups_parse_prefix(const char *p, size_t len, struct ups_remote *r,
 			    struct err *e)
 {
-	if (len < 2 || p[len - 1] != '/' || !reg_name_valid(p, len - 1))
-		return err_set(e, ERR_INVALID,
-			       "upstream prefix '%.*s' must be a repository "
-			       "name and a '/' (docker.io/)",
-			       (int)(len > 100 ? 100 : len), p);
-	r->prefix = xstrndup(p, len);
+	const char *slash = len ? memchr(p, '/', len) : NULL;
+	const char *colon = slash ? memchr(p, ':', (size_t)(slash - p)) : NULL;
+	char *local = xstrndup(p, len);
+	size_t first = slash ? (size_t)(slash - p) : 0;
+
+	if (colon) {
+		if (colon == p ||
+		    ups_port_len(colon, (size_t)(slash - colon)) !=
+			    (size_t)(slash - colon))
+			goto bad;
+		local[colon - p] = '_';
+	}
+	if (len < 2 || p[len - 1] != '/' || !reg_name_valid(local, len - 1))
+		goto bad;
+	r->prefix = local;
 	/* A one-component prefix is the source host ?ns= names. */
-	if (!memchr(p, '/', len - 1))
+	if (first == len - 1)
 		r->ns = xstrndup(p, len - 1);
 	return 0;
+bad:
+	free(local);
+	return err_set(e, ERR_INVALID,
+		       "upstream prefix '%.*s' must be a repository name "
+		       "and a '/' (docker.io/), its first component may have "
+		       "a :PORT (registry.local:5000/)",
+		       (int)(len > 100 ? 100 : len), p);
 }
 
 static int ups_json_str(json_t *o, const char *key, char **out, struct err *e)

@@ -34,7 +34,9 @@
 /* One upstream registry, from --mirror or --upstream; read-only once
  * parsed.  Strings are owned by the struct. */
 struct ups_remote {
-	char *prefix;	/* names under it map here: "docker.io/"; "" mirror */
+	/* Names under it map here: "docker.io/"; "" mirror.  A port is
+	 * kept with '_': "registry.local_5000/" for registry.local:5000/. */
+	char *prefix;
 	char *ns;	/* ?ns= value that selects it ("docker.io"), or NULL */
 	char *url;	/* "https://registry-1.docker.io", no trailing '/' */
 	char *host;	/* for messages: "registry-1.docker.io" */
@@ -53,8 +55,8 @@ struct ups_remote {
  * ("PREFIX=URL" or {prefix, url, username, password, ca,
  * redirect_allow}); redirect_allow is a string or an array of them.  The URL is
  * http(s)://host[:port] with at most a trailing '/'; the prefix is a repository
- * name ending in
- * '/'.  ERR_INVALID says what is wrong (never quoting a password). */
+ * name ending in '/', whose first component may end in :PORT.  ERR_INVALID
+ * says what is wrong (never quoting a password). */
 int ups_remote_parse(const char *text, bool mirror, struct ups_remote *out,
 		     struct err *e);
 void ups_remote_release(struct ups_remote *r);

@@ -13,6 +13,8 @@
 static const char *const rs_sev_keys[] = {"critical", "high", "medium", "low",
 					  "unknown"};
 #define RS_NSEV (sizeof(rs_sev_keys) / sizeof(rs_sev_keys[0]))
+/* The counts of a report matched against no DB (as the scanner writes). */
+#define RS_NO_DATA "no data"
 
 static void rs_findings_add(json_t *out, const json_t *report)
 {
@@ -277,10 +279,16 @@ static json_t *rs_counts_sum(const json_t *reports)
 	json_t *c = json_object(), *r;
 	size_t i;
 
-	json_array_foreach(reports, i, r)
+	json_array_foreach(reports, i, r) {
+		/* One platform without data: the index has none either. */
+		if (!json_is_object(json_object_get(r, "counts"))) {
+			json_decref(c);
+			return json_string(RS_NO_DATA);
+		}
 		for (size_t s = 0; s < RS_NSEV; s++)
 			sum[s] += json_integer_value(json_object_get(
 				json_object_get(r, "counts"), rs_sev_keys[s]));
+	}
 	for (size_t s = 0; s < RS_NSEV; s++)
 		json_object_set_new(c, rs_sev_keys[s], json_integer(sum[s]));
 	return c;
@@ -392,11 +400,14 @@ static json_t *rs_annotations(const json_t *report)
 	for (size_t s = 0; s < RS_NSEV; s++) {
 		snprintf(key, sizeof(key), "dev.customs.scan.%s",
 			 rs_sev_keys[s]);
-		json_object_set_new(
-			a, key,
-			json_sprintf("%" JSON_INTEGER_FORMAT,
-				     json_integer_value(json_object_get(
-					     counts, rs_sev_keys[s]))));
+		if (!json_is_object(counts))
+			json_object_set_new(a, key, json_string(RS_NO_DATA));
+		else
+			json_object_set_new(
+				a, key,
+				json_sprintf("%" JSON_INTEGER_FORMAT,
+					     json_integer_value(json_object_get(
+						     counts, rs_sev_keys[s]))));
 	}
 	json_object_set_new(a, "dev.customs.scan.db",
 			    json_string(dbv ? dbv : "none"));

@@ -23,6 +23,9 @@ What /v2/<repo>/blobs/<digest> does depends on <repo>:
                  loopback by address)
   redirect-name  307 to http://localhost:SECRET/cdn/<digest>
   redirect-self  307 to /cdn/<digest> on this host: the good blob
+  badrange       a Range asked for is answered with bytes 0-9 (206)
+  headlies       the good blob, its Docker-Content-Digest another one
+  norange        the big blob, whole (200), whatever Range is asked for
   (the internal service serves the secret at /secret and the good blob at
   /cdn/<digest>, for a redirect an operator allowed)
 Manifests (/v2/<repo>/manifests/<ref>):
@@ -121,6 +124,13 @@ class Upstream(Base):
             return self.blob(CONFIG)
         if repo == "good":
             return self.blob(GOOD)
+        if repo == "badrange" and self.headers.get("Range"):
+            return self.reply(206, GOOD[:10], extra=[
+                ("Content-Range", "bytes 0-9/%d" % len(GOOD))])
+        if repo == "headlies":
+            return self.blob(GOOD, "sha256:" + "0" * 64)
+        if repo == "norange":
+            return self.blob(BIG)
         if repo == "wrong":
             if os.path.exists(os.path.join(DIR, "good")):
                 return self.blob(GOOD)

@@ -11,6 +11,7 @@
 #   up_stop                SIGTERM and wait
 #   up_count REGEX         requests in the log whose "METHOD /v2/..." line
 #                          matches REGEX (extended), e.g. 'GET /v2/a/blobs/'
+#   up_bytes REGEX         body bytes the upstream sent for those requests
 #   up_push LAYOUT:TAG NAME:REF [skopeo flags]
 #                          copies an image (or index, with --all) there
 #   wait_cached NAME TAG   waits until the store has NAME:TAG (a pulled
@@ -111,6 +112,12 @@ up_stop() {
 
 up_count() {
 	grep -cE "\"$1" "$UP_DIR/log" || true
+}
+
+up_bytes() {
+	grep -E "\"$1[^\"]* HTTP/[0-9.]+\" [0-9]+ [0-9]+ " "$UP_DIR/log" |
+		awk '{ for (i = 1; i < NF; i++) if ($i ~ /^HTTP\//) { n += $(i + 2); break } }
+		END { print n + 0 }'
 }
 
 wait_cached() {

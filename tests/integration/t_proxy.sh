@@ -183,10 +183,11 @@ rm -rf "$TMP/out3"
 	"oci:$TMP/out3:12" || fail "pull with the upstream down"
 grep -q "library/debian:12: .*serving the cached copy" "$TMP/server.log" ||
 	fail "serving a cached copy was not logged"
-# A tag never seen gives the upstream's error: here, that it is gone.
+# A tag never seen: MANIFEST_UNKNOWN, saying that the upstream is gone
+# (clients print a 404's message; of a 502 only its status).
 req GET /v2/library/debian/manifests/never
-expect 502 UNKNOWN
-jq -r '.errors[0].message' "$B" | grep -q "upstream $UP" ||
+expect 404 MANIFEST_UNKNOWN
+jq -r '.errors[0].message' "$B" | grep -q "never is not cached, and upstream $UP" ||
 	fail "error does not name the upstream: $(cat "$B")"
 
 stop_server

@@ -43,7 +43,9 @@ jq -r '.errors[0].message' "$B" | grep -q "refused access" ||
 	fail "wrong credentials: $(cat "$B")"
 # Without the CA bundle the upstream's certificate is not trusted.
 req GET /v2/noca/team/app/manifests/v1
-expect 502 UNKNOWN
+expect 404 MANIFEST_UNKNOWN
+jq -r '.errors[0].message' "$B" | grep -qi "not cached, and upstream.*certificate" ||
+	fail "no CA: $(cat "$B")"
 stop_server
 up_stop
 

@@ -107,3 +107,18 @@ n=$(up_count '(GET|HEAD) /v2/')
 	fail "docker pull small:v1 again: $(tail -n 3 "$TMP/pull.log")"
 [ "$(up_count '(GET|HEAD) /v2/')" = "$n" ] ||
 	fail "the second docker pull reached the upstream"
+
+# The upstream goes down; a tag never cached, pulled from customs by name:
+# a 404 MANIFEST_UNKNOWN whose message the engine passes on (a 5xx it
+# reports as its status line alone).  With each docker CLI there is (the
+# engine's own and a newer one on PATH).
+up_stop
+clis=$cli
+other=$(command -v docker) && [ "$other" != "$cli" ] && clis="$clis $other"
+for c in $clis; do
+	"$c" pull "$REG/library/never:v1" >"$TMP/pull.log" 2>&1 &&
+		fail "$c pull of a tag never cached worked"
+	grep -q "not found: manifest unknown: v1 is not cached, and upstream $UP" \
+		"$TMP/pull.log" || fail "$c: $(tail -n 2 "$TMP/pull.log")"
+	echo "docker $("$c" version --format '{{.Client.Version}}' 2>/dev/null) prints: $(tail -n 1 "$TMP/pull.log")"
+done

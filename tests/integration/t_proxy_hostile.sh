@@ -107,6 +107,27 @@ curl -sS -o "$TMP/wrongbig" --max-time 60 "$URL/v2/wrongbig/blobs/$BIG" \
 got=$(stat -c %s "$TMP/wrongbig")
 [ "$got" -le $((2 << 20)) ] || fail "$got bytes of a wrong blob went out"
 stored "$BIG" && fail "the wrong big blob was stored"
+# Parts of a blob not stored, passed through: another range than the one
+# asked for, or a HEAD naming another digest, is a 502.
+req GET "/v2/badrange/blobs/$GOOD" -H 'Range: bytes=100-109'
+expect 502 UNKNOWN
+grep -q "is not that range" "$B" || fail "bad range: $(cat "$B")"
+req HEAD "/v2/headlies/blobs/$GOOD"
+expect 502
+stored "$GOOD" && fail "a part was stored"
+# An upstream that ignores Range (a 200, whole): the whole fetch, stored,
+# and the range served from it.
+req GET "/v2/norange/blobs/$BIG" -H 'Range: bytes=102-108'
+expect 206
+expect_hdr Content-Range "bytes 102-108/3145728"
+[ "$(cat "$B")" = customs ] || fail "range of norange: $(cat "$B")"
+# (The range is sent before the fetch has all of the blob.)
+for _ in $(seq 1 100); do
+	stored "$BIG" && break
+	sleep 0.05
+done
+stored "$BIG" || fail "the blob of an upstream ignoring Range was not stored"
+no_uploads
 # The upstream mends its ways: the same digest now comes and is cached.
 touch "$HU_DIR/good"
 req GET "/v2/wrong/blobs/$GOOD"
@@ -177,7 +198,7 @@ grep -q "Operation timed out" "$TMP/trickle" ||
 grep -q "has 1099511627776 bytes (its Content-Length), over --max-blob" \
 	"$TMP/huge" || fail "huge: $(cat "$TMP/huge")"
 no_uploads
-[ -z "$(find "$DATA/blobs" -type f -size +1M 2>/dev/null)" ] ||
+[ -z "$(find "$DATA/blobs" -type f -size +1M ! -name "${BIG#sha256:}" 2>/dev/null)" ] ||
 	fail "a big blob was stored"
 alive_stop
 ! grep -q -- "$SECRET" "$TMP/server.log" || fail "the secret is in our log"

@@ -55,7 +55,7 @@ jq -e '(.layers | length) == 3 and
 	r.json >/dev/null || bad "packages not tagged with their layers"
 jq -e '.os.id == "debian" and .os.version_id == "12"' r.json >/dev/null ||
 	bad "os-release through its symlink not found"
-jq -e '.db == null and .vulnerabilities == [] and
+jq -e '.db == null and .vulnerabilities == [] and .counts == "no data" and
 	any(.notes[]; startswith("no vulnerability data"))' r.json >/dev/null ||
 	bad "missing DB not reported"
 inventory r.json >inv.gz
@@ -75,8 +75,13 @@ done
 [ $? -eq 2 ] || bad "bad --format should exit 2"
 "$CUSTOMS" scan --fail-on severe "$L:debian" >/dev/null 2>&1
 [ $? -eq 2 ] || bad "bad --fail-on should exit 2"
-"$CUSTOMS" scan --fail-on low "$L:debian" >/dev/null 2>&1
-[ $? -eq 0 ] || bad "--fail-on without findings should exit 0"
+# Without a DB, --fail-on cannot judge: its own status, never "clean".
+"$CUSTOMS" scan --fail-on low "$L:debian" >/dev/null 2>err.txt
+[ $? -eq 4 ] && grep -q "cannot judge --fail-on low: no vulnerability data" \
+	err.txt || bad "--fail-on without a DB should exit 4: $(cat err.txt)"
+"$CUSTOMS" scan --format table "$L:debian" 2>/dev/null |
+	grep -q "^Findings: unknown, no data" || bad "table without a DB"
+"$CUSTOMS" scan "$L:debian" >/dev/null 2>&1 || bad "scan without --fail-on: $?"
 "$CUSTOMS" scan --help | grep -q "fail-on" || bad "--help"
 "$CUSTOMS" scan --db "$T/nonexistent.db" "$L:debian" >/dev/null 2>&1
 [ $? -eq 2 ] || bad "an explicit --db that is missing should exit 2"

@@ -18,13 +18,14 @@ npm=$(sp_push npm db/npm v1)
 
 # --- No DB: "no vulnerability data", not "no vulnerabilities".
 sp_report db/debian "$deb"
-jq -e '.db == null and .vulnerabilities == [] and
+jq -e '.db == null and .vulnerabilities == [] and .counts == "no data" and
 	any(.notes[]; startswith("no vulnerability data"))' "$B" >/dev/null ||
-	fail "report without a DB: $(jq -c '{db, notes}' "$B")"
+	fail "report without a DB: $(jq -c '{db, notes, counts}' "$B")"
 req GET /v2/_customs/db
 jq -e '.version == null' "$B" >/dev/null || fail "db status: $(cat "$B")"
 req GET "/v2/db/debian/referrers/$deb"
-jq -e '.manifests[0].annotations["dev.customs.scan.db"] == "none"' "$B" \
+jq -e '.manifests[0].annotations["dev.customs.scan.db"] == "none" and
+	.manifests[0].annotations["dev.customs.scan.critical"] == "no data"' "$B" \
 	>/dev/null || fail "referrer without a DB: $(cat "$B")"
 
 # wait_rematch VERSION: until every job is done with DB VERSION loaded.

@@ -72,6 +72,17 @@ static void test_remote_parse(void **state)
 	assert_null(r.ns);
 	ups_remote_release(&r);
 
+	/* A registry with a port: stored with '_', picked by ?ns=HOST:PORT. */
+	remote_ok("127.0.0.1:5706/=http://127.0.0.1:5706", false, &r);
+	assert_string_equal(r.prefix, "127.0.0.1_5706/");
+	assert_string_equal(r.ns, "127.0.0.1:5706");
+	ups_remote_release(&r);
+	remote_ok("registry.local:5000/team/=https://registry.local:5000",
+		  false, &r);
+	assert_string_equal(r.prefix, "registry.local_5000/team/");
+	assert_null(r.ns);
+	ups_remote_release(&r);
+
 	/* Config-file objects, with credentials and a CA bundle. */
 	remote_ok("{\"prefix\":\"ghcr.io/\",\"url\":\"https://ghcr.io\","
 		  "\"username\":\"u\",\"password\":\"p\",\"ca\":\"/dev/null\"}",
@@ -89,6 +100,13 @@ static void test_remote_parse(void **state)
 	remote_bad("docker.io=https://x", false, "must be a repository name");
 	remote_bad("Docker.io/=https://x", false, "must be a repository name");
 	remote_bad("/=https://x", false, "must be a repository name");
+	remote_bad("a:0/=https://x", false, "must be a repository name");
+	remote_bad("a:65536/=https://x", false, "must be a repository name");
+	remote_bad("a:/=https://x", false, "must be a repository name");
+	remote_bad(":80/=https://x", false, "must be a repository name");
+	remote_bad("a:80:1/=https://x", false, "must be a repository name");
+	remote_bad("a/b:80/=https://x", false, "must be a repository name");
+	remote_bad("a:80=https://x", false, "must be a repository name");
 	remote_bad("a/=ftp://x", false, "only http and https");
 	remote_bad("a/=not a url", false, "is not a URL");
 	remote_bad("https://x/v2", true, "no path");
@@ -300,6 +318,70 @@ static void test_lookup(void **state)
 	check_map(p, "debian", "127.0.0.1:5000", "debian");
 	check_map(p, "quay.io/coreos/etcd", "quay.io", "coreos/etcd");
 	reg_proxy_free(p);
+
+	/* A prefix with a port is a name with '_' in our store. */
+	p = proxy_with(NULL, "127.0.0.1:5706/=http://127.0.0.1:5706", NULL);
+	check_map(p, "127.0.0.1_5706/a/b", "127.0.0.1:5706", "a/b");
+	check_map(p, "127.0.0.1/a/b", NULL, NULL);
+	reg_proxy_free(p);
+}
+
+/* What of a client's Range goes on to an upstream, and which of its
+ * Content-Range replies are the range asked for. */
+static void test_part_ranges(void **state)
+{
+	char big[300];
+
+	(void)state;
+	assert_true(px_range_forwardable("bytes=100-199"));
+	assert_true(px_range_forwardable("bytes=-500"));
+	assert_true(px_range_forwardable("bytes=10-"));
+	assert_true(px_range_forwardable("bytes=0-9, 100-109"));
+	assert_false(px_range_forwardable(NULL));
+	assert_false(px_range_forwardable("bytes=0-")); /* the whole blob */
+	assert_false(px_range_forwardable("bytes="));
+	assert_false(px_range_forwardable("bytes=12"));
+	assert_false(px_range_forwardable("items=0-9"));
+	assert_false(px_range_forwardable("bytes=0-9\r\nX-Evil: 1"));
+	assert_false(px_range_forwardable("bytes=0-9;x"));
+	memset(big, '1', sizeof(big));
+	memcpy(big, "bytes=1-", 8);
+	big[sizeof(big) - 1] = '\0';
+	assert_false(px_range_forwardable(big));
+
+	/* Content-Range, ask, length, whether it is the range asked for:
+	 * then another range, a length not the range's, nonsense. */
+	static const struct {
+		const char *cr, *ask;
+		int64_t len;
+		bool ok;
+	} cases[] = {
+		{"bytes 100-199/1000", "bytes=100-199", 100, true},
+		{"bytes 900-999/1000", "bytes=900-5000", 100, true},
+		{"bytes 10-999/1000", "bytes=10-", 990, true},
+		{"bytes 500-999/1000", "bytes=-500", 500, true},
+		{"bytes 0-999/1000", "bytes=-5000", 1000, true},
+		{"bytes 0-9/1000", "bytes=100-109", 10, false},
+		{"bytes 100-109/1000", "bytes=100-199", 10, false},
+		{"bytes 100-199/1000", "bytes=100-199", 99, false},
+		{"bytes 10-998/1000", "bytes=10-", 989, false},
+		{"bytes 400-899/1000", "bytes=-500", 500, false},
+		{"bytes 100-199/150", "bytes=100-199", 100, false},
+		{"bytes 199-100/1000", "bytes=100-199", 100, false},
+		{"bytes -1-9/1000", "bytes=-1-9", 11, false},
+		{"bytes */1000", "bytes=1-2", 2, false},
+		{"", "bytes=1-2", 2, false},
+		{"bytes 1-2/1000x", "bytes=1-2", 2, false},
+		{"bytes 0-99999999999999999999/1", "bytes=0-", 1, false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (px_content_range_ok(cases[i].cr, cases[i].ask,
+					cases[i].len) != cases[i].ok)
+			fail_msg("'%s' for '%s' (%lld bytes): not %s",
+				 cases[i].cr, cases[i].ask,
+				 (long long)cases[i].len,
+				 cases[i].ok ? "accepted" : "refused");
 }
 
 static void test_fresh(void **state)
@@ -639,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_upstream_errors),
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_part_ranges),
 		cmocka_unit_test(test_fresh),
 		cmocka_unit_test(test_config_objects),
 		cmocka_unit_test(test_addr_kind),
