@@ -195,6 +195,20 @@ if [ "$RC" = 0 ]; then
 		fail "an unchanged .meta did not save the download"
 fi
 
+# The Debian Security Tracker's JSON, at a URL shaped like the real one.
+mkdir -p "$FEEDS/tracker/data" "$TMP/trk"
+cp "$ROOT/tests/data/debian-tracker/tracker-bookworm-15src.json" \
+	"$FEEDS/tracker/data/json"
+TRK=(--source "debian-tracker=$FURL/tracker/data/json")
+"$CUSTOMS" db update --data "$TMP/trk" "${TRK[@]}" >"$TMP/out" 2>&1 ||
+	fail "tracker update: $(cat "$TMP/out")"
+"$CUSTOMS" db status --data "$TMP/trk" >"$TMP/status"
+grep -A1 'debian-tracker:' "$TMP/status" | grep -q ' [1-9][0-9]* records' ||
+	fail "tracker status: $(cat "$TMP/status")"
+"$CUSTOMS" db update --data "$TMP/trk" "${TRK[@]}" >"$TMP/out" 2>&1 ||
+	fail "tracker again: $(cat "$TMP/out")"
+grep -q '0 new, 1 unchanged' "$TMP/out" || fail "tracker again: $(cat "$TMP/out")"
+
 # Only http and https.
 RC=0
 "$CUSTOMS" db update --data "$CLI" --source osv=file:///etc/passwd \
