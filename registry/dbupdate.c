@@ -29,7 +29,7 @@ struct reg_dbupdate {
 	struct reg_dbupdate_config c;
 	struct vulndb_source *src;
 	size_t nsrc;
-	bool configured; /* src is --db-source's, not the defaults */
+	bool configured;      /* src is --db-source's, not the defaults */
 	pthread_mutex_t lock; /* guards what follows */
 	json_t *sources;      /* vulndb_sources_status() at status_at */
 	time_t status_at;
@@ -93,8 +93,7 @@ static char *dbu_alpine_branch(const char *os)
 	const char *dot = strchr(v, '.');
 	size_t n;
 
-	if (strncmp(os, "os:alpine:", strlen("os:alpine:")) || !dot ||
-	    dot == v)
+	if (strncmp(os, "os:alpine:", strlen("os:alpine:")) || !dot || dot == v)
 		return NULL;
 	n = (size_t)(dot - v) + 1 + strspn(dot + 1, "0123456789");
 	if (n == (size_t)(dot - v) + 1)
@@ -125,10 +124,11 @@ static void dbu_default_sources(struct reg_dbupdate *u)
 	char **names = NULL, **branches = NULL;
 	size_t n = 0, nb = 0;
 
-	if (u->c.st &&
-	    stor_scan_ecosystems(u->c.st, &names, &n, &e) < 0)
-		log_msg(LL_WARN, "db update: which feeds the images use: %s "
-			"(fetching them all)", e.msg);
+	if (u->c.st && stor_scan_ecosystems(u->c.st, &names, &n, &e) < 0)
+		log_msg(LL_WARN,
+			"db update: which feeds the images use: %s "
+			"(fetching them all)",
+			e.msg);
 	if (n) {
 		branches = xcalloc(n, sizeof(*branches));
 		for (size_t i = 0; i < n; i++) {
@@ -210,8 +210,8 @@ struct reg_dbupdate *reg_dbupdate_start(const struct reg_dbupdate_config *c,
 		u->configured = true;
 		u->src = xcalloc(l->n, sizeof(*u->src));
 		for (; u->nsrc < l->n; u->nsrc++)
-			if (vulndb_source_parse(l->v[u->nsrc],
-						&u->src[u->nsrc], e) < 0)
+			if (vulndb_source_parse(l->v[u->nsrc], &u->src[u->nsrc],
+						e) < 0)
 				goto fail;
 	} else {
 		vulndb_sources_default(NULL, time(NULL), &u->src, &u->nsrc);
@@ -279,8 +279,7 @@ json_t *reg_dbupdate_status(struct reg_dbupdate *u)
 						      (now - u->status_at));
 	}
 	out = json_pack("{s:I, s:I, s:o, s:o, s:o}", "interval_s",
-			(json_int_t)(u->c.interval_s > 0 ? u->c.interval_s
-							 : 0),
+			(json_int_t)(u->c.interval_s > 0 ? u->c.interval_s : 0),
 			"max_age_s", (json_int_t)u->c.max_age_s, "last_run",
 			dbu_time(u->last_run), "last_error",
 			u->last_error[0] ? json_string(u->last_error)

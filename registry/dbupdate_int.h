@@ -25,11 +25,11 @@ struct stor;
 
 struct reg_dbupdate_config {
 	const char *dbpath;
-	const char *cache_dir;	       /* DATA/advisories */
+	const char *cache_dir;		/* DATA/advisories */
 	const struct opt_list *sources; /* KIND=URL; none: the defaults */
-	int64_t interval_s;	       /* <= 0: no updates */
-	int64_t max_age_s;	       /* <= 0: no age check */
-	struct reg_scan *scan;	       /* told after a swap; may be NULL */
+	int64_t interval_s;		/* <= 0: no updates */
+	int64_t max_age_s;		/* <= 0: no age check */
+	struct reg_scan *scan;		/* told after a swap; may be NULL */
 	struct stor *st; /* the reports say which default feeds are used */
 };
 

@@ -78,8 +78,8 @@ static void *mt_main(void *arg)
 	return NULL;
 }
 
-void *mt_start(struct maint_thread *t, int64_t interval_s,
-		      void (*run)(void *), const char *what, struct err *e)
+void *mt_start(struct maint_thread *t, int64_t interval_s, void (*run)(void *),
+	       const char *what, struct err *e)
 {
 	pthread_condattr_t ca;
 	int rc;

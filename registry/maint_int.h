@@ -32,8 +32,8 @@ struct maint_thread {
 /* Starts t, the first member of a struct that run(arg) gets, running run
  * every interval_s (the first time after at most a minute): that struct,
  * or NULL (it is freed) if no thread could start. */
-void *mt_start(struct maint_thread *t, int64_t interval_s,
-	       void (*run)(void *), const char *what, struct err *e);
+void *mt_start(struct maint_thread *t, int64_t interval_s, void (*run)(void *),
+	       const char *what, struct err *e);
 /* Ends a run in progress at its next check, joins the thread. */
 void mt_stop(struct maint_thread *t);
 /* Waits up to secs; false once asked to stop. */

@@ -150,12 +150,13 @@ static void dbcmd_print_sources(const char *cache)
 		printf("feeds:\n");
 	json_array_foreach(v, i, row) {
 		json_t *age = json_object_get(row, "age_s");
-		const char *ok = json_string_value(
-			json_object_get(row, "last_success"));
-		const char *err = json_string_value(
-			json_object_get(row, "last_error"));
+		const char *ok =
+			json_string_value(json_object_get(row, "last_success"));
+		const char *err =
+			json_string_value(json_object_get(row, "last_error"));
 
-		printf("  %s\n", json_string_value(json_object_get(row, "name")));
+		printf("  %s\n",
+		       json_string_value(json_object_get(row, "name")));
 		if (ok)
 			printf("    last success %s (%lldh%02lldm ago), "
 			       "%lld records\n",
@@ -201,8 +202,8 @@ static int dbcmd_status(struct dbcmd_opts *o, const char **extra, size_t nextra)
 	return ret;
 }
 
-static int dbcmd_update(struct dbcmd_opts *o, const char **extra,
-			size_t nextra, bool default_dir)
+static int dbcmd_update(struct dbcmd_opts *o, const char **extra, size_t nextra,
+			bool default_dir)
 {
 	struct vulndb_update_opts uo = {.dbpath = o->db};
 	struct vulndb_update_result r;
@@ -249,7 +250,7 @@ static int dbcmd_update(struct dbcmd_opts *o, const char **extra,
 	       r.swapped		  ? "the DB was replaced"
 	       : r.imported && !r.records ? "the DB is unchanged"
 	       : r.imported		  ? "same data: the DB is unchanged"
-					  : "nothing to import: the DB is unchanged");
+			    : "nothing to import: the DB is unchanged");
 	if (r.swapped)
 		printf("%zu records in %s\n", r.records, o->db);
 	if (ret)

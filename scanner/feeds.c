@@ -143,7 +143,7 @@ void vulndb_sources_default(const struct vulndb_want *want, time_t now,
 				 xasprintf(FEED_OSV_URL "/%s/all.zip",
 					   feed_osv_ecos[i]));
 	for (size_t i = 0; all && i < sizeof(feed_alpine_branches) /
-					      sizeof(*feed_alpine_branches);
+						  sizeof(*feed_alpine_branches);
 	     i++)
 		for (int r = 0; r < 2; r++)
 			feed_add(&v, &n, &alloc, VULNDB_ALPINE_SECDB,
@@ -156,7 +156,8 @@ void vulndb_sources_default(const struct vulndb_want *want, time_t now,
 	for (size_t i = 0; !all && i < want->nalpine; i++)
 		for (int r = 0; r < 2; r++)
 			feed_add(&v, &n, &alloc, VULNDB_ALPINE_SECDB,
-				 xasprintf("alpine-secdb:%s/%s", want->alpine[i],
+				 xasprintf("alpine-secdb:%s/%s",
+					   want->alpine[i],
 					   r ? "community" : "main"),
 				 xasprintf(FEED_ALPINE_URL "/%s/%s.json",
 					   want->alpine[i],
@@ -237,8 +238,10 @@ void feed_state_load(const char *dir, struct feed_state *st)
 	feed_str(st->sha256, sizeof(st->sha256), o, "sha256");
 	feed_str(st->url, sizeof(st->url), o, "url");
 	feed_str(st->last_error, sizeof(st->last_error), o, "last_error");
-	st->last_success = json_integer_value(json_object_get(o, "last_success"));
-	st->last_attempt = json_integer_value(json_object_get(o, "last_attempt"));
+	st->last_success =
+		json_integer_value(json_object_get(o, "last_success"));
+	st->last_attempt =
+		json_integer_value(json_object_get(o, "last_attempt"));
 	st->records = json_integer_value(json_object_get(o, "records"));
 	st->skipped = json_integer_value(json_object_get(o, "skipped"));
 	st->pending = json_is_true(json_object_get(o, "pending"));
@@ -331,8 +334,7 @@ int feed_meta_parse(const char *text, size_t len, struct feed_meta *m,
 			p++;
 	}
 	if (m->size < 0 || !m->sha256[0])
-		return err_set(e, ERR_INVALID,
-			       ".meta: no size or sha256 line");
+		return err_set(e, ERR_INVALID, ".meta: no size or sha256 line");
 	return 0;
 }
 
@@ -415,15 +417,17 @@ static int feed_mkdir(const char *path, struct err *e)
 
 /* Fetches the .meta of an NVD feed; 1 when it says the copy is current,
  * 0 when the feed is to be fetched (meta->sha256 "" if there is none). */
-static int feed_nvd_meta(const struct vulndb_update_opts *o,
-			 struct feed_src *f, struct feed_meta *meta,
-			 struct err *e)
+static int feed_nvd_meta(const struct vulndb_update_opts *o, struct feed_src *f,
+			 struct feed_meta *meta, struct err *e)
 {
 	char *url = feed_meta_url(f->src->url);
 	char *path = xasprintf("%s/meta.part", f->dir);
-	struct feed_get g = {.url = url, .path = path,
-			     .max_bytes = FEED_META_MAX, .lim = &o->limits,
-			     .stopping = o->stopping, .ctx = o->ctx};
+	struct feed_get g = {.url = url,
+			     .path = path,
+			     .max_bytes = FEED_META_MAX,
+			     .lim = &o->limits,
+			     .stopping = o->stopping,
+			     .ctx = o->ctx};
 	struct err me = ERR_INIT;
 	char text[FEED_META_MAX + 1];
 	ssize_t n = -1;
@@ -480,8 +484,8 @@ static int feed_verify_meta(const struct feed_meta *meta, const char *path,
 		return err_set(e, ERR_UPSTREAM,
 			       "%s: %lld bytes with sha256 %.12s..., its .meta "
 			       "says %lld bytes, %.12s...: corrupt download",
-			       url, (long long)size, hex,
-			       (long long)meta->size, meta->sha256);
+			       url, (long long)size, hex, (long long)meta->size,
+			       meta->sha256);
 	return 0;
 }
 
@@ -496,8 +500,8 @@ static void feed_fetch(const struct vulndb_update_opts *o, struct feed_src *f,
 		.url = f->src->url,
 		.path = part,
 		.etag = f->have && same_url ? f->old.etag : NULL,
-		.last_modified = f->have && same_url ? f->old.last_modified
-						     : NULL,
+		.last_modified =
+			f->have && same_url ? f->old.last_modified : NULL,
 		.max_bytes = o->limits.max_bytes,
 		.lim = &o->limits,
 		.stopping = o->stopping,
@@ -597,9 +601,8 @@ time_t vulndb_version_time(const char *version)
 
 	memset(&tm, 0, sizeof(tm));
 	if (!version ||
-	    sscanf(version, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year,
-		   &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-		   &tm.tm_sec) != 6)
+	    sscanf(version, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon,
+		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -810,8 +813,8 @@ static void feed_summary(const struct feed_src *fs, size_t n,
 int vulndb_update(const struct vulndb_update_opts *o,
 		  struct vulndb_update_result *r, struct err *e)
 {
-	struct feed_src *fs = xcalloc(o->nsources ? o->nsources : 1,
-				      sizeof(*fs));
+	struct feed_src *fs =
+		xcalloc(o->nsources ? o->nsources : 1, sizeof(*fs));
 	struct err ie = ERR_INIT;
 	char *lock_path = NULL;
 	size_t n = 0;
@@ -901,7 +904,8 @@ static int feed_by_name(const void *a, const void *b)
 {
 	return strcmp(
 		json_string_value(json_object_get(*(json_t *const *)a, "name")),
-		json_string_value(json_object_get(*(json_t *const *)b, "name")));
+		json_string_value(
+			json_object_get(*(json_t *const *)b, "name")));
 }
 
 json_t *vulndb_sources_status(const char *cache_dir, time_t now)
@@ -912,10 +916,11 @@ json_t *vulndb_sources_status(const char *cache_dir, time_t now)
 	DIR *d = opendir(cache_dir);
 
 	while (d && (de = readdir(d))) {
-		char *path = xasprintf("%s/%s/state.json", cache_dir,
-				       de->d_name);
-		json_t *o = de->d_name[0] == '.' ? NULL
-						 : json_load_file(path, 0, NULL);
+		char *path =
+			xasprintf("%s/%s/state.json", cache_dir, de->d_name);
+		json_t *o = de->d_name[0] == '.'
+				    ? NULL
+				    : json_load_file(path, 0, NULL);
 		json_t *row;
 		int64_t ok;
 

@@ -156,7 +156,8 @@ void feed_headers_line(struct feed_headers *h, const char *line, size_t len)
 	}
 	while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 		vlen--;
-#define FEED_IS(name) (nlen == sizeof(name) - 1 && !strncasecmp(line, name, nlen))
+#define FEED_IS(name)                                                          \
+	(nlen == sizeof(name) - 1 && !strncasecmp(line, name, nlen))
 	if (FEED_IS("etag"))
 		feed_copy(h->etag, sizeof(h->etag), v, vlen);
 	else if (FEED_IS("last-modified"))
@@ -230,7 +231,8 @@ out:
 	return ret;
 }
 
-/* --- One request ------------------------------------------------------------ */
+/* --- One request ------------------------------------------------------------
+ */
 
 struct feed_xfer {
 	struct feed_get *g;
@@ -238,9 +240,9 @@ struct feed_xfer {
 	int64_t got;	/* bytes in the file */
 	int64_t resume; /* asked from this offset (0: the whole body) */
 	char validator[FEED_ETAG_MAX]; /* If-Range of a resumed request */
-	bool started;	/* the first body byte of this response came */
+	bool started; /* the first body byte of this response came */
 	bool over_cap;
-	bool bad_body; /* came whole but wrong: never resumed */
+	bool bad_body;	   /* came whole but wrong: never resumed */
 	int64_t discarded; /* bytes of an error response's body */
 	bool bad_range;	   /* a 206 of another range than asked */
 	int write_errno;
@@ -549,8 +551,8 @@ int feed_get(struct feed_get *g, struct err *e)
 		if (t != FEED_RETRY)
 			break;
 		feed_plan_resume(&x);
-		if (!x.resume && (ftruncate(x.fd, 0) < 0 ||
-				  lseek(x.fd, 0, SEEK_SET) < 0)) {
+		if (!x.resume &&
+		    (ftruncate(x.fd, 0) < 0 || lseek(x.fd, 0, SEEK_SET) < 0)) {
 			err_errno(e, ERR_IO, errno, "truncate %s", g->path);
 			t = FEED_FAIL;
 			break;

@@ -29,15 +29,15 @@
 
 /* A source's state.json, as read. */
 struct feed_state {
-	char etag[FEED_ETAG_MAX];	  /* validators of the copy */
-	char last_modified[FEED_LM_MAX];  /* "" when none */
-	char sha256[FEED_SHA_MAX];	  /* NVD .meta of the copy, or "" */
-	char url[1024];			  /* the copy came from */
-	int64_t last_success;		  /* 0: never */
-	int64_t last_attempt;		  /* 0: never */
-	char last_error[320];		  /* "" when the last run worked */
-	int64_t records, skipped;	  /* in the DB from this source */
-	bool pending;			  /* copy not yet in the DB */
+	char etag[FEED_ETAG_MAX];	 /* validators of the copy */
+	char last_modified[FEED_LM_MAX]; /* "" when none */
+	char sha256[FEED_SHA_MAX];	 /* NVD .meta of the copy, or "" */
+	char url[1024];			 /* the copy came from */
+	int64_t last_success;		 /* 0: never */
+	int64_t last_attempt;		 /* 0: never */
+	char last_error[320];		 /* "" when the last run worked */
+	int64_t records, skipped;	 /* in the DB from this source */
+	bool pending;			 /* copy not yet in the DB */
 };
 
 /* Reads dir/state.json; a missing or unreadable one gives a zeroed state
@@ -57,16 +57,16 @@ char *feed_file_name(const char *url);
 
 /* Response headers that matter, parsed one line at a time. */
 struct feed_headers {
-	long status;		       /* of the last response (redirects) */
+	long status; /* of the last response (redirects) */
 	char etag[FEED_ETAG_MAX];
 	char last_modified[FEED_LM_MAX];
-	char md5[32];		       /* x-goog-hash md5= (base64), or "" */
-	char crc32c[16];	       /* x-goog-hash crc32c= (base64) */
-	bool encoded;		       /* a Content-Encoding was applied */
-	bool ranges;		       /* Accept-Ranges: bytes */
-	int64_t length;		       /* Content-Length, -1 if none */
-	int64_t range_start;	       /* Content-Range of a 206, else -1 */
-	int64_t range_total;	       /* its total, -1 if "*" or none */
+	char md5[32];	     /* x-goog-hash md5= (base64), or "" */
+	char crc32c[16];     /* x-goog-hash crc32c= (base64) */
+	bool encoded;	     /* a Content-Encoding was applied */
+	bool ranges;	     /* Accept-Ranges: bytes */
+	int64_t length;	     /* Content-Length, -1 if none */
+	int64_t range_start; /* Content-Range of a 206, else -1 */
+	int64_t range_total; /* its total, -1 if "*" or none */
 };
 void feed_headers_init(struct feed_headers *h);
 /* One header line as libcurl gives it (with its CRLF); a status line
@@ -75,7 +75,7 @@ void feed_headers_line(struct feed_headers *h, const char *line, size_t len);
 
 /* NVD's .meta: "size:<bytes of the JSON>" and "sha256:<hex>" lines. */
 struct feed_meta {
-	int64_t size;		/* -1 if absent */
+	int64_t size;		   /* -1 if absent */
 	char sha256[FEED_SHA_MAX]; /* lower case, "" if absent */
 };
 /* -1 (e set) when neither line is there or one is malformed. */
@@ -96,10 +96,10 @@ struct feed_get {
 	bool (*stopping)(void *ctx);
 	void *ctx;
 	/* out */
-	bool not_modified;	   /* 304: path untouched */
-	struct feed_headers h;	   /* of the response that was kept */
-	int64_t bytes;		   /* in path */
-	int attempts;		   /* requests made */
+	bool not_modified;     /* 304: path untouched */
+	struct feed_headers h; /* of the response that was kept */
+	int64_t bytes;	       /* in path */
+	int attempts;	       /* requests made */
 };
 /* GETs g->url into g->path with retries, resume and the checks the
  * headers allow (Content-Length or Content-Range total, x-goog-hash).

@@ -30,15 +30,15 @@ static int eco_row(void *arg, sqlite3_stmt *s, struct err *e)
 	return 0;
 }
 
-int stor_scan_ecosystems(struct stor *st, char ***out, size_t *n,
-			 struct err *e)
+int stor_scan_ecosystems(struct stor *st, char ***out, size_t *n, struct err *e)
 {
 	static const struct sq_stmt q = {
 		"list the reports' ecosystems",
 		"SELECT DISTINCT p.value ->> 'ecosystem' FROM scan_results,"
 		" json_each(scan_results.report, '$.packages') AS p"
 		" WHERE json_valid(scan_results.report)"
-		" UNION SELECT DISTINCT 'os:' || (report ->> '$.os.id') || ':' ||"
+		" UNION SELECT DISTINCT 'os:' || (report ->> '$.os.id') || ':' "
+		"||"
 		" coalesce(report ->> '$.os.version_id', '')"
 		" FROM scan_results WHERE json_valid(report) AND"
 		" report ->> '$.os.id' IS NOT NULL",

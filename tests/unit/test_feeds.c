@@ -90,7 +90,9 @@ static void test_meta(void **state UNUSED)
 		"size:123456789\r\n"
 		"zipSize:9999\r\n"
 		"gzSize:8888\r\n"
-		"sha256:B0E8C5B7F3A1D2C4E6F8091A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C4D5E\r\n";
+		"sha256:"
+		"B0E8C5B7F3A1D2C4E6F8091A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C4D"
+		"5E\r\n";
 	struct feed_meta m;
 	struct err e = ERR_INIT;
 
