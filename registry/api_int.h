@@ -51,6 +51,7 @@ struct reg_ctx {
 	struct reg_quota *quota;	 /* maint.h; NULL: no --quota */
 	struct reg_limit *limit;	 /* limit.h; NULL: no --rate-limit */
 	struct reg_work *work; /* work.h: blocking steps; NULL: run inline */
+	struct reg_dbupdate *dbupdate; /* dbupdate_int.h, or NULL */
 };
 
 /* One request, as the route table parsed it.  Lives on reg_dispatch()'s

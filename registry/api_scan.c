@@ -1,7 +1,7 @@
 /* api_scan.c: the _customs extension and its discovery.
  *
  *   GET  /v2/<name>/_customs/scan/<ref>[?wait=N]   a manifest's report
- *   GET  /v2/_customs/db                            DB version, queue
+ *   GET  /v2/_customs/db                            DB version, queue, feeds
  *   POST /v2/_customs/db                            import a feed (body)
  *   GET  /v2/_oci/ext/discover, /v2/<name>/_oci/ext/discover
  *   GET  /v2/_customs/doc                           what these are
@@ -26,10 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "registry/dbupdate_int.h"
 #include "registry/reply_int.h"
 #include "registry/scan/scan.h"
 #include "registry/waiters_int.h"
@@ -43,8 +45,33 @@ struct scan_wait_ctx {
 	struct digest dg;
 };
 
-static void scan_reply_report(struct http_req *req, const char *name,
-			      const char *text)
+/* A report matched against a DB older than --db-max-age says so (the
+ * stored report is left as it is: the note is about now). */
+static void scan_note_age(const struct cfg *cfg, json_t *report)
+{
+	const char *v = json_string_value(
+		json_object_get(json_object_get(report, "db"), "version"));
+	int64_t age = reg_db_version_age(v, time(NULL));
+	json_t *notes;
+
+	if (cfg->db_max_age <= 0 || age <= cfg->db_max_age)
+		return;
+	notes = json_copy(json_object_get(report, "notes"));
+	if (!json_is_array(notes)) {
+		json_decref(notes);
+		notes = json_array();
+	}
+	json_array_append_new(
+		notes,
+		json_sprintf("vulnerability data is %lld hours old (DB %s), "
+			     "older than --db-max-age: recent advisories are "
+			     "missing; see GET /v2/_customs/db",
+			     (long long)(age / 3600), v));
+	json_object_set_new(report, "notes", notes);
+}
+
+static void scan_reply_report(struct reg_ctx *ctx, struct http_req *req,
+			      const char *name, const char *text)
 {
 	json_t *r = json_loads(text, 0, NULL), *mine;
 
@@ -54,6 +81,7 @@ static void scan_reply_report(struct http_req *req, const char *name,
 	}
 	mine = rs_report_in(r, name);
 	json_decref(r);
+	scan_note_age(ctx->cfg, mine);
 	reg_reply_json(req, 200, mine);
 }
 
@@ -79,7 +107,7 @@ static bool scan_answer(struct reg_ctx *ctx, struct http_req *req,
 		return true;
 	}
 	if (sc.has_result && sc.report) {
-		scan_reply_report(req, name, sc.report);
+		scan_reply_report(ctx, req, name, sc.report);
 	} else if (sc.state == STOR_SCAN_FAILED) {
 		/* The image cannot be scanned (not a container image,
 		 * unreadable config): 422, not the 5xx of a server fault. */
@@ -183,6 +211,7 @@ enum reg_status api_scan_db_get(struct reg_call *c)
 	struct stor_scan_stats st;
 	struct err e = ERR_INIT;
 	char version[96] = "";
+	int64_t age;
 
 	if (stor_scan_stats(c->ctx->st, &st, &e) < 0) {
 		reg_reply_error(c->req, &e);
@@ -190,15 +219,25 @@ enum reg_status api_scan_db_get(struct reg_call *c)
 	}
 	if (c->ctx->scan)
 		reg_scan_db_version(c->ctx->scan, version, sizeof(version));
+	age = version[0] ? reg_db_version_age(version, time(NULL)) : -1;
 	reg_reply_json(
 		c->req, 200,
-		json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "version",
+		json_pack("{s:o, s:o, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I},"
+			  " s:o}",
+			  "version",
 			  version[0] ? json_string(version) : json_null(),
+			  "age_s", age >= 0 ? json_integer(age) : json_null(),
+			  "stale",
+			  c->ctx->cfg->db_max_age > 0 &&
+				  age > c->ctx->cfg->db_max_age,
 			  "scans", "queued", (json_int_t)st.queued, "running",
 			  (json_int_t)st.running, "waiting",
 			  (json_int_t)st.waiting, "done", (json_int_t)st.done,
 			  "failed", (json_int_t)st.failed, "reports",
-			  (json_int_t)st.results));
+			  (json_int_t)st.results, "update",
+			  c->ctx->dbupdate
+				  ? reg_dbupdate_status(c->ctx->dbupdate)
+				  : json_null()));
 	return REG_DONE;
 }
 
@@ -442,7 +481,10 @@ static const char scan_doc[] =
 	"  " REG_SCAN_REPORT_TYPE ", the report as its one layer,\n"
 	"  annotations `dev.customs.scan.{critical,high,medium,low,unknown}`,\n"
 	"  `dev.customs.scan.db`, `org.opencontainers.image.created`.\n"
-	"- `GET /v2/_customs/db`: the DB version and the scan queue.\n"
+	"- `GET /v2/_customs/db`: the DB version and age, the scan queue,\n"
+	"  and under `update` each feed's last success, age, records and\n"
+	"  last error (`customs db update`, run by the server every\n"
+	"  `--db-update-interval`).\n"
 	"- `POST /v2/_customs/db`: imports the body (OSV JSON, a zip of it\n"
 	"  such as OSV's all.zip, or Alpine secdb JSON) as the new DB; the\n"
 	"  stored reports are then re-matched and replaced where their\n"

@@ -64,6 +64,18 @@ const struct opt cfg_options[] = {
 	 "under --deny-severity"},
 	{"scan-wait-max", OPT_INT, 0, 3600, "600", CFG_OFF(scan_wait_max), NULL,
 	 "SECONDS", "longest ?wait on the scan endpoint"},
+	{"db-update-interval", OPT_DURATION, 0, 1LL << 31, "6h",
+	 CFG_OFF(db_update_interval), NULL, "DURATION",
+	 "download the vulnerability feeds this often and re-match the "
+	 "reports when they changed; 0: never (air-gapped: db import)"},
+	{"db-source", OPT_LIST, 0, 0, NULL, CFG_OFF(db_source), NULL,
+	 "KIND=URL",
+	 "a feed to update from (osv, alpine-secdb, debian-tracker, nvd; "
+	 "repeatable); none: the public feeds"},
+	{"db-max-age", OPT_DURATION, 0, 1LL << 31, "3d", CFG_OFF(db_max_age),
+	 NULL, "DURATION",
+	 "an older vulnerability DB adds a note to every report and a "
+	 "warning to the log; 0: no check"},
 	{"max-db-upload", OPT_SIZE, 1024, 1LL << 40, "2GiB",
 	 CFG_OFF(max_db_upload), NULL, "SIZE",
 	 "largest feed POST /v2/_customs/db accepts"},

@@ -46,6 +46,9 @@ struct cfg {
 	char *policy_without_db;    /* allow|deny: no vulnerability data */
 	int scan_wait_max;	    /* cap of ?wait on the scan endpoint */
 	size_t max_db_upload;	    /* POST /v2/_customs/db body cap */
+	int64_t db_update_interval; /* seconds between updates; 0: none */
+	struct cfg_list db_source;  /* KIND=URL feeds; none: the defaults */
+	int64_t db_max_age;	    /* seconds; an older DB is noted */
 	/* What one image's scan may cost (scanner/scan.h, scan_budget and
 	 * scan_sandbox); 0: no limit. */
 	size_t scan_memory;	     /* address space of a scan worker */

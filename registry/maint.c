@@ -24,18 +24,6 @@
 
 #define FIRST_RUN_MAX_S 60
 
-/* A thread that runs `run` every interval (the first time after at most a
- * minute) until stopped. */
-struct maint_thread {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond; /* CLOCK_MONOTONIC */
-	bool stop;
-	int64_t interval_s;
-	void (*run)(void *arg);
-	void *arg;
-};
-
 static double gc_now(void)
 {
 	struct timespec ts;
@@ -44,7 +32,7 @@ static double gc_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static bool mt_stopping(struct maint_thread *t)
+bool mt_stopping(struct maint_thread *t)
 {
 	bool stop;
 
@@ -54,8 +42,7 @@ static bool mt_stopping(struct maint_thread *t)
 	return stop;
 }
 
-/* Waits up to secs; false once asked to stop. */
-static bool mt_wait(struct maint_thread *t, double secs)
+bool mt_wait(struct maint_thread *t, double secs)
 {
 	struct timespec until;
 	time_t whole = (time_t)secs;
@@ -91,10 +78,8 @@ static void *mt_main(void *arg)
 	return NULL;
 }
 
-/* Starts t, the first member of a struct that run(arg) gets: that struct,
- * or NULL (it is freed) if no thread could start. */
-static void *mt_start(struct maint_thread *t, int64_t interval_s,
-		      void (*run)(void *), const char *what, struct err *e)
+void *mt_start(struct maint_thread *t, int64_t interval_s, void (*run)(void *),
+	       const char *what, struct err *e)
 {
 	pthread_condattr_t ca;
 	int rc;
@@ -118,8 +103,7 @@ static void *mt_start(struct maint_thread *t, int64_t interval_s,
 	return t;
 }
 
-/* Ends a run in progress at its next check, joins the thread. */
-static void mt_stop(struct maint_thread *t)
+void mt_stop(struct maint_thread *t)
 {
 	pthread_mutex_lock(&t->lock);
 	t->stop = true;

@@ -5,6 +5,7 @@
 #ifndef REGISTRY_MAINT_INT_H
 #define REGISTRY_MAINT_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -13,6 +14,31 @@
 
 struct http_req;
 struct reg_limit;
+
+/* --- Threads on a schedule (maint.c) ----------------------------------- */
+
+/* A thread that runs `run` every interval (the first time after at most a
+ * minute) until stopped. */
+struct maint_thread {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* CLOCK_MONOTONIC */
+	bool stop;
+	int64_t interval_s;
+	void (*run)(void *arg);
+	void *arg;
+};
+
+/* Starts t, the first member of a struct that run(arg) gets, running run
+ * every interval_s (the first time after at most a minute): that struct,
+ * or NULL (it is freed) if no thread could start. */
+void *mt_start(struct maint_thread *t, int64_t interval_s, void (*run)(void *),
+	       const char *what, struct err *e);
+/* Ends a run in progress at its next check, joins the thread. */
+void mt_stop(struct maint_thread *t);
+/* Waits up to secs; false once asked to stop. */
+bool mt_wait(struct maint_thread *t, double secs);
+bool mt_stopping(struct maint_thread *t);
 
 /* --- gc on a schedule ---------------------------------------------------- */
 

@@ -13,6 +13,7 @@
 #include "registry/api_int.h"
 #include "registry/authz_int.h"
 #include "registry/config_int.h"
+#include "registry/dbupdate_int.h"
 #include "common/xmalloc.h"
 #include "registry/http/http.h"
 #include "registry/limit_int.h"
@@ -92,6 +93,25 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 	ctx->waiters = reg_waiters_new(ctx->st, ctx->scan);
 	reg_policy_check_db(policy, ctx->scan);
 	return 0;
+}
+
+/* The feeds on a schedule, cached in DATA/advisories (dbupdate_int.h). */
+static int serve_dbupdate_start(const struct cfg *cfg, struct reg_ctx *ctx,
+				char **cache, struct err *e)
+{
+	struct reg_dbupdate_config dc = {
+		.dbpath = cfg->vuln_db,
+		.sources = &cfg->db_source,
+		.interval_s = cfg->db_update_interval,
+		.max_age_s = cfg->db_max_age,
+		.scan = ctx->scan,
+		.st = ctx->st,
+	};
+
+	*cache = xasprintf("%s/" VULNDB_CACHE_DIR, cfg->data);
+	dc.cache_dir = *cache;
+	ctx->dbupdate = reg_dbupdate_start(&dc, e);
+	return ctx->dbupdate ? 0 : -1;
 }
 
 static void serve_http_config(const struct cfg *cfg, struct http_config *hc)
@@ -230,6 +250,7 @@ int reg_serve_main(int argc, char **argv)
 	struct stor_lock *lock = NULL;
 	struct reg_gc *gc = NULL;
 	struct reg_scrub *scrub = NULL;
+	char *feeds = NULL;
 	enum log_level level;
 	struct cfg cfg;
 	bool help;
@@ -260,6 +281,7 @@ int reg_serve_main(int argc, char **argv)
 	    reg_authz_new(&cfg, &ctx.auth, &e) < 0 ||
 	    !(ctx.work = reg_work_new(0, &e)) ||
 	    serve_scan_start(&cfg, &ctx, &policy, &e) < 0 ||
+	    serve_dbupdate_start(&cfg, &ctx, &feeds, &e) < 0 ||
 	    reg_proxy_new(&cfg, ctx.st, &ctx.proxy, &e) < 0)
 		goto fail;
 	serve_http_config(&cfg, &hc);
@@ -285,6 +307,8 @@ out:
 	 * its next item. */
 	reg_gc_stop(gc);
 	reg_scrub_stop(scrub);
+	reg_dbupdate_stop(ctx.dbupdate);
+	free(feeds);
 	reg_proxy_stop(ctx.proxy);
 	reg_scan_stop(ctx.scan);
 	reg_work_stop(ctx.work);

@@ -253,6 +253,91 @@ int vulndb_import_inputs(const char *dbpath, struct vulndb_input *in,
 			 size_t n, struct vulndb_import_stats *stats,
 			 struct err *e);
 
+/* --- Keeping the DB current (feeds.c) -------------------------------------
+ *
+ * vulndb_update() downloads each source into its own cache directory
+ * (conditional GET: an unchanged feed costs one request), verifies what
+ * the source publishes (sizes, x-goog-hash, NVD's .meta), keeps the last
+ * good copy when a download fails, and imports every source's copy into a
+ * new DB that replaces the old one only when something changed. */
+/* The cache's name in a data directory (DATA/advisories). */
+#define VULNDB_CACHE_DIR "advisories"
+
+struct vulndb_source {
+	char *name; /* unique: status and cache directory */
+	enum vulndb_kind kind;
+	char *url; /* http or https */
+};
+/* "KIND=URL" (kind as vulndb_kind_parse(), not auto); the name is
+ * "KIND:" + host and path.  out is the caller's (vulndb_source_release). */
+int vulndb_source_parse(const char *spec, struct vulndb_source *out,
+			struct err *e);
+void vulndb_source_release(struct vulndb_source *s);
+void vulndb_sources_free(struct vulndb_source *v, size_t n);
+
+/* Which public feeds the defaults hold.  all: every one; else the OSV
+ * ecosystems named (OSV's names: "Debian", "PyPI", ...) and the Alpine
+ * branches ("v3.19"); the Debian tracker with "Debian", NVD always. */
+struct vulndb_want {
+	bool all;
+	const char *const *ecosystems;
+	size_t necosystems;
+	const char *const *alpine;
+	size_t nalpine;
+};
+/* The public feeds (OSV per ecosystem, Alpine secdb per branch, the Debian
+ * Security Tracker, NVD 2.0 yearly up to now's year and modified).  *out
+ * is the caller's (vulndb_sources_free). */
+void vulndb_sources_default(const struct vulndb_want *want, time_t now,
+			    struct vulndb_source **out, size_t *n);
+
+struct vulndb_fetch_limits {
+	int connect_timeout_s; /* to connect (DNS and TLS included) */
+	int stall_timeout_s;   /* under 1 KiB/s this long ends a download */
+	int timeout_s;	       /* one request, all of it */
+	int64_t max_bytes;     /* one download's body */
+	int attempts;	       /* tries for passing failures (5xx, network) */
+	int backoff_s;	       /* first wait between them, then doubled */
+	int max_redirects;
+};
+#define VULNDB_FETCH_MAX_BYTES ((int64_t)2 << 30)
+void vulndb_fetch_defaults(struct vulndb_fetch_limits *l);
+
+struct vulndb_update_opts {
+	const char *dbpath;
+	const char *cache_dir; /* one directory per source in it */
+	const struct vulndb_source *sources;
+	size_t nsources;
+	struct vulndb_fetch_limits limits;
+	/* Asked between and during downloads; true ends the update (serve
+	 * stopping).  NULL: never. */
+	bool (*stopping)(void *ctx);
+	void *ctx;
+};
+struct vulndb_update_result {
+	size_t fetched;	  /* sources with a new copy */
+	size_t unchanged; /* sources the server said are unchanged */
+	size_t failed;	  /* sources whose download or copy failed */
+	bool imported;	  /* an import ran */
+	bool swapped;	  /* ... and replaced the DB file */
+	size_t records;	  /* in the DB */
+};
+/* Runs one update.  Fails (-1, e says which sources and why) when a
+ * source failed or the import did; the other sources are still imported,
+ * and a source that failed keeps its previous copy.  The DB file is
+ * replaced only by a complete new DB, and only if its content changed. */
+int vulndb_update(const struct vulndb_update_opts *o,
+		  struct vulndb_update_result *r, struct err *e);
+/* Per source, from the cache: [{"name", "kind", "url", "last_success"
+ * (RFC 3339 or null), "age_s" (or null), "records", "last_error" (or
+ * null), "last_attempt"}], sorted by name.  A new reference. */
+json_t *vulndb_sources_status(const char *cache_dir, time_t now);
+/* When the DB at dbpath was imported (unix time); 0 if unknown. */
+time_t vulndb_import_time(const char *dbpath);
+/* The import time a DB version names ("<import time>/<hash>"); 0 if
+ * none. */
+time_t vulndb_version_time(const char *version);
+
 /* Opens read-only.  Each thread opens its own. */
 struct vulndb *vulndb_open(const char *dbpath, struct err *e);
 void vulndb_free(struct vulndb *db);

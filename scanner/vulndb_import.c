@@ -426,14 +426,10 @@ static int vulndb_walk_all(struct vulndb_walk *w, struct vulndb_input *in,
 
 /* --- Streamed inputs ---------------------------------------------------- */
 
-int vulndb_stream(const char *path, size_t depth, size_t max_value,
-		  jstream_fn fn, void *ctx, struct err *e)
+struct archive *vulndb_raw_open(const char *path, struct err *e)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *ent;
-	struct jstream *js = jstream_new(depth, max_value, fn, ctx);
-	la_ssize_t n;
-	int ret = -1;
 
 	/* "raw" reads any bytes as one entry, decompressed by the filters. */
 	archive_read_support_format_raw(a);
@@ -442,8 +438,22 @@ int vulndb_stream(const char *path, size_t depth, size_t max_value,
 	    archive_read_next_header(a, &ent) != ARCHIVE_OK) {
 		err_set(e, ERR_INVALID, "%s: %s", path,
 			archive_error_string(a));
-		goto out;
+		archive_read_free(a);
+		return NULL;
 	}
+	return a;
+}
+
+int vulndb_stream(const char *path, size_t depth, size_t max_value,
+		  jstream_fn fn, void *ctx, struct err *e)
+{
+	struct archive *a = vulndb_raw_open(path, e);
+	struct jstream *js = jstream_new(depth, max_value, fn, ctx);
+	la_ssize_t n;
+	int ret = -1;
+
+	if (!a)
+		goto out;
 	for (;;) {
 		char buf[65536];
 
@@ -700,9 +710,7 @@ static int vulndb_fsync_path(const char *path, bool dir, struct err *e)
 	return 0;
 }
 
-/* Makes the finished temporary DB the DB: fsync, rename, fsync the
- * directory so that the rename itself survives a crash. */
-static int vulndb_publish(const char *tmp, const char *dbpath, struct err *e)
+int vulndb_publish(const char *tmp, const char *dbpath, struct err *e)
 {
 	char *copy = xstrdup(dbpath);
 	int ret = -1;

@@ -55,6 +55,7 @@
 #ifndef SCANNER_VULNDB_INT_H
 #define SCANNER_VULNDB_INT_H
 
+#include <archive.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -250,6 +251,15 @@ int nvd_import(struct vulndb_imp *imp, const char *path, struct err *e);
  * kinds' importers. */
 int vulndb_stream(const char *path, size_t depth, size_t max_value,
 		  jstream_fn fn, void *ctx, struct err *e);
+
+/* Opens path (plain or compressed) for archive_read_data() of its bytes,
+ * decompressed; NULL (e set) if it cannot be read.  The caller
+ * archive_read_free()s it.  For vulndb_stream() and feeds.c. */
+struct archive *vulndb_raw_open(const char *path, struct err *e);
+
+/* Makes the finished temporary DB tmp the DB: fsync, rename, fsync the
+ * directory so that the rename itself survives a crash. */
+int vulndb_publish(const char *tmp, const char *dbpath, struct err *e);
 
 /* sqlite3 helpers: bind a string or NULL; step a statement that returns no
  * rows and reset it.  Failures set e (ERR_DB) and return -1. */

@@ -547,6 +547,14 @@ int stor_recover(struct stor *st, struct stor_gc_stats *out, struct err *e);
 int stor_repo_usage(struct stor *st, const char *repo, int64_t *bytes,
 		    struct err *e);
 
+/* What the stored reports name (eco_sqlite.c), for the feed updater to
+ * fetch only what the images use: each package ecosystem once ("Debian",
+ * "PyPI") and each OS as "os:<id>:<version_id>" ("os:alpine:3.18.4").
+ * Parses every report: call it rarely.  *out (the array and each string)
+ * is the caller's. */
+int stor_scan_ecosystems(struct stor *st, char ***out, size_t *n,
+			 struct err *e);
+
 /* `customs gc` and `customs fsck`: argv[0] is the subcommand; returns the
  * exit status. */
 int stor_gc_cmd_main(int argc, char **argv);
