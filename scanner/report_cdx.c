@@ -150,6 +150,25 @@ static json_t *cdx_ratings(const json_t *v, const char *id)
 	return out;
 }
 
+/* What CycloneDX has no field for: whose rating the severity is, and the
+ * distribution's status ("fix_deferred", "will_not_fix", ...). */
+static json_t *cdx_vuln_props(const json_t *v)
+{
+	static const char *const keys[] = {"severity_source", "status"};
+	json_t *props = json_array();
+	char name[64];
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+		if (!cstr(v, keys[i]))
+			continue;
+		snprintf(name, sizeof(name), "customs:%s", keys[i]);
+		json_array_append_new(props,
+				      json_pack("{s:s, s:s}", "name", name,
+						"value", cstr(v, keys[i])));
+	}
+	return props;
+}
+
 static json_t *cdx_vuln(const json_t *v, const char *ref, size_t n)
 {
 	const json_t *a;
@@ -161,12 +180,7 @@ static json_t *cdx_vuln(const json_t *v, const char *ref, size_t n)
 	snprintf(bref, sizeof(bref), "vuln-%zu", n);
 	o = json_pack("{s:s, s:s, s:o, s:o}", "bom-ref", bref, "id", id,
 		      "source", cdx_source(id), "ratings", cdx_ratings(v, id));
-	if (cstr(v, "severity_source"))
-		json_object_set_new(o, "properties",
-				    json_pack("[{s:s, s:s}]", "name",
-					      "customs:severity_source",
-					      "value",
-					      cstr(v, "severity_source")));
+	json_object_set_new(o, "properties", cdx_vuln_props(v));
 	if (cstr(v, "summary"))
 		json_object_set_new(o, "description",
 				    json_string(cstr(v, "summary")));

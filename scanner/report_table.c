@@ -69,20 +69,22 @@ static void table_image(FILE *out, const json_t *r)
 			json_integer_value(json_object_get(c, "low")),
 			json_integer_value(json_object_get(c, "unknown")));
 	if (json_array_size(vulns)) {
-		fprintf(out, "%-9s %-9s %-22s %-28s %-24s %-24s %s\n",
+		fprintf(out, "%-9s %-9s %-22s %-28s %-24s %-24s %-13s %s\n",
 			"SEVERITY", "BY", "ID", "PACKAGE", "INSTALLED", "FIXED",
-			"SUMMARY");
+			"STATUS", "SUMMARY");
 		json_array_foreach(vulns, i, v) {
 			const json_t *p = json_object_get(v, "package");
 			const char *sum = tstr(v, "summary", "");
 
 			fprintf(out,
-				"%-9s %-9s %-22s %-28s %-24s %-24s %.60s\n",
+				"%-9s %-9s %-22s %-28s %-24s %-24s %-13s "
+				"%.60s\n",
 				tstr(v, "severity", "unknown"),
 				tstr(v, "severity_source", "unknown"),
 				tstr(v, "id", "?"), tstr(p, "name", "?"),
 				tstr(v, "installed", "?"),
-				tstr(v, "fixed", "(none)"), sum);
+				tstr(v, "fixed", "(none)"),
+				tstr(v, "status", "?"), sum);
 		}
 	}
 	if (json_array_size(notes)) {

@@ -114,6 +114,16 @@ jq -e '(.vulnerabilities | length) == 67 and
 	bad "severities with NVD: $(jq -c '[.counts, (.vulnerabilities |
 		group_by(.severity_source) | map([.[0].severity_source,
 		length]))]' "$W/n.json")"
+# The table and CycloneDX say the same: status and whose rating.
+"$CUSTOMS" scan --db "$W/nvd.db" --format table "$L:bookworm" >"$W/n.txt"
+grep -Eq '^critical +nvd +CVE-2024-5535 +libssl3 .* fix_deferred ' "$W/n.txt" ||
+	bad "table: $(grep CVE-2024-5535 "$W/n.txt")"
+"$CUSTOMS" scan --db "$W/nvd.db" --format cyclonedx "$L:bookworm" >"$W/n.cdx"
+jq -e '[.vulnerabilities[] | select(.id == "CVE-2024-5535") |
+	.ratings[0].severity, (.properties | from_entries |
+	.["customs:status"], .["customs:severity_source"])] ==
+	["critical", "fix_deferred", "nvd"]' "$W/n.cdx" >/dev/null ||
+	bad "cyclonedx: $(jq -c '.vulnerabilities[0]' "$W/n.cdx")"
 rc=0
 "$CUSTOMS" scan --db "$W/nvd.db" --fail-on critical "$L:bookworm" \
 	>/dev/null 2>&1 || rc=$?
