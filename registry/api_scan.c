@@ -45,30 +45,7 @@ struct scan_wait_ctx {
 	struct digest dg;
 };
 
-/* A report matched against a DB older than --db-max-age says so (the
- * stored report is left as it is: the note is about now). */
-static void scan_note_age(const struct cfg *cfg, json_t *report)
-{
-	const char *v = json_string_value(
-		json_object_get(json_object_get(report, "db"), "version"));
-	int64_t age = reg_db_version_age(v, time(NULL));
-	json_t *notes;
 
-	if (cfg->db_max_age <= 0 || age <= cfg->db_max_age)
-		return;
-	notes = json_copy(json_object_get(report, "notes"));
-	if (!json_is_array(notes)) {
-		json_decref(notes);
-		notes = json_array();
-	}
-	json_array_append_new(
-		notes,
-		json_sprintf("vulnerability data is %lld hours old (DB %s), "
-			     "older than --db-max-age: recent advisories are "
-			     "missing; see GET /v2/_customs/db",
-			     (long long)(age / 3600), v));
-	json_object_set_new(report, "notes", notes);
-}
 
 static void scan_reply_report(struct reg_ctx *ctx, struct http_req *req,
 			      const char *name, const char *text)
@@ -81,7 +58,9 @@ static void scan_reply_report(struct reg_ctx *ctx, struct http_req *req,
 	}
 	mine = rs_report_in(r, name);
 	json_decref(r);
-	scan_note_age(ctx->cfg, mine);
+	/* A DB older than --db-max-age: said in what is served, not stored. */
+	scan_note_db_age(mine, ctx->cfg->db_max_age, time(NULL),
+			 "see GET /v2/_customs/db");
 	reg_reply_json(req, 200, mine);
 }
 

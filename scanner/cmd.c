@@ -31,6 +31,7 @@ struct scan_args {
 	size_t layer_bytes, image_bytes, file_bytes;
 	int ratio, layer_entries, packages;
 	int64_t deadline_s;
+	int64_t db_max_age; /* seconds; 0: never stale */
 };
 
 #define SA_OFF(f) offsetof(struct scan_args, f)
@@ -53,6 +54,10 @@ static const struct opt scan_opts[] = {
 	 "whose rating a finding's severity is first: vendor (a "
 	 "distribution's own for its packages, then NVD's CVSS, then the "
 	 "advisory's) or nvd (NVD's CVSS everywhere)"},
+	{"db-max-age", OPT_DURATION, 0, 1LL << 31, "3d", SA_OFF(db_max_age),
+	 NULL, "AGE",
+	 "a DB imported longer ago than AGE (\"3d\", \"12h\"; 0: never) "
+	 "adds a note to the report and a warning"},
 	{"output", OPT_STRING, 0, 0, NULL, SA_OFF(output), NULL, "FILE",
 	 "write the report to FILE instead of standard output"},
 	{"max-layer-bytes", OPT_SIZE, 0, 1LL << 60, NULL, SA_OFF(layer_bytes),
@@ -343,6 +348,11 @@ int scan_cmd_main(int argc, char **argv)
 		fprintf(stderr, "customs scan: %s\n", e.msg);
 		goto out;
 	}
+	if (scan_note_db_age(report, a.db_max_age, time(NULL),
+			     "run 'customs db update'"))
+		fprintf(stderr,
+			"customs scan: warning: the vulnerability DB is older "
+			"than --db-max-age (see the report's notes)\n");
 	if (scan_write(&a, fmt, report))
 		goto out;
 	rc = 0;

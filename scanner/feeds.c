@@ -609,6 +609,30 @@ time_t vulndb_version_time(const char *version)
 	return timegm(&tm);
 }
 
+int64_t scan_note_db_age(json_t *report, int64_t max_age_s, time_t now,
+			 const char *hint)
+{
+	const char *v = json_string_value(
+		json_object_get(json_object_get(report, "db"), "version"));
+	time_t t = v ? vulndb_version_time(v) : 0;
+	json_t *notes;
+
+	if (max_age_s <= 0 || !t || now - t <= max_age_s)
+		return 0;
+	notes = json_copy(json_object_get(report, "notes"));
+	if (!json_is_array(notes)) {
+		json_decref(notes);
+		notes = json_array();
+	}
+	json_array_append_new(
+		notes, json_sprintf("vulnerability data is %lld hours old (DB "
+				    "%s), older than --db-max-age: recent "
+				    "advisories are missing; %s",
+				    (long long)((now - t) / 3600), v, hint));
+	json_object_set_new(report, "notes", notes);
+	return (int64_t)(now - t);
+}
+
 time_t vulndb_import_time(const char *dbpath)
 {
 	struct err e = ERR_INIT;

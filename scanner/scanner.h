@@ -337,6 +337,12 @@ time_t vulndb_import_time(const char *dbpath);
 /* The import time a DB version names ("<import time>/<hash>"); 0 if
  * none. */
 time_t vulndb_version_time(const char *version);
+/* When the DB report was matched against is older than max_age_s at now
+ * (max_age_s > 0), adds a note saying so, ending with what to do (hint),
+ * and returns the age in seconds; else 0.  A report's DB age is about
+ * now: callers add it to what they show, not to what they store. */
+int64_t scan_note_db_age(json_t *report, int64_t max_age_s, time_t now,
+			 const char *hint);
 
 /* Opens read-only.  Each thread opens its own. */
 struct vulndb *vulndb_open(const char *dbpath, struct err *e);

@@ -114,6 +114,16 @@ jq -e '(.vulnerabilities | length) == 67 and
 	bad "severities with NVD: $(jq -c '[.counts, (.vulnerabilities |
 		group_by(.severity_source) | map([.[0].severity_source,
 		length]))]' "$W/n.json")"
+# A DB older than --db-max-age: a note in the report and a warning.
+jq -e 'all(.notes[]; test("older than --db-max-age") | not)' "$W/n.json" \
+	>/dev/null || bad "a fresh DB called old"
+sleep 2
+"$CUSTOMS" scan --db "$W/nvd.db" --db-max-age 1s "$L:bookworm" \
+	>"$W/old-db.json" 2>"$W/old-db.err" || bad "scan --db-max-age: exit $?"
+jq -e 'any(.notes[]; test("older than --db-max-age.*customs db update"))' \
+	"$W/old-db.json" >/dev/null || bad "no note for an old DB"
+grep -q "older than --db-max-age" "$W/old-db.err" || bad "no warning"
+
 # The table and CycloneDX say the same: status and whose rating.
 "$CUSTOMS" scan --db "$W/nvd.db" --format table "$L:bookworm" >"$W/n.txt"
 grep -Eq '^critical +nvd +CVE-2024-5535 +libssl3 .* fix_deferred ' "$W/n.txt" ||
