@@ -512,6 +512,79 @@ static void test_gc_untagged(void **state)
 	assert_true(has_manifest(fx, REPO, &kids[1]));
 }
 
+/* A sparse index: one platform here, one never pushed (recorded as a
+ * sparse reference, so it is held once it arrives, even untagged). */
+static void test_gc_sparse_index(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_gc_stats s;
+	struct digest kids[2], idx, later_cfg, later_layer;
+	char body[1024], later[512];
+	struct err e = ERR_INIT;
+	struct stor_manifest_put p;
+
+	kids[0] = push_image(fx, REPO, NULL, "amd64", NULL);
+	later_cfg = dg_of("{\"later\":1}");
+	later_layer = dg_of("arm64 layer");
+	snprintf(later, sizeof(later),
+		 "{\"schemaVersion\":2,\"mediaType\":\"" MT_IMAGE "\","
+		 "\"config\":{\"mediaType\":\"c\",\"digest\":\"%s\","
+		 "\"size\":11},\"layers\":[{\"mediaType\":\"l\","
+		 "\"digest\":\"%s\",\"size\":11}]}",
+		 dstr(&later_cfg), dstr(&later_layer));
+	kids[1] = dg_of(later);
+	snprintf(body, sizeof(body),
+		 "{\"schemaVersion\":2,\"mediaType\":\"" MT_INDEX
+		 "\",\"manifests\":[{\"mediaType\":\"" MT_IMAGE
+		 "\",\"digest\":\"%s\",\"size\":1},{\"mediaType\":\"" MT_IMAGE
+		 "\",\"digest\":\"%s\",\"size\":1}]}",
+		 dstr(&kids[0]), dstr(&kids[1]));
+	idx = dg_of(body);
+	memset(&p, 0, sizeof(p));
+	p.repo = REPO;
+	p.tag = "multi";
+	p.digest = &idx;
+	p.media_type = MT_INDEX;
+	p.body = body;
+	p.len = strlen(body);
+	p.refs = &kids[0];
+	p.nrefs = 1;
+	p.sparse = &kids[1];
+	p.nsparse = 1;
+	p.verify_refs = true;
+	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+
+	/* The hole is no garbage and no error. */
+	run_gc(fx, true, false, &s);
+	assert_int_equal(s.manifests, 0);
+	assert_int_equal(s.blobs, 0);
+
+	/* The platform arrives untagged: the index holds it and its blobs. */
+	push_blob(fx, REPO, "{\"later\":1}");
+	push_blob(fx, REPO, "arm64 layer");
+	memset(&p, 0, sizeof(p));
+	p.repo = REPO;
+	p.digest = &kids[1];
+	p.media_type = MT_IMAGE;
+	p.body = later;
+	p.len = strlen(later);
+	p.refs = (struct digest[]){later_cfg, later_layer};
+	p.nrefs = 2;
+	p.verify_refs = true;
+	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	run_gc(fx, true, false, &s);
+	assert_int_equal(s.manifests, 0);
+	assert_true(has_manifest(fx, REPO, &kids[1]));
+	assert_true(blob_exists(fx, &later_layer));
+
+	/* Untagged, the index goes, and both platforms with it. */
+	assert_int_equal(stor_tag_delete(fx->st, REPO, "multi", &e), 0);
+	run_gc(fx, true, false, &s);
+	assert_int_equal(s.manifests, 3);
+	assert_false(has_manifest(fx, REPO, &kids[1]));
+	assert_false(blob_exists(fx, &later_layer));
+}
+
 /* Young untagged manifests are a push in flight (an index's children come
  * before the index). */
 static void test_gc_untagged_grace(void **state)
@@ -793,6 +866,7 @@ int main(void)
 		T(test_manifest_put_rechecks_refs),
 		T(test_gc_untagged),
 		T(test_gc_untagged_grace),
+		T(test_gc_sparse_index),
 		T(test_gc_expires_uploads),
 		T(test_gc_ownerless_files),
 		T(test_recover),
