@@ -1,6 +1,7 @@
 /* api_manifest.c: GET, HEAD, PUT and DELETE /v2/<name>/manifests/<ref>. */
 #include "registry/api_int.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,45 +301,29 @@ static void mf_state_dtor(void *ptr, bool gone)
 	mf_state_free(ptr);
 }
 
-static int mf_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The value of one query parameter, percent-decoded into out; false
  * unless it is a valid tag (one that is not cannot be accepted: it gets
  * no OCI-Tag). */
 static bool mf_query_tag(const char *v, size_t len,
 			 char out[REG_TAG_MAX + 1])
 {
-	size_t n = 0;
-	int hi, lo;
+	char *dec;
+	int n = 0;
+	bool ok;
 
-	for (size_t i = 0; i < len; i++) {
-		char ch = v[i];
-
-		if (ch == '%') {
-			if (i + 2 >= len)
-				return false;
-			hi = mf_hex(v[i + 1]);
-			lo = mf_hex(v[i + 2]);
-			if (hi < 0 || lo < 0)
-				return false;
-			ch = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (n == REG_TAG_MAX)
-			return false;
-		out[n++] = ch;
+	if (len > 3 * REG_TAG_MAX)
+		return false;
+	/* curl ignores the handle since 7.82. */
+	dec = curl_easy_unescape(NULL, v, (int)len, &n);
+	if (!dec)
+		return false;
+	ok = n > 0 && n <= REG_TAG_MAX && reg_tag_valid(dec, (size_t)n);
+	if (ok) {
+		memcpy(out, dec, (size_t)n);
+		out[n] = '\0';
 	}
-	out[n] = '\0';
-	return reg_tag_valid(out, n);
+	curl_free(dec);
+	return ok;
 }
 
 /* A PUT by digest's ?tag= values (end-7b): each valid one once, in

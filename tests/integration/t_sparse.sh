@@ -9,12 +9,19 @@
 need skopeo
 start_server
 
+skopeo_setup
 W=$TMP/w
 mkdir -p "$W"
-printf '{"default":[{"type":"insecureAcceptAnything"}]}' >"$TMP/policy.json"
-SK=(skopeo --policy "$TMP/policy.json" --registries-conf /dev/null)
-export REGISTRY_AUTH_FILE=$TMP/auth.json
-echo '{}' >"$REGISTRY_AUTH_FILE"
+
+# scan_report REPO REF: waits for the scan report (200) into $B.
+scan_report() {
+	for _ in $(seq 1 50); do
+		req GET "/v2/$1/_customs/scan/$2?wait=2"
+		[ "$STATUS" = 200 ] && return 0
+		sleep 0.1
+	done
+	fail "no scan report of $1:$2: $STATUS $(cat "$B")"
+}
 
 # desc FILE MEDIA_TYPE [ARCH]: a descriptor of FILE (with a platform).
 desc() {
@@ -65,21 +72,11 @@ expect 400 MANIFEST_BLOB_UNKNOWN
 
 # 3. Scan-on-push: the index's report covers the platform that is there
 # and notes the other; the image's absent layers are noted, not a failure.
-for _ in $(seq 1 50); do
-	req GET "/v2/sp/multi/_customs/scan/v1?wait=2"
-	[ "$STATUS" = 200 ] && break
-	sleep 0.1
-done
-expect 200
+scan_report sp/multi v1
 [ "$(jq '.manifests | length' "$B")" = 1 ] || fail "index report: $(cat "$B")"
 jq -r '.notes[]' "$B" | grep -q "$(sha256 "$mb")" ||
 	fail "index report does not note the missing platform: $(jq -c .notes "$B")"
-for _ in $(seq 1 50); do
-	req GET "/v2/sp/win/_customs/scan/v1?wait=2"
-	[ "$STATUS" = 200 ] && break
-	sleep 0.1
-done
-expect 200
+scan_report sp/win v1
 jq -r '.notes[]' "$B" | grep -q "non-distributable and not present" ||
 	fail "image report does not note the absent layers: $(jq -c .notes "$B")"
 

@@ -97,17 +97,18 @@ static struct digest push_blob(struct fx *fx, const char *repo,
 	return d;
 }
 
-static struct digest put_manifest(struct fx *fx, const char *repo,
-				  const char *tag, const char *mt,
-				  const char *body, const struct digest *refs,
-				  size_t nrefs)
+/* refs are in the repository, sparse ones need not be. */
+static struct digest put_sparse(struct fx *fx, const char *tag,
+				const char *mt, const char *body,
+				const struct digest *refs, size_t nrefs,
+				const struct digest *sparse, size_t nsparse)
 {
 	struct digest d = dg_of(body);
 	struct err e = ERR_INIT;
 	struct stor_manifest_put p;
 
 	memset(&p, 0, sizeof(p));
-	p.repo = repo;
+	p.repo = REPO;
 	p.tag = tag;
 	p.digest = &d;
 	p.media_type = mt;
@@ -115,8 +116,19 @@ static struct digest put_manifest(struct fx *fx, const char *repo,
 	p.len = strlen(body);
 	p.refs = refs;
 	p.nrefs = nrefs;
+	p.sparse = sparse;
+	p.nsparse = nsparse;
 	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
 	return d;
+}
+
+static struct digest put_manifest(struct fx *fx, const char *repo,
+				  const char *tag, const char *mt,
+				  const char *body, const struct digest *refs,
+				  size_t nrefs)
+{
+	assert_string_equal(repo, REPO);
+	return put_sparse(fx, tag, mt, body, refs, nrefs, NULL, 0);
 }
 
 /* config + one layer, tagged; *layer_out gets the layer's digest. */
@@ -378,12 +390,9 @@ static void test_index_child_missing(void **state)
 static void test_sparse(void **state)
 {
 	struct fx *fx = *state;
-	struct digest cfg, absent[3], kid, later, idx_refs[1];
-	struct stor_manifest_put p;
+	struct digest cfg, absent[3], kid, later;
 	struct stor_fsck_stats s;
-	struct err e = ERR_INIT;
 	char body[2048], later_body[512], idx[1024];
-	struct digest idx_dg;
 
 	cfg = push_blob(fx, REPO, "{}");
 	absent[0] = dg_of("nd1");
@@ -391,19 +400,7 @@ static void test_sparse(void **state)
 	absent[2] = dg_of("nd3");
 	snprintf(body, sizeof(body), SPARSE_IMG_FMT, dstr(&cfg),
 		 dstr(&absent[0]), dstr(&absent[1]), dstr(&absent[2]));
-	memset(&p, 0, sizeof(p));
-	kid = dg_of(body);
-	p.repo = REPO;
-	p.digest = &kid;
-	p.media_type = MT_IMAGE;
-	p.body = body;
-	p.len = strlen(body);
-	p.refs = &cfg;
-	p.nrefs = 1;
-	p.sparse = absent;
-	p.nsparse = 3;
-	p.verify_refs = true;
-	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	kid = put_sparse(fx, NULL, MT_IMAGE, body, &cfg, 1, absent, 3);
 
 	/* The second platform is not in the store at all. */
 	snprintf(later_body, sizeof(later_body),
@@ -418,18 +415,7 @@ static void test_sparse(void **state)
 		 "\",\"digest\":\"%s\",\"size\":%zu},{\"mediaType\":\"" MT_IMAGE
 		 "\",\"digest\":\"%s\",\"size\":%zu}]}",
 		 dstr(&kid), strlen(body), dstr(&later), strlen(later_body));
-	idx_refs[0] = kid;
-	idx_dg = dg_of(idx);
-	p.digest = &idx_dg;
-	p.tag = "multi";
-	p.media_type = MT_INDEX;
-	p.body = idx;
-	p.len = strlen(idx);
-	p.refs = idx_refs;
-	p.nrefs = 1;
-	p.sparse = &later;
-	p.nsparse = 1;
-	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	put_sparse(fx, "multi", MT_INDEX, idx, &kid, 1, &later, 1);
 
 	run_fsck(fx, false, true, 0, &s);
 	if (fx->out[0])
