@@ -280,7 +280,8 @@ static int put_with_tags(struct ct *t, const char *repo, const char *alg,
 
 			for (i = 0; i < ntags && strcmp(tags[i], tok); i++)
 				;
-			if (i == ntags || strstr(want, ct_printf(t, " %s ", tok)))
+			if (i == ntags ||
+			    strstr(want, ct_printf(t, " %s ", tok)))
 				return ct_fail(t,
 					       "OCI-Tag '%s': '%s' was not "
 					       "asked for, or is listed twice",
@@ -333,8 +334,8 @@ static void t_put_tags_invalid(struct ct *t)
 	if (!done)
 		return;
 	CT_TRY(check_manifest(t, ns, tags[0], &m));
-	r = ct_do(t, "GET", ct_printf(t, "/v2/%s/tags/list", ns), NULL, NULL,
-		  0, 0);
+	r = ct_do(t, "GET", ct_printf(t, "/v2/%s/tags/list", ns), NULL, NULL, 0,
+		  0);
 	CT_TRY(ct_status(t, r, "200"));
 	CT_CHECK(t, !strstr(r->body, bad), "the invalid tag %s was listed",
 		 bad);
@@ -420,11 +421,11 @@ static void t_nondistributable(struct ct *t)
 			  ct_digest_unknown(t), 1234);
 	json_object_set_new(foreign, "urls",
 			    json_pack("[s]", "https://example.com/base.tgz"));
-	j = ct_jkeep(t, json_pack("{s:i, s:s, s:o, s:[o, o]}", "schemaVersion",
-				  2, "mediaType", MT_OCI_MANIFEST, "config",
-				  fx_blob_desc(MT_OCI_CONFIG, &config),
-				  "layers", foreign,
-				  fx_blob_desc(MT_OCI_LAYER, &layer)));
+	j = ct_jkeep(t,
+		     json_pack("{s:i, s:s, s:o, s:[o, o]}", "schemaVersion", 2,
+			       "mediaType", MT_OCI_MANIFEST, "config",
+			       fx_blob_desc(MT_OCI_CONFIG, &config), "layers",
+			       foreign, fx_blob_desc(MT_OCI_LAYER, &layer)));
 	text = ct_dump(t, j);
 	fx_manifest_set(t, &m, MT_OCI_MANIFEST, text, strlen(text));
 	sparse_put(t, ns, &m, "nondistributable");

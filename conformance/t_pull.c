@@ -167,8 +167,8 @@ static void t_manifest_without_accept(struct ct *t)
  * the error body too. */
 static void t_manifest_invalid_tag(struct ct *t)
 {
-	const char *url = ct_printf(t, "/v2/%s/manifests/.INVALID_MANIFEST_NAME",
-				    ct_cfg(t)->ns);
+	const char *url = ct_printf(
+		t, "/v2/%s/manifests/.INVALID_MANIFEST_NAME", ct_cfg(t)->ns);
 	struct ct_resp *r = ct_do(t, "GET", url, accept_all, NULL, 0, 0);
 
 	CT_TRY(ct_error(t, r, "404", "MANIFEST_UNKNOWN", !ct_cfg(t)->strict));

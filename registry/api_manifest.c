@@ -304,8 +304,7 @@ static void mf_state_dtor(void *ptr, bool gone)
 /* The value of one query parameter, percent-decoded into out; false
  * unless it is a valid tag (one that is not cannot be accepted: it gets
  * no OCI-Tag). */
-static bool mf_query_tag(const char *v, size_t len,
-			 char out[REG_TAG_MAX + 1])
+static bool mf_query_tag(const char *v, size_t len, char out[REG_TAG_MAX + 1])
 {
 	char *dec;
 	int n = 0;

@@ -290,12 +290,15 @@ static int sq_mf_refs(struct sq_conn *c, const struct stor_manifest_put *mp,
 
 	if (sq_refs_del(c, mp->repo, ds, e) < 0)
 		return -1;
-	for (size_t i = 0; i < mp->nrefs + mp->nsparse; i++)
+	for (size_t i = 0; i < mp->nrefs + mp->nsparse; i++) {
+		const struct digest *r = i < mp->nrefs
+						 ? &mp->refs[i]
+						 : &mp->sparse[i - mp->nrefs];
+
 		if (sq_run(c, &q, NULL, NULL, e, "sss", mp->repo, ds,
-			   digest_str(i < mp->nrefs ? &mp->refs[i]
-						    : &mp->sparse[i - mp->nrefs],
-				      rs)) < 0)
+			   digest_str(r, rs)) < 0)
 			return -1;
+	}
 	return 0;
 }
 

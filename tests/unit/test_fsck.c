@@ -98,10 +98,10 @@ static struct digest push_blob(struct fx *fx, const char *repo,
 }
 
 /* refs are in the repository, sparse ones need not be. */
-static struct digest put_sparse(struct fx *fx, const char *tag,
-				const char *mt, const char *body,
-				const struct digest *refs, size_t nrefs,
-				const struct digest *sparse, size_t nsparse)
+static struct digest put_sparse(struct fx *fx, const char *tag, const char *mt,
+				const char *body, const struct digest *refs,
+				size_t nrefs, const struct digest *sparse,
+				size_t nsparse)
 {
 	struct digest d = dg_of(body);
 	struct err e = ERR_INIT;
@@ -372,15 +372,15 @@ static void test_index_child_missing(void **state)
 }
 
 /* An image whose three layers live elsewhere (printf: config, layers). */
-#define SPARSE_IMG_FMT \
-	"{\"schemaVersion\":2,\"mediaType\":\"" MT_IMAGE "\"," \
-	"\"config\":{\"mediaType\":\"c\",\"digest\":\"%s\"," \
-	"\"size\":2},\"layers\":[" \
-	"{\"mediaType\":\"application/vnd.oci.image.layer." \
-	"nondistributable.v1.tar+gzip\",\"digest\":\"%s\",\"size\":3}," \
-	"{\"mediaType\":\"application/vnd.docker.image.rootfs.foreign." \
-	"diff.tar.gzip\",\"digest\":\"%s\",\"size\":3}," \
-	"{\"mediaType\":\"l\",\"digest\":\"%s\",\"size\":3," \
+#define SPARSE_IMG_FMT                                                         \
+	"{\"schemaVersion\":2,\"mediaType\":\"" MT_IMAGE "\","                 \
+	"\"config\":{\"mediaType\":\"c\",\"digest\":\"%s\","                   \
+	"\"size\":2},\"layers\":["                                             \
+	"{\"mediaType\":\"application/vnd.oci.image.layer."                    \
+	"nondistributable.v1.tar+gzip\",\"digest\":\"%s\",\"size\":3},"        \
+	"{\"mediaType\":\"application/vnd.docker.image.rootfs.foreign."        \
+	"diff.tar.gzip\",\"digest\":\"%s\",\"size\":3},"                       \
+	"{\"mediaType\":\"l\",\"digest\":\"%s\",\"size\":3,"                   \
 	"\"urls\":[\"https://example.com/l\"]}]}"
 
 /* Sparse content as the API stores it: an index whose second platform
@@ -426,8 +426,7 @@ static void test_sparse(void **state)
 	put_manifest(fx, REPO, NULL, MT_IMAGE, later_body, &cfg, 1);
 	run_fsck(fx, false, true, 0, &s);
 	if (fx->out[0])
-		fail_msg("fsck after the platform came reported:\n%s",
-			 fx->out);
+		fail_msg("fsck after the platform came reported:\n%s", fx->out);
 }
 
 static void test_garbage(void **state)

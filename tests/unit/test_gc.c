@@ -545,9 +545,8 @@ static void test_gc_sparse_index(void **state)
 	/* The platform arrives untagged: the index holds it. */
 	later = push_image(fx, REPO, NULL, "arm64 layer", NULL);
 	assert_true(digest_eq(&later, &kids[1]));
-	assert_int_equal(stor_manifest_delete(fx->st, "elsewhere", &kids[1],
-					      &e),
-			 0);
+	assert_int_equal(
+		stor_manifest_delete(fx->st, "elsewhere", &kids[1], &e), 0);
 	run_gc(fx, true, false, &s);
 	assert_int_equal(s.manifests, 0);
 	assert_true(has_manifest(fx, REPO, &kids[1]));
