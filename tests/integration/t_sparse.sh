@@ -1,6 +1,6 @@
 #!/bin/bash
 # Sparse content: an index whose platforms are not all pushed (skopeo
-# --multi-arch index-only, or a copy of one platform), an image whose
+# --multi-arch index-only, podman manifest push --all=false), an image whose
 # non-distributable layers live elsewhere (OCI nondistributable, Docker
 # foreign, urls).  Accepted by default; scan-on-push scans what is there
 # and notes the rest; fsck finds no damage; gc keeps a platform pushed
@@ -109,6 +109,29 @@ expect 404
 	fail "skopeo copy --all onto the sparse index"
 req HEAD "/v2/sp/indexonly/manifests/$(sha256 "$mb")"
 expect 200
+
+# podman manifest push --all=false pushes a list without its images (here
+# they live in another repository).  No local layers are needed.
+PM=(podman --root "$TMP/root" --runroot "$TMP/runroot" --storage-driver vfs
+	--cgroup-manager cgroupfs --events-backend none)
+if command -v podman >/dev/null && "${PM[@]}" images >/dev/null 2>&1; then
+	"${PM[@]}" manifest create localhost/sparse >/dev/null ||
+		fail "podman manifest create"
+	"${PM[@]}" manifest add --tls-verify=false localhost/sparse \
+		"docker://$REG/sp/multi@$(sha256 "$ma")" >/dev/null ||
+		fail "podman manifest add"
+	"${PM[@]}" manifest push -q --tls-verify=false --all=false \
+		localhost/sparse "docker://$REG/sp/podman:v1" ||
+		fail "podman manifest push --all=false"
+	req GET /v2/sp/podman/manifests/v1 -H "Accept: $OCI_INDEX"
+	expect 200
+	[ "$(jq -r '.manifests[0].digest' "$B")" = "$(sha256 "$ma")" ] ||
+		fail "podman's list: $(cat "$B")"
+	req HEAD "/v2/sp/podman/manifests/$(sha256 "$ma")"
+	expect 404
+else
+	echo "podman cannot run here: its sparse list is not tried"
+fi
 
 # 5. fsck: sparse content is no damage.
 "$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
