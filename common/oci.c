@@ -58,6 +58,19 @@ bool oci_is_layer(const char *media_type)
 	return false;
 }
 
+bool oci_is_external_layer(const char *media_type, bool has_urls)
+{
+	static const char nondist[] =
+		"application/vnd.oci.image.layer.nondistributable.";
+
+	if (has_urls)
+		return true;
+	return media_type &&
+	       (!strncmp(media_type, nondist, sizeof(nondist) - 1) ||
+		!strcmp(media_type, "application/vnd.docker.image.rootfs."
+				    "foreign.diff.tar.gzip"));
+}
+
 enum oci_kind oci_manifest_kind(const json_t *root)
 {
 	const char *mt, *cmt;

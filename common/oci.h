@@ -69,6 +69,11 @@ enum oci_kind oci_manifest_kind_of(const char *body, size_t len);
 bool oci_is_image_config(const char *media_type);
 /* A filesystem layer (tar, plain or compressed; OCI or Docker). */
 bool oci_is_layer(const char *media_type);
+/* A layer the registry need not hold: non-distributable (OCI's
+ * nondistributable types, a Docker foreign layer) or with urls to fetch it
+ * from elsewhere.  A manifest may list one the registry does not have
+ * (sparse content, e.g. Windows base layers). */
+bool oci_is_external_layer(const char *media_type, bool has_urls);
 /* Whether an index's entry is an attestation (BuildKit's provenance or
  * SBOM manifests sit beside the platforms, marked one way or the other)
  * rather than a platform's image. */

@@ -636,12 +636,15 @@ static bool code_well_formed(const char *c)
 }
 
 /* The 14 codes of §Error Codes, and the legacy ones the spec says clients
- * may meet (§Legacy Docker support error codes). */
+ * may meet (§Legacy Docker support error codes: "such as" TAG_INVALID and
+ * MANIFEST_UNVERIFIED; PAGINATION_NUMBER_INVALID is distribution's for a
+ * bad n). */
 static const char *const spec_codes =
 	"BLOB_UNKNOWN|BLOB_UPLOAD_INVALID|BLOB_UPLOAD_UNKNOWN|DIGEST_INVALID|"
 	"MANIFEST_BLOB_UNKNOWN|MANIFEST_INVALID|MANIFEST_UNKNOWN|NAME_INVALID|"
 	"NAME_UNKNOWN|SIZE_INVALID|UNAUTHORIZED|DENIED|UNSUPPORTED|"
-	"TOOMANYREQUESTS|TAG_INVALID|MANIFEST_UNVERIFIED";
+	"TOOMANYREQUESTS|TAG_INVALID|MANIFEST_UNVERIFIED|"
+	"PAGINATION_NUMBER_INVALID";
 
 /* Checks {"errors":[{"code":..,"message":..,"detail":..},..]}. */
 static int check_error_body(struct ct *t, const struct ct_resp *r,

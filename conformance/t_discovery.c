@@ -423,6 +423,66 @@ static void t_catalog_paginate(struct ct *t)
 			 all->items[at + 1]);
 }
 
+/* The catalog lists repositories with content: an upload started makes
+ * none (as in CNCF distribution); a manifest does.  A blob alone lists
+ * the repository in distribution, not in customs (--strict). */
+static void t_catalog_upload_only(struct ct *t)
+{
+	const char *repo = fx_repo(t, "upload-only");
+	const char *blob_repo = ct_printf(t, "%s-blob", repo);
+	const char *mf_repo = ct_printf(t, "%s-manifest", repo);
+	/* Sorts right before all three: the page starts at them. */
+	char *before = ct_strdup(t, repo);
+	struct fx_manifest m;
+	struct fx_blob b;
+	struct ct_resp *r;
+	struct list *l;
+
+	before[strlen(before) - 1] = '\0';
+	CT_CHECK(t, fx_start_upload(t, repo), "upload");
+	CT_TRY(fx_push_random(t, blob_repo, 64, &b));
+	CT_TRY(fx_push_image(t, mf_repo, NULL, NULL, &m));
+	r = ct_get(t, ct_printf(t, "/v2/_catalog?n=3&last=%s", before));
+	CT_TRY(ct_status(t, r, "200"));
+	l = list_new(t);
+	CT_TRY(add_page(t, r, "repositories", l));
+	CT_CHECK(t, find(l, repo) == (size_t)-1,
+		 "%s is listed: only an upload was started there", repo);
+	CT_CHECK(t, find(l, mf_repo) != (size_t)-1,
+		 "%s (with a manifest) is not listed", mf_repo);
+	if (find(l, blob_repo) == (size_t)-1)
+		return;
+	CT_CHECK(t, !ct_cfg(t)->strict,
+		 "%s is listed: it has a blob, no manifest (--strict)",
+		 blob_repo);
+	ct_note(t, "a repository with a blob and no manifest is listed");
+}
+
+/* A bad n: ignored (200) or 400 PAGINATION_NUMBER_INVALID, the code
+ * distribution sends (not UNSUPPORTED); --strict wants the 400. */
+static void n_invalid(struct ct *t, const char *url)
+{
+	struct ct_resp *r = ct_get(t, url);
+
+	if (r->status == 200 && !ct_cfg(t)->strict) {
+		ct_note(t, "%s: n ignored", ct_what(t, r));
+		return;
+	}
+	CT_TRY(ct_error(t, r, "400", "PAGINATION_NUMBER_INVALID", false));
+}
+
+static void t_n_invalid(struct ct *t)
+{
+	CT_TRY(push_tags(t));
+	n_invalid(t, ct_printf(t, "/v2/%s/tags/list?n=abc", ct_cfg(t)->ns));
+	if (ct_failed(t))
+		return;
+	n_invalid(t, ct_printf(t, "/v2/%s/tags/list?n=-1", ct_cfg(t)->ns));
+	if (ct_failed(t))
+		return;
+	n_invalid(t, "/v2/_catalog?n=abc");
+}
+
 const struct ct_test ct_discovery_tests[] = {
 	{"discovery/tags-list",
 	 "§Listing Tags, end-8a: 200, {\"name\",\"tags\"}, tags MUST be in "
@@ -466,5 +526,13 @@ const struct ct_test ct_discovery_tests[] = {
 	 "client behaviour: /v2/_catalog n, last and Link rel=\"next\" "
 	 "(Docker Registry HTTP API V2 §Catalog Pagination)",
 	 t_catalog_paginate},
+	{"discovery/catalog-upload-only",
+	 "client behaviour: /v2/_catalog lists repositories with manifests; "
+	 "an upload alone lists none (a blob alone: --strict)",
+	 t_catalog_upload_only},
+	{"discovery/n-invalid",
+	 "§Listing Tags / catalog: a bad n is ignored or 400 "
+	 "PAGINATION_NUMBER_INVALID (distribution's code), not UNSUPPORTED",
+	 t_n_invalid},
 	{NULL, NULL, NULL},
 };

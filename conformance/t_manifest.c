@@ -223,6 +223,214 @@ static void t_sha512(struct ct *t)
 	CT_TRY(check_manifest(t, ns, dg, &m));
 }
 
+/* PUT by digest with ?tag= (end-7b, the spec's main branch): a registry
+ * MAY support it; if it does, one OCI-Tag header (RFC 9110 field lines,
+ * so comma-separated values count too) per accepted tag.  alg is the
+ * digest's ("sha256"/"sha512"); extra_q is one more parameter (an invalid
+ * tag: without --strict the request may then be refused with 400).
+ * *done is false (and the test skipped) for a registry without it. */
+static int put_with_tags(struct ct *t, const char *repo, const char *alg,
+			 const struct fx_manifest *m, const char *const *tags,
+			 size_t ntags, const char *extra_q, char *dg_out,
+			 bool *done)
+{
+	bool may_refuse = extra_q && !ct_cfg(t)->strict;
+	const char *hdrs[] = {ct_printf(t, "Content-Type: %s", m->media_type),
+			      NULL};
+	char *url, *dg = ct_digest_s(t, alg, m->body, m->len);
+	const char *got, *dcd;
+	struct ct_resp *r;
+
+	*done = false;
+	url = ct_printf(t, "/v2/%s/manifests/%s", repo, dg);
+	for (size_t i = 0; i < ntags; i++)
+		url = ct_url_param(t, url, ct_printf(t, "tag=%s", tags[i]));
+	if (extra_q)
+		url = ct_url_param(t, url, extra_q);
+	r = ct_do(t, "PUT", url, hdrs, m->body, m->len, 0);
+	if (r->status == 400 && may_refuse) {
+		ct_note(t, "refused for the invalid tag (allowed)");
+		return ct_error(t, r, "400", "TAG_INVALID|MANIFEST_INVALID",
+				true);
+	}
+	if (ct_status(t, r, "201") < 0)
+		return -1;
+	dcd = ct_hdr(r, "Docker-Content-Digest");
+	if (dcd && strcmp(dcd, dg))
+		return ct_fail(t, "Docker-Content-Digest %s; MUST equal %s",
+			       dcd, dg);
+	got = ct_hdr_all(t, r, "OCI-Tag");
+	if (!got) {
+		if (ct_cfg(t)->strict)
+			return ct_fail(t, "%s: no OCI-Tag header (--strict)",
+				       ct_what(t, r));
+		ct_skip(t, "no OCI-Tag: tags in the query are not supported "
+			   "(MAY)");
+		return 0;
+	}
+	/* Exactly the tags asked for, each once, in any order. */
+	{
+		char *want = ct_strdup(t, ""), *have = ct_strdup(t, got), *tok;
+		char *save = NULL;
+		size_t n = 0;
+
+		for (tok = strtok_r(have, ", ", &save); tok;
+		     tok = strtok_r(NULL, ", ", &save)) {
+			size_t i;
+
+			for (i = 0; i < ntags && strcmp(tags[i], tok); i++)
+				;
+			if (i == ntags ||
+			    strstr(want, ct_printf(t, " %s ", tok)))
+				return ct_fail(t,
+					       "OCI-Tag '%s': '%s' was not "
+					       "asked for, or is listed twice",
+					       got, tok);
+			want = ct_printf(t, "%s %s ", want, tok);
+			n++;
+		}
+		if (n != ntags)
+			return ct_fail(t, "OCI-Tag '%s': %zu of the %zu tags",
+				       got, n, ntags);
+	}
+	snprintf(dg_out, CT_DIGEST_MAX, "%s", dg);
+	*done = true;
+	return 0;
+}
+
+static void t_put_tags(struct ct *t)
+{
+	const char *ns = ct_cfg(t)->ns;
+	const char *tags[] = {fx_tag(t, "qt-a"), fx_tag(t, "qt-b"),
+			      fx_tag(t, "qt.c-1")};
+	struct fx_manifest m;
+	char dg[CT_DIGEST_MAX];
+	bool done;
+
+	CT_TRY(fx_make_image(t, ns, NULL, false, &m));
+	CT_TRY(put_with_tags(t, ns, "sha256", &m, tags, 3, NULL, dg, &done));
+	if (!done)
+		return;
+	for (size_t i = 0; i < 3; i++)
+		CT_TRY(check_manifest(t, ns, tags[i], &m));
+}
+
+/* An invalid tag among them is not accepted: no OCI-Tag for it, and it
+ * is not a tag afterwards (without --strict the request may instead be
+ * refused: 400). */
+static void t_put_tags_invalid(struct ct *t)
+{
+	const char *ns = ct_cfg(t)->ns;
+	const char *tags[] = {fx_tag(t, "qi-a")};
+	const char *bad = ct_printf(t, ".%s-bad", ct_cfg(t)->run);
+	struct fx_manifest m;
+	char dg[CT_DIGEST_MAX];
+	struct ct_resp *r;
+	bool done;
+
+	CT_TRY(fx_make_image(t, ns, NULL, false, &m));
+	CT_TRY(put_with_tags(t, ns, "sha256", &m, tags, 1,
+			     ct_printf(t, "tag=%s", bad), dg, &done));
+	if (!done)
+		return;
+	CT_TRY(check_manifest(t, ns, tags[0], &m));
+	r = ct_do(t, "GET", ct_printf(t, "/v2/%s/tags/list", ns), NULL, NULL, 0,
+		  0);
+	CT_TRY(ct_status(t, r, "200"));
+	CT_CHECK(t, !strstr(r->body, bad), "the invalid tag %s was listed",
+		 bad);
+}
+
+/* Pushed by a sha512 digest with a tag: GET and HEAD by the tag give the
+ * sha512 digest the client chose, not a sha256 of the same bytes. */
+static void t_sha512_tag(struct ct *t)
+{
+	const char *ns = ct_cfg(t)->ns;
+	const char *tags[] = {fx_tag(t, "sha512")};
+	struct fx_manifest m;
+	char dg[CT_DIGEST_MAX];
+	const char *dcd;
+	struct ct_resp *r;
+	bool done;
+
+	CT_TRY(fx_make_image(t, ns, NULL, false, &m));
+	CT_TRY(put_with_tags(t, ns, "sha512", &m, tags, 1, NULL, dg, &done));
+	if (!done)
+		return;
+	CT_TRY(check_manifest(t, ns, tags[0], &m));
+	for (int head = 0; head < 2; head++) {
+		r = ct_do(t, head ? "HEAD" : "GET",
+			  ct_printf(t, "/v2/%s/manifests/%s", ns, tags[0]),
+			  accept_all, NULL, 0, 0);
+		CT_TRY(ct_status(t, r, "200"));
+		dcd = ct_hdr(r, "Docker-Content-Digest");
+		CT_CHECK(t, dcd && !strcmp(dcd, dg),
+			 "%s: Docker-Content-Digest %s, pushed as %s",
+			 ct_what(t, r), dcd ? dcd : "(none)", dg);
+	}
+}
+
+/* Sparse content (image-spec: an index need not have every platform in
+ * the registry; non-distributable layers live elsewhere).  A registry
+ * MAY refuse it (MANIFEST_BLOB_UNKNOWN); --strict wants it accepted and
+ * served byte for byte. */
+static void sparse_put(struct ct *t, const char *repo,
+		       const struct fx_manifest *m, const char *what)
+{
+	const char *hdrs[] = {ct_printf(t, "Content-Type: %s", m->media_type),
+			      NULL};
+	const char *tag = fx_tag(t, what);
+	struct ct_resp *r;
+
+	r = ct_do(t, "PUT", ct_printf(t, "/v2/%s/manifests/%s", repo, tag),
+		  hdrs, m->body, m->len, 0);
+	if (r->status != 201 && !ct_cfg(t)->strict) {
+		CT_TRY(ct_error(t, r, "400",
+				"MANIFEST_BLOB_UNKNOWN|MANIFEST_INVALID",
+				false));
+		ct_note(t, "refused (the spec allows it)");
+		return;
+	}
+	CT_TRY(ct_status(t, r, "201"));
+	CT_TRY(check_manifest(t, repo, tag, m));
+}
+
+static void t_sparse_index(struct ct *t)
+{
+	const char *ns = ct_cfg(t)->ns;
+	struct fx_manifest here, absent, idx;
+	const struct fx_manifest *kids[] = {&here, &absent};
+
+	CT_TRY(fx_push_image(t, ns, NULL, NULL, &here));
+	CT_TRY(fx_make_image(t, ns, NULL, false, &absent));
+	fx_make_index(t, kids, 2, NULL, &idx);
+	sparse_put(t, ns, &idx, "sparse-index");
+}
+
+static void t_nondistributable(struct ct *t)
+{
+	const char *ns = ct_cfg(t)->ns;
+	struct fx_blob config, layer;
+	struct fx_manifest m;
+	json_t *foreign, *j;
+	char *text;
+
+	CT_TRY(fx_push_parts(t, ns, &config, &layer));
+	foreign = fx_desc("application/vnd.oci.image.layer.nondistributable."
+			  "v1.tar+gzip",
+			  ct_digest_unknown(t), 1234);
+	json_object_set_new(foreign, "urls",
+			    json_pack("[s]", "https://example.com/base.tgz"));
+	j = ct_jkeep(t,
+		     json_pack("{s:i, s:s, s:o, s:[o, o]}", "schemaVersion", 2,
+			       "mediaType", MT_OCI_MANIFEST, "config",
+			       fx_blob_desc(MT_OCI_CONFIG, &config), "layers",
+			       foreign, fx_blob_desc(MT_OCI_LAYER, &layer)));
+	text = ct_dump(t, j);
+	fx_manifest_set(t, &m, MT_OCI_MANIFEST, text, strlen(text));
+	sparse_put(t, ns, &m, "nondistributable");
+}
+
 static void t_digest_mismatch(struct ct *t)
 {
 	const char *ns = ct_cfg(t)->ns;
@@ -512,6 +720,26 @@ const struct ct_test ct_manifest_tests[] = {
 	 "§Pushing Manifests by a sha512 digest; Docker-Content-Digest MUST "
 	 "equal the client provided digest",
 	 t_sha512},
+	{"manifest/put-tags",
+	 "§Pushing Manifests, end-7b (main branch): PUT by digest with "
+	 "?tag=a&tag=b MAY tag it; then MUST send an OCI-Tag per accepted tag",
+	 t_put_tags},
+	{"manifest/put-tags-invalid",
+	 "§Pushing Manifests, end-7b (main branch): an invalid ?tag= is not "
+	 "accepted (no OCI-Tag for it, not listed)",
+	 t_put_tags_invalid},
+	{"manifest/sha512-tag",
+	 "end-7b + §Pulling manifests: pushed by a sha512 digest with a tag, "
+	 "GET/HEAD by tag give that Docker-Content-Digest",
+	 t_sha512_tag},
+	{"manifest/sparse-index",
+	 "image-spec image-index.md: an index whose platforms are not all "
+	 "pushed; MAY be refused (MANIFEST_BLOB_UNKNOWN), --strict accepts",
+	 t_sparse_index},
+	{"manifest/nondistributable-layer",
+	 "image-spec layer.md non-distributable layers (urls), absent; MAY "
+	 "be refused, --strict accepts",
+	 t_nondistributable},
 	{"manifest/digest-mismatch",
 	 "§Pushing Manifests: the digest MUST equal the client provided one "
 	 "-> refused (400 DIGEST_INVALID), nothing stored",

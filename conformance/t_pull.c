@@ -161,6 +161,21 @@ static void t_manifest_without_accept(struct ct *t)
 		 "body differs from the pushed manifest");
 }
 
+/* A reference that is no valid tag (a leading '.') names a manifest that
+ * cannot exist: "not found", as the upstream conformance suite expects
+ * (a PUT of one is a bad request, manifest/tag-bad-start).  --strict wants
+ * the error body too. */
+static void t_manifest_invalid_tag(struct ct *t)
+{
+	const char *url = ct_printf(
+		t, "/v2/%s/manifests/.INVALID_MANIFEST_NAME", ct_cfg(t)->ns);
+	struct ct_resp *r = ct_do(t, "GET", url, accept_all, NULL, 0, 0);
+
+	CT_TRY(ct_error(t, r, "404", "MANIFEST_UNKNOWN", !ct_cfg(t)->strict));
+	r = ct_do(t, "HEAD", url, accept_all, NULL, 0, 0);
+	CT_TRY(ct_status(t, r, "404"));
+}
+
 static void t_manifest_digest_invalid(struct ct *t)
 {
 	/* Looks like a digest, is neither a digest nor a tag. */
@@ -370,6 +385,10 @@ const struct ct_test ct_pull_tests[] = {
 	 "§Pulling manifests: GET of an existing manifest MUST be 200 "
 	 "(Accept is only a SHOULD of the client)",
 	 t_manifest_without_accept},
+	{"pull/manifest-invalid-tag",
+	 "§Pulling manifests, end-3: GET/HEAD of a reference that is no "
+	 "valid tag ('.INVALID_MANIFEST_NAME') is 404 MANIFEST_UNKNOWN",
+	 t_manifest_invalid_tag},
 	{"pull/manifest-digest-invalid",
 	 "§Pulling manifests: <reference> MUST be a digest or a tag; a "
 	 "malformed one is a client error (4xx), §Error Codes",

@@ -156,6 +156,9 @@ struct reg_mdesc {
 	int64_t size;
 	bool is_manifest; /* a child of an index */
 	bool has_urls;	  /* foreign layer: need not be in the store */
+	/* Non-distributable or with urls (oci_is_external_layer()): may be
+	 * absent from the store. */
+	bool external;
 };
 
 struct reg_manifest {

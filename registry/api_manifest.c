@@ -1,6 +1,7 @@
 /* api_manifest.c: GET, HEAD, PUT and DELETE /v2/<name>/manifests/<ref>. */
 #include "registry/api_int.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,20 @@ struct mf_state {
 	struct digest dg;
 	bool has_subject;
 	struct digest subject;
+	/* A PUT by digest's ?tag= values that are valid tags, once each. */
+	char **tags;
+	size_t ntags;
+};
+
+/* Most ?tag= values one PUT by digest takes (the spec asks for at least
+ * 10); more is 413, one of end-7b's failure statuses. */
+#define MF_TAGS_MAX 100
+
+/* Where a manifest's descriptors go: linked references, and the sparse
+ * ones (listed but absent, allowed without --refuse-sparse). */
+struct mf_refs {
+	struct digest *refs, *sparse;
+	size_t nrefs, nsparse;
 };
 
 enum reg_status api_manifest_get(struct reg_call *c)
@@ -82,10 +97,11 @@ enum reg_status api_manifest_delete(struct reg_call *c)
 }
 
 /* One config or layer: it must be linked to the repository (pushed or
- * mounted there), unless it is a foreign layer with urls.  Adds what
- * exists to refs. */
+ * mounted there), unless it is a non-distributable layer or has urls
+ * (sparse content) and --refuse-sparse is off.  Adds what exists to
+ * r->refs, what is absent to r->sparse. */
 static int mf_check_blob(struct mf_state *s, const struct reg_mdesc *d,
-			 struct digest *refs, size_t *nrefs, struct err *e)
+			 struct mf_refs *r, struct err *e)
 {
 	char dg[DIGEST_STR_MAX];
 	struct err sub = ERR_INIT;
@@ -96,44 +112,55 @@ static int mf_check_blob(struct mf_state *s, const struct reg_mdesc *d,
 		if (sub.code != ERR_BLOB_UNKNOWN &&
 		    sub.code != ERR_NAME_UNKNOWN)
 			return err_set(e, sub.code, "%s", sub.msg);
-		if (d->has_urls)
+		if (d->external && !s->ctx->cfg->refuse_sparse) {
+			r->sparse[r->nsparse++] = d->digest;
 			return 0;
+		}
 		return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN,
-			       "blob %s is not in repository %s", dg, s->name);
+			       "blob %s is not in repository %s%s", dg, s->name,
+			       d->external ? " (sparse content is refused here)"
+					   : "");
 	}
 	if (size != d->size)
 		return err_set(e, ERR_MANIFEST_INVALID,
 			       "blob %s has %lld bytes, the manifest says %lld",
 			       dg, (long long)size, (long long)d->size);
-	refs[(*nrefs)++] = d->digest;
+	r->refs[r->nrefs++] = d->digest;
 	return 0;
 }
 
 /* Every descriptor must name something the repository has: blobs, and
- * the child manifests of an index.  A missing one is MANIFEST_BLOB_UNKNOWN
- * either way: the spec says a manifest rejected for a missing reference
- * MUST give that code.  refs gets the digests to link, sorted, unique. */
+ * the child manifests of an index; but an index may list platforms that
+ * were never pushed (a copy of some platforms only), and an image layers
+ * that live elsewhere (mf_check_blob()), unless --refuse-sparse.  A
+ * missing one is MANIFEST_BLOB_UNKNOWN either way: the spec says a
+ * manifest rejected for a missing reference MUST give that code.  r gets
+ * the digests, sorted, unique. */
 static int mf_check_refs(struct mf_state *s, const struct reg_manifest *m,
-			 struct digest *refs, size_t *nrefs, struct err *e)
+			 struct mf_refs *r, struct err *e)
 {
 	char dg[DIGEST_STR_MAX];
 
-	*nrefs = 0;
 	for (size_t i = 0; i < m->ndescs; i++) {
 		const struct reg_mdesc *d = &m->descs[i];
 
 		if (!d->is_manifest) {
-			if (mf_check_blob(s, d, refs, nrefs, e) < 0)
+			if (mf_check_blob(s, d, r, e) < 0)
 				return -1;
 			continue;
 		}
-		if (!stor_manifest_exists(s->ctx->st, s->name, &d->digest))
+		if (stor_manifest_exists(s->ctx->st, s->name, &d->digest))
+			r->refs[r->nrefs++] = d->digest;
+		else if (!s->ctx->cfg->refuse_sparse)
+			r->sparse[r->nsparse++] = d->digest;
+		else
 			return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN,
-				       "manifest %s is not in repository %s",
+				       "manifest %s is not in repository %s "
+				       "(sparse content is refused here)",
 				       digest_str(&d->digest, dg), s->name);
-		refs[(*nrefs)++] = d->digest;
 	}
-	digest_sort_unique(refs, nrefs);
+	digest_sort_unique(r->refs, &r->nrefs);
+	digest_sort_unique(r->sparse, &r->nsparse);
 	return 0;
 }
 
@@ -148,6 +175,8 @@ static void mf_reply_created(struct http_req *req, const struct mf_state *s)
 	if (s->has_subject)
 		http_reply_header(req, "OCI-Subject",
 				  digest_str(&s->subject, d));
+	for (size_t i = 0; i < s->ntags; i++)
+		http_reply_header(req, "OCI-Tag", s->tags[i]);
 	reg_reply_status(req, 201);
 }
 
@@ -156,11 +185,11 @@ static void mf_store_run(void *arg)
 {
 	struct mf_state *s = arg;
 	struct stor_manifest_put put;
-	struct digest dg, *refs = NULL;
+	struct mf_refs r = {0};
+	struct digest dg;
 	char want[DIGEST_STR_MAX], got[DIGEST_STR_MAX];
 	struct reg_manifest m;
 	struct err e = ERR_INIT;
-	size_t nrefs = 0;
 
 	if (reg_manifest_parse(s->body.buf, s->body.len, s->ctype, &m, &e) < 0)
 		goto fail;
@@ -171,8 +200,9 @@ static void mf_store_run(void *arg)
 			digest_str(&dg, got), digest_str(&s->ref.digest, want));
 		goto fail;
 	}
-	refs = xcalloc(m.ndescs ? m.ndescs : 1, sizeof(*refs));
-	if (mf_check_refs(s, &m, refs, &nrefs, &e) < 0)
+	r.refs = xcalloc(m.ndescs + 1, sizeof(*r.refs));
+	r.sparse = xcalloc(m.ndescs + 1, sizeof(*r.sparse));
+	if (mf_check_refs(s, &m, &r, &e) < 0)
 		goto fail;
 	put = (struct stor_manifest_put){
 		.repo = s->name,
@@ -184,8 +214,12 @@ static void mf_store_run(void *arg)
 		.subject = m.has_subject ? &m.subject : NULL,
 		.artifact_type = m.artifact_type,
 		.annotations_json = m.annotations_json,
-		.refs = refs,
-		.nrefs = nrefs,
+		.refs = r.refs,
+		.nrefs = r.nrefs,
+		.sparse = r.sparse,
+		.nsparse = r.nsparse,
+		.tags = (const char *const *)s->tags,
+		.ntags = s->ntags,
 		.enqueue_scan = m.kind != OCI_KIND_ARTIFACT,
 		/* gc may have freed a ref since mf_check_refs(). */
 		.verify_refs = true,
@@ -205,7 +239,8 @@ fail:
 	s->rc = -1;
 	s->err = e;
 out:
-	free(refs);
+	free(r.refs);
+	free(r.sparse);
 	reg_manifest_release(&m);
 }
 
@@ -213,6 +248,9 @@ static void mf_state_free(struct mf_state *s)
 {
 	buf_release(&s->body);
 	free(s->ctype);
+	for (size_t i = 0; i < s->ntags; i++)
+		free(s->tags[i]);
+	free(s->tags);
 	free(s);
 }
 
@@ -263,6 +301,63 @@ static void mf_state_dtor(void *ptr, bool gone)
 	mf_state_free(ptr);
 }
 
+/* The value of one query parameter, percent-decoded into out; false
+ * unless it is a valid tag (one that is not cannot be accepted: it gets
+ * no OCI-Tag). */
+static bool mf_query_tag(const char *v, size_t len, char out[REG_TAG_MAX + 1])
+{
+	char *dec;
+	int n = 0;
+	bool ok;
+
+	if (len > 3 * REG_TAG_MAX)
+		return false;
+	/* curl ignores the handle since 7.82. */
+	dec = curl_easy_unescape(NULL, v, (int)len, &n);
+	if (!dec)
+		return false;
+	ok = n > 0 && n <= REG_TAG_MAX && reg_tag_valid(dec, (size_t)n);
+	if (ok) {
+		memcpy(out, dec, (size_t)n);
+		out[n] = '\0';
+	}
+	curl_free(dec);
+	return ok;
+}
+
+/* A PUT by digest's ?tag= values (end-7b): each valid one once, in
+ * order; an invalid one is not accepted (and gets no OCI-Tag).  -1 (a
+ * reply sent) for too many. */
+static int mf_query_tags(struct reg_call *c, struct mf_state *s)
+{
+	const char *q = http_req_query(c->req), *p, *end, *amp;
+	char tag[REG_TAG_MAX + 1];
+	size_t seen = 0, i;
+
+	for (p = q; p && *p; p = *end ? end + 1 : end) {
+		amp = strchr(p, '&');
+		end = amp ? amp : p + strlen(p);
+		if ((size_t)(end - p) < 4 || strncmp(p, "tag=", 4))
+			continue;
+		if (++seen > MF_TAGS_MAX) {
+			reg_reply_errorf(c->req, ERR_TOO_LARGE,
+					 "more than %d tag parameters",
+					 MF_TAGS_MAX);
+			return -1;
+		}
+		if (!mf_query_tag(p + 4, (size_t)(end - p - 4), tag))
+			continue;
+		for (i = 0; i < s->ntags && strcmp(s->tags[i], tag); i++)
+			;
+		if (i < s->ntags)
+			continue;
+		if (!s->tags)
+			s->tags = xcalloc(MF_TAGS_MAX, sizeof(*s->tags));
+		s->tags[s->ntags++] = xstrdup(tag);
+	}
+	return 0;
+}
+
 enum reg_status api_manifest_put(struct reg_call *c)
 {
 	size_t cap = c->ctx->cfg->max_manifest;
@@ -277,6 +372,11 @@ enum reg_status api_manifest_put(struct reg_call *c)
 	s->ctx = c->ctx;
 	memcpy(s->name, c->name, sizeof(s->name));
 	s->ref = c->ref;
+	/* The spec has ?tag= only with a digest. */
+	if (c->ref.is_digest && mf_query_tags(c, s) < 0) {
+		mf_state_free(s);
+		return REG_DONE;
+	}
 	buf_init(&s->body, cap);
 	http_req_attach(c->req, s, mf_state_dtor);
 	http_req_body(c->req, mf_on_data, mf_on_end, s);

@@ -44,6 +44,8 @@ static int mparse_desc(json_t *d, const char *what, struct reg_mdesc *out,
 			       "%s: urls is not an array", what);
 	out->size = json_integer_value(size);
 	out->has_urls = urls && json_array_size(urls) > 0;
+	out->external =
+		oci_is_external_layer(json_string_value(mt), out->has_urls);
 	out->is_manifest = false;
 	return 0;
 }

@@ -32,6 +32,11 @@ const struct opt cfg_options[] = {
 	{"max-manifest", OPT_SIZE, 1024, 1LL << 30, "4MiB",
 	 CFG_OFF(max_manifest), NULL, "SIZE",
 	 "largest manifest accepted (413 above)"},
+	{"refuse-sparse", OPT_BOOL, 0, 0, "false", CFG_OFF(refuse_sparse), NULL,
+	 NULL,
+	 "refuse manifests listing what the registry does not hold: an "
+	 "index's missing platforms, absent non-distributable layers "
+	 "(MANIFEST_BLOB_UNKNOWN)"},
 	{"log-level", OPT_STRING, 0, 0, "info", CFG_OFF(log_level),
 	 cfg_log_levels, "LEVEL", "debug, info, warn or error"},
 	{"port-file", OPT_STRING, 0, 0, NULL, CFG_OFF(port_file), NULL, "FILE",

@@ -33,6 +33,7 @@ struct cfg {
 	char *tls_cert;
 	char *tls_key;
 	size_t max_manifest; /* bytes */
+	bool refuse_sparse;  /* manifests must list only content we hold */
 	char *log_level;     /* debug|info|warn|error */
 	char *port_file;     /* write the bound port here */
 	/* Scanning (scan.h, policy.h). */

@@ -157,6 +157,23 @@ void reg_route_find(enum http_method method, const char *path,
 	}
 }
 
+/* A GET or HEAD of a reference that is no valid tag asks for a manifest
+ * that cannot exist: 404, as the conformance suites expect.  A PUT or a
+ * DELETE of one is a bad request (400). */
+static int route_parse_ref(const struct reg_match *m, struct reg_call *c,
+			   struct err *e)
+{
+	enum http_method meth = m->route->method;
+	struct err sub = ERR_INIT;
+
+	if (reg_parse_ref(m->arg, m->arg_len, &c->ref, &sub) == 0)
+		return 0;
+	if (sub.code == ERR_MANIFEST_INVALID &&
+	    (meth == HTTP_M_GET || meth == HTTP_M_HEAD))
+		sub.code = ERR_MANIFEST_UNKNOWN;
+	return err_set(e, sub.code, "%s", sub.msg);
+}
+
 int reg_route_parse(const struct reg_match *m, struct reg_call *c,
 		    struct err *e)
 {
@@ -167,7 +184,7 @@ int reg_route_parse(const struct reg_match *m, struct reg_call *c,
 	case ROUTE_ARG_NONE:
 		return 0;
 	case ROUTE_ARG_REF:
-		return reg_parse_ref(m->arg, m->arg_len, &c->ref, e);
+		return route_parse_ref(m, c, e);
 	case ROUTE_ARG_DIGEST:
 		return digest_parse(m->arg, m->arg_len, &c->digest, e);
 	case ROUTE_ARG_UPLOAD:

@@ -158,6 +158,8 @@ static int image_add_manifest(struct image_set *set, const struct digest *dg,
 			goto out;
 		}
 		il->media_type = image_strdup_or_null(mt);
+		il->external = oci_is_external_layer(
+			mt, json_array_size(json_object_get(l, "urls")) > 0);
 		img.nlayers++;
 	}
 	image_set_take(set, &img);
@@ -203,10 +205,19 @@ static int image_index(const struct scan_source *src, json_t *doc,
 			continue;
 		image_platform_str(json_object_get(m, "platform"), plat,
 				   sizeof(plat));
-		if (image_desc_digest(m, &d, &sub) ||
+		if (image_desc_digest(m, &d, &sub) == 0 &&
 		    image_resolve_depth(src, &d, set,
 					json_object_get(m, "platform"),
-					depth + 1, &sub))
+					depth + 1, &sub) == 0)
+			continue;
+		/* A sparse index (a copy of some platforms only): the
+		 * others are scanned, this one is noted. */
+		if (sub.code == ERR_BLOB_UNKNOWN)
+			image_set_note(set,
+				       "platform %s (%s) is not present (a "
+				       "sparse index): not scanned",
+				       plat, digest_str(&d, ds));
+		else
 			image_set_note(set, "platform %s (%s) not scanned: %s",
 				       plat,
 				       image_desc_digest(m, &d, NULL)

@@ -28,6 +28,9 @@
 struct image_layer {
 	struct digest digest; /* blob digest (docker save: the diff_id) */
 	char *media_type;     /* NULL when the format has none */
+	/* Non-distributable or with urls (oci_is_external_layer()): it may
+	 * be absent, and that is no failure. */
+	bool external;
 };
 
 struct image {

@@ -353,6 +353,8 @@ static json_t *sb_image_json(const struct image *img)
 			json_string(digest_str(&img->layers[i].digest, ds)));
 		json_object_set_new(l, "mediaType",
 				    sb_str_or_null(img->layers[i].media_type));
+		json_object_set_new(l, "external",
+				    json_boolean(img->layers[i].external));
 		json_array_append_new(ls, l);
 	}
 	json_object_set_new(o, "layers", ls);
@@ -398,6 +400,8 @@ static int sb_image_parse(const json_t *o, struct image_set *set)
 		if (sb_digest(l, "digest", &img->layers[i].digest))
 			return -1;
 		img->layers[i].media_type = sb_dup(l, "mediaType");
+		img->layers[i].external =
+			json_is_true(json_object_get(l, "external"));
 		img->nlayers++;
 	}
 	return 0;

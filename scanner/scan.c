@@ -35,7 +35,18 @@ static void scan_layer(const struct scan_source *src, struct layer_walk *w,
 	digest_str(&l->digest, ds);
 	scan_blob_init(&b);
 	if (src->open_blob(src->ctx, &l->digest, &b, &e)) {
-		layer_walk_note(w, "layer %s: not analysed: %s", ds, e.msg);
+		/* Sparse content, not a failed read: the scan is not
+		 * incomplete for it (cmd.c looks for "not analysed"). */
+		if (l->external)
+			layer_walk_note(w,
+					"layer %s: non-distributable and not "
+					"present (clients fetch it from "
+					"elsewhere); its files are not in this "
+					"report",
+					ds);
+		else
+			layer_walk_note(w, "layer %s: not analysed: %s", ds,
+					e.msg);
 		goto out;
 	}
 	if (image_blob_archive(&b, false, &a, &e)) {

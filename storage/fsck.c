@@ -7,9 +7,10 @@
  *  3. every manifest: its body present, intact and of its recorded size;
  *     each descriptor of the body (config, layers, index children, an
  *     artifact's blobs) present and intact and recorded as a reference
- *     (gc keeps only what is recorded); index children are manifests of
- *     the repository.  A manifest that lost something is named with its
- *     tags;
+ *     (gc keeps only what is recorded).  Sparse content is no damage:
+ *     an index's child that is not a manifest of the repository (never
+ *     pushed, or not pulled through yet), an absent non-distributable
+ *     layer.  A manifest that lost something is named with its tags;
  *  4. every repository link backed by a blob file;
  *  5. upload sessions and their data, and temporary files.
  *
@@ -22,6 +23,7 @@
  * nobody runs gc on them.
  */
 #include "storage/gc_int.h"
+#include "common/oci.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -232,16 +234,13 @@ static const char *fsck_time(int64_t t, char out[32])
  * (see the top of this file). */
 static int fsck_lost(struct fsck *f, struct err *e)
 {
-	char **repos = NULL, when[32], newest[32];
-	size_t nrepos = 0;
-	bool more = false;
+	char when[32], newest[32];
 
+	(void)e;
 	if (!f->orphans)
 		return 0;
-	if (stor_catalog(f->st, NULL, 1, &repos, &nrepos, &more, e) < 0)
-		return -1;
-	stor_strv_free(repos, nrepos);
-	if (!nrepos) {
+	/* meta.db knows nothing: no manifest, link or upload session. */
+	if (!f->s->manifests && !f->s->links && !f->s->uploads) {
 		fsck_problem(f, STOR_FSCK_LOST,
 			     "meta.db knows no repository, yet the store holds "
 			     "%zu blobs (%lld bytes) that nothing refers to: "
@@ -391,6 +390,7 @@ static int fsck_desc(struct fsck_mf *mf, json_t *d, bool is_child,
 	char ds[DIGEST_STR_MAX], ms[DIGEST_STR_MAX];
 	char key[2 * DIGEST_STR_MAX + 2];
 	json_t *urls = json_object_get(d, "urls");
+	const char *mt = json_string_value(json_object_get(d, "mediaType"));
 	const char *why;
 	struct digest dg;
 
@@ -400,10 +400,16 @@ static int fsck_desc(struct fsck_mf *mf, json_t *d, bool is_child,
 			     fsck_mf_label(mf));
 		return 0;
 	}
+	/* Sparse content: an index's platform never pushed (or deleted
+	 * since, or not pulled through yet) is no damage; a lost body of
+	 * one that is a manifest here is reported with that manifest. */
+	if (is_child && !stor_manifest_exists(f->st, mf->r->repo, &dg))
+		return 0;
 	if (fsck_blob_ok(f, &dg, &why, e) < 0)
 		return -1;
-	/* A foreign layer may live elsewhere. */
-	if (why && !strcmp(why, "missing") && json_array_size(urls) > 0)
+	/* A non-distributable layer may live elsewhere. */
+	if (why && !strcmp(why, "missing") && !is_child &&
+	    oci_is_external_layer(mt, json_array_size(urls) > 0))
 		return 0;
 	if (why) {
 		fsck_problem(f, STOR_FSCK_MANIFEST,
@@ -419,11 +425,6 @@ static int fsck_desc(struct fsck_mf *mf, json_t *d, bool is_child,
 			     "manifest %s: %s is not recorded as a reference "
 			     "(gc would not keep it)",
 			     fsck_mf_label(mf), ds);
-	if (is_child && !stor_manifest_exists(f->st, mf->r->repo, &dg))
-		fsck_problem(f, STOR_FSCK_MANIFEST,
-			     "manifest %s lists %s, which is not a manifest "
-			     "of %s",
-			     fsck_mf_label(mf), ds, mf->r->repo);
 	return 0;
 }
 

@@ -290,10 +290,15 @@ static int sq_mf_refs(struct sq_conn *c, const struct stor_manifest_put *mp,
 
 	if (sq_refs_del(c, mp->repo, ds, e) < 0)
 		return -1;
-	for (size_t i = 0; i < mp->nrefs; i++)
+	for (size_t i = 0; i < mp->nrefs + mp->nsparse; i++) {
+		const struct digest *r = i < mp->nrefs
+						 ? &mp->refs[i]
+						 : &mp->sparse[i - mp->nrefs];
+
 		if (sq_run(c, &q, NULL, NULL, e, "sss", mp->repo, ds,
-			   digest_str(&mp->refs[i], rs)) < 0)
+			   digest_str(r, rs)) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -335,6 +340,10 @@ static int sq_mf_put_fn(struct sq_conn *c, const void *arg, struct err *e)
 	if (mp->tag && sq_run(c, &tag, NULL, NULL, e, "sssi", mp->repo, mp->tag,
 			      ds, now) < 0)
 		return -1;
+	for (size_t i = 0; i < mp->ntags; i++)
+		if (sq_run(c, &tag, NULL, NULL, e, "sssi", mp->repo,
+			   mp->tags[i], ds, now) < 0)
+			return -1;
 	if (mp->enqueue_scan && sq_scan_add(c, ds, mp->repo, now, e) < 0)
 		return -1;
 	return 0;
@@ -548,7 +557,9 @@ static int sq_catalog(struct stor_meta *m, const char *last, long n,
 {
 	static const struct sq_stmt q = {
 		"list repositories",
-		"SELECT name FROM repositories WHERE name > ?1"
+		"SELECT name FROM repositories r WHERE name > ?1"
+		" AND EXISTS (SELECT 1 FROM manifests m"
+		" WHERE m.repo = r.name)"
 		" ORDER BY name LIMIT ?2",
 	};
 	struct sq_strv sv = {NULL, 0, 0, n, false};

@@ -168,6 +168,15 @@ struct stor_manifest_put {
 	const char *annotations_json; /* the "annotations" object, or NULL */
 	const struct digest *refs;    /* blobs and child manifests */
 	size_t nrefs;
+	/* What the manifest lists but the repository need not hold (sparse
+	 * content: an index's platforms not pushed, non-distributable
+	 * layers).  Recorded as references too, so that gc keeps them once
+	 * they arrive, but never verified. */
+	const struct digest *sparse;
+	size_t nsparse;
+	/* More tags (a PUT by digest with ?tag=), set in the same commit. */
+	const char *const *tags;
+	size_t ntags;
 	bool enqueue_scan; /* add a scan job in the same commit */
 	/* Check again, under the gc pin, that every ref is still in the
 	 * repository (linked, or a manifest there) and its file present;
@@ -218,7 +227,9 @@ int stor_tag_delete(struct stor *st, const char *repo, const char *tag,
  * for a repository the store has never seen.  Free with stor_strv_free(). */
 int stor_tags_list(struct stor *st, const char *repo, const char *last, long n,
 		   char ***out, size_t *count, bool *more, struct err *e);
-/* Repositories in lexical order, with the same paging. */
+/* Repositories that hold a manifest, in lexical order, with the same
+ * paging (an upload or a blob link alone lists none, as in CNCF
+ * distribution). */
 int stor_catalog(struct stor *st, const char *last, long n, char ***out,
 		 size_t *count, bool *more, struct err *e);
 void stor_strv_free(char **v, size_t n);

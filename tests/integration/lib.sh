@@ -174,6 +174,15 @@ push_manifest() {
 	[ "$STATUS" = 201 ] || fail "push_manifest $1:$2: $STATUS $(cat "$B")"
 }
 
+# skopeo_setup: SK=(skopeo ...) with a policy that accepts anything, no
+# registries.conf, and an empty auth file of the test's own.
+skopeo_setup() {
+	printf '{"default":[{"type":"insecureAcceptAnything"}]}' >"$TMP/policy.json"
+	SK=(skopeo --policy "$TMP/policy.json" --registries-conf /dev/null)
+	export REGISTRY_AUTH_FILE=$TMP/auth.json
+	echo '{}' >"$REGISTRY_AUTH_FILE"
+}
+
 # upload_location: the path of the Location header (relative or not).
 upload_location() {
 	hdr Location | sed -E 's|^https?://[^/]+||'

@@ -117,6 +117,10 @@ done
 [ "$(jq '.manifests | length' "$B")" = 1 ] || fail "index report: $(cat "$B")"
 jq -r '.notes[]' "$B" | grep -q "${mb}.*not in this repository" ||
 	fail "index report lacks a note on the missing platform: $(jq -c .notes "$B")"
+# A partly fetched index is sparse content, not damage (fsck runs beside
+# a serving registry).
+"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
+	fail "fsck of a partly fetched index: $(tail -n 5 "$TMP/fsck.log")"
 
 # All platforms: the index's report takes in the new one.
 "${SK[@]}" copy -q --all --src-tls-verify=false \

@@ -150,6 +150,51 @@ scan "$L:npm"
 note "app/package-lock.json: not analysed: malformed JSON" || bad "npm: no note"
 jq -e '[.packages[].name] == ["lodash"]' out.json >/dev/null || bad "npm: packages"
 
+# 6b. Sparse content: an index with a platform that is not there (the
+# present one is scanned, the other noted), a non-distributable layer that
+# is absent (noted; the scan is not incomplete for it).
+mdesc() { # TAG -> the index.json descriptor of TAG, with a platform
+	jq -c --arg t "$1" '.manifests[] |
+		select(.annotations["org.opencontainers.image.ref.name"] == $t) |
+		del(.annotations) + {platform: {architecture: "amd64", os: "linux"}}' \
+		"$L/index.json"
+}
+index_add() { # FILE TAG: FILE becomes a blob, named TAG in index.json
+	local dg sz
+	read -r dg sz < <(oci_blob "$L" "$1")
+	jq --arg d "$dg" --argjson s "$sz" --arg t "$2" --arg mt "$3" \
+		'.manifests += [{mediaType: $mt, digest: $d, size: $s,
+		  annotations: {"org.opencontainers.image.ref.name": $t}}]' \
+		"$L/index.json" >"$L/index.tmp" && mv "$L/index.tmp" "$L/index.json"
+}
+oci_image "$L" spa s/apk >/dev/null
+oci_image "$L" spb s/npm >/dev/null
+jq -nc --argjson a "$(mdesc spa)" --argjson b "$(mdesc spb)" \
+	'{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+	  manifests: [$a, $b]}' >sparse-index.json
+gone=$(mdesc spb | jq -r .digest)
+rm "$L/blobs/sha256/${gone#sha256:}"
+index_add sparse-index.json multi application/vnd.oci.image.index.v1+json
+scan "$L:multi"
+[ $rc -eq 0 ] || bad "sparse index: exit $rc $(cat err.txt)"
+note "($gone) is not present (a sparse index)" || bad "sparse index: no note"
+jq -e '(.manifests | length) == 1' out.json >/dev/null ||
+	bad "sparse index: not one platform report"
+oci_image "$L" nd s/apk s/npm >/dev/null
+man=$(mdesc nd | jq -r .digest)
+layer=$(layer_blob "$L" nd 1)
+rm "$layer"
+jq -c '.layers[1].mediaType =
+	"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip" |
+	.layers[1].urls = ["https://example.com/base.tgz"]' \
+	"$L/blobs/sha256/${man#sha256:}" >nd.json
+index_add nd.json nd2 application/vnd.oci.image.manifest.v1+json
+scan "$L:nd2"
+[ $rc -eq 0 ] || bad "non-distributable layer: exit $rc $(cat err.txt)"
+note "non-distributable and not present" || bad "non-distributable: no note"
+jq -e '[.packages[] | select(.ecosystem == "Alpine")] | length == 14' out.json \
+	>/dev/null || bad "non-distributable: the present layer was not read"
+
 # 7. Broken image metadata: clear errors, exit 2.
 man=$(jq -r '.manifests[0].digest' "$L/index.json")
 cp -r "$L" L2

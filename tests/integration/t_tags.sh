@@ -87,6 +87,56 @@ req GET '/v2/_catalog?n=2&last=lib/tagged'
 	fail "catalog page 2: $(cat "$B")"
 req GET '/v2/_catalog?n=x'
 expect 400 PAGINATION_NUMBER_INVALID
+# Only repositories with a manifest: an upload, or a blob, alone lists none.
+req POST /v2/uploadonly/blobs/uploads/
+expect 202
+push_blob blobonly "$W/config-t.json" >/dev/null
+req GET /v2/_catalog
+[ "$(jq -c .repositories "$B")" = '["alpha","lib/tagged","mid/x","zeta"]' ] ||
+	fail "catalog after an upload and a blob: $(cat "$B")"
+
+# Several tags in one PUT by digest (end-7b): one OCI-Tag per accepted
+# tag, the invalid one left out; sha512 digests stay what was pushed.
+dg=$(sha256 "$m")
+push_blob lib/multi "$W/config-t.json" >/dev/null
+push_blob lib/multi "$W/layer-t.tar.gz" >/dev/null
+req PUT "/v2/lib/multi/manifests/$dg?tag=one&tag=two&tag=.bad&tag=one&tag=t%2D3" \
+	--data-binary "@$m" -H "Content-Type: $OCI_MANIFEST"
+expect 201
+[ "$(grep -i '^OCI-Tag:' "$H" | tr -d '\r' | cut -d' ' -f2 | paste -sd,)" = one,two,t-3 ] ||
+	fail "OCI-Tag headers: $(grep -i '^OCI-Tag:' "$H" | tr -d '\r')"
+req GET /v2/lib/multi/tags/list
+[ "$(jq -c .tags "$B")" = '["one","t-3","two"]' ] || fail "tags: $(cat "$B")"
+d512=sha512:$(sha512sum "$m" | cut -d' ' -f1)
+req PUT "/v2/lib/multi/manifests/$d512?tag=long" --data-binary "@$m" \
+	-H "Content-Type: $OCI_MANIFEST"
+expect 201
+expect_hdr OCI-Tag long
+for method in GET HEAD; do
+	req $method /v2/lib/multi/manifests/long -H "Accept: $OCI_MANIFEST"
+	expect 200
+	expect_hdr Docker-Content-Digest "$d512"
+done
+# By tag, ?tag= means nothing (the spec has it with a digest only).
+req PUT "/v2/lib/multi/manifests/byname?tag=other" --data-binary "@$m" \
+	-H "Content-Type: $OCI_MANIFEST"
+expect 201
+[ -z "$(hdr OCI-Tag)" ] || fail "OCI-Tag on a PUT by tag"
+req HEAD /v2/lib/multi/manifests/other
+expect 404
+tags=$(for i in $(seq 0 100); do printf 'tag=x%d&' "$i"; done)
+req PUT "/v2/lib/multi/manifests/$dg?${tags%&}" --data-binary "@$m" \
+	-H "Content-Type: $OCI_MANIFEST"
+expect 413 SIZE_INVALID
+
+# A reference that is no tag: nothing to find (404), a bad PUT (400).
+req GET /v2/lib/tagged/manifests/.INVALID_MANIFEST_NAME
+expect 404 MANIFEST_UNKNOWN
+req HEAD /v2/lib/tagged/manifests/.INVALID_MANIFEST_NAME
+expect 404
+req PUT /v2/lib/tagged/manifests/.INVALID_MANIFEST_NAME --data-binary "@$m" \
+	-H "Content-Type: $OCI_MANIFEST"
+expect 400 MANIFEST_INVALID
 req GET '/v2/_catalog?last=Bad'
 expect 400 NAME_INVALID
 

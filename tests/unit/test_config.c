@@ -75,6 +75,10 @@ static void test_flags(void **state UNUSED)
 	assert_int_equal(from_args(&c, &help, &e, "--max-manifest", "2M", NULL),
 			 0);
 	assert_int_equal(c.max_manifest, 2 * 1024 * 1024);
+	assert_false(c.refuse_sparse);
+	cfg_release(&c);
+	assert_int_equal(from_args(&c, &help, &e, "--refuse-sparse", NULL), 0);
+	assert_true(c.refuse_sparse);
 	cfg_release(&c);
 
 	assert_int_equal(from_args(&c, &help, &e, "--bogus", "--help", NULL),
@@ -137,7 +141,8 @@ static void test_file(void **state UNUSED)
 {
 	char *path = write_tmp("{\"listen\": \"127.0.0.1:7000\", "
 			       "\"max_manifest\": 8192, \"threads\": \"2\", "
-			       "\"logLevel\": \"warn\", \"portfile\": \"/p\"}");
+			       "\"logLevel\": \"warn\", \"portfile\": \"/p\", "
+			       "\"refuse-sparse\": true}");
 	struct err e = ERR_INIT;
 	struct cfg c;
 	bool help;
@@ -150,6 +155,7 @@ static void test_file(void **state UNUSED)
 	assert_int_equal(c.max_manifest, 8192);
 	assert_int_equal(c.threads, 5);
 	assert_string_equal(c.port_file, "/p");
+	assert_true(c.refuse_sparse);
 	cfg_release(&c);
 	unlink(path);
 	free(path);

@@ -166,9 +166,11 @@ static struct digest push_image(struct fx *fx, const char *repo,
 	return d;
 }
 
-static struct digest push_index(struct fx *fx, const char *repo,
-				const char *tag, const struct digest *kids,
-				size_t n)
+/* An index of kids; the last nsparse of them are not in repo (sparse). */
+static struct digest push_sparse_index(struct fx *fx, const char *repo,
+				       const char *tag,
+				       const struct digest *kids, size_t n,
+				       size_t nsparse)
 {
 	char body[2048];
 	size_t len;
@@ -194,10 +196,19 @@ static struct digest push_index(struct fx *fx, const char *repo,
 	p.body = body;
 	p.len = strlen(body);
 	p.refs = kids;
-	p.nrefs = n;
+	p.nrefs = n - nsparse;
+	p.sparse = kids + n - nsparse;
+	p.nsparse = nsparse;
 	p.verify_refs = true;
 	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
 	return d;
+}
+
+static struct digest push_index(struct fx *fx, const char *repo,
+				const char *tag, const struct digest *kids,
+				size_t n)
+{
+	return push_sparse_index(fx, repo, tag, kids, n, 0);
 }
 
 static void on_free(void *arg, const char *kind, const char *name, int64_t size)
@@ -512,6 +523,43 @@ static void test_gc_untagged(void **state)
 	assert_true(has_manifest(fx, REPO, &kids[1]));
 }
 
+/* A sparse index: one platform here, one never pushed (recorded as a
+ * sparse reference, so it is held once it arrives, even untagged). */
+static void test_gc_sparse_index(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_gc_stats s;
+	struct digest kids[2], later, layer = dg_of("arm64 layer");
+	struct err e = ERR_INIT;
+
+	kids[0] = push_image(fx, REPO, NULL, "amd64", NULL);
+	/* The same image elsewhere gives the digest it will have here. */
+	kids[1] = push_image(fx, "elsewhere", "keep", "arm64 layer", NULL);
+	push_sparse_index(fx, REPO, "multi", kids, 2, 1);
+
+	/* The hole is no garbage and no error. */
+	run_gc(fx, true, false, &s);
+	assert_int_equal(s.manifests, 0);
+	assert_int_equal(s.blobs, 0);
+
+	/* The platform arrives untagged: the index holds it. */
+	later = push_image(fx, REPO, NULL, "arm64 layer", NULL);
+	assert_true(digest_eq(&later, &kids[1]));
+	assert_int_equal(
+		stor_manifest_delete(fx->st, "elsewhere", &kids[1], &e), 0);
+	run_gc(fx, true, false, &s);
+	assert_int_equal(s.manifests, 0);
+	assert_true(has_manifest(fx, REPO, &kids[1]));
+	assert_true(blob_exists(fx, &layer));
+
+	/* Untagged, the index goes, and both platforms with it. */
+	assert_int_equal(stor_tag_delete(fx->st, REPO, "multi", &e), 0);
+	run_gc(fx, true, false, &s);
+	assert_int_equal(s.manifests, 3);
+	assert_false(has_manifest(fx, REPO, &kids[1]));
+	assert_false(blob_exists(fx, &layer));
+}
+
 /* Young untagged manifests are a push in flight (an index's children come
  * before the index). */
 static void test_gc_untagged_grace(void **state)
@@ -793,6 +841,7 @@ int main(void)
 		T(test_manifest_put_rechecks_refs),
 		T(test_gc_untagged),
 		T(test_gc_untagged_grace),
+		T(test_gc_sparse_index),
 		T(test_gc_expires_uploads),
 		T(test_gc_ownerless_files),
 		T(test_recover),

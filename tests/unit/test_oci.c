@@ -66,6 +66,30 @@ static void test_configs_layers(void **state)
 	assert_false(oci_is_layer(NULL));
 }
 
+static void test_external_layer(void **state)
+{
+	(void)state;
+	assert_true(oci_is_external_layer("application/vnd.oci.image.layer."
+					  "nondistributable.v1.tar+gzip",
+					  false));
+	assert_true(oci_is_external_layer("application/vnd.oci.image.layer."
+					  "nondistributable.v1.tar",
+					  false));
+	assert_true(oci_is_external_layer("application/vnd.docker.image."
+					  "rootfs.foreign.diff.tar.gzip",
+					  false));
+	/* Any descriptor with urls; none of an ordinary layer without. */
+	assert_true(oci_is_external_layer(
+		"application/vnd.oci.image.layer.v1.tar+gzip", true));
+	assert_true(oci_is_external_layer(NULL, true));
+	assert_false(oci_is_external_layer(
+		"application/vnd.oci.image.layer.v1.tar+gzip", false));
+	assert_false(oci_is_external_layer("application/vnd.docker.image."
+					   "rootfs.diff.tar.gzip",
+					   false));
+	assert_false(oci_is_external_layer(NULL, false));
+}
+
 static void test_manifest_kind(void **state)
 {
 	static const struct {
@@ -172,6 +196,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_type_of),
 		cmocka_unit_test(test_configs_layers),
+		cmocka_unit_test(test_external_layer),
 		cmocka_unit_test(test_manifest_kind),
 		cmocka_unit_test(test_attestation),
 		cmocka_unit_test(test_constants),

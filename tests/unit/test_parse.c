@@ -393,9 +393,28 @@ static void test_route_parse(void **state UNUSED)
 		route_parse(HTTP_M_GET, "/v2/a/blobs/sha256:xyz", &c, &code),
 		-1);
 	assert_int_equal(code, ERR_DIGEST_INVALID);
+	/* A reference that is no tag: a GET or HEAD finds nothing (404),
+	 * a PUT or DELETE is a bad request. */
 	assert_int_equal(
 		route_parse(HTTP_M_GET, "/v2/a/manifests/-x", &c, &code), -1);
+	assert_int_equal(code, ERR_MANIFEST_UNKNOWN);
+	assert_int_equal(route_parse(HTTP_M_HEAD,
+				     "/v2/a/manifests/.INVALID_MANIFEST_NAME",
+				     &c, &code),
+			 -1);
+	assert_int_equal(code, ERR_MANIFEST_UNKNOWN);
+	assert_int_equal(
+		route_parse(HTTP_M_PUT, "/v2/a/manifests/-x", &c, &code), -1);
 	assert_int_equal(code, ERR_MANIFEST_INVALID);
+	assert_int_equal(
+		route_parse(HTTP_M_DELETE, "/v2/a/manifests/.x", &c, &code),
+		-1);
+	assert_int_equal(code, ERR_MANIFEST_INVALID);
+	/* A malformed digest stays a bad request, GET or not. */
+	assert_int_equal(route_parse(HTTP_M_GET, "/v2/a/manifests/sha256:xyz",
+				     &c, &code),
+			 -1);
+	assert_int_equal(code, ERR_DIGEST_INVALID);
 	assert_int_equal(
 		route_parse(HTTP_M_GET, "/v2/a/blobs/uploads/..", &c, &code),
 		-1);
@@ -441,6 +460,9 @@ static void test_manifest_image(void **state UNUSED)
 	assert_false(m.descs[1].has_urls);
 	assert_true(m.descs[2].has_urls);
 	assert_false(m.descs[2].is_manifest);
+	assert_false(m.descs[0].external);
+	assert_false(m.descs[1].external);
+	assert_true(m.descs[2].external);
 	assert_true(m.has_subject);
 	assert_int_equal(m.subject.hex[0], 'c');
 	/* No artifactType: the config's media type stands in. */

@@ -897,24 +897,82 @@ static void test_catalog_paging(void **state)
 	struct fx *fx = *state;
 	struct stor *st = fx->st;
 	char id[STOR_UPLOAD_ID_MAX];
-	struct digest d;
+	struct digest d, d2;
 	struct err e = ERR_INIT;
 
 	expect_catalog(st, NULL, -1, "", false);
 	push_blob(st, "zeta", "z", &d);
 	assert_int_equal(stor_blob_link(st, "alpha/one", &d, &e), 0);
 	assert_int_equal(stor_upload_start(st, "Beta", id, &e), 0);
+	assert_int_equal(stor_upload_start(st, "omega", id, &e), 0);
 	{
 		struct mf m = {.tag = "x", .body = "{}"};
+		struct mf m2 = {.body = "{\"by\":\"digest\"}"};
 
 		assert_int_equal(put_mf(st, "alpha", &m, &d, &e), 0);
+		assert_int_equal(put_mf(st, "Beta", &m, &d, &e), 0);
+		assert_int_equal(put_mf(st, "alpha/one", &m2, &d2, &e), 0);
+		assert_int_equal(put_mf(st, "zeta", &m2, &d2, &e), 0);
 	}
+	/* Only repositories with a manifest: not omega (an upload only),
+	 * nor one with blob links alone. */
+	push_blob(st, "blobs/only", "b", &d);
 	expect_catalog(st, NULL, -1, "Beta,alpha,alpha/one,zeta", false);
 	expect_catalog(st, NULL, 2, "Beta,alpha", true);
 	expect_catalog(st, "alpha", 2, "alpha/one,zeta", false);
 	expect_catalog(st, "alpha/one", 1, "zeta", false);
 	expect_catalog(st, NULL, 0, "", true);
 	expect_catalog(st, "zeta", 10, "", false);
+	/* A repository whose last manifest is deleted leaves the list. */
+	assert_int_equal(stor_manifest_delete(st, "zeta", &d2, &e), 0);
+	expect_catalog(st, "alpha/one", 10, "", false);
+}
+
+/* A PUT by digest with ?tag=: every tag in the same commit; sparse
+ * references are recorded (gc keeps what arrives later) unverified. */
+static void test_manifest_tags_sparse(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	const char *tags[] = {"a", "b", "c"};
+	struct digest cfg, dg, absent[2];
+	struct err e = ERR_INIT;
+	const char *body = "{\"sparse\":1}";
+	struct stor_manifest_put p;
+	struct stor_manifest *m = NULL;
+
+	push_blob(st, REPO, "config", &cfg);
+	absent[0] = dg_of("never pushed");
+	absent[1] = dg_of("nor this");
+	dg = dg_of(body);
+	memset(&p, 0, sizeof(p));
+	p.repo = REPO;
+	p.digest = &dg;
+	p.media_type = "application/vnd.oci.image.index.v1+json";
+	p.body = body;
+	p.len = strlen(body);
+	p.refs = &cfg;
+	p.nrefs = 1;
+	p.sparse = absent;
+	p.nsparse = 2;
+	p.tags = tags;
+	p.ntags = 3;
+	p.verify_refs = true;
+	assert_int_equal(stor_manifest_put(st, &p, &e), 0);
+	expect_tags(st, REPO, NULL, -1, "a,b,c", false);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(
+			stor_manifest_get(st, REPO, tags[i], NULL, &m, &e), 0);
+		assert_true(digest_eq(&m->digest, &dg));
+		stor_manifest_free(m);
+	}
+	assert_int_equal(sql_int(fx, "SELECT count(*) FROM manifest_refs"), 3);
+	/* An absent ref listed as a real one is still refused. */
+	p.nsparse = 0;
+	p.refs = absent;
+	p.nrefs = 1;
+	assert_int_equal(stor_manifest_put(st, &p, &e), -1);
+	assert_int_equal(e.code, ERR_MANIFEST_BLOB_UNKNOWN);
 }
 
 static void test_name_unknown(void **state)
@@ -1302,6 +1360,7 @@ int main(void)
 		T(test_tag_delete),
 		T(test_tags_paging),
 		T(test_catalog_paging),
+		T(test_manifest_tags_sparse),
 		T(test_name_unknown),
 		T(test_referrers),
 		T(test_scan_job_enqueued),
