@@ -250,8 +250,8 @@ static void up_write_start(struct http_req *req, struct up_state *s)
 	s->pend_cap = cap;
 	s->pend_len = 0;
 	s->writing = true;
-	if (s->ctx->work && reg_work_run(s->ctx->work, req, up_write_run,
-					 up_write_done, s) == 0) {
+	if (s->ctx->work && reg_work_run_bulk(s->ctx->work, req, up_write_run,
+					      up_write_done, s) == 0) {
 		/* The job has s until up_write_done(): the request ending
 		 * meanwhile must not free it under the write. */
 		http_req_detach(req, s);
