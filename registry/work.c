@@ -20,13 +20,17 @@
  * for a light request runs at once, and the short jobs (a session taken,
  * a manifest stored) do not queue behind a dozen uploads' pieces.  Bulk
  * threads run no job that takes a lock others wait on (sqlite), so their
- * low priority cannot hold up a normal thread.
+ * low priority cannot hold up a normal thread.  While other processes
+ * keep the CPU busy a SCHED_IDLE thread gets next to none, so a bulk job
+ * that waited WORK_BULK_WAIT_MS goes to an idle normal thread instead:
+ * uploads slow down then, as they did at nice 5, but do not stall.
  */
 #define _GNU_SOURCE /* SCHED_IDLE */
 #include "registry/work_int.h"
 
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +46,7 @@
 #define WORK_THREADS_MAX 8
 #define WORK_NICE	 5
 #define WORK_NICE_BULK	 19
+#define WORK_BULK_WAIT_MS 100
 
 struct work_job {
 	struct reg_work *pool;
@@ -51,6 +56,7 @@ struct work_job {
 	void *arg;
 	bool cancelled; /* lock */
 	bool deferred;	/* lock */
+	struct timespec queued_at;
 	struct work_job *next;
 };
 
@@ -111,20 +117,48 @@ static void work_req_end(void *ptr, bool gone)
 		work_end(j);
 }
 
+/* Takes q's first job; the pool lock is held. */
+static struct work_job *work_pop(struct work_q *q)
+{
+	struct work_job *j = q->head;
+
+	q->head = j->next;
+	if (!q->head)
+		q->tail = NULL;
+	q->queued--;
+	return j;
+}
+
+/* Waits for q's next job (NULL: the pool stops).  A normal thread also
+ * takes a bulk job that has waited WORK_BULK_WAIT_MS. */
 static struct work_job *work_next(struct work_q *q)
 {
 	struct reg_work *w = q->pool;
-	struct work_job *j;
+	struct work_q *bq = &w->q[1];
+	struct work_job *j = NULL;
+	struct timespec due, now;
 
 	pthread_mutex_lock(&w->lock);
-	while (!q->head && !w->stop)
-		pthread_cond_wait(&q->cond, &w->lock);
-	j = w->stop ? NULL : q->head;
-	if (j) {
-		q->head = j->next;
-		if (!q->head)
-			q->tail = NULL;
-		q->queued--;
+	while (!w->stop) {
+		if (q->head) {
+			j = work_pop(q);
+			break;
+		}
+		if (q->bulk || !bq->head) {
+			pthread_cond_wait(&q->cond, &w->lock);
+			continue;
+		}
+		due = bq->head->queued_at;
+		due.tv_nsec += WORK_BULK_WAIT_MS * 1000000L;
+		due.tv_sec += due.tv_nsec / 1000000000L;
+		due.tv_nsec %= 1000000000L;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > due.tv_sec ||
+		    (now.tv_sec == due.tv_sec && now.tv_nsec >= due.tv_nsec)) {
+			j = work_pop(bq);
+			break;
+		}
+		pthread_cond_timedwait(&q->cond, &w->lock, &due);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return j;
@@ -174,6 +208,7 @@ static void *work_main(void *arg)
 struct reg_work *reg_work_new(int nthreads, struct err *e)
 {
 	struct reg_work *w = xcalloc(1, sizeof(*w));
+	pthread_condattr_t ca;
 	int rc;
 
 	if (nthreads <= 0)
@@ -181,11 +216,14 @@ struct reg_work *reg_work_new(int nthreads, struct err *e)
 	if (nthreads > WORK_THREADS_MAX)
 		nthreads = WORK_THREADS_MAX;
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	for (int i = 0; i < 2; i++) {
 		w->q[i].pool = w;
 		w->q[i].bulk = i == 1;
-		pthread_cond_init(&w->q[i].cond, NULL);
+		pthread_cond_init(&w->q[i].cond, &ca);
 	}
+	pthread_condattr_destroy(&ca);
 	/* As many of each. */
 	w->threads = xcalloc(2 * (size_t)nthreads, sizeof(*w->threads));
 	for (int i = 0; i < 2 * nthreads; i++) {
@@ -251,6 +289,10 @@ static int work_queue(struct reg_work *w, bool bulk, struct http_req *req,
 	j->run = run;
 	j->done = done;
 	j->arg = arg;
+	clock_gettime(CLOCK_MONOTONIC, &j->queued_at);
+	/* A normal thread idle meanwhile times the first bulk job. */
+	if (bulk && !q->head)
+		pthread_cond_signal(&w->q[0].cond);
 	if (q->tail)
 		q->tail->next = j;
 	else
