@@ -308,8 +308,8 @@ static void up_write_done(struct http_req *req, void *arg)
 /* Room for a piece and the read that completes it, or for need. */
 static void up_pend_grow(struct up_state *s, size_t need)
 {
-	s->pend_cap = need > UP_PIECE + UP_PIECE / 2 ? need
-						     : UP_PIECE + UP_PIECE / 2;
+	s->pend_cap =
+		need > UP_PIECE + UP_PIECE / 2 ? need : UP_PIECE + UP_PIECE / 2;
 	s->pend = xrealloc(s->pend, s->pend_cap);
 }
 

@@ -43,9 +43,9 @@
 #include "registry/reply_int.h"
 #include "common/banned.h"
 
-#define WORK_THREADS_MAX 8
-#define WORK_NICE	 5
-#define WORK_NICE_BULK	 19
+#define WORK_THREADS_MAX  8
+#define WORK_NICE	  5
+#define WORK_NICE_BULK	  19
 #define WORK_BULK_WAIT_MS 100
 
 struct work_job {
@@ -312,8 +312,8 @@ int reg_work_run(struct reg_work *w, struct http_req *req, reg_work_fn run,
 	return work_queue(w, false, req, run, done, arg);
 }
 
-int reg_work_run_bulk(struct reg_work *w, struct http_req *req,
-		      reg_work_fn run, reg_work_done_fn done, void *arg)
+int reg_work_run_bulk(struct reg_work *w, struct http_req *req, reg_work_fn run,
+		      reg_work_done_fn done, void *arg)
 {
 	return work_queue(w, true, req, run, done, arg);
 }

@@ -69,8 +69,8 @@ int reg_work_run(struct reg_work *w, struct http_req *req, reg_work_fn run,
  * upload's piece: hashing, the copy into the page cache) and takes no
  * lock another job waits on: its own queue and threads, below every
  * other thread of the process (work.c). */
-int reg_work_run_bulk(struct reg_work *w, struct http_req *req,
-		      reg_work_fn run, reg_work_done_fn done, void *arg);
+int reg_work_run_bulk(struct reg_work *w, struct http_req *req, reg_work_fn run,
+		      reg_work_done_fn done, void *arg);
 /* reg_work_run(), or when there is no pool (w NULL) or its queue is full,
  * run(arg) then done(req, arg) here and now: the step is slow, but it
  * happens. */

@@ -179,8 +179,9 @@ static void own_end(struct http_req *req, void *arg)
 	char msg[128];
 	int n;
 
-	n = snprintf(msg, sizeof(msg), "bytes=%zu inplace=%zu copied=%zu bad=%zu",
-		     o->bytes, o->inplace, o->copied, o->bad);
+	n = snprintf(msg, sizeof(msg),
+		     "bytes=%zu inplace=%zu copied=%zu bad=%zu", o->bytes,
+		     o->inplace, o->copied, o->bad);
 	http_reply_mem(req, 201, "text/plain", msg, (size_t)n);
 }
 
@@ -1225,7 +1226,8 @@ static void own_result(struct cli *c, size_t *bytes, size_t *inplace,
 
 	assert_int_equal(cli_response(c, &r, false), 0);
 	assert_int_equal(r.status, 201);
-	assert_int_equal(sscanf(r.body, "bytes=%zu inplace=%zu copied=%zu bad=%zu",
+	assert_int_equal(sscanf(r.body,
+				"bytes=%zu inplace=%zu copied=%zu bad=%zu",
 				bytes, inplace, &copied, bad),
 			 4);
 	resp_free(&r);
