@@ -736,7 +736,7 @@ static void conn_read_body(struct http_conn *c)
 		}
 		/* A handler that stopped may have freed its buffer; the
 		 * connection closes without reading on. */
-		if (used < (size_t)n && !c->req->stopped) {
+		if (used < (size_t)n && !(c->req && c->req->stopped)) {
 			evbuffer_unfreeze(in, 0);
 			evbuffer_add(in, dst + used, (size_t)n - used);
 			evbuffer_freeze(in, 0);
