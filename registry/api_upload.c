@@ -250,8 +250,8 @@ static void up_write_start(struct http_req *req, struct up_state *s)
 	s->pend_cap = cap;
 	s->pend_len = 0;
 	s->writing = true;
-	if (s->ctx->work && reg_work_run(s->ctx->work, req, up_write_run,
-					 up_write_done, s) == 0) {
+	if (s->ctx->work && reg_work_run_bulk(s->ctx->work, req, up_write_run,
+					      up_write_done, s) == 0) {
 		/* The job has s until up_write_done(): the request ending
 		 * meanwhile must not free it under the write. */
 		http_req_detach(req, s);
@@ -305,6 +305,28 @@ static void up_write_done(struct http_req *req, void *arg)
 	up_write_next(req, s);
 }
 
+/* Room for a piece and the read that completes it, or for need. */
+static void up_pend_grow(struct up_state *s, size_t need)
+{
+	s->pend_cap =
+		need > UP_PIECE + UP_PIECE / 2 ? need : UP_PIECE + UP_PIECE / 2;
+	s->pend = xrealloc(s->pend, s->pend_cap);
+}
+
+/* The body is read straight into pend's free end: the loop copies no
+ * byte of it (http_req_body_buf()).  While a piece is written, pend has
+ * UP_PIECE / 2 free at least (up_on_data() pauses the body). */
+static void *up_body_buf(struct http_req *req, size_t *cap, void *arg)
+{
+	struct up_state *s = arg;
+
+	(void)req;
+	if (s->pend_cap - s->pend_len < UP_PIECE / 2)
+		up_pend_grow(s, s->pend_len + UP_PIECE / 2);
+	*cap = s->pend_cap - s->pend_len;
+	return s->pend + s->pend_len;
+}
+
 static int up_on_data(struct http_req *req, const void *data, size_t len,
 		      void *arg)
 {
@@ -324,14 +346,12 @@ static int up_on_data(struct http_req *req, const void *data, size_t len,
 	}
 	if (reg_quota_reserve(s->ctx->quota, s->name, (int64_t)len, &e) < 0)
 		goto fail;
-	if (s->pend_len + len > s->pend_cap) {
-		/* Room for a piece and the read that completes it. */
-		s->pend_cap = s->pend_len + len > UP_PIECE + UP_PIECE / 2
-				      ? s->pend_len + len
-				      : UP_PIECE + UP_PIECE / 2;
-		s->pend = xrealloc(s->pend, s->pend_cap);
+	/* Read in place (up_body_buf()), or else copied here. */
+	if (!s->pend || data != s->pend + s->pend_len) {
+		if (s->pend_len + len > s->pend_cap)
+			up_pend_grow(s, s->pend_len + len);
+		memcpy(s->pend + s->pend_len, data, len);
 	}
-	memcpy(s->pend + s->pend_len, data, len);
 	s->pend_len += len;
 	s->received += (int64_t)len;
 	if (s->left >= 0)
@@ -453,6 +473,7 @@ static void up_stream(struct reg_ctx *ctx, struct http_req *req,
 	}
 	http_req_attach(req, s, up_state_dtor);
 	http_req_body(req, up_on_data, up_on_end, s);
+	http_req_body_buf(req, up_body_buf);
 }
 
 /* Parses Content-Range (if any) and Content-Length into o; they are

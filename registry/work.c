@@ -13,10 +13,24 @@
  *                      runs: a request that hands its body to the pool a
  *                      piece at a time does not pile up finished jobs.
  * This is the shape of waiters.c.
+ *
+ * Bulk jobs (an upload's pieces: hashing and copying into the page cache,
+ * most of the server's CPU during pushes) have a queue and threads of
+ * their own at SCHED_IDLE, so that under a full CPU a loop thread waking
+ * for a light request runs at once, and the short jobs (a session taken,
+ * a manifest stored) do not queue behind a dozen uploads' pieces.  Bulk
+ * threads run no job that takes a lock others wait on (sqlite), so their
+ * low priority cannot hold up a normal thread.  While other processes
+ * keep the CPU busy a SCHED_IDLE thread gets next to none, so a bulk job
+ * that waited WORK_BULK_WAIT_MS goes to an idle normal thread instead:
+ * uploads slow down then, as they did at nice 5, but do not stall.
  */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include "registry/work_int.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +43,10 @@
 #include "registry/reply_int.h"
 #include "common/banned.h"
 
-#define WORK_THREADS_MAX 8
-#define WORK_NICE	 5
+#define WORK_THREADS_MAX  8
+#define WORK_NICE	  5
+#define WORK_NICE_BULK	  19
+#define WORK_BULK_WAIT_MS 100
 
 struct work_job {
 	struct reg_work *pool;
@@ -40,15 +56,23 @@ struct work_job {
 	void *arg;
 	bool cancelled; /* lock */
 	bool deferred;	/* lock */
+	struct timespec queued_at;
 	struct work_job *next;
+};
+
+/* A queue and the threads that take from it. */
+struct work_q {
+	struct reg_work *pool;
+	pthread_cond_t cond;
+	struct work_job *head, *tail; /* pool lock */
+	size_t queued;		      /* pool lock */
+	bool bulk;
 };
 
 struct reg_work {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct work_job *head, *tail; /* lock */
-	size_t queued;		      /* lock */
-	bool stop;		      /* lock */
+	struct work_q q[2]; /* normal, bulk */
+	bool stop;	    /* lock */
 	pthread_t *threads;
 	int nthreads;
 };
@@ -93,35 +117,76 @@ static void work_req_end(void *ptr, bool gone)
 		work_end(j);
 }
 
-static struct work_job *work_next(struct reg_work *w)
+/* Takes q's first job; the pool lock is held. */
+static struct work_job *work_pop(struct work_q *q)
 {
-	struct work_job *j;
+	struct work_job *j = q->head;
+
+	q->head = j->next;
+	if (!q->head)
+		q->tail = NULL;
+	q->queued--;
+	return j;
+}
+
+/* Waits for q's next job (NULL: the pool stops).  A normal thread also
+ * takes a bulk job that has waited WORK_BULK_WAIT_MS. */
+static struct work_job *work_next(struct work_q *q)
+{
+	struct reg_work *w = q->pool;
+	struct work_q *bq = &w->q[1];
+	struct work_job *j = NULL;
+	struct timespec due, now;
 
 	pthread_mutex_lock(&w->lock);
-	while (!w->head && !w->stop)
-		pthread_cond_wait(&w->cond, &w->lock);
-	j = w->stop ? NULL : w->head;
-	if (j) {
-		w->head = j->next;
-		if (!w->head)
-			w->tail = NULL;
-		w->queued--;
+	while (!w->stop) {
+		if (q->head) {
+			j = work_pop(q);
+			break;
+		}
+		if (q->bulk || !bq->head) {
+			pthread_cond_wait(&q->cond, &w->lock);
+			continue;
+		}
+		due = bq->head->queued_at;
+		due.tv_nsec += WORK_BULK_WAIT_MS * 1000000L;
+		due.tv_sec += due.tv_nsec / 1000000000L;
+		due.tv_nsec %= 1000000000L;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > due.tv_sec ||
+		    (now.tv_sec == due.tv_sec && now.tv_nsec >= due.tv_nsec)) {
+			j = work_pop(bq);
+			break;
+		}
+		pthread_cond_timedwait(&q->cond, &w->lock, &due);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return j;
 }
 
+/* Below the loops: when the CPU is short, a request waiting to be parsed
+ * or answered goes first, bcrypt and fsyncs after, bulk hashing last
+ * (SCHED_IDLE: only what no other thread wants; nice 19 where the kernel
+ * lacks it). */
+static void work_set_priority(bool bulk)
+{
+	struct sched_param sp = {0};
+	id_t tid = (id_t)syscall(SYS_gettid);
+
+	if (bulk && sched_setscheduler(0, SCHED_IDLE, &sp) == 0)
+		return;
+	setpriority(PRIO_PROCESS, tid, bulk ? WORK_NICE_BULK : WORK_NICE);
+}
+
 static void *work_main(void *arg)
 {
-	struct reg_work *w = arg;
+	struct work_q *q = arg;
+	struct reg_work *w = q->pool;
 	struct work_job *j;
 	bool cancelled;
 
-	/* Below the loops: when the CPU is short, a request waiting to be
-	 * parsed or answered goes first, hashing and bcrypt after. */
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORK_NICE);
-
-	while ((j = work_next(w))) {
+	work_set_priority(q->bulk);
+	while ((j = work_next(q))) {
 		pthread_mutex_lock(&w->lock);
 		cancelled = j->cancelled;
 		pthread_mutex_unlock(&w->lock);
@@ -143,6 +208,7 @@ static void *work_main(void *arg)
 struct reg_work *reg_work_new(int nthreads, struct err *e)
 {
 	struct reg_work *w = xcalloc(1, sizeof(*w));
+	pthread_condattr_t ca;
 	int rc;
 
 	if (nthreads <= 0)
@@ -150,10 +216,19 @@ struct reg_work *reg_work_new(int nthreads, struct err *e)
 	if (nthreads > WORK_THREADS_MAX)
 		nthreads = WORK_THREADS_MAX;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	w->threads = xcalloc((size_t)nthreads, sizeof(*w->threads));
-	for (int i = 0; i < nthreads; i++) {
-		rc = pthread_create(&w->threads[i], NULL, work_main, w);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	for (int i = 0; i < 2; i++) {
+		w->q[i].pool = w;
+		w->q[i].bulk = i == 1;
+		pthread_cond_init(&w->q[i].cond, &ca);
+	}
+	pthread_condattr_destroy(&ca);
+	/* As many of each. */
+	w->threads = xcalloc(2 * (size_t)nthreads, sizeof(*w->threads));
+	for (int i = 0; i < 2 * nthreads; i++) {
+		rc = pthread_create(&w->threads[i], NULL, work_main,
+				    &w->q[i % 2]);
 		if (rc) {
 			err_errno(e, ERR_INTERNAL, rc, "start a work thread");
 			reg_work_stop(w);
@@ -171,7 +246,8 @@ void reg_work_stop(struct reg_work *w)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stop = true;
-	pthread_cond_broadcast(&w->cond);
+	pthread_cond_broadcast(&w->q[0].cond);
+	pthread_cond_broadcast(&w->q[1].cond);
 	pthread_mutex_unlock(&w->lock);
 	for (int i = 0; i < w->nthreads; i++)
 		pthread_join(w->threads[i], NULL);
@@ -184,23 +260,26 @@ void reg_work_free(struct reg_work *w)
 
 	if (!w)
 		return;
-	while ((j = w->head)) {
-		w->head = j->next;
-		work_end(j);
+	for (int i = 0; i < 2; i++) {
+		while ((j = w->q[i].head)) {
+			w->q[i].head = j->next;
+			work_end(j);
+		}
+		pthread_cond_destroy(&w->q[i].cond);
 	}
-	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
 	free(w->threads);
 	free(w);
 }
 
-int reg_work_run(struct reg_work *w, struct http_req *req, reg_work_fn run,
-		 reg_work_done_fn done, void *arg)
+static int work_queue(struct reg_work *w, bool bulk, struct http_req *req,
+		      reg_work_fn run, reg_work_done_fn done, void *arg)
 {
+	struct work_q *q = &w->q[bulk];
 	struct work_job *j;
 
 	pthread_mutex_lock(&w->lock);
-	if (w->queued >= REG_WORK_QUEUE_MAX || w->stop) {
+	if (q->queued >= REG_WORK_QUEUE_MAX || w->stop) {
 		pthread_mutex_unlock(&w->lock);
 		return -1;
 	}
@@ -210,17 +289,33 @@ int reg_work_run(struct reg_work *w, struct http_req *req, reg_work_fn run,
 	j->run = run;
 	j->done = done;
 	j->arg = arg;
-	if (w->tail)
-		w->tail->next = j;
+	clock_gettime(CLOCK_MONOTONIC, &j->queued_at);
+	/* A normal thread idle meanwhile times the first bulk job. */
+	if (bulk && !q->head)
+		pthread_cond_signal(&w->q[0].cond);
+	if (q->tail)
+		q->tail->next = j;
 	else
-		w->head = j;
-	w->tail = j;
-	w->queued++;
+		q->head = j;
+	q->tail = j;
+	q->queued++;
 	if (req)
 		http_req_attach(req, j, work_req_end);
-	pthread_cond_signal(&w->cond);
+	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
+}
+
+int reg_work_run(struct reg_work *w, struct http_req *req, reg_work_fn run,
+		 reg_work_done_fn done, void *arg)
+{
+	return work_queue(w, false, req, run, done, arg);
+}
+
+int reg_work_run_bulk(struct reg_work *w, struct http_req *req, reg_work_fn run,
+		      reg_work_done_fn done, void *arg)
+{
+	return work_queue(w, true, req, run, done, arg);
 }
 
 void reg_work_call(struct reg_work *w, struct http_req *req, reg_work_fn run,

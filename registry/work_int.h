@@ -49,8 +49,9 @@ struct reg_work;
 typedef void (*reg_work_fn)(void *arg);
 typedef void (*reg_work_done_fn)(struct http_req *req, void *arg);
 
-/* Starts nthreads (0: REG_WORK_THREADS) pool threads.  Its jobs mostly
- * wait on the disk, so there are more of them than cores. */
+/* Starts nthreads (0: REG_WORK_THREADS) pool threads, and as many for
+ * bulk jobs.  Its jobs mostly wait on the disk, so there are more of them
+ * than cores. */
 #define REG_WORK_THREADS 4
 struct reg_work *reg_work_new(int nthreads, struct err *e);
 /* Stops the threads: a job running finishes (and its done is deferred to
@@ -64,6 +65,12 @@ void reg_work_free(struct reg_work *w);
  * Call on the request's loop thread. */
 int reg_work_run(struct reg_work *w, struct http_req *req, reg_work_fn run,
 		 reg_work_done_fn done, void *arg);
+/* reg_work_run() for a job that only burns CPU on data of its own (an
+ * upload's piece: hashing, the copy into the page cache) and takes no
+ * lock another job waits on: its own queue and threads, below every
+ * other thread of the process (work.c). */
+int reg_work_run_bulk(struct reg_work *w, struct http_req *req, reg_work_fn run,
+		      reg_work_done_fn done, void *arg);
 /* reg_work_run(), or when there is no pool (w NULL) or its queue is full,
  * run(arg) then done(req, arg) here and now: the step is slow, but it
  * happens. */

@@ -94,6 +94,9 @@ typedef int (*http_data_fn)(struct http_req *req, const void *data, size_t len,
 			    void *arg);
 /* The whole body has arrived. */
 typedef void (*http_end_fn)(struct http_req *req, void *arg);
+/* Where the next body bytes may be read to (http_req_body_buf()): *cap
+ * bytes at the pointer returned; NULL: the server's buffer. */
+typedef void *(*http_buf_fn)(struct http_req *req, size_t *cap, void *arg);
 /* Frees what a handler attached to a request (http_req_attach()). */
 typedef void (*http_dtor_fn)(void *ptr, bool gone);
 /* Runs on the request's loop thread after http_req_defer(). */
@@ -175,6 +178,16 @@ bool http_req_replied(const struct http_req *req);
  * gets on_end alone. */
 void http_req_body(struct http_req *req, http_data_fn on_data,
 		   http_end_fn on_end, void *arg);
+/* For a handler that gathers the body in a buffer of its own: before each
+ * read from the socket, buf(req, &cap, arg) says where the bytes may go,
+ * and on_data then gets them at exactly that pointer, so that it need not
+ * copy them (a body with Content-Length on plain TCP; otherwise on_data's
+ * data is in the server's buffer, as always).  Bytes past the body end
+ * may be written there too (the server copies them out before on_data's
+ * caller returns).  The memory stays the handler's: on_data may hand it
+ * on, provided it is not written until on_data has returned.  Call with
+ * or after http_req_body(), on the loop thread. */
+void http_req_body_buf(struct http_req *req, http_buf_fn buf);
 /* After on_data paused the body: the rest flows again.  On the loop
  * thread; nothing if it is not paused. */
 void http_req_resume(struct http_req *req);

@@ -681,6 +681,26 @@ static void conn_on_timeout(struct http_conn *c)
 		c->kill = true;
 }
 
+/* Where the next read of a streamed body goes: the handler's buffer
+ * (http_req_body_buf()) when it offers room enough, else the worker's. */
+static char *conn_body_dst(struct http_conn *c, size_t *cap)
+{
+	struct http_req *req = c->req;
+	char *p = NULL;
+
+	if (req->body_buf && !req->chunked)
+		p = req->body_buf(req, cap, req->body_arg);
+	if (p && *cap >= HTTP_BODY_BUF_MIN) {
+		if (*cap > HTTP_MAX_READ)
+			*cap = HTTP_MAX_READ;
+		return p;
+	}
+	if (!c->w->rbuf)
+		c->w->rbuf = xmalloc(HTTP_MAX_READ);
+	*cap = HTTP_MAX_READ;
+	return c->w->rbuf;
+}
+
 /* libevent 2.1 reads at most 4 KiB per readiness event, whatever
  * bufferevent_set_max_single_read() says (EVBUFFER_MAX_READ in buffer.c),
  * and every evbuffer chain is fresh memory: its page faults and munmap
@@ -694,33 +714,35 @@ static void conn_read_body(struct http_conn *c)
 {
 	struct evbuffer *in = conn_input(c);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
-	size_t budget = HTTP_READ_HIGH, used;
+	size_t budget = HTTP_READ_HIGH, used, cap;
+	char *dst;
 	ssize_t n;
 	int status;
 
 	if (c->tls || fd < 0)
 		return;
-	if (!c->w->rbuf)
-		c->w->rbuf = xmalloc(HTTP_MAX_READ);
 	while (budget && !c->kill && c->in == IN_BODY &&
 	       !evbuffer_get_length(in)) {
-		n = read(fd, c->w->rbuf, HTTP_MAX_READ);
+		dst = conn_body_dst(c, &cap);
+		n = read(fd, dst, cap);
 		if (n <= 0)
 			return; /* EOF, errors: the bufferevent's next read */
 		budget -= (size_t)n < budget ? (size_t)n : budget;
 		c->pev = PEV_NONE;
-		status = conn_feed_mem(c, c->w->rbuf, (size_t)n, &used);
+		status = conn_feed_mem(c, dst, (size_t)n, &used);
 		if (status) {
 			conn_fail(c, status);
 			return;
 		}
-		if (used < (size_t)n) {
+		/* A handler that stopped may have freed its buffer; the
+		 * connection closes without reading on. */
+		if (used < (size_t)n && !(c->req && c->req->stopped)) {
 			evbuffer_unfreeze(in, 0);
-			evbuffer_add(in, c->w->rbuf + used, (size_t)n - used);
+			evbuffer_add(in, dst + used, (size_t)n - used);
 			evbuffer_freeze(in, 0);
 		}
 		conn_parsed(c);
-		if (n < HTTP_MAX_READ)
+		if ((size_t)n < cap)
 			return;
 	}
 }
@@ -948,6 +970,11 @@ void http_req_body(struct http_req *req, http_data_fn on_data,
 		/* ... or has reached it already. */
 		http_req_defer(req, body_end_deferred, NULL);
 	}
+}
+
+void http_req_body_buf(struct http_req *req, http_buf_fn buf)
+{
+	req->body_buf = buf;
 }
 
 void http_req_resume(struct http_req *req)

@@ -42,6 +42,8 @@ struct http_conn;
 #define HTTP_READ_HIGH (1024 * 1024)
 #define HTTP_MAX_READ  (256 * 1024)
 #define HTTP_MAX_WRITE (1024 * 1024)
+/* A handler's body buffer with less room than this is not read into. */
+#define HTTP_BODY_BUF_MIN (64 * 1024)
 /* An unread Content-Length body up to this size is read and dropped to keep
  * the connection; a bigger one closes it. */
 #define HTTP_DRAIN_MAX (64 * 1024)
@@ -174,6 +176,7 @@ struct http_req {
 	struct http_cleanup *cleanups; /* last attached first */
 	http_data_fn on_data;
 	http_end_fn on_end;
+	http_buf_fn body_buf; /* NULL: the worker's rbuf */
 	void *body_arg;
 	bool dispatched;
 	bool body_wanted;

@@ -129,6 +129,71 @@ static void start_upload(struct http_req *req, enum upload_mode mode,
 	http_req_body(req, upload_data, upload_end, u);
 }
 
+/* A handler that gathers the body in a buffer of its own
+ * (http_req_body_buf()): counts the pieces read in place and checks every
+ * byte against pattern_byte(). */
+struct own {
+	char buf[256 * 1024];
+	size_t len; /* where the next piece goes */
+	size_t bytes, inplace, copied, bad;
+};
+
+static char pattern_byte(size_t i)
+{
+	return (char)(i % 251);
+}
+
+static void *own_buf(struct http_req *req, size_t *cap, void *arg)
+{
+	struct own *o = arg;
+
+	(void)req;
+	if (sizeof(o->buf) - o->len < 64 * 1024)
+		o->len = 0;
+	*cap = sizeof(o->buf) - o->len;
+	return o->buf + o->len;
+}
+
+static int own_data(struct http_req *req, const void *data, size_t len,
+		    void *arg)
+{
+	struct own *o = arg;
+	const char *p = data;
+
+	(void)req;
+	if (p == o->buf + o->len) {
+		o->inplace++;
+		o->len += len;
+	} else {
+		o->copied++;
+	}
+	for (size_t i = 0; i < len; i++)
+		o->bad += p[i] != pattern_byte(o->bytes + i);
+	o->bytes += len;
+	return 0;
+}
+
+static void own_end(struct http_req *req, void *arg)
+{
+	struct own *o = arg;
+	char msg[128];
+	int n;
+
+	n = snprintf(msg, sizeof(msg),
+		     "bytes=%zu inplace=%zu copied=%zu bad=%zu", o->bytes,
+		     o->inplace, o->copied, o->bad);
+	http_reply_mem(req, 201, "text/plain", msg, (size_t)n);
+}
+
+static void start_own(struct http_req *req)
+{
+	struct own *o = calloc(1, sizeof(*o));
+
+	http_req_attach(req, o, upload_dtor);
+	http_req_body(req, own_data, own_end, o);
+	http_req_body_buf(req, own_buf);
+}
+
 static void reply_echo(struct http_req *req)
 {
 	char msg[512];
@@ -446,6 +511,8 @@ static void dispatch(struct http_req *req, void *arg)
 		reply_echo(req);
 	} else if (!strcmp(path, "/upload")) {
 		start_upload(req, UPLOAD_PLAIN, upload_dtor);
+	} else if (!strcmp(path, "/own-upload")) {
+		start_own(req);
 	} else if (!strcmp(path, "/pause-upload")) {
 		start_upload(req, UPLOAD_PAUSE, upload_dtor);
 	} else if (!strcmp(path, "/stopmid")) {
@@ -1134,6 +1201,70 @@ static void test_body_paused(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "hello\n");
 	resp_free(&r);
+	cli_close(c);
+}
+
+static void send_patterned(struct cli *c, size_t total)
+{
+	static char chunk[65536];
+	size_t n, off = 0;
+
+	while (off < total) {
+		n = total - off < sizeof(chunk) ? total - off : sizeof(chunk);
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = pattern_byte(off + i);
+		cli_send(c, chunk, n);
+		off += n;
+	}
+}
+
+static void own_result(struct cli *c, size_t *bytes, size_t *inplace,
+		       size_t *bad)
+{
+	struct resp r;
+	size_t copied;
+
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 201);
+	assert_int_equal(sscanf(r.body,
+				"bytes=%zu inplace=%zu copied=%zu bad=%zu",
+				bytes, inplace, &copied, bad),
+			 4);
+	resp_free(&r);
+}
+
+/* A handler that offers its own buffer gets a Content-Length body read
+ * straight into it, every byte right, and the request pipelined behind
+ * it is served; a chunked body comes through the server's buffer. */
+static void test_body_own_buffer(void **state)
+{
+	struct cli *c = cli_open(main_srv.port);
+	size_t bytes, inplace, bad, total = 4 * MIB + 12345;
+	struct resp r;
+
+	(void)state;
+	cli_printf(c,
+		   "PUT /own-upload HTTP/1.1\r\nHost: t\r\n"
+		   "Content-Length: %zu\r\n\r\n",
+		   total);
+	send_patterned(c, total);
+	cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	own_result(c, &bytes, &inplace, &bad);
+	assert_int_equal(bytes, total);
+	assert_int_equal(bad, 0);
+	assert_true(inplace > 0);
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello\n");
+	resp_free(&r);
+	cli_sends(c, "PUT /own-upload HTTP/1.1\r\nHost: t\r\n"
+		     "Transfer-Encoding: chunked\r\n\r\n10000\r\n");
+	send_patterned(c, 65536);
+	cli_sends(c, "\r\n0\r\n\r\n");
+	own_result(c, &bytes, &inplace, &bad);
+	assert_int_equal(bytes, 65536);
+	assert_int_equal(bad, 0);
+	assert_int_equal(inplace, 0);
 	cli_close(c);
 }
 
@@ -2103,6 +2234,7 @@ int main(void)
 		cmocka_unit_test(test_path_and_query),
 		cmocka_unit_test(test_body_streamed),
 		cmocka_unit_test(test_body_chunked),
+		cmocka_unit_test(test_body_own_buffer),
 		cmocka_unit_test(test_expect_continue),
 		cmocka_unit_test(test_header_limits),
 		cmocka_unit_test(test_file_sendfile),
