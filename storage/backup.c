@@ -15,7 +15,7 @@
 #define _GNU_SOURCE /* syncfs */
 
 #include "storage/backup_int.h"
-#include "storage/sqlite_int.h"
+#include "storage/sqlite_int.h" /* SQ_BUSY_MS */
 #include "common/opt.h"
 #include "common/xmalloc.h"
 
@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -491,23 +492,36 @@ out:
 	return ret;
 }
 
-/* The snapshot and its blobs, under the shared pin (see the top). */
-static int bk_pinned(struct bk *k, struct stor *st, struct err *e)
+/* The snapshot and its blobs, under the shared pin (see the top).  The
+ * store is not opened as a store: that would migrate an older schema
+ * under the server that runs on it; a restore migrates the copy. */
+static int bk_pinned(struct bk *k, struct err *e)
 {
 	/* Upload sessions are not carried: their data is not. */
 	static const char tidy[] = "DELETE FROM uploads;";
 	char *from = xasprintf("%s/meta.db", k->src);
 	char *to = xasprintf("%s/meta.db", k->dst);
-	int pin = -1, ret = -1;
+	char *pin_path = xasprintf("%s/gc.lock", k->src);
+	int pin, ret = -1;
 
-	if (stor_pin(st, false, &pin, e) < 0)
+	pin = open(pin_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (pin < 0) {
+		err_errno(e, ERR_IO, errno, "open %s", pin_path);
 		goto out;
+	}
+	while (flock(pin, LOCK_SH) < 0)
+		if (errno != EINTR) {
+			err_errno(e, ERR_IO, errno, "lock %s", pin_path);
+			goto out;
+		}
 	if (bk_db_copy(from, to, tidy, &k->s->schema, e) < 0 ||
 	    bk_blobs(k, to, e) < 0)
 		goto out;
 	ret = 0;
 out:
-	stor_unpin(pin);
+	if (pin >= 0)
+		close(pin);
+	free(pin_path);
 	free(from);
 	free(to);
 	return ret;
@@ -521,7 +535,6 @@ int stor_backup(const char *data, const char *dest,
 	char *db = xasprintf("%s/meta.db", data);
 	char *vdb = xasprintf("%s/vulndb.db", data);
 	char *vto = xasprintf("%s/vulndb.db", dest);
-	struct stor *st = NULL;
 	int ret = -1, empty;
 
 	memset(out, 0, sizeof(*out));
@@ -538,8 +551,7 @@ int stor_backup(const char *data, const char *dest,
 			dest);
 		goto out;
 	}
-	st = stor_open(data, e);
-	if (!st || bk_pinned(&k, st, e) < 0)
+	if (bk_pinned(&k, e) < 0)
 		goto out;
 	if (access(vdb, F_OK) == 0) {
 		if (bk_db_copy(vdb, vto, NULL, NULL, e) < 0)
@@ -554,7 +566,6 @@ int stor_backup(const char *data, const char *dest,
 		goto out;
 	ret = 0;
 out:
-	stor_free(st);
 	free(vto);
 	free(vdb);
 	free(db);

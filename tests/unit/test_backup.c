@@ -338,7 +338,7 @@ static void test_missing_and_corrupt(void **state)
 
 /* --- Schema migrations ---------------------------------------------------- */
 
-/* The blobs the rows of tests/data/schema/v*.sql name (see README.md
+/* The blobs the rows of tests/data/schema/v*.sql name (see SOURCE.md
  * there): a config, a layer and the manifest that lists them. */
 static const char old_config[] =
 	"{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"

@@ -1,4 +1,4 @@
--- meta.db at schema version 1, as customs shipped it (see README.md).
+-- meta.db at schema version 1, as customs shipped it (see SOURCE.md).
 -- migration 0 -> 1
 CREATE TABLE repositories ( name TEXT PRIMARY KEY, created INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE repo_blobs ( repo TEXT NOT NULL REFERENCES repositories(name), digest TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (repo, digest)) WITHOUT ROWID;
