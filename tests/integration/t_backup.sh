@@ -13,6 +13,15 @@ mkdir -p "$DATA"
 sp_db "$DATA/vulndb.db"
 start_server --scan-workers 1
 
+# Images deleted before the backup: gc frees their blobs meanwhile, once
+# older than its grace (which spares the pushes in flight).
+for i in 1 2 3; do
+	dg=$(push_image doomed v$i "$TMP" "d$i")
+	req DELETE "/v2/doomed/manifests/$dg"
+	expect 202
+	echo "$dg" >>"$TMP/doomed"
+done
+t_doomed=$(date +%s)
 # A real image with its scan report (a referrer), and small images.
 deb=$(sp_push debian scan/debian v1)
 sp_report scan/debian "$deb" 60
@@ -22,22 +31,17 @@ for i in 1 2 3 4 5; do
 	dg=$(push_image "app/a$i" v1 "$TMP" "a$i")
 	echo "app/a$i $dg $TMP/manifest-a$i.json a$i" >>"$TMP/before"
 done
-# Images deleted before the backup: gc frees their blobs meanwhile.
-for i in 1 2 3; do
-	dg=$(push_image doomed v$i "$TMP" "d$i")
-	req DELETE "/v2/doomed/manifests/$dg"
-	expect 202
-	echo "$dg" >>"$TMP/doomed"
-done
 
 # Pushes and gc beside the backup, until it is done.
+while [ $(($(date +%s) - t_doomed)) -lt 4 ]; do sleep 0.2; done
 touch "$TMP/busy"
 (
 	H=$TMP/bg.h B=$TMP/bg.b
 	i=0
 	while [ -e "$TMP/busy" ] && [ $i -lt 200 ]; do
 		i=$((i + 1))
-		(push_image "live/l$i" v1 "$TMP" "l$i" >/dev/null) 2>/dev/null || true
+		(push_image "live/l$i" v1 "$TMP" "l$i" >/dev/null) 2>>"$TMP/push.err" &&
+			echo "$i" >>"$TMP/pushed"
 	done
 ) &
 pusher=$!
@@ -45,16 +49,24 @@ pusher=$!
 	n=0
 	while [ -e "$TMP/busy" ] || [ $n -lt 2 ]; do
 		n=$((n + 1))
-		"$CUSTOMS" gc --data "$DATA" --gc-grace 0 --max-sweep-share 100 \
+		"$CUSTOMS" gc --data "$DATA" --gc-grace 2 --max-sweep-share 100 \
 			--force --quiet >>"$TMP/gc.out" 2>&1 || echo "gc failed" >>"$TMP/gc.out"
 	done
 ) &
 gcloop=$!
-sleep 0.5
+for i in $(seq 1 200); do
+	[ "$(cat "$TMP/pushed" 2>/dev/null | wc -l)" -ge 3 ] && break
+	sleep 0.05
+done
 "$CUSTOMS" backup --data "$DATA" "$TMP/bk" >"$TMP/backup.out" 2>&1 ||
 	fail "backup: $(cat "$TMP/backup.out")"
+# Copies (as onto another filesystem), each re-hashed.
+"$CUSTOMS" backup --copy --verify --data "$DATA" "$TMP/bk2" >"$TMP/backup2.out" 2>&1 ||
+	fail "backup --copy: $(cat "$TMP/backup2.out")"
 rm -f "$TMP/busy"
 wait "$pusher" "$gcloop"
+[ "$(wc -l <"$TMP/pushed")" -ge 3 ] || fail "pushes beside the backup: $(head -3 "$TMP/push.err")"
+[ ! -s "$TMP/push.err" ] || fail "a push beside the backup failed: $(head -3 "$TMP/push.err")"
 cat "$TMP/backup.out"
 grep -q "^backup: [0-9]* blobs ([0-9]* linked, 0 copied" "$TMP/backup.out" ||
 	fail "backup did not hard-link: $(cat "$TMP/backup.out")"
@@ -63,6 +75,8 @@ grep -q "^gc: freed [1-9]" "$TMP/gc.out" || fail "gc freed nothing: $(cat "$TMP/
 [ -e "$TMP/bk/customs-backup" ] || fail "no marker in the backup"
 [ ! -e "$TMP/bk/uploads" ] || fail "upload data in the backup"
 [ -e "$TMP/bk/vulndb.db" ] || fail "no vulndb.db in the backup"
+grep -q "^backup: [1-9][0-9]* blobs (0 linked, [1-9][0-9]* copied" "$TMP/backup2.out" ||
+	fail "backup --copy: $(cat "$TMP/backup2.out")"
 
 # A second backup into the same directory is refused.
 "$CUSTOMS" backup --data "$DATA" "$TMP/bk" >"$TMP/out" 2>&1 &&
@@ -87,6 +101,11 @@ grep -q "not a complete customs backup" "$TMP/out" || fail "refusal: $(cat "$TMP
 "$CUSTOMS" fsck --strict --data "$NEW" >"$TMP/fsck.out" 2>&1 ||
 	fail "fsck of the restored store: $(cat "$TMP/fsck.out")"
 grep -q "clean$" "$TMP/fsck.out" || fail "fsck: $(cat "$TMP/fsck.out")"
+
+"$CUSTOMS" restore --copy --verify --data "$TMP/restored2" "$TMP/bk2" >"$TMP/out" 2>&1 ||
+	fail "restore --copy: $(cat "$TMP/out")"
+"$CUSTOMS" fsck --strict --data "$TMP/restored2" >"$TMP/fsck.out" 2>&1 ||
+	fail "fsck of the copy: $(cat "$TMP/fsck.out")"
 
 DATA=$NEW
 start_server --scan-workers 1
