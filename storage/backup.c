@@ -97,6 +97,38 @@ static int bk_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* Reads in (named from) to its end, feeding each chunk to h and to out
+ * (either may be absent: NULL, -1); *size gets the length read. */
+static int bk_pump(int in, const char *from, int out, const char *to,
+		   struct hasher *h, int64_t *size, struct err *e)
+{
+	char *buf = xmalloc(BK_BUF);
+	int ret = -1;
+	ssize_t n;
+
+	*size = 0;
+	while ((n = read(in, buf, BK_BUF)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_errno(e, ERR_IO, errno, "read %s", from);
+			goto out;
+		}
+		if (h)
+			hasher_update(h, buf, (size_t)n);
+		if (out >= 0 && bk_write_all(out, buf, (size_t)n) < 0) {
+			err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO,
+				  errno, "write %s", to);
+			goto out;
+		}
+		*size += n;
+	}
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
 /* Copies from to to (through to.tmp, renamed), keeping its mode and
  * times (fsck tells lost metadata by the blobs' times); with h, hashes
  * what it copies.  Not synced: the caller syncs the filesystem once. */
@@ -104,13 +136,10 @@ static int bk_copy_file(const char *from, const char *to, struct hasher *h,
 			int64_t *size, struct err *e)
 {
 	char *tmp = xasprintf("%s.tmp", to);
-	char *buf = xmalloc(BK_BUF);
 	int in = -1, out = -1, ret = -1;
 	struct timespec times[2];
 	struct stat sb;
-	ssize_t n;
 
-	*size = 0;
 	in = open(from, O_RDONLY | O_CLOEXEC);
 	if (in < 0 || fstat(in, &sb) < 0) {
 		err_errno(e, ERR_IO, errno, "open %s", from);
@@ -123,22 +152,8 @@ static int bk_copy_file(const char *from, const char *to, struct hasher *h,
 			  "create %s", tmp);
 		goto out;
 	}
-	while ((n = read(in, buf, BK_BUF)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(e, ERR_IO, errno, "read %s", from);
-			goto out;
-		}
-		if (h)
-			hasher_update(h, buf, (size_t)n);
-		if (bk_write_all(out, buf, (size_t)n) < 0) {
-			err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO,
-				  errno, "write %s", tmp);
-			goto out;
-		}
-		*size += n;
-	}
+	if (bk_pump(in, from, out, tmp, h, size, e) < 0)
+		goto out;
 	times[0] = sb.st_atim;
 	times[1] = sb.st_mtim;
 	if (futimens(out, times) < 0 || close(out) < 0) {
@@ -159,7 +174,6 @@ out:
 		close(in);
 	if (ret < 0)
 		unlink(tmp);
-	free(buf);
 	free(tmp);
 	return ret;
 }
@@ -169,48 +183,44 @@ static int bk_hash_file(const char *path, enum digest_alg alg,
 			struct digest *out, struct err *e)
 {
 	struct hasher *h = hasher_new(alg);
-	char *buf = xmalloc(BK_BUF);
 	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -1;
-	ssize_t n;
+	int64_t size;
 
 	if (fd < 0) {
 		err_errno(e, ERR_IO, errno, "open %s", path);
 		goto out;
 	}
-	while ((n = read(fd, buf, BK_BUF)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(e, ERR_IO, errno, "read %s", path);
-			goto out;
-		}
-		hasher_update(h, buf, (size_t)n);
-	}
+	if (bk_pump(fd, path, -1, NULL, h, &size, e) < 0)
+		goto out;
 	hasher_final(h, out);
 	ret = 0;
 out:
 	if (fd >= 0)
 		close(fd);
 	hasher_free(h);
-	free(buf);
 	return ret;
 }
 
-/* Copies the small file name from src to dst if src has it. */
-static int bk_small_file(struct bk *k, const char *name, struct err *e)
+/* Copies the small files (bk_small_files) that src has to dst. */
+static int bk_small(struct bk *k, struct err *e)
 {
-	char *from = xasprintf("%s/%s", k->src, name);
-	char *to = xasprintf("%s/%s", k->dst, name);
 	int64_t size;
 	int ret = 0;
 
-	if (access(from, F_OK) == 0) {
-		ret = bk_copy_file(from, to, NULL, &size, e);
-		if (ret == 0)
-			k->s->files++;
+	for (size_t i = 0;
+	     ret == 0 && i < sizeof(bk_small_files) / sizeof(*bk_small_files);
+	     i++) {
+		char *from = xasprintf("%s/%s", k->src, bk_small_files[i]);
+		char *to = xasprintf("%s/%s", k->dst, bk_small_files[i]);
+
+		if (access(from, F_OK) == 0) {
+			ret = bk_copy_file(from, to, NULL, &size, e);
+			if (ret == 0)
+				k->s->files++;
+		}
+		free(from);
+		free(to);
 	}
-	free(from);
-	free(to);
 	return ret;
 }
 
@@ -558,10 +568,8 @@ int stor_backup(const char *data, const char *dest,
 			goto out;
 		out->files++;
 	}
-	for (size_t i = 0; i < sizeof(bk_small_files) / sizeof(*bk_small_files);
-	     i++)
-		if (bk_small_file(&k, bk_small_files[i], e) < 0)
-			goto out;
+	if (bk_small(&k, e) < 0)
+		goto out;
 	if (bk_sync(dest, e) < 0 || bk_marker(dest, out, e) < 0)
 		goto out;
 	ret = 0;
@@ -642,10 +650,8 @@ int stor_restore(const char *src, const char *data,
 	 * store, so an interrupted restore is never served half-done. */
 	if (bk_blobs(&k, db, e) < 0)
 		goto out;
-	for (size_t i = 0; i < sizeof(bk_small_files) / sizeof(*bk_small_files);
-	     i++)
-		if (bk_small_file(&k, bk_small_files[i], e) < 0)
-			goto out;
+	if (bk_small(&k, e) < 0)
+		goto out;
 	if (access(vdb, F_OK) == 0) {
 		if (rs_db(src, data, "vulndb.db", NULL, e) < 0)
 			goto out;

@@ -338,7 +338,7 @@ static void test_missing_and_corrupt(void **state)
 
 /* --- Schema migrations ---------------------------------------------------- */
 
-/* The blobs the rows of tests/data/schema/v*.sql name (see SOURCE.md
+/* The blobs the rows of tests/data/schema/rows.sql name (see SOURCE.md
  * there): a config, a layer and the manifest that lists them. */
 static const char old_config[] =
 	"{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
@@ -381,6 +381,16 @@ static char *read_text(const char *path)
 	return buf;
 }
 
+static void run_sql_file(sqlite3 *db, const char *path)
+{
+	char *sql = read_text(path);
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", path, msg ? msg : "?");
+	free(sql);
+}
+
 /* A meta.db of version ver (its SQL as that customs created it, and the
  * rows it would hold) opens, migrates to the current version, serves what
  * it had, takes a push, and its store passes fsck. */
@@ -393,7 +403,6 @@ static void migrate_from(int ver)
 	struct err e = ERR_INIT;
 	struct stor *st = NULL;
 	sqlite3 *db;
-	char *sql;
 	int fd;
 	int64_t size;
 
@@ -404,13 +413,19 @@ static void migrate_from(int ver)
 	old_blob(dir, old_config, &cfg);
 	old_blob(dir, old_layer, &layer);
 	old_blob(dir, old_manifest, &mf);
-	snprintf(path, sizeof(path), "tests/data/schema/v%d.sql", ver);
-	sql = read_text(path);
 	snprintf(path, sizeof(path), "%s/meta.db", dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	/* As that customs made it: each migration up to ver, in order. */
+	for (int v = 1; v <= ver; v++) {
+		snprintf(path, sizeof(path), "tests/data/schema/v%d.sql", v);
+		run_sql_file(db, path);
+	}
+	snprintf(path, sizeof(path), "PRAGMA user_version = %d", ver);
+	assert_int_equal(sqlite3_exec(db, path, NULL, NULL, NULL), SQLITE_OK);
+	run_sql_file(db, "tests/data/schema/rows.sql");
+	if (ver >= 2)
+		run_sql_file(db, "tests/data/schema/rows-v2.sql");
 	sqlite3_close(db);
-	free(sql);
 	assert_int_equal(sql_int(dir, "meta.db", "PRAGMA user_version"), ver);
 
 	st = stor_open(dir, &e);
