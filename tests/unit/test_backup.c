@@ -336,6 +336,40 @@ static void test_missing_and_corrupt(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/* Onto another filesystem (where /dev/shm is one) a link cannot be made:
+ * each blob is copied, keeping its mtime. */
+static void test_other_filesystem(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_backup_opts o;
+	struct stor_backup_stats s;
+	struct err e = ERR_INIT;
+	struct stat a, b;
+	char dest[64] = "/dev/shm/customs-backup-XXXXXX", path[512];
+
+	if (stat(fx->dir, &a) < 0 || stat("/dev/shm", &b) < 0 ||
+	    a.st_dev == b.st_dev || !mkdtemp(dest)) {
+		skip();
+		return;
+	}
+	opts_init(fx, &o);
+	assert_int_equal(stor_backup(fx->dir, dest, &o, &s, &e), 0);
+	assert_int_equal(s.copied, 3);
+	assert_int_equal(s.linked, 0);
+	blob_file(fx->dir, &fx->layer, path);
+	assert_int_equal(stat(path, &a), 0);
+	blob_file(dest, &fx->layer, path);
+	assert_int_equal(stat(path, &b), 0);
+	assert_int_equal(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+	assert_int_equal(a.st_mode, b.st_mode);
+	opts_init(fx, &o);
+	assert_int_equal(stor_restore(dest, fx->target, &o, &s, &e), 0);
+	assert_int_equal(s.copied, 3);
+	expect_image(fx, fx->target);
+	assert_int_equal(fsck_problems(fx->target), 0);
+	tmpstore_close(dest, NULL);
+}
+
 /* --- Schema migrations ---------------------------------------------------- */
 
 /* The blobs the rows of tests/data/schema/rows.sql name (see SOURCE.md
@@ -497,6 +531,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusals, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_and_corrupt,
+						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_other_filesystem,
 						fx_setup, fx_teardown),
 		cmocka_unit_test(test_migrate_v1),
 		cmocka_unit_test(test_migrate_v2),
