@@ -386,8 +386,14 @@ static int bk_blob(struct bk *k, const struct digest *dg, int64_t want,
 	}
 	if (bk_mkparents(to, e) < 0)
 		goto out;
+	/* A file already there (a restore --force over a store) is
+	 * replaced: the backup's is the one checked above. */
+	if (unlink(to) < 0 && errno != ENOENT) {
+		err_errno(e, ERR_IO, errno, "unlink %s", to);
+		goto out;
+	}
 	if (!k->o->copy && !k->no_link) {
-		if (link(from, to) == 0 || errno == EEXIST)
+		if (link(from, to) == 0)
 			linked = true;
 		else if (errno == EXDEV || errno == EPERM || errno == EMLINK)
 			k->no_link = errno == EXDEV;

@@ -259,6 +259,11 @@ static void test_backup_restore(void **state)
 			 42);
 }
 
+static void blob_file(const char *dir, const struct digest *d, char out[512])
+{
+	snprintf(out, 512, "%s/blobs/sha256/%.2s/%s", dir, d->hex, d->hex);
+}
+
 /* A backup goes into a new directory; a restore into an empty one unless
  * forced, and never under a running server. */
 static void test_refusals(void **state)
@@ -268,6 +273,7 @@ static void test_refusals(void **state)
 	struct stor_backup_stats s;
 	struct err e = ERR_INIT;
 	struct stor_lock *lock;
+	char path[512];
 
 	opts_init(fx, &o);
 	assert_int_equal(stor_backup(fx->dir, fx->dest, &o, &s, &e), 0);
@@ -291,17 +297,19 @@ static void test_refusals(void **state)
 	stor_lock_free(lock);
 	assert_int_equal(stor_restore(fx->dest, fx->target, &o, &s, &e), 0);
 	expect_image(fx, fx->target);
+	/* Over a damaged blob (a new file: the old one is the backup's
+	 * too), --force puts the backup's back. */
+	blob_file(fx->target, &fx->layer, path);
+	assert_int_equal(unlink(path), 0);
+	write_file(path, "LAYER BYTES", 0644);
+	assert_int_equal(stor_restore(fx->dest, fx->target, &o, &s, &e), 0);
+	assert_int_equal(fsck_problems(fx->target), 0);
 	/* No source store: nothing is made. */
 	assert_int_equal(stor_backup(fx->target, fx->dest, &o, &s, &e), -1);
 	err_clear(&e);
 	assert_int_equal(stor_backup("/nonexistent/customs", fx->target, &o,
 				     &s, &e),
 			 -1);
-}
-
-static void blob_file(const char *dir, const struct digest *d, char out[512])
-{
-	snprintf(out, 512, "%s/blobs/sha256/%.2s/%s", dir, d->hex, d->hex);
 }
 
 /* A blob the metadata names but the store lacks, or whose content is
