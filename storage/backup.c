@@ -370,7 +370,7 @@ static int bk_blob(struct bk *k, const struct digest *dg, int64_t want,
 	bool linked = false;
 	int ret = -1;
 
-	if (stat(from, &sb) < 0) {
+	if (lstat(from, &sb) < 0) {
 		if (errno != ENOENT) {
 			err_errno(e, ERR_IO, errno, "stat %s", from);
 			goto out;
@@ -379,7 +379,8 @@ static int bk_blob(struct bk *k, const struct digest *dg, int64_t want,
 		ret = 0;
 		goto out;
 	}
-	if (want >= 0 && sb.st_size != want) {
+	/* Not a plain file (a symlink, a directory): never followed. */
+	if (!S_ISREG(sb.st_mode) || (want >= 0 && sb.st_size != want)) {
 		bk_problem(k, "corrupt", dg, (int64_t)sb.st_size);
 		ret = 0;
 		goto out;

@@ -320,7 +320,7 @@ static void test_missing_and_corrupt(void **state)
 	struct stor_backup_opts o;
 	struct stor_backup_stats s;
 	struct err e = ERR_INIT;
-	char path[512], ds[DIGEST_STR_MAX], want[256];
+	char path[512], link_to[600], ds[DIGEST_STR_MAX], want[256];
 
 	blob_file(fx->dir, &fx->layer, path);
 	assert_int_equal(unlink(path), 0);
@@ -342,6 +342,18 @@ static void test_missing_and_corrupt(void **state)
 	assert_non_null(strstr(fx->problems, want));
 	blob_file(fx->dest, &fx->cfg, path);
 	assert_int_equal(access(path, F_OK), -1);
+	/* A symlink among the blobs is never followed, even to the right
+	 * bytes. */
+	blob_file(fx->dir, &fx->mf, path);
+	snprintf(link_to, sizeof(link_to), "%s.real", path);
+	assert_int_equal(rename(path, link_to), 0);
+	assert_int_equal(symlink(link_to, path), 0);
+	tmpstore_close(fx->dest, NULL);
+	opts_init(fx, &o);
+	assert_int_equal(stor_backup(fx->dir, fx->dest, &o, &s, &e), 0);
+	assert_int_equal(s.corrupt, 1); /* (sizes only: the config passes) */
+	snprintf(want, sizeof(want), "corrupt %s\n", digest_str(&fx->mf, ds));
+	assert_non_null(strstr(fx->problems, want));
 }
 
 /* Onto another filesystem (where /dev/shm is one) a link cannot be made:
