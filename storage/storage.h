@@ -570,5 +570,8 @@ int stor_scan_ecosystems(struct stor *st, char ***out, size_t *n,
  * exit status. */
 int stor_gc_cmd_main(int argc, char **argv);
 int stor_fsck_cmd_main(int argc, char **argv);
+/* `customs backup DEST` and `customs restore BACKUP` (backup.c). */
+int stor_backup_cmd_main(int argc, char **argv);
+int stor_restore_cmd_main(int argc, char **argv);
 
 #endif

@@ -1,0 +1,814 @@
+/* backup.c: backup and restore of a store (backup_int.h), and the
+ * `customs backup` and `customs restore` commands.
+ *
+ * Consistency beside a server: meta.db is copied with sqlite's online
+ * backup API in a single step, which is one read transaction, so the copy
+ * is one committed state whatever the writers do (WAL lets them go on).
+ * The blobs that copy names are placed afterwards, under the shared gc
+ * pin taken before the snapshot: gc deletes a blob only under the
+ * exclusive pin, so nothing the snapshot names can vanish until the last
+ * one is placed.  Pushes take the pin shared too and go on; only gc's
+ * deletions wait, for as long as placing takes (short with hard links).
+ * Retrying a blob gc freed instead would not do: the snapshot still
+ * refers to it, and its bytes are gone.
+ */
+#define _GNU_SOURCE /* syncfs */
+
+#include "storage/backup_int.h"
+#include "storage/sqlite_int.h" /* SQ_BUSY_MS */
+#include "common/opt.h"
+#include "common/xmalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/banned.h"
+
+#define BK_BUF	     (128 * 1024)
+#define BK_BUSY_TRIES 200 /* of 50 ms: a writer holding the lock for 10 s */
+
+/* Files besides the databases and blobs that a backup carries. */
+static const char *const bk_small_files[] = {"htpasswd", "token.key"};
+
+/* One copy in progress: blobs go from src to dst. */
+struct bk {
+	const char *src, *dst;
+	const struct stor_backup_opts *o;
+	struct stor_backup_stats *s;
+	bool no_link; /* link(2) failed with EXDEV: copy the rest */
+};
+
+static void bk_problem(struct bk *k, const char *kind, const struct digest *dg,
+		       int64_t size)
+{
+	char ds[DIGEST_STR_MAX];
+
+	if (!strcmp(kind, "missing"))
+		k->s->missing++;
+	else
+		k->s->corrupt++;
+	if (k->o->on_problem)
+		k->o->on_problem(k->o->arg, kind, digest_str(dg, ds), size);
+}
+
+/* --- Files ---------------------------------------------------------------- */
+
+/* Creates each missing directory of path's parents (not path itself). */
+static int bk_mkparents(const char *path, struct err *e)
+{
+	char *p = xstrdup(path);
+	int ret = -1;
+
+	for (char *c = strchr(p + 1, '/'); c; c = strchr(c + 1, '/')) {
+		*c = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			err_errno(e, ERR_IO, errno, "mkdir %s", p);
+			goto out;
+		}
+		*c = '/';
+	}
+	ret = 0;
+out:
+	free(p);
+	return ret;
+}
+
+static int bk_write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads in (named from) to its end, feeding each chunk to h and to out
+ * (either may be absent: NULL, -1); *size gets the length read. */
+static int bk_pump(int in, const char *from, int out, const char *to,
+		   struct hasher *h, int64_t *size, struct err *e)
+{
+	char *buf = xmalloc(BK_BUF);
+	int ret = -1;
+	ssize_t n;
+
+	*size = 0;
+	while ((n = read(in, buf, BK_BUF)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_errno(e, ERR_IO, errno, "read %s", from);
+			goto out;
+		}
+		if (h)
+			hasher_update(h, buf, (size_t)n);
+		if (out >= 0 && bk_write_all(out, buf, (size_t)n) < 0) {
+			err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO,
+				  errno, "write %s", to);
+			goto out;
+		}
+		*size += n;
+	}
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
+/* Copies from to to (through to.tmp, renamed), keeping its mode and
+ * times (fsck tells lost metadata by the blobs' times); with h, hashes
+ * what it copies.  Not synced: the caller syncs the filesystem once. */
+static int bk_copy_file(const char *from, const char *to, struct hasher *h,
+			int64_t *size, struct err *e)
+{
+	char *tmp = xasprintf("%s.tmp", to);
+	int in = -1, out = -1, ret = -1;
+	struct timespec times[2];
+	struct stat sb;
+
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || fstat(in, &sb) < 0) {
+		err_errno(e, ERR_IO, errno, "open %s", from);
+		goto out;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		   sb.st_mode & 0777);
+	if (out < 0) {
+		err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO, errno,
+			  "create %s", tmp);
+		goto out;
+	}
+	if (bk_pump(in, from, out, tmp, h, size, e) < 0)
+		goto out;
+	times[0] = sb.st_atim;
+	times[1] = sb.st_mtim;
+	if (futimens(out, times) < 0 || close(out) < 0) {
+		out = -1;
+		err_errno(e, ERR_IO, errno, "close %s", tmp);
+		goto out;
+	}
+	out = -1;
+	if (rename(tmp, to) < 0) {
+		err_errno(e, ERR_IO, errno, "rename %s", tmp);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (out >= 0)
+		close(out);
+	if (in >= 0)
+		close(in);
+	if (ret < 0)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
+/* The digest of a file's content, of dg's algorithm. */
+static int bk_hash_file(const char *path, enum digest_alg alg,
+			struct digest *out, struct err *e)
+{
+	struct hasher *h = hasher_new(alg);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -1;
+	int64_t size;
+
+	if (fd < 0) {
+		err_errno(e, ERR_IO, errno, "open %s", path);
+		goto out;
+	}
+	if (bk_pump(fd, path, -1, NULL, h, &size, e) < 0)
+		goto out;
+	hasher_final(h, out);
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	hasher_free(h);
+	return ret;
+}
+
+/* Copies the small files (bk_small_files) that src has to dst. */
+static int bk_small(struct bk *k, struct err *e)
+{
+	int64_t size;
+	int ret = 0;
+
+	for (size_t i = 0;
+	     ret == 0 && i < sizeof(bk_small_files) / sizeof(*bk_small_files);
+	     i++) {
+		char *from = xasprintf("%s/%s", k->src, bk_small_files[i]);
+		char *to = xasprintf("%s/%s", k->dst, bk_small_files[i]);
+
+		if (access(from, F_OK) == 0) {
+			ret = bk_copy_file(from, to, NULL, &size, e);
+			if (ret == 0)
+				k->s->files++;
+		}
+		free(from);
+		free(to);
+	}
+	return ret;
+}
+
+/* 1 if dir is absent (then made, mode 0700: a backup holds the users'
+ * passwords and the token key) or holds nothing but the store's lock
+ * files, 0 if it holds more, -1 on failure. */
+static int bk_dir_empty(const char *dir, struct err *e)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int ret = 1;
+
+	if (!d && errno == ENOENT) {
+		if (bk_mkparents(dir, e) < 0)
+			return -1;
+		if (mkdir(dir, 0700) < 0)
+			return err_errno(e, ERR_IO, errno, "mkdir %s", dir);
+		return 1;
+	}
+	if (!d)
+		return err_errno(e, ERR_IO, errno, "open %s", dir);
+	while (ret == 1 && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    strcmp(de->d_name, "serve.lock") &&
+		    strcmp(de->d_name, "gc.lock"))
+			ret = 0;
+	closedir(d);
+	return ret;
+}
+
+/* Flushes everything written under dir (one call instead of an fsync per
+ * file and directory). */
+static int bk_sync(const char *dir, struct err *e)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return err_errno(e, ERR_IO, errno, "open %s", dir);
+	if (syncfs(fd) < 0)
+		ret = err_errno(e, ERR_IO, errno, "sync %s", dir);
+	close(fd);
+	return ret;
+}
+
+/* --- Databases ------------------------------------------------------------ */
+
+static int bk_db_fail(sqlite3 *db, const char *what, const char *path,
+		      struct err *e)
+{
+	return err_set(e, ERR_DB, "%s: %s: %s", path, what,
+		       db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+/* Copies the database from to to with sqlite's online backup API, in one
+ * step (one consistent state), then runs sql on the copy (NULL: none)
+ * and checks it.  The copy is in rollback-journal mode: one file. */
+static int bk_db_copy(const char *from, const char *to, const char *sql,
+		      int64_t *schema, struct err *e)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_stmt *s = NULL;
+	sqlite3_backup *b;
+	int rc, tries = 0, ret = -1;
+	const char *ok;
+
+	if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		bk_db_fail(src, "open", from, e);
+		goto out;
+	}
+	sqlite3_busy_timeout(src, SQ_BUSY_MS);
+	if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE |
+					      SQLITE_OPEN_CREATE,
+			    NULL) != SQLITE_OK) {
+		bk_db_fail(dst, "create", to, e);
+		goto out;
+	}
+	b = sqlite3_backup_init(dst, "main", src, "main");
+	if (!b) {
+		bk_db_fail(dst, "backup", to, e);
+		goto out;
+	}
+	do {
+		rc = sqlite3_backup_step(b, -1);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(50);
+	} while ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) &&
+		 ++tries < BK_BUSY_TRIES);
+	if (sqlite3_backup_finish(b) != SQLITE_OK || rc != SQLITE_DONE) {
+		bk_db_fail(dst, "backup", from, e);
+		goto out;
+	}
+	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL,
+			 NULL) != SQLITE_OK ||
+	    (sql && sqlite3_exec(dst, sql, NULL, NULL, NULL) != SQLITE_OK)) {
+		bk_db_fail(dst, "tidy the copy", to, e);
+		goto out;
+	}
+	if (sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &s, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		bk_db_fail(dst, "check", to, e);
+		goto out;
+	}
+	ok = (const char *)sqlite3_column_text(s, 0);
+	if (!ok || strcmp(ok, "ok")) {
+		err_set(e, ERR_DB, "%s: the copy fails its check: %s", to,
+			ok ? ok : "?");
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (sqlite3_prepare_v2(dst, "PRAGMA user_version", -1, &s, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		bk_db_fail(dst, "read schema version", to, e);
+		goto out;
+	}
+	if (schema)
+		*schema = sqlite3_column_int64(s, 0);
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	if (sqlite3_close(dst) != SQLITE_OK && ret == 0)
+		ret = err_set(e, ERR_IO, "%s: close failed", to);
+	sqlite3_close(src);
+	return ret;
+}
+
+/* --- Blobs ---------------------------------------------------------------- */
+
+/* Puts blob dg of src into dst: a hard link, else (another filesystem,
+ * or o->copy) a copy.  want is its recorded size (-1: unknown).  A blob
+ * absent or damaged in src is reported, not placed. */
+static int bk_blob(struct bk *k, const struct digest *dg, int64_t want,
+		   struct err *e)
+{
+	const char *alg = digest_alg_name(dg->alg);
+	char *from = xasprintf("%s/blobs/%s/%.2s/%s", k->src, alg, dg->hex,
+			       dg->hex);
+	char *to = xasprintf("%s/blobs/%s/%.2s/%s", k->dst, alg, dg->hex,
+			     dg->hex);
+	struct hasher *h = NULL;
+	struct digest got;
+	struct stat sb;
+	int64_t size;
+	bool linked = false;
+	int ret = -1;
+
+	if (lstat(from, &sb) < 0) {
+		if (errno != ENOENT) {
+			err_errno(e, ERR_IO, errno, "stat %s", from);
+			goto out;
+		}
+		bk_problem(k, "missing", dg, want);
+		ret = 0;
+		goto out;
+	}
+	/* Not a plain file (a symlink, a directory): never followed. */
+	if (!S_ISREG(sb.st_mode) || (want >= 0 && sb.st_size != want)) {
+		bk_problem(k, "corrupt", dg, (int64_t)sb.st_size);
+		ret = 0;
+		goto out;
+	}
+	if (bk_mkparents(to, e) < 0)
+		goto out;
+	/* A file already there (a restore --force over a store) is
+	 * replaced: the backup's is the one checked above. */
+	if (unlink(to) < 0 && errno != ENOENT) {
+		err_errno(e, ERR_IO, errno, "unlink %s", to);
+		goto out;
+	}
+	if (!k->o->copy && !k->no_link) {
+		if (link(from, to) == 0)
+			linked = true;
+		else if (errno == EXDEV || errno == EPERM || errno == EMLINK)
+			k->no_link = errno == EXDEV;
+		else {
+			err_errno(e, ERR_IO, errno, "link %s", to);
+			goto out;
+		}
+	}
+	if (!linked) {
+		h = k->o->verify ? hasher_new(dg->alg) : NULL;
+		if (bk_copy_file(from, to, h, &size, e) < 0)
+			goto out;
+		if (h)
+			hasher_final(h, &got);
+	} else if (k->o->verify && bk_hash_file(to, dg->alg, &got, e) < 0)
+		goto out;
+	if (k->o->verify && !digest_eq(&got, dg)) {
+		unlink(to);
+		bk_problem(k, "corrupt", dg, (int64_t)sb.st_size);
+		ret = 0;
+		goto out;
+	}
+	k->s->blobs++;
+	k->s->bytes += sb.st_size;
+	if (linked)
+		k->s->linked++;
+	else
+		k->s->copied++;
+	ret = 0;
+out:
+	hasher_free(h);
+	free(from);
+	free(to);
+	return ret;
+}
+
+/* Every blob the metadata in db names: manifests' bodies, their
+ * references (layers, configs, children, report blobs) and repository
+ * links, each with its recorded size. */
+static int bk_blobs(struct bk *k, const char *db, struct err *e)
+{
+	static const char q[] =
+		"SELECT d, COALESCE((SELECT size FROM blob_sizes"
+		" WHERE digest = d), (SELECT size FROM manifests"
+		" WHERE digest = d LIMIT 1), -1)"
+		" FROM (SELECT digest AS d FROM manifests"
+		" UNION SELECT child FROM manifest_refs"
+		" UNION SELECT digest FROM repo_blobs)";
+	sqlite3_stmt *s = NULL;
+	sqlite3 *c = NULL;
+	struct digest dg;
+	const char *t;
+	int rc, ret = -1;
+
+	if (sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c, q, -1, &s, NULL) != SQLITE_OK) {
+		bk_db_fail(c, "list blobs", db, e);
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		t = (const char *)sqlite3_column_text(s, 0);
+		if (!t || digest_parse(t, strlen(t), &dg, NULL) < 0) {
+			err_set(e, ERR_DB, "%s: malformed digest '%.80s'", db,
+				t ? t : "(null)");
+			goto out;
+		}
+		if (bk_blob(k, &dg, sqlite3_column_int64(s, 1), e) < 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		bk_db_fail(c, "list blobs", db, e);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(c);
+	return ret;
+}
+
+/* --- Backup --------------------------------------------------------------- */
+
+static int bk_marker(const char *dest, const struct stor_backup_stats *s,
+		     struct err *e)
+{
+	char *tmp = xasprintf("%s/" BACKUP_MARKER ".tmp", dest);
+	char *path = xasprintf("%s/" BACKUP_MARKER, dest);
+	char *text = xasprintf("customs backup\ncreated %lld\nschema %lld\n"
+			       "blobs %zu\nbytes %lld\n",
+			       (long long)time(NULL), (long long)s->schema,
+			       s->blobs, (long long)s->bytes);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int ret = -1;
+
+	if (fd < 0 || bk_write_all(fd, text, strlen(text)) < 0 ||
+	    fsync(fd) < 0) {
+		err_errno(e, ERR_IO, errno, "write %s", tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		err_errno(e, ERR_IO, errno, "rename %s", tmp);
+		goto out;
+	}
+	ret = bk_sync(dest, e);
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(text);
+	free(path);
+	free(tmp);
+	return ret;
+}
+
+/* The snapshot and its blobs, under the shared pin (see the top).  The
+ * store is not opened as a store: that would migrate an older schema
+ * under the server that runs on it; a restore migrates the copy. */
+static int bk_pinned(struct bk *k, struct err *e)
+{
+	/* Upload sessions are not carried: their data is not. */
+	static const char tidy[] = "DELETE FROM uploads;";
+	char *from = xasprintf("%s/meta.db", k->src);
+	char *to = xasprintf("%s/meta.db", k->dst);
+	char *pin_path = xasprintf("%s/gc.lock", k->src);
+	int pin, ret = -1;
+
+	pin = open(pin_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (pin < 0) {
+		err_errno(e, ERR_IO, errno, "open %s", pin_path);
+		goto out;
+	}
+	while (flock(pin, LOCK_SH) < 0)
+		if (errno != EINTR) {
+			err_errno(e, ERR_IO, errno, "lock %s", pin_path);
+			goto out;
+		}
+	if (bk_db_copy(from, to, tidy, &k->s->schema, e) < 0 ||
+	    bk_blobs(k, to, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (pin >= 0)
+		close(pin);
+	free(pin_path);
+	free(from);
+	free(to);
+	return ret;
+}
+
+int stor_backup(const char *data, const char *dest,
+		const struct stor_backup_opts *o, struct stor_backup_stats *out,
+		struct err *e)
+{
+	struct bk k = {data, dest, o, out, false};
+	char *db = xasprintf("%s/meta.db", data);
+	char *vdb = xasprintf("%s/vulndb.db", data);
+	char *vto = xasprintf("%s/vulndb.db", dest);
+	int ret = -1, empty;
+
+	memset(out, 0, sizeof(*out));
+	if (access(db, F_OK) < 0) {
+		err_errno(e, ERR_IO, errno, "no store in %s", data);
+		goto out;
+	}
+	empty = bk_dir_empty(dest, e);
+	if (empty < 0)
+		goto out;
+	if (!empty) {
+		err_set(e, ERR_INVALID, "%s is not empty: a backup goes into "
+					"a new directory",
+			dest);
+		goto out;
+	}
+	if (bk_pinned(&k, e) < 0)
+		goto out;
+	if (access(vdb, F_OK) == 0) {
+		if (bk_db_copy(vdb, vto, NULL, NULL, e) < 0)
+			goto out;
+		out->files++;
+	}
+	if (bk_small(&k, e) < 0)
+		goto out;
+	if (bk_sync(dest, e) < 0 || bk_marker(dest, out, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(vto);
+	free(vdb);
+	free(db);
+	return ret;
+}
+
+/* --- Restore -------------------------------------------------------------- */
+
+/* Copies database name of the backup into data through name.restore,
+ * then renames it over name, dropping the old one's WAL first (a stale
+ * WAL beside a new database would be applied to it). */
+static int rs_db(const char *src, const char *data, const char *name,
+		 int64_t *schema, struct err *e)
+{
+	char *from = xasprintf("%s/%s", src, name);
+	char *to = xasprintf("%s/%s", data, name);
+	char *tmp = xasprintf("%s/%s.restore", data, name);
+	char *wal = xasprintf("%s-wal", to), *shm = xasprintf("%s-shm", to);
+	int ret = -1;
+
+	unlink(tmp);
+	if (bk_db_copy(from, tmp, NULL, schema, e) < 0)
+		goto out;
+	if ((unlink(wal) < 0 && errno != ENOENT) ||
+	    (unlink(shm) < 0 && errno != ENOENT) || rename(tmp, to) < 0) {
+		err_errno(e, ERR_IO, errno, "put %s in place", to);
+		goto out;
+	}
+	ret = 0;
+out:
+	unlink(tmp);
+	free(shm);
+	free(wal);
+	free(tmp);
+	free(to);
+	free(from);
+	return ret;
+}
+
+int stor_restore(const char *src, const char *data,
+		 const struct stor_backup_opts *o,
+		 struct stor_backup_stats *out, struct err *e)
+{
+	struct bk k = {src, data, o, out, false};
+	char *marker = xasprintf("%s/" BACKUP_MARKER, src);
+	char *db = xasprintf("%s/meta.db", src);
+	char *vdb = xasprintf("%s/vulndb.db", src);
+	char *state = xasprintf("%s/fsck.state", data);
+	struct stor_lock *lock = NULL;
+	struct stor *st = NULL;
+	int ret = -1, empty;
+
+	memset(out, 0, sizeof(*out));
+	if (access(marker, F_OK) < 0) {
+		err_errno(e, ERR_INVALID, errno,
+			  "%s is not a complete customs backup (no %s)", src,
+			  BACKUP_MARKER);
+		goto out;
+	}
+	empty = bk_dir_empty(data, e);
+	if (empty < 0)
+		goto out;
+	if (!empty && !o->force) {
+		err_set(e, ERR_INVALID,
+			"%s is not empty: restore into a new directory, or "
+			"--force to put the backup over what is there",
+			data);
+		goto out;
+	}
+	lock = stor_lock_take(data, e);
+	if (!lock)
+		goto out;
+	/* Blobs first, meta.db last: until it is in place there is no
+	 * store, so an interrupted restore is never served half-done. */
+	if (bk_blobs(&k, db, e) < 0)
+		goto out;
+	if (bk_small(&k, e) < 0)
+		goto out;
+	if (access(vdb, F_OK) == 0) {
+		if (rs_db(src, data, "vulndb.db", NULL, e) < 0)
+			goto out;
+		out->files++;
+	}
+	/* A clean fsck run recorded for the old content says nothing of
+	 * this one. */
+	unlink(state);
+	if (bk_sync(data, e) < 0 ||
+	    rs_db(src, data, "meta.db", &out->schema, e) < 0 ||
+	    bk_sync(data, e) < 0)
+		goto out;
+	/* Opening migrates an older schema and proves the store opens. */
+	st = stor_open(data, e);
+	if (!st)
+		goto out;
+	ret = 0;
+out:
+	stor_free(st);
+	stor_lock_free(lock);
+	free(state);
+	free(vdb);
+	free(db);
+	free(marker);
+	return ret;
+}
+
+/* --- Commands ------------------------------------------------------------- */
+
+struct bk_args {
+	char *data;
+	bool copy, verify, force;
+};
+
+#define BK_OFF(f) offsetof(struct bk_args, f)
+
+static const struct opt backup_opts[] = {
+	{"data", OPT_STRING, 0, 0, "./var", BK_OFF(data), NULL, "DIR",
+	 "data directory to back up (a server may be running on it)"},
+	{"copy", OPT_BOOL, 0, 0, NULL, BK_OFF(copy), NULL, NULL,
+	 "copy every blob, even where a hard link would do"},
+	{"verify", OPT_BOOL, 0, 0, NULL, BK_OFF(verify), NULL, NULL,
+	 "re-hash every blob against its digest (else sizes are checked)"},
+	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct opt restore_opts[] = {
+	{"data", OPT_STRING, 0, 0, "./var", BK_OFF(data), NULL, "DIR",
+	 "data directory to restore into (no server may run on it)"},
+	{"copy", OPT_BOOL, 0, 0, NULL, BK_OFF(copy), NULL, NULL,
+	 "copy every blob, even where a hard link would do"},
+	{"verify", OPT_BOOL, 0, 0, NULL, BK_OFF(verify), NULL, NULL,
+	 "re-hash every blob against its digest (else sizes are checked)"},
+	{"force", OPT_BOOL, 0, 0, NULL, BK_OFF(force), NULL, NULL,
+	 "restore into a directory that is not empty: its metadata is "
+	 "replaced, its other blobs are left for gc"},
+	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct opt_cmd backup_cmd = {
+	.name = "backup",
+	.synopsis = "[options] DEST",
+	.notes = "Copies the store into DEST (absent or empty) while it "
+		 "serves: meta.db as one\nconsistent snapshot, then every "
+		 "blob it refers to (hard links on the same\nfilesystem), "
+		 "vulndb.db, htpasswd and token.key.  gc waits to delete "
+		 "blobs\nmeanwhile; pushes go on.  DEST is a data directory "
+		 "itself.  Exit status: 0\ndone, 1 failed or the store lacks "
+		 "blobs its metadata names (listed).",
+	.opts = backup_opts,
+	.max_operands = 1,
+	.flags = OPT_SHARED_FILE,
+};
+
+static const struct opt_cmd restore_cmd = {
+	.name = "restore",
+	.synopsis = "[options] BACKUP",
+	.notes = "Puts a backup made by 'customs backup' into --data, "
+		 "which must be absent or\nempty (or --force) and not "
+		 "served.  meta.db goes in last; an older schema\nis "
+		 "migrated.  Then 'customs fsck --data DIR' checks it.  "
+		 "Exit status: 0 done,\n1 failed or blobs missing from the "
+		 "backup (listed).",
+	.opts = restore_opts,
+	.max_operands = 1,
+	.flags = OPT_SHARED_FILE,
+};
+
+static void bk_print_problem(void *arg, const char *kind, const char *name,
+			     int64_t size)
+{
+	(void)arg;
+	printf("%s: blob %s (%lld bytes)\n", kind, name, (long long)size);
+}
+
+static int bk_main(const struct opt_cmd *cmd, int argc, char **argv)
+{
+	struct stor_backup_opts o = {0};
+	struct stor_backup_stats s;
+	struct opt_args args = {0};
+	struct err e = ERR_INIT;
+	bool backup = cmd == &backup_cmd;
+	struct bk_args a = {0};
+	int rc, r;
+
+	if (!opt_cli(cmd, &a, argc, argv, &args, &rc))
+		goto out;
+	if (args.n != 1) {
+		rc = opt_fail(cmd, "missing %s: the directory of the backup",
+			      backup ? "DEST" : "BACKUP");
+		goto out;
+	}
+	o.copy = a.copy;
+	o.verify = a.verify;
+	o.force = a.force;
+	o.on_problem = bk_print_problem;
+	r = backup ? stor_backup(a.data, args.v[0], &o, &s, &e)
+		   : stor_restore(args.v[0], a.data, &o, &s, &e);
+	rc = 1;
+	if (r < 0) {
+		fprintf(stderr, "customs %s: %s\n", cmd->name, e.msg);
+		goto out;
+	}
+	printf("%s: %zu blobs (%zu linked, %zu copied; %lld bytes), %zu other "
+	       "files, schema %lld: %s -> %s\n",
+	       cmd->name, s.blobs, s.linked, s.copied, (long long)s.bytes,
+	       s.files, (long long)s.schema, backup ? a.data : args.v[0],
+	       backup ? args.v[0] : a.data);
+	if (s.missing || s.corrupt) {
+		printf("%s: %zu blobs missing and %zu damaged in %s: not "
+		       "copied (customs fsck --data %s says more)\n",
+		       cmd->name, s.missing, s.corrupt,
+		       backup ? a.data : args.v[0],
+		       backup ? a.data : args.v[0]);
+		goto out;
+	}
+	rc = 0;
+out:
+	fflush(stdout);
+	opt_args_release(&args);
+	opt_release(cmd, &a);
+	return rc;
+}
+
+int stor_backup_cmd_main(int argc, char **argv)
+{
+	return bk_main(&backup_cmd, argc, argv);
+}
+
+int stor_restore_cmd_main(int argc, char **argv)
+{
+	return bk_main(&restore_cmd, argc, argv);
+}
