@@ -47,7 +47,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
-ALL_CFLAGS = $(CFLAGS_STD) -I. $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(CFLAGS_STD) -I. $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LIBS = $(PKG_LIBS) -lhttp_parser -lcrypt -lm
 
 # Link order: a module only uses the ones after it.  A module's library
