@@ -2,8 +2,10 @@
 # The Debian package: dpkg-buildpackage builds customs_*.deb from a copy of
 # the tree, lintian finds no error, and the package's files, unpacked into
 # a throw-away root (dpkg -x), serve a push and a pull.  The maintainer
-# scripts are checked for what they must do, not run (they would add a
-# user and start a service on this machine).
+# scripts are checked for what they must do; they run only in a fresh
+# Debian 12 root, when the tarball shared/tools/fresh-machine makes is
+# there (FRESH_CACHE): apt-get installs the package into a copy of it, and
+# the service's user serves a push and a pull from it.
 . "$(dirname "$0")/lib.sh"
 need dpkg-buildpackage dpkg-deb dh
 # The package builds its own binary, whatever $BUILD holds: one run (the
@@ -84,4 +86,63 @@ req GET "/v2/pkg/hello/blobs/$(sha256 "$TMP/layer-hello.tar.gz")"
 expect 200
 same_file "$B" "$TMP/layer-hello.tar.gz"
 stop_server
-echo "ok: $(basename "$DEB") built, linted, served a push and a pull"
+
+# In a fresh Debian 12 root: apt-get resolves the dependencies, postinst
+# makes the user and its data directory.  The root is outside $TMP so
+# that nothing removes it while /proc is mounted in it.
+BASE=${FRESH_CACHE:-/var/tmp/fresh-machine}/bookworm-minbase.tar
+if [ ! -f "$BASE" ] || [ "$(id -u)" != 0 ]; then
+	echo "no fresh Debian 12 root ($BASE, as root): not installed with apt"
+	echo "ok: $(basename "$DEB") built, linted, served a push and a pull"
+	exit 0
+fi
+FR=$(mktemp -d /var/tmp/customs-pkgroot.XXXXXX)
+fresh_cleanup() {
+	local rc=$?
+
+	if [ -n "$PID" ]; then
+		kill -TERM "$PID" 2>/dev/null || true
+		wait "$PID" 2>/dev/null || true
+		PID=
+	fi
+	if ! mountpoint -q "$FR/proc" || umount "$FR/proc"; then
+		rm -rf --one-file-system "$FR"
+	fi
+	(exit "$rc")
+	lib_cleanup
+}
+trap fresh_cleanup EXIT
+tar -C "$FR" -xf "$BASE"
+chmod 755 "$FR"
+cp /etc/resolv.conf "$FR/etc/resolv.conf"
+cp "$DEB" "$FR/root/"
+mount -t proc proc "$FR/proc"
+chroot "$FR" env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+	>"$TMP/apt.log" 2>&1 ||
+	skip "apt-get update in the fresh root failed (no network?): $(tail -n 1 "$TMP/apt.log")"
+chroot "$FR" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	--no-install-recommends "/root/$(basename "$DEB")" >>"$TMP/apt.log" 2>&1 ||
+	fail "apt-get install of the package: $(tail -n 5 "$TMP/apt.log")"
+[ "$(chroot "$FR" customs --version | head -n 1)" = "customs $VER (commit debian)" ] ||
+	fail "customs --version in the fresh root"
+chroot "$FR" getent passwd customs >/dev/null || fail "postinst made no user"
+[ "$(chroot "$FR" stat -c %U /var/lib/customs)" = customs ] ||
+	fail "/var/lib/customs is not the user's"
+chroot --userspec=customs:customs "$FR" /usr/bin/customs serve \
+	--config /etc/customs/customs.json --data /var/lib/customs \
+	--listen 127.0.0.1:0 --port-file /var/lib/customs/port \
+	>"$TMP/fresh.log" 2>&1 &
+PID=$!
+for i in $(seq 1 200); do
+	[ -s "$FR/var/lib/customs/port" ] && break
+	kill -0 "$PID" 2>/dev/null || fail "serve in the fresh root: $(cat "$TMP/fresh.log")"
+	sleep 0.05
+done
+PORT=$(cat "$FR/var/lib/customs/port")
+URL=http://127.0.0.1:$PORT
+dg=$(push_image fresh/hello v1 "$TMP" hello)
+req GET "/v2/fresh/hello/blobs/$(sha256 "$TMP/layer-hello.tar.gz")"
+expect 200
+same_file "$B" "$TMP/layer-hello.tar.gz"
+stop_server
+echo "ok: $(basename "$DEB") built, linted, installed with apt, served a push and a pull"
