@@ -133,14 +133,15 @@ chroot --userspec=customs:customs "$FR" /usr/bin/customs serve \
 	--listen 127.0.0.1:0 --port-file /var/lib/customs/port \
 	>"$TMP/fresh.log" 2>&1 &
 PID=$!
-for i in $(seq 1 200); do
-	[ -s "$FR/var/lib/customs/port" ] && break
-	kill -0 "$PID" 2>/dev/null || fail "serve in the fresh root: $(cat "$TMP/fresh.log")"
-	sleep 0.05
-done
+timeout 10 sh -c 'until [ -s "$1" ]; do sleep 0.05; done' sh \
+	"$FR/var/lib/customs/port" ||
+	fail "serve in the fresh root did not start: $(cat "$TMP/fresh.log")"
 PORT=$(cat "$FR/var/lib/customs/port")
 URL=http://127.0.0.1:$PORT
 dg=$(push_image fresh/hello v1 "$TMP" hello)
+req GET "/v2/fresh/hello/manifests/$dg" -H "Accept: $OCI_MANIFEST"
+expect 200
+same_file "$B" "$TMP/manifest-hello.json"
 req GET "/v2/fresh/hello/blobs/$(sha256 "$TMP/layer-hello.tar.gz")"
 expect 200
 same_file "$B" "$TMP/layer-hello.tar.gz"
