@@ -1,6 +1,8 @@
 # customs: one binary, modules as static libraries, tests beside them.
 # `make` builds build/customs; `make test` installs what is missing and runs
-# every test; `make run` serves on 127.0.0.1:5000 with data under ./var.
+# every test; `make run` serves on 127.0.0.1:5000 with data under ./var;
+# `make install` (PREFIX, DESTDIR) installs the binary, man pages, the
+# systemd unit and an example config.
 
 CC ?= cc
 BUILD ?= build
@@ -8,13 +10,28 @@ PKGS := libevent libevent_openssl libevent_pthreads openssl jansson sqlite3 libs
 	libarchive libcurl yajl
 TEST_PKGS := cmocka
 
-# Debian packages: libraries, then the clients the tests drive.
+# Debian packages: what building and running need (`make run`), then
+# what only the tests need (`make test`): the clients they drive, and the
+# tools that check the man pages, the unit and the Debian package.
 DEB_BUILD := build-essential pkg-config libevent-dev libssl-dev \
 	libjansson-dev libsqlite3-dev libarchive-dev libcurl4-openssl-dev \
-	libcmocka-dev libhttp-parser-dev libseccomp-dev libyajl-dev
-DEB_TEST := curl jq skopeo podman docker-registry docker.io xz-utils zstd \
-	apache2-utils openssl ca-certificates procps psmisc \
-	golang-go python3-jsonschema zip time
+	libhttp-parser-dev libseccomp-dev libyajl-dev ca-certificates
+DEB_TEST := libcmocka-dev curl jq skopeo podman docker-registry docker.io \
+	xz-utils zstd apache2-utils openssl ca-certificates procps psmisc \
+	golang-go python3-jsonschema zip time \
+	debhelper dpkg-dev fakeroot lintian man-db groff systemd
+
+VERSION ?= 0.1.0
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+# make install: PREFIX for the program, /etc and /var for its data.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR ?= /etc
+STATEDIR ?= /var/lib/customs
 
 CFLAGS_STD := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O2 \
 	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -29,7 +46,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
-ALL_CFLAGS = $(CFLAGS_STD) -I. $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(CFLAGS_STD) -I. $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LIBS = $(PKG_LIBS) -lhttp_parser -lcrypt -lm
 
 # Link order: a module only uses the ones after it.  A module's library
@@ -42,8 +59,8 @@ LIBS := $(foreach m,$(MODULES),$(if $(call module_srcs,$(m)),$(BUILD)/lib$(m).a)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test test-asan unit integration conformance conformance-reference \
-	bench bench-quick format clean check-deps
+.PHONY: all deps deps-build run test test-asan unit integration conformance conformance-reference \
+	bench bench-quick format clean check-deps install man FORCE
 all: $(BUILD)/customs
 
 # Per-module extras (extra objects, test link flags) live beside the code.
@@ -61,6 +78,16 @@ $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(call module_srcs,$(1)))
 endef
 $(foreach m,$(MODULES),$(eval $(call module_lib,$(m))))
 
+# version.mk changes only when VERSION or COMMIT do, so main.o is rebuilt
+# then and only then.
+$(BUILD)/version.mk: FORCE
+	@mkdir -p $(dir $@)
+	@v='VERSION_DEFS := -DCUSTOMS_VERSION=\"$(VERSION)\" -DCUSTOMS_COMMIT=\"$(COMMIT)\"'; \
+	[ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" > $@
+-include $(BUILD)/version.mk
+$(BUILD)/registry/main.o: ALL_CFLAGS += $(VERSION_DEFS)
+$(BUILD)/registry/main.o: $(BUILD)/version.mk
+
 $(BUILD)/customs: $(BUILD)/registry/main.o $(LIBS)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS) $(ALL_LIBS) $(LDFLAGS)
 
@@ -70,9 +97,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBS)
 		$(ALL_LIBS) $(TEST_LIBS) $(LDFLAGS) $(UNIT_LDFLAGS_$*)
 
 # Installs the Debian packages that are missing (needs root, as on a fresh
-# machine); does nothing when all are there.
-deps:
-	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST); do \
+# machine); does nothing when all are there.  deps-build: only those that
+# building and running need.
+deps: DEB_WANT = $(DEB_BUILD) $(DEB_TEST)
+deps-build: DEB_WANT = $(DEB_BUILD)
+deps deps-build:
+	@missing=""; for p in $(DEB_WANT); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
 			grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -82,10 +112,47 @@ deps:
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-run: deps
+run: deps-build
 	$(MAKE) all
 	mkdir -p var
+	@echo "customs: data in $(CURDIR)/var; serving http://127.0.0.1:5000/v2/"
+	@echo "  stop it with Ctrl-C (SIGINT) or SIGTERM"
+	@echo "  vulnerability data: ./$(BUILD)/customs db update --data ./var  (downloads the public feeds),"
+	@echo "    or offline: ./$(BUILD)/customs db import --data ./var FILE...; then kill -HUP the server"
 	./$(BUILD)/customs serve --listen 127.0.0.1:5000 --data ./var
+
+# The man pages: prose in dist/*.in, option lists from the binary's own
+# --help, so they cannot drift apart.
+MAN_PAGES := $(BUILD)/man/customs.1 $(BUILD)/man/customs-config.5
+man: $(MAN_PAGES)
+$(BUILD)/man/%: dist/%.in dist/mkman $(BUILD)/customs
+	@mkdir -p $(dir $@)
+	dist/mkman $(BUILD)/customs $(VERSION) < $< > $@.tmp && mv $@.tmp $@
+
+# The unit and sysusers file name the installed paths.
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|@STATEDIR@|$(STATEDIR)|g'
+
+# The example config is installed only where none is, so an operator's
+# edits survive a reinstall.
+install: $(BUILD)/customs man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/customs
+	install -m 755 $(BUILD)/customs $(DESTDIR)$(BINDIR)/customs
+	install -m 644 $(BUILD)/man/customs.1 $(DESTDIR)$(MANDIR)/man1/customs.1
+	install -m 644 $(BUILD)/man/customs-config.5 \
+		$(DESTDIR)$(MANDIR)/man5/customs-config.5
+	$(SUBST) dist/customs.service.in > $(DESTDIR)$(UNITDIR)/customs.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/customs.service
+	$(SUBST) dist/customs.sysusers.in > $(DESTDIR)$(SYSUSERSDIR)/customs.conf
+	chmod 644 $(DESTDIR)$(SYSUSERSDIR)/customs.conf
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/customs/customs.json ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/customs/customs.json"; \
+	else \
+		$(SUBST) dist/customs.json.in > $(DESTDIR)$(SYSCONFDIR)/customs/customs.json; \
+		chmod 644 $(DESTDIR)$(SYSCONFDIR)/customs/customs.json; \
+	fi
 
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \

@@ -2,10 +2,29 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <archive.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <seccomp.h>
+#include <sqlite3.h>
+#include <yajl/yajl_version.h>
+
 #include "auth/auth.h"
 #include "registry/registry.h"
 #include "scanner/scanner.h"
 #include "storage/storage.h"
+
+#include "common/banned.h"
+
+/* The Makefile passes both; a bare `cc` build still says something. */
+#ifndef CUSTOMS_VERSION
+#define CUSTOMS_VERSION "unknown"
+#endif
+#ifndef CUSTOMS_COMMIT
+#define CUSTOMS_COMMIT "unknown"
+#endif
 
 struct subcommand {
 	const char *name;
@@ -33,7 +52,27 @@ static void usage(FILE *out)
 		if (subcommands[i].help)
 			fprintf(out, "  %-8s %s\n", subcommands[i].name,
 				subcommands[i].help);
+	fprintf(out, "  %-8s %s\n", "version",
+		"print the version, commit and library versions");
 	fprintf(out, "\n'customs <command> --help' describes each one.\n");
+}
+
+/* The libraries as loaded at run time, which may be newer than the
+ * headers built against: what a bug report needs. */
+static int version(void)
+{
+	const struct scmp_version *sv = seccomp_version();
+	int y = yajl_version();
+
+	printf("customs %s (commit %s)\n", CUSTOMS_VERSION, CUSTOMS_COMMIT);
+	printf("libevent %s\n%s\nsqlite %s\njansson %s\n%s\n",
+	       event_get_version(), OpenSSL_version(OPENSSL_VERSION),
+	       sqlite3_libversion(), jansson_version_str(),
+	       archive_version_details());
+	printf("curl %s\n", curl_version_info(CURLVERSION_NOW)->version);
+	printf("libseccomp %u.%u.%u\nyajl %d.%d.%d\n", sv->major, sv->minor,
+	       sv->micro, y / 10000, y / 100 % 100, y % 100);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -47,6 +86,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
+		return version();
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(*subcommands); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].fn(argc - 1, argv + 1);
