@@ -19,7 +19,7 @@ DEB_BUILD := build-essential pkg-config libevent-dev libssl-dev \
 DEB_TEST := libcmocka-dev curl jq skopeo podman docker-registry docker.io \
 	xz-utils zstd apache2-utils openssl ca-certificates procps psmisc \
 	golang-go python3-jsonschema zip time \
-	debhelper dpkg-dev fakeroot lintian man-db groff systemd
+	debhelper dpkg-dev fakeroot lintian man-db groff systemd debootstrap
 
 VERSION ?= 0.1.0
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)

@@ -2,10 +2,10 @@
 # The Debian package: dpkg-buildpackage builds customs_*.deb from a copy of
 # the tree, lintian finds no error, and the package's files, unpacked into
 # a throw-away root (dpkg -x), serve a push and a pull.  The maintainer
-# scripts are checked for what they must do; they run only in a fresh
-# Debian 12 root, when the tarball shared/tools/fresh-machine makes is
-# there (FRESH_CACHE): apt-get installs the package into a copy of it, and
-# the service's user serves a push and a pull from it.
+# scripts are checked for what they must do; they run in a fresh Debian 12
+# root: apt-get installs the package into it and the service's user serves
+# a push and a pull from it.  The root is a minbase tarball, $DEBIAN_ROOT_TAR
+# if set, else made once with debootstrap under the build directory.
 . "$(dirname "$0")/lib.sh"
 need dpkg-buildpackage dpkg-deb dh
 # The package builds its own binary, whatever $BUILD holds: one run (the
@@ -91,9 +91,29 @@ stop_server
 # In a fresh Debian 12 root: apt-get resolves the dependencies, postinst
 # makes the user and its data directory.  The root is outside $TMP so
 # that nothing removes it while /proc is mounted in it.
-BASE=${FRESH_CACHE:-/var/tmp/fresh-machine}/bookworm-minbase.tar
-if [ ! -f "$BASE" ] || [ "$(id -u)" != 0 ]; then
-	echo "no fresh Debian 12 root ($BASE, as root): not installed with apt"
+BASE=${DEBIAN_ROOT_TAR:-$ROOT/$BUILD/debian-root/bookworm-minbase.tar}
+make_root() {
+	local mirror r
+
+	mirror=$(awk '/^URIs:/ { print $2; exit }' \
+		/etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+	[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+	mkdir -p "$(dirname "$BASE")"
+	r=$(mktemp -d "$(dirname "$BASE")/mk.XXXXXX")
+	if debootstrap --variant=minbase bookworm "$r" "$mirror" \
+		>"$TMP/debootstrap.log" 2>&1 &&
+		tar -C "$r" -cf "$BASE.part" . && mv "$BASE.part" "$BASE"; then
+		rm -rf --one-file-system "$r"
+		return 0
+	fi
+	rm -rf --one-file-system "$r" "$BASE.part"
+	echo "debootstrap failed: $(tail -n 1 "$TMP/debootstrap.log")"
+	return 1
+}
+if [ "$(id -u)" != 0 ] || ! command -v debootstrap >/dev/null ||
+	{ [ ! -f "$BASE" ] && ! make_root; }; then
+	echo "no fresh Debian 12 root (needs root and debootstrap, or" \
+		"DEBIAN_ROOT_TAR): not installed with apt"
 	echo "ok: $(basename "$DEB") built, linted, served a push and a pull"
 	exit 0
 fi
