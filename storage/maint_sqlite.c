@@ -155,7 +155,10 @@ static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
 		"SELECT repo, digest, 0, NULL, NULL FROM manifests"
 		" WHERE digest = ?1"
 		" UNION ALL SELECT repo, digest, 0, NULL, NULL"
-		" FROM manifest_refs WHERE child = ?1",
+		" FROM manifest_refs WHERE child = ?1"
+		/* A scan report, as its result row names it. */
+		" UNION ALL SELECT '', digest, 0, NULL, NULL"
+		" FROM scan_results WHERE report_blob = ?1",
 	};
 	static const struct sq_stmt recent = {
 		"find recent blob link",

@@ -134,6 +134,13 @@ static const char *const sq_migrations[] = {
 	" digest TEXT PRIMARY KEY,"
 	" size INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+	/* 3 -> 4: a report is kept once, as a blob (the one its referrer
+	 * lists), and its row names it in report_blob (report is then "");
+	 * rows written before keep their text.  Adding a column is
+	 * instant, however many reports there are. */
+	"ALTER TABLE scan_results ADD COLUMN report_blob TEXT;"
+	"CREATE INDEX scan_results_by_blob ON scan_results(report_blob)"
+	" WHERE report_blob IS NOT NULL;",
 };
 
 #define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
