@@ -316,6 +316,8 @@ enum stor_list {
 	STOR_LIST_LINKS,     /* repo, digest (blob), created */
 	STOR_LIST_UPLOADS,   /* repo, name (id), size (received),
 			      * created, updated */
+	STOR_LIST_REPORTS,   /* digest (image), other (its report's blob);
+			      * repo "": listed for no repository alone */
 };
 
 enum stor_rel {

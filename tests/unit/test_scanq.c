@@ -463,7 +463,7 @@ static bool sc_blob_is(struct fx *fx, const struct digest *dg,
 
 /* A report is kept once, as a blob its row names: gc keeps it while the
  * row does, and a lost blob reads as a result without report (the next
- * scan makes it anew). */
+ * scan makes it anew), which fsck reports. */
 static void test_report_blob(void **state)
 {
 	struct fx *fx = *state;
@@ -472,6 +472,8 @@ static void test_report_blob(void **state)
 	struct digest rd = dg_of(report);
 	struct stor_gc_opts o;
 	struct stor_gc_stats gs;
+	struct stor_fsck_opts fo = {0};
+	struct stor_fsck_stats fs;
 	struct stor_scan_job job;
 	struct err e = ERR_INIT;
 	struct stor_scan sc;
@@ -486,6 +488,8 @@ static void test_report_blob(void **state)
 	o.max_sweep_share = 100;
 	assert_int_equal(stor_gc(fx->st, &o, &gs, &e), 0);
 	assert_true(sc_blob_is(fx, &d, report));
+	assert_int_equal(stor_fsck(fx->st, &fo, &fs, &e), 0);
+	assert_int_equal(fs.damage, 0);
 
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%.2s/%s", fx->dir,
 		 rd.hex, rd.hex);
@@ -496,6 +500,9 @@ static void test_report_blob(void **state)
 	assert_null(sc.report);
 	assert_string_equal(sc.db_version, "v1");
 	stor_scan_release(&sc);
+	/* fsck says it is lost. */
+	assert_int_equal(stor_fsck(fx->st, &fo, &fs, &e), 0);
+	assert_int_equal(fs.problems[STOR_FSCK_MISSING], 1);
 }
 
 /* A batch writes results, referrers and done in one go. */
