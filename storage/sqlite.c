@@ -178,8 +178,12 @@ static void sq_conn_free(struct sq_conn *c)
 
 static struct sq_conn *sq_conn_open(struct sq *sq, struct err *e)
 {
+	/* A page cache of 1 MiB, not sqlite's 2: the pool opens a
+	 * connection per thread that runs at once, and the file's pages
+	 * stay in the kernel's cache anyway. */
 	static const char pragmas[] = "PRAGMA foreign_keys = ON;"
-				      "PRAGMA synchronous = FULL;";
+				      "PRAGMA synchronous = FULL;"
+				      "PRAGMA cache_size = -1024;";
 	struct sq_conn *c = xcalloc(1, sizeof(*c));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 		    SQLITE_OPEN_NOMUTEX;
