@@ -85,6 +85,12 @@ static bool scan_answer(struct reg_ctx *ctx, struct http_req *req,
 		reg_reply_error(req, &e);
 		return true;
 	}
+	if (sc.has_result && !sc.report) {
+		/* Its blob is lost: the next scan of the image makes it. */
+		reg_reply_errorf(req, ERR_DB, "the stored report is lost");
+		stor_scan_release(&sc);
+		return true;
+	}
 	if (sc.has_result && sc.report) {
 		scan_reply_report(ctx, req, name, sc.report);
 	} else if (sc.state == STOR_SCAN_FAILED) {

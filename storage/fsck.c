@@ -11,7 +11,8 @@
  *     an index's child that is not a manifest of the repository (never
  *     pushed, or not pulled through yet), an absent non-distributable
  *     layer.  A manifest that lost something is named with its tags;
- *  4. every repository link backed by a blob file;
+ *  4. every repository link backed by a blob file, and every scan result
+ *     by its report's blob;
  *  5. upload sessions and their data, and temporary files.
  *
  * Orphans, ownerless upload data and old temporary files are garbage that
@@ -606,6 +607,38 @@ out:
 	return ret;
 }
 
+/* A scan result whose report blob is absent: looked at again under the
+ * pin, as links are (a re-match may have replaced the row, and gc freed
+ * the blob it named). */
+static int fsck_report(void *arg, const struct stor_row *r, struct err *e)
+{
+	struct fsck *f = arg;
+	char ds[DIGEST_STR_MAX], rs[DIGEST_STR_MAX];
+	struct stor_scan sc;
+	const char *why;
+	int pin, ret = -1;
+
+	if (fsck_blob_ok(f, &r->other, &why, e) < 0)
+		return -1;
+	if (!why)
+		return 0;
+	if (stor_pin(f->st, false, &pin, e) < 0)
+		return -1;
+	if (stor_scan_get(f->st, &r->digest, false, &sc, e) < 0)
+		goto out;
+	if (sc.in_blob && digest_eq(&sc.report_blob, &r->other) &&
+	    fsck_blob_ok(f, &r->other, &why, e) == 0 && why)
+		fsck_problem(f, STOR_FSCK_MISSING,
+			     "scan report of %s lost blob %s (%s)",
+			     digest_str(&r->digest, ds),
+			     digest_str(&r->other, rs), why);
+	stor_scan_release(&sc);
+	ret = 0;
+out:
+	stor_unpin(pin);
+	return ret;
+}
+
 /* --- 5. Uploads
  * ------------------------------------------------------------------ */
 
@@ -674,6 +707,8 @@ int stor_fsck(struct stor *st, const struct stor_fsck_opts *o,
 	    f.m->maint->list(f.m, STOR_LIST_MANIFESTS, NULL, fsck_manifest, &f,
 			     e) < 0 ||
 	    fsck_links(&f, e) < 0 ||
+	    f.m->maint->list(f.m, STOR_LIST_REPORTS, NULL, fsck_report, &f,
+			     e) < 0 ||
 	    f.m->maint->list(f.m, STOR_LIST_UPLOADS, NULL, fsck_session, &f,
 			     e) < 0 ||
 	    f.b->maint->up_walk(f.b, fsck_upload_file, &f, e) < 0 ||

@@ -54,6 +54,11 @@ static int ms_list_row(enum stor_list what, sqlite3_stmt *s, struct stor_row *r,
 	case STOR_LIST_LINKS:
 		r->created = sqlite3_column_int64(s, 2);
 		return sq_col_digest(s, 1, &r->digest, e);
+	case STOR_LIST_REPORTS:
+		r->has_other = true;
+		if (sq_col_digest(s, 2, &r->other, e) < 0)
+			return -1;
+		return sq_col_digest(s, 1, &r->digest, e);
 	case STOR_LIST_UPLOADS:
 		r->name = ms_text(s, 1);
 		r->size = sqlite3_column_int64(s, 2);
@@ -115,6 +120,13 @@ static int ms_list(struct stor_meta *m, enum stor_list what, const char *repo,
 				" FROM uploads WHERE ?1 IS NULL OR repo = ?1"
 				" ORDER BY repo, id",
 			},
+		[STOR_LIST_REPORTS] =
+			{
+				"list scan report blobs",
+				"SELECT '', digest, report_blob FROM"
+				" scan_results WHERE report_blob IS NOT NULL"
+				" AND ?1 IS NULL ORDER BY digest",
+			},
 	};
 	struct ms_each x = {what, fn, arg};
 	int n;
@@ -155,7 +167,10 @@ static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
 		"SELECT repo, digest, 0, NULL, NULL FROM manifests"
 		" WHERE digest = ?1"
 		" UNION ALL SELECT repo, digest, 0, NULL, NULL"
-		" FROM manifest_refs WHERE child = ?1",
+		" FROM manifest_refs WHERE child = ?1"
+		/* A scan report, as its result row names it. */
+		" UNION ALL SELECT '', digest, 0, NULL, NULL"
+		" FROM scan_results WHERE report_blob = ?1",
 	};
 	static const struct sq_stmt recent = {
 		"find recent blob link",

@@ -169,14 +169,17 @@ static int sq_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
 	return changes < 0 ? -1 : 0;
 }
 
+/* The row names the report's blob (r->report_digest, which scan_store.c
+ * sets); the text is not kept here. */
 static const struct sq_stmt sq_scan_result_put_q = {
 	"store scan result",
-	"INSERT INTO scan_results (digest, report, findings, db_version,"
-	" checked_db, created, updated)"
-	" SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?5"
+	"INSERT INTO scan_results (digest, report, report_blob, findings,"
+	" db_version, checked_db, created, updated)"
+	" SELECT ?1, '', ?2, ?3, ?4, ?4, ?5, ?5"
 	" WHERE EXISTS (SELECT 1 FROM scan_jobs WHERE digest = ?1)"
 	" ON CONFLICT (digest) DO UPDATE SET"
-	" report = excluded.report,"
+	" report = '',"
+	" report_blob = excluded.report_blob,"
 	" findings = excluded.findings,"
 	" db_version = excluded.db_version,"
 	" checked_db = excluded.checked_db,"
@@ -186,11 +189,11 @@ static const struct sq_stmt sq_scan_result_put_q = {
 static int sq_scan_result_put(struct stor_meta *m, const struct digest *dg,
 			      const struct stor_scan_result *r, struct err *e)
 {
-	char ds[DIGEST_STR_MAX];
+	char ds[DIGEST_STR_MAX], rs[DIGEST_STR_MAX];
 	int n;
 
 	n = sq_do(sq_of(m), &sq_scan_result_put_q, NULL, NULL, e, "ssssi",
-		  digest_str(dg, ds), r->report,
+		  digest_str(dg, ds), digest_str(r->report_digest, rs),
 		  r->findings ? r->findings : "[]", r->db_version, sq_now());
 	return n < 0 ? -1 : 0;
 }
@@ -347,7 +350,6 @@ static int sq_scan_row(void *arg, sqlite3_stmt *s, struct err *e)
 {
 	struct stor_scan *out = arg;
 
-	(void)e;
 	out->state = sq_scan_state(sqlite3_column_text(s, 0));
 	out->attempts = sqlite3_column_int(s, 1);
 	out->error = sq_col_strdup(s, 2);
@@ -357,6 +359,11 @@ static int sq_scan_row(void *arg, sqlite3_stmt *s, struct err *e)
 	out->db_version = sq_col_strdup(s, 6);
 	out->checked_db = sq_col_strdup(s, 7);
 	out->updated = sqlite3_column_int64(s, 8);
+	if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
+		if (sq_col_digest(s, 9, &out->report_blob, e) < 0)
+			return -1;
+		out->in_blob = true;
+	}
 	return 0;
 }
 
@@ -366,8 +373,9 @@ static int sq_scan_get(struct stor_meta *m, const struct digest *dg,
 	static const struct sq_stmt q = {
 		"read scan",
 		"SELECT j.state, j.attempts, j.error, r.digest IS NOT NULL,"
-		" CASE WHEN ?2 THEN r.report END, r.findings,"
-		" r.db_version, r.checked_db, r.updated"
+		" CASE WHEN ?2 AND r.report_blob IS NULL THEN r.report END,"
+		" r.findings,"
+		" r.db_version, r.checked_db, r.updated, r.report_blob"
 		" FROM (SELECT ?1 AS digest) k"
 		" LEFT JOIN scan_jobs j ON j.digest = k.digest"
 		" LEFT JOIN scan_results r ON r.digest = k.digest",
@@ -545,15 +553,16 @@ static int sq_outcome_rows(struct sq_conn *c, const struct stor_scan_outcome *o,
 {
 	const struct stor_scan_result *r = o->result;
 	struct sq_finish_arg done = {o->job, NULL, 0, false};
-	char ds[DIGEST_STR_MAX];
+	char ds[DIGEST_STR_MAX], rs[DIGEST_STR_MAX];
 
 	for (size_t i = 0; i < o->nrefs; i++)
 		if (sq_referrer_put(c, &o->refs[i], e) < 0)
 			return -1;
 	digest_str(&o->job->digest, ds);
 	if (r && sq_run(c, &sq_scan_result_put_q, NULL, NULL, e, "ssssi", ds,
-			r->report, r->findings ? r->findings : "[]",
-			r->db_version, sq_now()) < 0)
+			digest_str(r->report_digest, rs),
+			r->findings ? r->findings : "[]", r->db_version,
+			sq_now()) < 0)
 		return -1;
 	if (!r && sq_run(c, &sq_scan_checked_q, NULL, NULL, e, "ss", ds,
 			 o->checked_db) < 0)

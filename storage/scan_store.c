@@ -1,10 +1,13 @@
 /* scan_store.c: the "Scan jobs and reports" part of storage.h, over the
  * metadata backend's scan queue (struct stor_scanq_ops). */
 #include "storage/storage_int.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/banned.h"
 
@@ -51,12 +54,36 @@ int stor_scan_recover(struct stor *st, int max_attempts, size_t *n,
 	return meta(st)->scanq->scan_recover(meta(st), max_attempts, n, e);
 }
 
+/* The report's digest: the caller's, else hashed into *own. */
+static const struct digest *scan_report_dg(const struct stor_scan_result *r,
+					   struct digest *own)
+{
+	if (r->report_digest)
+		return r->report_digest;
+	digest_of(DIGEST_SHA256, r->report, strlen(r->report), own);
+	return own;
+}
+
 int stor_scan_result_put(struct stor *st, const struct digest *dg,
 			 const struct stor_scan_result *r, struct err *e)
 {
+	struct stor_blobs *bs = stor_blobs_of(st);
+	struct stor_scan_result row;
+	struct digest own;
+	int pin, ret;
+
 	if (!r->report)
 		return err_set(e, ERR_INTERNAL, "scan result without report");
-	return meta(st)->scanq->scan_result_put(meta(st), dg, r, e);
+	row = *r;
+	row.report_digest = scan_report_dg(r, &own);
+	if (stor_pin(st, false, &pin, e) < 0) /* see gc.c */
+		return -1;
+	ret = bs->ops->put(bs, row.report_digest, r->report, strlen(r->report),
+			   e);
+	if (ret == 0)
+		ret = meta(st)->scanq->scan_result_put(meta(st), dg, &row, e);
+	stor_unpin(pin);
+	return ret;
 }
 
 int stor_scan_checked(struct stor *st, const struct digest *dg,
@@ -84,10 +111,54 @@ int stor_scan_wait(struct stor *st, const struct stor_scan_job *job,
 	return meta(st)->scanq->scan_wait(meta(st), job, children, n, ready, e);
 }
 
+/* The report text of blob dg into *out (NULL if the blob is lost: the
+ * caller scans the image again). */
+static int scan_report_read(struct stor *st, const struct digest *dg,
+			    char **out, struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+	struct err sub = ERR_INIT;
+	int64_t size;
+	char *text;
+	int fd, ret;
+
+	*out = NULL;
+	if (stor_blob_open(st, NULL, dg, &fd, &size, &sub) < 0) {
+		if (sub.code != ERR_BLOB_UNKNOWN)
+			return err_set(e, sub.code, "%s", sub.msg);
+		log_msg(LL_WARN, "scan report %s: %s", digest_str(dg, ds),
+			sub.msg);
+		return 0;
+	}
+	if ((uint64_t)size >= SIZE_MAX) {
+		close(fd);
+		return err_set(e, ERR_IO, "scan report %s is too large",
+			       digest_str(dg, ds));
+	}
+	text = xmalloc((size_t)size + 1);
+	ret = stor_read_full(fd, text, (size_t)size, "scan report", e);
+	close(fd);
+	if (ret < 0) {
+		free(text);
+		return -1;
+	}
+	text[size] = '\0';
+	*out = text;
+	return 0;
+}
+
 int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		  struct stor_scan *out, struct err *e)
 {
-	return meta(st)->scanq->scan_get(meta(st), dg, with_report, out, e);
+	if (meta(st)->scanq->scan_get(meta(st), dg, with_report, out, e) < 0)
+		return -1;
+	if (!with_report || !out->has_result || !out->in_blob)
+		return 0;
+	if (scan_report_read(st, &out->report_blob, &out->report, e) < 0) {
+		stor_scan_release(out);
+		return -1;
+	}
+	return 0;
 }
 
 int stor_scan_forget(struct stor *st, const struct digest *dg, struct err *e)
@@ -117,20 +188,35 @@ int stor_scan_claim_rematch(struct stor *st, int64_t lease_s,
 						   n, e);
 }
 
-/* Every blob of a batch, manifests included, checked against its digest. */
-static int scan_blobs(const struct stor_scan_outcome *v, size_t n,
-		      struct stor_blob_data **out, size_t *count, struct err *e)
+/* Whether dg is among v[0..n). */
+static bool scan_blob_listed(const struct stor_blob_data *v, size_t n,
+			     const struct digest *dg)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].digest == dg || digest_eq(v[i].digest, dg))
+			return true;
+	return false;
+}
+
+/* Every blob of a batch: each referrer's, its manifest, and each result's
+ * report unless one of its referrers carries it.  rows[] gets the results
+ * with their report digests (hashed here if the caller had none, into
+ * dgs[]).  The digests are the callers' (rs_pub_plan() computed them from
+ * these bytes): not hashed again. */
+static void scan_blobs(const struct stor_scan_outcome *v, size_t n,
+		       struct stor_scan_result *rows, struct digest *dgs,
+		       struct stor_blob_data **out, size_t *count)
 {
 	struct stor_blob_data *b;
-	char ds[DIGEST_STR_MAX];
-	struct digest got;
 	size_t k = 0, cap = 0;
 
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < v[i].nrefs; j++)
 			cap += v[i].refs[j].nblobs + 1;
-	b = xcalloc(cap + 1, sizeof(*b));
+	b = xcalloc(cap + n + 1, sizeof(*b));
 	for (size_t i = 0; i < n; i++) {
+		size_t first = k;
+
 		for (size_t j = 0; j < v[i].nrefs; j++) {
 			const struct stor_scan_referrer *r = &v[i].refs[j];
 
@@ -139,31 +225,37 @@ static int scan_blobs(const struct stor_scan_outcome *v, size_t n,
 			b[k++] = (struct stor_blob_data){
 				r->put->digest, r->put->body, r->put->len};
 		}
-	}
-	for (size_t i = 0; i < k; i++) {
-		digest_of(b[i].digest->alg, b[i].data, b[i].len, &got);
-		if (!digest_eq(&got, b[i].digest)) {
-			err_set(e, ERR_DIGEST_INVALID, "report blob is not %s",
-				digest_str(b[i].digest, ds));
-			free(b);
-			return -1;
-		}
+		if (!v[i].result)
+			continue;
+		rows[i] = *v[i].result;
+		rows[i].report_digest = scan_report_dg(v[i].result, &dgs[i]);
+		if (!scan_blob_listed(b + first, k - first,
+				      rows[i].report_digest))
+			b[k++] = (struct stor_blob_data){
+				rows[i].report_digest, rows[i].report,
+				strlen(rows[i].report)};
 	}
 	*out = b;
 	*count = k;
-	return 0;
 }
 
 int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 			  size_t n, struct err *e)
 {
 	struct stor_blobs *bs = stor_blobs_of(st);
+	struct stor_scan_outcome *o = xcalloc(n + 1, sizeof(*o));
+	struct stor_scan_result *rows = xcalloc(n + 1, sizeof(*rows));
+	struct digest *dgs = xcalloc(n + 1, sizeof(*dgs));
 	struct stor_blob_data *b = NULL;
 	size_t nb = 0;
 	int pin, ret = -1;
 
-	if (scan_blobs(v, n, &b, &nb, e) < 0)
-		return -1;
+	scan_blobs(v, n, rows, dgs, &b, &nb);
+	for (size_t i = 0; i < n; i++) {
+		o[i] = v[i];
+		if (v[i].result)
+			o[i].result = &rows[i];
+	}
 	if (stor_pin(st, false, &pin, e) < 0) /* see gc.c */
 		goto out;
 	if (bs->ops->put_many) {
@@ -175,9 +267,12 @@ int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 					   e);
 	}
 	if (ret == 0)
-		ret = meta(st)->scanq->scan_finish_many(meta(st), v, n, e);
+		ret = meta(st)->scanq->scan_finish_many(meta(st), o, n, e);
 	stor_unpin(pin);
 out:
 	free(b);
+	free(dgs);
+	free(rows);
+	free(o);
 	return ret;
 }

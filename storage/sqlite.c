@@ -134,6 +134,13 @@ static const char *const sq_migrations[] = {
 	" digest TEXT PRIMARY KEY,"
 	" size INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+	/* 3 -> 4: a report is kept once, as a blob (the one its referrer
+	 * lists), and its row names it in report_blob (report is then "");
+	 * rows written before keep their text.  Adding a column is
+	 * instant, however many reports there are. */
+	"ALTER TABLE scan_results ADD COLUMN report_blob TEXT;"
+	"CREATE INDEX scan_results_by_blob ON scan_results(report_blob)"
+	" WHERE report_blob IS NOT NULL;",
 };
 
 #define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
@@ -171,8 +178,12 @@ static void sq_conn_free(struct sq_conn *c)
 
 static struct sq_conn *sq_conn_open(struct sq *sq, struct err *e)
 {
+	/* A page cache of 1 MiB, not sqlite's 2: the pool opens a
+	 * connection per thread that runs at once, and the file's pages
+	 * stay in the kernel's cache anyway. */
 	static const char pragmas[] = "PRAGMA foreign_keys = ON;"
-				      "PRAGMA synchronous = FULL;";
+				      "PRAGMA synchronous = FULL;"
+				      "PRAGMA cache_size = -1024;";
 	struct sq_conn *c = xcalloc(1, sizeof(*c));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 		    SQLITE_OPEN_NOMUTEX;

@@ -785,8 +785,8 @@ int stor_manifest_put(struct stor *st, const struct stor_manifest_put *m,
 	return ret;
 }
 
-/* Reads exactly len bytes from the start of fd. */
-static int read_full(int fd, char *p, size_t len, struct err *e)
+int stor_read_full(int fd, char *p, size_t len, const char *what,
+		   struct err *e)
 {
 	size_t off = 0;
 	ssize_t n;
@@ -796,9 +796,9 @@ static int read_full(int fd, char *p, size_t len, struct err *e)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return err_errno(e, ERR_IO, errno, "read manifest");
+			return err_errno(e, ERR_IO, errno, "read %s", what);
 		if (n == 0)
-			return err_set(e, ERR_IO, "manifest file is short");
+			return err_set(e, ERR_IO, "%s file is short", what);
 		off += (size_t)n;
 	}
 	return 0;
@@ -832,7 +832,7 @@ int stor_manifest_get(struct stor *st, const char *repo, const char *tag,
 	}
 	m->len = (size_t)size;
 	m->body = xmalloc(m->len + 1);
-	if (read_full(fd, m->body, m->len, e) < 0)
+	if (stor_read_full(fd, m->body, m->len, "manifest", e) < 0)
 		goto out;
 	m->body[m->len] = '\0';
 	*out = m;

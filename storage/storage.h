@@ -286,11 +286,17 @@ struct stor_scan_job {
 };
 void stor_scan_job_release(struct stor_scan_job *job);
 
+/* A report is stored once, as a blob (content-addressed: the same bytes
+ * as the referrer that carries it, when there is one); its row names the
+ * blob.  gc keeps the blobs that rows name. */
 struct stor_scan_result {
 	const char *report;	/* report JSON */
 	const char *findings;	/* short JSON for the pull policy (opaque
 				 * here; see rs_findings()) */
 	const char *db_version; /* of the report's findings; NULL: no data */
+	/* report's digest, if the caller has it (not hashed again), or
+	 * NULL */
+	const struct digest *report_digest;
 };
 
 /* The state of one digest's scan. */
@@ -299,7 +305,11 @@ struct stor_scan {
 	int attempts;
 	char *error; /* why it failed, or NULL */
 	bool has_result;
-	char *report;	  /* if asked for and has_result */
+	char *report;	  /* if asked for and has_result (NULL if its blob
+			   * is lost: see report_blob) */
+	bool in_blob;	  /* the report is kept as blob report_blob (rows
+			   * written before that keep it inline) */
+	struct digest report_blob;
 	char *findings;	  /* if has_result */
 	char *db_version; /* of the report; NULL: no data */
 	char *checked_db; /* last DB matched against; NULL: none */
@@ -326,8 +336,9 @@ int stor_scan_claim(struct stor *st, int64_t lease_s, struct stor_scan_job *job,
  * or failed once they have been claimed max_attempts times. */
 int stor_scan_recover(struct stor *st, int max_attempts, size_t *n,
 		      struct err *e);
-/* Stores (or replaces) the result of dg.  Does nothing if the job is gone
- * (the image was deleted meanwhile). */
+/* Stores (or replaces) the result of dg: the report's blob (durable
+ * first), then its row.  The row is not written if the job is gone (the
+ * image was deleted meanwhile). */
 int stor_scan_result_put(struct stor *st, const struct digest *dg,
 			 const struct stor_scan_result *r, struct err *e);
 /* Notes that the result was matched against db_version (NULL: no data)
@@ -372,7 +383,8 @@ int stor_scan_stats(struct stor *st, struct stor_scan_stats *out,
 int stor_scan_claim_rematch(struct stor *st, int64_t lease_s,
 			    struct stor_scan_job *jobs, size_t max, size_t *n,
 			    struct err *e);
-/* A small blob held in memory; digest is data's (checked). */
+/* A small blob held in memory; digest is data's, as the caller computed
+ * it from these bytes (not hashed again). */
 struct stor_blob_data {
 	const struct digest *digest;
 	const void *data;
@@ -397,9 +409,10 @@ struct stor_scan_outcome {
 	size_t nrefs;
 };
 /* Finishes claimed jobs: each one's result (or checked DB), referrers and
- * stor_scan_done().  The blobs are made durable together, then every row
- * changes in one transaction: all or nothing (blobs left over by a
- * failure are gc's). */
+ * stor_scan_done().  The blobs (a result's report among them, if no
+ * referrer carries it) are made durable together, then every row changes
+ * in one transaction: all or nothing (blobs left over by a failure are
+ * gc's). */
 int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 			  size_t n, struct err *e);
 

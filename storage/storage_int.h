@@ -197,6 +197,10 @@ struct stor_meta *stor_meta_of(struct stor *st);
  * newer mtime of meta.db and meta.db-wal; 0: unknown).  fsck compares it
  * with the blobs' times. */
 int64_t stor_meta_written(const struct stor *st);
+/* Reads exactly len bytes from the start of fd (what: the file, for
+ * errors). */
+int stor_read_full(int fd, char *p, size_t len, const char *what,
+		   struct err *e);
 /* A blob found damaged (serve's size check, the scrub): moved to
  * DIR/quarantine/ (so it is never served and a push can store it again),
  * counted and logged with why. */
@@ -217,6 +221,7 @@ struct stor_scanq_ops {
 			  struct stor_scan_job *job, struct err *e);
 	int (*scan_recover)(struct stor_meta *m, int max_attempts, size_t *n,
 			    struct err *e);
+	/* r->report_digest is set: the report's blob is in place. */
 	int (*scan_result_put)(struct stor_meta *m, const struct digest *dg,
 			       const struct stor_scan_result *r, struct err *e);
 	int (*scan_checked)(struct stor_meta *m, const struct digest *dg,
@@ -311,6 +316,8 @@ enum stor_list {
 	STOR_LIST_LINKS,     /* repo, digest (blob), created */
 	STOR_LIST_UPLOADS,   /* repo, name (id), size (received),
 			      * created, updated */
+	STOR_LIST_REPORTS,   /* digest (image), other (its report's blob);
+			      * repo "": listed for no repository alone */
 };
 
 enum stor_rel {
@@ -341,7 +348,8 @@ struct stor_maint_ops {
 	int (*list)(struct stor_meta *m, enum stor_list what, const char *repo,
 		    stor_row_fn fn, void *arg, struct err *e);
 	/* What keeps blob dg: fn gets each manifest (repo, digest) that is
-	 * dg or refers to it; *linked says whether a repository linked dg
+	 * dg or refers to it, and each scan result ("", the image's digest)
+	 * whose report it is; *linked says whether a repository linked dg
 	 * after `since` (unix time). */
 	int (*blob_users)(struct stor_meta *m, const struct digest *dg,
 			  int64_t since, stor_row_fn fn, void *arg,

@@ -89,6 +89,9 @@ static int rs_item_refs(struct rs_item *it, const json_t *report, struct err *e)
 		if (rs_pub_plan(j->st, j->repos[i], &j->job->digest, known,
 				report, it->text, p, e) < 0)
 			return -1;
+		/* The report's own blob: hashed once, stored once. */
+		if (p->borrowed)
+			it->result.report_digest = &p->refs[1];
 		if (!p->put.repo || p->in_place)
 			continue;
 		it->refs[it->nrefs++] = (struct stor_scan_referrer){
@@ -503,7 +506,8 @@ static int rs_item_match(struct rs_item *it, struct rs_memo *memo,
 		goto out;
 	}
 	j->what = "re-matched";
-	it->result = (struct stor_scan_result){it->text, it->findings, j->dbv};
+	it->result = (struct stor_scan_result){it->text, it->findings, j->dbv,
+					       NULL};
 	it->out.result = &it->result;
 	if (rs_item_refs(it, report, e) < 0)
 		goto out;
@@ -548,14 +552,38 @@ static int rs_item_prepare(struct rs_worker *w, struct stor_scan_job *job,
 	return 0;
 }
 
+/* Writes items[0..k) at once (their jobs done, or failed together) and
+ * frees them. */
+static void rs_batch_write(struct rs_worker *w, struct rs_item *items,
+			   size_t k)
+{
+	struct stor_scan_outcome *out = xcalloc(k + 1, sizeof(*out));
+	struct err e = ERR_INIT;
+	size_t i;
+
+	for (i = 0; i < k; i++)
+		out[i] = items[i].out;
+	if (k && stor_scan_finish_many(w->pool->st, out, k, &e) < 0) {
+		for (i = 0; i < k; i++)
+			rs_job_fail(&items[i].j, &e);
+	} else {
+		for (i = 0; i < k; i++) {
+			rs_job_log(&items[i].j, items[i].report, &items[i].t0);
+			rs_notify(w->pool, &items[i].j.job->digest);
+		}
+	}
+	for (i = 0; i < k; i++)
+		rs_item_release(&items[i]);
+	free(out);
+}
+
 bool rs_batch_run(struct rs_worker *w)
 {
 	struct stor_scan_job *jobs = xcalloc(RS_BATCH, sizeof(*jobs));
 	struct rs_item *items = xcalloc(RS_BATCH, sizeof(*items));
-	struct stor_scan_outcome *out = xcalloc(RS_BATCH, sizeof(*out));
 	struct rs_memo memo = {0};
 	struct err e = ERR_INIT;
-	size_t n = 0, k = 0, i;
+	size_t n = 0, k = 0, bytes = 0, i;
 
 	if (stor_scan_claim_rematch(w->pool->st, RS_LEASE_S, jobs, RS_BATCH, &n,
 				    &e) < 0)
@@ -565,24 +593,19 @@ bool rs_batch_run(struct rs_worker *w)
 	for (i = 0; i < n; i++) {
 		if (rs_item_prepare(w, &jobs[i], &memo, &items[k]) <= 0)
 			continue;
-		out[k] = items[k].out;
-		k++;
+		bytes += items[k].text ? strlen(items[k].text) : 0;
+		/* The reports wait in memory for the write: a batch of
+		 * large ones is written in parts. */
+		if (++k == RS_BATCH || bytes >= RS_BATCH_BYTES) {
+			rs_batch_write(w, items, k);
+			k = 0;
+			bytes = 0;
+		}
 	}
-	if (k && stor_scan_finish_many(w->pool->st, out, k, &e) < 0) {
-		for (i = 0; i < k; i++)
-			rs_job_fail(&items[i].j, &e);
-		k = 0;
-	}
-	for (i = 0; i < k; i++) {
-		rs_job_log(&items[i].j, items[i].report, &items[i].t0);
-		rs_notify(w->pool, &items[i].j.job->digest);
-	}
+	rs_batch_write(w, items, k);
 	for (i = 0; i < n; i++)
 		stor_scan_job_release(&jobs[i]);
-	for (i = 0; i < RS_BATCH; i++)
-		rs_item_release(&items[i]);
 	rs_memo_release(&memo);
-	free(out);
 	free(items);
 	free(jobs);
 	return n > 0;

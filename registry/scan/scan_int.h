@@ -36,6 +36,9 @@
 #define RS_DB_POLL_S 2
 /* Most re-match jobs a worker claims and writes at once. */
 #define RS_BATCH 64
+/* A batch is written once the reports it holds reach this many bytes
+ * (each worker holds one batch: this bounds their memory). */
+#define RS_BATCH_BYTES (1u << 20)
 /* Most platforms an index report lists. */
 #define RS_MAX_PLATFORMS 256
 

@@ -24,6 +24,9 @@
 #include "tests/unit/tmpstore.h"
 #include "common/banned.h"
 
+/* The schema version of a store this code creates (sq_migrations[]). */
+#define SCHEMA_NOW 4
+
 #define REPO	 "library/app"
 #define MT_IMAGE "application/vnd.oci.image.manifest.v1+json"
 
@@ -232,7 +235,7 @@ static void test_backup_restore(void **state)
 	assert_int_equal(s.linked, 3);
 	assert_int_equal(s.missing + s.corrupt, 0);
 	assert_int_equal(s.files, 2); /* vulndb.db, htpasswd */
-	assert_int_equal(s.schema, 3);
+	assert_int_equal(s.schema, SCHEMA_NOW);
 	assert_true(exists(fx->dest, BACKUP_MARKER));
 	assert_false(exists(fx->dest, "uploads"));
 	assert_int_equal(sql_int(fx->dest, "meta.db",
@@ -469,22 +472,25 @@ static void migrate_from(int ver)
 	old_blob(dir, old_manifest, &mf);
 	snprintf(path, sizeof(path), "%s/meta.db", dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	/* As that customs made it: each migration up to ver, in order. */
+	/* As that customs made it: each migration up to ver, in order, the
+	 * rows of each version written when it was current. */
 	for (int v = 1; v <= ver; v++) {
 		snprintf(path, sizeof(path), "tests/data/schema/v%d.sql", v);
 		run_sql_file(db, path);
+		if (v == 1)
+			run_sql_file(db, "tests/data/schema/rows.sql");
+		if (v == 2)
+			run_sql_file(db, "tests/data/schema/rows-v2.sql");
 	}
 	snprintf(path, sizeof(path), "PRAGMA user_version = %d", ver);
 	assert_int_equal(sqlite3_exec(db, path, NULL, NULL, NULL), SQLITE_OK);
-	run_sql_file(db, "tests/data/schema/rows.sql");
-	if (ver >= 2)
-		run_sql_file(db, "tests/data/schema/rows-v2.sql");
 	sqlite3_close(db);
 	assert_int_equal(sql_int(dir, "meta.db", "PRAGMA user_version"), ver);
 
 	st = stor_open(dir, &e);
 	assert_non_null(st);
-	assert_int_equal(sql_int(dir, "meta.db", "PRAGMA user_version"), 3);
+	assert_int_equal(sql_int(dir, "meta.db", "PRAGMA user_version"),
+			 SCHEMA_NOW);
 	/* What it had. */
 	assert_int_equal(stor_manifest_get(st, "library/old", "v1", NULL, &m,
 					   &e),
@@ -543,6 +549,12 @@ static void test_migrate_v2(void **state)
 	migrate_from(2);
 }
 
+static void test_migrate_v3(void **state)
+{
+	(void)state;
+	migrate_from(3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +568,7 @@ int main(void)
 						fx_setup, fx_teardown),
 		cmocka_unit_test(test_migrate_v1),
 		cmocka_unit_test(test_migrate_v2),
+		cmocka_unit_test(test_migrate_v3),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
