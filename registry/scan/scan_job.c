@@ -143,7 +143,8 @@ static void rs_index_filter(struct rs_job *j, struct rs_platform *p, size_t n)
 		    oci_manifest_kind_of(m->body, m->len) == OCI_KIND_ARTIFACT)
 			p[i].skip = "not a container image";
 		else if (e.code == ERR_MANIFEST_UNKNOWN)
-			p[i].skip = "not in this repository (not pulled yet)";
+			p[i].skip = "not in this repository (never pushed, "
+				    "or not pulled through yet)";
 		stor_manifest_free(m);
 	}
 }
