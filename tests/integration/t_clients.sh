@@ -16,6 +16,35 @@ if ldd "$CUSTOMS" 2>/dev/null | grep -q libasan; then
 	SERVERS=customs
 fi
 
+D=$TMP/docker
+DK_PID=
+dk_stop() {
+	if [ -n "$DK_PID" ] && kill "$DK_PID" 2>/dev/null; then
+		for _ in $(seq 1 100); do
+			kill -0 "$DK_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$DK_PID" 2>/dev/null || true
+	fi
+	DK_PID=
+}
+# dockerd and podman's overlay driver bind-mount their roots onto
+# themselves: undo that, deepest first, so the scratch directory can go.
+umount_under() {
+	awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts |
+		sort -r | while read -r m; do umount -l "$m" || true; done
+}
+clients_exit() {
+	local rc=$?
+
+	set +e
+	dk_stop
+	umount_under "$TMP"
+	(exit "$rc")
+	px_exit
+}
+trap clients_exit EXIT
+
 L=$TMP/layout
 mkdir -p "$TMP/a/etc" "$TMP/b/etc" "$TMP/c/etc"
 echo a >"$TMP/a/etc/hostname"
@@ -79,6 +108,8 @@ cell() {
 # why LOG: one word for a failure, from what the client printed.
 why() {
 	grep -oE '\b[A-Z]+(_[A-Z]+)+\b' "$1" | head -n 1 | grep . ||
+		grep -oiE 'manifest blob unknown|manifest unknown|blob unknown|unsupported|not found|invalid|denied' \
+			"$1" | head -n 1 | tr 'a-z ' 'A-Z_' | grep . ||
 		grep -oE '\b[45][0-9][0-9]\b' "$1" | head -n 1 | grep . ||
 		echo error
 }
@@ -264,12 +295,36 @@ runroot = "$TMP/pmorun"
 pull_options = {enable_partial_images = "true", use_hard_links = "false"}
 EOF
 pmo_ok=
-pm_zstd_pull() { # REF
+pm_zstd_pull() { # ADDR LOG: a partial pull, no whole GET of the layer
+	local ref=$1/clients/podman:zstd n ldg
+
+	"${SK[@]}" inspect --raw --tls-verify=false "docker://$ref" >"$TMP/raw" ||
+		return 1
+	ldg=$(jq -r '.layers[0].digest' "$TMP/raw")
+	n=$(wc -l <"$2")
 	CONTAINERS_STORAGE_CONF=$TMP/storage.conf "${PMO[@]}" rmi -a -f >/dev/null 2>&1
 	CONTAINERS_STORAGE_CONF=$TMP/storage.conf "${PMO[@]}" pull -q \
-		--tls-verify=false "$1" >"$TMP/id" || return 1
+		--tls-verify=false "$ref" >"$TMP/id" || return 1
 	[ "sha256:$(tail -n 1 "$TMP/id")" = "$cfg_c" ] ||
 		{ echo "pulled $(tail -n 1 "$TMP/id"), want $cfg_c"; return 1; }
+	tail -n +"$((n + 1))" "$2" | grep -E "GET /v2/clients/podman/blobs/$ldg" >"$TMP/gets"
+	grep -qE "$ldg( HTTP/1.1\")? 206 " "$TMP/gets" ||
+		{ echo "no ranged GET of the layer: $(cat "$TMP/gets")"; return 1; }
+	if grep -qE "$ldg( HTTP/1.1\")? 200 " "$TMP/gets"; then
+		echo "WHOLE_BLOB: the layer was fetched whole after the ranged GETs"
+		return 1
+	fi
+}
+# multi_range ADDR: whether the server answers two ranges with a 206
+# multipart/byteranges (what the partial pull asks for).
+multi_range() {
+	local ct
+
+	ct=$(curl -s -o /dev/null -w '%{http_code} %{content_type}' \
+		-H 'Range: bytes=0-9,20-29' "http://$1/v2/clients/skopeo/blobs/$(
+		jq -r '.layers[0].digest' "$L/blobs/sha256/${ma#sha256:}")")
+	case $ct in "206 multipart/byteranges"*) return 0 ;; esac
+	return 1
 }
 
 if [ -z "$pm_ok" ]; then
@@ -291,8 +346,16 @@ if [ -z "$pm_ok" ]; then
 		run podman "zstd:chunked pull (vfs)" "$s" pm_pull \
 			"$a/clients/podman:zstd" "$cfg_c"
 		if [ -z "$pmo_ok" ]; then
+			log=$TMP/server.log
+			[ "$s" = customs ] || log=$UP_DIR/log
 			run podman "zstd:chunked partial pull (overlay)" "$s" \
-				pm_zstd_pull "$a/clients/podman:zstd"
+				pm_zstd_pull "$a" "$log"
+			# Until customs answers several ranges with multipart/
+			# byteranges (issue 15), podman falls back to the whole
+			# blob: recorded, not required.
+			if [ -z "$RAN" ] && [ "$s" = customs ] && ! multi_range "$a"; then
+				sed -i '$ s/$/ (known gap: no multipart\/byteranges)/' "$MX"
+			fi
 		fi
 	done
 	[ -z "$pmo_ok" ] ||
@@ -345,31 +408,6 @@ else
 fi
 
 # --- docker: one engine of the test's own, each CLI there is -------------
-D=$TMP/docker
-DK_PID=
-dk_stop() {
-	if [ -n "$DK_PID" ] && kill "$DK_PID" 2>/dev/null; then
-		for _ in $(seq 1 100); do
-			kill -0 "$DK_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$DK_PID" 2>/dev/null || true
-	fi
-	DK_PID=
-	# dockerd bind-mounts its data root onto itself: undo that, deepest
-	# first, so the scratch directory can go.
-	awk -v d="$D/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts |
-		sort -r | while read -r m; do umount -l "$m" || true; done
-}
-clients_exit() {
-	local rc=$?
-
-	set +e
-	dk_stop
-	(exit "$rc")
-	px_exit
-}
-trap clients_exit EXIT
 
 # dk_start: prints why not when the engine cannot run here.
 dk_start() {
@@ -455,6 +493,7 @@ for c in $clis; do
 done
 [ -n "$clis" ] || skipcell docker push "$dk_ok"
 dk_stop
+umount_under "$D"
 
 # --- containerd's ctr, a hosts.toml mirror -------------------------------
 CTD=$TMP/ctd
@@ -546,7 +585,11 @@ awk -F'|' '$3 == "customs" && $4 == "✓" { ok[$1 "|" $2] = 1 }
 	$3 == "reference" && $4 ~ /^✗/ { bad[$1 "|" $2] = $4 }
 	END { for (k in bad) if (k in ok) { split(k, p, "|")
 		print "reference fails, customs passes: " p[1] " " p[2] " (" bad[k] ")" } }' "$MX"
+awk -F'|' '$3 == "reference" && $4 == "✓" { ok[$1 "|" $2] = 1 }
+	$3 == "customs" && $4 ~ /^✗/ { bad[$1 "|" $2] = $4 }
+	END { for (k in bad) if (k in ok) { split(k, p, "|")
+		print "customs fails, reference passes: " p[1] " " p[2] " (" bad[k] ")" } }' "$MX"
 
 stop_server
-bad=$(awk -F'|' '$3 == "customs" && $4 ~ /^✗/ { print $1 " " $2 }' "$MX")
+bad=$(awk -F'|' '$3 == "customs" && $4 ~ /^✗/ && $4 !~ /known gap/ { print $1 " " $2 }' "$MX")
 [ -z "$bad" ] || fail "customs cells failed: $(echo "$bad" | paste -sd, -)"
