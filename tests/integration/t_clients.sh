@@ -28,12 +28,6 @@ dk_stop() {
 	fi
 	DK_PID=
 }
-# dockerd and podman's overlay driver bind-mount their roots onto
-# themselves: undo that, deepest first, so the scratch directory can go.
-umount_under() {
-	awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts |
-		sort -r | while read -r m; do umount -l "$m" || true; done
-}
 clients_exit() {
 	local rc=$?
 
@@ -57,17 +51,7 @@ mc=$(oci_image "$L" c "$TMP/c")
 cfg_a=$(jq -r .config.digest "$L/blobs/sha256/${ma#sha256:}")
 cfg_c=$(jq -r .config.digest "$L/blobs/sha256/${mc#sha256:}")
 # A two-platform index of a and b, tagged multi in the layout.
-jq -cn --arg a "$ma" --arg b "$mb" \
-	--argjson sa "$(stat -c %s "$L/blobs/sha256/${ma#sha256:}")" \
-	--argjson sb "$(stat -c %s "$L/blobs/sha256/${mb#sha256:}")" '{
-	schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
-	manifests: [
-	 {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $a,
-	  size: $sa, platform: {architecture: "amd64", os: "linux"}},
-	 {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $b,
-	  size: $sb, platform: {architecture: "arm64", os: "linux"}}]}' \
-	>"$TMP/index.json"
-read -r idx isz < <(oci_blob "$L" "$TMP/index.json")
+read -r idx isz < <(oci_multi "$L" "$ma/amd64" "$mb/arm64")
 # An artifact (not an image: its own artifactType, the empty config, a
 # text layer) whose subject is image a.
 echo -n '{}' >"$TMP/empty"
@@ -83,11 +67,8 @@ jq -cn --arg a "$ma" --argjson sa "$(stat -c %s "$L/blobs/sha256/${ma#sha256:}")
 	subject: {mediaType: "application/vnd.oci.image.manifest.v1+json",
 		  digest: $a, size: $sa}}' >"$TMP/art.json"
 read -r art asz < <(oci_blob "$L" "$TMP/art.json")
-jq --arg i "$idx" --argjson is "$isz" --arg r "$art" --argjson rs "$asz" \
-	'.manifests += [{
-	mediaType: "application/vnd.oci.image.index.v1+json", digest: $i,
-	size: $is, annotations: {"org.opencontainers.image.ref.name": "multi"}},
-	{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $r,
+jq --arg r "$art" --argjson rs "$asz" \
+	'.manifests += [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $r,
 	size: $rs, annotations: {"org.opencontainers.image.ref.name": "art"}}]' \
 	"$L/index.json" >"$L/index.tmp"
 mv "$L/index.tmp" "$L/index.json"
@@ -131,6 +112,15 @@ run() {
 		echo "$c $op against $s: $*"
 		tail -n 4 "$log" | sed 's/^/    /'
 	} >>"$DETAILS"
+}
+
+# run_if CLIENT OP SERVER WHY-NOT CMD...: run, if the last run passed.
+run_if() {
+	if [ -n "$RAN" ]; then
+		run "$1" "$2" "$3" "${@:5}"
+	else
+		cell "$1" "$2" "$3" "skipped: $4"
+	fi
 }
 
 # skipcell CLIENT OP REASON: the same for every server.
@@ -399,11 +389,7 @@ else
 	for s in $SERVERS; do
 		a=$(addr "$s")
 		run buildah "build+push" "$s" bh_build_push "$a"
-		if [ -n "$RAN" ]; then
-			run buildah pull "$s" bh_pull "$a"
-		else
-			cell buildah pull "$s" "skipped: nothing pushed"
-		fi
+		run_if buildah pull "$s" "nothing pushed" bh_pull "$a"
 	done
 fi
 
@@ -496,37 +482,12 @@ dk_stop
 umount_under "$D"
 
 # --- containerd's ctr, a hosts.toml mirror -------------------------------
-CTD=$TMP/ctd
-CTR=(ctr -a "$CTD/c.sock")
-ctd_start() {
-	mkdir -p "$CTD/root" "$CTD/state"
-	cat >"$CTD/config.toml" <<-EOT
-		version = 2
-		root = "$CTD/root"
-		state = "$CTD/state"
-		disabled_plugins = ["io.containerd.grpc.v1.cri"]
-		[grpc]
-		  address = "$CTD/c.sock"
-	EOT
-	containerd --config "$CTD/config.toml" >"$CTD/log" 2>&1 &
-	px_bg $!
-	for _ in $(seq 1 100); do
-		"${CTR[@]}" version >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # ctr_pull ADDR: mirror.invalid/... resolves through hosts.toml to ADDR
 # (the name's own server does not exist), then the content is there.
 ctr_pull() {
 	local h=$TMP/hosts-$1
 
-	mkdir -p "$h/mirror.invalid"
-	cat >"$h/mirror.invalid/hosts.toml" <<-EOT
-		server = "http://127.0.0.1:9"
-		[host."http://$1"]
-		  capabilities = ["pull", "resolve"]
-	EOT
+	hosts_toml "$h" mirror.invalid http://127.0.0.1:9 "http://$1"
 	"${CTR[@]}" images pull --hosts-dir "$h" --platform linux/amd64 \
 		--snapshotter native "mirror.invalid/clients/skopeo:v1" || return 1
 	"${CTR[@]}" images ls -q | grep -qx "mirror.invalid/clients/skopeo:v1" ||
@@ -550,11 +511,7 @@ else
 		a=$(addr "$s")
 		"${CTR[@]}" images rm "mirror.invalid/clients/skopeo:v1" >/dev/null 2>&1 || true
 		run ctr "pull (hosts.toml)" "$s" ctr_pull "$a"
-		if [ -n "$RAN" ]; then
-			run ctr push "$s" ctr_push "$a"
-		else
-			cell ctr push "$s" "skipped: nothing pulled"
-		fi
+		run_if ctr push "$s" "nothing pulled" ctr_push "$a"
 	done
 fi
 
