@@ -1,12 +1,17 @@
 #!/bin/bash
 # The client matrix: every OCI client Debian ships that can run here, each
-# operation it has (push, pull, tag list, delete, index push, artifact and
-# referrers, zstd:chunked, build, OCI layout round trips), against customs
-# and against the reference (Debian's docker-registry, CNCF distribution).
-# Prints the matrix as a Markdown table at the end.  Passes when every
-# customs cell that can run is a pass; reference cells are recorded only.
-# Under a sanitizer build only customs is run (the reference does not
-# change with the build).
+# operation it has (push, pull, tag list, delete, index push, an artifact
+# with a subject and the referrers listing it, zstd:chunked push and pull,
+# a build from scratch, OCI layout round trips through umoci), against
+# customs and against the reference (Debian's docker-registry, CNCF
+# distribution).  Prints the matrix as a Markdown table at the end, then
+# each failure's command and last lines.  Passes when every customs cell
+# that can run is a pass; reference cells are recorded only.  A client
+# that cannot run here (not installed, its local storage cannot apply
+# layers, overlay unavailable) is a "skipped" cell saying why.  One known
+# gap is recorded, not required: podman's partial pull, while customs
+# answers several ranges other than with 206 multipart/byteranges.  Under a
+# sanitizer build only customs is run (the reference does not change).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 need tar gzip zstd
@@ -225,7 +230,7 @@ if ! command -v podman >/dev/null 2>&1; then
 elif ! "${PM[@]}" images >/dev/null 2>"$TMP/pm.err"; then
 	pm_ok="cannot run here: $(tail -n 1 "$TMP/pm.err")"
 elif ! layers_ok podman "${PM[@]}" >"$TMP/pm.err"; then
-	pm_ok=$(cat "$TMP/pm.err")
+	pm_ok=$(sed 's/^SKIP podman: //' "$TMP/pm.err")
 fi
 
 pm_layout() { # TAG...: from the test's layout into an empty vfs store
@@ -353,7 +358,8 @@ if [ -z "$pm_ok" ]; then
 	skipcell podman delete "podman has no remote delete"
 	skipcell podman artifact "podman artifact needs podman 5 (Debian 12 has $(podman --version | cut -d' ' -f3))"
 else
-	for op in push pull "tag list" "index push" "zstd:chunked push"; do
+	for op in push pull "tag list" "index push" "zstd:chunked push" \
+		"zstd:chunked pull (vfs)" "zstd:chunked partial pull (overlay)"; do
 		skipcell podman "$op" "$pm_ok"
 	done
 fi
@@ -447,8 +453,8 @@ if ! command -v dockerd >/dev/null 2>&1 || [ -z "$clis" ]; then
 	dk_ok="not installed (Debian package docker.io)"
 else
 	export DOCKER_HOST=unix://$D/docker.sock DOCKER_CONFIG=$D/config
-	dk_ok=$(dk_start "${clis%% *}" 2>&1) && dk_ok=
-	[ -n "$DK_PID" ] || DK_PID=$(cat "$D/dockerd.pid" 2>/dev/null || true)
+	dk_start "${clis%% *}" >"$TMP/dk.why" 2>&1 ||
+		dk_ok=$(sed 's/^SKIP docker: //' "$TMP/dk.why")
 fi
 for c in $clis; do
 	v=$("$c" version --format '{{.Client.Version}}' 2>/dev/null ||
