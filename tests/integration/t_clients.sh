@@ -212,7 +212,7 @@ for s in $SERVERS; do
 	run skopeo "tag list" "$s" sk_tags "$a/clients/skopeo" v1 v2
 	run skopeo "index push" "$s" sk_index "$a/clients/skopeo-multi:v1"
 	run skopeo artifact "$s" sk_artifact "$a/clients/skopeo:art"
-	run skopeo referrers "$s" referrers "$a" clients/skopeo
+	run skopeo "referrers (API)" "$s" referrers "$a" clients/skopeo
 	if command -v umoci >/dev/null 2>&1; then
 		run umoci "layout round trip" "$s" um_round "$a"
 	fi
