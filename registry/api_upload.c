@@ -676,17 +676,31 @@ enum reg_status api_upload_start(struct reg_call *c)
 {
 	const char *mount = http_req_query_param(c->req, "mount");
 	const char *dgq = http_req_query_param(c->req, "digest");
+	const char *algq = http_req_query_param(c->req, "digest-algorithm");
 	struct up_open *o = up_open_new(c, UP_PATCH);
 	struct err e = ERR_INIT;
+	enum digest_alg alg = DIGEST_SHA256;
 
 	o->fresh = true;
+	/* end-4c: the closing PUT's digest decides how the finish hashes, so
+	 * the parameter is checked here (an algorithm we cannot hash is 400
+	 * now, not after the whole blob arrived) and need not be kept. */
+	if (algq && digest_alg_parse(algq, strlen(algq), &alg, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		free(o);
+		return REG_DONE;
+	}
 	if (mount && up_mount_prepare(c, mount, o) < 0) {
 		free(o);
 		return REG_DONE;
 	}
 	if (!mount && dgq) {
 		/* A monolithic POST: the body is the blob. */
-		if (digest_parse(dgq, strlen(dgq), &o->dg, &e) < 0) {
+		if (digest_parse(dgq, strlen(dgq), &o->dg, &e) < 0 ||
+		    (algq && o->dg.alg != alg &&
+		     err_set(&e, ERR_DIGEST_INVALID,
+			     "digest %s does not use digest-algorithm %s", dgq,
+			     algq) < 0)) {
 			reg_reply_error(c->req, &e);
 			free(o);
 			return REG_DONE;

@@ -201,6 +201,13 @@ void reg_reply_file(struct http_req *req, int status, const char *ctype, int fd,
 	http_reply_file(req, status, ctype, fd, off, len);
 }
 
+void reg_reply_file_ranges(struct http_req *req, const char *ctype, int fd,
+			   int64_t size, const struct http_range *r, int n)
+{
+	reply_api_header(req);
+	http_reply_file_ranges(req, ctype, fd, size, r, n);
+}
+
 void reg_reply_digest_headers(struct http_req *req, const struct digest *dg)
 {
 	char s[DIGEST_STR_MAX], etag[DIGEST_STR_MAX + 2];

@@ -252,4 +252,22 @@ void http_reply_abort(struct http_req *req);
  * empty resource. */
 int http_parse_range(const char *hdr, int64_t size, int64_t *off, int64_t *len);
 
+/* Several ranges ("bytes=0-9,20-29"), RFC 9110 §14.1-14.2. */
+struct http_range {
+	int64_t off, len;
+};
+/* Fills out[0..max) and returns how many ranges to send (n >= 1),
+ * 0 to send the whole resource (no or unparsable header, another unit, or
+ * more than max ranges), -1 when none is satisfiable (416).  Disjoint
+ * ranges keep the client's order; if any overlap, all are sorted and
+ * merged, so the parts never add up to more than size. */
+int http_parse_ranges(const char *hdr, int64_t size, struct http_range *out,
+		      int max);
+/* A 206 multipart/byteranges reply of fd's ranges r[0..n) (each part with
+ * ctype and its Content-Range of a resource of size bytes); takes
+ * ownership of fd.  The body's length is known up front (Content-Length);
+ * plain TCP sends the pieces with sendfile. */
+void http_reply_file_ranges(struct http_req *req, const char *ctype, int fd,
+			    int64_t size, const struct http_range *r, int n);
+
 #endif

@@ -1,0 +1,156 @@
+#!/bin/bash
+# Blob GETs with several ranges (206 multipart/byteranges, RFC 9110 §14.6),
+# over plain HTTP and TLS, and uploads with ?digest-algorithm= (end-4c).
+. "$(dirname "$0")/lib.sh"
+need python3
+
+f=$TMP/blob
+head -c 1000000 /dev/urandom >"$f"
+dg=$(sha256 "$f")
+
+# check_parts SPEC...: the last reply is a 206 multipart/byteranges whose
+# parts are, in order, the given "first-last" slices of $f.
+check_parts() {
+	python3 - "$H" "$B" "$f" "$@" <<'EOF' || fail "multipart body: see above"
+import re, sys
+hdrs, body, blob = open(sys.argv[1], 'rb').read().decode(), \
+    open(sys.argv[2], 'rb').read(), open(sys.argv[3], 'rb').read()
+want = [tuple(map(int, s.split('-'))) for s in sys.argv[4:]]
+m = re.search(r'(?im)^content-type: multipart/byteranges; boundary=(\S+)\r$',
+              hdrs)
+if not m:
+    sys.exit('no multipart/byteranges Content-Type')
+clen = re.search(r'(?im)^content-length: (\d+)\r$', hdrs)
+if not clen or int(clen.group(1)) != len(body):
+    sys.exit('Content-Length does not match the body')
+delim = b'--' + m.group(1).encode()
+if not body.endswith(b'\r\n' + delim + b'--\r\n'):
+    sys.exit('no closing delimiter')
+parts = body[:-len(delim) - 6].split(b'\r\n' + delim + b'\r\n')
+if parts[0].startswith(delim + b'\r\n'):
+    parts[0] = parts[0][len(delim) + 2:]
+else:
+    sys.exit('body does not start with the delimiter')
+if len(parts) != len(want):
+    sys.exit('%d parts, want %d' % (len(parts), len(want)))
+for p, (a, b) in zip(parts, want):
+    head, data = p.split(b'\r\n\r\n', 1)
+    cr = 'Content-Range: bytes %d-%d/%d' % (a, b, len(blob))
+    if cr.encode() not in head.split(b'\r\n'):
+        sys.exit('part head %r lacks %r' % (head, cr))
+    if data != blob[a:b + 1]:
+        sys.exit('part %d-%d: wrong bytes' % (a, b))
+EOF
+}
+
+ranges_checks() {
+	local curl_args=("$@") many i
+
+	# Several disjoint ranges: answered as asked, in the client's order.
+	req GET "/v2/lib/r/blobs/$dg" "${curl_args[@]}" \
+		-H 'Range: bytes=0-9, 500000-500099,999990-'
+	expect 206
+	check_parts 0-9 500000-500099 999990-999999
+	req GET "/v2/lib/r/blobs/$dg" "${curl_args[@]}" \
+		-H 'Range: bytes=900000-900009,-5,100-199'
+	expect 206
+	check_parts 900000-900009 999995-999999 100-199
+	# HEAD: the headers of the GET, no body.
+	req HEAD "/v2/lib/r/blobs/$dg" "${curl_args[@]}" \
+		-H 'Range: bytes=0-9,20-29'
+	[ "$STATUS" = 206 ] || fail "HEAD with ranges: $STATUS"
+	# Overlapping ranges are merged (sorted): never more than the blob.
+	req GET "/v2/lib/r/blobs/$dg" "${curl_args[@]}" \
+		-H 'Range: bytes=100-199,0-149,5000-5009,0-0'
+	expect 206
+	check_parts 0-199 5000-5009
+	# Overlaps that merge into one range: a plain single-range 206.
+	req GET "/v2/lib/r/blobs/$dg" "${curl_args[@]}" \
+		-H 'Range: bytes=0-99,50-149'
+	expect 206
+	expect_hdr Content-Range "bytes 0-149/1000000"
+	cmp -s "$B" <(head -c 150 "$f") || fail "merged range bytes differ"
+	# Unsatisfiable ones are left out; if all are, 416.
+	req GET "/v2/lib/r/blobs/$dg" "${curl_args[@]}" \
+		-H 'Range: bytes=2000000-,10-19,30-39'
+	expect 206
+	check_parts 10-19 30-39
+	req GET "/v2/lib/r/blobs/$dg" "${curl_args[@]}" \
+		-H 'Range: bytes=2000000-,3000000-3000001'
+	expect 416 RANGE_INVALID
+	expect_hdr Content-Range "bytes */1000000"
+	# 100 ranges are served; 101 get the whole blob (200).
+	many=0-0
+	for i in $(seq 1 99); do many="$many,$((i * 10))-$((i * 10))"; done
+	req GET "/v2/lib/r/blobs/$dg" "${curl_args[@]}" \
+		-H "Range: bytes=$many"
+	expect 206
+	check_parts $(echo "$many" | sed 's/\([0-9]*\)-\([0-9]*\)/\1-\2/g;
+		s/,/ /g')
+	req GET "/v2/lib/r/blobs/$dg" "${curl_args[@]}" \
+		-H "Range: bytes=$many,5000-5000"
+	expect 200
+	same_file "$B" "$f"
+	# Garbage in one range: the header is ignored.
+	req GET "/v2/lib/r/blobs/$dg" "${curl_args[@]}" \
+		-H 'Range: bytes=0-9,x-y'
+	expect 200
+	same_file "$B" "$f"
+	# A single range behaves as before.
+	req GET "/v2/lib/r/blobs/$dg" "${curl_args[@]}" \
+		-H 'Range: bytes=10-19'
+	expect 206
+	expect_hdr Content-Range "bytes 10-19/1000000"
+}
+
+start_server
+req POST "/v2/lib/r/blobs/uploads/?digest=$dg" --data-binary "@$f" \
+	-H 'Content-Type: application/octet-stream'
+expect 201
+ranges_checks
+
+# ?digest-algorithm=: sha512 and sha256 are taken, anything else is 400
+# before a byte is sent.
+dg512=sha512:$(sha512sum "$f" | cut -d' ' -f1)
+req POST "/v2/lib/r512/blobs/uploads/?digest-algorithm=sha512"
+expect 202
+loc=$(hdr Location)
+STATUS=$(curl -sS -o "$B" -D "$H" -w '%{http_code}' -X PATCH \
+	--data-binary "@$f" -H 'Content-Type: application/octet-stream' \
+	"$URL$loc") || STATUS=000
+expect 202
+loc=$(hdr Location)
+case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
+STATUS=$(curl -sS -o "$B" -D "$H" -w '%{http_code}' -X PUT \
+	"$URL$loc${sep}digest=$dg512") || STATUS=000
+expect 201
+expect_hdr Docker-Content-Digest "$dg512"
+req GET "/v2/lib/r512/blobs/$dg512"
+expect 200
+same_file "$B" "$f"
+req POST "/v2/lib/r512/blobs/uploads/?digest-algorithm=sha256"
+expect 202
+for a in md5 SHA512 blake3 ''; do
+	req POST "/v2/lib/r512/blobs/uploads/?digest-algorithm=$a"
+	expect 400 DIGEST_INVALID
+done
+# A monolithic POST whose digest is not of the algorithm it names.
+req POST "/v2/lib/r512/blobs/uploads/?digest-algorithm=sha512&digest=$dg" \
+	--data-binary "@$f" -H 'Content-Type: application/octet-stream'
+expect 400 DIGEST_INVALID
+req POST "/v2/lib/r512/blobs/uploads/?digest-algorithm=sha512&digest=$dg512" \
+	--data-binary "@$f" -H 'Content-Type: application/octet-stream'
+expect 201
+stop_server
+
+# TLS cannot sendfile: the parts are read in pieces.
+if command -v openssl >/dev/null; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/key.pem" \
+		-out "$TMP/cert.pem" 2>/dev/null || fail "openssl req"
+	start_server --tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem"
+	URL=https://$REG
+	ranges_checks --cacert "$TMP/cert.pem"
+	stop_server
+fi
+echo "PASS: $T"
