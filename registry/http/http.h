@@ -34,8 +34,8 @@
  * HEAD replies keep Content-Length but send no body.  Every reply carries
  * Content-Length (never chunked) and the headers set with
  * http_reply_header().  One access-log line is written per request:
- * "id method path status bytes ms peer" (raw path, never the query; status
- * 499 when the client left before a reply).
+ * "id method path status bytes ms peer [note]" (raw path, never the query;
+ * status 499 when the client left before a reply).
  *
  * A client that half-closes its side still gets a reply to every complete
  * request it sent (pipelined ones included); then the connection closes.
@@ -146,6 +146,11 @@ bool http_req_is_tls(const struct http_req *req);
 /* The verified client certificate's subject CN, or NULL. */
 const char *http_req_client_cn(const struct http_req *req);
 struct event_base *http_req_base(const struct http_req *req);
+
+/* Ends the request's access-log line with note (copied; the last call
+ * counts): why an error reply went out, said once, on the line that
+ * already names the request. */
+void http_req_log_note(struct http_req *req, const char *note);
 
 /* Request-scoped state (nginx's pool cleanups): hangs ptr on the request;
  * the server calls dtor(ptr, gone) exactly once, on the loop thread, when

@@ -289,6 +289,25 @@ static void conn_fail(struct http_conn *c, int status)
 	conn_kick(c);
 }
 
+/* A TLS ClientHello (a handshake record: 0x16, version 3.x) where HTTP
+ * was expected: every docker, containerd and skopeo probe of an https://
+ * registry sends one.  Logged as what it is, once (no access line), and
+ * answered with a plain 400: Go clients then print "server gave HTTP
+ * response to HTTPS client", which names the cause. */
+static bool conn_tls_on_plain(struct http_conn *c)
+{
+	unsigned char b[2];
+
+	if (c->tls || evbuffer_copyout(conn_input(c), b, 2) != 2 ||
+	    b[0] != 0x16 || b[1] != 0x03)
+		return false;
+	log_msg(LL_INFO, "TLS handshake on a plain-HTTP listener from %s",
+		c->peer);
+	conn_fail(c, 400);
+	c->req->logged = true;
+	return true;
+}
+
 /* Feeding the parser. */
 
 static int parse_error_status(struct http_conn *c, enum http_errno err)
@@ -487,6 +506,9 @@ static void conn_process(struct http_conn *c)
 					conn_input_ended(c);
 				return;
 			}
+			if (c->in == IN_HEAD && !c->head_bytes &&
+			    conn_tls_on_plain(c))
+				return;
 			status = conn_feed(c);
 			if (status) {
 				conn_fail(c, status);

@@ -55,6 +55,7 @@ void http_req_free(struct http_req *req)
 	free(req->path);
 	free(req->raw_path);
 	free(req->query);
+	free(req->log_note);
 	free(req);
 }
 
@@ -313,9 +314,16 @@ void http_req_log(struct http_req *req)
 	ms = (long)(now.tv_sec - req->start.tv_sec) * 1000 +
 	     (now.tv_nsec - req->start.tv_nsec) / 1000000;
 	log_path(req->raw_path ? req->raw_path : "-", path, sizeof(path));
-	log_msg(LL_INFO, "%s %s %s %d %" PRIu64 " %ld %s", req->id,
+	log_msg(LL_INFO, "%s %s %s %d %" PRIu64 " %ld %s%s%s", req->id,
 		req->method_name, path, req->status, req->bytes, ms,
-		http_conn_peer(req->conn));
+		http_conn_peer(req->conn), req->log_note ? " " : "",
+		req->log_note ? req->log_note : "");
+}
+
+void http_req_log_note(struct http_req *req, const char *note)
+{
+	free(req->log_note);
+	req->log_note = xstrdup(note);
 }
 
 enum http_method http_req_method(const struct http_req *req)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Blob GETs with several ranges (206 multipart/byteranges, RFC 9110 §14.6),
-# over plain HTTP and TLS, and uploads with ?digest-algorithm= (end-4c).
+# over plain HTTP and TLS, uploads with ?digest-algorithm= (end-4c), and
+# the log lines of a 404 and of a TLS handshake on the plain port.
 . "$(dirname "$0")/lib.sh"
 need python3
 
@@ -141,6 +142,33 @@ expect 400 DIGEST_INVALID
 req POST "/v2/lib/r512/blobs/uploads/?digest-algorithm=sha512&digest=$dg512" \
 	--data-binary "@$f" -H 'Content-Type: application/octet-stream'
 expect 201
+
+# A 404 is one access line that says why.
+bad=sha256:$(printf 'a%.0s' $(seq 1 64))
+req GET "/v2/lib/r/blobs/$bad"
+expect 404 BLOB_UNKNOWN
+sleep 0.2
+[ "$(grep -c "blobs/$bad" "$TMP/server.log")" = 1 ] ||
+	fail "404 logged $(grep -c "blobs/$bad" "$TMP/server.log") times"
+grep -q "GET /v2/lib/r/blobs/$bad 404 .* BLOB_UNKNOWN: " "$TMP/server.log" ||
+	fail "the 404 line lacks its reason: $(grep "$bad" "$TMP/server.log")"
+
+# A TLS client on the plain port: named once, answered in plain HTTP.
+if command -v openssl >/dev/null; then
+	openssl s_client -connect "$REG" </dev/null >"$TMP/sc.out" 2>&1 || true
+	sleep 0.2
+	n=$(grep -c "TLS handshake on a plain-HTTP listener from 127.0.0.1" \
+		"$TMP/server.log" || true)
+	[ "$n" = 1 ] || fail "TLS handshake logged $n times"
+	! grep -q ' - - 400 ' "$TMP/server.log" ||
+		fail "an anonymous 400 line: $(grep ' - - 400 ' "$TMP/server.log")"
+	# The client sees an HTTP reply where a handshake should be.
+	grep -q 'wrong version number\|record layer failure\|packet length too long' \
+		"$TMP/sc.out" || fail "s_client: $(tail -n 3 "$TMP/sc.out")"
+	# The port still serves HTTP.
+	req GET /v2/
+	expect 200
+fi
 stop_server
 
 # TLS cannot sendfile: the parts are read in pieces.
