@@ -111,24 +111,53 @@ expect 201
 ranges_checks
 
 # ?digest-algorithm=: sha512 and sha256 are taken, anything else is 400
-# before a byte is sent.
+# before a byte is sent.  The session keeps it in its Location, so it
+# holds across PATCH, status and PUT, and across a restart.
 dg512=sha512:$(sha512sum "$f" | cut -d' ' -f1)
+# curl_loc METHOD [curl args]: a request to $loc (a path with a query).
+curl_loc() {
+	local m=$1
+
+	shift
+	STATUS=$(curl -sS -o "$B" -D "$H" -w '%{http_code}' -X "$m" "$@" \
+		"$URL$loc") || STATUS=000
+}
 req POST "/v2/lib/r512/blobs/uploads/?digest-algorithm=sha512"
 expect 202
-loc=$(hdr Location)
-STATUS=$(curl -sS -o "$B" -D "$H" -w '%{http_code}' -X PATCH \
-	--data-binary "@$f" -H 'Content-Type: application/octet-stream' \
-	"$URL$loc") || STATUS=000
+loc=$(upload_location)
+case $loc in *'?digest-algorithm=sha512') ;;
+*) fail "Location '$loc' does not keep the algorithm" ;; esac
+curl_loc PATCH --data-binary "@$f" -H 'Content-Type: application/octet-stream'
 expect 202
-loc=$(hdr Location)
-case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
-STATUS=$(curl -sS -o "$B" -D "$H" -w '%{http_code}' -X PUT \
-	"$URL$loc${sep}digest=$dg512") || STATUS=000
+loc=$(upload_location)
+case $loc in *'?digest-algorithm=sha512') ;; *) fail "PATCH Location '$loc'" ;; esac
+stop_server
+start_server
+curl_loc GET
+expect 204
+expect_hdr Range 0-999999
+loc=$(upload_location)
+case $loc in *'?digest-algorithm=sha512') ;; *) fail "GET Location '$loc'" ;; esac
+# A sha256 digest for a sha512 session: 400, the session stays.
+loc0=$loc
+loc="$loc0&digest=$dg"
+curl_loc PUT
+expect 400 DIGEST_INVALID
+loc="$loc0&digest=$dg512"
+curl_loc PUT
 expect 201
 expect_hdr Docker-Content-Digest "$dg512"
 req GET "/v2/lib/r512/blobs/$dg512"
 expect 200
 same_file "$B" "$f"
+# Without the parameter a session closes with either algorithm.
+req POST "/v2/lib/r512b/blobs/uploads/"
+expect 202
+loc=$(upload_location)
+case $loc in *'?'*) fail "plain session Location '$loc'" ;; esac
+loc="$loc?digest=$dg512"
+curl_loc PUT --data-binary "@$f" -H 'Content-Type: application/octet-stream'
+expect 201
 req POST "/v2/lib/r512/blobs/uploads/?digest-algorithm=sha256"
 expect 202
 for a in md5 SHA512 blake3 ''; do
