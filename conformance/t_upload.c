@@ -194,25 +194,29 @@ static void t_cancel_fresh(struct ct *t)
 			false));
 }
 
+/* POST /v2/<ns>/blobs/uploads/?digest-algorithm=<alg> (end-4c). */
+static struct ct_resp *alg_post(struct ct *t, const char *alg)
+{
+	return ct_do(t, "POST",
+		     ct_printf(t, "/v2/%s/blobs/uploads/?digest-algorithm=%s",
+			       ct_cfg(t)->ns, alg),
+		     NULL, NULL, 0, 0);
+}
+
 /* end-4c: a session opened for sha512 closes with a sha512 digest. */
 static void t_digest_algorithm(struct ct *t)
 {
-	const char *ns = ct_cfg(t)->ns;
+	struct ct_resp *r = alg_post(t, "sha512");
 	const unsigned char *data = ct_random(t, 200);
 	char *dg = ct_digest_s(t, "sha512", data, 200), *loc;
-	struct ct_resp *r;
 
-	r = ct_do(t, "POST",
-		  ct_printf(t, "/v2/%s/blobs/uploads/?digest-algorithm=sha512",
-			    ns),
-		  NULL, NULL, 0, 0);
 	CT_TRY(ct_status(t, r, "202"));
 	loc = ct_location(t, r);
 	CT_CHECK(t, loc, "no Location");
 	loc = fx_chunk_ok(t, fx_patch(t, loc, data, 0, 200), 199);
 	CT_CHECK(t, loc, "chunk");
 	CT_TRY(ct_status(t, fx_close(t, loc, dg, NULL, 0, 0, false), "201"));
-	CT_TRY(fx_check_blob(t, ns, dg, data, 200));
+	CT_TRY(fx_check_blob(t, ct_cfg(t)->ns, dg, data, 200));
 }
 
 /* end-4c's failure status is 400: an algorithm the registry cannot hash
@@ -220,11 +224,7 @@ static void t_digest_algorithm(struct ct *t)
  * parameter answers 202 (accepted unless --strict). */
 static void t_digest_algorithm_unknown(struct ct *t)
 {
-	struct ct_resp *r = ct_do(
-		t, "POST",
-		ct_printf(t, "/v2/%s/blobs/uploads/?digest-algorithm=md5",
-			  ct_cfg(t)->ns),
-		NULL, NULL, 0, 0);
+	struct ct_resp *r = alg_post(t, "md5");
 
 	if (r->status == 202 && !ct_cfg(t)->strict)
 		return;

@@ -202,9 +202,7 @@ stop_server
 
 # TLS cannot sendfile: the parts are read in pieces.
 if command -v openssl >/dev/null; then
-	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
-		-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/key.pem" \
-		-out "$TMP/cert.pem" 2>/dev/null || fail "openssl req"
+	tls_cert
 	start_server --tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem"
 	URL=https://$REG
 	ranges_checks --cacert "$TMP/cert.pem"
