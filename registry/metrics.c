@@ -150,9 +150,11 @@ int rm_histogram(struct buf *b, const char *name, const char *labels,
 				       name, labels, sep,
 				       (unsigned long long)cum);
 	}
-	rc |= buf_addf(b, "%s_sum{%s} %.17g\n", name, labels, sum);
-	rc |= buf_addf(b, "%s_count{%s} %llu\n", name, labels,
-		       (unsigned long long)cum);
+	/* No labels: no braces (valid either way, but the usual form). */
+	rc |= buf_addf(b, "%s_sum%s%s%s %.15g\n", name, *labels ? "{" : "",
+		       labels, *labels ? "}" : "", sum);
+	rc |= buf_addf(b, "%s_count%s%s%s %llu\n", name, *labels ? "{" : "",
+		       labels, *labels ? "}" : "", (unsigned long long)cum);
 	return rc ? -1 : 0;
 }
 
