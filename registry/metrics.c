@@ -4,11 +4,14 @@
 #include <arpa/inet.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "registry/dbupdate_int.h"
 #include "registry/reply_int.h"
+#include "registry/scan/scan.h"
 #include "storage/storage.h"
 #include "common/banned.h"
 
@@ -52,6 +55,7 @@ static struct {
 	atomic_uint_fast64_t bytes_in[RM_NROUTES];
 	atomic_uint_fast64_t bytes_out[RM_NROUTES];
 	atomic_int draining;
+	atomic_long conns;
 } rm;
 
 /* The route class from the path alone: the HTTP layer that reports a
@@ -103,6 +107,11 @@ void reg_metrics_request(enum http_method method, const char *path, int status,
 					  memory_order_relaxed);
 	atomic_fetch_add_explicit(&rm.bytes_out[r], bytes_out,
 				  memory_order_relaxed);
+}
+
+void reg_metrics_conn(int delta)
+{
+	atomic_fetch_add_explicit(&rm.conns, delta, memory_order_relaxed);
 }
 
 bool reg_metrics_quiet(const char *path)
@@ -239,6 +248,25 @@ static void rm_scans(struct buf *b, struct stor *st)
 	buf_addf(b, "customs_scan_results %zu\n", s.results);
 }
 
+static void rm_gauges(struct buf *b, struct reg_scan *scan)
+{
+	char version[96] = "";
+	int64_t age;
+
+	rm_head(b, "customs_http_connections", "gauge",
+		"Connections open (refused ones until their 503 is out).");
+	buf_addf(b, "customs_http_connections %ld\n",
+		 atomic_load_explicit(&rm.conns, memory_order_relaxed));
+	if (scan)
+		reg_scan_db_version(scan, version, sizeof(version));
+	age = version[0] ? reg_db_version_age(version, time(NULL)) : -1;
+	/* No DB (or an unknown age): no sample rather than a made-up one. */
+	rm_head(b, "customs_vulndb_age_seconds", "gauge",
+		"Age of the vulnerability DB in use.");
+	if (age >= 0)
+		buf_addf(b, "customs_vulndb_age_seconds %lld\n", (long long)age);
+}
+
 /* --- Handlers ------------------------------------------------------------ */
 
 enum reg_status reg_metrics_healthz(struct reg_call *c)
@@ -300,6 +328,7 @@ enum reg_status reg_metrics_get(struct reg_call *c)
 	buf_init(&b, 0);
 	rm_requests(&b);
 	rm_scans(&b, c->ctx->st);
+	rm_gauges(&b, c->ctx->scan);
 	reg_reply_mem(c->req, 200, "text/plain; version=0.0.4; charset=utf-8",
 		      b.buf, b.len);
 	buf_release(&b);

@@ -25,6 +25,8 @@
  * declared request body length (-1: none or chunked), reply bytes, time. */
 void reg_metrics_request(enum http_method method, const char *path, int status,
 			 int64_t bytes_in, uint64_t bytes_out, long ms);
+/* A connection opened (1) or closed (-1). */
+void reg_metrics_conn(int delta);
 /* Paths polled by load balancers: their access-log line is debug only. */
 bool reg_metrics_quiet(const char *path);
 /* From a SIGTERM handler (async-signal-safe): /readyz says 503 from now. */

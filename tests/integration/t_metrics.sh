@@ -78,6 +78,8 @@ m_put=$(metric 'customs_http_requests_total{code=2xx,method=PUT,route=manifest}'
 	fail "upload bytes in"
 [ "$(metric 'customs_http_response_bytes_total{route=manifest}')" -gt 0 ] ||
 	fail "manifest bytes out"
+# The scrape's own connection is open.
+[ "$(metric 'customs_http_connections{}')" -ge 1 ] || fail "open connections"
 # Probes are counted but stay out of the info log.
 grep -q ' /healthz ' "$TMP/server.log" && fail "healthz logged at info"
 
