@@ -48,12 +48,28 @@ static const double rm_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				   0.5,	  1,	2.5,   5,    10,  30};
 #define RM_NBOUNDS (sizeof(rm_bounds) / sizeof(rm_bounds[0]))
 
+enum rm_outcome { RM_SCAN_OK, RM_SCAN_INCOMPLETE, RM_SCAN_FAILED, RM_NOUTCOMES };
+static const char *const rm_outcome_names[RM_NOUTCOMES] = {"ok", "incomplete",
+							   "failed"};
+/* The report's "counts" keys. */
+static const char *const rm_sevs[] = {"critical", "high", "medium", "low",
+				      "unknown"};
+#define RM_NSEVS (sizeof(rm_sevs) / sizeof(rm_sevs[0]))
+
+static const double rm_scan_bounds[] = {0.1, 0.5, 1,   2.5, 5,
+					10,  30,  60, 120, 300};
+#define RM_NSCANBOUNDS (sizeof(rm_scan_bounds) / sizeof(rm_scan_bounds[0]))
+
 static struct {
 	atomic_uint_fast64_t requests[RM_NROUTES][RM_NMETHODS][RM_NCLASSES];
 	atomic_uint_fast64_t latency[RM_NROUTES][RM_NBOUNDS + 1];
 	atomic_uint_fast64_t latency_ms[RM_NROUTES];
 	atomic_uint_fast64_t bytes_in[RM_NROUTES];
 	atomic_uint_fast64_t bytes_out[RM_NROUTES];
+	atomic_uint_fast64_t scans[RM_NOUTCOMES];
+	atomic_uint_fast64_t scan_time[RM_NSCANBOUNDS + 1];
+	atomic_uint_fast64_t scan_ms;
+	atomic_uint_fast64_t findings[RM_NSEVS];
 	atomic_int draining;
 	atomic_long conns;
 } rm;
@@ -84,6 +100,15 @@ static enum rm_route rm_classify(const char *path)
 	return RM_OTHER;
 }
 
+static size_t rm_bucket(const double *bounds, size_t n, long ms)
+{
+	size_t b = 0;
+
+	while (b < n && (double)ms / 1000.0 > bounds[b])
+		b++;
+	return b;
+}
+
 void reg_metrics_request(enum http_method method, const char *path, int status,
 			 int64_t bytes_in, uint64_t bytes_out, long ms)
 {
@@ -91,12 +116,11 @@ void reg_metrics_request(enum http_method method, const char *path, int status,
 	size_t m = (unsigned)method < RM_NMETHODS ? (size_t)method : 0;
 	size_t cl = status >= 100 && status < 600 ? (size_t)status / 100 - 1
 						  : RM_NCLASSES - 1;
-	size_t b = 0;
+	size_t b;
 
 	if (ms < 0)
 		ms = 0;
-	while (b < RM_NBOUNDS && (double)ms / 1000.0 > rm_bounds[b])
-		b++;
+	b = rm_bucket(rm_bounds, RM_NBOUNDS, ms);
 	atomic_fetch_add_explicit(&rm.requests[r][m][cl], 1,
 				  memory_order_relaxed);
 	atomic_fetch_add_explicit(&rm.latency[r][b], 1, memory_order_relaxed);
@@ -112,6 +136,39 @@ void reg_metrics_request(enum http_method method, const char *path, int status,
 void reg_metrics_conn(int delta)
 {
 	atomic_fetch_add_explicit(&rm.conns, delta, memory_order_relaxed);
+}
+
+void reg_metrics_scan(const json_t *report, const struct timespec *t0)
+{
+	const char *st = json_string_value(json_object_get(report, "status"));
+	const json_t *counts = json_object_get(report, "counts");
+	enum rm_outcome o = !report		       ? RM_SCAN_FAILED
+			    : st && strcmp(st, "complete") ? RM_SCAN_INCOMPLETE
+							   : RM_SCAN_OK;
+	struct timespec t1;
+	long ms;
+
+	atomic_fetch_add_explicit(&rm.scans[o], 1, memory_order_relaxed);
+	for (size_t i = 0; i < RM_NSEVS; i++) {
+		json_int_t n =
+			json_integer_value(json_object_get(counts, rm_sevs[i]));
+
+		if (n > 0)
+			atomic_fetch_add_explicit(&rm.findings[i], (uint64_t)n,
+						  memory_order_relaxed);
+	}
+	if (!t0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (long)(t1.tv_sec - t0->tv_sec) * 1000 +
+	     (t1.tv_nsec - t0->tv_nsec) / 1000000;
+	if (ms < 0)
+		ms = 0;
+	atomic_fetch_add_explicit(
+		&rm.scan_time[rm_bucket(rm_scan_bounds, RM_NSCANBOUNDS, ms)], 1,
+		memory_order_relaxed);
+	atomic_fetch_add_explicit(&rm.scan_ms, (uint64_t)ms,
+				  memory_order_relaxed);
 }
 
 bool reg_metrics_quiet(const char *path)
@@ -248,6 +305,31 @@ static void rm_scans(struct buf *b, struct stor *st)
 	buf_addf(b, "customs_scan_results %zu\n", s.results);
 }
 
+static void rm_scan_counters(struct buf *b)
+{
+	uint64_t counts[RM_NSCANBOUNDS + 1];
+
+	rm_head(b, "customs_scans_total", "counter",
+		"Scan jobs ended since start, by outcome (failed: attempts).");
+	for (size_t i = 0; i < RM_NOUTCOMES; i++)
+		buf_addf(b, "customs_scans_total{outcome=\"%s\"} %llu\n",
+			 rm_outcome_names[i],
+			 (unsigned long long)rm_load(&rm.scans[i]));
+	rm_head(b, "customs_scan_duration_seconds", "histogram",
+		"Time a scan job took, ok or incomplete ones.");
+	for (size_t i = 0; i <= RM_NSCANBOUNDS; i++)
+		counts[i] = rm_load(&rm.scan_time[i]);
+	rm_histogram(b, "customs_scan_duration_seconds", "", rm_scan_bounds,
+		     counts, RM_NSCANBOUNDS,
+		     (double)rm_load(&rm.scan_ms) / 1000.0);
+	rm_head(b, "customs_scan_findings_total", "counter",
+		"Findings in the reports of scans ended since start.");
+	for (size_t i = 0; i < RM_NSEVS; i++)
+		buf_addf(b, "customs_scan_findings_total{severity=\"%s\"} %llu\n",
+			 rm_sevs[i],
+			 (unsigned long long)rm_load(&rm.findings[i]));
+}
+
 static void rm_gauges(struct buf *b, struct reg_scan *scan)
 {
 	char version[96] = "";
@@ -328,6 +410,7 @@ enum reg_status reg_metrics_get(struct reg_call *c)
 	buf_init(&b, 0);
 	rm_requests(&b);
 	rm_scans(&b, c->ctx->st);
+	rm_scan_counters(&b);
 	rm_gauges(&b, c->ctx->scan);
 	reg_reply_mem(c->req, 200, "text/plain; version=0.0.4; charset=utf-8",
 		      b.buf, b.len);

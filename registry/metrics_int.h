@@ -13,6 +13,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
 
 #include "common/buf.h"
 #include "registry/api_int.h"
@@ -27,6 +30,10 @@ void reg_metrics_request(enum http_method method, const char *path, int status,
 			 int64_t bytes_in, uint64_t bytes_out, long ms);
 /* A connection opened (1) or closed (-1). */
 void reg_metrics_conn(int delta);
+/* A scan job ended (the scan log line): report NULL is a failed attempt
+ * (retried or not), else ok or incomplete by its status; t0 (NULL with a
+ * failure) is when it started. */
+void reg_metrics_scan(const json_t *report, const struct timespec *t0);
 /* Paths polled by load balancers: their access-log line is debug only. */
 bool reg_metrics_quiet(const char *path);
 /* From a SIGTERM handler (async-signal-safe): /readyz says 503 from now. */

@@ -72,6 +72,9 @@ m_put=$(metric 'customs_http_requests_total{code=2xx,method=PUT,route=manifest}'
 [ "$(metric 'customs_http_requests_total{code=2xx,method=POST,route=upload}')" -ge 2 ] ||
 	fail "upload POST count"
 [ "$(metric 'customs_scan_jobs{state=done}')" -ge 1 ] || fail "scans done"
+[ "$(metric 'customs_scans_total{outcome=ok}')" -ge 1 ] || fail "scans ok"
+[ "$(metric 'customs_scan_duration_seconds_count{}')" -ge 1 ] ||
+	fail "scan duration count"
 [ "$(metric 'customs_http_request_duration_seconds_count{route=manifest}')" -ge 2 ] ||
 	fail "manifest latency count"
 [ "$(metric 'customs_http_request_bytes_total{route=upload}')" -gt 4096 ] ||
