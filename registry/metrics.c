@@ -70,6 +70,7 @@ static struct {
 	atomic_uint_fast64_t scan_time[RM_NSCANBOUNDS + 1];
 	atomic_uint_fast64_t scan_ms;
 	atomic_uint_fast64_t findings[RM_NSEVS];
+	atomic_uint_fast64_t policy[2]; /* denied, allowed */
 	atomic_int draining;
 	atomic_long conns;
 } rm;
@@ -169,6 +170,11 @@ void reg_metrics_scan(const json_t *report, const struct timespec *t0)
 		memory_order_relaxed);
 	atomic_fetch_add_explicit(&rm.scan_ms, (uint64_t)ms,
 				  memory_order_relaxed);
+}
+
+void reg_metrics_policy(bool allowed)
+{
+	atomic_fetch_add_explicit(&rm.policy[allowed], 1, memory_order_relaxed);
 }
 
 bool reg_metrics_quiet(const char *path)
@@ -330,6 +336,17 @@ static void rm_scan_counters(struct buf *b)
 			 (unsigned long long)rm_load(&rm.findings[i]));
 }
 
+static void rm_policy(struct buf *b)
+{
+	rm_head(b, "customs_policy_decisions_total", "counter",
+		"Manifest pulls the pull policy judged, by decision.");
+	buf_addf(b,
+		 "customs_policy_decisions_total{decision=\"allowed\"} %llu\n"
+		 "customs_policy_decisions_total{decision=\"denied\"} %llu\n",
+		 (unsigned long long)rm_load(&rm.policy[1]),
+		 (unsigned long long)rm_load(&rm.policy[0]));
+}
+
 static void rm_gauges(struct buf *b, struct reg_scan *scan)
 {
 	char version[96] = "";
@@ -411,6 +428,7 @@ enum reg_status reg_metrics_get(struct reg_call *c)
 	rm_requests(&b);
 	rm_scans(&b, c->ctx->st);
 	rm_scan_counters(&b);
+	rm_policy(&b);
 	rm_gauges(&b, c->ctx->scan);
 	reg_reply_mem(c->req, 200, "text/plain; version=0.0.4; charset=utf-8",
 		      b.buf, b.len);

@@ -34,6 +34,8 @@ void reg_metrics_conn(int delta);
  * (retried or not), else ok or incomplete by its status; t0 (NULL with a
  * failure) is when it started. */
 void reg_metrics_scan(const json_t *report, const struct timespec *t0);
+/* The pull policy served (true) or refused (false) a manifest. */
+void reg_metrics_policy(bool allowed);
 /* Paths polled by load balancers: their access-log line is debug only. */
 bool reg_metrics_quiet(const char *path);
 /* From a SIGTERM handler (async-signal-safe): /readyz says 503 from now. */

@@ -97,6 +97,17 @@ if [ "$(id -u)" != 0 ]; then
 fi
 stop_server
 
+# The pull policy: no vulnerability DB, so --deny-severity refuses the pull.
+start_server --deny-severity critical
+req GET /v2/app/manifests/v1
+expect 403 DENIED
+scrape >"$TMP/samples"
+[ "$(metric 'customs_policy_decisions_total{decision=denied}')" = 1 ] ||
+	fail "policy denials: $(grep policy "$TMP/samples")"
+[ "$(metric 'customs_http_requests_total{code=4xx,method=GET,route=manifest}')" = 1 ] ||
+	fail "manifest 403 count"
+stop_server
+
 # Auth on: /metrics needs the admin action; probes stay open.
 . "$(dirname "$0")/auth_lib.sh"
 add_user bob bob-pw
