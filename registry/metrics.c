@@ -71,6 +71,8 @@ static struct {
 	atomic_uint_fast64_t scan_ms;
 	atomic_uint_fast64_t findings[RM_NSEVS];
 	atomic_uint_fast64_t policy[2]; /* denied, allowed */
+	atomic_uint_fast64_t gc_runs[2]; /* failed, ok */
+	atomic_uint_fast64_t gc_bytes;
 	atomic_int draining;
 	atomic_long conns;
 } rm;
@@ -175,6 +177,14 @@ void reg_metrics_scan(const json_t *report, const struct timespec *t0)
 void reg_metrics_policy(bool allowed)
 {
 	atomic_fetch_add_explicit(&rm.policy[allowed], 1, memory_order_relaxed);
+}
+
+void reg_metrics_gc(bool ok, int64_t bytes)
+{
+	atomic_fetch_add_explicit(&rm.gc_runs[ok], 1, memory_order_relaxed);
+	if (bytes > 0)
+		atomic_fetch_add_explicit(&rm.gc_bytes, (uint64_t)bytes,
+					  memory_order_relaxed);
 }
 
 bool reg_metrics_quiet(const char *path)
@@ -347,6 +357,21 @@ static void rm_policy(struct buf *b)
 		 (unsigned long long)rm_load(&rm.policy[0]));
 }
 
+static void rm_gc(struct buf *b)
+{
+	rm_head(b, "customs_gc_runs_total", "counter",
+		"Garbage collections the server ran, by outcome.");
+	buf_addf(b,
+		 "customs_gc_runs_total{outcome=\"ok\"} %llu\n"
+		 "customs_gc_runs_total{outcome=\"failed\"} %llu\n",
+		 (unsigned long long)rm_load(&rm.gc_runs[1]),
+		 (unsigned long long)rm_load(&rm.gc_runs[0]));
+	rm_head(b, "customs_gc_freed_bytes_total", "counter",
+		"Bytes the server's garbage collections freed.");
+	buf_addf(b, "customs_gc_freed_bytes_total %llu\n",
+		 (unsigned long long)rm_load(&rm.gc_bytes));
+}
+
 static void rm_gauges(struct buf *b, struct reg_scan *scan)
 {
 	char version[96] = "";
@@ -429,6 +454,7 @@ enum reg_status reg_metrics_get(struct reg_call *c)
 	rm_scans(&b, c->ctx->st);
 	rm_scan_counters(&b);
 	rm_policy(&b);
+	rm_gc(&b);
 	rm_gauges(&b, c->ctx->scan);
 	reg_reply_mem(c->req, 200, "text/plain; version=0.0.4; charset=utf-8",
 		      b.buf, b.len);

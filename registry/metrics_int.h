@@ -36,6 +36,8 @@ void reg_metrics_conn(int delta);
 void reg_metrics_scan(const json_t *report, const struct timespec *t0);
 /* The pull policy served (true) or refused (false) a manifest. */
 void reg_metrics_policy(bool allowed);
+/* A gc run of the server ended: ok, and the bytes it freed. */
+void reg_metrics_gc(bool ok, int64_t bytes);
 /* Paths polled by load balancers: their access-log line is debug only. */
 bool reg_metrics_quiet(const char *path);
 /* From a SIGTERM handler (async-signal-safe): /readyz says 503 from now. */

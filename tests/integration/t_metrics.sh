@@ -98,7 +98,14 @@ fi
 stop_server
 
 # The pull policy: no vulnerability DB, so --deny-severity refuses the pull.
-start_server --deny-severity critical
+# A gc every second frees an abandoned upload (its bytes).
+start_server --deny-severity critical --gc-interval 1 --gc-grace 0 \
+	--upload-ttl 1
+req POST /v2/app/blobs/uploads/
+[ "$STATUS" = 202 ] || fail "upload start: $STATUS"
+req PATCH "$(upload_location)" --data-binary "@$TMP/img/layer-one.tar.gz" \
+	-H 'Content-Type: application/octet-stream'
+[ "$STATUS" = 202 ] || fail "upload patch: $STATUS"
 req GET /v2/app/manifests/v1
 expect 403 DENIED
 scrape >"$TMP/samples"
@@ -106,6 +113,13 @@ scrape >"$TMP/samples"
 	fail "policy denials: $(grep policy "$TMP/samples")"
 [ "$(metric 'customs_http_requests_total{code=4xx,method=GET,route=manifest}')" = 1 ] ||
 	fail "manifest 403 count"
+for i in $(seq 1 100); do
+	scrape >"$TMP/samples"
+	[ "$(metric 'customs_gc_freed_bytes_total{}')" -gt 0 ] && break
+	sleep 0.1
+done
+[ "$(metric 'customs_gc_runs_total{outcome=ok}')" -ge 1 ] || fail "gc runs"
+[ "$(metric 'customs_gc_freed_bytes_total{}')" -gt 0 ] || fail "gc bytes freed"
 stop_server
 
 # Auth on: /metrics needs the admin action; probes stay open.
