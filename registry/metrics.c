@@ -29,8 +29,8 @@ enum rm_route {
 };
 
 static const char *const rm_route_names[RM_NROUTES] = {
-	"blob", "manifest",  "upload", "tags",	"catalog",
-	"referrers", "scan", "health", "other",
+	"blob",	     "manifest", "upload", "tags",  "catalog",
+	"referrers", "scan",	 "health", "other",
 };
 
 #define RM_NMETHODS (HTTP_M_OPTIONS + 1)
@@ -48,7 +48,12 @@ static const double rm_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				   0.5,	  1,	2.5,   5,    10,  30};
 #define RM_NBOUNDS (sizeof(rm_bounds) / sizeof(rm_bounds[0]))
 
-enum rm_outcome { RM_SCAN_OK, RM_SCAN_INCOMPLETE, RM_SCAN_FAILED, RM_NOUTCOMES };
+enum rm_outcome {
+	RM_SCAN_OK,
+	RM_SCAN_INCOMPLETE,
+	RM_SCAN_FAILED,
+	RM_NOUTCOMES
+};
 static const char *const rm_outcome_names[RM_NOUTCOMES] = {"ok", "incomplete",
 							   "failed"};
 /* The report's "counts" keys. */
@@ -56,7 +61,7 @@ static const char *const rm_sevs[] = {"critical", "high", "medium", "low",
 				      "unknown"};
 #define RM_NSEVS (sizeof(rm_sevs) / sizeof(rm_sevs[0]))
 
-static const double rm_scan_bounds[] = {0.1, 0.5, 1,   2.5, 5,
+static const double rm_scan_bounds[] = {0.1, 0.5, 1,  2.5, 5,
 					10,  30,  60, 120, 300};
 #define RM_NSCANBOUNDS (sizeof(rm_scan_bounds) / sizeof(rm_scan_bounds[0]))
 
@@ -70,7 +75,7 @@ static struct {
 	atomic_uint_fast64_t scan_time[RM_NSCANBOUNDS + 1];
 	atomic_uint_fast64_t scan_ms;
 	atomic_uint_fast64_t findings[RM_NSEVS];
-	atomic_uint_fast64_t policy[2]; /* denied, allowed */
+	atomic_uint_fast64_t policy[2];	 /* denied, allowed */
 	atomic_uint_fast64_t gc_runs[2]; /* failed, ok */
 	atomic_uint_fast64_t gc_bytes;
 	atomic_int draining;
@@ -145,7 +150,7 @@ void reg_metrics_scan(const json_t *report, const struct timespec *t0)
 {
 	const char *st = json_string_value(json_object_get(report, "status"));
 	const json_t *counts = json_object_get(report, "counts");
-	enum rm_outcome o = !report		       ? RM_SCAN_FAILED
+	enum rm_outcome o = !report			   ? RM_SCAN_FAILED
 			    : st && strcmp(st, "complete") ? RM_SCAN_INCOMPLETE
 							   : RM_SCAN_OK;
 	struct timespec t1;
@@ -202,8 +207,8 @@ void reg_metrics_draining(void)
 int rm_label_value(struct buf *b, const char *v)
 {
 	for (; *v; v++) {
-		const char *esc = *v == '\\'  ? "\\\\"
-				  : *v == '"' ? "\\\""
+		const char *esc = *v == '\\'   ? "\\\\"
+				  : *v == '"'  ? "\\\""
 				  : *v == '\n' ? "\\n"
 					       : NULL;
 
@@ -224,8 +229,8 @@ int rm_histogram(struct buf *b, const char *name, const char *labels,
 	for (size_t i = 0; i <= n; i++) {
 		cum += counts[i];
 		if (i < n)
-			rc |= buf_addf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name,
-				       labels, sep, bounds[i],
+			rc |= buf_addf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n",
+				       name, labels, sep, bounds[i],
 				       (unsigned long long)cum);
 		else
 			rc |= buf_addf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n",
@@ -253,8 +258,8 @@ static void rm_head(struct buf *b, const char *name, const char *type,
 
 static void rm_requests(struct buf *b)
 {
-	static const char *const cls[RM_NCLASSES] = {"1xx", "2xx", "3xx",
-						     "4xx", "5xx"};
+	static const char *const cls[RM_NCLASSES] = {"1xx", "2xx", "3xx", "4xx",
+						     "5xx"};
 
 	rm_head(b, "customs_http_requests_total", "counter",
 		"Requests finished, by route class, method and status class.");
@@ -287,16 +292,20 @@ static void rm_requests(struct buf *b)
 			     (double)rm_load(&rm.latency_ms[r]) / 1000.0);
 	}
 	rm_head(b, "customs_http_request_bytes_total", "counter",
-		"Request body bytes (declared Content-Length), by route class.");
+		"Request body bytes (declared Content-Length), by route "
+		"class.");
 	for (size_t r = 0; r < RM_NROUTES; r++)
-		buf_addf(b, "customs_http_request_bytes_total{route=\"%s\"} %llu\n",
-			 rm_route_names[r],
-			 (unsigned long long)rm_load(&rm.bytes_in[r]));
+		buf_addf(
+			b,
+			"customs_http_request_bytes_total{route=\"%s\"} %llu\n",
+			rm_route_names[r],
+			(unsigned long long)rm_load(&rm.bytes_in[r]));
 	rm_head(b, "customs_http_response_bytes_total", "counter",
 		"Reply bytes sent, by route class.");
 	for (size_t r = 0; r < RM_NROUTES; r++)
 		buf_addf(b,
-			 "customs_http_response_bytes_total{route=\"%s\"} %llu\n",
+			 "customs_http_response_bytes_total{route=\"%s\"} "
+			 "%llu\n",
 			 rm_route_names[r],
 			 (unsigned long long)rm_load(&rm.bytes_out[r]));
 }
@@ -321,16 +330,26 @@ static void rm_scans(struct buf *b, struct stor *st)
 	buf_addf(b, "customs_scan_results %zu\n", s.results);
 }
 
-static void rm_scan_counters(struct buf *b)
+/* A counter with one label: values[i]'s count is v[i]. */
+static void rm_family(struct buf *b, const char *name, const char *help,
+		      const char *label, const char *const *values,
+		      atomic_uint_fast64_t *v, size_t n)
 {
+	rm_head(b, name, "counter", help);
+	for (size_t i = 0; i < n; i++)
+		buf_addf(b, "%s{%s=\"%s\"} %llu\n", name, label, values[i],
+			 (unsigned long long)rm_load(&v[i]));
+}
+
+static void rm_counters(struct buf *b)
+{
+	static const char *const decisions[] = {"denied", "allowed"};
+	static const char *const gc_outcomes[] = {"failed", "ok"};
 	uint64_t counts[RM_NSCANBOUNDS + 1];
 
-	rm_head(b, "customs_scans_total", "counter",
-		"Scan jobs ended since start, by outcome (failed: attempts).");
-	for (size_t i = 0; i < RM_NOUTCOMES; i++)
-		buf_addf(b, "customs_scans_total{outcome=\"%s\"} %llu\n",
-			 rm_outcome_names[i],
-			 (unsigned long long)rm_load(&rm.scans[i]));
+	rm_family(b, "customs_scans_total",
+		  "Scan jobs ended since start, by outcome (failed: attempts).",
+		  "outcome", rm_outcome_names, rm.scans, RM_NOUTCOMES);
 	rm_head(b, "customs_scan_duration_seconds", "histogram",
 		"Time a scan job took, ok or incomplete ones.");
 	for (size_t i = 0; i <= RM_NSCANBOUNDS; i++)
@@ -338,34 +357,15 @@ static void rm_scan_counters(struct buf *b)
 	rm_histogram(b, "customs_scan_duration_seconds", "", rm_scan_bounds,
 		     counts, RM_NSCANBOUNDS,
 		     (double)rm_load(&rm.scan_ms) / 1000.0);
-	rm_head(b, "customs_scan_findings_total", "counter",
-		"Findings in the reports of scans ended since start.");
-	for (size_t i = 0; i < RM_NSEVS; i++)
-		buf_addf(b, "customs_scan_findings_total{severity=\"%s\"} %llu\n",
-			 rm_sevs[i],
-			 (unsigned long long)rm_load(&rm.findings[i]));
-}
-
-static void rm_policy(struct buf *b)
-{
-	rm_head(b, "customs_policy_decisions_total", "counter",
-		"Manifest pulls the pull policy judged, by decision.");
-	buf_addf(b,
-		 "customs_policy_decisions_total{decision=\"allowed\"} %llu\n"
-		 "customs_policy_decisions_total{decision=\"denied\"} %llu\n",
-		 (unsigned long long)rm_load(&rm.policy[1]),
-		 (unsigned long long)rm_load(&rm.policy[0]));
-}
-
-static void rm_gc(struct buf *b)
-{
-	rm_head(b, "customs_gc_runs_total", "counter",
-		"Garbage collections the server ran, by outcome.");
-	buf_addf(b,
-		 "customs_gc_runs_total{outcome=\"ok\"} %llu\n"
-		 "customs_gc_runs_total{outcome=\"failed\"} %llu\n",
-		 (unsigned long long)rm_load(&rm.gc_runs[1]),
-		 (unsigned long long)rm_load(&rm.gc_runs[0]));
+	rm_family(b, "customs_scan_findings_total",
+		  "Findings in the reports of scans ended since start.",
+		  "severity", rm_sevs, rm.findings, RM_NSEVS);
+	rm_family(b, "customs_policy_decisions_total",
+		  "Manifest pulls the pull policy judged, by decision.",
+		  "decision", decisions, rm.policy, 2);
+	rm_family(b, "customs_gc_runs_total",
+		  "Garbage collections the server ran, by outcome.", "outcome",
+		  gc_outcomes, rm.gc_runs, 2);
 	rm_head(b, "customs_gc_freed_bytes_total", "counter",
 		"Bytes the server's garbage collections freed.");
 	buf_addf(b, "customs_gc_freed_bytes_total %llu\n",
@@ -388,7 +388,8 @@ static void rm_gauges(struct buf *b, struct reg_scan *scan)
 	rm_head(b, "customs_vulndb_age_seconds", "gauge",
 		"Age of the vulnerability DB in use.");
 	if (age >= 0)
-		buf_addf(b, "customs_vulndb_age_seconds %lld\n", (long long)age);
+		buf_addf(b, "customs_vulndb_age_seconds %lld\n",
+			 (long long)age);
 }
 
 /* --- Handlers ------------------------------------------------------------ */
@@ -413,12 +414,12 @@ enum reg_status reg_metrics_readyz(struct reg_call *c)
 		json_array_append_new(not, json_string("draining"));
 	if (!c->ctx->scan)
 		json_array_append_new(not, json_string("scan_workers"));
-	if (json_array_size(not) == 0) {
-		json_decref(not);
+	if (json_array_size(not ) == 0) {
+		json_decref(not );
 		reg_reply_mem(c->req, 200, "text/plain", "ready\n", 6);
 		return REG_DONE;
 	}
-	reg_reply_json(c->req, 503, json_pack("{s:o}", "not_ready", not));
+	reg_reply_json(c->req, 503, json_pack("{s:o}", "not_ready", not ));
 	return REG_DONE;
 }
 
@@ -452,9 +453,7 @@ enum reg_status reg_metrics_get(struct reg_call *c)
 	buf_init(&b, 0);
 	rm_requests(&b);
 	rm_scans(&b, c->ctx->st);
-	rm_scan_counters(&b);
-	rm_policy(&b);
-	rm_gc(&b);
+	rm_counters(&b);
 	rm_gauges(&b, c->ctx->scan);
 	reg_reply_mem(c->req, 200, "text/plain; version=0.0.4; charset=utf-8",
 		      b.buf, b.len);

@@ -47,8 +47,8 @@ static void histogram_lines(void **state UNUSED)
 			    "x_seconds_sum{route=\"blob\"} 12.25\n"
 			    "x_seconds_count{route=\"blob\"} 7\n");
 	buf_reset(&b);
-	assert_int_equal(
-		rm_histogram(&b, "y", "", bounds, counts + 3, 0, 0), 0);
+	assert_int_equal(rm_histogram(&b, "y", "", bounds, counts + 3, 0, 0),
+			 0);
 	assert_string_equal(b.buf, "y_bucket{le=\"+Inf\"} 4\n"
 				   "y_sum 0\n"
 				   "y_count 4\n");
