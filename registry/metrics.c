@@ -316,6 +316,10 @@ static void rm_scans(struct buf *b, struct stor *st)
 	struct stor_scan_stats s;
 	struct err e = ERR_INIT;
 
+	rm_head(b, "customs_blobs_damaged_total", "counter",
+		"Blobs found damaged and quarantined since start.");
+	buf_addf(b, "customs_blobs_damaged_total %zu\n",
+		 stor_blob_damage_count(st));
 	if (stor_scan_stats(st, &s, &e) < 0)
 		return;
 	rm_head(b, "customs_scan_jobs", "gauge", "Scan jobs by state.");

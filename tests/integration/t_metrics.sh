@@ -81,6 +81,7 @@ m_put=$(metric 'customs_http_requests_total{code=2xx,method=PUT,route=manifest}'
 	fail "upload bytes in"
 [ "$(metric 'customs_http_response_bytes_total{route=manifest}')" -gt 0 ] ||
 	fail "manifest bytes out"
+[ "$(metric 'customs_blobs_damaged_total{}')" = 0 ] || fail "damaged blobs"
 # The scrape's own connection is open.
 [ "$(metric 'customs_http_connections{}')" -ge 1 ] || fail "open connections"
 # Probes are counted but stay out of the info log.
