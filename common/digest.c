@@ -36,6 +36,20 @@ static bool digest_is_hex(char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
+int digest_alg_parse(const char *s, size_t len, enum digest_alg *out,
+		     struct err *e)
+{
+	if (len == 6 && !memcmp(s, "sha256", 6))
+		*out = DIGEST_SHA256;
+	else if (len == 6 && !memcmp(s, "sha512", 6))
+		*out = DIGEST_SHA512;
+	else
+		return err_set(e, ERR_DIGEST_INVALID,
+			       "unsupported digest algorithm '%.*s'",
+			       (int)(len > 32 ? 32 : len), s);
+	return 0;
+}
+
 int digest_parse(const char *s, size_t len, struct digest *out, struct err *e)
 {
 	const char *colon = memchr(s, ':', len);
@@ -47,14 +61,8 @@ int digest_parse(const char *s, size_t len, struct digest *out, struct err *e)
 			       "digest has no algorithm prefix");
 	alen = (size_t)(colon - s);
 	hlen = len - alen - 1;
-	if (alen == 6 && !memcmp(s, "sha256", 6))
-		alg = DIGEST_SHA256;
-	else if (alen == 6 && !memcmp(s, "sha512", 6))
-		alg = DIGEST_SHA512;
-	else
-		return err_set(e, ERR_DIGEST_INVALID,
-			       "unsupported digest algorithm '%.*s'",
-			       (int)(alen > 32 ? 32 : alen), s);
+	if (digest_alg_parse(s, alen, &alg, e) < 0)
+		return -1;
 	if (hlen != digest_hex_len(alg))
 		return err_set(e, ERR_DIGEST_INVALID,
 			       "%s digest must have %zu hex digits, not %zu",

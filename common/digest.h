@@ -27,6 +27,9 @@ int digest_parse(const char *s, size_t len, struct digest *out, struct err *e);
 /* Writes "alg:hex" into out and returns out. */
 const char *digest_str(const struct digest *d, char out[DIGEST_STR_MAX]);
 const char *digest_alg_name(enum digest_alg alg);
+/* "sha256" or "sha512" (s[0..len)) into *out; else ERR_DIGEST_INVALID. */
+int digest_alg_parse(const char *s, size_t len, enum digest_alg *out,
+		     struct err *e);
 size_t digest_hex_len(enum digest_alg alg);
 bool digest_eq(const struct digest *a, const struct digest *b);
 /* A total order (algorithm, then hex): <0, 0 or >0, as strcmp(). */

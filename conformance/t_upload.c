@@ -194,6 +194,43 @@ static void t_cancel_fresh(struct ct *t)
 			false));
 }
 
+/* POST /v2/<ns>/blobs/uploads/?digest-algorithm=<alg> (end-4c). */
+static struct ct_resp *alg_post(struct ct *t, const char *alg)
+{
+	return ct_do(t, "POST",
+		     ct_printf(t, "/v2/%s/blobs/uploads/?digest-algorithm=%s",
+			       ct_cfg(t)->ns, alg),
+		     NULL, NULL, 0, 0);
+}
+
+/* end-4c: a session opened for sha512 closes with a sha512 digest. */
+static void t_digest_algorithm(struct ct *t)
+{
+	struct ct_resp *r = alg_post(t, "sha512");
+	const unsigned char *data = ct_random(t, 200);
+	char *dg = ct_digest_s(t, "sha512", data, 200), *loc;
+
+	CT_TRY(ct_status(t, r, "202"));
+	loc = ct_location(t, r);
+	CT_CHECK(t, loc, "no Location");
+	loc = fx_chunk_ok(t, fx_patch(t, loc, data, 0, 200), 199);
+	CT_CHECK(t, loc, "chunk");
+	CT_TRY(ct_status(t, fx_close(t, loc, dg, NULL, 0, 0, false), "201"));
+	CT_TRY(fx_check_blob(t, ct_cfg(t)->ns, dg, data, 200));
+}
+
+/* end-4c's failure status is 400: an algorithm the registry cannot hash
+ * is refused before the blob is sent.  A registry that ignores the
+ * parameter answers 202 (accepted unless --strict). */
+static void t_digest_algorithm_unknown(struct ct *t)
+{
+	struct ct_resp *r = alg_post(t, "md5");
+
+	if (r->status == 202 && !ct_cfg(t)->strict)
+		return;
+	CT_TRY(ct_error(t, r, "400", "DIGEST_INVALID|UNSUPPORTED", true));
+}
+
 const struct ct_test ct_upload_tests[] = {
 	{"upload/status",
 	 "§Pushing a blob in chunks, end-13: GET <location> MUST be 204 + "
@@ -243,5 +280,13 @@ const struct ct_test ct_upload_tests[] = {
 	 "upload cancel of a session with no data: 204, then 404 "
 	 "(distribution-spec main end-14)",
 	 t_cancel_fresh},
+	{"upload/digest-algorithm",
+	 "distribution-spec main end-4c: POST ?digest-algorithm=sha512, "
+	 "then PATCH and a PUT with a sha512 digest: 201, the blob by it",
+	 t_digest_algorithm},
+	{"upload/digest-algorithm-unknown",
+	 "distribution-spec main end-4c: ?digest-algorithm=md5 is 400 "
+	 "(202, ignored, unless --strict)",
+	 t_digest_algorithm_unknown},
 	{NULL, NULL, NULL},
 };

@@ -48,6 +48,7 @@ struct up_state {
 	char name[REG_NAME_MAX + 1];
 	char id[STOR_UPLOAD_ID_MAX];
 	struct digest expected; /* UP_PUT, UP_POST */
+	enum digest_alg alg;	/* the session's ?digest-algorithm= */
 	int64_t left;		/* bytes Content-Range still allows; -1: any */
 	/* The finish or the give-back, on a work thread: the handle the
 	 * finish consumes, the size, and the outcome to reply with. */
@@ -93,6 +94,7 @@ struct up_open {
 	char client[320];
 	struct digest mount_dg;
 	struct digest dg; /* UP_PUT, UP_POST */
+	enum digest_alg alg; /* ?digest-algorithm= (end-4c) */
 	bool has_range;	  /* Content-Range: start-end */
 	bool bad_range;	  /* malformed: e says why */
 	int64_t start, end, cl;
@@ -104,9 +106,15 @@ struct up_open {
 	struct err e;
 };
 
-static void up_location(struct http_req *req, const char *name, const char *id)
+/* The session's algorithm rides in its Location (the spec lets the
+ * registry keep state there): every later request carries it back, so it
+ * outlives a restart without a column of its own. */
+static void up_location(struct http_req *req, const char *name, const char *id,
+			enum digest_alg alg)
 {
-	char *loc = xasprintf("/v2/%s/blobs/uploads/%s", name, id);
+	char *loc = xasprintf("/v2/%s/blobs/uploads/%s%s%s", name, id,
+			      alg == DIGEST_SHA256 ? "" : "?digest-algorithm=",
+			      alg == DIGEST_SHA256 ? "" : digest_alg_name(alg));
 
 	http_reply_header(req, "Location", loc);
 	http_reply_header(req, "Docker-Upload-UUID", id);
@@ -175,7 +183,7 @@ static void up_giveback_done(struct http_req *req, void *arg)
 
 	up_giveback_run(s); /* shutdown: the pool did not get to it */
 	if (req && s->fin_where) {
-		up_location(req, s->name, s->id);
+		up_location(req, s->name, s->id, s->alg);
 		up_range(req, s->fin_size);
 	}
 	if (req && s->fin_rc < 0)
@@ -453,13 +461,16 @@ static void up_state_dtor(void *ptr, bool gone)
 
 /* Streams the request body into u (which the state now owns). */
 static void up_stream(struct reg_ctx *ctx, struct http_req *req,
-		      const char *name, struct stor_upload *u,
-		      enum up_kind kind, const struct digest *expected,
-		      int64_t left)
+		      const struct up_open *o, struct stor_upload *u,
+		      const struct digest *expected)
 {
 	struct up_state *s = xcalloc(1, sizeof(*s));
+	const char *name = o->name;
+	enum up_kind kind = o->kind;
+	int64_t left = o->left;
 
 	s->ctx = ctx;
+	s->alg = o->alg;
 	s->up = u;
 	s->kind = kind;
 	s->left = left;
@@ -511,6 +522,29 @@ static int up_check_range(struct up_open *o, struct err *e)
 			       (long long)o->cl, (long long)o->start,
 			       (long long)o->end);
 	o->left = o->end - o->start + 1;
+	return 0;
+}
+
+/* ?digest-algorithm= (end-4c) into o->alg: given at POST, then carried
+ * back by the Location.  The finish hashes with the closing PUT's digest,
+ * so an algorithm we cannot hash is refused now, before the blob is
+ * sent, and a PUT whose digest is of another algorithm is refused. */
+static int up_alg_param(struct reg_call *c, struct up_open *o, struct err *e)
+{
+	const char *q = http_req_query_param(c->req, "digest-algorithm");
+
+	o->alg = DIGEST_SHA256;
+	if (q && digest_alg_parse(q, strlen(q), &o->alg, e) < 0)
+		return -1;
+	if (q && (o->kind == UP_PUT || o->kind == UP_POST) &&
+	    o->dg.alg != o->alg) {
+		char s[DIGEST_STR_MAX];
+
+		return err_set(e, ERR_DIGEST_INVALID,
+			       "digest %s is not of the session's "
+			       "digest-algorithm %s",
+			       digest_str(&o->dg, s), q);
+	}
 	return 0;
 }
 
@@ -607,11 +641,11 @@ static void up_open_done(struct http_req *req, void *arg)
 	struct up_open *o = arg;
 
 	if (o->u) { /* the body goes in (or, req NULL, it is given back) */
-		up_stream(o->ctx, req, o->name, o->u, o->kind,
-			  o->kind == UP_PATCH ? NULL : &o->dg, o->left);
+		up_stream(o->ctx, req, o, o->u,
+			  o->kind == UP_PATCH ? NULL : &o->dg);
 	} else if (req && o->rc < 0) {
 		if (o->e.code == ERR_RANGE_INVALID && o->taken) {
-			up_location(req, o->name, o->id);
+			up_location(req, o->name, o->id, o->alg);
 			up_range(req, o->offset);
 		}
 		reg_reply_error(req, &o->e);
@@ -619,7 +653,7 @@ static void up_open_done(struct http_req *req, void *arg)
 		up_blob_location(req, o->name, &o->mount_dg);
 		reg_reply_status(req, 201);
 	} else if (req) { /* a session for PATCH/PUT, or its status */
-		up_location(req, o->name, o->id);
+		up_location(req, o->name, o->id, o->alg);
 		up_range(req, o->offset);
 		reg_reply_status(req, o->status ? 204 : 202);
 	}
@@ -693,6 +727,11 @@ enum reg_status api_upload_start(struct reg_call *c)
 		}
 		o->kind = UP_POST;
 	}
+	if (up_alg_param(c, o, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		free(o);
+		return REG_DONE;
+	}
 	up_client(c, o->client, sizeof(o->client));
 	reg_work_call(c->ctx->work, c->req, up_open_run, up_open_done, o);
 	return REG_DEFERRED;
@@ -701,8 +740,14 @@ enum reg_status api_upload_start(struct reg_call *c)
 enum reg_status api_upload_status(struct reg_call *c)
 {
 	struct up_open *o = up_open_new(c, UP_PATCH);
+	struct err e = ERR_INIT;
 
 	o->status = true;
+	if (up_alg_param(c, o, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		free(o);
+		return REG_DONE;
+	}
 	reg_work_call(c->ctx->work, c->req, up_open_run, up_open_done, o);
 	return REG_DEFERRED;
 }
@@ -713,7 +758,8 @@ static enum reg_status up_append(struct reg_call *c, enum up_kind kind)
 	struct up_open *o = up_open_new(c, kind);
 	struct err e = ERR_INIT;
 
-	if (kind == UP_PUT && up_digest_param(c, &o->dg, &e) < 0) {
+	if ((kind == UP_PUT && up_digest_param(c, &o->dg, &e) < 0) ||
+	    up_alg_param(c, o, &e) < 0) {
 		reg_reply_error(c->req, &e);
 		free(o);
 		return REG_DONE;

@@ -8,6 +8,7 @@
 #include "common/digest.h"
 #include "registry/http/http.h"
 #include "storage/storage.h"
+#include "common/xmalloc.h"
 #include "common/banned.h"
 
 /*
@@ -135,13 +136,22 @@ void reg_reply_error(struct http_req *req, const struct err *e)
 {
 	const struct reg_err_info *info = reg_err_info(e->code);
 	struct buf body = BUF_INIT;
-	char path[256], msg[sizeof(e->msg)];
+	char path[256], msg[sizeof(e->msg)], *note;
 
-	log_msg(info->level, "%s %s %s: %d %s: %s", http_req_id(req),
-		http_req_method_name(req),
-		reply_clean(http_req_path(req), path, sizeof(path)),
-		info->status, err_code_name(reply_code(e->code)),
-		reply_clean(e->msg[0] ? e->msg : info->text, msg, sizeof(msg)));
+	reply_clean(e->msg[0] ? e->msg : info->text, msg, sizeof(msg));
+	/* A client's mistake is told once, on its access line; a fault of
+	 * ours (warn, error) gets a line of its level as well. */
+	if (info->level <= LL_INFO) {
+		note = xasprintf("%s: %s", err_code_name(reply_code(e->code)),
+				 msg);
+		http_req_log_note(req, note);
+		free(note);
+	} else {
+		log_msg(info->level, "%s %s %s: %d %s: %s", http_req_id(req),
+			http_req_method_name(req),
+			reply_clean(http_req_path(req), path, sizeof(path)),
+			info->status, err_code_name(reply_code(e->code)), msg);
+	}
 	if (reg_error_body(e, &body) < 0)
 		buf_reset(&body);
 	reg_reply_mem(req, info->status, "application/json", body.buf,
@@ -199,6 +209,13 @@ void reg_reply_file(struct http_req *req, int status, const char *ctype, int fd,
 {
 	reply_api_header(req);
 	http_reply_file(req, status, ctype, fd, off, len);
+}
+
+void reg_reply_file_ranges(struct http_req *req, const char *ctype, int fd,
+			   int64_t size, const struct http_range *r, int n)
+{
+	reply_api_header(req);
+	http_reply_file_ranges(req, ctype, fd, size, r, n);
 }
 
 void reg_reply_digest_headers(struct http_req *req, const struct digest *dg)

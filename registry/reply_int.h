@@ -14,12 +14,14 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 
+struct http_range;
 struct http_req;
 struct digest;
 struct stor_manifest;
@@ -56,6 +58,9 @@ void reg_reply_json_type(struct http_req *req, int status, const char *ctype,
 /* Sends [off, off + len) of fd; takes ownership of fd. */
 void reg_reply_file(struct http_req *req, int status, const char *ctype, int fd,
 		    off_t off, off_t len);
+/* 206 multipart/byteranges of fd's ranges r[0..n); takes ownership of fd. */
+void reg_reply_file_ranges(struct http_req *req, const char *ctype, int fd,
+			   int64_t size, const struct http_range *r, int n);
 
 /* Docker-Content-Digest and ETag, naming the manifest dg. */
 void reg_reply_digest_headers(struct http_req *req, const struct digest *dg);

@@ -34,8 +34,8 @@
  * HEAD replies keep Content-Length but send no body.  Every reply carries
  * Content-Length (never chunked) and the headers set with
  * http_reply_header().  One access-log line is written per request:
- * "id method path status bytes ms peer" (raw path, never the query; status
- * 499 when the client left before a reply).
+ * "id method path status bytes ms peer [note]" (raw path, never the query;
+ * status 499 when the client left before a reply).
  *
  * A client that half-closes its side still gets a reply to every complete
  * request it sent (pipelined ones included); then the connection closes.
@@ -147,6 +147,11 @@ bool http_req_is_tls(const struct http_req *req);
 const char *http_req_client_cn(const struct http_req *req);
 struct event_base *http_req_base(const struct http_req *req);
 
+/* Ends the request's access-log line with note (copied; the last call
+ * counts): why an error reply went out, said once, on the line that
+ * already names the request. */
+void http_req_log_note(struct http_req *req, const char *note);
+
 /* Request-scoped state (nginx's pool cleanups): hangs ptr on the request;
  * the server calls dtor(ptr, gone) exactly once, on the loop thread, when
  * the request ends:
@@ -251,5 +256,23 @@ void http_reply_abort(struct http_req *req);
  * Garbage and reversed ranges are ignored (0), as is a suffix range of an
  * empty resource. */
 int http_parse_range(const char *hdr, int64_t size, int64_t *off, int64_t *len);
+
+/* Several ranges ("bytes=0-9,20-29"), RFC 9110 §14.1-14.2. */
+struct http_range {
+	int64_t off, len;
+};
+/* Fills out[0..max) and returns how many ranges to send (n >= 1),
+ * 0 to send the whole resource (no or unparsable header, another unit, or
+ * more than max ranges), -1 when none is satisfiable (416).  Disjoint
+ * ranges keep the client's order; if any overlap, all are sorted and
+ * merged, so the parts never add up to more than size. */
+int http_parse_ranges(const char *hdr, int64_t size, struct http_range *out,
+		      int max);
+/* A 206 multipart/byteranges reply of fd's ranges r[0..n) (each part with
+ * ctype and its Content-Range of a resource of size bytes); takes
+ * ownership of fd.  The body's length is known up front (Content-Length);
+ * plain TCP sends the pieces with sendfile. */
+void http_reply_file_ranges(struct http_req *req, const char *ctype, int fd,
+			    int64_t size, const struct http_range *r, int n);
 
 #endif

@@ -26,6 +26,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "common/log.h"
@@ -73,8 +74,28 @@ struct http_conn {
 	int file_fd; /* TLS file replies are read in pieces */
 	off_t file_off;
 	off_t file_left;
+	struct file_parts *parts; /* TLS multipart reply: what is left */
 	char peer[64];
 };
+
+/* A multipart/byteranges body: text[i] goes before range i, text[n] ends
+ * the body. */
+struct file_parts {
+	int n, next;
+	struct http_range *r;
+	char **text;
+};
+
+static void file_parts_free(struct file_parts *fp)
+{
+	if (!fp)
+		return;
+	for (int i = 0; i <= fp->n; i++)
+		free(fp->text[i]);
+	free(fp->text);
+	free(fp->r);
+	free(fp);
+}
 
 static int on_message_begin(http_parser *p);
 static int on_url(http_parser *p, const char *at, size_t len);
@@ -179,6 +200,7 @@ static void conn_free(struct http_conn *c)
 	bufferevent_free(c->bev);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
+	file_parts_free(c->parts);
 	free(c->cn);
 	free(c);
 	http_conn_gone(w);
@@ -265,6 +287,25 @@ static void conn_fail(struct http_conn *c, int status)
 	req->bytes = strlen(text) + 1;
 	c->out = OUT_SENDING;
 	conn_kick(c);
+}
+
+/* A TLS ClientHello (a handshake record: 0x16, version 3.x) where HTTP
+ * was expected: every docker, containerd and skopeo probe of an https://
+ * registry sends one.  Logged as what it is, once (no access line), and
+ * answered with a plain 400: Go clients then print "server gave HTTP
+ * response to HTTPS client", which names the cause. */
+static bool conn_tls_on_plain(struct http_conn *c)
+{
+	unsigned char b[2];
+
+	if (c->tls || evbuffer_copyout(conn_input(c), b, 2) != 2 ||
+	    b[0] != 0x16 || b[1] != 0x03)
+		return false;
+	log_msg(LL_INFO, "TLS handshake on a plain-HTTP listener from %s",
+		c->peer);
+	conn_fail(c, 400);
+	c->req->logged = true;
+	return true;
 }
 
 /* Feeding the parser. */
@@ -465,6 +506,9 @@ static void conn_process(struct http_conn *c)
 					conn_input_ended(c);
 				return;
 			}
+			if (c->in == IN_HEAD && !c->head_bytes &&
+			    conn_tls_on_plain(c))
+				return;
 			status = conn_feed(c);
 			if (status) {
 				conn_fail(c, status);
@@ -572,6 +616,27 @@ static int on_message_complete(http_parser *p)
 
 /* The write side. */
 
+/* A multipart reply under TLS: queues the text before the next part and
+ * aims the file reads at it.  False when nothing is left. */
+static bool conn_next_part(struct http_conn *c)
+{
+	struct file_parts *fp = c->parts;
+
+	if (!fp)
+		return false;
+	evbuffer_add(conn_output(c), fp->text[fp->next],
+		     strlen(fp->text[fp->next]));
+	if (fp->next == fp->n) {
+		file_parts_free(fp);
+		c->parts = NULL;
+		return false;
+	}
+	c->file_off = fp->r[fp->next].off;
+	c->file_left = fp->r[fp->next].len;
+	fp->next++;
+	return true;
+}
+
 /* TLS cannot sendfile: a file reply is read in pieces as output drains. */
 static void conn_fill_file(struct http_conn *c)
 {
@@ -580,7 +645,11 @@ static void conn_fill_file(struct http_conn *c)
 	size_t want;
 	ssize_t n = 0;
 
-	while (c->file_left > 0 && evbuffer_get_length(out) < HTTP_MAX_WRITE) {
+	while (evbuffer_get_length(out) < HTTP_MAX_WRITE) {
+		if (c->file_left == 0 && !conn_next_part(c))
+			break;
+		if (c->file_left == 0)
+			continue;
 		want = c->file_left < FILE_PIECE ? (size_t)c->file_left
 						 : FILE_PIECE;
 		if (evbuffer_reserve_space(out, (ev_ssize_t)want, &v, 1) < 1)
@@ -595,7 +664,7 @@ static void conn_fill_file(struct http_conn *c)
 		c->file_off += n;
 		c->file_left -= n;
 	}
-	if (c->file_left == 0 && c->file_fd >= 0) {
+	if (c->file_left == 0 && !c->parts && c->file_fd >= 0) {
 		close(c->file_fd);
 		c->file_fd = -1;
 	}
@@ -607,13 +676,15 @@ fail:
 	close(c->file_fd);
 	c->file_fd = -1;
 	c->file_left = 0;
+	file_parts_free(c->parts);
+	c->parts = NULL;
 	c->close_after = true;
 	c->eof = true; /* no lingering over a broken reply */
 }
 
 static void conn_on_write(struct http_conn *c)
 {
-	if (c->file_left > 0) {
+	if (c->file_left > 0 || c->parts) {
 		conn_fill_file(c);
 		return;
 	}
@@ -1168,6 +1239,96 @@ void http_reply_file(struct http_req *req, int status, const char *ctype,
 	c->file_off = off;
 	c->file_left = len;
 	conn_fill_file(c);
+}
+
+/* The texts around the parts of a multipart/byteranges body (RFC 9110
+ * §14.6 and RFC 2046 §5.1.1); returns the body's length. */
+static int64_t parts_text(struct file_parts *fp, const char *ctype,
+			  int64_t size, char ***text_out)
+{
+	unsigned char rnd[12];
+	char bnd[2 * sizeof(rnd) + 1], **text;
+	int64_t total = 0;
+
+	/* Random, so that no blob can hold the delimiter by design. */
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		abort();
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(bnd + 2 * i, 3, "%02x", rnd[i]);
+	text = xcalloc((size_t)fp->n + 1, sizeof(*text));
+	for (int i = 0; i < fp->n; i++) {
+		text[i] = xasprintf("%s--%s\r\nContent-Type: %s\r\n"
+				    "Content-Range: bytes %" PRId64 "-%" PRId64
+				    "/%" PRId64 "\r\n\r\n",
+				    i ? "\r\n" : "", bnd, ctype, fp->r[i].off,
+				    fp->r[i].off + fp->r[i].len - 1, size);
+		total += (int64_t)strlen(text[i]) + fp->r[i].len;
+	}
+	text[fp->n] = xasprintf("\r\n--%s--\r\n", bnd);
+	total += (int64_t)strlen(text[fp->n]);
+	*text_out = text;
+	return total;
+}
+
+void http_reply_file_ranges(struct http_req *req, const char *ctype, int fd,
+			    int64_t size, const struct http_range *r, int n)
+{
+	struct http_conn *c = req->conn;
+	struct file_parts *fp;
+	struct evbuffer_file_segment *seg = NULL;
+	char mtype[96];
+	int64_t total;
+
+	if (!reply_allowed(req) || n < 1) {
+		close(fd);
+		return;
+	}
+	fp = xcalloc(1, sizeof(*fp));
+	fp->n = n;
+	fp->r = xmalloc((size_t)n * sizeof(*r));
+	memcpy(fp->r, r, (size_t)n * sizeof(*r));
+	total = parts_text(fp, ctype, size, &fp->text);
+	/* The boundary is the text after the first "--". */
+	snprintf(mtype, sizeof(mtype), "multipart/byteranges; boundary=%.*s",
+		 (int)strcspn(fp->text[0] + 2, "\r"), fp->text[0] + 2);
+	reply_head(req, 206, mtype, total);
+	if (!reply_sends_body(req, 206)) {
+		close(fd);
+		file_parts_free(fp);
+		return;
+	}
+	req->bytes = (uint64_t)total;
+	if (c->tls) {
+		c->file_fd = fd;
+		c->parts = fp;
+		conn_fill_file(c);
+		return;
+	}
+	/* One segment over the file; each part is a slice of it. */
+	seg = evbuffer_file_segment_new(fd, 0, size,
+					EVBUF_FS_CLOSE_ON_FREE |
+						EVBUF_FS_DISABLE_LOCKING);
+	if (!seg) {
+		close(fd);
+		goto fail;
+	}
+	for (int i = 0; i <= n; i++) {
+		if (evbuffer_add(conn_output(c), fp->text[i],
+				 strlen(fp->text[i])) < 0 ||
+		    (i < n && evbuffer_add_file_segment(conn_output(c), seg,
+							r[i].off, r[i].len) < 0))
+			goto fail;
+	}
+	evbuffer_file_segment_free(seg);
+	file_parts_free(fp);
+	return;
+fail:
+	log_msg(LL_ERROR, "%s: cannot queue file parts", req->id);
+	if (seg)
+		evbuffer_file_segment_free(seg);
+	file_parts_free(fp);
+	c->close_after = true;
+	c->eof = true;
 }
 
 bool http_reply_start(struct http_req *req, int status, const char *ctype,

@@ -196,6 +196,7 @@ struct http_req {
 	bool replied;
 	bool cut; /* http_reply_abort(): the reply never went out whole */
 	bool logged;
+	char *log_note; /* http_req_log_note(): ends the access line */
 };
 
 /* http.c */

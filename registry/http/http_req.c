@@ -56,6 +56,7 @@ void http_req_free(struct http_req *req)
 	free(req->path);
 	free(req->raw_path);
 	free(req->query);
+	free(req->log_note);
 	free(req);
 }
 
@@ -317,9 +318,16 @@ void http_req_log(struct http_req *req)
 	reg_metrics_request(req->method, req->path, req->status,
 			    http_req_content_length(req), req->bytes, ms);
 	log_msg(reg_metrics_quiet(req->path) ? LL_DEBUG : LL_INFO,
-		"%s %s %s %d %" PRIu64 " %ld %s", req->id,
+		"%s %s %s %d %" PRIu64 " %ld %s%s%s", req->id,
 		req->method_name, path, req->status, req->bytes, ms,
-		http_conn_peer(req->conn));
+		http_conn_peer(req->conn), req->log_note ? " " : "",
+		req->log_note ? req->log_note : "");
+}
+
+void http_req_log_note(struct http_req *req, const char *note)
+{
+	free(req->log_note);
+	req->log_note = xstrdup(note);
 }
 
 enum http_method http_req_method(const struct http_req *req)
@@ -499,19 +507,12 @@ static const char *skip_ows(const char *p)
 	return p;
 }
 
-int http_parse_range(const char *hdr, int64_t size, int64_t *off, int64_t *len)
+/* One range-spec, p up to its end: 1 and [*off, *off + *len), 0 for
+ * garbage, -1 when unsatisfiable. */
+static int range_one(const char *p, int64_t size, int64_t *off, int64_t *len)
 {
-	const char *p;
 	int64_t first = -1, last = -1, n;
 
-	if (!hdr || size < 0)
-		return 0;
-	p = skip_ows(hdr);
-	if (strncasecmp(p, "bytes", 5))
-		return 0;
-	p = skip_ows(p + 5);
-	if (*p++ != '=' || strchr(p, ','))
-		return 0; /* another unit, or several ranges: serve it all */
 	p = skip_ows(p);
 	if (*p == '-') {
 		p++;
@@ -539,6 +540,102 @@ int http_parse_range(const char *hdr, int64_t size, int64_t *off, int64_t *len)
 	*off = first;
 	*len = last - first + 1;
 	return 1;
+}
+
+/* After "bytes=": the range set, or NULL for another unit. */
+static const char *range_set(const char *hdr)
+{
+	const char *p;
+
+	if (!hdr)
+		return NULL;
+	p = skip_ows(hdr);
+	if (strncasecmp(p, "bytes", 5))
+		return NULL;
+	p = skip_ows(p + 5);
+	return *p == '=' ? p + 1 : NULL;
+}
+
+int http_parse_range(const char *hdr, int64_t size, int64_t *off, int64_t *len)
+{
+	const char *p = range_set(hdr);
+
+	if (!p || size < 0 || strchr(p, ','))
+		return 0; /* another unit, or several ranges: serve it all */
+	return range_one(p, size, off, len);
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct http_range *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Sorts r[0..n) and merges the ranges that overlap; returns how many are
+ * left. */
+static int range_coalesce(struct http_range *r, int n)
+{
+	int k = 0;
+
+	qsort(r, (size_t)n, sizeof(*r), range_cmp);
+	for (int i = 1; i < n; i++) {
+		int64_t end = r[k].off + r[k].len;
+
+		if (r[i].off < end) {
+			if (r[i].off + r[i].len > end)
+				r[k].len = r[i].off + r[i].len - r[k].off;
+		} else {
+			r[++k] = r[i];
+		}
+	}
+	return n ? k + 1 : 0;
+}
+
+int http_parse_ranges(const char *hdr, int64_t size, struct http_range *out,
+		      int max)
+{
+	const char *p = range_set(hdr), *end;
+	char one[64];
+	int n = 0, unsat = 0, r;
+	bool overlap = false;
+
+	if (!p || size < 0)
+		return 0;
+	for (;; p = end + 1) {
+		end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		if ((size_t)(end - p) >= sizeof(one))
+			return 0; /* no sane range-spec is that long */
+		memcpy(one, p, (size_t)(end - p));
+		one[end - p] = '\0';
+		if (*skip_ows(one)) {
+			/* RFC 9110 §14.2: a server may ignore the header;
+			 * past max the whole blob is the cheaper answer. */
+			if (n == max)
+				return 0;
+			r = range_one(one, size, &out[n].off, &out[n].len);
+			if (r == 0)
+				return 0;
+			if (r < 0)
+				unsat++; /* §14.1.2: the others may be served */
+			else
+				n++;
+		}
+		if (!*end)
+			break;
+	}
+	if (n == 0)
+		return unsat ? -1 : 0;
+	for (int i = 0; i < n && !overlap; i++)
+		for (int j = i + 1; j < n && !overlap; j++)
+			overlap = out[i].off < out[j].off + out[j].len &&
+				  out[j].off < out[i].off + out[i].len;
+	/* Disjoint ranges are answered as asked, in order (clients match
+	 * parts to requests); overlapping ones are merged (§14.2: "MAY
+	 * coalesce"), so the body never exceeds the blob. */
+	return overlap ? range_coalesce(out, n) : n;
 }
 
 struct http_timer {

@@ -193,6 +193,14 @@ same_file() {
 	cmp -s "$1" "$2" || fail "$1 and $2 differ"
 }
 
+# tls_cert: a throwaway self-signed certificate for 127.0.0.1 in
+# $TMP/cert.pem, its key in $TMP/key.pem.
+tls_cert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/key.pem" \
+		-out "$TMP/cert.pem" 2>/dev/null || fail "openssl req"
+}
+
 # rss_peak_kib: the server's peak resident set size.
 rss_peak_kib() {
 	awk '/^VmHWM:/ { print $2 }' "/proc/$PID/status"

@@ -18,6 +18,14 @@
 #                          image is stored once its blobs are)
 #   free_port              prints a port nothing listens on
 #   px_bg PID              a helper process, ended when the test exits
+#   oci_multi LAYOUT DIGEST/ARCH...
+#                          an index of those manifests (linux/ARCH) in
+#                          LAYOUT, tagged multi; prints "digest size"
+#   ctd_start              a containerd of the test's own ($CTD), for CTR
+#   hosts_toml DIR NAME SERVER MIRROR
+#                          containerd's DIR/NAME/hosts.toml: pulls of NAME
+#                          go to MIRROR (a URL) first, then to SERVER
+#   umount_under DIR       undoes mounts below DIR, deepest first
 #   SK                     skopeo with a permissive policy, no registries.conf
 
 PX_DATA=$ROOT/tests/data
@@ -161,3 +169,68 @@ px_exit() {
 	lib_cleanup
 }
 trap px_exit EXIT
+
+oci_multi() {
+	local l=$1 m dg arch ms='[]' idx isz
+
+	shift
+	for m in "$@"; do
+		dg=${m%/*}
+		arch=${m##*/}
+		ms=$(jq -c --arg d "$dg" --arg a "$arch" \
+			--argjson s "$(stat -c %s "$l/blobs/sha256/${dg#sha256:}")" \
+			'. + [{mediaType: "application/vnd.oci.image.manifest.v1+json",
+			digest: $d, size: $s, platform: {architecture: $a, os: "linux"}}]' \
+			<<<"$ms")
+	done
+	jq -cn --argjson ms "$ms" '{schemaVersion: 2,
+		mediaType: "application/vnd.oci.image.index.v1+json", manifests: $ms}' \
+		>"$TMP/multi.json"
+	read -r idx isz < <(oci_blob "$l" "$TMP/multi.json")
+	jq --arg d "$idx" --argjson s "$isz" '.manifests += [{
+		mediaType: "application/vnd.oci.image.index.v1+json", digest: $d,
+		size: $s, annotations: {"org.opencontainers.image.ref.name": "multi"}}]' \
+		"$l/index.json" >"$l/index.tmp"
+	mv "$l/index.tmp" "$l/index.json"
+	echo "$idx $isz"
+}
+
+# containerd: private root, state and socket; no CRI.
+CTD=$TMP/ctd
+CTR=(ctr -a "$CTD/c.sock")
+ctd_start() {
+	command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 ||
+		return 1
+	mkdir -p "$CTD/root" "$CTD/state"
+	cat >"$CTD/config.toml" <<-EOF
+		version = 2
+		root = "$CTD/root"
+		state = "$CTD/state"
+		disabled_plugins = ["io.containerd.grpc.v1.cri"]
+		[grpc]
+		  address = "$CTD/c.sock"
+	EOF
+	containerd --config "$CTD/config.toml" >"$CTD/log" 2>&1 &
+	px_bg $!
+	for _ in $(seq 1 100); do
+		"${CTR[@]}" version >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+hosts_toml() {
+	mkdir -p "$1/$2"
+	cat >"$1/$2/hosts.toml" <<-EOF
+		server = "$3"
+		[host."$4"]
+		  capabilities = ["pull", "resolve"]
+	EOF
+}
+
+# dockerd and podman's overlay driver bind-mount their roots onto
+# themselves: this lets the scratch directory go.
+umount_under() {
+	awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts |
+		sort -r | while read -r m; do umount -l "$m" || true; done
+}

@@ -23,22 +23,7 @@ echo b >"$S/b/etc/hostname"
 deb=$(oci_image "$L" debian "$S/debian")
 ma=$(oci_image "$L" a "$S/a")
 mb=$(oci_image "$L" b "$S/b")
-jq -cn --arg a "$ma" --arg b "$mb" \
-	--argjson sa "$(stat -c %s "$L/blobs/sha256/${ma#sha256:}")" \
-	--argjson sb "$(stat -c %s "$L/blobs/sha256/${mb#sha256:}")" '{
-	schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
-	manifests: [
-	 {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $a,
-	  size: $sa, platform: {architecture: "amd64", os: "linux"}},
-	 {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $b,
-	  size: $sb, platform: {architecture: "arm64", os: "linux"}}]}' \
-	>"$TMP/index.json"
-read -r idx isz < <(oci_blob "$L" "$TMP/index.json")
-jq --arg d "$idx" --argjson s "$isz" '.manifests += [{
-	mediaType: "application/vnd.oci.image.index.v1+json", digest: $d,
-	size: $s, annotations: {"org.opencontainers.image.ref.name": "multi"}}]' \
-	"$L/index.json" >"$L/index.tmp"
-mv "$L/index.tmp" "$L/index.json"
+read -r idx isz < <(oci_multi "$L" "$ma/amd64" "$mb/arm64")
 
 up_start
 up_push "$L:debian" library/debian:12

@@ -20,38 +20,10 @@ start_server --upstream "$UP/=$UP_URL"
 LOCAL=127.0.0.1_$UP_PORT
 skipped=
 
-# containerd of the test's own: private root, state and socket.
-CTD=$TMP/ctd
-ctd_start() {
-	command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 ||
-		return 1
-	mkdir -p "$CTD/root" "$CTD/state"
-	cat >"$CTD/config.toml" <<-EOF
-		version = 2
-		root = "$CTD/root"
-		state = "$CTD/state"
-		disabled_plugins = ["io.containerd.grpc.v1.cri"]
-		[grpc]
-		  address = "$CTD/c.sock"
-	EOF
-	containerd --config "$CTD/config.toml" >"$CTD/log" 2>&1 &
-	px_bg $!
-	for _ in $(seq 1 100); do
-		ctr -a "$CTD/c.sock" version >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-CTR=(ctr -a "$CTD/c.sock")
 
 if ctd_start; then
 	# hosts.toml: pulls of $UP go to customs first, then to $UP itself.
-	mkdir -p "$TMP/hosts/$UP"
-	cat >"$TMP/hosts/$UP/hosts.toml" <<-EOF
-		server = "$UP_URL"
-		[host."$URL"]
-		  capabilities = ["pull", "resolve"]
-	EOF
+	hosts_toml "$TMP/hosts" "$UP" "$UP_URL" "$URL"
 	"${CTR[@]}" content fetch --hosts-dir "$TMP/hosts" "$UP/library/small:v1" \
 		>"$TMP/ctr.log" 2>&1 || fail "ctr fetch: $(tail -n 3 "$TMP/ctr.log")"
 	# It came through customs (under the port prefix), not around it.

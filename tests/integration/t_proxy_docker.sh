@@ -18,22 +18,7 @@ echo a >"$TMP/a/etc/hostname"
 echo b >"$TMP/b/etc/hostname"
 ma=$(oci_image "$L" a "$TMP/a")
 mb=$(oci_image "$L" b "$TMP/b")
-jq -cn --arg a "$ma" --arg b "$mb" \
-	--argjson sa "$(stat -c %s "$L/blobs/sha256/${ma#sha256:}")" \
-	--argjson sb "$(stat -c %s "$L/blobs/sha256/${mb#sha256:}")" '{
-	schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
-	manifests: [
-	 {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $a,
-	  size: $sa, platform: {architecture: "amd64", os: "linux"}},
-	 {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $b,
-	  size: $sb, platform: {architecture: "arm64", os: "linux"}}]}' \
-	>"$TMP/index.json"
-read -r idx isz < <(oci_blob "$L" "$TMP/index.json")
-jq --arg d "$idx" --argjson s "$isz" '.manifests += [{
-	mediaType: "application/vnd.oci.image.index.v1+json", digest: $d,
-	size: $s, annotations: {"org.opencontainers.image.ref.name": "multi"}}]' \
-	"$L/index.json" >"$L/index.tmp"
-mv "$L/index.tmp" "$L/index.json"
+read -r idx isz < <(oci_multi "$L" "$ma/amd64" "$mb/arm64")
 
 up_start
 up_push "$L:a" library/small:v1
@@ -53,10 +38,7 @@ stop_engine() {
 		done
 		kill -9 "$pid" 2>/dev/null || true
 	fi
-	# dockerd bind-mounts its data root onto itself: undo that, deepest
-	# first, so the scratch directory can go.
-	awk -v d="$d/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts |
-		sort -r | while read -r m; do umount -l "$m" || true; done
+	umount_under "$d"
 }
 px_docker_exit() {
 	local rc=$?

@@ -16,18 +16,7 @@ mkdir -p "$S/clean/etc"
 echo clean >"$S/clean/etc/hostname"
 deb=$(oci_image "$L" debian "$S/debian")
 clean=$(oci_image "$L" clean "$S/clean")
-jq -cn --arg d "$deb" \
-	--argjson s "$(stat -c %s "$L/blobs/sha256/${deb#sha256:}")" '{
-	schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
-	manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json",
-	  digest: $d, size: $s, platform: {architecture: "amd64", os: "linux"}}]}' \
-	>"$TMP/index.json"
-read -r idx isz < <(oci_blob "$L" "$TMP/index.json")
-jq --arg d "$idx" --argjson s "$isz" '.manifests += [{
-	mediaType: "application/vnd.oci.image.index.v1+json", digest: $d,
-	size: $s, annotations: {"org.opencontainers.image.ref.name": "multi"}}]' \
-	"$L/index.json" >"$L/index.tmp"
-mv "$L/index.tmp" "$L/index.json"
+read -r idx isz < <(oci_multi "$L" "$deb/amd64")
 
 up_start
 up_push "$L:debian" library/debian:12

@@ -45,9 +45,7 @@ PID=
 
 # TLS with a throwaway self-signed certificate.
 if command -v openssl >/dev/null; then
-	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
-		-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/key.pem" \
-		-out "$TMP/cert.pem" 2>/dev/null || fail "openssl req"
+	tls_cert
 	start_server --tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem"
 	URL=https://$REG
 	req GET /v2/ --cacert "$TMP/cert.pem"

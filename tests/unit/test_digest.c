@@ -1,4 +1,5 @@
-/* test_digest.c: the order of digests and sort-unique (common/digest.c). */
+/* test_digest.c: algorithm names, the order of digests and sort-unique
+ * (common/digest.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,27 @@ static void test_cmp(void **state)
 	assert_true(digest_cmp(&a5, &a) > 0);
 }
 
+static void test_alg_parse(void **state)
+{
+	enum digest_alg a = DIGEST_SHA256;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	assert_int_equal(digest_alg_parse("sha512", 6, &a, &e), 0);
+	assert_int_equal(a, DIGEST_SHA512);
+	assert_int_equal(digest_alg_parse("sha256", 6, &a, &e), 0);
+	assert_int_equal(a, DIGEST_SHA256);
+	/* Names are exact: no case folding, no prefixes. */
+	assert_int_equal(digest_alg_parse("SHA512", 6, &a, &e), -1);
+	assert_int_equal(e.code, ERR_DIGEST_INVALID);
+	assert_non_null(strstr(e.msg, "'SHA512'"));
+	e = (struct err)ERR_INIT;
+	assert_int_equal(digest_alg_parse("sha5", 4, &a, &e), -1);
+	e = (struct err)ERR_INIT;
+	assert_int_equal(digest_alg_parse("", 0, &a, &e), -1);
+	assert_int_equal(a, DIGEST_SHA256);
+}
+
 static void test_sort_unique(void **state)
 {
 	struct digest v[] = {
@@ -69,6 +91,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cmp),
+		cmocka_unit_test(test_alg_parse),
 		cmocka_unit_test(test_sort_unique),
 	};
 

@@ -980,6 +980,52 @@ static void test_range_parse(void **state)
 			 0);
 }
 
+static void test_ranges_parse(void **state)
+{
+	struct http_range r[4];
+
+	(void)state;
+	/* Disjoint: kept as asked, in the client's order. */
+	assert_int_equal(http_parse_ranges("bytes=50-59, -5,0-0", 100, r, 4),
+			 3);
+	assert_int_equal(r[0].off, 50);
+	assert_int_equal(r[0].len, 10);
+	assert_int_equal(r[1].off, 95);
+	assert_int_equal(r[1].len, 5);
+	assert_int_equal(r[2].off, 0);
+	assert_int_equal(r[2].len, 1);
+	/* Adjacent ones are not overlapping: left alone. */
+	assert_int_equal(http_parse_ranges("bytes=10-19,20-29", 100, r, 4), 2);
+	/* Overlapping: sorted and merged. */
+	assert_int_equal(
+		http_parse_ranges("bytes=40-49,0-9,5-14,45-", 100, r, 4), 2);
+	assert_int_equal(r[0].off, 0);
+	assert_int_equal(r[0].len, 15);
+	assert_int_equal(r[1].off, 40);
+	assert_int_equal(r[1].len, 60);
+	/* The same range again and again is one range. */
+	assert_int_equal(http_parse_ranges("bytes=0-9,0-9,0-9", 100, r, 4), 1);
+	assert_int_equal(r[0].len, 10);
+	/* Unsatisfiable ones drop out; all of them: -1. */
+	assert_int_equal(http_parse_ranges("bytes=500-,1-1", 100, r, 4), 1);
+	assert_int_equal(r[0].off, 1);
+	assert_int_equal(http_parse_ranges("bytes=500-,600-", 100, r, 4), -1);
+	/* Past max, garbage anywhere, another unit, empty: the whole. */
+	assert_int_equal(
+		http_parse_ranges("bytes=0-0,2-2,4-4,6-6,8-8", 100, r, 4), 0);
+	assert_int_equal(http_parse_ranges("bytes=0-1,x", 100, r, 4), 0);
+	assert_int_equal(http_parse_ranges("bytes=0-1,9-3", 100, r, 4), 0);
+	assert_int_equal(http_parse_ranges("items=0-1,2-3", 100, r, 4), 0);
+	assert_int_equal(http_parse_ranges("bytes=", 100, r, 4), 0);
+	assert_int_equal(http_parse_ranges(NULL, 100, r, 4), 0);
+	/* Empty list elements are allowed (RFC 9110 §5.6.1). */
+	assert_int_equal(http_parse_ranges("bytes=0-1,,3-4,", 100, r, 4), 2);
+	/* A single one is as http_parse_range() sees it. */
+	assert_int_equal(http_parse_ranges("bytes=-300", 100, r, 4), 1);
+	assert_int_equal(r[0].off, 0);
+	assert_int_equal(r[0].len, 100);
+}
+
 static void test_keepalive_get(void **state)
 {
 	struct cli *c = cli_open(main_srv.port);
@@ -2226,6 +2272,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_range_parse),
+		cmocka_unit_test(test_ranges_parse),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_listen_forms),
 		cmocka_unit_test(test_keepalive_get),

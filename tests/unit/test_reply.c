@@ -24,6 +24,7 @@ static struct {
 	char body[1024];
 	size_t len;
 	char headers[1024];
+	char note[512]; /* what the access line ends with */
 } sent;
 
 void __wrap_http_reply_header(struct http_req *req, const char *name,
@@ -34,6 +35,7 @@ void __wrap_http_reply(struct http_req *req, int status, struct evbuffer *body);
 const char *__wrap_http_req_id(const struct http_req *req);
 const char *__wrap_http_req_method_name(const struct http_req *req);
 const char *__wrap_http_req_path(const struct http_req *req);
+void __wrap_http_req_log_note(struct http_req *req, const char *note);
 
 void __wrap_http_reply_header(struct http_req *req, const char *name,
 			      const char *value)
@@ -81,6 +83,12 @@ const char *__wrap_http_req_path(const struct http_req *req)
 {
 	(void)req;
 	return "/v2/x";
+}
+
+void __wrap_http_req_log_note(struct http_req *req, const char *note)
+{
+	(void)req;
+	snprintf(sent.note, sizeof(sent.note), "%s", note);
 }
 
 static int reset(void **state UNUSED)
@@ -246,10 +254,14 @@ static void test_reply_error(void **state UNUSED)
 		strstr(sent.headers,
 		       "Docker-Distribution-API-Version: registry/2.0\n"));
 	check_body(sent.body, "MANIFEST_UNKNOWN", "manifest v1 unknown");
+	/* A client's error is said once, on the access line. */
+	assert_string_equal(sent.note, "MANIFEST_UNKNOWN: manifest v1 unknown");
 
 	reset(NULL);
 	reg_reply_errorf(NULL, ERR_NOSPACE, "write %s: No space left", "/d/x");
 	assert_int_equal(sent.status, 507);
+	/* Ours gets a line of its level (with the path), no note. */
+	assert_string_equal(sent.note, "");
 	assert_null(strstr(sent.body, "/d/x"));
 	check_body(sent.body, "UNKNOWN", "insufficient storage");
 
