@@ -17,7 +17,7 @@ DEB_BUILD := build-essential pkg-config libevent-dev libssl-dev \
 	libjansson-dev libsqlite3-dev libarchive-dev libcurl4-openssl-dev \
 	libhttp-parser-dev libseccomp-dev libyajl-dev ca-certificates
 DEB_TEST := libcmocka-dev curl jq skopeo podman docker-registry docker.io \
-	buildah umoci containerd \
+	buildah umoci containerd python3-prometheus-client \
 	xz-utils zstd apache2-utils openssl ca-certificates procps psmisc \
 	golang-go python3-jsonschema zip time \
 	debhelper dpkg-dev fakeroot lintian man-db groff systemd debootstrap

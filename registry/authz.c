@@ -1,5 +1,6 @@
 /* authz.c: what each route needs of auth/, and the replies it sends. */
 #include "registry/authz_int.h"
+#include "registry/metrics_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,9 @@ static const struct {
 	unsigned actions;
 } authz_routes[] = {
 	{reg_authz_token, REG_AUTHZ_OPEN, NULL, 0},
+	{reg_metrics_healthz, REG_AUTHZ_OPEN, NULL, 0},
+	{reg_metrics_readyz, REG_AUTHZ_OPEN, NULL, 0},
+	{reg_metrics_get, REG_AUTHZ_SCOPE, REG_METRICS_RESOURCE, AUTH_ADMIN},
 	{api_base, REG_AUTHZ_SIGNED_IN, NULL, 0},
 	{api_catalog, REG_AUTHZ_SCOPE, AUTH_REGISTRY_CATALOG, AUTH_PULL},
 	{api_scan_db_post, REG_AUTHZ_SCOPE, AUTH_REGISTRY_DB, AUTH_ADMIN},

@@ -6,6 +6,7 @@
 #include "common/xmalloc.h"
 #include "registry/http/http.h"
 #include "registry/limit_int.h"
+#include "registry/metrics_int.h"
 #include "registry/reply_int.h"
 
 #include <errno.h>
@@ -157,6 +158,7 @@ static void gc_run(void *arg)
 				"gc: no blob freed; check the store with "
 				"`customs fsck`, then free them with `customs "
 				"gc --force` or raise --max-sweep-share");
+		reg_metrics_gc(false, 0);
 		return;
 	}
 	log_msg(s.blobs || s.manifests || s.uploads || s.temps ? LL_INFO
@@ -165,6 +167,7 @@ static void gc_run(void *arg)
 		"temporary files: %lld bytes in %.1f s; %zu blobs kept",
 		s.blobs, s.manifests, s.uploads, s.temps, (long long)s.bytes,
 		gc_now() - t0, s.blobs_kept);
+	reg_metrics_gc(true, s.bytes);
 }
 
 struct reg_gc *reg_gc_start(struct stor *st, const struct reg_gc_config *c,

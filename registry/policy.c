@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "registry/api_int.h"
+#include "registry/metrics_int.h"
 #include "registry/reply_int.h"
 #include "registry/scan/scan.h"
 #include "registry/waiters_int.h"
@@ -240,6 +241,7 @@ static void policy_deny(struct http_req *req, const char *name,
 		 name, digest_str(dg, ds));
 	room = (int)sizeof(e.msg) - 1 - (int)strlen(tail);
 	err_set(&e, ERR_DENIED, "%.*s%s", room > 0 ? room : 0, why, tail);
+	reg_metrics_policy(false);
 	reg_reply_error(req, &e);
 }
 
@@ -289,6 +291,8 @@ static enum policy_verdict policy_judge(struct reg_ctx *ctx,
 		break;
 	}
 	stor_scan_release(&sc);
+	if (v == POLICY_SERVE)
+		reg_metrics_policy(true);
 	return v;
 }
 
@@ -305,6 +309,7 @@ static bool policy_still_pending(struct http_req *req,
 			"%s: policy: %s still being scanned after %d s; served "
 			"(--policy-on-scan-error allow)",
 			http_req_id(req), digest_str(&m->digest, ds), waited);
+		reg_metrics_policy(true);
 		return true;
 	}
 	snprintf(why, sizeof(why), "still being scanned after %d s", waited);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "registry/authz_int.h"
+#include "registry/metrics_int.h"
 #include "registry/policy_int.h"
 #include "registry/proxy/proxy.h"
 #include "registry/reply_int.h"
@@ -49,6 +50,10 @@ static const struct reg_route reg_routes[] = {
 	/* The token endpoint (authz.c). */
 	{AUTH_TOKEN_PATH, HTTP_M_GET, ROUTE_ARG_NONE, reg_authz_token},
 	{AUTH_TOKEN_PATH, HTTP_M_POST, ROUTE_ARG_NONE, reg_authz_token},
+	/* Health and metrics (metrics.c). */
+	{"/healthz", HTTP_M_GET, ROUTE_ARG_NONE, reg_metrics_healthz},
+	{"/readyz", HTTP_M_GET, ROUTE_ARG_NONE, reg_metrics_readyz},
+	{"/metrics", HTTP_M_GET, ROUTE_ARG_NONE, reg_metrics_get},
 };
 
 #define ROUTE_NAME   "<name>/"

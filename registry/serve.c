@@ -24,6 +24,7 @@
 #include "registry/scan/scan.h"
 #include "registry/waiters_int.h"
 #include "registry/work_int.h"
+#include "registry/metrics_int.h"
 #include "storage/storage.h"
 #include "common/banned.h"
 
@@ -37,6 +38,7 @@ static void serve_on_signal(int sig)
 	struct http_server *srv = serve_srv;
 
 	(void)sig;
+	reg_metrics_draining();
 	if (srv)
 		http_server_stop(srv);
 }

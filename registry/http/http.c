@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 
 #include "common/log.h"
+#include "registry/metrics_int.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
@@ -320,6 +321,7 @@ bool http_worker_stopping(const struct http_worker *w)
 void http_conn_gone(struct http_worker *w)
 {
 	atomic_fetch_sub(&w->srv->nconns, 1);
+	reg_metrics_conn(-1);
 }
 
 const char *http_worker_date(struct http_worker *w)
@@ -578,6 +580,7 @@ static int accept_one(struct http_server *srv)
 		return 0;
 	}
 	n = atomic_fetch_add(&srv->nconns, 1) + 1;
+	reg_metrics_conn(1);
 	handoff(srv, fd, (struct sockaddr *)&ss, len, n > srv->cfg.max_conns);
 	return 1;
 }

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "registry/metrics_int.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
@@ -314,7 +315,10 @@ void http_req_log(struct http_req *req)
 	ms = (long)(now.tv_sec - req->start.tv_sec) * 1000 +
 	     (now.tv_nsec - req->start.tv_nsec) / 1000000;
 	log_path(req->raw_path ? req->raw_path : "-", path, sizeof(path));
-	log_msg(LL_INFO, "%s %s %s %d %" PRIu64 " %ld %s%s%s", req->id,
+	reg_metrics_request(req->method, req->path, req->status,
+			    http_req_content_length(req), req->bytes, ms);
+	log_msg(reg_metrics_quiet(req->path) ? LL_DEBUG : LL_INFO,
+		"%s %s %s %d %" PRIu64 " %ld %s%s%s", req->id,
 		req->method_name, path, req->status, req->bytes, ms,
 		http_conn_peer(req->conn), req->log_note ? " " : "",
 		req->log_note ? req->log_note : "");

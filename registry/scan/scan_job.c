@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "registry/metrics_int.h"
 #include "common/xmalloc.h"
 #include "scanner/scanner.h"
 #include "common/banned.h"
@@ -275,6 +276,8 @@ void rs_job_fail(struct rs_job *j, const struct err *why)
 	int64_t retry_at = rs_retry_at(why->code, j->job->attempts, time(NULL));
 	bool final = retry_at < 0;
 
+	reg_metrics_scan(NULL, NULL);
+
 	digest_str(&j->job->digest, ds);
 	log_msg(final ? LL_WARN : LL_INFO, "scan %s (%s): %s%s", ds,
 		j->job->repo, why->msg,
@@ -310,6 +313,7 @@ void rs_job_log(const struct rs_job *j, const json_t *report,
 	char ds[DIGEST_STR_MAX];
 	long ms;
 
+	reg_metrics_scan(report, t0);
 	if (LL_INFO < log_min_level)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
