@@ -9,6 +9,7 @@
 # random-layer image is refused (its layers were never read) and the
 # artifact served.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/scanpush_lib.sh"
 
 NOT_IMAGE="not a container image: nothing to scan"
 REPORT_TYPE=application/vnd.customs.scan.report.v1+json
@@ -41,14 +42,19 @@ push() {
 	sha256 "$m"
 }
 
-# not_image REPO DIGEST: the scan endpoint's final answer, and no referrer.
-not_image() {
+# not_scanned REPO DIGEST: the scan endpoint's final answer.
+not_scanned() {
 	req GET "/v2/$1/_customs/scan/$2?wait=60"
 	expect 200
 	jq -e --arg d "$2" --arg w "$NOT_IMAGE" '.status == "not-scanned" and
 		.reason == $w and .image.digest == $d and (.notes | index($w)) and
 		(has("counts") | not)' "$B" >/dev/null ||
 		fail "$2 in $1: $(cat "$B")"
+}
+
+# not_image REPO DIGEST: not_scanned, and no referrer.
+not_image() {
+	not_scanned "$1" "$2"
 	req GET "/v2/$1/referrers/$2"
 	expect 200
 	jq -e '.manifests == []' "$B" >/dev/null ||
@@ -131,6 +137,39 @@ jq -e --arg t "$(sha256 "$W/trunc.tar.gz")" '.status == "complete" and
 req GET "/v2/ni/part/referrers/$part"
 jq -e '.manifests | length == 1' "$B" >/dev/null ||
 	fail "partly bad image lost its referrer: $(cat "$B")"
+
+# --- A DB change re-matches every report: still none for what is not an
+# image, and the real ones keep exactly one.
+wait_idle() {
+	local i
+
+	for i in $(seq 1 600); do
+		req GET /v2/_customs/db
+		jq -e --arg v "$1" '.version == $v and .scans.queued == 0 and
+			.scans.running == 0 and .scans.waiting == 0' "$B" \
+			>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "queue not idle: $(cat "$B")"
+}
+sp_feed_zip "$TMP/all.zip"
+req POST /v2/_customs/db --data-binary "@$TMP/all.zip" \
+	-H 'Content-Type: application/zip'
+expect 200
+v=$(jq -r .version "$B")
+[ "$(jq -r .rematch "$B")" -ge 4 ] || fail "re-armed: $(cat "$B")"
+wait_idle "$v"
+not_scanned ni/rand "$rand"
+not_image ni/rand "$idx"
+req GET "/v2/ni/rand/referrers/$rand"
+jq -e --arg s "$sig" '[.manifests[].digest] == [$s]' "$B" >/dev/null ||
+	fail "referrers of the random image after a re-match: $(cat "$B")"
+for r in "ni/real $real" "ni/part $part"; do
+	set -- $r
+	req GET "/v2/$1/referrers/$2"
+	jq -e '.manifests | length == 1' "$B" >/dev/null ||
+		fail "$1 after a re-match: $(cat "$B")"
+done
 stop_server
 
 # --- The policy: the random-layer image was never read, so it is not
