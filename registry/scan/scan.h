@@ -22,7 +22,8 @@
  *   - in every repository that has the manifest, a referrer artifact
  *     (artifactType REG_SCAN_REPORT_TYPE, the empty config, the report as
  *     its one layer, subject = the manifest, the counts as annotations)
- *     that replaces the previous one.
+ *     that replaces the previous one; none when nothing was read as a
+ *     filesystem (REG_SCAN_NOT_IMAGE below), and the previous one goes.
  * An index waits for a job per platform manifest and lists their reports.
  *
  * The vulnerability DB is reopened when its file changes (`customs db
