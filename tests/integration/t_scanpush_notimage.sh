@@ -140,25 +140,13 @@ jq -e '.manifests | length == 1' "$B" >/dev/null ||
 
 # --- A DB change re-matches every report: still none for what is not an
 # image, and the real ones keep exactly one.
-wait_idle() {
-	local i
-
-	for i in $(seq 1 600); do
-		req GET /v2/_customs/db
-		jq -e --arg v "$1" '.version == $v and .scans.queued == 0 and
-			.scans.running == 0 and .scans.waiting == 0' "$B" \
-			>/dev/null && return 0
-		sleep 0.05
-	done
-	fail "queue not idle: $(cat "$B")"
-}
 sp_feed_zip "$TMP/all.zip"
 req POST /v2/_customs/db --data-binary "@$TMP/all.zip" \
 	-H 'Content-Type: application/zip'
 expect 200
 v=$(jq -r .version "$B")
 [ "$(jq -r .rematch "$B")" -ge 4 ] || fail "re-armed: $(cat "$B")"
-wait_idle "$v"
+sp_wait_idle "$v"
 not_scanned ni/rand "$rand"
 not_image ni/rand "$idx"
 req GET "/v2/ni/rand/referrers/$rand"
