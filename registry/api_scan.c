@@ -97,6 +97,10 @@ static bool scan_answer(struct reg_ctx *ctx, struct http_req *req,
 	}
 	if (sc.has_result && sc.report) {
 		scan_reply_report(ctx, req, name, sc.report);
+	} else if (sc.state == STOR_SCAN_FAILED && sc.error &&
+		   !strcmp(sc.error, REG_SCAN_NOT_IMAGE)) {
+		/* A job that found no image: as for an artifact. */
+		reg_reply_json(req, 200, rs_not_image_report(dg, NULL, name));
 	} else if (sc.state == STOR_SCAN_FAILED) {
 		/* The image cannot be scanned (not a container image,
 		 * unreadable config): 422, not the 5xx of a server fault. */

@@ -360,8 +360,7 @@ static int rs_job_report(struct rs_job *j, json_t **report, struct err *e)
 	case 0:
 		return rs_job_image(j, report, e);
 	default:
-		return err_set(e, ERR_UNSUPPORTED,
-			       "not a container image: nothing to scan");
+		return err_set(e, ERR_UNSUPPORTED, "%s", REG_SCAN_NOT_IMAGE);
 	}
 }
 
