@@ -1,6 +1,7 @@
 /* t_referrers.c: §Listing Referrers (end-12a/12b) and §Pushing Manifests
  * with Subject. */
 #include <string.h>
+#include <time.h>
 
 #include "fixtures.h"
 
@@ -320,6 +321,41 @@ static void t_empty(struct ct *t)
 			json_array_size(list));
 }
 
+/* A client that counts the referrers it pushed (the OCI conformance
+ * suite does): an image of random blobs, which no one can read as a
+ * filesystem, with one signature.  Registries may add referrers of their
+ * own, but not to what they could not read; --strict wants exactly the
+ * pushed one.  Listed a few times over a second, as a scan on push would
+ * add its report after the push returned. */
+static void t_exact(struct ct *t)
+{
+	const struct timespec pause = {0, 200 * 1000 * 1000};
+	const char *ns = ct_cfg(t)->ns;
+	struct fx_manifest subject, sig;
+	json_t *list;
+
+	CT_TRY(fx_push_image(t, ns, NULL, NULL, &subject));
+	CT_TRY(sig_manifest(t, ns, &subject, &sig));
+	CT_TRY(put_referrer(t, ns, &sig, subject.digest));
+	for (int i = 0; i < 5; i++) {
+		if (i)
+			nanosleep(&pause, NULL);
+		list = referrers(t, ns, subject.digest, NULL, NULL);
+		CT_CHECK(t, list, "referrers");
+		CT_CHECK(t, find_desc(list, sig.digest),
+			 "the pushed referrer is not listed");
+		if (json_array_size(list) == 1)
+			continue;
+		CT_CHECK(t, !ct_cfg(t)->strict,
+			 "%zu referrers of an image of random blobs, want "
+			 "the 1 pushed (--strict)",
+			 json_array_size(list));
+		ct_note(t, "%zu referrer(s) the registry made itself",
+			json_array_size(list) - 1);
+		return;
+	}
+}
+
 static void t_unknown_subject(struct ct *t)
 {
 	json_t *list =
@@ -457,6 +493,11 @@ const struct ct_test ct_referrers_tests[] = {
 	 "§Listing Referrers: no referrers MUST give an empty manifests list "
 	 "(entries the registry made itself must be genuine referrers)",
 	 t_empty},
+	{"referrers/exact",
+	 "§Listing Referrers: an image of random blobs with one referrer "
+	 "pushed lists exactly that one (--strict: the registry adds none to "
+	 "what it cannot read)",
+	 t_exact},
 	{"referrers/unknown-subject",
 	 "§Listing Referrers: MUST NOT be 404 when the API is supported; an "
 	 "unknown digest gives an empty list",

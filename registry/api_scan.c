@@ -11,8 +11,12 @@
  *   - a scan that failed for good (not a container image, unreadable
  *     config) answers 422 {"status":"failed","error"}: it is neither
  *     pending (202) nor a server fault (5xx), and a CI gate must stop;
- *   - a manifest with no scan (an artifact) is 404 UNSUPPORTED, an
- *     unknown one 404 MANIFEST_UNKNOWN as the issue asks;
+ *   - a manifest that is not a container image (an artifact, or an
+ *     image none of whose layers is a filesystem) answers 200 with a
+ *     report whose "status" is "not-scanned" and "reason" "not a
+ *     container image: nothing to scan": final, so ?wait=N returns at
+ *     once, and no "counts" a client could read as "clean"; an unknown
+ *     one is 404 MANIFEST_UNKNOWN as the issue asks;
  *   - GET /v2/_customs/db (DB version and queue counts) lets operators
  *     and tests see when a re-match is over;
  *   - discovery's "url" is /v2/_customs/doc, served here: the extension
@@ -93,6 +97,10 @@ static bool scan_answer(struct reg_ctx *ctx, struct http_req *req,
 	}
 	if (sc.has_result && sc.report) {
 		scan_reply_report(ctx, req, name, sc.report);
+	} else if (sc.state == STOR_SCAN_FAILED && sc.error &&
+		   !strcmp(sc.error, REG_SCAN_NOT_IMAGE)) {
+		/* A job that found no image: as for an artifact. */
+		reg_reply_json(req, 200, rs_not_image_report(dg, NULL, name));
 	} else if (sc.state == STOR_SCAN_FAILED) {
 		/* The image cannot be scanned (not a container image,
 		 * unreadable config): 422, not the 5xx of a server fault. */
@@ -139,8 +147,10 @@ static bool scan_ensure_job(struct reg_call *c, const struct stor_manifest *m)
 	if (!none)
 		return false;
 	if (rs_manifest_kind(m->body, m->len) < 0) {
-		reg_reply_errorf(c->req, ERR_NOT_FOUND,
-				 "not a container image: nothing is scanned");
+		/* Final, as a report: a client waiting for one stops. */
+		reg_reply_json(c->req, 200,
+			       rs_not_image_report(&m->digest, m->media_type,
+						   c->name));
 		return true;
 	}
 	if (stor_scan_enqueue(c->ctx->st, c->name, &m->digest, false, &e) < 0) {

@@ -33,6 +33,7 @@ struct scan_inventory {
 	size_t npkgs, alloc;
 	char **notes; /* "not analysed" and similar remarks */
 	size_t nnotes, notes_alloc;
+	size_t fs_layers; /* layers read as filesystems (decoded as tar) */
 };
 
 void inv_init(struct scan_inventory *inv);

@@ -58,6 +58,7 @@ struct layer_walk {
 	struct scan_inventory notes;
 	size_t dotdot; /* entries refused for ".." in this layer */
 	size_t layers;
+	size_t fs_layers; /* layers that decoded as tar */
 	struct scan_meter *m; /* borrowed, or &own */
 	struct scan_meter own;
 	const char *layer;     /* digest of the layer being read */
@@ -816,6 +817,12 @@ int layer_walk_archive(struct layer_walk *w, struct archive *a,
 			w,
 			"layer %s: %zu entries with '..' in their path skipped",
 			digest, w->dotdot);
+	/* A filesystem layer: a tar with entries, or an empty tar (not an
+	 * empty blob, nor bytes no reader recognised). */
+	if (entries > 0 ||
+	    (r == ARCHIVE_EOF && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) ==
+					 ARCHIVE_FORMAT_TAR))
+		w->fs_layers++;
 	layer_usage(w, a, entries);
 	layer_commit(w);
 	w->layer = NULL;
@@ -996,6 +1003,7 @@ void layer_walk_finish(struct layer_walk *w, struct scan_inventory *inv)
 	drop = xcalloc(all.inv.npkgs + 1, sizeof(*drop));
 	npm_dedupe(&all, drop);
 	inv_release(inv);
+	inv->fs_layers = w->fs_layers;
 	inv->os = all.inv.os;
 	memset(&all.inv.os, 0, sizeof(all.inv.os));
 	for (size_t i = 0; i < all.inv.npkgs; i++)

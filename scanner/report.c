@@ -418,6 +418,8 @@ json_t *report_image(const struct image *img, const struct scan_inventory *inv,
 			layers,
 			json_string(digest_str(&img->layers[i].digest, ds)));
 	json_object_set_new(r, "layers", layers);
+	json_object_set_new(r, "filesystem_layers",
+			    json_integer((json_int_t)inv->fs_layers));
 	for (size_t i = 0; i < inv->npkgs; i++)
 		json_array_append_new(pkgs,
 				      report_pkg(&inv->pkgs[i], &inv->os));

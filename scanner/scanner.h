@@ -40,8 +40,10 @@
  *
  * The report is JSON (DESIGN.md "The report"): "counts" {critical, high,
  * medium, low, unknown}, "status" "complete" | "incomplete", "db"
- * {version} | null, "packages", "vulnerabilities", "notes", ...; an index
- * gets one report per platform in "manifests".
+ * {version} | null, "layers", "filesystem_layers" (how many of them
+ * decoded as tar: 0 means nothing was read as a filesystem; reports made
+ * before the count lack it), "packages", "vulnerabilities", "notes", ...;
+ * an index gets one report per platform in "manifests".
  *
  * Layers are streamed once, in order, through libarchive (gzip, zstd or
  * plain tar); only files a detector wants are read, each under a size cap,

@@ -22,7 +22,8 @@
  *   - in every repository that has the manifest, a referrer artifact
  *     (artifactType REG_SCAN_REPORT_TYPE, the empty config, the report as
  *     its one layer, subject = the manifest, the counts as annotations)
- *     that replaces the previous one.
+ *     that replaces the previous one; none when nothing was read as a
+ *     filesystem (REG_SCAN_NOT_IMAGE below), and the previous one goes.
  * An index waits for a job per platform manifest and lists their reports.
  *
  * The vulnerability DB is reopened when its file changes (`customs db
@@ -50,6 +51,11 @@
 struct reg_scan;
 
 #define REG_SCAN_REPORT_TYPE "application/vnd.customs.scan.report.v1+json"
+/* What is said of a manifest none of whose layers was read as a filesystem
+ * (an artifact, an image of random blobs): its report's "status" is
+ * REG_SCAN_NOT_SCANNED, "reason" this, and it gets no referrer. */
+#define REG_SCAN_NOT_IMAGE   "not a container image: nothing to scan"
+#define REG_SCAN_NOT_SCANNED "not-scanned"
 
 struct reg_scan_config {
 	struct stor *st;	     /* borrowed; outlives the pool */
@@ -125,6 +131,12 @@ void reg_scan_feed_remove(const char *path);
 /* A copy of report naming repo as its repository (each platform's too).
  * It shares the other members with report: read it, do not change it. */
 json_t *rs_report_in(const json_t *report, const char *repo);
+
+/* The report of a manifest that is not a container image (status
+ * REG_SCAN_NOT_SCANNED, reason REG_SCAN_NOT_IMAGE), for one that never
+ * gets a scan (an artifact).  The caller's. */
+json_t *rs_not_image_report(const struct digest *dg, const char *media_type,
+			    const char *repo);
 
 /* Whether a manifest body is an index (1), an image manifest (0), or
  * neither (-1: not JSON, or an artifact): oci_manifest_kind_of()

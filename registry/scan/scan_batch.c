@@ -64,12 +64,14 @@ static void rs_item_slim(struct rs_item *it, json_t *report)
 }
 
 /* Whether a loaded job is a plain re-match: an image whose stored report
- * was matched against another DB. */
+ * was matched against another DB, and that has a referrer (one that is
+ * not a container image goes the usual way, which publishes none). */
 static bool rs_batchable(const struct rs_job *j)
 {
 	return j->cur.has_result && j->cur.report &&
 	       !rs_same_str(j->cur.checked_db, j->dbv) &&
-	       rs_manifest_kind(j->m->body, j->m->len) == 0;
+	       rs_manifest_kind(j->m->body, j->m->len) == 0 &&
+	       !rs_findings_not_scanned(j->cur.findings);
 }
 
 /* The referrers of a changed report, for every repository that lacks

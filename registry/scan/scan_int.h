@@ -177,6 +177,18 @@ struct rs_text_span {
  * -1 when it is not an object, or a key has an escape. */
 int rs_text_split(const char *text, size_t n, struct rs_text_span **out,
 		  size_t *count);
+/* Whether a report says REG_SCAN_NOT_SCANNED (it is never published). */
+bool rs_report_not_scanned(const json_t *report);
+/* The same, told by a result's findings (rs_findings()'s text). */
+bool rs_findings_not_scanned(const char *findings);
+/* Whether an image's report read no layer as a filesystem: its
+ * "filesystem_layers" is 0 (reports made before the count have none and
+ * are taken as read). */
+bool rs_report_unread(const json_t *report);
+/* Makes report say REG_SCAN_NOT_SCANNED, REG_SCAN_NOT_IMAGE (status,
+ * reason, a note) and drops its "counts"; what it read (layers, notes)
+ * stays.  Idempotent. */
+void rs_mark_not_image(json_t *report);
 /* rs_report_in() and rs_manifest_kind() are in scan.h (the API uses them). */
 
 /* One platform of an index. */
@@ -228,6 +240,9 @@ char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
 
 /* scan_publish.c: makes repo's report referrer for subject the one of
  * report (replacing others); nothing if repo no longer has it. */
+/* Deletes every report referrer of subject in repo. */
+int rs_unpublish(struct stor *st, const char *repo, const struct digest *subject,
+		 struct err *e);
 int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	       const json_t *report, struct err *e);
 /* What rs_publish() would write, read but not written.  text, if not NULL,

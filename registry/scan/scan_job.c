@@ -106,6 +106,15 @@ int rs_job_load(struct rs_job *j, struct err *e)
 	return 1;
 }
 
+/* An image none of whose layers was read as a filesystem is not a
+ * container image (see scan.h). */
+static int rs_job_judge(int rc, json_t **report)
+{
+	if (rc == 0 && rs_report_unread(*report))
+		rs_mark_not_image(*report);
+	return rc;
+}
+
 static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 {
 	struct scan_source src = {rs_open_blob, j};
@@ -123,16 +132,21 @@ static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 	}
 	if (j->old) {
 		j->what = "re-matched";
-		return scan_rematch(j->old, j->w->db, 0, out, e);
+		return rs_job_judge(scan_rematch(j->old, j->w->db, 0, out, e),
+				    out);
 	}
 	j->what = "scanned";
-	return scan_run_sandboxed(&src, &j->job->digest, &o, &j->w->sb, out, e);
+	return rs_job_judge(scan_run_sandboxed(&src, &j->job->digest, &o,
+					       &j->w->sb, out, e),
+			    out);
 }
 
 /* Platforms that are artifacts (an index may list signatures beside the
  * images) get no job; the report notes them.  So do platforms the
  * repository lacks: a pull-through cache holds an index before the
  * platforms clients pull (and re-arms the index when one comes). */
+static const char rs_skip_artifact[] = "not a container image";
+
 static void rs_index_filter(struct rs_job *j, struct rs_platform *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -142,7 +156,7 @@ static void rs_index_filter(struct rs_job *j, struct rs_platform *p, size_t n)
 		if (stor_manifest_get(j->st, j->repo, NULL, &p[i].digest, &m,
 				      &e) == 0 &&
 		    oci_manifest_kind_of(m->body, m->len) == OCI_KIND_ARTIFACT)
-			p[i].skip = "not a container image";
+			p[i].skip = rs_skip_artifact;
 		else if (e.code == ERR_MANIFEST_UNKNOWN)
 			p[i].skip = "not in this repository (never pushed, "
 				    "or not pulled through yet)";
@@ -195,6 +209,14 @@ static int rs_job_index(struct rs_job *j, json_t **out, struct err *e)
 				       .db_version = j->dbv,
 				       .now = time(NULL),
 			       });
+	/* No platform read as a filesystem (all artifacts or not container
+	 * images, or none listed): neither is the index. */
+	for (i = 0; i < n; i++)
+		if (parts[i].report ? !rs_report_not_scanned(parts[i].report)
+				    : p[i].skip != rs_skip_artifact)
+			break;
+	if (i == n)
+		rs_mark_not_image(*out);
 	j->what = "assembled";
 	ret = 0;
 out:
@@ -342,16 +364,20 @@ static int rs_job_report(struct rs_job *j, json_t **report, struct err *e)
 	case 0:
 		return rs_job_image(j, report, e);
 	default:
-		return err_set(e, ERR_UNSUPPORTED,
-			       "not a container image: nothing to scan");
+		return err_set(e, ERR_UNSUPPORTED, "%s", REG_SCAN_NOT_IMAGE);
 	}
 }
 
+/* A report that says "not scanned" is not published, and one published
+ * before for the manifest is withdrawn. */
 static int rs_job_publish(struct rs_job *j, const json_t *report, struct err *e)
 {
+	bool none = rs_report_not_scanned(report);
+
 	for (size_t i = 0; i < j->nrepos; i++)
-		if (rs_publish(j->st, j->repos[i], &j->job->digest, report, e) <
-		    0)
+		if ((none ? rs_unpublish(j->st, j->repos[i], &j->job->digest, e)
+			  : rs_publish(j->st, j->repos[i], &j->job->digest,
+				       report, e)) < 0)
 			return -1;
 	return 0;
 }

@@ -177,6 +177,12 @@ out:
 	return ret;
 }
 
+int rs_unpublish(struct stor *st, const char *repo, const struct digest *subject,
+		 struct err *e)
+{
+	return rs_drop_old(st, repo, subject, NULL, e);
+}
+
 int reg_scan_forget(struct stor *st, const char *repo, const struct digest *dg,
 		    struct err *e)
 {

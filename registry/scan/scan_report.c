@@ -114,9 +114,16 @@ char *rs_findings(const json_t *report)
 			rs_findings_add(out, m);
 	else
 		rs_findings_add(out, report);
-	if (rs_incomplete(report))
+	if (rs_report_not_scanned(report))
+		why = xstrdup(REG_SCAN_NOT_IMAGE);
+	else if (rs_incomplete(report))
 		why = rs_incomplete_why(report);
-	doc = json_pack("{s:s, s:o}", "status", why ? "incomplete" : "complete",
+	/* Not "complete": the policy fails closed on a status it does not
+	 * know as complete. */
+	doc = json_pack("{s:s, s:o}", "status",
+			rs_report_not_scanned(report) ? REG_SCAN_NOT_SCANNED
+			: why			      ? "incomplete"
+						      : "complete",
 			"findings", out);
 	if (why)
 		json_object_set_new(doc, "why", json_string(why));
@@ -184,6 +191,64 @@ bool rs_report_same(const json_t *a, const json_t *b)
 
 /* Only the members on the way to "repository" are copied: a report is
  * large, and the copy is read, never changed. */
+bool rs_report_not_scanned(const json_t *report)
+{
+	const char *st = json_string_value(json_object_get(report, "status"));
+
+	return st && !strcmp(st, REG_SCAN_NOT_SCANNED);
+}
+
+bool rs_findings_not_scanned(const char *findings)
+{
+	json_t *doc = json_loads(findings ? findings : "", 0, NULL);
+	bool r = rs_report_not_scanned(doc);
+
+	json_decref(doc);
+	return r;
+}
+
+bool rs_report_unread(const json_t *report)
+{
+	const json_t *n = json_object_get(report, "filesystem_layers");
+
+	return json_is_integer(n) && json_integer_value(n) == 0;
+}
+
+void rs_mark_not_image(json_t *report)
+{
+	json_t *notes = json_object_get(report, "notes");
+	const json_t *n;
+	size_t i;
+
+	json_object_set_new(report, "status",
+			    json_string(REG_SCAN_NOT_SCANNED));
+	json_object_set_new(report, "reason", json_string(REG_SCAN_NOT_IMAGE));
+	/* Zero findings of what was never read would read as "clean". */
+	json_object_del(report, "counts");
+	if (!json_is_array(notes)) {
+		notes = json_array();
+		json_object_set_new(report, "notes", notes);
+	}
+	json_array_foreach(notes, i, n)
+		if (!strcmp(json_string_value(n) ? json_string_value(n) : "",
+			    REG_SCAN_NOT_IMAGE))
+			return;
+	json_array_insert_new(notes, 0, json_string(REG_SCAN_NOT_IMAGE));
+}
+
+json_t *rs_not_image_report(const struct digest *dg, const char *media_type,
+			    const char *repo)
+{
+	char ds[DIGEST_STR_MAX];
+
+	return json_pack("{s:i, s:s, s:s, s:s, s:{s:s, s:s?, s:s}, s:[s]}",
+			 "schemaVersion", 1, "mediaType", REG_SCAN_REPORT_TYPE,
+			 "status", REG_SCAN_NOT_SCANNED, "reason",
+			 REG_SCAN_NOT_IMAGE, "image", "digest",
+			 digest_str(dg, ds), "mediaType", media_type,
+			 "repository", repo, "notes", REG_SCAN_NOT_IMAGE);
+}
+
 json_t *rs_report_in(const json_t *report, const char *repo)
 {
 	json_t *r = json_copy((json_t *)report), *img, *mans, *m, *copy;
@@ -280,6 +345,8 @@ static json_t *rs_counts_sum(const json_t *reports)
 	size_t i;
 
 	json_array_foreach(reports, i, r) {
+		if (rs_report_not_scanned(r))
+			continue;
 		/* One platform without data: the index has none either. */
 		if (!json_is_object(json_object_get(r, "counts"))) {
 			json_decref(c);
@@ -332,8 +399,12 @@ json_t *rs_index_report(const struct rs_index_part *parts, size_t n,
 							  "scanner");
 			rs_index_budgets(budgets, parts[i].report,
 					 parts[i].p->name);
-			incomplete =
-				incomplete || rs_incomplete(parts[i].report);
+			/* A platform that is no filesystem has its own
+			 * verdict: it does not make the index's scan cut
+			 * short. */
+			incomplete = incomplete ||
+				     (rs_incomplete(parts[i].report) &&
+				      !rs_report_not_scanned(parts[i].report));
 			continue;
 		}
 		digest_str(&parts[i].p->digest, ds);

@@ -183,3 +183,17 @@ PY
 ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
+
+# sp_wait_idle VERSION: every scan job done, with that DB loaded.
+sp_wait_idle() {
+	local i
+
+	for i in $(seq 1 1200); do
+		req GET /v2/_customs/db
+		jq -e --arg v "$1" '.version == $v and .scans.queued == 0 and
+			.scans.running == 0 and .scans.waiting == 0' "$B" \
+			>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "queue not idle: $(cat "$B")"
+}

@@ -28,20 +28,6 @@ jq -e '.manifests[0].annotations["dev.customs.scan.db"] == "none" and
 	.manifests[0].annotations["dev.customs.scan.critical"] == "no data"' "$B" \
 	>/dev/null || fail "referrer without a DB: $(cat "$B")"
 
-# wait_rematch VERSION: until every job is done with DB VERSION loaded.
-wait_rematch() {
-	local i
-
-	for i in $(seq 1 300); do
-		req GET /v2/_customs/db
-		jq -e --arg v "$1" '.version == $v and .scans.queued == 0 and
-			.scans.running == 0 and .scans.waiting == 0' "$B" \
-			>/dev/null && return 0
-		sleep 0.1
-	done
-	fail "re-match with $1 did not finish: $(cat "$B")"
-}
-
 # --- Bad feeds change nothing.
 printf 'not a feed' >"$TMP/bad.json"
 req POST /v2/_customs/db --data-binary "@$TMP/bad.json" \
@@ -65,7 +51,7 @@ expect 200
 v1=$(jq -r .version "$B")
 jq -e '.records > 0 and .unchanged == false and .rematch == 3' "$B" \
 	>/dev/null || fail "import reply: $(cat "$B")"
-wait_rematch "$v1"
+sp_wait_idle "$v1"
 sp_report db/alpine "$alp" 0
 sp_same_findings "$B" alpine-3.10.4
 jq -e --arg v "$v1" '.db.version == $v' "$B" >/dev/null || fail "alpine db"
@@ -97,7 +83,7 @@ for i in $(seq 1 100); do
 done
 v2=$(jq -r .version "$B")
 [ "$v2" != "$v1" ] || fail "the new DB was not loaded"
-wait_rematch "$v2"
+sp_wait_idle "$v2"
 sp_report db/debian "$deb" 0
 sp_same_findings "$B" debian-bookworm-minbase
 jq -e --arg v "$v2" '.db.version == $v' "$B" >/dev/null || fail "debian db"

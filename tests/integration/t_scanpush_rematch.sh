@@ -59,22 +59,9 @@ for i in $(seq 1 "$N"); do
 	done
 done
 total=$(($(wc -l <"$TMP/debian.digests") * 3 + 3 + 5))
-# wait_idle VERSION: every job done, with that DB loaded.
-wait_idle() {
-	local i
-
-	for i in $(seq 1 1200); do
-		req GET /v2/_customs/db
-		jq -e --arg v "$1" '.version == $v and .scans.queued == 0 and
-			.scans.running == 0 and .scans.waiting == 0' "$B" \
-			>/dev/null && return 0
-		sleep 0.05
-	done
-	fail "queue not idle: $(cat "$B")"
-}
 req GET /v2/_customs/db
 v1=$(jq -r .version "$B")
-wait_idle "$v1"
+sp_wait_idle "$v1"
 jq -e --argjson n "$total" '.scans.reports == $n and .scans.failed == 0' \
 	"$B" >/dev/null || fail "after the pushes: $(cat "$B") (want $total)"
 
@@ -87,7 +74,7 @@ t_imp=$(ms)
 v2=$(jq -r .version "$B")
 n=$(jq -r .rematch "$B")
 [ "$n" = "$total" ] || fail "re-armed $n reports, want $total"
-wait_idle "$v2"
+sp_wait_idle "$v2"
 t1=$(ms)
 ms_spent=$((t1 - t_imp))
 [ "$ms_spent" -gt 0 ] || ms_spent=1

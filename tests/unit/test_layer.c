@@ -246,6 +246,10 @@ static void test_without_whiteout(void **state)
 	tb_str(&t, "usr/lib/os-release", osrel);
 	tb_close(&t);
 	walk(w, &t, t.used, "sha256:l1");
+	/* An empty tar changes nothing, and is a filesystem layer. */
+	tb_open(&t, false);
+	tb_close(&t);
+	assert_int_equal(walk(w, &t, t.used, "sha256:empty"), 0);
 	/* Same path again in a later layer: the upper copy wins. */
 	tb_open(&t, false);
 	tb_str(&t, "var/lib/dpkg/status",
@@ -255,6 +259,8 @@ static void test_without_whiteout(void **state)
 	walk(w, &t, t.used, "sha256:l2");
 	layer_walk_finish(w, &inv);
 	layer_walk_free(w);
+	/* Each decoded as tar: what the registry's report rule counts. */
+	assert_int_equal(inv.fs_layers, 3);
 	assert_int_equal(inv.npkgs, 1);
 	assert_string_equal(inv.pkgs[0].version, "2.36-9+deb12u15");
 	assert_string_equal(inv.pkgs[0].layer, "sha256:l2");
@@ -385,6 +391,8 @@ static void test_truncated_gzip(void **state)
 	assert_non_null(find(&inv, "libc6"));
 	assert_null(find(&inv, "musl"));
 	assert_true(has_note(&inv, "layer sha256:bad: read error"));
+	/* Read as a filesystem up to the damage. */
+	assert_int_equal(inv.fs_layers, 1);
 	inv_release(&inv);
 }
 

@@ -368,6 +368,10 @@ static void test_rematch(void **state)
 	assert_int_equal(json_array_size(json_object_get(out, "packages")), 7);
 	assert_int_equal(json_array_size(json_object_get(out, "notes")), 2);
 	assert_int_equal(report_max_severity(out), -1);
+	/* What was read as filesystems is kept (the registry's rule). */
+	assert_true(json_equal(json_object_get(out, "filesystem_layers"),
+			       json_object_get(r, "filesystem_layers")));
+	assert_true(json_is_integer(json_object_get(out, "filesystem_layers")));
 	json_decref(out);
 	json_decref(r);
 }

@@ -603,6 +603,95 @@ static void test_policy_decide(void **state)
 	json_decref(clean);
 }
 
+/* An image none of whose layers was read as a filesystem: "not-scanned",
+ * never "0 findings"; the policy does not take it as clean. */
+static void test_not_image(void **state)
+{
+	json_t *r = load(img_report), *m, *plain = load(img_report), *idx;
+	json_t *a;
+	struct rs_platform p[2] = {0};
+	struct rs_index_part parts[2] = {{&p[0], NULL, NULL},
+					 {&p[1], NULL, NULL}};
+	struct reg_policy pol;
+	struct digest d;
+	char *f;
+
+	(void)state;
+	/* Reports made before the count are taken as read. */
+	assert_false(rs_report_unread(r));
+	json_object_set_new(r, "filesystem_layers", json_integer(1));
+	assert_false(rs_report_unread(r));
+	json_object_set_new(r, "filesystem_layers", json_integer(0));
+	assert_true(rs_report_unread(r));
+	m = json_deep_copy(r);
+	rs_mark_not_image(m);
+	rs_mark_not_image(m);
+	assert_true(rs_report_not_scanned(m));
+	assert_false(rs_report_not_scanned(r));
+	assert_string_equal(json_string_value(json_object_get(m, "reason")),
+			    REG_SCAN_NOT_IMAGE);
+	assert_null(json_object_get(m, "counts"));
+	assert_int_equal(json_array_size(json_object_get(m, "notes")), 1);
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(m, "notes"), 0)),
+			    REG_SCAN_NOT_IMAGE);
+	assert_false(rs_report_same(m, r));
+	assert_true(rs_report_same(m, m));
+
+	/* Nothing read, nothing found. */
+	json_object_set_new(m, "vulnerabilities", json_array());
+	f = rs_findings(m);
+	assert_true(rs_findings_not_scanned(f));
+	a = load(f);
+	assert_string_equal(json_string_value(json_object_get(a, "why")),
+			    REG_SCAN_NOT_IMAGE);
+	json_decref(a);
+	assert_false(rs_findings_not_scanned(NULL));
+	assert_false(rs_findings_not_scanned("[]"));
+	policy_for(&pol, "critical", NULL);
+	expect_verdict(&pol, scan_of(STOR_SCAN_DONE, f, "v1", NULL),
+		       REG_POLICY_DENY, REG_SCAN_NOT_IMAGE);
+	pol.allow_errors = true;
+	expect_verdict(&pol, scan_of(STOR_SCAN_DONE, f, "v1", NULL),
+		       REG_POLICY_SERVE, NULL);
+	reg_policy_release(&pol);
+	free(f);
+	f = rs_findings(plain);
+	assert_false(rs_findings_not_scanned(f));
+	free(f);
+
+	/* In an index, beside an image: counted as nothing, and the index
+	 * stays whole. */
+	parts[0].report = plain;
+	parts[1].report = m;
+	digest_of(DIGEST_SHA256, "idx", 3, &d);
+	idx = rs_index_report(parts, 2,
+			      &(struct rs_index_meta){
+				      &d,
+				      "application/vnd.oci.image.index.v1+json",
+				      "a/b", "v9", 1700000000});
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(idx, "counts"), "critical")),
+			 1);
+	assert_string_equal(json_string_value(json_object_get(idx, "status")),
+			    "complete");
+	json_decref(idx);
+
+	/* What an artifact gets: report-shaped, without counts. */
+	a = rs_not_image_report(&d, "application/vnd.oci.image.manifest.v1+json",
+				"a/b");
+	assert_true(rs_report_not_scanned(a));
+	assert_null(json_object_get(a, "counts"));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(a, "image"), "repository")),
+			    "a/b");
+	json_decref(a);
+	json_decref(a = rs_not_image_report(&d, NULL, "a/b"));
+	json_decref(m);
+	json_decref(r);
+	json_decref(plain);
+}
+
 static void test_policy_init(void **state)
 {
 	struct cfg c = {0};
@@ -712,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_referrer_manifest),
 		cmocka_unit_test(test_policy_count),
 		cmocka_unit_test(test_policy_decide),
+		cmocka_unit_test(test_not_image),
 		cmocka_unit_test(test_policy_init),
 		cmocka_unit_test(test_retry_at),
 		cmocka_unit_test(test_text_split),
