@@ -210,11 +210,11 @@ const struct opt cfg_options[] = {
 	{"max-header-bytes", OPT_SIZE, 1024, 16LL << 20, "64KiB",
 	 CFG_OFF(max_header_bytes), NULL, "SIZE",
 	 "request line and headers (431 above)"},
-	{"header-timeout", OPT_DURATION, 1, 3600, "30", CFG_OFF(header_timeout),
+	{"header-timeout", OPT_DURATION, 1, 3600, "30s", CFG_OFF(header_timeout),
 	 NULL, "DURATION",
 	 "time to send a request's headers (slow clients "
 	 "are cut off)"},
-	{"idle-timeout", OPT_DURATION, 1, 86400, "120", CFG_OFF(idle_timeout),
+	{"idle-timeout", OPT_DURATION, 1, 86400, "2m", CFG_OFF(idle_timeout),
 	 NULL, "DURATION",
 	 "a kept-alive or stalled connection is closed "
 	 "after this"},
