@@ -340,9 +340,15 @@ int opt_load_file(const struct opt_cmd *cmd, void *dst, const char *path,
 	json_error_t jerr;
 	const char *key;
 	json_t *root, *v;
+	FILE *f;
 	int rc = -1;
 
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	/* Opened here so a missing file reads as one, not as "line -1". */
+	f = fopen(path, "r");
+	if (!f)
+		return err_errno(e, ERR_INVALID, errno, "cannot open %s", path);
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
 	if (!root)
 		return err_set(e, ERR_INVALID, "%s:%d: %s", path, jerr.line,
 			       jerr.text);

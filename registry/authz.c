@@ -382,6 +382,26 @@ static enum reg_status authz_later(struct reg_call *c)
 	return REG_DEFERRED;
 }
 
+/* --auth none: admin routes (the DB upload, and any route the method rule
+ * makes admin-only) answer loopback callers only, for nobody signs in to
+ * prove they may. */
+static enum reg_status authz_open_admin(struct reg_call *c,
+					enum reg_authz_need need,
+					const struct auth_scope *scope)
+{
+	const char *peer = http_req_peer(c->req);
+	struct err e = ERR_INIT;
+
+	if (need != REG_AUTHZ_SCOPE || !(scope->actions & AUTH_ADMIN) ||
+	    (peer && cfg_addr_loopback(peer)))
+		return REG_CONTINUE;
+	err_set(&e, ERR_DENIED,
+		"admin endpoints answer only loopback callers while --auth is "
+		"none; call from the registry's host, or turn on --auth");
+	reg_reply_error(c->req, &e);
+	return REG_DONE;
+}
+
 enum reg_status reg_authz_phase(struct reg_call *c)
 {
 	struct auth_result res = {0};
@@ -392,9 +412,9 @@ enum reg_status reg_authz_phase(struct reg_call *c)
 	int rc;
 
 	c->who = NULL;
-	if (!c->ctx->auth)
-		return REG_CONTINUE;
 	need = reg_authz_need(c->route, c->name, &scope);
+	if (!c->ctx->auth)
+		return authz_open_admin(c, need, &scope);
 	if (need == REG_AUTHZ_OPEN)
 		return REG_CONTINUE;
 	rc = authz_run(c, need == REG_AUTHZ_SCOPE ? &scope : NULL,

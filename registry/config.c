@@ -1,7 +1,12 @@
 #include "registry/config_int.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/xmalloc.h"
 
 #include "common/banned.h"
 
@@ -20,7 +25,8 @@ static const char *const cfg_severities[] = {"critical", "high",    "medium",
 
 const struct opt cfg_options[] = {
 	{"listen", OPT_STRING, 0, 0, ":5000", CFG_OFF(listen), NULL, "ADDR",
-	 "address to listen on: host:port, [v6]:port or :port"},
+	 "address to listen on: host:port, [v6]:port or :port (127.0.0.1 "
+	 "with --auth none, else every interface); port 0: any free one"},
 	{"data", OPT_STRING, 0, 0, "./var", CFG_OFF(data), NULL, "DIR",
 	 "data directory (blobs, uploads, meta.db)"},
 	{"threads", OPT_INT, 0, 256, "0", CFG_OFF(threads), NULL, "N",
@@ -204,11 +210,11 @@ const struct opt cfg_options[] = {
 	{"max-header-bytes", OPT_SIZE, 1024, 16LL << 20, "64KiB",
 	 CFG_OFF(max_header_bytes), NULL, "SIZE",
 	 "request line and headers (431 above)"},
-	{"header-timeout", OPT_DURATION, 1, 3600, "30", CFG_OFF(header_timeout),
+	{"header-timeout", OPT_DURATION, 1, 3600, "30s", CFG_OFF(header_timeout),
 	 NULL, "DURATION",
 	 "time to send a request's headers (slow clients "
 	 "are cut off)"},
-	{"idle-timeout", OPT_DURATION, 1, 86400, "120", CFG_OFF(idle_timeout),
+	{"idle-timeout", OPT_DURATION, 1, 86400, "2m", CFG_OFF(idle_timeout),
 	 NULL, "DURATION",
 	 "a kept-alive or stalled connection is closed "
 	 "after this"},
@@ -248,6 +254,13 @@ int cfg_from_args(struct cfg *c, int argc, char **argv, bool *help,
 	opt_args_release(&args);
 	if (rc == 0 && !*help)
 		rc = cfg_validate(c, e);
+	/* Without sign-in, only this host may reach us unless asked for. */
+	if (rc == 0 && !*help && c->listen[0] == ':' && cfg_auth_none(c)) {
+		char *l = xasprintf("127.0.0.1%s", c->listen);
+
+		free(c->listen);
+		c->listen = l;
+	}
 	if (rc < 0)
 		cfg_release(c);
 	return rc;
@@ -263,9 +276,73 @@ int cfg_validate(const struct cfg *c, struct err *e)
 			       "--tls-client-ca needs --tls-cert");
 	if (!c->listen || !*c->listen)
 		return err_set(e, ERR_INVALID, "--listen is empty");
+	if (cfg_listen_split(c->listen, NULL, 0, NULL) < 0)
+		return err_set(e, ERR_INVALID,
+			       "--listen %s: want host:port, [v6]:port or "
+			       ":port with a port from 0 to 65535",
+			       c->listen);
 	if (!c->data || !*c->data)
 		return err_set(e, ERR_INVALID, "--data is empty");
 	return 0;
+}
+
+bool cfg_auth_none(const struct cfg *c)
+{
+	return !c->auth || !strcmp(c->auth, "none");
+}
+
+int cfg_listen_split(const char *listen, char *host, size_t host_size,
+		     int *port)
+{
+	const char *colon, *h = listen, *hend;
+	char *end;
+	long p;
+
+	if (listen[0] == '[') {
+		h = listen + 1;
+		hend = strchr(listen, ']');
+		if (!hend || hend[1] != ':')
+			return -1;
+		colon = hend + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon)
+			return -1;
+		hend = colon;
+	}
+	/* Digits only: strtol would take "+80", " 80" or "0x50". */
+	if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return -1;
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno || *end || p > 65535)
+		return -1;
+	if (host) {
+		if ((size_t)(hend - h) >= host_size)
+			return -1;
+		memcpy(host, h, (size_t)(hend - h));
+		host[hend - h] = '\0';
+	}
+	if (port)
+		*port = (int)p;
+	return 0;
+}
+
+bool cfg_addr_loopback(const char *addr)
+{
+	/* ::1, or 127.x.y.z mapped (::ffff:127.0.0.1, a dual-stack peer). */
+	static const unsigned char lo6[16] = {[15] = 1};
+	static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+	unsigned char a[16];
+
+	if (!strcmp(addr, "localhost"))
+		return true;
+	if (inet_pton(AF_INET, addr, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, addr, a) != 1)
+		return false;
+	return !memcmp(a, lo6, 16) ||
+	       (!memcmp(a, mapped, 12) && a[12] == 127);
 }
 
 void cfg_usage(FILE *out)

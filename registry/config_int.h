@@ -120,6 +120,15 @@ int cfg_from_args(struct cfg *c, int argc, char **argv, bool *help,
 		  struct err *e);
 /* Cross-option checks (e.g. a TLS cert needs its key). */
 int cfg_validate(const struct cfg *c, struct err *e);
+/* --auth none (or unset). */
+bool cfg_auth_none(const struct cfg *c);
+/* Splits a --listen value ("host:port", "[v6]:port", ":port"; host ""
+ * for any) into host (if not NULL) and *port (if not NULL); -1 if it is
+ * malformed, the port is not 0..65535, or the host does not fit. */
+int cfg_listen_split(const char *listen, char *host, size_t host_size,
+		     int *port);
+/* Is addr (an IP address in text, or "localhost") a loopback address? */
+bool cfg_addr_loopback(const char *addr);
 void cfg_usage(FILE *out);
 void cfg_release(struct cfg *c);
 

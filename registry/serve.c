@@ -131,6 +131,24 @@ static void serve_http_config(const struct cfg *cfg, struct http_config *hc)
 	hc->idle_timeout_s = (int)cfg->idle_timeout;
 }
 
+/* Anyone who reaches a non-loopback address may push, delete and load
+ * vulnerability data when nobody signs in: say so where it shows. */
+static void serve_warn_open(const struct cfg *cfg)
+{
+	char host[256];
+
+	if (!cfg_auth_none(cfg) ||
+	    (cfg_listen_split(cfg->listen, host, sizeof(host), NULL) == 0 &&
+	     *host && cfg_addr_loopback(host)))
+		return;
+	log_msg(LL_WARN,
+		"WARNING: --listen %s with --auth none: anyone who can reach "
+		"this address may push, pull and delete images without "
+		"signing in (admin endpoints still answer loopback callers "
+		"only); use --auth basic or token, or listen on 127.0.0.1",
+		cfg->listen);
+}
+
 /* File descriptors that are not connections: sqlite (a database, its WAL
  * and shared memory per connection, a connection per thread), the event
  * bases, scan workers, upstream connections, logs and the store. */
@@ -271,6 +289,7 @@ int reg_serve_main(int argc, char **argv)
 	if (log_async_start(0) < 0)
 		log_msg(LL_WARN, "serve: no logger thread: logs synchronously");
 	serve_tune_malloc();
+	serve_warn_open(&cfg);
 	ctx.cfg = &cfg;
 	if (serve_fd_limits(&cfg, &e) < 0)
 		goto fail;

@@ -55,8 +55,8 @@ static const struct opt scan_opts[] = {
 	 "distribution's own for its packages, then NVD's CVSS, then the "
 	 "advisory's) or nvd (NVD's CVSS everywhere)"},
 	{"db-max-age", OPT_DURATION, 0, 1LL << 31, "3d", SA_OFF(db_max_age),
-	 NULL, "AGE",
-	 "a DB imported longer ago than AGE (\"3d\", \"12h\"; 0: never) "
+	 NULL, "DURATION",
+	 "a DB imported longer ago than this (\"3d\", \"12h\"; 0: never) "
 	 "adds a note to the report and a warning"},
 	{"output", OPT_STRING, 0, 0, NULL, SA_OFF(output), NULL, "FILE",
 	 "write the report to FILE instead of standard output"},

@@ -39,7 +39,7 @@ static void test_defaults(void **state UNUSED)
 
 	assert_int_equal(from_args(&c, &help, &e, NULL), 0);
 	assert_false(help);
-	assert_string_equal(c.listen, ":5000");
+	assert_string_equal(c.listen, "127.0.0.1:5000");
 	assert_string_equal(c.data, "./var");
 	assert_int_equal(c.threads, 0);
 	assert_null(c.tls_cert);
