@@ -20,7 +20,7 @@ DEB_TEST := libcmocka-dev curl jq skopeo podman docker-registry docker.io \
 	buildah umoci containerd python3-prometheus-client \
 	xz-utils zstd apache2-utils openssl ca-certificates procps psmisc \
 	golang-go python3-jsonschema zip time \
-	debhelper dpkg-dev fakeroot lintian man-db groff systemd debootstrap
+	debhelper dpkg-dev fakeroot lintian man-db groff systemd debootstrap iproute2
 
 VERSION ?= 0.1.0
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
