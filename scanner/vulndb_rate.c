@@ -30,25 +30,26 @@ struct rate_nvd {
 	enum vuln_severity sev; /* NVD's rating, SEV_UNKNOWN if none */
 };
 
+/* Frees what one rating owns (not the rating itself). */
+static void cvss_release(struct vuln_cvss *c)
+{
+	free(c->vector);
+	free(c->cve);
+	free(c->assigner);
+	free(c->type);
+}
+
 void vuln_cvss_free(struct vuln_cvss *c, size_t n)
 {
-	for (size_t i = 0; c && i < n; i++) {
-		free(c[i].vector);
-		free(c[i].cve);
-		free(c[i].assigner);
-		free(c[i].type);
-	}
+	for (size_t i = 0; c && i < n; i++)
+		cvss_release(&c[i]);
 	free(c);
 }
 
 static void rate_nvd_release(struct rate_nvd *r)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		free(r->c[i].vector);
-		free(r->c[i].cve);
-		free(r->c[i].assigner);
-		free(r->c[i].type);
-	}
+	for (size_t i = 0; i < r->n; i++)
+		cvss_release(&r->c[i]);
 	memset(r, 0, sizeof(*r));
 }
 
