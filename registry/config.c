@@ -29,6 +29,7 @@ const struct opt cfg_options[] = {
 	 "with --auth none, else every interface); port 0: any free one"},
 	{"data", OPT_STRING, 0, 0, "./var", CFG_OFF(data), NULL, "DIR",
 	 "data directory (blobs, uploads, meta.db)"},
+	STOR_OPT_ROWS(struct cfg, storage, s3),
 	{"threads", OPT_INT, 0, 256, "0", CFG_OFF(threads), NULL, "N",
 	 "event-loop threads; 0 = one per core"},
 	{"tls-cert", OPT_STRING, 0, 0, NULL, CFG_OFF(tls_cert), NULL, "FILE",
@@ -249,7 +250,11 @@ int cfg_from_args(struct cfg *c, int argc, char **argv, bool *help,
 	int rc;
 
 	cfg_defaults(c);
-	rc = opt_parse(&cfg_cmd, c, argc, argv, &args, e);
+	rc = stor_opts_check_argv(argc, argv, e);
+	if (rc == 0)
+		rc = opt_parse(&cfg_cmd, c, argc, argv, &args, e);
+	else
+		memset(&args, 0, sizeof(args));
 	*help = args.help;
 	opt_args_release(&args);
 	if (rc == 0 && !*help)
@@ -283,6 +288,11 @@ int cfg_validate(const struct cfg *c, struct err *e)
 			       c->listen);
 	if (!c->data || !*c->data)
 		return err_set(e, ERR_INVALID, "--data is empty");
+	if (c->storage && !strcmp(c->storage, "s3") &&
+	    (!c->s3.endpoint || !c->s3.bucket))
+		return err_set(e, ERR_INVALID,
+			       "--storage s3 needs --s3-endpoint and "
+			       "--s3-bucket");
 	return 0;
 }
 

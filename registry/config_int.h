@@ -22,6 +22,7 @@
 
 #include "common/err.h"
 #include "common/opt.h"
+#include "storage/storage.h"
 
 /* A repeatable option's values, by serve's name. */
 #define cfg_list opt_list
@@ -29,6 +30,8 @@
 struct cfg {
 	char *listen; /* host:port */
 	char *data;   /* data directory */
+	char *storage;		 /* fs|s3: where blobs live */
+	struct stor_s3_opts s3;	 /* --s3-*: with --storage s3 */
 	int threads;  /* event-loop threads, 0 = cores */
 	char *tls_cert;
 	char *tls_key;

@@ -296,7 +296,10 @@ int reg_serve_main(int argc, char **argv)
 	/* One server per data directory: its crash recovery relies on it. */
 	lock = stor_lock_take(cfg.data, &e);
 	if (lock)
-		ctx.st = stor_open(cfg.data, &e);
+		ctx.st = stor_open_with(
+			cfg.data,
+			&(struct stor_opts){.storage = cfg.storage, .s3 = &cfg.s3},
+			&e);
 	if (!ctx.st || stor_upload_states_keep(ctx.st, &e) < 0 ||
 	    serve_maint_start(&cfg, &ctx, &gc, &scrub, &e) < 0 ||
 	    reg_authz_new(&cfg, &ctx.auth, &e) < 0 ||

@@ -28,6 +28,8 @@
 
 struct maint_args {
 	char *data;
+	char *storage;
+	struct stor_s3_opts s3;
 	bool dry_run, untagged, quiet, repair, strict, force;
 	int64_t grace_s, upload_ttl_s;
 	int max_sweep_share;
@@ -40,6 +42,7 @@ struct maint_args {
 static const struct opt gc_opts[] = {
 	{"data", OPT_STRING, 0, 0, "./var", MO_OFF(data), NULL, "DIR",
 	 "data directory"},
+	STOR_OPT_ROWS(struct maint_args, storage, s3),
 	{"dry-run", OPT_BOOL, 0, 0, NULL, MO_OFF(dry_run), NULL, NULL,
 	 "say what would be freed, free nothing"},
 	{"gc-grace", OPT_DURATION, 0, 1LL << 31, NULL, MO_OFF(grace_s), NULL,
@@ -62,6 +65,7 @@ static const struct opt gc_opts[] = {
 static const struct opt fsck_opts[] = {
 	{"data", OPT_STRING, 0, 0, "./var", MO_OFF(data), NULL, "DIR",
 	 "data directory"},
+	STOR_OPT_ROWS(struct maint_args, storage, s3),
 	{"repair", OPT_BOOL, 0, 0, NULL, MO_OFF(repair), NULL, NULL,
 	 "move corrupt blobs and stray files to DIR/quarantine/"},
 	{"since", OPT_STRING, 0, 0, NULL, MO_OFF(since), NULL, "WHEN",
@@ -115,7 +119,9 @@ static struct stor *maint_open(const char *cmd, const struct maint_args *a,
 		return NULL;
 	}
 	err_clear(&e);
-	st = stor_open(a->data, &e);
+	st = stor_open_with(
+		a->data, &(struct stor_opts){.storage = a->storage, .s3 = &a->s3},
+		&e);
 	if (!st) {
 		fprintf(stderr, "customs %s: %s\n", cmd, e.msg);
 		stor_lock_free(*lock);
@@ -162,6 +168,10 @@ int stor_gc_cmd_main(int argc, char **argv)
 	int rc;
 
 	maint_args_init(&a);
+	if (stor_opts_check_argv(argc, argv, &e) < 0) {
+		rc = opt_fail(&gc_cmd, "%s", e.msg);
+		goto out;
+	}
 	if (!opt_cli(&gc_cmd, &a, argc, argv, &args, &rc))
 		goto out;
 	rc = 1;
@@ -352,6 +362,10 @@ int stor_fsck_cmd_main(int argc, char **argv)
 	int rc;
 
 	maint_args_init(&a);
+	if (stor_opts_check_argv(argc, argv, &e) < 0) {
+		rc = opt_fail(&fsck_cmd, "%s", e.msg);
+		goto out;
+	}
 	if (!opt_cli(&fsck_cmd, &a, argc, argv, &args, &rc))
 		goto out;
 	rc = 2;

@@ -264,6 +264,43 @@ static int sq_up_remove(struct stor_meta *m, const char *repo, const char *id,
 	return n < 0 ? -1 : 0;
 }
 
+static int sq_up_state_put(struct stor_meta *m, const char *id,
+			   const char *state, struct err *e)
+{
+	static const struct sq_stmt q = {
+		"save upload state",
+		"UPDATE uploads SET blob_state = ?2 WHERE id = ?1",
+	};
+	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "ss", id, state);
+
+	if (n == 0)
+		return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN, "upload %s unknown",
+			       id);
+	return n < 0 ? -1 : 0;
+}
+
+static int sq_row_state(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	const unsigned char *t = sqlite3_column_text(s, 0);
+
+	if (t && buf_add(arg, t, (size_t)sqlite3_column_bytes(s, 0)) < 0)
+		return err_set(e, ERR_DB, "upload state too large");
+	return 1;
+}
+
+static int sq_up_state_get(struct stor_meta *m, const char *id,
+			   struct buf *out, struct err *e)
+{
+	static const struct sq_stmt q = {
+		"load upload state",
+		"SELECT blob_state FROM uploads"
+		" WHERE id = ?1 AND blob_state IS NOT NULL",
+	};
+	int n = sq_do(sq_of(m), &q, sq_row_state, out, e, "s", id);
+
+	return n < 0 ? -1 : n == 0 ? 1 : 0;
+}
+
 /* --- Manifests and tags ------------------------------------------------- */
 
 static int sq_refs_del(struct sq_conn *c, const char *repo, const char *ds,
@@ -650,6 +687,8 @@ const struct stor_meta_ops sq_meta_ops = {
 	.up_touch = sq_up_touch,
 	.up_done = sq_up_done,
 	.up_remove = sq_up_remove,
+	.up_state_put = sq_up_state_put,
+	.up_state_get = sq_up_state_get,
 	.mf_put = sq_mf_put,
 	.mf_find = sq_mf_find,
 	.mf_delete = sq_mf_delete,

@@ -141,6 +141,9 @@ static const char *const sq_migrations[] = {
 	"ALTER TABLE scan_results ADD COLUMN report_blob TEXT;"
 	"CREATE INDEX scan_results_by_blob ON scan_results(report_blob)"
 	" WHERE report_blob IS NOT NULL;",
+	/* 4 -> 5: an upload's blob-backend state (an S3 multipart upload's
+	 * id and parts, the running hash), so that any node goes on. */
+	"ALTER TABLE uploads ADD COLUMN blob_state TEXT;",
 };
 
 #define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))

@@ -207,17 +207,56 @@ static int64_t meta_mtime(const char *dir)
 	return newest;
 }
 
+const char *const stor_storage_kinds[] = {"fs", "s3", NULL};
+
+/* Option names compare without '-', '_' and case (common/opt.h). */
+static bool argv_names(const char *arg, const char *name)
+{
+	for (; *arg && *arg != '='; arg++) {
+		if (*arg == '-' || *arg == '_')
+			continue;
+		if (!*name || (*arg | 0x20) != *name)
+			return false;
+		name++;
+	}
+	return !*name;
+}
+
+int stor_opts_check_argv(int argc, char **argv, struct err *e)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (argv[i][0] == '-' && (argv_names(argv[i], "s3accesskey") ||
+					  argv_names(argv[i], "s3secretkey")))
+			return err_set(e, ERR_INVALID,
+				       "S3 credentials go in the config file "
+				       "or AWS_ACCESS_KEY_ID and "
+				       "AWS_SECRET_ACCESS_KEY, never on the "
+				       "command line");
+	return 0;
+}
+
 struct stor *stor_open(const char *dir, struct err *e)
 {
+	return stor_open_with(dir, NULL, e);
+}
+
+struct stor *stor_open_with(const char *dir, const struct stor_opts *o,
+			    struct err *e)
+{
 	struct stor *st = xcalloc(1, sizeof(*st));
+	bool s3 = o && o->storage && !strcmp(o->storage, "s3");
 
 	st->dir = xstrdup(dir);
 	st->meta_written = meta_mtime(dir);
 	pthread_mutex_init(&st->lock, NULL);
-	st->blobs = stor_fs_new(dir, e);
-	if (st->blobs)
-		st->meta = stor_sqlite_new(dir, e);
-	if (!st->meta) {
+	/* The metadata first: S3 uploads keep their state in its rows. */
+	st->meta = stor_sqlite_new(dir, e);
+	if (st->meta && s3 && !o->s3)
+		err_set(e, ERR_INVALID, "--storage s3 without its settings");
+	else if (st->meta)
+		st->blobs = s3 ? stor_s3_new(dir, o->s3, st->meta, e)
+			       : stor_fs_new(dir, e);
+	if (!st->blobs) {
 		stor_free(st);
 		return NULL;
 	}
@@ -621,6 +660,9 @@ void stor_upload_release(struct stor_upload *u)
 
 	if (st->meta->ops->up_touch(st->meta, u->id, u->offset, &e) < 0)
 		log_msg(LL_WARN, "upload %s: %s", u->id, e.msg);
+	/* Another node may take it next. */
+	if (st->blobs->shared)
+		upload_state_save(u);
 	upt_idle(u);
 }
 

@@ -48,6 +48,65 @@ struct stor_upload;
 
 /* Opens (creating if needed) the store under dir. */
 struct stor *stor_open(const char *dir, struct err *e);
+
+/* Blobs in an S3 bucket (Ceph RGW, AWS, MinIO...) instead of DIR/blobs/:
+ * objects PREFIX/blobs/<alg>/<hex>; dir then holds the metadata and
+ * node-local scratch (upload parts being filled, blobs being served).
+ * Strings are borrowed for stor_open_with(). */
+struct stor_s3_opts {
+	char *endpoint; /* http(s)://host[:port] */
+	char *region;
+	char *bucket;
+	char *prefix;	  /* "" or "a/b": keys start with "a/b/" */
+	char *access_key; /* NULL: $AWS_ACCESS_KEY_ID */
+	char *secret_key; /* NULL: $AWS_SECRET_ACCESS_KEY */
+	char *ca_file;	  /* NULL: the system's CAs */
+	bool virtual_host; /* bucket.host/key; else host/bucket/key */
+	size_t part_size;  /* multipart part; >= 5 MiB */
+};
+#define STOR_S3_PART_MIN ((size_t)5 << 20)
+/* The backends of a store; NULL fields are the defaults. */
+struct stor_opts {
+	const char *storage; /* "fs" (default) or "s3" */
+	const struct stor_s3_opts *s3;
+};
+/* The option rows (common/opt.h) of struct stor_s3_opts embedded as
+ * FIELD of TYPE, and --storage as SFIELD, for every command that opens a
+ * store.  The credentials are accepted from the config file and the
+ * environment only (stor_opts_check_argv()). */
+#define STOR_OPT_ROWS(TYPE, SFIELD, FIELD)                                     \
+	{"storage", OPT_STRING, 0, 0, "fs", offsetof(TYPE, SFIELD),           \
+	 stor_storage_kinds, "KIND",                                          \
+	 "where blobs live: fs (DIR/blobs) or s3 (--s3-*)"},                  \
+	{"s3-endpoint", OPT_STRING, 0, 0, NULL,                               \
+	 offsetof(TYPE, FIELD.endpoint), NULL, "URL",                         \
+	 "S3 endpoint, http(s)://host[:port]"},                              \
+	{"s3-region", OPT_STRING, 0, 0, "us-east-1",                          \
+	 offsetof(TYPE, FIELD.region), NULL, "REGION",                        \
+	 "S3 region signed for (Ceph RGW: its zonegroup, default)"},          \
+	{"s3-bucket", OPT_STRING, 0, 0, NULL, offsetof(TYPE, FIELD.bucket),   \
+	 NULL, "BUCKET", "S3 bucket of the blobs"},                           \
+	{"s3-prefix", OPT_STRING, 0, 0, "", offsetof(TYPE, FIELD.prefix),     \
+	 NULL, "PREFIX", "key prefix in the bucket"},                         \
+	{"s3-ca", OPT_STRING, 0, 0, NULL, offsetof(TYPE, FIELD.ca_file),      \
+	 NULL, "FILE", "PEM CA bundle of an https endpoint"},                 \
+	{"s3-virtual-host", OPT_BOOL, 0, 0, "false",                          \
+	 offsetof(TYPE, FIELD.virtual_host), NULL, NULL,                      \
+	 "virtual-host addressing (bucket.host); default path-style"},        \
+	{"s3-part-size", OPT_SIZE, 5LL << 20, 5LL << 30, "8MiB",              \
+	 offsetof(TYPE, FIELD.part_size), NULL, "SIZE",                       \
+	 "multipart part size of S3 uploads (buffered under --data)"},        \
+	{"s3-access-key", OPT_STRING, 0, 0, NULL,                             \
+	 offsetof(TYPE, FIELD.access_key), NULL, NULL, NULL},                 \
+	{"s3-secret-key", OPT_STRING, 0, 0, NULL,                             \
+	 offsetof(TYPE, FIELD.secret_key), NULL, NULL, NULL}
+extern const char *const stor_storage_kinds[];
+/* Refuses S3 credentials given as flags in argv (they would show in
+ * ps); ERR_INVALID. */
+int stor_opts_check_argv(int argc, char **argv, struct err *e);
+/* Opens the store under dir with the backends of o (NULL: defaults). */
+struct stor *stor_open_with(const char *dir, const struct stor_opts *o,
+			    struct err *e);
 /* Closes the database and any cached upload handles (their data stays on
  * disk, resumable).  stor_free(NULL) does nothing. */
 void stor_free(struct stor *st);

@@ -23,6 +23,7 @@
 #define STORAGE_STORAGE_INT_H
 
 #include "storage/storage.h"
+#include "common/buf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -43,6 +44,7 @@ bool stor_upload_id_valid(const char *id);
 /* --- Blob bytes (filesystem now; an object store later) ---------------- */
 
 struct stor_blobs;
+struct stor_meta;
 /* The data of one upload, open for appending while a request holds it. */
 struct stor_updata;
 
@@ -109,10 +111,17 @@ struct stor_blob_ops {
 struct stor_blobs {
 	const struct stor_blob_ops *ops;
 	const struct stor_blob_maint_ops *maint; /* see Maintenance below */
+	/* Upload data is shared between nodes: storage.c saves the hash
+	 * state at every release, not only on eviction. */
+	bool shared;
 };
 
 /* The filesystem backend: DIR/blobs/<alg>/<xx>/<hex>, DIR/uploads/<id>. */
 struct stor_blobs *stor_fs_new(const char *dir, struct err *e);
+/* The S3 backend (blob_s3.c): objects in a bucket, scratch under dir,
+ * upload states in m's upload rows (m outlives the backend's use). */
+struct stor_blobs *stor_s3_new(const char *dir, const struct stor_s3_opts *o,
+			       struct stor_meta *m, struct err *e);
 
 /* --- Metadata (sqlite3 now; PostgreSQL later) ---------------------------- */
 
@@ -154,6 +163,16 @@ struct stor_meta_ops {
 	/* ERR_BLOB_UPLOAD_UNKNOWN unless upload id belongs to repo. */
 	int (*up_remove)(struct stor_meta *m, const char *repo, const char *id,
 			 struct err *e);
+
+	/* The blob backend's state of upload id (an S3 multipart upload and
+	 * the running hash), kept in its row so that any node can go on;
+	 * deleted with the row.  put: ERR_BLOB_UPLOAD_UNKNOWN without a row;
+	 * get appends it to out (bounded by out's cap), 1 if there is none.
+	 * Both may be NULL (a backend without them keeps no state). */
+	int (*up_state_put)(struct stor_meta *m, const char *id,
+			    const char *state, struct err *e);
+	int (*up_state_get)(struct stor_meta *m, const char *id,
+			    struct buf *out, struct err *e);
 
 	/* The rows of stor_manifest_put(), in one transaction. */
 	int (*mf_put)(struct stor_meta *m, const struct stor_manifest_put *mp,
