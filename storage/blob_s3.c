@@ -324,6 +324,11 @@ static int s3b_open(struct stor_blobs *sb, const struct digest *dg,
 		s3b_unknown(dg, &e2, e);
 		goto out;
 	}
+	/* Callers read() from the start as they would a file they opened. */
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		err_errno(e, ERR_IO, errno, "scratch of %s", key);
+		goto out;
+	}
 	*fd_out = fd;
 	*size_out = got;
 	fd = -1;

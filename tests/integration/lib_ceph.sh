@@ -1,0 +1,57 @@
+# lib_ceph.sh: sourced (after lib.sh) by the tests that keep blobs in S3.
+#
+# A real Ceph RADOS Gateway on loopback (tests/integration/ceph_rgw).  When
+# CUSTOMS_S3_ENV names the env file of one that is running (make test
+# starts one for the whole run: `ceph_rgw start DIR > ENV`), the test
+# uses it, under a key prefix of its own; else it starts its own under
+# $TMP and stops it on exit.
+#
+#   ceph_start        sets S3_ENDPOINT S3_REGION S3_BUCKET S3_PREFIX and
+#                     S3_FLAGS (the serve/gc/fsck flags), exports the
+#                     AWS_* credentials
+#   s3_keys PREFIX    the keys under PREFIX (relative to the bucket)
+#   s3_uploads PREFIX the keys of multipart uploads in progress under it
+
+CEPH_DIR=
+
+ceph_cleanup() {
+	if [ -n "$CEPH_DIR" ]; then
+		"$ROOT/tests/integration/ceph_rgw" stop "$CEPH_DIR" || true
+	fi
+}
+trap 'rc=$?; ceph_cleanup; (exit $rc); lib_cleanup' EXIT
+
+ceph_start() {
+	if [ -n "${CUSTOMS_S3_ENV:-}" ] && [ -s "$CUSTOMS_S3_ENV" ]; then
+		. "$CUSTOMS_S3_ENV"
+	else
+		need ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph
+		CEPH_DIR=$TMP/ceph
+		"$ROOT/tests/integration/ceph_rgw" start "$CEPH_DIR" \
+			>"$TMP/ceph.env" 2>"$TMP/ceph.log" ||
+			fail "ceph_rgw start: $(tail -n 5 "$TMP/ceph.log")"
+		. "$TMP/ceph.env"
+	fi
+	S3_PREFIX=$T-$$-$RANDOM
+	S3_FLAGS=(--storage s3 --s3-endpoint "$S3_ENDPOINT"
+		--s3-region "$S3_REGION" --s3-bucket "$S3_BUCKET"
+		--s3-prefix "$S3_PREFIX")
+}
+
+# s3_get QUERY: GET the bucket with QUERY (sorted, encoded) into $TMP/s3.xml.
+s3_get() {
+	curl -sf -o "$TMP/s3.xml" --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H "x-amz-content-sha256: $(printf '' | sha256sum | cut -d' ' -f1)" \
+		"$S3_ENDPOINT/$S3_BUCKET?$1" || fail "S3 GET ?$1"
+}
+
+s3_keys() {
+	s3_get "list-type=2&prefix=$(jq -rn --arg p "$1" '$p|@uri')"
+	grep -o '<Key>[^<]*</Key>' "$TMP/s3.xml" | sed 's/<[^>]*>//g' || true
+}
+
+s3_uploads() {
+	s3_get "prefix=$(jq -rn --arg p "$1" '$p|@uri')&uploads="
+	grep -o '<Key>[^<]*</Key>' "$TMP/s3.xml" | sed 's/<[^>]*>//g' || true
+}

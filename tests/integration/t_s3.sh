@@ -1,0 +1,150 @@
+#!/bin/bash
+# Blobs in S3 (--storage s3) on a real Ceph RADOS Gateway: skopeo pushes an
+# image whose layer spans several multipart parts and pulls it back byte
+# for byte; Range GETs, a cross-repository mount, a chunked upload whose
+# tail waits in S3 between PATCHes, an upload continued across a restart
+# of the node (its hash state and multipart state come from the metadata;
+# with one sqlite file per node that is the sharing there is), a cancelled
+# upload that leaves no object and no multipart upload, the scan report
+# (the scanner reads the layers from S3), gc of an unreferenced blob and a
+# clean fsck.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_ceph.sh"
+. "$(dirname "$0")/scanpush_lib.sh"
+need skopeo
+ceph_start
+PART=$((5 << 20))
+
+sp_db "$TMP/vulndb.db"
+mkdir -p "$DATA"
+cp "$TMP/vulndb.db" "$DATA/vulndb.db"
+start_server "${S3_FLAGS[@]}" --s3-part-size 5MiB --scan-workers 1
+skopeo_setup
+
+# Credentials never on the command line.
+"$CUSTOMS" serve --data "$TMP/x" "${S3_FLAGS[@]}" --s3-secret-key=x \
+	>"$TMP/cli.out" 2>&1 && fail "a secret on the command line was taken"
+grep -q "never on the command line" "$TMP/cli.out" || fail "$(cat "$TMP/cli.out")"
+
+# --- skopeo: an image with a 12 MiB (random, so incompressible) layer.
+s=$TMP/stage
+fixture_stage "$SP_DATA/images/debian-bookworm-minbase" "$s/debian"
+mkdir -p "$s/big"
+head -c $((12 << 20)) /dev/urandom >"$s/big/random.bin"
+oci_image "$L" app "$s/debian" "$s/big" >/dev/null
+"${SK[@]}" copy -q --dest-tls-verify=false "oci:$L:app" \
+	"docker://$REG/s3/app:v1" || fail "skopeo copy in"
+req GET /v2/s3/app/manifests/v1
+expect 200
+mdg=$(hdr Docker-Content-Digest)
+big=$(jq -r '.layers | max_by(.size) | .digest' "$B")
+[ "$(jq -r '.layers | max_by(.size) | .size' "$B")" -gt $((2 * PART)) ] ||
+	fail "the big layer is not larger than two parts"
+s3_keys "$S3_PREFIX/blobs/" | grep -qx "$S3_PREFIX/blobs/sha256/${big#sha256:}" ||
+	fail "the layer is not an object of the bucket: $(s3_keys "$S3_PREFIX/")"
+[ -z "$(s3_keys "$S3_PREFIX/uploads/")" ] || fail "uploads left: $(s3_keys "$S3_PREFIX/uploads/")"
+[ -z "$(s3_uploads "$S3_PREFIX/")" ] || fail "multipart uploads left"
+
+"${SK[@]}" copy -q --src-tls-verify=false "docker://$REG/s3/app:v1" \
+	"oci:$TMP/back:app" || fail "skopeo copy out"
+for f in "$L"/blobs/sha256/*; do
+	same_file "$f" "$TMP/back/blobs/sha256/${f##*/}"
+done
+
+# --- Range GETs pass through.
+curl -sf -r 1000-1999 -o "$TMP/range" "$URL/v2/s3/app/blobs/$big" || fail "range GET"
+tail -c +1001 "$L/blobs/sha256/${big#sha256:}" | head -c 1000 | cmp -s - "$TMP/range" ||
+	fail "range bytes differ"
+req GET "/v2/s3/app/blobs/$big" -H "Range: bytes=$((13 << 20))-"
+expect 416
+
+# --- The scanner read the layers from S3.
+sp_report s3/app "$mdg" 90
+jq -e '.packages | length == 88' "$B" >/dev/null || fail "report: $(head -c 400 "$B")"
+
+# --- Cross-repository mount.
+req POST "/v2/s3/other/blobs/uploads/?mount=$big&from=s3/app"
+expect 201
+req HEAD "/v2/s3/other/blobs/$big"
+expect 200
+
+# --- A chunked upload: 3 PATCHes, the tail in S3 between them.
+head -c $((11 << 20)) /dev/urandom >"$TMP/chunked"
+req POST /v2/s3/chunked/blobs/uploads/
+expect 202
+loc=$(upload_location)
+off=0
+for n in $((4 << 20)) $((4 << 20)) $((3 << 20)); do
+	tail -c +$((off + 1)) "$TMP/chunked" | head -c "$n" >"$TMP/chunk"
+	req PATCH "$loc" --data-binary "@$TMP/chunk" \
+		-H 'Content-Type: application/octet-stream' \
+		-H "Content-Range: $off-$((off + n - 1))"
+	expect 202
+	off=$((off + n))
+	loc=$(upload_location)
+done
+cdg=$(sha256 "$TMP/chunked")
+case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
+req PUT "$loc${sep}digest=$cdg"
+expect 201
+curl -sf -o "$TMP/chunked.back" "$URL/v2/s3/chunked/blobs/$cdg" || fail "GET chunked"
+same_file "$TMP/chunked" "$TMP/chunked.back"
+
+# --- A cancelled upload leaves no object and no multipart upload.
+head -c $((6 << 20)) /dev/urandom >"$TMP/cancel"
+req POST /v2/s3/cancel/blobs/uploads/
+expect 202
+loc=$(upload_location)
+req PATCH "$loc" --data-binary "@$TMP/cancel" -H 'Content-Type: application/octet-stream'
+expect 202
+[ -n "$(s3_uploads "$S3_PREFIX/uploads/")" ] || fail "no multipart upload after a part"
+req DELETE "$loc"
+expect 204
+[ -z "$(s3_uploads "$S3_PREFIX/")" ] || fail "cancel left a multipart upload"
+[ -z "$(s3_keys "$S3_PREFIX/uploads/")" ] || fail "cancel left $(s3_keys "$S3_PREFIX/uploads/")"
+
+# --- An upload continued after the node restarted: 7 MiB (a part and a
+# tail), then the rest; the running hash comes back from the metadata.
+head -c $((10 << 20)) /dev/urandom >"$TMP/resume"
+req POST /v2/s3/resume/blobs/uploads/
+expect 202
+loc=$(upload_location)
+head -c $((7 << 20)) "$TMP/resume" >"$TMP/part1"
+req PATCH "$loc" --data-binary "@$TMP/part1" -H 'Content-Type: application/octet-stream'
+expect 202
+stop_server
+start_server "${S3_FLAGS[@]}" --s3-part-size 5MiB --scan-workers 1
+req GET "$loc"
+expect 204
+[ "$(hdr Range)" = "0-$(((7 << 20) - 1))" ] || fail "offset after restart: $(hdr Range)"
+tail -c +$(((7 << 20) + 1)) "$TMP/resume" >"$TMP/part2"
+req PATCH "$loc" --data-binary "@$TMP/part2" -H 'Content-Type: application/octet-stream' \
+	-H "Content-Range: $((7 << 20))-$(((10 << 20) - 1))"
+expect 202
+loc=$(upload_location)
+rdg=$(sha256 "$TMP/resume")
+case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
+req PUT "$loc${sep}digest=$rdg"
+expect 201
+curl -sf -o "$TMP/resume.back" "$URL/v2/s3/resume/blobs/$rdg" || fail "GET resumed"
+same_file "$TMP/resume" "$TMP/resume.back"
+
+# --- gc frees an unreferenced blob (deleted from its repository), keeps
+# the rest; fsck then finds the store clean.
+head -c 5000 /dev/urandom >"$TMP/loose"
+loose=$(push_blob s3/loose "$TMP/loose")
+req DELETE "/v2/s3/loose/blobs/$loose"
+expect 202
+stop_server
+"$CUSTOMS" gc --data "$DATA" "${S3_FLAGS[@]}" --gc-grace 0 --max-sweep-share 100 >"$TMP/gc.out" 2>&1 ||
+	fail "gc: $(cat "$TMP/gc.out")"
+grep -q "$loose" "$TMP/gc.out" || fail "gc did not free the loose blob: $(cat "$TMP/gc.out")"
+! s3_keys "$S3_PREFIX/blobs/" | grep -q "${loose#sha256:}" || fail "the loose object stayed"
+s3_keys "$S3_PREFIX/blobs/" | grep -q "${big#sha256:}" || fail "gc freed the layer"
+"$CUSTOMS" fsck --data "$DATA" "${S3_FLAGS[@]}" >"$TMP/fsck.out" 2>&1 ||
+	fail "fsck: $(cat "$TMP/fsck.out")"
+start_server "${S3_FLAGS[@]}" --s3-part-size 5MiB
+"${SK[@]}" copy -q --src-tls-verify=false "docker://$REG/s3/app:v1" \
+	"oci:$TMP/back2:app" || fail "skopeo copy out after gc"
+same_file "$L/blobs/sha256/${big#sha256:}" "$TMP/back2/blobs/sha256/${big#sha256:}"
+echo "ok"
