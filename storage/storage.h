@@ -97,9 +97,13 @@ struct stor_opts {
 	 offsetof(TYPE, FIELD.part_size), NULL, "SIZE",                       \
 	 "multipart part size of S3 uploads (buffered under --data)"},        \
 	{"s3-access-key", OPT_STRING, 0, 0, NULL,                             \
-	 offsetof(TYPE, FIELD.access_key), NULL, NULL, NULL},                 \
+	 offsetof(TYPE, FIELD.access_key), NULL, "KEY",                       \
+	 "S3 access key, in the config file only (else "                      \
+	 "$AWS_ACCESS_KEY_ID)"},                                              \
 	{"s3-secret-key", OPT_STRING, 0, 0, NULL,                             \
-	 offsetof(TYPE, FIELD.secret_key), NULL, NULL, NULL}
+	 offsetof(TYPE, FIELD.secret_key), NULL, "KEY",                       \
+	 "S3 secret key, in the config file only (else "                      \
+	 "$AWS_SECRET_ACCESS_KEY)"}
 extern const char *const stor_storage_kinds[];
 /* Refuses S3 credentials given as flags in argv (they would show in
  * ps); ERR_INVALID. */

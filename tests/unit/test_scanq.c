@@ -603,7 +603,8 @@ static void test_migrate_from_v1(void **state)
 	fx->st = NULL;
 	tmpstore_sql(
 		fx->dir,
-		/* What schema 3 added, then schema 2's scan tables. */
+		/* What schemas 5 and 3 added, then schema 2's scan tables. */
+		"ALTER TABLE uploads DROP COLUMN blob_state;"
 		"DROP INDEX uploads_by_repo; DROP INDEX uploads_by_client;"
 		"ALTER TABLE uploads DROP COLUMN client;"
 		"DROP TABLE blob_sizes;"
