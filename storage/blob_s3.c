@@ -23,15 +23,20 @@
  * the content is verified, and a cancelled or failed upload is aborted and
  * its objects deleted (up_remove).
  *
- * open() returns an fd on an unlinked scratch file that a GET filled:
- * callers pread and sendfile(2) with offsets (Range), which a pipe cannot
- * serve, and the memory stays bounded whatever the blob's size.
+ * open() returns an fd on a node-local file that a GET filled: callers
+ * pread and sendfile(2) with offsets (Range), which a pipe cannot serve,
+ * and the memory stays bounded whatever the blob's size.  The files are
+ * kept as a cache, DIR/s3/cache/<alg>-<hex> (content-addressed, so never
+ * stale; whether a repository may see the blob is the metadata's say),
+ * bounded by --s3-cache: past it the least recently opened go.  With no
+ * cache each open fetches into an unlinked file.
  */
 #define _GNU_SOURCE /* O_TMPFILE */
 #include "storage/blob_s3_int.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -279,7 +284,9 @@ static void s3b_free(struct stor_blobs *sb)
 	struct s3_blobs *b = s3b_of(sb);
 
 	s3_free(b->s3);
+	pthread_mutex_destroy(&b->evict);
 	free(b->dir);
+	free(b->cache);
 	free(b->prefix);
 	free(b);
 }
@@ -293,6 +300,153 @@ static int s3b_unknown(const struct digest *dg, struct err *e2, struct err *e)
 		return err_set(e, ERR_BLOB_UNKNOWN, "blob %s unknown",
 			       digest_str(dg, ds));
 	return err_set(e, e2->code, "%s", e2->msg);
+}
+
+/* --- The node-local cache ------------------------------------------------ */
+
+static char *s3b_cache_path(const struct s3_blobs *b, const struct digest *dg)
+{
+	return xasprintf("%s/%s-%s", b->cache, digest_alg_name(dg->alg),
+			 dg->hex);
+}
+
+void s3b_uncache(struct s3_blobs *b, const struct digest *dg)
+{
+	char *path;
+
+	if (!b->cache_max)
+		return;
+	path = s3b_cache_path(b, dg);
+	unlink(path);
+	free(path);
+}
+
+struct s3b_entry {
+	char *name;
+	int64_t size;
+	struct timespec used;
+};
+
+static int s3b_entry_cmp(const void *a, const void *b)
+{
+	const struct s3b_entry *x = a, *y = b;
+
+	if (x->used.tv_sec != y->used.tv_sec)
+		return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
+	if (x->used.tv_nsec != y->used.tv_nsec)
+		return x->used.tv_nsec < y->used.tv_nsec ? -1 : 1;
+	return 0;
+}
+
+/* Deletes the least recently used copies (and, with all, stray
+ * temporary files) until the cache fits.  Open fds keep their files. */
+static void s3b_evict(struct s3_blobs *b, bool all)
+{
+	struct s3b_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	int64_t total = 0;
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	int dfd;
+
+	pthread_mutex_lock(&b->evict);
+	d = opendir(b->cache);
+	if (!d)
+		goto out;
+	dfd = dirfd(d);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' ||
+		    fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		if (all && !strncmp(de->d_name, "tmp-", 4)) {
+			unlinkat(dfd, de->d_name, 0);
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n].name = xstrdup(de->d_name);
+		v[n].size = (int64_t)sb.st_size;
+		v[n].used = sb.st_mtim; /* touched at each open */
+		total += v[n].size;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), s3b_entry_cmp);
+	for (size_t i = 0; i < n && total > (int64_t)b->cache_max; i++)
+		if (unlinkat(dfd, v[i].name, 0) == 0)
+			total -= v[i].size;
+	closedir(d);
+out:
+	pthread_mutex_unlock(&b->evict);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+/* The cached copy of dg, opened and marked as used; -1 if there is none. */
+static int s3b_cache_open(struct s3_blobs *b, const struct digest *dg,
+			  int64_t *size)
+{
+	char *path = s3b_cache_path(b, dg);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+
+	free(path);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) < 0) {
+		close(fd);
+		return -1;
+	}
+	futimens(fd, NULL);
+	*size = (int64_t)sb.st_size;
+	return fd;
+}
+
+/* Fetches dg into the cache: a temporary file renamed into place once
+ * whole.  Returns an fd on it. */
+static int s3b_cache_fill(struct s3_blobs *b, const char *key,
+			  const struct digest *dg, int *fd_out, int64_t *got,
+			  struct err *e)
+{
+	char id[STOR_UUID_LEN + 1], *tmp = NULL, *path = NULL;
+	struct err e2 = ERR_INIT;
+	int fd = -1, ret = -1;
+
+	if (stor_uuid(id, e) < 0)
+		return -1;
+	tmp = xasprintf("%s/tmp-%s", b->cache, id);
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO, errno,
+			  "create %s", tmp);
+		goto out;
+	}
+	if (s3_get_fd(b->s3, key, 0, -1, fd, got, &e2) < 0) {
+		s3b_unknown(dg, &e2, e);
+		goto out;
+	}
+	path = s3b_cache_path(b, dg);
+	if (rename(tmp, path) < 0) {
+		err_errno(e, ERR_IO, errno, "rename %s", tmp);
+		goto out;
+	}
+	*fd_out = fd;
+	fd = -1;
+	ret = 0;
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	free(path);
+	if (ret == 0)
+		s3b_evict(b, false);
+	return ret;
 }
 
 static int s3b_stat(struct stor_blobs *sb, const struct digest *dg,
@@ -318,9 +472,13 @@ static int s3b_open(struct stor_blobs *sb, const struct digest *dg,
 	int fd = -1, ret = -1;
 	int64_t got = 0;
 
-	if (s3b_scratch(b, &fd, e) < 0)
+	if (b->cache_max) {
+		fd = s3b_cache_open(b, dg, &got);
+		if (fd < 0 && s3b_cache_fill(b, key, dg, &fd, &got, e) < 0)
+			goto out;
+	} else if (s3b_scratch(b, &fd, e) < 0) {
 		goto out;
-	if (s3_get_fd(b->s3, key, 0, -1, fd, &got, &e2) < 0) {
+	} else if (s3_get_fd(b->s3, key, 0, -1, fd, &got, &e2) < 0) {
 		s3b_unknown(dg, &e2, e);
 		goto out;
 	}
@@ -745,14 +903,17 @@ struct stor_blobs *stor_s3_new(const char *dir, const struct stor_s3_opts *o,
 		pl--;
 	b->prefix = pl ? xasprintf("%.*s/", (int)pl, p) : xstrdup("");
 	b->dir = xasprintf("%s/s3", dir);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		err_errno(e, ERR_IO, errno, "mkdir %s", dir);
+	b->cache = xasprintf("%s/cache", b->dir);
+	b->cache_max = o->cache_max;
+	pthread_mutex_init(&b->evict, NULL);
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(b->dir, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(b->cache, 0700) < 0 && errno != EEXIST)) {
+		err_errno(e, ERR_IO, errno, "mkdir under %s", dir);
 		goto fail;
 	}
-	if (mkdir(b->dir, 0700) < 0 && errno != EEXIST) {
-		err_errno(e, ERR_IO, errno, "mkdir %s", b->dir);
-		goto fail;
-	}
+	/* What a crash left half-fetched, and what a smaller cap drops. */
+	s3b_evict(b, true);
 	b->s3 = s3_new(&c, e);
 	if (!b->s3)
 		goto fail;

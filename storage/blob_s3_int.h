@@ -8,6 +8,8 @@
 #include "storage/storage_int.h"
 #include "storage/s3_int.h"
 
+#include <pthread.h>
+
 /* Parts of one multipart upload: S3 allows 10000. */
 #define S3UP_PARTS_MAX 10000
 /* The text of a state: its parts' ETags and the hash. */
@@ -42,8 +44,11 @@ struct s3_blobs {
 	struct s3 *s3;
 	struct stor_meta *meta;
 	char *dir;    /* DIR/s3: node-local scratch */
+	char *cache;  /* DIR/s3/cache: blobs read, by digest */
 	char *prefix; /* "" or "p/" */
 	size_t part_size;
+	size_t cache_max; /* 0: no cache */
+	pthread_mutex_t evict; /* one eviction pass at a time */
 };
 
 static inline struct s3_blobs *s3b_of(struct stor_blobs *b)
@@ -56,6 +61,8 @@ char *s3b_blob_key(const struct s3_blobs *b, const struct digest *dg);
 char *s3b_key(const struct s3_blobs *b, const char *fmt, const char *id);
 /* DIR/s3/uploads/<id>: the tail being filled (caller frees). */
 char *s3b_tail_path(const struct s3_blobs *b, const char *id);
+/* Drops the node-local copy of dg, if any. */
+void s3b_uncache(struct s3_blobs *b, const struct digest *dg);
 /* Aborts id's multipart uploads and deletes its objects and scratch. */
 int s3b_up_remove(struct stor_blobs *b, const char *id, struct err *e);
 

@@ -162,6 +162,7 @@ static int s3m_remove(struct stor_blobs *sb, const struct digest *dg,
 	char *key = s3b_blob_key(b, dg);
 	int ret = s3_delete(b->s3, key, e);
 
+	s3b_uncache(b, dg);
 	free(key);
 	return ret;
 }
@@ -176,6 +177,8 @@ static int s3m_quarantine(struct stor_blobs *sb, const struct stor_file *f,
 	char *dst = s3b_key(b, "quarantine/%s", base ? base + 1 : key);
 	int ret = -1;
 
+	if (f->dg)
+		s3b_uncache(b, f->dg);
 	if (s3_copy(b->s3, key, dst, e) == 0 && s3_delete(b->s3, key, e) == 0)
 		ret = 0;
 	free(dst);

@@ -63,6 +63,7 @@ struct stor_s3_opts {
 	char *ca_file;	  /* NULL: the system's CAs */
 	bool virtual_host; /* bucket.host/key; else host/bucket/key */
 	size_t part_size;  /* multipart part; >= 5 MiB */
+	size_t cache_max;  /* node-local copies of blobs served; 0: none */
 };
 #define STOR_S3_PART_MIN ((size_t)5 << 20)
 /* The backends of a store; NULL fields are the defaults. */
@@ -96,6 +97,10 @@ struct stor_opts {
 	{"s3-part-size", OPT_SIZE, 5LL << 20, 5LL << 30, "8MiB",              \
 	 offsetof(TYPE, FIELD.part_size), NULL, "SIZE",                       \
 	 "multipart part size of S3 uploads (buffered under --data)"},        \
+	{"s3-cache", OPT_SIZE, 0, 1LL << 50, "1GiB",                          \
+	 offsetof(TYPE, FIELD.cache_max), NULL, "SIZE",                       \
+	 "node-local copies of blobs read from S3 (under --data; least "      \
+	 "recently used go first); 0: fetch for every read"},                 \
 	{"s3-access-key", OPT_STRING, 0, 0, NULL,                             \
 	 offsetof(TYPE, FIELD.access_key), NULL, "KEY",                       \
 	 "S3 access key, in the config file only (else "                      \

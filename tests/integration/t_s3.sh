@@ -50,6 +50,8 @@ s3_keys "$S3_PREFIX/blobs/" | grep -qx "$S3_PREFIX/blobs/sha256/${big#sha256:}" 
 for f in "$L"/blobs/sha256/*; do
 	same_file "$f" "$TMP/back/blobs/sha256/${f##*/}"
 done
+# Served from a node-local copy, kept for the next reads.
+same_file "$L/blobs/sha256/${big#sha256:}" "$DATA/s3/cache/sha256-${big#sha256:}"
 
 # --- Range GETs pass through.
 curl -sf -r 1000-1999 -o "$TMP/range" "$URL/v2/s3/app/blobs/$big" || fail "range GET"
@@ -113,7 +115,7 @@ head -c $((7 << 20)) "$TMP/resume" >"$TMP/part1"
 req PATCH "$loc" --data-binary "@$TMP/part1" -H 'Content-Type: application/octet-stream'
 expect 202
 stop_server
-start_server "${S3_FLAGS[@]}" --s3-part-size 5MiB --scan-workers 1
+start_server "${S3_FLAGS[@]}" --s3-part-size 5MiB --scan-workers 1 --s3-cache 12MiB
 req GET "$loc"
 expect 204
 [ "$(hdr Range)" = "0-$(((7 << 20) - 1))" ] || fail "offset after restart: $(hdr Range)"
@@ -128,6 +130,10 @@ req PUT "$loc${sep}digest=$rdg"
 expect 201
 curl -sf -o "$TMP/resume.back" "$URL/v2/s3/resume/blobs/$rdg" || fail "GET resumed"
 same_file "$TMP/resume" "$TMP/resume.back"
+# The cache keeps to its size, least recently used out first.
+[ "$(du -sb "$DATA/s3/cache" | cut -f1)" -le $((12 << 20)) ] ||
+	fail "cache over 12 MiB: $(ls -l "$DATA/s3/cache")"
+[ -f "$DATA/s3/cache/sha256-${rdg#sha256:}" ] || fail "the last blob read is not cached"
 
 # --- gc frees an unreferenced blob (deleted from its repository), keeps
 # the rest; fsck then finds the store clean.
@@ -143,7 +149,8 @@ grep -q "$loose" "$TMP/gc.out" || fail "gc did not free the loose blob: $(cat "$
 s3_keys "$S3_PREFIX/blobs/" | grep -q "${big#sha256:}" || fail "gc freed the layer"
 "$CUSTOMS" fsck --data "$DATA" "${S3_FLAGS[@]}" >"$TMP/fsck.out" 2>&1 ||
 	fail "fsck: $(cat "$TMP/fsck.out")"
-start_server "${S3_FLAGS[@]}" --s3-part-size 5MiB
+# Without a cache: every read fetches.
+start_server "${S3_FLAGS[@]}" --s3-cache 0
 "${SK[@]}" copy -q --src-tls-verify=false "docker://$REG/s3/app:v1" \
 	"oci:$TMP/back2:app" || fail "skopeo copy out after gc"
 same_file "$L/blobs/sha256/${big#sha256:}" "$TMP/back2/blobs/sha256/${big#sha256:}"
