@@ -778,21 +778,48 @@ static int64_t s3_time(const char *s)
 	return (int64_t)timegm(&tm);
 }
 
-/* One page of a listing: GET the bucket with query q into body. */
-static int s3_list_page(struct s3 *s, const char *q, struct buf *body,
-			xmlDocPtr *doc, struct err *e)
-{
-	struct s3_req r;
+/* A listing, page by page: query() writes the next page's query (from the
+ * markers the last page() kept), page() takes a page's root element and
+ * says whether there is more. */
+struct s3_pager {
+	void (*query)(struct s3_pager *p, struct buf *q);
+	int (*page)(struct s3_pager *p, xmlNodePtr root, bool *more,
+		    struct err *e);
+};
 
-	s3_req_init(&r, "GET", NULL);
-	r.query = q;
-	r.out = body;
-	if (s3_do(s, &r, e) < 0)
-		return -1;
-	*doc = s3_xml(body);
-	if (!*doc || !xmlDocGetRootElement(*doc))
-		return err_set(e, ERR_IO, "S3 listing: not XML");
-	return 0;
+static int s3_pages(struct s3 *s, struct s3_pager *p, struct err *e)
+{
+	struct buf q = BUF_INIT, body;
+	xmlDocPtr doc = NULL;
+	struct s3_req r;
+	bool more = true;
+	int ret = 0;
+
+	buf_init(&body, S3_XML_MAX);
+	while (ret == 0 && more) {
+		buf_reset(&q);
+		p->query(p, &q);
+		s3_req_init(&r, "GET", NULL);
+		r.query = q.buf;
+		r.out = &body;
+		if (doc)
+			xmlFreeDoc(doc);
+		doc = NULL;
+		if (s3_do(s, &r, e) < 0) {
+			ret = -1;
+			break;
+		}
+		doc = s3_xml(&body);
+		if (!doc || !xmlDocGetRootElement(doc))
+			ret = err_set(e, ERR_IO, "S3 listing: not XML");
+		else
+			ret = p->page(p, xmlDocGetRootElement(doc), &more, e);
+	}
+	if (doc)
+		xmlFreeDoc(doc);
+	buf_release(&q);
+	buf_release(&body);
+	return ret < 0 ? -1 : 0;
 }
 
 static bool s3_xml_true(xmlNodePtr n, const char *name)
@@ -804,115 +831,133 @@ static bool s3_xml_true(xmlNodePtr n, const char *name)
 	return yes;
 }
 
+/* Replaces *marker with child `name` of root; whether it is set. */
+static bool s3_marker(char **marker, xmlNodePtr root, const char *name)
+{
+	free(*marker);
+	*marker = s3_xml_text(root, name);
+	return *marker && **marker;
+}
+
+struct s3_objects {
+	struct s3_pager p; /* first */
+	const char *prefix;
+	char *token;
+	s3_object_fn fn;
+	void *arg;
+};
+
+static void s3_objects_query(struct s3_pager *p, struct buf *q)
+{
+	struct s3_objects *l = (struct s3_objects *)p;
+
+	if (l->token) {
+		buf_adds(q, "continuation-token=");
+		s3_encode(q, l->token, false);
+		buf_adds(q, "&");
+	}
+	buf_adds(q, "list-type=2&max-keys=1000&prefix=");
+	s3_encode(q, l->prefix, false);
+}
+
+static int s3_objects_page(struct s3_pager *p, xmlNodePtr root, bool *more,
+			   struct err *e)
+{
+	struct s3_objects *l = (struct s3_objects *)p;
+	char *key, *size, *mod;
+	struct s3_object o;
+	xmlNodePtr c;
+	int ret = 0;
+
+	for (c = s3_xml_child(root, "Contents"); c && ret == 0;
+	     c = s3_xml_next(c, "Contents")) {
+		key = s3_xml_text(c, "Key");
+		size = s3_xml_text(c, "Size");
+		mod = s3_xml_text(c, "LastModified");
+		if (key) {
+			o.key = key;
+			o.size = size ? strtoll(size, NULL, 10) : -1;
+			o.mtime = s3_time(mod);
+			ret = l->fn(l->arg, &o, e);
+		}
+		free(key);
+		free(size);
+		free(mod);
+	}
+	*more = s3_marker(&l->token, root, "NextContinuationToken") &&
+		s3_xml_true(root, "IsTruncated");
+	return ret;
+}
+
 int s3_list(struct s3 *s, const char *prefix, s3_object_fn fn, void *arg,
 	    struct err *e)
 {
-	struct buf q = BUF_INIT, body;
-	char *token = NULL, *key, *size, *mod;
-	xmlDocPtr doc = NULL;
-	xmlNodePtr root, c;
-	struct s3_object o;
-	bool more = true;
+	struct s3_objects l = {{s3_objects_query, s3_objects_page},
+			       prefix, NULL, fn, arg};
+	int ret = s3_pages(s, &l.p, e);
+
+	free(l.token);
+	return ret;
+}
+
+struct s3_mpus {
+	struct s3_pager p; /* first */
+	const char *prefix;
+	char *kmark, *umark;
+	s3_mpu_fn fn;
+	void *arg;
+};
+
+/* Sorted, as curl signs the query as written. */
+static void s3_mpus_query(struct s3_pager *p, struct buf *q)
+{
+	struct s3_mpus *l = (struct s3_mpus *)p;
+
+	if (l->kmark && *l->kmark) {
+		buf_adds(q, "key-marker=");
+		s3_encode(q, l->kmark, false);
+		buf_adds(q, "&");
+	}
+	buf_adds(q, "prefix=");
+	s3_encode(q, l->prefix, false);
+	if (l->umark && *l->umark) {
+		buf_adds(q, "&upload-id-marker=");
+		s3_encode(q, l->umark, false);
+	}
+	buf_adds(q, "&uploads=");
+}
+
+static int s3_mpus_page(struct s3_pager *p, xmlNodePtr root, bool *more,
+			struct err *e)
+{
+	struct s3_mpus *l = (struct s3_mpus *)p;
+	char *key, *id;
+	xmlNodePtr c;
 	int ret = 0;
 
-	buf_init(&body, S3_XML_MAX);
-	while (ret == 0 && more) {
-		buf_reset(&q);
-		if (token) {
-			buf_adds(&q, "continuation-token=");
-			s3_encode(&q, token, false);
-			buf_adds(&q, "&");
-		}
-		buf_adds(&q, "list-type=2&max-keys=1000&prefix=");
-		s3_encode(&q, prefix, false);
-		if (doc)
-			xmlFreeDoc(doc);
-		doc = NULL;
-		if (s3_list_page(s, q.buf, &body, &doc, e) < 0) {
-			ret = -1;
-			break;
-		}
-		root = xmlDocGetRootElement(doc);
-		for (c = s3_xml_child(root, "Contents"); c && ret == 0;
-		     c = s3_xml_next(c, "Contents")) {
-			key = s3_xml_text(c, "Key");
-			size = s3_xml_text(c, "Size");
-			mod = s3_xml_text(c, "LastModified");
-			if (key) {
-				o.key = key;
-				o.size = size ? strtoll(size, NULL, 10) : -1;
-				o.mtime = s3_time(mod);
-				ret = fn(arg, &o, e);
-			}
-			free(key);
-			free(size);
-			free(mod);
-		}
-		free(token);
-		token = s3_xml_text(root, "NextContinuationToken");
-		more = s3_xml_true(root, "IsTruncated") && token && *token;
+	for (c = s3_xml_child(root, "Upload"); c && ret == 0;
+	     c = s3_xml_next(c, "Upload")) {
+		key = s3_xml_text(c, "Key");
+		id = s3_xml_text(c, "UploadId");
+		if (key && id)
+			ret = l->fn(l->arg, key, id, e);
+		free(key);
+		free(id);
 	}
-	free(token);
-	if (doc)
-		xmlFreeDoc(doc);
-	buf_release(&q);
-	buf_release(&body);
-	return ret < 0 ? -1 : 0;
+	s3_marker(&l->umark, root, "NextUploadIdMarker");
+	*more = s3_marker(&l->kmark, root, "NextKeyMarker") &&
+		s3_xml_true(root, "IsTruncated");
+	return ret;
 }
 
 int s3_mpu_list(struct s3 *s, const char *prefix, s3_mpu_fn fn, void *arg,
 		struct err *e)
 {
-	struct buf q = BUF_INIT, body;
-	char *kmark = NULL, *umark = NULL, *key, *id;
-	xmlDocPtr doc = NULL;
-	xmlNodePtr root, c;
-	bool more = true;
-	int ret = 0;
+	struct s3_mpus l = {{s3_mpus_query, s3_mpus_page},
+			    prefix, NULL, NULL, fn, arg};
+	int ret = s3_pages(s, &l.p, e);
 
-	buf_init(&body, S3_XML_MAX);
-	while (ret == 0 && more) {
-		buf_reset(&q);
-		if (kmark) {
-			buf_adds(&q, "key-marker=");
-			s3_encode(&q, kmark, false);
-			buf_adds(&q, "&");
-		}
-		buf_adds(&q, "prefix=");
-		s3_encode(&q, prefix, false);
-		if (umark) {
-			buf_adds(&q, "&upload-id-marker=");
-			s3_encode(&q, umark, false);
-		}
-		buf_adds(&q, "&uploads=");
-		if (doc)
-			xmlFreeDoc(doc);
-		doc = NULL;
-		if (s3_list_page(s, q.buf, &body, &doc, e) < 0) {
-			ret = -1;
-			break;
-		}
-		root = xmlDocGetRootElement(doc);
-		for (c = s3_xml_child(root, "Upload"); c && ret == 0;
-		     c = s3_xml_next(c, "Upload")) {
-			key = s3_xml_text(c, "Key");
-			id = s3_xml_text(c, "UploadId");
-			if (key && id)
-				ret = fn(arg, key, id, e);
-			free(key);
-			free(id);
-		}
-		free(kmark);
-		free(umark);
-		kmark = s3_xml_text(root, "NextKeyMarker");
-		umark = s3_xml_text(root, "NextUploadIdMarker");
-		more = s3_xml_true(root, "IsTruncated") && kmark && *kmark;
-	}
-	free(kmark);
-	free(umark);
-	if (doc)
-		xmlFreeDoc(doc);
-	buf_release(&q);
-	buf_release(&body);
-	return ret < 0 ? -1 : 0;
+	free(l.kmark);
+	free(l.umark);
+	return ret;
 }

@@ -15,6 +15,19 @@ need skopeo
 ceph_start
 PART=$((5 << 20))
 
+# finish_upload LOCATION FILE REPO: the closing PUT with FILE's digest,
+# then the blob read back byte for byte.
+finish_upload() {
+	local dg sep
+
+	dg=$(sha256 "$2")
+	case $1 in *\?*) sep='&' ;; *) sep='?' ;; esac
+	req PUT "$1${sep}digest=$dg"
+	expect 201
+	curl -sf -o "$2.back" "$URL/v2/$3/blobs/$dg" || fail "GET $3 $dg"
+	same_file "$2" "$2.back"
+}
+
 sp_db "$TMP/vulndb.db"
 mkdir -p "$DATA"
 cp "$TMP/vulndb.db" "$DATA/vulndb.db"
@@ -85,12 +98,7 @@ for n in $((4 << 20)) $((4 << 20)) $((3 << 20)); do
 	off=$((off + n))
 	loc=$(upload_location)
 done
-cdg=$(sha256 "$TMP/chunked")
-case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
-req PUT "$loc${sep}digest=$cdg"
-expect 201
-curl -sf -o "$TMP/chunked.back" "$URL/v2/s3/chunked/blobs/$cdg" || fail "GET chunked"
-same_file "$TMP/chunked" "$TMP/chunked.back"
+finish_upload "$loc" "$TMP/chunked" s3/chunked
 
 # --- A cancelled upload leaves no object and no multipart upload.
 head -c $((6 << 20)) /dev/urandom >"$TMP/cancel"
@@ -124,12 +132,8 @@ req PATCH "$loc" --data-binary "@$TMP/part2" -H 'Content-Type: application/octet
 	-H "Content-Range: $((7 << 20))-$(((10 << 20) - 1))"
 expect 202
 loc=$(upload_location)
+finish_upload "$loc" "$TMP/resume" s3/resume
 rdg=$(sha256 "$TMP/resume")
-case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
-req PUT "$loc${sep}digest=$rdg"
-expect 201
-curl -sf -o "$TMP/resume.back" "$URL/v2/s3/resume/blobs/$rdg" || fail "GET resumed"
-same_file "$TMP/resume" "$TMP/resume.back"
 # The cache keeps to its size, least recently used out first.
 [ "$(du -sb "$DATA/s3/cache" | cut -f1)" -le $((12 << 20)) ] ||
 	fail "cache over 12 MiB: $(ls -l "$DATA/s3/cache")"
