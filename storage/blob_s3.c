@@ -374,7 +374,8 @@ static void s3b_evict(struct s3_blobs *b, bool all)
 		total += v[n].size;
 		n++;
 	}
-	qsort(v, n, sizeof(*v), s3b_entry_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), s3b_entry_cmp);
 	for (size_t i = 0; i < n && total > (int64_t)b->cache_max; i++)
 		if (unlinkat(dfd, v[i].name, 0) == 0)
 			total -= v[i].size;
