@@ -913,8 +913,10 @@ struct stor_blobs *stor_s3_new(const char *dir, const struct stor_s3_opts *o,
 		err_errno(e, ERR_IO, errno, "mkdir under %s", dir);
 		goto fail;
 	}
-	/* What a crash left half-fetched, and what a smaller cap drops. */
-	s3b_evict(b, true);
+	/* What a crash left half-fetched, and what a smaller cap drops.
+	 * Without a cache (fsck) the copies are left alone, unused. */
+	if (b->cache_max)
+		s3b_evict(b, true);
 	b->s3 = s3_new(&c, e);
 	if (!b->s3)
 		goto fail;

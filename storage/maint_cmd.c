@@ -368,6 +368,8 @@ int stor_fsck_cmd_main(int argc, char **argv)
 	}
 	if (!opt_cli(&fsck_cmd, &a, argc, argv, &args, &rc))
 		goto out;
+	/* Digests are checked on S3's bytes, not on node-local copies. */
+	a.s3.cache_max = 0;
 	rc = 2;
 	memset(&o, 0, sizeof(o));
 	if (a.since) {

@@ -11,6 +11,7 @@
 #                     AWS_* credentials
 #   s3_keys PREFIX    the keys under PREFIX (relative to the bucket)
 #   s3_uploads PREFIX the keys of multipart uploads in progress under it
+#   s3_put KEY FILE   writes an object behind the registry's back
 
 CEPH_DIR=
 
@@ -54,4 +55,12 @@ s3_keys() {
 s3_uploads() {
 	s3_get "prefix=$(jq -rn --arg p "$1" '$p|@uri')&uploads="
 	grep -o '<Key>[^<]*</Key>' "$TMP/s3.xml" | sed 's/<[^>]*>//g' || true
+}
+
+# s3_put KEY FILE: writes an object behind the registry's back.
+s3_put() {
+	curl -sf -o /dev/null --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$2" \
+		"$S3_ENDPOINT/$S3_BUCKET/$1" || fail "S3 PUT $1"
 }

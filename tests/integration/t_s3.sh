@@ -6,8 +6,9 @@
 # of the node (its hash state and multipart state come from the metadata;
 # with one sqlite file per node that is the sharing there is), a cancelled
 # upload that leaves no object and no multipart upload, the scan report
-# (the scanner reads the layers from S3), gc of an unreferenced blob and a
-# clean fsck.
+# (the scanner reads the layers from S3), the node-local cache of blobs
+# read, gc of an unreferenced blob, a clean fsck and one that finds an
+# object changed behind the registry's back.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ceph.sh"
 . "$(dirname "$0")/scanpush_lib.sh"
@@ -158,4 +159,13 @@ start_server "${S3_FLAGS[@]}" --s3-cache 0
 "${SK[@]}" copy -q --src-tls-verify=false "docker://$REG/s3/app:v1" \
 	"oci:$TMP/back2:app" || fail "skopeo copy out after gc"
 same_file "$L/blobs/sha256/${big#sha256:}" "$TMP/back2/blobs/sha256/${big#sha256:}"
+
+# fsck hashes S3's bytes (not the node-local copies): an object changed
+# behind our back is found.
+stop_server
+head -c 1000 /dev/urandom >"$TMP/garbage"
+s3_put "$S3_PREFIX/blobs/sha256/${big#sha256:}" "$TMP/garbage"
+"$CUSTOMS" fsck --data "$DATA" "${S3_FLAGS[@]}" >"$TMP/fsck.out" 2>&1 &&
+	fail "fsck missed a changed object"
+grep -q "corrupt blob $big" "$TMP/fsck.out" || fail "fsck: $(cat "$TMP/fsck.out")"
 echo "ok"
