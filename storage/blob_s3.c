@@ -53,8 +53,11 @@
 struct stor_updata {
 	struct s3_blobs *b;
 	char id[STOR_UPLOAD_ID_MAX];
-	int fd;	      /* the tail, in scratch */
+	int fd;	      /* the tail, in scratch, from offset base */
+	int64_t base; /* 0 unless whole */
 	int64_t tail; /* its length */
+	bool whole;   /* a reader follows: sent parts stay in scratch */
+	struct stor_updata *next; /* b->open */
 	bool dirty;   /* the tail changed since it was read */
 	bool done;    /* committed: nothing to save */
 	struct s3up st;
@@ -285,6 +288,7 @@ static void s3b_free(struct stor_blobs *sb)
 
 	s3_free(b->s3);
 	pthread_mutex_destroy(&b->evict);
+	pthread_mutex_destroy(&b->open_lock);
 	free(b->dir);
 	free(b->cache);
 	free(b->prefix);
@@ -556,6 +560,10 @@ static int s3b_up_open(struct stor_blobs *sb, const char *id,
 	}
 	d->tail = d->st.tail;
 	free(key);
+	pthread_mutex_lock(&b->open_lock);
+	d->next = b->open;
+	b->open = d;
+	pthread_mutex_unlock(&b->open_lock);
 	*out = d;
 	*size_out = d->st.parts_bytes + d->tail;
 	return 0;
@@ -568,17 +576,20 @@ fail:
 	return -1;
 }
 
-/* The sha256 of fd's bytes [0, len), in hex. */
-static int s3b_sum(int fd, int64_t len, struct digest *out, struct err *e)
+/* The sha256 of fd's bytes [off, off+len), in hex. */
+static int s3b_sum(int fd, int64_t off, int64_t len, struct digest *out,
+		   struct err *e)
 {
 	struct hasher *h = hasher_new(DIGEST_SHA256);
 	char *p = xmalloc(S3B_CHUNK);
-	int64_t off = 0;
 	ssize_t n;
 	int ret = 0;
 
+	len += off;
 	while (off < len) {
-		n = pread(fd, p, S3B_CHUNK, (off_t)off);
+		n = pread(fd, p,
+			  len - off < S3B_CHUNK ? (size_t)(len - off) : S3B_CHUNK,
+			  (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -618,9 +629,9 @@ static int s3b_flush_part(struct stor_updata *d, struct err *e)
 		err_set(e, ERR_SIZE_INVALID, "upload %s: too many parts", d->id);
 		goto out;
 	}
-	if (s3b_sum(d->fd, d->tail, &sum, e) < 0 ||
-	    s3_mpu_part(b->s3, key, st.mpu_id, (int)st.nparts + 1, d->fd, 0,
-			d->tail, sum.hex, &etag, e) < 0)
+	if (s3b_sum(d->fd, d->base, d->tail, &sum, e) < 0 ||
+	    s3_mpu_part(b->s3, key, st.mpu_id, (int)st.nparts + 1, d->fd,
+			d->base, d->tail, sum.hex, &etag, e) < 0)
 		goto out;
 	s3up_add_part(&st, etag, d->tail);
 	st.tail = 0;
@@ -629,7 +640,9 @@ static int s3b_flush_part(struct stor_updata *d, struct err *e)
 	s3up_release(&d->st);
 	d->st = st;
 	memset(&st, 0, sizeof(st));
-	if (ftruncate(d->fd, 0) < 0) {
+	if (d->whole) {
+		d->base += d->tail;
+	} else if (ftruncate(d->fd, 0) < 0) {
 		err_errno(e, ERR_IO, errno, "upload %s: scratch", d->id);
 		goto out;
 	}
@@ -646,7 +659,7 @@ static int s3b_up_append(struct stor_updata *d, const void *data, size_t len,
 			 struct err *e)
 {
 	const char *p = data;
-	int64_t old = d->tail, off = d->tail;
+	int64_t old = d->tail, off = d->base + d->tail;
 	size_t left = len;
 	ssize_t n;
 
@@ -663,14 +676,14 @@ static int s3b_up_append(struct stor_updata *d, const void *data, size_t len,
 		off += n;
 		left -= (size_t)n;
 	}
-	d->tail = off;
+	d->tail = off - d->base;
 	d->dirty = true;
 	if ((size_t)d->tail >= d->b->part_size && s3b_flush_part(d, e) < 0)
 		goto undo;
 	return 0;
 undo:
 	/* As it was: the part, if sent, is replaced by the next one. */
-	if (ftruncate(d->fd, old) < 0)
+	if (ftruncate(d->fd, d->base + old) < 0)
 		log_errno(LL_WARN, errno, "upload %s: scratch", d->id);
 	d->tail = old;
 	return -1;
@@ -686,8 +699,8 @@ static int s3b_tail_save(struct stor_updata *d, struct err *e)
 	int ret = -1;
 
 	if (d->tail > 0 &&
-	    (s3b_sum(d->fd, d->tail, &sum, e) < 0 ||
-	     s3_put_fd(b->s3, key, d->fd, 0, d->tail, sum.hex, e) < 0))
+	    (s3b_sum(d->fd, d->base, d->tail, &sum, e) < 0 ||
+	     s3_put_fd(b->s3, key, d->fd, d->base, d->tail, sum.hex, e) < 0))
 		goto out;
 	if (s3b_state_load(b, d->id, &st, e) < 0)
 		goto out;
@@ -701,7 +714,16 @@ out:
 
 static void s3b_up_close(struct stor_updata *d)
 {
+	struct s3_blobs *b = d->b;
+	struct stor_updata **pp;
 	struct err e = ERR_INIT;
+
+	pthread_mutex_lock(&b->open_lock);
+	for (pp = &b->open; *pp && *pp != d; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = d->next;
+	pthread_mutex_unlock(&b->open_lock);
 
 	/* A failure leaves the last saved tail: the client resumes from
 	 * the offset that it gives. */
@@ -712,6 +734,39 @@ static void s3b_up_close(struct stor_updata *d)
 		close(d->fd);
 	s3up_release(&d->st);
 	free(d);
+}
+
+/* A pull-through fetch that clients follow: its data stays whole in
+ * scratch (parts are sent from it, not cut from it), and the reader gets
+ * its own fd on that file. */
+static int s3b_up_reader(struct stor_blobs *sb, const char *id, int *fd_out,
+			 struct err *e)
+{
+	struct s3_blobs *b = s3b_of(sb);
+	struct stor_updata *d;
+	char path[64];
+	int fd = -1;
+
+	pthread_mutex_lock(&b->open_lock);
+	for (d = b->open; d && strcmp(d->id, id); d = d->next)
+		;
+	if (d && (d->whole || (!d->st.parts_bytes && !d->base))) {
+		d->whole = true;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", d->fd);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			err_errno(e, ERR_IO, errno, "upload %s: reopen", id);
+	} else {
+		err_set(e, ERR_UNSUPPORTED,
+			"upload %s: only an upload held from its start can "
+			"be followed",
+			id);
+	}
+	pthread_mutex_unlock(&b->open_lock);
+	if (fd < 0)
+		return -1;
+	*fd_out = fd;
+	return 0;
 }
 
 static int s3b_up_hash(struct stor_blobs *sb, const char *id,
@@ -740,13 +795,13 @@ static int s3b_up_commit(struct stor_blobs *sb, const char *id,
 		ret = 0; /* the same content is there already */
 	} else if (!d->st.mpu_id) {
 		/* One PUT; S3 checks the content's sha256 once more. */
-		ret = s3_put_fd(b->s3, key, d->fd, 0, d->tail,
+		ret = s3_put_fd(b->s3, key, d->fd, d->base, d->tail,
 				dg->alg == DIGEST_SHA256 ? dg->hex : NULL, e);
 	} else {
 		if (d->tail > 0 &&
-		    (s3b_sum(d->fd, d->tail, &sum, e) < 0 ||
+		    (s3b_sum(d->fd, d->base, d->tail, &sum, e) < 0 ||
 		     s3_mpu_part(b->s3, tmp, d->st.mpu_id,
-				 (int)d->st.nparts + 1, d->fd, 0, d->tail,
+				 (int)d->st.nparts + 1, d->fd, d->base, d->tail,
 				 sum.hex, &etag, e) < 0))
 			goto out;
 		if (etag)
@@ -860,7 +915,7 @@ static const struct stor_blob_ops s3b_ops = {
 	.up_hash = s3b_up_hash,
 	.up_commit = s3b_up_commit,
 	.up_remove = s3b_up_remove,
-	.up_reader = NULL,
+	.up_reader = s3b_up_reader,
 	.up_state_save = s3b_hash_save,
 	.up_state_load = s3b_hash_load,
 	.up_state_open = s3b_states_noop,
@@ -907,6 +962,7 @@ struct stor_blobs *stor_s3_new(const char *dir, const struct stor_s3_opts *o,
 	b->cache = xasprintf("%s/cache", b->dir);
 	b->cache_max = o->cache_max;
 	pthread_mutex_init(&b->evict, NULL);
+	pthread_mutex_init(&b->open_lock, NULL);
 	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
 	    (mkdir(b->dir, 0700) < 0 && errno != EEXIST) ||
 	    (mkdir(b->cache, 0700) < 0 && errno != EEXIST)) {

@@ -49,6 +49,8 @@ struct s3_blobs {
 	size_t part_size;
 	size_t cache_max; /* 0: no cache */
 	pthread_mutex_t evict; /* one eviction pass at a time */
+	pthread_mutex_t open_lock;
+	struct stor_updata *open; /* uploads held now (up_reader) */
 };
 
 static inline struct s3_blobs *s3b_of(struct stor_blobs *b)

@@ -20,7 +20,10 @@ ceph_cleanup() {
 		"$ROOT/tests/integration/ceph_rgw" stop "$CEPH_DIR" || true
 	fi
 }
-trap 'rc=$?; ceph_cleanup; (exit $rc); lib_cleanup' EXIT
+# Before the cleanup already set (lib.sh's, or proxy_lib.sh's), with the
+# test's exit status.
+CEPH_NEXT_TRAP=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
+trap 'rc=$?; ceph_cleanup; (exit $rc); eval "${CEPH_NEXT_TRAP:-lib_cleanup}"' EXIT
 
 ceph_start() {
 	if [ -n "${CUSTOMS_S3_ENV:-}" ] && [ -s "$CUSTOMS_S3_ENV" ]; then
