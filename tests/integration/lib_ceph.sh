@@ -23,7 +23,7 @@ ceph_cleanup() {
 # Before the cleanup already set (lib.sh's, or proxy_lib.sh's), with the
 # test's exit status.
 CEPH_NEXT_TRAP=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
-trap 'rc=$?; ceph_cleanup; (exit $rc); eval "${CEPH_NEXT_TRAP:-lib_cleanup}"' EXIT
+trap 'rc=$?; set +e; ceph_cleanup; (exit $rc); eval "${CEPH_NEXT_TRAP:-lib_cleanup}"' EXIT
 
 ceph_start() {
 	if [ -n "${CUSTOMS_S3_ENV:-}" ] && [ -s "$CUSTOMS_S3_ENV" ]; then

@@ -50,7 +50,7 @@ python3 "$TMP/tls_relay.py" "$TMP/relay.port" "${S3_ENDPOINT##*:}" \
 	"$TMP/cert.pem" "$TMP/key.pem" &
 relay=$!
 next_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
-trap 'rc=$?; kill "$relay" 2>/dev/null || true; (exit $rc); eval "$next_trap"' EXIT
+trap 'rc=$?; set +e; kill "$relay" 2>/dev/null; (exit $rc); eval "$next_trap"' EXIT
 for _ in $(seq 1 100); do [ -s "$TMP/relay.port" ] && break; sleep 0.05; done
 [ -s "$TMP/relay.port" ] || fail "the TLS relay did not start"
 S3_TLS=(--storage s3 --s3-endpoint "https://127.0.0.1:$(cat "$TMP/relay.port")"
