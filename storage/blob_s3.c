@@ -425,6 +425,9 @@ static int s3b_cache_fill(struct s3_blobs *b, const char *key,
 		return -1;
 	tmp = xasprintf("%s/tmp-%s", b->cache, id);
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* Someone cleared the cache away: make it again. */
+	if (fd < 0 && errno == ENOENT && mkdir(b->cache, 0700) == 0)
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO, errno,
 			  "create %s", tmp);
