@@ -57,6 +57,7 @@ struct stor_updata {
 	int64_t base; /* 0 unless whole */
 	int64_t tail; /* its length */
 	bool whole;   /* a reader follows: sent parts stay in scratch */
+	bool sealed;  /* completed at PREFIX/uploads/<id>: no more bytes */
 	struct stor_updata *next; /* b->open */
 	bool dirty;   /* the tail changed since it was read */
 	bool done;    /* committed: nothing to save */
@@ -579,11 +580,10 @@ fail:
 	return -1;
 }
 
-/* The sha256 of fd's bytes [off, off+len), in hex. */
-static int s3b_sum(int fd, int64_t off, int64_t len, struct digest *out,
-		   struct err *e)
+/* Feeds fd's bytes [off, off+len) to h. */
+static int s3b_feed(int fd, int64_t off, int64_t len, struct hasher *h,
+		    struct err *e)
 {
-	struct hasher *h = hasher_new(DIGEST_SHA256);
 	char *p = xmalloc(S3B_CHUNK);
 	ssize_t n;
 	int ret = 0;
@@ -603,9 +603,19 @@ static int s3b_sum(int fd, int64_t off, int64_t len, struct digest *out,
 		hasher_update(h, p, (size_t)n);
 		off += n;
 	}
+	free(p);
+	return ret;
+}
+
+/* The sha256 of fd's bytes [off, off+len) (its hex for S3). */
+static int s3b_sum(int fd, int64_t off, int64_t len, struct digest *out,
+		   struct err *e)
+{
+	struct hasher *h = hasher_new(DIGEST_SHA256);
+	int ret = s3b_feed(fd, off, len, h, e);
+
 	hasher_final(h, out);
 	hasher_free(h);
-	free(p);
 	return ret;
 }
 
@@ -666,6 +676,9 @@ static int s3b_up_append(struct stor_updata *d, const void *data, size_t len,
 	size_t left = len;
 	ssize_t n;
 
+	if (d->sealed)
+		return err_set(e, ERR_BLOB_UPLOAD_INVALID,
+			       "upload %s was completed", d->id);
 	while (left) {
 		n = pwrite(d->fd, p, left, (off_t)off);
 		if (n < 0 && errno == EINTR)
@@ -772,16 +785,81 @@ static int s3b_up_reader(struct stor_blobs *sb, const char *id, int *fd_out,
 	return 0;
 }
 
+/* Sends the tail as the last part and completes the multipart upload at
+ * PREFIX/uploads/<id>: the data is then one readable object that takes
+ * no more bytes. */
+static int s3b_seal(struct stor_updata *d, const char *tmp, struct err *e)
+{
+	struct s3_blobs *b = d->b;
+	char *etag = NULL;
+	struct digest sum;
+	int ret = -1;
+
+	if (d->sealed)
+		return 0;
+	if (d->tail > 0 &&
+	    (s3b_sum(d->fd, d->base, d->tail, &sum, e) < 0 ||
+	     s3_mpu_part(b->s3, tmp, d->st.mpu_id, (int)d->st.nparts + 1,
+			 d->fd, d->base, d->tail, sum.hex, &etag, e) < 0))
+		goto out;
+	if (etag)
+		s3up_add_part(&d->st, etag, d->tail);
+	if (s3_mpu_complete(b->s3, tmp, d->st.mpu_id, d->st.etags,
+			    d->st.nparts, e) < 0)
+		goto out;
+	/* Its tail is in the object now: nothing to save at close. */
+	d->sealed = d->done = true;
+	ret = 0;
+out:
+	free(etag);
+	return ret;
+}
+
+static struct stor_updata *s3b_held(struct s3_blobs *b, const char *id)
+{
+	struct stor_updata *d;
+
+	pthread_mutex_lock(&b->open_lock);
+	for (d = b->open; d && strcmp(d->id, id); d = d->next)
+		;
+	pthread_mutex_unlock(&b->open_lock);
+	return d;
+}
+
+static int s3b_hash_piece(void *arg, const void *data, size_t len,
+			  struct err *e)
+{
+	(void)e;
+	hasher_update(arg, data, len);
+	return 0;
+}
+
+/* The whole data through h (another digest than the running sha256, or
+ * a hash state lost): the tail from scratch, or the sealed upload read
+ * back from S3 (a multipart upload's parts cannot be read before). */
 static int s3b_up_hash(struct stor_blobs *sb, const char *id,
 		       struct hasher *h, int64_t *size_out, struct err *e)
 {
-	/* The parts of a multipart upload cannot be read before it is
-	 * completed; the running hash is saved at every release instead. */
-	(void)sb, (void)h, (void)size_out;
-	return err_set(e, ERR_BLOB_UPLOAD_INVALID,
-		       "upload %s: its running hash was lost (or the digest "
-		       "is not sha256); push the blob again",
-		       id);
+	struct s3_blobs *b = s3b_of(sb);
+	struct stor_updata *d = s3b_held(b, id);
+	char *tmp;
+	int ret;
+
+	/* storage.c hashes an upload its caller holds. */
+	if (!d)
+		return err_set(e, ERR_BLOB_UPLOAD_INVALID,
+			       "upload %s is not held", id);
+	if (!d->st.mpu_id) {
+		*size_out = d->tail;
+		return s3b_feed(d->fd, d->base, d->tail, h, e);
+	}
+	tmp = s3b_key(b, "uploads/%s", id);
+	ret = s3b_seal(d, tmp, e);
+	if (ret == 0)
+		ret = s3_get_cb(b->s3, tmp, s3b_hash_piece, h, e);
+	free(tmp);
+	*size_out = d->st.parts_bytes;
+	return ret;
 }
 
 static int s3b_up_commit(struct stor_blobs *sb, const char *id,
@@ -790,35 +868,18 @@ static int s3b_up_commit(struct stor_blobs *sb, const char *id,
 {
 	struct s3_blobs *b = s3b_of(sb);
 	char *key = s3b_blob_key(b, dg), *tmp = s3b_key(b, "uploads/%s", id);
-	char *etag = NULL;
-	struct digest sum;
-	int ret = -1;
+	int ret = 0;
 
-	if (s3_head(b->s3, key, NULL, NULL, NULL) == 0) {
-		ret = 0; /* the same content is there already */
-	} else if (!d->st.mpu_id) {
+	if (s3_head(b->s3, key, NULL, NULL, NULL) == 0)
+		; /* the same content is there already */
+	else if (!d->st.mpu_id)
 		/* One PUT; S3 checks the content's sha256 once more. */
 		ret = s3_put_fd(b->s3, key, d->fd, d->base, d->tail,
 				dg->alg == DIGEST_SHA256 ? dg->hex : NULL, e);
-	} else {
-		if (d->tail > 0 &&
-		    (s3b_sum(d->fd, d->base, d->tail, &sum, e) < 0 ||
-		     s3_mpu_part(b->s3, tmp, d->st.mpu_id,
-				 (int)d->st.nparts + 1, d->fd, d->base, d->tail,
-				 sum.hex, &etag, e) < 0))
-			goto out;
-		if (etag)
-			s3up_add_part(&d->st, etag, d->tail);
-		if (s3_mpu_complete(b->s3, tmp, d->st.mpu_id, d->st.etags,
-				    d->st.nparts, e) < 0 ||
-		    s3_copy(b->s3, tmp, key, e) < 0)
-			goto out;
-		ret = 0;
-	}
+	else if (s3b_seal(d, tmp, e) < 0 || s3_copy(b->s3, tmp, key, e) < 0)
+		ret = -1;
 	if (ret == 0)
 		d->done = true;
-out:
-	free(etag);
 	free(tmp);
 	free(key);
 	return ret;

@@ -101,6 +101,22 @@ for n in $((4 << 20)) $((4 << 20)) $((3 << 20)); do
 done
 finish_upload "$loc" "$TMP/chunked" s3/chunked
 
+# --- A sha512 digest: the finish reads the completed upload back from S3.
+head -c $((7 << 20)) /dev/urandom >"$TMP/s512"
+d512=sha512:$(sha512sum "$TMP/s512" | cut -d' ' -f1)
+req POST /v2/s3/s512/blobs/uploads/
+expect 202
+loc=$(upload_location)
+req PATCH "$loc" --data-binary "@$TMP/s512" -H 'Content-Type: application/octet-stream'
+expect 202
+loc=$(upload_location)
+case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
+req PUT "$loc${sep}digest=$d512"
+expect 201
+curl -sf -o "$TMP/s512.back" "$URL/v2/s3/s512/blobs/$d512" || fail "GET sha512"
+same_file "$TMP/s512" "$TMP/s512.back"
+s3_keys "$S3_PREFIX/blobs/sha512/" | grep -q "${d512#sha512:}" || fail "no sha512 object"
+
 # --- A cancelled upload leaves no object and no multipart upload.
 head -c $((6 << 20)) /dev/urandom >"$TMP/cancel"
 req POST /v2/s3/cancel/blobs/uploads/
