@@ -20,7 +20,9 @@
  * The tail (under a part's size) sits in node-local scratch while a request
  * holds the upload, and in S3 as PREFIX/uploads/<id>.tail between
  * requests, so that any node can go on.  hash is storage.c's saved hash
- * state (opaque here), hex-encoded. */
+ * state (opaque here), hex-encoded: hasher_save()'s copy of the fields of
+ * OpenSSL's low-level SHA256_CTX, a plain struct (EVP has no export of a
+ * running digest), so the nodes must share an architecture. */
 struct s3up {
 	char *mpu_id;	     /* NULL: no part sent yet */
 	int64_t parts_bytes; /* in the parts */

@@ -11,7 +11,7 @@ ceph_start
 tls_cert
 
 cat >"$TMP/tls_relay.py" <<'PY'
-import socket, ssl, sys, threading
+import contextlib, socket, ssl, sys, threading
 portfile, target, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
@@ -20,19 +20,12 @@ srv.bind(("127.0.0.1", 0))
 srv.listen(64)
 open(portfile, "w").write(str(srv.getsockname()[1]))
 def pipe(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
+    with contextlib.suppress(OSError):
+        for d in iter(lambda: a.recv(65536), b""):
             b.sendall(d)
-    except OSError:
-        pass
     for s in (a, b):
-        try:
+        with contextlib.suppress(OSError):
             s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 def serve(c):
     try:
         t = ctx.wrap_socket(c, server_side=True)
