@@ -27,6 +27,11 @@ const struct opt cfg_options[] = {
 	{"listen", OPT_STRING, 0, 0, ":5000", CFG_OFF(listen), NULL, "ADDR",
 	 "address to listen on: host:port, [v6]:port or :port (127.0.0.1 "
 	 "with --auth none, else every interface); port 0: any free one"},
+	{"metrics-listen", OPT_STRING, 0, 0, NULL, CFG_OFF(metrics_listen),
+	 NULL, "ADDR",
+	 "also serve /metrics, /healthz and /readyz, and nothing else, on "
+	 "ADDR, to anyone who reaches it (no sign-in): host:port, [v6]:port "
+	 "or :port (127.0.0.1)"},
 	{"data", OPT_STRING, 0, 0, "./var", CFG_OFF(data), NULL, "DIR",
 	 "data directory (blobs, uploads, meta.db)"},
 	{"threads", OPT_INT, 0, 256, "0", CFG_OFF(threads), NULL, "N",
@@ -261,9 +266,27 @@ int cfg_from_args(struct cfg *c, int argc, char **argv, bool *help,
 		free(c->listen);
 		c->listen = l;
 	}
+	/* No one signs in there: this host only, unless a host is named. */
+	if (rc == 0 && !*help && c->metrics_listen &&
+	    c->metrics_listen[0] == ':') {
+		char *l = xasprintf("127.0.0.1%s", c->metrics_listen);
+
+		free(c->metrics_listen);
+		c->metrics_listen = l;
+	}
 	if (rc < 0)
 		cfg_release(c);
 	return rc;
+}
+
+static int cfg_check_listen(const char *flag, const char *v, struct err *e)
+{
+	if (cfg_listen_split(v, NULL, 0, NULL) == 0)
+		return 0;
+	return err_set(e, ERR_INVALID,
+		       "--%s %s: want host:port, [v6]:port or "
+		       ":port with a port from 0 to 65535",
+		       flag, v);
 }
 
 int cfg_validate(const struct cfg *c, struct err *e)
@@ -276,11 +299,10 @@ int cfg_validate(const struct cfg *c, struct err *e)
 			       "--tls-client-ca needs --tls-cert");
 	if (!c->listen || !*c->listen)
 		return err_set(e, ERR_INVALID, "--listen is empty");
-	if (cfg_listen_split(c->listen, NULL, 0, NULL) < 0)
-		return err_set(e, ERR_INVALID,
-			       "--listen %s: want host:port, [v6]:port or "
-			       ":port with a port from 0 to 65535",
-			       c->listen);
+	if (cfg_check_listen("listen", c->listen, e) < 0 ||
+	    (c->metrics_listen &&
+	     cfg_check_listen("metrics-listen", c->metrics_listen, e) < 0))
+		return -1;
 	if (!c->data || !*c->data)
 		return err_set(e, ERR_INVALID, "--data is empty");
 	return 0;

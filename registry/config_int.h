@@ -27,7 +27,8 @@
 #define cfg_list opt_list
 
 struct cfg {
-	char *listen; /* host:port */
+	char *listen;	      /* host:port */
+	char *metrics_listen; /* host:port of /metrics alone, or NULL */
 	char *data;   /* data directory */
 	int threads;  /* event-loop threads, 0 = cores */
 	char *tls_cert;

@@ -638,6 +638,37 @@ static int sq_referrers(struct stor_meta *m, const char *repo,
 	return 0;
 }
 
+static int sq_stats_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	struct stor_meta_stats *out = arg;
+
+	(void)e;
+	out->repos = sqlite3_column_int64(s, 0);
+	out->manifests = sqlite3_column_int64(s, 1);
+	out->uploads = sqlite3_column_int64(s, 2);
+	out->blobs = sqlite3_column_int64(s, 3);
+	out->blob_bytes = sqlite3_column_int64(s, 4);
+	return 1;
+}
+
+static int sq_stats(struct stor_meta *m, struct stor_meta_stats *out,
+		    struct err *e)
+{
+	static const struct sq_stmt q = {
+		"count",
+		"WITH b AS (SELECT DISTINCT digest FROM repo_blobs)"
+		" SELECT (SELECT count(*) FROM repositories),"
+		" (SELECT count(*) FROM manifests),"
+		" (SELECT count(*) FROM uploads),"
+		" (SELECT count(*) FROM b),"
+		" (SELECT coalesce(sum(s.size), 0) FROM b"
+		"  JOIN blob_sizes s ON s.digest = b.digest)",
+	};
+
+	memset(out, 0, sizeof(*out));
+	return sq_do(sq_of(m), &q, sq_stats_row, out, e, "") < 0 ? -1 : 0;
+}
+
 const struct stor_meta_ops sq_meta_ops = {
 	.free = sq_free,
 	.blob_linked = sq_blob_linked,
@@ -658,4 +689,5 @@ const struct stor_meta_ops sq_meta_ops = {
 	.catalog = sq_catalog,
 	.referrers = sq_referrers,
 	.mf_repos = sq_mf_repos,
+	.stats = sq_stats,
 };

@@ -571,6 +571,28 @@ int stor_recover(struct stor *st, struct stor_gc_stats *out, struct err *e);
 int stor_repo_usage(struct stor *st, const char *repo, int64_t *bytes,
 		    struct err *e);
 
+/* What the metadata holds, for /metrics: repositories, manifests, open
+ * upload sessions, and the blobs linked to at least one repository with
+ * the bytes of those whose size was recorded at upload (all but blobs
+ * stored by old versions).  A few counts over the tables: cheap, but not
+ * free; ERR_UNSUPPORTED where the metadata backend cannot count. */
+struct stor_meta_stats {
+	int64_t repos, manifests, uploads, blobs, blob_bytes;
+};
+int stor_meta_stats(struct stor *st, struct stor_meta_stats *out,
+		    struct err *e);
+
+/* How often, since the process started, a statement of any store found
+ * meta.db locked (by another writer, or another process) and waited for
+ * it, how many of those waits ran out (the statement failed),
+ * and the seconds spent waiting in all (for /metrics). */
+struct stor_busy_stats {
+	uint64_t waits;
+	uint64_t gave_up;
+	double seconds;
+};
+void stor_busy_stats(struct stor_busy_stats *out);
+
 /* What the stored reports name (eco_sqlite.c), for the feed updater to
  * fetch only what the images use: each package ecosystem once ("Debian",
  * "PyPI") and each OS as "os:<id>:<version_id>" ("os:alpine:3.18.4").

@@ -179,6 +179,10 @@ struct stor_meta_ops {
 	/* The repositories that have manifest dg, in lexical order. */
 	int (*mf_repos)(struct stor_meta *m, const struct digest *dg,
 			char ***out, size_t *count, struct err *e);
+
+	/* stor_meta_stats(); NULL: the backend does not count. */
+	int (*stats)(struct stor_meta *m, struct stor_meta_stats *out,
+		     struct err *e);
 };
 
 struct stor_meta {

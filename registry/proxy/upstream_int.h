@@ -56,6 +56,9 @@ struct ups {
 	pthread_mutex_t tlock; /* the tokens */
 	struct ups_token *tokens;
 	size_t ntokens;
+
+	/* ups_stats(): relaxed atomics, no lock on the transfer path. */
+	atomic_uint_fast64_t n_transfers, n_bytes, n_fails[UPS_NFAILS];
 };
 
 struct ups_conn {
@@ -67,7 +70,8 @@ struct ups_conn {
 	const struct ups_remote *origin_r; /* whose address origin is */
 	bool origin_known; /* origin is the kind of its first address */
 	enum ups_addr_kind origin;
-	bool refused; /* a connection was refused for its address */
+	enum ups_fail fail; /* why the transfer in progress failed */
+	bool refused;	    /* a connection was refused for its address */
 	enum ups_addr_kind refused_kind;
 	char refused_ip[64];
 };
