@@ -446,11 +446,13 @@ static void rm_proxy(struct buf *b, struct reg_proxy *p)
 		"had it (hit), had it past --proxy-ttl (stale) or not (miss).");
 	for (size_t k = 0; k < REG_PROXY_NKINDS; k++)
 		for (size_t r = 0; r < REG_PROXY_NRESULTS; r++)
-			buf_addf(b,
-				 "customs_proxy_requests_total{kind=\"%s\","
-				 "result=\"%s\"} %llu\n",
-				 kinds[k], results[r],
-				 (unsigned long long)s.requests[k][r]);
+			/* A blob never changes: never stale. */
+			if (k != REG_PROXY_BLOB || r != REG_PROXY_STALE)
+				buf_addf(b,
+					 "customs_proxy_requests_total{kind="
+					 "\"%s\",result=\"%s\"} %llu\n",
+					 kinds[k], results[r],
+					 (unsigned long long)s.requests[k][r]);
 	rm_head(b, "customs_proxy_upstream_requests_total", "counter",
 		"Requests to upstream registries (with their redirects and "
 		"token requests).");
