@@ -406,6 +406,14 @@ static void rm_gauge(struct buf *b, const char *name, const char *help,
 	buf_addf(b, "%s %lld\n", name, v);
 }
 
+/* A counter without labels. */
+static void rm_counter(struct buf *b, const char *name, const char *help,
+		       uint64_t v)
+{
+	rm_head(b, name, "counter", help);
+	buf_addf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
 /* Counts over the metadata: omitted where the backend keeps none. */
 static void rm_store(struct buf *b, struct stor *st)
 {
@@ -453,11 +461,10 @@ static void rm_proxy(struct buf *b, struct reg_proxy *p)
 					 "\"%s\",result=\"%s\"} %llu\n",
 					 kinds[k], results[r],
 					 (unsigned long long)s.requests[k][r]);
-	rm_head(b, "customs_proxy_upstream_requests_total", "counter",
-		"Requests to upstream registries (with their redirects and "
-		"token requests).");
-	buf_addf(b, "customs_proxy_upstream_requests_total %llu\n",
-		 (unsigned long long)s.upstream_transfers);
+	rm_counter(b, "customs_proxy_upstream_requests_total",
+		   "Requests to upstream registries (with their redirects and "
+		   "token requests).",
+		   s.upstream_transfers);
 	rm_head(b, "customs_proxy_upstream_errors_total", "counter",
 		"Upstream requests that failed, by why.");
 	for (size_t i = 0; i < REG_PROXY_NERRORS; i++)
@@ -466,10 +473,9 @@ static void rm_proxy(struct buf *b, struct reg_proxy *p)
 			 "%llu\n",
 			 reg_proxy_error_name(i),
 			 (unsigned long long)s.upstream_errors[i]);
-	rm_head(b, "customs_proxy_upstream_bytes_total", "counter",
-		"Body bytes of successful upstream replies.");
-	buf_addf(b, "customs_proxy_upstream_bytes_total %llu\n",
-		 (unsigned long long)s.upstream_bytes);
+	rm_counter(b, "customs_proxy_upstream_bytes_total",
+		   "Body bytes of successful upstream replies.",
+		   s.upstream_bytes);
 }
 
 /* One gauge sample per feed source, labelled with its name. */
@@ -523,15 +529,12 @@ static void rm_sqlite(struct buf *b)
 	struct stor_busy_stats s;
 
 	stor_busy_stats(&s);
-	rm_head(b, "customs_sqlite_busy_waits_total", "counter",
-		"Statements that found meta.db locked and waited.");
-	buf_addf(b, "customs_sqlite_busy_waits_total %llu\n",
-		 (unsigned long long)s.waits);
-	rm_head(b, "customs_sqlite_busy_timeouts_total", "counter",
-		"Waits for meta.db's lock that ran out (the statement "
-		"failed).");
-	buf_addf(b, "customs_sqlite_busy_timeouts_total %llu\n",
-		 (unsigned long long)s.gave_up);
+	rm_counter(b, "customs_sqlite_busy_waits_total",
+		   "Statements that found meta.db locked and waited.", s.waits);
+	rm_counter(b, "customs_sqlite_busy_timeouts_total",
+		   "Waits for meta.db's lock that ran out (the statement "
+		   "failed).",
+		   s.gave_up);
 	rm_head(b, "customs_sqlite_busy_wait_seconds_total", "counter",
 		"Time statements spent waiting for meta.db's lock.");
 	buf_addf(b, "customs_sqlite_busy_wait_seconds_total %.6f\n",

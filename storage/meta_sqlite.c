@@ -638,7 +638,7 @@ static int sq_referrers(struct stor_meta *m, const char *repo,
 	return 0;
 }
 
-static int sq_stats_row(void *arg, sqlite3_stmt *s, struct err *e)
+static int sq_meta_stats_row(void *arg, sqlite3_stmt *s, struct err *e)
 {
 	struct stor_meta_stats *out = arg;
 
@@ -651,7 +651,7 @@ static int sq_stats_row(void *arg, sqlite3_stmt *s, struct err *e)
 	return 1;
 }
 
-static int sq_stats(struct stor_meta *m, struct stor_meta_stats *out,
+static int sq_meta_stats(struct stor_meta *m, struct stor_meta_stats *out,
 		    struct err *e)
 {
 	static const struct sq_stmt q = {
@@ -666,7 +666,7 @@ static int sq_stats(struct stor_meta *m, struct stor_meta_stats *out,
 	};
 
 	memset(out, 0, sizeof(*out));
-	return sq_do(sq_of(m), &q, sq_stats_row, out, e, "") < 0 ? -1 : 0;
+	return sq_do(sq_of(m), &q, sq_meta_stats_row, out, e, "") < 0 ? -1 : 0;
 }
 
 const struct stor_meta_ops sq_meta_ops = {
@@ -689,5 +689,5 @@ const struct stor_meta_ops sq_meta_ops = {
 	.catalog = sq_catalog,
 	.referrers = sq_referrers,
 	.mf_repos = sq_mf_repos,
-	.stats = sq_stats,
+	.stats = sq_meta_stats,
 };
