@@ -2,6 +2,7 @@
 #include "registry/metrics_int.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -414,13 +415,38 @@ static void rm_counter(struct buf *b, const char *name, const char *help,
 	buf_addf(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/* The blobs' count costs a pass over every link: counted again at most
+ * once a minute, whoever scrapes how often. */
+#define RM_BLOBS_EVERY_S 60
+
+static struct {
+	pthread_mutex_t lock;
+	time_t at; /* 0: never */
+	int64_t blobs, bytes;
+} rm_blobs = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+
 /* Counts over the metadata: omitted where the backend keeps none. */
 static void rm_store(struct buf *b, struct stor *st)
 {
 	struct stor_meta_stats s;
 	struct err e = ERR_INIT;
+	time_t now = time(NULL);
+	bool fresh;
+	int rc;
 
-	if (stor_meta_stats(st, &s, &e) < 0)
+	pthread_mutex_lock(&rm_blobs.lock);
+	fresh = rm_blobs.at && now >= rm_blobs.at &&
+		now - rm_blobs.at < RM_BLOBS_EVERY_S;
+	rc = stor_meta_stats(st, !fresh, &s, &e);
+	if (rc == 0 && !fresh) {
+		rm_blobs.at = now;
+		rm_blobs.blobs = s.blobs;
+		rm_blobs.bytes = s.blob_bytes;
+	}
+	s.blobs = rm_blobs.blobs;
+	s.blob_bytes = rm_blobs.bytes;
+	pthread_mutex_unlock(&rm_blobs.lock);
+	if (rc < 0)
 		return;
 	rm_gauge(b, "customs_repositories", "Repositories in the store.",
 		 (long long)s.repos);
@@ -428,11 +454,12 @@ static void rm_store(struct buf *b, struct stor *st)
 		 "Manifests in the store (one per repository holding it).",
 		 (long long)s.manifests);
 	rm_gauge(b, "customs_blobs",
-		 "Blobs linked to at least one repository.",
+		 "Blobs linked to at least one repository (counted at most "
+		 "once a minute).",
 		 (long long)s.blobs);
 	rm_gauge(b, "customs_blob_bytes",
 		 "Bytes of the blobs linked to a repository (those whose "
-		 "size was recorded at upload).",
+		 "size was recorded at upload; at most once a minute).",
 		 (long long)s.blob_bytes);
 	rm_gauge(b, "customs_uploads_in_progress",
 		 "Open upload sessions (started, neither finished, "

@@ -263,13 +263,13 @@ struct stor_meta *stor_meta_of(struct stor *st)
 	return st->meta;
 }
 
-int stor_meta_stats(struct stor *st, struct stor_meta_stats *out,
-		    struct err *e)
+int stor_meta_stats(struct stor *st, bool with_blobs,
+		    struct stor_meta_stats *out, struct err *e)
 {
 	if (!st->meta->ops->stats)
 		return err_set(e, ERR_UNSUPPORTED,
 			       "this metadata backend keeps no counts");
-	return st->meta->ops->stats(st->meta, out, e);
+	return st->meta->ops->stats(st->meta, with_blobs, out, e);
 }
 
 int64_t stor_meta_written(const struct stor *st)

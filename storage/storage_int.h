@@ -181,8 +181,8 @@ struct stor_meta_ops {
 			char ***out, size_t *count, struct err *e);
 
 	/* stor_meta_stats(); NULL: the backend does not count. */
-	int (*stats)(struct stor_meta *m, struct stor_meta_stats *out,
-		     struct err *e);
+	int (*stats)(struct stor_meta *m, bool with_blobs,
+		     struct stor_meta_stats *out, struct err *e);
 };
 
 struct stor_meta {
