@@ -24,7 +24,7 @@
 # the Limits table names every bounding flag of serve.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
-. "$(dirname "$0")/dockerd_lib.sh"
+. "$(dirname "$0")/clients_lib.sh"
 need python3 zip sqlite3
 
 README=$ROOT/README.md
@@ -113,7 +113,7 @@ echo "$n commands: $nrun run here, $nfound in tests, $nallowed allowed (not run 
 		}
 		if (sub(/ \(repeatable\)/, "", rest)) { sub(/ \(repeatable\)/, "", rest); val = val ", repeatable" }
 		gsub(/\|/, "\\|", rest)
-		printf "| `%s` | %s | %s | %s |\n", key, val == "" ? "" : val, def == "" ? "" : "`" def "`", rest
+		printf "| `%s` | %s | %s | %s |\n", key, val == "" ? "boolean" : val, def == "" ? "" : "`" def "`", rest
 	}' >"$P/keys.want"
 {
 	echo "| key | value | default | meaning |"
@@ -163,14 +163,8 @@ SKIPS=$TMP/skips
 : >"$SKIPS"
 PM=(podman --root "$TMP/pm" --runroot "$TMP/pmrun" --storage-driver vfs
 	--cgroup-manager cgroupfs --events-backend none)
-PM_WHY=
-if ! command -v podman >/dev/null 2>&1; then
-	PM_WHY="not installed"
-elif ! "${PM[@]}" images >/dev/null 2>"$TMP/pm.err"; then
-	PM_WHY="cannot run here: $(tail -n 1 "$TMP/pm.err")"
-elif ! layers_ok podman "${PM[@]}" >"$TMP/pm.err"; then
-	PM_WHY=$(sed 's/^SKIP podman: //' "$TMP/pm.err")
-else
+PM_WHY=$(pm_why "${PM[@]}")
+if [ -z "$PM_WHY" ]; then
 	id=$(cd "$W" && "${PM[@]}" pull -q oci:layout:latest | tail -n 1) &&
 		"${PM[@]}" tag "$id" myimage || fail "podman: no myimage"
 fi

@@ -13,7 +13,7 @@
 # are the README's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
-. "$(dirname "$0")/dockerd_lib.sh"
+. "$(dirname "$0")/clients_lib.sh"
 need openssl skopeo
 
 tls_exit() {
@@ -52,11 +52,8 @@ openssl x509 -in server.crt -noout -ext subjectAltName | grep -q "IP Address:$HO
 	fail "the certificate lacks its subjectAltName"
 customs serve --listen "$HOST:$PORT" --tls-cert server.crt --tls-key server.key >>"$TMP/server.log" 2>&1 &
 PID=$!
-for _ in $(seq 1 200); do
-	[ -s "$C/port" ] && break
-	kill -0 "$PID" 2>/dev/null || fail "customs did not start: $(tail -n 3 "$TMP/server.log")"
-	sleep 0.05
-done
+timeout 10 sh -c 'until [ -s "$1" ]; do sleep 0.05; done' sh "$C/port" ||
+	fail "customs did not start: $(tail -n 3 "$TMP/server.log")"
 [ "$(cat "$C/port")" = "$PORT" ] || fail "customs is not on $PORT"
 
 # --- curl ----------------------------------------------------------------
@@ -87,15 +84,8 @@ podman() {
 	command podman --root "$TMP/pm" --runroot "$TMP/pmrun" --storage-driver vfs \
 		--cgroup-manager cgroupfs --events-backend none "$@"
 }
-pm_why=
-if ! command -v podman >/dev/null 2>&1; then
-	pm_why="not installed"
-elif ! podman images >/dev/null 2>"$TMP/pm.err"; then
-	pm_why="cannot run here: $(tail -n 1 "$TMP/pm.err")"
-elif ! layers_ok podman podman >"$TMP/pm.err"; then
-	pm_why=$(sed 's/^SKIP podman: //' "$TMP/pm.err")
-fi
-if [ -z "$pm_why" ]; then
+pm_ok=$(pm_why podman)
+if [ -z "$pm_ok" ]; then
 	id=$(podman pull -q oci:layout:latest | tail -n 1) && podman tag "$id" myimage ||
 		fail "podman: no myimage"
 	if podman push myimage "$HOST:$PORT/team/app:0" >"$TMP/pm.log" 2>&1; then
@@ -109,7 +99,7 @@ if [ -z "$pm_why" ]; then
 		fail "podman pull --cert-dir: $(tail -n 3 "$TMP/pm.log")"
 	echo "podman: refused without --cert-dir, pushed and pulled with it"
 else
-	SKIPPED="$SKIPPED podman ($pm_why)"
+	SKIPPED="$SKIPPED podman ($pm_ok)"
 fi
 
 # --- docker: certs.d in a private /etc/docker ------------------------------

@@ -1,12 +1,17 @@
-# dockerd_lib.sh: a dockerd of the test's own, sourced after lib.sh.
+# clients_lib.sh: clients' daemons and stores of the test's own, sourced
+# after lib.sh.
 #
+#   pm_why PODMAN...      prints why the podman command (with the test's
+#                         --root, --runroot, vfs) cannot push and pull here,
+#                         or nothing when it can
 #   dkd_start DIR [ETC]   starts dockerd with its root, exec root and socket
 #                         under DIR (no iptables, no bridge, vfs); with ETC,
 #                         in a mount namespace of its own where ETC is
 #                         bind-mounted over /etc/docker, so that it reads
 #                         ETC/certs.d and the machine's /etc/docker is left
 #                         alone.  Sets DOCKER_HOST and DOCKER_CONFIG for the
-#                         CLI.  Prints why and returns 1 when it cannot run.
+#                         CLI ($DKD_CLI, default docker).  Prints why and
+#                         returns 1 when it cannot run.
 #   dkd_stop              SIGTERM, then SIGKILL after 10 s; unmounts what
 #                         dockerd left mounted under DIR
 #   dkd_image NAME        loads a tiny image (make_image's) tagged NAME
@@ -15,9 +20,9 @@ DKD_PID=
 DKD_DIR=
 
 dkd_start() {
-	local dir=$1 etc=${2:-} run=()
+	local dir=$1 etc=${2:-} run=() cli=${DKD_CLI:-docker}
 
-	command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 ||
+	command -v dockerd >/dev/null 2>&1 && command -v "$cli" >/dev/null 2>&1 ||
 		{ echo "dockerd is not installed (Debian package docker.io)"; return 1; }
 	DKD_DIR=$dir
 	mkdir -p "$dir/root" "$dir/exec" "$dir/config"
@@ -33,7 +38,7 @@ dkd_start() {
 		--pidfile "$dir/dockerd.pid" -H "$DOCKER_HOST" >"$dir/dockerd.log" 2>&1 &
 	DKD_PID=$!
 	for _ in $(seq 1 150); do
-		docker version >/dev/null 2>&1 && return 0
+		"$cli" version >/dev/null 2>&1 && return 0
 		kill -0 "$DKD_PID" 2>/dev/null ||
 			{ echo "dockerd could not start here: $(tail -n 1 "$dir/dockerd.log")"; return 1; }
 		sleep 0.2
@@ -67,4 +72,14 @@ dkd_image() {
 		"$ref" >"$d/manifest.json"
 	tar -C "$d" -cf "$d.tar" manifest.json config-dkd.json layer-dkd.tar.gz &&
 		docker load -q -i "$d.tar" >/dev/null
+}
+
+pm_why() {
+	if ! command -v podman >/dev/null 2>&1; then
+		echo "not installed"
+	elif ! "$@" images >/dev/null 2>"$TMP/pm.err"; then
+		echo "cannot run here: $(tail -n 1 "$TMP/pm.err")"
+	elif ! layers_ok podman "$@" >"$TMP/pm.err"; then
+		sed 's/^SKIP podman: //' "$TMP/pm.err"
+	fi
 }
