@@ -9,7 +9,8 @@ Reads every ```sh (or ```bash) block of README and writes:
                    "test:NAME" (<!-- test: NAME -->: the commands appear in
                    tests/integration/NAME.sh) or "-" (no mark);
   OUTDIR/run-N.sh  the text of each block marked run, N from 1, with a
-                   first line "# README line L".
+                   first line "# README line L";
+  OUTDIR/json-L.json  each ```json block, L its first line.
 A command is a line, with its continuation lines (a trailing backslash)
 joined and a trailing comment dropped; a here-document's body belongs to
 its command.  A plain assignment (NAME=VALUE, no spaces, no command
@@ -20,7 +21,7 @@ import re
 import sys
 
 MARK = re.compile(r"^<!--\s*(run|test):\s*(\S+)\s*-->$")
-FENCE = re.compile(r"^```(sh|bash)\s*$")
+FENCE = re.compile(r"^```(sh|bash|json)\s*$")
 HEREDOC = re.compile(r"<<-?\s*'?\"?([A-Za-z_]+)'?\"?")
 SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[^\s`]*$")
 COMMENT = re.compile(r"(^|\s+)#(\s.*)?$")
@@ -73,6 +74,12 @@ def main():
             while j < len(lines) and lines[j].strip() != "```":
                 j += 1
             body = lines[i + 1:j]
+            if FENCE.match(line).group(1) == "json":
+                with open(os.path.join(outdir, f"json-{i + 2}.json"), "w") as f:
+                    f.write("\n".join(body) + "\n")
+                i = j + 1
+                mark = None
+                continue
             for n, c in commands(body, i + 2):
                 cmds.append((n, mark or "-", c))
             if mark == "run":

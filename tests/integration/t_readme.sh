@@ -19,6 +19,7 @@
 #   - Any other command is in some tests/integration file, or in ALLOWED
 #     below with the reason no test here can run it.
 # Plain assignments (HOST=..., the reader's choices) are not commands.
+# Each ```json block parses.
 # Also: the configuration table lists exactly `customs serve --help`'s
 # keys, with their defaults (a mismatch prints the table to paste), and
 # the Limits table names every bounding flag of serve.
@@ -92,6 +93,11 @@ while IFS=$'\t' read -r line mark cmd; do
 done <"$P/commands"
 [ -z "$missing" ] || fail "commands no test runs (mark the block, or add the command to a test):$missing"
 echo "$n commands: $nrun run here, $nfound in tests, $nallowed allowed (not run by a test here)"
+for f in "$P"/json-*.json; do
+	[ -e "$f" ] || continue
+	jq empty "$f" 2>"$P/jq.err" ||
+		fail "README line $(basename "$f" .json | cut -d- -f2): the JSON block does not parse: $(cat "$P/jq.err")"
+done
 
 # --- 2. The configuration table is serve --help's. ---------------------
 # One row a key: | `key` | VALUE | default | what |.
