@@ -22,7 +22,8 @@
 # Each ```json block parses.
 # Also: the configuration table lists exactly `customs serve --help`'s
 # keys, with their defaults (a mismatch prints the table to paste), and
-# the Limits table names every bounding flag of serve.
+# the Limits table names every bounding flag of serve, and the Signals
+# section's SIGTERM drain holds with uploads in flight.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 . "$(dirname "$0")/clients_lib.sh"
@@ -273,6 +274,61 @@ done
 grep -q refused "$P"/run-*.sh.log || fail "the schema downgrade was not refused"
 grep -q 'is newer than this customs knows' "$P"/run-*.sh.log ||
 	fail "the downgrade refusal does not say why"
+
+# --- 5. The Signals section's drain. ------------------------------------
+# Two uploads in flight at SIGTERM: one whose last byte comes within the
+# grace finishes (202); one far slower is closed at its end; a new
+# connection is refused meanwhile; the exit is 0.
+kill -TERM "$(cat "$W/.serve.pid")"
+while kill -0 "$(cat "$W/.serve.pid")" 2>/dev/null; do sleep 0.05; done
+: >"$W/.serve.pid"
+start_server
+head -c 40000 /dev/urandom >"$TMP/small"
+head -c 400000 /dev/urandom >"$TMP/big"
+upload() { # FILE RATE OUT: a PATCH at RATE, in the background
+	local loc
+
+	req POST /v2/drain/app/blobs/uploads/
+	expect 202
+	loc=$(upload_location)
+	command curl -s -o /dev/null -w '%{http_code}' --limit-rate "$2" \
+		-X PATCH --data-binary "@$1" -H 'Content-Type: application/octet-stream' \
+		"$URL$loc" >"$3" 2>&1 &
+	UP_BG=$!
+	for _ in $(seq 1 200); do
+		[ "$(stat -c %s "$DATA/uploads/${loc##*/}" 2>/dev/null || echo 0)" -gt 0 ] &&
+			return 0
+		sleep 0.05
+	done
+	fail "the upload did not start"
+}
+upload "$TMP/small" 40k "$TMP/small.code"
+small=$UP_BG
+upload "$TMP/big" 10k "$TMP/big.code"
+big=$UP_BG
+# (The log has the blocks' servers' lines too.)
+n=$(wc -l <"$TMP/server.log")
+kill -TERM "$PID"
+for _ in $(seq 1 100); do
+	tail -n +"$((n + 1))" "$TMP/server.log" | grep -q 'stopping: ' && break
+	sleep 0.05
+done
+if command curl -s -o /dev/null "$URL/v2/" 2>/dev/null; then
+	fail "a new connection was served while draining"
+fi
+wait "$small" || true
+[ "$(cat "$TMP/small.code")" = 202 ] ||
+	fail "an upload in flight did not finish during the drain: $(cat "$TMP/small.code")"
+wait "$big" || true
+[ "$(cat "$TMP/big.code")" != 202 ] || fail "the slow upload was not cut off"
+rc=0
+wait "$PID" || rc=$?
+PID=
+[ "$rc" = 0 ] || fail "serve exited $rc after SIGTERM"
+tail -n +"$((n + 1))" "$TMP/server.log" | grep -q 'closing 1 connections still open' ||
+	fail "the cut-off is not logged: $(tail -n +"$((n + 1))" "$TMP/server.log" | grep -E 'stopping|closing')"
+echo "SIGTERM: an upload in flight finished, a slower one was cut at the grace, exit 0"
+
 if [ -s "$SKIPS" ]; then
 	echo "skipped here (the client cannot run):"
 	sort -u "$SKIPS" | sed 's/^/  /'
