@@ -7,7 +7,7 @@
 CC ?= cc
 BUILD ?= build
 PKGS := libevent libevent_openssl libevent_pthreads openssl jansson sqlite3 libseccomp \
-	libarchive libcurl yajl
+	libarchive libcurl yajl libpq
 TEST_PKGS := cmocka
 
 # Debian packages: what building and running need (`make run`), then
@@ -15,12 +15,13 @@ TEST_PKGS := cmocka
 # tools that check the man pages, the unit and the Debian package.
 DEB_BUILD := build-essential pkg-config libevent-dev libssl-dev \
 	libjansson-dev libsqlite3-dev libarchive-dev libcurl4-openssl-dev \
-	libhttp-parser-dev libseccomp-dev libyajl-dev ca-certificates
+	libhttp-parser-dev libseccomp-dev libyajl-dev libpq-dev ca-certificates
 DEB_TEST := libcmocka-dev curl jq skopeo podman docker-registry docker.io \
 	buildah umoci containerd python3-prometheus-client \
 	xz-utils zstd apache2-utils openssl ca-certificates procps psmisc \
 	golang-go python3-jsonschema zip time \
-	debhelper dpkg-dev fakeroot lintian man-db groff systemd debootstrap iproute2
+	debhelper dpkg-dev fakeroot lintian man-db groff systemd debootstrap iproute2 \
+	postgresql
 
 VERSION ?= 0.1.0
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)

@@ -29,6 +29,7 @@
 struct cfg {
 	char *listen; /* host:port */
 	char *data;   /* data directory */
+	char *meta;   /* PostgreSQL URL or conninfo; NULL: sqlite */
 	int threads;  /* event-loop threads, 0 = cores */
 	char *tls_cert;
 	char *tls_key;
