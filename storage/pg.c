@@ -420,7 +420,7 @@ int pg_txn(struct pg *pg, pg_txn_fn fn, const void *arg, struct err *e)
 			return -1;
 		if (pg_exec(c, "BEGIN", "begin", e) < 0)
 			goto out;
-		if (fn(c, arg, &sub) == 0 && pg_commit(c, &retry, &sub) == 0) {
+		if (fn(c, arg, &sub) >= 0 && pg_commit(c, &retry, &sub) == 0) {
 			ret = 0;
 			goto out;
 		}

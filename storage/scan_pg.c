@@ -48,16 +48,16 @@ static bool pg_scan_final(enum stor_scan_state s)
  * come before re-matches (prio 0). */
 static const struct pg_stmt pg_scan_add_q = {
 	"enqueue scan",
-	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
+	"INSERT INTO scan_jobs AS j (digest, repo, state, attempts, created,"
 	" updated) VALUES ($1, $2, 'queued', 0, $3, $3)"
 	" ON CONFLICT (digest) DO UPDATE SET"
 	" repo = excluded.repo,"
-	" state = CASE WHEN state IN ('done', 'failed', 'waiting')"
-	"  THEN 'queued' ELSE state END,"
-	" attempts = CASE WHEN state IN ('done', 'failed')"
-	"  THEN 0 ELSE attempts END,"
-	" error = CASE WHEN state = 'failed' THEN NULL ELSE error END,"
-	" prio = 0, not_before = 0, gen = gen + 1,"
+	" state = CASE WHEN j.state IN ('done', 'failed', 'waiting')"
+	"  THEN 'queued' ELSE j.state END,"
+	" attempts = CASE WHEN j.state IN ('done', 'failed')"
+	"  THEN 0 ELSE j.attempts END,"
+	" error = CASE WHEN j.state = 'failed' THEN NULL ELSE j.error END,"
+	" prio = 0, not_before = 0, gen = j.gen + 1,"
 	" updated = excluded.updated",
 };
 

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TMPSTORE_PG /* runs on PostgreSQL too: see tmpstore.h */
 #include "tests/unit/tmpstore.h"
 #include "common/banned.h"
 

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define TMPSTORE_PG /* runs on PostgreSQL too: see tmpstore.h */
 #include "tests/unit/tmpstore.h"
 #include "common/banned.h"
 
@@ -66,6 +67,8 @@ static long long sql_int(struct fx *fx, const char *sql)
 	sqlite3_stmt *s = NULL;
 	long long v = -1;
 
+	if (tmpstore_pg())
+		return tmpstore_pg_sql(fx->dir, sql);
 	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
