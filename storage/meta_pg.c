@@ -95,7 +95,7 @@ static int pg_blob_unlink(struct stor_meta *m, const char *repo,
 static const struct pg_stmt pg_blob_size_q = {
 	"record blob size",
 	"INSERT INTO blob_sizes (digest, size)"
-	" VALUES ($1, $2) ON CONFLICT DO UPDATE"
+	" VALUES ($1, $2) ON CONFLICT (digest) DO UPDATE"
 	" SET size = excluded.size",
 };
 

@@ -610,25 +610,33 @@ static bool pg_listen_wait(struct pg *pg, PGconn *db, int ms)
 	return p[0].revents != 0;
 }
 
+/* A session that listens, and names this node as the owner of jobs. */
+static struct pg_conn *pg_listen_open(struct pg *pg, struct err *e)
+{
+	struct pg_conn *c = pg_conn_open(pg->conninfo, e);
+
+	if (c && pg_exec(c, "LISTEN " PG_SCAN_CHANNEL, "listen", e) < 0) {
+		pg_conn_free(c);
+		c = NULL;
+	}
+	pg_set_owner(pg, c ? c->db : NULL);
+	return c;
+}
+
 static void *pg_listen_main(void *arg)
 {
 	struct pg *pg = arg;
-	struct pg_conn *c = NULL;
+	struct pg_conn *c = pg->listen_conn;
 	struct err e = ERR_INIT;
 	PGnotify *n;
 
+	pg->listen_conn = NULL;
 	for (;;) {
 		if (!c) {
-			c = pg_conn_open(pg->conninfo, &e);
-			if (c && pg_exec(c, "LISTEN " PG_SCAN_CHANNEL,
-					 "listen", &e) < 0) {
-				pg_conn_free(c);
-				c = NULL;
-			}
+			c = pg_listen_open(pg, &e);
 			if (!c)
 				log_msg(LL_WARN, "%s (listening again in 1s)",
 					e.msg);
-			pg_set_owner(pg, c ? c->db : NULL);
 		}
 		if (pg_listen_wait(pg, c ? c->db : NULL, c ? -1 : 1000))
 			break;
@@ -708,11 +716,16 @@ void pg_free(struct stor_meta *m)
 	if (!pg)
 		return;
 	if (pg->listening) {
-		ssize_t w = write(pg->stop_fd[1], "x", 1);
+		struct err e = ERR_INIT;
+		ssize_t w;
 
+		if (pg_scan_release(pg, &e) < 0)
+			log_msg(LL_WARN, "%s", e.msg);
+		w = write(pg->stop_fd[1], "x", 1);
 		(void)w;
 		pthread_join(pg->listener, NULL);
 	}
+	pg_conn_free(pg->listen_conn);
 	if (pg->stop_fd[0] >= 0) {
 		close(pg->stop_fd[0]);
 		close(pg->stop_fd[1]);
@@ -765,6 +778,10 @@ struct stor_meta *stor_pg_new(const char *conninfo, struct err *e)
 		err_errno(e, ERR_INTERNAL, errno, "pipe");
 		goto fail;
 	}
+	/* Connected before the first claim, which names it. */
+	pg->listen_conn = pg_listen_open(pg, e);
+	if (!pg->listen_conn)
+		goto fail;
 	if (pthread_create(&pg->listener, NULL, pg_listen_main, pg)) {
 		err_set(e, ERR_INTERNAL, "cannot start the PostgreSQL listener");
 		goto fail;

@@ -57,6 +57,7 @@ struct pg {
 	 * taken again without waiting for its lease). */
 	pthread_t listener;
 	bool listening;
+	struct pg_conn *listen_conn; /* until the listener takes it */
 	int stop_fd[2];
 	pthread_mutex_t cb_lock; /* guards on_final, owner */
 	void (*on_final)(void *arg, const struct digest *dg);
@@ -104,6 +105,9 @@ int pg_scan_add(struct pg_conn *c, const char *ds, const char *repo,
 		int64_t now, struct err *e);
 int pg_referrer_put(struct pg_conn *c, const struct stor_scan_referrer *r,
 		    struct err *e);
+/* At a clean close: this node's running jobs are free to take at once
+ * (its workers stopped; a restart recovers them as sqlite's would). */
+int pg_scan_release(struct pg *pg, struct err *e);
 /* Pins (stor_maint_ops.pin/unpin) and completion callbacks
  * (stor_scanq_ops.on_final), in pg.c. */
 int pg_pin(struct stor_meta *m, bool exclusive, struct err *e);

@@ -140,7 +140,8 @@ static int pg_scan_claim(struct stor_meta *m, int64_t lease_s,
 		" owner_pid = $3::integer, owner_start = $4::timestamptz"
 		" WHERE digest = (SELECT digest FROM scan_jobs"
 		"  WHERE state = 'queued' AND not_before <= $1"
-		"  ORDER BY prio, created LIMIT 1 FOR UPDATE SKIP LOCKED)"
+		"  ORDER BY prio, created, digest LIMIT 1"
+		"  FOR UPDATE SKIP LOCKED)"
 		" RETURNING digest, repo, gen, attempts",
 	};
 	static const struct pg_stmt stale = {
@@ -150,7 +151,7 @@ static int pg_scan_claim(struct stor_meta *m, int64_t lease_s,
 		" owner_pid = $3::integer, owner_start = $4::timestamptz"
 		" WHERE digest = (SELECT digest FROM scan_jobs"
 		"  WHERE " PG_STALE
-		"  ORDER BY lease LIMIT 1 FOR UPDATE SKIP LOCKED)"
+		"  ORDER BY lease, digest LIMIT 1 FOR UPDATE SKIP LOCKED)"
 		" RETURNING digest, repo, gen, attempts",
 	};
 	int ret;
@@ -555,7 +556,7 @@ static int pg_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
 		"  AND NOT EXISTS (SELECT 1 FROM scan_jobs WHERE state = "
 		"'queued'"
 		"   AND prio = 0 AND not_before <= $1)"
-		"  ORDER BY created LIMIT $3 FOR UPDATE SKIP LOCKED)"
+		"  ORDER BY created, digest LIMIT $3 FOR UPDATE SKIP LOCKED)"
 		" RETURNING digest, repo, gen, attempts",
 	};
 	struct pg_claim_many a = {jobs, max, 0};
@@ -620,6 +621,22 @@ static int pg_scan_finish_many(struct stor_meta *m,
 	struct pg_many_arg a = {v, n};
 
 	return pg_txn(pg_of(m), pg_finish_many_fn, &a, e);
+}
+
+int pg_scan_release(struct pg *pg, struct err *e)
+{
+	static const struct pg_stmt q = {
+		"release scan jobs",
+		"UPDATE scan_jobs SET lease = 0, owner_pid = NULL"
+		" WHERE state = 'running' AND owner_pid = $1::integer"
+		" AND owner_start = $2::timestamptz",
+	};
+	char pid[24], start[64];
+
+	pg_owner(pg, pid, start);
+	if (!*pid)
+		return 0;
+	return pg_do(pg, &q, NULL, NULL, e, "ss", pid, start) < 0 ? -1 : 0;
 }
 
 const struct stor_scanq_ops pg_scanq_ops = {

@@ -357,9 +357,9 @@ static void test_index_child_missing(void **state)
 		 dstr(&kid));
 	idx = put_manifest(fx, REPO, "multi", MT_INDEX, body, &kid, 1);
 	/* Bypass the cascade to leave the index with a hole. */
-	snprintf(sql, sizeof(sql),
-		 "PRAGMA foreign_keys = OFF;"
-		 "DELETE FROM manifests WHERE digest = '%s'",
+	snprintf(sql, sizeof(sql), "%s DELETE FROM manifests WHERE digest = '%s'",
+		 tmpstore_pg() ? "SET session_replication_role = replica;"
+			       : "PRAGMA foreign_keys = OFF;",
 		 dstr(&kid));
 	tmpstore_sql(fx->dir, sql);
 	(void)e;
@@ -537,6 +537,7 @@ static void test_lost_metadata_empty(void **state)
 	struct fx *fx = *state;
 	struct stor_fsck_stats s;
 
+	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
 	save_metadata(fx);
 	push_image(fx, "v1", "layer", NULL);
 	lose_metadata(fx, 0);
@@ -556,6 +557,7 @@ static void test_lost_metadata_older(void **state)
 	struct fx *fx = *state;
 	struct stor_fsck_stats s;
 
+	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
 	push_image(fx, "v1", "layer one", NULL);
 	save_metadata(fx);
 	push_image(fx, "v2", "layer two", NULL);

@@ -71,6 +71,8 @@ static long long sql_int(struct fx *fx, const char *sql)
 	sqlite3_stmt *s = NULL;
 	long long v = -1;
 
+	if (tmpstore_pg())
+		return tmpstore_pg_sql(fx->dir, sql);
 	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);

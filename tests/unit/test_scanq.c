@@ -600,6 +600,7 @@ static void test_migrate_from_v1(void **state)
 	struct stor_scan_job job;
 	struct err e = ERR_INIT;
 
+	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
 	stor_free(fx->st);
 	fx->st = NULL;
 	tmpstore_sql(

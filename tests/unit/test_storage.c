@@ -1067,6 +1067,7 @@ static void test_scan_job_enqueued(void **state)
 	struct err e = ERR_INIT;
 	char sql[256];
 
+	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
 	assert_int_equal(put_mf(st, REPO, &m, &d, &e), 0);
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(*) FROM scan_jobs WHERE digest = 'sha256:%s'"
@@ -1261,6 +1262,7 @@ static void test_schema(void **state)
 {
 	struct fx *fx = *state;
 
+	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
 	assert_int_equal(sql_int(fx, "PRAGMA user_version"), 4);
 	assert_int_equal(sql_int(fx, "SELECT count(*) FROM pragma_journal_mode"
 				     " WHERE journal_mode = 'wal'"),
@@ -1313,6 +1315,7 @@ static void test_sq_run(void **state)
 	struct err e = ERR_INIT;
 	int left;
 
+	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
 	assert_int_equal(sq_do(sq, &add, NULL, NULL, &e, "s", "a"), 1);
 	assert_int_equal(sq_do(sq, &add, NULL, NULL, &e, "s", "a"), 0);
 	assert_int_equal(sq_do(sq, &add, NULL, NULL, &e, "s", "b"), 1);
