@@ -221,6 +221,11 @@ int stor_meta_set(const char *url, struct err *e)
 	return 0;
 }
 
+bool stor_meta_shared(void)
+{
+	return stor_meta_url != NULL;
+}
+
 struct stor *stor_open(const char *dir, struct err *e)
 {
 	struct stor *st = xcalloc(1, sizeof(*st));

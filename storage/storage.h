@@ -53,6 +53,8 @@ struct stor_upload;
  * else.  With PostgreSQL, several processes (nodes) may share the
  * metadata; DIR still holds the blobs, uploads and locks of this one. */
 int stor_meta_set(const char *url, struct err *e);
+/* Whether stor_open() keeps the metadata outside DIR (PostgreSQL). */
+bool stor_meta_shared(void);
 
 /* Opens (creating if needed) the store under dir. */
 struct stor *stor_open(const char *dir, struct err *e);

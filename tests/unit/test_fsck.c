@@ -368,6 +368,8 @@ static void test_index_child_missing(void **state)
 	 * dangling rows of the child are what fsck reports. */
 	snprintf(msg, sizeof(msg), "manifest %s@%s", REPO, dstr(&idx));
 	assert_null(strstr(fx->out, msg));
+	if (tmpstore_pg()) /* the server keeps its keys */
+		return;
 	expect_out(fx, "db|meta.db: foreign key check: manifest_refs");
 	assert_true(s.problems[STOR_FSCK_DB] >= 1);
 }
