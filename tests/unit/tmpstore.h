@@ -53,6 +53,12 @@ static inline void tmpstore_schema(const char *dir, char out[32])
 	out[n] = '\0';
 }
 
+static inline void tmpstore_pg_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 /* Runs sql in the store's schema; returns column 0 of its first row
  * (-1 if none).  Fails the test if it does not run. */
 static inline long long tmpstore_pg_sql(const char *dir, const char *sql)
@@ -63,6 +69,7 @@ static inline long long tmpstore_pg_sql(const char *dir, const char *sql)
 	long long v = -1;
 
 	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PQsetNoticeProcessor(c, tmpstore_pg_notice, NULL);
 	tmpstore_schema(dir, schema);
 	snprintf(set, sizeof(set), "SET search_path = %s", schema);
 	PQclear(PQexec(c, set));
