@@ -443,6 +443,38 @@ static void test_gc_waits_for_pin(void **state)
 	assert_false(blob_exists(fx, &d));
 }
 
+/* On PostgreSQL, a push in flight on another node (a store of its own
+ * directory on the same metadata) holds gc off as well. */
+static void test_gc_waits_for_other_node(void **state)
+{
+	struct fx *fx = *state;
+	struct pin_gc pg = {fx, {0}, 0};
+	struct err e = ERR_INIT;
+	struct digest d = push_blob(fx, REPO, "pinned on another node");
+	struct stor *node2;
+	char dir2[300];
+	pthread_t t;
+	int pin;
+
+	if (!tmpstore_pg())
+		skip(); /* a sqlite store has one owner */
+	snprintf(dir2, sizeof(dir2), "%s/node2", fx->dir);
+	assert_int_equal(mkdir(dir2, 0755), 0);
+	node2 = stor_open(dir2, &e);
+	assert_non_null(node2);
+	assert_int_equal(stor_pin(node2, false, &pin, &e), 0);
+	assert_int_equal(pthread_create(&t, NULL, pin_gc_thread, &pg), 0);
+	usleep(300 * 1000);
+	assert_int_equal(pg.done, 0);
+	assert_true(blob_exists(fx, &d));
+	stor_unpin(pin);
+	pthread_join(t, NULL);
+	assert_int_equal(pg.done, 1);
+	assert_int_equal(pg.s.blobs, 1);
+	assert_false(blob_exists(fx, &d));
+	stor_free(node2);
+}
+
 /* A manifest PUT that relies on a blob gc freed after the caller's check
  * fails instead of storing a manifest with a hole. */
 static void test_manifest_put_rechecks_refs(void **state)
@@ -841,6 +873,7 @@ int main(void)
 		T(test_gc_dry_run),
 		T(test_gc_shared_blob),
 		T(test_gc_waits_for_pin),
+		T(test_gc_waits_for_other_node),
 		T(test_manifest_put_rechecks_refs),
 		T(test_gc_untagged),
 		T(test_gc_untagged_grace),
