@@ -200,6 +200,19 @@ fail:
 	return NULL;
 }
 
+/* Whether an idle session was ended by the server meanwhile (a restart,
+ * an administrator): it then has input, the server's goodbye. */
+static bool pg_conn_gone(struct pg_conn *c)
+{
+	struct pollfd p = {PQsocket(c->db), POLLIN, 0};
+
+	if (p.fd < 0)
+		return true;
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	return !PQconsumeInput(c->db) || PQstatus(c->db) != CONNECTION_OK;
+}
+
 /* Borrows a connection; give it back with pg_put(). */
 static struct pg_conn *pg_get(struct pg *pg, struct err *e)
 {
@@ -217,6 +230,10 @@ static struct pg_conn *pg_get(struct pg *pg, struct err *e)
 		open = true;
 	}
 	pthread_mutex_unlock(&pg->lock);
+	if (!open && pg_conn_gone(c)) {
+		pg_conn_free(c);
+		open = true;
+	}
 	if (!open)
 		return c;
 	c = pg_conn_open(pg->conninfo, e);
@@ -415,18 +432,23 @@ int pg_txn(struct pg *pg, pg_txn_fn fn, const void *arg, struct err *e)
 		struct err sub = ERR_INIT;
 		bool retry = false;
 
+		bool ran;
+
 		c = pg_get(pg, e);
 		if (!c)
 			return -1;
-		if (pg_exec(c, "BEGIN", "begin", e) < 0)
-			goto out;
-		if (fn(c, arg, &sub) >= 0 && pg_commit(c, &retry, &sub) == 0) {
+		ran = pg_exec(c, "BEGIN", "begin", &sub) == 0 &&
+		      fn(c, arg, &sub) >= 0;
+		if (ran && pg_commit(c, &retry, &sub) == 0) {
 			ret = 0;
 			goto out;
 		}
-		/* 40001/40P01 arrive as the statement's error too */
+		/* 40001/40P01 arrive as the statement's error too; a pooled
+		 * session that broke (the server restarted) before COMMIT
+		 * committed nothing. */
 		retry = retry || strstr(sub.msg, "deadlock detected") ||
-			strstr(sub.msg, "could not serialize");
+			strstr(sub.msg, "could not serialize") ||
+			(!ran && PQstatus(c->db) != CONNECTION_OK);
 		pg_put(pg, c);
 		c = NULL;
 		if (!retry) {
