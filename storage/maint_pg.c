@@ -7,7 +7,6 @@
  */
 #include "storage/pg_int.h"
 
-
 #include <stdio.h>
 #include <string.h>
 
@@ -22,8 +21,7 @@ struct mp_each {
 
 /* Fills r from the current row of listing what. */
 static int mp_list_row(enum stor_list what, PGresult *res, int row,
-		       struct stor_row *r,
-		       struct err *e)
+		       struct stor_row *r, struct err *e)
 {
 	memset(r, 0, sizeof(*r));
 	r->repo = pg_col_text(res, row, 0);
@@ -99,7 +97,8 @@ static int mp_list(struct stor_meta *m, enum stor_list what, const char *repo,
 			{
 				"list tags",
 				"SELECT repo, tag, digest, updated FROM tags"
-				" WHERE $1::text IS NULL OR repo = $1::text ORDER BY repo, "
+				" WHERE $1::text IS NULL OR repo = $1::text"
+				" ORDER BY repo, "
 				"tag",
 			},
 		[STOR_LIST_LINKS] =
@@ -113,7 +112,8 @@ static int mp_list(struct stor_meta *m, enum stor_list what, const char *repo,
 			{
 				"list uploads",
 				"SELECT repo, id, received, created, updated"
-				" FROM uploads WHERE $1::text IS NULL OR repo = $1::text"
+				" FROM uploads"
+				" WHERE $1::text IS NULL OR repo = $1::text"
 				" ORDER BY repo, id",
 			},
 		[STOR_LIST_REPORTS] =

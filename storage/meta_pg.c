@@ -6,7 +6,6 @@
 #include "storage/pg_int.h"
 #include "common/xmalloc.h"
 
-
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

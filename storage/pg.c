@@ -191,8 +191,8 @@ static struct pg_conn *pg_conn_open(const char *conninfo, struct err *e)
 	}
 	/* Notices (NOTICE: relation exists...) stay out of stderr. */
 	PQsetNoticeProcessor(c->db, NULL, NULL);
-	if (pg_exec(c, "SET client_min_messages = warning", "set options",
-		    e) < 0)
+	if (pg_exec(c, "SET client_min_messages = warning", "set options", e) <
+	    0)
 		goto fail;
 	return c;
 fail:
@@ -278,8 +278,8 @@ static void pg_put(struct pg *pg, struct pg_conn *c)
 /* --- Statements ----------------------------------------------------------- */
 
 /* q's name on c, prepared now if it is new there. */
-static int pg_prepare(struct pg_conn *c, const struct pg_stmt *q,
-		      char name[32], struct err *e)
+static int pg_prepare(struct pg_conn *c, const struct pg_stmt *q, char name[32],
+		      struct err *e)
 {
 	PGresult *r;
 
@@ -499,7 +499,7 @@ int64_t pg_col_int64(PGresult *r, int row, int col)
 	return strtoll(t, NULL, 10);
 }
 
-/* --- Pins: gc against pushes on every node --------------------------------- */
+/* --- Pins: gc against pushes on every node -------------------------------- */
 
 /* Runs SELECT fn(key): one of the advisory lock functions. */
 static int pg_lock_run(struct pg_conn *c, const char *fn, long long key,
@@ -526,10 +526,10 @@ int pg_pin(struct stor_meta *m, bool exclusive, struct err *e)
 		pg_conn_free(*slot);
 		*slot = pg_conn_open(pg->conninfo, e);
 	}
-	if (!*slot ||
-	    pg_lock_run(*slot,
-			exclusive ? "pg_advisory_lock" : "pg_advisory_lock_shared",
-			PG_KEY_PIN, e) < 0) {
+	if (!*slot || pg_lock_run(*slot,
+				  exclusive ? "pg_advisory_lock"
+					    : "pg_advisory_lock_shared",
+				  PG_KEY_PIN, e) < 0) {
 		ret = -1;
 		if (!exclusive)
 			pg->nshared--;
@@ -548,11 +548,10 @@ void pg_unpin(struct stor_meta *m, bool exclusive)
 	pthread_mutex_lock(&pg->pin_lock);
 	if (!exclusive && (!pg->nshared || --pg->nshared > 0))
 		goto out;
-	if (*slot &&
-	    pg_lock_run(*slot,
-			exclusive ? "pg_advisory_unlock"
-				  : "pg_advisory_unlock_shared",
-			PG_KEY_PIN, &e) < 0) {
+	if (*slot && pg_lock_run(*slot,
+				 exclusive ? "pg_advisory_unlock"
+					   : "pg_advisory_unlock_shared",
+				 PG_KEY_PIN, &e) < 0) {
 		/* Closing the session is what releases it then. */
 		log_msg(LL_WARN, "%s", e.msg);
 		pg_conn_free(*slot);
@@ -562,7 +561,7 @@ out:
 	pthread_mutex_unlock(&pg->pin_lock);
 }
 
-/* --- The listener: scan completions from every node ------------------------ */
+/* --- The listener: scan completions from every node ----------------------- */
 
 void pg_on_final(struct stor_meta *m,
 		 void (*fn)(void *arg, const struct digest *dg), void *arg)
@@ -589,8 +588,8 @@ static void pg_set_owner(struct pg *pg, PGconn *db)
 				      " FROM pg_stat_activity"
 				      " WHERE pid = pg_backend_pid()")
 			 : NULL;
-	bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK &&
-		  PQntuples(r) == 1;
+	bool ok =
+		r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
 
 	pthread_mutex_lock(&pg->cb_lock);
 	snprintf(pg->owner_pid, sizeof(pg->owner_pid), "%s",
@@ -664,7 +663,8 @@ static void *pg_listen_main(void *arg)
 			break;
 		if (!c)
 			continue;
-		if (!PQconsumeInput(c->db) || PQstatus(c->db) != CONNECTION_OK) {
+		if (!PQconsumeInput(c->db) ||
+		    PQstatus(c->db) != CONNECTION_OK) {
 			log_msg(LL_WARN, "PostgreSQL listener: %s",
 				PQerrorMessage(c->db));
 			pg_conn_free(c);
@@ -805,7 +805,8 @@ struct stor_meta *stor_pg_new(const char *conninfo, struct err *e)
 	if (!pg->listen_conn)
 		goto fail;
 	if (pthread_create(&pg->listener, NULL, pg_listen_main, pg)) {
-		err_set(e, ERR_INTERNAL, "cannot start the PostgreSQL listener");
+		err_set(e, ERR_INTERNAL,
+			"cannot start the PostgreSQL listener");
 		goto fail;
 	}
 	pg->listening = true;

@@ -108,9 +108,9 @@ static int pg_claim_row(void *arg, PGresult *r, int row, struct err *e)
 
 /* A running job whose lease ran out or whose owner's session is gone;
  * $1 is now. */
-#define PG_STALE                                                            \
-	"state = 'running' AND (lease < $1 OR (owner_pid IS NOT NULL"       \
-	" AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a"                 \
+#define PG_STALE                                                               \
+	"state = 'running' AND (lease < $1 OR (owner_pid IS NOT NULL"          \
+	" AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a"                    \
 	" WHERE a.pid = owner_pid AND a.backend_start = owner_start)))"
 
 /* Runs a claim statement: 1 with *job filled, 0 when nothing was due. */
@@ -454,7 +454,8 @@ static const struct pg_stmt pg_scan_rearm_q = {
 	" gen = gen + 1, updated = $1"
 	" WHERE state IN ('running', 'waiting')"
 	" OR (state = 'done' AND digest IN"
-	"  (SELECT digest FROM scan_results WHERE checked_db IS DISTINCT FROM $2::text))",
+	"  (SELECT digest FROM scan_results"
+	"   WHERE checked_db IS DISTINCT FROM $2::text))",
 };
 
 static int pg_scan_rearm(struct stor_meta *m, const char *db_version, size_t *n,
@@ -527,7 +528,7 @@ static int pg_claim_many_row(void *arg, PGresult *r, int row, struct err *e)
 	struct pg_claim_many *a = arg;
 	struct stor_scan_job *job;
 
-	/* Every row is read: the statement commits when it is done. */
+	/* The LIMIT keeps to max; a guard all the same. */
 	if (a->got == a->max)
 		return 0;
 	job = &a->jobs[a->got];
