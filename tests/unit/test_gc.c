@@ -422,25 +422,34 @@ static void *pin_gc_thread(void *arg)
 	return NULL;
 }
 
-static void test_gc_waits_for_pin(void **state)
+/* gc of fx's store waits while `holder` (a store on the same metadata)
+ * holds the shared pin over unreferenced blob d, then frees it. */
+static void gc_waits_for(struct fx *fx, struct stor *holder,
+			 const struct digest *d)
 {
-	struct fx *fx = *state;
 	struct pin_gc pg = {fx, {0}, 0};
 	struct err e = ERR_INIT;
-	struct digest d = push_blob(fx, REPO, "pinned");
 	pthread_t t;
 	int pin;
 
-	assert_int_equal(stor_pin(fx->st, false, &pin, &e), 0);
+	assert_int_equal(stor_pin(holder, false, &pin, &e), 0);
 	assert_int_equal(pthread_create(&t, NULL, pin_gc_thread, &pg), 0);
 	usleep(300 * 1000);
 	assert_int_equal(pg.done, 0);
-	assert_true(blob_exists(fx, &d));
+	assert_true(blob_exists(fx, d));
 	stor_unpin(pin);
 	pthread_join(t, NULL);
 	assert_int_equal(pg.done, 1);
 	assert_int_equal(pg.s.blobs, 1);
-	assert_false(blob_exists(fx, &d));
+	assert_false(blob_exists(fx, d));
+}
+
+static void test_gc_waits_for_pin(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = push_blob(fx, REPO, "pinned");
+
+	gc_waits_for(fx, fx->st, &d);
 }
 
 /* On PostgreSQL, a push in flight on another node (a store of its own
@@ -448,13 +457,10 @@ static void test_gc_waits_for_pin(void **state)
 static void test_gc_waits_for_other_node(void **state)
 {
 	struct fx *fx = *state;
-	struct pin_gc pg = {fx, {0}, 0};
-	struct err e = ERR_INIT;
 	struct digest d = push_blob(fx, REPO, "pinned on another node");
+	struct err e = ERR_INIT;
 	struct stor *node2;
 	char dir2[300];
-	pthread_t t;
-	int pin;
 
 	if (!tmpstore_pg())
 		skip(); /* a sqlite store has one owner */
@@ -462,16 +468,7 @@ static void test_gc_waits_for_other_node(void **state)
 	assert_int_equal(mkdir(dir2, 0755), 0);
 	node2 = stor_open(dir2, &e);
 	assert_non_null(node2);
-	assert_int_equal(stor_pin(node2, false, &pin, &e), 0);
-	assert_int_equal(pthread_create(&t, NULL, pin_gc_thread, &pg), 0);
-	usleep(300 * 1000);
-	assert_int_equal(pg.done, 0);
-	assert_true(blob_exists(fx, &d));
-	stor_unpin(pin);
-	pthread_join(t, NULL);
-	assert_int_equal(pg.done, 1);
-	assert_int_equal(pg.s.blobs, 1);
-	assert_false(blob_exists(fx, &d));
+	gc_waits_for(fx, node2, &d);
 	stor_free(node2);
 }
 
