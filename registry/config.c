@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "storage/storage.h"
 
 #include "common/banned.h"
 
@@ -34,6 +35,9 @@ const struct opt cfg_options[] = {
 	 "or :port (127.0.0.1)"},
 	{"data", OPT_STRING, 0, 0, "./var", CFG_OFF(data), NULL, "DIR",
 	 "data directory (blobs, uploads, meta.db)"},
+	{"meta", OPT_STRING, 0, 0, NULL, CFG_OFF(meta), NULL, "URL",
+	 "metadata in PostgreSQL (postgres://... or a libpq conninfo; "
+	 "password from PGPASSWORD or ~/.pgpass) instead of DIR/meta.db"},
 	{"threads", OPT_INT, 0, 256, "0", CFG_OFF(threads), NULL, "N",
 	 "event-loop threads; 0 = one per core"},
 	{"tls-cert", OPT_STRING, 0, 0, NULL, CFG_OFF(tls_cert), NULL, "FILE",
@@ -259,6 +263,8 @@ int cfg_from_args(struct cfg *c, int argc, char **argv, bool *help,
 	opt_args_release(&args);
 	if (rc == 0 && !*help)
 		rc = cfg_validate(c, e);
+	if (rc == 0 && !*help)
+		rc = stor_meta_set(c->meta, e);
 	/* Without sign-in, only this host may reach us unless asked for. */
 	if (rc == 0 && !*help && c->listen[0] == ':' && cfg_auth_none(c)) {
 		char *l = xasprintf("127.0.0.1%s", c->listen);

@@ -30,6 +30,7 @@ struct cfg {
 	char *listen;	      /* host:port */
 	char *metrics_listen; /* host:port of /metrics alone, or NULL */
 	char *data;   /* data directory */
+	char *meta;   /* PostgreSQL URL or conninfo; NULL: sqlite */
 	int threads;  /* event-loop threads, 0 = cores */
 	char *tls_cert;
 	char *tls_key;

@@ -207,16 +207,37 @@ static int64_t meta_mtime(const char *dir)
 	return newest;
 }
 
+/* stor_meta_set()'s; set before any store opens, read-only after. */
+static char *stor_meta_url;
+
+int stor_meta_set(const char *url, struct err *e)
+{
+	if (url && *url && !stor_meta_is_pg(url))
+		return err_set(e, ERR_INVALID,
+			       "--meta: want a postgres:// URL or a libpq "
+			       "conninfo (key=value ...)");
+	free(stor_meta_url);
+	stor_meta_url = url && *url ? xstrdup(url) : NULL;
+	return 0;
+}
+
+bool stor_meta_shared(void)
+{
+	return stor_meta_url != NULL;
+}
+
 struct stor *stor_open(const char *dir, struct err *e)
 {
 	struct stor *st = xcalloc(1, sizeof(*st));
 
 	st->dir = xstrdup(dir);
-	st->meta_written = meta_mtime(dir);
+	if (!stor_meta_url)
+		st->meta_written = meta_mtime(dir);
 	pthread_mutex_init(&st->lock, NULL);
 	st->blobs = stor_fs_new(dir, e);
 	if (st->blobs)
-		st->meta = stor_sqlite_new(dir, e);
+		st->meta = stor_meta_url ? stor_pg_new(stor_meta_url, e)
+					 : stor_sqlite_new(dir, e);
 	if (!st->meta) {
 		stor_free(st);
 		return NULL;
@@ -270,6 +291,14 @@ int stor_meta_stats(struct stor *st, bool with_blobs,
 		return err_set(e, ERR_UNSUPPORTED,
 			       "this metadata backend keeps no counts");
 	return st->meta->ops->stats(st->meta, with_blobs, out, e);
+}
+
+void stor_scan_on_final(struct stor *st,
+			void (*fn)(void *arg, const struct digest *dg),
+			void *arg)
+{
+	if (st->meta->scanq->on_final)
+		st->meta->scanq->on_final(st->meta, fn, arg);
 }
 
 int64_t stor_meta_written(const struct stor *st)

@@ -46,6 +46,16 @@
 struct stor;
 struct stor_upload;
 
+/* Where stor_open() keeps the metadata from now on, for the whole
+ * process: NULL (the default) for DIR/meta.db, or a PostgreSQL database as
+ * a postgres:// URL or a libpq conninfo ("host=... dbname=..."; a password
+ * is best left to PGPASSWORD or ~/.pgpass).  ERR_INVALID for anything
+ * else.  With PostgreSQL, several processes (nodes) may share the
+ * metadata; DIR still holds the blobs, uploads and locks of this one. */
+int stor_meta_set(const char *url, struct err *e);
+/* Whether stor_open() keeps the metadata outside DIR (PostgreSQL). */
+bool stor_meta_shared(void);
+
 /* Opens (creating if needed) the store under dir. */
 struct stor *stor_open(const char *dir, struct err *e);
 /* Closes the database and any cached upload handles (their data stays on
@@ -365,6 +375,14 @@ int stor_scan_wait(struct stor *st, const struct stor_scan_job *job,
  * with_report. */
 int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		  struct stor_scan *out, struct err *e);
+/* Calls fn (from another thread) when a scan of dg ends on any node that
+ * shares the metadata, this one included (PostgreSQL: NOTIFY); a
+ * store only one process uses never calls it (the scan service says so
+ * in process).  fn NULL stops the calls; once it returns none is left
+ * running. */
+void stor_scan_on_final(struct stor *st,
+			void (*fn)(void *arg, const struct digest *dg),
+			void *arg);
 /* Deletes the job and result of dg unless a repository still has dg. */
 int stor_scan_forget(struct stor *st, const struct digest *dg, struct err *e);
 /* After a vulnerability DB change: every done job whose result was not

@@ -124,6 +124,7 @@ static void test_bad_flags(void **state UNUSED)
 	check_bad("not one of", "--log-level", "loud", NULL);
 	check_bad("go together", "--tls-cert", "c.pem", NULL);
 	check_bad("--data is empty", "--data", "", NULL);
+	check_bad("want a postgres:// URL", "--meta", "mysql://db/x", NULL);
 }
 
 static char *write_tmp(const char *text)
