@@ -32,6 +32,7 @@
 #include <openssl/ssl.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "registry/http/http.h"
 
 struct event;
@@ -97,6 +98,7 @@ struct http_worker {
 
 	struct http_conn_list conns;
 	uint64_t nreq;
+	uint64_t rid_seed; /* random: request ids differ across restarts */
 	bool draining;
 	time_t date_at;
 	char date[40];
@@ -147,7 +149,8 @@ enum http_hstate { HS_URL, HS_FIELD, HS_VALUE, HS_DONE };
 struct http_req {
 	struct http_conn *conn;
 	struct http_worker *w;
-	char id[32];
+	char id[LOG_REQUEST_ID_MAX + 1]; /* X-Request-Id, ours or the client's */
+	char *user; /* http_req_set_user() */
 	struct timespec start;
 
 	/* Request line and headers, as parsed. */

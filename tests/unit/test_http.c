@@ -1941,7 +1941,7 @@ static void test_access_log(void **state)
 	assert_true(found);
 	assert_non_null(strstr(text, "listening on 127.0.0.1:"));
 	assert_null(strstr(text, "SECRET"));
-	assert_non_null(strstr(text, " 127.0.0.1\n"));
+	assert_non_null(strstr(text, " 127.0.0.1 request_id="));
 	free(text);
 }
 
