@@ -38,9 +38,10 @@ int log_level_parse(const char *s, enum log_level *out);
 void log_set_format(enum log_format f);
 /* Parses "text", "json"; -1 if unknown. */
 int log_format_parse(const char *s, enum log_format *out);
-/* Puts the level and format in the environment (CUSTOMS_LOG), for the
- * processes this one starts (the scan worker); log_env_import() there
- * applies them.  An unset or garbled variable changes nothing. */
+/* CUSTOMS_LOG="FORMAT,LEVEL" (json,info): export puts this process's
+ * settings there for the processes it starts (serve's scan workers);
+ * import, at the start of every command, applies it.  An unset or
+ * garbled variable changes nothing. */
 void log_env_export(void);
 void log_env_import(void);
 

@@ -1211,7 +1211,6 @@ int scan_worker_main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "--self-test"))
 		_exit(sb_self_test());
-	log_env_import(); /* serve's --log-level and --log-format */
 	/* Nothing of the parent's but the socket. */
 	close_range(SB_FD + 1, ~0U, 0);
 	if (sb_recv(SB_FD, SB_JOB_MAX, 0, &f) || f.kind != SB_JOB)
