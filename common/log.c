@@ -189,8 +189,23 @@ static void jw_str(struct log_jw *w, const char *s)
 	w->end--;
 	while (*u) {
 		const char *out = esc;
-		size_t len = utf8_seq(u), take = len;
+		size_t len, take;
 
+		/* Plain ASCII, the common case, goes in runs. */
+		for (len = 0; u[len] >= 0x20 && u[len] < 0x7f &&
+			      u[len] != '"' && u[len] != '\\';
+		     len++)
+			;
+		if (len) {
+			if (len > w->end - w->n)
+				len = w->end - w->n;
+			if (!len)
+				break;
+			jw_raw(w, (const char *)u, len);
+			u += len;
+			continue;
+		}
+		len = take = utf8_seq(u);
 		if (len == 0) {
 			out = "\\ufffd";
 			len = 6;

@@ -1162,10 +1162,9 @@ static void reply_head(struct http_req *req, int status, const char *ctype,
 	reply_plan(c, req);
 	if (req->method == HTTP_M_HEAD && req->user_clen >= 0)
 		clen = req->user_clen;
-	evbuffer_add_printf(out,
-			    "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Request-Id: %s\r\n",
-			    status, status_text(status),
-			    http_worker_date(c->w), req->id);
+	evbuffer_add_printf(
+		out, "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Request-Id: %s\r\n",
+		status, status_text(status), http_worker_date(c->w), req->id);
 	if (ctype && header_value_ok(ctype))
 		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
 	if (req->rhdrs)

@@ -401,8 +401,7 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 		char ds[DIGEST_STR_MAX];
 
 		log_msg(LL_INFO, "scan %s (%s): started, attempt %d",
-			digest_str(&job->digest, ds), job->repo,
-			job->attempts);
+			digest_str(&job->digest, ds), job->repo, job->attempts);
 	}
 	rs_worker_db(w);
 	j.dbv = w->db ? vulndb_version(w->db) : NULL;

@@ -300,7 +300,6 @@ static void test_drops_counted(void **state)
 	free(d.buf);
 }
 
-
 /* --- Line formats ------------------------------------------------------ */
 
 /* Parses one rendered JSON line: exactly one object, one line. */
@@ -333,13 +332,15 @@ static void test_json_hostile_strings(void **state)
 	/* Quotes, backslashes, control bytes, DEL, and UTF-8 that is
 	 * invalid: a lone continuation, an overlong NUL, a surrogate, a
 	 * cut sequence, a code point past U+10FFFF, 0xFF. */
-	static const char msg[] = "say \"hi\" \\ to\nthe\r\tlog\x01\x1b[31m\x7f"
-				  " \x80 \xc0\x80 \xed\xa0\x80 \xe2\x82 "
-				  "\xf4\x90\x80\x80 \xff ok: \xc3\xa9\xe2\x82\xac"
-				  "\xf0\x9f\x98\x80";
+	static const char msg[] =
+		"say \"hi\" \\ to\nthe\r\tlog\x01\x1b[31m\x7f"
+		" \x80 \xc0\x80 \xed\xa0\x80 \xe2\x82 "
+		"\xf4\x90\x80\x80 \xff ok: \xc3\xa9\xe2\x82\xac"
+		"\xf0\x9f\x98\x80";
 	static const char want[] =
 		"say \"hi\" \\ to\nthe\r\tlog\x01\x1b[31m\x7f"
-		" \xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd"
+		" \xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd "
+		"\xef\xbf\xbd\xef\xbf\xbd"
 		"\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd"
 		"\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd ok: \xc3\xa9\xe2\x82\xac"
 		"\xf0\x9f\x98\x80";
@@ -353,8 +354,8 @@ static void test_json_hostile_strings(void **state)
 	json_t *o;
 
 	(void)state;
-	n = log_render(line, sizeof(line), LOG_JSON, LL_WARN, "abc-\"123",
-		       f, 3, msg);
+	n = log_render(line, sizeof(line), LOG_JSON, LL_WARN, "abc-\"123", f, 3,
+		       msg);
 	assert_int_equal(strlen(line), n);
 	o = json_line(line, n);
 	assert_string_equal(jstr(o, "msg"), want);
@@ -413,7 +414,8 @@ static void test_text_format(void **state)
 	n = log_render(line, sizeof(line), LOG_TEXT, LL_INFO, "abc-123", f, 1,
 		       "GET /v2/ 200");
 	assert_int_equal(n, strlen(line));
-	assert_string_equal(line + 25, "info GET /v2/ 200 request_id=abc-123\n");
+	assert_string_equal(line + 25,
+			    "info GET /v2/ 200 request_id=abc-123\n");
 	n = log_render(line, sizeof(line), LOG_TEXT, LL_ERROR, "", NULL, 0,
 		       "plain");
 	assert_string_equal(line + 25, "error plain\n");
