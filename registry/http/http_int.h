@@ -149,7 +149,8 @@ enum http_hstate { HS_URL, HS_FIELD, HS_VALUE, HS_DONE };
 struct http_req {
 	struct http_conn *conn;
 	struct http_worker *w;
-	char id[LOG_REQUEST_ID_MAX + 1]; /* X-Request-Id, ours or the client's */
+	/* The request id: the client's X-Request-Id, or ours. */
+	char id[LOG_REQUEST_ID_MAX + 1];
 	char *user; /* http_req_set_user() */
 	struct timespec start;
 
