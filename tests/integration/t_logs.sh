@@ -3,8 +3,11 @@
 # scan worker's too); request ids: an incoming X-Request-Id is echoed and
 # carried by the request's access line and by the scan job its manifest
 # PUT queued; a request without one, or with a hostile one, gets an id of
-# ours.  --log-format text ends such lines with request_id=ID.
+# ours.  --log-format text ends such lines with request_id=ID.  With
+# sign-in, the access line names the user and a failed login's warning
+# the request.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/auth_lib.sh"
 need python3
 
 LOG=$TMP/server.log
@@ -114,4 +117,27 @@ grep -q ' info PUT /v2/logs/two/manifests/v1 201 .* 127.0.0.1 request_id=txt-9$'
 grep -q "scan $dg (logs/two): started, attempt 1 request_id=txt-9\$" "$LOG" ||
 	fail "text scan start line: $(grep "scan $dg" "$LOG")"
 grep -q '^{' "$LOG" && fail "a JSON line in text mode"
+
+# --- Signed in: the access line names the user; a failed login's warning
+# (logged off the event loop, where the password is checked) names the
+# request.
+: >"$LOG"
+add_user alice alice-pw
+start_server --auth basic --log-format json
+as alice alice-pw
+req GET /v2/ -H 'X-Request-Id: signed-in-1'
+expect 200
+as alice wrong-pw
+req GET /v2/ -H 'X-Request-Id: bad-pw-1'
+[ "$STATUS" = 401 ] || fail "a wrong password got $STATUS"
+[ "$(hdr X-Request-Id)" = bad-pw-1 ] || fail "401 without the id"
+wait_log '"msg":"auth: failed login'
+stop_server
+jq -e -s 'map(select(.request_id == "signed-in-1" and .path == "/v2/"))
+	| length == 1 and .[0].user == "alice"' "$LOG" >/dev/null ||
+	fail "no user on the access line: $(grep signed-in-1 "$LOG")"
+jq -e -s 'map(select(.request_id == "bad-pw-1")) | length == 2 and
+	any(.msg | startswith("auth: failed login")) and
+	any(.status == 401 and (has("user") | not))' "$LOG" >/dev/null ||
+	fail "the failed login's lines: $(grep bad-pw-1 "$LOG")"
 echo "ok"
