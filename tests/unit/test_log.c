@@ -348,13 +348,15 @@ static void test_json_hostile_strings(void **state)
 		{"path", "/v2/\"x\"/\n\xff", 0},
 		{"status", NULL, 404},
 		{"bytes", NULL, -1},
+		{"min", NULL, INT64_MIN},
+		{"zero", NULL, 0},
 	};
 	char line[4096];
 	size_t n;
 	json_t *o;
 
 	(void)state;
-	n = log_render(line, sizeof(line), LOG_JSON, LL_WARN, "abc-\"123", f, 3,
+	n = log_render(line, sizeof(line), LOG_JSON, LL_WARN, "abc-\"123", f, 5,
 		       msg);
 	assert_int_equal(strlen(line), n);
 	o = json_line(line, n);
@@ -364,6 +366,8 @@ static void test_json_hostile_strings(void **state)
 	assert_string_equal(jstr(o, "path"), "/v2/\"x\"/\n\xef\xbf\xbd");
 	assert_int_equal(json_integer_value(json_object_get(o, "status")), 404);
 	assert_int_equal(json_integer_value(json_object_get(o, "bytes")), -1);
+	assert_true(json_integer_value(json_object_get(o, "min")) == INT64_MIN);
+	assert_int_equal(json_integer_value(json_object_get(o, "zero")), 0);
 	/* RFC 3339, UTC, milliseconds. */
 	assert_int_equal(strlen(jstr(o, "ts")), 24);
 	assert_int_equal(jstr(o, "ts")[23], 'Z');
