@@ -1112,7 +1112,7 @@ void http_reply_header(struct http_req *req, const char *name,
 	if (req->replied || req->conn->dying)
 		return;
 	if (!header_name_ok(name) || !header_value_ok(value)) {
-		log_msg(LL_WARN, "%s: bad reply header dropped", req->id);
+		http_req_logf(req, LL_WARN, "bad reply header dropped");
 		return;
 	}
 	if (!strcasecmp(name, "Content-Length")) {
@@ -1137,7 +1137,7 @@ static bool reply_allowed(struct http_req *req)
 	if (req->conn->dying || req->close_notified)
 		return false;
 	if (req->replied) {
-		log_msg(LL_ERROR, "%s: second reply ignored", req->id);
+		http_req_logf(req, LL_ERROR, "second reply ignored");
 		return false;
 	}
 	return true;
@@ -1223,14 +1223,14 @@ static void reply_sendfile(struct http_conn *c, int fd, off_t off, off_t len)
 					EVBUF_FS_CLOSE_ON_FREE |
 						EVBUF_FS_DISABLE_LOCKING);
 	if (!seg) {
-		log_msg(LL_ERROR, "%s: cannot send file", c->req->id);
+		http_req_logf(c->req, LL_ERROR, "cannot send file");
 		close(fd);
 		c->close_after = true;
 		c->eof = true;
 		return;
 	}
 	if (evbuffer_add_file_segment(conn_output(c), seg, 0, len) < 0) {
-		log_msg(LL_ERROR, "%s: cannot queue file", c->req->id);
+		http_req_logf(c->req, LL_ERROR, "cannot queue file");
 		c->close_after = true;
 		c->eof = true;
 	}
@@ -1349,7 +1349,7 @@ void http_reply_file_ranges(struct http_req *req, const char *ctype, int fd,
 	file_parts_free(fp);
 	return;
 fail:
-	log_msg(LL_ERROR, "%s: cannot queue file parts", req->id);
+	http_req_logf(req, LL_ERROR, "cannot queue file parts");
 	if (seg)
 		evbuffer_file_segment_free(seg);
 	file_parts_free(fp);
@@ -1396,8 +1396,8 @@ void http_reply_abort(struct http_req *req)
 	req->stream_left = 0;
 	req->on_drain = NULL;
 	req->cut = true;
-	log_msg(LL_WARN, "%s: reply cut after %" PRIu64 " bytes", req->id,
-		req->bytes);
+	http_req_logf(req, LL_WARN, "reply cut after %" PRIu64 " bytes",
+		      req->bytes);
 	/* Freed at the end of this callback, or of the read callback this
 	 * kicks (from a defer); no lingering over a broken reply. */
 	c->close_after = true;

@@ -718,7 +718,7 @@ struct http_timer *http_timer_new(struct http_req *req, int secs,
 	memcpy(t->rid, req->id, sizeof(t->rid));
 	t->ev = evtimer_new(req->w->base, timer_fire, t);
 	if (!t->ev || evtimer_add(t->ev, &tv) < 0) {
-		log_msg(LL_ERROR, "%s: cannot arm a timer", req->id);
+		http_req_logf(req, LL_ERROR, "cannot arm a timer");
 		abort();
 	}
 	return t;

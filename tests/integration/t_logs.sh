@@ -28,20 +28,29 @@ wait_log() {
 	fail "no log line matching '$1'"
 }
 
+# push_scanned NAME ID: pushes image NAME to logs/NAME:v1, the manifest
+# PUT with X-Request-Id ID (expects it echoed), and waits for its scan
+# report; sets dg.
+push_scanned() {
+	local m
+
+	mkdir -p "$TMP/img"
+	m=$(make_image "$TMP/img" "$1")
+	push_blob "logs/$1" "$TMP/img/config-$1.json" >/dev/null
+	push_blob "logs/$1" "$TMP/img/layer-$1.tar.gz" >/dev/null
+	req PUT "/v2/logs/$1/manifests/v1" --data-binary "@$m" \
+		-H "Content-Type: $OCI_MANIFEST" -H "X-Request-Id: $2"
+	expect 201
+	[ "$(hdr X-Request-Id)" = "$2" ] ||
+		fail "X-Request-Id not echoed: '$(hdr X-Request-Id)'"
+	dg=$(sha256 "$m")
+	req GET "/v2/logs/$1/_customs/scan/$dg?wait=60"
+	expect 200
+}
+
 # --- JSON.
 start_server --log-format json --scan-workers 1
-mkdir -p "$TMP/img"
-m=$(make_image "$TMP/img" one)
-push_blob logs/one "$TMP/img/config-one.json" >/dev/null
-push_blob logs/one "$TMP/img/layer-one.tar.gz" >/dev/null
-req PUT /v2/logs/one/manifests/v1 --data-binary "@$m" \
-	-H "Content-Type: $OCI_MANIFEST" -H 'X-Request-Id: abc-123'
-expect 201
-[ "$(hdr X-Request-Id)" = abc-123 ] ||
-	fail "X-Request-Id not echoed: '$(hdr X-Request-Id)'"
-dg=$(sha256 "$m")
-req GET "/v2/logs/one/_customs/scan/$dg?wait=60"
-expect 200
+push_scanned one abc-123
 
 # No X-Request-Id: one of ours, in the reply and in the log.
 req GET /v2/
@@ -100,16 +109,7 @@ jq -e -s 'map(select(.method == "POST")) | length == 2 and
 # --- Text: the same facts, as request_id=ID at the end of the line.
 : >"$LOG"
 start_server --scan-workers 1
-m=$(make_image "$TMP/img" two)
-push_blob logs/two "$TMP/img/config-two.json" >/dev/null
-push_blob logs/two "$TMP/img/layer-two.tar.gz" >/dev/null
-req PUT /v2/logs/two/manifests/v1 --data-binary "@$m" \
-	-H "Content-Type: $OCI_MANIFEST" -H 'X-Request-Id: txt-9'
-expect 201
-[ "$(hdr X-Request-Id)" = txt-9 ] || fail "text: id not echoed"
-dg=$(sha256 "$m")
-req GET "/v2/logs/two/_customs/scan/$dg?wait=60"
-expect 200
+push_scanned two txt-9
 wait_log "scan $dg (logs/two): [a-z-]* in .* request_id=txt-9\$"
 stop_server
 grep -q ' info PUT /v2/logs/two/manifests/v1 201 .* 127.0.0.1 request_id=txt-9$' \
