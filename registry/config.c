@@ -16,6 +16,8 @@
 static const char *const cfg_log_levels[] = {"debug", "info", "warn", "error",
 					     NULL};
 
+static const char *const cfg_log_formats[] = {"text", "json", NULL};
+
 static const char *const cfg_auth_modes[] = {"none", "basic", "token", NULL};
 
 static const char *const cfg_allow_deny[] = {"allow", "deny", NULL};
@@ -54,6 +56,11 @@ const struct opt cfg_options[] = {
 	 "(MANIFEST_BLOB_UNKNOWN)"},
 	{"log-level", OPT_STRING, 0, 0, "info", CFG_OFF(log_level),
 	 cfg_log_levels, "LEVEL", "debug, info, warn or error"},
+	{"log-format", OPT_STRING, 0, 0, "text", CFG_OFF(log_format),
+	 cfg_log_formats, "FORMAT",
+	 "text, or json: one object per line (ts, level, msg, request_id, "
+	 "and an access line's method, path, status, bytes, duration_ms, "
+	 "remote, user)"},
 	{"port-file", OPT_STRING, 0, 0, NULL, CFG_OFF(port_file), NULL, "FILE",
 	 "write the bound port to FILE (useful with port 0)"},
 	{"scan-workers", OPT_INT, 0, 256, "0", CFG_OFF(scan_workers), NULL, "N",

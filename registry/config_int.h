@@ -37,6 +37,7 @@ struct cfg {
 	size_t max_manifest; /* bytes */
 	bool refuse_sparse;  /* manifests must list only content we hold */
 	char *log_level;     /* debug|info|warn|error */
+	char *log_format;    /* text|json */
 	char *port_file;     /* write the bound port here */
 	/* Scanning (scan.h, policy.h). */
 	int scan_workers;	    /* scan threads, 0 = cores */

@@ -346,6 +346,7 @@ int reg_serve_main(int argc, char **argv)
 	struct serve_metrics msrv = {0};
 	char *feeds = NULL;
 	enum log_level level;
+	enum log_format format;
 	struct cfg cfg;
 	bool help;
 	int rc = 1;
@@ -359,6 +360,9 @@ int reg_serve_main(int argc, char **argv)
 	}
 	if (log_level_parse(cfg.log_level, &level) == 0)
 		log_set_level(level);
+	if (log_format_parse(cfg.log_format, &format) == 0)
+		log_set_format(format);
+	log_env_export(); /* the scan workers log alike */
 	/* The event loops must never wait on a write to the log. */
 	if (log_async_start(0) < 0)
 		log_msg(LL_WARN, "serve: no logger thread: logs synchronously");

@@ -143,6 +143,9 @@ static const char *const sq_migrations[] = {
 	"ALTER TABLE scan_results ADD COLUMN report_blob TEXT;"
 	"CREATE INDEX scan_results_by_blob ON scan_results(report_blob)"
 	" WHERE report_blob IS NOT NULL;",
+	/* 4 -> 5: the request that queued a scan job (its X-Request-Id),
+	 * which the job's log lines carry; NULL for re-matches. */
+	"ALTER TABLE scan_jobs ADD COLUMN request_id TEXT;",
 };
 
 #define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))

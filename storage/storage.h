@@ -293,6 +293,9 @@ struct stor_scan_job {
 	char *repo;   /* the repository it was last pushed to */
 	int64_t gen;  /* generation at the claim */
 	int attempts; /* claims since it last finished, this one too */
+	/* The request that queued it (the log's request id of the thread
+	 * that pushed), or NULL (a re-match after a DB change). */
+	char *request_id;
 };
 void stor_scan_job_release(struct stor_scan_job *job);
 

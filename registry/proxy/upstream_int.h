@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "registry/proxy/upstream.h"
+#include "common/log.h"
 
 /* Tokens (and "this remote wants basic" notes) kept at most. */
 #define UPS_TOKENS_MAX 1024
@@ -28,6 +29,7 @@ struct ups_job {
 	struct ups_job *next;
 	ups_job_fn fn;
 	void *arg;
+	char rid[LOG_REQUEST_ID_MAX + 1]; /* the submitter's request id */
 };
 
 /* A cached token for (remote, scope), or with token NULL and scope "" the
