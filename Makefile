@@ -7,7 +7,7 @@
 CC ?= cc
 BUILD ?= build
 PKGS := libevent libevent_openssl libevent_pthreads openssl jansson sqlite3 libseccomp \
-	libarchive libcurl yajl libxml-2.0
+	libarchive libcurl yajl libpq libxml-2.0
 TEST_PKGS := cmocka
 
 # Debian packages: what building and running need (`make run`), then
@@ -15,13 +15,13 @@ TEST_PKGS := cmocka
 # tools that check the man pages, the unit and the Debian package.
 DEB_BUILD := build-essential pkg-config libevent-dev libssl-dev \
 	libjansson-dev libsqlite3-dev libarchive-dev libcurl4-openssl-dev \
-	libhttp-parser-dev libseccomp-dev libyajl-dev libxml2-dev ca-certificates
+	libhttp-parser-dev libseccomp-dev libyajl-dev libpq-dev libxml2-dev ca-certificates
 DEB_TEST := libcmocka-dev curl jq skopeo podman docker-registry docker.io \
 	buildah umoci containerd python3-prometheus-client \
 	xz-utils zstd apache2-utils openssl ca-certificates procps psmisc \
-	golang-go python3-jsonschema zip time \
+	golang-go python3-jsonschema zip time sqlite3 \
 	debhelper dpkg-dev fakeroot lintian man-db groff systemd debootstrap iproute2 \
-	ceph-mon ceph-osd radosgw ceph-common
+	postgresql ceph-mon ceph-osd radosgw ceph-common
 
 VERSION ?= 0.1.0
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -61,7 +61,7 @@ LIBS := $(foreach m,$(MODULES),$(if $(call module_srcs,$(m)),$(BUILD)/lib$(m).a)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps deps-build run test test-asan unit integration conformance conformance-reference \
+.PHONY: all deps deps-build run test test-asan unit unit-pg integration conformance conformance-reference \
 	bench bench-quick format clean check-deps install man FORCE
 all: $(BUILD)/customs
 
@@ -161,6 +161,17 @@ unit: $(UNIT_BINS)
 		echo "== $$t"; $$t || fail=1; \
 	done; exit $$fail
 
+# The storage suites once more, on a throw-away PostgreSQL (tests/pgtemp;
+# see tests/unit/tmpstore.h).
+PG_UNIT_BINS := $(addprefix $(BUILD)/tests/,test_storage test_scanq test_gc test_fsck)
+unit-pg: $(PG_UNIT_BINS)
+	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/customs-pg.XXXXXX"); \
+	ci=$$(tests/pgtemp start "$$d") || { rm -rf "$$d"; exit 1; }; \
+	fail=0; for t in $(PG_UNIT_BINS); do \
+		echo "== $$t (PostgreSQL)"; \
+		CUSTOMS_TEST_PG="$$ci" $$t || fail=1; \
+	done; tests/pgtemp stop "$$d"; rm -rf "$$d"; exit $$fail
+
 integration: all
 	BUILD=$(BUILD) tests/integration/run
 
@@ -175,6 +186,7 @@ conformance-reference:
 test: deps
 	$(MAKE) all $(UNIT_BINS)
 	$(MAKE) unit
+	$(MAKE) unit-pg
 	$(MAKE) integration
 	$(MAKE) conformance
 	$(MAKE) conformance-reference

@@ -345,6 +345,7 @@ static const struct auth_result *authz_who_keep(struct http_req *req,
 	*who = *res;
 	memset(res, 0, sizeof(*res));
 	http_req_attach(req, who, authz_who_free);
+	http_req_set_user(req, who->user); /* for the access line */
 	return who;
 }
 

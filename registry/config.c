@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "storage/storage.h"
 
 #include "common/banned.h"
 
@@ -14,6 +15,8 @@
 
 static const char *const cfg_log_levels[] = {"debug", "info", "warn", "error",
 					     NULL};
+
+static const char *const cfg_log_formats[] = {"text", "json", NULL};
 
 static const char *const cfg_auth_modes[] = {"none", "basic", "token", NULL};
 
@@ -27,8 +30,16 @@ const struct opt cfg_options[] = {
 	{"listen", OPT_STRING, 0, 0, ":5000", CFG_OFF(listen), NULL, "ADDR",
 	 "address to listen on: host:port, [v6]:port or :port (127.0.0.1 "
 	 "with --auth none, else every interface); port 0: any free one"},
+	{"metrics-listen", OPT_STRING, 0, 0, NULL, CFG_OFF(metrics_listen),
+	 NULL, "ADDR",
+	 "also serve /metrics, /healthz and /readyz, and nothing else, on "
+	 "ADDR, to anyone who reaches it (no sign-in): host:port, [v6]:port "
+	 "or :port (127.0.0.1)"},
 	{"data", OPT_STRING, 0, 0, "./var", CFG_OFF(data), NULL, "DIR",
 	 "data directory (blobs, uploads, meta.db)"},
+	{"meta", OPT_STRING, 0, 0, NULL, CFG_OFF(meta), NULL, "URL",
+	 "metadata in PostgreSQL (postgres://... or a libpq conninfo; "
+	 "password from PGPASSWORD or ~/.pgpass) instead of DIR/meta.db"},
 	STOR_OPT_ROWS(struct cfg, storage, s3),
 	{"threads", OPT_INT, 0, 256, "0", CFG_OFF(threads), NULL, "N",
 	 "event-loop threads; 0 = one per core"},
@@ -46,6 +57,11 @@ const struct opt cfg_options[] = {
 	 "(MANIFEST_BLOB_UNKNOWN)"},
 	{"log-level", OPT_STRING, 0, 0, "info", CFG_OFF(log_level),
 	 cfg_log_levels, "LEVEL", "debug, info, warn or error"},
+	{"log-format", OPT_STRING, 0, 0, "text", CFG_OFF(log_format),
+	 cfg_log_formats, "FORMAT",
+	 "text, or json: one object per line (ts, level, msg, request_id, "
+	 "and an access line's method, path, status, bytes, duration_ms, "
+	 "remote, user)"},
 	{"port-file", OPT_STRING, 0, 0, NULL, CFG_OFF(port_file), NULL, "FILE",
 	 "write the bound port to FILE (useful with port 0)"},
 	{"scan-workers", OPT_INT, 0, 256, "0", CFG_OFF(scan_workers), NULL, "N",
@@ -259,6 +275,8 @@ int cfg_from_args(struct cfg *c, int argc, char **argv, bool *help,
 	opt_args_release(&args);
 	if (rc == 0 && !*help)
 		rc = cfg_validate(c, e);
+	if (rc == 0 && !*help)
+		rc = stor_meta_set(c->meta, e);
 	/* Without sign-in, only this host may reach us unless asked for. */
 	if (rc == 0 && !*help && c->listen[0] == ':' && cfg_auth_none(c)) {
 		char *l = xasprintf("127.0.0.1%s", c->listen);
@@ -266,9 +284,27 @@ int cfg_from_args(struct cfg *c, int argc, char **argv, bool *help,
 		free(c->listen);
 		c->listen = l;
 	}
+	/* No one signs in there: this host only, unless a host is named. */
+	if (rc == 0 && !*help && c->metrics_listen &&
+	    c->metrics_listen[0] == ':') {
+		char *l = xasprintf("127.0.0.1%s", c->metrics_listen);
+
+		free(c->metrics_listen);
+		c->metrics_listen = l;
+	}
 	if (rc < 0)
 		cfg_release(c);
 	return rc;
+}
+
+static int cfg_check_listen(const char *flag, const char *v, struct err *e)
+{
+	if (cfg_listen_split(v, NULL, 0, NULL) == 0)
+		return 0;
+	return err_set(e, ERR_INVALID,
+		       "--%s %s: want host:port, [v6]:port or "
+		       ":port with a port from 0 to 65535",
+		       flag, v);
 }
 
 int cfg_validate(const struct cfg *c, struct err *e)
@@ -281,11 +317,10 @@ int cfg_validate(const struct cfg *c, struct err *e)
 			       "--tls-client-ca needs --tls-cert");
 	if (!c->listen || !*c->listen)
 		return err_set(e, ERR_INVALID, "--listen is empty");
-	if (cfg_listen_split(c->listen, NULL, 0, NULL) < 0)
-		return err_set(e, ERR_INVALID,
-			       "--listen %s: want host:port, [v6]:port or "
-			       ":port with a port from 0 to 65535",
-			       c->listen);
+	if (cfg_check_listen("listen", c->listen, e) < 0 ||
+	    (c->metrics_listen &&
+	     cfg_check_listen("metrics-listen", c->metrics_listen, e) < 0))
+		return -1;
 	if (!c->data || !*c->data)
 		return err_set(e, ERR_INVALID, "--data is empty");
 	if (c->storage && !strcmp(c->storage, "s3") &&

@@ -28,16 +28,19 @@
 #define cfg_list opt_list
 
 struct cfg {
-	char *listen; /* host:port */
+	char *listen;	      /* host:port */
+	char *metrics_listen; /* host:port of /metrics alone, or NULL */
 	char *data;   /* data directory */
 	char *storage;		 /* fs|s3: where blobs live */
 	struct stor_s3_opts s3;	 /* --s3-*: with --storage s3 */
+	char *meta;   /* PostgreSQL URL or conninfo; NULL: sqlite */
 	int threads;  /* event-loop threads, 0 = cores */
 	char *tls_cert;
 	char *tls_key;
 	size_t max_manifest; /* bytes */
 	bool refuse_sparse;  /* manifests must list only content we hold */
 	char *log_level;     /* debug|info|warn|error */
+	char *log_format;    /* text|json */
 	char *port_file;     /* write the bound port here */
 	/* Scanning (scan.h, policy.h). */
 	int scan_workers;	    /* scan threads, 0 = cores */

@@ -12,6 +12,7 @@
 #include <yajl/yajl_version.h>
 
 #include "auth/auth.h"
+#include "common/log.h"
 #include "registry/registry.h"
 #include "scanner/scanner.h"
 #include "storage/storage.h"
@@ -77,6 +78,9 @@ static int version(void)
 
 int main(int argc, char **argv)
 {
+	/* CUSTOMS_LOG=json,info: the log format and level of any subcommand
+	 * (serve sets it from its flags for the scan workers it starts). */
+	log_env_import();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

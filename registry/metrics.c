@@ -2,6 +2,7 @@
 #include "registry/metrics_int.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 #include <jansson.h>
 
 #include "registry/dbupdate_int.h"
+#include "registry/proxy/proxy.h"
 #include "registry/reply_int.h"
 #include "registry/scan/scan.h"
 #include "storage/storage.h"
@@ -396,6 +398,176 @@ static void rm_gauges(struct buf *b, struct reg_scan *scan)
 			 (long long)age);
 }
 
+/* --- Store, pull-through cache, feeds, sqlite ---------------------------- */
+
+static void rm_gauge(struct buf *b, const char *name, const char *help,
+		     long long v)
+{
+	rm_head(b, name, "gauge", help);
+	buf_addf(b, "%s %lld\n", name, v);
+}
+
+/* A counter without labels. */
+static void rm_counter(struct buf *b, const char *name, const char *help,
+		       uint64_t v)
+{
+	rm_head(b, name, "counter", help);
+	buf_addf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* The blobs' count costs a pass over every link: counted again at most
+ * once a minute, whoever scrapes how often. */
+#define RM_BLOBS_EVERY_S 60
+
+static struct {
+	pthread_mutex_t lock;
+	time_t at; /* 0: never */
+	int64_t blobs, bytes;
+} rm_blobs = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+
+/* Counts over the metadata: omitted where the backend keeps none. */
+static void rm_store(struct buf *b, struct stor *st)
+{
+	struct stor_meta_stats s;
+	struct err e = ERR_INIT;
+	time_t now = time(NULL);
+	bool fresh;
+	int rc;
+
+	pthread_mutex_lock(&rm_blobs.lock);
+	fresh = rm_blobs.at && now >= rm_blobs.at &&
+		now - rm_blobs.at < RM_BLOBS_EVERY_S;
+	rc = stor_meta_stats(st, !fresh, &s, &e);
+	if (rc == 0 && !fresh) {
+		rm_blobs.at = now;
+		rm_blobs.blobs = s.blobs;
+		rm_blobs.bytes = s.blob_bytes;
+	}
+	s.blobs = rm_blobs.blobs;
+	s.blob_bytes = rm_blobs.bytes;
+	pthread_mutex_unlock(&rm_blobs.lock);
+	if (rc < 0)
+		return;
+	rm_gauge(b, "customs_repositories", "Repositories in the store.",
+		 (long long)s.repos);
+	rm_gauge(b, "customs_manifests",
+		 "Manifests in the store (one per repository holding it).",
+		 (long long)s.manifests);
+	rm_gauge(b, "customs_blobs",
+		 "Blobs linked to at least one repository (counted at most "
+		 "once a minute).",
+		 (long long)s.blobs);
+	rm_gauge(b, "customs_blob_bytes",
+		 "Bytes of the blobs linked to a repository (those whose "
+		 "size was recorded at upload; at most once a minute).",
+		 (long long)s.blob_bytes);
+	rm_gauge(b, "customs_uploads_in_progress",
+		 "Open upload sessions (started, neither finished, "
+		 "cancelled nor expired).",
+		 (long long)s.uploads);
+}
+
+static void rm_proxy(struct buf *b, struct reg_proxy *p)
+{
+	static const char *const kinds[REG_PROXY_NKINDS] = {"manifest",
+							    "blob"};
+	static const char *const results[REG_PROXY_NRESULTS] = {
+		"hit", "stale", "miss"};
+	struct reg_proxy_stats s;
+
+	reg_proxy_stats(p, &s);
+	rm_head(b, "customs_proxy_requests_total", "counter",
+		"Pulls of proxied names, by kind and by whether the store "
+		"had it (hit), had it past --proxy-ttl (stale) or not (miss).");
+	for (size_t k = 0; k < REG_PROXY_NKINDS; k++)
+		for (size_t r = 0; r < REG_PROXY_NRESULTS; r++)
+			/* A blob never changes: never stale. */
+			if (k != REG_PROXY_BLOB || r != REG_PROXY_STALE)
+				buf_addf(b,
+					 "customs_proxy_requests_total{kind="
+					 "\"%s\",result=\"%s\"} %llu\n",
+					 kinds[k], results[r],
+					 (unsigned long long)s.requests[k][r]);
+	rm_counter(b, "customs_proxy_upstream_requests_total",
+		   "Requests to upstream registries (with their redirects and "
+		   "token requests).",
+		   s.upstream_transfers);
+	rm_head(b, "customs_proxy_upstream_errors_total", "counter",
+		"Upstream requests that failed, by why.");
+	for (size_t i = 0; i < REG_PROXY_NERRORS; i++)
+		buf_addf(b,
+			 "customs_proxy_upstream_errors_total{kind=\"%s\"} "
+			 "%llu\n",
+			 reg_proxy_error_name(i),
+			 (unsigned long long)s.upstream_errors[i]);
+	rm_counter(b, "customs_proxy_upstream_bytes_total",
+		   "Body bytes of successful upstream replies.",
+		   s.upstream_bytes);
+}
+
+/* One gauge sample per feed source, labelled with its name. */
+static void rm_source_sample(struct buf *b, const char *metric,
+			     const char *source, long long v)
+{
+	buf_addf(b, "%s{source=\"", metric);
+	rm_label_value(b, source);
+	buf_addf(b, "\"} %lld\n", v);
+}
+
+/* The feeds of the scheduled update (--db-source): none without it. */
+static void rm_sources(struct buf *b, struct reg_dbupdate *u)
+{
+	static const char *const names[] = {"customs_vulndb_source_records",
+					    "customs_vulndb_source_age_seconds",
+					    "customs_vulndb_source_failing"};
+	static const char *const helps[] = {
+		"Records of the feed source's last good copy.",
+		"Age of the feed source's last good copy.",
+		"1 when the source's last download or import failed."};
+	json_t *st = u ? reg_dbupdate_status(u) : NULL;
+	json_t *srcs = json_object_get(st, "sources"), *row;
+	size_t i;
+
+	for (size_t m = 0; m < 3; m++) {
+		rm_head(b, names[m], "gauge", helps[m]);
+		json_array_foreach(srcs, i, row) {
+			const char *name =
+				json_string_value(json_object_get(row, "name"));
+			json_t *err = json_object_get(row, "last_error");
+			json_t *v = m == 0   ? json_object_get(row, "records")
+				    : m == 1 ? json_object_get(row, "age_s")
+					     : NULL;
+
+			if (!name)
+				continue;
+			if (m == 2)
+				rm_source_sample(b, names[m], name,
+						 err && !json_is_null(err));
+			else if (json_is_integer(v))
+				rm_source_sample(b, names[m], name,
+						 (long long)json_integer_value(v));
+		}
+	}
+	json_decref(st);
+}
+
+static void rm_sqlite(struct buf *b)
+{
+	struct stor_busy_stats s;
+
+	stor_busy_stats(&s);
+	rm_counter(b, "customs_sqlite_busy_waits_total",
+		   "Statements that found meta.db locked and waited.", s.waits);
+	rm_counter(b, "customs_sqlite_busy_timeouts_total",
+		   "Waits for meta.db's lock that ran out (the statement "
+		   "failed).",
+		   s.gave_up);
+	rm_head(b, "customs_sqlite_busy_wait_seconds_total", "counter",
+		"Time statements spent waiting for meta.db's lock.");
+	buf_addf(b, "customs_sqlite_busy_wait_seconds_total %.6f\n",
+		 s.seconds);
+}
+
 /* --- Handlers ------------------------------------------------------------ */
 
 enum reg_status reg_metrics_healthz(struct reg_call *c)
@@ -443,10 +615,27 @@ static bool rm_loopback(const char *peer)
 	return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
 }
 
-enum reg_status reg_metrics_get(struct reg_call *c)
+static enum reg_status rm_reply(struct reg_call *c)
 {
 	struct buf b;
 
+	buf_init(&b, 0);
+	rm_requests(&b);
+	rm_scans(&b, c->ctx->st);
+	rm_counters(&b);
+	rm_gauges(&b, c->ctx->scan);
+	rm_store(&b, c->ctx->st);
+	rm_proxy(&b, c->ctx->proxy);
+	rm_sources(&b, c->ctx->dbupdate);
+	rm_sqlite(&b);
+	reg_reply_mem(c->req, 200, "text/plain; version=0.0.4; charset=utf-8",
+		      b.buf, b.len);
+	buf_release(&b);
+	return REG_DONE;
+}
+
+enum reg_status reg_metrics_get(struct reg_call *c)
+{
 	/* With auth on, the auth phase asked for admin; without, only
 	 * this host may look. */
 	if (!c->ctx->auth && !rm_loopback(http_req_peer(c->req))) {
@@ -454,13 +643,33 @@ enum reg_status reg_metrics_get(struct reg_call *c)
 				 "metrics are for loopback callers or admins");
 		return REG_DONE;
 	}
-	buf_init(&b, 0);
-	rm_requests(&b);
-	rm_scans(&b, c->ctx->st);
-	rm_counters(&b);
-	rm_gauges(&b, c->ctx->scan);
-	reg_reply_mem(c->req, 200, "text/plain; version=0.0.4; charset=utf-8",
-		      b.buf, b.len);
-	buf_release(&b);
-	return REG_DONE;
+	return rm_reply(c);
+}
+
+/* --metrics-listen: the three paths, to whoever reaches the address. */
+void reg_metrics_dispatch(struct http_req *req, void *arg)
+{
+	struct reg_call c = {.ctx = arg, .req = req};
+	const char *path = http_req_path(req);
+
+	if (strcmp(path, "/metrics") && strcmp(path, "/healthz") &&
+	    strcmp(path, "/readyz")) {
+		reg_reply_errorf(req, ERR_NOT_FOUND,
+				 "this listener serves /metrics, /healthz "
+				 "and /readyz only");
+		return;
+	}
+	if (http_req_method(req) != HTTP_M_GET) {
+		http_reply_header(req, "Allow", "GET");
+		reg_reply_errorf(req, ERR_UNSUPPORTED,
+				 "method %s not allowed here",
+				 http_req_method_name(req));
+		return;
+	}
+	if (!strcmp(path, "/metrics"))
+		rm_reply(&c);
+	else if (!strcmp(path, "/healthz"))
+		reg_metrics_healthz(&c);
+	else
+		reg_metrics_readyz(&c);
 }

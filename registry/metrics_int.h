@@ -47,6 +47,10 @@ void reg_metrics_draining(void);
 enum reg_status reg_metrics_healthz(struct reg_call *c);
 enum reg_status reg_metrics_readyz(struct reg_call *c);
 enum reg_status reg_metrics_get(struct reg_call *c);
+/* The dispatch of the --metrics-listen server (arg: the struct reg_ctx):
+ * GET /metrics, /healthz and /readyz, without sign-in or the loopback
+ * rule (its address is its access control); 404 for anything else. */
+void reg_metrics_dispatch(struct http_req *req, void *arg);
 
 /* Exposition helpers, exposed for the unit tests. */
 /* Appends v as a label value: backslash, double quote and newline escaped. */

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -30,6 +31,7 @@
 
 /* For the signal handler only: http_server_stop() is async-signal-safe. */
 static struct http_server *volatile serve_srv;
+static struct http_server *volatile serve_msrv; /* --metrics-listen */
 /* SIGHUP reloads the vulnerability DB (reg_scan_reload() is too). */
 static struct reg_scan *volatile serve_scan;
 
@@ -39,6 +41,9 @@ static void serve_on_signal(int sig)
 
 	(void)sig;
 	reg_metrics_draining();
+	if (srv)
+		http_server_stop(srv);
+	srv = serve_msrv;
 	if (srv)
 		http_server_stop(srv);
 }
@@ -149,6 +154,72 @@ static void serve_warn_open(const struct cfg *cfg)
 		cfg->listen);
 }
 
+/* --metrics-listen: a server of its own (one loop thread, a few
+ * connections: scrapers and probes), run on a thread beside the main one
+ * and stopped with it. */
+#define SERVE_METRICS_CONNS 64
+
+struct serve_metrics {
+	struct http_server *srv;
+	pthread_t thread;
+	bool running;
+};
+
+static void *serve_metrics_main(void *arg)
+{
+	http_server_run(arg);
+	return NULL;
+}
+
+static int serve_metrics_start(const struct cfg *cfg, struct reg_ctx *ctx,
+			       struct serve_metrics *m, struct err *e)
+{
+	struct http_config hc;
+	char host[256];
+	int rc;
+
+	if (!cfg->metrics_listen)
+		return 0;
+	serve_http_config(cfg, &hc);
+	hc.listen = cfg->metrics_listen;
+	hc.threads = 1;
+	hc.port_file = NULL;
+	hc.tls_client_ca = NULL; /* nobody signs in there */
+	hc.max_conns = SERVE_METRICS_CONNS;
+	m->srv = http_server_new(&hc, reg_metrics_dispatch, ctx, e);
+	if (!m->srv)
+		return -1;
+	rc = pthread_create(&m->thread, NULL, serve_metrics_main, m->srv);
+	if (rc)
+		return err_errno(e, ERR_INTERNAL, rc, "metrics thread");
+	m->running = true;
+	serve_msrv = m->srv;
+	log_msg(LL_INFO, "metrics and health checks on port %d "
+		"(--metrics-listen, no sign-in)", http_server_port(m->srv));
+	if (cfg_listen_split(cfg->metrics_listen, host, sizeof(host), NULL) ==
+		    0 &&
+	    !cfg_addr_loopback(host))
+		log_msg(LL_WARN,
+			"--metrics-listen %s: anyone who can reach this "
+			"address may read the metrics (repository counts, "
+			"upstream errors, feed sources)",
+			cfg->metrics_listen);
+	return 0;
+}
+
+/* Before anything the metrics read is freed. */
+static void serve_metrics_stop(struct serve_metrics *m)
+{
+	serve_msrv = NULL;
+	if (m->running) {
+		http_server_stop(m->srv);
+		pthread_join(m->thread, NULL);
+		m->running = false;
+	}
+	http_server_free(m->srv);
+	m->srv = NULL;
+}
+
 /* File descriptors that are not connections: sqlite (a database, its WAL
  * and shared memory per connection, a connection per thread), the event
  * bases, scan workers, upstream connections, logs and the store. */
@@ -161,6 +232,8 @@ static long serve_fd_reserve(const struct cfg *cfg)
 
 	if (cfg->mirror || cfg->upstream.n)
 		reserve += 8L * cfg->proxy_workers;
+	if (cfg->metrics_listen)
+		reserve += 2L * SERVE_METRICS_CONNS;
 	return reserve;
 }
 
@@ -270,8 +343,10 @@ int reg_serve_main(int argc, char **argv)
 	struct stor_lock *lock = NULL;
 	struct reg_gc *gc = NULL;
 	struct reg_scrub *scrub = NULL;
+	struct serve_metrics msrv = {0};
 	char *feeds = NULL;
 	enum log_level level;
+	enum log_format format;
 	struct cfg cfg;
 	bool help;
 	int rc = 1;
@@ -285,6 +360,9 @@ int reg_serve_main(int argc, char **argv)
 	}
 	if (log_level_parse(cfg.log_level, &level) == 0)
 		log_set_level(level);
+	if (log_format_parse(cfg.log_format, &format) == 0)
+		log_set_format(format);
+	log_env_export(); /* the scan workers log alike */
 	/* The event loops must never wait on a write to the log. */
 	if (log_async_start(0) < 0)
 		log_msg(LL_WARN, "serve: no logger thread: logs synchronously");
@@ -310,7 +388,7 @@ int reg_serve_main(int argc, char **argv)
 		goto fail;
 	serve_http_config(&cfg, &hc);
 	srv = http_server_new(&hc, serve_dispatch, &ctx, &e);
-	if (!srv)
+	if (!srv || serve_metrics_start(&cfg, &ctx, &msrv, &e) < 0)
 		goto fail;
 	serve_srv = srv;
 	serve_scan = ctx.scan;
@@ -329,6 +407,7 @@ out:
 	 * waits, freeing the pool an import never run).  Upstream
 	 * fetches end first: they kick the scan workers.  A gc run ends at
 	 * its next item. */
+	serve_metrics_stop(&msrv);
 	reg_gc_stop(gc);
 	reg_scrub_stop(scrub);
 	reg_dbupdate_stop(ctx.dbupdate);

@@ -220,6 +220,8 @@ struct reg_waiters *reg_waiters_new(struct stor *st, struct reg_scan *scan)
 	ws->st = st;
 	pthread_mutex_init(&ws->lock, NULL);
 	reg_scan_on_final(scan, waiters_final, ws);
+	/* Scans other nodes finish (shared metadata) wake ours too. */
+	stor_scan_on_final(st, waiters_final, ws);
 	return ws;
 }
 
@@ -229,6 +231,7 @@ void reg_waiters_free(struct reg_waiters *ws)
 
 	if (!ws)
 		return;
+	stor_scan_on_final(ws->st, NULL, NULL);
 	/* Only left if the HTTP server was not freed first. */
 	while ((h = ws->list)) {
 		ws->list = h->next;

@@ -58,6 +58,7 @@ struct work_job {
 	bool deferred;	/* lock */
 	struct timespec queued_at;
 	struct work_job *next;
+	char rid[LOG_REQUEST_ID_MAX + 1]; /* its lines name the request */
 };
 
 /* A queue and the threads that take from it. */
@@ -190,6 +191,7 @@ static void *work_main(void *arg)
 		pthread_mutex_lock(&w->lock);
 		cancelled = j->cancelled;
 		pthread_mutex_unlock(&w->lock);
+		log_set_request_id(j->rid);
 		if (!cancelled)
 			j->run(j->arg);
 		pthread_mutex_lock(&w->lock);
@@ -201,6 +203,7 @@ static void *work_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		if (cancelled)
 			work_end(j);
+		log_set_request_id(NULL);
 	}
 	return NULL;
 }
@@ -289,6 +292,8 @@ static int work_queue(struct reg_work *w, bool bulk, struct http_req *req,
 	j->run = run;
 	j->done = done;
 	j->arg = arg;
+	snprintf(j->rid, sizeof(j->rid), "%s",
+		 req ? http_req_id(req) : log_request_id());
 	clock_gettime(CLOCK_MONOTONIC, &j->queued_at);
 	/* A normal thread idle meanwhile times the first bulk job. */
 	if (bulk && !q->head)

@@ -45,6 +45,13 @@ int stor_scan_ecosystems(struct stor *st, char ***out, size_t *n, struct err *e)
 	};
 	struct eco_rows r = {NULL, 0, 0};
 
+	/* Reports kept as text predate the report blobs, and so any
+	 * PostgreSQL metadata: there it names none. */
+	if (stor_meta_of(st)->ops != &sq_meta_ops) {
+		*out = NULL;
+		*n = 0;
+		return 0;
+	}
 	if (sq_do(sq_of(stor_meta_of(st)), &q, eco_row, &r, e, "") < 0) {
 		for (size_t i = 0; i < r.n; i++)
 			free(r.v[i]);

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,8 +136,21 @@ static int gc_lock_open(const char *dir, const char *name, int *fd_out,
 	return 0;
 }
 
+/* Pins that the metadata backend holds too (stor_maint_ops.pin), by the
+ * pin's fd: stor_unpin() gets nothing else. */
+struct gc_pin {
+	int fd;
+	struct stor_meta *m;
+	bool exclusive;
+	struct gc_pin *next;
+};
+static pthread_mutex_t gc_pins_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct gc_pin *gc_pins;
+
 int stor_pin(struct stor *st, bool exclusive, int *fd_out, struct err *e)
 {
+	struct stor_meta *m = stor_meta_of(st);
+	struct gc_pin *p;
 	int fd;
 
 	if (gc_lock_open(stor_dir(st), "gc.lock", &fd, e) < 0)
@@ -148,14 +162,41 @@ int stor_pin(struct stor *st, bool exclusive, int *fd_out, struct err *e)
 		close(fd);
 		return -1;
 	}
+	if (m->maint->pin) {
+		if (m->maint->pin(m, exclusive, e) < 0) {
+			close(fd);
+			return -1;
+		}
+		p = xmalloc(sizeof(*p));
+		*p = (struct gc_pin){fd, m, exclusive, NULL};
+		pthread_mutex_lock(&gc_pins_lock);
+		p->next = gc_pins;
+		gc_pins = p;
+		pthread_mutex_unlock(&gc_pins_lock);
+	}
 	*fd_out = fd;
 	return 0;
 }
 
 void stor_unpin(int fd)
 {
-	if (fd >= 0)
-		close(fd);
+	struct gc_pin **pp, *p = NULL;
+
+	if (fd < 0)
+		return;
+	pthread_mutex_lock(&gc_pins_lock);
+	for (pp = &gc_pins; *pp; pp = &(*pp)->next)
+		if ((*pp)->fd == fd) {
+			p = *pp;
+			*pp = p->next;
+			break;
+		}
+	pthread_mutex_unlock(&gc_pins_lock);
+	if (p) {
+		p->m->maint->unpin(p->m, p->exclusive);
+		free(p);
+	}
+	close(fd);
 }
 
 struct stor_lock {

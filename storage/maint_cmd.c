@@ -30,6 +30,7 @@ struct maint_args {
 	char *data;
 	char *storage;
 	struct stor_s3_opts s3;
+	char *meta;
 	bool dry_run, untagged, quiet, repair, strict, force;
 	int64_t grace_s, upload_ttl_s;
 	int max_sweep_share;
@@ -42,6 +43,8 @@ struct maint_args {
 static const struct opt gc_opts[] = {
 	{"data", OPT_STRING, 0, 0, "./var", MO_OFF(data), NULL, "DIR",
 	 "data directory"},
+	{"meta", OPT_STRING, 0, 0, NULL, MO_OFF(meta), NULL, "URL",
+	 "metadata in PostgreSQL (as serve's --meta)"},
 	STOR_OPT_ROWS(struct maint_args, storage, s3),
 	{"dry-run", OPT_BOOL, 0, 0, NULL, MO_OFF(dry_run), NULL, NULL,
 	 "say what would be freed, free nothing"},
@@ -65,6 +68,8 @@ static const struct opt gc_opts[] = {
 static const struct opt fsck_opts[] = {
 	{"data", OPT_STRING, 0, 0, "./var", MO_OFF(data), NULL, "DIR",
 	 "data directory"},
+	{"meta", OPT_STRING, 0, 0, NULL, MO_OFF(meta), NULL, "URL",
+	 "metadata in PostgreSQL (as serve's --meta)"},
 	STOR_OPT_ROWS(struct maint_args, storage, s3),
 	{"repair", OPT_BOOL, 0, 0, NULL, MO_OFF(repair), NULL, NULL,
 	 "move corrupt blobs and stray files to DIR/quarantine/"},
@@ -105,7 +110,13 @@ static struct stor *maint_open(const char *cmd, const struct maint_args *a,
 	struct stor *st;
 	char *db;
 
-	db = xasprintf("%s/meta.db", a->data);
+	if (a->meta && stor_meta_set(a->meta, &e) < 0) {
+		fprintf(stderr, "customs %s: %s\n", cmd, e.msg);
+		return NULL;
+	}
+	/* With shared metadata, DIR holds this node's blobs alone. */
+	db = stor_meta_shared() ? xstrdup(a->data)
+				: xasprintf("%s/meta.db", a->data);
 	if (stat(db, &sb) < 0) {
 		fprintf(stderr, "customs %s: no store in %s (%s)\n", cmd,
 			a->data, strerror(errno));

@@ -675,6 +675,43 @@ static int sq_referrers(struct stor_meta *m, const char *repo,
 	return 0;
 }
 
+/* Columns 0.. into the int64_t array at arg. */
+static int sq_meta_stats_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	int64_t *v = arg;
+
+	(void)e;
+	for (int i = 0; i < sqlite3_column_count(s); i++)
+		v[i] = sqlite3_column_int64(s, i);
+	return 1;
+}
+
+static int sq_meta_stats(struct stor_meta *m, bool with_blobs,
+			 struct stor_meta_stats *out, struct err *e)
+{
+	static const struct sq_stmt counts = {
+		"count",
+		"SELECT (SELECT count(*) FROM repositories),"
+		" (SELECT count(*) FROM manifests),"
+		" (SELECT count(*) FROM uploads)",
+	};
+	/* One pass over the links, by digest (repo_blobs_by_digest). */
+	static const struct sq_stmt blobs = {
+		"count blobs",
+		"SELECT count(*), coalesce(sum(s.size), 0)"
+		" FROM (SELECT DISTINCT digest FROM repo_blobs) b"
+		" LEFT JOIN blob_sizes s ON s.digest = b.digest",
+	};
+	int64_t v[3] = {0, 0, 0}, b[2] = {-1, -1};
+
+	if (sq_do(sq_of(m), &counts, sq_meta_stats_row, v, e, "") < 0 ||
+	    (with_blobs &&
+	     sq_do(sq_of(m), &blobs, sq_meta_stats_row, b, e, "") < 0))
+		return -1;
+	*out = (struct stor_meta_stats){v[0], v[1], v[2], b[0], b[1]};
+	return 0;
+}
+
 const struct stor_meta_ops sq_meta_ops = {
 	.free = sq_free,
 	.blob_linked = sq_blob_linked,
@@ -697,4 +734,5 @@ const struct stor_meta_ops sq_meta_ops = {
 	.catalog = sq_catalog,
 	.referrers = sq_referrers,
 	.mf_repos = sq_mf_repos,
+	.stats = sq_meta_stats,
 };

@@ -7,6 +7,7 @@
  * each statement sits beside the function that runs it.
  */
 #include "storage/sqlite_int.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 
 #include <stdlib.h>
@@ -46,9 +47,9 @@ static bool sq_scan_final(enum stor_scan_state s)
 static const struct sq_stmt sq_scan_add_q = {
 	"enqueue scan",
 	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
-	" updated) VALUES (?1, ?2, 'queued', 0, ?3, ?3)"
+	" updated, request_id) VALUES (?1, ?2, 'queued', 0, ?3, ?3, ?4)"
 	" ON CONFLICT (digest) DO UPDATE SET"
-	" repo = excluded.repo,"
+	" repo = excluded.repo, request_id = excluded.request_id,"
 	" state = CASE WHEN state IN ('done', 'failed', 'waiting')"
 	"  THEN 'queued' ELSE state END,"
 	" attempts = CASE WHEN state IN ('done', 'failed')"
@@ -62,14 +63,22 @@ static const struct sq_stmt sq_scan_add_q = {
 static const struct sq_stmt sq_scan_add_child = {
 	"enqueue platform scan",
 	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
-	" updated, prio) VALUES (?1, ?2, 'queued', 0, ?3, ?3, ?4)"
-	" ON CONFLICT (digest) DO NOTHING",
+	" updated, prio, request_id) VALUES (?1, ?2, 'queued', 0, ?3, ?3, ?4,"
+	" ?5) ON CONFLICT (digest) DO NOTHING",
 };
+
+/* A job names the request that queued it (the thread's, common/log.h),
+ * so that its log lines do too. */
+static const char *sq_request_id(void)
+{
+	return *log_request_id() ? log_request_id() : NULL;
+}
 
 int sq_scan_add(struct sq_conn *c, const char *ds, const char *repo,
 		int64_t now, struct err *e)
 {
-	return sq_run(c, &sq_scan_add_q, NULL, NULL, e, "ssi", ds, repo, now);
+	return sq_run(c, &sq_scan_add_q, NULL, NULL, e, "ssis", ds, repo, now,
+		      sq_request_id());
 }
 
 static int sq_scan_enqueue(struct stor_meta *m, const char *repo,
@@ -81,11 +90,11 @@ static int sq_scan_enqueue(struct stor_meta *m, const char *repo,
 
 	digest_str(dg, ds);
 	if (if_absent)
-		n = sq_do(sq_of(m), &sq_scan_add_child, NULL, NULL, e, "ssii",
-			  ds, repo, sq_now(), (int64_t)0);
+		n = sq_do(sq_of(m), &sq_scan_add_child, NULL, NULL, e, "ssiis",
+			  ds, repo, sq_now(), (int64_t)0, sq_request_id());
 	else
-		n = sq_do(sq_of(m), &sq_scan_add_q, NULL, NULL, e, "ssi", ds,
-			  repo, sq_now());
+		n = sq_do(sq_of(m), &sq_scan_add_q, NULL, NULL, e, "ssis", ds,
+			  repo, sq_now(), sq_request_id());
 	return n < 0 ? -1 : 0;
 }
 
@@ -100,6 +109,7 @@ static int sq_claim_row(void *arg, sqlite3_stmt *s, struct err *e)
 		job->repo = xstrdup("");
 	job->gen = sqlite3_column_int64(s, 2);
 	job->attempts = sqlite3_column_int(s, 3);
+	job->request_id = sq_col_strdup(s, 4);
 	return 0;
 }
 
@@ -127,7 +137,7 @@ static int sq_scan_claim(struct stor_meta *m, int64_t lease_s,
 		" WHERE digest = (SELECT digest FROM scan_jobs"
 		"  WHERE state = 'queued' AND not_before <= ?1"
 		"  ORDER BY prio, created LIMIT 1)"
-		" RETURNING digest, repo, gen, attempts",
+		" RETURNING digest, repo, gen, attempts, request_id",
 	};
 	static const struct sq_stmt stale = {
 		"claim stale scan job",
@@ -136,7 +146,7 @@ static int sq_scan_claim(struct stor_meta *m, int64_t lease_s,
 		" WHERE digest = (SELECT digest FROM scan_jobs"
 		"  WHERE state = 'running' AND lease < ?1"
 		"  ORDER BY lease LIMIT 1)"
-		" RETURNING digest, repo, gen, attempts",
+		" RETURNING digest, repo, gen, attempts, request_id",
 	};
 	int ret;
 
@@ -426,6 +436,7 @@ static const struct sq_stmt sq_scan_rearm_q = {
 	"UPDATE scan_jobs SET"
 	" state = CASE WHEN state = 'done' THEN 'queued' ELSE state END,"
 	" prio = CASE WHEN state = 'done' THEN 1 ELSE prio END,"
+	" request_id = CASE WHEN state = 'done' THEN NULL ELSE request_id END,"
 	" gen = gen + 1, updated = ?1"
 	" WHERE state IN ('running', 'waiting')"
 	" OR (state = 'done' AND digest IN"
@@ -531,7 +542,7 @@ static int sq_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
 		"'queued'"
 		"   AND prio = 0 AND not_before <= ?1)"
 		"  ORDER BY created LIMIT ?3)"
-		" RETURNING digest, repo, gen, attempts",
+		" RETURNING digest, repo, gen, attempts, request_id",
 	};
 	struct sq_claim_many a = {jobs, max, 0};
 	int64_t now = sq_now();

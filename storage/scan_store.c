@@ -22,6 +22,8 @@ void stor_scan_job_release(struct stor_scan_job *job)
 		return;
 	free(job->repo);
 	job->repo = NULL;
+	free(job->request_id);
+	job->request_id = NULL;
 }
 
 void stor_scan_release(struct stor_scan *s)

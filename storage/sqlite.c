@@ -15,9 +15,11 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,7 +143,10 @@ static const char *const sq_migrations[] = {
 	"ALTER TABLE scan_results ADD COLUMN report_blob TEXT;"
 	"CREATE INDEX scan_results_by_blob ON scan_results(report_blob)"
 	" WHERE report_blob IS NOT NULL;",
-	/* 4 -> 5: an upload's blob-backend state (an S3 multipart upload's
+	/* 4 -> 5: the request that queued a scan job (its X-Request-Id),
+	 * which the job's log lines carry; NULL for re-matches. */
+	"ALTER TABLE scan_jobs ADD COLUMN request_id TEXT;",
+	/* 5 -> 6: an upload's blob-backend state (an S3 multipart upload's
 	 * id and parts, the running hash), so that any node goes on. */
 	"ALTER TABLE uploads ADD COLUMN blob_state TEXT;",
 };
@@ -164,6 +169,62 @@ int sq_fail(sqlite3 *db, const char *what, struct err *e)
 
 	return err_set(e, rc == SQLITE_FULL ? ERR_NOSPACE : ERR_DB,
 		       "meta.db: %s: %s", what, sqlite3_errmsg(db));
+}
+
+/* --- Busy waits -----------------------------------------------------------
+ *
+ * sqlite3_busy_timeout()'s waits, done by a handler of our own so that
+ * they can be counted (stor_busy_stats()): a statement that finds meta.db
+ * locked sleeps a little longer each time, SQ_BUSY_MS in all, then fails
+ * with SQLITE_BUSY. */
+
+static atomic_uint_fast64_t sq_busy_waits, sq_busy_gave_up, sq_busy_us;
+
+static int sq_busy(void *arg, int n)
+{
+	/* sqlite's own schedule (sqliteDefaultBusyCallback). */
+	static const int delays[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50};
+	const int ndelays = (int)(sizeof(delays) / sizeof(delays[0]));
+	int ms, before = 0;
+	struct timespec ts;
+
+	(void)arg;
+	if (n < ndelays) {
+		ms = delays[n];
+		for (int i = 0; i < n; i++)
+			before += delays[i];
+	} else {
+		ms = 100;
+		before = 228 + (n - ndelays) * 100; /* the table's sum */
+	}
+	if (before >= SQ_BUSY_MS) {
+		atomic_fetch_add_explicit(&sq_busy_gave_up, 1,
+					  memory_order_relaxed);
+		return 0;
+	}
+	if (ms > SQ_BUSY_MS - before)
+		ms = SQ_BUSY_MS - before;
+	if (n == 0)
+		atomic_fetch_add_explicit(&sq_busy_waits, 1,
+					  memory_order_relaxed);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	atomic_fetch_add_explicit(&sq_busy_us, (uint64_t)ms * 1000,
+				  memory_order_relaxed);
+	return 1;
+}
+
+void stor_busy_stats(struct stor_busy_stats *out)
+{
+	out->waits = atomic_load_explicit(&sq_busy_waits, memory_order_relaxed);
+	out->gave_up =
+		atomic_load_explicit(&sq_busy_gave_up, memory_order_relaxed);
+	out->seconds =
+		(double)atomic_load_explicit(&sq_busy_us,
+					     memory_order_relaxed) /
+		1e6;
 }
 
 /* --- Connections ---------------------------------------------------------- */
@@ -198,7 +259,7 @@ static struct sq_conn *sq_conn_open(struct sq *sq, struct err *e)
 			err_set(e, ERR_DB, "meta.db: cannot open %s", sq->path);
 		goto fail;
 	}
-	sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
+	sqlite3_busy_handler(c->db, sq_busy, NULL);
 	if (sqlite3_exec(c->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
 		sq_fail(c->db, "set pragmas", e);
 		goto fail;

@@ -235,6 +235,25 @@ int stor_opts_check_argv(int argc, char **argv, struct err *e)
 	return 0;
 }
 
+/* stor_meta_set()'s; set before any store opens, read-only after. */
+static char *stor_meta_url;
+
+int stor_meta_set(const char *url, struct err *e)
+{
+	if (url && *url && !stor_meta_is_pg(url))
+		return err_set(e, ERR_INVALID,
+			       "--meta: want a postgres:// URL or a libpq "
+			       "conninfo (key=value ...)");
+	free(stor_meta_url);
+	stor_meta_url = url && *url ? xstrdup(url) : NULL;
+	return 0;
+}
+
+bool stor_meta_shared(void)
+{
+	return stor_meta_url != NULL;
+}
+
 struct stor *stor_open(const char *dir, struct err *e)
 {
 	return stor_open_with(dir, NULL, e);
@@ -247,10 +266,12 @@ struct stor *stor_open_with(const char *dir, const struct stor_opts *o,
 	bool s3 = o && o->storage && !strcmp(o->storage, "s3");
 
 	st->dir = xstrdup(dir);
-	st->meta_written = meta_mtime(dir);
+	if (!stor_meta_url)
+		st->meta_written = meta_mtime(dir);
 	pthread_mutex_init(&st->lock, NULL);
 	/* The metadata first: S3 uploads keep their state in its rows. */
-	st->meta = stor_sqlite_new(dir, e);
+	st->meta = stor_meta_url ? stor_pg_new(stor_meta_url, e)
+				 : stor_sqlite_new(dir, e);
 	if (st->meta && s3 && !o->s3)
 		err_set(e, ERR_INVALID, "--storage s3 without its settings");
 	else if (st->meta)
@@ -300,6 +321,23 @@ struct stor_blobs *stor_blobs_of(struct stor *st)
 struct stor_meta *stor_meta_of(struct stor *st)
 {
 	return st->meta;
+}
+
+int stor_meta_stats(struct stor *st, bool with_blobs,
+		    struct stor_meta_stats *out, struct err *e)
+{
+	if (!st->meta->ops->stats)
+		return err_set(e, ERR_UNSUPPORTED,
+			       "this metadata backend keeps no counts");
+	return st->meta->ops->stats(st->meta, with_blobs, out, e);
+}
+
+void stor_scan_on_final(struct stor *st,
+			void (*fn)(void *arg, const struct digest *dg),
+			void *arg)
+{
+	if (st->meta->scanq->on_final)
+		st->meta->scanq->on_final(st->meta, fn, arg);
 }
 
 int64_t stor_meta_written(const struct stor *st)

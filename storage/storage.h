@@ -46,6 +46,16 @@
 struct stor;
 struct stor_upload;
 
+/* Where stor_open() keeps the metadata from now on, for the whole
+ * process: NULL (the default) for DIR/meta.db, or a PostgreSQL database as
+ * a postgres:// URL or a libpq conninfo ("host=... dbname=..."; a password
+ * is best left to PGPASSWORD or ~/.pgpass).  ERR_INVALID for anything
+ * else.  With PostgreSQL, several processes (nodes) may share the
+ * metadata; DIR still holds the blobs, uploads and locks of this one. */
+int stor_meta_set(const char *url, struct err *e);
+/* Whether stor_open() keeps the metadata outside DIR (PostgreSQL). */
+bool stor_meta_shared(void);
+
 /* Opens (creating if needed) the store under dir. */
 struct stor *stor_open(const char *dir, struct err *e);
 
@@ -351,6 +361,9 @@ struct stor_scan_job {
 	char *repo;   /* the repository it was last pushed to */
 	int64_t gen;  /* generation at the claim */
 	int attempts; /* claims since it last finished, this one too */
+	/* The request that queued it (the log's request id of the thread
+	 * that pushed), or NULL (a re-match after a DB change). */
+	char *request_id;
 };
 void stor_scan_job_release(struct stor_scan_job *job);
 
@@ -433,6 +446,14 @@ int stor_scan_wait(struct stor *st, const struct stor_scan_job *job,
  * with_report. */
 int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		  struct stor_scan *out, struct err *e);
+/* Calls fn (from another thread) when a scan of dg ends on any node that
+ * shares the metadata, this one included (PostgreSQL: NOTIFY); a
+ * store only one process uses never calls it (the scan service says so
+ * in process).  fn NULL stops the calls; once it returns none is left
+ * running. */
+void stor_scan_on_final(struct stor *st,
+			void (*fn)(void *arg, const struct digest *dg),
+			void *arg);
 /* Deletes the job and result of dg unless a repository still has dg. */
 int stor_scan_forget(struct stor *st, const struct digest *dg, struct err *e);
 /* After a vulnerability DB change: every done job whose result was not
@@ -638,6 +659,30 @@ int stor_recover(struct stor *st, struct stor_gc_stats *out, struct err *e);
  * stat per blob: callers cache it. */
 int stor_repo_usage(struct stor *st, const char *repo, int64_t *bytes,
 		    struct err *e);
+
+/* What the metadata holds, for /metrics: repositories, manifests, open
+ * upload sessions and, with_blobs, the blobs linked to at least one
+ * repository with the bytes of those whose size was recorded at upload
+ * (all but blobs stored by old versions; else both are -1).  Counts over
+ * the tables: the blobs' cost a pass over every link (about 0.1 s for
+ * 200,000), the rest an index scan each.  ERR_UNSUPPORTED where the
+ * metadata backend cannot count. */
+struct stor_meta_stats {
+	int64_t repos, manifests, uploads, blobs, blob_bytes;
+};
+int stor_meta_stats(struct stor *st, bool with_blobs,
+		    struct stor_meta_stats *out, struct err *e);
+
+/* How often, since the process started, a statement of any store found
+ * meta.db locked (by another writer, or another process) and waited for
+ * it, how many of those waits ran out (the statement failed),
+ * and the seconds spent waiting in all (for /metrics). */
+struct stor_busy_stats {
+	uint64_t waits;
+	uint64_t gave_up;
+	double seconds;
+};
+void stor_busy_stats(struct stor_busy_stats *out);
 
 /* What the stored reports name (eco_sqlite.c), for the feed updater to
  * fetch only what the images use: each package ecosystem once ("Debian",

@@ -198,6 +198,10 @@ struct stor_meta_ops {
 	/* The repositories that have manifest dg, in lexical order. */
 	int (*mf_repos)(struct stor_meta *m, const struct digest *dg,
 			char ***out, size_t *count, struct err *e);
+
+	/* stor_meta_stats(); NULL: the backend does not count. */
+	int (*stats)(struct stor_meta *m, bool with_blobs,
+		     struct stor_meta_stats *out, struct err *e);
 };
 
 struct stor_meta {
@@ -208,6 +212,10 @@ struct stor_meta {
 
 /* The sqlite3 backend: DIR/meta.db. */
 struct stor_meta *stor_sqlite_new(const char *dir, struct err *e);
+/* The PostgreSQL backend (pg.c): a postgres:// URL or a libpq conninfo. */
+struct stor_meta *stor_pg_new(const char *conninfo, struct err *e);
+/* Whether a --meta value names PostgreSQL (else it is not valid). */
+bool stor_meta_is_pg(const char *url);
 
 /* The backends of an open store (for scan_store.c and maintenance). */
 struct stor_blobs *stor_blobs_of(struct stor *st);
@@ -268,6 +276,11 @@ struct stor_scanq_ops {
 	int (*scan_finish_many)(struct stor_meta *m,
 				const struct stor_scan_outcome *v, size_t n,
 				struct err *e);
+	/* Calls fn (any thread) when a scan ends on another node; NULL fn
+	 * stops the calls.  NULL for a backend only one process uses. */
+	void (*on_final)(struct stor_meta *m,
+			 void (*fn)(void *arg, const struct digest *dg),
+			 void *arg);
 };
 
 /* --- Maintenance: gc, fsck, scrub, quotas --------------------------------
@@ -390,6 +403,11 @@ struct stor_maint_ops {
 	 * r->name. */
 	int (*check)(struct stor_meta *m, stor_row_fn fn, void *arg,
 		     struct err *e);
+	/* stor_pin() across processes that share the metadata but not
+	 * DIR/gc.lock (nodes): taken after the flock, released before.
+	 * NULL: the flock is enough. */
+	int (*pin)(struct stor_meta *m, bool exclusive, struct err *e);
+	void (*unpin)(struct stor_meta *m, bool exclusive);
 };
 
 #endif

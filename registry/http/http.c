@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -381,9 +383,11 @@ static void defer_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&w->lock);
 	while ((d = TAILQ_FIRST(&w->ready))) {
 		TAILQ_REMOVE(&w->ready, d, link);
+		log_set_request_id(http_req_id(d->req));
 		d->fn(d->req, d->arg);
 		free(d);
 	}
+	log_set_request_id(NULL);
 }
 
 void http_worker_drop_defers(struct http_worker *w, struct http_req *req)
@@ -463,6 +467,9 @@ static int worker_init(struct http_server *srv, struct http_worker *w,
 {
 	w->srv = srv;
 	w->idx = idx;
+	/* Without randomness the ids only repeat across restarts. */
+	if (getrandom(&w->rid_seed, sizeof(w->rid_seed), 0) < 0)
+		w->rid_seed = (uint64_t)time(NULL) << 8 | idx;
 	pthread_mutex_init(&w->lock, NULL);
 	TAILQ_INIT(&w->handoffs);
 	TAILQ_INIT(&w->defers);

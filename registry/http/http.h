@@ -34,8 +34,16 @@
  * HEAD replies keep Content-Length but send no body.  Every reply carries
  * Content-Length (never chunked) and the headers set with
  * http_reply_header().  One access-log line is written per request:
- * "id method path status bytes ms peer [note]" (raw path, never the query;
- * status 499 when the client left before a reply).
+ * "method path status bytes ms peer [note]" (raw path, never the query;
+ * status 499 when the client left before a reply); in JSON its fields are
+ * method, path, status, bytes, duration_ms, remote and user.
+ *
+ * Request ids: each request has one, the client's X-Request-Id when it is
+ * acceptable (http_request_id_ok()), else 16 random hex digits.  Every
+ * reply carries it as X-Request-Id, and every line logged by the
+ * request's callbacks carries it (common/log.h: the server sets the
+ * thread's request id around each callback); work handed to another
+ * thread takes http_req_id() along and sets it there.
  *
  * A client that half-closes its side still gets a reply to every complete
  * request it sent (pipelined ones included); then the connection closes.
@@ -141,7 +149,14 @@ const char *http_req_header(const struct http_req *req, const char *name);
 int64_t http_req_content_length(const struct http_req *req);
 bool http_req_has_body(const struct http_req *req);
 const char *http_req_peer(const struct http_req *req); /* "ip" */
-const char *http_req_id(const struct http_req *req);   /* for log lines */
+/* The request id (see above): for log lines, and for whatever outlives
+ * the request and should name it (a scan job, an event). */
+const char *http_req_id(const struct http_req *req);
+/* An incoming X-Request-Id we keep: 1 to LOG_REQUEST_ID_MAX bytes of
+ * visible ASCII (no space: text logs stay splittable). */
+bool http_request_id_ok(const char *s);
+/* The signed-in user, for the access line (copied). */
+void http_req_set_user(struct http_req *req, const char *user);
 bool http_req_is_tls(const struct http_req *req);
 /* The verified client certificate's subject CN, or NULL. */
 const char *http_req_client_cn(const struct http_req *req);

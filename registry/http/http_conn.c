@@ -188,12 +188,14 @@ static void conn_free(struct http_conn *c)
 
 	c->dying = true;
 	if (req) {
+		log_set_request_id(req->id);
 		conn_notify_close(c);
 		if (!req->replied)
 			req->status = 499; /* nginx: client closed request */
 		if (req->dispatched || req->replied)
 			http_req_log(req);
 		conn_req_end(c);
+		log_set_request_id(NULL);
 	}
 	TAILQ_REMOVE(http_worker_conns(w), c, link);
 	event_free(c->timer);
@@ -237,6 +239,7 @@ static void conn_request_done(struct http_conn *c)
 
 	http_req_log(req);
 	conn_req_end(c);
+	log_set_request_id(NULL); /* until the next request's dispatch */
 	c->out = OUT_NONE;
 	if (c->close_after || http_worker_stopping(c->w)) {
 		conn_close(c);
@@ -277,10 +280,10 @@ static void conn_fail(struct http_conn *c, int status)
 	}
 	evbuffer_add_printf(out,
 			    "HTTP/1.1 %d %s\r\nDate: %s\r\n"
-			    "Content-Type: text/plain\r\n"
+			    "Content-Type: text/plain\r\nX-Request-Id: %s\r\n"
 			    "Content-Length: %zu\r\nConnection: close\r\n\r\n"
 			    "%s\n",
-			    status, text, http_worker_date(c->w),
+			    status, text, http_worker_date(c->w), req->id,
 			    strlen(text) + 1, text);
 	req->replied = true;
 	req->status = status;
@@ -419,6 +422,7 @@ static void conn_dispatch(struct http_conn *c)
 	}
 	c->in = IN_HELD;
 	req->dispatched = true;
+	log_set_request_id(req->id);
 	c->srv->dispatch(req, c->srv->arg);
 	if (c->in == IN_HELD && !req->has_body)
 		c->in = IN_DRAIN; /* nothing to hold: read the message's end */
@@ -818,17 +822,32 @@ static void conn_read_body(struct http_conn *c)
 	}
 }
 
+/* Lines logged from here on name the connection's request, if it has
+ * one that a handler saw; conn_scope_end() forgets it again. */
+static void conn_scope(const struct http_conn *c)
+{
+	if (c->req && c->req->dispatched)
+		log_set_request_id(c->req->id);
+}
+
+static void conn_scope_end(void)
+{
+	log_set_request_id(NULL);
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
 
 	(void)bev;
+	conn_scope(c);
 	if (c->in == IN_BODY)
 		timer_arm(c, conn_cfg(c)->idle_timeout_s);
 	conn_process(c);
 	conn_read_body(c);
 	conn_process(c); /* what the parser left, if it paused */
 	conn_reap(c);
+	conn_scope_end();
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
@@ -836,8 +855,10 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	struct http_conn *c = arg;
 
 	(void)bev;
+	conn_scope(c);
 	conn_on_write(c);
 	conn_reap(c);
+	conn_scope_end();
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -845,8 +866,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	struct http_conn *c = arg;
 
 	(void)bev;
+	conn_scope(c);
 	conn_on_event(c, what);
 	conn_reap(c);
+	conn_scope_end();
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -855,8 +878,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	conn_scope(c);
 	conn_on_timeout(c);
 	conn_reap(c);
+	conn_scope_end();
 }
 
 /* Connection setup. */
@@ -1087,7 +1112,7 @@ void http_reply_header(struct http_req *req, const char *name,
 	if (req->replied || req->conn->dying)
 		return;
 	if (!header_name_ok(name) || !header_value_ok(value)) {
-		log_msg(LL_WARN, "%s: bad reply header dropped", req->id);
+		http_req_logf(req, LL_WARN, "bad reply header dropped");
 		return;
 	}
 	if (!strcasecmp(name, "Content-Length")) {
@@ -1112,7 +1137,7 @@ static bool reply_allowed(struct http_req *req)
 	if (req->conn->dying || req->close_notified)
 		return false;
 	if (req->replied) {
-		log_msg(LL_ERROR, "%s: second reply ignored", req->id);
+		http_req_logf(req, LL_ERROR, "second reply ignored");
 		return false;
 	}
 	return true;
@@ -1137,8 +1162,9 @@ static void reply_head(struct http_req *req, int status, const char *ctype,
 	reply_plan(c, req);
 	if (req->method == HTTP_M_HEAD && req->user_clen >= 0)
 		clen = req->user_clen;
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
-			    status_text(status), http_worker_date(c->w));
+	evbuffer_add_printf(
+		out, "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Request-Id: %s\r\n",
+		status, status_text(status), http_worker_date(c->w), req->id);
 	if (ctype && header_value_ok(ctype))
 		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
 	if (req->rhdrs)
@@ -1197,14 +1223,14 @@ static void reply_sendfile(struct http_conn *c, int fd, off_t off, off_t len)
 					EVBUF_FS_CLOSE_ON_FREE |
 						EVBUF_FS_DISABLE_LOCKING);
 	if (!seg) {
-		log_msg(LL_ERROR, "%s: cannot send file", c->req->id);
+		http_req_logf(c->req, LL_ERROR, "cannot send file");
 		close(fd);
 		c->close_after = true;
 		c->eof = true;
 		return;
 	}
 	if (evbuffer_add_file_segment(conn_output(c), seg, 0, len) < 0) {
-		log_msg(LL_ERROR, "%s: cannot queue file", c->req->id);
+		http_req_logf(c->req, LL_ERROR, "cannot queue file");
 		c->close_after = true;
 		c->eof = true;
 	}
@@ -1323,7 +1349,7 @@ void http_reply_file_ranges(struct http_req *req, const char *ctype, int fd,
 	file_parts_free(fp);
 	return;
 fail:
-	log_msg(LL_ERROR, "%s: cannot queue file parts", req->id);
+	http_req_logf(req, LL_ERROR, "cannot queue file parts");
 	if (seg)
 		evbuffer_file_segment_free(seg);
 	file_parts_free(fp);
@@ -1370,8 +1396,8 @@ void http_reply_abort(struct http_req *req)
 	req->stream_left = 0;
 	req->on_drain = NULL;
 	req->cut = true;
-	log_msg(LL_WARN, "%s: reply cut after %" PRIu64 " bytes", req->id,
-		req->bytes);
+	http_req_logf(req, LL_WARN, "reply cut after %" PRIu64 " bytes",
+		      req->bytes);
 	/* Freed at the end of this callback, or of the read callback this
 	 * kicks (from a defer); no lingering over a broken reply. */
 	c->close_after = true;

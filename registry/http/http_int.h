@@ -32,6 +32,7 @@
 #include <openssl/ssl.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "registry/http/http.h"
 
 struct event;
@@ -97,6 +98,7 @@ struct http_worker {
 
 	struct http_conn_list conns;
 	uint64_t nreq;
+	uint64_t rid_seed; /* random: request ids differ across restarts */
 	bool draining;
 	time_t date_at;
 	char date[40];
@@ -147,7 +149,9 @@ enum http_hstate { HS_URL, HS_FIELD, HS_VALUE, HS_DONE };
 struct http_req {
 	struct http_conn *conn;
 	struct http_worker *w;
-	char id[32];
+	/* The request id: the client's X-Request-Id, or ours. */
+	char id[LOG_REQUEST_ID_MAX + 1];
+	char *user; /* http_req_set_user() */
 	struct timespec start;
 
 	/* Request line and headers, as parsed. */
@@ -198,6 +202,14 @@ struct http_req {
 	bool logged;
 	char *log_note; /* http_req_log_note(): ends the access line */
 };
+
+/* log_msg() for a line about req: it names req's id whatever the
+ * thread's current one. */
+#define http_req_logf(req, level, ...)                                         \
+	do {                                                                   \
+		const struct log_field rid_ = {"request_id", (req)->id, 0};    \
+		log_fields((level), &rid_, 1, __VA_ARGS__);                    \
+	} while (0)
 
 /* http.c */
 struct http_conn_list *http_worker_conns(struct http_worker *w);

@@ -20,6 +20,26 @@
 /* Room for the NULs we add between the URL, names and values. */
 #define HBUF_SLACK(max_headers) ((size_t)(max_headers)*2 + 8)
 
+/* splitmix64's finaliser: a bijection, so a worker's ids never repeat
+ * before its counter wraps, and they look random. */
+static uint64_t rid_mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+bool http_request_id_ok(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s && s[n]; n++)
+		if (n >= LOG_REQUEST_ID_MAX || (unsigned char)s[n] <= ' ' ||
+		    (unsigned char)s[n] >= 0x7f)
+			return false;
+	return n > 0;
+}
+
 struct http_req *http_req_new(struct http_conn *c, struct http_worker *w)
 {
 	const struct http_config *cfg = &w->srv->cfg;
@@ -34,7 +54,8 @@ struct http_req *http_req_new(struct http_conn *c, struct http_worker *w)
 	req->clen = -1;
 	req->user_clen = -1;
 	clock_gettime(CLOCK_MONOTONIC, &req->start);
-	snprintf(req->id, sizeof(req->id), "%u-%" PRIu64, w->idx, ++w->nreq);
+	snprintf(req->id, sizeof(req->id), "%016" PRIx64,
+		 rid_mix(w->rid_seed + ++w->nreq * 0x9e3779b97f4a7c15ULL));
 	return req;
 }
 
@@ -57,6 +78,7 @@ void http_req_free(struct http_req *req)
 	free(req->raw_path);
 	free(req->query);
 	free(req->log_note);
+	free(req->user);
 	free(req);
 }
 
@@ -209,12 +231,23 @@ static int header_count(const struct http_req *req, const char *name)
 	return n;
 }
 
+/* The client's X-Request-Id replaces ours when it is acceptable; a
+ * hostile one (control bytes, kilobytes) is ignored, not cut. */
+static void take_request_id(struct http_req *req)
+{
+	const char *rid = http_req_header(req, "X-Request-Id");
+
+	if (http_request_id_ok(rid))
+		memcpy(req->id, rid, strlen(rid) + 1);
+}
+
 int http_req_finish_headers(struct http_req *req, const http_parser *p)
 {
 	if (hbuf_terminate(req) < 0)
 		return 431;
 	req->hstate = HS_DONE;
 	index_headers(req);
+	take_request_id(req);
 	req->method = method_from_parser(p->method);
 	req->method_name = http_method_str((enum http_parser_method)p->method);
 	req->chunked = p->flags & F_CHUNKED;
@@ -307,6 +340,16 @@ void http_req_log(struct http_req *req)
 	struct timespec now;
 	char path[512];
 	long ms;
+	struct log_field f[] = {
+		{"request_id", req->id, 0},
+		{"method", req->method_name, 0},
+		{"path", path, 0},
+		{"status", NULL, req->status},
+		{"bytes", NULL, (int64_t)req->bytes},
+		{"duration_ms", NULL, 0},
+		{"remote", http_conn_peer(req->conn), 0},
+		{"user", req->user, 0},
+	};
 
 	if (req->logged)
 		return;
@@ -317,11 +360,19 @@ void http_req_log(struct http_req *req)
 	log_path(req->raw_path ? req->raw_path : "-", path, sizeof(path));
 	reg_metrics_request(req->method, req->path, req->status,
 			    http_req_content_length(req), req->bytes, ms);
-	log_msg(reg_metrics_quiet(req->path) ? LL_DEBUG : LL_INFO,
-		"%s %s %s %d %" PRIu64 " %ld %s%s%s", req->id,
-		req->method_name, path, req->status, req->bytes, ms,
-		http_conn_peer(req->conn), req->log_note ? " " : "",
-		req->log_note ? req->log_note : "");
+	f[5].num = ms;
+	/* No user: the field is left out. */
+	log_fields(reg_metrics_quiet(req->path) ? LL_DEBUG : LL_INFO, f,
+		   req->user ? 8 : 7, "%s %s %d %" PRIu64 " %ld %s%s%s",
+		   req->method_name, path, req->status, req->bytes, ms,
+		   http_conn_peer(req->conn), req->log_note ? " " : "",
+		   req->log_note ? req->log_note : "");
+}
+
+void http_req_set_user(struct http_req *req, const char *user)
+{
+	free(req->user);
+	req->user = user ? xstrdup(user) : NULL;
 }
 
 void http_req_log_note(struct http_req *req, const char *note)
@@ -642,6 +693,7 @@ struct http_timer {
 	struct event *ev;
 	void (*fn)(void *arg);
 	void *arg;
+	char rid[LOG_REQUEST_ID_MAX + 1]; /* the request may be gone */
 };
 
 static void timer_fire(evutil_socket_t fd, short what, void *arg)
@@ -650,7 +702,9 @@ static void timer_fire(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	log_set_request_id(t->rid);
 	t->fn(t->arg);
+	log_set_request_id(NULL);
 }
 
 struct http_timer *http_timer_new(struct http_req *req, int secs,
@@ -661,9 +715,10 @@ struct http_timer *http_timer_new(struct http_req *req, int secs,
 
 	t->fn = fn;
 	t->arg = arg;
+	memcpy(t->rid, req->id, sizeof(t->rid));
 	t->ev = evtimer_new(req->w->base, timer_fire, t);
 	if (!t->ev || evtimer_add(t->ev, &tv) < 0) {
-		log_msg(LL_ERROR, "%s: cannot arm a timer", req->id);
+		http_req_logf(req, LL_ERROR, "cannot arm a timer");
 		abort();
 	}
 	return t;

@@ -211,6 +211,41 @@ enum reg_status reg_proxy_phase(struct reg_call *c)
 	return REG_DONE;
 }
 
+/* --- Counters ---------------------------------------------------------------
+ */
+
+_Static_assert(REG_PROXY_NERRORS == UPS_NFAILS,
+	       "proxy.h's error count follows upstream.h's");
+
+void px_count(struct reg_proxy *p, enum reg_proxy_kind k,
+	      enum reg_proxy_result r)
+{
+	atomic_fetch_add_explicit(&p->served[k][r], 1, memory_order_relaxed);
+}
+
+void reg_proxy_stats(struct reg_proxy *p, struct reg_proxy_stats *out)
+{
+	struct ups_stats u;
+
+	memset(out, 0, sizeof(*out));
+	if (!p)
+		return;
+	for (size_t k = 0; k < REG_PROXY_NKINDS; k++)
+		for (size_t r = 0; r < REG_PROXY_NRESULTS; r++)
+			out->requests[k][r] = atomic_load_explicit(
+				&p->served[k][r], memory_order_relaxed);
+	ups_stats(p->ups, &u);
+	out->upstream_transfers = u.transfers;
+	out->upstream_bytes = u.bytes;
+	for (size_t i = 0; i < UPS_NFAILS; i++)
+		out->upstream_errors[i] = u.fails[i];
+}
+
+const char *reg_proxy_error_name(size_t i)
+{
+	return ups_fail_name((enum ups_fail)i);
+}
+
 /* --- Freshness --------------------------------------------------------------
  */
 

@@ -62,6 +62,7 @@
 #define REGISTRY_PROXY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "registry/api_int.h"
@@ -88,5 +89,32 @@ void reg_proxy_map(struct reg_call *c);
  * push into one is refused (REG_DONE); REG_CONTINUE for the rest (local
  * names, lists, deletes, scans). */
 enum reg_status reg_proxy_phase(struct reg_call *c);
+
+/* What the cache did since start, for /metrics.  A client's GET or HEAD
+ * of a manifest or blob of a proxied name is a hit when the store served
+ * it without asking the upstream, stale when the store had the tag but
+ * past --proxy-ttl (the upstream is asked whether it changed), and a miss
+ * when the store lacked it.  Upstream transfers count every request to an
+ * upstream, the fetches of an image's blobs too. */
+enum reg_proxy_kind { REG_PROXY_MANIFEST, REG_PROXY_BLOB, REG_PROXY_NKINDS };
+enum reg_proxy_result {
+	REG_PROXY_HIT,
+	REG_PROXY_STALE,
+	REG_PROXY_MISS,
+	REG_PROXY_NRESULTS
+};
+#define REG_PROXY_NERRORS 11
+struct reg_proxy_stats {
+	uint64_t requests[REG_PROXY_NKINDS][REG_PROXY_NRESULTS];
+	uint64_t upstream_transfers;
+	uint64_t upstream_bytes; /* body bytes of successful replies */
+	/* Failed transfers by why; reg_proxy_error_name() names each. */
+	uint64_t upstream_errors[REG_PROXY_NERRORS];
+};
+/* Zeros when p is NULL (no upstream configured). */
+void reg_proxy_stats(struct reg_proxy *p, struct reg_proxy_stats *out);
+/* "connect", "timeout", "transfer", "refused", "too_large", "auth",
+ * "denied", "rate_limited", "server_error", "status", "content". */
+const char *reg_proxy_error_name(size_t i);
 
 #endif

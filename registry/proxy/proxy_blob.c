@@ -294,6 +294,7 @@ static int pxb_transfer(struct ups_conn *conn, struct pxb_fetch *f,
 		goto out;
 	}
 	if (x.length >= 0 && stor_upload_offset(f->u) != x.length) {
+		ups_note_fail(b->p->ups, UPS_FAIL_TRANSFER);
 		err_set(e, ERR_UPSTREAM, "upstream %s: blob %s cut short",
 			b->map.r->host, ds);
 		goto out;
@@ -363,6 +364,7 @@ static void pxb_run(struct ups_conn *conn, struct pxb *b)
 				/* Its fault, not the client's: a 502. */
 				struct err why = e;
 
+				ups_note_fail(p->ups, UPS_FAIL_CONTENT);
 				err_clear(&e);
 				err_set(&e, ERR_UPSTREAM,
 					"upstream %s sent other content for "
@@ -697,6 +699,7 @@ void px_blob_get(struct reg_proxy *p, struct reg_call *c,
 
 	/* Only a blob of this repository is served without the upstream. */
 	if (stor_blob_stat(p->st, map->local, &c->digest, &size, &e) == 0) {
+		px_count(p, REG_PROXY_BLOB, REG_PROXY_HIT);
 		api_blob_get(c);
 		return;
 	}
@@ -707,6 +710,7 @@ void px_blob_get(struct reg_proxy *p, struct reg_call *c,
 	/* A part of a blob neither stored nor on its way: just that part
 	 * (proxy_part.c).  One stored for another repository costs only a
 	 * HEAD upstream (pxb_confirm()). */
+	px_count(p, REG_PROXY_BLOB, REG_PROXY_MISS);
 	pthread_mutex_lock(&p->lock);
 	running = pxb_find(p, map->local, &c->digest) != NULL;
 	pthread_mutex_unlock(&p->lock);

@@ -20,6 +20,7 @@
 #define REGISTRY_PROXY_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -78,9 +79,15 @@ struct reg_proxy {
 	size_t nfresh;
 	struct px_partial *partials; /* newest first */
 	size_t npartials;
+
+	/* reg_proxy_stats() */
+	atomic_uint_fast64_t served[REG_PROXY_NKINDS][REG_PROXY_NRESULTS];
 };
 
 /* proxy.c */
+/* Counts a client's request (reg_proxy_stats()). */
+void px_count(struct reg_proxy *p, enum reg_proxy_kind k,
+	      enum reg_proxy_result r);
 /* The upstream of name, if any. */
 bool px_lookup(const struct reg_proxy *p, const char *name, struct px_map *m);
 /* Whether tag was confirmed by the upstream less than ttl ago. */

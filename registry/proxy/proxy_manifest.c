@@ -618,8 +618,10 @@ static int pxm_fetch(struct ups_conn *conn, struct pxm *m, struct err *e)
 			err_set(e, sub.code, "%s", sub.msg);
 		goto out;
 	}
-	if (pxm_check_digest(m, &x, e) < 0)
+	if (pxm_check_digest(m, &x, e) < 0) {
+		ups_note_fail(m->p->ups, UPS_FAIL_CONTENT);
 		goto out;
+	}
 	if (reg_manifest_parse(x.body.buf, x.body.len, x.ctype, &mf, &sub) <
 	    0) {
 		err_set(e, sub.code, "upstream %s: %s", m->map.r->host,
@@ -742,11 +744,13 @@ void px_manifest_get(struct reg_proxy *p, struct reg_call *c,
 		    ref->is_digest ? &ref->digest : NULL, &sm, &e) == 0) {
 		/* By digest it never changes; by tag while fresh. */
 		if (ref->is_digest || px_fresh(p, map->local, ref->tag)) {
+			px_count(p, REG_PROXY_MANIFEST, REG_PROXY_HIT);
 			pxm_serve_stored(c->ctx, c->req, map->local, sm);
 			return;
 		}
 		cached = sm->digest;
 		stor_manifest_free(sm);
+		px_count(p, REG_PROXY_MANIFEST, REG_PROXY_STALE);
 		pxm_join(p, c, map, &cached);
 		return;
 	}
@@ -754,5 +758,6 @@ void px_manifest_get(struct reg_proxy *p, struct reg_call *c,
 		reg_reply_error(c->req, &e);
 		return;
 	}
+	px_count(p, REG_PROXY_MANIFEST, REG_PROXY_MISS);
 	pxm_join(p, c, map, NULL);
 }

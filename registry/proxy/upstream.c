@@ -428,8 +428,13 @@ static size_t ups_write_cb(char *p, size_t size, size_t n, void *arg)
 			x->sink_failed = true;
 			return 0;
 		}
+		atomic_fetch_add_explicit(&call->c->u->n_bytes, len,
+					  memory_order_relaxed);
 		return len;
 	}
+	if (status / 100 == 2)
+		atomic_fetch_add_explicit(&call->c->u->n_bytes, len,
+					  memory_order_relaxed);
 	cap = status / 100 == 2 ? x->max_body : UPS_ERR_BODY_MAX;
 	if (x->body.len + len > cap) {
 		/* The start of an error is enough; the rest is not read. */
@@ -487,6 +492,24 @@ static bool ups_is_redirect(long status)
 	       status == 307 || status == 308;
 }
 
+/* Why curl failed, as the metrics count it. */
+static enum ups_fail ups_curl_fail(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return UPS_FAIL_TIMEOUT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+		return UPS_FAIL_CONNECT;
+	default:
+		return UPS_FAIL_TRANSFER;
+	}
+}
+
 /* One request of a transfer: to url, which is hop to r.  Our auth goes
  * only to r's own origin.  0 when it got a reply. */
 static int ups_request(struct ups_conn *c, const struct ups_remote *r,
@@ -502,10 +525,12 @@ static int ups_request(struct ups_conn *c, const struct ups_remote *r,
 	CURLcode rc;
 	int ret = -1;
 
-	if (left <= 0)
+	if (left <= 0) {
+		c->fail = UPS_FAIL_TIMEOUT;
 		return err_set(e, ERR_UPSTREAM,
 			       "upstream %s: no reply within the deadline",
 			       r->host);
+	}
 	ups_conn_setup(c, r, hop);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)left);
@@ -544,6 +569,7 @@ static int ups_request(struct ups_conn *c, const struct ups_remote *r,
 	if (rc == CURLE_OK) {
 		ret = 0;
 	} else if (c->refused) {
+		c->fail = UPS_FAIL_REFUSED;
 		ups_guard_error(c, r, url, e);
 	} else if (x->sink_failed) {
 		/* The receiver has its own reason; this is for the log. */
@@ -552,10 +578,12 @@ static int ups_request(struct ups_conn *c, const struct ups_remote *r,
 			"receiver",
 			r->host);
 	} else if (call.hdr_bomb) {
+		c->fail = UPS_FAIL_TOO_LARGE;
 		err_set(e, ERR_UPSTREAM,
 			"upstream %s: reply headers over %d bytes", r->host,
 			UPS_HEADERS_MAX);
 	} else if (call.too_large) {
+		c->fail = UPS_FAIL_TOO_LARGE;
 		err_set(e, ERR_TOO_LARGE,
 			"upstream %s: reply larger than %zu bytes", r->host,
 			x->max_body);
@@ -563,6 +591,7 @@ static int ups_request(struct ups_conn *c, const struct ups_remote *r,
 		err_set(e, ERR_UPSTREAM,
 			"upstream %s: the registry is stopping", r->host);
 	} else {
+		c->fail = ups_curl_fail(rc);
 		if (hop != UPS_HOP_ORIGIN)
 			ups_url_host(url, host, sizeof(host));
 		err_set(e, ERR_UPSTREAM, "upstream %s%s%s: %s", r->host,
@@ -604,6 +633,7 @@ static int ups_perform(struct ups_conn *c, const struct ups_remote *r,
 		if (!loc)
 			break; /* a 3xx without a Location is the reply */
 		if (hops == UPS_MAX_REDIRS) {
+			c->fail = UPS_FAIL_REFUSED;
 			err_set(e, ERR_UPSTREAM,
 				"upstream %s: more than %d redirects", r->host,
 				UPS_MAX_REDIRS);
@@ -611,6 +641,7 @@ static int ups_perform(struct ups_conn *c, const struct ups_remote *r,
 		}
 		hop = ups_hop_of(r, loc);
 		if (hop == UPS_HOP_REFUSED) {
+			c->fail = UPS_FAIL_REFUSED;
 			ups_url_host(loc, host, sizeof(host));
 			err_set(e, ERR_UPSTREAM,
 				"upstream %s: refused to follow its redirect "
@@ -628,6 +659,23 @@ out:
 	return ret;
 }
 
+/* What a transfer's end counts: its failure, or a reply we did not want
+ * (a 404 is an answer; 2xx and 3xx are what was asked for). */
+static void ups_count(struct ups_conn *c, const struct ups_xfer *x, int ret)
+{
+	enum ups_fail k = c->fail;
+
+	atomic_fetch_add_explicit(&c->u->n_transfers, 1, memory_order_relaxed);
+	if (ret == 0)
+		k = x->status == 401 || x->status == 403 ? UPS_FAIL_DENIED
+		    : x->status == 429			 ? UPS_FAIL_RATE_LIMITED
+		    : x->status >= 500			 ? UPS_FAIL_SERVER
+		    : x->status >= 400 && x->status != 404 ? UPS_FAIL_STATUS
+							   : UPS_FAIL_NONE;
+	if (k != UPS_FAIL_NONE)
+		ups_note_fail(c->u, k);
+}
+
 int ups_do(struct ups_conn *c, const struct ups_remote *r, struct ups_xfer *x,
 	   struct err *e)
 {
@@ -635,6 +683,8 @@ int ups_do(struct ups_conn *c, const struct ups_remote *r, struct ups_xfer *x,
 	char *scope = xasprintf("repository:%s:pull", x->repo), *auth = NULL;
 	bool basic;
 	int ret = -1;
+
+	c->fail = UPS_FAIL_NONE;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		free(auth);
@@ -653,14 +703,57 @@ int ups_do(struct ups_conn *c, const struct ups_remote *r, struct ups_xfer *x,
 		}
 		if (auth)
 			ups_token_drop(c->u, r, scope);
-		if (ups_token_fetch(c, r, &ch, scope, e) < 0)
+		if (ups_token_fetch(c, r, &ch, scope, e) < 0) {
+			if (c->fail == UPS_FAIL_NONE)
+				c->fail = UPS_FAIL_AUTH;
 			goto out;
+		}
 	}
 	ret = 0;
 out:
+	ups_count(c, x, ret);
 	free(auth);
 	free(scope);
 	return ret;
+}
+
+const char *ups_fail_name(enum ups_fail k)
+{
+	static const char *const names[UPS_NFAILS] = {
+		[UPS_FAIL_CONNECT] = "connect",
+		[UPS_FAIL_TIMEOUT] = "timeout",
+		[UPS_FAIL_TRANSFER] = "transfer",
+		[UPS_FAIL_REFUSED] = "refused",
+		[UPS_FAIL_TOO_LARGE] = "too_large",
+		[UPS_FAIL_AUTH] = "auth",
+		[UPS_FAIL_DENIED] = "denied",
+		[UPS_FAIL_RATE_LIMITED] = "rate_limited",
+		[UPS_FAIL_SERVER] = "server_error",
+		[UPS_FAIL_STATUS] = "status",
+		[UPS_FAIL_CONTENT] = "content",
+	};
+
+	return (unsigned)k < UPS_NFAILS ? names[k] : "none";
+}
+
+void ups_note_fail(struct ups *u, enum ups_fail k)
+{
+	if (u && (unsigned)k < UPS_NFAILS)
+		atomic_fetch_add_explicit(&u->n_fails[k], 1,
+					  memory_order_relaxed);
+}
+
+void ups_stats(struct ups *u, struct ups_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!u)
+		return;
+	out->transfers =
+		atomic_load_explicit(&u->n_transfers, memory_order_relaxed);
+	out->bytes = atomic_load_explicit(&u->n_bytes, memory_order_relaxed);
+	for (size_t i = 0; i < UPS_NFAILS; i++)
+		out->fails[i] = atomic_load_explicit(&u->n_fails[i],
+						     memory_order_relaxed);
 }
 
 /* --- Errors ------------------------------------------------------------------

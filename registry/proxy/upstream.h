@@ -179,6 +179,37 @@ void ups_xfer_release(struct ups_xfer *x);
 int ups_do(struct ups_conn *c, const struct ups_remote *r, struct ups_xfer *x,
 	   struct err *e);
 
+/* Counters for /metrics, since ups_new().  A transfer (one ups_do())
+ * that fails is counted once, by why; a 404 is an answer, not a failure,
+ * and the receiver's own refusals (on_start, sink) are not the
+ * upstream's. */
+enum ups_fail {
+	UPS_FAIL_CONNECT,      /* no connection: name, refused, TLS */
+	UPS_FAIL_TIMEOUT,      /* its deadline, or a stall */
+	UPS_FAIL_TRANSFER,     /* the connection broke, a body cut short */
+	UPS_FAIL_REFUSED,      /* a redirect or address the guard refused */
+	UPS_FAIL_TOO_LARGE,    /* a body or headers over their cap */
+	UPS_FAIL_AUTH,	       /* the token endpoint failed */
+	UPS_FAIL_DENIED,       /* 401 or 403 */
+	UPS_FAIL_RATE_LIMITED, /* 429 */
+	UPS_FAIL_SERVER,       /* 5xx */
+	UPS_FAIL_STATUS,       /* another status we did not ask for */
+	UPS_FAIL_CONTENT,      /* other bytes than the digest names */
+	UPS_NFAILS,
+	UPS_FAIL_NONE = UPS_NFAILS,
+};
+/* "connect", "timeout", ... (the metric's label). */
+const char *ups_fail_name(enum ups_fail k);
+struct ups_stats {
+	uint64_t transfers; /* ups_do() calls */
+	uint64_t bytes;	    /* body bytes of 2xx replies received */
+	uint64_t fails[UPS_NFAILS];
+};
+/* Zeros for NULL. */
+void ups_stats(struct ups *u, struct ups_stats *out);
+/* A failure the caller found in what a transfer brought (a digest). */
+void ups_note_fail(struct ups *u, enum ups_fail k);
+
 /* The error to give a client for an upstream reply that is not a success:
  * 404 keeps the upstream's code when it is BLOB_UNKNOWN, MANIFEST_UNKNOWN
  * or NAME_UNKNOWN (else notfound), 401/403 are DENIED, 429

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "registry/proxy/upstream.h"
+#include "common/log.h"
 
 /* Tokens (and "this remote wants basic" notes) kept at most. */
 #define UPS_TOKENS_MAX 1024
@@ -28,6 +29,7 @@ struct ups_job {
 	struct ups_job *next;
 	ups_job_fn fn;
 	void *arg;
+	char rid[LOG_REQUEST_ID_MAX + 1]; /* the submitter's request id */
 };
 
 /* A cached token for (remote, scope), or with token NULL and scope "" the
@@ -56,6 +58,9 @@ struct ups {
 	pthread_mutex_t tlock; /* the tokens */
 	struct ups_token *tokens;
 	size_t ntokens;
+
+	/* ups_stats(): relaxed atomics, no lock on the transfer path. */
+	atomic_uint_fast64_t n_transfers, n_bytes, n_fails[UPS_NFAILS];
 };
 
 struct ups_conn {
@@ -67,7 +72,8 @@ struct ups_conn {
 	const struct ups_remote *origin_r; /* whose address origin is */
 	bool origin_known; /* origin is the kind of its first address */
 	enum ups_addr_kind origin;
-	bool refused; /* a connection was refused for its address */
+	enum ups_fail fail; /* why the transfer in progress failed */
+	bool refused;	    /* a connection was refused for its address */
 	enum ups_addr_kind refused_kind;
 	char refused_ip[64];
 };

@@ -80,7 +80,9 @@ static void *ups_thread(void *arg)
 	/* After a stop the queue is still run: jobs clean up (their
 	 * transfers fail at once, as ups_cancel() has been called). */
 	while ((j = ups_next_job(c.u))) {
+		log_set_request_id(j->rid);
 		j->fn(&c, j->arg);
+		log_set_request_id(NULL);
 		free(j);
 	}
 	curl_easy_cleanup(c.curl);
@@ -165,6 +167,7 @@ void ups_submit(struct ups *u, ups_job_fn fn, void *arg)
 
 	j->fn = fn;
 	j->arg = arg;
+	memcpy(j->rid, log_request_id(), strlen(log_request_id()) + 1);
 	pthread_mutex_lock(&u->lock);
 	if (u->tail)
 		u->tail->next = j;

@@ -13,6 +13,10 @@
  * published before the report is stored and the job marked done: a client
  * that sees the report finds its referrer, and a crash in between
  * publishes again.
+ *
+ * Every line a job logs names the request that queued it (the push's
+ * request id, kept with the job); a re-match after a DB change names
+ * none.
  */
 #include "registry/scan/scan_int.h"
 
@@ -392,6 +396,13 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	log_set_request_id(job->request_id);
+	if (LL_INFO >= log_min_level) {
+		char ds[DIGEST_STR_MAX];
+
+		log_msg(LL_INFO, "scan %s (%s): started, attempt %d",
+			digest_str(&job->digest, ds), job->repo, job->attempts);
+	}
 	rs_worker_db(w);
 	j.dbv = w->db ? vulndb_version(w->db) : NULL;
 	rc = rs_job_load(&j, &e);
@@ -424,6 +435,7 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 out:
 	json_decref(report);
 	rs_job_release(&j);
+	log_set_request_id(NULL);
 }
 
 void rs_job_release(struct rs_job *j)

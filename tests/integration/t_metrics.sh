@@ -4,51 +4,7 @@
 # Prometheus reads) and check the counters moved; /metrics refused to a
 # non-admin with auth on; /readyz 503 once the data dir is read-only.
 . "$(dirname "$0")/lib.sh"
-# Debian's python3-prometheus-client is for the system's python3.
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-"$PY" -c 'import prometheus_client.parser' 2>/dev/null ||
-	skip "python3-prometheus-client is not installed"
-
-# scrape [curl args]: the metrics text into $B, checked by the parser
-# (histogram buckets cumulative, _count equal to the +Inf bucket);
-# prints "name{labels} value" lines for the checks below.
-scrape() {
-	req GET /metrics "$@"
-	expect 200
-	case "$(hdr Content-Type)" in
-	text/plain\;\ version=0.0.4*) ;;
-	*) fail "Content-Type: $(hdr Content-Type)" ;;
-	esac
-	"$PY" - "$B" <<'PY' || fail "parser: $(head -c 300 "$B")"
-import sys
-from prometheus_client.parser import text_string_to_metric_families
-fams = list(text_string_to_metric_families(open(sys.argv[1]).read()))
-for f in fams:
-    if f.type == "histogram":
-        groups = {}
-        for s in f.samples:
-            key = tuple(sorted((k, v) for k, v in s.labels.items() if k != "le"))
-            groups.setdefault(key, []).append(s)
-        for key, ss in groups.items():
-            buckets = [s.value for s in ss if s.name.endswith("_bucket")]
-            inf = [s.value for s in ss
-                   if s.name.endswith("_bucket") and s.labels["le"] == "+Inf"]
-            count = [s.value for s in ss if s.name.endswith("_count")]
-            assert buckets == sorted(buckets), (f.name, key, buckets)
-            assert inf and count and inf[0] == count[0], (f.name, key)
-    for s in f.samples:
-        lab = ",".join("%s=%s" % kv for kv in sorted(s.labels.items()))
-        v = s.value
-        print("%s{%s} %s" % (s.name, lab, int(v) if v == int(v) else v))
-PY
-}
-
-# metric NAME{LABELS}: its value in the last scrape (0 if absent).
-metric() {
-	awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' \
-		"$TMP/samples"
-}
+. "$(dirname "$0")/metrics_lib.sh"
 
 start_server
 req GET /healthz
@@ -86,6 +42,54 @@ m_put=$(metric 'customs_http_requests_total{code=2xx,method=PUT,route=manifest}'
 [ "$(metric 'customs_http_connections{}')" -ge 1 ] || fail "open connections"
 # Probes are counted but stay out of the info log.
 grep -q ' /healthz ' "$TMP/server.log" && fail "healthz logged at info"
+
+# What the store holds: one repository, its image (config and layer, and
+# the scan report stored as a blob), and the blobs' bytes.
+[ "$(metric 'customs_repositories{}')" = 1 ] || fail "repositories"
+[ "$(metric 'customs_manifests{}')" -ge 1 ] || fail "manifests"
+[ "$(metric 'customs_blobs{}')" -ge 2 ] || fail "blobs"
+lsz=$(stat -c %s "$TMP/img/layer-one.tar.gz")
+[ "$(metric 'customs_blob_bytes{}')" -gt "$lsz" ] || fail "blob bytes"
+
+# An upload session counts while it is open.
+u0=$(metric 'customs_uploads_in_progress{}')
+req POST /v2/app/blobs/uploads/
+[ "$STATUS" = 202 ] || fail "upload start: $STATUS"
+loc=$(upload_location)
+scrape >"$TMP/samples"
+[ "$(metric 'customs_uploads_in_progress{}')" = $((u0 + 1)) ] ||
+	fail "uploads in progress: $(metric 'customs_uploads_in_progress{}')"
+req DELETE "$loc"
+[ "$STATUS" = 204 ] || fail "upload cancel: $STATUS"
+scrape >"$TMP/samples"
+[ "$(metric 'customs_uploads_in_progress{}')" = "$u0" ] ||
+	fail "uploads after the cancel"
+
+# sqlite busy waits: another process holds meta.db's write lock for a
+# second while a push writes; the push waits (and then succeeds).
+w0=$(metric 'customs_sqlite_busy_waits_total{}')
+s0=$(metric 'customs_sqlite_busy_wait_seconds_total{}')
+"$PY" - "$DATA/meta.db" "$TMP/locked" <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(1)
+db.execute("ROLLBACK")
+PY
+LOCKER=$!
+for i in $(seq 1 100); do [ -e "$TMP/locked" ] && break; sleep 0.05; done
+[ -e "$TMP/locked" ] || fail "the lock holder did not start"
+head -c 3000 /dev/urandom >"$TMP/busy.bin"
+push_blob app "$TMP/busy.bin" >/dev/null
+wait "$LOCKER" || fail "the lock holder failed"
+scrape >"$TMP/samples"
+[ "$(metric 'customs_sqlite_busy_waits_total{}')" -gt "$w0" ] ||
+	fail "busy waits: $(grep sqlite "$TMP/samples")"
+"$PY" -c 'import sys; sys.exit(not float(sys.argv[2]) - float(sys.argv[1]) >= 0.3)' \
+	"$s0" "$(metric 'customs_sqlite_busy_wait_seconds_total{}')" ||
+	fail "busy seconds: $(grep sqlite "$TMP/samples")"
+[ "$(metric 'customs_sqlite_busy_timeouts_total{}')" = 0 ] || fail "busy timeouts"
 
 # A read-only data dir: not ready (root writes regardless: skip that).
 if [ "$(id -u)" != 0 ]; then
@@ -133,7 +137,7 @@ cat >"$TMP/access.json" <<'JSON'
   {"users": ["root"], "repositories": ["*"],
    "actions": ["pull", "push", "delete", "admin"]}]}
 JSON
-start_server --auth basic --access "$TMP/access.json"
+start_server --auth basic --access "$TMP/access.json" --metrics-listen :0
 as_anon
 req GET /healthz
 [ "$STATUS" = 200 ] || fail "healthz with auth: $STATUS"
@@ -146,5 +150,84 @@ req GET /metrics
 expect 403 DENIED
 as root root-pw
 scrape >/dev/null
+
+# --metrics-listen: a port of its own, on 127.0.0.1 when no host is named,
+# serving the three paths, and nothing else, without sign-in.
+mport=
+for i in $(seq 1 100); do
+	mport=$(sed -n 's/.*metrics and health checks on port \([0-9]*\).*/\1/p' \
+		"$TMP/server.log" | tail -n 1)
+	[ -n "$mport" ] && break
+	sleep 0.05
+done
+[ -n "$mport" ] || fail "no metrics port in the log"
+grep -q "listening on 127.0.0.1:$mport\$" "$TMP/server.log" ||
+	fail "metrics listener: $(grep listening "$TMP/server.log")"
+as_anon
+main_url=$URL
+URL=http://127.0.0.1:$mport
+scrape >"$TMP/samples"
+# That scrape is counted, and so is the one before, on the main port.
+[ "$(metric 'customs_http_requests_total{code=2xx,method=GET,route=health}')" -ge 1 ] ||
+	fail "scrapes not counted"
+req GET /healthz
+[ "$STATUS" = 200 ] || fail "healthz on the metrics port: $STATUS"
+req GET /readyz
+[ "$STATUS" = 200 ] || fail "readyz on the metrics port: $STATUS"
+req GET /v2/
+expect 404 UNSUPPORTED
+req GET /v2/app/manifests/v1
+expect 404 UNSUPPORTED
+req POST /metrics
+expect 405 UNSUPPORTED
+[ "$(hdr Allow)" = GET ] || fail "Allow: $(hdr Allow)"
+URL=$main_url
+req GET /metrics
+expect 401 UNAUTHORIZED
 stop_server
+
+# Its address is checked as --listen's is: a usage error, exit 2.
+for l in :99999 : 127.0.0.1 "[::1]:70000"; do
+	rc=0
+	"$CUSTOMS" serve --metrics-listen "$l" --data "$DATA" >"$TMP/out" 2>&1 ||
+		rc=$?
+	[ "$rc" -eq 2 ] || fail "--metrics-listen '$l' exited $rc: $(cat "$TMP/out")"
+	grep -qF -- "--metrics-listen $l: want host:port" "$TMP/out" ||
+		fail "--metrics-listen '$l': $(cat "$TMP/out")"
+done
+
+# Feed sources (--db-source): records and age of each one's last good
+# copy, and whether its last update failed, from a loopback feed server.
+if command -v zip >/dev/null 2>&1; then
+	FEEDS=$TMP/feeds
+	mkdir -p "$FEEDS/osv"
+	(cd "$ROOT/tests/data/advisories/osv" && zip -qr "$FEEDS/osv/all.zip" npm) ||
+		fail "zip feed"
+	echo '{}' >"$FEEDS/.faults.json"
+	"$PY" "$ROOT/tests/integration/feedserver.py" "$FEEDS" "$TMP/feedport" &
+	FEED_PID=$!
+	trap 'kill $FEED_PID 2>/dev/null || true; lib_cleanup' EXIT
+	for i in $(seq 1 50); do [ -s "$TMP/feedport" ] && break; sleep 0.1; done
+	[ -s "$TMP/feedport" ] || fail "feed server did not start"
+	FURL=http://127.0.0.1:$(cat "$TMP/feedport")
+	start_server --db-update-interval 1 --db-source "osv=$FURL/osv/all.zip" \
+		--db-source "osv=$FURL/osv/gone.zip"
+	src='source=osv:127.0.0.1:'"$(cat "$TMP/feedport")"
+	for i in $(seq 1 100); do
+		scrape >"$TMP/samples"
+		[ "$(metric "customs_vulndb_source_records{$src/osv/all.zip}")" -gt 0 ] &&
+			[ "$(metric "customs_vulndb_source_failing{$src/osv/gone.zip}")" = 1 ] &&
+			break
+		sleep 0.1
+	done
+	[ "$(metric "customs_vulndb_source_records{$src/osv/all.zip}")" -gt 0 ] ||
+		fail "source records: $(grep vulndb "$TMP/samples")"
+	[ "$(metric "customs_vulndb_source_failing{$src/osv/all.zip}")" = 0 ] ||
+		fail "all.zip failing: $(grep vulndb "$TMP/samples")"
+	[ "$(metric "customs_vulndb_source_failing{$src/osv/gone.zip}")" = 1 ] ||
+		fail "gone.zip not failing: $(grep vulndb "$TMP/samples")"
+	grep -q "^customs_vulndb_source_age_seconds{$src/osv/all.zip} " \
+		"$TMP/samples" || fail "source age: $(grep vulndb "$TMP/samples")"
+	stop_server
+fi
 echo "ok"

@@ -46,6 +46,7 @@ static void test_defaults(void **state UNUSED)
 	assert_null(c.tls_key);
 	assert_int_equal(c.max_manifest, 4 * 1024 * 1024);
 	assert_string_equal(c.log_level, "info");
+	assert_string_equal(c.log_format, "text");
 	assert_null(c.port_file);
 	cfg_release(&c);
 }
@@ -122,8 +123,10 @@ static void test_bad_flags(void **state UNUSED)
 	check_bad("out of range", "--max-manifest", "8G", NULL);
 	check_bad("out of range", "--max-manifest", "99999999999999999T", NULL);
 	check_bad("not one of", "--log-level", "loud", NULL);
+	check_bad("not one of", "--log-format", "xml", NULL);
 	check_bad("go together", "--tls-cert", "c.pem", NULL);
 	check_bad("--data is empty", "--data", "", NULL);
+	check_bad("want a postgres:// URL", "--meta", "mysql://db/x", NULL);
 }
 
 static char *write_tmp(const char *text)

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TMPSTORE_PG /* runs on PostgreSQL too: see tmpstore.h */
 #include "tests/unit/tmpstore.h"
 #include "common/banned.h"
 
@@ -70,6 +71,8 @@ static long long sql_int(struct fx *fx, const char *sql)
 	sqlite3_stmt *s = NULL;
 	long long v = -1;
 
+	if (tmpstore_pg())
+		return tmpstore_pg_sql(fx->dir, sql);
 	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
@@ -419,25 +422,54 @@ static void *pin_gc_thread(void *arg)
 	return NULL;
 }
 
-static void test_gc_waits_for_pin(void **state)
+/* gc of fx's store waits while `holder` (a store on the same metadata)
+ * holds the shared pin over unreferenced blob d, then frees it. */
+static void gc_waits_for(struct fx *fx, struct stor *holder,
+			 const struct digest *d)
 {
-	struct fx *fx = *state;
 	struct pin_gc pg = {fx, {0}, 0};
 	struct err e = ERR_INIT;
-	struct digest d = push_blob(fx, REPO, "pinned");
 	pthread_t t;
 	int pin;
 
-	assert_int_equal(stor_pin(fx->st, false, &pin, &e), 0);
+	assert_int_equal(stor_pin(holder, false, &pin, &e), 0);
 	assert_int_equal(pthread_create(&t, NULL, pin_gc_thread, &pg), 0);
 	usleep(300 * 1000);
 	assert_int_equal(pg.done, 0);
-	assert_true(blob_exists(fx, &d));
+	assert_true(blob_exists(fx, d));
 	stor_unpin(pin);
 	pthread_join(t, NULL);
 	assert_int_equal(pg.done, 1);
 	assert_int_equal(pg.s.blobs, 1);
-	assert_false(blob_exists(fx, &d));
+	assert_false(blob_exists(fx, d));
+}
+
+static void test_gc_waits_for_pin(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = push_blob(fx, REPO, "pinned");
+
+	gc_waits_for(fx, fx->st, &d);
+}
+
+/* On PostgreSQL, a push in flight on another node (a store of its own
+ * directory on the same metadata) holds gc off as well. */
+static void test_gc_waits_for_other_node(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = push_blob(fx, REPO, "pinned on another node");
+	struct err e = ERR_INIT;
+	struct stor *node2;
+	char dir2[300];
+
+	if (!tmpstore_pg())
+		skip(); /* a sqlite store has one owner */
+	snprintf(dir2, sizeof(dir2), "%s/node2", fx->dir);
+	assert_int_equal(mkdir(dir2, 0755), 0);
+	node2 = stor_open(dir2, &e);
+	assert_non_null(node2);
+	gc_waits_for(fx, node2, &d);
+	stor_free(node2);
 }
 
 /* A manifest PUT that relies on a blob gc freed after the caller's check
@@ -838,6 +870,7 @@ int main(void)
 		T(test_gc_dry_run),
 		T(test_gc_shared_blob),
 		T(test_gc_waits_for_pin),
+		T(test_gc_waits_for_other_node),
 		T(test_manifest_put_rechecks_refs),
 		T(test_gc_untagged),
 		T(test_gc_untagged_grace),

@@ -1895,9 +1895,23 @@ static void test_abandoned_conns_released(void **state)
 	cli_close(b);
 }
 
+/* GET /echo/x with the extra header lines; the reply's X-Request-Id. */
+static void reply_id(struct cli *c, const char *extra, char *out, size_t cap)
+{
+	struct resp r;
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "GET /echo/x HTTP/1.1\r\nHost: t\r\n%s\r\n",
+		 extra);
+	cli_sends(c, msg);
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_non_null(resp_header(&r, "X-Request-Id", out, cap));
+	resp_free(&r);
+}
+
 static void test_access_log(void **state)
 {
-	char path[] = "/tmp/test_http_log.XXXXXX", *text;
+	char path[] = "/tmp/test_http_log.XXXXXX", *text, rid[64], v[64];
 	struct http_config cfg;
 	struct tsrv t = {0};
 	struct resp r;
@@ -1923,6 +1937,15 @@ static void test_access_log(void **state)
 		  "Authorization: Bearer SECRET2\r\n\r\n");
 	assert_int_equal(cli_response(c, &r, false), 0);
 	resp_free(&r);
+	/* Ours: 16 hex digits; the client's, kept; a hostile one, replaced. */
+	reply_id(c, "", rid, sizeof(rid));
+	assert_int_equal(strspn(rid, "0123456789abcdef"), 16);
+	assert_int_equal(strlen(rid), 16);
+	reply_id(c, "X-Request-Id: abc-123\r\n", v, sizeof(v));
+	assert_string_equal(v, "abc-123");
+	reply_id(c, "X-Request-Id: a\tb c\r\n", v, sizeof(v));
+	assert_int_equal(strspn(v, "0123456789abcdef"), 16);
+	assert_string_not_equal(v, rid);
 	cli_close(c);
 	tsrv_stop(&t); /* the line is written by then */
 
@@ -1941,7 +1964,10 @@ static void test_access_log(void **state)
 	assert_true(found);
 	assert_non_null(strstr(text, "listening on 127.0.0.1:"));
 	assert_null(strstr(text, "SECRET"));
-	assert_non_null(strstr(text, " 127.0.0.1\n"));
+	assert_non_null(strstr(text, " 127.0.0.1 request_id="));
+	assert_non_null(strstr(text, " GET /echo/x 200 "));
+	assert_non_null(strstr(text, " request_id=abc-123\n"));
+	assert_null(strstr(text, "a\tb"));
 	free(text);
 }
 
@@ -2268,6 +2294,32 @@ static void test_stream_client_gone(void **state)
 	assert_true(wait_count(&stream_closed, before + 1, 3000));
 }
 
+/* X-Request-Id values we keep; the rest are replaced by one of ours. */
+static void test_request_id_ok(void **state)
+{
+	char id[LOG_REQUEST_ID_MAX + 2];
+
+	(void)state;
+	assert_true(http_request_id_ok("abc-123"));
+	assert_true(http_request_id_ok("0f1e2d3c-aaaa-4bbb-8ccc-0123456789ab"));
+	assert_true(http_request_id_ok("a:b/c=d+e_f.g~h\"i"));
+	memset(id, 'x', LOG_REQUEST_ID_MAX);
+	id[LOG_REQUEST_ID_MAX] = '\0';
+	assert_true(http_request_id_ok(id));
+	id[LOG_REQUEST_ID_MAX] = 'x';
+	id[LOG_REQUEST_ID_MAX + 1] = '\0';
+	assert_false(http_request_id_ok(id)); /* 129 bytes */
+	assert_false(http_request_id_ok(NULL));
+	assert_false(http_request_id_ok(""));
+	assert_false(http_request_id_ok("a b"));
+	assert_false(http_request_id_ok("a\tb"));
+	assert_false(http_request_id_ok("a\nb"));
+	assert_false(http_request_id_ok("a\x1b[31m"));
+	assert_false(http_request_id_ok("del\x7f"));
+	assert_false(http_request_id_ok("caf\xc3\xa9"));
+	assert_false(http_request_id_ok("\xff"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2307,6 +2359,7 @@ int main(void)
 
 	const struct CMUnitTest alone[] = {
 		cmocka_unit_test(test_access_log),
+		cmocka_unit_test(test_request_id_ok),
 	};
 	int failed;
 

@@ -1,6 +1,7 @@
-/* test_log.c: the log queue and its logger thread (common/log.c).  Each
- * test points stderr at a file or a pipe, logs, and reads back what was
- * written. */
+/* test_log.c: the log queue and its logger thread (common/log.c), and
+ * the line formats (JSON lines stay valid JSON whatever bytes they
+ * carry).  Each test points stderr at a file or a pipe, logs, and reads
+ * back what was written. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include "common/log.h"
 
 #include <fcntl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -298,6 +300,219 @@ static void test_drops_counted(void **state)
 	free(d.buf);
 }
 
+/* --- Line formats ------------------------------------------------------ */
+
+/* Parses one rendered JSON line: exactly one object, one line. */
+static json_t *json_line(const char *line, size_t n)
+{
+	json_error_t je;
+	json_t *o;
+
+	assert_true(n > 2);
+	assert_int_equal(line[n - 1], '\n');
+	assert_ptr_equal(memchr(line, '\n', n), line + n - 1);
+	o = json_loadb(line, n, 0, &je);
+	if (!o)
+		fprintf(stderr, "not JSON (%s): %s", je.text, line);
+	assert_non_null(o);
+	assert_true(json_is_object(o));
+	return o;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	assert_true(json_is_string(v));
+	return json_string_value(v);
+}
+
+static void test_json_hostile_strings(void **state)
+{
+	/* Quotes, backslashes, control bytes, DEL, and UTF-8 that is
+	 * invalid: a lone continuation, an overlong NUL, a surrogate, a
+	 * cut sequence, a code point past U+10FFFF, 0xFF. */
+	static const char msg[] =
+		"say \"hi\" \\ to\nthe\r\tlog\x01\x1b[31m\x7f"
+		" \x80 \xc0\x80 \xed\xa0\x80 \xe2\x82 "
+		"\xf4\x90\x80\x80 \xff ok: \xc3\xa9\xe2\x82\xac"
+		"\xf0\x9f\x98\x80";
+	static const char want[] =
+		"say \"hi\" \\ to\nthe\r\tlog\x01\x1b[31m\x7f"
+		" \xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd "
+		"\xef\xbf\xbd\xef\xbf\xbd"
+		"\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd"
+		"\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd ok: \xc3\xa9\xe2\x82\xac"
+		"\xf0\x9f\x98\x80";
+	const struct log_field f[] = {
+		{"path", "/v2/\"x\"/\n\xff", 0},
+		{"status", NULL, 404},
+		{"bytes", NULL, -1},
+		{"min", NULL, INT64_MIN},
+		{"zero", NULL, 0},
+	};
+	char line[4096];
+	size_t n;
+	json_t *o;
+
+	(void)state;
+	n = log_render(line, sizeof(line), LOG_JSON, LL_WARN, "abc-\"123", f, 5,
+		       msg);
+	assert_int_equal(strlen(line), n);
+	o = json_line(line, n);
+	assert_string_equal(jstr(o, "msg"), want);
+	assert_string_equal(jstr(o, "level"), "warn");
+	assert_string_equal(jstr(o, "request_id"), "abc-\"123");
+	assert_string_equal(jstr(o, "path"), "/v2/\"x\"/\n\xef\xbf\xbd");
+	assert_int_equal(json_integer_value(json_object_get(o, "status")), 404);
+	assert_int_equal(json_integer_value(json_object_get(o, "bytes")), -1);
+	assert_true(json_integer_value(json_object_get(o, "min")) == INT64_MIN);
+	assert_int_equal(json_integer_value(json_object_get(o, "zero")), 0);
+	/* RFC 3339, UTC, milliseconds. */
+	assert_int_equal(strlen(jstr(o, "ts")), 24);
+	assert_int_equal(jstr(o, "ts")[23], 'Z');
+	assert_int_equal(jstr(o, "ts")[19], '.');
+	json_decref(o);
+}
+
+/* Whatever the bytes and however small the line, it is one JSON object,
+ * and the fields survive a message that fills it. */
+static void test_json_any_bytes_any_cap(void **state)
+{
+	static const size_t caps[] = {256, 300, 1000, 8192};
+	char msg[6000], val[300], line[8192];
+	unsigned seed = 12345;
+	const struct log_field f[] = {{"method", "GET", 0}, {"path", val, 0}};
+
+	(void)state;
+	for (int round = 0; round < 400; round++) {
+		size_t len = (size_t)rand_r(&seed) % (sizeof(msg) - 1);
+		size_t cap = caps[round % 4], n;
+		json_t *o;
+
+		for (size_t i = 0; i < len; i++)
+			msg[i] = (char)(rand_r(&seed) % 255 + 1);
+		msg[len] = '\0';
+		for (size_t i = 0; i < sizeof(val) - 1; i++)
+			val[i] = (char)(rand_r(&seed) % 255 + 1);
+		val[sizeof(val) - 1] = '\0';
+		n = log_render(line, cap, LOG_JSON, LL_INFO, "r1", f, 2, msg);
+		assert_true(n < cap);
+		assert_int_equal(strlen(line), n);
+		o = json_line(line, n);
+		assert_non_null(json_object_get(o, "msg"));
+		assert_string_equal(jstr(o, "request_id"), "r1");
+		if (cap >= 1000)
+			assert_string_equal(jstr(o, "method"), "GET");
+		json_decref(o);
+	}
+}
+
+static void test_text_format(void **state)
+{
+	const struct log_field f[] = {{"status", NULL, 200}};
+	char line[256];
+	size_t n;
+
+	(void)state;
+	n = log_render(line, sizeof(line), LOG_TEXT, LL_INFO, "abc-123", f, 1,
+		       "GET /v2/ 200");
+	assert_int_equal(n, strlen(line));
+	assert_string_equal(line + 25,
+			    "info GET /v2/ 200 request_id=abc-123\n");
+	n = log_render(line, sizeof(line), LOG_TEXT, LL_ERROR, "", NULL, 0,
+		       "plain");
+	assert_string_equal(line + 25, "error plain\n");
+	/* A long line is cut, and still ends its line. */
+	memset(line, 'x', sizeof(line));
+	{
+		char big[600];
+
+		memset(big, 'm', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		n = log_render(line, sizeof(line), LOG_TEXT, LL_INFO, NULL,
+			       NULL, 0, big);
+	}
+	assert_int_equal(n, sizeof(line) - 1);
+	assert_int_equal(line[n - 1], '\n');
+	assert_int_equal(line[n], '\0');
+}
+
+static void *rid_other_thread(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)(log_request_id()[0] != '\0');
+}
+
+static void test_thread_request_id(void **state)
+{
+	char id[300];
+	pthread_t t;
+	void *seen;
+
+	(void)state;
+	assert_string_equal(log_request_id(), "");
+	log_set_request_id("abc-123");
+	assert_string_equal(log_request_id(), "abc-123");
+	/* Per thread. */
+	assert_int_equal(pthread_create(&t, NULL, rid_other_thread, NULL), 0);
+	pthread_join(t, &seen);
+	assert_null(seen);
+	/* Cut at LOG_REQUEST_ID_MAX. */
+	memset(id, 'i', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	log_set_request_id(id);
+	assert_int_equal(strlen(log_request_id()), LOG_REQUEST_ID_MAX);
+	log_set_request_id(NULL);
+	assert_string_equal(log_request_id(), "");
+}
+
+/* log_msg() in JSON carries the thread's request id; log_fields() names
+ * its own. */
+static void test_json_lines_carry_request_id(void **state)
+{
+	const struct log_field f[] = {{"request_id", "from-field", 0},
+				      {"status", NULL, 201}};
+	FILE *f_err = err_to_file();
+	char *text, *nl, *line;
+	int lines = 0;
+
+	(void)state;
+	log_set_format(LOG_JSON);
+	log_set_request_id("from-thread");
+	log_msg(LL_INFO, "one %s", "\"quoted\"");
+	log_fields(LL_INFO, f, 2, "two");
+	log_set_request_id(NULL);
+	log_errno(LL_WARN, 2, "three");
+	log_set_format(LOG_TEXT);
+	err_restore();
+	text = file_text(f_err);
+	for (line = text; (nl = strchr(line, '\n')); line = nl + 1) {
+		json_t *o = json_line(line, (size_t)(nl - line + 1));
+		const json_t *rid = json_object_get(o, "request_id");
+
+		if (lines == 0) {
+			assert_string_equal(jstr(o, "msg"), "one \"quoted\"");
+			assert_string_equal(json_string_value(rid),
+					    "from-thread");
+		} else if (lines == 1) {
+			assert_string_equal(json_string_value(rid),
+					    "from-field");
+			assert_int_equal(json_integer_value(
+						 json_object_get(o, "status")),
+					 201);
+		} else {
+			assert_null(rid);
+			assert_non_null(strstr(jstr(o, "msg"), "three: "));
+		}
+		json_decref(o);
+		*nl = '\0';
+		lines++;
+	}
+	assert_int_equal(lines, 3);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +520,11 @@ int main(void)
 		cmocka_unit_test(test_order_and_flush_on_stop),
 		cmocka_unit_test(test_many_threads),
 		cmocka_unit_test(test_drops_counted),
+		cmocka_unit_test(test_json_hostile_strings),
+		cmocka_unit_test(test_json_any_bytes_any_cap),
+		cmocka_unit_test(test_text_format),
+		cmocka_unit_test(test_thread_request_id),
+		cmocka_unit_test(test_json_lines_carry_request_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

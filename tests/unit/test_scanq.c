@@ -11,6 +11,7 @@
 #include "storage/storage.h"
 
 #include <ftw.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TMPSTORE_PG /* runs on PostgreSQL too: see tmpstore.h */
 #include "tests/unit/tmpstore.h"
 #include "common/banned.h"
 
@@ -599,11 +601,12 @@ static void test_migrate_from_v1(void **state)
 	struct stor_scan_job job;
 	struct err e = ERR_INIT;
 
+	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
 	stor_free(fx->st);
 	fx->st = NULL;
 	tmpstore_sql(
 		fx->dir,
-		/* What schemas 5 and 3 added, then schema 2's scan tables. */
+		/* What schemas 6 and 3 added, then schema 2's scan tables. */
 		"ALTER TABLE uploads DROP COLUMN blob_state;"
 		"DROP INDEX uploads_by_repo; DROP INDEX uploads_by_client;"
 		"ALTER TABLE uploads DROP COLUMN client;"
@@ -643,6 +646,96 @@ static void test_migrate_from_v1(void **state)
 		STOR_SCAN_DONE);
 }
 
+/* --- Nodes: two stores on the same PostgreSQL metadata ---------------------- */
+
+struct heard {
+	pthread_mutex_t lock;
+	struct digest dg;
+	int n;
+};
+
+static void heard_final(void *arg, const struct digest *dg)
+{
+	struct heard *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	h->dg = *dg;
+	h->n++;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int heard_count(struct heard *h)
+{
+	int n;
+
+	pthread_mutex_lock(&h->lock);
+	n = h->n;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+/* A second node: a store of its own directory on fx's metadata. */
+static struct stor *node2_open(struct fx *fx)
+{
+	char dir[300];
+	struct err e = ERR_INIT;
+	struct stor *st;
+
+	snprintf(dir, sizeof(dir), "%s/node2", fx->dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	st = stor_open(dir, &e);
+	assert_non_null(st);
+	return st;
+}
+
+/* A job running on a live node is not taken by another; once the node's
+ * session is gone (it died), the other takes it without waiting for the
+ * lease.  A scan that ends on one node is heard on the other. */
+static void test_nodes(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = put(fx, REPO, "{\"img\":\"nodes\"}", true, NULL, 0);
+	struct heard h = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
+	struct stor_scan_job job, job2;
+	struct stor *node2;
+	struct err e = ERR_INIT;
+	char sql[400];
+
+	if (!tmpstore_pg())
+		skip(); /* a sqlite store has one owner */
+	node2 = node2_open(fx);
+	stor_scan_on_final(node2, heard_final, &h);
+	claim(fx, &d, &job);
+	assert_int_equal(stor_scan_claim(node2, 3600, &job2, &e), 0);
+	/* The first node dies: its sessions end. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT pg_terminate_backend(owner_pid) FROM scan_jobs"
+		 " WHERE digest = '%s'",
+		 digest_str(&d, (char[DIGEST_STR_MAX]){0}));
+	tmpstore_sql(fx->dir, sql);
+	for (int i = 0; i < 500; i++) {
+		int rc = stor_scan_claim(node2, 3600, &job2, &e);
+
+		assert_int_not_equal(rc, -1);
+		if (rc == 1)
+			break;
+		usleep(10 * 1000);
+	}
+	assert_true(digest_eq(&job2.digest, &d));
+	assert_int_equal(job2.attempts, 2);
+	/* The second node ends it, and hears so as any node would. */
+	stor_scan_job_release(&job);
+	assert_int_equal(stor_scan_done(node2, &job2, &e), 0);
+	stor_scan_job_release(&job2);
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_DONE);
+	for (int i = 0; i < 500 && !heard_count(&h); i++)
+		usleep(10 * 1000);
+	assert_int_equal(heard_count(&h), 1);
+	assert_true(digest_eq(&h.dg, &d));
+	stor_scan_on_final(node2, NULL, NULL);
+	stor_free(node2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -661,6 +754,7 @@ int main(void)
 		T(test_finish_many),
 		T(test_report_blob),
 		T(test_migrate_from_v1),
+		T(test_nodes),
 #undef T
 	};
 

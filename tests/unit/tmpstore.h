@@ -1,6 +1,12 @@
 /* tmpstore.h: a store in a fresh temporary directory, for the tests of
  * storage and of what sits on it.  Header-only: each test binary is one
- * translation unit; include it after <cmocka.h>. */
+ * translation unit; include it after <cmocka.h>.
+ *
+ * A test that defines TMPSTORE_PG before including it runs on PostgreSQL
+ * when CUSTOMS_TEST_PG holds a libpq conninfo (tests/pgtemp prints one;
+ * `make unit-pg` does it all): each store's metadata then lives in a
+ * schema of its own, named after its directory, and tmpstore_sql() runs
+ * there.  Tests of what only sqlite has call tmpstore_sqlite_only(). */
 #ifndef TESTS_UNIT_TMPSTORE_H
 #define TESTS_UNIT_TMPSTORE_H
 
@@ -11,7 +17,99 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <libpq-fe.h>
+
 #include "storage/storage.h"
+
+/* The conninfo of the test server, or NULL: the tests run on sqlite. */
+static inline const char *tmpstore_pg(void)
+{
+#ifdef TMPSTORE_PG
+	const char *ci = getenv("CUSTOMS_TEST_PG");
+
+	return ci && *ci ? ci : NULL;
+#else
+	return NULL;
+#endif
+}
+
+/* Skips the calling test on PostgreSQL. */
+#define tmpstore_sqlite_only()                                              \
+	do {                                                                \
+		if (tmpstore_pg())                                          \
+			skip();                                             \
+	} while (0)
+
+/* The schema of the store in dir: "t" and the hex of the directory's
+ * unique suffix (mkdtemp's letters have both cases). */
+static inline void tmpstore_schema(const char *dir, char out[32])
+{
+	const char *b = strrchr(dir, '-');
+	size_t n = 1;
+
+	out[0] = 't';
+	for (b = b ? b + 1 : dir; *b && n + 2 < 32; b++, n += 2)
+		snprintf(out + n, 3, "%02x", (unsigned char)*b);
+	out[n] = '\0';
+}
+
+static inline void tmpstore_pg_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* Runs sql in the store's schema; returns column 0 of its first row
+ * (-1 if none).  Fails the test if it does not run. */
+static inline long long tmpstore_pg_sql(const char *dir, const char *sql)
+{
+	char schema[32], set[80];
+	PGconn *c = PQconnectdb(tmpstore_pg());
+	PGresult *r;
+	long long v = -1;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PQsetNoticeProcessor(c, tmpstore_pg_notice, NULL);
+	tmpstore_schema(dir, schema);
+	snprintf(set, sizeof(set), "SET search_path = %s", schema);
+	PQclear(PQexec(c, set));
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+	    PQresultStatus(r) != PGRES_COMMAND_OK)
+		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+	assert_true(PQresultStatus(r) == PGRES_TUPLES_OK ||
+		    PQresultStatus(r) == PGRES_COMMAND_OK);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
+	    !PQgetisnull(r, 0, 0))
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+/* Points stor_open() at a fresh schema for the store in dir. */
+static inline int tmpstore_pg_use(const char *dir)
+{
+	char schema[32], sql[128], *url;
+	struct err e = ERR_INIT;
+	size_t n;
+	int rc;
+
+	tmpstore_schema(dir, schema);
+	snprintf(sql, sizeof(sql),
+		 "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
+		 schema);
+	tmpstore_pg_sql("", sql);
+	n = strlen(tmpstore_pg()) + 64;
+	url = malloc(n);
+	if (!url)
+		return -1;
+	snprintf(url, n, "%s options='-csearch_path=%s'", tmpstore_pg(),
+		 schema);
+	rc = stor_meta_set(url, &e);
+	free(url);
+	return rc;
+}
 
 static inline int tmpstore_rm_entry(const char *path, const struct stat *sb,
 				    int flag, struct FTW *ftw)
@@ -33,6 +131,8 @@ static inline int tmpstore_open(char *dir, size_t dirsz, const char *tag,
 		 tag);
 	if (!mkdtemp(dir))
 		return -1;
+	if (tmpstore_pg() && tmpstore_pg_use(dir) < 0)
+		return -1;
 	*st = stor_open(dir, &e);
 	if (!*st) {
 		fprintf(stderr, "stor_open: %s\n", e.msg);
@@ -44,8 +144,16 @@ static inline int tmpstore_open(char *dir, size_t dirsz, const char *tag,
 /* Closes the store (if open) and deletes its directory. */
 static inline void tmpstore_close(const char *dir, struct stor *st)
 {
+	char schema[32], sql[80];
+
 	stor_free(st);
 	nftw(dir, tmpstore_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (tmpstore_pg()) {
+		tmpstore_schema(dir, schema);
+		snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE",
+			 schema);
+		tmpstore_pg_sql("", sql);
+	}
 }
 
 /* The sha256 digest of a string. */
@@ -64,6 +172,10 @@ static inline void tmpstore_sql(const char *dir, const char *sql)
 	char path[300];
 	sqlite3 *db = NULL;
 
+	if (tmpstore_pg()) {
+		tmpstore_pg_sql(dir, sql);
+		return;
+	}
 	snprintf(path, sizeof(path), "%s/meta.db", dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);

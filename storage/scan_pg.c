@@ -1,0 +1,659 @@
+/* scan_pg.c: the scan queue and scan results in PostgreSQL, shared by
+ * every node (the rows and rules of scan_sqlite.c).
+ *
+ * A claim takes its row with FOR UPDATE SKIP LOCKED, so nodes claiming at
+ * once get different jobs.  A running job names its owner (the claiming
+ * node's listener session): a job whose lease ran out, or whose owner's
+ * session is gone (the node died), is taken again by any node, and only
+ * such jobs are recovered at a start (other nodes' jobs still run).  A
+ * job that ends for good notifies PG_SCAN_CHANNEL with its digest when
+ * its transaction commits, which wakes the report waiters of every node.
+ */
+#include "storage/pg_int.h"
+#include "common/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/banned.h"
+
+static const char *const pg_scan_states[] = {
+	[STOR_SCAN_NONE] = "",		 [STOR_SCAN_QUEUED] = "queued",
+	[STOR_SCAN_RUNNING] = "running", [STOR_SCAN_WAITING] = "waiting",
+	[STOR_SCAN_DONE] = "done",	 [STOR_SCAN_FAILED] = "failed",
+};
+
+static enum stor_scan_state pg_scan_state(const char *t)
+{
+	if (!t)
+		return STOR_SCAN_NONE;
+	for (int i = STOR_SCAN_QUEUED; i <= STOR_SCAN_FAILED; i++)
+		if (!strcmp(t, pg_scan_states[i]))
+			return (enum stor_scan_state)i;
+	return STOR_SCAN_NONE;
+}
+
+static bool pg_scan_final(enum stor_scan_state s)
+{
+	return s == STOR_SCAN_DONE || s == STOR_SCAN_FAILED;
+}
+
+/* A manifest pushed again re-arms its job: a failed one is scanned
+ * again; a done one only puts its report into the repository it was
+ * pushed to (the worker sees the result and reads no layer); a waiting
+ * one (an index) is queued to look at its platforms anew (one may have
+ * come in without waking it: a pull-through cache records a platform
+ * under its index only after storing it); a queued or running one gets a
+ * new generation, so it is queued once more when it finishes.  Pushes
+ * come before re-matches (prio 0). */
+static const struct pg_stmt pg_scan_add_q = {
+	"enqueue scan",
+	"INSERT INTO scan_jobs AS j (digest, repo, state, attempts, created,"
+	" updated) VALUES ($1, $2, 'queued', 0, $3, $3)"
+	" ON CONFLICT (digest) DO UPDATE SET"
+	" repo = excluded.repo,"
+	" state = CASE WHEN j.state IN ('done', 'failed', 'waiting')"
+	"  THEN 'queued' ELSE j.state END,"
+	" attempts = CASE WHEN j.state IN ('done', 'failed')"
+	"  THEN 0 ELSE j.attempts END,"
+	" error = CASE WHEN j.state = 'failed' THEN NULL ELSE j.error END,"
+	" prio = 0, not_before = 0, gen = j.gen + 1,"
+	" updated = excluded.updated",
+};
+
+/* An index's platform, or stor_scan_enqueue() with if_absent. */
+static const struct pg_stmt pg_scan_add_child = {
+	"enqueue platform scan",
+	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
+	" updated, prio) VALUES ($1, $2, 'queued', 0, $3, $3, $4)"
+	" ON CONFLICT (digest) DO NOTHING",
+};
+
+int pg_scan_add(struct pg_conn *c, const char *ds, const char *repo,
+		int64_t now, struct err *e)
+{
+	return pg_run(c, &pg_scan_add_q, NULL, NULL, e, "ssi", ds, repo, now);
+}
+
+static int pg_scan_enqueue(struct stor_meta *m, const char *repo,
+			   const struct digest *dg, bool if_absent,
+			   struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+	int n;
+
+	digest_str(dg, ds);
+	if (if_absent)
+		n = pg_do(pg_of(m), &pg_scan_add_child, NULL, NULL, e, "ssii",
+			  ds, repo, pg_now(), (int64_t)0);
+	else
+		n = pg_do(pg_of(m), &pg_scan_add_q, NULL, NULL, e, "ssi", ds,
+			  repo, pg_now());
+	return n < 0 ? -1 : 0;
+}
+
+static int pg_claim_row(void *arg, PGresult *r, int row, struct err *e)
+{
+	struct stor_scan_job *job = arg;
+
+	if (pg_col_digest(r, row, 0, &job->digest, e) < 0)
+		return -1;
+	job->repo = pg_col_strdup(r, row, 1);
+	if (!job->repo)
+		job->repo = xstrdup("");
+	job->gen = pg_col_int64(r, row, 2);
+	job->attempts = (int)pg_col_int64(r, row, 3);
+	return 0;
+}
+
+/* A running job whose lease ran out or whose owner's session is gone;
+ * $1 is now. */
+#define PG_STALE                                                               \
+	"state = 'running' AND (lease < $1 OR (owner_pid IS NOT NULL"          \
+	" AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a"                    \
+	" WHERE a.pid = owner_pid AND a.backend_start = owner_start)))"
+
+/* Runs a claim statement: 1 with *job filled, 0 when nothing was due. */
+static int pg_claim_one(struct pg *pg, const struct pg_stmt *q, int64_t lease_s,
+			struct stor_scan_job *job, struct err *e)
+{
+	int64_t now = pg_now();
+	char pid[24], start[64];
+	int n;
+
+	pg_owner(pg, pid, start);
+	n = pg_do(pg, q, pg_claim_row, job, e, "iiss", now, now + lease_s,
+		  *pid ? pid : NULL, *start ? start : NULL);
+
+	if (n < 0)
+		stor_scan_job_release(job);
+	return n < 0 ? -1 : n > 0;
+}
+
+static int pg_scan_claim(struct stor_meta *m, int64_t lease_s,
+			 struct stor_scan_job *job, struct err *e)
+{
+	static const struct pg_stmt queued = {
+		"claim scan job",
+		"UPDATE scan_jobs SET state = 'running',"
+		" attempts = attempts + 1, lease = $2, updated = $1,"
+		" owner_pid = $3::integer, owner_start = $4::timestamptz"
+		" WHERE digest = (SELECT digest FROM scan_jobs"
+		"  WHERE state = 'queued' AND not_before <= $1"
+		"  ORDER BY prio, created, digest LIMIT 1"
+		"  FOR UPDATE SKIP LOCKED)"
+		" RETURNING digest, repo, gen, attempts",
+	};
+	static const struct pg_stmt stale = {
+		"claim stale scan job",
+		"UPDATE scan_jobs SET state = 'running',"
+		" attempts = attempts + 1, lease = $2, updated = $1,"
+		" owner_pid = $3::integer, owner_start = $4::timestamptz"
+		" WHERE digest = (SELECT digest FROM scan_jobs"
+		"  WHERE " PG_STALE
+		"  ORDER BY lease, digest LIMIT 1 FOR UPDATE SKIP LOCKED)"
+		" RETURNING digest, repo, gen, attempts",
+	};
+	int ret;
+
+	memset(job, 0, sizeof(*job));
+	ret = pg_claim_one(pg_of(m), &queued, lease_s, job, e);
+	if (ret == 0)
+		ret = pg_claim_one(pg_of(m), &stale, lease_s, job, e);
+	return ret;
+}
+
+static int pg_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
+			   struct err *e)
+{
+	static const struct pg_stmt q = {
+		"recover scan jobs",
+		"UPDATE scan_jobs SET"
+		" state = CASE WHEN attempts >= $2 THEN 'failed'"
+		"  ELSE 'queued' END,"
+		" error = CASE WHEN attempts >= $2"
+		"  THEN 'scan interrupted ' || attempts || ' times'"
+		"  ELSE error END,"
+		" lease = 0, owner_pid = NULL, updated = $1"
+		" WHERE " PG_STALE,
+	};
+	int changes = pg_do(pg_of(m), &q, NULL, NULL, e, "ii", pg_now(),
+			    (int64_t)max_attempts);
+
+	if (changes >= 0 && n)
+		*n = (size_t)changes;
+	return changes < 0 ? -1 : 0;
+}
+
+/* The row names the report's blob (r->report_digest, which scan_store.c
+ * sets); the text is not kept here. */
+static const struct pg_stmt pg_scan_result_put_q = {
+	"store scan result",
+	"INSERT INTO scan_results (digest, report, report_blob, findings,"
+	" db_version, checked_db, created, updated)"
+	" SELECT $1::text, '', $2::text, $3::text, $4::text, $4::text,"
+	" $5::bigint, $5::bigint"
+	" WHERE EXISTS (SELECT 1 FROM scan_jobs WHERE digest = $1::text)"
+	" ON CONFLICT (digest) DO UPDATE SET"
+	" report = '',"
+	" report_blob = excluded.report_blob,"
+	" findings = excluded.findings,"
+	" db_version = excluded.db_version,"
+	" checked_db = excluded.checked_db,"
+	" updated = excluded.updated",
+};
+
+static int pg_scan_result_put(struct stor_meta *m, const struct digest *dg,
+			      const struct stor_scan_result *r, struct err *e)
+{
+	char ds[DIGEST_STR_MAX], rs[DIGEST_STR_MAX];
+	int n;
+
+	n = pg_do(pg_of(m), &pg_scan_result_put_q, NULL, NULL, e, "ssssi",
+		  digest_str(dg, ds), digest_str(r->report_digest, rs),
+		  r->findings ? r->findings : "[]", r->db_version, pg_now());
+	return n < 0 ? -1 : 0;
+}
+
+static const struct pg_stmt pg_scan_checked_q = {
+	"note scan re-match",
+	"UPDATE scan_results SET checked_db = $2 WHERE digest = $1",
+};
+
+static int pg_scan_checked(struct stor_meta *m, const struct digest *dg,
+			   const char *db_version, struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+	int n;
+
+	n = pg_do(pg_of(m), &pg_scan_checked_q, NULL, NULL, e, "ss",
+		  digest_str(dg, ds), db_version);
+	return n < 0 ? -1 : 0;
+}
+
+struct pg_finish_arg {
+	const struct stor_scan_job *job;
+	const char *why;  /* failing */
+	int64_t retry_at; /* failing: < 0 for good */
+	bool fail;
+};
+
+static int pg_finish_fn(struct pg_conn *c, const void *arg, struct err *e)
+{
+	static const struct pg_stmt done = {
+		"finish scan job",
+		"UPDATE scan_jobs SET"
+		" state = CASE WHEN gen = $2 THEN 'done' ELSE 'queued' END,"
+		" attempts = 0, lease = 0, not_before = 0,"
+		" error = NULL, updated = $3"
+		" WHERE digest = $1 AND state = 'running'",
+	};
+	static const struct pg_stmt fail = {
+		"fail scan job",
+		"UPDATE scan_jobs SET state = $2, not_before = $3,"
+		" error = $4, lease = 0, updated = $5"
+		" WHERE digest = $1 AND state = 'running'",
+	};
+	static const struct pg_stmt notify = {
+		"notify scan end",
+		"SELECT pg_notify('" PG_SCAN_CHANNEL "', $1)",
+	};
+	static const struct pg_stmt wake = {
+		"wake index scans",
+		"UPDATE scan_jobs SET state = 'queued', updated = $2"
+		" WHERE state = 'waiting' AND digest IN"
+		" (SELECT digest FROM manifest_refs WHERE child = $1)",
+	};
+	const struct pg_finish_arg *a = arg;
+	char ds[DIGEST_STR_MAX];
+	int64_t now = pg_now();
+	bool final = !a->fail || a->retry_at < 0;
+
+	digest_str(&a->job->digest, ds);
+	if (!a->fail &&
+	    pg_run(c, &done, NULL, NULL, e, "sii", ds, a->job->gen, now) < 0)
+		return -1;
+	if (a->fail &&
+	    pg_run(c, &fail, NULL, NULL, e, "ssisi", ds,
+		   a->retry_at < 0 ? "failed" : "queued",
+		   a->retry_at < 0 ? (int64_t)0 : a->retry_at, a->why, now) < 0)
+		return -1;
+	if (final && (pg_run(c, &wake, NULL, NULL, e, "si", ds, now) < 0 ||
+		      pg_run(c, &notify, NULL, NULL, e, "s", ds) < 0))
+		return -1;
+	return 0;
+}
+
+static int pg_scan_done(struct stor_meta *m, const struct stor_scan_job *job,
+			struct err *e)
+{
+	struct pg_finish_arg a = {job, NULL, 0, false};
+
+	return pg_txn(pg_of(m), pg_finish_fn, &a, e);
+}
+
+static int pg_scan_fail(struct stor_meta *m, const struct stor_scan_job *job,
+			const char *why, int64_t retry_at, struct err *e)
+{
+	struct pg_finish_arg a = {job, why, retry_at, true};
+
+	return pg_txn(pg_of(m), pg_finish_fn, &a, e);
+}
+
+struct pg_wait_arg {
+	const struct stor_scan_job *job;
+	const struct digest *children;
+	size_t n;
+	bool *ready;
+};
+
+static int pg_state_row(void *arg, PGresult *r, int row, struct err *e)
+{
+	(void)e;
+	*(enum stor_scan_state *)arg = pg_scan_state(pg_col_text(r, row, 0));
+	return 0;
+}
+
+/* Adds the child's job if it has none; 1 if it is done or failed. */
+static int pg_child_final(struct pg_conn *c, const char *repo, const char *ds,
+			  struct err *e)
+{
+	static const struct pg_stmt q = {
+		"read platform scan state",
+		"SELECT state FROM scan_jobs WHERE digest = $1",
+	};
+	enum stor_scan_state state = STOR_SCAN_NONE;
+
+	if (pg_run(c, &pg_scan_add_child, NULL, NULL, e, "ssii", ds, repo,
+		   pg_now(), (int64_t)0) < 0 ||
+	    pg_run(c, &q, pg_state_row, &state, e, "s", ds) < 0)
+		return -1;
+	return pg_scan_final(state);
+}
+
+static int pg_wait_fn(struct pg_conn *c, const void *arg, struct err *e)
+{
+	static const struct pg_stmt q = {
+		"park index scan",
+		"UPDATE scan_jobs SET state = 'waiting', attempts = 0,"
+		" lease = 0, updated = $2"
+		" WHERE digest = $1 AND state = 'running'",
+	};
+	const struct pg_wait_arg *a = arg;
+	char ds[DIGEST_STR_MAX];
+	bool ready = true;
+	int rc;
+
+	for (size_t i = 0; i < a->n; i++) {
+		rc = pg_child_final(c, a->job->repo,
+				    digest_str(&a->children[i], ds), e);
+		if (rc < 0)
+			return -1;
+		if (!rc)
+			ready = false;
+	}
+	if (!ready && pg_run(c, &q, NULL, NULL, e, "si",
+			     digest_str(&a->job->digest, ds), pg_now()) < 0)
+		return -1;
+	*a->ready = ready;
+	return 0;
+}
+
+static int pg_scan_wait(struct stor_meta *m, const struct stor_scan_job *job,
+			const struct digest *children, size_t n, bool *ready,
+			struct err *e)
+{
+	struct pg_wait_arg a = {job, children, n, ready};
+
+	return pg_txn(pg_of(m), pg_wait_fn, &a, e);
+}
+
+static int pg_scan_row(void *arg, PGresult *r, int row, struct err *e)
+{
+	struct stor_scan *out = arg;
+
+	out->state = pg_scan_state(pg_col_text(r, row, 0));
+	out->attempts = (int)pg_col_int64(r, row, 1);
+	out->error = pg_col_strdup(r, row, 2);
+	out->has_result = (int)pg_col_int64(r, row, 3) != 0;
+	out->report = pg_col_strdup(r, row, 4);
+	out->findings = pg_col_strdup(r, row, 5);
+	out->db_version = pg_col_strdup(r, row, 6);
+	out->checked_db = pg_col_strdup(r, row, 7);
+	out->updated = pg_col_int64(r, row, 8);
+	if (pg_col_text(r, row, 9)) {
+		if (pg_col_digest(r, row, 9, &out->report_blob, e) < 0)
+			return -1;
+		out->in_blob = true;
+	}
+	return 0;
+}
+
+static int pg_scan_get(struct stor_meta *m, const struct digest *dg,
+		       bool with_report, struct stor_scan *out, struct err *e)
+{
+	static const struct pg_stmt q = {
+		"read scan",
+		"SELECT j.state, j.attempts, j.error, r.digest IS NOT NULL,"
+		" CASE WHEN $2::bigint <> 0 AND r.report_blob IS NULL"
+		" THEN r.report END,"
+		" r.findings,"
+		" r.db_version, r.checked_db, r.updated, r.report_blob"
+		" FROM (SELECT $1::text COLLATE \"C\" AS digest) k"
+		" LEFT JOIN scan_jobs j ON j.digest = k.digest"
+		" LEFT JOIN scan_results r ON r.digest = k.digest",
+	};
+	char ds[DIGEST_STR_MAX];
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	n = pg_do(pg_of(m), &q, pg_scan_row, out, e, "si", digest_str(dg, ds),
+		  (int64_t)with_report);
+	if (n < 0)
+		stor_scan_release(out);
+	return n < 0 ? -1 : 0;
+}
+
+static int pg_forget_fn(struct pg_conn *c, const void *arg, struct err *e)
+{
+	static const struct pg_stmt job = {
+		"forget scan job",
+		"DELETE FROM scan_jobs WHERE digest = $1"
+		" AND NOT EXISTS (SELECT 1 FROM manifests"
+		" WHERE digest = $1::text)",
+	};
+	static const struct pg_stmt result = {
+		"forget scan result",
+		"DELETE FROM scan_results WHERE digest = $1"
+		" AND NOT EXISTS (SELECT 1 FROM manifests"
+		" WHERE digest = $1::text)",
+	};
+	const char *ds = arg;
+
+	if (pg_run(c, &job, NULL, NULL, e, "s", ds) < 0)
+		return -1;
+	return pg_run(c, &result, NULL, NULL, e, "s", ds);
+}
+
+static int pg_scan_forget(struct stor_meta *m, const struct digest *dg,
+			  struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+
+	return pg_txn(pg_of(m), pg_forget_fn, digest_str(dg, ds), e);
+}
+
+/* Done jobs whose result was not matched against DB $2 are queued behind
+ * any push (prio 1); running and waiting ones get a new generation so
+ * they run once more. */
+static const struct pg_stmt pg_scan_rearm_q = {
+	"re-arm scans",
+	"UPDATE scan_jobs SET"
+	" state = CASE WHEN state = 'done' THEN 'queued' ELSE state END,"
+	" prio = CASE WHEN state = 'done' THEN 1 ELSE prio END,"
+	" gen = gen + 1, updated = $1"
+	" WHERE state IN ('running', 'waiting')"
+	" OR (state = 'done' AND digest IN"
+	"  (SELECT digest FROM scan_results"
+	"   WHERE checked_db IS DISTINCT FROM $2::text))",
+};
+
+static int pg_scan_rearm(struct stor_meta *m, const char *db_version, size_t *n,
+			 struct err *e)
+{
+	int changes;
+
+	changes = pg_do(pg_of(m), &pg_scan_rearm_q, NULL, NULL, e, "is",
+			pg_now(), db_version);
+	if (changes >= 0 && n)
+		*n = (size_t)changes;
+	return changes < 0 ? -1 : 0;
+}
+
+static void pg_stats_add(struct stor_scan_stats *out, const char *what,
+			 size_t n)
+{
+	switch (pg_scan_state(what)) {
+	case STOR_SCAN_QUEUED:
+		out->queued = n;
+		break;
+	case STOR_SCAN_RUNNING:
+		out->running = n;
+		break;
+	case STOR_SCAN_WAITING:
+		out->waiting = n;
+		break;
+	case STOR_SCAN_DONE:
+		out->done = n;
+		break;
+	case STOR_SCAN_FAILED:
+		out->failed = n;
+		break;
+	case STOR_SCAN_NONE:
+		if (!strcmp(what, "results"))
+			out->results = n;
+		break;
+	}
+}
+
+static int pg_stats_row(void *arg, PGresult *r, int row, struct err *e)
+{
+	const char *what = pg_col_text(r, row, 0);
+
+	(void)e;
+	pg_stats_add(arg, what ? what : "", (size_t)pg_col_int64(r, row, 1));
+	return 0;
+}
+
+static int pg_scan_stats(struct stor_meta *m, struct stor_scan_stats *out,
+			 struct err *e)
+{
+	static const struct pg_stmt q = {
+		"count scans",
+		"SELECT state, count(*) FROM scan_jobs GROUP BY state"
+		" UNION ALL SELECT 'results', count(*) FROM scan_results",
+	};
+
+	memset(out, 0, sizeof(*out));
+	return pg_do(pg_of(m), &q, pg_stats_row, out, e, "") < 0 ? -1 : 0;
+}
+
+struct pg_claim_many {
+	struct stor_scan_job *jobs;
+	size_t max, got;
+};
+
+static int pg_claim_many_row(void *arg, PGresult *r, int row, struct err *e)
+{
+	struct pg_claim_many *a = arg;
+	struct stor_scan_job *job;
+
+	/* The LIMIT keeps to max; a guard all the same. */
+	if (a->got == a->max)
+		return 0;
+	job = &a->jobs[a->got];
+	memset(job, 0, sizeof(*job));
+	if (pg_claim_row(job, r, row, e) < 0) {
+		stor_scan_job_release(job);
+		return -1;
+	}
+	a->got++;
+	return 0;
+}
+
+static int pg_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
+				 struct stor_scan_job *jobs, size_t max,
+				 size_t *n, struct err *e)
+{
+	/* Re-match jobs are those stor_scan_rearm() queued (prio 1); a
+	 * queued push (prio 0) keeps them waiting. */
+	static const struct pg_stmt q = {
+		"claim re-match jobs",
+		"UPDATE scan_jobs SET state = 'running',"
+		" attempts = attempts + 1, lease = $2, updated = $1,"
+		" owner_pid = $4::integer, owner_start = $5::timestamptz"
+		" WHERE digest IN (SELECT digest FROM scan_jobs"
+		"  WHERE state = 'queued' AND prio = 1 AND not_before <= $1"
+		"  AND NOT EXISTS (SELECT 1 FROM scan_jobs WHERE state = "
+		"'queued'"
+		"   AND prio = 0 AND not_before <= $1)"
+		"  ORDER BY created, digest LIMIT $3 FOR UPDATE SKIP LOCKED)"
+		" RETURNING digest, repo, gen, attempts",
+	};
+	struct pg_claim_many a = {jobs, max, 0};
+	char pid[24], start[64];
+	int64_t now = pg_now();
+	int rows;
+
+	pg_owner(pg_of(m), pid, start);
+	rows = pg_do(pg_of(m), &q, pg_claim_many_row, &a, e, "iiiss", now,
+		     now + lease_s, (int64_t)max, *pid ? pid : NULL,
+		     *start ? start : NULL);
+	if (rows < 0)
+		while (a.got)
+			stor_scan_job_release(&jobs[--a.got]);
+	*n = a.got;
+	return rows < 0 ? -1 : 0;
+}
+
+/* One re-matched job's rows: its referrers, its result (or the DB it was
+ * checked against), then stor_scan_done(). */
+static int pg_outcome_rows(struct pg_conn *c, const struct stor_scan_outcome *o,
+			   struct err *e)
+{
+	const struct stor_scan_result *r = o->result;
+	struct pg_finish_arg done = {o->job, NULL, 0, false};
+	char ds[DIGEST_STR_MAX], rs[DIGEST_STR_MAX];
+
+	for (size_t i = 0; i < o->nrefs; i++)
+		if (pg_referrer_put(c, &o->refs[i], e) < 0)
+			return -1;
+	digest_str(&o->job->digest, ds);
+	if (r && pg_run(c, &pg_scan_result_put_q, NULL, NULL, e, "ssssi", ds,
+			digest_str(r->report_digest, rs),
+			r->findings ? r->findings : "[]", r->db_version,
+			pg_now()) < 0)
+		return -1;
+	if (!r && pg_run(c, &pg_scan_checked_q, NULL, NULL, e, "ss", ds,
+			 o->checked_db) < 0)
+		return -1;
+	return pg_finish_fn(c, &done, e);
+}
+
+struct pg_many_arg {
+	const struct stor_scan_outcome *v;
+	size_t n;
+};
+
+static int pg_finish_many_fn(struct pg_conn *c, const void *arg, struct err *e)
+{
+	const struct pg_many_arg *a = arg;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (pg_outcome_rows(c, &a->v[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+static int pg_scan_finish_many(struct stor_meta *m,
+			       const struct stor_scan_outcome *v, size_t n,
+			       struct err *e)
+{
+	struct pg_many_arg a = {v, n};
+
+	return pg_txn(pg_of(m), pg_finish_many_fn, &a, e);
+}
+
+int pg_scan_release(struct pg *pg, struct err *e)
+{
+	static const struct pg_stmt q = {
+		"release scan jobs",
+		"UPDATE scan_jobs SET lease = 0, owner_pid = NULL"
+		" WHERE state = 'running' AND owner_pid = $1::integer"
+		" AND owner_start = $2::timestamptz",
+	};
+	char pid[24], start[64];
+
+	pg_owner(pg, pid, start);
+	if (!*pid)
+		return 0;
+	return pg_do(pg, &q, NULL, NULL, e, "ss", pid, start) < 0 ? -1 : 0;
+}
+
+const struct stor_scanq_ops pg_scanq_ops = {
+	.scan_enqueue = pg_scan_enqueue,
+	.scan_claim = pg_scan_claim,
+	.scan_recover = pg_scan_recover,
+	.scan_result_put = pg_scan_result_put,
+	.scan_checked = pg_scan_checked,
+	.scan_done = pg_scan_done,
+	.scan_fail = pg_scan_fail,
+	.scan_wait = pg_scan_wait,
+	.scan_get = pg_scan_get,
+	.scan_forget = pg_scan_forget,
+	.scan_rearm = pg_scan_rearm,
+	.scan_stats = pg_scan_stats,
+	.scan_claim_rematch = pg_scan_claim_rematch,
+	.scan_finish_many = pg_scan_finish_many,
+	.on_final = pg_on_final,
+};
