@@ -154,12 +154,12 @@ expect 404 MANIFEST_UNKNOWN
 # A slow scan keeps one node's only worker busy; the other node scans the
 # next image, for which the busy node holds a waiter.
 on a
-slow=$(sp_slow pg/slow v1 400)
+slow=$(sp_slow pg/slow v1 800)
 wait_running "$slow"
 x=$(owner "$slow")
 y=$([ "$x" = a ] && echo b || echo a)
 on a
-other=$(sp_slow pg/other v1 60)
+other=$(sp_slow pg/other v1 160)
 wait_running "$other"
 [ "$(owner "$other")" = "$y" ] || fail "$other not taken by node $y"
 curl -s -o "$TMP/wait.json" -w '%{http_code}' \
