@@ -61,7 +61,7 @@ LIBS := $(foreach m,$(MODULES),$(if $(call module_srcs,$(m)),$(BUILD)/lib$(m).a)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps deps-build run test test-asan unit unit-pg integration conformance conformance-reference \
+.PHONY: all deps deps-build run test test-all test-asan unit unit-pg integration conformance conformance-reference \
 	bench bench-quick format clean check-deps install man FORCE
 all: $(BUILD)/customs
 
@@ -183,7 +183,11 @@ conformance-reference:
 
 # Without SANITIZE, `make test` also runs every fuzz target briefly and the
 # unit and integration tests on an ASan/UBSan build (build-asan/).
+# One RADOS Gateway serves every S3 test of the run (tests/with-rgw).
 test: deps
+	tests/with-rgw $(MAKE) test-all
+
+test-all:
 	$(MAKE) all $(UNIT_BINS)
 	$(MAKE) unit
 	$(MAKE) unit-pg
