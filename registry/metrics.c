@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "registry/dbupdate_int.h"
+#include "registry/events/events.h"
 #include "registry/reply_int.h"
 #include "registry/scan/scan.h"
 #include "storage/storage.h"
@@ -459,6 +460,7 @@ enum reg_status reg_metrics_get(struct reg_call *c)
 	rm_scans(&b, c->ctx->st);
 	rm_counters(&b);
 	rm_gauges(&b, c->ctx->scan);
+	reg_events_metrics(c->ctx->events, c->ctx->st, &b);
 	reg_reply_mem(c->req, 200, "text/plain; version=0.0.4; charset=utf-8",
 		      b.buf, b.len);
 	buf_release(&b);

@@ -308,6 +308,7 @@ struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e)
 	size_t n = 0;
 
 	s->st = cfg->st;
+	s->events = cfg->events;
 	s->budget = cfg->budget;
 	s->db_path = xstrdup(cfg->vuln_db);
 	s->sev_pref = cfg->sev_pref;
