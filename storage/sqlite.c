@@ -144,18 +144,18 @@ static const char *const sq_migrations[] = {
 	/* 4 -> 5: the events outbox (outbox_sqlite.c): each event once,
 	 * each endpoint's cursor over them, and a delivery row per event
 	 * an endpoint still has to receive (or gave up on: dead). */
-	"CREATE TABLE outbox ("
+	"CREATE TABLE IF NOT EXISTS outbox ("
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" action TEXT NOT NULL,"
 	" repo TEXT NOT NULL,"
 	" created INTEGER NOT NULL,"
 	" body TEXT NOT NULL"
 	");"
-	"CREATE TABLE outbox_cursors ("
+	"CREATE TABLE IF NOT EXISTS outbox_cursors ("
 	" endpoint TEXT PRIMARY KEY,"
 	" seq INTEGER NOT NULL"
 	") WITHOUT ROWID;"
-	"CREATE TABLE outbox_deliveries ("
+	"CREATE TABLE IF NOT EXISTS outbox_deliveries ("
 	" endpoint TEXT NOT NULL,"
 	" seq INTEGER NOT NULL,"
 	" repo TEXT NOT NULL,"
@@ -166,9 +166,9 @@ static const char *const sq_migrations[] = {
 	" error TEXT,"
 	" PRIMARY KEY (endpoint, seq)"
 	") WITHOUT ROWID;"
-	"CREATE INDEX outbox_deliveries_by_repo"
+	"CREATE INDEX IF NOT EXISTS outbox_deliveries_by_repo"
 	" ON outbox_deliveries(endpoint, repo, seq) WHERE dead = 0;"
-	"CREATE INDEX outbox_deliveries_by_seq ON outbox_deliveries(seq);",
+	"CREATE INDEX IF NOT EXISTS outbox_deliveries_by_seq ON outbox_deliveries(seq);",
 };
 
 #define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
