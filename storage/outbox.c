@@ -30,8 +30,8 @@ int stor_event_add(struct stor *st, const struct stor_event *v, size_t n,
 }
 
 int stor_manifest_delete_ev(struct stor *st, const char *repo,
-			    const struct digest *dg, const struct stor_event *ev,
-			    struct err *e)
+			    const struct digest *dg,
+			    const struct stor_event *ev, struct err *e)
 {
 	struct stor_meta *m;
 	const struct stor_outbox_ops *o = ob_ops(st, &m);
@@ -108,8 +108,8 @@ int stor_outbox_due(struct stor *st, const char *endpoint, int64_t now_ms,
 		 : ob_unsupported(e);
 }
 
-int stor_outbox_done(struct stor *st, const char *endpoint,
-		     const int64_t *seqs, size_t n, struct err *e)
+int stor_outbox_done(struct stor *st, const char *endpoint, const int64_t *seqs,
+		     size_t n, struct err *e)
 {
 	struct stor_meta *m;
 	const struct stor_outbox_ops *o = ob_ops(st, &m);

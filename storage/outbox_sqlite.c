@@ -89,9 +89,8 @@ static int ob_mf_delete(struct stor_meta *m, const char *repo,
 	return sq_txn(sq_of(m), ob_del_fn, &a, e);
 }
 
-static int ob_tag_delete(struct stor_meta *m, const char *repo,
-			 const char *tag, const struct stor_event *ev,
-			 struct err *e)
+static int ob_tag_delete(struct stor_meta *m, const char *repo, const char *tag,
+			 const struct stor_event *ev, struct err *e)
 {
 	struct ob_del a = {repo, tag, true, ev};
 
@@ -124,7 +123,8 @@ static int ob_scan_finish(struct stor_meta *m, const struct stor_scan_job *job,
 	return sq_txn(sq_of(m), ob_finish_fn, &a, e);
 }
 
-/* --- Routing --------------------------------------------------------------- */
+/* --- Routing ---------------------------------------------------------------
+ */
 
 static const struct sq_stmt ob_prune_q = {
 	"prune events",
@@ -219,8 +219,8 @@ static int ob_route_fn(struct sq_conn *c, const void *arg, struct err *e)
 		ret = 0;
 		goto out;
 	}
-	if (sq_run(c, &next, ob_ev_row, &r, e, "ii", cursor,
-		   (int64_t)a->max) < 0)
+	if (sq_run(c, &next, ob_ev_row, &r, e, "ii", cursor, (int64_t)a->max) <
+	    0)
 		goto out;
 	for (size_t i = 0; i < r.n; i++)
 		if (a->fn(a->arg, r.v[i].action, r.v[i].repo) &&
@@ -301,8 +301,8 @@ static int ob_keep_fn(struct sq_conn *c, const void *arg, struct err *e)
 		if (j < a->n || !r.v[i].action)
 			continue;
 		k = sq_run(c, &drop, NULL, NULL, e, "s", r.v[i].action);
-		if (k < 0 || sq_run(c, &cursor, NULL, NULL, e, "s",
-				    r.v[i].action) < 0)
+		if (k < 0 ||
+		    sq_run(c, &cursor, NULL, NULL, e, "s", r.v[i].action) < 0)
 			goto out;
 		*a->dropped += (size_t)k;
 	}
@@ -324,11 +324,12 @@ static int ob_keep(struct stor_meta *m, const char *const *keep, size_t n,
 	return sq_txn(sq_of(m), ob_keep_fn, &a, e);
 }
 
-/* --- Delivery -------------------------------------------------------------- */
+/* --- Delivery --------------------------------------------------------------
+ */
 
 /* The columns every delivery listing selects, in this order. */
-#define OB_DELIVERY_COLS                                                      \
-	"d.seq, d.endpoint, o.action, d.repo, o.body, d.attempts,"            \
+#define OB_DELIVERY_COLS                                                       \
+	"d.seq, d.endpoint, o.action, d.repo, o.body, d.attempts,"             \
 	" d.created, d.error"
 
 struct ob_deliveries {
@@ -422,7 +423,8 @@ static int ob_mark_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
 	static const struct sq_stmt del = {
 		"drop delivered event",
-		"DELETE FROM outbox_deliveries WHERE endpoint = ?1 AND seq = ?2",
+		"DELETE FROM outbox_deliveries WHERE endpoint = ?1 AND seq = "
+		"?2",
 	};
 	static const struct sq_stmt prune = {
 		"prune delivered event",
@@ -445,10 +447,9 @@ static int ob_mark_fn(struct sq_conn *c, const void *arg, struct err *e)
 			    a->seqs[i]) < 0 ||
 		     sq_run(c, &prune, NULL, NULL, e, "i", a->seqs[i]) < 0))
 			return -1;
-		if (!a->done &&
-		    sq_run(c, &retry, NULL, NULL, e, "siiis", a->endpoint,
-			   a->seqs[i], a->next_ms, (int64_t)a->dead,
-			   a->error) < 0)
+		if (!a->done && sq_run(c, &retry, NULL, NULL, e, "siiis",
+				       a->endpoint, a->seqs[i], a->next_ms,
+				       (int64_t)a->dead, a->error) < 0)
 			return -1;
 	}
 	return 0;
@@ -481,8 +482,8 @@ static int ob_dead(struct stor_meta *m, size_t max, struct stor_delivery **out,
 		" ORDER BY d.seq DESC LIMIT ?1",
 	};
 	struct ob_deliveries r = {0};
-	int ret = sq_do(sq_of(m), &q, ob_delivery_row, &r, e, "i",
-			(int64_t)max);
+	int ret =
+		sq_do(sq_of(m), &q, ob_delivery_row, &r, e, "i", (int64_t)max);
 
 	if (ret < 0) {
 		stor_delivery_free(r.v, r.n);

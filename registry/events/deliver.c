@@ -44,8 +44,7 @@ static int dv_post(CURL *h, const struct ev_endpoint *ep, const struct buf *b,
 	long status = 0;
 	CURLcode rc;
 
-	hdrs = curl_slist_append(hdrs,
-				 "Content-Type: " REG_EVENTS_MEDIA_TYPE);
+	hdrs = curl_slist_append(hdrs, "Content-Type: " REG_EVENTS_MEDIA_TYPE);
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (ep->secret && ev_sign(ep->secret, b->buf, b->len, sig) == 0) {
 		line = xasprintf(EV_SIG_HEADER ": sha256=%s", sig);
@@ -83,9 +82,8 @@ static void dv_failed(struct ev_endpoint *ep, const struct stor_delivery *d,
 	int64_t now = dv_now_ms(), *live = xcalloc(n, sizeof(*live)),
 		*dead = xcalloc(n, sizeof(*dead));
 	size_t nl = 0, nd = 0;
-	int64_t next =
-		now + ev_backoff_ms(d[0].attempts + 1, ep->backoff_ms,
-				    ep->backoff_max_ms);
+	int64_t next = now + ev_backoff_ms(d[0].attempts + 1, ep->backoff_ms,
+					   ep->backoff_max_ms);
 	struct err e = ERR_INIT;
 
 	for (size_t i = 0; i < n; i++) {

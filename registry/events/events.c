@@ -19,7 +19,8 @@
 #include "registry/metrics_int.h"
 #include "common/banned.h"
 
-/* --- Events ---------------------------------------------------------------- */
+/* --- Events ----------------------------------------------------------------
+ */
 
 static void ev_uuid(char out[37])
 {
@@ -103,11 +104,10 @@ static json_t *ev_target(const struct reg_event_target *t,
 	if (t->repo && *t->repo)
 		json_object_set_new(o, "repository", json_string(t->repo));
 	if (t->dg && t->repo && *t->repo && src && src->host)
-		json_object_set_new(
-			o, "url",
-			json_sprintf("%s://%s/v2/%s/manifests/%s",
-				     src->tls ? "https" : "http", src->host,
-				     t->repo, ds));
+		json_object_set_new(o, "url",
+				    json_sprintf("%s://%s/v2/%s/manifests/%s",
+						 src->tls ? "https" : "http",
+						 src->host, t->repo, ds));
 	if (t->tag)
 		json_object_set_new(o, "tag", json_string(t->tag));
 	return o;
@@ -137,8 +137,8 @@ char *reg_event_make(const struct reg_events *ev, const char *action,
 		      "addr", ev_str(src->addr), "host", ev_str(src->host),
 		      "method", ev_str(src->method), "useragent",
 		      ev_str(src->useragent), "actor", "name",
-		      ev_str(src->actor), "source", "addr", addr,
-		      "instanceID", ev->instance);
+		      ev_str(src->actor), "source", "addr", addr, "instanceID",
+		      ev->instance);
 	if (extra)
 		json_object_update(o, extra);
 	json_decref(extra);
@@ -158,7 +158,8 @@ void reg_events_defer(struct reg_events *ev, const char *action,
 	pthread_mutex_lock(&ev->lock);
 	if (ev->npulls == ev->apulls) {
 		ev->apulls = ev->apulls ? 2 * ev->apulls : 64;
-		ev->pulls = xrealloc(ev->pulls, ev->apulls * sizeof(*ev->pulls));
+		ev->pulls =
+			xrealloc(ev->pulls, ev->apulls * sizeof(*ev->pulls));
 	}
 	ev->pulls[ev->npulls].action = action;
 	ev->pulls[ev->npulls].repo = xstrdup(t->repo ? t->repo : "");
@@ -212,7 +213,8 @@ void reg_events_note(struct reg_events *ev, const char *action,
 	free(body);
 }
 
-/* --- Endpoints ------------------------------------------------------------- */
+/* --- Endpoints -------------------------------------------------------------
+ */
 
 int64_t ev_backoff_ms(int attempt, int64_t base, int64_t max)
 {
@@ -341,10 +343,10 @@ static int ev_json_headers(json_t *o, struct ev_endpoint *ep, struct err *e)
 static int ev_parse_object(const char *text, struct ev_endpoint *ep,
 			   struct err *e)
 {
-	static const char *const keys[] = {
-		"name",	   "url",     "secret",	     "headers",	 "events",
-		"repos",   "timeout", "backoff",     "backoff_max",
-		"give_up", NULL};
+	static const char *const keys[] = {"name",    "url",	 "secret",
+					   "headers", "events",	 "repos",
+					   "timeout", "backoff", "backoff_max",
+					   "give_up", NULL};
 	json_t *o = json_loads(text, 0, NULL), *v;
 	const char *key;
 	int rc = -1;
@@ -404,7 +406,8 @@ int ev_endpoint_parse(const char *value, const struct reg_events_config *c,
 	}
 	if (!ep->url || (strncmp(ep->url, "http://", 7) &&
 			 strncmp(ep->url, "https://", 8))) {
-		err_set(e, ERR_INVALID, "webhook: needs an http:// or https:// url");
+		err_set(e, ERR_INVALID,
+			"webhook: needs an http:// or https:// url");
 		goto fail;
 	}
 	if (!ep->name)
@@ -439,7 +442,8 @@ void ev_endpoint_release(struct ev_endpoint *ep)
 	memset(ep, 0, sizeof(*ep));
 }
 
-/* --- The service ----------------------------------------------------------- */
+/* --- The service -----------------------------------------------------------
+ */
 
 static void ev_free_parts(struct reg_events *ev)
 {
@@ -535,7 +539,8 @@ void reg_events_kick(struct reg_events *ev)
 	pthread_mutex_unlock(&ev->lock);
 }
 
-/* --- What operators see ---------------------------------------------------- */
+/* --- What operators see ----------------------------------------------------
+ */
 
 json_t *reg_events_dead_json(struct stor *st, size_t max, struct err *e)
 {
@@ -564,6 +569,22 @@ json_t *reg_events_dead_json(struct stor *st, size_t max, struct err *e)
 	return o;
 }
 
+/* A counter per endpoint: its failures, else its deliveries. */
+static void ev_metric_eps(struct reg_events *ev, struct buf *b,
+			  const char *name, const char *help, bool failures)
+{
+	buf_addf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (size_t i = 0; i < ev->neps; i++) {
+		struct ev_endpoint *ep = &ev->eps[i];
+
+		buf_addf(b, "%s{endpoint=\"", name);
+		rm_label_value(b, ep->name);
+		buf_addf(b, "\"} %llu\n",
+			 (unsigned long long)atomic_load(
+				 failures ? &ep->failed : &ep->delivered));
+	}
+}
+
 void reg_events_metrics(struct reg_events *ev, struct stor *st, struct buf *b)
 {
 	size_t pending = 0, dead = 0;
@@ -583,22 +604,9 @@ void reg_events_metrics(struct reg_events *ev, struct stor *st, struct buf *b)
 		 "# TYPE customs_events_dead_total counter\n"
 		 "customs_events_dead_total %zu\n",
 		 pending, dead);
-	buf_adds(b, "# HELP customs_events_delivered_total Events an "
-		    "endpoint accepted.\n"
-		    "# TYPE customs_events_delivered_total counter\n");
-	for (size_t i = 0; i < ev->neps; i++) {
-		buf_adds(b, "customs_events_delivered_total{endpoint=\"");
-		rm_label_value(b, ev->eps[i].name);
-		buf_addf(b, "\"} %llu\n",
-			 (unsigned long long)atomic_load(&ev->eps[i].delivered));
-	}
-	buf_adds(b, "# HELP customs_events_failures_total Event POSTs that "
-		    "failed (to be retried or given up).\n"
-		    "# TYPE customs_events_failures_total counter\n");
-	for (size_t i = 0; i < ev->neps; i++) {
-		buf_adds(b, "customs_events_failures_total{endpoint=\"");
-		rm_label_value(b, ev->eps[i].name);
-		buf_addf(b, "\"} %llu\n",
-			 (unsigned long long)atomic_load(&ev->eps[i].failed));
-	}
+	ev_metric_eps(ev, b, "customs_events_delivered_total",
+		      "Events an endpoint accepted.", false);
+	ev_metric_eps(ev, b, "customs_events_failures_total",
+		      "Event POSTs that failed (to be retried or given up).",
+		      true);
 }

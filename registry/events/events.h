@@ -39,7 +39,8 @@ struct reg_events;
 struct http_req;
 struct opt_list;
 
-#define REG_EVENTS_MEDIA_TYPE "application/vnd.docker.distribution.events.v1+json"
+#define REG_EVENTS_MEDIA_TYPE                                                  \
+	"application/vnd.docker.distribution.events.v1+json"
 #define REG_EVENTS_PULL_FLUSH_MS 100
 
 /* The defaults of every endpoint (seconds; the object may override). */
@@ -100,7 +101,6 @@ void reg_events_note(struct reg_events *ev, const char *action,
 /* GET /v2/_customs/events/dead: {"dead": [...]} of the store. */
 json_t *reg_events_dead_json(struct stor *st, size_t max, struct err *e);
 /* The events' lines of /metrics. */
-void reg_events_metrics(struct reg_events *ev, struct stor *st,
-			struct buf *b);
+void reg_events_metrics(struct reg_events *ev, struct stor *st, struct buf *b);
 
 #endif

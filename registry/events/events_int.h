@@ -19,12 +19,12 @@ struct ev_endpoint {
 	char *name; /* the key of its deliveries in the store; its URL
 		     * unless the object names it */
 	char *url;
-	char *secret;	 /* NULL: unsigned */
-	char **headers;	 /* "Name: value" */
+	char *secret;	/* NULL: unsigned */
+	char **headers; /* "Name: value" */
 	size_t nheaders;
-	char **actions;	 /* fnmatch patterns; none: every action */
+	char **actions; /* fnmatch patterns; none: every action */
 	size_t nactions;
-	char **repos;	 /* fnmatch patterns; none: every repository */
+	char **repos; /* fnmatch patterns; none: every repository */
 	size_t nrepos;
 	int64_t timeout_ms, backoff_ms, backoff_max_ms, give_up_ms;
 

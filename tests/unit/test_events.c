@@ -30,9 +30,8 @@ static void test_sign(void **state)
 
 	(void)state;
 	/* RFC 4231, test case 2. */
-	assert_int_equal(ev_sign("Jefe", "what do ya want for nothing?", 28,
-				 hex),
-			 0);
+	assert_int_equal(
+		ev_sign("Jefe", "what do ya want for nothing?", 28, hex), 0);
 	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c7"
 				 "5a003f089d2739839dec58b964ec3843");
 }
@@ -120,11 +119,10 @@ static void test_endpoint_parse(void **state)
 					   &ev_defaults, &ep, &e),
 			 -1);
 	assert_non_null(strstr(e.msg, "bogus"));
-	assert_int_equal(
-		ev_endpoint_parse("{\"url\":\"http://x\",\"headers\":"
-				  "{\"X-A\":\"a\\r\\nX-B: b\"}}",
-				  &ev_defaults, &ep, &e),
-		-1);
+	assert_int_equal(ev_endpoint_parse("{\"url\":\"http://x\",\"headers\":"
+					   "{\"X-A\":\"a\\r\\nX-B: b\"}}",
+					   &ev_defaults, &ep, &e),
+			 -1);
 	assert_int_equal(ev_endpoint_parse("{\"url\":\"http://x\",\"timeout\":"
 					   "\"soon\"}",
 					   &ev_defaults, &ep, &e),
@@ -177,9 +175,9 @@ static void test_event_make(void **state)
 			json_integer_value(json_object_get(tg, "size")), 8);
 		assert_int_equal(
 			json_integer_value(json_object_get(tg, "length")), 8);
-		assert_string_equal(json_string_value(json_object_get(
-					    tg, "repository")),
-				    "team/app");
+		assert_string_equal(
+			json_string_value(json_object_get(tg, "repository")),
+			"team/app");
 		assert_string_equal(
 			json_string_value(json_object_get(tg, "tag")), "v1");
 		url = xasprintf("http://reg.example:5000/v2/team/app/"
@@ -189,9 +187,10 @@ static void test_event_make(void **state)
 			json_string_value(json_object_get(tg, "url")), url);
 		free(url);
 	}
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(o, "request"), "useragent")),
-			    "docker/27");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(o, "request"),
+						  "useragent")),
+		"docker/27");
 	assert_string_equal(json_string_value(json_object_get(
 				    json_object_get(o, "request"), "id")),
 			    "r-1");
@@ -273,17 +272,16 @@ static size_t route(struct fx *fx, const char *ep, stor_event_filter_fn fn)
 }
 
 /* The bodies due for ep at now_ms, joined with spaces. */
-static char *due(struct fx *fx, const char *ep, int64_t now_ms,
-		 int64_t *seqs, size_t *nseqs)
+static char *due(struct fx *fx, const char *ep, int64_t now_ms, int64_t *seqs,
+		 size_t *nseqs)
 {
 	struct stor_delivery *d = NULL;
 	struct err e = ERR_INIT;
 	size_t n = 0;
 	struct buf b;
 
-	assert_int_equal(stor_outbox_due(fx->st, ep, now_ms, 10, 10, &d, &n,
-					 &e),
-			 0);
+	assert_int_equal(
+		stor_outbox_due(fx->st, ep, now_ms, 10, 10, &d, &n, &e), 0);
 	buf_init(&b, 0);
 	for (size_t i = 0; i < n; i++) {
 		buf_addf(&b, "%s%s", i ? " " : "", d[i].body);
@@ -329,8 +327,8 @@ static void test_outbox_order(void **state)
 	free(s);
 
 	/* a fails: its events wait for the retry time, b's go on. */
-	assert_int_equal(stor_outbox_retry(fx->st, "hook", seqs, 2, 5000,
-					   false, "HTTP status 500", &e),
+	assert_int_equal(stor_outbox_retry(fx->st, "hook", seqs, 2, 5000, false,
+					   "HTTP status 500", &e),
 			 0);
 	s = due(fx, "hook", 4999, NULL, NULL);
 	assert_string_equal(s, "\"b1\" \"db\"");
@@ -411,15 +409,12 @@ static void test_outbox_atomic(void **state)
 	assert_int_equal(route(fx, "hook", take_all), 0);
 	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
 	/* A delete that fails stores no event. */
-	assert_int_equal(stor_manifest_delete_ev(fx->st, "r", &other, &del,
-						 &e),
+	assert_int_equal(stor_manifest_delete_ev(fx->st, "r", &other, &del, &e),
 			 -1);
 	assert_int_equal(e.code, ERR_MANIFEST_UNKNOWN);
-	assert_int_equal(stor_tag_delete_ev(fx->st, "r", "nope", &del, &e),
-			 -1);
+	assert_int_equal(stor_tag_delete_ev(fx->st, "r", "nope", &del, &e), -1);
 	assert_int_equal(stor_tag_delete_ev(fx->st, "r", "v1", &del, &e), 0);
-	assert_int_equal(stor_manifest_delete_ev(fx->st, "r", &d, &del, &e),
-			 0);
+	assert_int_equal(stor_manifest_delete_ev(fx->st, "r", &d, &del, &e), 0);
 	assert_int_equal(route(fx, "hook", take_all), 3);
 	s = due(fx, "hook", INT64_MAX, NULL, NULL);
 	assert_string_equal(s, "\"pushed\" \"deleted\" \"deleted\"");
