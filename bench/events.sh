@@ -6,7 +6,8 @@
 # manifest pushes from one client (pushes a second, and with the webhook
 # the delay from each PUT's response to its push event's arrival: p50,
 # p99, max), then wrk on a manifest GET (every GET a pull event) for
-# WRK_SECS (default 5) seconds.  Prints one table; the raw output goes to
+# WRK_SECS (default 5) seconds; then with the webhook filtered to pushes
+# (no pull event is made).  The receiver shares the machine's cores.  Prints one table; the raw output goes to
 # $BUILD/bench/events.log.
 set -euo pipefail
 
@@ -76,10 +77,15 @@ python3 "$root/tests/integration/webhook_rx.py" "$TMP/rx.jsonl" \
 PIDS+=("$!")
 for i in $(seq 1 100); do [ -s "$TMP/rx.port" ] && break; sleep 0.05; done
 RXOUT=$TMP/rx.jsonl run webhook --webhook "http://127.0.0.1:$(cat "$TMP/rx.port")/"
+# The same endpoint taking pushes only: no pull events are made.
+printf '{"webhook": [{"url": "http://127.0.0.1:%s/", "events": ["push"]}]}' \
+	"$(cat "$TMP/rx.port")" >"$TMP/push-only.json"
+RXOUT=$TMP/rx.jsonl run pushonly --config "$TMP/push-only.json"
 
-printf '%-22s %12s %12s\n' figure "no webhook" "1 webhook"
+printf '%-22s %12s %12s %12s\n' figure "no webhook" "1 webhook" "push only"
 for k in pushes_per_s get_rps latency_p50_ms latency_p99_ms latency_max_ms; do
-	printf '%-22s %12s %12s\n' "$k" \
+	printf '%-22s %12s %12s %12s\n' "$k" \
 		"$(awk -v k="$k" '$1 == k { print $2 }' "$TMP/plain.out")" \
-		"$(awk -v k="$k" '$1 == k { print $2 }' "$TMP/webhook.out")"
+		"$(awk -v k="$k" '$1 == k { print $2 }' "$TMP/webhook.out")" \
+		"$(awk -v k="$k" '$1 == k { print $2 }' "$TMP/pushonly.out")"
 done

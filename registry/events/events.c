@@ -151,8 +151,14 @@ void reg_events_defer(struct reg_events *ev, const char *action,
 		      const struct reg_event_target *t,
 		      const struct reg_event_src *src, json_t *extra)
 {
-	char *body = reg_event_make(ev, action, t, src, extra);
+	char *body;
 
+	/* Pulls are the hot path: no event nobody wants. */
+	if (ev && !ev->want_pull && !strcmp(action, "pull")) {
+		json_decref(extra);
+		return;
+	}
+	body = reg_event_make(ev, action, t, src, extra);
 	if (!body)
 		return;
 	pthread_mutex_lock(&ev->lock);
@@ -503,6 +509,9 @@ int reg_events_new(const struct reg_events_config *c, struct stor *st,
 				ev->neps++;
 				goto fail;
 			}
+		if (ev_match_any(ev->eps[ev->neps].actions,
+				 ev->eps[ev->neps].nactions, "pull"))
+			ev->want_pull = true;
 	}
 	if (ev_forget_others(ev, e) < 0 || ev_deliver_start(ev, e) < 0)
 		goto fail;

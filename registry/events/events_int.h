@@ -49,6 +49,7 @@ struct reg_events {
 	atomic_int port;   /* ... and the port it serves (0: not yet) */
 	struct ev_endpoint *eps;
 	size_t neps;
+	bool want_pull; /* some endpoint's filter takes pulls */
 
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t cond;
