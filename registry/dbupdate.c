@@ -9,7 +9,6 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "registry/events/events.h"
 #include "registry/maint_int.h"
 #include "registry/scan/scan.h"
 #include "scanner/scanner.h"
@@ -159,18 +158,6 @@ static bool dbu_stopping(void *arg)
 	return mt_stopping(&((struct reg_dbupdate *)arg)->th->t);
 }
 
-static void dbu_event(struct reg_dbupdate *u,
-		      const struct vulndb_update_result *r)
-{
-	struct reg_event_target t = {0};
-
-	reg_events_note(u->c.events, "db.updated", &t, NULL,
-			json_pack("{s:{s:I, s:I, s:I}}", "db", "fetched",
-				  (json_int_t)r->fetched, "unchanged",
-				  (json_int_t)r->unchanged, "failed",
-				  (json_int_t)r->failed));
-}
-
 static void dbu_run(void *arg)
 {
 	struct reg_dbupdate *u = ((struct dbu_thread *)arg)->u;
@@ -199,10 +186,8 @@ static void dbu_run(void *arg)
 			r.fetched, r.unchanged, r.failed,
 			r.swapped ? "; the DB was replaced" : "",
 			rc < 0 ? ": " : "", rc < 0 ? e.msg : "");
-		if (r.swapped) {
+		if (r.swapped)
 			reg_scan_reload(u->c.scan);
-			dbu_event(u, &r);
-		}
 		pthread_mutex_lock(&u->lock);
 		u->last_run = time(NULL);
 		snprintf(u->last_error, sizeof(u->last_error), "%s",

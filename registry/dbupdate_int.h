@@ -21,7 +21,6 @@
 #include "common/opt.h"
 
 struct reg_scan;
-struct reg_events;
 struct stor;
 
 struct reg_dbupdate_config {
@@ -32,7 +31,6 @@ struct reg_dbupdate_config {
 	int64_t max_age_s;		/* <= 0: no age check */
 	struct reg_scan *scan;		/* told after a swap; may be NULL */
 	struct stor *st; /* the reports say which default feeds are used */
-	struct reg_events *events; /* db.updated; may be NULL */
 };
 
 /* Parses the sources (a bad one fails with ERR_INVALID) and starts the

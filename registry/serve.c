@@ -111,7 +111,6 @@ static int serve_dbupdate_start(const struct cfg *cfg, struct reg_ctx *ctx,
 		.max_age_s = cfg->db_max_age,
 		.scan = ctx->scan,
 		.st = ctx->st,
-		.events = ctx->events,
 	};
 
 	*cache = xasprintf("%s/" VULNDB_CACHE_DIR, cfg->data);

@@ -3,7 +3,8 @@
 # receivers on loopback): one with a secret and a header, one filtered to
 # pushes of team/*, one that always answers 500.  A curl push gives push
 # and scan.completed in distribution's envelope, signed; a pull gives a
-# pull event; the filtered endpoint gets only what it asked for; the
+# pull event, a delete a delete event, a DB import and SIGHUP db.updated;
+# the filtered endpoint gets only what it asked for; the
 # broken one ends in the dead-letter list and the metric.  Then the
 # receiver goes down, images are pushed, customs restarts while it is
 # down, more are pushed, and once the receiver is back every event
@@ -133,6 +134,20 @@ wait_for main "^pull app v1 $dg"
 req DELETE "/v2/app/manifests/$dg"
 expect 202
 wait_for main "^delete app - $dg"
+
+# A new vulnerability DB (imported, then SIGHUP): db.updated.
+"$CUSTOMS" db import --db "$DATA/vulndb.db" "$ROOT/tests/data/advisories/osv" \
+	>"$TMP/import.log" 2>&1 || fail "db import: $(tail -n 3 "$TMP/import.log")"
+kill -HUP "$PID"
+wait_for main "^db.updated - -"
+python3 - "$TMP/main.jsonl" <<'PY' || fail "db.updated event"
+import json, sys
+evs = [ev for line in open(sys.argv[1])
+       for ev in json.loads(json.loads(line)["body"])["events"]
+       if ev["action"] == "db.updated"]
+assert len(evs) == 1, evs
+assert evs[0]["db"]["version"] and "rematch" in evs[0]["db"], evs[0]
+PY
 
 # --- filters: pushes of team/* only --------------------------------------
 tdg=$(push_image team/app v1 "$TMP/img" two)
