@@ -35,6 +35,19 @@ static size_t dv_discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+static bool dv_stopping(struct reg_events *ev);
+
+/* A POST to a receiver that hangs does not hold up a shutdown. */
+static int dv_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+		       curl_off_t un)
+{
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return dv_stopping(arg) ? 1 : 0;
+}
+
 /* Posts body; 0 on a 2xx, else -1 with why in e. */
 static int dv_post(CURL *h, const struct ev_endpoint *ep, const struct buf *b,
 		   struct err *e)
@@ -64,6 +77,9 @@ static int dv_post(CURL *h, const struct ev_endpoint *ep, const struct buf *b,
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "customs-events");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dv_discard);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, dv_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, ep->ev);
 	rc = curl_easy_perform(h);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
