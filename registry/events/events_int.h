@@ -10,9 +10,9 @@
 #define EV_SIG_HEADER "X-Customs-Signature"
 /* One round of an endpoint: events routed, repositories and events of
  * one repository sent together. */
-#define EV_ROUTE_MAX	256
+#define EV_ROUTE_MAX	1024
 #define EV_REPOS_MAX	64
-#define EV_PER_REPO_MAX 32
+#define EV_PER_REPO_MAX 256
 
 /* One webhook endpoint, parsed from its option value. */
 struct ev_endpoint {
