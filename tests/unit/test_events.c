@@ -213,28 +213,11 @@ static void test_event_make(void **state)
 
 /* --- The outbox, on a real store ------------------------------------------ */
 
-struct fx {
-	char dir[256];
-	struct stor *st;
-};
+#define fx tmpstore_fx
 
 static int fx_setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	if (tmpstore_open(fx->dir, sizeof(fx->dir), "events", &fx->st) < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	tmpstore_close(fx->dir, fx->st);
-	free(fx);
-	return 0;
+	return tmpstore_fx_setup(state, "events");
 }
 
 static bool take_all(void *arg, const char *action, const char *repo)
@@ -295,22 +278,28 @@ static char *due(struct fx *fx, const char *ep, int64_t now_ms, int64_t *seqs,
 	return buf_detach(&b, NULL);
 }
 
+/* Asserts what due() gives. */
+static void expect_due(struct fx *fx, const char *ep, int64_t now_ms,
+		       int64_t *seqs, size_t *nseqs, const char *want)
+{
+	char *s = due(fx, ep, now_ms, seqs, nseqs);
+
+	assert_string_equal(s, want);
+	free(s);
+}
+
 static void test_outbox_order(void **state)
 {
 	struct fx *fx = *state;
 	struct err e = ERR_INIT;
 	int64_t seqs[16];
 	size_t n, pending, dead;
-	char *s;
-
 	/* A new endpoint starts at the newest event: history is not
 	 * replayed. */
 	add(fx, "push", "a", "\"old\"");
 	assert_int_equal(route(fx, "hook", take_all), 0);
 	assert_int_equal(route(fx, "pushes", take_pushes), 0);
-	s = due(fx, "hook", INT64_MAX, NULL, NULL);
-	assert_string_equal(s, "");
-	free(s);
+	expect_due(fx, "hook", INT64_MAX, NULL, NULL, "");
 
 	add(fx, "push", "a", "\"a1\"");
 	add(fx, "push", "b", "\"b1\"");
@@ -318,47 +307,34 @@ static void test_outbox_order(void **state)
 	add(fx, "db.updated", "", "\"db\"");
 	assert_int_equal(route(fx, "hook", take_all), 4);
 	assert_int_equal(route(fx, "pushes", take_pushes), 4);
-	s = due(fx, "hook", INT64_MAX, seqs, &n);
 	/* Per repository, in order. */
-	assert_string_equal(s, "\"a1\" \"a2\" \"b1\" \"db\"");
-	free(s);
-	s = due(fx, "pushes", INT64_MAX, NULL, NULL);
-	assert_string_equal(s, "\"a1\" \"b1\"");
-	free(s);
+	expect_due(fx, "hook", INT64_MAX, seqs, &n,
+		   "\"a1\" \"a2\" \"b1\" \"db\"");
+	expect_due(fx, "pushes", INT64_MAX, NULL, NULL, "\"a1\" \"b1\"");
 
 	/* a fails: its events wait for the retry time, b's go on. */
 	assert_int_equal(stor_outbox_retry(fx->st, "hook", seqs, 2, 5000, false,
 					   "HTTP status 500", &e),
 			 0);
-	s = due(fx, "hook", 4999, NULL, NULL);
-	assert_string_equal(s, "\"b1\" \"db\"");
-	free(s);
+	expect_due(fx, "hook", 4999, NULL, NULL, "\"b1\" \"db\"");
 	assert_int_equal(stor_outbox_done(fx->st, "hook", seqs + 2, 2, &e), 0);
 	add(fx, "push", "a", "\"a3\"");
 	assert_int_equal(route(fx, "hook", take_all), 1);
 	/* a3 waits behind a1 and a2. */
-	s = due(fx, "hook", 4999, NULL, NULL);
-	assert_string_equal(s, "");
-	free(s);
-	s = due(fx, "hook", 5000, NULL, NULL);
-	assert_string_equal(s, "\"a1\" \"a2\" \"a3\"");
-	free(s);
+	expect_due(fx, "hook", 4999, NULL, NULL, "");
+	expect_due(fx, "hook", 5000, NULL, NULL, "\"a1\" \"a2\" \"a3\"");
 
 	/* Survives a reopen (a restart). */
 	stor_free(fx->st);
 	fx->st = stor_open(fx->dir, &e);
 	assert_non_null(fx->st);
-	s = due(fx, "hook", 5000, seqs, &n);
-	assert_string_equal(s, "\"a1\" \"a2\" \"a3\"");
-	free(s);
+	expect_due(fx, "hook", 5000, seqs, &n, "\"a1\" \"a2\" \"a3\"");
 
 	/* Given up on a1: dead, listed, and no longer blocking a. */
 	assert_int_equal(stor_outbox_retry(fx->st, "hook", seqs, 1, 0, true,
 					   "HTTP status 500", &e),
 			 0);
-	s = due(fx, "hook", 5000, NULL, NULL);
-	assert_string_equal(s, "\"a2\" \"a3\"");
-	free(s);
+	expect_due(fx, "hook", 5000, NULL, NULL, "\"a2\" \"a3\"");
 	{
 		struct stor_delivery *d = NULL;
 
@@ -404,7 +380,6 @@ static void test_outbox_atomic(void **state)
 		.events = &ev,
 		.nevents = 1,
 	};
-	char *s;
 
 	assert_int_equal(route(fx, "hook", take_all), 0);
 	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
@@ -416,9 +391,8 @@ static void test_outbox_atomic(void **state)
 	assert_int_equal(stor_tag_delete_ev(fx->st, "r", "v1", &del, &e), 0);
 	assert_int_equal(stor_manifest_delete_ev(fx->st, "r", &d, &del, &e), 0);
 	assert_int_equal(route(fx, "hook", take_all), 3);
-	s = due(fx, "hook", INT64_MAX, NULL, NULL);
-	assert_string_equal(s, "\"pushed\" \"deleted\" \"deleted\"");
-	free(s);
+	expect_due(fx, "hook", INT64_MAX, NULL, NULL,
+		   "\"pushed\" \"deleted\" \"deleted\"");
 }
 
 int main(void)
@@ -430,9 +404,9 @@ int main(void)
 		cmocka_unit_test(test_endpoint_parse),
 		cmocka_unit_test(test_event_make),
 		cmocka_unit_test_setup_teardown(test_outbox_order, fx_setup,
-						fx_teardown),
+						tmpstore_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_atomic, fx_setup,
-						fx_teardown),
+						tmpstore_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
