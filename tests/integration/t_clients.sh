@@ -14,6 +14,7 @@
 # sanitizer build only customs is run (the reference does not change).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
+. "$(dirname "$0")/clients_lib.sh"
 need tar gzip zstd
 
 SERVERS="customs reference"
@@ -22,22 +23,11 @@ if ldd "$CUSTOMS" 2>/dev/null | grep -q libasan; then
 fi
 
 D=$TMP/docker
-DK_PID=
-dk_stop() {
-	if [ -n "$DK_PID" ] && kill "$DK_PID" 2>/dev/null; then
-		for _ in $(seq 1 100); do
-			kill -0 "$DK_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$DK_PID" 2>/dev/null || true
-	fi
-	DK_PID=
-}
 clients_exit() {
 	local rc=$?
 
 	set +e
-	dk_stop
+	dkd_stop
 	umount_under "$TMP"
 	(exit "$rc")
 	px_exit
@@ -224,14 +214,7 @@ command -v umoci >/dev/null 2>&1 ||
 # --- podman ------------------------------------------------------------
 PM=(podman --root "$TMP/pm" --runroot "$TMP/pmrun" --storage-driver vfs
 	--cgroup-manager cgroupfs --events-backend none)
-pm_ok=
-if ! command -v podman >/dev/null 2>&1; then
-	pm_ok="not installed"
-elif ! "${PM[@]}" images >/dev/null 2>"$TMP/pm.err"; then
-	pm_ok="cannot run here: $(tail -n 1 "$TMP/pm.err")"
-elif ! layers_ok podman "${PM[@]}" >"$TMP/pm.err"; then
-	pm_ok=$(sed 's/^SKIP podman: //' "$TMP/pm.err")
-fi
+pm_ok=$(pm_why "${PM[@]}")
 
 pm_layout() { # TAG...: from the test's layout into an empty vfs store
 	local t
@@ -407,23 +390,7 @@ fi
 
 # dk_start: prints why not when the engine cannot run here.
 dk_start() {
-	local cli=$1
-
-	mkdir -p "$D/root" "$D/exec" "$D/config"
-	dockerd --iptables=false --ip6tables=false --bridge=none \
-		--storage-driver=vfs --data-root "$D/root" --exec-root "$D/exec" \
-		--pidfile "$D/dockerd.pid" -H "$DOCKER_HOST" \
-		>"$D/dockerd.log" 2>&1 &
-	DK_PID=$!
-	for _ in $(seq 1 150); do
-		"$cli" version >/dev/null 2>&1 && break
-		kill -0 "$DK_PID" 2>/dev/null ||
-			{ echo "dockerd could not start here: $(tail -n 1 "$D/dockerd.log")"; return 1; }
-		sleep 0.2
-	done
-	"$cli" version >/dev/null 2>&1 ||
-		{ echo "dockerd did not answer: $(tail -n 1 "$D/dockerd.log")"; return 1; }
-	layers_ok docker "$cli"
+	DKD_CLI=$1 dkd_start "$D" && layers_ok docker "$1"
 }
 dk_push() { # CLI REF
 	"$1" tag customs-layers-probe:v1 "$2" && "$1" push -q "$2"
@@ -488,7 +455,7 @@ for c in $clis; do
 	skipcell "$name" delete "the CLI has no remote delete"
 done
 [ -n "$clis" ] || skipcell docker push "$dk_ok"
-dk_stop
+dkd_stop
 umount_under "$D"
 
 # --- containerd's ctr, a hosts.toml mirror -------------------------------
