@@ -175,6 +175,10 @@ done
 jq -e '.dead[0] | .endpoint == "broken" and .attempts >= 1 and
 	(.error | test("500")) and .event.id != null' "$B" >/dev/null ||
 	fail "dead list: $(head -c 400 "$B")"
+# The README's command, pointed at this server.
+readme="curl -s http://127.0.0.1:5000/v2/_customs/events/dead | jq '.dead[] | {endpoint, action, error}'"
+eval "${readme//127.0.0.1:5000/$REG}" | jq -e -s 'map(select(.endpoint == "broken")) | length >= 1' \
+	>/dev/null || fail "the README's dead-letter command"
 req GET /metrics
 expect 200
 dead=$(awk '$1 == "customs_events_dead_total" { print $2 }' "$B")
