@@ -8,7 +8,8 @@
 # broken one ends in the dead-letter list and the metric.  Then the
 # receiver goes down, images are pushed, customs restarts while it is
 # down, more are pushed, and once the receiver is back every event
-# arrives, in order per repository.
+# arrives, in order per repository.  Last, a pull the policy refuses
+# gives policy.denied.
 . "$(dirname "$0")/lib.sh"
 need python3
 
@@ -221,6 +222,24 @@ req GET /metrics
 expect 200
 awk '$1 ~ /^customs_events_delivered_total/ && $1 ~ /main/ { n = $2 }
 	END { exit !(n >= 6) }' "$B" || fail "delivered_total: $(grep delivered "$B")"
+stop_server
+
+# --- policy.denied: a fresh store, a pull policy, no vulnerability data --
+DATA=$TMP/data-policy
+start_server --config "$TMP/config.json" --deny-severity critical
+pdg=$(push_image gated/app v1 "$TMP/img" gated)
+wait_for main "^scan.completed gated/app - $pdg"
+req GET /v2/gated/app/manifests/v1
+expect 403 DENIED
+wait_for main "^policy.denied gated/app - $pdg"
+python3 - "$TMP/main.jsonl" <<'PY' || fail "policy.denied event"
+import json, sys
+evs = [ev for line in open(sys.argv[1])
+       for ev in json.loads(json.loads(line)["body"])["events"]
+       if ev["action"] == "policy.denied"]
+assert evs[0]["policy"]["reason"], evs[0]
+assert evs[0]["request"]["method"] == "GET", evs[0]
+PY
 stop_server
 rx_stop main
 rx_stop team
