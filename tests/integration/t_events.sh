@@ -9,7 +9,7 @@
 # receiver goes down, images are pushed, customs restarts while it is
 # down, more are pushed, and once the receiver is back every event
 # arrives, in order per repository.  Last, a pull the policy refuses
-# gives policy.denied.
+# gives policy.denied, and a scan that fails for good scan.failed.
 . "$(dirname "$0")/lib.sh"
 need python3
 
@@ -241,6 +241,28 @@ assert evs[0]["policy"]["reason"], evs[0]
 assert evs[0]["request"]["method"] == "GET", evs[0]
 PY
 stop_server
+
+# --- scan.failed: a scan worker that cannot get memory fails for good.
+# (AddressSanitizer builds set no address-space limit.)
+("$CUSTOMS" scan-worker --self-test >"$TMP/self.txt") 2>/dev/null || true
+if grep -qx "rlimit-as -1" "$TMP/self.txt"; then
+	echo "sanitizer build: no address-space limit, scan.failed case skipped"
+else
+	DATA=$TMP/data-fail
+	start_server --config "$TMP/config.json" --scan-workers 1 \
+		--scan-memory 4MiB
+	fdg=$(push_image failing/app v1 "$TMP/img" failing)
+	wait_for main "^scan.failed failing/app - $fdg"
+	python3 - "$TMP/main.jsonl" "$fdg" <<'PY' || fail "scan.failed event"
+import json, sys
+evs = [ev for line in open(sys.argv[1])
+       for ev in json.loads(json.loads(line)["body"])["events"]
+       if ev["action"] == "scan.failed"]
+assert evs[0]["scan"]["error"], evs[0]
+assert evs[0]["scan"]["report"] == "/v2/failing/app/_customs/scan/" + sys.argv[2]
+PY
+	stop_server
+fi
 rx_stop main
 rx_stop team
 rx_stop broken
