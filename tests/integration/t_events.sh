@@ -24,12 +24,18 @@ rx_start() {
 	python3 "$RX" "$TMP/$name.jsonl" "$TMP/$name.port" "$TMP/$name.status" \
 		"$port" 2>>"$TMP/rx.log" &
 	eval "RXPID_$name=$!"
+	RXPIDS="$RXPIDS $!"
 	for i in $(seq 1 100); do
 		[ -s "$TMP/$name.port" ] && return 0
 		sleep 0.05
 	done
 	fail "receiver $name did not start"
 }
+
+# The receivers go with the test, whatever its end.
+RXPIDS=
+trap 'rc=$?; for p in $RXPIDS; do kill "$p" 2>/dev/null || true; done
+(exit $rc); lib_cleanup' EXIT
 
 rx_stop() {
 	local pid
@@ -244,7 +250,8 @@ stop_server
 
 # --- scan.failed: a scan worker that cannot get memory fails for good.
 # (AddressSanitizer builds set no address-space limit.)
-("$CUSTOMS" scan-worker --self-test >"$TMP/self.txt") 2>/dev/null || true
+("$CUSTOMS" scan-worker --self-test >"$TMP/self.txt" 2>"$TMP/self.err") \
+	2>/dev/null || true
 if grep -qx "rlimit-as -1" "$TMP/self.txt"; then
 	echo "sanitizer build: no address-space limit, scan.failed case skipped"
 else
