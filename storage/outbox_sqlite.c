@@ -207,6 +207,15 @@ static int ob_route_fn(struct sq_conn *c, const void *arg, struct err *e)
 		"move event cursor",
 		"UPDATE outbox_cursors SET seq = ?2 WHERE endpoint = ?1",
 	};
+	/* The events just routed that no endpoint wants: the last cursor
+	 * to pass an event prunes it (delivered ones go at done). */
+	static const struct sq_stmt prune = {
+		"prune routed events",
+		"DELETE FROM outbox WHERE seq > ?1 AND seq <= ?2"
+		" AND seq <= (SELECT min(seq) FROM outbox_cursors)"
+		" AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d"
+		" WHERE d.seq = outbox.seq)",
+	};
 	const struct ob_route *a = arg;
 	struct ob_ev_rows r = {xcalloc(a->max + 1, sizeof(*r.v)), 0, a->max};
 	int64_t cursor, now = ob_now_ms();
@@ -229,7 +238,8 @@ static int ob_route_fn(struct sq_conn *c, const void *arg, struct err *e)
 			goto out;
 	if (r.n && (sq_run(c, &move, NULL, NULL, e, "si", a->endpoint,
 			   r.v[r.n - 1].seq) < 0 ||
-		    sq_run(c, &ob_prune_q, NULL, NULL, e, "") < 0))
+		    sq_run(c, &prune, NULL, NULL, e, "ii", cursor,
+			   r.v[r.n - 1].seq) < 0))
 		goto out;
 	*a->n = r.n;
 	ret = 0;
@@ -365,14 +375,15 @@ static int ob_due(struct stor_meta *m, const char *endpoint, int64_t now_ms,
 		  size_t max_repos, size_t per_repo, struct stor_delivery **out,
 		  size_t *n, struct err *e)
 {
-	/* A repository's head: its oldest delivery not given up on. */
+	/* A repository's head: its oldest delivery not given up on (one
+	 * walk of the index, however many wait). */
 	static const struct sq_stmt heads = {
 		"read due event repositories",
-		"SELECT d.repo FROM outbox_deliveries d"
-		" WHERE d.endpoint = ?1 AND d.dead = 0 AND d.next_at <= ?2"
-		" AND d.seq = (SELECT min(x.seq) FROM outbox_deliveries x"
-		"  WHERE x.endpoint = ?1 AND x.repo = d.repo AND x.dead = 0)"
-		" ORDER BY d.seq LIMIT ?3",
+		"SELECT d.repo FROM (SELECT repo, min(seq) AS seq"
+		"  FROM outbox_deliveries WHERE endpoint = ?1 AND dead = 0"
+		"  GROUP BY repo) h"
+		" JOIN outbox_deliveries d ON d.endpoint = ?1 AND d.seq = h.seq"
+		" WHERE d.next_at <= ?2 ORDER BY h.seq LIMIT ?3",
 	};
 	static const struct sq_stmt rows = {
 		"read due events",

@@ -278,6 +278,26 @@ static char *due(struct fx *fx, const char *ep, int64_t now_ms, int64_t *seqs,
 	return buf_detach(&b, NULL);
 }
 
+/* Rows of the outbox table: events kept. */
+static int outbox_rows(struct fx *fx)
+{
+	char path[300];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int n = -1;
+
+	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
 /* Asserts what due() gives. */
 static void expect_due(struct fx *fx, const char *ep, int64_t now_ms,
 		       int64_t *seqs, size_t *nseqs, const char *want)
@@ -393,6 +413,23 @@ static void test_outbox_atomic(void **state)
 	assert_int_equal(route(fx, "hook", take_all), 3);
 	expect_due(fx, "hook", INT64_MAX, NULL, NULL,
 		   "\"pushed\" \"deleted\" \"deleted\"");
+	/* Delivered events are pruned; those no endpoint wants too. */
+	{
+		int64_t seqs[3];
+		size_t n = 0;
+
+		free(due(fx, "hook", INT64_MAX, seqs, &n));
+		assert_int_equal(n, 3);
+		assert_int_equal(stor_outbox_done(fx->st, "hook", seqs, n, &e),
+				 0);
+		assert_int_equal(outbox_rows(fx), 0);
+		assert_int_equal(route(fx, "pushes", take_pushes), 0);
+		add(fx, "pull", "r", "\"unwanted\"");
+		assert_int_equal(route(fx, "pushes", take_pushes), 1);
+		assert_int_equal(outbox_rows(fx), 1);
+		assert_int_equal(route(fx, "hook", take_pushes), 1);
+		assert_int_equal(outbox_rows(fx), 0);
+	}
 }
 
 int main(void)
