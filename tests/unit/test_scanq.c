@@ -462,6 +462,25 @@ static bool sc_blob_is(struct fx *fx, const struct digest *dg,
 	return ok;
 }
 
+/* Re-arms for DB dbv and claims the two re-match jobs, a's first. */
+static void claim_two(struct fx *fx, const char *dbv, const struct digest *a,
+		      struct stor_scan_job jobs[2])
+{
+	struct stor_scan_job job;
+	struct err e = ERR_INIT;
+	size_t n;
+
+	assert_int_equal(stor_scan_rearm(fx->st, dbv, &n, &e), 0);
+	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs, 2, &n, &e),
+			 0);
+	assert_int_equal(n, 2);
+	if (!digest_eq(&jobs[0].digest, a)) {
+		job = jobs[0];
+		jobs[0] = jobs[1];
+		jobs[1] = job;
+	}
+}
+
 /* Files left in DIR/uploads: staged blobs are temporary files there. */
 static size_t uploads_count(struct fx *fx)
 {
@@ -497,7 +516,6 @@ static void test_stage(void **state)
 	struct err e = ERR_INIT;
 	char text[16];
 	int64_t size;
-	size_t n;
 
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(stor_scan_claim(fx->st, 60, &job, &e), 1);
@@ -505,15 +523,7 @@ static void test_stage(void **state)
 							    : "{\"b\":1}",
 		       "v1");
 	}
-	assert_int_equal(stor_scan_rearm(fx->st, "v2", &n, &e), 0);
-	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs, 2, &n, &e),
-			 0);
-	assert_int_equal(n, 2);
-	if (!digest_eq(&jobs[0].digest, &a)) {
-		job = jobs[0];
-		jobs[0] = jobs[1];
-		jobs[1] = job;
-	}
+	claim_two(fx, "v2", &a, jobs);
 	ra.report_digest = &dga;
 	rb.report_digest = &dgb;
 	out[0] = (struct stor_scan_outcome){&jobs[0], &ra, NULL, NULL, 0};
@@ -546,10 +556,7 @@ static void test_stage(void **state)
 	stor_scan_job_release(&jobs[1]);
 
 	/* Dropped: no blob, no temporary file, the rows as they were. */
-	assert_int_equal(stor_scan_rearm(fx->st, "v3", &n, &e), 0);
-	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs, 2, &n, &e),
-			 0);
-	assert_int_equal(n, 2);
+	claim_two(fx, "v3", &a, jobs);
 	stg = NULL;
 	ra.report = "{\"a\":3}";
 	ra.report_digest = NULL;
@@ -645,15 +652,7 @@ static void test_finish_many(void **state)
 		finish(fx, &job, "{}", "v1");
 	}
 	old = put(fx, REPO, "{\"old-referrer\":1}", false, NULL, 0);
-	assert_int_equal(stor_scan_rearm(fx->st, "v2", &n, &e), 0);
-	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs, 2, &n, &e),
-			 0);
-	assert_int_equal(n, 2);
-	if (!digest_eq(&jobs[0].digest, &a)) {
-		job = jobs[0];
-		jobs[0] = jobs[1];
-		jobs[1] = job;
-	}
+	claim_two(fx, "v2", &a, jobs);
 	blob_dg = dg_of(blob);
 	ref_dg = dg_of(ref);
 	mp = (struct stor_manifest_put){
