@@ -256,28 +256,60 @@ static int fs_put(struct stor_blobs *b, const struct digest *dg,
 	return ret;
 }
 
-/* Two syncs in all instead of two a blob: the data is durable before any
- * name points at it, and the names before this returns. */
-static int fs_put_many(struct stor_blobs *b, const struct stor_blob_data *v,
-		       size_t n, struct err *e)
+/* Blobs written under temporary names, to be named together. */
+struct stor_blob_stage {
+	struct digest *dg;
+	char (*tmp)[FS_PATH_MAX];
+	size_t n, cap;
+};
+
+static int fs_stage(struct stor_blobs *b, const struct stor_blob_data *v,
+		    size_t n, struct stor_blob_stage **sp, struct err *e)
 {
 	struct fs *fs = fs_of(b);
-	char(*tmp)[FS_PATH_MAX] = xcalloc(n + 1, sizeof(*tmp));
-	char dir[FS_PATH_MAX];
+	struct stor_blob_stage *s = *sp;
 	int64_t size;
+
+	if (!s)
+		s = *sp = xcalloc(1, sizeof(*s));
+	for (size_t i = 0; i < n; i++) {
+		if (fs_stat(b, v[i].digest, &size, NULL) == 0)
+			continue;
+		if (s->n == s->cap) {
+			s->cap = s->cap ? 2 * s->cap : 64;
+			s->dg = xrealloc(s->dg, s->cap * sizeof(*s->dg));
+			s->tmp = xrealloc(s->tmp, s->cap * sizeof(*s->tmp));
+		}
+		if (fs_write_tmp(fs, v[i].data, v[i].len, false, s->tmp[s->n],
+				 e) < 0)
+			return -1;
+		s->dg[s->n++] = *v[i].digest;
+	}
+	return 0;
+}
+
+/* Two syncs in all instead of two a blob: the data is durable before any
+ * name points at it, and the names before this returns. */
+static int fs_stage_end(struct stor_blobs *b, struct stor_blob_stage *s,
+			bool publish, struct err *e)
+{
+	struct fs *fs = fs_of(b);
+	char dir[FS_PATH_MAX];
 	size_t i;
 	int ret = -1;
 
-	for (i = 0; i < n; i++)
-		if (fs_stat(b, v[i].digest, &size, NULL) < 0 &&
-		    fs_write_tmp(fs, v[i].data, v[i].len, false, tmp[i], e) < 0)
-			goto out;
+	if (!s)
+		return 0;
+	if (!publish || !s->n) {
+		ret = 0;
+		goto out;
+	}
 	if (syncfs(fs->dirfd) < 0) {
 		err_errno(e, ERR_IO, errno, "syncfs %s", fs->dir);
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		if (tmp[i][0] && fs_name(fs, tmp[i], v[i].digest, dir, e) < 0)
+	for (i = 0; i < s->n; i++)
+		if (fs_name(fs, s->tmp[i], &s->dg[i], dir, e) < 0)
 			goto out;
 	if (syncfs(fs->dirfd) < 0) {
 		err_errno(e, ERR_IO, errno, "syncfs %s", fs->dir);
@@ -285,11 +317,21 @@ static int fs_put_many(struct stor_blobs *b, const struct stor_blob_data *v,
 	}
 	ret = 0;
 out:
-	for (i = 0; i < n; i++)
-		if (tmp[i][0])
-			unlinkat(fs->dirfd, tmp[i], 0);
-	free(tmp);
+	for (i = 0; i < s->n; i++)
+		unlinkat(fs->dirfd, s->tmp[i], 0);
+	free(s->tmp);
+	free(s->dg);
+	free(s);
 	return ret;
+}
+
+static int fs_put_many(struct stor_blobs *b, const struct stor_blob_data *v,
+		       size_t n, struct err *e)
+{
+	struct stor_blob_stage *s = NULL;
+	int ret = fs_stage(b, v, n, &s, e);
+
+	return fs_stage_end(b, s, ret == 0, e) < 0 ? -1 : ret;
 }
 
 static int fs_up_create(struct stor_blobs *b, const char *id, struct err *e)
@@ -569,6 +611,8 @@ static const struct stor_blob_ops fs_ops = {
 	.open = fs_open,
 	.put = fs_put,
 	.put_many = fs_put_many,
+	.stage = fs_stage,
+	.stage_end = fs_stage_end,
 	.up_create = fs_up_create,
 	.up_open = fs_up_open,
 	.up_append = fs_up_append,

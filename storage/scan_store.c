@@ -241,38 +241,119 @@ static void scan_blobs(const struct stor_scan_outcome *v, size_t n,
 	*count = k;
 }
 
-int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
-			  size_t n, struct err *e)
+struct stor_scan_stage {
+	struct stor_blob_stage *blobs; /* the backend's, or NULL */
+	int pin;		       /* held until the rows are written */
+};
+
+static int scan_stage_new(struct stor *st, struct stor_scan_stage **sp,
+			  struct err *e)
+{
+	struct stor_scan_stage *s = xcalloc(1, sizeof(*s));
+
+	if (stor_pin(st, false, &s->pin, e) < 0) { /* see gc.c */
+		free(s);
+		return -1;
+	}
+	*sp = s;
+	return 0;
+}
+
+int stor_scan_stage(struct stor *st, struct stor_scan_stage **sp,
+		    const struct stor_scan_outcome *v, size_t n, struct err *e)
 {
 	struct stor_blobs *bs = stor_blobs_of(st);
-	struct stor_scan_outcome *o = xcalloc(n + 1, sizeof(*o));
 	struct stor_scan_result *rows = xcalloc(n + 1, sizeof(*rows));
 	struct digest *dgs = xcalloc(n + 1, sizeof(*dgs));
 	struct stor_blob_data *b = NULL;
 	size_t nb = 0;
-	int pin, ret = -1;
+	int ret = -1;
 
-	scan_blobs(v, n, rows, dgs, &b, &nb);
-	for (size_t i = 0; i < n; i++) {
-		o[i] = v[i];
-		if (v[i].result)
-			o[i].result = &rows[i];
-	}
-	if (stor_pin(st, false, &pin, e) < 0) /* see gc.c */
+	if (!*sp && scan_stage_new(st, sp, e) < 0)
 		goto out;
-	if (bs->ops->put_many) {
-		ret = nb ? bs->ops->put_many(bs, b, nb, e) : 0;
-	} else {
+	scan_blobs(v, n, rows, dgs, &b, &nb);
+	if (!nb)
 		ret = 0;
-		for (size_t i = 0; i < nb && ret == 0; i++)
+	else if (bs->ops->stage)
+		ret = bs->ops->stage(bs, b, nb, &(*sp)->blobs, e);
+	else if (bs->ops->put_many)
+		ret = bs->ops->put_many(bs, b, nb, e);
+	else
+		for (size_t i = ret = 0; i < nb && ret == 0; i++)
 			ret = bs->ops->put(bs, b[i].digest, b[i].data, b[i].len,
 					   e);
-	}
-	if (ret == 0)
-		ret = meta(st)->scanq->scan_finish_many(meta(st), o, n, e);
-	stor_unpin(pin);
 out:
 	free(b);
+	free(dgs);
+	free(rows);
+	return ret;
+}
+
+int stor_scan_stage_end(struct stor *st, struct stor_scan_stage *s,
+			const struct stor_scan_outcome *v, size_t n,
+			struct err *e)
+{
+	struct stor_blobs *bs = stor_blobs_of(st);
+	int ret = -1;
+
+	if (!s && n && scan_stage_new(st, &s, e) < 0)
+		return -1;
+	if (!s)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].result && !v[i].result->report_digest) {
+			err_set(e, ERR_INTERNAL, "staged report without digest");
+			goto out;
+		}
+	if (bs->ops->stage_end &&
+	    bs->ops->stage_end(bs, s->blobs, true, e) < 0) {
+		s->blobs = NULL;
+		goto out;
+	}
+	s->blobs = NULL;
+	ret = n ? meta(st)->scanq->scan_finish_many(meta(st), v, n, e) : 0;
+out:
+	stor_scan_stage_drop(st, s);
+	return ret;
+}
+
+void stor_scan_stage_drop(struct stor *st, struct stor_scan_stage *s)
+{
+	struct stor_blobs *bs = stor_blobs_of(st);
+
+	if (!s)
+		return;
+	if (s->blobs)
+		bs->ops->stage_end(bs, s->blobs, false, NULL);
+	stor_unpin(s->pin);
+	free(s);
+}
+
+int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
+			  size_t n, struct err *e)
+{
+	struct stor_scan_outcome *o = xcalloc(n + 1, sizeof(*o));
+	struct stor_scan_result *rows = xcalloc(n + 1, sizeof(*rows));
+	struct digest *dgs = xcalloc(n + 1, sizeof(*dgs));
+	struct stor_scan_stage *s = NULL;
+	int ret;
+
+	/* The rows name each report by digest: hashed here if the caller
+	 * had none. */
+	for (size_t i = 0; i < n; i++) {
+		o[i] = v[i];
+		if (!v[i].result)
+			continue;
+		rows[i] = *v[i].result;
+		rows[i].report_digest = scan_report_dg(v[i].result, &dgs[i]);
+		o[i].result = &rows[i];
+	}
+	if (stor_scan_stage(st, &s, o, n, e) < 0) {
+		stor_scan_stage_drop(st, s);
+		ret = -1;
+	} else {
+		ret = stor_scan_stage_end(st, s, o, n, e);
+	}
 	free(dgs);
 	free(rows);
 	free(o);

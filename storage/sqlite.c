@@ -409,18 +409,45 @@ int sq_run(struct sq_conn *c, const struct sq_stmt *q, sq_row_fn fn, void *arg,
 	return ret;
 }
 
+/* Whether this thread holds sq->wlock (a write inside a write does not
+ * wait for itself). */
+static _Thread_local bool sq_writing;
+
+static bool sq_wlock(struct sq *sq)
+{
+	if (sq_writing)
+		return false;
+	pthread_mutex_lock(&sq->wlock);
+	sq_writing = true;
+	return true;
+}
+
+static void sq_wunlock(struct sq *sq, bool held)
+{
+	if (!held)
+		return;
+	sq_writing = false;
+	pthread_mutex_unlock(&sq->wlock);
+}
+
 int sq_do(struct sq *sq, const struct sq_stmt *q, sq_row_fn fn, void *arg,
 	  struct err *e, const char *fmt, ...)
 {
 	struct sq_conn *c = sq_get(sq, e);
+	sqlite3_stmt *s;
 	va_list ap;
+	bool held = false;
 	int ret;
 
 	if (!c)
 		return -1;
+	s = sq_prepare(c, q, e);
+	if (s && !sqlite3_stmt_readonly(s))
+		held = sq_wlock(sq);
 	va_start(ap, fmt);
-	ret = sq_vrun(c, q, fn, arg, e, fmt, ap);
+	ret = s ? sq_vrun(c, q, fn, arg, e, fmt, ap) : -1;
 	va_end(ap);
+	sq_wunlock(sq, held);
 	sq_put(sq, c);
 	return ret;
 }
@@ -443,10 +470,12 @@ static int sq_exec(struct sq_conn *c, const char *sql, const char *what,
 int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e)
 {
 	struct sq_conn *c = sq_get(sq, e);
+	bool held;
 	int ret = -1;
 
 	if (!c)
 		return -1;
+	held = sq_wlock(sq);
 	if (sq_exec(c, "BEGIN IMMEDIATE", "begin", e) < 0)
 		goto out;
 	if (fn(c, arg, e) < 0 || sq_exec(c, "COMMIT", "commit", e) < 0) {
@@ -455,6 +484,7 @@ int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e)
 	}
 	ret = 0;
 out:
+	sq_wunlock(sq, held);
 	sq_put(sq, c);
 	return ret;
 }
@@ -558,6 +588,7 @@ void sq_free(struct stor_meta *m)
 		sq_conn_free(c);
 	}
 	pthread_mutex_destroy(&sq->lock);
+	pthread_mutex_destroy(&sq->wlock);
 	free(sq->path);
 	free(sq);
 }
@@ -572,6 +603,7 @@ struct stor_meta *stor_sqlite_new(const char *dir, struct err *e)
 	sq->base.outbox = &sq_outbox_ops;
 	sq->path = xasprintf("%s/meta.db", dir);
 	pthread_mutex_init(&sq->lock, NULL);
+	pthread_mutex_init(&sq->wlock, NULL);
 	if (sq_wal(sq, e) < 0 || sq_txn(sq, sq_migrate_fn, NULL, e) < 0) {
 		sq_free(&sq->base);
 		return NULL;

@@ -51,6 +51,10 @@ struct sq {
 	char *path;
 	pthread_mutex_t lock; /* guards idle */
 	struct sq_conn *idle;
+	/* This process's writers take turns here: one that found the
+	 * database locked would otherwise sleep in sqlite's busy handler
+	 * (1 to 100 ms steps) long after the writer before it is done. */
+	pthread_mutex_t wlock;
 };
 
 struct sq *sq_of(struct stor_meta *m);

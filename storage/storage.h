@@ -508,6 +508,21 @@ struct stor_scan_outcome {
  * gc's). */
 int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 			  size_t n, struct err *e);
+/* stor_scan_finish_many() in lots, with one sync for all: each
+ * stor_scan_stage() writes the blobs of its outcomes where nothing names
+ * them yet (their data may be freed after; *sp is made by the first
+ * call); stor_scan_stage_end() makes every staged blob durable and named,
+ * then writes the rows of v[0..n) (each result with its report_digest)
+ * in one transaction, and frees s.  stor_scan_stage_drop() forgets the
+ * staged blobs instead.  gc is held off from the first stage to the end
+ * (see gc.c). */
+struct stor_scan_stage;
+int stor_scan_stage(struct stor *st, struct stor_scan_stage **sp,
+		    const struct stor_scan_outcome *v, size_t n, struct err *e);
+int stor_scan_stage_end(struct stor *st, struct stor_scan_stage *s,
+			const struct stor_scan_outcome *v, size_t n,
+			struct err *e);
+void stor_scan_stage_drop(struct stor *st, struct stor_scan_stage *s);
 
 /* --- Events outbox (outbox.c, outbox_sqlite.c) --------------------------
  *

@@ -47,6 +47,7 @@ struct stor_blobs;
 struct stor_meta;
 /* The data of one upload, open for appending while a request holds it. */
 struct stor_updata;
+struct stor_blob_stage;
 
 struct stor_blob_ops {
 	void (*free)(struct stor_blobs *b);
@@ -62,6 +63,14 @@ struct stor_blob_ops {
 	/* put() for several blobs, durable together (NULL: one by one). */
 	int (*put_many)(struct stor_blobs *b, const struct stor_blob_data *v,
 			size_t n, struct err *e);
+	/* put_many() over several calls with one sync: stage() writes v's
+	 * blobs under no name yet (*sp made on first use); stage_end()
+	 * makes every staged blob durable and named if publish, else drops
+	 * them, and frees s.  Both NULL: put_many() at each stage. */
+	int (*stage)(struct stor_blobs *b, const struct stor_blob_data *v,
+		     size_t n, struct stor_blob_stage **sp, struct err *e);
+	int (*stage_end)(struct stor_blobs *b, struct stor_blob_stage *s,
+			 bool publish, struct err *e);
 
 	/* Creates empty data for a new upload. */
 	int (*up_create)(struct stor_blobs *b, const char *id, struct err *e);

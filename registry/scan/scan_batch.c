@@ -33,6 +33,7 @@ struct rs_item {
 	struct stor_scan_referrer *refs;
 	size_t nrefs;
 	struct stor_scan_outcome out;
+	struct digest rdg; /* the report's, when no referrer carries it */
 	struct timespec t0;
 };
 
@@ -513,6 +514,11 @@ static int rs_item_match(struct rs_item *it, struct rs_memo *memo,
 	it->out.result = &it->result;
 	if (rs_item_refs(it, report, e) < 0)
 		goto out;
+	/* The rows name the report by digest once its text is gone. */
+	if (!it->result.report_digest) {
+		digest_of(DIGEST_SHA256, it->text, strlen(it->text), &it->rdg);
+		it->result.report_digest = &it->rdg;
+	}
 	it->out.refs = it->refs;
 	it->out.nrefs = it->nrefs;
 	ret = 1;
@@ -554,10 +560,49 @@ static int rs_item_prepare(struct rs_worker *w, struct stor_scan_job *job,
 	return 0;
 }
 
-/* Writes items[0..k) at once (their jobs done, or failed together) and
- * frees them. */
+/* Stages the blobs of items[from..k) and drops their reports' text (the
+ * rows need only their digests).  Items whose blobs could not be written
+ * fail and leave the batch; the number kept is returned. */
+static size_t rs_batch_stage(struct rs_worker *w, struct rs_item *items,
+			     size_t from, size_t k,
+			     struct stor_scan_stage **stg)
+{
+	struct stor_scan_outcome *out = xcalloc(k - from + 1, sizeof(*out));
+	struct err e = ERR_INIT;
+	size_t i;
+
+	for (i = from; i < k; i++)
+		out[i - from] = items[i].out;
+	if (k > from &&
+	    stor_scan_stage(w->pool->st, stg, out, k - from, &e) < 0) {
+		for (i = from; i < k; i++) {
+			rs_job_fail(&items[i].j, &e);
+			rs_item_release(&items[i]);
+		}
+		k = from;
+	}
+	for (i = from; i < k; i++) {
+		struct rs_item *it = &items[i];
+
+		for (size_t r = 0; it->pubs && r < it->j.nrepos; r++) {
+			if (!it->pubs[r].borrowed)
+				free(it->pubs[r].text);
+			it->pubs[r].text = NULL;
+			it->pubs[r].blobs[1].data = NULL;
+		}
+		free(it->text);
+		it->text = NULL;
+		it->result.report = NULL;
+	}
+	free(out);
+	return k;
+}
+
+/* Makes the staged blobs durable and writes the rows of items[0..k) in
+ * one transaction (their jobs done, or failed together), and frees
+ * them. */
 static void rs_batch_write(struct rs_worker *w, struct rs_item *items,
-			   size_t k)
+			   size_t k, struct stor_scan_stage *stg)
 {
 	struct stor_scan_outcome *out = xcalloc(k + 1, sizeof(*out));
 	struct err e = ERR_INIT;
@@ -565,7 +610,7 @@ static void rs_batch_write(struct rs_worker *w, struct rs_item *items,
 
 	for (i = 0; i < k; i++)
 		out[i] = items[i].out;
-	if (k && stor_scan_finish_many(w->pool->st, out, k, &e) < 0) {
+	if (stor_scan_stage_end(w->pool->st, stg, out, k, &e) < 0) {
 		for (i = 0; i < k; i++)
 			rs_job_fail(&items[i].j, &e);
 	} else {
@@ -583,9 +628,10 @@ bool rs_batch_run(struct rs_worker *w)
 {
 	struct stor_scan_job *jobs = xcalloc(RS_BATCH, sizeof(*jobs));
 	struct rs_item *items = xcalloc(RS_BATCH, sizeof(*items));
+	struct stor_scan_stage *stg = NULL;
 	struct rs_memo memo = {0};
 	struct err e = ERR_INIT;
-	size_t n = 0, k = 0, bytes = 0, i;
+	size_t n = 0, k = 0, staged = 0, bytes = 0, i;
 
 	if (stor_scan_claim_rematch(w->pool->st, RS_LEASE_S, jobs, RS_BATCH, &n,
 				    &e) < 0)
@@ -596,15 +642,16 @@ bool rs_batch_run(struct rs_worker *w)
 		if (rs_item_prepare(w, &jobs[i], &memo, &items[k]) <= 0)
 			continue;
 		bytes += items[k].text ? strlen(items[k].text) : 0;
-		/* The reports wait in memory for the write: a batch of
-		 * large ones is written in parts. */
-		if (++k == RS_BATCH || bytes >= RS_BATCH_BYTES) {
-			rs_batch_write(w, items, k);
-			k = 0;
+		k++;
+		/* The reports wait in memory only until their blobs are
+		 * written; the whole claim is made durable at once. */
+		if (bytes >= RS_BATCH_BYTES) {
+			k = staged = rs_batch_stage(w, items, staged, k, &stg);
 			bytes = 0;
 		}
 	}
-	rs_batch_write(w, items, k);
+	k = rs_batch_stage(w, items, staged, k, &stg);
+	rs_batch_write(w, items, k, stg);
 	for (i = 0; i < n; i++)
 		stor_scan_job_release(&jobs[i]);
 	rs_memo_release(&memo);

@@ -10,6 +10,7 @@
 
 #include "storage/storage.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -463,6 +464,124 @@ static bool sc_blob_is(struct fx *fx, const struct digest *dg,
 	return ok;
 }
 
+/* Re-arms for DB dbv and claims the two re-match jobs, a's first. */
+static void claim_two(struct fx *fx, const char *dbv, const struct digest *a,
+		      struct stor_scan_job jobs[2])
+{
+	struct stor_scan_job job;
+	struct err e = ERR_INIT;
+	size_t n;
+
+	assert_int_equal(stor_scan_rearm(fx->st, dbv, &n, &e), 0);
+	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs, 2, &n, &e),
+			 0);
+	assert_int_equal(n, 2);
+	if (!digest_eq(&jobs[0].digest, a)) {
+		job = jobs[0];
+		jobs[0] = jobs[1];
+		jobs[1] = job;
+	}
+}
+
+/* Files left in DIR/uploads: staged blobs are temporary files there. */
+static size_t uploads_count(struct fx *fx)
+{
+	char path[300];
+	struct dirent *d;
+	size_t n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/uploads", fx->dir);
+	dir = opendir(path);
+	assert_non_null(dir);
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/* A claim written in lots: nothing names a staged blob and no row
+ * changes before stor_scan_stage_end() (a crash in between loses nothing
+ * stored); then every lot's rows change at once.  A dropped stage leaves
+ * no file and no row behind. */
+static void test_stage(void **state)
+{
+	struct fx *fx = *state;
+	struct digest a = put(fx, REPO, "{\"img\":17}", true, NULL, 0);
+	struct digest b = put(fx, REPO, "{\"img\":18}", true, NULL, 0);
+	struct digest dga = dg_of("{\"a\":2}"), dgb = dg_of("{\"b\":2}");
+	struct stor_scan_result ra = {.findings = "[]", .db_version = "v2"};
+	struct stor_scan_result rb = ra;
+	struct stor_scan_outcome out[2];
+	struct stor_scan_stage *stg = NULL;
+	struct stor_scan_job job, jobs[2];
+	struct err e = ERR_INIT;
+	char text[16];
+	int64_t size;
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(stor_scan_claim(fx->st, 60, &job, &e), 1);
+		finish(fx, &job, digest_eq(&job.digest, &a) ? "{\"a\":1}"
+							    : "{\"b\":1}",
+		       "v1");
+	}
+	claim_two(fx, "v2", &a, jobs);
+	ra.report_digest = &dga;
+	rb.report_digest = &dgb;
+	out[0] = (struct stor_scan_outcome){&jobs[0], &ra, NULL, NULL, 0};
+	out[1] = (struct stor_scan_outcome){&jobs[1], &rb, NULL, NULL, 0};
+
+	/* Two lots; each one's text is gone once it is staged. */
+	snprintf(text, sizeof(text), "{\"a\":2}");
+	ra.report = text;
+	assert_int_equal(stor_scan_stage(fx->st, &stg, &out[0], 1, &e), 0);
+	memset(text, 'x', sizeof(text) - 1);
+	snprintf(text, sizeof(text), "{\"b\":2}");
+	rb.report = text;
+	assert_int_equal(stor_scan_stage(fx->st, &stg, &out[1], 1, &e), 0);
+	memset(text, 'x', sizeof(text) - 1);
+	ra.report = rb.report = NULL;
+	assert_int_equal(uploads_count(fx), 2);
+	assert_int_equal(stor_blob_stat(fx->st, NULL, &dga, &size, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
+	e = (struct err)ERR_INIT;
+	assert_true(sc_blob_is(fx, &a, "{\"a\":1}"));
+	assert_int_equal(state_of(fx, &a), STOR_SCAN_RUNNING);
+
+	assert_int_equal(stor_scan_stage_end(fx->st, stg, out, 2, &e), 0);
+	assert_true(sc_blob_is(fx, &a, "{\"a\":2}"));
+	assert_true(sc_blob_is(fx, &b, "{\"b\":2}"));
+	assert_int_equal(state_of(fx, &a), STOR_SCAN_DONE);
+	assert_int_equal(state_of(fx, &b), STOR_SCAN_DONE);
+	assert_int_equal(uploads_count(fx), 0);
+	stor_scan_job_release(&jobs[0]);
+	stor_scan_job_release(&jobs[1]);
+
+	/* Dropped: no blob, no temporary file, the rows as they were. */
+	claim_two(fx, "v3", &a, jobs);
+	stg = NULL;
+	ra.report = "{\"a\":3}";
+	ra.report_digest = NULL;
+	out[0].job = &jobs[0];
+	assert_int_equal(stor_scan_stage(fx->st, &stg, out, 1, &e), 0);
+	assert_int_equal(uploads_count(fx), 1);
+	stor_scan_stage_drop(fx->st, stg);
+	assert_int_equal(uploads_count(fx), 0);
+	dga = dg_of("{\"a\":3}");
+	assert_int_equal(stor_blob_stat(fx->st, NULL, &dga, &size, &e), -1);
+	e = (struct err)ERR_INIT;
+	assert_true(sc_blob_is(fx, &a, "{\"a\":2}"));
+	/* A result without its digest is refused before any row changes. */
+	stg = NULL;
+	assert_int_equal(stor_scan_stage(fx->st, &stg, out, 1, &e), 0);
+	assert_int_equal(stor_scan_stage_end(fx->st, stg, out, 1, &e), -1);
+	assert_int_equal(e.code, ERR_INTERNAL);
+	assert_int_equal(uploads_count(fx), 0);
+	assert_true(sc_blob_is(fx, &a, "{\"a\":2}"));
+	stor_scan_job_release(&jobs[0]);
+	stor_scan_job_release(&jobs[1]);
+}
+
 /* A report is kept once, as a blob its row names: gc keeps it while the
  * row does, and a lost blob reads as a result without report (the next
  * scan makes it anew), which fsck reports. */
@@ -535,15 +654,7 @@ static void test_finish_many(void **state)
 		finish(fx, &job, "{}", "v1");
 	}
 	old = put(fx, REPO, "{\"old-referrer\":1}", false, NULL, 0);
-	assert_int_equal(stor_scan_rearm(fx->st, "v2", &n, &e), 0);
-	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs, 2, &n, &e),
-			 0);
-	assert_int_equal(n, 2);
-	if (!digest_eq(&jobs[0].digest, &a)) {
-		job = jobs[0];
-		jobs[0] = jobs[1];
-		jobs[1] = job;
-	}
+	claim_two(fx, "v2", &a, jobs);
 	blob_dg = dg_of(blob);
 	ref_dg = dg_of(ref);
 	mp = (struct stor_manifest_put){
@@ -752,6 +863,7 @@ int main(void)
 		T(test_repos_and_blob_put),
 		T(test_claim_rematch),
 		T(test_finish_many),
+		T(test_stage),
 		T(test_report_blob),
 		T(test_migrate_from_v1),
 		T(test_nodes),
