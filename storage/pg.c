@@ -126,6 +126,9 @@ static const char *const pg_migrations[] = {
 	/* 1 -> 2: an upload's blob-backend state (an S3 multipart upload's
 	 * id and parts, the running hash), so that any node goes on. */
 	"ALTER TABLE uploads ADD COLUMN blob_state TEXT;",
+	/* 2 -> 3: the request that queued a scan job, as meta.db version 5
+	 * has it. */
+	"ALTER TABLE scan_jobs ADD COLUMN request_id TEXT;",
 };
 
 #define PG_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
