@@ -682,6 +682,43 @@ static int pg_referrers(struct stor_meta *m, const char *repo,
 	return 0;
 }
 
+/* Columns 0.. into the int64_t array at arg. */
+static int pg_meta_stats_row(void *arg, PGresult *r, int row, struct err *e)
+{
+	int64_t *v = arg;
+
+	(void)e;
+	for (int i = 0; i < PQnfields(r); i++)
+		v[i] = pg_col_int64(r, row, i);
+	return 1;
+}
+
+static int pg_meta_stats(struct stor_meta *m, bool with_blobs,
+			 struct stor_meta_stats *out, struct err *e)
+{
+	static const struct pg_stmt counts = {
+		"count",
+		"SELECT (SELECT count(*) FROM repositories),"
+		" (SELECT count(*) FROM manifests),"
+		" (SELECT count(*) FROM uploads)",
+	};
+	/* One pass over the links, by digest (repo_blobs_by_digest). */
+	static const struct pg_stmt blobs = {
+		"count blobs",
+		"SELECT count(*), coalesce(sum(s.size), 0)::bigint"
+		" FROM (SELECT DISTINCT digest FROM repo_blobs) b"
+		" LEFT JOIN blob_sizes s ON s.digest = b.digest",
+	};
+	int64_t v[3] = {0, 0, 0}, b[2] = {-1, -1};
+
+	if (pg_do(pg_of(m), &counts, pg_meta_stats_row, v, e, "") < 0 ||
+	    (with_blobs &&
+	     pg_do(pg_of(m), &blobs, pg_meta_stats_row, b, e, "") < 0))
+		return -1;
+	*out = (struct stor_meta_stats){v[0], v[1], v[2], b[0], b[1]};
+	return 0;
+}
+
 const struct stor_meta_ops pg_meta_ops = {
 	.free = pg_free,
 	.blob_linked = pg_blob_linked,
@@ -704,4 +741,5 @@ const struct stor_meta_ops pg_meta_ops = {
 	.catalog = pg_catalog,
 	.referrers = pg_referrers,
 	.mf_repos = pg_mf_repos,
+	.stats = pg_meta_stats,
 };
