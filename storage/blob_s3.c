@@ -293,6 +293,7 @@ static void s3b_free(struct stor_blobs *sb)
 	free(b->dir);
 	free(b->cache);
 	free(b->prefix);
+	free(b->base.quarantine_at);
 	free(b);
 }
 
@@ -1022,6 +1023,8 @@ struct stor_blobs *stor_s3_new(const char *dir, const struct stor_s3_opts *o,
 	while (pl && p[pl - 1] == '/')
 		pl--;
 	b->prefix = pl ? xasprintf("%.*s/", (int)pl, p) : xstrdup("");
+	b->base.quarantine_at =
+		xasprintf("s3://%s/%squarantine/", o->bucket, b->prefix);
 	b->dir = xasprintf("%s/s3", dir);
 	b->cache = xasprintf("%s/cache", b->dir);
 	b->cache_max = o->cache_max;

@@ -359,7 +359,7 @@ void stor_blob_damaged(struct stor *st, const struct digest *dg,
 		       const char *why)
 {
 	struct stor_file f = {dg, NULL, false, -1, 0, 0};
-	char ds[DIGEST_STR_MAX];
+	char ds[DIGEST_STR_MAX], *at;
 	struct err e = ERR_INIT;
 
 	digest_str(dg, ds);
@@ -371,10 +371,14 @@ void stor_blob_damaged(struct stor *st, const struct digest *dg,
 			ds, why, e.msg);
 		return;
 	}
+	at = st->blobs->quarantine_at
+		     ? xstrdup(st->blobs->quarantine_at)
+		     : xasprintf("%s/quarantine/", st->dir);
 	log_msg(LL_ERROR,
-		"damaged blob %s: %s; moved to %s/quarantine/ (a push of "
-		"the blob stores it again)",
-		ds, why, st->dir);
+		"damaged blob %s: %s; moved to %s (a push of the blob stores "
+		"it again)",
+		ds, why, at);
+	free(at);
 }
 
 /* --- Blobs ------------------------------------------------------------ */

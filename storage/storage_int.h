@@ -114,6 +114,9 @@ struct stor_blobs {
 	/* Upload data is shared between nodes: storage.c saves the hash
 	 * state at every release, not only on eviction. */
 	bool shared;
+	/* Where quarantine() moves things, for log lines; owned by the
+	 * backend (NULL: DIR/quarantine/). */
+	char *quarantine_at;
 };
 
 /* The filesystem backend: DIR/blobs/<alg>/<xx>/<hex>, DIR/uploads/<id>. */

@@ -184,4 +184,13 @@ s3_put "$S3_PREFIX/blobs/sha256/${big#sha256:}" "$TMP/garbage"
 "$CUSTOMS" fsck --data "$DATA" "${S3_FLAGS[@]}" >"$TMP/fsck.out" 2>&1 &&
 	fail "fsck missed a changed object"
 grep -q "corrupt blob $big" "$TMP/fsck.out" || fail "fsck: $(cat "$TMP/fsck.out")"
+# Served, its size does not match: quarantined under PREFIX/quarantine/,
+# and the log says so.
+start_server "${S3_FLAGS[@]}" --s3-cache 0
+curl -s -o /dev/null -w '%{http_code}' "$URL/v2/s3/app/blobs/$big" >"$TMP/code"
+[ "$(cat "$TMP/code")" = 404 ] || fail "a damaged blob answered $(cat "$TMP/code")"
+s3_keys "$S3_PREFIX/quarantine/" | grep -q "${big#sha256:}" ||
+	fail "not quarantined: $(s3_keys "$S3_PREFIX/")"
+grep -q "damaged blob $big: .*moved to s3://$S3_BUCKET/$S3_PREFIX/quarantine/ " \
+	"$TMP/server.log" || fail "log: $(grep damaged "$TMP/server.log")"
 echo "ok"
