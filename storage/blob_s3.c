@@ -1014,6 +1014,7 @@ struct stor_blobs *stor_s3_new(const char *dir, const struct stor_s3_opts *o,
 	b->base.ops = &s3b_ops;
 	b->base.maint = &stor_s3_maint_ops;
 	b->base.shared = true;
+	b->base.read_blocks = true;
 	b->meta = m;
 	b->part_size = o->part_size >= STOR_S3_PART_MIN ? o->part_size
 							 : STOR_S3_PART_MIN;

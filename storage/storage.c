@@ -450,6 +450,22 @@ int stor_blob_open(struct stor *st, const char *repo, const struct digest *dg,
 	return 0;
 }
 
+bool stor_blob_read_blocks(struct stor *st)
+{
+	return st->blobs->read_blocks || stor_meta_shared();
+}
+
+int stor_blob_url(struct stor *st, const char *repo, const struct digest *dg,
+		  int64_t expires_s, char **url_out, struct err *e)
+{
+	if (!st->blobs->ops->url)
+		return err_set(e, ERR_UNSUPPORTED,
+			       "this blob backend serves no direct URLs");
+	if (blob_visible(st, repo, dg, e) < 0)
+		return -1;
+	return st->blobs->ops->url(st->blobs, dg, expires_s, url_out, e);
+}
+
 int stor_blob_link(struct stor *st, const char *repo, const struct digest *dg,
 		   struct err *e)
 {

@@ -140,7 +140,16 @@ head -c $((7 << 20)) "$TMP/resume" >"$TMP/part1"
 req PATCH "$loc" --data-binary "@$TMP/part1" -H 'Content-Type: application/octet-stream'
 expect 202
 stop_server
+rm -f "$DATA/s3/cache/sha256-${big#sha256:}"
 start_server "${S3_FLAGS[@]}" --s3-part-size 5MiB --scan-workers 1 --s3-cache 12MiB
+# HEAD only asks S3 for the size: nothing is fetched into the cache.
+req HEAD "/v2/s3/app/blobs/$big"
+expect 200
+[ "$(hdr Content-Length)" = "$(stat -c %s "$L/blobs/sha256/${big#sha256:}")" ] ||
+	fail "HEAD Content-Length $(hdr Content-Length)"
+[ ! -e "$DATA/s3/cache/sha256-${big#sha256:}" ] || fail "HEAD fetched the blob"
+req HEAD "/v2/s3/app/blobs/sha256:$(printf %064d 0)"
+expect 404
 req GET "$loc"
 expect 204
 [ "$(hdr Range)" = "0-$(((7 << 20) - 1))" ] || fail "offset after restart: $(hdr Range)"
