@@ -13,6 +13,8 @@
 #include "common/xmalloc.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <errno.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -39,6 +41,7 @@ struct s3 {
 	char *base;   /* scheme://host[:port] (with bucket. when virtual) */
 	char *bucket; /* path-style: the first path segment */
 	char *sigv4;  /* aws:amz:REGION:s3 */
+	char *region;
 	char *userpwd;
 	char *ca_file;
 	bool virtual_host;
@@ -137,8 +140,8 @@ struct s3 *s3_new(const struct s3_cfg *cfg, struct err *e)
 	while (*s->base && s->base[strlen(s->base) - 1] == '/')
 		s->base[strlen(s->base) - 1] = '\0';
 	s->bucket = xstrdup(cfg->bucket);
-	s->sigv4 = xasprintf("aws:amz:%s:s3",
-			     cfg->region ? cfg->region : "us-east-1");
+	s->region = xstrdup(cfg->region ? cfg->region : "us-east-1");
+	s->sigv4 = xasprintf("aws:amz:%s:s3", s->region);
 	s->userpwd = xasprintf("%s:%s", cfg->access_key, cfg->secret_key);
 	s->ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
 	s->virtual_host = cfg->virtual_host;
@@ -156,11 +159,87 @@ void s3_free(struct s3 *s)
 	free(s->base);
 	free(s->bucket);
 	free(s->sigv4);
+	free(s->region);
 	/* The secret should not linger in freed memory. */
 	explicit_bzero(s->userpwd, strlen(s->userpwd));
 	free(s->userpwd);
 	free(s->ca_file);
 	free(s);
+}
+
+/* --- Presigned URLs --------------------------------------------------------
+ *
+ * SigV4 in the query (AWS's "Authenticating Requests: Using Query
+ * Parameters"): curl signs only the requests it sends itself. */
+
+static void s3_hmac(const void *key, size_t klen, const char *msg,
+		    unsigned char out[32])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = sizeof(md);
+
+	/* Into md first: out may be key. */
+	HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg,
+	     strlen(msg), md, &n);
+	memcpy(out, md, 32);
+	explicit_bzero(md, sizeof(md));
+}
+
+char *s3_presign(struct s3 *s, const char *method, const char *key,
+		 int64_t expires_s, time_t now)
+{
+	struct buf path = BUF_INIT, q = BUF_INIT, canon = BUF_INIT;
+	char date[9], stamp[17], *cred, *sts, *url, sig[65];
+	const char *host = strstr(s->base, "://") + 3;
+	size_t aklen = strcspn(s->userpwd, ":");
+	unsigned char k[32];
+	struct digest h;
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y%m%d", &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	if (!s->virtual_host) {
+		buf_adds(&path, "/");
+		s3_encode(&path, s->bucket, false);
+	}
+	buf_adds(&path, "/");
+	s3_encode(&path, key, true);
+	cred = xasprintf("%.*s/%s/%s/s3/aws4_request", (int)aklen, s->userpwd,
+			 date, s->region);
+	/* Parameters sorted by name, as the canonical query wants them. */
+	buf_adds(&q, "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=");
+	s3_encode(&q, cred, false);
+	buf_addf(&q, "&X-Amz-Date=%s&X-Amz-Expires=%lld&X-Amz-SignedHeaders=host",
+		 stamp, (long long)expires_s);
+	buf_addf(&canon, "%s\n%s\n%s\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD",
+		 method, path.buf, q.buf, host);
+	digest_of(DIGEST_SHA256, canon.buf, canon.len, &h);
+	sts = xasprintf("AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s",
+			stamp, date, s->region, h.hex);
+	{
+		/* "AWS4" + secret, then date, region, service, terminator. */
+		char *k0 = xasprintf("AWS4%s", s->userpwd + aklen + 1);
+
+		s3_hmac(k0, strlen(k0), date, k);
+		explicit_bzero(k0, strlen(k0));
+		free(k0);
+	}
+	s3_hmac(k, sizeof(k), s->region, k);
+	s3_hmac(k, sizeof(k), "s3", k);
+	s3_hmac(k, sizeof(k), "aws4_request", k);
+	s3_hmac(k, sizeof(k), sts, k);
+	for (size_t i = 0; i < sizeof(k); i++)
+		snprintf(sig + 2 * i, 3, "%02x", k[i]);
+	url = xasprintf("%s%s?%s&X-Amz-Signature=%s", s->base, path.buf, q.buf,
+			sig);
+	explicit_bzero(k, sizeof(k));
+	free(cred);
+	free(sts);
+	buf_release(&path);
+	buf_release(&q);
+	buf_release(&canon);
+	return url;
 }
 
 static CURL *s3_handle_take(struct s3 *s)

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -43,6 +44,11 @@ void s3_free(struct s3 *s);
 /* Appends s percent-encoded as S3 signs it: all but A-Z a-z 0-9 - . _ ~
  * (and '/' when keep_slash, for paths) become %XX. */
 int s3_encode(struct buf *out, const char *s, bool keep_slash);
+
+/* A URL that lets anyone holding it send method (GET) on key for
+ * expires_s seconds from now (SigV4 query signing); the caller frees it. */
+char *s3_presign(struct s3 *s, const char *method, const char *key,
+		 int64_t expires_s, time_t now);
 
 /* HEAD: size and last change (unix time) of key. */
 int s3_head(struct s3 *s, const char *key, int64_t *size, int64_t *mtime,
