@@ -116,14 +116,31 @@ static void blob_read_done(struct http_req *req, void *arg)
 	free(b);
 }
 
+static enum reg_status blob_read_start(struct reg_call *c, bool head,
+				       int64_t redirect_s)
+{
+	struct blob_read *b = xcalloc(1, sizeof(*b));
+
+	b->st = c->ctx->st;
+	snprintf(b->name, sizeof(b->name), "%s", c->name);
+	b->digest = c->digest;
+	b->head = head;
+	b->redirect_s = redirect_s;
+	b->fd = -1;
+	b->e = (struct err)ERR_INIT;
+	reg_work_call(c->ctx->work, c->req, blob_read_run, blob_read_done, b);
+	return REG_DEFERRED;
+}
+
 enum reg_status api_blob_get(struct reg_call *c)
 {
 	bool head = http_req_method(c->req) == HTTP_M_HEAD;
-	struct blob_read *b;
 	struct err e = ERR_INIT;
 	int64_t size = 0;
 	int fd = -1;
 
+	if (!head && c->ctx->cfg->s3_redirect)
+		return blob_read_start(c, false, c->ctx->cfg->s3_redirect_expiry);
 	/* Local files: the lookup is a read, which in WAL mode never waits
 	 * for a writer, then an open and an fstat (a stat for HEAD). */
 	if (!stor_blob_read_blocks(c->ctx->st)) {
@@ -136,15 +153,7 @@ enum reg_status api_blob_get(struct reg_call *c)
 			blob_reply(c->req, &c->digest, fd, size);
 		return REG_DONE;
 	}
-	b = xcalloc(1, sizeof(*b));
-	b->st = c->ctx->st;
-	snprintf(b->name, sizeof(b->name), "%s", c->name);
-	b->digest = c->digest;
-	b->head = head;
-	b->fd = -1;
-	b->e = (struct err)ERR_INIT;
-	reg_work_call(c->ctx->work, c->req, blob_read_run, blob_read_done, b);
-	return REG_DEFERRED;
+	return blob_read_start(c, head, 0);
 }
 
 /* A DELETE, on the pool: the unlink writes to the database. */

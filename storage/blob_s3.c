@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/banned.h"
@@ -967,12 +968,26 @@ static int s3b_states_noop(struct stor_blobs *sb, struct err *e)
 	return 0;
 }
 
+/* A presigned GET: the client fetches (and ranges) from S3 itself. */
+static int s3b_url(struct stor_blobs *sb, const struct digest *dg,
+		   int64_t expires_s, char **url_out, struct err *e)
+{
+	struct s3_blobs *b = s3b_of(sb);
+	char *key = s3b_blob_key(b, dg);
+
+	(void)e;
+	*url_out = s3_presign(b->s3, "GET", key, expires_s, time(NULL));
+	free(key);
+	return 0;
+}
+
 static const struct stor_blob_ops s3b_ops = {
 	.free = s3b_free,
 	.stat = s3b_stat,
 	.open = s3b_open,
 	.put = s3b_put,
 	.put_many = NULL,
+	.url = s3b_url,
 	.up_create = s3b_up_create,
 	.up_open = s3b_up_open,
 	.up_append = s3b_up_append,
