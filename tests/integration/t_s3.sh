@@ -141,7 +141,10 @@ req PATCH "$loc" --data-binary "@$TMP/part1" -H 'Content-Type: application/octet
 expect 202
 stop_server
 rm -f "$DATA/s3/cache/sha256-${big#sha256:}"
-start_server "${S3_FLAGS[@]}" --s3-part-size 5MiB --scan-workers 1 --s3-cache 12MiB
+# Past $CUSTOMS_S3_COPY_MAX (5 GiB unless a test lowers it) the completed
+# upload is copied to the blob's key part by part (UploadPartCopy).
+CUSTOMS_S3_COPY_MAX=$((5 << 20)) \
+	start_server "${S3_FLAGS[@]}" --s3-part-size 5MiB --scan-workers 1 --s3-cache 12MiB
 # HEAD only asks S3 for the size: nothing is fetched into the cache.
 req HEAD "/v2/s3/app/blobs/$big"
 expect 200
@@ -160,6 +163,14 @@ expect 202
 loc=$(upload_location)
 finish_upload "$loc" "$TMP/resume" s3/resume
 rdg=$(sha256 "$TMP/resume")
+# A multipart object's ETag ends in -<parts>: two copied parts.
+curl -sf -I --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+	--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+	-H "x-amz-content-sha256: $(printf '' | sha256sum | cut -d' ' -f1)" \
+	"$S3_ENDPOINT/$S3_BUCKET/$S3_PREFIX/blobs/sha256/${rdg#sha256:}" >"$TMP/obj.h" ||
+	fail "HEAD the resumed blob's object"
+grep -qi '^etag: "[0-9a-f]*-2"' "$TMP/obj.h" || fail "not copied in 2 parts: $(cat "$TMP/obj.h")"
+[ -z "$(s3_uploads "$S3_PREFIX/")" ] || fail "multipart uploads left after the part copy"
 # The cache keeps to its size, least recently used out first.
 [ "$(du -sb "$DATA/s3/cache" | cut -f1)" -le $((12 << 20)) ] ||
 	fail "cache over 12 MiB: $(ls -l "$DATA/s3/cache")"
