@@ -39,6 +39,7 @@ struct auth_result;
 struct reg_proxy;
 struct reg_work;
 struct reg_waiters;
+struct reg_events;
 
 struct reg_ctx {
 	struct stor *st;
@@ -52,6 +53,7 @@ struct reg_ctx {
 	struct reg_limit *limit;	 /* limit.h; NULL: no --rate-limit */
 	struct reg_work *work; /* work.h: blocking steps; NULL: run inline */
 	struct reg_dbupdate *dbupdate; /* dbupdate_int.h, or NULL */
+	struct reg_events *events;     /* events/events.h; NULL: none */
 };
 
 /* One request, as the route table parsed it.  Lives on reg_dispatch()'s
@@ -147,6 +149,8 @@ enum reg_status api_scan_db_get(struct reg_call *c);
 enum reg_status api_scan_db_post(struct reg_call *c);
 enum reg_status api_scan_doc(struct reg_call *c);
 enum reg_status api_ext_discover(struct reg_call *c);
+/* GET /v2/_customs/events/dead (events/events_api.c). */
+enum reg_status api_events_dead(struct reg_call *c);
 
 /* --- Manifest parsing (api_mparse.c) ------------------------------------ */
 

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "common/buf.h"
 #include "common/xmalloc.h"
 #include "common/log.h"
+#include "registry/events/events.h"
 #include "registry/maint_int.h"
 #include "registry/reply_int.h"
 #include "registry/scan/scan.h"
@@ -33,6 +35,7 @@ struct mf_state {
 	/* A PUT by digest's ?tag= values that are valid tags, once each. */
 	char **tags;
 	size_t ntags;
+	struct reg_event_src src; /* with webhooks: for the push event */
 };
 
 /* Most ?tag= values one PUT by digest takes (the spec asks for at least
@@ -45,6 +48,30 @@ struct mf_refs {
 	struct digest *refs, *sparse;
 	size_t nrefs, nsparse;
 };
+
+/* Who asked, for an event (webhooks only). */
+static void mf_event_src(struct reg_call *c, struct reg_event_src *src)
+{
+	reg_event_src_init(src, c->req,
+			   c->who && c->who->user ? c->who->user : NULL);
+}
+
+static void api_manifest_event_pull(struct reg_call *c,
+				    const struct stor_manifest *m)
+{
+	struct reg_event_target t = {
+		.repo = c->name,
+		.tag = c->ref.is_digest ? NULL : c->ref.tag,
+		.dg = &m->digest,
+		.media_type = m->media_type,
+		.size = (int64_t)m->len,
+	};
+	struct reg_event_src src;
+
+	mf_event_src(c, &src);
+	reg_events_defer(c->ctx->events, "pull", &t, &src, NULL);
+	reg_event_src_release(&src);
+}
 
 enum reg_status api_manifest_get(struct reg_call *c)
 {
@@ -59,6 +86,8 @@ enum reg_status api_manifest_get(struct reg_call *c)
 		reg_reply_error(c->req, &e);
 		return REG_DONE;
 	}
+	if (c->ctx->events && http_req_method(c->req) == HTTP_M_GET)
+		api_manifest_event_pull(c, m);
 	reg_reply_stored_manifest(c->req, m);
 	return REG_DONE;
 }
@@ -67,6 +96,8 @@ enum reg_status api_manifest_get(struct reg_call *c)
 struct mf_del {
 	struct reg_work_job job;
 	struct reg_ref ref;
+	struct reg_events *events;
+	struct reg_event_src src; /* released by mf_delete_call() */
 };
 
 static int mf_delete_call(struct reg_work_job *j, struct err *e)
@@ -74,11 +105,26 @@ static int mf_delete_call(struct reg_work_job *j, struct err *e)
 	struct mf_del *d = (struct mf_del *)j;
 	const struct reg_ref *ref = &d->ref;
 	struct err sub = ERR_INIT;
+	struct reg_event_target t = {
+		.repo = j->name,
+		.tag = ref->is_digest ? NULL : ref->tag,
+		.dg = ref->is_digest ? &ref->digest : NULL,
+	};
+	char *body = reg_event_make(d->events, "delete", &t, &d->src, NULL);
+	struct stor_event ev = {"delete", j->name, body};
+	int rc;
 
-	if (!ref->is_digest)
-		return stor_tag_delete(j->st, j->name, ref->tag, e);
-	if (stor_manifest_delete(j->st, j->name, &ref->digest, e) < 0)
-		return -1;
+	reg_event_src_release(&d->src);
+	rc = ref->is_digest ? stor_manifest_delete_ev(j->st, j->name,
+						      &ref->digest,
+						      body ? &ev : NULL, e)
+			    : stor_tag_delete_ev(j->st, j->name, ref->tag,
+						 body ? &ev : NULL, e);
+	free(body);
+	if (rc == 0 && body)
+		reg_events_kick(d->events);
+	if (rc < 0 || !ref->is_digest)
+		return rc;
 	/* The image's scan reports go with it. */
 	if (reg_scan_forget(j->st, j->name, &ref->digest, &sub) < 0)
 		log_msg(LL_WARN, "%s: scan reports of deleted manifest: %s",
@@ -92,6 +138,9 @@ enum reg_status api_manifest_delete(struct reg_call *c)
 					    c->ctx->st, c->name);
 
 	d->ref = c->ref;
+	d->events = c->ctx->events;
+	if (d->events)
+		mf_event_src(c, &d->src);
 	reg_work_reply(c->ctx->work, c->req, &d->job);
 	return REG_DEFERRED;
 }
@@ -180,6 +229,21 @@ static void mf_reply_created(struct http_req *req, const struct mf_state *s)
 	reg_reply_status(req, 201);
 }
 
+/* The push event of put, or NULL without webhooks. */
+static char *mf_event_push(struct mf_state *s,
+			   const struct stor_manifest_put *put)
+{
+	struct reg_event_target t = {
+		.repo = put->repo,
+		.tag = put->tag ? put->tag : put->ntags ? put->tags[0] : NULL,
+		.dg = put->digest,
+		.media_type = put->media_type,
+		.size = (int64_t)put->len,
+	};
+
+	return reg_event_make(s->ctx->events, "push", &t, &s->src, NULL);
+}
+
 /* The whole body is here: check it and store it (on the pool). */
 static void mf_store_run(void *arg)
 {
@@ -190,6 +254,7 @@ static void mf_store_run(void *arg)
 	char want[DIGEST_STR_MAX], got[DIGEST_STR_MAX];
 	struct reg_manifest m;
 	struct err e = ERR_INIT;
+	struct stor_event ev = {0};
 
 	if (reg_manifest_parse(s->body.buf, s->body.len, s->ctype, &m, &e) < 0)
 		goto fail;
@@ -224,11 +289,20 @@ static void mf_store_run(void *arg)
 		/* gc may have freed a ref since mf_check_refs(). */
 		.verify_refs = true,
 	};
+	ev.body = mf_event_push(s, &put);
+	if (ev.body) {
+		ev.action = "push";
+		ev.repo = s->name;
+		put.events = &ev;
+		put.nevents = 1;
+	}
 	if (reg_quota_check(s->ctx->quota, s->name, (int64_t)s->body.len, &e) <
 		    0 ||
 	    stor_manifest_put(s->ctx->st, &put, &e) < 0)
 		goto fail;
 	reg_quota_add(s->ctx->quota, s->name, (int64_t)s->body.len);
+	if (ev.body)
+		reg_events_kick(s->ctx->events);
 	if (put.enqueue_scan)
 		reg_scan_kick(s->ctx->scan);
 	s->dg = dg;
@@ -239,6 +313,7 @@ fail:
 	s->rc = -1;
 	s->err = e;
 out:
+	free((char *)ev.body);
 	free(r.refs);
 	free(r.sparse);
 	reg_manifest_release(&m);
@@ -251,6 +326,7 @@ static void mf_state_free(struct mf_state *s)
 	for (size_t i = 0; i < s->ntags; i++)
 		free(s->tags[i]);
 	free(s->tags);
+	reg_event_src_release(&s->src);
 	free(s);
 }
 
@@ -377,6 +453,8 @@ enum reg_status api_manifest_put(struct reg_call *c)
 		mf_state_free(s);
 		return REG_DONE;
 	}
+	if (c->ctx->events)
+		mf_event_src(c, &s->src);
 	buf_init(&s->body, cap);
 	http_req_attach(c->req, s, mf_state_dtor);
 	http_req_body(c->req, mf_on_data, mf_on_end, s);

@@ -102,6 +102,7 @@ static const struct {
 	{api_base, REG_AUTHZ_SIGNED_IN, NULL, 0},
 	{api_catalog, REG_AUTHZ_SCOPE, AUTH_REGISTRY_CATALOG, AUTH_PULL},
 	{api_scan_db_post, REG_AUTHZ_SCOPE, AUTH_REGISTRY_DB, AUTH_ADMIN},
+	{api_events_dead, REG_AUTHZ_SCOPE, AUTH_REGISTRY_DB, AUTH_ADMIN},
 	/* Every step of an upload is a push (CNCF distribution agrees),
 	 * checking its status and cancelling it included. */
 	{api_upload_start, REG_AUTHZ_SCOPE, NULL, AUTH_PULL | AUTH_PUSH},

@@ -242,6 +242,25 @@ const struct opt cfg_options[] = {
 	 NULL, "DURATION",
 	 "a kept-alive or stalled connection is closed "
 	 "after this"},
+	{"webhook", OPT_LIST, 0, 0, NULL, CFG_OFF(webhook), NULL, "URL",
+	 "POST every event (push, pull, delete, scan.completed, scan.failed, "
+	 "policy.denied, db.updated) to URL; in the config file "
+	 "also an object {name, url, secret, headers, events, repos, "
+	 "timeout, backoff, backoff_max, give_up}"},
+	{"webhook-timeout", OPT_DURATION, 1, 3600, "10s",
+	 CFG_OFF(webhook_timeout), NULL, "DURATION",
+	 "a webhook POST taking longer fails (and is retried)"},
+	{"webhook-backoff", OPT_DURATION, 1, 86400, "1s",
+	 CFG_OFF(webhook_backoff), NULL, "DURATION",
+	 "first retry of a failed webhook POST after this; doubled each "
+	 "time"},
+	{"webhook-backoff-max", OPT_DURATION, 1, 86400, "5m",
+	 CFG_OFF(webhook_backoff_max), NULL, "DURATION",
+	 "webhook retries at most this far apart"},
+	{"webhook-give-up", OPT_DURATION, 0, 1LL << 31, "24h",
+	 CFG_OFF(webhook_give_up), NULL, "DURATION",
+	 "an event not delivered this long after it happened is given up "
+	 "(GET /v2/_customs/events/dead); 0: never"},
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
 };
 

@@ -107,6 +107,12 @@ struct cfg {
 	size_t max_header_bytes;    /* request line and headers */
 	int64_t header_timeout;	    /* to receive a request's headers */
 	int64_t idle_timeout;	    /* keep-alive and body idle */
+	/* Events and webhooks (events/events.h; durations in seconds). */
+	struct cfg_list webhook; /* URL, or an endpoint object's JSON */
+	int64_t webhook_timeout;
+	int64_t webhook_backoff;
+	int64_t webhook_backoff_max;
+	int64_t webhook_give_up;
 };
 
 /* The option table, terminated by a row with name NULL, and the command

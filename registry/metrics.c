@@ -12,6 +12,7 @@
 
 #include "registry/dbupdate_int.h"
 #include "registry/proxy/proxy.h"
+#include "registry/events/events.h"
 #include "registry/reply_int.h"
 #include "registry/scan/scan.h"
 #include "storage/storage.h"
@@ -628,6 +629,7 @@ static enum reg_status rm_reply(struct reg_call *c)
 	rm_proxy(&b, c->ctx->proxy);
 	rm_sources(&b, c->ctx->dbupdate);
 	rm_sqlite(&b);
+	reg_events_metrics(c->ctx->events, c->ctx->st, &b);
 	reg_reply_mem(c->req, 200, "text/plain; version=0.0.4; charset=utf-8",
 		      b.buf, b.len);
 	buf_release(&b);

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "registry/api_int.h"
+#include "registry/events/events.h"
 #include "registry/metrics_int.h"
 #include "registry/reply_int.h"
 #include "registry/scan/scan.h"
@@ -228,10 +229,24 @@ enum reg_policy_verdict reg_policy_decide(const struct reg_policy *p,
 	}
 }
 
+static void policy_event(const struct reg_policy *p, struct http_req *req,
+			 const char *name, const struct digest *dg,
+			 const char *why)
+{
+	struct reg_event_target t = {.repo = name, .dg = dg};
+	struct reg_event_src src;
+
+	reg_event_src_init(&src, req, NULL);
+	reg_events_defer(p->events, "policy.denied", &t, &src,
+			 json_pack("{s:{s:s}}", "policy", "reason", why));
+	reg_event_src_release(&src);
+}
+
 /* 403 DENIED: why, then where the report is.  why is cut short rather
  * than the report URL. */
-static void policy_deny(struct http_req *req, const char *name,
-			const struct digest *dg, const char *why)
+static void policy_deny(const struct reg_policy *p, struct http_req *req,
+			const char *name, const struct digest *dg,
+			const char *why)
 {
 	char ds[DIGEST_STR_MAX], tail[REG_NAME_MAX + DIGEST_STR_MAX + 64];
 	struct err e = ERR_INIT;
@@ -242,6 +257,8 @@ static void policy_deny(struct http_req *req, const char *name,
 	room = (int)sizeof(e.msg) - 1 - (int)strlen(tail);
 	err_set(&e, ERR_DENIED, "%.*s%s", room > 0 ? room : 0, why, tail);
 	reg_metrics_policy(false);
+	if (p->events)
+		policy_event(p, req, name, dg, why);
 	reg_reply_error(req, &e);
 }
 
@@ -271,7 +288,7 @@ static enum policy_verdict policy_judge(struct reg_ctx *ctx,
 		v = POLICY_SERVE;
 		break;
 	case REG_POLICY_DENY:
-		policy_deny(req, name, &m->digest, why);
+		policy_deny(p, req, name, &m->digest, why);
 		v = POLICY_REPLIED;
 		break;
 	case REG_POLICY_PENDING:
@@ -313,7 +330,7 @@ static bool policy_still_pending(struct http_req *req,
 		return true;
 	}
 	snprintf(why, sizeof(why), "still being scanned after %d s", waited);
-	policy_deny(req, name, &m->digest, why);
+	policy_deny(p, req, name, &m->digest, why);
 	return false;
 }
 

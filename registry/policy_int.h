@@ -31,6 +31,7 @@
 #include "storage/storage.h"
 
 struct reg_scan;
+struct reg_events;
 
 struct reg_policy {
 	int deny;     /* lowest severity refused, as enum vuln_severity;
@@ -40,6 +41,7 @@ struct reg_policy {
 	int wait_s;	       /* --policy-wait */
 	bool allow_errors;     /* --policy-on-scan-error allow */
 	bool allow_without_db; /* --policy-without-db allow */
+	struct reg_events *events; /* policy.denied; may be NULL */
 };
 
 /* From --deny-severity, --allow-vuln (repeatable, or comma-separated),

@@ -47,6 +47,8 @@ static const struct reg_route reg_routes[] = {
 	{"/v2/_customs/db", HTTP_M_GET, ROUTE_ARG_NONE, api_scan_db_get},
 	{"/v2/_customs/db", HTTP_M_POST, ROUTE_ARG_NONE, api_scan_db_post},
 	{"/v2/_customs/doc", HTTP_M_GET, ROUTE_ARG_NONE, api_scan_doc},
+	{"/v2/_customs/events/dead", HTTP_M_GET, ROUTE_ARG_NONE,
+	 api_events_dead},
 	/* The token endpoint (authz.c). */
 	{AUTH_TOKEN_PATH, HTTP_M_GET, ROUTE_ARG_NONE, reg_authz_token},
 	{AUTH_TOKEN_PATH, HTTP_M_POST, ROUTE_ARG_NONE, reg_authz_token},

@@ -15,6 +15,7 @@
 #include "registry/authz_int.h"
 #include "registry/config_int.h"
 #include "registry/dbupdate_int.h"
+#include "registry/events/events.h"
 #include "common/xmalloc.h"
 #include "registry/http/http.h"
 #include "registry/limit_int.h"
@@ -78,9 +79,11 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 	if (reg_policy_init(policy, cfg, e) < 0)
 		return -1;
 	ctx->policy = policy;
+	policy->events = ctx->events;
 	sc = (struct reg_scan_config){.st = ctx->st,
 				      .workers = cfg->scan_workers,
-				      .vuln_db = cfg->vuln_db};
+				      .vuln_db = cfg->vuln_db,
+				      .events = ctx->events};
 	sc.budget = (struct scan_budget){
 		.layer_bytes = (int64_t)cfg->scan_max_layer_bytes,
 		.image_bytes = (int64_t)cfg->scan_max_image_bytes,
@@ -119,6 +122,21 @@ static int serve_dbupdate_start(const struct cfg *cfg, struct reg_ctx *ctx,
 	dc.cache_dir = *cache;
 	ctx->dbupdate = reg_dbupdate_start(&dc, e);
 	return ctx->dbupdate ? 0 : -1;
+}
+
+/* Webhooks (events/events.h); none configured: ctx->events stays NULL. */
+static int serve_events_start(const struct cfg *cfg, struct reg_ctx *ctx,
+			      struct err *e)
+{
+	struct reg_events_config ec = {
+		.webhooks = &cfg->webhook,
+		.timeout_s = cfg->webhook_timeout,
+		.backoff_s = cfg->webhook_backoff,
+		.backoff_max_s = cfg->webhook_backoff_max,
+		.give_up_s = cfg->webhook_give_up,
+	};
+
+	return reg_events_new(&ec, ctx->st, &ctx->events, e);
 }
 
 static void serve_http_config(const struct cfg *cfg, struct http_config *hc)
@@ -382,6 +400,7 @@ int reg_serve_main(int argc, char **argv)
 	    serve_maint_start(&cfg, &ctx, &gc, &scrub, &e) < 0 ||
 	    reg_authz_new(&cfg, &ctx.auth, &e) < 0 ||
 	    !(ctx.work = reg_work_new(0, &e)) ||
+	    serve_events_start(&cfg, &ctx, &e) < 0 ||
 	    serve_scan_start(&cfg, &ctx, &policy, &e) < 0 ||
 	    serve_dbupdate_start(&cfg, &ctx, &feeds, &e) < 0 ||
 	    reg_proxy_new(&cfg, ctx.st, &ctx.proxy, &e) < 0)
@@ -391,6 +410,7 @@ int reg_serve_main(int argc, char **argv)
 	if (!srv || serve_metrics_start(&cfg, &ctx, &msrv, &e) < 0)
 		goto fail;
 	serve_srv = srv;
+	reg_events_set_port(ctx.events, http_server_port(srv));
 	serve_scan = ctx.scan;
 	serve_signals(true);
 	http_server_run(srv);
@@ -419,6 +439,8 @@ out:
 	reg_work_free(ctx.work);
 	reg_scan_free(ctx.scan);
 	reg_waiters_free(ctx.waiters);
+	/* After everything that makes events: the last pulls are stored. */
+	reg_events_free(ctx.events);
 	reg_policy_release(&policy);
 	reg_proxy_free(ctx.proxy);
 	auth_free(ctx.auth);

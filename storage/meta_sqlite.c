@@ -383,7 +383,7 @@ static int sq_mf_put_fn(struct sq_conn *c, const void *arg, struct err *e)
 			return -1;
 	if (mp->enqueue_scan && sq_scan_add(c, ds, mp->repo, now, e) < 0)
 		return -1;
-	return 0;
+	return sq_outbox_put(c, mp->events, mp->nevents, e);
 }
 
 static int sq_mf_put(struct stor_meta *m, const struct stor_manifest_put *mp,
@@ -462,6 +462,14 @@ static int sq_mf_delete_fn(struct sq_conn *c, const void *arg, struct err *e)
 	return n;
 }
 
+int sq_mf_delete_in(struct sq_conn *c, const char *repo, const char *ds,
+		    struct err *e)
+{
+	struct sq_link_arg a = {repo, ds};
+
+	return sq_mf_delete_fn(c, &a, e) < 0 ? -1 : 0;
+}
+
 static int sq_mf_delete(struct stor_meta *m, const char *repo,
 			const struct digest *dg, struct err *e)
 {
@@ -501,14 +509,27 @@ int sq_referrer_put(struct sq_conn *c, const struct stor_scan_referrer *r,
 	return 0;
 }
 
+static const struct sq_stmt sq_tag_delete_q = {
+	"delete tag",
+	"DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
+};
+
+int sq_tag_delete_in(struct sq_conn *c, const char *repo, const char *tag,
+		     struct err *e)
+{
+	int n = sq_run(c, &sq_tag_delete_q, NULL, NULL, e, "ss", repo, tag);
+
+	if (n == 0)
+		return err_set(e, ERR_MANIFEST_UNKNOWN, "tag %s unknown in %s",
+			       tag, repo);
+	return n < 0 ? -1 : 0;
+}
+
 static int sq_tag_delete(struct stor_meta *m, const char *repo, const char *tag,
 			 struct err *e)
 {
-	static const struct sq_stmt q = {
-		"delete tag",
-		"DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
-	};
-	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "ss", repo, tag);
+	int n = sq_do(sq_of(m), &sq_tag_delete_q, NULL, NULL, e, "ss", repo,
+		      tag);
 
 	if (n == 0)
 		return err_set(e, ERR_MANIFEST_UNKNOWN, "tag %s unknown in %s",

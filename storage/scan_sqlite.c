@@ -272,6 +272,15 @@ static int sq_finish_fn(struct sq_conn *c, const void *arg, struct err *e)
 	return 0;
 }
 
+int sq_scan_finish_in(struct sq_conn *c, const struct stor_scan_job *job,
+		      bool fail, const char *why, int64_t retry_at,
+		      struct err *e)
+{
+	struct sq_finish_arg a = {job, why, retry_at, fail};
+
+	return sq_finish_fn(c, &a, e);
+}
+
 static int sq_scan_done(struct stor_meta *m, const struct stor_scan_job *job,
 			struct err *e)
 {

@@ -149,6 +149,34 @@ static const char *const sq_migrations[] = {
 	/* 5 -> 6: an upload's blob-backend state (an S3 multipart upload's
 	 * id and parts, the running hash), so that any node goes on. */
 	"ALTER TABLE uploads ADD COLUMN blob_state TEXT;",
+	/* 6 -> 7: the events outbox (outbox_sqlite.c): each event once,
+	 * each endpoint's cursor over them, and a delivery row per event
+	 * an endpoint still has to receive (or gave up on: dead). */
+	"CREATE TABLE IF NOT EXISTS outbox ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" action TEXT NOT NULL,"
+	" repo TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" body TEXT NOT NULL"
+	");"
+	"CREATE TABLE IF NOT EXISTS outbox_cursors ("
+	" endpoint TEXT PRIMARY KEY,"
+	" seq INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS outbox_deliveries ("
+	" endpoint TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" repo TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_at INTEGER NOT NULL DEFAULT 0,"
+	" dead INTEGER NOT NULL DEFAULT 0,"
+	" error TEXT,"
+	" PRIMARY KEY (endpoint, seq)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS outbox_deliveries_by_repo"
+	" ON outbox_deliveries(endpoint, repo, seq) WHERE dead = 0;"
+	"CREATE INDEX IF NOT EXISTS outbox_deliveries_by_seq ON outbox_deliveries(seq);",
 };
 
 #define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
@@ -541,6 +569,7 @@ struct stor_meta *stor_sqlite_new(const char *dir, struct err *e)
 	sq->base.ops = &sq_meta_ops;
 	sq->base.scanq = &sq_scanq_ops;
 	sq->base.maint = &sq_maint_ops;
+	sq->base.outbox = &sq_outbox_ops;
 	sq->path = xasprintf("%s/meta.db", dir);
 	pthread_mutex_init(&sq->lock, NULL);
 	if (sq_wal(sq, e) < 0 || sq_txn(sq, sq_migrate_fn, NULL, e) < 0) {

@@ -87,6 +87,7 @@ char *sq_col_strdup(sqlite3_stmt *s, int col);
 extern const struct stor_meta_ops sq_meta_ops;
 extern const struct stor_scanq_ops sq_scanq_ops;
 extern const struct stor_maint_ops sq_maint_ops;
+extern const struct stor_outbox_ops sq_outbox_ops;
 void sq_free(struct stor_meta *m);
 /* Adds (or re-arms) dg's scan job inside the caller's transaction, as
  * stor_scan_enqueue() does: a manifest PUT with enqueue_scan. */
@@ -96,5 +97,20 @@ int sq_scan_add(struct sq_conn *c, const char *ds, const char *repo,
  * the caller's transaction: a re-match batch (scan_sqlite.c). */
 int sq_referrer_put(struct sq_conn *c, const struct stor_scan_referrer *r,
 		    struct err *e);
+/* The outbox's hooks into the others' transactions (outbox_sqlite.c
+ * writes the events, the others the change): */
+/* Stores events inside the caller's transaction. */
+int sq_outbox_put(struct sq_conn *c, const struct stor_event *v, size_t n,
+		  struct err *e);
+/* Manifest and tag deletes inside the caller's transaction (ds: the
+ * digest as text); ERR_MANIFEST_UNKNOWN if absent. */
+int sq_mf_delete_in(struct sq_conn *c, const char *repo, const char *ds,
+		    struct err *e);
+int sq_tag_delete_in(struct sq_conn *c, const char *repo, const char *tag,
+		     struct err *e);
+/* stor_scan_done() / stor_scan_fail() inside the caller's transaction. */
+int sq_scan_finish_in(struct sq_conn *c, const struct stor_scan_job *job,
+		      bool fail, const char *why, int64_t retry_at,
+		      struct err *e);
 
 #endif

@@ -45,6 +45,7 @@
 
 struct stor;
 struct stor_upload;
+struct stor_event;
 
 /* Where stor_open() keeps the metadata from now on, for the whole
  * process: NULL (the default) for DIR/meta.db, or a PostgreSQL database as
@@ -272,6 +273,9 @@ struct stor_manifest_put {
 	 * ERR_MANIFEST_BLOB_UNKNOWN if gc freed one since the caller's
 	 * check.  Registry pushes set it. */
 	bool verify_refs;
+	/* Events written in the same commit (the outbox below), or none. */
+	const struct stor_event *events;
+	size_t nevents;
 };
 
 struct stor_manifest {
@@ -515,6 +519,95 @@ struct stor_scan_outcome {
  * gc's). */
 int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 			  size_t n, struct err *e);
+
+/* --- Events outbox (outbox.c, outbox_sqlite.c) --------------------------
+ *
+ * Events to deliver to webhook endpoints (registry/events/), kept in the
+ * metadata's database so that an event is stored if and only if the
+ * change that causes it is: a manifest PUT carries its events
+ * (stor_manifest_put.events), deletes and scan completions have _ev
+ * variants that write them in their own transaction.  Each endpoint has
+ * a cursor over the events; stor_outbox_route() turns the events past it
+ * into that endpoint's delivery rows (those its filter takes), which stay
+ * until delivered, or are marked dead when the endpoint gives up.
+ * Events no endpoint needs any more are pruned.  Times here are unix
+ * milliseconds.  ERR_UNSUPPORTED where the metadata backend has none. */
+
+struct stor_event {
+	const char *action; /* "push", "pull", "scan.completed", ... */
+	const char *repo;   /* "" when it is about no repository */
+	const char *body;   /* the event's JSON object, as delivered */
+};
+
+/* Stores events on their own (no change of the store goes with them). */
+int stor_event_add(struct stor *st, const struct stor_event *v, size_t n,
+		   struct err *e);
+/* stor_manifest_delete() and stor_tag_delete() with ev (NULL: none)
+ * written in the same transaction. */
+int stor_manifest_delete_ev(struct stor *st, const char *repo,
+			    const struct digest *dg, const struct stor_event *ev,
+			    struct err *e);
+int stor_tag_delete_ev(struct stor *st, const char *repo, const char *tag,
+		       const struct stor_event *ev, struct err *e);
+/* stor_scan_done() and stor_scan_fail() with events in the same
+ * transaction. */
+int stor_scan_done_ev(struct stor *st, const struct stor_scan_job *job,
+		      const struct stor_event *v, size_t n, struct err *e);
+int stor_scan_fail_ev(struct stor *st, const struct stor_scan_job *job,
+		      const char *why, int64_t retry_at,
+		      const struct stor_event *v, size_t n, struct err *e);
+
+/* Whether endpoint wants an event (evaluated inside a transaction: quick,
+ * no I/O). */
+typedef bool (*stor_event_filter_fn)(void *arg, const char *action,
+				     const char *repo);
+/* Gives endpoint a delivery row for each of the next (at most max) events
+ * past its cursor that fn takes, and moves the cursor past them; *n gets
+ * how many events were looked at.  An endpoint seen the first time starts
+ * at the newest event (history is not replayed).  Also prunes the events
+ * that no cursor and no delivery needs any more. */
+int stor_outbox_route(struct stor *st, const char *endpoint,
+		      stor_event_filter_fn fn, void *arg, size_t max, size_t *n,
+		      struct err *e);
+/* Forgets every endpoint but keep[0..n) (their cursors and deliveries,
+ * dead or not); *dropped gets how many deliveries went. */
+int stor_outbox_keep(struct stor *st, const char *const *keep, size_t n,
+		     size_t *dropped, struct err *e);
+
+struct stor_delivery {
+	int64_t seq;
+	char *endpoint;
+	char *action;
+	char *repo;
+	char *body;
+	int attempts;
+	int64_t created; /* when it was routed (ms) */
+	char *error;	 /* last failure, or NULL */
+};
+void stor_delivery_free(struct stor_delivery *v, size_t n);
+
+/* What endpoint may send now, in order per repository: for each
+ * repository (at most max_repos) whose oldest live delivery is due at
+ * now_ms, that delivery and up to per_repo - 1 more of it, in seq order
+ * (a repository's deliveries go together and are retried together).
+ * Free *out with stor_delivery_free(). */
+int stor_outbox_due(struct stor *st, const char *endpoint, int64_t now_ms,
+		    size_t max_repos, size_t per_repo,
+		    struct stor_delivery **out, size_t *n, struct err *e);
+/* Delivered: the rows go. */
+int stor_outbox_done(struct stor *st, const char *endpoint,
+		     const int64_t *seqs, size_t n, struct err *e);
+/* Failed again: attempts + 1, the error, and either the next try at
+ * next_ms or (dead) no more tries. */
+int stor_outbox_retry(struct stor *st, const char *endpoint,
+		      const int64_t *seqs, size_t n, int64_t next_ms, bool dead,
+		      const char *error, struct err *e);
+/* The dead deliveries of every endpoint, newest first, at most max. */
+int stor_outbox_dead(struct stor *st, size_t max, struct stor_delivery **out,
+		     size_t *n, struct err *e);
+/* Deliveries waiting (live) and given up (dead), all endpoints. */
+int stor_outbox_counts(struct stor *st, size_t *pending, size_t *dead,
+		       struct err *e);
 
 /* --- Maintenance: gc, fsck (gc.c, gc_untagged.c, fsck.c) ----------------
  *

@@ -216,6 +216,7 @@ struct stor_meta {
 	const struct stor_meta_ops *ops;
 	const struct stor_scanq_ops *scanq;
 	const struct stor_maint_ops *maint;
+	const struct stor_outbox_ops *outbox; /* NULL: no events */
 };
 
 /* The sqlite3 backend: DIR/meta.db. */
@@ -289,6 +290,42 @@ struct stor_scanq_ops {
 	void (*on_final)(struct stor_meta *m,
 			 void (*fn)(void *arg, const struct digest *dg),
 			 void *arg);
+};
+
+/* --- Events outbox (outbox_sqlite.c) ------------------------------------
+ *
+ * As the stor_outbox_*() and *_ev() functions of storage.h, which only
+ * forward here (the manifest PUT's events go with mf_put). */
+
+struct stor_outbox_ops {
+	int (*add)(struct stor_meta *m, const struct stor_event *v, size_t n,
+		   struct err *e);
+	int (*mf_delete)(struct stor_meta *m, const char *repo,
+			 const struct digest *dg, const struct stor_event *ev,
+			 struct err *e);
+	int (*tag_delete)(struct stor_meta *m, const char *repo,
+			  const char *tag, const struct stor_event *ev,
+			  struct err *e);
+	int (*scan_finish)(struct stor_meta *m, const struct stor_scan_job *job,
+			   bool fail, const char *why, int64_t retry_at,
+			   const struct stor_event *v, size_t n, struct err *e);
+	int (*route)(struct stor_meta *m, const char *endpoint,
+		     stor_event_filter_fn fn, void *arg, size_t max, size_t *n,
+		     struct err *e);
+	int (*keep)(struct stor_meta *m, const char *const *keep, size_t n,
+		    size_t *dropped, struct err *e);
+	int (*due)(struct stor_meta *m, const char *endpoint, int64_t now_ms,
+		   size_t max_repos, size_t per_repo, struct stor_delivery **out,
+		   size_t *n, struct err *e);
+	int (*done)(struct stor_meta *m, const char *endpoint,
+		    const int64_t *seqs, size_t n, struct err *e);
+	int (*retry)(struct stor_meta *m, const char *endpoint,
+		     const int64_t *seqs, size_t n, int64_t next_ms, bool dead,
+		     const char *error, struct err *e);
+	int (*dead)(struct stor_meta *m, size_t max, struct stor_delivery **out,
+		    size_t *n, struct err *e);
+	int (*counts)(struct stor_meta *m, size_t *pending, size_t *dead,
+		      struct err *e);
 };
 
 /* --- Maintenance: gc, fsck, scrub, quotas --------------------------------

@@ -49,6 +49,7 @@
 #include "storage/storage.h"
 
 struct reg_scan;
+struct reg_events;
 
 #define REG_SCAN_REPORT_TYPE "application/vnd.customs.scan.report.v1+json"
 /* What is said of a manifest none of whose layers was read as a filesystem
@@ -64,6 +65,7 @@ struct reg_scan_config {
 	struct scan_budget budget;   /* what one image's scan may cost */
 	struct scan_sandbox sandbox; /* the worker processes' limits */
 	enum vuln_sev_pref sev_pref; /* whose severity first */
+	struct reg_events *events;   /* scan.completed/failed; may be NULL */
 };
 
 /* Starts the workers after queueing again the jobs a crash or a restart

@@ -58,6 +58,7 @@ struct rs_worker {
 
 struct reg_scan {
 	struct stor *st;
+	struct reg_events *events; /* NULL: none */
 	char *db_path;
 	enum vuln_sev_pref sev_pref; /* set on each DB handle opened */
 	struct scan_budget budget;
@@ -143,6 +144,12 @@ void rs_worker_db(struct rs_worker *w);
 int rs_job_load(struct rs_job *j, struct err *e);
 /* Frees what rs_job_load() loaded. */
 void rs_job_release(struct rs_job *j);
+/* stor_scan_done() and stor_scan_fail() with the job's events
+ * (scan_publish.c): scan.completed, or scan.failed when it fails for good
+ * (retry_at < 0), one per repository that has the manifest. */
+int rs_job_done(struct rs_job *j, const json_t *report, struct err *e);
+int rs_job_failed(struct rs_job *j, const char *why, int64_t retry_at,
+		  struct err *e);
 /* Queues the job again later, or fails it for good (see rs_retry_at()). */
 void rs_job_fail(struct rs_job *j, const struct err *why);
 /* The log line of a finished job (t0: when it began, CLOCK_MONOTONIC). */

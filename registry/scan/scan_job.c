@@ -310,7 +310,7 @@ void rs_job_fail(struct rs_job *j, const struct err *why)
 		final ? (j->job->attempts < RS_MAX_ATTEMPTS ? "; not retried"
 							    : "; giving up")
 		      : "; will retry");
-	if (stor_scan_fail(j->st, j->job, why->msg, retry_at, &e) < 0)
+	if (rs_job_failed(j, why->msg, retry_at, &e) < 0)
 		log_msg(LL_ERROR, "scan %s: %s", ds, e.msg);
 	if (final)
 		rs_notify(j->w->pool, &j->job->digest);
@@ -426,7 +426,7 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 		kept = rs_job_keep_old(&j, &report);
 	if (rc < 0 || rs_job_publish(&j, report, &e) < 0 ||
 	    rs_job_store(&j, report, kept, &e) < 0 ||
-	    stor_scan_done(j.st, job, &e) < 0) {
+	    rs_job_done(&j, report, &e) < 0) {
 		rs_job_fail(&j, &e);
 		goto out;
 	}

@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "registry/events/events.h"
 #include "scanner/scanner.h"
 #include "common/banned.h"
 
@@ -177,12 +178,24 @@ static bool rs_db_same_file(const struct reg_scan *s, const struct stat *st)
 	       s->db_mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
+/* db.updated: a new DB (an update, an import, a file replaced and
+ * SIGHUP), not the one found at start. */
+static void rs_db_event(struct reg_scan *s, const char *version, size_t n)
+{
+	struct reg_event_target t = {0};
+
+	reg_events_note(s->events, "db.updated", &t, NULL,
+			json_pack("{s:{s:s?, s:I}}", "db", "version",
+				  version[0] ? version : NULL, "rematch",
+				  (json_int_t)n));
+}
+
 void rs_db_check(struct reg_scan *s, bool force, size_t *rearmed)
 {
 	char version[sizeof(s->db_version)];
 	struct err e = ERR_INIT;
 	struct stat st;
-	bool changed, present;
+	bool changed, present, first;
 	size_t n = 0;
 
 	if (rearmed)
@@ -201,7 +214,8 @@ void rs_db_check(struct reg_scan *s, bool force, size_t *rearmed)
 	s->db_ino = st.st_ino;
 	s->db_size = st.st_size;
 	s->db_mtime = st.st_mtim;
-	changed = strcmp(version, s->db_version) != 0 || s->db_gen == 0;
+	first = s->db_gen == 0;
+	changed = strcmp(version, s->db_version) != 0 || first;
 	if (changed) {
 		snprintf(s->db_version, sizeof(s->db_version), "%s", version);
 		s->db_gen++;
@@ -220,6 +234,8 @@ void rs_db_check(struct reg_scan *s, bool force, size_t *rearmed)
 		n);
 	if (rearmed)
 		*rearmed = n;
+	if (!first)
+		rs_db_event(s, version, n);
 	reg_scan_kick(s);
 }
 
@@ -308,6 +324,7 @@ struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e)
 	size_t n = 0;
 
 	s->st = cfg->st;
+	s->events = cfg->events;
 	s->budget = cfg->budget;
 	s->db_path = xstrdup(cfg->vuln_db);
 	s->sev_pref = cfg->sev_pref;

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "registry/events/events.h"
 #include "common/banned.h"
 
 /* Deletes every report referrer of subject in repo but keep (NULL: all). */
@@ -189,4 +190,85 @@ int reg_scan_forget(struct stor *st, const char *repo, const struct digest *dg,
 	if (rs_drop_old(st, repo, dg, NULL, e) < 0)
 		return -1;
 	return stor_scan_forget(st, dg, e);
+}
+
+/* The scan's events, one per repository that has the manifest; *n 0
+ * without webhooks.  extra (taken) goes into each, under "scan". */
+static struct stor_event *rs_events(struct rs_job *j, const char *action,
+				    json_t *extra, size_t *n)
+{
+	struct reg_events *ev = j->w->pool->events;
+	struct stor_event *v;
+	char ds[DIGEST_STR_MAX];
+
+	*n = 0;
+	if (!ev || !j->m || !j->nrepos) {
+		json_decref(extra);
+		return NULL;
+	}
+	digest_str(&j->job->digest, ds);
+	v = xcalloc(j->nrepos, sizeof(*v));
+	for (size_t i = 0; i < j->nrepos; i++) {
+		struct reg_event_target t = {.repo = j->repos[i],
+					     .dg = &j->job->digest,
+					     .media_type = j->m->media_type,
+					     .size = (int64_t)j->m->len};
+		json_t *x = json_deep_copy(extra);
+
+		json_object_set_new(x, "report",
+				    json_sprintf("/v2/%s/_customs/scan/%s",
+						 j->repos[i], ds));
+		v[*n].action = action;
+		v[*n].repo = j->repos[i];
+		v[*n].body = reg_event_make(ev, action, &t, NULL,
+					    json_pack("{s:o}", "scan", x));
+		if (v[*n].body)
+			(*n)++;
+	}
+	json_decref(extra);
+	return v;
+}
+
+static void rs_events_free(struct reg_events *ev, struct stor_event *v,
+			   size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free((char *)v[i].body);
+	free(v);
+	if (n)
+		reg_events_kick(ev);
+}
+
+int rs_job_done(struct rs_job *j, const json_t *report, struct err *e)
+{
+	const json_t *counts = json_object_get(report, "counts");
+	const json_t *status = json_object_get(report, "status");
+	size_t n = 0;
+	struct stor_event *v = NULL;
+	int rc;
+
+	if (j->w->pool->events)
+		v = rs_events(
+			j, "scan.completed",
+			json_pack("{s:O?, s:O?, s:s?}", "status", status,
+				  "counts", counts, "db", j->dbv),
+			&n);
+	rc = stor_scan_done_ev(j->st, j->job, v, n, e);
+	rs_events_free(j->w->pool->events, v, n);
+	return rc;
+}
+
+int rs_job_failed(struct rs_job *j, const char *why, int64_t retry_at,
+		  struct err *e)
+{
+	size_t n = 0;
+	struct stor_event *v = NULL;
+	int rc;
+
+	if (retry_at < 0 && j->w->pool->events)
+		v = rs_events(j, "scan.failed",
+			      json_pack("{s:s}", "error", why ? why : ""), &n);
+	rc = stor_scan_fail_ev(j->st, j->job, why, retry_at, v, n, e);
+	rs_events_free(j->w->pool->events, v, n);
+	return rc;
 }

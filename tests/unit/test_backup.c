@@ -25,7 +25,7 @@
 #include "common/banned.h"
 
 /* The schema version of a store this code creates (sq_migrations[]). */
-#define SCHEMA_NOW 6
+#define SCHEMA_NOW 7
 
 #define REPO	 "library/app"
 #define MT_IMAGE "application/vnd.oci.image.manifest.v1+json"
@@ -555,6 +555,12 @@ static void test_migrate_v3(void **state)
 	migrate_from(3);
 }
 
+static void test_migrate_v4(void **state)
+{
+	(void)state;
+	migrate_from(4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_migrate_v1),
 		cmocka_unit_test(test_migrate_v2),
 		cmocka_unit_test(test_migrate_v3),
+		cmocka_unit_test(test_migrate_v4),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1302,7 +1302,7 @@ static void test_schema(void **state)
 	struct fx *fx = *state;
 
 	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
-	assert_int_equal(sql_int(fx, "PRAGMA user_version"), 6);
+	assert_int_equal(sql_int(fx, "PRAGMA user_version"), 7);
 	assert_int_equal(sql_int(fx, "SELECT count(*) FROM pragma_journal_mode"
 				     " WHERE journal_mode = 'wal'"),
 			 1);
@@ -1316,7 +1316,7 @@ static void test_schema(void **state)
 		assert_int_equal(e.code, ERR_DB);
 		assert_non_null(strstr(e.msg, "99"));
 	}
-	tmpstore_sql(fx->dir, "PRAGMA user_version = 4");
+	tmpstore_sql(fx->dir, "PRAGMA user_version = 5");
 }
 
 /* sq_run()'s counts: rows for a statement with result columns, rows changed

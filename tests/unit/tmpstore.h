@@ -156,6 +156,33 @@ static inline void tmpstore_close(const char *dir, struct stor *st)
 	}
 }
 
+/* A cmocka fixture of a store in its own directory (*state). */
+struct tmpstore_fx {
+	char dir[256];
+	struct stor *st;
+};
+
+static inline int tmpstore_fx_setup(void **state, const char *tag)
+{
+	struct tmpstore_fx *fx = calloc(1, sizeof(*fx));
+
+	if (!fx || tmpstore_open(fx->dir, sizeof(fx->dir), tag, &fx->st) < 0) {
+		free(fx);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static inline int tmpstore_fx_teardown(void **state)
+{
+	struct tmpstore_fx *fx = *state;
+
+	tmpstore_close(fx->dir, fx->st);
+	free(fx);
+	return 0;
+}
+
 /* The sha256 digest of a string. */
 static inline struct digest dg_of(const char *s)
 {
