@@ -390,7 +390,7 @@ static int pg_mf_put_fn(struct pg_conn *c, const void *arg, struct err *e)
 			return -1;
 	if (mp->enqueue_scan && pg_scan_add(c, ds, mp->repo, now, e) < 0)
 		return -1;
-	return 0;
+	return pg_outbox_put(c, mp->events, mp->nevents, e);
 }
 
 static int pg_mf_put(struct stor_meta *m, const struct stor_manifest_put *mp,
@@ -469,6 +469,14 @@ static int pg_mf_delete_fn(struct pg_conn *c, const void *arg, struct err *e)
 	return n;
 }
 
+int pg_mf_delete_in(struct pg_conn *c, const char *repo, const char *ds,
+		    struct err *e)
+{
+	struct pg_link_arg a = {repo, ds};
+
+	return pg_mf_delete_fn(c, &a, e) < 0 ? -1 : 0;
+}
+
 static int pg_mf_delete(struct stor_meta *m, const char *repo,
 			const struct digest *dg, struct err *e)
 {
@@ -508,14 +516,27 @@ int pg_referrer_put(struct pg_conn *c, const struct stor_scan_referrer *r,
 	return 0;
 }
 
+static const struct pg_stmt pg_tag_delete_q = {
+	"delete tag",
+	"DELETE FROM tags WHERE repo = $1 AND tag = $2",
+};
+
+int pg_tag_delete_in(struct pg_conn *c, const char *repo, const char *tag,
+		     struct err *e)
+{
+	int n = pg_run(c, &pg_tag_delete_q, NULL, NULL, e, "ss", repo, tag);
+
+	if (n == 0)
+		return err_set(e, ERR_MANIFEST_UNKNOWN, "tag %s unknown in %s",
+			       tag, repo);
+	return n < 0 ? -1 : 0;
+}
+
 static int pg_tag_delete(struct stor_meta *m, const char *repo, const char *tag,
 			 struct err *e)
 {
-	static const struct pg_stmt q = {
-		"delete tag",
-		"DELETE FROM tags WHERE repo = $1 AND tag = $2",
-	};
-	int n = pg_do(pg_of(m), &q, NULL, NULL, e, "ss", repo, tag);
+	int n = pg_do(pg_of(m), &pg_tag_delete_q, NULL, NULL, e, "ss", repo,
+		      tag);
 
 	if (n == 0)
 		return err_set(e, ERR_MANIFEST_UNKNOWN, "tag %s unknown in %s",

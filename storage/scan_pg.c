@@ -294,6 +294,15 @@ static int pg_finish_fn(struct pg_conn *c, const void *arg, struct err *e)
 	return 0;
 }
 
+int pg_scan_finish_in(struct pg_conn *c, const struct stor_scan_job *job,
+		      bool fail, const char *why, int64_t retry_at,
+		      struct err *e)
+{
+	struct pg_finish_arg a = {job, why, retry_at, fail};
+
+	return pg_finish_fn(c, &a, e);
+}
+
 static int pg_scan_done(struct stor_meta *m, const struct stor_scan_job *job,
 			struct err *e)
 {
