@@ -163,7 +163,7 @@ unit: $(UNIT_BINS)
 
 # The storage suites once more, on a throw-away PostgreSQL (tests/pgtemp;
 # see tests/unit/tmpstore.h).
-PG_UNIT_BINS := $(addprefix $(BUILD)/tests/,test_storage test_scanq test_gc test_fsck)
+PG_UNIT_BINS := $(addprefix $(BUILD)/tests/,test_storage test_scanq test_gc test_fsck test_events)
 unit-pg: $(PG_UNIT_BINS)
 	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/customs-pg.XXXXXX"); \
 	ci=$$(tests/pgtemp start "$$d") || { rm -rf "$$d"; exit 1; }; \

@@ -41,6 +41,13 @@ const struct opt cfg_options[] = {
 	 "metadata in PostgreSQL (postgres://... or a libpq conninfo; "
 	 "password from PGPASSWORD or ~/.pgpass) instead of DIR/meta.db"},
 	STOR_OPT_ROWS(struct cfg, storage, s3),
+	{"s3-redirect", OPT_BOOL, 0, 0, "false", CFG_OFF(s3_redirect), NULL,
+	 NULL,
+	 "blob GETs answer 307 to a presigned S3 URL: clients fetch (and "
+	 "Range) from S3 directly"},
+	{"s3-redirect-expiry", OPT_DURATION, 1, 604800, "15m",
+	 CFG_OFF(s3_redirect_expiry), NULL, "DURATION",
+	 "how long a --s3-redirect URL is good for (S3 allows 7 days)"},
 	{"threads", OPT_INT, 0, 256, "0", CFG_OFF(threads), NULL, "N",
 	 "event-loop threads; 0 = one per core"},
 	{"tls-cert", OPT_STRING, 0, 0, NULL, CFG_OFF(tls_cert), NULL, "FILE",
@@ -347,6 +354,8 @@ int cfg_validate(const struct cfg *c, struct err *e)
 		return err_set(e, ERR_INVALID,
 			       "--storage s3 needs --s3-endpoint and "
 			       "--s3-bucket");
+	if (c->s3_redirect && (!c->storage || strcmp(c->storage, "s3")))
+		return err_set(e, ERR_INVALID, "--s3-redirect needs --storage s3");
 	return 0;
 }
 

@@ -50,6 +50,9 @@ struct s3_blobs {
 	char *prefix; /* "" or "p/" */
 	size_t part_size;
 	size_t cache_max; /* 0: no cache */
+	/* A completed upload larger than this is copied to its blob's key
+	 * part by part (S3's single copy stops at 5 GiB). */
+	int64_t copy_max;
 	pthread_mutex_t evict; /* one eviction pass at a time */
 	pthread_mutex_t open_lock;
 	struct stor_updata *open; /* uploads held now (up_reader) */

@@ -390,7 +390,7 @@ static int pg_mf_put_fn(struct pg_conn *c, const void *arg, struct err *e)
 			return -1;
 	if (mp->enqueue_scan && pg_scan_add(c, ds, mp->repo, now, e) < 0)
 		return -1;
-	return 0;
+	return pg_outbox_put(c, mp->events, mp->nevents, e);
 }
 
 static int pg_mf_put(struct stor_meta *m, const struct stor_manifest_put *mp,
@@ -469,6 +469,14 @@ static int pg_mf_delete_fn(struct pg_conn *c, const void *arg, struct err *e)
 	return n;
 }
 
+int pg_mf_delete_in(struct pg_conn *c, const char *repo, const char *ds,
+		    struct err *e)
+{
+	struct pg_link_arg a = {repo, ds};
+
+	return pg_mf_delete_fn(c, &a, e) < 0 ? -1 : 0;
+}
+
 static int pg_mf_delete(struct stor_meta *m, const char *repo,
 			const struct digest *dg, struct err *e)
 {
@@ -508,14 +516,27 @@ int pg_referrer_put(struct pg_conn *c, const struct stor_scan_referrer *r,
 	return 0;
 }
 
+static const struct pg_stmt pg_tag_delete_q = {
+	"delete tag",
+	"DELETE FROM tags WHERE repo = $1 AND tag = $2",
+};
+
+int pg_tag_delete_in(struct pg_conn *c, const char *repo, const char *tag,
+		     struct err *e)
+{
+	int n = pg_run(c, &pg_tag_delete_q, NULL, NULL, e, "ss", repo, tag);
+
+	if (n == 0)
+		return err_set(e, ERR_MANIFEST_UNKNOWN, "tag %s unknown in %s",
+			       tag, repo);
+	return n < 0 ? -1 : 0;
+}
+
 static int pg_tag_delete(struct stor_meta *m, const char *repo, const char *tag,
 			 struct err *e)
 {
-	static const struct pg_stmt q = {
-		"delete tag",
-		"DELETE FROM tags WHERE repo = $1 AND tag = $2",
-	};
-	int n = pg_do(pg_of(m), &q, NULL, NULL, e, "ss", repo, tag);
+	int n = pg_do(pg_of(m), &pg_tag_delete_q, NULL, NULL, e, "ss", repo,
+		      tag);
 
 	if (n == 0)
 		return err_set(e, ERR_MANIFEST_UNKNOWN, "tag %s unknown in %s",
@@ -682,6 +703,43 @@ static int pg_referrers(struct stor_meta *m, const char *repo,
 	return 0;
 }
 
+/* Columns 0.. into the int64_t array at arg. */
+static int pg_meta_stats_row(void *arg, PGresult *r, int row, struct err *e)
+{
+	int64_t *v = arg;
+
+	(void)e;
+	for (int i = 0; i < PQnfields(r); i++)
+		v[i] = pg_col_int64(r, row, i);
+	return 1;
+}
+
+static int pg_meta_stats(struct stor_meta *m, bool with_blobs,
+			 struct stor_meta_stats *out, struct err *e)
+{
+	static const struct pg_stmt counts = {
+		"count",
+		"SELECT (SELECT count(*) FROM repositories),"
+		" (SELECT count(*) FROM manifests),"
+		" (SELECT count(*) FROM uploads)",
+	};
+	/* One pass over the links, by digest (repo_blobs_by_digest). */
+	static const struct pg_stmt blobs = {
+		"count blobs",
+		"SELECT count(*), coalesce(sum(s.size), 0)::bigint"
+		" FROM (SELECT DISTINCT digest FROM repo_blobs) b"
+		" LEFT JOIN blob_sizes s ON s.digest = b.digest",
+	};
+	int64_t v[3] = {0, 0, 0}, b[2] = {-1, -1};
+
+	if (pg_do(pg_of(m), &counts, pg_meta_stats_row, v, e, "") < 0 ||
+	    (with_blobs &&
+	     pg_do(pg_of(m), &blobs, pg_meta_stats_row, b, e, "") < 0))
+		return -1;
+	*out = (struct stor_meta_stats){v[0], v[1], v[2], b[0], b[1]};
+	return 0;
+}
+
 const struct stor_meta_ops pg_meta_ops = {
 	.free = pg_free,
 	.blob_linked = pg_blob_linked,
@@ -704,4 +762,5 @@ const struct stor_meta_ops pg_meta_ops = {
 	.catalog = pg_catalog,
 	.referrers = pg_referrers,
 	.mf_repos = pg_mf_repos,
+	.stats = pg_meta_stats,
 };

@@ -126,6 +126,33 @@ static const char *const pg_migrations[] = {
 	/* 1 -> 2: an upload's blob-backend state (an S3 multipart upload's
 	 * id and parts, the running hash), so that any node goes on. */
 	"ALTER TABLE uploads ADD COLUMN blob_state TEXT;",
+	/* 2 -> 3: the request that queued a scan job, as meta.db version 5
+	 * has it. */
+	"ALTER TABLE scan_jobs ADD COLUMN request_id TEXT;",
+	/* 3 -> 4: the events outbox (outbox_pg.c), as meta.db version 7
+	 * has it. */
+	"CREATE TABLE outbox ("
+	" seq BIGSERIAL PRIMARY KEY,"
+	" action TEXT NOT NULL,"
+	" repo TEXT COLLATE \"C\" NOT NULL,"
+	" created BIGINT NOT NULL,"
+	" body TEXT NOT NULL);"
+	"CREATE TABLE outbox_cursors ("
+	" endpoint TEXT COLLATE \"C\" PRIMARY KEY,"
+	" seq BIGINT NOT NULL);"
+	"CREATE TABLE outbox_deliveries ("
+	" endpoint TEXT COLLATE \"C\" NOT NULL,"
+	" seq BIGINT NOT NULL,"
+	" repo TEXT COLLATE \"C\" NOT NULL,"
+	" created BIGINT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_at BIGINT NOT NULL DEFAULT 0,"
+	" dead INTEGER NOT NULL DEFAULT 0,"
+	" error TEXT,"
+	" PRIMARY KEY (endpoint, seq));"
+	"CREATE INDEX outbox_deliveries_by_repo"
+	" ON outbox_deliveries(endpoint, repo, seq) WHERE dead = 0;"
+	"CREATE INDEX outbox_deliveries_by_seq ON outbox_deliveries(seq);",
 };
 
 #define PG_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -783,6 +810,7 @@ struct stor_meta *stor_pg_new(const char *conninfo, struct err *e)
 	pg->base.ops = &pg_meta_ops;
 	pg->base.scanq = &pg_scanq_ops;
 	pg->base.maint = &pg_maint_ops;
+	pg->base.outbox = &pg_outbox_ops;
 	pg->conninfo = xstrdup(conninfo);
 	pg->stop_fd[0] = pg->stop_fd[1] = -1;
 	pthread_mutex_init(&pg->lock, NULL);

@@ -105,6 +105,18 @@ int pg_scan_add(struct pg_conn *c, const char *ds, const char *repo,
 		int64_t now, struct err *e);
 int pg_referrer_put(struct pg_conn *c, const struct stor_scan_referrer *r,
 		    struct err *e);
+/* The outbox's hooks into the others' transactions, as sqlite_int.h's
+ * (outbox_pg.c writes the events, the others the change). */
+extern const struct stor_outbox_ops pg_outbox_ops;
+int pg_outbox_put(struct pg_conn *c, const struct stor_event *v, size_t n,
+		  struct err *e);
+int pg_mf_delete_in(struct pg_conn *c, const char *repo, const char *ds,
+		    struct err *e);
+int pg_tag_delete_in(struct pg_conn *c, const char *repo, const char *tag,
+		     struct err *e);
+int pg_scan_finish_in(struct pg_conn *c, const struct stor_scan_job *job,
+		      bool fail, const char *why, int64_t retry_at,
+		      struct err *e);
 /* At a clean close: this node's running jobs are free to take at once
  * (its workers stopped; a restart recovers them as sqlite's would). */
 int pg_scan_release(struct pg *pg, struct err *e);

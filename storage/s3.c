@@ -13,6 +13,8 @@
 #include "common/xmalloc.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <errno.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -39,6 +41,7 @@ struct s3 {
 	char *base;   /* scheme://host[:port] (with bucket. when virtual) */
 	char *bucket; /* path-style: the first path segment */
 	char *sigv4;  /* aws:amz:REGION:s3 */
+	char *region;
 	char *userpwd;
 	char *ca_file;
 	bool virtual_host;
@@ -57,6 +60,8 @@ struct s3_req {
 	int64_t in_off, in_len;
 	const char *sha256_hex; /* NULL: UNSIGNED-PAYLOAD */
 	const char *header;	/* one extra header line, or NULL */
+	const char *header2;	/* another, or NULL */
+	char *presigned; /* the URL, signed in its query (not by curl) */
 	const char *range;
 	struct buf *out; /* response body to memory (capped), ... */
 	int out_fd;	 /* ... to an fd (>= 0), ... */
@@ -137,8 +142,8 @@ struct s3 *s3_new(const struct s3_cfg *cfg, struct err *e)
 	while (*s->base && s->base[strlen(s->base) - 1] == '/')
 		s->base[strlen(s->base) - 1] = '\0';
 	s->bucket = xstrdup(cfg->bucket);
-	s->sigv4 = xasprintf("aws:amz:%s:s3",
-			     cfg->region ? cfg->region : "us-east-1");
+	s->region = xstrdup(cfg->region ? cfg->region : "us-east-1");
+	s->sigv4 = xasprintf("aws:amz:%s:s3", s->region);
 	s->userpwd = xasprintf("%s:%s", cfg->access_key, cfg->secret_key);
 	s->ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
 	s->virtual_host = cfg->virtual_host;
@@ -156,11 +161,110 @@ void s3_free(struct s3 *s)
 	free(s->base);
 	free(s->bucket);
 	free(s->sigv4);
+	free(s->region);
 	/* The secret should not linger in freed memory. */
 	explicit_bzero(s->userpwd, strlen(s->userpwd));
 	free(s->userpwd);
 	free(s->ca_file);
 	free(s);
+}
+
+/* --- Presigned URLs --------------------------------------------------------
+ *
+ * SigV4 in the query (AWS's "Authenticating Requests: Using Query
+ * Parameters"): curl signs only the requests it sends itself. */
+
+static void s3_hmac(const void *key, size_t klen, const char *msg,
+		    unsigned char out[32])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = sizeof(md);
+
+	/* Into md first: out may be key. */
+	HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg,
+	     strlen(msg), md, &n);
+	memcpy(out, md, 32);
+	explicit_bzero(md, sizeof(md));
+}
+
+/* The presigned URL of method on key with query (sorted, encoded, its
+ * names after "X-Amz-": lower-case; or NULL) and headers hdrs[0..n)
+ * ("name:value", names lower-case, sorted by name) signed besides host. */
+static char *s3_presign_req(struct s3 *s, const char *method, const char *key,
+			    const char *query, const char *const *hdrs,
+			    size_t n, int64_t expires_s, time_t now)
+{
+	struct buf path = BUF_INIT, q = BUF_INIT, canon = BUF_INIT;
+	struct buf names = BUF_INIT, vals = BUF_INIT;
+	char date[9], stamp[17], *cred, *sts, *url, sig[65];
+	const char *host = strstr(s->base, "://") + 3;
+	size_t aklen = strcspn(s->userpwd, ":");
+	unsigned char k[32];
+	struct digest h;
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y%m%d", &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	if (!s->virtual_host) {
+		buf_adds(&path, "/");
+		s3_encode(&path, s->bucket, false);
+	}
+	buf_adds(&path, "/");
+	s3_encode(&path, key, true);
+	/* host sorts before every x-amz-* header. */
+	buf_addf(&vals, "host:%s\n", host);
+	buf_adds(&names, "host");
+	for (size_t i = 0; i < n; i++) {
+		buf_addf(&vals, "%s\n", hdrs[i]);
+		buf_addf(&names, ";%.*s", (int)strcspn(hdrs[i], ":"), hdrs[i]);
+	}
+	cred = xasprintf("%.*s/%s/%s/s3/aws4_request", (int)aklen, s->userpwd,
+			 date, s->region);
+	/* Parameters sorted by name, as the canonical query wants them. */
+	buf_adds(&q, "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=");
+	s3_encode(&q, cred, false);
+	buf_addf(&q, "&X-Amz-Date=%s&X-Amz-Expires=%lld&X-Amz-SignedHeaders=",
+		 stamp, (long long)expires_s);
+	s3_encode(&q, names.buf, false);
+	if (query)
+		buf_addf(&q, "&%s", query);
+	buf_addf(&canon, "%s\n%s\n%s\n%s\n%s\nUNSIGNED-PAYLOAD", method,
+		 path.buf, q.buf, vals.buf, names.buf);
+	digest_of(DIGEST_SHA256, canon.buf, canon.len, &h);
+	sts = xasprintf("AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s",
+			stamp, date, s->region, h.hex);
+	{
+		/* "AWS4" + secret, then date, region, service, terminator. */
+		char *k0 = xasprintf("AWS4%s", s->userpwd + aklen + 1);
+
+		s3_hmac(k0, strlen(k0), date, k);
+		explicit_bzero(k0, strlen(k0));
+		free(k0);
+	}
+	s3_hmac(k, sizeof(k), s->region, k);
+	s3_hmac(k, sizeof(k), "s3", k);
+	s3_hmac(k, sizeof(k), "aws4_request", k);
+	s3_hmac(k, sizeof(k), sts, k);
+	for (size_t i = 0; i < sizeof(k); i++)
+		snprintf(sig + 2 * i, 3, "%02x", k[i]);
+	url = xasprintf("%s%s?%s&X-Amz-Signature=%s", s->base, path.buf, q.buf,
+			sig);
+	explicit_bzero(k, sizeof(k));
+	free(cred);
+	free(sts);
+	buf_release(&path);
+	buf_release(&q);
+	buf_release(&canon);
+	buf_release(&names);
+	buf_release(&vals);
+	return url;
+}
+
+char *s3_presign(struct s3 *s, const char *method, const char *key,
+		 int64_t expires_s, time_t now)
+{
+	return s3_presign_req(s, method, key, NULL, NULL, 0, expires_s, now);
 }
 
 static CURL *s3_handle_take(struct s3 *s)
@@ -404,7 +508,7 @@ static bool s3_passing(CURLcode rc, long status)
 static int s3_do(struct s3 *s, struct s3_req *r, struct err *e)
 {
 	struct curl_slist *hdrs = NULL;
-	char *url = s3_url(s, r), *line;
+	char *url = r->presigned ? xstrdup(r->presigned) : s3_url(s, r), *line;
 	CURL *h = s3_handle_take(s);
 	curl_off_t cl = -1;
 	CURLcode rc = CURLE_OK;
@@ -416,14 +520,20 @@ static int s3_do(struct s3 *s, struct s3_req *r, struct err *e)
 		err_set(e, ERR_INTERNAL, "no curl handle");
 		goto out;
 	}
-	line = xasprintf("x-amz-content-sha256: %s",
-			 r->sha256_hex ? r->sha256_hex : "UNSIGNED-PAYLOAD");
-	hdrs = curl_slist_append(hdrs, line);
-	free(line);
+	/* A presigned request sends only the headers it signed. */
+	if (!r->presigned) {
+		line = xasprintf("x-amz-content-sha256: %s",
+				 r->sha256_hex ? r->sha256_hex
+					       : "UNSIGNED-PAYLOAD");
+		hdrs = curl_slist_append(hdrs, line);
+		free(line);
+	}
 	/* (No "Expect:" to drop 100-continue: curl would sign the header it
 	 * then leaves out.) */
 	if (r->header)
 		hdrs = curl_slist_append(hdrs, r->header);
+	if (r->header2)
+		hdrs = curl_slist_append(hdrs, r->header2);
 	for (tries = 0; tries < S3_TRIES; tries++) {
 		if (tries) {
 			sleep((unsigned)tries);
@@ -437,8 +547,10 @@ static int s3_do(struct s3 *s, struct s3_req *r, struct err *e)
 			buf_reset(r->out);
 		curl_easy_setopt(h, CURLOPT_URL, url);
 		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);
-		curl_easy_setopt(h, CURLOPT_USERPWD, s->userpwd);
+		curl_easy_setopt(h, CURLOPT_AWS_SIGV4,
+				 r->presigned ? NULL : s->sigv4);
+		curl_easy_setopt(h, CURLOPT_USERPWD,
+				 r->presigned ? NULL : s->userpwd);
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
@@ -623,6 +735,15 @@ int s3_delete(struct s3 *s, const char *key, struct err *e)
 	return err_set(e, e2.code, "%s", e2.msg);
 }
 
+/* "x-amz-copy-source:/BUCKET/KEY", encoded (also its canonical line). */
+static void s3_copy_source(struct s3 *s, const char *src, struct buf *hdr)
+{
+	buf_adds(hdr, "x-amz-copy-source:/");
+	s3_encode(hdr, s->bucket, false);
+	buf_adds(hdr, "/");
+	s3_encode(hdr, src, true);
+}
+
 int s3_copy(struct s3 *s, const char *src, const char *dst, struct err *e)
 {
 	struct buf hdr = BUF_INIT, body;
@@ -630,10 +751,7 @@ int s3_copy(struct s3 *s, const char *src, const char *dst, struct err *e)
 	int ret;
 
 	buf_init(&body, S3_XML_MAX);
-	buf_adds(&hdr, "x-amz-copy-source: /");
-	s3_encode(&hdr, s->bucket, false);
-	buf_adds(&hdr, "/");
-	s3_encode(&hdr, src, true);
+	s3_copy_source(s, src, &hdr);
 	s3_req_init(&r, "PUT", dst);
 	r.header = hdr.buf;
 	r.out = &body;
@@ -744,6 +862,87 @@ int s3_mpu_complete(struct s3 *s, const char *key, const char *upload_id,
 	buf_release(&req);
 	buf_release(&body);
 	free(q);
+	return ret;
+}
+
+/* One UploadPartCopy: bytes [off, off+len) of src as part partno. */
+/* One UploadPartCopy: bytes [off, off+len) of src as part partno.  Signed
+ * here, in the query: curl (7.88) sorts the headers it signs as whole
+ * lines, which puts x-amz-copy-source-range before x-amz-copy-source. */
+static int s3_copy_part(struct s3 *s, const char *src, const char *dst,
+			const char *upload_id, int partno, int64_t off,
+			int64_t len, char **etag, struct err *e)
+{
+	char *q = s3_part_query(partno, upload_id), *tag = NULL, range[96];
+	struct buf hdr = BUF_INIT, body;
+	const char *signed_hdrs[2];
+	xmlDocPtr doc = NULL;
+	struct s3_req r;
+	int ret = -1;
+
+	buf_init(&body, S3_XML_MAX);
+	s3_copy_source(s, src, &hdr);
+	snprintf(range, sizeof(range), "x-amz-copy-source-range:bytes=%lld-%lld",
+		 (long long)off, (long long)(off + len - 1));
+	signed_hdrs[0] = hdr.buf;
+	signed_hdrs[1] = range;
+	s3_req_init(&r, "PUT", dst);
+	r.presigned = s3_presign_req(s, "PUT", dst, q, signed_hdrs, 2, 3600,
+				     time(NULL));
+	r.header = hdr.buf;
+	r.header2 = range;
+	r.out = &body;
+	if (s3_do(s, &r, e) < 0 || s3_body_error(&r, &body, e) < 0)
+		goto out;
+	doc = s3_xml(&body);
+	if (doc)
+		tag = s3_xml_text(xmlDocGetRootElement(doc), "ETag");
+	if (!tag || !*tag) {
+		err_set(e, ERR_IO, "S3 part copy %d of %s: no ETag", partno,
+			dst);
+		goto out;
+	}
+	*etag = tag;
+	tag = NULL;
+	ret = 0;
+out:
+	free(tag);
+	free(r.presigned);
+	if (doc)
+		xmlFreeDoc(doc);
+	buf_release(&hdr);
+	buf_release(&body);
+	free(q);
+	return ret;
+}
+
+int s3_copy_parts(struct s3 *s, const char *src, int64_t size, int64_t part,
+		  const char *dst, struct err *e)
+{
+	size_t n = (size_t)((size + part - 1) / part), got = 0;
+	char **etags = xcalloc(n ? n : 1, sizeof(*etags)), *id = NULL;
+	struct err e2 = ERR_INIT;
+	int ret = -1;
+
+	if (s3_mpu_create(s, dst, &id, e) < 0)
+		goto out;
+	for (; got < n; got++) {
+		int64_t off = (int64_t)got * part;
+
+		if (s3_copy_part(s, src, dst, id, (int)got + 1, off,
+				 size - off < part ? size - off : part,
+				 &etags[got], e) < 0)
+			break;
+	}
+	if (got == n && s3_mpu_complete(s, dst, id, etags, n, e) == 0)
+		ret = 0;
+	else
+		s3_mpu_abort(s, dst, id, &e2);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(etags[i]);
+	free(etags);
+	free(id);
 	return ret;
 }
 

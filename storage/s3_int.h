@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -44,6 +45,11 @@ void s3_free(struct s3 *s);
  * (and '/' when keep_slash, for paths) become %XX. */
 int s3_encode(struct buf *out, const char *s, bool keep_slash);
 
+/* A URL that lets anyone holding it send method (GET) on key for
+ * expires_s seconds from now (SigV4 query signing); the caller frees it. */
+char *s3_presign(struct s3 *s, const char *method, const char *key,
+		 int64_t expires_s, time_t now);
+
 /* HEAD: size and last change (unix time) of key. */
 int s3_head(struct s3 *s, const char *key, int64_t *size, int64_t *mtime,
 	    struct err *e);
@@ -67,6 +73,12 @@ int s3_put_fd(struct s3 *s, const char *key, int fd, int64_t off,
 int s3_delete(struct s3 *s, const char *key, struct err *e);
 /* Server-side copy (S3 caps a single copy at 5 GiB). */
 int s3_copy(struct s3 *s, const char *src, const char *dst, struct err *e);
+/* The same for an object of size bytes, any size: a multipart upload of
+ * dst whose parts (part bytes each, the last less; S3 wants 5 MiB to
+ * 5 GiB) are copied from ranges of src (UploadPartCopy).  Aborted on
+ * failure. */
+int s3_copy_parts(struct s3 *s, const char *src, int64_t size, int64_t part,
+		  const char *dst, struct err *e);
 
 /* Multipart uploads.  *upload_id and *etag are the caller's to free. */
 int s3_mpu_create(struct s3 *s, const char *key, char **upload_id,

@@ -10,6 +10,7 @@
  * its transaction commits, which wakes the report waiters of every node.
  */
 #include "storage/pg_int.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 
 #include <stdlib.h>
@@ -49,9 +50,9 @@ static bool pg_scan_final(enum stor_scan_state s)
 static const struct pg_stmt pg_scan_add_q = {
 	"enqueue scan",
 	"INSERT INTO scan_jobs AS j (digest, repo, state, attempts, created,"
-	" updated) VALUES ($1, $2, 'queued', 0, $3, $3)"
+	" updated, request_id) VALUES ($1, $2, 'queued', 0, $3, $3, $4)"
 	" ON CONFLICT (digest) DO UPDATE SET"
-	" repo = excluded.repo,"
+	" repo = excluded.repo, request_id = excluded.request_id,"
 	" state = CASE WHEN j.state IN ('done', 'failed', 'waiting')"
 	"  THEN 'queued' ELSE j.state END,"
 	" attempts = CASE WHEN j.state IN ('done', 'failed')"
@@ -65,14 +66,22 @@ static const struct pg_stmt pg_scan_add_q = {
 static const struct pg_stmt pg_scan_add_child = {
 	"enqueue platform scan",
 	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
-	" updated, prio) VALUES ($1, $2, 'queued', 0, $3, $3, $4)"
-	" ON CONFLICT (digest) DO NOTHING",
+	" updated, prio, request_id) VALUES ($1, $2, 'queued', 0, $3, $3, $4,"
+	" $5) ON CONFLICT (digest) DO NOTHING",
 };
+
+/* A job names the request that queued it (the thread's, common/log.h),
+ * so that its log lines do too. */
+static const char *pg_request_id(void)
+{
+	return *log_request_id() ? log_request_id() : NULL;
+}
 
 int pg_scan_add(struct pg_conn *c, const char *ds, const char *repo,
 		int64_t now, struct err *e)
 {
-	return pg_run(c, &pg_scan_add_q, NULL, NULL, e, "ssi", ds, repo, now);
+	return pg_run(c, &pg_scan_add_q, NULL, NULL, e, "ssis", ds, repo, now,
+		      pg_request_id());
 }
 
 static int pg_scan_enqueue(struct stor_meta *m, const char *repo,
@@ -84,11 +93,11 @@ static int pg_scan_enqueue(struct stor_meta *m, const char *repo,
 
 	digest_str(dg, ds);
 	if (if_absent)
-		n = pg_do(pg_of(m), &pg_scan_add_child, NULL, NULL, e, "ssii",
-			  ds, repo, pg_now(), (int64_t)0);
+		n = pg_do(pg_of(m), &pg_scan_add_child, NULL, NULL, e, "ssiis",
+			  ds, repo, pg_now(), (int64_t)0, pg_request_id());
 	else
-		n = pg_do(pg_of(m), &pg_scan_add_q, NULL, NULL, e, "ssi", ds,
-			  repo, pg_now());
+		n = pg_do(pg_of(m), &pg_scan_add_q, NULL, NULL, e, "ssis", ds,
+			  repo, pg_now(), pg_request_id());
 	return n < 0 ? -1 : 0;
 }
 
@@ -103,6 +112,7 @@ static int pg_claim_row(void *arg, PGresult *r, int row, struct err *e)
 		job->repo = xstrdup("");
 	job->gen = pg_col_int64(r, row, 2);
 	job->attempts = (int)pg_col_int64(r, row, 3);
+	job->request_id = pg_col_strdup(r, row, 4);
 	return 0;
 }
 
@@ -142,7 +152,7 @@ static int pg_scan_claim(struct stor_meta *m, int64_t lease_s,
 		"  WHERE state = 'queued' AND not_before <= $1"
 		"  ORDER BY prio, created, digest LIMIT 1"
 		"  FOR UPDATE SKIP LOCKED)"
-		" RETURNING digest, repo, gen, attempts",
+		" RETURNING digest, repo, gen, attempts, request_id",
 	};
 	static const struct pg_stmt stale = {
 		"claim stale scan job",
@@ -152,7 +162,7 @@ static int pg_scan_claim(struct stor_meta *m, int64_t lease_s,
 		" WHERE digest = (SELECT digest FROM scan_jobs"
 		"  WHERE " PG_STALE
 		"  ORDER BY lease, digest LIMIT 1 FOR UPDATE SKIP LOCKED)"
-		" RETURNING digest, repo, gen, attempts",
+		" RETURNING digest, repo, gen, attempts, request_id",
 	};
 	int ret;
 
@@ -284,6 +294,15 @@ static int pg_finish_fn(struct pg_conn *c, const void *arg, struct err *e)
 	return 0;
 }
 
+int pg_scan_finish_in(struct pg_conn *c, const struct stor_scan_job *job,
+		      bool fail, const char *why, int64_t retry_at,
+		      struct err *e)
+{
+	struct pg_finish_arg a = {job, why, retry_at, fail};
+
+	return pg_finish_fn(c, &a, e);
+}
+
 static int pg_scan_done(struct stor_meta *m, const struct stor_scan_job *job,
 			struct err *e)
 {
@@ -324,8 +343,8 @@ static int pg_child_final(struct pg_conn *c, const char *repo, const char *ds,
 	};
 	enum stor_scan_state state = STOR_SCAN_NONE;
 
-	if (pg_run(c, &pg_scan_add_child, NULL, NULL, e, "ssii", ds, repo,
-		   pg_now(), (int64_t)0) < 0 ||
+	if (pg_run(c, &pg_scan_add_child, NULL, NULL, e, "ssiis", ds, repo,
+		   pg_now(), (int64_t)0, pg_request_id()) < 0 ||
 	    pg_run(c, &q, pg_state_row, &state, e, "s", ds) < 0)
 		return -1;
 	return pg_scan_final(state);
@@ -451,6 +470,7 @@ static const struct pg_stmt pg_scan_rearm_q = {
 	"UPDATE scan_jobs SET"
 	" state = CASE WHEN state = 'done' THEN 'queued' ELSE state END,"
 	" prio = CASE WHEN state = 'done' THEN 1 ELSE prio END,"
+	" request_id = CASE WHEN state = 'done' THEN NULL ELSE request_id END,"
 	" gen = gen + 1, updated = $1"
 	" WHERE state IN ('running', 'waiting')"
 	" OR (state = 'done' AND digest IN"
@@ -558,7 +578,7 @@ static int pg_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
 		"'queued'"
 		"   AND prio = 0 AND not_before <= $1)"
 		"  ORDER BY created, digest LIMIT $3 FOR UPDATE SKIP LOCKED)"
-		" RETURNING digest, repo, gen, attempts",
+		" RETURNING digest, repo, gen, attempts, request_id",
 	};
 	struct pg_claim_many a = {jobs, max, 0};
 	char pid[24], start[64];

@@ -359,7 +359,7 @@ void stor_blob_damaged(struct stor *st, const struct digest *dg,
 		       const char *why)
 {
 	struct stor_file f = {dg, NULL, false, -1, 0, 0};
-	char ds[DIGEST_STR_MAX];
+	char ds[DIGEST_STR_MAX], *at;
 	struct err e = ERR_INIT;
 
 	digest_str(dg, ds);
@@ -371,10 +371,14 @@ void stor_blob_damaged(struct stor *st, const struct digest *dg,
 			ds, why, e.msg);
 		return;
 	}
+	at = st->blobs->quarantine_at
+		     ? xstrdup(st->blobs->quarantine_at)
+		     : xasprintf("%s/quarantine/", st->dir);
 	log_msg(LL_ERROR,
-		"damaged blob %s: %s; moved to %s/quarantine/ (a push of "
-		"the blob stores it again)",
-		ds, why, st->dir);
+		"damaged blob %s: %s; moved to %s (a push of the blob stores "
+		"it again)",
+		ds, why, at);
+	free(at);
 }
 
 /* --- Blobs ------------------------------------------------------------ */
@@ -444,6 +448,22 @@ int stor_blob_open(struct stor *st, const char *repo, const struct digest *dg,
 	*fd_out = fd;
 	*size_out = size;
 	return 0;
+}
+
+bool stor_blob_read_blocks(struct stor *st)
+{
+	return st->blobs->read_blocks || stor_meta_shared();
+}
+
+int stor_blob_url(struct stor *st, const char *repo, const struct digest *dg,
+		  int64_t expires_s, char **url_out, struct err *e)
+{
+	if (!st->blobs->ops->url)
+		return err_set(e, ERR_UNSUPPORTED,
+			       "this blob backend serves no direct URLs");
+	if (blob_visible(st, repo, dg, e) < 0)
+		return -1;
+	return st->blobs->ops->url(st->blobs, dg, expires_s, url_out, e);
 }
 
 int stor_blob_link(struct stor *st, const char *repo, const struct digest *dg,

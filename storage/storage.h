@@ -153,6 +153,17 @@ int stor_blob_stat(struct stor *st, const char *repo, const struct digest *dg,
  * stor_blob_stat(). */
 int stor_blob_open(struct stor *st, const char *repo, const struct digest *dg,
 		   int *fd_out, int64_t *size_out, struct err *e);
+/* Whether stor_blob_stat() and stor_blob_open() may wait on the network
+ * (S3 blobs: a HEAD, or a whole object fetched on a cache miss;
+ * PostgreSQL metadata: a round trip), so that an event loop hands them to
+ * a pool; else they only read local files. */
+bool stor_blob_read_blocks(struct stor *st);
+/* A URL that fetches dg's bytes straight from the blob backend for
+ * expires_s seconds (S3: a presigned GET), once dg is visible in repo as
+ * for stor_blob_stat(); the caller frees *url_out.  ERR_UNSUPPORTED when
+ * the backend has none (the filesystem). */
+int stor_blob_url(struct stor *st, const char *repo, const struct digest *dg,
+		  int64_t expires_s, char **url_out, struct err *e);
 /* Blobs found damaged (by those checks or the scrub) since the store
  * was opened. */
 size_t stor_blob_damage_count(struct stor *st);

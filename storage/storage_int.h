@@ -60,6 +60,9 @@ struct stor_blob_ops {
 	/* Stores a small blob whose content the caller verified. */
 	int (*put)(struct stor_blobs *b, const struct digest *dg,
 		   const void *data, size_t len, struct err *e);
+	/* stor_blob_url()'s URL (may be NULL: the backend has none). */
+	int (*url)(struct stor_blobs *b, const struct digest *dg,
+		   int64_t expires_s, char **url_out, struct err *e);
 	/* put() for several blobs, durable together (NULL: one by one). */
 	int (*put_many)(struct stor_blobs *b, const struct stor_blob_data *v,
 			size_t n, struct err *e);
@@ -123,6 +126,11 @@ struct stor_blobs {
 	/* Upload data is shared between nodes: storage.c saves the hash
 	 * state at every release, not only on eviction. */
 	bool shared;
+	/* Where quarantine() moves things, for log lines; owned by the
+	 * backend (NULL: DIR/quarantine/). */
+	char *quarantine_at;
+	/* stat() and open() may wait on the network (stor_blob_read_blocks()). */
+	bool read_blocks;
 };
 
 /* The filesystem backend: DIR/blobs/<alg>/<xx>/<hex>, DIR/uploads/<id>. */

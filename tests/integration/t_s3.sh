@@ -140,7 +140,19 @@ head -c $((7 << 20)) "$TMP/resume" >"$TMP/part1"
 req PATCH "$loc" --data-binary "@$TMP/part1" -H 'Content-Type: application/octet-stream'
 expect 202
 stop_server
-start_server "${S3_FLAGS[@]}" --s3-part-size 5MiB --scan-workers 1 --s3-cache 12MiB
+rm -f "$DATA/s3/cache/sha256-${big#sha256:}"
+# Past $CUSTOMS_S3_COPY_MAX (5 GiB unless a test lowers it) the completed
+# upload is copied to the blob's key part by part (UploadPartCopy).
+CUSTOMS_S3_COPY_MAX=$((5 << 20)) \
+	start_server "${S3_FLAGS[@]}" --s3-part-size 5MiB --scan-workers 1 --s3-cache 12MiB
+# HEAD only asks S3 for the size: nothing is fetched into the cache.
+req HEAD "/v2/s3/app/blobs/$big"
+expect 200
+[ "$(hdr Content-Length)" = "$(stat -c %s "$L/blobs/sha256/${big#sha256:}")" ] ||
+	fail "HEAD Content-Length $(hdr Content-Length)"
+[ ! -e "$DATA/s3/cache/sha256-${big#sha256:}" ] || fail "HEAD fetched the blob"
+req HEAD "/v2/s3/app/blobs/sha256:$(printf %064d 0)"
+expect 404
 req GET "$loc"
 expect 204
 [ "$(hdr Range)" = "0-$(((7 << 20) - 1))" ] || fail "offset after restart: $(hdr Range)"
@@ -151,6 +163,14 @@ expect 202
 loc=$(upload_location)
 finish_upload "$loc" "$TMP/resume" s3/resume
 rdg=$(sha256 "$TMP/resume")
+# A multipart object's ETag ends in -<parts>: two copied parts.
+curl -sf -I --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+	--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+	-H "x-amz-content-sha256: $(printf '' | sha256sum | cut -d' ' -f1)" \
+	"$S3_ENDPOINT/$S3_BUCKET/$S3_PREFIX/blobs/sha256/${rdg#sha256:}" >"$TMP/obj.h" ||
+	fail "HEAD the resumed blob's object"
+grep -qi '^etag: "[0-9a-f]*-2"' "$TMP/obj.h" || fail "not copied in 2 parts: $(cat "$TMP/obj.h")"
+[ -z "$(s3_uploads "$S3_PREFIX/")" ] || fail "multipart uploads left after the part copy"
 # The cache keeps to its size, least recently used out first.
 [ "$(du -sb "$DATA/s3/cache" | cut -f1)" -le $((12 << 20)) ] ||
 	fail "cache over 12 MiB: $(ls -l "$DATA/s3/cache")"
@@ -184,4 +204,13 @@ s3_put "$S3_PREFIX/blobs/sha256/${big#sha256:}" "$TMP/garbage"
 "$CUSTOMS" fsck --data "$DATA" "${S3_FLAGS[@]}" >"$TMP/fsck.out" 2>&1 &&
 	fail "fsck missed a changed object"
 grep -q "corrupt blob $big" "$TMP/fsck.out" || fail "fsck: $(cat "$TMP/fsck.out")"
+# Served, its size does not match: quarantined under PREFIX/quarantine/,
+# and the log says so.
+start_server "${S3_FLAGS[@]}" --s3-cache 0
+curl -s -o /dev/null -w '%{http_code}' "$URL/v2/s3/app/blobs/$big" >"$TMP/code"
+[ "$(cat "$TMP/code")" = 404 ] || fail "a damaged blob answered $(cat "$TMP/code")"
+s3_keys "$S3_PREFIX/quarantine/" | grep -q "${big#sha256:}" ||
+	fail "not quarantined: $(s3_keys "$S3_PREFIX/")"
+grep -q "damaged blob $big: .*moved to s3://$S3_BUCKET/$S3_PREFIX/quarantine/ " \
+	"$TMP/server.log" || fail "log: $(grep damaged "$TMP/server.log")"
 echo "ok"

@@ -21,6 +21,7 @@
 #include "common/opt.h"
 #include "common/xmalloc.h"
 #include "registry/events/events_int.h"
+#define TMPSTORE_PG /* the outbox runs on PostgreSQL too: see tmpstore.h */
 #include "tests/unit/tmpstore.h"
 #include "common/banned.h"
 
@@ -286,6 +287,8 @@ static int outbox_rows(struct fx *fx)
 	sqlite3_stmt *q = NULL;
 	int n = -1;
 
+	if (tmpstore_pg())
+		return (int)tmpstore_pg_sql(fx->dir, "SELECT count(*) FROM outbox");
 	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox",
@@ -381,6 +384,48 @@ static void test_outbox_order(void **state)
 	assert_int_equal(pending, 2);
 }
 
+/* A scan's end and its events go together: done, then failed for good. */
+static void test_outbox_scan_finish(void **state)
+{
+	struct fx *fx = *state;
+	struct err e = ERR_INIT;
+	const char *body = "{\"scan\":1}";
+	struct digest d = dg_of(body);
+	struct stor_event done = {"scan.done", "r", "\"done\""};
+	struct stor_event failed = {"scan.failed", "r", "\"failed\""};
+	struct stor_manifest_put p = {
+		.repo = "r",
+		.digest = &d,
+		.media_type = "application/vnd.oci.image.manifest.v1+json",
+		.body = body,
+		.len = strlen(body),
+		.enqueue_scan = true,
+	};
+	struct stor_scan_job job;
+	struct stor_scan sc;
+
+	assert_int_equal(route(fx, "hook", take_all), 0);
+	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	assert_int_equal(stor_scan_claim(fx->st, 60, &job, &e), 1);
+	assert_int_equal(stor_scan_done_ev(fx->st, &job, &done, 1, &e), 0);
+	stor_scan_job_release(&job);
+	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_DONE);
+	stor_scan_release(&sc);
+
+	assert_int_equal(stor_scan_enqueue(fx->st, "r", &d, false, &e), 0);
+	assert_int_equal(stor_scan_claim(fx->st, 60, &job, &e), 1);
+	assert_int_equal(
+		stor_scan_fail_ev(fx->st, &job, "broken", -1, &failed, 1, &e),
+		0);
+	stor_scan_job_release(&job);
+	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_FAILED);
+	stor_scan_release(&sc);
+	assert_int_equal(route(fx, "hook", take_all), 2);
+	expect_due(fx, "hook", INT64_MAX, NULL, NULL, "\"done\" \"failed\"");
+}
+
 /* The event of a change is written with it, or not at all. */
 static void test_outbox_atomic(void **state)
 {
@@ -442,6 +487,8 @@ int main(void)
 		cmocka_unit_test(test_event_make),
 		cmocka_unit_test_setup_teardown(test_outbox_order, fx_setup,
 						tmpstore_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_scan_finish,
+						fx_setup, tmpstore_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_atomic, fx_setup,
 						tmpstore_fx_teardown),
 	};

@@ -186,6 +186,71 @@ static void test_hash_resume(void **state)
 	free(data);
 }
 
+/* AWS's worked example of a presigned GET ("Authenticating Requests:
+ * Using Query Parameters", S3 API reference): its credentials, bucket,
+ * key, time and expiry, and the signature the page gives. */
+static void test_presign_aws_example(void **state)
+{
+	struct s3_cfg c = {
+		.endpoint = "https://s3.amazonaws.com",
+		.region = "us-east-1",
+		.bucket = "examplebucket",
+		.access_key = "AKIAIOSFODNN7EXAMPLE",
+		.secret_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		.virtual_host = true,
+	};
+	struct err e = ERR_INIT;
+	struct s3 *s = s3_new(&c, &e);
+	char *url;
+
+	(void)state;
+	assert_non_null(s);
+	url = s3_presign(s, "GET", "test.txt", 86400,
+			 (time_t)1369353600 /* 2013-05-24T00:00:00Z */);
+	assert_string_equal(
+		url,
+		"https://examplebucket.s3.amazonaws.com/test.txt"
+		"?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+		"&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1"
+		"%2Fs3%2Faws4_request"
+		"&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400"
+		"&X-Amz-SignedHeaders=host"
+		"&X-Amz-Signature="
+		"aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+	free(url);
+	s3_free(s);
+}
+
+/* Path style: the bucket is the first segment of the signed path, and a
+ * key's reserved characters are encoded as in the request. */
+static void test_presign_path_style(void **state)
+{
+	struct s3_cfg c = {
+		.endpoint = "http://127.0.0.1:8000",
+		.region = "default",
+		.bucket = "b",
+		.access_key = "ak",
+		.secret_key = "sk",
+	};
+	const char *want = "http://127.0.0.1:8000/b/p/blobs/a%20b"
+			   "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+			   "&X-Amz-Credential=ak%2F19700101%2Fdefault%2Fs3"
+			   "%2Faws4_request&X-Amz-Date=19700101T000000Z"
+			   "&X-Amz-Expires=900&X-Amz-SignedHeaders=host"
+			   "&X-Amz-Signature=";
+	struct err e = ERR_INIT;
+	struct s3 *s = s3_new(&c, &e);
+	char *url;
+
+	(void)state;
+	assert_non_null(s);
+	url = s3_presign(s, "GET", "p/blobs/a b", 900, (time_t)0);
+	assert_memory_equal(url, want, strlen(want));
+	assert_int_equal(strlen(strstr(url, "Signature=") + 10), 64);
+	free(url);
+	s3_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +259,8 @@ int main(void)
 		cmocka_unit_test(test_state_malformed),
 		cmocka_unit_test(test_state_parts_cap),
 		cmocka_unit_test(test_hash_resume),
+		cmocka_unit_test(test_presign_aws_example),
+		cmocka_unit_test(test_presign_path_style),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

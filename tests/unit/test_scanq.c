@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "storage/storage.h"
+#include "common/log.h"
 
 #include <dirent.h>
 #include <ftw.h>
@@ -373,6 +374,42 @@ static void test_rearm(void **state)
 	/* A push made after the re-arm still goes first. */
 	c = put(fx, REPO, "{\"img\":9}", true, NULL, 0);
 	claim(fx, &c, &job);
+	stor_scan_job_release(&job);
+}
+
+/* A job names the request that queued it: the latest push's; a re-match
+ * (re-arm) was queued by no request. */
+static void test_request_id(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d;
+	struct stor_scan_job job;
+	struct err e = ERR_INIT;
+	size_t n;
+
+	log_set_request_id("req-first");
+	d = put(fx, REPO, "{\"img\":\"rid\"}", true, NULL, 0);
+	log_set_request_id("req-second");
+	put(fx, "other/app", "{\"img\":\"rid\"}", true, NULL, 0);
+	log_set_request_id(NULL);
+	claim(fx, &d, &job);
+	assert_non_null(job.request_id);
+	assert_string_equal(job.request_id, "req-second");
+	finish(fx, &job, "{}", "v1");
+
+	assert_int_equal(stor_scan_rearm(fx->st, "v2", &n, &e), 0);
+	assert_int_equal(n, 1);
+	claim(fx, &d, &job);
+	assert_null(job.request_id);
+	finish(fx, &job, "{}", "v2");
+
+	/* Enqueued without a push (if_absent), from a request. */
+	log_set_request_id("req-third");
+	d = dg_of("{\"img\":\"rid2\"}");
+	assert_int_equal(stor_scan_enqueue(fx->st, REPO, &d, true, &e), 0);
+	log_set_request_id(NULL);
+	claim(fx, &d, &job);
+	assert_string_equal(job.request_id, "req-third");
 	stor_scan_job_release(&job);
 }
 
@@ -860,6 +897,7 @@ int main(void)
 		T(test_forget),
 		T(test_result_without_job),
 		T(test_rearm),
+		T(test_request_id),
 		T(test_repos_and_blob_put),
 		T(test_claim_rematch),
 		T(test_finish_many),

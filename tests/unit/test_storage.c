@@ -743,6 +743,45 @@ static void test_blob_link_unlink(void **state)
 	assert_true(blob_file_exists(fx, &d));
 }
 
+/* The counts /metrics shows: a blob in two repositories counts once, its
+ * bytes too; an open upload counts. */
+static void test_meta_stats(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	struct mf m = {.tag = "v1", .body = "{\"stats\":1}"};
+	struct stor_meta_stats ms;
+	char id[STOR_UPLOAD_ID_MAX];
+	struct digest d;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(stor_meta_stats(st, true, &ms, &e), 0);
+	assert_int_equal(ms.repos, 0);
+	assert_int_equal(ms.manifests, 0);
+	assert_int_equal(ms.uploads, 0);
+	assert_int_equal(ms.blobs, 0);
+	assert_int_equal(ms.blob_bytes, 0);
+
+	push_blob(st, "a", "shared layer", &d);
+	push_blob(st, "b", "shared layer", &d);
+	push_blob(st, "a", "another", &d);
+	assert_int_equal(stor_upload_start(st, "c", id, &e), 0);
+	assert_int_equal(put_mf(st, "a", &m, &d, &e), 0);
+
+	assert_int_equal(stor_meta_stats(st, true, &ms, &e), 0);
+	assert_int_equal(ms.repos, 3);
+	assert_int_equal(ms.manifests, 1);
+	assert_int_equal(ms.uploads, 1);
+	assert_int_equal(ms.blobs, 2);
+	assert_int_equal(ms.blob_bytes,
+			 strlen("shared layer") + strlen("another"));
+	/* Without blobs, they are not counted. */
+	assert_int_equal(stor_meta_stats(st, false, &ms, &e), 0);
+	assert_int_equal(ms.manifests, 1);
+	assert_int_equal(ms.blobs, -1);
+	assert_int_equal(ms.blob_bytes, -1);
+}
+
 /* --- Manifests and tags ------------------------------------------------- */
 
 static void test_manifest_put_get(void **state)
@@ -1360,6 +1399,7 @@ int main(void)
 		T(test_sha512_upload),
 		T(test_concurrent_finish),
 		T(test_blob_link_unlink),
+		T(test_meta_stats),
 		T(test_manifest_put_get),
 		T(test_tag_overwrite),
 		T(test_manifest_delete),
