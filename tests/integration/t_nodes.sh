@@ -17,7 +17,7 @@
 . "$(dirname "$0")/lib_ceph.sh"
 . "$(dirname "$0")/scanpush_lib.sh"
 . "$(dirname "$0")/clients_lib.sh"
-need psql haproxy skopeo python3
+need psql pg_dump pg_restore haproxy skopeo python3
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
 	skip "PostgreSQL is not installed"
 ceph_start
@@ -307,7 +307,23 @@ for f in "$TMP/gc-back"/blobs/sha256/*; do
 done
 pull_all sk/big:v1 "$L"
 
-# --- fsck: clean, every object re-hashed.
+# --- fsck: clean, every object re-hashed; the README's commands (its
+# variables: a node's values), verbatim, from a scratch directory.
 "$CUSTOMS" fsck --data "$TMP/a/data" --meta "$CI" "${S3_FLAGS[@]}" \
 	>"$TMP/fsck.out" 2>&1 || fail "fsck: $(tail -n 5 "$TMP/fsck.out")"
+customs() { "$CUSTOMS" "$@"; }
+META=$CI
+mkdir -p "$TMP/readme"
+cd "$TMP/readme"
+mkdir -p ./scratch
+customs gc --meta "$META" --storage s3 --s3-endpoint "$S3_ENDPOINT" --s3-region "$S3_REGION" --s3-bucket "$S3_BUCKET" --s3-prefix "$S3_PREFIX" --data ./scratch >gc.out 2>&1 ||
+	fail "the README's gc: $(tail -n 3 gc.out)"
+customs fsck --meta "$META" --storage s3 --s3-endpoint "$S3_ENDPOINT" --s3-region "$S3_REGION" --s3-bucket "$S3_BUCKET" --s3-prefix "$S3_PREFIX" --data ./scratch >fsck.out 2>&1 ||
+	fail "the README's fsck: $(tail -n 3 fsck.out)"
+pg_dump --format custom --file customs-meta.dump "$META" ||
+	fail "the README's pg_dump"
+pg_restore --list customs-meta.dump | grep -q "TABLE DATA public manifests" ||
+	fail "the dump lacks the manifests"
+cd "$ROOT"
+pull_all sk/big:v1 "$L"
 echo ok
