@@ -258,6 +258,8 @@ for i in 1 2 3 4 5 6; do
 	echo $! >>"$TMP/kill.pids"
 done
 sleep 2
+[ "$(ls "$TMP"/kill-*.ok 2>/dev/null | wc -l)" -lt 6 ] ||
+	fail "the pushes ended before the kill: nothing was cut"
 kill -KILL "${NPID[c]}"
 wait "${NPID[c]}" 2>/dev/null || true
 unset 'NPID[c]'
@@ -269,6 +271,11 @@ for i in 1 2 3 4 5 6; do
 	expect 200
 	cmp -s "$B" "$m" || fail "manifest k$i differs"
 	sp_report "kill/k$i" "$(sha256 "$m")" 120
+	"${SK[@]}" copy -q --src-tls-verify=false "docker://$REG/kill/k$i:v1" \
+		"oci:$TMP/kill-back:k$i" || fail "pull kill/k$i"
+done
+for f in "$TMP/kill-back"/blobs/sha256/*; do
+	same_file "$f" "$L/blobs/sha256/${f##*/}"
 done
 # The pushes before the kill are all there, with their reports.
 while read -r t mdg; do
