@@ -249,7 +249,7 @@ sp_report nodes/slow "$slow" 120
 # --- SIGKILL one node during pushes and scans.
 for i in 1 2 3 4 5 6; do
 	mkdir -p "$s/k$i"
-	head -c $((3 << 20)) /dev/urandom >"$s/k$i/f.bin"
+	head -c $((12 << 20)) /dev/urandom >"$s/k$i/f.bin"
 	oci_image "$L" "k$i" "$s/alpine310" "$s/k$i" >/dev/null
 done
 for i in 1 2 3 4 5 6; do
@@ -257,7 +257,11 @@ for i in 1 2 3 4 5 6; do
 		"docker://$REG/kill/k$i:v1" >"$TMP/kill-$i.log" 2>&1 && touch "$TMP/kill-$i.ok") &
 	echo $! >>"$TMP/kill.pids"
 done
-sleep 2
+# Killed once c has served some of these pushes, while the rest go on.
+for _ in $(seq 1 300); do
+	jq -R -r 'fromjson? | .path // empty' "$TMP/c/server.log" | grep -q '^/v2/kill/' && break
+	sleep 0.05
+done
 [ "$(ls "$TMP"/kill-*.ok 2>/dev/null | wc -l)" -lt 6 ] ||
 	fail "the pushes ended before the kill: nothing was cut"
 kill -KILL "${NPID[c]}"
