@@ -75,7 +75,7 @@ node() {
 
 	shift
 	port=$(free_port)
-	"$customs" serve --listen "127.0.0.1:$port" --data "$w/$n" \
+	"$customs" serve --listen "127.0.0.1:$port" --data "$w/data-$n" \
 		--gc-interval 0 --scrub-interval 0 --db-update-interval 0 \
 		--scan-workers 1 "$@" >>"$w/$n.log" 2>&1 &
 	pids+=($!)
@@ -173,7 +173,7 @@ p99() {
 		-w '%{time_total}\n' -K "$w/gets.cfg" | sort -n |
 		awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; print v[i] * 1000 }'
 }
-psql "$ci" -Xqc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' >/dev/null
+psql "$ci" -Xqc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' >/dev/null 2>&1
 p=$(node pgm --meta "$ci")
 pg_ms=$(p99 "$p")
 stop_all
@@ -185,13 +185,13 @@ mbs() { # mbs NAME OP: median MB/s over the rounds
 	awk -v op="$2" -v mb=$((clients * (mib << 20))) '$1 == op { print mb / $2 / 1e6 }' \
 		"$w/$1" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
-printf '%-26s %10s %10s %8s\n' measure "A" "B" "A/B"
+printf '%-34s %10s %10s %8s\n' measure "A" "B" "A/B"
 for op in push pull; do
 	o=$(mbs one "$op")
 	t=$(mbs three "$op")
-	printf '%-26s %10.1f %10.1f %8.2f\n' "$op MB/s: 3 nodes vs 1" "$t" "$o" \
+	printf '%-34s %10.1f %10.1f %8.2f\n' "$op MB/s: 3 nodes vs 1" "$t" "$o" \
 		"$(awk -v a="$t" -v b="$o" 'BEGIN { print a / b }')"
 done
-printf '%-26s %10.2f %10.2f %8.2f\n' "manifest GET p99 ms: pg vs sqlite" "$pg_ms" "$sq_ms" \
+printf '%-34s %10.2f %10.2f %8.2f\n' "manifest GET p99 ms: pg vs sqlite" "$pg_ms" "$sq_ms" \
 	"$(awk -v a="$pg_ms" -v b="$sq_ms" 'BEGIN { print a / b }')"
 echo "($clients clients x $mib MiB on S3, median of $reps rounds; $gets GETs; $(nproc) cores)"
