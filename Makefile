@@ -21,7 +21,7 @@ DEB_TEST := libcmocka-dev curl jq skopeo podman docker-registry docker.io \
 	xz-utils zstd apache2-utils openssl ca-certificates procps psmisc \
 	golang-go python3-jsonschema zip time sqlite3 \
 	debhelper dpkg-dev fakeroot lintian man-db groff systemd debootstrap iproute2 \
-	postgresql ceph-mon ceph-osd radosgw ceph-common
+	postgresql ceph-mon ceph-osd radosgw ceph-common haproxy
 
 VERSION ?= 0.1.0
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -61,7 +61,7 @@ LIBS := $(foreach m,$(MODULES),$(if $(call module_srcs,$(m)),$(BUILD)/lib$(m).a)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps deps-build run test test-all test-asan unit unit-pg integration conformance conformance-reference \
+.PHONY: all deps deps-build run test test-all test-asan unit unit-pg integration conformance conformance-distributed conformance-reference \
 	bench bench-quick format clean check-deps install man FORCE
 all: $(BUILD)/customs
 
@@ -178,6 +178,10 @@ integration: all
 conformance: all
 	conformance/run-local $(BUILD)/customs
 
+# The same suite against a node on S3 (Ceph RGW) + PostgreSQL.
+conformance-distributed: all
+	conformance/run-distributed $(BUILD)/customs
+
 conformance-reference:
 	conformance/run-reference
 
@@ -193,6 +197,7 @@ test-all:
 	$(MAKE) unit-pg
 	$(MAKE) integration
 	$(MAKE) conformance
+	$(MAKE) conformance-distributed
 	$(MAKE) conformance-reference
 ifndef SANITIZE
 	$(MAKE) fuzz-smoke
