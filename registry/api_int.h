@@ -147,6 +147,11 @@ enum reg_status api_scan_db_get(struct reg_call *c);
 enum reg_status api_scan_db_post(struct reg_call *c);
 enum reg_status api_scan_doc(struct reg_call *c);
 enum reg_status api_ext_discover(struct reg_call *c);
+/* What the web UI reads (api_ui.c). */
+enum reg_status api_ui_repositories(struct reg_call *c);
+enum reg_status api_ui_tags(struct reg_call *c);
+enum reg_status api_ui_image(struct reg_call *c);
+enum reg_status api_ui_diff(struct reg_call *c);
 
 /* --- Manifest parsing (api_mparse.c) ------------------------------------ */
 

@@ -47,6 +47,12 @@ static const struct reg_route reg_routes[] = {
 	{"/v2/_customs/db", HTTP_M_GET, ROUTE_ARG_NONE, api_scan_db_get},
 	{"/v2/_customs/db", HTTP_M_POST, ROUTE_ARG_NONE, api_scan_db_post},
 	{"/v2/_customs/doc", HTTP_M_GET, ROUTE_ARG_NONE, api_scan_doc},
+	/* What the web UI reads (api_ui.c). */
+	{"/v2/_customs/repositories", HTTP_M_GET, ROUTE_ARG_NONE,
+	 api_ui_repositories},
+	{"/v2/_customs/tags", HTTP_M_GET, ROUTE_ARG_NONE, api_ui_tags},
+	{"/v2/_customs/image", HTTP_M_GET, ROUTE_ARG_NONE, api_ui_image},
+	{"/v2/_customs/diff", HTTP_M_GET, ROUTE_ARG_NONE, api_ui_diff},
 	/* The token endpoint (authz.c). */
 	{AUTH_TOKEN_PATH, HTTP_M_GET, ROUTE_ARG_NONE, reg_authz_token},
 	{AUTH_TOKEN_PATH, HTTP_M_POST, ROUTE_ARG_NONE, reg_authz_token},
