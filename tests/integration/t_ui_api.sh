@@ -168,3 +168,28 @@ req GET "/v2/_customs/image?repo=team/app"
 expect 400
 req GET "/v2/_customs/image?repo=team/app&ref=nope"
 expect 404 MANIFEST_UNKNOWN
+
+# --- The pages: embedded, under a strict CSP, behind the same sign-in.
+for p in /ui/ /ui/app.js /ui/app.css; do
+	req GET "$p"
+	expect 200
+	csp=$(hdr Content-Security-Policy)
+	case $csp in
+	*"script-src 'self';"*"style-src 'self';"*"frame-ancestors 'none'"*) ;;
+	*) fail "$p: CSP is '$csp'" ;;
+	esac
+	expect_hdr X-Content-Type-Options nosniff
+	cmp -s "$B" "$ROOT/registry/ui/assets/${p#/ui/}" 2>/dev/null ||
+		[ "$p" = /ui/ ] || fail "$p is not the asset"
+done
+cmp -s "$B" "$ROOT/registry/ui/assets/app.css" || fail "app.css differs"
+req GET /ui/
+grep -q '<script src="/ui/app.js"' "$B" || fail "index lacks its script"
+# No inline script or style, nothing from another origin.
+grep -Eq '<script>|<style|[[:space:]](style|on[a-z]+)=|https?://' "$B" &&
+	fail "index has inline code or a foreign URL: $(cat "$B")"
+req GET /ui/nothing
+expect 404
+as_anon
+req GET /ui/
+expect 401 UNAUTHORIZED
