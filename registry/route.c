@@ -60,6 +60,7 @@ static const struct reg_route reg_routes[] = {
 	{"/ui/index.html", HTTP_M_GET, ROUTE_ARG_NONE, ui_serve},
 	{"/ui/app.js", HTTP_M_GET, ROUTE_ARG_NONE, ui_serve},
 	{"/ui/app.css", HTTP_M_GET, ROUTE_ARG_NONE, ui_serve},
+	{"/ui/favicon.svg", HTTP_M_GET, ROUTE_ARG_NONE, ui_serve},
 	/* The token endpoint (authz.c). */
 	{AUTH_TOKEN_PATH, HTTP_M_GET, ROUTE_ARG_NONE, reg_authz_token},
 	{AUTH_TOKEN_PATH, HTTP_M_POST, ROUTE_ARG_NONE, reg_authz_token},

@@ -21,6 +21,7 @@
 UI_ASSET(ui_index_html, "registry/ui/assets/index.html");
 UI_ASSET(ui_app_js, "registry/ui/assets/app.js");
 UI_ASSET(ui_app_css, "registry/ui/assets/app.css");
+UI_ASSET(ui_favicon_svg, "registry/ui/assets/favicon.svg");
 
 struct ui_asset {
 	const char *path;
@@ -46,6 +47,8 @@ enum reg_status ui_serve(struct reg_call *c)
 		 ui_app_js_end},
 		{"/ui/app.css", "text/css; charset=utf-8", ui_app_css,
 		 ui_app_css_end},
+		{"/ui/favicon.svg", "image/svg+xml", ui_favicon_svg,
+		 ui_favicon_svg_end},
 	};
 	const char *path = http_req_path(c->req);
 

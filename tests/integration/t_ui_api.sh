@@ -9,32 +9,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/auth_lib.sh"
 . "$(dirname "$0")/scanpush_lib.sh"
+. "$(dirname "$0")/ui_lib.sh"
 
-sp_layout
-sp_db "$TMP/vulndb.db"
-mkdir -p "$DATA"
-cp "$TMP/vulndb.db" "$DATA/vulndb.db"
-add_user alice alice-pw
-add_user root root-pw
-cat >"$TMP/access.json" <<'JSON'
-{"rules": [
-  {"users": ["alice"], "repositories": ["team/*"], "actions": ["pull"]},
-  {"users": ["root"], "repositories": ["*"], "actions": ["pull", "push"]}
- ]}
-JSON
-start_server --scan-workers 2 --auth basic --access "$TMP/access.json"
-
-as root root-pw
-alp=$(sp_push alpine310 team/app v1)
-deb=$(sp_push debian team/app v2)
-npm=$(sp_push npm other/secret v1)
-sp_report team/app v1
-cp "$B" "$TMP/alp.json"
-sp_report team/app v2
-cp "$B" "$TMP/deb.json"
-sp_report other/secret v1
-sp_same_findings "$TMP/deb.json" debian-bookworm-minbase
-sp_same_findings "$TMP/alp.json" alpine-3.10.4
+ui_setup
 
 # worst REPORT: the first severity with a finding, or null.
 worst() {
