@@ -5,6 +5,8 @@
  *   GET /v2/_customs/tags?repo=R[&n=N&last=T]  tags with scan status
  *   GET /v2/_customs/image?repo=R&ref=REF[&platform=OS/ARCH[/VAR]]
  *   GET /v2/_customs/diff?repo=R&from=REF&to=REF  findings added, fixed
+ *   GET /v2/_customs/report?repo=R&ref=REF[&format=cyclonedx]
+ *                                              the report, as a download
  *
  * The routes are literal, so the auth phase asks only for a signed-in
  * caller; each handler then asks, per repository, the catalog's question
@@ -28,6 +30,7 @@
 #include "registry/policy_int.h"
 #include "registry/reply_int.h"
 #include "registry/scan/scan.h"
+#include "scanner/scanner.h"
 #include "common/banned.h"
 
 /* Tags per page by default, and at most. */
@@ -726,14 +729,15 @@ static json_t *ui_all_findings(const json_t *rep)
 	return all;
 }
 
-/* Where the report is: JSON from the scan endpoint, CycloneDX from
- * ?format=cyclonedx of it. */
+/* Where the report is, as JSON and as CycloneDX. */
 static json_t *ui_downloads(const char *repo, const char *ds)
 {
-	char *u = xasprintf("/v2/%s/_customs/scan/%s", repo, ds);
-	json_t *o = json_pack("{s:s}", "json", u);
+	char *u = xasprintf("/v2/_customs/report?repo=%s&ref=%s", repo, ds);
+	char *x = xasprintf("%s&format=cyclonedx", u);
+	json_t *o = json_pack("{s:s, s:s}", "json", u, "cyclonedx", x);
 
 	free(u);
+	free(x);
 	return o;
 }
 
@@ -881,5 +885,47 @@ out:
 	json_decref(rt);
 	stor_manifest_free(from);
 	stor_manifest_free(to);
+	return REG_DONE;
+}
+
+/* --- GET /v2/_customs/report -------------------------------------------------- */
+
+enum reg_status api_ui_report(struct reg_call *c)
+{
+	const char *fmt = http_req_query_param(c->req, "format");
+	bool cdx = fmt && !strcmp(fmt, "cyclonedx");
+	char name[REG_NAME_MAX + 1], ds[DIGEST_STR_MAX], *disp;
+	struct stor_manifest *m;
+	json_t *rep, *mine;
+
+	if (fmt && *fmt && !cdx && strcmp(fmt, "json")) {
+		reg_reply_errorf(c->req, ERR_INVALID,
+				 "format is json or cyclonedx");
+		return REG_DONE;
+	}
+	if (!ui_repo_arg(c, name) || !(m = ui_manifest_arg(c, name, "ref")))
+		return REG_DONE;
+	rep = ui_report(c->ctx->st, &m->digest);
+	if (!rep) {
+		reg_reply_errorf(c->req, ERR_NOT_FOUND,
+				 "no scan report yet for %s",
+				 digest_str(&m->digest, ds));
+		stor_manifest_free(m);
+		return REG_DONE;
+	}
+	mine = rs_report_in(rep, name);
+	disp = xasprintf("attachment; filename=\"%.12s.%s.json\"",
+			 m->digest.hex, cdx ? "cdx" : "report");
+	http_reply_header(c->req, "Content-Disposition", disp);
+	if (cdx) {
+		reg_reply_json_type(c->req, 200, "application/vnd.cyclonedx+json",
+				    report_cyclonedx(mine));
+		json_decref(mine);
+	} else {
+		reg_reply_json(c->req, 200, mine);
+	}
+	free(disp);
+	json_decref(rep);
+	stor_manifest_free(m);
 	return REG_DONE;
 }

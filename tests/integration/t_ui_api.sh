@@ -84,7 +84,8 @@ jq -e --slurpfile m "$m" --slurpfile r "$TMP/deb.json" --arg d "$deb" '
 	(.referrers | map(select(.artifact_type ==
 		"application/vnd.customs.scan.report.v1+json")) | length) == 1
 	and .policy.verdict == "serve" and
-	.downloads.json == "/v2/team/app/_customs/scan/" + $d' \
+	.downloads.json == "/v2/_customs/report?repo=team/app&ref=" + $d and
+	.downloads.cyclonedx == .downloads.json + "&format=cyclonedx"' \
 	"$TMP/img.json" >/dev/null || fail "image: $(jq -c 'del(.image.packages,
 		.image.findings)' "$TMP/img.json")"
 # Each layer's history line is the config's (empty_layer ones skipped).
@@ -98,6 +99,20 @@ cmp -s "$TMP/hist.want" "$TMP/hist.got" ||
 # By digest too.
 req GET "/v2/_customs/image?repo=team/app&ref=$deb"
 expect 200
+# The downloads: the report itself, and as CycloneDX with its findings.
+req GET "$(jq -r .downloads.json "$TMP/img.json")"
+expect 200
+jq -e --slurpfile r "$TMP/deb.json" '. == $r[0]' "$B" >/dev/null ||
+	fail "JSON download is not the report"
+case $(hdr Content-Disposition) in attachment*) ;; *) fail "no attachment" ;; esac
+req GET "$(jq -r .downloads.cyclonedx "$TMP/img.json")"
+expect 200
+expect_hdr Content-Type application/vnd.cyclonedx+json
+jq -e --slurpfile r "$TMP/deb.json" '.bomFormat == "CycloneDX" and
+	([.vulnerabilities[].id] | sort) == ([$r[0].vulnerabilities[].id] |
+	sort)' "$B" >/dev/null || fail "CycloneDX download: $(head -c 300 "$B")"
+req GET "/v2/_customs/report?repo=team/app&ref=v2&format=pdf"
+expect 400
 
 # --- Diff: v1 (alpine) to v2 (debian): all of v2's added, v1's fixed.
 req GET "/v2/_customs/diff?repo=team/app&from=v1&to=v2"
@@ -126,7 +141,8 @@ expect 404 NAME_UNKNOWN
 sed 's/nothing\/here/X/' "$B" >"$TMP/unknown.body"
 for p in "tags?repo=other/secret" "image?repo=other/secret&ref=v1" \
 	"image?repo=other/secret&ref=$npm" \
-	"diff?repo=other/secret&from=v1&to=v1"; do
+	"diff?repo=other/secret&from=v1&to=v1" \
+	"report?repo=other/secret&ref=v1&format=cyclonedx"; do
 	req GET "/v2/_customs/$p"
 	expect 404 NAME_UNKNOWN
 	sed 's/other\/secret/X/' "$B" | cmp -s - "$TMP/unknown.body" ||

@@ -205,7 +205,8 @@ def root_pages():
         fail("sort by id: %s" % got)
     shot(d, "image")
     tab_reaches(d, ["findings-sev", "findings-eco", "findings-fix",
-                    "findings-text", "compare-with", "compare-go", "dl-json"])
+                    "findings-text", "compare-with", "compare-go", "dl-json",
+                    "dl-cdx"])
     Select(d.find_element(By.ID, "compare-with")).select_by_value("v1")
     d.find_element(By.ID, "compare-go").click()
     wait(d, lambda: d.find_elements(By.ID, "added-count"), "the comparison")

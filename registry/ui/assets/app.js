@@ -229,7 +229,8 @@ async function pageImage(args) {
 	const kids = [
 		h('p', {}, 'Digest ', h('code', {id: 'digest'}, d.digest), ' · scan ', h('strong', {id: 'scan-status'}, d.scan.status)),
 		h('p', {id: 'policy'}, 'Policy: ', h('strong', {}, d.policy.verdict), ' — ', d.policy.why),
-		h('p', {}, 'Report: ', h('a', {href: d.downloads.json, download: short(d.digest) + '.json', id: 'dl-json'}, 'JSON')),
+		h('p', {}, 'Report: ', h('a', {href: d.downloads.json, download: '', id: 'dl-json'}, 'JSON'), ' · ',
+			h('a', {href: d.downloads.cyclonedx, download: '', id: 'dl-cdx'}, 'CycloneDX')),
 	];
 	if (d.platforms.length)
 		kids.push(h('nav', {'aria-label': 'Platforms'}, 'Platforms: ', d.platforms.map(p =>
