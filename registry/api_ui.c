@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/xmalloc.h"
@@ -128,19 +129,124 @@ static const char *ui_state_name(enum stor_scan_state s)
 	return "failed";
 }
 
-/* What a tag row shows of dg's scan: {status, counts, worst, scanned,
- * db, error}, and *updated (when its result last changed, 0: none).
- * The counts are read from the stored report. */
-static json_t *ui_scan_summary(struct stor *st, const struct digest *dg,
-			       int64_t *updated)
+/* Findings per severity from a result's short findings JSON (storage's
+ * "findings": {status, findings: [{id, aliases, severity}]}; older rows
+ * are the bare array), and the worst of them; *status gets its status
+ * ("complete", "incomplete", "not-scanned"). */
+static json_t *ui_count(const char *findings, json_t **worst,
+			const char **status)
 {
-	json_t *o = json_object(), *r = NULL, *counts;
+	json_t *doc = json_loads(findings ? findings : "", 0, NULL), *list, *f;
+	json_int_t n[UI_NSEV] = {0};
+	size_t i, k;
+
+	*worst = json_null();
+	*status = "complete";
+	list = json_is_array(doc) ? doc : json_object_get(doc, "findings");
+	json_array_foreach(list, i, f) {
+		const char *sev =
+			json_string_value(json_object_get(f, "severity"));
+
+		for (k = 0; k < UI_NSEV - 1; k++)
+			if (sev && !strcmp(sev, ui_sev[k]))
+				break;
+		n[k]++;
+	}
+	if (json_is_object(doc)) {
+		const char *st =
+			json_string_value(json_object_get(doc, "status"));
+
+		if (st && !strcmp(st, "incomplete"))
+			*status = "incomplete";
+		else if (st && !strcmp(st, "not-scanned"))
+			*status = "not-scanned";
+	}
+	for (k = 0; k < UI_NSEV; k++)
+		if (n[k]) {
+			*worst = json_string(ui_sev[k]);
+			break;
+		}
+	json_decref(doc);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", ui_sev[0], n[0],
+			 ui_sev[1], n[1], ui_sev[2], n[2], ui_sev[3], n[3],
+			 ui_sev[4], n[4]);
+}
+
+/* The counts the report's referrer in repo carries as annotations
+ * (dev.customs.scan.<severity>), with their worst; NULL when it has none
+ * that are numbers.  One row read, no report: what a page of tags needs. */
+static json_t *ui_referrer_counts(struct stor *st, const char *repo,
+				  const struct digest *dg, json_t **worst)
+{
+	struct stor_desc *d = NULL;
+	struct err e = ERR_INIT;
+	json_t *ann = NULL, *out = NULL;
+	size_t n = 0;
+	char key[64];
+
+	*worst = json_null();
+	if (stor_referrers(st, repo, dg, REG_SCAN_REPORT_TYPE, &d, &n, &e) <
+		    0 ||
+	    n != 1 || !d[0].annotations_json)
+		goto out;
+	ann = json_loads(d[0].annotations_json, 0, NULL);
+	out = json_object();
+	for (size_t k = 0; k < UI_NSEV; k++) {
+		const char *v;
+		char *end;
+		long long x;
+
+		snprintf(key, sizeof(key), "dev.customs.scan.%s", ui_sev[k]);
+		v = json_string_value(json_object_get(ann, key));
+		x = v ? strtoll(v, &end, 10) : -1;
+		if (!v || !*v || *end || x < 0) {
+			json_decref(out);
+			json_decref(*worst);
+			*worst = json_null();
+			out = NULL;
+			goto out;
+		}
+		json_object_set_new(out, ui_sev[k], json_integer(x));
+		if (x && json_is_null(*worst))
+			*worst = json_string(ui_sev[k]);
+	}
+out:
+	json_decref(ann);
+	stor_desc_free(d, n);
+	return out;
+}
+
+/* RFC 3339 of a unix time. */
+static json_t *ui_time(int64_t t)
+{
+	char s[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm))
+		return json_null();
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(s);
+}
+
+/* What a tag row shows of dg's scan: {status, counts, worst, scanned,
+ * db, error}, and *updated (when its result last changed, 0: none).  No
+ * report is read: the counts come from the result's short findings, so a
+ * page of tags costs little however many findings each has.  Without
+ * vulnerability data the counts are "no data", as in the report. */
+static json_t *ui_scan_summary(struct stor *st, const char *repo,
+			       const struct digest *dg, int64_t *updated)
+{
+	/* How storage's short findings of a complete scan begin (jansson
+	 * keeps the order rs_findings() packed them in). */
+	static const char complete[] = "{\"status\":\"complete\",";
+	json_t *o = json_object(), *worst, *counts = NULL;
 	struct err e = ERR_INIT;
 	struct stor_scan sc;
-	const char *rst;
+	const char *status;
 
 	*updated = 0;
-	if (stor_scan_get(st, dg, true, &sc, &e) < 0) {
+	if (stor_scan_get(st, dg, false, &sc, &e) < 0) {
 		json_object_set_new(o, "status", json_string("error"));
 		json_object_set_new(o, "error", json_string(e.msg));
 		return o;
@@ -149,35 +255,32 @@ static json_t *ui_scan_summary(struct stor *st, const struct digest *dg,
 			    json_string(ui_state_name(sc.state)));
 	if (sc.error)
 		json_object_set_new(o, "error", json_string(sc.error));
-	if (sc.has_result && sc.report)
-		r = json_loads(sc.report, 0, NULL);
-	if (r) {
+	if (sc.state == STOR_SCAN_FAILED && sc.error &&
+	    !strcmp(sc.error, REG_SCAN_NOT_IMAGE))
+		json_object_set_new(o, "status", json_string("not-scanned"));
+	if (sc.has_result) {
 		*updated = sc.updated;
-		rst = json_string_value(json_object_get(r, "status"));
-		/* "complete" is what a done scan says; the rest say more. */
-		if (rst && strcmp(rst, "complete"))
-			json_object_set_new(o, "status", json_string(rst));
-		else
-			json_object_set_new(o, "status", json_string("done"));
-		counts = json_object_get(r, "counts");
-		if (json_is_object(counts)) {
-			json_object_set(o, "counts", counts);
-			for (size_t i = 0; i < UI_NSEV; i++)
-				if (json_integer_value(
-					    json_object_get(counts, ui_sev[i])) >
-				    0) {
-					json_object_set_new(
-						o, "worst",
-						json_string(ui_sev[i]));
-					break;
-				}
-			if (!json_object_get(o, "worst"))
-				json_object_set_new(o, "worst", json_null());
+		status = "complete";
+		if (sc.findings &&
+		    !strncmp(sc.findings, complete, sizeof(complete) - 1))
+			counts = ui_referrer_counts(st, repo, dg, &worst);
+		if (!counts)
+			counts = ui_count(sc.findings, &worst, &status);
+		json_object_set_new(o, "counts", counts);
+		if (strcmp(status, "complete"))
+			json_object_set_new(o, "status", json_string(status));
+		if (!strcmp(status, "not-scanned")) {
+			json_object_del(o, "counts");
+			json_decref(worst);
+			worst = json_null();
+		} else if (!sc.db_version) {
+			json_object_set_new(o, "counts", json_string("no data"));
 		}
-		json_object_set(o, "scanned", json_object_get(r, "created"));
-		json_object_set(o, "db", json_object_get(json_object_get(r, "db"),
-							 "version"));
-		json_decref(r);
+		json_object_set_new(o, "worst", worst);
+		json_object_set_new(o, "scanned", ui_time(sc.updated));
+		json_object_set_new(o, "db", sc.db_version
+						     ? json_string(sc.db_version)
+						     : json_null());
 	}
 	stor_scan_release(&sc);
 	return o;
@@ -267,7 +370,7 @@ static json_t *ui_tag_row(struct stor *st, const char *repo, const char *tag,
 			digest_str(&m->digest, ds));
 	ui_manifest_shape(st, repo, m, row);
 	json_object_set_new(row, "scan",
-			    ui_scan_summary(st, &m->digest, updated));
+			    ui_scan_summary(st, repo, &m->digest, updated));
 	stor_manifest_free(m);
 	return row;
 }
@@ -315,41 +418,59 @@ static json_t *ui_upstream(const struct cfg *cfg, const char *name)
 	return u;
 }
 
+/* When dg's scan result last changed (0: none); no report is read. */
+static int64_t ui_scan_updated(struct stor *st, const struct digest *dg)
+{
+	struct err e = ERR_INIT;
+	struct stor_scan sc;
+	int64_t t;
+
+	if (stor_scan_get(st, dg, false, &sc, &e) < 0)
+		return 0;
+	t = sc.has_result ? sc.updated : 0;
+	stor_scan_release(&sc);
+	return t;
+}
+
 /* A repository's summary: tags, last scan result, the worst severity of
- * its newest image (the one whose result is newest). */
+ * its newest image (the one whose result is newest).  Only that image's
+ * report is read. */
 static json_t *ui_repo_summary(struct reg_call *c, const char *name)
 {
 	struct stor *st = c->ctx->st;
+	struct stor_manifest *m;
 	struct err e = ERR_INIT;
 	char **tags = NULL;
-	size_t count = 0;
+	size_t count = 0, best = 0;
 	bool more = false;
 	int64_t newest = -1, upd;
-	json_t *o, *best = NULL, *up;
+	json_t *o, *row = NULL, *up;
 
 	if (stor_tags_list(st, name, NULL, -1, &tags, &count, &more, &e) < 0)
 		count = 0;
 	o = json_pack("{s:s, s:I}", "name", name, "tags", (json_int_t)count);
 	for (size_t i = 0; i < count; i++) {
-		json_t *row = ui_tag_row(st, name, tags[i], &upd);
-
-		if (row && upd > newest) {
+		m = NULL;
+		if (stor_manifest_get(st, name, tags[i], NULL, &m, &e) < 0)
+			continue;
+		upd = ui_scan_updated(st, &m->digest);
+		if (upd > newest) {
 			newest = upd;
-			json_decref(best);
-			best = row;
-		} else {
-			json_decref(row);
+			best = i;
 		}
+		stor_manifest_free(m);
 	}
-	if (best) {
-		json_t *scan = json_object_get(best, "scan");
+	if (newest >= 0)
+		row = ui_tag_row(st, name, tags[best], &upd);
+	if (row) {
+		json_t *scan = json_object_get(row, "scan");
 
-		json_object_set(o, "newest_tag", json_object_get(best, "tag"));
+		json_object_set(o, "newest_tag", json_object_get(row, "tag"));
 		json_object_set(o, "last_scan", json_object_get(scan, "scanned"));
 		json_object_set(o, "worst", json_object_get(scan, "worst"));
 		json_object_set(o, "counts", json_object_get(scan, "counts"));
 		json_object_set(o, "scan_status", json_object_get(scan, "status"));
-		json_decref(best);
+		json_decref(row);
 	}
 	if (!json_object_get(o, "worst"))
 		json_object_set_new(o, "worst", json_null());
@@ -757,7 +878,7 @@ enum reg_status api_ui_image(struct reg_call *c)
 	o = json_pack("{s:s, s:s, s:s}", "repository", name, "digest", ds,
 		      "media_type", m->media_type);
 	json_object_set_new(o, "scan",
-			    ui_scan_summary(c->ctx->st, &m->digest, &upd));
+			    ui_scan_summary(c->ctx->st, name, &m->digest, &upd));
 	mans = json_object_get(rep, "manifests");
 	plats = json_array();
 	if (json_is_array(mans)) {
