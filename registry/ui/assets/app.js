@@ -251,9 +251,10 @@ async function pageImage(args) {
 		{name: 'Digest'}, {name: 'Size', num: true, value: r => r.size}], d.referrers, r => h('tr', {},
 		h('td', {}, r.artifact_type || r.media_type), h('td', {class: 'mono'}, short(r.digest)),
 		h('td', {class: 'num'}, bytes(r.size))), 'Referrers'));
-	const tags = await api('/v2/_customs/tags?repo=' + q(name) + '&n=1000');
+	// Names only (the registry's own list): cheap for thousands of tags.
+	const tags = await api('/v2/' + name + '/tags/list?n=10000');
 	const other = h('select', {id: 'compare-with', 'aria-label': 'Compare with tag'},
-		tags.tags.filter(t => t.tag !== ref).map(t => h('option', {value: t.tag}, t.tag)));
+		(tags.tags || []).filter(t => t !== ref).map(t => h('option', {value: t}, t)));
 	const out = h('div', {id: 'compare-out', 'aria-live': 'polite'});
 	const go = h('button', {type: 'button', id: 'compare-go', onclick: async () => {
 		try {
