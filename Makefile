@@ -21,7 +21,8 @@ DEB_TEST := libcmocka-dev curl jq skopeo podman docker-registry docker.io \
 	xz-utils zstd apache2-utils openssl ca-certificates procps psmisc \
 	golang-go python3-jsonschema zip time sqlite3 \
 	debhelper dpkg-dev fakeroot lintian man-db groff systemd debootstrap iproute2 \
-	postgresql ceph-mon ceph-osd radosgw ceph-common haproxy
+	postgresql ceph-mon ceph-osd radosgw ceph-common haproxy \
+	chromium chromium-driver python3-selenium
 
 VERSION ?= 0.1.0
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)

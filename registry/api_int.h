@@ -151,6 +151,12 @@ enum reg_status api_scan_doc(struct reg_call *c);
 enum reg_status api_ext_discover(struct reg_call *c);
 /* GET /v2/_customs/events/dead (events/events_api.c). */
 enum reg_status api_events_dead(struct reg_call *c);
+/* What the web UI reads (api_ui.c). */
+enum reg_status api_ui_repositories(struct reg_call *c);
+enum reg_status api_ui_tags(struct reg_call *c);
+enum reg_status api_ui_image(struct reg_call *c);
+enum reg_status api_ui_diff(struct reg_call *c);
+enum reg_status api_ui_report(struct reg_call *c);
 
 /* --- Manifest parsing (api_mparse.c) ------------------------------------ */
 

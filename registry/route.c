@@ -8,6 +8,7 @@
 #include "registry/policy_int.h"
 #include "registry/proxy/proxy.h"
 #include "registry/reply_int.h"
+#include "registry/ui/ui.h"
 #include "common/banned.h"
 
 /* Order matters where patterns overlap: uploads before blobs. */
@@ -49,6 +50,20 @@ static const struct reg_route reg_routes[] = {
 	{"/v2/_customs/doc", HTTP_M_GET, ROUTE_ARG_NONE, api_scan_doc},
 	{"/v2/_customs/events/dead", HTTP_M_GET, ROUTE_ARG_NONE,
 	 api_events_dead},
+	/* What the web UI reads (api_ui.c). */
+	{"/v2/_customs/repositories", HTTP_M_GET, ROUTE_ARG_NONE,
+	 api_ui_repositories},
+	{"/v2/_customs/tags", HTTP_M_GET, ROUTE_ARG_NONE, api_ui_tags},
+	{"/v2/_customs/image", HTTP_M_GET, ROUTE_ARG_NONE, api_ui_image},
+	{"/v2/_customs/diff", HTTP_M_GET, ROUTE_ARG_NONE, api_ui_diff},
+	{"/v2/_customs/report", HTTP_M_GET, ROUTE_ARG_NONE, api_ui_report},
+	/* The web UI's pages (ui/ui.h). */
+	{"/ui", HTTP_M_GET, ROUTE_ARG_NONE, ui_serve},
+	{"/ui/", HTTP_M_GET, ROUTE_ARG_NONE, ui_serve},
+	{"/ui/index.html", HTTP_M_GET, ROUTE_ARG_NONE, ui_serve},
+	{"/ui/app.js", HTTP_M_GET, ROUTE_ARG_NONE, ui_serve},
+	{"/ui/app.css", HTTP_M_GET, ROUTE_ARG_NONE, ui_serve},
+	{"/ui/favicon.svg", HTTP_M_GET, ROUTE_ARG_NONE, ui_serve},
 	/* The token endpoint (authz.c). */
 	{AUTH_TOKEN_PATH, HTTP_M_GET, ROUTE_ARG_NONE, reg_authz_token},
 	{AUTH_TOKEN_PATH, HTTP_M_POST, ROUTE_ARG_NONE, reg_authz_token},

@@ -305,6 +305,10 @@ struct vulndb_fetch_limits {
 #define VULNDB_FETCH_MAX_BYTES ((int64_t)2 << 30)
 void vulndb_fetch_defaults(struct vulndb_fetch_limits *l);
 
+/* A CycloneDX 1.5 BOM of a report, its findings included (report_cdx.c);
+ * the caller's.  The web UI's download. */
+json_t *report_cyclonedx(const json_t *report);
+
 struct vulndb_update_opts {
 	const char *dbpath;
 	const char *cache_dir; /* one directory per source in it */

@@ -1,0 +1,1052 @@
+/* api_ui.c: the JSON API the web UI reads (and scripts may), under
+ * /v2/_customs/:
+ *
+ *   GET /v2/_customs/repositories[?q=TEXT]     repositories with summaries
+ *   GET /v2/_customs/tags?repo=R[&n=N&last=T]  tags with scan status
+ *   GET /v2/_customs/image?repo=R&ref=REF[&platform=OS/ARCH[/VAR]]
+ *   GET /v2/_customs/diff?repo=R&from=REF&to=REF  findings added, fixed
+ *   GET /v2/_customs/report?repo=R&ref=REF[&format=cyclonedx]
+ *                                              the report, as a download
+ *
+ * The routes are literal, so the auth phase asks only for a signed-in
+ * caller; each handler then asks, per repository, the catalog's question
+ * (reg_authz_catalog()): a repository the caller may not pull is left out
+ * of lists and answers 404 NAME_UNKNOWN exactly as one that does not
+ * exist, so that neither its name nor its tags nor its findings show.
+ *
+ * Storage keeps no push time a reader can get at, so the times here are
+ * those of the scan results ("scanned": when the report was made).
+ */
+#include "registry/api_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/xmalloc.h"
+#include "registry/authz_int.h"
+#include "registry/policy_int.h"
+#include "registry/reply_int.h"
+#include "registry/scan/scan.h"
+#include "scanner/scanner.h"
+#include "common/banned.h"
+
+/* Tags per page by default, and at most. */
+#define UI_TAGS_N     50
+#define UI_TAGS_N_MAX 1000
+/* Largest config blob read for its history. */
+#define UI_CONFIG_MAX (4 << 20)
+
+static const char *const ui_sev[] = {"critical", "high", "medium", "low",
+				     "unknown"};
+#define UI_NSEV (sizeof(ui_sev) / sizeof(ui_sev[0]))
+
+/* --- Access ---------------------------------------------------------------- */
+
+static bool ui_may_pull(struct reg_call *c, const char *name)
+{
+	char *v[1] = {(char *)name};
+
+	return reg_authz_catalog(c, v, 1) == 1;
+}
+
+/* One message for unknown and hidden repositories alike. */
+static void ui_reply_no_repo(struct reg_call *c, const char *name)
+{
+	reg_reply_errorf(c->req, ERR_NAME_UNKNOWN,
+			 "repository name not known to registry: %s", name);
+}
+
+/* Reads ?repo= into name and checks the caller may pull it; false when a
+ * reply (400 or 404) was sent. */
+static bool ui_repo_arg(struct reg_call *c, char name[REG_NAME_MAX + 1])
+{
+	const char *q = http_req_query_param(c->req, "repo");
+	struct err e = ERR_INIT;
+
+	if (!q || !*q) {
+		reg_reply_errorf(c->req, ERR_INVALID, "repo= is required");
+		return false;
+	}
+	if (reg_parse_name(q, strlen(q), name, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return false;
+	}
+	if (!ui_may_pull(c, name)) {
+		ui_reply_no_repo(c, name);
+		return false;
+	}
+	return true;
+}
+
+/* Fetches the manifest named by query parameter key (a tag or digest) in
+ * name; NULL when a reply was sent. */
+static struct stor_manifest *ui_manifest_arg(struct reg_call *c,
+					     const char *name, const char *key)
+{
+	const char *q = http_req_query_param(c->req, key);
+	struct stor_manifest *m = NULL;
+	struct err e = ERR_INIT;
+	struct reg_ref ref;
+
+	if (!q || !*q) {
+		reg_reply_errorf(c->req, ERR_INVALID, "%s= is required", key);
+		return NULL;
+	}
+	if (reg_parse_ref(q, strlen(q), &ref, &e) < 0 ||
+	    stor_manifest_get(c->ctx->st, name, ref.is_digest ? NULL : ref.tag,
+			      ref.is_digest ? &ref.digest : NULL, &m, &e) < 0) {
+		if (e.code == ERR_NAME_UNKNOWN)
+			ui_reply_no_repo(c, name);
+		else
+			reg_reply_error(c->req, &e);
+		return NULL;
+	}
+	return m;
+}
+
+/* --- Summaries of one manifest ------------------------------------------- */
+
+static const char *ui_state_name(enum stor_scan_state s)
+{
+	switch (s) {
+	case STOR_SCAN_NONE:
+		return "none";
+	case STOR_SCAN_QUEUED:
+		return "queued";
+	case STOR_SCAN_RUNNING:
+		return "running";
+	case STOR_SCAN_WAITING:
+		return "waiting";
+	case STOR_SCAN_DONE:
+		return "done";
+	case STOR_SCAN_FAILED:
+		break;
+	}
+	return "failed";
+}
+
+/* Findings per severity from a result's short findings JSON (storage's
+ * "findings": {status, findings: [{id, aliases, severity}]}; older rows
+ * are the bare array), and the worst of them; *status gets its status
+ * ("complete", "incomplete", "not-scanned"). */
+static json_t *ui_count(const char *findings, json_t **worst,
+			const char **status)
+{
+	json_t *doc = json_loads(findings ? findings : "", 0, NULL), *list, *f;
+	json_int_t n[UI_NSEV] = {0};
+	size_t i, k;
+
+	*worst = json_null();
+	*status = "complete";
+	list = json_is_array(doc) ? doc : json_object_get(doc, "findings");
+	json_array_foreach(list, i, f) {
+		const char *sev =
+			json_string_value(json_object_get(f, "severity"));
+
+		for (k = 0; k < UI_NSEV - 1; k++)
+			if (sev && !strcmp(sev, ui_sev[k]))
+				break;
+		n[k]++;
+	}
+	if (json_is_object(doc)) {
+		const char *st =
+			json_string_value(json_object_get(doc, "status"));
+
+		if (st && !strcmp(st, "incomplete"))
+			*status = "incomplete";
+		else if (st && !strcmp(st, "not-scanned"))
+			*status = "not-scanned";
+	}
+	for (k = 0; k < UI_NSEV; k++)
+		if (n[k]) {
+			*worst = json_string(ui_sev[k]);
+			break;
+		}
+	json_decref(doc);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", ui_sev[0], n[0],
+			 ui_sev[1], n[1], ui_sev[2], n[2], ui_sev[3], n[3],
+			 ui_sev[4], n[4]);
+}
+
+/* The counts the report's referrer in repo carries as annotations
+ * (dev.customs.scan.<severity>), with their worst; NULL when it has none
+ * that are numbers.  One row read, no report: what a page of tags needs. */
+static json_t *ui_referrer_counts(struct stor *st, const char *repo,
+				  const struct digest *dg, json_t **worst)
+{
+	struct stor_desc *d = NULL;
+	struct err e = ERR_INIT;
+	json_t *ann = NULL, *out = NULL;
+	size_t n = 0;
+	char key[64];
+
+	*worst = json_null();
+	if (stor_referrers(st, repo, dg, REG_SCAN_REPORT_TYPE, &d, &n, &e) <
+		    0 ||
+	    n != 1 || !d[0].annotations_json)
+		goto out;
+	ann = json_loads(d[0].annotations_json, 0, NULL);
+	out = json_object();
+	for (size_t k = 0; k < UI_NSEV; k++) {
+		const char *v;
+		char *end;
+		long long x;
+
+		snprintf(key, sizeof(key), "dev.customs.scan.%s", ui_sev[k]);
+		v = json_string_value(json_object_get(ann, key));
+		x = v ? strtoll(v, &end, 10) : -1;
+		if (!v || !*v || *end || x < 0) {
+			json_decref(out);
+			json_decref(*worst);
+			*worst = json_null();
+			out = NULL;
+			goto out;
+		}
+		json_object_set_new(out, ui_sev[k], json_integer(x));
+		if (x && json_is_null(*worst))
+			*worst = json_string(ui_sev[k]);
+	}
+out:
+	json_decref(ann);
+	stor_desc_free(d, n);
+	return out;
+}
+
+/* RFC 3339 of a unix time. */
+static json_t *ui_time(int64_t t)
+{
+	char s[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm))
+		return json_null();
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(s);
+}
+
+/* What a tag row shows of dg's scan: {status, counts, worst, scanned,
+ * db, error}, and *updated (when its result last changed, 0: none).  No
+ * report is read: the counts come from the result's short findings, so a
+ * page of tags costs little however many findings each has.  Without
+ * vulnerability data the counts are "no data", as in the report. */
+static json_t *ui_scan_summary(struct stor *st, const char *repo,
+			       const struct digest *dg, int64_t *updated)
+{
+	/* How storage's short findings of a complete scan begin (jansson
+	 * keeps the order rs_findings() packed them in). */
+	static const char complete[] = "{\"status\":\"complete\",";
+	json_t *o = json_object(), *worst, *counts = NULL;
+	struct err e = ERR_INIT;
+	struct stor_scan sc;
+	const char *status;
+
+	*updated = 0;
+	if (stor_scan_get(st, dg, false, &sc, &e) < 0) {
+		json_object_set_new(o, "status", json_string("error"));
+		json_object_set_new(o, "error", json_string(e.msg));
+		return o;
+	}
+	json_object_set_new(o, "status",
+			    json_string(ui_state_name(sc.state)));
+	if (sc.error)
+		json_object_set_new(o, "error", json_string(sc.error));
+	if (sc.state == STOR_SCAN_FAILED && sc.error &&
+	    !strcmp(sc.error, REG_SCAN_NOT_IMAGE))
+		json_object_set_new(o, "status", json_string("not-scanned"));
+	if (sc.has_result) {
+		*updated = sc.updated;
+		status = "complete";
+		if (sc.findings &&
+		    !strncmp(sc.findings, complete, sizeof(complete) - 1))
+			counts = ui_referrer_counts(st, repo, dg, &worst);
+		if (!counts)
+			counts = ui_count(sc.findings, &worst, &status);
+		json_object_set_new(o, "counts", counts);
+		if (strcmp(status, "complete"))
+			json_object_set_new(o, "status", json_string(status));
+		if (!strcmp(status, "not-scanned")) {
+			json_object_del(o, "counts");
+			json_decref(worst);
+			worst = json_null();
+		} else if (!sc.db_version) {
+			json_object_set_new(o, "counts", json_string("no data"));
+		}
+		json_object_set_new(o, "worst", worst);
+		json_object_set_new(o, "scanned", ui_time(sc.updated));
+		json_object_set_new(o, "db", sc.db_version
+						     ? json_string(sc.db_version)
+						     : json_null());
+	}
+	stor_scan_release(&sc);
+	return o;
+}
+
+static json_t *ui_platform_str(const json_t *p)
+{
+	const char *os = json_string_value(json_object_get(p, "os"));
+	const char *arch = json_string_value(json_object_get(p, "architecture"));
+	const char *var = json_string_value(json_object_get(p, "variant"));
+	char s[128];
+
+	if (!os && !arch)
+		return NULL;
+	snprintf(s, sizeof(s), "%s/%s%s%s", os ? os : "?", arch ? arch : "?",
+		 var ? "/" : "", var ? var : "");
+	return json_string(s);
+}
+
+/* Bytes of an image manifest: its config and layers. */
+static int64_t ui_image_size(const json_t *man)
+{
+	int64_t n = json_integer_value(
+		json_object_get(json_object_get(man, "config"), "size"));
+	size_t i;
+	json_t *l;
+
+	json_array_foreach(json_object_get(man, "layers"), i, l)
+		n += json_integer_value(json_object_get(l, "size"));
+	return n;
+}
+
+/* Platforms and size of a stored manifest (an index: of its children the
+ * repository has). */
+static void ui_manifest_shape(struct stor *st, const char *repo,
+			      const struct stor_manifest *m, json_t *row)
+{
+	json_t *j = json_loadb(m->body, m->len, 0, NULL), *plats, *d, *p;
+	struct stor_manifest *cm;
+	struct err e = ERR_INIT;
+	struct digest cdg;
+	int64_t size = 0;
+	size_t i;
+
+	plats = json_array();
+	if (json_is_array(json_object_get(j, "manifests"))) {
+		json_array_foreach(json_object_get(j, "manifests"), i, d) {
+			const char *ds =
+				json_string_value(json_object_get(d, "digest"));
+
+			p = ui_platform_str(json_object_get(d, "platform"));
+			if (p)
+				json_array_append_new(plats, p);
+			cm = NULL;
+			if (ds && digest_parse(ds, strlen(ds), &cdg, &e) == 0 &&
+			    stor_manifest_get(st, repo, NULL, &cdg, &cm, &e) ==
+				    0) {
+				json_t *cj =
+					json_loadb(cm->body, cm->len, 0, NULL);
+
+				size += ui_image_size(cj);
+				json_decref(cj);
+			}
+			stor_manifest_free(cm);
+		}
+	} else if (j) {
+		size = ui_image_size(j);
+	}
+	json_object_set_new(row, "media_type", json_string(m->media_type));
+	json_object_set_new(row, "platforms", plats);
+	json_object_set_new(row, "size", json_integer(size));
+	json_decref(j);
+}
+
+/* One tag's row; NULL if the tag went away meanwhile. */
+static json_t *ui_tag_row(struct stor *st, const char *repo, const char *tag,
+			  int64_t *updated)
+{
+	char ds[DIGEST_STR_MAX];
+	struct stor_manifest *m = NULL;
+	struct err e = ERR_INIT;
+	json_t *row;
+
+	if (stor_manifest_get(st, repo, tag, NULL, &m, &e) < 0)
+		return NULL;
+	row = json_pack("{s:s, s:s}", "tag", tag, "digest",
+			digest_str(&m->digest, ds));
+	ui_manifest_shape(st, repo, m, row);
+	json_object_set_new(row, "scan",
+			    ui_scan_summary(st, repo, &m->digest, updated));
+	stor_manifest_free(m);
+	return row;
+}
+
+/* --- GET /v2/_customs/repositories ------------------------------------------ */
+
+/* The upstream a store name is pulled through, or NULL: --mirror takes
+ * every name, --upstream PREFIX=URL those under PREFIX/ (a JSON upstream
+ * from the config file says its prefix as "prefix"). */
+static json_t *ui_upstream(const struct cfg *cfg, const char *name)
+{
+	json_t *u = NULL;
+
+	if (cfg->mirror)
+		return json_string("mirror");
+	for (size_t i = 0; i < cfg->upstream.n && !u; i++) {
+		const char *s = cfg->upstream.v[i], *eq = strchr(s, '=');
+		char *prefix = NULL;
+		json_t *o = NULL;
+
+		if (s[0] == '{') {
+			o = json_loads(s, 0, NULL);
+			const char *p = json_string_value(
+				json_object_get(o, "prefix"));
+			if (p)
+				prefix = xstrdup(p);
+		} else if (eq) {
+			prefix = xstrndup(s, (size_t)(eq - s));
+		}
+		if (prefix) {
+			size_t n = strlen(prefix);
+
+			while (n && prefix[n - 1] == '/')
+				prefix[--n] = '\0';
+			/* A port is stored as '_' (proxy.h). */
+			for (char *p = prefix; *p; p++)
+				if (*p == ':')
+					*p = '_';
+			if (n && !strncmp(name, prefix, n) && name[n] == '/')
+				u = json_string(prefix);
+		}
+		free(prefix);
+		json_decref(o);
+	}
+	return u;
+}
+
+/* When dg's scan result last changed (0: none); no report is read. */
+static int64_t ui_scan_updated(struct stor *st, const struct digest *dg)
+{
+	struct err e = ERR_INIT;
+	struct stor_scan sc;
+	int64_t t;
+
+	if (stor_scan_get(st, dg, false, &sc, &e) < 0)
+		return 0;
+	t = sc.has_result ? sc.updated : 0;
+	stor_scan_release(&sc);
+	return t;
+}
+
+/* A repository's summary: tags, last scan result, the worst severity of
+ * its newest image (the one whose result is newest).  Only that image's
+ * report is read. */
+static json_t *ui_repo_summary(struct reg_call *c, const char *name)
+{
+	struct stor *st = c->ctx->st;
+	struct stor_manifest *m;
+	struct err e = ERR_INIT;
+	char **tags = NULL;
+	size_t count = 0, best = 0;
+	bool more = false;
+	int64_t newest = -1, upd;
+	json_t *o, *row = NULL, *up;
+
+	if (stor_tags_list(st, name, NULL, -1, &tags, &count, &more, &e) < 0)
+		count = 0;
+	o = json_pack("{s:s, s:I}", "name", name, "tags", (json_int_t)count);
+	for (size_t i = 0; i < count; i++) {
+		m = NULL;
+		if (stor_manifest_get(st, name, tags[i], NULL, &m, &e) < 0)
+			continue;
+		upd = ui_scan_updated(st, &m->digest);
+		if (upd > newest) {
+			newest = upd;
+			best = i;
+		}
+		stor_manifest_free(m);
+	}
+	if (newest >= 0)
+		row = ui_tag_row(st, name, tags[best], &upd);
+	if (row) {
+		json_t *scan = json_object_get(row, "scan");
+
+		json_object_set(o, "newest_tag", json_object_get(row, "tag"));
+		json_object_set(o, "last_scan", json_object_get(scan, "scanned"));
+		json_object_set(o, "worst", json_object_get(scan, "worst"));
+		json_object_set(o, "counts", json_object_get(scan, "counts"));
+		json_object_set(o, "scan_status", json_object_get(scan, "status"));
+		json_decref(row);
+	}
+	if (!json_object_get(o, "worst"))
+		json_object_set_new(o, "worst", json_null());
+	up = ui_upstream(c->ctx->cfg, name);
+	json_object_set_new(o, "upstream", up ? up : json_null());
+	stor_strv_free(tags, count);
+	return o;
+}
+
+enum reg_status api_ui_repositories(struct reg_call *c)
+{
+	const char *q = http_req_query_param(c->req, "q");
+	struct err e = ERR_INIT;
+	char **repos = NULL;
+	size_t count = 0, shown;
+	bool more = false;
+	json_t *list;
+
+	if (stor_catalog(c->ctx->st, NULL, -1, &repos, &count, &more, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return REG_DONE;
+	}
+	shown = reg_authz_catalog(c, repos, count);
+	list = json_array();
+	for (size_t i = 0; i < shown; i++) {
+		if (q && *q && !strstr(repos[i], q))
+			continue;
+		json_array_append_new(list, ui_repo_summary(c, repos[i]));
+	}
+	stor_strv_free(repos, count);
+	reg_reply_json(c->req, 200, json_pack("{s:o}", "repositories", list));
+	return REG_DONE;
+}
+
+/* --- GET /v2/_customs/tags --------------------------------------------------- */
+
+enum reg_status api_ui_tags(struct reg_call *c)
+{
+	char name[REG_NAME_MAX + 1];
+	const char *last = http_req_query_param(c->req, "last");
+	const char *ns = http_req_query_param(c->req, "n");
+	struct err e = ERR_INIT;
+	char **tags = NULL;
+	size_t count = 0, total = 0;
+	bool more = false;
+	long n = UI_TAGS_N;
+	int64_t upd;
+	json_t *list, *all;
+
+	if (!ui_repo_arg(c, name))
+		return REG_DONE;
+	if ((ns && reg_parse_page_n(ns, UI_TAGS_N_MAX, &n, &e) < 0) ||
+	    reg_parse_last(last, true, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return REG_DONE;
+	}
+	if (n < 0 || n > UI_TAGS_N_MAX)
+		n = UI_TAGS_N_MAX;
+	if (last && !*last)
+		last = NULL;
+	/* The total for the pager: a count of names, no manifest read. */
+	if (stor_tags_list(c->ctx->st, name, NULL, -1, &tags, &total, &more,
+			   &e) < 0) {
+		if (e.code == ERR_NAME_UNKNOWN)
+			ui_reply_no_repo(c, name);
+		else
+			reg_reply_error(c->req, &e);
+		return REG_DONE;
+	}
+	stor_strv_free(tags, total);
+	tags = NULL;
+	if (stor_tags_list(c->ctx->st, name, last, n, &tags, &count, &more,
+			   &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return REG_DONE;
+	}
+	list = json_array();
+	for (size_t i = 0; i < count; i++) {
+		json_t *row = ui_tag_row(c->ctx->st, name, tags[i], &upd);
+
+		if (row)
+			json_array_append_new(list, row);
+	}
+	all = json_pack("{s:s, s:I, s:o, s:o}", "repository", name, "total",
+			(json_int_t)total, "tags", list, "next",
+			more && count ? json_string(tags[count - 1])
+				      : json_null());
+	stor_strv_free(tags, count);
+	reg_reply_json(c->req, 200, all);
+	return REG_DONE;
+}
+
+/* --- GET /v2/_customs/image -------------------------------------------------- */
+
+/* The config blob's "history" lines that made layers, in layer order
+ * (empty_layer ones skipped); an empty array when unreadable. */
+static json_t *ui_history(struct stor *st, const char *repo,
+			  const json_t *man)
+{
+	const char *cds = json_string_value(
+		json_object_get(json_object_get(man, "config"), "digest"));
+	json_t *out = json_array(), *cfg = NULL, *h;
+	struct err e = ERR_INIT;
+	struct digest dg;
+	int64_t size = 0;
+	size_t got = 0, i;
+	char *buf = NULL;
+	int fd = -1;
+	ssize_t r;
+
+	if (!cds || digest_parse(cds, strlen(cds), &dg, &e) < 0 ||
+	    stor_blob_open(st, repo, &dg, &fd, &size, &e) < 0 || size < 0 ||
+	    size > UI_CONFIG_MAX)
+		goto out;
+	buf = xmalloc((size_t)size + 1);
+	while (got < (size_t)size) {
+		r = read(fd, buf + got, (size_t)size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			goto out;
+		got += (size_t)r;
+	}
+	cfg = json_loadb(buf, got, 0, NULL);
+	json_array_foreach(json_object_get(cfg, "history"), i, h) {
+		const char *by;
+
+		if (json_is_true(json_object_get(h, "empty_layer")))
+			continue;
+		by = json_string_value(json_object_get(h, "created_by"));
+		json_array_append_new(out, json_string(by ? by : ""));
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	json_decref(cfg);
+	return out;
+}
+
+/* Where an advisory id is published. */
+static json_t *ui_advisory_url(const char *id)
+{
+	char *u;
+	json_t *j;
+
+	if (!strncmp(id, "CVE-", 4))
+		u = xasprintf("https://nvd.nist.gov/vuln/detail/%s", id);
+	else if (!strncmp(id, "GHSA-", 5))
+		u = xasprintf("https://github.com/advisories/%s", id);
+	else
+		u = xasprintf("https://osv.dev/vulnerability/%s", id);
+	j = json_string(u);
+	free(u);
+	return j;
+}
+
+/* The report's findings, flat, each with its advisory url. */
+static json_t *ui_findings(const json_t *rep, const char *platform)
+{
+	json_t *out = json_array(), *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(rep, "vulnerabilities"), i, v) {
+		const json_t *p = json_object_get(v, "package");
+		const char *id = json_string_value(json_object_get(v, "id"));
+		json_t *f = json_pack(
+			"{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
+			"id", json_object_get(v, "id"), "aliases",
+			json_object_get(v, "aliases"), "severity",
+			json_object_get(v, "severity"), "severity_source",
+			json_object_get(v, "severity_source"), "package",
+			json_object_get(p, "name"), "ecosystem",
+			json_object_get(p, "ecosystem"), "installed",
+			json_object_get(v, "installed"), "fixed",
+			json_object_get(v, "fixed"), "status",
+			json_object_get(v, "status"), "summary",
+			json_object_get(v, "summary"));
+
+		if (!f)
+			continue;
+		json_object_set_new(f, "url", ui_advisory_url(id ? id : ""));
+		json_object_set_new(f, "layer",
+				    json_deep_copy(json_object_get(p, "layer")));
+		if (platform)
+			json_object_set_new(f, "platform",
+					    json_string(platform));
+		json_array_append_new(out, f);
+	}
+	return out;
+}
+
+/* Packages grouped by layer, then ecosystem:
+ * [{layer, ecosystem, packages: [{name, version, path}]}]. */
+static json_t *ui_packages(const json_t *rep)
+{
+	json_t *groups = json_array(), *p, *g;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(rep, "packages"), i, p) {
+		json_t *layer = json_object_get(p, "layer");
+		json_t *eco = json_object_get(p, "ecosystem");
+		json_t *hit = NULL;
+
+		json_array_foreach(groups, k, g) {
+			if (json_equal(json_object_get(g, "layer"), layer) &&
+			    json_equal(json_object_get(g, "ecosystem"), eco)) {
+				hit = g;
+				break;
+			}
+		}
+		if (!hit) {
+			hit = json_pack("{s:O, s:O, s:[]}", "layer",
+					layer ? layer : json_null(),
+					"ecosystem", eco ? eco : json_null(),
+					"packages");
+			json_array_append_new(groups, hit);
+		}
+		json_array_append_new(
+			json_object_get(hit, "packages"),
+			json_pack("{s:O?, s:O?, s:O?}", "name",
+				  json_object_get(p, "name"), "version",
+				  json_object_get(p, "version"), "path",
+				  json_object_get(p, "path")
+					  ? json_object_get(p, "path")
+					  : json_null()));
+	}
+	return groups;
+}
+
+/* Layers of an image manifest with the history line and package count of
+ * each. */
+static json_t *ui_layers(struct stor *st, const char *repo, const json_t *man,
+			 const json_t *rep)
+{
+	json_t *hist = ui_history(st, repo, man), *out = json_array(), *l, *p;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(man, "layers"), i, l) {
+		const json_t *dg = json_object_get(l, "digest");
+		json_int_t npk = 0;
+
+		json_array_foreach(json_object_get(rep, "packages"), k, p)
+			if (json_equal(json_object_get(p, "layer"), dg))
+				npk++;
+		json_array_append_new(
+			out,
+			json_pack("{s:O?, s:O?, s:O?, s:o, s:I}", "digest", dg,
+				  "size", json_object_get(l, "size"),
+				  "media_type", json_object_get(l, "mediaType"),
+				  "created_by",
+				  i < json_array_size(hist)
+					  ? json_incref(json_array_get(hist, i))
+					  : json_null(),
+				  "packages", npk));
+	}
+	json_decref(hist);
+	return out;
+}
+
+/* The stored report of dg, parsed, or NULL. */
+static json_t *ui_report(struct stor *st, const struct digest *dg)
+{
+	struct err e = ERR_INIT;
+	struct stor_scan sc;
+	json_t *r = NULL;
+
+	if (stor_scan_get(st, dg, true, &sc, &e) < 0)
+		return NULL;
+	if (sc.has_result && sc.report)
+		r = json_loads(sc.report, 0, NULL);
+	stor_scan_release(&sc);
+	return r;
+}
+
+/* The policy's verdict on dg: {verdict, why}. */
+static json_t *ui_policy(struct reg_call *c, const struct digest *dg)
+{
+	static const char *const names[] = {
+		[REG_POLICY_SERVE] = "serve",
+		[REG_POLICY_DENY] = "deny",
+		[REG_POLICY_PENDING] = "pending",
+		[REG_POLICY_NONE] = "not-scanned",
+	};
+	const struct reg_policy *p = c->ctx->policy;
+	struct err e = ERR_INIT;
+	enum reg_policy_verdict v;
+	struct stor_scan sc;
+	char why[256] = "";
+
+	if (!p || p->deny < 0)
+		return json_pack("{s:s, s:s}", "verdict", "serve", "why",
+				 "no pull policy (--deny-severity) is set");
+	if (stor_scan_get(c->ctx->st, dg, false, &sc, &e) < 0)
+		return json_pack("{s:s, s:s}", "verdict", "error", "why",
+				 e.msg);
+	v = reg_policy_decide(p, &sc, why, sizeof(why));
+	stor_scan_release(&sc);
+	if (v == REG_POLICY_SERVE)
+		snprintf(why, sizeof(why), "%s",
+			 "nothing the policy refuses was found");
+	return json_pack("{s:s, s:s}", "verdict", names[v], "why", why);
+}
+
+static json_t *ui_referrers(struct stor *st, const char *repo,
+			    const struct digest *dg)
+{
+	struct stor_desc *d = NULL;
+	struct err e = ERR_INIT;
+	char ds[DIGEST_STR_MAX];
+	size_t n = 0;
+	json_t *out = json_array(), *o;
+
+	if (stor_referrers(st, repo, dg, NULL, &d, &n, &e) < 0)
+		return out;
+	for (size_t i = 0; i < n; i++) {
+		o = json_pack("{s:s, s:s, s:I, s:o}", "digest",
+			      digest_str(&d[i].digest, ds), "media_type",
+			      d[i].media_type, "size", (json_int_t)d[i].size,
+			      "artifact_type",
+			      d[i].artifact_type
+				      ? json_string(d[i].artifact_type)
+				      : json_null());
+		if (d[i].annotations_json)
+			json_object_set_new(
+				o, "annotations",
+				json_loads(d[i].annotations_json, 0, NULL));
+		json_array_append_new(out, o);
+	}
+	stor_desc_free(d, n);
+	return out;
+}
+
+/* One image manifest's detail (a platform of an index, or the image). */
+static json_t *ui_image_detail(struct stor *st, const char *repo,
+			       const char *dgs, const json_t *rep,
+			       const char *platform)
+{
+	struct stor_manifest *m = NULL;
+	struct err e = ERR_INIT;
+	struct digest dg;
+	json_t *man = NULL, *o;
+
+	o = json_pack("{s:s, s:o}", "digest", dgs, "platform",
+		      platform ? json_string(platform) : json_null());
+	if (digest_parse(dgs, strlen(dgs), &dg, &e) == 0 &&
+	    stor_manifest_get(st, repo, NULL, &dg, &m, &e) == 0)
+		man = json_loadb(m->body, m->len, 0, NULL);
+	json_object_set_new(o, "layers",
+			    man ? ui_layers(st, repo, man, rep) : json_array());
+	json_object_set(o, "os", json_object_get(rep, "os"));
+	json_object_set_new(o, "packages", ui_packages(rep));
+	json_object_set_new(o, "findings", ui_findings(rep, platform));
+	json_object_set(o, "counts", json_object_get(rep, "counts"));
+	json_object_set(o, "status", json_object_get(rep, "status"));
+	json_decref(man);
+	stor_manifest_free(m);
+	return o;
+}
+
+/* Findings of a whole report: an index's are its platforms' together. */
+static json_t *ui_all_findings(const json_t *rep)
+{
+	json_t *mans = json_object_get(rep, "manifests"), *all, *m;
+	size_t i;
+
+	if (!json_is_array(mans))
+		return ui_findings(rep, NULL);
+	all = json_array();
+	json_array_foreach(mans, i, m) {
+		json_t *pl = ui_platform_str(
+			json_object_get(json_object_get(m, "image"), "platform"));
+
+		json_array_extend(all, ui_findings(m, json_string_value(pl)));
+		json_decref(pl);
+	}
+	return all;
+}
+
+/* Where the report is, as JSON and as CycloneDX. */
+static json_t *ui_downloads(const char *repo, const char *ds)
+{
+	char *u = xasprintf("/v2/_customs/report?repo=%s&ref=%s", repo, ds);
+	char *x = xasprintf("%s&format=cyclonedx", u);
+	json_t *o = json_pack("{s:s, s:s}", "json", u, "cyclonedx", x);
+
+	free(u);
+	free(x);
+	return o;
+}
+
+enum reg_status api_ui_image(struct reg_call *c)
+{
+	const char *want = http_req_query_param(c->req, "platform");
+	char name[REG_NAME_MAX + 1], ds[DIGEST_STR_MAX];
+	struct stor_manifest *m;
+	json_t *o, *rep, *mans, *plats, *mr, *detail = NULL;
+	int64_t upd;
+	size_t i;
+
+	if (!ui_repo_arg(c, name) || !(m = ui_manifest_arg(c, name, "ref")))
+		return REG_DONE;
+	digest_str(&m->digest, ds);
+	rep = ui_report(c->ctx->st, &m->digest);
+	o = json_pack("{s:s, s:s, s:s}", "repository", name, "digest", ds,
+		      "media_type", m->media_type);
+	json_object_set_new(o, "scan",
+			    ui_scan_summary(c->ctx->st, name, &m->digest, &upd));
+	mans = json_object_get(rep, "manifests");
+	plats = json_array();
+	if (json_is_array(mans)) {
+		json_array_foreach(mans, i, mr) {
+			const json_t *img = json_object_get(mr, "image");
+			const char *cd = json_string_value(
+				json_object_get(img, "digest"));
+			json_t *pl = ui_platform_str(
+				json_object_get(img, "platform"));
+			const char *ps = json_string_value(pl);
+
+			json_array_append_new(
+				plats, json_pack("{s:o, s:s}", "platform",
+						 pl ? json_incref(pl)
+						    : json_null(),
+						 "digest", cd ? cd : ""));
+			/* The one asked for, else the first. */
+			if (cd && !detail &&
+			    (!want || (ps && !strcmp(ps, want))))
+				detail = ui_image_detail(c->ctx->st, name, cd,
+							 mr, ps);
+			json_decref(pl);
+		}
+		if (!detail && want) {
+			reg_reply_errorf(c->req, ERR_MANIFEST_UNKNOWN,
+					 "no platform %s in %s", want, ds);
+			goto out;
+		}
+	} else if (rep) {
+		detail = ui_image_detail(c->ctx->st, name, ds, rep, NULL);
+	}
+	json_object_set_new(o, "platforms", plats);
+	json_object_set_new(o, "image", detail ? detail : json_null());
+	detail = NULL;
+	json_object_set_new(o, "referrers",
+			    ui_referrers(c->ctx->st, name, &m->digest));
+	json_object_set_new(o, "policy", ui_policy(c, &m->digest));
+	json_object_set_new(o, "downloads", ui_downloads(name, ds));
+	reg_reply_json(c->req, 200, o);
+	o = NULL;
+out:
+	json_decref(detail);
+	json_decref(o);
+	json_decref(rep);
+	stor_manifest_free(m);
+	return REG_DONE;
+}
+
+/* --- GET /v2/_customs/diff ----------------------------------------------------- */
+
+/* What makes two findings the same one: platform, id, package. */
+static char *ui_finding_key(const json_t *f)
+{
+	return xasprintf(
+		"%s\t%s\t%s",
+		json_string_value(json_object_get(f, "platform"))
+			? json_string_value(json_object_get(f, "platform"))
+			: "",
+		json_string_value(json_object_get(f, "id"))
+			? json_string_value(json_object_get(f, "id"))
+			: "",
+		json_string_value(json_object_get(f, "package"))
+			? json_string_value(json_object_get(f, "package"))
+			: "");
+}
+
+/* Findings of a that b lacks. */
+static json_t *ui_minus(const json_t *a, const json_t *b)
+{
+	json_t *keys = json_object(), *out = json_array(), *f;
+	size_t i;
+
+	json_array_foreach(b, i, f) {
+		char *k = ui_finding_key(f);
+
+		json_object_set_new(keys, k, json_true());
+		free(k);
+	}
+	json_array_foreach(a, i, f) {
+		char *k = ui_finding_key(f);
+
+		if (!json_object_get(keys, k))
+			json_array_append(out, f);
+		free(k);
+	}
+	json_decref(keys);
+	return out;
+}
+
+enum reg_status api_ui_diff(struct reg_call *c)
+{
+	char name[REG_NAME_MAX + 1], fd[DIGEST_STR_MAX], td[DIGEST_STR_MAX];
+	struct stor_manifest *from = NULL, *to = NULL;
+	json_t *rf = NULL, *rt = NULL, *ff = NULL, *ft = NULL, *added;
+	json_t *fixed;
+
+	if (!ui_repo_arg(c, name) ||
+	    !(from = ui_manifest_arg(c, name, "from")) ||
+	    !(to = ui_manifest_arg(c, name, "to")))
+		goto out;
+	rf = ui_report(c->ctx->st, &from->digest);
+	rt = ui_report(c->ctx->st, &to->digest);
+	if (!rf || !rt) {
+		reg_reply_errorf(c->req, ERR_NOT_FOUND,
+				 "no scan report yet for %s",
+				 !rf ? "from" : "to");
+		goto out;
+	}
+	ff = ui_all_findings(rf);
+	ft = ui_all_findings(rt);
+	added = ui_minus(ft, ff);
+	fixed = ui_minus(ff, ft);
+	reg_reply_json(c->req, 200,
+		       json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}",
+				 "repository", name, "from",
+				 digest_str(&from->digest, fd), "to",
+				 digest_str(&to->digest, td), "added", added,
+				 "fixed", fixed, "unchanged",
+				 (json_int_t)(json_array_size(ft) -
+					      json_array_size(added))));
+out:
+	json_decref(ff);
+	json_decref(ft);
+	json_decref(rf);
+	json_decref(rt);
+	stor_manifest_free(from);
+	stor_manifest_free(to);
+	return REG_DONE;
+}
+
+/* --- GET /v2/_customs/report -------------------------------------------------- */
+
+enum reg_status api_ui_report(struct reg_call *c)
+{
+	const char *fmt = http_req_query_param(c->req, "format");
+	bool cdx = fmt && !strcmp(fmt, "cyclonedx");
+	char name[REG_NAME_MAX + 1], ds[DIGEST_STR_MAX], *disp;
+	struct stor_manifest *m;
+	json_t *rep, *mine;
+
+	if (fmt && *fmt && !cdx && strcmp(fmt, "json")) {
+		reg_reply_errorf(c->req, ERR_INVALID,
+				 "format is json or cyclonedx");
+		return REG_DONE;
+	}
+	if (!ui_repo_arg(c, name) || !(m = ui_manifest_arg(c, name, "ref")))
+		return REG_DONE;
+	rep = ui_report(c->ctx->st, &m->digest);
+	if (!rep) {
+		reg_reply_errorf(c->req, ERR_NOT_FOUND,
+				 "no scan report yet for %s",
+				 digest_str(&m->digest, ds));
+		stor_manifest_free(m);
+		return REG_DONE;
+	}
+	mine = rs_report_in(rep, name);
+	disp = xasprintf("attachment; filename=\"%.12s.%s.json\"",
+			 m->digest.hex, cdx ? "cdx" : "report");
+	http_reply_header(c->req, "Content-Disposition", disp);
+	if (cdx) {
+		reg_reply_json_type(c->req, 200, "application/vnd.cyclonedx+json",
+				    report_cyclonedx(mine));
+		json_decref(mine);
+	} else {
+		reg_reply_json(c->req, 200, mine);
+	}
+	free(disp);
+	json_decref(rep);
+	stor_manifest_free(m);
+	return REG_DONE;
+}

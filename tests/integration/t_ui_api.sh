@@ -1,0 +1,188 @@
+#!/bin/bash
+# The web UI's JSON API (/v2/_customs/repositories, tags, image, diff) on
+# real images pushed and scanned against the fixture DB: every summary,
+# count and finding is the stored report's and the answer key's, the tag
+# pages walk every tag once, the diff of two tags is their findings'
+# difference, and a user who may pull only team/* never learns of another
+# repository (left out of lists; a direct URL is the 404 of a name that
+# does not exist).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/auth_lib.sh"
+. "$(dirname "$0")/scanpush_lib.sh"
+. "$(dirname "$0")/ui_lib.sh"
+
+ui_setup
+
+# worst REPORT: the first severity with a finding, or null.
+worst() {
+	jq '[.counts | to_entries[] | select(.value > 0) | .key] as $s |
+		(["critical","high","medium","low","unknown"] |
+		 map(select(. as $x | $s | index($x))) | .[0])' "$1"
+}
+
+# --- Repositories: both, with their tag counts and worst severities.
+req GET /v2/_customs/repositories
+expect 200
+jq -e '[.repositories[].name] == ["other/secret", "team/app"]' "$B" \
+	>/dev/null || fail "repositories: $(cat "$B")"
+cp "$B" "$TMP/repos.json"
+jq -e '.repositories[] | select(.name == "team/app") | .tags == 2 and
+	.upstream == null and (.scan_status == "done")' "$TMP/repos.json" \
+	>/dev/null || fail "team/app summary: $(cat "$TMP/repos.json")"
+# The newest image is the one scanned last; its worst severity is the
+# badge.
+newest=$(jq -r '.repositories[] | select(.name == "team/app") |
+	.newest_tag' "$TMP/repos.json")
+[ "$newest" = v1 ] || [ "$newest" = v2 ] || fail "newest tag: $newest"
+[ "$newest" = v1 ] && nf=$TMP/alp.json || nf=$TMP/deb.json
+[ "$(jq -c '.repositories[] | select(.name == "team/app") | .worst' \
+	"$TMP/repos.json")" = "$(worst "$nf")" ] ||
+	fail "worst of team/app is not its newest report's ($(worst "$nf"))"
+req GET "/v2/_customs/repositories?q=team"
+expect 200
+jq -e '[.repositories[].name] == ["team/app"]' "$B" >/dev/null ||
+	fail "filter q=team: $(cat "$B")"
+
+# --- Tags: digests, platforms, sizes, counts; paged one at a time.
+req GET "/v2/_customs/tags?repo=team/app"
+expect 200
+jq -e --arg a "$alp" --arg d "$deb" --slurpfile ra "$TMP/alp.json" \
+	--slurpfile rd "$TMP/deb.json" '.total == 2 and .next == null and
+	[.tags[].tag] == ["v1", "v2"] and .tags[0].digest == $a and
+	.tags[1].digest == $d and .tags[0].scan.counts == $ra[0].counts and
+	.tags[1].scan.counts == $rd[0].counts and
+	.tags[0].scan.status == "done" and .tags[0].size > 0 and
+	(.tags[0].scan.scanned | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))' "$B" >/dev/null ||
+	fail "tags: $(cat "$B")"
+size=$(jq '[.config.size, .layers[].size] | add' "$(sp_manifest_file debian)")
+jq -e --argjson s "$size" '.tags[1].size == $s' "$B" >/dev/null ||
+	fail "size of v2 is not $size: $(jq -c '.tags[1]' "$B")"
+req GET "/v2/_customs/tags?repo=team/app&n=1"
+expect 200
+jq -e '[.tags[].tag] == ["v1"] and .next == "v1" and .total == 2' "$B" \
+	>/dev/null || fail "page 1: $(cat "$B")"
+req GET "/v2/_customs/tags?repo=team/app&n=1&last=v1"
+expect 200
+jq -e '[.tags[].tag] == ["v2"] and .next == null' "$B" >/dev/null ||
+	fail "page 2: $(cat "$B")"
+
+# --- Image: layers with their history, packages, findings, referrers.
+req GET "/v2/_customs/image?repo=team/app&ref=v2"
+expect 200
+cp "$B" "$TMP/img.json"
+jq -r '.image.findings[] | [.package, .installed, .id, (.fixed // "")] |
+	@tsv' "$TMP/img.json" | sort >"$TMP/img.tsv"
+sp_findings "$TMP/deb.json" >"$TMP/rep.tsv"
+diff -u "$TMP/rep.tsv" "$TMP/img.tsv" >&2 || fail "image findings"
+m=$(sp_manifest_file debian)
+jq -e --slurpfile m "$m" --slurpfile r "$TMP/deb.json" --arg d "$deb" '
+	.digest == $d and (.image.layers | length) == ($m[0].layers | length)
+	and [.image.layers[].digest] == [$m[0].layers[].digest] and
+	([.image.packages[].packages | length] | add) ==
+	($r[0].packages | length) and
+	all(.image.findings[]; .url | startswith("https://")) and
+	(.referrers | map(select(.artifact_type ==
+		"application/vnd.customs.scan.report.v1+json")) | length) == 1
+	and .policy.verdict == "serve" and
+	.downloads.json == "/v2/_customs/report?repo=team/app&ref=" + $d and
+	.downloads.cyclonedx == .downloads.json + "&format=cyclonedx"' \
+	"$TMP/img.json" >/dev/null || fail "image: $(jq -c 'del(.image.packages,
+		.image.findings)' "$TMP/img.json")"
+# Each layer's history line is the config's (empty_layer ones skipped).
+cfg=$L/blobs/sha256/$(jq -r '.config.digest' "$m" | cut -d: -f2)
+jq -c '[.history[]? | select(.empty_layer != true) | .created_by]' "$cfg" \
+	>"$TMP/hist.want"
+jq -c --slurpfile w "$TMP/hist.want" '[.image.layers[] | .created_by] |
+	.[0:($w[0] | length)]' "$TMP/img.json" >"$TMP/hist.got"
+cmp -s "$TMP/hist.want" "$TMP/hist.got" ||
+	fail "history: $(cat "$TMP/hist.got") vs $(cat "$TMP/hist.want")"
+# By digest too.
+req GET "/v2/_customs/image?repo=team/app&ref=$deb"
+expect 200
+# The downloads: the report itself, and as CycloneDX with its findings.
+req GET "$(jq -r .downloads.json "$TMP/img.json")"
+expect 200
+jq -e --slurpfile r "$TMP/deb.json" '. == $r[0]' "$B" >/dev/null ||
+	fail "JSON download is not the report"
+case $(hdr Content-Disposition) in attachment*) ;; *) fail "no attachment" ;; esac
+req GET "$(jq -r .downloads.cyclonedx "$TMP/img.json")"
+expect 200
+expect_hdr Content-Type application/vnd.cyclonedx+json
+jq -e --slurpfile r "$TMP/deb.json" '.bomFormat == "CycloneDX" and
+	([.vulnerabilities[].id] | sort) == ([$r[0].vulnerabilities[].id] |
+	sort)' "$B" >/dev/null || fail "CycloneDX download: $(head -c 300 "$B")"
+req GET "/v2/_customs/report?repo=team/app&ref=v2&format=pdf"
+expect 400
+
+# --- Diff: v1 (alpine) to v2 (debian): all of v2's added, v1's fixed.
+req GET "/v2/_customs/diff?repo=team/app&from=v1&to=v2"
+expect 200
+jq -r '.added[] | [.package, .installed, .id, (.fixed // "")] | @tsv' "$B" |
+	sort >"$TMP/added.tsv"
+jq -r '.fixed[] | [.package, .installed, .id, (.fixed // "")] | @tsv' "$B" |
+	sort >"$TMP/fixed.tsv"
+diff -u "$TMP/rep.tsv" "$TMP/added.tsv" >&2 || fail "diff added"
+sp_findings "$TMP/alp.json" >"$TMP/alp.tsv"
+diff -u "$TMP/alp.tsv" "$TMP/fixed.tsv" >&2 || fail "diff fixed"
+req GET "/v2/_customs/diff?repo=team/app&from=v2&to=v2"
+expect 200
+jq -e '(.added | length) == 0 and (.fixed | length) == 0' "$B" >/dev/null ||
+	fail "self diff: $(cat "$B")"
+
+# --- alice may pull team/* only: other/secret is nowhere.
+as alice alice-pw
+req GET /v2/_customs/repositories
+expect 200
+jq -e '[.repositories[].name] == ["team/app"]' "$B" >/dev/null ||
+	fail "alice's repositories: $(cat "$B")"
+grep -q secret "$B" && fail "alice sees a hidden name: $(cat "$B")"
+req GET "/v2/_customs/tags?repo=nothing/here"
+expect 404 NAME_UNKNOWN
+sed 's/nothing\/here/X/' "$B" >"$TMP/unknown.body"
+for p in "tags?repo=other/secret" "image?repo=other/secret&ref=v1" \
+	"image?repo=other/secret&ref=$npm" \
+	"diff?repo=other/secret&from=v1&to=v1" \
+	"report?repo=other/secret&ref=v1&format=cyclonedx"; do
+	req GET "/v2/_customs/$p"
+	expect 404 NAME_UNKNOWN
+	sed 's/other\/secret/X/' "$B" | cmp -s - "$TMP/unknown.body" ||
+		fail "$p: a hidden repository answers unlike an unknown one: $(cat "$B")"
+done
+req GET "/v2/_customs/tags?repo=team/app"
+expect 200
+# Anonymous callers must sign in.
+as_anon
+req GET /v2/_customs/repositories
+expect 401 UNAUTHORIZED
+req GET "/v2/_customs/image?repo=team/app"
+expect 401 UNAUTHORIZED
+as root root-pw
+req GET "/v2/_customs/image?repo=team/app"
+expect 400
+req GET "/v2/_customs/image?repo=team/app&ref=nope"
+expect 404 MANIFEST_UNKNOWN
+
+# --- The pages: embedded, under a strict CSP, behind the same sign-in.
+for p in /ui/ /ui/app.js /ui/app.css; do
+	req GET "$p"
+	expect 200
+	csp=$(hdr Content-Security-Policy)
+	case $csp in
+	*"script-src 'self';"*"style-src 'self';"*"frame-ancestors 'none'"*) ;;
+	*) fail "$p: CSP is '$csp'" ;;
+	esac
+	expect_hdr X-Content-Type-Options nosniff
+	cmp -s "$B" "$ROOT/registry/ui/assets/${p#/ui/}" 2>/dev/null ||
+		[ "$p" = /ui/ ] || fail "$p is not the asset"
+done
+cmp -s "$B" "$ROOT/registry/ui/assets/app.css" || fail "app.css differs"
+req GET /ui/
+grep -q '<script src="/ui/app.js"' "$B" || fail "index lacks its script"
+# No inline script or style, nothing from another origin.
+grep -Eq '<script>|<style|[[:space:]](style|on[a-z]+)=|https?://' "$B" &&
+	fail "index has inline code or a foreign URL: $(cat "$B")"
+req GET /ui/nothing
+expect 404
+as_anon
+req GET /ui/
+expect 401 UNAUTHORIZED

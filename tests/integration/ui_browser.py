@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""ui_browser.py: drives Debian's chromium (headless, through chromedriver and
+python3-selenium) over the web UI of a running customs, for t_ui_browser.sh.
+
+  ui_browser.py URL DIR
+DIR holds what the shell test knows from the API and the reports (expect.json)
+and receives the screenshots.  Exits 0 when every check holds, 1 with the
+first failure, 77 (skip) when chromium cannot start here, saying why.
+"""
+import base64
+import json
+import sys
+import time
+
+URL, DIR = sys.argv[1], sys.argv[2]
+EXP = json.load(open(DIR + "/expect.json"))
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.common.exceptions import (NoSuchElementException,
+                                            StaleElementReferenceException)
+except ImportError as e:
+    print("python3-selenium is not installed: %s" % e)
+    sys.exit(77)
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def start(user, pw):
+    o = webdriver.ChromeOptions()
+    o.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
+              "--disable-dev-shm-usage", "--window-size=1280,900",
+              "--no-first-run", "--disable-extensions",
+              "--disable-background-networking", "--disable-sync",
+              "--disable-component-update", "--disable-default-apps"):
+        o.add_argument(a)
+    o.set_capability("goog:loggingPrefs",
+                     {"performance": "ALL", "browser": "ALL"})
+    try:
+        d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
+                             options=o)
+    except Exception as e:  # no display, no namespaces: say why
+        print("chromium cannot run here: %s" % str(e).splitlines()[0])
+        sys.exit(77)
+    d.set_page_load_timeout(30)
+    # The test signs in with Basic, as a browser does after its prompt.
+    d.execute_cdp_cmd("Network.enable", {})
+    tok = base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()
+    d.execute_cdp_cmd("Network.setExtraHTTPHeaders",
+                      {"headers": {"Authorization": "Basic " + tok}})
+    return d
+
+
+def wait(d, cond, what, t=20):
+    try:
+        return WebDriverWait(d, t, ignored_exceptions=(
+            NoSuchElementException, StaleElementReferenceException)).until(
+                lambda _: cond())
+    except Exception:
+        shot(d, "failed")
+        fail("timed out waiting for " + what + "; page: " +
+             d.find_element(By.ID, "main").text[:500])
+
+
+def shot(d, name):
+    d.save_screenshot("%s/%s.png" % (DIR, name))
+
+
+def go(d, frag, title):
+    d.get(URL + "/ui/" + frag)
+    wait(d, lambda: d.find_element(By.CSS_SELECTOR, "main h1").text == title,
+         "page " + title)
+
+
+def rows(d, css):
+    return d.find_elements(By.CSS_SELECTOR, css)
+
+
+def cells(row):
+    return [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+
+
+def check_logs(d, origin):
+    """No request left the origin; no console error."""
+    for e in d.get_log("performance"):
+        m = json.loads(e["message"])["message"]
+        if m.get("method") != "Network.requestWillBeSent":
+            continue
+        u = m["params"]["request"]["url"]
+        if not (u.startswith(origin + "/") or u.startswith("data:")):
+            fail("a request left the origin: " + u)
+    errs = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
+    if errs:
+        fail("console errors: %s" % errs)
+
+
+def tab_reaches(d, ids, n=200):
+    """Tab from the top of the page; every id in ids gets the focus."""
+    d.find_element(By.TAG_NAME, "body").click()
+    d.execute_script("document.activeElement.blur(); window.scrollTo(0,0)")
+    seen = set()
+    for _ in range(n):
+        d.switch_to.active_element.send_keys(Keys.TAB)
+        el = d.switch_to.active_element
+        seen.add(el.get_attribute("id") or el.get_attribute("href") or
+                 el.text)
+        if all(i in seen for i in ids):
+            return
+    fail("the keyboard does not reach %s (reached %s)" %
+         (sorted(set(ids) - seen), sorted(seen)[:40]))
+
+
+def root_pages():
+    d = start("root", "root-pw")
+    origin = URL
+    # --- Repositories: rows, badges, filter, sort.
+    go(d, "#/", "Repositories")
+    got = [r.get_attribute("data-repo") for r in rows(d, "#repos tbody tr")]
+    want = [r["name"] for r in EXP["repos_by_risk"]]
+    if got != want:
+        fail("repositories by risk: %s, want %s" % (got, want))
+    for r in EXP["repos_by_risk"]:
+        tr = d.find_element(By.CSS_SELECTOR, 'tr[data-repo="%s"]' % r["name"])
+        c = cells(tr)
+        if c[1] != str(r["tags"]) or c[3] != (r["worst"] or "none"):
+            fail("row of %s: %s, want %s" % (r["name"], c, r))
+    shot(d, "repositories")
+    tab_reaches(d, ["repo-filter", "repo-sort", "nav-status"] +
+                [URL + "/ui/#/repo?name=" + r["name"].replace("/", "%2F")
+                 for r in EXP["repos_by_risk"]])
+    f = d.find_element(By.ID, "repo-filter")
+    f.send_keys("team")
+    got = [r.get_attribute("data-repo") for r in rows(d, "#repos tbody tr")]
+    if got != [n for n in want if "team" in n]:
+        fail("filter team: %s" % got)
+    f.clear()
+    f.send_keys(Keys.BACKSPACE)
+    Select(d.find_element(By.ID, "repo-sort")).select_by_value("name")
+    got = [r.get_attribute("data-repo") for r in rows(d, "#repos tbody tr")]
+    if got != sorted(want):
+        fail("sort by name: %s" % got)
+
+    # --- Repository: tags, counts, chart, pages.
+    go(d, "#/repo?name=team%2Fapp", "team/app")
+    for t in EXP["tags"]:
+        c = cells(d.find_element(By.CSS_SELECTOR, 'tr[data-tag="%s"]' % t["tag"]))
+        if c[1] != t["digest"][7:19] or c[6:11] != [str(t["counts"][s]) for s in
+                                                      ("critical", "high", "medium", "low", "unknown")]:
+            fail("tag row %s: %s, want %s" % (t["tag"], c, t))
+    bars = rows(d, "svg.chart rect")
+    nz = sum(1 for t in EXP["tags"] for v in t["counts"].values() if v)
+    if len(bars) != nz:
+        fail("chart has %d bars, want %d" % (len(bars), nz))
+    shot(d, "repository")
+    go(d, "#/repo?name=team%2Fmany", "team/many")
+    n1 = len(rows(d, "#tags tbody tr"))
+    d.find_element(By.LINK_TEXT, "Next →").click()
+    wait(d, lambda: len(rows(d, "#tags tbody tr")) == EXP["many"] - 50,
+         "the second page of team/many")
+    if n1 != 50:
+        fail("first page of team/many has %d rows" % n1)
+
+    # --- Image: layers, findings, filters, sorting, compare.
+    go(d, "#/image?name=team%2Fapp&ref=v2", "team/app:v2")
+    if d.find_element(By.ID, "digest").text != EXP["deb"]:
+        fail("image digest")
+    nl = len(rows(d, "main > table:first-of-type tbody tr"))
+    if nl != EXP["deb_layers"]:
+        fail("layers: %d rows, want %d" % (nl, EXP["deb_layers"]))
+    total = len(EXP["deb_findings"])
+    cnt = d.find_element(By.ID, "findings-count").text
+    if cnt != "%d of %d findings" % (total, total):
+        fail("findings count: " + cnt)
+    ids = sorted(f["id"] for f in EXP["deb_findings"])
+    got = sorted(a.text for a in rows(d, "#findings tbody tr td:nth-child(2) > a"))
+    if got != ids:
+        fail("finding ids %s, want %s" % (got, ids))
+    for a in rows(d, "#findings tbody a"):
+        if not a.get_attribute("href").startswith("https://"):
+            fail("advisory link " + a.get_attribute("href"))
+    Select(d.find_element(By.ID, "findings-sev")).select_by_value("unknown")
+    nu = sum(1 for f in EXP["deb_findings"] if f["severity"] == "unknown")
+    if d.find_element(By.ID, "findings-count").text != "%d of %d findings" % (nu, total):
+        fail("severity filter: " + d.find_element(By.ID, "findings-count").text)
+    Select(d.find_element(By.ID, "findings-sev")).select_by_value("")
+    one = EXP["deb_findings"][0]
+    d.find_element(By.ID, "findings-text").send_keys(one["id"])
+    got = [a.text for a in rows(d, "#findings tbody tr td:nth-child(2) > a")]
+    if one["id"] not in got or len(got) >= total:
+        fail("text filter %s: %s" % (one["id"], got))
+    d.find_element(By.ID, "findings-text").clear()
+    d.find_element(By.ID, "findings-text").send_keys(" ")
+    d.find_element(By.ID, "findings-text").send_keys(Keys.BACKSPACE)
+    d.find_element(By.CSS_SELECTOR, 'button[aria-label="Sort by Id"]').click()
+    got = [a.text for a in rows(d, "#findings tbody tr td:nth-child(2) > a")]
+    if got != sorted(got) or len(got) != total:
+        fail("sort by id: %s" % got)
+    shot(d, "image")
+    tab_reaches(d, ["findings-sev", "findings-eco", "findings-fix",
+                    "findings-text", "compare-with", "compare-go", "dl-json",
+                    "dl-cdx"])
+    Select(d.find_element(By.ID, "compare-with")).select_by_value("v1")
+    d.find_element(By.ID, "compare-go").click()
+    wait(d, lambda: d.find_elements(By.ID, "added-count"), "the comparison")
+    a = d.find_element(By.ID, "added-count").text
+    x = d.find_element(By.ID, "fixed-count").text
+    na, nf = EXP["diff_added"], EXP["diff_fixed"]
+    if a != "%d of %d findings" % (na, na) or x != "%d of %d findings" % (nf, nf):
+        fail("compare v1..v2: added '%s', fixed '%s', want %d, %d" % (a, x, na, nf))
+    shot(d, "compare")
+
+    # --- Status.
+    go(d, "#/status", "Status")
+    if EXP["db_version"] not in d.find_element(By.ID, "db-version").text:
+        fail("status DB version: " + d.find_element(By.ID, "db-version").text)
+    if not d.find_elements(By.ID, "metrics"):
+        fail("an admin's status page lacks the metrics")
+    shot(d, "status")
+    check_logs(d, origin)
+    d.quit()
+
+
+def alice_pages():
+    d = start("alice", "alice-pw")
+    go(d, "#/", "Repositories")
+    got = [r.get_attribute("data-repo") for r in rows(d, "#repos tbody tr")]
+    if got != ["team/app", "team/many"]:
+        fail("alice's repositories: %s" % got)
+    if "secret" in d.find_element(By.ID, "main").text:
+        fail("alice sees a hidden name")
+    check_logs(d, URL)
+    # A direct URL: the 404 of a name that does not exist.
+    for frag in ("#/repo?name=other%2Fsecret",
+                 "#/image?name=other%2Fsecret&ref=v1"):
+        go(d, frag, "Error")
+        t = d.find_element(By.ID, "main").text
+        if "404" not in t or "v1" in t.replace("ref=v1", ""):
+            fail("alice at %s: %s" % (frag, t))
+    shot(d, "alice-denied")
+    d.quit()
+
+
+root_pages()
+alice_pages()
+print("browser checks passed")

@@ -1,0 +1,36 @@
+# ui_lib.sh: sourced (after lib.sh, auth_lib.sh and scanpush_lib.sh) by
+# tests/integration/t_ui*.sh.
+#
+#   ui_setup   users alice (pull on team/*) and root (everything), a
+#              server with --auth basic and the fixture DB, and as root:
+#              team/app:v1 (alpine 3.10), team/app:v2 (debian), other/secret:v1
+#              (npm), their reports in $TMP/alp.json and $TMP/deb.json;
+#              $alp, $deb, $npm are their digests
+
+ui_setup() {
+	sp_layout
+	sp_db "$TMP/vulndb.db"
+	mkdir -p "$DATA"
+	cp "$TMP/vulndb.db" "$DATA/vulndb.db"
+	add_user alice alice-pw
+	add_user root root-pw
+	cat >"$TMP/access.json" <<'JSON'
+{"rules": [
+  {"users": ["alice"], "repositories": ["team/*"], "actions": ["pull"]},
+  {"users": ["root"], "repositories": ["*"], "actions": ["pull", "push", "admin"]}
+ ]}
+JSON
+	start_server --scan-workers 2 --auth basic --access "$TMP/access.json"
+
+	as root root-pw
+	alp=$(sp_push alpine310 team/app v1)
+	deb=$(sp_push debian team/app v2)
+	npm=$(sp_push npm other/secret v1)
+	sp_report team/app v1
+	cp "$B" "$TMP/alp.json"
+	sp_report team/app v2
+	cp "$B" "$TMP/deb.json"
+	sp_report other/secret v1
+	sp_same_findings "$TMP/deb.json" debian-bookworm-minbase
+	sp_same_findings "$TMP/alp.json" alpine-3.10.4
+}
