@@ -208,6 +208,19 @@ int scan_sandbox_enter(int64_t memory_bytes, int cpu_s);
 int scan_rematch(const json_t *report, struct vulndb *db, time_t now,
 		 json_t **out, struct err *e);
 
+/* SBOMs of a report's inventory (its image, os, layers, packages and
+ * completeness; not its findings, notes or usage).  scan_sbom_inventory()
+ * returns that part of report, plus its "created", and sets *key to the
+ * digest of the part (without "created"): two reports with the same key
+ * give SBOMs that differ at most in their time.  Both results are the
+ * caller's. */
+enum scan_sbom_format {
+	SCAN_SBOM_SPDX,	     /* SPDX 2.3 JSON */
+	SCAN_SBOM_CYCLONEDX, /* CycloneDX 1.5 JSON */
+};
+json_t *scan_sbom_inventory(const json_t *report, struct digest *key);
+json_t *scan_sbom(const json_t *report, enum scan_sbom_format f);
+
 /* --- The vulnerability DB ------------------------------------------------ */
 
 /* Data is imported, never fetched at scan time.  vulndb_import() reads OSV
