@@ -221,6 +221,20 @@ enum scan_sbom_format {
 json_t *scan_sbom_inventory(const json_t *report, struct digest *key);
 json_t *scan_sbom(const json_t *report, enum scan_sbom_format f);
 
+/* VEX: OpenVEX documents that say which findings do not apply (vex.c
+ * says how statements are matched).  scan_vex_add() parses and checks one
+ * document (text, len; not kept), named name in the reports it changes.
+ * scan_vex_apply() moves the findings a not_affected or fixed statement
+ * covers from "vulnerabilities" to "suppressed", marks the others a
+ * statement covers, makes the counts again and lists the documents used
+ * in "vex"; v NULL or empty changes nothing. */
+struct scan_vex;
+struct scan_vex *scan_vex_new(void);
+int scan_vex_add(struct scan_vex *v, const char *name, const char *text,
+		 size_t len, struct err *e);
+void scan_vex_apply(const struct scan_vex *v, json_t *report);
+void scan_vex_free(struct scan_vex *v);
+
 /* --- The vulnerability DB ------------------------------------------------ */
 
 /* Data is imported, never fetched at scan time.  vulndb_import() reads OSV
