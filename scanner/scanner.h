@@ -232,6 +232,8 @@ struct scan_vex;
 struct scan_vex *scan_vex_new(void);
 int scan_vex_add(struct scan_vex *v, const char *name, const char *text,
 		 size_t len, struct err *e);
+/* scan_vex_add() of a file's content, named by its path. */
+int scan_vex_add_file(struct scan_vex *v, const char *path, struct err *e);
 void scan_vex_apply(const struct scan_vex *v, json_t *report);
 void scan_vex_free(struct scan_vex *v);
 

@@ -20,6 +20,8 @@
 #include "scanner/scanner.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,6 +131,27 @@ int scan_vex_add(struct scan_vex *v, const char *name, const char *text,
 	v->docs = xrealloc(v->docs, (v->n + 1) * sizeof(*v->docs));
 	v->docs[v->n++] = (struct vex_doc){xstrdup(name), doc};
 	return 0;
+}
+
+int scan_vex_add_file(struct scan_vex *v, const char *path, struct err *e)
+{
+	FILE *f = fopen(path, "rb");
+	char *text;
+	size_t len;
+	int ret;
+
+	if (!f)
+		return err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+	/* One byte over the cap tells an over-long file. */
+	text = xmalloc((size_t)VEX_MAX_BYTES + 1);
+	len = fread(text, 1, (size_t)VEX_MAX_BYTES + 1, f);
+	if (ferror(f))
+		ret = err_set(e, ERR_IO, "%s: read error", path);
+	else
+		ret = scan_vex_add(v, path, text, len, e);
+	fclose(f);
+	free(text);
+	return ret;
 }
 
 /* --- purls ------------------------------------------------------------- */
