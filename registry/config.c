@@ -73,6 +73,10 @@ const struct opt cfg_options[] = {
 	 "write the bound port to FILE (useful with port 0)"},
 	{"scan-workers", OPT_INT, 0, 256, "0", CFG_OFF(scan_workers), NULL, "N",
 	 "vulnerability scan threads; 0 = one per core"},
+	{"sbom-referrers", OPT_BOOL, 0, 0, "true", CFG_OFF(sbom_referrers),
+	 NULL, NULL,
+	 "publish each scanned image's inventory as SBOM referrers too "
+	 "(SPDX 2.3 and CycloneDX 1.5 JSON)"},
 	{"vuln-db", OPT_STRING, 0, 0, NULL, CFG_OFF(vuln_db), NULL, "FILE",
 	 "vulnerability DB (customs db import); default DATA/vulndb.db"},
 	{"deny-severity", OPT_STRING, 0, 0, NULL, CFG_OFF(deny_severity),

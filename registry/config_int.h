@@ -46,6 +46,7 @@ struct cfg {
 	char *port_file;     /* write the bound port here */
 	/* Scanning (scan.h, policy.h). */
 	int scan_workers;	    /* scan threads, 0 = cores */
+	bool sbom_referrers;	    /* SBOM referrers of scanned images */
 	char *vuln_db;		    /* NULL: DATA/vulndb.db */
 	char *deny_severity;	    /* NULL: no pull policy */
 	char *severity_source;	    /* vendor|nvd: whose rating first */

@@ -83,6 +83,7 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 	sc = (struct reg_scan_config){.st = ctx->st,
 				      .workers = cfg->scan_workers,
 				      .vuln_db = cfg->vuln_db,
+				      .sbom = cfg->sbom_referrers,
 				      .events = ctx->events};
 	sc.budget = (struct scan_budget){
 		.layer_bytes = (int64_t)cfg->scan_max_layer_bytes,

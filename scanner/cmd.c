@@ -32,6 +32,7 @@ struct scan_args {
 	int ratio, layer_entries, packages;
 	int64_t deadline_s;
 	int64_t db_max_age; /* seconds; 0: never stale */
+	struct opt_list vex; /* OpenVEX files */
 };
 
 #define SA_OFF(f) offsetof(struct scan_args, f)
@@ -58,6 +59,10 @@ static const struct opt scan_opts[] = {
 	 NULL, "DURATION",
 	 "a DB imported longer ago than this (\"3d\", \"12h\"; 0: never) "
 	 "adds a note to the report and a warning"},
+	{"vex", OPT_LIST, 0, 0, NULL, SA_OFF(vex), NULL, "FILE",
+	 "an OpenVEX document (repeatable): its not_affected and fixed "
+	 "statements move findings to \"suppressed\", out of the counts "
+	 "and --fail-on"},
 	{"output", OPT_STRING, 0, 0, NULL, SA_OFF(output), NULL, "FILE",
 	 "write the report to FILE instead of standard output"},
 	{"max-layer-bytes", OPT_SIZE, 0, 1LL << 60, NULL, SA_OFF(layer_bytes),
@@ -307,6 +312,7 @@ int scan_cmd_main(int argc, char **argv)
 	struct vulndb *db = NULL;
 	json_t *report = NULL;
 	char *note = NULL, *repo = NULL;
+	struct scan_vex *vex = scan_vex_new();
 	enum scan_fmt fmt;
 	enum vuln_sev_pref pref;
 	int fail_on, rc;
@@ -323,6 +329,12 @@ int scan_cmd_main(int argc, char **argv)
 	if (scan_args_check(&a, &fmt, &fail_on))
 		goto out;
 	scan_args_budget(&a, &budget);
+	for (size_t i = 0; i < a.vex.n; i++) {
+		if (scan_vex_add_file(vex, a.vex.v[i], &e) < 0) {
+			fprintf(stderr, "customs scan: %s\n", e.msg);
+			goto out;
+		}
+	}
 	db = scan_open_db(&a, &note, &e);
 	if (!db && !note) {
 		fprintf(stderr, "customs scan: %s: %s\n",
@@ -348,6 +360,7 @@ int scan_cmd_main(int argc, char **argv)
 		fprintf(stderr, "customs scan: %s\n", e.msg);
 		goto out;
 	}
+	scan_vex_apply(vex, report);
 	if (scan_note_db_age(report, a.db_max_age, time(NULL),
 			     "run 'customs db update'"))
 		fprintf(stderr,
@@ -371,6 +384,7 @@ int scan_cmd_main(int argc, char **argv)
 	}
 out:
 	json_decref(report);
+	scan_vex_free(vex);
 	opt_args_release(&args);
 	opt_release(&scan_cmd, &a);
 	image_set_release(&set);

@@ -471,6 +471,24 @@ bool report_has_data(const json_t *report)
 	return json_is_object(json_object_get(report, "counts"));
 }
 
+void report_recount(json_t *r)
+{
+	size_t counts[SEV_CRITICAL + 1] = {0}, i;
+	const json_t *v;
+
+	if (!report_has_data(r))
+		return;
+	json_array_foreach(json_object_get(r, "vulnerabilities"), i, v) {
+		enum vuln_severity s = SEV_UNKNOWN;
+		const char *w = json_string_value(json_object_get(v, "severity"));
+
+		if (w && report_sev_parse(w, &s) < 0)
+			s = SEV_UNKNOWN;
+		counts[s]++;
+	}
+	json_object_set_new(r, "counts", report_counts(counts));
+}
+
 void report_sum_counts(json_t *r)
 {
 	size_t counts[SEV_CRITICAL + 1] = {0}, i;

@@ -89,6 +89,9 @@ void report_restamp(json_t *report, const struct report_meta *m);
 int report_max_severity(const json_t *report);
 /* False when the report was matched against no DB (counts "no data"). */
 bool report_has_data(const json_t *report);
+/* Makes an image report's counts again from its "vulnerabilities"
+ * (unless it has no data). */
+void report_recount(json_t *report);
 /* Sums the counts of an index report's manifests into its own. */
 void report_sum_counts(json_t *index_report);
 

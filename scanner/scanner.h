@@ -208,6 +208,35 @@ int scan_sandbox_enter(int64_t memory_bytes, int cpu_s);
 int scan_rematch(const json_t *report, struct vulndb *db, time_t now,
 		 json_t **out, struct err *e);
 
+/* SBOMs of a report's inventory (its image, os, layers, packages and
+ * completeness; not its findings, notes or usage).  scan_sbom_inventory()
+ * returns that part of report, plus its "created", and sets *key to the
+ * digest of the part (without "created"): two reports with the same key
+ * give SBOMs that differ at most in their time.  Both results are the
+ * caller's. */
+enum scan_sbom_format {
+	SCAN_SBOM_SPDX,	     /* SPDX 2.3 JSON */
+	SCAN_SBOM_CYCLONEDX, /* CycloneDX 1.5 JSON */
+};
+json_t *scan_sbom_inventory(const json_t *report, struct digest *key);
+json_t *scan_sbom(const json_t *report, enum scan_sbom_format f);
+
+/* VEX: OpenVEX documents that say which findings do not apply (vex.c
+ * says how statements are matched).  scan_vex_add() parses and checks one
+ * document (text, len; not kept), named name in the reports it changes.
+ * scan_vex_apply() moves the findings a not_affected or fixed statement
+ * covers from "vulnerabilities" to "suppressed", marks the others a
+ * statement covers, makes the counts again and lists the documents used
+ * in "vex"; v NULL or empty changes nothing. */
+struct scan_vex;
+struct scan_vex *scan_vex_new(void);
+int scan_vex_add(struct scan_vex *v, const char *name, const char *text,
+		 size_t len, struct err *e);
+/* scan_vex_add() of a file's content, named by its path. */
+int scan_vex_add_file(struct scan_vex *v, const char *path, struct err *e);
+void scan_vex_apply(const struct scan_vex *v, json_t *report);
+void scan_vex_free(struct scan_vex *v);
+
 /* --- The vulnerability DB ------------------------------------------------ */
 
 /* Data is imported, never fetched at scan time.  vulndb_import() reads OSV

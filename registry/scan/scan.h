@@ -52,6 +52,11 @@ struct reg_scan;
 struct reg_events;
 
 #define REG_SCAN_REPORT_TYPE "application/vnd.customs.scan.report.v1+json"
+/* SBOM referrers: the artifact types syft, trivy and oras attach. */
+#define REG_SCAN_SBOM_SPDX_TYPE "application/spdx+json"
+#define REG_SCAN_SBOM_CDX_TYPE	"application/vnd.cyclonedx+json"
+/* Their annotation naming the inventory they were made of. */
+#define REG_SCAN_SBOM_KEY "dev.customs.sbom.inventory"
 /* What is said of a manifest none of whose layers was read as a filesystem
  * (an artifact, an image of random blobs): its report's "status" is
  * REG_SCAN_NOT_SCANNED, "reason" this, and it gets no referrer. */
@@ -66,6 +71,7 @@ struct reg_scan_config {
 	struct scan_sandbox sandbox; /* the worker processes' limits */
 	enum vuln_sev_pref sev_pref; /* whose severity first */
 	struct reg_events *events;   /* scan.completed/failed; may be NULL */
+	bool sbom;		     /* SBOM referrers too (--sbom-referrers) */
 };
 
 /* Starts the workers after queueing again the jobs a crash or a restart

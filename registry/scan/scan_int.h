@@ -61,6 +61,7 @@ struct reg_scan {
 	struct reg_events *events; /* NULL: none */
 	char *db_path;
 	enum vuln_sev_pref sev_pref; /* set on each DB handle opened */
+	bool sbom;		     /* publish SBOM referrers */
 	struct scan_budget budget;
 	struct rs_worker *workers;
 	int nworkers;
@@ -237,6 +238,12 @@ struct rs_subject {
 	const char *media_type;
 	int64_t size;
 };
+/* An artifact manifest of artifactType type: the empty config, the blob
+ * (dg, len) of media type type as its one layer, subject subj,
+ * annotations ann.  The caller frees it. */
+char *rs_artifact_manifest(const char *type, const json_t *ann,
+			   const struct digest *dg, size_t len,
+			   const struct rs_subject *subj);
 /* The referrer manifest for a report blob (report_dg, report_len) about
  * subj; *annotations gets its annotations object as compact JSON.  Built
  * only from its inputs (the time is the report's), so the same report
@@ -252,6 +259,13 @@ int rs_unpublish(struct stor *st, const char *repo, const struct digest *subject
 		 struct err *e);
 int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	       const json_t *report, struct err *e);
+/* The SBOM referrers (REG_SCAN_SBOM_SPDX_TYPE, REG_SCAN_SBOM_CDX_TYPE) of
+ * report's inventory, replacing others; nothing written when they are
+ * there already for the same inventory (their REG_SCAN_SBOM_KEY).  Drops
+ * them all when !on. */
+int rs_sbom_publish(struct stor *st, const char *repo,
+		    const struct digest *subject, const json_t *report, bool on,
+		    struct err *e);
 /* What rs_publish() would write, read but not written.  text, if not NULL,
  * is report as compact JSON (saves making it again; it must outlive p).
  * known, if not NULL, is subject's manifest as just read from repo (saves

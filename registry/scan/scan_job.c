@@ -381,7 +381,10 @@ static int rs_job_publish(struct rs_job *j, const json_t *report, struct err *e)
 	for (size_t i = 0; i < j->nrepos; i++)
 		if ((none ? rs_unpublish(j->st, j->repos[i], &j->job->digest, e)
 			  : rs_publish(j->st, j->repos[i], &j->job->digest,
-				       report, e)) < 0)
+				       report, e)) < 0 ||
+		    (!none &&
+		     rs_sbom_publish(j->st, j->repos[i], &j->job->digest,
+				     report, j->w->pool->sbom, e) < 0))
 			return -1;
 	return 0;
 }

@@ -328,6 +328,7 @@ struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e)
 	s->budget = cfg->budget;
 	s->db_path = xstrdup(cfg->vuln_db);
 	s->sev_pref = cfg->sev_pref;
+	s->sbom = cfg->sbom;
 	s->nworkers = cfg->workers > 0 ? cfg->workers : rs_cores();
 	s->workers = xcalloc((size_t)s->nworkers, sizeof(*s->workers));
 	pthread_mutex_init(&s->lock, NULL);

@@ -7,6 +7,11 @@
  * report again finds it in place and writes nothing.  rs_pub_plan() works
  * out what to write; rs_publish() writes it at once, a re-match batch
  * (scan_batch.c) with its other jobs.
+ *
+ * The SBOM referrers (rs_sbom_publish()) say what the image holds, not
+ * what is wrong with it: made of the report's inventory only, they are
+ * written when a scan finds an inventory other than the one they name,
+ * never by a re-match (which keeps the inventory).
  */
 #include "registry/scan/scan_int.h"
 
@@ -18,17 +23,17 @@
 #include "registry/events/events.h"
 #include "common/banned.h"
 
-/* Deletes every report referrer of subject in repo but keep (NULL: all). */
-static int rs_drop_old(struct stor *st, const char *repo,
-		       const struct digest *subject, const struct digest *keep,
-		       struct err *e)
+/* Deletes every referrer of type of subject in repo but keep (NULL:
+ * all). */
+static int rs_drop_type(struct stor *st, const char *repo,
+			const struct digest *subject, const char *type,
+			const struct digest *keep, struct err *e)
 {
 	struct stor_desc *d = NULL;
 	size_t n = 0;
 	int ret = 0;
 
-	if (stor_referrers(st, repo, subject, REG_SCAN_REPORT_TYPE, &d, &n, e) <
-	    0)
+	if (stor_referrers(st, repo, subject, type, &d, &n, e) < 0)
 		return -1;
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		struct err sub = ERR_INIT;
@@ -40,6 +45,165 @@ static int rs_drop_old(struct stor *st, const char *repo,
 			ret = err_set(e, sub.code, "%s", sub.msg);
 	}
 	stor_desc_free(d, n);
+	return ret;
+}
+
+static int rs_drop_old(struct stor *st, const char *repo,
+		       const struct digest *subject, const struct digest *keep,
+		       struct err *e)
+{
+	return rs_drop_type(st, repo, subject, REG_SCAN_REPORT_TYPE, keep, e);
+}
+
+/* The SBOM formats published, by artifact type. */
+static const struct {
+	const char *type;
+	enum scan_sbom_format f;
+} rs_sboms[] = {
+	{REG_SCAN_SBOM_SPDX_TYPE, SCAN_SBOM_SPDX},
+	{REG_SCAN_SBOM_CDX_TYPE, SCAN_SBOM_CYCLONEDX},
+};
+#define RS_NSBOMS (sizeof(rs_sboms) / sizeof(rs_sboms[0]))
+
+/* Every referrer of subject in repo that the scan made. */
+static int rs_drop_all(struct stor *st, const char *repo,
+		       const struct digest *subject, struct err *e)
+{
+	if (rs_drop_old(st, repo, subject, NULL, e) < 0)
+		return -1;
+	for (size_t i = 0; i < RS_NSBOMS; i++)
+		if (rs_drop_type(st, repo, subject, rs_sboms[i].type, NULL, e) <
+		    0)
+			return -1;
+	return 0;
+}
+
+/* Whether the referrers of type of subject in repo are one, made of the
+ * inventory key. */
+static int rs_sbom_in_place(struct stor *st, const char *repo,
+			    const struct digest *subject, const char *type,
+			    const char *key, bool *in_place, struct err *e)
+{
+	struct stor_desc *d = NULL;
+	size_t n = 0;
+	json_t *ann;
+
+	*in_place = false;
+	if (stor_referrers(st, repo, subject, type, &d, &n, e) < 0)
+		return -1;
+	if (n == 1 && d[0].annotations_json) {
+		ann = json_loads(d[0].annotations_json, 0, NULL);
+		*in_place = json_is_string(
+				    json_object_get(ann, REG_SCAN_SBOM_KEY)) &&
+			    !strcmp(json_string_value(json_object_get(
+					    ann, REG_SCAN_SBOM_KEY)),
+				    key);
+		json_decref(ann);
+	}
+	stor_desc_free(d, n);
+	return 0;
+}
+
+/* Stores doc as the one referrer of type of subj in repo. */
+static int rs_sbom_put(struct stor *st, const char *repo,
+		       const struct rs_subject *subj, const char *type,
+		       const json_t *doc, const json_t *ann, struct err *e)
+{
+	char *text = json_dumps(doc, JSON_COMPACT), *body = NULL, *atext;
+	struct digest refs[2], mdg, got;
+	int ret = -1;
+
+	atext = json_dumps(ann, JSON_COMPACT);
+	if (!text || !atext) {
+		err_set(e, ERR_INTERNAL, "cannot serialise SBOM");
+		goto out;
+	}
+	digest_of(DIGEST_SHA256, "{}", 2, &refs[0]);
+	digest_of(DIGEST_SHA256, text, strlen(text), &refs[1]);
+	body = rs_artifact_manifest(type, ann, &refs[1], strlen(text), subj);
+	digest_of(DIGEST_SHA256, body, strlen(body), &mdg);
+	if (stor_blob_put(st, repo, "{}", 2, &got, e) < 0 ||
+	    stor_blob_put(st, repo, text, strlen(text), &got, e) < 0)
+		goto out;
+	if (stor_manifest_put(st,
+			      &(struct stor_manifest_put){
+				      .repo = repo,
+				      .digest = &mdg,
+				      .media_type = OCI_MT_MANIFEST,
+				      .body = body,
+				      .len = strlen(body),
+				      .subject = subj->digest,
+				      .artifact_type = type,
+				      .annotations_json = atext,
+				      .refs = refs,
+				      .nrefs = 2,
+				      .enqueue_scan = false,
+			      },
+			      e) < 0 ||
+	    rs_drop_type(st, repo, subj->digest, type, &mdg, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(text);
+	free(atext);
+	free(body);
+	return ret;
+}
+
+int rs_sbom_publish(struct stor *st, const char *repo,
+		    const struct digest *subject, const json_t *report, bool on,
+		    struct err *e)
+{
+	struct stor_manifest *m = NULL;
+	struct err sub = ERR_INIT;
+	struct digest key;
+	json_t *inv = NULL, *ann = NULL;
+	char ks[DIGEST_STR_MAX];
+	int ret = -1;
+
+	if (!on) {
+		for (size_t i = 0; i < RS_NSBOMS; i++)
+			if (rs_drop_type(st, repo, subject, rs_sboms[i].type,
+					 NULL, e) < 0)
+				return -1;
+		return 0;
+	}
+	if (stor_manifest_get(st, repo, NULL, subject, &m, &sub) < 0) {
+		/* Deleted meanwhile: nothing to describe. */
+		if (sub.code == ERR_MANIFEST_UNKNOWN)
+			return 0;
+		return err_set(e, sub.code, "%s", sub.msg);
+	}
+	inv = scan_sbom_inventory(report, &key);
+	digest_str(&key, ks);
+	ann = json_pack("{s:s}", REG_SCAN_SBOM_KEY, ks);
+	if (json_is_string(json_object_get(inv, "created")))
+		json_object_set(ann, "org.opencontainers.image.created",
+				json_object_get(inv, "created"));
+	for (size_t i = 0; i < RS_NSBOMS; i++) {
+		struct rs_subject subj = {subject, m->media_type,
+					  (int64_t)m->len};
+		bool in_place;
+		json_t *doc;
+		int rc;
+
+		if (rs_sbom_in_place(st, repo, subject, rs_sboms[i].type, ks,
+				     &in_place, e) < 0)
+			goto out;
+		if (in_place)
+			continue;
+		doc = scan_sbom(report, rs_sboms[i].f);
+		rc = rs_sbom_put(st, repo, &subj, rs_sboms[i].type, doc, ann,
+				 e);
+		json_decref(doc);
+		if (rc < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	json_decref(ann);
+	json_decref(inv);
+	stor_manifest_free(m);
 	return ret;
 }
 
@@ -181,13 +345,13 @@ out:
 int rs_unpublish(struct stor *st, const char *repo, const struct digest *subject,
 		 struct err *e)
 {
-	return rs_drop_old(st, repo, subject, NULL, e);
+	return rs_drop_all(st, repo, subject, e);
 }
 
 int reg_scan_forget(struct stor *st, const char *repo, const struct digest *dg,
 		    struct err *e)
 {
-	if (rs_drop_old(st, repo, dg, NULL, e) < 0)
+	if (rs_drop_all(st, repo, dg, e) < 0)
 		return -1;
 	return stor_scan_forget(st, dg, e);
 }

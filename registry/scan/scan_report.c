@@ -488,30 +488,44 @@ static json_t *rs_annotations(const json_t *report)
 	return a;
 }
 
-char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
-			   size_t report_len, const struct rs_subject *subj,
-			   char **annotations)
+char *rs_artifact_manifest(const char *type, const json_t *ann,
+			   const struct digest *dg, size_t len,
+			   const struct rs_subject *subj)
 {
 	char rd[DIGEST_STR_MAX], sd[DIGEST_STR_MAX];
-	json_t *ann = rs_annotations(report), *m;
+	json_t *m;
 	char *body;
 
 	m = json_pack("{s:i, s:s, s:s, s:{s:s, s:s, s:i}, s:[{s:s, s:s, s:I}],"
 		      " s:{s:s, s:s, s:I}, s:O}",
 		      "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST,
-		      "artifactType", REG_SCAN_REPORT_TYPE, "config",
-		      "mediaType", OCI_MT_EMPTY, "digest", OCI_EMPTY_DIGEST,
-		      "size", 2, "layers", "mediaType", REG_SCAN_REPORT_TYPE,
-		      "digest", digest_str(report_dg, rd), "size",
-		      (json_int_t)report_len, "subject", "mediaType",
-		      subj->media_type, "digest", digest_str(subj->digest, sd),
-		      "size", (json_int_t)subj->size, "annotations", ann);
-	body = json_dumps(m, JSON_COMPACT);
-	*annotations = json_dumps(ann, JSON_COMPACT);
+		      "artifactType", type, "config", "mediaType", OCI_MT_EMPTY,
+		      "digest", OCI_EMPTY_DIGEST, "size", 2, "layers",
+		      "mediaType", type, "digest", digest_str(dg, rd), "size",
+		      (json_int_t)len, "subject", "mediaType", subj->media_type,
+		      "digest", digest_str(subj->digest, sd), "size",
+		      (json_int_t)subj->size, "annotations", ann);
+	body = m ? json_dumps(m, JSON_COMPACT) : NULL;
 	json_decref(m);
-	json_decref(ann);
-	if (!body || !*annotations) {
+	if (!body) {
 		/* jansson fails only on allocation: as xmalloc would. */
+		fprintf(stderr, "customs: out of memory\n");
+		abort();
+	}
+	return body;
+}
+
+char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
+			   size_t report_len, const struct rs_subject *subj,
+			   char **annotations)
+{
+	json_t *ann = rs_annotations(report);
+	char *body = rs_artifact_manifest(REG_SCAN_REPORT_TYPE, ann, report_dg,
+					  report_len, subj);
+
+	*annotations = json_dumps(ann, JSON_COMPACT);
+	json_decref(ann);
+	if (!*annotations) {
 		fprintf(stderr, "customs: out of memory\n");
 		abort();
 	}

@@ -18,8 +18,11 @@
 #   sp_expected FIXTURE              the same, from the answer key
 #   sp_slow REPO REF N               debian + N x 4 MiB of filler: a scan that
 #                                    takes a while; prints the digest
+#   $SP_RT                           ?artifactType= the report's, for the
+#                                    Referrers API (SBOMs are referrers too)
 
 SP_DATA=$ROOT/tests/data
+SP_RT='?artifactType=application/vnd.customs.scan.report.v1%2Bjson'
 L=$TMP/layout
 . "$SP_DATA/images/mklayout.sh"
 

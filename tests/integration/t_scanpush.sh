@@ -52,7 +52,7 @@ req GET /v2/scan/debian/_customs/scan/v1
 expect 200
 
 # --- The Referrers API shows it to any OCI 1.1 client.
-req GET "/v2/scan/debian/referrers/$deb"
+req GET "/v2/scan/debian/referrers/$deb$SP_RT"
 expect 200
 jq -e '.manifests | length == 1' "$B" >/dev/null ||
 	fail "referrers: $(cat "$B")"
@@ -103,7 +103,7 @@ if PM=(podman --root "$TMP/root" --runroot "$TMP/runroot" --storage-driver vfs
 	sp_report scan/alpine "$alp"
 	cp "$B" "$TMP/alpine.json"
 	sp_same_findings "$TMP/alpine.json" alpine-3.10.4
-	req GET "/v2/scan/alpine/referrers/$alp"
+	req GET "/v2/scan/alpine/referrers/$alp$SP_RT"
 	jq -e '.manifests[0].annotations["dev.customs.scan.unknown"] == "20"' \
 		"$B" >/dev/null || fail "alpine referrer: $(cat "$B")"
 else
@@ -127,13 +127,13 @@ sp_report mirror/debian "$deb"
 jq -e '.image.repository == "mirror/debian"' "$B" >/dev/null ||
 	fail "report in mirror/debian names $(jq -r .image.repository "$B")"
 for i in $(seq 1 100); do
-	req GET "/v2/mirror/debian/referrers/$deb"
+	req GET "/v2/mirror/debian/referrers/$deb$SP_RT"
 	[ "$(jq '.manifests | length' "$B")" = 1 ] && break
 	sleep 0.1
 done
 jq -e '.manifests | length == 1' "$B" >/dev/null ||
 	fail "no referrer in the second repository: $(cat "$B")"
-req GET "/v2/scan/debian/referrers/$deb"
+req GET "/v2/scan/debian/referrers/$deb$SP_RT"
 jq -e '.manifests | length == 1' "$B" >/dev/null ||
 	fail "first repository has $(jq '.manifests | length' "$B") referrers"
 n=$(grep -c "scan $deb .*: scanned" "$TMP/server.log")
@@ -159,7 +159,7 @@ jq -e --arg i "$idx" --arg a "$npm" --arg b "$deb2" '.image.digest == $i and
 	fail "index report: $(jq -c '{image, counts, m: [.manifests[].image.digest]}' "$TMP/multi.json")"
 jq '.manifests[0]' "$TMP/multi.json" >"$TMP/multi-npm.json"
 sp_same_findings "$TMP/multi-npm.json" npm-app
-req GET "/v2/scan/multi/referrers/$idx"
+req GET "/v2/scan/multi/referrers/$idx$SP_RT"
 jq -e '.manifests[0].annotations["dev.customs.scan.critical"] == "1" and
 	.manifests[0].annotations["dev.customs.scan.unknown"] == "2"' "$B" \
 	>/dev/null || fail "index referrer: $(cat "$B")"
@@ -193,7 +193,7 @@ req GET "/v2/mirror/debian/_customs/scan/$deb"
 expect 404 MANIFEST_UNKNOWN
 # Still in scan/debian: its report stays.
 sp_report scan/debian "$deb" 0
-req GET "/v2/scan/debian/referrers/$deb"
+req GET "/v2/scan/debian/referrers/$deb$SP_RT"
 jq -e '.manifests | length == 1' "$B" >/dev/null || fail "scan/debian lost its report"
 
 stop_server

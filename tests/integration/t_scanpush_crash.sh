@@ -53,7 +53,7 @@ sp_same_findings "$B" debian-bookworm-minbase
 sp_report crash/debian "$deb" 60
 sp_same_findings "$B" debian-bookworm-minbase
 for r in crash/slow:$slow crash/debian:$deb; do
-	req GET "/v2/${r%%:sha256*}/referrers/${r#*:}"
+	req GET "/v2/${r%%:sha256*}/referrers/${r#*:}$SP_RT"
 	expect 200
 	jq -e '.manifests | length == 1' "$B" >/dev/null ||
 		fail "$r: referrers after restart: $(cat "$B")"

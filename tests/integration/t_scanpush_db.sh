@@ -23,7 +23,7 @@ jq -e '.db == null and .vulnerabilities == [] and .counts == "no data" and
 	fail "report without a DB: $(jq -c '{db, notes, counts}' "$B")"
 req GET /v2/_customs/db
 jq -e '.version == null' "$B" >/dev/null || fail "db status: $(cat "$B")"
-req GET "/v2/db/debian/referrers/$deb"
+req GET "/v2/db/debian/referrers/$deb$SP_RT"
 jq -e '.manifests[0].annotations["dev.customs.scan.db"] == "none" and
 	.manifests[0].annotations["dev.customs.scan.critical"] == "no data"' "$B" \
 	>/dev/null || fail "referrer without a DB: $(cat "$B")"
@@ -59,7 +59,7 @@ sp_report db/debian "$deb" 0
 jq -e --arg v "$v1" '.db.version == $v and .vulnerabilities == [] and
 	all(.notes[]; startswith("no vulnerability data") | not)' "$B" \
 	>/dev/null || fail "debian with the Alpine DB: $(jq -c '{db, notes}' "$B")"
-req GET "/v2/db/alpine/referrers/$alp"
+req GET "/v2/db/alpine/referrers/$alp$SP_RT"
 jq -e --arg v "$v1" '(.manifests | length) == 1 and
 	.manifests[0].annotations["dev.customs.scan.db"] == $v and
 	.manifests[0].annotations["dev.customs.scan.unknown"] == "20"' "$B" \
@@ -89,7 +89,7 @@ sp_same_findings "$B" debian-bookworm-minbase
 jq -e --arg v "$v2" '.db.version == $v' "$B" >/dev/null || fail "debian db"
 sp_report db/npm "$npm" 0
 sp_same_findings "$B" npm-app
-req GET "/v2/db/debian/referrers/$deb"
+req GET "/v2/db/debian/referrers/$deb$SP_RT"
 jq -e --arg v "$v2" '(.manifests | length) == 1 and
 	.manifests[0].annotations["dev.customs.scan.db"] == $v and
 	.manifests[0].annotations["dev.customs.scan.unknown"] == "2"' "$B" \
@@ -98,7 +98,7 @@ jq -e --arg v "$v2" '(.manifests | length) == 1 and
 sp_report db/alpine "$alp" 0
 jq -e --arg v "$v1" '.db.version == $v' "$B" >/dev/null ||
 	fail "unchanged alpine report was replaced"
-req GET "/v2/db/alpine/referrers/$alp"
+req GET "/v2/db/alpine/referrers/$alp$SP_RT"
 [ "$(jq -r '.manifests[0].digest' "$B")" = "$alp_ref" ] ||
 	fail "unchanged alpine referrer was replaced"
 

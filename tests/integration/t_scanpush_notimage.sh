@@ -119,7 +119,7 @@ req GET "/v2/ni/real/_customs/scan/$real?wait=60"
 expect 200
 jq -e '.status == "complete" and .filesystem_layers == 1 and
 	has("counts")' "$B" >/dev/null || fail "real: $(cat "$B")"
-req GET "/v2/ni/real/referrers/$real"
+req GET "/v2/ni/real/referrers/$real$SP_RT"
 jq -e --arg t "$REPORT_TYPE" '[.manifests[].artifactType] == [$t]' "$B" \
 	>/dev/null || fail "real image referrers: $(cat "$B")"
 
@@ -134,7 +134,7 @@ expect 200
 jq -e --arg t "$(sha256 "$W/trunc.tar.gz")" '.status == "complete" and
 	.filesystem_layers == 1 and ([.notes[] | select(contains($t))] |
 	length) > 0' "$B" >/dev/null || fail "truncated layer: $(cat "$B")"
-req GET "/v2/ni/part/referrers/$part"
+req GET "/v2/ni/part/referrers/$part$SP_RT"
 jq -e '.manifests | length == 1' "$B" >/dev/null ||
 	fail "partly bad image lost its referrer: $(cat "$B")"
 
@@ -154,7 +154,7 @@ jq -e --arg s "$sig" '[.manifests[].digest] == [$s]' "$B" >/dev/null ||
 	fail "referrers of the random image after a re-match: $(cat "$B")"
 for r in "ni/real $real" "ni/part $part"; do
 	set -- $r
-	req GET "/v2/$1/referrers/$2"
+	req GET "/v2/$1/referrers/$2$SP_RT"
 	jq -e '.manifests | length == 1' "$B" >/dev/null ||
 		fail "$1 after a re-match: $(cat "$B")"
 done

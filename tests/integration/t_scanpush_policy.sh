@@ -40,7 +40,7 @@ expect 403
 req HEAD /v2/pol/debian/manifests/v1
 expect 200
 [ "$(hdr Docker-Content-Digest)" = "$deb" ] || fail "HEAD debian digest"
-req GET "/v2/pol/npm/referrers/$npm"
+req GET "/v2/pol/npm/referrers/$npm$SP_RT"
 ref=$(jq -r '.manifests[0].digest' "$B")
 req GET "/v2/pol/npm/manifests/$ref"
 expect 200

@@ -98,7 +98,7 @@ sp_report re/alpine310 "$(tail -n 1 "$TMP/alpine310.digests")" 0
 sp_same_findings "$B" alpine-3.10.4
 jq -e --arg v "$v1" '.db.version == $v' "$B" >/dev/null ||
 	fail "an unchanged Alpine report was replaced"
-req GET "/v2/re/npm/referrers/$(tail -n 1 "$TMP/npm.digests")"
+req GET "/v2/re/npm/referrers/$(tail -n 1 "$TMP/npm.digests")$SP_RT"
 jq -e --arg v "$v2" '(.manifests | length) == 1 and
 	.manifests[0].annotations["dev.customs.scan.db"] == $v and
 	.manifests[0].annotations["dev.customs.scan.critical"] == "1"' "$B" \

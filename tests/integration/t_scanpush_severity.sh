@@ -38,7 +38,7 @@ check() {
 		>/dev/null || fail "$*: report: $(jq -c '.vulnerabilities[] |
 			select(.id == "TEST-ZLIB-3") | [.severity,
 			.severity_source]' "$B")"
-	req GET "/v2/sev/debian/referrers/$dg"
+	req GET "/v2/sev/debian/referrers/$dg$SP_RT"
 	jq -e --arg sev "$sev" \
 		'.manifests[0].annotations["dev.customs.scan." + $sev] == "1"' \
 		"$B" >/dev/null || fail "$*: referrer counts: $(cat "$B")"

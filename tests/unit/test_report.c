@@ -507,6 +507,66 @@ static void test_rematch_keeps_status(void **state)
 	image_set_release(&set);
 }
 
+/* SBOMs list the inventory, not the findings: a re-match keeps their
+ * key; another package list changes it. */
+static void test_sbom(void **state)
+{
+	json_t *r = make_report("v1"), *out = NULL, *doc, *pkgs;
+	struct err e = ERR_INIT;
+	struct digest k1, k2;
+	size_t i, contains = 0;
+	const json_t *rel;
+
+	(void)state;
+	json_decref(scan_sbom_inventory(r, &k1));
+	assert_int_equal(scan_rematch(r, NULL, 1800000999, &out, &e), 0);
+	json_decref(scan_sbom_inventory(out, &k2));
+	assert_true(digest_eq(&k1, &k2));
+	json_decref(out);
+
+	doc = scan_sbom(r, SCAN_SBOM_SPDX);
+	assert_string_equal(
+		json_string_value(json_object_get(doc, "spdxVersion")),
+		"SPDX-2.3");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(doc, "creationInfo"), "created")),
+		"2027-01-15T08:00:00Z");
+	pkgs = json_object_get(doc, "packages");
+	assert_int_equal(json_array_size(pkgs), 8); /* the image, 7 packages */
+	assert_string_equal(elem_str(pkgs, 0, "SPDXID"), "SPDXRef-Image");
+	assert_string_equal(elem_str(pkgs, 0, "primaryPackagePurpose"),
+			    "CONTAINER");
+	for (i = 1; i < 8; i++)
+		assert_string_equal(
+			elem_str(json_object_get(json_array_get(pkgs, i),
+						 "externalRefs"),
+				 0, "referenceLocator"),
+			elem_str(json_object_get(r, "packages"), i - 1,
+				 "purl"));
+	json_array_foreach(json_object_get(doc, "relationships"), i, rel)
+		contains += !strcmp(json_string_value(json_object_get(
+					    rel, "relationshipType")),
+				    "CONTAINS");
+	assert_int_equal(contains, 7);
+	json_decref(doc);
+
+	doc = scan_sbom(r, SCAN_SBOM_CYCLONEDX);
+	assert_null(json_object_get(doc, "vulnerabilities"));
+	assert_int_equal(json_array_size(json_object_get(doc, "components")),
+			 7);
+	json_decref(doc);
+
+	json_string_set(
+		json_object_get(
+			json_array_get(json_object_get(r, "packages"), 0),
+			"version"),
+		"9.9");
+	json_decref(scan_sbom_inventory(r, &k2));
+	assert_false(digest_eq(&k1, &k2));
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_status_index),
 		cmocka_unit_test(test_rematch_keeps_status),
+		cmocka_unit_test(test_sbom),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,228 @@
+/* test_vex.c: real OpenVEX documents (tests/data/openvex/SOURCE.md)
+ * applied to reports of the images they name, and of others. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scanner/scanner.h"
+
+#define DATA "tests/data/openvex/"
+
+static void add_file(struct scan_vex *v, const char *name)
+{
+	struct err e = ERR_INIT;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = fopen(name, "rb");
+
+	assert_non_null(f);
+	len = fread(text = malloc(1 << 20), 1, 1 << 20, f);
+	fclose(f);
+	assert_int_equal(scan_vex_add(v, name, text, len, &e), 0);
+	free(text);
+}
+
+/* An image report: repository, digest, and findings given as
+ * "id|package purl|severity" (a package per finding). */
+static json_t *report(const char *repo, const char *dg, const char **f,
+		      size_t n)
+{
+	json_t *r =
+		json_pack("{s:{s:s, s:s}, s:[], s:[], s:{s:i, s:i, s:i, "
+			  "s:i, s:i}}",
+			  "image", "repository", repo, "digest", dg, "packages",
+			  "vulnerabilities", "counts", "critical", 0, "high", 0,
+			  "medium", 0, "low", 0, "unknown", 0);
+
+	for (size_t i = 0; i < n; i++) {
+		char id[64], purl[256], sev[16];
+		json_t *p;
+
+		assert_int_equal(
+			sscanf(f[i], "%63[^|]|%255[^|]|%15s", id, purl, sev),
+			3);
+		p = json_pack("{s:s, s:s}", "name", "x", "purl", purl);
+		json_array_append(json_object_get(r, "packages"), p);
+		json_array_append_new(json_object_get(r, "vulnerabilities"),
+				      json_pack("{s:s, s:[], s:o, s:s}", "id",
+						id, "aliases", "package", p,
+						"severity", sev));
+	}
+	return r;
+}
+
+static const char *ids(const json_t *r, const char *key, char *buf, size_t n)
+{
+	const json_t *v;
+	size_t i;
+
+	buf[0] = 0;
+	json_array_foreach(json_object_get(r, key), i, v) {
+		strncat(buf, json_string_value(json_object_get(v, "id")),
+			n - strlen(buf) - 2);
+		strncat(buf, " ", n - strlen(buf) - 1);
+	}
+	return buf;
+}
+
+#define ALPINE_DG                                                              \
+	"sha256:"                                                              \
+	"124c7d2707904eea7431fffe91522a01e5a861a624ee31d03372cc1d138a3126"
+
+/* The reference document: fixed and not_affected for the image it names;
+ * purls with qualifiers match the document's plainer ones. */
+static void test_go_vex(void **state)
+{
+	const char *f[] = {
+		"CVE-2023-1255|pkg:apk/alpine/libssl3@3.0.8-r3?arch=x86_64&"
+		"distro=3.17.4|high",
+		"CVE-2023-3446|pkg:apk/alpine/"
+		"libcrypto3@3.0.8-r3?distro=3.17.4|"
+		"medium",
+		"CVE-2023-3446|pkg:apk/alpine/libssl3@3.0.9-r0|medium",
+		"CVE-2023-9999|pkg:apk/alpine/libssl3@3.0.8-r3|low",
+	};
+	struct scan_vex *v = scan_vex_new();
+	json_t *r = report("library/alpine", ALPINE_DG, f, 4), *s;
+	char buf[256];
+
+	(void)state;
+	add_file(v, DATA "go-vex-v0.2.0.json");
+	scan_vex_apply(v, r);
+	assert_string_equal(ids(r, "suppressed", buf, sizeof(buf)),
+			    "CVE-2023-1255 CVE-2023-3446 ");
+	/* Another version of libssl3, and a CVE it does not name. */
+	assert_string_equal(ids(r, "vulnerabilities", buf, sizeof(buf)),
+			    "CVE-2023-3446 CVE-2023-9999 ");
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(r, "counts"), "medium")),
+			 1);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(r, "counts"), "high")),
+			 0);
+	s = json_object_get(json_array_get(json_object_get(r, "suppressed"), 1),
+			    "vex");
+	assert_string_equal(json_string_value(json_object_get(s, "status")),
+			    "not_affected");
+	assert_string_equal(
+		json_string_value(json_object_get(s, "justification")),
+		"vulnerable_code_not_present");
+	assert_string_equal(json_string_value(json_object_get(s, "document")),
+			    DATA "go-vex-v0.2.0.json");
+	assert_string_equal(
+		json_string_value(json_array_get(json_object_get(r, "vex"), 0)),
+		DATA "go-vex-v0.2.0.json");
+	json_decref(r);
+
+	/* The same packages in another image: nothing applies. */
+	r = report("library/alpine",
+		   "sha256:0000000000000000000000000000000000000000000000000000"
+		   "000000000000",
+		   f, 4);
+	scan_vex_apply(v, r);
+	assert_null(json_object_get(r, "suppressed"));
+	assert_null(json_object_get(r, "vex"));
+	json_decref(r);
+	scan_vex_free(v);
+}
+
+/* Trivy's VEX for its own image must not suppress the same busybox CVEs
+ * in an alpine image; in the trivy image it does. */
+static void test_trivy(void **state)
+{
+	const char *f[] = {
+		"CVE-2023-42363|pkg:apk/alpine/busybox@1.36.1-r2?arch=x86_64&"
+		"distro=3.18.4|medium",
+	};
+	struct scan_vex *v = scan_vex_new();
+	json_t *r = report("library/alpine", ALPINE_DG, f, 1);
+
+	(void)state;
+	add_file(v, DATA "trivy-oci.openvex.json");
+	scan_vex_apply(v, r);
+	assert_null(json_object_get(r, "suppressed"));
+	json_decref(r);
+	r = report("aquasec/trivy", ALPINE_DG, f, 1);
+	scan_vex_apply(v, r);
+	assert_int_equal(json_array_size(json_object_get(r, "suppressed")), 1);
+	assert_int_equal(json_array_size(json_object_get(r, "vulnerabilities")),
+			 0);
+	json_decref(r);
+	scan_vex_free(v);
+}
+
+/* under_investigation is shown, marked. */
+static void test_under_investigation(void **state)
+{
+	const char *f[] = {"CVE-9876-54321|pkg:apk/wolfi/bash@1.0.0|high"};
+	struct scan_vex *v = scan_vex_new();
+	json_t *r = report("wolfi/bash", ALPINE_DG, f, 1), *x;
+
+	(void)state;
+	add_file(v, DATA "go-vex-v020-1.vex.json");
+	scan_vex_apply(v, r);
+	assert_int_equal(json_array_size(json_object_get(r, "vulnerabilities")),
+			 1);
+	x = json_object_get(
+		json_array_get(json_object_get(r, "vulnerabilities"), 0),
+		"vex");
+	assert_string_equal(json_string_value(json_object_get(x, "status")),
+			    "under_investigation");
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(r, "counts"), "high")),
+			 1);
+	json_decref(r);
+	scan_vex_free(v);
+}
+
+/* Documents a reader must refuse, with the reason. */
+static void test_bad(void **state)
+{
+	static const char *const bad[] = {
+		"{",
+		"{\"@context\":\"https://example.com\",\"statements\":[]}",
+		"{\"@context\":\"https://openvex.dev/ns/v0.2.0\"}",
+		"{\"@context\":\"https://openvex.dev/ns/"
+		"v0.2.0\",\"statements\":"
+		"[{\"vulnerability\":{\"name\":\"CVE-1\"},\"status\":"
+		"\"not_affected\"}]}",
+		"{\"@context\":\"https://openvex.dev/ns/"
+		"v0.2.0\",\"statements\":"
+		"[{\"vulnerability\":{\"name\":\"CVE-1\"},\"status\":\"maybe\"}"
+		"]}",
+		"{\"@context\":\"https://openvex.dev/ns/"
+		"v0.2.0\",\"statements\":"
+		"[{\"status\":\"fixed\"}]}",
+	};
+	struct scan_vex *v = scan_vex_new();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		struct err e = ERR_INIT;
+
+		assert_int_equal(
+			scan_vex_add(v, "bad.json", bad[i], strlen(bad[i]), &e),
+			-1);
+		assert_non_null(strstr(e.msg, "bad.json"));
+	}
+	add_file(v, DATA "trivy-openvex-oci.json");
+	scan_vex_free(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_go_vex),
+		cmocka_unit_test(test_trivy),
+		cmocka_unit_test(test_under_investigation),
+		cmocka_unit_test(test_bad),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
