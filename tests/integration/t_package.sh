@@ -4,10 +4,17 @@
 # a throw-away root (dpkg -x), serve a push and a pull.  The maintainer
 # scripts are checked for what they must do; they run in a fresh Debian 12
 # root: apt-get installs the package into it and the service's user serves
-# a push and a pull from it.  The root is a minbase tarball, $DEBIAN_ROOT_TAR
-# if set, else made once with debootstrap under the build directory.
+# a push and a pull from it.  Then an operator's journey there: the
+# package's config gains a signed webhook, the installed unit's ExecStart
+# starts the service, /healthz, /readyz and /metrics answer, a skopeo push
+# brings push and scan.completed to the receiver, ExecReload reloads a new
+# DB, `customs backup` runs while serving, the state directory is lost and
+# `customs restore` brings back a store fsck finds clean, from which the
+# image pulls back byte-identical.  The root is a minbase tarball,
+# $DEBIAN_ROOT_TAR if set, else made once with debootstrap under the
+# build directory.
 . "$(dirname "$0")/lib.sh"
-need dpkg-buildpackage dpkg-deb dh
+need dpkg-buildpackage dpkg-deb dh skopeo python3 zip
 # The package builds its own binary, whatever $BUILD holds: one run (the
 # plain build's) is enough, the sanitizer run would only repeat it.
 if ldd "$CUSTOMS" 2>/dev/null | grep -q libasan; then
@@ -273,7 +280,8 @@ for line in lines:
     sig = "sha256=" + hmac.new(secret.encode(), rec["body"].encode(),
                                hashlib.sha256).hexdigest()
     if rec["headers"].get("x-customs-signature") != sig:
-        sys.exit("unsigned or badly signed: %r" % rec["headers"])
+        print("unsigned or badly signed: %r" % rec["headers"], file=sys.stderr)
+        sys.exit(2)
     for ev in json.loads(rec["body"])["events"]:
         if ev.get("target", {}).get("digest") in (dg, None):
             seen.add(ev["action"])
@@ -296,9 +304,13 @@ wait_hook push scan.completed
 
 # A new vulnerability DB, then ExecReload: the process lives, logs the
 # reload and sends db.updated.
-cp -r "$ROOT/tests/data/advisories/osv" "$FR/tmp/osv"
-as_user customs db import --data /var/lib/customs /tmp/osv >"$TMP/import.log" 2>&1 ||
-	fail "db import: $(tail -n 3 "$TMP/import.log")"
+(cd "$ROOT/tests/data/advisories/osv" && zip -qr "$FR/tmp/all.zip" Debian) || fail "zip"
+chroot "$FR" sh -c 'cd /tmp &&
+	runuser -u customs -- customs db import --data /var/lib/customs osv=all.zip' \
+	>"$TMP/import.log" 2>&1 || fail "db import: $(tail -n 3 "$TMP/import.log")"
+# $MAINPID is the service's binary itself (no wrapper left in between).
+[ "$(readlink "/proc/$PID/exe")" = "$(readlink -f "$FR/usr/bin/customs")" ] ||
+	fail "ExecStart's process is $(readlink "/proc/$PID/exe"), not customs"
 reload=${EXEC_RELOAD//\$MAINPID/$PID}
 # shellcheck disable=SC2086 # ExecReload's words
 if [ -x "$FR/${reload%% *}" ]; then chroot "$FR" $reload; else $reload; fi ||
