@@ -209,7 +209,8 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 CONF=$FR/etc/customs/customs.json
 jq --arg l "127.0.0.1:$PORT" --arg u "http://127.0.0.1:$(cat "$TMP/hook.port")/hook" \
 	--arg s "$SECRET" '.listen = $l | .webhook = [{name: "ops", url: $u, secret: $s}]' \
-	"$CONF" >"$CONF.new" && mv "$CONF.new" "$CONF" || fail "cannot edit $CONF"
+	"$CONF" >"$TMP/customs.json" || fail "cannot edit $CONF"
+cat "$TMP/customs.json" >"$CONF"
 REG=127.0.0.1:$PORT
 URL=http://$REG
 
@@ -315,12 +316,13 @@ reload=${EXEC_RELOAD//\$MAINPID/$PID}
 # shellcheck disable=SC2086 # ExecReload's words
 if [ -x "$FR/${reload%% *}" ]; then chroot "$FR" $reload; else $reload; fi ||
 	fail "ExecReload ($reload) failed"
-for i in $(seq 1 100); do
-	grep -q "scan: vulnerability DB .*report(s) to re-match" "$TMP/unit.log" &&
-		[ "$(grep -c 'scan: vulnerability DB' "$TMP/unit.log")" -ge 2 ] && break
+# The first such line is the start's (no DB yet), the second the reload's.
+reloaded() { [ "$(grep -c 'scan: vulnerability DB .* to re-match' "$TMP/unit.log")" -ge 2 ]; }
+for _ in $(seq 1 100); do
+	reloaded && break
 	sleep 0.1
 done
-[ "$(grep -c 'scan: vulnerability DB' "$TMP/unit.log")" -ge 2 ] ||
+reloaded ||
 	fail "no reload line after ExecReload: $(tail -n 5 "$TMP/unit.log")"
 kill -0 "$PID" 2>/dev/null || fail "ExecReload ended the service"
 wait_hook db.updated
