@@ -4,10 +4,17 @@
 # a throw-away root (dpkg -x), serve a push and a pull.  The maintainer
 # scripts are checked for what they must do; they run in a fresh Debian 12
 # root: apt-get installs the package into it and the service's user serves
-# a push and a pull from it.  The root is a minbase tarball, $DEBIAN_ROOT_TAR
-# if set, else made once with debootstrap under the build directory.
+# a push and a pull from it.  Then an operator's journey there: the
+# package's config gains a signed webhook, the installed unit's ExecStart
+# starts the service, /healthz, /readyz and /metrics answer, a skopeo push
+# brings push and scan.completed to the receiver, ExecReload reloads a new
+# DB, `customs backup` runs while serving, the state directory is lost and
+# `customs restore` brings back a store fsck finds clean, from which the
+# image pulls back byte-identical.  The root is a minbase tarball,
+# $DEBIAN_ROOT_TAR if set, else made once with debootstrap under the
+# build directory.
 . "$(dirname "$0")/lib.sh"
-need dpkg-buildpackage dpkg-deb dh
+need dpkg-buildpackage dpkg-deb dh skopeo python3 zip
 # The package builds its own binary, whatever $BUILD holds: one run (the
 # plain build's) is enough, the sanitizer run would only repeat it.
 if ldd "$CUSTOMS" 2>/dev/null | grep -q libasan; then
@@ -126,6 +133,7 @@ fresh_cleanup() {
 		wait "$PID" 2>/dev/null || true
 		PID=
 	fi
+	[ -z "${RXPID:-}" ] || kill "$RXPID" 2>/dev/null || true
 	if ! mountpoint -q "$FR/proc" || umount "$FR/proc"; then
 		rm -rf --one-file-system "$FR"
 	fi
@@ -168,4 +176,183 @@ req GET "/v2/fresh/hello/blobs/$(sha256 "$TMP/layer-hello.tar.gz")"
 expect 200
 same_file "$B" "$TMP/layer-hello.tar.gz"
 stop_server
-echo "ok: $(basename "$DEB") built, linted, installed with apt, served a push and a pull"
+
+# --- The operator's journey, on the installed package. -----------------
+# The root has no systemd running: what the unit does is done by hand,
+# from the installed unit's own lines.  ExecStart= runs as its User= and
+# Group= (chroot --userspec), with its UMask= and LimitNOFILE=; the
+# sandboxing (ProtectSystem=, PrivateTmp=, ...) and Restart= are not
+# applied, StateDirectory= is postinst's /var/lib/customs.  ExecReload=
+# runs with $MAINPID replaced, in the root if its binary is there, else
+# beside it (one PID namespace).
+UNIT=$FR/lib/systemd/system/customs.service
+unit_key() { sed -n "s/^$1=//p" "$UNIT" | tail -n 1; }
+EXEC_START=$(unit_key ExecStart | sed 's/^[-@+!:]*//')
+EXEC_RELOAD=$(unit_key ExecReload | sed 's/^[-@+!:]*//')
+U_USER=$(unit_key User)
+U_GROUP=$(unit_key Group)
+[ -n "$EXEC_START" ] && [ -n "$EXEC_RELOAD" ] || fail "the unit lacks ExecStart or ExecReload"
+[ -n "$U_USER" ] || fail "the unit names no User= (DynamicUser= cannot apply in a chroot)"
+case "$EXEC_START" in *'$'* | *'"'* | *"'"*) fail "ExecStart needs systemd's expansion: $EXEC_START" ;; esac
+
+# The webhook receiver, on loopback beside the root.
+SECRET=ops-s3cret
+python3 "$ROOT/tests/integration/webhook_rx.py" "$TMP/hook.jsonl" \
+	"$TMP/hook.port" 2>"$TMP/rx.log" &
+RXPID=$!
+timeout 10 sh -c 'until [ -s "$1" ]; do sleep 0.05; done' sh "$TMP/hook.port" ||
+	fail "the webhook receiver did not start"
+
+# The operator edits the package's config: a webhook with a secret, and
+# (the test's only other change) a free port instead of 5000.
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+CONF=$FR/etc/customs/customs.json
+jq --arg l "127.0.0.1:$PORT" --arg u "http://127.0.0.1:$(cat "$TMP/hook.port")/hook" \
+	--arg s "$SECRET" '.listen = $l | .webhook = [{name: "ops", url: $u, secret: $s}]' \
+	"$CONF" >"$TMP/customs.json" || fail "cannot edit $CONF"
+cat "$TMP/customs.json" >"$CONF"
+REG=127.0.0.1:$PORT
+URL=http://$REG
+
+# unit_start: ExecStart as the unit runs it; sets PID; waits for /healthz.
+unit_start() {
+	local i
+
+	# shellcheck disable=SC2086 # ExecStart's words, as systemd splits them
+	(
+		ulimit -n "$(unit_key LimitNOFILE)" 2>/dev/null || true
+		umask "$(unit_key UMask)"
+		exec chroot --userspec="$U_USER:${U_GROUP:-$U_USER}" "$FR" \
+			env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin $EXEC_START
+	) >>"$TMP/unit.log" 2>&1 &
+	PID=$!
+	for i in $(seq 1 200); do
+		kill -0 "$PID" 2>/dev/null ||
+			fail "ExecStart exited: $(tail -n 5 "$TMP/unit.log")"
+		curl -sf -o /dev/null "$URL/healthz" && return 0
+		sleep 0.05
+	done
+	fail "ExecStart: no /healthz after 10 s: $(tail -n 5 "$TMP/unit.log")"
+}
+# as_user CMD...: what the README has operators run: runuser -u customs.
+as_user() { chroot "$FR" runuser -u "$U_USER" -- "$@"; }
+
+unit_start
+for p in /healthz /readyz; do
+	req GET "$p"
+	expect 200
+done
+req GET /metrics
+expect 200
+grep -q '^customs_http_requests_total{' "$B" || fail "/metrics: $(head -c 300 "$B")"
+# Parsed with prometheus_client: in the root if it has it, else here.
+if chroot "$FR" python3 -c 'import prometheus_client' 2>/dev/null; then
+	cp "$B" "$FR/root/metrics.txt"
+	chroot "$FR" python3 -c 'import sys
+from prometheus_client.parser import text_string_to_metric_families as p
+list(p(open("/root/metrics.txt").read()))' || fail "/metrics does not parse"
+elif /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null; then
+	/usr/bin/python3 -c 'import sys
+from prometheus_client.parser import text_string_to_metric_families as p
+assert len(list(p(open(sys.argv[1]).read()))) > 10' "$B" ||
+		fail "/metrics does not parse"
+else
+	echo "python3-prometheus-client is not installed: /metrics not parsed"
+fi
+
+# skopeo pushes an image: a signed push event and scan.completed arrive.
+skopeo_setup
+dg=$(sha256 "$(oci_layout "$TMP/lay" hello)")
+"${SK[@]}" copy -q --dest-tls-verify=false "oci:$TMP/lay:hello" \
+	"docker://$REG/ops/hello:v1" >"$TMP/skopeo.log" 2>&1 ||
+	fail "skopeo push: $(cat "$TMP/skopeo.log")"
+# hook_has ACTION...: every ACTION arrived for $dg, each request signed.
+hook_has() {
+	python3 - "$TMP/hook.jsonl" "$SECRET" "$dg" "$@" <<'PY'
+import hashlib, hmac, json, sys
+path, secret, dg, want = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+seen = set()
+try:
+    lines = open(path).readlines()
+except FileNotFoundError:
+    lines = []
+for line in lines:
+    rec = json.loads(line)
+    sig = "sha256=" + hmac.new(secret.encode(), rec["body"].encode(),
+                               hashlib.sha256).hexdigest()
+    if rec["headers"].get("x-customs-signature") != sig:
+        print("unsigned or badly signed: %r" % rec["headers"], file=sys.stderr)
+        sys.exit(2)
+    for ev in json.loads(rec["body"])["events"]:
+        if ev.get("target", {}).get("digest") in (dg, None):
+            seen.add(ev["action"])
+sys.exit(0 if set(want) <= seen else 1)
+PY
+}
+wait_hook() {
+	local i rc
+
+	for i in $(seq 1 300); do
+		rc=0
+		hook_has "$@" || rc=$?
+		[ "$rc" = 0 ] && return 0
+		[ "$rc" = 1 ] || fail "webhook: bad delivery"
+		sleep 0.1
+	done
+	fail "webhook: no $* for $dg after 30 s: $(tail -c 600 "$TMP/hook.jsonl" 2>/dev/null)"
+}
+wait_hook push scan.completed
+
+# A new vulnerability DB, then ExecReload: the process lives, logs the
+# reload and sends db.updated.
+(cd "$ROOT/tests/data/advisories/osv" && zip -qr "$FR/tmp/all.zip" Debian) || fail "zip"
+chroot "$FR" sh -c 'cd /tmp &&
+	runuser -u customs -- customs db import --data /var/lib/customs osv=all.zip' \
+	>"$TMP/import.log" 2>&1 || fail "db import: $(tail -n 3 "$TMP/import.log")"
+# $MAINPID is the service's binary itself (no wrapper left in between).
+[ "$(readlink "/proc/$PID/exe")" = "$(readlink -f "$FR/usr/bin/customs")" ] ||
+	fail "ExecStart's process is $(readlink "/proc/$PID/exe"), not customs"
+reload=${EXEC_RELOAD//\$MAINPID/$PID}
+# shellcheck disable=SC2086 # ExecReload's words
+if [ -x "$FR/${reload%% *}" ]; then chroot "$FR" $reload; else $reload; fi ||
+	fail "ExecReload ($reload) failed"
+# The first such line is the start's (no DB yet), the second the reload's.
+reloaded() { [ "$(grep -c 'scan: vulnerability DB .* to re-match' "$TMP/unit.log")" -ge 2 ]; }
+for _ in $(seq 1 100); do
+	reloaded && break
+	sleep 0.1
+done
+reloaded ||
+	fail "no reload line after ExecReload: $(tail -n 5 "$TMP/unit.log")"
+kill -0 "$PID" 2>/dev/null || fail "ExecReload ended the service"
+wait_hook db.updated
+
+# A backup while serving, as the service's user, into a directory of its.
+chroot "$FR" install -d -o "$U_USER" -m 700 /var/backups/customs
+as_user customs backup --data /var/lib/customs /var/backups/customs/b1 \
+	>"$TMP/backup.log" 2>&1 || fail "backup: $(cat "$TMP/backup.log")"
+stop_server
+# The state directory is lost; StateDirectory= would make it again empty.
+rm -rf --one-file-system "$FR/var/lib/customs"
+chroot "$FR" install -d -o "$U_USER" -g "${U_GROUP:-$U_USER}" \
+	-m "$(unit_key StateDirectoryMode)" /var/lib/customs
+as_user customs restore --data /var/lib/customs /var/backups/customs/b1 \
+	>"$TMP/restore.log" 2>&1 || fail "restore: $(cat "$TMP/restore.log")"
+as_user customs fsck --strict --data /var/lib/customs >"$TMP/fsck.log" 2>&1 ||
+	fail "fsck of the restored store: $(cat "$TMP/fsck.log")"
+grep -q "clean$" "$TMP/fsck.log" || fail "fsck: $(cat "$TMP/fsck.log")"
+unit_start
+req GET /readyz
+expect 200
+"${SK[@]}" copy -q --src-tls-verify=false "docker://$REG/ops/hello:v1" \
+	"dir:$TMP/pulled" >"$TMP/skopeo.log" 2>&1 ||
+	fail "skopeo pull after restore: $(cat "$TMP/skopeo.log")"
+[ "$(sha256 "$TMP/pulled/manifest.json")" = "$dg" ] || fail "the manifest pulled back differs"
+for f in "$TMP"/lay/blobs/sha256/*; do
+	h=$(basename "$f")
+	[ "sha256:$h" = "$dg" ] || same_file "$f" "$TMP/pulled/$h"
+done
+stop_server
+echo "ok: $(basename "$DEB") built, linted, installed with apt; as the unit" \
+	"runs it: health, metrics, signed push and scan.completed webhooks," \
+	"reload, backup, restore, pull back byte-identical, fsck clean"

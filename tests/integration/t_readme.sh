@@ -48,7 +48,6 @@ declare -A ALLOWED=(
 	["systemctl edit customs"]="needs systemd as PID 1 and an editor"
 	["journalctl -u customs -f"]="needs systemd as PID 1"
 	["runuser -u customs -- customs db update --data /var/lib/customs"]="needs the package's user and the internet"
-	["runuser -u customs -- customs db import --data /var/lib/customs osv=all.zip"]="needs the package's user (db import is run below)"
 	["customs db update"]="downloads the public feeds (the same with --source is run below)"
 	["curl -s http://127.0.0.1:5000/metrics | grep customs_http_requests_total"]="the Metrics section's own; t_metrics reads /metrics"
 )
