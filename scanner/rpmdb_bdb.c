@@ -1,10 +1,12 @@
 /* rpmdb_bdb.c: the rpm database in its BerkeleyDB form (var/lib/rpm/Packages:
  * RHEL/CentOS 7 and 8, SLES 12, Amazon Linux 2, Fedora before 33).
  *
- * Read by hand rather than with libdb, against the house rule of
- * preferring a library: libdb trusts its files (a crafted database is
- * memory corruption inside the scanner) and wants a writable environment,
- * and the database is a plain hash table we only need to list.
+ * Read by hand, an exception to preferring a library: libdb trusts its
+ * files (a crafted database is memory corruption inside the scanner) and
+ * wants a writable environment; Debian 12's librpm9 (4.18) links no libdb,
+ * its read-only bdb_ro backend needs a database directory on disk and
+ * rpm's macro and Lua machinery, and it is built without ndb.  The file
+ * is a plain hash table we only need to list.
  *
  * Layout (all integers in the file's byte order, which the meta page's
  * magic tells): page 0 is the hash meta page (magic 0x061561 at 12, page

@@ -1,8 +1,8 @@
 /* rpmdb_ndb.c: the rpm database in its NDB form (Packages.db: SUSE and
  * openSUSE 15, rpm's "ndb" backend).
  *
- * Read by hand: no Debian library reads it (Debian's rpm is built without
- * the ndb backend), and the format is two small tables.  All integers are
+ * Read by hand (see rpmdb_bdb.c): no Debian library reads it, Debian's
+ * librpm being built without the ndb backend; the format is two tables.  All integers are
  * little-endian u32.  Bytes 0..31 are the header: 'RpmP', version 0,
  * generation, slot_npages, next_pkgidx.  The rest of the first
  * slot_npages 4096-byte pages are 16-byte slots: 'Slot', pkgidx (0: free),
