@@ -1,0 +1,100 @@
+#!/bin/bash
+# t_scan_distros.sh: images of rpm distributions whose package database is
+# BerkeleyDB (RHEL/CentOS 7-8, SLES 12, Fedora < 33) or NDB (SLES 15),
+# built here from the real databases in tests/data/rpmdb, scanned with
+# `customs scan` against a DB imported from real distribution OSV records
+# (tests/data/osv-distros).  Checks the packages found (count, epochs),
+# the findings an AlmaLinux 8 image gets from AlmaLinux's records, and
+# that the same packages on RHEL or Rocky get none of them.
+# Exit 0 pass, 1 fail, 77 skip.
+. "$(dirname "$0")/lib.sh"
+set +e # the checks below read exit statuses
+need tar xz
+FX=$ROOT/tests/data
+. "$FX/images/mklayout.sh"
+T=$TMP/w
+mkdir -p "$T"
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+O=$FX/osv-distros
+"$CUSTOMS" db import --db "$T/vuln.db" "$O/AlmaLinux" "$O/RedHat" \
+	"$O/RockyLinux" "$O/SUSE" "$O/Chainguard-Wolfi" "$O/Mageia" \
+	>"$T/import.log" 2>&1 || { cat "$T/import.log"; bad "db import"; }
+
+# stage NAME DB FILE OS-RELEASE: a one-layer image NAME holding FILE (the
+# decompressed DB) and etc/os-release.
+L=$T/layout
+stage() {
+	local d=$T/s/$1
+	mkdir -p "$d/etc" "$d/$(dirname "$3")"
+	xz -dc "$FX/rpmdb/$2" >"$d/$3" || bad "$1: xz"
+	printf '%s\n' "$4" >"$d/etc/os-release"
+	oci_image "$L" "$1" "$d" >/dev/null
+}
+BDB=var/lib/rpm/Packages
+UBI8=bdb/rhel-8.0-ubi8-minimal.Packages.xz
+stage almalinux-8 $UBI8 $BDB 'ID="almalinux"
+VERSION_ID="8.9"
+PRETTY_NAME="AlmaLinux 8.9 (Midnight Oncilla)"'
+stage rhel-8.0 $UBI8 $BDB 'ID="rhel"
+VERSION_ID="8.0"
+PRETTY_NAME="Red Hat Enterprise Linux 8.0 (Ootpa)"'
+stage rocky-8 $UBI8 $BDB 'ID="rocky"
+VERSION_ID="8.9"
+PRETTY_NAME="Rocky Linux 8.9 (Green Obsidian)"'
+stage sles-12-sp4 bdb/sles-12-sp4.Packages.xz $BDB 'ID="sles"
+VERSION_ID="12.4"
+PRETTY_NAME="SUSE Linux Enterprise Server 12 SP4"'
+stage sles-15.3 ndb/sle15-bci-minimal-15.3-2023.Packages.db.xz \
+	var/lib/rpm/Packages.db 'ID="sles"
+VERSION_ID="15.3"
+PRETTY_NAME="SUSE Linux Enterprise Server 15 SP3"'
+stage fedora-26 bdb/fedora-modular-26.Packages.xz $BDB \
+	"$(cat "$FX/rpmdb/bdb/fedora-modular-26.os-release")"
+stage centos-8 bdb/centos-8-dive.Packages.xz $BDB 'ID="centos"
+VERSION_ID="8"'
+stage ubi-7 bdb/ubi-7-tzdata.Packages.xz $BDB 'ID="rhel"
+VERSION_ID="7.9"'
+stage fedora-32 bdb/fedora-32-hello-epoch.Packages.xz $BDB 'ID=fedora
+VERSION_ID=32'
+
+# image packages findings: the counts, and no "not analysed" note.
+check() {
+	local j=$T/$1.json n v
+	"$CUSTOMS" scan --db "$T/vuln.db" "$L:$1" >"$j" ||
+		{ bad "$1: scan exit $?"; return; }
+	n=$(jq '.packages | length' "$j")
+	v=$(jq '.vulnerabilities | length' "$j")
+	[ "$n" = "$2" ] || bad "$1: $n packages, want $2"
+	[ "$v" = "$3" ] || bad "$1: $v findings, want $3"
+	jq -e '.notes | length == 0' "$j" >/dev/null ||
+		bad "$1: notes $(jq -c .notes "$j")"
+	echo "image $1: $n packages, $v findings"
+}
+check almalinux-8 99 8
+check rhel-8.0 99 0
+check rocky-8 99 0
+check sles-12-sp4 106 0
+check sles-15.3 36 0
+check fedora-26 113 0
+check centos-8 1 0
+check ubi-7 1 0
+check fedora-32 1 0
+
+# AlmaLinux 8: exactly the (advisory, package) pairs librpm's comparison
+# says are affected (the fixture's answer key), with rpm purls.
+jq -r '.vulnerabilities[] | "\(.id)\t\(.package.name)"' \
+	"$T/almalinux-8.json" | sort >"$T/got"
+awk -F'\t' 'NR > 1 && $7 == "yes" { print $1 "\t" $3 }' \
+	"$O/AlmaLinux-vs-rhel-8.0-ubi8-minimal.tsv" | sort >"$T/want"
+cmp -s "$T/got" "$T/want" || bad "almalinux-8 findings: $(diff "$T/want" "$T/got")"
+jq -e '.vulnerabilities[] | select(.package.name == "openssl-libs") |
+	.package.version == "1:1.1.1-8.el8" and
+	(.package.purl | startswith("pkg:rpm/almalinux/openssl-libs@1.1.1-8.el8?epoch=1"))' \
+	"$T/almalinux-8.json" >/dev/null || bad "openssl-libs finding"
+# An epoch read from BerkeleyDB reaches the version.
+jq -e '.packages[0].name == "hello" and (.packages[0].version | startswith("1:"))' \
+	"$T/fedora-32.json" >/dev/null || bad "fedora-32: epoch lost"
+
+exit $fail
