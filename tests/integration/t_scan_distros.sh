@@ -5,7 +5,9 @@
 # `customs scan` against a DB imported from real distribution OSV records
 # (tests/data/osv-distros).  Checks the packages found (count, epochs),
 # the findings an AlmaLinux 8 image gets from AlmaLinux's records, and
-# that the same packages on RHEL or Rocky get none of them.
+# that the same packages on RHEL or Rocky get none of them; and apk images
+# of Wolfi and Chainguard OS matched against their own records, not
+# Alpine's.
 # Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib.sh"
 set +e # the checks below read exit statuses
@@ -59,6 +61,43 @@ VERSION_ID="7.9"'
 stage fedora-32 bdb/fedora-32-hello-epoch.Packages.xz $BDB 'ID=fedora
 VERSION_ID=32'
 
+# apk images: Wolfi and Chainguard OS get their own ecosystems; the same
+# packages on Alpine match neither.  nri-memcached-compat is a subpackage
+# (origin nri-memcached); haproxy-3.0 is named by Wolfi entries only.
+apk_stage() {
+	local d=$T/s/$1
+	mkdir -p "$d/etc" "$d/lib/apk/db"
+	printf '%s\n' "$2" >"$d/etc/os-release"
+	cat >"$d/lib/apk/db/installed" <<'EOT'
+P:nri-memcached-compat
+V:2.5.7-r0
+A:x86_64
+o:nri-memcached
+
+P:haproxy-3.0
+V:3.0.9-r1
+A:x86_64
+o:haproxy-3.0
+
+P:syncthing
+V:2.0.14-r1
+A:x86_64
+o:syncthing
+
+EOT
+	oci_image "$L" "$1" "$d" >/dev/null
+}
+apk_stage wolfi 'ID=wolfi
+NAME="Wolfi"
+PRETTY_NAME="Wolfi"
+VERSION_ID=20230201'
+apk_stage chainguard 'ID=chainguard
+NAME="Chainguard"
+PRETTY_NAME="Chainguard"
+VERSION_ID=20230214'
+apk_stage alpine 'ID=alpine
+VERSION_ID=3.20.3'
+
 # image packages findings: the counts, and no "not analysed" note.
 check() {
 	local j=$T/$1.json n v
@@ -81,6 +120,9 @@ check fedora-26 113 0
 check centos-8 1 0
 check ubi-7 1 0
 check fedora-32 1 0
+check wolfi 3 2
+check chainguard 3 1
+check alpine 3 0
 
 # AlmaLinux 8: exactly the (advisory, package) pairs librpm's comparison
 # says are affected (the fixture's answer key), with rpm purls.
@@ -96,5 +138,24 @@ jq -e '.vulnerabilities[] | select(.package.name == "openssl-libs") |
 # An epoch read from BerkeleyDB reaches the version.
 jq -e '.packages[0].name == "hello" and (.packages[0].version | startswith("1:"))' \
 	"$T/fedora-32.json" >/dev/null || bad "fedora-32: epoch lost"
+
+# Wolfi: CGA-2c2h (nri-memcached-compat < 2.5.7-r1) and CGA-224q
+# (haproxy-3.0 < 3.0.10-r0); syncthing is at its fix.  Chainguard: only
+# CGA-2c2h, whose Chainguard entries name nri-memcached-compat too.
+w=$(jq -r '[.vulnerabilities[] | "\(.id):\(.package.name)"] | sort | join(" ")' \
+	"$T/wolfi.json")
+[ "$w" = "CGA-224q-ccj5-2p53:haproxy-3.0 CGA-2c2h-8fj5-55vx:nri-memcached-compat" ] ||
+	bad "wolfi findings: $w"
+c=$(jq -r '[.vulnerabilities[] | "\(.id):\(.package.name)"] | sort | join(" ")' \
+	"$T/chainguard.json")
+[ "$c" = "CGA-2c2h-8fj5-55vx:nri-memcached-compat" ] ||
+	bad "chainguard findings: $c"
+jq -e '.packages[0].ecosystem == "Wolfi" and
+	(.packages[0].purl | startswith("pkg:apk/wolfi/"))' "$T/wolfi.json" \
+	>/dev/null || bad "wolfi: ecosystem or purl $(jq -c '.packages[0]' "$T/wolfi.json")"
+# The vendor's severity: CGA-224q carries a CVSS 3.1 vector (9.1).
+jq -e '.vulnerabilities[] | select(.id == "CGA-224q-ccj5-2p53") |
+	.severity == "critical" and .severity_source == "advisory"' "$T/wolfi.json" >/dev/null ||
+	bad "CGA-224q severity: $(jq -c '.vulnerabilities[] | [.id, .severity, .severity_source]' "$T/wolfi.json")"
 
 exit $fail
