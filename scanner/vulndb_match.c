@@ -70,6 +70,11 @@ static void match_os_release(const struct scan_os *os,
 
 	if (!src)
 		return;
+	/* PRETTY_NAME "SUSE Linux Enterprise Server 12 SP1" is release
+	 * "Linux Enterprise Server 12 SP1" of OSV's "SUSE" ecosystem. */
+	if (osv->part < 0 && !strncmp(src, osv->eco, strlen(osv->eco)) &&
+	    src[strlen(osv->eco)] == ' ')
+		src += strlen(osv->eco) + 1;
 	if (osv->part > 0) {
 		match_release_part(src, osv->part, part, sizeof(part));
 		src = part;

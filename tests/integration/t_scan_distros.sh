@@ -11,7 +11,7 @@
 # Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib.sh"
 set +e # the checks below read exit statuses
-need tar xz
+need tar xz python3
 FX=$ROOT/tests/data
 . "$FX/images/mklayout.sh"
 T=$TMP/w
@@ -60,6 +60,44 @@ stage ubi-7 bdb/ubi-7-tzdata.Packages.xz $BDB 'ID="rhel"
 VERSION_ID="7.9"'
 stage fedora-32 bdb/fedora-32-hello-epoch.Packages.xz $BDB 'ID=fedora
 VERSION_ID=32'
+
+# rpm_stage NAME OS-RELEASE NAME-VERSION-RELEASE...: an image whose
+# rpmdb.sqlite holds one header blob (NAME, VERSION, RELEASE, ARCH) per
+# package, for advisories that name no package of the real databases.
+rpm_stage() {
+	local name=$1 d=$T/s/$1
+	mkdir -p "$d/etc" "$d/var/lib/rpm"
+	printf '%s\n' "$2" >"$d/etc/os-release"
+	shift 2
+	python3 - "$d/var/lib/rpm/rpmdb.sqlite" "$@" <<'EOT'
+import sqlite3, struct, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT,"
+           " blob BLOB NOT NULL)")
+for nvr in sys.argv[2:]:
+    n, v, r = nvr.rsplit("-", 2)
+    ent, data = b"", b""
+    for tag, val in ((1000, n), (1001, v), (1002, r), (1022, "x86_64")):
+        ent += struct.pack(">IIII", tag, 6, len(data), 1)
+        data += val.encode() + b"\0"
+    db.execute("INSERT INTO Packages (blob) VALUES (?)",
+               (struct.pack(">II", 4, len(data)) + ent + data,))
+db.commit()
+EOT
+	oci_image "$L" "$name" "$d" >/dev/null
+}
+rpm_stage rocky-9 'ID="rocky"
+VERSION_ID="9.1"' bcel-6.4.1-9.el9 curl-7.76.1-19.el9
+rpm_stage alma-9 'ID="almalinux"
+VERSION_ID="9.1"' bcel-6.4.1-9.el9
+rpm_stage mageia-9 'ID=mageia
+VERSION_ID=9' microcode-0.20240910-1.mga9.nonfree
+rpm_stage sles-12 'ID="sles"
+VERSION_ID="12"
+PRETTY_NAME="SUSE Linux Enterprise Server 12"' libqt4-4.8.6-6.1
+rpm_stage sles-12-sp2 'ID="sles"
+VERSION_ID="12.2"
+PRETTY_NAME="SUSE Linux Enterprise Server 12 SP2"' libqt4-4.8.6-6.1
 
 # apk images: Wolfi and Chainguard OS get their own ecosystems; the same
 # packages on Alpine match neither.  nri-memcached-compat is a subpackage
@@ -123,6 +161,11 @@ check fedora-32 1 0
 check wolfi 3 2
 check chainguard 3 1
 check alpine 3 0
+check rocky-9 2 1
+check alma-9 1 0
+check mageia-9 1 1
+check sles-12 1 1
+check sles-12-sp2 1 0
 
 # AlmaLinux 8: exactly the (advisory, package) pairs librpm's comparison
 # says are affected (the fixture's answer key), with rpm purls.
@@ -153,6 +196,10 @@ c=$(jq -r '[.vulnerabilities[] | "\(.id):\(.package.name)"] | sort | join(" ")' 
 jq -e '.packages[0].ecosystem == "Wolfi" and
 	(.packages[0].purl | startswith("pkg:apk/wolfi/"))' "$T/wolfi.json" \
 	>/dev/null || bad "wolfi: ecosystem or purl $(jq -c '.packages[0]' "$T/wolfi.json")"
+for x in rocky-9:RLSA-2023:0005 mageia-9:MGASA-2025-0124 sles-12:SUSE-SU-403; do
+	jq -e --arg id "${x#*:}" '.vulnerabilities[0].id == $id' \
+		"$T/${x%%:*}.json" >/dev/null || bad "${x%%:*}: not ${x#*:}"
+done
 # The vendor's severity: CGA-224q carries a CVSS 3.1 vector (9.1).
 jq -e '.vulnerabilities[] | select(.id == "CGA-224q-ccj5-2p53") |
 	.severity == "critical" and .severity_source == "advisory"' "$T/wolfi.json" >/dev/null ||
