@@ -28,6 +28,16 @@ copy osv $(find tests/data/advisories -name '*.json')
 copy tracker $(find tests/data/debian-tracker -name '*.json')
 copy nvd tests/data/feeds/nvd/records/*.json tests/data/feeds/nvd/*.json.gz
 
+# rpmdb: the small BerkeleyDB and NDB databases, decompressed.
+mkdir -p "$out/rpmdb"
+for f in tests/data/rpmdb/bdb/centos-8-dive.Packages.xz \
+	tests/data/rpmdb/bdb/fedora-32-hello-epoch.Packages.xz \
+	tests/data/rpmdb/bdb/rhel-8.8-libuuid.Packages.xz \
+	tests/data/rpmdb/ndb/sle15-bci-minimal-15.3-2021.Packages.db.xz; do
+	command -v xz >/dev/null &&
+		xz -dc "$f" >"$out/rpmdb/$(basename "$f" .xz)" || true
+done
+
 # rpm: the package headers of the rpmdb fixture, one blob per seed.
 db=tests/data/images/rpm-cbl-mariner-2.0/var/lib/rpm/rpmdb.sqlite.xz
 if [ -f "$db" ] && command -v sqlite3 >/dev/null && command -v xz >/dev/null

@@ -78,10 +78,10 @@ bool det_want_file(const char *path, unsigned mode, struct det_want *w)
 		det_set(w, DET_RPM_SQLITE, DET_MAX_RPMDB, false, true);
 	else if (!strcmp(path, "var/lib/rpm/Packages") ||
 		 !strcmp(path, "usr/lib/sysimage/rpm/Packages"))
-		det_set(w, DET_RPM_BDB, 0, false, false);
+		det_set(w, DET_RPM_BDB, DET_MAX_RPMDB, false, true);
 	else if (!strcmp(path, "var/lib/rpm/Packages.db") ||
 		 !strcmp(path, "usr/lib/sysimage/rpm/Packages.db"))
-		det_set(w, DET_RPM_NDB, 0, false, false);
+		det_set(w, DET_RPM_NDB, DET_MAX_RPMDB, false, true);
 	else if ((!strcmp(base, "METADATA") &&
 		  det_ends(path, ".dist-info/METADATA")) ||
 		 (!strcmp(base, "PKG-INFO") &&
@@ -174,15 +174,10 @@ void det_run(enum det_kind kind, const struct det_file *f, struct det_out *out)
 		det_rpm_sqlite(f, out);
 		break;
 	case DET_RPM_BDB:
-		inv_add_note(
-			&out->inv,
-			"%s: rpm database in BerkeleyDB format not analysed",
-			f->path);
+		det_rpm_bdb(f, out);
 		break;
 	case DET_RPM_NDB:
-		inv_add_note(&out->inv,
-			     "%s: rpm database in NDB format not analysed",
-			     f->path);
+		det_rpm_ndb(f, out);
 		break;
 	case DET_PYTHON:
 		det_python(f, out);

@@ -25,8 +25,8 @@ enum det_kind {
 	DET_DPKG_D,	    /* var/lib/dpkg/status.d/<pkg> (distroless) */
 	DET_APK,	    /* lib/apk/db/installed */
 	DET_RPM_SQLITE,	    /* rpmdb.sqlite */
-	DET_RPM_BDB,	    /* Packages (BerkeleyDB): noted, not read */
-	DET_RPM_NDB,	    /* Packages.db (NDB): noted, not read */
+	DET_RPM_BDB,	    /* Packages (BerkeleyDB hash) */
+	DET_RPM_NDB,	    /* Packages.db (NDB, SUSE) */
 	DET_PYTHON,	    /* *.dist-info/METADATA, *.egg-info[/PKG-INFO] */
 	DET_NPM_LOCK, /* package-lock.json, node_modules/.package-lock.json */
 	DET_NPM_PKG,  /* node_modules/<name>/package.json */
@@ -97,6 +97,43 @@ void det_run(enum det_kind kind, const struct det_file *f, struct det_out *out);
 void det_dpkg(const struct det_file *f, bool status_d, struct det_out *out);
 void det_apk(const struct det_file *f, struct det_out *out);
 void det_rpm_sqlite(const struct det_file *f, struct det_out *out);
+void det_rpm_bdb(const struct det_file *f, struct det_out *out);
+void det_rpm_ndb(const struct det_file *f, struct det_out *out);
+
+/* An rpm header blob (the same in all three databases), the tags we use.
+ * rpm_hdr_parse() returns 0, or -1 when the blob is malformed; either
+ * way h is then released with rpm_hdr_release(). */
+struct rpm_hdr {
+	char *name, *version, *release, *arch, *srpm;
+	long epoch; /* -1: none */
+};
+int rpm_hdr_parse(const void *blob, size_t len, struct rpm_hdr *h);
+void rpm_hdr_release(struct rpm_hdr *h);
+
+/* One header blob: adds its package to out unless it is malformed or an
+ * imported gpg-pubkey. */
+enum rpm_blob_kind { RPM_BLOB_PKG, RPM_BLOB_KEY, RPM_BLOB_BAD };
+enum rpm_blob_kind det_rpm_blob(const struct det_file *f, const void *blob,
+				size_t len, struct det_out *out);
+/* Largest header blob any rpm database reader accepts. */
+#define DET_MAX_RPM_BLOB (64u << 20)
+
+/* The header blobs of a BerkeleyDB or NDB rpm database f, in file order:
+ * fn gets each one (return false to stop).  Returns 0; or -1 with why
+ * set to "not analysed: ..." (not such a database) or "read stopped
+ * early: ..." (malformed past some point, the deadline of f->meter) and
+ * *stopped true in the second case.  bad counts values that were not
+ * header blobs at all. */
+typedef bool (*rpmdb_blob_fn)(void *arg, const void *blob, size_t len);
+struct rpmdb_walk {
+	rpmdb_blob_fn fn;
+	void *arg;
+	size_t bad;
+	bool stopped;
+	char why[192];
+};
+int rpmdb_bdb_walk(const struct det_file *f, struct rpmdb_walk *w);
+int rpmdb_ndb_walk(const struct det_file *f, struct rpmdb_walk *w);
 void det_python(const struct det_file *f, struct det_out *out);
 void det_npm_lock(const struct det_file *f, struct det_out *out);
 void det_npm_pkg(const struct det_file *f, struct det_out *out);

@@ -35,11 +35,6 @@ enum { RPM_INT32 = 4, RPM_STRING = 6, RPM_I18NSTRING = 9 };
 #define RPM_MAX_INDEX 0xffff
 #define RPM_MAX_DATA  0x0fffffff
 
-struct rpm_hdr {
-	char *name, *version, *release, *arch, *srpm;
-	long epoch; /* -1: none */
-};
-
 static uint32_t rpm_be32(const unsigned char *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
@@ -58,10 +53,9 @@ static char *rpm_string(const unsigned char *data, uint32_t dl, uint32_t off)
 	return xstrdup((const char *)data + off);
 }
 
-/* Returns 0, or -1 when the blob is malformed. */
-static int rpm_parse(const unsigned char *blob, size_t len, struct rpm_hdr *h)
+int rpm_hdr_parse(const void *bytes, size_t len, struct rpm_hdr *h)
 {
-	const unsigned char *ent, *data;
+	const unsigned char *blob = bytes, *ent, *data;
 	uint32_t il, dl;
 
 	memset(h, 0, sizeof(*h));
@@ -110,7 +104,7 @@ static int rpm_parse(const unsigned char *blob, size_t len, struct rpm_hdr *h)
 	return h->name && h->version && h->release ? 0 : -1;
 }
 
-static void rpm_hdr_release(struct rpm_hdr *h)
+void rpm_hdr_release(struct rpm_hdr *h)
 {
 	free(h->name);
 	free(h->version);
@@ -183,6 +177,22 @@ static void rpm_emit(const struct det_file *f, const struct rpm_hdr *h,
 	free(p.src_version);
 	free(sname);
 	free(sver);
+}
+
+enum rpm_blob_kind det_rpm_blob(const struct det_file *f, const void *blob,
+				size_t len, struct det_out *out)
+{
+	enum rpm_blob_kind k = RPM_BLOB_PKG;
+	struct rpm_hdr h = {.epoch = -1};
+
+	if (!blob || !len || rpm_hdr_parse(blob, len, &h))
+		k = RPM_BLOB_BAD;
+	else if (!strcmp(h.name, "gpg-pubkey"))
+		k = RPM_BLOB_KEY; /* imported keys, not software */
+	else
+		rpm_emit(f, &h, out);
+	rpm_hdr_release(&h);
+	return k;
 }
 
 /* What an image-supplied database may cost: the sqlite limits below, a
@@ -325,9 +335,8 @@ void det_rpm_sqlite(const struct det_file *f, struct det_out *out)
 	struct rpm_ctx ctx = {.f = f};
 	sqlite3_stmt *st = NULL;
 	sqlite3 *db = NULL;
-	size_t bad = 0, gpg = 0;
+	size_t bad = 0;
 	const char *why;
-	struct rpm_hdr h;
 	int rc;
 
 	if (rpm_open(f, &ctx, &db)) {
@@ -354,15 +363,9 @@ void det_rpm_sqlite(const struct det_file *f, struct det_out *out)
 		const void *blob = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
 
-		if (!blob || n <= 0 || rpm_parse(blob, (size_t)n, &h)) {
+		if (det_rpm_blob(f, blob, n > 0 ? (size_t)n : 0, out) ==
+		    RPM_BLOB_BAD)
 			bad++;
-		} else if (!strcmp(h.name, "gpg-pubkey")) {
-			gpg++; /* imported keys, not software */
-		} else {
-			rpm_emit(f, &h, out);
-		}
-		if (blob && n > 0)
-			rpm_hdr_release(&h);
 	}
 	if (out->full) {
 		; /* the packages budget: the walk records it */
@@ -397,4 +400,43 @@ stopped:
 out:
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+}
+
+struct rpmdb_emit {
+	const struct det_file *f;
+	struct det_out *out;
+	size_t bad;
+};
+
+static bool rpmdb_emit_blob(void *arg, const void *blob, size_t len)
+{
+	struct rpmdb_emit *e = arg;
+
+	if (det_rpm_blob(e->f, blob, len, e->out) == RPM_BLOB_BAD)
+		e->bad++;
+	return !e->out->full;
+}
+
+/* The BerkeleyDB and NDB detectors: walk, emit, note what went wrong. */
+static void rpmdb_run(const struct det_file *f, struct det_out *out,
+		      int (*walk)(const struct det_file *, struct rpmdb_walk *))
+{
+	struct rpmdb_emit e = {.f = f, .out = out};
+	struct rpmdb_walk w = {.fn = rpmdb_emit_blob, .arg = &e};
+
+	if (walk(f, &w))
+		inv_add_note(&out->inv, "%s: %s", f->path, w.why);
+	if (e.bad + w.bad)
+		inv_add_note(&out->inv, "%s: %zu malformed rpm headers skipped",
+			     f->path, e.bad + w.bad);
+}
+
+void det_rpm_bdb(const struct det_file *f, struct det_out *out)
+{
+	rpmdb_run(f, out, rpmdb_bdb_walk);
+}
+
+void det_rpm_ndb(const struct det_file *f, struct det_out *out)
+{
+	rpmdb_run(f, out, rpmdb_ndb_walk);
 }

@@ -43,6 +43,15 @@ static const struct eco_info ecos[ECO_COUNT] = {
 	[ECO_CRATES] = {"crates.io", ver_cmp_semver,
 			{"crates.io", ECO_REL_NONE, 0, NULL}, ECO_NAMES_BINARY,
 			"cargo", NULL, ECO_PURL_NAME, 0},
+	/* Wolfi and Chainguard OSV records have no release suffix and name
+	 * binary packages as often as origins. */
+	[ECO_WOLFI] = {"Wolfi", ver_cmp_apk, {"Wolfi", ECO_REL_NONE, 0, NULL},
+		       ECO_NAMES_SRPM, "apk", "wolfi", ECO_PURL_NAME,
+		       ECO_OS_PACKAGE},
+	[ECO_CHAINGUARD] = {"Chainguard", ver_cmp_apk,
+			    {"Chainguard", ECO_REL_NONE, 0, NULL},
+			    ECO_NAMES_SRPM, "apk", "chainguard", ECO_PURL_NAME,
+			    ECO_OS_PACKAGE},
 };
 /* clang-format on */
 

@@ -21,6 +21,8 @@ enum scan_eco {
 	ECO_GO,
 	ECO_MAVEN,
 	ECO_CRATES,
+	ECO_WOLFI,	/* apk on Wolfi (os-release ID wolfi) */
+	ECO_CHAINGUARD, /* apk on Chainguard OS (ID chainguard) */
 	ECO_COUNT
 };
 
@@ -49,7 +51,8 @@ enum eco_names {
 	ECO_NAMES_BINARY, /* the name as installed */
 	ECO_NAMES_SOURCE, /* the source package's (dpkg Source, apk
 			   * origin), else the name */
-	ECO_NAMES_SRPM,	  /* the name and the source rpm's name */
+	ECO_NAMES_SRPM,	  /* the name and the source rpm's name (or
+			   * apk origin: Wolfi names subpackages too) */
 	ECO_NAMES_PEP503, /* the name PEP 503 normalised, as stored */
 };
 

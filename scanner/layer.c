@@ -974,6 +974,8 @@ static void layer_collect(struct layer_walk *w, struct det_out *all)
 				p.layer = t->layer;
 			if (r->kind == DET_DPKG || r->kind == DET_DPKG_D)
 				p.eco = osrel_dpkg_eco(&all->inv.os);
+			else if (r->kind == DET_APK)
+				p.eco = osrel_apk_eco(&all->inv.os);
 			/* An installed package.json is where it lies. */
 			if (r->kind == DET_NPM_PKG && loc &&
 			    strrchr(c->path, '/'))

@@ -80,3 +80,12 @@ enum scan_eco osrel_dpkg_eco(const struct scan_os *os)
 {
 	return os->id && !strcmp(os->id, "ubuntu") ? ECO_UBUNTU : ECO_DEBIAN;
 }
+
+enum scan_eco osrel_apk_eco(const struct scan_os *os)
+{
+	if (os->id && !strcmp(os->id, "wolfi"))
+		return ECO_WOLFI;
+	if (os->id && !strcmp(os->id, "chainguard"))
+		return ECO_CHAINGUARD;
+	return ECO_ALPINE;
+}

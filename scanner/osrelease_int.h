@@ -15,5 +15,7 @@ void osrel_parse(const char *data, size_t len, struct scan_os *os);
 void osrel_parse_alpine(const char *data, size_t len, struct scan_os *os);
 /* The ecosystem dpkg packages get on this OS (Ubuntu or Debian). */
 enum scan_eco osrel_dpkg_eco(const struct scan_os *os);
+/* The ecosystem apk packages get: Wolfi, Chainguard or Alpine. */
+enum scan_eco osrel_apk_eco(const struct scan_os *os);
 
 #endif

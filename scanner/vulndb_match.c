@@ -200,7 +200,13 @@ static bool match_release(const struct match_query *q, const char *eco)
 		return false;
 	switch (q->osv->rule) {
 	case ECO_REL_EXACT:
-		return !strcmp(suffix, q->release);
+		/* SUSE's PRETTY_NAME "SUSE Linux Enterprise Server 12" is
+		 * its records' "SUSE:Linux Enterprise Server 12". */
+		return !strcmp(suffix, q->release) ||
+		       (q->osv->part < 0 &&
+			!strncmp(q->release, base, strlen(base)) &&
+			q->release[strlen(base)] == ' ' &&
+			!strcmp(suffix, q->release + strlen(base) + 1));
 	case ECO_REL_UBUNTU:
 		return !strncmp(suffix, q->release, rl) &&
 		       (!suffix[rl] || !strcmp(suffix + rl, ":LTS"));

@@ -110,7 +110,7 @@ static void test_want(void **state)
 	assert_true(
 		det_want_file("usr/lib/sysimage/rpm/rpmdb.sqlite", 0644, &w));
 	assert_true(det_want_file("var/lib/rpm/Packages", 0644, &w));
-	assert_false(w.read);
+	assert_int_equal(w.kind, DET_RPM_BDB);
 	assert_true(det_want_file(
 		"usr/lib/python3/dist-packages/a-1.dist-info/METADATA", 0644,
 		&w));
