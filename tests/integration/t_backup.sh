@@ -140,7 +140,7 @@ sp_report scan/debian "$deb" 0
 jq -S 'del(.scanned)' "$B" >"$TMP/r2"
 jq -S 'del(.scanned)' "$TMP/report.json" >"$TMP/r1"
 same_file "$TMP/r1" "$TMP/r2"
-req GET "/v2/scan/debian/referrers/$deb"
+req GET "/v2/scan/debian/referrers/$deb$SP_RT"
 expect 200
 rdg=$(jq -r '.manifests[0].digest' "$B")
 [ "$(jq '.manifests | length' "$B")" = 1 ] || fail "referrers: $(cat "$B")"

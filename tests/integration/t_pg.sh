@@ -135,7 +135,7 @@ req GET "/v2/pg/debian/blobs/$cfg"
 expect 200
 sp_report pg/debian "$deb" 120
 sp_same_findings "$B" debian-bookworm-minbase
-req GET "/v2/pg/debian/referrers/$deb"
+req GET "/v2/pg/debian/referrers/$deb$SP_RT"
 expect 200
 jq -e '.manifests | length == 1' "$B" >/dev/null ||
 	fail "referrers on B: $(cat "$B")"
@@ -183,7 +183,7 @@ unset "NPID[$x]"
 on "$y"
 sp_report pg/slow "$slow" 600
 sp_same_findings "$B" debian-bookworm-minbase
-req GET "/v2/pg/slow/referrers/$slow"
+req GET "/v2/pg/slow/referrers/$slow$SP_RT"
 expect 200
 jq -e '.manifests | length == 1' "$B" >/dev/null ||
 	fail "referrers of the recovered scan: $(cat "$B")"
