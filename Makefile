@@ -174,7 +174,7 @@ unit-pg: $(PG_UNIT_BINS)
 	done; tests/pgtemp stop "$$d"; rm -rf "$$d"; exit $$fail
 
 integration: all
-	BUILD=$(BUILD) tests/integration/run
+	BUILD=$(BUILD) JOBS=$${JOBS:-2} tests/integration/run
 
 conformance: all
 	conformance/run-local $(BUILD)/customs

@@ -1,4 +1,5 @@
 #!/bin/bash
+# serial: run alone (timing or CPU sensitive; see tests/integration/run)
 # Failed logins from many addresses do not stall the server: passwords are
 # checked (bcrypt) off the event loops, so while bad logins are in flight
 # an anonymous GET /v2/ and a token request are answered before any of

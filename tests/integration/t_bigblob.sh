@@ -1,4 +1,5 @@
 #!/bin/bash
+# serial: run alone (timing or CPU sensitive; see tests/integration/run)
 # A 1 GiB blob pushed in one PATCH and pulled back: the server streams it,
 # so its peak RSS (VmHWM) stays under 64 MiB.  Prints the throughput.
 # BIG_BLOB_MIB=512 changes the size (the default is 1024).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# serial: run alone (timing or CPU sensitive; see tests/integration/run)
 # Eight clients push the same blob at once (monolithic POSTs and
 # POST/PATCH/PUT sessions, into one repository and into others): every
 # push gets 201 and the blob reads back intact.

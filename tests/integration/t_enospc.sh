@@ -1,4 +1,5 @@
 #!/bin/bash
+# serial: run alone (timing or CPU sensitive; see tests/integration/run)
 # A full disk: the data directory on an 8 MiB tmpfs.  An upload that runs
 # out of space answers 507 with an error body, leaves no blob (partial or
 # not) and no stray file; the session keeps what was written before and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# serial: run alone (timing or CPU sensitive; see tests/integration/run)
 # Limits: the request rate per client (429 TOOMANYREQUESTS, Retry-After),
 # a per-repository storage quota (507 DENIED with a message), the size of
 # a blob (413), the number

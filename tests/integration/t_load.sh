@@ -1,4 +1,5 @@
 #!/bin/bash
+# serial: run alone (timing or CPU sensitive; see tests/integration/run)
 # Load: 500 keep-alive connections pushing and pulling at random for 30 s,
 # plus 50 slowloris clients trickling their headers.  The server keeps
 # answering (a probe's GET /v2/ stays quick), its memory stays bounded,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# serial: run alone (timing or CPU sensitive; see tests/integration/run)
 # Three customs nodes on one Ceph RGW (--storage s3) and one PostgreSQL
 # (--meta) behind haproxy (round-robin, no stickiness, loopback only; its
 # config is written here):

@@ -1,4 +1,5 @@
 #!/bin/bash
+# serial: run alone (timing or CPU sensitive; see tests/integration/run)
 # t_scan_hostile.sh: the adversarial corpus of tests/data/hostile/gen
 # through `customs scan`: inventory bombs (hard links, status.d hard links,
 # 200k package.json files), gzip and zstd ratio bombs, a layer listed 1000

@@ -1,4 +1,5 @@
 #!/bin/bash
+# serial: run alone (timing or CPU sensitive; see tests/integration/run)
 # The adversarial corpus (tests/data/hostile/gen) pushed to a running
 # `customs serve` with default budgets and a pull policy: for every case the
 # server keeps answering GET /v2/, the scan ends within its deadline with
