@@ -32,7 +32,7 @@ static int eco_row(void *arg, sqlite3_stmt *s, struct err *e)
 
 int stor_scan_ecosystems(struct stor *st, char ***out, size_t *n, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"list the reports' ecosystems",
 		"SELECT DISTINCT p.value ->> 'ecosystem' FROM scan_results,"
 		" json_each(scan_results.report, '$.packages') AS p"

@@ -76,7 +76,7 @@ static int mp_list_each(void *arg, PGresult *res, int row, struct err *e)
 static int mp_list(struct stor_meta *m, enum stor_list what, const char *repo,
 		   stor_row_fn fn, void *arg, struct err *e)
 {
-	static const struct pg_stmt lists[] = {
+	static const struct sql_stmt lists[] = {
 		[STOR_LIST_MANIFESTS] =
 			{
 				"list manifests",
@@ -158,7 +158,7 @@ static int mp_blob_users(struct stor_meta *m, const struct digest *dg,
 			 int64_t since, stor_row_fn fn, void *arg, bool *linked,
 			 struct err *e)
 {
-	static const struct pg_stmt users = {
+	static const struct sql_stmt users = {
 		"find blob users",
 		"SELECT repo, digest, 0, NULL, NULL FROM manifests"
 		" WHERE digest = $1"
@@ -168,7 +168,7 @@ static int mp_blob_users(struct stor_meta *m, const struct digest *dg,
 		" UNION ALL SELECT '', digest, 0, NULL, NULL"
 		" FROM scan_results WHERE report_blob = $1",
 	};
-	static const struct pg_stmt recent = {
+	static const struct sql_stmt recent = {
 		"find recent blob link",
 		"SELECT EXISTS (SELECT 1 FROM repo_blobs"
 		" WHERE digest = $1 AND created > $2)",
@@ -188,7 +188,7 @@ static int mp_blob_users(struct stor_meta *m, const struct digest *dg,
 static int mp_blob_forget(struct stor_meta *m, const struct digest *dg,
 			  size_t *n, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"forget blob links",
 		"DELETE FROM repo_blobs WHERE digest = $1",
 	};
@@ -205,7 +205,7 @@ static int mp_mf_relations(struct stor_meta *m, const char *repo,
 			   const struct digest *dg, stor_row_fn fn, void *arg,
 			   struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"find manifest relations",
 		"SELECT repo, digest, 1, tag, NULL FROM tags"
 		" WHERE repo = $1 AND digest = $2"
@@ -229,7 +229,7 @@ static int mp_mf_relations(struct stor_meta *m, const char *repo,
 static int mp_up_exists(struct stor_meta *m, const char *id, bool *out,
 			struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"find upload",
 		"SELECT 1 FROM uploads WHERE id = $1",
 	};
@@ -256,7 +256,7 @@ static int mp_check_row(void *arg, PGresult *res, int row, struct err *e)
 static int mp_check(struct stor_meta *m, stor_row_fn fn, void *arg,
 		    struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"check schema version",
 		"SELECT 'schema_version: ' || count(*) || ' rows'"
 		" FROM schema_version HAVING count(*) <> 1",

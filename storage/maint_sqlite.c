@@ -82,7 +82,7 @@ static int ms_list_each(void *arg, sqlite3_stmt *s, struct err *e)
 static int ms_list(struct stor_meta *m, enum stor_list what, const char *repo,
 		   stor_row_fn fn, void *arg, struct err *e)
 {
-	static const struct sq_stmt lists[] = {
+	static const struct sql_stmt lists[] = {
 		[STOR_LIST_MANIFESTS] =
 			{
 				"list manifests",
@@ -162,7 +162,7 @@ static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
 			 int64_t since, stor_row_fn fn, void *arg, bool *linked,
 			 struct err *e)
 {
-	static const struct sq_stmt users = {
+	static const struct sql_stmt users = {
 		"find blob users",
 		"SELECT repo, digest, 0, NULL, NULL FROM manifests"
 		" WHERE digest = ?1"
@@ -172,7 +172,7 @@ static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
 		" UNION ALL SELECT '', digest, 0, NULL, NULL"
 		" FROM scan_results WHERE report_blob = ?1",
 	};
-	static const struct sq_stmt recent = {
+	static const struct sql_stmt recent = {
 		"find recent blob link",
 		"SELECT EXISTS (SELECT 1 FROM repo_blobs"
 		" WHERE digest = ?1 AND created > ?2)",
@@ -192,7 +192,7 @@ static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
 static int ms_blob_forget(struct stor_meta *m, const struct digest *dg,
 			  size_t *n, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"forget blob links",
 		"DELETE FROM repo_blobs WHERE digest = ?1",
 	};
@@ -209,7 +209,7 @@ static int ms_mf_relations(struct stor_meta *m, const char *repo,
 			   const struct digest *dg, stor_row_fn fn, void *arg,
 			   struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"find manifest relations",
 		"SELECT repo, digest, 1, tag, NULL FROM tags"
 		" WHERE repo = ?1 AND digest = ?2"
@@ -233,7 +233,7 @@ static int ms_mf_relations(struct stor_meta *m, const char *repo,
 static int ms_up_exists(struct stor_meta *m, const char *id, bool *out,
 			struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"find upload",
 		"SELECT 1 FROM uploads WHERE id = ?1",
 	};
@@ -277,11 +277,11 @@ static int ms_check_row(void *arg, sqlite3_stmt *s, struct err *e)
 static int ms_check(struct stor_meta *m, stor_row_fn fn, void *arg,
 		    struct err *e)
 {
-	static const struct sq_stmt integrity = {
+	static const struct sql_stmt integrity = {
 		"integrity check",
 		"PRAGMA integrity_check",
 	};
-	static const struct sq_stmt fkeys = {
+	static const struct sql_stmt fkeys = {
 		"foreign key check",
 		"PRAGMA foreign_key_check",
 	};

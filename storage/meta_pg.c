@@ -14,7 +14,7 @@
 
 static int pg_repo_add(struct pg_conn *c, const char *repo, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"add repository",
 		"INSERT INTO repositories (name, created)"
 		" VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -33,7 +33,7 @@ struct pg_link_arg {
 static int pg_blob_linked(struct stor_meta *m, const char *repo,
 			  const struct digest *dg, bool *out, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"find blob link",
 		"SELECT 1 FROM repo_blobs"
 		" WHERE repo = $1 AND digest = $2",
@@ -49,7 +49,7 @@ static int pg_blob_linked(struct stor_meta *m, const char *repo,
 /* Links a->digest to a->repo; also inside an upload's finish. */
 static int pg_blob_link_fn(struct pg_conn *c, const void *arg, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"link blob",
 		"INSERT INTO repo_blobs (repo, digest, created)"
 		" VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -74,7 +74,7 @@ static int pg_blob_link(struct stor_meta *m, const char *repo,
 static int pg_blob_unlink(struct stor_meta *m, const char *repo,
 			  const struct digest *dg, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"unlink blob",
 		"DELETE FROM repo_blobs"
 		" WHERE repo = $1 AND digest = $2",
@@ -91,7 +91,7 @@ static int pg_blob_unlink(struct stor_meta *m, const char *repo,
 
 /* --- Blob sizes ------------------------------------------------------- */
 
-static const struct pg_stmt pg_blob_size_q = {
+static const struct sql_stmt pg_blob_size_q = {
 	"record blob size",
 	"INSERT INTO blob_sizes (digest, size)"
 	" VALUES ($1, $2) ON CONFLICT (digest) DO UPDATE"
@@ -112,7 +112,7 @@ static int pg_blob_size_put(struct stor_meta *m, const struct digest *dg,
 static int pg_blob_size(struct stor_meta *m, const struct digest *dg,
 			int64_t *size, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"find blob size",
 		"SELECT size FROM blob_sizes WHERE digest = $1"
 		" UNION ALL SELECT size FROM manifests"
@@ -140,15 +140,15 @@ struct pg_up_arg {
 static int pg_up_limits(struct pg_conn *c, const struct pg_up_arg *a,
 			struct err *e)
 {
-	static const struct pg_stmt lock = {
+	static const struct sql_stmt lock = {
 		"lock uploads",
 		"LOCK TABLE uploads IN SHARE ROW EXCLUSIVE MODE",
 	};
-	static const struct pg_stmt by_repo = {
+	static const struct sql_stmt by_repo = {
 		"count uploads",
 		"SELECT count(*) FROM uploads WHERE repo = $1",
 	};
-	static const struct pg_stmt by_client = {
+	static const struct sql_stmt by_client = {
 		"count uploads",
 		"SELECT count(*) FROM uploads WHERE client = $1",
 	};
@@ -187,7 +187,7 @@ static int pg_up_limits(struct pg_conn *c, const struct pg_up_arg *a,
 
 static int pg_up_add_fn(struct pg_conn *c, const void *arg, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"add upload",
 		"INSERT INTO uploads (id, repo, created, updated,"
 		" client) VALUES ($1, $2, $3, $3, $4)",
@@ -211,7 +211,7 @@ static int pg_up_add(struct stor_meta *m, const char *repo, const char *id,
 static int pg_up_find(struct stor_meta *m, const char *repo, const char *id,
 		      struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"find upload",
 		"SELECT 1 FROM uploads WHERE id = $1 AND repo = $2",
 	};
@@ -226,7 +226,7 @@ static int pg_up_find(struct stor_meta *m, const char *repo, const char *id,
 static int pg_up_touch(struct stor_meta *m, const char *id, int64_t offset,
 		       struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"update upload",
 		"UPDATE uploads SET received = $2, updated = $3"
 		" WHERE id = $1",
@@ -240,7 +240,7 @@ static int pg_up_touch(struct stor_meta *m, const char *id, int64_t offset,
 static int pg_up_state_put(struct stor_meta *m, const char *id,
 			   const char *state, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"save upload state",
 		"UPDATE uploads SET blob_state = $2 WHERE id = $1",
 	};
@@ -263,7 +263,7 @@ static int pg_row_state(void *arg, PGresult *r, int row, struct err *e)
 static int pg_up_state_get(struct stor_meta *m, const char *id,
 			   struct buf *out, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"load upload state",
 		"SELECT blob_state FROM uploads"
 		" WHERE id = $1 AND blob_state IS NOT NULL",
@@ -273,7 +273,7 @@ static int pg_up_state_get(struct stor_meta *m, const char *id,
 	return n < 0 ? -1 : n == 0 ? 1 : 0;
 }
 
-static const struct pg_stmt pg_up_del = {
+static const struct sql_stmt pg_up_del = {
 	"delete upload",
 	"DELETE FROM uploads WHERE id = $1 AND repo = $2",
 };
@@ -313,7 +313,7 @@ static int pg_up_remove(struct stor_meta *m, const char *repo, const char *id,
 static int pg_refs_del(struct pg_conn *c, const char *repo, const char *ds,
 		       struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"clear manifest refs",
 		"DELETE FROM manifest_refs"
 		" WHERE repo = $1 AND digest = $2",
@@ -325,7 +325,7 @@ static int pg_refs_del(struct pg_conn *c, const char *repo, const char *ds,
 static int pg_mf_refs(struct pg_conn *c, const struct stor_manifest_put *mp,
 		      const char *ds, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"add manifest ref",
 		"INSERT INTO manifest_refs (repo, digest, child)"
 		" VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -348,7 +348,7 @@ static int pg_mf_refs(struct pg_conn *c, const struct stor_manifest_put *mp,
 
 static int pg_mf_put_fn(struct pg_conn *c, const void *arg, struct err *e)
 {
-	static const struct pg_stmt put = {
+	static const struct sql_stmt put = {
 		"store manifest",
 		"INSERT INTO manifests (repo, digest, media_type, size,"
 		" subject, artifact_type, annotations_json, created)"
@@ -359,7 +359,7 @@ static int pg_mf_put_fn(struct pg_conn *c, const void *arg, struct err *e)
 		" artifact_type = excluded.artifact_type,"
 		" annotations_json = excluded.annotations_json",
 	};
-	static const struct pg_stmt tag = {
+	static const struct sql_stmt tag = {
 		"set tag",
 		"INSERT INTO tags (repo, tag, digest, updated)"
 		" VALUES ($1, $2, $3, $4)"
@@ -390,7 +390,7 @@ static int pg_mf_put_fn(struct pg_conn *c, const void *arg, struct err *e)
 			return -1;
 	if (mp->enqueue_scan && pg_scan_add(c, ds, mp->repo, now, e) < 0)
 		return -1;
-	return pg_outbox_put(c, mp->events, mp->nevents, e);
+	return sql_outbox_put(&c->base, mp->events, mp->nevents, e);
 }
 
 static int pg_mf_put(struct stor_meta *m, const struct stor_manifest_put *mp,
@@ -422,14 +422,14 @@ static int pg_mf_find(struct stor_meta *m, const char *repo, const char *tag,
 		      const struct digest *dg, struct digest *dg_out,
 		      char **media_type, int64_t *size, struct err *e)
 {
-	static const struct pg_stmt by_tag = {
+	static const struct sql_stmt by_tag = {
 		"find manifest by tag",
 		"SELECT m.digest, m.media_type, m.size"
 		" FROM tags t JOIN manifests m"
 		" ON m.repo = t.repo AND m.digest = t.digest"
 		" WHERE t.repo = $1 AND t.tag = $2",
 	};
-	static const struct pg_stmt by_digest = {
+	static const struct sql_stmt by_digest = {
 		"find manifest",
 		"SELECT digest, media_type, size FROM manifests"
 		" WHERE repo = $1 AND digest = $2",
@@ -448,11 +448,11 @@ static int pg_mf_find(struct stor_meta *m, const char *repo, const char *tag,
 
 static int pg_mf_delete_fn(struct pg_conn *c, const void *arg, struct err *e)
 {
-	static const struct pg_stmt tags = {
+	static const struct sql_stmt tags = {
 		"delete manifest tags",
 		"DELETE FROM tags WHERE repo = $1 AND digest = $2",
 	};
-	static const struct pg_stmt mf = {
+	static const struct sql_stmt mf = {
 		"delete manifest",
 		"DELETE FROM manifests WHERE repo = $1 AND digest = $2",
 	};
@@ -516,7 +516,7 @@ int pg_referrer_put(struct pg_conn *c, const struct stor_scan_referrer *r,
 	return 0;
 }
 
-static const struct pg_stmt pg_tag_delete_q = {
+static const struct sql_stmt pg_tag_delete_q = {
 	"delete tag",
 	"DELETE FROM tags WHERE repo = $1 AND tag = $2",
 };
@@ -596,11 +596,11 @@ static int pg_tags_list(struct stor_meta *m, const char *repo, const char *last,
 			long n, char ***out, size_t *count, bool *more,
 			struct err *e)
 {
-	static const struct pg_stmt exists = {
+	static const struct sql_stmt exists = {
 		"find repository",
 		"SELECT 1 FROM repositories WHERE name = $1",
 	};
-	static const struct pg_stmt tags = {
+	static const struct sql_stmt tags = {
 		"list tags",
 		"SELECT tag FROM tags WHERE repo = $1 AND tag > $2"
 		" ORDER BY tag LIMIT NULLIF($3::bigint, -1)",
@@ -620,7 +620,7 @@ static int pg_tags_list(struct stor_meta *m, const char *repo, const char *last,
 static int pg_catalog(struct stor_meta *m, const char *last, long n,
 		      char ***out, size_t *count, bool *more, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"list repositories",
 		"SELECT name FROM repositories r WHERE name > $1"
 		" AND EXISTS (SELECT 1 FROM manifests m"
@@ -637,7 +637,7 @@ static int pg_catalog(struct stor_meta *m, const char *last, long n,
 static int pg_mf_repos(struct stor_meta *m, const struct digest *dg,
 		       char ***out, size_t *count, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"list repositories of manifest",
 		"SELECT DISTINCT repo FROM manifests"
 		" WHERE digest = $1 ORDER BY repo",
@@ -682,7 +682,7 @@ static int pg_referrers(struct stor_meta *m, const char *repo,
 			const struct digest *dg, const char *artifact_type,
 			struct stor_desc **out, size_t *count, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"list referrers",
 		"SELECT digest, media_type, size, artifact_type,"
 		" annotations_json FROM manifests"
@@ -717,14 +717,14 @@ static int pg_meta_stats_row(void *arg, PGresult *r, int row, struct err *e)
 static int pg_meta_stats(struct stor_meta *m, bool with_blobs,
 			 struct stor_meta_stats *out, struct err *e)
 {
-	static const struct pg_stmt counts = {
+	static const struct sql_stmt counts = {
 		"count",
 		"SELECT (SELECT count(*) FROM repositories),"
 		" (SELECT count(*) FROM manifests),"
 		" (SELECT count(*) FROM uploads)",
 	};
 	/* One pass over the links, by digest (repo_blobs_by_digest). */
-	static const struct pg_stmt blobs = {
+	static const struct sql_stmt blobs = {
 		"count blobs",
 		"SELECT count(*), coalesce(sum(s.size), 0)::bigint"
 		" FROM (SELECT DISTINCT digest FROM repo_blobs) b"

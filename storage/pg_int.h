@@ -11,7 +11,7 @@
 #ifndef STORAGE_PG_INT_H
 #define STORAGE_PG_INT_H
 
-#include "storage/storage_int.h"
+#include "storage/sql_int.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -24,22 +24,16 @@
 /* The NOTIFY channel of scan completions; the payload is the digest. */
 #define PG_SCAN_CHANNEL "customs_scan"
 
-/* A statement, defined beside the function that runs it; each connection
- * prepares it on first use, found by its address (static storage). */
-struct pg_stmt {
-	const char *what; /* for error messages: "delete tag" */
-	const char *sql;
-};
-
 struct pg_conn {
+	struct sql_conn base; /* first */
 	PGconn *db;
-	const struct pg_stmt **prep; /* prepared here, named by address */
+	const struct sql_stmt **prep; /* prepared here, named by address */
 	size_t nprep, aprep;
 	struct pg_conn *next;
 };
 
 struct pg {
-	struct stor_meta base;
+	struct sql_db db; /* first */
 	char *conninfo;
 	pthread_mutex_t lock; /* guards idle, nopen */
 	pthread_cond_t freed;
@@ -75,11 +69,11 @@ typedef int (*pg_row_fn)(void *arg, PGresult *r, int row, struct err *e);
  * NULL), 'i' an int64_t; strings are borrowed.  Each row goes to fn (NULL:
  * rows are only counted).  Returns how many rows fn was given or, for a
  * statement without a result, how many rows it changed; -1 on failure. */
-int pg_run(struct pg_conn *c, const struct pg_stmt *q, pg_row_fn fn, void *arg,
+int pg_run(struct pg_conn *c, const struct sql_stmt *q, pg_row_fn fn, void *arg,
 	   struct err *e, const char *fmt, ...);
 /* pg_run() on a connection borrowed for the statement alone: fn runs after
  * the connection is given back, so it may use the store. */
-int pg_do(struct pg *pg, const struct pg_stmt *q, pg_row_fn fn, void *arg,
+int pg_do(struct pg *pg, const struct sql_stmt *q, pg_row_fn fn, void *arg,
 	  struct err *e, const char *fmt, ...);
 int pg_row_int64(void *arg, PGresult *r, int row, struct err *e);
 
@@ -106,10 +100,7 @@ int pg_scan_add(struct pg_conn *c, const char *ds, const char *repo,
 int pg_referrer_put(struct pg_conn *c, const struct stor_scan_referrer *r,
 		    struct err *e);
 /* The outbox's hooks into the others' transactions, as sqlite_int.h's
- * (outbox_pg.c writes the events, the others the change). */
-extern const struct stor_outbox_ops pg_outbox_ops;
-int pg_outbox_put(struct pg_conn *c, const struct stor_event *v, size_t n,
-		  struct err *e);
+ * (outbox_sql.c writes the events, the others the change). */
 int pg_mf_delete_in(struct pg_conn *c, const char *repo, const char *ds,
 		    struct err *e);
 int pg_tag_delete_in(struct pg_conn *c, const char *repo, const char *tag,

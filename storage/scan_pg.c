@@ -47,7 +47,7 @@ static bool pg_scan_final(enum stor_scan_state s)
  * under its index only after storing it); a queued or running one gets a
  * new generation, so it is queued once more when it finishes.  Pushes
  * come before re-matches (prio 0). */
-static const struct pg_stmt pg_scan_add_q = {
+static const struct sql_stmt pg_scan_add_q = {
 	"enqueue scan",
 	"INSERT INTO scan_jobs AS j (digest, repo, state, attempts, created,"
 	" updated, request_id) VALUES ($1, $2, 'queued', 0, $3, $3, $4)"
@@ -63,7 +63,7 @@ static const struct pg_stmt pg_scan_add_q = {
 };
 
 /* An index's platform, or stor_scan_enqueue() with if_absent. */
-static const struct pg_stmt pg_scan_add_child = {
+static const struct sql_stmt pg_scan_add_child = {
 	"enqueue platform scan",
 	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
 	" updated, prio, request_id) VALUES ($1, $2, 'queued', 0, $3, $3, $4,"
@@ -124,7 +124,7 @@ static int pg_claim_row(void *arg, PGresult *r, int row, struct err *e)
 	" WHERE a.pid = owner_pid AND a.backend_start = owner_start)))"
 
 /* Runs a claim statement: 1 with *job filled, 0 when nothing was due. */
-static int pg_claim_one(struct pg *pg, const struct pg_stmt *q, int64_t lease_s,
+static int pg_claim_one(struct pg *pg, const struct sql_stmt *q, int64_t lease_s,
 			struct stor_scan_job *job, struct err *e)
 {
 	int64_t now = pg_now();
@@ -143,7 +143,7 @@ static int pg_claim_one(struct pg *pg, const struct pg_stmt *q, int64_t lease_s,
 static int pg_scan_claim(struct stor_meta *m, int64_t lease_s,
 			 struct stor_scan_job *job, struct err *e)
 {
-	static const struct pg_stmt queued = {
+	static const struct sql_stmt queued = {
 		"claim scan job",
 		"UPDATE scan_jobs SET state = 'running',"
 		" attempts = attempts + 1, lease = $2, updated = $1,"
@@ -154,7 +154,7 @@ static int pg_scan_claim(struct stor_meta *m, int64_t lease_s,
 		"  FOR UPDATE SKIP LOCKED)"
 		" RETURNING digest, repo, gen, attempts, request_id",
 	};
-	static const struct pg_stmt stale = {
+	static const struct sql_stmt stale = {
 		"claim stale scan job",
 		"UPDATE scan_jobs SET state = 'running',"
 		" attempts = attempts + 1, lease = $2, updated = $1,"
@@ -176,7 +176,7 @@ static int pg_scan_claim(struct stor_meta *m, int64_t lease_s,
 static int pg_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
 			   struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"recover scan jobs",
 		"UPDATE scan_jobs SET"
 		" state = CASE WHEN attempts >= $2 THEN 'failed'"
@@ -197,7 +197,7 @@ static int pg_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
 
 /* The row names the report's blob (r->report_digest, which scan_store.c
  * sets); the text is not kept here. */
-static const struct pg_stmt pg_scan_result_put_q = {
+static const struct sql_stmt pg_scan_result_put_q = {
 	"store scan result",
 	"INSERT INTO scan_results (digest, report, report_blob, findings,"
 	" db_version, checked_db, created, updated)"
@@ -225,7 +225,7 @@ static int pg_scan_result_put(struct stor_meta *m, const struct digest *dg,
 	return n < 0 ? -1 : 0;
 }
 
-static const struct pg_stmt pg_scan_checked_q = {
+static const struct sql_stmt pg_scan_checked_q = {
 	"note scan re-match",
 	"UPDATE scan_results SET checked_db = $2 WHERE digest = $1",
 };
@@ -250,7 +250,7 @@ struct pg_finish_arg {
 
 static int pg_finish_fn(struct pg_conn *c, const void *arg, struct err *e)
 {
-	static const struct pg_stmt done = {
+	static const struct sql_stmt done = {
 		"finish scan job",
 		"UPDATE scan_jobs SET"
 		" state = CASE WHEN gen = $2 THEN 'done' ELSE 'queued' END,"
@@ -258,17 +258,17 @@ static int pg_finish_fn(struct pg_conn *c, const void *arg, struct err *e)
 		" error = NULL, updated = $3"
 		" WHERE digest = $1 AND state = 'running'",
 	};
-	static const struct pg_stmt fail = {
+	static const struct sql_stmt fail = {
 		"fail scan job",
 		"UPDATE scan_jobs SET state = $2, not_before = $3,"
 		" error = $4, lease = 0, updated = $5"
 		" WHERE digest = $1 AND state = 'running'",
 	};
-	static const struct pg_stmt notify = {
+	static const struct sql_stmt notify = {
 		"notify scan end",
 		"SELECT pg_notify('" PG_SCAN_CHANNEL "', $1)",
 	};
-	static const struct pg_stmt wake = {
+	static const struct sql_stmt wake = {
 		"wake index scans",
 		"UPDATE scan_jobs SET state = 'queued', updated = $2"
 		" WHERE state = 'waiting' AND digest IN"
@@ -337,7 +337,7 @@ static int pg_state_row(void *arg, PGresult *r, int row, struct err *e)
 static int pg_child_final(struct pg_conn *c, const char *repo, const char *ds,
 			  struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"read platform scan state",
 		"SELECT state FROM scan_jobs WHERE digest = $1",
 	};
@@ -352,7 +352,7 @@ static int pg_child_final(struct pg_conn *c, const char *repo, const char *ds,
 
 static int pg_wait_fn(struct pg_conn *c, const void *arg, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"park index scan",
 		"UPDATE scan_jobs SET state = 'waiting', attempts = 0,"
 		" lease = 0, updated = $2"
@@ -411,7 +411,7 @@ static int pg_scan_row(void *arg, PGresult *r, int row, struct err *e)
 static int pg_scan_get(struct stor_meta *m, const struct digest *dg,
 		       bool with_report, struct stor_scan *out, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"read scan",
 		"SELECT j.state, j.attempts, j.error, r.digest IS NOT NULL,"
 		" CASE WHEN $2::bigint <> 0 AND r.report_blob IS NULL"
@@ -435,13 +435,13 @@ static int pg_scan_get(struct stor_meta *m, const struct digest *dg,
 
 static int pg_forget_fn(struct pg_conn *c, const void *arg, struct err *e)
 {
-	static const struct pg_stmt job = {
+	static const struct sql_stmt job = {
 		"forget scan job",
 		"DELETE FROM scan_jobs WHERE digest = $1"
 		" AND NOT EXISTS (SELECT 1 FROM manifests"
 		" WHERE digest = $1::text)",
 	};
-	static const struct pg_stmt result = {
+	static const struct sql_stmt result = {
 		"forget scan result",
 		"DELETE FROM scan_results WHERE digest = $1"
 		" AND NOT EXISTS (SELECT 1 FROM manifests"
@@ -465,7 +465,7 @@ static int pg_scan_forget(struct stor_meta *m, const struct digest *dg,
 /* Done jobs whose result was not matched against DB $2 are queued behind
  * any push (prio 1); running and waiting ones get a new generation so
  * they run once more. */
-static const struct pg_stmt pg_scan_rearm_q = {
+static const struct sql_stmt pg_scan_rearm_q = {
 	"re-arm scans",
 	"UPDATE scan_jobs SET"
 	" state = CASE WHEN state = 'done' THEN 'queued' ELSE state END,"
@@ -528,7 +528,7 @@ static int pg_stats_row(void *arg, PGresult *r, int row, struct err *e)
 static int pg_scan_stats(struct stor_meta *m, struct stor_scan_stats *out,
 			 struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"count scans",
 		"SELECT state, count(*) FROM scan_jobs GROUP BY state"
 		" UNION ALL SELECT 'results', count(*) FROM scan_results",
@@ -567,7 +567,7 @@ static int pg_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
 {
 	/* Re-match jobs are those stor_scan_rearm() queued (prio 1); a
 	 * queued push (prio 0) keeps them waiting. */
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"claim re-match jobs",
 		"UPDATE scan_jobs SET state = 'running',"
 		" attempts = attempts + 1, lease = $2, updated = $1,"
@@ -646,7 +646,7 @@ static int pg_scan_finish_many(struct stor_meta *m,
 
 int pg_scan_release(struct pg *pg, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"release scan jobs",
 		"UPDATE scan_jobs SET lease = 0, owner_pid = NULL"
 		" WHERE state = 'running' AND owner_pid = $1::integer"

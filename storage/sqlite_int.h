@@ -10,7 +10,7 @@
 #ifndef STORAGE_SQLITE_INT_H
 #define STORAGE_SQLITE_INT_H
 
-#include "storage/storage_int.h"
+#include "storage/sql_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -19,27 +19,14 @@
 
 #define SQ_BUSY_MS 10000
 
-/* A statement, defined beside the function that runs it:
- *
- *	static const struct sq_stmt q = {
- *		"delete tag",
- *		"DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
- *	};
- *
- * Each connection prepares it on first use and keeps it, found by its
- * address, so it must have static storage. */
-struct sq_stmt {
-	const char *what; /* for error messages: "delete tag" */
-	const char *sql;
-};
-
 /* A statement as prepared on one connection. */
 struct sq_cached {
-	const struct sq_stmt *q;
+	const struct sql_stmt *q;
 	sqlite3_stmt *s;
 };
 
 struct sq_conn {
+	struct sql_conn base; /* first */
 	sqlite3 *db;
 	struct sq_cached *stmts;
 	size_t nstmts, astmts;
@@ -47,7 +34,7 @@ struct sq_conn {
 };
 
 struct sq {
-	struct stor_meta base;
+	struct sql_db db; /* first */
 	char *path;
 	pthread_mutex_t lock; /* guards idle */
 	struct sq_conn *idle;
@@ -70,10 +57,10 @@ typedef int (*sq_row_fn)(void *arg, sqlite3_stmt *s, struct err *e);
  * row goes to fn (NULL: rows are only counted); fn must not run q again
  * on c.  Returns how many rows fn was given or, for a statement without
  * result columns, how many rows it changed; -1 on failure. */
-int sq_run(struct sq_conn *c, const struct sq_stmt *q, sq_row_fn fn, void *arg,
+int sq_run(struct sq_conn *c, const struct sql_stmt *q, sq_row_fn fn, void *arg,
 	   struct err *e, const char *fmt, ...);
 /* sq_run() on a connection borrowed for the call. */
-int sq_do(struct sq *sq, const struct sq_stmt *q, sq_row_fn fn, void *arg,
+int sq_do(struct sq *sq, const struct sql_stmt *q, sq_row_fn fn, void *arg,
 	  struct err *e, const char *fmt, ...);
 /* A row reader for sq_run(): column 0 into the int64_t at arg. */
 int sq_row_int64(void *arg, sqlite3_stmt *s, struct err *e);
@@ -91,7 +78,6 @@ char *sq_col_strdup(sqlite3_stmt *s, int col);
 extern const struct stor_meta_ops sq_meta_ops;
 extern const struct stor_scanq_ops sq_scanq_ops;
 extern const struct stor_maint_ops sq_maint_ops;
-extern const struct stor_outbox_ops sq_outbox_ops;
 void sq_free(struct stor_meta *m);
 /* Adds (or re-arms) dg's scan job inside the caller's transaction, as
  * stor_scan_enqueue() does: a manifest PUT with enqueue_scan. */
@@ -101,11 +87,8 @@ int sq_scan_add(struct sq_conn *c, const char *ds, const char *repo,
  * the caller's transaction: a re-match batch (scan_sqlite.c). */
 int sq_referrer_put(struct sq_conn *c, const struct stor_scan_referrer *r,
 		    struct err *e);
-/* The outbox's hooks into the others' transactions (outbox_sqlite.c
+/* The outbox's hooks into the others' transactions (outbox_sql.c
  * writes the events, the others the change): */
-/* Stores events inside the caller's transaction. */
-int sq_outbox_put(struct sq_conn *c, const struct stor_event *v, size_t n,
-		  struct err *e);
 /* Manifest and tag deletes inside the caller's transaction (ds: the
  * digest as text); ERR_MANIFEST_UNKNOWN if absent. */
 int sq_mf_delete_in(struct sq_conn *c, const char *repo, const char *ds,

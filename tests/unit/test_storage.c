@@ -1334,21 +1334,21 @@ static int count_row(void *arg, sqlite3_stmt *s, struct err *e)
 
 static void test_sq_run(void **state)
 {
-	static const struct sq_stmt add = {
+	static const struct sql_stmt add = {
 		"add repository",
 		"INSERT INTO repositories (name, created)"
 		" VALUES (?1, 0) ON CONFLICT DO NOTHING",
 	};
-	static const struct sq_stmt names = {
+	static const struct sql_stmt names = {
 		"list repositories",
 		"SELECT name FROM repositories WHERE name > ?1 ORDER BY name",
 	};
-	static const struct sq_stmt bad = {
+	static const struct sql_stmt bad = {
 		"bad statement",
 		"SELECT nothing FROM nowhere",
 	};
 	/* Distinct statements have distinct addresses. */
-	static struct sq_stmt many[40];
+	static struct sql_stmt many[40];
 	struct fx *fx = *state;
 	struct sq *sq = sq_of(stor_meta_of(fx->st));
 	struct err e = ERR_INIT;

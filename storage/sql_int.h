@@ -1,0 +1,132 @@
+/* sql_int.h: the metadata backends' one SQL layer.
+ *
+ * The vtables of struct stor_meta are written once, against this layer:
+ * outbox_sql.c (the events outbox), and the others as they move here.
+ * Two drivers serve it: sqlite.c (meta.db, its statement cache and writer
+ * mutex) and pg.c (PostgreSQL, its pool, pins and listener).  A statement
+ * is written once in the form sqlite takes (placeholders ?N, which the
+ * PostgreSQL driver prepares as $N); where the engines' SQL differs
+ * (upserts, row locks, advisory locks) it carries a driver's own text.
+ * Nothing outside storage/ includes this.
+ */
+#ifndef STORAGE_SQL_INT_H
+#define STORAGE_SQL_INT_H
+
+#include "storage/storage_int.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A statement, defined beside the function that runs it:
+ *
+ *	static const struct sql_stmt q = {
+ *		"delete tag",
+ *		"DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
+ *	};
+ *
+ * Each connection prepares it on first use and keeps it, found by its
+ * address, so it must have static storage.  Where PostgreSQL needs its
+ * own text, SQL_PG() follows sqlite's:
+ *
+ *	"SELECT seq FROM c WHERE id = ?1" SQL_PG("... FOR UPDATE"),
+ *
+ * and an empty text runs nothing on that engine (0 rows): SQL_PG("") or
+ * "" SQL_PG("SELECT pg_advisory_xact_lock(1)"). */
+struct sql_stmt {
+	const char *what; /* for error messages: "delete tag" */
+	const char *sql;
+};
+
+#define SQL_PG_MARK '\x01'
+#define SQL_PG(text) "\x01" text
+
+struct sql_driver;
+
+/* A connection borrowed from a driver: the first member of its own. */
+struct sql_conn {
+	const struct sql_driver *drv;
+};
+
+/* An open metadata store: the first member of the driver's own. */
+struct sql_db {
+	struct stor_meta base;
+	const struct sql_driver *drv;
+};
+
+/* The row a row reader is given; its columns stay valid until it
+ * returns. */
+struct sql_row {
+	const struct sql_driver *drv;
+	void *res; /* sqlite3_stmt or PGresult */
+	int row;
+};
+
+/* Reads the current row: < 0 fails (e set), 0 asks for the next row, > 0
+ * stops. */
+typedef int (*sql_row_fn)(void *arg, const struct sql_row *r, struct err *e);
+typedef int (*sql_txn_fn)(struct sql_conn *c, const void *arg,
+			  struct err *e);
+
+struct sql_driver {
+	const char *name; /* in error messages: "meta.db", "PostgreSQL" */
+	int (*run)(struct sql_conn *c, const struct sql_stmt *q, sql_row_fn fn,
+		   void *arg, struct err *e, const char *fmt, va_list ap);
+	int (*run_do)(struct sql_db *db, const struct sql_stmt *q,
+		      sql_row_fn fn, void *arg, struct err *e, const char *fmt,
+		      va_list ap);
+	int (*txn)(struct sql_db *db, sql_txn_fn fn, const void *arg,
+		   struct err *e);
+	const char *(*col_text)(const struct sql_row *r, int col);
+	int64_t (*col_int64)(const struct sql_row *r, int col);
+};
+
+extern const struct sql_driver sql_sqlite;
+extern const struct sql_driver sql_pg;
+
+struct sql_db *sql_db_of(struct stor_meta *m);
+/* Whether m is served by driver d. */
+bool sql_is(struct stor_meta *m, const struct sql_driver *d);
+/* q's text on driver d and its length: NULL when it runs nothing
+ * there. */
+const char *sql_text(const struct sql_stmt *q, const struct sql_driver *d,
+		     size_t *len);
+/* Whether q runs anything on driver d. */
+bool sql_runs(const struct sql_stmt *q, const struct sql_driver *d);
+
+/* Runs q on c with its parameters bound as fmt says: 's' a string (NULL
+ * binds NULL), 'i' an int64_t; strings are borrowed for the call.  Each
+ * row goes to fn (NULL: rows are only counted); fn must not run q again
+ * on c.  Returns how many rows fn was given or, for a statement without
+ * result columns, how many rows it changed; -1 on failure. */
+int sql_run(struct sql_conn *c, const struct sql_stmt *q, sql_row_fn fn,
+	    void *arg, struct err *e, const char *fmt, ...);
+/* sql_run() on a connection borrowed for the statement alone. */
+int sql_do(struct stor_meta *m, const struct sql_stmt *q, sql_row_fn fn,
+	   void *arg, struct err *e, const char *fmt, ...);
+/* Runs fn inside one transaction on a borrowed connection; any failure
+ * rolls everything back (PostgreSQL runs it again after a deadlock or a
+ * serialization failure). */
+int sql_txn(struct stor_meta *m, sql_txn_fn fn, const void *arg,
+	    struct err *e);
+
+/* Columns: NULL (0) for SQL NULL; a boolean reads as 0 or 1. */
+const char *sql_col_text(const struct sql_row *r, int col);
+int64_t sql_col_int64(const struct sql_row *r, int col);
+char *sql_col_strdup(const struct sql_row *r, int col);
+/* A malformed digest means a damaged database. */
+int sql_col_digest(const struct sql_row *r, int col, struct digest *out,
+		   struct err *e);
+/* A row reader: column 0 into the int64_t at arg. */
+int sql_row_int64(void *arg, const struct sql_row *r, struct err *e);
+
+int64_t sql_now(void);
+int64_t sql_now_ms(void);
+
+/* The vtables written once (outbox_sql.c). */
+extern const struct stor_outbox_ops sql_outbox_ops;
+/* Stores events inside the caller's transaction. */
+int sql_outbox_put(struct sql_conn *c, const struct stor_event *v, size_t n,
+		   struct err *e);
+
+#endif
