@@ -68,23 +68,7 @@ static int ob_add(struct stor_meta *m, const struct stor_event *v, size_t n,
 	return n ? sql_txn(m, ob_add_fn, &a, e) : 0;
 }
 
-/* The other vtables' hooks, on the connection's engine. */
-static int ob_mf_delete_in(struct sql_conn *c, const char *repo,
-			   const char *ds, struct err *e)
-{
-	return c->drv == &sql_pg
-		       ? pg_mf_delete_in((struct pg_conn *)c, repo, ds, e)
-		       : sq_mf_delete_in((struct sq_conn *)c, repo, ds, e);
-}
-
-static int ob_tag_delete_in(struct sql_conn *c, const char *repo,
-			    const char *tag, struct err *e)
-{
-	return c->drv == &sql_pg
-		       ? pg_tag_delete_in((struct pg_conn *)c, repo, tag, e)
-		       : sq_tag_delete_in((struct sq_conn *)c, repo, tag, e);
-}
-
+/* The scan queue's hook, on the connection's engine. */
 static int ob_scan_finish_in(struct sql_conn *c,
 			     const struct stor_scan_job *job, bool fail,
 			     const char *why, int64_t retry_at, struct err *e)
@@ -108,8 +92,8 @@ static int ob_del_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
 	const struct ob_del *a = arg;
 
-	if ((a->tag ? ob_tag_delete_in(c, a->repo, a->key, e)
-		    : ob_mf_delete_in(c, a->repo, a->key, e)) < 0)
+	if ((a->tag ? sql_tag_delete_in(c, a->repo, a->key, e)
+		    : sql_mf_delete_in(c, a->repo, a->key, e)) < 0)
 		return -1;
 	return a->ev ? sql_outbox_put(c, a->ev, 1, e) : 0;
 }

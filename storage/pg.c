@@ -637,6 +637,11 @@ static int64_t pg_drv_int64(const struct sql_row *r, int col)
 	return pg_col_int64(r->res, r->row, col);
 }
 
+static int pg_drv_count(const struct sql_row *r)
+{
+	return PQnfields(r->res);
+}
+
 const struct sql_driver sql_pg = {
 	.name = "PostgreSQL",
 	.run = pg_drv_run,
@@ -644,6 +649,8 @@ const struct sql_driver sql_pg = {
 	.txn = pg_drv_txn,
 	.col_text = pg_drv_text,
 	.col_int64 = pg_drv_int64,
+	.col_count = pg_drv_count,
+	.free = pg_free,
 };
 
 /* --- Pins: gc against pushes on every node -------------------------------- */
@@ -925,7 +932,7 @@ struct stor_meta *stor_pg_new(const char *conninfo, struct err *e)
 	struct pg_conn *c;
 
 	pg->db.drv = &sql_pg;
-	pg->db.base.ops = &pg_meta_ops;
+	pg->db.base.ops = &sql_meta_ops;
 	pg->db.base.scanq = &pg_scanq_ops;
 	pg->db.base.maint = &pg_maint_ops;
 	pg->db.base.outbox = &sql_outbox_ops;

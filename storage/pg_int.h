@@ -89,22 +89,13 @@ const char *pg_col_text(PGresult *r, int row, int col);
 char *pg_col_strdup(PGresult *r, int row, int col);
 int64_t pg_col_int64(PGresult *r, int row, int col);
 
-/* The three vtables (meta_pg.c, scan_pg.c, maint_pg.c). */
-extern const struct stor_meta_ops pg_meta_ops;
+/* The vtables not yet written once (scan_pg.c, maint_pg.c). */
 extern const struct stor_scanq_ops pg_scanq_ops;
 extern const struct stor_maint_ops pg_maint_ops;
 void pg_free(struct stor_meta *m);
-/* As sq_scan_add() and sq_referrer_put() of sqlite_int.h. */
+/* As sq_scan_add() and sq_scan_finish_in() of sqlite_int.h. */
 int pg_scan_add(struct pg_conn *c, const char *ds, const char *repo,
 		int64_t now, struct err *e);
-int pg_referrer_put(struct pg_conn *c, const struct stor_scan_referrer *r,
-		    struct err *e);
-/* The outbox's hooks into the others' transactions, as sqlite_int.h's
- * (outbox_sql.c writes the events, the others the change). */
-int pg_mf_delete_in(struct pg_conn *c, const char *repo, const char *ds,
-		    struct err *e);
-int pg_tag_delete_in(struct pg_conn *c, const char *repo, const char *tag,
-		     struct err *e);
 int pg_scan_finish_in(struct pg_conn *c, const struct stor_scan_job *job,
 		      bool fail, const char *why, int64_t retry_at,
 		      struct err *e);

@@ -606,7 +606,7 @@ static int pg_outcome_rows(struct pg_conn *c, const struct stor_scan_outcome *o,
 	char ds[DIGEST_STR_MAX], rs[DIGEST_STR_MAX];
 
 	for (size_t i = 0; i < o->nrefs; i++)
-		if (pg_referrer_put(c, &o->refs[i], e) < 0)
+		if (sql_referrer_put(&c->base, &o->refs[i], e) < 0)
 			return -1;
 	digest_str(&o->job->digest, ds);
 	if (r && pg_run(c, &pg_scan_result_put_q, NULL, NULL, e, "ssssi", ds,

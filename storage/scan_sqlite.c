@@ -576,7 +576,7 @@ static int sq_outcome_rows(struct sq_conn *c, const struct stor_scan_outcome *o,
 	char ds[DIGEST_STR_MAX], rs[DIGEST_STR_MAX];
 
 	for (size_t i = 0; i < o->nrefs; i++)
-		if (sq_referrer_put(c, &o->refs[i], e) < 0)
+		if (sql_referrer_put(&c->base, &o->refs[i], e) < 0)
 			return -1;
 	digest_str(&o->job->digest, ds);
 	if (r && sq_run(c, &sq_scan_result_put_q, NULL, NULL, e, "ssssi", ds,

@@ -80,6 +80,17 @@ int64_t sql_col_int64(const struct sql_row *r, int col)
 	return r->drv->col_int64(r, col);
 }
 
+int sql_col_count(const struct sql_row *r)
+{
+	return r->drv->col_count(r);
+}
+
+void sql_free(struct stor_meta *m)
+{
+	if (m)
+		sql_db_of(m)->drv->free(m);
+}
+
 char *sql_col_strdup(const struct sql_row *r, int col)
 {
 	const char *t = sql_col_text(r, col);

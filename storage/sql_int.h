@@ -79,6 +79,8 @@ struct sql_driver {
 		   struct err *e);
 	const char *(*col_text)(const struct sql_row *r, int col);
 	int64_t (*col_int64)(const struct sql_row *r, int col);
+	int (*col_count)(const struct sql_row *r);
+	void (*free)(struct stor_meta *m);
 };
 
 extern const struct sql_driver sql_sqlite;
@@ -114,6 +116,7 @@ int sql_txn(struct stor_meta *m, sql_txn_fn fn, const void *arg,
 const char *sql_col_text(const struct sql_row *r, int col);
 int64_t sql_col_int64(const struct sql_row *r, int col);
 char *sql_col_strdup(const struct sql_row *r, int col);
+int sql_col_count(const struct sql_row *r);
 /* A malformed digest means a damaged database. */
 int sql_col_digest(const struct sql_row *r, int col, struct digest *out,
 		   struct err *e);
@@ -123,8 +126,21 @@ int sql_row_int64(void *arg, const struct sql_row *r, struct err *e);
 int64_t sql_now(void);
 int64_t sql_now_ms(void);
 
-/* The vtables written once (outbox_sql.c). */
+/* The vtables written once (meta_sql.c, outbox_sql.c). */
+extern const struct stor_meta_ops sql_meta_ops;
 extern const struct stor_outbox_ops sql_outbox_ops;
+/* Closes the store: its driver's own. */
+void sql_free(struct stor_meta *m);
+/* Manifest and tag deletes inside the caller's transaction (ds: the
+ * digest as text); ERR_MANIFEST_UNKNOWN if absent. */
+int sql_mf_delete_in(struct sql_conn *c, const char *repo, const char *ds,
+		     struct err *e);
+int sql_tag_delete_in(struct sql_conn *c, const char *repo, const char *tag,
+		      struct err *e);
+/* Stores a report referrer's rows (see struct stor_scan_referrer) inside
+ * the caller's transaction: a re-match batch. */
+int sql_referrer_put(struct sql_conn *c, const struct stor_scan_referrer *r,
+		     struct err *e);
 /* Stores events inside the caller's transaction. */
 int sql_outbox_put(struct sql_conn *c, const struct stor_event *v, size_t n,
 		   struct err *e);

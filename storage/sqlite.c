@@ -576,6 +576,11 @@ static int64_t sq_drv_int64(const struct sql_row *r, int col)
 	return sqlite3_column_int64(r->res, col);
 }
 
+static int sq_drv_count(const struct sql_row *r)
+{
+	return sqlite3_column_count(r->res);
+}
+
 const struct sql_driver sql_sqlite = {
 	.name = "meta.db",
 	.run = sq_drv_run,
@@ -583,6 +588,8 @@ const struct sql_driver sql_sqlite = {
 	.txn = sq_drv_txn,
 	.col_text = sq_drv_text,
 	.col_int64 = sq_drv_int64,
+	.col_count = sq_drv_count,
+	.free = sq_free,
 };
 
 int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out, struct err *e)
@@ -694,7 +701,7 @@ struct stor_meta *stor_sqlite_new(const char *dir, struct err *e)
 	struct sq *sq = xcalloc(1, sizeof(*sq));
 
 	sq->db.drv = &sql_sqlite;
-	sq->db.base.ops = &sq_meta_ops;
+	sq->db.base.ops = &sql_meta_ops;
 	sq->db.base.scanq = &sq_scanq_ops;
 	sq->db.base.maint = &sq_maint_ops;
 	sq->db.base.outbox = &sql_outbox_ops;

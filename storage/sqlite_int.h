@@ -74,8 +74,7 @@ int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e);
 int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out, struct err *e);
 char *sq_col_strdup(sqlite3_stmt *s, int col);
 
-/* The three vtables (meta_sqlite.c, scan_sqlite.c, maint_sqlite.c). */
-extern const struct stor_meta_ops sq_meta_ops;
+/* The vtables not yet written once (scan_sqlite.c, maint_sqlite.c). */
 extern const struct stor_scanq_ops sq_scanq_ops;
 extern const struct stor_maint_ops sq_maint_ops;
 void sq_free(struct stor_meta *m);
@@ -83,18 +82,6 @@ void sq_free(struct stor_meta *m);
  * stor_scan_enqueue() does: a manifest PUT with enqueue_scan. */
 int sq_scan_add(struct sq_conn *c, const char *ds, const char *repo,
 		int64_t now, struct err *e);
-/* Stores a report referrer's rows (see struct stor_scan_referrer) inside
- * the caller's transaction: a re-match batch (scan_sqlite.c). */
-int sq_referrer_put(struct sq_conn *c, const struct stor_scan_referrer *r,
-		    struct err *e);
-/* The outbox's hooks into the others' transactions (outbox_sql.c
- * writes the events, the others the change): */
-/* Manifest and tag deletes inside the caller's transaction (ds: the
- * digest as text); ERR_MANIFEST_UNKNOWN if absent. */
-int sq_mf_delete_in(struct sq_conn *c, const char *repo, const char *ds,
-		    struct err *e);
-int sq_tag_delete_in(struct sq_conn *c, const char *repo, const char *tag,
-		     struct err *e);
 /* stor_scan_done() / stor_scan_fail() inside the caller's transaction. */
 int sq_scan_finish_in(struct sq_conn *c, const struct stor_scan_job *job,
 		      bool fail, const char *why, int64_t retry_at,
