@@ -3,8 +3,6 @@
  * manifests, tags and referrers.
  */
 #include "storage/sql_int.h"
-#include "storage/pg_int.h"
-#include "storage/sqlite_int.h"
 #include "common/xmalloc.h"
 
 #include <stdint.h>
@@ -349,15 +347,6 @@ static int sql_mf_refs(struct sql_conn *c, const struct stor_manifest_put *mp,
 	return 0;
 }
 
-/* The scan queue's hook, on the connection's engine. */
-static int mt_scan_add(struct sql_conn *c, const char *ds, const char *repo,
-		       int64_t now, struct err *e)
-{
-	return c->drv == &sql_pg
-		       ? pg_scan_add((struct pg_conn *)c, ds, repo, now, e)
-		       : sq_scan_add((struct sq_conn *)c, ds, repo, now, e);
-}
-
 static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
 	static const struct sql_stmt put = {
@@ -400,7 +389,7 @@ static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 		if (sql_run(c, &tag, NULL, NULL, e, "sssi", mp->repo,
 			   mp->tags[i], ds, now) < 0)
 			return -1;
-	if (mp->enqueue_scan && mt_scan_add(c, ds, mp->repo, now, e) < 0)
+	if (mp->enqueue_scan && sql_scan_add(c, ds, mp->repo, now, e) < 0)
 		return -1;
 	return sql_outbox_put(c, mp->events, mp->nevents, e);
 }

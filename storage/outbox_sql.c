@@ -15,8 +15,6 @@
  * after the other).
  */
 #include "storage/sql_int.h"
-#include "storage/pg_int.h"
-#include "storage/sqlite_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -68,18 +66,6 @@ static int ob_add(struct stor_meta *m, const struct stor_event *v, size_t n,
 	return n ? sql_txn(m, ob_add_fn, &a, e) : 0;
 }
 
-/* The scan queue's hook, on the connection's engine. */
-static int ob_scan_finish_in(struct sql_conn *c,
-			     const struct stor_scan_job *job, bool fail,
-			     const char *why, int64_t retry_at, struct err *e)
-{
-	return c->drv == &sql_pg
-		       ? pg_scan_finish_in((struct pg_conn *)c, job, fail, why,
-					   retry_at, e)
-		       : sq_scan_finish_in((struct sq_conn *)c, job, fail, why,
-					   retry_at, e);
-}
-
 /* A delete and its event: which delete, of what. */
 struct ob_del {
 	const char *repo;
@@ -128,7 +114,7 @@ static int ob_finish_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
 	const struct ob_finish *a = arg;
 
-	if (ob_scan_finish_in(c, a->job, a->fail, a->why, a->retry_at, e) < 0)
+	if (sql_scan_finish_in(c, a->job, a->fail, a->why, a->retry_at, e) < 0)
 		return -1;
 	return sql_outbox_put(c, a->ev.v, a->ev.n, e);
 }

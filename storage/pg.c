@@ -642,6 +642,11 @@ static int pg_drv_count(const struct sql_row *r)
 	return PQnfields(r->res);
 }
 
+static void pg_drv_owner(struct sql_db *db, char pid[24], char start[64])
+{
+	pg_owner((struct pg *)db, pid, start);
+}
+
 const struct sql_driver sql_pg = {
 	.name = "PostgreSQL",
 	.run = pg_drv_run,
@@ -651,6 +656,8 @@ const struct sql_driver sql_pg = {
 	.col_int64 = pg_drv_int64,
 	.col_count = pg_drv_count,
 	.free = pg_free,
+	.owner = pg_drv_owner,
+	.on_final = pg_on_final,
 };
 
 /* --- Pins: gc against pushes on every node -------------------------------- */
@@ -884,6 +891,24 @@ static int pg_migrate_fn(struct pg_conn *c, const void *arg, struct err *e)
 	return 0;
 }
 
+/* At a clean close: this node's running jobs are free to take at once
+ * (its workers stopped; a restart recovers them as sqlite's would). */
+static int pg_scan_release(struct pg *pg, struct err *e)
+{
+	static const struct sql_stmt q = {
+		"release scan jobs",
+		"UPDATE scan_jobs SET lease = 0, owner_pid = NULL"
+		" WHERE state = 'running' AND owner_pid = $1::integer"
+		" AND owner_start = $2::timestamptz",
+	};
+	char pid[24], start[64];
+
+	pg_owner(pg, pid, start);
+	if (!*pid)
+		return 0;
+	return pg_do(pg, &q, NULL, NULL, e, "ss", pid, start) < 0 ? -1 : 0;
+}
+
 void pg_free(struct stor_meta *m)
 {
 	struct pg *pg = pg_of(m);
@@ -933,7 +958,7 @@ struct stor_meta *stor_pg_new(const char *conninfo, struct err *e)
 
 	pg->db.drv = &sql_pg;
 	pg->db.base.ops = &sql_meta_ops;
-	pg->db.base.scanq = &pg_scanq_ops;
+	pg->db.base.scanq = &sql_scanq_ops;
 	pg->db.base.maint = &pg_maint_ops;
 	pg->db.base.outbox = &sql_outbox_ops;
 	pg->conninfo = xstrdup(conninfo);

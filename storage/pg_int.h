@@ -89,19 +89,9 @@ const char *pg_col_text(PGresult *r, int row, int col);
 char *pg_col_strdup(PGresult *r, int row, int col);
 int64_t pg_col_int64(PGresult *r, int row, int col);
 
-/* The vtables not yet written once (scan_pg.c, maint_pg.c). */
-extern const struct stor_scanq_ops pg_scanq_ops;
+/* The vtable not yet written once (maint_pg.c). */
 extern const struct stor_maint_ops pg_maint_ops;
 void pg_free(struct stor_meta *m);
-/* As sq_scan_add() and sq_scan_finish_in() of sqlite_int.h. */
-int pg_scan_add(struct pg_conn *c, const char *ds, const char *repo,
-		int64_t now, struct err *e);
-int pg_scan_finish_in(struct pg_conn *c, const struct stor_scan_job *job,
-		      bool fail, const char *why, int64_t retry_at,
-		      struct err *e);
-/* At a clean close: this node's running jobs are free to take at once
- * (its workers stopped; a restart recovers them as sqlite's would). */
-int pg_scan_release(struct pg *pg, struct err *e);
 /* Pins (stor_maint_ops.pin/unpin) and completion callbacks
  * (stor_scanq_ops.on_final), in pg.c. */
 int pg_pin(struct stor_meta *m, bool exclusive, struct err *e);

@@ -91,6 +91,22 @@ void sql_free(struct stor_meta *m)
 		sql_db_of(m)->drv->free(m);
 }
 
+void sql_owner(struct stor_meta *m, char pid[24], char start[64])
+{
+	struct sql_db *db = sql_db_of(m);
+
+	*pid = *start = '\0';
+	if (db->drv->owner)
+		db->drv->owner(db, pid, start);
+}
+
+void sql_on_final(struct stor_meta *m,
+		  void (*fn)(void *arg, const struct digest *dg), void *arg)
+{
+	if (sql_db_of(m)->drv->on_final)
+		sql_db_of(m)->drv->on_final(m, fn, arg);
+}
+
 char *sql_col_strdup(const struct sql_row *r, int col)
 {
 	const char *t = sql_col_text(r, col);

@@ -81,6 +81,14 @@ struct sql_driver {
 	int64_t (*col_int64)(const struct sql_row *r, int col);
 	int (*col_count)(const struct sql_row *r);
 	void (*free)(struct stor_meta *m);
+	/* The session that owns the scan jobs this node claims ("" while
+	 * there is none: sqlite's jobs have no owner). */
+	void (*owner)(struct sql_db *db, char pid[24], char start[64]);
+	/* stor_scanq_ops.on_final, NULL when nothing is heard from other
+	 * nodes. */
+	void (*on_final)(struct stor_meta *m,
+			 void (*fn)(void *arg, const struct digest *dg),
+			 void *arg);
 };
 
 extern const struct sql_driver sql_sqlite;
@@ -126,11 +134,23 @@ int sql_row_int64(void *arg, const struct sql_row *r, struct err *e);
 int64_t sql_now(void);
 int64_t sql_now_ms(void);
 
-/* The vtables written once (meta_sql.c, outbox_sql.c). */
+/* The vtables written once (meta_sql.c, scan_sql.c, outbox_sql.c). */
 extern const struct stor_meta_ops sql_meta_ops;
+extern const struct stor_scanq_ops sql_scanq_ops;
 extern const struct stor_outbox_ops sql_outbox_ops;
 /* Closes the store: its driver's own. */
 void sql_free(struct stor_meta *m);
+void sql_owner(struct stor_meta *m, char pid[24], char start[64]);
+void sql_on_final(struct stor_meta *m,
+		  void (*fn)(void *arg, const struct digest *dg), void *arg);
+/* Adds (or re-arms) dg's scan job inside the caller's transaction, as
+ * stor_scan_enqueue() does: a manifest PUT with enqueue_scan. */
+int sql_scan_add(struct sql_conn *c, const char *ds, const char *repo,
+		 int64_t now, struct err *e);
+/* stor_scan_done() / stor_scan_fail() inside the caller's transaction. */
+int sql_scan_finish_in(struct sql_conn *c, const struct stor_scan_job *job,
+		       bool fail, const char *why, int64_t retry_at,
+		       struct err *e);
 /* Manifest and tag deletes inside the caller's transaction (ds: the
  * digest as text); ERR_MANIFEST_UNKNOWN if absent. */
 int sql_mf_delete_in(struct sql_conn *c, const char *repo, const char *ds,

@@ -355,12 +355,14 @@ static sqlite3_stmt *sq_prepare(struct sq_conn *c, const struct sql_stmt *q,
 	return k->s;
 }
 
+/* Parameters past the last the text names are not bound: PostgreSQL's
+ * text of a statement may take more (a claim names its owner). */
 static int sq_vbind(sqlite3_stmt *s, const char *fmt, va_list ap)
 {
 	const char *str;
-	int rc = SQLITE_OK;
+	int rc = SQLITE_OK, n = sqlite3_bind_parameter_count(s);
 
-	for (int i = 1; *fmt && rc == SQLITE_OK; fmt++, i++) {
+	for (int i = 1; *fmt && i <= n && rc == SQLITE_OK; fmt++, i++) {
 		if (*fmt == 'i') {
 			rc = sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
 			continue;
@@ -702,7 +704,7 @@ struct stor_meta *stor_sqlite_new(const char *dir, struct err *e)
 
 	sq->db.drv = &sql_sqlite;
 	sq->db.base.ops = &sql_meta_ops;
-	sq->db.base.scanq = &sq_scanq_ops;
+	sq->db.base.scanq = &sql_scanq_ops;
 	sq->db.base.maint = &sq_maint_ops;
 	sq->db.base.outbox = &sql_outbox_ops;
 	sq->path = xasprintf("%s/meta.db", dir);

@@ -74,17 +74,8 @@ int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e);
 int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out, struct err *e);
 char *sq_col_strdup(sqlite3_stmt *s, int col);
 
-/* The vtables not yet written once (scan_sqlite.c, maint_sqlite.c). */
-extern const struct stor_scanq_ops sq_scanq_ops;
+/* The vtable not yet written once (maint_sqlite.c). */
 extern const struct stor_maint_ops sq_maint_ops;
 void sq_free(struct stor_meta *m);
-/* Adds (or re-arms) dg's scan job inside the caller's transaction, as
- * stor_scan_enqueue() does: a manifest PUT with enqueue_scan. */
-int sq_scan_add(struct sq_conn *c, const char *ds, const char *repo,
-		int64_t now, struct err *e);
-/* stor_scan_done() / stor_scan_fail() inside the caller's transaction. */
-int sq_scan_finish_in(struct sq_conn *c, const struct stor_scan_job *job,
-		      bool fail, const char *why, int64_t retry_at,
-		      struct err *e);
 
 #endif
