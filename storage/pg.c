@@ -647,6 +647,36 @@ static void pg_drv_owner(struct sql_db *db, char pid[24], char start[64])
 	pg_owner((struct pg *)db, pid, start);
 }
 
+/* Foreign keys and checks are the server's own; what is left to look at
+ * is the schema's version (stor_maint_ops.check). */
+struct pg_check {
+	stor_row_fn fn;
+	void *arg;
+};
+
+static int pg_check_row(void *arg, PGresult *res, int row, struct err *e)
+{
+	const struct pg_check *x = arg;
+	struct stor_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.name = pg_col_text(res, row, 0);
+	return x->fn(x->arg, &r, e) < 0 ? -1 : 0;
+}
+
+static int pg_check(struct stor_meta *m, stor_row_fn fn, void *arg,
+		    struct err *e)
+{
+	static const struct sql_stmt q = {
+		"check schema version",
+		"SELECT 'schema_version: ' || count(*) || ' rows'"
+		" FROM schema_version HAVING count(*) <> 1",
+	};
+	struct pg_check x = {fn, arg};
+
+	return pg_do(pg_of(m), &q, pg_check_row, &x, e, "") < 0 ? -1 : 0;
+}
+
 const struct sql_driver sql_pg = {
 	.name = "PostgreSQL",
 	.run = pg_drv_run,
@@ -658,6 +688,9 @@ const struct sql_driver sql_pg = {
 	.free = pg_free,
 	.owner = pg_drv_owner,
 	.on_final = pg_on_final,
+	.check = pg_check,
+	.pin = pg_pin,
+	.unpin = pg_unpin,
 };
 
 /* --- Pins: gc against pushes on every node -------------------------------- */
@@ -959,7 +992,7 @@ struct stor_meta *stor_pg_new(const char *conninfo, struct err *e)
 	pg->db.drv = &sql_pg;
 	pg->db.base.ops = &sql_meta_ops;
 	pg->db.base.scanq = &sql_scanq_ops;
-	pg->db.base.maint = &pg_maint_ops;
+	pg->db.base.maint = &sql_maint_ops;
 	pg->db.base.outbox = &sql_outbox_ops;
 	pg->conninfo = xstrdup(conninfo);
 	pg->stop_fd[0] = pg->stop_fd[1] = -1;

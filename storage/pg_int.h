@@ -1,12 +1,11 @@
-/* pg_int.h: what the PostgreSQL metadata backend shares between its files.
+/* pg_int.h: the PostgreSQL driver of the SQL layer (sql_int.h).
  *
  * pg.c is the engine: the schema and its migrations, the bounded
  * connection pool, the one function that runs a statement (pg_run()), the
  * pins of gc (advisory locks) and the listener of scan completions
- * (LISTEN/NOTIFY).  Each vtable has its file, its SQL beside the function
- * that runs it, as the sqlite backend does: meta_pg.c (repositories, blobs,
- * uploads, manifests, tags), scan_pg.c (the scan queue), maint_pg.c (gc
- * and fsck).  Nothing outside storage/ includes this.
+ * (LISTEN/NOTIFY).  The vtables are the SQL layer's (meta_sql.c,
+ * scan_sql.c, maint_sql.c, outbox_sql.c), with PostgreSQL's own statement
+ * texts where its SQL differs.  Nothing outside storage/ includes this.
  */
 #ifndef STORAGE_PG_INT_H
 #define STORAGE_PG_INT_H
@@ -89,8 +88,6 @@ const char *pg_col_text(PGresult *r, int row, int col);
 char *pg_col_strdup(PGresult *r, int row, int col);
 int64_t pg_col_int64(PGresult *r, int row, int col);
 
-/* The vtable not yet written once (maint_pg.c). */
-extern const struct stor_maint_ops pg_maint_ops;
 void pg_free(struct stor_meta *m);
 /* Pins (stor_maint_ops.pin/unpin) and completion callbacks
  * (stor_scanq_ops.on_final), in pg.c. */

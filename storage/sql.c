@@ -107,6 +107,26 @@ void sql_on_final(struct stor_meta *m,
 		sql_db_of(m)->drv->on_final(m, fn, arg);
 }
 
+int sql_check(struct stor_meta *m, stor_row_fn fn, void *arg, struct err *e)
+{
+	return sql_db_of(m)->drv->check(m, fn, arg, e);
+}
+
+int sql_pin(struct stor_meta *m, bool exclusive, struct err *e)
+{
+	const struct sql_driver *d = sql_db_of(m)->drv;
+
+	return d->pin ? d->pin(m, exclusive, e) : 0;
+}
+
+void sql_unpin(struct stor_meta *m, bool exclusive)
+{
+	const struct sql_driver *d = sql_db_of(m)->drv;
+
+	if (d->unpin)
+		d->unpin(m, exclusive);
+}
+
 char *sql_col_strdup(const struct sql_row *r, int col)
 {
 	const char *t = sql_col_text(r, col);

@@ -89,6 +89,12 @@ struct sql_driver {
 	void (*on_final)(struct stor_meta *m,
 			 void (*fn)(void *arg, const struct digest *dg),
 			 void *arg);
+	/* stor_maint_ops.check: the engine's own checks. */
+	int (*check)(struct stor_meta *m, stor_row_fn fn, void *arg,
+		     struct err *e);
+	/* stor_maint_ops.pin/unpin, NULL where gc.lock is enough. */
+	int (*pin)(struct stor_meta *m, bool exclusive, struct err *e);
+	void (*unpin)(struct stor_meta *m, bool exclusive);
 };
 
 extern const struct sql_driver sql_sqlite;
@@ -134,13 +140,19 @@ int sql_row_int64(void *arg, const struct sql_row *r, struct err *e);
 int64_t sql_now(void);
 int64_t sql_now_ms(void);
 
-/* The vtables written once (meta_sql.c, scan_sql.c, outbox_sql.c). */
+/* The vtables written once (meta_sql.c, scan_sql.c, maint_sql.c,
+ * outbox_sql.c). */
 extern const struct stor_meta_ops sql_meta_ops;
 extern const struct stor_scanq_ops sql_scanq_ops;
+extern const struct stor_maint_ops sql_maint_ops;
 extern const struct stor_outbox_ops sql_outbox_ops;
 /* Closes the store: its driver's own. */
 void sql_free(struct stor_meta *m);
 void sql_owner(struct stor_meta *m, char pid[24], char start[64]);
+/* The driver's hooks of stor_maint_ops. */
+int sql_check(struct stor_meta *m, stor_row_fn fn, void *arg, struct err *e);
+int sql_pin(struct stor_meta *m, bool exclusive, struct err *e);
+void sql_unpin(struct stor_meta *m, bool exclusive);
 void sql_on_final(struct stor_meta *m,
 		  void (*fn)(void *arg, const struct digest *dg), void *arg);
 /* Adds (or re-arms) dg's scan job inside the caller's transaction, as

@@ -583,6 +583,56 @@ static int sq_drv_count(const struct sql_row *r)
 	return sqlite3_column_count(r->res);
 }
 
+/* Every row of a checking pragma that is not "ok" is a problem, its
+ * columns joined with spaces. */
+struct sq_check_arg {
+	const char *label;
+	stor_row_fn fn;
+	void *arg;
+};
+
+static int sq_check_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	const struct sq_check_arg *x = arg;
+	struct stor_row r;
+	char msg[512];
+	const char *t;
+	size_t len = (size_t)snprintf(msg, sizeof(msg), "%s:", x->label);
+
+	for (int i = 0; i < sqlite3_column_count(s); i++) {
+		t = (const char *)sqlite3_column_text(s, i);
+		if (len < sizeof(msg))
+			len += (size_t)snprintf(msg + len, sizeof(msg) - len,
+						" %s", t ? t : "-");
+	}
+	if (!strcmp(msg + strlen(x->label) + 1, " ok"))
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.name = msg;
+	return x->fn(x->arg, &r, e) < 0 ? -1 : 0;
+}
+
+/* fsck's look at the file itself (stor_maint_ops.check). */
+static int sq_check(struct stor_meta *m, stor_row_fn fn, void *arg,
+		    struct err *e)
+{
+	static const struct sql_stmt integrity = {
+		"integrity check",
+		"PRAGMA integrity_check",
+	};
+	static const struct sql_stmt fkeys = {
+		"foreign key check",
+		"PRAGMA foreign_key_check",
+	};
+	struct sq_check_arg a = {integrity.what, fn, arg};
+	struct sq_check_arg b = {fkeys.what, fn, arg};
+
+	if (sq_do(sq_of(m), &integrity, sq_check_row, &a, e, "") < 0 ||
+	    sq_do(sq_of(m), &fkeys, sq_check_row, &b, e, "") < 0)
+		return -1;
+	return 0;
+}
+
 const struct sql_driver sql_sqlite = {
 	.name = "meta.db",
 	.run = sq_drv_run,
@@ -592,6 +642,7 @@ const struct sql_driver sql_sqlite = {
 	.col_int64 = sq_drv_int64,
 	.col_count = sq_drv_count,
 	.free = sq_free,
+	.check = sq_check,
 };
 
 int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out, struct err *e)
@@ -705,7 +756,7 @@ struct stor_meta *stor_sqlite_new(const char *dir, struct err *e)
 	sq->db.drv = &sql_sqlite;
 	sq->db.base.ops = &sql_meta_ops;
 	sq->db.base.scanq = &sql_scanq_ops;
-	sq->db.base.maint = &sq_maint_ops;
+	sq->db.base.maint = &sql_maint_ops;
 	sq->db.base.outbox = &sql_outbox_ops;
 	sq->path = xasprintf("%s/meta.db", dir);
 	pthread_mutex_init(&sq->lock, NULL);

@@ -1,11 +1,9 @@
-/* sqlite_int.h: what the sqlite3 metadata backend shares between its files.
+/* sqlite_int.h: the sqlite3 driver of the SQL layer (sql_int.h).
  *
  * sqlite.c is the engine: the schema, the connection pool, the statement
- * cache and the one function that runs a statement (sq_run()).  Each of
- * the three vtables of struct stor_meta has its file, and each file keeps
- * its SQL beside the function that runs it: meta_sqlite.c (repositories,
- * blobs, uploads, manifests, tags), scan_sqlite.c (the scan queue),
- * maint_sqlite.c (gc and fsck).  Nothing outside storage/ includes this.
+ * cache, the writer mutex and the one function that runs a statement
+ * (sq_run()).  The vtables are the SQL layer's (meta_sql.c, scan_sql.c,
+ * maint_sql.c, outbox_sql.c).  Nothing outside storage/ includes this.
  */
 #ifndef STORAGE_SQLITE_INT_H
 #define STORAGE_SQLITE_INT_H
@@ -74,8 +72,6 @@ int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e);
 int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out, struct err *e);
 char *sq_col_strdup(sqlite3_stmt *s, int col);
 
-/* The vtable not yet written once (maint_sqlite.c). */
-extern const struct stor_maint_ops sq_maint_ops;
 void sq_free(struct stor_meta *m);
 
 #endif
