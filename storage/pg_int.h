@@ -20,9 +20,6 @@
 /* Connections open at once in the pool; a thread holds at most one. */
 #define PG_POOL_MAX 16
 
-/* The NOTIFY channel of scan completions; the payload is the digest. */
-#define PG_SCAN_CHANNEL "customs_scan"
-
 struct pg_conn {
 	struct sql_conn base; /* first */
 	PGconn *db;

@@ -17,7 +17,6 @@
  * commits, which wakes the report waiters of every node.
  */
 #include "storage/sql_int.h"
-#include "storage/pg_int.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 

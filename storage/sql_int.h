@@ -41,6 +41,10 @@ struct sql_stmt {
 #define SQL_PG_MARK '\x01'
 #define SQL_PG(text) "\x01" text
 
+/* PostgreSQL's NOTIFY channel of scan completions (scan_sql.c notifies,
+ * pg.c listens); the payload is the digest. */
+#define PG_SCAN_CHANNEL "customs_scan"
+
 struct sql_driver;
 
 /* A connection borrowed from a driver: the first member of its own. */
