@@ -32,7 +32,7 @@ static int eco_row(void *arg, sqlite3_stmt *s, struct err *e)
 
 int stor_scan_ecosystems(struct stor *st, char ***out, size_t *n, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"list the reports' ecosystems",
 		"SELECT DISTINCT p.value ->> 'ecosystem' FROM scan_results,"
 		" json_each(scan_results.report, '$.packages') AS p"
@@ -47,7 +47,7 @@ int stor_scan_ecosystems(struct stor *st, char ***out, size_t *n, struct err *e)
 
 	/* Reports kept as text predate the report blobs, and so any
 	 * PostgreSQL metadata: there it names none. */
-	if (stor_meta_of(st)->ops != &sq_meta_ops) {
+	if (!sql_is(stor_meta_of(st), &sql_sqlite)) {
 		*out = NULL;
 		*n = 0;
 		return 0;

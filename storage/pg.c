@@ -211,6 +211,8 @@ static struct pg_conn *pg_conn_open(const char *conninfo, struct err *e)
 {
 	struct pg_conn *c = xcalloc(1, sizeof(*c));
 
+	c->base.drv = &sql_pg;
+
 	c->db = PQconnectdb(conninfo);
 	if (!c->db || PQstatus(c->db) != CONNECTION_OK) {
 		if (c->db)
@@ -307,17 +309,44 @@ static void pg_put(struct pg *pg, struct pg_conn *c)
 
 /* --- Statements ----------------------------------------------------------- */
 
+/* sql with sqlite's placeholders ?N as PostgreSQL's $N (quoted text and
+ * identifiers kept as they are). */
+static char *pg_placeholders(const char *sql, size_t len)
+{
+	char *out = xstrndup(sql, len), quote = 0;
+
+	for (char *p = out; *p; p++) {
+		if (quote) {
+			quote = *p == quote ? 0 : quote;
+			continue;
+		}
+		if (*p == '\'' || *p == '"')
+			quote = *p;
+		else if (*p == '?' && p[1] >= '0' && p[1] <= '9')
+			*p = '$';
+	}
+	return out;
+}
+
 /* q's name on c, prepared now if it is new there. */
-static int pg_prepare(struct pg_conn *c, const struct pg_stmt *q, char name[32],
+static int pg_prepare(struct pg_conn *c, const struct sql_stmt *q, char name[32],
 		      struct err *e)
 {
 	PGresult *r;
+	const char *text;
+	char *sql;
+	size_t len;
 
 	snprintf(name, 32, "c%" PRIxPTR, (uintptr_t)q);
 	for (size_t i = 0; i < c->nprep; i++)
 		if (c->prep[i] == q)
 			return 0;
-	r = PQprepare(c->db, name, q->sql, 0, NULL);
+	text = sql_text(q, &sql_pg, &len);
+	if (!text)
+		return err_set(e, ERR_INTERNAL, "%s: no text", q->what);
+	sql = pg_placeholders(text, len);
+	r = PQprepare(c->db, name, sql, 0, NULL);
+	free(sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		pg_fail(c->db, r, q->what, e);
 		PQclear(r);
@@ -335,7 +364,7 @@ static int pg_prepare(struct pg_conn *c, const struct pg_stmt *q, char name[32],
 #define PG_PARAMS_MAX 12
 
 /* Runs q; the result (owned by the caller) or NULL with e set. */
-static PGresult *pg_vexec(struct pg_conn *c, const struct pg_stmt *q,
+static PGresult *pg_vexec(struct pg_conn *c, const struct sql_stmt *q,
 			  struct err *e, const char *fmt, va_list ap)
 {
 	char name[32], nums[PG_PARAMS_MAX][24];
@@ -369,8 +398,24 @@ static PGresult *pg_vexec(struct pg_conn *c, const struct pg_stmt *q,
 	return r;
 }
 
-/* Hands the rows of r to fn; frees r. */
-static int pg_rows(PGresult *r, pg_row_fn fn, void *arg, struct err *e)
+/* A row reader of either kind: the engine's own (fn) or the SQL
+ * layer's (gfn). */
+struct pg_reader {
+	pg_row_fn fn;
+	sql_row_fn gfn;
+	void *arg;
+};
+
+static int pg_read(const struct pg_reader *rd, PGresult *r, int i,
+		   struct err *e)
+{
+	struct sql_row row = {&sql_pg, r, i};
+
+	return rd->gfn ? rd->gfn(rd->arg, &row, e) : rd->fn(rd->arg, r, i, e);
+}
+
+/* Hands the rows of r to the reader; frees r. */
+static int pg_rows(PGresult *r, const struct pg_reader *rd, struct err *e)
 {
 	int rows = PQntuples(r), ret = rows, rc;
 
@@ -380,8 +425,8 @@ static int pg_rows(PGresult *r, pg_row_fn fn, void *arg, struct err *e)
 		ret = *t ? (int)strtol(t, NULL, 10) : 0;
 		goto out;
 	}
-	for (int i = 0; fn && i < rows; i++) {
-		rc = fn(arg, r, i, e);
+	for (int i = 0; (rd->fn || rd->gfn) && i < rows; i++) {
+		rc = pg_read(rd, r, i, e);
 		if (rc < 0) {
 			ret = -1;
 			goto out;
@@ -396,32 +441,47 @@ out:
 	return ret;
 }
 
-int pg_run(struct pg_conn *c, const struct pg_stmt *q, pg_row_fn fn, void *arg,
+int pg_run(struct pg_conn *c, const struct sql_stmt *q, pg_row_fn fn, void *arg,
 	   struct err *e, const char *fmt, ...)
 {
+	struct pg_reader rd = {fn, NULL, arg};
 	PGresult *r;
 	va_list ap;
 
 	va_start(ap, fmt);
 	r = pg_vexec(c, q, e, fmt, ap);
 	va_end(ap);
-	return r ? pg_rows(r, fn, arg, e) : -1;
+	return r ? pg_rows(r, &rd, e) : -1;
 }
 
-int pg_do(struct pg *pg, const struct pg_stmt *q, pg_row_fn fn, void *arg,
-	  struct err *e, const char *fmt, ...)
+static int pg_vdo(struct pg *pg, const struct sql_stmt *q,
+		  const struct pg_reader *rd, struct err *e, const char *fmt,
+		  va_list ap)
 {
-	struct pg_conn *c = pg_get(pg, e);
+	struct pg_conn *c;
 	PGresult *r;
-	va_list ap;
 
+	if (!sql_runs(q, &sql_pg))
+		return 0;
+	c = pg_get(pg, e);
 	if (!c)
 		return -1;
-	va_start(ap, fmt);
 	r = pg_vexec(c, q, e, fmt, ap);
-	va_end(ap);
 	pg_put(pg, c);
-	return r ? pg_rows(r, fn, arg, e) : -1;
+	return r ? pg_rows(r, rd, e) : -1;
+}
+
+int pg_do(struct pg *pg, const struct sql_stmt *q, pg_row_fn fn, void *arg,
+	  struct err *e, const char *fmt, ...)
+{
+	struct pg_reader rd = {fn, NULL, arg};
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = pg_vdo(pg, q, &rd, e, fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 int pg_row_int64(void *arg, PGresult *r, int row, struct err *e)
@@ -453,7 +513,9 @@ static int pg_commit(struct pg_conn *c, bool *retry, struct err *e)
 	return ret;
 }
 
-int pg_txn(struct pg *pg, pg_txn_fn fn, const void *arg, struct err *e)
+/* pg_txn() for either kind of transaction body. */
+static int pg_vtxn(struct pg *pg, pg_txn_fn fn, sql_txn_fn gfn,
+		   const void *arg, struct err *e)
 {
 	struct pg_conn *c = NULL;
 	int ret = -1;
@@ -468,7 +530,7 @@ int pg_txn(struct pg *pg, pg_txn_fn fn, const void *arg, struct err *e)
 		if (!c)
 			return -1;
 		ran = pg_exec(c, "BEGIN", "begin", &sub) == 0 &&
-		      fn(c, arg, &sub) >= 0;
+		      (gfn ? gfn(&c->base, arg, &sub) : fn(c, arg, &sub)) >= 0;
 		if (ran && pg_commit(c, &retry, &sub) == 0) {
 			ret = 0;
 			goto out;
@@ -492,6 +554,11 @@ int pg_txn(struct pg *pg, pg_txn_fn fn, const void *arg, struct err *e)
 out:
 	pg_put(pg, c);
 	return ret;
+}
+
+int pg_txn(struct pg *pg, pg_txn_fn fn, const void *arg, struct err *e)
+{
+	return pg_vtxn(pg, fn, NULL, arg, e);
 }
 
 const char *pg_col_text(PGresult *r, int row, int col)
@@ -528,6 +595,103 @@ int64_t pg_col_int64(PGresult *r, int row, int col)
 		return 1;
 	return strtoll(t, NULL, 10);
 }
+
+/* --- The SQL layer's driver (sql_int.h) ------------------------------------
+ */
+
+static int pg_drv_run(struct sql_conn *c, const struct sql_stmt *q,
+		      sql_row_fn fn, void *arg, struct err *e, const char *fmt,
+		      va_list ap)
+{
+	struct pg_reader rd = {NULL, fn, arg};
+	PGresult *r;
+
+	if (!sql_runs(q, &sql_pg))
+		return 0;
+	r = pg_vexec((struct pg_conn *)c, q, e, fmt, ap);
+	return r ? pg_rows(r, &rd, e) : -1;
+}
+
+static int pg_drv_do(struct sql_db *db, const struct sql_stmt *q,
+		     sql_row_fn fn, void *arg, struct err *e, const char *fmt,
+		     va_list ap)
+{
+	struct pg_reader rd = {NULL, fn, arg};
+
+	return pg_vdo((struct pg *)db, q, &rd, e, fmt, ap);
+}
+
+static int pg_drv_txn(struct sql_db *db, sql_txn_fn fn, const void *arg,
+		      struct err *e)
+{
+	return pg_vtxn((struct pg *)db, NULL, fn, arg, e);
+}
+
+static const char *pg_drv_text(const struct sql_row *r, int col)
+{
+	return pg_col_text(r->res, r->row, col);
+}
+
+static int64_t pg_drv_int64(const struct sql_row *r, int col)
+{
+	return pg_col_int64(r->res, r->row, col);
+}
+
+static int pg_drv_count(const struct sql_row *r)
+{
+	return PQnfields(r->res);
+}
+
+static void pg_drv_owner(struct sql_db *db, char pid[24], char start[64])
+{
+	pg_owner((struct pg *)db, pid, start);
+}
+
+/* Foreign keys and checks are the server's own; what is left to look at
+ * is the schema's version (stor_maint_ops.check). */
+struct pg_check {
+	stor_row_fn fn;
+	void *arg;
+};
+
+static int pg_check_row(void *arg, PGresult *res, int row, struct err *e)
+{
+	const struct pg_check *x = arg;
+	struct stor_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.name = pg_col_text(res, row, 0);
+	return x->fn(x->arg, &r, e) < 0 ? -1 : 0;
+}
+
+static int pg_check(struct stor_meta *m, stor_row_fn fn, void *arg,
+		    struct err *e)
+{
+	static const struct sql_stmt q = {
+		"check schema version",
+		"SELECT 'schema_version: ' || count(*) || ' rows'"
+		" FROM schema_version HAVING count(*) <> 1",
+	};
+	struct pg_check x = {fn, arg};
+
+	return pg_do(pg_of(m), &q, pg_check_row, &x, e, "") < 0 ? -1 : 0;
+}
+
+const struct sql_driver sql_pg = {
+	.name = "PostgreSQL",
+	.run = pg_drv_run,
+	.run_do = pg_drv_do,
+	.txn = pg_drv_txn,
+	.col_text = pg_drv_text,
+	.col_int64 = pg_drv_int64,
+	.col_count = pg_drv_count,
+	.free = pg_free,
+	.owner = pg_drv_owner,
+	.on_final = pg_on_final,
+	.check = pg_check,
+	.pin = pg_pin,
+	.unpin = pg_unpin,
+};
 
 /* --- Pins: gc against pushes on every node -------------------------------- */
 
@@ -720,15 +884,15 @@ static int pg_version_row(void *arg, PGresult *r, int row, struct err *e)
 
 static int pg_migrate_fn(struct pg_conn *c, const void *arg, struct err *e)
 {
-	static const struct pg_stmt version = {
+	static const struct sql_stmt version = {
 		"read schema version",
 		"SELECT coalesce(max(version), 0) FROM schema_version",
 	};
-	static const struct pg_stmt set = {
+	static const struct sql_stmt set = {
 		"set schema version",
 		"UPDATE schema_version SET version = $1",
 	};
-	static const struct pg_stmt first = {
+	static const struct sql_stmt first = {
 		"set schema version",
 		"INSERT INTO schema_version (version) SELECT $1"
 		" WHERE NOT EXISTS (SELECT 1 FROM schema_version)",
@@ -758,6 +922,24 @@ static int pg_migrate_fn(struct pg_conn *c, const void *arg, struct err *e)
 		return -1;
 	log_msg(LL_INFO, "PostgreSQL: schema at version %d", PG_VERSION);
 	return 0;
+}
+
+/* At a clean close: this node's running jobs are free to take at once
+ * (its workers stopped; a restart recovers them as sqlite's would). */
+static int pg_scan_release(struct pg *pg, struct err *e)
+{
+	static const struct sql_stmt q = {
+		"release scan jobs",
+		"UPDATE scan_jobs SET lease = 0, owner_pid = NULL"
+		" WHERE state = 'running' AND owner_pid = $1::integer"
+		" AND owner_start = $2::timestamptz",
+	};
+	char pid[24], start[64];
+
+	pg_owner(pg, pid, start);
+	if (!*pid)
+		return 0;
+	return pg_do(pg, &q, NULL, NULL, e, "ss", pid, start) < 0 ? -1 : 0;
 }
 
 void pg_free(struct stor_meta *m)
@@ -807,10 +989,11 @@ struct stor_meta *stor_pg_new(const char *conninfo, struct err *e)
 	struct pg *pg = xcalloc(1, sizeof(*pg));
 	struct pg_conn *c;
 
-	pg->base.ops = &pg_meta_ops;
-	pg->base.scanq = &pg_scanq_ops;
-	pg->base.maint = &pg_maint_ops;
-	pg->base.outbox = &pg_outbox_ops;
+	pg->db.drv = &sql_pg;
+	pg->db.base.ops = &sql_meta_ops;
+	pg->db.base.scanq = &sql_scanq_ops;
+	pg->db.base.maint = &sql_maint_ops;
+	pg->db.base.outbox = &sql_outbox_ops;
 	pg->conninfo = xstrdup(conninfo);
 	pg->stop_fd[0] = pg->stop_fd[1] = -1;
 	pthread_mutex_init(&pg->lock, NULL);
@@ -841,8 +1024,8 @@ struct stor_meta *stor_pg_new(const char *conninfo, struct err *e)
 		goto fail;
 	}
 	pg->listening = true;
-	return &pg->base;
+	return &pg->db.base;
 fail:
-	pg_free(&pg->base);
+	pg_free(&pg->db.base);
 	return NULL;
 }

@@ -1,17 +1,16 @@
-/* pg_int.h: what the PostgreSQL metadata backend shares between its files.
+/* pg_int.h: the PostgreSQL driver of the SQL layer (sql_int.h).
  *
  * pg.c is the engine: the schema and its migrations, the bounded
  * connection pool, the one function that runs a statement (pg_run()), the
  * pins of gc (advisory locks) and the listener of scan completions
- * (LISTEN/NOTIFY).  Each vtable has its file, its SQL beside the function
- * that runs it, as the sqlite backend does: meta_pg.c (repositories, blobs,
- * uploads, manifests, tags), scan_pg.c (the scan queue), maint_pg.c (gc
- * and fsck).  Nothing outside storage/ includes this.
+ * (LISTEN/NOTIFY).  The vtables are the SQL layer's (meta_sql.c,
+ * scan_sql.c, maint_sql.c, outbox_sql.c), with PostgreSQL's own statement
+ * texts where its SQL differs.  Nothing outside storage/ includes this.
  */
 #ifndef STORAGE_PG_INT_H
 #define STORAGE_PG_INT_H
 
-#include "storage/storage_int.h"
+#include "storage/sql_int.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -21,25 +20,16 @@
 /* Connections open at once in the pool; a thread holds at most one. */
 #define PG_POOL_MAX 16
 
-/* The NOTIFY channel of scan completions; the payload is the digest. */
-#define PG_SCAN_CHANNEL "customs_scan"
-
-/* A statement, defined beside the function that runs it; each connection
- * prepares it on first use, found by its address (static storage). */
-struct pg_stmt {
-	const char *what; /* for error messages: "delete tag" */
-	const char *sql;
-};
-
 struct pg_conn {
+	struct sql_conn base; /* first */
 	PGconn *db;
-	const struct pg_stmt **prep; /* prepared here, named by address */
+	const struct sql_stmt **prep; /* prepared here, named by address */
 	size_t nprep, aprep;
 	struct pg_conn *next;
 };
 
 struct pg {
-	struct stor_meta base;
+	struct sql_db db; /* first */
 	char *conninfo;
 	pthread_mutex_t lock; /* guards idle, nopen */
 	pthread_cond_t freed;
@@ -75,11 +65,11 @@ typedef int (*pg_row_fn)(void *arg, PGresult *r, int row, struct err *e);
  * NULL), 'i' an int64_t; strings are borrowed.  Each row goes to fn (NULL:
  * rows are only counted).  Returns how many rows fn was given or, for a
  * statement without a result, how many rows it changed; -1 on failure. */
-int pg_run(struct pg_conn *c, const struct pg_stmt *q, pg_row_fn fn, void *arg,
+int pg_run(struct pg_conn *c, const struct sql_stmt *q, pg_row_fn fn, void *arg,
 	   struct err *e, const char *fmt, ...);
 /* pg_run() on a connection borrowed for the statement alone: fn runs after
  * the connection is given back, so it may use the store. */
-int pg_do(struct pg *pg, const struct pg_stmt *q, pg_row_fn fn, void *arg,
+int pg_do(struct pg *pg, const struct sql_stmt *q, pg_row_fn fn, void *arg,
 	  struct err *e, const char *fmt, ...);
 int pg_row_int64(void *arg, PGresult *r, int row, struct err *e);
 
@@ -95,31 +85,7 @@ const char *pg_col_text(PGresult *r, int row, int col);
 char *pg_col_strdup(PGresult *r, int row, int col);
 int64_t pg_col_int64(PGresult *r, int row, int col);
 
-/* The three vtables (meta_pg.c, scan_pg.c, maint_pg.c). */
-extern const struct stor_meta_ops pg_meta_ops;
-extern const struct stor_scanq_ops pg_scanq_ops;
-extern const struct stor_maint_ops pg_maint_ops;
 void pg_free(struct stor_meta *m);
-/* As sq_scan_add() and sq_referrer_put() of sqlite_int.h. */
-int pg_scan_add(struct pg_conn *c, const char *ds, const char *repo,
-		int64_t now, struct err *e);
-int pg_referrer_put(struct pg_conn *c, const struct stor_scan_referrer *r,
-		    struct err *e);
-/* The outbox's hooks into the others' transactions, as sqlite_int.h's
- * (outbox_pg.c writes the events, the others the change). */
-extern const struct stor_outbox_ops pg_outbox_ops;
-int pg_outbox_put(struct pg_conn *c, const struct stor_event *v, size_t n,
-		  struct err *e);
-int pg_mf_delete_in(struct pg_conn *c, const char *repo, const char *ds,
-		    struct err *e);
-int pg_tag_delete_in(struct pg_conn *c, const char *repo, const char *tag,
-		     struct err *e);
-int pg_scan_finish_in(struct pg_conn *c, const struct stor_scan_job *job,
-		      bool fail, const char *why, int64_t retry_at,
-		      struct err *e);
-/* At a clean close: this node's running jobs are free to take at once
- * (its workers stopped; a restart recovers them as sqlite's would). */
-int pg_scan_release(struct pg *pg, struct err *e);
 /* Pins (stor_maint_ops.pin/unpin) and completion callbacks
  * (stor_scanq_ops.on_final), in pg.c. */
 int pg_pin(struct stor_meta *m, bool exclusive, struct err *e);

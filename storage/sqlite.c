@@ -3,7 +3,7 @@
  * Connections are pooled: an operation borrows one (opening a new one when
  * none is idle), so each is used by one thread at a time and sqlite runs in
  * its multi-thread mode.  Each connection caches its prepared statements,
- * found by the address of their struct sq_stmt.  Writes of more than one
+ * found by the address of their struct sql_stmt.  Writes of more than one
  * statement run inside BEGIN IMMEDIATE, which takes the write lock up front
  * (waiting up to the busy timeout) instead of failing when a read turns
  * into a write.
@@ -280,6 +280,7 @@ static struct sq_conn *sq_conn_open(struct sq *sq, struct err *e)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 		    SQLITE_OPEN_NOMUTEX;
 
+	c->base.drv = &sql_sqlite;
 	if (sqlite3_open_v2(sq->path, &c->db, flags, NULL) != SQLITE_OK) {
 		if (c->db)
 			sq_fail(c->db, "open", e);
@@ -327,10 +328,12 @@ static void sq_put(struct sq *sq, struct sq_conn *c)
 
 /* q as prepared on c, prepared now if it is new there.  A linear search:
  * a connection holds a few dozen statements, and a step costs far more. */
-static sqlite3_stmt *sq_prepare(struct sq_conn *c, const struct sq_stmt *q,
+static sqlite3_stmt *sq_prepare(struct sq_conn *c, const struct sql_stmt *q,
 				struct err *e)
 {
 	struct sq_cached *k;
+	const char *sql;
+	size_t len;
 
 	for (size_t i = 0; i < c->nstmts; i++)
 		if (c->stmts[i].q == q)
@@ -340,8 +343,10 @@ static sqlite3_stmt *sq_prepare(struct sq_conn *c, const struct sq_stmt *q,
 		c->stmts = xrealloc(c->stmts, c->astmts * sizeof(*c->stmts));
 	}
 	k = &c->stmts[c->nstmts];
-	if (sqlite3_prepare_v3(c->db, q->sql, -1, SQLITE_PREPARE_PERSISTENT,
-			       &k->s, NULL) != SQLITE_OK) {
+	sql = sql_text(q, &sql_sqlite, &len);
+	if (!sql || sqlite3_prepare_v3(c->db, sql, (int)len,
+				       SQLITE_PREPARE_PERSISTENT, &k->s,
+				       NULL) != SQLITE_OK) {
 		sq_fail(c->db, q->what, e);
 		return NULL;
 	}
@@ -350,12 +355,14 @@ static sqlite3_stmt *sq_prepare(struct sq_conn *c, const struct sq_stmt *q,
 	return k->s;
 }
 
+/* Parameters past the last the text names are not bound: PostgreSQL's
+ * text of a statement may take more (a claim names its owner). */
 static int sq_vbind(sqlite3_stmt *s, const char *fmt, va_list ap)
 {
 	const char *str;
-	int rc = SQLITE_OK;
+	int rc = SQLITE_OK, n = sqlite3_bind_parameter_count(s);
 
-	for (int i = 1; *fmt && rc == SQLITE_OK; fmt++, i++) {
+	for (int i = 1; *fmt && i <= n && rc == SQLITE_OK; fmt++, i++) {
 		if (*fmt == 'i') {
 			rc = sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
 			continue;
@@ -367,19 +374,41 @@ static int sq_vbind(sqlite3_stmt *s, const char *fmt, va_list ap)
 	return rc;
 }
 
-/* The one place that binds, steps and resets a statement. */
-static int sq_vrun(struct sq_conn *c, const struct sq_stmt *q, sq_row_fn fn,
-		   void *arg, struct err *e, const char *fmt, va_list ap)
+/* A row reader of either kind: the engine's own (fn) or the SQL
+ * layer's (gfn). */
+struct sq_reader {
+	sq_row_fn fn;
+	sql_row_fn gfn;
+	void *arg;
+};
+
+static int sq_read(const struct sq_reader *rd, sqlite3_stmt *s,
+		   struct err *e)
 {
-	sqlite3_stmt *s = sq_prepare(c, q, e);
+	struct sql_row row = {&sql_sqlite, s, 0};
+
+	if (rd->gfn)
+		return rd->gfn(rd->arg, &row, e);
+	return rd->fn ? rd->fn(rd->arg, s, e) : 0;
+}
+
+/* The one place that binds, steps and resets a statement. */
+static int sq_vrun(struct sq_conn *c, const struct sql_stmt *q,
+		   const struct sq_reader *rd, struct err *e, const char *fmt,
+		   va_list ap)
+{
+	sqlite3_stmt *s;
 	int rc, r, rows = 0, ret = -1;
 
+	if (!sql_runs(q, &sql_sqlite))
+		return 0;
+	s = sq_prepare(c, q, e);
 	if (!s)
 		return -1;
 	rc = sq_vbind(s, fmt, ap);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		rows++;
-		r = fn ? fn(arg, s, e) : 0;
+		r = sq_read(rd, s, e);
 		if (r < 0)
 			goto out;
 		if (r > 0)
@@ -397,14 +426,15 @@ out:
 	return ret;
 }
 
-int sq_run(struct sq_conn *c, const struct sq_stmt *q, sq_row_fn fn, void *arg,
+int sq_run(struct sq_conn *c, const struct sql_stmt *q, sq_row_fn fn, void *arg,
 	   struct err *e, const char *fmt, ...)
 {
+	struct sq_reader rd = {fn, NULL, arg};
 	va_list ap;
 	int ret;
 
 	va_start(ap, fmt);
-	ret = sq_vrun(c, q, fn, arg, e, fmt, ap);
+	ret = sq_vrun(c, q, &rd, e, fmt, ap);
 	va_end(ap);
 	return ret;
 }
@@ -430,25 +460,39 @@ static void sq_wunlock(struct sq *sq, bool held)
 	pthread_mutex_unlock(&sq->wlock);
 }
 
-int sq_do(struct sq *sq, const struct sq_stmt *q, sq_row_fn fn, void *arg,
-	  struct err *e, const char *fmt, ...)
+static int sq_vdo(struct sq *sq, const struct sql_stmt *q,
+		  const struct sq_reader *rd, struct err *e, const char *fmt,
+		  va_list ap)
 {
-	struct sq_conn *c = sq_get(sq, e);
+	struct sq_conn *c;
 	sqlite3_stmt *s;
-	va_list ap;
 	bool held = false;
 	int ret;
 
+	if (!sql_runs(q, &sql_sqlite))
+		return 0;
+	c = sq_get(sq, e);
 	if (!c)
 		return -1;
 	s = sq_prepare(c, q, e);
 	if (s && !sqlite3_stmt_readonly(s))
 		held = sq_wlock(sq);
-	va_start(ap, fmt);
-	ret = s ? sq_vrun(c, q, fn, arg, e, fmt, ap) : -1;
-	va_end(ap);
+	ret = s ? sq_vrun(c, q, rd, e, fmt, ap) : -1;
 	sq_wunlock(sq, held);
 	sq_put(sq, c);
+	return ret;
+}
+
+int sq_do(struct sq *sq, const struct sql_stmt *q, sq_row_fn fn, void *arg,
+	  struct err *e, const char *fmt, ...)
+{
+	struct sq_reader rd = {fn, NULL, arg};
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = sq_vdo(sq, q, &rd, e, fmt, ap);
+	va_end(ap);
 	return ret;
 }
 
@@ -467,7 +511,9 @@ static int sq_exec(struct sq_conn *c, const char *sql, const char *what,
 	return 0;
 }
 
-int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e)
+/* sq_txn() for either kind of transaction body. */
+static int sq_vtxn(struct sq *sq, sq_txn_fn fn, sql_txn_fn gfn,
+		   const void *arg, struct err *e)
 {
 	struct sq_conn *c = sq_get(sq, e);
 	bool held;
@@ -478,7 +524,8 @@ int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e)
 	held = sq_wlock(sq);
 	if (sq_exec(c, "BEGIN IMMEDIATE", "begin", e) < 0)
 		goto out;
-	if (fn(c, arg, e) < 0 || sq_exec(c, "COMMIT", "commit", e) < 0) {
+	if ((gfn ? gfn(&c->base, arg, e) : fn(c, arg, e)) < 0 ||
+	    sq_exec(c, "COMMIT", "commit", e) < 0) {
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
@@ -488,6 +535,115 @@ out:
 	sq_put(sq, c);
 	return ret;
 }
+
+int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e)
+{
+	return sq_vtxn(sq, fn, NULL, arg, e);
+}
+
+/* --- The SQL layer's driver (sql_int.h) ------------------------------------
+ */
+
+static int sq_drv_run(struct sql_conn *c, const struct sql_stmt *q,
+		      sql_row_fn fn, void *arg, struct err *e, const char *fmt,
+		      va_list ap)
+{
+	struct sq_reader rd = {NULL, fn, arg};
+
+	return sq_vrun((struct sq_conn *)c, q, &rd, e, fmt, ap);
+}
+
+static int sq_drv_do(struct sql_db *db, const struct sql_stmt *q,
+		     sql_row_fn fn, void *arg, struct err *e, const char *fmt,
+		     va_list ap)
+{
+	struct sq_reader rd = {NULL, fn, arg};
+
+	return sq_vdo((struct sq *)db, q, &rd, e, fmt, ap);
+}
+
+static int sq_drv_txn(struct sql_db *db, sql_txn_fn fn, const void *arg,
+		      struct err *e)
+{
+	return sq_vtxn((struct sq *)db, NULL, fn, arg, e);
+}
+
+static const char *sq_drv_text(const struct sql_row *r, int col)
+{
+	return (const char *)sqlite3_column_text(r->res, col);
+}
+
+static int64_t sq_drv_int64(const struct sql_row *r, int col)
+{
+	return sqlite3_column_int64(r->res, col);
+}
+
+static int sq_drv_count(const struct sql_row *r)
+{
+	return sqlite3_column_count(r->res);
+}
+
+/* Every row of a checking pragma that is not "ok" is a problem, its
+ * columns joined with spaces. */
+struct sq_check_arg {
+	const char *label;
+	stor_row_fn fn;
+	void *arg;
+};
+
+static int sq_check_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	const struct sq_check_arg *x = arg;
+	struct stor_row r;
+	char msg[512];
+	const char *t;
+	size_t len = (size_t)snprintf(msg, sizeof(msg), "%s:", x->label);
+
+	for (int i = 0; i < sqlite3_column_count(s); i++) {
+		t = (const char *)sqlite3_column_text(s, i);
+		if (len < sizeof(msg))
+			len += (size_t)snprintf(msg + len, sizeof(msg) - len,
+						" %s", t ? t : "-");
+	}
+	if (!strcmp(msg + strlen(x->label) + 1, " ok"))
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.name = msg;
+	return x->fn(x->arg, &r, e) < 0 ? -1 : 0;
+}
+
+/* fsck's look at the file itself (stor_maint_ops.check). */
+static int sq_check(struct stor_meta *m, stor_row_fn fn, void *arg,
+		    struct err *e)
+{
+	static const struct sql_stmt integrity = {
+		"integrity check",
+		"PRAGMA integrity_check",
+	};
+	static const struct sql_stmt fkeys = {
+		"foreign key check",
+		"PRAGMA foreign_key_check",
+	};
+	struct sq_check_arg a = {integrity.what, fn, arg};
+	struct sq_check_arg b = {fkeys.what, fn, arg};
+
+	if (sq_do(sq_of(m), &integrity, sq_check_row, &a, e, "") < 0 ||
+	    sq_do(sq_of(m), &fkeys, sq_check_row, &b, e, "") < 0)
+		return -1;
+	return 0;
+}
+
+const struct sql_driver sql_sqlite = {
+	.name = "meta.db",
+	.run = sq_drv_run,
+	.run_do = sq_drv_do,
+	.txn = sq_drv_txn,
+	.col_text = sq_drv_text,
+	.col_int64 = sq_drv_int64,
+	.col_count = sq_drv_count,
+	.free = sq_free,
+	.check = sq_check,
+};
 
 int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out, struct err *e)
 {
@@ -510,7 +666,7 @@ char *sq_col_strdup(sqlite3_stmt *s, int col)
 
 static int sq_migrate_fn(struct sq_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt version = {
+	static const struct sql_stmt version = {
 		"read schema version",
 		"PRAGMA user_version",
 	};
@@ -547,7 +703,7 @@ static int sq_wal_mode(void *arg, sqlite3_stmt *s, struct err *e)
  * file, so switching once is enough. */
 static int sq_wal(struct sq *sq, struct err *e)
 {
-	static const struct sq_stmt wal = {
+	static const struct sql_stmt wal = {
 		"switch to WAL",
 		"PRAGMA journal_mode = WAL",
 	};
@@ -597,16 +753,17 @@ struct stor_meta *stor_sqlite_new(const char *dir, struct err *e)
 {
 	struct sq *sq = xcalloc(1, sizeof(*sq));
 
-	sq->base.ops = &sq_meta_ops;
-	sq->base.scanq = &sq_scanq_ops;
-	sq->base.maint = &sq_maint_ops;
-	sq->base.outbox = &sq_outbox_ops;
+	sq->db.drv = &sql_sqlite;
+	sq->db.base.ops = &sql_meta_ops;
+	sq->db.base.scanq = &sql_scanq_ops;
+	sq->db.base.maint = &sql_maint_ops;
+	sq->db.base.outbox = &sql_outbox_ops;
 	sq->path = xasprintf("%s/meta.db", dir);
 	pthread_mutex_init(&sq->lock, NULL);
 	pthread_mutex_init(&sq->wlock, NULL);
 	if (sq_wal(sq, e) < 0 || sq_txn(sq, sq_migrate_fn, NULL, e) < 0) {
-		sq_free(&sq->base);
+		sq_free(&sq->db.base);
 		return NULL;
 	}
-	return &sq->base;
+	return &sq->db.base;
 }

@@ -1,16 +1,14 @@
-/* sqlite_int.h: what the sqlite3 metadata backend shares between its files.
+/* sqlite_int.h: the sqlite3 driver of the SQL layer (sql_int.h).
  *
  * sqlite.c is the engine: the schema, the connection pool, the statement
- * cache and the one function that runs a statement (sq_run()).  Each of
- * the three vtables of struct stor_meta has its file, and each file keeps
- * its SQL beside the function that runs it: meta_sqlite.c (repositories,
- * blobs, uploads, manifests, tags), scan_sqlite.c (the scan queue),
- * maint_sqlite.c (gc and fsck).  Nothing outside storage/ includes this.
+ * cache, the writer mutex and the one function that runs a statement
+ * (sq_run()).  The vtables are the SQL layer's (meta_sql.c, scan_sql.c,
+ * maint_sql.c, outbox_sql.c).  Nothing outside storage/ includes this.
  */
 #ifndef STORAGE_SQLITE_INT_H
 #define STORAGE_SQLITE_INT_H
 
-#include "storage/storage_int.h"
+#include "storage/sql_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -19,27 +17,14 @@
 
 #define SQ_BUSY_MS 10000
 
-/* A statement, defined beside the function that runs it:
- *
- *	static const struct sq_stmt q = {
- *		"delete tag",
- *		"DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
- *	};
- *
- * Each connection prepares it on first use and keeps it, found by its
- * address, so it must have static storage. */
-struct sq_stmt {
-	const char *what; /* for error messages: "delete tag" */
-	const char *sql;
-};
-
 /* A statement as prepared on one connection. */
 struct sq_cached {
-	const struct sq_stmt *q;
+	const struct sql_stmt *q;
 	sqlite3_stmt *s;
 };
 
 struct sq_conn {
+	struct sql_conn base; /* first */
 	sqlite3 *db;
 	struct sq_cached *stmts;
 	size_t nstmts, astmts;
@@ -47,7 +32,7 @@ struct sq_conn {
 };
 
 struct sq {
-	struct stor_meta base;
+	struct sql_db db; /* first */
 	char *path;
 	pthread_mutex_t lock; /* guards idle */
 	struct sq_conn *idle;
@@ -70,10 +55,10 @@ typedef int (*sq_row_fn)(void *arg, sqlite3_stmt *s, struct err *e);
  * row goes to fn (NULL: rows are only counted); fn must not run q again
  * on c.  Returns how many rows fn was given or, for a statement without
  * result columns, how many rows it changed; -1 on failure. */
-int sq_run(struct sq_conn *c, const struct sq_stmt *q, sq_row_fn fn, void *arg,
+int sq_run(struct sq_conn *c, const struct sql_stmt *q, sq_row_fn fn, void *arg,
 	   struct err *e, const char *fmt, ...);
 /* sq_run() on a connection borrowed for the call. */
-int sq_do(struct sq *sq, const struct sq_stmt *q, sq_row_fn fn, void *arg,
+int sq_do(struct sq *sq, const struct sql_stmt *q, sq_row_fn fn, void *arg,
 	  struct err *e, const char *fmt, ...);
 /* A row reader for sq_run(): column 0 into the int64_t at arg. */
 int sq_row_int64(void *arg, sqlite3_stmt *s, struct err *e);
@@ -87,34 +72,6 @@ int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e);
 int sq_col_digest(sqlite3_stmt *s, int col, struct digest *out, struct err *e);
 char *sq_col_strdup(sqlite3_stmt *s, int col);
 
-/* The three vtables (meta_sqlite.c, scan_sqlite.c, maint_sqlite.c). */
-extern const struct stor_meta_ops sq_meta_ops;
-extern const struct stor_scanq_ops sq_scanq_ops;
-extern const struct stor_maint_ops sq_maint_ops;
-extern const struct stor_outbox_ops sq_outbox_ops;
 void sq_free(struct stor_meta *m);
-/* Adds (or re-arms) dg's scan job inside the caller's transaction, as
- * stor_scan_enqueue() does: a manifest PUT with enqueue_scan. */
-int sq_scan_add(struct sq_conn *c, const char *ds, const char *repo,
-		int64_t now, struct err *e);
-/* Stores a report referrer's rows (see struct stor_scan_referrer) inside
- * the caller's transaction: a re-match batch (scan_sqlite.c). */
-int sq_referrer_put(struct sq_conn *c, const struct stor_scan_referrer *r,
-		    struct err *e);
-/* The outbox's hooks into the others' transactions (outbox_sqlite.c
- * writes the events, the others the change): */
-/* Stores events inside the caller's transaction. */
-int sq_outbox_put(struct sq_conn *c, const struct stor_event *v, size_t n,
-		  struct err *e);
-/* Manifest and tag deletes inside the caller's transaction (ds: the
- * digest as text); ERR_MANIFEST_UNKNOWN if absent. */
-int sq_mf_delete_in(struct sq_conn *c, const char *repo, const char *ds,
-		    struct err *e);
-int sq_tag_delete_in(struct sq_conn *c, const char *repo, const char *tag,
-		     struct err *e);
-/* stor_scan_done() / stor_scan_fail() inside the caller's transaction. */
-int sq_scan_finish_in(struct sq_conn *c, const struct stor_scan_job *job,
-		      bool fail, const char *why, int64_t retry_at,
-		      struct err *e);
 
 #endif

@@ -15,11 +15,11 @@
  *
  *	section			front		backend (vtable)
  *	Blobs, Uploads		storage.c	blob_fs.c (stor_blob_ops),
- *						meta_sqlite.c (stor_meta_ops)
- *	Manifests, tags,	storage.c	meta_sqlite.c (stor_meta_ops)
+ *						meta_sql.c (stor_meta_ops)
+ *	Manifests, tags,	storage.c	meta_sql.c (stor_meta_ops)
  *	referrers
- *	Scan jobs and reports	scan_store.c	scan_sqlite.c (stor_scanq_ops)
- *	Maintenance		gc.c, fsck.c,	maint_sqlite.c (stor_maint_ops),
+ *	Scan jobs and reports	scan_store.c	scan_sql.c (stor_scanq_ops)
+ *	Maintenance		gc.c, fsck.c,	maint_sql.c (stor_maint_ops),
  *				scrub.c, ...	blob_fs_maint.c
  *						(stor_blob_maint_ops)
  *
@@ -535,7 +535,7 @@ int stor_scan_stage_end(struct stor *st, struct stor_scan_stage *s,
 			struct err *e);
 void stor_scan_stage_drop(struct stor *st, struct stor_scan_stage *s);
 
-/* --- Events outbox (outbox.c, outbox_sqlite.c) --------------------------
+/* --- Events outbox (outbox.c, outbox_sql.c) -----------------------------
  *
  * Events to deliver to webhook endpoints (registry/events/), kept in the
  * metadata's database so that an event is stored if and only if the

@@ -1334,21 +1334,21 @@ static int count_row(void *arg, sqlite3_stmt *s, struct err *e)
 
 static void test_sq_run(void **state)
 {
-	static const struct sq_stmt add = {
+	static const struct sql_stmt add = {
 		"add repository",
 		"INSERT INTO repositories (name, created)"
 		" VALUES (?1, 0) ON CONFLICT DO NOTHING",
 	};
-	static const struct sq_stmt names = {
+	static const struct sql_stmt names = {
 		"list repositories",
 		"SELECT name FROM repositories WHERE name > ?1 ORDER BY name",
 	};
-	static const struct sq_stmt bad = {
+	static const struct sql_stmt bad = {
 		"bad statement",
 		"SELECT nothing FROM nowhere",
 	};
 	/* Distinct statements have distinct addresses. */
-	static struct sq_stmt many[40];
+	static struct sql_stmt many[40];
 	struct fx *fx = *state;
 	struct sq *sq = sq_of(stor_meta_of(fx->st));
 	struct err e = ERR_INIT;
@@ -1379,6 +1379,61 @@ static void test_sq_run(void **state)
 		assert_int_equal(sq_do(sq, &many[i], NULL, NULL, &e, ""), 1);
 	}
 	assert_int_equal(sq_do(sq, &names, NULL, NULL, &e, "s", "b"), 1);
+}
+
+/* The SQL layer (sql_int.h) on either engine: a statement's own text for
+ * PostgreSQL (SQL_PG()), an empty text that runs nothing there, and
+ * sqlite's ?N placeholders outside quotes given to PostgreSQL as $N. */
+struct two_cols {
+	char a[32], b[32];
+};
+
+static int two_cols_row(void *arg, const struct sql_row *r, struct err *e)
+{
+	struct two_cols *c = arg;
+	const char *a = sql_col_text(r, 0), *b = sql_col_text(r, 1);
+
+	(void)e;
+	snprintf(c->a, sizeof(c->a), "%s", a ? a : "(null)");
+	snprintf(c->b, sizeof(c->b), "%s", b ? b : "(null)");
+	return 1;
+}
+
+static void test_sql_layer(void **state)
+{
+	static const struct sql_stmt which = {
+		"which engine",
+		"SELECT 'sqlite', ?1" SQL_PG("SELECT 'pg', ?1::text"),
+	};
+	static const struct sql_stmt pg_only = {
+		"PostgreSQL only",
+		"" SQL_PG("SELECT 1"),
+	};
+	static const struct sql_stmt sqlite_only = {
+		"sqlite only",
+		"SELECT 1" SQL_PG(""),
+	};
+	static const struct sql_stmt quoted = {
+		"quoted placeholder",
+		"SELECT '?1 stays', CAST(?1 AS TEXT)",
+	};
+	struct fx *fx = *state;
+	struct stor_meta *m = stor_meta_of(fx->st);
+	bool pg = sql_is(m, &sql_pg);
+	struct two_cols c;
+	struct err e = ERR_INIT;
+
+	assert_true(pg || sql_is(m, &sql_sqlite));
+	assert_int_equal(sql_do(m, &which, two_cols_row, &c, &e, "s", "x"), 1);
+	assert_string_equal(c.a, pg ? "pg" : "sqlite");
+	assert_string_equal(c.b, "x");
+	assert_int_equal(sql_do(m, &pg_only, NULL, NULL, &e, ""), pg ? 1 : 0);
+	assert_int_equal(sql_do(m, &sqlite_only, NULL, NULL, &e, ""),
+			 pg ? 0 : 1);
+	assert_int_equal(sql_do(m, &quoted, two_cols_row, &c, &e, "s", "y"),
+			 1);
+	assert_string_equal(c.a, "?1 stays");
+	assert_string_equal(c.b, "y");
 }
 
 int main(void)
@@ -1416,6 +1471,7 @@ int main(void)
 		T(test_upload_limits),
 		T(test_wal_checkpointed_on_close),
 		T(test_sq_run),
+		T(test_sql_layer),
 #undef T
 	};
 

@@ -1,14 +1,15 @@
-/* maint_sqlite.c: the maintenance vtable (struct stor_maint_ops): the
- * metadata queries of gc and fsck.
+/* maint_sql.c: the maintenance vtable (struct stor_maint_ops) on either
+ * engine (sql_int.h): the metadata queries of gc and fsck; the engine's
+ * own checks and gc's pins are its driver's.
  *
- * A listing steps its statement while calling back: the callback may use
- * the store (another pooled connection), and WAL gives the listing a
- * stable snapshot meanwhile.
+ * A listing's rows are called back as sql_do() reads them: sqlite steps
+ * its statement meanwhile (the callback may use the store, another pooled
+ * connection, and WAL gives the listing a stable snapshot); PostgreSQL
+ * reads the listing whole (one snapshot) and gives its connection back
+ * first.
  */
-#include "storage/sqlite_int.h"
+#include "storage/sql_int.h"
 
-#include <sqlite3.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "common/banned.h"
@@ -20,56 +21,51 @@ struct ms_each {
 	void *arg;
 };
 
-static const char *ms_text(sqlite3_stmt *s, int col)
-{
-	return (const char *)sqlite3_column_text(s, col);
-}
-
 /* Fills r from the current row of listing what. */
-static int ms_list_row(enum stor_list what, sqlite3_stmt *s, struct stor_row *r,
-		       struct err *e)
+static int ms_list_row(enum stor_list what, const struct sql_row *s,
+		       struct stor_row *r, struct err *e)
 {
 	memset(r, 0, sizeof(*r));
-	r->repo = ms_text(s, 0);
+	r->repo = sql_col_text(s, 0);
 	switch (what) {
 	case STOR_LIST_MANIFESTS:
-		r->media_type = ms_text(s, 2);
-		r->size = sqlite3_column_int64(s, 3);
-		r->created = sqlite3_column_int64(s, 5);
-		if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
-			if (sq_col_digest(s, 4, &r->other, e) < 0)
+		r->media_type = sql_col_text(s, 2);
+		r->size = sql_col_int64(s, 3);
+		r->created = sql_col_int64(s, 5);
+		if (sql_col_text(s, 4)) {
+			if (sql_col_digest(s, 4, &r->other, e) < 0)
 				return -1;
 			r->has_other = true;
 		}
-		return sq_col_digest(s, 1, &r->digest, e);
+		return sql_col_digest(s, 1, &r->digest, e);
 	case STOR_LIST_REFS:
 		r->has_other = true;
-		if (sq_col_digest(s, 2, &r->other, e) < 0)
+		if (sql_col_digest(s, 2, &r->other, e) < 0)
 			return -1;
-		return sq_col_digest(s, 1, &r->digest, e);
+		return sql_col_digest(s, 1, &r->digest, e);
 	case STOR_LIST_TAGS:
-		r->name = ms_text(s, 1);
-		r->updated = sqlite3_column_int64(s, 3);
-		return sq_col_digest(s, 2, &r->digest, e);
+		r->name = sql_col_text(s, 1);
+		r->updated = sql_col_int64(s, 3);
+		return sql_col_digest(s, 2, &r->digest, e);
 	case STOR_LIST_LINKS:
-		r->created = sqlite3_column_int64(s, 2);
-		return sq_col_digest(s, 1, &r->digest, e);
+		r->created = sql_col_int64(s, 2);
+		return sql_col_digest(s, 1, &r->digest, e);
 	case STOR_LIST_REPORTS:
 		r->has_other = true;
-		if (sq_col_digest(s, 2, &r->other, e) < 0)
+		if (sql_col_digest(s, 2, &r->other, e) < 0)
 			return -1;
-		return sq_col_digest(s, 1, &r->digest, e);
+		return sql_col_digest(s, 1, &r->digest, e);
 	case STOR_LIST_UPLOADS:
-		r->name = ms_text(s, 1);
-		r->size = sqlite3_column_int64(s, 2);
-		r->created = sqlite3_column_int64(s, 3);
-		r->updated = sqlite3_column_int64(s, 4);
+		r->name = sql_col_text(s, 1);
+		r->size = sql_col_int64(s, 2);
+		r->created = sql_col_int64(s, 3);
+		r->updated = sql_col_int64(s, 4);
 		return 0;
 	}
 	return err_set(e, ERR_INTERNAL, "unknown listing %d", (int)what);
 }
 
-static int ms_list_each(void *arg, sqlite3_stmt *s, struct err *e)
+static int ms_list_each(void *arg, const struct sql_row *s, struct err *e)
 {
 	const struct ms_each *x = arg;
 	struct stor_row r;
@@ -82,42 +78,46 @@ static int ms_list_each(void *arg, sqlite3_stmt *s, struct err *e)
 static int ms_list(struct stor_meta *m, enum stor_list what, const char *repo,
 		   stor_row_fn fn, void *arg, struct err *e)
 {
-	static const struct sq_stmt lists[] = {
+	static const struct sql_stmt lists[] = {
 		[STOR_LIST_MANIFESTS] =
 			{
 				"list manifests",
 				"SELECT repo, digest, media_type, size, "
 				"subject,"
-				" created FROM manifests WHERE ?1 IS NULL OR "
-				"repo = ?1"
+				" created FROM manifests"
+				" WHERE CAST(?1 AS TEXT) IS NULL"
+				" OR repo = CAST(?1 AS TEXT)"
 				" ORDER BY repo, digest",
 			},
 		[STOR_LIST_REFS] =
 			{
 				"list manifest refs",
 				"SELECT repo, digest, child FROM manifest_refs"
-				" WHERE ?1 IS NULL OR repo = ?1"
+				" WHERE CAST(?1 AS TEXT) IS NULL"
+				" OR repo = CAST(?1 AS TEXT)"
 				" ORDER BY repo, digest, child",
 			},
 		[STOR_LIST_TAGS] =
 			{
 				"list tags",
 				"SELECT repo, tag, digest, updated FROM tags"
-				" WHERE ?1 IS NULL OR repo = ?1 ORDER BY repo, "
-				"tag",
+				" WHERE CAST(?1 AS TEXT) IS NULL"
+				" OR repo = CAST(?1 AS TEXT) ORDER BY repo, tag",
 			},
 		[STOR_LIST_LINKS] =
 			{
 				"list blob links",
 				"SELECT repo, digest, created FROM repo_blobs"
-				" WHERE ?1 IS NULL OR repo = ?1"
+				" WHERE CAST(?1 AS TEXT) IS NULL"
+				" OR repo = CAST(?1 AS TEXT)"
 				" ORDER BY repo, digest",
 			},
 		[STOR_LIST_UPLOADS] =
 			{
 				"list uploads",
 				"SELECT repo, id, received, created, updated"
-				" FROM uploads WHERE ?1 IS NULL OR repo = ?1"
+				" FROM uploads WHERE CAST(?1 AS TEXT) IS NULL"
+				" OR repo = CAST(?1 AS TEXT)"
 				" ORDER BY repo, id",
 			},
 		[STOR_LIST_REPORTS] =
@@ -125,7 +125,7 @@ static int ms_list(struct stor_meta *m, enum stor_list what, const char *repo,
 				"list scan report blobs",
 				"SELECT '', digest, report_blob FROM"
 				" scan_results WHERE report_blob IS NOT NULL"
-				" AND ?1 IS NULL ORDER BY digest",
+				" AND CAST(?1 AS TEXT) IS NULL ORDER BY digest",
 			},
 	};
 	struct ms_each x = {what, fn, arg};
@@ -134,26 +134,26 @@ static int ms_list(struct stor_meta *m, enum stor_list what, const char *repo,
 	if ((unsigned)what >= sizeof(lists) / sizeof(*lists))
 		return err_set(e, ERR_INTERNAL, "unknown listing %d",
 			       (int)what);
-	n = sq_do(sq_of(m), &lists[what], ms_list_each, &x, e, "s", repo);
+	n = sql_do(m, &lists[what], ms_list_each, &x, e, "s", repo);
 	return n < 0 ? -1 : 0;
 }
 
 /* Rows (repo, digest, rel, name, other) of blob_users and mf_relations. */
-static int ms_rel_each(void *arg, sqlite3_stmt *s, struct err *e)
+static int ms_rel_each(void *arg, const struct sql_row *s, struct err *e)
 {
 	const struct ms_each *x = arg;
 	struct stor_row r;
 
 	memset(&r, 0, sizeof(r));
-	r.repo = ms_text(s, 0);
-	r.rel = (enum stor_rel)sqlite3_column_int(s, 2);
-	r.name = ms_text(s, 3);
-	if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
-		if (sq_col_digest(s, 4, &r.other, e) < 0)
+	r.repo = sql_col_text(s, 0);
+	r.rel = (enum stor_rel)(int)sql_col_int64(s, 2);
+	r.name = sql_col_text(s, 3);
+	if (sql_col_text(s, 4)) {
+		if (sql_col_digest(s, 4, &r.other, e) < 0)
 			return -1;
 		r.has_other = true;
 	}
-	if (sq_col_digest(s, 1, &r.digest, e) < 0)
+	if (sql_col_digest(s, 1, &r.digest, e) < 0)
 		return -1;
 	return x->fn(x->arg, &r, e);
 }
@@ -162,7 +162,7 @@ static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
 			 int64_t since, stor_row_fn fn, void *arg, bool *linked,
 			 struct err *e)
 {
-	static const struct sq_stmt users = {
+	static const struct sql_stmt users = {
 		"find blob users",
 		"SELECT repo, digest, 0, NULL, NULL FROM manifests"
 		" WHERE digest = ?1"
@@ -172,7 +172,7 @@ static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
 		" UNION ALL SELECT '', digest, 0, NULL, NULL"
 		" FROM scan_results WHERE report_blob = ?1",
 	};
-	static const struct sq_stmt recent = {
+	static const struct sql_stmt recent = {
 		"find recent blob link",
 		"SELECT EXISTS (SELECT 1 FROM repo_blobs"
 		" WHERE digest = ?1 AND created > ?2)",
@@ -182,8 +182,8 @@ static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
 	int64_t n = 0;
 
 	digest_str(dg, ds);
-	if (sq_do(sq_of(m), &users, ms_rel_each, &x, e, "s", ds) < 0 ||
-	    sq_do(sq_of(m), &recent, sq_row_int64, &n, e, "si", ds, since) < 0)
+	if (sql_do(m, &users, ms_rel_each, &x, e, "s", ds) < 0 ||
+	    sql_do(m, &recent, sql_row_int64, &n, e, "si", ds, since) < 0)
 		return -1;
 	*linked = n != 0;
 	return 0;
@@ -192,13 +192,13 @@ static int ms_blob_users(struct stor_meta *m, const struct digest *dg,
 static int ms_blob_forget(struct stor_meta *m, const struct digest *dg,
 			  size_t *n, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"forget blob links",
 		"DELETE FROM repo_blobs WHERE digest = ?1",
 	};
 	char ds[DIGEST_STR_MAX];
 	int changes =
-		sq_do(sq_of(m), &q, NULL, NULL, e, "s", digest_str(dg, ds));
+		sql_do(m, &q, NULL, NULL, e, "s", digest_str(dg, ds));
 
 	if (changes >= 0 && n)
 		*n = (size_t)changes;
@@ -209,7 +209,7 @@ static int ms_mf_relations(struct stor_meta *m, const char *repo,
 			   const struct digest *dg, stor_row_fn fn, void *arg,
 			   struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"find manifest relations",
 		"SELECT repo, digest, 1, tag, NULL FROM tags"
 		" WHERE repo = ?1 AND digest = ?2"
@@ -225,7 +225,7 @@ static int ms_mf_relations(struct stor_meta *m, const char *repo,
 	char ds[DIGEST_STR_MAX];
 	int n;
 
-	n = sq_do(sq_of(m), &q, ms_rel_each, &x, e, "ss", repo,
+	n = sql_do(m, &q, ms_rel_each, &x, e, "ss", repo,
 		  digest_str(dg, ds));
 	return n < 0 ? -1 : 0;
 }
@@ -233,11 +233,11 @@ static int ms_mf_relations(struct stor_meta *m, const char *repo,
 static int ms_up_exists(struct stor_meta *m, const char *id, bool *out,
 			struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"find upload",
 		"SELECT 1 FROM uploads WHERE id = ?1",
 	};
-	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "s", id);
+	int n = sql_do(m, &q, NULL, NULL, e, "s", id);
 
 	if (n < 0)
 		return -1;
@@ -245,60 +245,13 @@ static int ms_up_exists(struct stor_meta *m, const char *id, bool *out,
 	return 0;
 }
 
-/* Every row of a checking pragma that is not "ok" is a problem, its
- * columns joined with spaces. */
-struct ms_check {
-	const char *label;
-	stor_row_fn fn;
-	void *arg;
-};
-
-static int ms_check_row(void *arg, sqlite3_stmt *s, struct err *e)
-{
-	const struct ms_check *x = arg;
-	struct stor_row r;
-	char msg[512];
-	const char *t;
-	size_t len = (size_t)snprintf(msg, sizeof(msg), "%s:", x->label);
-
-	for (int i = 0; i < sqlite3_column_count(s); i++) {
-		t = ms_text(s, i);
-		if (len < sizeof(msg))
-			len += (size_t)snprintf(msg + len, sizeof(msg) - len,
-						" %s", t ? t : "-");
-	}
-	if (!strcmp(msg + strlen(x->label) + 1, " ok"))
-		return 0;
-	memset(&r, 0, sizeof(r));
-	r.name = msg;
-	return x->fn(x->arg, &r, e) < 0 ? -1 : 0;
-}
-
-static int ms_check(struct stor_meta *m, stor_row_fn fn, void *arg,
-		    struct err *e)
-{
-	static const struct sq_stmt integrity = {
-		"integrity check",
-		"PRAGMA integrity_check",
-	};
-	static const struct sq_stmt fkeys = {
-		"foreign key check",
-		"PRAGMA foreign_key_check",
-	};
-	struct ms_check a = {integrity.what, fn, arg};
-	struct ms_check b = {fkeys.what, fn, arg};
-
-	if (sq_do(sq_of(m), &integrity, ms_check_row, &a, e, "") < 0 ||
-	    sq_do(sq_of(m), &fkeys, ms_check_row, &b, e, "") < 0)
-		return -1;
-	return 0;
-}
-
-const struct stor_maint_ops sq_maint_ops = {
+const struct stor_maint_ops sql_maint_ops = {
 	.list = ms_list,
 	.blob_users = ms_blob_users,
 	.blob_forget = ms_blob_forget,
 	.mf_relations = ms_mf_relations,
 	.up_exists = ms_up_exists,
-	.check = ms_check,
+	.check = sql_check,
+	.pin = sql_pin,
+	.unpin = sql_unpin,
 };

@@ -1,39 +1,38 @@
-/* meta_sqlite.c: the metadata vtable (struct stor_meta_ops) in meta.db:
- * repositories, blob links and sizes, upload sessions, manifests, tags and
- * referrers.  The engine (pool, schema, sq_run()) is sqlite.c.
+/* meta_sql.c: the metadata vtable (struct stor_meta_ops) on either
+ * engine (sql_int.h): repositories, blob links and sizes, upload sessions,
+ * manifests, tags and referrers.
  */
-#include "storage/sqlite_int.h"
+#include "storage/sql_int.h"
 #include "common/xmalloc.h"
 
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/banned.h"
 
-static int sq_repo_add(struct sq_conn *c, const char *repo, struct err *e)
+static int sql_repo_add(struct sql_conn *c, const char *repo, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"add repository",
 		"INSERT INTO repositories (name, created)"
 		" VALUES (?1, ?2) ON CONFLICT DO NOTHING",
 	};
 
-	return sq_run(c, &q, NULL, NULL, e, "si", repo, sq_now());
+	return sql_run(c, &q, NULL, NULL, e, "si", repo, sql_now());
 }
 
 /* --- Blob links ------------------------------------------------------- */
 
-struct sq_link_arg {
+struct sql_link_arg {
 	const char *repo;
 	const char *digest;
 };
 
-static int sq_blob_linked(struct stor_meta *m, const char *repo,
+static int sql_blob_linked(struct stor_meta *m, const char *repo,
 			  const struct digest *dg, bool *out, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"find blob link",
 		"SELECT 1 FROM repo_blobs"
 		" WHERE repo = ?1 AND digest = ?2",
@@ -41,46 +40,46 @@ static int sq_blob_linked(struct stor_meta *m, const char *repo,
 	char ds[DIGEST_STR_MAX];
 	int n;
 
-	n = sq_do(sq_of(m), &q, NULL, NULL, e, "ss", repo, digest_str(dg, ds));
+	n = sql_do(m, &q, NULL, NULL, e, "ss", repo, digest_str(dg, ds));
 	*out = n > 0;
 	return n < 0 ? -1 : 0;
 }
 
 /* Links a->digest to a->repo; also inside an upload's finish. */
-static int sq_blob_link_fn(struct sq_conn *c, const void *arg, struct err *e)
+static int sql_blob_link_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"link blob",
 		"INSERT INTO repo_blobs (repo, digest, created)"
 		" VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
 	};
-	const struct sq_link_arg *a = arg;
+	const struct sql_link_arg *a = arg;
 
-	if (sq_repo_add(c, a->repo, e) < 0)
+	if (sql_repo_add(c, a->repo, e) < 0)
 		return -1;
-	return sq_run(c, &q, NULL, NULL, e, "ssi", a->repo, a->digest,
-		      sq_now());
+	return sql_run(c, &q, NULL, NULL, e, "ssi", a->repo, a->digest,
+		      sql_now());
 }
 
-static int sq_blob_link(struct stor_meta *m, const char *repo,
+static int sql_blob_link(struct stor_meta *m, const char *repo,
 			const struct digest *dg, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
-	struct sq_link_arg a = {repo, digest_str(dg, ds)};
+	struct sql_link_arg a = {repo, digest_str(dg, ds)};
 
-	return sq_txn(sq_of(m), sq_blob_link_fn, &a, e);
+	return sql_txn(m, sql_blob_link_fn, &a, e);
 }
 
-static int sq_blob_unlink(struct stor_meta *m, const char *repo,
+static int sql_blob_unlink(struct stor_meta *m, const char *repo,
 			  const struct digest *dg, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"unlink blob",
 		"DELETE FROM repo_blobs"
 		" WHERE repo = ?1 AND digest = ?2",
 	};
 	char ds[DIGEST_STR_MAX];
-	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "ss", repo,
+	int n = sql_do(m, &q, NULL, NULL, e, "ss", repo,
 		      digest_str(dg, ds));
 
 	if (n == 0)
@@ -91,28 +90,28 @@ static int sq_blob_unlink(struct stor_meta *m, const char *repo,
 
 /* --- Blob sizes ------------------------------------------------------- */
 
-static const struct sq_stmt sq_blob_size_q = {
+static const struct sql_stmt sql_blob_size_q = {
 	"record blob size",
 	"INSERT INTO blob_sizes (digest, size)"
-	" VALUES (?1, ?2) ON CONFLICT DO UPDATE"
+	" VALUES (?1, ?2) ON CONFLICT (digest) DO UPDATE"
 	" SET size = excluded.size",
 };
 
-static int sq_blob_size_put(struct stor_meta *m, const struct digest *dg,
+static int sql_blob_size_put(struct stor_meta *m, const struct digest *dg,
 			    int64_t size, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 	int n;
 
-	n = sq_do(sq_of(m), &sq_blob_size_q, NULL, NULL, e, "si",
+	n = sql_do(m, &sql_blob_size_q, NULL, NULL, e, "si",
 		  digest_str(dg, ds), size);
 	return n < 0 ? -1 : 0;
 }
 
-static int sq_blob_size(struct stor_meta *m, const struct digest *dg,
+static int sql_blob_size(struct stor_meta *m, const struct digest *dg,
 			int64_t *size, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"find blob size",
 		"SELECT size FROM blob_sizes WHERE digest = ?1"
 		" UNION ALL SELECT size FROM manifests"
@@ -122,38 +121,47 @@ static int sq_blob_size(struct stor_meta *m, const struct digest *dg,
 	int n;
 
 	*size = -1;
-	n = sq_do(sq_of(m), &q, sq_row_int64, size, e, "s", digest_str(dg, ds));
+	n = sql_do(m, &q, sql_row_int64, size, e, "s", digest_str(dg, ds));
 	return n < 0 ? -1 : 0;
 }
 
 /* --- Uploads ------------------------------------------------------------ */
 
-struct sq_up_arg {
+struct sql_up_arg {
 	const char *repo;
 	const char *id;
 	const char *digest;
-	const struct stor_upload_limits *lim; /* sq_up_add() only */
+	const struct stor_upload_limits *lim; /* sql_up_add() only */
 };
 
-/* Under the write lock, so two starts cannot both take the last slot. */
-static int sq_up_limits(struct sq_conn *c, const struct sq_up_arg *a,
+/* Under the write lock (sqlite) or a lock on the uploads table (inserts
+ * only; reads go on), so two starts on any nodes cannot both take the last
+ * slot. */
+static int sql_up_limits(struct sql_conn *c, const struct sql_up_arg *a,
 			struct err *e)
 {
-	static const struct sq_stmt by_repo = {
+	static const struct sql_stmt lock = {
+		"lock uploads",
+		"" SQL_PG("LOCK TABLE uploads IN SHARE ROW EXCLUSIVE MODE"),
+	};
+	static const struct sql_stmt by_repo = {
 		"count uploads",
 		"SELECT count(*) FROM uploads WHERE repo = ?1",
 	};
-	static const struct sq_stmt by_client = {
+	static const struct sql_stmt by_client = {
 		"count uploads",
 		"SELECT count(*) FROM uploads WHERE client = ?1",
 	};
 	const struct stor_upload_limits *lim = a->lim;
 	int64_t n = 0;
 
-	if (!lim)
+	if (!lim || (lim->max_per_repo <= 0 &&
+		     (!lim->client || lim->max_per_client <= 0)))
 		return 0;
+	if (sql_run(c, &lock, NULL, NULL, e, "") < 0)
+		return -1;
 	if (lim->max_per_repo > 0) {
-		if (sq_run(c, &by_repo, sq_row_int64, &n, e, "s", a->repo) < 0)
+		if (sql_run(c, &by_repo, sql_row_int64, &n, e, "s", a->repo) < 0)
 			return -1;
 		if (n >= lim->max_per_repo)
 			return err_set(e, ERR_TOOMANYREQUESTS,
@@ -164,7 +172,7 @@ static int sq_up_limits(struct sq_conn *c, const struct sq_up_arg *a,
 				       lim->max_per_repo);
 	}
 	if (lim->client && lim->max_per_client > 0) {
-		if (sq_run(c, &by_client, sq_row_int64, &n, e, "s",
+		if (sql_run(c, &by_client, sql_row_int64, &n, e, "s",
 			   lim->client) < 0)
 			return -1;
 		if (n >= lim->max_per_client)
@@ -177,37 +185,37 @@ static int sq_up_limits(struct sq_conn *c, const struct sq_up_arg *a,
 	return 0;
 }
 
-static int sq_up_add_fn(struct sq_conn *c, const void *arg, struct err *e)
+static int sql_up_add_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"add upload",
 		"INSERT INTO uploads (id, repo, created, updated,"
 		" client) VALUES (?1, ?2, ?3, ?3, ?4)",
 	};
-	const struct sq_up_arg *a = arg;
+	const struct sql_up_arg *a = arg;
 
-	if (sq_up_limits(c, a, e) < 0 || sq_repo_add(c, a->repo, e) < 0)
+	if (sql_up_limits(c, a, e) < 0 || sql_repo_add(c, a->repo, e) < 0)
 		return -1;
-	return sq_run(c, &q, NULL, NULL, e, "ssis", a->id, a->repo, sq_now(),
+	return sql_run(c, &q, NULL, NULL, e, "ssis", a->id, a->repo, sql_now(),
 		      a->lim ? a->lim->client : NULL);
 }
 
-static int sq_up_add(struct stor_meta *m, const char *repo, const char *id,
+static int sql_up_add(struct stor_meta *m, const char *repo, const char *id,
 		     const struct stor_upload_limits *lim, struct err *e)
 {
-	struct sq_up_arg a = {repo, id, NULL, lim};
+	struct sql_up_arg a = {repo, id, NULL, lim};
 
-	return sq_txn(sq_of(m), sq_up_add_fn, &a, e);
+	return sql_txn(m, sql_up_add_fn, &a, e);
 }
 
-static int sq_up_find(struct stor_meta *m, const char *repo, const char *id,
+static int sql_up_find(struct stor_meta *m, const char *repo, const char *id,
 		      struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"find upload",
 		"SELECT 1 FROM uploads WHERE id = ?1 AND repo = ?2",
 	};
-	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "ss", id, repo);
+	int n = sql_do(m, &q, NULL, NULL, e, "ss", id, repo);
 
 	if (n == 0)
 		return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
@@ -215,48 +223,48 @@ static int sq_up_find(struct stor_meta *m, const char *repo, const char *id,
 	return n < 0 ? -1 : 0;
 }
 
-static int sq_up_touch(struct stor_meta *m, const char *id, int64_t offset,
+static int sql_up_touch(struct stor_meta *m, const char *id, int64_t offset,
 		       struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"update upload",
 		"UPDATE uploads SET received = ?2, updated = ?3"
 		" WHERE id = ?1",
 	};
 
-	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "sii", id, offset, sq_now());
+	int n = sql_do(m, &q, NULL, NULL, e, "sii", id, offset, sql_now());
 
 	return n < 0 ? -1 : 0;
 }
 
-static const struct sq_stmt sq_up_del = {
+static const struct sql_stmt sql_up_del = {
 	"delete upload",
 	"DELETE FROM uploads WHERE id = ?1 AND repo = ?2",
 };
 
-static int sq_up_done_fn(struct sq_conn *c, const void *arg, struct err *e)
+static int sql_up_done_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
-	const struct sq_up_arg *a = arg;
-	struct sq_link_arg l = {a->repo, a->digest};
+	const struct sql_up_arg *a = arg;
+	struct sql_link_arg l = {a->repo, a->digest};
 
-	if (sq_blob_link_fn(c, &l, e) < 0)
+	if (sql_blob_link_fn(c, &l, e) < 0)
 		return -1;
-	return sq_run(c, &sq_up_del, NULL, NULL, e, "ss", a->id, a->repo);
+	return sql_run(c, &sql_up_del, NULL, NULL, e, "ss", a->id, a->repo);
 }
 
-static int sq_up_done(struct stor_meta *m, const char *repo, const char *id,
+static int sql_up_done(struct stor_meta *m, const char *repo, const char *id,
 		      const struct digest *dg, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
-	struct sq_up_arg a = {repo, id, digest_str(dg, ds), NULL};
+	struct sql_up_arg a = {repo, id, digest_str(dg, ds), NULL};
 
-	return sq_txn(sq_of(m), sq_up_done_fn, &a, e);
+	return sql_txn(m, sql_up_done_fn, &a, e);
 }
 
-static int sq_up_remove(struct stor_meta *m, const char *repo, const char *id,
+static int sql_up_remove(struct stor_meta *m, const char *repo, const char *id,
 			struct err *e)
 {
-	int n = sq_do(sq_of(m), &sq_up_del, NULL, NULL, e, "ss", id, repo);
+	int n = sql_do(m, &sql_up_del, NULL, NULL, e, "ss", id, repo);
 
 	if (n == 0)
 		return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
@@ -264,14 +272,14 @@ static int sq_up_remove(struct stor_meta *m, const char *repo, const char *id,
 	return n < 0 ? -1 : 0;
 }
 
-static int sq_up_state_put(struct stor_meta *m, const char *id,
+static int sql_up_state_put(struct stor_meta *m, const char *id,
 			   const char *state, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"save upload state",
 		"UPDATE uploads SET blob_state = ?2 WHERE id = ?1",
 	};
-	int n = sq_do(sq_of(m), &q, NULL, NULL, e, "ss", id, state);
+	int n = sql_do(m, &q, NULL, NULL, e, "ss", id, state);
 
 	if (n == 0)
 		return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN, "upload %s unknown",
@@ -279,69 +287,69 @@ static int sq_up_state_put(struct stor_meta *m, const char *id,
 	return n < 0 ? -1 : 0;
 }
 
-static int sq_row_state(void *arg, sqlite3_stmt *s, struct err *e)
+static int sql_row_state(void *arg, const struct sql_row *s, struct err *e)
 {
-	const unsigned char *t = sqlite3_column_text(s, 0);
+	const char *t = sql_col_text(s, 0);
 
-	if (t && buf_add(arg, t, (size_t)sqlite3_column_bytes(s, 0)) < 0)
+	if (t && buf_add(arg, t, strlen(t)) < 0)
 		return err_set(e, ERR_DB, "upload state too large");
 	return 1;
 }
 
-static int sq_up_state_get(struct stor_meta *m, const char *id,
+static int sql_up_state_get(struct stor_meta *m, const char *id,
 			   struct buf *out, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"load upload state",
 		"SELECT blob_state FROM uploads"
 		" WHERE id = ?1 AND blob_state IS NOT NULL",
 	};
-	int n = sq_do(sq_of(m), &q, sq_row_state, out, e, "s", id);
+	int n = sql_do(m, &q, sql_row_state, out, e, "s", id);
 
 	return n < 0 ? -1 : n == 0 ? 1 : 0;
 }
 
 /* --- Manifests and tags ------------------------------------------------- */
 
-static int sq_refs_del(struct sq_conn *c, const char *repo, const char *ds,
+static int sql_refs_del(struct sql_conn *c, const char *repo, const char *ds,
 		       struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"clear manifest refs",
 		"DELETE FROM manifest_refs"
 		" WHERE repo = ?1 AND digest = ?2",
 	};
 
-	return sq_run(c, &q, NULL, NULL, e, "ss", repo, ds);
+	return sql_run(c, &q, NULL, NULL, e, "ss", repo, ds);
 }
 
-static int sq_mf_refs(struct sq_conn *c, const struct stor_manifest_put *mp,
+static int sql_mf_refs(struct sql_conn *c, const struct stor_manifest_put *mp,
 		      const char *ds, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"add manifest ref",
 		"INSERT INTO manifest_refs (repo, digest, child)"
 		" VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
 	};
 	char rs[DIGEST_STR_MAX];
 
-	if (sq_refs_del(c, mp->repo, ds, e) < 0)
+	if (sql_refs_del(c, mp->repo, ds, e) < 0)
 		return -1;
 	for (size_t i = 0; i < mp->nrefs + mp->nsparse; i++) {
 		const struct digest *r = i < mp->nrefs
 						 ? &mp->refs[i]
 						 : &mp->sparse[i - mp->nrefs];
 
-		if (sq_run(c, &q, NULL, NULL, e, "sss", mp->repo, ds,
+		if (sql_run(c, &q, NULL, NULL, e, "sss", mp->repo, ds,
 			   digest_str(r, rs)) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int sq_mf_put_fn(struct sq_conn *c, const void *arg, struct err *e)
+static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt put = {
+	static const struct sql_stmt put = {
 		"store manifest",
 		"INSERT INTO manifests (repo, digest, media_type, size,"
 		" subject, artifact_type, annotations_json, created)"
@@ -352,7 +360,7 @@ static int sq_mf_put_fn(struct sq_conn *c, const void *arg, struct err *e)
 		" artifact_type = excluded.artifact_type,"
 		" annotations_json = excluded.annotations_json",
 	};
-	static const struct sq_stmt tag = {
+	static const struct sql_stmt tag = {
 		"set tag",
 		"INSERT INTO tags (repo, tag, digest, updated)"
 		" VALUES (?1, ?2, ?3, ?4)"
@@ -362,75 +370,75 @@ static int sq_mf_put_fn(struct sq_conn *c, const void *arg, struct err *e)
 	};
 	const struct stor_manifest_put *mp = arg;
 	char ds[DIGEST_STR_MAX], subj[DIGEST_STR_MAX];
-	int64_t now = sq_now();
+	int64_t now = sql_now();
 
 	digest_str(mp->digest, ds);
-	if (sq_repo_add(c, mp->repo, e) < 0)
+	if (sql_repo_add(c, mp->repo, e) < 0)
 		return -1;
-	if (sq_run(c, &put, NULL, NULL, e, "sssisssi", mp->repo, ds,
+	if (sql_run(c, &put, NULL, NULL, e, "sssisssi", mp->repo, ds,
 		   mp->media_type, (int64_t)mp->len,
 		   mp->subject ? digest_str(mp->subject, subj) : NULL,
 		   mp->artifact_type, mp->annotations_json, now) < 0)
 		return -1;
-	if (sq_mf_refs(c, mp, ds, e) < 0)
+	if (sql_mf_refs(c, mp, ds, e) < 0)
 		return -1;
-	if (mp->tag && sq_run(c, &tag, NULL, NULL, e, "sssi", mp->repo, mp->tag,
+	if (mp->tag && sql_run(c, &tag, NULL, NULL, e, "sssi", mp->repo, mp->tag,
 			      ds, now) < 0)
 		return -1;
 	for (size_t i = 0; i < mp->ntags; i++)
-		if (sq_run(c, &tag, NULL, NULL, e, "sssi", mp->repo,
+		if (sql_run(c, &tag, NULL, NULL, e, "sssi", mp->repo,
 			   mp->tags[i], ds, now) < 0)
 			return -1;
-	if (mp->enqueue_scan && sq_scan_add(c, ds, mp->repo, now, e) < 0)
+	if (mp->enqueue_scan && sql_scan_add(c, ds, mp->repo, now, e) < 0)
 		return -1;
-	return sq_outbox_put(c, mp->events, mp->nevents, e);
+	return sql_outbox_put(c, mp->events, mp->nevents, e);
 }
 
-static int sq_mf_put(struct stor_meta *m, const struct stor_manifest_put *mp,
+static int sql_mf_put(struct stor_meta *m, const struct stor_manifest_put *mp,
 		     struct err *e)
 {
-	return sq_txn(sq_of(m), sq_mf_put_fn, mp, e);
+	return sql_txn(m, sql_mf_put_fn, mp, e);
 }
 
-struct sq_mf_row {
+struct sql_mf_row {
 	struct digest *dg;
 	char **media_type;
 	int64_t *size;
 };
 
-static int sq_mf_row(void *arg, sqlite3_stmt *s, struct err *e)
+static int sql_mf_row(void *arg, const struct sql_row *s, struct err *e)
 {
-	const struct sq_mf_row *r = arg;
+	const struct sql_mf_row *r = arg;
 
-	if (sq_col_digest(s, 0, r->dg, e) < 0)
+	if (sql_col_digest(s, 0, r->dg, e) < 0)
 		return -1;
-	*r->media_type = sq_col_strdup(s, 1);
+	*r->media_type = sql_col_strdup(s, 1);
 	if (!*r->media_type)
 		*r->media_type = xstrdup("");
-	*r->size = sqlite3_column_int64(s, 2);
+	*r->size = sql_col_int64(s, 2);
 	return 1;
 }
 
-static int sq_mf_find(struct stor_meta *m, const char *repo, const char *tag,
+static int sql_mf_find(struct stor_meta *m, const char *repo, const char *tag,
 		      const struct digest *dg, struct digest *dg_out,
 		      char **media_type, int64_t *size, struct err *e)
 {
-	static const struct sq_stmt by_tag = {
+	static const struct sql_stmt by_tag = {
 		"find manifest by tag",
 		"SELECT m.digest, m.media_type, m.size"
 		" FROM tags t JOIN manifests m"
 		" ON m.repo = t.repo AND m.digest = t.digest"
 		" WHERE t.repo = ?1 AND t.tag = ?2",
 	};
-	static const struct sq_stmt by_digest = {
+	static const struct sql_stmt by_digest = {
 		"find manifest",
 		"SELECT digest, media_type, size FROM manifests"
 		" WHERE repo = ?1 AND digest = ?2",
 	};
-	struct sq_mf_row r = {dg_out, media_type, size};
+	struct sql_mf_row r = {dg_out, media_type, size};
 	char ds[DIGEST_STR_MAX];
 	const char *key = tag ? tag : digest_str(dg, ds);
-	int n = sq_do(sq_of(m), tag ? &by_tag : &by_digest, sq_mf_row, &r, e,
+	int n = sql_do(m, tag ? &by_tag : &by_digest, sql_mf_row, &r, e,
 		      "ss", repo, key);
 
 	if (n == 0)
@@ -439,85 +447,85 @@ static int sq_mf_find(struct stor_meta *m, const char *repo, const char *tag,
 	return n < 0 ? -1 : 0;
 }
 
-static int sq_mf_delete_fn(struct sq_conn *c, const void *arg, struct err *e)
+static int sql_mf_delete_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
-	static const struct sq_stmt tags = {
+	static const struct sql_stmt tags = {
 		"delete manifest tags",
 		"DELETE FROM tags WHERE repo = ?1 AND digest = ?2",
 	};
-	static const struct sq_stmt mf = {
+	static const struct sql_stmt mf = {
 		"delete manifest",
 		"DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
 	};
-	const struct sq_link_arg *a = arg;
+	const struct sql_link_arg *a = arg;
 	int n;
 
-	if (sq_run(c, &tags, NULL, NULL, e, "ss", a->repo, a->digest) < 0 ||
-	    sq_refs_del(c, a->repo, a->digest, e) < 0)
+	if (sql_run(c, &tags, NULL, NULL, e, "ss", a->repo, a->digest) < 0 ||
+	    sql_refs_del(c, a->repo, a->digest, e) < 0)
 		return -1;
-	n = sq_run(c, &mf, NULL, NULL, e, "ss", a->repo, a->digest);
+	n = sql_run(c, &mf, NULL, NULL, e, "ss", a->repo, a->digest);
 	if (n == 0)
 		return err_set(e, ERR_MANIFEST_UNKNOWN,
 			       "manifest %s unknown in %s", a->digest, a->repo);
 	return n;
 }
 
-int sq_mf_delete_in(struct sq_conn *c, const char *repo, const char *ds,
+int sql_mf_delete_in(struct sql_conn *c, const char *repo, const char *ds,
 		    struct err *e)
 {
-	struct sq_link_arg a = {repo, ds};
+	struct sql_link_arg a = {repo, ds};
 
-	return sq_mf_delete_fn(c, &a, e) < 0 ? -1 : 0;
+	return sql_mf_delete_fn(c, &a, e) < 0 ? -1 : 0;
 }
 
-static int sq_mf_delete(struct stor_meta *m, const char *repo,
+static int sql_mf_delete(struct stor_meta *m, const char *repo,
 			const struct digest *dg, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
-	struct sq_link_arg a = {repo, digest_str(dg, ds)};
+	struct sql_link_arg a = {repo, digest_str(dg, ds)};
 
-	return sq_txn(sq_of(m), sq_mf_delete_fn, &a, e);
+	return sql_txn(m, sql_mf_delete_fn, &a, e);
 }
 
-/* As stor_blob_put() for each blob, then sq_mf_put_fn(), then the
+/* As stor_blob_put() for each blob, then sql_mf_put_fn(), then the
  * replaced referrers deleted where they still are. */
-int sq_referrer_put(struct sq_conn *c, const struct stor_scan_referrer *r,
+int sql_referrer_put(struct sql_conn *c, const struct stor_scan_referrer *r,
 		    struct err *e)
 {
 	const char *repo = r->put->repo;
 	char ds[DIGEST_STR_MAX];
 
 	for (size_t i = 0; i < r->nblobs; i++) {
-		struct sq_link_arg a = {repo,
+		struct sql_link_arg a = {repo,
 					digest_str(r->blobs[i].digest, ds)};
 
-		if (sq_blob_link_fn(c, &a, e) < 0 ||
-		    sq_run(c, &sq_blob_size_q, NULL, NULL, e, "si", ds,
+		if (sql_blob_link_fn(c, &a, e) < 0 ||
+		    sql_run(c, &sql_blob_size_q, NULL, NULL, e, "si", ds,
 			   (int64_t)r->blobs[i].len) < 0)
 			return -1;
 	}
-	if (sq_mf_put_fn(c, r->put, e) < 0)
+	if (sql_mf_put_fn(c, r->put, e) < 0)
 		return -1;
 	for (size_t i = 0; i < r->ndrop; i++) {
-		struct sq_link_arg a = {repo, digest_str(&r->drop[i], ds)};
+		struct sql_link_arg a = {repo, digest_str(&r->drop[i], ds)};
 		struct err sub = ERR_INIT;
 
-		if (sq_mf_delete_fn(c, &a, &sub) < 0 &&
+		if (sql_mf_delete_fn(c, &a, &sub) < 0 &&
 		    sub.code != ERR_MANIFEST_UNKNOWN)
 			return err_set(e, sub.code, "%s", sub.msg);
 	}
 	return 0;
 }
 
-static const struct sq_stmt sq_tag_delete_q = {
+static const struct sql_stmt sql_tag_delete_q = {
 	"delete tag",
 	"DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
 };
 
-int sq_tag_delete_in(struct sq_conn *c, const char *repo, const char *tag,
+int sql_tag_delete_in(struct sql_conn *c, const char *repo, const char *tag,
 		     struct err *e)
 {
-	int n = sq_run(c, &sq_tag_delete_q, NULL, NULL, e, "ss", repo, tag);
+	int n = sql_run(c, &sql_tag_delete_q, NULL, NULL, e, "ss", repo, tag);
 
 	if (n == 0)
 		return err_set(e, ERR_MANIFEST_UNKNOWN, "tag %s unknown in %s",
@@ -525,10 +533,10 @@ int sq_tag_delete_in(struct sq_conn *c, const char *repo, const char *tag,
 	return n < 0 ? -1 : 0;
 }
 
-static int sq_tag_delete(struct stor_meta *m, const char *repo, const char *tag,
+static int sql_tag_delete(struct stor_meta *m, const char *repo, const char *tag,
 			 struct err *e)
 {
-	int n = sq_do(sq_of(m), &sq_tag_delete_q, NULL, NULL, e, "ss", repo,
+	int n = sql_do(m, &sql_tag_delete_q, NULL, NULL, e, "ss", repo,
 		      tag);
 
 	if (n == 0)
@@ -541,21 +549,21 @@ static int sq_tag_delete(struct stor_meta *m, const char *repo, const char *tag,
 
 /* Column 0 of a listing's rows, at most max (max < 0: all); the LIMIT
  * asks for one row more, which says whether more follow. */
-struct sq_strv {
+struct sql_strv {
 	char **v;
 	size_t len, alloc;
 	long max;
 	bool more;
 };
 
-static int64_t sq_limit(long n)
+static int64_t sql_limit(long n)
 {
 	return n < 0 || n >= INT64_MAX ? -1 : (int64_t)n + 1;
 }
 
-static int sq_strv_row(void *arg, sqlite3_stmt *s, struct err *e)
+static int sql_strv_row(void *arg, const struct sql_row *s, struct err *e)
 {
-	struct sq_strv *sv = arg;
+	struct sql_strv *sv = arg;
 
 	(void)e;
 	if (sv->max >= 0 && sv->len == (size_t)sv->max) {
@@ -566,12 +574,12 @@ static int sq_strv_row(void *arg, sqlite3_stmt *s, struct err *e)
 		sv->alloc = sv->alloc ? 2 * sv->alloc : 8;
 		sv->v = xrealloc(sv->v, sv->alloc * sizeof(*sv->v));
 	}
-	sv->v[sv->len++] = sq_col_strdup(s, 0);
+	sv->v[sv->len++] = sql_col_strdup(s, 0);
 	return 0;
 }
 
-/* Hands the strings of a finished listing (ret its sq_run()) over. */
-static int sq_strv_out(struct sq_strv *sv, int ret, char ***out, size_t *count,
+/* Hands the strings of a finished listing (ret its sql_run()) over. */
+static int sql_strv_out(struct sql_strv *sv, int ret, char ***out, size_t *count,
 		       bool *more)
 {
 	if (ret < 0) {
@@ -585,72 +593,78 @@ static int sq_strv_out(struct sq_strv *sv, int ret, char ***out, size_t *count,
 	return 0;
 }
 
-static int sq_tags_list(struct stor_meta *m, const char *repo, const char *last,
+static int sql_tags_list(struct stor_meta *m, const char *repo, const char *last,
 			long n, char ***out, size_t *count, bool *more,
 			struct err *e)
 {
-	static const struct sq_stmt exists = {
+	static const struct sql_stmt exists = {
 		"find repository",
 		"SELECT 1 FROM repositories WHERE name = ?1",
 	};
-	static const struct sq_stmt tags = {
+	static const struct sql_stmt tags = {
 		"list tags",
 		"SELECT tag FROM tags WHERE repo = ?1 AND tag > ?2"
-		" ORDER BY tag LIMIT ?3",
+		" ORDER BY tag LIMIT ?3"
+		SQL_PG("SELECT tag FROM tags WHERE repo = ?1 AND tag > ?2"
+		       " ORDER BY tag LIMIT NULLIF(?3::bigint, -1)"),
 	};
-	struct sq_strv sv = {NULL, 0, 0, n, false};
-	int ret = sq_do(sq_of(m), &exists, NULL, NULL, e, "s", repo);
+	struct sql_strv sv = {NULL, 0, 0, n, false};
+	int ret = sql_do(m, &exists, NULL, NULL, e, "s", repo);
 
 	if (ret == 0)
 		return err_set(e, ERR_NAME_UNKNOWN, "repository %s unknown",
 			       repo);
 	if (ret > 0)
-		ret = sq_do(sq_of(m), &tags, sq_strv_row, &sv, e, "ssi", repo,
-			    last ? last : "", sq_limit(n));
-	return sq_strv_out(&sv, ret, out, count, more);
+		ret = sql_do(m, &tags, sql_strv_row, &sv, e, "ssi", repo,
+			    last ? last : "", sql_limit(n));
+	return sql_strv_out(&sv, ret, out, count, more);
 }
 
-static int sq_catalog(struct stor_meta *m, const char *last, long n,
+static int sql_catalog(struct stor_meta *m, const char *last, long n,
 		      char ***out, size_t *count, bool *more, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"list repositories",
 		"SELECT name FROM repositories r WHERE name > ?1"
 		" AND EXISTS (SELECT 1 FROM manifests m"
 		" WHERE m.repo = r.name)"
-		" ORDER BY name LIMIT ?2",
+		" ORDER BY name LIMIT ?2"
+		SQL_PG("SELECT name FROM repositories r WHERE name > ?1"
+		       " AND EXISTS (SELECT 1 FROM manifests m"
+		       " WHERE m.repo = r.name)"
+		       " ORDER BY name LIMIT NULLIF(?2::bigint, -1)"),
 	};
-	struct sq_strv sv = {NULL, 0, 0, n, false};
-	int ret = sq_do(sq_of(m), &q, sq_strv_row, &sv, e, "si",
-			last ? last : "", sq_limit(n));
+	struct sql_strv sv = {NULL, 0, 0, n, false};
+	int ret = sql_do(m, &q, sql_strv_row, &sv, e, "si",
+			last ? last : "", sql_limit(n));
 
-	return sq_strv_out(&sv, ret, out, count, more);
+	return sql_strv_out(&sv, ret, out, count, more);
 }
 
-static int sq_mf_repos(struct stor_meta *m, const struct digest *dg,
+static int sql_mf_repos(struct stor_meta *m, const struct digest *dg,
 		       char ***out, size_t *count, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"list repositories of manifest",
 		"SELECT DISTINCT repo FROM manifests"
 		" WHERE digest = ?1 ORDER BY repo",
 	};
-	struct sq_strv sv = {NULL, 0, 0, -1, false};
+	struct sql_strv sv = {NULL, 0, 0, -1, false};
 	char ds[DIGEST_STR_MAX];
-	int ret = sq_do(sq_of(m), &q, sq_strv_row, &sv, e, "s",
+	int ret = sql_do(m, &q, sql_strv_row, &sv, e, "s",
 			digest_str(dg, ds));
 
-	return sq_strv_out(&sv, ret, out, count, NULL);
+	return sql_strv_out(&sv, ret, out, count, NULL);
 }
 
-struct sq_descs {
+struct sql_descs {
 	struct stor_desc *v;
 	size_t len, alloc;
 };
 
-static int sq_desc_row(void *arg, sqlite3_stmt *s, struct err *e)
+static int sql_desc_row(void *arg, const struct sql_row *s, struct err *e)
 {
-	struct sq_descs *dv = arg;
+	struct sql_descs *dv = arg;
 	struct stor_desc *d;
 
 	if (dv->len == dv->alloc) {
@@ -659,34 +673,35 @@ static int sq_desc_row(void *arg, sqlite3_stmt *s, struct err *e)
 	}
 	d = &dv->v[dv->len];
 	memset(d, 0, sizeof(*d));
-	if (sq_col_digest(s, 0, &d->digest, e) < 0)
+	if (sql_col_digest(s, 0, &d->digest, e) < 0)
 		return -1;
-	d->media_type = sq_col_strdup(s, 1);
+	d->media_type = sql_col_strdup(s, 1);
 	if (!d->media_type)
 		d->media_type = xstrdup("");
-	d->size = sqlite3_column_int64(s, 2);
-	d->artifact_type = sq_col_strdup(s, 3);
-	d->annotations_json = sq_col_strdup(s, 4);
+	d->size = sql_col_int64(s, 2);
+	d->artifact_type = sql_col_strdup(s, 3);
+	d->annotations_json = sql_col_strdup(s, 4);
 	dv->len++;
 	return 0;
 }
 
-static int sq_referrers(struct stor_meta *m, const char *repo,
+static int sql_referrers(struct stor_meta *m, const char *repo,
 			const struct digest *dg, const char *artifact_type,
 			struct stor_desc **out, size_t *count, struct err *e)
 {
-	static const struct sq_stmt q = {
+	static const struct sql_stmt q = {
 		"list referrers",
 		"SELECT digest, media_type, size, artifact_type,"
 		" annotations_json FROM manifests"
 		" WHERE repo = ?1 AND subject = ?2"
-		" AND (?3 IS NULL OR artifact_type = ?3)"
+		" AND (CAST(?3 AS TEXT) IS NULL"
+		" OR artifact_type = CAST(?3 AS TEXT))"
 		" ORDER BY created, digest",
 	};
-	struct sq_descs dv = {NULL, 0, 0};
+	struct sql_descs dv = {NULL, 0, 0};
 	char ds[DIGEST_STR_MAX];
 
-	if (sq_do(sq_of(m), &q, sq_desc_row, &dv, e, "sss", repo,
+	if (sql_do(m, &q, sql_desc_row, &dv, e, "sss", repo,
 		  digest_str(dg, ds), artifact_type) < 0) {
 		stor_desc_free(dv.v, dv.len);
 		return -1;
@@ -697,63 +712,63 @@ static int sq_referrers(struct stor_meta *m, const char *repo,
 }
 
 /* Columns 0.. into the int64_t array at arg. */
-static int sq_meta_stats_row(void *arg, sqlite3_stmt *s, struct err *e)
+static int sql_meta_stats_row(void *arg, const struct sql_row *s, struct err *e)
 {
 	int64_t *v = arg;
 
 	(void)e;
-	for (int i = 0; i < sqlite3_column_count(s); i++)
-		v[i] = sqlite3_column_int64(s, i);
+	for (int i = 0; i < sql_col_count(s); i++)
+		v[i] = sql_col_int64(s, i);
 	return 1;
 }
 
-static int sq_meta_stats(struct stor_meta *m, bool with_blobs,
+static int sql_meta_stats(struct stor_meta *m, bool with_blobs,
 			 struct stor_meta_stats *out, struct err *e)
 {
-	static const struct sq_stmt counts = {
+	static const struct sql_stmt counts = {
 		"count",
 		"SELECT (SELECT count(*) FROM repositories),"
 		" (SELECT count(*) FROM manifests),"
 		" (SELECT count(*) FROM uploads)",
 	};
 	/* One pass over the links, by digest (repo_blobs_by_digest). */
-	static const struct sq_stmt blobs = {
+	static const struct sql_stmt blobs = {
 		"count blobs",
-		"SELECT count(*), coalesce(sum(s.size), 0)"
+		"SELECT count(*), CAST(coalesce(sum(s.size), 0) AS BIGINT)"
 		" FROM (SELECT DISTINCT digest FROM repo_blobs) b"
 		" LEFT JOIN blob_sizes s ON s.digest = b.digest",
 	};
 	int64_t v[3] = {0, 0, 0}, b[2] = {-1, -1};
 
-	if (sq_do(sq_of(m), &counts, sq_meta_stats_row, v, e, "") < 0 ||
+	if (sql_do(m, &counts, sql_meta_stats_row, v, e, "") < 0 ||
 	    (with_blobs &&
-	     sq_do(sq_of(m), &blobs, sq_meta_stats_row, b, e, "") < 0))
+	     sql_do(m, &blobs, sql_meta_stats_row, b, e, "") < 0))
 		return -1;
 	*out = (struct stor_meta_stats){v[0], v[1], v[2], b[0], b[1]};
 	return 0;
 }
 
-const struct stor_meta_ops sq_meta_ops = {
-	.free = sq_free,
-	.blob_linked = sq_blob_linked,
-	.blob_link = sq_blob_link,
-	.blob_unlink = sq_blob_unlink,
-	.up_add = sq_up_add,
-	.blob_size_put = sq_blob_size_put,
-	.blob_size = sq_blob_size,
-	.up_find = sq_up_find,
-	.up_touch = sq_up_touch,
-	.up_done = sq_up_done,
-	.up_remove = sq_up_remove,
-	.up_state_put = sq_up_state_put,
-	.up_state_get = sq_up_state_get,
-	.mf_put = sq_mf_put,
-	.mf_find = sq_mf_find,
-	.mf_delete = sq_mf_delete,
-	.tag_delete = sq_tag_delete,
-	.tags_list = sq_tags_list,
-	.catalog = sq_catalog,
-	.referrers = sq_referrers,
-	.mf_repos = sq_mf_repos,
-	.stats = sq_meta_stats,
+const struct stor_meta_ops sql_meta_ops = {
+	.free = sql_free,
+	.blob_linked = sql_blob_linked,
+	.blob_link = sql_blob_link,
+	.blob_unlink = sql_blob_unlink,
+	.up_add = sql_up_add,
+	.blob_size_put = sql_blob_size_put,
+	.blob_size = sql_blob_size,
+	.up_find = sql_up_find,
+	.up_touch = sql_up_touch,
+	.up_done = sql_up_done,
+	.up_remove = sql_up_remove,
+	.up_state_put = sql_up_state_put,
+	.up_state_get = sql_up_state_get,
+	.mf_put = sql_mf_put,
+	.mf_find = sql_mf_find,
+	.mf_delete = sql_mf_delete,
+	.tag_delete = sql_tag_delete,
+	.tags_list = sql_tags_list,
+	.catalog = sql_catalog,
+	.referrers = sql_referrers,
+	.mf_repos = sql_mf_repos,
+	.stats = sql_meta_stats,
 };

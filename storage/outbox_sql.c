@@ -1,48 +1,46 @@
-/* outbox_pg.c: the events outbox in PostgreSQL, as outbox_sqlite.c keeps
- * it in meta.db (same tables, same statements).
+/* outbox_sql.c: the events outbox in the metadata database (see
+ * storage.h), on either engine (sql_int.h).
  *
- * Several nodes write events at once: a routing cursor that passed seq N
- * must never see an event below N commit later, so each insert takes a
- * transaction lock first (seq order is then commit order), and a router
- * locks its cursor's row (two nodes route an endpoint one after the
- * other).
+ * outbox holds each event once; outbox_cursors says how far each
+ * endpoint has routed; outbox_deliveries holds what an endpoint has still
+ * to receive, or gave up on (dead = 1).  Events are written inside the
+ * transaction of the change that causes them (sql_outbox_put() from the
+ * metadata vtable, and the _ev operations here, which run the other files'
+ * statements and the insert in one transaction).
+ *
+ * On PostgreSQL several nodes write events at once: a routing cursor that
+ * passed seq N must never see an event below N commit later, so each
+ * insert takes a transaction lock first (seq order is then commit order),
+ * and a router locks its cursor's row (two nodes route an endpoint one
+ * after the other).
  */
-#include "storage/pg_int.h"
+#include "storage/sql_int.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
-static int64_t ob_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int pg_outbox_put(struct pg_conn *c, const struct stor_event *v, size_t n,
+int sql_outbox_put(struct sql_conn *c, const struct stor_event *v, size_t n,
 		  struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"store event",
 		"INSERT INTO outbox (action, repo, created, body)"
-		" VALUES ($1, $2, $3, $4)",
+		" VALUES (?1, ?2, ?3, ?4)",
 	};
 	/* Held to the commit: seq order is commit order. */
-	static const struct pg_stmt lock = {
+	static const struct sql_stmt lock = {
 		"lock the outbox",
-		"SELECT pg_advisory_xact_lock(7166761325952827395)",
+		"" SQL_PG("SELECT pg_advisory_xact_lock(7166761325952827395)"),
 	};
-	int64_t now = ob_now_ms();
+	int64_t now = sql_now_ms();
 
-	if (n && pg_run(c, &lock, NULL, NULL, e, "") < 0)
+	if (n && sql_run(c, &lock, NULL, NULL, e, "") < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (pg_run(c, &q, NULL, NULL, e, "ssis", v[i].action,
+		if (sql_run(c, &q, NULL, NULL, e, "ssis", v[i].action,
 			   v[i].repo ? v[i].repo : "", now, v[i].body) < 0)
 			return -1;
 	return 0;
@@ -53,11 +51,11 @@ struct ob_events {
 	size_t n;
 };
 
-static int ob_add_fn(struct pg_conn *c, const void *arg, struct err *e)
+static int ob_add_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
 	const struct ob_events *a = arg;
 
-	return pg_outbox_put(c, a->v, a->n, e);
+	return sql_outbox_put(c, a->v, a->n, e);
 }
 
 static int ob_add(struct stor_meta *m, const struct stor_event *v, size_t n,
@@ -65,7 +63,7 @@ static int ob_add(struct stor_meta *m, const struct stor_event *v, size_t n,
 {
 	struct ob_events a = {v, n};
 
-	return n ? pg_txn(pg_of(m), ob_add_fn, &a, e) : 0;
+	return n ? sql_txn(m, ob_add_fn, &a, e) : 0;
 }
 
 /* A delete and its event: which delete, of what. */
@@ -76,14 +74,14 @@ struct ob_del {
 	const struct stor_event *ev;
 };
 
-static int ob_del_fn(struct pg_conn *c, const void *arg, struct err *e)
+static int ob_del_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
 	const struct ob_del *a = arg;
 
-	if ((a->tag ? pg_tag_delete_in(c, a->repo, a->key, e)
-		    : pg_mf_delete_in(c, a->repo, a->key, e)) < 0)
+	if ((a->tag ? sql_tag_delete_in(c, a->repo, a->key, e)
+		    : sql_mf_delete_in(c, a->repo, a->key, e)) < 0)
 		return -1;
-	return a->ev ? pg_outbox_put(c, a->ev, 1, e) : 0;
+	return a->ev ? sql_outbox_put(c, a->ev, 1, e) : 0;
 }
 
 static int ob_mf_delete(struct stor_meta *m, const char *repo,
@@ -93,7 +91,7 @@ static int ob_mf_delete(struct stor_meta *m, const char *repo,
 	char ds[DIGEST_STR_MAX];
 	struct ob_del a = {repo, digest_str(dg, ds), false, ev};
 
-	return pg_txn(pg_of(m), ob_del_fn, &a, e);
+	return sql_txn(m, ob_del_fn, &a, e);
 }
 
 static int ob_tag_delete(struct stor_meta *m, const char *repo, const char *tag,
@@ -101,7 +99,7 @@ static int ob_tag_delete(struct stor_meta *m, const char *repo, const char *tag,
 {
 	struct ob_del a = {repo, tag, true, ev};
 
-	return pg_txn(pg_of(m), ob_del_fn, &a, e);
+	return sql_txn(m, ob_del_fn, &a, e);
 }
 
 struct ob_finish {
@@ -112,13 +110,13 @@ struct ob_finish {
 	struct ob_events ev;
 };
 
-static int ob_finish_fn(struct pg_conn *c, const void *arg, struct err *e)
+static int ob_finish_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
 	const struct ob_finish *a = arg;
 
-	if (pg_scan_finish_in(c, a->job, a->fail, a->why, a->retry_at, e) < 0)
+	if (sql_scan_finish_in(c, a->job, a->fail, a->why, a->retry_at, e) < 0)
 		return -1;
-	return pg_outbox_put(c, a->ev.v, a->ev.n, e);
+	return sql_outbox_put(c, a->ev.v, a->ev.n, e);
 }
 
 static int ob_scan_finish(struct stor_meta *m, const struct stor_scan_job *job,
@@ -127,13 +125,13 @@ static int ob_scan_finish(struct stor_meta *m, const struct stor_scan_job *job,
 {
 	struct ob_finish a = {job, fail, why, retry_at, {v, n}};
 
-	return pg_txn(pg_of(m), ob_finish_fn, &a, e);
+	return sql_txn(m, ob_finish_fn, &a, e);
 }
 
 /* --- Routing ---------------------------------------------------------------
  */
 
-static const struct pg_stmt ob_prune_q = {
+static const struct sql_stmt ob_prune_q = {
 	"prune events",
 	"DELETE FROM outbox WHERE seq <= (SELECT min(seq) FROM outbox_cursors)"
 	" AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d"
@@ -151,18 +149,18 @@ struct ob_ev_rows {
 	size_t n, max;
 };
 
-static int ob_ev_row(void *arg, PGresult *res, int row, struct err *e)
+static int ob_ev_row(void *arg, const struct sql_row *s, struct err *e)
 {
 	struct ob_ev_rows *r = arg;
-	struct ob_ev_row *ev;
+	struct ob_ev_row *row;
 
 	(void)e;
 	if (r->n == r->max)
 		return 1;
-	ev = &r->v[r->n++];
-	ev->seq = pg_col_int64(res, row, 0);
-	ev->action = pg_col_strdup(res, row, 1);
-	ev->repo = pg_col_strdup(res, row, 2);
+	row = &r->v[r->n++];
+	row->seq = sql_col_int64(s, 0);
+	row->action = sql_col_strdup(s, 1);
+	row->repo = sql_col_strdup(s, 2);
 	return 0;
 }
 
@@ -175,58 +173,62 @@ struct ob_route {
 };
 
 /* Makes the cursor if the endpoint is new: *cursor < 0 then. */
-static int ob_cursor(struct pg_conn *c, const char *endpoint, int64_t *cursor,
+static int ob_cursor(struct sql_conn *c, const char *endpoint, int64_t *cursor,
 		     struct err *e)
 {
-	static const struct pg_stmt get = {
+	static const struct sql_stmt get = {
 		"read event cursor",
-		"SELECT seq FROM outbox_cursors WHERE endpoint = $1 FOR UPDATE",
+		"SELECT seq FROM outbox_cursors WHERE endpoint = ?1"
+		SQL_PG("SELECT seq FROM outbox_cursors WHERE endpoint = ?1"
+		       " FOR UPDATE"),
 	};
-	static const struct pg_stmt add = {
+	static const struct sql_stmt add = {
 		"add event cursor",
 		"INSERT INTO outbox_cursors (endpoint, seq)"
-		" SELECT $1, coalesce(max(seq), 0) FROM outbox"
-		" ON CONFLICT DO NOTHING",
+		" SELECT ?1, coalesce(max(seq), 0) FROM outbox"
+		SQL_PG("INSERT INTO outbox_cursors (endpoint, seq)"
+		       " SELECT ?1, coalesce(max(seq), 0) FROM outbox"
+		       " ON CONFLICT DO NOTHING"),
 	};
 	int n;
 
 	*cursor = -1;
-	n = pg_run(c, &get, pg_row_int64, cursor, e, "s", endpoint);
+	n = sql_run(c, &get, sql_row_int64, cursor, e, "s", endpoint);
 	if (n < 0)
 		return -1;
-	if (n == 0 && pg_run(c, &add, NULL, NULL, e, "s", endpoint) < 0)
+	if (n == 0 && sql_run(c, &add, NULL, NULL, e, "s", endpoint) < 0)
 		return -1;
 	return 0;
 }
 
-static int ob_route_fn(struct pg_conn *c, const void *arg, struct err *e)
+static int ob_route_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
-	static const struct pg_stmt next = {
+	static const struct sql_stmt next = {
 		"read new events",
-		"SELECT seq, action, repo FROM outbox WHERE seq > $1"
-		" ORDER BY seq LIMIT $2",
+		"SELECT seq, action, repo FROM outbox WHERE seq > ?1"
+		" ORDER BY seq LIMIT ?2",
 	};
-	static const struct pg_stmt add = {
+	static const struct sql_stmt add = {
 		"add event delivery",
 		"INSERT INTO outbox_deliveries (endpoint, seq, repo, created)"
-		" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	};
-	static const struct pg_stmt move = {
+	static const struct sql_stmt move = {
 		"move event cursor",
-		"UPDATE outbox_cursors SET seq = $2 WHERE endpoint = $1",
+		"UPDATE outbox_cursors SET seq = ?2 WHERE endpoint = ?1",
 	};
 	/* The events just routed that no endpoint wants: the last cursor
 	 * to pass an event prunes it (delivered ones go at done). */
-	static const struct pg_stmt prune = {
+	static const struct sql_stmt prune = {
 		"prune routed events",
-		"DELETE FROM outbox WHERE seq > $1 AND seq <= $2"
+		"DELETE FROM outbox WHERE seq > ?1 AND seq <= ?2"
 		" AND seq <= (SELECT min(seq) FROM outbox_cursors)"
 		" AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d"
 		" WHERE d.seq = outbox.seq)",
 	};
 	const struct ob_route *a = arg;
 	struct ob_ev_rows r = {xcalloc(a->max + 1, sizeof(*r.v)), 0, a->max};
-	int64_t cursor, now = ob_now_ms();
+	int64_t cursor, now = sql_now_ms();
 	int ret = -1;
 
 	*a->n = 0;
@@ -236,17 +238,17 @@ static int ob_route_fn(struct pg_conn *c, const void *arg, struct err *e)
 		ret = 0;
 		goto out;
 	}
-	if (pg_run(c, &next, ob_ev_row, &r, e, "ii", cursor, (int64_t)a->max) <
+	if (sql_run(c, &next, ob_ev_row, &r, e, "ii", cursor, (int64_t)a->max) <
 	    0)
 		goto out;
 	for (size_t i = 0; i < r.n; i++)
 		if (a->fn(a->arg, r.v[i].action, r.v[i].repo) &&
-		    pg_run(c, &add, NULL, NULL, e, "sisi", a->endpoint,
+		    sql_run(c, &add, NULL, NULL, e, "sisi", a->endpoint,
 			   r.v[i].seq, r.v[i].repo, now) < 0)
 			goto out;
-	if (r.n && (pg_run(c, &move, NULL, NULL, e, "si", a->endpoint,
+	if (r.n && (sql_run(c, &move, NULL, NULL, e, "si", a->endpoint,
 			   r.v[r.n - 1].seq) < 0 ||
-		    pg_run(c, &prune, NULL, NULL, e, "ii", cursor,
+		    sql_run(c, &prune, NULL, NULL, e, "ii", cursor,
 			   r.v[r.n - 1].seq) < 0))
 		goto out;
 	*a->n = r.n;
@@ -266,7 +268,7 @@ static int ob_route(struct stor_meta *m, const char *endpoint,
 {
 	struct ob_route a = {endpoint, fn, arg, max ? max : 1, n};
 
-	return pg_txn(pg_of(m), ob_route_fn, &a, e);
+	return sql_txn(m, ob_route_fn, &a, e);
 }
 
 struct ob_keep {
@@ -275,7 +277,7 @@ struct ob_keep {
 	size_t *dropped;
 };
 
-static int ob_name_row(void *arg, PGresult *res, int row, struct err *e)
+static int ob_name_row(void *arg, const struct sql_row *s, struct err *e)
 {
 	struct ob_ev_rows *r = arg;
 
@@ -285,31 +287,31 @@ static int ob_name_row(void *arg, PGresult *res, int row, struct err *e)
 		r->v = xrealloc(r->v, r->max * sizeof(*r->v));
 	}
 	memset(&r->v[r->n], 0, sizeof(r->v[r->n]));
-	r->v[r->n++].action = pg_col_strdup(res, row, 0);
+	r->v[r->n++].action = sql_col_strdup(s, 0);
 	return 0;
 }
 
-static int ob_keep_fn(struct pg_conn *c, const void *arg, struct err *e)
+static int ob_keep_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
-	static const struct pg_stmt names = {
+	static const struct sql_stmt names = {
 		"list event endpoints",
 		"SELECT endpoint FROM outbox_cursors UNION"
 		" SELECT DISTINCT endpoint FROM outbox_deliveries",
 	};
-	static const struct pg_stmt drop = {
+	static const struct sql_stmt drop = {
 		"drop endpoint deliveries",
-		"DELETE FROM outbox_deliveries WHERE endpoint = $1",
+		"DELETE FROM outbox_deliveries WHERE endpoint = ?1",
 	};
-	static const struct pg_stmt cursor = {
+	static const struct sql_stmt cursor = {
 		"drop event cursor",
-		"DELETE FROM outbox_cursors WHERE endpoint = $1",
+		"DELETE FROM outbox_cursors WHERE endpoint = ?1",
 	};
 	const struct ob_keep *a = arg;
 	struct ob_ev_rows r = {0};
 	int ret = -1, k;
 
 	*a->dropped = 0;
-	if (pg_run(c, &names, ob_name_row, &r, e, "") < 0)
+	if (sql_run(c, &names, ob_name_row, &r, e, "") < 0)
 		goto out;
 	for (size_t i = 0; i < r.n; i++) {
 		size_t j;
@@ -318,13 +320,13 @@ static int ob_keep_fn(struct pg_conn *c, const void *arg, struct err *e)
 			;
 		if (j < a->n || !r.v[i].action)
 			continue;
-		k = pg_run(c, &drop, NULL, NULL, e, "s", r.v[i].action);
+		k = sql_run(c, &drop, NULL, NULL, e, "s", r.v[i].action);
 		if (k < 0 ||
-		    pg_run(c, &cursor, NULL, NULL, e, "s", r.v[i].action) < 0)
+		    sql_run(c, &cursor, NULL, NULL, e, "s", r.v[i].action) < 0)
 			goto out;
 		*a->dropped += (size_t)k;
 	}
-	if (pg_run(c, &ob_prune_q, NULL, NULL, e, "") < 0)
+	if (sql_run(c, &ob_prune_q, NULL, NULL, e, "") < 0)
 		goto out;
 	ret = 0;
 out:
@@ -339,7 +341,7 @@ static int ob_keep(struct stor_meta *m, const char *const *keep, size_t n,
 {
 	struct ob_keep a = {keep, n, dropped};
 
-	return pg_txn(pg_of(m), ob_keep_fn, &a, e);
+	return sql_txn(m, ob_keep_fn, &a, e);
 }
 
 /* --- Delivery --------------------------------------------------------------
@@ -355,7 +357,7 @@ struct ob_deliveries {
 	size_t n, alloc;
 };
 
-static int ob_delivery_row(void *arg, PGresult *res, int row, struct err *e)
+static int ob_delivery_row(void *arg, const struct sql_row *s, struct err *e)
 {
 	struct ob_deliveries *r = arg;
 	struct stor_delivery *d;
@@ -366,14 +368,14 @@ static int ob_delivery_row(void *arg, PGresult *res, int row, struct err *e)
 		r->v = xrealloc(r->v, r->alloc * sizeof(*r->v));
 	}
 	d = &r->v[r->n++];
-	d->seq = pg_col_int64(res, row, 0);
-	d->endpoint = pg_col_strdup(res, row, 1);
-	d->action = pg_col_strdup(res, row, 2);
-	d->repo = pg_col_strdup(res, row, 3);
-	d->body = pg_col_strdup(res, row, 4);
-	d->attempts = (int)pg_col_int64(res, row, 5);
-	d->created = pg_col_int64(res, row, 6);
-	d->error = pg_col_strdup(res, row, 7);
+	d->seq = sql_col_int64(s, 0);
+	d->endpoint = sql_col_strdup(s, 1);
+	d->action = sql_col_strdup(s, 2);
+	d->repo = sql_col_strdup(s, 3);
+	d->body = sql_col_strdup(s, 4);
+	d->attempts = (int)sql_col_int64(s, 5);
+	d->created = sql_col_int64(s, 6);
+	d->error = sql_col_strdup(s, 7);
 	if (!d->body)
 		d->body = xstrdup("{}");
 	return 0;
@@ -385,31 +387,30 @@ static int ob_due(struct stor_meta *m, const char *endpoint, int64_t now_ms,
 {
 	/* A repository's head: its oldest delivery not given up on (one
 	 * walk of the index, however many wait). */
-	static const struct pg_stmt heads = {
+	static const struct sql_stmt heads = {
 		"read due event repositories",
 		"SELECT d.repo FROM (SELECT repo, min(seq) AS seq"
-		"  FROM outbox_deliveries WHERE endpoint = $1 AND dead = 0"
+		"  FROM outbox_deliveries WHERE endpoint = ?1 AND dead = 0"
 		"  GROUP BY repo) h"
-		" JOIN outbox_deliveries d ON d.endpoint = $1 AND d.seq = h.seq"
-		" WHERE d.next_at <= $2 ORDER BY h.seq LIMIT $3",
+		" JOIN outbox_deliveries d ON d.endpoint = ?1 AND d.seq = h.seq"
+		" WHERE d.next_at <= ?2 ORDER BY h.seq LIMIT ?3",
 	};
-	static const struct pg_stmt rows = {
+	static const struct sql_stmt rows = {
 		"read due events",
 		"SELECT " OB_DELIVERY_COLS " FROM outbox_deliveries d"
 		" JOIN outbox o ON o.seq = d.seq"
-		" WHERE d.endpoint = $1 AND d.repo = $2 AND d.dead = 0"
-		" ORDER BY d.seq LIMIT $3",
+		" WHERE d.endpoint = ?1 AND d.repo = ?2 AND d.dead = 0"
+		" ORDER BY d.seq LIMIT ?3",
 	};
-	struct pg *pg = pg_of(m);
 	struct ob_ev_rows repos = {0};
 	struct ob_deliveries r = {0};
 	int ret = -1;
 
-	if (pg_do(pg, &heads, ob_name_row, &repos, e, "sii", endpoint, now_ms,
+	if (sql_do(m, &heads, ob_name_row, &repos, e, "sii", endpoint, now_ms,
 		  (int64_t)max_repos) < 0)
 		goto out;
 	for (size_t i = 0; i < repos.n; i++)
-		if (pg_do(pg, &rows, ob_delivery_row, &r, e, "ssi", endpoint,
+		if (sql_do(m, &rows, ob_delivery_row, &r, e, "ssi", endpoint,
 			  repos.v[i].action ? repos.v[i].action : "",
 			  (int64_t)per_repo) < 0)
 			goto out;
@@ -438,34 +439,35 @@ struct ob_mark {
 	const char *error;
 };
 
-static int ob_mark_fn(struct pg_conn *c, const void *arg, struct err *e)
+static int ob_mark_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
-	static const struct pg_stmt del = {
+	static const struct sql_stmt del = {
 		"drop delivered event",
-		"DELETE FROM outbox_deliveries WHERE endpoint = $1 AND seq = $2",
+		"DELETE FROM outbox_deliveries WHERE endpoint = ?1 AND seq = "
+		"?2",
 	};
-	static const struct pg_stmt prune = {
+	static const struct sql_stmt prune = {
 		"prune delivered event",
-		"DELETE FROM outbox WHERE seq = $1"
+		"DELETE FROM outbox WHERE seq = ?1"
 		" AND seq <= (SELECT min(seq) FROM outbox_cursors)"
 		" AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d"
-		" WHERE d.seq = $1)",
+		" WHERE d.seq = ?1)",
 	};
-	static const struct pg_stmt retry = {
+	static const struct sql_stmt retry = {
 		"note failed delivery",
 		"UPDATE outbox_deliveries SET attempts = attempts + 1,"
-		" next_at = $3, dead = $4, error = $5"
-		" WHERE endpoint = $1 AND seq = $2",
+		" next_at = ?3, dead = ?4, error = ?5"
+		" WHERE endpoint = ?1 AND seq = ?2",
 	};
 	const struct ob_mark *a = arg;
 
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->done &&
-		    (pg_run(c, &del, NULL, NULL, e, "si", a->endpoint,
+		    (sql_run(c, &del, NULL, NULL, e, "si", a->endpoint,
 			    a->seqs[i]) < 0 ||
-		     pg_run(c, &prune, NULL, NULL, e, "i", a->seqs[i]) < 0))
+		     sql_run(c, &prune, NULL, NULL, e, "i", a->seqs[i]) < 0))
 			return -1;
-		if (!a->done && pg_run(c, &retry, NULL, NULL, e, "siiis",
+		if (!a->done && sql_run(c, &retry, NULL, NULL, e, "siiis",
 				       a->endpoint, a->seqs[i], a->next_ms,
 				       (int64_t)a->dead, a->error) < 0)
 			return -1;
@@ -478,7 +480,7 @@ static int ob_done(struct stor_meta *m, const char *endpoint,
 {
 	struct ob_mark a = {endpoint, seqs, n, true, 0, false, NULL};
 
-	return n ? pg_txn(pg_of(m), ob_mark_fn, &a, e) : 0;
+	return n ? sql_txn(m, ob_mark_fn, &a, e) : 0;
 }
 
 static int ob_retry(struct stor_meta *m, const char *endpoint,
@@ -487,21 +489,21 @@ static int ob_retry(struct stor_meta *m, const char *endpoint,
 {
 	struct ob_mark a = {endpoint, seqs, n, false, next_ms, dead, error};
 
-	return n ? pg_txn(pg_of(m), ob_mark_fn, &a, e) : 0;
+	return n ? sql_txn(m, ob_mark_fn, &a, e) : 0;
 }
 
 static int ob_dead(struct stor_meta *m, size_t max, struct stor_delivery **out,
 		   size_t *n, struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"list dead events",
 		"SELECT " OB_DELIVERY_COLS " FROM outbox_deliveries d"
 		" JOIN outbox o ON o.seq = d.seq WHERE d.dead = 1"
-		" ORDER BY d.seq DESC LIMIT $1",
+		" ORDER BY d.seq DESC LIMIT ?1",
 	};
 	struct ob_deliveries r = {0};
 	int ret =
-		pg_do(pg_of(m), &q, ob_delivery_row, &r, e, "i", (int64_t)max);
+		sql_do(m, &q, ob_delivery_row, &r, e, "i", (int64_t)max);
 
 	if (ret < 0) {
 		stor_delivery_free(r.v, r.n);
@@ -517,32 +519,31 @@ struct ob_counts {
 	size_t *pending, *dead;
 };
 
-static int ob_counts_row(void *arg, PGresult *res, int row, struct err *e)
+static int ob_counts_row(void *arg, const struct sql_row *s, struct err *e)
 {
 	const struct ob_counts *c = arg;
 
 	(void)e;
-	*c->pending = (size_t)pg_col_int64(res, row, 0);
-	*c->dead = (size_t)pg_col_int64(res, row, 1);
+	*c->pending = (size_t)sql_col_int64(s, 0);
+	*c->dead = (size_t)sql_col_int64(s, 1);
 	return 1;
 }
 
 static int ob_counts(struct stor_meta *m, size_t *pending, size_t *dead,
 		     struct err *e)
 {
-	static const struct pg_stmt q = {
+	static const struct sql_stmt q = {
 		"count event deliveries",
 		"SELECT count(*) FILTER (WHERE dead = 0),"
-		" count(*) FILTER (WHERE dead = 1)"
-		" FROM outbox_deliveries",
+		" count(*) FILTER (WHERE dead = 1) FROM outbox_deliveries",
 	};
 	struct ob_counts c = {pending, dead};
 
 	*pending = *dead = 0;
-	return pg_do(pg_of(m), &q, ob_counts_row, &c, e, "") < 0 ? -1 : 0;
+	return sql_do(m, &q, ob_counts_row, &c, e, "") < 0 ? -1 : 0;
 }
 
-const struct stor_outbox_ops pg_outbox_ops = {
+const struct stor_outbox_ops sql_outbox_ops = {
 	.add = ob_add,
 	.mf_delete = ob_mf_delete,
 	.tag_delete = ob_tag_delete,

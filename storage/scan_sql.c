@@ -1,0 +1,716 @@
+/* scan_sql.c: the scan queue and scan results, on either engine
+ * (sql_int.h).
+ *
+ * Jobs and results are keyed by manifest digest (see storage.h).  Every
+ * change of state is one statement or one transaction, so a claim, a
+ * finish and a push that re-arms a job never interleave half-way.  This
+ * file is the scan-queue vtable (struct stor_scanq_ops); each statement
+ * sits beside the function that runs it.
+ *
+ * On PostgreSQL the queue is shared by every node.  A claim takes its row
+ * with FOR UPDATE SKIP LOCKED, so nodes claiming at once get different
+ * jobs.  A running job names its owner (the claiming node's listener
+ * session): a job whose lease ran out, or whose owner's session is gone
+ * (the node died), is taken again by any node, and only such jobs are
+ * recovered at a start (other nodes' jobs still run).  A job that ends for
+ * good notifies PG_SCAN_CHANNEL with its digest when its transaction
+ * commits, which wakes the report waiters of every node.
+ */
+#include "storage/sql_int.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/banned.h"
+
+static const char *const sql_scan_states[] = {
+	[STOR_SCAN_NONE] = "",		 [STOR_SCAN_QUEUED] = "queued",
+	[STOR_SCAN_RUNNING] = "running", [STOR_SCAN_WAITING] = "waiting",
+	[STOR_SCAN_DONE] = "done",	 [STOR_SCAN_FAILED] = "failed",
+};
+
+static enum stor_scan_state sql_scan_state(const char *t)
+{
+	if (!t)
+		return STOR_SCAN_NONE;
+	for (int i = STOR_SCAN_QUEUED; i <= STOR_SCAN_FAILED; i++)
+		if (!strcmp(t, sql_scan_states[i]))
+			return (enum stor_scan_state)i;
+	return STOR_SCAN_NONE;
+}
+
+static bool sql_scan_final(enum stor_scan_state s)
+{
+	return s == STOR_SCAN_DONE || s == STOR_SCAN_FAILED;
+}
+
+/* A manifest pushed again re-arms its job: a failed one is scanned
+ * again; a done one only puts its report into the repository it was
+ * pushed to (the worker sees the result and reads no layer); a waiting
+ * one (an index) is queued to look at its platforms anew (one may have
+ * come in without waking it: a pull-through cache records a platform
+ * under its index only after storing it); a queued or running one gets a
+ * new generation, so it is queued once more when it finishes.  Pushes
+ * come before re-matches (prio 0). */
+static const struct sql_stmt sql_scan_add_q = {
+	"enqueue scan",
+	"INSERT INTO scan_jobs AS j (digest, repo, state, attempts, created,"
+	" updated, request_id) VALUES (?1, ?2, 'queued', 0, ?3, ?3, ?4)"
+	" ON CONFLICT (digest) DO UPDATE SET"
+	" repo = excluded.repo, request_id = excluded.request_id,"
+	" state = CASE WHEN j.state IN ('done', 'failed', 'waiting')"
+	"  THEN 'queued' ELSE j.state END,"
+	" attempts = CASE WHEN j.state IN ('done', 'failed')"
+	"  THEN 0 ELSE j.attempts END,"
+	" error = CASE WHEN j.state = 'failed' THEN NULL ELSE j.error END,"
+	" prio = 0, not_before = 0, gen = j.gen + 1,"
+	" updated = excluded.updated",
+};
+
+/* An index's platform, or stor_scan_enqueue() with if_absent. */
+static const struct sql_stmt sql_scan_add_child = {
+	"enqueue platform scan",
+	"INSERT INTO scan_jobs (digest, repo, state, attempts, created,"
+	" updated, prio, request_id) VALUES (?1, ?2, 'queued', 0, ?3, ?3, ?4,"
+	" ?5) ON CONFLICT (digest) DO NOTHING",
+};
+
+/* A job names the request that queued it (the thread's, common/log.h),
+ * so that its log lines do too. */
+static const char *sql_request_id(void)
+{
+	return *log_request_id() ? log_request_id() : NULL;
+}
+
+int sql_scan_add(struct sql_conn *c, const char *ds, const char *repo,
+		int64_t now, struct err *e)
+{
+	return sql_run(c, &sql_scan_add_q, NULL, NULL, e, "ssis", ds, repo, now,
+		      sql_request_id());
+}
+
+static int sql_scan_enqueue(struct stor_meta *m, const char *repo,
+			   const struct digest *dg, bool if_absent,
+			   struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+	int n;
+
+	digest_str(dg, ds);
+	if (if_absent)
+		n = sql_do(m, &sql_scan_add_child, NULL, NULL, e, "ssiis",
+			  ds, repo, sql_now(), (int64_t)0, sql_request_id());
+	else
+		n = sql_do(m, &sql_scan_add_q, NULL, NULL, e, "ssis", ds,
+			  repo, sql_now(), sql_request_id());
+	return n < 0 ? -1 : 0;
+}
+
+static int sql_claim_row(void *arg, const struct sql_row *s, struct err *e)
+{
+	struct stor_scan_job *job = arg;
+
+	if (sql_col_digest(s, 0, &job->digest, e) < 0)
+		return -1;
+	job->repo = sql_col_strdup(s, 1);
+	if (!job->repo)
+		job->repo = xstrdup("");
+	job->gen = sql_col_int64(s, 2);
+	job->attempts = (int)sql_col_int64(s, 3);
+	job->request_id = sql_col_strdup(s, 4);
+	return 0;
+}
+
+/* A running job whose lease ran out or whose owner's session is gone
+ * (PostgreSQL); ?1 is now. */
+#define PG_STALE                                                               \
+	"state = 'running' AND (lease < ?1 OR (owner_pid IS NOT NULL"          \
+	" AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a"                    \
+	" WHERE a.pid = owner_pid AND a.backend_start = owner_start)))"
+
+/* Runs a claim statement: 1 with *job filled, 0 when nothing was due.
+ * On sqlite the row is changed by the first step; sql_do() steps on to
+ * the end, so the statement's transaction commits. */
+static int sql_claim_one(struct stor_meta *m, const struct sql_stmt *q,
+			 int64_t lease_s, struct stor_scan_job *job,
+			 struct err *e)
+{
+	int64_t now = sql_now();
+	char pid[24], start[64];
+	int n;
+
+	sql_owner(m, pid, start);
+	n = sql_do(m, q, sql_claim_row, job, e, "iiss", now, now + lease_s,
+		   *pid ? pid : NULL, *start ? start : NULL);
+
+	if (n < 0)
+		stor_scan_job_release(job);
+	return n < 0 ? -1 : n > 0;
+}
+
+static int sql_scan_claim(struct stor_meta *m, int64_t lease_s,
+			 struct stor_scan_job *job, struct err *e)
+{
+	static const struct sql_stmt queued = {
+		"claim scan job",
+		"UPDATE scan_jobs SET state = 'running',"
+		" attempts = attempts + 1, lease = ?2, updated = ?1"
+		" WHERE digest = (SELECT digest FROM scan_jobs"
+		"  WHERE state = 'queued' AND not_before <= ?1"
+		"  ORDER BY prio, created LIMIT 1)"
+		" RETURNING digest, repo, gen, attempts, request_id"
+		SQL_PG("UPDATE scan_jobs SET state = 'running',"
+		       " attempts = attempts + 1, lease = ?2, updated = ?1,"
+		       " owner_pid = ?3::integer, owner_start = ?4::timestamptz"
+		       " WHERE digest = (SELECT digest FROM scan_jobs"
+		       "  WHERE state = 'queued' AND not_before <= ?1"
+		       "  ORDER BY prio, created, digest LIMIT 1"
+		       "  FOR UPDATE SKIP LOCKED)"
+		       " RETURNING digest, repo, gen, attempts, request_id"),
+	};
+	static const struct sql_stmt stale = {
+		"claim stale scan job",
+		"UPDATE scan_jobs SET state = 'running',"
+		" attempts = attempts + 1, lease = ?2, updated = ?1"
+		" WHERE digest = (SELECT digest FROM scan_jobs"
+		"  WHERE state = 'running' AND lease < ?1"
+		"  ORDER BY lease LIMIT 1)"
+		" RETURNING digest, repo, gen, attempts, request_id"
+		SQL_PG("UPDATE scan_jobs SET state = 'running',"
+		       " attempts = attempts + 1, lease = ?2, updated = ?1,"
+		       " owner_pid = ?3::integer, owner_start = ?4::timestamptz"
+		       " WHERE digest = (SELECT digest FROM scan_jobs"
+		       "  WHERE " PG_STALE
+		       "  ORDER BY lease, digest LIMIT 1 FOR UPDATE SKIP LOCKED)"
+		       " RETURNING digest, repo, gen, attempts, request_id"),
+	};
+	int ret;
+
+	memset(job, 0, sizeof(*job));
+	ret = sql_claim_one(m, &queued, lease_s, job, e);
+	if (ret == 0)
+		ret = sql_claim_one(m, &stale, lease_s, job, e);
+	return ret;
+}
+
+static int sql_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
+			   struct err *e)
+{
+	static const struct sql_stmt q = {
+		"recover scan jobs",
+		"UPDATE scan_jobs SET"
+		" state = CASE WHEN attempts >= ?2 THEN 'failed'"
+		"  ELSE 'queued' END,"
+		" error = CASE WHEN attempts >= ?2"
+		"  THEN 'scan interrupted ' || attempts || ' times'"
+		"  ELSE error END,"
+		" lease = 0, updated = ?1"
+		" WHERE state = 'running'"
+		SQL_PG("UPDATE scan_jobs SET"
+		       " state = CASE WHEN attempts >= ?2 THEN 'failed'"
+		       "  ELSE 'queued' END,"
+		       " error = CASE WHEN attempts >= ?2"
+		       "  THEN 'scan interrupted ' || attempts || ' times'"
+		       "  ELSE error END,"
+		       " lease = 0, owner_pid = NULL, updated = ?1"
+		       " WHERE " PG_STALE),
+	};
+	int changes = sql_do(m, &q, NULL, NULL, e, "ii", sql_now(),
+			    (int64_t)max_attempts);
+
+	if (changes >= 0 && n)
+		*n = (size_t)changes;
+	return changes < 0 ? -1 : 0;
+}
+
+/* The row names the report's blob (r->report_digest, which scan_store.c
+ * sets); the text is not kept here. */
+static const struct sql_stmt sql_scan_result_put_q = {
+	"store scan result",
+	"INSERT INTO scan_results (digest, report, report_blob, findings,"
+	" db_version, checked_db, created, updated)"
+	" SELECT CAST(?1 AS TEXT), '', CAST(?2 AS TEXT), CAST(?3 AS TEXT),"
+	" CAST(?4 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS BIGINT),"
+	" CAST(?5 AS BIGINT)"
+	" WHERE EXISTS (SELECT 1 FROM scan_jobs"
+	" WHERE digest = CAST(?1 AS TEXT))"
+	" ON CONFLICT (digest) DO UPDATE SET"
+	" report = '',"
+	" report_blob = excluded.report_blob,"
+	" findings = excluded.findings,"
+	" db_version = excluded.db_version,"
+	" checked_db = excluded.checked_db,"
+	" updated = excluded.updated",
+};
+
+static int sql_scan_result_put(struct stor_meta *m, const struct digest *dg,
+			      const struct stor_scan_result *r, struct err *e)
+{
+	char ds[DIGEST_STR_MAX], rs[DIGEST_STR_MAX];
+	int n;
+
+	n = sql_do(m, &sql_scan_result_put_q, NULL, NULL, e, "ssssi",
+		  digest_str(dg, ds), digest_str(r->report_digest, rs),
+		  r->findings ? r->findings : "[]", r->db_version, sql_now());
+	return n < 0 ? -1 : 0;
+}
+
+static const struct sql_stmt sql_scan_checked_q = {
+	"note scan re-match",
+	"UPDATE scan_results SET checked_db = ?2 WHERE digest = ?1",
+};
+
+static int sql_scan_checked(struct stor_meta *m, const struct digest *dg,
+			   const char *db_version, struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+	int n;
+
+	n = sql_do(m, &sql_scan_checked_q, NULL, NULL, e, "ss",
+		  digest_str(dg, ds), db_version);
+	return n < 0 ? -1 : 0;
+}
+
+struct sql_finish_arg {
+	const struct stor_scan_job *job;
+	const char *why;  /* failing */
+	int64_t retry_at; /* failing: < 0 for good */
+	bool fail;
+};
+
+static int sql_finish_fn(struct sql_conn *c, const void *arg, struct err *e)
+{
+	static const struct sql_stmt done = {
+		"finish scan job",
+		"UPDATE scan_jobs SET"
+		" state = CASE WHEN gen = ?2 THEN 'done' ELSE 'queued' END,"
+		" attempts = 0, lease = 0, not_before = 0,"
+		" error = NULL, updated = ?3"
+		" WHERE digest = ?1 AND state = 'running'",
+	};
+	static const struct sql_stmt fail = {
+		"fail scan job",
+		"UPDATE scan_jobs SET state = ?2, not_before = ?3,"
+		" error = ?4, lease = 0, updated = ?5"
+		" WHERE digest = ?1 AND state = 'running'",
+	};
+	static const struct sql_stmt notify = {
+		"notify scan end",
+		"" SQL_PG("SELECT pg_notify('" PG_SCAN_CHANNEL "', ?1)"),
+	};
+	static const struct sql_stmt wake = {
+		"wake index scans",
+		"UPDATE scan_jobs SET state = 'queued', updated = ?2"
+		" WHERE state = 'waiting' AND digest IN"
+		" (SELECT digest FROM manifest_refs WHERE child = ?1)",
+	};
+	const struct sql_finish_arg *a = arg;
+	char ds[DIGEST_STR_MAX];
+	int64_t now = sql_now();
+	bool final = !a->fail || a->retry_at < 0;
+
+	digest_str(&a->job->digest, ds);
+	if (!a->fail &&
+	    sql_run(c, &done, NULL, NULL, e, "sii", ds, a->job->gen, now) < 0)
+		return -1;
+	if (a->fail &&
+	    sql_run(c, &fail, NULL, NULL, e, "ssisi", ds,
+		   a->retry_at < 0 ? "failed" : "queued",
+		   a->retry_at < 0 ? (int64_t)0 : a->retry_at, a->why, now) < 0)
+		return -1;
+	if (final && (sql_run(c, &wake, NULL, NULL, e, "si", ds, now) < 0 ||
+		      sql_run(c, &notify, NULL, NULL, e, "s", ds) < 0))
+		return -1;
+	return 0;
+}
+
+int sql_scan_finish_in(struct sql_conn *c, const struct stor_scan_job *job,
+		      bool fail, const char *why, int64_t retry_at,
+		      struct err *e)
+{
+	struct sql_finish_arg a = {job, why, retry_at, fail};
+
+	return sql_finish_fn(c, &a, e);
+}
+
+static int sql_scan_done(struct stor_meta *m, const struct stor_scan_job *job,
+			struct err *e)
+{
+	struct sql_finish_arg a = {job, NULL, 0, false};
+
+	return sql_txn(m, sql_finish_fn, &a, e);
+}
+
+static int sql_scan_fail(struct stor_meta *m, const struct stor_scan_job *job,
+			const char *why, int64_t retry_at, struct err *e)
+{
+	struct sql_finish_arg a = {job, why, retry_at, true};
+
+	return sql_txn(m, sql_finish_fn, &a, e);
+}
+
+struct sql_wait_arg {
+	const struct stor_scan_job *job;
+	const struct digest *children;
+	size_t n;
+	bool *ready;
+};
+
+static int sql_state_row(void *arg, const struct sql_row *s, struct err *e)
+{
+	(void)e;
+	*(enum stor_scan_state *)arg = sql_scan_state(sql_col_text(s, 0));
+	return 0;
+}
+
+/* Adds the child's job if it has none; 1 if it is done or failed. */
+static int sql_child_final(struct sql_conn *c, const char *repo, const char *ds,
+			  struct err *e)
+{
+	static const struct sql_stmt q = {
+		"read platform scan state",
+		"SELECT state FROM scan_jobs WHERE digest = ?1",
+	};
+	enum stor_scan_state state = STOR_SCAN_NONE;
+
+	if (sql_run(c, &sql_scan_add_child, NULL, NULL, e, "ssiis", ds, repo,
+		    sql_now(), (int64_t)0, sql_request_id()) < 0 ||
+	    sql_run(c, &q, sql_state_row, &state, e, "s", ds) < 0)
+		return -1;
+	return sql_scan_final(state);
+}
+
+static int sql_wait_fn(struct sql_conn *c, const void *arg, struct err *e)
+{
+	static const struct sql_stmt q = {
+		"park index scan",
+		"UPDATE scan_jobs SET state = 'waiting', attempts = 0,"
+		" lease = 0, updated = ?2"
+		" WHERE digest = ?1 AND state = 'running'",
+	};
+	const struct sql_wait_arg *a = arg;
+	char ds[DIGEST_STR_MAX];
+	bool ready = true;
+	int rc;
+
+	for (size_t i = 0; i < a->n; i++) {
+		rc = sql_child_final(c, a->job->repo,
+				    digest_str(&a->children[i], ds), e);
+		if (rc < 0)
+			return -1;
+		if (!rc)
+			ready = false;
+	}
+	if (!ready && sql_run(c, &q, NULL, NULL, e, "si",
+			     digest_str(&a->job->digest, ds), sql_now()) < 0)
+		return -1;
+	*a->ready = ready;
+	return 0;
+}
+
+static int sql_scan_wait(struct stor_meta *m, const struct stor_scan_job *job,
+			const struct digest *children, size_t n, bool *ready,
+			struct err *e)
+{
+	struct sql_wait_arg a = {job, children, n, ready};
+
+	return sql_txn(m, sql_wait_fn, &a, e);
+}
+
+static int sql_scan_row(void *arg, const struct sql_row *s, struct err *e)
+{
+	struct stor_scan *out = arg;
+
+	out->state = sql_scan_state(sql_col_text(s, 0));
+	out->attempts = (int)sql_col_int64(s, 1);
+	out->error = sql_col_strdup(s, 2);
+	out->has_result = (int)sql_col_int64(s, 3) != 0;
+	out->report = sql_col_strdup(s, 4);
+	out->findings = sql_col_strdup(s, 5);
+	out->db_version = sql_col_strdup(s, 6);
+	out->checked_db = sql_col_strdup(s, 7);
+	out->updated = sql_col_int64(s, 8);
+	if (sql_col_text(s, 9)) {
+		if (sql_col_digest(s, 9, &out->report_blob, e) < 0)
+			return -1;
+		out->in_blob = true;
+	}
+	return 0;
+}
+
+static int sql_scan_get(struct stor_meta *m, const struct digest *dg,
+		       bool with_report, struct stor_scan *out, struct err *e)
+{
+	static const struct sql_stmt q = {
+		"read scan",
+		"SELECT j.state, j.attempts, j.error, r.digest IS NOT NULL,"
+		" CASE WHEN CAST(?2 AS BIGINT) <> 0 AND r.report_blob IS NULL"
+		" THEN r.report END,"
+		" r.findings,"
+		" r.db_version, r.checked_db, r.updated, r.report_blob"
+		" FROM (SELECT ?1 AS digest) k"
+		" LEFT JOIN scan_jobs j ON j.digest = k.digest"
+		" LEFT JOIN scan_results r ON r.digest = k.digest"
+		SQL_PG("SELECT j.state, j.attempts, j.error,"
+		       " r.digest IS NOT NULL,"
+		       " CASE WHEN ?2::bigint <> 0 AND r.report_blob IS NULL"
+		       " THEN r.report END,"
+		       " r.findings,"
+		       " r.db_version, r.checked_db, r.updated, r.report_blob"
+		       " FROM (SELECT ?1::text COLLATE \"C\" AS digest) k"
+		       " LEFT JOIN scan_jobs j ON j.digest = k.digest"
+		       " LEFT JOIN scan_results r ON r.digest = k.digest"),
+	};
+	char ds[DIGEST_STR_MAX];
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	n = sql_do(m, &q, sql_scan_row, out, e, "si", digest_str(dg, ds),
+		  (int64_t)with_report);
+	if (n < 0)
+		stor_scan_release(out);
+	return n < 0 ? -1 : 0;
+}
+
+static int sql_forget_fn(struct sql_conn *c, const void *arg, struct err *e)
+{
+	static const struct sql_stmt job = {
+		"forget scan job",
+		"DELETE FROM scan_jobs WHERE digest = ?1"
+		" AND NOT EXISTS (SELECT 1 FROM manifests"
+		" WHERE digest = CAST(?1 AS TEXT))",
+	};
+	static const struct sql_stmt result = {
+		"forget scan result",
+		"DELETE FROM scan_results WHERE digest = ?1"
+		" AND NOT EXISTS (SELECT 1 FROM manifests"
+		" WHERE digest = CAST(?1 AS TEXT))",
+	};
+	const char *ds = arg;
+
+	if (sql_run(c, &job, NULL, NULL, e, "s", ds) < 0)
+		return -1;
+	return sql_run(c, &result, NULL, NULL, e, "s", ds);
+}
+
+static int sql_scan_forget(struct stor_meta *m, const struct digest *dg,
+			  struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+
+	return sql_txn(m, sql_forget_fn, digest_str(dg, ds), e);
+}
+
+/* Done jobs whose result was not matched against DB ?2 are queued behind
+ * any push (prio 1); running and waiting ones get a new generation so
+ * they run once more. */
+static const struct sql_stmt sql_scan_rearm_q = {
+	"re-arm scans",
+	"UPDATE scan_jobs SET"
+	" state = CASE WHEN state = 'done' THEN 'queued' ELSE state END,"
+	" prio = CASE WHEN state = 'done' THEN 1 ELSE prio END,"
+	" request_id = CASE WHEN state = 'done' THEN NULL ELSE request_id END,"
+	" gen = gen + 1, updated = ?1"
+	" WHERE state IN ('running', 'waiting')"
+	" OR (state = 'done' AND digest IN"
+	"  (SELECT digest FROM scan_results"
+	"   WHERE checked_db IS DISTINCT FROM CAST(?2 AS TEXT)))",
+};
+
+static int sql_scan_rearm(struct stor_meta *m, const char *db_version, size_t *n,
+			 struct err *e)
+{
+	int changes;
+
+	changes = sql_do(m, &sql_scan_rearm_q, NULL, NULL, e, "is",
+			sql_now(), db_version);
+	if (changes >= 0 && n)
+		*n = (size_t)changes;
+	return changes < 0 ? -1 : 0;
+}
+
+static void sql_stats_add(struct stor_scan_stats *out, const char *what,
+			 size_t n)
+{
+	switch (sql_scan_state(what)) {
+	case STOR_SCAN_QUEUED:
+		out->queued = n;
+		break;
+	case STOR_SCAN_RUNNING:
+		out->running = n;
+		break;
+	case STOR_SCAN_WAITING:
+		out->waiting = n;
+		break;
+	case STOR_SCAN_DONE:
+		out->done = n;
+		break;
+	case STOR_SCAN_FAILED:
+		out->failed = n;
+		break;
+	case STOR_SCAN_NONE:
+		if (!strcmp(what, "results"))
+			out->results = n;
+		break;
+	}
+}
+
+static int sql_stats_row(void *arg, const struct sql_row *s, struct err *e)
+{
+	const char *what = sql_col_text(s, 0);
+
+	(void)e;
+	sql_stats_add(arg, what ? what : "", (size_t)sql_col_int64(s, 1));
+	return 0;
+}
+
+static int sql_scan_stats(struct stor_meta *m, struct stor_scan_stats *out,
+			 struct err *e)
+{
+	static const struct sql_stmt q = {
+		"count scans",
+		"SELECT state, count(*) FROM scan_jobs GROUP BY state"
+		" UNION ALL SELECT 'results', count(*) FROM scan_results",
+	};
+
+	memset(out, 0, sizeof(*out));
+	return sql_do(m, &q, sql_stats_row, out, e, "") < 0 ? -1 : 0;
+}
+
+struct sql_claim_many {
+	struct stor_scan_job *jobs;
+	size_t max, got;
+};
+
+static int sql_claim_many_row(void *arg, const struct sql_row *s, struct err *e)
+{
+	struct sql_claim_many *a = arg;
+	struct stor_scan_job *job;
+
+	/* Every row is read: on sqlite the statement commits when it is
+	 * done; the LIMIT keeps to max, a guard all the same. */
+	if (a->got == a->max)
+		return 0;
+	job = &a->jobs[a->got];
+	memset(job, 0, sizeof(*job));
+	if (sql_claim_row(job, s, e) < 0) {
+		stor_scan_job_release(job);
+		return -1;
+	}
+	a->got++;
+	return 0;
+}
+
+static int sql_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
+				 struct stor_scan_job *jobs, size_t max,
+				 size_t *n, struct err *e)
+{
+	/* Re-match jobs are those stor_scan_rearm() queued (prio 1); a
+	 * queued push (prio 0) keeps them waiting. */
+	static const struct sql_stmt q = {
+		"claim re-match jobs",
+		"UPDATE scan_jobs SET state = 'running',"
+		" attempts = attempts + 1, lease = ?2, updated = ?1"
+		" WHERE digest IN (SELECT digest FROM scan_jobs"
+		"  WHERE state = 'queued' AND prio = 1 AND not_before <= ?1"
+		"  AND NOT EXISTS (SELECT 1 FROM scan_jobs WHERE state = "
+		"'queued'"
+		"   AND prio = 0 AND not_before <= ?1)"
+		"  ORDER BY created LIMIT ?3)"
+		" RETURNING digest, repo, gen, attempts, request_id"
+		SQL_PG("UPDATE scan_jobs SET state = 'running',"
+		       " attempts = attempts + 1, lease = ?2, updated = ?1,"
+		       " owner_pid = ?4::integer, owner_start = ?5::timestamptz"
+		       " WHERE digest IN (SELECT digest FROM scan_jobs"
+		       "  WHERE state = 'queued' AND prio = 1"
+		       "  AND not_before <= ?1"
+		       "  AND NOT EXISTS (SELECT 1 FROM scan_jobs"
+		       "   WHERE state = 'queued'"
+		       "   AND prio = 0 AND not_before <= ?1)"
+		       "  ORDER BY created, digest LIMIT ?3"
+		       "  FOR UPDATE SKIP LOCKED)"
+		       " RETURNING digest, repo, gen, attempts, request_id"),
+	};
+	struct sql_claim_many a = {jobs, max, 0};
+	char pid[24], start[64];
+	int64_t now = sql_now();
+	int rows;
+
+	sql_owner(m, pid, start);
+	rows = sql_do(m, &q, sql_claim_many_row, &a, e, "iiiss", now,
+		      now + lease_s, (int64_t)max, *pid ? pid : NULL,
+		      *start ? start : NULL);
+	if (rows < 0)
+		while (a.got)
+			stor_scan_job_release(&jobs[--a.got]);
+	*n = a.got;
+	return rows < 0 ? -1 : 0;
+}
+
+/* One re-matched job's rows: its referrers, its result (or the DB it was
+ * checked against), then stor_scan_done(). */
+static int sql_outcome_rows(struct sql_conn *c, const struct stor_scan_outcome *o,
+			   struct err *e)
+{
+	const struct stor_scan_result *r = o->result;
+	struct sql_finish_arg done = {o->job, NULL, 0, false};
+	char ds[DIGEST_STR_MAX], rs[DIGEST_STR_MAX];
+
+	for (size_t i = 0; i < o->nrefs; i++)
+		if (sql_referrer_put(c, &o->refs[i], e) < 0)
+			return -1;
+	digest_str(&o->job->digest, ds);
+	if (r && sql_run(c, &sql_scan_result_put_q, NULL, NULL, e, "ssssi", ds,
+			digest_str(r->report_digest, rs),
+			r->findings ? r->findings : "[]", r->db_version,
+			sql_now()) < 0)
+		return -1;
+	if (!r && sql_run(c, &sql_scan_checked_q, NULL, NULL, e, "ss", ds,
+			 o->checked_db) < 0)
+		return -1;
+	return sql_finish_fn(c, &done, e);
+}
+
+struct sql_many_arg {
+	const struct stor_scan_outcome *v;
+	size_t n;
+};
+
+static int sql_finish_many_fn(struct sql_conn *c, const void *arg, struct err *e)
+{
+	const struct sql_many_arg *a = arg;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (sql_outcome_rows(c, &a->v[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+static int sql_scan_finish_many(struct stor_meta *m,
+			       const struct stor_scan_outcome *v, size_t n,
+			       struct err *e)
+{
+	struct sql_many_arg a = {v, n};
+
+	return sql_txn(m, sql_finish_many_fn, &a, e);
+}
+
+const struct stor_scanq_ops sql_scanq_ops = {
+	.scan_enqueue = sql_scan_enqueue,
+	.scan_claim = sql_scan_claim,
+	.scan_recover = sql_scan_recover,
+	.scan_result_put = sql_scan_result_put,
+	.scan_checked = sql_scan_checked,
+	.scan_done = sql_scan_done,
+	.scan_fail = sql_scan_fail,
+	.scan_wait = sql_scan_wait,
+	.scan_get = sql_scan_get,
+	.scan_forget = sql_scan_forget,
+	.scan_rearm = sql_scan_rearm,
+	.scan_stats = sql_scan_stats,
+	.scan_claim_rematch = sql_scan_claim_rematch,
+	.scan_finish_many = sql_scan_finish_many,
+	.on_final = sql_on_final,
+};
