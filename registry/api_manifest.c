@@ -305,6 +305,10 @@ static void mf_store_run(void *arg)
 		reg_events_kick(s->ctx->events);
 	if (put.enqueue_scan)
 		reg_scan_kick(s->ctx->scan);
+	else if (m.has_subject &&
+		 reg_scan_vex_pushed(s->ctx->scan, s->name, &m.subject,
+				     m.artifact_type, &e) < 0)
+		log_msg(LL_WARN, "scan: VEX pushed to %s: %s", s->name, e.msg);
 	s->dg = dg;
 	s->has_subject = m.has_subject;
 	s->subject = m.subject;

@@ -154,6 +154,7 @@ struct rs_memo {
 	size_t n, next;
 	struct rs_text_entry t[RS_TEXT_MAX];
 	size_t tn, tnext;
+	struct rs_vex_cache vex; /* repository-wide VEX, read once a batch */
 };
 
 static void rs_text_entry_release(struct rs_text_entry *t)
@@ -176,6 +177,7 @@ static void rs_memo_release(struct rs_memo *m)
 		json_decref(m->e[i].changes);
 	for (size_t i = 0; i < m->tn; i++)
 		rs_text_entry_release(&m->t[i]);
+	rs_vex_cache_release(&m->vex);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -487,6 +489,48 @@ out:
 	return ret;
 }
 
+/* VEX, per image, outside the memo: the re-match above may be shared by
+ * every image of an inventory, VEX depends on the image.  Makes *report
+ * this image's (a new one) and it->text, it->findings and *same its own
+ * when a document concerns it or its stored report had VEX. */
+static int rs_item_vex(struct rs_item *it, struct rs_memo *memo,
+		       json_t **report, bool *same, struct err *e)
+{
+	struct rs_job *j = &it->j;
+	struct scan_vex *v = rs_vex_load(j, &memo->vex);
+	json_t *own = j->old ? json_incref(j->old) : NULL;
+	int ret = -1, rc;
+
+	if (!v && !scan_vex_applied(*report)) {
+		ret = 0;
+		goto out;
+	}
+	if (!own && j->cur.report)
+		own = json_loads(j->cur.report, 0, NULL);
+	rc = rs_vex_report(j, v, own, report, e);
+	if (rc <= 0) {
+		ret = rc;
+		goto out;
+	}
+	free(it->text);
+	free(it->findings);
+	it->text = it->findings = NULL;
+	*same = own && rs_report_same(own, *report);
+	if (!*same) {
+		it->text = json_dumps(*report, JSON_COMPACT);
+		if (!it->text) {
+			err_set(e, ERR_INTERNAL, "cannot serialise report");
+			goto out;
+		}
+		it->findings = rs_findings(*report);
+	}
+	ret = 0;
+out:
+	json_decref(own);
+	scan_vex_free(v);
+	return ret;
+}
+
 /* Re-matches a batchable job into it->out: 1 done, 0 when its stored
  * report is not JSON. */
 static int rs_item_match(struct rs_item *it, struct rs_memo *memo,
@@ -501,6 +545,8 @@ static int rs_item_match(struct rs_item *it, struct rs_memo *memo,
 	if (ret <= 0)
 		goto out;
 	ret = -1;
+	if (rs_item_vex(it, memo, &report, &same, e) < 0)
+		goto out;
 	it->out.job = j->job;
 	if (same) {
 		j->what = "unchanged";
