@@ -46,6 +46,25 @@ push_vex() {
 	sha256 "$man"
 }
 
+# push_variant TAG REPO LABEL: layout image TAG with a config of its own
+# (same inventory, another digest), layers and all; prints its digest.
+push_variant() {
+	local m cfg=$TMP/cfg-$3.json man=$TMP/man-$3.json dg
+
+	m=$(sp_manifest_file "$1")
+	jq -c --arg i "$3" '.config.Labels = {variant: $i}' \
+		"$L/blobs/sha256/$(jq -r .config.digest "$m" | cut -d: -f2)" \
+		>"$cfg"
+	jq -c --arg d "$(sha256 "$cfg")" --argjson s "$(stat -c %s "$cfg")" \
+		'.config.digest = $d | .config.size = $s' "$m" >"$man"
+	push_blob "$2" "$cfg" >/dev/null
+	for dg in $(jq -r '.layers[].digest' "$m"); do
+		push_blob "$2" "$L/blobs/sha256/${dg#sha256:}" >/dev/null
+	done
+	push_manifest "$2" "$3" "$man" "$OCI_MANIFEST"
+	sha256 "$man"
+}
+
 # until_report REPO DG JQ: polls the report until JQ holds (the VEX
 # referrer re-queues the image's job).
 until_report() {
@@ -114,16 +133,7 @@ set -- $ids
 [ $# -ge 2 ] || fail "debian has $# findings: $ids"
 first=$1
 # A second image of the repository (another config).
-m=$(sp_manifest_file debian)
-jq -c '.config.Labels = {variant: "2"}' \
-	"$L/blobs/sha256/$(jq -r .config.digest "$m" | cut -d: -f2)" \
-	>"$TMP/cfg2.json"
-jq -c --arg d "$(sha256 "$TMP/cfg2.json")" \
-	--argjson s "$(stat -c %s "$TMP/cfg2.json")" \
-	'.config.digest = $d | .config.size = $s' "$m" >"$TMP/man2.json"
-push_blob vex/deb "$TMP/cfg2.json" >/dev/null
-push_manifest vex/deb v2 "$TMP/man2.json" "$OCI_MANIFEST"
-deb2=$(sha256 "$TMP/man2.json")
+deb2=$(push_variant debian vex/deb v2)
 sp_report vex/deb "$deb2"
 jq -e --arg v "$first" '[.vulnerabilities[].id] | index($v) != null' \
 	"$B" >/dev/null || fail "v2 lacks $first before the VEX"
@@ -145,6 +155,12 @@ for dg in "$deb" "$deb2"; do
 done
 
 # --- A re-match after a DB change keeps the suppressions ----------------
+# An image of the same inventory as vex/npm's, without VEX: the re-match
+# batch shares one match between them, VEX stays the VEXed one's.
+plain=$(push_variant npm vex/plain v1)
+sp_report vex/plain "$plain"
+jq -e '.counts.critical == 1 and (has("vex") | not)' "$B" >/dev/null ||
+	fail "plain: $(jq -c '{counts, vex}' "$B")"
 req GET /v2/_customs/db
 v1=$(jq -r .version "$B")
 sp_feed_zip "$TMP/all.zip" osv
@@ -172,8 +188,15 @@ for dg in "$deb" "$deb2"; do
 	jq -e --arg v "$first" '.suppressed[0].id == $v' "$B" >/dev/null ||
 		fail "deb $dg after re-match: $(jq -c '{db, suppressed}' "$B")"
 done
+sp_report vex/plain "$plain" 0
+jq -e --arg late "$LATE" '.counts.critical == 1 and (has("vex") | not) and
+	(has("suppressed") | not) and
+	([.vulnerabilities[].id] | index($late) != null)' "$B" >/dev/null ||
+	fail "plain after re-match: $(jq -c '{counts, vex}' "$B")"
 req GET /v2/vex/npm/manifests/v1
 expect 200
+req GET /v2/vex/plain/manifests/v1
+expect 403 DENIED
 stop_server
 
 # --- --vex FILE: a CycloneDX VEX (as the spec's examples write it) -------
@@ -187,25 +210,13 @@ jq -n --arg v "$crit" --arg p "$cpurl" '{
 	>"$TMP/cdx.vex.json"
 start_server --deny-severity critical --policy-wait 30 \
 	--vex "$TMP/cdx.vex.json"
-m=$(sp_manifest_file npm)
-jq -c '.config.Labels = {variant: "cdx"}' \
-	"$L/blobs/sha256/$(jq -r .config.digest "$m" | cut -d: -f2)" \
-	>"$TMP/cfg3.json"
-jq -c --arg d "$(sha256 "$TMP/cfg3.json")" \
-	--argjson s "$(stat -c %s "$TMP/cfg3.json")" \
-	'.config.digest = $d | .config.size = $s' "$m" >"$TMP/man3.json"
-push_blob vex/cdx "$TMP/cfg3.json" >/dev/null
-for dg in $(jq -r '.layers[].digest' "$m"); do
-	push_blob vex/cdx "$L/blobs/sha256/${dg#sha256:}" >/dev/null
-done
-push_manifest vex/cdx v1 "$TMP/man3.json" "$OCI_MANIFEST"
-cdx=$(sha256 "$TMP/man3.json")
+cdx=$(push_variant npm vex/cdx cdx)
 sp_report vex/cdx "$cdx"
 jq -e --arg v "$crit" --arg f "$TMP/cdx.vex.json" '.counts.critical == 0 and
 	.suppressed[0].id == $v and .suppressed[0].vex.document == $f and
 	.suppressed[0].vex.justification == "code_not_reachable" and
 	.vex == [$f]' "$B" >/dev/null ||
 	fail "--vex: $(jq -c '{counts, suppressed, vex}' "$B")"
-req GET /v2/vex/cdx/manifests/v1
+req GET /v2/vex/cdx/manifests/cdx
 expect 200
 stop_server
