@@ -154,7 +154,6 @@ struct rs_memo {
 	size_t n, next;
 	struct rs_text_entry t[RS_TEXT_MAX];
 	size_t tn, tnext;
-	struct rs_vex_cache vex; /* repository-wide VEX, read once a batch */
 };
 
 static void rs_text_entry_release(struct rs_text_entry *t)
@@ -177,7 +176,6 @@ static void rs_memo_release(struct rs_memo *m)
 		json_decref(m->e[i].changes);
 	for (size_t i = 0; i < m->tn; i++)
 		rs_text_entry_release(&m->t[i]);
-	rs_vex_cache_release(&m->vex);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -493,11 +491,11 @@ out:
  * every image of an inventory, VEX depends on the image.  Makes *report
  * this image's (a new one) and it->text, it->findings and *same its own
  * when a document concerns it or its stored report had VEX. */
-static int rs_item_vex(struct rs_item *it, struct rs_memo *memo,
-		       json_t **report, bool *same, struct err *e)
+static int rs_item_vex(struct rs_item *it, json_t **report, bool *same,
+		       struct err *e)
 {
 	struct rs_job *j = &it->j;
-	struct scan_vex *v = rs_vex_load(j, &memo->vex);
+	struct scan_vex *v = rs_vex_load(j);
 	json_t *own = j->old ? json_incref(j->old) : NULL;
 	int ret = -1, rc;
 
@@ -545,7 +543,7 @@ static int rs_item_match(struct rs_item *it, struct rs_memo *memo,
 	if (ret <= 0)
 		goto out;
 	ret = -1;
-	if (rs_item_vex(it, memo, &report, &same, e) < 0)
+	if (rs_item_vex(it, &report, &same, e) < 0)
 		goto out;
 	it->out.job = j->job;
 	if (same) {

@@ -46,6 +46,25 @@
 struct vulndb;
 struct rs_import;
 
+/* scan_vex.c: the repository-wide statements of repositories, read at
+ * most every RS_VEX_TTL_S (and at once after a VEX push here): finding
+ * them walks the repository's tags. */
+#define RS_VEX_TTL_S 10
+struct rs_vex_cache {
+	pthread_mutex_t lock; /* guards what follows */
+	struct rs_vex_repo {
+		char *name;
+		struct scan_vex *vex;
+		time_t at; /* when read */
+	} *repos;
+	size_t n;
+	uint64_t gen; /* bumped by each VEX push: a read that began before
+		       * one is not kept as fresh */
+};
+void rs_vex_cache_init(struct rs_vex_cache *c);
+void rs_vex_cache_release(struct rs_vex_cache *c);
+
+
 struct rs_worker {
 	struct reg_scan *pool;
 	pthread_t thread;
@@ -64,6 +83,7 @@ struct reg_scan {
 	enum vuln_sev_pref sev_pref; /* set on each DB handle opened */
 	bool sbom;		     /* publish SBOM referrers */
 	struct scan_vex *vex;	     /* the --vex files, or NULL */
+	struct rs_vex_cache vex_wide; /* repository-wide VEX */
 	struct scan_budget budget;
 	struct rs_worker *workers;
 	int nworkers;
@@ -165,20 +185,10 @@ bool rs_same_str(const char *a, const char *b);
 bool rs_batch_run(struct rs_worker *w);
 
 /* scan_vex.c: VEX applied per image (see there). */
-/* The repository-wide statements of repositories, read once for a job or
- * a batch of them. */
-struct rs_vex_cache {
-	struct rs_vex_repo {
-		char *name;
-		struct scan_vex *vex;
-	} *repos;
-	size_t n;
-};
-void rs_vex_cache_release(struct rs_vex_cache *c);
 /* Whether a referrer of artifact_type may carry VEX. */
 bool rs_vex_type(const char *artifact_type);
 /* The documents that concern j's image (NULL: none).  The caller frees. */
-struct scan_vex *rs_vex_load(struct rs_job *j, struct rs_vex_cache *c);
+struct scan_vex *rs_vex_load(struct rs_job *j);
 /* Applies v (may be NULL) to the image report *report, made from the
  * stored report own (NULL: none; parsed): *report becomes a new report
  * (1) when v has documents or own had VEX applied, else stays (0).

@@ -150,8 +150,7 @@ static int rs_job_image_raw(struct rs_job *j, bool vex, json_t **out,
 /* The image's report, with the VEX that concerns it applied. */
 static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 {
-	struct rs_vex_cache c = {0};
-	struct scan_vex *v = rs_vex_load(j, &c);
+	struct scan_vex *v = rs_vex_load(j);
 	bool vex = v || (j->old && scan_vex_applied(j->old));
 	int rc = rs_job_image_raw(j, vex, out, e);
 
@@ -165,7 +164,6 @@ static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 		rc = -1;
 	}
 	scan_vex_free(v);
-	rs_vex_cache_release(&c);
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -149,40 +150,97 @@ static void rs_vex_referrers(struct stor *st, const char *repo,
 	}
 }
 
-/* The repository-wide statements of repo, read once per cache. */
-static const struct scan_vex *rs_vex_wide(struct rs_vex_cache *c,
-					  struct stor *st, const char *repo)
+/* The repository-wide statements of repo's tagged images, read now. */
+static struct scan_vex *rs_vex_wide_read(struct stor *st, const char *repo)
 {
-	struct rs_vex_repo *r;
+	struct scan_vex *v = scan_vex_new();
 	char **tags = NULL;
 	size_t ntags = 0;
 	bool more = false;
 	struct err e = ERR_INIT;
 
-	for (size_t i = 0; i < c->n; i++)
-		if (!strcmp(c->repos[i].name, repo))
-			return c->repos[i].vex;
-	c->repos = xrealloc(c->repos, (c->n + 1) * sizeof(*c->repos));
-	r = &c->repos[c->n++];
-	r->name = xstrdup(repo);
-	r->vex = scan_vex_new();
 	if (stor_tags_list(st, repo, NULL, RS_VEX_MAX_TAGS, &tags, &ntags,
 			   &more, &e) < 0) {
 		if (e.code != ERR_NAME_UNKNOWN)
 			log_msg(LL_WARN, "scan: VEX: tags of %s: %s", repo,
 				e.msg);
-		return r->vex;
+		return v;
 	}
 	for (size_t i = 0; i < ntags; i++) {
 		struct stor_manifest *m = NULL;
 
 		e = (struct err)ERR_INIT;
 		if (stor_manifest_get(st, repo, tags[i], NULL, &m, &e) == 0)
-			rs_vex_referrers(st, repo, &m->digest, true, r->vex);
+			rs_vex_referrers(st, repo, &m->digest, true, v);
 		stor_manifest_free(m);
 	}
 	stor_strv_free(tags, ntags);
-	return r->vex;
+	return v;
+}
+
+/* The cache's entry for repo, or NULL.  Under c->lock. */
+static struct rs_vex_repo *rs_vex_find(struct rs_vex_cache *c,
+				       const char *repo)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->repos[i].name, repo))
+			return &c->repos[i];
+	return NULL;
+}
+
+/* Adds repo's repository-wide statements to v: cached, or read (outside
+ * the lock: a walk of the tags) when older than RS_VEX_TTL_S. */
+static void rs_vex_wide(struct reg_scan *s, const char *repo,
+			struct scan_vex *v)
+{
+	struct rs_vex_cache *c = &s->vex_wide;
+	struct rs_vex_repo *r;
+	struct scan_vex *fresh;
+	time_t now = time(NULL);
+	uint64_t gen;
+
+	pthread_mutex_lock(&c->lock);
+	r = rs_vex_find(c, repo);
+	if (r && now - r->at < RS_VEX_TTL_S && now >= r->at) {
+		scan_vex_merge(v, r->vex);
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	gen = c->gen;
+	pthread_mutex_unlock(&c->lock);
+	fresh = rs_vex_wide_read(s->st, repo);
+	pthread_mutex_lock(&c->lock);
+	r = rs_vex_find(c, repo);
+	if (!r) {
+		c->repos = xrealloc(c->repos, (c->n + 1) * sizeof(*c->repos));
+		r = &c->repos[c->n++];
+		r->name = xstrdup(repo);
+	} else {
+		scan_vex_free(r->vex);
+	}
+	r->vex = fresh;
+	r->at = gen == c->gen ? now : 0;
+	scan_vex_merge(v, fresh);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* repo's entry is read again next time. */
+static void rs_vex_forget(struct rs_vex_cache *c, const char *repo)
+{
+	struct rs_vex_repo *r;
+
+	pthread_mutex_lock(&c->lock);
+	c->gen++;
+	r = rs_vex_find(c, repo);
+	if (r)
+		r->at = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void rs_vex_cache_init(struct rs_vex_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
 }
 
 void rs_vex_cache_release(struct rs_vex_cache *c)
@@ -192,17 +250,18 @@ void rs_vex_cache_release(struct rs_vex_cache *c)
 		scan_vex_free(c->repos[i].vex);
 	}
 	free(c->repos);
+	pthread_mutex_destroy(&c->lock);
 	memset(c, 0, sizeof(*c));
 }
 
-struct scan_vex *rs_vex_load(struct rs_job *j, struct rs_vex_cache *c)
+struct scan_vex *rs_vex_load(struct rs_job *j)
 {
 	struct scan_vex *v = scan_vex_new();
 
 	scan_vex_merge(v, j->w->pool->vex);
 	for (size_t i = 0; i < j->nrepos; i++) {
 		rs_vex_referrers(j->st, j->repos[i], &j->job->digest, false, v);
-		scan_vex_merge(v, rs_vex_wide(c, j->st, j->repos[i]));
+		rs_vex_wide(j->w->pool, j->repos[i], v);
 	}
 	if (!scan_vex_count(v)) {
 		scan_vex_free(v);
@@ -247,6 +306,7 @@ int reg_scan_vex_pushed(struct reg_scan *s, const char *repo,
 
 	if (!s || !rs_vex_type(artifact_type))
 		return 0;
+	rs_vex_forget(&s->vex_wide, repo);
 	if (stor_scan_enqueue(s->st, repo, subject, false, e) < 0)
 		return -1;
 	/* A statement about the whole repository: each of its tagged
