@@ -448,24 +448,29 @@ static bool purl_match(const struct purl *pat, const struct purl *pkg)
 	return true;
 }
 
-/* Whether statement s names a repository: a pkg:oci product without a
- * version (digest). */
+/* Whether id is the purl of a repository: pkg:oci without a version
+ * (digest). */
+static bool purl_is_repo(const char *id)
+{
+	struct purl p;
+	bool hit;
+
+	if (purl_parse(id, &p) < 0)
+		return false;
+	hit = !strcmp(p.type, "oci") && !p.version;
+	purl_release(&p);
+	return hit;
+}
+
+/* Whether statement s names a repository among its products. */
 static bool stmt_wide(const json_t *s)
 {
 	const json_t *prod;
 	size_t i;
 
-	json_array_foreach(json_object_get(s, "products"), i, prod) {
-		struct purl p;
-		bool hit;
-
-		if (purl_parse(vstr(prod, "@id"), &p) < 0)
-			continue;
-		hit = !strcmp(p.type, "oci") && !p.version;
-		purl_release(&p);
-		if (hit)
+	json_array_foreach(json_object_get(s, "products"), i, prod)
+		if (purl_is_repo(vstr(prod, "@id")))
 			return true;
-	}
 	return false;
 }
 

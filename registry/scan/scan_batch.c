@@ -436,6 +436,17 @@ static int rs_rematch(struct rs_job *j, struct rs_memo *m, json_t **out,
 	return 0;
 }
 
+/* A changed report's text and findings, for it to be written. */
+static int rs_item_text(struct rs_item *it, const json_t *report,
+			struct err *e)
+{
+	it->text = json_dumps(report, JSON_COMPACT);
+	if (!it->text)
+		return err_set(e, ERR_INTERNAL, "cannot serialise report");
+	it->findings = rs_findings(report);
+	return 0;
+}
+
 /* Re-matches a batchable job's stored report into *report, and when it
  * says something new (*same false) into it->text and it->findings: made
  * from the memo's text when it can, else parsed and matched.  0 when the
@@ -467,14 +478,8 @@ static int rs_item_rematch(struct rs_item *it, struct rs_memo *memo,
 	if (rs_rematch(j, memo, report, e) < 0)
 		goto out;
 	*same = rs_report_same(j->old, *report);
-	if (!*same) {
-		it->text = json_dumps(*report, JSON_COMPACT);
-		if (!it->text) {
-			err_set(e, ERR_INTERNAL, "cannot serialise report");
-			goto out;
-		}
-		it->findings = rs_findings(*report);
-	}
+	if (!*same && rs_item_text(it, *report, e) < 0)
+		goto out;
 	if (sp && !t) {
 		rs_text_put(memo, j->cur.report, sp, nsp, j->old, *report,
 			    *same, it->findings);
@@ -514,14 +519,8 @@ static int rs_item_vex(struct rs_item *it, json_t **report, bool *same,
 	free(it->findings);
 	it->text = it->findings = NULL;
 	*same = own && rs_report_same(own, *report);
-	if (!*same) {
-		it->text = json_dumps(*report, JSON_COMPACT);
-		if (!it->text) {
-			err_set(e, ERR_INTERNAL, "cannot serialise report");
-			goto out;
-		}
-		it->findings = rs_findings(*report);
-	}
+	if (!*same && rs_item_text(it, *report, e) < 0)
+		goto out;
 	ret = 0;
 out:
 	json_decref(own);

@@ -58,9 +58,10 @@ push_variant() {
 	jq -c --arg d "$(sha256 "$cfg")" --argjson s "$(stat -c %s "$cfg")" \
 		'.config.digest = $d | .config.size = $s' "$m" >"$man"
 	push_blob "$2" "$cfg" >/dev/null
-	for dg in $(jq -r '.layers[].digest' "$m"); do
-		push_blob "$2" "$L/blobs/sha256/${dg#sha256:}" >/dev/null
-	done
+	jq -r '.layers[].digest | sub("^sha256:"; "")' "$m" |
+		while read -r dg; do
+			push_blob "$2" "$L/blobs/sha256/$dg" >/dev/null
+		done || fail "layers of $1"
 	push_manifest "$2" "$3" "$man" "$OCI_MANIFEST"
 	sha256 "$man"
 }

@@ -218,6 +218,22 @@ static void test_bad(void **state)
 
 #define CDX "tests/data/cyclonedx-vex/"
 
+static json_int_t count(const json_t *r, const char *sev)
+{
+	return json_integer_value(
+		json_object_get(json_object_get(r, "counts"), sev));
+}
+
+/* Member key of the "vex" of finding i of list ("suppressed"...). */
+static const char *vex_of(const json_t *r, const char *list, size_t i,
+			  const char *key)
+{
+	return json_string_value(json_object_get(
+		json_object_get(json_array_get(json_object_get(r, list), i),
+				"vex"),
+		key));
+}
+
 /* CycloneDX's independent VEX example: a BOM-Link to jackson-databind's
  * purl, not_affected (code_not_reachable); the SNYK reference is an
  * alias.  Another version of the package is not covered. */
@@ -233,7 +249,7 @@ static void test_cdx_vex(void **state)
 		"jackson-databind@2.12.0|high",
 	};
 	struct scan_vex *v = scan_vex_new();
-	json_t *r = report("acme/app", ALPINE_DG, f, 3), *x;
+	json_t *r = report("acme/app", ALPINE_DG, f, 3);
 	char buf[256];
 
 	(void)state;
@@ -244,20 +260,14 @@ static void test_cdx_vex(void **state)
 			    "SNYK-JAVA-COMFASTERXMLJACKSONCORE-1048302 ");
 	assert_string_equal(ids(r, "vulnerabilities", buf, sizeof(buf)),
 			    "CVE-2020-25649 ");
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_object_get(r, "counts"), "high")),
-			 1);
-	x = json_object_get(json_array_get(json_object_get(r, "suppressed"), 0),
-			    "vex");
-	assert_string_equal(json_string_value(json_object_get(x, "status")),
+	assert_int_equal(count(r, "high"), 1);
+	assert_string_equal(vex_of(r, "suppressed", 0, "status"),
 			    "not_affected");
-	assert_string_equal(
-		json_string_value(json_object_get(x, "justification")),
-		"code_not_reachable");
-	assert_non_null(strstr(
-		json_string_value(json_object_get(x, "impact_statement")),
-		"not reachable"));
-	assert_string_equal(json_string_value(json_object_get(x, "document")),
+	assert_string_equal(vex_of(r, "suppressed", 0, "justification"),
+			    "code_not_reachable");
+	assert_non_null(strstr(vex_of(r, "suppressed", 0, "impact_statement"),
+			       "not reachable"));
+	assert_string_equal(vex_of(r, "suppressed", 0, "document"),
 			    CDX "vex.json");
 	json_decref(r);
 	scan_vex_free(v);
@@ -307,7 +317,7 @@ static void test_cdx_states(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(states) / sizeof(*states); i++) {
 		struct scan_vex *v = scan_vex_new();
-		json_t *r = report("acme/app", ALPINE_DG, f, 1), *x;
+		json_t *r = report("acme/app", ALPINE_DG, f, 1);
 		struct err e = ERR_INIT;
 		char doc[1024];
 		int n;
@@ -325,14 +335,11 @@ static void test_cdx_states(void **state)
 		assert_int_equal(scan_vex_add(v, "d.json", doc, strlen(doc), &e),
 				 0);
 		scan_vex_apply(v, r);
-		x = json_array_get(json_object_get(r, *states[i][1] == 's'
-							  ? "suppressed"
-							  : "vulnerabilities"),
-				   0);
-		assert_non_null(json_object_get(x, "vex"));
-		assert_int_equal(json_integer_value(json_object_get(
-					 json_object_get(r, "counts"),
-					 "critical")),
+		assert_non_null(vex_of(r,
+				       *states[i][1] == 's' ? "suppressed"
+							    : "vulnerabilities",
+				       0, "status"));
+		assert_int_equal(count(r, "critical"),
 				 *states[i][1] == 's' ? 0 : 1);
 		json_decref(r);
 		scan_vex_free(v);
