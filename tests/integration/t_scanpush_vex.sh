@@ -6,7 +6,7 @@
 # names the document by digest; a statement about a whole repository
 # (pkg:oci/NAME, no digest) applies to each of its images; a CycloneDX VEX
 # file given with --vex applies to every report; and a re-match after a DB
-# change keeps the suppressions.
+# change keeps the suppressions; broken VEX referrers are skipped.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scanpush_lib.sh"
 
@@ -123,6 +123,25 @@ req GET "/v2/vex/npm/referrers/$npm?artifactType=$VT"
 jq -e --arg d "$doc" '.manifests[0].digest == $d' "$B" >/dev/null ||
 	fail "VEX referrer not listed: $(cat "$B")"
 # The policy lets the image through: its only critical is suppressed.
+req GET /v2/vex/npm/manifests/v1
+expect 200
+# Hostile or broken VEX referrers are skipped (logged); what the good one
+# says stays.
+printf 'not json {' >"$TMP/bad.vex.json"
+jq -n '{"@context": "https://openvex.dev/ns/v0.2.0",
+	statements: [{vulnerability: {name: "X"}, status: "not_affected"}]}' \
+	>"$TMP/nojust.vex.json"
+bad=$(push_vex vex/npm "$npm" "$TMP/bad.vex.json")
+push_vex vex/npm "$npm" "$TMP/nojust.vex.json" >/dev/null
+for i in $(seq 1 200); do
+	grep -q "VEX $bad in vex/npm" "$TMP/server.log" && break
+	sleep 0.05
+done
+grep -q "VEX $bad in vex/npm: .*line 1" "$TMP/server.log" ||
+	fail "bad VEX not logged"
+until_report vex/npm "$npm" '.counts.critical == 0'
+jq -e --arg d "$doc" '.vex == [$d]' "$B" >/dev/null ||
+	fail "after bad VEX: $(jq -c '{counts, vex}' "$B")"
 req GET /v2/vex/npm/manifests/v1
 expect 200
 
