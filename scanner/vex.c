@@ -257,7 +257,7 @@ static json_t *vex_from_cdx(const json_t *bom, const char *name,
 	}
 	if (!json_array_size(st)) {
 		json_decref(st);
-		err_set(e, ERR_INVALID,
+		err_set(e, ERR_NOT_FOUND,
 			"%s: a CycloneDX BOM without vulnerability analyses "
 			"(not VEX)",
 			name);

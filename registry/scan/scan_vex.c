@@ -28,8 +28,11 @@
 #include "common/banned.h"
 
 /* A referrer's document is read up to this size (scan_vex_add() refuses
- * larger ones too). */
+ * larger ones too), and the documents read for one image or one
+ * repository's statements up to RS_VEX_MAX_TOTAL together: a parsed
+ * document costs several times its size. */
 #define RS_VEX_MAX_BYTES (8 << 20)
+#define RS_VEX_MAX_TOTAL (16 << 20)
 /* Documents read for one image, and tagged images looked at for one
  * repository's repository-wide statements. */
 #define RS_VEX_MAX_DOCS 64
@@ -48,8 +51,8 @@ bool rs_vex_type(const char *artifact_type)
 
 /* The document a referrer carries (its first layer) into *text. */
 static int rs_vex_blob(struct stor *st, const char *repo,
-		       const struct digest *ref, char **text, size_t *len,
-		       struct err *e)
+		       const struct digest *ref, size_t max, char **text,
+		       size_t *len, struct err *e)
 {
 	struct stor_manifest *m = NULL;
 	struct digest dg;
@@ -71,9 +74,9 @@ static int rs_vex_blob(struct stor *st, const char *repo,
 	}
 	if (stor_blob_open(st, NULL, &dg, &fd, &size, e) < 0)
 		goto out;
-	if (size < 0 || size > RS_VEX_MAX_BYTES) {
-		err_set(e, ERR_TOO_LARGE, "document over %d bytes",
-			RS_VEX_MAX_BYTES);
+	if (size < 0 || (uint64_t)size > max) {
+		err_set(e, ERR_TOO_LARGE,
+			"document over %zu bytes (or the VEX budget)", max);
 		goto out;
 	}
 	*text = xmalloc((size_t)size + 1);
@@ -104,10 +107,11 @@ out:
 }
 
 /* Adds the VEX referrers of subject in repo to v (wide: only their
- * repository-wide statements). */
+ * repository-wide statements), reading at most *budget bytes (less what
+ * was read). */
 static void rs_vex_referrers(struct stor *st, const char *repo,
 			     const struct digest *subject, bool wide,
-			     struct scan_vex *v)
+			     struct scan_vex *v, size_t *budget)
 {
 	for (size_t t = 0; t < RS_NVEX_TYPES; t++) {
 		struct stor_desc *d = NULL;
@@ -134,14 +138,20 @@ static void rs_vex_referrers(struct stor *st, const char *repo,
 			    scan_vex_count(v) >= RS_VEX_MAX_DOCS)
 				continue;
 			e = (struct err)ERR_INIT;
-			rc = rs_vex_blob(st, repo, &d[i].digest, &text, &len,
-					 &e);
+			rc = rs_vex_blob(st, repo, &d[i].digest,
+					 *budget < RS_VEX_MAX_BYTES
+						 ? *budget
+						 : RS_VEX_MAX_BYTES,
+					 &text, &len, &e);
+			if (rc == 0)
+				*budget -= len;
 			if (rc == 0)
 				rc = wide ? scan_vex_add_wide(v, name, text,
 							      len, &e)
 					  : scan_vex_add(v, name, text, len,
 							 &e);
-			if (rc < 0)
+			/* A CycloneDX SBOM without analyses is no VEX. */
+			if (rc < 0 && e.code != ERR_NOT_FOUND)
 				log_msg(LL_WARN, "scan: VEX %s in %s: %s", name,
 					repo, e.msg);
 			free(text);
@@ -155,7 +165,7 @@ static struct scan_vex *rs_vex_wide_read(struct stor *st, const char *repo)
 {
 	struct scan_vex *v = scan_vex_new();
 	char **tags = NULL;
-	size_t ntags = 0;
+	size_t ntags = 0, budget = RS_VEX_MAX_TOTAL;
 	bool more = false;
 	struct err e = ERR_INIT;
 
@@ -171,7 +181,8 @@ static struct scan_vex *rs_vex_wide_read(struct stor *st, const char *repo)
 
 		e = (struct err)ERR_INIT;
 		if (stor_manifest_get(st, repo, tags[i], NULL, &m, &e) == 0)
-			rs_vex_referrers(st, repo, &m->digest, true, v);
+			rs_vex_referrers(st, repo, &m->digest, true, v,
+					 &budget);
 		stor_manifest_free(m);
 	}
 	stor_strv_free(tags, ntags);
@@ -257,10 +268,12 @@ void rs_vex_cache_release(struct rs_vex_cache *c)
 struct scan_vex *rs_vex_load(struct rs_job *j)
 {
 	struct scan_vex *v = scan_vex_new();
+	size_t budget = RS_VEX_MAX_TOTAL;
 
 	scan_vex_merge(v, j->w->pool->vex);
 	for (size_t i = 0; i < j->nrepos; i++) {
-		rs_vex_referrers(j->st, j->repos[i], &j->job->digest, false, v);
+		rs_vex_referrers(j->st, j->repos[i], &j->job->digest, false, v,
+				 &budget);
 		rs_vex_wide(j->w->pool, j->repos[i], v);
 	}
 	if (!scan_vex_count(v)) {
@@ -300,7 +313,7 @@ int reg_scan_vex_pushed(struct reg_scan *s, const char *repo,
 {
 	struct scan_vex *wide = scan_vex_new();
 	char **tags = NULL;
-	size_t ntags = 0;
+	size_t ntags = 0, budget = RS_VEX_MAX_TOTAL;
 	bool more = false;
 	int ret = -1;
 
@@ -311,7 +324,7 @@ int reg_scan_vex_pushed(struct reg_scan *s, const char *repo,
 		return -1;
 	/* A statement about the whole repository: each of its tagged
 	 * images again. */
-	rs_vex_referrers(s->st, repo, subject, true, wide);
+	rs_vex_referrers(s->st, repo, subject, true, wide, &budget);
 	if (scan_vex_count(wide) &&
 	    stor_tags_list(s->st, repo, NULL, RS_VEX_MAX_TAGS, &tags, &ntags,
 			   &more, e) < 0)
