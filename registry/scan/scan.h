@@ -105,6 +105,20 @@ int reg_scan_vex_pushed(struct reg_scan *s, const char *repo,
 			const struct digest *subject, const char *artifact_type,
 			struct err *e);
 
+/* Deleting a VEX referrer brings back what it suppressed:
+ * reg_scan_vex_of() before the delete says whether manifest dg of repo
+ * is one (and of which subject), reg_scan_vex_dropped() after it queues
+ * the reports it changed.  s may be NULL. */
+struct reg_scan_vex_ref {
+	bool vex;  /* dg is a VEX referrer */
+	bool wide; /* with statements about the whole repository */
+	struct digest subject;
+};
+void reg_scan_vex_of(struct reg_scan *s, const char *repo,
+		     const struct digest *dg, struct reg_scan_vex_ref *out);
+int reg_scan_vex_dropped(struct reg_scan *s, const char *repo,
+			 const struct reg_scan_vex_ref *r, struct err *e);
+
 /* The manifest dg was deleted from repo: its report referrers there go,
  * and its job and report once no repository has it. */
 int reg_scan_forget(struct stor *st, const char *repo, const struct digest *dg,

@@ -307,27 +307,22 @@ int rs_vex_report(struct rs_job *j, const struct scan_vex *v,
 	return 1;
 }
 
-int reg_scan_vex_pushed(struct reg_scan *s, const char *repo,
-			const struct digest *subject, const char *artifact_type,
-			struct err *e)
+/* Queues subject's job in repo again and, when a statement about the
+ * whole repository changed (wide), each tagged image's. */
+static int rs_vex_requeue(struct reg_scan *s, const char *repo,
+			  const struct digest *subject, bool wide,
+			  struct err *e)
 {
-	struct scan_vex *wide = scan_vex_new();
 	char **tags = NULL;
-	size_t ntags = 0, budget = RS_VEX_MAX_TOTAL;
+	size_t ntags = 0;
 	bool more = false;
 	int ret = -1;
 
-	if (!s || !rs_vex_type(artifact_type))
-		return 0;
 	rs_vex_forget(&s->vex_wide, repo);
 	if (stor_scan_enqueue(s->st, repo, subject, false, e) < 0)
-		return -1;
-	/* A statement about the whole repository: each of its tagged
-	 * images again. */
-	rs_vex_referrers(s->st, repo, subject, true, wide, &budget);
-	if (scan_vex_count(wide) &&
-	    stor_tags_list(s->st, repo, NULL, RS_VEX_MAX_TAGS, &tags, &ntags,
-			   &more, e) < 0)
+		goto out;
+	if (wide && stor_tags_list(s->st, repo, NULL, RS_VEX_MAX_TAGS, &tags,
+				   &ntags, &more, e) < 0)
 		goto out;
 	for (size_t i = 0; i < ntags; i++) {
 		struct stor_manifest *m = NULL;
@@ -343,7 +338,64 @@ int reg_scan_vex_pushed(struct reg_scan *s, const char *repo,
 	ret = 0;
 out:
 	stor_strv_free(tags, ntags);
-	scan_vex_free(wide);
 	reg_scan_kick(s);
 	return ret;
+}
+
+int reg_scan_vex_pushed(struct reg_scan *s, const char *repo,
+			const struct digest *subject, const char *artifact_type,
+			struct err *e)
+{
+	size_t budget = RS_VEX_MAX_TOTAL;
+	struct scan_vex *wide;
+	int ret;
+
+	if (!s || !rs_vex_type(artifact_type))
+		return 0;
+	wide = scan_vex_new();
+	rs_vex_referrers(s->st, repo, subject, true, wide, &budget);
+	ret = rs_vex_requeue(s, repo, subject, scan_vex_count(wide) > 0, e);
+	scan_vex_free(wide);
+	return ret;
+}
+
+void reg_scan_vex_of(struct reg_scan *s, const char *repo,
+		     const struct digest *dg, struct reg_scan_vex_ref *out)
+{
+	struct stor_manifest *m = NULL;
+	struct scan_vex *tmp = NULL;
+	struct err e = ERR_INIT;
+	json_t *body = NULL;
+	const char *sub;
+	char *text = NULL;
+	size_t len = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!s || stor_manifest_get(s->st, repo, NULL, dg, &m, &e) < 0)
+		return;
+	body = json_loadb(m->body, m->len, 0, NULL);
+	sub = json_string_value(
+		json_object_get(json_object_get(body, "subject"), "digest"));
+	if (!rs_vex_type(json_string_value(
+		    json_object_get(body, "artifactType"))) ||
+	    !sub || digest_parse(sub, strlen(sub), &out->subject, &e) < 0)
+		goto out;
+	out->vex = true;
+	tmp = scan_vex_new();
+	out->wide = rs_vex_blob(s->st, repo, dg, RS_VEX_MAX_BYTES, &text, &len,
+				&e) == 0 &&
+		    scan_vex_add_wide(tmp, "deleted", text, len, &e) == 0;
+out:
+	free(text);
+	scan_vex_free(tmp);
+	json_decref(body);
+	stor_manifest_free(m);
+}
+
+int reg_scan_vex_dropped(struct reg_scan *s, const char *repo,
+			 const struct reg_scan_vex_ref *r, struct err *e)
+{
+	if (!s || !r->vex)
+		return 0;
+	return rs_vex_requeue(s, repo, &r->subject, r->wide, e);
 }

@@ -6,7 +6,8 @@
 # names the document by digest; a statement about a whole repository
 # (pkg:oci/NAME, no digest) applies to each of its images; a CycloneDX VEX
 # file given with --vex applies to every report; and a re-match after a DB
-# change keeps the suppressions; broken VEX referrers are skipped.
+# change keeps the suppressions; deleting a VEX referrer brings its findings
+# back; broken VEX referrers are skipped.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scanpush_lib.sh"
 
@@ -173,6 +174,18 @@ for dg in "$deb" "$deb2"; do
 		.suppressed[0].vex.status == "fixed" and .vex == [$d]' \
 		"$B" >/dev/null || fail "$dg: $(jq -c '{suppressed, vex}' "$B")"
 done
+
+# Deleting the document brings the finding back in both.
+req DELETE "/v2/vex/deb/manifests/$wide"
+expect 202
+for dg in "$deb" "$deb2"; do
+	until_report vex/deb "$dg" \
+		'[.vulnerabilities[].id] | index("'"$first"'") != null'
+	jq -e '(has("suppressed") | not) and (has("vex") | not)' "$B" \
+		>/dev/null || fail "$dg after the delete: $(jq -c .vex "$B")"
+done
+wide=$(push_vex vex/deb "$deb" "$TMP/deb.vex.json")
+until_report vex/deb "$deb2" '.suppressed[0].id == "'"$first"'"'
 
 # --- A re-match after a DB change keeps the suppressions ----------------
 # An image of the same inventory as vex/npm's, without VEX: the re-match
