@@ -134,10 +134,9 @@ jq -n '{"@context": "https://openvex.dev/ns/v0.2.0",
 	>"$TMP/nojust.vex.json"
 bad=$(push_vex vex/npm "$npm" "$TMP/bad.vex.json")
 push_vex vex/npm "$npm" "$TMP/nojust.vex.json" >/dev/null
-for i in $(seq 1 200); do
-	grep -q "VEX $bad in vex/npm" "$TMP/server.log" && break
-	sleep 0.05
-done
+i=0
+until grep -q "VEX $bad in vex/npm" "$TMP/server.log" || [ $((i++)) -gt 200 ]
+do sleep 0.05; done
 grep -q "VEX $bad in vex/npm: .*line 1" "$TMP/server.log" ||
 	fail "bad VEX not logged"
 until_report vex/npm "$npm" '.counts.critical == 0'
