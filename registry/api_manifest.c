@@ -97,6 +97,7 @@ struct mf_del {
 	struct reg_work_job job;
 	struct reg_ref ref;
 	struct reg_events *events;
+	struct reg_scan *scan;
 	struct reg_event_src src; /* released by mf_delete_call() */
 };
 
@@ -112,9 +113,12 @@ static int mf_delete_call(struct reg_work_job *j, struct err *e)
 	};
 	char *body = reg_event_make(d->events, "delete", &t, &d->src, NULL);
 	struct stor_event ev = {"delete", j->name, body};
+	struct reg_scan_vex_ref vex = {0};
 	int rc;
 
 	reg_event_src_release(&d->src);
+	if (ref->is_digest)
+		reg_scan_vex_of(d->scan, j->name, &ref->digest, &vex);
 	rc = ref->is_digest ? stor_manifest_delete_ev(j->st, j->name,
 						      &ref->digest,
 						      body ? &ev : NULL, e)
@@ -129,6 +133,8 @@ static int mf_delete_call(struct reg_work_job *j, struct err *e)
 	if (reg_scan_forget(j->st, j->name, &ref->digest, &sub) < 0)
 		log_msg(LL_WARN, "%s: scan reports of deleted manifest: %s",
 			j->name, sub.msg);
+	if (reg_scan_vex_dropped(d->scan, j->name, &vex, &sub) < 0)
+		log_msg(LL_WARN, "%s: VEX deleted: %s", j->name, sub.msg);
 	return 0;
 }
 
@@ -139,6 +145,7 @@ enum reg_status api_manifest_delete(struct reg_call *c)
 
 	d->ref = c->ref;
 	d->events = c->ctx->events;
+	d->scan = c->ctx->scan;
 	if (d->events)
 		mf_event_src(c, &d->src);
 	reg_work_reply(c->ctx->work, c->req, &d->job);
@@ -305,6 +312,10 @@ static void mf_store_run(void *arg)
 		reg_events_kick(s->ctx->events);
 	if (put.enqueue_scan)
 		reg_scan_kick(s->ctx->scan);
+	else if (m.has_subject &&
+		 reg_scan_vex_pushed(s->ctx->scan, s->name, &m.subject,
+				     m.artifact_type, &e) < 0)
+		log_msg(LL_WARN, "scan: VEX pushed to %s: %s", s->name, e.msg);
 	s->dg = dg;
 	s->has_subject = m.has_subject;
 	s->subject = m.subject;

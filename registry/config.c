@@ -77,6 +77,9 @@ const struct opt cfg_options[] = {
 	 NULL, NULL,
 	 "publish each scanned image's inventory as SBOM referrers too "
 	 "(SPDX 2.3 and CycloneDX 1.5 JSON)"},
+	{"vex", OPT_LIST, 0, 0, NULL, CFG_OFF(vex), NULL, "FILE",
+	 "an OpenVEX or CycloneDX VEX document applied to every report "
+	 "(VEX referrers of images apply too)"},
 	{"vuln-db", OPT_STRING, 0, 0, NULL, CFG_OFF(vuln_db), NULL, "FILE",
 	 "vulnerability DB (customs db import); default DATA/vulndb.db"},
 	{"deny-severity", OPT_STRING, 0, 0, NULL, CFG_OFF(deny_severity),

@@ -84,6 +84,8 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 				      .workers = cfg->scan_workers,
 				      .vuln_db = cfg->vuln_db,
 				      .sbom = cfg->sbom_referrers,
+				      .vex_files = cfg->vex.v,
+				      .nvex_files = cfg->vex.n,
 				      .events = ctx->events};
 	sc.budget = (struct scan_budget){
 		.layer_bytes = (int64_t)cfg->scan_max_layer_bytes,

@@ -221,8 +221,9 @@ enum scan_sbom_format {
 json_t *scan_sbom_inventory(const json_t *report, struct digest *key);
 json_t *scan_sbom(const json_t *report, enum scan_sbom_format f);
 
-/* VEX: OpenVEX documents that say which findings do not apply (vex.c
- * says how statements are matched).  scan_vex_add() parses and checks one
+/* VEX: OpenVEX documents (and CycloneDX VEX BOMs, read as OpenVEX) that
+ * say which findings do not apply (vex.c says how statements are
+ * matched).  scan_vex_add() parses and checks one
  * document (text, len; not kept), named name in the reports it changes.
  * scan_vex_apply() moves the findings a not_affected or fixed statement
  * covers from "vulnerabilities" to "suppressed", marks the others a
@@ -236,6 +237,22 @@ int scan_vex_add(struct scan_vex *v, const char *name, const char *text,
 int scan_vex_add_file(struct scan_vex *v, const char *path, struct err *e);
 void scan_vex_apply(const struct scan_vex *v, json_t *report);
 void scan_vex_free(struct scan_vex *v);
+/* scan_vex_add() keeping only the statements about a whole repository
+ * (a product pkg:oci/NAME without a digest): 1, and nothing added, when
+ * it has none. */
+int scan_vex_add_wide(struct scan_vex *v, const char *name, const char *text,
+		      size_t len, struct err *e);
+/* Whether v holds a document named name. */
+bool scan_vex_has(const struct scan_vex *v, const char *name);
+/* How many documents v holds (0 for NULL). */
+size_t scan_vex_count(const struct scan_vex *v);
+/* Adds src's documents to dst (shared, not copied; src may be NULL). */
+void scan_vex_merge(struct scan_vex *dst, const struct scan_vex *src);
+/* Whether scan_vex_apply() changed report (it lists documents in "vex"). */
+bool scan_vex_applied(const json_t *report);
+/* Drops what scan_vex_apply() added beside the findings ("suppressed",
+ * "vex"): for a report whose findings were made again (a re-match). */
+void scan_vex_clear(json_t *report);
 
 /* --- The vulnerability DB ------------------------------------------------ */
 

@@ -111,6 +111,166 @@ static int vex_check(const json_t *doc, const char *name, struct err *e)
 	return 0;
 }
 
+/* --- CycloneDX VEX -------------------------------------------------------
+ *
+ * A CycloneDX BOM's vulnerabilities[] with an analysis are read as OpenVEX
+ * statements: state not_affected and false_positive as not_affected (the
+ * justification kept, the detail as impact statement), resolved and
+ * resolved_with_pedigree as fixed, exploitable as affected, in_triage as
+ * under_investigation; affects[].ref (a bom-ref, or a BOM-Link
+ * urn:cdx:SERIAL/VERSION#bom-ref) as products by the purl of the component
+ * it names, or the bom-ref itself when it is a purl.  The references'
+ * ids are aliases. */
+
+static bool vex_is_cdx(const json_t *doc)
+{
+	const char *f = vstr(doc, "bomFormat");
+
+	return f && !strcmp(f, "CycloneDX");
+}
+
+static const char *cdx_status(const char *state)
+{
+	static const char *const map[][2] = {
+		{"not_affected", "not_affected"},
+		{"false_positive", "not_affected"},
+		{"resolved", "fixed"},
+		{"resolved_with_pedigree", "fixed"},
+		{"exploitable", "affected"},
+		{"in_triage", "under_investigation"},
+	};
+
+	for (size_t i = 0; state && i < sizeof(map) / sizeof(*map); i++)
+		if (!strcmp(state, map[i][0]))
+			return map[i][1];
+	return NULL;
+}
+
+/* The purl of the component whose bom-ref is ref, searching comps and
+ * their nested components (depth-bounded: the input is untrusted). */
+static const char *cdx_ref_purl(const json_t *comps, const char *ref,
+				int depth)
+{
+	const json_t *c;
+	size_t i;
+
+	if (depth > 16)
+		return NULL;
+	json_array_foreach(comps, i, c) {
+		const char *got;
+
+		if (vstr(c, "bom-ref") && !strcmp(vstr(c, "bom-ref"), ref))
+			return vstr(c, "purl");
+		got = cdx_ref_purl(json_object_get(c, "components"), ref,
+				   depth + 1);
+		if (got)
+			return got;
+	}
+	return NULL;
+}
+
+/* The product a ref names: {"@id": purl}, or NULL. */
+static json_t *cdx_product(const json_t *bom, const char *ref)
+{
+	const json_t *meta = json_object_get(bom, "metadata");
+	const json_t *mc = json_object_get(meta, "component");
+	const char *hash, *purl;
+	json_t *one;
+
+	if (!ref)
+		return NULL;
+	hash = strncmp(ref, "urn:cdx:", 8) ? NULL : strchr(ref, '#');
+	if (hash)
+		ref = hash + 1;
+	if (!strncmp(ref, "pkg:", 4))
+		return json_pack("{s:s}", "@id", ref);
+	purl = cdx_ref_purl(json_object_get(bom, "components"), ref, 0);
+	if (!purl && mc) {
+		one = json_pack("[O]", mc);
+		purl = cdx_ref_purl(one, ref, 0);
+		json_decref(one);
+	}
+	return purl ? json_pack("{s:s}", "@id", purl) : NULL;
+}
+
+static json_t *cdx_statement(const json_t *bom, const json_t *v)
+{
+	const json_t *an = json_object_get(v, "analysis"), *a, *r;
+	const char *status = cdx_status(vstr(an, "state"));
+	json_t *s, *prods = json_array(), *aliases = json_array();
+	size_t i;
+
+	if (!status || !vstr(v, "id")) {
+		json_decref(prods);
+		json_decref(aliases);
+		return NULL;
+	}
+	json_array_foreach(json_object_get(v, "affects"), i, a) {
+		json_t *p = cdx_product(bom, vstr(a, "ref"));
+
+		if (p)
+			json_array_append_new(prods, p);
+	}
+	json_array_foreach(json_object_get(v, "references"), i, r)
+		if (vstr(r, "id"))
+			json_array_append_new(aliases,
+					      json_string(vstr(r, "id")));
+	s = json_pack("{s:{s:s, s:o}, s:s, s:o}", "vulnerability", "name",
+		      vstr(v, "id"), "aliases", aliases, "status", status,
+		      "products", prods);
+	if (!strcmp(status, "not_affected")) {
+		const char *j = vstr(an, "justification");
+
+		json_object_set_new(s, "impact_statement",
+				    json_string(vstr(an, "detail")
+							? vstr(an, "detail")
+							: vstr(an, "state")));
+		if (j)
+			json_object_set_new(s, "justification", json_string(j));
+	} else if (vstr(an, "detail")) {
+		json_object_set_new(s, "action_statement",
+				    json_string(vstr(an, "detail")));
+	}
+	return s;
+}
+
+/* A CycloneDX BOM as an OpenVEX document, or NULL (e) when it says no
+ * analysis of any vulnerability. */
+static json_t *vex_from_cdx(const json_t *bom, const char *name,
+			    struct err *e)
+{
+	const json_t *vulns = json_object_get(bom, "vulnerabilities"), *v;
+	json_t *o, *st = json_array();
+	size_t i;
+
+	if (json_array_size(vulns) > VEX_MAX_STATEMENTS) {
+		json_decref(st);
+		err_set(e, ERR_INVALID, "%s: more than %d vulnerabilities",
+			name, VEX_MAX_STATEMENTS);
+		return NULL;
+	}
+	json_array_foreach(vulns, i, v) {
+		json_t *s = cdx_statement(bom, v);
+
+		if (s)
+			json_array_append_new(st, s);
+	}
+	if (!json_array_size(st)) {
+		json_decref(st);
+		err_set(e, ERR_NOT_FOUND,
+			"%s: a CycloneDX BOM without vulnerability analyses "
+			"(not VEX)",
+			name);
+		return NULL;
+	}
+	o = json_pack("{s:s, s:o}", "@context", VEX_CONTEXT "/v0.2.0",
+		      "statements", st);
+	if (vstr(bom, "serialNumber"))
+		json_object_set_new(o, "@id",
+				    json_string(vstr(bom, "serialNumber")));
+	return o;
+}
+
 int scan_vex_add(struct scan_vex *v, const char *name, const char *text,
 		 size_t len, struct err *e)
 {
@@ -124,6 +284,14 @@ int scan_vex_add(struct scan_vex *v, const char *name, const char *text,
 	if (!doc)
 		return err_set(e, ERR_INVALID, "%s: line %d: %s", name, je.line,
 			       je.text);
+	if (vex_is_cdx(doc)) {
+		json_t *o = vex_from_cdx(doc, name, e);
+
+		json_decref(doc);
+		if (!o)
+			return -1;
+		doc = o;
+	}
 	if (vex_check(doc, name, e) < 0) {
 		json_decref(doc);
 		return -1;
@@ -152,6 +320,20 @@ int scan_vex_add_file(struct scan_vex *v, const char *path, struct err *e)
 	fclose(f);
 	free(text);
 	return ret;
+}
+
+size_t scan_vex_count(const struct scan_vex *v)
+{
+	return v ? v->n : 0;
+}
+
+void scan_vex_merge(struct scan_vex *dst, const struct scan_vex *src)
+{
+	for (size_t i = 0; src && i < src->n; i++) {
+		dst->docs = xrealloc(dst->docs, (dst->n + 1) * sizeof(*dst->docs));
+		dst->docs[dst->n++] = (struct vex_doc){
+			xstrdup(src->docs[i].name), json_incref(src->docs[i].doc)};
+	}
 }
 
 /* --- purls ------------------------------------------------------------- */
@@ -264,6 +446,63 @@ static bool purl_match(const struct purl *pat, const struct purl *pkg)
 			return false;
 	}
 	return true;
+}
+
+/* Whether id is the purl of a repository: pkg:oci without a version
+ * (digest). */
+static bool purl_is_repo(const char *id)
+{
+	struct purl p;
+	bool hit;
+
+	if (purl_parse(id, &p) < 0)
+		return false;
+	hit = !strcmp(p.type, "oci") && !p.version;
+	purl_release(&p);
+	return hit;
+}
+
+/* Whether statement s names a repository among its products. */
+static bool stmt_wide(const json_t *s)
+{
+	const json_t *prod;
+	size_t i;
+
+	json_array_foreach(json_object_get(s, "products"), i, prod)
+		if (purl_is_repo(vstr(prod, "@id")))
+			return true;
+	return false;
+}
+
+int scan_vex_add_wide(struct scan_vex *v, const char *name, const char *text,
+		      size_t len, struct err *e)
+{
+	json_t *st, *kept;
+	const json_t *s;
+	size_t i;
+
+	if (scan_vex_add(v, name, text, len, e) < 0)
+		return -1;
+	st = json_object_get(v->docs[v->n - 1].doc, "statements");
+	kept = json_array();
+	json_array_foreach(st, i, s)
+		if (stmt_wide(s))
+			json_array_append(kept, (json_t *)s);
+	json_object_set_new(v->docs[v->n - 1].doc, "statements", kept);
+	if (json_array_size(kept))
+		return 0;
+	v->n--;
+	free(v->docs[v->n].name);
+	json_decref(v->docs[v->n].doc);
+	return 1;
+}
+
+bool scan_vex_has(const struct scan_vex *v, const char *name)
+{
+	for (size_t i = 0; v && i < v->n; i++)
+		if (!strcmp(v->docs[i].name, name))
+			return true;
+	return false;
 }
 
 /* --- matching ---------------------------------------------------------- */
@@ -458,7 +697,10 @@ static void vex_image(const struct scan_vex *v, json_t *r, json_t *used)
 	if (!json_is_array(vulns))
 		return;
 	keep = json_array();
-	supp = json_array();
+	/* An index's platforms come with their own. */
+	supp = json_is_array(json_object_get(r, "suppressed"))
+		       ? json_copy(json_object_get(r, "suppressed"))
+		       : json_array();
 	json_array_foreach(vulns, i, f) {
 		const struct vex_doc *d = NULL;
 		const json_t *s = vex_find(v, r, f, &d);
@@ -484,6 +726,33 @@ static void vex_image(const struct scan_vex *v, json_t *r, json_t *used)
 	}
 	json_decref(keep);
 	json_decref(supp);
+}
+
+static void vex_clear_one(json_t *r)
+{
+	json_object_del(r, "suppressed");
+	json_object_del(r, "vex");
+}
+
+void scan_vex_clear(json_t *report)
+{
+	json_t *m;
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "manifests"), i, m)
+		vex_clear_one(m);
+	vex_clear_one(report);
+}
+
+bool scan_vex_applied(const json_t *report)
+{
+	const json_t *m;
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "manifests"), i, m)
+		if (json_object_get(m, "vex"))
+			return true;
+	return json_object_get(report, "vex") != NULL;
 }
 
 void scan_vex_apply(const struct scan_vex *v, json_t *report)

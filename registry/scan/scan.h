@@ -55,6 +55,10 @@ struct reg_events;
 /* SBOM referrers: the artifact types syft, trivy and oras attach. */
 #define REG_SCAN_SBOM_SPDX_TYPE "application/spdx+json"
 #define REG_SCAN_SBOM_CDX_TYPE	"application/vnd.cyclonedx+json"
+/* Referrers that carry VEX: OpenVEX (as `oras attach --artifact-type`
+ * pushes it) and CycloneDX VEX BOMs. */
+#define REG_SCAN_VEX_TYPES                                                     \
+	"application/vnd.openvex+json", "application/vnd.cyclonedx+json"
 /* Their annotation naming the inventory they were made of. */
 #define REG_SCAN_SBOM_KEY "dev.customs.sbom.inventory"
 /* What is said of a manifest none of whose layers was read as a filesystem
@@ -72,6 +76,8 @@ struct reg_scan_config {
 	enum vuln_sev_pref sev_pref; /* whose severity first */
 	struct reg_events *events;   /* scan.completed/failed; may be NULL */
 	bool sbom;		     /* SBOM referrers too (--sbom-referrers) */
+	char *const *vex_files;	     /* OpenVEX/CycloneDX VEX files (--vex) */
+	size_t nvex_files;
 };
 
 /* Starts the workers after queueing again the jobs a crash or a restart
@@ -90,6 +96,28 @@ void reg_scan_kick(struct reg_scan *s);
 void reg_scan_reload(struct reg_scan *s);
 /* The loaded DB's version into out ("" when there is no DB). */
 void reg_scan_db_version(struct reg_scan *s, char *out, size_t n);
+
+/* A referrer of artifact_type about subject was pushed to repo: when it
+ * carries VEX, the subject's report is made again (and, if it says
+ * something of the whole repository, each tagged image's in repo).
+ * s may be NULL. */
+int reg_scan_vex_pushed(struct reg_scan *s, const char *repo,
+			const struct digest *subject, const char *artifact_type,
+			struct err *e);
+
+/* Deleting a VEX referrer brings back what it suppressed:
+ * reg_scan_vex_of() before the delete says whether manifest dg of repo
+ * is one (and of which subject), reg_scan_vex_dropped() after it queues
+ * the reports it changed.  s may be NULL. */
+struct reg_scan_vex_ref {
+	bool vex;  /* dg is a VEX referrer */
+	bool wide; /* with statements about the whole repository */
+	struct digest subject;
+};
+void reg_scan_vex_of(struct reg_scan *s, const char *repo,
+		     const struct digest *dg, struct reg_scan_vex_ref *out);
+int reg_scan_vex_dropped(struct reg_scan *s, const char *repo,
+			 const struct reg_scan_vex_ref *r, struct err *e);
 
 /* The manifest dg was deleted from repo: its report referrers there go,
  * and its job and report once no repository has it. */

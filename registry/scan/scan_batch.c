@@ -436,6 +436,17 @@ static int rs_rematch(struct rs_job *j, struct rs_memo *m, json_t **out,
 	return 0;
 }
 
+/* A changed report's text and findings, for it to be written. */
+static int rs_item_text(struct rs_item *it, const json_t *report,
+			struct err *e)
+{
+	it->text = json_dumps(report, JSON_COMPACT);
+	if (!it->text)
+		return err_set(e, ERR_INTERNAL, "cannot serialise report");
+	it->findings = rs_findings(report);
+	return 0;
+}
+
 /* Re-matches a batchable job's stored report into *report, and when it
  * says something new (*same false) into it->text and it->findings: made
  * from the memo's text when it can, else parsed and matched.  0 when the
@@ -467,14 +478,8 @@ static int rs_item_rematch(struct rs_item *it, struct rs_memo *memo,
 	if (rs_rematch(j, memo, report, e) < 0)
 		goto out;
 	*same = rs_report_same(j->old, *report);
-	if (!*same) {
-		it->text = json_dumps(*report, JSON_COMPACT);
-		if (!it->text) {
-			err_set(e, ERR_INTERNAL, "cannot serialise report");
-			goto out;
-		}
-		it->findings = rs_findings(*report);
-	}
+	if (!*same && rs_item_text(it, *report, e) < 0)
+		goto out;
 	if (sp && !t) {
 		rs_text_put(memo, j->cur.report, sp, nsp, j->old, *report,
 			    *same, it->findings);
@@ -484,6 +489,42 @@ static int rs_item_rematch(struct rs_item *it, struct rs_memo *memo,
 	ret = 1;
 out:
 	free(sp);
+	return ret;
+}
+
+/* VEX, per image, outside the memo: the re-match above may be shared by
+ * every image of an inventory, VEX depends on the image.  Makes *report
+ * this image's (a new one) and it->text, it->findings and *same its own
+ * when a document concerns it or its stored report had VEX. */
+static int rs_item_vex(struct rs_item *it, json_t **report, bool *same,
+		       struct err *e)
+{
+	struct rs_job *j = &it->j;
+	struct scan_vex *v = rs_vex_load(j);
+	json_t *own = j->old ? json_incref(j->old) : NULL;
+	int ret = -1, rc;
+
+	if (!v && !scan_vex_applied(*report)) {
+		ret = 0;
+		goto out;
+	}
+	if (!own && j->cur.report)
+		own = json_loads(j->cur.report, 0, NULL);
+	rc = rs_vex_report(j, v, own, report, e);
+	if (rc <= 0) {
+		ret = rc;
+		goto out;
+	}
+	free(it->text);
+	free(it->findings);
+	it->text = it->findings = NULL;
+	*same = own && rs_report_same(own, *report);
+	if (!*same && rs_item_text(it, *report, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	json_decref(own);
+	scan_vex_free(v);
 	return ret;
 }
 
@@ -501,6 +542,8 @@ static int rs_item_match(struct rs_item *it, struct rs_memo *memo,
 	if (ret <= 0)
 		goto out;
 	ret = -1;
+	if (rs_item_vex(it, &report, &same, e) < 0)
+		goto out;
 	it->out.job = j->job;
 	if (same) {
 		j->what = "unchanged";

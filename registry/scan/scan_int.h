@@ -5,6 +5,7 @@
  *   scan_job.c      one job: scan, re-match or assemble, then publish
  *   scan_report.c   pure JSON work on reports (unit-tested)
  *   scan_publish.c  the referrer artifact in each repository
+ *   scan_vex.c      VEX documents applied to each image's report
  */
 #ifndef REGISTRY_SCAN_INT_H
 #define REGISTRY_SCAN_INT_H
@@ -45,6 +46,25 @@
 struct vulndb;
 struct rs_import;
 
+/* scan_vex.c: the repository-wide statements of repositories, read at
+ * most every RS_VEX_TTL_S (and at once after a VEX push here): finding
+ * them walks the repository's tags. */
+#define RS_VEX_TTL_S 10
+struct rs_vex_cache {
+	pthread_mutex_t lock; /* guards what follows */
+	struct rs_vex_repo {
+		char *name;
+		struct scan_vex *vex;
+		time_t at; /* when read */
+	} *repos;
+	size_t n;
+	uint64_t gen; /* bumped by each VEX push: a read that began before
+		       * one is not kept as fresh */
+};
+void rs_vex_cache_init(struct rs_vex_cache *c);
+void rs_vex_cache_release(struct rs_vex_cache *c);
+
+
 struct rs_worker {
 	struct reg_scan *pool;
 	pthread_t thread;
@@ -62,6 +82,8 @@ struct reg_scan {
 	char *db_path;
 	enum vuln_sev_pref sev_pref; /* set on each DB handle opened */
 	bool sbom;		     /* publish SBOM referrers */
+	struct scan_vex *vex;	     /* the --vex files, or NULL */
+	struct rs_vex_cache vex_wide; /* repository-wide VEX */
 	struct scan_budget budget;
 	struct rs_worker *workers;
 	int nworkers;
@@ -161,6 +183,18 @@ bool rs_same_str(const char *a, const char *b);
 /* scan_batch.c: claims up to RS_BATCH re-match jobs and runs them with
  * one write for all; false when none was due. */
 bool rs_batch_run(struct rs_worker *w);
+
+/* scan_vex.c: VEX applied per image (see there). */
+/* Whether a referrer of artifact_type may carry VEX. */
+bool rs_vex_type(const char *artifact_type);
+/* The documents that concern j's image (NULL: none).  The caller frees. */
+struct scan_vex *rs_vex_load(struct rs_job *j);
+/* Applies v (may be NULL) to the image report *report, made from the
+ * stored report own (NULL: none; parsed): *report becomes a new report
+ * (1) when v has documents or own had VEX applied, else stays (0).
+ * *report is never changed in place: it may be shared. */
+int rs_vex_report(struct rs_job *j, const struct scan_vex *v,
+		  const json_t *own, json_t **report, struct err *e);
 
 /* scan_report.c */
 /* The findings of a report, short, for the pull policy to read on every

@@ -119,7 +119,8 @@ static int rs_job_judge(int rc, json_t **report)
 	return rc;
 }
 
-static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
+static int rs_job_image_raw(struct rs_job *j, bool vex, json_t **out,
+			    struct err *e)
 {
 	struct scan_source src = {rs_open_blob, j};
 	struct scan_opts o = {
@@ -129,7 +130,8 @@ static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 		.repository = j->job->repo,
 	};
 
-	if (j->old && rs_same_str(j->cur.checked_db, j->dbv)) {
+	/* With VEX (now or before), rs_vex_report() makes it again. */
+	if (j->old && rs_same_str(j->cur.checked_db, j->dbv) && !vex) {
 		j->what = "published";
 		*out = json_incref(j->old);
 		return 0;
@@ -143,6 +145,26 @@ static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 	return rs_job_judge(scan_run_sandboxed(&src, &j->job->digest, &o,
 					       &j->w->sb, out, e),
 			    out);
+}
+
+/* The image's report, with the VEX that concerns it applied. */
+static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
+{
+	struct scan_vex *v = rs_vex_load(j);
+	bool vex = v || (j->old && scan_vex_applied(j->old));
+	int rc = rs_job_image_raw(j, vex, out, e);
+
+	if (rc == 0 && vex && j->old &&
+	    rs_same_str(j->cur.checked_db, j->dbv))
+		j->what = "VEX applied";
+	/* Its findings are all there: made by the scan or a re-match. */
+	if (rc == 0 && rs_vex_report(j, v, NULL, out, e) < 0) {
+		json_decref(*out);
+		*out = NULL;
+		rc = -1;
+	}
+	scan_vex_free(v);
+	return rc;
 }
 
 /* Platforms that are artifacts (an index may list signatures beside the

@@ -334,6 +334,13 @@ struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	sem_init(&s->wake_manager, 0, 0);
+	rs_vex_cache_init(&s->vex_wide);
+	if (cfg->nvex_files) {
+		s->vex = scan_vex_new();
+		for (size_t i = 0; i < cfg->nvex_files; i++)
+			if (scan_vex_add_file(s->vex, cfg->vex_files[i], e) < 0)
+				goto fail;
+	}
 	if (stor_scan_recover(s->st, RS_MAX_ATTEMPTS, &n, e) < 0)
 		goto fail;
 	if (n)
@@ -385,5 +392,7 @@ void reg_scan_free(struct reg_scan *s)
 	pthread_mutex_destroy(&s->lock);
 	free(s->workers);
 	free(s->db_path);
+	scan_vex_free(s->vex);
+	rs_vex_cache_release(&s->vex_wide);
 	free(s);
 }

@@ -156,6 +156,11 @@ static json_t *rs_gist(const json_t *r)
 	json_object_set_new(g, "status", json_boolean(!rs_incomplete(r)));
 	json_object_set(g, "budgets", json_object_get(r, "budgets"));
 	json_object_set(g, "failed", json_object_get(r, "failed"));
+	/* What VEX took away, and by which documents (absent: none). */
+	if (json_object_get(r, "suppressed"))
+		json_object_set(g, "suppressed", json_object_get(r, "suppressed"));
+	if (json_object_get(r, "vex"))
+		json_object_set(g, "vex", json_object_get(r, "vex"));
 	json_array_foreach(json_object_get(r, "vulnerabilities"), i, v) {
 		json_t *c = json_deep_copy(v), *pkg = json_object();
 		const json_t *p = json_object_get(v, "package");
@@ -458,6 +463,38 @@ json_t *rs_index_report(const struct rs_index_part *parts, size_t n,
 	return r;
 }
 
+/* The VEX documents that changed report (an index: its platforms'),
+ * comma-separated, as "dev.customs.scan.vex". */
+static void rs_vex_annotation(const json_t *report, json_t *a)
+{
+	const json_t *m, *d;
+	json_t *names = json_array();
+	struct buf b = BUF_INIT;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(report, "vex"), k, d)
+		json_array_append(names, (json_t *)d);
+	json_array_foreach(json_object_get(report, "manifests"), i, m)
+		json_array_foreach(json_object_get(m, "vex"), k, d)
+			json_array_append(names, (json_t *)d);
+	json_array_foreach(names, i, d) {
+		const json_t *x;
+		bool dup = false;
+
+		json_array_foreach(names, k, x)
+			if (k < i && json_equal(x, d))
+				dup = true;
+		if (dup || !json_is_string(d))
+			continue;
+		buf_addf(&b, "%s%s", b.len ? "," : "", json_string_value(d));
+	}
+	if (b.len)
+		json_object_set_new(a, "dev.customs.scan.vex",
+				    json_string(b.buf));
+	buf_release(&b);
+	json_decref(names);
+}
+
 static json_t *rs_annotations(const json_t *report)
 {
 	const json_t *counts = json_object_get(report, "counts");
@@ -482,6 +519,7 @@ static json_t *rs_annotations(const json_t *report)
 	}
 	json_object_set_new(a, "dev.customs.scan.db",
 			    json_string(dbv ? dbv : "none"));
+	rs_vex_annotation(report, a);
 	if (created)
 		json_object_set_new(a, "org.opencontainers.image.created",
 				    json_string(created));

@@ -1,5 +1,6 @@
-/* test_vex.c: real OpenVEX documents (tests/data/openvex/SOURCE.md)
- * applied to reports of the images they name, and of others. */
+/* test_vex.c: real OpenVEX documents (tests/data/openvex/SOURCE.md) and
+ * CycloneDX VEX (tests/data/cyclonedx-vex/SOURCE.md) applied to reports
+ * of the images they name, and of others. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,6 +216,176 @@ static void test_bad(void **state)
 	scan_vex_free(v);
 }
 
+#define CDX "tests/data/cyclonedx-vex/"
+
+static json_int_t count(const json_t *r, const char *sev)
+{
+	return json_integer_value(
+		json_object_get(json_object_get(r, "counts"), sev));
+}
+
+/* Member key of the "vex" of finding i of list ("suppressed"...). */
+static const char *vex_of(const json_t *r, const char *list, size_t i,
+			  const char *key)
+{
+	return json_string_value(json_object_get(
+		json_object_get(json_array_get(json_object_get(r, list), i),
+				"vex"),
+		key));
+}
+
+/* CycloneDX's independent VEX example: a BOM-Link to jackson-databind's
+ * purl, not_affected (code_not_reachable); the SNYK reference is an
+ * alias.  Another version of the package is not covered. */
+static void test_cdx_vex(void **state)
+{
+	const char *f[] = {
+		"CVE-2020-25649|pkg:maven/com.fasterxml.jackson.core/"
+		"jackson-databind@2.10.0?type=jar|high",
+		"SNYK-JAVA-COMFASTERXMLJACKSONCORE-1048302|pkg:maven/"
+		"com.fasterxml.jackson.core/jackson-databind@2.10.0?type=jar|"
+		"high",
+		"CVE-2020-25649|pkg:maven/com.fasterxml.jackson.core/"
+		"jackson-databind@2.12.0|high",
+	};
+	struct scan_vex *v = scan_vex_new();
+	json_t *r = report("acme/app", ALPINE_DG, f, 3);
+	char buf[256];
+
+	(void)state;
+	add_file(v, CDX "vex.json");
+	scan_vex_apply(v, r);
+	assert_string_equal(ids(r, "suppressed", buf, sizeof(buf)),
+			    "CVE-2020-25649 "
+			    "SNYK-JAVA-COMFASTERXMLJACKSONCORE-1048302 ");
+	assert_string_equal(ids(r, "vulnerabilities", buf, sizeof(buf)),
+			    "CVE-2020-25649 ");
+	assert_int_equal(count(r, "high"), 1);
+	assert_string_equal(vex_of(r, "suppressed", 0, "status"),
+			    "not_affected");
+	assert_string_equal(vex_of(r, "suppressed", 0, "justification"),
+			    "code_not_reachable");
+	assert_non_null(strstr(vex_of(r, "suppressed", 0, "impact_statement"),
+			       "not reachable"));
+	assert_string_equal(vex_of(r, "suppressed", 0, "document"),
+			    CDX "vex.json");
+	json_decref(r);
+	scan_vex_free(v);
+}
+
+/* CISA's use case 1 in CycloneDX: each state is read; their products are
+ * bom-refs of a component without a purl, so no package is covered. */
+static void test_cdx_cisa(void **state)
+{
+	static const char *const files[] = {
+		CDX "cisa-case1-vex-not_affected.json",
+		CDX "cisa-case1-vex-affected.json",
+		CDX "cisa-case1-vex-fixed.json",
+		CDX "cisa-case1-vex-under_investigation.json",
+	};
+	const char *f[] = {"CVE-2021-44228|pkg:maven/org.apache.logging.log4j/"
+			   "log4j-core@2.14.1|critical"};
+	struct scan_vex *v = scan_vex_new();
+	json_t *r = report("acme/abc", ALPINE_DG, f, 1);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++)
+		add_file(v, files[i]);
+	assert_int_equal(scan_vex_count(v), 4);
+	scan_vex_apply(v, r);
+	assert_null(json_object_get(r, "suppressed"));
+	assert_false(scan_vex_applied(r));
+	json_decref(r);
+	scan_vex_free(v);
+}
+
+/* Each analysis state as its OpenVEX status; a bom-ref resolved through
+ * the BOM's (nested) components; a BOM without analyses is no VEX. */
+static void test_cdx_states(void **state)
+{
+	static const char *const states[][2] = {
+		{"not_affected", "s"},	{"false_positive", "s"},
+		{"resolved", "s"},	{"resolved_with_pedigree", "s"},
+		{"exploitable", "k"},	{"in_triage", "k"},
+	};
+	static const char *const sbom =
+		"{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\","
+		"\"components\":[{\"bom-ref\":\"a\",\"name\":\"a\","
+		"\"purl\":\"pkg:npm/a@1\"}]}";
+	const char *f[] = {"CVE-1|pkg:npm/lodash@4.17.15|critical"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(states) / sizeof(*states); i++) {
+		struct scan_vex *v = scan_vex_new();
+		json_t *r = report("acme/app", ALPINE_DG, f, 1);
+		struct err e = ERR_INIT;
+		char doc[1024];
+		int n;
+
+		n = snprintf(
+			doc, sizeof(doc),
+			"{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\","
+			"\"components\":[{\"bom-ref\":\"app\",\"name\":\"app\","
+			"\"components\":[{\"bom-ref\":\"lodash-ref\","
+			"\"name\":\"lodash\",\"purl\":\"pkg:npm/lodash@4.17.15\"}]}],"
+			"\"vulnerabilities\":[{\"id\":\"CVE-1\",\"analysis\":"
+			"{\"state\":\"%s\"},\"affects\":[{\"ref\":\"lodash-ref\"}]}]}",
+			states[i][0]);
+		assert_true(n > 0 && (size_t)n < sizeof(doc));
+		assert_int_equal(scan_vex_add(v, "d.json", doc, strlen(doc), &e),
+				 0);
+		scan_vex_apply(v, r);
+		assert_non_null(vex_of(r,
+				       *states[i][1] == 's' ? "suppressed"
+							    : "vulnerabilities",
+				       0, "status"));
+		assert_int_equal(count(r, "critical"),
+				 *states[i][1] == 's' ? 0 : 1);
+		json_decref(r);
+		scan_vex_free(v);
+	}
+	{
+		struct scan_vex *v = scan_vex_new();
+		struct err e = ERR_INIT;
+
+		assert_int_equal(
+			scan_vex_add(v, "sbom.json", sbom, strlen(sbom), &e), -1);
+		assert_non_null(strstr(e.msg, "not VEX"));
+		scan_vex_free(v);
+	}
+}
+
+/* Statements about a whole repository are kept from a document, the
+ * others dropped; cleared reports lose what VEX added. */
+static void test_wide(void **state)
+{
+	static const char *const doc =
+		"{\"@context\":\"https://openvex.dev/ns/v0.2.0\",\"statements\":["
+		"{\"vulnerability\":{\"name\":\"CVE-1\"},\"status\":\"fixed\","
+		"\"products\":[{\"@id\":\"pkg:oci/app\"}]},"
+		"{\"vulnerability\":{\"name\":\"CVE-2\"},\"status\":\"fixed\","
+		"\"products\":[{\"@id\":\"pkg:oci/app@" ALPINE_DG "\"}]}]}";
+	const char *f[] = {"CVE-1|pkg:npm/a@1|high", "CVE-2|pkg:npm/b@1|high"};
+	struct scan_vex *v = scan_vex_new(), *all = scan_vex_new();
+	json_t *r = report("acme/app", ALPINE_DG, f, 2);
+	struct err e = ERR_INIT;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(scan_vex_add_wide(v, "w", doc, strlen(doc), &e), 0);
+	scan_vex_merge(all, v);
+	assert_true(scan_vex_has(all, "w"));
+	scan_vex_apply(all, r);
+	assert_string_equal(ids(r, "suppressed", buf, sizeof(buf)), "CVE-1 ");
+	assert_true(scan_vex_applied(r));
+	scan_vex_clear(r);
+	assert_false(scan_vex_applied(r));
+	assert_null(json_object_get(r, "suppressed"));
+	json_decref(r);
+	scan_vex_free(v);
+	scan_vex_free(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +393,10 @@ int main(void)
 		cmocka_unit_test(test_trivy),
 		cmocka_unit_test(test_under_investigation),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_cdx_vex),
+		cmocka_unit_test(test_cdx_cisa),
+		cmocka_unit_test(test_cdx_states),
+		cmocka_unit_test(test_wide),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
