@@ -740,6 +740,52 @@ static int pg_meta_stats(struct stor_meta *m, bool with_blobs,
 	return 0;
 }
 
+/* stor_tag_times(): one statement, the rows grown as they come. */
+struct pg_tag_times {
+	struct stor_tag_time *v;
+	size_t len, alloc;
+};
+
+static int pg_tag_time_row(void *arg, PGresult *r, int row, struct err *e)
+{
+	struct pg_tag_times *tt = arg;
+	struct stor_tag_time *t;
+
+	if (tt->len == tt->alloc) {
+		tt->alloc = tt->alloc ? 2 * tt->alloc : 16;
+		tt->v = xrealloc(tt->v, tt->alloc * sizeof(*tt->v));
+	}
+	t = &tt->v[tt->len];
+	if (pg_col_digest(r, row, 1, &t->digest, e) < 0)
+		return -1;
+	t->tag = pg_col_strdup(r, row, 0);
+	t->tagged = pg_col_int64(r, row, 2);
+	t->created = pg_col_int64(r, row, 3);
+	tt->len++;
+	return 0;
+}
+
+static int pg_tag_times(struct stor_meta *m, const char *repo,
+			struct stor_tag_time **out, size_t *count,
+			struct err *e)
+{
+	static const struct pg_stmt q = {
+		"list tag times",
+		"SELECT t.tag, t.digest, t.updated, m.created FROM tags t"
+		" JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest"
+		" WHERE t.repo = $1 ORDER BY t.updated, t.tag",
+	};
+	struct pg_tag_times tt = {NULL, 0, 0};
+
+	if (pg_do(pg_of(m), &q, pg_tag_time_row, &tt, e, "s", repo) < 0) {
+		stor_tag_times_free(tt.v, tt.len);
+		return -1;
+	}
+	*out = tt.v;
+	*count = tt.len;
+	return 0;
+}
+
 const struct stor_meta_ops pg_meta_ops = {
 	.free = pg_free,
 	.blob_linked = pg_blob_linked,
@@ -759,6 +805,7 @@ const struct stor_meta_ops pg_meta_ops = {
 	.mf_delete = pg_mf_delete,
 	.tag_delete = pg_tag_delete,
 	.tags_list = pg_tags_list,
+	.tag_times = pg_tag_times,
 	.catalog = pg_catalog,
 	.referrers = pg_referrers,
 	.mf_repos = pg_mf_repos,

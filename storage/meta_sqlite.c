@@ -733,6 +733,52 @@ static int sq_meta_stats(struct stor_meta *m, bool with_blobs,
 	return 0;
 }
 
+/* stor_tag_times(): one statement, the rows grown as they come. */
+struct sq_tag_times {
+	struct stor_tag_time *v;
+	size_t len, alloc;
+};
+
+static int sq_tag_time_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	struct sq_tag_times *tt = arg;
+	struct stor_tag_time *t;
+
+	if (tt->len == tt->alloc) {
+		tt->alloc = tt->alloc ? 2 * tt->alloc : 16;
+		tt->v = xrealloc(tt->v, tt->alloc * sizeof(*tt->v));
+	}
+	t = &tt->v[tt->len];
+	if (sq_col_digest(s, 1, &t->digest, e) < 0)
+		return -1;
+	t->tag = sq_col_strdup(s, 0);
+	t->tagged = sqlite3_column_int64(s, 2);
+	t->created = sqlite3_column_int64(s, 3);
+	tt->len++;
+	return 0;
+}
+
+static int sq_tag_times(struct stor_meta *m, const char *repo,
+			struct stor_tag_time **out, size_t *count,
+			struct err *e)
+{
+	static const struct sq_stmt q = {
+		"list tag times",
+		"SELECT t.tag, t.digest, t.updated, m.created FROM tags t"
+		" JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest"
+		" WHERE t.repo = ?1 ORDER BY t.updated, t.tag",
+	};
+	struct sq_tag_times tt = {NULL, 0, 0};
+
+	if (sq_do(sq_of(m), &q, sq_tag_time_row, &tt, e, "s", repo) < 0) {
+		stor_tag_times_free(tt.v, tt.len);
+		return -1;
+	}
+	*out = tt.v;
+	*count = tt.len;
+	return 0;
+}
+
 const struct stor_meta_ops sq_meta_ops = {
 	.free = sq_free,
 	.blob_linked = sq_blob_linked,
@@ -752,6 +798,7 @@ const struct stor_meta_ops sq_meta_ops = {
 	.mf_delete = sq_mf_delete,
 	.tag_delete = sq_tag_delete,
 	.tags_list = sq_tags_list,
+	.tag_times = sq_tag_times,
 	.catalog = sq_catalog,
 	.referrers = sq_referrers,
 	.mf_repos = sq_mf_repos,

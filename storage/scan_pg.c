@@ -660,6 +660,52 @@ int pg_scan_release(struct pg *pg, struct err *e)
 	return pg_do(pg, &q, NULL, NULL, e, "ss", pid, start) < 0 ? -1 : 0;
 }
 
+/* stor_scan_failures(): one statement, newest first. */
+struct pg_failures {
+	struct stor_scan_failure *v;
+	size_t len, max;
+};
+
+static int pg_failure_row(void *arg, PGresult *r, int row, struct err *e)
+{
+	struct pg_failures *f = arg;
+	struct stor_scan_failure *x;
+
+	if (f->len == f->max)
+		return 1;
+	x = &f->v[f->len];
+	if (pg_col_digest(r, row, 0, &x->digest, e) < 0)
+		return -1;
+	x->repo = pg_col_strdup(r, row, 1);
+	x->error = pg_col_strdup(r, row, 2);
+	x->when = pg_col_int64(r, row, 3);
+	x->attempts = (int)pg_col_int64(r, row, 4);
+	f->len++;
+	return 0;
+}
+
+static int pg_scan_failures(struct stor_meta *m, size_t max,
+			    struct stor_scan_failure **out, size_t *count,
+			    struct err *e)
+{
+	static const struct pg_stmt q = {
+		"list failed scans",
+		"SELECT digest, repo, error, updated, attempts FROM scan_jobs"
+		" WHERE state = 'failed' ORDER BY updated DESC, digest"
+		" LIMIT $1",
+	};
+	struct pg_failures f = {xcalloc(max ? max : 1, sizeof(*f.v)), 0, max};
+
+	if (pg_do(pg_of(m), &q, pg_failure_row, &f, e, "i", (int64_t)max) <
+	    0) {
+		stor_scan_failures_free(f.v, f.len);
+		return -1;
+	}
+	*out = f.v;
+	*count = f.len;
+	return 0;
+}
+
 const struct stor_scanq_ops pg_scanq_ops = {
 	.scan_enqueue = pg_scan_enqueue,
 	.scan_claim = pg_scan_claim,
@@ -673,6 +719,7 @@ const struct stor_scanq_ops pg_scanq_ops = {
 	.scan_forget = pg_scan_forget,
 	.scan_rearm = pg_scan_rearm,
 	.scan_stats = pg_scan_stats,
+	.scan_failures = pg_scan_failures,
 	.scan_claim_rematch = pg_scan_claim_rematch,
 	.scan_finish_many = pg_scan_finish_many,
 	.on_final = pg_on_final,

@@ -512,6 +512,52 @@ static int sq_scan_stats(struct stor_meta *m, struct stor_scan_stats *out,
 	return sq_do(sq_of(m), &q, sq_stats_row, out, e, "") < 0 ? -1 : 0;
 }
 
+/* stor_scan_failures(): one statement, newest first. */
+struct sq_failures {
+	struct stor_scan_failure *v;
+	size_t len, max;
+};
+
+static int sq_failure_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	struct sq_failures *f = arg;
+	struct stor_scan_failure *x;
+
+	if (f->len == f->max)
+		return 1;
+	x = &f->v[f->len];
+	if (sq_col_digest(s, 0, &x->digest, e) < 0)
+		return -1;
+	x->repo = sq_col_strdup(s, 1);
+	x->error = sq_col_strdup(s, 2);
+	x->when = sqlite3_column_int64(s, 3);
+	x->attempts = sqlite3_column_int(s, 4);
+	f->len++;
+	return 0;
+}
+
+static int sq_scan_failures(struct stor_meta *m, size_t max,
+			    struct stor_scan_failure **out, size_t *count,
+			    struct err *e)
+{
+	static const struct sq_stmt q = {
+		"list failed scans",
+		"SELECT digest, repo, error, updated, attempts FROM scan_jobs"
+		" WHERE state = 'failed' ORDER BY updated DESC, digest"
+		" LIMIT ?1",
+	};
+	struct sq_failures f = {xcalloc(max ? max : 1, sizeof(*f.v)), 0, max};
+
+	if (sq_do(sq_of(m), &q, sq_failure_row, &f, e, "i", (int64_t)max) <
+	    0) {
+		stor_scan_failures_free(f.v, f.len);
+		return -1;
+	}
+	*out = f.v;
+	*count = f.len;
+	return 0;
+}
+
 struct sq_claim_many {
 	struct stor_scan_job *jobs;
 	size_t max, got;
@@ -627,6 +673,7 @@ const struct stor_scanq_ops sq_scanq_ops = {
 	.scan_forget = sq_scan_forget,
 	.scan_rearm = sq_scan_rearm,
 	.scan_stats = sq_scan_stats,
+	.scan_failures = sq_scan_failures,
 	.scan_claim_rematch = sq_scan_claim_rematch,
 	.scan_finish_many = sq_scan_finish_many,
 };
