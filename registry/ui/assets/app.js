@@ -387,14 +387,19 @@ async function pageStatus() {
 			[h('span', {title: f.time || ''}, ago(f.time)), f.repository, h('code', {title: f.digest}, short(f.digest)),
 				String(f.attempts), f.error || '']), 'Recent scan failures') :
 		h('p', {id: 'failures-none'}, 'No scan has failed.'));
-	const feeds = db.update && Array.isArray(db.update.feeds) ? db.update.feeds : (Array.isArray(db.update) ? db.update : null);
-	if (feeds) {
-		const cols = [...new Set(feeds.flatMap(f => Object.keys(f)))];
-		kids.push(h('h2', {}, 'Feeds'), table('feeds', cols, feeds.map(f => cols.map(c =>
-			f[c] === null || f[c] === undefined ? '' : typeof f[c] === 'object' ? JSON.stringify(f[c]) : String(f[c]))), 'Feeds'));
-	} else if (db.update && typeof db.update === 'object') {
-		kids.push(h('h2', {}, 'Feeds'), table('feeds', ['What', 'Value'], Object.entries(db.update).map(([k, v]) =>
-			[k, v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)]), 'Feeds'));
+	// The feeds: one row a source (its age in hours), and the schedule.
+	const u = db.update && typeof db.update === 'object' ? db.update : null;
+	if (u) {
+		const srcs = Array.isArray(u.sources) ? u.sources : [];
+		const cols = [...new Set(srcs.flatMap(f => Object.keys(f)))];
+		const cell = (k, v) => v === null || v === undefined ? '' : k === 'age_s' ? Math.round(v / 3600) + ' h' :
+			typeof v === 'object' ? JSON.stringify(v) : String(v);
+		kids.push(h('h2', {}, 'Feeds'), h('p', {id: 'feeds-schedule'},
+			u.interval_s ? 'Updated every ' + Math.round(u.interval_s / 3600) + ' h' : 'No scheduled update',
+			' · last run ', u.last_run ? ago(u.last_run) : 'never',
+			u.last_error ? h('span', {class: 'err'}, ' · last error: ' + u.last_error) : ''),
+		srcs.length ? table('feeds', cols.map(c => c === 'age_s' ? 'age' : c), srcs.map(f => cols.map(c => cell(c, f[c]))), 'Feeds') :
+			h('p', {id: 'feeds-none'}, 'No feed configured.'));
 	}
 	kids.push(h('h2', {}, 'Upstreams'));
 	if (!st.upstreams.length) kids.push(h('p', {id: 'upstreams-none'}, 'No upstream configured.'));
