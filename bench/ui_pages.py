@@ -33,6 +33,8 @@ def timed(frag, css, n):
 
 print("page repository (50 of the tags drawn): %.0f ms" %
       timed("#/repo?name=bench%2Fmany", "#tags tbody tr", 50))
+print("page repository with the chart of every tag: %.0f ms" %
+      timed("#/repo?name=bench%2Fmany", "#chart svg.chart", 1))
 print("page image (findings table, first 200 rows): %.0f ms" %
       timed("#/image?name=bench%2Fmany&ref=latest", "#findings tbody tr", 200))
 print("page repositories: %.0f ms" % timed("#/", "#repos tbody tr", 1))

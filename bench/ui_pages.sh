@@ -110,6 +110,9 @@ median_ms() {
 echo "GET /v2/_customs/tags?repo=bench/many&n=50: $(median_ms '/v2/_customs/tags?repo=bench/many&n=50') ms"
 echo "GET /v2/_customs/repositories ($NTAGS tags): $(median_ms /v2/_customs/repositories) ms"
 echo "GET /v2/_customs/image ($got findings): $(median_ms '/v2/_customs/image?repo=bench/many&ref=latest') ms"
+echo "GET /v2/_customs/chart ($NTAGS tags, push order): $(median_ms '/v2/_customs/chart?repo=bench/many') ms"
+echo "GET /v2/_customs/status: $(median_ms /v2/_customs/status) ms"
+echo "image JSON: $(curl -sSf -o /dev/null -w '%{size_download}' "$URL/v2/_customs/image?repo=bench/many&ref=latest") bytes"
 echo "GET /v2/_customs/diff ($got findings each): $(median_ms '/v2/_customs/diff?repo=bench/many&from=t0001&to=latest') ms"
 PY=/usr/bin/python3
 if [ -x /usr/bin/chromium ] && "$PY" -c 'import selenium' 2>/dev/null; then

@@ -157,6 +157,8 @@ enum reg_status api_ui_tags(struct reg_call *c);
 enum reg_status api_ui_image(struct reg_call *c);
 enum reg_status api_ui_diff(struct reg_call *c);
 enum reg_status api_ui_report(struct reg_call *c);
+enum reg_status api_ui_chart(struct reg_call *c);
+enum reg_status api_ui_status(struct reg_call *c);
 
 /* --- Manifest parsing (api_mparse.c) ------------------------------------ */
 

@@ -7,6 +7,9 @@
  *   GET /v2/_customs/diff?repo=R&from=REF&to=REF  findings added, fixed
  *   GET /v2/_customs/report?repo=R&ref=REF[&format=cyclonedx]
  *                                              the report, as a download
+ *   GET /v2/_customs/chart?repo=R[&start=K&n=N&counts=0]
+ *                                              per-tag counts, push order
+ *   GET /v2/_customs/status                     failed scans, upstreams
  *
  * The routes are literal, so the auth phase asks only for a signed-in
  * caller; each handler then asks, per repository, the catalog's question
@@ -14,8 +17,9 @@
  * of lists and answers 404 NAME_UNKNOWN exactly as one that does not
  * exist, so that neither its name nor its tags nor its findings show.
  *
- * Storage keeps no push time a reader can get at, so the times here are
- * those of the scan results ("scanned": when the report was made).
+ * Times: "pushed" is when the tag was last set (pushed, or cached from an
+ * upstream), "created" when its manifest came into the repository
+ * (stor_tag_times()), "scanned" when the report was made.
  */
 #include "registry/api_int.h"
 
@@ -29,6 +33,7 @@
 #include "common/xmalloc.h"
 #include "registry/authz_int.h"
 #include "registry/policy_int.h"
+#include "registry/proxy/proxy.h"
 #include "registry/reply_int.h"
 #include "registry/scan/scan.h"
 #include "scanner/scanner.h"
@@ -37,6 +42,11 @@
 /* Tags per page by default, and at most. */
 #define UI_TAGS_N     50
 #define UI_TAGS_N_MAX 1000
+/* Tags per chart page, at most. */
+#define UI_CHART_MAX 1000
+/* Failed scans the status page reads, and shows at most. */
+#define UI_FAILURES_READ 200
+#define UI_FAILURES_SHOW 20
 /* Largest config blob read for its history. */
 #define UI_CONFIG_MAX (4 << 20)
 
@@ -355,9 +365,10 @@ static void ui_manifest_shape(struct stor *st, const char *repo,
 	json_decref(j);
 }
 
-/* One tag's row; NULL if the tag went away meanwhile. */
+/* One tag's row (tt: its times, or NULL); NULL if the tag went away
+ * meanwhile. */
 static json_t *ui_tag_row(struct stor *st, const char *repo, const char *tag,
-			  int64_t *updated)
+			  const struct stor_tag_time *tt, int64_t *updated)
 {
 	char ds[DIGEST_STR_MAX];
 	struct stor_manifest *m = NULL;
@@ -369,6 +380,8 @@ static json_t *ui_tag_row(struct stor *st, const char *repo, const char *tag,
 	row = json_pack("{s:s, s:s}", "tag", tag, "digest",
 			digest_str(&m->digest, ds));
 	ui_manifest_shape(st, repo, m, row);
+	json_object_set_new(row, "pushed", ui_time(tt ? tt->tagged : 0));
+	json_object_set_new(row, "created", ui_time(tt ? tt->created : 0));
 	json_object_set_new(row, "scan",
 			    ui_scan_summary(st, repo, &m->digest, updated));
 	stor_manifest_free(m);
@@ -418,50 +431,26 @@ static json_t *ui_upstream(const struct cfg *cfg, const char *name)
 	return u;
 }
 
-/* When dg's scan result last changed (0: none); no report is read. */
-static int64_t ui_scan_updated(struct stor *st, const struct digest *dg)
-{
-	struct err e = ERR_INIT;
-	struct stor_scan sc;
-	int64_t t;
-
-	if (stor_scan_get(st, dg, false, &sc, &e) < 0)
-		return 0;
-	t = sc.has_result ? sc.updated : 0;
-	stor_scan_release(&sc);
-	return t;
-}
-
-/* A repository's summary: tags, last scan result, the worst severity of
- * its newest image (the one whose result is newest).  Only that image's
- * report is read. */
+/* A repository's summary: tags, last push, the scan of its newest image
+ * (the tag set last): one listing of tag times and one tag row, however
+ * many tags it has. */
 static json_t *ui_repo_summary(struct reg_call *c, const char *name)
 {
 	struct stor *st = c->ctx->st;
-	struct stor_manifest *m;
+	struct stor_tag_time *tt = NULL;
 	struct err e = ERR_INIT;
-	char **tags = NULL;
-	size_t count = 0, best = 0;
-	bool more = false;
-	int64_t newest = -1, upd;
+	size_t count = 0;
+	int64_t upd;
 	json_t *o, *row = NULL, *up;
 
-	if (stor_tags_list(st, name, NULL, -1, &tags, &count, &more, &e) < 0)
+	if (stor_tag_times(st, name, &tt, &count, &e) < 0)
 		count = 0;
 	o = json_pack("{s:s, s:I}", "name", name, "tags", (json_int_t)count);
-	for (size_t i = 0; i < count; i++) {
-		m = NULL;
-		if (stor_manifest_get(st, name, tags[i], NULL, &m, &e) < 0)
-			continue;
-		upd = ui_scan_updated(st, &m->digest);
-		if (upd > newest) {
-			newest = upd;
-			best = i;
-		}
-		stor_manifest_free(m);
-	}
-	if (newest >= 0)
-		row = ui_tag_row(st, name, tags[best], &upd);
+	json_object_set_new(o, "last_push",
+			    ui_time(count ? tt[count - 1].tagged : 0));
+	if (count)
+		row = ui_tag_row(st, name, tt[count - 1].tag, &tt[count - 1],
+				 &upd);
 	if (row) {
 		json_t *scan = json_object_get(row, "scan");
 
@@ -476,7 +465,7 @@ static json_t *ui_repo_summary(struct reg_call *c, const char *name)
 		json_object_set_new(o, "worst", json_null());
 	up = ui_upstream(c->ctx->cfg, name);
 	json_object_set_new(o, "upstream", up ? up : json_null());
-	stor_strv_free(tags, count);
+	stor_tag_times_free(tt, count);
 	return o;
 }
 
@@ -513,12 +502,13 @@ enum reg_status api_ui_tags(struct reg_call *c)
 	const char *last = http_req_query_param(c->req, "last");
 	const char *ns = http_req_query_param(c->req, "n");
 	struct err e = ERR_INIT;
+	struct stor_tag_time *tt = NULL;
 	char **tags = NULL;
 	size_t count = 0, total = 0;
 	bool more = false;
 	long n = UI_TAGS_N;
 	int64_t upd;
-	json_t *list, *all;
+	json_t *list, *all, *byname, *up;
 
 	if (!ui_repo_arg(c, name))
 		return REG_DONE;
@@ -531,8 +521,7 @@ enum reg_status api_ui_tags(struct reg_call *c)
 		n = UI_TAGS_N_MAX;
 	if (last && !*last)
 		last = NULL;
-	/* The total for the pager: a count of names, no manifest read. */
-	if (stor_tags_list(c->ctx->st, name, NULL, -1, &tags, &total, &more,
+	if (stor_tags_list(c->ctx->st, name, last, n, &tags, &count, &more,
 			   &e) < 0) {
 		if (e.code == ERR_NAME_UNKNOWN)
 			ui_reply_no_repo(c, name);
@@ -540,24 +529,33 @@ enum reg_status api_ui_tags(struct reg_call *c)
 			reg_reply_error(c->req, &e);
 		return REG_DONE;
 	}
-	stor_strv_free(tags, total);
-	tags = NULL;
-	if (stor_tags_list(c->ctx->st, name, last, n, &tags, &count, &more,
-			   &e) < 0) {
+	/* The total for the pager and each row's times: one listing. */
+	if (stor_tag_times(c->ctx->st, name, &tt, &total, &e) < 0) {
+		stor_strv_free(tags, count);
 		reg_reply_error(c->req, &e);
 		return REG_DONE;
 	}
+	up = ui_upstream(c->ctx->cfg, name);
+	byname = json_object();
+	for (size_t i = 0; i < total; i++)
+		json_object_set_new(byname, tt[i].tag, json_integer((json_int_t)i));
 	list = json_array();
 	for (size_t i = 0; i < count; i++) {
-		json_t *row = ui_tag_row(c->ctx->st, name, tags[i], &upd);
+		json_t *k = json_object_get(byname, tags[i]);
+		json_t *row = ui_tag_row(c->ctx->st, name, tags[i],
+					 k ? &tt[json_integer_value(k)] : NULL,
+					 &upd);
 
 		if (row)
 			json_array_append_new(list, row);
 	}
-	all = json_pack("{s:s, s:I, s:o, s:o}", "repository", name, "total",
-			(json_int_t)total, "tags", list, "next",
+	all = json_pack("{s:s, s:I, s:o, s:o, s:o}", "repository", name,
+			"total", (json_int_t)total, "tags", list, "next",
 			more && count ? json_string(tags[count - 1])
-				      : json_null());
+				      : json_null(),
+			"upstream", up ? up : json_null());
+	json_decref(byname);
+	stor_tag_times_free(tt, total);
 	stor_strv_free(tags, count);
 	reg_reply_json(c->req, 200, all);
 	return REG_DONE;
@@ -611,24 +609,10 @@ out:
 	return out;
 }
 
-/* Where an advisory id is published. */
-static json_t *ui_advisory_url(const char *id)
-{
-	char *u;
-	json_t *j;
-
-	if (!strncmp(id, "CVE-", 4))
-		u = xasprintf("https://nvd.nist.gov/vuln/detail/%s", id);
-	else if (!strncmp(id, "GHSA-", 5))
-		u = xasprintf("https://github.com/advisories/%s", id);
-	else
-		u = xasprintf("https://osv.dev/vulnerability/%s", id);
-	j = json_string(u);
-	free(u);
-	return j;
-}
-
-/* The report's findings, flat, each with its advisory url. */
+/* The report's findings, flat.  Kept small: an image of 5,000 findings
+ * is a megabyte or two on the wire, so neither the advisory's URL (the
+ * UI derives it from the id) nor the package's layer (in "packages") is
+ * repeated in each. */
 static json_t *ui_findings(const json_t *rep, const char *platform)
 {
 	json_t *out = json_array(), *v;
@@ -636,7 +620,6 @@ static json_t *ui_findings(const json_t *rep, const char *platform)
 
 	json_array_foreach(json_object_get(rep, "vulnerabilities"), i, v) {
 		const json_t *p = json_object_get(v, "package");
-		const char *id = json_string_value(json_object_get(v, "id"));
 		json_t *f = json_pack(
 			"{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
 			"id", json_object_get(v, "id"), "aliases",
@@ -652,9 +635,6 @@ static json_t *ui_findings(const json_t *rep, const char *platform)
 
 		if (!f)
 			continue;
-		json_object_set_new(f, "url", ui_advisory_url(id ? id : ""));
-		json_object_set_new(f, "layer",
-				    json_deep_copy(json_object_get(p, "layer")));
 		if (platform)
 			json_object_set_new(f, "platform",
 					    json_string(platform));
@@ -1048,5 +1028,211 @@ enum reg_status api_ui_report(struct reg_call *c)
 	free(disp);
 	json_decref(rep);
 	stor_manifest_free(m);
+	return REG_DONE;
+}
+
+/* --- GET /v2/_customs/chart --------------------------------------------------- */
+
+/* Every tag's counts in push order, for the repository's chart: a page of
+ * up to UI_CHART_MAX from ?start= (default 0).  No manifest is read, and
+ * each digest's scan once however many tags point at it; with counts=0
+ * not even that (the tag names and times, for a list to pick from). */
+enum reg_status api_ui_chart(struct reg_call *c)
+{
+	const char *ns = http_req_query_param(c->req, "n");
+	const char *ss = http_req_query_param(c->req, "start");
+	const char *cs = http_req_query_param(c->req, "counts");
+	bool want = !cs || strcmp(cs, "0");
+	char name[REG_NAME_MAX + 1], ds[DIGEST_STR_MAX], **none = NULL;
+	struct stor_tag_time *tt = NULL;
+	struct err e = ERR_INIT;
+	size_t count = 0, start = 0, end, k;
+	long n = UI_CHART_MAX;
+	bool more = false;
+	json_t *seen, *list, *row;
+	int64_t upd;
+
+	if (!ui_repo_arg(c, name))
+		return REG_DONE;
+	if (ss && *ss) {
+		char *endp;
+		long long v = strtoll(ss, &endp, 10);
+
+		if (*endp || v < 0 || ss[0] == '-' || ss[0] == '+') {
+			reg_reply_errorf(c->req, ERR_INVALID,
+					 "start is a count of tags");
+			return REG_DONE;
+		}
+		start = (size_t)v;
+	}
+	if (ns && reg_parse_page_n(ns, UI_CHART_MAX, &n, &e) < 0) {
+		reg_reply_error(c->req, &e);
+		return REG_DONE;
+	}
+	if (n < 0 || n > UI_CHART_MAX)
+		n = UI_CHART_MAX;
+	/* A listing of none tells an unknown repository. */
+	if (stor_tags_list(c->ctx->st, name, NULL, 0, &none, &k, &more, &e) <
+		    0 ||
+	    stor_tag_times(c->ctx->st, name, &tt, &count, &e) < 0) {
+		if (e.code == ERR_NAME_UNKNOWN)
+			ui_reply_no_repo(c, name);
+		else
+			reg_reply_error(c->req, &e);
+		stor_strv_free(none, k);
+		return REG_DONE;
+	}
+	stor_strv_free(none, k);
+	seen = json_object();
+	list = json_array();
+	end = start < count && count - start > (size_t)n ? start + (size_t)n
+							 : count;
+	for (size_t i = start; i < end; i++) {
+		json_t *sum = json_object_get(seen, digest_str(&tt[i].digest, ds));
+
+		if (!sum && !want) {
+			sum = json_object();
+			json_object_set_new(seen, ds, sum);
+		} else if (!sum) {
+			sum = ui_scan_summary(c->ctx->st, name, &tt[i].digest,
+					      &upd);
+			json_object_set_new(seen, ds, sum);
+		}
+		row = json_pack("{s:s, s:s, s:o}", "tag", tt[i].tag, "digest", ds,
+				"pushed", ui_time(tt[i].tagged));
+		/* status, counts and worst, as the tags' "scan" has them. */
+		for (k = 0; want && k < 3; k++) {
+			static const char *const keys[] = {"status", "counts",
+							   "worst"};
+			json_t *v = json_object_get(sum, keys[k]);
+
+			json_object_set(row, keys[k], v ? v : json_null());
+		}
+		json_array_append_new(list, row);
+	}
+	reg_reply_json(c->req, 200,
+		       json_pack("{s:s, s:I, s:I, s:o, s:o}", "repository",
+				 name, "total", (json_int_t)count, "start",
+				 (json_int_t)start, "tags", list, "next",
+				 end < count ? json_integer((json_int_t)end)
+					     : json_null()));
+	json_decref(seen);
+	stor_tag_times_free(tt, count);
+	return REG_DONE;
+}
+
+/* --- GET /v2/_customs/status -------------------------------------------------- */
+
+/* The most recent failed scans of repositories the caller may pull. */
+static json_t *ui_failures(struct reg_call *c, struct err *e)
+{
+	struct stor_scan_failure *f = NULL;
+	char ds[DIGEST_STR_MAX];
+	size_t n = 0;
+	json_t *out;
+
+	if (stor_scan_failures(c->ctx->st, UI_FAILURES_READ, &f, &n, e) < 0)
+		return NULL;
+	out = json_array();
+	for (size_t i = 0; i < n && json_array_size(out) < UI_FAILURES_SHOW;
+	     i++) {
+		/* Not an image: nothing to scan, not a failure to show. */
+		if (!f[i].repo || !ui_may_pull(c, f[i].repo) ||
+		    (f[i].error && !strcmp(f[i].error, REG_SCAN_NOT_IMAGE)))
+			continue;
+		json_array_append_new(
+			out, json_pack("{s:s, s:s, s:s?, s:o, s:i}",
+				       "repository", f[i].repo, "digest",
+				       digest_str(&f[i].digest, ds), "error",
+				       f[i].error, "time", ui_time(f[i].when),
+				       "attempts", f[i].attempts));
+	}
+	stor_scan_failures_free(f, n);
+	return out;
+}
+
+/* One --mirror or --upstream value as {prefix, url}. */
+static json_t *ui_upstream_entry(const char *s, bool mirror)
+{
+	const char *url = NULL, *eq = strchr(s, '=');
+	json_t *o = NULL, *prefix = json_null(), *out;
+
+	if (s[0] == '{') {
+		o = json_loads(s, 0, NULL);
+		url = json_string_value(json_object_get(o, "url"));
+		if (json_is_string(json_object_get(o, "prefix")))
+			prefix = json_copy(json_object_get(o, "prefix"));
+	} else if (mirror) {
+		url = s;
+	} else if (eq) {
+		prefix = json_stringn(s, (size_t)(eq - s));
+		url = eq + 1;
+	}
+	/* The URL holds no credentials (they go in the config's username
+	 * and password) and no path: the configuration checks so. */
+	out = json_pack("{s:o, s:s?}", "prefix", prefix, "url", url);
+	json_decref(o);
+	return out;
+}
+
+/* What the pull-through cache did since start, in words a page can show:
+ * one health line and the counts behind it (all upstreams together). */
+static json_t *ui_proxy_health(struct reg_proxy *p)
+{
+	static const char *const kinds[] = {"manifests", "blobs"};
+	static const char *const results[] = {"hit", "stale", "miss"};
+	struct reg_proxy_stats s;
+	json_t *o, *errs = json_object(), *k;
+	uint64_t failed = 0;
+	const char *health;
+
+	reg_proxy_stats(p, &s);
+	for (size_t i = 0; i < REG_PROXY_NERRORS; i++) {
+		failed += s.upstream_errors[i];
+		if (s.upstream_errors[i])
+			json_object_set_new(
+				errs, reg_proxy_error_name(i),
+				json_integer((json_int_t)s.upstream_errors[i]));
+	}
+	health = !s.upstream_transfers ? "idle"
+		 : !failed		? "ok"
+		 : failed * 2 > s.upstream_transfers ? "failing"
+						     : "errors";
+	o = json_pack("{s:s, s:I, s:I, s:I, s:o}", "health", health,
+		      "transfers", (json_int_t)s.upstream_transfers, "failed",
+		      (json_int_t)failed, "bytes",
+		      (json_int_t)s.upstream_bytes, "errors", errs);
+	for (size_t i = 0; i < REG_PROXY_NKINDS; i++) {
+		k = json_object();
+		for (size_t r = 0; r < REG_PROXY_NRESULTS; r++)
+			json_object_set_new(
+				k, results[r],
+				json_integer((json_int_t)s.requests[i][r]));
+		json_object_set_new(o, kinds[i], k);
+	}
+	return o;
+}
+
+enum reg_status api_ui_status(struct reg_call *c)
+{
+	const struct cfg *cfg = c->ctx->cfg;
+	struct err e = ERR_INIT;
+	json_t *fails = ui_failures(c, &e), *ups;
+
+	if (!fails) {
+		reg_reply_error(c->req, &e);
+		return REG_DONE;
+	}
+	ups = json_array();
+	if (cfg->mirror)
+		json_array_append_new(ups, ui_upstream_entry(cfg->mirror, true));
+	for (size_t i = 0; i < cfg->upstream.n; i++)
+		json_array_append_new(ups,
+				      ui_upstream_entry(cfg->upstream.v[i], false));
+	reg_reply_json(c->req, 200,
+		       json_pack("{s:o, s:o, s:o}", "failures", fails,
+				 "upstreams", ups, "proxy",
+				 c->ctx->proxy ? ui_proxy_health(c->ctx->proxy)
+					       : json_null()));
 	return REG_DONE;
 }

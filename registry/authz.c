@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "registry/reply_int.h"
+#include "registry/ui/ui.h"
 #include "registry/work_int.h"
 #include "common/banned.h"
 
@@ -98,6 +99,9 @@ static const struct {
 	{reg_authz_token, REG_AUTHZ_OPEN, NULL, 0},
 	{reg_metrics_healthz, REG_AUTHZ_OPEN, NULL, 0},
 	{reg_metrics_readyz, REG_AUTHZ_OPEN, NULL, 0},
+	/* The web UI's static pages hold no data: open, so that its sign-in
+	 * form can load (its API calls are checked as any). */
+	{ui_serve, REG_AUTHZ_OPEN, NULL, 0},
 	{reg_metrics_get, REG_AUTHZ_SCOPE, REG_METRICS_RESOURCE, AUTH_ADMIN},
 	{api_base, REG_AUTHZ_SIGNED_IN, NULL, 0},
 	{api_catalog, REG_AUTHZ_SCOPE, AUTH_REGISTRY_CATALOG, AUTH_PULL},

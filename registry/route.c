@@ -57,6 +57,8 @@ static const struct reg_route reg_routes[] = {
 	{"/v2/_customs/image", HTTP_M_GET, ROUTE_ARG_NONE, api_ui_image},
 	{"/v2/_customs/diff", HTTP_M_GET, ROUTE_ARG_NONE, api_ui_diff},
 	{"/v2/_customs/report", HTTP_M_GET, ROUTE_ARG_NONE, api_ui_report},
+	{"/v2/_customs/chart", HTTP_M_GET, ROUTE_ARG_NONE, api_ui_chart},
+	{"/v2/_customs/status", HTTP_M_GET, ROUTE_ARG_NONE, api_ui_status},
 	/* The web UI's pages (ui/ui.h). */
 	{"/ui", HTTP_M_GET, ROUTE_ARG_NONE, ui_serve},
 	{"/ui/", HTTP_M_GET, ROUTE_ARG_NONE, ui_serve},

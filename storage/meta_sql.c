@@ -748,6 +748,52 @@ static int sql_meta_stats(struct stor_meta *m, bool with_blobs,
 	return 0;
 }
 
+/* stor_tag_times(): one statement, the rows grown as they come. */
+struct sql_tag_times {
+	struct stor_tag_time *v;
+	size_t len, alloc;
+};
+
+static int sql_tag_time_row(void *arg, const struct sql_row *r, struct err *e)
+{
+	struct sql_tag_times *tt = arg;
+	struct stor_tag_time *t;
+
+	if (tt->len == tt->alloc) {
+		tt->alloc = tt->alloc ? 2 * tt->alloc : 16;
+		tt->v = xrealloc(tt->v, tt->alloc * sizeof(*tt->v));
+	}
+	t = &tt->v[tt->len];
+	if (sql_col_digest(r, 1, &t->digest, e) < 0)
+		return -1;
+	t->tag = sql_col_strdup(r, 0);
+	t->tagged = sql_col_int64(r, 2);
+	t->created = sql_col_int64(r, 3);
+	tt->len++;
+	return 0;
+}
+
+static int sql_tag_times(struct stor_meta *m, const char *repo,
+			 struct stor_tag_time **out, size_t *count,
+			 struct err *e)
+{
+	static const struct sql_stmt q = {
+		"list tag times",
+		"SELECT t.tag, t.digest, t.updated, m.created FROM tags t"
+		" JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest"
+		" WHERE t.repo = ?1 ORDER BY t.updated, t.tag",
+	};
+	struct sql_tag_times tt = {NULL, 0, 0};
+
+	if (sql_do(m, &q, sql_tag_time_row, &tt, e, "s", repo) < 0) {
+		stor_tag_times_free(tt.v, tt.len);
+		return -1;
+	}
+	*out = tt.v;
+	*count = tt.len;
+	return 0;
+}
+
 const struct stor_meta_ops sql_meta_ops = {
 	.free = sql_free,
 	.blob_linked = sql_blob_linked,
@@ -767,6 +813,7 @@ const struct stor_meta_ops sql_meta_ops = {
 	.mf_delete = sql_mf_delete,
 	.tag_delete = sql_tag_delete,
 	.tags_list = sql_tags_list,
+	.tag_times = sql_tag_times,
 	.catalog = sql_catalog,
 	.referrers = sql_referrers,
 	.mf_repos = sql_mf_repos,

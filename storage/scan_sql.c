@@ -697,6 +697,51 @@ static int sql_scan_finish_many(struct stor_meta *m,
 	return sql_txn(m, sql_finish_many_fn, &a, e);
 }
 
+/* stor_scan_failures(): one statement, newest first. */
+struct sql_failures {
+	struct stor_scan_failure *v;
+	size_t len, max;
+};
+
+static int sql_failure_row(void *arg, const struct sql_row *r, struct err *e)
+{
+	struct sql_failures *f = arg;
+	struct stor_scan_failure *x;
+
+	if (f->len == f->max)
+		return 1;
+	x = &f->v[f->len];
+	if (sql_col_digest(r, 0, &x->digest, e) < 0)
+		return -1;
+	x->repo = sql_col_strdup(r, 1);
+	x->error = sql_col_strdup(r, 2);
+	x->when = sql_col_int64(r, 3);
+	x->attempts = (int)sql_col_int64(r, 4);
+	f->len++;
+	return 0;
+}
+
+static int sql_scan_failures(struct stor_meta *m, size_t max,
+			     struct stor_scan_failure **out, size_t *count,
+			     struct err *e)
+{
+	static const struct sql_stmt q = {
+		"list failed scans",
+		"SELECT digest, repo, error, updated, attempts FROM scan_jobs"
+		" WHERE state = 'failed' ORDER BY updated DESC, digest"
+		" LIMIT ?1",
+	};
+	struct sql_failures f = {xcalloc(max ? max : 1, sizeof(*f.v)), 0, max};
+
+	if (sql_do(m, &q, sql_failure_row, &f, e, "i", (int64_t)max) < 0) {
+		stor_scan_failures_free(f.v, f.len);
+		return -1;
+	}
+	*out = f.v;
+	*count = f.len;
+	return 0;
+}
+
 const struct stor_scanq_ops sql_scanq_ops = {
 	.scan_enqueue = sql_scan_enqueue,
 	.scan_claim = sql_scan_claim,
@@ -710,6 +755,7 @@ const struct stor_scanq_ops sql_scanq_ops = {
 	.scan_forget = sql_scan_forget,
 	.scan_rearm = sql_scan_rearm,
 	.scan_stats = sql_scan_stats,
+	.scan_failures = sql_scan_failures,
 	.scan_claim_rematch = sql_scan_claim_rematch,
 	.scan_finish_many = sql_scan_finish_many,
 	.on_final = sql_on_final,

@@ -179,6 +179,24 @@ int stor_scan_stats(struct stor *st, struct stor_scan_stats *out, struct err *e)
 	return meta(st)->scanq->scan_stats(meta(st), out, e);
 }
 
+int stor_scan_failures(struct stor *st, size_t max,
+		       struct stor_scan_failure **out, size_t *count,
+		       struct err *e)
+{
+	*out = NULL;
+	*count = 0;
+	return meta(st)->scanq->scan_failures(meta(st), max, out, count, e);
+}
+
+void stor_scan_failures_free(struct stor_scan_failure *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].repo);
+		free(v[i].error);
+	}
+	free(v);
+}
+
 int stor_scan_claim_rematch(struct stor *st, int64_t lease_s,
 			    struct stor_scan_job *jobs, size_t max, size_t *n,
 			    struct err *e)

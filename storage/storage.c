@@ -987,6 +987,21 @@ int stor_tags_list(struct stor *st, const char *repo, const char *last, long n,
 					more, e);
 }
 
+int stor_tag_times(struct stor *st, const char *repo,
+		   struct stor_tag_time **out, size_t *count, struct err *e)
+{
+	*out = NULL;
+	*count = 0;
+	return st->meta->ops->tag_times(st->meta, repo, out, count, e);
+}
+
+void stor_tag_times_free(struct stor_tag_time *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].tag);
+	free(v);
+}
+
 int stor_catalog(struct stor *st, const char *last, long n, char ***out,
 		 size_t *count, bool *more, struct err *e)
 {

@@ -320,6 +320,20 @@ int stor_tag_delete(struct stor *st, const char *repo, const char *tag,
  * for a repository the store has never seen.  Free with stor_strv_free(). */
 int stor_tags_list(struct stor *st, const char *repo, const char *last, long n,
 		   char ***out, size_t *count, bool *more, struct err *e);
+/* One tag with its times: when it was last set, and when its manifest came
+ * into the repository (pushed, or cached from an upstream). */
+struct stor_tag_time {
+	char *tag;
+	struct digest digest;
+	int64_t tagged;	 /* unix time */
+	int64_t created; /* unix time */
+};
+/* Every tag of repo with its times, in the order they were set (then by
+ * name); none for an unknown repository.  Free with
+ * stor_tag_times_free(). */
+int stor_tag_times(struct stor *st, const char *repo,
+		   struct stor_tag_time **out, size_t *count, struct err *e);
+void stor_tag_times_free(struct stor_tag_time *v, size_t n);
 /* Repositories that hold a manifest, in lexical order, with the same
  * paging (an upload or a blob link alone lists none, as in CNCF
  * distribution). */
@@ -478,6 +492,20 @@ int stor_scan_rearm(struct stor *st, const char *db_version, size_t *n,
 		    struct err *e);
 int stor_scan_stats(struct stor *st, struct stor_scan_stats *out,
 		    struct err *e);
+/* A job that failed for good, as the status page lists it. */
+struct stor_scan_failure {
+	char *repo;
+	struct digest digest;
+	char *error; /* or NULL */
+	int64_t when; /* unix time of the failure */
+	int attempts;
+};
+/* The max most recent failed jobs, newest first.  Free with
+ * stor_scan_failures_free(). */
+int stor_scan_failures(struct stor *st, size_t max,
+		       struct stor_scan_failure **out, size_t *count,
+		       struct err *e);
+void stor_scan_failures_free(struct stor_scan_failure *v, size_t n);
 
 /* Re-matching after a DB change, in batches: one write for many jobs. */
 /* Claims up to max jobs that stor_scan_rearm() queued, as

@@ -212,6 +212,10 @@ struct stor_meta_ops {
 			 const struct digest *dg, const char *artifact_type,
 			 struct stor_desc **out, size_t *count, struct err *e);
 
+	/* stor_tag_times(); *out is the caller's. */
+	int (*tag_times)(struct stor_meta *m, const char *repo,
+			 struct stor_tag_time **out, size_t *count,
+			 struct err *e);
 	/* The repositories that have manifest dg, in lexical order. */
 	int (*mf_repos)(struct stor_meta *m, const struct digest *dg,
 			char ***out, size_t *count, struct err *e);
@@ -286,6 +290,10 @@ struct stor_scanq_ops {
 			  size_t *n, struct err *e);
 	int (*scan_stats)(struct stor_meta *m, struct stor_scan_stats *out,
 			  struct err *e);
+	/* stor_scan_failures(); *out is the caller's. */
+	int (*scan_failures)(struct stor_meta *m, size_t max,
+			     struct stor_scan_failure **out, size_t *count,
+			     struct err *e);
 	/* Claims up to max re-match jobs in one statement. */
 	int (*scan_claim_rematch)(struct stor_meta *m, int64_t lease_s,
 				  struct stor_scan_job *jobs, size_t max,

@@ -80,7 +80,8 @@ jq -e --slurpfile m "$m" --slurpfile r "$TMP/deb.json" --arg d "$deb" '
 	and [.image.layers[].digest] == [$m[0].layers[].digest] and
 	([.image.packages[].packages | length] | add) ==
 	($r[0].packages | length) and
-	all(.image.findings[]; .url | startswith("https://")) and
+	all(.image.findings[]; has("url") == false and has("layer") ==
+		false) and
 	(.referrers | map(select(.artifact_type ==
 		"application/vnd.customs.scan.report.v1+json")) | length) == 1
 	and .policy.verdict == "serve" and
@@ -129,6 +130,56 @@ expect 200
 jq -e '(.added | length) == 0 and (.fixed | length) == 0' "$B" >/dev/null ||
 	fail "self diff: $(cat "$B")"
 
+# --- Push times and push order.  v0 (v1's manifest again) is tagged a
+# second later: newest by push though first by name.
+sleep 1.1
+push_manifest team/app v0 "$(sp_manifest_file alpine310)" "$OCI_MANIFEST"
+req GET "/v2/_customs/tags?repo=team/app"
+expect 200
+jq -e '.total == 3 and [.tags[].tag] == ["v0", "v1", "v2"] and
+	all(.tags[]; (.pushed | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T")) and
+	(.created | test("^[0-9]{4}-"))) and
+	.tags[0].created == .tags[1].created and
+	.tags[0].pushed > .tags[1].pushed and .tags[0].pushed > .tags[2].pushed' \
+	"$B" >/dev/null || fail "tag times: $(cat "$B")"
+v0pushed=$(jq -r '.tags[0].pushed' "$B")
+req GET "/v2/_customs/repositories?q=team"
+expect 200
+jq -e --arg p "$v0pushed" '.repositories[0] | .newest_tag == "v0" and
+	.last_push == $p and .tags == 3' "$B" >/dev/null ||
+	fail "the newest image is the last pushed: $(cat "$B")"
+# The chart: every tag in push order with its counts; paged by start.
+req GET "/v2/_customs/chart?repo=team/app"
+expect 200
+jq -e --slurpfile ra "$TMP/alp.json" --slurpfile rd "$TMP/deb.json" '
+	.total == 3 and .next == null and [.tags[].tag] == ["v1", "v2", "v0"]
+	and .tags[0].counts == $ra[0].counts and
+	.tags[1].counts == $rd[0].counts and .tags[2].counts == $ra[0].counts
+	and .tags[1].status == "done"' "$B" >/dev/null ||
+	fail "chart: $(cat "$B")"
+req GET "/v2/_customs/chart?repo=team/app&n=2"
+expect 200
+jq -e '[.tags[].tag] == ["v1", "v2"] and .next == 2' "$B" >/dev/null ||
+	fail "chart page 1: $(cat "$B")"
+req GET "/v2/_customs/chart?repo=team/app&n=2&start=2"
+expect 200
+jq -e '[.tags[].tag] == ["v0"] and .next == null and .start == 2' "$B" \
+	>/dev/null || fail "chart page 2: $(cat "$B")"
+req GET "/v2/_customs/chart?repo=team/app&counts=0"
+expect 200
+jq -e '[.tags[].tag] == ["v1", "v2", "v0"] and
+	all(.tags[]; has("counts") | not)' "$B" >/dev/null ||
+	fail "chart without counts: $(cat "$B")"
+req GET "/v2/_customs/chart?repo=team/app&start=-1"
+expect 400
+req GET "/v2/_customs/chart?repo=nothing/here"
+expect 404 NAME_UNKNOWN
+# Status with no failure and no upstream.
+req GET /v2/_customs/status
+expect 200
+jq -e '.failures == [] and .upstreams == [] and .proxy == null' "$B" \
+	>/dev/null || fail "status: $(cat "$B")"
+
 # --- alice may pull team/* only: other/secret is nowhere.
 as alice alice-pw
 req GET /v2/_customs/repositories
@@ -140,6 +191,7 @@ req GET "/v2/_customs/tags?repo=nothing/here"
 expect 404 NAME_UNKNOWN
 sed 's/nothing\/here/X/' "$B" >"$TMP/unknown.body"
 for p in "tags?repo=other/secret" "image?repo=other/secret&ref=v1" \
+	"chart?repo=other/secret" \
 	"image?repo=other/secret&ref=$npm" \
 	"diff?repo=other/secret&from=v1&to=v1" \
 	"report?repo=other/secret&ref=v1&format=cyclonedx"; do
@@ -183,6 +235,56 @@ grep -Eq '<script>|<style|[[:space:]](style|on[a-z]+)=|https?://' "$B" &&
 	fail "index has inline code or a foreign URL: $(cat "$B")"
 req GET /ui/nothing
 expect 404
+# The pages hold no data: they load before a sign-in (their form is how a
+# token is got); what they read does not.
 as_anon
 req GET /ui/
-expect 401 UNAUTHORIZED
+expect 200
+req GET /ui/app.js
+expect 200
+for p in repositories "tags?repo=team/app" "chart?repo=team/app" status; do
+	req GET "/v2/_customs/$p"
+	expect 401 UNAUTHORIZED
+done
+
+# --- Recent scan failures and upstreams.  An image whose config is not
+# JSON fails its scan for good; the server is restarted with an upstream
+# that cannot be reached.
+as root root-pw
+stop_server
+start_server --scan-workers 2 --auth basic --access "$TMP/access.json" \
+	--upstream "up.example/=http://127.0.0.1:9"
+W=$TMP/w
+mkdir -p "$W"
+printf 'not json' >"$W/config-bad.json"
+cdg=$(sha256 "$W/config-bad.json")
+for r in team/app other/secret; do
+	# Each its own layer: a scan job is per digest.
+	m=$(make_image "$W" "bad-${r%%/*}")
+	jq -c --arg d "$cdg" '.config.digest = $d | .config.size = 8' "$m" \
+		>"$W/bad.json"
+	push_blob "$r" "$W/config-bad.json" >/dev/null
+	push_blob "$r" "$W/layer-bad-${r%%/*}.tar.gz" >/dev/null
+	push_manifest "$r" bad "$W/bad.json" "$OCI_MANIFEST"
+	req GET "/v2/$r/_customs/scan/bad?wait=60"
+	expect 422
+done
+req GET /v2/up.example/library/x/manifests/latest
+expect 404
+req GET /v2/_customs/status
+expect 200
+jq -e '[.failures[].repository] | sort == ["other/secret", "team/app"]' \
+	"$B" >/dev/null || fail "failures: $(cat "$B")"
+jq -e 'all(.failures[]; (.error | length > 0) and
+	(.time | test("^[0-9]{4}-")) and (.digest | startswith("sha256:")))
+	and .upstreams == [{"prefix": "up.example/",
+		"url": "http://127.0.0.1:9"}] and
+	.proxy.transfers >= 1 and .proxy.failed >= 1 and
+	(.proxy.health == "failing" or .proxy.health == "errors") and
+	(.proxy.errors | length) >= 1 and .proxy.manifests.miss >= 1' "$B" \
+	>/dev/null || fail "status: $(cat "$B")"
+as alice alice-pw
+req GET /v2/_customs/status
+expect 200
+jq -e '[.failures[].repository] == ["team/app"]' "$B" >/dev/null ||
+	fail "alice sees another repository's failure: $(cat "$B")"

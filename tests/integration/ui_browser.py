@@ -2,9 +2,10 @@
 """ui_browser.py: drives Debian's chromium (headless, through chromedriver and
 python3-selenium) over the web UI of a running customs, for t_ui_browser.sh.
 
-  ui_browser.py URL DIR
+  ui_browser.py URL DIR [token]
 DIR holds what the shell test knows from the API and the reports (expect.json)
-and receives the screenshots.  Exits 0 when every check holds, 1 with the
+and receives the screenshots.  With "token" the server runs --auth token and
+the browser signs in through the page's form (no header is injected).  Exits 0 when every check holds, 1 with the
 first failure, 77 (skip) when chromium cannot start here, saying why.
 """
 import base64
@@ -33,7 +34,7 @@ def fail(msg):
     sys.exit(1)
 
 
-def start(user, pw):
+def start(user=None, pw=None):
     o = webdriver.ChromeOptions()
     o.binary_location = "/usr/bin/chromium"
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
@@ -51,6 +52,8 @@ def start(user, pw):
         print("chromium cannot run here: %s" % str(e).splitlines()[0])
         sys.exit(77)
     d.set_page_load_timeout(30)
+    if user is None:
+        return d
     # The test signs in with Basic, as a browser does after its prompt.
     d.execute_cdp_cmd("Network.enable", {})
     tok = base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()
@@ -88,8 +91,9 @@ def cells(row):
     return [c.text for c in row.find_elements(By.TAG_NAME, "td")]
 
 
-def check_logs(d, origin):
-    """No request left the origin; no console error."""
+def check_logs(d, origin, refusals_ok=False):
+    """No request left the origin; no console error (with refusals_ok, the
+    network's 401, 403 and 404 that the page answers are not errors)."""
     for e in d.get_log("performance"):
         m = json.loads(e["message"])["message"]
         if m.get("method") != "Network.requestWillBeSent":
@@ -97,7 +101,10 @@ def check_logs(d, origin):
         u = m["params"]["request"]["url"]
         if not (u.startswith(origin + "/") or u.startswith("data:")):
             fail("a request left the origin: " + u)
-    errs = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
+    errs = [e for e in d.get_log("browser") if e["level"] == "SEVERE" and
+            not (refusals_ok and e.get("source") == "network" and
+                 any("status of %d" % c in e["message"]
+                     for c in (401, 403, 404)))]
     if errs:
         fail("console errors: %s" % errs)
 
@@ -130,7 +137,8 @@ def root_pages():
     for r in EXP["repos_by_risk"]:
         tr = d.find_element(By.CSS_SELECTOR, 'tr[data-repo="%s"]' % r["name"])
         c = cells(tr)
-        if c[1] != str(r["tags"]) or c[3] != (r["worst"] or "none"):
+        if c[1] != str(r["tags"]) or c[2] != (r["last_push"] or "") or \
+                c[4] != (r["worst"] or "none"):
             fail("row of %s: %s, want %s" % (r["name"], c, r))
     shot(d, "repositories")
     tab_reaches(d, ["repo-filter", "repo-sort", "nav-status"] +
@@ -138,9 +146,10 @@ def root_pages():
                  for r in EXP["repos_by_risk"]])
     f = d.find_element(By.ID, "repo-filter")
     f.send_keys("team")
-    got = [r.get_attribute("data-repo") for r in rows(d, "#repos tbody tr")]
-    if got != [n for n in want if "team" in n]:
-        fail("filter team: %s" % got)
+    # The filter redraws once typing pauses.
+    wait(d, lambda: [r.get_attribute("data-repo") for r in
+                     rows(d, "#repos tbody tr")] ==
+         [n for n in want if "team" in n], "the filter team")
     f.clear()
     f.send_keys(Keys.BACKSPACE)
     Select(d.find_element(By.ID, "repo-sort")).select_by_value("name")
@@ -152,15 +161,30 @@ def root_pages():
     go(d, "#/repo?name=team%2Fapp", "team/app")
     for t in EXP["tags"]:
         c = cells(d.find_element(By.CSS_SELECTOR, 'tr[data-tag="%s"]' % t["tag"]))
-        if c[1] != t["digest"][7:19] or c[6:11] != [str(t["counts"][s]) for s in
-                                                      ("critical", "high", "medium", "low", "unknown")]:
+        if c[1] != t["digest"][7:19] or c[4] != t["pushed"] or \
+                c[7:12] != [str(t["counts"][s]) for s in
+                            ("critical", "high", "medium", "low", "unknown")]:
             fail("tag row %s: %s, want %s" % (t["tag"], c, t))
+    # The chart: every tag in push order, each severity a bar.
+    wait(d, lambda: d.find_elements(By.CSS_SELECTOR, "#chart svg.chart"),
+         "the chart")
     bars = rows(d, "svg.chart rect")
-    nz = sum(1 for t in EXP["tags"] for v in t["counts"].values() if v)
+    nz = sum(1 for t in EXP["chart"] for v in t["counts"].values() if v)
     if len(bars) != nz:
         fail("chart has %d bars, want %d" % (len(bars), nz))
+    order = []
+    for b in bars:
+        if b.get_attribute("data-tag") not in order:
+            order.append(b.get_attribute("data-tag"))
+    want = [t["tag"] for t in EXP["chart"]
+            if any(t["counts"].values())]
+    if order != want:
+        fail("chart order %s, want push order %s" % (order, want))
     shot(d, "repository")
     go(d, "#/repo?name=team%2Fmany", "team/many")
+    # The chart covers all tags, not the page of 50.
+    wait(d, lambda: d.find_element(By.CSS_SELECTOR, "#chart .note").text ==
+         "%d tags in push order" % EXP["many"], "the chart of team/many")
     n1 = len(rows(d, "#tags tbody tr"))
     d.find_element(By.LINK_TEXT, "Next →").click()
     wait(d, lambda: len(rows(d, "#tags tbody tr")) == EXP["many"] - 50,
@@ -193,6 +217,8 @@ def root_pages():
     Select(d.find_element(By.ID, "findings-sev")).select_by_value("")
     one = EXP["deb_findings"][0]
     d.find_element(By.ID, "findings-text").send_keys(one["id"])
+    wait(d, lambda: d.find_element(By.ID, "findings-count").text !=
+         "%d of %d findings" % (total, total), "the text filter")
     got = [a.text for a in rows(d, "#findings tbody tr td:nth-child(2) > a")]
     if one["id"] not in got or len(got) >= total:
         fail("text filter %s: %s" % (one["id"], got))
@@ -207,6 +233,9 @@ def root_pages():
     tab_reaches(d, ["findings-sev", "findings-eco", "findings-fix",
                     "findings-text", "compare-with", "compare-go", "dl-json",
                     "dl-cdx"])
+    wait(d, lambda: d.find_elements(By.CSS_SELECTOR,
+                                    '#compare-with option[value="v1"]'),
+         "the tags to compare with")
     Select(d.find_element(By.ID, "compare-with")).select_by_value("v1")
     d.find_element(By.ID, "compare-go").click()
     wait(d, lambda: d.find_elements(By.ID, "added-count"), "the comparison")
@@ -223,6 +252,13 @@ def root_pages():
         fail("status DB version: " + d.find_element(By.ID, "db-version").text)
     if not d.find_elements(By.ID, "metrics"):
         fail("an admin's status page lacks the metrics")
+    # Readable tables, not raw lines: the failures, the upstreams.
+    f = [cells(r) for r in rows(d, "#failures tbody tr")]
+    if [c[1] for c in f] != [x["repository"] for x in EXP["failures"]] or \
+            any(c[4] != x["error"] for c, x in zip(f, EXP["failures"])):
+        fail("status failures %s, want %s" % (f, EXP["failures"]))
+    if not d.find_elements(By.ID, "upstreams-none"):
+        fail("status: upstreams")
     shot(d, "status")
     check_logs(d, origin)
     d.quit()
@@ -232,7 +268,7 @@ def alice_pages():
     d = start("alice", "alice-pw")
     go(d, "#/", "Repositories")
     got = [r.get_attribute("data-repo") for r in rows(d, "#repos tbody tr")]
-    if got != ["team/app", "team/many"]:
+    if got != ["team/app", "team/bad", "team/many"]:
         fail("alice's repositories: %s" % got)
     if "secret" in d.find_element(By.ID, "main").text:
         fail("alice sees a hidden name")
@@ -248,6 +284,50 @@ def alice_pages():
     d.quit()
 
 
-root_pages()
-alice_pages()
+def token_pages():
+    """--auth token: the form gets a token; it is sent as a header and
+    kept in sessionStorage, never in a cookie."""
+    d = start()
+    d.get(URL + "/ui/#/")
+    wait(d, lambda: d.find_element(By.CSS_SELECTOR, "main h1").text ==
+         "Sign in", "the sign-in form")
+    tab_reaches(d, ["signin-user", "signin-pass", "signin-go"])
+    d.find_element(By.ID, "signin-user").send_keys("alice")
+    d.find_element(By.ID, "signin-pass").send_keys("wrong")
+    d.find_element(By.ID, "signin-go").click()
+    wait(d, lambda: d.find_element(By.ID, "signin-msg").text != "",
+         "the refusal of a wrong password")
+    d.find_element(By.ID, "signin-pass").clear()
+    d.find_element(By.ID, "signin-pass").send_keys("alice-pw" + Keys.ENTER)
+    wait(d, lambda: d.find_element(By.CSS_SELECTOR, "main h1").text ==
+         "Repositories", "the repositories after signing in")
+    got = [r.get_attribute("data-repo") for r in rows(d, "#repos tbody tr")]
+    if got != ["team/app", "team/bad", "team/many"]:
+        fail("alice's repositories with a token: %s" % got)
+    shot(d, "token-repositories")
+    kept = d.execute_script("return sessionStorage.getItem('customs-auth')")
+    if not kept or not kept.startswith("Bearer "):
+        fail("no bearer token kept: %r" % kept)
+    if d.get_cookies():
+        fail("the UI set cookies: %s" % d.get_cookies())
+    go(d, "#/image?name=team%2Fapp&ref=v2", "team/app:v2")
+    wait(d, lambda: d.find_elements(By.CSS_SELECTOR,
+                                    '#compare-with option[value="v1"]'),
+         "the tags to compare with")
+    go(d, "#/status", "Status")
+    go(d, "#/repo?name=other%2Fsecret", "Error")
+    d.find_element(By.ID, "nav-signout").click()
+    wait(d, lambda: d.find_element(By.CSS_SELECTOR, "main h1").text ==
+         "Sign in", "the form after signing out")
+    if d.execute_script("return sessionStorage.getItem('customs-auth')"):
+        fail("signing out kept the token")
+    check_logs(d, URL, refusals_ok=True)
+    d.quit()
+
+
+if len(sys.argv) > 3 and sys.argv[3] == "token":
+    token_pages()
+else:
+    root_pages()
+    alice_pages()
 print("browser checks passed")

@@ -884,6 +884,47 @@ static void test_nodes(void **state)
 	stor_free(node2);
 }
 
+/* The failed jobs, newest first, bounded: a retried one is not among them. */
+static void test_failures(void **state)
+{
+	struct fx *fx = *state;
+	struct digest a = put(fx, REPO, "{\"f\":1}", true, NULL, 0);
+	struct digest b = put(fx, "team/other", "{\"f\":2}", true, NULL, 0);
+	struct stor_scan_failure *v = NULL;
+	struct stor_scan_job job;
+	struct digest first;
+	struct err e = ERR_INIT;
+	size_t n = 9;
+
+	assert_int_equal(stor_scan_failures(fx->st, 10, &v, &n, &e), 0);
+	assert_int_equal(n, 0);
+	stor_scan_failures_free(v, n);
+	/* The first claimed fails for good, the other is retried. */
+	assert_int_equal(stor_scan_claim(fx->st, 60, &job, &e), 1);
+	first = job.digest;
+	assert_true(digest_eq(&first, &a) || digest_eq(&first, &b));
+	assert_int_equal(stor_scan_fail(fx->st, &job, "broken", -1, &e), 0);
+	stor_scan_job_release(&job);
+	claim(fx, digest_eq(&first, &a) ? &b : &a, &job);
+	/* Retried later: not a failure yet. */
+	assert_int_equal(stor_scan_fail(fx->st, &job, "busy",
+					(int64_t)time(NULL) + 3600, &e),
+			 0);
+	stor_scan_job_release(&job);
+	assert_int_equal(stor_scan_failures(fx->st, 10, &v, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_true(digest_eq(&v[0].digest, &first));
+	assert_string_equal(v[0].repo,
+			    digest_eq(&first, &a) ? REPO : "team/other");
+	assert_string_equal(v[0].error, "broken");
+	assert_int_equal(v[0].attempts, 1);
+	assert_true(v[0].when > 0 && v[0].when <= (int64_t)time(NULL));
+	stor_scan_failures_free(v, n);
+	assert_int_equal(stor_scan_failures(fx->st, 0, &v, &n, &e), 0);
+	assert_int_equal(n, 0);
+	stor_scan_failures_free(v, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -905,6 +946,7 @@ int main(void)
 		T(test_report_blob),
 		T(test_migrate_from_v1),
 		T(test_nodes),
+		T(test_failures),
 #undef T
 	};
 

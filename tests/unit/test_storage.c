@@ -934,6 +934,51 @@ static void test_tags_paging(void **state)
 	expect_tags(st, REPO, NULL, 6, "B,a,b,c,d,e", false);
 }
 
+/* Every tag with when it was set and when its manifest came in, in the
+ * order they were set (the same second: by name). */
+static void test_tag_times(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	struct mf m1 = {.tag = "b", .body = "{\"t\":1}"};
+	struct mf m2 = {.tag = "a", .body = "{\"t\":2}"};
+	struct stor_tag_time *v = NULL;
+	struct digest d1, d2;
+	struct err e = ERR_INIT;
+	int64_t before = (int64_t)time(NULL);
+	size_t n = 0;
+
+	assert_int_equal(put_mf(st, REPO, &m1, &d1, &e), 0);
+	assert_int_equal(put_mf(st, REPO, &m2, &d2, &e), 0);
+	m1.tag = "c"; /* the same manifest once more */
+	assert_int_equal(put_mf(st, REPO, &m1, &d1, &e), 0);
+	assert_int_equal(stor_tag_times(st, REPO, &v, &n, &e), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		const struct digest *want =
+			!strcmp(v[i].tag, "a") ? &d2 : &d1;
+
+		assert_true(digest_eq(&v[i].digest, want));
+		assert_true(v[i].created >= before);
+		assert_true(v[i].tagged >= v[i].created);
+		assert_true(v[i].tagged <= (int64_t)time(NULL));
+		if (i)
+			assert_true(v[i].tagged > v[i - 1].tagged ||
+				    (v[i].tagged == v[i - 1].tagged &&
+				     strcmp(v[i].tag, v[i - 1].tag) > 0));
+	}
+	/* b and c share a manifest, so when it came in. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(v[i].tag, "a") && strcmp(v[k].tag, "a"))
+				assert_int_equal(v[i].created, v[k].created);
+	stor_tag_times_free(v, n);
+	/* An unknown repository has none. */
+	assert_int_equal(stor_tag_times(st, "never/seen", &v, &n, &e), 0);
+	assert_int_equal(n, 0);
+	stor_tag_times_free(v, n);
+}
+
 static void test_catalog_paging(void **state)
 {
 	struct fx *fx = *state;
@@ -1460,6 +1505,7 @@ int main(void)
 		T(test_manifest_delete),
 		T(test_tag_delete),
 		T(test_tags_paging),
+		T(test_tag_times),
 		T(test_catalog_paging),
 		T(test_manifest_tags_sparse),
 		T(test_name_unknown),

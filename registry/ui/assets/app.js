@@ -1,6 +1,14 @@
 // app.js: the customs web UI.  Plain DOM, no framework; every request goes
-// to this origin's /v2/_customs/ API (the page's own credentials).  Data is
-// put into the page as text nodes only, never as HTML.
+// to this origin's /v2/_customs/ API.  Data is put into the page as text
+// nodes only, never as HTML.
+//
+// Sign-in: when the API answers 401, a form asks for a user and password.
+// With --auth token it trades them at the token endpoint for a bearer
+// token; with Basic it keeps the Basic credentials.  Either is kept in
+// sessionStorage (this tab only, gone when it closes) and sent as an
+// Authorization header by fetch().  No cookie is set, so nothing the
+// browser attaches on its own authorises a request: another site cannot
+// make the browser act as the user (CSRF), and the API is GET-only.
 'use strict';
 
 const SEV = ['critical', 'high', 'medium', 'low', 'unknown'];
@@ -22,15 +30,38 @@ function h(tag, attrs, ...kids) {
 	return el;
 }
 
-async function api(path) {
+const AUTH_KEY = 'customs-auth';
+function authHeaders(extra) {
+	const a = sessionStorage.getItem(AUTH_KEY);
+	return Object.assign(a ? {Authorization: a} : {}, extra || {});
+}
+// An API call wants a sign-in: the challenge says which kind.
+class SignIn extends Error {
+	constructor(challenge) { super('sign in'); this.challenge = challenge || ''; }
+}
+async function get(path, accept) {
 	const r = await fetch(path, {credentials: 'same-origin',
-		headers: {Accept: 'application/json'}});
+		headers: authHeaders({Accept: accept || 'application/json'})});
+	if (r.status === 401) {
+		sessionStorage.removeItem(AUTH_KEY);
+		throw new SignIn(r.headers.get('WWW-Authenticate'));
+	}
+	return r;
+}
+async function api(path) {
+	const r = await get(path);
 	const body = await r.json().catch(() => null);
 	if (!r.ok) {
 		const msg = body && body.errors ? body.errors[0].message : r.statusText;
 		throw new Error(r.status + ' ' + msg);
 	}
 	return body;
+}
+// Calls fn once input has paused for ms (typing into a filter of
+// thousands of rows redraws once, not per key).
+function debounce(fn, ms) {
+	let t = null;
+	return () => { clearTimeout(t); t = setTimeout(fn, ms); };
 }
 
 const q = encodeURIComponent;
@@ -44,6 +75,13 @@ function bytes(n) {
 	let i = 0;
 	while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
 	return n.toFixed(i ? 1 : 0) + ' ' + u[i];
+}
+// Where an advisory id is published (the API leaves it to the page).
+function advisory(id) {
+	id = id || '';
+	if (id.startsWith('CVE-')) return 'https://nvd.nist.gov/vuln/detail/' + q(id);
+	if (id.startsWith('GHSA-')) return 'https://github.com/advisories/' + q(id);
+	return 'https://osv.dev/vulnerability/' + q(id);
 }
 function short(dg) { return dg ? dg.replace(/^sha256:/, '').slice(0, 12) : ''; }
 function total(c) {
@@ -104,51 +142,67 @@ async function pageRepos() {
 		if (sort.value === 'risk')
 			list.sort((a, b) => rank(a) - rank(b) || total(b.counts) - total(a.counts) || a.name.localeCompare(b.name));
 		else if (sort.value === 'recent')
-			list.sort((a, b) => (b.last_scan || '').localeCompare(a.last_scan || '') || a.name.localeCompare(b.name));
+			list.sort((a, b) => (b.last_push || '').localeCompare(a.last_push || '') || a.name.localeCompare(b.name));
 		else list.sort((a, b) => a.name.localeCompare(b.name));
 		tbody.replaceChildren(...list.map(r => h('tr', {'data-repo': r.name},
 			h('td', {}, h('a', {href: '#/repo?name=' + q(r.name)}, r.name),
 				r.upstream ? [' ', h('span', {class: 'badge', title: 'pulled through'}, 'upstream ' + r.upstream)] : null),
-			h('td', {class: 'num'}, r.tags), h('td', {}, r.last_scan || ''),
+			h('td', {class: 'num'}, r.tags), h('td', {}, r.last_push || ''), h('td', {}, r.last_scan || ''),
 			h('td', {}, badge(r.worst)))));
 	};
-	filter.addEventListener('input', draw);
+	filter.addEventListener('input', debounce(draw, 150));
 	sort.addEventListener('change', draw);
 	draw();
 	show('Repositories', h('div', {class: 'controls'},
 		h('label', {for: 'repo-filter'}, 'Filter', filter), h('label', {for: 'repo-sort'}, 'Sort by', sort)),
 	h('table', {id: 'repos'}, h('caption', {class: 'skip'}, 'Repositories'),
 		h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Repository'), h('th', {scope: 'col', class: 'num'}, 'Tags'),
-			h('th', {scope: 'col'}, 'Last scan'), h('th', {scope: 'col'}, 'Worst (newest image)'))), tbody));
+			h('th', {scope: 'col'}, 'Last push'), h('th', {scope: 'col'}, 'Last scan'), h('th', {scope: 'col'}, 'Worst (newest image)'))), tbody));
 }
 
 // --- Repository ------------------------------------------------------------
+// Findings per severity of every tag, in push order: a regression or a fix
+// shows as a step.  Bars narrow as tags grow; past 1,000 the chart scrolls.
 function chart(tags) {
 	const ns = 'http://www.w3.org/2000/svg';
 	const s = (t, a) => { const e = document.createElementNS(ns, t);
 		for (const k in a) e.setAttribute(k, a[k]); return e; };
-	const rows = tags.filter(t => t.scan && t.scan.counts && typeof t.scan.counts === 'object')
-		.sort((a, b) => (a.scan.scanned || '').localeCompare(b.scan.scanned || ''));
-	const max = Math.max(1, ...rows.map(t => total(t.scan.counts)));
-	const bw = 18, H = 120, W = Math.max(200, rows.length * (bw + 4) + 10);
+	const rows = tags.filter(t => t.counts && typeof t.counts === 'object');
+	const max = Math.max(1, ...rows.map(t => total(t.counts)));
+	const bw = Math.max(1, Math.min(18, Math.floor(960 / Math.max(1, rows.length)) - 2));
+	const gap = bw > 4 ? 4 : 1, H = 120, W = Math.max(200, rows.length * (bw + gap) + 10);
 	const svg = s('svg', {class: 'chart', width: W, height: H + 20, role: 'img',
-		'aria-label': 'Findings per severity across tags in scan order'});
+		'aria-label': 'Findings per severity across ' + rows.length + ' tags in push order'});
 	rows.forEach((t, i) => {
 		let y = H;
+		const x = 5 + i * (bw + gap);
 		for (const sev of SEV) {
-			const n = t.scan.counts[sev] || 0, hh = n / max * (H - 10);
+			const n = t.counts[sev] || 0, hh = n / max * (H - 10);
 			if (!n) continue;
 			y -= hh;
-			const r = s('rect', {x: 5 + i * (bw + 4), y: y, width: bw, height: hh, fill: SEV_COLOR[sev]});
+			const r = s('rect', {x: x, y: y, width: bw, height: hh, fill: SEV_COLOR[sev], 'data-tag': t.tag});
 			r.append(s('title', {}));
 			r.firstChild.textContent = t.tag + ': ' + n + ' ' + sev;
 			svg.append(r);
 		}
-		const lab = s('text', {x: 5 + i * (bw + 4), y: H + 12});
-		lab.textContent = t.tag.slice(0, 4);
-		svg.append(lab);
+		if (bw >= 12) {
+			const lab = s('text', {x: x, y: H + 12});
+			lab.textContent = t.tag.slice(0, 4);
+			svg.append(lab);
+		}
 	});
 	return svg;
+}
+
+// All of a repository's chart rows, a page (1,000 tags) at a time.
+async function chartRows(name, extra) {
+	let all = [], start = 0;
+	for (let i = 0; i < 100 && start !== null; i++) {
+		const d = await api('/v2/_customs/chart?repo=' + q(name) + '&start=' + start + (extra || ''));
+		all = all.concat(d.tags);
+		start = d.next;
+	}
+	return all;
 }
 
 async function pageRepo(args) {
@@ -161,15 +215,25 @@ async function pageRepo(args) {
 		data.next ? h('a', {href: link(data.next, [...prev, last])}, 'Next →') : null,
 		' ', data.total + ' tags');
 	const table = h('table', {id: 'tags'}, h('caption', {class: 'skip'}, 'Tags of ' + name),
-		h('thead', {}, h('tr', {}, ['Tag', 'Digest', 'Platforms', 'Size', 'Scanned', 'Scan',
-			...SEV].map(c => h('th', {scope: 'col'}, c)))),
+		h('thead', {}, h('tr', {}, ['Tag', 'Digest', 'Platforms', 'Size', data.upstream ? 'Cached' : 'Pushed',
+			'Scanned', 'Scan', ...SEV].map(c => h('th', {scope: 'col'}, c)))),
 		h('tbody', {}, data.tags.map(t => h('tr', {'data-tag': t.tag},
 			h('td', {}, h('a', {href: '#/image?name=' + q(name) + '&ref=' + q(t.tag)}, t.tag)),
 			h('td', {class: 'mono', title: t.digest}, short(t.digest)),
 			h('td', {}, (t.platforms || []).join(', ')), h('td', {class: 'num'}, bytes(t.size)),
-			h('td', {}, t.scan.scanned || ''), h('td', {}, t.scan.status),
+			h('td', {}, t.pushed || ''), h('td', {}, t.scan.scanned || ''), h('td', {}, t.scan.status),
 			counts(t.scan.counts)))));
-	show(name, h('h2', {}, 'Findings per tag'), chart(data.tags), pager, table);
+	// The table first; the chart (every tag) when its rows are in.
+	const box = h('div', {id: 'chart', 'aria-busy': 'true'}, h('p', {}, 'Loading the chart…'));
+	show(name, h('h2', {}, 'Findings per tag'), box, pager, table);
+	try {
+		const rows = await chartRows(name);
+		box.replaceChildren(chart(rows), h('p', {class: 'note'}, rows.length + ' tags in push order'));
+	} catch (e) {
+		if (e instanceof SignIn) throw e;
+		box.replaceChildren(h('p', {class: 'err', role: 'alert'}, e.message));
+	}
+	box.removeAttribute('aria-busy');
 }
 
 // --- Image -----------------------------------------------------------------
@@ -192,7 +256,7 @@ function findingsTable(all, hostId) {
 	const tbody = h('tbody');
 	const row = f => h('tr', {},
 		h('td', {}, badge(f.severity), ' ', h('small', {}, f.severity_source || '')),
-		h('td', {}, h('a', {href: f.url, rel: 'noreferrer noopener', target: '_blank'}, f.id),
+		h('td', {}, h('a', {href: advisory(f.id), rel: 'noreferrer noopener', target: '_blank'}, f.id),
 			f.aliases && f.aliases.length ? h('div', {}, h('small', {}, f.aliases.join(', '))) : null),
 		h('td', {}, f.package, f.platform ? h('div', {}, h('small', {}, f.platform)) : null),
 		h('td', {class: 'mono'}, f.installed), h('td', {class: 'mono'}, f.fixed || ''),
@@ -210,7 +274,7 @@ function findingsTable(all, hostId) {
 		more.hidden = list.length <= shown;
 	};
 	for (const c of [sev, eco, fix]) c.addEventListener('change', () => { shown = PAGE; draw(); });
-	text.addEventListener('input', () => { shown = PAGE; draw(); });
+	text.addEventListener('input', debounce(() => { shown = PAGE; draw(); }, 200));
 	more.addEventListener('click', () => { shown += PAGE * 5; draw(); });
 	const head = cols.map((c, i) => h('th', {scope: 'col'}, h('button', {type: 'button',
 		'aria-label': 'Sort by ' + c.name, onclick: () => { dir = key === i ? -dir : 1; key = i; draw(); }}, c.name)));
@@ -221,6 +285,27 @@ function findingsTable(all, hostId) {
 		count, h('table', {}, h('thead', {}, h('tr', {}, head)), tbody), more);
 }
 
+// A download link.  Signed in through the form, the browser holds no
+// credential of its own: the file is fetched with the header and saved
+// from memory.
+function download(href, id, label) {
+	return h('a', {href: href, download: '', id: id, onclick: async ev => {
+		if (!sessionStorage.getItem(AUTH_KEY)) return;
+		ev.preventDefault();
+		try {
+			const r = await get(href, '*/*');
+			if (!r.ok) throw new Error(r.status + ' ' + r.statusText);
+			const cd = r.headers.get('Content-Disposition') || '';
+			const m = /filename="([^"]+)"/.exec(cd);
+			const a = h('a', {href: URL.createObjectURL(await r.blob()), download: m ? m[1] : 'report.json'});
+			document.body.append(a);
+			a.click();
+			a.remove();
+			setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+		} catch (e) { if (e instanceof SignIn) render(); else alert(e.message); }
+	}}, label);
+}
+
 async function pageImage(args) {
 	const name = args.get('name'), ref = args.get('ref'), plat = args.get('platform');
 	const d = await api('/v2/_customs/image?repo=' + q(name) + '&ref=' + q(ref) + (plat ? '&platform=' + q(plat) : ''));
@@ -229,8 +314,8 @@ async function pageImage(args) {
 	const kids = [
 		h('p', {}, 'Digest ', h('code', {id: 'digest'}, d.digest), ' · scan ', h('strong', {id: 'scan-status'}, d.scan.status)),
 		h('p', {id: 'policy'}, 'Policy: ', h('strong', {}, d.policy.verdict), ' — ', d.policy.why),
-		h('p', {}, 'Report: ', h('a', {href: d.downloads.json, download: '', id: 'dl-json'}, 'JSON'), ' · ',
-			h('a', {href: d.downloads.cyclonedx, download: '', id: 'dl-cdx'}, 'CycloneDX')),
+		h('p', {}, 'Report: ', download(d.downloads.json, 'dl-json', 'JSON'), ' · ',
+			download(d.downloads.cyclonedx, 'dl-cdx', 'CycloneDX')),
 	];
 	if (d.platforms.length)
 		kids.push(h('nav', {'aria-label': 'Platforms'}, 'Platforms: ', d.platforms.map(p =>
@@ -243,18 +328,21 @@ async function pageImage(args) {
 		h('td', {}, l.i), h('td', {class: 'mono', title: l.digest}, short(l.digest)),
 		h('td', {class: 'num'}, bytes(l.size)), h('td', {class: 'num'}, l.packages),
 		h('td', {class: 'mono'}, l.created_by || '')), 'Layers'));
-	kids.push(h('h2', {}, 'Packages'), h('div', {id: 'packages'}, img.packages.map(g =>
-		h('details', {}, h('summary', {}, (g.ecosystem || '?') + ' in layer ' + short(g.layer) + ' (' + g.packages.length + ')'),
-			h('ul', {}, g.packages.map(p => h('li', {}, p.name + ' ' + p.version)))))));
+	// A group's list is drawn when it is opened: thousands of packages
+	// cost nothing until then.
+	kids.push(h('h2', {}, 'Packages'), h('div', {id: 'packages'}, img.packages.map(g => {
+		const ul = h('ul');
+		return h('details', {ontoggle: ev => { if (ev.target.open && !ul.firstChild)
+			ul.append(...g.packages.map(p => h('li', {}, p.name + ' ' + p.version))); }},
+		h('summary', {}, (g.ecosystem || '?') + ' in layer ' + short(g.layer) + ' (' + g.packages.length + ')'), ul);
+	})));
 	kids.push(h('h2', {}, 'Findings'), findingsTable(img.findings, 'findings'));
 	kids.push(h('h2', {}, 'Referrers'), sortable([{name: 'Artifact type', value: r => r.artifact_type || ''},
 		{name: 'Digest'}, {name: 'Size', num: true, value: r => r.size}], d.referrers, r => h('tr', {},
 		h('td', {}, r.artifact_type || r.media_type), h('td', {class: 'mono'}, short(r.digest)),
 		h('td', {class: 'num'}, bytes(r.size))), 'Referrers'));
-	// Names only (the registry's own list): cheap for thousands of tags.
-	const tags = await api('/v2/' + name + '/tags/list?n=10000');
-	const other = h('select', {id: 'compare-with', 'aria-label': 'Compare with tag'},
-		(tags.tags || []).filter(t => t !== ref).map(t => h('option', {value: t}, t)));
+	// Filled once the page is up: the tags newest first, names only.
+	const other = h('select', {id: 'compare-with', 'aria-label': 'Compare with tag'});
 	const out = h('div', {id: 'compare-out', 'aria-live': 'polite'});
 	const go = h('button', {type: 'button', id: 'compare-go', onclick: async () => {
 		try {
@@ -268,26 +356,68 @@ async function pageImage(args) {
 	kids.push(h('h2', {}, 'Compare with another tag'), h('div', {class: 'controls'},
 		h('label', {for: 'compare-with'}, 'Older tag', other), go), out);
 	show(name + ':' + ref, ...kids);
+	const names = (await chartRows(name, '&counts=0')).map(t => t.tag);
+	other.append(...names.reverse().filter(t => t !== ref).map(t => h('option', {value: t}, t)));
 }
 
 // --- Status ----------------------------------------------------------------
+// A table of rows (arrays of cells) under a header.
+function table(id, head, rows, caption) {
+	return h('table', {id: id}, h('caption', {class: 'skip'}, caption),
+		h('thead', {}, h('tr', {}, head.map(c => h('th', {scope: 'col'}, c)))),
+		h('tbody', {}, rows.map(r => h('tr', {}, r.map(c => h('td', {}, c))))));
+}
+function ago(iso) {
+	if (!iso) return '';
+	const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+	return s < 120 ? Math.round(s) + ' s ago' : s < 7200 ? Math.round(s / 60) + ' min ago' :
+		s < 172800 ? Math.round(s / 3600) + ' h ago' : Math.round(s / 86400) + ' days ago';
+}
+
 async function pageStatus() {
-	const db = await api('/v2/_customs/db');
+	const [db, st] = await Promise.all([api('/v2/_customs/db'), api('/v2/_customs/status')]);
 	const kids = [h('h2', {}, 'Vulnerability DB'),
 		h('p', {id: 'db-version'}, 'Version ', db.version || 'none', db.age_s !== null ? ' · ' + Math.round(db.age_s / 3600) + ' h old' : '',
 			db.stale ? ' · stale' : ''),
 		h('h2', {}, 'Scan queue'),
 		h('table', {id: 'queue'}, h('tbody', {}, Object.entries(db.scans).map(([k, v]) =>
 			h('tr', {}, h('th', {scope: 'row'}, k), h('td', {class: 'num'}, v)))))];
-	const up = db.update && db.update.feeds ? db.update.feeds : (Array.isArray(db.update) ? db.update : null);
-	if (up) kids.push(h('h2', {}, 'Feeds'), h('pre', {}, JSON.stringify(up, null, 1)));
-	else if (db.update) kids.push(h('h2', {}, 'Feeds'), h('pre', {}, JSON.stringify(db.update, null, 1)));
+	kids.push(h('h2', {}, 'Recent scan failures'), st.failures.length ?
+		table('failures', ['When', 'Repository', 'Digest', 'Attempts', 'Error'], st.failures.map(f =>
+			[h('span', {title: f.time || ''}, ago(f.time)), f.repository, h('code', {title: f.digest}, short(f.digest)),
+				String(f.attempts), f.error || '']), 'Recent scan failures') :
+		h('p', {id: 'failures-none'}, 'No scan has failed.'));
+	// The feeds: one row a source (its age in hours), and the schedule.
+	const u = db.update && typeof db.update === 'object' ? db.update : null;
+	if (u) {
+		const srcs = Array.isArray(u.sources) ? u.sources : [];
+		const cols = [...new Set(srcs.flatMap(f => Object.keys(f)))];
+		const cell = (k, v) => v === null || v === undefined ? '' : k === 'age_s' ? Math.round(v / 3600) + ' h' :
+			typeof v === 'object' ? JSON.stringify(v) : String(v);
+		kids.push(h('h2', {}, 'Feeds'), h('p', {id: 'feeds-schedule'},
+			u.interval_s ? 'Updated every ' + Math.round(u.interval_s / 3600) + ' h' : 'No scheduled update',
+			' · last run ', u.last_run ? ago(u.last_run) : 'never',
+			u.last_error ? h('span', {class: 'err'}, ' · last error: ' + u.last_error) : ''),
+		srcs.length ? table('feeds', cols.map(c => c === 'age_s' ? 'age' : c), srcs.map(f => cols.map(c => cell(c, f[c]))), 'Feeds') :
+			h('p', {id: 'feeds-none'}, 'No feed configured.'));
+	}
+	kids.push(h('h2', {}, 'Upstreams'));
+	if (!st.upstreams.length) kids.push(h('p', {id: 'upstreams-none'}, 'No upstream configured.'));
+	else {
+		const p = st.proxy || {};
+		const errs = Object.entries(p.errors || {}).map(([k, v]) => v + ' ' + k.replace('_', ' ')).join(', ');
+		kids.push(table('upstreams', ['Prefix', 'Upstream'], st.upstreams.map(u => [u.prefix || '(every name: mirror)', u.url || ''])),
+			h('p', {id: 'upstream-health'}, 'Health: ', h('strong', {}, p.health || 'unknown'), ' · ',
+				(p.transfers || 0) + ' transfers, ' + (p.failed || 0) + ' failed' + (errs ? ' (' + errs + ')' : '') +
+				', ' + bytes(p.bytes || 0) + ' fetched'),
+			table('cache', ['', 'Served from cache', 'Checked upstream (stale)', 'Fetched (miss)'],
+				['manifests', 'blobs'].map(k => [k, String((p[k] || {}).hit || 0), String((p[k] || {}).stale || 0),
+					String((p[k] || {}).miss || 0)]), 'Cache'));
+	}
 	try {
-		const r = await fetch('/metrics', {credentials: 'same-origin'});
+		const r = await get('/metrics', 'text/plain');
 		if (r.ok) {
 			const lines = (await r.text()).split('\n').filter(l => l && !l.startsWith('#'));
-			const ups = lines.filter(l => l.includes('upstream') || l.includes('proxy'));
-			kids.push(h('h2', {}, 'Upstreams'), ups.length ? h('pre', {id: 'upstreams'}, ups.join('\n')) : h('p', {}, 'No upstream configured.'));
 			kids.push(h('h2', {}, 'Metrics'), h('details', {}, h('summary', {}, lines.length + ' numbers'),
 				h('pre', {id: 'metrics'}, lines.join('\n'))));
 		}
@@ -295,14 +425,73 @@ async function pageStatus() {
 	show('Status', ...kids);
 }
 
+// --- Sign-in -----------------------------------------------------------------
+// The challenge's parameters: Bearer realm="...",service="...".
+function challenge(c) {
+	const out = {scheme: (c.split(' ')[0] || '').toLowerCase()};
+	for (const m of c.matchAll(/(\w+)="([^"]*)"/g)) out[m[1]] = m[2];
+	return out;
+}
+function b64(s) {
+	return btoa(Array.from(new TextEncoder().encode(s), b => String.fromCharCode(b)).join(''));
+}
+function pageSignIn(c) {
+	const ch = challenge(c);
+	const user = h('input', {id: 'signin-user', name: 'username', autocomplete: 'username', required: true});
+	const pass = h('input', {id: 'signin-pass', name: 'password', type: 'password', autocomplete: 'current-password', required: true});
+	const msg = h('p', {id: 'signin-msg', role: 'alert'});
+	const form = h('form', {id: 'signin', onsubmit: async ev => {
+		ev.preventDefault();
+		msg.textContent = '';
+		try {
+			if (ch.scheme === 'bearer') {
+				// Our own token endpoint, same origin (a realm elsewhere
+				// would need that service's own sign-in).
+				const body = new URLSearchParams({grant_type: 'password', username: user.value,
+					password: pass.value, client_id: 'customs-ui', service: ch.service || 'customs',
+					scope: 'registry:metrics:*'});
+				const r = await fetch('/v2/_customs/token', {method: 'POST', credentials: 'omit',
+					headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: body});
+				const t = await r.json().catch(() => null);
+				if (!r.ok || !t || !(t.access_token || t.token))
+					throw new Error(r.status === 401 ? 'Wrong user name or password.' :
+						(t && t.errors ? t.errors[0].message : r.status + ' ' + r.statusText));
+				sessionStorage.setItem(AUTH_KEY, 'Bearer ' + (t.access_token || t.token));
+			} else {
+				sessionStorage.setItem(AUTH_KEY, 'Basic ' + b64(user.value + ':' + pass.value));
+			}
+			pass.value = '';
+			render();
+		} catch (e) { msg.textContent = e.message; }
+	}}, h('div', {class: 'controls'}, h('label', {for: user.id}, 'User', user),
+		h('label', {for: pass.id}, 'Password', pass),
+		h('button', {type: 'submit', id: 'signin-go'}, 'Sign in')), msg);
+	show('Sign in', h('p', {}, ch.scheme === 'bearer' ? 'This registry signs in with tokens: your password goes to its token endpoint once, and the token is kept in this tab only.' :
+		'Your credentials are kept in this tab only.'), form);
+	user.focus();
+}
+
+function signOut() {
+	sessionStorage.removeItem(AUTH_KEY);
+	render();
+}
+
 async function render() {
 	const r = route();
+	document.getElementById('nav-signout').hidden = !sessionStorage.getItem(AUTH_KEY);
 	try {
 		if (r.path === '/repo') await pageRepo(r.args);
 		else if (r.path === '/image') await pageImage(r.args);
 		else if (r.path === '/status') await pageStatus();
 		else await pageRepos();
-	} catch (e) { fail(e); }
+	} catch (e) {
+		if (e instanceof SignIn) pageSignIn(e.challenge);
+		else fail(e);
+	}
+	document.getElementById('nav-signout').hidden = !sessionStorage.getItem(AUTH_KEY);
 }
 window.addEventListener('hashchange', render);
-document.addEventListener('DOMContentLoaded', render);
+document.addEventListener('DOMContentLoaded', () => {
+	document.getElementById('nav-signout').addEventListener('click', signOut);
+	render();
+});
