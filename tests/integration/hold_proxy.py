@@ -5,7 +5,9 @@ A TCP proxy on 127.0.0.1 for the tests: it relays bytes to
 127.0.0.1:UPSTREAM_PORT both ways, except that while HOLD_FILE exists
 it forwards nothing a client sends (an S3 endpoint that stopped
 answering) and creates HELD_FILE, so the test knows a request is being
-held.  Its port goes into PORT_FILE."""
+held.  A HOLD_FILE that is not empty holds only what begins with its
+text ("GET ": reads stall, writes go through).  Its port goes into
+PORT_FILE."""
 import os
 import select
 import socket
@@ -14,19 +16,28 @@ import threading
 import time
 
 
+def held_back(hold, data):
+    try:
+        with open(hold, "rb") as f:
+            prefix = f.read().strip(b"\n")
+    except OSError:
+        return False
+    return data.startswith(prefix)
+
+
 def pump(client, upstream, hold, held):
     socks = [client, upstream]
     try:
         while True:
             ready, _, _ = select.select(socks, [], [], 0.05)
             for s in ready:
-                if s is client and os.path.exists(hold):
-                    open(held, "w").close()
-                    while os.path.exists(hold):
-                        time.sleep(0.05)
                 data = s.recv(65536)
                 if not data:
                     return
+                if s is client and held_back(hold, data):
+                    open(held, "w").close()
+                    while os.path.exists(hold):
+                        time.sleep(0.05)
                 (upstream if s is client else client).sendall(data)
     except OSError:
         pass
