@@ -10,36 +10,17 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ceph.sh"
 need psql python3
+. "$(dirname "$0")/s3hold_lib.sh"
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
 	skip "PostgreSQL is not installed"
 ceph_start
 
 LEASE=4
-PGDIR=$TMP/pgsrv
-mkdir -p "$PGDIR"
-CI=$("$ROOT/tests/pgtemp" start "$PGDIR") || fail "cannot start PostgreSQL"
-PROXY_PID=
+HOLD_PGDIR=$TMP/pgsrv
+mkdir -p "$HOLD_PGDIR"
+CI=$("$ROOT/tests/pgtemp" start "$HOLD_PGDIR") || fail "cannot start PostgreSQL"
 declare -A NPID NURL
-nodes_cleanup() {
-	local n
-
-	rm -f "$TMP/hold"
-	for n in "${!NPID[@]}"; do
-		kill -CONT "${NPID[$n]}" 2>/dev/null || true
-		kill -TERM "${NPID[$n]}" 2>/dev/null || true
-		wait "${NPID[$n]}" 2>/dev/null || true
-	done
-	[ -n "$PROXY_PID" ] && kill "$PROXY_PID"
-	"$ROOT/tests/pgtemp" stop "$PGDIR"
-}
-next_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\\1/")
-trap 'rc=$?; set +e; nodes_cleanup; (exit $rc); eval "$next_trap"' EXIT
-
-python3 "$ROOT/tests/integration/hold_proxy.py" "$TMP/proxy.port" \
-	"${S3_ENDPOINT##*:}" "$TMP/hold" "$TMP/held" &
-PROXY_PID=$!
-for _ in $(seq 100); do [ -s "$TMP/proxy.port" ] && break; sleep 0.05; done
-[ -s "$TMP/proxy.port" ] || fail "hold_proxy.py did not start"
+hold_start
 
 # node NAME S3_ENDPOINT: starts it (scratch in $TMP/NAME), URL its address.
 node() {
@@ -54,12 +35,8 @@ node() {
 		--scrub-interval 0 --db-update-interval 0 \
 		>>"$TMP/$n/server.log" 2>&1 &
 	NPID[$n]=$!
-	for _ in $(seq 1 200); do
-		[ -s "$TMP/$n/port" ] && break
-		kill -0 "${NPID[$n]}" 2>/dev/null ||
-			fail "node $n exited: $(tail -n 5 "$TMP/$n/server.log")"
-		sleep 0.05
-	done
+	HOLD_NODES+=($!)
+	port_wait "${NPID[$n]}" "$TMP/$n/port" "$TMP/$n/server.log"
 	NURL[$n]=http://127.0.0.1:$(cat "$TMP/$n/port")
 }
 
@@ -68,15 +45,14 @@ job() {
 	psql "$CI" -XAtqF' ' -c "SELECT state, attempts FROM scan_jobs WHERE digest = '$1'"
 }
 
-node a "http://127.0.0.1:$(cat "$TMP/proxy.port")"
+node a "$HOLD_ENDPOINT"
 URL=${NURL[a]}
 printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$TMP/config"
 mkdir -p "$TMP/root/etc"
 printf 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.19.1\n' >"$TMP/root/etc/os-release"
 tar -C "$TMP/root" -czf "$TMP/layer" etc
 # A's reads of the layer stall (its scan's); the rest goes through.
-printf 'GET /%s/%s/blobs/sha256/%s' "$S3_BUCKET" "$S3_PREFIX" \
-	"$(sha256sum "$TMP/layer" | cut -d' ' -f1)" >"$TMP/hold"
+hold "GET /$S3_BUCKET/$S3_PREFIX/blobs/sha256/$(sha256sum "$TMP/layer" | cut -d' ' -f1)"
 cdg=$(push_blob lease "$TMP/config")
 ldg=$(push_blob lease "$TMP/layer")
 cat >"$TMP/manifest" <<JSON
@@ -88,8 +64,7 @@ push_manifest lease v1 "$TMP/manifest" application/vnd.oci.image.manifest.v1+jso
 mdg=$(sha256 "$TMP/manifest")
 
 # A claimed the job and waits on S3 in the middle of it.
-for _ in $(seq 600); do [ -e "$TMP/held" ] && break; sleep 0.05; done
-[ -e "$TMP/held" ] || fail "node A's scan never read from S3"
+hold_wait
 [ "$(job "$mdg")" = "running 1" ] || fail "job after A's claim: $(job "$mdg")"
 
 # B comes up; A's heartbeat keeps its lease past twice its length.
@@ -110,7 +85,7 @@ grep -q "scan $mdg (lease): started, attempt 2" "$TMP/b/server.log" &&
 	fail "B did not take the job: $(tail -n 5 "$TMP/b/server.log")"
 
 # A resumes with S3 back: it ends cleanly, the report stays.
-rm -f "$TMP/hold"
+unhold
 kill -CONT "${NPID[a]}"
 URL=${NURL[a]}
 req GET "/v2/lease/_customs/scan/$mdg?wait=30"

@@ -8,18 +8,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ceph.sh"
 need python3
+. "$(dirname "$0")/s3hold_lib.sh"
 ceph_start
-
-PROXY_PID=
-next_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\\1/")
-trap 'rc=$?; set +e; rm -f "$TMP/hold"; [ -n "$PROXY_PID" ] && kill "$PROXY_PID"; (exit $rc); eval "$next_trap"' EXIT
-
-python3 "$ROOT/tests/integration/hold_proxy.py" "$TMP/proxy.port" \
-	"${S3_ENDPOINT##*:}" "$TMP/hold" "$TMP/held" &
-PROXY_PID=$!
-for _ in $(seq 100); do [ -s "$TMP/proxy.port" ] && break; sleep 0.05; done
-[ -s "$TMP/proxy.port" ] || fail "hold_proxy.py did not start"
-S3_FLAGS=(--storage s3 --s3-endpoint "http://127.0.0.1:$(cat "$TMP/proxy.port")"
+hold_start
+S3_FLAGS=(--storage s3 --s3-endpoint "$HOLD_ENDPOINT"
 	--s3-region "$S3_REGION" --s3-bucket "$S3_BUCKET" --s3-prefix "$S3_PREFIX")
 FLAGS=("${S3_FLAGS[@]}" --s3-cache 0 --threads 1 --gc-interval 0
 	--scrub-interval 0 --db-update-interval 0)
@@ -43,15 +35,12 @@ expect 200
 held_get() {
 	local getpid
 
-	rm -f "$TMP/held"
-	printf 'GET /%s/%s/blobs/sha256/%s' "$S3_BUCKET" "$S3_PREFIX" \
-		"$(sha256sum "$TMP/manifest" | cut -d' ' -f1)" >"$TMP/hold"
+	hold "GET /$S3_BUCKET/$S3_PREFIX/blobs/sha256/$(sha256sum "$TMP/manifest" | cut -d' ' -f1)"
 	curl -sS -o "$TMP/got" -w '%{http_code}' --max-time 120 \
 		-H 'Accept: application/vnd.oci.image.manifest.v1+json' \
 		"$URL/v2/slow/manifests/v1" >"$TMP/got.status" &
 	getpid=$!
-	for _ in $(seq 600); do [ -e "$TMP/held" ] && break; sleep 0.05; done
-	[ -e "$TMP/held" ] || fail "the manifest GET never reached S3"
+	hold_wait
 	kill -0 "$getpid" 2>/dev/null || fail "the manifest GET ended while S3 was held"
 
 	# The loop is free: /v2/ and a blob HEAD's 404 (metadata only) answer.
@@ -63,7 +52,7 @@ held_get() {
 		fail "the manifest GET ended before S3 answered: $(cat "$TMP/got.status")"
 
 	# S3 answers again: the GET gets the manifest.
-	rm -f "$TMP/hold"
+	unhold
 	wait "$getpid" || fail "manifest GET failed"
 	[ "$(cat "$TMP/got.status")" = 200 ] || fail "manifest GET: $(cat "$TMP/got.status")"
 	same_file "$TMP/got" "$TMP/manifest"
