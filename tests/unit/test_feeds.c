@@ -193,7 +193,7 @@ static void test_defaults(void **state UNUSED)
 		for (size_t j = 0; j < i; j++)
 			assert_string_not_equal(v[i].name, v[j].name);
 	}
-	assert_int_equal(osv, 8);
+	assert_int_equal(osv, 9);
 	assert_int_equal(tracker, 1);
 	assert_int_equal(nvd, 2026 - 2002 + 1 + 1);
 	assert_string_equal(v[0].url, "https://osv-vulnerabilities.storage."
