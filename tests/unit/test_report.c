@@ -28,7 +28,9 @@ static void add(enum scan_eco eco, const char *name, const char *ver,
 			     (char *)src,
 			     (char *)srcver,
 			     (char *)"sha256:l1",
-			     (char *)"var/lib/x"};
+			     (char *)"var/lib/x",
+			     SCAN_CONF_HIGH,
+			     NULL};
 
 	inv_add_pkg(&inv, &p);
 }
