@@ -120,15 +120,21 @@ void det_python_rt(const struct det_file *f, struct det_out *out)
 		n = rt_dotted(v, end, 3);
 		if (!n)
 			continue;
-		for (q = v + n; q < end && q - v < RT_MAX_VERSION - 1 &&
-				((*q >= 'a' && *q <= 'z') ||
-				 (*q >= '0' && *q <= '9') || *q == '+');
-		     q++)
-			;
+		q = v + n;
+		/* PY_VERSION's release level: "a1", "b3", "rc2"; a "+"
+		 * marks a build past the release. */
+		if (q < end && (*q == 'a' || *q == 'b' || *q == 'r')) {
+			q += *q == 'r' && q + 1 < end && q[1] == 'c' ? 2 : 1;
+			if (q[-1] == 'r' || !rt_dotted(q, end, 1))
+				continue;
+			q += rt_dotted(q, end, 1);
+		}
+		if (q < end && *q == '+')
+			q++;
 		if (q >= end || *q || q - v >= RT_MAX_VERSION)
 			continue;
-		/* A pre-release ("rc2") matches as the release it leads to
-		 * in no feed; keep it as the binary says. */
+		/* Kept as the binary says: semver orders "3.13.0rc2"
+		 * before 3.13.0, as a pre-release is. */
 		memcpy(ver, v, (size_t)(q - v));
 		ver[q - v] = '\0';
 		if (ver[strlen(ver) - 1] == '+')
