@@ -4,13 +4,7 @@
  * OpenJDK release file; the rest is the file. */
 #include "fuzz/fuzz_det.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_det_quiet();
-	return 0;
-}
+FUZZ_DET_INITIALIZE
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
