@@ -165,10 +165,17 @@ check_report() { # REPORT WHAT
 "$CUSTOMS" scan --db "$TMP/vulndb.db" "$L:runtimes" >"$TMP/cli.json" ||
 	fail "scan exit $?"
 check_report "$TMP/cli.json" "customs scan"
-"$CUSTOMS" scan --db "$TMP/vulndb.db" --format cyclonedx "$L:runtimes" |
-	jq -e 'any(.components[]; .purl == "pkg:maven/commons-io/commons-io@2.11.0"
-		and any(.properties[]; .name == "customs:confidence" and
-			.value == "low"))' >/dev/null || fail "CycloneDX properties"
+"$CUSTOMS" scan --db "$TMP/vulndb.db" --format cyclonedx "$L:runtimes" \
+	>"$TMP/cdx.json" || fail "scan --format cyclonedx"
+jq -e 'any(.components[]; .purl == "pkg:maven/commons-io/commons-io@2.11.0"
+	and any(.properties[]; .name == "customs:confidence" and
+		.value == "low"))' "$TMP/cdx.json" >/dev/null ||
+	fail "CycloneDX properties"
+if python3 -c 'import jsonschema' 2>/dev/null; then
+	python3 "$(dirname "$0")/sbom_check.py" "$SP_DATA" cyclonedx \
+		"$TMP/cdx.json" >"$TMP/check.log" 2>&1 ||
+		fail "CycloneDX not valid: $(tail -n 5 "$TMP/check.log")"
+fi
 
 # --- A push to serve: the same report.
 mkdir -p "$DATA"
