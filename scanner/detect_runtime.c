@@ -1,7 +1,8 @@
 /* detect_runtime.c: language runtimes installed outside a package manager,
  * where their official images put them, by the version they embed:
  *   Node.js   usr/local/bin/node, nodejs/bin/node (distroless): the
- *             binary holds "node.js/v20.11.0" (process.release's URLs)
+ *             binary holds "node.js/v20.11.0" (the inspector's
+ *             /json/version "Browser" value, "node.js/" NODE_VERSION)
  *   Python    usr/local/bin/python3.N, usr/local/lib/libpython3.N.so*:
  *             Py_GetVersion()'s PY_VERSION, a "\0" "3.N.x" "\0" string
  *             whose 3.N is the one in the file name
