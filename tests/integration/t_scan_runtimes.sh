@@ -185,5 +185,23 @@ dg=$(sp_push runtimes rt/app v1)
 sp_report rt/app "$dg" 120
 cp "$B" "$TMP/push.json"
 check_report "$TMP/push.json" "scan on push"
+# Its SPDX referrer says how the runtimes were found, and stays valid.
+for i in $(seq 1 100); do
+	req GET "/v2/rt/app/referrers/$dg?artifactType=application/spdx%2Bjson"
+	[ "$(jq '.manifests | length' "$B")" = 1 ] && break
+	sleep 0.1
+done
+req GET "/v2/rt/app/manifests/$(jq -r '.manifests[0].digest' "$B")"
+expect 200
+req GET "/v2/rt/app/blobs/$(jq -r '.layers[0].digest' "$B")"
+expect 200
+jq -e 'any(.packages[].sourceInfo // ""; endswith("usr/local/openjdk-17/release; identified by release file: JAVA_VERSION (Debian), confidence medium"))' \
+	"$B" >/dev/null || fail "SPDX sourceInfo: $(jq -c '[.packages[].sourceInfo]' "$B")"
+if python3 -c 'import jsonschema' 2>/dev/null; then
+	cp "$B" "$TMP/spdx.json"
+	python3 "$(dirname "$0")/sbom_check.py" "$SP_DATA" spdx \
+		"$TMP/spdx.json" >"$TMP/check.log" 2>&1 ||
+		fail "SPDX not valid: $(tail -n 5 "$TMP/check.log")"
+fi
 stop_server
 echo "ok: runtimes (node ${node_ver:-skipped}, python ${py_ver:-skipped}, java) and manifest-only jars"
