@@ -28,7 +28,7 @@
 
 #define JAVA_MAX_DEPTH 3
 #define JAVA_MAX_PROPS (64u << 10)
-#define JAVA_MAX_MF    (256u << 10) /* manifests list every class signed */
+#define JAVA_MAX_MF    (256u << 10) /* of a manifest: its main section */
 
 struct java_ctx {
 	const struct det_file *f;
@@ -278,21 +278,26 @@ out:
 	free(title);
 }
 
-/* Reads the current entry into b (capped); -2 if too large, -1 if broken. */
+/* Reads the current entry into b (capped); -2 if too large, -1 if broken.
+ * prefix: the first cap bytes are enough, the rest is skipped. */
 static int java_read(struct archive *ar, struct archive_entry *ent, size_t cap,
-		     struct buf *b)
+		     bool prefix, struct buf *b)
 {
 	char chunk[16384];
-	la_ssize_t n;
+	la_ssize_t n = 0;
 
 	buf_init(b, cap);
-	if (archive_entry_size_is_set(ent) &&
+	if (!prefix && archive_entry_size_is_set(ent) &&
 	    (archive_entry_size(ent) < 0 ||
 	     (uint64_t)archive_entry_size(ent) > cap))
 		return archive_entry_size(ent) < 0 ? -1 : -2;
-	while ((n = archive_read_data(ar, chunk, sizeof(chunk))) > 0)
+	while ((!prefix || b->len < cap) &&
+	       (n = archive_read_data(ar, chunk, sizeof(chunk))) > 0) {
+		if (prefix && (size_t)n > cap - b->len)
+			n = (la_ssize_t)(cap - b->len);
 		if (buf_add(b, chunk, (size_t)n))
 			return -2;
+	}
 	return n < 0 ? -1 : 0;
 }
 
@@ -310,20 +315,21 @@ static void java_entry(struct java_ctx *c, struct java_arch *a,
 		return;
 	if (java_is_pom(name)) {
 		a->saw_pom = true;
-		if (java_read(ar, ent, JAVA_MAX_PROPS, &b))
+		if (java_read(ar, ent, JAVA_MAX_PROPS, false, &b))
 			c->bad++;
 		else
 			java_pom(c, b.buf, b.len);
 	} else if (!strcasecmp(name, "META-INF/MANIFEST.MF") && !a->mf.len) {
-		/* Too large or broken: no fallback, the poms may do. */
-		if (java_read(ar, ent, JAVA_MAX_MF, &a->mf)) {
+		/* The main section comes first: a signed jar's list of
+		 * digests past the cap is not needed. */
+		if (java_read(ar, ent, JAVA_MAX_MF, true, &a->mf)) {
 			buf_release(&a->mf);
 			c->bad++;
 		}
 	} else if ((java_ends(name, ".jar") || java_ends(name, ".war") ||
 		    java_ends(name, ".ear")) &&
 		   depth < JAVA_MAX_DEPTH) {
-		r = java_read(ar, ent, c->budget, &b);
+		r = java_read(ar, ent, c->budget, false, &b);
 		if (r) {
 			inv_add_note(&c->out->inv,
 				     "%s: nested archive %s not analysed: too "

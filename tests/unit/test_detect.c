@@ -837,6 +837,23 @@ static void test_java_manifest_edges(void **state)
 	det_out_release(&o);
 	free(jar);
 
+	/* A signed jar's manifest: digests past the part read. */
+	{
+		struct buf mf = BUF_INIT;
+
+		buf_adds(&mf, jackson);
+		for (int i = 0; i < 8000; i++)
+			buf_addf(&mf, "Name: a/b/C%d.class\r\nSHA-256-Digest: "
+				 "abcdefghijklmnopqrstuvwxyz012345\r\n\r\n", i);
+		run_mf("opt/x.jar", mf.buf, &o);
+		assert_true(mf.len > (256u << 10));
+		check_low(&o, "com.fasterxml.jackson.core:jackson-databind",
+			  "2.13.0", "artifact from Bundle-SymbolicName");
+		assert_int_equal(o.inv.nnotes, 0);
+		det_out_release(&o);
+		buf_release(&mf);
+	}
+
 	/* A version with a blank, no group at all, a value too long. */
 	run_mf("opt/a-1.jar", "Implementation-Version: 1 0\n"
 			      "Bundle-SymbolicName: org.a\n", &o);
