@@ -52,6 +52,11 @@ static const struct eco_info ecos[ECO_COUNT] = {
 			    {"Chainguard", ECO_REL_NONE, 0, NULL},
 			    ECO_NAMES_SRPM, "apk", "chainguard", ECO_PURL_NAME,
 			    ECO_OS_PACKAGE},
+	/* Runtimes by Bitnami's package names ("node", "python", "java");
+	 * purls as syft writes them: pkg:generic/node@20.11.0. */
+	[ECO_RUNTIME] = {"Runtime", ver_cmp_semver,
+			 {"Bitnami", ECO_REL_NONE, 0, NULL}, ECO_NAMES_BINARY,
+			 "generic", NULL, ECO_PURL_NAME, 0},
 };
 /* clang-format on */
 

@@ -23,6 +23,9 @@ enum scan_eco {
 	ECO_CRATES,
 	ECO_WOLFI,	/* apk on Wolfi (os-release ID wolfi) */
 	ECO_CHAINGUARD, /* apk on Chainguard OS (ID chainguard) */
+	ECO_RUNTIME,	/* a language runtime found by its files (node,
+			 * python, java), matched against OSV's Bitnami
+			 * records, which use upstream version numbers */
 	ECO_COUNT
 };
 

@@ -179,6 +179,28 @@ static json_t *report_source(const struct scan_pkg *p)
 			 jstr(p->src_version ? p->src_version : p->version));
 }
 
+static const char *const report_confs[] = {
+	[SCAN_CONF_HIGH] = "high",
+	[SCAN_CONF_MEDIUM] = "medium",
+	[SCAN_CONF_LOW] = "low",
+};
+
+static const char *report_conf_name(enum scan_conf c)
+{
+	return (unsigned)c < sizeof(report_confs) / sizeof(*report_confs)
+		       ? report_confs[c]
+		       : "low";
+}
+
+static enum scan_conf report_conf_parse(const char *s)
+{
+	for (size_t i = 0; s && i < sizeof(report_confs) / sizeof(*report_confs);
+	     i++)
+		if (!strcmp(s, report_confs[i]))
+			return (enum scan_conf)i;
+	return SCAN_CONF_HIGH;
+}
+
 static json_t *report_pkg(const struct scan_pkg *p, const struct scan_os *os)
 {
 	char *purl = report_purl(p, os);
@@ -188,6 +210,13 @@ static json_t *report_pkg(const struct scan_pkg *p, const struct scan_os *os)
 			      "layer", jstr(p->layer), "path", jstr(p->path),
 			      "purl", purl);
 
+	/* Only packages not read from a package database say how they were
+	 * identified, so database reports keep their shape. */
+	if (p->conf != SCAN_CONF_HIGH) {
+		json_object_set_new(o, "confidence",
+				    json_string(report_conf_name(p->conf)));
+		json_object_set_new(o, "identified_by", jstr(p->evidence));
+	}
 	free(purl);
 	return o;
 }
@@ -584,6 +613,10 @@ int report_inventory(const json_t *report, struct scan_inventory *inv,
 		q.layer =
 			(char *)json_string_value(json_object_get(p, "layer"));
 		q.path = (char *)json_string_value(json_object_get(p, "path"));
+		q.conf = report_conf_parse(json_string_value(
+			json_object_get(p, "confidence")));
+		q.evidence = (char *)json_string_value(
+			json_object_get(p, "identified_by"));
 		inv_add_pkg(inv, &q);
 	}
 	notes = json_object_get(report, "notes");

@@ -453,7 +453,8 @@ static void build_fixture_inv(const struct fixture_os *fo,
 	for (size_t i = 0; i < n; i++) {
 		bool dup = false;
 		struct scan_pkg p = {fo->eco, NULL, NULL, NULL,
-				     NULL,    NULL, NULL};
+				     NULL,    NULL, NULL, SCAN_CONF_HIGH,
+				     NULL};
 
 		if (strcmp(x[i].fixture, fo->fixture))
 			continue;
