@@ -99,6 +99,13 @@ EOT
 }
 rpm_stage rocky-9 'ID="rocky"
 VERSION_ID="9.1"' bcel-6.4.1-9.el9 curl-7.76.1-19.el9
+# RLSA-2024:3671: a module stream's release ("module+el9.4.0+20787+...");
+# rubygem-pg is at its fix.  RLSA-2023:3220 on Rocky 8's firefox.
+rpm_stage rocky-9-ruby 'ID="rocky"
+VERSION_ID="9.4"' ruby-3.3.0-1.module+el9.4.0+20600+0f1e1a2b \
+	rubygem-pg-1.5.4-1.module+el9.4.0+20787+4c237fd3
+rpm_stage rocky-8-firefox 'ID="rocky"
+VERSION_ID="8.7"' firefox-102.10.0-1.el8_7
 rpm_stage alma-9 'ID="almalinux"
 VERSION_ID="9.1"' bcel-6.4.1-9.el9
 rpm_stage mageia-9 'ID=mageia
@@ -209,6 +216,8 @@ check wolfi 3 2
 check chainguard 3 1
 check alpine 3 0
 check rocky-9 2 1
+check rocky-9-ruby 2 1
+check rocky-8-firefox 1 1
 check alma-9 1 0
 check mageia-9 1 1
 check sles-12 1 1
@@ -249,7 +258,8 @@ c=$(jq -r '[.vulnerabilities[] | "\(.id):\(.package.name)"] | sort | join(" ")' 
 jq -e '.packages[0].ecosystem == "Wolfi" and
 	(.packages[0].purl | startswith("pkg:apk/wolfi/"))' "$T/wolfi.json" \
 	>/dev/null || bad "wolfi: ecosystem or purl $(jq -c '.packages[0]' "$T/wolfi.json")"
-for x in rocky-9:RLSA-2023:0005 mageia-9:MGASA-2025-0124 sles-12:SUSE-SU-403; do
+for x in rocky-9:RLSA-2023:0005 mageia-9:MGASA-2025-0124 sles-12:SUSE-SU-403 \
+	rocky-9-ruby:RLSA-2024:3671 rocky-8-firefox:RLSA-2023:3220; do
 	jq -e --arg id "${x#*:}" '.vulnerabilities[0].id == $id' \
 		"$T/${x%%:*}.json" >/dev/null || bad "${x%%:*}: not ${x#*:}"
 done

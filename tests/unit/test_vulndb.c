@@ -1105,6 +1105,62 @@ static void test_release_rules(void **state)
 	vulndb_free(h);
 }
 
+/* The real distribution records: each affected[] row's vendor rating,
+ * as the import stored it (Red Hat's classification link, AlmaLinux's
+ * and Rocky's summary word; none in a bug-fix erratum, nor where a record
+ * has only a CVSS vector). */
+static void test_distro_ratings(void **state)
+{
+	static const struct {
+		const char *vid, *name;
+		enum vuln_severity vendor;
+	} cases[] = {
+		{"RHSA-2024:8709", "podman", SEV_HIGH},
+		{"RHBA-2024:6202", "linux-firmware", SEV_UNKNOWN},
+		{"ALSA-2022:1642", "zlib", SEV_HIGH},
+		{"ALSA-2023:7877", "openssl-libs", SEV_LOW},
+		{"RLSA-2024:3671", "ruby", SEV_MEDIUM},
+		{"CGA-224q-ccj5-2p53", "haproxy-3.0", SEV_UNKNOWN},
+		{"MGASA-2025-0124", "microcode", SEV_UNKNOWN},
+	};
+	struct fx *fx = *state;
+	char *db = xasprintf("%s/distros.db", fx->dir);
+	const char *paths[] = {"tests/data/osv-distros"};
+	struct vulndb_import_stats st;
+	sqlite3 *sq;
+	sqlite3_stmt *q;
+
+	assert_int_equal(import_paths(db, paths, 1, &st, NULL), 0);
+	assert_int_equal(sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(sq,
+					    "SELECT DISTINCT f.vendor_sev FROM "
+					    "affected f JOIN advisory a ON "
+					    "a.id = f.adv WHERE a.vid = ?1 AND "
+					    "f.name = ?2",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		sqlite3_bind_text(q, 1, cases[i].vid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, cases[i].name, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_ROW)
+			fail_msg("%s %s: not stored", cases[i].vid,
+				 cases[i].name);
+		if (sqlite3_column_int(q, 0) != (int)cases[i].vendor)
+			fail_msg("%s %s: vendor %s, want %s", cases[i].vid,
+				 cases[i].name,
+				 vuln_severity_name((enum vuln_severity)
+							    sqlite3_column_int(
+								    q, 0)),
+				 vuln_severity_name(cases[i].vendor));
+		assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(sq);
+	free(db);
+}
+
 /* OS packages of an OS no advisory source covers are named, never taken
  * as clean; covered OSes and language packages are not. */
 static void test_match_gap(void **state)
@@ -1259,6 +1315,7 @@ int main(void)
 		cmocka_unit_test(test_semantics),
 		cmocka_unit_test(test_release_rules),
 		cmocka_unit_test(test_match_gap),
+		cmocka_unit_test(test_distro_ratings),
 		cmocka_unit_test(test_severity_choice),
 		cmocka_unit_test(test_cli),
 	};
