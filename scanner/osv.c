@@ -283,10 +283,10 @@ static enum vuln_severity osv_errata_rating(json_t *rec)
 	for (i = 0; sum && i < sizeof(words) / sizeof(*words); i++) {
 		size_t n = strlen(words[i]);
 
-		if (!strncmp(sum, words[i], n) && sum[n] == ':')
-			return vuln_severity_parse(words[i], &v) == 0
-				       ? v
-				       : SEV_UNKNOWN;
+		if (!strncmp(sum, words[i], n) && sum[n] == ':') {
+			vuln_severity_parse(words[i], &v);
+			return v;
+		}
 	}
 	return SEV_UNKNOWN;
 }
