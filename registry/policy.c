@@ -169,8 +169,7 @@ int reg_policy_read(const struct reg_policy *p, const char *findings,
 				 why ? why : st);
 		why = json_string_value(json_object_get(doc, "no_data"));
 		if (why)
-			snprintf(out->no_data, sizeof(out->no_data), "%s",
-				 why);
+			snprintf(out->no_data, sizeof(out->no_data), "%s", why);
 	}
 	if (!json_is_array(all))
 		goto out;

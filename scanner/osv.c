@@ -265,16 +265,15 @@ static void osv_severity(json_t *severity, json_t *eco_specific,
 static enum vuln_severity osv_errata_rating(json_t *rec)
 {
 	static const char cls[] = "/security/updates/classification/#";
-	static const char *const words[] = {"Critical", "Important",
-					    "Moderate", "Low"};
+	static const char *const words[] = {"Critical", "Important", "Moderate",
+					    "Low"};
 	const char *sum = json_string_value(json_object_get(rec, "summary"));
 	enum vuln_severity v = SEV_UNKNOWN;
 	json_t *r;
 	size_t i;
 
 	json_array_foreach(json_object_get(rec, "references"), i, r) {
-		const char *url =
-			json_string_value(json_object_get(r, "url"));
+		const char *url = json_string_value(json_object_get(r, "url"));
 		const char *p = url ? strstr(url, cls) : NULL;
 
 		if (p && vuln_severity_parse(p + strlen(cls), &v) == 0)

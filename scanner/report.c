@@ -341,9 +341,9 @@ static json_t *report_os(const struct scan_os *os)
 
 static bool report_is_gap(const json_t *n)
 {
-	return json_is_string(n) && !strncmp(json_string_value(n),
-					     SCAN_NO_SOURCE,
-					     strlen(SCAN_NO_SOURCE));
+	return json_is_string(n) &&
+	       !strncmp(json_string_value(n), SCAN_NO_SOURCE,
+			strlen(SCAN_NO_SOURCE));
 }
 
 /* The note on OS packages no advisory source covers, as of inv (a new

@@ -121,7 +121,7 @@ static bool match_query_init(const struct scan_inventory *inv,
 	q->version = p->version;
 	q->vendor = q->ei->flags & ECO_OS_PACKAGE ? os->id : NULL;
 	q->osv = q->ei->flags & ECO_OSV_BY_OS ? eco_rpm_osv(os->id)
-						 : &q->ei->osv;
+					      : &q->ei->osv;
 	if (!q->osv || !q->osv->eco)
 		return false;
 	match_os_release(os, q->osv, q->release, sizeof(q->release));
@@ -655,11 +655,11 @@ char *vulndb_match_gap(const struct scan_inventory *inv)
 	}
 	if (!n)
 		return NULL;
-	return xasprintf("%s %s%s%s: its %zu %s package%s %s not matched",
-			 SCAN_NO_SOURCE, os->id ? os->id : "an OS without os-release",
-			 os->version_id ? " " : "",
-			 os->version_id ? os->version_id : "", n, type,
-			 n == 1 ? "" : "s", n == 1 ? "was" : "were");
+	return xasprintf(
+		"%s %s%s%s: its %zu %s package%s %s not matched",
+		SCAN_NO_SOURCE, os->id ? os->id : "an OS without os-release",
+		os->version_id ? " " : "", os->version_id ? os->version_id : "",
+		n, type, n == 1 ? "" : "s", n == 1 ? "was" : "were");
 }
 
 int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,

@@ -630,9 +630,9 @@ static void test_policy_no_source(void **state)
 	fi = rs_findings(idx);
 
 	policy_for(&p, "critical", NULL);
-	expect_verdict(&p, scan_of(STOR_SCAN_DONE, f, "v1", NULL),
-		       REG_POLICY_DENY,
-		       "no vulnerability data: no advisory source covers amzn 2");
+	expect_verdict(
+		&p, scan_of(STOR_SCAN_DONE, f, "v1", NULL), REG_POLICY_DENY,
+		"no vulnerability data: no advisory source covers amzn 2");
 	expect_verdict(&p, scan_of(STOR_SCAN_DONE, fi, "v1", NULL),
 		       REG_POLICY_DENY, "no advisory source covers amzn 2");
 	p.allow_errors = true; /* not an error: still refused */

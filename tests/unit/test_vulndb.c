@@ -1149,9 +1149,9 @@ static void test_distro_ratings(void **state)
 		if (sqlite3_column_int(q, 0) != (int)cases[i].vendor)
 			fail_msg("%s %s: vendor %s, want %s", cases[i].vid,
 				 cases[i].name,
-				 vuln_severity_name((enum vuln_severity)
-							    sqlite3_column_int(
-								    q, 0)),
+				 vuln_severity_name(
+					 (enum vuln_severity)sqlite3_column_int(
+						 q, 0)),
 				 vuln_severity_name(cases[i].vendor));
 		assert_int_equal(sqlite3_step(q), SQLITE_DONE);
 		sqlite3_reset(q);
