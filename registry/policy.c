@@ -168,6 +168,9 @@ int reg_policy_read(const struct reg_policy *p, const char *findings,
 		if (out->incomplete)
 			snprintf(out->why, sizeof(out->why), "%s",
 				 why ? why : st);
+		why = json_string_value(json_object_get(doc, "no_data"));
+		if (why)
+			snprintf(out->no_data, sizeof(out->no_data), "%s", why);
 	}
 	if (!json_is_array(all))
 		goto out;
@@ -212,6 +215,13 @@ enum reg_policy_verdict reg_policy_decide(const struct reg_policy *p,
 		}
 		if (!sc->db_version && !p->allow_without_db) {
 			snprintf(why, n, "%s", POLICY_NO_DB_MSG);
+			return REG_POLICY_DENY;
+		}
+		/* No findings for packages nothing was looked up for is not
+		 * "clean". */
+		if (f.no_data[0] && !p->allow_without_db) {
+			snprintf(why, n, "no vulnerability data: %s",
+				 f.no_data);
 			return REG_POLICY_DENY;
 		}
 		return REG_POLICY_SERVE;

@@ -368,6 +368,48 @@ static json_t *report_os(const struct scan_os *os)
 			 jstr(os->pretty_name), "codename", jstr(os->codename));
 }
 
+static bool report_is_gap(const json_t *n)
+{
+	return json_is_string(n) &&
+	       !strncmp(json_string_value(n), SCAN_NO_SOURCE,
+			strlen(SCAN_NO_SOURCE));
+}
+
+/* The note on OS packages no advisory source covers, as of inv (a new
+ * scanner may cover what an older one did not). */
+static void report_gap_note(json_t *r, const struct scan_inventory *inv)
+{
+	json_t *kept = json_array(), *n;
+	char *gap = vulndb_match_gap(inv);
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "notes"), i, n)
+		if (!report_is_gap(n))
+			json_array_append(kept, n);
+	if (gap)
+		json_array_append_new(kept, json_string(gap));
+	free(gap);
+	json_object_set_new(r, "notes", kept);
+}
+
+bool scan_report_gap(const json_t *report, const char **note)
+{
+	const json_t *n;
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "manifests"), i, n)
+		if (scan_report_gap(n, note))
+			return true;
+	json_array_foreach(json_object_get(report, "notes"), i, n) {
+		if (report_is_gap(n)) {
+			if (note)
+				*note = json_string_value(n);
+			return true;
+		}
+	}
+	return false;
+}
+
 void report_set_findings(json_t *r, const struct scan_inventory *inv,
 			 const struct vuln_finding *f, size_t nf)
 {
@@ -390,6 +432,7 @@ void report_set_findings(json_t *r, const struct scan_inventory *inv,
 	free(v);
 	json_object_set_new(r, "vulnerabilities", vulns);
 	json_object_set_new(r, "counts", report_counts(counts));
+	report_gap_note(r, inv);
 }
 
 static void report_db_note(json_t *r, const struct report_meta *m)
@@ -455,6 +498,7 @@ json_t *report_image(const struct image *img, const struct scan_inventory *inv,
 	json_object_set_new(r, "packages", pkgs);
 	report_set_findings(r, inv, f, nf);
 	json_object_set_new(r, "notes", report_strv(inv->notes, inv->nnotes));
+	report_gap_note(r, inv);
 	report_db_note(r, m);
 	return r;
 }

@@ -161,6 +161,11 @@ int vuln_rate(struct vulndb *db, struct vuln_finding *f, size_t n,
 int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
 		 struct vuln_finding **out, size_t *count, struct err *e);
 void vuln_findings_free(struct vuln_finding *f, size_t count);
+/* When inv holds OS packages no advisory source covers (rpm on Amazon
+ * Linux, CentOS, Fedora...; none of them publishes OSV records): a note
+ * starting with SCAN_NO_SOURCE that says so, else NULL.  The caller frees.
+ * Such an image is never "clean": nothing was looked up for them. */
+char *vulndb_match_gap(const struct scan_inventory *inv);
 
 /* Prepares the matcher's statements (vulndb_match.c). */
 int vulndb_match_prepare(struct vulndb *db, struct err *e);

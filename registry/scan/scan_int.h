@@ -205,8 +205,10 @@ int rs_vex_report(struct rs_job *j, const struct scan_vex *v,
 /* The findings of a report, short, for the pull policy to read on every
  * pull without parsing the report:
  *	{"status": "complete" | "incomplete", "why": "budget X reached",
+ *	 "no_data": "no advisory source covers amzn 2: ...",
  *	 "findings": [{"id", "aliases", "severity"}, ...]}
- * ("why" only when incomplete, at most RS_WHY_MAX bytes).  An index's
+ * ("why" only when incomplete, at most RS_WHY_MAX bytes; "no_data" only
+ * when OS packages went unmatched, see SCAN_NO_SOURCE).  An index's
  * findings are its platforms'.  Results stored before this form are a bare
  * findings array (policy.c reads both).  The caller frees. */
 char *rs_findings(const json_t *report);
