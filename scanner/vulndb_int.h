@@ -70,6 +70,10 @@
 /* Bump when the schema or the meaning of stored data changes: an older DB
  * is then refused by vulndb_open() and rebuilt by the next import. */
 #define VULNDB_SCHEMA 3
+/* Bump when the importer reads the same records into different rows (e.g.
+ * a rating it used to drop): a DB stays readable, but the next import of
+ * unchanged feeds rebuilds it instead of skipping. */
+#define VULNDB_IMPORTER 2
 
 /* An open DB (vulndb.c); the statements are the matcher's, prepared once
  * and reused for every package. */
