@@ -33,7 +33,6 @@
 #define _GNU_SOURCE /* SCHED_IDLE, sem_clockwait */
 #include "registry/work_int.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -58,7 +57,7 @@
 #define WORK_BULK_WAIT_MS 100
 
 struct work_job {
-	struct http_call call; /* back to the loop */
+	struct http_call call; /* its link: in the queue, then the loop's */
 	struct reg_work *pool;
 	struct http_req *req;	  /* the loop's; NULL once it ended */
 	struct http_worker *loop; /* NULL: no request waits */
@@ -67,18 +66,17 @@ struct work_job {
 	void *arg;
 	atomic_bool cancelled;
 	int64_t queued_at; /* CLOCK_MONOTONIC, ns */
-	struct work_job *next;
 	char rid[LOG_REQUEST_ID_MAX + 1]; /* its lines name the request */
 };
 
 /* A queue and the threads that take from it. */
 struct work_q {
 	struct reg_work *pool;
-	_Atomic(struct work_job *) inbox; /* newest first; anyone pushes */
-	atomic_int queued;		  /* in inbox and in head..tail */
-	sem_t sem;			  /* a post per job, and at stop */
-	pthread_mutex_t lock;		  /* the pool threads' only */
-	struct work_job *head, *tail;	  /* lock: taken off inbox */
+	struct lfstack inbox;	      /* anyone pushes */
+	atomic_int queued;	      /* in inbox and in head..tail */
+	sem_t sem;		      /* a post per job, and at stop */
+	pthread_mutex_t lock;	      /* the pool threads' only */
+	struct lfs_node *head;	      /* lock: taken off inbox, in order */
 	bool bulk;
 };
 
@@ -130,29 +128,6 @@ static void work_req_end(void *ptr, bool gone)
 	atomic_store_explicit(&j->cancelled, true, memory_order_relaxed);
 }
 
-/* Moves q's inbox, oldest first, to the end of head..tail; q->lock held. */
-static void work_take_inbox(struct work_q *q)
-{
-	struct work_job *j, *rev = NULL, *last;
-
-	j = atomic_exchange_explicit(&q->inbox, NULL, memory_order_acquire);
-	last = j;
-	while (j) {
-		struct work_job *n = j->next;
-
-		j->next = rev;
-		rev = j;
-		j = n;
-	}
-	if (!rev)
-		return;
-	if (q->tail)
-		q->tail->next = rev;
-	else
-		q->head = rev;
-	q->tail = last;
-}
-
 static int64_t now_ns(void)
 {
 	struct timespec t;
@@ -165,20 +140,19 @@ static int64_t now_ns(void)
  * *by or before (else *by becomes when the oldest was queued). */
 static struct work_job *work_pop(struct work_q *q, int64_t *by)
 {
+	struct lfs_node *last;
 	struct work_job *j;
 
 	if (!q->head)
-		work_take_inbox(q);
-	j = q->head;
+		lfs_take(&q->inbox, &q->head, &last);
+	j = (struct work_job *)q->head;
 	if (!j)
 		return NULL;
 	if (by && j->queued_at > *by) {
 		*by = j->queued_at;
 		return NULL;
 	}
-	q->head = j->next;
-	if (!q->head)
-		q->tail = NULL;
+	q->head = q->head->next;
 	atomic_fetch_sub(&q->queued, 1);
 	return j;
 }
@@ -357,7 +331,7 @@ static int work_queue(struct reg_work *w, bool bulk, struct http_req *req,
 		      reg_work_fn run, reg_work_done_fn done, void *arg)
 {
 	struct work_q *q = &w->q[bulk];
-	struct work_job *j, *old;
+	struct work_job *j;
 	int n;
 
 	if (atomic_load(&w->stop))
@@ -381,12 +355,7 @@ static int work_queue(struct reg_work *w, bool bulk, struct http_req *req,
 	j->queued_at = now_ns();
 	if (req)
 		http_req_attach(req, j, work_req_end);
-	old = atomic_load_explicit(&q->inbox, memory_order_relaxed);
-	do {
-		j->next = old;
-	} while (!atomic_compare_exchange_weak_explicit(
-		&q->inbox, &old, j, memory_order_release,
-		memory_order_relaxed));
+	lfs_push(&q->inbox, &j->call.link);
 	sem_post(&q->sem);
 	/* A normal thread idle meanwhile times the first bulk job. */
 	if (bulk && n == 0 && atomic_load(&w->idle) > 0)

@@ -350,17 +350,10 @@ struct http_worker *http_req_worker(const struct http_req *req)
  * loop reads it before it empties inbox, so no push goes unnoticed. */
 void http_worker_call(struct http_worker *w, struct http_call *c)
 {
-	struct http_call *old = atomic_load_explicit(&w->inbox,
-						     memory_order_relaxed);
 	uint64_t one = 1;
 	ssize_t n;
 
-	do {
-		c->next = old;
-	} while (!atomic_compare_exchange_weak_explicit(
-		&w->inbox, &old, c, memory_order_release,
-		memory_order_relaxed));
-	if (old)
+	if (!lfs_push(&w->inbox, &c->link))
 		return;
 	n = write(w->wake_fd, &one, sizeof(one));
 	(void)n; /* only an overflowing counter fails, and it wakes */
@@ -369,23 +362,15 @@ void http_worker_call(struct http_worker *w, struct http_call *c)
 /* Moves what inbox holds, oldest first, to the end of next. */
 static void worker_take(struct http_worker *w)
 {
-	struct http_call *c, *rev = NULL, *last;
+	struct lfs_node *first, *last;
 
-	c = atomic_exchange_explicit(&w->inbox, NULL, memory_order_acquire);
-	last = c;
-	while (c) {
-		struct http_call *n = c->next;
-
-		c->next = rev;
-		rev = c;
-		c = n;
-	}
-	if (!rev)
+	lfs_take(&w->inbox, &first, &last);
+	if (!first)
 		return;
 	if (w->next_tail)
-		w->next_tail->next = rev;
+		w->next_tail->next = first;
 	else
-		w->next = rev;
+		w->next = first;
 	w->next_tail = last;
 }
 
@@ -395,7 +380,7 @@ static void worker_take(struct http_worker *w)
  * the loop. */
 static void worker_run_calls(struct http_worker *w)
 {
-	struct http_call *c;
+	struct lfs_node *n;
 
 	worker_take(w);
 	if (w->ready_tail)
@@ -405,11 +390,11 @@ static void worker_run_calls(struct http_worker *w)
 	if (w->next)
 		w->ready_tail = w->next_tail;
 	w->next = w->next_tail = NULL;
-	while ((c = w->ready)) {
-		w->ready = c->next;
+	while ((n = w->ready)) {
+		w->ready = n->next;
 		if (!w->ready)
 			w->ready_tail = NULL;
-		c->fn(c);
+		((struct http_call *)n)->fn((struct http_call *)n);
 	}
 	log_set_request_id(NULL);
 	/* http_worker_drop_defers() took some early: they need a round. */
@@ -461,21 +446,22 @@ static void defer_run(struct http_call *c)
 }
 
 /* Drops req's defers from list *head (tail *tail). */
-static void drop_from(struct http_call **head, struct http_call **tail,
+static void drop_from(struct lfs_node **head, struct lfs_node **tail,
 		      const struct http_req *req)
 {
-	struct http_call **pp = head, *c;
+	struct lfs_node **pp = head, *n;
 
 	*tail = NULL;
-	while ((c = *pp)) {
-		if (c->fn == defer_run &&
-		    ((struct http_defer *)c)->req == req) {
-			*pp = c->next;
-			free(c);
+	while ((n = *pp)) {
+		struct http_defer *d = (struct http_defer *)n;
+
+		if (d->call.fn == defer_run && d->req == req) {
+			*pp = n->next;
+			free(d);
 			continue;
 		}
-		*tail = c;
-		pp = &c->next;
+		*tail = n;
+		pp = &n->next;
 	}
 }
 
@@ -543,7 +529,7 @@ static int worker_init(struct http_server *srv, struct http_worker *w,
 	/* Without randomness the ids only repeat across restarts. */
 	if (getrandom(&w->rid_seed, sizeof(w->rid_seed), 0) < 0)
 		w->rid_seed = (uint64_t)time(NULL) << 8 | idx;
-	atomic_init(&w->inbox, NULL);
+	atomic_init(&w->inbox.top, NULL);
 	TAILQ_INIT(&w->conns);
 	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->wake_fd < 0)
@@ -569,8 +555,8 @@ static void worker_flush(struct http_worker *w)
 
 	w->draining = true;
 	worker_take(w);
-	while ((c = w->next)) {
-		w->next = c->next;
+	while ((c = (struct http_call *)w->next)) {
+		w->next = c->link.next;
 		if (c->fn == defer_run)
 			free(c);
 		else

@@ -60,6 +60,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "common/lfstack.h"
 
 struct event_base;
 struct evbuffer;
@@ -233,7 +234,7 @@ void http_req_defer(struct http_req *req, http_defer_fn fn, void *arg);
  * (a thread finishing a job the request may have given up) sends it
  * anyway, and the loop thread, where requests end, sorts that out. */
 struct http_call {
-	struct http_call *next; /* the server's */
+	struct lfs_node link; /* the server's */
 	void (*fn)(struct http_call *c);
 };
 /* The loop thread req runs on; it lives as long as the server. */

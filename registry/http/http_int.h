@@ -92,12 +92,12 @@ struct http_worker {
 	/* What other threads send the loop (connections, defers, calls):
 	 * pushed on inbox, a lock-free stack, then wake_fd (an eventfd) is
 	 * written if inbox was empty.  No lock: see http_worker_call(). */
-	_Atomic(struct http_call *) inbox;
+	struct lfstack inbox;
 	int wake_fd;
 	struct event *wake_ev;
-	/* Taken off inbox, in order: ready is this round, next the one
-	 * after (what http_worker_drop_defers() took early). */
-	struct http_call *ready, *ready_tail, *next, *next_tail;
+	/* Calls taken off inbox, in order: ready is this round, next the
+	 * one after (what http_worker_drop_defers() took early). */
+	struct lfs_node *ready, *ready_tail, *next, *next_tail;
 
 	struct event *drain_ev; /* fd -1, fired with event_active() */
 	struct event *kill_ev;
