@@ -4,7 +4,7 @@
  * the loops (see work_set_priority()), and one preempted while holding a
  * lock a loop then waits for stalls that loop, with every request on it,
  * until the CPU is free again: the priority inversion that once kept
- * light requests waiting 5-25 ms behind uploads' pieces (a pool thread
+ * light requests waiting 3-26 ms behind uploads' pieces (a pool thread
  * woke the loop while holding the pool's lock, and the loop preempted it).
  *   queueing  a job goes on its queue's inbox, a lock-free stack, and a
  *             post of its semaphore wakes a pool thread; the pool threads
@@ -58,7 +58,6 @@
 
 struct work_job {
 	struct http_call call; /* its link: in the queue, then the loop's */
-	struct reg_work *pool;
 	struct http_req *req;	  /* the loop's; NULL once it ended */
 	struct http_worker *loop; /* NULL: no request waits */
 	reg_work_fn run;
@@ -73,7 +72,7 @@ struct work_job {
 struct work_q {
 	struct reg_work *pool;
 	struct lfstack inbox;	      /* anyone pushes */
-	atomic_int queued;	      /* in inbox and in head..tail */
+	atomic_int queued;	      /* in inbox and from head on */
 	sem_t sem;		      /* a post per job, and at stop */
 	pthread_mutex_t lock;	      /* the pool threads' only */
 	struct lfs_node *head;	      /* lock: taken off inbox, in order */
@@ -343,7 +342,6 @@ static int work_queue(struct reg_work *w, bool bulk, struct http_req *req,
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->call.fn = work_back;
-	j->pool = w;
 	j->req = req;
 	j->loop = req ? http_req_worker(req) : NULL;
 	j->run = run;
