@@ -9,7 +9,8 @@
  *                                              the report, as a download
  *   GET /v2/_customs/chart?repo=R[&start=K&n=N&counts=0]
  *                                              per-tag counts, push order
- *   GET /v2/_customs/status                     failed scans, upstreams
+ *   GET /v2/_customs/status                     failed scans, upstreams,
+ *                                              whether /metrics is the caller's
  *
  * The routes are literal, so the auth phase asks only for a signed-in
  * caller; each handler then asks, per repository, the catalog's question
@@ -35,6 +36,7 @@
 #include "common/buf.h"
 #include "common/xmalloc.h"
 #include "registry/authz_int.h"
+#include "registry/metrics_int.h"
 #include "registry/policy_int.h"
 #include "registry/proxy/proxy.h"
 #include "registry/reply_int.h"
@@ -1479,6 +1481,7 @@ enum reg_status api_ui_status(struct reg_call *c)
 	const struct cfg *cfg = c->ctx->cfg;
 	struct err e = ERR_INIT;
 	json_t *fails = ui_failures(c, &e), *ups;
+	bool metrics;
 
 	if (!fails) {
 		reg_reply_error(c->req, &e);
@@ -1490,10 +1493,17 @@ enum reg_status api_ui_status(struct reg_call *c)
 	for (size_t i = 0; i < cfg->upstream.n; i++)
 		json_array_append_new(ups,
 				      ui_upstream_entry(cfg->upstream.v[i], false));
+	/* Whether the page may ask for /metrics (admins only): by the
+	 * rules, as a token the form asks for would be granted. */
+	metrics = !c->ctx->auth ||
+		  (c->who && c->who->user &&
+		   auth_may(c->ctx->auth, c->who->user, REG_METRICS_RESOURCE,
+			    AUTH_ADMIN));
 	reg_reply_json(c->req, 200,
-		       json_pack("{s:o, s:o, s:o}", "failures", fails,
+		       json_pack("{s:o, s:o, s:o, s:b}", "failures", fails,
 				 "upstreams", ups, "proxy",
 				 c->ctx->proxy ? ui_proxy_health(c->ctx->proxy)
-					       : json_null()));
+					       : json_null(),
+				 "metrics", metrics));
 	return REG_DONE;
 }

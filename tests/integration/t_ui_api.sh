@@ -177,8 +177,8 @@ expect 404 NAME_UNKNOWN
 # Status with no failure and no upstream.
 req GET /v2/_customs/status
 expect 200
-jq -e '.failures == [] and .upstreams == [] and .proxy == null' "$B" \
-	>/dev/null || fail "status: $(cat "$B")"
+jq -e '.failures == [] and .upstreams == [] and .proxy == null and
+	.metrics == true' "$B" >/dev/null || fail "status: $(cat "$B")"
 
 # --- An index of v1 (linux/amd64) and v2 (linux/arm64): its tag row
 # lists both platforms, the image page either one's detail.
@@ -333,6 +333,10 @@ req GET /v2/_customs/status
 expect 200
 jq -e '[.failures[].repository] == ["team/app"]' "$B" >/dev/null ||
 	fail "alice sees another repository's failure: $(cat "$B")"
+# /metrics is for admins: her page is told not to ask.
+jq -e '.metrics == false' "$B" >/dev/null || fail "alice's status: metrics"
+req GET /metrics
+expect 403
 
 # --- A new report replaces what the image page showed: v2's detail is
 # asked for twice (the second kept by the server), then a DB of Alpine's

@@ -23,7 +23,7 @@ function h(tag, attrs, ...kids) {
 		if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
 		else el.setAttribute(k, v === true ? '' : v);
 	}
-	for (const k of kids.flat()) {
+	for (const k of kids.flat(Infinity)) {
 		if (k === null || k === undefined) continue;
 		el.append(k instanceof Node ? k : String(k));
 	}
@@ -425,7 +425,8 @@ async function pageStatus() {
 				['manifests', 'blobs'].map(k => [k, String((p[k] || {}).hit || 0), String((p[k] || {}).stale || 0),
 					String((p[k] || {}).miss || 0)]), 'Cache'));
 	}
-	try {
+	// Only for admins: anyone else would get a 403 (an error in the console).
+	if (st.metrics) try {
 		const r = await get('/metrics', 'text/plain');
 		if (r.ok) {
 			const lines = (await r.text()).split('\n').filter(l => l && !l.startsWith('#'));
