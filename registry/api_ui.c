@@ -1211,56 +1211,142 @@ static json_t *ui_minus(const json_t *a, const json_t *b)
 	return out;
 }
 
-enum reg_status api_ui_diff(struct reg_call *c)
-{
-	char name[REG_NAME_MAX + 1], fd[DIGEST_STR_MAX], td[DIGEST_STR_MAX];
-	struct stor_manifest *from = NULL, *to = NULL;
-	json_t *rf = NULL, *rt = NULL, *ff = NULL, *ft = NULL, *added;
-	json_t *fixed;
+/* A reply made from stored reports (a diff, a download), on the pool:
+ * a report of thousands of findings takes jansson a good part of a
+ * second, which on the loop would stall its other clients. */
+struct ui_rjob {
+	void (*run)(struct ui_rjob *j);
+	struct stor *st;
+	char name[REG_NAME_MAX + 1];
+	struct digest a, b; /* the image; for a diff, from and to */
+	bool cdx;	    /* a download as CycloneDX */
+	/* What run made: */
+	json_t *reply; /* NULL: e says why */
+	const char *ctype;
+	char *disp; /* Content-Disposition, or NULL */
+	struct err e;
+};
 
-	if (!ui_repo_arg(c, name) ||
-	    !(from = ui_manifest_arg(c, name, "from")) ||
-	    !(to = ui_manifest_arg(c, name, "to")))
-		goto out;
-	rf = ui_report(c->ctx->st, &from->digest, NULL, NULL);
-	rt = ui_report(c->ctx->st, &to->digest, NULL, NULL);
+static void ui_rjob_run(void *arg)
+{
+	struct ui_rjob *j = arg;
+
+	j->run(j);
+}
+
+static void ui_rjob_done(struct http_req *req, void *arg)
+{
+	struct ui_rjob *j = arg;
+
+	if (req && !j->reply) {
+		reg_reply_error(req, &j->e);
+	} else if (req) {
+		if (j->disp)
+			http_reply_header(req, "Content-Disposition", j->disp);
+		reg_reply_json_type(req, 200, j->ctype, j->reply);
+		j->reply = NULL;
+	}
+	json_decref(j->reply);
+	free(j->disp);
+	err_clear(&j->e);
+	free(j);
+}
+
+/* Runs j (its run, a, b and cdx set) on the pool for c. */
+static enum reg_status ui_rjob_start(struct reg_call *c, const char *name,
+				     struct ui_rjob *j)
+{
+	j->st = c->ctx->st;
+	memcpy(j->name, name, sizeof(j->name));
+	j->ctype = "application/json";
+	j->e = (struct err)ERR_INIT;
+	reg_work_call(c->ctx->work, c->req, ui_rjob_run, ui_rjob_done, j);
+	return REG_DEFERRED;
+}
+
+static void ui_diff_run(struct ui_rjob *j)
+{
+	char fd[DIGEST_STR_MAX], td[DIGEST_STR_MAX];
+	json_t *rf, *rt, *ff = NULL, *ft = NULL, *added, *fixed;
+
+	rf = ui_report(j->st, &j->a, NULL, NULL);
+	rt = ui_report(j->st, &j->b, NULL, NULL);
 	if (!rf || !rt) {
-		reg_reply_errorf(c->req, ERR_NOT_FOUND,
-				 "no scan report yet for %s",
-				 !rf ? "from" : "to");
+		err_set(&j->e, ERR_NOT_FOUND, "no scan report yet for %s",
+			!rf ? "from" : "to");
 		goto out;
 	}
 	ff = ui_all_findings(rf);
 	ft = ui_all_findings(rt);
 	added = ui_minus(ft, ff);
 	fixed = ui_minus(ff, ft);
-	reg_reply_json(c->req, 200,
-		       json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}",
-				 "repository", name, "from",
-				 digest_str(&from->digest, fd), "to",
-				 digest_str(&to->digest, td), "added", added,
-				 "fixed", fixed, "unchanged",
-				 (json_int_t)(json_array_size(ft) -
-					      json_array_size(added))));
+	j->reply = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}", "repository",
+			     j->name, "from", digest_str(&j->a, fd), "to",
+			     digest_str(&j->b, td), "added", added, "fixed",
+			     fixed, "unchanged",
+			     (json_int_t)(json_array_size(ft) -
+					  json_array_size(added)));
 out:
 	json_decref(ff);
 	json_decref(ft);
 	json_decref(rf);
 	json_decref(rt);
+}
+
+enum reg_status api_ui_diff(struct reg_call *c)
+{
+	char name[REG_NAME_MAX + 1];
+	struct stor_manifest *from = NULL, *to = NULL;
+	enum reg_status rs = REG_DONE;
+	struct ui_rjob *j;
+
+	if (!ui_repo_arg(c, name) ||
+	    !(from = ui_manifest_arg(c, name, "from")) ||
+	    !(to = ui_manifest_arg(c, name, "to")))
+		goto out;
+	j = xcalloc(1, sizeof(*j));
+	j->run = ui_diff_run;
+	j->a = from->digest;
+	j->b = to->digest;
+	rs = ui_rjob_start(c, name, j);
+out:
 	stor_manifest_free(from);
 	stor_manifest_free(to);
-	return REG_DONE;
+	return rs;
 }
 
 /* --- GET /v2/_customs/report -------------------------------------------------- */
+
+static void ui_download_run(struct ui_rjob *j)
+{
+	char ds[DIGEST_STR_MAX];
+	json_t *rep = ui_report(j->st, &j->a, NULL, NULL), *mine;
+
+	if (!rep) {
+		err_set(&j->e, ERR_NOT_FOUND, "no scan report yet for %s",
+			digest_str(&j->a, ds));
+		return;
+	}
+	mine = rs_report_in(rep, j->name);
+	j->disp = xasprintf("attachment; filename=\"%.12s.%s.json\"",
+			    j->a.hex, j->cdx ? "cdx" : "report");
+	if (j->cdx) {
+		j->reply = report_cyclonedx(mine);
+		j->ctype = "application/vnd.cyclonedx+json";
+		json_decref(mine);
+	} else {
+		j->reply = mine;
+	}
+	json_decref(rep);
+}
 
 enum reg_status api_ui_report(struct reg_call *c)
 {
 	const char *fmt = http_req_query_param(c->req, "format");
 	bool cdx = fmt && !strcmp(fmt, "cyclonedx");
-	char name[REG_NAME_MAX + 1], ds[DIGEST_STR_MAX], *disp;
+	char name[REG_NAME_MAX + 1];
 	struct stor_manifest *m;
-	json_t *rep, *mine;
+	struct ui_rjob *j;
 
 	if (fmt && *fmt && !cdx && strcmp(fmt, "json")) {
 		reg_reply_errorf(c->req, ERR_INVALID,
@@ -1269,29 +1355,12 @@ enum reg_status api_ui_report(struct reg_call *c)
 	}
 	if (!ui_repo_arg(c, name) || !(m = ui_manifest_arg(c, name, "ref")))
 		return REG_DONE;
-	rep = ui_report(c->ctx->st, &m->digest, NULL, NULL);
-	if (!rep) {
-		reg_reply_errorf(c->req, ERR_NOT_FOUND,
-				 "no scan report yet for %s",
-				 digest_str(&m->digest, ds));
-		stor_manifest_free(m);
-		return REG_DONE;
-	}
-	mine = rs_report_in(rep, name);
-	disp = xasprintf("attachment; filename=\"%.12s.%s.json\"",
-			 m->digest.hex, cdx ? "cdx" : "report");
-	http_reply_header(c->req, "Content-Disposition", disp);
-	if (cdx) {
-		reg_reply_json_type(c->req, 200, "application/vnd.cyclonedx+json",
-				    report_cyclonedx(mine));
-		json_decref(mine);
-	} else {
-		reg_reply_json(c->req, 200, mine);
-	}
-	free(disp);
-	json_decref(rep);
+	j = xcalloc(1, sizeof(*j));
+	j->run = ui_download_run;
+	j->a = m->digest;
+	j->cdx = cdx;
 	stor_manifest_free(m);
-	return REG_DONE;
+	return ui_rjob_start(c, name, j);
 }
 
 /* --- GET /v2/_customs/chart --------------------------------------------------- */
