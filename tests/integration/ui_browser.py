@@ -225,6 +225,9 @@ def root_pages():
     d.find_element(By.ID, "findings-text").clear()
     d.find_element(By.ID, "findings-text").send_keys(" ")
     d.find_element(By.ID, "findings-text").send_keys(Keys.BACKSPACE)
+    # The redraw comes once typing pauses: rows read before it go stale.
+    wait(d, lambda: d.find_element(By.ID, "findings-count").text ==
+         "%d of %d findings" % (total, total), "the text filter cleared")
     d.find_element(By.CSS_SELECTOR, 'button[aria-label="Sort by Id"]').click()
     got = [a.text for a in rows(d, "#findings tbody tr td:nth-child(2) > a")]
     if got != sorted(got) or len(got) != total:
