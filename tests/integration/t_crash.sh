@@ -113,7 +113,7 @@ echo "crash: $manifests pushes acknowledged ($blobs blob 201s), ${interrupted:-0
 [ "$kills" -ge 10 ] || fail "only $kills kills: the test proved little"
 
 stop_server
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.out" 2>&1 ||
+customs_run fsck --data "$DATA" >"$TMP/fsck.out" 2>&1 ||
 	fail "fsck after the crashes: $(cat "$TMP/fsck.out")"
 tail -n 1 "$TMP/fsck.out"
 left=$(find "$DATA" -name 'tmp-*' | wc -l)

@@ -12,10 +12,10 @@ dg=$(push_image gc v1 "$TMP" kept)
 cp "$TMP/manifest-kept.json" "$TMP/kept"
 head -c 5000 /dev/urandom >"$TMP/loose"
 loose=$(push_blob gc "$TMP/loose")
-"$CUSTOMS" gc --data "$DATA" >"$TMP/gc.out" 2>&1 || fail "gc: $(cat "$TMP/gc.out")"
+customs_run gc --data "$DATA" >"$TMP/gc.out" 2>&1 || fail "gc: $(cat "$TMP/gc.out")"
 grep -q "collecting beside it" "$TMP/gc.out" || fail "gc did not see the server"
 grep -q "^gc: freed 0 blobs" "$TMP/gc.out" || fail "young blobs freed: $(cat "$TMP/gc.out")"
-"$CUSTOMS" gc --data "$DATA" --gc-grace 0 --dry-run >"$TMP/gc.out" 2>&1
+customs_run gc --data "$DATA" --gc-grace 0 --dry-run >"$TMP/gc.out" 2>&1
 grep -q "would free blob $loose (5000 bytes)" "$TMP/gc.out" ||
 	fail "dry run: $(cat "$TMP/gc.out")"
 req HEAD "/v2/gc/blobs/$loose"
@@ -62,7 +62,7 @@ for d in $(jq -r '.config.digest, .layers[].digest' "$TMP/kept"); do
 	req HEAD "/v2/gc/blobs/$d"
 	expect 200
 done
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.out" 2>&1 ||
+customs_run fsck --data "$DATA" >"$TMP/fsck.out" 2>&1 ||
 	fail "fsck beside the server: $(cat "$TMP/fsck.out")"
 stop_server
 grep -q "gc: freed" "$TMP/server.log" || fail "no gc run logged"

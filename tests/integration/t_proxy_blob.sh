@@ -133,5 +133,5 @@ grep -q "blob $doomed: upstream" "$TMP/server.log" ||
 req HEAD "/v2/library/doomed/blobs/$doomed"
 expect 502
 stop_server
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
+customs_run fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
 	fail "fsck: $(tail -n 5 "$TMP/fsck.log")"

@@ -217,7 +217,7 @@ expect 200
 	fail "catalog: $(cat "$B")"
 
 stop_server
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
+customs_run fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
 	fail "fsck: $(tail -n 5 "$TMP/fsck.log")"
 
 # Bad upstream settings stop the server at start, saying why.
