@@ -25,8 +25,9 @@ sleep "$wait_s"
 req GET /v2/
 expect 200
 # A second server on the same data directory is refused.
-timeout 10 customs_run serve --listen 127.0.0.1:0 --data "$DATA" \
-	>"$TMP/second.log" 2>&1 && fail "a second server started on the same data"
+backend_flags "$DATA"
+timeout 10 "$CUSTOMS" serve --listen 127.0.0.1:0 --data "$DATA" \
+	${BFLAGS[@]+"${BFLAGS[@]}"} >"$TMP/second.log" 2>&1 && fail "a second server started on the same data"
 grep -q "in use by another customs process" "$TMP/second.log" ||
 	fail "second server: $(cat "$TMP/second.log")"
 stop_server
