@@ -151,7 +151,7 @@ backend_cleanup() {
 			(s3_purge "$p/") >/dev/null 2>&1 || true
 		done
 	fi
-	pg_cleanup
+	pg_release
 }
 
 # start_server [extra flags]: the data directory survives restarts.

@@ -38,8 +38,8 @@ pg_db() {
 	PG_CI=$(sed -E "s/dbname=[^ ]*/dbname=$db/" <<<"$PG_BASE")
 }
 
-# pg_cleanup: never fails (it runs in the exit trap).
-pg_cleanup() {
+# pg_release: never fails (it runs in the exit trap).
+pg_release() {
 	local db
 
 	if [ -n "$PG_OWN" ]; then
