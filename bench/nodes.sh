@@ -32,8 +32,8 @@ done
 [ -x "$customs" ] || { echo "bench/nodes.sh: build $customs first" >&2; exit 1; }
 command -v haproxy >/dev/null || { echo "bench/nodes.sh: needs haproxy" >&2; exit 1; }
 
+. "$here/lib_rgw.sh"
 w=$(mktemp -d "${TMPDIR:-/tmp}/customs-bench-nodes.XXXXXX")
-ceph=
 pids=()
 hapid=
 stop_all() {
@@ -50,19 +50,13 @@ cleanup() {
 	set +e
 	stop_all
 	"$root/tests/pgtemp" stop "$w"
-	[ -n "$ceph" ] && "$root/tests/integration/ceph_rgw" stop "$ceph"
+	rgw_stop
 	rm -rf "$w"
 }
 trap cleanup EXIT
 
-if [ -n "${CUSTOMS_S3_ENV:-}" ] && [ -s "$CUSTOMS_S3_ENV" ]; then
-	. "$CUSTOMS_S3_ENV"
-else
-	ceph=$w/ceph
-	"$root/tests/integration/ceph_rgw" start "$ceph" >"$w/s3.env"
-	. "$w/s3.env"
-fi
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+rgw_start "$w"
+
 ci=$("$root/tests/pgtemp" start "$w")
 
 free_port() {
