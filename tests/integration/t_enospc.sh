@@ -6,6 +6,8 @@
 # can be cancelled to free it; what was pushed before stays intact; once
 # there is room again pushes work.  Needs root (mount); skipped otherwise.
 . "$(dirname "$0")/lib.sh"
+need_backend fs "a full local disk under the blobs"
+
 
 SMALL=$TMP/small
 mkdir -p "$SMALL"
