@@ -142,7 +142,42 @@ customs_run() {
 	"$CUSTOMS" "$cmd" ${BFLAGS[@]+"${BFLAGS[@]}"} "$@"
 }
 
+# What the store of $DATA holds, on either backend (sha256 blobs):
+#   store_blobs     the hex digests of its blobs, one a line
+#   has_blob DIGEST whether it holds the blob
+#   store_uploads   what uploads in progress keep: files under uploads/
+#                   on fs; objects and multipart uploads under uploads/ on
+#                   dist (and node-local files, none once it is finished)
+store_prefix() {
+	backend_flags "$DATA"
+	echo "${BACKEND_PREFIX[$(realpath -m "$DATA")]}"
+}
+
+store_blobs() {
+	if [ "$BACKEND" = dist ]; then
+		s3_keys "$(store_prefix)/blobs/sha256/" | sed 's|.*/||'
+	else
+		find "$DATA/blobs" -type f -printf '%f\n' 2>/dev/null || true
+	fi
+}
+
+has_blob() {
+	store_blobs | grep -qx "${1#sha256:}"
+}
+
+store_uploads() {
+	local p
+
+	if [ "$BACKEND" = dist ]; then
+		p=$(store_prefix)
+		s3_keys "$p/uploads/"
+		s3_uploads "$p/uploads/"
+	fi
+	find "$DATA/uploads" -type f ! -name 'tmp-*' 2>/dev/null || true
+}
+
 # backend_cleanup: the databases and keys of the test (never fails).
+
 backend_cleanup() {
 	local p
 

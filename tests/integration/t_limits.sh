@@ -46,8 +46,8 @@ req POST "/v2/quota/blobs/uploads/?digest=$(sha256 "$TMP/b")" \
 expect 507 DENIED
 jq -e '.errors[0].message | test("quota")' "$B" >/dev/null ||
 	fail "the 507 does not say why: $(cat "$B")"
-[ ! -e "$DATA/blobs/sha256/$(sha256 "$TMP/b" | cut -c8-9)/$(sha256 "$TMP/b" | cut -c8-)" ] ||
-	fail "the refused blob was stored"
+! has_blob "$(sha256 "$TMP/b")" || fail "the refused blob was stored"
+
 # Another repository has its own quota.
 push_blob other "$TMP/b" >/dev/null
 stop_server
