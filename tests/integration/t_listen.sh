@@ -10,8 +10,8 @@
 # whose shared RGW and PostgreSQL a new namespace could not reach.
 if [ -z "${T_LISTEN_NETNS:-}" ] && [ "${CUSTOMS_TEST_BACKEND:-fs}" = fs ] &&
 	command -v unshare >/dev/null 2>&1 &&
-	unshare
- -n true 2>/dev/null; then
+	unshare -n true 2>/dev/null; then
+
 	T_LISTEN_NETNS=1 exec unshare -n bash "$0" "$@"
 fi
 . "$(dirname "$0")/lib.sh"
