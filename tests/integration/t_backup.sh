@@ -9,7 +9,6 @@
 . "$(dirname "$0")/scanpush_lib.sh"
 need_backend fs "customs backup copies a data directory (meta.db, blob files); S3 + PostgreSQL are backed up by their own tools"
 
-
 sp_layout
 mkdir -p "$DATA"
 sp_db "$DATA/vulndb.db"

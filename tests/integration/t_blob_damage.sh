@@ -12,7 +12,6 @@
 need cmp dd
 need_backend fs "it damages blob files on the local disk (t_s3 damages objects in the bucket)"
 
-
 blob_file() {
 	echo "$DATA/blobs/sha256/$(echo "${1#sha256:}" | cut -c1-2)/${1#sha256:}"
 }

@@ -49,5 +49,4 @@ done
 # Exactly one copy in the store.
 [ "$(store_blobs | wc -l)" = 1 ] || fail "blobs: $(store_blobs)"
 
-
 stop_server

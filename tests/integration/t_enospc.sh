@@ -8,7 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 need_backend fs "a full local disk under the blobs"
 
-
 SMALL=$TMP/small
 mkdir -p "$SMALL"
 mount -t tmpfs -o size=8m tmpfs "$SMALL" 2>/dev/null ||

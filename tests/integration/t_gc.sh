@@ -54,7 +54,6 @@ expect 404
 req GET "$loc"
 expect 404 BLOB_UPLOAD_UNKNOWN
 ! store_uploads | grep -q "${loc##*/}" || fail "the upload's data stayed"
-
 # The tagged image is whole.
 req GET /v2/gc/manifests/v1 -H "Accept: $OCI_MANIFEST"
 expect 200

@@ -11,8 +11,7 @@
 if [ -z "${T_LISTEN_NETNS:-}" ] && [ "${CUSTOMS_TEST_BACKEND:-fs}" = fs ] &&
 	command -v unshare >/dev/null 2>&1 &&
 	unshare -n true 2>/dev/null; then
-	T_LISTEN_NETNS
-=1 exec unshare -n bash "$0" "$@"
+	T_LISTEN_NETNS=1 exec unshare -n bash "$0" "$@"
 fi
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/auth_lib.sh"

@@ -34,7 +34,6 @@ nodes_cleanup() {
 		wait "${NPID[$n]}" 2>/dev/null || true
 	done
 }
-
 next_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\\1/")
 trap 'rc=$?; set +e; [ $rc = 0 ] || [ $rc = 77 ] || for n in a b c; do echo "--- node $n:" >&2; tail -n 8 "$TMP/$n/server.log" >&2; done; nodes_cleanup; (exit $rc); eval "$next_trap"' EXIT
 

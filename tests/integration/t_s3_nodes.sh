@@ -18,7 +18,6 @@ nodes_cleanup() {
 		wait "${NPID[$n]}" 2>/dev/null || true
 	done
 }
-
 next_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\\1/")
 trap 'rc=$?; set +e; nodes_cleanup; (exit $rc); eval "$next_trap"' EXIT
 

@@ -7,7 +7,6 @@
 need python3
 need_backend fs "the hash state files beside a local upload (on S3 it lives in the database)"
 
-
 f=$TMP/blob
 head -c 3000000 /dev/urandom >"$f"
 head -c 1000000 "$f" >"$TMP/part1"

@@ -7,7 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 need_backend fs "the sqlite WAL file of meta.db"
 
-
 blob_count() {
 	find "$DATA/blobs" -type f | wc -l
 }
