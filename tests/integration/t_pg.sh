@@ -44,7 +44,6 @@ PW=pw-not-to-be-logged
 declare -A META=(
 	[a]="$CI application_name=node-a"
 	[b]="postgresql://postgres:$PW@127.0.0.1:$(sed 's/.*port=\([0-9]*\).*/\1/' <<<"$CI")/$(sed 's/.*dbname=\([^ ]*\).*/\1/' <<<"$CI")?application_name=node-b"
-
 )
 
 # node NAME [flags]: starts node NAME (data in $TMP/NAME/data); makes it
