@@ -46,7 +46,8 @@ lib_cleanup() {
 		kill -TERM "$PID" 2>/dev/null || true
 		wait "$PID" 2>/dev/null || true
 	fi
-	backend_cleanup
+	# (not yet defined when the checks below fail)
+	! declare -F backend_cleanup >/dev/null || backend_cleanup
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -s "$TMP/server.log" ]; then
 		echo "--- last lines of the server log:" >&2
 		tail -n 20 "$TMP/server.log" >&2
