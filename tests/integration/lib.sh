@@ -13,6 +13,7 @@
 #   expect_hdr NAME VALUE     exact (header names case-insensitive)
 #   hdr NAME                  prints a response header's value
 #   customs_run CMD [args]    $CUSTOMS CMD, on the test's backend (below)
+#   fresh_store               an empty store at $DATA, on either backend
 #
 # CUSTOMS_TEST_BACKEND picks where every server and gc/fsck of a test
 # keeps its store: fs (the default: local disk and sqlite in the data
@@ -38,6 +39,7 @@ REG=
 URL=
 BACKEND=${CUSTOMS_TEST_BACKEND:-fs}
 declare -A BACKEND_META=() BACKEND_PREFIX=()
+BACKEND_PREFIXES=() # every prefix used, for the cleanup
 
 lib_cleanup() {
 	local rc=$?
@@ -112,12 +114,23 @@ backend_flags() {
 	if [ -z "${BACKEND_META[$dir]:-}" ]; then
 		pg_db
 		BACKEND_META[$dir]=$PG_CI
-		BACKEND_PREFIX[$dir]=$T-$$-${#BACKEND_PREFIX[@]}
+		BACKEND_PREFIX[$dir]=$T-$$-${#BACKEND_PREFIXES[@]}
+		BACKEND_PREFIXES+=("${BACKEND_PREFIX[$dir]}")
 	fi
 	[ -z "$s3" ] || BFLAGS+=(--storage s3 --s3-endpoint "$S3_ENDPOINT"
 		--s3-region "$S3_REGION" --s3-bucket "$S3_BUCKET"
 		--s3-prefix "${BACKEND_PREFIX[$dir]}")
 	[ -z "$meta" ] || BFLAGS+=(--meta "${BACKEND_META[$dir]}")
+}
+
+# fresh_store: an empty store at $DATA (on dist, a new database and
+# prefix; the old ones are dropped at the end all the same).
+fresh_store() {
+	local dir
+
+	rm -rf "$DATA"
+	dir=$(realpath -m "$DATA")
+	[ -z "${BACKEND_META[$dir]:-}" ] || BACKEND_META[$dir]=
 }
 
 # customs_run CMD [args]: serve, gc and fsck get the backend flags of
@@ -144,7 +157,9 @@ customs_run() {
 }
 
 # What the store of $DATA holds, on either backend (sha256 blobs):
-#   store_blobs     the hex digests of its blobs, one a line
+#   store_blobs [MIN_BYTES]
+#                   the hex digests of its blobs (of MIN_BYTES or more),
+#                   one a line
 #   has_blob DIGEST whether it holds the blob
 #   store_uploads   what uploads in progress keep: files under uploads/
 #                   on fs; objects and multipart uploads under uploads/ on
@@ -155,10 +170,14 @@ store_prefix() {
 }
 
 store_blobs() {
+	local min=${1:-0}
+
 	if [ "$BACKEND" = dist ]; then
-		s3_keys "$(store_prefix)/blobs/sha256/" | sed 's|.*/||'
+		s3_objects "$(store_prefix)/blobs/sha256/" |
+			awk -v m="$min" '$2 >= m { sub(/.*\//, "", $1); print $1 }'
 	else
-		find "$DATA/blobs" -type f -printf '%f\n' 2>/dev/null || true
+		find "$DATA/blobs" -type f -size +$((min > 0 ? min - 1 : 0))c \
+			-printf '%f\n' 2>/dev/null || true
 	fi
 }
 
@@ -183,7 +202,7 @@ backend_cleanup() {
 	local p
 
 	if [ "$BACKEND" = dist ]; then
-		for p in ${BACKEND_PREFIX[@]+"${BACKEND_PREFIX[@]}"}; do
+		for p in ${BACKEND_PREFIXES[@]+"${BACKEND_PREFIXES[@]}"}; do
 			(s3_purge "$p/") >/dev/null 2>&1 || true
 		done
 	fi

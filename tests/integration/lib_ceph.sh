@@ -70,6 +70,13 @@ s3_keys() {
 	grep -o '<Key>[^<]*</Key>' "$TMP/s3.xml" | sed 's/<[^>]*>//g' || true
 }
 
+# s3_objects PREFIX: "KEY SIZE" of the keys under PREFIX.
+s3_objects() {
+	s3_get "list-type=2&prefix=$(jq -rn --arg p "$1" '$p|@uri')"
+	sed 's/<Contents>/\n/g' "$TMP/s3.xml" |
+		sed -nE 's|.*<Key>([^<]*)</Key>.*<Size>([0-9]+)</Size>.*|\1 \2|p'
+}
+
 s3_uploads() {
 	s3_get "prefix=$(jq -rn --arg p "$1" '$p|@uri')&uploads="
 	grep -o '<Key>[^<]*</Key>' "$TMP/s3.xml" | sed 's/<[^>]*>//g' || true
