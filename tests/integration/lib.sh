@@ -161,6 +161,7 @@ customs_run() {
 #                   the hex digests of its blobs (of MIN_BYTES or more),
 #                   one a line
 #   has_blob DIGEST whether it holds the blob
+#   store_bytes     the bytes of its blobs and uploads in progress
 #   store_uploads   what uploads in progress keep: files under uploads/
 #                   on fs; objects and multipart uploads under uploads/ on
 #                   dist (and node-local files, none once it is finished)
@@ -183,6 +184,15 @@ store_blobs() {
 
 has_blob() {
 	store_blobs | grep -qx "${1#sha256:}"
+}
+
+store_bytes() {
+	if [ "$BACKEND" = dist ]; then
+		s3_bytes "$(store_prefix)/"
+	else
+		find "$DATA/uploads" "$DATA/blobs" -type f -printf '%s\n' |
+			awk '{ s += $1 } END { print s + 0 }'
+	fi
 }
 
 store_uploads() {

@@ -88,14 +88,34 @@ s3_put() {
 		-T "$2" || fail "S3 PUT $1"
 }
 
+# s3_mpus PREFIX: "KEY UPLOAD-ID" of the multipart uploads under PREFIX.
+s3_mpus() {
+	s3_get "prefix=$(jq -rn --arg p "$1" '$p|@uri')&uploads="
+	grep -o '<Key>[^<]*</Key><UploadId>[^<]*</UploadId>' "$TMP/s3.xml" |
+		sed -E 's|<Key>([^<]*)</Key><UploadId>([^<]*)</UploadId>|\1 \2|'
+}
+
+# s3_bytes PREFIX: the bytes of the objects and of the parts of the
+# multipart uploads under PREFIX.
+s3_bytes() {
+	local k id n
+
+	n=$(s3_objects "$1" | awk '{ s += $2 } END { print s + 0 }')
+	while read -r k id; do
+		s3_curl "/$k?uploadId=$id" -o "$TMP/s3parts.xml" \
+			-H "x-amz-content-sha256: $S3_EMPTY_SHA" || fail "S3 parts of $k"
+		n=$((n + $(grep -o '<Size>[0-9]*</Size>' "$TMP/s3parts.xml" |
+			tr -dc '0-9\n' | awk '{ s += $1 } END { print s + 0 }')))
+	done < <(s3_mpus "$1")
+	echo "$n"
+}
+
 # s3_purge PREFIX: aborts the multipart uploads, deletes the keys (a
 # listing returns at most 1000 keys, hence rounds).
 s3_purge() {
 	local keys k id
 
-	s3_get "prefix=$(jq -rn --arg p "$1" '$p|@uri')&uploads="
-	grep -o '<Key>[^<]*</Key><UploadId>[^<]*</UploadId>' "$TMP/s3.xml" |
-		sed -E 's|<Key>([^<]*)</Key><UploadId>([^<]*)</UploadId>|\1 \2|' |
+	s3_mpus "$1" |
 		while read -r k id; do
 			s3_curl "/$k?uploadId=$id" -o /dev/null -X DELETE \
 				-H "x-amz-content-sha256: $S3_EMPTY_SHA" || true
