@@ -20,6 +20,9 @@ grep -q "would free blob $loose (5000 bytes)" "$TMP/gc.out" ||
 	fail "dry run: $(cat "$TMP/gc.out")"
 req HEAD "/v2/gc/blobs/$loose"
 expect 200
+# Tagged until part 2 deletes the tag: with no grace there, its blobs
+# could go between their push and the manifest's.
+untagged=$(push_image gc untagged "$TMP" gone)
 stop_server
 
 # 2. Online: every second, no grace, uploads idle 1 s expire.
@@ -32,7 +35,6 @@ expect 202
 loc=$(upload_location)
 req PATCH "$loc" --data-binary "@$TMP/loose" -H 'Content-Range: 0-4999'
 expect 202
-untagged=$(push_image gc untagged "$TMP" gone)
 req DELETE "/v2/gc/manifests/untagged"
 expect 202
 for i in $(seq 1 100); do
