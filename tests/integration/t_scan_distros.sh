@@ -9,6 +9,7 @@
 # of Wolfi and Chainguard OS matched against their own records, not
 # Alpine's.
 # Exit 0 pass, 1 fail, 77 skip.
+# backend: none (`customs scan` on files: no server, no store)
 . "$(dirname "$0")/lib.sh"
 set +e # the checks below read exit statuses
 need tar xz python3
