@@ -19,7 +19,7 @@ DEB_BUILD := build-essential pkg-config libevent-dev libssl-dev \
 DEB_TEST := libcmocka-dev curl jq skopeo podman docker-registry docker.io \
 	buildah umoci containerd python3-prometheus-client \
 	xz-utils zstd apache2-utils openssl ca-certificates procps psmisc \
-	golang-go python3-jsonschema zip time sqlite3 \
+	golang-go python3-jsonschema zip time sqlite3 nodejs libpython3-dev \
 	debhelper dpkg-dev fakeroot lintian man-db groff systemd debootstrap iproute2 \
 	postgresql ceph-mon ceph-osd radosgw ceph-common haproxy \
 	chromium chromium-driver python3-selenium

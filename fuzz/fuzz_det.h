@@ -36,4 +36,14 @@ static inline void fuzz_det_quiet(void)
 	log_set_level(LL_ERROR);
 }
 
+/* A detector target's LLVMFuzzerInitialize(): quiet logs, nothing else. */
+#define FUZZ_DET_INITIALIZE                                                    \
+	int LLVMFuzzerInitialize(int *argc, char ***argv)                      \
+	{                                                                      \
+		(void)argc;                                                    \
+		(void)argv;                                                    \
+		fuzz_det_quiet();                                              \
+		return 0;                                                      \
+	}
+
 #endif

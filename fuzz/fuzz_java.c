@@ -1,6 +1,7 @@
-/* fuzz_java.c: pom.properties in Java archives (detect_java.c).  The input
- * is the text of a pom.properties, put into a .jar built here, so the
- * fuzzer works on our properties reader and archive walk rather than on
+/* fuzz_java.c: pom.properties and MANIFEST.MF in Java archives
+ * (detect_java.c).  The input is the text of a pom.properties (or, when
+ * it starts with "Manifest-", of a manifest), put into a .jar built here,
+ * so the fuzzer works on our readers and archive walk rather than on
  * libarchive's zip code; an input that is already a zip is handed over as
  * it is (nested archives included). */
 #include "fuzz/fuzz_det.h"
@@ -10,8 +11,10 @@
 
 static void *fz_jar(const uint8_t *data, size_t size, size_t *len_out)
 {
-	static const char path[] =
-		"META-INF/maven/com.example/app/pom.properties";
+	const char *path =
+		size >= 9 && !memcmp(data, "Manifest-", 9)
+			? "META-INF/MANIFEST.MF"
+			: "META-INF/maven/com.example/app/pom.properties";
 	size_t cap = size + 4096, used = 0;
 	struct archive *a = archive_write_new();
 	struct archive_entry *ent = archive_entry_new();
@@ -59,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jar = fz_jar(data, size, &len);
 	if (!jar)
 		return 0;
-	fuzz_det_run(det_java, "opt/app/app.jar", jar, len);
+	fuzz_det_run(det_java, "opt/app/app-1.0.jar", jar, len);
 	free(jar);
 	return 0;
 }

@@ -27,6 +27,12 @@ copy npm $(find $img -name package-lock.json -o -name package.json)
 copy osv $(find tests/data/advisories -name '*.json')
 copy tracker $(find tests/data/debian-tracker -name '*.json')
 copy nvd tests/data/feeds/nvd/records/*.json tests/data/feeds/nvd/*.json.gz
+copy java tests/data/runtimes/manifests/*.MF
+# runtime: the first byte picks the detector (fuzz_runtime.c); 2 is Java.
+mkdir -p "$out/runtime"
+for f in tests/data/runtimes/java/*.release; do
+	{ printf '\002'; cat "$f"; } >"$out/runtime/$(basename "$f")"
+done
 
 # rpmdb: the small BerkeleyDB and NDB databases, decompressed.
 mkdir -p "$out/rpmdb"

@@ -56,38 +56,105 @@ static void mf_event_src(struct reg_call *c, struct reg_event_src *src)
 			   c->who && c->who->user ? c->who->user : NULL);
 }
 
-static void api_manifest_event_pull(struct reg_call *c,
+static void api_manifest_event_pull(struct reg_events *ev, const char *name,
+				    const struct reg_ref *ref,
+				    const struct reg_event_src *src,
 				    const struct stor_manifest *m)
 {
 	struct reg_event_target t = {
-		.repo = c->name,
-		.tag = c->ref.is_digest ? NULL : c->ref.tag,
+		.repo = name,
+		.tag = ref->is_digest ? NULL : ref->tag,
 		.dg = &m->digest,
 		.media_type = m->media_type,
 		.size = (int64_t)m->len,
 	};
-	struct reg_event_src src;
 
-	mf_event_src(c, &src);
-	reg_events_defer(c->ctx->events, "pull", &t, &src, NULL);
-	reg_event_src_release(&src);
+	reg_events_defer(ev, "pull", &t, src, NULL);
+}
+
+/* A GET or HEAD whose read may block (stor_blob_read_blocks(): S3 fetches
+ * an object the node has not cached, PostgreSQL is a round trip away),
+ * on the pool, so that one slow read stalls no other client of the
+ * loop. */
+struct mf_read {
+	struct stor *st;
+	struct reg_events *events; /* NULL: no pull event */
+	char name[REG_NAME_MAX + 1];
+	struct reg_ref ref;
+	struct reg_event_src src; /* with events */
+	struct stor_manifest *m;
+	int rc;
+	struct err e;
+};
+
+static void mf_read_run(void *arg)
+{
+	struct mf_read *r = arg;
+	const struct reg_ref *ref = &r->ref;
+
+	r->rc = stor_manifest_get(r->st, r->name,
+				  ref->is_digest ? NULL : ref->tag,
+				  ref->is_digest ? &ref->digest : NULL, &r->m,
+				  &r->e);
+}
+
+static void mf_read_done(struct http_req *req, void *arg)
+{
+	struct mf_read *r = arg;
+
+	if (req && r->rc < 0) {
+		reg_reply_error(req, &r->e);
+	} else if (req && r->m) {
+		if (r->events)
+			api_manifest_event_pull(r->events, r->name, &r->ref,
+						&r->src, r->m);
+		reg_reply_stored_manifest(req, r->m);
+		r->m = NULL;
+	}
+	stor_manifest_free(r->m);
+	if (r->events)
+		reg_event_src_release(&r->src);
+	err_clear(&r->e);
+	free(r);
 }
 
 enum reg_status api_manifest_get(struct reg_call *c)
 {
 	const struct reg_ref *ref = &c->ref;
 	struct stor_manifest *m = c->manifest; /* the one the policy judged */
+	struct reg_events *events = http_req_method(c->req) == HTTP_M_GET
+					    ? c->ctx->events
+					    : NULL;
+	struct reg_event_src src;
+	struct mf_read *r;
 	struct err e = ERR_INIT;
 
 	c->manifest = NULL;
+	if (!m && stor_blob_read_blocks(c->ctx->st)) {
+		r = xcalloc(1, sizeof(*r));
+		r->st = c->ctx->st;
+		r->events = events;
+		snprintf(r->name, sizeof(r->name), "%s", c->name);
+		r->ref = c->ref;
+		if (events)
+			mf_event_src(c, &r->src);
+		r->e = (struct err)ERR_INIT;
+		reg_work_call(c->ctx->work, c->req, mf_read_run, mf_read_done,
+			      r);
+		return REG_DEFERRED;
+	}
+	/* Local files and meta.db: a read in WAL mode never waits. */
 	if (!m && stor_manifest_get(
 			  c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
 			  ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {
 		reg_reply_error(c->req, &e);
 		return REG_DONE;
 	}
-	if (c->ctx->events && http_req_method(c->req) == HTTP_M_GET)
-		api_manifest_event_pull(c, m);
+	if (events) {
+		mf_event_src(c, &src);
+		api_manifest_event_pull(events, c->name, ref, &src, m);
+		reg_event_src_release(&src);
+	}
 	reg_reply_stored_manifest(c->req, m);
 	return REG_DONE;
 }

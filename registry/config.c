@@ -126,6 +126,10 @@ const struct opt cfg_options[] = {
 	{"scan-memory", OPT_SIZE, 0, 1LL << 40, "1GiB", CFG_OFF(scan_memory),
 	 NULL, "SIZE",
 	 "address-space limit of a scan worker process; 0 = none"},
+	{"scan-lease", OPT_DURATION, 4, 86400, "2m", CFG_OFF(scan_lease), NULL,
+	 "DURATION",
+	 "a running scan job's lease, renewed while it runs: a node that "
+	 "stops (dies, hangs) loses its jobs to the other nodes after this"},
 	{"scan-deadline", OPT_INT, 0, 86400, "120", CFG_OFF(scan_deadline),
 	 NULL, "SECONDS",
 	 "wall-clock seconds one image's scan may take; 0 = none"},

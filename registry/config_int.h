@@ -63,6 +63,7 @@ struct cfg {
 	/* What one image's scan may cost (scanner/scan.h, scan_budget and
 	 * scan_sandbox); 0: no limit. */
 	size_t scan_memory;	     /* address space of a scan worker */
+	int64_t scan_lease;	     /* seconds; renewed while a job runs */
 	int scan_deadline;	     /* seconds per image */
 	size_t scan_max_layer_bytes; /* decompressed, per layer */
 	size_t scan_max_image_bytes; /* decompressed, all layers */

@@ -15,6 +15,7 @@
 #include "registry/reply_int.h"
 #include "registry/scan/scan.h"
 #include "registry/waiters_int.h"
+#include "registry/work_int.h"
 #include "scanner/scanner.h"
 #include "common/banned.h"
 
@@ -167,6 +168,9 @@ int reg_policy_read(const struct reg_policy *p, const char *findings,
 		if (out->incomplete)
 			snprintf(out->why, sizeof(out->why), "%s",
 				 why ? why : st);
+		why = json_string_value(json_object_get(doc, "no_data"));
+		if (why)
+			snprintf(out->no_data, sizeof(out->no_data), "%s", why);
 	}
 	if (!json_is_array(all))
 		goto out;
@@ -211,6 +215,13 @@ enum reg_policy_verdict reg_policy_decide(const struct reg_policy *p,
 		}
 		if (!sc->db_version && !p->allow_without_db) {
 			snprintf(why, n, "%s", POLICY_NO_DB_MSG);
+			return REG_POLICY_DENY;
+		}
+		/* No findings for packages nothing was looked up for is not
+		 * "clean". */
+		if (f.no_data[0] && !p->allow_without_db) {
+			snprintf(why, n, "no vulnerability data: %s",
+				 f.no_data);
 			return REG_POLICY_DENY;
 		}
 		return REG_POLICY_SERVE;
@@ -428,15 +439,62 @@ enum reg_status reg_policy_gate(struct reg_call *c, struct stor_manifest *m,
 	return policy_gate(c, m, serve);
 }
 
+/* The policy phase's read where reads block (stor_blob_read_blocks(): an
+ * S3 object not cached, PostgreSQL a round trip away), on the pool, as
+ * the handler's own; the judging goes on on the loop. */
+struct policy_read {
+	struct reg_call call; /* the phase's copy */
+	struct stor_manifest *m;
+	int rc;
+	struct err e;
+};
+
+static void policy_read_run(void *arg)
+{
+	struct policy_read *r = arg;
+	const struct reg_ref *ref = &r->call.ref;
+
+	r->rc = stor_manifest_get(r->call.ctx->st, r->call.name,
+				  ref->is_digest ? NULL : ref->tag,
+				  ref->is_digest ? &ref->digest : NULL, &r->m,
+				  &r->e);
+}
+
+static void policy_read_done(struct http_req *req, void *arg)
+{
+	struct policy_read *r = arg;
+	struct stor_manifest *m = r->m; /* policy_gate() takes it */
+
+	if (!req)
+		stor_manifest_free(m);
+	else if (r->rc < 0)
+		reg_reply_error(req, &r->e);
+	else if (policy_gate(&r->call, m, NULL) == REG_CONTINUE) {
+		r->call.manifest = m; /* the handler serves this one */
+		reg_phase_resume(&r->call);
+	}
+	err_clear(&r->e);
+	free(r);
+}
+
 enum reg_status reg_policy_phase(struct reg_call *c)
 {
 	const struct reg_ref *ref = &c->ref;
 	struct stor_manifest *m = NULL;
+	struct policy_read *r;
 	struct err e = ERR_INIT;
 	enum reg_status st;
 
 	if (c->route->handler != api_manifest_get || !policy_applies(c))
 		return REG_CONTINUE;
+	if (stor_blob_read_blocks(c->ctx->st)) {
+		r = xcalloc(1, sizeof(*r));
+		r->call = *c;
+		r->e = (struct err)ERR_INIT;
+		reg_work_call(c->ctx->work, c->req, policy_read_run,
+			      policy_read_done, r);
+		return REG_DEFERRED;
+	}
 	if (stor_manifest_get(
 		    c->ctx->st, c->name, ref->is_digest ? NULL : ref->tag,
 		    ref->is_digest ? &ref->digest : NULL, &m, &e) < 0) {

@@ -60,6 +60,7 @@ struct reg_policy_findings {
 	long refused;	 /* findings the policy refuses */
 	bool incomplete; /* the scan was cut short */
 	char why[192];	 /* if incomplete: why, e.g. "budget X reached" */
+	char no_data[192]; /* OS packages no advisory source covers, or "" */
 };
 /* Reads findings: the current object form, or the bare array results
  * stored before it (read as complete).  -1 if it is neither. */

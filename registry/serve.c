@@ -82,6 +82,7 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 	policy->events = ctx->events;
 	sc = (struct reg_scan_config){.st = ctx->st,
 				      .workers = cfg->scan_workers,
+				      .lease_s = cfg->scan_lease,
 				      .vuln_db = cfg->vuln_db,
 				      .sbom = cfg->sbom_referrers,
 				      .vex_files = cfg->vex.v,

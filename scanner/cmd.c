@@ -108,7 +108,8 @@ static const struct opt_cmd scan_cmd = {
 		 "incomplete (a budget was hit or a layer could not be\n"
 		 "read completely), 4 --fail-on cannot be judged: there\n"
 		 "is no vulnerability data (the report's counts say\n"
-		 "\"no data\").",
+		 "\"no data\"), or none for the image's OS (a note says\n"
+		 "\"no advisory source covers ...\").",
 	.opts = scan_opts,
 	.max_operands = 1,
 };
@@ -312,6 +313,7 @@ int scan_cmd_main(int argc, char **argv)
 	struct vulndb *db = NULL;
 	json_t *report = NULL;
 	char *note = NULL, *repo = NULL;
+	const char *gap = NULL;
 	struct scan_vex *vex = scan_vex_new();
 	enum scan_fmt fmt;
 	enum vuln_sev_pref pref;
@@ -375,7 +377,11 @@ int scan_cmd_main(int argc, char **argv)
 		rc = 4;
 	} else if (fail_on >= 0 && report_max_severity(report) >= fail_on)
 		rc = 1;
-	else if (scan_incomplete(report)) {
+	else if (fail_on >= 0 && scan_report_gap(report, &gap)) {
+		fprintf(stderr, "customs scan: cannot judge --fail-on %s: %s\n",
+			a.fail_on, gap);
+		rc = 4;
+	} else if (scan_incomplete(report)) {
 		fprintf(stderr,
 			"customs scan: the scan is incomplete: a budget was "
 			"hit or a layer could not be read completely (see the "

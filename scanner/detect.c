@@ -45,6 +45,22 @@ static bool det_npm_installed(const char *path)
 	return p && !strcmp(p, "/package.json") && p != nm + 13;
 }
 
+/* usr/local/bin/python3.N or usr/local/lib/libpython3.N.so[.1.0]: the
+ * interpreter an official python image builds from source. */
+static bool det_python_rt_path(const char *path)
+{
+	bool bin = !strncmp(path, "usr/local/bin/python3.", 22);
+	const char *p = path + (bin ? 22 : 25);
+
+	if (!bin && strncmp(path, "usr/local/lib/libpython3.", 25))
+		return false;
+	if (*p < '0' || *p > '9')
+		return false;
+	p += strspn(p, "0123456789");
+	/* Not python3.12-config, nor libpython3.12.a. */
+	return bin ? !*p : !strncmp(p, ".so", 3);
+}
+
 static void det_set(struct det_want *w, enum det_kind kind, size_t max,
 		    bool prefix, bool read)
 {
@@ -96,6 +112,16 @@ bool det_want_file(const char *path, unsigned mode, struct det_want *w)
 	else if (det_ends(base, ".jar") || det_ends(base, ".war") ||
 		 det_ends(base, ".ear"))
 		det_set(w, DET_JAVA, DET_MAX_JAR, false, true);
+	else if (!strcmp(path, "usr/local/bin/node") ||
+		 !strcmp(path, "nodejs/bin/node"))
+		det_set(w, DET_NODE, DET_MAX_RUNTIME, false, true);
+	else if (det_python_rt_path(path))
+		det_set(w, DET_PYTHON_RT, DET_MAX_RUNTIME, false, true);
+	else if (!strcmp(path, "opt/java/openjdk/release") ||
+		 (!strncmp(path, "usr/local/openjdk-", 18) &&
+		  det_ends(path, "/release") &&
+		  strchr(path + 18, '/') == path + strlen(path) - 8))
+		det_set(w, DET_JAVA_RELEASE, 64 << 10, true, true);
 	return w->kind != DET_NONE;
 }
 
@@ -194,6 +220,15 @@ void det_run(enum det_kind kind, const struct det_file *f, struct det_out *out)
 	case DET_GO:
 		det_go(f, out);
 		break;
+	case DET_NODE:
+		det_node(f, out);
+		break;
+	case DET_PYTHON_RT:
+		det_python_rt(f, out);
+		break;
+	case DET_JAVA_RELEASE:
+		det_java_release(f, out);
+		break;
 	case DET_NONE:
 		break;
 	}
@@ -232,5 +267,13 @@ bool det_next_line(struct det_lines *it, const char **line, size_t *len)
 	it->p = nl ? nl + 1 : it->end;
 	if (*len && (*line)[*len - 1] == '\r')
 		(*len)--;
+	return true;
+}
+
+bool det_printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
 	return true;
 }

@@ -32,6 +32,9 @@ enum det_kind {
 	DET_NPM_PKG,  /* node_modules/<name>/package.json */
 	DET_JAVA,     /* *.jar, *.war, *.ear */
 	DET_GO,	      /* ELF executables carrying Go build info */
+	DET_NODE,     /* usr/local/bin/node (official images) */
+	DET_PYTHON_RT, /* usr/local/bin/python3.N, libpython3.N.so */
+	DET_JAVA_RELEASE, /* opt/java/openjdk/release (eclipse-temurin) */
 };
 
 /* Caps on what one file may cost, per format; the scan's file_bytes
@@ -41,6 +44,7 @@ enum det_kind {
 #define DET_MAX_GO	(256u << 20)
 #define DET_MAX_JAR	(256u << 20) /* fat jars of 100 MB+ are common */
 #define DET_MAX_HEADERS (1u << 20)   /* METADATA: the headers come first */
+#define DET_MAX_RUNTIME (256u << 20) /* node is a 100 MB+ static binary */
 
 struct det_want {
 	enum det_kind kind;
@@ -139,6 +143,10 @@ void det_npm_lock(const struct det_file *f, struct det_out *out);
 void det_npm_pkg(const struct det_file *f, struct det_out *out);
 void det_java(const struct det_file *f, struct det_out *out);
 void det_go(const struct det_file *f, struct det_out *out);
+/* Runtimes in their official images' layouts (detect_runtime.c). */
+void det_node(const struct det_file *f, struct det_out *out);
+void det_python_rt(const struct det_file *f, struct det_out *out);
+void det_java_release(const struct det_file *f, struct det_out *out);
 
 /* A "Key: value" line (RFC 822 style headers, dpkg stanzas): if line
  * (n bytes) is field key (any case when nocase), sets *v and *vn to the
@@ -152,6 +160,9 @@ struct det_lines {
 	const char *p, *end;
 };
 bool det_next_line(struct det_lines *it, const char **line, size_t *len);
+
+/* True when s is printable ASCII, safe to quote in a report as it is. */
+bool det_printable(const char *s);
 
 /* Longest name or version we accept; longer values mark a record malformed. */
 #define DET_MAX_FIELD 1024

@@ -52,6 +52,11 @@ static const struct eco_info ecos[ECO_COUNT] = {
 			    {"Chainguard", ECO_REL_NONE, 0, NULL},
 			    ECO_NAMES_SRPM, "apk", "chainguard", ECO_PURL_NAME,
 			    ECO_OS_PACKAGE},
+	/* Runtimes by Bitnami's package names ("node", "python", "java");
+	 * purls as syft writes them: pkg:generic/node@20.11.0. */
+	[ECO_RUNTIME] = {"Runtime", ver_cmp_semver,
+			 {"Bitnami", ECO_REL_NONE, 0, NULL}, ECO_NAMES_BINARY,
+			 "generic", NULL, ECO_PURL_NAME, 0},
 };
 /* clang-format on */
 
@@ -81,6 +86,49 @@ const struct eco_info *eco_by_osv(const char *osv)
 		if (ecos[e].osv.eco && !strcmp(ecos[e].osv.eco, osv))
 			return &ecos[e];
 	return NULL;
+}
+
+/* rpm distributions with an OSV ecosystem, by os-release ID.  CentOS,
+ * Fedora, Amazon Linux, CBL-Mariner/Azure Linux and Oracle Linux publish
+ * none (their data is OVAL or ALAS): their rpm packages are not matched,
+ * and the report says so (vulndb_match_gap()). */
+/* clang-format off */
+static const struct {
+	const char *id;
+	struct eco_osv osv;
+} rpm_os[] = {
+	{"rhel", {"Red Hat", ECO_REL_REDHAT, 1, NULL}},
+	{"rocky", {"Rocky Linux", ECO_REL_EXACT, 1, NULL}},
+	{"almalinux", {"AlmaLinux", ECO_REL_EXACT, 1, NULL}},
+	{"opensuse-leap", {"openSUSE", ECO_REL_EXACT, -1, NULL}},
+	{"opensuse-tumbleweed", {"openSUSE", ECO_REL_EXACT, -1, NULL}},
+	{"opensuse", {"openSUSE", ECO_REL_EXACT, -1, NULL}},
+	{"sles", {"SUSE", ECO_REL_EXACT, -1, NULL}},
+	{"sled", {"SUSE", ECO_REL_EXACT, -1, NULL}},
+	{"photon", {"Photon OS", ECO_REL_EXACT, 0, NULL}},
+	{"mageia", {"Mageia", ECO_REL_EXACT, 0, NULL}},
+	{"openEuler", {"openEuler", ECO_REL_PREFIX, 0, NULL}},
+};
+/* clang-format on */
+
+const struct eco_osv *eco_rpm_osv(const char *os_id)
+{
+	for (size_t i = 0; os_id && i < sizeof(rpm_os) / sizeof(*rpm_os); i++)
+		if (!strcmp(os_id, rpm_os[i].id))
+			return &rpm_os[i].osv;
+	return NULL;
+}
+
+bool eco_osv_is_os(const char *osv)
+{
+	const struct eco_info *ei = eco_by_osv(osv);
+
+	if (ei)
+		return (ei->flags & ECO_OS_PACKAGE) != 0;
+	for (size_t i = 0; osv && i < sizeof(rpm_os) / sizeof(*rpm_os); i++)
+		if (!strcmp(osv, rpm_os[i].osv.eco))
+			return true;
+	return false;
 }
 
 char *eco_pep503(const char *name)

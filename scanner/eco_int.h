@@ -10,6 +10,8 @@
 #ifndef SCANNER_ECO_INT_H
 #define SCANNER_ECO_INT_H
 
+#include <stdbool.h>
+
 enum scan_eco {
 	ECO_UNKNOWN = 0,
 	ECO_DEBIAN, /* dpkg on Debian */
@@ -23,6 +25,9 @@ enum scan_eco {
 	ECO_CRATES,
 	ECO_WOLFI,	/* apk on Wolfi (os-release ID wolfi) */
 	ECO_CHAINGUARD, /* apk on Chainguard OS (ID chainguard) */
+	ECO_RUNTIME,	/* a language runtime found by its files (node,
+			 * python, java), matched against OSV's Bitnami
+			 * records, which use upstream version numbers */
 	ECO_COUNT
 };
 
@@ -107,6 +112,12 @@ const char *scan_eco_name(enum scan_eco eco);
 enum scan_eco eco_by_name(const char *name);
 /* The row whose OSV ecosystem is osv ("PyPI"), or NULL. */
 const struct eco_info *eco_by_osv(const char *osv);
+/* The OSV ecosystem of rpm packages on the OS of this os-release ID
+ * ("rhel": "Red Hat"), or NULL when none publishes OSV records. */
+const struct eco_osv *eco_rpm_osv(const char *os_id);
+/* Whether the OSV ecosystem osv ("Red Hat", "Debian", not "PyPI") is an
+ * OS distribution's: its records rate for the distribution (vendor). */
+bool eco_osv_is_os(const char *osv);
 
 /* PEP 503: lower case, runs of "-", "_", "." become one "-".  Caller frees. */
 char *eco_pep503(const char *name);

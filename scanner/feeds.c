@@ -28,6 +28,7 @@
 #include "common/digest.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "scanner/eco_int.h"
 #include "scanner/vulndb_int.h"
 #include "common/banned.h"
 
@@ -108,9 +109,21 @@ static bool feed_wanted(const char *const *v, size_t n, const char *s)
 	return false;
 }
 
+/* Reports name an ecosystem by its row's name, which is not always the
+ * OSV ecosystem holding its advisories ("Runtime": "Bitnami"). */
+static bool feed_osv_wanted(const struct vulndb_want *want, const char *osv)
+{
+	const struct eco_info *ei = eco_by_osv(osv);
+
+	return feed_wanted(want->ecosystems, want->necosystems, osv) ||
+	       (ei && feed_wanted(want->ecosystems, want->necosystems,
+				  ei->name));
+}
+
 /* OSV's ecosystems that the detectors know. */
 static const char *const feed_osv_ecos[] = {
 	"Debian", "Ubuntu", "Alpine", "PyPI", "npm", "Go", "Maven", "crates.io",
+	"Bitnami", /* runtimes: node, python, java (ECO_RUNTIME) */
 };
 /* Alpine branches with security support, and edge, when the defaults were
  * last reviewed; serve adds the ones its images use. */
@@ -136,8 +149,7 @@ void vulndb_sources_default(const struct vulndb_want *want, time_t now,
 
 	for (size_t i = 0; i < sizeof(feed_osv_ecos) / sizeof(*feed_osv_ecos);
 	     i++)
-		if (all || feed_wanted(want->ecosystems, want->necosystems,
-				       feed_osv_ecos[i]))
+		if (all || feed_osv_wanted(want, feed_osv_ecos[i]))
 			feed_add(&v, &n, &alloc, VULNDB_OSV,
 				 xasprintf("osv:%s", feed_osv_ecos[i]),
 				 xasprintf(FEED_OSV_URL "/%s/all.zip",

@@ -38,6 +38,7 @@ void inv_release(struct scan_inventory *inv)
 		free(p->src_version);
 		free(p->layer);
 		free(p->path);
+		free(p->evidence);
 	}
 	free(inv->pkgs);
 	for (size_t i = 0; i < inv->nnotes; i++)
@@ -69,6 +70,8 @@ void inv_add_pkg(struct scan_inventory *inv, const struct scan_pkg *p)
 	d->src_version = inv_dup(p->src_version);
 	d->layer = inv_dup(p->layer);
 	d->path = inv_dup(p->path);
+	d->conf = p->conf;
+	d->evidence = inv_dup(p->evidence);
 }
 
 void inv_add_note(struct scan_inventory *inv, const char *fmt, ...)

@@ -17,6 +17,13 @@ struct scan_os {
 	char *codename;	   /* VERSION_CODENAME or NULL */
 };
 
+/* How sure the scan is of a package's name and version: a package
+ * database or pom.properties says so (SCAN_CONF_HIGH, the default); a
+ * runtime's own version string or release file names the version of a
+ * known file (MEDIUM); a jar manifest's attributes give coordinates that
+ * are a guess (LOW). */
+enum scan_conf { SCAN_CONF_HIGH = 0, SCAN_CONF_MEDIUM, SCAN_CONF_LOW };
+
 struct scan_pkg {
 	enum scan_eco eco;
 	char *name; /* as installed (binary package, dist name) */
@@ -25,6 +32,10 @@ struct scan_pkg {
 	char *src_version; /* source version when it differs; or NULL */
 	char *layer;	   /* digest of the layer that introduced it */
 	char *path;	   /* the file it was read from, in-image path */
+	enum scan_conf conf;
+	char *evidence; /* how it was identified, when conf is not HIGH:
+			 * "MANIFEST.MF Bundle-SymbolicName, Bundle-Version";
+			 * or NULL */
 };
 
 struct scan_inventory {

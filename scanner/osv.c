@@ -258,6 +258,38 @@ static void osv_severity(json_t *severity, json_t *eco_specific,
 		osv_sev_word(db_specific, "severity", &out->sev);
 }
 
+/* Red Hat's rating of an erratum, where Red Hat and its rebuilds put it:
+ * a reference to Red Hat's classification page (".../classification/
+ * #important": Red Hat's records) or the summary's first word
+ * ("Important: curl security update": AlmaLinux, Rocky Linux). */
+static enum vuln_severity osv_errata_rating(json_t *rec)
+{
+	static const char cls[] = "/security/updates/classification/#";
+	static const char *const words[] = {"Critical", "Important", "Moderate",
+					    "Low"};
+	const char *sum = json_string_value(json_object_get(rec, "summary"));
+	enum vuln_severity v = SEV_UNKNOWN;
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(rec, "references"), i, r) {
+		const char *url = json_string_value(json_object_get(r, "url"));
+		const char *p = url ? strstr(url, cls) : NULL;
+
+		if (p && vuln_severity_parse(p + strlen(cls), &v) == 0)
+			return v;
+	}
+	for (i = 0; sum && i < sizeof(words) / sizeof(*words); i++) {
+		size_t n = strlen(words[i]);
+
+		if (!strncmp(sum, words[i], n) && sum[n] == ':') {
+			vuln_severity_parse(words[i], &v);
+			return v;
+		}
+	}
+	return SEV_UNKNOWN;
+}
+
 /* --- Storing ------------------------------------------------------------ */
 
 static void osv_alias_add(json_t *out, const char *id, const char *a)
@@ -367,9 +399,11 @@ static int osv_bind_sev(sqlite3_stmt *st, int col, const struct osv_sev *sev,
 	return vulndb_bind_text(st, col + 2, sev->vector, e);
 }
 
+/* rec_sev: the record's ratings; errata: its osv_errata_rating(), the
+ * vendor's for OS packages. */
 static int osv_store_affected(struct vulndb_imp *imp, sqlite3_int64 adv,
 			      json_t *af, const struct osv_sev *rec_sev,
-			      struct err *e)
+			      enum vuln_severity errata, struct err *e)
 {
 	json_t *pkg = json_object_get(af, "package");
 	const char *eco, *name, *colon;
@@ -393,7 +427,7 @@ static int osv_store_affected(struct vulndb_imp *imp, sqlite3_int64 adv,
 	if (json_array_size(json_object_get(af, "versions")))
 		versions = json_dumps(json_object_get(af, "versions"),
 				      JSON_COMPACT);
-	os = ei && (ei->flags & ECO_OS_PACKAGE);
+	os = eco_osv_is_os(base);
 	osv_severity(json_object_get(af, "severity"),
 		     json_object_get(af, "ecosystem_specific"),
 		     json_object_get(af, "database_specific"), os, &sev);
@@ -402,6 +436,8 @@ static int osv_store_affected(struct vulndb_imp *imp, sqlite3_int64 adv,
 		sev.score = rec_sev->score;
 		sev.vector = rec_sev->vector;
 	}
+	if (sev.vendor == SEV_UNKNOWN && os)
+		sev.vendor = errata;
 	/* A distribution's record-level word is its own rating too. */
 	if (sev.vendor == SEV_UNKNOWN)
 		sev.vendor =
@@ -474,6 +510,7 @@ static int osv_store(struct vulndb_imp *imp, json_t *rec, struct err *e)
 	char *aliases = NULL, *refs = NULL;
 	sqlite3_stmt *st = imp->ins_adv;
 	struct osv_sev sev;
+	enum vuln_severity errata;
 	sqlite3_int64 adv;
 	json_t *af;
 	size_t i;
@@ -486,6 +523,7 @@ static int osv_store(struct vulndb_imp *imp, json_t *rec, struct err *e)
 	refs = osv_refs(rec);
 	osv_severity(json_object_get(rec, "severity"), NULL,
 		     json_object_get(rec, "database_specific"), false, &sev);
+	errata = osv_errata_rating(rec);
 	if (vulndb_bind_text(st, 1, id, e) < 0 ||
 	    vulndb_bind_text(st, 2,
 			     json_string_value(json_object_get(rec, "summary")),
@@ -506,7 +544,7 @@ static int osv_store(struct vulndb_imp *imp, json_t *rec, struct err *e)
 		goto out;
 	adv = sqlite3_last_insert_rowid(imp->db);
 	json_array_foreach(json_object_get(rec, "affected"), i, af)
-		if (osv_store_affected(imp, adv, af, &sev, e) < 0)
+		if (osv_store_affected(imp, adv, af, &sev, errata, e) < 0)
 			goto out;
 	imp->advisories++;
 	ret = 0;

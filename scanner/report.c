@@ -179,6 +179,28 @@ static json_t *report_source(const struct scan_pkg *p)
 			 jstr(p->src_version ? p->src_version : p->version));
 }
 
+static const char *const report_confs[] = {
+	[SCAN_CONF_HIGH] = "high",
+	[SCAN_CONF_MEDIUM] = "medium",
+	[SCAN_CONF_LOW] = "low",
+};
+
+static const char *report_conf_name(enum scan_conf c)
+{
+	return (unsigned)c < sizeof(report_confs) / sizeof(*report_confs)
+		       ? report_confs[c]
+		       : "low";
+}
+
+static enum scan_conf report_conf_parse(const char *s)
+{
+	for (size_t i = 0; s && i < sizeof(report_confs) / sizeof(*report_confs);
+	     i++)
+		if (!strcmp(s, report_confs[i]))
+			return (enum scan_conf)i;
+	return SCAN_CONF_HIGH;
+}
+
 static json_t *report_pkg(const struct scan_pkg *p, const struct scan_os *os)
 {
 	char *purl = report_purl(p, os);
@@ -188,6 +210,13 @@ static json_t *report_pkg(const struct scan_pkg *p, const struct scan_os *os)
 			      "layer", jstr(p->layer), "path", jstr(p->path),
 			      "purl", purl);
 
+	/* Only packages not read from a package database say how they were
+	 * identified, so database reports keep their shape. */
+	if (p->conf != SCAN_CONF_HIGH) {
+		json_object_set_new(o, "confidence",
+				    json_string(report_conf_name(p->conf)));
+		json_object_set_new(o, "identified_by", jstr(p->evidence));
+	}
 	free(purl);
 	return o;
 }
@@ -339,6 +368,48 @@ static json_t *report_os(const struct scan_os *os)
 			 jstr(os->pretty_name), "codename", jstr(os->codename));
 }
 
+static bool report_is_gap(const json_t *n)
+{
+	return json_is_string(n) &&
+	       !strncmp(json_string_value(n), SCAN_NO_SOURCE,
+			strlen(SCAN_NO_SOURCE));
+}
+
+/* The note on OS packages no advisory source covers, as of inv (a new
+ * scanner may cover what an older one did not). */
+static void report_gap_note(json_t *r, const struct scan_inventory *inv)
+{
+	json_t *kept = json_array(), *n;
+	char *gap = vulndb_match_gap(inv);
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "notes"), i, n)
+		if (!report_is_gap(n))
+			json_array_append(kept, n);
+	if (gap)
+		json_array_append_new(kept, json_string(gap));
+	free(gap);
+	json_object_set_new(r, "notes", kept);
+}
+
+bool scan_report_gap(const json_t *report, const char **note)
+{
+	const json_t *n;
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "manifests"), i, n)
+		if (scan_report_gap(n, note))
+			return true;
+	json_array_foreach(json_object_get(report, "notes"), i, n) {
+		if (report_is_gap(n)) {
+			if (note)
+				*note = json_string_value(n);
+			return true;
+		}
+	}
+	return false;
+}
+
 void report_set_findings(json_t *r, const struct scan_inventory *inv,
 			 const struct vuln_finding *f, size_t nf)
 {
@@ -361,6 +432,7 @@ void report_set_findings(json_t *r, const struct scan_inventory *inv,
 	free(v);
 	json_object_set_new(r, "vulnerabilities", vulns);
 	json_object_set_new(r, "counts", report_counts(counts));
+	report_gap_note(r, inv);
 }
 
 static void report_db_note(json_t *r, const struct report_meta *m)
@@ -426,6 +498,7 @@ json_t *report_image(const struct image *img, const struct scan_inventory *inv,
 	json_object_set_new(r, "packages", pkgs);
 	report_set_findings(r, inv, f, nf);
 	json_object_set_new(r, "notes", report_strv(inv->notes, inv->nnotes));
+	report_gap_note(r, inv);
 	report_db_note(r, m);
 	return r;
 }
@@ -584,6 +657,10 @@ int report_inventory(const json_t *report, struct scan_inventory *inv,
 		q.layer =
 			(char *)json_string_value(json_object_get(p, "layer"));
 		q.path = (char *)json_string_value(json_object_get(p, "path"));
+		q.conf = report_conf_parse(json_string_value(
+			json_object_get(p, "confidence")));
+		q.evidence = (char *)json_string_value(
+			json_object_get(p, "identified_by"));
 		inv_add_pkg(inv, &q);
 	}
 	notes = json_object_get(report, "notes");

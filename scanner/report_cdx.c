@@ -39,6 +39,8 @@ static json_t *cdx_component(const json_t *p, const char *ref)
 	cdx_prop(props, "customs:ecosystem", cstr(p, "ecosystem"));
 	cdx_prop(props, "customs:layer", cstr(p, "layer"));
 	cdx_prop(props, "customs:path", cstr(p, "path"));
+	cdx_prop(props, "customs:confidence", cstr(p, "confidence"));
+	cdx_prop(props, "customs:identified-by", cstr(p, "identified_by"));
 	if (json_is_object(src)) {
 		cdx_prop(props, "customs:source:name", cstr(src, "name"));
 		cdx_prop(props, "customs:source:version", cstr(src, "version"));

@@ -123,9 +123,15 @@ static json_t *spdx_package(const json_t *p, const char *id)
 				  "PACKAGE-MANAGER", "referenceType", "purl",
 				  "referenceLocator", sstr(p, "purl")));
 	if (sstr(p, "path") || sstr(p, "layer")) {
-		char *c = xasprintf("layer %s, %s",
+		const char *how = sstr(p, "identified_by");
+		char *c = xasprintf("layer %s, %s%s%s%s%s",
 				    sstr(p, "layer") ? sstr(p, "layer") : "?",
-				    sstr(p, "path") ? sstr(p, "path") : "?");
+				    sstr(p, "path") ? sstr(p, "path") : "?",
+				    how ? "; identified by " : "",
+				    how ? how : "", how ? ", confidence " : "",
+				    how && sstr(p, "confidence")
+					    ? sstr(p, "confidence")
+					    : "");
 
 		json_object_set_new(o, "sourceInfo", json_string(c));
 		free(c);

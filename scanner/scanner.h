@@ -136,6 +136,15 @@ struct vulndb;
 /* A note given as scan_opts.db_note must start so: a re-match with a DB
  * then drops it. */
 #define SCAN_NO_DB "no vulnerability data"
+/* A report note starting so names OS packages no advisory source covers
+ * ("no advisory source covers amzn 2: its 104 rpm packages were not
+ * matched"): their absence of findings means nothing, so `customs scan
+ * --fail-on` cannot judge the image and the pull policy does not serve it
+ * as clean (--policy-without-db allow does). */
+#define SCAN_NO_SOURCE "no advisory source covers"
+/* Whether a report (or, for an index, one of its platforms) has such a
+ * note; *note (may be NULL) gets it, borrowed from the report. */
+bool scan_report_gap(const json_t *report, const char **note);
 
 struct scan_opts {
 	const struct scan_budget *budget; /* NULL: scan_budget_defaults() */

@@ -736,8 +736,10 @@ static int vulndb_hash_inputs(struct vulndb_input *in, size_t n,
 	char tag[32];
 	int ret;
 
-	/* The schema is part of the hash: a new importer rebuilds. */
-	snprintf(tag, sizeof(tag), "customs-vulndb-%d", VULNDB_SCHEMA);
+	/* The schema and the importer's revision are part of the hash: a
+	 * new importer rebuilds. */
+	snprintf(tag, sizeof(tag), "customs-vulndb-%d.%d", VULNDB_SCHEMA,
+		 VULNDB_IMPORTER);
 	vulndb_hash_name(w.h, tag);
 	ret = vulndb_walk_all(&w, in, n);
 	hasher_final(w.h, &dg);

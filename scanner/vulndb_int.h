@@ -70,6 +70,10 @@
 /* Bump when the schema or the meaning of stored data changes: an older DB
  * is then refused by vulndb_open() and rebuilt by the next import. */
 #define VULNDB_SCHEMA 3
+/* Bump when the importer reads the same records into different rows (e.g.
+ * a rating it used to drop): a DB stays readable, but the next import of
+ * unchanged feeds rebuilds it instead of skipping. */
+#define VULNDB_IMPORTER 2
 
 /* An open DB (vulndb.c); the statements are the matcher's, prepared once
  * and reused for every package. */
@@ -161,6 +165,11 @@ int vuln_rate(struct vulndb *db, struct vuln_finding *f, size_t n,
 int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
 		 struct vuln_finding **out, size_t *count, struct err *e);
 void vuln_findings_free(struct vuln_finding *f, size_t count);
+/* When inv holds OS packages no advisory source covers (rpm on Amazon
+ * Linux, CentOS, Fedora...; none of them publishes OSV records): a note
+ * starting with SCAN_NO_SOURCE that says so, else NULL.  The caller frees.
+ * Such an image is never "clean": nothing was looked up for them. */
+char *vulndb_match_gap(const struct scan_inventory *inv);
 
 /* Prepares the matcher's statements (vulndb_match.c). */
 int vulndb_match_prepare(struct vulndb *db, struct err *e);

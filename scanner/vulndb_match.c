@@ -7,11 +7,13 @@
  *                   "Ubuntu:Pro:" streams need ESM packages and are left out)
  *   apk             "Alpine:v<major.minor>", origin name; and Alpine secdb
  *                   of release "v<major.minor>"
- *   rpm             by os-release ID: Red Hat ("enterprise_linux:<major>"
- *                   streams), Rocky Linux, AlmaLinux, openSUSE and SUSE
- *                   (PRETTY_NAME), Photon OS, Mageia, openEuler; binary and
- *                   source names.  Other rpm distributions (CBL-Mariner,
- *                   Fedora, Amazon Linux...) have no OSV ecosystem.
+ *   rpm             by os-release ID (eco_rpm_osv()): Red Hat
+ *                   ("enterprise_linux:<major>" streams, see
+ *                   match_redhat()), Rocky Linux, AlmaLinux, openSUSE and
+ *                   SUSE (PRETTY_NAME), Photon OS, Mageia, openEuler;
+ *                   binary and source names.  Other rpm distributions
+ *                   (CBL-Mariner, Fedora, Amazon Linux...) have no OSV
+ *                   ecosystem: vulndb_match_gap() names them.
  *   PyPI (PEP 503 names), npm, Go, Maven, crates.io: the bare ecosystem.
  * An affected[] entry counts when its ecosystem is the bare name or names
  * the image's release.  OSV semantics: a version in `versions`, or in an
@@ -77,32 +79,6 @@ static void match_os_release(const struct scan_os *os,
 	snprintf(out, size, "%s%s", osv->prefix ? osv->prefix : "", src);
 }
 
-/* rpm distributions with an OSV ecosystem, by os-release ID. */
-static const struct eco_osv *match_rpm_os(const struct scan_os *os)
-{
-	static const struct {
-		const char *id;
-		struct eco_osv osv;
-	} map[] = {
-		{"rhel", {"Red Hat", ECO_REL_REDHAT, 1, NULL}},
-		{"rocky", {"Rocky Linux", ECO_REL_EXACT, 1, NULL}},
-		{"almalinux", {"AlmaLinux", ECO_REL_EXACT, 1, NULL}},
-		{"opensuse-leap", {"openSUSE", ECO_REL_EXACT, -1, NULL}},
-		{"opensuse-tumbleweed", {"openSUSE", ECO_REL_EXACT, -1, NULL}},
-		{"opensuse", {"openSUSE", ECO_REL_EXACT, -1, NULL}},
-		{"sles", {"SUSE", ECO_REL_EXACT, -1, NULL}},
-		{"sled", {"SUSE", ECO_REL_EXACT, -1, NULL}},
-		{"photon", {"Photon OS", ECO_REL_EXACT, 0, NULL}},
-		{"mageia", {"Mageia", ECO_REL_EXACT, 0, NULL}},
-		{"openEuler", {"openEuler", ECO_REL_PREFIX, 0, NULL}},
-	};
-
-	for (size_t i = 0; os->id && i < sizeof(map) / sizeof(*map); i++)
-		if (!strcmp(os->id, map[i].id))
-			return &map[i].osv;
-	return NULL;
-}
-
 /* "openssl-3.0.7-1.el9.src.rpm" -> "openssl"; a bare name stays. */
 static char *match_srpm_name(const char *src)
 {
@@ -144,7 +120,8 @@ static bool match_query_init(const struct scan_inventory *inv,
 	q->eco = p->eco;
 	q->version = p->version;
 	q->vendor = q->ei->flags & ECO_OS_PACKAGE ? os->id : NULL;
-	q->osv = q->ei->flags & ECO_OSV_BY_OS ? match_rpm_os(os) : &q->ei->osv;
+	q->osv = q->ei->flags & ECO_OSV_BY_OS ? eco_rpm_osv(os->id)
+					      : &q->ei->osv;
 	if (!q->osv || !q->osv->eco)
 		return false;
 	match_os_release(os, q->osv, q->release, sizeof(q->release));
@@ -184,6 +161,26 @@ static void match_query_release(struct match_query *q)
 		free(q->owned[i]);
 }
 
+/* Red Hat's ecosystems are CPE-like, "<product>:<version>::<repository>":
+ * "enterprise_linux:8::appstream" is RHEL 8's main stream (every 8.x
+ * image), "rhel_eus:8.8::baseos" (and rhel_aus, rhel_e4s, rhel_tus) a
+ * stream of extended support for one minor release, "ocp_tools:4.15::el9"
+ * another product's.  Only the main stream of the image's major release
+ * applies: an image is on an extended-support stream only when its
+ * repositories say so (the content sets of root/buildinfo/
+ * content_manifests, which Clair and Trivy read; not read here), and
+ * os-release is the same either way.  Trivy, without content sets, also
+ * takes the main streams only. */
+static bool match_redhat(const char *stream, const char *major)
+{
+	static const char main_stream[] = "enterprise_linux:";
+	size_t n = strlen(main_stream), rl = strlen(major);
+
+	return !strncmp(stream, main_stream, n) &&
+	       !strncmp(stream + n, major, rl) &&
+	       (!stream[n + rl] || stream[n + rl] == ':');
+}
+
 /* Does an affected[] ecosystem ("Debian:12", "Ubuntu:22.04:LTS") apply? */
 static bool match_release(const struct match_query *q, const char *eco)
 {
@@ -211,9 +208,7 @@ static bool match_release(const struct match_query *q, const char *eco)
 		return !strncmp(suffix, q->release, rl) &&
 		       (!suffix[rl] || !strcmp(suffix + rl, ":LTS"));
 	case ECO_REL_REDHAT:
-		return !strncmp(suffix, "enterprise_linux:", 17) &&
-		       !strncmp(suffix + 17, q->release, rl) &&
-		       (!suffix[17 + rl] || suffix[17 + rl] == ':');
+		return match_redhat(suffix, q->release);
 	case ECO_REL_PREFIX:
 		return !strncmp(suffix, q->release, rl) &&
 		       (!suffix[rl] || suffix[rl] == '-');
@@ -639,6 +634,32 @@ static int match_pkg(struct vulndb *db, const struct scan_inventory *inv,
 					&out->alloc, first, e);
 	match_query_release(&q);
 	return ret;
+}
+
+char *vulndb_match_gap(const struct scan_inventory *inv)
+{
+	const struct scan_os *os = &inv->os;
+	const char *type = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < inv->npkgs; i++) {
+		const struct eco_info *ei = eco_info(inv->pkgs[i].eco);
+		const struct eco_osv *osv = ei->flags & ECO_OSV_BY_OS
+						    ? eco_rpm_osv(os->id)
+						    : &ei->osv;
+
+		if (!(ei->flags & ECO_OS_PACKAGE) || (osv && osv->eco))
+			continue;
+		n++;
+		type = ei->purl_type;
+	}
+	if (!n)
+		return NULL;
+	return xasprintf(
+		"%s %s%s%s: its %zu %s package%s %s not matched",
+		SCAN_NO_SOURCE, os->id ? os->id : "an OS without os-release",
+		os->version_id ? " " : "", os->version_id ? os->version_id : "",
+		n, type, n == 1 ? "" : "s", n == 1 ? "was" : "were");
 }
 
 int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,

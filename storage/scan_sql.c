@@ -195,6 +195,34 @@ static int sql_scan_claim(struct stor_meta *m, int64_t lease_s,
 	return ret;
 }
 
+static int sql_scan_renew(struct stor_meta *m, int64_t lease_s, size_t *n,
+			  struct err *e)
+{
+	static const struct sql_stmt q = {
+		"renew scan leases",
+		"UPDATE scan_jobs SET lease = ?1 WHERE state = 'running'"
+		SQL_PG("UPDATE scan_jobs SET lease = ?1 WHERE state = 'running'"
+		       " AND owner_pid = ?2::integer"
+		       " AND owner_start = ?3::timestamptz"),
+	};
+	char pid[24], start[64];
+	int changes;
+
+	sql_owner(m, pid, start);
+	/* No session (the listener is reconnecting): nothing is ours. */
+	if (sql_is(m, &sql_pg) && !*pid)
+		changes = 0;
+	else if (sql_is(m, &sql_pg))
+		changes = sql_do(m, &q, NULL, NULL, e, "iss",
+				 sql_now() + lease_s, pid, start);
+	else
+		changes = sql_do(m, &q, NULL, NULL, e, "i",
+				 sql_now() + lease_s);
+	if (changes >= 0 && n)
+		*n = (size_t)changes;
+	return changes < 0 ? -1 : 0;
+}
+
 static int sql_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
 			   struct err *e)
 {
@@ -746,6 +774,7 @@ const struct stor_scanq_ops sql_scanq_ops = {
 	.scan_enqueue = sql_scan_enqueue,
 	.scan_claim = sql_scan_claim,
 	.scan_recover = sql_scan_recover,
+	.scan_renew = sql_scan_renew,
 	.scan_result_put = sql_scan_result_put,
 	.scan_checked = sql_scan_checked,
 	.scan_done = sql_scan_done,

@@ -50,6 +50,12 @@ int stor_scan_claim(struct stor *st, int64_t lease_s, struct stor_scan_job *job,
 	return meta(st)->scanq->scan_claim(meta(st), lease_s, job, e);
 }
 
+int stor_scan_renew(struct stor *st, int64_t lease_s, size_t *n,
+		    struct err *e)
+{
+	return meta(st)->scanq->scan_renew(meta(st), lease_s, n, e);
+}
+
 int stor_scan_recover(struct stor *st, int max_attempts, size_t *n,
 		      struct err *e)
 {

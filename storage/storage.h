@@ -442,6 +442,13 @@ int stor_scan_enqueue(struct stor *st, const char *repo,
  * filled, 0 when there is none. */
 int stor_scan_claim(struct stor *st, int64_t lease_s, struct stor_scan_job *job,
 		    struct err *e);
+/* The heartbeat of a node's running jobs: the lease of each job this
+ * process claimed and still runs (PostgreSQL: owned by its session; sqlite:
+ * every running job, as one server holds meta.db) is pushed to lease_s
+ * from now.  *n (may be NULL) gets how many.  A job another node took
+ * over after its lease ran out is not ours any more and is left alone. */
+int stor_scan_renew(struct stor *st, int64_t lease_s, size_t *n,
+		    struct err *e);
 /* At startup: jobs left running by a crash or a restart are queued again,
  * or failed once they have been claimed max_attempts times. */
 int stor_scan_recover(struct stor *st, int max_attempts, size_t *n,

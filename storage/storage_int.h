@@ -270,6 +270,8 @@ struct stor_scanq_ops {
 			  struct stor_scan_job *job, struct err *e);
 	int (*scan_recover)(struct stor_meta *m, int max_attempts, size_t *n,
 			    struct err *e);
+	int (*scan_renew)(struct stor_meta *m, int64_t lease_s, size_t *n,
+			  struct err *e);
 	/* r->report_digest is set: the report's blob is in place. */
 	int (*scan_result_put)(struct stor_meta *m, const struct digest *dg,
 			       const struct stor_scan_result *r, struct err *e);

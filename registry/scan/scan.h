@@ -70,6 +70,7 @@ struct reg_events;
 struct reg_scan_config {
 	struct stor *st;	     /* borrowed; outlives the pool */
 	int workers;		     /* threads; 0: one per core */
+	int64_t lease_s;	     /* a claim's lease; 0: RS_LEASE_S */
 	const char *vuln_db;	     /* the DB file; it may not exist (yet) */
 	struct scan_budget budget;   /* what one image's scan may cost */
 	struct scan_sandbox sandbox; /* the worker processes' limits */

@@ -676,7 +676,7 @@ bool rs_batch_run(struct rs_worker *w)
 	struct err e = ERR_INIT;
 	size_t n = 0, k = 0, staged = 0, bytes = 0, i;
 
-	if (stor_scan_claim_rematch(w->pool->st, RS_LEASE_S, jobs, RS_BATCH, &n,
+	if (stor_scan_claim_rematch(w->pool->st, w->pool->lease_s, jobs, RS_BATCH, &n,
 				    &e) < 0)
 		log_msg(LL_ERROR, "scan: claim re-matches: %s", e.msg);
 	if (n)

@@ -22,9 +22,11 @@
 #include "common/oci.h"
 #include "registry/scan/scan.h"
 
-/* A job is claimed for this long; a crash-free server never lets it
- * expire (jobs left running are queued again at start). */
-#define RS_LEASE_S 3600
+/* A job is claimed for this long (--scan-lease), and the heartbeat
+ * thread renews the leases of the jobs this node runs every quarter of
+ * it: a node that dies or hangs (stopped, not scheduled) stops renewing,
+ * and any node takes its jobs once the lease runs out. */
+#define RS_LEASE_S 120
 /* Claims before a job that keeps failing for a passing reason (EMFILE,
  * EIO, a restart in the middle) fails for good: with the backoff below,
  * about half an hour of retries. */
@@ -89,6 +91,9 @@ struct reg_scan {
 	int nworkers;
 	pthread_t manager;
 	bool manager_started;
+	int64_t lease_s;
+	pthread_t heartbeat;
+	bool heartbeat_started;
 
 	pthread_mutex_t lock; /* guards what follows, to waiters */
 	pthread_cond_t cond;  /* a kick or stop */
@@ -200,8 +205,10 @@ int rs_vex_report(struct rs_job *j, const struct scan_vex *v,
 /* The findings of a report, short, for the pull policy to read on every
  * pull without parsing the report:
  *	{"status": "complete" | "incomplete", "why": "budget X reached",
+ *	 "no_data": "no advisory source covers amzn 2: ...",
  *	 "findings": [{"id", "aliases", "severity"}, ...]}
- * ("why" only when incomplete, at most RS_WHY_MAX bytes).  An index's
+ * ("why" only when incomplete, at most RS_WHY_MAX bytes; "no_data" only
+ * when OS packages went unmatched, see SCAN_NO_SOURCE).  An index's
  * findings are its platforms'.  Results stored before this form are a bare
  * findings array (policy.c reads both).  The caller frees. */
 char *rs_findings(const json_t *report);

@@ -135,7 +135,7 @@ static void *rs_worker_main(void *arg)
 			malloc_trim(0);
 			continue;
 		}
-		rc = stor_scan_claim(s->st, RS_LEASE_S, &job, &e);
+		rc = stor_scan_claim(s->st, s->lease_s, &job, &e);
 		if (rc == 1) {
 			rs_job_run(w, &job);
 			stor_scan_job_release(&job);
@@ -274,6 +274,38 @@ static void *rs_manager_main(void *arg)
 	return NULL;
 }
 
+/* --- The heartbeat ------------------------------------------------------ */
+
+/* Renews this node's leases every quarter lease until the pool stops;
+ * a thread of its own, so that neither a long scan nor an import on the
+ * DB thread holds it up. */
+static void *rs_heartbeat_main(void *arg)
+{
+	struct reg_scan *s = arg;
+	int64_t every = s->lease_s / 4 > 0 ? s->lease_s / 4 : 1;
+	struct timespec ts;
+	struct err e;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += every;
+		while (!s->stop &&
+		       pthread_cond_timedwait(&s->cond, &s->lock, &ts) !=
+			       ETIMEDOUT)
+			;
+		if (s->stop)
+			break;
+		pthread_mutex_unlock(&s->lock);
+		e = (struct err)ERR_INIT;
+		if (stor_scan_renew(s->st, s->lease_s, NULL, &e) < 0)
+			log_msg(LL_WARN, "scan: renewing leases: %s", e.msg);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
 /* --- Lifecycle ----------------------------------------------------------- */
 
 static int rs_cores(void)
@@ -315,6 +347,10 @@ static int rs_start(struct reg_scan *s, const struct scan_sandbox *sb,
 	if (rc)
 		return err_errno(e, ERR_INTERNAL, rc, "start scan DB thread");
 	s->manager_started = true;
+	rc = pthread_create(&s->heartbeat, NULL, rs_heartbeat_main, s);
+	if (rc)
+		return err_errno(e, ERR_INTERNAL, rc, "start scan heartbeat");
+	s->heartbeat_started = true;
 	return 0;
 }
 
@@ -330,6 +366,7 @@ struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e)
 	s->sev_pref = cfg->sev_pref;
 	s->sbom = cfg->sbom;
 	s->nworkers = cfg->workers > 0 ? cfg->workers : rs_cores();
+	s->lease_s = cfg->lease_s > 0 ? cfg->lease_s : RS_LEASE_S;
 	s->workers = xcalloc((size_t)s->nworkers, sizeof(*s->workers));
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
@@ -379,6 +416,9 @@ void reg_scan_stop(struct reg_scan *s)
 	if (s->manager_started)
 		pthread_join(s->manager, NULL);
 	s->manager_started = false;
+	if (s->heartbeat_started)
+		pthread_join(s->heartbeat, NULL);
+	s->heartbeat_started = false;
 }
 
 void reg_scan_free(struct reg_scan *s)

@@ -107,6 +107,7 @@ char *rs_findings(const json_t *report)
 	json_t *out = json_array(), *m, *doc;
 	const json_t *mans = json_object_get(report, "manifests");
 	char *s, *why = NULL;
+	const char *gap = NULL;
 	size_t i;
 
 	if (json_is_array(mans))
@@ -127,6 +128,8 @@ char *rs_findings(const json_t *report)
 			"findings", out);
 	if (why)
 		json_object_set_new(doc, "why", json_string(why));
+	if (scan_report_gap(report, &gap))
+		json_object_set_new(doc, "no_data", json_string(gap));
 	s = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	free(why);

@@ -2,7 +2,8 @@
 # The pull policy fails closed: under --deny-severity an image is served
 # only when its scan completed.  A scan that failed for good (a manifest of
 # 1025 layers), an index with such a platform, a report cut short by a
-# budget, and a report made without a vulnerability DB are refused (403
+# budget, a report made without a vulnerability DB, and one of an OS no
+# advisory source covers are refused (403
 # DENIED naming why and the report), unless the operator allows them with
 # --policy-on-scan-error allow / --policy-without-db allow.  HEAD is judged
 # exactly like GET: same status and headers, no body.
@@ -163,6 +164,29 @@ start_server --deny-severity critical --vuln-db "$TMP/none.db" \
 	--policy-on-scan-error allow
 req GET /v2/nodb/alpine/manifests/v1
 expect_denied "no vulnerability data" nodb/alpine "$nodb"
+stop_server
+
+# --- An OS no advisory source covers (Amazon Linux 2023, its real
+# rpmdb.sqlite): zero findings there is no verdict.  Refused as without
+# vulnerability data, naming the OS; --policy-without-db allow serves it.
+d=$TMP/stage/amzn
+mkdir -p "$d/etc" "$d/var/lib/rpm"
+xz -dc "$ROOT/tests/data/rpmdb/sqlite/amazonlinux-2023.rpmdb.sqlite.xz" \
+	>"$d/var/lib/rpm/rpmdb.sqlite" || fail "xz"
+printf '%s\n' 'ID="amzn"' 'VERSION_ID="2023"' >"$d/etc/os-release"
+oci_image "$L" amzn "$d" >/dev/null
+DATA=$TMP/data-nosrc
+mkdir -p "$DATA"
+sp_db "$DATA/vulndb.db"
+start_server --deny-severity critical --policy-wait 60
+amzn=$(sp_push amzn nosrc/amzn v1)
+req GET /v2/nosrc/amzn/manifests/v1
+expect_denied "no vulnerability data: no advisory source covers amzn 2023" \
+	nosrc/amzn "$amzn"
+stop_server
+start_server --deny-severity critical --policy-without-db allow
+req GET /v2/nosrc/amzn/manifests/v1
+expect 200
 stop_server
 
 # --- A report cut short by a budget (--scan-max-file-bytes): the dpkg

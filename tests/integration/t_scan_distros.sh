@@ -7,7 +7,12 @@
 # the findings an AlmaLinux 8 image gets from AlmaLinux's records, and
 # that the same packages on RHEL or Rocky get none of them; and apk images
 # of Wolfi and Chainguard OS matched against their own records, not
-# Alpine's.
+# Alpine's.  RHEL images get Red Hat's main stream only: the real records
+# here are for extended-support streams (rhel_eus:8.8, 9.2) and match no
+# image that does not say it is on one.  OSes no advisory source covers
+# (Amazon Linux 2023 from its real rpmdb.sqlite, Amazon Linux 2, CentOS,
+# Fedora) get their inventory and a note saying so, and --fail-on cannot
+# judge them (exit 4).
 # Exit 0 pass, 1 fail, 77 skip.
 # backend: none (`customs scan` on files: no server, no store)
 . "$(dirname "$0")/lib.sh"
@@ -62,9 +67,10 @@ VERSION_ID="7.9"'
 stage fedora-32 bdb/fedora-32-hello-epoch.Packages.xz $BDB 'ID=fedora
 VERSION_ID=32'
 
-# rpm_stage NAME OS-RELEASE NAME-VERSION-RELEASE...: an image whose
-# rpmdb.sqlite holds one header blob (NAME, VERSION, RELEASE, ARCH) per
-# package, for advisories that name no package of the real databases.
+# rpm_stage NAME OS-RELEASE [EPOCH:]NAME-VERSION-RELEASE...: an image whose
+# rpmdb.sqlite holds one header blob (NAME, VERSION, RELEASE, ARCH and
+# EPOCH if given) per package, for advisories that name no package of the
+# real databases.
 rpm_stage() {
 	local name=$1 d=$T/s/$1
 	mkdir -p "$d/etc" "$d/var/lib/rpm"
@@ -76,19 +82,31 @@ db = sqlite3.connect(sys.argv[1])
 db.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT,"
            " blob BLOB NOT NULL)")
 for nvr in sys.argv[2:]:
+    epoch, _, nvr = nvr.rpartition(":")
     n, v, r = nvr.rsplit("-", 2)
     ent, data = b"", b""
     for tag, val in ((1000, n), (1001, v), (1002, r), (1022, "x86_64")):
         ent += struct.pack(">IIII", tag, 6, len(data), 1)
         data += val.encode() + b"\0"
+    if epoch:  # INT32, 4-byte aligned
+        data += b"\0" * (-len(data) % 4)
+        ent += struct.pack(">IIII", 1003, 4, len(data), 1)
+        data += struct.pack(">I", int(epoch))
     db.execute("INSERT INTO Packages (blob) VALUES (?)",
-               (struct.pack(">II", 4, len(data)) + ent + data,))
+               (struct.pack(">II", len(ent) // 16, len(data)) + ent + data,))
 db.commit()
 EOT
 	oci_image "$L" "$name" "$d" >/dev/null
 }
 rpm_stage rocky-9 'ID="rocky"
 VERSION_ID="9.1"' bcel-6.4.1-9.el9 curl-7.76.1-19.el9
+# RLSA-2024:3671: a module stream's release ("module+el9.4.0+20787+...");
+# rubygem-pg is at its fix.  RLSA-2023:3220 on Rocky 8's firefox.
+rpm_stage rocky-9-ruby 'ID="rocky"
+VERSION_ID="9.4"' ruby-3.3.0-1.module+el9.4.0+20600+0f1e1a2b \
+	rubygem-pg-1.5.4-1.module+el9.4.0+20787+4c237fd3
+rpm_stage rocky-8-firefox 'ID="rocky"
+VERSION_ID="8.7"' firefox-102.10.0-1.el8_7
 rpm_stage alma-9 'ID="almalinux"
 VERSION_ID="9.1"' bcel-6.4.1-9.el9
 rpm_stage mageia-9 'ID=mageia
@@ -99,6 +117,37 @@ PRETTY_NAME="SUSE Linux Enterprise Server 12"' libqt4-4.8.6-6.1
 rpm_stage sles-12-sp2 'ID="sles"
 VERSION_ID="12.2"
 PRETTY_NAME="SUSE Linux Enterprise Server 12 SP2"' libqt4-4.8.6-6.1
+# RHSA-2024:8709 (podman < 2:4.4.1-21.el9_2) is for the 9.2 EUS stream
+# only; RHBA-2024:6202 (linux-firmware) for 8.8 EUS.  The same podman on
+# AlmaLinux 9.2 is outside Red Hat's records whatever the stream.
+rpm_stage rhel-9.2 'ID="rhel"
+VERSION_ID="9.2"
+PRETTY_NAME="Red Hat Enterprise Linux 9.2 (Plow)"' 2:podman-4.4.1-14.el9_2
+rpm_stage rhel-8.8-firmware 'ID="rhel"
+VERSION_ID="8.8"' linux-firmware-20230404-117.git2e92a49f.el8_8
+rpm_stage alma-9.2 'ID="almalinux"
+VERSION_ID="9.2"' 2:podman-4.4.1-14.el9_2
+stage rhel-8.8 bdb/rhel-8.8-libuuid.Packages.xz $BDB 'ID="rhel"
+VERSION_ID="8.8"
+PRETTY_NAME="Red Hat Enterprise Linux 8.8 (Ootpa)"'
+# Amazon Linux: 2023 from its real rpmdb.sqlite (os-release as the image
+# ships it); 2 (whose BerkeleyDB is not among the fixtures) with two of its
+# packages.  No OSV feed covers either (ALAS is RSS/HTML only).
+d=$T/s/amazonlinux-2023
+mkdir -p "$d/etc" "$d/var/lib/rpm"
+xz -dc "$FX/rpmdb/sqlite/amazonlinux-2023.rpmdb.sqlite.xz" \
+	>"$d/var/lib/rpm/rpmdb.sqlite" || bad "amazonlinux-2023: xz"
+printf '%s\n' 'NAME="Amazon Linux"' 'VERSION="2023"' 'ID="amzn"' \
+	'ID_LIKE="fedora"' 'VERSION_ID="2023"' 'PLATFORM_ID="platform:al2023"' \
+	'PRETTY_NAME="Amazon Linux 2023"' >"$d/etc/os-release"
+oci_image "$L" amazonlinux-2023 "$d" >/dev/null
+rpm_stage amazonlinux-2 'NAME="Amazon Linux"
+VERSION="2"
+ID="amzn"
+ID_LIKE="centos rhel fedora"
+VERSION_ID="2"
+PRETTY_NAME="Amazon Linux 2"' system-release-2-15.amzn2 \
+	1:openssl-libs-1.0.2k-24.amzn2.0.4
 
 # apk images: Wolfi and Chainguard OS get their own ecosystems; the same
 # packages on Alpine match neither.  nri-memcached-compat is a subpackage
@@ -137,7 +186,9 @@ VERSION_ID=20230214'
 apk_stage alpine 'ID=alpine
 VERSION_ID=3.20.3'
 
-# image packages findings: the counts, and no "not analysed" note.
+# check IMAGE PACKAGES FINDINGS [NOTE]: the counts, and no note but NOTE
+# (the one an OS no advisory source covers gets).  The table at the end
+# lists every image: name, OS, packages, findings.
 check() {
 	local j=$T/$1.json n v
 	"$CUSTOMS" scan --db "$T/vuln.db" "$L:$1" >"$j" ||
@@ -146,27 +197,38 @@ check() {
 	v=$(jq '.vulnerabilities | length' "$j")
 	[ "$n" = "$2" ] || bad "$1: $n packages, want $2"
 	[ "$v" = "$3" ] || bad "$1: $v findings, want $3"
-	jq -e '.notes | length == 0' "$j" >/dev/null ||
-		bad "$1: notes $(jq -c .notes "$j")"
-	echo "image $1: $n packages, $v findings"
+	jq -e --arg n "${4-}" '.notes == (if $n == "" then [] else [$n] end)' \
+		"$j" >/dev/null || bad "$1: notes $(jq -c .notes "$j")"
+	printf '%s\t%s\t%s\t%s\n' "$1" \
+		"$(jq -r '.os | "\(.id) \(.version_id)"' "$j")" "$n" "$v" \
+		>>"$T/table"
 }
+nosrc() { echo "no advisory source covers $1: its $2 rpm package$3 not matched"; }
 check almalinux-8 99 8
 check rhel-8.0 99 0
 check rocky-8 99 0
 check sles-12-sp4 106 0
 check sles-15.3 36 0
-check fedora-26 113 0
-check centos-8 1 0
+check fedora-26 113 0 "$(nosrc "fedora-modular 26" 113 's were')"
+check centos-8 1 0 "$(nosrc "centos 8" 1 ' was')"
 check ubi-7 1 0
-check fedora-32 1 0
+check fedora-32 1 0 "$(nosrc "fedora 32" 1 ' was')"
 check wolfi 3 2
 check chainguard 3 1
 check alpine 3 0
 check rocky-9 2 1
+check rocky-9-ruby 2 1
+check rocky-8-firefox 1 1
 check alma-9 1 0
 check mageia-9 1 1
 check sles-12 1 1
 check sles-12-sp2 1 0
+check rhel-9.2 1 0
+check rhel-8.8-firmware 1 0
+check alma-9.2 1 0
+check rhel-8.8 1 0
+check amazonlinux-2023 102 0 "$(nosrc "amzn 2023" 102 's were')"
+check amazonlinux-2 2 0 "$(nosrc "amzn 2" 2 's were')"
 
 # AlmaLinux 8: exactly the (advisory, package) pairs librpm's comparison
 # says are affected (the fixture's answer key), with rpm purls.
@@ -197,7 +259,8 @@ c=$(jq -r '[.vulnerabilities[] | "\(.id):\(.package.name)"] | sort | join(" ")' 
 jq -e '.packages[0].ecosystem == "Wolfi" and
 	(.packages[0].purl | startswith("pkg:apk/wolfi/"))' "$T/wolfi.json" \
 	>/dev/null || bad "wolfi: ecosystem or purl $(jq -c '.packages[0]' "$T/wolfi.json")"
-for x in rocky-9:RLSA-2023:0005 mageia-9:MGASA-2025-0124 sles-12:SUSE-SU-403; do
+for x in rocky-9:RLSA-2023:0005 mageia-9:MGASA-2025-0124 sles-12:SUSE-SU-403 \
+	rocky-9-ruby:RLSA-2024:3671 rocky-8-firefox:RLSA-2023:3220; do
 	jq -e --arg id "${x#*:}" '.vulnerabilities[0].id == $id' \
 		"$T/${x%%:*}.json" >/dev/null || bad "${x%%:*}: not ${x#*:}"
 done
@@ -206,4 +269,37 @@ jq -e '.vulnerabilities[] | select(.id == "CGA-224q-ccj5-2p53") |
 	.severity == "critical" and .severity_source == "advisory"' "$T/wolfi.json" >/dev/null ||
 	bad "CGA-224q severity: $(jq -c '.vulnerabilities[] | [.id, .severity, .severity_source]' "$T/wolfi.json")"
 
+# The vendor's rating: AlmaLinux's and Rocky's summaries open with it
+# ("Important: zlib security update"), ahead of the record's CVSS.
+jq -e '.vulnerabilities[] | select(.id == "ALSA-2022:1642") |
+	.severity == "high" and .severity_source == "almalinux"' \
+	"$T/almalinux-8.json" >/dev/null ||
+	bad "ALSA-2022:1642 severity: $(jq -c '[.vulnerabilities[] | [.id, .severity, .severity_source]]' "$T/almalinux-8.json")"
+jq -e '.vulnerabilities[] | select(.id == "ALSA-2023:7877") |
+	.severity == "low" and .severity_source == "almalinux"' \
+	"$T/almalinux-8.json" >/dev/null || bad "ALSA-2023:7877 severity"
+jq -e '.vulnerabilities[0] | .severity == "high" and .severity_source == "rocky"' \
+	"$T/rocky-9.json" >/dev/null || bad "RLSA-2023:0005 severity"
+# The epoch reaches the purl (rpm_stage's header).
+jq -e '.packages[0].version == "2:4.4.1-14.el9_2"' "$T/rhel-9.2.json" \
+	>/dev/null || bad "rhel-9.2: $(jq -c '.packages[0]' "$T/rhel-9.2.json")"
+
+# No data for the OS is not "clean": --fail-on cannot judge (exit 4) and
+# says why; a covered OS without findings passes (exit 0).
+"$CUSTOMS" scan --db "$T/vuln.db" --fail-on critical "$L:amazonlinux-2" \
+	>/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 4 ] || bad "amazonlinux-2 --fail-on: exit $rc, want 4"
+grep -q "cannot judge --fail-on critical: no advisory source covers amzn 2" \
+	"$T/err" || bad "amazonlinux-2 --fail-on: $(cat "$T/err")"
+"$CUSTOMS" scan --db "$T/vuln.db" --fail-on critical "$L:rhel-8.8" >/dev/null
+rc=$?
+[ $rc -eq 0 ] || bad "rhel-8.8 --fail-on: exit $rc, want 0"
+# Findings still fail first (exit 1) when the OS is covered.
+"$CUSTOMS" scan --db "$T/vuln.db" --fail-on low "$L:almalinux-8" >/dev/null
+rc=$?
+[ $rc -eq 1 ] || bad "almalinux-8 --fail-on low: exit $rc, want 1"
+
+echo "image	os	packages	findings"
+cat "$T/table"
 exit $fail

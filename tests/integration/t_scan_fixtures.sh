@@ -103,9 +103,17 @@ jq -e '.os.id == "alpine" and .os.version_id == "3.18.0"' \
 "$CUSTOMS" scan --db "$T/vuln.db" --fail-on unknown "$L:debian-bookworm-minbase" \
 	>/dev/null
 [ $? -eq 1 ] || bad "--fail-on unknown should exit 1"
+"$CUSTOMS" scan --db "$T/vuln.db" --fail-on critical "$L:debian-bookworm-minbase" \
+	>/dev/null
+[ $? -eq 0 ] || bad "--fail-on critical with findings below it should exit 0"
+# No advisory source covers CBL-Mariner's rpm packages (nor an OS without
+# os-release): no findings there is no verdict.
 "$CUSTOMS" scan --db "$T/vuln.db" --fail-on critical "$L:rpm-cbl-mariner-2.0" \
 	>/dev/null
-[ $? -eq 0 ] || bad "--fail-on critical without findings should exit 0"
+[ $? -eq 4 ] || bad "--fail-on critical on unmatched rpm packages should exit 4"
+jq -e '.notes == ["no advisory source covers an OS without os-release: its 129 rpm packages were not matched"]' \
+	"$T/rpm-cbl-mariner-2.0.json" >/dev/null ||
+	bad "rpm-cbl-mariner-2.0 notes: $(jq -c .notes "$T/rpm-cbl-mariner-2.0.json")"
 
 [ $fail -eq 0 ] && echo "ok: 71 findings as expected"
 exit $fail

@@ -135,6 +135,23 @@ static void test_want(void **state)
 	assert_int_equal(w.kind, DET_JAVA);
 	assert_true(det_want_link("etc/os-release"));
 	assert_false(det_want_file("etc/passwd", 0644, &w));
+	assert_true(det_want_file("usr/local/bin/node", 0755, &w));
+	assert_int_equal(w.kind, DET_NODE);
+	assert_true(det_want_file("nodejs/bin/node", 0755, &w));
+	assert_false(det_want_file("usr/bin/node", 0755, &w));
+	assert_true(det_want_file("usr/local/bin/python3.12", 0755, &w));
+	assert_int_equal(w.kind, DET_PYTHON_RT);
+	assert_true(det_want_file("usr/local/lib/libpython3.12.so.1.0", 0644,
+				  &w));
+	assert_false(det_want_file("usr/local/bin/python3.12-config", 0755,
+				   &w));
+	assert_false(det_want_file("usr/local/lib/libpython3.12.a", 0644, &w));
+	assert_false(det_want_file("usr/local/bin/python3.", 0755, &w));
+	assert_true(det_want_file("opt/java/openjdk/release", 0644, &w));
+	assert_int_equal(w.kind, DET_JAVA_RELEASE);
+	assert_true(det_want_file("usr/local/openjdk-11/release", 0644, &w));
+	assert_false(det_want_file("usr/local/openjdk-11/x/release", 0644, &w));
+	assert_false(det_want_file("usr/lib/jvm/java-17/release", 0644, &w));
 }
 
 static void test_dpkg_bookworm(void **state)
@@ -689,6 +706,313 @@ static void test_java(void **state)
 	free(war);
 }
 
+#define RUNTIMES "tests/data/runtimes/"
+
+/* A jar holding only the manifest text mf. */
+static char *jar_of(const char *mf, size_t *len)
+{
+	const char *names[] = {"META-INF/MANIFEST.MF"};
+	const char *data[] = {mf};
+	size_t lens[] = {strlen(mf)};
+
+	return zip_build(names, data, lens, 1, len);
+}
+
+static void check_low(const struct det_out *o, const char *name,
+		      const char *ver, const char *how)
+{
+	const struct scan_pkg *p = find(o, name);
+
+	check_pkg(o, name, ver, NULL, NULL);
+	assert_int_equal(p->eco, ECO_MAVEN);
+	assert_int_equal(p->conf, SCAN_CONF_LOW);
+	assert_non_null(p->evidence);
+	assert_non_null(strstr(p->evidence, how));
+}
+
+/* Jars without pom.properties: coordinates from real manifests (Debian's
+ * jars), in a fat jar too; a pom.properties wins over the manifest. */
+static void test_java_manifest(void **state)
+{
+	size_t n, io_len, lang_len, guava_len, fat_len;
+	char *io = slurp(RUNTIMES "manifests/commons-io-2.11.0.MF", &n);
+	char *lang = slurp(RUNTIMES "manifests/commons-lang3-3.12.0.MF", &n);
+	char *guava = slurp(RUNTIMES "manifests/guava-31.1-jre.MF", &n);
+	char *io_jar = jar_of(io, &io_len), *lang_jar, *guava_jar, *fat;
+	const char *fat_names[] = {"META-INF/MANIFEST.MF",
+				   "BOOT-INF/lib/commons-lang3-3.12.0.jar",
+				   "BOOT-INF/lib/guava-31.1-jre.jar"};
+	const char *fat_data[3];
+	size_t fat_lens[3];
+	struct det_out o;
+
+	(void)state;
+	run(DET_JAVA, "app/lib/commons-io-2.11.0.jar", io_jar, io_len, &o);
+	assert_int_equal(o.inv.npkgs, 1);
+	/* maven-jar-plugin writes the groupId as Implementation-Vendor-Id. */
+	check_low(&o, "commons-io:commons-io", "2.11.0",
+		  "group from Implementation-Vendor-Id, artifact from file "
+		  "name, version from Implementation-Version");
+	assert_int_equal(o.inv.nnotes, 0);
+	det_out_release(&o);
+
+	lang_jar = jar_of(lang, &lang_len);
+	guava_jar = jar_of(guava, &guava_len);
+	fat_data[0] = "Manifest-Version: 1.0\r\nMain-Class: app.Main\r\n";
+	fat_data[1] = lang_jar;
+	fat_data[2] = guava_jar;
+	fat_lens[0] = 0;
+	fat_lens[1] = lang_len;
+	fat_lens[2] = guava_len;
+	fat = zip_build(fat_names, fat_data, fat_lens, 3, &fat_len);
+	run(DET_JAVA, "app/app.jar", fat, fat_len, &o);
+	/* The outer manifest names no version: nothing for it. */
+	assert_int_equal(o.inv.npkgs, 2);
+	check_low(&o, "org.apache.commons:commons-lang3", "3.12.0",
+		  "BOOT-INF/lib/commons-lang3-3.12.0.jar: MANIFEST.MF: group "
+		  "from Bundle-SymbolicName");
+	/* Bundle-Version "31.1.0.jre" is not the file name's "31.1-jre":
+	 * the artifact comes from the symbolic name, a guess that says
+	 * so (Maven's own is com.google.guava:guava 31.1-jre). */
+	check_low(&o, "com.google:guava", "31.1.0.jre",
+		  "artifact from Bundle-SymbolicName, version from "
+		  "Bundle-Version");
+	assert_string_equal(find(&o, "com.google:guava")->path,
+			    "app/app.jar");
+	det_out_release(&o);
+	free(fat);
+	free(lang_jar);
+	free(guava_jar);
+	free(io_jar);
+	free(io);
+	free(lang);
+	free(guava);
+}
+
+static void run_mf(const char *path, const char *mf, struct det_out *o)
+{
+	size_t len;
+	char *jar = jar_of(mf, &len);
+
+	run(DET_JAVA, path, jar, len, o);
+	free(jar);
+}
+
+/* Continuation lines, OSGi parameters, a pom beside the manifest, and
+ * manifests that must yield nothing. */
+static void test_java_manifest_edges(void **state)
+{
+	static const char pom[] = "groupId=com.fasterxml.jackson.core\n"
+				  "artifactId=jackson-databind\n"
+				  "version=2.13.0\n";
+	static const char jackson[] =
+		"Manifest-Version: 1.0\r\n"
+		"Bundle-SymbolicName: com.fasterxml.jackson.core.jackson-databi\r\n"
+		" nd;singleton:=true\r\n"
+		"Implementation-Vendor-Id: com.fasterxml.jackson.core\r\n"
+		"Bundle-Version: 2.13.0\r\n"
+		"\r\n"
+		"Name: com/fasterxml/jackson/databind/\r\n"
+		"Implementation-Version: 9.9.9\r\n";
+	const char *names[] = {"META-INF/MANIFEST.MF",
+			       "META-INF/maven/com.fasterxml.jackson.core/"
+			       "jackson-databind/pom.properties"};
+	const char *data[] = {jackson, pom};
+	size_t lens[] = {0, 0}, len;
+	char big[DET_MAX_FIELD + 64], *jar;
+	struct det_out o;
+
+	(void)state;
+	/* Only the main section counts: the per-entry 9.9.9 is not it. */
+	run_mf("opt/x.jar", jackson, &o);
+	check_low(&o, "com.fasterxml.jackson.core:jackson-databind", "2.13.0",
+		  "artifact from Bundle-SymbolicName");
+	det_out_release(&o);
+
+	jar = zip_build(names, data, lens, 2, &len);
+	run(DET_JAVA, "opt/x.jar", jar, len, &o);
+	assert_int_equal(o.inv.npkgs, 1);
+	assert_int_equal(o.inv.pkgs[0].conf, SCAN_CONF_HIGH);
+	assert_null(o.inv.pkgs[0].evidence);
+	det_out_release(&o);
+	free(jar);
+
+	/* A signed jar's manifest: digests past the part read. */
+	{
+		struct buf mf = BUF_INIT;
+
+		buf_adds(&mf, jackson);
+		for (int i = 0; i < 8000; i++)
+			buf_addf(&mf, "Name: a/b/C%d.class\r\nSHA-256-Digest: "
+				 "abcdefghijklmnopqrstuvwxyz012345\r\n\r\n", i);
+		run_mf("opt/x.jar", mf.buf, &o);
+		assert_true(mf.len > (256u << 10));
+		check_low(&o, "com.fasterxml.jackson.core:jackson-databind",
+			  "2.13.0", "artifact from Bundle-SymbolicName");
+		assert_int_equal(o.inv.nnotes, 0);
+		det_out_release(&o);
+		buf_release(&mf);
+	}
+
+	/* A version with a blank, no group at all, a value too long. */
+	run_mf("opt/a-1.jar", "Implementation-Version: 1 0\n"
+			      "Bundle-SymbolicName: org.a\n", &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	det_out_release(&o);
+	run_mf("opt/a-1.0.jar", "Implementation-Version: 1.0\n", &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	det_out_release(&o);
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "Implementation-Version: ", 24);
+	big[sizeof(big) - 1] = '\0';
+	run_mf("opt/b.jar", big, &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	det_out_release(&o);
+	/* A one-word title and a vendor id that is not a token. */
+	run_mf("opt/c.jar", "Implementation-Title: tool\n"
+			    "Implementation-Version: 2.0\n"
+			    "Implementation-Vendor-Id: Example Inc.\n"
+			    "Automatic-Module-Name: org.example.tool\n", &o);
+	check_low(&o, "org.example:tool", "2.0",
+		  "group from Automatic-Module-Name, artifact from "
+		  "Automatic-Module-Name");
+	det_out_release(&o);
+}
+
+static const struct scan_pkg *check_rt(const struct det_out *o,
+				       const char *name, const char *ver,
+				       const char *how)
+{
+	const struct scan_pkg *p = find(o, name);
+
+	assert_non_null(p);
+	assert_string_equal(p->version, ver);
+	assert_int_equal(p->eco, ECO_RUNTIME);
+	assert_int_equal(p->conf, SCAN_CONF_MEDIUM);
+	assert_non_null(strstr(p->evidence, how));
+	return p;
+}
+
+/* A fake ELF body with text put at off. */
+static char *elf_with(const char *text, size_t tlen, size_t off, size_t len)
+{
+	char *d = xcalloc(1, len + 1);
+
+	memcpy(d, "\177ELF\2\1\1", 7);
+	memcpy(d + off, text, tlen);
+	return d;
+}
+
+static void test_runtime_node(void **state)
+{
+	static const char good[] = "node.js/v20.1\0https://nodejs.org/"
+				   "node.js/v20.11.0\0";
+	char *d = elf_with(good, sizeof(good), 0x800, 0x1000);
+	struct det_out o;
+
+	(void)state;
+	/* The first "node.js/v" has no three-part version: the next one. */
+	run(DET_NODE, "usr/local/bin/node", d, 0x1000, &o);
+	assert_int_equal(o.inv.npkgs, 1);
+	assert_string_equal(
+		check_rt(&o, "node", "20.11.0", "node.js/v")->path,
+		"usr/local/bin/node");
+	det_out_release(&o);
+	/* Cut inside the version: nothing past the end is read. */
+	run(DET_NODE, "usr/local/bin/node", d,
+	    0x800 + sizeof(good) - 5, &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	assert_int_equal(o.inv.nnotes, 1);
+	det_out_release(&o);
+	/* A script at that path: no note either. */
+	run(DET_NODE, "usr/local/bin/node", "#!/bin/sh\n", 10, &o);
+	assert_int_equal(o.inv.npkgs + o.inv.nnotes, 0);
+	det_out_release(&o);
+	free(d);
+}
+
+static void test_runtime_python(void **state)
+{
+	static const char text[] = "\0003.11.9\0" /* another minor */
+				   "\0003.12.1x\0" /* not a version */
+				   "\0003.12.1\0%.80s (%.80s) %.80s";
+	static const char rc[] = "\0003.13.0rc2\0";
+	static const char plus[] = "\0003.11.4+\0";
+	char *d = elf_with(text, sizeof(text), 0x100, 0x400);
+	struct det_out o;
+
+	(void)state;
+	run(DET_PYTHON_RT, "usr/local/lib/libpython3.12.so.1.0", d, 0x400,
+	    &o);
+	assert_int_equal(o.inv.npkgs, 1);
+	check_rt(&o, "python", "3.12.1", "Py_GetVersion");
+	det_out_release(&o);
+	/* The 3.12 binary names no 3.11 version. */
+	run(DET_PYTHON_RT, "usr/local/bin/python3.11", d, 0x400, &o);
+	check_rt(&o, "python", "3.11.9", "Py_GetVersion");
+	det_out_release(&o);
+	run(DET_PYTHON_RT, "usr/local/bin/python3.10", d, 0x400, &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	assert_int_equal(o.inv.nnotes, 1);
+	det_out_release(&o);
+	free(d);
+	d = elf_with(rc, sizeof(rc), 0x100, 0x200);
+	run(DET_PYTHON_RT, "usr/local/bin/python3.13", d, 0x200, &o);
+	check_rt(&o, "python", "3.13.0rc2", "Py_GetVersion");
+	det_out_release(&o);
+	/* Unterminated at the end of the file. */
+	run(DET_PYTHON_RT, "usr/local/bin/python3.13", d,
+	    0x100 + sizeof(rc) - 2, &o);
+	assert_int_equal(o.inv.npkgs, 0);
+	det_out_release(&o);
+	free(d);
+	d = elf_with(plus, sizeof(plus), 0x100, 0x200);
+	run(DET_PYTHON_RT, "usr/local/bin/python3.11", d, 0x200, &o);
+	check_rt(&o, "python", "3.11.4", "Py_GetVersion");
+	det_out_release(&o);
+	free(d);
+}
+
+static void test_runtime_java(void **state)
+{
+	static const struct {
+		const char *text, *ver;
+	} v[] = {
+		{"JAVA_VERSION=\"1.8.0_392\"\nSEMANTIC_VERSION=\"8.0.392+8\"\n",
+		 "8.0.392"},
+		{"JAVA_VERSION=\"1.8.0_392\"\n", "8.0.392"},
+		{"JAVA_VERSION=\"21\"\n", "21.0.0"},
+		{"JAVA_VERSION=\"11.0.20.1\"\n", "11.0.20.1"},
+		{"SEMANTIC_VERSION=\"bad\"\nJAVA_VERSION=\"17.0.9\"\n", "17.0.9"},
+		{"JAVA_VERSION=\"17.0.9 x\"\n", NULL},
+		{"JAVA_VERSION=17.0.9\n", NULL},
+		{"JAVA_VERSION=\"", NULL},
+	};
+	struct det_out o;
+
+	(void)state;
+	run_file(DET_JAVA_RELEASE, RUNTIMES "java/debian-openjdk-17.0.15.release",
+		 "usr/local/openjdk-17/release", &o);
+	check_rt(&o, "java", "17.0.15", "release file: JAVA_VERSION (Debian)");
+	det_out_release(&o);
+	run_file(DET_JAVA_RELEASE, RUNTIMES "java/temurin-25.0.3.release",
+		 "opt/java/openjdk/release", &o);
+	check_rt(&o, "java", "25.0.3",
+		 "release file: SEMANTIC_VERSION (Eclipse Adoptium)");
+	det_out_release(&o);
+	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++) {
+		run(DET_JAVA_RELEASE, "opt/java/openjdk/release", v[i].text,
+		    strlen(v[i].text), &o);
+		if (v[i].ver) {
+			check_rt(&o, "java", v[i].ver, "release file");
+		} else {
+			assert_int_equal(o.inv.npkgs, 0);
+			assert_int_equal(o.inv.nnotes, 1);
+		}
+		det_out_release(&o);
+	}
+}
+
 /* A minimal ELF64 little-endian file with one PT_LOAD segment mapping the
  * whole file at vaddr 0x400000, and Go build info at offset 0x1000. */
 #define GO_VA 0x400000u
@@ -857,6 +1181,11 @@ int main(void)
 		cmocka_unit_test(test_npm_lock),
 		cmocka_unit_test(test_npm_v1_and_bad),
 		cmocka_unit_test(test_java),
+		cmocka_unit_test(test_java_manifest),
+		cmocka_unit_test(test_java_manifest_edges),
+		cmocka_unit_test(test_runtime_node),
+		cmocka_unit_test(test_runtime_python),
+		cmocka_unit_test(test_runtime_java),
 		cmocka_unit_test(test_go_inline),
 		cmocka_unit_test(test_go_pointers),
 		cmocka_unit_test(test_osrelease),

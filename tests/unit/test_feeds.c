@@ -178,6 +178,7 @@ static void test_names(void **state UNUSED)
 static void test_defaults(void **state UNUSED)
 {
 	static const char *const ecos[] = {"Debian", "npm"};
+	static const char *const rt[] = {"Runtime"};
 	static const char *const branches[] = {"v3.18"};
 	struct vulndb_want want = {false, ecos, 2, branches, 1};
 	struct vulndb_source *v;
@@ -193,7 +194,7 @@ static void test_defaults(void **state UNUSED)
 		for (size_t j = 0; j < i; j++)
 			assert_string_not_equal(v[i].name, v[j].name);
 	}
-	assert_int_equal(osv, 8);
+	assert_int_equal(osv, 9);
 	assert_int_equal(tracker, 1);
 	assert_int_equal(nvd, 2026 - 2002 + 1 + 1);
 	assert_string_equal(v[0].url, "https://osv-vulnerabilities.storage."
@@ -210,6 +211,19 @@ static void test_defaults(void **state UNUSED)
 	assert_int_equal(osv, 2);
 	assert_int_equal(alpine, 2); /* main and community */
 	assert_int_equal(tracker, 1);
+	vulndb_sources_free(v, n);
+
+	/* Reports name runtimes "Runtime"; their advisories are Bitnami's. */
+	want.ecosystems = rt;
+	want.necosystems = 1;
+	vulndb_sources_default(&want, t2026, &v, &n);
+	osv = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].kind == VULNDB_OSV) {
+			osv++;
+			assert_string_equal(v[i].name, "osv:Bitnami");
+		}
+	assert_int_equal(osv, 1);
 	vulndb_sources_free(v, n);
 }
 

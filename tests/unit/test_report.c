@@ -28,7 +28,9 @@ static void add(enum scan_eco eco, const char *name, const char *ver,
 			     (char *)src,
 			     (char *)srcver,
 			     (char *)"sha256:l1",
-			     (char *)"var/lib/x"};
+			     (char *)"var/lib/x",
+			     SCAN_CONF_HIGH,
+			     NULL};
 
 	inv_add_pkg(&inv, &p);
 }
@@ -239,13 +241,19 @@ static void test_json(void **state)
 	assert_int_equal(json_integer_value(json_object_get(c, "low")), 1);
 	assert_int_equal(json_integer_value(json_object_get(c, "high")), 0);
 	assert_int_equal(report_max_severity(r), SEV_CRITICAL);
-	assert_int_equal(json_array_size(json_object_get(r, "notes")), 1);
+	/* The cm2 rpm package on Debian: nothing covers it, and the report
+	 * says so. */
+	assert_int_equal(json_array_size(json_object_get(r, "notes")), 2);
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(r, "notes"), 1)),
+			    "no advisory source covers debian 12: its 1 rpm "
+			    "package was not matched");
 	json_decref(r);
 
 	r = make_report(NULL);
 	assert_true(json_is_null(json_object_get(r, "db")));
 	assert_string_equal(json_string_value(json_array_get(
-				    json_object_get(r, "notes"), 1)),
+				    json_object_get(r, "notes"), 2)),
 			    "no vulnerability data: test");
 	json_decref(r);
 }
@@ -366,7 +374,7 @@ static void test_rematch(void **state)
 		json_array_size(json_object_get(out, "vulnerabilities")), 0);
 	assert_true(json_is_null(json_object_get(out, "db")));
 	assert_int_equal(json_array_size(json_object_get(out, "packages")), 7);
-	assert_int_equal(json_array_size(json_object_get(out, "notes")), 2);
+	assert_int_equal(json_array_size(json_object_get(out, "notes")), 3);
 	assert_int_equal(report_max_severity(out), -1);
 	/* What was read as filesystems is kept (the registry's rule). */
 	assert_true(json_equal(json_object_get(out, "filesystem_layers"),
@@ -374,6 +382,52 @@ static void test_rematch(void **state)
 	assert_true(json_is_integer(json_object_get(out, "filesystem_layers")));
 	json_decref(out);
 	json_decref(r);
+}
+
+/* A package not from a package database says how it was identified; the
+ * others keep their shape.  Both survive a re-match. */
+static void test_confidence(void **state)
+{
+	struct report_meta m = {"v1", NULL, "library/app", "1.0", 1800000000};
+	struct scan_pkg p = {.eco = ECO_RUNTIME,
+			     .name = (char *)"node",
+			     .version = (char *)"20.11.0",
+			     .layer = (char *)"sha256:l1",
+			     .path = (char *)"usr/local/bin/node",
+			     .conf = SCAN_CONF_MEDIUM,
+			     .evidence = (char *)"binary: node.js/v"};
+	struct scan_pkg q = {.eco = ECO_MAVEN,
+			     .name = (char *)"a:b",
+			     .version = (char *)"1.0"};
+	struct scan_inventory in, back;
+	struct err e = ERR_INIT;
+	json_t *r, *out = NULL, *pkgs;
+
+	(void)state;
+	inv_init(&in);
+	inv_init(&back);
+	inv_add_pkg(&in, &p);
+	inv_add_pkg(&in, &q);
+	r = report_image(&img, &in, NULL, 0, &m);
+	pkgs = json_object_get(r, "packages");
+	assert_string_equal(elem_str(pkgs, 0, "confidence"), "medium");
+	assert_string_equal(elem_str(pkgs, 0, "identified_by"),
+			    "binary: node.js/v");
+	assert_string_equal(elem_str(pkgs, 0, "purl"),
+			    "pkg:generic/node@20.11.0");
+	assert_null(json_object_get(json_array_get(pkgs, 1), "confidence"));
+	assert_null(json_object_get(json_array_get(pkgs, 1), "identified_by"));
+	assert_int_equal(report_inventory(r, &back, &e), 0);
+	assert_int_equal(back.pkgs[0].conf, SCAN_CONF_MEDIUM);
+	assert_string_equal(back.pkgs[0].evidence, "binary: node.js/v");
+	assert_int_equal(back.pkgs[1].conf, SCAN_CONF_HIGH);
+	assert_null(back.pkgs[1].evidence);
+	assert_int_equal(scan_rematch(r, NULL, 1800000000, &out, &e), 0);
+	assert_true(json_equal(json_object_get(out, "packages"), pkgs));
+	json_decref(out);
+	json_decref(r);
+	inv_release(&back);
+	inv_release(&in);
 }
 
 /* A report after a budget hit, as scan.c makes it. */
@@ -576,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_cyclonedx),
 		cmocka_unit_test(test_rematch),
+		cmocka_unit_test(test_confidence),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_status_index),
 		cmocka_unit_test(test_rematch_keeps_status),

@@ -925,6 +925,33 @@ static void test_failures(void **state)
 	stor_scan_failures_free(v, n);
 }
 
+/* The heartbeat: a renewed lease keeps a running job from the other
+ * claimers; one left to run out lets any of them take it again. */
+static void test_lease_renew(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = put(fx, REPO, "{\"img\":\"lease\"}", true, NULL, 0);
+	struct stor_scan_job job, again;
+	struct err e = ERR_INIT;
+	size_t n = 0;
+
+	/* Claimed with a lease already past: stale at once. */
+	assert_int_equal(stor_scan_claim(fx->st, -10, &job, &e), 1);
+	assert_int_equal(stor_scan_renew(fx->st, 60, &n, &e), 0);
+	assert_int_equal(n, 1);
+	claim_none(fx);
+	/* Left to run out: taken again, one attempt more. */
+	assert_int_equal(stor_scan_renew(fx->st, -10, &n, &e), 0);
+	assert_int_equal(n, 1);
+	claim(fx, &d, &again);
+	assert_int_equal(again.attempts, job.attempts + 1);
+	finish(fx, &again, NULL, NULL);
+	/* Nothing runs any more: nothing to renew. */
+	assert_int_equal(stor_scan_renew(fx->st, 60, &n, &e), 0);
+	assert_int_equal(n, 0);
+	stor_scan_job_release(&job);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -947,6 +974,7 @@ int main(void)
 		T(test_migrate_from_v1),
 		T(test_nodes),
 		T(test_failures),
+		T(test_lease_renew),
 #undef T
 	};
 

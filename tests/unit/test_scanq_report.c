@@ -603,6 +603,51 @@ static void test_policy_decide(void **state)
 	json_decref(clean);
 }
 
+/* OS packages no advisory source covers (the scanner's SCAN_NO_SOURCE
+ * note): no findings for them is not "clean".  The pull is refused as
+ * without a DB, and --policy-without-db allow serves it; an index with
+ * such a platform is judged the same. */
+static void test_policy_no_source(void **state)
+{
+	static const char gap[] = "no advisory source covers amzn 2: its 1 "
+				  "rpm package was not matched";
+	json_t *r = load(img_report), *idx;
+	struct reg_policy p;
+	json_t *doc;
+	char *f, *fi;
+
+	(void)state;
+	json_object_set_new(r, "vulnerabilities", json_array());
+	json_object_set_new(r, "notes", json_pack("[s]", gap));
+	f = rs_findings(r);
+	doc = load(f);
+	assert_string_equal(json_string_value(json_object_get(doc, "no_data")),
+			    gap);
+	assert_string_equal(json_string_value(json_object_get(doc, "status")),
+			    "complete");
+	json_decref(doc);
+	idx = json_pack("{s:[O]}", "manifests", r);
+	fi = rs_findings(idx);
+
+	policy_for(&p, "critical", NULL);
+	expect_verdict(
+		&p, scan_of(STOR_SCAN_DONE, f, "v1", NULL), REG_POLICY_DENY,
+		"no vulnerability data: no advisory source covers amzn 2");
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, fi, "v1", NULL),
+		       REG_POLICY_DENY, "no advisory source covers amzn 2");
+	p.allow_errors = true; /* not an error: still refused */
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, f, "v1", NULL),
+		       REG_POLICY_DENY, "no advisory source covers");
+	p.allow_without_db = true;
+	expect_verdict(&p, scan_of(STOR_SCAN_DONE, f, "v1", NULL),
+		       REG_POLICY_SERVE, NULL);
+	reg_policy_release(&p);
+	free(f);
+	free(fi);
+	json_decref(idx);
+	json_decref(r);
+}
+
 /* An image none of whose layers was read as a filesystem: "not-scanned",
  * never "0 findings"; the policy does not take it as clean. */
 static void test_not_image(void **state)
@@ -801,6 +846,7 @@ int main(void)
 		cmocka_unit_test(test_referrer_manifest),
 		cmocka_unit_test(test_policy_count),
 		cmocka_unit_test(test_policy_decide),
+		cmocka_unit_test(test_policy_no_source),
 		cmocka_unit_test(test_not_image),
 		cmocka_unit_test(test_policy_init),
 		cmocka_unit_test(test_retry_at),

@@ -453,7 +453,8 @@ static void build_fixture_inv(const struct fixture_os *fo,
 	for (size_t i = 0; i < n; i++) {
 		bool dup = false;
 		struct scan_pkg p = {fo->eco, NULL, NULL, NULL,
-				     NULL,    NULL, NULL};
+				     NULL,    NULL, NULL, SCAN_CONF_HIGH,
+				     NULL};
 
 		if (strcmp(x[i].fixture, fo->fixture))
 			continue;
@@ -851,6 +852,40 @@ static const char *const semantic_recs[][2] = {
 	 "{\"ecosystem\":\"openEuler:22.03-LTS-SP1\",\"name\":\"bash\"},"
 	 "\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":"
 	 "\"0\"},{\"fixed\":\"5.1.8-7\"}]}]}]}]"},
+	/* Red Hat's main stream and extended-support streams of 8.8, and
+	 * AlmaLinux's own; the ratings where Red Hat and AlmaLinux write
+	 * them (a classification link, the summary's first word). */
+	{"streams.json",
+	 "[{\"id\":\"TEST-RHEL-MAIN-1\",\"references\":[{\"type\":\"ARTICLE\","
+	 "\"url\":\"https://access.redhat.com/security/updates/classification/"
+	 "#moderate\"}],\"severity\":[{\"type\":\"CVSS_V3\",\"score\":"
+	 "\"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H\"}],\"affected\":[{"
+	 "\"package\":{\"ecosystem\":\"Red Hat:enterprise_linux:8::baseos\","
+	 "\"name\":\"libuuid\"},\"ranges\":[{\"type\":\"ECOSYSTEM\","
+	 "\"events\":[{\"introduced\":\"0\"},{\"fixed\":\"0:2.32.1-43.el8\"}]}"
+	 "]}]},"
+	 "{\"id\":\"TEST-RHEL-EUS-1\",\"affected\":["
+	 "{\"package\":{\"ecosystem\":\"Red Hat:rhel_eus:8.8::baseos\","
+	 "\"name\":\"libuuid\"},\"ranges\":[{\"type\":\"ECOSYSTEM\","
+	 "\"events\":[{\"introduced\":\"0\"},{\"fixed\":"
+	 "\"0:2.32.1-44.el8_8\"}]}]},"
+	 "{\"package\":{\"ecosystem\":\"Red Hat:rhel_aus:8.8::baseos\","
+	 "\"name\":\"libuuid\"},\"ranges\":[{\"type\":\"ECOSYSTEM\","
+	 "\"events\":[{\"introduced\":\"0\"},{\"fixed\":"
+	 "\"0:2.32.1-44.el8_8\"}]}]},"
+	 "{\"package\":{\"ecosystem\":\"Red Hat:rhel_e4s:8.8::baseos\","
+	 "\"name\":\"libuuid\"},\"ranges\":[{\"type\":\"ECOSYSTEM\","
+	 "\"events\":[{\"introduced\":\"0\"},{\"fixed\":"
+	 "\"0:2.32.1-44.el8_8\"}]}]}]},"
+	 "{\"id\":\"TEST-ALMA-1\",\"summary\":\"Important: util-linux security "
+	 "update\",\"affected\":[{\"package\":{\"ecosystem\":\"AlmaLinux:8\","
+	 "\"name\":\"libuuid\"},\"ranges\":[{\"type\":\"ECOSYSTEM\","
+	 "\"events\":[{\"introduced\":\"0\"},{\"fixed\":\"2.32.1-43.el8\"}]}"
+	 "]}]},"
+	 "{\"id\":\"TEST-WORD-1\",\"summary\":\"Critical: not a vendor's "
+	 "rating\",\"affected\":[{\"package\":{\"ecosystem\":\"npm\","
+	 "\"name\":\"wordy\"},\"ranges\":[{\"type\":\"SEMVER\","
+	 "\"events\":[{\"introduced\":\"0\"}]}]}]}]"},
 	{"rocky.json",
 	 "{\"id\":\"TEST-ROCKY-1\",\"affected\":[{\"package\":{\"ecosystem\":"
 	 "\"Rocky Linux:9\",\"name\":\"openssl\"},\"ranges\":[{\"type\":"
@@ -873,7 +908,7 @@ static struct vulndb *semantic_db(struct fx *fx)
 		write_file(dir, semantic_recs[i][0], semantic_recs[i][1]);
 	assert_int_equal(import_paths(db, paths, 1, &st, NULL), 0);
 	assert_int_equal(st.skipped, 0);
-	assert_int_equal(st.records, 16); /* TEST-DUP-1 once */
+	assert_int_equal(st.records, 20); /* TEST-DUP-1 once */
 	h = vulndb_open(db, &e);
 	assert_non_null(h);
 	free(dir);
@@ -949,6 +984,14 @@ static void test_semantics(void **state)
 		 NULL, true, SEV_UNKNOWN},
 		{ECO_NPM, NULL, NULL, "arr", "1.0.1", NULL, "TEST-ARRAY-1",
 		 NULL, false, 0},
+		/* Red Hat's rating before the record's CVSS (critical). */
+		{ECO_RPM, "rhel", "8.8", "libuuid", "2.32.1-42.el8_8", NULL,
+		 "TEST-RHEL-MAIN-1", "0:2.32.1-43.el8", true, SEV_MEDIUM},
+		{ECO_RPM, "almalinux", "8.9", "libuuid", "2.32.1-42.el8", NULL,
+		 "TEST-ALMA-1", "2.32.1-43.el8", true, SEV_HIGH},
+		/* A summary's word rates only a distribution's packages. */
+		{ECO_NPM, NULL, NULL, "wordy", "1.0.0", NULL, "TEST-WORD-1",
+		 NULL, true, SEV_UNKNOWN},
 	};
 	struct fx *fx = *state;
 	struct vulndb *h = semantic_db(fx);
@@ -1012,6 +1055,29 @@ static void test_release_rules(void **state)
 		 NULL, "TEST-EULER-1", false},
 		{ECO_UNKNOWN, "openEuler", "22.03", NULL, NULL, "bash",
 		 "5.1.8-6", NULL, "TEST-EULER-1", false},
+		/* RHEL: the main stream of its major release, whatever the
+		 * minor; never an extended-support stream (EUS, AUS, E4S),
+		 * nor a rebuild's records, nor Red Hat's for a rebuild. */
+		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
+		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", true},
+		{ECO_RPM, "rhel", "8.0", NULL, NULL, "libuuid", "2.32.1-8.el8",
+		 NULL, "TEST-RHEL-MAIN-1", true},
+		{ECO_RPM, "rhel", "8", NULL, NULL, "libuuid", "2.32.1-8.el8",
+		 NULL, "TEST-RHEL-MAIN-1", true},
+		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
+		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-EUS-1", false},
+		{ECO_RPM, "rhel", "9.2", NULL, NULL, "libuuid", "2.32.1-8.el8",
+		 NULL, "TEST-RHEL-MAIN-1", false},
+		{ECO_RPM, "almalinux", "8.8", NULL, NULL, "libuuid",
+		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", false},
+		{ECO_RPM, "centos", "8", NULL, NULL, "libuuid",
+		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", false},
+		{ECO_RPM, "almalinux", "8.8", NULL, NULL, "libuuid",
+		 "2.32.1-42.el8_8", NULL, "TEST-ALMA-1", true},
+		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
+		 "2.32.1-42.el8_8", NULL, "TEST-ALMA-1", false},
+		{ECO_RPM, "rocky", "8.8", NULL, NULL, "libuuid",
+		 "2.32.1-42.el8_8", NULL, "TEST-ALMA-1", false},
 	};
 	struct fx *fx = *state;
 	struct vulndb *h = semantic_db(fx);
@@ -1038,6 +1104,106 @@ static void test_release_rules(void **state)
 		inv_release(&inv);
 	}
 	vulndb_free(h);
+}
+
+/* The real distribution records: each affected[] row's vendor rating,
+ * as the import stored it (Red Hat's classification link, AlmaLinux's
+ * and Rocky's summary word; none in a bug-fix erratum, nor where a record
+ * has only a CVSS vector). */
+static void test_distro_ratings(void **state)
+{
+	static const struct {
+		const char *vid, *name;
+		enum vuln_severity vendor;
+	} cases[] = {
+		{"RHSA-2024:8709", "podman", SEV_HIGH},
+		{"RHBA-2024:6202", "linux-firmware", SEV_UNKNOWN},
+		{"ALSA-2022:1642", "zlib", SEV_HIGH},
+		{"ALSA-2023:7877", "openssl-libs", SEV_LOW},
+		{"RLSA-2024:3671", "ruby", SEV_MEDIUM},
+		{"CGA-224q-ccj5-2p53", "haproxy-3.0", SEV_UNKNOWN},
+		{"MGASA-2025-0124", "microcode", SEV_UNKNOWN},
+	};
+	struct fx *fx = *state;
+	char *db = xasprintf("%s/distros.db", fx->dir);
+	const char *paths[] = {"tests/data/osv-distros"};
+	struct vulndb_import_stats st;
+	sqlite3 *sq;
+	sqlite3_stmt *q;
+
+	assert_int_equal(import_paths(db, paths, 1, &st, NULL), 0);
+	assert_int_equal(sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(sq,
+					    "SELECT DISTINCT f.vendor_sev FROM "
+					    "affected f JOIN advisory a ON "
+					    "a.id = f.adv WHERE a.vid = ?1 AND "
+					    "f.name = ?2",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		sqlite3_bind_text(q, 1, cases[i].vid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, cases[i].name, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_ROW)
+			fail_msg("%s %s: not stored", cases[i].vid,
+				 cases[i].name);
+		if (sqlite3_column_int(q, 0) != (int)cases[i].vendor)
+			fail_msg("%s %s: vendor %s, want %s", cases[i].vid,
+				 cases[i].name,
+				 vuln_severity_name(
+					 (enum vuln_severity)sqlite3_column_int(
+						 q, 0)),
+				 vuln_severity_name(cases[i].vendor));
+		assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(sq);
+	free(db);
+}
+
+/* OS packages of an OS no advisory source covers are named, never taken
+ * as clean; covered OSes and language packages are not. */
+static void test_match_gap(void **state)
+{
+	static const struct {
+		const char *id, *version_id;
+		enum scan_eco eco;
+		const char *want; /* NULL: no gap */
+	} cases[] = {
+		{"amzn", "2", ECO_RPM,
+		 "no advisory source covers amzn 2: its 2 rpm packages were "
+		 "not matched"},
+		{"centos", "7", ECO_RPM,
+		 "no advisory source covers centos 7: its 2 rpm packages were "
+		 "not matched"},
+		{NULL, NULL, ECO_RPM,
+		 "no advisory source covers an OS without os-release: its 2 "
+		 "rpm packages were not matched"},
+		{"rhel", "8.8", ECO_RPM, NULL},
+		{"sles", "15.3", ECO_RPM, NULL},
+		{"wolfi", "20230201", ECO_WOLFI, NULL},
+		{"amzn", "2", ECO_PYPI, NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct scan_inventory inv;
+		char *gap;
+
+		inv_init(&inv);
+		inv_os(&inv, cases[i].id, cases[i].version_id, NULL);
+		inv_pkg(&inv, cases[i].eco, "a", "1-1", NULL, NULL);
+		inv_pkg(&inv, cases[i].eco, "b", "1-1", NULL, NULL);
+		inv_pkg(&inv, ECO_NPM, "c", "1.0.0", NULL, NULL);
+		gap = vulndb_match_gap(&inv);
+		if (cases[i].want)
+			assert_string_equal(gap, cases[i].want);
+		else
+			assert_null(gap);
+		free(gap);
+		inv_release(&inv);
+	}
 }
 
 /* CVSS v4 is preferred over v3 when a record has both. */
@@ -1149,6 +1315,8 @@ int main(void)
 		cmocka_unit_test(test_speed),
 		cmocka_unit_test(test_semantics),
 		cmocka_unit_test(test_release_rules),
+		cmocka_unit_test(test_match_gap),
+		cmocka_unit_test(test_distro_ratings),
 		cmocka_unit_test(test_severity_choice),
 		cmocka_unit_test(test_cli),
 	};
