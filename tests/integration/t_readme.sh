@@ -294,9 +294,10 @@ upload() { # FILE RATE OUT: a PATCH at RATE, in the background
 		-X PATCH --data-binary "@$1" -H 'Content-Type: application/octet-stream' \
 		"$URL$loc" >"$3" 2>&1 &
 	UP_BG=$!
+	# The PATCH holds the upload (409 to others) once it is under way.
 	for _ in $(seq 1 200); do
-		[ "$(stat -c %s "$DATA/uploads/${loc##*/}" 2>/dev/null || echo 0)" -gt 0 ] &&
-			return 0
+		req GET "$loc"
+		[ "$STATUS" = 409 ] && return 0
 		sleep 0.05
 	done
 	fail "the upload did not start"
