@@ -177,9 +177,10 @@ integration: all
 	BUILD=$(BUILD) JOBS=$${JOBS:-2} tests/integration/run
 
 # The same suite with every server on S3 (Ceph RGW) + PostgreSQL, both
-# shared by the run (tests/with-dist; see tests/integration/lib.sh).
+# shared by the run (tests/with-dist; see tests/integration/lib.sh).  Three
+# at a time: on this backend a test mostly waits on S3 and PostgreSQL.
 integration-dist: all
-	CUSTOMS_TEST_BACKEND=dist BUILD=$(BUILD) JOBS=$${JOBS:-2} \
+	CUSTOMS_TEST_BACKEND=dist BUILD=$(BUILD) JOBS=$${DIST_JOBS:-3} \
 		tests/with-dist tests/integration/run
 
 conformance: all

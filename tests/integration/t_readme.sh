@@ -1,4 +1,5 @@
 #!/bin/bash
+# backend: none (checks the README against the embedded default it documents)
 # The README stays true: every command in its ```sh blocks is run by a test.
 #   - A block marked <!-- run: t_readme --> is run here, in order, each in
 #     a bash -e of its own in one scratch directory, with the README's
