@@ -14,7 +14,7 @@
 #include "scanner/vulndb_int.h"
 #include "common/banned.h"
 
-static void scan_meta(const struct scan_opts *o, struct report_meta *m)
+void scan_meta(const struct scan_opts *o, struct report_meta *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->db_version = o->db ? vulndb_version(o->db) : NULL;
@@ -64,7 +64,7 @@ out:
  * follows.  Applying a layer again over the layers between gives what its
  * last application alone gives (each entry replaces or removes its own
  * path), so a digest is read once, at its last place. */
-static size_t scan_layer_repeats(const struct image *img, size_t i, bool *later)
+size_t scan_layer_repeats(const struct image *img, size_t i, bool *later)
 {
 	size_t n = 1;
 

@@ -28,4 +28,17 @@ int scan_image_sandboxed(const struct scan_sandbox *sb,
 			 const struct scan_opts *opts, json_t **report,
 			 struct err *e);
 
+struct report_meta;
+/* The report's header fields of o. */
+void scan_meta(const struct scan_opts *o, struct report_meta *m);
+/* How often layer i's digest is listed in img, and whether a later
+ * listing follows (a digest is read once, at its last place). */
+size_t scan_layer_repeats(const struct image *img, size_t i, bool *later);
+
+/* Per-layer indexes (scan_layers.c): layer dg read alone, in this
+ * process (the worker's side). */
+int scan_layer_index(const struct scan_source *src, const struct digest *dg,
+		     const struct scan_budget *b, json_t **index,
+		     struct err *e);
+
 #endif

@@ -892,6 +892,211 @@ static void test_identical_once(void **state)
 	inv_release(&inv);
 }
 
+/* --- Per-layer indexes: the merge of layers read alone ------------------ */
+
+/* Layers kept to be read twice: whole (one walk) and alone (indexes). */
+struct lset {
+	char *mem[4];
+	size_t len[4];
+	const char *dg[4];
+	size_t n;
+};
+
+static void lset_add(struct lset *ls, struct tb *t, const char *dg)
+{
+	ls->mem[ls->n] = t->mem;
+	ls->len[ls->n] = t->used;
+	ls->dg[ls->n++] = dg;
+}
+
+static struct archive *lset_open(const struct lset *ls, size_t i)
+{
+	struct archive *a = archive_read_new();
+
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_memory(a, ls->mem[i], ls->len[i]),
+			 ARCHIVE_OK);
+	return a;
+}
+
+/* The inventory of the layers merged from their indexes, after checking
+ * it is the one a walk of the whole image gives. */
+static void lset_merge(struct lset *ls, struct scan_inventory *out)
+{
+	struct layer_walk *whole = layer_walk_new(NULL);
+	struct layer_walk *m = layer_walk_new(NULL);
+	struct scan_inventory inv;
+	struct err e = ERR_INIT;
+
+	inv_init(&inv);
+	inv_init(out);
+	for (size_t i = 0; i < ls->n; i++) {
+		struct layer_walk *one = layer_walk_new(NULL);
+		struct archive *a = lset_open(ls, i);
+		char *text;
+		json_t *idx;
+
+		layer_walk_archive(whole, a, ls->dg[i], &e);
+		archive_read_free(a);
+		a = lset_open(ls, i);
+		layer_walk_record(one);
+		layer_walk_archive(one, a, ls->dg[i], &e);
+		archive_read_free(a);
+		/* Through text, as the index is stored. */
+		idx = layer_walk_export(one);
+		text = json_dumps(idx, JSON_COMPACT);
+		json_decref(idx);
+		idx = json_loads(text, 0, NULL);
+		assert_non_null(idx);
+		assert_int_equal(layer_walk_import(m, idx, ls->dg[i], &e), 0);
+		json_decref(idx);
+		free(text);
+		layer_walk_free(one);
+		free(ls->mem[i]);
+	}
+	layer_walk_finish(whole, &inv);
+	layer_walk_finish(m, out);
+	layer_walk_free(whole);
+	layer_walk_free(m);
+	assert_int_equal(out->npkgs, inv.npkgs);
+	for (size_t i = 0; i < inv.npkgs; i++) {
+		assert_string_equal(out->pkgs[i].name, inv.pkgs[i].name);
+		assert_string_equal(out->pkgs[i].version, inv.pkgs[i].version);
+		assert_string_equal(out->pkgs[i].layer, inv.pkgs[i].layer);
+		assert_string_equal(out->pkgs[i].path, inv.pkgs[i].path);
+		assert_int_equal(out->pkgs[i].eco, inv.pkgs[i].eco);
+	}
+	assert_true((!out->os.id && !inv.os.id) ||
+		    !strcmp(out->os.id, inv.os.id));
+	assert_int_equal(out->nnotes, inv.nnotes);
+	assert_int_equal(out->fs_layers, inv.fs_layers);
+	inv_release(&inv);
+}
+
+/* A later layer deletes var/lib/dpkg/status (a whiteout), another
+ * replaces it: per path, the topmost layer's file. */
+static void test_index_whiteout(void **state)
+{
+	struct scan_inventory inv;
+	struct lset ls = {0};
+	struct tb t;
+
+	(void)state;
+	tb_open(&t, true);
+	tb_dir(&t, "./var/lib/dpkg/");
+	tb_str(&t, "./var/lib/dpkg/status", status2);
+	tb_link(&t, "./etc/os-release", "../usr/lib/os-release", false);
+	tb_str(&t, "./usr/lib/os-release", osrel);
+	tb_close(&t);
+	lset_add(&ls, &t, "sha256:l1");
+	tb_open(&t, false);
+	tb_str(&t, "var/lib/dpkg/.wh.status", "");
+	tb_str(&t, "lib/apk/db/installed", apkdb);
+	tb_close(&t);
+	lset_add(&ls, &t, "sha256:l2");
+	tb_open(&t, false);
+	tb_str(&t, "var/lib/dpkg/status",
+	       "Package: tzdata\nStatus: install ok installed\n"
+	       "Version: 2024a-0+deb12u1\n");
+	tb_close(&t);
+	lset_add(&ls, &t, "sha256:l3");
+	lset_merge(&ls, &inv);
+	assert_string_equal(inv.os.id, "debian");
+	assert_null(find(&inv, "libc6"));
+	assert_string_equal(find(&inv, "musl")->layer, "sha256:l2");
+	assert_string_equal(find(&inv, "tzdata")->layer, "sha256:l3");
+	assert_int_equal(inv.npkgs, 2);
+	inv_release(&inv);
+}
+
+/* An opaque directory hides what lower layers put under it, not what its
+ * own layer and later ones put there. */
+static void test_index_opaque(void **state)
+{
+	struct scan_inventory inv;
+	struct lset ls = {0};
+	struct tb t;
+
+	(void)state;
+	tb_open(&t, false);
+	tb_str(&t, "var/lib/dpkg/status", status2);
+	tb_str(&t, "usr/lib/python3/dist-packages/x-1.0.dist-info/METADATA",
+	       meta_x);
+	tb_close(&t);
+	lset_add(&ls, &t, "sha256:o1");
+	tb_open(&t, false);
+	tb_dir(&t, "usr/lib/python3/dist-packages");
+	tb_str(&t, "usr/lib/python3/dist-packages/.wh..wh..opq", "");
+	tb_str(&t, "usr/lib/python3/dist-packages/y-2.0.dist-info/METADATA",
+	       meta_y);
+	tb_close(&t);
+	lset_add(&ls, &t, "sha256:o2");
+	lset_merge(&ls, &inv);
+	assert_null(find(&inv, "x"));
+	assert_string_equal(find(&inv, "y")->layer, "sha256:o2");
+	assert_string_equal(find(&inv, "bash")->layer, "sha256:o1");
+	inv_release(&inv);
+}
+
+/* A package database split across layers (distroless status.d, Python
+ * site-packages): each part from the layer that added it; a directory
+ * replaced by a symlink takes its lower files with it. */
+static void test_index_split(void **state)
+{
+	struct scan_inventory inv;
+	struct lset ls = {0};
+	struct tb t;
+
+	(void)state;
+	tb_open(&t, true);
+	tb_str(&t, "var/lib/dpkg/status.d/base",
+	       "Package: base-files\nStatus: install ok installed\n"
+	       "Version: 12.4+deb12u5\n");
+	tb_str(&t, "opt/a/site-packages/x-1.0.dist-info/METADATA", meta_x);
+	tb_close(&t);
+	lset_add(&ls, &t, "sha256:s1");
+	tb_open(&t, false);
+	tb_str(&t, "var/lib/dpkg/status.d/tzdata",
+	       "Package: tzdata\nStatus: install ok installed\n"
+	       "Version: 2024a-0+deb12u1\n");
+	tb_link(&t, "opt/a", "/srv/b", false);
+	tb_close(&t);
+	lset_add(&ls, &t, "sha256:s2");
+	tb_open(&t, false);
+	tb_str(&t, "var/lib/dpkg/status.d/base",
+	       "Package: base-files\nStatus: install ok installed\n"
+	       "Version: 12.4+deb12u6\n");
+	/* The same file as s1's x: listed once, from the layer it is
+	 * found in now. */
+	tb_str(&t, "srv/b/site-packages/x-1.0.dist-info/METADATA", meta_x);
+	tb_close(&t);
+	lset_add(&ls, &t, "sha256:s3");
+	lset_merge(&ls, &inv);
+	assert_string_equal(find(&inv, "base-files")->version, "12.4+deb12u6");
+	assert_string_equal(find(&inv, "base-files")->layer, "sha256:s3");
+	assert_string_equal(find(&inv, "tzdata")->layer, "sha256:s2");
+	assert_string_equal(find(&inv, "x")->path,
+			    "srv/b/site-packages/x-1.0.dist-info/METADATA");
+	assert_string_equal(find(&inv, "x")->layer, "sha256:s3");
+	assert_int_equal(inv.npkgs, 3);
+	inv_release(&inv);
+}
+
+/* An index that is not one is refused, not half replayed. */
+static void test_index_malformed(void **state)
+{
+	struct layer_walk *w = layer_walk_new(NULL);
+	struct err e = ERR_INIT;
+	json_t *bad = json_pack("{s:s}", "files", "nope");
+
+	(void)state;
+	assert_int_equal(layer_walk_import(w, bad, "sha256:m", &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+	json_decref(bad);
+	layer_walk_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -913,6 +1118,10 @@ int main(void)
 		cmocka_unit_test(test_budget_deadline),
 		cmocka_unit_test(test_hardlinks_once),
 		cmocka_unit_test(test_identical_once),
+		cmocka_unit_test(test_index_whiteout),
+		cmocka_unit_test(test_index_opaque),
+		cmocka_unit_test(test_index_split),
+		cmocka_unit_test(test_index_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
