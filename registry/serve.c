@@ -84,6 +84,7 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 				      .workers = cfg->scan_workers,
 				      .vuln_db = cfg->vuln_db,
 				      .sbom = cfg->sbom_referrers,
+				      .layers = cfg->scan_layers,
 				      .vex_files = cfg->vex.v,
 				      .nvex_files = cfg->vex.n,
 				      .events = ctx->events};
