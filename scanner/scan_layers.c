@@ -97,11 +97,9 @@ static int scan_merge(const struct image *img, const struct scan_layer_lookup *l
 	size_t i, k;
 
 	for (i = 0; i < img->nlayers; i++) {
-		bool later;
 		int r;
 
-		scan_layer_repeats(img, i, &later);
-		if (later)
+		if (!scan_layer_here(img, i, NULL))
 			continue;
 		r = lk->get(lk->ctx, &img->layers[i].digest, &idx[i], e);
 		if (r < 0)
@@ -114,26 +112,13 @@ static int scan_merge(const struct image *img, const struct scan_layer_lookup *l
 		goto out;
 	}
 	for (i = 0; i < img->nlayers; i++) {
-		const struct image_layer *l = &img->layers[i];
-		bool later;
-		size_t n = scan_layer_repeats(img, i, &later);
 		json_t *h;
 
-		digest_str(&l->digest, ds);
-		if (later)
+		if (!scan_layer_here(img, i, w))
 			continue;
-		if (n > 1)
-			layer_walk_note(w,
-					"layer %s: listed %zu times; read "
-					"once, at its last place",
-					ds, n);
+		digest_str(&img->layers[i].digest, ds);
 		if (!idx[i]) {
-			layer_walk_note(w,
-					"layer %s: non-distributable and not "
-					"present (clients fetch it from "
-					"elsewhere); its files are not in this "
-					"report",
-					ds);
+			layer_walk_note(w, SCAN_NOTE_EXTERNAL, ds);
 			continue;
 		}
 		if (layer_walk_import(w, idx[i], ds, e))

@@ -59,15 +59,21 @@ blobs() {
 	done
 }
 
+# push_indexed MANIFEST REPO N OUT: its blobs, then (once N layers are
+# indexed) the manifest; its report into OUT, asked for right after the
+# PUT (no layer is read for it).
+push_indexed() {
+	blobs "$1" "$2"
+	wait_layers indexed "$3"
+	push_manifest "$2" v1 "$1" "$OCI_MANIFEST"
+	sp_report "$2" "$(sha256 "$1")" 10
+	cp "$B" "$4"
+}
+
 # --- Image one: its blobs are indexed as they arrive (the config is
 # sniffed and skipped), before any manifest names them.
-blobs "$m1" layers/one
-wait_layers indexed 2
+push_indexed "$m1" layers/one 2 "$TMP/one.json"
 wait_layers skipped 1
-push_manifest layers/one v1 "$m1" "$OCI_MANIFEST"
-d1=$(sha256 "$m1")
-sp_report layers/one "$d1" 10
-cp "$B" "$TMP/one.json"
 jq -e --arg b "$base" --arg p "$py" '.layer_index == "merged" and
 	.os.id == "debian" and
 	([.packages[] | select(.ecosystem | startswith("Debian"))] | length) == 88 and
@@ -82,13 +88,8 @@ jq -e --arg b "$base" --arg p "$py" '.layer_index == "merged" and
 # --- Image two, on the same base: only its own layer is read.  The
 # base's blob is uploaded again (as a client that does not HEAD first
 # does) and not indexed again.
-blobs "$m2" layers/two
-wait_layers indexed 3
-push_manifest layers/two v1 "$m2" "$OCI_MANIFEST"
+push_indexed "$m2" layers/two 3 "$TMP/two.json"
 d2=$(sha256 "$m2")
-# Ready right after the PUT: no layer is read for it.
-sp_report layers/two "$d2" 10
-cp "$B" "$TMP/two.json"
 jq -e --arg b "$base" --arg a "$app" '.layer_index == "merged" and
 	all(.packages[] | select(.ecosystem | startswith("Debian")); .layer == $b) and
 	([.packages[] | select(.ecosystem == "npm")] | length) > 0 and
