@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -22,6 +23,8 @@
 #include "registry/metrics_int.h"
 #include "common/banned.h"
 
+/* How often a job looks whether a layer another worker reads is done. */
+#define RS_LAYER_POLL_MS 20
 /* Bytes read to tell a layer from a config: a tar header and its magic. */
 #define RS_SNIFF_BYTES 512
 
@@ -185,10 +188,35 @@ static int rs_layer_get(void *ctx, const struct digest *dg, json_t **index,
 	return ret;
 }
 
-/* Indexes, here and now, the layers the merge lacked (claimed by digest:
- * one another worker is reading is read here too, which stores the same
- * index).  A layer absent from the store (non-distributable) is left to
- * the merge, which notes it. */
+/* Waits while another worker indexes dg (a push's layer whose upload
+ * just ended), at most as long as its budget lets it run; true when it
+ * is indexed then. */
+static bool rs_layer_await(struct rs_job *j, const struct digest *dg)
+{
+	struct reg_scan *s = j->w->pool;
+	int64_t polls = (s->budget.deadline_ms / 1000 + j->w->sb.grace_s) *
+			(1000 / RS_LAYER_POLL_MS);
+	const struct timespec nap = {0, RS_LAYER_POLL_MS * 1000000L};
+	enum stor_layer_state st = STOR_LAYER_RUNNING;
+
+	for (int64_t i = 0; st == STOR_LAYER_RUNNING && i < polls &&
+			    !rs_stopping(s);
+	     i++) {
+		struct stor_layer l;
+		struct err e = ERR_INIT;
+
+		nanosleep(&nap, NULL);
+		if (stor_layer_get(j->st, dg, false, &l, &e) < 0)
+			return false;
+		st = l.state;
+		stor_layer_release(&l);
+	}
+	return st == STOR_LAYER_DONE;
+}
+
+/* Indexes, here and now, the layers the merge lacked (claimed by digest;
+ * one another worker is reading is waited for).  A layer absent from the
+ * store (non-distributable) is left to the merge, which notes it. */
 static void rs_layers_fill(struct rs_job *j, struct rs_lookup *lk)
 {
 	struct digest got;
@@ -196,9 +224,12 @@ static void rs_layers_fill(struct rs_job *j, struct rs_lookup *lk)
 	for (size_t i = 0; i < lk->nmissing && !rs_stopping(j->w->pool); i++) {
 		struct err e = ERR_INIT;
 		const struct digest *dg = &lk->missing[i];
+		int r = stor_layer_claim(j->st, dg, RS_LEASE_S, &got, &e);
 
-		if (stor_layer_claim(j->st, dg, RS_LEASE_S, &got, &e) < 0)
+		if (r < 0)
 			log_msg(LL_WARN, "scan: claim layer: %s", e.msg);
+		if (r == 0 && rs_layer_await(j, dg))
+			continue;
 		if (rs_layer_index(j->w, dg, false, &e) < 0 &&
 		    e.code != ERR_BLOB_UNKNOWN)
 			rs_layer_failed(j->w->pool, dg, &e);
