@@ -974,34 +974,76 @@ static void lset_merge(struct lset *ls, struct scan_inventory *out)
 	inv_release(&inv);
 }
 
+/* A layer as data: entries 'f' (a file of data), 'd' (a directory), 'l'
+ * (a symlink to data); the list ends at a NULL path. */
+struct lent {
+	char type;
+	const char *path, *data;
+};
+
+struct lspec {
+	const char *dg;
+	bool gzip;
+	const struct lent *ents;
+};
+
+/* The merged inventory of the layers spec[0..n). */
+static void lset_run(const struct lspec *spec, size_t n,
+		     struct scan_inventory *inv)
+{
+	struct lset ls = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		struct tb t;
+
+		tb_open(&t, spec[i].gzip);
+		for (const struct lent *e = spec[i].ents; e->path; e++) {
+			if (e->type == 'd')
+				tb_dir(&t, e->path);
+			else if (e->type == 'l')
+				tb_link(&t, e->path, e->data, false);
+			else
+				tb_str(&t, e->path, e->data);
+		}
+		tb_close(&t);
+		lset_add(&ls, &t, spec[i].dg);
+	}
+	lset_merge(&ls, inv);
+}
+
+static const char tzdata[] = "Package: tzdata\nStatus: install ok installed\n"
+			     "Version: 2024a-0+deb12u1\n";
+#define PYDIST "usr/lib/python3/dist-packages"
+
 /* A later layer deletes var/lib/dpkg/status (a whiteout), another
  * replaces it: per path, the topmost layer's file. */
 static void test_index_whiteout(void **state)
 {
+	static const struct lent l1[] = {
+		{'d', "./var/lib/dpkg/", NULL},
+		{'f', "./var/lib/dpkg/status", status2},
+		{'l', "./etc/os-release", "../usr/lib/os-release"},
+		{'f', "./usr/lib/os-release", osrel},
+		{0, NULL, NULL},
+	};
+	static const struct lent l2[] = {
+		{'f', "var/lib/dpkg/.wh.status", ""},
+		{'f', "lib/apk/db/installed", apkdb},
+		{0, NULL, NULL},
+	};
+	static const struct lent l3[] = {
+		{'f', "var/lib/dpkg/status", tzdata},
+		{0, NULL, NULL},
+	};
+	const struct lspec spec[] = {
+		{"sha256:l1", true, l1},
+		{"sha256:l2", false, l2},
+		{"sha256:l3", false, l3},
+	};
 	struct scan_inventory inv;
-	struct lset ls = {0};
-	struct tb t;
 
 	(void)state;
-	tb_open(&t, true);
-	tb_dir(&t, "./var/lib/dpkg/");
-	tb_str(&t, "./var/lib/dpkg/status", status2);
-	tb_link(&t, "./etc/os-release", "../usr/lib/os-release", false);
-	tb_str(&t, "./usr/lib/os-release", osrel);
-	tb_close(&t);
-	lset_add(&ls, &t, "sha256:l1");
-	tb_open(&t, false);
-	tb_str(&t, "var/lib/dpkg/.wh.status", "");
-	tb_str(&t, "lib/apk/db/installed", apkdb);
-	tb_close(&t);
-	lset_add(&ls, &t, "sha256:l2");
-	tb_open(&t, false);
-	tb_str(&t, "var/lib/dpkg/status",
-	       "Package: tzdata\nStatus: install ok installed\n"
-	       "Version: 2024a-0+deb12u1\n");
-	tb_close(&t);
-	lset_add(&ls, &t, "sha256:l3");
-	lset_merge(&ls, &inv);
+	lset_run(spec, 3, &inv);
 	assert_string_equal(inv.os.id, "debian");
 	assert_null(find(&inv, "libc6"));
 	assert_string_equal(find(&inv, "musl")->layer, "sha256:l2");
@@ -1014,25 +1056,25 @@ static void test_index_whiteout(void **state)
  * own layer and later ones put there. */
 static void test_index_opaque(void **state)
 {
+	static const struct lent l1[] = {
+		{'f', "var/lib/dpkg/status", status2},
+		{'f', PYDIST "/x-1.0.dist-info/METADATA", meta_x},
+		{0, NULL, NULL},
+	};
+	static const struct lent l2[] = {
+		{'d', PYDIST, NULL},
+		{'f', PYDIST "/.wh..wh..opq", ""},
+		{'f', PYDIST "/y-2.0.dist-info/METADATA", meta_y},
+		{0, NULL, NULL},
+	};
+	const struct lspec spec[] = {
+		{"sha256:o1", false, l1},
+		{"sha256:o2", false, l2},
+	};
 	struct scan_inventory inv;
-	struct lset ls = {0};
-	struct tb t;
 
 	(void)state;
-	tb_open(&t, false);
-	tb_str(&t, "var/lib/dpkg/status", status2);
-	tb_str(&t, "usr/lib/python3/dist-packages/x-1.0.dist-info/METADATA",
-	       meta_x);
-	tb_close(&t);
-	lset_add(&ls, &t, "sha256:o1");
-	tb_open(&t, false);
-	tb_dir(&t, "usr/lib/python3/dist-packages");
-	tb_str(&t, "usr/lib/python3/dist-packages/.wh..wh..opq", "");
-	tb_str(&t, "usr/lib/python3/dist-packages/y-2.0.dist-info/METADATA",
-	       meta_y);
-	tb_close(&t);
-	lset_add(&ls, &t, "sha256:o2");
-	lset_merge(&ls, &inv);
+	lset_run(spec, 2, &inv);
 	assert_null(find(&inv, "x"));
 	assert_string_equal(find(&inv, "y")->layer, "sha256:o2");
 	assert_string_equal(find(&inv, "bash")->layer, "sha256:o1");
@@ -1041,38 +1083,38 @@ static void test_index_opaque(void **state)
 
 /* A package database split across layers (distroless status.d, Python
  * site-packages): each part from the layer that added it; a directory
- * replaced by a symlink takes its lower files with it. */
+ * replaced by a symlink takes its lower files with it; the same file
+ * again is listed once, from the layer it is found in now. */
 static void test_index_split(void **state)
 {
+	static const struct lent l1[] = {
+		{'f', "var/lib/dpkg/status.d/base",
+		 "Package: base-files\nStatus: install ok installed\n"
+		 "Version: 12.4+deb12u5\n"},
+		{'f', "opt/a/site-packages/x-1.0.dist-info/METADATA", meta_x},
+		{0, NULL, NULL},
+	};
+	static const struct lent l2[] = {
+		{'f', "var/lib/dpkg/status.d/tzdata", tzdata},
+		{'l', "opt/a", "/srv/b"},
+		{0, NULL, NULL},
+	};
+	static const struct lent l3[] = {
+		{'f', "var/lib/dpkg/status.d/base",
+		 "Package: base-files\nStatus: install ok installed\n"
+		 "Version: 12.4+deb12u6\n"},
+		{'f', "srv/b/site-packages/x-1.0.dist-info/METADATA", meta_x},
+		{0, NULL, NULL},
+	};
+	const struct lspec spec[] = {
+		{"sha256:s1", true, l1},
+		{"sha256:s2", false, l2},
+		{"sha256:s3", false, l3},
+	};
 	struct scan_inventory inv;
-	struct lset ls = {0};
-	struct tb t;
 
 	(void)state;
-	tb_open(&t, true);
-	tb_str(&t, "var/lib/dpkg/status.d/base",
-	       "Package: base-files\nStatus: install ok installed\n"
-	       "Version: 12.4+deb12u5\n");
-	tb_str(&t, "opt/a/site-packages/x-1.0.dist-info/METADATA", meta_x);
-	tb_close(&t);
-	lset_add(&ls, &t, "sha256:s1");
-	tb_open(&t, false);
-	tb_str(&t, "var/lib/dpkg/status.d/tzdata",
-	       "Package: tzdata\nStatus: install ok installed\n"
-	       "Version: 2024a-0+deb12u1\n");
-	tb_link(&t, "opt/a", "/srv/b", false);
-	tb_close(&t);
-	lset_add(&ls, &t, "sha256:s2");
-	tb_open(&t, false);
-	tb_str(&t, "var/lib/dpkg/status.d/base",
-	       "Package: base-files\nStatus: install ok installed\n"
-	       "Version: 12.4+deb12u6\n");
-	/* The same file as s1's x: listed once, from the layer it is
-	 * found in now. */
-	tb_str(&t, "srv/b/site-packages/x-1.0.dist-info/METADATA", meta_x);
-	tb_close(&t);
-	lset_add(&ls, &t, "sha256:s3");
-	lset_merge(&ls, &inv);
+	lset_run(spec, 3, &inv);
 	assert_string_equal(find(&inv, "base-files")->version, "12.4+deb12u6");
 	assert_string_equal(find(&inv, "base-files")->layer, "sha256:s3");
 	assert_string_equal(find(&inv, "tzdata")->layer, "sha256:s2");
