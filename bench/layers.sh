@@ -40,6 +40,7 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null
 	[ -z "$KEEP" ] || cp "$tmp/log" "$KEEP"; rm -rf "$tmp"' EXIT
 MT=application/vnd.oci.image.manifest.v1+json
 LGZ=application/vnd.oci.image.layer.v1.tar+gzip
+. "$root/tests/data/images/mklayout.sh"
 
 say() { printf '%s layers: %s\n' "$(date +%T)" "$*" >&2; }
 
@@ -49,7 +50,11 @@ start() {
 		--port-file "$tmp/port" --scan-workers 2 --db-update-interval 0 \
 		"$@" >>"$tmp/log" 2>&1 &
 	pid=$!
-	while [ ! -s "$tmp/port" ]; do sleep 0.05; done
+	until [ -s "$tmp/port" ]; do
+		kill -0 "$pid" 2>/dev/null ||
+			{ say "customs exited: $(tail -n 3 "$tmp/log")"; exit 1; }
+		sleep 0.05
+	done
 	url=http://127.0.0.1:$(cat "$tmp/port")
 }
 
@@ -61,17 +66,9 @@ stop() {
 
 ms() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }
 
-# blob FILE: moves FILE into $tmp/blobs; prints "digest size".
+# blob FILE: moves FILE into the layout $tmp; prints "digest size".
 blob() {
-	local hex
-
-	local size
-
-	hex=$(sha256sum <"$1" | cut -d' ' -f1)
-	size=$(stat -c %s "$1")
-	mkdir -p "$tmp/blobs"
-	mv "$1" "$tmp/blobs/$hex"
-	echo "sha256:$hex $size"
+	oci_blob "$tmp" "$1"
 }
 
 # layer DIR: a gzip layer of DIR; prints "digest size diff_id".
@@ -108,7 +105,7 @@ manifest() {
 		"$1" "$(awk '{ printf "%s\"%s\"", (NR > 1 ? "," : ""), $3 }' <<<"$2")" >"$tmp/cfg"
 	read -r cfg _ < <(blob "$tmp/cfg")
 	printf '{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[%s]}' \
-		"$MT" "$cfg" "$(stat -c %s "$tmp/blobs/${cfg#sha256:}")" "$l" >"$tmp/$1.json"
+		"$MT" "$cfg" "$(stat -c %s "$tmp/blobs/sha256/${cfg#sha256:}")" "$l" >"$tmp/$1.json"
 	echo "$tmp/$1.json"
 }
 
@@ -117,7 +114,7 @@ push_blobs() {
 
 	for dg in $(jq -r '.config.digest, .layers[].digest' "$1"); do
 		curl -sf -o /dev/null -X POST -H 'Content-Type: application/octet-stream' \
-			--data-binary "@$tmp/blobs/${dg#sha256:}" \
+			--data-binary "@$tmp/blobs/sha256/${dg#sha256:}" \
 			"$url/v2/$2/blobs/uploads/?digest=$dg"
 	done
 }
