@@ -18,6 +18,7 @@
 #include "common/xmalloc.h"
 #include "scanner/layer_int.h"
 #include "scanner/meter_int.h"
+#include "scanner/scanner.h"
 
 #define IMAGES "tests/data/images/"
 
@@ -1125,6 +1126,25 @@ static void test_index_split(void **state)
 	inv_release(&inv);
 }
 
+/* What an upload's first bytes say: layers (gzip, zstd, tar) are
+ * indexed, configs and other JSON are not. */
+static void test_index_sniff(void **state)
+{
+	static const unsigned char gz[] = {0x1f, 0x8b, 8, 0};
+	static const unsigned char zst[] = {0x28, 0xb5, 0x2f, 0xfd, 0};
+	char tar[512] = "etc/os-release";
+	const char *cfg = "{\"architecture\":\"amd64\",\"os\":\"linux\"}";
+
+	(void)state;
+	memcpy(tar + 257, "ustar", 6);
+	assert_true(scan_layer_sniff(gz, sizeof(gz)));
+	assert_true(scan_layer_sniff(zst, sizeof(zst)));
+	assert_true(scan_layer_sniff(tar, sizeof(tar)));
+	assert_false(scan_layer_sniff(tar, 200));
+	assert_false(scan_layer_sniff(cfg, strlen(cfg)));
+	assert_false(scan_layer_sniff("", 0));
+}
+
 /* An index that is not one is refused, not half replayed. */
 static void test_index_malformed(void **state)
 {
@@ -1163,6 +1183,7 @@ int main(void)
 		cmocka_unit_test(test_index_whiteout),
 		cmocka_unit_test(test_index_opaque),
 		cmocka_unit_test(test_index_split),
+		cmocka_unit_test(test_index_sniff),
 		cmocka_unit_test(test_index_malformed),
 	};
 
