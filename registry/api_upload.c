@@ -29,6 +29,7 @@
 #include "registry/authz_int.h"
 #include "registry/maint_int.h"
 #include "registry/reply_int.h"
+#include "registry/scan/scan.h"
 #include "registry/work_int.h"
 #include "common/banned.h"
 
@@ -395,6 +396,8 @@ static void up_finish_run(void *arg)
 	 * the upload is gone (a digest mismatch deletes it). */
 	s->fin_rc = stor_upload_finish(s->fin, &s->expected, &s->fin_err);
 	s->fin = NULL;
+	if (s->fin_rc == 0)
+		reg_scan_layer_uploaded(s->ctx->scan, &s->expected);
 	if (s->fin_rc < 0 &&
 	    (s->fin_err.code == ERR_DIGEST_INVALID ||
 	     (s->kind == UP_POST &&

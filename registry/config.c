@@ -73,6 +73,11 @@ const struct opt cfg_options[] = {
 	 "write the bound port to FILE (useful with port 0)"},
 	{"scan-workers", OPT_INT, 0, 256, "0", CFG_OFF(scan_workers), NULL, "N",
 	 "vulnerability scan threads; 0 = one per core"},
+	{"scan-layers", OPT_BOOL, 0, 0, "true", CFG_OFF(scan_layers), NULL,
+	 NULL,
+	 "index each layer once, when its upload completes, and make an "
+	 "image's report by merging its layers' indexes; false scans each "
+	 "image whole"},
 	{"sbom-referrers", OPT_BOOL, 0, 0, "true", CFG_OFF(sbom_referrers),
 	 NULL, NULL,
 	 "publish each scanned image's inventory as SBOM referrers too "

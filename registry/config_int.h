@@ -47,6 +47,7 @@ struct cfg {
 	/* Scanning (scan.h, policy.h). */
 	int scan_workers;	    /* scan threads, 0 = cores */
 	bool sbom_referrers;	    /* SBOM referrers of scanned images */
+	bool scan_layers;	    /* per-layer indexes, merged per image */
 	struct cfg_list vex;	    /* VEX files applied to every report */
 	char *vuln_db;		    /* NULL: DATA/vulndb.db */
 	char *deny_severity;	    /* NULL: no pull policy */

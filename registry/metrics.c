@@ -81,6 +81,7 @@ static struct {
 	atomic_uint_fast64_t policy[2];	 /* denied, allowed */
 	atomic_uint_fast64_t gc_runs[2]; /* failed, ok */
 	atomic_uint_fast64_t gc_bytes;
+	atomic_uint_fast64_t layers[RM_NLAYERS]; /* by enum reg_metrics_layer */
 	atomic_int draining;
 	atomic_long conns;
 } rm;
@@ -193,6 +194,11 @@ void reg_metrics_gc(bool ok, int64_t bytes)
 	if (bytes > 0)
 		atomic_fetch_add_explicit(&rm.gc_bytes, (uint64_t)bytes,
 					  memory_order_relaxed);
+}
+
+void reg_metrics_layer(enum reg_metrics_layer what, uint64_t n)
+{
+	atomic_fetch_add_explicit(&rm.layers[what], n, memory_order_relaxed);
 }
 
 bool reg_metrics_quiet(const char *path)
@@ -348,6 +354,13 @@ static void rm_family(struct buf *b, const char *name, const char *help,
 			 (unsigned long long)rm_load(&v[i]));
 }
 
+static const char *const rm_layer_names[] = {
+	[REG_LAYER_INDEXED] = "indexed",
+	[REG_LAYER_SKIPPED] = "skipped",
+	[REG_LAYER_IMAGE] = "image",
+	[REG_LAYER_MERGED] = "merged",
+};
+
 static void rm_counters(struct buf *b)
 {
 	static const char *const decisions[] = {"denied", "allowed"};
@@ -373,6 +386,12 @@ static void rm_counters(struct buf *b)
 	rm_family(b, "customs_gc_runs_total",
 		  "Garbage collections the server ran, by outcome.", "outcome",
 		  gc_outcomes, rm.gc_runs, 2);
+	rm_family(b, "customs_scan_layers_total",
+		  "Layers since start: read alone into an index (indexed), "
+		  "found not to be layers (skipped), read as part of a "
+		  "whole image (image), reports merged from indexes "
+		  "(merged).",
+		  "how", rm_layer_names, rm.layers, RM_NLAYERS);
 	rm_head(b, "customs_gc_freed_bytes_total", "counter",
 		"Bytes the server's garbage collections freed.");
 	buf_addf(b, "customs_gc_freed_bytes_total %llu\n",

@@ -38,6 +38,15 @@ void reg_metrics_scan(const json_t *report, const struct timespec *t0);
 void reg_metrics_policy(bool allowed);
 /* A gc run of the server ended: ok, and the bytes it freed. */
 void reg_metrics_gc(bool ok, int64_t bytes);
+/* Layers the scan service read (scan/scan_layers.c). */
+enum reg_metrics_layer {
+	REG_LAYER_INDEXED, /* a layer read alone into its index */
+	REG_LAYER_SKIPPED, /* a blob sniffed and found not to be a layer */
+	REG_LAYER_IMAGE,   /* a layer read as part of a whole image */
+	REG_LAYER_MERGED,  /* a report merged from its layers' indexes */
+	RM_NLAYERS
+};
+void reg_metrics_layer(enum reg_metrics_layer what, uint64_t n);
 /* Paths polled by load balancers: their access-log line is debug only. */
 bool reg_metrics_quiet(const char *path);
 /* From a SIGTERM handler (async-signal-safe): /readyz says 503 from now. */

@@ -85,6 +85,7 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 				      .lease_s = cfg->scan_lease,
 				      .vuln_db = cfg->vuln_db,
 				      .sbom = cfg->sbom_referrers,
+				      .layers = cfg->scan_layers,
 				      .vex_files = cfg->vex.v,
 				      .nvex_files = cfg->vex.n,
 				      .events = ctx->events};

@@ -21,6 +21,9 @@ static void image_release(struct image *img)
 	for (size_t i = 0; i < img->nlayers; i++)
 		free(img->layers[i].media_type);
 	free(img->layers);
+	for (size_t i = 0; i < img->nhistory; i++)
+		free(img->history[i]);
+	free(img->history);
 	free(img->media_type);
 	free(img->os);
 	free(img->arch);
@@ -292,6 +295,26 @@ int image_resolve(const struct scan_source *src, const struct digest *dg,
 	return image_resolve_depth(src, dg, set, NULL, 0, e);
 }
 
+/* The history lines that made layers (empty_layer ones made none). */
+static void image_history(struct image *img, const json_t *hist)
+{
+	const json_t *h;
+	size_t i;
+
+	if (img->history || !json_is_array(hist))
+		return;
+	img->history = xcalloc(json_array_size(hist) + 1,
+			       sizeof(*img->history));
+	json_array_foreach(hist, i, h) {
+		const char *by = json_string_value(
+			json_object_get(h, "created_by"));
+
+		if (json_is_true(json_object_get(h, "empty_layer")))
+			continue;
+		img->history[img->nhistory++] = xstrdup(by ? by : "");
+	}
+}
+
 int image_read_config(const struct scan_source *src, struct image *img,
 		      struct err *e)
 {
@@ -317,6 +340,7 @@ int image_read_config(const struct scan_source *src, struct image *img,
 	if (!img->variant &&
 	    (s = json_string_value(json_object_get(doc, "variant"))))
 		img->variant = xstrdup(s);
+	image_history(img, json_object_get(doc, "history"));
 	r = 0;
 out:
 	json_decref(doc);

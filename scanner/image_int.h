@@ -41,6 +41,10 @@ struct image {
 	char *os, *arch, *variant;
 	struct image_layer *layers;
 	size_t nlayers;
+	/* The config's history lines that made layers ("created_by", ""
+	 * when none), in layer order; filled by image_read_config(). */
+	char **history;
+	size_t nhistory;
 };
 
 /* One IMAGE argument: a single image, or an index of several. */

@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,7 @@ struct layer_walk {
 	bool layer_stop;       /* a budget ended this layer */
 	struct cand_res **tab; /* results by content, chained */
 	size_t tab_size, tab_n;
+	json_t *rec; /* indexing: the removals of the layer being read */
 };
 
 static uint64_t res_hash(const char *key)
@@ -205,6 +207,7 @@ void layer_walk_free(struct layer_walk *w)
 	vec_release(w, &w->cur);
 	inv_release(&w->notes);
 	free(w->tab);
+	json_decref(w->rec);
 	meter_release(&w->own);
 	free(w);
 }
@@ -324,6 +327,15 @@ static void remove_under(struct layer_walk *w, const char *dir)
 	     i < w->all.n && !strncmp(w->all.v[i]->path, prefix, plen); i++)
 		w->all.v[i]->dead = true;
 	free(prefix);
+}
+
+/* Indexing a layer alone: what it removes from the layers below, which
+ * are unknown then ("t": the path and its tree, "u": under a directory,
+ * "x": the path only), replayed by layer_walk_import(). */
+static void layer_rec(struct layer_walk *w, const char *how, const char *path)
+{
+	if (w->rec)
+		json_array_append_new(w->rec, json_pack("[ss]", how, path));
 }
 
 static void remove_tree(struct layer_walk *w, const char *path)
@@ -609,10 +621,12 @@ static bool layer_whiteout(struct layer_walk *w, const char *path)
 	dir = xstrndup(path, slash ? (size_t)(slash - path) : 0);
 	if (!strcmp(base, ".wh..wh..opq")) {
 		remove_under(w, dir);
+		layer_rec(w, "u", dir);
 	} else if (base[4]) {
 		victim = *dir ? xasprintf("%s/%s", dir, base + 4)
 			      : xstrdup(base + 4);
 		remove_tree(w, victim);
+		layer_rec(w, "t", victim);
 		free(victim);
 	}
 	free(dir);
@@ -642,9 +656,18 @@ static int layer_entry(struct layer_walk *w, struct archive *a,
 		goto out;
 	if (type == AE_IFDIR && !hard) {
 		remove_exact(w, path); /* a directory over a file */
+		if (w->rec && det_want_file(path, 0644, &want))
+			layer_rec(w, "x", path);
 		goto out;
 	}
 	remove_tree(w, path);
+	/* An index keeps the entries that may replace what a detector read
+	 * below: links (a directory turned into a symlink) and executables
+	 * (a Go binary replaced).  Its own wanted files replace by path. */
+	if (w->rec && (hard || type == AE_IFLNK ||
+		       (type == AE_IFREG &&
+			det_maybe_exec(archive_entry_perm(ent)))))
+		layer_rec(w, "t", path);
 	if (hard) {
 		char *target = layer_path_norm(hard);
 
@@ -1017,4 +1040,229 @@ void layer_walk_finish(struct layer_walk *w, struct scan_inventory *inv)
 	det_out_release(&all);
 	vec_release(w, &w->all);
 	inv_release(&w->notes);
+}
+
+/* --- Per-layer indexes ----------------------------------------------------
+ *
+ * A layer read alone is kept as JSON; replaying the indexes of an image's
+ * layers in order (layer_walk_import()) leaves the walk as reading the
+ * layers would.  Detector kinds are named, so that a new kind does not
+ * shift the stored ones. */
+
+static const char *const layer_kind_names[] = {
+	[DET_NONE] = "none",
+	[DET_OSRELEASE] = "os-release",
+	[DET_ALPINE_RELEASE] = "alpine-release",
+	[DET_DPKG] = "dpkg",
+	[DET_DPKG_D] = "dpkg.d",
+	[DET_APK] = "apk",
+	[DET_RPM_SQLITE] = "rpm-sqlite",
+	[DET_RPM_BDB] = "rpm-bdb",
+	[DET_RPM_NDB] = "rpm-ndb",
+	[DET_PYTHON] = "python",
+	[DET_NPM_LOCK] = "npm-lock",
+	[DET_NPM_PKG] = "npm-pkg",
+	[DET_JAVA] = "java",
+	[DET_GO] = "go",
+};
+#define LAYER_NKINDS (sizeof(layer_kind_names) / sizeof(layer_kind_names[0]))
+
+static json_t *layer_kind_json(enum det_kind k)
+{
+	char n[32];
+
+	if ((size_t)k < LAYER_NKINDS && layer_kind_names[k])
+		return json_string(layer_kind_names[k]);
+	snprintf(n, sizeof(n), "k%d", (int)k);
+	return json_string(n);
+}
+
+static enum det_kind layer_kind_parse(const char *s)
+{
+	for (size_t i = 0; s && i < LAYER_NKINDS; i++)
+		if (layer_kind_names[i] && !strcmp(layer_kind_names[i], s))
+			return (enum det_kind)i;
+	if (s && s[0] == 'k')
+		return (enum det_kind)strtol(s + 1, NULL, 10);
+	return DET_NONE;
+}
+
+static json_t *jstr_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *layer_res_json(const struct cand_res *r)
+{
+	const struct scan_inventory *inv = &r->out.inv;
+	json_t *o = json_object(), *pkgs = json_array(), *notes = json_array();
+
+	json_object_set_new(o, "k", layer_kind_json(r->kind));
+	json_object_set_new(o, "key", json_string(r->key));
+	if (inv->os.id || inv->os.version_id)
+		json_object_set_new(
+			o, "os",
+			json_pack("{s:o, s:o, s:o, s:o}", "id",
+				  jstr_or_null(inv->os.id), "version_id",
+				  jstr_or_null(inv->os.version_id),
+				  "pretty_name", jstr_or_null(inv->os.pretty_name),
+				  "codename", jstr_or_null(inv->os.codename)));
+	for (size_t i = 0; i < inv->npkgs; i++) {
+		const struct scan_pkg *p = &inv->pkgs[i];
+
+		json_array_append_new(
+			pkgs,
+			json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "e",
+				  scan_eco_name(p->eco), "n",
+				  jstr_or_null(p->name), "v",
+				  jstr_or_null(p->version), "sn",
+				  jstr_or_null(p->src_name), "sv",
+				  jstr_or_null(p->src_version), "loc",
+				  jstr_or_null(r->out.loc ? r->out.loc[i]
+							  : NULL)));
+	}
+	for (size_t i = 0; i < inv->nnotes; i++)
+		json_array_append_new(notes, json_string(inv->notes[i]));
+	json_object_set_new(o, "pkgs", pkgs);
+	json_object_set_new(o, "notes", notes);
+	return o;
+}
+
+void layer_walk_record(struct layer_walk *w)
+{
+	json_decref(w->rec);
+	w->rec = json_array();
+}
+
+json_t *layer_walk_export(struct layer_walk *w)
+{
+	json_t *files = json_array(), *notes = json_array(), *o;
+
+	layer_commit(w);
+	for (size_t i = 0; i < w->all.n; i++) {
+		const struct cand *c = w->all.v[i];
+		static const char *const types[] = {"f", "l", "h"};
+
+		o = c->type == CAND_FILE ? layer_res_json(c->res)
+					 : json_object();
+		json_object_set_new(o, "p", json_string(c->path));
+		json_object_set_new(o, "t", json_string(types[c->type]));
+		if (c->type != CAND_FILE) {
+			json_object_set_new(o, "k", layer_kind_json(c->kind));
+			json_object_set_new(o, "to", jstr_or_null(c->target));
+		}
+		json_array_append_new(files, o);
+	}
+	for (size_t i = 0; i < w->notes.nnotes; i++)
+		json_array_append_new(notes, json_string(w->notes.notes[i]));
+	return json_pack("{s:b, s:O, s:o, s:o}", "fs", w->fs_layers > 0, "rm",
+			 w->rec ? w->rec : json_array(), "files", files,
+			 "notes", notes);
+}
+
+static const char *layer_jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* A file's result from its index entry, or one it shares by content. */
+static struct cand_res *layer_res_import(struct layer_walk *w,
+					 struct cand *c, const json_t *f)
+{
+	const char *key = layer_jstr(f, "key");
+	const json_t *os = json_object_get(f, "os"), *p, *n;
+	struct cand_res *r;
+	size_t i;
+
+	if (key && strlen(key) == 64) {
+		r = res_find(w, c->kind, key);
+		if (r) {
+			r->refs++;
+			c->layer = xstrdup(w->layer);
+			return r;
+		}
+	}
+	r = res_new(w, c->kind, key && strlen(key) == 64 ? key : NULL);
+	if (json_is_object(os) && layer_jstr(os, "id")) {
+		r->out.inv.os.id = xstrdup(layer_jstr(os, "id"));
+		r->out.inv.os.version_id =
+			dup_or_null(layer_jstr(os, "version_id"));
+		r->out.inv.os.pretty_name =
+			dup_or_null(layer_jstr(os, "pretty_name"));
+		r->out.inv.os.codename = dup_or_null(layer_jstr(os, "codename"));
+	} else if (json_is_object(os)) {
+		r->out.inv.os.version_id =
+			dup_or_null(layer_jstr(os, "version_id"));
+	}
+	json_array_foreach(json_object_get(f, "pkgs"), i, p) {
+		struct scan_pkg pk = {
+			.eco = eco_by_name(layer_jstr(p, "e")),
+			.name = (char *)layer_jstr(p, "n"),
+			.version = (char *)layer_jstr(p, "v"),
+			.src_name = (char *)layer_jstr(p, "sn"),
+			.src_version = (char *)layer_jstr(p, "sv"),
+			.layer = (char *)w->layer,
+			.path = c->path,
+		};
+
+		if (pk.name && pk.version)
+			det_out_add(&r->out, &pk, layer_jstr(p, "loc"));
+	}
+	json_array_foreach(json_object_get(f, "notes"), i, n)
+		if (json_is_string(n))
+			inv_add_note(&r->out.inv, "%s", json_string_value(n));
+	res_charge(w, r);
+	return r;
+}
+
+int layer_walk_import(struct layer_walk *w, const json_t *idx,
+		      const char *digest, struct err *e)
+{
+	const json_t *rm = json_object_get(idx, "rm"), *files, *x;
+	size_t i;
+
+	files = json_object_get(idx, "files");
+	if (!json_is_array(rm) || !json_is_array(files))
+		return err_set(e, ERR_INVALID, "layer %s: malformed index",
+			       digest);
+	w->layer = digest;
+	json_array_foreach(rm, i, x) {
+		const char *how = json_string_value(json_array_get(x, 0));
+		const char *path = json_string_value(json_array_get(x, 1));
+
+		if (!how || !path)
+			continue;
+		if (how[0] == 'u')
+			remove_under(w, path);
+		else if (how[0] == 'x')
+			remove_exact(w, path);
+		else
+			remove_tree(w, path);
+	}
+	json_array_foreach(files, i, x) {
+		const char *path = layer_jstr(x, "p"), *t = layer_jstr(x, "t");
+		enum cand_type type;
+		struct cand *c;
+
+		if (!path || !t || !*path)
+			continue;
+		type = t[0] == 'l' ? CAND_LINK
+		       : t[0] == 'h' ? CAND_HARDLINK
+				     : CAND_FILE;
+		remove_tree(w, path);
+		c = cand_new(w, path, type, layer_kind_parse(layer_jstr(x, "k")));
+		if (type == CAND_FILE)
+			c->res = layer_res_import(w, c, x);
+		else
+			c->target = dup_or_null(layer_jstr(x, "to"));
+	}
+	json_array_foreach(json_object_get(idx, "notes"), i, x)
+		if (json_is_string(x))
+			layer_walk_note(w, "%s", json_string_value(x));
+	if (json_is_true(json_object_get(idx, "fs")))
+		w->fs_layers++;
+	layer_commit(w);
+	w->layer = NULL;
+	w->layers++;
+	return 0;
 }

@@ -13,6 +13,7 @@
 #define SCANNER_LAYER_INT_H
 
 #include <archive.h>
+#include <jansson.h>
 #include <stddef.h>
 
 #include "common/err.h"
@@ -44,6 +45,22 @@ void layer_walk_note(struct layer_walk *w, const char *fmt, ...)
  * symlinks, usr/lib/os-release, or etc/alpine-release), the packages of
  * every surviving file and all notes.  The walk is then empty. */
 void layer_walk_finish(struct layer_walk *w, struct scan_inventory *inv);
+
+/* Per-layer indexes: a walk told to record (before its one layer is
+ * read) exports that layer as JSON: the wanted files with what their
+ * detectors found, keyed by path, and what the layer removes below it
+ * (whiteouts, opaque directories, links and executables over lower
+ * paths).  Importing the indexes of an image's layers in order into a
+ * fresh walk leaves it as reading the layers would, so an image's
+ * inventory is a merge of its layers' results: per path the topmost
+ * layer's file, whiteouts honoured.  (A plain file replacing a lower
+ * directory is not kept, so what was under it would survive.) */
+void layer_walk_record(struct layer_walk *w);
+/* The index of the one layer read; a new reference. */
+json_t *layer_walk_export(struct layer_walk *w);
+/* Replays one layer's index (digest: the layer) over the walk. */
+int layer_walk_import(struct layer_walk *w, const json_t *idx,
+		      const char *digest, struct err *e);
 
 /* In-image path of a tar entry name: no leading "/" or "./", no "." or
  * empty components.  NULL when a component is ".." (the entry is

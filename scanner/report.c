@@ -466,6 +466,24 @@ void report_restamp(json_t *r, const struct report_meta *m)
 		report_db_note(r, m);
 }
 
+/* Each layer with the config's history line that created it (null when
+ * the config has none for it). */
+static json_t *report_history(const struct image *img)
+{
+	json_t *a = json_array();
+	char ds[DIGEST_STR_MAX];
+
+	for (size_t i = 0; i < img->nlayers; i++)
+		json_array_append_new(
+			a, json_pack("{s:s, s:o}", "digest",
+				     digest_str(&img->layers[i].digest, ds),
+				     "created_by",
+				     i < img->nhistory
+					     ? json_string(img->history[i])
+					     : json_null()));
+	return a;
+}
+
 json_t *report_image(const struct image *img, const struct scan_inventory *inv,
 		     const struct vuln_finding *f, size_t nf,
 		     const struct report_meta *m)
@@ -490,6 +508,7 @@ json_t *report_image(const struct image *img, const struct scan_inventory *inv,
 			layers,
 			json_string(digest_str(&img->layers[i].digest, ds)));
 	json_object_set_new(r, "layers", layers);
+	json_object_set_new(r, "layer_history", report_history(img));
 	json_object_set_new(r, "filesystem_layers",
 			    json_integer((json_int_t)inv->fs_layers));
 	for (size_t i = 0; i < inv->npkgs; i++)

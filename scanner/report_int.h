@@ -7,7 +7,9 @@
  *   schemaVersion, mediaType, scanner {name, version}, created,
  *   db {version} | null, image {digest, mediaType, repository, tag,
  *   config, platform}, os {id, version_id, pretty_name, codename} | null,
- *   layers [digest], packages [{name, version, ecosystem, source
+ *   layers [digest], layer_history [{digest, created_by | null}] (the
+ *   config's history line that made each layer), layer_index "merged"
+ *   (only for a report merged from per-layer indexes), packages [{name, version, ecosystem, source
  *   {name, version} | null, layer, path, purl}], vulnerabilities [{id,
  *   aliases, package {name, version, ecosystem, source, layer, path, purl},
  *   installed, fixed | null, severity, severity_source, cvss [...],

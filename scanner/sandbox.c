@@ -826,6 +826,31 @@ int scan_image_sandboxed(const struct scan_sandbox *sb,
 	return sb_match(raw, opts, report, e);
 }
 
+int scan_layer_index_sandboxed(const struct scan_source *src,
+			       const struct digest *dg,
+			       const struct scan_budget *b,
+			       const struct scan_sandbox *sb, json_t **index,
+			       struct err *e)
+{
+	struct scan_opts o = {.budget = b};
+	struct scan_budget bud;
+	char ds[DIGEST_STR_MAX];
+	json_t *job;
+	int r;
+
+	if (b)
+		bud = *b;
+	else
+		scan_budget_defaults(&bud);
+	if (sb->unsafe_inprocess)
+		return scan_layer_index(src, dg, &bud, index, e);
+	job = sb_job(&o, &bud);
+	json_object_set_new(job, "layer", json_string(digest_str(dg, ds)));
+	r = sb_run(sb, src, job, &bud, index, e);
+	json_decref(job);
+	return r;
+}
+
 int scan_run_sandboxed(const struct scan_source *src, const struct digest *dg,
 		       const struct scan_opts *opts,
 		       const struct scan_sandbox *sb, json_t **report,
@@ -1132,6 +1157,8 @@ static int sb_work(const json_t *job, json_t **report, struct err *e)
 	o.now = (time_t)json_integer_value(json_object_get(job, "now"));
 	if (!sb_digest(job, "digest", &dg))
 		return scan_run(&src, &dg, &o, report, e);
+	if (!sb_digest(job, "layer", &dg))
+		return scan_layer_index(&src, &dg, &bud, report, e);
 	image_set_init(&set);
 	if (sb_image_parse(json_object_get(job, "image"), &set)) {
 		image_set_release(&set);

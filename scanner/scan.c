@@ -14,7 +14,7 @@
 #include "scanner/vulndb_int.h"
 #include "common/banned.h"
 
-static void scan_meta(const struct scan_opts *o, struct report_meta *m)
+void scan_meta(const struct scan_opts *o, struct report_meta *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->db_version = o->db ? vulndb_version(o->db) : NULL;
@@ -38,12 +38,7 @@ static void scan_layer(const struct scan_source *src, struct layer_walk *w,
 		/* Sparse content, not a failed read: the scan is not
 		 * incomplete for it (cmd.c looks for "not analysed"). */
 		if (l->external)
-			layer_walk_note(w,
-					"layer %s: non-distributable and not "
-					"present (clients fetch it from "
-					"elsewhere); its files are not in this "
-					"report",
-					ds);
+			layer_walk_note(w, SCAN_NOTE_EXTERNAL, ds);
 		else
 			layer_walk_note(w, "layer %s: not analysed: %s", ds,
 					e.msg);
@@ -64,7 +59,8 @@ out:
  * follows.  Applying a layer again over the layers between gives what its
  * last application alone gives (each entry replaces or removes its own
  * path), so a digest is read once, at its last place. */
-static size_t scan_layer_repeats(const struct image *img, size_t i, bool *later)
+static size_t scan_layer_repeats(const struct image *img, size_t i,
+				 bool *later)
 {
 	size_t n = 1;
 
@@ -80,6 +76,22 @@ static size_t scan_layer_repeats(const struct image *img, size_t i, bool *later)
 	return n;
 }
 
+bool scan_layer_here(const struct image *img, size_t i, struct layer_walk *w)
+{
+	char ds[DIGEST_STR_MAX];
+	bool later;
+	size_t n = scan_layer_repeats(img, i, &later);
+
+	if (later)
+		return false;
+	if (n > 1 && w)
+		layer_walk_note(w,
+				"layer %s: listed %zu times; read "
+				"once, at its last place",
+				digest_str(&img->layers[i].digest, ds), n);
+	return true;
+}
+
 /* Reads the layers of img into inv, within m's budgets. */
 static void scan_inventory(const struct scan_source *src,
 			   const struct image *img, struct scan_meter *m,
@@ -87,21 +99,9 @@ static void scan_inventory(const struct scan_source *src,
 {
 	struct layer_walk *w = layer_walk_new(m);
 
-	for (size_t i = 0; i < img->nlayers; i++) {
-		const struct image_layer *l = &img->layers[i];
-		char ds[DIGEST_STR_MAX];
-		bool later;
-		size_t n = scan_layer_repeats(img, i, &later);
-
-		if (later)
-			continue;
-		if (n > 1)
-			layer_walk_note(w,
-					"layer %s: listed %zu times; read "
-					"once, at its last place",
-					digest_str(&l->digest, ds), n);
-		scan_layer(src, w, l);
-	}
+	for (size_t i = 0; i < img->nlayers; i++)
+		if (scan_layer_here(img, i, w))
+			scan_layer(src, w, &img->layers[i]);
 	layer_walk_finish(w, inv);
 	layer_walk_free(w);
 }

@@ -205,6 +205,54 @@ int scan_run_sandboxed(const struct scan_source *src, const struct digest *dg,
 		       const struct scan_sandbox *sb, json_t **report,
 		       struct err *e);
 
+/* --- Per-layer indexes ----------------------------------------------------
+ *
+ * A layer is read once, alone, by digest, into an index (JSON): the files
+ * its detectors read, each with what it yielded, keyed by in-image path,
+ * and what the layer removes from the layers below it (whiteouts, opaque
+ * directories, links and executables over lower paths).  An image's
+ * report is then a merge of its layers' indexes in order: per path the
+ * topmost layer's file, whiteouts honoured, then the OS, the packages
+ * (each naming the layer that brought it in) and the findings as a scan
+ * of the whole image gives them.  The budgets apply per layer when it is
+ * indexed; the image-wide ones (image_bytes, packages) to the merge.
+ *
+ * An index carries "v": SCAN_LAYER_INDEX_V; one of another version is
+ * not merged (the layer is indexed again).  Bump it when a detector
+ * changes what it finds. */
+#define SCAN_LAYER_INDEX_V "customs-layer-index/1"
+
+/* Whether a blob's first bytes (len of them, 262 or more for tar) look
+ * like a layer: gzip, zstd or tar.  Configs and other JSON do not. */
+bool scan_layer_sniff(const void *head, size_t len);
+
+/* Indexes layer dg of src in a sandboxed worker (as scan_run_sandboxed(),
+ * with budget b, NULL for the defaults).  *index is the caller's.  A blob
+ * that is no archive gets an index all the same (a note, no files). */
+int scan_layer_index_sandboxed(const struct scan_source *src,
+			       const struct digest *dg,
+			       const struct scan_budget *b,
+			       const struct scan_sandbox *sb, json_t **index,
+			       struct err *e);
+
+/* Where the merge finds a layer's index: get() sets *index (a new
+ * reference) and returns 1, or returns 0 when dg has none (yet), or -1. */
+struct scan_layer_lookup {
+	int (*get)(void *ctx, const struct digest *dg, json_t **index,
+		   struct err *e);
+	void *ctx;
+};
+
+/* The report of image manifest dg made from its layers' indexes (only the
+ * manifest and config are read from src; opts->db matches here).  It says
+ * "layer_index": "merged".  Returns 1, and no report, when a layer has
+ * no index (get() was asked for every layer, so a caller may note them
+ * all) or dg is an index; else as scan_run_sandboxed(). */
+int scan_run_layers(const struct scan_source *src, const struct digest *dg,
+		    const struct scan_opts *opts,
+		    const struct scan_layer_lookup *lk, json_t **report,
+		    struct err *e);
+
 /* Confines the calling process as a worker is confined (limits with
  * memory_bytes and cpu_s, 0 for none; nobody; the seccomp filter).  For
  * processes that parse untrusted bytes themselves, such as the fuzz

@@ -196,9 +196,17 @@ static int ms_blob_forget(struct stor_meta *m, const struct digest *dg,
 		"forget blob links",
 		"DELETE FROM repo_blobs WHERE digest = ?1",
 	};
+	/* A layer's index goes with its blob. */
+	static const struct sql_stmt idx = {
+		"forget layer index",
+		"DELETE FROM layer_index WHERE digest = ?1",
+	};
 	char ds[DIGEST_STR_MAX];
 	int changes =
 		sql_do(m, &q, NULL, NULL, e, "s", digest_str(dg, ds));
+
+	if (changes >= 0 && sql_do(m, &idx, NULL, NULL, e, "s", ds) < 0)
+		return -1;
 
 	if (changes >= 0 && n)
 		*n = (size_t)changes;

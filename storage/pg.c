@@ -153,6 +153,19 @@ static const char *const pg_migrations[] = {
 	"CREATE INDEX outbox_deliveries_by_repo"
 	" ON outbox_deliveries(endpoint, repo, seq) WHERE dead = 0;"
 	"CREATE INDEX outbox_deliveries_by_seq ON outbox_deliveries(seq);",
+	/* 4 -> 5: per-layer indexes (layer_sql.c), as meta.db version 8
+	 * has them. */
+	"CREATE TABLE layer_index ("
+	" digest TEXT COLLATE \"C\" PRIMARY KEY,"
+	" state TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" lease BIGINT NOT NULL DEFAULT 0,"
+	" created BIGINT NOT NULL,"
+	" updated BIGINT NOT NULL,"
+	" version TEXT,"
+	" result TEXT,"
+	" error TEXT);"
+	"CREATE INDEX layer_index_by_state ON layer_index(state, created);",
 };
 
 #define PG_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))

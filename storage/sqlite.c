@@ -177,6 +177,22 @@ static const char *const sq_migrations[] = {
 	"CREATE INDEX IF NOT EXISTS outbox_deliveries_by_repo"
 	" ON outbox_deliveries(endpoint, repo, seq) WHERE dead = 0;"
 	"CREATE INDEX IF NOT EXISTS outbox_deliveries_by_seq ON outbox_deliveries(seq);",
+	/* 7 -> 8: per-layer indexes (layer_sql.c): each layer blob read
+	 * once, its index kept while the blob is (gc forgets it with the
+	 * blob's links); the rows are the queue too. */
+	"CREATE TABLE IF NOT EXISTS layer_index ("
+	" digest TEXT PRIMARY KEY,"
+	" state TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" lease INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" version TEXT,"
+	" result TEXT,"
+	" error TEXT"
+	") WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS layer_index_by_state"
+	" ON layer_index(state, created);",
 };
 
 #define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))

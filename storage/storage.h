@@ -570,6 +570,59 @@ int stor_scan_stage_end(struct stor *st, struct stor_scan_stage *s,
 			struct err *e);
 void stor_scan_stage_drop(struct stor *st, struct stor_scan_stage *s);
 
+/* --- Layer indexes (layer_sql.c) ------------------------------------------
+ *
+ * One row per layer blob, by digest: the queue of layers to index (a blob
+ * upload that completes queues its digest) and, once read, the layer's
+ * index (opaque JSON here; scanner.h says what it holds) with the index
+ * format's version.  A row is kept while the blob is: gc forgets it with
+ * the blob's links.  A crash leaves queued rows queued and running ones
+ * to stor_layer_recover(). */
+
+enum stor_layer_state {
+	STOR_LAYER_NONE,    /* no row */
+	STOR_LAYER_QUEUED,
+	STOR_LAYER_RUNNING,
+	STOR_LAYER_DONE,    /* index holds the result */
+	STOR_LAYER_SKIPPED, /* not a layer (sniffed) or failed for good */
+};
+
+struct stor_layer {
+	enum stor_layer_state state;
+	int attempts;
+	char *version; /* of the index format; NULL unless done */
+	char *index;   /* if asked for and done */
+	char *error;   /* why it was skipped, or NULL */
+};
+void stor_layer_release(struct stor_layer *l);
+
+/* Queues dg unless it has a row (a done, skipped or queued one stays). */
+int stor_layer_enqueue(struct stor *st, const struct digest *dg,
+		       struct err *e);
+/* Claims the oldest queued layer, else a running one whose lease ran
+ * out: 1 with *out set, 0 when there is none.  With want non-NULL, only
+ * that digest (queued, stale, or without a row: then it gets one). */
+int stor_layer_claim(struct stor *st, const struct digest *want,
+		     int64_t lease_s, struct digest *out, struct err *e);
+/* A claimed layer's index (version: its format's). */
+int stor_layer_put(struct stor *st, const struct digest *dg,
+		   const char *version, const char *index, struct err *e);
+/* A claimed layer is not indexed: why says so (skipped for good), or
+ * with why NULL it is queued again. */
+int stor_layer_skip(struct stor *st, const struct digest *dg, const char *why,
+		    struct err *e);
+/* dg's row (state STOR_LAYER_NONE when there is none); the index text
+ * only when with_index. */
+int stor_layer_get(struct stor *st, const struct digest *dg, bool with_index,
+		   struct stor_layer *out, struct err *e);
+/* At startup: layers left running are queued again (*n: how many). */
+int stor_layer_recover(struct stor *st, size_t *n, struct err *e);
+struct stor_layer_stats {
+	size_t queued, running, done, skipped;
+};
+int stor_layer_stats(struct stor *st, struct stor_layer_stats *out,
+		     struct err *e);
+
 /* --- Events outbox (outbox.c, outbox_sql.c) -----------------------------
  *
  * Events to deliver to webhook endpoints (registry/events/), kept in the

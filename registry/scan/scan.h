@@ -77,6 +77,7 @@ struct reg_scan_config {
 	enum vuln_sev_pref sev_pref; /* whose severity first */
 	struct reg_events *events;   /* scan.completed/failed; may be NULL */
 	bool sbom;		     /* SBOM referrers too (--sbom-referrers) */
+	bool layers; /* per-layer indexes, merged per image (--scan-layers) */
 	char *const *vex_files;	     /* OpenVEX/CycloneDX VEX files (--vex) */
 	size_t nvex_files;
 };
@@ -93,6 +94,10 @@ void reg_scan_free(struct reg_scan *s);
 
 /* A job was enqueued: wake a worker.  Thread-safe; s may be NULL. */
 void reg_scan_kick(struct reg_scan *s);
+/* Blob dg was uploaded: with per-layer indexes on, it is queued to be
+ * indexed (if it is a layer) before any manifest names it.  Thread-safe;
+ * s may be NULL. */
+void reg_scan_layer_uploaded(struct reg_scan *s, const struct digest *dg);
 /* Reopen the DB and re-match if it changed.  Async-signal-safe. */
 void reg_scan_reload(struct reg_scan *s);
 /* The loaded DB's version into out ("" when there is no DB). */

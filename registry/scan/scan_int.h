@@ -84,6 +84,7 @@ struct reg_scan {
 	char *db_path;
 	enum vuln_sev_pref sev_pref; /* set on each DB handle opened */
 	bool sbom;		     /* publish SBOM referrers */
+	bool layers;		     /* per-layer indexes (--scan-layers) */
 	struct scan_vex *vex;	     /* the --vex files, or NULL */
 	struct rs_vex_cache vex_wide; /* repository-wide VEX */
 	struct scan_budget budget;
@@ -188,6 +189,15 @@ bool rs_same_str(const char *a, const char *b);
 /* scan_batch.c: claims up to RS_BATCH re-match jobs and runs them with
  * one write for all; false when none was due. */
 bool rs_batch_run(struct rs_worker *w);
+
+/* scan_layers.c: per-layer indexes (see there). */
+/* Claims and indexes one queued layer; false when none was due. */
+bool rs_layer_run(struct rs_worker *w);
+/* The report of j's image merged from its layers' indexes (the missing
+ * ones indexed first); 1 when it cannot be had that way (an index, a
+ * layer that is not indexed and cannot be, --scan-layers=off). */
+int rs_job_layers(struct rs_job *j, const struct scan_source *src,
+		  const struct scan_opts *o, json_t **out, struct err *e);
 
 /* scan_vex.c: VEX applied per image (see there). */
 /* Whether a referrer of artifact_type may carry VEX. */

@@ -123,6 +123,7 @@ static int rs_job_image_raw(struct rs_job *j, bool vex, json_t **out,
 			    struct err *e)
 {
 	struct scan_source src = {rs_open_blob, j};
+	int rc;
 	struct scan_opts o = {
 		.budget = &j->w->pool->budget,
 		.db = j->w->db,
@@ -141,10 +142,18 @@ static int rs_job_image_raw(struct rs_job *j, bool vex, json_t **out,
 		return rs_job_judge(scan_rematch(j->old, j->w->db, 0, out, e),
 				    out);
 	}
+	/* Either way a scan (the report's "layer_index" tells them apart). */
 	j->what = "scanned";
-	return rs_job_judge(scan_run_sandboxed(&src, &j->job->digest, &o,
-					       &j->w->sb, out, e),
-			    out);
+	rc = rs_job_layers(j, &src, &o, out, e);
+	if (rc != 1)
+		return rs_job_judge(rc, out);
+	err_clear(e);
+	rc = scan_run_sandboxed(&src, &j->job->digest, &o, &j->w->sb, out, e);
+	if (rc == 0)
+		reg_metrics_layer(REG_LAYER_IMAGE,
+				  json_array_size(json_object_get(*out,
+								  "layers")));
+	return rs_job_judge(rc, out);
 }
 
 /* The image's report, with the VEX that concerns it applied. */

@@ -147,6 +147,11 @@ static void *rs_worker_main(void *arg)
 		}
 		if (rc < 0)
 			log_msg(LL_ERROR, "scan: claim: %s", e.msg);
+		/* Scan jobs first: a push waits for them. */
+		if (rc == 0 && rs_layer_run(w)) {
+			malloc_trim(0);
+			continue;
+		}
 		rs_idle(s, seen);
 	}
 	vulndb_free(w->db);
@@ -364,6 +369,7 @@ struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e)
 	s->budget = cfg->budget;
 	s->db_path = xstrdup(cfg->vuln_db);
 	s->sev_pref = cfg->sev_pref;
+	s->layers = cfg->layers;
 	s->sbom = cfg->sbom;
 	s->nworkers = cfg->workers > 0 ? cfg->workers : rs_cores();
 	s->lease_s = cfg->lease_s > 0 ? cfg->lease_s : RS_LEASE_S;
@@ -383,6 +389,11 @@ struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e)
 	if (n)
 		log_msg(LL_INFO, "scan: %zu interrupted job(s) queued again",
 			n);
+	if (s->layers && stor_layer_recover(s->st, &n, e) < 0)
+		goto fail;
+	if (s->layers && n)
+		log_msg(LL_INFO, "scan: %zu interrupted layer index(es) "
+			"queued again", n);
 	rs_db_check(s, true, NULL);
 	if (rs_start(s, &cfg->sandbox, e) < 0)
 		goto fail;

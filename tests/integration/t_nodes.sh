@@ -51,7 +51,8 @@ node() {
 	[ -n "${NPORT[$n]:-}" ] || NPORT[$n]=$(free_port)
 	"$CUSTOMS" serve --listen "127.0.0.1:${NPORT[$n]}" \
 		--data "$TMP/$n/data" --threads 2 --meta "$CI" \
-		--vuln-db "$TMP/vulndb.db" --scan-workers 1 --log-format json \
+		--vuln-db "$TMP/vulndb.db" --scan-workers 1 --scan-layers=false \
+		--log-format json \
 		--gc-interval 0 "${S3_FLAGS[@]}" --s3-part-size 5MiB \
 		>>"$TMP/$n/server.log" 2>&1 &
 	NPID[$n]=$!

@@ -14,7 +14,7 @@ SK=(skopeo --policy "$TMP/policy.json" --registries-conf /dev/null)
 export REGISTRY_AUTH_FILE=$TMP/auth.json
 echo '{}' >"$REGISTRY_AUTH_FILE"
 
-start_server --deny-severity critical --policy-wait 30
+start_server --deny-severity critical --policy-wait 30 --scan-layers=false
 
 # npm-app: 1 critical, 4 high, 3 medium.  debian: 2 of unknown severity.
 npm=$(sp_push npm pol/npm v1)
@@ -76,7 +76,7 @@ echo "pull held $((t1 - t0)) ms for a scan"
 stop_server
 
 # --policy-wait 1: still pending after a second, refused.
-start_server --deny-severity critical --policy-wait 1
+start_server --deny-severity critical --policy-wait 1 --scan-layers=false
 slow2=$(sp_slow pol/slow v2 400)
 t0=$(ms)
 req GET /v2/pol/slow/manifests/v2

@@ -257,8 +257,14 @@ static void test_gc_frees_unreferenced(void **state)
 	struct digest m, loose, cfg = dg_of("{}"), layer = dg_of("layer-a");
 	char want[256];
 
+	struct stor_layer li;
+	struct err e = ERR_INIT;
+
 	m = push_image(fx, REPO, "v1", "layer-a", NULL);
 	loose = push_blob(fx, REPO, "pushed but never used");
+	/* Layer indexes are kept while their blob is. */
+	assert_int_equal(stor_layer_put(fx->st, &loose, "v", "{}", &e), 0);
+	assert_int_equal(stor_layer_put(fx->st, &layer, "v", "{}", &e), 0);
 	run_gc(fx, false, false, &s);
 	assert_int_equal(s.blobs, 1);
 	assert_int_equal(s.bytes, (int64_t)strlen("pushed but never used"));
@@ -269,6 +275,11 @@ static void test_gc_frees_unreferenced(void **state)
 	assert_true(blob_exists(fx, &m));
 	/* Its link went with it: the repository no longer claims it. */
 	assert_int_equal(sql_int(fx, "SELECT count(*) FROM repo_blobs"), 2);
+	assert_int_equal(stor_layer_get(fx->st, &loose, false, &li, &e), 0);
+	assert_int_equal(li.state, STOR_LAYER_NONE);
+	assert_int_equal(stor_layer_get(fx->st, &layer, false, &li, &e), 0);
+	assert_int_equal(li.state, STOR_LAYER_DONE);
+	stor_layer_release(&li);
 	snprintf(want, sizeof(want), "blob %s 21;", dstr(&loose));
 	assert_string_equal(fx->freed, want);
 	/* A second run finds nothing. */

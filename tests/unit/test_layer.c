@@ -18,6 +18,7 @@
 #include "common/xmalloc.h"
 #include "scanner/layer_int.h"
 #include "scanner/meter_int.h"
+#include "scanner/scanner.h"
 
 #define IMAGES "tests/data/images/"
 
@@ -892,6 +893,272 @@ static void test_identical_once(void **state)
 	inv_release(&inv);
 }
 
+/* --- Per-layer indexes: the merge of layers read alone ------------------ */
+
+/* Layers kept to be read twice: whole (one walk) and alone (indexes). */
+struct lset {
+	char *mem[4];
+	size_t len[4];
+	const char *dg[4];
+	size_t n;
+};
+
+static void lset_add(struct lset *ls, struct tb *t, const char *dg)
+{
+	ls->mem[ls->n] = t->mem;
+	ls->len[ls->n] = t->used;
+	ls->dg[ls->n++] = dg;
+}
+
+static struct archive *lset_open(const struct lset *ls, size_t i)
+{
+	struct archive *a = archive_read_new();
+
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_memory(a, ls->mem[i], ls->len[i]),
+			 ARCHIVE_OK);
+	return a;
+}
+
+/* The inventory of the layers merged from their indexes, after checking
+ * it is the one a walk of the whole image gives. */
+static void lset_merge(struct lset *ls, struct scan_inventory *out)
+{
+	struct layer_walk *whole = layer_walk_new(NULL);
+	struct layer_walk *m = layer_walk_new(NULL);
+	struct scan_inventory inv;
+	struct err e = ERR_INIT;
+
+	inv_init(&inv);
+	inv_init(out);
+	for (size_t i = 0; i < ls->n; i++) {
+		struct layer_walk *one = layer_walk_new(NULL);
+		struct archive *a = lset_open(ls, i);
+		char *text;
+		json_t *idx;
+
+		layer_walk_archive(whole, a, ls->dg[i], &e);
+		archive_read_free(a);
+		a = lset_open(ls, i);
+		layer_walk_record(one);
+		layer_walk_archive(one, a, ls->dg[i], &e);
+		archive_read_free(a);
+		/* Through text, as the index is stored. */
+		idx = layer_walk_export(one);
+		text = json_dumps(idx, JSON_COMPACT);
+		json_decref(idx);
+		idx = json_loads(text, 0, NULL);
+		assert_non_null(idx);
+		assert_int_equal(layer_walk_import(m, idx, ls->dg[i], &e), 0);
+		json_decref(idx);
+		free(text);
+		layer_walk_free(one);
+		free(ls->mem[i]);
+	}
+	layer_walk_finish(whole, &inv);
+	layer_walk_finish(m, out);
+	layer_walk_free(whole);
+	layer_walk_free(m);
+	assert_int_equal(out->npkgs, inv.npkgs);
+	for (size_t i = 0; i < inv.npkgs; i++) {
+		assert_string_equal(out->pkgs[i].name, inv.pkgs[i].name);
+		assert_string_equal(out->pkgs[i].version, inv.pkgs[i].version);
+		assert_string_equal(out->pkgs[i].layer, inv.pkgs[i].layer);
+		assert_string_equal(out->pkgs[i].path, inv.pkgs[i].path);
+		assert_int_equal(out->pkgs[i].eco, inv.pkgs[i].eco);
+	}
+	assert_true((!out->os.id && !inv.os.id) ||
+		    !strcmp(out->os.id, inv.os.id));
+	assert_int_equal(out->nnotes, inv.nnotes);
+	assert_int_equal(out->fs_layers, inv.fs_layers);
+	inv_release(&inv);
+}
+
+/* A layer as data: entries 'f' (a file of data), 'd' (a directory), 'l'
+ * (a symlink to data); the list ends at a NULL path. */
+struct lent {
+	char type;
+	const char *path, *data;
+};
+
+struct lspec {
+	const char *dg;
+	bool gzip;
+	const struct lent *ents;
+};
+
+/* The merged inventory of the layers spec[0..n). */
+static void lset_run(const struct lspec *spec, size_t n,
+		     struct scan_inventory *inv)
+{
+	struct lset ls = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		struct tb t;
+
+		tb_open(&t, spec[i].gzip);
+		for (const struct lent *e = spec[i].ents; e->path; e++) {
+			if (e->type == 'd')
+				tb_dir(&t, e->path);
+			else if (e->type == 'l')
+				tb_link(&t, e->path, e->data, false);
+			else
+				tb_str(&t, e->path, e->data);
+		}
+		tb_close(&t);
+		lset_add(&ls, &t, spec[i].dg);
+	}
+	lset_merge(&ls, inv);
+}
+
+static const char tzdata[] = "Package: tzdata\nStatus: install ok installed\n"
+			     "Version: 2024a-0+deb12u1\n";
+#define PYDIST "usr/lib/python3/dist-packages"
+
+/* A later layer deletes var/lib/dpkg/status (a whiteout), another
+ * replaces it: per path, the topmost layer's file. */
+static void test_index_whiteout(void **state)
+{
+	static const struct lent l1[] = {
+		{'d', "./var/lib/dpkg/", NULL},
+		{'f', "./var/lib/dpkg/status", status2},
+		{'l', "./etc/os-release", "../usr/lib/os-release"},
+		{'f', "./usr/lib/os-release", osrel},
+		{0, NULL, NULL},
+	};
+	static const struct lent l2[] = {
+		{'f', "var/lib/dpkg/.wh.status", ""},
+		{'f', "lib/apk/db/installed", apkdb},
+		{0, NULL, NULL},
+	};
+	static const struct lent l3[] = {
+		{'f', "var/lib/dpkg/status", tzdata},
+		{0, NULL, NULL},
+	};
+	const struct lspec spec[] = {
+		{"sha256:l1", true, l1},
+		{"sha256:l2", false, l2},
+		{"sha256:l3", false, l3},
+	};
+	struct scan_inventory inv;
+
+	(void)state;
+	lset_run(spec, 3, &inv);
+	assert_string_equal(inv.os.id, "debian");
+	assert_null(find(&inv, "libc6"));
+	assert_string_equal(find(&inv, "musl")->layer, "sha256:l2");
+	assert_string_equal(find(&inv, "tzdata")->layer, "sha256:l3");
+	assert_int_equal(inv.npkgs, 2);
+	inv_release(&inv);
+}
+
+/* An opaque directory hides what lower layers put under it, not what its
+ * own layer and later ones put there. */
+static void test_index_opaque(void **state)
+{
+	static const struct lent l1[] = {
+		{'f', "var/lib/dpkg/status", status2},
+		{'f', PYDIST "/x-1.0.dist-info/METADATA", meta_x},
+		{0, NULL, NULL},
+	};
+	static const struct lent l2[] = {
+		{'d', PYDIST, NULL},
+		{'f', PYDIST "/.wh..wh..opq", ""},
+		{'f', PYDIST "/y-2.0.dist-info/METADATA", meta_y},
+		{0, NULL, NULL},
+	};
+	const struct lspec spec[] = {
+		{"sha256:o1", false, l1},
+		{"sha256:o2", false, l2},
+	};
+	struct scan_inventory inv;
+
+	(void)state;
+	lset_run(spec, 2, &inv);
+	assert_null(find(&inv, "x"));
+	assert_string_equal(find(&inv, "y")->layer, "sha256:o2");
+	assert_string_equal(find(&inv, "bash")->layer, "sha256:o1");
+	inv_release(&inv);
+}
+
+/* A package database split across layers (distroless status.d, Python
+ * site-packages): each part from the layer that added it; a directory
+ * replaced by a symlink takes its lower files with it; the same file
+ * again is listed once, from the layer it is found in now. */
+static void test_index_split(void **state)
+{
+	static const struct lent l1[] = {
+		{'f', "var/lib/dpkg/status.d/base",
+		 "Package: base-files\nStatus: install ok installed\n"
+		 "Version: 12.4+deb12u5\n"},
+		{'f', "opt/a/site-packages/x-1.0.dist-info/METADATA", meta_x},
+		{0, NULL, NULL},
+	};
+	static const struct lent l2[] = {
+		{'f', "var/lib/dpkg/status.d/tzdata", tzdata},
+		{'l', "opt/a", "/srv/b"},
+		{0, NULL, NULL},
+	};
+	static const struct lent l3[] = {
+		{'f', "var/lib/dpkg/status.d/base",
+		 "Package: base-files\nStatus: install ok installed\n"
+		 "Version: 12.4+deb12u6\n"},
+		{'f', "srv/b/site-packages/x-1.0.dist-info/METADATA", meta_x},
+		{0, NULL, NULL},
+	};
+	const struct lspec spec[] = {
+		{"sha256:s1", true, l1},
+		{"sha256:s2", false, l2},
+		{"sha256:s3", false, l3},
+	};
+	struct scan_inventory inv;
+
+	(void)state;
+	lset_run(spec, 3, &inv);
+	assert_string_equal(find(&inv, "base-files")->version, "12.4+deb12u6");
+	assert_string_equal(find(&inv, "base-files")->layer, "sha256:s3");
+	assert_string_equal(find(&inv, "tzdata")->layer, "sha256:s2");
+	assert_string_equal(find(&inv, "x")->path,
+			    "srv/b/site-packages/x-1.0.dist-info/METADATA");
+	assert_string_equal(find(&inv, "x")->layer, "sha256:s3");
+	assert_int_equal(inv.npkgs, 3);
+	inv_release(&inv);
+}
+
+/* What an upload's first bytes say: layers (gzip, zstd, tar) are
+ * indexed, configs and other JSON are not. */
+static void test_index_sniff(void **state)
+{
+	static const unsigned char gz[] = {0x1f, 0x8b, 8, 0};
+	static const unsigned char zst[] = {0x28, 0xb5, 0x2f, 0xfd, 0};
+	char tar[512] = "etc/os-release";
+	const char *cfg = "{\"architecture\":\"amd64\",\"os\":\"linux\"}";
+
+	(void)state;
+	memcpy(tar + 257, "ustar", 6);
+	assert_true(scan_layer_sniff(gz, sizeof(gz)));
+	assert_true(scan_layer_sniff(zst, sizeof(zst)));
+	assert_true(scan_layer_sniff(tar, sizeof(tar)));
+	assert_false(scan_layer_sniff(tar, 200));
+	assert_false(scan_layer_sniff(cfg, strlen(cfg)));
+	assert_false(scan_layer_sniff("", 0));
+}
+
+/* An index that is not one is refused, not half replayed. */
+static void test_index_malformed(void **state)
+{
+	struct layer_walk *w = layer_walk_new(NULL);
+	struct err e = ERR_INIT;
+	json_t *bad = json_pack("{s:s}", "files", "nope");
+
+	(void)state;
+	assert_int_equal(layer_walk_import(w, bad, "sha256:m", &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+	json_decref(bad);
+	layer_walk_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -913,6 +1180,11 @@ int main(void)
 		cmocka_unit_test(test_budget_deadline),
 		cmocka_unit_test(test_hardlinks_once),
 		cmocka_unit_test(test_identical_once),
+		cmocka_unit_test(test_index_whiteout),
+		cmocka_unit_test(test_index_opaque),
+		cmocka_unit_test(test_index_split),
+		cmocka_unit_test(test_index_sniff),
+		cmocka_unit_test(test_index_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

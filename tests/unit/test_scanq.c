@@ -159,6 +159,55 @@ static void test_push_claim_done(void **state)
 	claim_none(fx);
 }
 
+/* Layer indexes: queued once, claimed by one, kept, skipped, recovered. */
+static void test_layer_index(void **state)
+{
+	struct fx *fx = *state;
+	struct digest a = dg_of("layer a"), b = dg_of("layer b"), got;
+	struct stor_layer_stats ls;
+	struct stor_layer l;
+	struct err e = ERR_INIT;
+	size_t n = 0;
+
+	assert_int_equal(stor_layer_get(fx->st, &a, true, &l, &e), 0);
+	assert_int_equal(l.state, STOR_LAYER_NONE);
+	assert_int_equal(stor_layer_enqueue(fx->st, &a, &e), 0);
+	assert_int_equal(stor_layer_claim(fx->st, NULL, 60, &got, &e), 1);
+	assert_true(digest_eq(&got, &a));
+	assert_int_equal(stor_layer_enqueue(fx->st, &b, &e), 0);
+	/* Claimed already: not again, by digest either. */
+	assert_int_equal(stor_layer_claim(fx->st, &a, 60, &got, &e), 0);
+	assert_int_equal(stor_layer_put(fx->st, &a, "v1", "{\"files\":[]}", &e),
+			 0);
+	assert_int_equal(stor_layer_get(fx->st, &a, true, &l, &e), 0);
+	assert_int_equal(l.state, STOR_LAYER_DONE);
+	assert_string_equal(l.version, "v1");
+	assert_string_equal(l.index, "{\"files\":[]}");
+	stor_layer_release(&l);
+	/* Done stays done when its blob is uploaded again. */
+	assert_int_equal(stor_layer_enqueue(fx->st, &a, &e), 0);
+	assert_int_equal(stor_layer_claim(fx->st, &b, 60, &got, &e), 1);
+	assert_int_equal(stor_layer_skip(fx->st, &b, "not a layer", &e), 0);
+	assert_int_equal(stor_layer_get(fx->st, &b, false, &l, &e), 0);
+	assert_int_equal(l.state, STOR_LAYER_SKIPPED);
+	assert_string_equal(l.error, "not a layer");
+	assert_null(l.index);
+	stor_layer_release(&l);
+	assert_int_equal(stor_layer_claim(fx->st, NULL, 60, &got, &e), 0);
+	/* One without a row is claimed by digest; a crash leaves it to
+	 * recovery. */
+	got = dg_of("layer c");
+	assert_int_equal(stor_layer_claim(fx->st, &got, 60, &got, &e), 1);
+	assert_int_equal(stor_layer_recover(fx->st, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(stor_layer_stats(fx->st, &ls, &e), 0);
+	assert_int_equal(ls.done, 1);
+	assert_int_equal(ls.skipped, 1);
+	assert_int_equal(ls.queued, 1);
+	assert_int_equal(ls.running, 0);
+}
+
+
 /* Pushed again while running (another repository): queued once more
  * when it finishes, so the new repository gets its report. */
 static void test_repush_while_running(void **state)
@@ -957,6 +1006,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_push_claim_done),
+		T(test_layer_index),
 		T(test_repush_while_running),
 		T(test_same_digest_one_job),
 		T(test_recover),

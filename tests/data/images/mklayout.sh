@@ -6,6 +6,7 @@
 #                              the layers' diff_ids, a manifest, and an
 #                              index.json entry named TAG
 #   LAYER_COMPRESS=gzip|zstd|none picks the layer compression (gzip)
+#   OCI_HISTORY='[{"created_by": ...}, ...]' puts that history in the config
 #   fixture_stage SRC DST      copies a fixture directory, turning the
 #                              os-release placeholder back into a symlink
 
@@ -45,8 +46,10 @@ oci_image() {
 		diffs=$(jq -c --arg d "$diff" '. + [$d]' <<<"$diffs")
 	done
 	rm -f "$tmp"
-	jq -cn --argjson diffs "$diffs" '{architecture: "amd64", os: "linux",
-		config: {}, rootfs: {type: "layers", diff_ids: $diffs}}' >"$out/cfg.tmp"
+	jq -cn --argjson diffs "$diffs" --argjson h "${OCI_HISTORY:-null}" \
+		'{architecture: "amd64", os: "linux", config: {},
+		rootfs: {type: "layers", diff_ids: $diffs}} +
+		(if $h then {history: $h} else {} end)' >"$out/cfg.tmp"
 	read -r cfg sz < <(oci_blob "$out" "$out/cfg.tmp")
 	jq -cn --arg cfg "$cfg" --argjson sz "$sz" --argjson layers "$layers" '{
 		schemaVersion: 2,
