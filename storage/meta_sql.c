@@ -689,15 +689,21 @@ static int sql_referrers(struct stor_meta *m, const char *repo,
 			const struct digest *dg, const char *artifact_type,
 			struct stor_desc **out, size_t *count, struct err *e)
 {
+	/* sqlite without statistics guesses ten rows for repo = ?1 and
+	 * reads the whole repository by its key instead of this index: a
+	 * referrers query per image then costs a scan of the repository. */
+#define SQL_REFERRERS(from)                                                  \
+	"SELECT digest, media_type, size, artifact_type,"                    \
+	" annotations_json FROM " from " WHERE repo = ?1 AND subject = ?2"   \
+	" AND (CAST(?3 AS TEXT) IS NULL"                                     \
+	" OR artifact_type = CAST(?3 AS TEXT))"                              \
+	" ORDER BY created, digest"
 	static const struct sql_stmt q = {
 		"list referrers",
-		"SELECT digest, media_type, size, artifact_type,"
-		" annotations_json FROM manifests"
-		" WHERE repo = ?1 AND subject = ?2"
-		" AND (CAST(?3 AS TEXT) IS NULL"
-		" OR artifact_type = CAST(?3 AS TEXT))"
-		" ORDER BY created, digest",
+		SQL_REFERRERS("manifests INDEXED BY manifests_by_subject")
+		SQL_PG(SQL_REFERRERS("manifests")),
 	};
+#undef SQL_REFERRERS
 	struct sql_descs dv = {NULL, 0, 0};
 	char ds[DIGEST_STR_MAX];
 
