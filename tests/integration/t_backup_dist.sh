@@ -1,0 +1,115 @@
+#!/bin/bash
+# Backup and restore across backends: a node on S3 (a real Ceph RGW) and
+# PostgreSQL is backed up while it serves, the backup is restored into a
+# new directory (fs + sqlite) which serves every image byte for byte with
+# fsck clean; then a backup of that directory is restored onto an empty
+# PostgreSQL database and S3 prefix, served and checked the same way.  A
+# restore onto a target that holds a store is refused.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_ceph.sh"
+need psql
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
+	skip "PostgreSQL is not installed"
+ceph_start
+
+PGDIR=$TMP/pgsrv
+mkdir -p "$PGDIR"
+CI=$("$ROOT/tests/pgtemp" start "$PGDIR") || fail "cannot start PostgreSQL"
+dist_cleanup() {
+	[ -n "${PID:-}" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	"$ROOT/tests/pgtemp" stop "$PGDIR"
+}
+next_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\\1/")
+trap 'rc=$?; set +e; dist_cleanup; (exit $rc); eval "$next_trap"' EXIT
+
+# pull_all: every image of $TMP/before and the big blob, byte for byte.
+pull_all() {
+	while read -r repo dg mf name; do
+		req GET "/v2/$repo/manifests/$dg" -H "Accept: $OCI_MANIFEST"
+		expect 200
+		same_file "$B" "$mf"
+		for f in "$TMP/config-$name.json" "$TMP/layer-$name.tar.gz"; do
+			req GET "/v2/$repo/blobs/$(sha256 "$f")"
+			expect 200
+			same_file "$B" "$f"
+		done
+	done <"$TMP/before"
+	req GET "/v2/big/blobs/$(sha256 "$TMP/big")"
+	expect 200
+	same_file "$B" "$TMP/big"
+}
+
+# fsck_clean ARGS...: customs fsck --strict ARGS finds nothing.
+fsck_clean() {
+	"$CUSTOMS" fsck --strict "$@" >"$TMP/fsck.out" 2>&1 ||
+		fail "fsck $*: $(cat "$TMP/fsck.out")"
+	grep -q "clean$" "$TMP/fsck.out" || fail "fsck: $(cat "$TMP/fsck.out")"
+}
+
+# A node on S3 + PostgreSQL with a few images and a blob of several
+# parts.
+DATA=$TMP/node
+start_server --meta "$CI" "${S3_FLAGS[@]}" --s3-part-size 5MiB
+: >"$TMP/before"
+for i in 1 2 3; do
+	dg=$(push_image "app/a$i" v1 "$TMP" "a$i")
+	echo "app/a$i $dg $TMP/manifest-a$i.json a$i" >>"$TMP/before"
+done
+head -c $((11 << 20)) /dev/urandom >"$TMP/big"
+push_blob big "$TMP/big" >/dev/null
+
+# Backup beside the serving node.
+"$CUSTOMS" backup --data "$DATA" --meta "$CI" "${S3_FLAGS[@]}" "$TMP/bk" \
+	>"$TMP/backup.out" 2>&1 || fail "backup: $(cat "$TMP/backup.out")"
+cat "$TMP/backup.out"
+# The images' blobs, the big one, and the scan reports' blobs.
+n=$(sed -n 's/^backup: \([1-9][0-9]*\) blobs (0 linked, \1 copied.*/\1/p' "$TMP/backup.out")
+[ -n "$n" ] && [ "$n" -ge 7 ] || fail "backup: $(cat "$TMP/backup.out")"
+[ -e "$TMP/bk/customs-backup" ] || fail "no marker in the backup"
+same_file "$TMP/big" "$TMP/bk/blobs/sha256/$(sha256 "$TMP/big" | cut -c8-9)/$(sha256 "$TMP/big" | cut -c8-)"
+# Onto a target holding a store: refused, nothing written.
+"$CUSTOMS" restore --data "$TMP/again" --meta "$CI" "${S3_FLAGS[@]}" "$TMP/bk" \
+	>"$TMP/out" 2>&1 && fail "restore onto a database that holds a store"
+grep -q "holds a store already" "$TMP/out" || fail "refusal: $(cat "$TMP/out")"
+stop_server
+
+# Into fs + sqlite: served, pulled, fsck clean.
+"$CUSTOMS" restore --data "$TMP/fs" "$TMP/bk" >"$TMP/restore.out" 2>&1 ||
+	fail "restore: $(cat "$TMP/restore.out")"
+cat "$TMP/restore.out"
+fsck_clean --data "$TMP/fs"
+DATA=$TMP/fs
+start_server
+pull_all
+stop_server
+
+# The reverse: a backup of the fs store onto an empty database and prefix.
+psql -q "$CI" -c "CREATE DATABASE restored" || fail "CREATE DATABASE"
+CI2=${CI/dbname=customs/dbname=restored}
+S3_FLAGS2=("${S3_FLAGS[@]:0:8}" --s3-prefix "$S3_PREFIX-r")
+"$CUSTOMS" backup --data "$TMP/fs" "$TMP/bk2" >"$TMP/out" 2>&1 ||
+	fail "backup of the fs store: $(cat "$TMP/out")"
+"$CUSTOMS" restore --verify --data "$TMP/node2" --meta "$CI2" "${S3_FLAGS2[@]}" \
+	"$TMP/bk2" >"$TMP/restore2.out" 2>&1 ||
+	fail "restore onto S3 + PostgreSQL: $(cat "$TMP/restore2.out")"
+cat "$TMP/restore2.out"
+grep -q "^restore: $n blobs (0 linked, $n copied" "$TMP/restore2.out" ||
+	fail "restore: $(cat "$TMP/restore2.out")"
+# Again onto the same prefix with an empty database: the bucket refuses.
+psql -q "$CI" -c "CREATE DATABASE third" || fail "CREATE DATABASE"
+"$CUSTOMS" restore --data "$TMP/node3" --meta "${CI/dbname=customs/dbname=third}" \
+	"${S3_FLAGS2[@]}" "$TMP/bk2" >"$TMP/out" 2>&1 &&
+	fail "restore onto a prefix that holds blobs"
+grep -q "holds blobs already" "$TMP/out" || fail "refusal: $(cat "$TMP/out")"
+fsck_clean --data "$TMP/node2" --meta "$CI2" "${S3_FLAGS2[@]}"
+DATA=$TMP/node2
+start_server --meta "$CI2" "${S3_FLAGS2[@]}"
+pull_all
+# And it takes pushes.
+dg=$(push_image app/after v1 "$TMP" after)
+req GET "/v2/app/after/manifests/$dg" -H "Accept: $OCI_MANIFEST"
+expect 200
+stop_server
+fsck_clean --data "$TMP/node2" --meta "$CI2" "${S3_FLAGS2[@]}"
+echo "S3 + PostgreSQL -> fs + sqlite -> S3 + PostgreSQL: 3 images and an 11 MiB blob, byte for byte; fsck clean"
+exit 0
