@@ -58,51 +58,68 @@ done
 head -c $((11 << 20)) /dev/urandom >"$TMP/big"
 push_blob big "$TMP/big" >/dev/null
 
-# Backup beside the serving node.
-"$CUSTOMS" backup --data "$DATA" --meta "$CI" "${S3_FLAGS[@]}" "$TMP/bk" \
-	>"$TMP/backup.out" 2>&1 || fail "backup: $(cat "$TMP/backup.out")"
+# Backup beside the serving node: the README's commands (its variables: the
+# node's values), verbatim, from a scratch directory.
+customs() { "$CUSTOMS" "$@"; }
+META=$CI
+mkdir -p "$TMP/readme"
+cd "$TMP/readme"
+mkdir -p ./scratch
+customs backup --meta "$META" --storage s3 --s3-endpoint "$S3_ENDPOINT" --s3-region "$S3_REGION" --s3-bucket "$S3_BUCKET" --s3-prefix "$S3_PREFIX" --data ./scratch ./customs-backup >"$TMP/backup.out" 2>&1 ||
+	fail "backup: $(cat "$TMP/backup.out")"
 cat "$TMP/backup.out"
 # The images' blobs, the big one, and the scan reports' blobs.
 n=$(sed -n 's/^backup: \([1-9][0-9]*\) blobs (0 linked, \1 copied.*/\1/p' "$TMP/backup.out")
 [ -n "$n" ] && [ "$n" -ge 7 ] || fail "backup: $(cat "$TMP/backup.out")"
-[ -e "$TMP/bk/customs-backup" ] || fail "no marker in the backup"
-same_file "$TMP/big" "$TMP/bk/blobs/sha256/$(sha256 "$TMP/big" | cut -c8-9)/$(sha256 "$TMP/big" | cut -c8-)"
+BK=$TMP/readme/customs-backup
+[ -e "$BK/customs-backup" ] || fail "no marker in the backup"
+[ ! -e "$BK/uploads" ] || fail "upload data in the backup"
+big=$(sha256 "$TMP/big")
+same_file "$TMP/big" "$BK/blobs/sha256/${big:7:2}/${big#sha256:}"
 # Onto a target holding a store: refused, nothing written.
-"$CUSTOMS" restore --data "$TMP/again" --meta "$CI" "${S3_FLAGS[@]}" "$TMP/bk" \
+"$CUSTOMS" restore --data "$TMP/again" --meta "$CI" "${S3_FLAGS[@]}" "$BK" \
 	>"$TMP/out" 2>&1 && fail "restore onto a database that holds a store"
 grep -q "holds a store already" "$TMP/out" || fail "refusal: $(cat "$TMP/out")"
 stop_server
 
 # Into fs + sqlite: served, pulled, fsck clean.
-"$CUSTOMS" restore --data "$TMP/fs" "$TMP/bk" >"$TMP/restore.out" 2>&1 ||
+customs restore --data ./restored ./customs-backup >"$TMP/restore.out" 2>&1 ||
 	fail "restore: $(cat "$TMP/restore.out")"
 cat "$TMP/restore.out"
+mv ./restored "$TMP/fs"
+cd "$ROOT"
 fsck_clean --data "$TMP/fs"
 DATA=$TMP/fs
 start_server
 pull_all
 stop_server
 
-# The reverse: a backup of the fs store onto an empty database and prefix.
+# The reverse: a backup of the fs store onto an empty database and prefix,
+# with the README's command.
 psql -q "$CI" -c "CREATE DATABASE restored" || fail "CREATE DATABASE"
 CI2=${CI/dbname=customs/dbname=restored}
 S3_FLAGS2=("${S3_FLAGS[@]:0:8}" --s3-prefix "$S3_PREFIX-r")
-"$CUSTOMS" backup --data "$TMP/fs" "$TMP/bk2" >"$TMP/out" 2>&1 ||
+mkdir -p "$TMP/readme2"
+"$CUSTOMS" backup --data "$TMP/fs" "$TMP/readme2/customs-backup" >"$TMP/out" 2>&1 ||
 	fail "backup of the fs store: $(cat "$TMP/out")"
-"$CUSTOMS" restore --verify --data "$TMP/node2" --meta "$CI2" "${S3_FLAGS2[@]}" \
-	"$TMP/bk2" >"$TMP/restore2.out" 2>&1 ||
+cd "$TMP/readme2"
+META=$CI2
+S3_PREFIX=$S3_PREFIX-r
+mkdir -p ./scratch
+customs restore --meta "$META" --storage s3 --s3-endpoint "$S3_ENDPOINT" --s3-region "$S3_REGION" --s3-bucket "$S3_BUCKET" --s3-prefix "$S3_PREFIX" --data ./scratch ./customs-backup >"$TMP/restore2.out" 2>&1 ||
 	fail "restore onto S3 + PostgreSQL: $(cat "$TMP/restore2.out")"
+cd "$ROOT"
 cat "$TMP/restore2.out"
 grep -q "^restore: $n blobs (0 linked, $n copied" "$TMP/restore2.out" ||
 	fail "restore: $(cat "$TMP/restore2.out")"
 # Again onto the same prefix with an empty database: the bucket refuses.
 psql -q "$CI" -c "CREATE DATABASE third" || fail "CREATE DATABASE"
 "$CUSTOMS" restore --data "$TMP/node3" --meta "${CI/dbname=customs/dbname=third}" \
-	"${S3_FLAGS2[@]}" "$TMP/bk2" >"$TMP/out" 2>&1 &&
+	"${S3_FLAGS2[@]}" "$TMP/readme2/customs-backup" >"$TMP/out" 2>&1 &&
 	fail "restore onto a prefix that holds blobs"
 grep -q "holds blobs already" "$TMP/out" || fail "refusal: $(cat "$TMP/out")"
-fsck_clean --data "$TMP/node2" --meta "$CI2" "${S3_FLAGS2[@]}"
-DATA=$TMP/node2
+fsck_clean --data "$TMP/readme2/scratch" --meta "$CI2" "${S3_FLAGS2[@]}"
+DATA=$TMP/readme2/scratch
 start_server --meta "$CI2" "${S3_FLAGS2[@]}"
 pull_all
 # And it takes pushes.
@@ -110,6 +127,6 @@ dg=$(push_image app/after v1 "$TMP" after)
 req GET "/v2/app/after/manifests/$dg" -H "Accept: $OCI_MANIFEST"
 expect 200
 stop_server
-fsck_clean --data "$TMP/node2" --meta "$CI2" "${S3_FLAGS2[@]}"
+fsck_clean --data "$TMP/readme2/scratch" --meta "$CI2" "${S3_FLAGS2[@]}"
 echo "S3 + PostgreSQL -> fs + sqlite -> S3 + PostgreSQL: 3 images and an 11 MiB blob, byte for byte; fsck clean"
 exit 0
