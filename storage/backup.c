@@ -374,39 +374,51 @@ out:
 
 /* --- Blobs ---------------------------------------------------------------- */
 
+/* DIR/blobs/<alg>/<xx>/<hex> (caller frees). */
+static char *bk_blob_path(const char *dir, const struct digest *dg)
+{
+	return xasprintf("%s/blobs/%s/%.2s/%s", dir, digest_alg_name(dg->alg),
+			 dg->hex, dg->hex);
+}
+
+/* 1 if blob dg's file from (want bytes; -1: unknown) is there to be
+ * placed (*sb its status), 0 if it is absent or damaged (reported), -1 on
+ * failure. */
+static int bk_blob_src(struct bk *k, const char *from, const struct digest *dg,
+		       int64_t want, struct stat *sb, struct err *e)
+{
+	if (lstat(from, sb) < 0) {
+		if (errno != ENOENT)
+			return err_errno(e, ERR_IO, errno, "stat %s", from);
+		bk_problem(k, "missing", dg, want);
+		return 0;
+	}
+	/* Not a plain file (a symlink, a directory): never followed. */
+	if (!S_ISREG(sb->st_mode) || (want >= 0 && sb->st_size != want)) {
+		bk_problem(k, "corrupt", dg, (int64_t)sb->st_size);
+		return 0;
+	}
+	return 1;
+}
+
 /* Puts blob dg of src into dst: a hard link, else (another filesystem,
  * or o->copy) a copy.  want is its recorded size (-1: unknown).  A blob
  * absent or damaged in src is reported, not placed. */
 static int bk_blob(struct bk *k, const struct digest *dg, int64_t want,
 		   struct err *e)
 {
-	const char *alg = digest_alg_name(dg->alg);
-	char *from = xasprintf("%s/blobs/%s/%.2s/%s", k->src, alg, dg->hex,
-			       dg->hex);
-	char *to = xasprintf("%s/blobs/%s/%.2s/%s", k->dst, alg, dg->hex,
-			     dg->hex);
+	char *from = bk_blob_path(k->src, dg), *to = bk_blob_path(k->dst, dg);
 	struct hasher *h = NULL;
 	struct digest got;
 	struct stat sb;
 	int64_t size;
 	bool linked = false;
-	int ret = -1;
+	int ret;
 
-	if (lstat(from, &sb) < 0) {
-		if (errno != ENOENT) {
-			err_errno(e, ERR_IO, errno, "stat %s", from);
-			goto out;
-		}
-		bk_problem(k, "missing", dg, want);
-		ret = 0;
+	ret = bk_blob_src(k, from, dg, want, &sb, e);
+	if (ret <= 0)
 		goto out;
-	}
-	/* Not a plain file (a symlink, a directory): never followed. */
-	if (!S_ISREG(sb.st_mode) || (want >= 0 && sb.st_size != want)) {
-		bk_problem(k, "corrupt", dg, (int64_t)sb.st_size);
-		ret = 0;
-		goto out;
-	}
+	ret = -1;
 	if (bk_mkparents(to, e) < 0)
 		goto out;
 	/* A file already there (a restore --force over a store) is
@@ -771,10 +783,7 @@ static int bk_get_piece(void *arg, const void *data, size_t len,
 static int bk_from_s3(struct bk *k, const struct digest *dg, int64_t want,
 		      struct err *e)
 {
-	const char *alg = digest_alg_name(dg->alg);
-	char *key = s3b_blob_key(k->s3b, dg);
-	char *to = xasprintf("%s/blobs/%s/%.2s/%s", k->dst, alg, dg->hex,
-			     dg->hex);
+	char *key = s3b_blob_key(k->s3b, dg), *to = bk_blob_path(k->dst, dg);
 	char *tmp = xasprintf("%s.tmp", to);
 	struct bk_get g = {-1, tmp, hasher_new(dg->alg), 0};
 	struct err e2 = ERR_INIT;
@@ -834,29 +843,15 @@ out:
 static int rs_to_s3(struct bk *k, const struct digest *dg, int64_t want,
 		    struct err *e)
 {
-	const char *alg = digest_alg_name(dg->alg);
-	char *from = xasprintf("%s/blobs/%s/%.2s/%s", k->src, alg, dg->hex,
-			       dg->hex);
-	char *key = s3b_blob_key(k->s3b, dg);
+	char *from = bk_blob_path(k->src, dg), *key = s3b_blob_key(k->s3b, dg);
 	struct digest got;
 	struct stat sb;
-	int fd = -1, ret = -1;
-	bool absent = false;
+	int fd = -1, ret;
 
-	if (lstat(from, &sb) < 0) {
-		if (errno != ENOENT) {
-			err_errno(e, ERR_IO, errno, "stat %s", from);
-			goto out;
-		}
-		absent = true;
-	}
-	if (absent || !S_ISREG(sb.st_mode) ||
-	    (want >= 0 && sb.st_size != want)) {
-		bk_problem(k, absent ? "missing" : "corrupt", dg,
-			   absent ? want : (int64_t)sb.st_size);
-		ret = 0;
+	ret = bk_blob_src(k, from, dg, want, &sb, e);
+	if (ret <= 0)
 		goto out;
-	}
+	ret = -1;
 	if (k->o->verify) {
 		if (bk_hash_file(from, dg->alg, &got, e) < 0)
 			goto out;

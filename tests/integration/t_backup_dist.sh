@@ -7,20 +7,14 @@
 # restore onto a target that holds a store is refused.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ceph.sh"
-need psql
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
-	skip "PostgreSQL is not installed"
+# For its cleanup: the PostgreSQL in HOLD_PGDIR is stopped on exit.
+. "$(dirname "$0")/s3hold_lib.sh"
+command -v psql >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
+	skip "PostgreSQL (its server and psql) is not installed"
 ceph_start
-
-PGDIR=$TMP/pgsrv
-mkdir -p "$PGDIR"
-CI=$("$ROOT/tests/pgtemp" start "$PGDIR") || fail "cannot start PostgreSQL"
-dist_cleanup() {
-	[ -n "${PID:-}" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	"$ROOT/tests/pgtemp" stop "$PGDIR"
-}
-next_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\\1/")
-trap 'rc=$?; set +e; dist_cleanup; (exit $rc); eval "$next_trap"' EXIT
+mkdir -p "$TMP/pgsrv"
+CI=$("$ROOT/tests/pgtemp" start "$TMP/pgsrv") || fail "cannot start PostgreSQL"
+HOLD_PGDIR=$TMP/pgsrv
 
 # pull_all: every image of $TMP/before and the big blob, byte for byte.
 pull_all() {
