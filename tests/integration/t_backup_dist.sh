@@ -113,6 +113,14 @@ psql -q "$CI" -c "CREATE DATABASE third" || fail "CREATE DATABASE"
 	fail "restore onto a prefix that holds blobs"
 grep -q "holds blobs already" "$TMP/out" || fail "refusal: $(cat "$TMP/out")"
 fsck_clean --data "$TMP/readme2/scratch" --meta "$CI2" "${S3_FLAGS2[@]}"
+# S3 with meta.db: restored onto, fsck clean, backed up again whole.
+S3_FLAGS3=("${S3_FLAGS[@]:0:8}" --s3-prefix "$S3_PREFIX-s")
+"$CUSTOMS" restore --data "$TMP/s3sq" "${S3_FLAGS3[@]}" "$TMP/readme2/customs-backup" \
+	>"$TMP/out" 2>&1 || fail "restore onto S3 + meta.db: $(cat "$TMP/out")"
+fsck_clean --data "$TMP/s3sq" "${S3_FLAGS3[@]}"
+"$CUSTOMS" backup --data "$TMP/s3sq" "${S3_FLAGS3[@]}" "$TMP/bk3" >"$TMP/out" 2>&1 ||
+	fail "backup of S3 + meta.db: $(cat "$TMP/out")"
+grep -q "^backup: $n blobs (0 linked, $n copied" "$TMP/out" || fail "backup: $(cat "$TMP/out")"
 DATA=$TMP/readme2/scratch
 start_server --meta "$CI2" "${S3_FLAGS2[@]}"
 pull_all
@@ -122,5 +130,5 @@ req GET "/v2/app/after/manifests/$dg" -H "Accept: $OCI_MANIFEST"
 expect 200
 stop_server
 fsck_clean --data "$TMP/readme2/scratch" --meta "$CI2" "${S3_FLAGS2[@]}"
-echo "S3 + PostgreSQL -> fs + sqlite -> S3 + PostgreSQL: 3 images and an 11 MiB blob, byte for byte; fsck clean"
+echo "S3 + PostgreSQL -> fs + sqlite -> S3 + PostgreSQL (and S3 + sqlite): 3 images and an 11 MiB blob, byte for byte; fsck clean"
 exit 0
