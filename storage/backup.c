@@ -1156,11 +1156,12 @@ int stor_restore(const char *src, const char *data,
 			  BACKUP_MARKER);
 		goto out;
 	}
-	/* A shared database is checked for rows instead (rs_dist). */
-	empty = stor_meta_shared() ? 1 : bk_dir_empty(data, e);
+	empty = bk_dir_empty(data, e);
 	if (empty < 0)
 		goto out;
-	if (!empty && !o->force) {
+	/* A shared database is checked for rows instead (rs_dist): data
+	 * is scratch then. */
+	if (!empty && !o->force && !stor_meta_shared()) {
 		err_set(e, ERR_INVALID,
 			"%s is not empty: restore into a new directory, or "
 			"--force to put the backup over what is there",
@@ -1255,7 +1256,9 @@ static const struct opt_cmd backup_cmd = {
 		 "vulndb.db, htpasswd and token.key.  gc waits to delete "
 		 "blobs\nmeanwhile; pushes go on.  DEST is a data directory "
 		 "itself.  Exit status: 0\ndone, 1 failed or the store lacks "
-		 "blobs its metadata names (listed).",
+		 "blobs its metadata names (listed).\nWith --meta and "
+		 "--storage s3 (as serve has them), the rows are copied from "
+		 "one\nPostgreSQL snapshot and the blobs streamed from S3.",
 	.opts = backup_opts,
 	.max_operands = 1,
 	.flags = OPT_SHARED_FILE,
@@ -1269,7 +1272,8 @@ static const struct opt_cmd restore_cmd = {
 		 "served.  meta.db goes in last; an older schema\nis "
 		 "migrated.  Then 'customs fsck --data DIR' checks it.  "
 		 "Exit status: 0 done,\n1 failed or blobs missing from the "
-		 "backup (listed).",
+		 "backup (listed).\nWith --meta and --storage s3: onto an "
+		 "empty PostgreSQL database and an S3\nprefix without blobs.",
 	.opts = restore_opts,
 	.max_operands = 1,
 	.flags = OPT_SHARED_FILE,
