@@ -661,6 +661,19 @@ out:
 	return ret;
 }
 
+/* Removes database name of dir with its WAL and shared-memory files. */
+static void bk_rm_db(const char *dir, const char *name)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+		char *p = xasprintf("%s/%s%s", dir, name, suffixes[i]);
+
+		unlink(p);
+		free(p);
+	}
+}
+
 /* The rows of a backup's meta.db (src) into PostgreSQL, which must hold
  * none yet. */
 struct rs_pg {
@@ -736,25 +749,45 @@ static int rs_pg_rows(struct sql_conn *c, const void *arg, struct err *e)
 	return sql_run(c, &seq, NULL, NULL, e, "") < 0 ? -1 : 0;
 }
 
-static int rs_pg_copy(struct stor_meta *m, const char *src, int64_t *schema,
-		      struct err *e)
+/* The rows of the backup in src into m, read from a copy in
+ * DATA/restore.tmp/ that opening migrated: a backup of an older schema
+ * has the columns of this one then. */
+static int rs_pg_copy(struct stor_meta *m, const char *src, const char *data,
+		      int64_t *schema, struct err *e)
 {
-	char *path = xasprintf("%s/meta.db", src);
+	char *from = xasprintf("%s/meta.db", src);
+	char *dir = xasprintf("%s/restore.tmp", data);
+	char *path = xasprintf("%s/meta.db", dir);
 	struct rs_pg x = {NULL, path};
+	struct stor_meta *mig;
 	int ret = -1;
 
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		err_errno(e, ERR_IO, errno, "mkdir %s", dir);
+		goto out;
+	}
+	unlink(path);
+	if (bk_db_copy(from, path, NULL, schema, e) < 0)
+		goto out;
+	mig = stor_sqlite_new(dir, e);
+	if (!mig)
+		goto out;
+	mig->ops->free(mig);
 	if (sqlite3_open_v2(path, &x.src, SQLITE_OPEN_READONLY, NULL) !=
 	    SQLITE_OK) {
 		bk_db_fail(x.src, "open", path, e);
 		goto out;
 	}
-	if (bk_db_version(x.src, path, schema, e) < 0 ||
-	    sql_txn(m, rs_pg_rows, &x, e) < 0)
+	if (sql_txn(m, rs_pg_rows, &x, e) < 0)
 		goto out;
 	ret = 0;
 out:
 	sqlite3_close(x.src);
+	bk_rm_db(dir, "meta.db");
+	rmdir(dir);
 	free(path);
+	free(dir);
+	free(from);
 	return ret;
 }
 
@@ -979,7 +1012,8 @@ static int rs_dist(struct bk *k, struct err *e)
 	}
 	if (bk_blobs(k, db, e) < 0)
 		goto out;
-	if (stor_meta_shared() && rs_pg_copy(m, k->src, &k->s->schema, e) < 0)
+	if (stor_meta_shared() &&
+	    rs_pg_copy(m, k->src, k->dst, &k->s->schema, e) < 0)
 		goto out;
 	ret = 0;
 out:
