@@ -62,7 +62,7 @@ LIBS := $(foreach m,$(MODULES),$(if $(call module_srcs,$(m)),$(BUILD)/lib$(m).a)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps deps-build run test test-all test-asan unit unit-pg integration conformance conformance-distributed conformance-reference \
+.PHONY: all deps deps-build run test test-all test-asan unit unit-pg integration integration-dist conformance conformance-distributed conformance-reference \
 	bench bench-quick format clean check-deps install man FORCE
 all: $(BUILD)/customs
 
@@ -176,6 +176,13 @@ unit-pg: $(PG_UNIT_BINS)
 integration: all
 	BUILD=$(BUILD) JOBS=$${JOBS:-2} tests/integration/run
 
+# The same suite with every server on S3 (Ceph RGW) + PostgreSQL, both
+# shared by the run (tests/with-dist; see tests/integration/lib.sh).  Three
+# at a time: on this backend a test mostly waits on S3 and PostgreSQL.
+integration-dist: all
+	CUSTOMS_TEST_BACKEND=dist BUILD=$(BUILD) JOBS=$${DIST_JOBS:-3} \
+		tests/with-dist tests/integration/run
+
 conformance: all
 	conformance/run-local $(BUILD)/customs
 
@@ -188,15 +195,19 @@ conformance-reference:
 
 # Without SANITIZE, `make test` also runs every fuzz target briefly and the
 # unit and integration tests on an ASan/UBSan build (build-asan/).
-# One RADOS Gateway serves every S3 test of the run (tests/with-rgw).
+# One RADOS Gateway and one PostgreSQL serve every S3 and PostgreSQL test
+# of the run (tests/with-dist).
 test: deps
-	tests/with-rgw $(MAKE) test-all
+	tests/with-dist $(MAKE) test-all
 
 test-all:
 	$(MAKE) all $(UNIT_BINS)
 	$(MAKE) unit
 	$(MAKE) unit-pg
 	$(MAKE) integration
+ifndef SANITIZE
+	$(MAKE) integration-dist
+endif
 	$(MAKE) conformance
 	$(MAKE) conformance-distributed
 	$(MAKE) conformance-reference

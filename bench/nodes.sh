@@ -39,8 +39,8 @@ done
 [ -x "$customs" ] || { echo "bench/nodes.sh: build $customs first" >&2; exit 1; }
 command -v haproxy >/dev/null || { echo "bench/nodes.sh: needs haproxy" >&2; exit 1; }
 
+. "$here/lib_rgw.sh"
 w=$(mktemp -d "${TMPDIR:-/tmp}/customs-bench-nodes.XXXXXX")
-ceph=
 # Nodes and balancers are started inside $(...): their pids go into a
 # file, as an array set there would not reach this shell (and they would
 # outlive their phase, polling PostgreSQL under the next one's figures).
@@ -64,21 +64,12 @@ cleanup() {
 	set +e
 	stop_all
 	"$root/tests/pgtemp" stop "$w"
-	[ -n "$ceph" ] && "$root/tests/integration/ceph_rgw" stop "$ceph"
+	rgw_stop
 	rm -rf "$w"
 }
 trap cleanup EXIT
 
-if [ -n "$gets_only" ]; then
-	:
-elif [ -n "${CUSTOMS_S3_ENV:-}" ] && [ -s "$CUSTOMS_S3_ENV" ]; then
-	. "$CUSTOMS_S3_ENV"
-else
-	ceph=$w/ceph
-	"$root/tests/integration/ceph_rgw" start "$ceph" >"$w/s3.env"
-	. "$w/s3.env"
-fi
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+[ -n "$gets_only" ] || rgw_start "$w"
 ci=$("$root/tests/pgtemp" start "$w")
 
 free_port() {

@@ -26,24 +26,19 @@ while [ $# -gt 0 ]; do
 done
 [ -x "$customs" ] || { echo "bench/s3.sh: build $customs first" >&2; exit 1; }
 
+. "$here/lib_rgw.sh"
 w=$(mktemp -d "${TMPDIR:-/tmp}/customs-bench-s3.XXXXXX")
-ceph=
 pid=
 cleanup() {
 	set +e
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	[ -n "$ceph" ] && "$root/tests/integration/ceph_rgw" stop "$ceph"
+	rgw_stop
 	rm -rf "$w"
 }
 trap cleanup EXIT
 
-if [ -n "${CUSTOMS_S3_ENV:-}" ] && [ -s "$CUSTOMS_S3_ENV" ]; then
-	. "$CUSTOMS_S3_ENV"
-else
-	ceph=$w/ceph
-	"$root/tests/integration/ceph_rgw" start "$ceph" >"$w/s3.env"
-	. "$w/s3.env"
-fi
+rgw_start "$w"
+
 
 head -c $((mib << 20)) /dev/urandom >"$w/blob"
 dg=sha256:$(sha256sum "$w/blob" | cut -d' ' -f1)

@@ -9,7 +9,8 @@
  *                                              the report, as a download
  *   GET /v2/_customs/chart?repo=R[&start=K&n=N&counts=0]
  *                                              per-tag counts, push order
- *   GET /v2/_customs/status                     failed scans, upstreams
+ *   GET /v2/_customs/status                     failed scans, upstreams,
+ *                                              whether /metrics is the caller's
  *
  * The routes are literal, so the auth phase asks only for a signed-in
  * caller; each handler then asks, per repository, the catalog's question
@@ -24,18 +25,23 @@
 #include "registry/api_int.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/xmalloc.h"
 #include "registry/authz_int.h"
+#include "registry/metrics_int.h"
 #include "registry/policy_int.h"
 #include "registry/proxy/proxy.h"
 #include "registry/reply_int.h"
 #include "registry/scan/scan.h"
+#include "registry/work_int.h"
 #include "scanner/scanner.h"
 #include "common/banned.h"
 
@@ -711,17 +717,26 @@ static json_t *ui_layers(struct stor *st, const char *repo, const json_t *man,
 	return out;
 }
 
-/* The stored report of dg, parsed, or NULL. */
-static json_t *ui_report(struct stor *st, const struct digest *dg)
+/* The stored report of dg, parsed, or NULL.  With blob, *blob gets the
+ * blob it was read from and *in_blob says whether there was one (rows
+ * older than report blobs keep the report inline). */
+static json_t *ui_report(struct stor *st, const struct digest *dg,
+			 struct digest *blob, bool *in_blob)
 {
 	struct err e = ERR_INIT;
 	struct stor_scan sc;
 	json_t *r = NULL;
 
+	if (in_blob)
+		*in_blob = false;
 	if (stor_scan_get(st, dg, true, &sc, &e) < 0)
 		return NULL;
 	if (sc.has_result && sc.report)
 		r = json_loads(sc.report, 0, NULL);
+	if (r && in_blob && sc.in_blob) {
+		*blob = sc.report_blob;
+		*in_blob = true;
+	}
 	stor_scan_release(&sc);
 	return r;
 }
@@ -784,10 +799,11 @@ static json_t *ui_referrers(struct stor *st, const char *repo,
 	return out;
 }
 
-/* One image manifest's detail (a platform of an index, or the image). */
+/* One image manifest's detail (a platform of an index, or the image);
+ * *whole is set false when its manifest could not be read. */
 static json_t *ui_image_detail(struct stor *st, const char *repo,
 			       const char *dgs, const json_t *rep,
-			       const char *platform)
+			       const char *platform, bool *whole)
 {
 	struct stor_manifest *m = NULL;
 	struct err e = ERR_INIT;
@@ -799,6 +815,8 @@ static json_t *ui_image_detail(struct stor *st, const char *repo,
 	if (digest_parse(dgs, strlen(dgs), &dg, &e) == 0 &&
 	    stor_manifest_get(st, repo, NULL, &dg, &m, &e) == 0)
 		man = json_loadb(m->body, m->len, 0, NULL);
+	if (!man)
+		*whole = false;
 	json_object_set_new(o, "layers",
 			    man ? ui_layers(st, repo, man, rep) : json_array());
 	json_object_set(o, "os", json_object_get(rep, "os"));
@@ -842,34 +860,164 @@ static json_t *ui_downloads(const char *repo, const char *ds)
 	return o;
 }
 
-enum reg_status api_ui_image(struct reg_call *c)
+/* An image's "platforms" and "image" as the JSON text that goes out: a
+ * report of 5,000 findings takes jansson most of a second to load, dump
+ * and free, this text a millisecond to copy.  The key names the report's
+ * blob, which is content-addressed: a new report (a scan, a re-match, a
+ * VEX statement) is a new key, so nothing is invalidated by hand and the
+ * old entry ages out.  What else goes in (the manifest, the config) is
+ * content-addressed too.  Bounded in entries and bytes; the least
+ * recently used goes first. */
+#define UI_CACHE_N	  32
+#define UI_CACHE_BYTES	  (64u << 20)
+#define UI_CACHE_ITEM_MAX (16u << 20)
+
+struct ui_cached {
+	char *key; /* NULL: a free slot */
+	char *text;
+	size_t len;
+	uint64_t used;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	struct ui_cached e[UI_CACHE_N];
+	size_t bytes;
+	uint64_t tick;
+} ui_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* The key of repo's detail of what blob holds, for the platform asked
+ * for (NULL: the image, or an index's first). */
+static char *ui_cache_key(const char *repo, const struct digest *blob,
+			  const char *platform)
 {
-	const char *want = http_req_query_param(c->req, "platform");
-	char name[REG_NAME_MAX + 1], ds[DIGEST_STR_MAX];
-	struct stor_manifest *m;
-	json_t *o, *rep, *mans, *plats, *mr, *detail = NULL;
-	int64_t upd;
+	char ds[DIGEST_STR_MAX];
+
+	return xasprintf("%s\n%s\n%s", repo, digest_str(blob, ds),
+			 platform ? platform : "");
+}
+
+/* Appends key's text to out; false when it is not kept. */
+static bool ui_cache_get(const char *key, struct buf *out)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&ui_cache.mu);
+	for (size_t i = 0; i < UI_CACHE_N; i++) {
+		struct ui_cached *k = &ui_cache.e[i];
+
+		if (!k->key || strcmp(k->key, key))
+			continue;
+		k->used = ++ui_cache.tick;
+		hit = buf_add(out, k->text, k->len) == 0;
+		break;
+	}
+	pthread_mutex_unlock(&ui_cache.mu);
+	return hit;
+}
+
+/* Keeps a copy of text under key. */
+static void ui_cache_put(const char *key, const char *text, size_t len)
+{
+	struct ui_cached *slot, *old;
+
+	if (len > UI_CACHE_ITEM_MAX)
+		return;
+	pthread_mutex_lock(&ui_cache.mu);
+	for (;;) {
+		slot = old = NULL;
+		for (size_t i = 0; i < UI_CACHE_N; i++) {
+			struct ui_cached *k = &ui_cache.e[i];
+
+			if (k->key && !strcmp(k->key, key))
+				goto out; /* built meanwhile by another */
+			if (!k->key && !slot)
+				slot = k;
+			else if (k->key && (!old || k->used < old->used))
+				old = k;
+		}
+		if (slot && ui_cache.bytes + len <= UI_CACHE_BYTES)
+			break;
+		/* Full (in slots or bytes, so old is set): make room. */
+		ui_cache.bytes -= old->len;
+		free(old->key);
+		free(old->text);
+		memset(old, 0, sizeof(*old));
+	}
+	slot->key = xstrdup(key);
+	slot->text = xmalloc(len);
+	memcpy(slot->text, text, len);
+	slot->len = len;
+	slot->used = ++ui_cache.tick;
+	ui_cache.bytes += len;
+out:
+	pthread_mutex_unlock(&ui_cache.mu);
+}
+
+/* The cache key of dg's detail as its scan row names it now; NULL when
+ * there is no report blob to name. */
+static char *ui_image_key(struct stor *st, const char *repo,
+			  const struct digest *dg, const char *platform)
+{
+	struct err e = ERR_INIT;
+	struct stor_scan sc;
+	char *key = NULL;
+
+	if (stor_scan_get(st, dg, false, &sc, &e) < 0)
+		return NULL;
+	if (sc.has_result && sc.in_blob)
+		key = ui_cache_key(repo, &sc.report_blob, platform);
+	stor_scan_release(&sc);
+	return key;
+}
+
+/* An index's platforms by child digest, as its descriptors say (and the
+ * tag rows show): a child's config may say otherwise, or the same for
+ * two children. */
+static json_t *ui_index_platforms(const struct stor_manifest *m)
+{
+	json_t *j = json_loadb(m->body, m->len, 0, NULL), *out, *d, *p;
 	size_t i;
 
-	if (!ui_repo_arg(c, name) || !(m = ui_manifest_arg(c, name, "ref")))
-		return REG_DONE;
-	digest_str(&m->digest, ds);
-	rep = ui_report(c->ctx->st, &m->digest);
-	o = json_pack("{s:s, s:s, s:s}", "repository", name, "digest", ds,
-		      "media_type", m->media_type);
-	json_object_set_new(o, "scan",
-			    ui_scan_summary(c->ctx->st, name, &m->digest, &upd));
-	mans = json_object_get(rep, "manifests");
+	out = json_object();
+	json_array_foreach(json_object_get(j, "manifests"), i, d) {
+		const char *cd = json_string_value(json_object_get(d, "digest"));
+
+		p = ui_platform_str(json_object_get(d, "platform"));
+		if (cd && p && !json_object_get(out, cd))
+			json_object_set(out, cd, p);
+		json_decref(p);
+	}
+	json_decref(j);
+	return out;
+}
+
+/* {platforms, image} of the image ds of repo from its report (an index's
+ * platforms named as byidx says, else as the report does); NULL when
+ * want (a platform) is not one of an index's.  *whole is set false when
+ * a part could not be read. */
+static json_t *ui_image_body(struct stor *st, const char *repo,
+			     const char *ds, const json_t *rep,
+			     const json_t *byidx, const char *want,
+			     bool *whole)
+{
+	json_t *mans = json_object_get(rep, "manifests"), *plats, *mr;
+	json_t *detail = NULL;
+	size_t i;
+
 	plats = json_array();
 	if (json_is_array(mans)) {
 		json_array_foreach(mans, i, mr) {
 			const json_t *img = json_object_get(mr, "image");
 			const char *cd = json_string_value(
 				json_object_get(img, "digest"));
-			json_t *pl = ui_platform_str(
-				json_object_get(img, "platform"));
-			const char *ps = json_string_value(pl);
+			json_t *pl = cd ? json_object_get(byidx, cd) : NULL;
+			const char *ps;
 
+			pl = pl ? json_incref(pl)
+				: ui_platform_str(
+					  json_object_get(img, "platform"));
+			ps = json_string_value(pl);
 			json_array_append_new(
 				plats, json_pack("{s:o, s:s}", "platform",
 						 pl ? json_incref(pl)
@@ -878,33 +1026,148 @@ enum reg_status api_ui_image(struct reg_call *c)
 			/* The one asked for, else the first. */
 			if (cd && !detail &&
 			    (!want || (ps && !strcmp(ps, want))))
-				detail = ui_image_detail(c->ctx->st, name, cd,
-							 mr, ps);
+				detail = ui_image_detail(st, repo, cd, mr, ps,
+							 whole);
 			json_decref(pl);
 		}
 		if (!detail && want) {
-			reg_reply_errorf(c->req, ERR_MANIFEST_UNKNOWN,
-					 "no platform %s in %s", want, ds);
-			goto out;
+			json_decref(plats);
+			return NULL;
 		}
 	} else if (rep) {
-		detail = ui_image_detail(c->ctx->st, name, ds, rep, NULL);
+		detail = ui_image_detail(st, repo, ds, rep, NULL, whole);
 	}
-	json_object_set_new(o, "platforms", plats);
-	json_object_set_new(o, "image", detail ? detail : json_null());
-	detail = NULL;
-	json_object_set_new(o, "referrers",
-			    ui_referrers(c->ctx->st, name, &m->digest));
+	return json_pack("{s:o, s:o}", "platforms", plats, "image",
+			 detail ? detail : json_null());
+}
+
+/* Appends an object's members, without its braces, to out. */
+static int ui_add_members(struct buf *out, const json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+	size_t n = s ? strlen(s) : 0;
+	int rc = -1;
+
+	if (n >= 2 && s[0] == '{' && s[n - 1] == '}')
+		rc = buf_add(out, s + 1, n - 2);
+	free(s);
+	return rc;
+}
+
+/* The part of an image's reply made from its report when the cache has
+ * not got it, on the pool: for 5,000 findings most of a second, which on
+ * the loop would stall its other clients. */
+struct ui_image_job {
+	struct stor *st;
+	char name[REG_NAME_MAX + 1];
+	struct digest digest;
+	char *want;	/* the platform asked for, or NULL */
+	json_t *byidx;	/* ui_index_platforms() */
+	struct buf out; /* the reply: its head comes in, the rest is added */
+	bool missing;	/* want is not one of the index's platforms */
+	bool failed;
+};
+
+static void ui_image_run(void *arg)
+{
+	struct ui_image_job *j = arg;
+	char ds[DIGEST_STR_MAX], *key = NULL;
+	size_t head = j->out.len;
+	struct digest blob;
+	bool in_blob, whole = true;
+	json_t *rep, *body;
+
+	rep = ui_report(j->st, &j->digest, &blob, &in_blob);
+	body = ui_image_body(j->st, j->name, digest_str(&j->digest, ds), rep,
+			     j->byidx, j->want, &whole);
+	if (!body)
+		j->missing = true;
+	else if (ui_add_members(&j->out, body) < 0)
+		j->failed = true;
+	/* Under the key of the report read, which may be newer than the one
+	 * looked up. */
+	if (body && !j->failed && in_blob && whole) {
+		key = ui_cache_key(j->name, &blob, j->want);
+		ui_cache_put(key, j->out.buf + head, j->out.len - head);
+	}
+	if (body && !j->failed && buf_add(&j->out, "}", 1) < 0)
+		j->failed = true;
+	free(key);
+	json_decref(body);
+	json_decref(rep);
+}
+
+static void ui_image_done(struct http_req *req, void *arg)
+{
+	struct ui_image_job *j = arg;
+	char ds[DIGEST_STR_MAX];
+
+	if (req && j->missing)
+		reg_reply_errorf(req, ERR_MANIFEST_UNKNOWN, "no platform %s in %s",
+				 j->want, digest_str(&j->digest, ds));
+	else if (req && j->failed)
+		reg_reply_errorf(req, ERR_INTERNAL, "cannot serialise reply");
+	else if (req)
+		reg_reply_mem(req, 200, "application/json", j->out.buf,
+			      j->out.len);
+	buf_release(&j->out);
+	json_decref(j->byidx);
+	free(j->want);
+	free(j);
+}
+
+enum reg_status api_ui_image(struct reg_call *c)
+{
+	const char *want = http_req_query_param(c->req, "platform");
+	char name[REG_NAME_MAX + 1], ds[DIGEST_STR_MAX], *key = NULL;
+	struct stor *st = c->ctx->st;
+	struct buf out = BUF_INIT;
+	struct ui_image_job *j;
+	struct stor_manifest *m;
+	enum reg_status rs = REG_DONE;
+	json_t *o;
+	int64_t upd;
+
+	if (!ui_repo_arg(c, name) || !(m = ui_manifest_arg(c, name, "ref")))
+		return REG_DONE;
+	if (want && !*want)
+		want = NULL;
+	digest_str(&m->digest, ds);
+	/* What changes without the report changing is made anew each time. */
+	o = json_pack("{s:s, s:s, s:s}", "repository", name, "digest", ds,
+		      "media_type", m->media_type);
+	json_object_set_new(o, "scan",
+			    ui_scan_summary(st, name, &m->digest, &upd));
+	json_object_set_new(o, "referrers", ui_referrers(st, name, &m->digest));
 	json_object_set_new(o, "policy", ui_policy(c, &m->digest));
 	json_object_set_new(o, "downloads", ui_downloads(name, ds));
-	reg_reply_json(c->req, 200, o);
-	o = NULL;
+	if (buf_add(&out, "{", 1) < 0 || ui_add_members(&out, o) < 0 ||
+	    buf_add(&out, ",", 1) < 0) {
+		reg_reply_errorf(c->req, ERR_INTERNAL, "cannot serialise reply");
+		goto out;
+	}
+	key = ui_image_key(st, name, &m->digest, want);
+	if (key && ui_cache_get(key, &out)) {
+		buf_add(&out, "}", 1);
+		reg_reply_mem(c->req, 200, "application/json", out.buf, out.len);
+		goto out;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->st = st;
+	memcpy(j->name, name, sizeof(j->name));
+	j->digest = m->digest;
+	j->want = want ? xstrdup(want) : NULL;
+	j->byidx = ui_index_platforms(m);
+	j->out = out;
+	out = (struct buf)BUF_INIT;
+	reg_work_call(c->ctx->work, c->req, ui_image_run, ui_image_done, j);
+	rs = REG_DEFERRED;
 out:
-	json_decref(detail);
+	buf_release(&out);
+	free(key);
 	json_decref(o);
-	json_decref(rep);
 	stor_manifest_free(m);
-	return REG_DONE;
+	return rs;
 }
 
 /* --- GET /v2/_customs/diff ----------------------------------------------------- */
@@ -948,56 +1211,142 @@ static json_t *ui_minus(const json_t *a, const json_t *b)
 	return out;
 }
 
-enum reg_status api_ui_diff(struct reg_call *c)
-{
-	char name[REG_NAME_MAX + 1], fd[DIGEST_STR_MAX], td[DIGEST_STR_MAX];
-	struct stor_manifest *from = NULL, *to = NULL;
-	json_t *rf = NULL, *rt = NULL, *ff = NULL, *ft = NULL, *added;
-	json_t *fixed;
+/* A reply made from stored reports (a diff, a download), on the pool:
+ * a report of thousands of findings takes jansson a good part of a
+ * second, which on the loop would stall its other clients. */
+struct ui_rjob {
+	void (*run)(struct ui_rjob *j);
+	struct stor *st;
+	char name[REG_NAME_MAX + 1];
+	struct digest a, b; /* the image; for a diff, from and to */
+	bool cdx;	    /* a download as CycloneDX */
+	/* What run made: */
+	json_t *reply; /* NULL: e says why */
+	const char *ctype;
+	char *disp; /* Content-Disposition, or NULL */
+	struct err e;
+};
 
-	if (!ui_repo_arg(c, name) ||
-	    !(from = ui_manifest_arg(c, name, "from")) ||
-	    !(to = ui_manifest_arg(c, name, "to")))
-		goto out;
-	rf = ui_report(c->ctx->st, &from->digest);
-	rt = ui_report(c->ctx->st, &to->digest);
+static void ui_rjob_run(void *arg)
+{
+	struct ui_rjob *j = arg;
+
+	j->run(j);
+}
+
+static void ui_rjob_done(struct http_req *req, void *arg)
+{
+	struct ui_rjob *j = arg;
+
+	if (req && !j->reply) {
+		reg_reply_error(req, &j->e);
+	} else if (req) {
+		if (j->disp)
+			http_reply_header(req, "Content-Disposition", j->disp);
+		reg_reply_json_type(req, 200, j->ctype, j->reply);
+		j->reply = NULL;
+	}
+	json_decref(j->reply);
+	free(j->disp);
+	err_clear(&j->e);
+	free(j);
+}
+
+/* Runs j (its run, a, b and cdx set) on the pool for c. */
+static enum reg_status ui_rjob_start(struct reg_call *c, const char *name,
+				     struct ui_rjob *j)
+{
+	j->st = c->ctx->st;
+	memcpy(j->name, name, sizeof(j->name));
+	j->ctype = "application/json";
+	j->e = (struct err)ERR_INIT;
+	reg_work_call(c->ctx->work, c->req, ui_rjob_run, ui_rjob_done, j);
+	return REG_DEFERRED;
+}
+
+static void ui_diff_run(struct ui_rjob *j)
+{
+	char fd[DIGEST_STR_MAX], td[DIGEST_STR_MAX];
+	json_t *rf, *rt, *ff = NULL, *ft = NULL, *added, *fixed;
+
+	rf = ui_report(j->st, &j->a, NULL, NULL);
+	rt = ui_report(j->st, &j->b, NULL, NULL);
 	if (!rf || !rt) {
-		reg_reply_errorf(c->req, ERR_NOT_FOUND,
-				 "no scan report yet for %s",
-				 !rf ? "from" : "to");
+		err_set(&j->e, ERR_NOT_FOUND, "no scan report yet for %s",
+			!rf ? "from" : "to");
 		goto out;
 	}
 	ff = ui_all_findings(rf);
 	ft = ui_all_findings(rt);
 	added = ui_minus(ft, ff);
 	fixed = ui_minus(ff, ft);
-	reg_reply_json(c->req, 200,
-		       json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}",
-				 "repository", name, "from",
-				 digest_str(&from->digest, fd), "to",
-				 digest_str(&to->digest, td), "added", added,
-				 "fixed", fixed, "unchanged",
-				 (json_int_t)(json_array_size(ft) -
-					      json_array_size(added))));
+	j->reply = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}", "repository",
+			     j->name, "from", digest_str(&j->a, fd), "to",
+			     digest_str(&j->b, td), "added", added, "fixed",
+			     fixed, "unchanged",
+			     (json_int_t)(json_array_size(ft) -
+					  json_array_size(added)));
 out:
 	json_decref(ff);
 	json_decref(ft);
 	json_decref(rf);
 	json_decref(rt);
+}
+
+enum reg_status api_ui_diff(struct reg_call *c)
+{
+	char name[REG_NAME_MAX + 1];
+	struct stor_manifest *from = NULL, *to = NULL;
+	enum reg_status rs = REG_DONE;
+	struct ui_rjob *j;
+
+	if (!ui_repo_arg(c, name) ||
+	    !(from = ui_manifest_arg(c, name, "from")) ||
+	    !(to = ui_manifest_arg(c, name, "to")))
+		goto out;
+	j = xcalloc(1, sizeof(*j));
+	j->run = ui_diff_run;
+	j->a = from->digest;
+	j->b = to->digest;
+	rs = ui_rjob_start(c, name, j);
+out:
 	stor_manifest_free(from);
 	stor_manifest_free(to);
-	return REG_DONE;
+	return rs;
 }
 
 /* --- GET /v2/_customs/report -------------------------------------------------- */
+
+static void ui_download_run(struct ui_rjob *j)
+{
+	char ds[DIGEST_STR_MAX];
+	json_t *rep = ui_report(j->st, &j->a, NULL, NULL), *mine;
+
+	if (!rep) {
+		err_set(&j->e, ERR_NOT_FOUND, "no scan report yet for %s",
+			digest_str(&j->a, ds));
+		return;
+	}
+	mine = rs_report_in(rep, j->name);
+	j->disp = xasprintf("attachment; filename=\"%.12s.%s.json\"",
+			    j->a.hex, j->cdx ? "cdx" : "report");
+	if (j->cdx) {
+		j->reply = report_cyclonedx(mine);
+		j->ctype = "application/vnd.cyclonedx+json";
+		json_decref(mine);
+	} else {
+		j->reply = mine;
+	}
+	json_decref(rep);
+}
 
 enum reg_status api_ui_report(struct reg_call *c)
 {
 	const char *fmt = http_req_query_param(c->req, "format");
 	bool cdx = fmt && !strcmp(fmt, "cyclonedx");
-	char name[REG_NAME_MAX + 1], ds[DIGEST_STR_MAX], *disp;
+	char name[REG_NAME_MAX + 1];
 	struct stor_manifest *m;
-	json_t *rep, *mine;
+	struct ui_rjob *j;
 
 	if (fmt && *fmt && !cdx && strcmp(fmt, "json")) {
 		reg_reply_errorf(c->req, ERR_INVALID,
@@ -1006,29 +1355,12 @@ enum reg_status api_ui_report(struct reg_call *c)
 	}
 	if (!ui_repo_arg(c, name) || !(m = ui_manifest_arg(c, name, "ref")))
 		return REG_DONE;
-	rep = ui_report(c->ctx->st, &m->digest);
-	if (!rep) {
-		reg_reply_errorf(c->req, ERR_NOT_FOUND,
-				 "no scan report yet for %s",
-				 digest_str(&m->digest, ds));
-		stor_manifest_free(m);
-		return REG_DONE;
-	}
-	mine = rs_report_in(rep, name);
-	disp = xasprintf("attachment; filename=\"%.12s.%s.json\"",
-			 m->digest.hex, cdx ? "cdx" : "report");
-	http_reply_header(c->req, "Content-Disposition", disp);
-	if (cdx) {
-		reg_reply_json_type(c->req, 200, "application/vnd.cyclonedx+json",
-				    report_cyclonedx(mine));
-		json_decref(mine);
-	} else {
-		reg_reply_json(c->req, 200, mine);
-	}
-	free(disp);
-	json_decref(rep);
+	j = xcalloc(1, sizeof(*j));
+	j->run = ui_download_run;
+	j->a = m->digest;
+	j->cdx = cdx;
 	stor_manifest_free(m);
-	return REG_DONE;
+	return ui_rjob_start(c, name, j);
 }
 
 /* --- GET /v2/_customs/chart --------------------------------------------------- */
@@ -1218,6 +1550,7 @@ enum reg_status api_ui_status(struct reg_call *c)
 	const struct cfg *cfg = c->ctx->cfg;
 	struct err e = ERR_INIT;
 	json_t *fails = ui_failures(c, &e), *ups;
+	bool metrics;
 
 	if (!fails) {
 		reg_reply_error(c->req, &e);
@@ -1229,10 +1562,17 @@ enum reg_status api_ui_status(struct reg_call *c)
 	for (size_t i = 0; i < cfg->upstream.n; i++)
 		json_array_append_new(ups,
 				      ui_upstream_entry(cfg->upstream.v[i], false));
+	/* Whether the page may ask for /metrics (admins only): by the
+	 * rules, as a token the form asks for would be granted. */
+	metrics = !c->ctx->auth ||
+		  (c->who && c->who->user &&
+		   auth_may(c->ctx->auth, c->who->user, REG_METRICS_RESOURCE,
+			    AUTH_ADMIN));
 	reg_reply_json(c->req, 200,
-		       json_pack("{s:o, s:o, s:o}", "failures", fails,
+		       json_pack("{s:o, s:o, s:o, s:b}", "failures", fails,
 				 "upstreams", ups, "proxy",
 				 c->ctx->proxy ? ui_proxy_health(c->ctx->proxy)
-					       : json_null()));
+					       : json_null(),
+				 "metrics", metrics));
 	return REG_DONE;
 }

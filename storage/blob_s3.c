@@ -906,8 +906,13 @@ int s3b_up_remove(struct stor_blobs *sb, const char *id, struct err *e)
 	char *tail = s3b_key(b, "uploads/%s.tail", id);
 	struct s3up st = {0};
 	struct err e2 = ERR_INIT;
+	struct stor_updata *d = s3b_held(b, id);
 	int ret = -1;
 
+	/* Removed by its holder (a cancel, a wrong digest): closing the
+	 * handle afterwards must not save its tail again. */
+	if (d)
+		d->done = true;
 	/* By the state if the row is still there, else every multipart
 	 * upload under the key (a crash before the state was saved). */
 	if (s3b_state_load(b, id, &st, &e2) == 0 && st.mpu_id) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -340,6 +341,78 @@ const char *http_worker_date(struct http_worker *w)
 	return w->date;
 }
 
+struct http_worker *http_req_worker(const struct http_req *req)
+{
+	return req->w;
+}
+
+/* The eventfd is written only by the sender that finds inbox empty: the
+ * loop reads it before it empties inbox, so no push goes unnoticed. */
+void http_worker_call(struct http_worker *w, struct http_call *c)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	if (!lfs_push(&w->inbox, &c->link))
+		return;
+	n = write(w->wake_fd, &one, sizeof(one));
+	(void)n; /* only an overflowing counter fails, and it wakes */
+}
+
+/* Moves what inbox holds, oldest first, to the end of next. */
+static void worker_take(struct http_worker *w)
+{
+	struct lfs_node *first, *last;
+
+	lfs_take(&w->inbox, &first, &last);
+	if (!first)
+		return;
+	if (w->next_tail)
+		w->next_tail->next = first;
+	else
+		w->next = first;
+	w->next_tail = last;
+}
+
+/* Runs this round: what was taken before it began and what inbox holds
+ * now.  What these calls send waits for the next round (the eventfd
+ * wakes the loop for it), so that a call that sends again cannot starve
+ * the loop. */
+static void worker_run_calls(struct http_worker *w)
+{
+	struct lfs_node *n;
+
+	worker_take(w);
+	if (w->ready_tail)
+		w->ready_tail->next = w->next;
+	else
+		w->ready = w->next;
+	if (w->next)
+		w->ready_tail = w->next_tail;
+	w->next = w->next_tail = NULL;
+	while ((n = w->ready)) {
+		w->ready = n->next;
+		if (!w->ready)
+			w->ready_tail = NULL;
+		((struct http_call *)n)->fn((struct http_call *)n);
+	}
+	log_set_request_id(NULL);
+	/* http_worker_drop_defers() took some early: they need a round. */
+	if (w->next)
+		event_active(w->wake_ev, EV_READ, 0);
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t n;
+	ssize_t r;
+
+	(void)what;
+	r = read(fd, &n, sizeof(n)); /* before inbox is emptied */
+	(void)r;
+	worker_run_calls(arg);
+}
+
 static void close_handoff(struct http_worker *w, struct http_handoff *h)
 {
 	close(h->fd);
@@ -347,83 +420,69 @@ static void close_handoff(struct http_worker *w, struct http_handoff *h)
 	free(h);
 }
 
-static void handoff_cb(evutil_socket_t fd, short what, void *arg)
+static void handoff_run(struct http_call *c)
 {
-	struct http_worker *w = arg;
-	TAILQ_HEAD(, http_handoff) q = TAILQ_HEAD_INITIALIZER(q);
-	struct http_handoff *h;
+	struct http_handoff *h = (struct http_handoff *)c;
+	struct http_worker *w = h->w;
 
-	(void)fd;
-	(void)what;
-	pthread_mutex_lock(&w->lock);
-	TAILQ_CONCAT(&q, &w->handoffs, link);
-	pthread_mutex_unlock(&w->lock);
-	while ((h = TAILQ_FIRST(&q))) {
-		TAILQ_REMOVE(&q, h, link);
-		if (w->draining) {
-			close_handoff(w, h);
-			continue;
-		}
-		http_conn_new(w, h->fd, h->peer, h->reject);
-		free(h);
+	if (w->draining) {
+		close_handoff(w, h);
+		return;
 	}
+	http_conn_new(w, h->fd, h->peer, h->reject);
+	free(h);
 }
 
-static void defer_cb(evutil_socket_t fd, short what, void *arg)
+static void defer_run(struct http_call *c)
 {
-	struct http_worker *w = arg;
-	struct http_defer *d;
+	struct http_defer *d = (struct http_defer *)c;
+	struct http_req *req = d->req;
+	http_defer_fn fn = d->fn;
+	void *arg = d->arg;
 
-	(void)fd;
-	(void)what;
-	/* Only what is queued now runs: an fn that defers again waits for
-	 * the next round instead of starving the loop. */
-	pthread_mutex_lock(&w->lock);
-	TAILQ_CONCAT(&w->ready, &w->defers, link);
-	pthread_mutex_unlock(&w->lock);
-	while ((d = TAILQ_FIRST(&w->ready))) {
-		TAILQ_REMOVE(&w->ready, d, link);
-		log_set_request_id(http_req_id(d->req));
-		d->fn(d->req, d->arg);
-		free(d);
+	free(d);
+	log_set_request_id(http_req_id(req));
+	fn(req, arg);
+}
+
+/* Drops req's defers from list *head (tail *tail). */
+static void drop_from(struct lfs_node **head, struct lfs_node **tail,
+		      const struct http_req *req)
+{
+	struct lfs_node **pp = head, *n;
+
+	*tail = NULL;
+	while ((n = *pp)) {
+		struct http_defer *d = (struct http_defer *)n;
+
+		if (d->call.fn == defer_run && d->req == req) {
+			*pp = n->next;
+			free(d);
+			continue;
+		}
+		*tail = n;
+		pp = &n->next;
 	}
-	log_set_request_id(NULL);
 }
 
 void http_worker_drop_defers(struct http_worker *w, struct http_req *req)
 {
-	struct http_defer *d, *next;
-
-	pthread_mutex_lock(&w->lock);
-	for (d = TAILQ_FIRST(&w->defers); d; d = next) {
-		next = TAILQ_NEXT(d, link);
-		if (d->req == req) {
-			TAILQ_REMOVE(&w->defers, d, link);
-			free(d);
-		}
-	}
-	pthread_mutex_unlock(&w->lock);
-	for (d = TAILQ_FIRST(&w->ready); d; d = next) {
-		next = TAILQ_NEXT(d, link);
-		if (d->req == req) {
-			TAILQ_REMOVE(&w->ready, d, link);
-			free(d);
-		}
-	}
+	worker_take(w);
+	drop_from(&w->ready, &w->ready_tail, req);
+	drop_from(&w->next, &w->next_tail, req);
+	if (w->next && w->wake_ev)
+		event_active(w->wake_ev, EV_READ, 0);
 }
 
 void http_req_defer(struct http_req *req, http_defer_fn fn, void *arg)
 {
-	struct http_worker *w = req->w;
 	struct http_defer *d = xmalloc(sizeof(*d));
 
+	d->call.fn = defer_run;
 	d->req = req;
 	d->fn = fn;
 	d->arg = arg;
-	pthread_mutex_lock(&w->lock);
-	TAILQ_INSERT_TAIL(&w->defers, d, link);
-	pthread_mutex_unlock(&w->lock);
-	event_active(w->defer_ev, EV_READ, 0);
+	http_worker_call(req->w, &d->call);
 }
 
 static void drain_cb(evutil_socket_t fd, short what, void *arg)
@@ -433,7 +492,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	w->draining = true;
-	handoff_cb(-1, 0, w);
+	worker_run_calls(w); /* handoffs waiting are closed */
 	http_conn_drain_all(w);
 }
 
@@ -444,7 +503,7 @@ static void kill_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	w->draining = true;
-	handoff_cb(-1, 0, w);
+	worker_run_calls(w);
 	http_conn_kill_all(w);
 	event_base_loopbreak(w->base);
 }
@@ -470,53 +529,70 @@ static int worker_init(struct http_server *srv, struct http_worker *w,
 	/* Without randomness the ids only repeat across restarts. */
 	if (getrandom(&w->rid_seed, sizeof(w->rid_seed), 0) < 0)
 		w->rid_seed = (uint64_t)time(NULL) << 8 | idx;
-	pthread_mutex_init(&w->lock, NULL);
-	TAILQ_INIT(&w->handoffs);
-	TAILQ_INIT(&w->defers);
-	TAILQ_INIT(&w->ready);
+	atomic_init(&w->inbox.top, NULL);
 	TAILQ_INIT(&w->conns);
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->wake_fd < 0)
+		return err_errno(e, ERR_INTERNAL, errno, "eventfd");
 	w->base = event_base_new();
 	if (!w->base)
 		return err_set(e, ERR_INTERNAL, "event_base_new failed");
-	w->handoff_ev = event_new(w->base, -1, 0, handoff_cb, w);
-	w->defer_ev = event_new(w->base, -1, 0, defer_cb, w);
+	w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST,
+			       wake_cb, w);
 	w->drain_ev = event_new(w->base, -1, 0, drain_cb, w);
 	w->kill_ev = event_new(w->base, -1, 0, kill_cb, w);
-	if (!w->handoff_ev || !w->defer_ev || !w->drain_ev || !w->kill_ev)
+	if (!w->wake_ev || !w->drain_ev || !w->kill_ev ||
+	    event_add(w->wake_ev, NULL) < 0)
 		return err_set(e, ERR_INTERNAL, "event_new failed");
 	return 0;
 }
 
+/* The loop has stopped: what is still sent to it ends here.  Defers are
+ * dropped (their requests are gone), handoffs closed, calls run. */
+static void worker_flush(struct http_worker *w)
+{
+	struct http_call *c;
+
+	w->draining = true;
+	worker_take(w);
+	while ((c = (struct http_call *)w->next)) {
+		w->next = c->link.next;
+		if (c->fn == defer_run)
+			free(c);
+		else
+			c->fn(c);
+		if (!w->next) {
+			w->next_tail = NULL;
+			worker_take(w); /* what those calls sent */
+		}
+	}
+}
+
 static void worker_release(struct http_worker *w)
 {
-	struct http_handoff *h;
-	struct http_defer *d;
-
 	if (!w->srv)
 		return;
 	if (w->base)
 		http_conn_kill_all(w);
-	while ((h = TAILQ_FIRST(&w->handoffs))) {
-		TAILQ_REMOVE(&w->handoffs, h, link);
-		close_handoff(w, h);
+	if (w->ready) { /* a round cut short goes first */
+		w->ready_tail->next = w->next;
+		if (!w->next)
+			w->next_tail = w->ready_tail;
+		w->next = w->ready;
+		w->ready = w->ready_tail = NULL;
 	}
-	TAILQ_CONCAT(&w->defers, &w->ready, link);
-	while ((d = TAILQ_FIRST(&w->defers))) {
-		TAILQ_REMOVE(&w->defers, d, link);
-		free(d);
-	}
-	if (w->handoff_ev)
-		event_free(w->handoff_ev);
-	if (w->defer_ev)
-		event_free(w->defer_ev);
+	worker_flush(w);
+	if (w->wake_ev)
+		event_free(w->wake_ev);
 	if (w->drain_ev)
 		event_free(w->drain_ev);
 	if (w->kill_ev)
 		event_free(w->kill_ev);
 	if (w->base)
 		event_base_free(w->base);
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
 	free(w->rbuf);
-	pthread_mutex_destroy(&w->lock);
 }
 
 /* Main side: accepting, handing off, stopping. */
@@ -549,13 +625,12 @@ static void handoff(struct http_server *srv, int fd, const struct sockaddr *sa,
 
 	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	h->call.fn = handoff_run;
+	h->w = w;
 	h->fd = fd;
 	h->reject = reject;
 	addr_text(sa, len, h->peer, sizeof(h->peer));
-	pthread_mutex_lock(&w->lock);
-	TAILQ_INSERT_TAIL(&w->handoffs, h, link);
-	pthread_mutex_unlock(&w->lock);
-	event_active(w->handoff_ev, EV_READ, 0);
+	http_worker_call(w, &h->call);
 }
 
 /* Returns 1 if a connection was taken (try another), else 0. */

@@ -60,11 +60,13 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "common/lfstack.h"
 
 struct event_base;
 struct evbuffer;
 struct http_server;
 struct http_req;
+struct http_worker;
 
 enum http_method {
 	HTTP_M_OTHER = 0,
@@ -222,8 +224,27 @@ void http_timer_free(struct http_timer *t);
 /* Thread-safe: runs fn(req, arg) on the request's loop thread.  The caller
  * must know the request is still alive (it has not replied, or its streamed
  * reply is not complete, and its destructors have not run).  If the request
- * ends before fn runs, fn is dropped (see http_req_attach()). */
+ * ends before fn runs, fn is dropped (see http_req_attach()).  Takes no
+ * lock the loop waits on (see http_worker_call()). */
 void http_req_defer(struct http_req *req, http_defer_fn fn, void *arg);
+
+/* Work handed back to a loop thread, embedded in the sender's own struct
+ * (no allocation).  Unlike http_req_defer() it names the loop, not a
+ * request: a sender that cannot know whether the request is still alive
+ * (a thread finishing a job the request may have given up) sends it
+ * anyway, and the loop thread, where requests end, sorts that out. */
+struct http_call {
+	struct lfs_node link; /* the server's */
+	void (*fn)(struct http_call *c);
+};
+/* The loop thread req runs on; it lives as long as the server. */
+struct http_worker *http_req_worker(const struct http_req *req);
+/* From any thread: c->fn(c) runs on w's loop thread soon, or in
+ * http_server_free() once the loops have stopped.  Lock-free: a sender of
+ * lower priority (a pool thread) must never wake a loop while holding a
+ * lock the loop takes, or the loop preempts it and then waits for it
+ * until the CPU is free again. */
+void http_worker_call(struct http_worker *w, struct http_call *c);
 
 /* Replies.  Headers first, then exactly one of the http_reply*() calls.
  * Content-Length, Connection, Date and Transfer-Encoding are the server's:

@@ -9,9 +9,10 @@
  *
  * Threads: the thread calling http_server_run() runs the "main" event base
  * (accepting, the stop pipe, the grace timer); each worker thread runs its
- * own event base and owns the connections handed to it.  Fields marked
- * "lock" are shared and guarded by the worker's mutex; everything else of a
- * worker, its connections and their requests is touched only by its thread.
+ * own event base and owns the connections handed to it.  Other threads
+ * reach a worker only through its inbox (a lock-free stack and an
+ * eventfd); everything else of a worker, its connections and their
+ * requests is touched only by its thread.
  */
 #ifndef REGISTRY_HTTP_INT_H
 #define REGISTRY_HTTP_INT_H
@@ -56,8 +57,10 @@ struct http_conn;
 /* Connections past max_conns still get a 503, up to this many more. */
 #define HTTP_REJECT_SLACK 64
 
+/* A connection accepted by the main thread, for a worker. */
 struct http_handoff {
-	TAILQ_ENTRY(http_handoff) link;
+	struct http_call call;
+	struct http_worker *w;
 	int fd;
 	bool reject;
 	char peer[64];
@@ -71,7 +74,7 @@ struct http_cleanup {
 };
 
 struct http_defer {
-	TAILQ_ENTRY(http_defer) link;
+	struct http_call call;
 	struct http_req *req;
 	http_defer_fn fn;
 	void *arg;
@@ -86,14 +89,17 @@ struct http_worker {
 	pthread_t thread;
 	bool started;
 
-	pthread_mutex_t lock;
-	TAILQ_HEAD(, http_handoff) handoffs; /* lock */
-	TAILQ_HEAD(, http_defer) defers;     /* lock */
-	TAILQ_HEAD(, http_defer) ready;	     /* being run by defer_cb */
+	/* What other threads send the loop (connections, defers, calls):
+	 * pushed on inbox, a lock-free stack, then wake_fd (an eventfd) is
+	 * written if inbox was empty.  No lock: see http_worker_call(). */
+	struct lfstack inbox;
+	int wake_fd;
+	struct event *wake_ev;
+	/* Calls taken off inbox, in order: ready is this round, next the
+	 * one after (what http_worker_drop_defers() took early). */
+	struct lfs_node *ready, *ready_tail, *next, *next_tail;
 
-	struct event *handoff_ev; /* fd -1, fired with event_active() */
-	struct event *defer_ev;
-	struct event *drain_ev;
+	struct event *drain_ev; /* fd -1, fired with event_active() */
 	struct event *kill_ev;
 
 	struct http_conn_list conns;

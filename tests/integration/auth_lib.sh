@@ -17,7 +17,7 @@
 #                             expired), ACCESS the JSON access array
 #   jwt_part TOKEN N          part N of a JWS decoded (1 header, 2 claims)
 #   challenge                 the last reply's WWW-Authenticate
-#   store_files               files under blobs/ and uploads/ (nothing
+#   store_files               blobs and upload data in the store (nothing
 #                             stored: the count does not change)
 
 need openssl
@@ -139,5 +139,6 @@ challenge() {
 }
 
 store_files() {
-	find "$DATA/blobs" "$DATA/uploads" -type f 2>/dev/null | wc -l
+	{ store_blobs; store_uploads; } | wc -l
 }
+

@@ -12,6 +12,16 @@
 #   expect STATUS [ERROR_CODE]
 #   expect_hdr NAME VALUE     exact (header names case-insensitive)
 #   hdr NAME                  prints a response header's value
+#   customs_run CMD [args]    $CUSTOMS CMD, on the test's backend (below)
+#   fresh_store               an empty store at $DATA, on either backend
+#
+# CUSTOMS_TEST_BACKEND picks where every server and gc/fsck of a test
+# keeps its store: fs (the default: local disk and sqlite in the data
+# directory) or dist (blobs in S3 on the shared RADOS Gateway named by
+# CUSTOMS_S3_ENV, metadata in PostgreSQL on the shared server named by
+# CUSTOMS_PG; tests/with-dist starts both).  On dist each data directory
+# gets a database and a key prefix of its own, dropped when the test
+# ends; a test about the local-disk store says so with need_backend.
 
 set -eu
 
@@ -27,6 +37,9 @@ PID=
 PORT=
 REG=
 URL=
+BACKEND=${CUSTOMS_TEST_BACKEND:-fs}
+declare -A BACKEND_META=() BACKEND_PREFIX=()
+BACKEND_PREFIXES=() # every prefix used, for the cleanup
 
 lib_cleanup() {
 	local rc=$?
@@ -35,6 +48,8 @@ lib_cleanup() {
 		kill -TERM "$PID" 2>/dev/null || true
 		wait "$PID" 2>/dev/null || true
 	fi
+	# (not yet defined when the checks below fail)
+	! declare -F backend_cleanup >/dev/null || backend_cleanup
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -s "$TMP/server.log" ]; then
 		echo "--- last lines of the server log:" >&2
 		tail -n 20 "$TMP/server.log" >&2
@@ -60,16 +75,159 @@ need() {
 	done
 }
 
+# need_backend NAME WHY: skips the test unless it runs on backend NAME.
+need_backend() {
+	[ "$BACKEND" = "$1" ] || skip "not on the $BACKEND backend: $2"
+}
+
 need curl jq sha256sum
 [ -x "$CUSTOMS" ] || fail "$CUSTOMS is not built (make BUILD=$BUILD)"
+. "$ROOT/tests/integration/lib_pg.sh"
+case $BACKEND in
+fs) ;;
+dist)
+	[ -n "${CUSTOMS_S3_ENV:-}" ] && [ -s "$CUSTOMS_S3_ENV" ] &&
+		[ -n "${CUSTOMS_PG:-}" ] ||
+		fail "the dist backend needs the shared RADOS Gateway and PostgreSQL (run under tests/with-dist)"
+	. "$CUSTOMS_S3_ENV"
+	. "$ROOT/tests/integration/lib_ceph.sh"
+	;;
+*) fail "CUSTOMS_TEST_BACKEND: fs or dist, not '$BACKEND'" ;;
+esac
+
+# backend_flags DIR [flags]: BFLAGS, the flags that put the store of the
+# data directory DIR on the test's backend (none on fs), less those the
+# caller's flags already choose (--storage, --meta).
+backend_flags() {
+	local dir a s3=1 meta=1
+
+	BFLAGS=()
+	[ "$BACKEND" = dist ] || return 0
+	dir=$(realpath -m "$1")
+	shift
+	for a in "$@"; do
+		case $a in
+		--storage | --storage=*) s3= ;;
+		--meta | --meta=*) meta= ;;
+		esac
+	done
+	if [ -z "${BACKEND_META[$dir]:-}" ]; then
+		pg_db
+		BACKEND_META[$dir]=$PG_CI
+		BACKEND_PREFIX[$dir]=$T-$$-${#BACKEND_PREFIXES[@]}
+		BACKEND_PREFIXES+=("${BACKEND_PREFIX[$dir]}")
+	fi
+	[ -z "$s3" ] || BFLAGS+=(--storage s3 --s3-endpoint "$S3_ENDPOINT"
+		--s3-region "$S3_REGION" --s3-bucket "$S3_BUCKET"
+		--s3-prefix "${BACKEND_PREFIX[$dir]}")
+	[ -z "$meta" ] || BFLAGS+=(--meta "${BACKEND_META[$dir]}")
+}
+
+# fresh_store: an empty store at $DATA (on dist, a new database and
+# prefix; the old ones are dropped at the end all the same).
+fresh_store() {
+	local dir
+
+	rm -rf "$DATA"
+	dir=$(realpath -m "$DATA")
+	[ -z "${BACKEND_META[$dir]:-}" ] || BACKEND_META[$dir]=
+}
+
+# customs_run CMD [args]: serve, gc and fsck get the backend flags of
+# their --data DIR.  In a subshell (`customs_run serve ... &`) it execs,
+# so that $! is the server's; call backend_flags DIR before, in the
+# test's shell, so that the cleanup knows the database and prefix.
+customs_run() {
+	local cmd=$1 a prev= dir=
+
+	shift
+	BFLAGS=()
+	case $cmd in
+	serve | gc | fsck)
+		for a in "$@"; do
+			[ "$prev" != --data ] || dir=$a
+			case $a in --data=*) dir=${a#--data=} ;; esac
+			prev=$a
+		done
+		[ -z "$dir" ] || backend_flags "$dir" "$@"
+		;;
+	esac
+	[ "$BASHPID" = $$ ] || exec "$CUSTOMS" "$cmd" ${BFLAGS[@]+"${BFLAGS[@]}"} "$@"
+	"$CUSTOMS" "$cmd" ${BFLAGS[@]+"${BFLAGS[@]}"} "$@"
+}
+
+# What the store of $DATA holds, on either backend (sha256 blobs):
+#   store_blobs [MIN_BYTES]
+#                   the hex digests of its blobs (of MIN_BYTES or more),
+#                   one a line
+#   has_blob DIGEST whether it holds the blob
+#   store_bytes     the bytes of its blobs and uploads in progress
+#   store_uploads   what uploads in progress keep: files under uploads/
+#                   on fs; objects and multipart uploads under uploads/ on
+#                   dist (and node-local files, none once it is finished)
+store_prefix() {
+	backend_flags "$DATA"
+	echo "${BACKEND_PREFIX[$(realpath -m "$DATA")]}"
+}
+
+store_blobs() {
+	local min=${1:-0}
+
+	if [ "$BACKEND" = dist ]; then
+		s3_objects "$(store_prefix)/blobs/sha256/" |
+			awk -v m="$min" '$2 >= m { sub(/.*\//, "", $1); print $1 }'
+	else
+		find "$DATA/blobs" -type f -size +$((min > 0 ? min - 1 : 0))c \
+			-printf '%f\n' 2>/dev/null || true
+	fi
+}
+
+has_blob() {
+	store_blobs | grep -qx "${1#sha256:}"
+}
+
+store_bytes() {
+	if [ "$BACKEND" = dist ]; then
+		s3_bytes "$(store_prefix)/"
+	else
+		find "$DATA/uploads" "$DATA/blobs" -type f -printf '%s\n' |
+			awk '{ s += $1 } END { print s + 0 }'
+	fi
+}
+
+store_uploads() {
+	local p
+
+	if [ "$BACKEND" = dist ]; then
+		p=$(store_prefix)
+		s3_keys "$p/uploads/"
+		s3_uploads "$p/uploads/"
+	fi
+	find "$DATA/uploads" -type f ! -name 'tmp-*' 2>/dev/null || true
+}
+
+# backend_cleanup: the databases and keys of the test (never fails).
+
+backend_cleanup() {
+	local p
+
+	if [ "$BACKEND" = dist ]; then
+		for p in ${BACKEND_PREFIXES[@]+"${BACKEND_PREFIXES[@]}"}; do
+			(s3_purge "$p/") >/dev/null 2>&1 || true
+		done
+	fi
+	pg_release
+}
 
 # start_server [extra flags]: the data directory survives restarts.
 start_server() {
 	local i
 
 	rm -f "$TMP/port"
+	backend_flags "$DATA" "$@"
 	"$CUSTOMS" serve --listen 127.0.0.1:0 --port-file "$TMP/port" \
-		--data "$DATA" --threads 2 "$@" >>"$TMP/server.log" 2>&1 &
+		--data "$DATA" --threads 2 ${BFLAGS[@]+"${BFLAGS[@]}"} "$@" \
+		>>"$TMP/server.log" 2>&1 &
 	PID=$!
 	for i in $(seq 1 200); do
 		if [ -s "$TMP/port" ]; then

@@ -1,5 +1,6 @@
 #!/bin/bash
 # serial: run alone (timing or CPU sensitive; see tests/integration/run)
+# backend: none (bcrypt under a login storm; the store is not involved)
 # Failed logins from many addresses do not stall the server: passwords are
 # checked (bcrypt) off the event loops, so while bad logins are in flight
 # an anonymous GET /v2/ and a token request are answered before any of

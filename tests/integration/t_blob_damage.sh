@@ -10,6 +10,7 @@
 # 3. fsck lists the quarantine and what lost its blob.
 . "$(dirname "$0")/lib.sh"
 need cmp dd
+need_backend fs "it damages blob files on the local disk (t_s3 damages objects in the bucket)"
 
 blob_file() {
 	echo "$DATA/blobs/sha256/$(echo "${1#sha256:}" | cut -c1-2)/${1#sha256:}"
@@ -80,7 +81,7 @@ stop_server
 # 3. fsck: the quarantine is listed, and the links to the quarantined
 # blobs are damage (the repository lost them) until they are pushed again.
 rc=0
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.out" 2>&1 || rc=$?
+customs_run fsck --data "$DATA" >"$TMP/fsck.out" 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "fsck exit $rc: $(cat "$TMP/fsck.out")"
 grep -q "^quarantine: 3 damaged files in" "$TMP/fsck.out" ||
 	fail "fsck does not list the quarantine: $(cat "$TMP/fsck.out")"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# backend: none (usage errors of every subcommand, before any store is opened)
 # Every subcommand reports a usage error the same way: one line,
 # "customs CMD: WHAT; see customs CMD --help", exit 2 (a bad flag, a
 # missing operand, a missing --config file); and every flag that takes a

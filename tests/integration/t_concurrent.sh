@@ -46,8 +46,7 @@ for repo in same other7 other8; do
 	expect 200
 	same_file "$B" "$f"
 done
-# Exactly one copy on disk.
-[ "$(find "$DATA/blobs" -type f | wc -l)" = 1 ] ||
-	fail "blob files: $(find "$DATA/blobs" -type f)"
+# Exactly one copy in the store.
+[ "$(store_blobs | wc -l)" = 1 ] || fail "blobs: $(store_blobs)"
 
 stop_server

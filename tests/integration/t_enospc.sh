@@ -6,6 +6,7 @@
 # can be cancelled to free it; what was pushed before stays intact; once
 # there is room again pushes work.  Needs root (mount); skipped otherwise.
 . "$(dirname "$0")/lib.sh"
+need_backend fs "a full local disk under the blobs"
 
 SMALL=$TMP/small
 mkdir -p "$SMALL"
@@ -70,7 +71,7 @@ head -c 100000 /dev/urandom >"$TMP/small-blob"
 push_blob enospc "$TMP/small-blob" >/dev/null
 push_image enospc v2 "$TMP" after >/dev/null
 stop_server
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.out" 2>&1 ||
+customs_run fsck --data "$DATA" >"$TMP/fsck.out" 2>&1 ||
 	fail "fsck after a full disk: $(cat "$TMP/fsck.out")"
 [ -z "$(find "$DATA/uploads" -name 'tmp-*')" ] || fail "temporary files left"
 echo "$dg0 intact after ENOSPC"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# backend: none (make install and the man pages)
 # make install with DESTDIR and PREFIX: the file list, the man pages
 # (render without warnings, name every flag of every command's --help),
 # the systemd unit (systemd-analyze verify) and the example config (a

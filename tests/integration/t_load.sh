@@ -52,6 +52,6 @@ jq -e '.probe_max_ms < 5000' <<<"$r" >/dev/null ||
 	fail "only $(get slow_cut) of $SLOW slowloris clients were cut off"
 
 stop_server
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.out" 2>&1 ||
+customs_run fsck --data "$DATA" >"$TMP/fsck.out" 2>&1 ||
 	fail "fsck after the load: $(cat "$TMP/fsck.out")"
 exit 0

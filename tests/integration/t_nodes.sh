@@ -19,13 +19,9 @@
 . "$(dirname "$0")/scanpush_lib.sh"
 . "$(dirname "$0")/clients_lib.sh"
 need psql pg_dump pg_restore haproxy skopeo python3
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
-	skip "PostgreSQL is not installed"
 ceph_start
-
-PGDIR=$TMP/pgsrv
-mkdir -p "$PGDIR"
-CI=$("$ROOT/tests/pgtemp" start "$PGDIR") || fail "cannot start PostgreSQL"
+pg_db
+CI=$PG_CI
 declare -A NPID NPORT
 HAPID=
 nodes_cleanup() {
@@ -37,7 +33,6 @@ nodes_cleanup() {
 		kill -TERM "${NPID[$n]}" 2>/dev/null || true
 		wait "${NPID[$n]}" 2>/dev/null || true
 	done
-	"$ROOT/tests/pgtemp" stop "$PGDIR"
 }
 next_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\\1/")
 trap 'rc=$?; set +e; [ $rc = 0 ] || [ $rc = 77 ] || for n in a b c; do echo "--- node $n:" >&2; tail -n 8 "$TMP/$n/server.log" >&2; done; nodes_cleanup; (exit $rc); eval "$next_trap"' EXIT

@@ -1,5 +1,6 @@
 #!/bin/bash
 # serial: run alone (timing or CPU sensitive; see tests/integration/run)
+# backend: none (the installed package runs its own default config)
 # The Debian package: dpkg-buildpackage builds customs_*.deb from a copy of
 # the tree, lintian finds no error, and the package's files, unpacked into
 # a throw-away root (dpkg -x), serve a push and a pull.  The maintainer

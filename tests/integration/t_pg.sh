@@ -3,7 +3,7 @@
 # the scan queue is shared (a job claimed by a node killed with SIGKILL is
 # taken by the other once the dead node's session is gone), and a
 # report waiter on one node is woken by a scan that ends on the other
-# (LISTEN/NOTIFY).  The server is a throw-away one (tests/pgtemp).
+# (LISTEN/NOTIFY).  The database is one of the test's own (lib_pg.sh).
 #
 # Until an object store backs the blobs, the nodes share them as a
 # directory: node B's DIR/blobs is a symlink to node A's (renames into it
@@ -12,13 +12,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scanpush_lib.sh"
 
-need psql
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
-	skip "PostgreSQL is not installed"
-
-PGDIR=$TMP/pgsrv
-mkdir -p "$PGDIR"
-CI=$("$ROOT/tests/pgtemp" start "$PGDIR") || fail "cannot start PostgreSQL"
+pg_db
+CI=$PG_CI
 
 declare -A NPID NURL
 pg_cleanup() {
@@ -34,7 +29,6 @@ pg_cleanup() {
 			tail -n 15 "$TMP/$n/server.log" >&2
 		done
 	fi
-	"$ROOT/tests/pgtemp" stop "$PGDIR"
 	(exit "$rc")
 	lib_cleanup
 }
@@ -49,7 +43,7 @@ sql() {
 PW=pw-not-to-be-logged
 declare -A META=(
 	[a]="$CI application_name=node-a"
-	[b]="postgresql://postgres:$PW@127.0.0.1:$(sed 's/.*port=\([0-9]*\).*/\1/' <<<"$CI")/customs?application_name=node-b"
+	[b]="postgresql://postgres:$PW@127.0.0.1:$(sed 's/.*port=\([0-9]*\).*/\1/' <<<"$CI")/$(sed 's/.*dbname=\([^ ]*\).*/\1/' <<<"$CI")?application_name=node-b"
 )
 
 # node NAME [flags]: starts node NAME (data in $TMP/NAME/data); makes it

@@ -11,6 +11,8 @@
 need tar gzip
 
 TTL=5
+# A cold pull through S3 + PostgreSQL on a busy machine can outlast 5 s.
+[ "$BACKEND" = fs ] || TTL=10
 
 # Images: the Debian fixture (something to scan), two small ones, and an
 # index of the small ones.
@@ -104,7 +106,7 @@ jq -r '.notes[]' "$B" | grep -q "${mb}.*not in this repository" ||
 	fail "index report lacks a note on the missing platform: $(jq -c .notes "$B")"
 # A partly fetched index is sparse content, not damage (fsck runs beside
 # a serving registry).
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
+customs_run fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
 	fail "fsck of a partly fetched index: $(tail -n 5 "$TMP/fsck.log")"
 
 # All platforms: the index's report takes in the new one.
@@ -180,5 +182,5 @@ jq -r '.errors[0].message' "$B" | grep -q "never is not cached, and upstream $UP
 	fail "error does not name the upstream: $(cat "$B")"
 
 stop_server
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
+customs_run fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
 	fail "fsck: $(tail -n 5 "$TMP/fsck.log")"

@@ -103,12 +103,13 @@ for i in 1 2; do
 		"$URL/v2/library/doomed/blobs/$doomed" >"$TMP/code.$i" 2>/dev/null &
 	eval "c$i=\$!"
 done
+# Under way: the clients have more than 10 MiB of it.
+got10m() { [ "$(stat -c %s "$TMP/part.1" 2>/dev/null || echo 0)" -gt 10485760 ]; }
 for _ in $(seq 1 200); do
-	[ -n "$(find "$DATA/uploads" -type f -size +10M 2>/dev/null)" ] && break
+	got10m && break
 	sleep 0.05
 done
-[ -n "$(find "$DATA/uploads" -type f -size +10M)" ] ||
-	fail "the fetch did not get going"
+got10m || fail "the fetch did not get going"
 kill -KILL "$relay"
 wait "$relay" 2>/dev/null || true
 up_stop
@@ -120,18 +121,16 @@ for i in 1 2; do
 	[ "$(stat -c %s "$TMP/part.$i")" -lt 104857600 ] ||
 		fail "client $i got all the bytes"
 done
-hex=${doomed#sha256:}
-[ ! -e "$DATA/blobs/sha256/${hex:0:2}/$hex" ] || fail "a cut blob was stored"
+! has_blob "$doomed" || fail "a cut blob was stored"
 for _ in $(seq 1 100); do
-	[ -z "$(find "$DATA/uploads" -type f)" ] && break
+	[ -z "$(store_uploads)" ] && break
 	sleep 0.05
 done
-[ -z "$(find "$DATA/uploads" -type f)" ] ||
-	fail "upload data left behind: $(ls -l "$DATA/uploads")"
+[ -z "$(store_uploads)" ] || fail "upload data left behind: $(store_uploads)"
 grep -q "blob $doomed: upstream" "$TMP/server.log" ||
 	fail "the failed fetch was not logged"
 req HEAD "/v2/library/doomed/blobs/$doomed"
 expect 502
 stop_server
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
+customs_run fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
 	fail "fsck: $(tail -n 5 "$TMP/fsck.log")"

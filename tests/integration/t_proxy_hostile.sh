@@ -60,20 +60,15 @@ alive_stop() {
 	echo "GET /v2/ meanwhile: $(grep -c . "$TMP/alive") times, slowest $(sort -k2 -n "$TMP/alive" | tail -n 1 | cut -d' ' -f2) s"
 }
 
-# stored DIGEST: whether the store has the blob's file.
-stored() {
-	local hex=${1#sha256:}
-
-	[ -e "$DATA/blobs/sha256/${hex:0:2}/$hex" ]
-}
+stored() { has_blob "$1"; }
 
 # no_uploads: nothing half-fetched left (the failed fetch cleans up).
 no_uploads() {
 	for _ in $(seq 1 100); do
-		[ -z "$(find "$DATA/uploads" -type f 2>/dev/null)" ] && return 0
+		[ -z "$(store_uploads)" ] && return 0
 		sleep 0.05
 	done
-	fail "upload data left behind: $(find "$DATA/uploads" -type f)"
+	fail "upload data left behind: $(store_uploads)"
 }
 
 start_server --mirror "http://$HU" --max-blob 4MiB --upstream-timeout 4s \
@@ -198,7 +193,7 @@ grep -q "Operation timed out" "$TMP/trickle" ||
 grep -q "has 1099511627776 bytes (its Content-Length), over --max-blob" \
 	"$TMP/huge" || fail "huge: $(cat "$TMP/huge")"
 no_uploads
-[ -z "$(find "$DATA/blobs" -type f -size +1M ! -name "${BIG#sha256:}" 2>/dev/null)" ] ||
+[ -z "$(store_blobs 1048577 | grep -vx "${BIG#sha256:}")" ] ||
 	fail "a big blob was stored"
 alive_stop
 ! grep -q -- "$SECRET" "$TMP/server.log" || fail "the secret is in our log"
@@ -206,7 +201,7 @@ stop_server
 
 # Default flags (no --max-blob): a Content-Length past the store's free
 # space is refused before a byte is written.
-rm -rf "$DATA"
+fresh_store
 start_server --mirror "http://$HU"
 req GET "/v2/hugest/blobs/$GOOD"
 expect 502
@@ -215,7 +210,7 @@ no_uploads
 # An operator's allow list admits its internal host (the upstream is on
 # loopback too), and only that.
 stop_server
-rm -rf "$DATA"
+fresh_store
 start_server --mirror "http://$HU" \
 	--upstream-redirect-allow "localhost:$SECRET_PORT"
 req GET "/v2/redirect-name/blobs/$GOOD"

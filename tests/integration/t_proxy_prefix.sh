@@ -105,11 +105,7 @@ expect 200
 # with that range, streamed through and not stored (the upstream's access
 # log counts the bytes it sent); a whole GET fetches and stores the blob,
 # and later ranges come from the store.
-stored() {
-	local hex=${1#sha256:}
-
-	[ -e "$DATA/blobs/sha256/${hex:0:2}/$hex" ]
-}
+stored() { has_blob "$1"; }
 b1=/v2/library/small/blobs/$dg1
 b2=/v2/library/small/blobs/$dg2
 req HEAD "/v2/docker.io/library/small/blobs/$dg1"
@@ -158,7 +154,7 @@ cmp -s "$B" <(tail -c +11 "$TMP/blob1" | head -c 10) || fail "range after hang-u
 sleep 0.2
 stored "$dg1" && fail "a range or HEAD stored blob1"
 stored "$dg2" && fail "a range stored blob2"
-[ -z "$(find "$DATA/uploads" -type f 2>/dev/null)" ] || fail "an upload was left"
+[ -z "$(store_uploads)" ] || fail "an upload was left"
 # The whole blob: fetched once, stored; then a range is the store's.
 n=$(up_count "GET $b1")
 req GET "/v2/docker.io/library/small/blobs/$dg1"
@@ -217,7 +213,7 @@ expect 200
 	fail "catalog: $(cat "$B")"
 
 stop_server
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
+customs_run fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
 	fail "fsck: $(tail -n 5 "$TMP/fsck.log")"
 
 # Bad upstream settings stop the server at start, saying why.

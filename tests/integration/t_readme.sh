@@ -1,4 +1,5 @@
 #!/bin/bash
+# backend: none (checks the README against the embedded default it documents)
 # The README stays true: every command in its ```sh blocks is run by a test.
 #   - A block marked <!-- run: t_readme --> is run here, in order, each in
 #     a bash -e of its own in one scratch directory, with the README's
@@ -294,9 +295,10 @@ upload() { # FILE RATE OUT: a PATCH at RATE, in the background
 		-X PATCH --data-binary "@$1" -H 'Content-Type: application/octet-stream' \
 		"$URL$loc" >"$3" 2>&1 &
 	UP_BG=$!
+	# The PATCH holds the upload (409 to others) once it is under way.
 	for _ in $(seq 1 200); do
-		[ "$(stat -c %s "$DATA/uploads/${loc##*/}" 2>/dev/null || echo 0)" -gt 0 ] &&
-			return 0
+		req GET "$loc"
+		[ "$STATUS" = 409 ] && return 0
 		sleep 0.05
 	done
 	fail "the upload did not start"

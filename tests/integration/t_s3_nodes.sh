@@ -6,14 +6,9 @@
 # whose part B sent leaves no multipart upload.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ceph.sh"
-need psql
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
-	skip "PostgreSQL is not installed"
 ceph_start
-
-PGDIR=$TMP/pgsrv
-mkdir -p "$PGDIR"
-CI=$("$ROOT/tests/pgtemp" start "$PGDIR") || fail "cannot start PostgreSQL"
+pg_db
+CI=$PG_CI
 declare -A NPID NURL
 nodes_cleanup() {
 	local n
@@ -22,7 +17,6 @@ nodes_cleanup() {
 		kill -TERM "${NPID[$n]}" 2>/dev/null || true
 		wait "${NPID[$n]}" 2>/dev/null || true
 	done
-	"$ROOT/tests/pgtemp" stop "$PGDIR"
 }
 next_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\\1/")
 trap 'rc=$?; set +e; nodes_cleanup; (exit $rc); eval "$next_trap"' EXIT

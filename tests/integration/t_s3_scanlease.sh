@@ -11,14 +11,11 @@
 . "$(dirname "$0")/lib_ceph.sh"
 need psql python3
 . "$(dirname "$0")/s3hold_lib.sh"
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
-	skip "PostgreSQL is not installed"
 ceph_start
 
 LEASE=4
-HOLD_PGDIR=$TMP/pgsrv
-mkdir -p "$HOLD_PGDIR"
-CI=$("$ROOT/tests/pgtemp" start "$HOLD_PGDIR") || fail "cannot start PostgreSQL"
+pg_db
+CI=$PG_CI
 declare -A NPID NURL
 hold_start
 

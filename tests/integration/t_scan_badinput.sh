@@ -4,6 +4,7 @@
 # layer that is not a tar, a missing layer, entries with "..", a status
 # file with absurdly long lines, 2 GiB sparse files, a malformed
 # package-lock.json, broken manifests.  Exit 0 pass, 1 fail, 77 skip.
+# backend: none (`customs scan` on files: no server, no store)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}

@@ -14,6 +14,7 @@
 # Fedora) get their inventory and a note saying so, and --fail-on cannot
 # judge them (exit 4).
 # Exit 0 pass, 1 fail, 77 skip.
+# backend: none (`customs scan` on files: no server, no store)
 . "$(dirname "$0")/lib.sh"
 set +e # the checks below read exit statuses
 need tar xz python3

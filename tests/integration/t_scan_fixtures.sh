@@ -4,6 +4,7 @@
 # from the fixture advisories (tests/data/advisories) must report exactly
 # the 71 findings of tests/data/expected/expected-matches.tsv.
 # Exit 0 pass, 1 fail, 77 skip.
+# backend: none (`customs scan` on files: no server, no store)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}

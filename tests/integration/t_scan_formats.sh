@@ -4,6 +4,7 @@
 # OCI archive vs docker-save tarball (made by skopeo when installed), an
 # image index, tag selection, table and CycloneDX output, and the report's
 # "no vulnerability data" note.  Exit 0 pass, 1 fail, 77 skip.
+# backend: none (`customs scan` on files: no server, no store)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}

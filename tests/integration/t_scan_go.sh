@@ -5,6 +5,7 @@
 # the Go standard library; the main module, built from a working tree as
 # "(devel)", has no version to report.  Skips when `go` is not installed.
 # Exit 0 pass, 1 fail, 77 skip.
+# backend: none (`customs scan` on files: no server, no store)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}

@@ -8,6 +8,7 @@
 # index with one bomb platform.  Each scan must end with the outcome the
 # corpus README gives (complete, or incomplete naming the budget), within
 # its deadline, and in modest memory.  Exit 0 pass, 1 fail, 77 skip.
+# backend: none (`customs scan` on files: no server, no store)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}

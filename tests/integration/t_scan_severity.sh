@@ -6,6 +6,7 @@
 # imported as nvd=FILE), real Ubuntu OSV records and two records written
 # here; checked in the JSON, table and CycloneDX outputs and --fail-on.
 # Exit 0 pass, 1 fail, 77 skip.
+# backend: none (`customs scan` on files: no server, no store)
 . "$(dirname "$0")/lib.sh"
 set +e # the checks below read exit statuses
 need tar gzip

@@ -5,6 +5,7 @@
 # report exactly the 67 findings of its answer key, with their status and
 # Debian's urgency; DSA records fold into the tracker's CVE rows.
 # Exit 0 pass, 1 fail, 77 skip.
+# backend: none (`customs scan` on files: no server, no store)
 . "$(dirname "$0")/lib.sh"
 need tar gzip
 FX=$ROOT/tests/data

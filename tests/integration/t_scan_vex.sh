@@ -5,6 +5,7 @@
 # affected, for the packages it names (a purl without qualifiers matches
 # the report's qualified ones), out of the counts; under_investigation is
 # kept and marked.  A malformed document stops the scan.
+# backend: none (`customs scan` on files: no server, no store)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scanpush_lib.sh"
 

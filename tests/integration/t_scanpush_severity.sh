@@ -25,7 +25,7 @@ EOF
 check() {
 	local src=$1 sev=$2 pull=$3 dg
 	shift 3
-	rm -rf "$DATA"
+	fresh_store
 	mkdir -p "$DATA"
 	start_server --vuln-db "$TMP/vuln.db" --deny-severity critical \
 		--policy-wait 30 "$@"

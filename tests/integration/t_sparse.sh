@@ -134,7 +134,7 @@ else
 fi
 
 # 5. fsck: sparse content is no damage.
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
+customs_run fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
 	fail "fsck of sparse content: $(tail -n 5 "$TMP/fsck.log")"
 
 # 6. The missing platform arrives, untagged: gc --gc-untagged keeps it
@@ -143,9 +143,9 @@ push_blob sp/multi "$W/config-arm64.json" >/dev/null
 push_blob sp/multi "$W/layer-arm64.tar.gz" >/dev/null
 push_manifest sp/multi "$(sha256 "$mb")" "$mb" "$OCI_MANIFEST"
 stop_server
-"$CUSTOMS" gc --data "$DATA" --gc-grace 0 --gc-untagged --max-sweep-share 100 >"$TMP/gc.log" 2>&1 ||
+customs_run gc --data "$DATA" --gc-grace 0 --gc-untagged --max-sweep-share 100 >"$TMP/gc.log" 2>&1 ||
 	fail "gc: $(tail -n 5 "$TMP/gc.log")"
-"$CUSTOMS" fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
+customs_run fsck --data "$DATA" >"$TMP/fsck.log" 2>&1 ||
 	fail "fsck after gc: $(tail -n 5 "$TMP/fsck.log")"
 
 # 7. --refuse-sparse, and the same as a config key.

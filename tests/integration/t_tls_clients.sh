@@ -1,4 +1,5 @@
 #!/bin/bash
+# backend: none (TLS handshakes of real clients; the store is not the subject)
 # The README's TLS section, as written: a CA made with openssl in a
 # temporary directory, a server certificate with a subjectAltName, customs
 # serving it, then each client given ca.crt the way the README says: curl

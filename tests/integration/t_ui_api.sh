@@ -177,8 +177,43 @@ expect 404 NAME_UNKNOWN
 # Status with no failure and no upstream.
 req GET /v2/_customs/status
 expect 200
-jq -e '.failures == [] and .upstreams == [] and .proxy == null' "$B" \
-	>/dev/null || fail "status: $(cat "$B")"
+jq -e '.failures == [] and .upstreams == [] and .proxy == null and
+	.metrics == true' "$B" >/dev/null || fail "status: $(cat "$B")"
+
+# --- An index of v1 (linux/amd64) and v2 (linux/arm64): its tag row
+# lists both platforms, the image page either one's detail.
+ui_index multi
+req GET "/v2/_customs/tags?repo=team/app"
+expect 200
+jq -e --arg i "$idx" '.tags[] | select(.tag == "multi") | .digest == $i and
+	.platforms == ["linux/amd64", "linux/arm64"] and .size > 0 and
+	.scan.status == "done"' "$B" >/dev/null ||
+	fail "index row: $(jq -c '.tags[] | select(.tag == "multi")' "$B")"
+# image_is FILE DIGEST PLATFORM REPORT: the image part is that platform's.
+image_is() {
+	jq -r '.image.findings[] | [.package, .installed, .id, (.fixed // "")] |
+		@tsv' "$1" | sort >"$TMP/plat.tsv"
+	sp_findings "$4" | cmp -s - "$TMP/plat.tsv" ||
+		fail "findings of $3: $(head -c 300 "$TMP/plat.tsv")"
+	jq -e --arg d "$2" --arg p "$3" --arg a "$alp" --arg b "$deb" '
+		.image.digest == $d and .image.platform == $p and
+		.platforms == [{"platform": "linux/amd64", "digest": $a},
+			{"platform": "linux/arm64", "digest": $b}]' "$1" >/dev/null ||
+		fail "image of $3: $(jq -c 'del(.image.packages, .image.findings)' "$1")"
+}
+req GET "/v2/_customs/image?repo=team/app&ref=multi"
+expect 200
+image_is "$B" "$alp" linux/amd64 "$TMP/alp.json"
+req GET "/v2/_customs/image?repo=team/app&ref=$idx&platform=linux/arm64"
+expect 200
+cp "$B" "$TMP/arm64.json"
+image_is "$B" "$deb" linux/arm64 "$TMP/deb.json"
+# Asked again (the server kept the detail), the same answer.
+req GET "/v2/_customs/image?repo=team/app&ref=multi&platform=linux/arm64"
+expect 200
+cmp -s "$B" "$TMP/arm64.json" || fail "the image asked again differs"
+req GET "/v2/_customs/image?repo=team/app&ref=multi&platform=linux/s390x"
+expect 404 MANIFEST_UNKNOWN
 
 # --- alice may pull team/* only: other/secret is nowhere.
 as alice alice-pw
@@ -288,3 +323,35 @@ req GET /v2/_customs/status
 expect 200
 jq -e '[.failures[].repository] == ["team/app"]' "$B" >/dev/null ||
 	fail "alice sees another repository's failure: $(cat "$B")"
+# /metrics is for admins: her page is told not to ask.
+jq -e '.metrics == false' "$B" >/dev/null || fail "alice's status: metrics"
+req GET /metrics
+expect 403
+
+# --- A new report replaces what the image page showed: v2's detail is
+# asked for twice (the second kept by the server), then a DB of Alpine's
+# advisories only is posted and v2 (Debian) re-matched to no findings.
+as root root-pw
+req GET "/v2/_customs/image?repo=team/app&ref=v2"
+expect 200
+req GET "/v2/_customs/image?repo=team/app&ref=v2"
+expect 200
+jq -e --slurpfile r "$TMP/deb.json" '(.image.findings | length) ==
+	($r[0].vulnerabilities | length) and
+	(.image.findings | length) > 0' "$B" >/dev/null ||
+	fail "v2 before the new DB: $(jq -c '.image.counts' "$B")"
+sp_feed_zip "$TMP/alpine.zip" alpine-secdb
+req POST /v2/_customs/db --data-binary "@$TMP/alpine.zip" \
+	-H 'Content-Type: application/zip'
+expect 200
+v=$(jq -r .version "$B")
+sp_wait_idle "$v"
+sp_report team/app v2 0
+cp "$B" "$TMP/deb2.json"
+jq -e --arg v "$v" '.db.version == $v and (.vulnerabilities | length) == 0' \
+	"$TMP/deb2.json" >/dev/null || fail "v2 not re-matched: $(jq -c .db "$B")"
+req GET "/v2/_customs/image?repo=team/app&ref=v2"
+expect 200
+jq -e --argjson c "$(jq -c .counts "$TMP/deb2.json")" '.image.findings == [] and
+	.image.counts == $c and .scan.db == "'"$v"'"' "$B" >/dev/null ||
+	fail "the image page kept the old report: $(jq -c '{scan, n: (.image.findings | length)}' "$B")"

@@ -43,6 +43,9 @@ push_manifest team/bad v1 "$W/bad.json" "$OCI_MANIFEST"
 req GET "/v2/team/bad/_customs/scan/v1?wait=60"
 expect 422
 
+# An index of v1 (linux/amd64) and v2 (linux/arm64), for the platforms.
+ui_index multi
+
 # What the pages must show, from the API (t_ui_api checks the API against
 # the reports) and the reports themselves.
 req GET /v2/_customs/repositories
@@ -70,6 +73,7 @@ m2=$(sp_manifest_file debian)
 jq -n --slurpfile r "$TMP/repos.json" --slurpfile t "$TMP/tags.json" \
 	--slurpfile c "$TMP/chart.json" --slurpfile st "$TMP/status.json" \
 	--slurpfile d "$TMP/diff.json" --slurpfile rep "$TMP/deb.json" \
+	--slurpfile alp "$TMP/alp.json" \
 	--slurpfile m "$m2" --slurpfile db "$B" --arg deb "$deb" \
 	--argjson many "$many" '{
 	repos_by_risk: $r[0], tags: [$t[0].tags[] | {tag, digest, pushed,
@@ -77,6 +81,7 @@ jq -n --slurpfile r "$TMP/repos.json" --slurpfile t "$TMP/tags.json" \
 	chart: [$c[0].tags[] | {tag, counts}], failures: $st[0].failures,
 	deb_layers: ($m[0].layers | length),
 	deb_findings: [$rep[0].vulnerabilities[] | {id, severity, aliases}],
+	alp_findings: ($alp[0].vulnerabilities | length),
 	diff_added: ($d[0].added | length), diff_fixed: ($d[0].fixed | length),
 	db_version: $db[0].version}' >"$TMP/expect.json"
 case $BUILD in

@@ -46,8 +46,7 @@ for i in 1 2 3 4; do
 	*) fail "PATCH $i: $code $(cat "$TMP/patch$i.body")" ;;
 	esac
 done
-ondisk=$(find "$DATA/uploads" "$DATA/blobs" -type f -printf '%s\n' |
-	awk '{ s += $1 } END { print s + 0 }')
+ondisk=$(store_bytes)
 echo "quota 10 MiB: 4 parallel 9 MiB uploads: $accepted accepted, $denied refused, $ondisk bytes on disk"
 [ "$accepted" -le 1 ] || fail "$accepted uploads of 9 MiB fit a 10 MiB quota"
 [ "$denied" -ge 3 ] || fail "only $denied uploads refused"

@@ -5,6 +5,7 @@
 # (a sha512 digest) does not hold up other requests on the same loop.
 . "$(dirname "$0")/lib.sh"
 need python3
+need_backend fs "the hash state files beside a local upload (on S3 it lives in the database)"
 
 f=$TMP/blob
 head -c 3000000 /dev/urandom >"$f"

@@ -5,6 +5,7 @@
 # scheduled gc may then sweep the store without --force.  A clean
 # shutdown checkpoints the WAL, so its loss then costs nothing.
 . "$(dirname "$0")/lib.sh"
+need_backend fs "the sqlite WAL file of meta.db"
 
 blob_count() {
 	find "$DATA/blobs" -type f | wc -l

@@ -225,6 +225,9 @@ def root_pages():
     d.find_element(By.ID, "findings-text").clear()
     d.find_element(By.ID, "findings-text").send_keys(" ")
     d.find_element(By.ID, "findings-text").send_keys(Keys.BACKSPACE)
+    # The redraw comes once typing pauses: rows read before it go stale.
+    wait(d, lambda: d.find_element(By.ID, "findings-count").text ==
+         "%d of %d findings" % (total, total), "the text filter cleared")
     d.find_element(By.CSS_SELECTOR, 'button[aria-label="Sort by Id"]').click()
     got = [a.text for a in rows(d, "#findings tbody tr td:nth-child(2) > a")]
     if got != sorted(got) or len(got) != total:
@@ -245,6 +248,27 @@ def root_pages():
     if a != "%d of %d findings" % (na, na) or x != "%d of %d findings" % (nf, nf):
         fail("compare v1..v2: added '%s', fixed '%s', want %d, %d" % (a, x, na, nf))
     shot(d, "compare")
+
+    # --- An index: a link a platform, each its own image's findings.
+    go(d, "#/image?name=team%2Fapp&ref=multi", "team/app:multi")
+    nav = d.find_element(By.CSS_SELECTOR, 'nav[aria-label="Platforms"]')
+    links = nav.find_elements(By.TAG_NAME, "a")
+    if [a.text for a in links] != ["linux/amd64", "linux/arm64"] or \
+            links[0].get_attribute("aria-current") != "page":
+        fail("index platforms: %s" % [a.text for a in links])
+    na, nd = EXP["alp_findings"], len(EXP["deb_findings"])
+    if d.find_element(By.ID, "findings-count").text != \
+            "%d of %d findings" % (na, na):
+        fail("linux/amd64 findings: " +
+             d.find_element(By.ID, "findings-count").text)
+    links[1].click()
+    wait(d, lambda: d.find_element(By.ID, "findings-count").text ==
+         "%d of %d findings" % (nd, nd), "the linux/arm64 findings")
+    cur = d.find_element(By.CSS_SELECTOR, 'nav[aria-label="Platforms"] '
+                         'a[aria-current="page"]')
+    if cur.text != "linux/arm64":
+        fail("current platform: " + cur.text)
+    shot(d, "image-platform")
 
     # --- Status.
     go(d, "#/status", "Status")
@@ -272,6 +296,14 @@ def alice_pages():
         fail("alice's repositories: %s" % got)
     if "secret" in d.find_element(By.ID, "main").text:
         fail("alice sees a hidden name")
+    # Status without /metrics (an admin's), asked for or shown.
+    go(d, "#/status", "Status")
+    if d.find_elements(By.ID, "metrics"):
+        fail("alice's status page shows the metrics")
+    if [c[1] for c in map(cells, rows(d, "#failures tbody tr"))] != \
+            ["team/bad"]:
+        fail("alice's status failures: %s" %
+             [cells(r) for r in rows(d, "#failures tbody tr")])
     check_logs(d, URL)
     # A direct URL: the 404 of a name that does not exist.
     for frag in ("#/repo?name=other%2Fsecret",

@@ -6,6 +6,10 @@
 #              team/app:v1 (alpine 3.10), team/app:v2 (debian), other/secret:v1
 #              (npm), their reports in $TMP/alp.json and $TMP/deb.json;
 #              $alp, $deb, $npm are their digests
+#   ui_index TAG
+#              pushes to team/app an index of v1 (linux/amd64) and v2
+#              (linux/arm64) as TAG and waits for its report; $idx is its
+#              digest
 
 ui_setup() {
 	sp_layout
@@ -33,4 +37,18 @@ JSON
 	sp_report other/secret v1
 	sp_same_findings "$TMP/deb.json" debian-bookworm-minbase
 	sp_same_findings "$TMP/alp.json" alpine-3.10.4
+}
+
+ui_index() {
+	jq -n --arg it "$OCI_INDEX" --arg mt "$OCI_MANIFEST" \
+		--arg a "$alp" --argjson an "$(stat -c %s "$(sp_manifest_file alpine310)")" \
+		--arg d "$deb" --argjson dn "$(stat -c %s "$(sp_manifest_file debian)")" '
+		def child($dg; $n; $arch): {mediaType: $mt, digest: $dg, size: $n,
+			platform: {architecture: $arch, os: "linux"}};
+		{schemaVersion: 2, mediaType: $it,
+		 manifests: [child($a; $an; "amd64"), child($d; $dn; "arm64")]}' \
+		>"$TMP/index.json"
+	push_manifest team/app "$1" "$TMP/index.json" "$OCI_INDEX"
+	idx=$(sha256 "$TMP/index.json")
+	sp_report team/app "$1"
 }

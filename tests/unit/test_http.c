@@ -277,6 +277,76 @@ static void *defer_thread(void *arg)
 	return NULL;
 }
 
+/* /call: CALL_THREADS threads send CALL_EACH calls each to the loop with
+ * http_worker_call(); every one must run there, and the last replies. */
+#define CALL_THREADS 3
+#define CALL_EACH    200
+
+struct call_run {
+	struct http_req *req;
+	pthread_t loop;
+	int ran, wrong; /* the loop thread's */
+};
+
+struct call_one {
+	struct http_call call;
+	struct call_run *run;
+};
+
+static struct http_worker *call_worker; /* the last /call's */
+static atomic_int late_ran;
+
+static void late_fn(struct http_call *c)
+{
+	(void)c;
+	atomic_fetch_add(&late_ran, 1);
+}
+
+static void call_fn(struct http_call *c)
+{
+	struct call_one *one = (struct call_one *)c;
+	struct call_run *r = one->run;
+	char msg[64];
+	int n;
+
+	free(one);
+	if (!pthread_equal(pthread_self(), r->loop))
+		r->wrong++;
+	if (++r->ran < CALL_THREADS * CALL_EACH)
+		return;
+	n = snprintf(msg, sizeof(msg), "ran %d wrong %d", r->ran, r->wrong);
+	http_reply_mem(r->req, 200, "text/plain", msg, (size_t)n);
+	free(r);
+}
+
+static void *call_thread(void *arg)
+{
+	struct call_run *r = arg;
+
+	for (int i = 0; i < CALL_EACH; i++) {
+		struct call_one *one = calloc(1, sizeof(*one));
+
+		one->call.fn = call_fn;
+		one->run = r;
+		http_worker_call(http_req_worker(r->req), &one->call);
+	}
+	return NULL;
+}
+
+static void start_calls(struct http_req *req)
+{
+	struct call_run *r = calloc(1, sizeof(*r));
+	pthread_t t;
+
+	r->req = req;
+	r->loop = pthread_self();
+	call_worker = http_req_worker(req);
+	for (int i = 0; i < CALL_THREADS; i++) {
+		pthread_create(&t, NULL, call_thread, r);
+		pthread_detach(t);
+	}
+}
+
 struct slow {
 	struct event *ev;
 	struct http_req *req;
@@ -529,6 +599,8 @@ static void dispatch(struct http_req *req, void *arg)
 	} else if (!strcmp(path, "/defer")) {
 		pthread_create(&t, NULL, defer_thread, req);
 		pthread_detach(t);
+	} else if (!strcmp(path, "/call")) {
+		start_calls(req);
 	} else if (!strcmp(path, "/slow")) {
 		start_slow(req, 200);
 	} else if (!strcmp(path, "/stream")) {
@@ -1706,6 +1778,37 @@ static void test_defer(void **state)
 	cli_close(c);
 }
 
+/* Calls from other threads run on the request's loop thread, all of
+ * them; once the loops have stopped, in http_server_free(). */
+static void test_worker_call(void **state)
+{
+	struct http_config cfg = {0};
+	struct tsrv t = {0};
+	struct http_call late = {.fn = late_fn};
+	struct cli *c;
+
+	(void)state;
+	c = cli_open(main_srv.port);
+	get_ok(c, "/call", "ran 600 wrong 0");
+	get_ok(c, "/call", "ran 600 wrong 0");
+	cli_close(c);
+
+	cfg.threads = 1;
+	assert_int_equal(tsrv_start(&t, &cfg), 0);
+	c = cli_open(t.port);
+	get_ok(c, "/call", "ran 600 wrong 0");
+	cli_close(c);
+	http_server_stop(t.srv);
+	pthread_join(t.thread, NULL);
+	t.running = false;
+	/* No loop runs it now: it waits for the server's end. */
+	http_worker_call(call_worker, &late);
+	sleep_ms(50);
+	assert_int_equal(atomic_load(&late_ran), 0);
+	tsrv_stop(&t);
+	assert_int_equal(atomic_load(&late_ran), 1);
+}
+
 /* The body asked for after a defer (an auth check off the loop): with a
  * body, with an empty one, and with none at all. */
 static void test_defer_body(void **state)
@@ -2343,6 +2446,7 @@ int main(void)
 		cmocka_unit_test(test_host_required),
 		cmocka_unit_test(test_pipeline_half_close),
 		cmocka_unit_test(test_defer),
+		cmocka_unit_test(test_worker_call),
 		cmocka_unit_test(test_attach),
 		cmocka_unit_test(test_defer_body),
 		cmocka_unit_test(test_body_paused),

@@ -23,7 +23,7 @@ function h(tag, attrs, ...kids) {
 		if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
 		else el.setAttribute(k, v === true ? '' : v);
 	}
-	for (const k of kids.flat()) {
+	for (const k of kids.flat(Infinity)) {
 		if (k === null || k === undefined) continue;
 		el.append(k instanceof Node ? k : String(k));
 	}
@@ -98,11 +98,17 @@ function route() {
 	return {path: i < 0 ? hash : hash.slice(0, i),
 		args: new URLSearchParams(i < 0 ? '' : hash.slice(i + 1))};
 }
+// Marks (User Timing) say when a page's content and its chart were drawn:
+// what bench/ui_pages.sh reads, and what DevTools' performance panel shows.
+function mark(name) {
+	if (performance.mark) performance.mark('customs-' + name);
+}
 function show(title, ...kids) {
 	const m = document.getElementById('main');
 	m.replaceChildren(h('h1', {}, title), ...kids);
 	document.title = title + ' · customs';
 	m.focus();
+	mark('shown');
 }
 function fail(e) {
 	show('Error', h('p', {class: 'err', role: 'alert'}, e.message));
@@ -208,6 +214,8 @@ async function chartRows(name, extra) {
 async function pageRepo(args) {
 	const name = args.get('name'), last = args.get('last') || '';
 	const prev = args.getAll('prev');
+	// The chart's rows are asked for at once, beside the page of tags.
+	const chartP = chartRows(name).catch(e => e);
 	const data = await api('/v2/_customs/tags?repo=' + q(name) + '&n=50' + (last ? '&last=' + q(last) : ''));
 	const link = (l, p) => '#/repo?name=' + q(name) + (l ? '&last=' + q(l) : '') + p.map(x => '&prev=' + q(x)).join('');
 	const pager = h('nav', {class: 'pager', 'aria-label': 'Tag pages'},
@@ -226,12 +234,12 @@ async function pageRepo(args) {
 	// The table first; the chart (every tag) when its rows are in.
 	const box = h('div', {id: 'chart', 'aria-busy': 'true'}, h('p', {}, 'Loading the chart…'));
 	show(name, h('h2', {}, 'Findings per tag'), box, pager, table);
-	try {
-		const rows = await chartRows(name);
+	const rows = await chartP;
+	if (rows instanceof SignIn) throw rows;
+	if (rows instanceof Error) box.replaceChildren(h('p', {class: 'err', role: 'alert'}, rows.message));
+	else {
 		box.replaceChildren(chart(rows), h('p', {class: 'note'}, rows.length + ' tags in push order'));
-	} catch (e) {
-		if (e instanceof SignIn) throw e;
-		box.replaceChildren(h('p', {class: 'err', role: 'alert'}, e.message));
+		mark('chart');
 	}
 	box.removeAttribute('aria-busy');
 }
@@ -308,6 +316,7 @@ function download(href, id, label) {
 
 async function pageImage(args) {
 	const name = args.get('name'), ref = args.get('ref'), plat = args.get('platform');
+	const namesP = chartRows(name, '&counts=0').catch(e => e);
 	const d = await api('/v2/_customs/image?repo=' + q(name) + '&ref=' + q(ref) + (plat ? '&platform=' + q(plat) : ''));
 	const img = d.image || {layers: [], packages: [], findings: []};
 	const base = '#/image?name=' + q(name) + '&ref=' + q(ref);
@@ -356,7 +365,9 @@ async function pageImage(args) {
 	kids.push(h('h2', {}, 'Compare with another tag'), h('div', {class: 'controls'},
 		h('label', {for: 'compare-with'}, 'Older tag', other), go), out);
 	show(name + ':' + ref, ...kids);
-	const names = (await chartRows(name, '&counts=0')).map(t => t.tag);
+	const tags = await namesP;
+	if (tags instanceof Error) throw tags;
+	const names = tags.map(t => t.tag);
 	other.append(...names.reverse().filter(t => t !== ref).map(t => h('option', {value: t}, t)));
 }
 
@@ -414,7 +425,8 @@ async function pageStatus() {
 				['manifests', 'blobs'].map(k => [k, String((p[k] || {}).hit || 0), String((p[k] || {}).stale || 0),
 					String((p[k] || {}).miss || 0)]), 'Cache'));
 	}
-	try {
+	// Only for admins: anyone else would get a 403 (an error in the console).
+	if (st.metrics) try {
 		const r = await get('/metrics', 'text/plain');
 		if (r.ok) {
 			const lines = (await r.text()).split('\n').filter(l => l && !l.startsWith('#'));
