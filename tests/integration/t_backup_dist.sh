@@ -7,15 +7,11 @@
 # restore onto a target that holds a store is refused.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ceph.sh"
-# For its cleanup: the PostgreSQL in HOLD_PGDIR is stopped on exit.
-. "$(dirname "$0")/s3hold_lib.sh"
+need_backend fs "the test sets up each kind of store itself"
 need sqlite3
-command -v psql >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
-	skip "PostgreSQL (its server and psql) is not installed"
 ceph_start
-mkdir -p "$TMP/pgsrv"
-CI=$("$ROOT/tests/pgtemp" start "$TMP/pgsrv") || fail "cannot start PostgreSQL"
-HOLD_PGDIR=$TMP/pgsrv
+pg_db
+CI=$PG_CI
 
 # pull_all: every image of $TMP/before and the big blob, byte for byte.
 pull_all() {
@@ -91,8 +87,8 @@ stop_server
 
 # The reverse: a backup of the fs store onto an empty database and prefix,
 # with the README's command.
-psql -q "$CI" -c "CREATE DATABASE restored" || fail "CREATE DATABASE"
-CI2=${CI/dbname=customs/dbname=restored}
+pg_db
+CI2=$PG_CI
 S3_FLAGS2=("${S3_FLAGS[@]:0:8}" --s3-prefix "$S3_PREFIX-r")
 mkdir -p "$TMP/readme2"
 "$CUSTOMS" backup --data "$TMP/fs" "$TMP/readme2/customs-backup" >"$TMP/out" 2>&1 ||
@@ -113,8 +109,8 @@ cat "$TMP/restore2.out"
 grep -q "^restore: $n blobs (0 linked, $n copied.*schema 6:" "$TMP/restore2.out" ||
 	fail "restore: $(cat "$TMP/restore2.out")"
 # Again onto the same prefix with an empty database: the bucket refuses.
-psql -q "$CI" -c "CREATE DATABASE third" || fail "CREATE DATABASE"
-"$CUSTOMS" restore --data "$TMP/node3" --meta "${CI/dbname=customs/dbname=third}" \
+pg_db
+"$CUSTOMS" restore --data "$TMP/node3" --meta "$PG_CI" \
 	"${S3_FLAGS2[@]}" "$TMP/readme2/customs-backup" >"$TMP/out" 2>&1 &&
 	fail "restore onto a prefix that holds blobs"
 grep -q "holds blobs already" "$TMP/out" || fail "refusal: $(cat "$TMP/out")"
