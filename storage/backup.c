@@ -15,6 +15,9 @@
 #define _GNU_SOURCE /* syncfs */
 
 #include "storage/backup_int.h"
+#include "storage/blob_s3_int.h"
+#include "storage/s3_int.h"
+#include "storage/sql_int.h"
 #include "storage/sqlite_int.h" /* SQ_BUSY_MS */
 #include "common/opt.h"
 #include "common/xmalloc.h"
@@ -39,12 +42,18 @@
 /* Files besides the databases and blobs that a backup carries. */
 static const char *const bk_small_files[] = {"htpasswd", "token.key"};
 
+struct bk;
+typedef int (*bk_place_fn)(struct bk *k, const struct digest *dg,
+			   int64_t want, struct err *e);
+
 /* One copy in progress: blobs go from src to dst. */
 struct bk {
 	const char *src, *dst;
 	const struct stor_backup_opts *o;
 	struct stor_backup_stats *s;
-	bool no_link; /* link(2) failed with EXDEV: copy the rest */
+	bool no_link;	  /* link(2) failed with EXDEV: copy the rest */
+	bk_place_fn place; /* one blob: bk_blob, or to or from S3 */
+	struct s3_blobs *s3b; /* the S3 side, if any */
 };
 
 static void bk_problem(struct bk *k, const char *kind, const struct digest *dg,
@@ -274,6 +283,27 @@ static int bk_db_fail(sqlite3 *db, const char *what, const char *path,
 		       db ? sqlite3_errmsg(db) : "out of memory");
 }
 
+/* db's schema version (user_version) into *schema (NULL: only read). */
+static int bk_db_version(sqlite3 *db, const char *path, int64_t *schema,
+			 struct err *e)
+{
+	sqlite3_stmt *s = NULL;
+	int ret = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		bk_db_fail(db, "read schema version", path, e);
+		goto out;
+	}
+	if (schema)
+		*schema = sqlite3_column_int64(s, 0);
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
 /* Copies the database from to to with sqlite's online backup API, in one
  * step (one consistent state), then runs sql on the copy (NULL: none)
  * and checks it.  The copy is in rollback-journal mode: one file. */
@@ -331,16 +361,8 @@ static int bk_db_copy(const char *from, const char *to, const char *sql,
 			ok ? ok : "?");
 		goto out;
 	}
-	sqlite3_finalize(s);
-	s = NULL;
-	if (sqlite3_prepare_v2(dst, "PRAGMA user_version", -1, &s, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_ROW) {
-		bk_db_fail(dst, "read schema version", to, e);
+	if (bk_db_version(dst, to, schema, e) < 0)
 		goto out;
-	}
-	if (schema)
-		*schema = sqlite3_column_int64(s, 0);
 	ret = 0;
 out:
 	sqlite3_finalize(s);
@@ -352,39 +374,51 @@ out:
 
 /* --- Blobs ---------------------------------------------------------------- */
 
+/* DIR/blobs/<alg>/<xx>/<hex> (caller frees). */
+static char *bk_blob_path(const char *dir, const struct digest *dg)
+{
+	return xasprintf("%s/blobs/%s/%.2s/%s", dir, digest_alg_name(dg->alg),
+			 dg->hex, dg->hex);
+}
+
+/* 1 if blob dg's file from (want bytes; -1: unknown) is there to be
+ * placed (*sb its status), 0 if it is absent or damaged (reported), -1 on
+ * failure. */
+static int bk_blob_src(struct bk *k, const char *from, const struct digest *dg,
+		       int64_t want, struct stat *sb, struct err *e)
+{
+	if (lstat(from, sb) < 0) {
+		if (errno != ENOENT)
+			return err_errno(e, ERR_IO, errno, "stat %s", from);
+		bk_problem(k, "missing", dg, want);
+		return 0;
+	}
+	/* Not a plain file (a symlink, a directory): never followed. */
+	if (!S_ISREG(sb->st_mode) || (want >= 0 && sb->st_size != want)) {
+		bk_problem(k, "corrupt", dg, (int64_t)sb->st_size);
+		return 0;
+	}
+	return 1;
+}
+
 /* Puts blob dg of src into dst: a hard link, else (another filesystem,
  * or o->copy) a copy.  want is its recorded size (-1: unknown).  A blob
  * absent or damaged in src is reported, not placed. */
 static int bk_blob(struct bk *k, const struct digest *dg, int64_t want,
 		   struct err *e)
 {
-	const char *alg = digest_alg_name(dg->alg);
-	char *from = xasprintf("%s/blobs/%s/%.2s/%s", k->src, alg, dg->hex,
-			       dg->hex);
-	char *to = xasprintf("%s/blobs/%s/%.2s/%s", k->dst, alg, dg->hex,
-			     dg->hex);
+	char *from = bk_blob_path(k->src, dg), *to = bk_blob_path(k->dst, dg);
 	struct hasher *h = NULL;
 	struct digest got;
 	struct stat sb;
 	int64_t size;
 	bool linked = false;
-	int ret = -1;
+	int ret;
 
-	if (lstat(from, &sb) < 0) {
-		if (errno != ENOENT) {
-			err_errno(e, ERR_IO, errno, "stat %s", from);
-			goto out;
-		}
-		bk_problem(k, "missing", dg, want);
-		ret = 0;
+	ret = bk_blob_src(k, from, dg, want, &sb, e);
+	if (ret <= 0)
 		goto out;
-	}
-	/* Not a plain file (a symlink, a directory): never followed. */
-	if (!S_ISREG(sb.st_mode) || (want >= 0 && sb.st_size != want)) {
-		bk_problem(k, "corrupt", dg, (int64_t)sb.st_size);
-		ret = 0;
-		goto out;
-	}
+	ret = -1;
 	if (bk_mkparents(to, e) < 0)
 		goto out;
 	/* A file already there (a restore --force over a store) is
@@ -461,7 +495,7 @@ static int bk_blobs(struct bk *k, const char *db, struct err *e)
 				t ? t : "(null)");
 			goto out;
 		}
-		if (bk_blob(k, &dg, sqlite3_column_int64(s, 1), e) < 0)
+		if (k->place(k, &dg, sqlite3_column_int64(s, 1), e) < 0)
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {
@@ -472,6 +506,520 @@ static int bk_blobs(struct bk *k, const char *db, struct err *e)
 out:
 	sqlite3_finalize(s);
 	sqlite3_close(c);
+	return ret;
+}
+
+/* --- PostgreSQL rows and S3 blobs ------------------------------------------
+ *
+ * The tables a backup carries, parents first, with the columns both
+ * engines have (upload sessions are not carried; a scan job's owner
+ * session is PostgreSQL's alone).  The texts serve sqlite as they are and
+ * PostgreSQL through the SQL layer. */
+
+#define BK_COLS_MAX 12
+
+struct bk_table {
+	int ncols;
+	const char *name;
+	struct sql_stmt read, write;
+};
+
+#define BK_TABLE(t, n, cols, params)                                         \
+	{n, t, {"read " t, "SELECT " cols " FROM " t},                       \
+	 {"restore " t, "INSERT INTO " t " (" cols ") VALUES (" params ")"}}
+
+static const struct bk_table bk_tables[] = {
+	BK_TABLE("repositories", 2, "name, created", "?1, ?2"),
+	BK_TABLE("repo_blobs", 3, "repo, digest, created", "?1, ?2, ?3"),
+	BK_TABLE("manifests", 8,
+		 "repo, digest, media_type, size, subject, artifact_type,"
+		 " annotations_json, created",
+		 "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"),
+	BK_TABLE("tags", 4, "repo, tag, digest, updated", "?1, ?2, ?3, ?4"),
+	BK_TABLE("manifest_refs", 3, "repo, digest, child", "?1, ?2, ?3"),
+	BK_TABLE("blob_sizes", 2, "digest, size", "?1, ?2"),
+	BK_TABLE("scan_jobs", 12,
+		 "digest, repo, state, attempts, created, updated, prio, gen,"
+		 " not_before, lease, error, request_id",
+		 "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12"),
+	BK_TABLE("scan_results", 8,
+		 "digest, report, findings, db_version, checked_db, created,"
+		 " updated, report_blob",
+		 "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"),
+	BK_TABLE("outbox", 5, "seq, action, repo, created, body",
+		 "?1, ?2, ?3, ?4, ?5"),
+	BK_TABLE("outbox_cursors", 2, "endpoint, seq", "?1, ?2"),
+	BK_TABLE("outbox_deliveries", 8,
+		 "endpoint, seq, repo, created, attempts, next_at, dead, error",
+		 "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"),
+};
+
+#define BK_NTABLES (sizeof(bk_tables) / sizeof(*bk_tables))
+
+/* A copy of PostgreSQL's rows into a meta.db open on dst. */
+struct bk_pg {
+	sqlite3 *dst;
+	const char *path;
+};
+
+struct bk_pg_rows {
+	const struct bk_pg *x;
+	sqlite3_stmt *ins;
+	int ncols;
+};
+
+static int bk_pg_row(void *arg, const struct sql_row *r, struct err *e)
+{
+	struct bk_pg_rows *w = arg;
+	const char *t;
+
+	sqlite3_reset(w->ins);
+	for (int i = 0; i < w->ncols; i++) {
+		t = sql_col_text(r, i);
+		if (t)
+			sqlite3_bind_text(w->ins, i + 1, t, -1,
+					  SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(w->ins, i + 1);
+	}
+	if (sqlite3_step(w->ins) != SQLITE_DONE)
+		return bk_db_fail(w->x->dst, "copy a row", w->x->path, e);
+	return 0;
+}
+
+/* sql_txn()'s function: every table of one snapshot into the copy (run
+ * again from the start if PostgreSQL asks). */
+static int bk_pg_snapshot(struct sql_conn *c, const void *arg, struct err *e)
+{
+	/* One snapshot for every table: the copy is one committed state. */
+	static const struct sql_stmt iso = {
+		"snapshot",
+		"" SQL_PG("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ,"
+			  " READ ONLY"),
+	};
+	const struct bk_pg *x = arg;
+	struct bk_pg_rows w = {x, NULL, 0};
+	int ret = -1;
+
+	if (sql_run(c, &iso, NULL, NULL, e, "") < 0)
+		goto out;
+	for (size_t i = 0; i < BK_NTABLES; i++) {
+		const struct bk_table *t = &bk_tables[i];
+		char *del = xasprintf("DELETE FROM %s", t->name);
+		int rc = sqlite3_exec(x->dst, del, NULL, NULL, NULL);
+
+		free(del);
+		if (rc != SQLITE_OK ||
+		    sqlite3_prepare_v2(x->dst, t->write.sql, -1, &w.ins,
+				       NULL) != SQLITE_OK) {
+			bk_db_fail(x->dst, t->name, x->path, e);
+			goto out;
+		}
+		w.ncols = t->ncols;
+		if (sql_run(c, &t->read, bk_pg_row, &w, e, "") < 0)
+			goto out;
+		sqlite3_finalize(w.ins);
+		w.ins = NULL;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(w.ins);
+	return ret;
+}
+
+/* The metadata of m (PostgreSQL) into a new meta.db at path, of this
+ * version's schema; *schema gets its version. */
+static int bk_pg_copy(struct stor_meta *m, const char *dir, int64_t *schema,
+		      struct err *e)
+{
+	char *path = xasprintf("%s/meta.db", dir);
+	struct stor_meta *fresh = stor_sqlite_new(dir, e);
+	struct bk_pg x = {NULL, path};
+	int ret = -1;
+
+	/* Opening a new meta.db gives it the schema; then rows go in. */
+	if (!fresh)
+		goto out;
+	fresh->ops->free(fresh);
+	if (sqlite3_open_v2(path, &x.dst, SQLITE_OPEN_READWRITE, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_exec(x.dst, "PRAGMA journal_mode = DELETE; BEGIN", NULL,
+			 NULL, NULL) != SQLITE_OK) {
+		bk_db_fail(x.dst, "open", path, e);
+		goto out;
+	}
+	if (sql_txn(m, bk_pg_snapshot, &x, e) < 0)
+		goto out;
+	if (sqlite3_exec(x.dst, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		bk_db_fail(x.dst, "commit", path, e);
+		goto out;
+	}
+	ret = bk_db_version(x.dst, path, schema, e);
+out:
+	sqlite3_close(x.dst);
+	free(path);
+	return ret;
+}
+
+/* Removes database name of dir with its WAL and shared-memory files. */
+static void bk_rm_db(const char *dir, const char *name)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+		char *p = xasprintf("%s/%s%s", dir, name, suffixes[i]);
+
+		unlink(p);
+		free(p);
+	}
+}
+
+/* The rows of a backup's meta.db (src) into PostgreSQL, which must hold
+ * none yet. */
+struct rs_pg {
+	sqlite3 *src;
+	const char *path;
+};
+
+static int rs_pg_table(struct sql_conn *c, const struct rs_pg *x,
+		       const struct bk_table *t, struct err *e)
+{
+	static const char fmt[] = "ssssssssssss"; /* BK_COLS_MAX */
+	const char *v[BK_COLS_MAX] = {NULL};
+	sqlite3_stmt *s = NULL;
+	int rc, ret = -1;
+
+	if (sqlite3_prepare_v2(x->src, t->read.sql, -1, &s, NULL) !=
+	    SQLITE_OK) {
+		bk_db_fail(x->src, t->name, x->path, e);
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		for (int i = 0; i < t->ncols; i++)
+			v[i] = (const char *)sqlite3_column_text(s, i);
+		/* Unused trailing arguments are never read. */
+		if (sql_run(c, &t->write, NULL, NULL, e,
+			    fmt + BK_COLS_MAX - t->ncols, v[0], v[1], v[2],
+			    v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
+			    v[11]) < 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		bk_db_fail(x->src, t->name, x->path, e);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/* Rows that make a store: a restore goes into a database without any. */
+static const struct sql_stmt rs_held = {
+	"count rows",
+	"SELECT (SELECT count(*) FROM repositories)"
+	" + (SELECT count(*) FROM blob_sizes)"
+	" + (SELECT count(*) FROM scan_results)",
+};
+
+#define RS_PG_HELD                                                           \
+	"the PostgreSQL database holds a store already: restore into an "   \
+	"empty one"
+
+static int rs_pg_rows(struct sql_conn *c, const void *arg, struct err *e)
+{
+	/* Events go on from the backup's last sequence number. */
+	static const struct sql_stmt seq = {
+		"outbox sequence",
+		"" SQL_PG("SELECT setval(pg_get_serial_sequence('outbox',"
+			  " 'seq'), (SELECT COALESCE(MAX(seq), 0) + 1"
+			  " FROM outbox), false)"),
+	};
+	const struct rs_pg *x = arg;
+	int64_t n = 0;
+
+	/* Again inside the transaction: another restore may have run. */
+	if (sql_run(c, &rs_held, sql_row_int64, &n, e, "") < 0)
+		return -1;
+	if (n)
+		return err_set(e, ERR_INVALID, RS_PG_HELD);
+	for (size_t i = 0; i < BK_NTABLES; i++)
+		if (rs_pg_table(c, x, &bk_tables[i], e) < 0)
+			return -1;
+	return sql_run(c, &seq, NULL, NULL, e, "") < 0 ? -1 : 0;
+}
+
+/* The rows of the backup in src into m, read from a copy in
+ * DATA/restore.tmp/ that opening migrated: a backup of an older schema
+ * has the columns of this one then. */
+static int rs_pg_copy(struct stor_meta *m, const char *src, const char *data,
+		      int64_t *schema, struct err *e)
+{
+	char *from = xasprintf("%s/meta.db", src);
+	char *dir = xasprintf("%s/restore.tmp", data);
+	char *path = xasprintf("%s/meta.db", dir);
+	struct rs_pg x = {NULL, path};
+	struct stor_meta *mig;
+	int ret = -1;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		err_errno(e, ERR_IO, errno, "mkdir %s", dir);
+		goto out;
+	}
+	unlink(path);
+	if (bk_db_copy(from, path, NULL, schema, e) < 0)
+		goto out;
+	mig = stor_sqlite_new(dir, e);
+	if (!mig)
+		goto out;
+	mig->ops->free(mig);
+	if (sqlite3_open_v2(path, &x.src, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		bk_db_fail(x.src, "open", path, e);
+		goto out;
+	}
+	if (sql_txn(m, rs_pg_rows, &x, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_close(x.src);
+	bk_rm_db(dir, "meta.db");
+	rmdir(dir);
+	free(path);
+	free(dir);
+	free(from);
+	return ret;
+}
+
+/* A blob streamed from S3 into a file, hashed on the way. */
+struct bk_get {
+	int fd;
+	const char *path;
+	struct hasher *h;
+	int64_t size;
+};
+
+static int bk_get_piece(void *arg, const void *data, size_t len,
+			struct err *e)
+{
+	struct bk_get *g = arg;
+
+	hasher_update(g->h, data, len);
+	if (bk_write_all(g->fd, data, len) < 0)
+		return err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO,
+				 errno, "write %s", g->path);
+	g->size += (int64_t)len;
+	return 0;
+}
+
+/* bk_place_fn: blob dg from S3 into dst, verified before it is named. */
+static int bk_from_s3(struct bk *k, const struct digest *dg, int64_t want,
+		      struct err *e)
+{
+	char *key = s3b_blob_key(k->s3b, dg), *to = bk_blob_path(k->dst, dg);
+	char *tmp = xasprintf("%s.tmp", to);
+	struct bk_get g = {-1, tmp, hasher_new(dg->alg), 0};
+	struct err e2 = ERR_INIT;
+	struct digest got;
+	int ret = -1;
+
+	if (bk_mkparents(to, e) < 0)
+		goto out;
+	g.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (g.fd < 0) {
+		err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO, errno,
+			  "create %s", tmp);
+		goto out;
+	}
+	if (s3_get_cb(k->s3b->s3, key, bk_get_piece, &g, &e2) < 0) {
+		if (e2.code != ERR_NOT_FOUND) {
+			err_set(e, e2.code, "%s", e2.msg);
+			goto out;
+		}
+		bk_problem(k, "missing", dg, want);
+		ret = 0;
+		goto out;
+	}
+	hasher_final(g.h, &got);
+	if (!digest_eq(&got, dg) || (want >= 0 && g.size != want)) {
+		bk_problem(k, "corrupt", dg, g.size);
+		ret = 0;
+		goto out;
+	}
+	if (close(g.fd) < 0) {
+		g.fd = -1;
+		err_errno(e, ERR_IO, errno, "close %s", tmp);
+		goto out;
+	}
+	g.fd = -1;
+	if (rename(tmp, to) < 0) {
+		err_errno(e, ERR_IO, errno, "rename %s", tmp);
+		goto out;
+	}
+	k->s->blobs++;
+	k->s->copied++;
+	k->s->bytes += g.size;
+	ret = 0;
+out:
+	if (g.fd >= 0)
+		close(g.fd);
+	unlink(tmp);
+	hasher_free(g.h);
+	free(tmp);
+	free(to);
+	free(key);
+	return ret;
+}
+
+/* bk_place_fn: blob dg of the backup (src) put into S3 in one PUT, whose
+ * SHA-256 S3 checks. */
+static int rs_to_s3(struct bk *k, const struct digest *dg, int64_t want,
+		    struct err *e)
+{
+	char *from = bk_blob_path(k->src, dg), *key = s3b_blob_key(k->s3b, dg);
+	struct digest got;
+	struct stat sb;
+	int fd = -1, ret;
+
+	ret = bk_blob_src(k, from, dg, want, &sb, e);
+	if (ret <= 0)
+		goto out;
+	ret = -1;
+	if (k->o->verify) {
+		if (bk_hash_file(from, dg->alg, &got, e) < 0)
+			goto out;
+		if (!digest_eq(&got, dg)) {
+			bk_problem(k, "corrupt", dg, (int64_t)sb.st_size);
+			ret = 0;
+			goto out;
+		}
+	}
+	fd = open(from, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err_errno(e, ERR_IO, errno, "open %s", from);
+		goto out;
+	}
+	if (s3_put_fd(k->s3b->s3, key, fd, 0, (int64_t)sb.st_size,
+		      dg->alg == DIGEST_SHA256 ? dg->hex : NULL, e) < 0)
+		goto out;
+	k->s->blobs++;
+	k->s->copied++;
+	k->s->bytes += sb.st_size;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(key);
+	free(from);
+	return ret;
+}
+
+/* s3_list()'s function: any object at all stops the listing. */
+static int rs_s3_any(void *arg, const struct s3_object *o, struct err *e)
+{
+	(void)o, (void)e;
+	*(bool *)arg = true;
+	return 1;
+}
+
+static bool bk_on_s3(const struct stor_backup_opts *o)
+{
+	return o->backend && o->backend->storage &&
+	       !strcmp(o->backend->storage, "s3");
+}
+
+/* stor_backup()'s copy of a store whose metadata is PostgreSQL's or whose
+ * blobs are in S3: the rows (or meta.db's snapshot) and then the blobs,
+ * under the store's shared pin, which on PostgreSQL is gc's advisory lock
+ * on every node. */
+static int bk_dist(struct bk *k, struct err *e)
+{
+	struct stor_opts so = *k->o->backend;
+	char *from = xasprintf("%s/meta.db", k->src);
+	char *to = xasprintf("%s/meta.db", k->dst);
+	struct stor_s3_opts s3;
+	struct stor *st = NULL;
+	int pin = -1, ret = -1;
+
+	/* Digests are checked on S3's bytes, not on node-local copies. */
+	if (so.s3) {
+		s3 = *so.s3;
+		s3.cache_max = 0;
+		so.s3 = &s3;
+	}
+	st = stor_open_with(k->src, &so, e);
+	if (!st)
+		goto out;
+	if (bk_on_s3(k->o)) {
+		k->s3b = s3b_of(stor_blobs_of(st));
+		k->place = bk_from_s3;
+	}
+	if (stor_pin(st, false, &pin, e) < 0)
+		goto out;
+	if (stor_meta_shared()
+		    ? bk_pg_copy(stor_meta_of(st), k->dst, &k->s->schema, e) < 0
+		    : bk_db_copy(from, to, "DELETE FROM uploads;",
+				 &k->s->schema, e) < 0)
+		goto out;
+	if (bk_blobs(k, to, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	stor_unpin(pin);
+	stor_free(st);
+	free(to);
+	free(from);
+	return ret;
+}
+
+/* stor_restore() onto PostgreSQL or S3: the target must hold no store (no
+ * rows, no objects under the prefix's blobs/); blobs go first, then the
+ * rows in one transaction.  On sqlite, meta.db is left to the caller. */
+static int rs_dist(struct bk *k, struct err *e)
+{
+	char *db = xasprintf("%s/meta.db", k->src);
+	struct stor *st = stor_open_with(k->dst, k->o->backend, e);
+	struct stor_meta *m;
+	char *prefix = NULL;
+	bool any = false;
+	int64_t n = 0;
+	int ret = -1;
+
+	if (!st)
+		goto out;
+	m = stor_meta_of(st);
+	if (stor_meta_shared()) {
+		if (sql_do(m, &rs_held, sql_row_int64, &n, e, "") < 0)
+			goto out;
+		if (n) {
+			err_set(e, ERR_INVALID, RS_PG_HELD);
+			goto out;
+		}
+	}
+	if (bk_on_s3(k->o)) {
+		k->s3b = s3b_of(stor_blobs_of(st));
+		k->place = rs_to_s3;
+		prefix = xasprintf("%sblobs/", k->s3b->prefix);
+		if (s3_list(k->s3b->s3, prefix, rs_s3_any, &any, e) < 0)
+			goto out;
+		if (any) {
+			err_set(e, ERR_INVALID,
+				"s3://%s/%s holds blobs already: restore "
+				"into an empty bucket or prefix",
+				k->o->backend->s3->bucket, prefix);
+			goto out;
+		}
+	}
+	if (bk_blobs(k, db, e) < 0)
+		goto out;
+	if (stor_meta_shared() &&
+	    rs_pg_copy(m, k->src, k->dst, &k->s->schema, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	stor_free(st);
+	free(prefix);
+	free(db);
 	return ret;
 }
 
@@ -548,14 +1096,15 @@ int stor_backup(const char *data, const char *dest,
 		const struct stor_backup_opts *o, struct stor_backup_stats *out,
 		struct err *e)
 {
-	struct bk k = {data, dest, o, out, false};
+	struct bk k = {data, dest, o, out, false, bk_blob, NULL};
 	char *db = xasprintf("%s/meta.db", data);
 	char *vdb = xasprintf("%s/vulndb.db", data);
 	char *vto = xasprintf("%s/vulndb.db", dest);
 	int ret = -1, empty;
 
 	memset(out, 0, sizeof(*out));
-	if (access(db, F_OK) < 0) {
+	/* With PostgreSQL, data holds this node's scratch alone. */
+	if (!stor_meta_shared() && access(db, F_OK) < 0) {
 		err_errno(e, ERR_IO, errno, "no store in %s", data);
 		goto out;
 	}
@@ -568,7 +1117,8 @@ int stor_backup(const char *data, const char *dest,
 			dest);
 		goto out;
 	}
-	if (bk_pinned(&k, e) < 0)
+	if (stor_meta_shared() || bk_on_s3(o) ? bk_dist(&k, e) < 0
+					      : bk_pinned(&k, e) < 0)
 		goto out;
 	if (access(vdb, F_OK) == 0) {
 		if (bk_db_copy(vdb, vto, NULL, NULL, e) < 0)
@@ -624,7 +1174,7 @@ int stor_restore(const char *src, const char *data,
 		 const struct stor_backup_opts *o,
 		 struct stor_backup_stats *out, struct err *e)
 {
-	struct bk k = {src, data, o, out, false};
+	struct bk k = {src, data, o, out, false, bk_blob, NULL};
 	char *marker = xasprintf("%s/" BACKUP_MARKER, src);
 	char *db = xasprintf("%s/meta.db", src);
 	char *vdb = xasprintf("%s/vulndb.db", src);
@@ -643,7 +1193,9 @@ int stor_restore(const char *src, const char *data,
 	empty = bk_dir_empty(data, e);
 	if (empty < 0)
 		goto out;
-	if (!empty && !o->force) {
+	/* A shared database is checked for rows instead (rs_dist): data
+	 * is scratch then. */
+	if (!empty && !o->force && !stor_meta_shared()) {
 		err_set(e, ERR_INVALID,
 			"%s is not empty: restore into a new directory, or "
 			"--force to put the backup over what is there",
@@ -655,7 +1207,8 @@ int stor_restore(const char *src, const char *data,
 		goto out;
 	/* Blobs first, meta.db last: until it is in place there is no
 	 * store, so an interrupted restore is never served half-done. */
-	if (bk_blobs(&k, db, e) < 0)
+	if (stor_meta_shared() || bk_on_s3(o) ? rs_dist(&k, e) < 0
+					      : bk_blobs(&k, db, e) < 0)
 		goto out;
 	if (bk_small(&k, e) < 0)
 		goto out;
@@ -668,11 +1221,12 @@ int stor_restore(const char *src, const char *data,
 	 * this one. */
 	unlink(state);
 	if (bk_sync(data, e) < 0 ||
-	    rs_db(src, data, "meta.db", &out->schema, e) < 0 ||
+	    (!stor_meta_shared() &&
+	     rs_db(src, data, "meta.db", &out->schema, e) < 0) ||
 	    bk_sync(data, e) < 0)
 		goto out;
 	/* Opening migrates an older schema and proves the store opens. */
-	st = stor_open(data, e);
+	st = stor_open_with(data, o->backend, e);
 	if (!st)
 		goto out;
 	ret = 0;
@@ -690,6 +1244,9 @@ out:
 
 struct bk_args {
 	char *data;
+	char *storage;
+	struct stor_s3_opts s3;
+	char *meta;
 	bool copy, verify, force;
 };
 
@@ -698,6 +1255,9 @@ struct bk_args {
 static const struct opt backup_opts[] = {
 	{"data", OPT_STRING, 0, 0, "./var", BK_OFF(data), NULL, "DIR",
 	 "data directory to back up (a server may be running on it)"},
+	{"meta", OPT_STRING, 0, 0, NULL, BK_OFF(meta), NULL, "URL",
+	 "metadata in PostgreSQL (as serve's --meta)"},
+	STOR_OPT_ROWS(struct bk_args, storage, s3),
 	{"copy", OPT_BOOL, 0, 0, NULL, BK_OFF(copy), NULL, NULL,
 	 "copy every blob, even where a hard link would do"},
 	{"verify", OPT_BOOL, 0, 0, NULL, BK_OFF(verify), NULL, NULL,
@@ -708,6 +1268,9 @@ static const struct opt backup_opts[] = {
 static const struct opt restore_opts[] = {
 	{"data", OPT_STRING, 0, 0, "./var", BK_OFF(data), NULL, "DIR",
 	 "data directory to restore into (no server may run on it)"},
+	{"meta", OPT_STRING, 0, 0, NULL, BK_OFF(meta), NULL, "URL",
+	 "metadata in PostgreSQL (as serve's --meta)"},
+	STOR_OPT_ROWS(struct bk_args, storage, s3),
 	{"copy", OPT_BOOL, 0, 0, NULL, BK_OFF(copy), NULL, NULL,
 	 "copy every blob, even where a hard link would do"},
 	{"verify", OPT_BOOL, 0, 0, NULL, BK_OFF(verify), NULL, NULL,
@@ -727,7 +1290,9 @@ static const struct opt_cmd backup_cmd = {
 		 "vulndb.db, htpasswd and token.key.  gc waits to delete "
 		 "blobs\nmeanwhile; pushes go on.  DEST is a data directory "
 		 "itself.  Exit status: 0\ndone, 1 failed or the store lacks "
-		 "blobs its metadata names (listed).",
+		 "blobs its metadata names (listed).\nWith --meta and "
+		 "--storage s3 (as serve has them), the rows are copied from "
+		 "one\nPostgreSQL snapshot and the blobs streamed from S3.",
 	.opts = backup_opts,
 	.max_operands = 1,
 	.flags = OPT_SHARED_FILE,
@@ -741,7 +1306,8 @@ static const struct opt_cmd restore_cmd = {
 		 "served.  meta.db goes in last; an older schema\nis "
 		 "migrated.  Then 'customs fsck --data DIR' checks it.  "
 		 "Exit status: 0 done,\n1 failed or blobs missing from the "
-		 "backup (listed).",
+		 "backup (listed).\nWith --meta and --storage s3: onto an "
+		 "empty PostgreSQL database and an S3\nprefix without blobs.",
 	.opts = restore_opts,
 	.max_operands = 1,
 	.flags = OPT_SHARED_FILE,
@@ -762,10 +1328,19 @@ static int bk_main(const struct opt_cmd *cmd, int argc, char **argv)
 	struct err e = ERR_INIT;
 	bool backup = cmd == &backup_cmd;
 	struct bk_args a = {0};
+	struct stor_opts so = {NULL, NULL};
 	int rc, r;
 
+	if (stor_opts_check_argv(argc, argv, &e) < 0) {
+		rc = opt_fail(cmd, "%s", e.msg);
+		goto out;
+	}
 	if (!opt_cli(cmd, &a, argc, argv, &args, &rc))
 		goto out;
+	if (stor_meta_set(a.meta, &e) < 0) {
+		rc = opt_fail(cmd, "%s", e.msg);
+		goto out;
+	}
 	if (args.n != 1) {
 		rc = opt_fail(cmd, "missing %s: the directory of the backup",
 			      backup ? "DEST" : "BACKUP");
@@ -774,6 +1349,9 @@ static int bk_main(const struct opt_cmd *cmd, int argc, char **argv)
 	o.copy = a.copy;
 	o.verify = a.verify;
 	o.force = a.force;
+	so.storage = a.storage;
+	so.s3 = &a.s3;
+	o.backend = &so;
 	o.on_problem = bk_print_problem;
 	r = backup ? stor_backup(a.data, args.v[0], &o, &s, &e)
 		   : stor_restore(args.v[0], a.data, &o, &s, &e);

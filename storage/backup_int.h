@@ -7,7 +7,8 @@
  * that snapshot refers to (hard links when on the same filesystem, else
  * copies), vulndb.db (snapshot too), htpasswd and token.key, and last a
  * marker file, BACKUP_MARKER, whose absence means the backup is
- * incomplete.
+ * incomplete.  A store on S3 and PostgreSQL backs up into the same
+ * format, and any backup restores onto either.
  */
 #ifndef STORAGE_BACKUP_INT_H
 #define STORAGE_BACKUP_INT_H
@@ -20,6 +21,11 @@ struct stor_backup_opts {
 	bool copy;   /* never hard-link a blob: independent copies */
 	bool verify; /* re-hash every blob against its digest */
 	bool force;  /* restore: into a directory that is not empty */
+	/* The store's backends (NULL: fs); with stor_meta_shared(), the
+	 * metadata is PostgreSQL's.  Then a backup copies the rows into a
+	 * fresh meta.db and streams the blobs from S3, and a restore fills
+	 * an empty database and bucket prefix. */
+	const struct stor_opts *backend;
 	/* Each blob the snapshot names that the source lacks, or that
 	 * fails verification (kind "missing" or "corrupt").  May be NULL. */
 	stor_note_fn on_problem;

@@ -7,7 +7,7 @@
 # served one.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scanpush_lib.sh"
-need_backend fs "customs backup copies a data directory (meta.db, blob files); S3 + PostgreSQL are backed up by their own tools"
+need_backend fs "customs backup copies a data directory (meta.db, blob files) here; t_backup_dist backs up S3 + PostgreSQL"
 
 sp_layout
 mkdir -p "$DATA"
