@@ -1064,6 +1064,9 @@ static const char *const layer_kind_names[] = {
 	[DET_NPM_PKG] = "npm-pkg",
 	[DET_JAVA] = "java",
 	[DET_GO] = "go",
+	[DET_NODE] = "node",
+	[DET_PYTHON_RT] = "python-runtime",
+	[DET_JAVA_RELEASE] = "java-release",
 };
 #define LAYER_NKINDS (sizeof(layer_kind_names) / sizeof(layer_kind_names[0]))
 
@@ -1110,16 +1113,21 @@ static json_t *layer_res_json(const struct cand_res *r)
 	for (size_t i = 0; i < inv->npkgs; i++) {
 		const struct scan_pkg *p = &inv->pkgs[i];
 
-		json_array_append_new(
-			pkgs,
-			json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "e",
-				  scan_eco_name(p->eco), "n",
-				  jstr_or_null(p->name), "v",
-				  jstr_or_null(p->version), "sn",
-				  jstr_or_null(p->src_name), "sv",
-				  jstr_or_null(p->src_version), "loc",
-				  jstr_or_null(r->out.loc ? r->out.loc[i]
-							  : NULL)));
+		json_t *pj = json_pack(
+			"{s:s, s:o, s:o, s:o, s:o, s:o}", "e",
+			scan_eco_name(p->eco), "n", jstr_or_null(p->name), "v",
+			jstr_or_null(p->version), "sn",
+			jstr_or_null(p->src_name), "sv",
+			jstr_or_null(p->src_version), "loc",
+			jstr_or_null(r->out.loc ? r->out.loc[i] : NULL));
+
+		/* How a package not read from a database was identified. */
+		if (p->conf != SCAN_CONF_HIGH) {
+			json_object_set_new(pj, "c", json_integer(p->conf));
+			json_object_set_new(pj, "ev",
+					    jstr_or_null(p->evidence));
+		}
+		json_array_append_new(pkgs, pj);
 	}
 	for (size_t i = 0; i < inv->nnotes; i++)
 		json_array_append_new(notes, json_string(inv->notes[i]));
@@ -1203,7 +1211,12 @@ static struct cand_res *layer_res_import(struct layer_walk *w,
 			.src_version = (char *)layer_jstr(p, "sv"),
 			.layer = (char *)w->layer,
 			.path = c->path,
+			.evidence = (char *)layer_jstr(p, "ev"),
 		};
+		json_int_t conf = json_integer_value(json_object_get(p, "c"));
+
+		if (conf > SCAN_CONF_HIGH && conf <= SCAN_CONF_LOW)
+			pk.conf = (enum scan_conf)conf;
 
 		if (pk.name && pk.version)
 			det_out_add(&r->out, &pk, layer_jstr(p, "loc"));

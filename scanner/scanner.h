@@ -220,7 +220,7 @@ int scan_run_sandboxed(const struct scan_source *src, const struct digest *dg,
  * An index carries "v": SCAN_LAYER_INDEX_V; one of another version is
  * not merged (the layer is indexed again).  Bump it when a detector
  * changes what it finds. */
-#define SCAN_LAYER_INDEX_V "customs-layer-index/1"
+#define SCAN_LAYER_INDEX_V "customs-layer-index/2"
 
 /* Whether a blob's first bytes (len of them, 262 or more for tar) look
  * like a layer: gzip, zstd or tar.  Configs and other JSON do not. */
