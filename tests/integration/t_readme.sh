@@ -283,7 +283,9 @@ kill -TERM "$(cat "$W/.serve.pid")"
 while kill -0 "$(cat "$W/.serve.pid")" 2>/dev/null; do sleep 0.05; done
 : >"$W/.serve.pid"
 start_server
-head -c 40000 /dev/urandom >"$TMP/small"
+# Larger than curl's first burst (64 KiB), so the PATCH is still under
+# way when it is looked for, and done in about 2 s of the 5 s grace.
+head -c 100000 /dev/urandom >"$TMP/small"
 head -c 400000 /dev/urandom >"$TMP/big"
 upload() { # FILE RATE OUT: a PATCH at RATE, in the background
 	local loc
@@ -303,7 +305,7 @@ upload() { # FILE RATE OUT: a PATCH at RATE, in the background
 	done
 	fail "the upload did not start"
 }
-upload "$TMP/small" 40k "$TMP/small.code"
+upload "$TMP/small" 50k "$TMP/small.code"
 small=$UP_BG
 upload "$TMP/big" 10k "$TMP/big.code"
 big=$UP_BG

@@ -6,7 +6,8 @@
 # leaves the job alone for more than twice the lease); then A is
 # SIGSTOPped (alive, its PostgreSQL session open, but stuck) and B takes
 # the job once the lease runs out and finishes it: the report is served,
-# B's claim was the job's second.
+# B's claim was the job's second.  Layers are not indexed ahead
+# (--scan-layers=false), so the held read is the scan job's own.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ceph.sh"
 need psql python3
@@ -28,8 +29,8 @@ node() {
 		--data "$TMP/$n/data" --threads 2 --meta "$CI" \
 		--storage s3 --s3-endpoint "$2" --s3-region "$S3_REGION" \
 		--s3-bucket "$S3_BUCKET" --s3-prefix "$S3_PREFIX" --s3-cache 0 \
-		--scan-workers 1 --scan-lease ${LEASE}s --gc-interval 0 \
-		--scrub-interval 0 --db-update-interval 0 \
+		--scan-workers 1 --scan-lease ${LEASE}s --scan-layers=false \
+		--gc-interval 0 --scrub-interval 0 --db-update-interval 0 \
 		>>"$TMP/$n/server.log" 2>&1 &
 	NPID[$n]=$!
 	HOLD_NODES+=($!)
