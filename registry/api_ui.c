@@ -7,7 +7,7 @@
  *   GET /v2/_customs/diff?repo=R&from=REF&to=REF  findings added, fixed
  *   GET /v2/_customs/report?repo=R&ref=REF[&format=cyclonedx]
  *                                              the report, as a download
- *   GET /v2/_customs/chart?repo=R[&start=K&n=N&counts=0]
+ *   GET /v2/_customs/chart?repo=R[&start=K&n=N&counts=0&series=1]
  *                                              per-tag counts, push order
  *   GET /v2/_customs/status                     failed scans, upstreams,
  *                                              whether /metrics is the caller's
@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/jstream.h"
 #include "common/xmalloc.h"
 #include "registry/authz_int.h"
 #include "registry/metrics_int.h"
@@ -742,6 +743,123 @@ static json_t *ui_report(struct stor *st, const struct digest *dg,
 	return r;
 }
 
+/* A report read for its views: only what they use (the findings' and
+ * packages' fields, os, counts, status, an index's manifests), each
+ * finding built, projected and freed as the parse goes (jstream.h)
+ * rather than the whole report as one tree: a report of 5,000 findings
+ * is megabytes, and its tree most of the time of a first view. */
+struct ui_slim {
+	json_t *rep;
+};
+
+static json_t *ui_slim_finding(const json_t *v)
+{
+	const json_t *p = json_object_get(v, "package");
+
+	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:{s:O?, s:O?}, s:O?, "
+			 "s:O?, s:O?, s:O?}",
+			 "id", json_object_get(v, "id"), "aliases",
+			 json_object_get(v, "aliases"), "severity",
+			 json_object_get(v, "severity"), "severity_source",
+			 json_object_get(v, "severity_source"), "package",
+			 "name", json_object_get(p, "name"), "ecosystem",
+			 json_object_get(p, "ecosystem"), "installed",
+			 json_object_get(v, "installed"), "fixed",
+			 json_object_get(v, "fixed"), "status",
+			 json_object_get(v, "status"), "summary",
+			 json_object_get(v, "summary"));
+}
+
+static json_t *ui_slim_package(const json_t *p)
+{
+	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "name",
+			 json_object_get(p, "name"), "version",
+			 json_object_get(p, "version"), "ecosystem",
+			 json_object_get(p, "ecosystem"), "layer",
+			 json_object_get(p, "layer"), "path",
+			 json_object_get(p, "path"));
+}
+
+static int ui_slim_fn(void *ctx, const char *const *keys, size_t depth,
+		      json_t *v, struct err *e)
+{
+	static const char *const objs[] = {"os", "counts"};
+	static const char *const lists[] = {"vulnerabilities", "packages",
+					    "manifests"};
+	struct ui_slim *s = ctx;
+	json_t *o, *x = NULL;
+	size_t i;
+
+	(void)e;
+	if (depth == 1) {
+		/* A scalar member (status, counts as "no data", os null). */
+		if (!strcmp(keys[0], "status") || !strcmp(keys[0], "counts") ||
+		    !strcmp(keys[0], "os"))
+			json_object_set(s->rep, keys[0], v);
+		return 0;
+	}
+	for (i = 0; i < 2; i++) {
+		if (strcmp(keys[0], objs[i]) || !keys[1])
+			continue;
+		o = json_object_get(s->rep, keys[0]);
+		if (!json_is_object(o)) {
+			o = json_object();
+			json_object_set_new(s->rep, keys[0], o);
+		}
+		json_object_set(o, keys[1], v);
+		return 0;
+	}
+	for (i = 0; i < 3; i++) {
+		if (strcmp(keys[0], lists[i]) || keys[1])
+			continue;
+		o = json_object_get(s->rep, keys[0]);
+		if (!json_is_array(o)) {
+			o = json_array();
+			json_object_set_new(s->rep, keys[0], o);
+		}
+		x = i == 0   ? ui_slim_finding(v)
+		    : i == 1 ? ui_slim_package(v)
+			     : json_incref(v);
+		if (x)
+			json_array_append_new(o, x);
+		return 0;
+	}
+	return 0;
+}
+
+/* ui_report() for the views: the slim report (ui_slim_fn()). */
+static json_t *ui_report_slim(struct stor *st, const struct digest *dg,
+			      struct digest *blob, bool *in_blob)
+{
+	struct ui_slim s = {.rep = NULL};
+	struct err e = ERR_INIT;
+	struct jstream *js = NULL;
+	struct stor_scan sc;
+
+	*in_blob = false;
+	if (stor_scan_get(st, dg, true, &sc, &e) < 0)
+		return NULL;
+	if (!sc.has_result || !sc.report)
+		goto out;
+	s.rep = json_object();
+	js = jstream_new(2, 0, ui_slim_fn, &s);
+	if (jstream_feed(js, sc.report, strlen(sc.report), &e) < 0 ||
+	    jstream_end(js, &e) < 0) {
+		json_decref(s.rep);
+		s.rep = NULL;
+		goto out;
+	}
+	if (sc.in_blob) {
+		*blob = sc.report_blob;
+		*in_blob = true;
+	}
+out:
+	jstream_free(js);
+	err_clear(&e);
+	stor_scan_release(&sc);
+	return s.rep;
+}
+
 /* The policy's verdict on dg: {verdict, why}. */
 static json_t *ui_policy(struct reg_call *c, const struct digest *dg)
 {
@@ -1017,7 +1135,7 @@ static void ui_image_run(void *arg)
 			j->failed = true;
 		return;
 	}
-	rep = ui_report(j->st, &j->digest, &blob, &in_blob);
+	rep = ui_report_slim(j->st, &j->digest, &blob, &in_blob);
 	body = ui_image_body(j->st, j->name, digest_str(&j->digest, ds), rep,
 			     j->byidx, j->want, &whole);
 	if (!body)
@@ -1299,7 +1417,7 @@ static json_t *ui_findings_view(struct ui_rjob *j, const struct digest *dg,
 	}
 	if (f)
 		goto out;
-	rep = ui_report(j->st, dg, blob, in_blob);
+	rep = ui_report_slim(j->st, dg, blob, in_blob);
 	f = rep ? ui_all_findings(rep) : NULL;
 	json_decref(rep);
 	text = f && *in_blob ? json_dumps(f, JSON_COMPACT) : NULL;
@@ -1449,20 +1567,40 @@ enum reg_status api_ui_report(struct reg_call *c)
 /* Every tag's counts in push order, for the repository's chart: a page of
  * up to UI_CHART_MAX from ?start= (default 0).  No manifest is read, and
  * each digest's scan once however many tags point at it; with counts=0
- * not even that (the tag names and times, for a list to pick from). */
+ * not even that (the tag names and times, for a list to pick from).
+ * With series=1 the page is two parallel arrays, what a chart draws:
+ * "tags" (names) and "counts" ([critical, high, medium, low, unknown], or
+ * null when the tag has none), a tenth of the rows' bytes. */
+/* A scan's counts as a series point: [critical, ..., unknown], or null
+ * when they are not numbers ("no data", no scan). */
+static json_t *ui_series_counts(const json_t *counts)
+{
+	json_t *v;
+
+	if (!json_is_object(counts))
+		return json_null();
+	v = json_array();
+	for (size_t k = 0; k < UI_NSEV; k++)
+		json_array_append_new(
+			v, json_integer(json_integer_value(
+				   json_object_get(counts, ui_sev[k]))));
+	return v;
+}
+
 enum reg_status api_ui_chart(struct reg_call *c)
 {
 	const char *ns = http_req_query_param(c->req, "n");
 	const char *ss = http_req_query_param(c->req, "start");
 	const char *cs = http_req_query_param(c->req, "counts");
-	bool want = !cs || strcmp(cs, "0");
+	const char *se = http_req_query_param(c->req, "series");
+	bool want = !cs || strcmp(cs, "0"), series = se && !strcmp(se, "1");
 	char name[REG_NAME_MAX + 1], ds[DIGEST_STR_MAX], **none = NULL;
 	struct stor_tag_time *tt = NULL;
 	struct err e = ERR_INIT;
 	size_t count = 0, start = 0, end, k;
 	long n = UI_CHART_MAX;
 	bool more = false;
-	json_t *seen, *list, *row;
+	json_t *seen, *list, *row, *nums = NULL, *reply;
 	int64_t upd;
 
 	if (!ui_repo_arg(c, name))
@@ -1511,6 +1649,15 @@ enum reg_status api_ui_chart(struct reg_call *c)
 					      &upd);
 			json_object_set_new(seen, ds, sum);
 		}
+		if (series) {
+			json_array_append_new(list, json_string(tt[i].tag));
+			if (want)
+				json_array_append_new(
+					nums ? nums : (nums = json_array()),
+					ui_series_counts(
+						json_object_get(sum, "counts")));
+			continue;
+		}
 		row = json_pack("{s:s, s:s, s:o}", "tag", tt[i].tag, "digest", ds,
 				"pushed", ui_time(tt[i].tagged));
 		/* status, counts and worst, as the tags' "scan" has them. */
@@ -1523,12 +1670,15 @@ enum reg_status api_ui_chart(struct reg_call *c)
 		}
 		json_array_append_new(list, row);
 	}
-	reg_reply_json(c->req, 200,
-		       json_pack("{s:s, s:I, s:I, s:o, s:o}", "repository",
-				 name, "total", (json_int_t)count, "start",
-				 (json_int_t)start, "tags", list, "next",
-				 end < count ? json_integer((json_int_t)end)
-					     : json_null()));
+	reply = json_pack("{s:s, s:I, s:I, s:o, s:o}", "repository", name,
+			  "total", (json_int_t)count, "start",
+			  (json_int_t)start, "tags", list, "next",
+			  end < count ? json_integer((json_int_t)end)
+				      : json_null());
+	if (series && want)
+		json_object_set_new(reply, "counts",
+				    nums ? nums : json_array());
+	reg_reply_json(c->req, 200, reply);
 	json_decref(seen);
 	stor_tag_times_free(tt, count);
 	return REG_DONE;

@@ -175,6 +175,19 @@ expect 200
 jq -e '[.tags[].tag] == ["v1", "v2", "v0"] and
 	all(.tags[]; has("counts") | not)' "$B" >/dev/null ||
 	fail "chart without counts: $(cat "$B")"
+# As a series (what the page draws): the same tags and counts, arrays.
+req GET "/v2/_customs/chart?repo=team/app"
+cp "$B" "$TMP/chart.json"
+req GET "/v2/_customs/chart?repo=team/app&series=1"
+expect 200
+jq -e --slurpfile c "$TMP/chart.json" '.total == 3 and .next == null and
+	.tags == [$c[0].tags[].tag] and .counts == [$c[0].tags[].counts |
+	[.critical, .high, .medium, .low, .unknown]]' "$B" >/dev/null ||
+	fail "chart series: $(cat "$B")"
+req GET "/v2/_customs/chart?repo=team/app&series=1&counts=0&n=2&start=1"
+expect 200
+jq -e '.tags == ["v2", "v0"] and (has("counts") | not) and .start == 1' \
+	"$B" >/dev/null || fail "chart series, names: $(cat "$B")"
 req GET "/v2/_customs/chart?repo=team/app&start=-1"
 expect 400
 req GET "/v2/_customs/chart?repo=nothing/here"
@@ -236,7 +249,7 @@ req GET "/v2/_customs/tags?repo=nothing/here"
 expect 404 NAME_UNKNOWN
 sed 's/nothing\/here/X/' "$B" >"$TMP/unknown.body"
 for p in "tags?repo=other/secret" "image?repo=other/secret&ref=v1" \
-	"chart?repo=other/secret" \
+	"chart?repo=other/secret" "chart?repo=other/secret&series=1" \
 	"image?repo=other/secret&ref=$npm" \
 	"diff?repo=other/secret&from=v1&to=v1" \
 	"report?repo=other/secret&ref=v1&format=cyclonedx"; do
