@@ -310,6 +310,15 @@ done
 # that cannot be reached.
 as root root-pw
 stop_server
+# views_same WHEN: the image and diff answer as before.
+views_same() {
+	req GET "/v2/_customs/image?repo=team/app&ref=multi&platform=linux/arm64"
+	expect 200
+	cmp -s "$B" "$TMP/arm64.json" || fail "the image $1 differs"
+	req GET "/v2/_customs/diff?repo=team/app&from=v1&to=v2"
+	expect 200
+	cmp -s "$B" "$TMP/diff12.json" || fail "the diff $1 differs"
+}
 # The views (an image's detail, findings, diffs) outlive it, in files
 # named by a hash (no repository name shows); read, not made again (a
 # file made again is a new inode).
@@ -320,12 +329,7 @@ ls "$DATA/ui-views" | grep -Evq '^[0-9a-f]{64}$' &&
 views=$(ls -i "$DATA/ui-views" | sort)
 start_server --scan-workers 2 --auth basic --access "$TMP/access.json" \
 	--upstream "up.example/=http://127.0.0.1:9"
-req GET "/v2/_customs/image?repo=team/app&ref=multi&platform=linux/arm64"
-expect 200
-cmp -s "$B" "$TMP/arm64.json" || fail "the image after a restart differs"
-req GET "/v2/_customs/diff?repo=team/app&from=v1&to=v2"
-expect 200
-cmp -s "$B" "$TMP/diff12.json" || fail "the diff after a restart differs"
+views_same "after a restart"
 [ "$(ls -i "$DATA/ui-views" | sort)" = "$views" ] ||
 	fail "views made again after a restart"
 # A view file cut short (a crash mid-write) is made again, the same.
@@ -333,12 +337,7 @@ stop_server
 for f in "$DATA"/ui-views/*; do truncate -s 100 "$f"; done
 start_server --scan-workers 2 --auth basic --access "$TMP/access.json" \
 	--upstream "up.example/=http://127.0.0.1:9"
-req GET "/v2/_customs/image?repo=team/app&ref=multi&platform=linux/arm64"
-expect 200
-cmp -s "$B" "$TMP/arm64.json" || fail "the image from a cut view differs"
-req GET "/v2/_customs/diff?repo=team/app&from=v1&to=v2"
-expect 200
-cmp -s "$B" "$TMP/diff12.json" || fail "the diff from a cut view differs"
+views_same "from a cut view"
 W=$TMP/w
 mkdir -p "$W"
 printf 'not json' >"$W/config-bad.json"
