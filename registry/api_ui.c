@@ -1004,6 +1004,28 @@ static char *ui_cache_key(const char *repo, const struct digest *blob,
 			 platform ? platform : "");
 }
 
+/* The key of the view of every platform's findings (ui_all_findings())
+ * of what blob holds, which a diff reads. */
+static char *ui_findings_key(const char *repo, const struct digest *blob)
+{
+	char ds[DIGEST_STR_MAX];
+
+	return xasprintf("findings\n%s\n%s", repo, digest_str(blob, ds));
+}
+
+/* Keeps f as that view. */
+static void ui_findings_put(const char *dir, const char *repo,
+			    const struct digest *blob, const json_t *f)
+{
+	char *key = ui_findings_key(repo, blob);
+	char *text = json_dumps(f, JSON_COMPACT);
+
+	if (text)
+		ui_view_put(dir, key, text, strlen(text));
+	free(text);
+	free(key);
+}
+
 /* The cache key of dg's detail as its scan row names it now; NULL when
  * there is no report blob to name. */
 static char *ui_image_key(struct stor *st, const char *repo,
@@ -1147,6 +1169,13 @@ static void ui_image_run(void *arg)
 	if (body && !j->failed && in_blob && whole) {
 		key = ui_cache_key(j->name, &blob, j->want);
 		ui_view_put(j->dir, key, j->out.buf + head, j->out.len - head);
+		/* An image's findings are the diff's view too: kept while
+		 * at hand (an index's are its platforms' together). */
+		if (!json_object_get(rep, "manifests"))
+			ui_findings_put(j->dir, j->name, &blob,
+					json_object_get(json_object_get(body,
+									"image"),
+							"findings"));
 	}
 	if (body && !j->failed && buf_add(&j->out, "}", 1) < 0)
 		j->failed = true;
@@ -1404,14 +1433,13 @@ static bool ui_report_blob(struct stor *st, const struct digest *dg,
 static json_t *ui_findings_view(struct ui_rjob *j, const struct digest *dg,
 				struct digest *blob, bool *in_blob)
 {
-	char bs[DIGEST_STR_MAX], *key = NULL, *text;
 	struct buf b = BUF_INIT;
 	json_t *rep, *f = NULL;
+	char *key = NULL;
 
 	*in_blob = ui_report_blob(j->st, dg, blob);
 	if (*in_blob) {
-		key = xasprintf("findings\n%s\n%s", j->name,
-				digest_str(blob, bs));
+		key = ui_findings_key(j->name, blob);
 		if (ui_view_get(j->dir, key, &b))
 			f = json_loadb(b.buf, b.len, 0, NULL);
 	}
@@ -1420,14 +1448,8 @@ static json_t *ui_findings_view(struct ui_rjob *j, const struct digest *dg,
 	rep = ui_report_slim(j->st, dg, blob, in_blob);
 	f = rep ? ui_all_findings(rep) : NULL;
 	json_decref(rep);
-	text = f && *in_blob ? json_dumps(f, JSON_COMPACT) : NULL;
-	if (text) {
-		free(key);
-		key = xasprintf("findings\n%s\n%s", j->name,
-				digest_str(blob, bs));
-		ui_view_put(j->dir, key, text, strlen(text));
-	}
-	free(text);
+	if (f && *in_blob)
+		ui_findings_put(j->dir, j->name, blob, f);
 out:
 	buf_release(&b);
 	free(key);

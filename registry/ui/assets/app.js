@@ -280,12 +280,17 @@ function findingsTable(all, hostId) {
 		h('td', {}, f.package, f.platform ? h('div', {}, h('small', {}, f.platform)) : null),
 		h('td', {class: 'mono'}, f.installed), h('td', {class: 'mono'}, f.fixed || ''),
 		h('td', {}, f.status || ''), h('td', {}, f.ecosystem || ''));
+	// What the search box looks in, lower-cased once per finding.
+	const hays = new Map();
+	const haystack = f => { let s = hays.get(f);
+		if (s === undefined) hays.set(f, s = [f.id, f.package, f.installed, f.fixed, f.summary,
+			...(f.aliases || [])].filter(x => x).join('\n').toLowerCase());
+		return s; };
 	const draw = () => {
 		const t = text.value.trim().toLowerCase();
 		list = all.filter(f => (!sev.value || f.severity === sev.value) &&
 			(!eco.value || f.ecosystem === eco.value) && (!fix.checked || f.fixed) &&
-			(!t || [f.id, f.package, f.installed, f.fixed, f.summary, ...(f.aliases || [])]
-				.some(x => x && x.toLowerCase().includes(t))));
+			(!t || haystack(f).includes(t)));
 		list.sort((a, b) => { const x = cols[key].value(a), y = cols[key].value(b);
 			return (x < y ? -1 : x > y ? 1 : 0) * dir; });
 		tbody.replaceChildren(...list.slice(0, shown).map(row));
