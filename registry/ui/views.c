@@ -149,7 +149,8 @@ static bool ui_disk_get(const char *dir, const char *key, struct buf *out)
 	if (*end != ' ')
 		goto out;
 	tl = strtoull(end + 1, &end, 10);
-	if (end != nl || kl != klen || hlen + kl + tl != (size_t)sb.st_size ||
+	if (end != nl || kl != klen || tl > (unsigned long long)sb.st_size ||
+	    hlen + kl + tl != (size_t)sb.st_size ||
 	    memcmp(buf + hlen, key, klen))
 		goto out;
 	if (buf_add(out, buf + hlen + klen, (size_t)tl) < 0)
