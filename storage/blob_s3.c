@@ -367,8 +367,11 @@ static void s3b_evict(struct s3_blobs *b, bool all)
 		    fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(sb.st_mode))
 			continue;
-		if (all && !strncmp(de->d_name, "tmp-", 4)) {
-			unlinkat(dfd, de->d_name, 0);
+		/* A tmp- file is a fill in progress, not yet the cache's:
+		 * left alone, but for the sweep at start-up (all). */
+		if (!strncmp(de->d_name, "tmp-", 4)) {
+			if (all)
+				unlinkat(dfd, de->d_name, 0);
 			continue;
 		}
 		if (n == cap) {

@@ -225,8 +225,11 @@ start_server() {
 
 	rm -f "$TMP/port"
 	backend_flags "$DATA" "$@"
+	# No public feeds fetched unless a test asks (traffic stays on
+	# loopback); a test's own --db-update-interval comes later and wins.
 	"$CUSTOMS" serve --listen 127.0.0.1:0 --port-file "$TMP/port" \
-		--data "$DATA" --threads 2 ${BFLAGS[@]+"${BFLAGS[@]}"} "$@" \
+		--data "$DATA" --threads 2 --db-update-interval 0 \
+		${BFLAGS[@]+"${BFLAGS[@]}"} "$@" \
 		>>"$TMP/server.log" 2>&1 &
 	PID=$!
 	for i in $(seq 1 200); do

@@ -52,7 +52,7 @@ node() {
 	"$CUSTOMS" serve --listen "127.0.0.1:${NPORT[$n]}" \
 		--data "$TMP/$n/data" --threads 2 --meta "$CI" \
 		--vuln-db "$TMP/vulndb.db" --scan-workers 1 --scan-layers=false \
-		--log-format json \
+		--log-format json --db-update-interval 0 \
 		--gc-interval 0 "${S3_FLAGS[@]}" --s3-part-size 5MiB \
 		>>"$TMP/$n/server.log" 2>&1 &
 	NPID[$n]=$!

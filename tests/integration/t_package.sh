@@ -163,7 +163,7 @@ chroot "$FR" getent passwd customs >/dev/null || fail "postinst made no user"
 chroot --userspec=customs:customs "$FR" /usr/bin/customs serve \
 	--config /etc/customs/customs.json --data /var/lib/customs \
 	--listen 127.0.0.1:0 --port-file /var/lib/customs/port \
-	>"$TMP/fresh.log" 2>&1 &
+	--db-update-interval 0 >"$TMP/fresh.log" 2>&1 &
 PID=$!
 timeout 10 sh -c 'until [ -s "$1" ]; do sleep 0.05; done' sh \
 	"$FR/var/lib/customs/port" ||

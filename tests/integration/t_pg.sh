@@ -56,7 +56,8 @@ node() {
 	rm -f "$TMP/$n/port"
 	"$CUSTOMS" serve --listen 127.0.0.1:0 --port-file "$TMP/$n/port" \
 		--data "$TMP/$n/data" --threads 2 --scan-workers 1 \
-		--scan-layers=false --meta "${META[$n]}" "$@" \
+		--scan-layers=false --db-update-interval 0 \
+		--meta "${META[$n]}" "$@" \
 		>>"$TMP/$n/server.log" 2>&1 &
 	NPID[$n]=$!
 	for i in $(seq 1 200); do

@@ -55,7 +55,7 @@ mkdir -p "$TOK"
 echo "$PASS" | "$CUSTOMS" user add bob --data "$TOK" >/dev/null 2>&1 ||
 	fail "customs user add"
 "$CUSTOMS" serve --listen 127.0.0.1:0 --port-file "$TOK/port" --data "$TOK" \
-	--auth token --threads 1 >"$TOK/log" 2>&1 &
+	--auth token --threads 1 --db-update-interval 0 >"$TOK/log" 2>&1 &
 px_bg $!
 for _ in $(seq 1 100); do
 	[ -s "$TOK/port" ] && break
