@@ -331,3 +331,21 @@ fail:
 		     f->path);
 	return false;
 }
+
+json_t *det_json_object(const struct det_file *f, struct det_out *out,
+			size_t max_values, size_t max_depth)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	if (!det_json_affordable(f, out, max_values, max_depth))
+		return NULL;
+	doc = json_loadb(f->data, f->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (json_is_object(doc))
+		return doc;
+	inv_add_note(&out->inv,
+		     "%s: not analysed: malformed JSON (%s, line %d)", f->path,
+		     doc ? "not an object" : jerr.text, doc ? 1 : jerr.line);
+	json_decref(doc);
+	return NULL;
+}

@@ -16,8 +16,6 @@
  */
 #include "scanner/detect_int.h"
 
-#include <jansson.h>
-
 #include "common/banned.h"
 
 /* A manifest holds a few content sets and, at most, a list of image
@@ -28,22 +26,12 @@
 
 void det_content_manifest(const struct det_file *f, struct det_out *out)
 {
-	json_error_t jerr;
 	json_t *doc, *sets, *v;
 	size_t i, bad = 0;
 
-	if (!det_json_affordable(f, out, ICM_MAX_JSON_VALUES,
-				 ICM_MAX_JSON_DEPTH))
+	doc = det_json_object(f, out, ICM_MAX_JSON_VALUES, ICM_MAX_JSON_DEPTH);
+	if (!doc)
 		return;
-	doc = json_loadb(f->data, f->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(doc)) {
-		inv_add_note(&out->inv,
-			     "%s: not analysed: malformed JSON (%s, line %d)",
-			     f->path, doc ? "not an object" : jerr.text,
-			     doc ? 1 : jerr.line);
-		json_decref(doc);
-		return;
-	}
 	sets = json_object_get(doc, "content_sets");
 	if (sets && !json_is_array(sets))
 		inv_add_note(&out->inv,

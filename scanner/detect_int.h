@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "scanner/inventory_int.h"
 
 enum det_kind {
@@ -158,6 +160,10 @@ void det_content_manifest(const struct det_file *f, struct det_out *out);
  * has more than max_values values or nests deeper than max_depth. */
 bool det_json_affordable(const struct det_file *f, struct det_out *out,
 			 size_t max_values, size_t max_depth);
+/* The JSON object f holds (duplicate keys refused), if affordable as
+ * above; else NULL and a note in out.  The caller json_decref()s it. */
+json_t *det_json_object(const struct det_file *f, struct det_out *out,
+			size_t max_values, size_t max_depth);
 
 /* A "Key: value" line (RFC 822 style headers, dpkg stanzas): if line
  * (n bytes) is field key (any case when nocase), sets *v and *vn to the

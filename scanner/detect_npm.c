@@ -138,23 +138,13 @@ static void npm_deps(const struct det_file *f, json_t *deps, const char *at,
 
 void det_npm_lock(const struct det_file *f, struct det_out *out)
 {
-	json_error_t jerr;
 	json_t *doc, *pkgs;
 	size_t bad = 0;
 	char *root;
 
-	if (!det_json_affordable(f, out, NPM_MAX_JSON_VALUES,
-				 NPM_MAX_JSON_DEPTH))
+	doc = det_json_object(f, out, NPM_MAX_JSON_VALUES, NPM_MAX_JSON_DEPTH);
+	if (!doc)
 		return;
-	doc = json_loadb(f->data, f->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(doc)) {
-		inv_add_note(&out->inv,
-			     "%s: not analysed: malformed JSON (%s, line %d)",
-			     f->path, doc ? "not an object" : jerr.text,
-			     doc ? 1 : jerr.line);
-		json_decref(doc);
-		return;
-	}
 	root = npm_root(f->path);
 	pkgs = json_object_get(doc, "packages");
 	if (json_is_object(pkgs))

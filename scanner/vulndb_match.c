@@ -152,7 +152,7 @@ static void match_rh_stream(struct match_query *q, const char *cs,
 	static const char *const xus[] = {"eus", "aus", "e4s", "tus"};
 	const char *p = cs + 5, *end = strstr(cs, "__"), *minor = NULL;
 	size_t major = strspn(p, "0123456789"), mlen = 0;
-	char product[16];
+	char product[32];
 
 	if (strncmp(cs, "rhel-", 5) || !major || p[major] != '-')
 		return;
@@ -175,7 +175,14 @@ static void match_rh_stream(struct match_query *q, const char *cs,
 
 			if (strncmp(t + 1, xus[i], n) || t[1 + n] != '-')
 				continue;
-			snprintf(product, sizeof(product), "rhel_%s", xus[i]);
+			/* RHEL 10 names its EUS stream so (Red Hat's CPE
+			 * guidelines). */
+			snprintf(product, sizeof(product), "%s%s",
+				 strtol(p, NULL, 10) >= 10 && !strcmp(xus[i],
+								      "eus")
+					 ? "enterprise_linux_"
+					 : "rhel_",
+				 xus[i]);
 			if (minor) {
 				for (size_t k = 0; k < mlen && vl + 1 < sizeof(v);
 				     k++) {
@@ -277,14 +284,26 @@ static void match_query_release(struct match_query *q)
  * its fixes come later there, in versions its stream never gets.  (Red
  * Hat's guidance also asks for the main stream's records of a CVE the
  * extended stream has no fix for; that needs the CVEs of each record,
- * which the DB does not keep for Red Hat's.) */
+ * which the DB does not keep for Red Hat's.)  From RHEL 10 the streams
+ * are "enterprise_linux:10.0" and "enterprise_linux_eus:10.2". */
 static bool match_redhat(const char *stream, const struct match_query *q)
 {
-	for (size_t i = 0; i < q->nstreams; i++) {
-		size_t n = strlen(q->streams[i]);
+	static const char main_stream[] = "enterprise_linux:";
 
-		if (!strncmp(stream, q->streams[i], n) &&
-		    (!stream[n] || stream[n] == ':'))
+	for (size_t i = 0; i < q->nstreams; i++) {
+		const char *s = q->streams[i];
+		size_t n = strlen(s);
+
+		if (strncmp(stream, s, n))
+			continue;
+		if (!stream[n] || stream[n] == ':')
+			return true;
+		/* From RHEL 10 the main stream names its minor release too
+		 * ("enterprise_linux:10.0"). */
+		if (stream[n] == '.' &&
+		    !strncmp(s, main_stream, sizeof(main_stream) - 1) &&
+		    !strchr(s, '.') &&
+		    strtol(s + sizeof(main_stream) - 1, NULL, 10) >= 10)
 			return true;
 	}
 	return false;

@@ -882,6 +882,13 @@ static const char *const semantic_recs[][2] = {
 	 "\"name\":\"libuuid\"},\"ranges\":[{\"type\":\"ECOSYSTEM\","
 	 "\"events\":[{\"introduced\":\"0\"},{\"fixed\":\"2.32.1-43.el8\"}]}"
 	 "]}]},"
+	 "{\"id\":\"TEST-RHEL10-1\",\"affected\":[{\"package\":{"
+	 "\"ecosystem\":\"Red Hat:enterprise_linux:10.0\",\"name\":\"glibc\"},"
+	 "\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":"
+	 "\"0\"},{\"fixed\":\"0:2.39-40.el10\"}]}]},{\"package\":{"
+	 "\"ecosystem\":\"Red Hat:enterprise_linux_eus:10.2\",\"name\":"
+	 "\"glibc\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{"
+	 "\"introduced\":\"0\"},{\"fixed\":\"0:2.39-41.el10_2\"}]}]}]},"
 	 "{\"id\":\"TEST-WORD-1\",\"summary\":\"Critical: not a vendor's "
 	 "rating\",\"affected\":[{\"package\":{\"ecosystem\":\"npm\","
 	 "\"name\":\"wordy\"},\"ranges\":[{\"type\":\"SEMVER\","
@@ -908,7 +915,7 @@ static struct vulndb *semantic_db(struct fx *fx)
 		write_file(dir, semantic_recs[i][0], semantic_recs[i][1]);
 	assert_int_equal(import_paths(db, paths, 1, &st, NULL), 0);
 	assert_int_equal(st.skipped, 0);
-	assert_int_equal(st.records, 20); /* TEST-DUP-1 once */
+	assert_int_equal(st.records, 21); /* TEST-DUP-1 once */
 	h = vulndb_open(db, &e);
 	assert_non_null(h);
 	free(dir);
@@ -1038,83 +1045,45 @@ static void test_release_rules(void **state)
 		const char *id, *version_id, *pretty, *codename;
 		const char *name, *version, *src, *vid;
 		bool hit;
-		const char *cs; /* a content set, or NULL */
 	} cases[] = {
 		{ECO_DEBIAN, "debian", NULL, NULL, "bookworm", "zlib1g",
-		 "1:1.2.13.dfsg-1", "zlib", "TEST-CODENAME-1", true, NULL},
+		 "1:1.2.13.dfsg-1", "zlib", "TEST-CODENAME-1", true},
 		{ECO_DEBIAN, "debian", NULL, NULL, "bullseye", "zlib1g",
-		 "1:1.2.13.dfsg-1", "zlib", "TEST-CODENAME-1", false, NULL},
+		 "1:1.2.13.dfsg-1", "zlib", "TEST-CODENAME-1", false},
 		{ECO_DEBIAN, "debian", "11", NULL, "bookworm", "zlib1g",
-		 "1:1.2.13.dfsg-1", "zlib", "TEST-CODENAME-1", false, NULL},
+		 "1:1.2.13.dfsg-1", "zlib", "TEST-CODENAME-1", false},
 		{ECO_RPM, "opensuse-leap", "15.5", "openSUSE Leap 15.5", NULL,
-		 "curl", "8.0.1-150400.5.25.1", NULL, "TEST-SUSE-1", true, NULL},
+		 "curl", "8.0.1-150400.5.25.1", NULL, "TEST-SUSE-1", true},
 		{ECO_RPM, "opensuse-leap", "15.4", "openSUSE Leap 15.4", NULL,
-		 "curl", "8.0.1-150400.5.25.1", NULL, "TEST-SUSE-1", false, NULL},
+		 "curl", "8.0.1-150400.5.25.1", NULL, "TEST-SUSE-1", false},
 		{ECO_RPM, "openEuler", "22.03", NULL, NULL, "bash", "5.1.8-6",
-		 NULL, "TEST-EULER-1", true, NULL},
+		 NULL, "TEST-EULER-1", true},
 		{ECO_RPM, "openEuler", "22.0", NULL, NULL, "bash", "5.1.8-6",
-		 NULL, "TEST-EULER-1", false, NULL},
+		 NULL, "TEST-EULER-1", false},
 		{ECO_UNKNOWN, "openEuler", "22.03", NULL, NULL, "bash",
-		 "5.1.8-6", NULL, "TEST-EULER-1", false, NULL},
+		 "5.1.8-6", NULL, "TEST-EULER-1", false},
 		/* RHEL: the main stream of its major release, whatever the
 		 * minor; never an extended-support stream (EUS, AUS, E4S),
 		 * nor a rebuild's records, nor Red Hat's for a rebuild. */
 		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", true, NULL},
+		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", true},
 		{ECO_RPM, "rhel", "8.0", NULL, NULL, "libuuid", "2.32.1-8.el8",
-		 NULL, "TEST-RHEL-MAIN-1", true, NULL},
+		 NULL, "TEST-RHEL-MAIN-1", true},
 		{ECO_RPM, "rhel", "8", NULL, NULL, "libuuid", "2.32.1-8.el8",
-		 NULL, "TEST-RHEL-MAIN-1", true, NULL},
+		 NULL, "TEST-RHEL-MAIN-1", true},
 		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-EUS-1", false, NULL},
+		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-EUS-1", false},
 		{ECO_RPM, "rhel", "9.2", NULL, NULL, "libuuid", "2.32.1-8.el8",
-		 NULL, "TEST-RHEL-MAIN-1", false, NULL},
+		 NULL, "TEST-RHEL-MAIN-1", false},
 		{ECO_RPM, "almalinux", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", false, NULL},
+		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", false},
 		/* CentOS Linux: Red Hat's main stream; CentOS Stream: no. */
 		{ECO_RPM, "centos", "8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", true, NULL},
+		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", true},
 		{ECO_RPM, "centos", "8", "CentOS Linux 8", NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-EUS-1", false, NULL},
+		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-EUS-1", false},
 		{ECO_RPM, "centos", "8", "CentOS Stream 8", NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", false, NULL},
-		/* Content sets choose the streams: an extended one of the
-		 * minor release they (or VERSION_ID) name, and then not the
-		 * main stream; the main stream's sets, or none of RHEL's,
-		 * the main stream. */
-		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-EUS-1", true,
-		 "rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_8"},
-		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", false,
-		 "rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_8"},
-		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-EUS-1", true,
-		 "rhel-8-for-x86_64-appstream-e4s-rpms"},
-		{ECO_RPM, "rhel", "8.6", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-EUS-1", false,
-		 "rhel-8-for-x86_64-baseos-aus-rpms"},
-		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-EUS-1", false,
-		 "rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_6"},
-		{ECO_RPM, "rhel", "8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-EUS-1", false,
-		 "rhel-8-for-x86_64-baseos-eus-rpms"},
-		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", true,
-		 "rhel-8-for-x86_64-baseos-rpms__8"},
-		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-EUS-1", false,
-		 "rhel-8-for-x86_64-baseos-rpms"},
-		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", true,
-		 "rhocp-4.12-for-rhel-8-x86_64-rpms"},
-		{ECO_RPM, "almalinux", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-ALMA-1", true, NULL},
-		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-ALMA-1", false, NULL},
-		{ECO_RPM, "rocky", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-ALMA-1", false, NULL},
+		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", false},
 	};
 	struct fx *fx = *state;
 	struct vulndb *h = semantic_db(fx);
@@ -1129,8 +1098,6 @@ static void test_release_rules(void **state)
 		inv_os(&inv, cases[i].id, cases[i].version_id, cases[i].pretty);
 		if (cases[i].codename)
 			inv.os.codename = xstrdup(cases[i].codename);
-		if (cases[i].cs)
-			assert_true(inv_add_content_set(&inv, cases[i].cs));
 		inv_pkg(&inv, cases[i].eco, cases[i].name, cases[i].version,
 			cases[i].src, NULL);
 		f = match(h, &inv, &n);
@@ -1138,6 +1105,70 @@ static void test_release_rules(void **state)
 		if (hit != cases[i].hit)
 			fail_msg("case %zu: %s %s %s %s", i, cases[i].name,
 				 cases[i].version, hit ? "matched" : "missed",
+				 cases[i].vid);
+		vuln_findings_free(f, n);
+		inv_release(&inv);
+	}
+	vulndb_free(h);
+}
+
+/* Red Hat streams from content sets (RHEL images, libuuid
+ * 2.32.1-42.el8_8 or glibc 2.39-30.el10): an extended stream of the minor
+ * release the set (or VERSION_ID) names, and then not the main stream;
+ * the main stream's sets, or none of RHEL's, the main stream.  From RHEL
+ * 10 the main stream names minor releases, the EUS one is
+ * "enterprise_linux_eus". */
+static void test_redhat_streams(void **state)
+{
+	static const struct {
+		const char *version_id, *cs, *vid;
+		bool hit;
+	} cases[] = {
+		{"8.8", "rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_8",
+		 "TEST-RHEL-EUS-1", true},
+		{"8.8", "rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_8",
+		 "TEST-RHEL-MAIN-1", false},
+		{"8.8", "rhel-8-for-x86_64-appstream-e4s-rpms",
+		 "TEST-RHEL-EUS-1", true},
+		{"8.6", "rhel-8-for-x86_64-baseos-aus-rpms", "TEST-RHEL-EUS-1",
+		 false},
+		{"8.8", "rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_6",
+		 "TEST-RHEL-EUS-1", false},
+		{"8", "rhel-8-for-x86_64-baseos-eus-rpms", "TEST-RHEL-EUS-1",
+		 false},
+		{"8.8", "rhel-8-for-x86_64-baseos-rpms__8", "TEST-RHEL-MAIN-1",
+		 true},
+		{"8.8", "rhel-8-for-x86_64-baseos-rpms", "TEST-RHEL-EUS-1",
+		 false},
+		{"8.8", "rhocp-4.12-for-rhel-8-x86_64-rpms", "TEST-RHEL-MAIN-1",
+		 true},
+		{"10.1", NULL, "TEST-RHEL10-1", true},
+		{"1", NULL, "TEST-RHEL10-1", false},
+		{"10.2", "rhel-10-for-x86_64-baseos-eus-rpms__10_DOT_2",
+		 "TEST-RHEL10-1", true},
+		{"10.4", "rhel-10-for-x86_64-baseos-eus-rpms__10_DOT_4",
+		 "TEST-RHEL10-1", false},
+	};
+	struct fx *fx = *state;
+	struct vulndb *h = semantic_db(fx);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		bool v10 = cases[i].version_id[0] == '1';
+		const char *name = v10 ? "glibc" : "libuuid";
+		struct scan_inventory inv;
+		struct vuln_finding *f;
+		size_t n;
+
+		inv_init(&inv);
+		inv_os(&inv, "rhel", cases[i].version_id, NULL);
+		if (cases[i].cs)
+			assert_true(inv_add_content_set(&inv, cases[i].cs));
+		inv_pkg(&inv, ECO_RPM, name,
+			v10 ? "2.39-30.el10" : "2.32.1-42.el8_8", NULL, NULL);
+		f = match(h, &inv, &n);
+		if ((find(&inv, f, n, name, cases[i].vid) != NULL) !=
+		    cases[i].hit)
+			fail_msg("case %zu: %s %s", i, cases[i].cs,
 				 cases[i].vid);
 		vuln_findings_free(f, n);
 		inv_release(&inv);
@@ -1428,6 +1459,7 @@ int main(void)
 		cmocka_unit_test(test_speed),
 		cmocka_unit_test(test_semantics),
 		cmocka_unit_test(test_release_rules),
+		cmocka_unit_test(test_redhat_streams),
 		cmocka_unit_test(test_match_gap),
 		cmocka_unit_test(test_match_gap_other_feeds),
 		cmocka_unit_test(test_distro_ratings),
