@@ -156,13 +156,13 @@ static void match_rh_stream(struct match_query *q, const char *cs,
 
 	if (strncmp(cs, "rhel-", 5) || !major || p[major] != '-')
 		return;
-	if (!end)
+	if (!end) {
 		end = cs + strlen(cs);
-	else if (strstr(end, "_DOT_")) {
+	} else if (strstr(end, "_DOT_")) {
 		minor = end + 2;
 		mlen = strlen(minor);
-		/* "8_DOT_8" -> "8.8" below, digits only */
-		if (strspn(minor, "0123456789_DOTdot") != mlen)
+		/* "8_DOT_8", made "8.8" below */
+		if (strspn(minor, "0123456789_DOT") != mlen)
 			return;
 	}
 	for (size_t i = 0; i < sizeof(xus) / sizeof(*xus); i++) {
@@ -841,13 +841,15 @@ char *vulndb_match_other(const struct scan_inventory *inv)
 	if (!n)
 		return NULL;
 	match_os_release(os, osv, rel, sizeof(rel));
-	return xasprintf("%s: the %zu rpm package%s of %s %s %s matched "
+	return xasprintf("%s: the %zu rpm package%s of %s%s%s %s matched "
 			 "against %s's for release %s, as a rebuild's "
 			 "versions track those of the distribution it "
 			 "rebuilds",
 			 SCAN_OTHER_SOURCE, n, n == 1 ? "" : "s", os->id,
+			 os->version_id ? " " : "",
 			 os->version_id ? os->version_id : "",
-			 n == 1 ? "was" : "were", osv->eco, rel);
+			 n == 1 ? "was" : "were", osv->eco,
+			 rel[0] ? rel : "unknown");
 }
 
 int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
