@@ -287,6 +287,36 @@ w_sha256() {
 		'BEGIN { printf "%.3f", 1073741.824 / k }')"
 }
 
+# w_pushfloor: CPU per GiB of bench/pushfloor.c taking the big layer as
+# one PUT: the kernel's receive and page-cache write, sha256 and the fsync
+# that any server pays, without a server around them.
+w_pushfloor() {
+	local d=$W/srv/pushfloor pid c0 c1 i
+
+	mkdir -p "$d"
+	rm -f "$d.port"
+	"$PUSHFLOOR" "$d" "$d.port" 2>>"$LOG" &
+	pid=$!
+	for i in $(seq 1 100); do
+		[ -s "$d.port" ] && break
+		sleep 0.05
+	done
+	settle
+	c0=$(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')
+	if curl -sS -f -X PUT -T "$W/big.layer" -H 'Expect:' -o /dev/null \
+		--max-time 600 "http://127.0.0.1:$(cat "$d.port")/v2/floor" \
+		>>"$LOG" 2>&1; then
+		c1=$(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')
+		rec push_floor_gib machine "$(awk -v t="$(ticks_s "$c0" "$c1")" \
+			-v b="$BIG_BYTES" 'BEGIN { printf "%.3f", t * 1073741824 / b }')"
+	else
+		failed "curl PUT to pushfloor"
+	fi
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	rm -rf "$d" "$d.port"
+}
+
 w_gunzip() {
 	local t real
 

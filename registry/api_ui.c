@@ -7,7 +7,7 @@
  *   GET /v2/_customs/diff?repo=R&from=REF&to=REF  findings added, fixed
  *   GET /v2/_customs/report?repo=R&ref=REF[&format=cyclonedx]
  *                                              the report, as a download
- *   GET /v2/_customs/chart?repo=R[&start=K&n=N&counts=0]
+ *   GET /v2/_customs/chart?repo=R[&start=K&n=N&counts=0&series=1]
  *                                              per-tag counts, push order
  *   GET /v2/_customs/status                     failed scans, upstreams,
  *                                              whether /metrics is the caller's
@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/jstream.h"
 #include "common/xmalloc.h"
 #include "registry/authz_int.h"
 #include "registry/metrics_int.h"
@@ -41,6 +42,7 @@
 #include "registry/proxy/proxy.h"
 #include "registry/reply_int.h"
 #include "registry/scan/scan.h"
+#include "registry/ui/ui.h"
 #include "registry/work_int.h"
 #include "scanner/scanner.h"
 #include "common/banned.h"
@@ -741,6 +743,123 @@ static json_t *ui_report(struct stor *st, const struct digest *dg,
 	return r;
 }
 
+/* A report read for its views: only what they use (the findings' and
+ * packages' fields, os, counts, status, an index's manifests), each
+ * finding built, projected and freed as the parse goes (jstream.h)
+ * rather than the whole report as one tree: a report of 5,000 findings
+ * is megabytes, and its tree most of the time of a first view. */
+struct ui_slim {
+	json_t *rep;
+};
+
+static json_t *ui_slim_finding(const json_t *v)
+{
+	const json_t *p = json_object_get(v, "package");
+
+	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:{s:O?, s:O?}, s:O?, "
+			 "s:O?, s:O?, s:O?}",
+			 "id", json_object_get(v, "id"), "aliases",
+			 json_object_get(v, "aliases"), "severity",
+			 json_object_get(v, "severity"), "severity_source",
+			 json_object_get(v, "severity_source"), "package",
+			 "name", json_object_get(p, "name"), "ecosystem",
+			 json_object_get(p, "ecosystem"), "installed",
+			 json_object_get(v, "installed"), "fixed",
+			 json_object_get(v, "fixed"), "status",
+			 json_object_get(v, "status"), "summary",
+			 json_object_get(v, "summary"));
+}
+
+static json_t *ui_slim_package(const json_t *p)
+{
+	return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "name",
+			 json_object_get(p, "name"), "version",
+			 json_object_get(p, "version"), "ecosystem",
+			 json_object_get(p, "ecosystem"), "layer",
+			 json_object_get(p, "layer"), "path",
+			 json_object_get(p, "path"));
+}
+
+static int ui_slim_fn(void *ctx, const char *const *keys, size_t depth,
+		      json_t *v, struct err *e)
+{
+	static const char *const objs[] = {"os", "counts"};
+	static const char *const lists[] = {"vulnerabilities", "packages",
+					    "manifests"};
+	struct ui_slim *s = ctx;
+	json_t *o, *x = NULL;
+	size_t i;
+
+	(void)e;
+	if (depth == 1) {
+		/* A scalar member (status, counts as "no data", os null). */
+		if (!strcmp(keys[0], "status") || !strcmp(keys[0], "counts") ||
+		    !strcmp(keys[0], "os"))
+			json_object_set(s->rep, keys[0], v);
+		return 0;
+	}
+	for (i = 0; i < 2; i++) {
+		if (strcmp(keys[0], objs[i]) || !keys[1])
+			continue;
+		o = json_object_get(s->rep, keys[0]);
+		if (!json_is_object(o)) {
+			o = json_object();
+			json_object_set_new(s->rep, keys[0], o);
+		}
+		json_object_set(o, keys[1], v);
+		return 0;
+	}
+	for (i = 0; i < 3; i++) {
+		if (strcmp(keys[0], lists[i]) || keys[1])
+			continue;
+		o = json_object_get(s->rep, keys[0]);
+		if (!json_is_array(o)) {
+			o = json_array();
+			json_object_set_new(s->rep, keys[0], o);
+		}
+		x = i == 0   ? ui_slim_finding(v)
+		    : i == 1 ? ui_slim_package(v)
+			     : json_incref(v);
+		if (x)
+			json_array_append_new(o, x);
+		return 0;
+	}
+	return 0;
+}
+
+/* ui_report() for the views: the slim report (ui_slim_fn()). */
+static json_t *ui_report_slim(struct stor *st, const struct digest *dg,
+			      struct digest *blob, bool *in_blob)
+{
+	struct ui_slim s = {.rep = NULL};
+	struct err e = ERR_INIT;
+	struct jstream *js = NULL;
+	struct stor_scan sc;
+
+	*in_blob = false;
+	if (stor_scan_get(st, dg, true, &sc, &e) < 0)
+		return NULL;
+	if (!sc.has_result || !sc.report)
+		goto out;
+	s.rep = json_object();
+	js = jstream_new(2, 0, ui_slim_fn, &s);
+	if (jstream_feed(js, sc.report, strlen(sc.report), &e) < 0 ||
+	    jstream_end(js, &e) < 0) {
+		json_decref(s.rep);
+		s.rep = NULL;
+		goto out;
+	}
+	if (sc.in_blob) {
+		*blob = sc.report_blob;
+		*in_blob = true;
+	}
+out:
+	jstream_free(js);
+	err_clear(&e);
+	stor_scan_release(&sc);
+	return s.rep;
+}
+
 /* The policy's verdict on dg: {verdict, why}. */
 static json_t *ui_policy(struct reg_call *c, const struct digest *dg)
 {
@@ -860,31 +979,19 @@ static json_t *ui_downloads(const char *repo, const char *ds)
 	return o;
 }
 
-/* An image's "platforms" and "image" as the JSON text that goes out: a
- * report of 5,000 findings takes jansson most of a second to load, dump
- * and free, this text a millisecond to copy.  The key names the report's
- * blob, which is content-addressed: a new report (a scan, a re-match, a
- * VEX statement) is a new key, so nothing is invalidated by hand and the
- * old entry ages out.  What else goes in (the manifest, the config) is
- * content-addressed too.  Bounded in entries and bytes; the least
- * recently used goes first. */
-#define UI_CACHE_N	  32
-#define UI_CACHE_BYTES	  (64u << 20)
-#define UI_CACHE_ITEM_MAX (16u << 20)
+/* An image's "platforms" and "image" as the JSON text that goes out is
+ * kept as a view (ui.h): a report of 5,000 findings takes jansson most of
+ * a second to load, dump and free, this text a millisecond to copy.
+ * What else goes in (the manifest, the config) is content-addressed
+ * too. */
 
-struct ui_cached {
-	char *key; /* NULL: a free slot */
-	char *text;
-	size_t len;
-	uint64_t used;
-};
-
-static struct {
-	pthread_mutex_t mu;
-	struct ui_cached e[UI_CACHE_N];
-	size_t bytes;
-	uint64_t tick;
-} ui_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+/* Where the views are kept on disk: DATA/ui-views (NULL: memory only). */
+static char *ui_views_dir(const struct reg_ctx *ctx)
+{
+	return ctx->cfg && ctx->cfg->data
+		       ? xasprintf("%s/ui-views", ctx->cfg->data)
+		       : NULL;
+}
 
 /* The key of repo's detail of what blob holds, for the platform asked
  * for (NULL: the image, or an index's first). */
@@ -893,65 +1000,30 @@ static char *ui_cache_key(const char *repo, const struct digest *blob,
 {
 	char ds[DIGEST_STR_MAX];
 
-	return xasprintf("%s\n%s\n%s", repo, digest_str(blob, ds),
+	return xasprintf("image\n%s\n%s\n%s", repo, digest_str(blob, ds),
 			 platform ? platform : "");
 }
 
-/* Appends key's text to out; false when it is not kept. */
-static bool ui_cache_get(const char *key, struct buf *out)
+/* The key of the view of every platform's findings (ui_all_findings())
+ * of what blob holds, which a diff reads. */
+static char *ui_findings_key(const char *repo, const struct digest *blob)
 {
-	bool hit = false;
+	char ds[DIGEST_STR_MAX];
 
-	pthread_mutex_lock(&ui_cache.mu);
-	for (size_t i = 0; i < UI_CACHE_N; i++) {
-		struct ui_cached *k = &ui_cache.e[i];
-
-		if (!k->key || strcmp(k->key, key))
-			continue;
-		k->used = ++ui_cache.tick;
-		hit = buf_add(out, k->text, k->len) == 0;
-		break;
-	}
-	pthread_mutex_unlock(&ui_cache.mu);
-	return hit;
+	return xasprintf("findings\n%s\n%s", repo, digest_str(blob, ds));
 }
 
-/* Keeps a copy of text under key. */
-static void ui_cache_put(const char *key, const char *text, size_t len)
+/* Keeps f as that view. */
+static void ui_findings_put(const char *dir, const char *repo,
+			    const struct digest *blob, const json_t *f)
 {
-	struct ui_cached *slot, *old;
+	char *key = ui_findings_key(repo, blob);
+	char *text = json_dumps(f, JSON_COMPACT);
 
-	if (len > UI_CACHE_ITEM_MAX)
-		return;
-	pthread_mutex_lock(&ui_cache.mu);
-	for (;;) {
-		slot = old = NULL;
-		for (size_t i = 0; i < UI_CACHE_N; i++) {
-			struct ui_cached *k = &ui_cache.e[i];
-
-			if (k->key && !strcmp(k->key, key))
-				goto out; /* built meanwhile by another */
-			if (!k->key && !slot)
-				slot = k;
-			else if (k->key && (!old || k->used < old->used))
-				old = k;
-		}
-		if (slot && ui_cache.bytes + len <= UI_CACHE_BYTES)
-			break;
-		/* Full (in slots or bytes, so old is set): make room. */
-		ui_cache.bytes -= old->len;
-		free(old->key);
-		free(old->text);
-		memset(old, 0, sizeof(*old));
-	}
-	slot->key = xstrdup(key);
-	slot->text = xmalloc(len);
-	memcpy(slot->text, text, len);
-	slot->len = len;
-	slot->used = ++ui_cache.tick;
-	ui_cache.bytes += len;
-out:
-	pthread_mutex_unlock(&ui_cache.mu);
+	if (text)
+		ui_view_put(dir, key, text, strlen(text));
+	free(text);
+	free(key);
 }
 
 /* The cache key of dg's detail as its scan row names it now; NULL when
@@ -1062,6 +1134,8 @@ struct ui_image_job {
 	char name[REG_NAME_MAX + 1];
 	struct digest digest;
 	char *want;	/* the platform asked for, or NULL */
+	char *key;	/* its view's key as looked up, or NULL */
+	char *dir;	/* ui_views_dir() */
 	json_t *byidx;	/* ui_index_platforms() */
 	struct buf out; /* the reply: its head comes in, the rest is added */
 	bool missing;	/* want is not one of the index's platforms */
@@ -1077,7 +1151,13 @@ static void ui_image_run(void *arg)
 	bool in_blob, whole = true;
 	json_t *rep, *body;
 
-	rep = ui_report(j->st, &j->digest, &blob, &in_blob);
+	/* Kept on disk (made before a restart)? */
+	if (j->key && j->dir && ui_view_get(j->dir, j->key, &j->out)) {
+		if (buf_add(&j->out, "}", 1) < 0)
+			j->failed = true;
+		return;
+	}
+	rep = ui_report_slim(j->st, &j->digest, &blob, &in_blob);
 	body = ui_image_body(j->st, j->name, digest_str(&j->digest, ds), rep,
 			     j->byidx, j->want, &whole);
 	if (!body)
@@ -1088,7 +1168,14 @@ static void ui_image_run(void *arg)
 	 * looked up. */
 	if (body && !j->failed && in_blob && whole) {
 		key = ui_cache_key(j->name, &blob, j->want);
-		ui_cache_put(key, j->out.buf + head, j->out.len - head);
+		ui_view_put(j->dir, key, j->out.buf + head, j->out.len - head);
+		/* An image's findings are the diff's view too: kept while
+		 * at hand (an index's are its platforms' together). */
+		if (!json_object_get(rep, "manifests"))
+			ui_findings_put(j->dir, j->name, &blob,
+					json_object_get(json_object_get(body,
+									"image"),
+							"findings"));
 	}
 	if (body && !j->failed && buf_add(&j->out, "}", 1) < 0)
 		j->failed = true;
@@ -1113,6 +1200,8 @@ static void ui_image_done(struct http_req *req, void *arg)
 	buf_release(&j->out);
 	json_decref(j->byidx);
 	free(j->want);
+	free(j->key);
+	free(j->dir);
 	free(j);
 }
 
@@ -1147,7 +1236,7 @@ enum reg_status api_ui_image(struct reg_call *c)
 		goto out;
 	}
 	key = ui_image_key(st, name, &m->digest, want);
-	if (key && ui_cache_get(key, &out)) {
+	if (key && ui_view_get(NULL, key, &out)) {
 		buf_add(&out, "}", 1);
 		reg_reply_mem(c->req, 200, "application/json", out.buf, out.len);
 		goto out;
@@ -1158,6 +1247,9 @@ enum reg_status api_ui_image(struct reg_call *c)
 	j->digest = m->digest;
 	j->want = want ? xstrdup(want) : NULL;
 	j->byidx = ui_index_platforms(m);
+	j->key = key;
+	key = NULL;
+	j->dir = ui_views_dir(c->ctx);
 	j->out = out;
 	out = (struct buf)BUF_INIT;
 	reg_work_call(c->ctx->work, c->req, ui_image_run, ui_image_done, j);
@@ -1175,40 +1267,85 @@ out:
 /* What makes two findings the same one: platform, id, package. */
 static char *ui_finding_key(const json_t *f)
 {
-	return xasprintf(
-		"%s\t%s\t%s",
-		json_string_value(json_object_get(f, "platform"))
-			? json_string_value(json_object_get(f, "platform"))
-			: "",
-		json_string_value(json_object_get(f, "id"))
-			? json_string_value(json_object_get(f, "id"))
-			: "",
-		json_string_value(json_object_get(f, "package"))
-			? json_string_value(json_object_get(f, "package"))
-			: "");
+	const char *pl = json_string_value(json_object_get(f, "platform"));
+	const char *id = json_string_value(json_object_get(f, "id"));
+	const char *pk = json_string_value(json_object_get(f, "package"));
+
+	return xasprintf("%s\t%s\t%s", pl ? pl : "", id ? id : "",
+			 pk ? pk : "");
 }
 
-/* Findings of a that b lacks. */
-static json_t *ui_minus(const json_t *a, const json_t *b)
+struct ui_fkey {
+	char *key;
+	size_t i; /* the finding's index */
+};
+
+static int ui_fkey_cmp(const void *a, const void *b)
 {
-	json_t *keys = json_object(), *out = json_array(), *f;
-	size_t i;
+	return strcmp(((const struct ui_fkey *)a)->key,
+		      ((const struct ui_fkey *)b)->key);
+}
 
-	json_array_foreach(b, i, f) {
-		char *k = ui_finding_key(f);
+/* The keys of a's findings, sorted. */
+static struct ui_fkey *ui_fkeys(const json_t *a)
+{
+	size_t n = json_array_size(a), i;
+	struct ui_fkey *k = xcalloc(n ? n : 1, sizeof(*k));
+	json_t *f;
 
-		json_object_set_new(keys, k, json_true());
-		free(k);
-	}
 	json_array_foreach(a, i, f) {
-		char *k = ui_finding_key(f);
-
-		if (!json_object_get(keys, k))
-			json_array_append(out, f);
-		free(k);
+		k[i].key = ui_finding_key(f);
+		k[i].i = i;
 	}
-	json_decref(keys);
-	return out;
+	qsort(k, n, sizeof(*k), ui_fkey_cmp);
+	return k;
+}
+
+static void ui_fkeys_free(struct ui_fkey *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(k[i].key);
+	free(k);
+}
+
+/* added: to's findings from lacks; fixed: from's that to lacks; both in
+ * their report's order.  One merge of the two sorted key lists. */
+static void ui_minus2(const json_t *from, const json_t *to, json_t **added,
+		      json_t **fixed)
+{
+	size_t nf = json_array_size(from), nt = json_array_size(to);
+	struct ui_fkey *kf = ui_fkeys(from), *kt = ui_fkeys(to);
+	bool *in_from = xcalloc(nf + 1, 1), *in_to = xcalloc(nt + 1, 1);
+	size_t a = 0, b = 0, i;
+	int c;
+
+	while (a < nf && b < nt) {
+		c = strcmp(kf[a].key, kt[b].key);
+		if (c < 0) {
+			a++;
+		} else if (c > 0) {
+			b++;
+		} else {
+			const char *k = kf[a].key;
+
+			for (; a < nf && !strcmp(kf[a].key, k); a++)
+				in_from[kf[a].i] = true;
+			for (; b < nt && !strcmp(kt[b].key, k); b++)
+				in_to[kt[b].i] = true;
+		}
+	}
+	*added = json_array();
+	*fixed = json_array();
+	for (i = 0; i < nt; i++)
+		if (!in_to[i])
+			json_array_append(*added, json_array_get(to, i));
+	for (i = 0; i < nf; i++)
+		if (!in_from[i])
+			json_array_append(*fixed, json_array_get(from, i));
+	free(in_from);
+	free(in_to);
+	ui_fkeys_free(kf, nf);
+	ui_fkeys_free(kt, nt);
 }
 
 /* A reply made from stored reports (a diff, a download), on the pool:
@@ -1220,8 +1357,10 @@ struct ui_rjob {
 	char name[REG_NAME_MAX + 1];
 	struct digest a, b; /* the image; for a diff, from and to */
 	bool cdx;	    /* a download as CycloneDX */
+	char *dir;	    /* ui_views_dir() */
 	/* What run made: */
-	json_t *reply; /* NULL: e says why */
+	struct buf text; /* the reply as JSON text, or empty: see reply */
+	json_t *reply;	 /* NULL (and no text): e says why */
 	const char *ctype;
 	char *disp; /* Content-Disposition, or NULL */
 	struct err e;
@@ -1238,7 +1377,9 @@ static void ui_rjob_done(struct http_req *req, void *arg)
 {
 	struct ui_rjob *j = arg;
 
-	if (req && !j->reply) {
+	if (req && j->text.len) {
+		reg_reply_mem(req, 200, j->ctype, j->text.buf, j->text.len);
+	} else if (req && !j->reply) {
 		reg_reply_error(req, &j->e);
 	} else if (req) {
 		if (j->disp)
@@ -1247,6 +1388,8 @@ static void ui_rjob_done(struct http_req *req, void *arg)
 		j->reply = NULL;
 	}
 	json_decref(j->reply);
+	buf_release(&j->text);
+	free(j->dir);
 	free(j->disp);
 	err_clear(&j->e);
 	free(j);
@@ -1259,38 +1402,116 @@ static enum reg_status ui_rjob_start(struct reg_call *c, const char *name,
 	j->st = c->ctx->st;
 	memcpy(j->name, name, sizeof(j->name));
 	j->ctype = "application/json";
+	j->dir = ui_views_dir(c->ctx);
 	j->e = (struct err)ERR_INIT;
 	reg_work_call(c->ctx->work, c->req, ui_rjob_run, ui_rjob_done, j);
 	return REG_DEFERRED;
 }
 
+/* The blob dg's report is kept in; false when it has none (no report, or
+ * one kept inline). */
+static bool ui_report_blob(struct stor *st, const struct digest *dg,
+			   struct digest *blob)
+{
+	struct err e = ERR_INIT;
+	struct stor_scan sc;
+	bool ok;
+
+	if (stor_scan_get(st, dg, false, &sc, &e) < 0)
+		return false;
+	ok = sc.has_result && sc.in_blob;
+	if (ok)
+		*blob = sc.report_blob;
+	stor_scan_release(&sc);
+	return ok;
+}
+
+/* Every platform's findings of dg's report (ui_all_findings()), from its
+ * view when kept, else from the report (then kept): a few hundred bytes a
+ * finding where the report has kilobytes.  *blob gets the report's blob,
+ * *in_blob whether it has one; NULL when there is no report. */
+static json_t *ui_findings_view(struct ui_rjob *j, const struct digest *dg,
+				struct digest *blob, bool *in_blob)
+{
+	struct buf b = BUF_INIT;
+	json_t *rep, *f = NULL;
+	char *key = NULL;
+
+	*in_blob = ui_report_blob(j->st, dg, blob);
+	if (*in_blob) {
+		key = ui_findings_key(j->name, blob);
+		if (ui_view_get(j->dir, key, &b))
+			f = json_loadb(b.buf, b.len, 0, NULL);
+	}
+	if (f)
+		goto out;
+	rep = ui_report_slim(j->st, dg, blob, in_blob);
+	f = rep ? ui_all_findings(rep) : NULL;
+	json_decref(rep);
+	if (f && *in_blob)
+		ui_findings_put(j->dir, j->name, blob, f);
+out:
+	buf_release(&b);
+	free(key);
+	return f;
+}
+
+/* A diff is kept as a view of its two reports' blobs. */
+static char *ui_diff_key(const char *repo, const struct digest *a,
+			 const struct digest *b)
+{
+	char as[DIGEST_STR_MAX], bs[DIGEST_STR_MAX];
+
+	return xasprintf("diff\n%s\n%s\n%s", repo, digest_str(a, as),
+			 digest_str(b, bs));
+}
+
 static void ui_diff_run(struct ui_rjob *j)
 {
-	char fd[DIGEST_STR_MAX], td[DIGEST_STR_MAX];
-	json_t *rf, *rt, *ff = NULL, *ft = NULL, *added, *fixed;
+	char fd[DIGEST_STR_MAX], td[DIGEST_STR_MAX], *key = NULL, *text = NULL;
+	json_t *ff = NULL, *ft = NULL, *added, *fixed, *o = NULL;
+	struct digest bf, bt;
+	bool in_from, in_to;
 
-	rf = ui_report(j->st, &j->a, NULL, NULL);
-	rt = ui_report(j->st, &j->b, NULL, NULL);
-	if (!rf || !rt) {
+	if (ui_report_blob(j->st, &j->a, &bf) &&
+	    ui_report_blob(j->st, &j->b, &bt)) {
+		key = ui_diff_key(j->name, &bf, &bt);
+		if (ui_view_get(j->dir, key, &j->text))
+			goto out;
+	}
+	ff = ui_findings_view(j, &j->a, &bf, &in_from);
+	ft = ui_findings_view(j, &j->b, &bt, &in_to);
+	if (!ff || !ft) {
 		err_set(&j->e, ERR_NOT_FOUND, "no scan report yet for %s",
-			!rf ? "from" : "to");
+			!ff ? "from" : "to");
 		goto out;
 	}
-	ff = ui_all_findings(rf);
-	ft = ui_all_findings(rt);
-	added = ui_minus(ft, ff);
-	fixed = ui_minus(ff, ft);
-	j->reply = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}", "repository",
-			     j->name, "from", digest_str(&j->a, fd), "to",
-			     digest_str(&j->b, td), "added", added, "fixed",
-			     fixed, "unchanged",
-			     (json_int_t)(json_array_size(ft) -
-					  json_array_size(added)));
+	ui_minus2(ff, ft, &added, &fixed);
+	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}", "repository", j->name,
+		      "from", digest_str(&j->a, fd), "to",
+		      digest_str(&j->b, td), "added", added, "fixed", fixed,
+		      "unchanged",
+		      (json_int_t)(json_array_size(ft) -
+				   json_array_size(added)));
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (!text || buf_adds(&j->text, text) < 0) {
+		buf_release(&j->text);
+		err_set(&j->e, ERR_INTERNAL, "cannot serialise reply");
+		goto out;
+	}
+	/* Under the keys of the reports read, which may be newer than the
+	 * ones looked up. */
+	if (in_from && in_to) {
+		free(key);
+		key = ui_diff_key(j->name, &bf, &bt);
+		ui_view_put(j->dir, key, j->text.buf, j->text.len);
+	}
 out:
+	free(text);
+	free(key);
+	json_decref(o);
 	json_decref(ff);
 	json_decref(ft);
-	json_decref(rf);
-	json_decref(rt);
 }
 
 enum reg_status api_ui_diff(struct reg_call *c)
@@ -1368,20 +1589,40 @@ enum reg_status api_ui_report(struct reg_call *c)
 /* Every tag's counts in push order, for the repository's chart: a page of
  * up to UI_CHART_MAX from ?start= (default 0).  No manifest is read, and
  * each digest's scan once however many tags point at it; with counts=0
- * not even that (the tag names and times, for a list to pick from). */
+ * not even that (the tag names and times, for a list to pick from).
+ * With series=1 the page is two parallel arrays, what a chart draws:
+ * "tags" (names) and "counts" ([critical, high, medium, low, unknown], or
+ * null when the tag has none), a tenth of the rows' bytes. */
+/* A scan's counts as a series point: [critical, ..., unknown], or null
+ * when they are not numbers ("no data", no scan). */
+static json_t *ui_series_counts(const json_t *counts)
+{
+	json_t *v;
+
+	if (!json_is_object(counts))
+		return json_null();
+	v = json_array();
+	for (size_t k = 0; k < UI_NSEV; k++)
+		json_array_append_new(
+			v, json_integer(json_integer_value(
+				   json_object_get(counts, ui_sev[k]))));
+	return v;
+}
+
 enum reg_status api_ui_chart(struct reg_call *c)
 {
 	const char *ns = http_req_query_param(c->req, "n");
 	const char *ss = http_req_query_param(c->req, "start");
 	const char *cs = http_req_query_param(c->req, "counts");
-	bool want = !cs || strcmp(cs, "0");
+	const char *se = http_req_query_param(c->req, "series");
+	bool want = !cs || strcmp(cs, "0"), series = se && !strcmp(se, "1");
 	char name[REG_NAME_MAX + 1], ds[DIGEST_STR_MAX], **none = NULL;
 	struct stor_tag_time *tt = NULL;
 	struct err e = ERR_INIT;
 	size_t count = 0, start = 0, end, k;
 	long n = UI_CHART_MAX;
 	bool more = false;
-	json_t *seen, *list, *row;
+	json_t *seen, *list, *row, *nums = NULL, *reply;
 	int64_t upd;
 
 	if (!ui_repo_arg(c, name))
@@ -1430,6 +1671,15 @@ enum reg_status api_ui_chart(struct reg_call *c)
 					      &upd);
 			json_object_set_new(seen, ds, sum);
 		}
+		if (series) {
+			json_array_append_new(list, json_string(tt[i].tag));
+			if (want)
+				json_array_append_new(
+					nums ? nums : (nums = json_array()),
+					ui_series_counts(
+						json_object_get(sum, "counts")));
+			continue;
+		}
 		row = json_pack("{s:s, s:s, s:o}", "tag", tt[i].tag, "digest", ds,
 				"pushed", ui_time(tt[i].tagged));
 		/* status, counts and worst, as the tags' "scan" has them. */
@@ -1442,12 +1692,15 @@ enum reg_status api_ui_chart(struct reg_call *c)
 		}
 		json_array_append_new(list, row);
 	}
-	reg_reply_json(c->req, 200,
-		       json_pack("{s:s, s:I, s:I, s:o, s:o}", "repository",
-				 name, "total", (json_int_t)count, "start",
-				 (json_int_t)start, "tags", list, "next",
-				 end < count ? json_integer((json_int_t)end)
-					     : json_null()));
+	reply = json_pack("{s:s, s:I, s:I, s:o, s:o}", "repository", name,
+			  "total", (json_int_t)count, "start",
+			  (json_int_t)start, "tags", list, "next",
+			  end < count ? json_integer((json_int_t)end)
+				      : json_null());
+	if (series && want)
+		json_object_set_new(reply, "counts",
+				    nums ? nums : json_array());
+	reg_reply_json(c->req, 200, reply);
 	json_decref(seen);
 	stor_tag_times_free(tt, count);
 	return REG_DONE;

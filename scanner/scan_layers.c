@@ -24,6 +24,35 @@ bool scan_layer_sniff(const void *head, size_t len)
 	return len >= 262 && !memcmp(p + 257, "ustar", 5); /* tar */
 }
 
+/* The per-layer limits an index was made under. */
+static json_t *scan_layer_limits(const struct scan_budget *b)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "layer_bytes",
+			 (json_int_t)b->layer_bytes, "ratio",
+			 (json_int_t)b->ratio, "layer_entries",
+			 (json_int_t)b->layer_entries, "file_bytes",
+			 (json_int_t)b->file_bytes, "deadline_ms",
+			 (json_int_t)b->deadline_ms);
+}
+
+bool scan_layer_index_current(const json_t *idx, const struct scan_budget *b)
+{
+	struct scan_budget d;
+	json_t *want;
+	bool same;
+
+	if (!json_array_size(json_object_get(idx, "budgets")))
+		return true;
+	if (!b) {
+		scan_budget_defaults(&d);
+		b = &d;
+	}
+	want = scan_layer_limits(b);
+	same = json_equal(want, json_object_get(idx, "limits"));
+	json_decref(want);
+	return same;
+}
+
 int scan_layer_index(const struct scan_source *src, const struct digest *dg,
 		     const struct scan_budget *b, json_t **index,
 		     struct err *e)
@@ -54,6 +83,7 @@ int scan_layer_index(const struct scan_source *src, const struct digest *dg,
 	json_object_set_new(out, "v", json_string(SCAN_LAYER_INDEX_V));
 	json_object_set_new(out, "layer", json_string(ds));
 	json_object_set_new(out, "budgets", meter_budgets(&m));
+	json_object_set_new(out, "limits", scan_layer_limits(&m.lim));
 	json_object_set_new(out, "usage", meter_usage(&m));
 	*index = out;
 	archive_read_free(a);

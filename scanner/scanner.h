@@ -227,6 +227,11 @@ int scan_run_sandboxed(const struct scan_source *src, const struct digest *dg,
  * changes what it finds. */
 #define SCAN_LAYER_INDEX_V "customs-layer-index/3"
 
+/* Whether idx may stand for its layer under budget b: an index whose
+ * reading hit a budget is the layer's only under the limits it was made
+ * with (an operator who raises one gets the layer read again). */
+bool scan_layer_index_current(const json_t *idx, const struct scan_budget *b);
+
 /* Whether a blob's first bytes (len of them, 262 or more for tar) look
  * like a layer: gzip, zstd or tar.  Configs and other JSON do not. */
 bool scan_layer_sniff(const void *head, size_t len);

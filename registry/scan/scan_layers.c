@@ -176,6 +176,13 @@ static int rs_layer_get(void *ctx, const struct digest *dg, json_t **index,
 	    !strcmp(l.version, SCAN_LAYER_INDEX_V)) {
 		*index = json_loads(l.index, 0, NULL);
 		ret = *index ? 1 : 0;
+		/* Made under other limits and cut by one: read it again. */
+		if (ret && !scan_layer_index_current(*index,
+						     &lk->j->w->pool->budget)) {
+			json_decref(*index);
+			*index = NULL;
+			ret = 0;
+		}
 	}
 	if (!ret) {
 		if (l.state == STOR_LAYER_SKIPPED)

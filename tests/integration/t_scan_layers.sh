@@ -128,7 +128,8 @@ jq -e '.layer_index == "merged" and
 stop_server
 
 # --- The same image scanned whole: the same inventory and findings.
-rm -rf "$DATA"
+# (A new data directory: on the dist backend, a new database and prefix.)
+DATA=$TMP/data-whole
 mkdir -p "$DATA"
 cp "$TMP/vulndb.db" "$DATA/vulndb.db"
 start_server --scan-workers 2 --scan-layers=false

@@ -125,6 +125,11 @@ jq -r '.fixed[] | [.package, .installed, .id, (.fixed // "")] | @tsv' "$B" |
 diff -u "$TMP/rep.tsv" "$TMP/added.tsv" >&2 || fail "diff added"
 sp_findings "$TMP/alp.json" >"$TMP/alp.tsv"
 diff -u "$TMP/alp.tsv" "$TMP/fixed.tsv" >&2 || fail "diff fixed"
+cp "$B" "$TMP/diff12.json"
+# Asked again (kept by the pair of reports), the same answer.
+req GET "/v2/_customs/diff?repo=team/app&from=v1&to=v2"
+expect 200
+cmp -s "$B" "$TMP/diff12.json" || fail "the diff asked again differs"
 req GET "/v2/_customs/diff?repo=team/app&from=v2&to=v2"
 expect 200
 jq -e '(.added | length) == 0 and (.fixed | length) == 0' "$B" >/dev/null ||
@@ -170,6 +175,19 @@ expect 200
 jq -e '[.tags[].tag] == ["v1", "v2", "v0"] and
 	all(.tags[]; has("counts") | not)' "$B" >/dev/null ||
 	fail "chart without counts: $(cat "$B")"
+# As a series (what the page draws): the same tags and counts, arrays.
+req GET "/v2/_customs/chart?repo=team/app"
+cp "$B" "$TMP/chart.json"
+req GET "/v2/_customs/chart?repo=team/app&series=1"
+expect 200
+jq -e --slurpfile c "$TMP/chart.json" '.total == 3 and .next == null and
+	.tags == [$c[0].tags[].tag] and .counts == [$c[0].tags[].counts |
+	[.critical, .high, .medium, .low, .unknown]]' "$B" >/dev/null ||
+	fail "chart series: $(cat "$B")"
+req GET "/v2/_customs/chart?repo=team/app&series=1&counts=0&n=2&start=1"
+expect 200
+jq -e '.tags == ["v2", "v0"] and (has("counts") | not) and .start == 1' \
+	"$B" >/dev/null || fail "chart series, names: $(cat "$B")"
 req GET "/v2/_customs/chart?repo=team/app&start=-1"
 expect 400
 req GET "/v2/_customs/chart?repo=nothing/here"
@@ -215,7 +233,12 @@ cmp -s "$B" "$TMP/arm64.json" || fail "the image asked again differs"
 req GET "/v2/_customs/image?repo=team/app&ref=multi&platform=linux/s390x"
 expect 404 MANIFEST_UNKNOWN
 
-# --- alice may pull team/* only: other/secret is nowhere.
+# --- alice may pull team/* only: other/secret is nowhere, though the
+# server keeps its image and diff (root asked for them first).
+for p in "image?repo=other/secret&ref=v1" "diff?repo=other/secret&from=v1&to=v1"; do
+	req GET "/v2/_customs/$p"
+	expect 200
+done
 as alice alice-pw
 req GET /v2/_customs/repositories
 expect 200
@@ -226,7 +249,7 @@ req GET "/v2/_customs/tags?repo=nothing/here"
 expect 404 NAME_UNKNOWN
 sed 's/nothing\/here/X/' "$B" >"$TMP/unknown.body"
 for p in "tags?repo=other/secret" "image?repo=other/secret&ref=v1" \
-	"chart?repo=other/secret" \
+	"chart?repo=other/secret" "chart?repo=other/secret&series=1" \
 	"image?repo=other/secret&ref=$npm" \
 	"diff?repo=other/secret&from=v1&to=v1" \
 	"report?repo=other/secret&ref=v1&format=cyclonedx"; do
@@ -287,8 +310,34 @@ done
 # that cannot be reached.
 as root root-pw
 stop_server
+# views_same WHEN: the image and diff answer as before.
+views_same() {
+	req GET "/v2/_customs/image?repo=team/app&ref=multi&platform=linux/arm64"
+	expect 200
+	cmp -s "$B" "$TMP/arm64.json" || fail "the image $1 differs"
+	req GET "/v2/_customs/diff?repo=team/app&from=v1&to=v2"
+	expect 200
+	cmp -s "$B" "$TMP/diff12.json" || fail "the diff $1 differs"
+}
+# The views (an image's detail, findings, diffs) outlive it, in files
+# named by a hash (no repository name shows); read, not made again (a
+# file made again is a new inode).
+ls "$DATA/ui-views" | grep -Evq '^[0-9a-f]{64}$' &&
+	fail "a view file is not named by a hash: $(ls "$DATA/ui-views")"
+[ "$(ls "$DATA/ui-views" | wc -l)" -ge 3 ] ||
+	fail "views not kept on disk: $(ls "$DATA/ui-views")"
+views=$(ls -i "$DATA/ui-views" | sort)
 start_server --scan-workers 2 --auth basic --access "$TMP/access.json" \
 	--upstream "up.example/=http://127.0.0.1:9"
+views_same "after a restart"
+[ "$(ls -i "$DATA/ui-views" | sort)" = "$views" ] ||
+	fail "views made again after a restart"
+# A view file cut short (a crash mid-write) is made again, the same.
+stop_server
+for f in "$DATA"/ui-views/*; do truncate -s 100 "$f"; done
+start_server --scan-workers 2 --auth basic --access "$TMP/access.json" \
+	--upstream "up.example/=http://127.0.0.1:9"
+views_same "from a cut view"
 W=$TMP/w
 mkdir -p "$W"
 printf 'not json' >"$W/config-bad.json"

@@ -250,6 +250,55 @@ static void test_upload_roundtrip(void **state)
 	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
 }
 
+/* Bytes of disk a file under DIR holds. */
+static long long file_blocks(struct fx *fx, const char *rel)
+{
+	char path[600];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", fx->dir, rel);
+	assert_int_equal(stat(path, &sb), 0);
+	return (long long)sb.st_blocks * 512;
+}
+
+/* A big upload gets its blocks ahead of its data; an idle upload and the
+ * blob hold no more than their bytes (up to a block). */
+static void test_upload_blocks_trimmed(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	size_t piece = 512 * 1024, size = 5 * piece + 1000, off;
+	char id[STOR_UPLOAD_ID_MAX], rel[300];
+	unsigned char *data = malloc(size);
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+	struct digest d;
+	struct hasher *h;
+
+	assert_non_null(data);
+	for (off = 0; off < size; off++)
+		data[off] = (unsigned char)(off * 7 + off / 4096);
+	h = hasher_new(DIGEST_SHA256);
+	hasher_update(h, data, size);
+	hasher_final(h, &d);
+	hasher_free(h);
+	assert_int_equal(stor_upload_start(st, REPO, id, &e), 0);
+	snprintf(rel, sizeof(rel), "uploads/%s", id);
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
+	for (off = 0; off < 3 * piece; off += piece)
+		assert_int_equal(stor_upload_write(u, data + off, piece, &e), 0);
+	stor_upload_release(u);
+	assert_true(file_blocks(fx, rel) <= (long long)(3 * piece) + 65536);
+
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_offset(u), 3 * piece);
+	assert_int_equal(stor_upload_write(u, data + off, size - off, &e), 0);
+	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
+	snprintf(rel, sizeof(rel), "blobs/sha256/%.2s/%s", d.hex, d.hex);
+	assert_true(file_blocks(fx, rel) <= (long long)size + 65536);
+	free(data);
+}
+
 static void test_empty_blob(void **state)
 {
 	struct fx *fx = *state;
@@ -1486,6 +1535,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_upload_roundtrip),
+		T(test_upload_blocks_trimmed),
 		T(test_empty_blob),
 		T(test_digest_mismatch),
 		T(test_resume_after_restart),

@@ -169,43 +169,53 @@ async function pageRepos() {
 // --- Repository ------------------------------------------------------------
 // Findings per severity of every tag, in push order: a regression or a fix
 // shows as a step.  Bars narrow as tags grow; past 1,000 the chart scrolls.
-function chart(tags) {
+// From the series the API returns (tag names, counts as arrays); one
+// title a tag, not one a bar.
+function chart(series) {
 	const ns = 'http://www.w3.org/2000/svg';
 	const s = (t, a) => { const e = document.createElementNS(ns, t);
 		for (const k in a) e.setAttribute(k, a[k]); return e; };
-	const rows = tags.filter(t => t.counts && typeof t.counts === 'object');
-	const max = Math.max(1, ...rows.map(t => total(t.counts)));
+	const rows = [];
+	series.tags.forEach((t, i) => { const c = series.counts[i]; if (Array.isArray(c)) rows.push([t, c]); });
+	const max = Math.max(1, ...rows.map(([, c]) => c.reduce((a, n) => a + n, 0)));
 	const bw = Math.max(1, Math.min(18, Math.floor(960 / Math.max(1, rows.length)) - 2));
 	const gap = bw > 4 ? 4 : 1, H = 120, W = Math.max(200, rows.length * (bw + gap) + 10);
 	const svg = s('svg', {class: 'chart', width: W, height: H + 20, role: 'img',
 		'aria-label': 'Findings per severity across ' + rows.length + ' tags in push order'});
-	rows.forEach((t, i) => {
+	const frag = document.createDocumentFragment();
+	rows.forEach(([tag, c], i) => {
 		let y = H;
 		const x = 5 + i * (bw + gap);
-		for (const sev of SEV) {
-			const n = t.counts[sev] || 0, hh = n / max * (H - 10);
-			if (!n) continue;
+		const g = s('g', {}), title = s('title', {}), said = [];
+		g.append(title);
+		SEV.forEach((sev, k) => {
+			const n = c[k] || 0, hh = n / max * (H - 10);
+			if (!n) return;
 			y -= hh;
-			const r = s('rect', {x: x, y: y, width: bw, height: hh, fill: SEV_COLOR[sev], 'data-tag': t.tag});
-			r.append(s('title', {}));
-			r.firstChild.textContent = t.tag + ': ' + n + ' ' + sev;
-			svg.append(r);
-		}
+			g.append(s('rect', {x: x, y: y, width: bw, height: hh, fill: SEV_COLOR[sev], 'data-tag': tag}));
+			said.push(n + ' ' + sev);
+		});
+		title.textContent = tag + ': ' + (said.join(', ') || 'no findings');
 		if (bw >= 12) {
 			const lab = s('text', {x: x, y: H + 12});
-			lab.textContent = t.tag.slice(0, 4);
-			svg.append(lab);
+			lab.textContent = tag.slice(0, 4);
+			g.append(lab);
 		}
+		frag.append(g);
 	});
+	svg.append(frag);
 	return svg;
 }
 
-// All of a repository's chart rows, a page (1,000 tags) at a time.
+// A repository's chart series ({tags, counts}), a page (1,000 tags) at a
+// time; with counts=0 the names only.
 async function chartRows(name, extra) {
-	let all = [], start = 0;
+	const all = {tags: [], counts: []};
+	let start = 0;
 	for (let i = 0; i < 100 && start !== null; i++) {
-		const d = await api('/v2/_customs/chart?repo=' + q(name) + '&start=' + start + (extra || ''));
-		all = all.concat(d.tags);
+		const d = await api('/v2/_customs/chart?repo=' + q(name) + '&series=1&start=' + start + (extra || ''));
+		all.tags.push(...d.tags);
+		if (d.counts) all.counts.push(...d.counts);
 		start = d.next;
 	}
 	return all;
@@ -214,9 +224,10 @@ async function chartRows(name, extra) {
 async function pageRepo(args) {
 	const name = args.get('name'), last = args.get('last') || '';
 	const prev = args.getAll('prev');
-	// The chart's rows are asked for at once, beside the page of tags.
+	// The chart's rows are asked for at once, after the page of tags.
+	const dataP = api('/v2/_customs/tags?repo=' + q(name) + '&n=50' + (last ? '&last=' + q(last) : ''));
 	const chartP = chartRows(name).catch(e => e);
-	const data = await api('/v2/_customs/tags?repo=' + q(name) + '&n=50' + (last ? '&last=' + q(last) : ''));
+	const data = await dataP;
 	const link = (l, p) => '#/repo?name=' + q(name) + (l ? '&last=' + q(l) : '') + p.map(x => '&prev=' + q(x)).join('');
 	const pager = h('nav', {class: 'pager', 'aria-label': 'Tag pages'},
 		prev.length || last ? h('a', {href: link(prev[prev.length - 1] || '', prev.slice(0, -1))}, '← Previous') : null, ' ',
@@ -238,7 +249,7 @@ async function pageRepo(args) {
 	if (rows instanceof SignIn) throw rows;
 	if (rows instanceof Error) box.replaceChildren(h('p', {class: 'err', role: 'alert'}, rows.message));
 	else {
-		box.replaceChildren(chart(rows), h('p', {class: 'note'}, rows.length + ' tags in push order'));
+		box.replaceChildren(chart(rows), h('p', {class: 'note'}, rows.tags.length + ' tags in push order'));
 		mark('chart');
 	}
 	box.removeAttribute('aria-busy');
@@ -269,12 +280,17 @@ function findingsTable(all, hostId) {
 		h('td', {}, f.package, f.platform ? h('div', {}, h('small', {}, f.platform)) : null),
 		h('td', {class: 'mono'}, f.installed), h('td', {class: 'mono'}, f.fixed || ''),
 		h('td', {}, f.status || ''), h('td', {}, f.ecosystem || ''));
+	// What the search box looks in, lower-cased once per finding.
+	const hays = new Map();
+	const haystack = f => { let s = hays.get(f);
+		if (s === undefined) hays.set(f, s = [f.id, f.package, f.installed, f.fixed, f.summary,
+			...(f.aliases || [])].filter(x => x).join('\n').toLowerCase());
+		return s; };
 	const draw = () => {
 		const t = text.value.trim().toLowerCase();
 		list = all.filter(f => (!sev.value || f.severity === sev.value) &&
 			(!eco.value || f.ecosystem === eco.value) && (!fix.checked || f.fixed) &&
-			(!t || [f.id, f.package, f.installed, f.fixed, f.summary, ...(f.aliases || [])]
-				.some(x => x && x.toLowerCase().includes(t))));
+			(!t || haystack(f).includes(t)));
 		list.sort((a, b) => { const x = cols[key].value(a), y = cols[key].value(b);
 			return (x < y ? -1 : x > y ? 1 : 0) * dir; });
 		tbody.replaceChildren(...list.slice(0, shown).map(row));
@@ -367,7 +383,7 @@ async function pageImage(args) {
 	show(name + ':' + ref, ...kids);
 	const tags = await namesP;
 	if (tags instanceof Error) throw tags;
-	const names = tags.map(t => t.tag);
+	const names = tags.tags.slice();
 	other.append(...names.reverse().filter(t => t !== ref).map(t => h('option', {value: t}, t)));
 }
 
