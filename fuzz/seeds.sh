@@ -28,6 +28,7 @@ copy osv $(find tests/data/advisories -name '*.json')
 copy tracker $(find tests/data/debian-tracker -name '*.json')
 copy nvd tests/data/feeds/nvd/records/*.json tests/data/feeds/nvd/*.json.gz
 copy java tests/data/runtimes/manifests/*.MF
+copy content tests/data/content-manifests/*.json
 # runtime: the first byte picks the detector (fuzz_runtime.c); 2 is Java.
 mkdir -p "$out/runtime"
 for f in tests/data/runtimes/java/*.release; do

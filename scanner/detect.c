@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "common/xmalloc.h"
+#include "scanner/meter_int.h"
 #include "scanner/osrelease_int.h"
 #include "common/banned.h"
 
@@ -122,6 +123,9 @@ bool det_want_file(const char *path, unsigned mode, struct det_want *w)
 		  det_ends(path, "/release") &&
 		  strchr(path + 18, '/') == path + strlen(path) - 8))
 		det_set(w, DET_JAVA_RELEASE, 64 << 10, true, true);
+	else if (!strncmp(path, "root/buildinfo/content_manifests/", 33) &&
+		 !strchr(path + 33, '/') && det_ends(path + 33, ".json"))
+		det_set(w, DET_CONTENT_MANIFEST, DET_MAX_MANIFEST, false, true);
 	return w->kind != DET_NONE;
 }
 
@@ -229,6 +233,9 @@ void det_run(enum det_kind kind, const struct det_file *f, struct det_out *out)
 	case DET_JAVA_RELEASE:
 		det_java_release(f, out);
 		break;
+	case DET_CONTENT_MANIFEST:
+		det_content_manifest(f, out);
+		break;
 	case DET_NONE:
 		break;
 	}
@@ -276,4 +283,69 @@ bool det_printable(const char *s)
 		if (*s < 0x20 || *s > 0x7e)
 			return false;
 	return true;
+}
+
+bool det_json_affordable(const struct det_file *f, struct det_out *out,
+			 size_t max_values, size_t max_depth)
+{
+	size_t values = 1, depth = 0;
+	bool str = false;
+
+	for (size_t i = 0; i < f->len; i++) {
+		char c = f->data[i];
+
+		if (str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				str = false;
+			continue;
+		}
+		if (c == '"') {
+			str = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max_depth) {
+				meter_hit(f->meter, BUDGET_FILE_BYTES,
+					  (int64_t)max_depth, f->layer,
+					  "%s: JSON nested deeper than %zu "
+					  "levels",
+					  f->path, max_depth);
+				goto fail;
+			}
+		} else if (c == ']' || c == '}') {
+			depth -= depth > 0;
+		} else if (c == ',' || c == ':') {
+			if (++values > max_values) {
+				meter_hit(f->meter, BUDGET_FILE_BYTES,
+					  (int64_t)max_values, f->layer,
+					  "%s: over %zu JSON values", f->path,
+					  max_values);
+				goto fail;
+			}
+		}
+	}
+	return true;
+fail:
+	inv_add_note(&out->inv,
+		     "%s: not analysed: too costly to parse (see \"budgets\")",
+		     f->path);
+	return false;
+}
+
+json_t *det_json_object(const struct det_file *f, struct det_out *out,
+			size_t max_values, size_t max_depth)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	if (!det_json_affordable(f, out, max_values, max_depth))
+		return NULL;
+	doc = json_loadb(f->data, f->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (json_is_object(doc))
+		return doc;
+	inv_add_note(&out->inv,
+		     "%s: not analysed: malformed JSON (%s, line %d)", f->path,
+		     doc ? "not an object" : jerr.text, doc ? 1 : jerr.line);
+	json_decref(doc);
+	return NULL;
 }

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "scanner/inventory_int.h"
 
 enum det_kind {
@@ -35,6 +37,8 @@ enum det_kind {
 	DET_NODE,     /* usr/local/bin/node (official images) */
 	DET_PYTHON_RT, /* usr/local/bin/python3.N, libpython3.N.so */
 	DET_JAVA_RELEASE, /* opt/java/openjdk/release (eclipse-temurin) */
+	DET_CONTENT_MANIFEST, /* root/buildinfo/content_manifests/<x>.json
+			       * (Red Hat's content sets) */
 };
 
 /* Caps on what one file may cost, per format; the scan's file_bytes
@@ -45,6 +49,7 @@ enum det_kind {
 #define DET_MAX_JAR	(256u << 20) /* fat jars of 100 MB+ are common */
 #define DET_MAX_HEADERS (1u << 20)   /* METADATA: the headers come first */
 #define DET_MAX_RUNTIME (256u << 20) /* node is a 100 MB+ static binary */
+#define DET_MAX_MANIFEST (4u << 20)  /* an ICM lists image contents too */
 
 struct det_want {
 	enum det_kind kind;
@@ -147,6 +152,18 @@ void det_go(const struct det_file *f, struct det_out *out);
 void det_node(const struct det_file *f, struct det_out *out);
 void det_python_rt(const struct det_file *f, struct det_out *out);
 void det_java_release(const struct det_file *f, struct det_out *out);
+/* Red Hat's content manifests (detect_content.c): content sets only. */
+void det_content_manifest(const struct det_file *f, struct det_out *out);
+
+/* Counts the values and the nesting of the JSON text f before jansson
+ * builds it; false (a budget hit on f->meter and a note in out) when it
+ * has more than max_values values or nests deeper than max_depth. */
+bool det_json_affordable(const struct det_file *f, struct det_out *out,
+			 size_t max_values, size_t max_depth);
+/* The JSON object f holds (duplicate keys refused), if affordable as
+ * above; else NULL and a note in out.  The caller json_decref()s it. */
+json_t *det_json_object(const struct det_file *f, struct det_out *out,
+			size_t max_values, size_t max_depth);
 
 /* A "Key: value" line (RFC 822 style headers, dpkg stanzas): if line
  * (n bytes) is field key (any case when nocase), sets *v and *vn to the

@@ -136,72 +136,15 @@ static void npm_deps(const struct det_file *f, json_t *deps, const char *at,
 	}
 }
 
-/* Counts the values and the nesting of a JSON text before jansson builds
- * it; returns false (and records the budget hit) when it is too costly. */
-static bool npm_json_affordable(const struct det_file *f, struct det_out *out)
-{
-	size_t values = 1, depth = 0;
-	bool str = false;
-
-	for (size_t i = 0; i < f->len; i++) {
-		char c = f->data[i];
-
-		if (str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				str = false;
-			continue;
-		}
-		if (c == '"') {
-			str = true;
-		} else if (c == '[' || c == '{') {
-			if (++depth > NPM_MAX_JSON_DEPTH) {
-				meter_hit(
-					f->meter, BUDGET_FILE_BYTES,
-					NPM_MAX_JSON_DEPTH, f->layer,
-					"%s: JSON nested deeper than %d levels",
-					f->path, NPM_MAX_JSON_DEPTH);
-				goto fail;
-			}
-		} else if (c == ']' || c == '}') {
-			depth -= depth > 0;
-		} else if (c == ',' || c == ':') {
-			if (++values > NPM_MAX_JSON_VALUES) {
-				meter_hit(f->meter, BUDGET_FILE_BYTES,
-					  NPM_MAX_JSON_VALUES, f->layer,
-					  "%s: over %d JSON values", f->path,
-					  NPM_MAX_JSON_VALUES);
-				goto fail;
-			}
-		}
-	}
-	return true;
-fail:
-	inv_add_note(&out->inv,
-		     "%s: not analysed: too costly to parse (see \"budgets\")",
-		     f->path);
-	return false;
-}
-
 void det_npm_lock(const struct det_file *f, struct det_out *out)
 {
-	json_error_t jerr;
 	json_t *doc, *pkgs;
 	size_t bad = 0;
 	char *root;
 
-	if (!npm_json_affordable(f, out))
+	doc = det_json_object(f, out, NPM_MAX_JSON_VALUES, NPM_MAX_JSON_DEPTH);
+	if (!doc)
 		return;
-	doc = json_loadb(f->data, f->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(doc)) {
-		inv_add_note(&out->inv,
-			     "%s: not analysed: malformed JSON (%s, line %d)",
-			     f->path, doc ? "not an object" : jerr.text,
-			     doc ? 1 : jerr.line);
-		json_decref(doc);
-		return;
-	}
 	root = npm_root(f->path);
 	pkgs = json_object_get(doc, "packages");
 	if (json_is_object(pkgs))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "scanner/inventory_int.h"
 #include "scanner/version_int.h"
 #include "common/banned.h"
 
@@ -18,7 +19,8 @@ static const struct eco_info ecos[ECO_COUNT] = {
 	[ECO_DEBIAN] = {"Debian", ver_cmp_dpkg,
 			{"Debian", ECO_REL_EXACT, 1, NULL}, ECO_NAMES_SOURCE,
 			"deb", "debian", ECO_PURL_NAME,
-			ECO_SOURCE_VERSION | ECO_CODENAME | ECO_OS_PACKAGE},
+			ECO_SOURCE_VERSION | ECO_CODENAME | ECO_OS_PACKAGE |
+				ECO_TRACKER},
 	[ECO_UBUNTU] = {"Ubuntu", ver_cmp_dpkg,
 			{"Ubuntu", ECO_REL_UBUNTU, 0, NULL}, ECO_NAMES_SOURCE,
 			"deb", "ubuntu", ECO_PURL_NAME,
@@ -88,35 +90,66 @@ const struct eco_info *eco_by_osv(const char *osv)
 	return NULL;
 }
 
-/* rpm distributions with an OSV ecosystem, by os-release ID.  CentOS,
- * Fedora, Amazon Linux, CBL-Mariner/Azure Linux and Oracle Linux publish
- * none (their data is OVAL or ALAS): their rpm packages are not matched,
- * and the report says so (vulndb_match_gap()). */
+/* rpm distributions with an OSV ecosystem, by os-release ID.  Fedora,
+ * Amazon Linux, CBL-Mariner/Azure Linux and Oracle Linux publish none
+ * (their data is OVAL or ALAS): their rpm packages are not matched, and
+ * the report says so (vulndb_match_gap()).  CentOS Linux rebuilds RHEL
+ * from its sources, its versions track RHEL's: its packages are matched
+ * against Red Hat's main stream, as Trivy and Clair do, and the report
+ * says so.  CentOS Stream is upstream of RHEL, ahead of any RHEL release:
+ * RHEL's fixed versions say nothing of its builds, so it is not matched
+ * (Trivy does not support it either). */
 /* clang-format off */
 static const struct {
 	const char *id;
 	struct eco_osv osv;
+	bool rebuild; /* of another distribution, whose records these are */
 } rpm_os[] = {
-	{"rhel", {"Red Hat", ECO_REL_REDHAT, 1, NULL}},
-	{"rocky", {"Rocky Linux", ECO_REL_EXACT, 1, NULL}},
-	{"almalinux", {"AlmaLinux", ECO_REL_EXACT, 1, NULL}},
-	{"opensuse-leap", {"openSUSE", ECO_REL_EXACT, -1, NULL}},
-	{"opensuse-tumbleweed", {"openSUSE", ECO_REL_EXACT, -1, NULL}},
-	{"opensuse", {"openSUSE", ECO_REL_EXACT, -1, NULL}},
-	{"sles", {"SUSE", ECO_REL_EXACT, -1, NULL}},
-	{"sled", {"SUSE", ECO_REL_EXACT, -1, NULL}},
-	{"photon", {"Photon OS", ECO_REL_EXACT, 0, NULL}},
-	{"mageia", {"Mageia", ECO_REL_EXACT, 0, NULL}},
-	{"openEuler", {"openEuler", ECO_REL_PREFIX, 0, NULL}},
+	{"rhel", {"Red Hat", ECO_REL_REDHAT, 1, NULL}, false},
+	{"centos", {"Red Hat", ECO_REL_REDHAT, 1, NULL}, true},
+	{"rocky", {"Rocky Linux", ECO_REL_EXACT, 1, NULL}, false},
+	{"almalinux", {"AlmaLinux", ECO_REL_EXACT, 1, NULL}, false},
+	{"opensuse-leap", {"openSUSE", ECO_REL_EXACT, -1, NULL}, false},
+	{"opensuse-tumbleweed", {"openSUSE", ECO_REL_EXACT, -1, NULL}, false},
+	{"opensuse", {"openSUSE", ECO_REL_EXACT, -1, NULL}, false},
+	{"sles", {"SUSE", ECO_REL_EXACT, -1, NULL}, false},
+	{"sled", {"SUSE", ECO_REL_EXACT, -1, NULL}, false},
+	{"photon", {"Photon OS", ECO_REL_EXACT, 0, NULL}, false},
+	{"mageia", {"Mageia", ECO_REL_EXACT, 0, NULL}, false},
+	{"openEuler", {"openEuler", ECO_REL_PREFIX, 0, NULL}, false},
 };
 /* clang-format on */
 
-const struct eco_osv *eco_rpm_osv(const char *os_id)
+/* CentOS Stream: PRETTY_NAME "CentOS Stream 8", and every CentOS from 9
+ * (there is no CentOS Linux 9). */
+static bool eco_centos_stream(const struct scan_os *os)
 {
-	for (size_t i = 0; os_id && i < sizeof(rpm_os) / sizeof(*rpm_os); i++)
-		if (!strcmp(os_id, rpm_os[i].id))
-			return &rpm_os[i].osv;
-	return NULL;
+	return !strcmp(os->id, "centos") &&
+	       ((os->pretty_name && strstr(os->pretty_name, "Stream")) ||
+		(os->version_id && strtol(os->version_id, NULL, 10) >= 9));
+}
+
+static int eco_rpm_row(const struct scan_os *os)
+{
+	for (size_t i = 0; os && os->id && i < sizeof(rpm_os) / sizeof(*rpm_os);
+	     i++)
+		if (!strcmp(os->id, rpm_os[i].id))
+			return eco_centos_stream(os) ? -1 : (int)i;
+	return -1;
+}
+
+const struct eco_osv *eco_rpm_osv(const struct scan_os *os)
+{
+	int i = eco_rpm_row(os);
+
+	return i < 0 ? NULL : &rpm_os[i].osv;
+}
+
+bool eco_rpm_rebuild(const struct scan_os *os)
+{
+	int i = eco_rpm_row(os);
+
+	return i >= 0 && rpm_os[i].rebuild;
 }
 
 bool eco_osv_is_os(const char *osv)

@@ -90,6 +90,8 @@ enum eco_flags {
 	/* An OSV "versions" list is compared in version order, not as
 	 * strings: it holds raw upstream spellings (PyPI's "0.3.2.RC1"). */
 	ECO_VERSIONS_BY_ORDER = 1 << 7,
+	/* The Debian Security Tracker's data covers it too. */
+	ECO_TRACKER = 1 << 8,
 };
 
 struct eco_info {
@@ -112,9 +114,13 @@ const char *scan_eco_name(enum scan_eco eco);
 enum scan_eco eco_by_name(const char *name);
 /* The row whose OSV ecosystem is osv ("PyPI"), or NULL. */
 const struct eco_info *eco_by_osv(const char *osv);
-/* The OSV ecosystem of rpm packages on the OS of this os-release ID
- * ("rhel": "Red Hat"), or NULL when none publishes OSV records. */
-const struct eco_osv *eco_rpm_osv(const char *os_id);
+struct scan_os;
+/* The OSV ecosystem of rpm packages on os, by its os-release ID ("rhel":
+ * "Red Hat"), or NULL when none publishes OSV records for it. */
+const struct eco_osv *eco_rpm_osv(const struct scan_os *os);
+/* Whether os rebuilds another distribution whose advisories its rpm
+ * packages are matched against (CentOS Linux: Red Hat's). */
+bool eco_rpm_rebuild(const struct scan_os *os);
 /* Whether the OSV ecosystem osv ("Red Hat", "Debian", not "PyPI") is an
  * OS distribution's: its records rate for the distribution (vendor). */
 bool eco_osv_is_os(const char *osv);

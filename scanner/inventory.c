@@ -44,6 +44,9 @@ void inv_release(struct scan_inventory *inv)
 	for (size_t i = 0; i < inv->nnotes; i++)
 		free(inv->notes[i]);
 	free(inv->notes);
+	for (size_t i = 0; i < inv->ncontent_sets; i++)
+		free(inv->content_sets[i]);
+	free(inv->content_sets);
 	inv_os_release(&inv->os);
 	inv_init(inv);
 }
@@ -103,4 +106,25 @@ void inv_add_note(struct scan_inventory *inv, const char *fmt, ...)
 				      inv->notes_alloc * sizeof(*inv->notes));
 	}
 	inv->notes[inv->nnotes++] = s;
+}
+
+bool inv_add_content_set(struct scan_inventory *inv, const char *cs)
+{
+	size_t n = cs ? strspn(cs, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "abcdefghijklmnopqrstuvwxyz0123456789._-")
+		      : 0;
+
+	if (!n || cs[n] || n > INV_MAX_CONTENT_SET ||
+	    inv->ncontent_sets >= INV_MAX_CONTENT_SETS)
+		return false;
+	for (size_t i = 0; i < inv->ncontent_sets; i++)
+		if (!strcmp(inv->content_sets[i], cs))
+			return true;
+	if (!(inv->ncontent_sets & (inv->ncontent_sets - 1)))
+		inv->content_sets = xrealloc(
+			inv->content_sets,
+			(inv->ncontent_sets ? 2 * inv->ncontent_sets : 1) *
+				sizeof(*inv->content_sets));
+	inv->content_sets[inv->ncontent_sets++] = xstrdup(cs);
+	return true;
 }

@@ -6,6 +6,7 @@
 #ifndef SCANNER_INVENTORY_INT_H
 #define SCANNER_INVENTORY_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "scanner/eco_int.h"
@@ -45,6 +46,12 @@ struct scan_inventory {
 	char **notes; /* "not analysed" and similar remarks */
 	size_t nnotes, notes_alloc;
 	size_t fs_layers; /* layers read as filesystems (decoded as tar) */
+	/* Red Hat content sets: the repositories the image's packages came
+	 * from ("rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_8"), as its
+	 * root/buildinfo/content_manifests say; they choose the Red Hat
+	 * streams matched (vulndb_match.c). */
+	char **content_sets;
+	size_t ncontent_sets;
 };
 
 void inv_init(struct scan_inventory *inv);
@@ -53,5 +60,12 @@ void inv_release(struct scan_inventory *inv);
 void inv_add_pkg(struct scan_inventory *inv, const struct scan_pkg *p);
 void inv_add_note(struct scan_inventory *inv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Adds a copy of content set cs unless it is there already.  False (and
+ * nothing added) when cs is no repository label (1 to
+ * INV_MAX_CONTENT_SET bytes of [A-Za-z0-9._-]) or INV_MAX_CONTENT_SETS
+ * are there. */
+#define INV_MAX_CONTENT_SET  128
+#define INV_MAX_CONTENT_SETS 64
+bool inv_add_content_set(struct scan_inventory *inv, const char *cs);
 
 #endif

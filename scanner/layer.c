@@ -1011,6 +1011,9 @@ static void layer_collect(struct layer_walk *w, struct det_out *all)
 		}
 		for (size_t k = 0; k < r->out.inv.nnotes; k++)
 			inv_add_note(&all->inv, "%s", r->out.inv.notes[k]);
+		for (size_t k = 0; k < r->out.inv.ncontent_sets; k++)
+			inv_add_content_set(&all->inv,
+					    r->out.inv.content_sets[k]);
 	}
 }
 
@@ -1036,6 +1039,8 @@ void layer_walk_finish(struct layer_walk *w, struct scan_inventory *inv)
 			inv_add_pkg(inv, &all.inv.pkgs[i]);
 	for (size_t i = 0; i < all.inv.nnotes; i++)
 		inv_add_note(inv, "%s", all.inv.notes[i]);
+	for (size_t i = 0; i < all.inv.ncontent_sets; i++)
+		inv_add_content_set(inv, all.inv.content_sets[i]);
 	free(drop);
 	det_out_release(&all);
 	vec_release(w, &w->all);
@@ -1067,6 +1072,7 @@ static const char *const layer_kind_names[] = {
 	[DET_NODE] = "node",
 	[DET_PYTHON_RT] = "python-runtime",
 	[DET_JAVA_RELEASE] = "java-release",
+	[DET_CONTENT_MANIFEST] = "content-manifest",
 };
 #define LAYER_NKINDS (sizeof(layer_kind_names) / sizeof(layer_kind_names[0]))
 
@@ -1131,6 +1137,14 @@ static json_t *layer_res_json(const struct cand_res *r)
 	}
 	for (size_t i = 0; i < inv->nnotes; i++)
 		json_array_append_new(notes, json_string(inv->notes[i]));
+	if (inv->ncontent_sets) {
+		json_t *cs = json_array();
+
+		for (size_t i = 0; i < inv->ncontent_sets; i++)
+			json_array_append_new(
+				cs, json_string(inv->content_sets[i]));
+		json_object_set_new(o, "cs", cs);
+	}
 	json_object_set_new(o, "pkgs", pkgs);
 	json_object_set_new(o, "notes", notes);
 	return o;
@@ -1224,6 +1238,8 @@ static struct cand_res *layer_res_import(struct layer_walk *w,
 	json_array_foreach(json_object_get(f, "notes"), i, n)
 		if (json_is_string(n))
 			inv_add_note(&r->out.inv, "%s", json_string_value(n));
+	json_array_foreach(json_object_get(f, "cs"), i, n)
+		inv_add_content_set(&r->out.inv, json_string_value(n));
 	res_charge(w, r);
 	return r;
 }

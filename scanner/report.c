@@ -359,13 +359,24 @@ static json_t *report_platform(const struct image *img)
 	return p;
 }
 
-static json_t *report_os(const struct scan_os *os)
+static json_t *report_os(const struct scan_inventory *inv)
 {
+	const struct scan_os *os = &inv->os;
+	json_t *o, *cs;
+
 	if (!os->id)
 		return json_null();
-	return json_pack("{s:s, s:o, s:o, s:o}", "id", os->id, "version_id",
-			 jstr(os->version_id), "pretty_name",
-			 jstr(os->pretty_name), "codename", jstr(os->codename));
+	o = json_pack("{s:s, s:o, s:o, s:o}", "id", os->id, "version_id",
+		      jstr(os->version_id), "pretty_name",
+		      jstr(os->pretty_name), "codename", jstr(os->codename));
+	if (inv->ncontent_sets) {
+		cs = json_array();
+		for (size_t i = 0; i < inv->ncontent_sets; i++)
+			json_array_append_new(
+				cs, json_string(inv->content_sets[i]));
+		json_object_set_new(o, "content_sets", cs);
+	}
+	return o;
 }
 
 static bool report_is_gap(const json_t *n)
@@ -375,20 +386,36 @@ static bool report_is_gap(const json_t *n)
 			strlen(SCAN_NO_SOURCE));
 }
 
-/* The note on OS packages no advisory source covers, as of inv (a new
- * scanner may cover what an older one did not). */
-static void report_gap_note(json_t *r, const struct scan_inventory *inv)
+/* The notes on how OS packages were matched: a gap, or advisories of
+ * another distribution (CentOS against Red Hat's). */
+static bool report_is_match_note(const json_t *n)
+{
+	return report_is_gap(n) ||
+	       (json_is_string(n) &&
+		!strncmp(json_string_value(n), SCAN_OTHER_SOURCE,
+			 strlen(SCAN_OTHER_SOURCE)));
+}
+
+/* The notes on OS packages no advisory source covers, or that another
+ * distribution's advisories cover, as of inv and db (a new scanner or DB
+ * may cover what an older one did not). */
+static void report_gap_note(json_t *r, const struct scan_inventory *inv,
+			    struct vulndb *db)
 {
 	json_t *kept = json_array(), *n;
-	char *gap = vulndb_match_gap(inv);
+	char *gap = vulndb_match_gap(db, inv);
+	char *other = db && !gap ? vulndb_match_other(inv) : NULL;
 	size_t i;
 
 	json_array_foreach(json_object_get(r, "notes"), i, n)
-		if (!report_is_gap(n))
+		if (!report_is_match_note(n))
 			json_array_append(kept, n);
 	if (gap)
 		json_array_append_new(kept, json_string(gap));
+	if (other)
+		json_array_append_new(kept, json_string(other));
 	free(gap);
+	free(other);
 	json_object_set_new(r, "notes", kept);
 }
 
@@ -411,7 +438,8 @@ bool scan_report_gap(const json_t *report, const char **note)
 }
 
 void report_set_findings(json_t *r, const struct scan_inventory *inv,
-			 const struct vuln_finding *f, size_t nf)
+			 const struct vuln_finding *f, size_t nf,
+			 struct vulndb *db)
 {
 	size_t counts[SEV_CRITICAL + 1] = {0};
 	struct vref *v = xcalloc(nf + 1, sizeof(*v));
@@ -432,7 +460,7 @@ void report_set_findings(json_t *r, const struct scan_inventory *inv,
 	free(v);
 	json_object_set_new(r, "vulnerabilities", vulns);
 	json_object_set_new(r, "counts", report_counts(counts));
-	report_gap_note(r, inv);
+	report_gap_note(r, inv, db);
 }
 
 static void report_db_note(json_t *r, const struct report_meta *m)
@@ -502,7 +530,7 @@ json_t *report_image(const struct image *img, const struct scan_inventory *inv,
 			  jstr(m->repository), "tag", jstr(m->tag), "config",
 			  digest_str(&img->config, cs), "platform",
 			  report_platform(img)));
-	json_object_set_new(r, "os", report_os(&inv->os));
+	json_object_set_new(r, "os", report_os(inv));
 	for (size_t i = 0; i < img->nlayers; i++)
 		json_array_append_new(
 			layers,
@@ -515,9 +543,9 @@ json_t *report_image(const struct image *img, const struct scan_inventory *inv,
 		json_array_append_new(pkgs,
 				      report_pkg(&inv->pkgs[i], &inv->os));
 	json_object_set_new(r, "packages", pkgs);
-	report_set_findings(r, inv, f, nf);
+	report_set_findings(r, inv, f, nf, m->db);
 	json_object_set_new(r, "notes", report_strv(inv->notes, inv->nnotes));
-	report_gap_note(r, inv);
+	report_gap_note(r, inv, m->db);
 	report_db_note(r, m);
 	return r;
 }
@@ -648,6 +676,8 @@ int report_inventory(const json_t *report, struct scan_inventory *inv,
 	inv->os.version_id = jdup(os, "version_id");
 	inv->os.pretty_name = jdup(os, "pretty_name");
 	inv->os.codename = jdup(os, "codename");
+	json_array_foreach(json_object_get(os, "content_sets"), i, n)
+		inv_add_content_set(inv, json_string_value(n));
 	json_array_foreach(pkgs, i, p) {
 		json_t *src = json_object_get(p, "source");
 		struct scan_pkg q = {0};

@@ -59,6 +59,9 @@ struct report_meta {
 	const char *repository; /* or NULL */
 	const char *tag;	/* or NULL */
 	time_t now;
+	/* The DB the findings come from, or NULL: whether it holds the
+	 * OS's advisories decides the notes (vulndb_match_gap()). */
+	struct vulndb *db;
 };
 
 /* Parses a severity word, any case; -1 if unknown. */
@@ -81,9 +84,11 @@ void report_set_budgets(json_t *report, json_t *budgets);
  * "incomplete"; a report without "status" is complete. */
 bool report_is_complete(const json_t *report);
 
-/* Replaces the "vulnerabilities" and "counts" of an image report. */
+/* Replaces the "vulnerabilities" and "counts" of an image report, and the
+ * notes on how its OS packages were matched against db (NULL: none). */
 void report_set_findings(json_t *report, const struct scan_inventory *inv,
-			 const struct vuln_finding *f, size_t nf);
+			 const struct vuln_finding *f, size_t nf,
+			 struct vulndb *db);
 /* Re-stamps a report copied for re-matching: time, DB, and the DB note. */
 void report_restamp(json_t *report, const struct report_meta *m);
 /* Highest severity counted in a report (an index's counts are its

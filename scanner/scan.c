@@ -22,6 +22,7 @@ void scan_meta(const struct scan_opts *o, struct report_meta *m)
 	m->repository = o->repository;
 	m->tag = o->tag;
 	m->now = o->now ? o->now : time(NULL);
+	m->db = o->db;
 }
 
 static void scan_layer(const struct scan_source *src, struct layer_walk *w,
@@ -226,7 +227,7 @@ static int scan_rematch_one(json_t *r, struct vulndb *db,
 		goto out;
 	if (db && vulndb_match(db, &inv, &f, &nf, e))
 		goto out;
-	report_set_findings(r, &inv, f, nf);
+	report_set_findings(r, &inv, f, nf, db);
 	report_restamp(r, m);
 	rc = 0;
 out:

@@ -138,10 +138,15 @@ struct vulndb;
 #define SCAN_NO_DB "no vulnerability data"
 /* A report note starting so names OS packages no advisory source covers
  * ("no advisory source covers amzn 2: its 104 rpm packages were not
- * matched"): their absence of findings means nothing, so `customs scan
+ * matched", or a DB without its advisories: "... the vulnerability DB
+ * holds no Rocky Linux advisories"): their absence of findings means
+ * nothing, so `customs scan
  * --fail-on` cannot judge the image and the pull policy does not serve it
  * as clean (--policy-without-db allow does). */
 #define SCAN_NO_SOURCE "no advisory source covers"
+/* A report note starting so says the OS packages were matched against
+ * another distribution's advisories (CentOS against Red Hat's). */
+#define SCAN_OTHER_SOURCE "matched against another distribution's advisories"
 /* Whether a report (or, for an index, one of its platforms) has such a
  * note; *note (may be NULL) gets it, borrowed from the report. */
 bool scan_report_gap(const json_t *report, const char **note);
@@ -220,7 +225,7 @@ int scan_run_sandboxed(const struct scan_source *src, const struct digest *dg,
  * An index carries "v": SCAN_LAYER_INDEX_V; one of another version is
  * not merged (the layer is indexed again).  Bump it when a detector
  * changes what it finds. */
-#define SCAN_LAYER_INDEX_V "customs-layer-index/2"
+#define SCAN_LAYER_INDEX_V "customs-layer-index/3"
 
 /* Whether idx may stand for its layer under budget b: an index whose
  * reading hit a budget is the layer's only under the limits it was made

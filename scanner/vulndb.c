@@ -118,6 +118,7 @@ void vulndb_free(struct vulndb *db)
 	sqlite3_finalize(db->q_secfix);
 	sqlite3_finalize(db->q_advisory);
 	sqlite3_finalize(db->q_nvd);
+	sqlite3_finalize(db->q_held);
 	sqlite3_close(db->db);
 	free(db);
 }

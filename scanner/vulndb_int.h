@@ -80,6 +80,7 @@
 struct vulndb {
 	sqlite3 *db;
 	sqlite3_stmt *q_affected, *q_secfix, *q_advisory, *q_nvd;
+	sqlite3_stmt *q_held; /* does it hold an OS ecosystem's advisories? */
 	char version[96];
 	enum vuln_sev_pref pref; /* vulndb_prefer() */
 };
@@ -166,10 +167,16 @@ int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
 		 struct vuln_finding **out, size_t *count, struct err *e);
 void vuln_findings_free(struct vuln_finding *f, size_t count);
 /* When inv holds OS packages no advisory source covers (rpm on Amazon
- * Linux, CentOS, Fedora...; none of them publishes OSV records): a note
- * starting with SCAN_NO_SOURCE that says so, else NULL.  The caller frees.
- * Such an image is never "clean": nothing was looked up for them. */
-char *vulndb_match_gap(const struct scan_inventory *inv);
+ * Linux, Fedora, CentOS Stream...; none of them publishes OSV records), or
+ * whose advisories db (NULL: not asked) does not hold (a Rocky Linux
+ * image, a DB without Rocky Linux records): a note starting with
+ * SCAN_NO_SOURCE that says so, else NULL.  The caller frees.  Such an
+ * image is never "clean": nothing was looked up for them. */
+char *vulndb_match_gap(struct vulndb *db, const struct scan_inventory *inv);
+/* When inv's OS rebuilds another distribution whose advisories its rpm
+ * packages were matched against (CentOS Linux: Red Hat's), a note
+ * starting with SCAN_OTHER_SOURCE that says so, else NULL; caller frees. */
+char *vulndb_match_other(const struct scan_inventory *inv);
 
 /* Prepares the matcher's statements (vulndb_match.c). */
 int vulndb_match_prepare(struct vulndb *db, struct err *e);

@@ -7,13 +7,15 @@
  *                   "Ubuntu:Pro:" streams need ESM packages and are left out)
  *   apk             "Alpine:v<major.minor>", origin name; and Alpine secdb
  *                   of release "v<major.minor>"
- *   rpm             by os-release ID (eco_rpm_osv()): Red Hat
- *                   ("enterprise_linux:<major>" streams, see
- *                   match_redhat()), Rocky Linux, AlmaLinux, openSUSE and
- *                   SUSE (PRETTY_NAME), Photon OS, Mageia, openEuler;
+ *   rpm             by os-release ID (eco_rpm_osv()): Red Hat (the
+ *                   streams the image's content sets name, else
+ *                   "enterprise_linux:<major>", see match_rh_streams();
+ *                   CentOS Linux too), Rocky Linux, AlmaLinux, openSUSE
+ *                   and SUSE (PRETTY_NAME), Photon OS, Mageia, openEuler;
  *                   binary and source names.  Other rpm distributions
- *                   (CBL-Mariner, Fedora, Amazon Linux...) have no OSV
- *                   ecosystem: vulndb_match_gap() names them.
+ *                   (CBL-Mariner, Fedora, Amazon Linux, CentOS Stream...)
+ *                   have no OSV ecosystem: vulndb_match_gap() names them,
+ *                   and OSes whose advisories the DB lacks.
  *   PyPI (PEP 503 names), npm, Go, Maven, crates.io: the bare ecosystem.
  * An affected[] entry counts when its ecosystem is the bare name or names
  * the image's release.  OSV semantics: a version in `versions`, or in an
@@ -33,6 +35,8 @@
 #include "scanner/version_int.h"
 #include "common/banned.h"
 
+#define MATCH_MAX_STREAMS 8
+
 struct match_query {
 	const struct eco_info *ei;
 	const struct eco_osv *osv;
@@ -44,6 +48,10 @@ struct match_query {
 	enum scan_eco eco;
 	char secdb[128];    /* Alpine secdb release, or "" */
 	const char *vendor; /* the OS's id for its packages, or NULL */
+	/* Red Hat: the streams that apply ("enterprise_linux:8",
+	 * "rhel_eus:8.8"), from the content sets or the major release. */
+	char streams[MATCH_MAX_STREAMS][48];
+	size_t nstreams;
 };
 
 struct match_out {
@@ -107,6 +115,109 @@ static void match_add_name(struct match_query *q, const char *name, char *owned)
 	q->names[q->nnames++] = name;
 }
 
+/* The OSV ecosystem of ei's packages on os, or NULL when none. */
+static const struct eco_osv *match_osv_of(const struct eco_info *ei,
+					  const struct scan_os *os)
+{
+	return ei->flags & ECO_OSV_BY_OS ? eco_rpm_osv(os) : &ei->osv;
+}
+
+static void match_add_stream(struct match_query *q, const char *product,
+			     const char *version, size_t vlen)
+{
+	char s[sizeof(q->streams[0])];
+
+	if (!vlen || q->nstreams == MATCH_MAX_STREAMS ||
+	    snprintf(s, sizeof(s), "%s:%.*s", product, (int)vlen, version) >=
+		    (int)sizeof(s))
+		return;
+	for (size_t i = 0; i < q->nstreams; i++)
+		if (!strcmp(q->streams[i], s))
+			return;
+	memcpy(q->streams[q->nstreams++], s, sizeof(s));
+}
+
+/* One content set's Red Hat stream, if it is RHEL's:
+ *   rhel-8-for-x86_64-baseos-rpms[__8]        enterprise_linux:8
+ *   rhel-7-server-rpms                        enterprise_linux:7
+ *   rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_8  rhel_eus:8.8
+ *   rhel-9-for-x86_64-appstream-e4s-rpms      rhel_e4s:<VERSION_ID x.y>
+ * as Red Hat's repository-to-cpe.json maps them (eus, aus, e4s, tus);
+ * the minor release of an extended stream without "__M_DOT_m" is the
+ * image's.  The repository part of the CPE is not compared: a package
+ * name belongs to one repository of a release. */
+static void match_rh_stream(struct match_query *q, const char *cs,
+			    const struct scan_os *os)
+{
+	static const char *const xus[] = {"eus", "aus", "e4s", "tus"};
+	const char *p = cs + 5, *end = strstr(cs, "__"), *minor = NULL;
+	size_t major = strspn(p, "0123456789"), mlen = 0;
+	char product[32];
+
+	if (strncmp(cs, "rhel-", 5) || !major || p[major] != '-')
+		return;
+	if (!end) {
+		end = cs + strlen(cs);
+	} else if (strstr(end, "_DOT_")) {
+		minor = end + 2;
+		mlen = strlen(minor);
+		/* "8_DOT_8", made "8.8" below */
+		if (strspn(minor, "0123456789_DOT") != mlen)
+			return;
+	}
+	for (size_t i = 0; i < sizeof(xus) / sizeof(*xus); i++) {
+		size_t n = strlen(xus[i]);
+
+		for (const char *t = p + major; t && t < end;
+		     t = memchr(t + 1, '-', (size_t)(end - t - 1))) {
+			char v[32];
+			size_t vl = 0;
+
+			if (strncmp(t + 1, xus[i], n) || t[1 + n] != '-')
+				continue;
+			/* RHEL 10 names its EUS stream so (Red Hat's CPE
+			 * guidelines). */
+			snprintf(product, sizeof(product), "%s%s",
+				 strtol(p, NULL, 10) >= 10 && !strcmp(xus[i],
+								      "eus")
+					 ? "enterprise_linux_"
+					 : "rhel_",
+				 xus[i]);
+			if (minor) {
+				for (size_t k = 0; k < mlen && vl + 1 < sizeof(v);
+				     k++) {
+					if (!strncmp(minor + k, "_DOT_", 5)) {
+						v[vl++] = '.';
+						k += 4;
+					} else {
+						v[vl++] = minor[k];
+					}
+				}
+				match_add_stream(q, product, v, vl);
+			} else if (os->version_id &&
+				   strchr(os->version_id, '.')) {
+				match_release_part(os->version_id, 2, v,
+						   sizeof(v));
+				match_add_stream(q, product, v, strlen(v));
+			}
+			return;
+		}
+	}
+	match_add_stream(q, "enterprise_linux", p, major);
+}
+
+/* The Red Hat streams of inv: its content sets', else the main stream of
+ * its major release (what Trivy assumes without content sets too). */
+static void match_rh_streams(const struct scan_inventory *inv,
+			     struct match_query *q)
+{
+	for (size_t i = 0; i < inv->ncontent_sets; i++)
+		match_rh_stream(q, inv->content_sets[i], &inv->os);
+	if (!q->nstreams && q->release[0])
+		match_add_stream(q, "enterprise_linux", q->release,
+				 strlen(q->release));
+}
+
 /* Fills q for p; false when nothing in the DB can apply to p. */
 static bool match_query_init(const struct scan_inventory *inv,
 			     const struct scan_pkg *p, struct match_query *q)
@@ -120,11 +231,12 @@ static bool match_query_init(const struct scan_inventory *inv,
 	q->eco = p->eco;
 	q->version = p->version;
 	q->vendor = q->ei->flags & ECO_OS_PACKAGE ? os->id : NULL;
-	q->osv = q->ei->flags & ECO_OSV_BY_OS ? eco_rpm_osv(os->id)
-					      : &q->ei->osv;
+	q->osv = match_osv_of(q->ei, os);
 	if (!q->osv || !q->osv->eco)
 		return false;
 	match_os_release(os, q->osv, q->release, sizeof(q->release));
+	if (q->osv->rule == ECO_REL_REDHAT)
+		match_rh_streams(inv, q);
 	if ((q->ei->flags & ECO_CODENAME) && !os->version_id &&
 	    debian_release_number(os->codename))
 		snprintf(q->release, sizeof(q->release), "%s",
@@ -165,20 +277,36 @@ static void match_query_release(struct match_query *q)
  * "enterprise_linux:8::appstream" is RHEL 8's main stream (every 8.x
  * image), "rhel_eus:8.8::baseos" (and rhel_aus, rhel_e4s, rhel_tus) a
  * stream of extended support for one minor release, "ocp_tools:4.15::el9"
- * another product's.  Only the main stream of the image's major release
- * applies: an image is on an extended-support stream only when its
- * repositories say so (the content sets of root/buildinfo/
- * content_manifests, which Clair and Trivy read; not read here), and
- * os-release is the same either way.  Trivy, without content sets, also
- * takes the main streams only. */
-static bool match_redhat(const char *stream, const char *major)
+ * another product's.  Only the image's streams apply (q->streams): an
+ * image is on an extended-support stream only when its content sets say
+ * so, as Trivy and Clair read them; os-release is the same either way.
+ * An image on an extended stream is not matched against the main one:
+ * its fixes come later there, in versions its stream never gets.  (Red
+ * Hat's guidance also asks for the main stream's records of a CVE the
+ * extended stream has no fix for; that needs the CVEs of each record,
+ * which the DB does not keep for Red Hat's.)  From RHEL 10 the streams
+ * are "enterprise_linux:10.0" and "enterprise_linux_eus:10.2". */
+static bool match_redhat(const char *stream, const struct match_query *q)
 {
 	static const char main_stream[] = "enterprise_linux:";
-	size_t n = strlen(main_stream), rl = strlen(major);
 
-	return !strncmp(stream, main_stream, n) &&
-	       !strncmp(stream + n, major, rl) &&
-	       (!stream[n + rl] || stream[n + rl] == ':');
+	for (size_t i = 0; i < q->nstreams; i++) {
+		const char *s = q->streams[i];
+		size_t n = strlen(s);
+
+		if (strncmp(stream, s, n))
+			continue;
+		if (!stream[n] || stream[n] == ':')
+			return true;
+		/* From RHEL 10 the main stream names its minor release too
+		 * ("enterprise_linux:10.0"). */
+		if (stream[n] == '.' &&
+		    !strncmp(s, main_stream, sizeof(main_stream) - 1) &&
+		    !strchr(s, '.') &&
+		    strtol(s + sizeof(main_stream) - 1, NULL, 10) >= 10)
+			return true;
+	}
+	return false;
 }
 
 /* Does an affected[] ecosystem ("Debian:12", "Ubuntu:22.04:LTS") apply? */
@@ -208,7 +336,7 @@ static bool match_release(const struct match_query *q, const char *eco)
 		return !strncmp(suffix, q->release, rl) &&
 		       (!suffix[rl] || !strcmp(suffix + rl, ":LTS"));
 	case ECO_REL_REDHAT:
-		return match_redhat(suffix, q->release);
+		return match_redhat(suffix, q);
 	case ECO_REL_PREFIX:
 		return !strncmp(suffix, q->release, rl) &&
 		       (!suffix[rl] || suffix[rl] == '-');
@@ -636,30 +764,92 @@ static int match_pkg(struct vulndb *db, const struct scan_inventory *inv,
 	return ret;
 }
 
-char *vulndb_match_gap(const struct scan_inventory *inv)
+/* Whether db holds any advisory of the OS ecosystem osv of ei's packages:
+ * OSV records, or Alpine's secdb, or the Debian Security Tracker's data.
+ * A DB that cannot say holds none (the image is then not taken as
+ * clean). */
+static bool match_held(struct vulndb *db, const struct eco_info *ei,
+		       const struct eco_osv *osv)
+{
+	sqlite3_stmt *st = db->q_held;
+	bool held;
+
+	if (sqlite3_bind_text(st, 1, osv->eco, -1, SQLITE_STATIC) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_int(st, 2, (ei->flags & ECO_SECDB) != 0) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_int(st, 3, (ei->flags & ECO_TRACKER) != 0) !=
+		    SQLITE_OK)
+		return false;
+	held = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return held;
+}
+
+char *vulndb_match_gap(struct vulndb *db, const struct scan_inventory *inv)
 {
 	const struct scan_os *os = &inv->os;
+	const struct eco_osv *last = NULL, *missing = NULL;
 	const char *type = NULL;
+	bool last_held = false;
 	size_t n = 0;
 
 	for (size_t i = 0; i < inv->npkgs; i++) {
 		const struct eco_info *ei = eco_info(inv->pkgs[i].eco);
-		const struct eco_osv *osv = ei->flags & ECO_OSV_BY_OS
-						    ? eco_rpm_osv(os->id)
-						    : &ei->osv;
+		const struct eco_osv *osv = match_osv_of(ei, os);
 
-		if (!(ei->flags & ECO_OS_PACKAGE) || (osv && osv->eco))
+		if (!(ei->flags & ECO_OS_PACKAGE))
 			continue;
+		if (osv && osv->eco && db) {
+			if (osv != last) {
+				last = osv;
+				last_held = match_held(db, ei, osv);
+			}
+			if (last_held)
+				continue;
+			missing = osv;
+		} else if (osv && osv->eco) {
+			continue;
+		}
 		n++;
 		type = ei->purl_type;
 	}
 	if (!n)
 		return NULL;
 	return xasprintf(
-		"%s %s%s%s: its %zu %s package%s %s not matched",
+		"%s %s%s%s: %s%s%sits %zu %s package%s %s not matched",
 		SCAN_NO_SOURCE, os->id ? os->id : "an OS without os-release",
 		os->version_id ? " " : "", os->version_id ? os->version_id : "",
-		n, type, n == 1 ? "" : "s", n == 1 ? "was" : "were");
+		missing ? "the vulnerability DB holds no " : "",
+		missing ? missing->eco : "",
+		missing ? " advisories, so " : "", n, type, n == 1 ? "" : "s",
+		n == 1 ? "was" : "were");
+}
+
+char *vulndb_match_other(const struct scan_inventory *inv)
+{
+	const struct scan_os *os = &inv->os;
+	const struct eco_osv *osv = eco_rpm_osv(os);
+	char rel[128] = "";
+	size_t n = 0;
+
+	if (!eco_rpm_rebuild(os))
+		return NULL;
+	for (size_t i = 0; i < inv->npkgs; i++)
+		if (eco_info(inv->pkgs[i].eco)->flags & ECO_OSV_BY_OS)
+			n++;
+	if (!n)
+		return NULL;
+	match_os_release(os, osv, rel, sizeof(rel));
+	return xasprintf("%s: the %zu rpm package%s of %s%s%s %s matched "
+			 "against %s's for release %s, as a rebuild's "
+			 "versions track those of the distribution it "
+			 "rebuilds",
+			 SCAN_OTHER_SOURCE, n, n == 1 ? "" : "s", os->id,
+			 os->version_id ? " " : "",
+			 os->version_id ? os->version_id : "",
+			 n == 1 ? "was" : "were", osv->eco,
+			 rel[0] ? rel : "unknown");
 }
 
 int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,
@@ -723,6 +913,10 @@ int vulndb_match_prepare(struct vulndb *db, struct err *e)
 		"SELECT coalesce(summary, substr(details, 1, 400)), aliases,"
 		" refs, severity, cvss_score, cvss_vector FROM advisory"
 		" WHERE vid = ?1 AND withdrawn IS NULL";
+	static const char held_sql[] =
+		"SELECT EXISTS (SELECT 1 FROM affected WHERE eco_base = ?1)"
+		" OR (?2 AND EXISTS (SELECT 1 FROM secfix))"
+		" OR (?3 AND EXISTS (SELECT 1 FROM tracker))";
 	static const char nvd_sql[] =
 		"SELECT version, vector, score, severity, source, type, rank"
 		" FROM nvd_cvss WHERE cve = ?1 ORDER BY version DESC";
@@ -734,6 +928,8 @@ int vulndb_match_prepare(struct vulndb *db, struct err *e)
 	    sqlite3_prepare_v2(db->db, advisory_sql, -1, &db->q_advisory,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db->db, nvd_sql, -1, &db->q_nvd, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_prepare_v2(db->db, held_sql, -1, &db->q_held, NULL) !=
 		    SQLITE_OK)
 		return err_set(e, ERR_DB, "prepare: %s",
 			       sqlite3_errmsg(db->db));

@@ -48,6 +48,13 @@ PRETTY_NAME="AlmaLinux 8.9 (Midnight Oncilla)"'
 stage rhel-8.0 $UBI8 $BDB 'ID="rhel"
 VERSION_ID="8.0"
 PRETTY_NAME="Red Hat Enterprise Linux 8.0 (Ootpa)"'
+# ubi8-minimal's own content manifest (the main stream's content sets).
+mkdir -p "$T/s/ubi8-icm/root/buildinfo/content_manifests"
+cp "$FX/content-manifests/ubi8-minimal-container-8.5-218.json" \
+	"$T/s/ubi8-icm/root/buildinfo/content_manifests/"
+stage ubi8-icm $UBI8 $BDB 'ID="rhel"
+VERSION_ID="8.5"
+PRETTY_NAME="Red Hat Enterprise Linux 8.5 (Ootpa)"'
 stage rocky-8 $UBI8 $BDB 'ID="rocky"
 VERSION_ID="8.9"
 PRETTY_NAME="Rocky Linux 8.9 (Green Obsidian)"'
@@ -76,30 +83,24 @@ rpm_stage() {
 	mkdir -p "$d/etc" "$d/var/lib/rpm"
 	printf '%s\n' "$2" >"$d/etc/os-release"
 	shift 2
-	python3 - "$d/var/lib/rpm/rpmdb.sqlite" "$@" <<'EOT'
-import sqlite3, struct, sys
-db = sqlite3.connect(sys.argv[1])
-db.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT,"
-           " blob BLOB NOT NULL)")
-for nvr in sys.argv[2:]:
-    epoch, _, nvr = nvr.rpartition(":")
-    n, v, r = nvr.rsplit("-", 2)
-    ent, data = b"", b""
-    for tag, val in ((1000, n), (1001, v), (1002, r), (1022, "x86_64")):
-        ent += struct.pack(">IIII", tag, 6, len(data), 1)
-        data += val.encode() + b"\0"
-    if epoch:  # INT32, 4-byte aligned
-        data += b"\0" * (-len(data) % 4)
-        ent += struct.pack(">IIII", 1003, 4, len(data), 1)
-        data += struct.pack(">I", int(epoch))
-    db.execute("INSERT INTO Packages (blob) VALUES (?)",
-               (struct.pack(">II", len(ent) // 16, len(data)) + ent + data,))
-db.commit()
-EOT
+	python3 "$ROOT/tests/integration/mkrpmdb.py" \
+		"$d/var/lib/rpm/rpmdb.sqlite" "$@"
 	oci_image "$L" "$name" "$d" >/dev/null
 }
 rpm_stage rocky-9 'ID="rocky"
 VERSION_ID="9.1"' bcel-6.4.1-9.el9 curl-7.76.1-19.el9
+# icm NAME FILE [JSON]: NAME's content manifest FILE under
+# root/buildinfo/content_manifests, a copy of tests/data/content-manifests/
+# FILE or JSON; before NAME's stage.
+icm() {
+	local d=$T/s/$1/root/buildinfo/content_manifests
+	mkdir -p "$d"
+	if [ -n "${3-}" ]; then
+		printf '%s\n' "$3" >"$d/$2"
+	else
+		cp "$FX/content-manifests/$2" "$d/$2"
+	fi
+}
 # RLSA-2024:3671: a module stream's release ("module+el9.4.0+20787+...");
 # rubygem-pg is at its fix.  RLSA-2023:3220 on Rocky 8's firefox.
 rpm_stage rocky-9-ruby 'ID="rocky"
@@ -127,6 +128,29 @@ rpm_stage rhel-8.8-firmware 'ID="rhel"
 VERSION_ID="8.8"' linux-firmware-20230404-117.git2e92a49f.el8_8
 rpm_stage alma-9.2 'ID="almalinux"
 VERSION_ID="9.2"' 2:podman-4.4.1-14.el9_2
+# The same packages on images whose content manifests say they are on the
+# extended-support streams: Red Hat's guidance quotes these content sets
+# (__9_DOT_2) for openshift4/ose-console-rhel9; the 8.8 ones take the
+# minor release from VERSION_ID.  On the 8.6 EUS stream, 8.8's records do
+# not apply.
+icm rhel-9.2-eus openshift-enterprise-console-container-v4.16.0.json \
+	'{"metadata":{"icm_version":1},"content_sets":["rhel-9-for-x86_64-appstream-eus-rpms__9_DOT_2","rhel-9-for-x86_64-baseos-eus-rpms__9_DOT_2"],"image_contents":[]}'
+rpm_stage rhel-9.2-eus 'ID="rhel"
+VERSION_ID="9.2"
+PRETTY_NAME="Red Hat Enterprise Linux 9.2 (Plow)"' 2:podman-4.4.1-14.el9_2
+icm rhel-8.8-firmware-eus rhel-els-container-8.8-1.json \
+	'{"content_sets":["rhel-8-for-x86_64-baseos-eus-rpms","rhel-8-for-x86_64-appstream-eus-rpms"]}'
+rpm_stage rhel-8.8-firmware-eus 'ID="rhel"
+VERSION_ID="8.8"' linux-firmware-20230404-117.git2e92a49f.el8_8
+icm rhel-8.6-firmware-eus rhel-els-container-8.6-1.json \
+	'{"content_sets":["rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_6"]}'
+rpm_stage rhel-8.6-firmware-eus 'ID="rhel"
+VERSION_ID="8.6"' linux-firmware-20230404-117.git2e92a49f.el8_8
+# CentOS Stream is upstream of RHEL: not matched against Red Hat's records.
+rpm_stage centos-stream-9 'NAME="CentOS Stream"
+ID="centos"
+VERSION_ID="9"
+PRETTY_NAME="CentOS Stream 9"' bash-5.1.8-9.el9
 stage rhel-8.8 bdb/rhel-8.8-libuuid.Packages.xz $BDB 'ID="rhel"
 VERSION_ID="8.8"
 PRETTY_NAME="Red Hat Enterprise Linux 8.8 (Ootpa)"'
@@ -204,18 +228,20 @@ check() {
 		>>"$T/table"
 }
 nosrc() { echo "no advisory source covers $1: its $2 rpm package$3 not matched"; }
+other="matched against another distribution's advisories"
+rebuild() { echo "$other: the $2 rpm package$3 of $1 $4 matched against Red Hat's for release ${1##* }, as a rebuild's versions track those of the distribution it rebuilds"; }
 check almalinux-8 99 8
 check rhel-8.0 99 0
 check rocky-8 99 0
 check sles-12-sp4 106 0
 check sles-15.3 36 0
 check fedora-26 113 0 "$(nosrc "fedora-modular 26" 113 's were')"
-check centos-8 1 0 "$(nosrc "centos 8" 1 ' was')"
+check centos-8 1 0 "$(rebuild "centos 8" 1 '' was)"
 check ubi-7 1 0
 check fedora-32 1 0 "$(nosrc "fedora 32" 1 ' was')"
 check wolfi 3 2
 check chainguard 3 1
-check alpine 3 0
+check alpine 3 0 "no advisory source covers alpine 3.20.3: the vulnerability DB holds no Alpine advisories, so its 3 apk packages were not matched"
 check rocky-9 2 1
 check rocky-9-ruby 2 1
 check rocky-8-firefox 1 1
@@ -227,8 +253,29 @@ check rhel-9.2 1 0
 check rhel-8.8-firmware 1 0
 check alma-9.2 1 0
 check rhel-8.8 1 0
+check ubi8-icm 99 0
+check rhel-9.2-eus 1 1
+check rhel-8.8-firmware-eus 1 1
+check rhel-8.6-firmware-eus 1 0
+check centos-stream-9 1 0 "$(nosrc "centos 9" 1 ' was')"
 check amazonlinux-2023 102 0 "$(nosrc "amzn 2023" 102 's were')"
 check amazonlinux-2 2 0 "$(nosrc "amzn 2" 2 's were')"
+
+# The extended-support images: Red Hat's EUS records, with their fixes;
+# the content sets are in the report (os.content_sets).
+jq -e '.vulnerabilities[0] | .id == "RHSA-2024:8709" and
+	.package.name == "podman" and .fixed == "2:4.4.1-21.el9_2"' \
+	"$T/rhel-9.2-eus.json" >/dev/null ||
+	bad "rhel-9.2-eus: $(jq -c '.vulnerabilities' "$T/rhel-9.2-eus.json")"
+jq -e '.os.content_sets == ["rhel-9-for-x86_64-appstream-eus-rpms__9_DOT_2",
+	"rhel-9-for-x86_64-baseos-eus-rpms__9_DOT_2"]' "$T/rhel-9.2-eus.json" \
+	>/dev/null || bad "rhel-9.2-eus: os $(jq -c .os "$T/rhel-9.2-eus.json")"
+jq -e '.vulnerabilities[0].id == "RHBA-2024:6202"' \
+	"$T/rhel-8.8-firmware-eus.json" >/dev/null || bad "rhel-8.8-firmware-eus"
+jq -e '.os.content_sets | length == 2' "$T/ubi8-icm.json" >/dev/null ||
+	bad "ubi8-icm: os $(jq -c .os "$T/ubi8-icm.json")"
+jq -e '.os | has("content_sets") | not' "$T/rhel-9.2.json" >/dev/null ||
+	bad "rhel-9.2: content sets without a manifest"
 
 # AlmaLinux 8: exactly the (advisory, package) pairs librpm's comparison
 # says are affected (the fixture's answer key), with rpm purls.
@@ -299,6 +346,34 @@ rc=$?
 "$CUSTOMS" scan --db "$T/vuln.db" --fail-on low "$L:almalinux-8" >/dev/null
 rc=$?
 [ $rc -eq 1 ] || bad "almalinux-8 --fail-on low: exit $rc, want 1"
+
+# An OS whose records the DB lacks is not clean either: Rocky Linux 9
+# against a DB of AlmaLinux's records only, Alpine against this one.
+"$CUSTOMS" db import --db "$T/alma.db" "$O/AlmaLinux" >"$T/import2.log" 2>&1 ||
+	{ cat "$T/import2.log"; bad "db import (AlmaLinux only)"; }
+"$CUSTOMS" scan --db "$T/alma.db" "$L:rocky-9" >"$T/rocky-9-alma.json" ||
+	bad "rocky-9 against AlmaLinux's records: scan exit $?"
+jq -e '.vulnerabilities == [] and .notes == ["no advisory source covers rocky 9.1: the vulnerability DB holds no Rocky Linux advisories, so its 2 rpm packages were not matched"]' \
+	"$T/rocky-9-alma.json" >/dev/null ||
+	bad "rocky-9 against AlmaLinux's records: $(jq -c .notes "$T/rocky-9-alma.json")"
+"$CUSTOMS" scan --db "$T/alma.db" --fail-on critical "$L:rocky-9" \
+	>/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 4 ] || bad "rocky-9 --fail-on against AlmaLinux's records: exit $rc, want 4"
+grep -q "holds no Rocky Linux advisories" "$T/err" ||
+	bad "rocky-9 --fail-on: $(cat "$T/err")"
+"$CUSTOMS" scan --db "$T/vuln.db" --fail-on critical "$L:alpine" >/dev/null 2>&1
+rc=$?
+[ $rc -eq 4 ] || bad "alpine --fail-on without Alpine records: exit $rc, want 4"
+# CentOS Linux against Red Hat's records: judged (exit 0); CentOS Stream
+# not (exit 4).
+"$CUSTOMS" scan --db "$T/vuln.db" --fail-on critical "$L:centos-8" >/dev/null
+rc=$?
+[ $rc -eq 0 ] || bad "centos-8 --fail-on: exit $rc, want 0"
+"$CUSTOMS" scan --db "$T/vuln.db" --fail-on critical "$L:centos-stream-9" \
+	>/dev/null 2>&1
+rc=$?
+[ $rc -eq 4 ] || bad "centos-stream-9 --fail-on: exit $rc, want 4"
 
 echo "image	os	packages	findings"
 cat "$T/table"

@@ -4,7 +4,9 @@
 # completes (the base's too, though both images carry it); the manifest
 # PUT only merges, so the report is there right after it, names the layer
 # that brought each package and the history line of each layer, and lists
-# what a scan of the whole image (--scan-layers=false) lists.
+# what a scan of the whole image (--scan-layers=false) lists.  A RHEL
+# image whose content manifest (in a layer of its own) puts it on the 9.2
+# EUS stream gets that stream's records from the merge too.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scanpush_lib.sh"
 
@@ -26,7 +28,19 @@ py=$(jq -r '.layers[1].digest' "$m1")
 app=$(jq -r '.layers[1].digest' "$m2")
 [ "$base" = "$(jq -r '.layers[0].digest' "$m2")" ] || fail "no shared base layer"
 
-sp_db "$TMP/vulndb.db"
+# rhel: an rpm layer (os-release, an rpmdb.sqlite with podman), then a
+# layer with only a content manifest.
+mkdir -p "$s/rhel/etc" "$s/rhel/var/lib/rpm" \
+	"$s/icm/root/buildinfo/content_manifests"
+printf '%s\n' 'ID="rhel"' 'VERSION_ID="9.2"' >"$s/rhel/etc/os-release"
+python3 "$ROOT/tests/integration/mkrpmdb.py" \
+	"$s/rhel/var/lib/rpm/rpmdb.sqlite" 2:podman-4.4.1-14.el9_2
+printf '%s\n' '{"content_sets":["rhel-9-for-x86_64-appstream-eus-rpms__9_DOT_2"]}' \
+	>"$s/icm/root/buildinfo/content_manifests/app-container-1-1.json"
+oci_image "$L" rhel "$s/rhel" "$s/icm" >/dev/null
+m3=$(sp_manifest_file rhel)
+
+sp_db "$TMP/vulndb.db" osv alpine-secdb ../osv-distros/RedHat
 mkdir -p "$DATA"
 cp "$TMP/vulndb.db" "$DATA/vulndb.db"
 start_server --scan-workers 2
@@ -102,6 +116,14 @@ jq -e --arg b "$base" --arg a "$app" '.layer_index == "merged" and
 [ "$(layers indexed)" = 3 ] || fail "layers indexed: $(layers indexed), not 3"
 [ "$(layers image)" = 0 ] || fail "whole images read: $(layers image)"
 [ "$(layers merged)" = 2 ] || fail "reports merged: $(layers merged)"
+
+# --- The RHEL image: the content set comes from its own layer's index.
+push_indexed "$m3" layers/rhel 5 "$TMP/rhel.json"
+jq -e '.layer_index == "merged" and
+	.os.content_sets == ["rhel-9-for-x86_64-appstream-eus-rpms__9_DOT_2"] and
+	[.vulnerabilities[].id] == ["RHSA-2024:8709"] and .notes == []' \
+	"$TMP/rhel.json" >/dev/null ||
+	fail "rhel: $(jq -c '{layer_index, os, notes, v: [.vulnerabilities[].id]}' "$TMP/rhel.json")"
 
 stop_server
 

@@ -152,6 +152,16 @@ static void test_want(void **state)
 	assert_true(det_want_file("usr/local/openjdk-11/release", 0644, &w));
 	assert_false(det_want_file("usr/local/openjdk-11/x/release", 0644, &w));
 	assert_false(det_want_file("usr/lib/jvm/java-17/release", 0644, &w));
+	assert_true(det_want_file(
+		"root/buildinfo/content_manifests/ubi8-container-8.8-1.json",
+		0644, &w));
+	assert_int_equal(w.kind, DET_CONTENT_MANIFEST);
+	assert_false(det_want_file("root/buildinfo/content_manifests/a/b.json",
+				   0644, &w));
+	assert_false(det_want_file("root/buildinfo/content_manifests/x.txt",
+				   0644, &w));
+	assert_false(det_want_file("root/buildinfo/Dockerfile-ubi8-8.8-1",
+				   0644, &w));
 }
 
 static void test_dpkg_bookworm(void **state)
@@ -1163,6 +1173,91 @@ static void test_osrelease(void **state)
 	free(os.version_id);
 }
 
+/* Red Hat's content manifests: the content sets, nothing else; what is
+ * not a repository label is skipped and said, a file that is not JSON
+ * (or too costly to parse) is a note. */
+static void test_content_manifest(void **state)
+{
+	static const char eus[] =
+		"{\"metadata\":{\"icm_version\":1},\"content_sets\":["
+		"\"rhel-9-for-x86_64-appstream-eus-rpms__9_DOT_2\","
+		"\"rhel-9-for-x86_64-baseos-eus-rpms__9_DOT_2\","
+		"\"rhel-9-for-x86_64-baseos-eus-rpms__9_DOT_2\","
+		"\"bad label\",7,\"\"],\"image_contents\":[]}";
+	const char *path = "root/buildinfo/content_manifests/x.json";
+	struct scan_budget b = {0};
+	struct scan_meter m;
+	struct buf doc = BUF_INIT;
+	struct det_file f = {path, "sha256:l", NULL, 0, &m};
+	struct det_out o;
+
+	(void)state;
+	run_file(DET_CONTENT_MANIFEST,
+		 "tests/data/content-manifests/"
+		 "ubi8-minimal-container-8.5-218.json",
+		 path, &o);
+	assert_int_equal(o.inv.ncontent_sets, 2);
+	assert_string_equal(o.inv.content_sets[0],
+			    "rhel-8-for-x86_64-baseos-rpms");
+	assert_string_equal(o.inv.content_sets[1],
+			    "rhel-8-for-x86_64-appstream-rpms");
+	assert_int_equal(o.inv.npkgs, 0);
+	assert_int_equal(o.inv.nnotes, 0);
+	det_out_release(&o);
+
+	run_file(DET_CONTENT_MANIFEST,
+		 "tests/data/content-manifests/sbom-purl.json", path, &o);
+	assert_int_equal(o.inv.ncontent_sets, 0);
+	assert_int_equal(o.inv.nnotes, 0);
+	det_out_release(&o);
+
+	run(DET_CONTENT_MANIFEST, path, eus, strlen(eus), &o);
+	assert_int_equal(o.inv.ncontent_sets, 2);
+	assert_string_equal(o.inv.content_sets[1],
+			    "rhel-9-for-x86_64-baseos-eus-rpms__9_DOT_2");
+	assert_int_equal(o.inv.nnotes, 1);
+	assert_non_null(strstr(o.inv.notes[0], "3 content sets skipped"));
+	det_out_release(&o);
+
+	run(DET_CONTENT_MANIFEST, path, "broken", 6, &o);
+	assert_int_equal(o.inv.ncontent_sets, 0);
+	assert_non_null(strstr(o.inv.notes[0], "malformed JSON"));
+	det_out_release(&o);
+
+	run(DET_CONTENT_MANIFEST, path, "{\"content_sets\":\"x\"}", 20, &o);
+	assert_int_equal(o.inv.ncontent_sets, 0);
+	assert_non_null(strstr(o.inv.notes[0], "not an array"));
+	det_out_release(&o);
+
+	/* Over INV_MAX_CONTENT_SETS distinct labels: the rest skipped. */
+	buf_adds(&doc, "{\"content_sets\":[");
+	for (int i = 0; i < 100; i++)
+		buf_addf(&doc, "%s\"repo-%d-rpms\"", i ? "," : "", i);
+	buf_adds(&doc, "]}");
+	run(DET_CONTENT_MANIFEST, path, doc.buf, doc.len, &o);
+	assert_int_equal(o.inv.ncontent_sets, INV_MAX_CONTENT_SETS);
+	assert_non_null(strstr(o.inv.notes[0], "36 content sets skipped"));
+	det_out_release(&o);
+	buf_release(&doc);
+
+	/* Nested past the cap: a budget hit, not parsed. */
+	meter_init(&m, &b, 0);
+	for (int i = 0; i < 100; i++)
+		buf_adds(&doc, "[");
+	for (int i = 0; i < 100; i++)
+		buf_adds(&doc, "]");
+	f.data = doc.buf;
+	f.len = doc.len;
+	det_out_init(&o);
+	det_run(DET_CONTENT_MANIFEST, &f, &o);
+	assert_int_equal(o.inv.ncontent_sets, 0);
+	assert_non_null(strstr(o.inv.notes[0], "too costly"));
+	assert_true(meter_was_hit(&m, BUDGET_FILE_BYTES));
+	det_out_release(&o);
+	meter_release(&m);
+	buf_release(&doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1189,6 +1284,7 @@ int main(void)
 		cmocka_unit_test(test_go_inline),
 		cmocka_unit_test(test_go_pointers),
 		cmocka_unit_test(test_osrelease),
+		cmocka_unit_test(test_content_manifest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

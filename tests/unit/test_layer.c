@@ -972,6 +972,9 @@ static void lset_merge(struct lset *ls, struct scan_inventory *out)
 		    !strcmp(out->os.id, inv.os.id));
 	assert_int_equal(out->nnotes, inv.nnotes);
 	assert_int_equal(out->fs_layers, inv.fs_layers);
+	assert_int_equal(out->ncontent_sets, inv.ncontent_sets);
+	for (size_t i = 0; i < inv.ncontent_sets; i++)
+		assert_string_equal(out->content_sets[i], inv.content_sets[i]);
 	inv_release(&inv);
 }
 
@@ -1126,6 +1129,43 @@ static void test_index_split(void **state)
 	inv_release(&inv);
 }
 
+/* Red Hat's content manifests, one per layer: those left in the image
+ * give its content sets (once each), a whited-out one none, through the
+ * indexes as through one walk. */
+static void test_index_content_sets(void **state)
+{
+#define ICM "root/buildinfo/content_manifests/"
+	static const struct lent l1[] = {
+		{'f', ICM "ubi9-container-9.2-1.json",
+		 "{\"content_sets\":[\"rhel-9-for-x86_64-baseos-rpms\"]}"},
+		{'f', ICM "old-container-1-1.json",
+		 "{\"content_sets\":[\"rhel-9-for-x86_64-appstream-rpms\"]}"},
+		{0, NULL, NULL},
+	};
+	static const struct lent l2[] = {
+		{'f', ICM ".wh.old-container-1-1.json", ""},
+		{'f', ICM "app-container-1-2.json",
+		 "{\"content_sets\":[\"rhel-9-for-x86_64-baseos-eus-rpms"
+		 "__9_DOT_2\",\"rhel-9-for-x86_64-baseos-rpms\"]}"},
+		{0, NULL, NULL},
+	};
+	const struct lspec spec[] = {
+		{"sha256:c1", true, l1},
+		{"sha256:c2", false, l2},
+	};
+	struct scan_inventory inv;
+
+	(void)state;
+	lset_run(spec, 2, &inv);
+	assert_int_equal(inv.ncontent_sets, 2);
+	assert_string_equal(inv.content_sets[0],
+			    "rhel-9-for-x86_64-baseos-eus-rpms__9_DOT_2");
+	assert_string_equal(inv.content_sets[1],
+			    "rhel-9-for-x86_64-baseos-rpms");
+	inv_release(&inv);
+#undef ICM
+}
+
 /* What an upload's first bytes say: layers (gzip, zstd, tar) are
  * indexed, configs and other JSON are not. */
 static void test_index_sniff(void **state)
@@ -1183,6 +1223,7 @@ int main(void)
 		cmocka_unit_test(test_index_whiteout),
 		cmocka_unit_test(test_index_opaque),
 		cmocka_unit_test(test_index_split),
+		cmocka_unit_test(test_index_content_sets),
 		cmocka_unit_test(test_index_sniff),
 		cmocka_unit_test(test_index_malformed),
 	};

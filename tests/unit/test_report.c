@@ -169,7 +169,7 @@ static void free_findings(struct vuln_finding *f, size_t n)
 static json_t *make_report(const char *dbver)
 {
 	struct report_meta m = {dbver, "no vulnerability data: test",
-				"library/app", "1.0", 1800000000};
+				"library/app", "1.0", 1800000000, NULL};
 	struct vuln_finding *f;
 	json_t *r;
 	size_t n;
@@ -388,7 +388,8 @@ static void test_rematch(void **state)
  * others keep their shape.  Both survive a re-match. */
 static void test_confidence(void **state)
 {
-	struct report_meta m = {"v1", NULL, "library/app", "1.0", 1800000000};
+	struct report_meta m = {"v1", NULL, "library/app", "1.0", 1800000000,
+				  NULL};
 	struct scan_pkg p = {.eco = ECO_RUNTIME,
 			     .name = (char *)"node",
 			     .version = (char *)"20.11.0",
@@ -425,6 +426,35 @@ static void test_confidence(void **state)
 	assert_int_equal(scan_rematch(r, NULL, 1800000000, &out, &e), 0);
 	assert_true(json_equal(json_object_get(out, "packages"), pkgs));
 	json_decref(out);
+	json_decref(r);
+	inv_release(&back);
+	inv_release(&in);
+}
+
+/* An image's Red Hat content sets are in its report's "os", and a
+ * re-match reads them back (they choose the streams matched). */
+static void test_content_sets(void **state)
+{
+	struct report_meta m = {.db_version = "v1", .now = 1800000000};
+	struct scan_inventory in, back;
+	struct err e = ERR_INIT;
+	json_t *r, *cs;
+
+	(void)state;
+	inv_init(&in);
+	inv_init(&back);
+	in.os.id = xstrdup("rhel");
+	in.os.version_id = xstrdup("9.2");
+	assert_true(inv_add_content_set(
+		&in, "rhel-9-for-x86_64-baseos-eus-rpms__9_DOT_2"));
+	r = report_image(&img, &in, NULL, 0, &m);
+	cs = json_object_get(json_object_get(r, "os"), "content_sets");
+	assert_int_equal(json_array_size(cs), 1);
+	assert_string_equal(json_string_value(json_array_get(cs, 0)),
+			    "rhel-9-for-x86_64-baseos-eus-rpms__9_DOT_2");
+	assert_int_equal(report_inventory(r, &back, &e), 0);
+	assert_int_equal(back.ncontent_sets, 1);
+	assert_string_equal(back.content_sets[0], in.content_sets[0]);
 	json_decref(r);
 	inv_release(&back);
 	inv_release(&in);
@@ -631,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_cyclonedx),
 		cmocka_unit_test(test_rematch),
 		cmocka_unit_test(test_confidence),
+		cmocka_unit_test(test_content_sets),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_status_index),
 		cmocka_unit_test(test_rematch_keeps_status),

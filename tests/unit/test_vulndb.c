@@ -882,6 +882,13 @@ static const char *const semantic_recs[][2] = {
 	 "\"name\":\"libuuid\"},\"ranges\":[{\"type\":\"ECOSYSTEM\","
 	 "\"events\":[{\"introduced\":\"0\"},{\"fixed\":\"2.32.1-43.el8\"}]}"
 	 "]}]},"
+	 "{\"id\":\"TEST-RHEL10-1\",\"affected\":[{\"package\":{"
+	 "\"ecosystem\":\"Red Hat:enterprise_linux:10.0\",\"name\":\"glibc\"},"
+	 "\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":"
+	 "\"0\"},{\"fixed\":\"0:2.39-40.el10\"}]}]},{\"package\":{"
+	 "\"ecosystem\":\"Red Hat:enterprise_linux_eus:10.2\",\"name\":"
+	 "\"glibc\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{"
+	 "\"introduced\":\"0\"},{\"fixed\":\"0:2.39-41.el10_2\"}]}]}]},"
 	 "{\"id\":\"TEST-WORD-1\",\"summary\":\"Critical: not a vendor's "
 	 "rating\",\"affected\":[{\"package\":{\"ecosystem\":\"npm\","
 	 "\"name\":\"wordy\"},\"ranges\":[{\"type\":\"SEMVER\","
@@ -908,7 +915,7 @@ static struct vulndb *semantic_db(struct fx *fx)
 		write_file(dir, semantic_recs[i][0], semantic_recs[i][1]);
 	assert_int_equal(import_paths(db, paths, 1, &st, NULL), 0);
 	assert_int_equal(st.skipped, 0);
-	assert_int_equal(st.records, 20); /* TEST-DUP-1 once */
+	assert_int_equal(st.records, 21); /* TEST-DUP-1 once */
 	h = vulndb_open(db, &e);
 	assert_non_null(h);
 	free(dir);
@@ -1070,14 +1077,13 @@ static void test_release_rules(void **state)
 		 NULL, "TEST-RHEL-MAIN-1", false},
 		{ECO_RPM, "almalinux", "8.8", NULL, NULL, "libuuid",
 		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", false},
+		/* CentOS Linux: Red Hat's main stream; CentOS Stream: no. */
 		{ECO_RPM, "centos", "8", NULL, NULL, "libuuid",
+		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", true},
+		{ECO_RPM, "centos", "8", "CentOS Linux 8", NULL, "libuuid",
+		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-EUS-1", false},
+		{ECO_RPM, "centos", "8", "CentOS Stream 8", NULL, "libuuid",
 		 "2.32.1-42.el8_8", NULL, "TEST-RHEL-MAIN-1", false},
-		{ECO_RPM, "almalinux", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-ALMA-1", true},
-		{ECO_RPM, "rhel", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-ALMA-1", false},
-		{ECO_RPM, "rocky", "8.8", NULL, NULL, "libuuid",
-		 "2.32.1-42.el8_8", NULL, "TEST-ALMA-1", false},
 	};
 	struct fx *fx = *state;
 	struct vulndb *h = semantic_db(fx);
@@ -1099,6 +1105,70 @@ static void test_release_rules(void **state)
 		if (hit != cases[i].hit)
 			fail_msg("case %zu: %s %s %s %s", i, cases[i].name,
 				 cases[i].version, hit ? "matched" : "missed",
+				 cases[i].vid);
+		vuln_findings_free(f, n);
+		inv_release(&inv);
+	}
+	vulndb_free(h);
+}
+
+/* Red Hat streams from content sets (RHEL images, libuuid
+ * 2.32.1-42.el8_8 or glibc 2.39-30.el10): an extended stream of the minor
+ * release the set (or VERSION_ID) names, and then not the main stream;
+ * the main stream's sets, or none of RHEL's, the main stream.  From RHEL
+ * 10 the main stream names minor releases, the EUS one is
+ * "enterprise_linux_eus". */
+static void test_redhat_streams(void **state)
+{
+	static const struct {
+		const char *version_id, *cs, *vid;
+		bool hit;
+	} cases[] = {
+		{"8.8", "rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_8",
+		 "TEST-RHEL-EUS-1", true},
+		{"8.8", "rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_8",
+		 "TEST-RHEL-MAIN-1", false},
+		{"8.8", "rhel-8-for-x86_64-appstream-e4s-rpms",
+		 "TEST-RHEL-EUS-1", true},
+		{"8.6", "rhel-8-for-x86_64-baseos-aus-rpms", "TEST-RHEL-EUS-1",
+		 false},
+		{"8.8", "rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_6",
+		 "TEST-RHEL-EUS-1", false},
+		{"8", "rhel-8-for-x86_64-baseos-eus-rpms", "TEST-RHEL-EUS-1",
+		 false},
+		{"8.8", "rhel-8-for-x86_64-baseos-rpms__8", "TEST-RHEL-MAIN-1",
+		 true},
+		{"8.8", "rhel-8-for-x86_64-baseos-rpms", "TEST-RHEL-EUS-1",
+		 false},
+		{"8.8", "rhocp-4.12-for-rhel-8-x86_64-rpms", "TEST-RHEL-MAIN-1",
+		 true},
+		{"10.1", NULL, "TEST-RHEL10-1", true},
+		{"1", NULL, "TEST-RHEL10-1", false},
+		{"10.2", "rhel-10-for-x86_64-baseos-eus-rpms__10_DOT_2",
+		 "TEST-RHEL10-1", true},
+		{"10.4", "rhel-10-for-x86_64-baseos-eus-rpms__10_DOT_4",
+		 "TEST-RHEL10-1", false},
+	};
+	struct fx *fx = *state;
+	struct vulndb *h = semantic_db(fx);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		bool v10 = cases[i].version_id[0] == '1';
+		const char *name = v10 ? "glibc" : "libuuid";
+		struct scan_inventory inv;
+		struct vuln_finding *f;
+		size_t n;
+
+		inv_init(&inv);
+		inv_os(&inv, "rhel", cases[i].version_id, NULL);
+		if (cases[i].cs)
+			assert_true(inv_add_content_set(&inv, cases[i].cs));
+		inv_pkg(&inv, ECO_RPM, name,
+			v10 ? "2.39-30.el10" : "2.32.1-42.el8_8", NULL, NULL);
+		f = match(h, &inv, &n);
+		if ((find(&inv, f, n, name, cases[i].vid) != NULL) !=
+		    cases[i].hit)
+			fail_msg("case %zu: %s %s", i, cases[i].cs,
 				 cases[i].vid);
 		vuln_findings_free(f, n);
 		inv_release(&inv);
@@ -1162,48 +1232,122 @@ static void test_distro_ratings(void **state)
 	free(db);
 }
 
-/* OS packages of an OS no advisory source covers are named, never taken
- * as clean; covered OSes and language packages are not. */
+/* OS packages of an OS no advisory source covers, or whose advisories
+ * the DB does not hold, are named, never taken as clean; covered OSes and
+ * language packages are not.  CentOS Linux is matched against Red Hat's
+ * advisories, and says so; CentOS Stream is not. */
 static void test_match_gap(void **state)
 {
 	static const struct {
-		const char *id, *version_id;
+		const char *id, *version_id, *pretty;
 		enum scan_eco eco;
+		bool with_db;
 		const char *want; /* NULL: no gap */
+		const char *other; /* the note on another's advisories */
 	} cases[] = {
-		{"amzn", "2", ECO_RPM,
+		{"amzn", "2", NULL, ECO_RPM, false,
 		 "no advisory source covers amzn 2: its 2 rpm packages were "
-		 "not matched"},
-		{"centos", "7", ECO_RPM,
-		 "no advisory source covers centos 7: its 2 rpm packages were "
-		 "not matched"},
-		{NULL, NULL, ECO_RPM,
+		 "not matched", NULL},
+		{"centos", "9", "CentOS Stream 9", ECO_RPM, false,
+		 "no advisory source covers centos 9: its 2 rpm packages were "
+		 "not matched", NULL},
+		{"centos", "8", "CentOS Stream 8", ECO_RPM, true,
+		 "no advisory source covers centos 8: its 2 rpm packages were "
+		 "not matched", NULL},
+		{NULL, NULL, NULL, ECO_RPM, false,
 		 "no advisory source covers an OS without os-release: its 2 "
-		 "rpm packages were not matched"},
-		{"rhel", "8.8", ECO_RPM, NULL},
-		{"sles", "15.3", ECO_RPM, NULL},
-		{"wolfi", "20230201", ECO_WOLFI, NULL},
-		{"amzn", "2", ECO_PYPI, NULL},
+		 "rpm packages were not matched", NULL},
+		{"rhel", "8.8", NULL, ECO_RPM, false, NULL, NULL},
+		{"sles", "15.3", NULL, ECO_RPM, false, NULL, NULL},
+		{"wolfi", "20230201", NULL, ECO_WOLFI, false, NULL, NULL},
+		{"amzn", "2", NULL, ECO_PYPI, false, NULL, NULL},
+		/* With a DB: what it holds. */
+		{"rhel", "8.8", NULL, ECO_RPM, true, NULL, NULL},
+		{"rocky", "9.2", NULL, ECO_RPM, true, NULL, NULL},
+		{"centos", "7", "CentOS Linux 7 (Core)", ECO_RPM, true, NULL,
+		 "matched against another distribution's advisories: the 2 "
+		 "rpm packages of centos 7 were matched against Red Hat's for "
+		 "release 7, as a rebuild's versions track those of the "
+		 "distribution it rebuilds"},
+		{"mageia", "9", NULL, ECO_RPM, true,
+		 "no advisory source covers mageia 9: the vulnerability DB "
+		 "holds no Mageia advisories, so its 2 rpm packages were not "
+		 "matched", NULL},
+		{"wolfi", "20230201", NULL, ECO_WOLFI, true,
+		 "no advisory source covers wolfi 20230201: the vulnerability "
+		 "DB holds no Wolfi advisories, so its 2 apk packages were not "
+		 "matched", NULL},
+		{"ubuntu", "22.04", NULL, ECO_UBUNTU, true, NULL, NULL},
+		{"amzn", "2", NULL, ECO_PYPI, true, NULL, NULL},
 	};
+	struct fx *fx = *state;
+	struct vulndb *h = semantic_db(fx);
 
-	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		struct scan_inventory inv;
-		char *gap;
+		char *gap, *other;
 
 		inv_init(&inv);
-		inv_os(&inv, cases[i].id, cases[i].version_id, NULL);
+		inv_os(&inv, cases[i].id, cases[i].version_id, cases[i].pretty);
 		inv_pkg(&inv, cases[i].eco, "a", "1-1", NULL, NULL);
 		inv_pkg(&inv, cases[i].eco, "b", "1-1", NULL, NULL);
 		inv_pkg(&inv, ECO_NPM, "c", "1.0.0", NULL, NULL);
-		gap = vulndb_match_gap(&inv);
+		gap = vulndb_match_gap(cases[i].with_db ? h : NULL, &inv);
+		other = vulndb_match_other(&inv);
 		if (cases[i].want)
 			assert_string_equal(gap, cases[i].want);
 		else
 			assert_null(gap);
+		if (cases[i].other)
+			assert_string_equal(other, cases[i].other);
+		else if (!cases[i].want && strcmp(cases[i].id, "centos"))
+			assert_null(other);
 		free(gap);
+		free(other);
 		inv_release(&inv);
 	}
+	vulndb_free(h);
+}
+
+/* A DB without an OS's OSV records still holds its advisories when
+ * Alpine's secdb or Debian's tracker data is there. */
+static void test_match_gap_other_feeds(void **state)
+{
+	struct fx *fx = *state;
+	const char *paths[1];
+	struct vulndb_import_stats st;
+	struct err e = ERR_INIT;
+	char *dir = xasprintf("%s/secdb-only", fx->dir);
+	char *db = xasprintf("%s/secdb-only.db", fx->dir);
+	struct scan_inventory inv;
+	struct vulndb *h;
+	char *gap;
+
+	mkdir(dir, 0755);
+	write_file(dir, "main.json",
+		   "{\"distroversion\":\"v3.20\",\"reponame\":\"main\","
+		   "\"packages\":[{\"pkg\":{\"name\":\"musl\",\"secfixes\":"
+		   "{\"1.2.5-r1\":[\"CVE-2025-26519\"]}}}]}");
+	paths[0] = dir;
+	assert_int_equal(import_paths(db, paths, 1, &st, NULL), 0);
+	h = vulndb_open(db, &e);
+	assert_non_null(h);
+	inv_init(&inv);
+	inv_os(&inv, "alpine", "3.20.3", NULL);
+	inv_pkg(&inv, ECO_ALPINE, "musl", "1.2.5-r0", "musl", NULL);
+	assert_null(vulndb_match_gap(h, &inv));
+	inv_release(&inv);
+	inv_init(&inv);
+	inv_os(&inv, "debian", "12", NULL);
+	inv_pkg(&inv, ECO_DEBIAN, "zlib1g", "1:1.2.13.dfsg-1", "zlib", NULL);
+	gap = vulndb_match_gap(h, &inv);
+	assert_non_null(gap);
+	assert_non_null(strstr(gap, "holds no Debian advisories"));
+	free(gap);
+	inv_release(&inv);
+	vulndb_free(h);
+	free(dir);
+	free(db);
 }
 
 /* CVSS v4 is preferred over v3 when a record has both. */
@@ -1315,7 +1459,9 @@ int main(void)
 		cmocka_unit_test(test_speed),
 		cmocka_unit_test(test_semantics),
 		cmocka_unit_test(test_release_rules),
+		cmocka_unit_test(test_redhat_streams),
 		cmocka_unit_test(test_match_gap),
+		cmocka_unit_test(test_match_gap_other_feeds),
 		cmocka_unit_test(test_distro_ratings),
 		cmocka_unit_test(test_severity_choice),
 		cmocka_unit_test(test_cli),
