@@ -124,6 +124,9 @@ static bool feed_osv_wanted(const struct vulndb_want *want, const char *osv)
 static const char *const feed_osv_ecos[] = {
 	"Debian", "Ubuntu", "Alpine", "PyPI", "npm", "Go", "Maven", "crates.io",
 	"Bitnami", /* runtimes: node, python, java (ECO_RUNTIME) */
+	/* rpm and apk distributions (CentOS is matched with Red Hat's) */
+	"Red Hat", "Rocky Linux", "AlmaLinux", "SUSE", "openSUSE", "Wolfi",
+	"Chainguard", "Mageia",
 };
 /* Alpine branches with security support, and edge, when the defaults were
  * last reviewed; serve adds the ones its images use. */
@@ -137,6 +140,18 @@ static const char *const feed_alpine_branches[] = {
 #define FEED_NVD_URL	 "https://nvd.nist.gov/feeds/json/cve/2.0"
 /* NVD's yearly feeds start with CVE-2002 (older CVEs are in it too). */
 #define FEED_NVD_FIRST_YEAR 2002
+
+/* The URL of an OSV ecosystem's archive; its name may hold spaces. */
+static char *feed_osv_url(const char *eco)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%s/", FEED_OSV_URL);
+	for (const char *p = eco; *p; p++)
+		buf_addf(&b, *p == ' ' ? "%%20" : "%c", *p);
+	buf_addf(&b, "/all.zip");
+	return buf_detach(&b, NULL);
+}
 
 void vulndb_sources_default(const struct vulndb_want *want, time_t now,
 			    struct vulndb_source **out, size_t *count)
@@ -152,8 +167,7 @@ void vulndb_sources_default(const struct vulndb_want *want, time_t now,
 		if (all || feed_osv_wanted(want, feed_osv_ecos[i]))
 			feed_add(&v, &n, &alloc, VULNDB_OSV,
 				 xasprintf("osv:%s", feed_osv_ecos[i]),
-				 xasprintf(FEED_OSV_URL "/%s/all.zip",
-					   feed_osv_ecos[i]));
+				 feed_osv_url(feed_osv_ecos[i]));
 	for (size_t i = 0; all && i < sizeof(feed_alpine_branches) /
 						  sizeof(*feed_alpine_branches);
 	     i++)

@@ -194,11 +194,16 @@ static void test_defaults(void **state UNUSED)
 		for (size_t j = 0; j < i; j++)
 			assert_string_not_equal(v[i].name, v[j].name);
 	}
-	assert_int_equal(osv, 9);
+	assert_int_equal(osv, 17);
 	assert_int_equal(tracker, 1);
 	assert_int_equal(nvd, 2026 - 2002 + 1 + 1);
 	assert_string_equal(v[0].url, "https://osv-vulnerabilities.storage."
 				      "googleapis.com/Debian/all.zip");
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].name, "osv:Red Hat"))
+			assert_string_equal(v[i].url,
+					    "https://osv-vulnerabilities.storage."
+					    "googleapis.com/Red%20Hat/all.zip");
 	vulndb_sources_free(v, n);
 
 	vulndb_sources_default(&want, t2026, &v, &n);
