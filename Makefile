@@ -62,7 +62,7 @@ LIBS := $(foreach m,$(MODULES),$(if $(call module_srcs,$(m)),$(BUILD)/lib$(m).a)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps deps-build run test test-all test-asan unit unit-pg integration integration-dist conformance conformance-distributed conformance-reference \
+.PHONY: all deps deps-build run test test-all test-rest test-asan unit unit-pg integration integration-dist conformance conformance-distributed conformance-reference \
 	bench bench-quick format clean check-deps install man FORCE
 all: $(BUILD)/customs
 
@@ -206,8 +206,14 @@ test-all:
 	$(MAKE) unit-pg
 	$(MAKE) integration
 ifndef SANITIZE
-	$(MAKE) integration-dist
+	$(MAKE) -j2 --output-sync=target integration-dist test-rest
+else
+	$(MAKE) test-rest
 endif
+
+# What follows the fs pass; beside the S3 + PostgreSQL pass, which mostly
+# waits on RGW and PostgreSQL (each target's output is shown when it ends).
+test-rest:
 	$(MAKE) conformance
 	$(MAKE) conformance-distributed
 	$(MAKE) conformance-reference

@@ -15,6 +15,7 @@
 # - fsck is clean.
 # About 2-3 minutes on 2 cores, most of it the clients and the scans.
 . "$(dirname "$0")/lib.sh"
+need_backend fs "the test starts its own RGW-and-PostgreSQL nodes"
 . "$(dirname "$0")/lib_ceph.sh"
 . "$(dirname "$0")/scanpush_lib.sh"
 . "$(dirname "$0")/clients_lib.sh"

@@ -10,6 +10,7 @@
 # stay on one filesystem); each node keeps its own uploads, locks and
 # scratch, and gc's pin is a PostgreSQL advisory lock across them.
 . "$(dirname "$0")/lib.sh"
+need_backend fs "the nodes share their own PostgreSQL database and blob directory"
 . "$(dirname "$0")/scanpush_lib.sh"
 
 pg_db
