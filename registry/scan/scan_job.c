@@ -493,9 +493,11 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 		rs_job_fail(&j, &e);
 		goto out;
 	}
-	/* Waiters have the report now; the SBOMs follow (see the top). */
-	rs_notify(w->pool, &job->digest);
+	/* Logged and counted as it is had: waiters have the report now; the
+	 * SBOMs follow (see the top). */
 	ph[3] = rs_lap(&lap);
+	rs_job_log(&j, report, &t0);
+	rs_notify(w->pool, &job->digest);
 	if (LL_DEBUG >= log_min_level) {
 		char ds[DIGEST_STR_MAX];
 
@@ -513,8 +515,6 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 			"scan: phases (ms): load %ld, report %ld, referrer %ld,"
 			" stored %ld, SBOMs %ld, done %ld",
 			ph[0], ph[1], ph[2], ph[3], ph[4], ph[5]);
-	rs_job_log(&j, report, &t0);
-	rs_notify(w->pool, &job->digest);
 out:
 	json_decref(report);
 	rs_job_release(&j);

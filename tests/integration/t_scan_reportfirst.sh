@@ -58,14 +58,14 @@ jq -e '(.manifests | length) == 1' "$B" >/dev/null ||
 [ "$(layers indexed)" -eq 2 ] || fail "a layer was read again for the PUT"
 [ "$(layers merged)" -eq 1 ] || fail "merged: $(layers merged)"
 
-# The job's order, as it logs it: the report stored (waiters woken), then
-# the SBOMs, then done.
+# The job's order, as it logs it: the report stored (logged, waiters
+# woken), then the SBOMs, then done.
 sp_wait_idle "$v"
 awk -v d="$dg" '
+	index($0, "scan " d " (rf/one): scanned in") { c = NR }
 	index($0, "scan " d " (rf/one): report stored, SBOMs next") { r = NR }
 	index($0, "scan: phases (ms):") && r && !p { p = NR }
-	index($0, "scan " d " (rf/one): scanned in") { c = NR }
-	END { exit !(r && p > r && c > p) }' "$TMP/server.log" ||
+	END { exit !(c && r > c && p > r) }' "$TMP/server.log" ||
 	fail "report not stored before the SBOMs: $(grep -n "$dg\|phases" "$TMP/server.log")"
 for t in application/spdx+json application/vnd.cyclonedx+json; do
 	req GET "/v2/rf/one/referrers/$dg?artifactType=$(printf '%s' "$t" | sed 's/+/%2B/')"
