@@ -9,10 +9,14 @@
  *     reports;
  *   - otherwise (pushed again, to another repository) the report is only
  *     published.
- * A report is replaced only when its findings change.  Its referrers are
- * published before the report is stored and the job marked done: a client
- * that sees the report finds its referrer, and a crash in between
- * publishes again.
+ * A report is replaced only when its findings change.  Its referrer is
+ * published before the report is stored: a client that sees the report
+ * finds its referrer.  The SBOM referrers (two more blobs and manifests
+ * written and synced: most of a merge's time) follow the store and the
+ * waiters' wake-up; the job is marked done only after them, so a crash in
+ * between leaves it running, and the next claim finds the stored report
+ * and publishes them again.  A client that sees the job done (its
+ * scan.completed event) finds them.
  *
  * Every line a job logs names the request that queued it (the push's
  * request id, kept with the job); a re-match after a DB change names
@@ -403,8 +407,9 @@ static int rs_job_report(struct rs_job *j, json_t **report, struct err *e)
 	}
 }
 
-/* A report that says "not scanned" is not published, and one published
- * before for the manifest is withdrawn. */
+/* The report referrer in each repository.  A report that says "not
+ * scanned" is not published, and the referrers published before for the
+ * manifest are withdrawn. */
 static int rs_job_publish(struct rs_job *j, const json_t *report, struct err *e)
 {
 	bool none = rs_report_not_scanned(report);
@@ -412,12 +417,34 @@ static int rs_job_publish(struct rs_job *j, const json_t *report, struct err *e)
 	for (size_t i = 0; i < j->nrepos; i++)
 		if ((none ? rs_unpublish(j->st, j->repos[i], &j->job->digest, e)
 			  : rs_publish(j->st, j->repos[i], &j->job->digest,
-				       report, e)) < 0 ||
-		    (!none &&
-		     rs_sbom_publish(j->st, j->repos[i], &j->job->digest,
-				     report, j->w->pool->sbom, e) < 0))
+				       report, e)) < 0)
 			return -1;
 	return 0;
+}
+
+/* The SBOM referrers in each repository, once the report is stored. */
+static int rs_job_sboms(struct rs_job *j, const json_t *report, struct err *e)
+{
+	if (rs_report_not_scanned(report))
+		return 0;
+	for (size_t i = 0; i < j->nrepos; i++)
+		if (rs_sbom_publish(j->st, j->repos[i], &j->job->digest, report,
+				    j->w->pool->sbom, e) < 0)
+			return -1;
+	return 0;
+}
+
+/* Milliseconds since *t, and *t becomes now (the phases' debug line). */
+static long rs_lap(struct timespec *t)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - t->tv_sec) * 1000 +
+	     (now.tv_nsec - t->tv_nsec) / 1000000;
+	*t = now;
+	return ms;
 }
 
 void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
@@ -425,7 +452,8 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 	struct rs_job j = {.w = w, .st = w->pool->st, .job = job};
 	struct err e = ERR_INIT;
 	json_t *report = NULL;
-	struct timespec t0;
+	struct timespec t0, lap;
+	long ph[6] = {0};
 	bool kept = false;
 	int rc;
 
@@ -439,7 +467,9 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 	}
 	rs_worker_db(w);
 	j.dbv = w->db ? vulndb_version(w->db) : NULL;
+	lap = t0;
 	rc = rs_job_load(&j, &e);
+	ph[0] = rs_lap(&lap);
 	if (rc == 0) {
 		/* Deleted from every repository meanwhile. */
 		if (stor_scan_forget(j.st, &job->digest, &e) < 0)
@@ -449,23 +479,42 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 	}
 	if (rc > 0)
 		rc = rs_job_report(&j, &report, &e);
+	ph[1] = rs_lap(&lap);
 	if (rc == 1)
 		goto out;
 	if (j.stopped || (rc < 0 && rs_stopping(w->pool))) {
 		rs_job_requeue(&j);
 		goto out;
 	}
-	/* Referrers first: whoever sees the report finds its referrer. */
 	if (rc >= 0)
 		kept = rs_job_keep_old(&j, &report);
 	if (rc < 0 || rs_job_publish(&j, report, &e) < 0 ||
-	    rs_job_store(&j, report, kept, &e) < 0 ||
-	    rs_job_done(&j, report, &e) < 0) {
+	    (ph[2] = rs_lap(&lap), rs_job_store(&j, report, kept, &e)) < 0) {
 		rs_job_fail(&j, &e);
 		goto out;
 	}
+	/* Logged and counted as it is had: waiters have the report now; the
+	 * SBOMs follow (see the top). */
+	ph[3] = rs_lap(&lap);
 	rs_job_log(&j, report, &t0);
 	rs_notify(w->pool, &job->digest);
+	if (LL_DEBUG >= log_min_level) {
+		char ds[DIGEST_STR_MAX];
+
+		log_msg(LL_DEBUG, "scan %s (%s): report stored, SBOMs next",
+			digest_str(&job->digest, ds), job->repo);
+	}
+	if (rs_job_sboms(&j, report, &e) < 0 ||
+	    (ph[4] = rs_lap(&lap), rs_job_done(&j, report, &e)) < 0) {
+		rs_job_fail(&j, &e);
+		goto out;
+	}
+	ph[5] = rs_lap(&lap);
+	if (LL_DEBUG >= log_min_level)
+		log_msg(LL_DEBUG,
+			"scan: phases (ms): load %ld, report %ld, referrer %ld,"
+			" stored %ld, SBOMs %ld, done %ld",
+			ph[0], ph[1], ph[2], ph[3], ph[4], ph[5]);
 out:
 	json_decref(report);
 	rs_job_release(&j);

@@ -77,6 +77,11 @@ URL=${NURL[b]}
 req GET "/v2/lease/_customs/scan/$mdg?wait=60"
 expect 200
 [ "$(jq -r .status "$B")" = complete ] || fail "report: $(head -c 300 "$B")"
+# Done once its SBOM referrers follow the report.
+for i in $(seq 1 100); do
+	[ "$(job "$mdg" | cut -d' ' -f1)" = done ] && break
+	sleep 0.1
+done
 [ "$(job "$mdg" | cut -d' ' -f1)" = done ] || fail "job after B: $(job "$mdg")"
 grep -q "scan $mdg (lease): started, attempt 2" "$TMP/b/server.log" &&
 	grep -q "scan $mdg (lease): scanned" "$TMP/b/server.log" ||

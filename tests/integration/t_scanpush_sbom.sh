@@ -48,12 +48,16 @@ sbom() {
 	echo "$ref"
 }
 
+req GET /v2/_customs/db
+v0=$(jq -r .version "$B")
 declare -A SPDX_REF CDX_REF DG
 for kind in debian alpine310 npm; do
 	dg=$(sp_push "$kind" "sb/$kind" v1)
 	DG[$kind]=$dg
 	sp_report "sb/$kind" "$dg" 60
 	cp "$B" "$TMP/$kind.report"
+	# The SBOMs follow the report: there once the job is done.
+	sp_wait_idle "$v0"
 	SPDX_REF[$kind]=$(sbom "sb/$kind" "$dg" "$SPDX_T" spdx "$TMP/$kind.spdx")
 	CDX_REF[$kind]=$(sbom "sb/$kind" "$dg" "$CDX_T" cyclonedx "$TMP/$kind.cdx")
 	# The same packages as the report, with the same purls.
