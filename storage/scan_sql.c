@@ -677,18 +677,23 @@ static int sql_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
 	return rows < 0 ? -1 : 0;
 }
 
-/* One re-matched job's rows: its referrers, its result (or the DB it was
- * checked against), then stor_scan_done(). */
+/* One re-matched job's rows of one step: 0 its referrers, 1 its result
+ * (or the DB it was checked against), 2 stor_scan_done(). */
 static int sql_outcome_rows(struct sql_conn *c, const struct stor_scan_outcome *o,
-			   struct err *e)
+			   int step, struct err *e)
 {
 	const struct stor_scan_result *r = o->result;
 	struct sql_finish_arg done = {o->job, NULL, 0, false};
 	char ds[DIGEST_STR_MAX], rs[DIGEST_STR_MAX];
 
-	for (size_t i = 0; i < o->nrefs; i++)
-		if (sql_referrer_put(c, &o->refs[i], e) < 0)
-			return -1;
+	if (step == 0) {
+		for (size_t i = 0; i < o->nrefs; i++)
+			if (sql_referrer_put(c, &o->refs[i], e) < 0)
+				return -1;
+		return 0;
+	}
+	if (step == 2)
+		return sql_finish_fn(c, &done, e);
 	digest_str(&o->job->digest, ds);
 	if (r && sql_run(c, &sql_scan_result_put_q, NULL, NULL, e, "ssssi", ds,
 			digest_str(r->report_digest, rs),
@@ -698,7 +703,7 @@ static int sql_outcome_rows(struct sql_conn *c, const struct stor_scan_outcome *
 	if (!r && sql_run(c, &sql_scan_checked_q, NULL, NULL, e, "ss", ds,
 			 o->checked_db) < 0)
 		return -1;
-	return sql_finish_fn(c, &done, e);
+	return 0;
 }
 
 struct sql_many_arg {
@@ -706,14 +711,33 @@ struct sql_many_arg {
 	size_t n;
 };
 
+static int sql_outcome_cmp(const void *a, const void *b)
+{
+	const struct stor_scan_outcome *const *x = a, *const *y = b;
+
+	return digest_cmp(&(*x)->job->digest, &(*y)->job->digest);
+}
+
+/* Step by step, each in digest order: a batch changes many more pages
+ * than the connection's cache holds, and a page spilled to the WAL that
+ * changes again is read and written again. */
 static int sql_finish_many_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
 	const struct sql_many_arg *a = arg;
+	const struct stor_scan_outcome **v = xcalloc(a->n + 1, sizeof(*v));
+	int ret = -1;
 
 	for (size_t i = 0; i < a->n; i++)
-		if (sql_outcome_rows(c, &a->v[i], e) < 0)
-			return -1;
-	return 0;
+		v[i] = &a->v[i];
+	qsort(v, a->n, sizeof(*v), sql_outcome_cmp);
+	for (int step = 0; step < 3; step++)
+		for (size_t i = 0; i < a->n; i++)
+			if (sql_outcome_rows(c, v[i], step, e) < 0)
+				goto out;
+	ret = 0;
+out:
+	free(v);
+	return ret;
 }
 
 static int sql_scan_finish_many(struct stor_meta *m,
