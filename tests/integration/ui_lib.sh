@@ -10,6 +10,7 @@
 #              pushes to team/app an index of v1 (linux/amd64) and v2
 #              (linux/arm64) as TAG and waits for its report; $idx is its
 #              digest
+#   ui_settle  waits for the scan queue to be idle
 
 ui_setup() {
 	sp_layout
@@ -37,6 +38,14 @@ JSON
 	sp_report other/secret v1
 	sp_same_findings "$TMP/deb.json" debian-bookworm-minbase
 	sp_same_findings "$TMP/alp.json" alpine-3.10.4
+	ui_settle
+}
+
+# ui_settle: waits until no scan job is queued or running (a report is
+# there before its job is done: the SBOM referrers follow it).
+ui_settle() {
+	req GET /v2/_customs/db
+	sp_wait_idle "$(jq -r .version "$B")"
 }
 
 ui_index() {
@@ -51,4 +60,5 @@ ui_index() {
 	push_manifest team/app "$1" "$TMP/index.json" "$OCI_INDEX"
 	idx=$(sha256 "$TMP/index.json")
 	sp_report team/app "$1"
+	ui_settle
 }
