@@ -102,6 +102,8 @@ struct reg_scan {
 	bool stop;
 	uint64_t db_gen;     /* bumped when the DB file changes */
 	char db_version[96]; /* of the loaded DB; "" none */
+	char db_shown[96];   /* what reg_scan_db_version() says: db_version
+			      * once its re-match jobs are queued */
 	dev_t db_dev;	     /* identity of the file loaded */
 	ino_t db_ino;
 	struct timespec db_mtime;

@@ -47,7 +47,16 @@ bool rs_stopping(struct reg_scan *s)
 void reg_scan_db_version(struct reg_scan *s, char *out, size_t n)
 {
 	pthread_mutex_lock(&s->lock);
-	snprintf(out, n, "%s", s->db_version);
+	snprintf(out, n, "%s", s->db_shown);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The version shown becomes the loaded one: whoever sees it and then an
+ * idle queue knows the re-match is done. */
+static void rs_db_show(struct reg_scan *s, const char *version)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->db_shown, sizeof(s->db_shown), "%s", version);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -230,8 +239,10 @@ void rs_db_check(struct reg_scan *s, bool force, size_t *rearmed)
 		return;
 	if (stor_scan_rearm(s->st, version[0] ? version : NULL, &n, &e) < 0) {
 		log_msg(LL_ERROR, "scan: re-arm after DB change: %s", e.msg);
+		rs_db_show(s, version);
 		return;
 	}
+	rs_db_show(s, version);
 	log_msg(LL_INFO, "scan: vulnerability DB %s; %zu report(s) to re-match",
 		version[0] ? version
 			   : "absent (reports say: no vulnerability "
