@@ -19,7 +19,13 @@ expect 200
 req GET "/v2/app/_customs/scan/$mdg?wait=60"
 [ "$STATUS" = 200 ] || fail "scan: $STATUS $(head -c 300 "$B")"
 
-scrape >"$TMP/samples"
+# The report is readable a moment before its job is marked done (the SBOM
+# referrers follow it): wait for the job, not the report.
+for i in $(seq 1 100); do
+	scrape >"$TMP/samples"
+	[ "$(metric 'customs_scan_jobs{state=done}')" -ge 1 ] && break
+	sleep 0.1
+done
 [ -z "${KEEP_SAMPLES:-}" ] || cp "$TMP/samples" "$KEEP_SAMPLES"
 m_put=$(metric 'customs_http_requests_total{code=2xx,method=PUT,route=manifest}')
 [ "$m_put" -ge 1 ] || fail "manifest PUT count: $m_put"
