@@ -182,6 +182,16 @@ void det_out_add(struct det_out *o, const struct scan_pkg *p, const char *loc)
 	o->loc[i] = loc ? xstrdup(loc) : NULL;
 }
 
+void det_out_found(struct det_out *o, const struct det_file *f,
+		   const struct scan_pkg *p, const char *loc)
+{
+	struct scan_pkg q = *p;
+
+	q.layer = (char *)f->layer;
+	q.path = (char *)f->path;
+	det_out_add(o, &q, loc);
+}
+
 void det_run(enum det_kind kind, const struct det_file *f, struct det_out *out)
 {
 	switch (kind) {

@@ -38,9 +38,7 @@ static bool apk_emit(const struct det_file *f, const struct apk_rec *r,
 	p.name = xstrndup(r->p, r->pn);
 	p.version = xstrndup(r->v, r->vn);
 	p.src_name = r->o ? xstrndup(r->o, r->on) : NULL;
-	p.layer = (char *)f->layer;
-	p.path = (char *)f->path;
-	det_out_add(out, &p, NULL);
+	det_out_found(out, f, &p, NULL);
 	free(p.name);
 	free(p.version);
 	free(p.src_name);

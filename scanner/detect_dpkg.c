@@ -84,9 +84,7 @@ static bool dpkg_emit(const struct det_file *f, const struct dpkg_stanza *st,
 	p.src_name = st->src ? xstrndup(st->src, sn) : NULL;
 	if (sv && (svn != st->ver_len || memcmp(sv, st->ver, svn)))
 		p.src_version = xstrndup(sv, svn);
-	p.layer = (char *)f->layer;
-	p.path = (char *)f->path;
-	det_out_add(out, &p, NULL);
+	det_out_found(out, f, &p, NULL);
 	ok = true;
 	free(p.name);
 	free(p.version);

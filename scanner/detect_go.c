@@ -148,9 +148,7 @@ static void go_add(const struct det_file *f, const char *name, const char *ver,
 		return;
 	p.name = (char *)name;
 	p.version = (char *)ver;
-	p.layer = (char *)f->layer;
-	p.path = (char *)f->path;
-	det_out_add(out, &p, NULL);
+	det_out_found(out, f, &p, NULL);
 }
 
 /* Splits a "key\tpath\tversion[\tsum]" line in place. */

@@ -99,6 +99,11 @@ struct det_file {
 	struct scan_meter *meter;
 };
 
+/* det_out_add() of p as read from f: the copy names f's layer and path
+ * (p's own are ignored). */
+void det_out_found(struct det_out *o, const struct det_file *f,
+		   const struct scan_pkg *p, const char *loc);
+
 /* Runs the detector for kind on f, appending to out. */
 void det_run(enum det_kind kind, const struct det_file *f, struct det_out *out);
 

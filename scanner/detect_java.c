@@ -100,7 +100,7 @@ static char *java_prop(const char *data, size_t len, const char *key)
 }
 
 /* Adds p unless the same coordinates came from the same file already. */
-static void java_add(struct java_ctx *c, struct scan_pkg *p)
+static void java_add(struct java_ctx *c, const struct scan_pkg *p)
 {
 	for (size_t i = 0; i < c->out->inv.npkgs; i++) {
 		const struct scan_pkg *q = &c->out->inv.pkgs[i];
@@ -110,9 +110,7 @@ static void java_add(struct java_ctx *c, struct scan_pkg *p)
 		    !strcmp(q->path, c->f->path))
 			return;
 	}
-	p->layer = (char *)c->f->layer;
-	p->path = (char *)c->f->path;
-	det_out_add(c->out, p, NULL);
+	det_out_found(c->out, c->f, p, NULL);
 }
 
 static void java_pom(struct java_ctx *c, const char *data, size_t len)

@@ -58,9 +58,7 @@ static void npm_add(const struct det_file *f, const char *name,
 
 	p.name = (char *)name;
 	p.version = (char *)version;
-	p.layer = (char *)f->layer;
-	p.path = (char *)f->path;
-	det_out_add(out, &p, loc);
+	det_out_found(out, f, &p, loc);
 }
 
 /* The name of the package at key "node_modules/a/node_modules/@s/b". */

@@ -44,9 +44,7 @@ void det_python(const struct det_file *f, struct det_out *out)
 	norm = eco_pep503(p.name);
 	if (strcmp(norm, p.name))
 		p.src_name = norm;
-	p.layer = (char *)f->layer;
-	p.path = (char *)f->path;
-	det_out_add(out, &p, NULL);
+	det_out_found(out, f, &p, NULL);
 	free(p.name);
 	free(p.version);
 	free(norm);

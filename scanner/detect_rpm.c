@@ -170,9 +170,7 @@ static void rpm_emit(const struct det_file *f, const struct rpm_hdr *h,
 			p.src_version = NULL;
 		}
 	}
-	p.layer = (char *)f->layer;
-	p.path = (char *)f->path;
-	det_out_add(out, &p, NULL);
+	det_out_found(out, f, &p, NULL);
 	free(p.version);
 	free(p.src_version);
 	free(sname);

@@ -34,10 +34,8 @@ static void rt_add(const struct det_file *f, const char *name,
 
 	p.name = (char *)name;
 	p.version = (char *)ver;
-	p.layer = (char *)f->layer;
-	p.path = (char *)f->path;
 	p.evidence = (char *)evidence;
-	det_out_add(out, &p, NULL);
+	det_out_found(out, f, &p, NULL);
 }
 
 /* Length of the "N.N.N" at p (at most end), 0 if there is none; parts

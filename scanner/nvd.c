@@ -144,19 +144,9 @@ static int nvd_replace_older(struct nvd_ctx *c, const char *id,
 	bool keep, counted;
 	int rc;
 
-	if (vulndb_bind_text(c->find, 1, id, e) < 0)
-		return -1;
-	rc = sqlite3_step(c->find);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(c->find);
-		return 0;
-	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(c->find);
-		return err_set(e, ERR_DB, "nvd lookup: %s",
-			       sqlite3_errmsg(c->imp->db));
-	}
-	c->imp->duplicates++;
+	rc = vulndb_find_stored(c->imp, c->find, id, "nvd lookup", e);
+	if (rc <= 0)
+		return rc;
 	old = (const char *)sqlite3_column_text(c->find, 0);
 	keep = old && strcmp(old, modified) >= 0;
 	counted = !sqlite3_column_int(c->find, 1);

@@ -473,19 +473,9 @@ static int osv_replace_older(struct vulndb_imp *imp, const char *id,
 	const char *oldmod;
 	int rc, keep;
 
-	if (vulndb_bind_text(imp->find_adv, 1, id, e) < 0)
-		return -1;
-	rc = sqlite3_step(imp->find_adv);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(imp->find_adv);
-		return 0;
-	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(imp->find_adv);
-		return err_set(e, ERR_DB, "lookup: %s",
-			       sqlite3_errmsg(imp->db));
-	}
-	imp->duplicates++;
+	rc = vulndb_find_stored(imp, imp->find_adv, id, "lookup", e);
+	if (rc <= 0)
+		return rc;
 	old = sqlite3_column_int64(imp->find_adv, 0);
 	oldmod = (const char *)sqlite3_column_text(imp->find_adv, 1);
 	keep = oldmod && (!modified || strcmp(oldmod, modified) >= 0);

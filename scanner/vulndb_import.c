@@ -120,6 +120,25 @@ int vulndb_step_done(sqlite3_stmt *st, struct err *e)
 	return 0;
 }
 
+int vulndb_find_stored(struct vulndb_imp *imp, sqlite3_stmt *find,
+		       const char *id, const char *what, struct err *e)
+{
+	int rc;
+
+	if (vulndb_bind_text(find, 1, id, e) < 0)
+		return -1;
+	rc = sqlite3_step(find);
+	if (rc == SQLITE_ROW) {
+		imp->duplicates++;
+		return 1;
+	}
+	sqlite3_reset(find);
+	if (rc != SQLITE_DONE)
+		return err_set(e, ERR_DB, "%s: %s", what,
+			       sqlite3_errmsg(imp->db));
+	return 0;
+}
+
 /* Records of every kind stored so far. */
 static size_t vulndb_imp_records(const struct vulndb_imp *imp)
 {

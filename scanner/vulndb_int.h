@@ -281,5 +281,11 @@ int vulndb_publish(const char *tmp, const char *dbpath, struct err *e);
  * rows and reset it.  Failures set e (ERR_DB) and return -1. */
 int vulndb_bind_text(sqlite3_stmt *st, int col, const char *s, struct err *e);
 int vulndb_step_done(sqlite3_stmt *st, struct err *e);
+/* Looks up the stored copy of record id with find (id its first
+ * parameter): 1 when there is one (imp->duplicates counts it; read its
+ * row, then reset find), 0 when there is none, -1 on error ("what: ...").
+ * find is reset but on 1. */
+int vulndb_find_stored(struct vulndb_imp *imp, sqlite3_stmt *find,
+		       const char *id, const char *what, struct err *e);
 
 #endif
