@@ -241,10 +241,8 @@ void reg_dbupdate_stop(struct reg_dbupdate *u)
 {
 	if (!u)
 		return;
-	if (u->th) {
+	if (u->th)
 		mt_stop(&u->th->t);
-		free(u->th);
-	}
 	vulndb_sources_free(u->src, u->nsrc);
 	json_decref(u->sources);
 	pthread_mutex_destroy(&u->lock);

@@ -35,12 +35,7 @@ static double gc_now(void)
 
 bool mt_stopping(struct maint_thread *t)
 {
-	bool stop;
-
-	pthread_mutex_lock(&t->lock);
-	stop = t->stop;
-	pthread_mutex_unlock(&t->lock);
-	return stop;
+	return atomic_load(&t->stop);
 }
 
 bool mt_wait(struct maint_thread *t, double secs)
@@ -113,20 +108,47 @@ void mt_stop(struct maint_thread *t)
 	pthread_join(t->thread, NULL);
 	pthread_cond_destroy(&t->cond);
 	pthread_mutex_destroy(&t->lock);
+	free(t);
 }
 
-/* --- gc on a schedule ---------------------------------------------------- */
+/* --- gc and scrub on a schedule ------------------------------------------ */
 
-struct reg_gc {
+struct reg_sched {
 	struct maint_thread t; /* first */
 	struct stor *st;
-	struct reg_gc_config c;
+	union {
+		struct reg_gc_config gc;
+		struct reg_scrub_config scrub;
+	} c;
 };
 
-static bool gc_stopping(void *arg)
+/* A copy of want whose thread runs run every interval_s: NULL when
+ * interval_s <= 0 (nothing to run), or when no thread could start (e). */
+static struct reg_sched *sched_start(const struct reg_sched *want,
+				     int64_t interval_s, void (*run)(void *),
+				     const char *what, struct err *e)
 {
-	return mt_stopping(&((struct reg_gc *)arg)->t);
+	struct reg_sched *s;
+
+	if (interval_s <= 0)
+		return NULL;
+	s = xmalloc(sizeof(*s));
+	*s = *want;
+	return mt_start(&s->t, interval_s, run, what, e);
 }
+
+void reg_sched_stop(struct reg_sched *s)
+{
+	if (s)
+		mt_stop(&s->t);
+}
+
+static bool sched_stopping(void *arg)
+{
+	return mt_stopping(&((struct reg_sched *)arg)->t);
+}
+
+/* --- gc ------------------------------------------------------------------ */
 
 static void gc_note(void *arg, const char *kind, const char *name, int64_t size)
 {
@@ -137,19 +159,19 @@ static void gc_note(void *arg, const char *kind, const char *name, int64_t size)
 
 static void gc_run(void *arg)
 {
-	struct reg_gc *g = arg;
+	struct reg_sched *g = arg;
 	struct stor_gc_stats s;
 	struct stor_gc_opts o;
 	struct err e = ERR_INIT;
 	double t0 = gc_now();
 
 	stor_gc_opts_init(&o);
-	o.grace_s = g->c.grace_s;
-	o.upload_ttl_s = g->c.upload_ttl_s;
-	o.untagged = g->c.untagged;
-	o.max_sweep_share = g->c.max_sweep_share;
+	o.grace_s = g->c.gc.grace_s;
+	o.upload_ttl_s = g->c.gc.upload_ttl_s;
+	o.untagged = g->c.gc.untagged;
+	o.max_sweep_share = g->c.gc.max_sweep_share;
 	o.on_free = gc_note;
-	o.stopping = gc_stopping;
+	o.stopping = sched_stopping;
 	o.stop_arg = g;
 	if (stor_gc(g->st, &o, &s, &e) < 0) {
 		log_msg(LL_ERROR, "gc: %s", e.msg);
@@ -170,43 +192,19 @@ static void gc_run(void *arg)
 	reg_metrics_gc(true, s.bytes);
 }
 
-struct reg_gc *reg_gc_start(struct stor *st, const struct reg_gc_config *c,
-			    struct err *e)
+struct reg_sched *reg_gc_start(struct stor *st, const struct reg_gc_config *c,
+			       struct err *e)
 {
-	struct reg_gc *g;
+	struct reg_sched want = {.st = st, .c.gc = *c};
 
-	if (c->interval_s <= 0)
-		return NULL;
-	g = xcalloc(1, sizeof(*g));
-	g->st = st;
-	g->c = *c;
-	return mt_start(&g->t, c->interval_s, gc_run, "gc", e);
+	return sched_start(&want, c->interval_s, gc_run, "gc", e);
 }
 
-void reg_gc_stop(struct reg_gc *g)
-{
-	if (!g)
-		return;
-	mt_stop(&g->t);
-	free(g);
-}
-
-/* --- Scrub on a schedule ------------------------------------------------- */
-
-struct reg_scrub {
-	struct maint_thread t; /* first */
-	struct stor *st;
-	struct reg_scrub_config c;
-};
+/* --- Scrub --------------------------------------------------------------- */
 
 static bool scrub_pause(void *arg, double secs)
 {
-	return mt_wait(&((struct reg_scrub *)arg)->t, secs);
-}
-
-static bool scrub_stopping(void *arg)
-{
-	return mt_stopping(&((struct reg_scrub *)arg)->t);
+	return mt_wait(&((struct reg_sched *)arg)->t, secs);
 }
 
 /* The scrub yields the CPU and the disk to requests: nice 19 and the idle
@@ -226,15 +224,15 @@ static void scrub_low_priority(void)
 
 static void scrub_run(void *arg)
 {
-	struct reg_scrub *sc = arg;
+	struct reg_sched *sc = arg;
 	struct stor_scrub_opts o = {0};
 	struct stor_scrub_stats s;
 	struct err e = ERR_INIT;
 
 	scrub_low_priority();
-	o.rate = sc->c.rate;
+	o.rate = sc->c.scrub.rate;
 	o.pause = scrub_pause;
-	o.stopping = scrub_stopping;
+	o.stopping = sched_stopping;
 	o.arg = sc;
 	if (stor_scrub(sc->st, &o, &s, &e) < 0) {
 		log_msg(LL_ERROR, "scrub: %s", e.msg);
@@ -248,26 +246,13 @@ static void scrub_run(void *arg)
 		stor_blob_damage_count(sc->st));
 }
 
-struct reg_scrub *reg_scrub_start(struct stor *st,
+struct reg_sched *reg_scrub_start(struct stor *st,
 				  const struct reg_scrub_config *c,
 				  struct err *e)
 {
-	struct reg_scrub *sc;
+	struct reg_sched want = {.st = st, .c.scrub = *c};
 
-	if (c->interval_s <= 0)
-		return NULL;
-	sc = xcalloc(1, sizeof(*sc));
-	sc->st = st;
-	sc->c = *c;
-	return mt_start(&sc->t, c->interval_s, scrub_run, "scrub", e);
-}
-
-void reg_scrub_stop(struct reg_scrub *sc)
-{
-	if (!sc)
-		return;
-	mt_stop(&sc->t);
-	free(sc);
+	return sched_start(&want, c->interval_s, scrub_run, "scrub", e);
 }
 
 /* --- Quotas -------------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #define REGISTRY_MAINT_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,24 +24,25 @@ struct maint_thread {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* CLOCK_MONOTONIC */
-	bool stop;
+	atomic_bool stop;    /* set under lock (waits sleep on cond) */
 	int64_t interval_s;
 	void (*run)(void *arg);
 	void *arg;
 };
 
-/* Starts t, the first member of a struct that run(arg) gets, running run
- * every interval_s (the first time after at most a minute): that struct,
- * or NULL (it is freed) if no thread could start. */
+/* Starts t, the first member of a malloc'd struct that run(arg) gets,
+ * running run every interval_s (the first time after at most a minute):
+ * that struct, or NULL (it is freed) if no thread could start. */
 void *mt_start(struct maint_thread *t, int64_t interval_s, void (*run)(void *),
 	       const char *what, struct err *e);
-/* Ends a run in progress at its next check, joins the thread. */
+/* Ends a run in progress at its next check, joins the thread and frees
+ * the struct t begins. */
 void mt_stop(struct maint_thread *t);
 /* Waits up to secs; false once asked to stop. */
 bool mt_wait(struct maint_thread *t, double secs);
 bool mt_stopping(struct maint_thread *t);
 
-/* --- gc on a schedule ---------------------------------------------------- */
+/* --- gc and scrub on a schedule ------------------------------------------ */
 
 struct reg_gc_config {
 	int64_t interval_s; /* between runs; <= 0: no online gc */
@@ -51,15 +53,10 @@ struct reg_gc_config {
 };
 
 /* A thread that runs stor_gc() every interval (the first run after at
- * most a minute) and logs what each run freed.  NULL (nothing to free)
- * when interval_s <= 0. */
-struct reg_gc *reg_gc_start(struct stor *st, const struct reg_gc_config *c,
-			    struct err *e);
-/* Ends a run in progress at the next item, joins the thread, frees it.
- * reg_gc_stop(NULL) does nothing. */
-void reg_gc_stop(struct reg_gc *g);
-
-/* --- Scrub on a schedule ------------------------------------------------- */
+ * most a minute) and logs what each run freed.  NULL when interval_s <= 0
+ * (nothing to stop), or with e set when it cannot start. */
+struct reg_sched *reg_gc_start(struct stor *st, const struct reg_gc_config *c,
+			       struct err *e);
 
 struct reg_scrub_config {
 	int64_t interval_s; /* between passes; <= 0: no scrub */
@@ -68,13 +65,14 @@ struct reg_scrub_config {
 
 /* A low-priority thread that runs stor_scrub() every interval (the first
  * pass after at most a minute), logging each damaged blob and a summary of
- * each pass.  NULL when interval_s <= 0. */
-struct reg_scrub *reg_scrub_start(struct stor *st,
+ * each pass.  NULL as reg_gc_start(). */
+struct reg_sched *reg_scrub_start(struct stor *st,
 				  const struct reg_scrub_config *c,
 				  struct err *e);
-/* Ends a pass at its next read, joins the thread, frees it.
- * reg_scrub_stop(NULL) does nothing. */
-void reg_scrub_stop(struct reg_scrub *sc);
+
+/* Ends a gc run at its next item or a scrub pass at its next read, joins
+ * the thread, frees s.  reg_sched_stop(NULL) does nothing. */
+void reg_sched_stop(struct reg_sched *s);
 
 /* --- Quotas -------------------------------------------------------------- */
 

@@ -265,6 +265,24 @@ static void rm_head(struct buf *b, const char *name, const char *type,
 	buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One sample of a counter with one label. */
+static void rm_sample(struct buf *b, const char *name, const char *label,
+		      const char *value, uint64_t v)
+{
+	buf_addf(b, "%s{%s=\"%s\"} %llu\n", name, label, value,
+		 (unsigned long long)v);
+}
+
+/* A counter with one label: values[i]'s count is v[i]. */
+static void rm_family(struct buf *b, const char *name, const char *help,
+		      const char *label, const char *const *values,
+		      atomic_uint_fast64_t *v, size_t n)
+{
+	rm_head(b, name, "counter", help);
+	for (size_t i = 0; i < n; i++)
+		rm_sample(b, name, label, values[i], rm_load(&v[i]));
+}
+
 static void rm_requests(struct buf *b)
 {
 	static const char *const cls[RM_NCLASSES] = {"1xx", "2xx", "3xx", "4xx",
@@ -300,23 +318,13 @@ static void rm_requests(struct buf *b)
 			     rm_bounds, counts, RM_NBOUNDS,
 			     (double)rm_load(&rm.latency_ms[r]) / 1000.0);
 	}
-	rm_head(b, "customs_http_request_bytes_total", "counter",
-		"Request body bytes (declared Content-Length), by route "
-		"class.");
-	for (size_t r = 0; r < RM_NROUTES; r++)
-		buf_addf(
-			b,
-			"customs_http_request_bytes_total{route=\"%s\"} %llu\n",
-			rm_route_names[r],
-			(unsigned long long)rm_load(&rm.bytes_in[r]));
-	rm_head(b, "customs_http_response_bytes_total", "counter",
-		"Reply bytes sent, by route class.");
-	for (size_t r = 0; r < RM_NROUTES; r++)
-		buf_addf(b,
-			 "customs_http_response_bytes_total{route=\"%s\"} "
-			 "%llu\n",
-			 rm_route_names[r],
-			 (unsigned long long)rm_load(&rm.bytes_out[r]));
+	rm_family(b, "customs_http_request_bytes_total",
+		  "Request body bytes (declared Content-Length), by route "
+		  "class.",
+		  "route", rm_route_names, rm.bytes_in, RM_NROUTES);
+	rm_family(b, "customs_http_response_bytes_total",
+		  "Reply bytes sent, by route class.", "route", rm_route_names,
+		  rm.bytes_out, RM_NROUTES);
 }
 
 /* Read from the store at scrape time: the queue is the database's. */
@@ -341,17 +349,6 @@ static void rm_scans(struct buf *b, struct stor *st)
 		 s.queued, s.running, s.waiting, s.done, s.failed);
 	rm_head(b, "customs_scan_results", "gauge", "Stored scan reports.");
 	buf_addf(b, "customs_scan_results %zu\n", s.results);
-}
-
-/* A counter with one label: values[i]'s count is v[i]. */
-static void rm_family(struct buf *b, const char *name, const char *help,
-		      const char *label, const char *const *values,
-		      atomic_uint_fast64_t *v, size_t n)
-{
-	rm_head(b, name, "counter", help);
-	for (size_t i = 0; i < n; i++)
-		buf_addf(b, "%s{%s=\"%s\"} %llu\n", name, label, values[i],
-			 (unsigned long long)rm_load(&v[i]));
 }
 
 static const char *const rm_layer_names[] = {
@@ -515,11 +512,8 @@ static void rm_proxy(struct buf *b, struct reg_proxy *p)
 	rm_head(b, "customs_proxy_upstream_errors_total", "counter",
 		"Upstream requests that failed, by why.");
 	for (size_t i = 0; i < REG_PROXY_NERRORS; i++)
-		buf_addf(b,
-			 "customs_proxy_upstream_errors_total{kind=\"%s\"} "
-			 "%llu\n",
-			 reg_proxy_error_name(i),
-			 (unsigned long long)s.upstream_errors[i]);
+		rm_sample(b, "customs_proxy_upstream_errors_total", "kind",
+			  reg_proxy_error_name(i), s.upstream_errors[i]);
 	rm_counter(b, "customs_proxy_upstream_bytes_total",
 		   "Body bytes of successful upstream replies.",
 		   s.upstream_bytes);

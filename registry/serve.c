@@ -311,7 +311,7 @@ static int serve_fd_limits(struct cfg *cfg, struct err *e)
  * lock says no one else writes them); then gc on its schedule, quotas and
  * the request rate. */
 static int serve_maint_start(const struct cfg *cfg, struct reg_ctx *ctx,
-			     struct reg_gc **gc, struct reg_scrub **scrub,
+			     struct reg_sched **gc, struct reg_sched **scrub,
 			     struct err *e)
 {
 	struct reg_scrub_config scc = {cfg->scrub_interval,
@@ -364,8 +364,7 @@ int reg_serve_main(int argc, char **argv)
 	struct reg_ctx ctx = {0};
 	struct reg_policy policy = {.deny = -1};
 	struct stor_lock *lock = NULL;
-	struct reg_gc *gc = NULL;
-	struct reg_scrub *scrub = NULL;
+	struct reg_sched *gc = NULL, *scrub = NULL;
 	struct serve_metrics msrv = {0};
 	char *feeds = NULL;
 	enum log_level level;
@@ -433,8 +432,8 @@ out:
 	 * fetches end first: they kick the scan workers.  A gc run ends at
 	 * its next item. */
 	serve_metrics_stop(&msrv);
-	reg_gc_stop(gc);
-	reg_scrub_stop(scrub);
+	reg_sched_stop(gc);
+	reg_sched_stop(scrub);
 	reg_dbupdate_stop(ctx.dbupdate);
 	free(feeds);
 	reg_proxy_stop(ctx.proxy);

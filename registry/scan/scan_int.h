@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -99,7 +100,7 @@ struct reg_scan {
 	pthread_mutex_t lock; /* guards what follows, to waiters */
 	pthread_cond_t cond;  /* a kick or stop */
 	uint64_t kicks;
-	bool stop;
+	atomic_bool stop; /* set under lock; rs_stopping() reads it alone */
 	uint64_t db_gen;     /* bumped when the DB file changes */
 	char db_version[96]; /* of the loaded DB; "" none */
 	char db_shown[96];   /* what reg_scan_db_version() says: db_version

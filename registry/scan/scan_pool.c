@@ -36,12 +36,7 @@ uint64_t rs_db_gen(struct reg_scan *s)
 
 bool rs_stopping(struct reg_scan *s)
 {
-	bool stop;
-
-	pthread_mutex_lock(&s->lock);
-	stop = s->stop;
-	pthread_mutex_unlock(&s->lock);
-	return stop;
+	return atomic_load(&s->stop);
 }
 
 void reg_scan_db_version(struct reg_scan *s, char *out, size_t n)
