@@ -291,11 +291,11 @@ static enum policy_verdict policy_judge(struct reg_ctx *ctx,
 	switch (reg_policy_decide(p, &sc, why, sizeof(why))) {
 	case REG_POLICY_SERVE:
 		if (!sc.has_result && sc.state == STOR_SCAN_FAILED)
-			log_msg(LL_WARN,
-				"%s: policy: scan of %s failed (%s); served "
-				"(--policy-on-scan-error allow)",
-				http_req_id(req), digest_str(&m->digest, ds),
-				sc.error ? sc.error : "?");
+			http_req_logf(req, LL_WARN,
+				      "policy: scan of %s failed (%s); served "
+				      "(--policy-on-scan-error allow)",
+				      digest_str(&m->digest, ds),
+				      sc.error ? sc.error : "?");
 		v = POLICY_SERVE;
 		break;
 	case REG_POLICY_DENY:
@@ -333,10 +333,10 @@ static bool policy_still_pending(struct http_req *req,
 	char why[64], ds[DIGEST_STR_MAX];
 
 	if (p->allow_errors) {
-		log_msg(LL_WARN,
-			"%s: policy: %s still being scanned after %d s; served "
-			"(--policy-on-scan-error allow)",
-			http_req_id(req), digest_str(&m->digest, ds), waited);
+		http_req_logf(req, LL_WARN,
+			      "policy: %s still being scanned after %d s; "
+			      "served (--policy-on-scan-error allow)",
+			      digest_str(&m->digest, ds), waited);
 		reg_metrics_policy(true);
 		return true;
 	}

@@ -147,7 +147,8 @@ void reg_reply_error(struct http_req *req, const struct err *e)
 		http_req_log_note(req, note);
 		free(note);
 	} else {
-		log_msg(info->level, "%s %s %s: %d %s: %s", http_req_id(req),
+		http_req_logf(
+			req, info->level, "%s %s: %d %s: %s",
 			http_req_method_name(req),
 			reply_clean(http_req_path(req), path, sizeof(path)),
 			info->status, err_code_name(reply_code(e->code)), msg);

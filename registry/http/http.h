@@ -61,6 +61,7 @@
 
 #include "common/err.h"
 #include "common/lfstack.h"
+#include "common/log.h"
 
 struct event_base;
 struct evbuffer;
@@ -154,6 +155,15 @@ const char *http_req_peer(const struct http_req *req); /* "ip" */
 /* The request id (see above): for log lines, and for whatever outlives
  * the request and should name it (a scan job, an event). */
 const char *http_req_id(const struct http_req *req);
+/* log_msg() for a line about req: the line carries req's id (as every
+ * line of the thread working for req does), whichever request the thread
+ * works for now.  The message itself never repeats the id. */
+#define http_req_logf(req, level, ...)                                         \
+	do {                                                                   \
+		const struct log_field rid_ = {"request_id", http_req_id(req), \
+					       0};                             \
+		log_fields((level), &rid_, 1, __VA_ARGS__);                    \
+	} while (0)
 /* An incoming X-Request-Id we keep: 1 to LOG_REQUEST_ID_MAX bytes of
  * visible ASCII (no space: text logs stay splittable). */
 bool http_request_id_ok(const char *s);

@@ -259,6 +259,15 @@ static const char *status_text(int status)
 	return http_status_str((enum http_status)status);
 }
 
+/* What every reply begins with: status line, Date and the request id. */
+static void reply_status_line(struct evbuffer *out, struct http_conn *c,
+			      const struct http_req *req, int status)
+{
+	evbuffer_add_printf(
+		out, "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Request-Id: %s\r\n",
+		status, status_text(status), http_worker_date(c->w), req->id);
+}
+
 /* A reply of our own (400, 408, 431, 503): the connection then closes.
  * A handler still holding the request is told the client is gone. */
 static void conn_fail(struct http_conn *c, int status)
@@ -278,12 +287,11 @@ static void conn_fail(struct http_conn *c, int status)
 			conn_close(c);
 		return;
 	}
+	reply_status_line(out, c, req, status);
 	evbuffer_add_printf(out,
-			    "HTTP/1.1 %d %s\r\nDate: %s\r\n"
-			    "Content-Type: text/plain\r\nX-Request-Id: %s\r\n"
+			    "Content-Type: text/plain\r\n"
 			    "Content-Length: %zu\r\nConnection: close\r\n\r\n"
 			    "%s\n",
-			    status, text, http_worker_date(c->w), req->id,
 			    strlen(text) + 1, text);
 	req->replied = true;
 	req->status = status;
@@ -1162,9 +1170,7 @@ static void reply_head(struct http_req *req, int status, const char *ctype,
 	reply_plan(c, req);
 	if (req->method == HTTP_M_HEAD && req->user_clen >= 0)
 		clen = req->user_clen;
-	evbuffer_add_printf(
-		out, "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Request-Id: %s\r\n",
-		status, status_text(status), http_worker_date(c->w), req->id);
+	reply_status_line(out, c, req, status);
 	if (ctype && header_value_ok(ctype))
 		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
 	if (req->rhdrs)

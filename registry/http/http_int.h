@@ -209,14 +209,6 @@ struct http_req {
 	char *log_note; /* http_req_log_note(): ends the access line */
 };
 
-/* log_msg() for a line about req: it names req's id whatever the
- * thread's current one. */
-#define http_req_logf(req, level, ...)                                         \
-	do {                                                                   \
-		const struct log_field rid_ = {"request_id", (req)->id, 0};    \
-		log_fields((level), &rid_, 1, __VA_ARGS__);                    \
-	} while (0)
-
 /* http.c */
 struct http_conn_list *http_worker_conns(struct http_worker *w);
 bool http_worker_stopping(const struct http_worker *w);

@@ -592,9 +592,9 @@ static bool pxr_send(struct pxr *r, int fd, int64_t lim)
 		ssize_t n = pread(fd, r->buf, want, r->off);
 
 		if (n <= 0) {
-			log_errno(LL_ERROR, n < 0 ? errno : EIO,
-				  "%s: reading a blob being fetched",
-				  http_req_id(r->req));
+			http_req_logf(r->req, LL_ERROR,
+				      "reading a blob being fetched: %s",
+				      strerror(n < 0 ? errno : EIO));
 			return false;
 		}
 		if (http_reply_write(r->req, r->buf, (size_t)n) < 0)
