@@ -301,6 +301,18 @@ int cfg_load_file(struct cfg *c, const char *path, struct err *e)
 	return opt_load_file(&cfg_cmd, c, path, e);
 }
 
+/* A listen address without a host (":PORT") becomes this host's only. */
+static void cfg_listen_local(char **listen)
+{
+	char *l;
+
+	if (!*listen || (*listen)[0] != ':')
+		return;
+	l = xasprintf("127.0.0.1%s", *listen);
+	free(*listen);
+	*listen = l;
+}
+
 int cfg_from_args(struct cfg *c, int argc, char **argv, bool *help,
 		  struct err *e)
 {
@@ -319,20 +331,12 @@ int cfg_from_args(struct cfg *c, int argc, char **argv, bool *help,
 		rc = cfg_validate(c, e);
 	if (rc == 0 && !*help)
 		rc = stor_meta_set(c->meta, e);
-	/* Without sign-in, only this host may reach us unless asked for. */
-	if (rc == 0 && !*help && c->listen[0] == ':' && cfg_auth_none(c)) {
-		char *l = xasprintf("127.0.0.1%s", c->listen);
-
-		free(c->listen);
-		c->listen = l;
-	}
-	/* No one signs in there: this host only, unless a host is named. */
-	if (rc == 0 && !*help && c->metrics_listen &&
-	    c->metrics_listen[0] == ':') {
-		char *l = xasprintf("127.0.0.1%s", c->metrics_listen);
-
-		free(c->metrics_listen);
-		c->metrics_listen = l;
+	if (rc == 0 && !*help) {
+		/* Without sign-in, only this host may reach us unless asked
+		 * for; no one signs in on the metrics listener. */
+		if (cfg_auth_none(c))
+			cfg_listen_local(&c->listen);
+		cfg_listen_local(&c->metrics_listen);
 	}
 	if (rc < 0)
 		cfg_release(c);
