@@ -265,6 +265,21 @@ static void rm_head(struct buf *b, const char *name, const char *type,
 	buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+static void rm_gauge(struct buf *b, const char *name, const char *help,
+		     long long v)
+{
+	rm_head(b, name, "gauge", help);
+	buf_addf(b, "%s %lld\n", name, v);
+}
+
+/* A counter without labels. */
+static void rm_counter(struct buf *b, const char *name, const char *help,
+		       uint64_t v)
+{
+	rm_head(b, name, "counter", help);
+	buf_addf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
 /* One sample of a counter with one label. */
 static void rm_sample(struct buf *b, const char *name, const char *label,
 		      const char *value, uint64_t v)
@@ -333,10 +348,9 @@ static void rm_scans(struct buf *b, struct stor *st)
 	struct stor_scan_stats s;
 	struct err e = ERR_INIT;
 
-	rm_head(b, "customs_blobs_damaged_total", "counter",
-		"Blobs found damaged and quarantined since start.");
-	buf_addf(b, "customs_blobs_damaged_total %zu\n",
-		 stor_blob_damage_count(st));
+	rm_counter(b, "customs_blobs_damaged_total",
+		   "Blobs found damaged and quarantined since start.",
+		   stor_blob_damage_count(st));
 	if (stor_scan_stats(st, &s, &e) < 0)
 		return;
 	rm_head(b, "customs_scan_jobs", "gauge", "Scan jobs by state.");
@@ -347,8 +361,8 @@ static void rm_scans(struct buf *b, struct stor *st)
 		 "customs_scan_jobs{state=\"done\"} %zu\n"
 		 "customs_scan_jobs{state=\"failed\"} %zu\n",
 		 s.queued, s.running, s.waiting, s.done, s.failed);
-	rm_head(b, "customs_scan_results", "gauge", "Stored scan reports.");
-	buf_addf(b, "customs_scan_results %zu\n", s.results);
+	rm_gauge(b, "customs_scan_results", "Stored scan reports.",
+		 (long long)s.results);
 }
 
 static const char *const rm_layer_names[] = {
@@ -389,10 +403,9 @@ static void rm_counters(struct buf *b)
 		  "whole image (image), reports merged from indexes "
 		  "(merged).",
 		  "how", rm_layer_names, rm.layers, RM_NLAYERS);
-	rm_head(b, "customs_gc_freed_bytes_total", "counter",
-		"Bytes the server's garbage collections freed.");
-	buf_addf(b, "customs_gc_freed_bytes_total %llu\n",
-		 (unsigned long long)rm_load(&rm.gc_bytes));
+	rm_counter(b, "customs_gc_freed_bytes_total",
+		   "Bytes the server's garbage collections freed.",
+		   rm_load(&rm.gc_bytes));
 }
 
 static void rm_gauges(struct buf *b, struct reg_scan *scan)
@@ -400,9 +413,8 @@ static void rm_gauges(struct buf *b, struct reg_scan *scan)
 	char version[96] = "";
 	int64_t age;
 
-	rm_head(b, "customs_http_connections", "gauge",
-		"Connections open (refused ones until their 503 is out).");
-	buf_addf(b, "customs_http_connections %ld\n",
+	rm_gauge(b, "customs_http_connections",
+		 "Connections open (refused ones until their 503 is out).",
 		 atomic_load_explicit(&rm.conns, memory_order_relaxed));
 	if (scan)
 		reg_scan_db_version(scan, version, sizeof(version));
@@ -416,21 +428,6 @@ static void rm_gauges(struct buf *b, struct reg_scan *scan)
 }
 
 /* --- Store, pull-through cache, feeds, sqlite ---------------------------- */
-
-static void rm_gauge(struct buf *b, const char *name, const char *help,
-		     long long v)
-{
-	rm_head(b, name, "gauge", help);
-	buf_addf(b, "%s %lld\n", name, v);
-}
-
-/* A counter without labels. */
-static void rm_counter(struct buf *b, const char *name, const char *help,
-		       uint64_t v)
-{
-	rm_head(b, name, "counter", help);
-	buf_addf(b, "%s %llu\n", name, (unsigned long long)v);
-}
 
 /* The blobs' count costs a pass over every link: counted again at most
  * once a minute, whoever scrapes how often. */
