@@ -133,12 +133,17 @@ start_server --deny-severity critical --policy-on-scan-error allow
 req GET /v2/fc/many/manifests/v1
 expect 200
 [ "$(hdr Docker-Content-Digest)" = "$many" ] || fail "many digest"
+rid=$(hdr X-Request-Id)
 req HEAD /v2/fc/many/manifests/v1
 expect 200
 req GET /v2/fc/many/manifests/multi
 expect 200
 grep -q "scan of $many failed .*served" "$TMP/server.log" ||
 	fail "serving a failed scan was not logged"
+# The line names its request once, as every line of a request does.
+grep -q " warn policy: scan of $many failed .*served (--policy-on-scan-error allow) request_id=$rid\$" \
+	"$TMP/server.log" ||
+	fail "the line does not end with its request id: $(grep "scan of $many" "$TMP/server.log" | head -1)"
 stop_server
 
 # --- Without a vulnerability DB: a warning at start, then refusals that
