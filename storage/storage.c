@@ -20,6 +20,7 @@
  */
 #include "storage/storage_int.h"
 #include "common/log.h"
+#include "common/opt.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -233,6 +234,18 @@ int stor_opts_check_argv(int argc, char **argv, struct err *e)
 				       "AWS_SECRET_ACCESS_KEY, never on the "
 				       "command line");
 	return 0;
+}
+
+bool stor_cmd_cli(const struct opt_cmd *cmd, void *dst, int argc,
+		  char **argv, struct opt_args *args, int *status)
+{
+	struct err e = ERR_INIT;
+
+	if (stor_opts_check_argv(argc, argv, &e) < 0) {
+		*status = opt_fail(cmd, "%s", e.msg);
+		return false;
+	}
+	return opt_cli(cmd, dst, argc, argv, args, status);
 }
 
 /* stor_meta_set()'s; set before any store opens, read-only after. */

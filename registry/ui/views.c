@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/digest.h"
+#include "common/fdio.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
@@ -106,22 +107,6 @@ static char *ui_disk_path(const char *dir, const char *key)
 	return xasprintf("%s/%s", dir, dg.hex);
 }
 
-/* Reads (wr false) or writes n bytes at p whole. */
-static int ui_io_all(int fd, char *p, size_t n, bool wr)
-{
-	while (n) {
-		ssize_t r = wr ? write(fd, p, n) : read(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* The text of key's file, checked against its header (a file cut short
  * or of another key is a miss), into out and memory. */
 static bool ui_disk_get(const char *dir, const char *key, struct buf *out)
@@ -138,7 +123,7 @@ static bool ui_disk_get(const char *dir, const char *key, struct buf *out)
 	    sb.st_size > (off_t)(UI_VIEW_ITEM_MAX + klen + 64))
 		goto out;
 	buf = xmalloc((size_t)sb.st_size + 1);
-	if (ui_io_all(fd, buf, (size_t)sb.st_size, false) < 0)
+	if (fdio_read_all(fd, buf, (size_t)sb.st_size) != sb.st_size)
 		goto out;
 	buf[sb.st_size] = '\0';
 	nl = memchr(buf, '\n', (size_t)sb.st_size);
@@ -245,9 +230,9 @@ static void ui_disk_put(const char *dir, const char *key, const char *text,
 	if (fd < 0)
 		goto out;
 	head = xasprintf(UI_VIEW_MAGIC " %zu %zu\n", strlen(key), len);
-	bad = ui_io_all(fd, head, strlen(head), true) < 0 ||
-	      ui_io_all(fd, (char *)key, strlen(key), true) < 0 ||
-	      ui_io_all(fd, (char *)text, len, true) < 0;
+	bad = fdio_write_all(fd, head, strlen(head)) < 0 ||
+	      fdio_write_all(fd, key, strlen(key)) < 0 ||
+	      fdio_write_all(fd, text, len) < 0;
 	if (close(fd) < 0 || bad || rename(tmp, path) < 0) {
 		unlink(tmp);
 		goto out;
