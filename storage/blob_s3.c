@@ -33,6 +33,7 @@
  */
 #define _GNU_SOURCE /* O_TMPFILE */
 #include "storage/blob_s3_int.h"
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -276,8 +277,8 @@ static int s3b_scratch(struct s3_blobs *b, int *fd_out, struct err *e)
 	int fd = open(b->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
 	if (fd < 0)
-		return err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO,
-				 errno, "scratch file in %s", b->dir);
+		return err_errno(e, ERR_IO, errno, "scratch file in %s",
+				 b->dir);
 	*fd_out = fd;
 	return 0;
 }
@@ -435,8 +436,7 @@ static int s3b_cache_fill(struct s3_blobs *b, const char *key,
 	if (fd < 0 && errno == ENOENT && mkdir(b->cache, 0700) == 0)
 		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO, errno,
-			  "create %s", tmp);
+		err_errno(e, ERR_IO, errno, "create %s", tmp);
 		goto out;
 	}
 	if (s3_get_fd(b->s3, key, 0, -1, fd, got, &e2) < 0) {
@@ -590,23 +590,20 @@ static int s3b_feed(int fd, int64_t off, int64_t len, struct hasher *h,
 		    struct err *e)
 {
 	char *p = xmalloc(S3B_CHUNK);
+	size_t want;
 	ssize_t n;
 	int ret = 0;
 
-	len += off;
-	while (off < len) {
-		n = pread(fd, p,
-			  len - off < S3B_CHUNK ? (size_t)(len - off) : S3B_CHUNK,
-			  (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
+	for (len += off; off < len; off += (int64_t)want) {
+		want = len - off < S3B_CHUNK ? (size_t)(len - off) : S3B_CHUNK;
+		n = fdio_pread_all(fd, p, want, (off_t)off);
+		if (n < (ssize_t)want) {
+			/* A scratch file shorter than recorded. */
 			ret = err_errno(e, ERR_IO, n < 0 ? errno : EIO,
 					"reading upload scratch");
 			break;
 		}
-		hasher_update(h, p, (size_t)n);
-		off += n;
+		hasher_update(h, p, want);
 	}
 	free(p);
 	return ret;
@@ -676,28 +673,16 @@ out:
 static int s3b_up_append(struct stor_updata *d, const void *data, size_t len,
 			 struct err *e)
 {
-	const char *p = data;
-	int64_t old = d->tail, off = d->base + d->tail;
-	size_t left = len;
-	ssize_t n;
+	int64_t old = d->tail;
 
 	if (d->sealed)
 		return err_set(e, ERR_BLOB_UPLOAD_INVALID,
 			       "upload %s was completed", d->id);
-	while (left) {
-		n = pwrite(d->fd, p, left, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO,
-				  errno, "upload %s: scratch", d->id);
-			goto undo;
-		}
-		p += n;
-		off += n;
-		left -= (size_t)n;
+	if (fdio_pwrite_all(d->fd, data, len, (off_t)(d->base + old)) < 0) {
+		err_errno(e, ERR_IO, errno, "upload %s: scratch", d->id);
+		goto undo;
 	}
-	d->tail = off - d->base;
+	d->tail = old + (int64_t)len;
 	d->dirty = true;
 	if ((size_t)d->tail >= d->b->part_size && s3b_flush_part(d, e) < 0)
 		goto undo;

@@ -24,6 +24,7 @@
  * nobody runs gc on them.
  */
 #include "storage/gc_int.h"
+#include "common/fdio.h"
 #include "common/oci.h"
 #include "common/xmalloc.h"
 
@@ -123,18 +124,13 @@ static int fsck_hash(struct fsck *f, const struct digest *dg,
 	}
 	h = hasher_new(dg->alg);
 	chunk = xmalloc(FSCK_CHUNK);
-	for (;;) {
-		n = read(fd, chunk, FSCK_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(why, 256, "unreadable: %s", strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
+	while ((n = fdio_read(fd, chunk, FSCK_CHUNK)) > 0) {
 		hasher_update(h, chunk, (size_t)n);
 		f->s->bytes_hashed += n;
+	}
+	if (n < 0) {
+		snprintf(why, 256, "unreadable: %s", strerror(errno));
+		goto out;
 	}
 	hasher_final(h, got);
 	ret = 0;
@@ -454,9 +450,8 @@ static char *fsck_body(struct fsck *f, const struct stor_row *r,
 {
 	struct err e2 = ERR_INIT;
 	char *body = NULL;
-	int64_t size, off = 0;
+	int64_t size;
 	int fd;
-	ssize_t n;
 
 	*why = NULL;
 	if (f->b->ops->open(f->b, &r->digest, &fd, &size, &e2) < 0) {
@@ -472,17 +467,11 @@ static char *fsck_body(struct fsck *f, const struct stor_row *r,
 		goto out;
 	}
 	body = xmalloc((size_t)size + 1);
-	while (off < size) {
-		n = pread(fd, body + off, (size_t)(size - off), off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			*why = "its body is unreadable";
-			free(body);
-			body = NULL;
-			goto out;
-		}
-		off += n;
+	if (fdio_pread_all(fd, body, (size_t)size, 0) != size) {
+		*why = "its body is unreadable";
+		free(body);
+		body = NULL;
+		goto out;
 	}
 	body[size] = '\0';
 out:

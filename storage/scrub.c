@@ -10,6 +10,7 @@
  * serving checks it from then on.
  */
 #include "storage/storage_int.h"
+#include "common/fdio.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -79,9 +80,7 @@ static int scrub_hash(struct scrub *sc, const struct digest *dg,
 			ret = 2;
 			goto out;
 		}
-		n = read(fd, sc->chunk, SCRUB_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = fdio_read(fd, sc->chunk, SCRUB_CHUNK);
 		if (n < 0) {
 			snprintf(why, 128, "unreadable: %s", strerror(errno));
 			break;
