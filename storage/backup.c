@@ -743,8 +743,8 @@ static int rs_pg_table(struct sql_conn *c, const struct rs_pg *x,
 {
 	struct rs_pg_rows w = {c, t};
 
-	return bk_db_rows(x->src, t->read.sql, t->name, x->path, rs_pg_row,
-			  &w, e);
+	return bk_db_rows(x->src, t->read.sql, t->name, x->path, rs_pg_row, &w,
+			  e);
 }
 
 /* Rows that make a store: a restore goes into a database without any. */

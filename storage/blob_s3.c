@@ -33,6 +33,7 @@
  */
 #define _GNU_SOURCE /* O_TMPFILE */
 #include "storage/blob_s3_int.h"
+#include "common/dirlru.h"
 #include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -329,73 +330,30 @@ void s3b_uncache(struct s3_blobs *b, const struct digest *dg)
 	free(path);
 }
 
-struct s3b_entry {
-	char *name;
-	int64_t size;
-	struct timespec used;
-};
-
-static int s3b_entry_cmp(const void *a, const void *b)
+/* dirlru_skip_fn: a tmp- file is a fill in progress, not yet the cache's:
+ * left alone, but for the sweep at start-up (*(bool *)arg: all). */
+static bool s3b_evict_skip(void *arg, int dirfd, const char *name)
 {
-	const struct s3b_entry *x = a, *y = b;
-
-	if (x->used.tv_sec != y->used.tv_sec)
-		return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
-	if (x->used.tv_nsec != y->used.tv_nsec)
-		return x->used.tv_nsec < y->used.tv_nsec ? -1 : 1;
-	return 0;
+	if (name[0] == '.')
+		return true;
+	if (strncmp(name, "tmp-", 4))
+		return false;
+	if (*(const bool *)arg)
+		unlinkat(dirfd, name, 0);
+	return true;
 }
 
 /* Deletes the least recently used copies (and, with all, stray
- * temporary files) until the cache fits.  Open fds keep their files. */
+ * temporary files) until the cache fits.  Open fds keep their files;
+ * each open renews its copy's mtime. */
 static void s3b_evict(struct s3_blobs *b, bool all)
 {
-	struct s3b_entry *v = NULL;
-	size_t n = 0, cap = 0;
-	int64_t total = 0;
-	struct dirent *de;
-	struct stat sb;
-	DIR *d;
-	int dfd;
+	struct dirlru_budget budget = {SIZE_MAX, (uint64_t)b->cache_max,
+				       s3b_evict_skip, &all};
 
 	pthread_mutex_lock(&b->evict);
-	d = opendir(b->cache);
-	if (!d)
-		goto out;
-	dfd = dirfd(d);
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' ||
-		    fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(sb.st_mode))
-			continue;
-		/* A tmp- file is a fill in progress, not yet the cache's:
-		 * left alone, but for the sweep at start-up (all). */
-		if (!strncmp(de->d_name, "tmp-", 4)) {
-			if (all)
-				unlinkat(dfd, de->d_name, 0);
-			continue;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		v[n].name = xstrdup(de->d_name);
-		v[n].size = (int64_t)sb.st_size;
-		v[n].used = sb.st_mtim; /* touched at each open */
-		total += v[n].size;
-		n++;
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), s3b_entry_cmp);
-	for (size_t i = 0; i < n && total > (int64_t)b->cache_max; i++)
-		if (unlinkat(dfd, v[i].name, 0) == 0)
-			total -= v[i].size;
-	closedir(d);
-out:
+	dirlru_prune(b->cache, &budget);
 	pthread_mutex_unlock(&b->evict);
-	for (size_t i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
 }
 
 /* The cached copy of dg, opened and marked as used; -1 if there is none. */

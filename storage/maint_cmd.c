@@ -103,8 +103,8 @@ struct maint {
 
 /* The options of cmd into m; true if the command is to run, else *rc is
  * its exit status.  Either way maint_end() follows. */
-static bool maint_start(struct maint *m, const struct opt_cmd *cmd,
-			int argc, char **argv, int *rc)
+static bool maint_start(struct maint *m, const struct opt_cmd *cmd, int argc,
+			char **argv, int *rc)
 {
 	memset(m, 0, sizeof(*m));
 	m->cmd = cmd;
@@ -141,8 +141,8 @@ static int maint_open(struct maint *m)
 		goto fail;
 	err_clear(&e);
 	m->st = stor_open_with(
-		a->data, &(struct stor_opts){.storage = a->storage, .s3 = &a->s3},
-		&e);
+		a->data,
+		&(struct stor_opts){.storage = a->storage, .s3 = &a->s3}, &e);
 	if (m->st)
 		return 0;
 fail:

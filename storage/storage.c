@@ -237,8 +237,8 @@ int stor_opts_check_argv(int argc, char **argv, struct err *e)
 	return 0;
 }
 
-bool stor_cmd_cli(const struct opt_cmd *cmd, void *dst, int argc,
-		  char **argv, struct opt_args *args, int *status)
+bool stor_cmd_cli(const struct opt_cmd *cmd, void *dst, int argc, char **argv,
+		  struct opt_args *args, int *status)
 {
 	struct err e = ERR_INIT;
 

@@ -138,8 +138,8 @@ struct opt_args;
 /* opt_cli() (common/opt.h) of a command whose rows include
  * STOR_OPT_ROWS, refusing S3 credentials given as flags first (a usage
  * error). */
-bool stor_cmd_cli(const struct opt_cmd *cmd, void *dst, int argc,
-		  char **argv, struct opt_args *args, int *status);
+bool stor_cmd_cli(const struct opt_cmd *cmd, void *dst, int argc, char **argv,
+		  struct opt_args *args, int *status);
 /* Opens the store under dir with the backends of o (NULL: defaults). */
 struct stor *stor_open_with(const char *dir, const struct stor_opts *o,
 			    struct err *e);

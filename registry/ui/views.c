@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/digest.h"
+#include "common/dirlru.h"
 #include "common/fdio.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
@@ -152,67 +153,9 @@ out:
 	return hit;
 }
 
-struct ui_file {
-	char *name;
-	struct timespec mtime;
-	off_t size;
-};
-
-static int ui_file_cmp(const void *a, const void *b)
-{
-	const struct ui_file *x = a, *y = b;
-
-	if (x->mtime.tv_sec != y->mtime.tv_sec)
-		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
-	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
-		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
-	return 0;
-}
-
-/* Removes the least recently read files of dir past the bounds. */
-static void ui_disk_prune(const char *dir)
-{
-	struct ui_file *v = NULL;
-	size_t n = 0, cap = 0, i;
-	unsigned long long bytes = 0;
-	struct dirent *de;
-	struct stat sb;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' && (!de->d_name[1] ||
-					     !strcmp(de->d_name, "..")))
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) <
-			    0 ||
-		    !S_ISREG(sb.st_mode))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		v[n].name = xstrdup(de->d_name);
-		v[n].mtime = sb.st_mtim;
-		v[n].size = sb.st_size;
-		bytes += (unsigned long long)sb.st_size;
-		n++;
-	}
-	if (n > UI_VIEW_FILES || bytes > UI_VIEW_DISK_BYTES) {
-		qsort(v, n, sizeof(*v), ui_file_cmp);
-		for (i = 0; i < n && (n - i > UI_VIEW_FILES ||
-				      bytes > UI_VIEW_DISK_BYTES);
-		     i++) {
-			unlinkat(dirfd(d), v[i].name, 0);
-			bytes -= (unsigned long long)v[i].size;
-		}
-	}
-	for (i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
-	closedir(d);
-}
+/* On disk, past the bounds, the least recently read files go. */
+static const struct dirlru_budget ui_disk_budget = {
+	UI_VIEW_FILES, UI_VIEW_DISK_BYTES, NULL, NULL};
 
 /* Writes key's file whole under a temporary name, then renames it: a
  * reader sees the old file, none, or the new one complete. */
@@ -237,7 +180,7 @@ static void ui_disk_put(const char *dir, const char *key, const char *text,
 		unlink(tmp);
 		goto out;
 	}
-	ui_disk_prune(dir);
+	dirlru_prune(dir, &ui_disk_budget);
 out:
 	free(head);
 	free(tmp);

@@ -46,7 +46,8 @@ struct peer {
 	size_t len;
 	long pause_ms; /* between pieces */
 	size_t piece;
-	volatile sig_atomic_t *wait_for; /* start once it is 3 (NULL: at once) */
+	/* Start once it is 3 (NULL: at once). */
+	volatile sig_atomic_t *wait_for;
 };
 
 static void *peer_write(void *arg)

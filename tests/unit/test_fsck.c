@@ -30,37 +30,11 @@
 #define MT_INDEX "application/vnd.oci.image.index.v1+json"
 
 struct fx {
-	char dir[256];
-	struct stor *st;
+	TMPSTORE_FX_FIELDS;
 	char out[8192]; /* the problems: "kind|message\n"... */
 };
 
-static int fx_setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	if (tmpstore_open(fx->dir, sizeof(fx->dir), "fsck", &fx->st) < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	tmpstore_close(fx->dir, fx->st);
-	free(fx);
-	return 0;
-}
-
-static const char *dstr(const struct digest *d)
-{
-	static char buf[4][DIGEST_STR_MAX];
-	static int i;
-
-	return digest_str(d, buf[i++ % 4]);
-}
+TMPSTORE_FX_DEFINE("fsck")
 
 static void blob_path(struct fx *fx, const struct digest *d, char out[512])
 {

@@ -32,56 +32,11 @@
 #define MT_INDEX "application/vnd.oci.image.index.v1+json"
 
 struct fx {
-	char dir[256];
-	struct stor *st;
+	TMPSTORE_FX_FIELDS;
 	char freed[4096]; /* what on_free saw: "kind name size;" */
 };
 
-static int fx_setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	if (tmpstore_open(fx->dir, sizeof(fx->dir), "gc", &fx->st) < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	tmpstore_close(fx->dir, fx->st);
-	free(fx);
-	return 0;
-}
-
-static const char *dstr(const struct digest *d)
-{
-	static char buf[4][DIGEST_STR_MAX];
-	static int i;
-
-	return digest_str(d, buf[i++ % 4]);
-}
-
-static long long sql_int(struct fx *fx, const char *sql)
-{
-	char path[300];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	long long v = -1;
-
-	if (tmpstore_pg())
-		return tmpstore_pg_sql(fx->dir, sql);
-	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
-}
+TMPSTORE_FX_DEFINE("gc")
 
 static bool blob_exists(struct fx *fx, const struct digest *d)
 {
@@ -274,7 +229,8 @@ static void test_gc_frees_unreferenced(void **state)
 	assert_true(blob_exists(fx, &layer));
 	assert_true(blob_exists(fx, &m));
 	/* Its link went with it: the repository no longer claims it. */
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM repo_blobs"), 2);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM repo_blobs"), 2);
 	assert_int_equal(stor_layer_get(fx->st, &loose, false, &li, &e), 0);
 	assert_int_equal(li.state, STOR_LAYER_NONE);
 	assert_int_equal(stor_layer_get(fx->st, &layer, false, &li, &e), 0);
@@ -391,7 +347,8 @@ static void test_gc_dry_run(void **state)
 	assert_int_equal(s.blobs, 1);
 	assert_int_equal(s.bytes, 3);
 	assert_true(blob_exists(fx, &loose));
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM repo_blobs"), 1);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM repo_blobs"), 1);
 }
 
 /* A blob shared by two repositories stays while either uses it. */

@@ -27,28 +27,10 @@
 #define REPO "library/app"
 
 struct fx {
-	char dir[256];
-	struct stor *st;
+	TMPSTORE_FX_FIELDS;
 };
 
-static int fx_setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	if (tmpstore_open(fx->dir, sizeof(fx->dir), "stor", &fx->st) < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	tmpstore_close(fx->dir, fx->st);
-	free(fx);
-	return 0;
-}
+TMPSTORE_FX_DEFINE("stor")
 
 static void fx_reopen(struct fx *fx)
 {
@@ -57,27 +39,6 @@ static void fx_reopen(struct fx *fx)
 	stor_free(fx->st);
 	fx->st = stor_open(fx->dir, &e);
 	assert_non_null(fx->st);
-}
-
-/* Runs one SQL statement on meta.db and returns the integer it gives. */
-static long long sql_int(struct fx *fx, const char *sql)
-{
-	char path[300];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	long long v = -1;
-
-	if (tmpstore_pg())
-		return tmpstore_pg_sql(fx->dir, sql);
-	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
 }
 
 static bool blob_file_exists(struct fx *fx, const struct digest *d)
@@ -225,7 +186,8 @@ static void test_upload_roundtrip(void **state)
 	assert_int_equal(stor_upload_write(u, "hello", 5, &e), 0);
 	assert_int_equal(stor_upload_offset(u), 5);
 	stor_upload_release(u);
-	assert_int_equal(sql_int(fx, "SELECT received FROM uploads"), 5);
+	assert_int_equal(tmpstore_int(fx->dir, "SELECT received FROM uploads"),
+			 5);
 
 	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
 	assert_int_equal(stor_upload_offset(u), 5);
@@ -234,7 +196,8 @@ static void test_upload_roundtrip(void **state)
 
 	assert_true(blob_file_exists(fx, &d));
 	assert_int_equal(uploads_count(fx), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM uploads"), 0);
+	assert_int_equal(tmpstore_int(fx->dir, "SELECT count(*) FROM uploads"),
+			 0);
 	assert_int_equal(stor_blob_stat(st, REPO, &d, &size, &e), 0);
 	assert_int_equal(size, 12);
 	assert_int_equal(stor_blob_stat(st, NULL, &d, &size, &e), 0);
@@ -336,8 +299,10 @@ static void test_digest_mismatch(void **state)
 	assert_false(blob_file_exists(fx, &want));
 	assert_false(blob_file_exists(fx, &got));
 	assert_int_equal(uploads_count(fx), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM uploads"), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM repo_blobs"), 0);
+	assert_int_equal(tmpstore_int(fx->dir, "SELECT count(*) FROM uploads"),
+			 0);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM repo_blobs"), 0);
 	err_clear(&e);
 	assert_int_equal(stor_blob_stat(st, NULL, &got, &size, &e), -1);
 	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
@@ -612,7 +577,8 @@ static void test_busy_and_cancel(void **state)
 	assert_int_equal(uploads_count(fx), 1);
 	assert_int_equal(stor_upload_cancel(st, REPO, id, &e), 0);
 	assert_int_equal(uploads_count(fx), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM uploads"), 0);
+	assert_int_equal(tmpstore_int(fx->dir, "SELECT count(*) FROM uploads"),
+			 0);
 	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), -1);
 	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
 	err_clear(&e);
@@ -866,7 +832,8 @@ static void test_manifest_put_get(void **state)
 			 -1);
 	assert_int_equal(e.code, ERR_MANIFEST_UNKNOWN);
 	err_clear(&e);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM manifest_refs"), 2);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM manifest_refs"), 2);
 
 	/* A body that does not match its digest is refused. */
 	bad = dg_of("something else");
@@ -937,8 +904,9 @@ static void test_manifest_delete(void **state)
 	/* Other repositories keep theirs. */
 	assert_true(stor_manifest_exists(st, "other", &d1));
 	expect_tags(st, "other", NULL, -1, "a", false);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM manifest_refs"
-				     " WHERE repo = 'library/app'"),
+	assert_int_equal(tmpstore_int(fx->dir,
+				      "SELECT count(*) FROM manifest_refs"
+				      " WHERE repo = 'library/app'"),
 			 2);
 }
 
@@ -1102,7 +1070,8 @@ static void test_manifest_tags_sparse(void **state)
 		assert_true(digest_eq(&m->digest, &dg));
 		stor_manifest_free(m);
 	}
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM manifest_refs"), 3);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM manifest_refs"), 3);
 	/* An absent ref listed as a real one is still refused. */
 	p.nsparse = 0;
 	p.refs = absent;
@@ -1207,9 +1176,10 @@ static void test_scan_job_enqueued(void **state)
 		 " AND repo = '" REPO "' AND state = 'queued'"
 		 " AND attempts = 0",
 		 d.hex);
-	assert_int_equal(sql_int(fx, sql), 1);
+	assert_int_equal(tmpstore_int(fx->dir, sql), 1);
 	assert_int_equal(put_mf(st, REPO, &quiet, &d, &e), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM scan_jobs"), 1);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM scan_jobs"), 1);
 
 	/* The job is in the manifest's transaction: if it cannot be
 	 * written, the manifest is not stored either. */
@@ -1223,7 +1193,8 @@ static void test_scan_job_enqueued(void **state)
 	tmpstore_sql(fx->dir, "DROP TRIGGER no_scans");
 	err_clear(&e);
 	assert_int_equal(put_mf(st, REPO, &refused, &d, &e), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM scan_jobs"), 2);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM scan_jobs"), 2);
 }
 
 /* --- Damaged blobs, the scrub, upload limits, the WAL --------------------- */
@@ -1263,7 +1234,8 @@ static void test_blob_size_checked(void **state)
 
 	push_blob(fx->st, REPO, "the first blob", &a);
 	push_blob(fx->st, REPO, "the second blob", &b);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM blob_sizes"), 2);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM blob_sizes"), 2);
 	/* Truncated. */
 	blob_path(fx, &a, path);
 	assert_int_equal(truncate(path, 5), 0);
@@ -1290,8 +1262,9 @@ static void test_blob_size_checked(void **state)
 	/* Small blobs stored whole have their size recorded too. */
 	err_clear(&e);
 	assert_int_equal(stor_blob_put(fx->st, REPO, "report", 6, &b, &e), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM blob_sizes WHERE "
-				     "size = 6"),
+	assert_int_equal(tmpstore_int(fx->dir,
+				      "SELECT count(*) FROM blob_sizes WHERE "
+				      "size = 6"),
 			 1);
 }
 
@@ -1324,7 +1297,8 @@ static void test_scrub(void **state)
 	assert_false(blob_file_exists(fx, &b));
 	assert_int_equal(stor_blob_stat(fx->st, REPO, &b, &size, &e), -1);
 	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM blob_sizes"), 3);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM blob_sizes"), 3);
 	/* Now the size of c is checked when served. */
 	blob_path(fx, &c, path);
 	assert_int_equal(truncate(path, 3), 0);
@@ -1388,7 +1362,8 @@ static void test_wal_checkpointed_on_close(void **state)
 	assert_true(stat(wal, &sb) < 0 || sb.st_size == 0);
 	unlink(wal);
 	fx_reopen(fx);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM repo_blobs"), 1);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM repo_blobs"), 1);
 }
 
 static void test_schema(void **state)
@@ -1396,9 +1371,10 @@ static void test_schema(void **state)
 	struct fx *fx = *state;
 
 	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
-	assert_int_equal(sql_int(fx, "PRAGMA user_version"), 8);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM pragma_journal_mode"
-				     " WHERE journal_mode = 'wal'"),
+	assert_int_equal(tmpstore_int(fx->dir, "PRAGMA user_version"), 8);
+	assert_int_equal(tmpstore_int(fx->dir,
+				      "SELECT count(*) FROM pragma_journal_mode"
+				      " WHERE journal_mode = 'wal'"),
 			 1);
 	/* A newer schema than we know is refused, not misread. */
 	tmpstore_sql(fx->dir, "PRAGMA user_version = 99");
