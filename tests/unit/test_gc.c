@@ -69,21 +69,6 @@ static void write_file(struct fx *fx, const char *rel, const char *data)
 	fclose(f);
 }
 
-static struct digest push_blob(struct fx *fx, const char *repo,
-			       const char *data)
-{
-	char id[STOR_UPLOAD_ID_MAX];
-	struct stor_upload *u;
-	struct err e = ERR_INIT;
-	struct digest d = dg_of(data);
-
-	assert_int_equal(stor_upload_start(fx->st, repo, id, &e), 0);
-	assert_int_equal(stor_upload_take(fx->st, repo, id, &u, &e), 0);
-	assert_int_equal(stor_upload_write(u, data, strlen(data), &e), 0);
-	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
-	return d;
-}
-
 /* An image manifest with config and one layer (pushed here), an optional
  * subject; tag may be NULL. */
 static struct digest push_image(struct fx *fx, const char *repo,
@@ -95,8 +80,8 @@ static struct digest push_image(struct fx *fx, const char *repo,
 	struct err e = ERR_INIT;
 	struct stor_manifest_put p;
 
-	refs[0] = push_blob(fx, repo, "{}");
-	refs[1] = push_blob(fx, repo, layer);
+	refs[0] = tmpstore_push(fx->st, repo, "{}");
+	refs[1] = tmpstore_push(fx->st, repo, layer);
 	if (subject)
 		snprintf(subj, sizeof(subj),
 			 ",\"subject\":{\"mediaType\":\"" MT_IMAGE
@@ -216,7 +201,7 @@ static void test_gc_frees_unreferenced(void **state)
 	struct err e = ERR_INIT;
 
 	m = push_image(fx, REPO, "v1", "layer-a", NULL);
-	loose = push_blob(fx, REPO, "pushed but never used");
+	loose = tmpstore_push(fx->st, REPO, "pushed but never used");
 	/* Layer indexes are kept while their blob is. */
 	assert_int_equal(stor_layer_put(fx->st, &loose, "v", "{}", &e), 0);
 	assert_int_equal(stor_layer_put(fx->st, &layer, "v", "{}", &e), 0);
@@ -249,7 +234,7 @@ static void test_gc_grace_keeps_young(void **state)
 	struct stor_gc_opts o;
 	struct stor_gc_stats s;
 	struct err e = ERR_INIT;
-	struct digest loose = push_blob(fx, REPO, "young");
+	struct digest loose = tmpstore_push(fx->st, REPO, "young");
 
 	stor_gc_opts_init(&o);
 	assert_int_equal(o.max_sweep_share, 50);
@@ -271,8 +256,8 @@ static void test_gc_sweep_share(void **state)
 	struct digest kept, a, b;
 
 	kept = push_image(fx, REPO, "v1", "kept layer, the larger one", NULL);
-	a = push_blob(fx, REPO, "loose a");
-	b = push_blob(fx, REPO, "loose b");
+	a = tmpstore_push(fx->st, REPO, "loose a");
+	b = tmpstore_push(fx->st, REPO, "loose b");
 	(void)kept;
 	stor_gc_opts_init(&o);
 	o.grace_s = 0;
@@ -321,7 +306,7 @@ static void test_gc_recent_link_keeps(void **state)
 	struct stor_gc_opts o;
 	struct stor_gc_stats s;
 	struct err e = ERR_INIT;
-	struct digest d = push_blob(fx, REPO, "linked again");
+	struct digest d = tmpstore_push(fx->st, REPO, "linked again");
 
 	stor_gc_opts_init(&o);
 	o.max_sweep_share = 100; /* a tiny store: see test_gc_sweep_share */
@@ -341,7 +326,7 @@ static void test_gc_dry_run(void **state)
 {
 	struct fx *fx = *state;
 	struct stor_gc_stats s;
-	struct digest loose = push_blob(fx, REPO, "dry");
+	struct digest loose = tmpstore_push(fx->st, REPO, "dry");
 
 	run_gc(fx, false, true, &s);
 	assert_int_equal(s.blobs, 1);
@@ -415,7 +400,7 @@ static void gc_waits_for(struct fx *fx, struct stor *holder,
 static void test_gc_waits_for_pin(void **state)
 {
 	struct fx *fx = *state;
-	struct digest d = push_blob(fx, REPO, "pinned");
+	struct digest d = tmpstore_push(fx->st, REPO, "pinned");
 
 	gc_waits_for(fx, fx->st, &d);
 }
@@ -425,7 +410,7 @@ static void test_gc_waits_for_pin(void **state)
 static void test_gc_waits_for_other_node(void **state)
 {
 	struct fx *fx = *state;
-	struct digest d = push_blob(fx, REPO, "pinned on another node");
+	struct digest d = tmpstore_push(fx->st, REPO, "pinned on another node");
 	struct err e = ERR_INIT;
 	struct stor *node2;
 	char dir2[300];
@@ -451,7 +436,7 @@ static void test_manifest_put_rechecks_refs(void **state)
 	struct stor_manifest_put p;
 	const char *body = "{\"schemaVersion\":2}";
 
-	refs[0] = push_blob(fx, REPO, "soon gone");
+	refs[0] = tmpstore_push(fx->st, REPO, "soon gone");
 	run_gc(fx, false, false, &s);
 	assert_int_equal(s.blobs, 1);
 	d = dg_of(body);
@@ -685,7 +670,7 @@ static void test_gc_stopping(void **state)
 	struct stor_gc_opts o;
 	struct stor_gc_stats s;
 	struct err e = ERR_INIT;
-	struct digest d = push_blob(fx, REPO, "stays");
+	struct digest d = tmpstore_push(fx->st, REPO, "stays");
 
 	stor_gc_opts_init(&o);
 	o.max_sweep_share = 100; /* a tiny store: see test_gc_sweep_share */
@@ -715,7 +700,7 @@ static void test_repo_usage(void **state)
 	assert_int_equal(bytes, 2 + 10 + (int64_t)got->len);
 	stor_manifest_free(got);
 	/* Another repository pays for what it links too. */
-	push_blob(fx, "other", "0123456789");
+	tmpstore_push(fx->st, "other", "0123456789");
 	assert_int_equal(stor_repo_usage(fx->st, "other", &bytes, &e), 0);
 	assert_int_equal(bytes, 10);
 }
@@ -767,62 +752,51 @@ static void test_parse_duration(void **state)
  * ---------------------------------------------------------------------- */
 
 /* Runs a command's main with a NULL-terminated list of arguments. */
-static int run_cmd(int (*fn)(int, char **), ...)
-{
-	char *argv[16];
-	const char *a;
-	va_list ap;
-	int argc = 0, rc;
-
-	va_start(ap, fn);
-	while ((a = va_arg(ap, const char *)) && argc < 15)
-		argv[argc++] = strdup(a);
-	va_end(ap);
-	argv[argc] = NULL;
-	rc = fn(argc, argv);
-	for (int i = 0; i < argc; i++)
-		free(argv[i]);
-	return rc;
-}
-
 static void test_gc_cmd(void **state)
 {
 	struct fx *fx = *state;
 	char missing[300];
-	struct digest loose = push_blob(fx, REPO, "cmd");
+	struct digest loose = tmpstore_push(fx->st, REPO, "cmd");
 	struct stor_lock *lock;
 	struct err e = ERR_INIT;
 
 	snprintf(missing, sizeof(missing), "%s/nothing", fx->dir);
 	stor_free(fx->st);
 	fx->st = NULL;
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
-				 "--gc-grace=0", "--dry-run", "--quiet", NULL),
+	assert_int_equal(unit_run_main(stor_gc_cmd_main, "gc", "--data",
+				       fx->dir, "--gc-grace=0", "--dry-run",
+				       "--quiet", NULL),
 			 0);
 	assert_true(blob_exists(fx, &loose));
 	/* Beside a server (the lock is held): still collects. */
 	lock = stor_lock_take(fx->dir, &e);
 	assert_non_null(lock);
 	/* The whole store is garbage: refused unless forced. */
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
-				 "--gc-grace", "0", "--quiet", NULL),
+	assert_int_equal(unit_run_main(stor_gc_cmd_main, "gc", "--data",
+				       fx->dir, "--gc-grace", "0", "--quiet",
+				       NULL),
 			 1);
 	assert_true(blob_exists(fx, &loose));
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
-				 "--max-sweep-share", "101", NULL),
+	assert_int_equal(unit_run_main(stor_gc_cmd_main, "gc", "--data",
+				       fx->dir, "--max-sweep-share", "101",
+				       NULL),
 			 2);
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
-				 "--gc-grace", "0", "--quiet", "--force", NULL),
+	assert_int_equal(unit_run_main(stor_gc_cmd_main, "gc", "--data",
+				       fx->dir, "--gc-grace", "0", "--quiet",
+				       "--force", NULL),
 			 0);
 	stor_lock_free(lock);
 	assert_false(blob_exists(fx, &loose));
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
-				 "--gc-grace", "soon", NULL),
+	assert_int_equal(unit_run_main(stor_gc_cmd_main, "gc", "--data",
+				       fx->dir, "--gc-grace", "soon", NULL),
 			 2);
 	assert_int_equal(
-		run_cmd(stor_gc_cmd_main, "gc", "--data", missing, NULL), 1);
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--repair", NULL), 2);
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--help", NULL), 0);
+		unit_run_main(stor_gc_cmd_main, "gc", "--data", missing, NULL),
+		1);
+	assert_int_equal(
+		unit_run_main(stor_gc_cmd_main, "gc", "--repair", NULL), 2);
+	assert_int_equal(unit_run_main(stor_gc_cmd_main, "gc", "--help", NULL),
+			 0);
 	assert_false(file_exists(fx, "nothing"));
 }
 

@@ -66,20 +66,6 @@ static int uploads_count(struct fx *fx)
 	return n;
 }
 
-static void push_blob(struct stor *st, const char *repo, const char *data,
-		      struct digest *out)
-{
-	char id[STOR_UPLOAD_ID_MAX];
-	struct stor_upload *u;
-	struct err e = ERR_INIT;
-
-	*out = dg_of(data);
-	assert_int_equal(stor_upload_start(st, repo, id, &e), 0);
-	assert_int_equal(stor_upload_take(st, repo, id, &u, &e), 0);
-	assert_int_equal(stor_upload_write(u, data, strlen(data), &e), 0);
-	assert_int_equal(stor_upload_finish(u, out, &e), 0);
-}
-
 static char *read_blob(struct stor *st, const char *repo,
 		       const struct digest *d)
 {
@@ -731,7 +717,7 @@ static void test_blob_link_unlink(void **state)
 	int64_t size;
 	int fd;
 
-	push_blob(st, "a", "shared layer", &d);
+	d = tmpstore_push(st, "a", "shared layer");
 	assert_int_equal(stor_blob_stat(st, "b", &d, &size, &e), -1);
 	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
 	err_clear(&e);
@@ -777,9 +763,9 @@ static void test_meta_stats(void **state)
 	assert_int_equal(ms.blobs, 0);
 	assert_int_equal(ms.blob_bytes, 0);
 
-	push_blob(st, "a", "shared layer", &d);
-	push_blob(st, "b", "shared layer", &d);
-	push_blob(st, "a", "another", &d);
+	d = tmpstore_push(st, "a", "shared layer");
+	d = tmpstore_push(st, "b", "shared layer");
+	d = tmpstore_push(st, "a", "another");
 	assert_int_equal(stor_upload_start(st, "c", id, &e), 0);
 	assert_int_equal(put_mf(st, "a", &m, &d, &e), 0);
 
@@ -1005,7 +991,7 @@ static void test_catalog_paging(void **state)
 	struct err e = ERR_INIT;
 
 	expect_catalog(st, NULL, -1, "", false);
-	push_blob(st, "zeta", "z", &d);
+	d = tmpstore_push(st, "zeta", "z");
 	assert_int_equal(stor_blob_link(st, "alpha/one", &d, &e), 0);
 	assert_int_equal(stor_upload_start(st, "Beta", id, &e), 0);
 	assert_int_equal(stor_upload_start(st, "omega", id, &e), 0);
@@ -1020,7 +1006,7 @@ static void test_catalog_paging(void **state)
 	}
 	/* Only repositories with a manifest: not omega (an upload only),
 	 * nor one with blob links alone. */
-	push_blob(st, "blobs/only", "b", &d);
+	d = tmpstore_push(st, "blobs/only", "b");
 	expect_catalog(st, NULL, -1, "Beta,alpha,alpha/one,zeta", false);
 	expect_catalog(st, NULL, 2, "Beta,alpha", true);
 	expect_catalog(st, "alpha", 2, "alpha/one,zeta", false);
@@ -1045,7 +1031,7 @@ static void test_manifest_tags_sparse(void **state)
 	struct stor_manifest_put p;
 	struct stor_manifest *m = NULL;
 
-	push_blob(st, REPO, "config", &cfg);
+	cfg = tmpstore_push(st, REPO, "config");
 	absent[0] = dg_of("never pushed");
 	absent[1] = dg_of("nor this");
 	dg = dg_of(body);
@@ -1086,14 +1072,13 @@ static void test_name_unknown(void **state)
 	char **v = NULL;
 	size_t count = 99;
 	bool more = true;
-	struct digest d;
 	struct err e = ERR_INIT;
 
 	assert_int_equal(stor_tags_list(fx->st, "never/seen", NULL, -1, &v,
 					&count, &more, &e),
 			 -1);
 	assert_int_equal(e.code, ERR_NAME_UNKNOWN);
-	push_blob(fx->st, "has/blobs", "only a layer", &d);
+	tmpstore_push(fx->st, "has/blobs", "only a layer");
 	expect_tags(fx->st, "has/blobs", NULL, -1, "", false);
 }
 
@@ -1232,8 +1217,8 @@ static void test_blob_size_checked(void **state)
 	int64_t size;
 	int fd = -1;
 
-	push_blob(fx->st, REPO, "the first blob", &a);
-	push_blob(fx->st, REPO, "the second blob", &b);
+	a = tmpstore_push(fx->st, REPO, "the first blob");
+	b = tmpstore_push(fx->st, REPO, "the second blob");
 	assert_int_equal(
 		tmpstore_int(fx->dir, "SELECT count(*) FROM blob_sizes"), 2);
 	/* Truncated. */
@@ -1255,7 +1240,7 @@ static void test_blob_size_checked(void **state)
 	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
 	assert_int_equal(stor_blob_damage_count(fx->st), 2);
 	/* Pushed again, served again. */
-	push_blob(fx->st, REPO, "the first blob", &a);
+	a = tmpstore_push(fx->st, REPO, "the first blob");
 	got = read_blob(fx->st, REPO, &a);
 	assert_string_equal(got, "the first blob");
 	free(got);
@@ -1276,13 +1261,13 @@ static void test_scrub(void **state)
 	struct stor_scrub_stats s;
 	struct stor_scrub_opts o;
 	struct err e = ERR_INIT;
-	struct digest a, b, c;
+	struct digest b, c;
 	char path[512], q[512];
 	int64_t size;
 
-	push_blob(fx->st, REPO, "intact", &a);
-	push_blob(fx->st, REPO, "altered", &b);
-	push_blob(fx->st, REPO, "stored before sizes", &c);
+	tmpstore_push(fx->st, REPO, "intact");
+	b = tmpstore_push(fx->st, REPO, "altered");
+	c = tmpstore_push(fx->st, REPO, "stored before sizes");
 	tmpstore_sql(fx->dir, "DELETE FROM blob_sizes WHERE size = 19");
 	blob_path(fx, &b, path);
 	write_file(path, "ALTERED");
@@ -1352,10 +1337,9 @@ static void test_wal_checkpointed_on_close(void **state)
 {
 	struct fx *fx = *state;
 	char wal[300];
-	struct digest d;
 	struct stat sb;
 
-	push_blob(fx->st, REPO, "kept in meta.db", &d);
+	tmpstore_push(fx->st, REPO, "kept in meta.db");
 	stor_free(fx->st);
 	fx->st = NULL;
 	snprintf(wal, sizeof(wal), "%s/meta.db-wal", fx->dir);

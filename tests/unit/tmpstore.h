@@ -238,6 +238,22 @@ static inline struct digest dg_of(const char *s)
 	return d;
 }
 
+/* Pushes data as a blob of repo, as a client does; its digest. */
+static inline struct digest tmpstore_push(struct stor *st, const char *repo,
+					  const char *data)
+{
+	char id[STOR_UPLOAD_ID_MAX];
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+	struct digest d = dg_of(data);
+
+	assert_int_equal(stor_upload_start(st, repo, id, &e), 0);
+	assert_int_equal(stor_upload_take(st, repo, id, &u, &e), 0);
+	assert_int_equal(stor_upload_write(u, data, strlen(data), &e), 0);
+	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
+	return d;
+}
+
 /* Runs SQL on the store's meta.db behind the store's back (to stage what
  * a crash or a bug would leave); fails the test if it does not run. */
 static inline void tmpstore_sql(const char *dir, const char *sql)

@@ -9,8 +9,10 @@
 
 #include <dirent.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 /* Entries of dir whose names do not start with '.'; fails the test if dir
@@ -70,6 +72,26 @@ static inline void unit_tmpdir_free(char *dir)
 {
 	unit_rm_rf(dir);
 	free(dir);
+}
+
+/* Runs a command's main, fn, with the arguments that follow (up to 15,
+ * then NULL) as its argv; its exit status. */
+static inline int unit_run_main(int (*fn)(int, char **), ...)
+{
+	char *argv[16];
+	const char *a;
+	va_list ap;
+	int argc = 0, rc;
+
+	va_start(ap, fn);
+	while ((a = va_arg(ap, const char *)) && argc < 15)
+		argv[argc++] = strdup(a);
+	va_end(ap);
+	argv[argc] = NULL;
+	rc = fn(argc, argv);
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+	return rc;
 }
 
 #endif
