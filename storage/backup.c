@@ -501,14 +501,13 @@ out:
 	return ret;
 }
 
-/* Every blob the metadata in db names: manifests' bodies, their
- * references (layers, configs, children, report blobs) and repository
- * links, each with its recorded size. */
+/* The listing of bk_blobs(): blobs of db go to k->place. */
 struct bk_list {
 	struct bk *k;
 	const char *db;
 };
 
+/* bk_row_fn: one blob (digest, recorded size) of the listing, placed. */
 static int bk_blob_row(void *arg, sqlite3_stmt *s, struct err *e)
 {
 	const struct bk_list *l = arg;
@@ -521,6 +520,9 @@ static int bk_blob_row(void *arg, sqlite3_stmt *s, struct err *e)
 	return l->k->place(l->k, &dg, sqlite3_column_int64(s, 1), e);
 }
 
+/* Every blob the metadata in db names: manifests' bodies, their
+ * references (layers, configs, children, report blobs) and repository
+ * links, each with its recorded size. */
 static int bk_blobs(struct bk *k, const char *db, struct err *e)
 {
 	static const char q[] =

@@ -39,7 +39,7 @@ struct maint_args {
 
 #define MO_OFF(f) offsetof(struct maint_args, f)
 
-/* Defaults without a text come from storage.h (maint_args_init). */
+/* Defaults without a text come from storage.h (maint_start()). */
 static const struct opt gc_opts[] = {
 	STOR_CMD_OPT_ROWS(struct maint_args, "data directory"),
 	{"dry-run", OPT_BOOL, 0, 0, NULL, MO_OFF(dry_run), NULL, NULL,
