@@ -21,8 +21,8 @@ ssize_t fdio_read_all(int fd, void *p, size_t len);
 /* The same at offset off (pread(2)): the file position does not move. */
 ssize_t fdio_pread_all(int fd, void *p, size_t len, off_t off);
 
-/* Writes all len bytes of p: 0, or -1 on failure (a write of 0 bytes
- * fails with EIO). */
+/* Writes all len bytes of p: 0, or -1 on failure (a write(2) that moves
+ * nothing fails with EIO rather than loop). */
 int fdio_write_all(int fd, const void *p, size_t len);
 /* The same at offset off (pwrite(2)). */
 int fdio_pwrite_all(int fd, const void *p, size_t len, off_t off);
