@@ -63,22 +63,20 @@ static struct digest put_sparse(struct fx *fx, const char *tag, const char *mt,
 				size_t nrefs, const struct digest *sparse,
 				size_t nsparse)
 {
-	struct digest d = dg_of(body);
+	struct stor_manifest_put p = {
+		.repo = REPO,
+		.tag = tag,
+		.media_type = mt,
+		.body = body,
+		.refs = refs,
+		.nrefs = nrefs,
+		.sparse = sparse,
+		.nsparse = nsparse,
+	};
 	struct err e = ERR_INIT;
-	struct stor_manifest_put p;
+	struct digest d;
 
-	memset(&p, 0, sizeof(p));
-	p.repo = REPO;
-	p.tag = tag;
-	p.digest = &d;
-	p.media_type = mt;
-	p.body = body;
-	p.len = strlen(body);
-	p.refs = refs;
-	p.nrefs = nrefs;
-	p.sparse = sparse;
-	p.nsparse = nsparse;
-	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	assert_int_equal(tmpstore_put_manifest(fx->st, &p, &d, &e), 0);
 	return d;
 }
 

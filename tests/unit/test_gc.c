@@ -78,7 +78,16 @@ static struct digest push_image(struct fx *fx, const char *repo,
 	struct digest refs[2], d;
 	char body[1024], subj[256] = "";
 	struct err e = ERR_INIT;
-	struct stor_manifest_put p;
+	struct stor_manifest_put p = {
+		.repo = repo,
+		.tag = tag,
+		.media_type = MT_IMAGE,
+		.body = body,
+		.subject = subject,
+		.refs = refs,
+		.nrefs = 2,
+		.verify_refs = true,
+	};
 
 	refs[0] = tmpstore_push(fx->st, repo, "{}");
 	refs[1] = tmpstore_push(fx->st, repo, layer);
@@ -93,19 +102,7 @@ static struct digest push_image(struct fx *fx, const char *repo,
 		 "\"size\":2},\"layers\":[{\"mediaType\":\"l\","
 		 "\"digest\":\"%s\",\"size\":%zu}]%s}",
 		 dstr(&refs[0]), dstr(&refs[1]), strlen(layer), subj);
-	d = dg_of(body);
-	memset(&p, 0, sizeof(p));
-	p.repo = repo;
-	p.tag = tag;
-	p.digest = &d;
-	p.media_type = MT_IMAGE;
-	p.body = body;
-	p.len = strlen(body);
-	p.subject = subject;
-	p.refs = refs;
-	p.nrefs = 2;
-	p.verify_refs = true;
-	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	assert_int_equal(tmpstore_put_manifest(fx->st, &p, &d, &e), 0);
 	return d;
 }
 
@@ -119,7 +116,17 @@ static struct digest push_sparse_index(struct fx *fx, const char *repo,
 	size_t len;
 	struct digest d;
 	struct err e = ERR_INIT;
-	struct stor_manifest_put p;
+	struct stor_manifest_put p = {
+		.repo = repo,
+		.tag = tag,
+		.media_type = MT_INDEX,
+		.body = body,
+		.refs = kids,
+		.nrefs = n - nsparse,
+		.sparse = kids + n - nsparse,
+		.nsparse = nsparse,
+		.verify_refs = true,
+	};
 
 	len = (size_t)snprintf(body, sizeof(body),
 			       "{\"schemaVersion\":2,\"mediaType\":\"" MT_INDEX
@@ -130,20 +137,7 @@ static struct digest push_sparse_index(struct fx *fx, const char *repo,
 					"\",\"digest\":\"%s\",\"size\":1}",
 					i ? "," : "", dstr(&kids[i]));
 	snprintf(body + len, sizeof(body) - len, "]}");
-	d = dg_of(body);
-	memset(&p, 0, sizeof(p));
-	p.repo = repo;
-	p.tag = tag;
-	p.digest = &d;
-	p.media_type = MT_INDEX;
-	p.body = body;
-	p.len = strlen(body);
-	p.refs = kids;
-	p.nrefs = n - nsparse;
-	p.sparse = kids + n - nsparse;
-	p.nsparse = nsparse;
-	p.verify_refs = true;
-	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	assert_int_equal(tmpstore_put_manifest(fx->st, &p, &d, &e), 0);
 	return d;
 }
 
@@ -433,24 +427,21 @@ static void test_manifest_put_rechecks_refs(void **state)
 	struct stor_gc_stats s;
 	struct digest refs[1], d;
 	struct err e = ERR_INIT;
-	struct stor_manifest_put p;
 	const char *body = "{\"schemaVersion\":2}";
+	struct stor_manifest_put p = {
+		.repo = REPO,
+		.tag = "t",
+		.media_type = MT_IMAGE,
+		.body = body,
+		.refs = refs,
+		.nrefs = 1,
+		.verify_refs = true,
+	};
 
 	refs[0] = tmpstore_push(fx->st, REPO, "soon gone");
 	run_gc(fx, false, false, &s);
 	assert_int_equal(s.blobs, 1);
-	d = dg_of(body);
-	memset(&p, 0, sizeof(p));
-	p.repo = REPO;
-	p.tag = "t";
-	p.digest = &d;
-	p.media_type = MT_IMAGE;
-	p.body = body;
-	p.len = strlen(body);
-	p.refs = refs;
-	p.nrefs = 1;
-	p.verify_refs = true;
-	assert_int_equal(stor_manifest_put(fx->st, &p, &e), -1);
+	assert_int_equal(tmpstore_put_manifest(fx->st, &p, &d, &e), -1);
 	assert_int_equal(e.code, ERR_MANIFEST_BLOB_UNKNOWN);
 	assert_false(has_manifest(fx, REPO, &d));
 }

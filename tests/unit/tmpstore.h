@@ -254,6 +254,18 @@ static inline struct digest tmpstore_push(struct stor *st, const char *repo,
 	return d;
 }
 
+/* Stores p->body as a manifest as a client's PUT does: p->digest (*d)
+ * and p->len are the body's.  stor_manifest_put()'s result. */
+static inline int tmpstore_put_manifest(struct stor *st,
+					struct stor_manifest_put *p,
+					struct digest *d, struct err *e)
+{
+	*d = dg_of(p->body);
+	p->digest = d;
+	p->len = strlen(p->body);
+	return stor_manifest_put(st, p, e);
+}
+
 /* Runs SQL on the store's meta.db behind the store's back (to stage what
  * a crash or a bug would leave); fails the test if it does not run. */
 static inline void tmpstore_sql(const char *dir, const char *sql)
