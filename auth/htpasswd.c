@@ -8,6 +8,7 @@
  * the htpasswd version that accepted it.
  */
 #include "auth/auth_int.h"
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -414,7 +415,6 @@ static int write_atomic(const char *path, const char *data, size_t len,
 			mode_t mode, struct err *e)
 {
 	char *tmp = xasprintf("%s.tmp.XXXXXX", path);
-	size_t off = 0;
 	int fd, ret = -1;
 
 	fd = mkstemp(tmp);
@@ -426,16 +426,9 @@ static int write_atomic(const char *path, const char *data, size_t len,
 		err_errno(e, ERR_IO, errno, "chmod %s", tmp);
 		goto out_unlink;
 	}
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			err_errno(e, ERR_IO, errno, "write %s", tmp);
-			goto out_unlink;
-		}
-		off += (size_t)w;
+	if (fdio_write_all(fd, data, len) < 0) {
+		err_errno(e, ERR_IO, errno, "write %s", tmp);
+		goto out_unlink;
 	}
 	if (fsync(fd) < 0) {
 		err_errno(e, ERR_IO, errno, "fsync %s", tmp);

@@ -8,6 +8,7 @@
  * saving half a rules file must not open the registry.
  */
 #include "auth/auth_int.h"
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -71,21 +72,15 @@ int auth_read_file(const char *path, char **data, size_t *len,
 	stamp_of(&st, stamp);
 	/* Read to EOF (the size may have changed), never past the cap. */
 	p = xmalloc((size_t)st.st_size + 2);
-	for (;;) {
-		if (n == (size_t)st.st_size + 1) {
-			err_set(e, ERR_IO, "%s: changed while read", path);
-			goto out;
-		}
-		r = read(fd, p + n, (size_t)st.st_size + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err_errno(e, ERR_IO, errno, "read %s", path);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+	r = fdio_read_all(fd, p, (size_t)st.st_size + 1);
+	if (r < 0) {
+		err_errno(e, ERR_IO, errno, "read %s", path);
+		goto out;
+	}
+	n = (size_t)r;
+	if (n == (size_t)st.st_size + 1) {
+		err_set(e, ERR_IO, "%s: changed while read", path);
+		goto out;
 	}
 	p[n] = '\0';
 	*data = p;

@@ -1,3 +1,4 @@
+#include "common/fdio.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -362,16 +363,7 @@ static size_t log_format_args(char *line, enum log_level level, const char *fmt,
  * report it. */
 static void log_write_all(const char *p, size_t n)
 {
-	while (n) {
-		ssize_t w = write(STDERR_FILENO, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
+	(void)fdio_write_all(STDERR_FILENO, p, n);
 }
 
 static void *log_thread(void *arg)

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "registry/dbupdate_int.h"
@@ -262,9 +263,6 @@ static int db_post_data(struct http_req *req, const void *data, size_t len,
 			void *arg)
 {
 	struct db_post *d = arg;
-	const char *p = data;
-	ssize_t n;
-
 	struct err e = ERR_INIT;
 
 	d->got += len;
@@ -275,17 +273,10 @@ static int db_post_data(struct http_req *req, const void *data, size_t len,
 		reg_reply_error(req, &e);
 		return -1;
 	}
-	while (len) {
-		n = write(d->fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(&e, ERR_IO, errno, "write feed");
-			reg_reply_error(req, &e);
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
+	if (fdio_write_all(d->fd, data, len) < 0) {
+		err_errno(&e, ERR_IO, errno, "write feed");
+		reg_reply_error(req, &e);
+		return -1;
 	}
 	return 0;
 }

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/fdio.h"
 #include "common/jstream.h"
 #include "common/xmalloc.h"
 #include "registry/authz_int.h"
@@ -582,25 +583,18 @@ static json_t *ui_history(struct stor *st, const char *repo,
 	struct err e = ERR_INIT;
 	struct digest dg;
 	int64_t size = 0;
-	size_t got = 0, i;
 	char *buf = NULL;
 	int fd = -1;
-	ssize_t r;
+	size_t i;
 
 	if (!cds || digest_parse(cds, strlen(cds), &dg, &e) < 0 ||
 	    stor_blob_open(st, repo, &dg, &fd, &size, &e) < 0 || size < 0 ||
 	    size > UI_CONFIG_MAX)
 		goto out;
 	buf = xmalloc((size_t)size + 1);
-	while (got < (size_t)size) {
-		r = read(fd, buf + got, (size_t)size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			goto out;
-		got += (size_t)r;
-	}
-	cfg = json_loadb(buf, got, 0, NULL);
+	if (fdio_read_all(fd, buf, (size_t)size) != size)
+		goto out;
+	cfg = json_loadb(buf, (size_t)size, 0, NULL);
 	json_array_foreach(json_object_get(cfg, "history"), i, h) {
 		const char *by;
 

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
@@ -206,15 +207,13 @@ static int feed_file_hashes(const char *path, char md5[32], char crc[16],
 		goto out;
 	}
 	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(e, ERR_IO, errno, "read %s", path);
-			goto out;
-		}
+	while ((n = fdio_read(fd, buf, sizeof(buf))) > 0) {
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
 		c = feed_crc32c(c, buf, (size_t)n);
+	}
+	if (n < 0) {
+		err_errno(e, ERR_IO, errno, "read %s", path);
+		goto out;
 	}
 	EVP_DigestFinal_ex(ctx, dg, &dlen);
 	EVP_EncodeBlock((unsigned char *)md5, dg, (int)dlen);
@@ -276,7 +275,7 @@ static int feed_body_start(struct feed_xfer *x)
 static size_t feed_write_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct feed_xfer *x = arg;
-	size_t len = size * n, done = 0;
+	size_t len = size * n;
 	long st = x->g->h.status;
 
 	/* Error bodies are not kept, nor read past a few pages. */
@@ -293,16 +292,9 @@ static size_t feed_write_cb(char *data, size_t size, size_t n, void *arg)
 		x->over_cap = true;
 		return 0;
 	}
-	while (done < len) {
-		ssize_t w = write(x->fd, data + done, len - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			x->write_errno = errno;
-			return 0;
-		}
-		done += (size_t)w;
+	if (fdio_write_all(x->fd, data, len) < 0) {
+		x->write_errno = errno;
+		return 0;
 	}
 	x->got += (int64_t)len;
 	return len;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
@@ -100,9 +101,7 @@ static la_ssize_t blob_rd_read(struct archive *a, void *ud, const void **buf)
 		return 0;
 	want = b->size - r->pos < BLOB_CHUNK ? (size_t)(b->size - r->pos)
 					     : BLOB_CHUNK;
-	do
-		n = pread(b->fd, r->chunk, want, b->offset + r->pos);
-	while (n < 0 && errno == EINTR);
+	n = fdio_pread_all(b->fd, r->chunk, want, b->offset + r->pos);
 	if (n < 0) {
 		archive_set_error(a, errno, "reading blob: %s",
 				  strerror(errno));
@@ -224,17 +223,15 @@ int image_blob_read_all(struct scan_blob *b, size_t cap, struct buf *out,
 				      ? (size_t)(b->size - pos)
 				      : sizeof(chunk);
 
-		n = pread(b->fd, chunk, want, b->offset + pos);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
+		n = fdio_pread_all(b->fd, chunk, want, b->offset + pos);
+		if (n < (ssize_t)want) {
 			buf_release(out);
 			return n < 0 ? err_errno(e, ERR_IO, errno,
 						 "reading blob")
 				     : err_set(e, ERR_IO,
 					       "blob shorter than its size");
 		}
-		buf_add(out, chunk, (size_t)n);
+		buf_add(out, chunk, want);
 		pos += n;
 	}
 	return 0;

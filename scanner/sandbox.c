@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
@@ -888,9 +889,7 @@ static ssize_t sb_stream_read(void *ctx, const void **buf, struct err *e)
 	struct sb_stream *s = ctx;
 	ssize_t n;
 
-	do
-		n = read(s->fd, s->buf, sizeof(s->buf));
-	while (n < 0 && errno == EINTR);
+	n = fdio_read(s->fd, s->buf, sizeof(s->buf));
 	if (n < 0)
 		return err_errno(e, ERR_IO, errno, "read layer stream");
 	*buf = s->buf;

@@ -25,6 +25,7 @@
 
 #include "common/buf.h"
 #include "common/digest.h"
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
@@ -189,17 +190,13 @@ static int vulndb_read_fd(int fd, const char *path, struct buf *b,
 	char chunk[65536];
 	ssize_t n;
 
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_errno(e, ERR_IO, errno, "read %s", path);
-		}
+	while ((n = fdio_read(fd, chunk, sizeof(chunk))) > 0)
 		if (buf_add(b, chunk, (size_t)n) < 0)
 			return err_set(e, ERR_TOO_LARGE,
 				       "%s is larger than %zu MiB", path,
 				       VULNDB_MAX_DOC >> 20);
-	}
+	if (n < 0)
+		return err_errno(e, ERR_IO, errno, "read %s", path);
 	return 0;
 }
 
@@ -256,18 +253,12 @@ static int vulndb_hash_file(struct vulndb_walk *w, const char *path)
 	if (fd < 0)
 		return err_errno(w->e, ERR_IO, errno, "open %s", path);
 	vulndb_hash_path(w, path);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(w->e, ERR_IO, errno, "read %s", path);
-			close(fd);
-			return -1;
-		}
+	while ((n = fdio_read(fd, chunk, sizeof(chunk))) > 0)
 		hasher_update(w->h, chunk, (size_t)n);
-	}
+	if (n < 0)
+		err_errno(w->e, ERR_IO, errno, "read %s", path);
 	close(fd);
-	return 0;
+	return n < 0 ? -1 : 0;
 }
 
 static int vulndb_archive_entry(struct vulndb_walk *w, struct archive *a,

@@ -19,6 +19,7 @@
 #include "storage/s3_int.h"
 #include "storage/sql_int.h"
 #include "storage/sqlite_int.h" /* SQ_BUSY_MS */
+#include "common/fdio.h"
 #include "common/opt.h"
 #include "common/xmalloc.h"
 
@@ -69,6 +70,17 @@ static void bk_problem(struct bk *k, const char *kind, const struct digest *dg,
 		k->o->on_problem(k->o->arg, kind, digest_str(dg, ds), size);
 }
 
+/* A blob of size bytes is in place: linked, or copied. */
+static void bk_placed(struct bk *k, int64_t size, bool linked)
+{
+	k->s->blobs++;
+	k->s->bytes += size;
+	if (linked)
+		k->s->linked++;
+	else
+		k->s->copied++;
+}
+
 /* --- Files ---------------------------------------------------------------- */
 
 /* Creates each missing directory of path's parents (not path itself). */
@@ -91,21 +103,6 @@ out:
 	return ret;
 }
 
-static int bk_write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Reads in (named from) to its end, feeding each chunk to h and to out
  * (either may be absent: NULL, -1); *size gets the length read. */
 static int bk_pump(int in, const char *from, int out, const char *to,
@@ -116,26 +113,48 @@ static int bk_pump(int in, const char *from, int out, const char *to,
 	ssize_t n;
 
 	*size = 0;
-	while ((n = read(in, buf, BK_BUF)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(e, ERR_IO, errno, "read %s", from);
-			goto out;
-		}
+	while ((n = fdio_read(in, buf, BK_BUF)) > 0) {
 		if (h)
 			hasher_update(h, buf, (size_t)n);
-		if (out >= 0 && bk_write_all(out, buf, (size_t)n) < 0) {
-			err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO,
-				  errno, "write %s", to);
+		if (out >= 0 && fdio_write_all(out, buf, (size_t)n) < 0) {
+			err_errno(e, ERR_IO, errno, "write %s", to);
 			goto out;
 		}
 		*size += n;
+	}
+	if (n < 0) {
+		err_errno(e, ERR_IO, errno, "read %s", from);
+		goto out;
 	}
 	ret = 0;
 out:
 	free(buf);
 	return ret;
+}
+
+/* A new file tmp of mode, to be named by bk_tmp_commit(). */
+static int bk_tmp_create(const char *tmp, mode_t mode, struct err *e)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	if (fd < 0)
+		err_errno(e, ERR_IO, errno, "create %s", tmp);
+	return fd;
+}
+
+/* Closes *fd (then -1) and renames tmp to to.  On failure the caller
+ * removes tmp. */
+static int bk_tmp_commit(int *fd, const char *tmp, const char *to,
+			 struct err *e)
+{
+	int rc = close(*fd);
+
+	*fd = -1;
+	if (rc < 0)
+		return err_errno(e, ERR_IO, errno, "close %s", tmp);
+	if (rename(tmp, to) < 0)
+		return err_errno(e, ERR_IO, errno, "rename %s", tmp);
+	return 0;
 }
 
 /* Copies from to to (through to.tmp, renamed), keeping its mode and
@@ -154,27 +173,17 @@ static int bk_copy_file(const char *from, const char *to, struct hasher *h,
 		err_errno(e, ERR_IO, errno, "open %s", from);
 		goto out;
 	}
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		   sb.st_mode & 0777);
-	if (out < 0) {
-		err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO, errno,
-			  "create %s", tmp);
-		goto out;
-	}
-	if (bk_pump(in, from, out, tmp, h, size, e) < 0)
+	out = bk_tmp_create(tmp, sb.st_mode & 0777, e);
+	if (out < 0 || bk_pump(in, from, out, tmp, h, size, e) < 0)
 		goto out;
 	times[0] = sb.st_atim;
 	times[1] = sb.st_mtim;
-	if (futimens(out, times) < 0 || close(out) < 0) {
-		out = -1;
-		err_errno(e, ERR_IO, errno, "close %s", tmp);
+	if (futimens(out, times) < 0) {
+		err_errno(e, ERR_IO, errno, "set the times of %s", tmp);
 		goto out;
 	}
-	out = -1;
-	if (rename(tmp, to) < 0) {
-		err_errno(e, ERR_IO, errno, "rename %s", tmp);
+	if (bk_tmp_commit(&out, tmp, to, e) < 0)
 		goto out;
-	}
 	ret = 0;
 out:
 	if (out >= 0)
@@ -283,25 +292,70 @@ static int bk_db_fail(sqlite3 *db, const char *what, const char *path,
 		       db ? sqlite3_errmsg(db) : "out of memory");
 }
 
+/* Reads a row of a statement: < 0 fails (e set), 0 asks for the next
+ * row, > 0 stops. */
+typedef int (*bk_row_fn)(void *arg, sqlite3_stmt *s, struct err *e);
+
+/* Runs sql on db (of path), handing each row to fn; what names the step
+ * in a failure's message. */
+static int bk_db_rows(sqlite3 *db, const char *sql, const char *what,
+		      const char *path, bk_row_fn fn, void *arg, struct err *e)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		bk_db_fail(db, what, path, e);
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ret = fn(arg, s, e);
+		if (ret != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = bk_db_fail(db, what, path, e);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	return ret < 0 ? -1 : 0;
+}
+
+/* bk_row_fn: the first column of the one row into *(int64_t *)arg. */
+static int bk_row_int64(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	(void)e;
+	*(int64_t *)arg = sqlite3_column_int64(s, 0);
+	return 1;
+}
+
 /* db's schema version (user_version) into *schema (NULL: only read). */
 static int bk_db_version(sqlite3 *db, const char *path, int64_t *schema,
 			 struct err *e)
 {
-	sqlite3_stmt *s = NULL;
-	int ret = -1;
+	int64_t v = -1;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_ROW) {
-		bk_db_fail(db, "read schema version", path, e);
-		goto out;
-	}
+	if (bk_db_rows(db, "PRAGMA user_version", "read schema version", path,
+		       bk_row_int64, &v, e) < 0)
+		return -1;
+	if (v < 0)
+		return bk_db_fail(db, "read schema version", path, e);
 	if (schema)
-		*schema = sqlite3_column_int64(s, 0);
-	ret = 0;
-out:
-	sqlite3_finalize(s);
-	return ret;
+		*schema = v;
+	return 0;
+}
+
+/* bk_row_fn: quick_check's first row, "ok" or the first damage found. */
+static int bk_row_ok(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	const char *ok = (const char *)sqlite3_column_text(s, 0);
+
+	if (!ok || strcmp(ok, "ok"))
+		return err_set(e, ERR_DB, "%s: the copy fails its check: %s",
+			       (const char *)arg, ok ? ok : "?");
+	return 1;
 }
 
 /* Copies the database from to to with sqlite's online backup API, in one
@@ -311,10 +365,8 @@ static int bk_db_copy(const char *from, const char *to, const char *sql,
 		      int64_t *schema, struct err *e)
 {
 	sqlite3 *src = NULL, *dst = NULL;
-	sqlite3_stmt *s = NULL;
 	sqlite3_backup *b;
 	int rc, tries = 0, ret = -1;
-	const char *ok;
 
 	if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK) {
@@ -349,23 +401,12 @@ static int bk_db_copy(const char *from, const char *to, const char *sql,
 		bk_db_fail(dst, "tidy the copy", to, e);
 		goto out;
 	}
-	if (sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &s, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_ROW) {
-		bk_db_fail(dst, "check", to, e);
-		goto out;
-	}
-	ok = (const char *)sqlite3_column_text(s, 0);
-	if (!ok || strcmp(ok, "ok")) {
-		err_set(e, ERR_DB, "%s: the copy fails its check: %s", to,
-			ok ? ok : "?");
-		goto out;
-	}
-	if (bk_db_version(dst, to, schema, e) < 0)
+	if (bk_db_rows(dst, "PRAGMA quick_check", "check", to, bk_row_ok,
+		       (void *)to, e) < 0 ||
+	    bk_db_version(dst, to, schema, e) < 0)
 		goto out;
 	ret = 0;
 out:
-	sqlite3_finalize(s);
 	if (sqlite3_close(dst) != SQLITE_OK && ret == 0)
 		ret = err_set(e, ERR_IO, "%s: close failed", to);
 	sqlite3_close(src);
@@ -451,18 +492,32 @@ static int bk_blob(struct bk *k, const struct digest *dg, int64_t want,
 		ret = 0;
 		goto out;
 	}
-	k->s->blobs++;
-	k->s->bytes += sb.st_size;
-	if (linked)
-		k->s->linked++;
-	else
-		k->s->copied++;
+	bk_placed(k, sb.st_size, linked);
 	ret = 0;
 out:
 	hasher_free(h);
 	free(from);
 	free(to);
 	return ret;
+}
+
+/* The listing of bk_blobs(): blobs of db go to k->place. */
+struct bk_list {
+	struct bk *k;
+	const char *db;
+};
+
+/* bk_row_fn: one blob (digest, recorded size) of the listing, placed. */
+static int bk_blob_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	const struct bk_list *l = arg;
+	const char *t = (const char *)sqlite3_column_text(s, 0);
+	struct digest dg;
+
+	if (!t || digest_parse(t, strlen(t), &dg, NULL) < 0)
+		return err_set(e, ERR_DB, "%s: malformed digest '%.80s'", l->db,
+			       t ? t : "(null)");
+	return l->k->place(l->k, &dg, sqlite3_column_int64(s, 1), e);
 }
 
 /* Every blob the metadata in db names: manifests' bodies, their
@@ -477,34 +532,16 @@ static int bk_blobs(struct bk *k, const char *db, struct err *e)
 		" FROM (SELECT digest AS d FROM manifests"
 		" UNION SELECT child FROM manifest_refs"
 		" UNION SELECT digest FROM repo_blobs)";
-	sqlite3_stmt *s = NULL;
+	struct bk_list l = {k, db};
 	sqlite3 *c = NULL;
-	struct digest dg;
-	const char *t;
-	int rc, ret = -1;
+	int ret = -1;
 
-	if (sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c, q, -1, &s, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		bk_db_fail(c, "list blobs", db, e);
 		goto out;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		t = (const char *)sqlite3_column_text(s, 0);
-		if (!t || digest_parse(t, strlen(t), &dg, NULL) < 0) {
-			err_set(e, ERR_DB, "%s: malformed digest '%.80s'", db,
-				t ? t : "(null)");
-			goto out;
-		}
-		if (k->place(k, &dg, sqlite3_column_int64(s, 1), e) < 0)
-			goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		bk_db_fail(c, "list blobs", db, e);
-		goto out;
-	}
-	ret = 0;
+	ret = bk_db_rows(c, q, "list blobs", db, bk_blob_row, &l, e);
 out:
-	sqlite3_finalize(s);
 	sqlite3_close(c);
 	return ret;
 }
@@ -681,37 +718,35 @@ struct rs_pg {
 	const char *path;
 };
 
+/* One row of table t of the backup into PostgreSQL. */
+struct rs_pg_rows {
+	struct sql_conn *c;
+	const struct bk_table *t;
+};
+
+static int rs_pg_row(void *arg, sqlite3_stmt *s, struct err *e)
+{
+	static const char fmt[] = "ssssssssssss"; /* BK_COLS_MAX */
+	const struct rs_pg_rows *w = arg;
+	const char *v[BK_COLS_MAX] = {NULL};
+
+	for (int i = 0; i < w->t->ncols; i++)
+		v[i] = (const char *)sqlite3_column_text(s, i);
+	/* Unused trailing arguments are never read. */
+	return sql_run(w->c, &w->t->write, NULL, NULL, e,
+		       fmt + BK_COLS_MAX - w->t->ncols, v[0], v[1], v[2], v[3],
+		       v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]) < 0
+		       ? -1
+		       : 0;
+}
+
 static int rs_pg_table(struct sql_conn *c, const struct rs_pg *x,
 		       const struct bk_table *t, struct err *e)
 {
-	static const char fmt[] = "ssssssssssss"; /* BK_COLS_MAX */
-	const char *v[BK_COLS_MAX] = {NULL};
-	sqlite3_stmt *s = NULL;
-	int rc, ret = -1;
+	struct rs_pg_rows w = {c, t};
 
-	if (sqlite3_prepare_v2(x->src, t->read.sql, -1, &s, NULL) !=
-	    SQLITE_OK) {
-		bk_db_fail(x->src, t->name, x->path, e);
-		goto out;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		for (int i = 0; i < t->ncols; i++)
-			v[i] = (const char *)sqlite3_column_text(s, i);
-		/* Unused trailing arguments are never read. */
-		if (sql_run(c, &t->write, NULL, NULL, e,
-			    fmt + BK_COLS_MAX - t->ncols, v[0], v[1], v[2],
-			    v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
-			    v[11]) < 0)
-			goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		bk_db_fail(x->src, t->name, x->path, e);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(s);
-	return ret;
+	return bk_db_rows(x->src, t->read.sql, t->name, x->path, rs_pg_row, &w,
+			  e);
 }
 
 /* Rows that make a store: a restore goes into a database without any. */
@@ -805,9 +840,8 @@ static int bk_get_piece(void *arg, const void *data, size_t len,
 	struct bk_get *g = arg;
 
 	hasher_update(g->h, data, len);
-	if (bk_write_all(g->fd, data, len) < 0)
-		return err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO,
-				 errno, "write %s", g->path);
+	if (fdio_write_all(g->fd, data, len) < 0)
+		return err_errno(e, ERR_IO, errno, "write %s", g->path);
 	g->size += (int64_t)len;
 	return 0;
 }
@@ -825,12 +859,9 @@ static int bk_from_s3(struct bk *k, const struct digest *dg, int64_t want,
 
 	if (bk_mkparents(to, e) < 0)
 		goto out;
-	g.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (g.fd < 0) {
-		err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO, errno,
-			  "create %s", tmp);
+	g.fd = bk_tmp_create(tmp, 0644, e);
+	if (g.fd < 0)
 		goto out;
-	}
 	if (s3_get_cb(k->s3b->s3, key, bk_get_piece, &g, &e2) < 0) {
 		if (e2.code != ERR_NOT_FOUND) {
 			err_set(e, e2.code, "%s", e2.msg);
@@ -846,19 +877,9 @@ static int bk_from_s3(struct bk *k, const struct digest *dg, int64_t want,
 		ret = 0;
 		goto out;
 	}
-	if (close(g.fd) < 0) {
-		g.fd = -1;
-		err_errno(e, ERR_IO, errno, "close %s", tmp);
+	if (bk_tmp_commit(&g.fd, tmp, to, e) < 0)
 		goto out;
-	}
-	g.fd = -1;
-	if (rename(tmp, to) < 0) {
-		err_errno(e, ERR_IO, errno, "rename %s", tmp);
-		goto out;
-	}
-	k->s->blobs++;
-	k->s->copied++;
-	k->s->bytes += g.size;
+	bk_placed(k, g.size, false);
 	ret = 0;
 out:
 	if (g.fd >= 0)
@@ -902,9 +923,7 @@ static int rs_to_s3(struct bk *k, const struct digest *dg, int64_t want,
 	if (s3_put_fd(k->s3b->s3, key, fd, 0, (int64_t)sb.st_size,
 		      dg->alg == DIGEST_SHA256 ? dg->hex : NULL, e) < 0)
 		goto out;
-	k->s->blobs++;
-	k->s->copied++;
-	k->s->bytes += sb.st_size;
+	bk_placed(k, sb.st_size, false);
 	ret = 0;
 out:
 	if (fd >= 0)
@@ -928,6 +947,28 @@ static bool bk_on_s3(const struct stor_backup_opts *o)
 	       !strcmp(o->backend->storage, "s3");
 }
 
+/* The metadata (pg's rows if PostgreSQL's, else a snapshot of src's
+ * meta.db) into dst's meta.db, then every blob it names; the caller holds
+ * the shared pin. */
+static int bk_snapshot(struct bk *k, struct stor_meta *pg, struct err *e)
+{
+	/* Upload sessions are not carried: their data is not. */
+	static const char tidy[] = "DELETE FROM uploads;";
+	char *from = xasprintf("%s/meta.db", k->src);
+	char *to = xasprintf("%s/meta.db", k->dst);
+	int ret = -1;
+
+	if ((pg ? bk_pg_copy(pg, k->dst, &k->s->schema, e)
+		: bk_db_copy(from, to, tidy, &k->s->schema, e)) < 0 ||
+	    bk_blobs(k, to, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(to);
+	free(from);
+	return ret;
+}
+
 /* stor_backup()'s copy of a store whose metadata is PostgreSQL's or whose
  * blobs are in S3: the rows (or meta.db's snapshot) and then the blobs,
  * under the store's shared pin, which on PostgreSQL is gc's advisory lock
@@ -935,8 +976,6 @@ static bool bk_on_s3(const struct stor_backup_opts *o)
 static int bk_dist(struct bk *k, struct err *e)
 {
 	struct stor_opts so = *k->o->backend;
-	char *from = xasprintf("%s/meta.db", k->src);
-	char *to = xasprintf("%s/meta.db", k->dst);
 	struct stor_s3_opts s3;
 	struct stor *st = NULL;
 	int pin = -1, ret = -1;
@@ -954,21 +993,13 @@ static int bk_dist(struct bk *k, struct err *e)
 		k->s3b = s3b_of(stor_blobs_of(st));
 		k->place = bk_from_s3;
 	}
-	if (stor_pin(st, false, &pin, e) < 0)
-		goto out;
-	if (stor_meta_shared()
-		    ? bk_pg_copy(stor_meta_of(st), k->dst, &k->s->schema, e) < 0
-		    : bk_db_copy(from, to, "DELETE FROM uploads;",
-				 &k->s->schema, e) < 0)
-		goto out;
-	if (bk_blobs(k, to, e) < 0)
+	if (stor_pin(st, false, &pin, e) < 0 ||
+	    bk_snapshot(k, stor_meta_shared() ? stor_meta_of(st) : NULL, e) < 0)
 		goto out;
 	ret = 0;
 out:
 	stor_unpin(pin);
 	stor_free(st);
-	free(to);
-	free(from);
 	return ret;
 }
 
@@ -1034,18 +1065,16 @@ static int bk_marker(const char *dest, const struct stor_backup_stats *s,
 			       "blobs %zu\nbytes %lld\n",
 			       (long long)time(NULL), (long long)s->schema,
 			       s->blobs, (long long)s->bytes);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int ret = -1;
+	int fd = bk_tmp_create(tmp, 0644, e), ret = -1;
 
-	if (fd < 0 || bk_write_all(fd, text, strlen(text)) < 0 ||
-	    fsync(fd) < 0) {
+	if (fd < 0)
+		goto out;
+	if (fdio_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
 		err_errno(e, ERR_IO, errno, "write %s", tmp);
 		goto out;
 	}
-	if (rename(tmp, path) < 0) {
-		err_errno(e, ERR_IO, errno, "rename %s", tmp);
+	if (bk_tmp_commit(&fd, tmp, path, e) < 0)
 		goto out;
-	}
 	ret = bk_sync(dest, e);
 out:
 	if (fd >= 0)
@@ -1062,10 +1091,6 @@ out:
  * under the server that runs on it; a restore migrates the copy. */
 static int bk_pinned(struct bk *k, struct err *e)
 {
-	/* Upload sessions are not carried: their data is not. */
-	static const char tidy[] = "DELETE FROM uploads;";
-	char *from = xasprintf("%s/meta.db", k->src);
-	char *to = xasprintf("%s/meta.db", k->dst);
 	char *pin_path = xasprintf("%s/gc.lock", k->src);
 	int pin, ret = -1;
 
@@ -1079,16 +1104,13 @@ static int bk_pinned(struct bk *k, struct err *e)
 			err_errno(e, ERR_IO, errno, "lock %s", pin_path);
 			goto out;
 		}
-	if (bk_db_copy(from, to, tidy, &k->s->schema, e) < 0 ||
-	    bk_blobs(k, to, e) < 0)
+	if (bk_snapshot(k, NULL, e) < 0)
 		goto out;
 	ret = 0;
 out:
 	if (pin >= 0)
 		close(pin);
 	free(pin_path);
-	free(from);
-	free(to);
 	return ret;
 }
 
@@ -1252,29 +1274,23 @@ struct bk_args {
 
 #define BK_OFF(f) offsetof(struct bk_args, f)
 
+/* The rows backup and restore share; DATA_HELP says what --data is. */
+#define BK_OPT_ROWS(DATA_HELP)                                                 \
+	STOR_CMD_OPT_ROWS(struct bk_args, DATA_HELP),                         \
+	{"copy", OPT_BOOL, 0, 0, NULL, BK_OFF(copy), NULL, NULL,              \
+	 "copy every blob, even where a hard link would do"},                 \
+	{"verify", OPT_BOOL, 0, 0, NULL, BK_OFF(verify), NULL, NULL,          \
+	 "re-hash every blob against its digest (else sizes are checked)"}
+
 static const struct opt backup_opts[] = {
-	{"data", OPT_STRING, 0, 0, "./var", BK_OFF(data), NULL, "DIR",
-	 "data directory to back up (a server may be running on it)"},
-	{"meta", OPT_STRING, 0, 0, NULL, BK_OFF(meta), NULL, "URL",
-	 "metadata in PostgreSQL (as serve's --meta)"},
-	STOR_OPT_ROWS(struct bk_args, storage, s3),
-	{"copy", OPT_BOOL, 0, 0, NULL, BK_OFF(copy), NULL, NULL,
-	 "copy every blob, even where a hard link would do"},
-	{"verify", OPT_BOOL, 0, 0, NULL, BK_OFF(verify), NULL, NULL,
-	 "re-hash every blob against its digest (else sizes are checked)"},
+	BK_OPT_ROWS("data directory to back up (a server may be running on "
+		    "it)"),
 	{NULL, 0, 0, 0, NULL, 0, NULL, NULL, NULL},
 };
 
 static const struct opt restore_opts[] = {
-	{"data", OPT_STRING, 0, 0, "./var", BK_OFF(data), NULL, "DIR",
-	 "data directory to restore into (no server may run on it)"},
-	{"meta", OPT_STRING, 0, 0, NULL, BK_OFF(meta), NULL, "URL",
-	 "metadata in PostgreSQL (as serve's --meta)"},
-	STOR_OPT_ROWS(struct bk_args, storage, s3),
-	{"copy", OPT_BOOL, 0, 0, NULL, BK_OFF(copy), NULL, NULL,
-	 "copy every blob, even where a hard link would do"},
-	{"verify", OPT_BOOL, 0, 0, NULL, BK_OFF(verify), NULL, NULL,
-	 "re-hash every blob against its digest (else sizes are checked)"},
+	BK_OPT_ROWS("data directory to restore into (no server may run on "
+		    "it)"),
 	{"force", OPT_BOOL, 0, 0, NULL, BK_OFF(force), NULL, NULL,
 	 "restore into a directory that is not empty: its metadata is "
 	 "replaced, its other blobs are left for gc"},
@@ -1331,11 +1347,7 @@ static int bk_main(const struct opt_cmd *cmd, int argc, char **argv)
 	struct stor_opts so = {NULL, NULL};
 	int rc, r;
 
-	if (stor_opts_check_argv(argc, argv, &e) < 0) {
-		rc = opt_fail(cmd, "%s", e.msg);
-		goto out;
-	}
-	if (!opt_cli(cmd, &a, argc, argv, &args, &rc))
+	if (!stor_cmd_cli(cmd, &a, argc, argv, &args, &rc))
 		goto out;
 	if (stor_meta_set(a.meta, &e) < 0) {
 		rc = opt_fail(cmd, "%s", e.msg);

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE /* syncfs */
 #include "storage/blob_fs_int.h"
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -72,25 +73,6 @@ static void fs_upload_path(const char *id, char out[FS_PATH_MAX])
 static void fs_state_path(const char *id, char out[FS_PATH_MAX])
 {
 	snprintf(out, FS_PATH_MAX, FS_STATE_DIR "/%s", id);
-}
-
-/* Writes all of data, retrying on EINTR and short writes; 0 or an errno. */
-static int fs_write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static int fs_fsync_dir(struct fs *fs, const char *rel, struct err *e)
@@ -219,7 +201,7 @@ static int fs_write_file(struct fs *fs, const char *path, int oflags, bool sync,
 	if (fd < 0)
 		return err_errno(e, ERR_IO, errno, "create %s/%s", fs->dir,
 				 path);
-	rc = fs_write_all(fd, data, len);
+	rc = fdio_write_all(fd, data, len) < 0 ? errno : 0;
 	if (!rc && sync && fsync(fd) < 0) {
 		rc = errno;
 		what = "fsync";
@@ -439,7 +421,7 @@ static int fs_up_append(struct stor_updata *d, const void *data, size_t len,
 	int rc;
 
 	fs_up_prealloc(d, len);
-	rc = fs_write_all(d->fd, data, len);
+	rc = fdio_write_all(d->fd, data, len) < 0 ? errno : 0;
 
 	if (rc) {
 		/* Take back a partial write so data and hash stay in step;
@@ -503,19 +485,13 @@ static int fs_up_hash(struct stor_blobs *b, const char *id, struct hasher *h,
 		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir, path);
 	}
 	chunk = xmalloc(FS_CHUNK);
-	for (;;) {
-		n = read(fd, chunk, FS_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(e, ERR_IO, errno, "read %s/%s", fs->dir,
-				  path);
-			goto out;
-		}
-		if (n == 0)
-			break;
+	while ((n = fdio_read(fd, chunk, FS_CHUNK)) > 0) {
 		hasher_update(h, chunk, (size_t)n);
 		total += n;
+	}
+	if (n < 0) {
+		err_errno(e, ERR_IO, errno, "read %s/%s", fs->dir, path);
+		goto out;
 	}
 	*size_out = total;
 	ret = 0;
@@ -575,7 +551,6 @@ static int fs_up_state_load(struct stor_blobs *b, const char *id, void *buf,
 {
 	struct fs *fs = fs_of(b);
 	char path[FS_PATH_MAX];
-	size_t got = 0;
 	ssize_t n;
 	int fd, ret = 0;
 
@@ -586,21 +561,11 @@ static int fs_up_state_load(struct stor_blobs *b, const char *id, void *buf,
 			return 1;
 		return err_errno(e, ERR_IO, errno, "open %s/%s", fs->dir, path);
 	}
-	while (got < cap) {
-		n = read(fd, (char *)buf + got, cap - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = err_errno(e, ERR_IO, errno, "read %s/%s", fs->dir,
-					path);
-			break;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
+	n = fdio_read_all(fd, buf, cap);
+	if (n < 0)
+		ret = err_errno(e, ERR_IO, errno, "read %s/%s", fs->dir, path);
 	close(fd);
-	*len = got;
+	*len = n < 0 ? 0 : (size_t)n;
 	return ret;
 }
 

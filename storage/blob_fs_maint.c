@@ -79,8 +79,6 @@ static int maint_readdir(struct walk *w, const char *rel,
 	return rc;
 }
 
-/* Reports rel/name: a blob if dg is set and it is a regular file, else a
- * stray.  A name that vanished meanwhile (gc) is skipped. */
 /* Stats rel/name into path and f (zeroed, then its size and times): 1,
  * or 0 when it vanished meanwhile (gc), or -1. */
 static int maint_stat(struct walk *w, const char *rel, const char *name,
@@ -104,8 +102,12 @@ static int maint_stat(struct walk *w, const char *rel, const char *name,
 	return 1;
 }
 
+/* Reports rel/name to the walk's function.  Under blobs/: a blob if dg
+ * is set and it is a regular file, else a stray.  Under uploads/ (upload
+ * true): an upload's data, else a temporary file.  A name that vanished
+ * meanwhile (gc) is skipped. */
 static int maint_emit(struct walk *w, const char *rel, const char *name,
-		      const struct digest *dg)
+		      const struct digest *dg, bool upload)
 {
 	char path[MAINT_PATH_MAX];
 	struct stor_file f;
@@ -114,8 +116,15 @@ static int maint_emit(struct walk *w, const char *rel, const char *name,
 
 	if (rc <= 0)
 		return rc;
-	f.dg = S_ISREG(sb.st_mode) ? dg : NULL;
-	f.name = path;
+	if (upload) {
+		f.name = name;
+		/* Anything but an upload's data is a temporary file
+		 * (tmp-<uuid>) or junk: either way nobody resumes it. */
+		f.tmp = !S_ISREG(sb.st_mode) || !stor_upload_id_valid(name);
+	} else {
+		f.dg = S_ISREG(sb.st_mode) ? dg : NULL;
+		f.name = path;
+	}
 	return w->fn(w->arg, &f, w->e);
 }
 
@@ -141,8 +150,8 @@ static int maint_walk_blob(struct walk *w, const char *rel, const char *name)
 	if (n > 0 && (size_t)n < sizeof(ds) &&
 	    digest_parse(ds, (size_t)n, &dg, NULL) == 0 &&
 	    !strncmp(dg.hex, xx, 2))
-		return maint_emit(w, rel, name, &dg);
-	return maint_emit(w, rel, name, NULL);
+		return maint_emit(w, rel, name, &dg, false);
+	return maint_emit(w, rel, name, NULL, false);
 }
 
 /* An entry of blobs/<alg>/: a directory named by two hex digits. */
@@ -156,7 +165,7 @@ static int maint_walk_prefix(struct walk *w, const char *rel, const char *name)
 	    fstatat(w->dirfd, sub, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISDIR(sb.st_mode))
 		return maint_readdir(w, sub, maint_walk_blob);
-	return maint_emit(w, rel, name, NULL);
+	return maint_emit(w, rel, name, NULL, false);
 }
 
 /* An entry of blobs/: a directory per algorithm. */
@@ -170,7 +179,7 @@ static int maint_walk_alg(struct walk *w, const char *rel, const char *name)
 	    fstatat(w->dirfd, sub, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISDIR(sb.st_mode))
 		return maint_readdir(w, sub, maint_walk_prefix);
-	return maint_emit(w, rel, name, NULL);
+	return maint_emit(w, rel, name, NULL, false);
 }
 
 static int maint_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,
@@ -183,18 +192,7 @@ static int maint_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,
 
 static int maint_walk_upload(struct walk *w, const char *rel, const char *name)
 {
-	char path[MAINT_PATH_MAX];
-	struct stor_file f;
-	struct stat sb;
-	int rc = maint_stat(w, rel, name, path, &f, &sb);
-
-	if (rc <= 0)
-		return rc;
-	f.name = name;
-	/* Anything but an upload's data is a temporary file (tmp-<uuid>)
-	 * or junk: either way nobody resumes it. */
-	f.tmp = !S_ISREG(sb.st_mode) || !stor_upload_id_valid(name);
-	return w->fn(w->arg, &f, w->e);
+	return maint_emit(w, rel, name, NULL, true);
 }
 
 static int maint_up_walk(struct stor_blobs *b, stor_file_fn fn, void *arg,

@@ -33,6 +33,8 @@
  */
 #define _GNU_SOURCE /* O_TMPFILE */
 #include "storage/blob_s3_int.h"
+#include "common/dirlru.h"
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -276,8 +278,8 @@ static int s3b_scratch(struct s3_blobs *b, int *fd_out, struct err *e)
 	int fd = open(b->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
 	if (fd < 0)
-		return err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO,
-				 errno, "scratch file in %s", b->dir);
+		return err_errno(e, ERR_IO, errno, "scratch file in %s",
+				 b->dir);
 	*fd_out = fd;
 	return 0;
 }
@@ -328,73 +330,30 @@ void s3b_uncache(struct s3_blobs *b, const struct digest *dg)
 	free(path);
 }
 
-struct s3b_entry {
-	char *name;
-	int64_t size;
-	struct timespec used;
-};
-
-static int s3b_entry_cmp(const void *a, const void *b)
+/* dirlru_skip_fn: a tmp- file is a fill in progress, not yet the cache's:
+ * left alone, but for the sweep at start-up (*(bool *)arg: all). */
+static bool s3b_evict_skip(void *arg, int dirfd, const char *name)
 {
-	const struct s3b_entry *x = a, *y = b;
-
-	if (x->used.tv_sec != y->used.tv_sec)
-		return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
-	if (x->used.tv_nsec != y->used.tv_nsec)
-		return x->used.tv_nsec < y->used.tv_nsec ? -1 : 1;
-	return 0;
+	if (name[0] == '.')
+		return true;
+	if (strncmp(name, "tmp-", 4))
+		return false;
+	if (*(const bool *)arg)
+		unlinkat(dirfd, name, 0);
+	return true;
 }
 
 /* Deletes the least recently used copies (and, with all, stray
- * temporary files) until the cache fits.  Open fds keep their files. */
+ * temporary files) until the cache fits.  Open fds keep their files;
+ * each open renews its copy's mtime. */
 static void s3b_evict(struct s3_blobs *b, bool all)
 {
-	struct s3b_entry *v = NULL;
-	size_t n = 0, cap = 0;
-	int64_t total = 0;
-	struct dirent *de;
-	struct stat sb;
-	DIR *d;
-	int dfd;
+	struct dirlru_budget budget = {SIZE_MAX, (uint64_t)b->cache_max,
+				       s3b_evict_skip, &all};
 
 	pthread_mutex_lock(&b->evict);
-	d = opendir(b->cache);
-	if (!d)
-		goto out;
-	dfd = dirfd(d);
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' ||
-		    fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(sb.st_mode))
-			continue;
-		/* A tmp- file is a fill in progress, not yet the cache's:
-		 * left alone, but for the sweep at start-up (all). */
-		if (!strncmp(de->d_name, "tmp-", 4)) {
-			if (all)
-				unlinkat(dfd, de->d_name, 0);
-			continue;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		v[n].name = xstrdup(de->d_name);
-		v[n].size = (int64_t)sb.st_size;
-		v[n].used = sb.st_mtim; /* touched at each open */
-		total += v[n].size;
-		n++;
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), s3b_entry_cmp);
-	for (size_t i = 0; i < n && total > (int64_t)b->cache_max; i++)
-		if (unlinkat(dfd, v[i].name, 0) == 0)
-			total -= v[i].size;
-	closedir(d);
-out:
+	dirlru_prune(b->cache, &budget);
 	pthread_mutex_unlock(&b->evict);
-	for (size_t i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
 }
 
 /* The cached copy of dg, opened and marked as used; -1 if there is none. */
@@ -435,8 +394,7 @@ static int s3b_cache_fill(struct s3_blobs *b, const char *key,
 	if (fd < 0 && errno == ENOENT && mkdir(b->cache, 0700) == 0)
 		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO, errno,
-			  "create %s", tmp);
+		err_errno(e, ERR_IO, errno, "create %s", tmp);
 		goto out;
 	}
 	if (s3_get_fd(b->s3, key, 0, -1, fd, got, &e2) < 0) {
@@ -590,23 +548,20 @@ static int s3b_feed(int fd, int64_t off, int64_t len, struct hasher *h,
 		    struct err *e)
 {
 	char *p = xmalloc(S3B_CHUNK);
+	size_t want;
 	ssize_t n;
 	int ret = 0;
 
-	len += off;
-	while (off < len) {
-		n = pread(fd, p,
-			  len - off < S3B_CHUNK ? (size_t)(len - off) : S3B_CHUNK,
-			  (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
+	for (len += off; off < len; off += (int64_t)want) {
+		want = len - off < S3B_CHUNK ? (size_t)(len - off) : S3B_CHUNK;
+		n = fdio_pread_all(fd, p, want, (off_t)off);
+		if (n < (ssize_t)want) {
+			/* A scratch file shorter than recorded. */
 			ret = err_errno(e, ERR_IO, n < 0 ? errno : EIO,
 					"reading upload scratch");
 			break;
 		}
-		hasher_update(h, p, (size_t)n);
-		off += n;
+		hasher_update(h, p, want);
 	}
 	free(p);
 	return ret;
@@ -676,28 +631,16 @@ out:
 static int s3b_up_append(struct stor_updata *d, const void *data, size_t len,
 			 struct err *e)
 {
-	const char *p = data;
-	int64_t old = d->tail, off = d->base + d->tail;
-	size_t left = len;
-	ssize_t n;
+	int64_t old = d->tail;
 
 	if (d->sealed)
 		return err_set(e, ERR_BLOB_UPLOAD_INVALID,
 			       "upload %s was completed", d->id);
-	while (left) {
-		n = pwrite(d->fd, p, left, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(e, errno == ENOSPC ? ERR_NOSPACE : ERR_IO,
-				  errno, "upload %s: scratch", d->id);
-			goto undo;
-		}
-		p += n;
-		off += n;
-		left -= (size_t)n;
+	if (fdio_pwrite_all(d->fd, data, len, (off_t)(d->base + old)) < 0) {
+		err_errno(e, ERR_IO, errno, "upload %s: scratch", d->id);
+		goto undo;
 	}
-	d->tail = off - d->base;
+	d->tail = old + (int64_t)len;
 	d->dirty = true;
 	if ((size_t)d->tail >= d->b->part_size && s3b_flush_part(d, e) < 0)
 		goto undo;

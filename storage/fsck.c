@@ -24,6 +24,7 @@
  * nobody runs gc on them.
  */
 #include "storage/gc_int.h"
+#include "common/fdio.h"
 #include "common/oci.h"
 #include "common/xmalloc.h"
 
@@ -104,45 +105,13 @@ static int fsck_db_problem(void *arg, const struct stor_row *r, struct err *e)
 /* --- 2. Blob files ----------------------------------------------------------
  */
 
-/* Hashes blob dg's content into *got; 1 if unreadable (damage, not a
- * failure of fsck: *why says what happened). */
-static int fsck_hash(struct fsck *f, const struct digest *dg,
-		     struct digest *got, char why[256], struct err *e)
+/* stor_hash_step_fn: counts what was read. */
+static bool fsck_step(void *arg, size_t n)
 {
-	struct err e2 = ERR_INIT;
-	struct hasher *h = NULL;
-	char *chunk = NULL;
-	int64_t size;
-	int fd = -1, ret = 1;
-	ssize_t n;
+	struct fsck *f = arg;
 
-	if (f->b->ops->open(f->b, dg, &fd, &size, &e2) < 0) {
-		if (e2.code == ERR_BLOB_UNKNOWN)
-			return 2; /* gone meanwhile (gc) */
-		return err_set(e, e2.code, "%s", e2.msg);
-	}
-	h = hasher_new(dg->alg);
-	chunk = xmalloc(FSCK_CHUNK);
-	for (;;) {
-		n = read(fd, chunk, FSCK_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(why, 256, "unreadable: %s", strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		hasher_update(h, chunk, (size_t)n);
-		f->s->bytes_hashed += n;
-	}
-	hasher_final(h, got);
-	ret = 0;
-out:
-	hasher_free(h);
-	free(chunk);
-	close(fd);
-	return ret;
+	f->s->bytes_hashed += (int64_t)n;
+	return true;
 }
 
 static void fsck_quarantine(struct fsck *f, const struct stor_file *file,
@@ -164,18 +133,23 @@ static int fsck_verify(struct fsck *f, const struct stor_file *file,
 		       struct err *e)
 {
 	char ds[DIGEST_STR_MAX], gs[DIGEST_STR_MAX], why[256] = "";
+	char *chunk = xmalloc(FSCK_CHUNK);
 	struct digest got;
+	int64_t size;
 	int rc;
 
-	rc = fsck_hash(f, file->dg, &got, why, e);
-	if (rc < 0 || rc == 2)
+	/* An unreadable blob is damage, not a failure of fsck. */
+	rc = stor_blob_hash(f->b, file->dg, chunk, FSCK_CHUNK, fsck_step, f,
+			    &got, &size, why, sizeof(why), e);
+	free(chunk);
+	if (rc < 0 || rc == STOR_HASH_GONE)
 		return rc < 0 ? -1 : 0;
 	f->s->hashed++;
 	digest_str(file->dg, ds);
-	if (rc == 0 && digest_eq(&got, file->dg))
+	if (rc == STOR_HASH_OK && digest_eq(&got, file->dg))
 		return 0;
 	stor_sset_add(f->bad, ds);
-	if (rc == 0)
+	if (rc == STOR_HASH_OK)
 		snprintf(why, sizeof(why), "content hashes to %s",
 			 digest_str(&got, gs));
 	fsck_problem(f, STOR_FSCK_CORRUPT, "corrupt blob %s (%lld bytes): %s%s",
@@ -454,9 +428,8 @@ static char *fsck_body(struct fsck *f, const struct stor_row *r,
 {
 	struct err e2 = ERR_INIT;
 	char *body = NULL;
-	int64_t size, off = 0;
+	int64_t size;
 	int fd;
-	ssize_t n;
 
 	*why = NULL;
 	if (f->b->ops->open(f->b, &r->digest, &fd, &size, &e2) < 0) {
@@ -472,17 +445,11 @@ static char *fsck_body(struct fsck *f, const struct stor_row *r,
 		goto out;
 	}
 	body = xmalloc((size_t)size + 1);
-	while (off < size) {
-		n = pread(fd, body + off, (size_t)(size - off), off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			*why = "its body is unreadable";
-			free(body);
-			body = NULL;
-			goto out;
-		}
-		off += n;
+	if (fdio_pread_all(fd, body, (size_t)size, 0) != size) {
+		*why = "its body is unreadable";
+		free(body);
+		body = NULL;
+		goto out;
 	}
 	body[size] = '\0';
 out:

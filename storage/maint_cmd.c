@@ -39,13 +39,9 @@ struct maint_args {
 
 #define MO_OFF(f) offsetof(struct maint_args, f)
 
-/* Defaults without a text come from storage.h (maint_args_init). */
+/* Defaults without a text come from storage.h (maint_start()). */
 static const struct opt gc_opts[] = {
-	{"data", OPT_STRING, 0, 0, "./var", MO_OFF(data), NULL, "DIR",
-	 "data directory"},
-	{"meta", OPT_STRING, 0, 0, NULL, MO_OFF(meta), NULL, "URL",
-	 "metadata in PostgreSQL (as serve's --meta)"},
-	STOR_OPT_ROWS(struct maint_args, storage, s3),
+	STOR_CMD_OPT_ROWS(struct maint_args, "data directory"),
 	{"dry-run", OPT_BOOL, 0, 0, NULL, MO_OFF(dry_run), NULL, NULL,
 	 "say what would be freed, free nothing"},
 	{"gc-grace", OPT_DURATION, 0, 1LL << 31, NULL, MO_OFF(grace_s), NULL,
@@ -66,11 +62,7 @@ static const struct opt gc_opts[] = {
 };
 
 static const struct opt fsck_opts[] = {
-	{"data", OPT_STRING, 0, 0, "./var", MO_OFF(data), NULL, "DIR",
-	 "data directory"},
-	{"meta", OPT_STRING, 0, 0, NULL, MO_OFF(meta), NULL, "URL",
-	 "metadata in PostgreSQL (as serve's --meta)"},
-	STOR_OPT_ROWS(struct maint_args, storage, s3),
+	STOR_CMD_OPT_ROWS(struct maint_args, "data directory"),
 	{"repair", OPT_BOOL, 0, 0, NULL, MO_OFF(repair), NULL, NULL,
 	 "move corrupt blobs and stray files to DIR/quarantine/"},
 	{"since", OPT_STRING, 0, 0, NULL, MO_OFF(since), NULL, "WHEN",
@@ -100,20 +92,40 @@ static const struct opt_cmd fsck_cmd = {
 	.flags = OPT_SHARED_FILE,
 };
 
-/* Opens an existing store (fsck and gc never create one) and takes its
- * lock if no server holds it. */
-static struct stor *maint_open(const char *cmd, const struct maint_args *a,
-			       struct stor_lock **lock)
+/* One run of gc or fsck: its options, then its store. */
+struct maint {
+	const struct opt_cmd *cmd;
+	struct maint_args a;
+	struct opt_args args;
+	struct stor_lock *lock; /* NULL: a server holds it */
+	struct stor *st;
+};
+
+/* The options of cmd into m; true if the command is to run, else *rc is
+ * its exit status.  Either way maint_end() follows. */
+static bool maint_start(struct maint *m, const struct opt_cmd *cmd, int argc,
+			char **argv, int *rc)
 {
+	memset(m, 0, sizeof(*m));
+	m->cmd = cmd;
+	m->a.grace_s = STOR_GC_GRACE_DEFAULT;
+	m->a.upload_ttl_s = STOR_UPLOAD_TTL_DEFAULT;
+	m->a.max_sweep_share = STOR_GC_MAX_SWEEP_DEFAULT;
+	return stor_cmd_cli(cmd, &m->a, argc, argv, &m->args, rc);
+}
+
+/* Opens the existing store (fsck and gc never create one) and takes its
+ * lock if no server holds it; -1 (said on stderr) on failure. */
+static int maint_open(struct maint *m)
+{
+	const struct maint_args *a = &m->a;
+	const char *cmd = m->cmd->name;
 	struct err e = ERR_INIT;
 	struct stat sb;
-	struct stor *st;
 	char *db;
 
-	if (a->meta && stor_meta_set(a->meta, &e) < 0) {
-		fprintf(stderr, "customs %s: %s\n", cmd, e.msg);
-		return NULL;
-	}
+	if (a->meta && stor_meta_set(a->meta, &e) < 0)
+		goto fail;
 	/* With shared metadata, DIR holds this node's blobs alone. */
 	db = stor_meta_shared() ? xstrdup(a->data)
 				: xasprintf("%s/meta.db", a->data);
@@ -121,32 +133,32 @@ static struct stor *maint_open(const char *cmd, const struct maint_args *a,
 		fprintf(stderr, "customs %s: no store in %s (%s)\n", cmd,
 			a->data, strerror(errno));
 		free(db);
-		return NULL;
+		return -1;
 	}
 	free(db);
-	*lock = stor_lock_take(a->data, &e);
-	if (!*lock && e.code != ERR_BUSY) {
-		fprintf(stderr, "customs %s: %s\n", cmd, e.msg);
-		return NULL;
-	}
+	m->lock = stor_lock_take(a->data, &e);
+	if (!m->lock && e.code != ERR_BUSY)
+		goto fail;
 	err_clear(&e);
-	st = stor_open_with(
-		a->data, &(struct stor_opts){.storage = a->storage, .s3 = &a->s3},
-		&e);
-	if (!st) {
-		fprintf(stderr, "customs %s: %s\n", cmd, e.msg);
-		stor_lock_free(*lock);
-		*lock = NULL;
-	}
-	return st;
+	m->st = stor_open_with(
+		a->data,
+		&(struct stor_opts){.storage = a->storage, .s3 = &a->s3}, &e);
+	if (m->st)
+		return 0;
+fail:
+	fprintf(stderr, "customs %s: %s\n", cmd, e.msg);
+	return -1;
 }
 
-static void maint_args_init(struct maint_args *a)
+/* Releases what m holds; returns rc, the exit status. */
+static int maint_end(struct maint *m, int rc)
 {
-	memset(a, 0, sizeof(*a));
-	a->grace_s = STOR_GC_GRACE_DEFAULT;
-	a->upload_ttl_s = STOR_UPLOAD_TTL_DEFAULT;
-	a->max_sweep_share = STOR_GC_MAX_SWEEP_DEFAULT;
+	fflush(stdout);
+	stor_free(m->st);
+	stor_lock_free(m->lock);
+	opt_args_release(&m->args);
+	opt_release(m->cmd, &m->a);
+	return rc;
 }
 
 /* --- gc ------------------------------------------------------------------- */
@@ -168,63 +180,50 @@ static void gc_print_freed(void *arg, const char *kind, const char *name,
 
 int stor_gc_cmd_main(int argc, char **argv)
 {
-	struct stor_lock *lock = NULL;
-	struct opt_args args = {0};
 	struct stor_gc_stats s;
 	struct stor_gc_opts o;
-	struct maint_args a;
 	struct gc_print p;
 	struct err e = ERR_INIT;
-	struct stor *st = NULL;
+	struct maint m;
+	const struct maint_args *a = &m.a;
 	int rc;
 
-	maint_args_init(&a);
-	if (stor_opts_check_argv(argc, argv, &e) < 0) {
-		rc = opt_fail(&gc_cmd, "%s", e.msg);
-		goto out;
-	}
-	if (!opt_cli(&gc_cmd, &a, argc, argv, &args, &rc))
+	if (!maint_start(&m, &gc_cmd, argc, argv, &rc))
 		goto out;
 	rc = 1;
-	st = maint_open("gc", &a, &lock);
-	if (!st)
+	if (maint_open(&m) < 0)
 		goto out;
 	stor_gc_opts_init(&o);
-	o.grace_s = a.grace_s;
-	o.upload_ttl_s = a.upload_ttl_s;
-	o.untagged = a.untagged;
-	o.dry_run = a.dry_run;
-	o.max_sweep_share = a.max_sweep_share;
-	o.force = a.force;
-	o.exclusive = lock != NULL;
-	p.dry_run = a.dry_run;
-	p.quiet = a.quiet;
+	o.grace_s = a->grace_s;
+	o.upload_ttl_s = a->upload_ttl_s;
+	o.untagged = a->untagged;
+	o.dry_run = a->dry_run;
+	o.max_sweep_share = a->max_sweep_share;
+	o.force = a->force;
+	o.exclusive = m.lock != NULL;
+	p.dry_run = a->dry_run;
+	p.quiet = a->quiet;
 	o.on_free = gc_print_freed;
 	o.arg = &p;
-	if (!lock && !a.quiet)
+	if (!m.lock && !a->quiet)
 		printf("a server is running: collecting beside it\n");
-	if (stor_gc(st, &o, &s, &e) < 0) {
+	if (stor_gc(m.st, &o, &s, &e) < 0) {
 		fprintf(stderr, "customs gc: %s\n", e.msg);
 		goto out;
 	}
 	printf("gc: %s %zu blobs, %zu manifests, %zu uploads, %zu temporary "
 	       "files: %lld bytes; %zu blobs kept\n",
-	       a.dry_run ? "would free" : "freed", s.blobs, s.manifests,
+	       a->dry_run ? "would free" : "freed", s.blobs, s.manifests,
 	       s.uploads, s.temps, (long long)s.bytes, s.blobs_kept);
 	if (s.over_share)
 		printf("gc: that is more than %d%% of the blobs' bytes (%lld "
 		       "of %lld)%s\n",
 		       o.max_sweep_share, (long long)s.sweep_bytes,
 		       (long long)s.total_bytes,
-		       a.dry_run ? ": without --force gc refuses" : "");
+		       a->dry_run ? ": without --force gc refuses" : "");
 	rc = 0;
 out:
-	fflush(stdout);
-	stor_free(st);
-	stor_lock_free(lock);
-	opt_args_release(&args);
-	opt_release(&gc_cmd, &a);
-	return rc;
+	return maint_end(&m, rc);
 }
 
 /* --- fsck ------------------------------------------------------------------
@@ -362,33 +361,26 @@ static void fsck_summary(const struct stor_fsck_stats *s, const char *dir)
 
 int stor_fsck_cmd_main(int argc, char **argv)
 {
-	struct stor_lock *lock = NULL;
-	struct opt_args args = {0};
 	struct stor_fsck_stats s;
 	struct stor_fsck_opts o;
-	struct maint_args a;
 	struct err e = ERR_INIT;
-	struct stor *st = NULL;
+	struct maint m;
+	struct maint_args *a = &m.a;
 	int64_t verified;
 	int rc;
 
-	maint_args_init(&a);
-	if (stor_opts_check_argv(argc, argv, &e) < 0) {
-		rc = opt_fail(&fsck_cmd, "%s", e.msg);
-		goto out;
-	}
-	if (!opt_cli(&fsck_cmd, &a, argc, argv, &args, &rc))
+	if (!maint_start(&m, &fsck_cmd, argc, argv, &rc))
 		goto out;
 	/* Digests are checked on S3's bytes, not on node-local copies. */
-	a.s3.cache_max = 0;
+	a->s3.cache_max = 0;
 	rc = 2;
 	memset(&o, 0, sizeof(o));
-	if (a.since) {
-		o.since = fsck_since(a.data, a.since);
-		if (o.since < 0 && strcmp(a.since, "last")) {
+	if (a->since) {
+		o.since = fsck_since(a->data, a->since);
+		if (o.since < 0 && strcmp(a->since, "last")) {
 			opt_fail(&fsck_cmd,
 				 "--since: '%s' is not a time or a duration",
-				 a.since);
+				 a->since);
 			goto out;
 		}
 		if (o.since < 0) {
@@ -397,30 +389,24 @@ int stor_fsck_cmd_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	st = maint_open("fsck", &a, &lock);
-	if (!st)
+	if (maint_open(&m) < 0)
 		goto out;
-	o.repair = a.repair;
-	o.strict = a.strict;
-	o.exclusive = lock != NULL;
+	o.repair = a->repair;
+	o.strict = a->strict;
+	o.exclusive = m.lock != NULL;
 	o.on_problem = fsck_print;
-	if (stor_fsck(st, &o, &s, &e) < 0) {
+	if (stor_fsck(m.st, &o, &s, &e) < 0) {
 		fprintf(stderr, "customs fsck: %s\n", e.msg);
 		goto out;
 	}
-	fsck_summary(&s, a.data);
+	fsck_summary(&s, a->data);
 	/* Everything up to this run's start is verified if the blobs before
 	 * `since` were verified by an earlier run. */
-	verified = fsck_state_read(a.data);
+	verified = fsck_state_read(a->data);
 	if (!s.damage &&
 	    (o.since == 0 || (verified >= 0 && o.since <= verified)))
-		fsck_state_write(a.data, s.started);
+		fsck_state_write(a->data, s.started);
 	rc = s.damage ? 1 : 0;
 out:
-	fflush(stdout);
-	stor_free(st);
-	stor_lock_free(lock);
-	opt_args_release(&args);
-	opt_release(&fsck_cmd, &a);
-	return rc;
+	return maint_end(&m, rc);
 }

@@ -9,6 +9,7 @@
  */
 #include "storage/s3_int.h"
 #include "common/digest.h"
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -336,9 +337,7 @@ static size_t s3_read_cb(char *p, size_t size, size_t n, void *arg)
 		want = left;
 	if (!want)
 		return 0;
-	do
-		got = pread(r->in_fd, p, want, (off_t)(r->in_off + r->sent));
-	while (got < 0 && errno == EINTR);
+	got = fdio_pread_all(r->in_fd, p, want, (off_t)(r->in_off + r->sent));
 	if (got <= 0) {
 		err_errno(&r->cb_err, ERR_IO, got < 0 ? errno : EIO,
 			  "reading the body of S3 %s %s", r->method, r->key);
@@ -346,24 +345,6 @@ static size_t s3_read_cb(char *p, size_t size, size_t n, void *arg)
 	}
 	r->sent += got;
 	return (size_t)got;
-}
-
-static int s3_write_fd(int fd, const char *p, size_t len, struct err *e)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_errno(e, errno == ENOSPC ? ERR_NOSPACE
-							    : ERR_IO,
-					 errno, "writing an S3 object out");
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static size_t s3_write_cb(char *p, size_t size, size_t n, void *arg)
@@ -385,8 +366,11 @@ static size_t s3_write_cb(char *p, size_t size, size_t n, void *arg)
 			return 0;
 		}
 	} else if (r->out_fd >= 0) {
-		if (s3_write_fd(r->out_fd, p, len, &r->cb_err) < 0)
+		if (fdio_write_all(r->out_fd, p, len) < 0) {
+			err_errno(&r->cb_err, ERR_IO, errno,
+				  "writing an S3 object out");
 			return 0;
+		}
 	} else if (r->fn) {
 		if (r->fn(r->arg, p, len, &r->cb_err) < 0)
 			return 0;

@@ -10,6 +10,7 @@
  * serving checks it from then on.
  */
 #include "storage/storage_int.h"
+#include "common/fdio.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -56,49 +57,56 @@ static bool scrub_pace(struct scrub *sc)
 	return !(sc->o->stopping && sc->o->stopping(sc->o->arg));
 }
 
-/* Hashes blob dg; 1 when it is gone (gc freed it meanwhile), 2 when asked
- * to stop, 0 with *got and *size otherwise; *why on a read error. */
-static int scrub_hash(struct scrub *sc, const struct digest *dg,
-		      struct digest *got, int64_t *size, char why[128],
-		      struct err *e)
+int stor_blob_hash(struct stor_blobs *b, const struct digest *dg, char *chunk,
+		   size_t cap, stor_hash_step_fn step, void *arg,
+		   struct digest *got, int64_t *size, char *why, size_t why_len,
+		   struct err *e)
 {
 	struct err e2 = ERR_INIT;
 	struct hasher *h = NULL;
-	int64_t fsize, total = 0;
-	int fd = -1, ret = 0;
-	ssize_t n;
+	int fd = -1, ret = STOR_HASH_OK;
+	ssize_t n = 0;
+	int64_t fsize;
 
-	if (sc->b->ops->open(sc->b, dg, &fd, &fsize, &e2) < 0) {
+	if (b->ops->open(b, dg, &fd, &fsize, &e2) < 0) {
 		if (e2.code == ERR_BLOB_UNKNOWN)
-			return 1;
+			return STOR_HASH_GONE;
 		return err_set(e, e2.code, "%s", e2.msg);
 	}
 	h = hasher_new(dg->alg);
+	*size = 0;
 	for (;;) {
-		if (!scrub_pace(sc)) {
-			ret = 2;
-			goto out;
+		if (step && !step(arg, (size_t)n)) {
+			ret = STOR_HASH_STOPPED;
+			break;
 		}
-		n = read(fd, sc->chunk, SCRUB_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = fdio_read(fd, chunk, cap);
 		if (n < 0) {
-			snprintf(why, 128, "unreadable: %s", strerror(errno));
+			snprintf(why, why_len, "unreadable: %s",
+				 strerror(errno));
+			ret = STOR_HASH_UNREADABLE;
 			break;
 		}
 		if (n == 0)
 			break;
-		hasher_update(h, sc->chunk, (size_t)n);
-		total += n;
-		sc->read += n;
-		sc->s->bytes += n;
+		hasher_update(h, chunk, (size_t)n);
+		*size += n;
 	}
-	hasher_final(h, got);
-	*size = total;
-out:
+	if (ret == STOR_HASH_OK)
+		hasher_final(h, got);
 	hasher_free(h);
 	close(fd);
 	return ret;
+}
+
+/* stor_hash_step_fn: counts what was read, then keeps the pace. */
+static bool scrub_step(void *arg, size_t n)
+{
+	struct scrub *sc = arg;
+
+	sc->read += (int64_t)n;
+	sc->s->bytes += (int64_t)n;
+	return scrub_pace(sc);
 }
 
 static int scrub_blob(void *arg, const struct stor_file *f, struct err *e)
@@ -112,10 +120,11 @@ static int scrub_blob(void *arg, const struct stor_file *f, struct err *e)
 
 	if (!f->dg) /* strays are for fsck */
 		return 0;
-	rc = scrub_hash(sc, f->dg, &got, &size, why, e);
-	if (rc < 0 || rc == 2)
+	rc = stor_blob_hash(sc->b, f->dg, sc->chunk, SCRUB_CHUNK, scrub_step,
+			    sc, &got, &size, why, sizeof(why), e);
+	if (rc < 0 || rc == STOR_HASH_STOPPED)
 		return rc < 0 ? -1 : 1;
-	if (rc == 1)
+	if (rc == STOR_HASH_GONE)
 		return 0;
 	sc->s->blobs++;
 	if (sc->m->ops->blob_size(sc->m, f->dg, &want, e) < 0)

@@ -19,7 +19,9 @@
  * which the caller runs off its event loop.
  */
 #include "storage/storage_int.h"
+#include "common/fdio.h"
 #include "common/log.h"
+#include "common/opt.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -233,6 +235,18 @@ int stor_opts_check_argv(int argc, char **argv, struct err *e)
 				       "AWS_SECRET_ACCESS_KEY, never on the "
 				       "command line");
 	return 0;
+}
+
+bool stor_cmd_cli(const struct opt_cmd *cmd, void *dst, int argc, char **argv,
+		  struct opt_args *args, int *status)
+{
+	struct err e = ERR_INIT;
+
+	if (stor_opts_check_argv(argc, argv, &e) < 0) {
+		*status = opt_fail(cmd, "%s", e.msg);
+		return false;
+	}
+	return opt_cli(cmd, dst, argc, argv, args, status);
 }
 
 /* stor_meta_set()'s; set before any store opens, read-only after. */
@@ -888,19 +902,12 @@ int stor_manifest_put(struct stor *st, const struct stor_manifest_put *m,
 int stor_read_full(int fd, char *p, size_t len, const char *what,
 		   struct err *e)
 {
-	size_t off = 0;
-	ssize_t n;
+	ssize_t n = fdio_pread_all(fd, p, len, 0);
 
-	while (off < len) {
-		n = pread(fd, p + off, len - off, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_errno(e, ERR_IO, errno, "read %s", what);
-		if (n == 0)
-			return err_set(e, ERR_IO, "%s file is short", what);
-		off += (size_t)n;
-	}
+	if (n < 0)
+		return err_errno(e, ERR_IO, errno, "read %s", what);
+	if ((size_t)n < len)
+		return err_set(e, ERR_IO, "%s file is short", what);
 	return 0;
 }
 

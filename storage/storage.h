@@ -120,10 +120,26 @@ struct stor_opts {
 	 offsetof(TYPE, FIELD.secret_key), NULL, "KEY",                       \
 	 "S3 secret key, in the config file only (else "                      \
 	 "$AWS_SECRET_ACCESS_KEY)"}
+/* The rows of a command run on a store from the shell (gc, fsck, backup,
+ * restore): --data (DATA_HELP says what it is to the command), --meta
+ * and STOR_OPT_ROWS.  TYPE has the fields data, meta, storage and s3. */
+#define STOR_CMD_OPT_ROWS(TYPE, DATA_HELP)                                     \
+	{"data", OPT_STRING, 0, 0, "./var", offsetof(TYPE, data), NULL,       \
+	 "DIR", DATA_HELP},                                                   \
+	{"meta", OPT_STRING, 0, 0, NULL, offsetof(TYPE, meta), NULL, "URL",   \
+	 "metadata in PostgreSQL (as serve's --meta)"},                       \
+	STOR_OPT_ROWS(TYPE, storage, s3)
 extern const char *const stor_storage_kinds[];
 /* Refuses S3 credentials given as flags in argv (they would show in
  * ps); ERR_INVALID. */
 int stor_opts_check_argv(int argc, char **argv, struct err *e);
+struct opt_cmd;
+struct opt_args;
+/* opt_cli() (common/opt.h) of a command whose rows include
+ * STOR_OPT_ROWS, refusing S3 credentials given as flags first (a usage
+ * error). */
+bool stor_cmd_cli(const struct opt_cmd *cmd, void *dst, int argc, char **argv,
+		  struct opt_args *args, int *status);
 /* Opens the store under dir with the backends of o (NULL: defaults). */
 struct stor *stor_open_with(const char *dir, const struct stor_opts *o,
 			    struct err *e);

@@ -250,6 +250,24 @@ int64_t stor_meta_written(const struct stor *st);
  * errors). */
 int stor_read_full(int fd, char *p, size_t len, const char *what,
 		   struct err *e);
+/* stor_blob_hash()'s: told of the n bytes just read (0 before the
+ * first read), before each read; false stops the hash. */
+typedef bool (*stor_hash_step_fn)(void *arg, size_t n);
+
+enum stor_hash_result {
+	STOR_HASH_OK,	      /* *got and *size are the blob's */
+	STOR_HASH_GONE,	      /* no such blob (gc freed it meanwhile) */
+	STOR_HASH_STOPPED,    /* step said so */
+	STOR_HASH_UNREADABLE, /* damage: why says what happened */
+};
+
+/* Hashes blob dg of b (of dg's algorithm) into *got and its length into
+ * *size, reading through chunk (cap bytes); step may be NULL.  An enum
+ * stor_hash_result, or -1 when the store fails (e). */
+int stor_blob_hash(struct stor_blobs *b, const struct digest *dg, char *chunk,
+		   size_t cap, stor_hash_step_fn step, void *arg,
+		   struct digest *got, int64_t *size, char *why, size_t why_len,
+		   struct err *e);
 /* A blob found damaged (serve's size check, the scrub): moved to
  * DIR/quarantine/ (so it is never served and a push can store it again),
  * counted and logged with why. */

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "registry/metrics_int.h"
@@ -66,13 +67,11 @@ static int rs_layer_sniff(struct reg_scan *s, const struct digest *dg,
 
 	if (stor_blob_open(s->st, NULL, dg, &fd, &size, e) < 0)
 		return -1;
-	do
-		n = pread(fd, head, sizeof(head), 0);
-	while (n < 0 && errno == EINTR);
-	close(fd);
+	n = fdio_pread_all(fd, head, sizeof(head), 0);
 	if (n < 0)
-		return err_errno(e, ERR_IO, errno, "read blob");
-	return scan_layer_sniff(head, (size_t)n);
+		err_errno(e, ERR_IO, errno, "read blob");
+	close(fd);
+	return n < 0 ? -1 : scan_layer_sniff(head, (size_t)n);
 }
 
 /* Reads claimed layer dg into its index and stores it.  sniff: skip a

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "scanner/scanner.h"
@@ -60,7 +61,7 @@ static int rs_vex_blob(struct stor *st, const char *repo,
 	const char *ds;
 	int64_t size = 0;
 	int fd = -1, ret = -1;
-	size_t got = 0;
+	ssize_t got;
 
 	*text = NULL;
 	if (stor_manifest_get(st, repo, NULL, ref, &m, e) < 0)
@@ -80,19 +81,13 @@ static int rs_vex_blob(struct stor *st, const char *repo,
 		goto out;
 	}
 	*text = xmalloc((size_t)size + 1);
-	while (got < (size_t)size) {
-		ssize_t r = read(fd, *text + got, (size_t)size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			err_set(e, ERR_IO, "reading the document: %s",
-				r < 0 ? strerror(errno) : "short");
-			goto out;
-		}
-		got += (size_t)r;
+	got = fdio_read_all(fd, *text, (size_t)size);
+	if (got != size) {
+		err_set(e, ERR_IO, "reading the document: %s",
+			got < 0 ? strerror(errno) : "short");
+		goto out;
 	}
-	*len = got;
+	*len = (size_t)got;
 	ret = 0;
 out:
 	if (fd >= 0)

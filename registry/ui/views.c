@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "common/digest.h"
+#include "common/dirlru.h"
+#include "common/fdio.h"
 #include "common/xmalloc.h"
 #include "common/banned.h"
 
@@ -106,22 +108,6 @@ static char *ui_disk_path(const char *dir, const char *key)
 	return xasprintf("%s/%s", dir, dg.hex);
 }
 
-/* Reads (wr false) or writes n bytes at p whole. */
-static int ui_io_all(int fd, char *p, size_t n, bool wr)
-{
-	while (n) {
-		ssize_t r = wr ? write(fd, p, n) : read(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* The text of key's file, checked against its header (a file cut short
  * or of another key is a miss), into out and memory. */
 static bool ui_disk_get(const char *dir, const char *key, struct buf *out)
@@ -138,7 +124,7 @@ static bool ui_disk_get(const char *dir, const char *key, struct buf *out)
 	    sb.st_size > (off_t)(UI_VIEW_ITEM_MAX + klen + 64))
 		goto out;
 	buf = xmalloc((size_t)sb.st_size + 1);
-	if (ui_io_all(fd, buf, (size_t)sb.st_size, false) < 0)
+	if (fdio_read_all(fd, buf, (size_t)sb.st_size) != sb.st_size)
 		goto out;
 	buf[sb.st_size] = '\0';
 	nl = memchr(buf, '\n', (size_t)sb.st_size);
@@ -167,67 +153,9 @@ out:
 	return hit;
 }
 
-struct ui_file {
-	char *name;
-	struct timespec mtime;
-	off_t size;
-};
-
-static int ui_file_cmp(const void *a, const void *b)
-{
-	const struct ui_file *x = a, *y = b;
-
-	if (x->mtime.tv_sec != y->mtime.tv_sec)
-		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
-	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
-		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
-	return 0;
-}
-
-/* Removes the least recently read files of dir past the bounds. */
-static void ui_disk_prune(const char *dir)
-{
-	struct ui_file *v = NULL;
-	size_t n = 0, cap = 0, i;
-	unsigned long long bytes = 0;
-	struct dirent *de;
-	struct stat sb;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' && (!de->d_name[1] ||
-					     !strcmp(de->d_name, "..")))
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) <
-			    0 ||
-		    !S_ISREG(sb.st_mode))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		v[n].name = xstrdup(de->d_name);
-		v[n].mtime = sb.st_mtim;
-		v[n].size = sb.st_size;
-		bytes += (unsigned long long)sb.st_size;
-		n++;
-	}
-	if (n > UI_VIEW_FILES || bytes > UI_VIEW_DISK_BYTES) {
-		qsort(v, n, sizeof(*v), ui_file_cmp);
-		for (i = 0; i < n && (n - i > UI_VIEW_FILES ||
-				      bytes > UI_VIEW_DISK_BYTES);
-		     i++) {
-			unlinkat(dirfd(d), v[i].name, 0);
-			bytes -= (unsigned long long)v[i].size;
-		}
-	}
-	for (i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
-	closedir(d);
-}
+/* On disk, past the bounds, the least recently read files go. */
+static const struct dirlru_budget ui_disk_budget = {
+	UI_VIEW_FILES, UI_VIEW_DISK_BYTES, NULL, NULL};
 
 /* Writes key's file whole under a temporary name, then renames it: a
  * reader sees the old file, none, or the new one complete. */
@@ -245,14 +173,14 @@ static void ui_disk_put(const char *dir, const char *key, const char *text,
 	if (fd < 0)
 		goto out;
 	head = xasprintf(UI_VIEW_MAGIC " %zu %zu\n", strlen(key), len);
-	bad = ui_io_all(fd, head, strlen(head), true) < 0 ||
-	      ui_io_all(fd, (char *)key, strlen(key), true) < 0 ||
-	      ui_io_all(fd, (char *)text, len, true) < 0;
+	bad = fdio_write_all(fd, head, strlen(head)) < 0 ||
+	      fdio_write_all(fd, key, strlen(key)) < 0 ||
+	      fdio_write_all(fd, text, len) < 0;
 	if (close(fd) < 0 || bad || rename(tmp, path) < 0) {
 		unlink(tmp);
 		goto out;
 	}
-	ui_disk_prune(dir);
+	dirlru_prune(dir, &ui_disk_budget);
 out:
 	free(head);
 	free(tmp);

@@ -1,5 +1,7 @@
 /* test_auth.c: users (htpasswd, `customs user`), basic mode, client
  * certificates, access rules, the catalog filter, failed-login limits. */
+#define _XOPEN_SOURCE 700 /* nftw */
+
 #include "test_auth_util.h"
 
 #include <dirent.h>
@@ -51,7 +53,7 @@ static int setup(void **state)
 	struct fx *f = xcalloc(1, sizeof(*f));
 
 	fake_now = time(NULL);
-	f->dir = tmpdir_new();
+	f->dir = unit_tmpdir("auth");
 	f->htpasswd = write_file(f->dir, "htpasswd",
 				 "# users\n" ALICE_LINE "\n\n" BOB_LINE
 				 "\r\n" CAROL_LINE "\n" MALLORY_LINE "\n");
@@ -64,7 +66,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	auth_free(f->a);
-	tmpdir_free(f->dir);
+	unit_tmpdir_free(f->dir);
 	free(f->htpasswd);
 	free(f);
 	return 0;
@@ -148,20 +150,6 @@ static void test_htpasswd_reload(void **state)
 			 0);
 }
 
-static size_t count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void test_user_update(void **state)
 {
 	struct fx *f = *state;
@@ -195,7 +183,7 @@ static void test_user_update(void **state)
 	assert_int_equal(stat(f->htpasswd, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
 	/* No temp file left behind: htpasswd and its lock file only. */
-	assert_int_equal(count_entries(f->dir), 2);
+	assert_int_equal(unit_nfiles(f->dir), 2);
 
 	assert_int_equal(auth_htpasswd_update(f->htpasswd, "dave", NULL, &e),
 			 0);

@@ -1,6 +1,8 @@
 /* test_auth_token.c: token mode: the token endpoint (GET, OAuth2 POST,
  * refresh), JWT validation and its attacks, external issuers (RSA keys,
  * certificate bundles, x5c), and tokens signed elsewhere (interop). */
+#define _XOPEN_SOURCE 700 /* nftw */
+
 #include "test_auth_util.h"
 
 #include <openssl/bn.h>
@@ -87,7 +89,7 @@ static int setup(void **state)
 	char *p, *trust;
 
 	fake_now = time(NULL);
-	f->dir = tmpdir_new();
+	f->dir = unit_tmpdir("auth");
 	p = write_file(f->dir, "htpasswd", ALICE_LINE "\n" BOB_LINE "\n");
 	free(p);
 	f->access = write_file(f->dir, "access.json", rules_json);
@@ -108,7 +110,7 @@ static int teardown(void **state)
 
 	auth_free(f->a);
 	auth_free(f->ext);
-	tmpdir_free(f->dir);
+	unit_tmpdir_free(f->dir);
 	free(f->access);
 	free(f);
 	return 0;

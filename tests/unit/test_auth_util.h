@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "tests/unit/unit_util.h"
 
 /* htpasswd -Bbn output (apache2-utils 2.4.71), passwords NAME-pw. */
 #define ALICE_LINE                                                             \
@@ -35,23 +36,6 @@ static time_t fake_now;
 static time_t fake_clock(void)
 {
 	return fake_now;
-}
-
-static char *tmpdir_new(void)
-{
-	char *d = xstrdup("/tmp/customs-auth-XXXXXX");
-
-	assert_non_null(mkdtemp(d));
-	return d;
-}
-
-static void tmpdir_free(char *d)
-{
-	char *cmd = xasprintf("rm -rf '%s'", d);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(d);
 }
 
 static char *write_file(const char *dir, const char *name, const char *text)

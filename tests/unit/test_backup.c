@@ -71,7 +71,14 @@ static struct digest put_manifest(struct stor *st, const char *repo,
 				  size_t nrefs)
 {
 	char body[1024], c[DIGEST_STR_MAX], l[DIGEST_STR_MAX];
-	struct stor_manifest_put p;
+	struct stor_manifest_put p = {
+		.repo = repo,
+		.tag = tag,
+		.media_type = MT_IMAGE,
+		.body = body,
+		.refs = refs,
+		.nrefs = nrefs,
+	};
 	struct err e = ERR_INIT;
 	struct digest d;
 
@@ -80,17 +87,7 @@ static struct digest put_manifest(struct stor *st, const char *repo,
 		 "\"config\":{\"digest\":\"%s\"},\"layers\":[{\"digest\":"
 		 "\"%s\"}],\"tag\":\"%s\"}",
 		 digest_str(&refs[0], c), digest_str(&refs[1], l), tag);
-	digest_of(DIGEST_SHA256, body, strlen(body), &d);
-	memset(&p, 0, sizeof(p));
-	p.repo = repo;
-	p.tag = tag;
-	p.digest = &d;
-	p.media_type = MT_IMAGE;
-	p.body = body;
-	p.len = strlen(body);
-	p.refs = refs;
-	p.nrefs = nrefs;
-	assert_int_equal(stor_manifest_put(st, &p, &e), 0);
+	assert_int_equal(tmpstore_put_manifest(st, &p, &d, &e), 0);
 	return d;
 }
 

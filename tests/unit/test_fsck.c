@@ -30,37 +30,11 @@
 #define MT_INDEX "application/vnd.oci.image.index.v1+json"
 
 struct fx {
-	char dir[256];
-	struct stor *st;
+	TMPSTORE_FX_FIELDS;
 	char out[8192]; /* the problems: "kind|message\n"... */
 };
 
-static int fx_setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	if (tmpstore_open(fx->dir, sizeof(fx->dir), "fsck", &fx->st) < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	tmpstore_close(fx->dir, fx->st);
-	free(fx);
-	return 0;
-}
-
-static const char *dstr(const struct digest *d)
-{
-	static char buf[4][DIGEST_STR_MAX];
-	static int i;
-
-	return digest_str(d, buf[i++ % 4]);
-}
+TMPSTORE_FX_DEFINE("fsck")
 
 static void blob_path(struct fx *fx, const struct digest *d, char out[512])
 {
@@ -83,43 +57,26 @@ static void write_at(const char *path, const char *data)
 	fclose(f);
 }
 
-static struct digest push_blob(struct fx *fx, const char *repo,
-			       const char *data)
-{
-	char id[STOR_UPLOAD_ID_MAX];
-	struct stor_upload *u;
-	struct err e = ERR_INIT;
-	struct digest d = dg_of(data);
-
-	assert_int_equal(stor_upload_start(fx->st, repo, id, &e), 0);
-	assert_int_equal(stor_upload_take(fx->st, repo, id, &u, &e), 0);
-	assert_int_equal(stor_upload_write(u, data, strlen(data), &e), 0);
-	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
-	return d;
-}
-
 /* refs are in the repository, sparse ones need not be. */
 static struct digest put_sparse(struct fx *fx, const char *tag, const char *mt,
 				const char *body, const struct digest *refs,
 				size_t nrefs, const struct digest *sparse,
 				size_t nsparse)
 {
-	struct digest d = dg_of(body);
+	struct stor_manifest_put p = {
+		.repo = REPO,
+		.tag = tag,
+		.media_type = mt,
+		.body = body,
+		.refs = refs,
+		.nrefs = nrefs,
+		.sparse = sparse,
+		.nsparse = nsparse,
+	};
 	struct err e = ERR_INIT;
-	struct stor_manifest_put p;
+	struct digest d;
 
-	memset(&p, 0, sizeof(p));
-	p.repo = REPO;
-	p.tag = tag;
-	p.digest = &d;
-	p.media_type = mt;
-	p.body = body;
-	p.len = strlen(body);
-	p.refs = refs;
-	p.nrefs = nrefs;
-	p.sparse = sparse;
-	p.nsparse = nsparse;
-	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	assert_int_equal(tmpstore_put_manifest(fx->st, &p, &d, &e), 0);
 	return d;
 }
 
@@ -139,8 +96,8 @@ static struct digest push_image(struct fx *fx, const char *tag,
 	struct digest refs[2];
 	char body[1024];
 
-	refs[0] = push_blob(fx, REPO, "{}");
-	refs[1] = push_blob(fx, REPO, layer);
+	refs[0] = tmpstore_push(fx->st, REPO, "{}");
+	refs[1] = tmpstore_push(fx->st, REPO, layer);
 	snprintf(body, sizeof(body),
 		 "{\"schemaVersion\":2,\"mediaType\":\"" MT_IMAGE "\","
 		 "\"config\":{\"mediaType\":\"c\",\"digest\":\"%s\","
@@ -268,7 +225,7 @@ static void test_corrupt_blob(void **state)
 	assert_true(s.damage > 0);
 
 	/* Pushing the layer again heals the store. */
-	push_blob(fx, REPO, "precious layer");
+	tmpstore_push(fx->st, REPO, "precious layer");
 	run_fsck(fx, false, true, 0, &s);
 	assert_int_equal(s.damage, 0);
 }
@@ -397,7 +354,7 @@ static void test_sparse(void **state)
 	struct stor_fsck_stats s;
 	char body[2048], later_body[512], idx[1024];
 
-	cfg = push_blob(fx, REPO, "{}");
+	cfg = tmpstore_push(fx->st, REPO, "{}");
 	absent[0] = dg_of("nd1");
 	absent[1] = dg_of("nd2");
 	absent[2] = dg_of("nd3");
@@ -441,7 +398,7 @@ static void test_garbage(void **state)
 	struct digest orphan;
 	char path[512], msg[512], id[STOR_UPLOAD_ID_MAX];
 
-	orphan = push_blob(fx, REPO, "nobody's");
+	orphan = tmpstore_push(fx->st, REPO, "nobody's");
 	tmpstore_sql(fx->dir, "DELETE FROM repo_blobs");
 	assert_int_equal(stor_upload_start(fx->st, REPO, id, &e), 0);
 	snprintf(path, sizeof(path), "%s/uploads/%s", fx->dir, id);
@@ -584,24 +541,6 @@ static void test_lost_metadata_older(void **state)
 /* --- The command
  * ------------------------------------------------------------------ */
 
-static int run_cmd(int (*fn)(int, char **), ...)
-{
-	char *argv[16];
-	const char *a;
-	va_list ap;
-	int argc = 0, rc;
-
-	va_start(ap, fn);
-	while ((a = va_arg(ap, const char *)) && argc < 15)
-		argv[argc++] = strdup(a);
-	va_end(ap);
-	argv[argc] = NULL;
-	rc = fn(argc, argv);
-	for (int i = 0; i < argc; i++)
-		free(argv[i]);
-	return rc;
-}
-
 static void test_fsck_cmd(void **state)
 {
 	struct fx *fx = *state;
@@ -614,40 +553,43 @@ static void test_fsck_cmd(void **state)
 	stor_free(fx->st);
 	fx->st = NULL;
 	/* No clean run yet: --since last cannot work. */
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
-				 "--since", "last", NULL),
+	assert_int_equal(unit_run_main(stor_fsck_cmd_main, "fsck", "--data",
+				       fx->dir, "--since", "last", NULL),
 			 2);
-	assert_int_equal(
-		run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir, NULL),
-		0);
+	assert_int_equal(unit_run_main(stor_fsck_cmd_main, "fsck", "--data",
+				       fx->dir, NULL),
+			 0);
 	assert_true(exists(state_file));
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
-				 "--since=last", NULL),
+	assert_int_equal(unit_run_main(stor_fsck_cmd_main, "fsck", "--data",
+				       fx->dir, "--since=last", NULL),
 			 0);
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
-				 "--since", "2020-01-02T03:04:05Z", NULL),
+	assert_int_equal(unit_run_main(stor_fsck_cmd_main, "fsck", "--data",
+				       fx->dir, "--since",
+				       "2020-01-02T03:04:05Z", NULL),
 			 0);
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
-				 "--since", "7d", NULL),
+	assert_int_equal(unit_run_main(stor_fsck_cmd_main, "fsck", "--data",
+				       fx->dir, "--since", "7d", NULL),
 			 0);
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
-				 "--since", "yesterday", NULL),
+	assert_int_equal(unit_run_main(stor_fsck_cmd_main, "fsck", "--data",
+				       fx->dir, "--since", "yesterday", NULL),
 			 2);
 	blob_path(fx, &layer, path);
 	write_at(path, "LAYER");
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
-				 "--strict", NULL),
+	assert_int_equal(unit_run_main(stor_fsck_cmd_main, "fsck", "--data",
+				       fx->dir, "--strict", NULL),
 			 1);
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--data", fx->dir,
-				 "--repair", NULL),
+	assert_int_equal(unit_run_main(stor_fsck_cmd_main, "fsck", "--data",
+				       fx->dir, "--repair", NULL),
 			 1);
 	assert_false(exists(path));
-	assert_int_equal(
-		run_cmd(stor_fsck_cmd_main, "fsck", "--data", missing, NULL),
-		2);
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "--dry-run", NULL),
+	assert_int_equal(unit_run_main(stor_fsck_cmd_main, "fsck", "--data",
+				       missing, NULL),
 			 2);
-	assert_int_equal(run_cmd(stor_fsck_cmd_main, "fsck", "-h", NULL), 0);
+	assert_int_equal(
+		unit_run_main(stor_fsck_cmd_main, "fsck", "--dry-run", NULL),
+		2);
+	assert_int_equal(unit_run_main(stor_fsck_cmd_main, "fsck", "-h", NULL),
+			 0);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)

@@ -32,56 +32,11 @@
 #define MT_INDEX "application/vnd.oci.image.index.v1+json"
 
 struct fx {
-	char dir[256];
-	struct stor *st;
+	TMPSTORE_FX_FIELDS;
 	char freed[4096]; /* what on_free saw: "kind name size;" */
 };
 
-static int fx_setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	if (tmpstore_open(fx->dir, sizeof(fx->dir), "gc", &fx->st) < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	tmpstore_close(fx->dir, fx->st);
-	free(fx);
-	return 0;
-}
-
-static const char *dstr(const struct digest *d)
-{
-	static char buf[4][DIGEST_STR_MAX];
-	static int i;
-
-	return digest_str(d, buf[i++ % 4]);
-}
-
-static long long sql_int(struct fx *fx, const char *sql)
-{
-	char path[300];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	long long v = -1;
-
-	if (tmpstore_pg())
-		return tmpstore_pg_sql(fx->dir, sql);
-	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
-}
+TMPSTORE_FX_DEFINE("gc")
 
 static bool blob_exists(struct fx *fx, const struct digest *d)
 {
@@ -114,21 +69,6 @@ static void write_file(struct fx *fx, const char *rel, const char *data)
 	fclose(f);
 }
 
-static struct digest push_blob(struct fx *fx, const char *repo,
-			       const char *data)
-{
-	char id[STOR_UPLOAD_ID_MAX];
-	struct stor_upload *u;
-	struct err e = ERR_INIT;
-	struct digest d = dg_of(data);
-
-	assert_int_equal(stor_upload_start(fx->st, repo, id, &e), 0);
-	assert_int_equal(stor_upload_take(fx->st, repo, id, &u, &e), 0);
-	assert_int_equal(stor_upload_write(u, data, strlen(data), &e), 0);
-	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
-	return d;
-}
-
 /* An image manifest with config and one layer (pushed here), an optional
  * subject; tag may be NULL. */
 static struct digest push_image(struct fx *fx, const char *repo,
@@ -138,10 +78,19 @@ static struct digest push_image(struct fx *fx, const char *repo,
 	struct digest refs[2], d;
 	char body[1024], subj[256] = "";
 	struct err e = ERR_INIT;
-	struct stor_manifest_put p;
+	struct stor_manifest_put p = {
+		.repo = repo,
+		.tag = tag,
+		.media_type = MT_IMAGE,
+		.body = body,
+		.subject = subject,
+		.refs = refs,
+		.nrefs = 2,
+		.verify_refs = true,
+	};
 
-	refs[0] = push_blob(fx, repo, "{}");
-	refs[1] = push_blob(fx, repo, layer);
+	refs[0] = tmpstore_push(fx->st, repo, "{}");
+	refs[1] = tmpstore_push(fx->st, repo, layer);
 	if (subject)
 		snprintf(subj, sizeof(subj),
 			 ",\"subject\":{\"mediaType\":\"" MT_IMAGE
@@ -153,19 +102,7 @@ static struct digest push_image(struct fx *fx, const char *repo,
 		 "\"size\":2},\"layers\":[{\"mediaType\":\"l\","
 		 "\"digest\":\"%s\",\"size\":%zu}]%s}",
 		 dstr(&refs[0]), dstr(&refs[1]), strlen(layer), subj);
-	d = dg_of(body);
-	memset(&p, 0, sizeof(p));
-	p.repo = repo;
-	p.tag = tag;
-	p.digest = &d;
-	p.media_type = MT_IMAGE;
-	p.body = body;
-	p.len = strlen(body);
-	p.subject = subject;
-	p.refs = refs;
-	p.nrefs = 2;
-	p.verify_refs = true;
-	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	assert_int_equal(tmpstore_put_manifest(fx->st, &p, &d, &e), 0);
 	return d;
 }
 
@@ -179,7 +116,17 @@ static struct digest push_sparse_index(struct fx *fx, const char *repo,
 	size_t len;
 	struct digest d;
 	struct err e = ERR_INIT;
-	struct stor_manifest_put p;
+	struct stor_manifest_put p = {
+		.repo = repo,
+		.tag = tag,
+		.media_type = MT_INDEX,
+		.body = body,
+		.refs = kids,
+		.nrefs = n - nsparse,
+		.sparse = kids + n - nsparse,
+		.nsparse = nsparse,
+		.verify_refs = true,
+	};
 
 	len = (size_t)snprintf(body, sizeof(body),
 			       "{\"schemaVersion\":2,\"mediaType\":\"" MT_INDEX
@@ -190,20 +137,7 @@ static struct digest push_sparse_index(struct fx *fx, const char *repo,
 					"\",\"digest\":\"%s\",\"size\":1}",
 					i ? "," : "", dstr(&kids[i]));
 	snprintf(body + len, sizeof(body) - len, "]}");
-	d = dg_of(body);
-	memset(&p, 0, sizeof(p));
-	p.repo = repo;
-	p.tag = tag;
-	p.digest = &d;
-	p.media_type = MT_INDEX;
-	p.body = body;
-	p.len = strlen(body);
-	p.refs = kids;
-	p.nrefs = n - nsparse;
-	p.sparse = kids + n - nsparse;
-	p.nsparse = nsparse;
-	p.verify_refs = true;
-	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	assert_int_equal(tmpstore_put_manifest(fx->st, &p, &d, &e), 0);
 	return d;
 }
 
@@ -261,7 +195,7 @@ static void test_gc_frees_unreferenced(void **state)
 	struct err e = ERR_INIT;
 
 	m = push_image(fx, REPO, "v1", "layer-a", NULL);
-	loose = push_blob(fx, REPO, "pushed but never used");
+	loose = tmpstore_push(fx->st, REPO, "pushed but never used");
 	/* Layer indexes are kept while their blob is. */
 	assert_int_equal(stor_layer_put(fx->st, &loose, "v", "{}", &e), 0);
 	assert_int_equal(stor_layer_put(fx->st, &layer, "v", "{}", &e), 0);
@@ -274,7 +208,8 @@ static void test_gc_frees_unreferenced(void **state)
 	assert_true(blob_exists(fx, &layer));
 	assert_true(blob_exists(fx, &m));
 	/* Its link went with it: the repository no longer claims it. */
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM repo_blobs"), 2);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM repo_blobs"), 2);
 	assert_int_equal(stor_layer_get(fx->st, &loose, false, &li, &e), 0);
 	assert_int_equal(li.state, STOR_LAYER_NONE);
 	assert_int_equal(stor_layer_get(fx->st, &layer, false, &li, &e), 0);
@@ -293,7 +228,7 @@ static void test_gc_grace_keeps_young(void **state)
 	struct stor_gc_opts o;
 	struct stor_gc_stats s;
 	struct err e = ERR_INIT;
-	struct digest loose = push_blob(fx, REPO, "young");
+	struct digest loose = tmpstore_push(fx->st, REPO, "young");
 
 	stor_gc_opts_init(&o);
 	assert_int_equal(o.max_sweep_share, 50);
@@ -315,8 +250,8 @@ static void test_gc_sweep_share(void **state)
 	struct digest kept, a, b;
 
 	kept = push_image(fx, REPO, "v1", "kept layer, the larger one", NULL);
-	a = push_blob(fx, REPO, "loose a");
-	b = push_blob(fx, REPO, "loose b");
+	a = tmpstore_push(fx->st, REPO, "loose a");
+	b = tmpstore_push(fx->st, REPO, "loose b");
 	(void)kept;
 	stor_gc_opts_init(&o);
 	o.grace_s = 0;
@@ -365,7 +300,7 @@ static void test_gc_recent_link_keeps(void **state)
 	struct stor_gc_opts o;
 	struct stor_gc_stats s;
 	struct err e = ERR_INIT;
-	struct digest d = push_blob(fx, REPO, "linked again");
+	struct digest d = tmpstore_push(fx->st, REPO, "linked again");
 
 	stor_gc_opts_init(&o);
 	o.max_sweep_share = 100; /* a tiny store: see test_gc_sweep_share */
@@ -385,13 +320,14 @@ static void test_gc_dry_run(void **state)
 {
 	struct fx *fx = *state;
 	struct stor_gc_stats s;
-	struct digest loose = push_blob(fx, REPO, "dry");
+	struct digest loose = tmpstore_push(fx->st, REPO, "dry");
 
 	run_gc(fx, false, true, &s);
 	assert_int_equal(s.blobs, 1);
 	assert_int_equal(s.bytes, 3);
 	assert_true(blob_exists(fx, &loose));
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM repo_blobs"), 1);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM repo_blobs"), 1);
 }
 
 /* A blob shared by two repositories stays while either uses it. */
@@ -458,7 +394,7 @@ static void gc_waits_for(struct fx *fx, struct stor *holder,
 static void test_gc_waits_for_pin(void **state)
 {
 	struct fx *fx = *state;
-	struct digest d = push_blob(fx, REPO, "pinned");
+	struct digest d = tmpstore_push(fx->st, REPO, "pinned");
 
 	gc_waits_for(fx, fx->st, &d);
 }
@@ -468,7 +404,7 @@ static void test_gc_waits_for_pin(void **state)
 static void test_gc_waits_for_other_node(void **state)
 {
 	struct fx *fx = *state;
-	struct digest d = push_blob(fx, REPO, "pinned on another node");
+	struct digest d = tmpstore_push(fx->st, REPO, "pinned on another node");
 	struct err e = ERR_INIT;
 	struct stor *node2;
 	char dir2[300];
@@ -491,24 +427,21 @@ static void test_manifest_put_rechecks_refs(void **state)
 	struct stor_gc_stats s;
 	struct digest refs[1], d;
 	struct err e = ERR_INIT;
-	struct stor_manifest_put p;
 	const char *body = "{\"schemaVersion\":2}";
+	struct stor_manifest_put p = {
+		.repo = REPO,
+		.tag = "t",
+		.media_type = MT_IMAGE,
+		.body = body,
+		.refs = refs,
+		.nrefs = 1,
+		.verify_refs = true,
+	};
 
-	refs[0] = push_blob(fx, REPO, "soon gone");
+	refs[0] = tmpstore_push(fx->st, REPO, "soon gone");
 	run_gc(fx, false, false, &s);
 	assert_int_equal(s.blobs, 1);
-	d = dg_of(body);
-	memset(&p, 0, sizeof(p));
-	p.repo = REPO;
-	p.tag = "t";
-	p.digest = &d;
-	p.media_type = MT_IMAGE;
-	p.body = body;
-	p.len = strlen(body);
-	p.refs = refs;
-	p.nrefs = 1;
-	p.verify_refs = true;
-	assert_int_equal(stor_manifest_put(fx->st, &p, &e), -1);
+	assert_int_equal(tmpstore_put_manifest(fx->st, &p, &d, &e), -1);
 	assert_int_equal(e.code, ERR_MANIFEST_BLOB_UNKNOWN);
 	assert_false(has_manifest(fx, REPO, &d));
 }
@@ -728,7 +661,7 @@ static void test_gc_stopping(void **state)
 	struct stor_gc_opts o;
 	struct stor_gc_stats s;
 	struct err e = ERR_INIT;
-	struct digest d = push_blob(fx, REPO, "stays");
+	struct digest d = tmpstore_push(fx->st, REPO, "stays");
 
 	stor_gc_opts_init(&o);
 	o.max_sweep_share = 100; /* a tiny store: see test_gc_sweep_share */
@@ -758,7 +691,7 @@ static void test_repo_usage(void **state)
 	assert_int_equal(bytes, 2 + 10 + (int64_t)got->len);
 	stor_manifest_free(got);
 	/* Another repository pays for what it links too. */
-	push_blob(fx, "other", "0123456789");
+	tmpstore_push(fx->st, "other", "0123456789");
 	assert_int_equal(stor_repo_usage(fx->st, "other", &bytes, &e), 0);
 	assert_int_equal(bytes, 10);
 }
@@ -810,62 +743,51 @@ static void test_parse_duration(void **state)
  * ---------------------------------------------------------------------- */
 
 /* Runs a command's main with a NULL-terminated list of arguments. */
-static int run_cmd(int (*fn)(int, char **), ...)
-{
-	char *argv[16];
-	const char *a;
-	va_list ap;
-	int argc = 0, rc;
-
-	va_start(ap, fn);
-	while ((a = va_arg(ap, const char *)) && argc < 15)
-		argv[argc++] = strdup(a);
-	va_end(ap);
-	argv[argc] = NULL;
-	rc = fn(argc, argv);
-	for (int i = 0; i < argc; i++)
-		free(argv[i]);
-	return rc;
-}
-
 static void test_gc_cmd(void **state)
 {
 	struct fx *fx = *state;
 	char missing[300];
-	struct digest loose = push_blob(fx, REPO, "cmd");
+	struct digest loose = tmpstore_push(fx->st, REPO, "cmd");
 	struct stor_lock *lock;
 	struct err e = ERR_INIT;
 
 	snprintf(missing, sizeof(missing), "%s/nothing", fx->dir);
 	stor_free(fx->st);
 	fx->st = NULL;
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
-				 "--gc-grace=0", "--dry-run", "--quiet", NULL),
+	assert_int_equal(unit_run_main(stor_gc_cmd_main, "gc", "--data",
+				       fx->dir, "--gc-grace=0", "--dry-run",
+				       "--quiet", NULL),
 			 0);
 	assert_true(blob_exists(fx, &loose));
 	/* Beside a server (the lock is held): still collects. */
 	lock = stor_lock_take(fx->dir, &e);
 	assert_non_null(lock);
 	/* The whole store is garbage: refused unless forced. */
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
-				 "--gc-grace", "0", "--quiet", NULL),
+	assert_int_equal(unit_run_main(stor_gc_cmd_main, "gc", "--data",
+				       fx->dir, "--gc-grace", "0", "--quiet",
+				       NULL),
 			 1);
 	assert_true(blob_exists(fx, &loose));
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
-				 "--max-sweep-share", "101", NULL),
+	assert_int_equal(unit_run_main(stor_gc_cmd_main, "gc", "--data",
+				       fx->dir, "--max-sweep-share", "101",
+				       NULL),
 			 2);
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
-				 "--gc-grace", "0", "--quiet", "--force", NULL),
+	assert_int_equal(unit_run_main(stor_gc_cmd_main, "gc", "--data",
+				       fx->dir, "--gc-grace", "0", "--quiet",
+				       "--force", NULL),
 			 0);
 	stor_lock_free(lock);
 	assert_false(blob_exists(fx, &loose));
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--data", fx->dir,
-				 "--gc-grace", "soon", NULL),
+	assert_int_equal(unit_run_main(stor_gc_cmd_main, "gc", "--data",
+				       fx->dir, "--gc-grace", "soon", NULL),
 			 2);
 	assert_int_equal(
-		run_cmd(stor_gc_cmd_main, "gc", "--data", missing, NULL), 1);
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--repair", NULL), 2);
-	assert_int_equal(run_cmd(stor_gc_cmd_main, "gc", "--help", NULL), 0);
+		unit_run_main(stor_gc_cmd_main, "gc", "--data", missing, NULL),
+		1);
+	assert_int_equal(
+		unit_run_main(stor_gc_cmd_main, "gc", "--repair", NULL), 2);
+	assert_int_equal(unit_run_main(stor_gc_cmd_main, "gc", "--help", NULL),
+			 0);
 	assert_false(file_exists(fx, "nothing"));
 }
 

@@ -29,28 +29,10 @@
 #define REPO "team/app"
 
 struct fx {
-	char dir[256];
-	struct stor *st;
+	TMPSTORE_FX_FIELDS;
 };
 
-static int fx_setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	if (tmpstore_open(fx->dir, sizeof(fx->dir), "scanq", &fx->st) < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	tmpstore_close(fx->dir, fx->st);
-	free(fx);
-	return 0;
-}
+TMPSTORE_FX_DEFINE("scanq")
 
 /* Stores body as a manifest of repo (its refs need not exist here). */
 static struct digest put(struct fx *fx, const char *repo, const char *body,

@@ -27,28 +27,10 @@
 #define REPO "library/app"
 
 struct fx {
-	char dir[256];
-	struct stor *st;
+	TMPSTORE_FX_FIELDS;
 };
 
-static int fx_setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	if (tmpstore_open(fx->dir, sizeof(fx->dir), "stor", &fx->st) < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	tmpstore_close(fx->dir, fx->st);
-	free(fx);
-	return 0;
-}
+TMPSTORE_FX_DEFINE("stor")
 
 static void fx_reopen(struct fx *fx)
 {
@@ -57,27 +39,6 @@ static void fx_reopen(struct fx *fx)
 	stor_free(fx->st);
 	fx->st = stor_open(fx->dir, &e);
 	assert_non_null(fx->st);
-}
-
-/* Runs one SQL statement on meta.db and returns the integer it gives. */
-static long long sql_int(struct fx *fx, const char *sql)
-{
-	char path[300];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	long long v = -1;
-
-	if (tmpstore_pg())
-		return tmpstore_pg_sql(fx->dir, sql);
-	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
 }
 
 static bool blob_file_exists(struct fx *fx, const struct digest *d)
@@ -103,20 +64,6 @@ static int uploads_count(struct fx *fx)
 	assert_int_equal(fscanf(p, "%d", &n), 1);
 	pclose(p);
 	return n;
-}
-
-static void push_blob(struct stor *st, const char *repo, const char *data,
-		      struct digest *out)
-{
-	char id[STOR_UPLOAD_ID_MAX];
-	struct stor_upload *u;
-	struct err e = ERR_INIT;
-
-	*out = dg_of(data);
-	assert_int_equal(stor_upload_start(st, repo, id, &e), 0);
-	assert_int_equal(stor_upload_take(st, repo, id, &u, &e), 0);
-	assert_int_equal(stor_upload_write(u, data, strlen(data), &e), 0);
-	assert_int_equal(stor_upload_finish(u, out, &e), 0);
 }
 
 static char *read_blob(struct stor *st, const char *repo,
@@ -225,7 +172,8 @@ static void test_upload_roundtrip(void **state)
 	assert_int_equal(stor_upload_write(u, "hello", 5, &e), 0);
 	assert_int_equal(stor_upload_offset(u), 5);
 	stor_upload_release(u);
-	assert_int_equal(sql_int(fx, "SELECT received FROM uploads"), 5);
+	assert_int_equal(tmpstore_int(fx->dir, "SELECT received FROM uploads"),
+			 5);
 
 	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
 	assert_int_equal(stor_upload_offset(u), 5);
@@ -234,7 +182,8 @@ static void test_upload_roundtrip(void **state)
 
 	assert_true(blob_file_exists(fx, &d));
 	assert_int_equal(uploads_count(fx), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM uploads"), 0);
+	assert_int_equal(tmpstore_int(fx->dir, "SELECT count(*) FROM uploads"),
+			 0);
 	assert_int_equal(stor_blob_stat(st, REPO, &d, &size, &e), 0);
 	assert_int_equal(size, 12);
 	assert_int_equal(stor_blob_stat(st, NULL, &d, &size, &e), 0);
@@ -336,8 +285,10 @@ static void test_digest_mismatch(void **state)
 	assert_false(blob_file_exists(fx, &want));
 	assert_false(blob_file_exists(fx, &got));
 	assert_int_equal(uploads_count(fx), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM uploads"), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM repo_blobs"), 0);
+	assert_int_equal(tmpstore_int(fx->dir, "SELECT count(*) FROM uploads"),
+			 0);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM repo_blobs"), 0);
 	err_clear(&e);
 	assert_int_equal(stor_blob_stat(st, NULL, &got, &size, &e), -1);
 	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
@@ -612,7 +563,8 @@ static void test_busy_and_cancel(void **state)
 	assert_int_equal(uploads_count(fx), 1);
 	assert_int_equal(stor_upload_cancel(st, REPO, id, &e), 0);
 	assert_int_equal(uploads_count(fx), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM uploads"), 0);
+	assert_int_equal(tmpstore_int(fx->dir, "SELECT count(*) FROM uploads"),
+			 0);
 	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), -1);
 	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
 	err_clear(&e);
@@ -765,7 +717,7 @@ static void test_blob_link_unlink(void **state)
 	int64_t size;
 	int fd;
 
-	push_blob(st, "a", "shared layer", &d);
+	d = tmpstore_push(st, "a", "shared layer");
 	assert_int_equal(stor_blob_stat(st, "b", &d, &size, &e), -1);
 	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
 	err_clear(&e);
@@ -811,9 +763,9 @@ static void test_meta_stats(void **state)
 	assert_int_equal(ms.blobs, 0);
 	assert_int_equal(ms.blob_bytes, 0);
 
-	push_blob(st, "a", "shared layer", &d);
-	push_blob(st, "b", "shared layer", &d);
-	push_blob(st, "a", "another", &d);
+	d = tmpstore_push(st, "a", "shared layer");
+	d = tmpstore_push(st, "b", "shared layer");
+	d = tmpstore_push(st, "a", "another");
 	assert_int_equal(stor_upload_start(st, "c", id, &e), 0);
 	assert_int_equal(put_mf(st, "a", &m, &d, &e), 0);
 
@@ -866,7 +818,8 @@ static void test_manifest_put_get(void **state)
 			 -1);
 	assert_int_equal(e.code, ERR_MANIFEST_UNKNOWN);
 	err_clear(&e);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM manifest_refs"), 2);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM manifest_refs"), 2);
 
 	/* A body that does not match its digest is refused. */
 	bad = dg_of("something else");
@@ -937,8 +890,9 @@ static void test_manifest_delete(void **state)
 	/* Other repositories keep theirs. */
 	assert_true(stor_manifest_exists(st, "other", &d1));
 	expect_tags(st, "other", NULL, -1, "a", false);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM manifest_refs"
-				     " WHERE repo = 'library/app'"),
+	assert_int_equal(tmpstore_int(fx->dir,
+				      "SELECT count(*) FROM manifest_refs"
+				      " WHERE repo = 'library/app'"),
 			 2);
 }
 
@@ -1037,7 +991,7 @@ static void test_catalog_paging(void **state)
 	struct err e = ERR_INIT;
 
 	expect_catalog(st, NULL, -1, "", false);
-	push_blob(st, "zeta", "z", &d);
+	d = tmpstore_push(st, "zeta", "z");
 	assert_int_equal(stor_blob_link(st, "alpha/one", &d, &e), 0);
 	assert_int_equal(stor_upload_start(st, "Beta", id, &e), 0);
 	assert_int_equal(stor_upload_start(st, "omega", id, &e), 0);
@@ -1052,7 +1006,7 @@ static void test_catalog_paging(void **state)
 	}
 	/* Only repositories with a manifest: not omega (an upload only),
 	 * nor one with blob links alone. */
-	push_blob(st, "blobs/only", "b", &d);
+	d = tmpstore_push(st, "blobs/only", "b");
 	expect_catalog(st, NULL, -1, "Beta,alpha,alpha/one,zeta", false);
 	expect_catalog(st, NULL, 2, "Beta,alpha", true);
 	expect_catalog(st, "alpha", 2, "alpha/one,zeta", false);
@@ -1077,7 +1031,7 @@ static void test_manifest_tags_sparse(void **state)
 	struct stor_manifest_put p;
 	struct stor_manifest *m = NULL;
 
-	push_blob(st, REPO, "config", &cfg);
+	cfg = tmpstore_push(st, REPO, "config");
 	absent[0] = dg_of("never pushed");
 	absent[1] = dg_of("nor this");
 	dg = dg_of(body);
@@ -1102,7 +1056,8 @@ static void test_manifest_tags_sparse(void **state)
 		assert_true(digest_eq(&m->digest, &dg));
 		stor_manifest_free(m);
 	}
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM manifest_refs"), 3);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM manifest_refs"), 3);
 	/* An absent ref listed as a real one is still refused. */
 	p.nsparse = 0;
 	p.refs = absent;
@@ -1117,14 +1072,13 @@ static void test_name_unknown(void **state)
 	char **v = NULL;
 	size_t count = 99;
 	bool more = true;
-	struct digest d;
 	struct err e = ERR_INIT;
 
 	assert_int_equal(stor_tags_list(fx->st, "never/seen", NULL, -1, &v,
 					&count, &more, &e),
 			 -1);
 	assert_int_equal(e.code, ERR_NAME_UNKNOWN);
-	push_blob(fx->st, "has/blobs", "only a layer", &d);
+	tmpstore_push(fx->st, "has/blobs", "only a layer");
 	expect_tags(fx->st, "has/blobs", NULL, -1, "", false);
 }
 
@@ -1207,9 +1161,10 @@ static void test_scan_job_enqueued(void **state)
 		 " AND repo = '" REPO "' AND state = 'queued'"
 		 " AND attempts = 0",
 		 d.hex);
-	assert_int_equal(sql_int(fx, sql), 1);
+	assert_int_equal(tmpstore_int(fx->dir, sql), 1);
 	assert_int_equal(put_mf(st, REPO, &quiet, &d, &e), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM scan_jobs"), 1);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM scan_jobs"), 1);
 
 	/* The job is in the manifest's transaction: if it cannot be
 	 * written, the manifest is not stored either. */
@@ -1223,7 +1178,8 @@ static void test_scan_job_enqueued(void **state)
 	tmpstore_sql(fx->dir, "DROP TRIGGER no_scans");
 	err_clear(&e);
 	assert_int_equal(put_mf(st, REPO, &refused, &d, &e), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM scan_jobs"), 2);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM scan_jobs"), 2);
 }
 
 /* --- Damaged blobs, the scrub, upload limits, the WAL --------------------- */
@@ -1261,9 +1217,10 @@ static void test_blob_size_checked(void **state)
 	int64_t size;
 	int fd = -1;
 
-	push_blob(fx->st, REPO, "the first blob", &a);
-	push_blob(fx->st, REPO, "the second blob", &b);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM blob_sizes"), 2);
+	a = tmpstore_push(fx->st, REPO, "the first blob");
+	b = tmpstore_push(fx->st, REPO, "the second blob");
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM blob_sizes"), 2);
 	/* Truncated. */
 	blob_path(fx, &a, path);
 	assert_int_equal(truncate(path, 5), 0);
@@ -1283,15 +1240,16 @@ static void test_blob_size_checked(void **state)
 	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
 	assert_int_equal(stor_blob_damage_count(fx->st), 2);
 	/* Pushed again, served again. */
-	push_blob(fx->st, REPO, "the first blob", &a);
+	a = tmpstore_push(fx->st, REPO, "the first blob");
 	got = read_blob(fx->st, REPO, &a);
 	assert_string_equal(got, "the first blob");
 	free(got);
 	/* Small blobs stored whole have their size recorded too. */
 	err_clear(&e);
 	assert_int_equal(stor_blob_put(fx->st, REPO, "report", 6, &b, &e), 0);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM blob_sizes WHERE "
-				     "size = 6"),
+	assert_int_equal(tmpstore_int(fx->dir,
+				      "SELECT count(*) FROM blob_sizes WHERE "
+				      "size = 6"),
 			 1);
 }
 
@@ -1303,13 +1261,13 @@ static void test_scrub(void **state)
 	struct stor_scrub_stats s;
 	struct stor_scrub_opts o;
 	struct err e = ERR_INIT;
-	struct digest a, b, c;
+	struct digest b, c;
 	char path[512], q[512];
 	int64_t size;
 
-	push_blob(fx->st, REPO, "intact", &a);
-	push_blob(fx->st, REPO, "altered", &b);
-	push_blob(fx->st, REPO, "stored before sizes", &c);
+	tmpstore_push(fx->st, REPO, "intact");
+	b = tmpstore_push(fx->st, REPO, "altered");
+	c = tmpstore_push(fx->st, REPO, "stored before sizes");
 	tmpstore_sql(fx->dir, "DELETE FROM blob_sizes WHERE size = 19");
 	blob_path(fx, &b, path);
 	write_file(path, "ALTERED");
@@ -1324,7 +1282,8 @@ static void test_scrub(void **state)
 	assert_false(blob_file_exists(fx, &b));
 	assert_int_equal(stor_blob_stat(fx->st, REPO, &b, &size, &e), -1);
 	assert_int_equal(e.code, ERR_BLOB_UNKNOWN);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM blob_sizes"), 3);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM blob_sizes"), 3);
 	/* Now the size of c is checked when served. */
 	blob_path(fx, &c, path);
 	assert_int_equal(truncate(path, 3), 0);
@@ -1378,17 +1337,17 @@ static void test_wal_checkpointed_on_close(void **state)
 {
 	struct fx *fx = *state;
 	char wal[300];
-	struct digest d;
 	struct stat sb;
 
-	push_blob(fx->st, REPO, "kept in meta.db", &d);
+	tmpstore_push(fx->st, REPO, "kept in meta.db");
 	stor_free(fx->st);
 	fx->st = NULL;
 	snprintf(wal, sizeof(wal), "%s/meta.db-wal", fx->dir);
 	assert_true(stat(wal, &sb) < 0 || sb.st_size == 0);
 	unlink(wal);
 	fx_reopen(fx);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM repo_blobs"), 1);
+	assert_int_equal(
+		tmpstore_int(fx->dir, "SELECT count(*) FROM repo_blobs"), 1);
 }
 
 static void test_schema(void **state)
@@ -1396,9 +1355,10 @@ static void test_schema(void **state)
 	struct fx *fx = *state;
 
 	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
-	assert_int_equal(sql_int(fx, "PRAGMA user_version"), 8);
-	assert_int_equal(sql_int(fx, "SELECT count(*) FROM pragma_journal_mode"
-				     " WHERE journal_mode = 'wal'"),
+	assert_int_equal(tmpstore_int(fx->dir, "PRAGMA user_version"), 8);
+	assert_int_equal(tmpstore_int(fx->dir,
+				      "SELECT count(*) FROM pragma_journal_mode"
+				      " WHERE journal_mode = 'wal'"),
 			 1);
 	/* A newer schema than we know is refused, not misread. */
 	tmpstore_sql(fx->dir, "PRAGMA user_version = 99");

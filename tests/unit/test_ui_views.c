@@ -1,6 +1,8 @@
 /* test_ui_views.c: the UI's views on disk (registry/ui/views.c): bounded
  * in files, read back in another process's place, and a damaged file is
  * a miss, never a wrong answer. */
+#define _XOPEN_SOURCE 700 /* nftw */
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,37 +19,8 @@
 
 #include "common/digest.h"
 #include "common/xmalloc.h"
+#include "tests/unit/unit_util.h"
 #include "common/banned.h"
-
-static char *tmpdir(void)
-{
-	char *d = xstrdup("/tmp/test_ui_views.XXXXXX");
-
-	assert_non_null(mkdtemp(d));
-	return d;
-}
-
-static void rm_rf(const char *d)
-{
-	char *cmd = xasprintf("rm -rf '%s'", d);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-}
-
-static size_t nfiles(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 /* The file a key is kept in: DIR/<sha256 of the key>. */
 static char *key_path(const char *dir, const char *key)
@@ -70,7 +43,8 @@ static void write_file(const char *path, const char *text)
 /* More keys than the disk keeps: the oldest go, the newest stays. */
 static void test_bounded(void **state)
 {
-	char *top = tmpdir(), *dir = xasprintf("%s/views", top), key[32];
+	char *top = unit_tmpdir("ui-views"), key[32];
+	char *dir = xasprintf("%s/views", top);
 	struct buf b = BUF_INIT;
 
 	(void)state;
@@ -78,14 +52,13 @@ static void test_bounded(void **state)
 		snprintf(key, sizeof(key), "bounded\n%d", i);
 		ui_view_put(dir, key, "{\"n\":1}", 7);
 	}
-	assert_int_equal(nfiles(dir), 1024);
+	assert_int_equal(unit_nfiles(dir), 1024);
 	assert_true(ui_view_get(dir, "bounded\n1099", &b));
 	assert_int_equal(b.len, 7);
 	assert_memory_equal(b.buf, "{\"n\":1}", 7);
 	buf_release(&b);
-	rm_rf(top);
 	free(dir);
-	free(top);
+	unit_tmpdir_free(top);
 }
 
 /* Files this process never put (as after a restart): a whole one is
@@ -107,7 +80,7 @@ static void test_files(void **state)
 		{"files\nmagic", "customs-ui-view 2 11 4\nfiles\nmagic[42]",
 		 false},
 	};
-	char *dir = tmpdir();
+	char *dir = unit_tmpdir("ui-views");
 	struct buf b = BUF_INIT;
 
 	(void)state;
@@ -130,8 +103,7 @@ static void test_files(void **state)
 		free(p);
 	}
 	buf_release(&b);
-	rm_rf(dir);
-	free(dir);
+	unit_tmpdir_free(dir);
 }
 
 int main(void)

@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "storage/storage.h"
+#include "tests/unit/unit_util.h"
 
 /* The conninfo of the test server, or NULL: the tests run on sqlite. */
 static inline const char *tmpstore_pg(void)
@@ -111,25 +112,13 @@ static inline int tmpstore_pg_use(const char *dir)
 	return rc;
 }
 
-static inline int tmpstore_rm_entry(const char *path, const struct stat *sb,
-				    int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* Makes $TMPDIR/customs-<tag>-XXXXXX into dir and opens a store there. */
 static inline int tmpstore_open(char *dir, size_t dirsz, const char *tag,
 				struct stor **st)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct err e = ERR_INIT;
 
-	snprintf(dir, dirsz, "%s/customs-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp",
-		 tag);
-	if (!mkdtemp(dir))
+	if (unit_mkdtemp(dir, dirsz, tag) < 0)
 		return -1;
 	if (tmpstore_pg() && tmpstore_pg_use(dir) < 0)
 		return -1;
@@ -147,7 +136,7 @@ static inline void tmpstore_close(const char *dir, struct stor *st)
 	char schema[32], sql[80];
 
 	stor_free(st);
-	nftw(dir, tmpstore_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(dir);
 	if (tmpstore_pg()) {
 		tmpstore_schema(dir, schema);
 		snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE",
@@ -156,15 +145,23 @@ static inline void tmpstore_close(const char *dir, struct stor *st)
 	}
 }
 
-/* A cmocka fixture of a store in its own directory (*state). */
+/* A cmocka fixture of a store in its own directory (*state).  A test's
+ * own fixture may hold more: its first fields are TMPSTORE_FX_FIELDS, and
+ * TMPSTORE_FX_DEFINE() sets it up. */
+#define TMPSTORE_FX_FIELDS                                                     \
+	char dir[256];                                                         \
+	struct stor *st
+
 struct tmpstore_fx {
-	char dir[256];
-	struct stor *st;
+	TMPSTORE_FX_FIELDS;
 };
 
-static inline int tmpstore_fx_setup(void **state, const char *tag)
+/* A zeroed fixture of size bytes (at least a struct tmpstore_fx's), its
+ * store opened in a fresh directory named after tag. */
+static inline int tmpstore_fx_setup_as(void **state, size_t size,
+				       const char *tag)
 {
-	struct tmpstore_fx *fx = calloc(1, sizeof(*fx));
+	struct tmpstore_fx *fx = calloc(1, size);
 
 	if (!fx || tmpstore_open(fx->dir, sizeof(fx->dir), tag, &fx->st) < 0) {
 		free(fx);
@@ -183,6 +180,55 @@ static inline int tmpstore_fx_teardown(void **state)
 	return 0;
 }
 
+static inline int tmpstore_fx_setup(void **state, const char *tag)
+{
+	return tmpstore_fx_setup_as(state, sizeof(struct tmpstore_fx), tag);
+}
+
+/* fx_setup() and fx_teardown() for the test's struct fx, which begins
+ * with TMPSTORE_FX_FIELDS. */
+#define TMPSTORE_FX_DEFINE(tag)                                                \
+	static int fx_setup(void **state)                                      \
+	{                                                                      \
+		return tmpstore_fx_setup_as(state, sizeof(struct fx), tag);    \
+	}                                                                      \
+	static int fx_teardown(void **state)                                   \
+	{                                                                      \
+		return tmpstore_fx_teardown(state);                            \
+	}
+
+/* A digest as text, in one of four buffers used in turn: up to four in
+ * one call's arguments. */
+static inline const char *dstr(const struct digest *d)
+{
+	static char buf[4][DIGEST_STR_MAX];
+	static int i;
+
+	return digest_str(d, buf[i++ % 4]);
+}
+
+/* The integer SQL gives on the store's metadata (-1 for no row), read
+ * behind the store's back. */
+static inline long long tmpstore_int(const char *dir, const char *sql)
+{
+	char path[300];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+
+	if (tmpstore_pg())
+		return tmpstore_pg_sql(dir, sql);
+	snprintf(path, sizeof(path), "%s/meta.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
 /* The sha256 digest of a string. */
 static inline struct digest dg_of(const char *s)
 {
@@ -190,6 +236,34 @@ static inline struct digest dg_of(const char *s)
 
 	digest_of(DIGEST_SHA256, s, strlen(s), &d);
 	return d;
+}
+
+/* Pushes data as a blob of repo, as a client does; its digest. */
+static inline struct digest tmpstore_push(struct stor *st, const char *repo,
+					  const char *data)
+{
+	char id[STOR_UPLOAD_ID_MAX];
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+	struct digest d = dg_of(data);
+
+	assert_int_equal(stor_upload_start(st, repo, id, &e), 0);
+	assert_int_equal(stor_upload_take(st, repo, id, &u, &e), 0);
+	assert_int_equal(stor_upload_write(u, data, strlen(data), &e), 0);
+	assert_int_equal(stor_upload_finish(u, &d, &e), 0);
+	return d;
+}
+
+/* Stores p->body as a manifest as a client's PUT does: p->digest (*d)
+ * and p->len are the body's.  stor_manifest_put()'s result. */
+static inline int tmpstore_put_manifest(struct stor *st,
+					struct stor_manifest_put *p,
+					struct digest *d, struct err *e)
+{
+	*d = dg_of(p->body);
+	p->digest = d;
+	p->len = strlen(p->body);
+	return stor_manifest_put(st, p, e);
 }
 
 /* Runs SQL on the store's meta.db behind the store's back (to stage what
