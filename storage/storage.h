@@ -390,6 +390,11 @@ struct stor_scan_job {
 	char *repo;   /* the repository it was last pushed to */
 	int64_t gen;  /* generation at the claim */
 	int attempts; /* claims since it last finished, this one too */
+	/* This claim's token (random, one per claim): the job's rows are
+	 * changed on its behalf only while the job still holds it, so a
+	 * claimant whose lease ran out and whose job was claimed again
+	 * finishes nothing (ERR_BUSY). */
+	int64_t claim;
 	/* The request that queued it (the log's request id of the thread
 	 * that pushed), or NULL (a re-match after a DB change). */
 	char *request_id;
@@ -424,6 +429,7 @@ struct stor_scan {
 	char *db_version; /* of the report; NULL: no data */
 	char *checked_db; /* last DB matched against; NULL: none */
 	int64_t updated;  /* when the result last changed (unix time) */
+	int64_t claim;	  /* the running claim's token (0: none) */
 };
 void stor_scan_release(struct stor_scan *s);
 
@@ -458,12 +464,22 @@ int stor_scan_recover(struct stor *st, int max_attempts, size_t *n,
  * image was deleted meanwhile). */
 int stor_scan_result_put(struct stor *st, const struct digest *dg,
 			 const struct stor_scan_result *r, struct err *e);
+/* stor_scan_result_put() of the claimed job's digest, whose row is
+ * written only while the job is still that claim's (see
+ * stor_scan_done()): ERR_BUSY else. */
+int stor_scan_result_put_claimed(struct stor *st,
+				 const struct stor_scan_job *job,
+				 const struct stor_scan_result *r,
+				 struct err *e);
 /* Notes that the result was matched against db_version (NULL: no data)
  * and found unchanged. */
 int stor_scan_checked(struct stor *st, const struct digest *dg,
 		      const char *db_version, struct err *e);
 /* The job is finished: done, or queued again if it was re-armed since the
- * claim.  Index jobs waiting for it are queued. */
+ * claim.  Index jobs waiting for it are queued.  This and the other
+ * calls that take a claimed job (fail, wait, the _ev and batch forms)
+ * change nothing once the job is not that claim's any more (its lease
+ * ran out and it was claimed again, or it finished): ERR_BUSY. */
 int stor_scan_done(struct stor *st, const struct stor_scan_job *job,
 		   struct err *e);
 /* The job failed: queued again, not before retry_at (unix time), or with
@@ -551,7 +567,8 @@ struct stor_scan_outcome {
  * stor_scan_done().  The blobs (a result's report among them, if no
  * referrer carries it) are made durable together, then every row changes
  * in one transaction: all or nothing (blobs left over by a failure are
- * gc's). */
+ * gc's).  An outcome whose job is no longer its claim's (see
+ * stor_scan_done()) is left out: its rows are the new claim's to write. */
 int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 			  size_t n, struct err *e);
 /* stor_scan_finish_many() in lots, with one sync for all: each

@@ -1001,6 +1001,81 @@ static void test_lease_renew(void **state)
 	stor_scan_job_release(&job);
 }
 
+/* A claimant whose lease ran out while it scanned, and whose job was
+ * claimed again meanwhile, ends nothing: not the job (done or failed),
+ * not its result, not a batch's rows.  Nor once the job has finished
+ * and been claimed anew. */
+static void test_stale_finish(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = put(fx, REPO, "{\"img\":\"stale\"}", true, NULL, 0);
+	struct stor_scan_result r = {.report = "{\"stale\":true}",
+				     .findings = "[]",
+				     .db_version = "db-1"};
+	struct stor_scan_outcome o = {.checked_db = "db-2"};
+	struct stor_scan_job stale, again, third;
+	struct stor_scan sc;
+	struct err e = ERR_INIT;
+
+	/* Claimed with a lease already past: the next claim takes it. */
+	assert_int_equal(stor_scan_claim(fx->st, -10, &stale, &e), 1);
+	claim(fx, &d, &again);
+	assert_int_equal(again.attempts, stale.attempts + 1);
+	assert_int_not_equal(again.claim, stale.claim);
+	assert_int_equal(stor_scan_result_put_claimed(fx->st, &stale, &r, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	assert_int_equal(stor_scan_done(fx->st, &stale, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	assert_int_equal(stor_scan_fail(fx->st, &stale, "late", -1, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	assert_int_equal(stor_scan_fail(fx->st, &stale, "late", 0, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_RUNNING);
+	assert_false(sc.has_result);
+	assert_null(sc.error);
+	assert_true(sc.claim == again.claim);
+	stor_scan_release(&sc);
+	/* The live claim ends it as usual. */
+	r.report = "{\"again\":true}";
+	assert_int_equal(stor_scan_result_put_claimed(fx->st, &again, &r, &e),
+			 0);
+	assert_int_equal(stor_scan_done(fx->st, &again, &e), 0);
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_DONE);
+	/* Pushed again and claimed anew (attempts start over): the old
+	 * claims end nothing, however their attempts compare. */
+	put(fx, REPO, "{\"img\":\"stale\"}", true, NULL, 0);
+	claim(fx, &d, &third);
+	assert_int_equal(third.attempts, stale.attempts);
+	assert_int_equal(stor_scan_done(fx->st, &stale, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	assert_int_equal(stor_scan_done(fx->st, &again, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	/* A batch leaves out the job that is no longer its claim's. */
+	o.job = &stale;
+	assert_int_equal(stor_scan_finish_many(fx->st, &o, 1, &e), 0);
+	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_RUNNING);
+	assert_string_equal(sc.checked_db, "db-1");
+	stor_scan_release(&sc);
+	o.job = &third;
+	assert_int_equal(stor_scan_finish_many(fx->st, &o, 1, &e), 0);
+	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_DONE);
+	assert_string_equal(sc.checked_db, "db-2");
+	stor_scan_release(&sc);
+	stor_scan_job_release(&stale);
+	stor_scan_job_release(&again);
+	stor_scan_job_release(&third);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1025,6 +1100,7 @@ int main(void)
 		T(test_nodes),
 		T(test_failures),
 		T(test_lease_renew),
+		T(test_stale_finish),
 #undef T
 	};
 
