@@ -347,6 +347,25 @@ static int sql_mf_refs(struct sql_conn *c, const struct stor_manifest_put *mp,
 	return 0;
 }
 
+/* 1 if a push of ds to repo needs a scan job, 0 if the report in place
+ * serves (see stor_manifest_put.scan_db). */
+static int sql_mf_scan_needed(struct sql_conn *c, const char *repo,
+			      const char *ds, const char *db, struct err *e)
+{
+	static const struct sql_stmt q = {
+		"check scan is current",
+		"SELECT 1 FROM scan_jobs j JOIN scan_results r"
+		" ON r.digest = j.digest"
+		" WHERE j.digest = ?1 AND j.state = 'done'"
+		" AND r.checked_db IS NOT DISTINCT FROM CAST(?3 AS TEXT)"
+		" AND EXISTS (SELECT 1 FROM tags t"
+		" WHERE t.repo = ?2 AND t.digest = ?1)",
+	};
+	int n = sql_run(c, &q, NULL, NULL, e, "sss", ds, repo, *db ? db : NULL);
+
+	return n < 0 ? -1 : n == 0;
+}
+
 static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
 	static const struct sql_stmt put = {
@@ -371,8 +390,15 @@ static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 	const struct stor_manifest_put *mp = arg;
 	char ds[DIGEST_STR_MAX], subj[DIGEST_STR_MAX];
 	int64_t now = sql_now();
+	int scan = mp->enqueue_scan;
 
 	digest_str(mp->digest, ds);
+	/* Before the tags change: whether it had one. */
+	if (scan && mp->scan_db) {
+		scan = sql_mf_scan_needed(c, mp->repo, ds, mp->scan_db, e);
+		if (scan < 0)
+			return -1;
+	}
 	if (sql_repo_add(c, mp->repo, e) < 0)
 		return -1;
 	if (sql_run(c, &put, NULL, NULL, e, "sssisssi", mp->repo, ds,
@@ -389,7 +415,7 @@ static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 		if (sql_run(c, &tag, NULL, NULL, e, "sssi", mp->repo,
 			   mp->tags[i], ds, now) < 0)
 			return -1;
-	if (mp->enqueue_scan && sql_scan_add(c, ds, mp->repo, now, e) < 0)
+	if (scan && sql_scan_add(c, ds, mp->repo, now, e) < 0)
 		return -1;
 	return sql_outbox_put(c, mp->events, mp->nevents, e);
 }

@@ -268,6 +268,14 @@ struct stor_manifest_put {
 	const char *const *tags;
 	size_t ntags;
 	bool enqueue_scan; /* add a scan job in the same commit */
+	/* With enqueue_scan, the DB version reports are made with now (""
+	 * without a DB), or NULL.  The job is then left alone when the
+	 * push changes nothing its report depends on: the manifest was
+	 * tagged in repo already (so it is published there, and the
+	 * repository's VEX statements, which tagged images carry, are the
+	 * same), its job is done and its report was matched against that
+	 * DB.  The report in place serves: no job, no new report. */
+	const char *scan_db;
 	/* Check again, under the gc pin, that every ref is still in the
 	 * repository (linked, or a manifest there) and its file present;
 	 * ERR_MANIFEST_BLOB_UNKNOWN if gc freed one since the caller's
