@@ -366,6 +366,21 @@ static int sql_mf_scan_needed(struct sql_conn *c, const char *repo,
 	return n < 0 ? -1 : n == 0;
 }
 
+/* 1 if subject ss is a manifest of repo (PostgreSQL: its row locked
+ * until the transaction ends), 0 if not. */
+static int sql_mf_subject_held(struct sql_conn *c, const char *repo,
+			       const char *ss, struct err *e)
+{
+	static const struct sql_stmt q = {
+		"check subject",
+		"SELECT 1 FROM manifests WHERE repo = ?1 AND digest = ?2"
+		SQL_PG("SELECT 1 FROM manifests WHERE repo = ?1"
+		       " AND digest = ?2 FOR SHARE"),
+	};
+
+	return sql_run(c, &q, NULL, NULL, e, "ss", repo, ss);
+}
+
 static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
 	static const struct sql_stmt put = {
@@ -390,9 +405,19 @@ static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 	const struct stor_manifest_put *mp = arg;
 	char ds[DIGEST_STR_MAX], subj[DIGEST_STR_MAX];
 	int64_t now = sql_now();
-	int scan = mp->enqueue_scan;
+	int scan = mp->enqueue_scan, held;
 
 	digest_str(mp->digest, ds);
+	if (mp->if_subject && mp->subject) {
+		held = sql_mf_subject_held(c, mp->repo,
+					   digest_str(mp->subject, subj), e);
+		if (held < 0)
+			return -1;
+		if (!held)
+			return err_set(e, ERR_MANIFEST_UNKNOWN,
+				       "subject %s unknown in %s", subj,
+				       mp->repo);
+	}
 	/* Before the tags change: whether it had one. */
 	if (scan && mp->scan_db) {
 		scan = sql_mf_scan_needed(c, mp->repo, ds, mp->scan_db, e);
@@ -520,7 +545,16 @@ int sql_referrer_put(struct sql_conn *c, const struct stor_scan_referrer *r,
 {
 	const char *repo = r->put->repo;
 	char ds[DIGEST_STR_MAX];
+	int held;
 
+	/* The image deleted meanwhile: no referrer for it (the batch goes
+	 * on). */
+	if (r->put->if_subject && r->put->subject) {
+		held = sql_mf_subject_held(c, repo,
+					   digest_str(r->put->subject, ds), e);
+		if (held <= 0)
+			return held;
+	}
 	for (size_t i = 0; i < r->nblobs; i++) {
 		struct sql_link_arg a = {repo,
 					digest_str(r->blobs[i].digest, ds)};

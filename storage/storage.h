@@ -276,6 +276,13 @@ struct stor_manifest_put {
 	 * same), its job is done and its report was matched against that
 	 * DB.  The report in place serves: no job, no new report. */
 	const char *scan_db;
+	/* Store the manifest only while its subject is a manifest of repo,
+	 * checked in the same transaction (PostgreSQL: its row is locked
+	 * until the commit, so a DELETE of the subject waits for it);
+	 * ERR_MANIFEST_UNKNOWN, nothing written, once the subject is gone.
+	 * The scan's referrers set it: one published while the image is
+	 * deleted is either seen by the DELETE's clean-up or not made. */
+	bool if_subject;
 	/* Check again, under the gc pin, that every ref is still in the
 	 * repository (linked, or a manifest there) and its file present;
 	 * ERR_MANIFEST_BLOB_UNKNOWN if gc freed one since the caller's
@@ -555,7 +562,8 @@ struct stor_blob_data {
 };
 /* A report referrer to store in put->repo: its blobs (linked to that
  * repository, as stor_blob_put() does), then the manifest, then the
- * referrers it replaces there deleted (absent ones are no error). */
+ * referrers it replaces there deleted (absent ones are no error).  With
+ * put->if_subject, none of it once the subject is gone from put->repo. */
 struct stor_scan_referrer {
 	const struct stor_manifest_put *put;
 	const struct stor_blob_data *blobs;

@@ -1076,6 +1076,137 @@ static void test_stale_finish(void **state)
 	stor_scan_job_release(&third);
 }
 
+/* A report referrer of subject in REPO, as the scan writes one. */
+static struct stor_manifest_put referrer_put(const struct digest *subject,
+					     const char *body,
+					     struct digest *dg)
+{
+	*dg = dg_of(body);
+	return (struct stor_manifest_put){
+		.repo = REPO,
+		.digest = dg,
+		.media_type = "application/vnd.oci.image.manifest.v1+json",
+		.body = body,
+		.len = strlen(body),
+		.subject = subject,
+		.artifact_type = "application/x-report",
+		.if_subject = true,
+	};
+}
+
+static size_t referrers_of(struct fx *fx, const struct digest *subject)
+{
+	struct stor_desc *d = NULL;
+	struct err e = ERR_INIT;
+	size_t n = 0;
+
+	assert_int_equal(
+		stor_referrers(fx->st, REPO, subject, NULL, &d, &n, &e), 0);
+	stor_desc_free(d, n);
+	return n;
+}
+
+/* The scan's referrers are stored only while their image is: one
+ * published after the image's DELETE is not made, alone or in a batch,
+ * so no referrer is left whose subject is gone.  A client's referrer may
+ * still come before its subject (the OCI spec allows it). */
+static void test_referrer_subject_gone(void **state)
+{
+	struct fx *fx = *state;
+	struct digest img = put(fx, REPO, "{\"img\":\"gone\"}", true, NULL, 0);
+	struct digest rdg, bdg;
+	struct stor_manifest_put mp =
+		referrer_put(&img, "{\"referrer\":\"gone\"}", &rdg);
+	struct stor_scan_referrer sr = {&mp, NULL, 0, NULL, 0};
+	struct stor_scan_outcome o = {.checked_db = "v2", .refs = &sr,
+				      .nrefs = 1};
+	struct stor_manifest *m = NULL;
+	struct stor_scan_job job;
+	struct err e = ERR_INIT;
+
+	claim(fx, &img, &job);
+	/* While the image is there, as usual. */
+	assert_int_equal(stor_manifest_put(fx->st, &mp, &e), 0);
+	assert_int_equal(referrers_of(fx, &img), 1);
+	assert_int_equal(stor_manifest_delete(fx->st, REPO, &rdg, &e), 0);
+	/* Deleted: refused, nothing stored. */
+	assert_int_equal(stor_manifest_delete(fx->st, REPO, &img, &e), 0);
+	assert_int_equal(stor_manifest_put(fx->st, &mp, &e), -1);
+	assert_int_equal(e.code, ERR_MANIFEST_UNKNOWN);
+	err_clear(&e);
+	assert_int_equal(referrers_of(fx, &img), 0);
+	assert_int_equal(stor_manifest_get(fx->st, REPO, NULL, &rdg, &m, &e),
+			 -1);
+	err_clear(&e);
+	/* A batch goes on without it. */
+	o.job = &job;
+	assert_int_equal(stor_scan_finish_many(fx->st, &o, 1, &e), 0);
+	assert_int_equal(referrers_of(fx, &img), 0);
+	assert_int_equal(stor_manifest_get(fx->st, REPO, NULL, &rdg, &m, &e),
+			 -1);
+	err_clear(&e);
+	stor_scan_job_release(&job);
+	/* Not asked for: stored before its subject. */
+	mp = referrer_put(&img, "{\"client\":\"referrer\"}", &bdg);
+	mp.if_subject = false;
+	assert_int_equal(stor_manifest_put(fx->st, &mp, &e), 0);
+	assert_int_equal(referrers_of(fx, &img), 1);
+}
+
+struct put_thread {
+	struct stor *st;
+	const struct stor_manifest_put *mp;
+	struct err e;
+	int rc;
+};
+
+static void *put_thread_run(void *arg)
+{
+	struct put_thread *t = arg;
+
+	t->rc = stor_manifest_put(t->st, t->mp, &t->e);
+	return NULL;
+}
+
+/* PostgreSQL, where transactions run side by side: a referrer put while
+ * its image's DELETE is in flight waits for that DELETE and is then not
+ * made (it would otherwise see the image, not yet deleted for it, and
+ * outlive the DELETE's clean-up). */
+static void test_referrer_delete_race(void **state)
+{
+	struct fx *fx = *state;
+	struct digest img = put(fx, REPO, "{\"img\":\"race\"}", false, NULL,
+				0);
+	struct digest rdg;
+	struct stor_manifest_put mp =
+		referrer_put(&img, "{\"referrer\":\"race\"}", &rdg);
+	struct put_thread t = {fx->st, &mp, ERR_INIT, 0};
+	char schema[32], sql[400], ds[DIGEST_STR_MAX];
+	PGconn *c;
+	pthread_t th;
+
+	if (!tmpstore_pg())
+		skip(); /* sqlite runs one write transaction at a time */
+	c = PQconnectdb(tmpstore_pg());
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	tmpstore_schema(fx->dir, schema);
+	snprintf(sql, sizeof(sql),
+		 "SET search_path = %s; BEGIN;"
+		 " DELETE FROM tags WHERE digest = '%s';"
+		 " DELETE FROM manifests WHERE digest = '%s'",
+		 schema, digest_str(&img, ds), ds);
+	PQclear(PQexec(c, sql));
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_INTRANS);
+	assert_int_equal(pthread_create(&th, NULL, put_thread_run, &t), 0);
+	usleep(300 * 1000); /* the put reaches the image's row and waits */
+	PQclear(PQexec(c, "COMMIT"));
+	assert_int_equal(pthread_join(th, NULL), 0);
+	PQfinish(c);
+	assert_int_equal(t.rc, -1);
+	assert_int_equal(t.e.code, ERR_MANIFEST_UNKNOWN);
+	assert_int_equal(referrers_of(fx, &img), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1101,6 +1232,8 @@ int main(void)
 		T(test_failures),
 		T(test_lease_renew),
 		T(test_stale_finish),
+		T(test_referrer_subject_gone),
+		T(test_referrer_delete_race),
 #undef T
 	};
 
