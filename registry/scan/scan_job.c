@@ -336,18 +336,21 @@ int64_t rs_retry_at(enum err_code c, int attempts, time_t now)
 	return (int64_t)now + (wait < RS_RETRY_MAX_S ? wait : RS_RETRY_MAX_S);
 }
 
-/* Whether e says the job was claimed again since this claim took it
- * (see the top); logged so once. */
+/* Whether e says the job is not this claim's any more (see the top: it
+ * was claimed again, or the image was deleted and the job with it);
+ * logged so once, and the waiters look again. */
 static bool rs_job_lost(const struct rs_job *j, const struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 
 	if (e->code != ERR_BUSY)
 		return false;
-	log_msg(LL_WARN,
-		"scan %s (%s): claimed again after this claim's lease ran"
-		" out; left to that claim",
+	log_msg(LL_INFO,
+		"scan %s (%s): the job is no longer this claim's (claimed"
+		" again after its lease ran out, or the image deleted);"
+		" left as it is",
 		digest_str(&j->job->digest, ds), j->job->repo);
+	rs_notify(j->w->pool, &j->job->digest);
 	return true;
 }
 
