@@ -348,18 +348,27 @@ static int sql_mf_refs(struct sql_conn *c, const struct stor_manifest_put *mp,
 }
 
 /* 1 if a push of ds to repo needs a scan job, 0 if the report in place
- * serves (see stor_manifest_put.scan_db). */
+ * serves (see stor_manifest_put.scan_db).  PostgreSQL locks the tag and
+ * job rows it read: a DELETE of the manifest in flight is waited for (and
+ * then needs the job), one that comes after deletes what this put adds
+ * with the rest. */
 static int sql_mf_scan_needed(struct sql_conn *c, const char *repo,
 			      const char *ds, const char *db, struct err *e)
 {
 	static const struct sql_stmt q = {
 		"check scan is current",
-		"SELECT 1 FROM scan_jobs j JOIN scan_results r"
-		" ON r.digest = j.digest"
-		" WHERE j.digest = ?1 AND j.state = 'done'"
+		"SELECT 1 FROM tags t JOIN scan_jobs j ON j.digest = t.digest"
+		" JOIN scan_results r ON r.digest = t.digest"
+		" WHERE t.repo = ?2 AND t.digest = ?1 AND j.state = 'done'"
 		" AND r.checked_db IS NOT DISTINCT FROM CAST(?3 AS TEXT)"
-		" AND EXISTS (SELECT 1 FROM tags t"
-		" WHERE t.repo = ?2 AND t.digest = ?1)",
+		" LIMIT 1"
+		SQL_PG("SELECT 1 FROM tags t JOIN scan_jobs j"
+		       " ON j.digest = t.digest"
+		       " JOIN scan_results r ON r.digest = t.digest"
+		       " WHERE t.repo = ?2 AND t.digest = ?1"
+		       " AND j.state = 'done'"
+		       " AND r.checked_db IS NOT DISTINCT FROM ?3::text"
+		       " FOR SHARE OF t, j"),
 	};
 	int n = sql_run(c, &q, NULL, NULL, e, "sss", ds, repo, *db ? db : NULL);
 
@@ -544,16 +553,18 @@ int sql_referrer_put(struct sql_conn *c, const struct stor_scan_referrer *r,
 		    struct err *e)
 {
 	const char *repo = r->put->repo;
+	struct stor_manifest_put put = *r->put;
 	char ds[DIGEST_STR_MAX];
 	int held;
 
 	/* The image deleted meanwhile: no referrer for it (the batch goes
-	 * on). */
-	if (r->put->if_subject && r->put->subject) {
+	 * on); checked once, here. */
+	if (put.if_subject && put.subject) {
 		held = sql_mf_subject_held(c, repo,
-					   digest_str(r->put->subject, ds), e);
+					   digest_str(put.subject, ds), e);
 		if (held <= 0)
 			return held;
+		put.if_subject = false;
 	}
 	for (size_t i = 0; i < r->nblobs; i++) {
 		struct sql_link_arg a = {repo,
@@ -564,7 +575,7 @@ int sql_referrer_put(struct sql_conn *c, const struct stor_scan_referrer *r,
 			   (int64_t)r->blobs[i].len) < 0)
 			return -1;
 	}
-	if (sql_mf_put_fn(c, r->put, e) < 0)
+	if (sql_mf_put_fn(c, &put, e) < 0)
 		return -1;
 	for (size_t i = 0; i < r->ndrop; i++) {
 		struct sql_link_arg a = {repo, digest_str(&r->drop[i], ds)};

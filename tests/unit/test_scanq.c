@@ -1076,6 +1076,64 @@ static void test_stale_finish(void **state)
 	stor_scan_job_release(&third);
 }
 
+/* Pushes body to repo under tag (NULL: by digest), with scan_db. */
+static void push_tagged(struct fx *fx, const char *repo, const char *tag,
+			const char *body, const char *scan_db)
+{
+	struct digest d = dg_of(body);
+	struct err e = ERR_INIT;
+	struct stor_manifest_put p = {
+		.repo = repo,
+		.tag = tag,
+		.digest = &d,
+		.media_type = "application/vnd.oci.image.manifest.v1+json",
+		.body = body,
+		.len = strlen(body),
+		.enqueue_scan = true,
+		.scan_db = scan_db,
+	};
+
+	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+}
+
+/* A push that changes nothing the report depends on leaves a done job
+ * alone: the image tagged in that repository already, its report matched
+ * against the DB named.  Any other push queues it. */
+static void test_push_current_report(void **state)
+{
+	struct fx *fx = *state;
+	const char *body = "{\"img\":\"current\"}";
+	struct digest d = dg_of(body);
+	struct stor_scan_job job;
+
+	push_tagged(fx, REPO, NULL, body, "v1");
+	claim(fx, &d, &job);
+	finish(fx, &job, "{\"report\":\"current\"}", "v1");
+	/* Tagged for the first time: the repository's VEX may change. */
+	push_tagged(fx, REPO, "v1", body, "v1");
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
+	claim(fx, &d, &job);
+	finish(fx, &job, NULL, NULL);
+	/* A tag more, or the same again: the report serves. */
+	push_tagged(fx, REPO, "v2", body, "v1");
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_DONE);
+	push_tagged(fx, REPO, "v1", body, "v1");
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_DONE);
+	claim_none(fx);
+	/* Not told the DB: as before. */
+	push_tagged(fx, REPO, "v3", body, NULL);
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
+	claim(fx, &d, &job);
+	finish(fx, &job, NULL, NULL);
+	/* Another DB loaded, another repository: a job. */
+	push_tagged(fx, REPO, "v4", body, "v2");
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
+	claim(fx, &d, &job);
+	finish(fx, &job, NULL, NULL);
+	push_tagged(fx, "team/other", "v1", body, "v1");
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
+}
+
 /* A report referrer of subject in REPO, as the scan writes one. */
 static struct stor_manifest_put referrer_put(const struct digest *subject,
 					     const char *body,
@@ -1232,6 +1290,7 @@ int main(void)
 		T(test_failures),
 		T(test_lease_renew),
 		T(test_stale_finish),
+		T(test_push_current_report),
 		T(test_referrer_subject_gone),
 		T(test_referrer_delete_race),
 #undef T
