@@ -560,8 +560,8 @@ int sql_referrer_put(struct sql_conn *c, const struct stor_scan_referrer *r,
 	/* The image deleted meanwhile: no referrer for it (the batch goes
 	 * on); checked once, here. */
 	if (put.if_subject && put.subject) {
-		held = sql_mf_subject_held(c, repo,
-					   digest_str(put.subject, ds), e);
+		held = sql_mf_subject_held(c, repo, digest_str(put.subject, ds),
+					   e);
 		if (held <= 0)
 			return held;
 		put.if_subject = false;

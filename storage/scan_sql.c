@@ -807,8 +807,8 @@ static int sql_outcome_cmp(const void *a, const void *b)
 
 /* 1 if o's job is still its claim's (PostgreSQL: locked until the
  * transaction ends, so no claim takes it meanwhile), 0 if not. */
-static int sql_outcome_ours(struct sql_conn *c, const struct stor_scan_outcome *o,
-			    struct err *e)
+static int sql_outcome_ours(struct sql_conn *c,
+			    const struct stor_scan_outcome *o, struct err *e)
 {
 	static const struct sql_stmt q = {
 		"check scan claim",
