@@ -329,6 +329,7 @@ static void mf_store_run(void *arg)
 	struct reg_manifest m;
 	struct err e = ERR_INIT;
 	struct stor_event ev = {0};
+	char db[128];
 
 	if (reg_manifest_parse(s->body.buf, s->body.len, s->ctype, &m, &e) < 0)
 		goto fail;
@@ -363,6 +364,12 @@ static void mf_store_run(void *arg)
 		/* gc may have freed a ref since mf_check_refs(). */
 		.verify_refs = true,
 	};
+	/* A tag more for an image whose report is current: that report
+	 * serves (see stor_manifest_put.scan_db). */
+	if (s->ctx->scan) {
+		reg_scan_db_version(s->ctx->scan, db, sizeof(db));
+		put.scan_db = db;
+	}
 	ev.body = mf_event_push(s, &put);
 	if (ev.body) {
 		ev.action = "push";

@@ -347,6 +347,49 @@ static int sql_mf_refs(struct sql_conn *c, const struct stor_manifest_put *mp,
 	return 0;
 }
 
+/* 1 if a push of ds to repo needs a scan job, 0 if the report in place
+ * serves (see stor_manifest_put.scan_db).  PostgreSQL locks the tag and
+ * job rows it read: a DELETE of the manifest in flight is waited for (and
+ * then needs the job), one that comes after deletes what this put adds
+ * with the rest. */
+static int sql_mf_scan_needed(struct sql_conn *c, const char *repo,
+			      const char *ds, const char *db, struct err *e)
+{
+	static const struct sql_stmt q = {
+		"check scan is current",
+		"SELECT 1 FROM tags t JOIN scan_jobs j ON j.digest = t.digest"
+		" JOIN scan_results r ON r.digest = t.digest"
+		" WHERE t.repo = ?2 AND t.digest = ?1 AND j.state = 'done'"
+		" AND r.checked_db IS NOT DISTINCT FROM CAST(?3 AS TEXT)"
+		" LIMIT 1"
+		SQL_PG("SELECT 1 FROM tags t JOIN scan_jobs j"
+		       " ON j.digest = t.digest"
+		       " JOIN scan_results r ON r.digest = t.digest"
+		       " WHERE t.repo = ?2 AND t.digest = ?1"
+		       " AND j.state = 'done'"
+		       " AND r.checked_db IS NOT DISTINCT FROM ?3::text"
+		       " FOR SHARE OF t, j"),
+	};
+	int n = sql_run(c, &q, NULL, NULL, e, "sss", ds, repo, *db ? db : NULL);
+
+	return n < 0 ? -1 : n == 0;
+}
+
+/* 1 if subject ss is a manifest of repo (PostgreSQL: its row locked
+ * until the transaction ends), 0 if not. */
+static int sql_mf_subject_held(struct sql_conn *c, const char *repo,
+			       const char *ss, struct err *e)
+{
+	static const struct sql_stmt q = {
+		"check subject",
+		"SELECT 1 FROM manifests WHERE repo = ?1 AND digest = ?2"
+		SQL_PG("SELECT 1 FROM manifests WHERE repo = ?1"
+		       " AND digest = ?2 FOR SHARE"),
+	};
+
+	return sql_run(c, &q, NULL, NULL, e, "ss", repo, ss);
+}
+
 static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
 	static const struct sql_stmt put = {
@@ -371,8 +414,25 @@ static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 	const struct stor_manifest_put *mp = arg;
 	char ds[DIGEST_STR_MAX], subj[DIGEST_STR_MAX];
 	int64_t now = sql_now();
+	int scan = mp->enqueue_scan, held;
 
 	digest_str(mp->digest, ds);
+	if (mp->if_subject && mp->subject) {
+		held = sql_mf_subject_held(c, mp->repo,
+					   digest_str(mp->subject, subj), e);
+		if (held < 0)
+			return -1;
+		if (!held)
+			return err_set(e, ERR_MANIFEST_UNKNOWN,
+				       "subject %s unknown in %s", subj,
+				       mp->repo);
+	}
+	/* Before the tags change: whether it had one. */
+	if (scan && mp->scan_db) {
+		scan = sql_mf_scan_needed(c, mp->repo, ds, mp->scan_db, e);
+		if (scan < 0)
+			return -1;
+	}
 	if (sql_repo_add(c, mp->repo, e) < 0)
 		return -1;
 	if (sql_run(c, &put, NULL, NULL, e, "sssisssi", mp->repo, ds,
@@ -389,7 +449,7 @@ static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 		if (sql_run(c, &tag, NULL, NULL, e, "sssi", mp->repo,
 			   mp->tags[i], ds, now) < 0)
 			return -1;
-	if (mp->enqueue_scan && sql_scan_add(c, ds, mp->repo, now, e) < 0)
+	if (scan && sql_scan_add(c, ds, mp->repo, now, e) < 0)
 		return -1;
 	return sql_outbox_put(c, mp->events, mp->nevents, e);
 }
@@ -493,8 +553,19 @@ int sql_referrer_put(struct sql_conn *c, const struct stor_scan_referrer *r,
 		    struct err *e)
 {
 	const char *repo = r->put->repo;
+	struct stor_manifest_put put = *r->put;
 	char ds[DIGEST_STR_MAX];
+	int held;
 
+	/* The image deleted meanwhile: no referrer for it (the batch goes
+	 * on); checked once, here. */
+	if (put.if_subject && put.subject) {
+		held = sql_mf_subject_held(c, repo, digest_str(put.subject, ds),
+					   e);
+		if (held <= 0)
+			return held;
+		put.if_subject = false;
+	}
 	for (size_t i = 0; i < r->nblobs; i++) {
 		struct sql_link_arg a = {repo,
 					digest_str(r->blobs[i].digest, ds)};
@@ -504,7 +575,7 @@ int sql_referrer_put(struct sql_conn *c, const struct stor_scan_referrer *r,
 			   (int64_t)r->blobs[i].len) < 0)
 			return -1;
 	}
-	if (sql_mf_put_fn(c, r->put, e) < 0)
+	if (sql_mf_put_fn(c, &put, e) < 0)
 		return -1;
 	for (size_t i = 0; i < r->ndrop; i++) {
 		struct sql_link_arg a = {repo, digest_str(&r->drop[i], ds)};

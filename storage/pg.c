@@ -166,6 +166,9 @@ static const char *const pg_migrations[] = {
 	" result TEXT,"
 	" error TEXT);"
 	"CREATE INDEX layer_index_by_state ON layer_index(state, created);",
+	/* 5 -> 6: the token of a running job's claim, as meta.db version 9
+	 * has it. */
+	"ALTER TABLE scan_jobs ADD COLUMN claim BIGINT NOT NULL DEFAULT 0;",
 };
 
 #define PG_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))

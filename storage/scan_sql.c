@@ -12,7 +12,12 @@
  * jobs.  A running job names its owner (the claiming node's listener
  * session): a job whose lease ran out, or whose owner's session is gone
  * (the node died), is taken again by any node, and only such jobs are
- * recovered at a start (other nodes' jobs still run).  A job that ends for
+ * recovered at a start (other nodes' jobs still run).  Each claim writes
+ * a random token into the row, and the job's rows change on behalf of a
+ * claim only while the row still holds its token: a node whose lease ran
+ * out while it scanned (stalled, cut off from the database) finishes,
+ * fails or parks nothing once another node has claimed the job.  A job
+ * that ends for
  * good notifies PG_SCAN_CHANNEL with its digest when its transaction
  * commits, which wakes the report waiters of every node.
  */
@@ -20,6 +25,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,7 +126,33 @@ static int sql_claim_row(void *arg, const struct sql_row *s, struct err *e)
 	job->gen = sql_col_int64(s, 2);
 	job->attempts = (int)sql_col_int64(s, 3);
 	job->request_id = sql_col_strdup(s, 4);
+	job->claim = sql_col_int64(s, 5);
 	return 0;
+}
+
+/* A claim's token: random, so that no two claims of a job share one,
+ * whichever node makes them (a job deleted and pushed again starts over,
+ * so a counter in the row would not do); never 0, which no claim has. */
+static int sql_claim_token(int64_t *out, struct err *e)
+{
+	uint64_t v = 0;
+
+	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
+		return err_set(e, ERR_INTERNAL, "no random bytes for a claim");
+	v &= (uint64_t)INT64_MAX;
+	*out = v ? (int64_t)v : 1;
+	return 0;
+}
+
+/* A claim's job has changed hands (or ended) since: nothing was done. */
+static int sql_not_ours(const struct stor_scan_job *job, struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+
+	return err_set(e, ERR_BUSY,
+		       "scan job %s is no longer this claim's (its lease ran"
+		       " out and it was claimed again, or it ended)",
+		       digest_str(&job->digest, ds));
 }
 
 /* A running job whose lease ran out or whose owner's session is gone
@@ -137,13 +169,15 @@ static int sql_claim_one(struct stor_meta *m, const struct sql_stmt *q,
 			 int64_t lease_s, struct stor_scan_job *job,
 			 struct err *e)
 {
-	int64_t now = sql_now();
+	int64_t now = sql_now(), token = 0;
 	char pid[24], start[64];
 	int n;
 
+	if (sql_claim_token(&token, e) < 0)
+		return -1;
 	sql_owner(m, pid, start);
-	n = sql_do(m, q, sql_claim_row, job, e, "iiss", now, now + lease_s,
-		   *pid ? pid : NULL, *start ? start : NULL);
+	n = sql_do(m, q, sql_claim_row, job, e, "iissi", now, now + lease_s,
+		   *pid ? pid : NULL, *start ? start : NULL, token);
 
 	if (n < 0)
 		stor_scan_job_release(job);
@@ -156,35 +190,41 @@ static int sql_scan_claim(struct stor_meta *m, int64_t lease_s,
 	static const struct sql_stmt queued = {
 		"claim scan job",
 		"UPDATE scan_jobs SET state = 'running',"
-		" attempts = attempts + 1, lease = ?2, updated = ?1"
+		" attempts = attempts + 1, lease = ?2, updated = ?1,"
+		" claim = ?5"
 		" WHERE digest = (SELECT digest FROM scan_jobs"
 		"  WHERE state = 'queued' AND not_before <= ?1"
 		"  ORDER BY prio, created LIMIT 1)"
-		" RETURNING digest, repo, gen, attempts, request_id"
+		" RETURNING digest, repo, gen, attempts, request_id, claim"
 		SQL_PG("UPDATE scan_jobs SET state = 'running',"
 		       " attempts = attempts + 1, lease = ?2, updated = ?1,"
-		       " owner_pid = ?3::integer, owner_start = ?4::timestamptz"
+		       " owner_pid = ?3::integer, owner_start = ?4::timestamptz,"
+		       " claim = ?5"
 		       " WHERE digest = (SELECT digest FROM scan_jobs"
 		       "  WHERE state = 'queued' AND not_before <= ?1"
 		       "  ORDER BY prio, created, digest LIMIT 1"
 		       "  FOR UPDATE SKIP LOCKED)"
-		       " RETURNING digest, repo, gen, attempts, request_id"),
+		       " RETURNING digest, repo, gen, attempts, request_id,"
+		       " claim"),
 	};
 	static const struct sql_stmt stale = {
 		"claim stale scan job",
 		"UPDATE scan_jobs SET state = 'running',"
-		" attempts = attempts + 1, lease = ?2, updated = ?1"
+		" attempts = attempts + 1, lease = ?2, updated = ?1,"
+		" claim = ?5"
 		" WHERE digest = (SELECT digest FROM scan_jobs"
 		"  WHERE state = 'running' AND lease < ?1"
 		"  ORDER BY lease LIMIT 1)"
-		" RETURNING digest, repo, gen, attempts, request_id"
+		" RETURNING digest, repo, gen, attempts, request_id, claim"
 		SQL_PG("UPDATE scan_jobs SET state = 'running',"
 		       " attempts = attempts + 1, lease = ?2, updated = ?1,"
-		       " owner_pid = ?3::integer, owner_start = ?4::timestamptz"
+		       " owner_pid = ?3::integer, owner_start = ?4::timestamptz,"
+		       " claim = ?5"
 		       " WHERE digest = (SELECT digest FROM scan_jobs"
 		       "  WHERE " PG_STALE
 		       "  ORDER BY lease, digest LIMIT 1 FOR UPDATE SKIP LOCKED)"
-		       " RETURNING digest, repo, gen, attempts, request_id"),
+		       " RETURNING digest, repo, gen, attempts, request_id,"
+		       " claim"),
 	};
 	int ret;
 
@@ -273,15 +313,41 @@ static const struct sql_stmt sql_scan_result_put_q = {
 	" updated = excluded.updated",
 };
 
+/* As sql_scan_result_put_q, while claim ?6 still runs the job. */
+static const struct sql_stmt sql_scan_result_claimed_q = {
+	"store scan result",
+	"INSERT INTO scan_results (digest, report, report_blob, findings,"
+	" db_version, checked_db, created, updated)"
+	" SELECT CAST(?1 AS TEXT), '', CAST(?2 AS TEXT), CAST(?3 AS TEXT),"
+	" CAST(?4 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS BIGINT),"
+	" CAST(?5 AS BIGINT)"
+	" WHERE EXISTS (SELECT 1 FROM scan_jobs"
+	" WHERE digest = CAST(?1 AS TEXT) AND state = 'running'"
+	" AND claim = CAST(?6 AS BIGINT))"
+	" ON CONFLICT (digest) DO UPDATE SET"
+	" report = '',"
+	" report_blob = excluded.report_blob,"
+	" findings = excluded.findings,"
+	" db_version = excluded.db_version,"
+	" checked_db = excluded.checked_db,"
+	" updated = excluded.updated",
+};
+
 static int sql_scan_result_put(struct stor_meta *m, const struct digest *dg,
+			      const struct stor_scan_job *job,
 			      const struct stor_scan_result *r, struct err *e)
 {
 	char ds[DIGEST_STR_MAX], rs[DIGEST_STR_MAX];
 	int n;
 
-	n = sql_do(m, &sql_scan_result_put_q, NULL, NULL, e, "ssssi",
-		  digest_str(dg, ds), digest_str(r->report_digest, rs),
-		  r->findings ? r->findings : "[]", r->db_version, sql_now());
+	/* PostgreSQL binds as many parameters as the statement names. */
+	n = sql_do(m, job ? &sql_scan_result_claimed_q : &sql_scan_result_put_q,
+		   NULL, NULL, e, job ? "ssssii" : "ssssi", digest_str(dg, ds),
+		   digest_str(r->report_digest, rs),
+		   r->findings ? r->findings : "[]", r->db_version, sql_now(),
+		   job ? job->claim : (int64_t)0);
+	if (n == 0 && job)
+		return sql_not_ours(job, e);
 	return n < 0 ? -1 : 0;
 }
 
@@ -315,14 +381,14 @@ static int sql_finish_fn(struct sql_conn *c, const void *arg, struct err *e)
 		"UPDATE scan_jobs SET"
 		" state = CASE WHEN gen = ?2 THEN 'done' ELSE 'queued' END,"
 		" attempts = 0, lease = 0, not_before = 0,"
-		" error = NULL, updated = ?3"
-		" WHERE digest = ?1 AND state = 'running'",
+		" error = NULL, updated = ?3, claim = 0"
+		" WHERE digest = ?1 AND state = 'running' AND claim = ?4",
 	};
 	static const struct sql_stmt fail = {
 		"fail scan job",
 		"UPDATE scan_jobs SET state = ?2, not_before = ?3,"
-		" error = ?4, lease = 0, updated = ?5"
-		" WHERE digest = ?1 AND state = 'running'",
+		" error = ?4, lease = 0, updated = ?5, claim = 0"
+		" WHERE digest = ?1 AND state = 'running' AND claim = ?6",
 	};
 	static const struct sql_stmt notify = {
 		"notify scan end",
@@ -338,16 +404,22 @@ static int sql_finish_fn(struct sql_conn *c, const void *arg, struct err *e)
 	char ds[DIGEST_STR_MAX];
 	int64_t now = sql_now();
 	bool final = !a->fail || a->retry_at < 0;
+	int n;
 
 	digest_str(&a->job->digest, ds);
-	if (!a->fail &&
-	    sql_run(c, &done, NULL, NULL, e, "sii", ds, a->job->gen, now) < 0)
+	if (!a->fail)
+		n = sql_run(c, &done, NULL, NULL, e, "siii", ds, a->job->gen,
+			    now, a->job->claim);
+	else
+		n = sql_run(c, &fail, NULL, NULL, e, "ssisii", ds,
+			    a->retry_at < 0 ? "failed" : "queued",
+			    a->retry_at < 0 ? (int64_t)0 : a->retry_at, a->why,
+			    now, a->job->claim);
+	if (n < 0)
 		return -1;
-	if (a->fail &&
-	    sql_run(c, &fail, NULL, NULL, e, "ssisi", ds,
-		   a->retry_at < 0 ? "failed" : "queued",
-		   a->retry_at < 0 ? (int64_t)0 : a->retry_at, a->why, now) < 0)
-		return -1;
+	/* Another claim's now: the transaction (its events too) is undone. */
+	if (n == 0)
+		return sql_not_ours(a->job, e);
 	if (final && (sql_run(c, &wake, NULL, NULL, e, "si", ds, now) < 0 ||
 		      sql_run(c, &notify, NULL, NULL, e, "s", ds) < 0))
 		return -1;
@@ -415,8 +487,8 @@ static int sql_wait_fn(struct sql_conn *c, const void *arg, struct err *e)
 	static const struct sql_stmt q = {
 		"park index scan",
 		"UPDATE scan_jobs SET state = 'waiting', attempts = 0,"
-		" lease = 0, updated = ?2"
-		" WHERE digest = ?1 AND state = 'running'",
+		" lease = 0, updated = ?2, claim = 0"
+		" WHERE digest = ?1 AND state = 'running' AND claim = ?3",
 	};
 	const struct sql_wait_arg *a = arg;
 	char ds[DIGEST_STR_MAX];
@@ -431,9 +503,15 @@ static int sql_wait_fn(struct sql_conn *c, const void *arg, struct err *e)
 		if (!rc)
 			ready = false;
 	}
-	if (!ready && sql_run(c, &q, NULL, NULL, e, "si",
-			     digest_str(&a->job->digest, ds), sql_now()) < 0)
-		return -1;
+	if (!ready) {
+		rc = sql_run(c, &q, NULL, NULL, e, "sii",
+			     digest_str(&a->job->digest, ds), sql_now(),
+			     a->job->claim);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return sql_not_ours(a->job, e);
+	}
 	*a->ready = ready;
 	return 0;
 }
@@ -460,6 +538,7 @@ static int sql_scan_row(void *arg, const struct sql_row *s, struct err *e)
 	out->db_version = sql_col_strdup(s, 6);
 	out->checked_db = sql_col_strdup(s, 7);
 	out->updated = sql_col_int64(s, 8);
+	out->claim = sql_col_int64(s, 10);
 	if (sql_col_text(s, 9)) {
 		if (sql_col_digest(s, 9, &out->report_blob, e) < 0)
 			return -1;
@@ -477,7 +556,8 @@ static int sql_scan_get(struct stor_meta *m, const struct digest *dg,
 		" CASE WHEN CAST(?2 AS BIGINT) <> 0 AND r.report_blob IS NULL"
 		" THEN r.report END,"
 		" r.findings,"
-		" r.db_version, r.checked_db, r.updated, r.report_blob"
+		" r.db_version, r.checked_db, r.updated, r.report_blob,"
+		" CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"
 		" FROM (SELECT ?1 AS digest) k"
 		" LEFT JOIN scan_jobs j ON j.digest = k.digest"
 		" LEFT JOIN scan_results r ON r.digest = k.digest"
@@ -486,7 +566,8 @@ static int sql_scan_get(struct stor_meta *m, const struct digest *dg,
 		       " CASE WHEN ?2::bigint <> 0 AND r.report_blob IS NULL"
 		       " THEN r.report END,"
 		       " r.findings,"
-		       " r.db_version, r.checked_db, r.updated, r.report_blob"
+		       " r.db_version, r.checked_db, r.updated, r.report_blob,"
+		       " CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"
 		       " FROM (SELECT ?1::text COLLATE \"C\" AS digest) k"
 		       " LEFT JOIN scan_jobs j ON j.digest = k.digest"
 		       " LEFT JOIN scan_results r ON r.digest = k.digest"),
@@ -640,17 +721,19 @@ static int sql_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
 	static const struct sql_stmt q = {
 		"claim re-match jobs",
 		"UPDATE scan_jobs SET state = 'running',"
-		" attempts = attempts + 1, lease = ?2, updated = ?1"
+		" attempts = attempts + 1, lease = ?2, updated = ?1,"
+		" claim = ?6"
 		" WHERE digest IN (SELECT digest FROM scan_jobs"
 		"  WHERE state = 'queued' AND prio = 1 AND not_before <= ?1"
 		"  AND NOT EXISTS (SELECT 1 FROM scan_jobs WHERE state = "
 		"'queued'"
 		"   AND prio = 0 AND not_before <= ?1)"
 		"  ORDER BY created LIMIT ?3)"
-		" RETURNING digest, repo, gen, attempts, request_id"
+		" RETURNING digest, repo, gen, attempts, request_id, claim"
 		SQL_PG("UPDATE scan_jobs SET state = 'running',"
 		       " attempts = attempts + 1, lease = ?2, updated = ?1,"
-		       " owner_pid = ?4::integer, owner_start = ?5::timestamptz"
+		       " owner_pid = ?4::integer, owner_start = ?5::timestamptz,"
+		       " claim = ?6"
 		       " WHERE digest IN (SELECT digest FROM scan_jobs"
 		       "  WHERE state = 'queued' AND prio = 1"
 		       "  AND not_before <= ?1"
@@ -659,17 +742,21 @@ static int sql_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
 		       "   AND prio = 0 AND not_before <= ?1)"
 		       "  ORDER BY created, digest LIMIT ?3"
 		       "  FOR UPDATE SKIP LOCKED)"
-		       " RETURNING digest, repo, gen, attempts, request_id"),
+		       " RETURNING digest, repo, gen, attempts, request_id,"
+		       " claim"),
 	};
 	struct sql_claim_many a = {jobs, max, 0};
 	char pid[24], start[64];
-	int64_t now = sql_now();
+	int64_t now = sql_now(), token = 0;
 	int rows;
 
+	/* One token for the batch: a statement claims a row once. */
+	if (sql_claim_token(&token, e) < 0)
+		return -1;
 	sql_owner(m, pid, start);
-	rows = sql_do(m, &q, sql_claim_many_row, &a, e, "iiiss", now,
+	rows = sql_do(m, &q, sql_claim_many_row, &a, e, "iiissi", now,
 		      now + lease_s, (int64_t)max, *pid ? pid : NULL,
-		      *start ? start : NULL);
+		      *start ? start : NULL, token);
 	if (rows < 0)
 		while (a.got)
 			stor_scan_job_release(&jobs[--a.got]);
@@ -718,20 +805,47 @@ static int sql_outcome_cmp(const void *a, const void *b)
 	return digest_cmp(&(*x)->job->digest, &(*y)->job->digest);
 }
 
+/* 1 if o's job is still its claim's (PostgreSQL: locked until the
+ * transaction ends, so no claim takes it meanwhile), 0 if not. */
+static int sql_outcome_ours(struct sql_conn *c,
+			    const struct stor_scan_outcome *o, struct err *e)
+{
+	static const struct sql_stmt q = {
+		"check scan claim",
+		"SELECT 1 FROM scan_jobs WHERE digest = ?1"
+		" AND state = 'running' AND claim = ?2"
+		SQL_PG("SELECT 1 FROM scan_jobs WHERE digest = ?1"
+		       " AND state = 'running' AND claim = ?2 FOR UPDATE"),
+	};
+	char ds[DIGEST_STR_MAX];
+
+	return sql_run(c, &q, NULL, NULL, e, "si",
+		       digest_str(&o->job->digest, ds), o->job->claim);
+}
+
 /* Step by step, each in digest order: a batch changes many more pages
  * than the connection's cache holds, and a page spilled to the WAL that
- * changes again is read and written again. */
+ * changes again is read and written again.  Jobs claimed again since
+ * (their lease ran out) are left to that claim. */
 static int sql_finish_many_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
 	const struct sql_many_arg *a = arg;
 	const struct stor_scan_outcome **v = xcalloc(a->n + 1, sizeof(*v));
-	int ret = -1;
+	size_t n = 0;
+	int ret = -1, rc;
 
 	for (size_t i = 0; i < a->n; i++)
 		v[i] = &a->v[i];
 	qsort(v, a->n, sizeof(*v), sql_outcome_cmp);
+	for (size_t i = 0; i < a->n; i++) {
+		rc = sql_outcome_ours(c, v[i], e);
+		if (rc < 0)
+			goto out;
+		if (rc > 0)
+			v[n++] = v[i];
+	}
 	for (int step = 0; step < 3; step++)
-		for (size_t i = 0; i < a->n; i++)
+		for (size_t i = 0; i < n; i++)
 			if (sql_outcome_rows(c, v[i], step, e) < 0)
 				goto out;
 	ret = 0;

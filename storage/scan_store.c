@@ -72,8 +72,9 @@ static const struct digest *scan_report_dg(const struct stor_scan_result *r,
 	return own;
 }
 
-int stor_scan_result_put(struct stor *st, const struct digest *dg,
-			 const struct stor_scan_result *r, struct err *e)
+static int scan_result_put(struct stor *st, const struct digest *dg,
+			   const struct stor_scan_job *job,
+			   const struct stor_scan_result *r, struct err *e)
 {
 	struct stor_blobs *bs = stor_blobs_of(st);
 	struct stor_scan_result row;
@@ -89,9 +90,24 @@ int stor_scan_result_put(struct stor *st, const struct digest *dg,
 	ret = bs->ops->put(bs, row.report_digest, r->report, strlen(r->report),
 			   e);
 	if (ret == 0)
-		ret = meta(st)->scanq->scan_result_put(meta(st), dg, &row, e);
+		ret = meta(st)->scanq->scan_result_put(meta(st), dg, job, &row,
+						       e);
 	stor_unpin(pin);
 	return ret;
+}
+
+int stor_scan_result_put(struct stor *st, const struct digest *dg,
+			 const struct stor_scan_result *r, struct err *e)
+{
+	return scan_result_put(st, dg, NULL, r, e);
+}
+
+int stor_scan_result_put_claimed(struct stor *st,
+				 const struct stor_scan_job *job,
+				 const struct stor_scan_result *r,
+				 struct err *e)
+{
+	return scan_result_put(st, &job->digest, job, r, e);
 }
 
 int stor_scan_checked(struct stor *st, const struct digest *dg,

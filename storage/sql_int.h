@@ -174,7 +174,8 @@ int sql_mf_delete_in(struct sql_conn *c, const char *repo, const char *ds,
 int sql_tag_delete_in(struct sql_conn *c, const char *repo, const char *tag,
 		      struct err *e);
 /* Stores a report referrer's rows (see struct stor_scan_referrer) inside
- * the caller's transaction: a re-match batch. */
+ * the caller's transaction: a re-match batch.  With put->if_subject and
+ * the subject gone, nothing (no error). */
 int sql_referrer_put(struct sql_conn *c, const struct stor_scan_referrer *r,
 		     struct err *e);
 /* Stores events inside the caller's transaction. */

@@ -193,6 +193,9 @@ static const char *const sq_migrations[] = {
 	") WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS layer_index_by_state"
 	" ON layer_index(state, created);",
+	/* 8 -> 9: the token of a running job's claim: only that claim
+	 * finishes it (a claimant whose lease ran out finishes nothing). */
+	"ALTER TABLE scan_jobs ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))

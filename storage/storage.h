@@ -284,6 +284,21 @@ struct stor_manifest_put {
 	const char *const *tags;
 	size_t ntags;
 	bool enqueue_scan; /* add a scan job in the same commit */
+	/* With enqueue_scan, the DB version reports are made with now (""
+	 * without a DB), or NULL.  The job is then left alone when the
+	 * push changes nothing its report depends on: the manifest was
+	 * tagged in repo already (so it is published there, and the
+	 * repository's VEX statements, which tagged images carry, are the
+	 * same), its job is done and its report was matched against that
+	 * DB.  The report in place serves: no job, no new report. */
+	const char *scan_db;
+	/* Store the manifest only while its subject is a manifest of repo,
+	 * checked in the same transaction (PostgreSQL: its row is locked
+	 * until the commit, so a DELETE of the subject waits for it);
+	 * ERR_MANIFEST_UNKNOWN, nothing written, once the subject is gone.
+	 * The scan's referrers set it: one published while the image is
+	 * deleted is either seen by the DELETE's clean-up or not made. */
+	bool if_subject;
 	/* Check again, under the gc pin, that every ref is still in the
 	 * repository (linked, or a manifest there) and its file present;
 	 * ERR_MANIFEST_BLOB_UNKNOWN if gc freed one since the caller's
@@ -406,6 +421,11 @@ struct stor_scan_job {
 	char *repo;   /* the repository it was last pushed to */
 	int64_t gen;  /* generation at the claim */
 	int attempts; /* claims since it last finished, this one too */
+	/* This claim's token (random, one per claim): the job's rows are
+	 * changed on its behalf only while the job still holds it, so a
+	 * claimant whose lease ran out and whose job was claimed again
+	 * finishes nothing (ERR_BUSY). */
+	int64_t claim;
 	/* The request that queued it (the log's request id of the thread
 	 * that pushed), or NULL (a re-match after a DB change). */
 	char *request_id;
@@ -440,6 +460,7 @@ struct stor_scan {
 	char *db_version; /* of the report; NULL: no data */
 	char *checked_db; /* last DB matched against; NULL: none */
 	int64_t updated;  /* when the result last changed (unix time) */
+	int64_t claim;	  /* the running claim's token (0: none) */
 };
 void stor_scan_release(struct stor_scan *s);
 
@@ -474,12 +495,22 @@ int stor_scan_recover(struct stor *st, int max_attempts, size_t *n,
  * image was deleted meanwhile). */
 int stor_scan_result_put(struct stor *st, const struct digest *dg,
 			 const struct stor_scan_result *r, struct err *e);
+/* stor_scan_result_put() of the claimed job's digest, whose row is
+ * written only while the job is still that claim's (see
+ * stor_scan_done()): ERR_BUSY else. */
+int stor_scan_result_put_claimed(struct stor *st,
+				 const struct stor_scan_job *job,
+				 const struct stor_scan_result *r,
+				 struct err *e);
 /* Notes that the result was matched against db_version (NULL: no data)
  * and found unchanged. */
 int stor_scan_checked(struct stor *st, const struct digest *dg,
 		      const char *db_version, struct err *e);
 /* The job is finished: done, or queued again if it was re-armed since the
- * claim.  Index jobs waiting for it are queued. */
+ * claim.  Index jobs waiting for it are queued.  This and the other
+ * calls that take a claimed job (fail, wait, the _ev and batch forms)
+ * change nothing once the job is not that claim's any more (its lease
+ * ran out and it was claimed again, or it finished): ERR_BUSY. */
 int stor_scan_done(struct stor *st, const struct stor_scan_job *job,
 		   struct err *e);
 /* The job failed: queued again, not before retry_at (unix time), or with
@@ -547,7 +578,8 @@ struct stor_blob_data {
 };
 /* A report referrer to store in put->repo: its blobs (linked to that
  * repository, as stor_blob_put() does), then the manifest, then the
- * referrers it replaces there deleted (absent ones are no error). */
+ * referrers it replaces there deleted (absent ones are no error).  With
+ * put->if_subject, none of it once the subject is gone from put->repo. */
 struct stor_scan_referrer {
 	const struct stor_manifest_put *put;
 	const struct stor_blob_data *blobs;
@@ -567,7 +599,8 @@ struct stor_scan_outcome {
  * stor_scan_done().  The blobs (a result's report among them, if no
  * referrer carries it) are made durable together, then every row changes
  * in one transaction: all or nothing (blobs left over by a failure are
- * gc's). */
+ * gc's).  An outcome whose job is no longer its claim's (see
+ * stor_scan_done()) is left out: its rows are the new claim's to write. */
 int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 			  size_t n, struct err *e);
 /* stor_scan_finish_many() in lots, with one sync for all: each

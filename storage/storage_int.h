@@ -291,7 +291,10 @@ struct stor_scanq_ops {
 	int (*scan_renew)(struct stor_meta *m, int64_t lease_s, size_t *n,
 			  struct err *e);
 	/* r->report_digest is set: the report's blob is in place. */
+	/* job NULL: whatever the job's state; else only while its claim
+	 * runs it. */
 	int (*scan_result_put)(struct stor_meta *m, const struct digest *dg,
+			       const struct stor_scan_job *job,
 			       const struct stor_scan_result *r, struct err *e);
 	int (*scan_checked)(struct stor_meta *m, const struct digest *dg,
 			    const char *db_version, struct err *e);

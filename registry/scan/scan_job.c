@@ -18,6 +18,12 @@
  * and publishes them again.  A client that sees the job done (its
  * scan.completed event) finds them.
  *
+ * A job is the claim's that took it only while its lease holds: a worker
+ * that stalled past it (or a node cut off from PostgreSQL) may find the
+ * job claimed again.  Its result row and its end are then refused by the
+ * store (ERR_BUSY), and it publishes nothing once it sees so: the new
+ * claim does the work.
+ *
  * Every line a job logs names the request that queued it (the push's
  * request id, kept with the job); a re-match after a DB change names
  * none.
@@ -306,7 +312,7 @@ static int rs_job_store(struct rs_job *j, const json_t *report, bool kept,
 	r.report = text;
 	r.findings = findings;
 	r.db_version = j->dbv;
-	ret = stor_scan_result_put(j->st, &j->job->digest, &r, e);
+	ret = stor_scan_result_put_claimed(j->st, j->job, &r, e);
 	free(text);
 	free(findings);
 	return ret;
@@ -330,6 +336,40 @@ int64_t rs_retry_at(enum err_code c, int attempts, time_t now)
 	return (int64_t)now + (wait < RS_RETRY_MAX_S ? wait : RS_RETRY_MAX_S);
 }
 
+/* Whether e says the job is not this claim's any more (see the top: it
+ * was claimed again, or the image was deleted and the job with it);
+ * logged so once, and the waiters look again. */
+static bool rs_job_lost(const struct rs_job *j, const struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+
+	if (e->code != ERR_BUSY)
+		return false;
+	log_msg(LL_INFO,
+		"scan %s (%s): the job is no longer this claim's (claimed"
+		" again after its lease ran out, or the image deleted);"
+		" left as it is",
+		digest_str(&j->job->digest, ds), j->job->repo);
+	rs_notify(j->w->pool, &j->job->digest);
+	return true;
+}
+
+/* 1 while the job is still this claim's, 0 when it was claimed again. */
+static int rs_job_ours(struct rs_job *j, struct err *e)
+{
+	struct stor_scan now;
+	int ret;
+
+	err_clear(e); /* what the report's making left behind */
+	if (stor_scan_get(j->st, &j->job->digest, false, &now, e) < 0)
+		return -1;
+	ret = now.state == STOR_SCAN_RUNNING && now.claim == j->job->claim;
+	stor_scan_release(&now);
+	if (!ret)
+		err_set(e, ERR_BUSY, "claimed again");
+	return ret;
+}
+
 void rs_job_fail(struct rs_job *j, const struct err *why)
 {
 	char ds[DIGEST_STR_MAX];
@@ -345,7 +385,7 @@ void rs_job_fail(struct rs_job *j, const struct err *why)
 		final ? (j->job->attempts < RS_MAX_ATTEMPTS ? "; not retried"
 							    : "; giving up")
 		      : "; will retry");
-	if (rs_job_failed(j, why->msg, retry_at, &e) < 0)
+	if (rs_job_failed(j, why->msg, retry_at, &e) < 0 && !rs_job_lost(j, &e))
 		log_msg(LL_ERROR, "scan %s: %s", ds, e.msg);
 	if (final)
 		rs_notify(j->w->pool, &j->job->digest);
@@ -362,7 +402,9 @@ static void rs_job_requeue(struct rs_job *j)
 		"scan %s (%s): interrupted by shutdown; taken again "
 		"at the next start",
 		ds, j->job->repo);
-	if (stor_scan_fail(j->st, j->job, "interrupted by shutdown", 0, &e) < 0)
+	if (stor_scan_fail(j->st, j->job, "interrupted by shutdown", 0, &e) <
+		    0 &&
+	    !rs_job_lost(j, &e))
 		log_msg(LL_ERROR, "scan %s: %s", ds, e.msg);
 }
 
@@ -488,9 +530,14 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 	}
 	if (rc >= 0)
 		kept = rs_job_keep_old(&j, &report);
+	/* A scan takes long enough for the lease to run out: publish only
+	 * what is still ours to publish. */
+	if (rc >= 0 && rs_job_ours(&j, &e) <= 0)
+		rc = -1;
 	if (rc < 0 || rs_job_publish(&j, report, &e) < 0 ||
 	    (ph[2] = rs_lap(&lap), rs_job_store(&j, report, kept, &e)) < 0) {
-		rs_job_fail(&j, &e);
+		if (!rs_job_lost(&j, &e))
+			rs_job_fail(&j, &e);
 		goto out;
 	}
 	/* Logged and counted as it is had: waiters have the report now; the
@@ -506,7 +553,8 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 	}
 	if (rs_job_sboms(&j, report, &e) < 0 ||
 	    (ph[4] = rs_lap(&lap), rs_job_done(&j, report, &e)) < 0) {
-		rs_job_fail(&j, &e);
+		if (!rs_job_lost(&j, &e))
+			rs_job_fail(&j, &e);
 		goto out;
 	}
 	ph[5] = rs_lap(&lap);

@@ -111,6 +111,7 @@ static int rs_sbom_put(struct stor *st, const char *repo,
 {
 	char *text = json_dumps(doc, JSON_COMPACT), *body = NULL, *atext;
 	struct digest refs[2], mdg, got;
+	struct err sub = ERR_INIT;
 	int ret = -1;
 
 	atext = json_dumps(ann, JSON_COMPACT);
@@ -138,9 +139,17 @@ static int rs_sbom_put(struct stor *st, const char *repo,
 				      .refs = refs,
 				      .nrefs = 2,
 				      .enqueue_scan = false,
+				      .if_subject = true,
 			      },
-			      e) < 0 ||
-	    rs_drop_type(st, repo, subj->digest, type, &mdg, e) < 0)
+			      &sub) < 0) {
+		/* The image deleted meanwhile: nothing to describe. */
+		if (sub.code != ERR_MANIFEST_UNKNOWN)
+			err_set(e, sub.code, "%s", sub.msg);
+		else
+			ret = 0;
+		goto out;
+	}
+	if (rs_drop_type(st, repo, subj->digest, type, &mdg, e) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -294,6 +303,8 @@ int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
 		.refs = p->refs,
 		.nrefs = 2,
 		.enqueue_scan = false,
+		/* Never a referrer of an image deleted meanwhile. */
+		.if_subject = true,
 	};
 	if (rs_others(st, p, subject, e) < 0)
 		goto out;
@@ -319,6 +330,7 @@ void rs_pub_release(struct rs_pub *p)
 int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	       const json_t *report, struct err *e)
 {
+	struct err sub = ERR_INIT;
 	struct digest got;
 	struct rs_pub p;
 	int ret = -1;
@@ -333,8 +345,15 @@ int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 		if (stor_blob_put(st, repo, p.blobs[i].data, p.blobs[i].len,
 				  &got, e) < 0)
 			goto out;
-	if (stor_manifest_put(st, &p.put, e) < 0 ||
-	    rs_drop_old(st, repo, subject, &p.mdg, e) < 0)
+	if (stor_manifest_put(st, &p.put, &sub) < 0) {
+		/* Deleted since rs_pub_plan() looked: nothing to annotate. */
+		if (sub.code != ERR_MANIFEST_UNKNOWN)
+			err_set(e, sub.code, "%s", sub.msg);
+		else
+			ret = 0;
+		goto out;
+	}
+	if (rs_drop_old(st, repo, subject, &p.mdg, e) < 0)
 		goto out;
 	ret = 0;
 out:

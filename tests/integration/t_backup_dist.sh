@@ -93,10 +93,12 @@ S3_FLAGS2=("${S3_FLAGS[@]:0:8}" --s3-prefix "$S3_PREFIX-r")
 mkdir -p "$TMP/readme2"
 "$CUSTOMS" backup --data "$TMP/fs" "$TMP/readme2/customs-backup" >"$TMP/out" 2>&1 ||
 	fail "backup of the fs store: $(cat "$TMP/out")"
-# As an older customs made it (schema 6, before the events outbox): the
-# restore migrates a copy before its rows go to PostgreSQL.
+# As an older customs made it (schema 6, before the events outbox and
+# the scan jobs' claim tokens): the restore migrates a copy before its
+# rows go to PostgreSQL.
 sqlite3 "$TMP/readme2/customs-backup/meta.db" "DROP TABLE outbox_deliveries;
-	DROP TABLE outbox_cursors; DROP TABLE outbox; PRAGMA user_version = 6" ||
+	DROP TABLE outbox_cursors; DROP TABLE outbox;
+	ALTER TABLE scan_jobs DROP COLUMN claim; PRAGMA user_version = 6" ||
 	fail "making the backup an older one"
 cd "$TMP/readme2"
 META=$CI2

@@ -104,7 +104,7 @@ mkdir -p "$TMP/a/data/blobs"
 ln -s "$TMP/a/data/blobs" "$TMP/b/data/blobs"
 node a
 node b
-[ "$(sql 'SELECT version FROM schema_version')" = 5 ] ||
+[ "$(sql 'SELECT version FROM schema_version')" = 6 ] ||
 	fail "schema version: $(sql 'SELECT * FROM schema_version')"
 grep -q "metadata in PostgreSQL" "$TMP/a/server.log" ||
 	fail "node a is not on PostgreSQL"

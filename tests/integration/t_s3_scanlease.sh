@@ -6,7 +6,8 @@
 # leaves the job alone for more than twice the lease); then A is
 # SIGSTOPped (alive, its PostgreSQL session open, but stuck) and B takes
 # the job once the lease runs out and finishes it: the report is served,
-# B's claim was the job's second.  Layers are not indexed ahead
+# B's claim was the job's second.  When A resumes, its scan of the job B
+# took publishes, stores and ends nothing.  Layers are not indexed ahead
 # (--scan-layers=false), so the held read is the scan job's own.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ceph.sh"
@@ -87,10 +88,34 @@ grep -q "scan $mdg (lease): started, attempt 2" "$TMP/b/server.log" &&
 	grep -q "scan $mdg (lease): scanned" "$TMP/b/server.log" ||
 	fail "B did not take the job: $(tail -n 5 "$TMP/b/server.log")"
 
-# A resumes with S3 back: it ends cleanly, the report stays.
+RT='?artifactType=application/vnd.customs.scan.report.v1%2Bjson'
+req GET "/v2/lease/referrers/$mdg$RT"
+expect 200
+jq -e '.manifests | length == 1' "$B" >/dev/null || fail "B's referrers: $(cat "$B")"
+ref=$(jq -r '.manifests[0].digest' "$B")
+req GET "/v2/lease/_customs/scan/$mdg"
+cp "$B" "$TMP/report-b.json"
+
+# A resumes with S3 back: its scan ends, but the job is B's now: A
+# publishes, stores and ends nothing.  The report and referrer stay B's.
 unhold
 kill -CONT "${NPID[a]}"
+for i in $(seq 1 100); do
+	grep -q "scan $mdg (lease): the job is no longer this claim's" \
+		"$TMP/a/server.log" && break
+	sleep 0.1
+done
+grep -q "scan $mdg (lease): the job is no longer this claim's" \
+	"$TMP/a/server.log" || fail "A's stale scan: $(tail -n 5 "$TMP/a/server.log")"
+grep -q "scan $mdg (lease): \(scanned\|published\)" "$TMP/a/server.log" &&
+	fail "A finished B's job: $(grep "scan $mdg" "$TMP/a/server.log")"
+[ "$(job "$mdg")" = "done 0" ] || fail "job after A: $(job "$mdg")"
 URL=${NURL[a]}
 req GET "/v2/lease/_customs/scan/$mdg?wait=30"
 expect 200
+same_file "$TMP/report-b.json" "$B"
+req GET "/v2/lease/referrers/$mdg$RT"
+expect 200
+jq -e --arg r "$ref" '[.manifests[].digest] == [$r]' "$B" >/dev/null ||
+	fail "referrers after A: $(cat "$B")"
 echo ok

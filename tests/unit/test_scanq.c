@@ -983,6 +983,270 @@ static void test_lease_renew(void **state)
 	stor_scan_job_release(&job);
 }
 
+/* A claimant whose lease ran out while it scanned, and whose job was
+ * claimed again meanwhile, ends nothing: not the job (done or failed),
+ * not its result, not a batch's rows.  Nor once the job has finished
+ * and been claimed anew. */
+static void test_stale_finish(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d = put(fx, REPO, "{\"img\":\"stale\"}", true, NULL, 0);
+	struct stor_scan_result r = {.report = "{\"stale\":true}",
+				     .findings = "[]",
+				     .db_version = "db-1"};
+	struct stor_scan_outcome o = {.checked_db = "db-2"};
+	struct stor_scan_job stale, again, third;
+	struct stor_scan sc;
+	struct err e = ERR_INIT;
+
+	/* Claimed with a lease already past: the next claim takes it. */
+	assert_int_equal(stor_scan_claim(fx->st, -10, &stale, &e), 1);
+	claim(fx, &d, &again);
+	assert_int_equal(again.attempts, stale.attempts + 1);
+	assert_int_not_equal(again.claim, stale.claim);
+	assert_int_equal(stor_scan_result_put_claimed(fx->st, &stale, &r, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	assert_int_equal(stor_scan_done(fx->st, &stale, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	assert_int_equal(stor_scan_fail(fx->st, &stale, "late", -1, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	assert_int_equal(stor_scan_fail(fx->st, &stale, "late", 0, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_RUNNING);
+	assert_false(sc.has_result);
+	assert_null(sc.error);
+	assert_true(sc.claim == again.claim);
+	stor_scan_release(&sc);
+	/* The live claim ends it as usual. */
+	r.report = "{\"again\":true}";
+	assert_int_equal(stor_scan_result_put_claimed(fx->st, &again, &r, &e),
+			 0);
+	assert_int_equal(stor_scan_done(fx->st, &again, &e), 0);
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_DONE);
+	/* Pushed again and claimed anew (attempts start over): the old
+	 * claims end nothing, however their attempts compare. */
+	put(fx, REPO, "{\"img\":\"stale\"}", true, NULL, 0);
+	claim(fx, &d, &third);
+	assert_int_equal(third.attempts, stale.attempts);
+	assert_int_equal(stor_scan_done(fx->st, &stale, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	assert_int_equal(stor_scan_done(fx->st, &again, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	/* A batch leaves out the job that is no longer its claim's. */
+	o.job = &stale;
+	assert_int_equal(stor_scan_finish_many(fx->st, &o, 1, &e), 0);
+	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_RUNNING);
+	assert_string_equal(sc.checked_db, "db-1");
+	stor_scan_release(&sc);
+	o.job = &third;
+	assert_int_equal(stor_scan_finish_many(fx->st, &o, 1, &e), 0);
+	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_DONE);
+	assert_string_equal(sc.checked_db, "db-2");
+	stor_scan_release(&sc);
+	stor_scan_job_release(&stale);
+	stor_scan_job_release(&again);
+	stor_scan_job_release(&third);
+}
+
+/* Pushes body to repo under tag (NULL: by digest), with scan_db. */
+static void push_tagged(struct fx *fx, const char *repo, const char *tag,
+			const char *body, const char *scan_db)
+{
+	struct digest d = dg_of(body);
+	struct err e = ERR_INIT;
+	struct stor_manifest_put p = {
+		.repo = repo,
+		.tag = tag,
+		.digest = &d,
+		.media_type = "application/vnd.oci.image.manifest.v1+json",
+		.body = body,
+		.len = strlen(body),
+		.enqueue_scan = true,
+		.scan_db = scan_db,
+	};
+
+	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+}
+
+/* A push that changes nothing the report depends on leaves a done job
+ * alone: the image tagged in that repository already, its report matched
+ * against the DB named.  Any other push queues it. */
+static void test_push_current_report(void **state)
+{
+	struct fx *fx = *state;
+	const char *body = "{\"img\":\"current\"}";
+	struct digest d = dg_of(body);
+	struct stor_scan_job job;
+
+	push_tagged(fx, REPO, NULL, body, "v1");
+	claim(fx, &d, &job);
+	finish(fx, &job, "{\"report\":\"current\"}", "v1");
+	/* Tagged for the first time: the repository's VEX may change. */
+	push_tagged(fx, REPO, "v1", body, "v1");
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
+	claim(fx, &d, &job);
+	finish(fx, &job, NULL, NULL);
+	/* A tag more, or the same again: the report serves. */
+	push_tagged(fx, REPO, "v2", body, "v1");
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_DONE);
+	push_tagged(fx, REPO, "v1", body, "v1");
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_DONE);
+	claim_none(fx);
+	/* Not told the DB: as before. */
+	push_tagged(fx, REPO, "v3", body, NULL);
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
+	claim(fx, &d, &job);
+	finish(fx, &job, NULL, NULL);
+	/* Another DB loaded, another repository: a job. */
+	push_tagged(fx, REPO, "v4", body, "v2");
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
+	claim(fx, &d, &job);
+	finish(fx, &job, NULL, NULL);
+	push_tagged(fx, "team/other", "v1", body, "v1");
+	assert_int_equal(state_of(fx, &d), STOR_SCAN_QUEUED);
+}
+
+/* A report referrer of subject in REPO, as the scan writes one. */
+static struct stor_manifest_put referrer_put(const struct digest *subject,
+					     const char *body,
+					     struct digest *dg)
+{
+	*dg = dg_of(body);
+	return (struct stor_manifest_put){
+		.repo = REPO,
+		.digest = dg,
+		.media_type = "application/vnd.oci.image.manifest.v1+json",
+		.body = body,
+		.len = strlen(body),
+		.subject = subject,
+		.artifact_type = "application/x-report",
+		.if_subject = true,
+	};
+}
+
+static size_t referrers_of(struct fx *fx, const struct digest *subject)
+{
+	struct stor_desc *d = NULL;
+	struct err e = ERR_INIT;
+	size_t n = 0;
+
+	assert_int_equal(
+		stor_referrers(fx->st, REPO, subject, NULL, &d, &n, &e), 0);
+	stor_desc_free(d, n);
+	return n;
+}
+
+/* The scan's referrers are stored only while their image is: one
+ * published after the image's DELETE is not made, alone or in a batch,
+ * so no referrer is left whose subject is gone.  A client's referrer may
+ * still come before its subject (the OCI spec allows it). */
+static void test_referrer_subject_gone(void **state)
+{
+	struct fx *fx = *state;
+	struct digest img = put(fx, REPO, "{\"img\":\"gone\"}", true, NULL, 0);
+	struct digest rdg, bdg;
+	struct stor_manifest_put mp =
+		referrer_put(&img, "{\"referrer\":\"gone\"}", &rdg);
+	struct stor_scan_referrer sr = {&mp, NULL, 0, NULL, 0};
+	struct stor_scan_outcome o = {.checked_db = "v2", .refs = &sr,
+				      .nrefs = 1};
+	struct stor_manifest *m = NULL;
+	struct stor_scan_job job;
+	struct err e = ERR_INIT;
+
+	claim(fx, &img, &job);
+	/* While the image is there, as usual. */
+	assert_int_equal(stor_manifest_put(fx->st, &mp, &e), 0);
+	assert_int_equal(referrers_of(fx, &img), 1);
+	assert_int_equal(stor_manifest_delete(fx->st, REPO, &rdg, &e), 0);
+	/* Deleted: refused, nothing stored. */
+	assert_int_equal(stor_manifest_delete(fx->st, REPO, &img, &e), 0);
+	assert_int_equal(stor_manifest_put(fx->st, &mp, &e), -1);
+	assert_int_equal(e.code, ERR_MANIFEST_UNKNOWN);
+	err_clear(&e);
+	assert_int_equal(referrers_of(fx, &img), 0);
+	assert_int_equal(stor_manifest_get(fx->st, REPO, NULL, &rdg, &m, &e),
+			 -1);
+	err_clear(&e);
+	/* A batch goes on without it. */
+	o.job = &job;
+	assert_int_equal(stor_scan_finish_many(fx->st, &o, 1, &e), 0);
+	assert_int_equal(referrers_of(fx, &img), 0);
+	assert_int_equal(stor_manifest_get(fx->st, REPO, NULL, &rdg, &m, &e),
+			 -1);
+	err_clear(&e);
+	stor_scan_job_release(&job);
+	/* Not asked for: stored before its subject. */
+	mp = referrer_put(&img, "{\"client\":\"referrer\"}", &bdg);
+	mp.if_subject = false;
+	assert_int_equal(stor_manifest_put(fx->st, &mp, &e), 0);
+	assert_int_equal(referrers_of(fx, &img), 1);
+}
+
+struct put_thread {
+	struct stor *st;
+	const struct stor_manifest_put *mp;
+	struct err e;
+	int rc;
+};
+
+static void *put_thread_run(void *arg)
+{
+	struct put_thread *t = arg;
+
+	t->rc = stor_manifest_put(t->st, t->mp, &t->e);
+	return NULL;
+}
+
+/* PostgreSQL, where transactions run side by side: a referrer put while
+ * its image's DELETE is in flight waits for that DELETE and is then not
+ * made (it would otherwise see the image, not yet deleted for it, and
+ * outlive the DELETE's clean-up). */
+static void test_referrer_delete_race(void **state)
+{
+	struct fx *fx = *state;
+	struct digest img = put(fx, REPO, "{\"img\":\"race\"}", false, NULL,
+				0);
+	struct digest rdg;
+	struct stor_manifest_put mp =
+		referrer_put(&img, "{\"referrer\":\"race\"}", &rdg);
+	struct put_thread t = {fx->st, &mp, ERR_INIT, 0};
+	char schema[32], sql[400], ds[DIGEST_STR_MAX];
+	PGconn *c;
+	pthread_t th;
+
+	if (!tmpstore_pg())
+		skip(); /* sqlite runs one write transaction at a time */
+	c = PQconnectdb(tmpstore_pg());
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	tmpstore_schema(fx->dir, schema);
+	snprintf(sql, sizeof(sql),
+		 "SET search_path = %s; BEGIN;"
+		 " DELETE FROM tags WHERE digest = '%s';"
+		 " DELETE FROM manifests WHERE digest = '%s'",
+		 schema, digest_str(&img, ds), ds);
+	PQclear(PQexec(c, sql));
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_INTRANS);
+	assert_int_equal(pthread_create(&th, NULL, put_thread_run, &t), 0);
+	usleep(300 * 1000); /* the put reaches the image's row and waits */
+	PQclear(PQexec(c, "COMMIT"));
+	assert_int_equal(pthread_join(th, NULL), 0);
+	PQfinish(c);
+	assert_int_equal(t.rc, -1);
+	assert_int_equal(t.e.code, ERR_MANIFEST_UNKNOWN);
+	assert_int_equal(referrers_of(fx, &img), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1007,6 +1271,10 @@ int main(void)
 		T(test_nodes),
 		T(test_failures),
 		T(test_lease_renew),
+		T(test_stale_finish),
+		T(test_push_current_report),
+		T(test_referrer_subject_gone),
+		T(test_referrer_delete_race),
 #undef T
 	};
 

@@ -1355,7 +1355,7 @@ static void test_schema(void **state)
 	struct fx *fx = *state;
 
 	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
-	assert_int_equal(tmpstore_int(fx->dir, "PRAGMA user_version"), 8);
+	assert_int_equal(tmpstore_int(fx->dir, "PRAGMA user_version"), 9);
 	assert_int_equal(tmpstore_int(fx->dir,
 				      "SELECT count(*) FROM pragma_journal_mode"
 				      " WHERE journal_mode = 'wal'"),
