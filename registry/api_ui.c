@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,24 +248,113 @@ static json_t *ui_time(int64_t t)
 	return json_string(s);
 }
 
-/* What a tag row shows of dg's scan: {status, counts, worst, scanned,
- * db, error}, and *updated (when its result last changed, 0: none).  No
- * report is read: the counts come from the result's short findings, so a
- * page of tags costs little however many findings each has.  Without
- * vulnerability data the counts are "no data", as in the report. */
-static json_t *ui_scan_summary(struct stor *st, const char *repo,
-			       const struct digest *dg, int64_t *updated)
+/* --- What a list shows of a report ---------------------------------------
+ *
+ * A tag row's status, counts and worst are the report's own, so they are
+ * kept by the report's blob (content-addressed: a new report is a new
+ * blob) and a page of tags or a chart reads each report's findings once,
+ * not on each view: a result's findings are as long as its list.  A
+ * direct-mapped table; a report landing on a taken slot takes it. */
+#define UI_BRIEF_N 2048
+
+struct ui_brief {
+	struct digest blob;
+	bool used;
+	const char *status; /* "complete", "incomplete" or "not-scanned" */
+	json_int_t n[UI_NSEV];
+};
+
+static struct {
+	pthread_mutex_t mu;
+	struct ui_brief e[UI_BRIEF_N];
+} ui_briefs = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static struct ui_brief *ui_brief_slot(const struct digest *blob)
+{
+	size_t h = 0;
+
+	/* A digest's hex is as good as random. */
+	for (size_t i = 0; i < 8 && blob->hex[i]; i++)
+		h = h * 16 + (size_t)(blob->hex[i] & 0xf);
+	return &ui_briefs.e[h % UI_BRIEF_N];
+}
+
+static bool ui_brief_get(const struct digest *blob, struct ui_brief *out)
+{
+	struct ui_brief *b;
+	bool hit;
+
+	pthread_mutex_lock(&ui_briefs.mu);
+	b = ui_brief_slot(blob);
+	hit = b->used && digest_eq(&b->blob, blob);
+	if (hit)
+		*out = *b;
+	pthread_mutex_unlock(&ui_briefs.mu);
+	return hit;
+}
+
+static void ui_brief_put(const struct ui_brief *in)
+{
+	pthread_mutex_lock(&ui_briefs.mu);
+	*ui_brief_slot(&in->blob) = *in;
+	pthread_mutex_unlock(&ui_briefs.mu);
+}
+
+/* Reads dg's findings (and the counts its report's referrer in repo
+ * carries) into *b; kept when the report has a blob. */
+static int ui_brief_read(struct stor *st, const char *repo,
+			 const struct digest *dg, struct ui_brief *b,
+			 struct err *e)
 {
 	/* How storage's short findings of a complete scan begin (jansson
 	 * keeps the order rs_findings() packed them in). */
 	static const char complete[] = "{\"status\":\"complete\",";
-	json_t *o = json_object(), *worst, *counts = NULL;
+	json_t *counts = NULL, *worst = NULL;
+	struct stor_scan sc;
+
+	if (stor_scan_get(st, dg, false, &sc, e) < 0)
+		return -1;
+	memset(b, 0, sizeof(*b));
+	b->status = "complete";
+	if (sc.findings && !strncmp(sc.findings, complete, sizeof(complete) - 1))
+		counts = ui_referrer_counts(st, repo, dg, &worst);
+	if (!counts) {
+		json_decref(worst);
+		counts = ui_count(sc.findings, &worst, &b->status);
+	}
+	for (size_t k = 0; k < UI_NSEV; k++)
+		b->n[k] = json_integer_value(json_object_get(counts, ui_sev[k]));
+	if (sc.has_result && sc.in_blob) {
+		b->blob = sc.report_blob;
+		b->used = true;
+		ui_brief_put(b);
+	}
+	json_decref(counts);
+	json_decref(worst);
+	stor_scan_release(&sc);
+	return 0;
+}
+
+/* What a tag row shows of dg's scan: {status, counts, worst, scanned,
+ * db, error}, and *updated (when its result last changed, 0: none).  No
+ * report is read, and a report's findings only the first time it is
+ * listed (ui_brief).  Without vulnerability data the counts are "no
+ * data", as in the report. */
+static json_t *ui_scan_summary(struct stor *st, const char *repo,
+			       const struct digest *dg, int64_t *updated)
+{
+	json_t *o = json_object(), *worst = json_null(), *counts;
 	struct err e = ERR_INIT;
 	struct stor_scan sc;
-	const char *status;
+	struct ui_brief b;
+	size_t k;
 
 	*updated = 0;
-	if (stor_scan_get(st, dg, false, &sc, &e) < 0) {
+	if (stor_scan_peek(st, dg, &sc, &e) < 0 ||
+	    (sc.has_result &&
+	     !(sc.in_blob && ui_brief_get(&sc.report_blob, &b)) &&
+	     ui_brief_read(st, repo, dg, &b, &e) < 0)) {
+		stor_scan_release(&sc);
 		json_object_set_new(o, "status", json_string("error"));
 		json_object_set_new(o, "error", json_string(e.msg));
 		return o;
@@ -278,21 +368,24 @@ static json_t *ui_scan_summary(struct stor *st, const char *repo,
 		json_object_set_new(o, "status", json_string("not-scanned"));
 	if (sc.has_result) {
 		*updated = sc.updated;
-		status = "complete";
-		if (sc.findings &&
-		    !strncmp(sc.findings, complete, sizeof(complete) - 1))
-			counts = ui_referrer_counts(st, repo, dg, &worst);
-		if (!counts)
-			counts = ui_count(sc.findings, &worst, &status);
-		json_object_set_new(o, "counts", counts);
-		if (strcmp(status, "complete"))
-			json_object_set_new(o, "status", json_string(status));
-		if (!strcmp(status, "not-scanned")) {
-			json_object_del(o, "counts");
-			json_decref(worst);
-			worst = json_null();
+		if (strcmp(b.status, "complete"))
+			json_object_set_new(o, "status", json_string(b.status));
+		if (!strcmp(b.status, "not-scanned")) {
+			/* No counts, no worst. */
 		} else if (!sc.db_version) {
 			json_object_set_new(o, "counts", json_string("no data"));
+			for (k = 0; k < UI_NSEV && !b.n[k]; k++)
+				;
+			worst = k < UI_NSEV ? json_string(ui_sev[k]) : worst;
+		} else {
+			counts = json_object();
+			for (k = 0; k < UI_NSEV; k++)
+				json_object_set_new(counts, ui_sev[k],
+						    json_integer(b.n[k]));
+			json_object_set_new(o, "counts", counts);
+			for (k = 0; k < UI_NSEV && !b.n[k]; k++)
+				;
+			worst = k < UI_NSEV ? json_string(ui_sev[k]) : worst;
 		}
 		json_object_set_new(o, "worst", worst);
 		json_object_set_new(o, "scanned", ui_time(sc.updated));
@@ -1126,11 +1219,47 @@ static int ui_add_members(struct buf *out, const json_t *o)
 	return rc;
 }
 
+/* What a view made for a request leaves to write to disk once the reply
+ * is out: the image's text (text.buf from head, len bytes) and, for an
+ * image (not an index), its findings as the diff's view. */
+struct ui_disk_job {
+	char *dir;
+	char name[REG_NAME_MAX + 1];
+	struct digest blob; /* the report's */
+	char *key;
+	struct buf text;
+	size_t head, len;
+	json_t *findings; /* or NULL */
+};
+
+static void ui_disk_run(void *arg)
+{
+	struct ui_disk_job *d = arg;
+
+	ui_view_put(d->dir, d->key, d->text.buf + d->head, d->len);
+	if (d->findings)
+		ui_findings_put(d->dir, d->name, &d->blob, d->findings);
+}
+
+static void ui_disk_done(struct http_req *req, void *arg)
+{
+	struct ui_disk_job *d = arg;
+
+	(void)req;
+	free(d->dir);
+	free(d->key);
+	buf_release(&d->text);
+	json_decref(d->findings);
+	free(d);
+}
+
 /* The part of an image's reply made from its report when the cache has
  * not got it, on the pool: for 5,000 findings most of a second, which on
- * the loop would stall its other clients. */
+ * the loop would stall its other clients.  Made as a report is stored
+ * too (api_ui_report_stored()), with no request waiting. */
 struct ui_image_job {
 	struct stor *st;
+	struct reg_work *work;
 	char name[REG_NAME_MAX + 1];
 	struct digest digest;
 	char *want;	/* the platform asked for, or NULL */
@@ -1140,23 +1269,26 @@ struct ui_image_job {
 	struct buf out; /* the reply: its head comes in, the rest is added */
 	bool missing;	/* want is not one of the index's platforms */
 	bool failed;
+	/* With a request: what to write to disk after the reply. */
+	struct ui_disk_job *disk;
 };
 
-static void ui_image_run(void *arg)
+/* Views built since start: on a report stored, on a request (the
+ * report's first view found none). */
+static atomic_uint_fast64_t ui_built[2];
+
+/* Adds the body of j's image to j->out from its report and keeps it as
+ * a view: in memory at once and, with later false, on disk too; with
+ * later, j->disk says what to write after the reply. */
+static void ui_image_make(struct ui_image_job *j, bool later)
 {
-	struct ui_image_job *j = arg;
-	char ds[DIGEST_STR_MAX], *key = NULL;
+	char ds[DIGEST_STR_MAX];
 	size_t head = j->out.len;
+	struct ui_disk_job *d;
 	struct digest blob;
 	bool in_blob, whole = true;
-	json_t *rep, *body;
+	json_t *rep, *body, *findings = NULL;
 
-	/* Kept on disk (made before a restart)? */
-	if (j->key && j->dir && ui_view_get(j->dir, j->key, &j->out)) {
-		if (buf_add(&j->out, "}", 1) < 0)
-			j->failed = true;
-		return;
-	}
 	rep = ui_report_slim(j->st, &j->digest, &blob, &in_blob);
 	body = ui_image_body(j->st, j->name, digest_str(&j->digest, ds), rep,
 			     j->byidx, j->want, &whole);
@@ -1164,29 +1296,63 @@ static void ui_image_run(void *arg)
 		j->missing = true;
 	else if (ui_add_members(&j->out, body) < 0)
 		j->failed = true;
+	if (!body || j->failed || !in_blob || !whole)
+		goto out;
 	/* Under the key of the report read, which may be newer than the one
-	 * looked up. */
-	if (body && !j->failed && in_blob && whole) {
-		key = ui_cache_key(j->name, &blob, j->want);
-		ui_view_put(j->dir, key, j->out.buf + head, j->out.len - head);
-		/* An image's findings are the diff's view too: kept while
-		 * at hand (an index's are its platforms' together). */
-		if (!json_object_get(rep, "manifests"))
-			ui_findings_put(j->dir, j->name, &blob,
-					json_object_get(json_object_get(body,
-									"image"),
-							"findings"));
+	 * looked up.  An image's findings are the diff's view too: kept
+	 * while at hand (an index's are its platforms' together). */
+	d = xcalloc(1, sizeof(*d));
+	d->dir = j->dir ? xstrdup(j->dir) : NULL;
+	memcpy(d->name, j->name, sizeof(d->name));
+	d->blob = blob;
+	d->key = ui_cache_key(j->name, &blob, j->want);
+	d->head = head;
+	d->len = j->out.len - head;
+	if (!json_object_get(rep, "manifests"))
+		findings = json_incref(json_object_get(
+			json_object_get(body, "image"), "findings"));
+	d->findings = findings;
+	atomic_fetch_add(&ui_built[later], 1);
+	if (later) {
+		ui_view_put(NULL, d->key, j->out.buf + head, d->len);
+		j->disk = d;
+		goto out;
 	}
-	if (body && !j->failed && buf_add(&j->out, "}", 1) < 0)
-		j->failed = true;
-	free(key);
+	ui_view_put(d->dir, d->key, j->out.buf + head, d->len);
+	if (findings)
+		ui_findings_put(d->dir, d->name, &blob, findings);
+	ui_disk_done(NULL, d);
+out:
 	json_decref(body);
 	json_decref(rep);
+}
+
+static void ui_image_run(void *arg)
+{
+	struct ui_image_job *j = arg;
+
+	/* Kept on disk (made before a restart, or as its report was
+	 * stored)? */
+	if (!(j->key && j->dir && ui_view_get(j->dir, j->key, &j->out)))
+		ui_image_make(j, true);
+	if (!j->missing && !j->failed && buf_add(&j->out, "}", 1) < 0)
+		j->failed = true;
+}
+
+static void ui_image_free(struct ui_image_job *j)
+{
+	buf_release(&j->out);
+	json_decref(j->byidx);
+	free(j->want);
+	free(j->key);
+	free(j->dir);
+	free(j);
 }
 
 static void ui_image_done(struct http_req *req, void *arg)
 {
 	struct ui_image_job *j = arg;
+	struct ui_disk_job *d = j->disk;
 	char ds[DIGEST_STR_MAX];
 
 	if (req && j->missing)
@@ -1197,12 +1363,101 @@ static void ui_image_done(struct http_req *req, void *arg)
 	else if (req)
 		reg_reply_mem(req, 200, "application/json", j->out.buf,
 			      j->out.len);
-	buf_release(&j->out);
-	json_decref(j->byidx);
-	free(j->want);
-	free(j->key);
-	free(j->dir);
-	free(j);
+	/* The reply is out: its view's files next, on the pool (its text
+	 * goes with them). */
+	if (d) {
+		d->text = j->out;
+		j->out = (struct buf)BUF_INIT;
+		if (!d->dir || !j->work ||
+		    reg_work_run(j->work, NULL, ui_disk_run, ui_disk_done, d) < 0)
+			ui_disk_done(NULL, d);
+	}
+	ui_image_free(j);
+}
+
+/* --- Views made as a report is stored ---------------------------------- */
+
+/* Repositories of an image whose views are made with its report; in
+ * others, its first view makes them. */
+#define UI_PREBUILD_REPOS 4
+
+struct ui_prebuild {
+	struct stor *st;
+	char *dir;
+	struct digest digest;
+};
+
+/* The view of dg's image as a first look at it asks for (no platform)
+ * in each repository that has it, unless kept already. */
+static void ui_prebuild_run(void *arg)
+{
+	struct ui_prebuild *p = arg;
+	struct err e = ERR_INIT;
+	struct stor_scan sc;
+	char **repos = NULL, *key;
+	size_t n = 0;
+
+	if (stor_scan_peek(p->st, &p->digest, &sc, &e) < 0)
+		return;
+	if (!sc.has_result || !sc.in_blob ||
+	    stor_manifest_repos(p->st, &p->digest, &repos, &n, &e) < 0)
+		goto out;
+	for (size_t i = 0; i < n && i < UI_PREBUILD_REPOS; i++) {
+		struct ui_image_job j = {.st = p->st, .digest = p->digest};
+		struct stor_manifest *m = NULL;
+
+		key = ui_cache_key(repos[i], &sc.report_blob, NULL);
+		if (strlen(repos[i]) > REG_NAME_MAX ||
+		    ui_view_has(p->dir, key) ||
+		    stor_manifest_get(p->st, repos[i], NULL, &p->digest, &m,
+				      &e) < 0) {
+			free(key);
+			continue;
+		}
+		free(key);
+		memcpy(j.name, repos[i], strlen(repos[i]) + 1);
+		j.dir = p->dir;
+		j.byidx = ui_index_platforms(m);
+		ui_image_make(&j, false);
+		buf_release(&j.out);
+		json_decref(j.byidx);
+		stor_manifest_free(m);
+	}
+out:
+	stor_strv_free(repos, n);
+	stor_scan_release(&sc);
+}
+
+static void ui_prebuild_done(struct http_req *req, void *arg)
+{
+	struct ui_prebuild *p = arg;
+
+	(void)req;
+	free(p->dir);
+	free(p);
+}
+
+void api_ui_report_stored(void *arg, const struct digest *dg)
+{
+	struct reg_ctx *ctx = arg;
+	struct ui_prebuild *p;
+
+	if (!ctx->work)
+		return;
+	p = xcalloc(1, sizeof(*p));
+	p->st = ctx->st;
+	p->dir = ui_views_dir(ctx);
+	p->digest = *dg;
+	/* A full queue: the first view makes it, as before. */
+	if (reg_work_run(ctx->work, NULL, ui_prebuild_run, ui_prebuild_done,
+			 p) < 0)
+		ui_prebuild_done(NULL, p);
+}
+
+void api_ui_views_built(uint64_t *on_report, uint64_t *on_request)
+{
+	*on_report = atomic_load(&ui_built[0]);
+	*on_request = atomic_load(&ui_built[1]);
 }
 
 enum reg_status api_ui_image(struct reg_call *c)
@@ -1243,6 +1498,7 @@ enum reg_status api_ui_image(struct reg_call *c)
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->st = st;
+	j->work = c->ctx->work;
 	memcpy(j->name, name, sizeof(j->name));
 	j->digest = m->digest;
 	j->want = want ? xstrdup(want) : NULL;

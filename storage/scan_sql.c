@@ -469,14 +469,17 @@ static int sql_scan_row(void *arg, const struct sql_row *s, struct err *e)
 }
 
 static int sql_scan_get(struct stor_meta *m, const struct digest *dg,
-		       bool with_report, struct stor_scan *out, struct err *e)
+		       bool with_report, bool with_findings,
+		       struct stor_scan *out, struct err *e)
 {
+	/* A column not asked for is not read (CASE): a report's findings
+	 * are as long as its list. */
 	static const struct sql_stmt q = {
 		"read scan",
 		"SELECT j.state, j.attempts, j.error, r.digest IS NOT NULL,"
 		" CASE WHEN CAST(?2 AS BIGINT) <> 0 AND r.report_blob IS NULL"
 		" THEN r.report END,"
-		" r.findings,"
+		" CASE WHEN CAST(?3 AS BIGINT) <> 0 THEN r.findings END,"
 		" r.db_version, r.checked_db, r.updated, r.report_blob"
 		" FROM (SELECT ?1 AS digest) k"
 		" LEFT JOIN scan_jobs j ON j.digest = k.digest"
@@ -485,7 +488,7 @@ static int sql_scan_get(struct stor_meta *m, const struct digest *dg,
 		       " r.digest IS NOT NULL,"
 		       " CASE WHEN ?2::bigint <> 0 AND r.report_blob IS NULL"
 		       " THEN r.report END,"
-		       " r.findings,"
+		       " CASE WHEN ?3::bigint <> 0 THEN r.findings END,"
 		       " r.db_version, r.checked_db, r.updated, r.report_blob"
 		       " FROM (SELECT ?1::text COLLATE \"C\" AS digest) k"
 		       " LEFT JOIN scan_jobs j ON j.digest = k.digest"
@@ -495,8 +498,8 @@ static int sql_scan_get(struct stor_meta *m, const struct digest *dg,
 	int n;
 
 	memset(out, 0, sizeof(*out));
-	n = sql_do(m, &q, sql_scan_row, out, e, "si", digest_str(dg, ds),
-		  (int64_t)with_report);
+	n = sql_do(m, &q, sql_scan_row, out, e, "sii", digest_str(dg, ds),
+		  (int64_t)with_report, (int64_t)with_findings);
 	if (n < 0)
 		stor_scan_release(out);
 	return n < 0 ? -1 : 0;

@@ -158,7 +158,8 @@ static int scan_report_read(struct stor *st, const struct digest *dg,
 int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		  struct stor_scan *out, struct err *e)
 {
-	if (meta(st)->scanq->scan_get(meta(st), dg, with_report, out, e) < 0)
+	if (meta(st)->scanq->scan_get(meta(st), dg, with_report, true, out,
+				      e) < 0)
 		return -1;
 	if (!with_report || !out->has_result || !out->in_blob)
 		return 0;
@@ -167,6 +168,12 @@ int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		return -1;
 	}
 	return 0;
+}
+
+int stor_scan_peek(struct stor *st, const struct digest *dg,
+		   struct stor_scan *out, struct err *e)
+{
+	return meta(st)->scanq->scan_get(meta(st), dg, false, false, out, e);
 }
 
 int stor_scan_forget(struct stor *st, const struct digest *dg, struct err *e)

@@ -482,6 +482,11 @@ int stor_scan_wait(struct stor *st, const struct stor_scan_job *job,
  * with_report. */
 int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		  struct stor_scan *out, struct err *e);
+/* stor_scan_get() without the report or the findings (out->findings is
+ * NULL): the state, times, versions and report blob, which a list of many
+ * images shows; a result's findings are as long as its list. */
+int stor_scan_peek(struct stor *st, const struct digest *dg,
+		   struct stor_scan *out, struct err *e);
 /* Calls fn (from another thread) when a scan of dg ends on any node that
  * shares the metadata, this one included (PostgreSQL: NOTIFY); a
  * store only one process uses never calls it (the scan service says so

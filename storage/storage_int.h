@@ -285,7 +285,8 @@ struct stor_scanq_ops {
 			 const struct digest *children, size_t n, bool *ready,
 			 struct err *e);
 	int (*scan_get)(struct stor_meta *m, const struct digest *dg,
-			bool with_report, struct stor_scan *out, struct err *e);
+			bool with_report, bool with_findings,
+			struct stor_scan *out, struct err *e);
 	int (*scan_forget)(struct stor_meta *m, const struct digest *dg,
 			   struct err *e);
 	int (*scan_rearm)(struct stor_meta *m, const char *db_version,
