@@ -51,8 +51,9 @@
 /* Tags per page by default, and at most. */
 #define UI_TAGS_N     50
 #define UI_TAGS_N_MAX 1000
-/* Tags per chart page, at most. */
-#define UI_CHART_MAX 1000
+/* Tags per chart page, at most: a repository of a few thousand tags is
+ * one request (one query, a few dozen bytes a tag). */
+#define UI_CHART_MAX 5000
 /* Failed scans the status page reads, and shows at most. */
 #define UI_FAILURES_READ 200
 #define UI_FAILURES_SHOW 20
@@ -269,14 +270,20 @@ static struct {
 	struct ui_brief e[UI_BRIEF_N];
 } ui_briefs = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static struct ui_brief *ui_brief_slot(const struct digest *blob)
+/* A digest's slot in a direct-mapped table of n (its hex is as good as
+ * random). */
+static size_t ui_slot(const struct digest *dg, size_t n)
 {
 	size_t h = 0;
 
-	/* A digest's hex is as good as random. */
-	for (size_t i = 0; i < 8 && blob->hex[i]; i++)
-		h = h * 16 + (size_t)(blob->hex[i] & 0xf);
-	return &ui_briefs.e[h % UI_BRIEF_N];
+	for (size_t i = 0; i < 8 && dg->hex[i]; i++)
+		h = h * 16 + (size_t)(dg->hex[i] & 0xf);
+	return h % n;
+}
+
+static struct ui_brief *ui_brief_slot(const struct digest *blob)
+{
+	return &ui_briefs.e[ui_slot(blob, UI_BRIEF_N)];
 }
 
 static bool ui_brief_get(const struct digest *blob, struct ui_brief *out)
@@ -335,64 +342,77 @@ static int ui_brief_read(struct stor *st, const char *repo,
 	return 0;
 }
 
-/* What a tag row shows of dg's scan: {status, counts, worst, scanned,
- * db, error}, and *updated (when its result last changed, 0: none).  No
- * report is read, and a report's findings only the first time it is
- * listed (ui_brief).  Without vulnerability data the counts are "no
- * data", as in the report. */
-static json_t *ui_scan_summary(struct stor *st, const char *repo,
-			       const struct digest *dg, int64_t *updated)
+/* What a tag row shows of dg's scan as sc (stor_scan_peek()) has it:
+ * {status, counts, worst, scanned, db, error}, and *updated (when its
+ * result last changed, 0: none).  No report is read, and a report's
+ * findings only the first time it is listed (ui_brief).  Without
+ * vulnerability data the counts are "no data", as in the report. */
+static json_t *ui_scan_json(struct stor *st, const char *repo,
+			    const struct digest *dg, const struct stor_scan *sc,
+			    int64_t *updated)
 {
 	json_t *o = json_object(), *worst = json_null(), *counts;
 	struct err e = ERR_INIT;
-	struct stor_scan sc;
 	struct ui_brief b;
 	size_t k;
 
 	*updated = 0;
-	if (stor_scan_peek(st, dg, &sc, &e) < 0 ||
-	    (sc.has_result &&
-	     !(sc.in_blob && ui_brief_get(&sc.report_blob, &b)) &&
-	     ui_brief_read(st, repo, dg, &b, &e) < 0)) {
-		stor_scan_release(&sc);
+	if (sc->has_result &&
+	    !(sc->in_blob && ui_brief_get(&sc->report_blob, &b)) &&
+	    ui_brief_read(st, repo, dg, &b, &e) < 0) {
 		json_object_set_new(o, "status", json_string("error"));
 		json_object_set_new(o, "error", json_string(e.msg));
 		return o;
 	}
 	json_object_set_new(o, "status",
-			    json_string(ui_state_name(sc.state)));
-	if (sc.error)
-		json_object_set_new(o, "error", json_string(sc.error));
-	if (sc.state == STOR_SCAN_FAILED && sc.error &&
-	    !strcmp(sc.error, REG_SCAN_NOT_IMAGE))
+			    json_string(ui_state_name(sc->state)));
+	if (sc->error)
+		json_object_set_new(o, "error", json_string(sc->error));
+	if (sc->state == STOR_SCAN_FAILED && sc->error &&
+	    !strcmp(sc->error, REG_SCAN_NOT_IMAGE))
 		json_object_set_new(o, "status", json_string("not-scanned"));
-	if (sc.has_result) {
-		*updated = sc.updated;
-		if (strcmp(b.status, "complete"))
-			json_object_set_new(o, "status", json_string(b.status));
-		if (!strcmp(b.status, "not-scanned")) {
-			/* No counts, no worst. */
-		} else if (!sc.db_version) {
-			json_object_set_new(o, "counts", json_string("no data"));
-			for (k = 0; k < UI_NSEV && !b.n[k]; k++)
-				;
-			worst = k < UI_NSEV ? json_string(ui_sev[k]) : worst;
+	if (!sc->has_result)
+		return o;
+	*updated = sc->updated;
+	if (strcmp(b.status, "complete"))
+		json_object_set_new(o, "status", json_string(b.status));
+	/* not-scanned: no counts, no worst. */
+	if (strcmp(b.status, "not-scanned")) {
+		for (k = 0; k < UI_NSEV && !b.n[k]; k++)
+			;
+		if (k < UI_NSEV)
+			worst = json_string(ui_sev[k]);
+		if (!sc->db_version) {
+			counts = json_string("no data");
 		} else {
 			counts = json_object();
 			for (k = 0; k < UI_NSEV; k++)
 				json_object_set_new(counts, ui_sev[k],
 						    json_integer(b.n[k]));
-			json_object_set_new(o, "counts", counts);
-			for (k = 0; k < UI_NSEV && !b.n[k]; k++)
-				;
-			worst = k < UI_NSEV ? json_string(ui_sev[k]) : worst;
 		}
-		json_object_set_new(o, "worst", worst);
-		json_object_set_new(o, "scanned", ui_time(sc.updated));
-		json_object_set_new(o, "db", sc.db_version
-						     ? json_string(sc.db_version)
-						     : json_null());
+		json_object_set_new(o, "counts", counts);
 	}
+	json_object_set_new(o, "worst", worst);
+	json_object_set_new(o, "scanned", ui_time(sc->updated));
+	json_object_set_new(o, "db", sc->db_version
+					     ? json_string(sc->db_version)
+					     : json_null());
+	return o;
+}
+
+/* ui_scan_json() of dg's scan as it is now. */
+static json_t *ui_scan_summary(struct stor *st, const char *repo,
+			       const struct digest *dg, int64_t *updated)
+{
+	struct err e = ERR_INIT;
+	struct stor_scan sc;
+	json_t *o;
+
+	*updated = 0;
+	if (stor_scan_peek(st, dg, &sc, &e) < 0)
+		return json_pack("{s:s, s:s}", "status", "error", "error",
+				 e.msg);
+	o = ui_scan_json(st, repo, dg, &sc, updated);
 	stor_scan_release(&sc);
 	return o;
 }
@@ -422,6 +442,45 @@ static int64_t ui_image_size(const json_t *man)
 	json_array_foreach(json_object_get(man, "layers"), i, l)
 		n += json_integer_value(json_object_get(l, "size"));
 	return n;
+}
+
+/* An image manifest's bytes (config and layers), by its digest: the
+ * manifest is content-addressed, so a page of tags reads none it has
+ * read before.  An index's are not kept: they count the platforms the
+ * repository has, which come and go.  Direct-mapped, as ui_briefs. */
+#define UI_SIZE_N 2048
+
+static struct {
+	pthread_mutex_t mu;
+	struct {
+		struct digest dg;
+		bool used;
+		int64_t size;
+	} e[UI_SIZE_N];
+} ui_sizes = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static bool ui_size_get(const struct digest *dg, int64_t *size)
+{
+	size_t i = ui_slot(dg, UI_SIZE_N);
+	bool hit;
+
+	pthread_mutex_lock(&ui_sizes.mu);
+	hit = ui_sizes.e[i].used && digest_eq(&ui_sizes.e[i].dg, dg);
+	if (hit)
+		*size = ui_sizes.e[i].size;
+	pthread_mutex_unlock(&ui_sizes.mu);
+	return hit;
+}
+
+static void ui_size_put(const struct digest *dg, int64_t size)
+{
+	size_t i = ui_slot(dg, UI_SIZE_N);
+
+	pthread_mutex_lock(&ui_sizes.mu);
+	ui_sizes.e[i].dg = *dg;
+	ui_sizes.e[i].size = size;
+	ui_sizes.e[i].used = true;
+	pthread_mutex_unlock(&ui_sizes.mu);
 }
 
 /* Platforms and size of a stored manifest (an index: of its children the
@@ -459,6 +518,7 @@ static void ui_manifest_shape(struct stor *st, const char *repo,
 		}
 	} else if (j) {
 		size = ui_image_size(j);
+		ui_size_put(&m->digest, size);
 	}
 	json_object_set_new(row, "media_type", json_string(m->media_type));
 	json_object_set_new(row, "platforms", plats);
@@ -466,26 +526,35 @@ static void ui_manifest_shape(struct stor *st, const char *repo,
 	json_decref(j);
 }
 
-/* One tag's row (tt: its times, or NULL); NULL if the tag went away
- * meanwhile. */
-static json_t *ui_tag_row(struct stor *st, const char *repo, const char *tag,
+/* One tag's row; NULL if its manifest went away meanwhile. */
+static json_t *ui_tag_row(struct stor *st, const char *repo,
 			  const struct stor_tag_time *tt, int64_t *updated)
 {
 	char ds[DIGEST_STR_MAX];
 	struct stor_manifest *m = NULL;
 	struct err e = ERR_INIT;
+	int64_t size;
 	json_t *row;
 
-	if (stor_manifest_get(st, repo, tag, NULL, &m, &e) < 0)
+	row = json_pack("{s:s, s:s}", "tag", tt->tag, "digest",
+			digest_str(&tt->digest, ds));
+	if (tt->media_type && ui_size_get(&tt->digest, &size)) {
+		json_object_set_new(row, "media_type",
+				    json_string(tt->media_type));
+		json_object_set_new(row, "platforms", json_array());
+		json_object_set_new(row, "size", json_integer(size));
+	} else if (stor_manifest_get(st, repo, NULL, &tt->digest, &m, &e) ==
+		   0) {
+		ui_manifest_shape(st, repo, m, row);
+		stor_manifest_free(m);
+	} else {
+		json_decref(row);
 		return NULL;
-	row = json_pack("{s:s, s:s}", "tag", tag, "digest",
-			digest_str(&m->digest, ds));
-	ui_manifest_shape(st, repo, m, row);
-	json_object_set_new(row, "pushed", ui_time(tt ? tt->tagged : 0));
-	json_object_set_new(row, "created", ui_time(tt ? tt->created : 0));
+	}
+	json_object_set_new(row, "pushed", ui_time(tt->tagged));
+	json_object_set_new(row, "created", ui_time(tt->created));
 	json_object_set_new(row, "scan",
-			    ui_scan_summary(st, repo, &m->digest, updated));
-	stor_manifest_free(m);
+			    ui_scan_summary(st, repo, &tt->digest, updated));
 	return row;
 }
 
@@ -550,8 +619,7 @@ static json_t *ui_repo_summary(struct reg_call *c, const char *name)
 	json_object_set_new(o, "last_push",
 			    ui_time(count ? tt[count - 1].tagged : 0));
 	if (count)
-		row = ui_tag_row(st, name, tt[count - 1].tag, &tt[count - 1],
-				 &upd);
+		row = ui_tag_row(st, name, &tt[count - 1], &upd);
 	if (row) {
 		json_t *scan = json_object_get(row, "scan");
 
@@ -604,12 +672,11 @@ enum reg_status api_ui_tags(struct reg_call *c)
 	const char *ns = http_req_query_param(c->req, "n");
 	struct err e = ERR_INIT;
 	struct stor_tag_time *tt = NULL;
-	char **tags = NULL;
 	size_t count = 0, total = 0;
 	bool more = false;
 	long n = UI_TAGS_N;
 	int64_t upd;
-	json_t *list, *all, *byname, *up;
+	json_t *list, *all, *up;
 
 	if (!ui_repo_arg(c, name))
 		return REG_DONE;
@@ -622,42 +689,30 @@ enum reg_status api_ui_tags(struct reg_call *c)
 		n = UI_TAGS_N_MAX;
 	if (last && !*last)
 		last = NULL;
-	if (stor_tags_list(c->ctx->st, name, last, n, &tags, &count, &more,
-			   &e) < 0) {
+	/* The page's rows with their times, and the total for the pager:
+	 * the rest of the tags is not read. */
+	if (stor_tag_page(c->ctx->st, name, last, n, &tt, &count, &more,
+			  &total, &e) < 0) {
 		if (e.code == ERR_NAME_UNKNOWN)
 			ui_reply_no_repo(c, name);
 		else
 			reg_reply_error(c->req, &e);
 		return REG_DONE;
 	}
-	/* The total for the pager and each row's times: one listing. */
-	if (stor_tag_times(c->ctx->st, name, &tt, &total, &e) < 0) {
-		stor_strv_free(tags, count);
-		reg_reply_error(c->req, &e);
-		return REG_DONE;
-	}
 	up = ui_upstream(c->ctx->cfg, name);
-	byname = json_object();
-	for (size_t i = 0; i < total; i++)
-		json_object_set_new(byname, tt[i].tag, json_integer((json_int_t)i));
 	list = json_array();
 	for (size_t i = 0; i < count; i++) {
-		json_t *k = json_object_get(byname, tags[i]);
-		json_t *row = ui_tag_row(c->ctx->st, name, tags[i],
-					 k ? &tt[json_integer_value(k)] : NULL,
-					 &upd);
+		json_t *row = ui_tag_row(c->ctx->st, name, &tt[i], &upd);
 
 		if (row)
 			json_array_append_new(list, row);
 	}
 	all = json_pack("{s:s, s:I, s:o, s:o, s:o}", "repository", name,
 			"total", (json_int_t)total, "tags", list, "next",
-			more && count ? json_string(tags[count - 1])
+			more && count ? json_string(tt[count - 1].tag)
 				      : json_null(),
 			"upstream", up ? up : json_null());
-	json_decref(byname);
-	stor_tag_times_free(tt, total);
-	stor_strv_free(tags, count);
+	stor_tag_times_free(tt, count);
 	reg_reply_json(c->req, 200, all);
 	return REG_DONE;
 }
@@ -1843,9 +1898,11 @@ enum reg_status api_ui_report(struct reg_call *c)
 /* --- GET /v2/_customs/chart --------------------------------------------------- */
 
 /* Every tag's counts in push order, for the repository's chart: a page of
- * up to UI_CHART_MAX from ?start= (default 0).  No manifest is read, and
- * each digest's scan once however many tags point at it; with counts=0
- * not even that (the tag names and times, for a list to pick from).
+ * up to UI_CHART_MAX from ?start= (default 0).  One query reads the tags
+ * with their scans' short columns; no manifest is read, and a report's
+ * findings only when no chart or page listed it before (ui_brief); with
+ * counts=0 not even that (the tag names and times, for a list to pick
+ * from).
  * With series=1 the page is two parallel arrays, what a chart draws:
  * "tags" (names) and "counts" ([critical, high, medium, low, unknown], or
  * null when the tag has none), a tenth of the rows' bytes. */
@@ -1873,7 +1930,7 @@ enum reg_status api_ui_chart(struct reg_call *c)
 	const char *se = http_req_query_param(c->req, "series");
 	bool want = !cs || strcmp(cs, "0"), series = se && !strcmp(se, "1");
 	char name[REG_NAME_MAX + 1], ds[DIGEST_STR_MAX], **none = NULL;
-	struct stor_tag_time *tt = NULL;
+	struct stor_tag_scan *tt = NULL;
 	struct err e = ERR_INIT;
 	size_t count = 0, start = 0, end, k;
 	long n = UI_CHART_MAX;
@@ -1903,7 +1960,7 @@ enum reg_status api_ui_chart(struct reg_call *c)
 	/* A listing of none tells an unknown repository. */
 	if (stor_tags_list(c->ctx->st, name, NULL, 0, &none, &k, &more, &e) <
 		    0 ||
-	    stor_tag_times(c->ctx->st, name, &tt, &count, &e) < 0) {
+	    stor_tag_scans(c->ctx->st, name, &tt, &count, &e) < 0) {
 		if (e.code == ERR_NAME_UNKNOWN)
 			ui_reply_no_repo(c, name);
 		else
@@ -1917,18 +1974,19 @@ enum reg_status api_ui_chart(struct reg_call *c)
 	end = start < count && count - start > (size_t)n ? start + (size_t)n
 							 : count;
 	for (size_t i = start; i < end; i++) {
-		json_t *sum = json_object_get(seen, digest_str(&tt[i].digest, ds));
+		const struct stor_tag_time *t = &tt[i].t;
+		json_t *sum = json_object_get(seen, digest_str(&t->digest, ds));
 
 		if (!sum && !want) {
 			sum = json_object();
 			json_object_set_new(seen, ds, sum);
 		} else if (!sum) {
-			sum = ui_scan_summary(c->ctx->st, name, &tt[i].digest,
-					      &upd);
+			sum = ui_scan_json(c->ctx->st, name, &t->digest,
+					   &tt[i].scan, &upd);
 			json_object_set_new(seen, ds, sum);
 		}
 		if (series) {
-			json_array_append_new(list, json_string(tt[i].tag));
+			json_array_append_new(list, json_string(t->tag));
 			if (want)
 				json_array_append_new(
 					nums ? nums : (nums = json_array()),
@@ -1936,8 +1994,8 @@ enum reg_status api_ui_chart(struct reg_call *c)
 						json_object_get(sum, "counts")));
 			continue;
 		}
-		row = json_pack("{s:s, s:s, s:o}", "tag", tt[i].tag, "digest", ds,
-				"pushed", ui_time(tt[i].tagged));
+		row = json_pack("{s:s, s:s, s:o}", "tag", t->tag, "digest", ds,
+				"pushed", ui_time(t->tagged));
 		/* status, counts and worst, as the tags' "scan" has them. */
 		for (k = 0; want && k < 3; k++) {
 			static const char *const keys[] = {"status", "counts",
@@ -1958,7 +2016,7 @@ enum reg_status api_ui_chart(struct reg_call *c)
 				    nums ? nums : json_array());
 	reg_reply_json(c->req, 200, reply);
 	json_decref(seen);
-	stor_tag_times_free(tt, count);
+	stor_tag_scans_free(tt, count);
 	return REG_DONE;
 }
 

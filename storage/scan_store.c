@@ -176,6 +176,24 @@ int stor_scan_peek(struct stor *st, const struct digest *dg,
 	return meta(st)->scanq->scan_get(meta(st), dg, false, false, out, e);
 }
 
+int stor_tag_scans(struct stor *st, const char *repo,
+		   struct stor_tag_scan **out, size_t *count, struct err *e)
+{
+	*out = NULL;
+	*count = 0;
+	return meta(st)->scanq->tag_scans(meta(st), repo, out, count, e);
+}
+
+void stor_tag_scans_free(struct stor_tag_scan *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].t.tag);
+		free(v[i].t.media_type);
+		stor_scan_release(&v[i].scan);
+	}
+	free(v);
+}
+
 int stor_scan_forget(struct stor *st, const struct digest *dg, struct err *e)
 {
 	return meta(st)->scanq->scan_forget(meta(st), dg, e);

@@ -1396,7 +1396,7 @@ static void test_schema(void **state)
 	struct fx *fx = *state;
 
 	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
-	assert_int_equal(sql_int(fx, "PRAGMA user_version"), 8);
+	assert_int_equal(sql_int(fx, "PRAGMA user_version"), 9);
 	assert_int_equal(sql_int(fx, "SELECT count(*) FROM pragma_journal_mode"
 				     " WHERE journal_mode = 'wal'"),
 			 1);
