@@ -1435,6 +1435,13 @@ static void ui_image_done(struct http_req *req, void *arg)
 /* Repositories of an image whose views are made with its report; in
  * others, its first view makes them. */
 #define UI_PREBUILD_REPOS 4
+/* Views being made for reports, queued or running, at most: the pool's
+ * queue is the requests' too, and a re-match after a DB change stores
+ * thousands of reports in a burst.  Past it a report's view is left to
+ * its first view, as it was. */
+#define UI_PREBUILD_MAX 4
+
+static atomic_int ui_prebuilding;
 
 struct ui_prebuild {
 	struct stor *st;
@@ -1490,6 +1497,7 @@ static void ui_prebuild_done(struct http_req *req, void *arg)
 	(void)req;
 	free(p->dir);
 	free(p);
+	atomic_fetch_sub(&ui_prebuilding, 1);
 }
 
 void api_ui_report_stored(void *arg, const struct digest *dg)
@@ -1499,6 +1507,10 @@ void api_ui_report_stored(void *arg, const struct digest *dg)
 
 	if (!ctx->work)
 		return;
+	if (atomic_fetch_add(&ui_prebuilding, 1) >= UI_PREBUILD_MAX) {
+		atomic_fetch_sub(&ui_prebuilding, 1);
+		return;
+	}
 	p = xcalloc(1, sizeof(*p));
 	p->st = ctx->st;
 	p->dir = ui_views_dir(ctx);
