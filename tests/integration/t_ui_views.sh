@@ -108,3 +108,5 @@ jq -e '[.image.findings[].id] | index("TEST-VIEWS-1")' "$B" >/dev/null ||
 	fail "the image view lacks the new finding"
 [ "$(built request)" = "$before" ] ||
 	fail "the view of the re-matched report was made on the request"
+# A clean stop (views queued or being made end with it).
+stop_server
