@@ -159,6 +159,13 @@ enum reg_status api_ui_diff(struct reg_call *c);
 enum reg_status api_ui_report(struct reg_call *c);
 enum reg_status api_ui_chart(struct reg_call *c);
 enum reg_status api_ui_status(struct reg_call *c);
+/* A report of dg was stored (reg_scan_on_report(), arg: the struct
+ * reg_ctx): the view of its image the UI's first look asks for is made
+ * on the pool, so that look reads no report. */
+void api_ui_report_stored(void *arg, const struct digest *dg);
+/* Image views made since start: as reports were stored, and on requests
+ * that found none. */
+void api_ui_views_built(uint64_t *on_report, uint64_t *on_request);
 
 /* --- Manifest parsing (api_mparse.c) ------------------------------------ */
 

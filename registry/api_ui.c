@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +52,9 @@
 /* Tags per page by default, and at most. */
 #define UI_TAGS_N     50
 #define UI_TAGS_N_MAX 1000
-/* Tags per chart page, at most. */
-#define UI_CHART_MAX 1000
+/* Tags per chart page, at most: a repository of a few thousand tags is
+ * one request (one query, a few dozen bytes a tag). */
+#define UI_CHART_MAX 5000
 /* Failed scans the status page reads, and shows at most. */
 #define UI_FAILURES_READ 200
 #define UI_FAILURES_SHOW 20
@@ -248,59 +250,170 @@ static json_t *ui_time(int64_t t)
 	return json_string(s);
 }
 
-/* What a tag row shows of dg's scan: {status, counts, worst, scanned,
- * db, error}, and *updated (when its result last changed, 0: none).  No
- * report is read: the counts come from the result's short findings, so a
- * page of tags costs little however many findings each has.  Without
- * vulnerability data the counts are "no data", as in the report. */
-static json_t *ui_scan_summary(struct stor *st, const char *repo,
-			       const struct digest *dg, int64_t *updated)
+/* --- What a list shows of a report ---------------------------------------
+ *
+ * A tag row's status, counts and worst are the report's own, so they are
+ * kept by the report's blob (content-addressed: a new report is a new
+ * blob) and a page of tags or a chart reads each report's findings once,
+ * not on each view: a result's findings are as long as its list.  A
+ * direct-mapped table; a report landing on a taken slot takes it. */
+#define UI_BRIEF_N 2048
+
+struct ui_brief {
+	struct digest blob;
+	bool used;
+	const char *status; /* "complete", "incomplete" or "not-scanned" */
+	json_int_t n[UI_NSEV];
+};
+
+static struct {
+	pthread_mutex_t mu;
+	struct ui_brief e[UI_BRIEF_N];
+} ui_briefs = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* A digest's slot in a direct-mapped table of n (its hex is as good as
+ * random). */
+static size_t ui_slot(const struct digest *dg, size_t n)
+{
+	size_t h = 0;
+
+	for (size_t i = 0; i < 8 && dg->hex[i]; i++)
+		h = h * 16 + (size_t)(dg->hex[i] & 0xf);
+	return h % n;
+}
+
+static struct ui_brief *ui_brief_slot(const struct digest *blob)
+{
+	return &ui_briefs.e[ui_slot(blob, UI_BRIEF_N)];
+}
+
+static bool ui_brief_get(const struct digest *blob, struct ui_brief *out)
+{
+	struct ui_brief *b;
+	bool hit;
+
+	pthread_mutex_lock(&ui_briefs.mu);
+	b = ui_brief_slot(blob);
+	hit = b->used && digest_eq(&b->blob, blob);
+	if (hit)
+		*out = *b;
+	pthread_mutex_unlock(&ui_briefs.mu);
+	return hit;
+}
+
+static void ui_brief_put(const struct ui_brief *in)
+{
+	pthread_mutex_lock(&ui_briefs.mu);
+	*ui_brief_slot(&in->blob) = *in;
+	pthread_mutex_unlock(&ui_briefs.mu);
+}
+
+/* Reads dg's findings (and the counts its report's referrer in repo
+ * carries) into *b; kept when the report has a blob. */
+static int ui_brief_read(struct stor *st, const char *repo,
+			 const struct digest *dg, struct ui_brief *b,
+			 struct err *e)
 {
 	/* How storage's short findings of a complete scan begin (jansson
 	 * keeps the order rs_findings() packed them in). */
 	static const char complete[] = "{\"status\":\"complete\",";
-	json_t *o = json_object(), *worst, *counts = NULL;
-	struct err e = ERR_INIT;
+	json_t *counts = NULL, *worst = NULL;
 	struct stor_scan sc;
-	const char *status;
+
+	if (stor_scan_get(st, dg, false, &sc, e) < 0)
+		return -1;
+	memset(b, 0, sizeof(*b));
+	b->status = "complete";
+	if (sc.findings && !strncmp(sc.findings, complete, sizeof(complete) - 1))
+		counts = ui_referrer_counts(st, repo, dg, &worst);
+	if (!counts) {
+		json_decref(worst);
+		counts = ui_count(sc.findings, &worst, &b->status);
+	}
+	for (size_t k = 0; k < UI_NSEV; k++)
+		b->n[k] = json_integer_value(json_object_get(counts, ui_sev[k]));
+	if (sc.has_result && sc.in_blob) {
+		b->blob = sc.report_blob;
+		b->used = true;
+		ui_brief_put(b);
+	}
+	json_decref(counts);
+	json_decref(worst);
+	stor_scan_release(&sc);
+	return 0;
+}
+
+/* What a tag row shows of dg's scan as sc (stor_scan_peek()) has it:
+ * {status, counts, worst, scanned, db, error}, and *updated (when its
+ * result last changed, 0: none).  No report is read, and a report's
+ * findings only the first time it is listed (ui_brief).  Without
+ * vulnerability data the counts are "no data", as in the report. */
+static json_t *ui_scan_json(struct stor *st, const char *repo,
+			    const struct digest *dg, const struct stor_scan *sc,
+			    int64_t *updated)
+{
+	json_t *o = json_object(), *worst = json_null(), *counts;
+	struct err e = ERR_INIT;
+	struct ui_brief b;
+	size_t k;
 
 	*updated = 0;
-	if (stor_scan_get(st, dg, false, &sc, &e) < 0) {
+	if (sc->has_result &&
+	    !(sc->in_blob && ui_brief_get(&sc->report_blob, &b)) &&
+	    ui_brief_read(st, repo, dg, &b, &e) < 0) {
 		json_object_set_new(o, "status", json_string("error"));
 		json_object_set_new(o, "error", json_string(e.msg));
 		return o;
 	}
 	json_object_set_new(o, "status",
-			    json_string(ui_state_name(sc.state)));
-	if (sc.error)
-		json_object_set_new(o, "error", json_string(sc.error));
-	if (sc.state == STOR_SCAN_FAILED && sc.error &&
-	    !strcmp(sc.error, REG_SCAN_NOT_IMAGE))
+			    json_string(ui_state_name(sc->state)));
+	if (sc->error)
+		json_object_set_new(o, "error", json_string(sc->error));
+	if (sc->state == STOR_SCAN_FAILED && sc->error &&
+	    !strcmp(sc->error, REG_SCAN_NOT_IMAGE))
 		json_object_set_new(o, "status", json_string("not-scanned"));
-	if (sc.has_result) {
-		*updated = sc.updated;
-		status = "complete";
-		if (sc.findings &&
-		    !strncmp(sc.findings, complete, sizeof(complete) - 1))
-			counts = ui_referrer_counts(st, repo, dg, &worst);
-		if (!counts)
-			counts = ui_count(sc.findings, &worst, &status);
-		json_object_set_new(o, "counts", counts);
-		if (strcmp(status, "complete"))
-			json_object_set_new(o, "status", json_string(status));
-		if (!strcmp(status, "not-scanned")) {
-			json_object_del(o, "counts");
-			json_decref(worst);
-			worst = json_null();
-		} else if (!sc.db_version) {
-			json_object_set_new(o, "counts", json_string("no data"));
+	if (!sc->has_result)
+		return o;
+	*updated = sc->updated;
+	if (strcmp(b.status, "complete"))
+		json_object_set_new(o, "status", json_string(b.status));
+	/* not-scanned: no counts, no worst. */
+	if (strcmp(b.status, "not-scanned")) {
+		for (k = 0; k < UI_NSEV && !b.n[k]; k++)
+			;
+		if (k < UI_NSEV)
+			worst = json_string(ui_sev[k]);
+		if (!sc->db_version) {
+			counts = json_string("no data");
+		} else {
+			counts = json_object();
+			for (k = 0; k < UI_NSEV; k++)
+				json_object_set_new(counts, ui_sev[k],
+						    json_integer(b.n[k]));
 		}
-		json_object_set_new(o, "worst", worst);
-		json_object_set_new(o, "scanned", ui_time(sc.updated));
-		json_object_set_new(o, "db", sc.db_version
-						     ? json_string(sc.db_version)
-						     : json_null());
+		json_object_set_new(o, "counts", counts);
 	}
+	json_object_set_new(o, "worst", worst);
+	json_object_set_new(o, "scanned", ui_time(sc->updated));
+	json_object_set_new(o, "db", sc->db_version
+					     ? json_string(sc->db_version)
+					     : json_null());
+	return o;
+}
+
+/* ui_scan_json() of dg's scan as it is now. */
+static json_t *ui_scan_summary(struct stor *st, const char *repo,
+			       const struct digest *dg, int64_t *updated)
+{
+	struct err e = ERR_INIT;
+	struct stor_scan sc;
+	json_t *o;
+
+	*updated = 0;
+	if (stor_scan_peek(st, dg, &sc, &e) < 0)
+		return json_pack("{s:s, s:s}", "status", "error", "error",
+				 e.msg);
+	o = ui_scan_json(st, repo, dg, &sc, updated);
 	stor_scan_release(&sc);
 	return o;
 }
@@ -330,6 +443,45 @@ static int64_t ui_image_size(const json_t *man)
 	json_array_foreach(json_object_get(man, "layers"), i, l)
 		n += json_integer_value(json_object_get(l, "size"));
 	return n;
+}
+
+/* An image manifest's bytes (config and layers), by its digest: the
+ * manifest is content-addressed, so a page of tags reads none it has
+ * read before.  An index's are not kept: they count the platforms the
+ * repository has, which come and go.  Direct-mapped, as ui_briefs. */
+#define UI_SIZE_N 2048
+
+static struct {
+	pthread_mutex_t mu;
+	struct {
+		struct digest dg;
+		bool used;
+		int64_t size;
+	} e[UI_SIZE_N];
+} ui_sizes = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static bool ui_size_get(const struct digest *dg, int64_t *size)
+{
+	size_t i = ui_slot(dg, UI_SIZE_N);
+	bool hit;
+
+	pthread_mutex_lock(&ui_sizes.mu);
+	hit = ui_sizes.e[i].used && digest_eq(&ui_sizes.e[i].dg, dg);
+	if (hit)
+		*size = ui_sizes.e[i].size;
+	pthread_mutex_unlock(&ui_sizes.mu);
+	return hit;
+}
+
+static void ui_size_put(const struct digest *dg, int64_t size)
+{
+	size_t i = ui_slot(dg, UI_SIZE_N);
+
+	pthread_mutex_lock(&ui_sizes.mu);
+	ui_sizes.e[i].dg = *dg;
+	ui_sizes.e[i].size = size;
+	ui_sizes.e[i].used = true;
+	pthread_mutex_unlock(&ui_sizes.mu);
 }
 
 /* Platforms and size of a stored manifest (an index: of its children the
@@ -367,6 +519,7 @@ static void ui_manifest_shape(struct stor *st, const char *repo,
 		}
 	} else if (j) {
 		size = ui_image_size(j);
+		ui_size_put(&m->digest, size);
 	}
 	json_object_set_new(row, "media_type", json_string(m->media_type));
 	json_object_set_new(row, "platforms", plats);
@@ -374,26 +527,35 @@ static void ui_manifest_shape(struct stor *st, const char *repo,
 	json_decref(j);
 }
 
-/* One tag's row (tt: its times, or NULL); NULL if the tag went away
- * meanwhile. */
-static json_t *ui_tag_row(struct stor *st, const char *repo, const char *tag,
+/* One tag's row; NULL if its manifest went away meanwhile. */
+static json_t *ui_tag_row(struct stor *st, const char *repo,
 			  const struct stor_tag_time *tt, int64_t *updated)
 {
 	char ds[DIGEST_STR_MAX];
 	struct stor_manifest *m = NULL;
 	struct err e = ERR_INIT;
+	int64_t size;
 	json_t *row;
 
-	if (stor_manifest_get(st, repo, tag, NULL, &m, &e) < 0)
+	row = json_pack("{s:s, s:s}", "tag", tt->tag, "digest",
+			digest_str(&tt->digest, ds));
+	if (tt->media_type && ui_size_get(&tt->digest, &size)) {
+		json_object_set_new(row, "media_type",
+				    json_string(tt->media_type));
+		json_object_set_new(row, "platforms", json_array());
+		json_object_set_new(row, "size", json_integer(size));
+	} else if (stor_manifest_get(st, repo, NULL, &tt->digest, &m, &e) ==
+		   0) {
+		ui_manifest_shape(st, repo, m, row);
+		stor_manifest_free(m);
+	} else {
+		json_decref(row);
 		return NULL;
-	row = json_pack("{s:s, s:s}", "tag", tag, "digest",
-			digest_str(&m->digest, ds));
-	ui_manifest_shape(st, repo, m, row);
-	json_object_set_new(row, "pushed", ui_time(tt ? tt->tagged : 0));
-	json_object_set_new(row, "created", ui_time(tt ? tt->created : 0));
+	}
+	json_object_set_new(row, "pushed", ui_time(tt->tagged));
+	json_object_set_new(row, "created", ui_time(tt->created));
 	json_object_set_new(row, "scan",
-			    ui_scan_summary(st, repo, &m->digest, updated));
-	stor_manifest_free(m);
+			    ui_scan_summary(st, repo, &tt->digest, updated));
 	return row;
 }
 
@@ -458,8 +620,7 @@ static json_t *ui_repo_summary(struct reg_call *c, const char *name)
 	json_object_set_new(o, "last_push",
 			    ui_time(count ? tt[count - 1].tagged : 0));
 	if (count)
-		row = ui_tag_row(st, name, tt[count - 1].tag, &tt[count - 1],
-				 &upd);
+		row = ui_tag_row(st, name, &tt[count - 1], &upd);
 	if (row) {
 		json_t *scan = json_object_get(row, "scan");
 
@@ -512,12 +673,11 @@ enum reg_status api_ui_tags(struct reg_call *c)
 	const char *ns = http_req_query_param(c->req, "n");
 	struct err e = ERR_INIT;
 	struct stor_tag_time *tt = NULL;
-	char **tags = NULL;
 	size_t count = 0, total = 0;
 	bool more = false;
 	long n = UI_TAGS_N;
 	int64_t upd;
-	json_t *list, *all, *byname, *up;
+	json_t *list, *all, *up;
 
 	if (!ui_repo_arg(c, name))
 		return REG_DONE;
@@ -530,42 +690,30 @@ enum reg_status api_ui_tags(struct reg_call *c)
 		n = UI_TAGS_N_MAX;
 	if (last && !*last)
 		last = NULL;
-	if (stor_tags_list(c->ctx->st, name, last, n, &tags, &count, &more,
-			   &e) < 0) {
+	/* The page's rows with their times, and the total for the pager:
+	 * the rest of the tags is not read. */
+	if (stor_tag_page(c->ctx->st, name, last, n, &tt, &count, &more,
+			  &total, &e) < 0) {
 		if (e.code == ERR_NAME_UNKNOWN)
 			ui_reply_no_repo(c, name);
 		else
 			reg_reply_error(c->req, &e);
 		return REG_DONE;
 	}
-	/* The total for the pager and each row's times: one listing. */
-	if (stor_tag_times(c->ctx->st, name, &tt, &total, &e) < 0) {
-		stor_strv_free(tags, count);
-		reg_reply_error(c->req, &e);
-		return REG_DONE;
-	}
 	up = ui_upstream(c->ctx->cfg, name);
-	byname = json_object();
-	for (size_t i = 0; i < total; i++)
-		json_object_set_new(byname, tt[i].tag, json_integer((json_int_t)i));
 	list = json_array();
 	for (size_t i = 0; i < count; i++) {
-		json_t *k = json_object_get(byname, tags[i]);
-		json_t *row = ui_tag_row(c->ctx->st, name, tags[i],
-					 k ? &tt[json_integer_value(k)] : NULL,
-					 &upd);
+		json_t *row = ui_tag_row(c->ctx->st, name, &tt[i], &upd);
 
 		if (row)
 			json_array_append_new(list, row);
 	}
 	all = json_pack("{s:s, s:I, s:o, s:o, s:o}", "repository", name,
 			"total", (json_int_t)total, "tags", list, "next",
-			more && count ? json_string(tags[count - 1])
+			more && count ? json_string(tt[count - 1].tag)
 				      : json_null(),
 			"upstream", up ? up : json_null());
-	json_decref(byname);
-	stor_tag_times_free(tt, total);
-	stor_strv_free(tags, count);
+	stor_tag_times_free(tt, count);
 	reg_reply_json(c->req, 200, all);
 	return REG_DONE;
 }
@@ -1120,11 +1268,47 @@ static int ui_add_members(struct buf *out, const json_t *o)
 	return rc;
 }
 
+/* What a view made for a request leaves to write to disk once the reply
+ * is out: the image's text (text.buf from head, len bytes) and, for an
+ * image (not an index), its findings as the diff's view. */
+struct ui_disk_job {
+	char *dir;
+	char name[REG_NAME_MAX + 1];
+	struct digest blob; /* the report's */
+	char *key;
+	struct buf text;
+	size_t head, len;
+	json_t *findings; /* or NULL */
+};
+
+static void ui_disk_run(void *arg)
+{
+	struct ui_disk_job *d = arg;
+
+	ui_view_put(d->dir, d->key, d->text.buf + d->head, d->len);
+	if (d->findings)
+		ui_findings_put(d->dir, d->name, &d->blob, d->findings);
+}
+
+static void ui_disk_done(struct http_req *req, void *arg)
+{
+	struct ui_disk_job *d = arg;
+
+	(void)req;
+	free(d->dir);
+	free(d->key);
+	buf_release(&d->text);
+	json_decref(d->findings);
+	free(d);
+}
+
 /* The part of an image's reply made from its report when the cache has
  * not got it, on the pool: for 5,000 findings most of a second, which on
- * the loop would stall its other clients. */
+ * the loop would stall its other clients.  Made as a report is stored
+ * too (api_ui_report_stored()), with no request waiting. */
 struct ui_image_job {
 	struct stor *st;
+	struct reg_work *work;
 	char name[REG_NAME_MAX + 1];
 	struct digest digest;
 	char *want;	/* the platform asked for, or NULL */
@@ -1134,23 +1318,26 @@ struct ui_image_job {
 	struct buf out; /* the reply: its head comes in, the rest is added */
 	bool missing;	/* want is not one of the index's platforms */
 	bool failed;
+	/* With a request: what to write to disk after the reply. */
+	struct ui_disk_job *disk;
 };
 
-static void ui_image_run(void *arg)
+/* Views built since start: on a report stored, on a request (the
+ * report's first view found none). */
+static atomic_uint_fast64_t ui_built[2];
+
+/* Adds the body of j's image to j->out from its report and keeps it as
+ * a view: in memory at once and, with later false, on disk too; with
+ * later, j->disk says what to write after the reply. */
+static void ui_image_make(struct ui_image_job *j, bool later)
 {
-	struct ui_image_job *j = arg;
-	char ds[DIGEST_STR_MAX], *key = NULL;
+	char ds[DIGEST_STR_MAX];
 	size_t head = j->out.len;
+	struct ui_disk_job *d;
 	struct digest blob;
 	bool in_blob, whole = true;
-	json_t *rep, *body;
+	json_t *rep, *body, *findings = NULL;
 
-	/* Kept on disk (made before a restart)? */
-	if (j->key && j->dir && ui_view_get(j->dir, j->key, &j->out)) {
-		if (buf_add(&j->out, "}", 1) < 0)
-			j->failed = true;
-		return;
-	}
 	rep = ui_report_slim(j->st, &j->digest, &blob, &in_blob);
 	body = ui_image_body(j->st, j->name, digest_str(&j->digest, ds), rep,
 			     j->byidx, j->want, &whole);
@@ -1158,29 +1345,63 @@ static void ui_image_run(void *arg)
 		j->missing = true;
 	else if (ui_add_members(&j->out, body) < 0)
 		j->failed = true;
+	if (!body || j->failed || !in_blob || !whole)
+		goto out;
 	/* Under the key of the report read, which may be newer than the one
-	 * looked up. */
-	if (body && !j->failed && in_blob && whole) {
-		key = ui_cache_key(j->name, &blob, j->want);
-		ui_view_put(j->dir, key, j->out.buf + head, j->out.len - head);
-		/* An image's findings are the diff's view too: kept while
-		 * at hand (an index's are its platforms' together). */
-		if (!json_object_get(rep, "manifests"))
-			ui_findings_put(j->dir, j->name, &blob,
-					json_object_get(json_object_get(body,
-									"image"),
-							"findings"));
+	 * looked up.  An image's findings are the diff's view too: kept
+	 * while at hand (an index's are its platforms' together). */
+	d = xcalloc(1, sizeof(*d));
+	d->dir = j->dir ? xstrdup(j->dir) : NULL;
+	memcpy(d->name, j->name, sizeof(d->name));
+	d->blob = blob;
+	d->key = ui_cache_key(j->name, &blob, j->want);
+	d->head = head;
+	d->len = j->out.len - head;
+	if (!json_object_get(rep, "manifests"))
+		findings = json_incref(json_object_get(
+			json_object_get(body, "image"), "findings"));
+	d->findings = findings;
+	atomic_fetch_add(&ui_built[later], 1);
+	if (later) {
+		ui_view_put(NULL, d->key, j->out.buf + head, d->len);
+		j->disk = d;
+		goto out;
 	}
-	if (body && !j->failed && buf_add(&j->out, "}", 1) < 0)
-		j->failed = true;
-	free(key);
+	ui_view_put(d->dir, d->key, j->out.buf + head, d->len);
+	if (findings)
+		ui_findings_put(d->dir, d->name, &blob, findings);
+	ui_disk_done(NULL, d);
+out:
 	json_decref(body);
 	json_decref(rep);
+}
+
+static void ui_image_run(void *arg)
+{
+	struct ui_image_job *j = arg;
+
+	/* Kept on disk (made before a restart, or as its report was
+	 * stored)? */
+	if (!(j->key && j->dir && ui_view_get(j->dir, j->key, &j->out)))
+		ui_image_make(j, true);
+	if (!j->missing && !j->failed && buf_add(&j->out, "}", 1) < 0)
+		j->failed = true;
+}
+
+static void ui_image_free(struct ui_image_job *j)
+{
+	buf_release(&j->out);
+	json_decref(j->byidx);
+	free(j->want);
+	free(j->key);
+	free(j->dir);
+	free(j);
 }
 
 static void ui_image_done(struct http_req *req, void *arg)
 {
 	struct ui_image_job *j = arg;
+	struct ui_disk_job *d = j->disk;
 	char ds[DIGEST_STR_MAX];
 
 	if (req && j->missing)
@@ -1191,12 +1412,113 @@ static void ui_image_done(struct http_req *req, void *arg)
 	else if (req)
 		reg_reply_mem(req, 200, "application/json", j->out.buf,
 			      j->out.len);
-	buf_release(&j->out);
-	json_decref(j->byidx);
-	free(j->want);
-	free(j->key);
-	free(j->dir);
-	free(j);
+	/* The reply is out: its view's files next, on the pool (its text
+	 * goes with them). */
+	if (d) {
+		d->text = j->out;
+		j->out = (struct buf)BUF_INIT;
+		if (!d->dir || !j->work ||
+		    reg_work_run(j->work, NULL, ui_disk_run, ui_disk_done, d) < 0)
+			ui_disk_done(NULL, d);
+	}
+	ui_image_free(j);
+}
+
+/* --- Views made as a report is stored ---------------------------------- */
+
+/* Repositories of an image whose views are made with its report; in
+ * others, its first view makes them. */
+#define UI_PREBUILD_REPOS 4
+/* Views being made for reports, queued or running, at most: the pool's
+ * queue is the requests' too, and a re-match after a DB change stores
+ * thousands of reports in a burst.  Past it a report's view is left to
+ * its first view, as it was. */
+#define UI_PREBUILD_MAX 4
+
+static atomic_int ui_prebuilding;
+
+struct ui_prebuild {
+	struct stor *st;
+	char *dir;
+	struct digest digest;
+};
+
+/* The view of dg's image as a first look at it asks for (no platform)
+ * in each repository that has it, unless kept already. */
+static void ui_prebuild_run(void *arg)
+{
+	struct ui_prebuild *p = arg;
+	struct err e = ERR_INIT;
+	struct stor_scan sc;
+	char **repos = NULL, *key;
+	size_t n = 0;
+
+	if (stor_scan_peek(p->st, &p->digest, &sc, &e) < 0)
+		return;
+	if (!sc.has_result || !sc.in_blob ||
+	    stor_manifest_repos(p->st, &p->digest, &repos, &n, &e) < 0)
+		goto out;
+	for (size_t i = 0; i < n && i < UI_PREBUILD_REPOS; i++) {
+		struct ui_image_job j = {.st = p->st, .digest = p->digest};
+		struct stor_manifest *m = NULL;
+
+		key = ui_cache_key(repos[i], &sc.report_blob, NULL);
+		if (strlen(repos[i]) > REG_NAME_MAX ||
+		    ui_view_has(p->dir, key) ||
+		    stor_manifest_get(p->st, repos[i], NULL, &p->digest, &m,
+				      &e) < 0) {
+			free(key);
+			continue;
+		}
+		free(key);
+		memcpy(j.name, repos[i], strlen(repos[i]) + 1);
+		j.dir = p->dir;
+		j.byidx = ui_index_platforms(m);
+		ui_image_make(&j, false);
+		buf_release(&j.out);
+		json_decref(j.byidx);
+		stor_manifest_free(m);
+	}
+out:
+	stor_strv_free(repos, n);
+	stor_scan_release(&sc);
+}
+
+static void ui_prebuild_done(struct http_req *req, void *arg)
+{
+	struct ui_prebuild *p = arg;
+
+	(void)req;
+	free(p->dir);
+	free(p);
+	atomic_fetch_sub(&ui_prebuilding, 1);
+}
+
+void api_ui_report_stored(void *arg, const struct digest *dg)
+{
+	struct reg_ctx *ctx = arg;
+	struct ui_prebuild *p;
+
+	if (!ctx->work)
+		return;
+	if (atomic_fetch_add(&ui_prebuilding, 1) >= UI_PREBUILD_MAX) {
+		atomic_fetch_sub(&ui_prebuilding, 1);
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->st = ctx->st;
+	p->dir = ui_views_dir(ctx);
+	p->digest = *dg;
+	/* A full queue: the first view makes it, as before. */
+	if (reg_work_run(ctx->work, NULL, ui_prebuild_run, ui_prebuild_done,
+			 p) < 0)
+		ui_prebuild_done(NULL, p);
+}
+
+void api_ui_views_built(uint64_t *on_report, uint64_t *on_request)
+{
+	*on_report = atomic_load(&ui_built[0]);
+	*on_request = atomic_load(&ui_built[1]);
 }
 
 enum reg_status api_ui_image(struct reg_call *c)
@@ -1237,6 +1559,7 @@ enum reg_status api_ui_image(struct reg_call *c)
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->st = st;
+	j->work = c->ctx->work;
 	memcpy(j->name, name, sizeof(j->name));
 	j->digest = m->digest;
 	j->want = want ? xstrdup(want) : NULL;
@@ -1581,9 +1904,11 @@ enum reg_status api_ui_report(struct reg_call *c)
 /* --- GET /v2/_customs/chart --------------------------------------------------- */
 
 /* Every tag's counts in push order, for the repository's chart: a page of
- * up to UI_CHART_MAX from ?start= (default 0).  No manifest is read, and
- * each digest's scan once however many tags point at it; with counts=0
- * not even that (the tag names and times, for a list to pick from).
+ * up to UI_CHART_MAX from ?start= (default 0).  One query reads the tags
+ * with their scans' short columns; no manifest is read, and a report's
+ * findings only when no chart or page listed it before (ui_brief); with
+ * counts=0 not even that (the tag names and times, for a list to pick
+ * from).
  * With series=1 the page is two parallel arrays, what a chart draws:
  * "tags" (names) and "counts" ([critical, high, medium, low, unknown], or
  * null when the tag has none), a tenth of the rows' bytes. */
@@ -1611,7 +1936,7 @@ enum reg_status api_ui_chart(struct reg_call *c)
 	const char *se = http_req_query_param(c->req, "series");
 	bool want = !cs || strcmp(cs, "0"), series = se && !strcmp(se, "1");
 	char name[REG_NAME_MAX + 1], ds[DIGEST_STR_MAX], **none = NULL;
-	struct stor_tag_time *tt = NULL;
+	struct stor_tag_scan *tt = NULL;
 	struct err e = ERR_INIT;
 	size_t count = 0, start = 0, end, k;
 	long n = UI_CHART_MAX;
@@ -1641,7 +1966,7 @@ enum reg_status api_ui_chart(struct reg_call *c)
 	/* A listing of none tells an unknown repository. */
 	if (stor_tags_list(c->ctx->st, name, NULL, 0, &none, &k, &more, &e) <
 		    0 ||
-	    stor_tag_times(c->ctx->st, name, &tt, &count, &e) < 0) {
+	    stor_tag_scans(c->ctx->st, name, &tt, &count, &e) < 0) {
 		if (e.code == ERR_NAME_UNKNOWN)
 			ui_reply_no_repo(c, name);
 		else
@@ -1655,18 +1980,19 @@ enum reg_status api_ui_chart(struct reg_call *c)
 	end = start < count && count - start > (size_t)n ? start + (size_t)n
 							 : count;
 	for (size_t i = start; i < end; i++) {
-		json_t *sum = json_object_get(seen, digest_str(&tt[i].digest, ds));
+		const struct stor_tag_time *t = &tt[i].t;
+		json_t *sum = json_object_get(seen, digest_str(&t->digest, ds));
 
 		if (!sum && !want) {
 			sum = json_object();
 			json_object_set_new(seen, ds, sum);
 		} else if (!sum) {
-			sum = ui_scan_summary(c->ctx->st, name, &tt[i].digest,
-					      &upd);
+			sum = ui_scan_json(c->ctx->st, name, &t->digest,
+					   &tt[i].scan, &upd);
 			json_object_set_new(seen, ds, sum);
 		}
 		if (series) {
-			json_array_append_new(list, json_string(tt[i].tag));
+			json_array_append_new(list, json_string(t->tag));
 			if (want)
 				json_array_append_new(
 					nums ? nums : (nums = json_array()),
@@ -1674,8 +2000,8 @@ enum reg_status api_ui_chart(struct reg_call *c)
 						json_object_get(sum, "counts")));
 			continue;
 		}
-		row = json_pack("{s:s, s:s, s:o}", "tag", tt[i].tag, "digest", ds,
-				"pushed", ui_time(tt[i].tagged));
+		row = json_pack("{s:s, s:s, s:o}", "tag", t->tag, "digest", ds,
+				"pushed", ui_time(t->tagged));
 		/* status, counts and worst, as the tags' "scan" has them. */
 		for (k = 0; want && k < 3; k++) {
 			static const char *const keys[] = {"status", "counts",
@@ -1696,7 +2022,7 @@ enum reg_status api_ui_chart(struct reg_call *c)
 				    nums ? nums : json_array());
 	reg_reply_json(c->req, 200, reply);
 	json_decref(seen);
-	stor_tag_times_free(tt, count);
+	stor_tag_scans_free(tt, count);
 	return REG_DONE;
 }
 

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "registry/api_int.h"
 #include "registry/dbupdate_int.h"
 #include "registry/proxy/proxy.h"
 #include "registry/events/events.h"
@@ -377,6 +378,7 @@ static void rm_counters(struct buf *b)
 	static const char *const decisions[] = {"denied", "allowed"};
 	static const char *const gc_outcomes[] = {"failed", "ok"};
 	uint64_t counts[RM_NSCANBOUNDS + 1];
+	uint64_t on_report, on_request;
 
 	rm_family(b, "customs_scans_total",
 		  "Scan jobs ended since start, by outcome (failed: attempts).",
@@ -406,6 +408,15 @@ static void rm_counters(struct buf *b)
 	rm_counter(b, "customs_gc_freed_bytes_total",
 		   "Bytes the server's garbage collections freed.",
 		   rm_load(&rm.gc_bytes));
+	api_ui_views_built(&on_report, &on_request);
+	rm_head(b, "customs_ui_views_built_total", "counter",
+		"Image views the web UI made from reports since start: as "
+		"the report was stored (report), or on the first request "
+		"that found none (request).");
+	buf_addf(b,
+		 "customs_ui_views_built_total{when=\"report\"} %llu\n"
+		 "customs_ui_views_built_total{when=\"request\"} %llu\n",
+		 (unsigned long long)on_report, (unsigned long long)on_request);
 }
 
 static void rm_gauges(struct buf *b, struct reg_scan *scan)

@@ -106,6 +106,7 @@ static int serve_scan_start(struct cfg *cfg, struct reg_ctx *ctx,
 	if (!ctx->scan)
 		return -1;
 	ctx->waiters = reg_waiters_new(ctx->st, ctx->scan);
+	reg_scan_on_report(ctx->scan, api_ui_report_stored, ctx);
 	reg_policy_check_db(policy, ctx->scan);
 	return 0;
 }

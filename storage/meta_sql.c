@@ -825,10 +825,13 @@ static int sql_meta_stats(struct stor_meta *m, bool with_blobs,
 	return 0;
 }
 
-/* stor_tag_times(): one statement, the rows grown as they come. */
+/* stor_tag_times(): one statement, the rows grown as they come (at most
+ * max, then more is set; max < 0: all). */
 struct sql_tag_times {
 	struct stor_tag_time *v;
 	size_t len, alloc;
+	long max;
+	bool more;
 };
 
 static int sql_tag_time_row(void *arg, const struct sql_row *r, struct err *e)
@@ -836,6 +839,10 @@ static int sql_tag_time_row(void *arg, const struct sql_row *r, struct err *e)
 	struct sql_tag_times *tt = arg;
 	struct stor_tag_time *t;
 
+	if (tt->max >= 0 && tt->len == (size_t)tt->max) {
+		tt->more = true;
+		return 1;
+	}
 	if (tt->len == tt->alloc) {
 		tt->alloc = tt->alloc ? 2 * tt->alloc : 16;
 		tt->v = xrealloc(tt->v, tt->alloc * sizeof(*tt->v));
@@ -846,6 +853,7 @@ static int sql_tag_time_row(void *arg, const struct sql_row *r, struct err *e)
 	t->tag = sql_col_strdup(r, 0);
 	t->tagged = sql_col_int64(r, 2);
 	t->created = sql_col_int64(r, 3);
+	t->media_type = sql_col_strdup(r, 4);
 	tt->len++;
 	return 0;
 }
@@ -856,11 +864,12 @@ static int sql_tag_times(struct stor_meta *m, const char *repo,
 {
 	static const struct sql_stmt q = {
 		"list tag times",
-		"SELECT t.tag, t.digest, t.updated, m.created FROM tags t"
+		"SELECT t.tag, t.digest, t.updated, m.created, m.media_type"
+		" FROM tags t"
 		" JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest"
 		" WHERE t.repo = ?1 ORDER BY t.updated, t.tag",
 	};
-	struct sql_tag_times tt = {NULL, 0, 0};
+	struct sql_tag_times tt = {NULL, 0, 0, -1, false};
 
 	if (sql_do(m, &q, sql_tag_time_row, &tt, e, "s", repo) < 0) {
 		stor_tag_times_free(tt.v, tt.len);
@@ -868,6 +877,50 @@ static int sql_tag_times(struct stor_meta *m, const char *repo,
 	}
 	*out = tt.v;
 	*count = tt.len;
+	return 0;
+}
+
+static int sql_tag_page(struct stor_meta *m, const char *repo,
+			const char *last, long n, struct stor_tag_time **out,
+			size_t *count, bool *more, size_t *total,
+			struct err *e)
+{
+	static const struct sql_stmt exists = {
+		"find repository",
+		"SELECT 1 FROM repositories WHERE name = ?1",
+	};
+	static const struct sql_stmt all = {
+		"count tags",
+		"SELECT count(*) FROM tags WHERE repo = ?1",
+	};
+#define SQL_TAG_PAGE(limit)                                                  \
+	"SELECT t.tag, t.digest, t.updated, m.created, m.media_type"         \
+	" FROM tags t"                                                       \
+	" JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest"       \
+	" WHERE t.repo = ?1 AND t.tag > ?2 ORDER BY t.tag LIMIT " limit
+	static const struct sql_stmt page = {
+		"list a page of tag times",
+		SQL_TAG_PAGE("?3") SQL_PG(SQL_TAG_PAGE("NULLIF(?3::bigint, -1)")),
+	};
+#undef SQL_TAG_PAGE
+	struct sql_tag_times tt = {NULL, 0, 0, n, false};
+	int64_t v[1] = {0};
+	int ret = sql_do(m, &exists, NULL, NULL, e, "s", repo);
+
+	if (ret == 0)
+		return err_set(e, ERR_NAME_UNKNOWN, "repository %s unknown",
+			       repo);
+	if (ret < 0 ||
+	    sql_do(m, &all, sql_meta_stats_row, v, e, "s", repo) < 0 ||
+	    sql_do(m, &page, sql_tag_time_row, &tt, e, "ssi", repo,
+		   last ? last : "", sql_limit(n)) < 0) {
+		stor_tag_times_free(tt.v, tt.len);
+		return -1;
+	}
+	*out = tt.v;
+	*count = tt.len;
+	*more = tt.more;
+	*total = (size_t)v[0];
 	return 0;
 }
 
@@ -891,6 +944,7 @@ const struct stor_meta_ops sql_meta_ops = {
 	.tag_delete = sql_tag_delete,
 	.tags_list = sql_tags_list,
 	.tag_times = sql_tag_times,
+	.tag_page = sql_tag_page,
 	.catalog = sql_catalog,
 	.referrers = sql_referrers,
 	.mf_repos = sql_mf_repos,

@@ -525,37 +525,105 @@ static int sql_scan_wait(struct stor_meta *m, const struct stor_scan_job *job,
 	return sql_txn(m, sql_wait_fn, &a, e);
 }
 
-static int sql_scan_row(void *arg, const struct sql_row *s, struct err *e)
+/* A scan's columns from column at on: state, attempts, error, has a
+ * result, report, findings, db_version, checked_db, updated,
+ * report_blob, the running claim's token. */
+static int sql_scan_cols(const struct sql_row *s, int at, struct stor_scan *out,
+			 struct err *e)
 {
-	struct stor_scan *out = arg;
-
-	out->state = sql_scan_state(sql_col_text(s, 0));
-	out->attempts = (int)sql_col_int64(s, 1);
-	out->error = sql_col_strdup(s, 2);
-	out->has_result = (int)sql_col_int64(s, 3) != 0;
-	out->report = sql_col_strdup(s, 4);
-	out->findings = sql_col_strdup(s, 5);
-	out->db_version = sql_col_strdup(s, 6);
-	out->checked_db = sql_col_strdup(s, 7);
-	out->updated = sql_col_int64(s, 8);
-	out->claim = sql_col_int64(s, 10);
-	if (sql_col_text(s, 9)) {
-		if (sql_col_digest(s, 9, &out->report_blob, e) < 0)
+	out->state = sql_scan_state(sql_col_text(s, at));
+	out->attempts = (int)sql_col_int64(s, at + 1);
+	out->error = sql_col_strdup(s, at + 2);
+	out->has_result = (int)sql_col_int64(s, at + 3) != 0;
+	out->report = sql_col_strdup(s, at + 4);
+	out->findings = sql_col_strdup(s, at + 5);
+	out->db_version = sql_col_strdup(s, at + 6);
+	out->checked_db = sql_col_strdup(s, at + 7);
+	out->updated = sql_col_int64(s, at + 8);
+	out->claim = sql_col_int64(s, at + 10);
+	if (sql_col_text(s, at + 9)) {
+		if (sql_col_digest(s, at + 9, &out->report_blob, e) < 0)
 			return -1;
 		out->in_blob = true;
 	}
 	return 0;
 }
 
-static int sql_scan_get(struct stor_meta *m, const struct digest *dg,
-		       bool with_report, struct stor_scan *out, struct err *e)
+static int sql_scan_row(void *arg, const struct sql_row *s, struct err *e)
 {
+	return sql_scan_cols(s, 0, arg, e);
+}
+
+/* stor_tag_scans(): the rows grown as they come. */
+struct sql_tag_scans {
+	struct stor_tag_scan *v;
+	size_t len, alloc;
+};
+
+static int sql_tag_scan_row(void *arg, const struct sql_row *r, struct err *e)
+{
+	struct sql_tag_scans *ts = arg;
+	struct stor_tag_scan *t;
+
+	if (ts->len == ts->alloc) {
+		ts->alloc = ts->alloc ? 2 * ts->alloc : 16;
+		ts->v = xrealloc(ts->v, ts->alloc * sizeof(*ts->v));
+	}
+	t = &ts->v[ts->len];
+	memset(t, 0, sizeof(*t));
+	ts->len++;
+	if (sql_col_digest(r, 1, &t->t.digest, e) < 0)
+		return -1;
+	t->t.tag = sql_col_strdup(r, 0);
+	t->t.tagged = sql_col_int64(r, 2);
+	t->t.created = sql_col_int64(r, 3);
+	t->t.media_type = sql_col_strdup(r, 4);
+	return sql_scan_cols(r, 5, &t->scan, e);
+}
+
+static int sql_tag_scans(struct stor_meta *m, const char *repo,
+			 struct stor_tag_scan **out, size_t *count,
+			 struct err *e)
+{
+#define SQL_TAG_SCANS(results)                                               \
+	"SELECT t.tag, t.digest, t.updated, m.created, m.media_type,"        \
+	" j.state, j.attempts, j.error, r.digest IS NOT NULL, NULL, NULL,"   \
+	" r.db_version, NULL, r.updated, r.report_blob,"                     \
+	" CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"             \
+	" FROM tags t"                                                       \
+	" JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest"       \
+	" LEFT JOIN scan_jobs j ON j.digest = t.digest"                      \
+	" LEFT JOIN " results " ON r.digest = t.digest"                      \
+	" WHERE t.repo = ?1 ORDER BY t.updated, t.tag"
+	static const struct sql_stmt q = {
+		"list tag scans",
+		SQL_TAG_SCANS("scan_results r INDEXED BY scan_results_brief")
+		SQL_PG(SQL_TAG_SCANS("scan_results r")),
+	};
+#undef SQL_TAG_SCANS
+	struct sql_tag_scans ts = {NULL, 0, 0};
+
+	if (sql_do(m, &q, sql_tag_scan_row, &ts, e, "s", repo) < 0) {
+		stor_tag_scans_free(ts.v, ts.len);
+		return -1;
+	}
+	*out = ts.v;
+	*count = ts.len;
+	return 0;
+}
+
+static int sql_scan_get(struct stor_meta *m, const struct digest *dg,
+		       bool with_report, bool with_findings,
+		       struct stor_scan *out, struct err *e)
+{
+	/* A column not asked for is not read (CASE): a report's findings
+	 * are as long as its list. */
 	static const struct sql_stmt q = {
 		"read scan",
 		"SELECT j.state, j.attempts, j.error, r.digest IS NOT NULL,"
 		" CASE WHEN CAST(?2 AS BIGINT) <> 0 AND r.report_blob IS NULL"
 		" THEN r.report END,"
-		" r.findings,"
+		" CASE WHEN CAST(?3 AS BIGINT) <> 0 THEN r.findings END,"
 		" r.db_version, r.checked_db, r.updated, r.report_blob,"
 		" CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"
 		" FROM (SELECT ?1 AS digest) k"
@@ -565,19 +633,39 @@ static int sql_scan_get(struct stor_meta *m, const struct digest *dg,
 		       " r.digest IS NOT NULL,"
 		       " CASE WHEN ?2::bigint <> 0 AND r.report_blob IS NULL"
 		       " THEN r.report END,"
-		       " r.findings,"
+		       " CASE WHEN ?3::bigint <> 0 THEN r.findings END,"
 		       " r.db_version, r.checked_db, r.updated, r.report_blob,"
 		       " CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"
 		       " FROM (SELECT ?1::text COLLATE \"C\" AS digest) k"
 		       " LEFT JOIN scan_jobs j ON j.digest = k.digest"
 		       " LEFT JOIN scan_results r ON r.digest = k.digest"),
 	};
+	/* Without them: from the short columns' index (sqlite). */
+#define SQL_SCAN_PEEK(key, results)                                          \
+	"SELECT j.state, j.attempts, j.error, r.digest IS NOT NULL, NULL,"   \
+	" NULL, r.db_version, NULL, r.updated, r.report_blob,"               \
+	" CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"             \
+	" FROM (SELECT " key " AS digest) k"                                 \
+	" LEFT JOIN scan_jobs j ON j.digest = k.digest"                      \
+	" LEFT JOIN " results " ON r.digest = k.digest"
+	static const struct sql_stmt peek = {
+		"peek at scan",
+		SQL_SCAN_PEEK("?1", "scan_results r INDEXED BY scan_results_brief")
+		SQL_PG(SQL_SCAN_PEEK("?1::text COLLATE \"C\"",
+				     "scan_results r")),
+	};
+#undef SQL_SCAN_PEEK
 	char ds[DIGEST_STR_MAX];
 	int n;
 
 	memset(out, 0, sizeof(*out));
-	n = sql_do(m, &q, sql_scan_row, out, e, "si", digest_str(dg, ds),
-		  (int64_t)with_report);
+	if (!with_report && !with_findings)
+		n = sql_do(m, &peek, sql_scan_row, out, e, "s",
+			  digest_str(dg, ds));
+	else
+		n = sql_do(m, &q, sql_scan_row, out, e, "sii",
+			  digest_str(dg, ds), (int64_t)with_report,
+			  (int64_t)with_findings);
 	if (n < 0)
 		stor_scan_release(out);
 	return n < 0 ? -1 : 0;
@@ -919,6 +1007,7 @@ const struct stor_scanq_ops sql_scanq_ops = {
 	.scan_fail = sql_scan_fail,
 	.scan_wait = sql_scan_wait,
 	.scan_get = sql_scan_get,
+	.tag_scans = sql_tag_scans,
 	.scan_forget = sql_scan_forget,
 	.scan_rearm = sql_scan_rearm,
 	.scan_stats = sql_scan_stats,

@@ -174,7 +174,8 @@ static int scan_report_read(struct stor *st, const struct digest *dg,
 int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		  struct stor_scan *out, struct err *e)
 {
-	if (meta(st)->scanq->scan_get(meta(st), dg, with_report, out, e) < 0)
+	if (meta(st)->scanq->scan_get(meta(st), dg, with_report, true, out,
+				      e) < 0)
 		return -1;
 	if (!with_report || !out->has_result || !out->in_blob)
 		return 0;
@@ -183,6 +184,30 @@ int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		return -1;
 	}
 	return 0;
+}
+
+int stor_scan_peek(struct stor *st, const struct digest *dg,
+		   struct stor_scan *out, struct err *e)
+{
+	return meta(st)->scanq->scan_get(meta(st), dg, false, false, out, e);
+}
+
+int stor_tag_scans(struct stor *st, const char *repo,
+		   struct stor_tag_scan **out, size_t *count, struct err *e)
+{
+	*out = NULL;
+	*count = 0;
+	return meta(st)->scanq->tag_scans(meta(st), repo, out, count, e);
+}
+
+void stor_tag_scans_free(struct stor_tag_scan *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].t.tag);
+		free(v[i].t.media_type);
+		stor_scan_release(&v[i].scan);
+	}
+	free(v);
 }
 
 int stor_scan_forget(struct stor *st, const struct digest *dg, struct err *e)

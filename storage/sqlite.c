@@ -196,6 +196,12 @@ static const char *const sq_migrations[] = {
 	/* 8 -> 9: the token of a running job's claim: only that claim
 	 * finishes it (a claimant whose lease ran out finishes nothing). */
 	"ALTER TABLE scan_jobs ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;",
+	/* 9 -> 10: a result's short columns apart from its findings.  A
+	 * WITHOUT ROWID row is its own key, so finding a row of long
+	 * findings reads them whole (sqlite compares overflowing keys in
+	 * full); a list of tags reads many rows and none of the findings. */
+	"CREATE INDEX IF NOT EXISTS scan_results_brief"
+	" ON scan_results(digest, updated, db_version, report_blob);",
 };
 
 #define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))

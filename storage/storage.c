@@ -1002,10 +1002,24 @@ int stor_tag_times(struct stor *st, const char *repo,
 	return st->meta->ops->tag_times(st->meta, repo, out, count, e);
 }
 
+int stor_tag_page(struct stor *st, const char *repo, const char *last,
+		  long n, struct stor_tag_time **out, size_t *count,
+		  bool *more, size_t *total, struct err *e)
+{
+	*out = NULL;
+	*count = 0;
+	*more = false;
+	*total = 0;
+	return st->meta->ops->tag_page(st->meta, repo, last, n, out, count,
+				       more, total, e);
+}
+
 void stor_tag_times_free(struct stor_tag_time *v, size_t n)
 {
-	for (size_t i = 0; v && i < n; i++)
+	for (size_t i = 0; v && i < n; i++) {
 		free(v[i].tag);
+		free(v[i].media_type);
+	}
 	free(v);
 }
 

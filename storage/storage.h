@@ -358,12 +358,21 @@ struct stor_tag_time {
 	struct digest digest;
 	int64_t tagged;	 /* unix time */
 	int64_t created; /* unix time */
+	char *media_type; /* its manifest's */
 };
 /* Every tag of repo with its times, in the order they were set (then by
  * name); none for an unknown repository.  Free with
  * stor_tag_times_free(). */
 int stor_tag_times(struct stor *st, const char *repo,
 		   struct stor_tag_time **out, size_t *count, struct err *e);
+/* A page of them as stor_tags_list() pages the names (lexical order,
+ * after last, at most n, *more), with *total the tags repo has: what a
+ * page of a long list needs, without reading the rest.  ERR_NAME_UNKNOWN
+ * for a repository the store has never seen.  Free with
+ * stor_tag_times_free(). */
+int stor_tag_page(struct stor *st, const char *repo, const char *last,
+		  long n, struct stor_tag_time **out, size_t *count,
+		  bool *more, size_t *total, struct err *e);
 void stor_tag_times_free(struct stor_tag_time *v, size_t n);
 /* Repositories that hold a manifest, in lexical order, with the same
  * paging (an upload or a blob link alone lists none, as in CNCF
@@ -529,6 +538,22 @@ int stor_scan_wait(struct stor *st, const struct stor_scan_job *job,
  * with_report. */
 int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		  struct stor_scan *out, struct err *e);
+/* stor_scan_get() without the report, the findings or checked_db (all
+ * NULL): the state, time, version and report blob, which a list of many
+ * images shows; a result's findings are as long as its list, and this
+ * reads none of them. */
+int stor_scan_peek(struct stor *st, const struct digest *dg,
+		   struct stor_scan *out, struct err *e);
+/* Every tag of repo with its times (stor_tag_times()) and its image's
+ * scan as stor_scan_peek() has it: a chart of a repository's tags, in
+ * one query.  Free with stor_tag_scans_free(). */
+struct stor_tag_scan {
+	struct stor_tag_time t;
+	struct stor_scan scan;
+};
+int stor_tag_scans(struct stor *st, const char *repo,
+		   struct stor_tag_scan **out, size_t *count, struct err *e);
+void stor_tag_scans_free(struct stor_tag_scan *v, size_t n);
 /* Calls fn (from another thread) when a scan of dg ends on any node that
  * shares the metadata, this one included (PostgreSQL: NOTIFY); a
  * store only one process uses never calls it (the scan service says so

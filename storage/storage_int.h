@@ -216,6 +216,11 @@ struct stor_meta_ops {
 	int (*tag_times)(struct stor_meta *m, const char *repo,
 			 struct stor_tag_time **out, size_t *count,
 			 struct err *e);
+	/* stor_tag_page(); *out is the caller's. */
+	int (*tag_page)(struct stor_meta *m, const char *repo,
+			const char *last, long n, struct stor_tag_time **out,
+			size_t *count, bool *more, size_t *total,
+			struct err *e);
 	/* The repositories that have manifest dg, in lexical order. */
 	int (*mf_repos)(struct stor_meta *m, const struct digest *dg,
 			char ***out, size_t *count, struct err *e);
@@ -305,8 +310,13 @@ struct stor_scanq_ops {
 	int (*scan_wait)(struct stor_meta *m, const struct stor_scan_job *job,
 			 const struct digest *children, size_t n, bool *ready,
 			 struct err *e);
+	/* stor_tag_scans(); *out is the caller's. */
+	int (*tag_scans)(struct stor_meta *m, const char *repo,
+			 struct stor_tag_scan **out, size_t *count,
+			 struct err *e);
 	int (*scan_get)(struct stor_meta *m, const struct digest *dg,
-			bool with_report, struct stor_scan *out, struct err *e);
+			bool with_report, bool with_findings,
+			struct stor_scan *out, struct err *e);
 	int (*scan_forget)(struct stor_meta *m, const struct digest *dg,
 			   struct err *e);
 	int (*scan_rearm)(struct stor_meta *m, const char *db_version,

@@ -143,6 +143,15 @@ void reg_scan_on_final(struct reg_scan *s, reg_scan_final_fn fn, void *arg);
 /* True once dg has a report or will never get one. */
 bool reg_scan_final(const struct stor_scan *sc);
 
+/* A report of dg is stored: a new one, or the stored one found unchanged
+ * by a scan or a re-match (what the web UI shows of it can be made now,
+ * before anyone asks).  Called from a worker thread, after the report's
+ * row is written; it must be quick (hand the work to another thread) and
+ * must not call back into the pool. */
+typedef void (*reg_scan_report_fn)(void *arg, const struct digest *dg);
+/* Sets the one subscriber (fn NULL: none); arg is borrowed. */
+void reg_scan_on_report(struct reg_scan *s, reg_scan_report_fn fn, void *arg);
+
 /* --- Importing a DB (POST /v2/_customs/db) ------------------------------ */
 
 struct reg_scan_import_result {

@@ -660,6 +660,11 @@ static void rs_batch_write(struct rs_worker *w, struct rs_item *items,
 		for (i = 0; i < k; i++) {
 			rs_job_log(&items[i].j, items[i].report, &items[i].t0);
 			rs_notify(w->pool, &items[i].j.job->digest);
+			/* A new report (an unchanged one was told of
+			 * when it was stored). */
+			if (items[i].out.result &&
+			    !rs_report_not_scanned(items[i].report))
+				rs_reported(w->pool, &items[i].j.job->digest);
 		}
 	}
 	for (i = 0; i < k; i++)

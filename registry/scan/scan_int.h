@@ -116,6 +116,8 @@ struct reg_scan {
 
 	reg_scan_final_fn on_final; /* lock; the subscriber, or NULL */
 	void *on_final_arg;
+	reg_scan_report_fn on_report; /* lock; the subscriber, or NULL */
+	void *on_report_arg;
 };
 
 /* scan_pool.c */
@@ -130,6 +132,8 @@ void rs_db_check(struct reg_scan *s, bool force, size_t *rearmed);
 
 /* Tells the subscriber that dg's scan became final.  Thread-safe. */
 void rs_notify(struct reg_scan *s, const struct digest *dg);
+/* Tells the report subscriber that dg's report is stored.  Thread-safe. */
+void rs_reported(struct reg_scan *s, const struct digest *dg);
 
 /* scan_import.c: an import asked by reg_scan_import(). */
 struct rs_import {

@@ -545,6 +545,8 @@ void rs_job_run(struct rs_worker *w, struct stor_scan_job *job)
 	ph[3] = rs_lap(&lap);
 	rs_job_log(&j, report, &t0);
 	rs_notify(w->pool, &job->digest);
+	if (!rs_report_not_scanned(report))
+		rs_reported(w->pool, &job->digest);
 	if (LL_DEBUG >= log_min_level) {
 		char ds[DIGEST_STR_MAX];
 

@@ -82,6 +82,27 @@ void rs_notify(struct reg_scan *s, const struct digest *dg)
 		fn(arg, dg);
 }
 
+void reg_scan_on_report(struct reg_scan *s, reg_scan_report_fn fn, void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	s->on_report = fn;
+	s->on_report_arg = arg;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void rs_reported(struct reg_scan *s, const struct digest *dg)
+{
+	reg_scan_report_fn fn;
+	void *arg;
+
+	pthread_mutex_lock(&s->lock);
+	fn = s->on_report;
+	arg = s->on_report_arg;
+	pthread_mutex_unlock(&s->lock);
+	if (fn)
+		fn(arg, dg);
+}
+
 void reg_scan_kick(struct reg_scan *s)
 {
 	if (!s)

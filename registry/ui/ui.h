@@ -33,6 +33,9 @@ enum reg_status ui_serve(struct reg_call *c);
 /* Appends key's text to out: from memory or, with dir (NULL: memory
  * only), its file; false when neither has it. */
 bool ui_view_get(const char *dir, const char *key, struct buf *out);
+/* Whether key's text is kept, in memory or (with dir) in its file; its
+ * file is not read. */
+bool ui_view_has(const char *dir, const char *key);
 /* Keeps a copy of text under key (a text over 16 MiB is not kept). */
 void ui_view_put(const char *dir, const char *key, const char *text,
 		 size_t len);

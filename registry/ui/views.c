@@ -187,6 +187,24 @@ out:
 	free(path);
 }
 
+bool ui_view_has(const char *dir, const char *key)
+{
+	char *path;
+	struct stat sb;
+	bool has = false;
+
+	pthread_mutex_lock(&ui_views.mu);
+	for (size_t i = 0; i < UI_VIEW_N && !has; i++)
+		has = ui_views.e[i].key && !strcmp(ui_views.e[i].key, key);
+	pthread_mutex_unlock(&ui_views.mu);
+	if (has || !dir)
+		return has;
+	path = ui_disk_path(dir, key);
+	has = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+	free(path);
+	return has;
+}
+
 bool ui_view_get(const char *dir, const char *key, struct buf *out)
 {
 	return ui_mem_get(key, out) || (dir && ui_disk_get(dir, key, out));

@@ -25,7 +25,7 @@
 #include "common/banned.h"
 
 /* The schema version of a store this code creates (sq_migrations[]). */
-#define SCHEMA_NOW 9
+#define SCHEMA_NOW 10
 
 #define REPO	 "library/app"
 #define MT_IMAGE "application/vnd.oci.image.manifest.v1+json"

@@ -138,7 +138,79 @@ static void test_push_claim_done(void **state)
 	assert_null(sc.report);
 	assert_non_null(sc.findings);
 	stor_scan_release(&sc);
+	/* A peek: neither text, the short columns as a get has them. */
+	assert_int_equal(stor_scan_peek(fx->st, &d, &sc, &e), 0);
+	assert_int_equal(sc.state, STOR_SCAN_DONE);
+	assert_true(sc.has_result);
+	assert_true(sc.in_blob);
+	assert_null(sc.report);
+	assert_null(sc.findings);
+	assert_string_equal(sc.db_version, "db1");
+	assert_true(sc.updated > 0);
+	stor_scan_release(&sc);
 	claim_none(fx);
+}
+
+/* put() under a tag. */
+static struct digest put_tag(struct fx *fx, const char *tag, const char *body,
+			     bool scan)
+{
+	struct digest d = dg_of(body);
+	struct err e = ERR_INIT;
+	struct stor_manifest_put p = {
+		.repo = REPO,
+		.tag = tag,
+		.digest = &d,
+		.media_type = "application/vnd.oci.image.manifest.v1+json",
+		.body = body,
+		.len = strlen(body),
+		.enqueue_scan = scan,
+	};
+
+	assert_int_equal(stor_manifest_put(fx->st, &p, &e), 0);
+	return d;
+}
+
+/* Every tag of a repository with its scan, as a peek has it, in push
+ * order: a scanned image, one not scanned yet, one with no job. */
+static void test_tag_scans(void **state)
+{
+	struct fx *fx = *state;
+	struct digest d1 = put_tag(fx, "t1", "{\"img\":1}", true), d2, d3;
+	struct stor_scan_job job;
+	struct stor_tag_scan *v = NULL;
+	struct stor_scan sc;
+	struct err e = ERR_INIT;
+	size_t n = 0;
+
+	claim(fx, &d1, &job);
+	finish(fx, &job, "{\"counts\":{}}", "db1");
+	d2 = put_tag(fx, "t2", "{\"img\":2}", true);
+	d3 = put_tag(fx, "t3", "{\"img\":3}", false);
+	assert_int_equal(stor_tag_scans(fx->st, REPO, &v, &n, &e), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		const struct digest *want = i == 0 ? &d1 : i == 1 ? &d2 : &d3;
+
+		/* The same second: by name, which put() made in order. */
+		assert_true(digest_eq(&v[i].t.digest, want));
+		assert_null(v[i].scan.report);
+		assert_null(v[i].scan.findings);
+	}
+	assert_int_equal(stor_scan_peek(fx->st, &d1, &sc, &e), 0);
+	assert_int_equal(v[0].scan.state, STOR_SCAN_DONE);
+	assert_true(v[0].scan.has_result && v[0].scan.in_blob);
+	assert_true(digest_eq(&v[0].scan.report_blob, &sc.report_blob));
+	assert_int_equal(v[0].scan.updated, sc.updated);
+	assert_string_equal(v[0].scan.db_version, "db1");
+	stor_scan_release(&sc);
+	assert_int_equal(v[1].scan.state, STOR_SCAN_QUEUED);
+	assert_false(v[1].scan.has_result);
+	assert_int_equal(v[2].scan.state, STOR_SCAN_NONE);
+	stor_tag_scans_free(v, n);
+	assert_int_equal(stor_tag_scans(fx->st, "never/seen", &v, &n, &e), 0);
+	assert_int_equal(n, 0);
+	stor_tag_scans_free(v, n);
 }
 
 /* Layer indexes: queued once, claimed by one, kept, skipped, recovered. */
@@ -1252,6 +1324,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_push_claim_done),
+		T(test_tag_scans),
 		T(test_layer_index),
 		T(test_repush_while_running),
 		T(test_same_digest_one_job),

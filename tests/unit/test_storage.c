@@ -982,6 +982,67 @@ static void test_tag_times(void **state)
 	stor_tag_times_free(v, n);
 }
 
+/* A page of tags with their times, in lexical order like the tags
+ * list, with the total: walked a page at a time, every tag once. */
+static void test_tag_page(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	struct mf m1 = {.tag = "b", .body = "{\"t\":1}"};
+	struct mf m2 = {.tag = "a", .body = "{\"t\":2}"};
+	struct stor_tag_time *v = NULL;
+	struct digest d1, d2;
+	struct err e = ERR_INIT;
+	size_t n = 0, total = 0;
+	bool more = false;
+
+	assert_int_equal(put_mf(st, REPO, &m1, &d1, &e), 0);
+	assert_int_equal(put_mf(st, REPO, &m2, &d2, &e), 0);
+	m1.tag = "c";
+	assert_int_equal(put_mf(st, REPO, &m1, &d1, &e), 0);
+	assert_int_equal(stor_tag_page(st, REPO, NULL, 2, &v, &n, &more,
+				       &total, &e),
+			 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(total, 3);
+	assert_true(more);
+	assert_string_equal(v[0].tag, "a");
+	assert_string_equal(v[1].tag, "b");
+	assert_true(digest_eq(&v[0].digest, &d2));
+	assert_true(digest_eq(&v[1].digest, &d1));
+	assert_string_equal(v[0].media_type,
+			    "application/vnd.oci.image.manifest.v1+json");
+	assert_true(v[0].tagged > 0 && v[0].created > 0);
+	stor_tag_times_free(v, n);
+	assert_int_equal(stor_tag_page(st, REPO, "b", 2, &v, &n, &more,
+				       &total, &e),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(total, 3);
+	assert_false(more);
+	assert_string_equal(v[0].tag, "c");
+	assert_true(digest_eq(&v[0].digest, &d1));
+	stor_tag_times_free(v, n);
+	/* All (n < 0), and none (n 0: more says some follow). */
+	assert_int_equal(stor_tag_page(st, REPO, NULL, -1, &v, &n, &more,
+				       &total, &e),
+			 0);
+	assert_int_equal(n, 3);
+	assert_false(more);
+	stor_tag_times_free(v, n);
+	assert_int_equal(stor_tag_page(st, REPO, NULL, 0, &v, &n, &more,
+				       &total, &e),
+			 0);
+	assert_int_equal(n, 0);
+	assert_true(more);
+	stor_tag_times_free(v, n);
+	/* An unknown repository is one, as for the tags list. */
+	assert_int_equal(stor_tag_page(st, "never/seen", NULL, 2, &v, &n,
+				       &more, &total, &e),
+			 -1);
+	assert_int_equal(e.code, ERR_NAME_UNKNOWN);
+}
+
 static void test_catalog_paging(void **state)
 {
 	struct fx *fx = *state;
@@ -1355,7 +1416,7 @@ static void test_schema(void **state)
 	struct fx *fx = *state;
 
 	tmpstore_sqlite_only(); /* sqlite's own SQL and files */
-	assert_int_equal(tmpstore_int(fx->dir, "PRAGMA user_version"), 9);
+	assert_int_equal(tmpstore_int(fx->dir, "PRAGMA user_version"), 10);
 	assert_int_equal(tmpstore_int(fx->dir,
 				      "SELECT count(*) FROM pragma_journal_mode"
 				      " WHERE journal_mode = 'wal'"),
@@ -1516,6 +1577,7 @@ int main(void)
 		T(test_tag_delete),
 		T(test_tags_paging),
 		T(test_tag_times),
+		T(test_tag_page),
 		T(test_catalog_paging),
 		T(test_manifest_tags_sparse),
 		T(test_name_unknown),

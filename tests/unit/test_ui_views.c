@@ -106,11 +106,33 @@ static void test_files(void **state)
 	unit_tmpdir_free(dir);
 }
 
+/* ui_view_has(): kept in memory, or a file under dir (not read: a
+ * look ahead of a build, not an answer); neither is a no. */
+static void test_has(void **state)
+{
+	char *dir = unit_tmpdir("ui-views"), *p = key_path(dir, "has\nfile");
+
+	(void)state;
+	assert_false(ui_view_has(dir, "has\nmem"));
+	ui_view_put(NULL, "has\nmem", "[1]", 3);
+	assert_true(ui_view_has(NULL, "has\nmem"));
+	assert_true(ui_view_has(dir, "has\nmem"));
+	assert_false(ui_view_has(NULL, "has\nfile"));
+	write_file(p, "customs-ui-view 1 8 3\nhas\nfile[2]");
+	assert_true(ui_view_has(dir, "has\nfile"));
+	assert_false(ui_view_has(NULL, "has\nfile"));
+	unlink(p);
+	assert_false(ui_view_has(dir, "has\nfile"));
+	free(p);
+	unit_tmpdir_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_has),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

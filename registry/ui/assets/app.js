@@ -207,7 +207,7 @@ function chart(series) {
 	return svg;
 }
 
-// A repository's chart series ({tags, counts}), a page (1,000 tags) at a
+// A repository's chart series ({tags, counts}), a page (5,000 tags) at a
 // time; with counts=0 the names only.
 async function chartRows(name, extra) {
 	const all = {tags: [], counts: []};
