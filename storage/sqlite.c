@@ -293,6 +293,36 @@ static void sq_conn_free(struct sq_conn *c)
 	free(c);
 }
 
+/* --- Checkpoints ----------------------------------------------------------
+ *
+ * sqlite's own checkpoint runs inside the COMMIT that takes the WAL past
+ * 1000 pages, under sq->wlock here: every writer of the process waited for
+ * it (a re-match batch leaves ~10 MB of WAL).  Our hook only notes the
+ * WAL's size; the connection checkpoints once the lock is released,
+ * PASSIVE as sqlite would (it neither waits for nor holds up the readers
+ * and writers). */
+#define SQ_CHECKPOINT_PAGES 1000
+
+static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct sq_conn *c = arg;
+
+	(void)db;
+	(void)name;
+	c->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+/* After a write, with sq->wlock released. */
+static void sq_wal_settle(struct sq_conn *c)
+{
+	if (c->wal_pages < SQ_CHECKPOINT_PAGES)
+		return;
+	c->wal_pages = 0;
+	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+				  NULL);
+}
+
 static struct sq_conn *sq_conn_open(struct sq *sq, struct err *e)
 {
 	/* A page cache of 1 MiB, not sqlite's 2: the pool opens a
@@ -314,6 +344,7 @@ static struct sq_conn *sq_conn_open(struct sq *sq, struct err *e)
 		goto fail;
 	}
 	sqlite3_busy_handler(c->db, sq_busy, NULL);
+	sqlite3_wal_hook(c->db, sq_wal_hook, c);
 	if (sqlite3_exec(c->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
 		sq_fail(c->db, "set pragmas", e);
 		goto fail;
@@ -504,6 +535,8 @@ static int sq_vdo(struct sq *sq, const struct sql_stmt *q,
 		held = sq_wlock(sq);
 	ret = s ? sq_vrun(c, q, rd, e, fmt, ap) : -1;
 	sq_wunlock(sq, held);
+	if (held)
+		sq_wal_settle(c);
 	sq_put(sq, c);
 	return ret;
 }
@@ -557,6 +590,8 @@ static int sq_vtxn(struct sq *sq, sq_txn_fn fn, sql_txn_fn gfn,
 	ret = 0;
 out:
 	sq_wunlock(sq, held);
+	if (held)
+		sq_wal_settle(c);
 	sq_put(sq, c);
 	return ret;
 }

@@ -28,6 +28,7 @@ struct sq_conn {
 	sqlite3 *db;
 	struct sq_cached *stmts;
 	size_t nstmts, astmts;
+	int wal_pages; /* the WAL's size after this connection's last commit */
 	struct sq_conn *next;
 };
 

@@ -27,8 +27,8 @@
 struct rs_item {
 	struct rs_job j;
 	json_t *report; /* the new report's counts, for the log */
-	struct stor_scan_result result;
-	char *text, *findings;
+	struct stor_scan_result result; /* its findings: the memo's */
+	char *text, *findings;		/* findings: until the memo takes it */
 	struct rs_pub *pubs;
 	struct stor_scan_referrer *refs;
 	size_t nrefs;
@@ -37,8 +37,29 @@ struct rs_item {
 	struct timespec t0;
 };
 
+/* The image's referrers in each of its repositories, listed once for
+ * VEX and for its report referrer. */
+static int rs_item_list_refs(struct rs_job *j, struct err *e)
+{
+	j->refs = xcalloc(j->nrepos + 1, sizeof(*j->refs));
+	for (size_t i = 0; i < j->nrepos; i++)
+		if (stor_referrers(j->st, j->repos[i], &j->job->digest, NULL,
+				   &j->refs[i].d, &j->refs[i].n, e) < 0)
+			return -1;
+	return 0;
+}
+
+static void rs_item_free_refs(struct rs_job *j)
+{
+	for (size_t i = 0; j->refs && i < j->nrepos; i++)
+		stor_desc_free(j->refs[i].d, j->refs[i].n);
+	free(j->refs);
+	j->refs = NULL;
+}
+
 static void rs_item_release(struct rs_item *it)
 {
+	rs_item_free_refs(&it->j);
 	for (size_t i = 0; it->pubs && i < it->j.nrepos; i++)
 		rs_pub_release(&it->pubs[i]);
 	free(it->pubs);
@@ -60,8 +81,8 @@ static void rs_item_slim(struct rs_item *it, json_t *report)
 			       json_object_get(report, "counts"));
 	json_decref(j->old);
 	j->old = NULL;
-	free(j->cur.report);
-	j->cur.report = NULL;
+	stor_scan_release(&j->cur);
+	rs_item_free_refs(j);
 }
 
 /* Whether a loaded job is a plain re-match: an image whose stored report
@@ -90,7 +111,7 @@ static int rs_item_refs(struct rs_item *it, const json_t *report, struct err *e)
 			j->repos[i] == j->repo ? j->m : NULL;
 
 		if (rs_pub_plan(j->st, j->repos[i], &j->job->digest, known,
-				report, it->text, p, e) < 0)
+				&j->refs[i], report, it->text, p, e) < 0)
 			return -1;
 		/* The report's own blob: hashed once, stored once. */
 		if (p->borrowed)
@@ -154,6 +175,8 @@ struct rs_memo {
 	size_t n, next;
 	struct rs_text_entry t[RS_TEXT_MAX];
 	size_t tn, tnext;
+	char **findings; /* each distinct findings text of the batch */
+	size_t nf;
 };
 
 static void rs_text_entry_release(struct rs_text_entry *t)
@@ -176,7 +199,34 @@ static void rs_memo_release(struct rs_memo *m)
 		json_decref(m->e[i].changes);
 	for (size_t i = 0; i < m->tn; i++)
 		rs_text_entry_release(&m->t[i]);
+	for (size_t i = 0; i < m->nf; i++)
+		free(m->findings[i]);
+	free(m->findings);
 	memset(m, 0, sizeof(*m));
+}
+
+/* How many of the batch's latest findings texts a new one is compared
+ * with. */
+#define RS_FINDINGS_CMP 4
+
+/* *f (taken, may be NULL) as the batch keeps it: images of one inventory
+ * have the same findings, held once until the batch is written.  The
+ * text returned lives as long as m. */
+static const char *rs_memo_findings(struct rs_memo *m, char **f)
+{
+	char *s = *f;
+
+	*f = NULL;
+	if (!s)
+		return NULL;
+	for (size_t i = m->nf; i > 0 && i + RS_FINDINGS_CMP > m->nf; i--)
+		if (!strcmp(m->findings[i - 1], s)) {
+			free(s);
+			return m->findings[i - 1];
+		}
+	m->findings = xrealloc(m->findings, (m->nf + 1) * sizeof(*m->findings));
+	m->findings[m->nf++] = s;
+	return s;
 }
 
 static const struct rs_text_span *rs_span_find(const char *text,
@@ -552,8 +602,8 @@ static int rs_item_match(struct rs_item *it, struct rs_memo *memo,
 		goto out;
 	}
 	j->what = "re-matched";
-	it->result = (struct stor_scan_result){it->text, it->findings, j->dbv,
-					       NULL};
+	it->result = (struct stor_scan_result){
+		it->text, rs_memo_findings(memo, &it->findings), j->dbv, NULL};
 	it->out.result = &it->result;
 	if (rs_item_refs(it, report, e) < 0)
 		goto out;
@@ -586,7 +636,9 @@ static int rs_item_prepare(struct rs_worker *w, struct stor_scan_job *job,
 	it->j.lazy = true; /* parsed only if the memo cannot make it */
 	rc = rs_job_load(&it->j, &e);
 	if (rc > 0 && rs_batchable(&it->j))
-		rc = rs_item_match(it, memo, &e);
+		rc = rs_item_list_refs(&it->j, &e) < 0
+			     ? -1
+			     : rs_item_match(it, memo, &e);
 	else
 		rc = 0;
 	if (rc > 0)
@@ -596,6 +648,7 @@ static int rs_item_prepare(struct rs_worker *w, struct stor_scan_job *job,
 	} else {
 		/* Deleted, an index, no usable report, or a read that
 		 * failed: the usual way (which reads again). */
+		rs_item_free_refs(&it->j);
 		rs_job_release(&it->j);
 		rs_job_run(w, job);
 	}

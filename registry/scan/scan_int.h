@@ -38,8 +38,11 @@
 #define RS_RETRY_MAX_S 600
 /* How often the DB file is checked for a change. */
 #define RS_DB_POLL_S 2
-/* Most re-match jobs a worker claims and writes at once. */
-#define RS_BATCH 64
+/* Most re-match jobs a worker claims and writes at once.  A batch costs
+ * four flushes whatever its size (the claim's commit, two syncs of its
+ * blobs, the rows' commit): they, not the matching, bound the rate of
+ * small batches; what a job keeps until the write is a few KiB. */
+#define RS_BATCH 256
 /* A batch is written once the reports it holds reach this many bytes
  * (each worker holds one batch: this bounds their memory). */
 #define RS_BATCH_BYTES (1u << 20)
@@ -172,6 +175,15 @@ struct rs_job {
 	const char *what;     /* for the log: "scanned", "re-matched"... */
 	bool stopped;	      /* the pool stopped while layers were read */
 	bool lazy;	      /* rs_job_load() leaves cur.report unparsed */
+	/* The image's referrers of every type in each of repos, listed once
+	 * for VEX and the report referrer (scan_batch.c); NULL: each asks
+	 * storage for its type. */
+	struct rs_refs *refs;
+};
+/* A subject's referrers in one repository. */
+struct rs_refs {
+	struct stor_desc *d;
+	size_t n;
 };
 /* Reopens the worker's DB when the pool has seen it change. */
 void rs_worker_db(struct rs_worker *w);
@@ -339,9 +351,12 @@ struct rs_pub {
 	bool in_place; /* the referrer is there alone: nothing to write */
 	bool borrowed; /* text is rs_pub_plan()'s, kept by its caller */
 };
+/* refs, if not NULL, are subject's referrers in repo of every type (saves
+ * listing them again). */
 int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
-		const struct stor_manifest *known, const json_t *report,
-		const char *text, struct rs_pub *p, struct err *e);
+		const struct stor_manifest *known, const struct rs_refs *refs,
+		const json_t *report, const char *text, struct rs_pub *p,
+		struct err *e);
 void rs_pub_release(struct rs_pub *p);
 
 #endif

@@ -217,22 +217,37 @@ out:
 }
 
 /* The report referrers of subject in repo other than want; *in_place when
- * want is the only one. */
+ * want is the only one.  From refs (every type) when the caller has
+ * them. */
 static int rs_others(struct stor *st, struct rs_pub *p,
-		     const struct digest *subject, struct err *e)
+		     const struct digest *subject, const struct rs_refs *refs,
+		     struct err *e)
 {
 	struct stor_desc *d = NULL;
-	size_t n = 0;
+	size_t n = 0, nrep = 0;
+	bool found = false;
 
-	if (stor_referrers(st, p->put.repo, subject, REG_SCAN_REPORT_TYPE, &d,
-			   &n, e) < 0)
+	if (refs) {
+		d = refs->d;
+		n = refs->n;
+	} else if (stor_referrers(st, p->put.repo, subject,
+				  REG_SCAN_REPORT_TYPE, &d, &n, e) < 0) {
 		return -1;
-	p->in_place = n == 1 && digest_eq(&d[0].digest, &p->mdg);
+	}
 	p->drop = xcalloc(n + 1, sizeof(*p->drop));
-	for (size_t i = 0; i < n; i++)
-		if (!digest_eq(&d[i].digest, &p->mdg))
+	for (size_t i = 0; i < n; i++) {
+		if (refs && !rs_same_str(d[i].artifact_type,
+					 REG_SCAN_REPORT_TYPE))
+			continue;
+		nrep++;
+		if (digest_eq(&d[i].digest, &p->mdg))
+			found = true;
+		else
 			p->drop[p->ndrop++] = d[i].digest;
-	stor_desc_free(d, n);
+	}
+	p->in_place = nrep == 1 && found;
+	if (!refs)
+		stor_desc_free(d, n);
 	return 0;
 }
 
@@ -247,8 +262,9 @@ static bool rs_names(const json_t *report, const char *repo)
 }
 
 int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
-		const struct stor_manifest *known, const json_t *report,
-		const char *text, struct rs_pub *p, struct err *e)
+		const struct stor_manifest *known, const struct rs_refs *refs,
+		const json_t *report, const char *text, struct rs_pub *p,
+		struct err *e)
 {
 	struct stor_manifest *m = NULL;
 	struct err sub = ERR_INIT;
@@ -306,7 +322,7 @@ int rs_pub_plan(struct stor *st, const char *repo, const struct digest *subject,
 		/* Never a referrer of an image deleted meanwhile. */
 		.if_subject = true,
 	};
-	if (rs_others(st, p, subject, e) < 0)
+	if (rs_others(st, p, subject, refs, e) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -335,7 +351,8 @@ int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	struct rs_pub p;
 	int ret = -1;
 
-	if (rs_pub_plan(st, repo, subject, NULL, report, NULL, &p, e) < 0)
+	if (rs_pub_plan(st, repo, subject, NULL, NULL, report, NULL, &p, e) <
+	    0)
 		return -1;
 	if (!p.put.repo || p.in_place) {
 		ret = 0;

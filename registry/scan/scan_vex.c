@@ -103,9 +103,11 @@ out:
 
 /* Adds the VEX referrers of subject in repo to v (wide: only their
  * repository-wide statements), reading at most *budget bytes (less what
- * was read). */
+ * was read).  refs, if not NULL, are subject's referrers in repo of every
+ * type (not listed again). */
 static void rs_vex_referrers(struct stor *st, const char *repo,
-			     const struct digest *subject, bool wide,
+			     const struct digest *subject,
+			     const struct rs_refs *refs, bool wide,
 			     struct scan_vex *v, size_t *budget)
 {
 	for (size_t t = 0; t < RS_NVEX_TYPES; t++) {
@@ -113,8 +115,11 @@ static void rs_vex_referrers(struct stor *st, const char *repo,
 		struct err e = ERR_INIT;
 		size_t n = 0;
 
-		if (stor_referrers(st, repo, subject, rs_vex_types[t], &d, &n,
-				   &e) < 0) {
+		if (refs) {
+			d = refs->d;
+			n = refs->n;
+		} else if (stor_referrers(st, repo, subject, rs_vex_types[t],
+					  &d, &n, &e) < 0) {
 			log_msg(LL_WARN, "scan: VEX referrers in %s: %s", repo,
 				e.msg);
 			continue;
@@ -124,6 +129,9 @@ static void rs_vex_referrers(struct stor *st, const char *repo,
 			size_t len = 0;
 			int rc;
 
+			if (refs && !rs_same_str(d[i].artifact_type,
+						 rs_vex_types[t]))
+				continue;
 			digest_str(&d[i].digest, name);
 			/* Our own SBOM referrers share the CycloneDX type. */
 			if (d[i].annotations_json &&
@@ -151,7 +159,8 @@ static void rs_vex_referrers(struct stor *st, const char *repo,
 					repo, e.msg);
 			free(text);
 		}
-		stor_desc_free(d, n);
+		if (!refs)
+			stor_desc_free(d, n);
 	}
 }
 
@@ -176,7 +185,7 @@ static struct scan_vex *rs_vex_wide_read(struct stor *st, const char *repo)
 
 		e = (struct err)ERR_INIT;
 		if (stor_manifest_get(st, repo, tags[i], NULL, &m, &e) == 0)
-			rs_vex_referrers(st, repo, &m->digest, true, v,
+			rs_vex_referrers(st, repo, &m->digest, NULL, true, v,
 					 &budget);
 		stor_manifest_free(m);
 	}
@@ -267,7 +276,8 @@ struct scan_vex *rs_vex_load(struct rs_job *j)
 
 	scan_vex_merge(v, j->w->pool->vex);
 	for (size_t i = 0; i < j->nrepos; i++) {
-		rs_vex_referrers(j->st, j->repos[i], &j->job->digest, false, v,
+		rs_vex_referrers(j->st, j->repos[i], &j->job->digest,
+				 j->refs ? &j->refs[i] : NULL, false, v,
 				 &budget);
 		rs_vex_wide(j->w->pool, j->repos[i], v);
 	}
@@ -348,7 +358,7 @@ int reg_scan_vex_pushed(struct reg_scan *s, const char *repo,
 	if (!s || !rs_vex_type(artifact_type))
 		return 0;
 	wide = scan_vex_new();
-	rs_vex_referrers(s->st, repo, subject, true, wide, &budget);
+	rs_vex_referrers(s->st, repo, subject, NULL, true, wide, &budget);
 	ret = rs_vex_requeue(s, repo, subject, scan_vex_count(wide) > 0, e);
 	scan_vex_free(wide);
 	return ret;
