@@ -246,11 +246,15 @@ async function pageRepo(args) {
 	const box = h('div', {id: 'chart', 'aria-busy': 'true'}, h('p', {}, 'Loading the chart…'));
 	show(name, h('h2', {}, 'Findings per tag'), box, pager, table);
 	const rows = await chartP;
+	mark('chart-rows');
 	if (rows instanceof SignIn) throw rows;
 	if (rows instanceof Error) box.replaceChildren(h('p', {class: 'err', role: 'alert'}, rows.message));
 	else {
 		box.replaceChildren(chart(rows), h('p', {class: 'note'}, rows.tags.length + ' tags in push order'));
 		mark('chart');
+		// A frame's callback runs before its layout and paint; a task
+		// queued from it runs after them.
+		requestAnimationFrame(() => setTimeout(() => mark('chart-painted')));
 	}
 	box.removeAttribute('aria-busy');
 }
