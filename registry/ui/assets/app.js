@@ -225,7 +225,7 @@ function chart(series) {
 		cur.setAttribute('x', 5 + at * step - gap / 2);
 		cur.setAttribute('visibility', 'visible');
 	};
-	const keys = {ArrowLeft: -1, ArrowRight: 1, Home: -Infinity, End: Infinity};
+	const keys = {ArrowLeft: i => i - 1, ArrowRight: i => i + 1, Home: () => 0, End: () => rows.length - 1};
 	svg.addEventListener('mousemove', e =>
 		read(Math.floor((e.clientX - svg.getBoundingClientRect().left - 5 + gap / 2) / step)));
 	svg.addEventListener('mouseleave', () => cur.setAttribute('visibility', 'hidden'));
@@ -233,8 +233,7 @@ function chart(series) {
 	svg.addEventListener('keydown', e => {
 		if (!(e.key in keys)) return;
 		e.preventDefault();
-		const d = keys[e.key];
-		read(Math.abs(d) === 1 ? at + d : d < 0 ? 0 : rows.length - 1);
+		read(keys[e.key](at));
 	});
 	return [tip, svg];
 }
