@@ -10,6 +10,7 @@ first failure, 77 (skip) when chromium cannot start here, saying why.
 """
 import base64
 import json
+import re
 import sys
 import time
 
@@ -19,6 +20,7 @@ EXP = json.load(open(DIR + "/expect.json"))
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -125,6 +127,63 @@ def tab_reaches(d, ids, n=200):
          (sorted(set(ids) - seen), sorted(seen)[:40]))
 
 
+SEVS = ("critical", "high", "medium", "low", "unknown")
+
+
+def said(t):
+    """What the chart reads out for a tag of EXP["chart"]."""
+    c = ["%d %s" % (t["counts"][s], s) for s in SEVS if t["counts"][s]]
+    return t["tag"] + ": " + (", ".join(c) or "no findings")
+
+
+def check_chart(d):
+    """The chart of team/app: its tags in push order; each severity's path
+    has one bar per tag with findings of it, at that tag's place, as tall
+    as its count; the keyboard and the pointer read each tag's counts."""
+    svg = d.find_element(By.CSS_SELECTOR, "#chart svg.chart")
+    exp = EXP["chart"]
+    tags = (svg.get_attribute("data-tags") or "").split()
+    if tags != [t["tag"] for t in exp]:
+        fail("chart tags %s, want push order %s" %
+             (tags, [t["tag"] for t in exp]))
+    big = max([sum(t["counts"].values()) for t in exp] + [1])
+    bw = None
+    bars = {}
+    for p in rows(d, "svg.chart path"):
+        sev = p.get_attribute("data-sev")
+        path = p.get_attribute("d") or ""
+        segs = re.findall(r"M([\d.]+) ([\d.]+)h([\d.]+)v([\d.]+)h-[\d.]+z",
+                          path)
+        if len(segs) != path.count("M"):
+            fail("chart path %s: %s" % (sev, path))
+        for x, _, w, hh in segs:
+            bw = float(w)
+            bars[(float(x), sev)] = float(hh)
+    step = bw + (4 if bw and bw > 4 else 1) if bw else 1
+    want = {}
+    for i, t in enumerate(exp):
+        for s in SEVS:
+            if t["counts"][s]:
+                want[(5 + i * step, s)] = t["counts"][s] / big * 110
+    if sorted(bars) != sorted(want) or any(
+            abs(bars[k] - want[k]) > 0.02 for k in want):
+        fail("chart bars %s, want %s" % (sorted(bars.items()),
+                                         sorted(want.items())))
+    tip = d.find_element(By.ID, "chart-tip")
+    tab_reaches(d, ["chart-bars"])
+    keys = [Keys.HOME] + [Keys.ARROW_RIGHT] * len(exp)
+    for i, k in enumerate(keys):
+        d.switch_to.active_element.send_keys(k)
+        t = exp[min(i, len(exp) - 1)]
+        wait(d, lambda: tip.text == said(t), "the chart reading %s "
+             "(reads %r)" % (said(t), tip.text))
+    # The pointer over the first tag's bar reads that tag.
+    ActionChains(d).move_to_element_with_offset(
+        svg, 5 + bw / 2 - svg.size["width"] / 2, 0).perform()
+    wait(d, lambda: tip.text == said(exp[0]),
+         "the pointer reading %s (reads %r)" % (said(exp[0]), tip.text))
+
+
 def root_pages():
     d = start("root", "root-pw")
     origin = URL
@@ -165,21 +224,10 @@ def root_pages():
                 c[7:12] != [str(t["counts"][s]) for s in
                             ("critical", "high", "medium", "low", "unknown")]:
             fail("tag row %s: %s, want %s" % (t["tag"], c, t))
-    # The chart: every tag in push order, each severity a bar.
+    # The chart: every tag in push order, each severity one path of bars.
     wait(d, lambda: d.find_elements(By.CSS_SELECTOR, "#chart svg.chart"),
          "the chart")
-    bars = rows(d, "svg.chart rect")
-    nz = sum(1 for t in EXP["chart"] for v in t["counts"].values() if v)
-    if len(bars) != nz:
-        fail("chart has %d bars, want %d" % (len(bars), nz))
-    order = []
-    for b in bars:
-        if b.get_attribute("data-tag") not in order:
-            order.append(b.get_attribute("data-tag"))
-    want = [t["tag"] for t in EXP["chart"]
-            if any(t["counts"].values())]
-    if order != want:
-        fail("chart order %s, want push order %s" % (order, want))
+    check_chart(d)
     shot(d, "repository")
     go(d, "#/repo?name=team%2Fmany", "team/many")
     # The chart covers all tags, not the page of 50.
