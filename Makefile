@@ -22,7 +22,7 @@ DEB_TEST := libcmocka-dev curl jq skopeo podman docker-registry docker.io \
 	golang-go python3-jsonschema zip time sqlite3 nodejs libpython3-dev \
 	debhelper dpkg-dev fakeroot lintian man-db groff systemd debootstrap iproute2 \
 	postgresql ceph-mon ceph-osd radosgw ceph-common haproxy \
-	chromium chromium-driver python3-selenium
+	chromium chromium-driver python3-selenium clang-format
 
 VERSION ?= 0.1.0
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -62,7 +62,7 @@ LIBS := $(foreach m,$(MODULES),$(if $(call module_srcs,$(m)),$(BUILD)/lib$(m).a)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps deps-build run test test-all test-rest test-asan unit unit-pg integration integration-dist conformance conformance-distributed conformance-reference \
+.PHONY: all deps deps-build run test test-all format-check test-rest test-asan unit unit-pg integration integration-dist conformance conformance-distributed conformance-reference \
 	bench bench-quick format clean check-deps install man FORCE
 all: $(BUILD)/customs
 
@@ -201,6 +201,7 @@ test: deps
 	tests/with-dist $(MAKE) test-all
 
 test-all:
+	$(MAKE) format-check
 	$(MAKE) all $(UNIT_BINS)
 	$(MAKE) unit
 	$(MAKE) unit-pg
@@ -236,6 +237,10 @@ bench-quick: deps all
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# The tree as `make format` leaves it (the style guide's layout, .clang-format).
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf $(BUILD)

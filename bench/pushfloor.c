@@ -71,7 +71,7 @@ static int write_all(int fd, const char *p, size_t len)
 	size_t done = 0;
 	ssize_t n;
 
-	for (; done < len; done += n > 0 ? (size_t)n : 0) {
+	for (; done<len; done += n> 0 ? (size_t)n : 0) {
 		n = write(fd, p + done, len - done);
 		if (n < 0 && errno != EINTR)
 			return -1;
@@ -112,8 +112,8 @@ static int take(int c, const char *dir, char *buf)
 	}
 	while (left > 0) {
 		if (!have) {
-			n = read(c, buf, left < READ_MAX ? (size_t)left
-							 : READ_MAX);
+			n = read(c, buf,
+				 left < READ_MAX ? (size_t)left : READ_MAX);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
@@ -152,8 +152,7 @@ int main(int argc, char **argv)
 	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	buf = malloc(READ_MAX > HEAD_MAX ? READ_MAX : HEAD_MAX);
 	if (ls < 0 || !buf || bind(ls, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(ls, 8) ||
-	    getsockname(ls, (struct sockaddr *)&a, &alen)) {
+	    listen(ls, 8) || getsockname(ls, (struct sockaddr *)&a, &alen)) {
 		perror("pushfloor: listen");
 		return 1;
 	}

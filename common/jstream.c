@@ -28,11 +28,11 @@ struct jstream {
 	void *ctx;
 	size_t depth, max_value;
 	struct js_frame st[JSTREAM_MAX_DEPTH];
-	size_t n;	   /* open containers: the next value's depth */
-	size_t fed;	   /* bytes fed before the current chunk */
-	size_t start;	   /* offset where the value being built began */
-	struct err *e;	   /* the current feed's */
-	bool failed;	   /* e holds why yajl was cancelled */
+	size_t n;      /* open containers: the next value's depth */
+	size_t fed;    /* bytes fed before the current chunk */
+	size_t start;  /* offset where the value being built began */
+	struct err *e; /* the current feed's */
+	bool failed;   /* e holds why yajl was cancelled */
 	const char *keys[JSTREAM_MAX_DEPTH];
 };
 
@@ -236,8 +236,7 @@ static int js_status(struct jstream *js, yajl_status st, const void *buf,
 	return -1;
 }
 
-int jstream_feed(struct jstream *js, const void *buf, size_t len,
-		 struct err *e)
+int jstream_feed(struct jstream *js, const void *buf, size_t len, struct err *e)
 {
 	yajl_status st;
 

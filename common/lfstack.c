@@ -7,8 +7,8 @@
 
 bool lfs_push(struct lfstack *s, struct lfs_node *n)
 {
-	struct lfs_node *old = atomic_load_explicit(&s->top,
-						    memory_order_relaxed);
+	struct lfs_node *old =
+		atomic_load_explicit(&s->top, memory_order_relaxed);
 
 	do {
 		n->next = old;

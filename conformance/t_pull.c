@@ -350,8 +350,10 @@ static int multipart_parts(struct ct *t, const struct ct_resp *r,
 
 	b = ct ? strstr(ct, "boundary=") : NULL;
 	if (!ct || strncmp(ct, "multipart/byteranges", 20) || !b) {
-		ct_fail(t, "Content-Type '%s', want multipart/byteranges with "
-			"a boundary", ct ? ct : "(none)");
+		ct_fail(t,
+			"Content-Type '%s', want multipart/byteranges with "
+			"a boundary",
+			ct ? ct : "(none)");
 		return -1;
 	}
 	b += 9;
@@ -441,10 +443,9 @@ static void t_blob_multirange_overlap(struct ct *t)
 	if (!r)
 		return;
 	CT_TRY(ct_status(t, r, "200|206"));
-	if (r->status == 200 || strncmp(ct_hdr(r, "Content-Type") ?
-						ct_hdr(r, "Content-Type") :
-						"",
-					"multipart/", 10)) {
+	if (r->status == 200 ||
+	    strncmp(ct_hdr(r, "Content-Type") ? ct_hdr(r, "Content-Type") : "",
+		    "multipart/", 10)) {
 		CT_CHECK(t, r->len <= 3000, "%zu bytes for a 3000-byte blob",
 			 r->len);
 		return;

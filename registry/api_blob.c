@@ -21,8 +21,8 @@
 
 /* The reply to a GET (fd open, owned here) or a HEAD (fd -1): the server
  * sends a HEAD's headers only, lengths as GET's, and never reads fd. */
-static void blob_reply(struct http_req *req, const struct digest *dgst,
-		       int fd, int64_t size)
+static void blob_reply(struct http_req *req, const struct digest *dgst, int fd,
+		       int64_t size)
 {
 	char dg[DIGEST_STR_MAX], etag[DIGEST_STR_MAX + 2], range[96];
 	struct http_range rs[REG_RANGES_MAX];
@@ -140,7 +140,8 @@ enum reg_status api_blob_get(struct reg_call *c)
 	int fd = -1;
 
 	if (!head && c->ctx->cfg->s3_redirect)
-		return blob_read_start(c, false, c->ctx->cfg->s3_redirect_expiry);
+		return blob_read_start(c, false,
+				       c->ctx->cfg->s3_redirect_expiry);
 	/* Local files: the lookup is a read, which in WAL mode never waits
 	 * for a writer, then an open and an fstat (a stat for HEAD). */
 	if (!stor_blob_read_blocks(c->ctx->st)) {

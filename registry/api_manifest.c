@@ -92,10 +92,9 @@ static void mf_read_run(void *arg)
 	struct mf_read *r = arg;
 	const struct reg_ref *ref = &r->ref;
 
-	r->rc = stor_manifest_get(r->st, r->name,
-				  ref->is_digest ? NULL : ref->tag,
-				  ref->is_digest ? &ref->digest : NULL, &r->m,
-				  &r->e);
+	r->rc = stor_manifest_get(
+		r->st, r->name, ref->is_digest ? NULL : ref->tag,
+		ref->is_digest ? &ref->digest : NULL, &r->m, &r->e);
 }
 
 static void mf_read_done(struct http_req *req, void *arg)
@@ -122,9 +121,8 @@ enum reg_status api_manifest_get(struct reg_call *c)
 {
 	const struct reg_ref *ref = &c->ref;
 	struct stor_manifest *m = c->manifest; /* the one the policy judged */
-	struct reg_events *events = http_req_method(c->req) == HTTP_M_GET
-					    ? c->ctx->events
-					    : NULL;
+	struct reg_events *events =
+		http_req_method(c->req) == HTTP_M_GET ? c->ctx->events : NULL;
 	struct reg_event_src src;
 	struct mf_read *r;
 	struct err e = ERR_INIT;
@@ -186,11 +184,11 @@ static int mf_delete_call(struct reg_work_job *j, struct err *e)
 	reg_event_src_release(&d->src);
 	if (ref->is_digest)
 		reg_scan_vex_of(d->scan, j->name, &ref->digest, &vex);
-	rc = ref->is_digest ? stor_manifest_delete_ev(j->st, j->name,
-						      &ref->digest,
-						      body ? &ev : NULL, e)
-			    : stor_tag_delete_ev(j->st, j->name, ref->tag,
-						 body ? &ev : NULL, e);
+	rc = ref->is_digest
+		     ? stor_manifest_delete_ev(j->st, j->name, &ref->digest,
+					       body ? &ev : NULL, e)
+		     : stor_tag_delete_ev(j->st, j->name, ref->tag,
+					  body ? &ev : NULL, e);
 	free(body);
 	if (rc == 0 && body)
 		reg_events_kick(d->events);
@@ -309,7 +307,9 @@ static char *mf_event_push(struct mf_state *s,
 {
 	struct reg_event_target t = {
 		.repo = put->repo,
-		.tag = put->tag ? put->tag : put->ntags ? put->tags[0] : NULL,
+		.tag = put->tag	    ? put->tag
+		       : put->ntags ? put->tags[0]
+				    : NULL,
 		.dg = put->digest,
 		.media_type = put->media_type,
 		.size = (int64_t)put->len,

@@ -50,8 +50,6 @@ struct scan_wait_ctx {
 	struct digest dg;
 };
 
-
-
 static void scan_reply_report(struct reg_ctx *ctx, struct http_req *req,
 			      const char *name, const char *text)
 {

@@ -65,7 +65,8 @@ static const char *const ui_sev[] = {"critical", "high", "medium", "low",
 				     "unknown"};
 #define UI_NSEV (sizeof(ui_sev) / sizeof(ui_sev[0]))
 
-/* --- Access ---------------------------------------------------------------- */
+/* --- Access ----------------------------------------------------------------
+ */
 
 static bool ui_may_pull(struct reg_call *c, const char *name)
 {
@@ -324,14 +325,16 @@ static int ui_brief_read(struct stor *st, const char *repo,
 		return -1;
 	memset(b, 0, sizeof(*b));
 	b->status = "complete";
-	if (sc.findings && !strncmp(sc.findings, complete, sizeof(complete) - 1))
+	if (sc.findings &&
+	    !strncmp(sc.findings, complete, sizeof(complete) - 1))
 		counts = ui_referrer_counts(st, repo, dg, &worst);
 	if (!counts) {
 		json_decref(worst);
 		counts = ui_count(sc.findings, &worst, &b->status);
 	}
 	for (size_t k = 0; k < UI_NSEV; k++)
-		b->n[k] = json_integer_value(json_object_get(counts, ui_sev[k]));
+		b->n[k] =
+			json_integer_value(json_object_get(counts, ui_sev[k]));
 	if (sc.has_result && sc.in_blob) {
 		b->blob = sc.report_blob;
 		b->used = true;
@@ -365,8 +368,7 @@ static json_t *ui_scan_json(struct stor *st, const char *repo,
 		json_object_set_new(o, "error", json_string(e.msg));
 		return o;
 	}
-	json_object_set_new(o, "status",
-			    json_string(ui_state_name(sc->state)));
+	json_object_set_new(o, "status", json_string(ui_state_name(sc->state)));
 	if (sc->error)
 		json_object_set_new(o, "error", json_string(sc->error));
 	if (sc->state == STOR_SCAN_FAILED && sc->error &&
@@ -395,9 +397,9 @@ static json_t *ui_scan_json(struct stor *st, const char *repo,
 	}
 	json_object_set_new(o, "worst", worst);
 	json_object_set_new(o, "scanned", ui_time(sc->updated));
-	json_object_set_new(o, "db", sc->db_version
-					     ? json_string(sc->db_version)
-					     : json_null());
+	json_object_set_new(o, "db",
+			    sc->db_version ? json_string(sc->db_version)
+					   : json_null());
 	return o;
 }
 
@@ -421,7 +423,8 @@ static json_t *ui_scan_summary(struct stor *st, const char *repo,
 static json_t *ui_platform_str(const json_t *p)
 {
 	const char *os = json_string_value(json_object_get(p, "os"));
-	const char *arch = json_string_value(json_object_get(p, "architecture"));
+	const char *arch =
+		json_string_value(json_object_get(p, "architecture"));
 	const char *var = json_string_value(json_object_get(p, "variant"));
 	char s[128];
 
@@ -559,7 +562,8 @@ static json_t *ui_tag_row(struct stor *st, const char *repo,
 	return row;
 }
 
-/* --- GET /v2/_customs/repositories ------------------------------------------ */
+/* --- GET /v2/_customs/repositories ------------------------------------------
+ */
 
 /* The upstream a store name is pulled through, or NULL: --mirror takes
  * every name, --upstream PREFIX=URL those under PREFIX/ (a JSON upstream
@@ -577,8 +581,8 @@ static json_t *ui_upstream(const struct cfg *cfg, const char *name)
 
 		if (s[0] == '{') {
 			o = json_loads(s, 0, NULL);
-			const char *p = json_string_value(
-				json_object_get(o, "prefix"));
+			const char *p =
+				json_string_value(json_object_get(o, "prefix"));
 			if (p)
 				prefix = xstrdup(p);
 		} else if (eq) {
@@ -625,10 +629,12 @@ static json_t *ui_repo_summary(struct reg_call *c, const char *name)
 		json_t *scan = json_object_get(row, "scan");
 
 		json_object_set(o, "newest_tag", json_object_get(row, "tag"));
-		json_object_set(o, "last_scan", json_object_get(scan, "scanned"));
+		json_object_set(o, "last_scan",
+				json_object_get(scan, "scanned"));
 		json_object_set(o, "worst", json_object_get(scan, "worst"));
 		json_object_set(o, "counts", json_object_get(scan, "counts"));
-		json_object_set(o, "scan_status", json_object_get(scan, "status"));
+		json_object_set(o, "scan_status",
+				json_object_get(scan, "status"));
 		json_decref(row);
 	}
 	if (!json_object_get(o, "worst"))
@@ -664,7 +670,8 @@ enum reg_status api_ui_repositories(struct reg_call *c)
 	return REG_DONE;
 }
 
-/* --- GET /v2/_customs/tags --------------------------------------------------- */
+/* --- GET /v2/_customs/tags ---------------------------------------------------
+ */
 
 enum reg_status api_ui_tags(struct reg_call *c)
 {
@@ -692,8 +699,8 @@ enum reg_status api_ui_tags(struct reg_call *c)
 		last = NULL;
 	/* The page's rows with their times, and the total for the pager:
 	 * the rest of the tags is not read. */
-	if (stor_tag_page(c->ctx->st, name, last, n, &tt, &count, &more,
-			  &total, &e) < 0) {
+	if (stor_tag_page(c->ctx->st, name, last, n, &tt, &count, &more, &total,
+			  &e) < 0) {
 		if (e.code == ERR_NAME_UNKNOWN)
 			ui_reply_no_repo(c, name);
 		else
@@ -718,12 +725,12 @@ enum reg_status api_ui_tags(struct reg_call *c)
 	return REG_DONE;
 }
 
-/* --- GET /v2/_customs/image -------------------------------------------------- */
+/* --- GET /v2/_customs/image --------------------------------------------------
+ */
 
 /* The config blob's "history" lines that made layers, in layer order
  * (empty_layer ones skipped); an empty array when unreadable. */
-static json_t *ui_history(struct stor *st, const char *repo,
-			  const json_t *man)
+static json_t *ui_history(struct stor *st, const char *repo, const json_t *man)
 {
 	const char *cds = json_string_value(
 		json_object_get(json_object_get(man, "config"), "digest"));
@@ -771,7 +778,8 @@ static json_t *ui_findings(const json_t *rep, const char *platform)
 	json_array_foreach(json_object_get(rep, "vulnerabilities"), i, v) {
 		const json_t *p = json_object_get(v, "package");
 		json_t *f = json_pack(
-			"{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
+			"{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, "
+			"s:O?, s:O?}",
 			"id", json_object_get(v, "id"), "aliases",
 			json_object_get(v, "aliases"), "severity",
 			json_object_get(v, "severity"), "severity_source",
@@ -1100,8 +1108,8 @@ static json_t *ui_all_findings(const json_t *rep)
 		return ui_findings(rep, NULL);
 	all = json_array();
 	json_array_foreach(mans, i, m) {
-		json_t *pl = ui_platform_str(
-			json_object_get(json_object_get(m, "image"), "platform"));
+		json_t *pl = ui_platform_str(json_object_get(
+			json_object_get(m, "image"), "platform"));
 
 		json_array_extend(all, ui_findings(m, json_string_value(pl)));
 		json_decref(pl);
@@ -1195,7 +1203,8 @@ static json_t *ui_index_platforms(const struct stor_manifest *m)
 
 	out = json_object();
 	json_array_foreach(json_object_get(j, "manifests"), i, d) {
-		const char *cd = json_string_value(json_object_get(d, "digest"));
+		const char *cd =
+			json_string_value(json_object_get(d, "digest"));
 
 		p = ui_platform_str(json_object_get(d, "platform"));
 		if (cd && p && !json_object_get(out, cd))
@@ -1210,10 +1219,9 @@ static json_t *ui_index_platforms(const struct stor_manifest *m)
  * platforms named as byidx says, else as the report does); NULL when
  * want (a platform) is not one of an index's.  *whole is set false when
  * a part could not be read. */
-static json_t *ui_image_body(struct stor *st, const char *repo,
-			     const char *ds, const json_t *rep,
-			     const json_t *byidx, const char *want,
-			     bool *whole)
+static json_t *ui_image_body(struct stor *st, const char *repo, const char *ds,
+			     const json_t *rep, const json_t *byidx,
+			     const char *want, bool *whole)
 {
 	json_t *mans = json_object_get(rep, "manifests"), *plats, *mr;
 	json_t *detail = NULL;
@@ -1233,10 +1241,10 @@ static json_t *ui_image_body(struct stor *st, const char *repo,
 					  json_object_get(img, "platform"));
 			ps = json_string_value(pl);
 			json_array_append_new(
-				plats, json_pack("{s:o, s:s}", "platform",
-						 pl ? json_incref(pl)
-						    : json_null(),
-						 "digest", cd ? cd : ""));
+				plats,
+				json_pack("{s:o, s:s}", "platform",
+					  pl ? json_incref(pl) : json_null(),
+					  "digest", cd ? cd : ""));
 			/* The one asked for, else the first. */
 			if (cd && !detail &&
 			    (!want || (ps && !strcmp(ps, want))))
@@ -1405,8 +1413,9 @@ static void ui_image_done(struct http_req *req, void *arg)
 	char ds[DIGEST_STR_MAX];
 
 	if (req && j->missing)
-		reg_reply_errorf(req, ERR_MANIFEST_UNKNOWN, "no platform %s in %s",
-				 j->want, digest_str(&j->digest, ds));
+		reg_reply_errorf(req, ERR_MANIFEST_UNKNOWN,
+				 "no platform %s in %s", j->want,
+				 digest_str(&j->digest, ds));
 	else if (req && j->failed)
 		reg_reply_errorf(req, ERR_INTERNAL, "cannot serialise reply");
 	else if (req)
@@ -1418,7 +1427,8 @@ static void ui_image_done(struct http_req *req, void *arg)
 		d->text = j->out;
 		j->out = (struct buf)BUF_INIT;
 		if (!d->dir || !j->work ||
-		    reg_work_run(j->work, NULL, ui_disk_run, ui_disk_done, d) < 0)
+		    reg_work_run(j->work, NULL, ui_disk_run, ui_disk_done, d) <
+			    0)
 			ui_disk_done(NULL, d);
 	}
 	ui_image_free(j);
@@ -1548,13 +1558,15 @@ enum reg_status api_ui_image(struct reg_call *c)
 	json_object_set_new(o, "downloads", ui_downloads(name, ds));
 	if (buf_add(&out, "{", 1) < 0 || ui_add_members(&out, o) < 0 ||
 	    buf_add(&out, ",", 1) < 0) {
-		reg_reply_errorf(c->req, ERR_INTERNAL, "cannot serialise reply");
+		reg_reply_errorf(c->req, ERR_INTERNAL,
+				 "cannot serialise reply");
 		goto out;
 	}
 	key = ui_image_key(st, name, &m->digest, want);
 	if (key && ui_view_get(NULL, key, &out)) {
 		buf_add(&out, "}", 1);
-		reg_reply_mem(c->req, 200, "application/json", out.buf, out.len);
+		reg_reply_mem(c->req, 200, "application/json", out.buf,
+			      out.len);
 		goto out;
 	}
 	j = xcalloc(1, sizeof(*j));
@@ -1579,7 +1591,8 @@ out:
 	return rs;
 }
 
-/* --- GET /v2/_customs/diff ----------------------------------------------------- */
+/* --- GET /v2/_customs/diff
+ * ----------------------------------------------------- */
 
 /* What makes two findings the same one: platform, id, package. */
 static char *ui_finding_key(const json_t *f)
@@ -1804,12 +1817,11 @@ static void ui_diff_run(struct ui_rjob *j)
 		goto out;
 	}
 	ui_minus2(ff, ft, &added, &fixed);
-	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}", "repository", j->name,
-		      "from", digest_str(&j->a, fd), "to",
-		      digest_str(&j->b, td), "added", added, "fixed", fixed,
-		      "unchanged",
-		      (json_int_t)(json_array_size(ft) -
-				   json_array_size(added)));
+	o = json_pack(
+		"{s:s, s:s, s:s, s:o, s:o, s:I}", "repository", j->name, "from",
+		digest_str(&j->a, fd), "to", digest_str(&j->b, td), "added",
+		added, "fixed", fixed, "unchanged",
+		(json_int_t)(json_array_size(ft) - json_array_size(added)));
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (!text || buf_adds(&j->text, text) < 0) {
 		buf_release(&j->text);
@@ -1853,7 +1865,8 @@ out:
 	return rs;
 }
 
-/* --- GET /v2/_customs/report -------------------------------------------------- */
+/* --- GET /v2/_customs/report
+ * -------------------------------------------------- */
 
 static void ui_download_run(struct ui_rjob *j)
 {
@@ -1866,8 +1879,8 @@ static void ui_download_run(struct ui_rjob *j)
 		return;
 	}
 	mine = rs_report_in(rep, j->name);
-	j->disp = xasprintf("attachment; filename=\"%.12s.%s.json\"",
-			    j->a.hex, j->cdx ? "cdx" : "report");
+	j->disp = xasprintf("attachment; filename=\"%.12s.%s.json\"", j->a.hex,
+			    j->cdx ? "cdx" : "report");
 	if (j->cdx) {
 		j->reply = report_cyclonedx(mine);
 		j->ctype = "application/vnd.cyclonedx+json";
@@ -1901,7 +1914,8 @@ enum reg_status api_ui_report(struct reg_call *c)
 	return ui_rjob_start(c, name, j);
 }
 
-/* --- GET /v2/_customs/chart --------------------------------------------------- */
+/* --- GET /v2/_customs/chart
+ * --------------------------------------------------- */
 
 /* Every tag's counts in push order, for the repository's chart: a page of
  * up to UI_CHART_MAX from ?start= (default 0).  One query reads the tags
@@ -1996,8 +2010,8 @@ enum reg_status api_ui_chart(struct reg_call *c)
 			if (want)
 				json_array_append_new(
 					nums ? nums : (nums = json_array()),
-					ui_series_counts(
-						json_object_get(sum, "counts")));
+					ui_series_counts(json_object_get(
+						sum, "counts")));
 			continue;
 		}
 		row = json_pack("{s:s, s:s, s:o}", "tag", t->tag, "digest", ds,
@@ -2026,7 +2040,8 @@ enum reg_status api_ui_chart(struct reg_call *c)
 	return REG_DONE;
 }
 
-/* --- GET /v2/_customs/status -------------------------------------------------- */
+/* --- GET /v2/_customs/status
+ * -------------------------------------------------- */
 
 /* The most recent failed scans of repositories the caller may pull. */
 static json_t *ui_failures(struct reg_call *c, struct err *e)
@@ -2099,14 +2114,14 @@ static json_t *ui_proxy_health(struct reg_proxy *p)
 				errs, reg_proxy_error_name(i),
 				json_integer((json_int_t)s.upstream_errors[i]));
 	}
-	health = !s.upstream_transfers ? "idle"
-		 : !failed		? "ok"
+	health = !s.upstream_transfers		     ? "idle"
+		 : !failed			     ? "ok"
 		 : failed * 2 > s.upstream_transfers ? "failing"
 						     : "errors";
 	o = json_pack("{s:s, s:I, s:I, s:I, s:o}", "health", health,
 		      "transfers", (json_int_t)s.upstream_transfers, "failed",
-		      (json_int_t)failed, "bytes",
-		      (json_int_t)s.upstream_bytes, "errors", errs);
+		      (json_int_t)failed, "bytes", (json_int_t)s.upstream_bytes,
+		      "errors", errs);
 	for (size_t i = 0; i < REG_PROXY_NKINDS; i++) {
 		k = json_object();
 		for (size_t r = 0; r < REG_PROXY_NRESULTS; r++)
@@ -2131,16 +2146,16 @@ enum reg_status api_ui_status(struct reg_call *c)
 	}
 	ups = json_array();
 	if (cfg->mirror)
-		json_array_append_new(ups, ui_upstream_entry(cfg->mirror, true));
-	for (size_t i = 0; i < cfg->upstream.n; i++)
 		json_array_append_new(ups,
-				      ui_upstream_entry(cfg->upstream.v[i], false));
+				      ui_upstream_entry(cfg->mirror, true));
+	for (size_t i = 0; i < cfg->upstream.n; i++)
+		json_array_append_new(
+			ups, ui_upstream_entry(cfg->upstream.v[i], false));
 	/* Whether the page may ask for /metrics (admins only): by the
 	 * rules, as a token the form asks for would be granted. */
-	metrics = !c->ctx->auth ||
-		  (c->who && c->who->user &&
-		   auth_may(c->ctx->auth, c->who->user, REG_METRICS_RESOURCE,
-			    AUTH_ADMIN));
+	metrics = !c->ctx->auth || (c->who && c->who->user &&
+				    auth_may(c->ctx->auth, c->who->user,
+					     REG_METRICS_RESOURCE, AUTH_ADMIN));
 	reg_reply_json(c->req, 200,
 		       json_pack("{s:o, s:o, s:o, s:b}", "failures", fails,
 				 "upstreams", ups, "proxy",

@@ -94,10 +94,10 @@ struct up_open {
 	char id[STOR_UPLOAD_ID_MAX];
 	char client[320];
 	struct digest mount_dg;
-	struct digest dg; /* UP_PUT, UP_POST */
+	struct digest dg;    /* UP_PUT, UP_POST */
 	enum digest_alg alg; /* ?digest-algorithm= (end-4c) */
-	bool has_range;	  /* Content-Range: start-end */
-	bool bad_range;	  /* malformed: e says why */
+	bool has_range;	     /* Content-Range: start-end */
+	bool bad_range;	     /* malformed: e says why */
 	int64_t start, end, cl;
 	/* The outcome. */
 	int rc;		       /* -1 error, 0 a session, 1 mounted */

@@ -250,8 +250,8 @@ const struct opt cfg_options[] = {
 	{"max-header-bytes", OPT_SIZE, 1024, 16LL << 20, "64KiB",
 	 CFG_OFF(max_header_bytes), NULL, "SIZE",
 	 "request line and headers (431 above)"},
-	{"header-timeout", OPT_DURATION, 1, 3600, "30s", CFG_OFF(header_timeout),
-	 NULL, "DURATION",
+	{"header-timeout", OPT_DURATION, 1, 3600, "30s",
+	 CFG_OFF(header_timeout), NULL, "DURATION",
 	 "time to send a request's headers (slow clients "
 	 "are cut off)"},
 	{"idle-timeout", OPT_DURATION, 1, 86400, "2m", CFG_OFF(idle_timeout),
@@ -375,7 +375,8 @@ int cfg_validate(const struct cfg *c, struct err *e)
 			       "--storage s3 needs --s3-endpoint and "
 			       "--s3-bucket");
 	if (c->s3_redirect && (!c->storage || strcmp(c->storage, "s3")))
-		return err_set(e, ERR_INVALID, "--s3-redirect needs --storage s3");
+		return err_set(e, ERR_INVALID,
+			       "--s3-redirect needs --storage s3");
 	return 0;
 }
 
@@ -434,8 +435,7 @@ bool cfg_addr_loopback(const char *addr)
 		return a[0] == 127;
 	if (inet_pton(AF_INET6, addr, a) != 1)
 		return false;
-	return !memcmp(a, lo6, 16) ||
-	       (!memcmp(a, mapped, 12) && a[12] == 127);
+	return !memcmp(a, lo6, 16) || (!memcmp(a, mapped, 12) && a[12] == 127);
 }
 
 void cfg_usage(FILE *out)

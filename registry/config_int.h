@@ -28,15 +28,15 @@
 #define cfg_list opt_list
 
 struct cfg {
-	char *listen;	      /* host:port */
-	char *metrics_listen; /* host:port of /metrics alone, or NULL */
-	char *data;   /* data directory */
-	char *storage;		 /* fs|s3: where blobs live */
-	struct stor_s3_opts s3;	 /* --s3-*: with --storage s3 */
-	bool s3_redirect;	 /* blob GETs answer 307 to S3 */
+	char *listen;		    /* host:port */
+	char *metrics_listen;	    /* host:port of /metrics alone, or NULL */
+	char *data;		    /* data directory */
+	char *storage;		    /* fs|s3: where blobs live */
+	struct stor_s3_opts s3;	    /* --s3-*: with --storage s3 */
+	bool s3_redirect;	    /* blob GETs answer 307 to S3 */
 	int64_t s3_redirect_expiry; /* seconds its URL is good for */
-	char *meta;   /* PostgreSQL URL or conninfo; NULL: sqlite */
-	int threads;  /* event-loop threads, 0 = cores */
+	char *meta;  /* PostgreSQL URL or conninfo; NULL: sqlite */
+	int threads; /* event-loop threads, 0 = cores */
 	char *tls_cert;
 	char *tls_key;
 	size_t max_manifest; /* bytes */

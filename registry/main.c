@@ -41,7 +41,8 @@ static const struct subcommand subcommands[] = {
 	{"gc", stor_gc_cmd_main, "free unreferenced blobs and stale uploads"},
 	{"fsck", stor_fsck_cmd_main, "check the store; --repair quarantines"},
 	{"backup", stor_backup_cmd_main, "copy the store while it serves"},
-	{"restore", stor_restore_cmd_main, "put a backup into a data directory"},
+	{"restore", stor_restore_cmd_main,
+	 "put a backup into a data directory"},
 	/* Not for people: the sandboxed process that reads one image. */
 	{"scan-worker", scan_worker_main, NULL},
 };

@@ -494,10 +494,9 @@ static void rm_store(struct buf *b, struct stor *st)
 
 static void rm_proxy(struct buf *b, struct reg_proxy *p)
 {
-	static const char *const kinds[REG_PROXY_NKINDS] = {"manifest",
-							    "blob"};
-	static const char *const results[REG_PROXY_NRESULTS] = {
-		"hit", "stale", "miss"};
+	static const char *const kinds[REG_PROXY_NKINDS] = {"manifest", "blob"};
+	static const char *const results[REG_PROXY_NRESULTS] = {"hit", "stale",
+								"miss"};
 	struct reg_proxy_stats s;
 
 	reg_proxy_stats(p, &s);
@@ -566,8 +565,9 @@ static void rm_sources(struct buf *b, struct reg_dbupdate *u)
 				rm_source_sample(b, names[m], name,
 						 err && !json_is_null(err));
 			else if (json_is_integer(v))
-				rm_source_sample(b, names[m], name,
-						 (long long)json_integer_value(v));
+				rm_source_sample(
+					b, names[m], name,
+					(long long)json_integer_value(v));
 		}
 	}
 	json_decref(st);
@@ -586,8 +586,7 @@ static void rm_sqlite(struct buf *b)
 		   s.gave_up);
 	rm_head(b, "customs_sqlite_busy_wait_seconds_total", "counter",
 		"Time statements spent waiting for meta.db's lock.");
-	buf_addf(b, "customs_sqlite_busy_wait_seconds_total %.6f\n",
-		 s.seconds);
+	buf_addf(b, "customs_sqlite_busy_wait_seconds_total %.6f\n", s.seconds);
 }
 
 /* --- Handlers ------------------------------------------------------------ */

@@ -454,10 +454,9 @@ static void policy_read_run(void *arg)
 	struct policy_read *r = arg;
 	const struct reg_ref *ref = &r->call.ref;
 
-	r->rc = stor_manifest_get(r->call.ctx->st, r->call.name,
-				  ref->is_digest ? NULL : ref->tag,
-				  ref->is_digest ? &ref->digest : NULL, &r->m,
-				  &r->e);
+	r->rc = stor_manifest_get(
+		r->call.ctx->st, r->call.name, ref->is_digest ? NULL : ref->tag,
+		ref->is_digest ? &ref->digest : NULL, &r->m, &r->e);
 }
 
 static void policy_read_done(struct http_req *req, void *arg)

@@ -38,9 +38,9 @@ struct reg_policy {
 		       * -1: no policy */
 	char **allow; /* advisory ids and aliases exempted */
 	size_t nallow;
-	int wait_s;	       /* --policy-wait */
-	bool allow_errors;     /* --policy-on-scan-error allow */
-	bool allow_without_db; /* --policy-without-db allow */
+	int wait_s;		   /* --policy-wait */
+	bool allow_errors;	   /* --policy-on-scan-error allow */
+	bool allow_without_db;	   /* --policy-without-db allow */
 	struct reg_events *events; /* policy.denied; may be NULL */
 };
 
@@ -57,9 +57,9 @@ void reg_policy_check_db(const struct reg_policy *p, struct reg_scan *scan);
 /* What the short JSON of a scan result (storage's findings, see
  * rs_findings()) says to the policy. */
 struct reg_policy_findings {
-	long refused;	 /* findings the policy refuses */
-	bool incomplete; /* the scan was cut short */
-	char why[192];	 /* if incomplete: why, e.g. "budget X reached" */
+	long refused;	   /* findings the policy refuses */
+	bool incomplete;   /* the scan was cut short */
+	char why[192];	   /* if incomplete: why, e.g. "budget X reached" */
 	char no_data[192]; /* OS packages no advisory source covers, or "" */
 };
 /* Reads findings: the current object form, or the bare array results

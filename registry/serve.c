@@ -218,8 +218,10 @@ static int serve_metrics_start(const struct cfg *cfg, struct reg_ctx *ctx,
 		return err_errno(e, ERR_INTERNAL, rc, "metrics thread");
 	m->running = true;
 	serve_msrv = m->srv;
-	log_msg(LL_INFO, "metrics and health checks on port %d "
-		"(--metrics-listen, no sign-in)", http_server_port(m->srv));
+	log_msg(LL_INFO,
+		"metrics and health checks on port %d "
+		"(--metrics-listen, no sign-in)",
+		http_server_port(m->srv));
 	if (cfg_listen_split(cfg->metrics_listen, host, sizeof(host), NULL) ==
 		    0 &&
 	    !cfg_addr_loopback(host))
@@ -399,7 +401,8 @@ int reg_serve_main(int argc, char **argv)
 	if (lock)
 		ctx.st = stor_open_with(
 			cfg.data,
-			&(struct stor_opts){.storage = cfg.storage, .s3 = &cfg.s3},
+			&(struct stor_opts){.storage = cfg.storage,
+					    .s3 = &cfg.s3},
 			&e);
 	if (!ctx.st || stor_upload_states_keep(ctx.st, &e) < 0 ||
 	    serve_maint_start(&cfg, &ctx, &gc, &scrub, &e) < 0 ||

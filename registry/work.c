@@ -57,25 +57,25 @@
 #define WORK_BULK_WAIT_MS 100
 
 struct work_job {
-	struct http_call call; /* its link: in the queue, then the loop's */
+	struct http_call call;	  /* its link: in the queue, then the loop's */
 	struct http_req *req;	  /* the loop's; NULL once it ended */
 	struct http_worker *loop; /* NULL: no request waits */
 	reg_work_fn run;
 	reg_work_done_fn done;
 	void *arg;
 	atomic_bool cancelled;
-	int64_t queued_at; /* CLOCK_MONOTONIC, ns */
+	int64_t queued_at;		  /* CLOCK_MONOTONIC, ns */
 	char rid[LOG_REQUEST_ID_MAX + 1]; /* its lines name the request */
 };
 
 /* A queue and the threads that take from it. */
 struct work_q {
 	struct reg_work *pool;
-	struct lfstack inbox;	      /* anyone pushes */
-	atomic_int queued;	      /* in inbox and from head on */
-	sem_t sem;		      /* a post per job, and at stop */
-	pthread_mutex_t lock;	      /* the pool threads' only */
-	struct lfs_node *head;	      /* lock: taken off inbox, in order */
+	struct lfstack inbox;  /* anyone pushes */
+	atomic_int queued;     /* in inbox and from head on */
+	sem_t sem;	       /* a post per job, and at stop */
+	pthread_mutex_t lock;  /* the pool threads' only */
+	struct lfs_node *head; /* lock: taken off inbox, in order */
 	bool bulk;
 };
 
@@ -256,7 +256,8 @@ static void *work_main(void *arg)
 			j->run(j->arg);
 		log_set_request_id(NULL);
 		if (j->loop)
-			http_worker_call(j->loop, &j->call); /* the loop's now */
+			http_worker_call(j->loop,
+					 &j->call); /* the loop's now */
 		else
 			work_end(j);
 	}

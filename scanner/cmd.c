@@ -31,7 +31,7 @@ struct scan_args {
 	size_t layer_bytes, image_bytes, file_bytes;
 	int ratio, layer_entries, packages;
 	int64_t deadline_s;
-	int64_t db_max_age; /* seconds; 0: never stale */
+	int64_t db_max_age;  /* seconds; 0: never stale */
 	struct opt_list vex; /* OpenVEX files */
 };
 

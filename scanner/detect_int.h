@@ -30,26 +30,26 @@ enum det_kind {
 	DET_RPM_BDB,	    /* Packages (BerkeleyDB hash) */
 	DET_RPM_NDB,	    /* Packages.db (NDB, SUSE) */
 	DET_PYTHON,	    /* *.dist-info/METADATA, *.egg-info[/PKG-INFO] */
-	DET_NPM_LOCK, /* package-lock.json, node_modules/.package-lock.json */
-	DET_NPM_PKG,  /* node_modules/<name>/package.json */
-	DET_JAVA,     /* *.jar, *.war, *.ear */
-	DET_GO,	      /* ELF executables carrying Go build info */
-	DET_NODE,     /* usr/local/bin/node (official images) */
+	DET_NPM_LOCK,  /* package-lock.json, node_modules/.package-lock.json */
+	DET_NPM_PKG,   /* node_modules/<name>/package.json */
+	DET_JAVA,      /* *.jar, *.war, *.ear */
+	DET_GO,	       /* ELF executables carrying Go build info */
+	DET_NODE,      /* usr/local/bin/node (official images) */
 	DET_PYTHON_RT, /* usr/local/bin/python3.N, libpython3.N.so */
-	DET_JAVA_RELEASE, /* opt/java/openjdk/release (eclipse-temurin) */
+	DET_JAVA_RELEASE,     /* opt/java/openjdk/release (eclipse-temurin) */
 	DET_CONTENT_MANIFEST, /* root/buildinfo/content_manifests/<x>.json
 			       * (Red Hat's content sets) */
 };
 
 /* Caps on what one file may cost, per format; the scan's file_bytes
  * budget may lower them.  A file over its cap is a budget hit, not read. */
-#define DET_MAX_FILE	(64u << 20)
-#define DET_MAX_RPMDB	(128u << 20)
-#define DET_MAX_GO	(256u << 20)
-#define DET_MAX_JAR	(256u << 20) /* fat jars of 100 MB+ are common */
-#define DET_MAX_HEADERS (1u << 20)   /* METADATA: the headers come first */
-#define DET_MAX_RUNTIME (256u << 20) /* node is a 100 MB+ static binary */
-#define DET_MAX_MANIFEST (4u << 20)  /* an ICM lists image contents too */
+#define DET_MAX_FILE	 (64u << 20)
+#define DET_MAX_RPMDB	 (128u << 20)
+#define DET_MAX_GO	 (256u << 20)
+#define DET_MAX_JAR	 (256u << 20) /* fat jars of 100 MB+ are common */
+#define DET_MAX_HEADERS	 (1u << 20)   /* METADATA: the headers come first */
+#define DET_MAX_RUNTIME	 (256u << 20) /* node is a 100 MB+ static binary */
+#define DET_MAX_MANIFEST (4u << 20)   /* an ICM lists image contents too */
 
 struct det_want {
 	enum det_kind kind;

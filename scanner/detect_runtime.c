@@ -27,8 +27,8 @@
 
 #define RT_MAX_VERSION 32
 
-static void rt_add(const struct det_file *f, const char *name,
-		   const char *ver, const char *evidence, struct det_out *out)
+static void rt_add(const struct det_file *f, const char *name, const char *ver,
+		   const char *evidence, struct det_out *out)
 {
 	struct scan_pkg p = {.eco = ECO_RUNTIME, .conf = SCAN_CONF_MEDIUM};
 
@@ -71,8 +71,8 @@ void det_node(const struct det_file *f, struct det_out *out)
 		if (n && n < sizeof(ver)) {
 			memcpy(ver, p, n);
 			ver[n] = '\0';
-			rt_add(f, "node", ver, "binary: node.js/v version string",
-			       out);
+			rt_add(f, "node", ver,
+			       "binary: node.js/v version string", out);
 			return;
 		}
 	}
@@ -185,10 +185,10 @@ static char *rt_java_version(const char *v)
 	for (int parts = 4; parts >= 1; parts--) {
 		n = rt_dotted(v, end, parts);
 		if (n && rt_java_end(v[n]))
-			return parts >= 3 ? xstrndup(v, n)
-					  : xasprintf("%.*s%s", (int)n, v,
-						      parts == 2 ? ".0"
-								 : ".0.0");
+			return parts >= 3
+				       ? xstrndup(v, n)
+				       : xasprintf("%.*s%s", (int)n, v,
+						   parts == 2 ? ".0" : ".0.0");
 	}
 	return NULL;
 }

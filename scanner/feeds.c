@@ -116,17 +116,30 @@ static bool feed_osv_wanted(const struct vulndb_want *want, const char *osv)
 	const struct eco_info *ei = eco_by_osv(osv);
 
 	return feed_wanted(want->ecosystems, want->necosystems, osv) ||
-	       (ei && feed_wanted(want->ecosystems, want->necosystems,
-				  ei->name));
+	       (ei &&
+		feed_wanted(want->ecosystems, want->necosystems, ei->name));
 }
 
 /* OSV's ecosystems that the detectors know. */
 static const char *const feed_osv_ecos[] = {
-	"Debian", "Ubuntu", "Alpine", "PyPI", "npm", "Go", "Maven", "crates.io",
+	"Debian",
+	"Ubuntu",
+	"Alpine",
+	"PyPI",
+	"npm",
+	"Go",
+	"Maven",
+	"crates.io",
 	"Bitnami", /* runtimes: node, python, java (ECO_RUNTIME) */
 	/* rpm and apk distributions (CentOS is matched with Red Hat's) */
-	"Red Hat", "Rocky Linux", "AlmaLinux", "SUSE", "openSUSE", "Wolfi",
-	"Chainguard", "Mageia",
+	"Red Hat",
+	"Rocky Linux",
+	"AlmaLinux",
+	"SUSE",
+	"openSUSE",
+	"Wolfi",
+	"Chainguard",
+	"Mageia",
 };
 /* Alpine branches with security support, and edge, when the defaults were
  * last reviewed; serve adds the ones its images use. */

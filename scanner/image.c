@@ -303,11 +303,11 @@ static void image_history(struct image *img, const json_t *hist)
 
 	if (img->history || !json_is_array(hist))
 		return;
-	img->history = xcalloc(json_array_size(hist) + 1,
-			       sizeof(*img->history));
+	img->history =
+		xcalloc(json_array_size(hist) + 1, sizeof(*img->history));
 	json_array_foreach(hist, i, h) {
-		const char *by = json_string_value(
-			json_object_get(h, "created_by"));
+		const char *by =
+			json_string_value(json_object_get(h, "created_by"));
 
 		if (json_is_true(json_object_get(h, "empty_layer")))
 			continue;

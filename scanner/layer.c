@@ -59,7 +59,7 @@ struct layer_walk {
 	struct scan_inventory notes;
 	size_t dotdot; /* entries refused for ".." in this layer */
 	size_t layers;
-	size_t fs_layers; /* layers that decoded as tar */
+	size_t fs_layers;     /* layers that decoded as tar */
 	struct scan_meter *m; /* borrowed, or &own */
 	struct scan_meter own;
 	const char *layer;     /* digest of the layer being read */
@@ -664,9 +664,9 @@ static int layer_entry(struct layer_walk *w, struct archive *a,
 	/* An index keeps the entries that may replace what a detector read
 	 * below: links (a directory turned into a symlink) and executables
 	 * (a Go binary replaced).  Its own wanted files replace by path. */
-	if (w->rec && (hard || type == AE_IFLNK ||
-		       (type == AE_IFREG &&
-			det_maybe_exec(archive_entry_perm(ent)))))
+	if (w->rec &&
+	    (hard || type == AE_IFLNK ||
+	     (type == AE_IFREG && det_maybe_exec(archive_entry_perm(ent)))))
 		layer_rec(w, "t", path);
 	if (hard) {
 		char *target = layer_path_norm(hard);
@@ -842,9 +842,9 @@ int layer_walk_archive(struct layer_walk *w, struct archive *a,
 			digest, w->dotdot);
 	/* A filesystem layer: a tar with entries, or an empty tar (not an
 	 * empty blob, nor bytes no reader recognised). */
-	if (entries > 0 ||
-	    (r == ARCHIVE_EOF && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) ==
-					 ARCHIVE_FORMAT_TAR))
+	if (entries > 0 || (r == ARCHIVE_EOF &&
+			    (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) ==
+				    ARCHIVE_FORMAT_TAR))
 		w->fs_layers++;
 	layer_usage(w, a, entries);
 	layer_commit(w);
@@ -1114,8 +1114,9 @@ static json_t *layer_res_json(const struct cand_res *r)
 			json_pack("{s:o, s:o, s:o, s:o}", "id",
 				  jstr_or_null(inv->os.id), "version_id",
 				  jstr_or_null(inv->os.version_id),
-				  "pretty_name", jstr_or_null(inv->os.pretty_name),
-				  "codename", jstr_or_null(inv->os.codename)));
+				  "pretty_name",
+				  jstr_or_null(inv->os.pretty_name), "codename",
+				  jstr_or_null(inv->os.codename)));
 	for (size_t i = 0; i < inv->npkgs; i++) {
 		const struct scan_pkg *p = &inv->pkgs[i];
 
@@ -1188,8 +1189,8 @@ static const char *layer_jstr(const json_t *o, const char *key)
 }
 
 /* A file's result from its index entry, or one it shares by content. */
-static struct cand_res *layer_res_import(struct layer_walk *w,
-					 struct cand *c, const json_t *f)
+static struct cand_res *layer_res_import(struct layer_walk *w, struct cand *c,
+					 const json_t *f)
 {
 	const char *key = layer_jstr(f, "key");
 	const json_t *os = json_object_get(f, "os"), *p, *n;
@@ -1211,7 +1212,8 @@ static struct cand_res *layer_res_import(struct layer_walk *w,
 			dup_or_null(layer_jstr(os, "version_id"));
 		r->out.inv.os.pretty_name =
 			dup_or_null(layer_jstr(os, "pretty_name"));
-		r->out.inv.os.codename = dup_or_null(layer_jstr(os, "codename"));
+		r->out.inv.os.codename =
+			dup_or_null(layer_jstr(os, "codename"));
 	} else if (json_is_object(os)) {
 		r->out.inv.os.version_id =
 			dup_or_null(layer_jstr(os, "version_id"));
@@ -1275,11 +1277,12 @@ int layer_walk_import(struct layer_walk *w, const json_t *idx,
 
 		if (!path || !t || !*path)
 			continue;
-		type = t[0] == 'l' ? CAND_LINK
+		type = t[0] == 'l'   ? CAND_LINK
 		       : t[0] == 'h' ? CAND_HARDLINK
 				     : CAND_FILE;
 		remove_tree(w, path);
-		c = cand_new(w, path, type, layer_kind_parse(layer_jstr(x, "k")));
+		c = cand_new(w, path, type,
+			     layer_kind_parse(layer_jstr(x, "k")));
 		if (type == CAND_FILE)
 			c->res = layer_res_import(w, c, x);
 		else

@@ -194,8 +194,8 @@ static const char *report_conf_name(enum scan_conf c)
 
 static enum scan_conf report_conf_parse(const char *s)
 {
-	for (size_t i = 0; s && i < sizeof(report_confs) / sizeof(*report_confs);
-	     i++)
+	for (size_t i = 0;
+	     s && i < sizeof(report_confs) / sizeof(*report_confs); i++)
 		if (!strcmp(s, report_confs[i]))
 			return (enum scan_conf)i;
 	return SCAN_CONF_HIGH;
@@ -600,7 +600,8 @@ void report_recount(json_t *r)
 		return;
 	json_array_foreach(json_object_get(r, "vulnerabilities"), i, v) {
 		enum vuln_severity s = SEV_UNKNOWN;
-		const char *w = json_string_value(json_object_get(v, "severity"));
+		const char *w =
+			json_string_value(json_object_get(v, "severity"));
 
 		if (w && report_sev_parse(w, &s) < 0)
 			s = SEV_UNKNOWN;
@@ -706,8 +707,8 @@ int report_inventory(const json_t *report, struct scan_inventory *inv,
 		q.layer =
 			(char *)json_string_value(json_object_get(p, "layer"));
 		q.path = (char *)json_string_value(json_object_get(p, "path"));
-		q.conf = report_conf_parse(json_string_value(
-			json_object_get(p, "confidence")));
+		q.conf = report_conf_parse(
+			json_string_value(json_object_get(p, "confidence")));
 		q.evidence = (char *)json_string_value(
 			json_object_get(p, "identified_by"));
 		inv_add_pkg(inv, &q);

@@ -9,17 +9,16 @@
  *   config, platform}, os {id, version_id, pretty_name, codename} | null,
  *   layers [digest], layer_history [{digest, created_by | null}] (the
  *   config's history line that made each layer), layer_index "merged"
- *   (only for a report merged from per-layer indexes), packages [{name, version, ecosystem, source
- *   {name, version} | null, layer, path, purl}], vulnerabilities [{id,
- *   aliases, package {name, version, ecosystem, source, layer, path, purl},
- *   installed, fixed | null, severity, severity_source, cvss [...],
- *   summary, references}], counts {critical, high, medium, low,
- *   unknown}, notes, status "complete" | "incomplete", budgets [{budget,
- *   limit, layer, detail}] (only when incomplete: the scan budgets hit,
- *   see scanner.h),
- *   usage {layer_bytes, image_bytes, ratio, layer_entries, file_bytes,
- *   packages, deadline_ms}: what the scan used of each budget (the
- *   largest layer, file, ...; for tuning them).
+ *   (only for a report merged from per-layer indexes), packages [{name,
+ * version, ecosystem, source {name, version} | null, layer, path, purl}],
+ * vulnerabilities [{id, aliases, package {name, version, ecosystem, source,
+ * layer, path, purl}, installed, fixed | null, severity, severity_source, cvss
+ * [...], summary, references}], counts {critical, high, medium, low, unknown},
+ * notes, status "complete" | "incomplete", budgets [{budget, limit, layer,
+ * detail}] (only when incomplete: the scan budgets hit, see scanner.h), usage
+ * {layer_bytes, image_bytes, ratio, layer_entries, file_bytes, packages,
+ * deadline_ms}: what the scan used of each budget (the largest layer, file,
+ * ...; for tuning them).
  *
  * A finding's severity_source says whose rating "severity" is: the
  * distribution's (its os-release id: "debian", "ubuntu"), "nvd",
@@ -48,9 +47,9 @@
 #define SCAN_VERSION	  "0.1.0"
 #define REPORT_MEDIA_TYPE "application/vnd.customs.scan.report.v1+json"
 /* "status" values (scanner.h, struct scan_budget). */
-#define REPORT_COMPLETE	  "complete"
+#define REPORT_COMPLETE "complete"
 /* "counts" of a report matched against no DB: zeros would read as clean. */
-#define REPORT_NO_DATA "no data"
+#define REPORT_NO_DATA	  "no data"
 #define REPORT_INCOMPLETE "incomplete"
 
 struct report_meta {

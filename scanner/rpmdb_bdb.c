@@ -54,8 +54,8 @@ struct bdb {
 	uint32_t psize, npages;
 	bool be;
 	unsigned char *used; /* overflow pages already read, one bit each */
-	struct buf val; /* the value being read */
-	bool done;	/* the callback asked to stop */
+	struct buf val;	     /* the value being read */
+	bool done;	     /* the callback asked to stop */
 };
 
 static int bdb_stop(struct bdb *b, const char *fmt, ...)
@@ -115,7 +115,8 @@ static int bdb_overflow(struct bdb *b, uint32_t pgno, uint32_t tlen)
 		n = bdb_u16(b, pg + 22);
 		if (pg[25] != BDB_P_OVERFLOW || !n ||
 		    n > b->psize - BDB_PAGE_HDR || n > tlen - b->val.len)
-			return bdb_stop(b, "page %u is not a valid overflow page",
+			return bdb_stop(b,
+					"page %u is not a valid overflow page",
 					pgno);
 		buf_add(&b->val, pg + BDB_PAGE_HDR, n);
 		pgno = bdb_u32(b, pg + 16);
@@ -183,8 +184,7 @@ static const char *bdb_meta(struct bdb *b)
 	if (magic != BDB_HASH_MAGIC)
 		return "not a BerkeleyDB hash database";
 	b->psize = bdb_u32(b, b->p + 20);
-	if (b->psize < 512 || b->psize > 65536 ||
-	    (b->psize & (b->psize - 1)))
+	if (b->psize < 512 || b->psize > 65536 || (b->psize & (b->psize - 1)))
 		return "bad page size";
 	if (b->p[25] != BDB_P_HASHMETA)
 		return "page 0 is not a hash meta page";
@@ -196,8 +196,10 @@ static const char *bdb_meta(struct bdb *b)
 
 int rpmdb_bdb_walk(const struct det_file *f, struct rpmdb_walk *w)
 {
-	struct bdb b = {.w = w, .p = (const unsigned char *)f->data,
-			.len = f->len, .val = BUF_INIT};
+	struct bdb b = {.w = w,
+			.p = (const unsigned char *)f->data,
+			.len = f->len,
+			.val = BUF_INIT};
 	const char *why;
 	int ret = -1;
 

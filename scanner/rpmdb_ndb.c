@@ -2,12 +2,12 @@
  * openSUSE 15, rpm's "ndb" backend).
  *
  * Read by hand (see rpmdb_bdb.c): no Debian library reads it, Debian's
- * librpm being built without the ndb backend; the format is two tables.  All integers are
- * little-endian u32.  Bytes 0..31 are the header: 'RpmP', version 0,
- * generation, slot_npages, next_pkgidx.  The rest of the first
- * slot_npages 4096-byte pages are 16-byte slots: 'Slot', pkgidx (0: free),
- * blkoff, blkcnt, in 16-byte blocks.  A blob area starts with 'BlbS',
- * pkgidx (the slot's), generation, bloblen, then the rpm header blob.
+ * librpm being built without the ndb backend; the format is two tables.  All
+ * integers are little-endian u32.  Bytes 0..31 are the header: 'RpmP', version
+ * 0, generation, slot_npages, next_pkgidx.  The rest of the first slot_npages
+ * 4096-byte pages are 16-byte slots: 'Slot', pkgidx (0: free), blkoff, blkcnt,
+ * in 16-byte blocks.  A blob area starts with 'BlbS', pkgidx (the slot's),
+ * generation, bloblen, then the rpm header blob.
  *
  * Blob areas of a sound file never overlap, so the bytes all slots name
  * together may not exceed the file: that bounds the work of any input.

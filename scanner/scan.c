@@ -60,8 +60,7 @@ out:
  * follows.  Applying a layer again over the layers between gives what its
  * last application alone gives (each entry replaces or removes its own
  * path), so a digest is read once, at its last place. */
-static size_t scan_layer_repeats(const struct image *img, size_t i,
-				 bool *later)
+static size_t scan_layer_repeats(const struct image *img, size_t i, bool *later)
 {
 	size_t n = 1;
 

@@ -30,7 +30,7 @@ int scan_image_sandboxed(const struct scan_sandbox *sb,
 
 /* The note of a layer that is non-distributable and absent. */
 #define SCAN_NOTE_EXTERNAL                                                     \
-	"layer %s: non-distributable and not present (clients fetch it "      \
+	"layer %s: non-distributable and not present (clients fetch it "       \
 	"from elsewhere); its files are not in this report"
 
 struct report_meta;

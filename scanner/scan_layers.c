@@ -20,7 +20,7 @@ bool scan_layer_sniff(const void *head, size_t len)
 		return true; /* gzip */
 	if (len >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f &&
 	    p[3] == 0xfd)
-		return true; /* zstd */
+		return true;				   /* zstd */
 	return len >= 262 && !memcmp(p + 257, "ustar", 5); /* tar */
 }
 
@@ -54,8 +54,7 @@ bool scan_layer_index_current(const json_t *idx, const struct scan_budget *b)
 }
 
 int scan_layer_index(const struct scan_source *src, const struct digest *dg,
-		     const struct scan_budget *b, json_t **index,
-		     struct err *e)
+		     const struct scan_budget *b, json_t **index, struct err *e)
 {
 	struct layer_walk *w = NULL;
 	struct archive *a = NULL;
@@ -116,7 +115,8 @@ static void scan_usage_add(json_t *sum, const json_t *u)
 
 /* The indexes of img's layers (each once, at its last place) replayed in
  * order into inv; 1 when one is missing (lk was asked for every layer). */
-static int scan_merge(const struct image *img, const struct scan_layer_lookup *lk,
+static int scan_merge(const struct image *img,
+		      const struct scan_layer_lookup *lk,
 		      const struct scan_budget *b, struct scan_inventory *inv,
 		      json_t *budgets, json_t *usage, struct err *e)
 {
@@ -159,9 +159,8 @@ static int scan_merge(const struct image *img, const struct scan_layer_lookup *l
 	}
 	layer_walk_finish(w, inv);
 	/* The image-wide budgets, checked on the sums. */
-	if (b->image_bytes &&
-	    json_integer_value(json_object_get(usage, "image_bytes")) >
-		    b->image_bytes)
+	if (b->image_bytes && json_integer_value(json_object_get(
+				      usage, "image_bytes")) > b->image_bytes)
 		json_array_append_new(
 			budgets,
 			json_pack("{s:s, s:I, s:n, s:s}", "budget",

@@ -364,9 +364,8 @@ struct vulndb_input {
 };
 
 /* Imports the inputs into dbpath, as vulndb_import() does. */
-int vulndb_import_inputs(const char *dbpath, struct vulndb_input *in,
-			 size_t n, struct vulndb_import_stats *stats,
-			 struct err *e);
+int vulndb_import_inputs(const char *dbpath, struct vulndb_input *in, size_t n,
+			 struct vulndb_import_stats *stats, struct err *e);
 
 /* --- Keeping the DB current (feeds.c) -------------------------------------
  *

@@ -148,8 +148,7 @@ static const char *cdx_status(const char *state)
 
 /* The purl of the component whose bom-ref is ref, searching comps and
  * their nested components (depth-bounded: the input is untrusted). */
-static const char *cdx_ref_purl(const json_t *comps, const char *ref,
-				int depth)
+static const char *cdx_ref_purl(const json_t *comps, const char *ref, int depth)
 {
 	const json_t *c;
 	size_t i;
@@ -236,8 +235,7 @@ static json_t *cdx_statement(const json_t *bom, const json_t *v)
 
 /* A CycloneDX BOM as an OpenVEX document, or NULL (e) when it says no
  * analysis of any vulnerability. */
-static json_t *vex_from_cdx(const json_t *bom, const char *name,
-			    struct err *e)
+static json_t *vex_from_cdx(const json_t *bom, const char *name, struct err *e)
 {
 	const json_t *vulns = json_object_get(bom, "vulnerabilities"), *v;
 	json_t *o, *st = json_array();
@@ -330,9 +328,11 @@ size_t scan_vex_count(const struct scan_vex *v)
 void scan_vex_merge(struct scan_vex *dst, const struct scan_vex *src)
 {
 	for (size_t i = 0; src && i < src->n; i++) {
-		dst->docs = xrealloc(dst->docs, (dst->n + 1) * sizeof(*dst->docs));
-		dst->docs[dst->n++] = (struct vex_doc){
-			xstrdup(src->docs[i].name), json_incref(src->docs[i].doc)};
+		dst->docs =
+			xrealloc(dst->docs, (dst->n + 1) * sizeof(*dst->docs));
+		dst->docs[dst->n++] =
+			(struct vex_doc){xstrdup(src->docs[i].name),
+					 json_incref(src->docs[i].doc)};
 	}
 }
 

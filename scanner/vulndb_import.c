@@ -40,8 +40,8 @@ struct vulndb_walk {
 	struct vulndb_imp *imp; /* importing, or NULL when hashing */
 	struct hasher *h;	/* hashing, or NULL when importing */
 	struct err *e;
-	size_t root_len;	/* of the input path being walked */
-	enum vulndb_kind kind;	/* of the input being walked */
+	size_t root_len;       /* of the input path being walked */
+	enum vulndb_kind kind; /* of the input being walked */
 };
 
 static const char *const vulndb_kinds[] = {
@@ -416,8 +416,8 @@ static int vulndb_walk_all(struct vulndb_walk *w, struct vulndb_input *in,
 			   size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct vulndb_imp before = w->imp ? *w->imp
-						  : (struct vulndb_imp){0};
+		struct vulndb_imp before =
+			w->imp ? *w->imp : (struct vulndb_imp){0};
 
 		w->root_len = strlen(in[i].path);
 		w->kind = in[i].kind;
@@ -646,8 +646,7 @@ static char *vulndb_inputs_json(const struct vulndb_input *in, size_t n)
 }
 
 static int vulndb_finish(struct vulndb_imp *imp, const char *hash,
-			 const struct vulndb_input *in, size_t n,
-			 struct err *e)
+			 const struct vulndb_input *in, size_t n, struct err *e)
 {
 	char stamp[32], num[32];
 	time_t now = time(NULL);

@@ -178,14 +178,14 @@ static void match_rh_stream(struct match_query *q, const char *cs,
 			/* RHEL 10 names its EUS stream so (Red Hat's CPE
 			 * guidelines). */
 			snprintf(product, sizeof(product), "%s%s",
-				 strtol(p, NULL, 10) >= 10 && !strcmp(xus[i],
-								      "eus")
+				 strtol(p, NULL, 10) >= 10 &&
+						 !strcmp(xus[i], "eus")
 					 ? "enterprise_linux_"
 					 : "rhel_",
 				 xus[i]);
 			if (minor) {
-				for (size_t k = 0; k < mlen && vl + 1 < sizeof(v);
-				     k++) {
+				for (size_t k = 0;
+				     k < mlen && vl + 1 < sizeof(v); k++) {
 					if (!strncmp(minor + k, "_DOT_", 5)) {
 						v[vl++] = '.';
 						k += 4;
@@ -821,9 +821,8 @@ char *vulndb_match_gap(struct vulndb *db, const struct scan_inventory *inv)
 		SCAN_NO_SOURCE, os->id ? os->id : "an OS without os-release",
 		os->version_id ? " " : "", os->version_id ? os->version_id : "",
 		missing ? "the vulnerability DB holds no " : "",
-		missing ? missing->eco : "",
-		missing ? " advisories, so " : "", n, type, n == 1 ? "" : "s",
-		n == 1 ? "was" : "were");
+		missing ? missing->eco : "", missing ? " advisories, so " : "",
+		n, type, n == 1 ? "" : "s", n == 1 ? "was" : "were");
 }
 
 char *vulndb_match_other(const struct scan_inventory *inv)
@@ -841,15 +840,14 @@ char *vulndb_match_other(const struct scan_inventory *inv)
 	if (!n)
 		return NULL;
 	match_os_release(os, osv, rel, sizeof(rel));
-	return xasprintf("%s: the %zu rpm package%s of %s%s%s %s matched "
-			 "against %s's for release %s, as a rebuild's "
-			 "versions track those of the distribution it "
-			 "rebuilds",
-			 SCAN_OTHER_SOURCE, n, n == 1 ? "" : "s", os->id,
-			 os->version_id ? " " : "",
-			 os->version_id ? os->version_id : "",
-			 n == 1 ? "was" : "were", osv->eco,
-			 rel[0] ? rel : "unknown");
+	return xasprintf(
+		"%s: the %zu rpm package%s of %s%s%s %s matched "
+		"against %s's for release %s, as a rebuild's "
+		"versions track those of the distribution it "
+		"rebuilds",
+		SCAN_OTHER_SOURCE, n, n == 1 ? "" : "s", os->id,
+		os->version_id ? " " : "", os->version_id ? os->version_id : "",
+		n == 1 ? "was" : "were", osv->eco, rel[0] ? rel : "unknown");
 }
 
 int vulndb_match(struct vulndb *db, const struct scan_inventory *inv,

@@ -37,23 +37,23 @@
 
 #include "common/banned.h"
 
-#define BK_BUF	     (128 * 1024)
+#define BK_BUF	      (128 * 1024)
 #define BK_BUSY_TRIES 200 /* of 50 ms: a writer holding the lock for 10 s */
 
 /* Files besides the databases and blobs that a backup carries. */
 static const char *const bk_small_files[] = {"htpasswd", "token.key"};
 
 struct bk;
-typedef int (*bk_place_fn)(struct bk *k, const struct digest *dg,
-			   int64_t want, struct err *e);
+typedef int (*bk_place_fn)(struct bk *k, const struct digest *dg, int64_t want,
+			   struct err *e);
 
 /* One copy in progress: blobs go from src to dst. */
 struct bk {
 	const char *src, *dst;
 	const struct stor_backup_opts *o;
 	struct stor_backup_stats *s;
-	bool no_link;	  /* link(2) failed with EXDEV: copy the rest */
-	bk_place_fn place; /* one blob: bk_blob, or to or from S3 */
+	bool no_link;	      /* link(2) failed with EXDEV: copy the rest */
+	bk_place_fn place;    /* one blob: bk_blob, or to or from S3 */
 	struct s3_blobs *s3b; /* the S3 side, if any */
 };
 
@@ -374,8 +374,8 @@ static int bk_db_copy(const char *from, const char *to, const char *sql,
 		goto out;
 	}
 	sqlite3_busy_timeout(src, SQ_BUSY_MS);
-	if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE |
-					      SQLITE_OPEN_CREATE,
+	if (sqlite3_open_v2(to, &dst,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 			    NULL) != SQLITE_OK) {
 		bk_db_fail(dst, "create", to, e);
 		goto out;
@@ -561,9 +561,14 @@ struct bk_table {
 	struct sql_stmt read, write;
 };
 
-#define BK_TABLE(t, n, cols, params)                                         \
-	{n, t, {"read " t, "SELECT " cols " FROM " t},                       \
-	 {"restore " t, "INSERT INTO " t " (" cols ") VALUES (" params ")"}}
+#define BK_TABLE(t, n, cols, params)                                           \
+	{                                                                      \
+		n, t, {"read " t, "SELECT " cols " FROM " t},                  \
+		{                                                              \
+			"restore " t, "INSERT INTO " t " (" cols               \
+				      ") VALUES (" params ")"                  \
+		}                                                              \
+	}
 
 static const struct bk_table bk_tables[] = {
 	BK_TABLE("repositories", 2, "name, created", "?1, ?2"),
@@ -757,8 +762,8 @@ static const struct sql_stmt rs_held = {
 	" + (SELECT count(*) FROM scan_results)",
 };
 
-#define RS_PG_HELD                                                           \
-	"the PostgreSQL database holds a store already: restore into an "   \
+#define RS_PG_HELD                                                             \
+	"the PostgreSQL database holds a store already: restore into an "      \
 	"empty one"
 
 static int rs_pg_rows(struct sql_conn *c, const void *arg, struct err *e)
@@ -834,8 +839,7 @@ struct bk_get {
 	int64_t size;
 };
 
-static int bk_get_piece(void *arg, const void *data, size_t len,
-			struct err *e)
+static int bk_get_piece(void *arg, const void *data, size_t len, struct err *e)
 {
 	struct bk_get *g = arg;
 
@@ -1134,8 +1138,9 @@ int stor_backup(const char *data, const char *dest,
 	if (empty < 0)
 		goto out;
 	if (!empty) {
-		err_set(e, ERR_INVALID, "%s is not empty: a backup goes into "
-					"a new directory",
+		err_set(e, ERR_INVALID,
+			"%s is not empty: a backup goes into "
+			"a new directory",
 			dest);
 		goto out;
 	}
@@ -1276,11 +1281,21 @@ struct bk_args {
 
 /* The rows backup and restore share; DATA_HELP says what --data is. */
 #define BK_OPT_ROWS(DATA_HELP)                                                 \
-	STOR_CMD_OPT_ROWS(struct bk_args, DATA_HELP),                         \
-	{"copy", OPT_BOOL, 0, 0, NULL, BK_OFF(copy), NULL, NULL,              \
-	 "copy every blob, even where a hard link would do"},                 \
-	{"verify", OPT_BOOL, 0, 0, NULL, BK_OFF(verify), NULL, NULL,          \
-	 "re-hash every blob against its digest (else sizes are checked)"}
+	STOR_CMD_OPT_ROWS(struct bk_args, DATA_HELP),                          \
+		{"copy",                                                       \
+		 OPT_BOOL,                                                     \
+		 0,                                                            \
+		 0,                                                            \
+		 NULL,                                                         \
+		 BK_OFF(copy),                                                 \
+		 NULL,                                                         \
+		 NULL,                                                         \
+		 "copy every blob, even where a hard link would do"},          \
+	{                                                                      \
+		"verify", OPT_BOOL, 0, 0, NULL, BK_OFF(verify), NULL, NULL,    \
+			"re-hash every blob against its digest (else sizes "   \
+			"are checked)"                                         \
+	}
 
 static const struct opt backup_opts[] = {
 	BK_OPT_ROWS("data directory to back up (a server may be running on "

@@ -37,7 +37,7 @@ struct stor_backup_stats {
 	size_t linked, copied;	 /* of those */
 	size_t missing, corrupt; /* named by the snapshot, not placed */
 	int64_t bytes;
-	size_t files; /* vulndb.db, htpasswd, token.key */
+	size_t files;	/* vulndb.db, htpasswd, token.key */
 	int64_t schema; /* meta.db's user_version */
 };
 

@@ -41,8 +41,8 @@ struct fs {
 struct stor_updata {
 	int fd;
 	int64_t size;
-	int64_t alloc;	/* blocks are allocated up to here (past size) */
-	bool no_alloc;	/* fallocate failed: not again */
+	int64_t alloc; /* blocks are allocated up to here (past size) */
+	bool no_alloc; /* fallocate failed: not again */
 };
 
 static struct fs *fs_of(struct stor_blobs *b)
@@ -394,8 +394,8 @@ static void fs_up_prealloc(struct stor_updata *d, size_t len)
 	if (d->no_alloc || end <= d->alloc || end < FS_PREALLOC_MIN)
 		return;
 	step = end < FS_PREALLOC_MAX ? end : FS_PREALLOC_MAX;
-	if (fallocate(d->fd, FALLOC_FL_KEEP_SIZE, d->size, end + step -
-								 d->size) < 0) {
+	if (fallocate(d->fd, FALLOC_FL_KEEP_SIZE, d->size,
+		      end + step - d->size) < 0) {
 		d->no_alloc = true;
 		return;
 	}

@@ -50,7 +50,7 @@
 
 #include "common/banned.h"
 
-#define S3B_CHUNK (256 * 1024)
+#define S3B_CHUNK  (256 * 1024)
 #define S3UP_MAGIC "customs-s3up-1"
 
 struct stor_updata {
@@ -62,8 +62,8 @@ struct stor_updata {
 	bool whole;   /* a reader follows: sent parts stay in scratch */
 	bool sealed;  /* completed at PREFIX/uploads/<id>: no more bytes */
 	struct stor_updata *next; /* b->open */
-	bool dirty;   /* the tail changed since it was read */
-	bool done;    /* committed: nothing to save */
+	bool dirty;		  /* the tail changed since it was read */
+	bool done;		  /* committed: nothing to save */
 	struct s3up st;
 };
 
@@ -251,7 +251,8 @@ static int s3b_state_save(struct s3_blobs *b, const char *id,
 	return r;
 }
 
-/* --- Keys and scratch ------------------------------------------------------ */
+/* --- Keys and scratch ------------------------------------------------------
+ */
 
 char *s3b_blob_key(const struct s3_blobs *b, const struct digest *dg)
 {
@@ -284,7 +285,8 @@ static int s3b_scratch(struct s3_blobs *b, int *fd_out, struct err *e)
 	return 0;
 }
 
-/* --- Blobs ------------------------------------------------------------------ */
+/* --- Blobs ------------------------------------------------------------------
+ */
 
 static void s3b_free(struct stor_blobs *sb)
 {
@@ -435,8 +437,8 @@ static int s3b_stat(struct stor_blobs *sb, const struct digest *dg,
 	return ret;
 }
 
-static int s3b_open(struct stor_blobs *sb, const struct digest *dg,
-		    int *fd_out, int64_t *size_out, struct err *e)
+static int s3b_open(struct stor_blobs *sb, const struct digest *dg, int *fd_out,
+		    int64_t *size_out, struct err *e)
 {
 	struct s3_blobs *b = s3b_of(sb);
 	char *key = s3b_blob_key(b, dg);
@@ -484,7 +486,8 @@ static int s3b_put(struct stor_blobs *sb, const struct digest *dg,
 	return ret;
 }
 
-/* --- Uploads ---------------------------------------------------------------- */
+/* --- Uploads ----------------------------------------------------------------
+ */
 
 static int s3b_up_create(struct stor_blobs *sb, const char *id, struct err *e)
 {
@@ -512,16 +515,18 @@ static int s3b_up_open(struct stor_blobs *sb, const char *id,
 	if (d->st.tail > 0) {
 		key = s3b_key(b, "uploads/%s.tail", id);
 		if (s3_get_fd(b->s3, key, 0, -1, d->fd, &got, &e2) < 0) {
-			err_set(e, e2.code == ERR_NOT_FOUND
-					   ? ERR_BLOB_UPLOAD_UNKNOWN
-					   : e2.code,
+			err_set(e,
+				e2.code == ERR_NOT_FOUND
+					? ERR_BLOB_UPLOAD_UNKNOWN
+					: e2.code,
 				"upload %s: %s", id, e2.msg);
 			goto fail;
 		}
 		if (got != d->st.tail) {
-			err_set(e, ERR_IO, "upload %s: tail is %lld bytes, "
-				"not %lld", id, (long long)got,
-				(long long)d->st.tail);
+			err_set(e, ERR_IO,
+				"upload %s: tail is %lld bytes, "
+				"not %lld",
+				id, (long long)got, (long long)d->st.tail);
 			goto fail;
 		}
 	}
@@ -599,7 +604,8 @@ static int s3b_flush_part(struct stor_updata *d, struct err *e)
 			goto out;
 	}
 	if (st.nparts >= S3UP_PARTS_MAX) {
-		err_set(e, ERR_SIZE_INVALID, "upload %s: too many parts", d->id);
+		err_set(e, ERR_SIZE_INVALID, "upload %s: too many parts",
+			d->id);
 		goto out;
 	}
 	if (s3b_sum(d->fd, d->base, d->tail, &sum, e) < 0 ||
@@ -747,13 +753,13 @@ static int s3b_seal(struct stor_updata *d, const char *tmp, struct err *e)
 		return 0;
 	if (d->tail > 0 &&
 	    (s3b_sum(d->fd, d->base, d->tail, &sum, e) < 0 ||
-	     s3_mpu_part(b->s3, tmp, d->st.mpu_id, (int)d->st.nparts + 1,
-			 d->fd, d->base, d->tail, sum.hex, &etag, e) < 0))
+	     s3_mpu_part(b->s3, tmp, d->st.mpu_id, (int)d->st.nparts + 1, d->fd,
+			 d->base, d->tail, sum.hex, &etag, e) < 0))
 		goto out;
 	if (etag)
 		s3up_add_part(&d->st, etag, d->tail);
-	if (s3_mpu_complete(b->s3, tmp, d->st.mpu_id, d->st.etags,
-			    d->st.nparts, e) < 0)
+	if (s3_mpu_complete(b->s3, tmp, d->st.mpu_id, d->st.etags, d->st.nparts,
+			    e) < 0)
 		goto out;
 	/* Its tail is in the object now: nothing to save at close. */
 	d->sealed = d->done = true;
@@ -785,8 +791,8 @@ static int s3b_hash_piece(void *arg, const void *data, size_t len,
 /* The whole data through h (another digest than the running sha256, or
  * a hash state lost): the tail from scratch, or the sealed upload read
  * back from S3 (a multipart upload's parts cannot be read before). */
-static int s3b_up_hash(struct stor_blobs *sb, const char *id,
-		       struct hasher *h, int64_t *size_out, struct err *e)
+static int s3b_up_hash(struct stor_blobs *sb, const char *id, struct hasher *h,
+		       int64_t *size_out, struct err *e)
 {
 	struct s3_blobs *b = s3b_of(sb);
 	struct stor_updata *d = s3b_held(b, id);
@@ -987,7 +993,7 @@ struct stor_blobs *stor_s3_new(const char *dir, const struct stor_s3_opts *o,
 	b->base.read_blocks = true;
 	b->meta = m;
 	b->part_size = o->part_size >= STOR_S3_PART_MIN ? o->part_size
-							 : STOR_S3_PART_MIN;
+							: STOR_S3_PART_MIN;
 	while (*p == '/')
 		p++;
 	pl = strlen(p);

@@ -22,8 +22,7 @@ static int s3m_blob(void *arg, const struct s3_object *o, struct err *e)
 	struct s3m_walk *w = arg;
 	const char *rest = o->key + strlen(w->b->prefix) + strlen("blobs/");
 	const char *slash = strchr(rest, '/');
-	struct stor_file f = {NULL, o->key, false, o->size, o->mtime,
-			      o->mtime};
+	struct stor_file f = {NULL, o->key, false, o->size, o->mtime, o->mtime};
 	struct digest dg;
 	char *ds;
 
@@ -66,8 +65,8 @@ static void s3m_ups_add(struct s3m_ups *u, const char *id, int64_t size,
 			return;
 		}
 	u->v = xrealloc(u->v, (u->n + 1) * sizeof(*u->v));
-	u->v[u->n] = (struct stor_file){NULL, xstrdup(id), false, size, mtime,
-					mtime};
+	u->v[u->n] = (struct stor_file){NULL, xstrdup(id), false,
+					size, mtime,	   mtime};
 	u->n++;
 }
 

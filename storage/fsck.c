@@ -674,8 +674,8 @@ int stor_fsck(struct stor *st, const struct stor_fsck_opts *o,
 	    f.m->maint->list(f.m, STOR_LIST_MANIFESTS, NULL, fsck_manifest, &f,
 			     e) < 0 ||
 	    fsck_links(&f, e) < 0 ||
-	    f.m->maint->list(f.m, STOR_LIST_REPORTS, NULL, fsck_report, &f,
-			     e) < 0 ||
+	    f.m->maint->list(f.m, STOR_LIST_REPORTS, NULL, fsck_report, &f, e) <
+		    0 ||
 	    f.m->maint->list(f.m, STOR_LIST_UPLOADS, NULL, fsck_session, &f,
 			     e) < 0 ||
 	    f.b->maint->up_walk(f.b, fsck_upload_file, &f, e) < 0 ||

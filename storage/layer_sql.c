@@ -14,10 +14,8 @@
 #include "common/banned.h"
 
 static const char *const sql_layer_states[] = {
-	[STOR_LAYER_NONE] = "",
-	[STOR_LAYER_QUEUED] = "queued",
-	[STOR_LAYER_RUNNING] = "running",
-	[STOR_LAYER_DONE] = "done",
+	[STOR_LAYER_NONE] = "",		  [STOR_LAYER_QUEUED] = "queued",
+	[STOR_LAYER_RUNNING] = "running", [STOR_LAYER_DONE] = "done",
 	[STOR_LAYER_SKIPPED] = "skipped",
 };
 
@@ -37,13 +35,13 @@ void stor_layer_release(struct stor_layer *l)
 	memset(l, 0, sizeof(*l));
 }
 
-int stor_layer_enqueue(struct stor *st, const struct digest *dg,
-		       struct err *e)
+int stor_layer_enqueue(struct stor *st, const struct digest *dg, struct err *e)
 {
 	static const struct sql_stmt q = {
 		"queue layer index",
 		"INSERT INTO layer_index (digest, state, created, updated)"
-		" VALUES (?1, 'queued', ?2, ?2) ON CONFLICT (digest) DO NOTHING",
+		" VALUES (?1, 'queued', ?2, ?2) ON CONFLICT (digest) DO "
+		"NOTHING",
 	};
 	char ds[DIGEST_STR_MAX];
 
@@ -72,15 +70,15 @@ int stor_layer_claim(struct stor *st, const struct digest *want,
 		"  WHERE state = 'queued'"
 		"  OR (state = 'running' AND lease < ?1)"
 		"  ORDER BY created LIMIT 1)"
-		" RETURNING digest"
-		SQL_PG("UPDATE layer_index SET state = 'running',"
-		       " attempts = attempts + 1, lease = ?2, updated = ?1"
-		       " WHERE digest = (SELECT digest FROM layer_index"
-		       "  WHERE state = 'queued'"
-		       "  OR (state = 'running' AND lease < ?1)"
-		       "  ORDER BY created, digest LIMIT 1"
-		       "  FOR UPDATE SKIP LOCKED)"
-		       " RETURNING digest"),
+		" RETURNING digest" SQL_PG(
+			"UPDATE layer_index SET state = 'running',"
+			" attempts = attempts + 1, lease = ?2, updated = ?1"
+			" WHERE digest = (SELECT digest FROM layer_index"
+			"  WHERE state = 'queued'"
+			"  OR (state = 'running' AND lease < ?1)"
+			"  ORDER BY created, digest LIMIT 1"
+			"  FOR UPDATE SKIP LOCKED)"
+			" RETURNING digest"),
 	};
 	static const struct sql_stmt one = {
 		"claim a layer to index",
@@ -101,8 +99,8 @@ int stor_layer_claim(struct stor *st, const struct digest *want,
 		n = sql_do(stor_meta_of(st), &one, sql_layer_claim_row, out, e,
 			   "iis", now, now + lease_s, digest_str(want, ds));
 	else
-		n = sql_do(stor_meta_of(st), &next, sql_layer_claim_row, out,
-			   e, "ii", now, now + lease_s);
+		n = sql_do(stor_meta_of(st), &next, sql_layer_claim_row, out, e,
+			   "ii", now, now + lease_s);
 	return n < 0 ? -1 : n > 0;
 }
 
@@ -132,10 +130,10 @@ int stor_layer_skip(struct stor *st, const struct digest *dg, const char *why,
 		"skip layer index",
 		"UPDATE layer_index SET updated = ?2, error = ?3,"
 		" state = CASE WHEN ?3 IS NULL THEN 'queued' ELSE 'skipped' END"
-		" WHERE digest = ?1"
-		SQL_PG("UPDATE layer_index SET updated = ?2, error = ?3::text,"
-		       " state = CASE WHEN ?3::text IS NULL THEN 'queued'"
-		       "  ELSE 'skipped' END WHERE digest = ?1"),
+		" WHERE digest = ?1" SQL_PG(
+			"UPDATE layer_index SET updated = ?2, error = ?3::text,"
+			" state = CASE WHEN ?3::text IS NULL THEN 'queued'"
+			"  ELSE 'skipped' END WHERE digest = ?1"),
 	};
 	char ds[DIGEST_STR_MAX];
 
@@ -175,8 +173,8 @@ int stor_layer_get(struct stor *st, const struct digest *dg, bool with_index,
 	char ds[DIGEST_STR_MAX];
 
 	memset(out, 0, sizeof(*out));
-	if (sql_do(stor_meta_of(st), with_index ? &full : &bare,
-		   sql_layer_row, out, e, "s", digest_str(dg, ds)) < 0) {
+	if (sql_do(stor_meta_of(st), with_index ? &full : &bare, sql_layer_row,
+		   out, e, "s", digest_str(dg, ds)) < 0) {
 		stor_layer_release(out);
 		return -1;
 	}

@@ -102,7 +102,8 @@ static int ms_list(struct stor_meta *m, enum stor_list what, const char *repo,
 				"list tags",
 				"SELECT repo, tag, digest, updated FROM tags"
 				" WHERE CAST(?1 AS TEXT) IS NULL"
-				" OR repo = CAST(?1 AS TEXT) ORDER BY repo, tag",
+				" OR repo = CAST(?1 AS TEXT) ORDER BY repo, "
+				"tag",
 			},
 		[STOR_LIST_LINKS] =
 			{
@@ -202,8 +203,7 @@ static int ms_blob_forget(struct stor_meta *m, const struct digest *dg,
 		"DELETE FROM layer_index WHERE digest = ?1",
 	};
 	char ds[DIGEST_STR_MAX];
-	int changes =
-		sql_do(m, &q, NULL, NULL, e, "s", digest_str(dg, ds));
+	int changes = sql_do(m, &q, NULL, NULL, e, "s", digest_str(dg, ds));
 
 	if (changes >= 0 && sql_do(m, &idx, NULL, NULL, e, "s", ds) < 0)
 		return -1;
@@ -233,8 +233,7 @@ static int ms_mf_relations(struct stor_meta *m, const char *repo,
 	char ds[DIGEST_STR_MAX];
 	int n;
 
-	n = sql_do(m, &q, ms_rel_each, &x, e, "ss", repo,
-		  digest_str(dg, ds));
+	n = sql_do(m, &q, ms_rel_each, &x, e, "ss", repo, digest_str(dg, ds));
 	return n < 0 ? -1 : 0;
 }
 

@@ -30,7 +30,7 @@ struct sql_link_arg {
 };
 
 static int sql_blob_linked(struct stor_meta *m, const char *repo,
-			  const struct digest *dg, bool *out, struct err *e)
+			   const struct digest *dg, bool *out, struct err *e)
 {
 	static const struct sql_stmt q = {
 		"find blob link",
@@ -58,11 +58,11 @@ static int sql_blob_link_fn(struct sql_conn *c, const void *arg, struct err *e)
 	if (sql_repo_add(c, a->repo, e) < 0)
 		return -1;
 	return sql_run(c, &q, NULL, NULL, e, "ssi", a->repo, a->digest,
-		      sql_now());
+		       sql_now());
 }
 
 static int sql_blob_link(struct stor_meta *m, const char *repo,
-			const struct digest *dg, struct err *e)
+			 const struct digest *dg, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 	struct sql_link_arg a = {repo, digest_str(dg, ds)};
@@ -71,7 +71,7 @@ static int sql_blob_link(struct stor_meta *m, const char *repo,
 }
 
 static int sql_blob_unlink(struct stor_meta *m, const char *repo,
-			  const struct digest *dg, struct err *e)
+			   const struct digest *dg, struct err *e)
 {
 	static const struct sql_stmt q = {
 		"unlink blob",
@@ -79,8 +79,7 @@ static int sql_blob_unlink(struct stor_meta *m, const char *repo,
 		" WHERE repo = ?1 AND digest = ?2",
 	};
 	char ds[DIGEST_STR_MAX];
-	int n = sql_do(m, &q, NULL, NULL, e, "ss", repo,
-		      digest_str(dg, ds));
+	int n = sql_do(m, &q, NULL, NULL, e, "ss", repo, digest_str(dg, ds));
 
 	if (n == 0)
 		return err_set(e, ERR_BLOB_UNKNOWN, "blob %s unknown in %s", ds,
@@ -98,18 +97,18 @@ static const struct sql_stmt sql_blob_size_q = {
 };
 
 static int sql_blob_size_put(struct stor_meta *m, const struct digest *dg,
-			    int64_t size, struct err *e)
+			     int64_t size, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 	int n;
 
-	n = sql_do(m, &sql_blob_size_q, NULL, NULL, e, "si",
-		  digest_str(dg, ds), size);
+	n = sql_do(m, &sql_blob_size_q, NULL, NULL, e, "si", digest_str(dg, ds),
+		   size);
 	return n < 0 ? -1 : 0;
 }
 
 static int sql_blob_size(struct stor_meta *m, const struct digest *dg,
-			int64_t *size, struct err *e)
+			 int64_t *size, struct err *e)
 {
 	static const struct sql_stmt q = {
 		"find blob size",
@@ -138,7 +137,7 @@ struct sql_up_arg {
  * only; reads go on), so two starts on any nodes cannot both take the last
  * slot. */
 static int sql_up_limits(struct sql_conn *c, const struct sql_up_arg *a,
-			struct err *e)
+			 struct err *e)
 {
 	static const struct sql_stmt lock = {
 		"lock uploads",
@@ -161,7 +160,8 @@ static int sql_up_limits(struct sql_conn *c, const struct sql_up_arg *a,
 	if (sql_run(c, &lock, NULL, NULL, e, "") < 0)
 		return -1;
 	if (lim->max_per_repo > 0) {
-		if (sql_run(c, &by_repo, sql_row_int64, &n, e, "s", a->repo) < 0)
+		if (sql_run(c, &by_repo, sql_row_int64, &n, e, "s", a->repo) <
+		    0)
 			return -1;
 		if (n >= lim->max_per_repo)
 			return err_set(e, ERR_TOOMANYREQUESTS,
@@ -173,7 +173,7 @@ static int sql_up_limits(struct sql_conn *c, const struct sql_up_arg *a,
 	}
 	if (lim->client && lim->max_per_client > 0) {
 		if (sql_run(c, &by_client, sql_row_int64, &n, e, "s",
-			   lim->client) < 0)
+			    lim->client) < 0)
 			return -1;
 		if (n >= lim->max_per_client)
 			return err_set(e, ERR_TOOMANYREQUESTS,
@@ -197,11 +197,11 @@ static int sql_up_add_fn(struct sql_conn *c, const void *arg, struct err *e)
 	if (sql_up_limits(c, a, e) < 0 || sql_repo_add(c, a->repo, e) < 0)
 		return -1;
 	return sql_run(c, &q, NULL, NULL, e, "ssis", a->id, a->repo, sql_now(),
-		      a->lim ? a->lim->client : NULL);
+		       a->lim ? a->lim->client : NULL);
 }
 
 static int sql_up_add(struct stor_meta *m, const char *repo, const char *id,
-		     const struct stor_upload_limits *lim, struct err *e)
+		      const struct stor_upload_limits *lim, struct err *e)
 {
 	struct sql_up_arg a = {repo, id, NULL, lim};
 
@@ -209,7 +209,7 @@ static int sql_up_add(struct stor_meta *m, const char *repo, const char *id,
 }
 
 static int sql_up_find(struct stor_meta *m, const char *repo, const char *id,
-		      struct err *e)
+		       struct err *e)
 {
 	static const struct sql_stmt q = {
 		"find upload",
@@ -224,7 +224,7 @@ static int sql_up_find(struct stor_meta *m, const char *repo, const char *id,
 }
 
 static int sql_up_touch(struct stor_meta *m, const char *id, int64_t offset,
-		       struct err *e)
+			struct err *e)
 {
 	static const struct sql_stmt q = {
 		"update upload",
@@ -253,7 +253,7 @@ static int sql_up_done_fn(struct sql_conn *c, const void *arg, struct err *e)
 }
 
 static int sql_up_done(struct stor_meta *m, const char *repo, const char *id,
-		      const struct digest *dg, struct err *e)
+		       const struct digest *dg, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 	struct sql_up_arg a = {repo, id, digest_str(dg, ds), NULL};
@@ -262,7 +262,7 @@ static int sql_up_done(struct stor_meta *m, const char *repo, const char *id,
 }
 
 static int sql_up_remove(struct stor_meta *m, const char *repo, const char *id,
-			struct err *e)
+			 struct err *e)
 {
 	int n = sql_do(m, &sql_up_del, NULL, NULL, e, "ss", id, repo);
 
@@ -273,7 +273,7 @@ static int sql_up_remove(struct stor_meta *m, const char *repo, const char *id,
 }
 
 static int sql_up_state_put(struct stor_meta *m, const char *id,
-			   const char *state, struct err *e)
+			    const char *state, struct err *e)
 {
 	static const struct sql_stmt q = {
 		"save upload state",
@@ -297,7 +297,7 @@ static int sql_row_state(void *arg, const struct sql_row *s, struct err *e)
 }
 
 static int sql_up_state_get(struct stor_meta *m, const char *id,
-			   struct buf *out, struct err *e)
+			    struct buf *out, struct err *e)
 {
 	static const struct sql_stmt q = {
 		"load upload state",
@@ -312,7 +312,7 @@ static int sql_up_state_get(struct stor_meta *m, const char *id,
 /* --- Manifests and tags ------------------------------------------------- */
 
 static int sql_refs_del(struct sql_conn *c, const char *repo, const char *ds,
-		       struct err *e)
+			struct err *e)
 {
 	static const struct sql_stmt q = {
 		"clear manifest refs",
@@ -324,7 +324,7 @@ static int sql_refs_del(struct sql_conn *c, const char *repo, const char *ds,
 }
 
 static int sql_mf_refs(struct sql_conn *c, const struct stor_manifest_put *mp,
-		      const char *ds, struct err *e)
+		       const char *ds, struct err *e)
 {
 	static const struct sql_stmt q = {
 		"add manifest ref",
@@ -341,7 +341,7 @@ static int sql_mf_refs(struct sql_conn *c, const struct stor_manifest_put *mp,
 						 : &mp->sparse[i - mp->nrefs];
 
 		if (sql_run(c, &q, NULL, NULL, e, "sss", mp->repo, ds,
-			   digest_str(r, rs)) < 0)
+			    digest_str(r, rs)) < 0)
 			return -1;
 	}
 	return 0;
@@ -361,14 +361,14 @@ static int sql_mf_scan_needed(struct sql_conn *c, const char *repo,
 		" JOIN scan_results r ON r.digest = t.digest"
 		" WHERE t.repo = ?2 AND t.digest = ?1 AND j.state = 'done'"
 		" AND r.checked_db IS NOT DISTINCT FROM CAST(?3 AS TEXT)"
-		" LIMIT 1"
-		SQL_PG("SELECT 1 FROM tags t JOIN scan_jobs j"
-		       " ON j.digest = t.digest"
-		       " JOIN scan_results r ON r.digest = t.digest"
-		       " WHERE t.repo = ?2 AND t.digest = ?1"
-		       " AND j.state = 'done'"
-		       " AND r.checked_db IS NOT DISTINCT FROM ?3::text"
-		       " FOR SHARE OF t, j"),
+		" LIMIT 1" SQL_PG(
+			"SELECT 1 FROM tags t JOIN scan_jobs j"
+			" ON j.digest = t.digest"
+			" JOIN scan_results r ON r.digest = t.digest"
+			" WHERE t.repo = ?2 AND t.digest = ?1"
+			" AND j.state = 'done'"
+			" AND r.checked_db IS NOT DISTINCT FROM ?3::text"
+			" FOR SHARE OF t, j"),
 	};
 	int n = sql_run(c, &q, NULL, NULL, e, "sss", ds, repo, *db ? db : NULL);
 
@@ -382,9 +382,9 @@ static int sql_mf_subject_held(struct sql_conn *c, const char *repo,
 {
 	static const struct sql_stmt q = {
 		"check subject",
-		"SELECT 1 FROM manifests WHERE repo = ?1 AND digest = ?2"
-		SQL_PG("SELECT 1 FROM manifests WHERE repo = ?1"
-		       " AND digest = ?2 FOR SHARE"),
+		"SELECT 1 FROM manifests WHERE repo = ?1 AND digest = "
+		"?2" SQL_PG("SELECT 1 FROM manifests WHERE repo = ?1"
+			    " AND digest = ?2 FOR SHARE"),
 	};
 
 	return sql_run(c, &q, NULL, NULL, e, "ss", repo, ss);
@@ -436,18 +436,18 @@ static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 	if (sql_repo_add(c, mp->repo, e) < 0)
 		return -1;
 	if (sql_run(c, &put, NULL, NULL, e, "sssisssi", mp->repo, ds,
-		   mp->media_type, (int64_t)mp->len,
-		   mp->subject ? digest_str(mp->subject, subj) : NULL,
-		   mp->artifact_type, mp->annotations_json, now) < 0)
+		    mp->media_type, (int64_t)mp->len,
+		    mp->subject ? digest_str(mp->subject, subj) : NULL,
+		    mp->artifact_type, mp->annotations_json, now) < 0)
 		return -1;
 	if (sql_mf_refs(c, mp, ds, e) < 0)
 		return -1;
-	if (mp->tag && sql_run(c, &tag, NULL, NULL, e, "sssi", mp->repo, mp->tag,
-			      ds, now) < 0)
+	if (mp->tag && sql_run(c, &tag, NULL, NULL, e, "sssi", mp->repo,
+			       mp->tag, ds, now) < 0)
 		return -1;
 	for (size_t i = 0; i < mp->ntags; i++)
 		if (sql_run(c, &tag, NULL, NULL, e, "sssi", mp->repo,
-			   mp->tags[i], ds, now) < 0)
+			    mp->tags[i], ds, now) < 0)
 			return -1;
 	if (scan && sql_scan_add(c, ds, mp->repo, now, e) < 0)
 		return -1;
@@ -455,7 +455,7 @@ static int sql_mf_put_fn(struct sql_conn *c, const void *arg, struct err *e)
 }
 
 static int sql_mf_put(struct stor_meta *m, const struct stor_manifest_put *mp,
-		     struct err *e)
+		      struct err *e)
 {
 	return sql_txn(m, sql_mf_put_fn, mp, e);
 }
@@ -480,8 +480,8 @@ static int sql_mf_row(void *arg, const struct sql_row *s, struct err *e)
 }
 
 static int sql_mf_find(struct stor_meta *m, const char *repo, const char *tag,
-		      const struct digest *dg, struct digest *dg_out,
-		      char **media_type, int64_t *size, struct err *e)
+		       const struct digest *dg, struct digest *dg_out,
+		       char **media_type, int64_t *size, struct err *e)
 {
 	static const struct sql_stmt by_tag = {
 		"find manifest by tag",
@@ -498,8 +498,8 @@ static int sql_mf_find(struct stor_meta *m, const char *repo, const char *tag,
 	struct sql_mf_row r = {dg_out, media_type, size};
 	char ds[DIGEST_STR_MAX];
 	const char *key = tag ? tag : digest_str(dg, ds);
-	int n = sql_do(m, tag ? &by_tag : &by_digest, sql_mf_row, &r, e,
-		      "ss", repo, key);
+	int n = sql_do(m, tag ? &by_tag : &by_digest, sql_mf_row, &r, e, "ss",
+		       repo, key);
 
 	if (n == 0)
 		return err_set(e, ERR_MANIFEST_UNKNOWN,
@@ -531,7 +531,7 @@ static int sql_mf_delete_fn(struct sql_conn *c, const void *arg, struct err *e)
 }
 
 int sql_mf_delete_in(struct sql_conn *c, const char *repo, const char *ds,
-		    struct err *e)
+		     struct err *e)
 {
 	struct sql_link_arg a = {repo, ds};
 
@@ -539,7 +539,7 @@ int sql_mf_delete_in(struct sql_conn *c, const char *repo, const char *ds,
 }
 
 static int sql_mf_delete(struct stor_meta *m, const char *repo,
-			const struct digest *dg, struct err *e)
+			 const struct digest *dg, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 	struct sql_link_arg a = {repo, digest_str(dg, ds)};
@@ -550,7 +550,7 @@ static int sql_mf_delete(struct stor_meta *m, const char *repo,
 /* As stor_blob_put() for each blob, then sql_mf_put_fn(), then the
  * replaced referrers deleted where they still are. */
 int sql_referrer_put(struct sql_conn *c, const struct stor_scan_referrer *r,
-		    struct err *e)
+		     struct err *e)
 {
 	const char *repo = r->put->repo;
 	struct stor_manifest_put put = *r->put;
@@ -568,11 +568,11 @@ int sql_referrer_put(struct sql_conn *c, const struct stor_scan_referrer *r,
 	}
 	for (size_t i = 0; i < r->nblobs; i++) {
 		struct sql_link_arg a = {repo,
-					digest_str(r->blobs[i].digest, ds)};
+					 digest_str(r->blobs[i].digest, ds)};
 
 		if (sql_blob_link_fn(c, &a, e) < 0 ||
 		    sql_run(c, &sql_blob_size_q, NULL, NULL, e, "si", ds,
-			   (int64_t)r->blobs[i].len) < 0)
+			    (int64_t)r->blobs[i].len) < 0)
 			return -1;
 	}
 	if (sql_mf_put_fn(c, &put, e) < 0)
@@ -594,7 +594,7 @@ static const struct sql_stmt sql_tag_delete_q = {
 };
 
 int sql_tag_delete_in(struct sql_conn *c, const char *repo, const char *tag,
-		     struct err *e)
+		      struct err *e)
 {
 	int n = sql_run(c, &sql_tag_delete_q, NULL, NULL, e, "ss", repo, tag);
 
@@ -604,11 +604,10 @@ int sql_tag_delete_in(struct sql_conn *c, const char *repo, const char *tag,
 	return n < 0 ? -1 : 0;
 }
 
-static int sql_tag_delete(struct stor_meta *m, const char *repo, const char *tag,
-			 struct err *e)
+static int sql_tag_delete(struct stor_meta *m, const char *repo,
+			  const char *tag, struct err *e)
 {
-	int n = sql_do(m, &sql_tag_delete_q, NULL, NULL, e, "ss", repo,
-		      tag);
+	int n = sql_do(m, &sql_tag_delete_q, NULL, NULL, e, "ss", repo, tag);
 
 	if (n == 0)
 		return err_set(e, ERR_MANIFEST_UNKNOWN, "tag %s unknown in %s",
@@ -650,8 +649,8 @@ static int sql_strv_row(void *arg, const struct sql_row *s, struct err *e)
 }
 
 /* Hands the strings of a finished listing (ret its sql_run()) over. */
-static int sql_strv_out(struct sql_strv *sv, int ret, char ***out, size_t *count,
-		       bool *more)
+static int sql_strv_out(struct sql_strv *sv, int ret, char ***out,
+			size_t *count, bool *more)
 {
 	if (ret < 0) {
 		stor_strv_free(sv->v, sv->len);
@@ -664,9 +663,9 @@ static int sql_strv_out(struct sql_strv *sv, int ret, char ***out, size_t *count
 	return 0;
 }
 
-static int sql_tags_list(struct stor_meta *m, const char *repo, const char *last,
-			long n, char ***out, size_t *count, bool *more,
-			struct err *e)
+static int sql_tags_list(struct stor_meta *m, const char *repo,
+			 const char *last, long n, char ***out, size_t *count,
+			 bool *more, struct err *e)
 {
 	static const struct sql_stmt exists = {
 		"find repository",
@@ -675,9 +674,9 @@ static int sql_tags_list(struct stor_meta *m, const char *repo, const char *last
 	static const struct sql_stmt tags = {
 		"list tags",
 		"SELECT tag FROM tags WHERE repo = ?1 AND tag > ?2"
-		" ORDER BY tag LIMIT ?3"
-		SQL_PG("SELECT tag FROM tags WHERE repo = ?1 AND tag > ?2"
-		       " ORDER BY tag LIMIT NULLIF(?3::bigint, -1)"),
+		" ORDER BY tag LIMIT ?3" SQL_PG(
+			"SELECT tag FROM tags WHERE repo = ?1 AND tag > ?2"
+			" ORDER BY tag LIMIT NULLIF(?3::bigint, -1)"),
 	};
 	struct sql_strv sv = {NULL, 0, 0, n, false};
 	int ret = sql_do(m, &exists, NULL, NULL, e, "s", repo);
@@ -687,33 +686,33 @@ static int sql_tags_list(struct stor_meta *m, const char *repo, const char *last
 			       repo);
 	if (ret > 0)
 		ret = sql_do(m, &tags, sql_strv_row, &sv, e, "ssi", repo,
-			    last ? last : "", sql_limit(n));
+			     last ? last : "", sql_limit(n));
 	return sql_strv_out(&sv, ret, out, count, more);
 }
 
 static int sql_catalog(struct stor_meta *m, const char *last, long n,
-		      char ***out, size_t *count, bool *more, struct err *e)
+		       char ***out, size_t *count, bool *more, struct err *e)
 {
 	static const struct sql_stmt q = {
 		"list repositories",
 		"SELECT name FROM repositories r WHERE name > ?1"
 		" AND EXISTS (SELECT 1 FROM manifests m"
 		" WHERE m.repo = r.name)"
-		" ORDER BY name LIMIT ?2"
-		SQL_PG("SELECT name FROM repositories r WHERE name > ?1"
-		       " AND EXISTS (SELECT 1 FROM manifests m"
-		       " WHERE m.repo = r.name)"
-		       " ORDER BY name LIMIT NULLIF(?2::bigint, -1)"),
+		" ORDER BY name LIMIT ?2" SQL_PG(
+			"SELECT name FROM repositories r WHERE name > ?1"
+			" AND EXISTS (SELECT 1 FROM manifests m"
+			" WHERE m.repo = r.name)"
+			" ORDER BY name LIMIT NULLIF(?2::bigint, -1)"),
 	};
 	struct sql_strv sv = {NULL, 0, 0, n, false};
-	int ret = sql_do(m, &q, sql_strv_row, &sv, e, "si",
-			last ? last : "", sql_limit(n));
+	int ret = sql_do(m, &q, sql_strv_row, &sv, e, "si", last ? last : "",
+			 sql_limit(n));
 
 	return sql_strv_out(&sv, ret, out, count, more);
 }
 
 static int sql_mf_repos(struct stor_meta *m, const struct digest *dg,
-		       char ***out, size_t *count, struct err *e)
+			char ***out, size_t *count, struct err *e)
 {
 	static const struct sql_stmt q = {
 		"list repositories of manifest",
@@ -722,8 +721,7 @@ static int sql_mf_repos(struct stor_meta *m, const struct digest *dg,
 	};
 	struct sql_strv sv = {NULL, 0, 0, -1, false};
 	char ds[DIGEST_STR_MAX];
-	int ret = sql_do(m, &q, sql_strv_row, &sv, e, "s",
-			digest_str(dg, ds));
+	int ret = sql_do(m, &q, sql_strv_row, &sv, e, "s", digest_str(dg, ds));
 
 	return sql_strv_out(&sv, ret, out, count, NULL);
 }
@@ -757,29 +755,29 @@ static int sql_desc_row(void *arg, const struct sql_row *s, struct err *e)
 }
 
 static int sql_referrers(struct stor_meta *m, const char *repo,
-			const struct digest *dg, const char *artifact_type,
-			struct stor_desc **out, size_t *count, struct err *e)
+			 const struct digest *dg, const char *artifact_type,
+			 struct stor_desc **out, size_t *count, struct err *e)
 {
 	/* sqlite without statistics guesses ten rows for repo = ?1 and
 	 * reads the whole repository by its key instead of this index: a
 	 * referrers query per image then costs a scan of the repository. */
-#define SQL_REFERRERS(from)                                                  \
-	"SELECT digest, media_type, size, artifact_type,"                    \
-	" annotations_json FROM " from " WHERE repo = ?1 AND subject = ?2"   \
-	" AND (CAST(?3 AS TEXT) IS NULL"                                     \
-	" OR artifact_type = CAST(?3 AS TEXT))"                              \
+#define SQL_REFERRERS(from)                                                    \
+	"SELECT digest, media_type, size, artifact_type,"                      \
+	" annotations_json FROM " from " WHERE repo = ?1 AND subject = ?2"     \
+	" AND (CAST(?3 AS TEXT) IS NULL"                                       \
+	" OR artifact_type = CAST(?3 AS TEXT))"                                \
 	" ORDER BY created, digest"
 	static const struct sql_stmt q = {
 		"list referrers",
 		SQL_REFERRERS("manifests INDEXED BY manifests_by_subject")
-		SQL_PG(SQL_REFERRERS("manifests")),
+			SQL_PG(SQL_REFERRERS("manifests")),
 	};
 #undef SQL_REFERRERS
 	struct sql_descs dv = {NULL, 0, 0};
 	char ds[DIGEST_STR_MAX];
 
-	if (sql_do(m, &q, sql_desc_row, &dv, e, "sss", repo,
-		  digest_str(dg, ds), artifact_type) < 0) {
+	if (sql_do(m, &q, sql_desc_row, &dv, e, "sss", repo, digest_str(dg, ds),
+		   artifact_type) < 0) {
 		stor_desc_free(dv.v, dv.len);
 		return -1;
 	}
@@ -800,7 +798,7 @@ static int sql_meta_stats_row(void *arg, const struct sql_row *s, struct err *e)
 }
 
 static int sql_meta_stats(struct stor_meta *m, bool with_blobs,
-			 struct stor_meta_stats *out, struct err *e)
+			  struct stor_meta_stats *out, struct err *e)
 {
 	static const struct sql_stmt counts = {
 		"count",
@@ -818,8 +816,7 @@ static int sql_meta_stats(struct stor_meta *m, bool with_blobs,
 	int64_t v[3] = {0, 0, 0}, b[2] = {-1, -1};
 
 	if (sql_do(m, &counts, sql_meta_stats_row, v, e, "") < 0 ||
-	    (with_blobs &&
-	     sql_do(m, &blobs, sql_meta_stats_row, b, e, "") < 0))
+	    (with_blobs && sql_do(m, &blobs, sql_meta_stats_row, b, e, "") < 0))
 		return -1;
 	*out = (struct stor_meta_stats){v[0], v[1], v[2], b[0], b[1]};
 	return 0;
@@ -880,10 +877,9 @@ static int sql_tag_times(struct stor_meta *m, const char *repo,
 	return 0;
 }
 
-static int sql_tag_page(struct stor_meta *m, const char *repo,
-			const char *last, long n, struct stor_tag_time **out,
-			size_t *count, bool *more, size_t *total,
-			struct err *e)
+static int sql_tag_page(struct stor_meta *m, const char *repo, const char *last,
+			long n, struct stor_tag_time **out, size_t *count,
+			bool *more, size_t *total, struct err *e)
 {
 	static const struct sql_stmt exists = {
 		"find repository",
@@ -893,14 +889,15 @@ static int sql_tag_page(struct stor_meta *m, const char *repo,
 		"count tags",
 		"SELECT count(*) FROM tags WHERE repo = ?1",
 	};
-#define SQL_TAG_PAGE(limit)                                                  \
-	"SELECT t.tag, t.digest, t.updated, m.created, m.media_type"         \
-	" FROM tags t"                                                       \
-	" JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest"       \
+#define SQL_TAG_PAGE(limit)                                                    \
+	"SELECT t.tag, t.digest, t.updated, m.created, m.media_type"           \
+	" FROM tags t"                                                         \
+	" JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest"         \
 	" WHERE t.repo = ?1 AND t.tag > ?2 ORDER BY t.tag LIMIT " limit
 	static const struct sql_stmt page = {
 		"list a page of tag times",
-		SQL_TAG_PAGE("?3") SQL_PG(SQL_TAG_PAGE("NULLIF(?3::bigint, -1)")),
+		SQL_TAG_PAGE("?3")
+			SQL_PG(SQL_TAG_PAGE("NULLIF(?3::bigint, -1)")),
 	};
 #undef SQL_TAG_PAGE
 	struct sql_tag_times tt = {NULL, 0, 0, n, false};

@@ -23,7 +23,7 @@
 #include "common/banned.h"
 
 int sql_outbox_put(struct sql_conn *c, const struct stor_event *v, size_t n,
-		  struct err *e)
+		   struct err *e)
 {
 	static const struct sql_stmt q = {
 		"store event",
@@ -41,7 +41,7 @@ int sql_outbox_put(struct sql_conn *c, const struct stor_event *v, size_t n,
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (sql_run(c, &q, NULL, NULL, e, "ssis", v[i].action,
-			   v[i].repo ? v[i].repo : "", now, v[i].body) < 0)
+			    v[i].repo ? v[i].repo : "", now, v[i].body) < 0)
 			return -1;
 	return 0;
 }
@@ -178,17 +178,17 @@ static int ob_cursor(struct sql_conn *c, const char *endpoint, int64_t *cursor,
 {
 	static const struct sql_stmt get = {
 		"read event cursor",
-		"SELECT seq FROM outbox_cursors WHERE endpoint = ?1"
-		SQL_PG("SELECT seq FROM outbox_cursors WHERE endpoint = ?1"
-		       " FOR UPDATE"),
+		"SELECT seq FROM outbox_cursors WHERE endpoint = ?1" SQL_PG(
+			"SELECT seq FROM outbox_cursors WHERE endpoint = ?1"
+			" FOR UPDATE"),
 	};
 	static const struct sql_stmt add = {
 		"add event cursor",
 		"INSERT INTO outbox_cursors (endpoint, seq)"
-		" SELECT ?1, coalesce(max(seq), 0) FROM outbox"
-		SQL_PG("INSERT INTO outbox_cursors (endpoint, seq)"
-		       " SELECT ?1, coalesce(max(seq), 0) FROM outbox"
-		       " ON CONFLICT DO NOTHING"),
+		" SELECT ?1, coalesce(max(seq), 0) FROM outbox" SQL_PG(
+			"INSERT INTO outbox_cursors (endpoint, seq)"
+			" SELECT ?1, coalesce(max(seq), 0) FROM outbox"
+			" ON CONFLICT DO NOTHING"),
 	};
 	int n;
 
@@ -244,12 +244,12 @@ static int ob_route_fn(struct sql_conn *c, const void *arg, struct err *e)
 	for (size_t i = 0; i < r.n; i++)
 		if (a->fn(a->arg, r.v[i].action, r.v[i].repo) &&
 		    sql_run(c, &add, NULL, NULL, e, "sisi", a->endpoint,
-			   r.v[i].seq, r.v[i].repo, now) < 0)
+			    r.v[i].seq, r.v[i].repo, now) < 0)
 			goto out;
 	if (r.n && (sql_run(c, &move, NULL, NULL, e, "si", a->endpoint,
-			   r.v[r.n - 1].seq) < 0 ||
+			    r.v[r.n - 1].seq) < 0 ||
 		    sql_run(c, &prune, NULL, NULL, e, "ii", cursor,
-			   r.v[r.n - 1].seq) < 0))
+			    r.v[r.n - 1].seq) < 0))
 		goto out;
 	*a->n = r.n;
 	ret = 0;
@@ -407,12 +407,12 @@ static int ob_due(struct stor_meta *m, const char *endpoint, int64_t now_ms,
 	int ret = -1;
 
 	if (sql_do(m, &heads, ob_name_row, &repos, e, "sii", endpoint, now_ms,
-		  (int64_t)max_repos) < 0)
+		   (int64_t)max_repos) < 0)
 		goto out;
 	for (size_t i = 0; i < repos.n; i++)
 		if (sql_do(m, &rows, ob_delivery_row, &r, e, "ssi", endpoint,
-			  repos.v[i].action ? repos.v[i].action : "",
-			  (int64_t)per_repo) < 0)
+			   repos.v[i].action ? repos.v[i].action : "",
+			   (int64_t)per_repo) < 0)
 			goto out;
 	ret = 0;
 out:
@@ -464,12 +464,12 @@ static int ob_mark_fn(struct sql_conn *c, const void *arg, struct err *e)
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->done &&
 		    (sql_run(c, &del, NULL, NULL, e, "si", a->endpoint,
-			    a->seqs[i]) < 0 ||
+			     a->seqs[i]) < 0 ||
 		     sql_run(c, &prune, NULL, NULL, e, "i", a->seqs[i]) < 0))
 			return -1;
 		if (!a->done && sql_run(c, &retry, NULL, NULL, e, "siiis",
-				       a->endpoint, a->seqs[i], a->next_ms,
-				       (int64_t)a->dead, a->error) < 0)
+					a->endpoint, a->seqs[i], a->next_ms,
+					(int64_t)a->dead, a->error) < 0)
 			return -1;
 	}
 	return 0;
@@ -502,8 +502,7 @@ static int ob_dead(struct stor_meta *m, size_t max, struct stor_delivery **out,
 		" ORDER BY d.seq DESC LIMIT ?1",
 	};
 	struct ob_deliveries r = {0};
-	int ret =
-		sql_do(m, &q, ob_delivery_row, &r, e, "i", (int64_t)max);
+	int ret = sql_do(m, &q, ob_delivery_row, &r, e, "i", (int64_t)max);
 
 	if (ret < 0) {
 		stor_delivery_free(r.v, r.n);

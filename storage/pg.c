@@ -345,8 +345,8 @@ static char *pg_placeholders(const char *sql, size_t len)
 }
 
 /* q's name on c, prepared now if it is new there. */
-static int pg_prepare(struct pg_conn *c, const struct sql_stmt *q, char name[32],
-		      struct err *e)
+static int pg_prepare(struct pg_conn *c, const struct sql_stmt *q,
+		      char name[32], struct err *e)
 {
 	PGresult *r;
 	const char *text;
@@ -530,8 +530,8 @@ static int pg_commit(struct pg_conn *c, bool *retry, struct err *e)
 }
 
 /* pg_txn() for either kind of transaction body. */
-static int pg_vtxn(struct pg *pg, pg_txn_fn fn, sql_txn_fn gfn,
-		   const void *arg, struct err *e)
+static int pg_vtxn(struct pg *pg, pg_txn_fn fn, sql_txn_fn gfn, const void *arg,
+		   struct err *e)
 {
 	struct pg_conn *c = NULL;
 	int ret = -1;
@@ -628,9 +628,8 @@ static int pg_drv_run(struct sql_conn *c, const struct sql_stmt *q,
 	return r ? pg_rows(r, &rd, e) : -1;
 }
 
-static int pg_drv_do(struct sql_db *db, const struct sql_stmt *q,
-		     sql_row_fn fn, void *arg, struct err *e, const char *fmt,
-		     va_list ap)
+static int pg_drv_do(struct sql_db *db, const struct sql_stmt *q, sql_row_fn fn,
+		     void *arg, struct err *e, const char *fmt, va_list ap)
 {
 	struct pg_reader rd = {NULL, fn, arg};
 

@@ -32,9 +32,9 @@
 /* Idle curl handles kept (each keeps its connection). */
 #define S3_POOL_MAX 16
 /* Bodies parsed as XML (listings, errors) are read this far. */
-#define S3_XML_MAX ((size_t)8 << 20)
+#define S3_XML_MAX     ((size_t)8 << 20)
 #define S3_ERRBODY_MAX ((size_t)64 << 10)
-#define S3_TRIES 3
+#define S3_TRIES       3
 #define S3_EMPTY_SHA256                                                        \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -62,7 +62,7 @@ struct s3_req {
 	const char *sha256_hex; /* NULL: UNSIGNED-PAYLOAD */
 	const char *header;	/* one extra header line, or NULL */
 	const char *header2;	/* another, or NULL */
-	char *presigned; /* the URL, signed in its query (not by curl) */
+	char *presigned;	/* the URL, signed in its query (not by curl) */
 	const char *range;
 	struct buf *out; /* response body to memory (capped), ... */
 	int out_fd;	 /* ... to an fd (>= 0), ... */
@@ -463,9 +463,8 @@ static int s3_fail(const struct s3_req *r, const struct buf *body,
 	char *msg = root ? s3_xml_text(root, "Message") : NULL;
 	enum err_code ec = ERR_IO;
 
-	if (r->status == 404 ||
-	    (code && (!strcmp(code, "NoSuchKey") ||
-		      !strcmp(code, "NoSuchUpload"))))
+	if (r->status == 404 || (code && (!strcmp(code, "NoSuchKey") ||
+					  !strcmp(code, "NoSuchUpload"))))
 		ec = ERR_NOT_FOUND;
 	err_set(e, ec, "S3 %s %s: HTTP %ld%s%s%s%s", r->method,
 		r->key ? r->key : "(bucket)", r->status, code ? " " : "",
@@ -477,7 +476,8 @@ static int s3_fail(const struct s3_req *r, const struct buf *body,
 	return -1;
 }
 
-/* --- Requests -------------------------------------------------------------- */
+/* --- Requests --------------------------------------------------------------
+ */
 
 static bool s3_passing(CURLcode rc, long status)
 {
@@ -556,10 +556,10 @@ static int s3_do(struct s3 *s, struct s3_req *r, struct err *e)
 			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 			curl_easy_setopt(h, CURLOPT_READFUNCTION, s3_read_cb);
 			curl_easy_setopt(h, CURLOPT_READDATA, r);
-			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
-					 (curl_off_t)(r->in_fd >= 0
-							      ? r->in_len
-							      : (int64_t)r->len));
+			curl_easy_setopt(
+				h, CURLOPT_INFILESIZE_LARGE,
+				(curl_off_t)(r->in_fd >= 0 ? r->in_len
+							   : (int64_t)r->len));
 		} else if (!strcmp(r->method, "POST")) {
 			curl_easy_setopt(h, CURLOPT_POST, 1L);
 			curl_easy_setopt(h, CURLOPT_POSTFIELDS,
@@ -660,8 +660,7 @@ int s3_get_fd(struct s3 *s, const char *key, int64_t off, int64_t len, int fd,
 			snprintf(range, sizeof(range), "%lld-%lld",
 				 (long long)off, (long long)(off + len - 1));
 		else
-			snprintf(range, sizeof(range), "%lld-",
-				 (long long)off);
+			snprintf(range, sizeof(range), "%lld-", (long long)off);
 		r.range = range;
 	}
 	ret = s3_do(s, &r, e);
@@ -695,8 +694,8 @@ int s3_put(struct s3 *s, const char *key, const void *data, size_t len,
 	return s3_do(s, &r, e);
 }
 
-int s3_put_fd(struct s3 *s, const char *key, int fd, int64_t off,
-	      int64_t len, const char *sha256_hex, struct err *e)
+int s3_put_fd(struct s3 *s, const char *key, int fd, int64_t off, int64_t len,
+	      const char *sha256_hex, struct err *e)
 {
 	struct s3_req r;
 
@@ -866,8 +865,9 @@ static int s3_copy_part(struct s3 *s, const char *src, const char *dst,
 
 	buf_init(&body, S3_XML_MAX);
 	s3_copy_source(s, src, &hdr);
-	snprintf(range, sizeof(range), "x-amz-copy-source-range:bytes=%lld-%lld",
-		 (long long)off, (long long)(off + len - 1));
+	snprintf(range, sizeof(range),
+		 "x-amz-copy-source-range:bytes=%lld-%lld", (long long)off,
+		 (long long)(off + len - 1));
 	signed_hdrs[0] = hdr.buf;
 	signed_hdrs[1] = range;
 	s3_req_init(&r, "PUT", dst);
@@ -953,8 +953,7 @@ static int64_t s3_time(const char *s)
 
 	memset(&tm, 0, sizeof(tm));
 	if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon,
-			 &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-			 &tm.tm_sec) != 6)
+			 &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -1075,8 +1074,8 @@ static int s3_objects_page(struct s3_pager *p, xmlNodePtr root, bool *more,
 int s3_list(struct s3 *s, const char *prefix, s3_object_fn fn, void *arg,
 	    struct err *e)
 {
-	struct s3_objects l = {{s3_objects_query, s3_objects_page},
-			       prefix, NULL, fn, arg};
+	struct s3_objects l = {
+		{s3_objects_query, s3_objects_page}, prefix, NULL, fn, arg};
 	int ret = s3_pages(s, &l.p, e);
 
 	free(l.token);
@@ -1136,8 +1135,8 @@ static int s3_mpus_page(struct s3_pager *p, xmlNodePtr root, bool *more,
 int s3_mpu_list(struct s3 *s, const char *prefix, s3_mpu_fn fn, void *arg,
 		struct err *e)
 {
-	struct s3_mpus l = {{s3_mpus_query, s3_mpus_page},
-			    prefix, NULL, NULL, fn, arg};
+	struct s3_mpus l = {
+		{s3_mpus_query, s3_mpus_page}, prefix, NULL, NULL, fn, arg};
 	int ret = s3_pages(s, &l.p, e);
 
 	free(l.kmark);

@@ -67,8 +67,8 @@ int s3_get_cb(struct s3 *s, const char *key, s3_data_fn fn, void *arg,
  * body's (S3 checks it) or NULL. */
 int s3_put(struct s3 *s, const char *key, const void *data, size_t len,
 	   struct err *e);
-int s3_put_fd(struct s3 *s, const char *key, int fd, int64_t off,
-	      int64_t len, const char *sha256_hex, struct err *e);
+int s3_put_fd(struct s3 *s, const char *key, int fd, int64_t off, int64_t len,
+	      const char *sha256_hex, struct err *e);
 /* DELETE key; a missing one is no error. */
 int s3_delete(struct s3 *s, const char *key, struct err *e);
 /* Server-side copy (S3 caps a single copy at 5 GiB). */

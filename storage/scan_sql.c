@@ -91,26 +91,26 @@ static const char *sql_request_id(void)
 }
 
 int sql_scan_add(struct sql_conn *c, const char *ds, const char *repo,
-		int64_t now, struct err *e)
+		 int64_t now, struct err *e)
 {
 	return sql_run(c, &sql_scan_add_q, NULL, NULL, e, "ssis", ds, repo, now,
-		      sql_request_id());
+		       sql_request_id());
 }
 
 static int sql_scan_enqueue(struct stor_meta *m, const char *repo,
-			   const struct digest *dg, bool if_absent,
-			   struct err *e)
+			    const struct digest *dg, bool if_absent,
+			    struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 	int n;
 
 	digest_str(dg, ds);
 	if (if_absent)
-		n = sql_do(m, &sql_scan_add_child, NULL, NULL, e, "ssiis",
-			  ds, repo, sql_now(), (int64_t)0, sql_request_id());
+		n = sql_do(m, &sql_scan_add_child, NULL, NULL, e, "ssiis", ds,
+			   repo, sql_now(), (int64_t)0, sql_request_id());
 	else
-		n = sql_do(m, &sql_scan_add_q, NULL, NULL, e, "ssis", ds,
-			  repo, sql_now(), sql_request_id());
+		n = sql_do(m, &sql_scan_add_q, NULL, NULL, e, "ssis", ds, repo,
+			   sql_now(), sql_request_id());
 	return n < 0 ? -1 : 0;
 }
 
@@ -185,7 +185,7 @@ static int sql_claim_one(struct stor_meta *m, const struct sql_stmt *q,
 }
 
 static int sql_scan_claim(struct stor_meta *m, int64_t lease_s,
-			 struct stor_scan_job *job, struct err *e)
+			  struct stor_scan_job *job, struct err *e)
 {
 	static const struct sql_stmt queued = {
 		"claim scan job",
@@ -195,17 +195,19 @@ static int sql_scan_claim(struct stor_meta *m, int64_t lease_s,
 		" WHERE digest = (SELECT digest FROM scan_jobs"
 		"  WHERE state = 'queued' AND not_before <= ?1"
 		"  ORDER BY prio, created LIMIT 1)"
-		" RETURNING digest, repo, gen, attempts, request_id, claim"
-		SQL_PG("UPDATE scan_jobs SET state = 'running',"
-		       " attempts = attempts + 1, lease = ?2, updated = ?1,"
-		       " owner_pid = ?3::integer, owner_start = ?4::timestamptz,"
-		       " claim = ?5"
-		       " WHERE digest = (SELECT digest FROM scan_jobs"
-		       "  WHERE state = 'queued' AND not_before <= ?1"
-		       "  ORDER BY prio, created, digest LIMIT 1"
-		       "  FOR UPDATE SKIP LOCKED)"
-		       " RETURNING digest, repo, gen, attempts, request_id,"
-		       " claim"),
+		" RETURNING digest, repo, gen, attempts, request_id, "
+		"claim" SQL_PG(
+			"UPDATE scan_jobs SET state = 'running',"
+			" attempts = attempts + 1, lease = ?2, updated = ?1,"
+			" owner_pid = ?3::integer, owner_start = "
+			"?4::timestamptz,"
+			" claim = ?5"
+			" WHERE digest = (SELECT digest FROM scan_jobs"
+			"  WHERE state = 'queued' AND not_before <= ?1"
+			"  ORDER BY prio, created, digest LIMIT 1"
+			"  FOR UPDATE SKIP LOCKED)"
+			" RETURNING digest, repo, gen, attempts, request_id,"
+			" claim"),
 	};
 	static const struct sql_stmt stale = {
 		"claim stale scan job",
@@ -215,16 +217,18 @@ static int sql_scan_claim(struct stor_meta *m, int64_t lease_s,
 		" WHERE digest = (SELECT digest FROM scan_jobs"
 		"  WHERE state = 'running' AND lease < ?1"
 		"  ORDER BY lease LIMIT 1)"
-		" RETURNING digest, repo, gen, attempts, request_id, claim"
-		SQL_PG("UPDATE scan_jobs SET state = 'running',"
-		       " attempts = attempts + 1, lease = ?2, updated = ?1,"
-		       " owner_pid = ?3::integer, owner_start = ?4::timestamptz,"
-		       " claim = ?5"
-		       " WHERE digest = (SELECT digest FROM scan_jobs"
-		       "  WHERE " PG_STALE
-		       "  ORDER BY lease, digest LIMIT 1 FOR UPDATE SKIP LOCKED)"
-		       " RETURNING digest, repo, gen, attempts, request_id,"
-		       " claim"),
+		" RETURNING digest, repo, gen, attempts, request_id, "
+		"claim" SQL_PG(
+			"UPDATE scan_jobs SET state = 'running',"
+			" attempts = attempts + 1, lease = ?2, updated = ?1,"
+			" owner_pid = ?3::integer, owner_start = "
+			"?4::timestamptz,"
+			" claim = ?5"
+			" WHERE digest = (SELECT digest FROM scan_jobs"
+			"  WHERE " PG_STALE "  ORDER BY lease, digest LIMIT 1 "
+			"FOR UPDATE SKIP LOCKED)"
+			" RETURNING digest, repo, gen, attempts, request_id,"
+			" claim"),
 	};
 	int ret;
 
@@ -240,10 +244,11 @@ static int sql_scan_renew(struct stor_meta *m, int64_t lease_s, size_t *n,
 {
 	static const struct sql_stmt q = {
 		"renew scan leases",
-		"UPDATE scan_jobs SET lease = ?1 WHERE state = 'running'"
-		SQL_PG("UPDATE scan_jobs SET lease = ?1 WHERE state = 'running'"
-		       " AND owner_pid = ?2::integer"
-		       " AND owner_start = ?3::timestamptz"),
+		"UPDATE scan_jobs SET lease = ?1 WHERE state = "
+		"'running'" SQL_PG("UPDATE scan_jobs SET lease = ?1 WHERE "
+				   "state = 'running'"
+				   " AND owner_pid = ?2::integer"
+				   " AND owner_start = ?3::timestamptz"),
 	};
 	char pid[24], start[64];
 	int changes;
@@ -256,15 +261,15 @@ static int sql_scan_renew(struct stor_meta *m, int64_t lease_s, size_t *n,
 		changes = sql_do(m, &q, NULL, NULL, e, "iss",
 				 sql_now() + lease_s, pid, start);
 	else
-		changes = sql_do(m, &q, NULL, NULL, e, "i",
-				 sql_now() + lease_s);
+		changes =
+			sql_do(m, &q, NULL, NULL, e, "i", sql_now() + lease_s);
 	if (changes >= 0 && n)
 		*n = (size_t)changes;
 	return changes < 0 ? -1 : 0;
 }
 
 static int sql_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
-			   struct err *e)
+			    struct err *e)
 {
 	static const struct sql_stmt q = {
 		"recover scan jobs",
@@ -275,18 +280,18 @@ static int sql_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
 		"  THEN 'scan interrupted ' || attempts || ' times'"
 		"  ELSE error END,"
 		" lease = 0, updated = ?1"
-		" WHERE state = 'running'"
-		SQL_PG("UPDATE scan_jobs SET"
-		       " state = CASE WHEN attempts >= ?2 THEN 'failed'"
-		       "  ELSE 'queued' END,"
-		       " error = CASE WHEN attempts >= ?2"
-		       "  THEN 'scan interrupted ' || attempts || ' times'"
-		       "  ELSE error END,"
-		       " lease = 0, owner_pid = NULL, updated = ?1"
-		       " WHERE " PG_STALE),
+		" WHERE state = 'running'" SQL_PG(
+			"UPDATE scan_jobs SET"
+			" state = CASE WHEN attempts >= ?2 THEN 'failed'"
+			"  ELSE 'queued' END,"
+			" error = CASE WHEN attempts >= ?2"
+			"  THEN 'scan interrupted ' || attempts || ' times'"
+			"  ELSE error END,"
+			" lease = 0, owner_pid = NULL, updated = ?1"
+			" WHERE " PG_STALE),
 	};
 	int changes = sql_do(m, &q, NULL, NULL, e, "ii", sql_now(),
-			    (int64_t)max_attempts);
+			     (int64_t)max_attempts);
 
 	if (changes >= 0 && n)
 		*n = (size_t)changes;
@@ -334,8 +339,8 @@ static const struct sql_stmt sql_scan_result_claimed_q = {
 };
 
 static int sql_scan_result_put(struct stor_meta *m, const struct digest *dg,
-			      const struct stor_scan_job *job,
-			      const struct stor_scan_result *r, struct err *e)
+			       const struct stor_scan_job *job,
+			       const struct stor_scan_result *r, struct err *e)
 {
 	char ds[DIGEST_STR_MAX], rs[DIGEST_STR_MAX];
 	int n;
@@ -357,13 +362,13 @@ static const struct sql_stmt sql_scan_checked_q = {
 };
 
 static int sql_scan_checked(struct stor_meta *m, const struct digest *dg,
-			   const char *db_version, struct err *e)
+			    const char *db_version, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 	int n;
 
 	n = sql_do(m, &sql_scan_checked_q, NULL, NULL, e, "ss",
-		  digest_str(dg, ds), db_version);
+		   digest_str(dg, ds), db_version);
 	return n < 0 ? -1 : 0;
 }
 
@@ -427,8 +432,8 @@ static int sql_finish_fn(struct sql_conn *c, const void *arg, struct err *e)
 }
 
 int sql_scan_finish_in(struct sql_conn *c, const struct stor_scan_job *job,
-		      bool fail, const char *why, int64_t retry_at,
-		      struct err *e)
+		       bool fail, const char *why, int64_t retry_at,
+		       struct err *e)
 {
 	struct sql_finish_arg a = {job, why, retry_at, fail};
 
@@ -436,7 +441,7 @@ int sql_scan_finish_in(struct sql_conn *c, const struct stor_scan_job *job,
 }
 
 static int sql_scan_done(struct stor_meta *m, const struct stor_scan_job *job,
-			struct err *e)
+			 struct err *e)
 {
 	struct sql_finish_arg a = {job, NULL, 0, false};
 
@@ -444,7 +449,7 @@ static int sql_scan_done(struct stor_meta *m, const struct stor_scan_job *job,
 }
 
 static int sql_scan_fail(struct stor_meta *m, const struct stor_scan_job *job,
-			const char *why, int64_t retry_at, struct err *e)
+			 const char *why, int64_t retry_at, struct err *e)
 {
 	struct sql_finish_arg a = {job, why, retry_at, true};
 
@@ -467,7 +472,7 @@ static int sql_state_row(void *arg, const struct sql_row *s, struct err *e)
 
 /* Adds the child's job if it has none; 1 if it is done or failed. */
 static int sql_child_final(struct sql_conn *c, const char *repo, const char *ds,
-			  struct err *e)
+			   struct err *e)
 {
 	static const struct sql_stmt q = {
 		"read platform scan state",
@@ -497,7 +502,7 @@ static int sql_wait_fn(struct sql_conn *c, const void *arg, struct err *e)
 
 	for (size_t i = 0; i < a->n; i++) {
 		rc = sql_child_final(c, a->job->repo,
-				    digest_str(&a->children[i], ds), e);
+				     digest_str(&a->children[i], ds), e);
 		if (rc < 0)
 			return -1;
 		if (!rc)
@@ -517,8 +522,8 @@ static int sql_wait_fn(struct sql_conn *c, const void *arg, struct err *e)
 }
 
 static int sql_scan_wait(struct stor_meta *m, const struct stor_scan_job *job,
-			const struct digest *children, size_t n, bool *ready,
-			struct err *e)
+			 const struct digest *children, size_t n, bool *ready,
+			 struct err *e)
 {
 	struct sql_wait_arg a = {job, children, n, ready};
 
@@ -585,20 +590,20 @@ static int sql_tag_scans(struct stor_meta *m, const char *repo,
 			 struct stor_tag_scan **out, size_t *count,
 			 struct err *e)
 {
-#define SQL_TAG_SCANS(results)                                               \
-	"SELECT t.tag, t.digest, t.updated, m.created, m.media_type,"        \
-	" j.state, j.attempts, j.error, r.digest IS NOT NULL, NULL, NULL,"   \
-	" r.db_version, NULL, r.updated, r.report_blob,"                     \
-	" CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"             \
-	" FROM tags t"                                                       \
-	" JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest"       \
-	" LEFT JOIN scan_jobs j ON j.digest = t.digest"                      \
-	" LEFT JOIN " results " ON r.digest = t.digest"                      \
+#define SQL_TAG_SCANS(results)                                                 \
+	"SELECT t.tag, t.digest, t.updated, m.created, m.media_type,"          \
+	" j.state, j.attempts, j.error, r.digest IS NOT NULL, NULL, NULL,"     \
+	" r.db_version, NULL, r.updated, r.report_blob,"                       \
+	" CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"               \
+	" FROM tags t"                                                         \
+	" JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest"         \
+	" LEFT JOIN scan_jobs j ON j.digest = t.digest"                        \
+	" LEFT JOIN " results " ON r.digest = t.digest"                        \
 	" WHERE t.repo = ?1 ORDER BY t.updated, t.tag"
 	static const struct sql_stmt q = {
 		"list tag scans",
 		SQL_TAG_SCANS("scan_results r INDEXED BY scan_results_brief")
-		SQL_PG(SQL_TAG_SCANS("scan_results r")),
+			SQL_PG(SQL_TAG_SCANS("scan_results r")),
 	};
 #undef SQL_TAG_SCANS
 	struct sql_tag_scans ts = {NULL, 0, 0};
@@ -613,8 +618,8 @@ static int sql_tag_scans(struct stor_meta *m, const char *repo,
 }
 
 static int sql_scan_get(struct stor_meta *m, const struct digest *dg,
-		       bool with_report, bool with_findings,
-		       struct stor_scan *out, struct err *e)
+			bool with_report, bool with_findings,
+			struct stor_scan *out, struct err *e)
 {
 	/* A column not asked for is not read (CASE): a report's findings
 	 * are as long as its list. */
@@ -628,31 +633,32 @@ static int sql_scan_get(struct stor_meta *m, const struct digest *dg,
 		" CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"
 		" FROM (SELECT ?1 AS digest) k"
 		" LEFT JOIN scan_jobs j ON j.digest = k.digest"
-		" LEFT JOIN scan_results r ON r.digest = k.digest"
-		SQL_PG("SELECT j.state, j.attempts, j.error,"
-		       " r.digest IS NOT NULL,"
-		       " CASE WHEN ?2::bigint <> 0 AND r.report_blob IS NULL"
-		       " THEN r.report END,"
-		       " CASE WHEN ?3::bigint <> 0 THEN r.findings END,"
-		       " r.db_version, r.checked_db, r.updated, r.report_blob,"
-		       " CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"
-		       " FROM (SELECT ?1::text COLLATE \"C\" AS digest) k"
-		       " LEFT JOIN scan_jobs j ON j.digest = k.digest"
-		       " LEFT JOIN scan_results r ON r.digest = k.digest"),
+		" LEFT JOIN scan_results r ON r.digest = k.digest" SQL_PG(
+			"SELECT j.state, j.attempts, j.error,"
+			" r.digest IS NOT NULL,"
+			" CASE WHEN ?2::bigint <> 0 AND r.report_blob IS NULL"
+			" THEN r.report END,"
+			" CASE WHEN ?3::bigint <> 0 THEN r.findings END,"
+			" r.db_version, r.checked_db, r.updated, r.report_blob,"
+			" CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"
+			" FROM (SELECT ?1::text COLLATE \"C\" AS digest) k"
+			" LEFT JOIN scan_jobs j ON j.digest = k.digest"
+			" LEFT JOIN scan_results r ON r.digest = k.digest"),
 	};
 	/* Without them: from the short columns' index (sqlite). */
-#define SQL_SCAN_PEEK(key, results)                                          \
-	"SELECT j.state, j.attempts, j.error, r.digest IS NOT NULL, NULL,"   \
-	" NULL, r.db_version, NULL, r.updated, r.report_blob,"               \
-	" CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"             \
-	" FROM (SELECT " key " AS digest) k"                                 \
-	" LEFT JOIN scan_jobs j ON j.digest = k.digest"                      \
+#define SQL_SCAN_PEEK(key, results)                                            \
+	"SELECT j.state, j.attempts, j.error, r.digest IS NOT NULL, NULL,"     \
+	" NULL, r.db_version, NULL, r.updated, r.report_blob,"                 \
+	" CASE WHEN j.state = 'running' THEN j.claim ELSE 0 END"               \
+	" FROM (SELECT " key " AS digest) k"                                   \
+	" LEFT JOIN scan_jobs j ON j.digest = k.digest"                        \
 	" LEFT JOIN " results " ON r.digest = k.digest"
 	static const struct sql_stmt peek = {
 		"peek at scan",
-		SQL_SCAN_PEEK("?1", "scan_results r INDEXED BY scan_results_brief")
-		SQL_PG(SQL_SCAN_PEEK("?1::text COLLATE \"C\"",
-				     "scan_results r")),
+		SQL_SCAN_PEEK("?1",
+			      "scan_results r INDEXED BY scan_results_brief")
+			SQL_PG(SQL_SCAN_PEEK("?1::text COLLATE \"C\"",
+					     "scan_results r")),
 	};
 #undef SQL_SCAN_PEEK
 	char ds[DIGEST_STR_MAX];
@@ -661,11 +667,11 @@ static int sql_scan_get(struct stor_meta *m, const struct digest *dg,
 	memset(out, 0, sizeof(*out));
 	if (!with_report && !with_findings)
 		n = sql_do(m, &peek, sql_scan_row, out, e, "s",
-			  digest_str(dg, ds));
+			   digest_str(dg, ds));
 	else
 		n = sql_do(m, &q, sql_scan_row, out, e, "sii",
-			  digest_str(dg, ds), (int64_t)with_report,
-			  (int64_t)with_findings);
+			   digest_str(dg, ds), (int64_t)with_report,
+			   (int64_t)with_findings);
 	if (n < 0)
 		stor_scan_release(out);
 	return n < 0 ? -1 : 0;
@@ -693,7 +699,7 @@ static int sql_forget_fn(struct sql_conn *c, const void *arg, struct err *e)
 }
 
 static int sql_scan_forget(struct stor_meta *m, const struct digest *dg,
-			  struct err *e)
+			   struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 
@@ -716,20 +722,20 @@ static const struct sql_stmt sql_scan_rearm_q = {
 	"   WHERE checked_db IS DISTINCT FROM CAST(?2 AS TEXT)))",
 };
 
-static int sql_scan_rearm(struct stor_meta *m, const char *db_version, size_t *n,
-			 struct err *e)
+static int sql_scan_rearm(struct stor_meta *m, const char *db_version,
+			  size_t *n, struct err *e)
 {
 	int changes;
 
-	changes = sql_do(m, &sql_scan_rearm_q, NULL, NULL, e, "is",
-			sql_now(), db_version);
+	changes = sql_do(m, &sql_scan_rearm_q, NULL, NULL, e, "is", sql_now(),
+			 db_version);
 	if (changes >= 0 && n)
 		*n = (size_t)changes;
 	return changes < 0 ? -1 : 0;
 }
 
 static void sql_stats_add(struct stor_scan_stats *out, const char *what,
-			 size_t n)
+			  size_t n)
 {
 	switch (sql_scan_state(what)) {
 	case STOR_SCAN_QUEUED:
@@ -764,7 +770,7 @@ static int sql_stats_row(void *arg, const struct sql_row *s, struct err *e)
 }
 
 static int sql_scan_stats(struct stor_meta *m, struct stor_scan_stats *out,
-			 struct err *e)
+			  struct err *e)
 {
 	static const struct sql_stmt q = {
 		"count scans",
@@ -801,8 +807,8 @@ static int sql_claim_many_row(void *arg, const struct sql_row *s, struct err *e)
 }
 
 static int sql_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
-				 struct stor_scan_job *jobs, size_t max,
-				 size_t *n, struct err *e)
+				  struct stor_scan_job *jobs, size_t max,
+				  size_t *n, struct err *e)
 {
 	/* Re-match jobs are those stor_scan_rearm() queued (prio 1); a
 	 * queued push (prio 0) keeps them waiting. */
@@ -817,21 +823,23 @@ static int sql_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
 		"'queued'"
 		"   AND prio = 0 AND not_before <= ?1)"
 		"  ORDER BY created LIMIT ?3)"
-		" RETURNING digest, repo, gen, attempts, request_id, claim"
-		SQL_PG("UPDATE scan_jobs SET state = 'running',"
-		       " attempts = attempts + 1, lease = ?2, updated = ?1,"
-		       " owner_pid = ?4::integer, owner_start = ?5::timestamptz,"
-		       " claim = ?6"
-		       " WHERE digest IN (SELECT digest FROM scan_jobs"
-		       "  WHERE state = 'queued' AND prio = 1"
-		       "  AND not_before <= ?1"
-		       "  AND NOT EXISTS (SELECT 1 FROM scan_jobs"
-		       "   WHERE state = 'queued'"
-		       "   AND prio = 0 AND not_before <= ?1)"
-		       "  ORDER BY created, digest LIMIT ?3"
-		       "  FOR UPDATE SKIP LOCKED)"
-		       " RETURNING digest, repo, gen, attempts, request_id,"
-		       " claim"),
+		" RETURNING digest, repo, gen, attempts, request_id, "
+		"claim" SQL_PG(
+			"UPDATE scan_jobs SET state = 'running',"
+			" attempts = attempts + 1, lease = ?2, updated = ?1,"
+			" owner_pid = ?4::integer, owner_start = "
+			"?5::timestamptz,"
+			" claim = ?6"
+			" WHERE digest IN (SELECT digest FROM scan_jobs"
+			"  WHERE state = 'queued' AND prio = 1"
+			"  AND not_before <= ?1"
+			"  AND NOT EXISTS (SELECT 1 FROM scan_jobs"
+			"   WHERE state = 'queued'"
+			"   AND prio = 0 AND not_before <= ?1)"
+			"  ORDER BY created, digest LIMIT ?3"
+			"  FOR UPDATE SKIP LOCKED)"
+			" RETURNING digest, repo, gen, attempts, request_id,"
+			" claim"),
 	};
 	struct sql_claim_many a = {jobs, max, 0};
 	char pid[24], start[64];
@@ -854,8 +862,9 @@ static int sql_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
 
 /* One re-matched job's rows of one step: 0 its referrers, 1 its result
  * (or the DB it was checked against), 2 stor_scan_done(). */
-static int sql_outcome_rows(struct sql_conn *c, const struct stor_scan_outcome *o,
-			   int step, struct err *e)
+static int sql_outcome_rows(struct sql_conn *c,
+			    const struct stor_scan_outcome *o, int step,
+			    struct err *e)
 {
 	const struct stor_scan_result *r = o->result;
 	struct sql_finish_arg done = {o->job, NULL, 0, false};
@@ -871,12 +880,12 @@ static int sql_outcome_rows(struct sql_conn *c, const struct stor_scan_outcome *
 		return sql_finish_fn(c, &done, e);
 	digest_str(&o->job->digest, ds);
 	if (r && sql_run(c, &sql_scan_result_put_q, NULL, NULL, e, "ssssi", ds,
-			digest_str(r->report_digest, rs),
-			r->findings ? r->findings : "[]", r->db_version,
-			sql_now()) < 0)
+			 digest_str(r->report_digest, rs),
+			 r->findings ? r->findings : "[]", r->db_version,
+			 sql_now()) < 0)
 		return -1;
 	if (!r && sql_run(c, &sql_scan_checked_q, NULL, NULL, e, "ss", ds,
-			 o->checked_db) < 0)
+			  o->checked_db) < 0)
 		return -1;
 	return 0;
 }
@@ -901,9 +910,9 @@ static int sql_outcome_ours(struct sql_conn *c,
 	static const struct sql_stmt q = {
 		"check scan claim",
 		"SELECT 1 FROM scan_jobs WHERE digest = ?1"
-		" AND state = 'running' AND claim = ?2"
-		SQL_PG("SELECT 1 FROM scan_jobs WHERE digest = ?1"
-		       " AND state = 'running' AND claim = ?2 FOR UPDATE"),
+		" AND state = 'running' AND claim = ?2" SQL_PG(
+			"SELECT 1 FROM scan_jobs WHERE digest = ?1"
+			" AND state = 'running' AND claim = ?2 FOR UPDATE"),
 	};
 	char ds[DIGEST_STR_MAX];
 
@@ -915,7 +924,8 @@ static int sql_outcome_ours(struct sql_conn *c,
  * than the connection's cache holds, and a page spilled to the WAL that
  * changes again is read and written again.  Jobs claimed again since
  * (their lease ran out) are left to that claim. */
-static int sql_finish_many_fn(struct sql_conn *c, const void *arg, struct err *e)
+static int sql_finish_many_fn(struct sql_conn *c, const void *arg,
+			      struct err *e)
 {
 	const struct sql_many_arg *a = arg;
 	const struct stor_scan_outcome **v = xcalloc(a->n + 1, sizeof(*v));
@@ -943,8 +953,8 @@ out:
 }
 
 static int sql_scan_finish_many(struct stor_meta *m,
-			       const struct stor_scan_outcome *v, size_t n,
-			       struct err *e)
+				const struct stor_scan_outcome *v, size_t n,
+				struct err *e)
 {
 	struct sql_many_arg a = {v, n};
 

@@ -50,8 +50,7 @@ int stor_scan_claim(struct stor *st, int64_t lease_s, struct stor_scan_job *job,
 	return meta(st)->scanq->scan_claim(meta(st), lease_s, job, e);
 }
 
-int stor_scan_renew(struct stor *st, int64_t lease_s, size_t *n,
-		    struct err *e)
+int stor_scan_renew(struct stor *st, int64_t lease_s, size_t *n, struct err *e)
 {
 	return meta(st)->scanq->scan_renew(meta(st), lease_s, n, e);
 }
@@ -174,8 +173,8 @@ static int scan_report_read(struct stor *st, const struct digest *dg,
 int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		  struct stor_scan *out, struct err *e)
 {
-	if (meta(st)->scanq->scan_get(meta(st), dg, with_report, true, out,
-				      e) < 0)
+	if (meta(st)->scanq->scan_get(meta(st), dg, with_report, true, out, e) <
+	    0)
 		return -1;
 	if (!with_report || !out->has_result || !out->in_blob)
 		return 0;
@@ -367,7 +366,8 @@ int stor_scan_stage_end(struct stor *st, struct stor_scan_stage *s,
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (v[i].result && !v[i].result->report_digest) {
-			err_set(e, ERR_INTERNAL, "staged report without digest");
+			err_set(e, ERR_INTERNAL,
+				"staged report without digest");
 			goto out;
 		}
 	if (bs->ops->stage_end &&

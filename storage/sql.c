@@ -62,8 +62,7 @@ int sql_do(struct stor_meta *m, const struct sql_stmt *q, sql_row_fn fn,
 	return ret;
 }
 
-int sql_txn(struct stor_meta *m, sql_txn_fn fn, const void *arg,
-	    struct err *e)
+int sql_txn(struct stor_meta *m, sql_txn_fn fn, const void *arg, struct err *e)
 {
 	struct sql_db *db = sql_db_of(m);
 

@@ -38,7 +38,7 @@ struct sql_stmt {
 	const char *sql;
 };
 
-#define SQL_PG_MARK '\x01'
+#define SQL_PG_MARK  '\x01'
 #define SQL_PG(text) "\x01" text
 
 /* PostgreSQL's NOTIFY channel of scan completions (scan_sql.c notifies,
@@ -69,8 +69,7 @@ struct sql_row {
 /* Reads the current row: < 0 fails (e set), 0 asks for the next row, > 0
  * stops. */
 typedef int (*sql_row_fn)(void *arg, const struct sql_row *r, struct err *e);
-typedef int (*sql_txn_fn)(struct sql_conn *c, const void *arg,
-			  struct err *e);
+typedef int (*sql_txn_fn)(struct sql_conn *c, const void *arg, struct err *e);
 
 struct sql_driver {
 	const char *name; /* in error messages: "meta.db", "PostgreSQL" */
@@ -127,8 +126,7 @@ int sql_do(struct stor_meta *m, const struct sql_stmt *q, sql_row_fn fn,
 /* Runs fn inside one transaction on a borrowed connection; any failure
  * rolls everything back (PostgreSQL runs it again after a deadlock or a
  * serialization failure). */
-int sql_txn(struct stor_meta *m, sql_txn_fn fn, const void *arg,
-	    struct err *e);
+int sql_txn(struct stor_meta *m, sql_txn_fn fn, const void *arg, struct err *e);
 
 /* Columns: NULL (0) for SQL NULL; a boolean reads as 0 or 1. */
 const char *sql_col_text(const struct sql_row *r, int col);

@@ -176,7 +176,8 @@ static const char *const sq_migrations[] = {
 	") WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS outbox_deliveries_by_repo"
 	" ON outbox_deliveries(endpoint, repo, seq) WHERE dead = 0;"
-	"CREATE INDEX IF NOT EXISTS outbox_deliveries_by_seq ON outbox_deliveries(seq);",
+	"CREATE INDEX IF NOT EXISTS outbox_deliveries_by_seq ON "
+	"outbox_deliveries(seq);",
 	/* 7 -> 8: per-layer indexes (layer_sql.c): each layer blob read
 	 * once, its index kept while the blob is (gc forgets it with the
 	 * blob's links); the rows are the queue too. */
@@ -274,10 +275,9 @@ void stor_busy_stats(struct stor_busy_stats *out)
 	out->waits = atomic_load_explicit(&sq_busy_waits, memory_order_relaxed);
 	out->gave_up =
 		atomic_load_explicit(&sq_busy_gave_up, memory_order_relaxed);
-	out->seconds =
-		(double)atomic_load_explicit(&sq_busy_us,
-					     memory_order_relaxed) /
-		1e6;
+	out->seconds = (double)atomic_load_explicit(&sq_busy_us,
+						    memory_order_relaxed) /
+		       1e6;
 }
 
 /* --- Connections ---------------------------------------------------------- */
@@ -400,9 +400,9 @@ static sqlite3_stmt *sq_prepare(struct sq_conn *c, const struct sql_stmt *q,
 	}
 	k = &c->stmts[c->nstmts];
 	sql = sql_text(q, &sql_sqlite, &len);
-	if (!sql || sqlite3_prepare_v3(c->db, sql, (int)len,
-				       SQLITE_PREPARE_PERSISTENT, &k->s,
-				       NULL) != SQLITE_OK) {
+	if (!sql ||
+	    sqlite3_prepare_v3(c->db, sql, (int)len, SQLITE_PREPARE_PERSISTENT,
+			       &k->s, NULL) != SQLITE_OK) {
 		sq_fail(c->db, q->what, e);
 		return NULL;
 	}
@@ -438,8 +438,7 @@ struct sq_reader {
 	void *arg;
 };
 
-static int sq_read(const struct sq_reader *rd, sqlite3_stmt *s,
-		   struct err *e)
+static int sq_read(const struct sq_reader *rd, sqlite3_stmt *s, struct err *e)
 {
 	struct sql_row row = {&sql_sqlite, s, 0};
 
@@ -570,8 +569,8 @@ static int sq_exec(struct sq_conn *c, const char *sql, const char *what,
 }
 
 /* sq_txn() for either kind of transaction body. */
-static int sq_vtxn(struct sq *sq, sq_txn_fn fn, sql_txn_fn gfn,
-		   const void *arg, struct err *e)
+static int sq_vtxn(struct sq *sq, sq_txn_fn fn, sql_txn_fn gfn, const void *arg,
+		   struct err *e)
 {
 	struct sq_conn *c = sq_get(sq, e);
 	bool held;
@@ -613,9 +612,8 @@ static int sq_drv_run(struct sql_conn *c, const struct sql_stmt *q,
 	return sq_vrun((struct sq_conn *)c, q, &rd, e, fmt, ap);
 }
 
-static int sq_drv_do(struct sql_db *db, const struct sql_stmt *q,
-		     sql_row_fn fn, void *arg, struct err *e, const char *fmt,
-		     va_list ap)
+static int sq_drv_do(struct sql_db *db, const struct sql_stmt *q, sql_row_fn fn,
+		     void *arg, struct err *e, const char *fmt, va_list ap)
 {
 	struct sq_reader rd = {NULL, fn, arg};
 

@@ -385,9 +385,8 @@ void stor_blob_damaged(struct stor *st, const struct digest *dg,
 			ds, why, e.msg);
 		return;
 	}
-	at = st->blobs->quarantine_at
-		     ? xstrdup(st->blobs->quarantine_at)
-		     : xasprintf("%s/quarantine/", st->dir);
+	at = st->blobs->quarantine_at ? xstrdup(st->blobs->quarantine_at)
+				      : xasprintf("%s/quarantine/", st->dir);
 	log_msg(LL_ERROR,
 		"damaged blob %s: %s; moved to %s (a push of the blob stores "
 		"it again)",
@@ -899,8 +898,7 @@ int stor_manifest_put(struct stor *st, const struct stor_manifest_put *m,
 	return ret;
 }
 
-int stor_read_full(int fd, char *p, size_t len, const char *what,
-		   struct err *e)
+int stor_read_full(int fd, char *p, size_t len, const char *what, struct err *e)
 {
 	ssize_t n = fdio_pread_all(fd, p, len, 0);
 
@@ -1002,9 +1000,9 @@ int stor_tag_times(struct stor *st, const char *repo,
 	return st->meta->ops->tag_times(st->meta, repo, out, count, e);
 }
 
-int stor_tag_page(struct stor *st, const char *repo, const char *last,
-		  long n, struct stor_tag_time **out, size_t *count,
-		  bool *more, size_t *total, struct err *e)
+int stor_tag_page(struct stor *st, const char *repo, const char *last, long n,
+		  struct stor_tag_time **out, size_t *count, bool *more,
+		  size_t *total, struct err *e)
 {
 	*out = NULL;
 	*count = 0;

@@ -68,10 +68,10 @@ struct stor_s3_opts {
 	char *endpoint; /* http(s)://host[:port] */
 	char *region;
 	char *bucket;
-	char *prefix;	  /* "" or "a/b": keys start with "a/b/" */
-	char *access_key; /* NULL: $AWS_ACCESS_KEY_ID */
-	char *secret_key; /* NULL: $AWS_SECRET_ACCESS_KEY */
-	char *ca_file;	  /* NULL: the system's CAs */
+	char *prefix;	   /* "" or "a/b": keys start with "a/b/" */
+	char *access_key;  /* NULL: $AWS_ACCESS_KEY_ID */
+	char *secret_key;  /* NULL: $AWS_SECRET_ACCESS_KEY */
+	char *ca_file;	   /* NULL: the system's CAs */
 	bool virtual_host; /* bucket.host/key; else host/bucket/key */
 	size_t part_size;  /* multipart part; >= 5 MiB */
 	size_t cache_max;  /* node-local copies of blobs served; 0: none */
@@ -87,48 +87,103 @@ struct stor_opts {
  * store.  The credentials are accepted from the config file and the
  * environment only (stor_opts_check_argv()). */
 #define STOR_OPT_ROWS(TYPE, SFIELD, FIELD)                                     \
-	{"storage", OPT_STRING, 0, 0, "fs", offsetof(TYPE, SFIELD),           \
-	 stor_storage_kinds, "KIND",                                          \
-	 "where blobs live: fs (DIR/blobs) or s3 (--s3-*)"},                  \
-	{"s3-endpoint", OPT_STRING, 0, 0, NULL,                               \
-	 offsetof(TYPE, FIELD.endpoint), NULL, "URL",                         \
-	 "S3 endpoint, http(s)://host[:port]"},                              \
-	{"s3-region", OPT_STRING, 0, 0, "us-east-1",                          \
-	 offsetof(TYPE, FIELD.region), NULL, "REGION",                        \
-	 "S3 region signed for (Ceph RGW: its zonegroup, default)"},          \
-	{"s3-bucket", OPT_STRING, 0, 0, NULL, offsetof(TYPE, FIELD.bucket),   \
-	 NULL, "BUCKET", "S3 bucket of the blobs"},                           \
-	{"s3-prefix", OPT_STRING, 0, 0, "", offsetof(TYPE, FIELD.prefix),     \
-	 NULL, "PREFIX", "key prefix in the bucket"},                         \
-	{"s3-ca", OPT_STRING, 0, 0, NULL, offsetof(TYPE, FIELD.ca_file),      \
-	 NULL, "FILE", "PEM CA bundle of an https endpoint"},                 \
-	{"s3-virtual-host", OPT_BOOL, 0, 0, "false",                          \
-	 offsetof(TYPE, FIELD.virtual_host), NULL, NULL,                      \
-	 "virtual-host addressing (bucket.host); default path-style"},        \
-	{"s3-part-size", OPT_SIZE, 5LL << 20, 5LL << 30, "8MiB",              \
-	 offsetof(TYPE, FIELD.part_size), NULL, "SIZE",                       \
-	 "multipart part size of S3 uploads (buffered under --data)"},        \
-	{"s3-cache", OPT_SIZE, 0, 1LL << 50, "1GiB",                          \
-	 offsetof(TYPE, FIELD.cache_max), NULL, "SIZE",                       \
-	 "node-local copies of blobs read from S3 (under --data; least "      \
-	 "recently used go first); 0: fetch for every read"},                 \
-	{"s3-access-key", OPT_STRING, 0, 0, NULL,                             \
-	 offsetof(TYPE, FIELD.access_key), NULL, "KEY",                       \
-	 "S3 access key, in the config file only (else "                      \
-	 "$AWS_ACCESS_KEY_ID)"},                                              \
-	{"s3-secret-key", OPT_STRING, 0, 0, NULL,                             \
-	 offsetof(TYPE, FIELD.secret_key), NULL, "KEY",                       \
-	 "S3 secret key, in the config file only (else "                      \
-	 "$AWS_SECRET_ACCESS_KEY)"}
+	{"storage",                                                            \
+	 OPT_STRING,                                                           \
+	 0,                                                                    \
+	 0,                                                                    \
+	 "fs",                                                                 \
+	 offsetof(TYPE, SFIELD),                                               \
+	 stor_storage_kinds,                                                   \
+	 "KIND",                                                               \
+	 "where blobs live: fs (DIR/blobs) or s3 (--s3-*)"},                   \
+		{"s3-endpoint",                                                \
+		 OPT_STRING,                                                   \
+		 0,                                                            \
+		 0,                                                            \
+		 NULL,                                                         \
+		 offsetof(TYPE, FIELD.endpoint),                               \
+		 NULL,                                                         \
+		 "URL",                                                        \
+		 "S3 endpoint, http(s)://host[:port]"},                        \
+		{"s3-region",                                                  \
+		 OPT_STRING,                                                   \
+		 0,                                                            \
+		 0,                                                            \
+		 "us-east-1",                                                  \
+		 offsetof(TYPE, FIELD.region),                                 \
+		 NULL,                                                         \
+		 "REGION",                                                     \
+		 "S3 region signed for (Ceph RGW: its zonegroup, default)"},   \
+		{"s3-bucket", OPT_STRING, 0,                                   \
+		 0,	      NULL,	  offsetof(TYPE, FIELD.bucket),        \
+		 NULL,	      "BUCKET",	  "S3 bucket of the blobs"},           \
+		{"s3-prefix", OPT_STRING, 0,                                   \
+		 0,	      "",	  offsetof(TYPE, FIELD.prefix),        \
+		 NULL,	      "PREFIX",	  "key prefix in the bucket"},         \
+		{"s3-ca", OPT_STRING, 0,                                       \
+		 0,	  NULL,	      offsetof(TYPE, FIELD.ca_file),           \
+		 NULL,	  "FILE",     "PEM CA bundle of an https endpoint"},   \
+		{"s3-virtual-host",                                            \
+		 OPT_BOOL,                                                     \
+		 0,                                                            \
+		 0,                                                            \
+		 "false",                                                      \
+		 offsetof(TYPE, FIELD.virtual_host),                           \
+		 NULL,                                                         \
+		 NULL,                                                         \
+		 "virtual-host addressing (bucket.host); default path-style"}, \
+		{"s3-part-size",                                               \
+		 OPT_SIZE,                                                     \
+		 5LL << 20,                                                    \
+		 5LL << 30,                                                    \
+		 "8MiB",                                                       \
+		 offsetof(TYPE, FIELD.part_size),                              \
+		 NULL,                                                         \
+		 "SIZE",                                                       \
+		 "multipart part size of S3 uploads (buffered under --data)"}, \
+		{"s3-cache",                                                   \
+		 OPT_SIZE,                                                     \
+		 0,                                                            \
+		 1LL << 50,                                                    \
+		 "1GiB",                                                       \
+		 offsetof(TYPE, FIELD.cache_max),                              \
+		 NULL,                                                         \
+		 "SIZE",                                                       \
+		 "node-local copies of blobs read from S3 (under --data; "     \
+		 "least "                                                      \
+		 "recently used go first); 0: fetch for every read"},          \
+		{"s3-access-key",                                              \
+		 OPT_STRING,                                                   \
+		 0,                                                            \
+		 0,                                                            \
+		 NULL,                                                         \
+		 offsetof(TYPE, FIELD.access_key),                             \
+		 NULL,                                                         \
+		 "KEY",                                                        \
+		 "S3 access key, in the config file only (else "               \
+		 "$AWS_ACCESS_KEY_ID)"},                                       \
+	{                                                                      \
+		"s3-secret-key", OPT_STRING, 0, 0, NULL,                       \
+			offsetof(TYPE, FIELD.secret_key), NULL, "KEY",         \
+			"S3 secret key, in the config file only (else "        \
+			"$AWS_SECRET_ACCESS_KEY)"                              \
+	}
 /* The rows of a command run on a store from the shell (gc, fsck, backup,
  * restore): --data (DATA_HELP says what it is to the command), --meta
  * and STOR_OPT_ROWS.  TYPE has the fields data, meta, storage and s3. */
 #define STOR_CMD_OPT_ROWS(TYPE, DATA_HELP)                                     \
-	{"data", OPT_STRING, 0, 0, "./var", offsetof(TYPE, data), NULL,       \
-	 "DIR", DATA_HELP},                                                   \
-	{"meta", OPT_STRING, 0, 0, NULL, offsetof(TYPE, meta), NULL, "URL",   \
-	 "metadata in PostgreSQL (as serve's --meta)"},                       \
-	STOR_OPT_ROWS(TYPE, storage, s3)
+	{"data", OPT_STRING, 0,	       0, "./var", offsetof(TYPE, data),       \
+	 NULL,	 "DIR",	     DATA_HELP},                                       \
+		{"meta",                                                       \
+		 OPT_STRING,                                                   \
+		 0,                                                            \
+		 0,                                                            \
+		 NULL,                                                         \
+		 offsetof(TYPE, meta),                                         \
+		 NULL,                                                         \
+		 "URL",                                                        \
+		 "metadata in PostgreSQL (as serve's --meta)"},                \
+		STOR_OPT_ROWS(TYPE, storage, s3)
 extern const char *const stor_storage_kinds[];
 /* Refuses S3 credentials given as flags in argv (they would show in
  * ps); ERR_INVALID. */
@@ -356,8 +411,8 @@ int stor_tags_list(struct stor *st, const char *repo, const char *last, long n,
 struct stor_tag_time {
 	char *tag;
 	struct digest digest;
-	int64_t tagged;	 /* unix time */
-	int64_t created; /* unix time */
+	int64_t tagged;	  /* unix time */
+	int64_t created;  /* unix time */
 	char *media_type; /* its manifest's */
 };
 /* Every tag of repo with its times, in the order they were set (then by
@@ -370,9 +425,9 @@ int stor_tag_times(struct stor *st, const char *repo,
  * page of a long list needs, without reading the rest.  ERR_NAME_UNKNOWN
  * for a repository the store has never seen.  Free with
  * stor_tag_times_free(). */
-int stor_tag_page(struct stor *st, const char *repo, const char *last,
-		  long n, struct stor_tag_time **out, size_t *count,
-		  bool *more, size_t *total, struct err *e);
+int stor_tag_page(struct stor *st, const char *repo, const char *last, long n,
+		  struct stor_tag_time **out, size_t *count, bool *more,
+		  size_t *total, struct err *e);
 void stor_tag_times_free(struct stor_tag_time *v, size_t n);
 /* Repositories that hold a manifest, in lexical order, with the same
  * paging (an upload or a blob link alone lists none, as in CNCF
@@ -460,10 +515,10 @@ struct stor_scan {
 	int attempts;
 	char *error; /* why it failed, or NULL */
 	bool has_result;
-	char *report;	  /* if asked for and has_result (NULL if its blob
-			   * is lost: see report_blob) */
-	bool in_blob;	  /* the report is kept as blob report_blob (rows
-			   * written before that keep it inline) */
+	char *report; /* if asked for and has_result (NULL if its blob
+		       * is lost: see report_blob) */
+	bool in_blob; /* the report is kept as blob report_blob (rows
+		       * written before that keep it inline) */
 	struct digest report_blob;
 	char *findings;	  /* if has_result */
 	char *db_version; /* of the report; NULL: no data */
@@ -493,8 +548,7 @@ int stor_scan_claim(struct stor *st, int64_t lease_s, struct stor_scan_job *job,
  * every running job, as one server holds meta.db) is pushed to lease_s
  * from now.  *n (may be NULL) gets how many.  A job another node took
  * over after its lease ran out is not ours any more and is left alone. */
-int stor_scan_renew(struct stor *st, int64_t lease_s, size_t *n,
-		    struct err *e);
+int stor_scan_renew(struct stor *st, int64_t lease_s, size_t *n, struct err *e);
 /* At startup: jobs left running by a crash or a restart are queued again,
  * or failed once they have been claimed max_attempts times. */
 int stor_scan_recover(struct stor *st, int max_attempts, size_t *n,
@@ -575,7 +629,7 @@ int stor_scan_stats(struct stor *st, struct stor_scan_stats *out,
 struct stor_scan_failure {
 	char *repo;
 	struct digest digest;
-	char *error; /* or NULL */
+	char *error;  /* or NULL */
 	int64_t when; /* unix time of the failure */
 	int attempts;
 };
@@ -654,7 +708,7 @@ void stor_scan_stage_drop(struct stor *st, struct stor_scan_stage *s);
  * to stor_layer_recover(). */
 
 enum stor_layer_state {
-	STOR_LAYER_NONE,    /* no row */
+	STOR_LAYER_NONE, /* no row */
 	STOR_LAYER_QUEUED,
 	STOR_LAYER_RUNNING,
 	STOR_LAYER_DONE,    /* index holds the result */
@@ -671,8 +725,7 @@ struct stor_layer {
 void stor_layer_release(struct stor_layer *l);
 
 /* Queues dg unless it has a row (a done, skipped or queued one stays). */
-int stor_layer_enqueue(struct stor *st, const struct digest *dg,
-		       struct err *e);
+int stor_layer_enqueue(struct stor *st, const struct digest *dg, struct err *e);
 /* Claims the oldest queued layer, else a running one whose lease ran
  * out: 1 with *out set, 0 when there is none.  With want non-NULL, only
  * that digest (queued, stale, or without a row: then it gets one). */
@@ -722,8 +775,8 @@ int stor_event_add(struct stor *st, const struct stor_event *v, size_t n,
 /* stor_manifest_delete() and stor_tag_delete() with ev (NULL: none)
  * written in the same transaction. */
 int stor_manifest_delete_ev(struct stor *st, const char *repo,
-			    const struct digest *dg, const struct stor_event *ev,
-			    struct err *e);
+			    const struct digest *dg,
+			    const struct stor_event *ev, struct err *e);
 int stor_tag_delete_ev(struct stor *st, const char *repo, const char *tag,
 		       const struct stor_event *ev, struct err *e);
 /* stor_scan_done() and stor_scan_fail() with events in the same
@@ -772,8 +825,8 @@ int stor_outbox_due(struct stor *st, const char *endpoint, int64_t now_ms,
 		    size_t max_repos, size_t per_repo,
 		    struct stor_delivery **out, size_t *n, struct err *e);
 /* Delivered: the rows go. */
-int stor_outbox_done(struct stor *st, const char *endpoint,
-		     const int64_t *seqs, size_t n, struct err *e);
+int stor_outbox_done(struct stor *st, const char *endpoint, const int64_t *seqs,
+		     size_t n, struct err *e);
 /* Failed again: attempts + 1, the error, and either the next try at
  * next_ms or (dead) no more tries. */
 int stor_outbox_retry(struct stor *st, const char *endpoint,

@@ -129,7 +129,8 @@ struct stor_blobs {
 	/* Where quarantine() moves things, for log lines; owned by the
 	 * backend (NULL: DIR/quarantine/). */
 	char *quarantine_at;
-	/* stat() and open() may wait on the network (stor_blob_read_blocks()). */
+	/* stat() and open() may wait on the network (stor_blob_read_blocks()).
+	 */
 	bool read_blocks;
 };
 
@@ -217,10 +218,9 @@ struct stor_meta_ops {
 			 struct stor_tag_time **out, size_t *count,
 			 struct err *e);
 	/* stor_tag_page(); *out is the caller's. */
-	int (*tag_page)(struct stor_meta *m, const char *repo,
-			const char *last, long n, struct stor_tag_time **out,
-			size_t *count, bool *more, size_t *total,
-			struct err *e);
+	int (*tag_page)(struct stor_meta *m, const char *repo, const char *last,
+			long n, struct stor_tag_time **out, size_t *count,
+			bool *more, size_t *total, struct err *e);
 	/* The repositories that have manifest dg, in lexical order. */
 	int (*mf_repos)(struct stor_meta *m, const struct digest *dg,
 			char ***out, size_t *count, struct err *e);
@@ -365,8 +365,8 @@ struct stor_outbox_ops {
 	int (*keep)(struct stor_meta *m, const char *const *keep, size_t n,
 		    size_t *dropped, struct err *e);
 	int (*due)(struct stor_meta *m, const char *endpoint, int64_t now_ms,
-		   size_t max_repos, size_t per_repo, struct stor_delivery **out,
-		   size_t *n, struct err *e);
+		   size_t max_repos, size_t per_repo,
+		   struct stor_delivery **out, size_t *n, struct err *e);
 	int (*done)(struct stor_meta *m, const char *endpoint,
 		    const int64_t *seqs, size_t n, struct err *e);
 	int (*retry)(struct stor_meta *m, const char *endpoint,

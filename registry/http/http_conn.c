@@ -1337,9 +1337,8 @@ void http_reply_file_ranges(struct http_req *req, const char *ctype, int fd,
 		return;
 	}
 	/* One segment over the file; each part is a slice of it. */
-	seg = evbuffer_file_segment_new(fd, 0, size,
-					EVBUF_FS_CLOSE_ON_FREE |
-						EVBUF_FS_DISABLE_LOCKING);
+	seg = evbuffer_file_segment_new(
+		fd, 0, size, EVBUF_FS_CLOSE_ON_FREE | EVBUF_FS_DISABLE_LOCKING);
 	if (!seg) {
 		close(fd);
 		goto fail;
@@ -1347,8 +1346,9 @@ void http_reply_file_ranges(struct http_req *req, const char *ctype, int fd,
 	for (int i = 0; i <= n; i++) {
 		if (evbuffer_add(conn_output(c), fp->text[i],
 				 strlen(fp->text[i])) < 0 ||
-		    (i < n && evbuffer_add_file_segment(conn_output(c), seg,
-							r[i].off, r[i].len) < 0))
+		    (i < n &&
+		     evbuffer_add_file_segment(conn_output(c), seg, r[i].off,
+					       r[i].len) < 0))
 			goto fail;
 	}
 	evbuffer_file_segment_free(seg);

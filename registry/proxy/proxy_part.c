@@ -54,16 +54,16 @@ struct pxp {
 	/* Under p->lock. */
 	enum pxp_state state;
 	struct err err;
-	int status;		  /* 200 (HEAD) or 206 */
-	int64_t length;		  /* of the body */
-	char ctype[256];	  /* the upstream's, for several ranges */
-	char content_range[96];	  /* for one */
-	char *buf;		  /* PXP_BUF bytes: [0, len) not sent yet */
+	int status;		/* 200 (HEAD) or 206 */
+	int64_t length;		/* of the body */
+	char ctype[256];	/* the upstream's, for several ranges */
+	char content_range[96]; /* for one */
+	char *buf;		/* PXP_BUF bytes: [0, len) not sent yet */
 	size_t len;
-	bool gone;		  /* the request ended */
-	bool waiting;		  /* the client has caught up */
-	bool deferred;		  /* a wake-up is on its way */
-	pthread_cond_t room;	  /* the buffer has room, or gone */
+	bool gone;	     /* the request ended */
+	bool waiting;	     /* the client has caught up */
+	bool deferred;	     /* a wake-up is on its way */
+	pthread_cond_t room; /* the buffer has room, or gone */
 	/* The client's own. */
 	bool started;
 	int64_t sent; /* of length */
@@ -223,8 +223,7 @@ static int pxp_sink(void *arg, const void *data, size_t len)
 }
 
 /* HEAD: the size, and the digest if the upstream says one. */
-static int pxp_head_done(struct pxp *x, const struct ups_xfer *u,
-			 struct err *e)
+static int pxp_head_done(struct pxp *x, const struct ups_xfer *u, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 	struct digest said;
@@ -236,10 +235,9 @@ static int pxp_head_done(struct pxp *x, const struct ups_xfer *u,
 	if (u->digest[0] &&
 	    (digest_parse(u->digest, strlen(u->digest), &said, NULL) < 0 ||
 	     !digest_eq(&said, &x->dg)))
-		return err_set(e, ERR_UPSTREAM,
-			       "upstream %s says blob %s is %.80s",
-			       x->map.r->host, digest_str(&x->dg, ds),
-			       u->digest);
+		return err_set(
+			e, ERR_UPSTREAM, "upstream %s says blob %s is %.80s",
+			x->map.r->host, digest_str(&x->dg, ds), u->digest);
 	x->status = 200;
 	x->length = u->length;
 	snprintf(x->ctype, sizeof(x->ctype), "application/octet-stream");
@@ -347,8 +345,8 @@ static bool pxp_begin(struct pxp *x)
 	http_reply_header(x->req, "Accept-Ranges", "bytes");
 	http_reply_header(x->req, "Docker-Distribution-API-Version",
 			  "registry/2.0");
-	if (!http_reply_start(x->req, x->status, x->ctype, x->length,
-			      pxp_drain, x))
+	if (!http_reply_start(x->req, x->status, x->ctype, x->length, pxp_drain,
+			      x))
 		return false;
 	x->out = xmalloc(PXP_BUF);
 	return true;

@@ -78,7 +78,7 @@ struct reg_scan_config {
 	struct reg_events *events;   /* scan.completed/failed; may be NULL */
 	bool sbom;		     /* SBOM referrers too (--sbom-referrers) */
 	bool layers; /* per-layer indexes, merged per image (--scan-layers) */
-	char *const *vex_files;	     /* OpenVEX/CycloneDX VEX files (--vex) */
+	char *const *vex_files; /* OpenVEX/CycloneDX VEX files (--vex) */
 	size_t nvex_files;
 };
 

@@ -487,8 +487,7 @@ static int rs_rematch(struct rs_job *j, struct rs_memo *m, json_t **out,
 }
 
 /* A changed report's text and findings, for it to be written. */
-static int rs_item_text(struct rs_item *it, const json_t *report,
-			struct err *e)
+static int rs_item_text(struct rs_item *it, const json_t *report, struct err *e)
 {
 	it->text = json_dumps(report, JSON_COMPACT);
 	if (!it->text)
@@ -697,8 +696,8 @@ static size_t rs_batch_stage(struct rs_worker *w, struct rs_item *items,
 /* Makes the staged blobs durable and writes the rows of items[0..k) in
  * one transaction (their jobs done, or failed together), and frees
  * them. */
-static void rs_batch_write(struct rs_worker *w, struct rs_item *items,
-			   size_t k, struct stor_scan_stage *stg)
+static void rs_batch_write(struct rs_worker *w, struct rs_item *items, size_t k,
+			   struct stor_scan_stage *stg)
 {
 	struct stor_scan_outcome *out = xcalloc(k + 1, sizeof(*out));
 	struct err e = ERR_INIT;
@@ -734,8 +733,8 @@ bool rs_batch_run(struct rs_worker *w)
 	struct err e = ERR_INIT;
 	size_t n = 0, k = 0, staged = 0, bytes = 0, i;
 
-	if (stor_scan_claim_rematch(w->pool->st, w->pool->lease_s, jobs, RS_BATCH, &n,
-				    &e) < 0)
+	if (stor_scan_claim_rematch(w->pool->st, w->pool->lease_s, jobs,
+				    RS_BATCH, &n, &e) < 0)
 		log_msg(LL_ERROR, "scan: claim re-matches: %s", e.msg);
 	if (n)
 		rs_worker_db(w);

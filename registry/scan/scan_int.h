@@ -62,14 +62,13 @@ struct rs_vex_cache {
 		char *name;
 		struct scan_vex *vex;
 		time_t at; /* when read */
-	} *repos;
+	} * repos;
 	size_t n;
 	uint64_t gen; /* bumped by each VEX push: a read that began before
 		       * one is not kept as fresh */
 };
 void rs_vex_cache_init(struct rs_vex_cache *c);
 void rs_vex_cache_release(struct rs_vex_cache *c);
-
 
 struct rs_worker {
 	struct reg_scan *pool;
@@ -86,10 +85,10 @@ struct reg_scan {
 	struct stor *st;
 	struct reg_events *events; /* NULL: none */
 	char *db_path;
-	enum vuln_sev_pref sev_pref; /* set on each DB handle opened */
-	bool sbom;		     /* publish SBOM referrers */
-	bool layers;		     /* per-layer indexes (--scan-layers) */
-	struct scan_vex *vex;	     /* the --vex files, or NULL */
+	enum vuln_sev_pref sev_pref;  /* set on each DB handle opened */
+	bool sbom;		      /* publish SBOM referrers */
+	bool layers;		      /* per-layer indexes (--scan-layers) */
+	struct scan_vex *vex;	      /* the --vex files, or NULL */
 	struct rs_vex_cache vex_wide; /* repository-wide VEX */
 	struct scan_budget budget;
 	struct rs_worker *workers;
@@ -103,7 +102,7 @@ struct reg_scan {
 	pthread_mutex_t lock; /* guards what follows, to waiters */
 	pthread_cond_t cond;  /* a kick or stop */
 	uint64_t kicks;
-	atomic_bool stop; /* set under lock; rs_stopping() reads it alone */
+	atomic_bool stop;    /* set under lock; rs_stopping() reads it alone */
 	uint64_t db_gen;     /* bumped when the DB file changes */
 	char db_version[96]; /* of the loaded DB; "" none */
 	char db_shown[96];   /* what reg_scan_db_version() says: db_version
@@ -227,8 +226,8 @@ struct scan_vex *rs_vex_load(struct rs_job *j);
  * stored report own (NULL: none; parsed): *report becomes a new report
  * (1) when v has documents or own had VEX applied, else stays (0).
  * *report is never changed in place: it may be shared. */
-int rs_vex_report(struct rs_job *j, const struct scan_vex *v,
-		  const json_t *own, json_t **report, struct err *e);
+int rs_vex_report(struct rs_job *j, const struct scan_vex *v, const json_t *own,
+		  json_t **report, struct err *e);
 
 /* scan_report.c */
 /* The findings of a report, short, for the pull policy to read on every
@@ -325,8 +324,8 @@ char *rs_referrer_manifest(const json_t *report, const struct digest *report_dg,
 /* scan_publish.c: makes repo's report referrer for subject the one of
  * report (replacing others); nothing if repo no longer has it. */
 /* Deletes every report referrer of subject in repo. */
-int rs_unpublish(struct stor *st, const char *repo, const struct digest *subject,
-		 struct err *e);
+int rs_unpublish(struct stor *st, const char *repo,
+		 const struct digest *subject, struct err *e);
 int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	       const json_t *report, struct err *e);
 /* The SBOM referrers (REG_SCAN_SBOM_SPDX_TYPE, REG_SCAN_SBOM_CDX_TYPE) of

@@ -160,9 +160,9 @@ static int rs_job_image_raw(struct rs_job *j, bool vex, json_t **out,
 	err_clear(e);
 	rc = scan_run_sandboxed(&src, &j->job->digest, &o, &j->w->sb, out, e);
 	if (rc == 0)
-		reg_metrics_layer(REG_LAYER_IMAGE,
-				  json_array_size(json_object_get(*out,
-								  "layers")));
+		reg_metrics_layer(
+			REG_LAYER_IMAGE,
+			json_array_size(json_object_get(*out, "layers")));
 	return rs_job_judge(rc, out);
 }
 
@@ -173,8 +173,7 @@ static int rs_job_image(struct rs_job *j, json_t **out, struct err *e)
 	bool vex = v || (j->old && scan_vex_applied(j->old));
 	int rc = rs_job_image_raw(j, vex, out, e);
 
-	if (rc == 0 && vex && j->old &&
-	    rs_same_str(j->cur.checked_db, j->dbv))
+	if (rc == 0 && vex && j->old && rs_same_str(j->cur.checked_db, j->dbv))
 		j->what = "VEX applied";
 	/* Its findings are all there: made by the scan or a re-match. */
 	if (rc == 0 && rs_vex_report(j, v, NULL, out, e) < 0) {

@@ -37,8 +37,8 @@ void reg_scan_layer_uploaded(struct reg_scan *s, const struct digest *dg)
 	if (!s || !s->layers)
 		return;
 	if (stor_layer_enqueue(s->st, dg, &e) < 0) {
-		log_msg(LL_WARN, "scan: queue layer %s: %s",
-			digest_str(dg, ds), e.msg);
+		log_msg(LL_WARN, "scan: queue layer %s: %s", digest_str(dg, ds),
+			e.msg);
 		return;
 	}
 	reg_scan_kick(s);
@@ -186,8 +186,8 @@ static int rs_layer_get(void *ctx, const struct digest *dg, json_t **index,
 	if (!ret) {
 		if (l.state == STOR_LAYER_SKIPPED)
 			lk->unusable = true;
-		lk->missing = xrealloc(lk->missing, (lk->nmissing + 1) *
-							    sizeof(*lk->missing));
+		lk->missing = xrealloc(
+			lk->missing, (lk->nmissing + 1) * sizeof(*lk->missing));
 		lk->missing[lk->nmissing++] = *dg;
 	}
 	stor_layer_release(&l);
@@ -205,9 +205,8 @@ static bool rs_layer_await(struct rs_job *j, const struct digest *dg)
 	const struct timespec nap = {0, RS_LAYER_POLL_MS * 1000000L};
 	enum stor_layer_state st = STOR_LAYER_RUNNING;
 
-	for (int64_t i = 0; st == STOR_LAYER_RUNNING && i < polls &&
-			    !rs_stopping(s);
-	     i++) {
+	for (int64_t i = 0;
+	     st == STOR_LAYER_RUNNING && i < polls && !rs_stopping(s); i++) {
 		struct stor_layer l;
 		struct err e = ERR_INIT;
 

@@ -322,9 +322,8 @@ static void *rs_heartbeat_main(void *arg)
 	while (!s->stop) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += every;
-		while (!s->stop &&
-		       pthread_cond_timedwait(&s->cond, &s->lock, &ts) !=
-			       ETIMEDOUT)
+		while (!s->stop && pthread_cond_timedwait(&s->cond, &s->lock,
+							  &ts) != ETIMEDOUT)
 			;
 		if (s->stop)
 			break;
@@ -419,8 +418,10 @@ struct reg_scan *reg_scan_new(const struct reg_scan_config *cfg, struct err *e)
 	if (s->layers && stor_layer_recover(s->st, &n, e) < 0)
 		goto fail;
 	if (s->layers && n)
-		log_msg(LL_INFO, "scan: %zu interrupted layer index(es) "
-			"queued again", n);
+		log_msg(LL_INFO,
+			"scan: %zu interrupted layer index(es) "
+			"queued again",
+			n);
 	rs_db_check(s, true, NULL);
 	if (rs_start(s, &cfg->sandbox, e) < 0)
 		goto fail;

@@ -236,8 +236,8 @@ static int rs_others(struct stor *st, struct rs_pub *p,
 	}
 	p->drop = xcalloc(n + 1, sizeof(*p->drop));
 	for (size_t i = 0; i < n; i++) {
-		if (refs && !rs_same_str(d[i].artifact_type,
-					 REG_SCAN_REPORT_TYPE))
+		if (refs &&
+		    !rs_same_str(d[i].artifact_type, REG_SCAN_REPORT_TYPE))
 			continue;
 		nrep++;
 		if (digest_eq(&d[i].digest, &p->mdg))
@@ -351,8 +351,7 @@ int rs_publish(struct stor *st, const char *repo, const struct digest *subject,
 	struct rs_pub p;
 	int ret = -1;
 
-	if (rs_pub_plan(st, repo, subject, NULL, NULL, report, NULL, &p, e) <
-	    0)
+	if (rs_pub_plan(st, repo, subject, NULL, NULL, report, NULL, &p, e) < 0)
 		return -1;
 	if (!p.put.repo || p.in_place) {
 		ret = 0;
@@ -378,8 +377,8 @@ out:
 	return ret;
 }
 
-int rs_unpublish(struct stor *st, const char *repo, const struct digest *subject,
-		 struct err *e)
+int rs_unpublish(struct stor *st, const char *repo,
+		 const struct digest *subject, struct err *e)
 {
 	return rs_drop_all(st, repo, subject, e);
 }
@@ -448,11 +447,10 @@ int rs_job_done(struct rs_job *j, const json_t *report, struct err *e)
 	int rc;
 
 	if (j->w->pool->events)
-		v = rs_events(
-			j, "scan.completed",
-			json_pack("{s:O?, s:O?, s:s?}", "status", status,
-				  "counts", counts, "db", j->dbv),
-			&n);
+		v = rs_events(j, "scan.completed",
+			      json_pack("{s:O?, s:O?, s:s?}", "status", status,
+					"counts", counts, "db", j->dbv),
+			      &n);
 	rc = stor_scan_done_ev(j->st, j->job, v, n, e);
 	rs_events_free(j->w->pool->events, v, n);
 	return rc;

@@ -161,7 +161,8 @@ static json_t *rs_gist(const json_t *r)
 	json_object_set(g, "failed", json_object_get(r, "failed"));
 	/* What VEX took away, and by which documents (absent: none). */
 	if (json_object_get(r, "suppressed"))
-		json_object_set(g, "suppressed", json_object_get(r, "suppressed"));
+		json_object_set(g, "suppressed",
+				json_object_get(r, "suppressed"));
 	if (json_object_get(r, "vex"))
 		json_object_set(g, "vex", json_object_get(r, "vex"));
 	json_array_foreach(json_object_get(r, "vulnerabilities"), i, v) {

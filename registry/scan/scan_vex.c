@@ -129,8 +129,8 @@ static void rs_vex_referrers(struct stor *st, const char *repo,
 			size_t len = 0;
 			int rc;
 
-			if (refs && !rs_same_str(d[i].artifact_type,
-						 rs_vex_types[t]))
+			if (refs &&
+			    !rs_same_str(d[i].artifact_type, rs_vex_types[t]))
 				continue;
 			digest_str(&d[i].digest, name);
 			/* Our own SBOM referrers share the CycloneDX type. */
@@ -194,8 +194,7 @@ static struct scan_vex *rs_vex_wide_read(struct stor *st, const char *repo)
 }
 
 /* The cache's entry for repo, or NULL.  Under c->lock. */
-static struct rs_vex_repo *rs_vex_find(struct rs_vex_cache *c,
-				       const char *repo)
+static struct rs_vex_repo *rs_vex_find(struct rs_vex_cache *c, const char *repo)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (!strcmp(c->repos[i].name, repo))
@@ -288,8 +287,8 @@ struct scan_vex *rs_vex_load(struct rs_job *j)
 	return v;
 }
 
-int rs_vex_report(struct rs_job *j, const struct scan_vex *v,
-		  const json_t *own, json_t **report, struct err *e)
+int rs_vex_report(struct rs_job *j, const struct scan_vex *v, const json_t *own,
+		  json_t **report, struct err *e)
 {
 	json_t *r;
 
@@ -335,7 +334,8 @@ static int rs_vex_requeue(struct reg_scan *s, const char *repo,
 
 		if (stor_manifest_get(s->st, repo, tags[i], NULL, &m, &sub) ==
 			    0 &&
-		    oci_manifest_kind_of(m->body, m->len) != OCI_KIND_ARTIFACT &&
+		    oci_manifest_kind_of(m->body, m->len) !=
+			    OCI_KIND_ARTIFACT &&
 		    stor_scan_enqueue(s->st, repo, &m->digest, false, &sub) < 0)
 			log_msg(LL_WARN, "scan: VEX: %s: %s", repo, sub.msg);
 		stor_manifest_free(m);
@@ -381,8 +381,8 @@ void reg_scan_vex_of(struct reg_scan *s, const char *repo,
 	body = json_loadb(m->body, m->len, 0, NULL);
 	sub = json_string_value(
 		json_object_get(json_object_get(body, "subject"), "digest"));
-	if (!rs_vex_type(json_string_value(
-		    json_object_get(body, "artifactType"))) ||
+	if (!rs_vex_type(
+		    json_string_value(json_object_get(body, "artifactType"))) ||
 	    !sub || digest_parse(sub, strlen(sub), &out->subject, &e) < 0)
 		goto out;
 	out->vex = true;

@@ -210,8 +210,7 @@ bool ui_view_get(const char *dir, const char *key, struct buf *out)
 	return ui_mem_get(key, out) || (dir && ui_disk_get(dir, key, out));
 }
 
-void ui_view_put(const char *dir, const char *key, const char *text,
-		 size_t len)
+void ui_view_put(const char *dir, const char *key, const char *text, size_t len)
 {
 	if (len > UI_VIEW_ITEM_MAX)
 		return;

@@ -56,8 +56,7 @@ static void opts_init(struct fx *fx, struct stor_backup_opts *o)
 	fx->problems[0] = '\0';
 }
 
-static struct digest put_blob(struct stor *st, const char *repo,
-			      const char *s)
+static struct digest put_blob(struct stor *st, const char *repo, const char *s)
 {
 	struct err e = ERR_INIT;
 	struct digest d;
@@ -153,8 +152,7 @@ static int fx_setup(void **state)
 	stor_upload_release(u);
 	snprintf(path, sizeof(path), "%s/vulndb.db", fx->dir);
 	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db,
-			 "CREATE TABLE t (x); INSERT INTO t VALUES (42);",
+	    sqlite3_exec(db, "CREATE TABLE t (x); INSERT INTO t VALUES (42);",
 			 NULL, NULL, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_close(db);
@@ -235,18 +233,16 @@ static void test_backup_restore(void **state)
 	assert_int_equal(s.schema, SCHEMA_NOW);
 	assert_true(exists(fx->dest, BACKUP_MARKER));
 	assert_false(exists(fx->dest, "uploads"));
-	assert_int_equal(sql_int(fx->dest, "meta.db",
-				 "SELECT count(*) FROM uploads"),
-			 0);
-	assert_int_equal(sql_int(fx->dest, "vulndb.db", "SELECT x FROM t"),
-			 42);
+	assert_int_equal(
+		sql_int(fx->dest, "meta.db", "SELECT count(*) FROM uploads"),
+		0);
+	assert_int_equal(sql_int(fx->dest, "vulndb.db", "SELECT x FROM t"), 42);
 	snprintf(path, sizeof(path), "%s/htpasswd", fx->dest);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* The source still has its session. */
-	assert_int_equal(sql_int(fx->dir, "meta.db",
-				 "SELECT count(*) FROM uploads"),
-			 1);
+	assert_int_equal(
+		sql_int(fx->dir, "meta.db", "SELECT count(*) FROM uploads"), 1);
 
 	opts_init(fx, &o);
 	assert_int_equal(stor_restore(fx->dest, fx->target, &o, &s, &e), 0);
@@ -307,9 +303,9 @@ static void test_refusals(void **state)
 	/* No source store: nothing is made. */
 	assert_int_equal(stor_backup(fx->target, fx->dest, &o, &s, &e), -1);
 	err_clear(&e);
-	assert_int_equal(stor_backup("/nonexistent/customs", fx->target, &o,
-				     &s, &e),
-			 -1);
+	assert_int_equal(
+		stor_backup("/nonexistent/customs", fx->target, &o, &s, &e),
+		-1);
 }
 
 /* A blob the metadata names but the store lacks, or whose content is
@@ -489,15 +485,13 @@ static void migrate_from(int ver)
 	assert_int_equal(sql_int(dir, "meta.db", "PRAGMA user_version"),
 			 SCHEMA_NOW);
 	/* What it had. */
-	assert_int_equal(stor_manifest_get(st, "library/old", "v1", NULL, &m,
-					   &e),
-			 0);
+	assert_int_equal(
+		stor_manifest_get(st, "library/old", "v1", NULL, &m, &e), 0);
 	assert_true(digest_eq(&m->digest, &mf));
 	assert_int_equal(m->len, strlen(old_manifest));
 	stor_manifest_free(m);
-	assert_int_equal(stor_blob_open(st, "library/old", &layer, &fd, &size,
-					&e),
-			 0);
+	assert_int_equal(
+		stor_blob_open(st, "library/old", &layer, &fd, &size, &e), 0);
 	close(fd);
 	assert_int_equal(size, strlen(old_layer));
 	assert_int_equal(stor_scan_get(st, &mf, false, &sc, &e), 0);
@@ -567,8 +561,8 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_and_corrupt,
 						fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_other_filesystem,
-						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_other_filesystem, fx_setup,
+						fx_teardown),
 		cmocka_unit_test(test_migrate_v1),
 		cmocka_unit_test(test_migrate_v2),
 		cmocka_unit_test(test_migrate_v3),

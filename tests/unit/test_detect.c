@@ -141,10 +141,10 @@ static void test_want(void **state)
 	assert_false(det_want_file("usr/bin/node", 0755, &w));
 	assert_true(det_want_file("usr/local/bin/python3.12", 0755, &w));
 	assert_int_equal(w.kind, DET_PYTHON_RT);
-	assert_true(det_want_file("usr/local/lib/libpython3.12.so.1.0", 0644,
-				  &w));
-	assert_false(det_want_file("usr/local/bin/python3.12-config", 0755,
-				   &w));
+	assert_true(
+		det_want_file("usr/local/lib/libpython3.12.so.1.0", 0644, &w));
+	assert_false(
+		det_want_file("usr/local/bin/python3.12-config", 0755, &w));
 	assert_false(det_want_file("usr/local/lib/libpython3.12.a", 0644, &w));
 	assert_false(det_want_file("usr/local/bin/python3.", 0755, &w));
 	assert_true(det_want_file("opt/java/openjdk/release", 0644, &w));
@@ -160,8 +160,8 @@ static void test_want(void **state)
 				   0644, &w));
 	assert_false(det_want_file("root/buildinfo/content_manifests/x.txt",
 				   0644, &w));
-	assert_false(det_want_file("root/buildinfo/Dockerfile-ubi8-8.8-1",
-				   0644, &w));
+	assert_false(det_want_file("root/buildinfo/Dockerfile-ubi8-8.8-1", 0644,
+				   &w));
 }
 
 static void test_dpkg_bookworm(void **state)
@@ -787,8 +787,7 @@ static void test_java_manifest(void **state)
 	check_low(&o, "com.google:guava", "31.1.0.jre",
 		  "artifact from Bundle-SymbolicName, version from "
 		  "Bundle-Version");
-	assert_string_equal(find(&o, "com.google:guava")->path,
-			    "app/app.jar");
+	assert_string_equal(find(&o, "com.google:guava")->path, "app/app.jar");
 	det_out_release(&o);
 	free(fat);
 	free(lang_jar);
@@ -817,7 +816,8 @@ static void test_java_manifest_edges(void **state)
 				  "version=2.13.0\n";
 	static const char jackson[] =
 		"Manifest-Version: 1.0\r\n"
-		"Bundle-SymbolicName: com.fasterxml.jackson.core.jackson-databi\r\n"
+		"Bundle-SymbolicName: "
+		"com.fasterxml.jackson.core.jackson-databi\r\n"
 		" nd;singleton:=true\r\n"
 		"Implementation-Vendor-Id: com.fasterxml.jackson.core\r\n"
 		"Bundle-Version: 2.13.0\r\n"
@@ -853,8 +853,10 @@ static void test_java_manifest_edges(void **state)
 
 		buf_adds(&mf, jackson);
 		for (int i = 0; i < 8000; i++)
-			buf_addf(&mf, "Name: a/b/C%d.class\r\nSHA-256-Digest: "
-				 "abcdefghijklmnopqrstuvwxyz012345\r\n\r\n", i);
+			buf_addf(&mf,
+				 "Name: a/b/C%d.class\r\nSHA-256-Digest: "
+				 "abcdefghijklmnopqrstuvwxyz012345\r\n\r\n",
+				 i);
 		run_mf("opt/x.jar", mf.buf, &o);
 		assert_true(mf.len > (256u << 10));
 		check_low(&o, "com.fasterxml.jackson.core:jackson-databind",
@@ -865,8 +867,10 @@ static void test_java_manifest_edges(void **state)
 	}
 
 	/* A version with a blank, no group at all, a value too long. */
-	run_mf("opt/a-1.jar", "Implementation-Version: 1 0\n"
-			      "Bundle-SymbolicName: org.a\n", &o);
+	run_mf("opt/a-1.jar",
+	       "Implementation-Version: 1 0\n"
+	       "Bundle-SymbolicName: org.a\n",
+	       &o);
 	assert_int_equal(o.inv.npkgs, 0);
 	det_out_release(&o);
 	run_mf("opt/a-1.0.jar", "Implementation-Version: 1.0\n", &o);
@@ -879,10 +883,12 @@ static void test_java_manifest_edges(void **state)
 	assert_int_equal(o.inv.npkgs, 0);
 	det_out_release(&o);
 	/* A one-word title and a vendor id that is not a token. */
-	run_mf("opt/c.jar", "Implementation-Title: tool\n"
-			    "Implementation-Version: 2.0\n"
-			    "Implementation-Vendor-Id: Example Inc.\n"
-			    "Automatic-Module-Name: org.example.tool\n", &o);
+	run_mf("opt/c.jar",
+	       "Implementation-Title: tool\n"
+	       "Implementation-Version: 2.0\n"
+	       "Implementation-Vendor-Id: Example Inc.\n"
+	       "Automatic-Module-Name: org.example.tool\n",
+	       &o);
 	check_low(&o, "org.example:tool", "2.0",
 		  "group from Automatic-Module-Name, artifact from "
 		  "Automatic-Module-Name");
@@ -924,13 +930,11 @@ static void test_runtime_node(void **state)
 	/* The first "node.js/v" has no three-part version: the next one. */
 	run(DET_NODE, "usr/local/bin/node", d, 0x1000, &o);
 	assert_int_equal(o.inv.npkgs, 1);
-	assert_string_equal(
-		check_rt(&o, "node", "20.11.0", "node.js/v")->path,
-		"usr/local/bin/node");
+	assert_string_equal(check_rt(&o, "node", "20.11.0", "node.js/v")->path,
+			    "usr/local/bin/node");
 	det_out_release(&o);
 	/* Cut inside the version: nothing past the end is read. */
-	run(DET_NODE, "usr/local/bin/node", d,
-	    0x800 + sizeof(good) - 5, &o);
+	run(DET_NODE, "usr/local/bin/node", d, 0x800 + sizeof(good) - 5, &o);
 	assert_int_equal(o.inv.npkgs, 0);
 	assert_int_equal(o.inv.nnotes, 1);
 	det_out_release(&o);
@@ -943,7 +947,7 @@ static void test_runtime_node(void **state)
 
 static void test_runtime_python(void **state)
 {
-	static const char text[] = "\0003.11.9\0" /* another minor */
+	static const char text[] = "\0003.11.9\0"  /* another minor */
 				   "\0003.12.1x\0" /* not a version */
 				   "\0003.12.1\0%.80s (%.80s) %.80s";
 	static const char rc[] = "\0003.13.0rc2\0";
@@ -952,8 +956,7 @@ static void test_runtime_python(void **state)
 	struct det_out o;
 
 	(void)state;
-	run(DET_PYTHON_RT, "usr/local/lib/libpython3.12.so.1.0", d, 0x400,
-	    &o);
+	run(DET_PYTHON_RT, "usr/local/lib/libpython3.12.so.1.0", d, 0x400, &o);
 	assert_int_equal(o.inv.npkgs, 1);
 	check_rt(&o, "python", "3.12.1", "Py_GetVersion");
 	det_out_release(&o);
@@ -993,7 +996,8 @@ static void test_runtime_java(void **state)
 		{"JAVA_VERSION=\"1.8.0_392\"\n", "8.0.392"},
 		{"JAVA_VERSION=\"21\"\n", "21.0.0"},
 		{"JAVA_VERSION=\"11.0.20.1\"\n", "11.0.20.1"},
-		{"SEMANTIC_VERSION=\"bad\"\nJAVA_VERSION=\"17.0.9\"\n", "17.0.9"},
+		{"SEMANTIC_VERSION=\"bad\"\nJAVA_VERSION=\"17.0.9\"\n",
+		 "17.0.9"},
 		{"JAVA_VERSION=\"17.0.9 x\"\n", NULL},
 		{"JAVA_VERSION=17.0.9\n", NULL},
 		{"JAVA_VERSION=\"", NULL},
@@ -1001,7 +1005,8 @@ static void test_runtime_java(void **state)
 	struct det_out o;
 
 	(void)state;
-	run_file(DET_JAVA_RELEASE, RUNTIMES "java/debian-openjdk-17.0.15.release",
+	run_file(DET_JAVA_RELEASE,
+		 RUNTIMES "java/debian-openjdk-17.0.15.release",
 		 "usr/local/openjdk-17/release", &o);
 	check_rt(&o, "java", "17.0.15", "release file: JAVA_VERSION (Debian)");
 	det_out_release(&o);

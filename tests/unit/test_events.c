@@ -288,7 +288,8 @@ static int outbox_rows(struct fx *fx)
 	int n = -1;
 
 	if (tmpstore_pg())
-		return (int)tmpstore_pg_sql(fx->dir, "SELECT count(*) FROM outbox");
+		return (int)tmpstore_pg_sql(fx->dir,
+					    "SELECT count(*) FROM outbox");
 	snprintf(path, sizeof(path), "%s/meta.db", fx->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox",

@@ -201,9 +201,9 @@ static void test_defaults(void **state UNUSED)
 				      "googleapis.com/Debian/all.zip");
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(v[i].name, "osv:Red Hat"))
-			assert_string_equal(v[i].url,
-					    "https://osv-vulnerabilities.storage."
-					    "googleapis.com/Red%20Hat/all.zip");
+			assert_string_equal(
+				v[i].url, "https://osv-vulnerabilities.storage."
+					  "googleapis.com/Red%20Hat/all.zip");
 	vulndb_sources_free(v, n);
 
 	vulndb_sources_default(&want, t2026, &v, &n);

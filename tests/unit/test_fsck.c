@@ -314,7 +314,8 @@ static void test_index_child_missing(void **state)
 		 dstr(&kid));
 	idx = put_manifest(fx, REPO, "multi", MT_INDEX, body, &kid, 1);
 	/* Bypass the cascade to leave the index with a hole. */
-	snprintf(sql, sizeof(sql), "%s DELETE FROM manifests WHERE digest = '%s'",
+	snprintf(sql, sizeof(sql),
+		 "%s DELETE FROM manifests WHERE digest = '%s'",
 		 tmpstore_pg() ? "SET session_replication_role = replica;"
 			       : "PRAGMA foreign_keys = OFF;",
 		 dstr(&kid));

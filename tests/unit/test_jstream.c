@@ -14,12 +14,12 @@
 #include "common/banned.h"
 
 /* Each value handed over, as "key/key=json;". */
-static int collect(void *ctx, const char *const *keys, size_t depth,
-		   json_t *v, struct err *e)
+static int collect(void *ctx, const char *const *keys, size_t depth, json_t *v,
+		   struct err *e)
 {
 	struct buf *b = ctx;
-	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS |
-				       JSON_ENCODE_ANY);
+	char *s =
+		json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 
 	(void)e;
 	for (size_t i = 0; i < depth; i++)
@@ -61,10 +61,10 @@ static void test_depths(void **state)
 	for (size_t step = 1; step <= sizeof(doc); step += 7) {
 		buf_reset(&b);
 		assert_int_equal(run(doc, 2, step, 0, &b, &e), 0);
-		assert_string_equal(
-			b.buf, "curl/CVE-1={\"r\":[1,2.5,null]};"
-			       "curl/CVE-2={\"x\":true};format=\"T\";"
-			       "list/[]={\"a\":\"\xc3\xa9\"};list/[]=7;");
+		assert_string_equal(b.buf,
+				    "curl/CVE-1={\"r\":[1,2.5,null]};"
+				    "curl/CVE-2={\"x\":true};format=\"T\";"
+				    "list/[]={\"a\":\"\xc3\xa9\"};list/[]=7;");
 	}
 	buf_reset(&b);
 	assert_int_equal(run(doc, 1, 4096, 0, &b, &e), 0);
@@ -91,8 +91,7 @@ static void test_bad_input(void **state)
 			     2, 5, 20, &b, &e),
 			 -1);
 	assert_int_equal(e.code, ERR_TOO_LARGE);
-	assert_int_equal(run("{\"a\": {\"b\": [\"0\"]}}", 2, 5, 20, &b, &e),
-			 0);
+	assert_int_equal(run("{\"a\": {\"b\": [\"0\"]}}", 2, 5, 20, &b, &e), 0);
 	memset(deep, '[', sizeof(deep) - 1);
 	deep[sizeof(deep) - 1] = '\0';
 	assert_int_equal(run(deep, 1, 64, 0, &b, &e), -1);

@@ -168,8 +168,9 @@ static void free_findings(struct vuln_finding *f, size_t n)
 
 static json_t *make_report(const char *dbver)
 {
-	struct report_meta m = {dbver, "no vulnerability data: test",
-				"library/app", "1.0", 1800000000, NULL};
+	struct report_meta m = {dbver,	       "no vulnerability data: test",
+				"library/app", "1.0",
+				1800000000,    NULL};
 	struct vuln_finding *f;
 	json_t *r;
 	size_t n;
@@ -388,8 +389,8 @@ static void test_rematch(void **state)
  * others keep their shape.  Both survive a re-match. */
 static void test_confidence(void **state)
 {
-	struct report_meta m = {"v1", NULL, "library/app", "1.0", 1800000000,
-				  NULL};
+	struct report_meta m = {"v1",  NULL,	   "library/app",
+				"1.0", 1800000000, NULL};
 	struct scan_pkg p = {.eco = ECO_RUNTIME,
 			     .name = (char *)"node",
 			     .version = (char *)"20.11.0",

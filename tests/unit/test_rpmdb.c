@@ -94,8 +94,8 @@ static int walk(int (*fn)(const struct det_file *, struct rpmdb_walk *),
 		const char *data, size_t len, struct lines *l,
 		struct rpmdb_walk *w)
 {
-	struct det_file f = {"var/lib/rpm/Packages", "sha256:layer", data,
-			     len, NULL};
+	struct det_file f = {"var/lib/rpm/Packages", "sha256:layer", data, len,
+			     NULL};
 
 	memset(w, 0, sizeof(*w));
 	w->fn = collect;

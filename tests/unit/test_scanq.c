@@ -88,9 +88,8 @@ static void claim_none(struct fx *fx)
 static void finish(struct fx *fx, struct stor_scan_job *job, const char *report,
 		   const char *dbv)
 {
-	struct stor_scan_result r = {.report = report,
-				     .findings = "[]",
-				     .db_version = dbv};
+	struct stor_scan_result r = {
+		.report = report, .findings = "[]", .db_version = dbv};
 	struct err e = ERR_INIT;
 
 	if (report)
@@ -260,7 +259,6 @@ static void test_layer_index(void **state)
 	assert_int_equal(ls.queued, 1);
 	assert_int_equal(ls.running, 0);
 }
-
 
 /* Pushed again while running (another repository): queued once more
  * when it finishes, so the new repository gets its report. */
@@ -585,8 +583,7 @@ static void test_claim_rematch(void **state)
 }
 
 /* Whether dg's result is kept as the blob of text, and reads as text. */
-static bool sc_blob_is(struct fx *fx, const struct digest *dg,
-		       const char *text)
+static bool sc_blob_is(struct fx *fx, const struct digest *dg, const char *text)
 {
 	struct digest want = dg_of(text);
 	struct err e = ERR_INIT;
@@ -595,9 +592,8 @@ static bool sc_blob_is(struct fx *fx, const struct digest *dg,
 	bool ok;
 
 	assert_int_equal(stor_scan_get(fx->st, dg, true, &sc, &e), 0);
-	ok = sc.has_result && sc.in_blob &&
-	     digest_eq(&sc.report_blob, &want) && sc.report &&
-	     !strcmp(sc.report, text) &&
+	ok = sc.has_result && sc.in_blob && digest_eq(&sc.report_blob, &want) &&
+	     sc.report && !strcmp(sc.report, text) &&
 	     stor_blob_stat(fx->st, NULL, &want, &size, &e) == 0 &&
 	     size == (int64_t)strlen(text);
 	stor_scan_release(&sc);
@@ -661,8 +657,8 @@ static void test_stage(void **state)
 
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(stor_scan_claim(fx->st, 60, &job, &e), 1);
-		finish(fx, &job, digest_eq(&job.digest, &a) ? "{\"a\":1}"
-							    : "{\"b\":1}",
+		finish(fx, &job,
+		       digest_eq(&job.digest, &a) ? "{\"a\":1}" : "{\"b\":1}",
 		       "v1");
 	}
 	claim_two(fx, "v2", &a, jobs);
@@ -752,8 +748,8 @@ static void test_report_blob(void **state)
 	assert_int_equal(stor_fsck(fx->st, &fo, &fs, &e), 0);
 	assert_int_equal(fs.damage, 0);
 
-	snprintf(path, sizeof(path), "%s/blobs/sha256/%.2s/%s", fx->dir,
-		 rd.hex, rd.hex);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%.2s/%s", fx->dir, rd.hex,
+		 rd.hex);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(stor_scan_get(fx->st, &d, true, &sc, &e), 0);
 	assert_true(sc.has_result);
@@ -775,9 +771,8 @@ static void test_finish_many(void **state)
 	struct digest old, blob_dg, ref_dg;
 	struct stor_scan_job job, jobs[2];
 	const char *blob = "{\"report\":1}", *ref = "{\"referrer\":1}";
-	struct stor_scan_result r = {.report = "{\"new\":1}",
-				     .findings = "[]",
-				     .db_version = "v2"};
+	struct stor_scan_result r = {
+		.report = "{\"new\":1}", .findings = "[]", .db_version = "v2"};
 	struct stor_blob_data bd = {&blob_dg, blob, strlen(blob)};
 	struct stor_manifest_put mp;
 	struct stor_scan_referrer sr;
@@ -897,7 +892,8 @@ static void test_migrate_from_v1(void **state)
 		STOR_SCAN_DONE);
 }
 
-/* --- Nodes: two stores on the same PostgreSQL metadata ---------------------- */
+/* --- Nodes: two stores on the same PostgreSQL metadata ----------------------
+ */
 
 struct heard {
 	pthread_mutex_t lock;
@@ -1189,9 +1185,8 @@ static void test_push_current_report(void **state)
 }
 
 /* A report referrer of subject in REPO, as the scan writes one. */
-static struct stor_manifest_put referrer_put(const struct digest *subject,
-					     const char *body,
-					     struct digest *dg)
+static struct stor_manifest_put
+referrer_put(const struct digest *subject, const char *body, struct digest *dg)
 {
 	*dg = dg_of(body);
 	return (struct stor_manifest_put){
@@ -1230,8 +1225,8 @@ static void test_referrer_subject_gone(void **state)
 	struct stor_manifest_put mp =
 		referrer_put(&img, "{\"referrer\":\"gone\"}", &rdg);
 	struct stor_scan_referrer sr = {&mp, NULL, 0, NULL, 0};
-	struct stor_scan_outcome o = {.checked_db = "v2", .refs = &sr,
-				      .nrefs = 1};
+	struct stor_scan_outcome o = {
+		.checked_db = "v2", .refs = &sr, .nrefs = 1};
 	struct stor_manifest *m = NULL;
 	struct stor_scan_job job;
 	struct err e = ERR_INIT;
@@ -1287,8 +1282,7 @@ static void *put_thread_run(void *arg)
 static void test_referrer_delete_race(void **state)
 {
 	struct fx *fx = *state;
-	struct digest img = put(fx, REPO, "{\"img\":\"race\"}", false, NULL,
-				0);
+	struct digest img = put(fx, REPO, "{\"img\":\"race\"}", false, NULL, 0);
 	struct digest rdg;
 	struct stor_manifest_put mp =
 		referrer_put(&img, "{\"referrer\":\"race\"}", &rdg);

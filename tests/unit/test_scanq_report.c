@@ -723,8 +723,8 @@ static void test_not_image(void **state)
 	json_decref(idx);
 
 	/* What an artifact gets: report-shaped, without counts. */
-	a = rs_not_image_report(&d, "application/vnd.oci.image.manifest.v1+json",
-				"a/b");
+	a = rs_not_image_report(
+		&d, "application/vnd.oci.image.manifest.v1+json", "a/b");
 	assert_true(rs_report_not_scanned(a));
 	assert_null(json_object_get(a, "counts"));
 	assert_string_equal(json_string_value(json_object_get(

@@ -235,7 +235,8 @@ static void test_upload_blocks_trimmed(void **state)
 	snprintf(rel, sizeof(rel), "uploads/%s", id);
 	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
 	for (off = 0; off < 3 * piece; off += piece)
-		assert_int_equal(stor_upload_write(u, data + off, piece, &e), 0);
+		assert_int_equal(stor_upload_write(u, data + off, piece, &e),
+				 0);
 	stor_upload_release(u);
 	assert_true(file_blocks(fx, rel) <= (long long)(3 * piece) + 65536);
 
@@ -958,8 +959,7 @@ static void test_tag_times(void **state)
 	assert_int_equal(stor_tag_times(st, REPO, &v, &n, &e), 0);
 	assert_int_equal(n, 3);
 	for (size_t i = 0; i < n; i++) {
-		const struct digest *want =
-			!strcmp(v[i].tag, "a") ? &d2 : &d1;
+		const struct digest *want = !strcmp(v[i].tag, "a") ? &d2 : &d1;
 
 		assert_true(digest_eq(&v[i].digest, want));
 		assert_true(v[i].created >= before);
@@ -1000,9 +1000,8 @@ static void test_tag_page(void **state)
 	assert_int_equal(put_mf(st, REPO, &m2, &d2, &e), 0);
 	m1.tag = "c";
 	assert_int_equal(put_mf(st, REPO, &m1, &d1, &e), 0);
-	assert_int_equal(stor_tag_page(st, REPO, NULL, 2, &v, &n, &more,
-				       &total, &e),
-			 0);
+	assert_int_equal(
+		stor_tag_page(st, REPO, NULL, 2, &v, &n, &more, &total, &e), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(total, 3);
 	assert_true(more);
@@ -1014,9 +1013,8 @@ static void test_tag_page(void **state)
 			    "application/vnd.oci.image.manifest.v1+json");
 	assert_true(v[0].tagged > 0 && v[0].created > 0);
 	stor_tag_times_free(v, n);
-	assert_int_equal(stor_tag_page(st, REPO, "b", 2, &v, &n, &more,
-				       &total, &e),
-			 0);
+	assert_int_equal(
+		stor_tag_page(st, REPO, "b", 2, &v, &n, &more, &total, &e), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(total, 3);
 	assert_false(more);
@@ -1024,21 +1022,20 @@ static void test_tag_page(void **state)
 	assert_true(digest_eq(&v[0].digest, &d1));
 	stor_tag_times_free(v, n);
 	/* All (n < 0), and none (n 0: more says some follow). */
-	assert_int_equal(stor_tag_page(st, REPO, NULL, -1, &v, &n, &more,
-				       &total, &e),
-			 0);
+	assert_int_equal(
+		stor_tag_page(st, REPO, NULL, -1, &v, &n, &more, &total, &e),
+		0);
 	assert_int_equal(n, 3);
 	assert_false(more);
 	stor_tag_times_free(v, n);
-	assert_int_equal(stor_tag_page(st, REPO, NULL, 0, &v, &n, &more,
-				       &total, &e),
-			 0);
+	assert_int_equal(
+		stor_tag_page(st, REPO, NULL, 0, &v, &n, &more, &total, &e), 0);
 	assert_int_equal(n, 0);
 	assert_true(more);
 	stor_tag_times_free(v, n);
 	/* An unknown repository is one, as for the tags list. */
-	assert_int_equal(stor_tag_page(st, "never/seen", NULL, 2, &v, &n,
-				       &more, &total, &e),
+	assert_int_equal(stor_tag_page(st, "never/seen", NULL, 2, &v, &n, &more,
+				       &total, &e),
 			 -1);
 	assert_int_equal(e.code, ERR_NAME_UNKNOWN);
 }
@@ -1545,8 +1542,7 @@ static void test_sql_layer(void **state)
 	assert_int_equal(sql_do(m, &pg_only, NULL, NULL, &e, ""), pg ? 1 : 0);
 	assert_int_equal(sql_do(m, &sqlite_only, NULL, NULL, &e, ""),
 			 pg ? 0 : 1);
-	assert_int_equal(sql_do(m, &quoted, two_cols_row, &c, &e, "s", "y"),
-			 1);
+	assert_int_equal(sql_do(m, &quoted, two_cols_row, &c, &e, "s", "y"), 1);
 	assert_string_equal(c.a, "?1 stays");
 	assert_string_equal(c.b, "y");
 }

@@ -304,9 +304,9 @@ static void test_cdx_cisa(void **state)
 static void test_cdx_states(void **state)
 {
 	static const char *const states[][2] = {
-		{"not_affected", "s"},	{"false_positive", "s"},
-		{"resolved", "s"},	{"resolved_with_pedigree", "s"},
-		{"exploitable", "k"},	{"in_triage", "k"},
+		{"not_affected", "s"}, {"false_positive", "s"},
+		{"resolved", "s"},     {"resolved_with_pedigree", "s"},
+		{"exploitable", "k"},  {"in_triage", "k"},
 	};
 	static const char *const sbom =
 		"{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\","
@@ -327,13 +327,15 @@ static void test_cdx_states(void **state)
 			"{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\","
 			"\"components\":[{\"bom-ref\":\"app\",\"name\":\"app\","
 			"\"components\":[{\"bom-ref\":\"lodash-ref\","
-			"\"name\":\"lodash\",\"purl\":\"pkg:npm/lodash@4.17.15\"}]}],"
+			"\"name\":\"lodash\",\"purl\":\"pkg:npm/"
+			"lodash@4.17.15\"}]}],"
 			"\"vulnerabilities\":[{\"id\":\"CVE-1\",\"analysis\":"
-			"{\"state\":\"%s\"},\"affects\":[{\"ref\":\"lodash-ref\"}]}]}",
+			"{\"state\":\"%s\"},\"affects\":[{\"ref\":\"lodash-"
+			"ref\"}]}]}",
 			states[i][0]);
 		assert_true(n > 0 && (size_t)n < sizeof(doc));
-		assert_int_equal(scan_vex_add(v, "d.json", doc, strlen(doc), &e),
-				 0);
+		assert_int_equal(
+			scan_vex_add(v, "d.json", doc, strlen(doc), &e), 0);
 		scan_vex_apply(v, r);
 		assert_non_null(vex_of(r,
 				       *states[i][1] == 's' ? "suppressed"
@@ -349,7 +351,8 @@ static void test_cdx_states(void **state)
 		struct err e = ERR_INIT;
 
 		assert_int_equal(
-			scan_vex_add(v, "sbom.json", sbom, strlen(sbom), &e), -1);
+			scan_vex_add(v, "sbom.json", sbom, strlen(sbom), &e),
+			-1);
 		assert_non_null(strstr(e.msg, "not VEX"));
 		scan_vex_free(v);
 	}
@@ -360,7 +363,8 @@ static void test_cdx_states(void **state)
 static void test_wide(void **state)
 {
 	static const char *const doc =
-		"{\"@context\":\"https://openvex.dev/ns/v0.2.0\",\"statements\":["
+		"{\"@context\":\"https://openvex.dev/ns/"
+		"v0.2.0\",\"statements\":["
 		"{\"vulnerability\":{\"name\":\"CVE-1\"},\"status\":\"fixed\","
 		"\"products\":[{\"@id\":\"pkg:oci/app\"}]},"
 		"{\"vulnerability\":{\"name\":\"CVE-2\"},\"status\":\"fixed\","

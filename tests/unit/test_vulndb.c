@@ -452,9 +452,8 @@ static void build_fixture_inv(const struct fixture_os *fo,
 	inv_os(inv, fo->os_id, fo->version_id, NULL);
 	for (size_t i = 0; i < n; i++) {
 		bool dup = false;
-		struct scan_pkg p = {fo->eco, NULL, NULL, NULL,
-				     NULL,    NULL, NULL, SCAN_CONF_HIGH,
-				     NULL};
+		struct scan_pkg p = {fo->eco, NULL, NULL,	    NULL, NULL,
+				     NULL,    NULL, SCAN_CONF_HIGH, NULL};
 
 		if (strcmp(x[i].fixture, fo->fixture))
 			continue;
@@ -1242,21 +1241,25 @@ static void test_match_gap(void **state)
 		const char *id, *version_id, *pretty;
 		enum scan_eco eco;
 		bool with_db;
-		const char *want; /* NULL: no gap */
+		const char *want;  /* NULL: no gap */
 		const char *other; /* the note on another's advisories */
 	} cases[] = {
 		{"amzn", "2", NULL, ECO_RPM, false,
 		 "no advisory source covers amzn 2: its 2 rpm packages were "
-		 "not matched", NULL},
+		 "not matched",
+		 NULL},
 		{"centos", "9", "CentOS Stream 9", ECO_RPM, false,
 		 "no advisory source covers centos 9: its 2 rpm packages were "
-		 "not matched", NULL},
+		 "not matched",
+		 NULL},
 		{"centos", "8", "CentOS Stream 8", ECO_RPM, true,
 		 "no advisory source covers centos 8: its 2 rpm packages were "
-		 "not matched", NULL},
+		 "not matched",
+		 NULL},
 		{NULL, NULL, NULL, ECO_RPM, false,
 		 "no advisory source covers an OS without os-release: its 2 "
-		 "rpm packages were not matched", NULL},
+		 "rpm packages were not matched",
+		 NULL},
 		{"rhel", "8.8", NULL, ECO_RPM, false, NULL, NULL},
 		{"sles", "15.3", NULL, ECO_RPM, false, NULL, NULL},
 		{"wolfi", "20230201", NULL, ECO_WOLFI, false, NULL, NULL},
@@ -1272,11 +1275,13 @@ static void test_match_gap(void **state)
 		{"mageia", "9", NULL, ECO_RPM, true,
 		 "no advisory source covers mageia 9: the vulnerability DB "
 		 "holds no Mageia advisories, so its 2 rpm packages were not "
-		 "matched", NULL},
+		 "matched",
+		 NULL},
 		{"wolfi", "20230201", NULL, ECO_WOLFI, true,
 		 "no advisory source covers wolfi 20230201: the vulnerability "
 		 "DB holds no Wolfi advisories, so its 2 apk packages were not "
-		 "matched", NULL},
+		 "matched",
+		 NULL},
 		{"ubuntu", "22.04", NULL, ECO_UBUNTU, true, NULL, NULL},
 		{"amzn", "2", NULL, ECO_PYPI, true, NULL, NULL},
 	};

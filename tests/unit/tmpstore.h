@@ -35,10 +35,10 @@ static inline const char *tmpstore_pg(void)
 }
 
 /* Skips the calling test on PostgreSQL. */
-#define tmpstore_sqlite_only()                                              \
-	do {                                                                \
-		if (tmpstore_pg())                                          \
-			skip();                                             \
+#define tmpstore_sqlite_only()                                                 \
+	do {                                                                   \
+		if (tmpstore_pg())                                             \
+			skip();                                                \
 	} while (0)
 
 /* The schema of the store in dir: "t" and the hex of the directory's

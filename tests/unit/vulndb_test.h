@@ -84,7 +84,7 @@ static inline void inv_pkg(struct scan_inventory *inv, enum scan_eco eco,
 {
 	struct scan_pkg p = {eco,	  (char *)name,	       (char *)version,
 			     (char *)src, (char *)src_version, NULL,
-			     NULL, SCAN_CONF_HIGH, NULL};
+			     NULL,	  SCAN_CONF_HIGH,      NULL};
 
 	inv_add_pkg(inv, &p);
 }
