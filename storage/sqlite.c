@@ -201,8 +201,8 @@ static const char *const sq_migrations[] = {
 	 * WITHOUT ROWID row is its own key, so finding a row of long
 	 * findings reads them whole (sqlite compares overflowing keys in
 	 * full); a list of tags reads many rows and none of the findings. */
-	"CREATE INDEX IF NOT EXISTS scan_results_brief"
-	" ON scan_results(digest, updated, db_version, report_blob);",
+	("CREATE INDEX IF NOT EXISTS scan_results_brief"
+	 " ON scan_results(digest, updated, db_version, report_blob);"),
 };
 
 #define SQ_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
