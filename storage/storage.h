@@ -593,9 +593,9 @@ int stor_scan_wait(struct stor *st, const struct stor_scan_job *job,
 int stor_scan_get(struct stor *st, const struct digest *dg, bool with_report,
 		  struct stor_scan *out, struct err *e);
 /* stor_scan_get() without the report, the findings or checked_db (all
- * NULL): the state, time, version and report blob, which a list of many
- * images shows; a result's findings are as long as its list, and this
- * reads none of them. */
+ * NULL): the state, time, version, report blob and a running job's claim
+ * token, which a list of many images or a claim's check needs; a result's
+ * findings are as long as its list, and this reads none of them. */
 int stor_scan_peek(struct stor *st, const struct digest *dg,
 		   struct stor_scan *out, struct err *e);
 /* Every tag of repo with its times (stor_tag_times()) and its image's

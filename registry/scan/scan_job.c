@@ -360,7 +360,7 @@ static int rs_job_ours(struct rs_job *j, struct err *e)
 	int ret;
 
 	err_clear(e); /* what the report's making left behind */
-	if (stor_scan_get(j->st, &j->job->digest, false, &now, e) < 0)
+	if (stor_scan_peek(j->st, &j->job->digest, &now, e) < 0)
 		return -1;
 	ret = now.state == STOR_SCAN_RUNNING && now.claim == j->job->claim;
 	stor_scan_release(&now);
