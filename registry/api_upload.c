@@ -613,16 +613,19 @@ static int up_take_run(struct up_open *o)
 {
 	struct stor_upload *u;
 
+	if (o->status) /* read without taking: a poll never blocks a write */
+		return stor_upload_status(o->ctx->st, o->name, o->id,
+					  &o->offset, &o->e);
 	/* The usage now, so that the pieces' reservations need no scan. */
-	if (!o->status && reg_quota_check(o->ctx->quota, o->name, 0, &o->e) < 0)
+	if (reg_quota_check(o->ctx->quota, o->name, 0, &o->e) < 0)
 		return -1;
 	if (stor_upload_take(o->ctx->st, o->name, o->id, &u, &o->e) < 0)
 		return -1;
 	o->offset = stor_upload_offset(u);
 	o->taken = true;
-	if (o->status || up_check_range(o, &o->e) < 0) {
+	if (up_check_range(o, &o->e) < 0) {
 		stor_upload_release(u);
-		return o->status ? 0 : -1;
+		return -1;
 	}
 	o->u = u;
 	return 0;

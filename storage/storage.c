@@ -683,6 +683,34 @@ fail:
 	return -1;
 }
 
+int stor_upload_status(struct stor *st, const char *repo, const char *id,
+		       int64_t *offset, struct err *e)
+{
+	struct stor_upload *u;
+	int64_t changed;
+	int ret = 0;
+
+	if (!stor_upload_id_valid(id))
+		return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
+			       "malformed upload id");
+	pthread_mutex_lock(&st->lock);
+	for (u = st->uploads; u && strcmp(u->id, id); u = u->next)
+		;
+	if (u && strcmp(u->repo, repo))
+		ret = err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
+			      "upload %s unknown in %s", id, repo);
+	else if (u && u->held)
+		ret = err_set(e, ERR_BUSY, "upload %s is in use", id);
+	pthread_mutex_unlock(&st->lock);
+	if (ret < 0)
+		return ret;
+	/* The data's size is the offset, as stor_upload_take() trusts it. */
+	if (st->meta->ops->up_find(st->meta, repo, id, e) < 0 ||
+	    st->blobs->maint->up_stat(st->blobs, id, offset, &changed, e) < 0)
+		return -1;
+	return 0;
+}
+
 int64_t stor_upload_offset(const struct stor_upload *u)
 {
 	return u->offset;

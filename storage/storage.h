@@ -284,6 +284,11 @@ int stor_upload_start_limited(struct stor *st, const char *repo,
  * ERR_BLOB_UPLOAD_UNKNOWN if no such session exists for repo. */
 int stor_upload_take(struct stor *st, const char *repo, const char *id,
 		     struct stor_upload **out, struct err *e);
+/* Bytes received so far by upload id of repo, without taking it, so a
+ * status poll never turns away the request that writes: ERR_BUSY while a
+ * request holds it, ERR_BLOB_UPLOAD_UNKNOWN if there is no such session. */
+int stor_upload_status(struct stor *st, const char *repo, const char *id,
+		       int64_t *offset, struct err *e);
 /* Bytes received so far. */
 int64_t stor_upload_offset(const struct stor_upload *u);
 /* Whether finishing with a digest of alg needs no re-read of the data:

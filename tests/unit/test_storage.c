@@ -199,6 +199,40 @@ static void test_upload_roundtrip(void **state)
 	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
 }
 
+/* A status read takes nothing: the writer that comes during it is not
+ * turned away, and while the writer holds the session the read says busy. */
+static void test_upload_status(void **state)
+{
+	struct fx *fx = *state;
+	struct stor *st = fx->st;
+	char id[STOR_UPLOAD_ID_MAX];
+	struct stor_upload *u;
+	struct err e = ERR_INIT;
+	int64_t off = -1;
+
+	assert_int_equal(stor_upload_start(st, REPO, id, &e), 0);
+	assert_int_equal(stor_upload_status(st, REPO, id, &off, &e), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(stor_upload_take(st, REPO, id, &u, &e), 0);
+	assert_int_equal(stor_upload_write(u, "hello", 5, &e), 0);
+	assert_int_equal(stor_upload_status(st, REPO, id, &off, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	stor_upload_release(u);
+	err_clear(&e);
+	assert_int_equal(stor_upload_status(st, REPO, id, &off, &e), 0);
+	assert_int_equal(off, 5);
+	/* Under another repository, or unknown: no such session. */
+	assert_int_equal(stor_upload_status(st, "other", id, &off, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
+	err_clear(&e);
+	assert_int_equal(stor_upload_status(st, REPO, "nope", &off, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
+	err_clear(&e);
+	assert_int_equal(stor_upload_cancel(st, REPO, id, &e), 0);
+	assert_int_equal(stor_upload_status(st, REPO, id, &off, &e), -1);
+	assert_int_equal(e.code, ERR_BLOB_UPLOAD_UNKNOWN);
+}
+
 /* Bytes of disk a file under DIR holds. */
 static long long file_blocks(struct fx *fx, const char *rel)
 {
@@ -1552,6 +1586,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_upload_roundtrip),
+		T(test_upload_status),
 		T(test_upload_blocks_trimmed),
 		T(test_empty_blob),
 		T(test_digest_mismatch),
