@@ -1163,14 +1163,17 @@ static char *ui_findings_key(const char *repo, const struct digest *blob)
 	return xasprintf("findings\n%s\n%s", repo, digest_str(blob, ds));
 }
 
-/* Keeps f as that view. */
+/* Keeps f as that view (in its file only, with file_only). */
 static void ui_findings_put(const char *dir, const char *repo,
-			    const struct digest *blob, const json_t *f)
+			    const struct digest *blob, const json_t *f,
+			    bool file_only)
 {
 	char *key = ui_findings_key(repo, blob);
 	char *text = json_dumps(f, JSON_COMPACT);
 
-	if (text)
+	if (text && file_only && dir)
+		ui_view_put_file(dir, key, text, strlen(text));
+	else if (text)
 		ui_view_put(dir, key, text, strlen(text));
 	free(text);
 	free(key);
@@ -1295,7 +1298,7 @@ static void ui_disk_run(void *arg)
 
 	ui_view_put(d->dir, d->key, d->text.buf + d->head, d->len);
 	if (d->findings)
-		ui_findings_put(d->dir, d->name, &d->blob, d->findings);
+		ui_findings_put(d->dir, d->name, &d->blob, d->findings, false);
 }
 
 static void ui_disk_done(struct http_req *req, void *arg)
@@ -1335,8 +1338,9 @@ struct ui_image_job {
 static atomic_uint_fast64_t ui_built[2];
 
 /* Adds the body of j's image to j->out from its report and keeps it as
- * a view: in memory at once and, with later false, on disk too; with
- * later, j->disk says what to write after the reply. */
+ * a view: with later (a request), in memory at once, and j->disk says
+ * what to write after the reply; without (a report stored), in its file
+ * at once. */
 static void ui_image_make(struct ui_image_job *j, bool later)
 {
 	char ds[DIGEST_STR_MAX];
@@ -1375,9 +1379,14 @@ static void ui_image_make(struct ui_image_job *j, bool later)
 		j->disk = d;
 		goto out;
 	}
-	ui_view_put(d->dir, d->key, j->out.buf + head, d->len);
+	/* No one asked yet (a report stored): the file alone, so that a
+	 * re-match's thousands do not crowd out the views in use. */
+	if (d->dir)
+		ui_view_put_file(d->dir, d->key, j->out.buf + head, d->len);
+	else
+		ui_view_put(NULL, d->key, j->out.buf + head, d->len);
 	if (findings)
-		ui_findings_put(d->dir, d->name, &blob, findings);
+		ui_findings_put(d->dir, d->name, &blob, findings, true);
 	ui_disk_done(NULL, d);
 out:
 	json_decref(body);
@@ -1779,7 +1788,7 @@ static json_t *ui_findings_view(struct ui_rjob *j, const struct digest *dg,
 	f = rep ? ui_all_findings(rep) : NULL;
 	json_decref(rep);
 	if (f && *in_blob)
-		ui_findings_put(j->dir, j->name, blob, f);
+		ui_findings_put(j->dir, j->name, blob, f, false);
 out:
 	buf_release(&b);
 	free(key);

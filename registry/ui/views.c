@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +157,25 @@ out:
 /* On disk, past the bounds, the least recently read files go. */
 static const struct dirlru_budget ui_disk_budget = {
 	UI_VIEW_FILES, UI_VIEW_DISK_BYTES, NULL, NULL};
+/* A prune reads the whole directory: it runs once this many files or
+ * bytes were written since the last, which the bounds may exceed by. */
+#define UI_PRUNE_FILES 64
+#define UI_PRUNE_BYTES (UI_VIEW_DISK_BYTES / 16)
+
+static atomic_uint_fast64_t ui_unpruned_files, ui_unpruned_bytes;
+
+/* Prunes dir once enough was written since the last prune. */
+static void ui_disk_prune(const char *dir, size_t len)
+{
+	uint_fast64_t f = atomic_fetch_add(&ui_unpruned_files, 1) + 1;
+	uint_fast64_t b = atomic_fetch_add(&ui_unpruned_bytes, len) + len;
+
+	if (f < UI_PRUNE_FILES && b < UI_PRUNE_BYTES)
+		return;
+	atomic_store(&ui_unpruned_files, 0);
+	atomic_store(&ui_unpruned_bytes, 0);
+	dirlru_prune(dir, &ui_disk_budget);
+}
 
 /* Writes key's file whole under a temporary name, then renames it: a
  * reader sees the old file, none, or the new one complete. */
@@ -180,7 +200,7 @@ static void ui_disk_put(const char *dir, const char *key, const char *text,
 		unlink(tmp);
 		goto out;
 	}
-	dirlru_prune(dir, &ui_disk_budget);
+	ui_disk_prune(dir, len);
 out:
 	free(head);
 	free(tmp);
@@ -216,5 +236,12 @@ void ui_view_put(const char *dir, const char *key, const char *text, size_t len)
 		return;
 	ui_mem_put(key, text, len);
 	if (dir)
+		ui_disk_put(dir, key, text, len);
+}
+
+void ui_view_put_file(const char *dir, const char *key, const char *text,
+		      size_t len)
+{
+	if (len <= UI_VIEW_ITEM_MAX)
 		ui_disk_put(dir, key, text, len);
 }
