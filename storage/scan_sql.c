@@ -941,6 +941,8 @@ static int sql_finish_many_fn(struct sql_conn *c, const void *arg,
 			goto out;
 		if (rc > 0)
 			v[n++] = v[i];
+		else if (v[i]->left_out)
+			*v[i]->left_out = true;
 	}
 	for (int step = 0; step < 3; step++)
 		for (size_t i = 0; i < n; i++)

@@ -678,13 +678,15 @@ struct stor_scan_outcome {
 	const char *checked_db; /* result NULL: as stor_scan_checked() */
 	const struct stor_scan_referrer *refs;
 	size_t nrefs;
+	bool *left_out; /* or NULL: set true when the job was left out */
 };
 /* Finishes claimed jobs: each one's result (or checked DB), referrers and
  * stor_scan_done().  The blobs (a result's report among them, if no
  * referrer carries it) are made durable together, then every row changes
  * in one transaction: all or nothing (blobs left over by a failure are
  * gc's).  An outcome whose job is no longer its claim's (see
- * stor_scan_done()) is left out: its rows are the new claim's to write. */
+ * stor_scan_done()) is left out (*left_out says so): its rows are the
+ * new claim's to write. */
 int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 			  size_t n, struct err *e);
 /* stor_scan_finish_many() in lots, with one sync for all: each

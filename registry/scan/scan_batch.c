@@ -33,6 +33,7 @@ struct rs_item {
 	struct stor_scan_referrer *refs;
 	size_t nrefs;
 	struct stor_scan_outcome out;
+	bool left_out;	   /* claimed again meanwhile: nothing written */
 	struct digest rdg; /* the report's, when no referrer carries it */
 	struct timespec t0;
 };
@@ -693,6 +694,18 @@ static size_t rs_batch_stage(struct rs_worker *w, struct rs_item *items,
 	return k;
 }
 
+/* A job whose lease ran out before its batch was written: claimed again,
+ * its new claim writes what it finds (counted there). */
+static void rs_left_out_log(const struct rs_job *j)
+{
+	char ds[DIGEST_STR_MAX];
+
+	log_msg(LL_INFO,
+		"scan %s (%s): claimed again meanwhile; left to that "
+		"claim",
+		digest_str(&j->job->digest, ds), j->job->repo);
+}
+
 /* Makes the staged blobs durable and writes the rows of items[0..k) in
  * one transaction (their jobs done, or failed together), and frees
  * them. */
@@ -703,13 +716,19 @@ static void rs_batch_write(struct rs_worker *w, struct rs_item *items, size_t k,
 	struct err e = ERR_INIT;
 	size_t i;
 
-	for (i = 0; i < k; i++)
+	for (i = 0; i < k; i++) {
 		out[i] = items[i].out;
+		out[i].left_out = &items[i].left_out;
+	}
 	if (stor_scan_stage_end(w->pool->st, stg, out, k, &e) < 0) {
 		for (i = 0; i < k; i++)
 			rs_job_fail(&items[i].j, &e);
 	} else {
 		for (i = 0; i < k; i++) {
+			if (items[i].left_out) {
+				rs_left_out_log(&items[i].j);
+				continue;
+			}
 			rs_job_log(&items[i].j, items[i].report, &items[i].t0);
 			rs_notify(w->pool, &items[i].j.job->digest);
 			/* A new report (an unchanged one was told of

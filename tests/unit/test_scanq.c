@@ -1066,6 +1066,7 @@ static void test_stale_finish(void **state)
 	struct stor_scan_job stale, again, third;
 	struct stor_scan sc;
 	struct err e = ERR_INIT;
+	bool left_out = false;
 
 	/* Claimed with a lease already past: the next claim takes it. */
 	assert_int_equal(stor_scan_claim(fx->st, -10, &stale, &e), 1);
@@ -1108,15 +1109,20 @@ static void test_stale_finish(void **state)
 	assert_int_equal(stor_scan_done(fx->st, &again, &e), -1);
 	assert_int_equal(e.code, ERR_BUSY);
 	err_clear(&e);
-	/* A batch leaves out the job that is no longer its claim's. */
+	/* A batch leaves out the job that is no longer its claim's, and
+	 * says so. */
 	o.job = &stale;
+	o.left_out = &left_out;
 	assert_int_equal(stor_scan_finish_many(fx->st, &o, 1, &e), 0);
+	assert_true(left_out);
+	left_out = false;
 	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
 	assert_int_equal(sc.state, STOR_SCAN_RUNNING);
 	assert_string_equal(sc.checked_db, "db-1");
 	stor_scan_release(&sc);
 	o.job = &third;
 	assert_int_equal(stor_scan_finish_many(fx->st, &o, 1, &e), 0);
+	assert_false(left_out);
 	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
 	assert_int_equal(sc.state, STOR_SCAN_DONE);
 	assert_string_equal(sc.checked_db, "db-2");
