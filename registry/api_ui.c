@@ -37,6 +37,7 @@
 #include "common/buf.h"
 #include "common/fdio.h"
 #include "common/jstream.h"
+#include "common/slots.h"
 #include "common/xmalloc.h"
 #include "registry/authz_int.h"
 #include "registry/metrics_int.h"
@@ -256,58 +257,58 @@ static json_t *ui_time(int64_t t)
  * A tag row's status, counts and worst are the report's own, so they are
  * kept by the report's blob (content-addressed: a new report is a new
  * blob) and a page of tags or a chart reads each report's findings once,
- * not on each view: a result's findings are as long as its list.  A
- * direct-mapped table; a report landing on a taken slot takes it. */
+ * not on each view: a result's findings are as long as its list.  Kept
+ * in a slot table (common/slots.h) by the report blob's digest: a new one
+ * takes over the least recently used of the slots it may take. */
 #define UI_BRIEF_N 2048
 
 struct ui_brief {
-	struct digest blob;
-	bool used;
 	const char *status; /* "complete", "incomplete" or "not-scanned" */
 	json_int_t n[UI_NSEV];
 };
 
-static struct {
+/* A table of values by digest (each value begins with its last use),
+ * made on first use. */
+struct ui_cache {
 	pthread_mutex_t mu;
-	struct ui_brief e[UI_BRIEF_N];
-} ui_briefs = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct slots t;
+	size_t count, value_size;
+	uint64_t tick;
+};
 
-/* A digest's slot in a direct-mapped table of n (its hex is as good as
- * random). */
-static size_t ui_slot(const struct digest *dg, size_t n)
+static double ui_cache_stamp(const void *value)
 {
-	size_t h = 0;
-
-	for (size_t i = 0; i < 8 && dg->hex[i]; i++)
-		h = h * 16 + (size_t)(dg->hex[i] & 0xf);
-	return h % n;
+	return (double)*(const uint64_t *)value;
 }
 
-static struct ui_brief *ui_brief_slot(const struct digest *blob)
+/* dg's value, its use noted: copied to out (true), or taken over and
+ * filled from out (put). */
+static bool ui_cache_use(struct ui_cache *c, const struct digest *dg, void *out,
+			 bool put)
 {
-	return &ui_briefs.e[ui_slot(blob, UI_BRIEF_N)];
+	char ds[DIGEST_STR_MAX];
+	uint64_t *v;
+
+	pthread_mutex_lock(&c->mu);
+	if (!c->t.mem)
+		slots_init(&c->t, c->count, DIGEST_STR_MAX,
+			   sizeof(uint64_t) + c->value_size, ui_cache_stamp);
+	digest_str(dg, ds);
+	v = put ? slots_get(&c->t, ds, NULL) : slots_find(&c->t, ds);
+	if (v) {
+		*v = ++c->tick;
+		if (put)
+			memcpy(v + 1, out, c->value_size);
+		else
+			memcpy(out, v + 1, c->value_size);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return v != NULL;
 }
 
-static bool ui_brief_get(const struct digest *blob, struct ui_brief *out)
-{
-	struct ui_brief *b;
-	bool hit;
-
-	pthread_mutex_lock(&ui_briefs.mu);
-	b = ui_brief_slot(blob);
-	hit = b->used && digest_eq(&b->blob, blob);
-	if (hit)
-		*out = *b;
-	pthread_mutex_unlock(&ui_briefs.mu);
-	return hit;
-}
-
-static void ui_brief_put(const struct ui_brief *in)
-{
-	pthread_mutex_lock(&ui_briefs.mu);
-	*ui_brief_slot(&in->blob) = *in;
-	pthread_mutex_unlock(&ui_briefs.mu);
-}
+static struct ui_cache ui_briefs = {.mu = PTHREAD_MUTEX_INITIALIZER,
+				    .count = UI_BRIEF_N,
+				    .value_size = sizeof(struct ui_brief)};
 
 /* Reads dg's findings (and the counts its report's referrer in repo
  * carries) into *b; kept when the report has a blob. */
@@ -335,11 +336,8 @@ static int ui_brief_read(struct stor *st, const char *repo,
 	for (size_t k = 0; k < UI_NSEV; k++)
 		b->n[k] =
 			json_integer_value(json_object_get(counts, ui_sev[k]));
-	if (sc.has_result && sc.in_blob) {
-		b->blob = sc.report_blob;
-		b->used = true;
-		ui_brief_put(b);
-	}
+	if (sc.has_result && sc.in_blob)
+		ui_cache_use(&ui_briefs, &sc.report_blob, b, true);
 	json_decref(counts);
 	json_decref(worst);
 	stor_scan_release(&sc);
@@ -362,7 +360,8 @@ static json_t *ui_scan_json(struct stor *st, const char *repo,
 
 	*updated = 0;
 	if (sc->has_result &&
-	    !(sc->in_blob && ui_brief_get(&sc->report_blob, &b)) &&
+	    !(sc->in_blob &&
+	      ui_cache_use(&ui_briefs, &sc->report_blob, &b, false)) &&
 	    ui_brief_read(st, repo, dg, &b, &e) < 0) {
 		json_object_set_new(o, "status", json_string("error"));
 		json_object_set_new(o, "error", json_string(e.msg));
@@ -451,41 +450,12 @@ static int64_t ui_image_size(const json_t *man)
 /* An image manifest's bytes (config and layers), by its digest: the
  * manifest is content-addressed, so a page of tags reads none it has
  * read before.  An index's are not kept: they count the platforms the
- * repository has, which come and go.  Direct-mapped, as ui_briefs. */
+ * repository has, which come and go.  A table as ui_briefs. */
 #define UI_SIZE_N 2048
 
-static struct {
-	pthread_mutex_t mu;
-	struct {
-		struct digest dg;
-		bool used;
-		int64_t size;
-	} e[UI_SIZE_N];
-} ui_sizes = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static bool ui_size_get(const struct digest *dg, int64_t *size)
-{
-	size_t i = ui_slot(dg, UI_SIZE_N);
-	bool hit;
-
-	pthread_mutex_lock(&ui_sizes.mu);
-	hit = ui_sizes.e[i].used && digest_eq(&ui_sizes.e[i].dg, dg);
-	if (hit)
-		*size = ui_sizes.e[i].size;
-	pthread_mutex_unlock(&ui_sizes.mu);
-	return hit;
-}
-
-static void ui_size_put(const struct digest *dg, int64_t size)
-{
-	size_t i = ui_slot(dg, UI_SIZE_N);
-
-	pthread_mutex_lock(&ui_sizes.mu);
-	ui_sizes.e[i].dg = *dg;
-	ui_sizes.e[i].size = size;
-	ui_sizes.e[i].used = true;
-	pthread_mutex_unlock(&ui_sizes.mu);
-}
+static struct ui_cache ui_sizes = {.mu = PTHREAD_MUTEX_INITIALIZER,
+				   .count = UI_SIZE_N,
+				   .value_size = sizeof(int64_t)};
 
 /* Platforms and size of a stored manifest (an index: of its children the
  * repository has). */
@@ -522,7 +492,7 @@ static void ui_manifest_shape(struct stor *st, const char *repo,
 		}
 	} else if (j) {
 		size = ui_image_size(j);
-		ui_size_put(&m->digest, size);
+		ui_cache_use(&ui_sizes, &m->digest, &size, true);
 	}
 	json_object_set_new(row, "media_type", json_string(m->media_type));
 	json_object_set_new(row, "platforms", plats);
@@ -542,7 +512,8 @@ static json_t *ui_tag_row(struct stor *st, const char *repo,
 
 	row = json_pack("{s:s, s:s}", "tag", tt->tag, "digest",
 			digest_str(&tt->digest, ds));
-	if (tt->media_type && ui_size_get(&tt->digest, &size)) {
+	if (tt->media_type &&
+	    ui_cache_use(&ui_sizes, &tt->digest, &size, false)) {
 		json_object_set_new(row, "media_type",
 				    json_string(tt->media_type));
 		json_object_set_new(row, "platforms", json_array());
