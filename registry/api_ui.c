@@ -457,6 +457,15 @@ static struct ui_cache ui_sizes = {.mu = PTHREAD_MUTEX_INITIALIZER,
 				   .count = UI_SIZE_N,
 				   .value_size = sizeof(int64_t)};
 
+/* A row's media type, platforms (taken) and size. */
+static void ui_row_shape(json_t *row, const char *media_type, json_t *plats,
+			 int64_t size)
+{
+	json_object_set_new(row, "media_type", json_string(media_type));
+	json_object_set_new(row, "platforms", plats);
+	json_object_set_new(row, "size", json_integer(size));
+}
+
 /* Platforms and size of a stored manifest (an index: of its children the
  * repository has). */
 static void ui_manifest_shape(struct stor *st, const char *repo,
@@ -494,9 +503,7 @@ static void ui_manifest_shape(struct stor *st, const char *repo,
 		size = ui_image_size(j);
 		ui_cache_use(&ui_sizes, &m->digest, &size, true);
 	}
-	json_object_set_new(row, "media_type", json_string(m->media_type));
-	json_object_set_new(row, "platforms", plats);
-	json_object_set_new(row, "size", json_integer(size));
+	ui_row_shape(row, m->media_type, plats, size);
 	json_decref(j);
 }
 
@@ -514,10 +521,7 @@ static json_t *ui_tag_row(struct stor *st, const char *repo,
 			digest_str(&tt->digest, ds));
 	if (tt->media_type &&
 	    ui_cache_use(&ui_sizes, &tt->digest, &size, false)) {
-		json_object_set_new(row, "media_type",
-				    json_string(tt->media_type));
-		json_object_set_new(row, "platforms", json_array());
-		json_object_set_new(row, "size", json_integer(size));
+		ui_row_shape(row, tt->media_type, json_array(), size);
 	} else if (stor_manifest_get(st, repo, NULL, &tt->digest, &m, &e) ==
 		   0) {
 		ui_manifest_shape(st, repo, m, row);
