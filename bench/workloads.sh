@@ -467,18 +467,11 @@ variant_push() {
 		"${URL[customs]}/v2/$repo/manifests/v$n"
 }
 
-# scan_idle: until customs has no scan queued or running (read without
-# jq: the poll runs beside the work it waits for, on few cores).
+# scan_idle: until customs has no scan queued or running; one poller
+# over a kept-alive connection, as it runs beside the work it waits for,
+# on few cores.
 scan_idle() {
-	local i j busy='"(queued|running|waiting)":[1-9]'
-
-	for i in $(seq 1 15000); do
-		j=$(curl -sS -f --max-time 10 "${URL[customs]}/v2/_customs/db") ||
-			return 1
-		[[ $j =~ \"scans\" ]] && ! [[ $j =~ $busy ]] && return 0
-		sleep 0.02
-	done
-	return 1
+	python3 "$here/scan_idle.py" "${URL[customs]}" 300
 }
 
 # inv_setup: a one-layer image of the Debian image's dpkg status and
