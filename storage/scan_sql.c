@@ -860,6 +860,52 @@ static int sql_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
 	return rows < 0 ? -1 : 0;
 }
 
+static int sql_scan_push_waiting(struct stor_meta *m, bool *out, struct err *e)
+{
+	static const struct sql_stmt q = {
+		"check for a waiting push",
+		"SELECT 1 FROM scan_jobs WHERE state = 'queued' AND prio = 0"
+		" AND not_before <= ?1 LIMIT 1",
+	};
+	int n = sql_do(m, &q, NULL, NULL, e, "i", sql_now());
+
+	*out = n > 0;
+	return n < 0 ? -1 : 0;
+}
+
+struct sql_unclaim_arg {
+	const struct stor_scan_job *jobs;
+	size_t n;
+};
+
+static int sql_unclaim_fn(struct sql_conn *c, const void *arg, struct err *e)
+{
+	static const struct sql_stmt q = {
+		"give back scan job",
+		"UPDATE scan_jobs SET state = 'queued',"
+		" attempts = attempts - 1, claim = 0, updated = ?3"
+		" WHERE digest = ?1 AND state = 'running' AND claim = ?2",
+	};
+	const struct sql_unclaim_arg *a = arg;
+	char ds[DIGEST_STR_MAX];
+
+	for (size_t i = 0; i < a->n; i++)
+		if (sql_run(c, &q, NULL, NULL, e, "sii",
+			    digest_str(&a->jobs[i].digest, ds),
+			    a->jobs[i].claim, sql_now()) < 0)
+			return -1;
+	return 0;
+}
+
+static int sql_scan_unclaim(struct stor_meta *m,
+			    const struct stor_scan_job *jobs, size_t n,
+			    struct err *e)
+{
+	struct sql_unclaim_arg a = {jobs, n};
+
+	return sql_txn(m, sql_unclaim_fn, &a, e);
+}
+
 /* One re-matched job's rows of one step: 0 its referrers, 1 its result
  * (or the DB it was checked against), 2 stor_scan_done(). */
 static int sql_outcome_rows(struct sql_conn *c,
@@ -1025,6 +1071,8 @@ const struct stor_scanq_ops sql_scanq_ops = {
 	.scan_stats = sql_scan_stats,
 	.scan_failures = sql_scan_failures,
 	.scan_claim_rematch = sql_scan_claim_rematch,
+	.scan_unclaim = sql_scan_unclaim,
+	.scan_push_waiting = sql_scan_push_waiting,
 	.scan_finish_many = sql_scan_finish_many,
 	.on_final = sql_on_final,
 };

@@ -243,6 +243,17 @@ void stor_scan_failures_free(struct stor_scan_failure *v, size_t n)
 	free(v);
 }
 
+int stor_scan_push_waiting(struct stor *st, bool *out, struct err *e)
+{
+	return meta(st)->scanq->scan_push_waiting(meta(st), out, e);
+}
+
+int stor_scan_unclaim(struct stor *st, const struct stor_scan_job *jobs,
+		      size_t n, struct err *e)
+{
+	return n ? meta(st)->scanq->scan_unclaim(meta(st), jobs, n, e) : 0;
+}
+
 int stor_scan_claim_rematch(struct stor *st, int64_t lease_s,
 			    struct stor_scan_job *jobs, size_t max, size_t *n,
 			    struct err *e)

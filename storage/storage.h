@@ -653,6 +653,13 @@ void stor_scan_failures_free(struct stor_scan_failure *v, size_t n);
 int stor_scan_claim_rematch(struct stor *st, int64_t lease_s,
 			    struct stor_scan_job *jobs, size_t max, size_t *n,
 			    struct err *e);
+/* Whether a push's job is queued and due (re-matches wait for it). */
+int stor_scan_push_waiting(struct stor *st, bool *out, struct err *e);
+/* Gives claimed jobs back untouched, queued as they were before the claim
+ * (their attempt not counted): a batch that stops early for a push.  A
+ * job no longer its claim's is left alone. */
+int stor_scan_unclaim(struct stor *st, const struct stor_scan_job *jobs,
+		      size_t n, struct err *e);
 /* A small blob held in memory; digest is data's, as the caller computed
  * it from these bytes (not hashed again). */
 struct stor_blob_data {

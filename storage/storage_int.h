@@ -331,6 +331,10 @@ struct stor_scanq_ops {
 	int (*scan_claim_rematch)(struct stor_meta *m, int64_t lease_s,
 				  struct stor_scan_job *jobs, size_t max,
 				  size_t *n, struct err *e);
+	int (*scan_push_waiting)(struct stor_meta *m, bool *out, struct err *e);
+	int (*scan_unclaim)(struct stor_meta *m,
+			    const struct stor_scan_job *jobs, size_t n,
+			    struct err *e);
 	/* The rows of stor_scan_finish_many(); the blobs are in place. */
 	int (*scan_finish_many)(struct stor_meta *m,
 				const struct stor_scan_outcome *v, size_t n,

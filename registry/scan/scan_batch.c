@@ -9,7 +9,9 @@
  * gets its DB noted: its referrers are already the right ones (a push to
  * another repository queues its job as a push, not a re-match).  A job
  * that is not a plain re-match (an index, a report that is not there or
- * not JSON) runs alone as scan_job.c runs it.
+ * not JSON) runs alone as scan_job.c runs it.  A push that comes
+ * meanwhile waits for a few re-matches, not the batch: the batch writes
+ * what it has made and gives the rest of its claim back.
  */
 #include "registry/scan/scan_int.h"
 
@@ -743,6 +745,33 @@ static void rs_batch_write(struct rs_worker *w, struct rs_item *items, size_t k,
 	free(out);
 }
 
+/* How often (in jobs prepared) a batch looks for a push that came: one
+ * then waits for at most this many re-matches, not a whole batch. */
+#define RS_PUSH_CHECK 32
+
+/* Whether a push's job waits (any node's, the queue is shared). */
+static bool rs_push_waits(struct rs_worker *w)
+{
+	struct err e = ERR_INIT;
+	bool waits = false;
+
+	if (stor_scan_push_waiting(w->pool->st, &waits, &e) < 0)
+		log_msg(LL_WARN, "scan: look for pushes: %s", e.msg);
+	return waits;
+}
+
+/* A batch that stops for a push gives its jobs not prepared back (if
+ * that fails, their leases run out and they are claimed again). */
+static void rs_batch_giveback(struct rs_worker *w,
+			      const struct stor_scan_job *jobs, size_t n)
+{
+	struct err e = ERR_INIT;
+
+	if (stor_scan_unclaim(w->pool->st, jobs, n, &e) < 0)
+		log_msg(LL_WARN, "scan: give back %zu re-match(es): %s", n,
+			e.msg);
+}
+
 bool rs_batch_run(struct rs_worker *w)
 {
 	struct stor_scan_job *jobs = xcalloc(RS_BATCH, sizeof(*jobs));
@@ -758,6 +787,10 @@ bool rs_batch_run(struct rs_worker *w)
 	if (n)
 		rs_worker_db(w);
 	for (i = 0; i < n; i++) {
+		if (i && i % RS_PUSH_CHECK == 0 && rs_push_waits(w)) {
+			rs_batch_giveback(w, jobs + i, n - i);
+			break;
+		}
 		if (rs_item_prepare(w, &jobs[i], &memo, &items[k]) <= 0)
 			continue;
 		bytes += items[k].text ? strlen(items[k].text) : 0;

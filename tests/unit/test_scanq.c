@@ -578,8 +578,22 @@ static void test_claim_rematch(void **state)
 		    digest_eq(&jobs[0].digest, &b));
 	assert_int_equal(state_of(fx, &a), STOR_SCAN_RUNNING);
 	assert_int_equal(state_of(fx, &b), STOR_SCAN_RUNNING);
-	stor_scan_job_release(&jobs[0]);
-	stor_scan_job_release(&jobs[1]);
+	/* One given back (a batch stopped for a push): queued again, its
+	 * attempt not counted, and claimed anew as before. */
+	assert_int_equal(stor_scan_unclaim(fx->st, &jobs[1], 1, &e), 0);
+	assert_int_equal(state_of(fx, &jobs[1].digest), STOR_SCAN_QUEUED);
+	assert_int_equal(state_of(fx, &jobs[0].digest), STOR_SCAN_RUNNING);
+	assert_int_equal(
+		stor_scan_claim_rematch(fx->st, 60, jobs + 2, 4, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_true(digest_eq(&jobs[2].digest, &jobs[1].digest));
+	assert_int_equal(jobs[2].attempts, jobs[1].attempts);
+	/* The old claim gives back nothing of the new one's. */
+	assert_int_equal(stor_scan_unclaim(fx->st, &jobs[1], 1, &e), 0);
+	assert_int_equal(state_of(fx, &jobs[1].digest), STOR_SCAN_RUNNING);
+	assert_int_equal(stor_scan_done(fx->st, &jobs[2], &e), 0);
+	for (int i = 0; i < 3; i++)
+		stor_scan_job_release(&jobs[i]);
 }
 
 /* Whether dg's result is kept as the blob of text, and reads as text. */
@@ -664,8 +678,8 @@ static void test_stage(void **state)
 	claim_two(fx, "v2", &a, jobs);
 	ra.report_digest = &dga;
 	rb.report_digest = &dgb;
-	out[0] = (struct stor_scan_outcome){&jobs[0], &ra, NULL, NULL, 0};
-	out[1] = (struct stor_scan_outcome){&jobs[1], &rb, NULL, NULL, 0};
+	out[0] = (struct stor_scan_outcome){&jobs[0], &ra, NULL, NULL, 0, NULL};
+	out[1] = (struct stor_scan_outcome){&jobs[1], &rb, NULL, NULL, 0, NULL};
 
 	/* Two lots; each one's text is gone once it is staged. */
 	snprintf(text, sizeof(text), "{\"a\":2}");
@@ -804,8 +818,9 @@ static void test_finish_many(void **state)
 		.nrefs = 1,
 	};
 	sr = (struct stor_scan_referrer){&mp, &bd, 1, &old, 1};
-	out[0] = (struct stor_scan_outcome){&jobs[0], &r, NULL, &sr, 1};
-	out[1] = (struct stor_scan_outcome){&jobs[1], NULL, "v2", NULL, 0};
+	out[0] = (struct stor_scan_outcome){&jobs[0], &r, NULL, &sr, 1, NULL};
+	out[1] =
+		(struct stor_scan_outcome){&jobs[1], NULL, "v2", NULL, 0, NULL};
 	assert_int_equal(stor_scan_finish_many(fx->st, out, 2, &e), 0);
 
 	assert_int_equal(stor_scan_get(fx->st, &a, true, &sc, &e), 0);
