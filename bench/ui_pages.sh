@@ -133,7 +133,7 @@ PAGES=
 if [ -x /usr/bin/chromium ] && "$PY" -c 'import selenium' 2>/dev/null; then
 	PAGES=1
 	# The first view of the image: its report not yet read.
-	"$PY" "$here/ui_pages.py" "$URL" cold
+	TMPDIR=$TMP "$PY" "$here/ui_pages.py" "$URL" cold
 else
 	echo "GET /v2/_customs/image ($got findings), first: $(once_ms '/v2/_customs/image?repo=bench/many&ref=latest') ms"
 fi
@@ -151,7 +151,7 @@ wait "$PID" 2>/dev/null || true
 start
 echo "GET /v2/_customs/image ($got findings), after a restart: $(once_ms '/v2/_customs/image?repo=bench/many&ref=latest') ms"
 if [ -n "$PAGES" ]; then
-	"$PY" "$here/ui_pages.py" "$URL"
+	TMPDIR=$TMP "$PY" "$here/ui_pages.py" "$URL"
 else
 	echo "pages: not timed (chromium, chromium-driver, python3-selenium)"
 fi
