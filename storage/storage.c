@@ -563,6 +563,22 @@ static void upt_trim(struct stor *st)
 	}
 }
 
+/* Upload id's handle into *out (NULL: none); ERR_BLOB_UPLOAD_UNKNOWN if it
+ * is another repository's.  Under st->lock. */
+static int upt_find(struct stor *st, const char *repo, const char *id,
+		    struct stor_upload **out, struct err *e)
+{
+	struct stor_upload *u;
+
+	for (u = st->uploads; u && strcmp(u->id, id); u = u->next)
+		;
+	*out = u;
+	if (u && strcmp(u->repo, repo))
+		return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
+			       "upload %s unknown in %s", id, repo);
+	return 0;
+}
+
 /* Holds upload id of repo, finding its idle handle or adding a new one
  * (with an unknown hash), so no one else can take or cancel it meanwhile. */
 static int upt_hold(struct stor *st, const char *repo, const char *id,
@@ -572,11 +588,8 @@ static int upt_hold(struct stor *st, const char *repo, const char *id,
 	int ret = 0;
 
 	pthread_mutex_lock(&st->lock);
-	for (u = st->uploads; u && strcmp(u->id, id); u = u->next)
-		;
-	if (u && strcmp(u->repo, repo)) {
-		ret = err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
-			      "upload %s unknown in %s", id, repo);
+	if (upt_find(st, repo, id, &u, e) < 0) {
+		ret = -1;
 	} else if (u && u->held) {
 		ret = err_set(e, ERR_BUSY, "upload %s is in use", id);
 	} else if (u) {
@@ -694,12 +707,8 @@ int stor_upload_status(struct stor *st, const char *repo, const char *id,
 		return err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
 			       "malformed upload id");
 	pthread_mutex_lock(&st->lock);
-	for (u = st->uploads; u && strcmp(u->id, id); u = u->next)
-		;
-	if (u && strcmp(u->repo, repo))
-		ret = err_set(e, ERR_BLOB_UPLOAD_UNKNOWN,
-			      "upload %s unknown in %s", id, repo);
-	else if (u && u->held)
+	ret = upt_find(st, repo, id, &u, e);
+	if (ret == 0 && u && u->held)
 		ret = err_set(e, ERR_BUSY, "upload %s is in use", id);
 	pthread_mutex_unlock(&st->lock);
 	if (ret < 0)
