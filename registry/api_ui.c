@@ -1146,10 +1146,9 @@ static void ui_findings_put(const char *dir, const char *repo,
 	char *key = ui_findings_key(repo, blob);
 	char *text = json_dumps(f, JSON_COMPACT);
 
-	if (text && file_only && dir)
-		ui_view_put_file(dir, key, text, strlen(text));
-	else if (text)
-		ui_view_put(dir, key, text, strlen(text));
+	if (text)
+		(file_only ? ui_view_put_file : ui_view_put)(dir, key, text,
+							     strlen(text));
 	free(text);
 	free(key);
 }
@@ -1356,10 +1355,7 @@ static void ui_image_make(struct ui_image_job *j, bool later)
 	}
 	/* No one asked yet (a report stored): the file alone, so that a
 	 * re-match's thousands do not crowd out the views in use. */
-	if (d->dir)
-		ui_view_put_file(d->dir, d->key, j->out.buf + head, d->len);
-	else
-		ui_view_put(NULL, d->key, j->out.buf + head, d->len);
+	ui_view_put_file(d->dir, d->key, j->out.buf + head, d->len);
 	if (findings)
 		ui_findings_put(d->dir, d->name, &blob, findings, true);
 	ui_disk_done(NULL, d);

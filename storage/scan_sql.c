@@ -888,11 +888,12 @@ static int sql_unclaim_fn(struct sql_conn *c, const void *arg, struct err *e)
 	};
 	const struct sql_unclaim_arg *a = arg;
 	char ds[DIGEST_STR_MAX];
+	int64_t now = sql_now();
 
 	for (size_t i = 0; i < a->n; i++)
 		if (sql_run(c, &q, NULL, NULL, e, "sii",
 			    digest_str(&a->jobs[i].digest, ds),
-			    a->jobs[i].claim, sql_now()) < 0)
+			    a->jobs[i].claim, now) < 0)
 			return -1;
 	return 0;
 }

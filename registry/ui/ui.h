@@ -39,8 +39,8 @@ bool ui_view_has(const char *dir, const char *key);
 /* Keeps a copy of text under key (a text over 16 MiB is not kept). */
 void ui_view_put(const char *dir, const char *key, const char *text,
 		 size_t len);
-/* Keeps it in its file under dir only: a view made before anyone asks
- * (memory learns it when it is first read). */
+/* Keeps it in its file under dir only (without dir, in memory): a view
+ * made before anyone asks (memory learns it when it is first read). */
 void ui_view_put_file(const char *dir, const char *key, const char *text,
 		      size_t len);
 

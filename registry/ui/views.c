@@ -242,6 +242,10 @@ void ui_view_put(const char *dir, const char *key, const char *text, size_t len)
 void ui_view_put_file(const char *dir, const char *key, const char *text,
 		      size_t len)
 {
-	if (len <= UI_VIEW_ITEM_MAX)
+	if (len > UI_VIEW_ITEM_MAX)
+		return;
+	if (dir)
 		ui_disk_put(dir, key, text, len);
+	else
+		ui_mem_put(key, text, len);
 }
