@@ -290,12 +290,24 @@ static int sql_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
 			" lease = 0, owner_pid = NULL, updated = ?1"
 			" WHERE " PG_STALE),
 	};
+	/* A platform failed here wakes its indexes, as a finish does; so does
+	 * one that ended unheard (an older release could lose that wake). */
+	static const struct sql_stmt wake = {
+		"wake index scans",
+		"UPDATE scan_jobs SET state = 'queued', updated = ?1"
+		" WHERE state = 'waiting' AND digest IN"
+		" (SELECT r.digest FROM manifest_refs r"
+		"  JOIN scan_jobs c ON c.digest = r.child"
+		"  WHERE c.state IN ('done', 'failed'))",
+	};
 	int changes = sql_do(m, &q, NULL, NULL, e, "ii", sql_now(),
 			     (int64_t)max_attempts);
 
-	if (changes >= 0 && n)
+	if (changes < 0 || sql_do(m, &wake, NULL, NULL, e, "i", sql_now()) < 0)
+		return -1;
+	if (n)
 		*n = (size_t)changes;
-	return changes < 0 ? -1 : 0;
+	return 0;
 }
 
 /* The row names the report's blob (r->report_digest, which scan_store.c
@@ -470,13 +482,19 @@ static int sql_state_row(void *arg, const struct sql_row *s, struct err *e)
 	return 0;
 }
 
-/* Adds the child's job if it has none; 1 if it is done or failed. */
+/* Adds the child's job if it has none; 1 if it is done or failed.  On
+ * PostgreSQL the child's row is held until the index is parked: a finish
+ * of the child in flight is waited for (and its state read), and one that
+ * comes later runs its wake after the park commits.  Without the lock
+ * both could miss each other, leaving the index waiting for good. */
 static int sql_child_final(struct sql_conn *c, const char *repo, const char *ds,
 			   struct err *e)
 {
 	static const struct sql_stmt q = {
 		"read platform scan state",
-		"SELECT state FROM scan_jobs WHERE digest = ?1",
+		"SELECT state FROM scan_jobs WHERE digest = ?1" SQL_PG(
+			"SELECT state FROM scan_jobs WHERE digest = ?1"
+			" FOR SHARE"),
 	};
 	enum stor_scan_state state = STOR_SCAN_NONE;
 

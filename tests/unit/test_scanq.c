@@ -329,6 +329,35 @@ static void test_recover(void **state)
 	stor_scan_job_release(&job);
 }
 
+/* A platform failed by recovery (interrupted too often) wakes its index,
+ * as a finish does. */
+static void test_recover_wakes_index(void **state)
+{
+	struct fx *fx = *state;
+	struct digest kid = put(fx, REPO, "{\"amd64\":5}", true, NULL, 0);
+	struct digest idx;
+	struct stor_scan_job job, kjob;
+	struct err e = ERR_INIT;
+	bool ready = true;
+	size_t n = 0;
+
+	claim(fx, &kid, &kjob);
+	idx = put(fx, REPO, "{\"index\":5}", true, &kid, 1);
+	claim(fx, &idx, &job);
+	assert_int_equal(stor_scan_wait(fx->st, &job, &kid, 1, &ready, &e), 0);
+	assert_false(ready);
+	stor_scan_job_release(&job);
+	stor_scan_job_release(&kjob);
+	/* The process dies while the platform runs; the next one starts. */
+	stor_free(fx->st);
+	fx->st = stor_open(fx->dir, &e);
+	assert_non_null(fx->st);
+	assert_int_equal(stor_scan_recover(fx->st, 1, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(state_of(fx, &kid), STOR_SCAN_FAILED);
+	assert_int_equal(state_of(fx, &idx), STOR_SCAN_QUEUED);
+}
+
 static void test_fail_retry(void **state)
 {
 	struct fx *fx = *state;
@@ -1334,6 +1363,75 @@ static void test_referrer_delete_race(void **state)
 	assert_int_equal(referrers_of(fx, &img), 0);
 }
 
+struct race_thread {
+	struct stor *st;
+	struct stor_scan_job *job;
+	const struct digest *kids; /* NULL: finishes job */
+	bool ready;
+	int rc;
+	struct err e;
+};
+
+static void *race_thread_run(void *arg)
+{
+	struct race_thread *t = arg;
+
+	if (t->kids)
+		t->rc = stor_scan_wait(t->st, t->job, t->kids, 1, &t->ready,
+				       &t->e);
+	else
+		t->rc = stor_scan_done(t->st, t->job, &t->e);
+	return NULL;
+}
+
+/* PostgreSQL: an index that found its platform running and is parking
+ * while the platform's job finishes is woken by that finish (which waits
+ * for the park), not left waiting for good.  An outside transaction holds
+ * the index's row, so the park is caught between the two. */
+static void test_index_wait_finish_race(void **state)
+{
+	struct fx *fx = *state;
+	struct digest kid =
+		put(fx, REPO, "{\"amd64\":\"race\"}", true, NULL, 0);
+	struct digest idx;
+	struct stor_scan_job job, kjob;
+	struct race_thread w = {fx->st, &job, &kid, true, 0, ERR_INIT};
+	struct race_thread f = {fx->st, &kjob, NULL, false, 0, ERR_INIT};
+	char schema[32], sql[400], ds[DIGEST_STR_MAX];
+	PGconn *c;
+	pthread_t tw, tf;
+
+	if (!tmpstore_pg())
+		skip(); /* sqlite runs one write transaction at a time */
+	claim(fx, &kid, &kjob);
+	idx = put(fx, REPO, "{\"index\":\"race\"}", true, &kid, 1);
+	claim(fx, &idx, &job);
+	c = PQconnectdb(tmpstore_pg());
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	tmpstore_schema(fx->dir, schema);
+	snprintf(sql, sizeof(sql),
+		 "SET search_path = %s; BEGIN;"
+		 " SELECT 1 FROM scan_jobs WHERE digest = '%s' FOR UPDATE",
+		 schema, digest_str(&idx, ds));
+	PQclear(PQexec(c, sql));
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_INTRANS);
+	assert_int_equal(pthread_create(&tw, NULL, race_thread_run, &w), 0);
+	usleep(300 * 1000); /* the index read its platform; its park waits */
+	assert_int_equal(pthread_create(&tf, NULL, race_thread_run, &f), 0);
+	usleep(300 * 1000); /* the platform's finish runs (or waits) */
+	PQclear(PQexec(c, "COMMIT"));
+	assert_int_equal(pthread_join(tw, NULL), 0);
+	assert_int_equal(pthread_join(tf, NULL), 0);
+	PQfinish(c);
+	assert_int_equal(w.rc, 0);
+	assert_int_equal(f.rc, 0);
+	assert_false(w.ready);
+	assert_int_equal(state_of(fx, &kid), STOR_SCAN_DONE);
+	assert_int_equal(state_of(fx, &idx), STOR_SCAN_QUEUED);
+	stor_scan_job_release(&job);
+	stor_scan_job_release(&kjob);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1344,6 +1442,7 @@ int main(void)
 		T(test_repush_while_running),
 		T(test_same_digest_one_job),
 		T(test_recover),
+		T(test_recover_wakes_index),
 		T(test_fail_retry),
 		T(test_index_waits),
 		T(test_forget),
@@ -1363,6 +1462,7 @@ int main(void)
 		T(test_push_current_report),
 		T(test_referrer_subject_gone),
 		T(test_referrer_delete_race),
+		T(test_index_wait_finish_race),
 #undef T
 	};
 
