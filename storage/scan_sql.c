@@ -373,14 +373,23 @@ static const struct sql_stmt sql_scan_checked_q = {
 	"UPDATE scan_results SET checked_db = ?2 WHERE digest = ?1",
 };
 
-static int sql_scan_checked(struct stor_meta *m, const struct digest *dg,
+static int sql_scan_checked(struct stor_meta *m,
+			    const struct stor_scan_job *job,
 			    const char *db_version, struct err *e)
 {
+	static const struct sql_stmt q = {
+		"note scan re-match",
+		"UPDATE scan_results SET checked_db = ?2 WHERE digest = ?1"
+		" AND EXISTS (SELECT 1 FROM scan_jobs WHERE digest = ?1"
+		" AND state = 'running' AND claim = ?3)",
+	};
 	char ds[DIGEST_STR_MAX];
 	int n;
 
-	n = sql_do(m, &sql_scan_checked_q, NULL, NULL, e, "ss",
-		   digest_str(dg, ds), db_version);
+	n = sql_do(m, &q, NULL, NULL, e, "ssi", digest_str(&job->digest, ds),
+		   db_version, job->claim);
+	if (n == 0)
+		return sql_not_ours(job, e);
 	return n < 0 ? -1 : 0;
 }
 

@@ -109,10 +109,10 @@ int stor_scan_result_put_claimed(struct stor *st,
 	return scan_result_put(st, &job->digest, job, r, e);
 }
 
-int stor_scan_checked(struct stor *st, const struct digest *dg,
+int stor_scan_checked(struct stor *st, const struct stor_scan_job *job,
 		      const char *db_version, struct err *e)
 {
-	return meta(st)->scanq->scan_checked(meta(st), dg, db_version, e);
+	return meta(st)->scanq->scan_checked(meta(st), job, db_version, e);
 }
 
 int stor_scan_done(struct stor *st, const struct stor_scan_job *job,

@@ -570,9 +570,10 @@ int stor_scan_result_put_claimed(struct stor *st,
 				 const struct stor_scan_job *job,
 				 const struct stor_scan_result *r,
 				 struct err *e);
-/* Notes that the result was matched against db_version (NULL: no data)
- * and found unchanged. */
-int stor_scan_checked(struct stor *st, const struct digest *dg,
+/* Notes that the result of job's image was matched against db_version
+ * (NULL: no data) and found unchanged; ERR_BUSY, nothing noted, once the
+ * job is not that claim's. */
+int stor_scan_checked(struct stor *st, const struct stor_scan_job *job,
 		      const char *db_version, struct err *e);
 /* The job is finished: done, or queued again if it was re-armed since the
  * claim.  Index jobs waiting for it are queued.  This and the other

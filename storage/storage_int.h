@@ -301,7 +301,8 @@ struct stor_scanq_ops {
 	int (*scan_result_put)(struct stor_meta *m, const struct digest *dg,
 			       const struct stor_scan_job *job,
 			       const struct stor_scan_result *r, struct err *e);
-	int (*scan_checked)(struct stor_meta *m, const struct digest *dg,
+	int (*scan_checked)(struct stor_meta *m,
+			    const struct stor_scan_job *job,
 			    const char *db_version, struct err *e);
 	int (*scan_done)(struct stor_meta *m, const struct stor_scan_job *job,
 			 struct err *e);

@@ -300,7 +300,7 @@ static int rs_job_store(struct rs_job *j, const json_t *report, bool kept,
 	if (kept) {
 		if (rs_same_str(j->cur.checked_db, j->dbv))
 			return 0;
-		return stor_scan_checked(j->st, &j->job->digest, j->dbv, e);
+		return stor_scan_checked(j->st, j->job, j->dbv, e);
 	}
 	text = json_dumps(report, JSON_COMPACT);
 	findings = rs_findings(report);

@@ -492,15 +492,19 @@ static void test_rearm(void **state)
 	assert_int_equal(n, 1); /* b, matched against no DB */
 	assert_int_equal(state_of(fx, &a), STOR_SCAN_DONE);
 	assert_int_equal(state_of(fx, &b), STOR_SCAN_QUEUED);
-	assert_int_equal(stor_scan_checked(fx->st, &b, "v1", &e), 0);
+	claim(fx, &b, &job);
+	assert_int_equal(stor_scan_checked(fx->st, &job, "v1", &e), 0);
+	assert_int_equal(stor_scan_done(fx->st, &job, &e), 0);
+	stor_scan_job_release(&job);
 	assert_int_equal(stor_scan_get(fx->st, &b, false, &sc, &e), 0);
 	assert_null(sc.db_version);
 	assert_string_equal(sc.checked_db, "v1");
 	stor_scan_release(&sc);
 
 	assert_int_equal(stor_scan_rearm(fx->st, "v2", &n, &e), 0);
-	assert_int_equal(n, 1); /* a; b is queued already */
+	assert_int_equal(n, 2); /* a, and b (checked against v1) */
 	assert_int_equal(state_of(fx, &a), STOR_SCAN_QUEUED);
+	assert_int_equal(state_of(fx, &b), STOR_SCAN_QUEUED);
 	/* A push made after the re-arm still goes first. */
 	c = put(fx, REPO, "{\"img\":9}", true, NULL, 0);
 	claim(fx, &c, &job);
@@ -1128,6 +1132,9 @@ static void test_stale_finish(void **state)
 	assert_int_equal(e.code, ERR_BUSY);
 	err_clear(&e);
 	assert_int_equal(stor_scan_fail(fx->st, &stale, "late", 0, &e), -1);
+	assert_int_equal(e.code, ERR_BUSY);
+	err_clear(&e);
+	assert_int_equal(stor_scan_checked(fx->st, &stale, "db-0", &e), -1);
 	assert_int_equal(e.code, ERR_BUSY);
 	err_clear(&e);
 	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
