@@ -291,14 +291,15 @@ static int sql_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
 			" WHERE " PG_STALE),
 	};
 	/* A platform failed here wakes its indexes, as a finish does; so does
-	 * one that ended unheard (an older release could lose that wake). */
+	 * one that ended unheard (an older release could lose that wake).
+	 * Few jobs wait: each looks up its own refs. */
 	static const struct sql_stmt wake = {
 		"wake index scans",
-		"UPDATE scan_jobs SET state = 'queued', updated = ?1"
-		" WHERE state = 'waiting' AND digest IN"
-		" (SELECT r.digest FROM manifest_refs r"
-		"  JOIN scan_jobs c ON c.digest = r.child"
-		"  WHERE c.state IN ('done', 'failed'))",
+		"UPDATE scan_jobs AS w SET state = 'queued', updated = ?1"
+		" WHERE w.state = 'waiting' AND EXISTS (SELECT 1"
+		"  FROM manifest_refs r JOIN scan_jobs c ON c.digest = r.child"
+		"  WHERE r.repo = w.repo AND r.digest = w.digest"
+		"  AND c.state IN ('done', 'failed'))",
 	};
 	int changes = sql_do(m, &q, NULL, NULL, e, "ii", sql_now(),
 			     (int64_t)max_attempts);
