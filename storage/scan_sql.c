@@ -290,16 +290,14 @@ static int sql_scan_recover(struct stor_meta *m, int max_attempts, size_t *n,
 			" lease = 0, owner_pid = NULL, updated = ?1"
 			" WHERE " PG_STALE),
 	};
-	/* A platform failed here wakes its indexes, as a finish does; so does
-	 * one that ended unheard (an older release could lose that wake).
-	 * Few jobs wait: each looks up its own refs. */
+	/* Every waiting index looks at its platforms anew: one failed here
+	 * wakes nobody else, and a wake lost before (an older release could
+	 * lose one) is made up.  Few jobs wait; one whose platforms still run
+	 * parks again. */
 	static const struct sql_stmt wake = {
 		"wake index scans",
-		"UPDATE scan_jobs AS w SET state = 'queued', updated = ?1"
-		" WHERE w.state = 'waiting' AND EXISTS (SELECT 1"
-		"  FROM manifest_refs r JOIN scan_jobs c ON c.digest = r.child"
-		"  WHERE r.repo = w.repo AND r.digest = w.digest"
-		"  AND c.state IN ('done', 'failed'))",
+		"UPDATE scan_jobs SET state = 'queued', updated = ?1"
+		" WHERE state = 'waiting'",
 	};
 	int changes = sql_do(m, &q, NULL, NULL, e, "ii", sql_now(),
 			     (int64_t)max_attempts);
@@ -719,9 +717,18 @@ static int sql_forget_fn(struct sql_conn *c, const void *arg, struct err *e)
 		" AND NOT EXISTS (SELECT 1 FROM manifests"
 		" WHERE digest = CAST(?1 AS TEXT))",
 	};
+	/* An index that waits for this platform looks again: it is gone. */
+	static const struct sql_stmt wake = {
+		"wake index scans",
+		"UPDATE scan_jobs SET state = 'queued', updated = ?2"
+		" WHERE state = 'waiting' AND digest IN"
+		" (SELECT digest FROM manifest_refs WHERE child = ?1)",
+	};
 	const char *ds = arg;
+	int n = sql_run(c, &job, NULL, NULL, e, "s", ds);
 
-	if (sql_run(c, &job, NULL, NULL, e, "s", ds) < 0)
+	if (n < 0 || (n > 0 && sql_run(c, &wake, NULL, NULL, e, "si", ds,
+				       sql_now()) < 0))
 		return -1;
 	return sql_run(c, &result, NULL, NULL, e, "s", ds);
 }

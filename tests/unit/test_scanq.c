@@ -329,6 +329,28 @@ static void test_recover(void **state)
 	stor_scan_job_release(&job);
 }
 
+/* A platform whose manifest is deleted while its index waits for it:
+ * forgetting its job wakes the index (which then finds it gone). */
+static void test_forget_wakes_index(void **state)
+{
+	struct fx *fx = *state;
+	struct digest kid = put(fx, REPO, "{\"amd64\":6}", false, NULL, 0);
+	struct digest idx = put(fx, REPO, "{\"index\":6}", true, &kid, 1);
+	struct stor_scan_job job;
+	struct err e = ERR_INIT;
+	bool ready = true;
+
+	claim(fx, &idx, &job);
+	assert_int_equal(stor_scan_wait(fx->st, &job, &kid, 1, &ready, &e), 0);
+	assert_false(ready);
+	stor_scan_job_release(&job);
+	assert_int_equal(state_of(fx, &kid), STOR_SCAN_QUEUED);
+	assert_int_equal(stor_manifest_delete(fx->st, REPO, &kid, &e), 0);
+	assert_int_equal(stor_scan_forget(fx->st, &kid, &e), 0);
+	assert_int_equal(state_of(fx, &kid), STOR_SCAN_NONE);
+	assert_int_equal(state_of(fx, &idx), STOR_SCAN_QUEUED);
+}
+
 /* A platform failed by recovery (interrupted too often) wakes its index,
  * as a finish does. */
 static void test_recover_wakes_index(void **state)
@@ -1450,6 +1472,7 @@ int main(void)
 		T(test_same_digest_one_job),
 		T(test_recover),
 		T(test_recover_wakes_index),
+		T(test_forget_wakes_index),
 		T(test_fail_retry),
 		T(test_index_waits),
 		T(test_forget),
