@@ -399,6 +399,21 @@ struct sql_finish_arg {
 	bool fail;
 };
 
+/* Queues the index jobs waiting for platform ds: its job ended, or is
+ * gone. */
+static int sql_wake_indexes(struct sql_conn *c, const char *ds, int64_t now,
+			    struct err *e)
+{
+	static const struct sql_stmt q = {
+		"wake index scans",
+		"UPDATE scan_jobs SET state = 'queued', updated = ?2"
+		" WHERE state = 'waiting' AND digest IN"
+		" (SELECT digest FROM manifest_refs WHERE child = ?1)",
+	};
+
+	return sql_run(c, &q, NULL, NULL, e, "si", ds, now);
+}
+
 static int sql_finish_fn(struct sql_conn *c, const void *arg, struct err *e)
 {
 	static const struct sql_stmt done = {
@@ -418,12 +433,6 @@ static int sql_finish_fn(struct sql_conn *c, const void *arg, struct err *e)
 	static const struct sql_stmt notify = {
 		"notify scan end",
 		"" SQL_PG("SELECT pg_notify('" PG_SCAN_CHANNEL "', ?1)"),
-	};
-	static const struct sql_stmt wake = {
-		"wake index scans",
-		"UPDATE scan_jobs SET state = 'queued', updated = ?2"
-		" WHERE state = 'waiting' AND digest IN"
-		" (SELECT digest FROM manifest_refs WHERE child = ?1)",
 	};
 	const struct sql_finish_arg *a = arg;
 	char ds[DIGEST_STR_MAX];
@@ -445,7 +454,7 @@ static int sql_finish_fn(struct sql_conn *c, const void *arg, struct err *e)
 	/* Another claim's now: the transaction (its events too) is undone. */
 	if (n == 0)
 		return sql_not_ours(a->job, e);
-	if (final && (sql_run(c, &wake, NULL, NULL, e, "si", ds, now) < 0 ||
+	if (final && (sql_wake_indexes(c, ds, now, e) < 0 ||
 		      sql_run(c, &notify, NULL, NULL, e, "s", ds) < 0))
 		return -1;
 	return 0;
@@ -717,18 +726,11 @@ static int sql_forget_fn(struct sql_conn *c, const void *arg, struct err *e)
 		" AND NOT EXISTS (SELECT 1 FROM manifests"
 		" WHERE digest = CAST(?1 AS TEXT))",
 	};
-	/* An index that waits for this platform looks again: it is gone. */
-	static const struct sql_stmt wake = {
-		"wake index scans",
-		"UPDATE scan_jobs SET state = 'queued', updated = ?2"
-		" WHERE state = 'waiting' AND digest IN"
-		" (SELECT digest FROM manifest_refs WHERE child = ?1)",
-	};
 	const char *ds = arg;
 	int n = sql_run(c, &job, NULL, NULL, e, "s", ds);
 
-	if (n < 0 || (n > 0 && sql_run(c, &wake, NULL, NULL, e, "si", ds,
-				       sql_now()) < 0))
+	/* An index that waits for this platform looks again: it is gone. */
+	if (n < 0 || (n > 0 && sql_wake_indexes(c, ds, sql_now(), e) < 0))
 		return -1;
 	return sql_run(c, &result, NULL, NULL, e, "s", ds);
 }
