@@ -77,6 +77,21 @@ static void claim(struct fx *fx, const struct digest *d,
 	assert_true(digest_eq(&job->digest, d));
 }
 
+/* Claims index idx's job and parks it: its platforms kids[0..n) are not
+ * all final. */
+static void park(struct fx *fx, const struct digest *idx,
+		 const struct digest *kids, size_t n)
+{
+	struct stor_scan_job job;
+	struct err e = ERR_INIT;
+	bool ready = true;
+
+	claim(fx, idx, &job);
+	assert_int_equal(stor_scan_wait(fx->st, &job, kids, n, &ready, &e), 0);
+	assert_false(ready);
+	stor_scan_job_release(&job);
+}
+
 static void claim_none(struct fx *fx)
 {
 	struct stor_scan_job job;
@@ -297,6 +312,20 @@ static void test_same_digest_one_job(void **state)
 
 /* A crash leaves jobs running: queued again at the next start, failed
  * after RS_MAX_ATTEMPTS-like bound so a poison image cannot loop. */
+/* The process dies and the next one starts: the store opened anew and
+ * its interrupted jobs recovered; how many were queued again or failed. */
+static size_t restart(struct fx *fx, int max_attempts)
+{
+	struct err e = ERR_INIT;
+	size_t n = 0;
+
+	stor_free(fx->st);
+	fx->st = stor_open(fx->dir, &e);
+	assert_non_null(fx->st);
+	assert_int_equal(stor_scan_recover(fx->st, max_attempts, &n, &e), 0);
+	return n;
+}
+
 static void test_recover(void **state)
 {
 	struct fx *fx = *state;
@@ -304,18 +333,12 @@ static void test_recover(void **state)
 	struct stor_scan_job job;
 	struct stor_scan sc;
 	struct err e = ERR_INIT;
-	size_t n = 0;
 
 	for (int i = 1; i <= 3; i++) {
 		claim(fx, &d, &job);
 		assert_int_equal(job.attempts, i);
 		stor_scan_job_release(&job);
-		/* The process dies; the next one starts. */
-		stor_free(fx->st);
-		fx->st = stor_open(fx->dir, &e);
-		assert_non_null(fx->st);
-		assert_int_equal(stor_scan_recover(fx->st, 3, &n, &e), 0);
-		assert_int_equal(n, 1);
+		assert_int_equal(restart(fx, 3), 1);
 	}
 	assert_int_equal(stor_scan_get(fx->st, &d, false, &sc, &e), 0);
 	assert_int_equal(sc.state, STOR_SCAN_FAILED);
@@ -336,14 +359,9 @@ static void test_forget_wakes_index(void **state)
 	struct fx *fx = *state;
 	struct digest kid = put(fx, REPO, "{\"amd64\":6}", false, NULL, 0);
 	struct digest idx = put(fx, REPO, "{\"index\":6}", true, &kid, 1);
-	struct stor_scan_job job;
 	struct err e = ERR_INIT;
-	bool ready = true;
 
-	claim(fx, &idx, &job);
-	assert_int_equal(stor_scan_wait(fx->st, &job, &kid, 1, &ready, &e), 0);
-	assert_false(ready);
-	stor_scan_job_release(&job);
+	park(fx, &idx, &kid, 1);
 	assert_int_equal(state_of(fx, &kid), STOR_SCAN_QUEUED);
 	assert_int_equal(stor_manifest_delete(fx->st, REPO, &kid, &e), 0);
 	assert_int_equal(stor_scan_forget(fx->st, &kid, &e), 0);
@@ -358,24 +376,14 @@ static void test_recover_wakes_index(void **state)
 	struct fx *fx = *state;
 	struct digest kid = put(fx, REPO, "{\"amd64\":5}", true, NULL, 0);
 	struct digest idx;
-	struct stor_scan_job job, kjob;
-	struct err e = ERR_INIT;
-	bool ready = true;
-	size_t n = 0;
+	struct stor_scan_job kjob;
 
 	claim(fx, &kid, &kjob);
 	idx = put(fx, REPO, "{\"index\":5}", true, &kid, 1);
-	claim(fx, &idx, &job);
-	assert_int_equal(stor_scan_wait(fx->st, &job, &kid, 1, &ready, &e), 0);
-	assert_false(ready);
-	stor_scan_job_release(&job);
+	park(fx, &idx, &kid, 1);
 	stor_scan_job_release(&kjob);
-	/* The process dies while the platform runs; the next one starts. */
-	stor_free(fx->st);
-	fx->st = stor_open(fx->dir, &e);
-	assert_non_null(fx->st);
-	assert_int_equal(stor_scan_recover(fx->st, 1, &n, &e), 0);
-	assert_int_equal(n, 1);
+	/* The process dies while the platform runs. */
+	assert_int_equal(restart(fx, 1), 1);
 	assert_int_equal(state_of(fx, &kid), STOR_SCAN_FAILED);
 	assert_int_equal(state_of(fx, &idx), STOR_SCAN_QUEUED);
 }
@@ -427,10 +435,7 @@ static void test_index_waits(void **state)
 	kids[1] = put(fx, REPO, "{\"arm64\":1}", false, NULL, 0);
 	idx = put(fx, REPO, "{\"index\":1}", true, kids, 2);
 
-	claim(fx, &idx, &job);
-	assert_int_equal(stor_scan_wait(fx->st, &job, kids, 2, &ready, &e), 0);
-	assert_false(ready);
-	stor_scan_job_release(&job);
+	park(fx, &idx, kids, 2);
 	assert_int_equal(state_of(fx, &idx), STOR_SCAN_WAITING);
 	assert_int_equal(state_of(fx, &kids[0]), STOR_SCAN_QUEUED);
 	assert_int_equal(state_of(fx, &kids[1]), STOR_SCAN_QUEUED);
@@ -439,10 +444,7 @@ static void test_index_waits(void **state)
 	assert_int_equal(stor_scan_claim(fx->st, 60, &kid, &e), 1);
 	finish(fx, &kid, "{}", NULL);
 	assert_int_equal(state_of(fx, &idx), STOR_SCAN_QUEUED);
-	claim(fx, &idx, &job);
-	assert_int_equal(stor_scan_wait(fx->st, &job, kids, 2, &ready, &e), 0);
-	assert_false(ready);
-	stor_scan_job_release(&job);
+	park(fx, &idx, kids, 2);
 
 	/* The other fails for good: final too, so the index is ready. */
 	assert_int_equal(stor_scan_claim(fx->st, 60, &kid, &e), 1);
