@@ -829,8 +829,8 @@ static int sql_claim_many_row(void *arg, const struct sql_row *s, struct err *e)
 	struct sql_claim_many *a = arg;
 	struct stor_scan_job *job;
 
-	/* Every row is read: on sqlite the statement commits when it is
-	 * done; the LIMIT keeps to max, a guard all the same. */
+	/* Every row is read, so the statement runs to its end; the LIMIT
+	 * keeps to max, a guard all the same. */
 	if (a->got == a->max)
 		return 0;
 	job = &a->jobs[a->got];
@@ -843,58 +843,96 @@ static int sql_claim_many_row(void *arg, const struct sql_row *s, struct err *e)
 	return 0;
 }
 
+/* Re-match jobs are those stor_scan_rearm() queued (prio 1); a queued
+ * push (prio 0) keeps them waiting. */
+static const struct sql_stmt sql_claim_rematch_q = {
+	"claim re-match jobs",
+	"UPDATE scan_jobs SET state = 'running',"
+	" attempts = attempts + 1, lease = ?2, updated = ?1,"
+	" claim = ?6"
+	" WHERE digest IN (SELECT digest FROM scan_jobs"
+	"  WHERE state = 'queued' AND prio = 1 AND not_before <= ?1"
+	"  AND NOT EXISTS (SELECT 1 FROM scan_jobs WHERE state = "
+	"'queued'"
+	"   AND prio = 0 AND not_before <= ?1)"
+	"  ORDER BY created LIMIT ?3)"
+	" RETURNING digest, repo, gen, attempts, request_id, "
+	"claim" SQL_PG("UPDATE scan_jobs SET state = 'running',"
+		       " attempts = attempts + 1, lease = ?2, updated = ?1,"
+		       " owner_pid = ?4::integer, owner_start = "
+		       "?5::timestamptz,"
+		       " claim = ?6"
+		       " WHERE digest IN (SELECT digest FROM scan_jobs"
+		       "  WHERE state = 'queued' AND prio = 1"
+		       "  AND not_before <= ?1"
+		       "  AND NOT EXISTS (SELECT 1 FROM scan_jobs"
+		       "   WHERE state = 'queued'"
+		       "   AND prio = 0 AND not_before <= ?1)"
+		       "  ORDER BY created, digest LIMIT ?3"
+		       "  FOR UPDATE SKIP LOCKED)"
+		       " RETURNING digest, repo, gen, attempts, request_id,"
+		       " claim"),
+};
+
+/* A re-match claim, its owner (sql_owner()) read before its transaction;
+ * *n counts the jobs claimed. */
+struct sql_rematch {
+	int64_t lease_s;
+	struct stor_scan_job *jobs;
+	size_t max, *n;
+	char pid[24], start[64];
+};
+
+/* Claims into r->jobs on c; none on failure.  Jobs of an earlier run of
+ * the transaction (PostgreSQL runs it again after a conflict) are let go
+ * first. */
+static int sql_claim_rematch_on(struct sql_conn *c, const struct sql_rematch *r,
+				struct err *e)
+{
+	struct sql_claim_many a = {r->jobs, r->max, 0};
+	int64_t now = sql_now(), token = 0;
+	int rows;
+
+	while (*r->n)
+		stor_scan_job_release(&r->jobs[--*r->n]);
+	/* One token for the batch: a statement claims a row once. */
+	if (sql_claim_token(&token, e) < 0)
+		return -1;
+	rows = sql_run(c, &sql_claim_rematch_q, sql_claim_many_row, &a, e,
+		       "iiissi", now, now + r->lease_s, (int64_t)r->max,
+		       *r->pid ? r->pid : NULL, *r->start ? r->start : NULL,
+		       token);
+	if (rows < 0)
+		while (a.got)
+			stor_scan_job_release(&r->jobs[--a.got]);
+	*r->n = a.got;
+	return rows < 0 ? -1 : 0;
+}
+
+static int sql_claim_rematch_fn(struct sql_conn *c, const void *arg,
+				struct err *e)
+{
+	return sql_claim_rematch_on(c, arg, e);
+}
+
+/* Jobs claimed by a transaction that failed are let go. */
+static int sql_rematch_end(const struct sql_rematch *r, int rc)
+{
+	if (rc < 0 && r->n)
+		while (*r->n)
+			stor_scan_job_release(&r->jobs[--*r->n]);
+	return rc;
+}
+
 static int sql_scan_claim_rematch(struct stor_meta *m, int64_t lease_s,
 				  struct stor_scan_job *jobs, size_t max,
 				  size_t *n, struct err *e)
 {
-	/* Re-match jobs are those stor_scan_rearm() queued (prio 1); a
-	 * queued push (prio 0) keeps them waiting. */
-	static const struct sql_stmt q = {
-		"claim re-match jobs",
-		"UPDATE scan_jobs SET state = 'running',"
-		" attempts = attempts + 1, lease = ?2, updated = ?1,"
-		" claim = ?6"
-		" WHERE digest IN (SELECT digest FROM scan_jobs"
-		"  WHERE state = 'queued' AND prio = 1 AND not_before <= ?1"
-		"  AND NOT EXISTS (SELECT 1 FROM scan_jobs WHERE state = "
-		"'queued'"
-		"   AND prio = 0 AND not_before <= ?1)"
-		"  ORDER BY created LIMIT ?3)"
-		" RETURNING digest, repo, gen, attempts, request_id, "
-		"claim" SQL_PG(
-			"UPDATE scan_jobs SET state = 'running',"
-			" attempts = attempts + 1, lease = ?2, updated = ?1,"
-			" owner_pid = ?4::integer, owner_start = "
-			"?5::timestamptz,"
-			" claim = ?6"
-			" WHERE digest IN (SELECT digest FROM scan_jobs"
-			"  WHERE state = 'queued' AND prio = 1"
-			"  AND not_before <= ?1"
-			"  AND NOT EXISTS (SELECT 1 FROM scan_jobs"
-			"   WHERE state = 'queued'"
-			"   AND prio = 0 AND not_before <= ?1)"
-			"  ORDER BY created, digest LIMIT ?3"
-			"  FOR UPDATE SKIP LOCKED)"
-			" RETURNING digest, repo, gen, attempts, request_id,"
-			" claim"),
-	};
-	struct sql_claim_many a = {jobs, max, 0};
-	char pid[24], start[64];
-	int64_t now = sql_now(), token = 0;
-	int rows;
+	struct sql_rematch r = {lease_s, jobs, max, n, "", ""};
 
-	/* One token for the batch: a statement claims a row once. */
-	if (sql_claim_token(&token, e) < 0)
-		return -1;
-	sql_owner(m, pid, start);
-	rows = sql_do(m, &q, sql_claim_many_row, &a, e, "iiissi", now,
-		      now + lease_s, (int64_t)max, *pid ? pid : NULL,
-		      *start ? start : NULL, token);
-	if (rows < 0)
-		while (a.got)
-			stor_scan_job_release(&jobs[--a.got]);
-	*n = a.got;
-	return rows < 0 ? -1 : 0;
+	*n = 0;
+	sql_owner(m, r.pid, r.start);
+	return sql_rematch_end(&r, sql_txn(m, sql_claim_rematch_fn, &r, e));
 }
 
 static int sql_scan_push_waiting(struct stor_meta *m, bool *out, struct err *e)
@@ -977,6 +1015,7 @@ static int sql_outcome_rows(struct sql_conn *c,
 struct sql_many_arg {
 	const struct stor_scan_outcome *v;
 	size_t n;
+	const struct sql_rematch *next; /* or NULL */
 };
 
 static int sql_outcome_cmp(const void *a, const void *b)
@@ -1032,7 +1071,7 @@ static int sql_finish_many_fn(struct sql_conn *c, const void *arg,
 		for (size_t i = 0; i < n; i++)
 			if (sql_outcome_rows(c, v[i], step, e) < 0)
 				goto out;
-	ret = 0;
+	ret = a->next ? sql_claim_rematch_on(c, a->next, e) : 0;
 out:
 	free(v);
 	return ret;
@@ -1040,11 +1079,19 @@ out:
 
 static int sql_scan_finish_many(struct stor_meta *m,
 				const struct stor_scan_outcome *v, size_t n,
-				struct err *e)
+				struct stor_scan_next *next, struct err *e)
 {
-	struct sql_many_arg a = {v, n};
+	struct sql_rematch r = {0};
+	struct sql_many_arg a = {v, n, NULL};
 
-	return sql_txn(m, sql_finish_many_fn, &a, e);
+	if (next) {
+		r = (struct sql_rematch){next->lease_s, next->jobs, next->max,
+					 &next->n,	"",	    ""};
+		next->n = 0;
+		sql_owner(m, r.pid, r.start);
+		a.next = &r;
+	}
+	return sql_rematch_end(&r, sql_txn(m, sql_finish_many_fn, &a, e));
 }
 
 /* stor_scan_failures(): one statement, newest first. */

@@ -366,11 +366,13 @@ out:
 
 int stor_scan_stage_end(struct stor *st, struct stor_scan_stage *s,
 			const struct stor_scan_outcome *v, size_t n,
-			struct err *e)
+			struct stor_scan_next *next, struct err *e)
 {
 	struct stor_blobs *bs = stor_blobs_of(st);
 	int ret = -1;
 
+	if (next)
+		next->n = 0;
 	if (!s && n && scan_stage_new(st, &s, e) < 0)
 		return -1;
 	if (!s)
@@ -387,7 +389,9 @@ int stor_scan_stage_end(struct stor *st, struct stor_scan_stage *s,
 		goto out;
 	}
 	s->blobs = NULL;
-	ret = n ? meta(st)->scanq->scan_finish_many(meta(st), v, n, e) : 0;
+	ret = n || next ? meta(st)->scanq->scan_finish_many(meta(st), v, n,
+							    next, e)
+			: 0;
 out:
 	stor_scan_stage_drop(st, s);
 	return ret;
@@ -428,7 +432,7 @@ int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 		stor_scan_stage_drop(st, s);
 		ret = -1;
 	} else {
-		ret = stor_scan_stage_end(st, s, o, n, e);
+		ret = stor_scan_stage_end(st, s, o, n, NULL, e);
 	}
 	free(dgs);
 	free(rows);

@@ -708,9 +708,18 @@ int stor_scan_finish_many(struct stor *st, const struct stor_scan_outcome *v,
 struct stor_scan_stage;
 int stor_scan_stage(struct stor *st, struct stor_scan_stage **sp,
 		    const struct stor_scan_outcome *v, size_t n, struct err *e);
+/* With next, the same transaction also claims up to next->max re-match
+ * jobs into next->jobs, as stor_scan_claim_rematch() would (next->n says
+ * how many; none when it fails): a worker goes on to its next batch
+ * without waiting for another's transaction to claim it. */
+struct stor_scan_next {
+	int64_t lease_s;
+	struct stor_scan_job *jobs;
+	size_t max, n;
+};
 int stor_scan_stage_end(struct stor *st, struct stor_scan_stage *s,
 			const struct stor_scan_outcome *v, size_t n,
-			struct err *e);
+			struct stor_scan_next *next, struct err *e);
 void stor_scan_stage_drop(struct stor *st, struct stor_scan_stage *s);
 
 /* --- Layer indexes (layer_sql.c) ------------------------------------------

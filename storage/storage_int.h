@@ -336,10 +336,11 @@ struct stor_scanq_ops {
 	int (*scan_unclaim)(struct stor_meta *m,
 			    const struct stor_scan_job *jobs, size_t n,
 			    struct err *e);
-	/* The rows of stor_scan_finish_many(); the blobs are in place. */
+	/* The rows of stor_scan_finish_many(); the blobs are in place.
+	 * With next, the claim of stor_scan_stage_end() too. */
 	int (*scan_finish_many)(struct stor_meta *m,
 				const struct stor_scan_outcome *v, size_t n,
-				struct err *e);
+				struct stor_scan_next *next, struct err *e);
 	/* Calls fn (any thread) when a scan ends on another node; NULL fn
 	 * stops the calls.  NULL for a backend only one process uses. */
 	void (*on_final)(struct stor_meta *m,

@@ -11,7 +11,11 @@
  * that is not a plain re-match (an index, a report that is not there or
  * not JSON) runs alone as scan_job.c runs it.  A push that comes
  * meanwhile waits for a few re-matches, not the batch: the batch writes
- * what it has made and gives the rest of its claim back.
+ * what it has made and gives the rest of its claim back.  The batch's
+ * transaction also claims the next batch: a worker does not wait for the
+ * other's transaction to end before it claims, so the two do not fall in
+ * step (both matching, then both writing), and one matches while the
+ * other writes.
  */
 #include "registry/scan/scan_int.h"
 
@@ -712,7 +716,8 @@ static void rs_left_out_log(const struct rs_job *j)
  * one transaction (their jobs done, or failed together), and frees
  * them. */
 static void rs_batch_write(struct rs_worker *w, struct rs_item *items, size_t k,
-			   struct stor_scan_stage *stg)
+			   struct stor_scan_stage *stg,
+			   struct stor_scan_next *next)
 {
 	struct stor_scan_outcome *out = xcalloc(k + 1, sizeof(*out));
 	struct err e = ERR_INIT;
@@ -722,7 +727,7 @@ static void rs_batch_write(struct rs_worker *w, struct rs_item *items, size_t k,
 		out[i] = items[i].out;
 		out[i].left_out = &items[i].left_out;
 	}
-	if (stor_scan_stage_end(w->pool->st, stg, out, k, &e) < 0) {
+	if (stor_scan_stage_end(w->pool->st, stg, out, k, next, &e) < 0) {
 		for (i = 0; i < k; i++)
 			rs_job_fail(&items[i].j, &e);
 	} else {
@@ -772,23 +777,53 @@ static void rs_batch_giveback(struct rs_worker *w,
 			e.msg);
 }
 
+/* The batch's jobs: those claimed ahead, else a claim now. */
+static struct stor_scan_job *rs_batch_jobs(struct rs_worker *w, size_t *n)
+{
+	struct stor_scan_job *jobs = w->ahead;
+	struct err e = ERR_INIT;
+
+	*n = w->nahead;
+	w->ahead = NULL;
+	w->nahead = 0;
+	if (*n)
+		return jobs;
+	if (!jobs)
+		jobs = xcalloc(RS_BATCH, sizeof(*jobs));
+	if (stor_scan_claim_rematch(w->pool->st, w->pool->lease_s, jobs,
+				    RS_BATCH, n, &e) < 0)
+		log_msg(LL_ERROR, "scan: claim re-matches: %s", e.msg);
+	return jobs;
+}
+
+void rs_batch_end(struct rs_worker *w)
+{
+	if (w->nahead)
+		rs_batch_giveback(w, w->ahead, w->nahead);
+	while (w->nahead)
+		stor_scan_job_release(&w->ahead[--w->nahead]);
+	free(w->ahead);
+	w->ahead = NULL;
+}
+
 bool rs_batch_run(struct rs_worker *w)
 {
-	struct stor_scan_job *jobs = xcalloc(RS_BATCH, sizeof(*jobs));
+	size_t n = 0, k = 0, staged = 0, bytes = 0, i;
+	struct stor_scan_job *jobs = rs_batch_jobs(w, &n);
 	struct rs_item *items = xcalloc(RS_BATCH, sizeof(*items));
+	struct stor_scan_next next = {w->pool->lease_s,
+				      xcalloc(RS_BATCH, sizeof(*jobs)),
+				      RS_BATCH, 0};
 	struct stor_scan_stage *stg = NULL;
 	struct rs_memo memo = {0};
-	struct err e = ERR_INIT;
-	size_t n = 0, k = 0, staged = 0, bytes = 0, i;
+	bool pushed = false;
 
-	if (stor_scan_claim_rematch(w->pool->st, w->pool->lease_s, jobs,
-				    RS_BATCH, &n, &e) < 0)
-		log_msg(LL_ERROR, "scan: claim re-matches: %s", e.msg);
 	if (n)
 		rs_worker_db(w);
 	for (i = 0; i < n; i++) {
-		if (i && i % RS_PUSH_CHECK == 0 && rs_push_waits(w)) {
+		if (i % RS_PUSH_CHECK == 0 && rs_push_waits(w)) {
 			rs_batch_giveback(w, jobs + i, n - i);
+			pushed = true;
 			break;
 		}
 		if (rs_item_prepare(w, &jobs[i], &memo, &items[k]) <= 0)
@@ -803,11 +838,15 @@ bool rs_batch_run(struct rs_worker *w)
 		}
 	}
 	k = rs_batch_stage(w, items, staged, k, &stg);
-	rs_batch_write(w, items, k, stg);
+	/* No claim ahead when a push waits (it comes first) or there was
+	 * nothing to do. */
+	rs_batch_write(w, items, k, stg, n && !pushed ? &next : NULL);
 	for (i = 0; i < n; i++)
 		stor_scan_job_release(&jobs[i]);
 	rs_memo_release(&memo);
 	free(items);
+	w->ahead = next.jobs;
+	w->nahead = next.n;
 	free(jobs);
 	return n > 0;
 }

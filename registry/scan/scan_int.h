@@ -79,6 +79,10 @@ struct rs_worker {
 	uint64_t db_gen;	/* of db; reopened when the pool's changes */
 	struct scan_sandbox sb; /* the pool's, telling this worker's pid */
 	pid_t child;		/* the scan process running, or 0 */
+	/* Re-match jobs claimed with the last batch's rows, for the next
+	 * batch (scan_batch.c). */
+	struct stor_scan_job *ahead;
+	size_t nahead;
 };
 
 struct reg_scan {
@@ -204,9 +208,12 @@ void rs_job_log(const struct rs_job *j, const json_t *report,
 		const struct timespec *t0);
 bool rs_same_str(const char *a, const char *b);
 
-/* scan_batch.c: claims up to RS_BATCH re-match jobs and runs them with
- * one write for all; false when none was due. */
+/* scan_batch.c: claims up to RS_BATCH re-match jobs (or takes those
+ * claimed ahead) and runs them with one write for all, which claims the
+ * next batch ahead; false when none was due. */
 bool rs_batch_run(struct rs_worker *w);
+/* Gives back the jobs claimed ahead: the worker stops. */
+void rs_batch_end(struct rs_worker *w);
 
 /* scan_layers.c: per-layer indexes (see there). */
 /* Claims and indexes one queued layer; false when none was due. */

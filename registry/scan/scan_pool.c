@@ -179,6 +179,7 @@ static void *rs_worker_main(void *arg)
 		}
 		rs_idle(s, seen);
 	}
+	rs_batch_end(w);
 	vulndb_free(w->db);
 	free(w->db_note);
 	return NULL;

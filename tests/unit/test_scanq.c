@@ -653,6 +653,73 @@ static void test_claim_rematch(void **state)
 		stor_scan_job_release(&jobs[i]);
 }
 
+/* A batch's transaction claims the next batch ahead: as a claim would,
+ * none while a push waits, and none when the batch is refused. */
+static void test_claim_ahead(void **state)
+{
+	struct fx *fx = *state;
+	struct stor_scan_job job, jobs[1], ahead[4];
+	struct stor_scan_next next = {60, ahead, 4, 9};
+	struct stor_scan_outcome o = {0};
+	struct stor_scan_result bad = {.findings = "[]", .db_version = "v2"};
+	struct err e = ERR_INIT;
+	struct digest d[3], p;
+	size_t n;
+
+	for (int i = 0; i < 3; i++) {
+		char body[32];
+
+		snprintf(body, sizeof(body), "{\"img\":%d}", 40 + i);
+		d[i] = put(fx, REPO, body, true, NULL, 0);
+		assert_int_equal(stor_scan_claim(fx->st, 60, &job, &e), 1);
+		finish(fx, &job, "{}", "v1");
+	}
+	assert_int_equal(stor_scan_rearm(fx->st, "v2", &n, &e), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(stor_scan_claim_rematch(fx->st, 60, jobs, 1, &n, &e),
+			 0);
+	assert_int_equal(n, 1);
+
+	/* Refused (a result without its digest): nothing claimed. */
+	o = (struct stor_scan_outcome){&jobs[0], &bad, NULL, NULL, 0, NULL};
+	assert_int_equal(stor_scan_stage_end(fx->st, NULL, &o, 1, &next, &e),
+			 -1);
+	assert_int_equal(next.n, 0);
+	e = (struct err)ERR_INIT;
+	for (int i = 0; i < 3; i++)
+		if (!digest_eq(&d[i], &jobs[0].digest))
+			assert_int_equal(state_of(fx, &d[i]), STOR_SCAN_QUEUED);
+
+	/* Written: the job done, the other two claimed in the same
+	 * transaction, each once. */
+	o = (struct stor_scan_outcome){&jobs[0], NULL, "v2", NULL, 0, NULL};
+	assert_int_equal(stor_scan_stage_end(fx->st, NULL, &o, 1, &next, &e),
+			 0);
+	assert_int_equal(next.n, 2);
+	assert_int_equal(state_of(fx, &jobs[0].digest), STOR_SCAN_DONE);
+	assert_false(digest_eq(&ahead[0].digest, &ahead[1].digest));
+	for (int i = 0; i < 2; i++) {
+		assert_false(digest_eq(&ahead[i].digest, &jobs[0].digest));
+		assert_int_equal(ahead[i].attempts, 1);
+		assert_int_equal(state_of(fx, &ahead[i].digest),
+				 STOR_SCAN_RUNNING);
+	}
+	stor_scan_job_release(&jobs[0]);
+
+	/* A push waiting: the next batch's write claims nothing more. */
+	assert_int_equal(stor_scan_rearm(fx->st, "v3", &n, &e), 0);
+	p = put(fx, REPO, "{\"img\":43}", true, NULL, 0);
+	o = (struct stor_scan_outcome){&ahead[0], NULL, "v2", NULL, 0, NULL};
+	assert_int_equal(stor_scan_stage_end(fx->st, NULL, &o, 1, &next, &e),
+			 0);
+	assert_int_equal(next.n, 0);
+	claim(fx, &p, &job);
+	finish(fx, &job, "{}", "v3");
+	assert_int_equal(stor_scan_done(fx->st, &ahead[1], &e), 0);
+	stor_scan_job_release(&ahead[0]);
+	stor_scan_job_release(&ahead[1]);
+}
+
 /* Whether dg's result is kept as the blob of text, and reads as text. */
 static bool sc_blob_is(struct fx *fx, const struct digest *dg, const char *text)
 {
@@ -755,7 +822,7 @@ static void test_stage(void **state)
 	assert_true(sc_blob_is(fx, &a, "{\"a\":1}"));
 	assert_int_equal(state_of(fx, &a), STOR_SCAN_RUNNING);
 
-	assert_int_equal(stor_scan_stage_end(fx->st, stg, out, 2, &e), 0);
+	assert_int_equal(stor_scan_stage_end(fx->st, stg, out, 2, NULL, &e), 0);
 	assert_true(sc_blob_is(fx, &a, "{\"a\":2}"));
 	assert_true(sc_blob_is(fx, &b, "{\"b\":2}"));
 	assert_int_equal(state_of(fx, &a), STOR_SCAN_DONE);
@@ -781,7 +848,8 @@ static void test_stage(void **state)
 	/* A result without its digest is refused before any row changes. */
 	stg = NULL;
 	assert_int_equal(stor_scan_stage(fx->st, &stg, out, 1, &e), 0);
-	assert_int_equal(stor_scan_stage_end(fx->st, stg, out, 1, &e), -1);
+	assert_int_equal(stor_scan_stage_end(fx->st, stg, out, 1, NULL, &e),
+			 -1);
 	assert_int_equal(e.code, ERR_INTERNAL);
 	assert_int_equal(uploads_count(fx), 0);
 	assert_true(sc_blob_is(fx, &a, "{\"a\":2}"));
@@ -1483,6 +1551,7 @@ int main(void)
 		T(test_request_id),
 		T(test_repos_and_blob_put),
 		T(test_claim_rematch),
+		T(test_claim_ahead),
 		T(test_finish_many),
 		T(test_stage),
 		T(test_report_blob),
