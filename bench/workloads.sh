@@ -538,9 +538,12 @@ w_scan_setup() {
 }
 
 # w_scan REP: the CLI scan against gzip -dc, push-to-report latency, and
-# the re-match rate after switching the DB (B on odd repetitions, A on even).
+# the re-match rate after switching the DB (B on odd repetitions, A on
+# even), with nothing else running; then the DB switched back, and a push
+# made during that second re-match: its report's latency, and the rate of
+# a re-match that shares the machine with a push's scan.
 w_scan() {
-	local rep=$1 t real dg s code feed r0 r1 c1 j n
+	local rep=$1 t real dg s code feed back
 
 	w_gunzip
 	if t=$(timed "$CUSTOMS" scan --db "$W/db-A.db" --format json \
@@ -565,26 +568,36 @@ w_scan() {
 		failed "push for the scan latency"
 	fi
 
-	feed=$W/feedB.zip
-	[ $((rep % 2)) -eq 1 ] || feed=$W/feedA.zip
+	feed=$W/feedB.zip back=$W/feedA.zip
+	[ $((rep % 2)) -eq 1 ] || { feed=$W/feedA.zip back=$W/feedB.zip; }
+	rematch "$feed" rematch rematch_cpu "" || return 0
+	rematch "$back" rematch_push "" "rm$rep" || return 0
+}
+
+# rematch FEED RATE_ROW CPU_ROW PUSH: imports FEED and times the re-match
+# it starts, to an idle queue, into the rows named (CPU_ROW may be "");
+# with PUSH, a variant image pushed 0.2 s into the re-match as tag PUSH,
+# its report's latency recorded.  Fails when the import does.
+rematch() {
+	local feed=$1 row=$2 cpurow=$3 push=$4 r0 r1 c1 j n code
+
 	r0=$(now)
 	if ! j=$(curl -sS -f -X POST -H 'Content-Type: application/zip' \
 		-H 'Expect:' --data-binary "@$feed" --max-time 300 \
 		"${URL[customs]}/v2/_customs/db"); then
 		failed "POST /v2/_customs/db"
-		return 0
+		return 1
 	fi
 	r1=$(now)
 	c1=$(cpu_ticks customs)
 	echo "db import: $j" >>"$LOG"
-	rec db_import customs "$(elapsed "$r0" "$r1")"
+	[ -n "$cpurow" ] && rec db_import customs "$(elapsed "$r0" "$r1")"
 	n=$(jq -r '.rematch // 0' <<<"$j")
-	# A push while the re-match runs: its report waits for a few
-	# re-matches, not for all of them.  (Its scan is one more job in the
-	# time the rate below is measured over.)
-	if [ "$n" -gt 0 ]; then
+	# Its report waits for a few re-matches, not for all of them.  (Its
+	# scan is one more job in the time the rate is measured over.)
+	if [ "$n" -gt 0 ] && [ -n "$push" ]; then
 		sleep 0.2
-		if variant_push bench/latency "rm$rep" &&
+		if variant_push bench/latency "$push" &&
 			code=$(curl -sS -o /dev/null -w '%{http_code}' \
 				--max-time 330 \
 				"${URL[customs]}/v2/bench/latency/_customs/scan/$VARIANT_DIGEST?wait=300") &&
@@ -595,16 +608,17 @@ w_scan() {
 		fi
 	fi
 	if [ "$n" -gt 0 ] && scan_idle; then
-		rec rematch customs "$(awk -v n="$n" -v s="$(elapsed "$r1")" \
+		rec "$row" customs "$(awk -v n="$n" -v s="$(elapsed "$r1")" \
 			'BEGIN { printf "%.1f", n / s }')"
 		# The server's CPU per image: steadier than the rate on a
 		# shared machine, whose disk the syncs wait for.
-		rec rematch_cpu customs "$(awk -v n="$n" \
+		[ -n "$cpurow" ] && rec "$cpurow" customs "$(awk -v n="$n" \
 			-v s="$(ticks_s "$c1" "$(cpu_ticks customs)")" \
 			'BEGIN { printf "%.3f", s * 1000 / n }')"
 	else
 		failed "re-match after the DB import: $j"
 	fi
+	return 0
 }
 
 # --- arithmetic ---------------------------------------------------------------

@@ -531,7 +531,7 @@ static int pg_commit(struct pg_conn *c, bool *retry, struct err *e)
 
 /* pg_txn() for either kind of transaction body. */
 static int pg_vtxn(struct pg *pg, pg_txn_fn fn, sql_txn_fn gfn, const void *arg,
-		   struct err *e)
+		   bool lazy, struct err *e)
 {
 	struct pg_conn *c = NULL;
 	int ret = -1;
@@ -546,6 +546,8 @@ static int pg_vtxn(struct pg *pg, pg_txn_fn fn, sql_txn_fn gfn, const void *arg,
 		if (!c)
 			return -1;
 		ran = pg_exec(c, "BEGIN", "begin", &sub) == 0 &&
+		      (!lazy || pg_exec(c, "SET LOCAL synchronous_commit = off",
+					"lazy", &sub) == 0) &&
 		      (gfn ? gfn(&c->base, arg, &sub) : fn(c, arg, &sub)) >= 0;
 		if (ran && pg_commit(c, &retry, &sub) == 0) {
 			ret = 0;
@@ -574,7 +576,7 @@ out:
 
 int pg_txn(struct pg *pg, pg_txn_fn fn, const void *arg, struct err *e)
 {
-	return pg_vtxn(pg, fn, NULL, arg, e);
+	return pg_vtxn(pg, fn, NULL, arg, false, e);
 }
 
 const char *pg_col_text(PGresult *r, int row, int col)
@@ -637,9 +639,9 @@ static int pg_drv_do(struct sql_db *db, const struct sql_stmt *q, sql_row_fn fn,
 }
 
 static int pg_drv_txn(struct sql_db *db, sql_txn_fn fn, const void *arg,
-		      struct err *e)
+		      bool lazy, struct err *e)
 {
-	return pg_vtxn((struct pg *)db, NULL, fn, arg, e);
+	return pg_vtxn((struct pg *)db, NULL, fn, arg, lazy, e);
 }
 
 static const char *pg_drv_text(const struct sql_row *r, int col)

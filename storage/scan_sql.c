@@ -1091,7 +1091,9 @@ static int sql_scan_finish_many(struct stor_meta *m,
 		sql_owner(m, r.pid, r.start);
 		a.next = &r;
 	}
-	return sql_rematch_end(&r, sql_txn(m, sql_finish_many_fn, &a, e));
+	/* Lazy: lost to a power cut, the batch's jobs were not done (nor
+	 * the next batch's claimed), and run again. */
+	return sql_rematch_end(&r, sql_txn_lazy(m, sql_finish_many_fn, &a, e));
 }
 
 /* stor_scan_failures(): one statement, newest first. */

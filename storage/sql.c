@@ -66,7 +66,15 @@ int sql_txn(struct stor_meta *m, sql_txn_fn fn, const void *arg, struct err *e)
 {
 	struct sql_db *db = sql_db_of(m);
 
-	return db->drv->txn(db, fn, arg, e);
+	return db->drv->txn(db, fn, arg, false, e);
+}
+
+int sql_txn_lazy(struct stor_meta *m, sql_txn_fn fn, const void *arg,
+		 struct err *e)
+{
+	struct sql_db *db = sql_db_of(m);
+
+	return db->drv->txn(db, fn, arg, true, e);
 }
 
 const char *sql_col_text(const struct sql_row *r, int col)

@@ -78,7 +78,8 @@ struct sql_driver {
 	int (*run_do)(struct sql_db *db, const struct sql_stmt *q,
 		      sql_row_fn fn, void *arg, struct err *e, const char *fmt,
 		      va_list ap);
-	int (*txn)(struct sql_db *db, sql_txn_fn fn, const void *arg,
+	/* lazy: see sql_txn_lazy(). */
+	int (*txn)(struct sql_db *db, sql_txn_fn fn, const void *arg, bool lazy,
 		   struct err *e);
 	const char *(*col_text)(const struct sql_row *r, int col);
 	int64_t (*col_int64)(const struct sql_row *r, int col);
@@ -127,6 +128,12 @@ int sql_do(struct stor_meta *m, const struct sql_stmt *q, sql_row_fn fn,
  * rolls everything back (PostgreSQL runs it again after a deadlock or a
  * serialization failure). */
 int sql_txn(struct stor_meta *m, sql_txn_fn fn, const void *arg, struct err *e);
+/* sql_txn() whose commit does not wait for the disk: a crash of the
+ * machine may lose the transaction, whole, and nothing after it (the log
+ * is written in order: the next commit that syncs, or the checkpoint,
+ * makes it durable).  For work that is done again when it is lost. */
+int sql_txn_lazy(struct stor_meta *m, sql_txn_fn fn, const void *arg,
+		 struct err *e);
 
 /* Columns: NULL (0) for SQL NULL; a boolean reads as 0 or 1. */
 const char *sql_col_text(const struct sql_row *r, int col);

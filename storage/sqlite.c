@@ -570,7 +570,7 @@ static int sq_exec(struct sq_conn *c, const char *sql, const char *what,
 
 /* sq_txn() for either kind of transaction body. */
 static int sq_vtxn(struct sq *sq, sq_txn_fn fn, sql_txn_fn gfn, const void *arg,
-		   struct err *e)
+		   bool lazy, struct err *e)
 {
 	struct sq_conn *c = sq_get(sq, e);
 	bool held;
@@ -579,6 +579,9 @@ static int sq_vtxn(struct sq *sq, sq_txn_fn fn, sql_txn_fn gfn, const void *arg,
 	if (!c)
 		return -1;
 	held = sq_wlock(sq);
+	/* Not to be changed inside a transaction. */
+	if (lazy && sq_exec(c, "PRAGMA synchronous = NORMAL", "lazy", e) < 0)
+		goto out;
 	if (sq_exec(c, "BEGIN IMMEDIATE", "begin", e) < 0)
 		goto out;
 	if ((gfn ? gfn(&c->base, arg, e) : fn(c, arg, e)) < 0 ||
@@ -588,6 +591,9 @@ static int sq_vtxn(struct sq *sq, sq_txn_fn fn, sql_txn_fn gfn, const void *arg,
 	}
 	ret = 0;
 out:
+	if (lazy)
+		sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL,
+			     NULL);
 	sq_wunlock(sq, held);
 	if (held)
 		sq_wal_settle(c);
@@ -597,7 +603,7 @@ out:
 
 int sq_txn(struct sq *sq, sq_txn_fn fn, const void *arg, struct err *e)
 {
-	return sq_vtxn(sq, fn, NULL, arg, e);
+	return sq_vtxn(sq, fn, NULL, arg, false, e);
 }
 
 /* --- The SQL layer's driver (sql_int.h) ------------------------------------
@@ -621,9 +627,9 @@ static int sq_drv_do(struct sql_db *db, const struct sql_stmt *q, sql_row_fn fn,
 }
 
 static int sq_drv_txn(struct sql_db *db, sql_txn_fn fn, const void *arg,
-		      struct err *e)
+		      bool lazy, struct err *e)
 {
-	return sq_vtxn((struct sq *)db, NULL, fn, arg, e);
+	return sq_vtxn((struct sq *)db, NULL, fn, arg, lazy, e);
 }
 
 static const char *sq_drv_text(const struct sql_row *r, int col)
