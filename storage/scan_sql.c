@@ -1085,8 +1085,10 @@ static int sql_scan_finish_many(struct stor_meta *m,
 	struct sql_many_arg a = {v, n, NULL};
 
 	if (next) {
-		r = (struct sql_rematch){next->lease_s, next->jobs, next->max,
-					 &next->n,	"",	    ""};
+		r.lease_s = next->lease_s;
+		r.jobs = next->jobs;
+		r.max = next->max;
+		r.n = &next->n;
 		next->n = 0;
 		sql_owner(m, r.pid, r.start);
 		a.next = &r;
