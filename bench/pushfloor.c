@@ -1,7 +1,7 @@
 /* pushfloor.c: the least a server can spend on a pushed blob, as a figure
  * for bench/run to set customs' CPU per GiB pushed against.
  *
- *   pushfloor DIR PORTFILE
+ *   pushfloor [-d] DIR PORTFILE
  *
  * Listens on 127.0.0.1 (port written to PORTFILE) and takes uploads one
  * at a time: any request with a Content-Length body, which it reads with
@@ -12,6 +12,9 @@
  * No event loop, no threads, no parsing beyond Content-Length: what is
  * left is the kernel's receive and page-cache write and the hash, the
  * cost every registry pays.  bench/run reads its CPU from /proc.
+ * With -d the file is written with O_DIRECT, in 1 MiB pieces from an
+ * aligned buffer (the tail without it): no page-cache copy and no
+ * writeback, the least a receiver that keeps the data can spend.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +30,10 @@
 
 #define READ_MAX (256 * 1024)
 #define HEAD_MAX (16 * 1024)
+#define DIRECT_PIECE (1024 * 1024)
+#define DIRECT_ALIGN 4096
+
+static int direct; /* -d */
 
 /* The request head, up to its blank line; the body bytes read with it
  * stay in buf after *head_len.  Returns the bytes read, -1 on error. */
@@ -79,14 +86,47 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/* With -d: n bytes of p into the aligned buffer ab (*fill bytes held),
+ * written out in whole pieces.  Without: written at once. */
+static int store(int fd, const char *p, size_t n, char *ab, size_t *fill)
+{
+	size_t w;
+
+	if (!direct)
+		return write_all(fd, p, n);
+	memcpy(ab + *fill, p, n);
+	*fill += n;
+	if (*fill < DIRECT_PIECE)
+		return 0;
+	w = *fill - *fill % DIRECT_ALIGN;
+	if (write_all(fd, ab, w) < 0)
+		return -1;
+	memmove(ab, ab + w, *fill - w);
+	*fill -= w;
+	return 0;
+}
+
+/* The tail O_DIRECT cannot write (not a whole block), without it. */
+static int store_end(int fd, const char *ab, size_t fill)
+{
+	int fl;
+
+	if (!direct || !fill)
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_DIRECT) < 0)
+		return -1;
+	return write_all(fd, ab, fill);
+}
+
 /* One upload on connection c: 0 when stored and answered. */
-static int take(int c, const char *dir, char *buf)
+static int take(int c, const char *dir, char *buf, char *ab)
 {
 	static const char ok[] = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n"
 				 "Connection: close\r\n\r\n";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	EVP_MD_CTX *x = EVP_MD_CTX_new();
-	size_t head = 0, have;
+	size_t head = 0, have, fill = 0;
 	long long left;
 	char path[4200];
 	ssize_t n;
@@ -99,7 +139,10 @@ static int take(int c, const char *dir, char *buf)
 	if (left < 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/upload.%d", dir, (int)getpid());
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(path,
+		  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+			  (direct ? O_DIRECT : 0),
+		  0600);
 	if (fd < 0 || unlink(path) < 0 ||
 	    EVP_DigestInit_ex(x, EVP_sha256(), NULL) != 1)
 		goto out;
@@ -123,11 +166,12 @@ static int take(int c, const char *dir, char *buf)
 		if ((long long)n > left)
 			n = (ssize_t)left;
 		EVP_DigestUpdate(x, buf, (size_t)n);
-		if (write_all(fd, buf, (size_t)n) < 0)
+		if (store(fd, buf, (size_t)n, ab, &fill) < 0)
 			goto out;
 		left -= n;
 	}
-	if (EVP_DigestFinal_ex(x, md, NULL) == 1 && fsync(fd) == 0)
+	if (store_end(fd, ab, fill) == 0 &&
+	    EVP_DigestFinal_ex(x, md, NULL) == 1 && fsync(fd) == 0)
 		ret = 0;
 out:
 	EVP_MD_CTX_free(x);
@@ -140,13 +184,23 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t alen = sizeof(a);
-	char *buf;
+	char *buf, *ab = NULL;
 	FILE *pf;
 	int ls, c;
 
+	if (argc == 4 && !strcmp(argv[1], "-d")) {
+		direct = 1;
+		argv++;
+		argc--;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: pushfloor DIR PORTFILE\n");
+		fprintf(stderr, "usage: pushfloor [-d] DIR PORTFILE\n");
 		return 2;
+	}
+	if (direct && posix_memalign((void **)&ab, DIRECT_ALIGN,
+				     DIRECT_PIECE + READ_MAX)) {
+		fprintf(stderr, "pushfloor: out of memory\n");
+		return 1;
 	}
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -169,7 +223,7 @@ int main(int argc, char **argv)
 			perror("pushfloor: accept");
 			return 1;
 		}
-		if (take(c, argv[1], buf) < 0)
+		if (take(c, argv[1], buf, ab) < 0)
 			fprintf(stderr, "pushfloor: an upload failed\n");
 		close(c);
 	}

@@ -289,13 +289,22 @@ w_sha256() {
 
 # w_pushfloor: CPU per GiB of bench/pushfloor.c taking the big layer as
 # one PUT: the kernel's receive and page-cache write, sha256 and the fsync
-# that any server pays, without a server around them.
+# that any server pays, without a server around them; then again writing
+# with O_DIRECT (no page cache), the least a receiver that keeps the data
+# can spend.
 w_pushfloor() {
-	local d=$W/srv/pushfloor pid c0 c1 i
+	pushfloor push_floor_gib
+	pushfloor push_floor_direct_gib -d
+}
+
+# pushfloor METRIC [-d]: one PUT of the big layer to a fresh pushfloor.
+pushfloor() {
+	local metric=$1 d=$W/srv/pushfloor pid c0 c1 i
+	shift
 
 	mkdir -p "$d"
 	rm -f "$d.port"
-	"$PUSHFLOOR" "$d" "$d.port" 2>>"$LOG" &
+	"$PUSHFLOOR" "$@" "$d" "$d.port" 2>>"$LOG" &
 	pid=$!
 	for i in $(seq 1 100); do
 		[ -s "$d.port" ] && break
@@ -307,10 +316,10 @@ w_pushfloor() {
 		--max-time 600 "http://127.0.0.1:$(cat "$d.port")/v2/floor" \
 		>>"$LOG" 2>&1; then
 		c1=$(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')
-		rec push_floor_gib machine "$(awk -v t="$(ticks_s "$c0" "$c1")" \
+		rec "$metric" machine "$(awk -v t="$(ticks_s "$c0" "$c1")" \
 			-v b="$BIG_BYTES" 'BEGIN { printf "%.3f", t * 1073741824 / b }')"
 	else
-		failed "curl PUT to pushfloor"
+		failed "curl PUT to pushfloor $*"
 	fi
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
