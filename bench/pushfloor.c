@@ -28,8 +28,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define READ_MAX (256 * 1024)
-#define HEAD_MAX (16 * 1024)
+#define READ_MAX     (256 * 1024)
+#define HEAD_MAX     (16 * 1024)
 #define DIRECT_PIECE (1024 * 1024)
 #define DIRECT_ALIGN 4096
 
