@@ -883,9 +883,16 @@ struct sql_rematch {
 	char pid[24], start[64];
 };
 
-/* Claims into r->jobs on c; none on failure.  Jobs of an earlier run of
- * the transaction (PostgreSQL runs it again after a conflict) are let go
- * first. */
+/* Lets go of the jobs r holds. */
+static void sql_rematch_drop(const struct sql_rematch *r)
+{
+	while (*r->n)
+		stor_scan_job_release(&r->jobs[--*r->n]);
+}
+
+/* Claims into r->jobs on c; those of an earlier run of the transaction
+ * (PostgreSQL runs it again after a conflict) are let go first, and a
+ * failed transaction's by sql_rematch_end(). */
 static int sql_claim_rematch_on(struct sql_conn *c, const struct sql_rematch *r,
 				struct err *e)
 {
@@ -893,8 +900,7 @@ static int sql_claim_rematch_on(struct sql_conn *c, const struct sql_rematch *r,
 	int64_t now = sql_now(), token = 0;
 	int rows;
 
-	while (*r->n)
-		stor_scan_job_release(&r->jobs[--*r->n]);
+	sql_rematch_drop(r);
 	/* One token for the batch: a statement claims a row once. */
 	if (sql_claim_token(&token, e) < 0)
 		return -1;
@@ -902,9 +908,6 @@ static int sql_claim_rematch_on(struct sql_conn *c, const struct sql_rematch *r,
 		       "iiissi", now, now + r->lease_s, (int64_t)r->max,
 		       *r->pid ? r->pid : NULL, *r->start ? r->start : NULL,
 		       token);
-	if (rows < 0)
-		while (a.got)
-			stor_scan_job_release(&r->jobs[--a.got]);
 	*r->n = a.got;
 	return rows < 0 ? -1 : 0;
 }
@@ -919,8 +922,7 @@ static int sql_claim_rematch_fn(struct sql_conn *c, const void *arg,
 static int sql_rematch_end(const struct sql_rematch *r, int rc)
 {
 	if (rc < 0 && r->n)
-		while (*r->n)
-			stor_scan_job_release(&r->jobs[--*r->n]);
+		sql_rematch_drop(r);
 	return rc;
 }
 
@@ -1088,8 +1090,7 @@ static int sql_scan_finish_many(struct stor_meta *m,
 		r.lease_s = next->lease_s;
 		r.jobs = next->jobs;
 		r.max = next->max;
-		r.n = &next->n;
-		next->n = 0;
+		r.n = &next->n; /* 0: see stor_scan_stage_end() */
 		sql_owner(m, r.pid, r.start);
 		a.next = &r;
 	}

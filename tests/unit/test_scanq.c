@@ -310,8 +310,6 @@ static void test_same_digest_one_job(void **state)
 	assert_int_equal(st.results, 0);
 }
 
-/* A crash leaves jobs running: queued again at the next start, failed
- * after RS_MAX_ATTEMPTS-like bound so a poison image cannot loop. */
 /* The process dies and the next one starts: the store opened anew and
  * its interrupted jobs recovered; how many were queued again or failed. */
 static size_t restart(struct fx *fx, int max_attempts)
@@ -326,6 +324,8 @@ static size_t restart(struct fx *fx, int max_attempts)
 	return n;
 }
 
+/* A crash leaves jobs running: queued again at the next start, failed
+ * after RS_MAX_ATTEMPTS-like bound so a poison image cannot loop. */
 static void test_recover(void **state)
 {
 	struct fx *fx = *state;
